@@ -1,0 +1,129 @@
+/**
+ * A zero-copy flyweight over the records of a received message, for
+ * consumers that read a few fields of many trades.
+ *
+ * @module
+ */
+
+import { checkMessage } from "./codec.ts";
+import { priceHalvesToNumber } from "./fixed_point.ts";
+import { readTrade, RecordOffset, type TradeOrigin } from "./_record.ts";
+import { type Side, type Trade, TRADE_RECORD_SIZE } from "./trade.ts";
+
+/**
+ * Reads fields straight from the message bytes: one object serves every
+ * record, so reading allocates nothing except the bigint getters.
+ *
+ * ```ts
+ * const view = new TradeView();
+ * const count = view.wrap(message);
+ * for (let i = 0; i < count; i++) {
+ *   view.select(i);
+ *   total += view.price * view.size;
+ * }
+ * ```
+ */
+export class TradeView {
+  #view: DataView = new DataView(new ArrayBuffer(0));
+  #count = 0;
+  #at = 0;
+
+  /**
+   * Points the view at a received message after checking its length and
+   * every record, selects record 0 and returns the record count.
+   *
+   * @throws {WireFormatError} when the message is malformed; the view then
+   * holds no records.
+   */
+  wrap(message: Uint8Array): number {
+    this.#count = 0;
+    this.#at = 0;
+    const count = checkMessage(message);
+    this.#view = new DataView(
+      message.buffer,
+      message.byteOffset,
+      message.byteLength,
+    );
+    this.#count = count;
+    return count;
+  }
+
+  /** Number of records in the wrapped message. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Index of the selected record. */
+  get index(): number {
+    return this.#at / TRADE_RECORD_SIZE;
+  }
+
+  /**
+   * Selects record `index` and returns this view.
+   *
+   * @throws {RangeError} when `index` is outside the message.
+   */
+  select(index: number): this {
+    if (!(index >= 0 && index < this.#count && Number.isInteger(index))) {
+      throw new RangeError(
+        `Invalid record index ${index}: the message holds ${this.#count} record(s)`,
+      );
+    }
+    this.#at = index * TRADE_RECORD_SIZE;
+    return this;
+  }
+
+  /** Aggressor side of the selected record. */
+  get side(): Side {
+    return this.#view.getUint8(this.#at + RecordOffset.Side) as Side;
+  }
+
+  /** Flags of the selected record. */
+  get flags(): number {
+    return this.#view.getUint16(this.#at + RecordOffset.Flags, true);
+  }
+
+  /** Per-symbol sequence of the selected record. */
+  get seq(): number {
+    return this.#view.getUint32(this.#at + RecordOffset.Seq, true);
+  }
+
+  /** Exchange time of the selected record, ns since the epoch. */
+  get tsEvent(): bigint {
+    return this.#view.getBigInt64(this.#at + RecordOffset.TsEvent, true);
+  }
+
+  /** Receive time of the selected record, ns since the epoch. */
+  get tsRecv(): bigint {
+    return this.#view.getBigInt64(this.#at + RecordOffset.TsRecv, true);
+  }
+
+  /** Price of the selected record as a double (no bigint allocated). */
+  get price(): number {
+    const at = this.#at + RecordOffset.Price;
+    return priceHalvesToNumber(
+      this.#view.getUint32(at, true),
+      this.#view.getInt32(at + 4, true),
+    );
+  }
+
+  /** Exact fixed-point price (× 10^9) of the selected record. */
+  get priceFixed(): bigint {
+    return this.#view.getBigInt64(this.#at + RecordOffset.Price, true);
+  }
+
+  /** Size of the selected record. */
+  get size(): number {
+    return this.#view.getFloat64(this.#at + RecordOffset.Size, true);
+  }
+
+  /** Trade id of the selected record. */
+  get tradeId(): bigint {
+    return this.#view.getBigUint64(this.#at + RecordOffset.TradeId, true);
+  }
+
+  /** Copies the selected record into a standalone {@linkcode Trade}. */
+  toTrade(origin: TradeOrigin): Trade {
+    return readTrade(this.#view, this.#at, origin);
+  }
+}
