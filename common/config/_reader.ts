@@ -1,0 +1,369 @@
+/**
+ * Typed, path-aware reading of a parsed TOML tree: every bad value becomes
+ * one problem line naming the key path, the value, where it came from and
+ * what was expected; unknown keys are problems with the closest valid key.
+ *
+ * @module
+ */
+
+import { parseDuration } from "../duration.ts";
+import { closest } from "./_closest.ts";
+
+/** A plain TOML table. */
+export type Table = Record<string, unknown>;
+
+/** Whether a value is a TOML table (not an array, date or scalar). */
+export function isTable(value: unknown): value is Table {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof Date);
+}
+
+/** Renders a value the way a user wrote it. */
+export function show(value: unknown): string {
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === "bigint") return `${value}`;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** The part of a checker's error message that says what was expected. */
+function expectation(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const at = message.lastIndexOf(": expected");
+  return at >= 0 ? message.slice(at + 2) : message;
+}
+
+/** Collects problems and knows where each key's value came from. */
+export class Problems {
+  readonly list: string[] = [];
+  readonly #file: string | undefined;
+  readonly #origins: Map<string, string>;
+
+  /** `origins` maps a key path to the flag or variable that set it. */
+  constructor(file: string | undefined, origins: Map<string, string>) {
+    this.#file = file;
+    this.#origins = origins;
+  }
+
+  /** Where the value at `path` came from, as a phrase. */
+  where(path: string): string {
+    const bare = path.replace(/\[\d+\]$/, "");
+    const origin = this.#origins.get(bare);
+    if (origin !== undefined) return `(from ${origin})`;
+    return this.#file === undefined ? "(built-in default)" : `in ${this.#file}`;
+  }
+
+  /** Records a bad value. */
+  invalid(what: string, value: unknown, path: string, expected: string): void {
+    this.list.push(
+      `Invalid ${what} ${show(value)} at ${path} ${
+        this.where(path)
+      }: ${expected}`,
+    );
+  }
+
+  /** Records a problem that is not about one value. */
+  add(path: string, message: string): void {
+    this.list.push(`${path} ${this.where(path)}: ${message}`);
+  }
+}
+
+/** Options for a checked read. */
+interface ReadOptions<T> {
+  /** Converts and checks the raw value; throws RangeError/TypeError with "…: expected …". */
+  check?: (value: T) => T;
+  /** Never print the value (tokens, passwords, seeds). */
+  secret?: boolean;
+}
+
+/** Stands in for a secret value in messages. */
+const HIDDEN = { toJSON: () => "(hidden)" };
+
+/**
+ * Reads one TOML table. Every read marks the key as known; {@linkcode done}
+ * reports the keys nobody read.
+ */
+export class Section {
+  readonly path: string;
+  readonly #problems: Problems;
+  readonly #table: Table;
+  readonly #known = new Set<string>();
+
+  /** Wraps `raw` (undefined = empty table) found at `path`. */
+  constructor(problems: Problems, path: string, raw: unknown) {
+    this.#problems = problems;
+    this.path = path;
+    if (raw === undefined) {
+      this.#table = {};
+    } else if (isTable(raw)) {
+      this.#table = raw;
+    } else {
+      problems.invalid("value", raw, path || "(top level)", "expected a table");
+      this.#table = {};
+    }
+  }
+
+  /** The key path of `key` in this table. */
+  keyPath(key: string): string {
+    if (key === "") return this.path;
+    return this.path === "" ? key : `${this.path}.${key}`;
+  }
+
+  /** Whether the table sets `key` (and marks it known). */
+  has(key: string): boolean {
+    this.#known.add(key);
+    return this.#table[key] !== undefined;
+  }
+
+  /** A nested table. */
+  section(key: string): Section {
+    this.#known.add(key);
+    return new Section(this.#problems, this.keyPath(key), this.#table[key]);
+  }
+
+  /** Records a problem about `key` that is not about its type. */
+  problem(key: string, message: string): void {
+    this.#problems.add(this.keyPath(key), message);
+  }
+
+  #read<T>(
+    key: string,
+    what: string,
+    fallback: T,
+    isType: (value: unknown) => value is T,
+    typeExpected: string,
+    options: ReadOptions<T>,
+  ): T {
+    this.#known.add(key);
+    const raw = this.#table[key];
+    if (raw === undefined) return fallback;
+    const path = this.keyPath(key);
+    if (!isType(raw)) {
+      this.#problems.invalid(what, raw, path, typeExpected);
+      return fallback;
+    }
+    if (options.check === undefined) return raw;
+    try {
+      return options.check(raw);
+    } catch (error) {
+      this.#problems.invalid(
+        what,
+        options.secret ? HIDDEN : raw,
+        path,
+        expectation(error),
+      );
+      return fallback;
+    }
+  }
+
+  /** A string value. */
+  string(
+    key: string,
+    fallback: string,
+    options: ReadOptions<string> = {},
+  ): string {
+    return this.#read(
+      key,
+      "value",
+      fallback,
+      isString,
+      "expected a string",
+      options,
+    );
+  }
+
+  /** An optional string value. */
+  optionalString(
+    key: string,
+    options: ReadOptions<string> = {},
+  ): string | undefined {
+    return this.#read<string | undefined>(
+      key,
+      "value",
+      undefined,
+      isString,
+      "expected a string",
+      options as ReadOptions<string | undefined>,
+    );
+  }
+
+  /** A boolean value. */
+  boolean(key: string, fallback: boolean): boolean {
+    return this.#read(
+      key,
+      "value",
+      fallback,
+      isBoolean,
+      "expected true or false",
+      {},
+    );
+  }
+
+  /** An integer within `[min, max]`. */
+  integer(
+    key: string,
+    fallback: number,
+    range: { min: number; max: number },
+  ): number {
+    const value = this.#read<number | bigint>(
+      key,
+      "value",
+      fallback,
+      isIntegerLike,
+      `expected an integer from ${range.min} to ${range.max}`,
+      {},
+    );
+    const number = Number(value);
+    if (
+      !Number.isSafeInteger(number) || number < range.min || number > range.max
+    ) {
+      this.#problems.invalid(
+        "value",
+        value,
+        this.keyPath(key),
+        `expected an integer from ${range.min} to ${range.max}`,
+      );
+      return fallback;
+    }
+    return number;
+  }
+
+  /** One of a fixed set of strings (compared case-sensitively). */
+  choice<T extends string>(key: string, fallback: T, choices: readonly T[]): T {
+    return this.#read(key, "value", fallback, isString, "expected a string", {
+      check: (value) => {
+        if (!(choices as readonly string[]).includes(value)) {
+          const hint = closest(value, choices);
+          throw new RangeError(
+            `Invalid value: expected one of ${
+              choices.map((c) => `"${c}"`).join(", ")
+            }${hint === undefined ? "" : ` (did you mean "${hint}"?)`}`,
+          );
+        }
+        return value;
+      },
+    }) as T;
+  }
+
+  /** A human duration string, in milliseconds. */
+  duration(key: string, fallback: number): number {
+    const text = this.#read<string | number>(
+      key,
+      "duration",
+      Number.NaN,
+      isString,
+      `expected a duration string, e.g. "500ms", "30s", "1h", "2h30m"`,
+      {},
+    );
+    if (typeof text === "number") return fallback; // absent or wrong type
+    try {
+      return parseDuration(text);
+    } catch (error) {
+      this.#problems.invalid(
+        "duration",
+        text,
+        this.keyPath(key),
+        expectation(error),
+      );
+      return fallback;
+    }
+  }
+
+  /** A TOML value that is a string or number, converted by `convert`. */
+  converted<T>(
+    key: string,
+    what: string,
+    convert: (value: string | number) => T,
+  ): T | undefined {
+    this.#known.add(key);
+    const raw = this.#table[key];
+    if (raw === undefined) return undefined;
+    const path = this.keyPath(key);
+    try {
+      if (typeof raw === "bigint") return convert(Number(raw));
+      if (typeof raw !== "string" && typeof raw !== "number") {
+        throw new TypeError(": expected a string or a number");
+      }
+      return convert(raw);
+    } catch (error) {
+      this.#problems.invalid(what, raw, path, expectation(error));
+      return undefined;
+    }
+  }
+
+  /** The raw value of `key` (marks it known). */
+  raw(key: string): unknown {
+    this.#known.add(key);
+    return this.#table[key];
+  }
+
+  /** A list of strings, each checked (and possibly normalised) by `check`. */
+  stringList(
+    key: string,
+    fallback: readonly string[],
+    options: { check?: (value: string) => string; what?: string } = {},
+  ): string[] {
+    this.#known.add(key);
+    const raw = this.#table[key];
+    if (raw === undefined) return [...fallback];
+    const path = this.keyPath(key);
+    if (!Array.isArray(raw) || !raw.every(isString)) {
+      this.#problems.invalid(
+        "value",
+        raw,
+        path,
+        "expected an array of strings",
+      );
+      return [...fallback];
+    }
+    const out: string[] = [];
+    let bad = false;
+    raw.forEach((item, index) => {
+      try {
+        out.push(options.check ? options.check(item) : item);
+      } catch (error) {
+        bad = true;
+        this.#problems.invalid(
+          options.what ?? "value",
+          item,
+          `${path}[${index}]`,
+          expectation(error),
+        );
+      }
+    });
+    // A list with a bad item falls back whole, so later checks do not pile on.
+    return bad ? [...fallback] : out;
+  }
+
+  /** Reports every key of this table that no read asked for. */
+  done(): void {
+    for (const key of Object.keys(this.#table)) {
+      if (this.#known.has(key)) continue;
+      const hint = closest(key, [...this.#known]);
+      this.#problems.add(
+        this.keyPath(key),
+        `unknown key${
+          hint === undefined
+            ? `; valid keys here: ${[...this.#known].join(", ")}`
+            : ` (did you mean "${hint}"?)`
+        }`,
+      );
+    }
+  }
+}
+
+function isString(value: unknown): value is string {
+  return typeof value === "string";
+}
+
+function isBoolean(value: unknown): value is boolean {
+  return typeof value === "boolean";
+}
+
+function isIntegerLike(value: unknown): value is number | bigint {
+  return typeof value === "bigint" ||
+    (typeof value === "number" && Number.isInteger(value));
+}

@@ -1,0 +1,171 @@
+/**
+ * The typed configuration both roles read (see docs/configuration.md).
+ *
+ * @module
+ */
+
+/** Where data_manager gets its trades. */
+export type SourceKind = "synthetic" | "binance" | "replay";
+
+/** Which transport trading_core reads from. */
+export type DataSourceKind = "ipc" | "nats";
+
+/** How a JetStream stream discards messages. */
+export type Retention = "limits" | "interest" | "workqueue";
+
+/** Where a JetStream stream keeps messages. */
+export type Storage = "file" | "memory";
+
+/** Where a consumer starts in the stream. */
+export type DeliverPolicy =
+  | "all"
+  | "new"
+  | "last"
+  | "last_per_subject"
+  | "by_start_time"
+  | "by_start_sequence";
+
+/** How fast a consumer receives stored messages. */
+export type ReplayPolicy = "instant" | "original";
+
+/** Log verbosity. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** How a NATS client authenticates; exactly one kind per connection. */
+export type NatsAuth =
+  | { kind: "none" }
+  | { kind: "token"; token: string }
+  | { kind: "user"; user: string; password: string }
+  | { kind: "nkey"; seed: string }
+  | { kind: "jwt"; jwt: string; seed: string }
+  | { kind: "creds"; file: string };
+
+/** TLS settings of a NATS connection. */
+export interface NatsTls {
+  /** CA bundle (PEM) that verifies the server. */
+  caFile?: string;
+  /** Client certificate (PEM) for mutual TLS. */
+  certFile?: string;
+  /** Client key (PEM) for mutual TLS. */
+  keyFile?: string;
+  /** Start TLS before the server's INFO (server option `handshake_first`). */
+  handshakeFirst: boolean;
+}
+
+/** How to reach a NATS server or cluster. */
+export interface NatsConnectionConfig {
+  /** Server URLs (`nats://host:port` or `tls://host:port`). */
+  servers: string[];
+  /** Client connection name, shown by the server's monitoring. */
+  name: string;
+  /** Authentication. */
+  auth: NatsAuth;
+  /** TLS, when configured. */
+  tls: NatsTls | undefined;
+  /** How long one connection attempt may take, ms. */
+  connectTimeoutMs: number;
+}
+
+/** The JetStream stream data_manager publishes into. */
+export interface JetStreamConfig {
+  /** Stream name. */
+  streamName: string;
+  /** First token(s) of every subject. */
+  subjectPrefix: string;
+  /** Retention policy. */
+  retention: Retention;
+  /** Storage backend. */
+  storage: Storage;
+  /** Maximum message age, ms (0 = unlimited). */
+  maxAgeMs: number;
+  /** Messages kept per subject (-1 = unlimited); derived from `max_bytes_per_subject` when that is set. */
+  maxMsgsPerSubject: number;
+  /** The per-subject byte budget this came from, if one was given. */
+  maxBytesPerSubject: number | undefined;
+  /** Total stream bytes (-1 = unlimited). */
+  maxBytes: number;
+  /** Replicas (1..5). */
+  replicas: number;
+  /** Deduplication window for `Nats-Msg-Id`, ms. */
+  duplicateWindowMs: number;
+}
+
+/** data_manager's NATS publisher. */
+export interface NatsTransportConfig extends NatsConnectionConfig {
+  /** Publish to NATS (the `--nats` flag). */
+  enabled: boolean;
+  /** The stream. */
+  jetstream: JetStreamConfig;
+}
+
+/** data_manager's shared-memory ring. */
+export interface IpcTransportConfig {
+  /** Publish into the ring. */
+  enabled: boolean;
+  /** Segment name prefix: segments are `{prefix}{exchange}_{SYMBOL}`. */
+  shmPathPrefix: string;
+  /** Ring slots (a power of two). */
+  capacity: number;
+}
+
+/** What data_manager publishes. */
+export interface DataManagerConfig {
+  /** Exchange name (lower case). */
+  exchange: string;
+  /** Symbols (upper case). */
+  symbols: string[];
+  /** Trade source. */
+  source: SourceKind;
+}
+
+/** trading_core's durable or ordered JetStream consumer. */
+export interface NatsConsumerConfig {
+  /** Durable consumer name; absent = an ordered, ephemeral consumer. */
+  durableName: string | undefined;
+  /** Exchange to read, or every exchange when undefined. */
+  exchange: string | undefined;
+  /** Symbols to read; empty = every symbol of the exchange. */
+  symbols: string[];
+  /** Where to start. */
+  deliver: DeliverPolicy;
+  /** Start time for `by_start_time`. */
+  startTime: Date | undefined;
+  /** Stream sequence for `by_start_sequence`. */
+  startSequence: number | undefined;
+  /** Delivery speed of stored messages. */
+  replay: ReplayPolicy;
+  /** Unacknowledged messages allowed in flight. */
+  maxAckPending: number;
+  /** Redelivery timeout of an unacknowledged message, ms. */
+  ackWaitMs: number;
+}
+
+/** trading_core's sources. */
+export interface DataSourceConfig {
+  /** Which transport to read. */
+  type: DataSourceKind;
+  /** Exchange to read (lower case). */
+  exchange: string;
+  /** Symbols to read (upper case). */
+  symbols: string[];
+  /** The shared-memory ring. */
+  ipc: { shmPathPrefix: string };
+  /** NATS JetStream. */
+  nats: { connection: NatsConnectionConfig; consumer: NatsConsumerConfig };
+}
+
+/** The whole, validated configuration. */
+export interface Config {
+  /** The file it was loaded from, if any. */
+  file: string | undefined;
+  /** Publisher settings (`[data_manager]`). */
+  dataManager: DataManagerConfig;
+  /** Publisher transports (`[transport.*]`). */
+  transport: { nats: NatsTransportConfig; ipc: IpcTransportConfig };
+  /** Consumer settings (`[data_source.*]`). */
+  dataSource: DataSourceConfig;
+  /** Logging (`[log]`). */
+  log: { level: LogLevel };
+  /** Deprecations and notes worth printing at start-up. */
+  warnings: string[];
+}
