@@ -1,0 +1,7 @@
+/**
+ * data_manager: the publisher role.
+ *
+ * @module
+ */
+
+export * from "./cli.ts";

@@ -1,0 +1,7 @@
+/**
+ * trading_core: the consumer role.
+ *
+ * @module
+ */
+
+export * from "./cli.ts";
