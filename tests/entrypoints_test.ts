@@ -1,0 +1,114 @@
+/**
+ * Runs `deno task serve` / `deno task live` exactly as users do, with the
+ * tasks' own narrow permissions.
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { gatedTest } from "./_permissions.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const PERMISSIONS: Deno.PermissionDescriptor[] = [
+  { name: "run" },
+  { name: "read" },
+  { name: "env" },
+];
+
+async function task(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", NATS_URL: "", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+gatedTest({
+  name:
+    "serve --print-config: development config with flags and NATS_URL applied",
+  permissions: PERMISSIONS,
+  async fn() {
+    const { code, stdout, stderr } = await task(
+      ["serve", "--symbols", "btcusdt", "--print-config"],
+      { NATS_URL: "nats://env-host:4222" },
+    );
+    assert.equal(code, 0, stderr);
+    const config = JSON.parse(stdout);
+    assert.equal(config.file, "config/development.toml");
+    assert.deepEqual(config.dataManager.symbols, ["BTCUSDT"]);
+    assert.deepEqual(config.transport.nats.servers, ["nats://env-host:4222"]);
+  },
+});
+
+gatedTest({
+  name: "serve: says plainly that publishing is not implemented yet",
+  permissions: PERMISSIONS,
+  async fn() {
+    const { code, stdout, stderr } = await task(["serve"]);
+    assert.equal(code, 1);
+    assert.match(stdout, /config OK \(config\/development\.toml\)/);
+    assert.match(stderr, /not implemented yet/);
+  },
+});
+
+gatedTest({
+  name: "live --print-config with --durable selects the NATS consumer",
+  permissions: PERMISSIONS,
+  async fn() {
+    const { code, stdout, stderr } = await task([
+      "live",
+      "--durable",
+      "tc-test",
+      "--print-config",
+    ]);
+    assert.equal(code, 0, stderr);
+    const config = JSON.parse(stdout);
+    assert.equal(config.dataSource.type, "nats");
+    assert.equal(config.dataSource.nats.consumer.durableName, "tc-test");
+  },
+});
+
+gatedTest({
+  name: "serve/live: config problems and usage errors exit 2 with the reason",
+  permissions: PERMISSIONS,
+  async fn() {
+    const bad = await task(["serve", "--source", "kafka"]);
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /Invalid value "kafka" at data_manager\.source \(from --source\)/,
+    );
+    const usage = await task(["live", "--no-such-flag"]);
+    assert.equal(usage.code, 2);
+    assert.match(
+      usage.stderr,
+      /Unknown option '--no-such-flag'[\s\S]*Usage: deno task live/,
+    );
+    const missing = await task(["serve", "--config", "config/missing.toml"]);
+    assert.equal(missing.code, 2);
+    assert.match(
+      missing.stderr,
+      /Config file "config\/missing\.toml" not found/,
+    );
+  },
+});
+
+gatedTest({
+  name:
+    "serve: a config outside config/ is refused by the narrow read permission, with the fix",
+  permissions: PERMISSIONS,
+  async fn() {
+    const { code, stderr } = await task(["serve", "--config", "deno.json"]);
+    assert.equal(code, 2);
+    assert.match(stderr, /cannot be read: run with --allow-read=deno\.json/);
+  },
+});
