@@ -44,7 +44,8 @@ let cachedView: DataView | undefined;
 
 /** A DataView over exactly `bytes`, reused while the caller keeps passing the same array. */
 function viewOf(bytes: Uint8Array): DataView {
-  if (bytes !== cachedBytes) {
+  // A resizable buffer can change an array's length: rebuild then too.
+  if (bytes !== cachedBytes || cachedView!.byteLength !== bytes.byteLength) {
     if (!(bytes instanceof Uint8Array)) {
       throw new TypeError(
         `Invalid buffer ${

@@ -4,10 +4,11 @@
  * @module
  */
 
+// Sub-millisecond units divide (100ns = 100 / 1e6 ms exactly as a double would say 0.0001).
 const UNIT_MS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  "µs": 1e-3,
+  ns: -1e6,
+  us: -1e3,
+  "µs": -1e3,
   ms: 1,
   s: 1000,
   m: 60_000,
@@ -47,7 +48,9 @@ export function parseDuration(text: string): number {
         }: expected ${DURATION_EXAMPLES}`,
       );
     }
-    total += Number(match[1]) * UNIT_MS[match[2]];
+    const unit = UNIT_MS[match[2]];
+    const value = Number(match[1]);
+    total += unit < 0 ? value / -unit : value * unit;
   }
   if (text.length === 0 || !Number.isFinite(total)) {
     throw new RangeError(
@@ -83,5 +86,5 @@ export function formatDuration(ms: number): string {
       rest -= count * size;
     }
   }
-  return out;
+  return out === "" ? "0s" : out; // below half a nanosecond
 }

@@ -17,6 +17,8 @@ export const MAX_PRICE_FIXED = (1n << 63n) - 1n;
 const DECIMAL = /^(\d+)(?:\.(\d+))?$/;
 const SCALE_NUMBER = 1e9;
 const TWO_POW_32 = 4294967296;
+// High halves below 2^21 keep the i64 under 2^53, where it is exact as a double.
+const HIGH_EXACT = 1 << 21;
 
 function describe(value: unknown): string {
   return typeof value === "string" ? JSON.stringify(value) : String(value);
@@ -104,6 +106,10 @@ export function formatPrice(
       `Invalid minDecimals ${minDecimals}: expected an integer from 0 to ${PRICE_DECIMALS}`,
     );
   }
+  return decimalString(fixed, minDecimals);
+}
+
+function decimalString(fixed: bigint, minDecimals: number): string {
   const whole = fixed / PRICE_SCALE;
   let fraction = (fixed % PRICE_SCALE).toString().padStart(PRICE_DECIMALS, "0");
   let end = fraction.length;
@@ -112,9 +118,16 @@ export function formatPrice(
   return fraction.length === 0 ? whole.toString() : `${whole}.${fraction}`;
 }
 
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Converts a fixed-point price to the nearest double. */
 export function priceToNumber(fixed: bigint): number {
-  return Number(fixed) / SCALE_NUMBER;
+  // Below 2^53 the integer is exact and one division rounds once; above it,
+  // parsing the decimal string is the correctly rounded conversion.
+  return fixed <= MAX_EXACT && fixed >= -MAX_EXACT
+    ? Number(fixed) / SCALE_NUMBER
+    : Number(decimalString(fixed < 0n ? -fixed : fixed, 0)) *
+      (fixed < 0n ? -1 : 1);
 }
 
 /**
@@ -122,7 +135,10 @@ export function priceToNumber(fixed: bigint): number {
  * record) to a double, without allocating a bigint.
  */
 export function priceHalvesToNumber(low: number, high: number): number {
-  return (high * TWO_POW_32 + low) / SCALE_NUMBER;
+  if (high >= 0 && high < HIGH_EXACT) {
+    return (high * TWO_POW_32 + low) / SCALE_NUMBER;
+  }
+  return priceToNumber((BigInt(high) << 32n) + BigInt(low));
 }
 
 /**

@@ -10,6 +10,8 @@ import { priceHalvesToNumber } from "./fixed_point.ts";
 import { readTrade, RecordOffset, type TradeOrigin } from "./_record.ts";
 import { type Side, type Trade, TRADE_RECORD_SIZE } from "./trade.ts";
 
+const EMPTY = new DataView(new ArrayBuffer(0));
+
 /**
  * Reads fields straight from the message bytes: one object serves every
  * record, so reading allocates nothing except the bigint getters.
@@ -24,7 +26,7 @@ import { type Side, type Trade, TRADE_RECORD_SIZE } from "./trade.ts";
  * ```
  */
 export class TradeView {
-  #view: DataView = new DataView(new ArrayBuffer(0));
+  #view: DataView = EMPTY;
   #count = 0;
   #at = 0;
 
@@ -38,6 +40,7 @@ export class TradeView {
   wrap(message: Uint8Array): number {
     this.#count = 0;
     this.#at = 0;
+    this.#view = EMPTY;
     const count = checkMessage(message);
     this.#view = new DataView(
       message.buffer,
