@@ -4,7 +4,7 @@
  * @module
  */
 
-const UNIT_BYTES: Record<string, number> = {
+const UNIT_BYTES = new Map<string, number>(Object.entries({
   b: 1,
   kb: 1e3,
   mb: 1e6,
@@ -14,9 +14,9 @@ const UNIT_BYTES: Record<string, number> = {
   mib: 2 ** 20,
   gib: 2 ** 30,
   tib: 2 ** 40,
-};
+}));
 
-const SIZE = /^(\d+(?:\.\d+)?)\s*([a-z]+)?$/i;
+const SIZE = /^(\d+)(?:\.(\d+))?(?:\s*([a-z]+))?$/i;
 
 /**
  * Parses a byte size: a non-negative integer, or a string with a unit
@@ -30,8 +30,14 @@ export function parseByteSize(value: string | number): number {
     bytes = value;
   } else if (typeof value === "string") {
     const match = SIZE.exec(value);
-    const unit = match && UNIT_BYTES[(match[2] ?? "b").toLowerCase()];
-    if (match && unit) bytes = Number(match[1]) * unit;
+    const unit = match && UNIT_BYTES.get((match[3] ?? "b").toLowerCase());
+    if (match && unit) {
+      // Exact decimal arithmetic: 1.001KB is 1001 bytes, not 1000.9999….
+      const fraction = match[2] ?? "";
+      const scaled = BigInt(match[1] + fraction) * BigInt(unit);
+      const divisor = 10n ** BigInt(fraction.length);
+      if (scaled % divisor === 0n) bytes = Number(scaled / divisor);
+    }
   }
   if (!Number.isSafeInteger(bytes) || bytes < 0) {
     throw new RangeError(

@@ -142,7 +142,12 @@ export class Section {
     if (raw === undefined) return fallback;
     const path = this.keyPath(key);
     if (!isType(raw)) {
-      this.#problems.invalid(what, raw, path, typeExpected);
+      this.#problems.invalid(
+        what,
+        options.secret ? HIDDEN : raw,
+        path,
+        typeExpected,
+      );
       return fallback;
     }
     if (options.check === undefined) return raw;

@@ -6,8 +6,9 @@
  * @module
  */
 
-import { parse as parseToml, TomlError } from "smol-toml";
+import { parse as parseToml, TomlDate, TomlError } from "smol-toml";
 import { parseByteSize } from "../byte_size.ts";
+import { formatDuration } from "../duration.ts";
 import {
   checkPrefix,
   normalizeExchange,
@@ -205,9 +206,11 @@ function readSymbols(section: Section, fallback: readonly string[]): string[] {
     what: "symbol",
   });
   const seen = new Set<string>();
+  const reported = new Set<string>();
   for (const symbol of symbols) {
-    if (seen.has(symbol)) {
+    if (seen.has(symbol) && !reported.has(symbol)) {
       section.problem("symbols", `symbol "${symbol}" is listed twice`);
+      reported.add(symbol);
     }
     seen.add(symbol);
   }
@@ -356,7 +359,7 @@ function readTls(section: Section, servers: string[]): NatsTls | undefined {
   }
   const wanted = caFile !== undefined || certFile !== undefined ||
     keyFile !== undefined || handshakeFirst ||
-    servers.some((s) => s.startsWith("tls://"));
+    servers.some((s) => s.toLowerCase().startsWith("tls://"));
   return wanted ? { caFile, certFile, keyFile, handshakeFirst } : undefined;
 }
 
@@ -423,11 +426,18 @@ function readJetStream(
   }
   const maxBytes = readByteLimit(section, "max_bytes") ?? -1;
   const replicas = section.integer("replicas", 1, { min: 1, max: 5 });
-  const duplicateWindowMs = section.duration("duplicate_window", 120_000);
+  // Like nats-server, the default window shrinks to a shorter max_age.
+  const defaultWindowMs = maxAgeMs > 0 ? Math.min(120_000, maxAgeMs) : 120_000;
+  const duplicateWindowMs = section.duration(
+    "duplicate_window",
+    defaultWindowMs,
+  );
   if (maxAgeMs > 0 && duplicateWindowMs > maxAgeMs) {
     section.problem(
       "duplicate_window",
-      `must not exceed max_age (${section.raw("max_age") ?? "1h"})`,
+      `${formatDuration(duplicateWindowMs)} exceeds max_age ${
+        formatDuration(maxAgeMs)
+      }: expected a window no longer than max_age`,
     );
   }
   section.done();
@@ -483,7 +493,7 @@ function readIpcTransport(section: Section): IpcTransportConfig {
   if ((capacity & (capacity - 1)) !== 0) {
     section.problem(
       "capacity",
-      `${capacity} is not a power of two (e.g. 65536)`,
+      `invalid value ${capacity}: expected a power of two, e.g. 65536`,
     );
   }
   section.done();
@@ -499,22 +509,35 @@ const DELIVER_POLICIES: readonly DeliverPolicy[] = [
   "by_start_sequence",
 ];
 
+const RFC3339 =
+  /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+
+/** An instant: a TOML offset date-time or an RFC 3339 string with a zone; local times are ambiguous. */
+function toInstant(raw: unknown): Date | undefined {
+  let date: Date | undefined;
+  if (raw instanceof TomlDate) {
+    date = raw.isDateTime() && !raw.isLocal() ? raw : undefined;
+  } else if (raw instanceof Date) {
+    date = raw;
+  } else if (typeof raw === "string" && RFC3339.test(raw)) {
+    date = new Date(raw);
+  }
+  return date !== undefined && !Number.isNaN(date.getTime())
+    ? new Date(date.getTime())
+    : undefined;
+}
+
 function readStartTime(section: Section): Date | undefined {
   const raw = section.raw("start_time");
   if (raw === undefined) return undefined;
-  const date = raw instanceof Date
-    ? raw
-    : typeof raw === "string"
-    ? new Date(raw)
-    : undefined;
-  if (date === undefined || Number.isNaN(date.getTime())) {
+  const date = toInstant(raw);
+  if (date === undefined) {
     section.problem(
       "start_time",
       `invalid time ${
         show(raw)
-      }: expected an RFC 3339 time such as 2026-11-26T09:30:00Z`,
+      }: expected an RFC 3339 time with a zone, such as 2026-11-26T09:30:00Z`,
     );
-    return undefined;
   }
   return date;
 }
@@ -523,16 +546,26 @@ function readStartTime(section: Section): Date | undefined {
 function readSeedReplayPolicy(
   section: Section,
   warnings: string[],
-): { deliver?: DeliverPolicy; replay?: ReplayPolicy; startTime?: Date } {
+): {
+  deliver?: DeliverPolicy;
+  replay?: ReplayPolicy;
+  startTime?: Date;
+  conflict?: boolean;
+} {
   const raw = section.raw("replay_policy");
   if (raw === undefined) return {};
   const path = section.keyPath("replay_policy");
-  if (section.has("replay") || section.has("deliver")) {
+  const newKeys = ["replay", "deliver", "start_time"].filter((key) =>
+    section.has(key)
+  );
+  if (newKeys.length > 0) {
     section.problem(
       "replay_policy",
-      "the seed's replay_policy cannot be combined with deliver or replay; use deliver and replay only",
+      `the seed's replay_policy cannot be combined with ${
+        newKeys.join(", ")
+      }: use deliver, replay and start_time only`,
     );
-    return {};
+    return { conflict: true };
   }
   if (raw === "Instant") {
     warnings.push(
@@ -547,13 +580,8 @@ function readSeedReplayPolicy(
     return { replay: "original" };
   }
   if (isTable(raw) && Object.keys(raw).length === 1 && "ByStartTime" in raw) {
-    const start = raw.ByStartTime;
-    const date = start instanceof Date
-      ? start
-      : typeof start === "string"
-      ? new Date(start)
-      : undefined;
-    if (date !== undefined && !Number.isNaN(date.getTime())) {
+    const date = toInstant(raw.ByStartTime);
+    if (date !== undefined) {
       warnings.push(
         `${path} = { ByStartTime = ... } is the seed's name: write deliver = "by_start_time" and start_time = ${date.toISOString()}`,
       );
@@ -593,7 +621,9 @@ function readConsumer(
       max: Number.MAX_SAFE_INTEGER,
     })
     : undefined;
-  if ((deliver === "by_start_time") !== (startTime !== undefined)) {
+  if (seed.conflict) {
+    // Reported once already; the start checks below would only pile on.
+  } else if ((deliver === "by_start_time") !== (startTime !== undefined)) {
     section.problem(
       "start_time",
       deliver === "by_start_time"
