@@ -1,0 +1,181 @@
+/**
+ * Permission-gated tests: a test whose permissions were not granted is
+ * registered as ignored, with the missing `--allow-*` flags in its name, so a
+ * plain `deno test --allow-net` runs the unit tests and visibly skips the rest.
+ * Permissions are only queried (`Deno.permissions.querySync`), never requested.
+ *
+ * @module
+ */
+
+import { findNatsServer, startNatsServer } from "./nats_server.ts";
+
+/** Permissions the nats-server harness (tests/nats_server.ts) needs; `run` may be narrowed, see {@linkcode harnessPermissions}. */
+export const HARNESS_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
+  { name: "run" },
+  { name: "read" },
+  { name: "write" },
+  { name: "env", variable: "NATS_SERVER_BIN" },
+  { name: "env", variable: "PATH" },
+  { name: "net", host: "127.0.0.1" },
+];
+
+/**
+ * {@linkcode HARNESS_PERMISSIONS}, with `run` narrowed to the nats-server
+ * binary when it can be located, so `--allow-run=<path to nats-server>` is
+ * enough.
+ */
+export function harnessPermissions(): Deno.PermissionDescriptor[] {
+  const rest = HARNESS_PERMISSIONS.filter((d) => d.name !== "run");
+  if (missingPermissions(rest).length > 0) return [...HARNESS_PERMISSIONS];
+  try {
+    return [{ name: "run", command: findNatsServer() }, ...rest];
+  } catch {
+    // not installed: starting servers will fail with instructions anyway
+    return [...HARNESS_PERMISSIONS];
+  }
+}
+
+/** A `Deno.test` definition plus the permissions the test needs to run. */
+export type GatedTestDefinition =
+  & Omit<Deno.TestDefinition, "fn" | "permissions">
+  & {
+    /** Permissions that must all be granted; otherwise the test is skipped. */
+    permissions: readonly Deno.PermissionDescriptor[];
+    /** The test body. */
+    fn: (t: Deno.TestContext) => void | Promise<void>;
+  };
+
+/** A test that needs a NATS server: `NATS_URL` or one started by the harness. */
+export type NatsTestDefinition =
+  & Omit<Deno.TestDefinition, "fn" | "permissions">
+  & {
+    /** The test body; `url` is the server's client URL. */
+    fn: (t: Deno.TestContext, url: string) => void | Promise<void>;
+  };
+
+/** The command-line flags (e.g. `--allow-env=PATH`) that grant `descriptors`, merged per kind. */
+export function permissionFlags(
+  descriptors: readonly Deno.PermissionDescriptor[],
+): string[] {
+  // kind -> scoped values, or null when the whole kind is needed
+  const kinds = new Map<string, Set<string> | null>();
+  for (const d of descriptors) {
+    const scope = scopeOf(d);
+    const seen = kinds.get(d.name);
+    if (scope === undefined || seen === null) {
+      kinds.set(d.name, null);
+    } else {
+      kinds.set(d.name, (seen ?? new Set<string>()).add(scope));
+    }
+  }
+  return [...kinds].map(([name, scopes]) =>
+    scopes ? `--allow-${name}=${[...scopes].join(",")}` : `--allow-${name}`
+  );
+}
+
+/** The flags for those `descriptors` that are not granted (queried, never prompted). */
+export function missingPermissions(
+  descriptors: readonly Deno.PermissionDescriptor[],
+): string[] {
+  const missing = descriptors.filter((d) =>
+    Deno.permissions.querySync(d).state !== "granted"
+  );
+  return permissionFlags(missing);
+}
+
+/** Registers a `Deno.test` that is ignored, with the reason in its name, unless all `permissions` are granted. */
+export function gatedTest(definition: GatedTestDefinition): void {
+  const { permissions, name, ...rest } = definition;
+  const missing = missingPermissions(permissions);
+  if (missing.length > 0) {
+    Deno.test({
+      ...rest,
+      name: `${name} [skipped: needs ${missing.join(", ")}]`,
+      ignore: true,
+    });
+  } else {
+    Deno.test({ ...rest, name });
+  }
+}
+
+/** `NATS_URL` if it is set and reading it is permitted; `undefined` otherwise. */
+export function natsUrlFromEnv(): string | undefined {
+  const query = { name: "env", variable: "NATS_URL" } as const;
+  if (Deno.permissions.querySync(query).state !== "granted") return undefined;
+  return Deno.env.get("NATS_URL") || undefined;
+}
+
+/** Why a {@linkcode natsTest} cannot run here, or `undefined` if it can. */
+export function natsSkipReason(): string | undefined {
+  const url = natsUrlFromEnv();
+  if (url !== undefined) {
+    const missing = missingPermissions(
+      url.split(",").map((u) => ({ name: "net", host: hostOf(u.trim()) })),
+    );
+    return missing.length > 0
+      ? `NATS_URL is set; grant ${missing.join(", ")}`
+      : undefined;
+  }
+  const missing = missingPermissions(harnessPermissions());
+  if (missing.length === 0) return undefined;
+  return `set NATS_URL and grant --allow-env=NATS_URL, or grant ${
+    missing.join(", ")
+  } so the harness can start nats-server`;
+}
+
+/**
+ * Registers a test that gets a NATS server URL: `NATS_URL` when set and
+ * readable, else a JetStream server started by the harness for this test.
+ * Skipped, with the reason in its name, when neither is possible.
+ */
+export function natsTest(definition: NatsTestDefinition): void {
+  const { name, fn, ...rest } = definition;
+  const reason = natsSkipReason();
+  if (reason !== undefined) {
+    Deno.test({
+      ...rest,
+      name: `${name} [skipped: ${reason}]`,
+      ignore: true,
+      fn: () => {},
+    });
+    return;
+  }
+  Deno.test({
+    ...rest,
+    name,
+    fn: async (t) => {
+      const url = natsUrlFromEnv();
+      if (url !== undefined) return await fn(t, url);
+      await using server = await startNatsServer();
+      await fn(t, server.url);
+    },
+  });
+}
+
+function scopeOf(d: Deno.PermissionDescriptor): string | undefined {
+  switch (d.name) {
+    case "run":
+      return d.command?.toString();
+    case "read":
+    case "write":
+    case "ffi":
+      return d.path?.toString();
+    case "env":
+      return d.variable;
+    case "net":
+      return d.host;
+    case "sys":
+      return d.kind;
+    case "import":
+      return d.host;
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    const u = new URL(url.includes("://") ? url : `nats://${url}`);
+    return u.port ? `${u.hostname}:${u.port}` : `${u.hostname}:4222`;
+  } catch {
+    return url;
+  }
+}
