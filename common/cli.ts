@@ -1,10 +1,11 @@
 /**
- * Pieces both roles' command lines share: config flags → overrides, the
+ * Pieces both roles' command lines share: flag parsing into config overrides, the
  * config printout with secrets hidden, and error reporting at start-up.
  *
  * @module
  */
 
+import { parseArgs } from "node:util";
 import {
   type Config,
   ConfigError,
@@ -98,4 +99,105 @@ export function exitOnUsageError(
   const message = error instanceof Error ? error.message : String(error);
   console.error(`${role}: ${message}\n\n${usage}`);
   Deno.exit(2);
+}
+
+/** A role-specific flag: its value type and the config key(s) it sets. */
+export interface RoleFlag {
+  /** `string` takes a value; `boolean` is a switch. */
+  type: "string" | "boolean";
+  /** The config key(s) it sets. */
+  sets: FlagMapping | FlagMapping[];
+}
+
+/** What a role's command line asks for. */
+export interface RoleArgs {
+  /** The config file, if one was given. */
+  configPath: string | undefined;
+  /** Config values the flags set. */
+  overrides: ConfigOverride[];
+  /** Print the resolved config and exit. */
+  printConfig: boolean;
+  /** Print usage and exit. */
+  help: boolean;
+}
+
+/**
+ * Parses a role's command line: its own flags plus `--config`,
+ * `--log-level`, `--print-config` and `-h/--help`.
+ *
+ * @throws {TypeError} for an unknown flag, a positional argument or a flag
+ * missing its value.
+ */
+export function parseRoleArgs(
+  args: string[],
+  flags: Record<string, RoleFlag>,
+): RoleArgs {
+  const options: Record<
+    string,
+    { type: "string" | "boolean"; short?: string }
+  > = {
+    config: { type: "string" },
+    "log-level": { type: "string" },
+    "print-config": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  };
+  const mappings: Record<string, FlagMapping | FlagMapping[]> = {};
+  for (const [flag, { type, sets }] of Object.entries(flags)) {
+    options[flag] = { type };
+    mappings[flag] = sets;
+  }
+  mappings["log-level"] = { key: "log.level" };
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options,
+  });
+  return {
+    configPath: values.config as string | undefined,
+    overrides: flagOverrides(values, mappings),
+    printConfig: values["print-config"] === true,
+    help: values.help === true,
+  };
+}
+
+/** One role's entrypoint: its name, usage, flag parser and what it does with a valid config. */
+export interface RoleCommand {
+  /** Role name used as the message prefix. */
+  role: string;
+  /** Usage text. */
+  usage: string;
+  /** Parses the role's flags. */
+  parse: (args: string[]) => RoleArgs;
+  /** Runs the role and returns the exit status. */
+  start: (config: Config) => number | Promise<number>;
+}
+
+/**
+ * Runs a role: parses flags (usage errors exit 2), prints help, loads the
+ * config (problems exit 2), prints it for `--print-config`, or starts the role.
+ */
+export async function runRole(
+  args: string[],
+  command: RoleCommand,
+): Promise<number> {
+  let parsed: RoleArgs;
+  try {
+    parsed = command.parse(args);
+  } catch (error) {
+    exitOnUsageError(command.role, error, command.usage);
+  }
+  if (parsed.help) {
+    console.log(command.usage);
+    return 0;
+  }
+  const config = await loadConfigOrExit(parsed.configPath, {
+    overrides: parsed.overrides,
+    role: command.role,
+  });
+  if (parsed.printConfig) {
+    console.log(configToJson(config));
+    return 0;
+  }
+  return await command.start(config);
 }

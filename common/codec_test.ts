@@ -27,6 +27,7 @@ import {
   type TradeRecord,
   WIRE_VERSION,
 } from "./trade.ts";
+import { assertThrowsWith } from "./_assert_throws.ts";
 
 type Vector = (typeof vectors)[number];
 type VectorRecord = Vector["records"][number];
@@ -77,33 +78,6 @@ function withField(
   value: unknown,
 ): TradeRecord {
   return { ...record, [field]: value } as unknown as TradeRecord;
-}
-
-/** Asserts `fn` throws an instance of `type` whose message holds every part. */
-function assertThrowsWith<E extends Error>(
-  fn: () => unknown,
-  // deno-lint-ignore no-explicit-any
-  type: new (...args: any[]) => E,
-  ...parts: string[]
-): E {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught !== undefined, `expected a ${type.name}, nothing thrown`);
-  assert.ok(
-    caught instanceof type,
-    `expected a ${type.name}, got ${String(caught)}`,
-  );
-  for (const part of parts) {
-    assert.ok(
-      caught.message.includes(part),
-      `message ${JSON.stringify(caught.message)} lacks ${JSON.stringify(part)}`,
-    );
-  }
-  return caught;
 }
 
 const single = vectors.find((v) => v.name === "btcusdt_buy")!;

@@ -14,33 +14,7 @@ import {
   TRADES_TOKEN,
   tradeSubject,
 } from "./subjects.ts";
-
-/** Asserts `fn` throws an instance of `type` whose message holds every part. */
-function assertThrowsWith<E extends Error>(
-  fn: () => unknown,
-  // deno-lint-ignore no-explicit-any
-  type: new (...args: any[]) => E,
-  ...parts: string[]
-): E {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught !== undefined, `expected a ${type.name}, nothing thrown`);
-  assert.ok(
-    caught instanceof type,
-    `expected a ${type.name}, got ${String(caught)}`,
-  );
-  for (const part of parts) {
-    assert.ok(
-      caught.message.includes(part),
-      `message ${JSON.stringify(caught.message)} lacks ${JSON.stringify(part)}`,
-    );
-  }
-  return caught;
-}
+import { assertThrowsWith } from "./_assert_throws.ts";
 
 Deno.test("constants", () => {
   assert.equal(DEFAULT_SUBJECT_PREFIX, "market");

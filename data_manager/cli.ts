@@ -4,9 +4,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { flagOverrides, splitList } from "../common/cli.ts";
-import type { ConfigOverride } from "../common/config/mod.ts";
+import { parseRoleArgs, type RoleArgs, splitList } from "../common/cli.ts";
 
 /** Usage text of `deno task serve`. */
 export const SERVE_USAGE = `Usage: deno task serve [flags]
@@ -29,59 +27,34 @@ Flags (each overrides the config file):
 
 Environment: NATS_URL (comma-separated) overrides transport.nats.servers.`;
 
-/** What the `serve` command line asks for. */
-export interface ServeArgs {
-  /** The config file, if one was given. */
-  configPath: string | undefined;
-  /** Config values the flags set. */
-  overrides: ConfigOverride[];
-  /** Print the resolved config and exit. */
-  printConfig: boolean;
-  /** Print usage and exit. */
-  help: boolean;
-}
-
 /**
  * Parses `serve` flags.
  *
  * @throws {TypeError} for an unknown flag or a flag missing its value.
  */
-export function parseServeArgs(args: string[]): ServeArgs {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      config: { type: "string" },
-      symbols: { type: "string" },
-      exchange: { type: "string" },
-      source: { type: "string" },
-      nats: { type: "boolean" },
-      "nats-url": { type: "string" },
-      stream: { type: "string" },
-      "no-ipc": { type: "boolean" },
-      "log-level": { type: "string" },
-      "print-config": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
+export function parseServeArgs(args: string[]): RoleArgs {
+  return parseRoleArgs(args, {
+    symbols: {
+      type: "string",
+      sets: { key: "data_manager.symbols", convert: splitList },
+    },
+    exchange: { type: "string", sets: { key: "data_manager.exchange" } },
+    source: { type: "string", sets: { key: "data_manager.source" } },
+    nats: { type: "boolean", sets: { key: "transport.nats.enabled" } },
+    "nats-url": {
+      type: "string",
+      sets: [
+        { key: "transport.nats.servers", convert: splitList },
+        { key: "transport.nats.enabled", convert: () => true },
+      ],
+    },
+    stream: {
+      type: "string",
+      sets: { key: "transport.nats.jetstream.stream_name" },
+    },
+    "no-ipc": {
+      type: "boolean",
+      sets: { key: "transport.ipc.enabled", convert: () => false },
     },
   });
-  const overrides = flagOverrides(values, {
-    symbols: { key: "data_manager.symbols", convert: splitList },
-    exchange: { key: "data_manager.exchange" },
-    source: { key: "data_manager.source" },
-    nats: { key: "transport.nats.enabled" },
-    "nats-url": [
-      { key: "transport.nats.servers", convert: splitList },
-      { key: "transport.nats.enabled", convert: () => true },
-    ],
-    stream: { key: "transport.nats.jetstream.stream_name" },
-    "no-ipc": { key: "transport.ipc.enabled", convert: () => false },
-    "log-level": { key: "log.level" },
-  });
-  return {
-    configPath: values.config,
-    overrides,
-    printConfig: values["print-config"] ?? false,
-    help: values.help ?? false,
-  };
 }

@@ -4,35 +4,13 @@
  * @module
  */
 
-import {
-  configToJson,
-  exitOnUsageError,
-  loadConfigOrExit,
-} from "../common/cli.ts";
-import { parseServeArgs, SERVE_USAGE, type ServeArgs } from "./cli.ts";
+import { runRole } from "../common/cli.ts";
+import type { Config } from "../common/config/mod.ts";
+import { parseServeArgs, SERVE_USAGE } from "./cli.ts";
 
 const ROLE = "data_manager";
 
-/** Runs `serve` with the given arguments and returns the exit status. */
-export async function main(args: string[]): Promise<number> {
-  let parsed: ServeArgs;
-  try {
-    parsed = parseServeArgs(args);
-  } catch (error) {
-    exitOnUsageError(ROLE, error, SERVE_USAGE);
-  }
-  if (parsed.help) {
-    console.log(SERVE_USAGE);
-    return 0;
-  }
-  const config = await loadConfigOrExit(parsed.configPath, {
-    overrides: parsed.overrides,
-    role: ROLE,
-  });
-  if (parsed.printConfig) {
-    console.log(configToJson(config));
-    return 0;
-  }
+function start(config: Config): number {
   const { dataManager, transport } = config;
   const outputs = [
     transport.ipc.enabled &&
@@ -55,6 +33,16 @@ export async function main(args: string[]): Promise<number> {
       `--print-config shows the resolved configuration`,
   );
   return 1;
+}
+
+/** Runs `serve` with the given arguments and returns the exit status. */
+export function main(args: string[]): Promise<number> {
+  return runRole(args, {
+    role: ROLE,
+    usage: SERVE_USAGE,
+    parse: parseServeArgs,
+    start,
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -4,9 +4,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { flagOverrides, splitList } from "../common/cli.ts";
-import type { ConfigOverride } from "../common/config/mod.ts";
+import { parseRoleArgs, type RoleArgs, splitList } from "../common/cli.ts";
 
 /** Usage text of `deno task live`. */
 export const LIVE_USAGE = `Usage: deno task live [flags]
@@ -30,18 +28,6 @@ Flags (each overrides the config file):
 
 Environment: NATS_URL (comma-separated) overrides data_source.nats.connection.servers.`;
 
-/** What the `live` command line asks for. */
-export interface LiveArgs {
-  /** The config file, if one was given. */
-  configPath: string | undefined;
-  /** Config values the flags set. */
-  overrides: ConfigOverride[];
-  /** Print the resolved config and exit. */
-  printConfig: boolean;
-  /** Print usage and exit. */
-  help: boolean;
-}
-
 const CONSUMER = "data_source.nats.consumer";
 const USE_NATS = { key: "data_source.type", convert: () => "nats" };
 
@@ -50,50 +36,33 @@ const USE_NATS = { key: "data_source.type", convert: () => "nats" };
  *
  * @throws {TypeError} for an unknown flag or a flag missing its value.
  */
-export function parseLiveArgs(args: string[]): LiveArgs {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      config: { type: "string" },
-      symbols: { type: "string" },
-      exchange: { type: "string" },
-      nats: { type: "boolean" },
-      "nats-url": { type: "string" },
-      durable: { type: "string" },
-      deliver: { type: "string" },
-      "start-time": { type: "string" },
-      replay: { type: "string" },
-      "log-level": { type: "string" },
-      "print-config": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
+export function parseLiveArgs(args: string[]): RoleArgs {
+  return parseRoleArgs(args, {
+    symbols: {
+      type: "string",
+      sets: [
+        { key: "data_source.symbols", convert: splitList },
+        { key: `${CONSUMER}.symbols`, convert: splitList },
+      ],
     },
+    exchange: {
+      type: "string",
+      sets: [{ key: "data_source.exchange" }, { key: `${CONSUMER}.exchange` }],
+    },
+    nats: { type: "boolean", sets: USE_NATS },
+    "nats-url": {
+      type: "string",
+      sets: [
+        { key: "data_source.nats.connection.servers", convert: splitList },
+        USE_NATS,
+      ],
+    },
+    durable: {
+      type: "string",
+      sets: [{ key: `${CONSUMER}.durable_name` }, USE_NATS],
+    },
+    deliver: { type: "string", sets: { key: `${CONSUMER}.deliver` } },
+    "start-time": { type: "string", sets: { key: `${CONSUMER}.start_time` } },
+    replay: { type: "string", sets: { key: `${CONSUMER}.replay` } },
   });
-  const overrides = flagOverrides(values, {
-    symbols: [
-      { key: "data_source.symbols", convert: splitList },
-      { key: `${CONSUMER}.symbols`, convert: splitList },
-    ],
-    exchange: [
-      { key: "data_source.exchange" },
-      { key: `${CONSUMER}.exchange` },
-    ],
-    nats: USE_NATS,
-    "nats-url": [
-      { key: "data_source.nats.connection.servers", convert: splitList },
-      USE_NATS,
-    ],
-    durable: [{ key: `${CONSUMER}.durable_name` }, USE_NATS],
-    deliver: { key: `${CONSUMER}.deliver` },
-    "start-time": { key: `${CONSUMER}.start_time` },
-    replay: { key: `${CONSUMER}.replay` },
-    "log-level": { key: "log.level" },
-  });
-  return {
-    configPath: values.config,
-    overrides,
-    printConfig: values["print-config"] ?? false,
-    help: values.help ?? false,
-  };
 }

@@ -4,35 +4,13 @@
  * @module
  */
 
-import {
-  configToJson,
-  exitOnUsageError,
-  loadConfigOrExit,
-} from "../common/cli.ts";
-import { LIVE_USAGE, type LiveArgs, parseLiveArgs } from "./cli.ts";
+import { runRole } from "../common/cli.ts";
+import type { Config } from "../common/config/mod.ts";
+import { LIVE_USAGE, parseLiveArgs } from "./cli.ts";
 
 const ROLE = "trading_core";
 
-/** Runs `live` with the given arguments and returns the exit status. */
-export async function main(args: string[]): Promise<number> {
-  let parsed: LiveArgs;
-  try {
-    parsed = parseLiveArgs(args);
-  } catch (error) {
-    exitOnUsageError(ROLE, error, LIVE_USAGE);
-  }
-  if (parsed.help) {
-    console.log(LIVE_USAGE);
-    return 0;
-  }
-  const config = await loadConfigOrExit(parsed.configPath, {
-    overrides: parsed.overrides,
-    role: ROLE,
-  });
-  if (parsed.printConfig) {
-    console.log(configToJson(config));
-    return 0;
-  }
+function start(config: Config): number {
   const source = config.dataSource;
   const from = source.type === "ipc"
     ? `IPC ring ${source.ipc.shmPathPrefix}${source.exchange}_*`
@@ -48,6 +26,16 @@ export async function main(args: string[]): Promise<number> {
       `--print-config shows the resolved configuration`,
   );
   return 1;
+}
+
+/** Runs `live` with the given arguments and returns the exit status. */
+export function main(args: string[]): Promise<number> {
+  return runRole(args, {
+    role: ROLE,
+    usage: LIVE_USAGE,
+    parse: parseLiveArgs,
+    start,
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));
