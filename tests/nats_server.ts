@@ -271,20 +271,20 @@ export async function startNatsCluster(
 
 const LOG_LIMIT = 256 * 1024;
 
-// Children still running when the test process exits (e.g. a test threw
-// between start and stop, or Deno.exit) are killed so they do not outlive it.
-const liveChildren = new Set<Deno.ChildProcess>();
+// Servers not stopped when the process exits (a test threw between start and
+// stop, Deno.exit, deno test finishing) are killed and their temp dirs
+// removed, so nothing outlives the test run.
+const unstopped = new Set<ServerProcess>();
 let unloadHookInstalled = false;
 
-function track(child: Deno.ChildProcess): void {
+function trackUntilStopped(server: ServerProcess): void {
   if (!unloadHookInstalled) {
     unloadHookInstalled = true;
     globalThis.addEventListener("unload", () => {
-      for (const c of liveChildren) trySignal(c, "SIGKILL");
+      for (const s of unstopped) s.killSync();
     });
   }
-  liveChildren.add(child);
-  child.status.finally(() => liveChildren.delete(child));
+  unstopped.add(server);
 }
 
 interface ServerInit {
@@ -332,6 +332,7 @@ class ServerProcess implements NatsServer {
     this.#debug = init.debug;
     this.#timeoutMs = init.timeoutMs;
     this.#healthPath = init.healthPath;
+    trackUntilStopped(this);
     const base: Record<string, unknown> = {
       server_name: init.name,
       host: "127.0.0.1",
@@ -433,7 +434,6 @@ class ServerProcess implements NatsServer {
       stderr: "piped",
     }).spawn();
     this.#child = child;
-    track(child);
     this.#pid = child.pid;
     this.#pumps = [this.#pump(child.stdout), this.#pump(child.stderr)];
     this.#status = child.status.then((status) => {
@@ -443,9 +443,11 @@ class ServerProcess implements NatsServer {
     try {
       await this.#waitReady(Date.now() + timeoutMs, timeoutMs);
     } catch (err) {
+      const exitedByItself = this.#exitStatus !== undefined;
       await this.halt(0);
       const how = `${this.#bin} -c ${this.configFile}`;
-      const config = this.#exitStatus
+      // a server that exits at once usually rejects its config: show it
+      const config = exitedByItself
         ? `\n--- ${this.configFile} ---\n${configText}`
         : "";
       throw new Error(
@@ -486,12 +488,25 @@ class ServerProcess implements NatsServer {
       await Deno.remove(this.#dir, { recursive: true }).catch((err) => {
         if (!(err instanceof Deno.errors.NotFound)) throw err;
       });
+      unstopped.delete(this);
     })();
     return this.#stopping;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
+  }
+
+  /** Last resort at process exit: SIGKILL and remove the temp dir, synchronously. */
+  killSync(): void {
+    if (this.#child && this.#exitStatus === undefined) {
+      trySignal(this.#child, "SIGKILL");
+    }
+    try {
+      Deno.removeSync(this.#dir, { recursive: true });
+    } catch {
+      // already gone, or not permitted: nothing more to do at exit
+    }
   }
 
   async #waitReady(deadline: number, timeoutMs: number): Promise<void> {

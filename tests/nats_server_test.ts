@@ -205,6 +205,7 @@ gatedTest({
     assert.ok(err instanceof NatsServerStartError, String(err));
     assert.match(err.message, /did not start/);
     assert.match(err.message, /server log/);
+    assert.match(err.message, /this_is \{ not valid/, "the config is shown");
     assert.equal(err.dirs.length, 1);
     await assert.rejects(Deno.stat(err.dirs[0]), Deno.errors.NotFound);
   },
@@ -219,6 +220,7 @@ gatedTest({
       .then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof NatsServerStartError, String(err));
     assert.match(err.message, /timed out after 1 ms/);
+    assert.doesNotMatch(err.message, /server\.conf ---/);
     await assert.rejects(Deno.stat(err.dirs[0]), Deno.errors.NotFound);
   },
 });
