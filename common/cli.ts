@@ -68,7 +68,7 @@ export function configToJson(config: Config): string {
  * Loads the config for a role; on a {@linkcode ConfigError} prints every
  * problem to stderr and exits with status 2.
  */
-export async function loadConfigOrExit(
+async function loadConfigOrExit(
   path: string | undefined,
   options: { overrides: ConfigOverride[]; role: string },
 ): Promise<Config> {
@@ -91,7 +91,7 @@ export async function loadConfigOrExit(
  * Reports a bad command line (unknown flag, missing value) and exits with
  * status 2; `parseArgs` throws TypeError for those.
  */
-export function exitOnUsageError(
+function exitOnUsageError(
   role: string,
   error: unknown,
   usage: string,

@@ -255,33 +255,20 @@ export class Section {
 
   /** A human duration string, in milliseconds. */
   duration(key: string, fallback: number): number {
-    const text = this.#read<string | number>(
-      key,
-      "duration",
-      Number.NaN,
-      isString,
-      `expected a duration string, e.g. "500ms", "30s", "1h", "2h30m"`,
-      {},
-    );
-    if (typeof text === "number") return fallback; // absent or wrong type
-    try {
-      return parseDuration(text);
-    } catch (error) {
-      this.#problems.invalid(
-        "duration",
-        text,
-        this.keyPath(key),
-        expectation(error),
-      );
-      return fallback;
-    }
+    const expected =
+      `expected a duration string, e.g. "500ms", "30s", "1h", "2h30m"`;
+    return this.converted(key, "duration", (value) => {
+      if (typeof value !== "string") throw new TypeError(`: ${expected}`);
+      return parseDuration(value);
+    }, expected) ?? fallback;
   }
 
-  /** A TOML value that is a string or number, converted by `convert`. */
+  /** A TOML value that is a string or number, converted by `convert`; `typeExpected` is the message for other types. */
   converted<T>(
     key: string,
     what: string,
     convert: (value: string | number) => T,
+    typeExpected = "expected a string or a number",
   ): T | undefined {
     this.#known.add(key);
     const raw = this.#table[key];
@@ -290,7 +277,7 @@ export class Section {
     try {
       if (typeof raw === "bigint") return convert(Number(raw));
       if (typeof raw !== "string" && typeof raw !== "number") {
-        throw new TypeError(": expected a string or a number");
+        throw new TypeError(`: ${typeExpected}`);
       }
       return convert(raw);
     } catch (error) {
