@@ -4,29 +4,13 @@
  * test is skipped and says so.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { missingPermissions } from "./_permissions.ts";
+import { runInProject } from "./_run.ts";
+import { PROJECT_ROOT } from "./nats_server.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const NAME = "deno task compile: standalone data_manager and trading_core run";
 const DOWNLOAD_FAILURE =
   /dns error|error sending request|failed to (download|fetch)|Name or service not known|Connection refused|timed out|network/i;
-
-function run(command: string, args: string[]) {
-  const output = new Deno.Command(command, {
-    args,
-    cwd: ROOT,
-    env: { NO_COLOR: "1", NATS_URL: "" },
-    stdout: "piped",
-    stderr: "piped",
-  }).outputSync();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
 
 const missing = missingPermissions([
   { name: "run" },
@@ -42,7 +26,11 @@ if (missing.length > 0) {
     fn() {},
   });
 } else {
-  const build = run(Deno.execPath(), ["task", "--quiet", "compile"]);
+  const build = await runInProject(Deno.execPath(), [
+    "task",
+    "--quiet",
+    "compile",
+  ]);
   const offline = build.code !== 0 && DOWNLOAD_FAILURE.test(build.stderr);
   if (offline) {
     const cause = build.stderr.split("\n").find((line) =>
@@ -57,16 +45,18 @@ if (missing.length > 0) {
       ? `${NAME} [skipped: deno compile cannot download the denort runtime on this network]`
       : NAME,
     ignore: offline,
-    fn() {
+    async fn() {
       assert.equal(build.code, 0, `deno task compile failed:\n${build.stderr}`);
-      const printed = run(`${ROOT}/dist/data_manager`, [
+      const printed = await runInProject(`${PROJECT_ROOT}/dist/data_manager`, [
         "--config",
         "config/development.toml",
         "--print-config",
       ]);
       assert.equal(printed.code, 0, printed.stderr);
       assert.equal(JSON.parse(printed.stdout).file, "config/development.toml");
-      const help = run(`${ROOT}/dist/trading_core`, ["--help"]);
+      const help = await runInProject(`${PROJECT_ROOT}/dist/trading_core`, [
+        "--help",
+      ]);
       assert.equal(help.code, 0, help.stderr);
       assert.match(help.stdout, /Usage: deno task live/);
     },

@@ -3,33 +3,20 @@
  * tasks' own narrow permissions.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { gatedTest } from "./_permissions.ts";
+import { runInProject, type RunResult } from "./_run.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PERMISSIONS: Deno.PermissionDescriptor[] = [
   { name: "run" },
   { name: "read" },
   { name: "env" },
 ];
 
-async function task(
+function task(
   args: string[],
   env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", NATS_URL: "", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+): Promise<RunResult> {
+  return runInProject(Deno.execPath(), ["task", "--quiet", ...args], { env });
 }
 
 gatedTest({
