@@ -26,6 +26,19 @@ export function splitList(value: string | boolean): string[] {
   return String(value).split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
+/** A decimal number as typed on a command line: `1000`, `-1`, `0.5`, `1e6`. */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+/**
+ * Reads a numeric flag value (`--rate 500`) as a number, so the config reader
+ * checks its type and range; anything else stays as given, and the reader
+ * reports it quoting the value and the flag.
+ */
+export function toNumber(value: string | boolean): number | string | boolean {
+  const text = String(value).trim();
+  return DECIMAL.test(text) ? Number(text) : value;
+}
+
 /**
  * Turns parsed flag values into config overrides, in the order of `mappings`,
  * skipping flags that were not given.
@@ -101,12 +114,12 @@ function exitOnUsageError(
   Deno.exit(2);
 }
 
-/** A role-specific flag: its value type and the config key(s) it sets. */
+/** A role-specific flag: its value type and the config key(s) it sets, if any. */
 export interface RoleFlag {
   /** `string` takes a value; `boolean` is a switch. */
   type: "string" | "boolean";
-  /** The config key(s) it sets. */
-  sets: FlagMapping | FlagMapping[];
+  /** The config key(s) it sets; without it, the value lands in {@linkcode RoleArgs.switches}. */
+  sets?: FlagMapping | FlagMapping[];
 }
 
 /** What a role's command line asks for. */
@@ -115,18 +128,48 @@ export interface RoleArgs {
   configPath: string | undefined;
   /** Config values the flags set. */
   overrides: ConfigOverride[];
+  /** The given flags that set no config key, by name: `{ "summary-json": true }`. */
+  switches: Record<string, string | boolean>;
   /** Print the resolved config and exit. */
   printConfig: boolean;
   /** Print usage and exit. */
   help: boolean;
 }
 
+/** The flags every role takes besides its own, with the keys they set. */
+const SHARED_FLAGS: Record<string, RoleFlag> = {
+  "log-level": { type: "string", sets: { key: "log.level" } },
+  progress: { type: "string", sets: { key: "log.progress_interval" } },
+};
+
+/**
+ * Throws when two flags set one key to different values (`--ipc --no-ipc`):
+ * whichever came last would silently win.
+ */
+function rejectConflicts(overrides: readonly ConfigOverride[]): void {
+  const first = new Map<string, ConfigOverride>();
+  for (const override of overrides) {
+    const earlier = first.get(override.key);
+    if (earlier === undefined) {
+      first.set(override.key, override);
+    } else if (
+      JSON.stringify(earlier.value) !== JSON.stringify(override.value)
+    ) {
+      throw new TypeError(
+        `${earlier.origin} and ${override.origin} conflict: they set ${override.key} to ${
+          JSON.stringify(earlier.value)
+        } and ${JSON.stringify(override.value)}; give only one`,
+      );
+    }
+  }
+}
+
 /**
  * Parses a role's command line: its own flags plus `--config`,
- * `--log-level`, `--print-config` and `-h/--help`.
+ * `--log-level`, `--progress`, `--print-config` and `-h/--help`.
  *
- * @throws {TypeError} for an unknown flag, a positional argument or a flag
- * missing its value.
+ * @throws {TypeError} for an unknown flag, a positional argument, a flag
+ * missing its value, or two flags that set one key to different values.
  */
 export function parseRoleArgs(
   args: string[],
@@ -137,25 +180,32 @@ export function parseRoleArgs(
     { type: "string" | "boolean"; short?: string }
   > = {
     config: { type: "string" },
-    "log-level": { type: "string" },
     "print-config": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   };
+  const all = { ...flags, ...SHARED_FLAGS };
   const mappings: Record<string, FlagMapping | FlagMapping[]> = {};
-  for (const [flag, { type, sets }] of Object.entries(flags)) {
+  for (const [flag, { type, sets }] of Object.entries(all)) {
     options[flag] = { type };
-    mappings[flag] = sets;
+    if (sets !== undefined) mappings[flag] = sets;
   }
-  mappings["log-level"] = { key: "log.level" };
   const { values } = parseArgs({
     args,
     strict: true,
     allowPositionals: false,
     options,
   });
+  const overrides = flagOverrides(values, mappings);
+  rejectConflicts(overrides);
+  const switches: Record<string, string | boolean> = {};
+  for (const [flag, { sets }] of Object.entries(all)) {
+    const value = values[flag];
+    if (sets === undefined && value !== undefined) switches[flag] = value;
+  }
   return {
     configPath: values.config as string | undefined,
-    overrides: flagOverrides(values, mappings),
+    overrides,
+    switches,
     printConfig: values["print-config"] === true,
     help: values.help === true,
   };
@@ -169,8 +219,8 @@ export interface RoleCommand {
   usage: string;
   /** Parses the role's flags. */
   parse: (args: string[]) => RoleArgs;
-  /** Runs the role and returns the exit status. */
-  start: (config: Config) => number | Promise<number>;
+  /** Runs the role with its config and command line, and returns the exit status. */
+  start: (config: Config, args: RoleArgs) => number | Promise<number>;
 }
 
 /**
@@ -199,5 +249,5 @@ export async function runRole(
     console.log(configToJson(config));
     return 0;
   }
-  return await command.start(config);
+  return await command.start(config, parsed);
 }

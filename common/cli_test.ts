@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
-import { configToJson, flagOverrides, splitList } from "./cli.ts";
-import { parseConfig } from "./config/mod.ts";
+import {
+  configToJson,
+  flagOverrides,
+  parseRoleArgs,
+  type RoleArgs,
+  type RoleFlag,
+  runRole,
+  splitList,
+  toNumber,
+} from "./cli.ts";
+import { type Config, parseConfig } from "./config/mod.ts";
 
 Deno.test("splitList: commas, blanks and spaces", () => {
   assert.deepEqual(splitList("BTCUSDT, ETHUSDT,,"), ["BTCUSDT", "ETHUSDT"]);
@@ -42,4 +51,110 @@ Deno.test("configToJson: hides tokens, passwords, seeds and JWTs", () => {
     }
     assert.match(json, /"\(hidden\)"/);
   }
+});
+
+Deno.test("toNumber: decimal numbers become numbers, anything else stays as given", () => {
+  for (
+    const [text, number] of [
+      ["1000", 1000],
+      [" 42 ", 42],
+      ["-1", -1],
+      ["+3", 3],
+      ["0.5", 0.5],
+      [".5", 0.5],
+      ["2.", 2],
+      ["1e6", 1e6],
+      ["1.5E-3", 0.0015],
+    ] as const
+  ) {
+    assert.equal(toNumber(text), number, text);
+  }
+  for (
+    const text of [
+      "fast",
+      "",
+      " ",
+      "0x10",
+      "1_000",
+      "1e",
+      "Infinity",
+      "NaN",
+      "1,5",
+    ]
+  ) {
+    assert.equal(toNumber(text), text, text);
+  }
+});
+
+const FLAGS: Record<string, RoleFlag> = {
+  on: { type: "boolean", sets: { key: "x.enabled" } },
+  off: { type: "boolean", sets: { key: "x.enabled", convert: () => false } },
+  count: { type: "string", sets: { key: "x.count", convert: toNumber } },
+  "summary-json": { type: "boolean" },
+  label: { type: "string" },
+};
+
+Deno.test("parseRoleArgs: flags without sets are switches, not overrides", () => {
+  assert.deepEqual(parseRoleArgs(["--summary-json", "--label", "a b"], FLAGS), {
+    configPath: undefined,
+    overrides: [],
+    switches: { "summary-json": true, label: "a b" },
+    printConfig: false,
+    help: false,
+  });
+  assert.deepEqual(parseRoleArgs(["--count", "3"], FLAGS).switches, {});
+});
+
+Deno.test("parseRoleArgs: --log-level and --progress are shared by every role", () => {
+  assert.deepEqual(
+    parseRoleArgs(["--progress", "1s", "--log-level", "debug"], {}).overrides,
+    [
+      { key: "log.level", value: "debug", origin: "--log-level" },
+      { key: "log.progress_interval", value: "1s", origin: "--progress" },
+    ],
+  );
+});
+
+Deno.test("parseRoleArgs: two flags setting one key differently conflict", () => {
+  assert.throws(
+    () => parseRoleArgs(["--off", "--on"], FLAGS),
+    {
+      name: "TypeError",
+      message:
+        "--on and --off conflict: they set x.enabled to true and false; give only one",
+    },
+  );
+});
+
+Deno.test("parseRoleArgs: two flags setting one key alike do not conflict", () => {
+  const flags: Record<string, RoleFlag> = {
+    a: { type: "boolean", sets: { key: "x.on" } },
+    b: {
+      type: "string",
+      sets: [{ key: "x.b" }, { key: "x.on", convert: () => true }],
+    },
+  };
+  assert.deepEqual(parseRoleArgs(["--a", "--b", "v"], flags).overrides, [
+    { key: "x.on", value: true, origin: "--a" },
+    { key: "x.b", value: "v", origin: "--b" },
+    { key: "x.on", value: true, origin: "--b" },
+  ]);
+});
+
+Deno.test("runRole: start gets the config and the parsed command line", async () => {
+  let seen: [Config, RoleArgs] | undefined;
+  const status = await runRole(["--summary-json", "--progress", "0"], {
+    role: "test",
+    usage: "usage",
+    parse: (args) => parseRoleArgs(args, FLAGS),
+    start: (config, args) => {
+      seen = [config, args];
+      return 7;
+    },
+  });
+  assert.equal(status, 7);
+  assert.ok(seen !== undefined);
+  const [config, args] = seen;
+  assert.equal(config.log.progressIntervalMs, 0);
+  assert.deepEqual(args.switches, { "summary-json": true });
 });

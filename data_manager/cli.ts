@@ -4,24 +4,37 @@
  * @module
  */
 
-import { parseRoleArgs, type RoleArgs, splitList } from "../common/cli.ts";
+import {
+  parseRoleArgs,
+  type RoleArgs,
+  splitList,
+  toNumber,
+} from "../common/cli.ts";
 
 /** Usage text of `deno task serve`. */
 export const SERVE_USAGE = `Usage: deno task serve [flags]
 
 Publishes trades for the configured symbols (data_manager).
 
-Flags (each overrides the config file):
+Flags (each overrides the config key on its right):
   --config FILE        TOML config (the task passes config/development.toml;
                        without it the built-in defaults apply)
-  --symbols A,B        symbols to publish            data_manager.symbols
-  --exchange NAME      exchange name                 data_manager.exchange
-  --source KIND        synthetic | binance | replay  data_manager.source
-  --nats               also publish to NATS JetStream transport.nats.enabled
-  --nats-url URL[,URL] NATS servers (implies --nats)  transport.nats.servers
-  --stream NAME        JetStream stream name          transport.nats.jetstream.stream_name
-  --no-ipc             do not publish into the shared-memory ring
-  --log-level LEVEL    debug | info | warn | error    log.level
+  --symbols A,B        symbols to publish                  data_manager.symbols
+  --exchange NAME      exchange name                       data_manager.exchange
+  --source KIND        synthetic | binance | replay        data_manager.source
+  --max-trades N       publish N trades, flush and exit    data_manager.max_trades
+                       (0 = no limit)
+  --rate N             synthetic trades per second         data_manager.synthetic.rate
+                       (0 = as fast as possible)
+  --seed N             synthetic generator seed            data_manager.synthetic.seed
+  --ipc                publish into the shared-memory ring transport.ipc.enabled
+  --no-ipc             do not publish into the ring        transport.ipc.enabled
+  --nats               also publish to NATS JetStream      transport.nats.enabled
+  --nats-url URL[,URL] NATS servers (implies --nats)       transport.nats.servers
+  --stream NAME        JetStream stream name               transport.nats.jetstream.stream_name
+  --progress DURATION  time between progress lines         log.progress_interval
+                       ("0" = none)
+  --log-level LEVEL    debug | info | warn | error         log.level
   --print-config       print the resolved config (secrets hidden) and exit
   -h, --help           show this help
 
@@ -30,7 +43,8 @@ Environment: NATS_URL (comma-separated) overrides transport.nats.servers.`;
 /**
  * Parses `serve` flags.
  *
- * @throws {TypeError} for an unknown flag or a flag missing its value.
+ * @throws {TypeError} for an unknown flag, a flag missing its value, or
+ * conflicting flags (`--ipc` with `--no-ipc`).
  */
 export function parseServeArgs(args: string[]): RoleArgs {
   return parseRoleArgs(args, {
@@ -40,6 +54,23 @@ export function parseServeArgs(args: string[]): RoleArgs {
     },
     exchange: { type: "string", sets: { key: "data_manager.exchange" } },
     source: { type: "string", sets: { key: "data_manager.source" } },
+    "max-trades": {
+      type: "string",
+      sets: { key: "data_manager.max_trades", convert: toNumber },
+    },
+    rate: {
+      type: "string",
+      sets: { key: "data_manager.synthetic.rate", convert: toNumber },
+    },
+    seed: {
+      type: "string",
+      sets: { key: "data_manager.synthetic.seed", convert: toNumber },
+    },
+    ipc: { type: "boolean", sets: { key: "transport.ipc.enabled" } },
+    "no-ipc": {
+      type: "boolean",
+      sets: { key: "transport.ipc.enabled", convert: () => false },
+    },
     nats: { type: "boolean", sets: { key: "transport.nats.enabled" } },
     "nats-url": {
       type: "string",
@@ -51,10 +82,6 @@ export function parseServeArgs(args: string[]): RoleArgs {
     stream: {
       type: "string",
       sets: { key: "transport.nats.jetstream.stream_name" },
-    },
-    "no-ipc": {
-      type: "boolean",
-      sets: { key: "transport.ipc.enabled", convert: () => false },
     },
   });
 }

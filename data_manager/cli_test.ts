@@ -16,6 +16,7 @@ Deno.test("serve: no flags keeps the file and defaults", () => {
   assert.deepEqual(parsed, {
     configPath: undefined,
     overrides: [],
+    switches: {},
     printConfig: false,
     help: false,
   });
@@ -40,11 +41,9 @@ Deno.test("serve: flags override the file", () => {
     ],
     `[data_manager]\nsymbols = ["ETHUSDT"]\nexchange = "binance"\n[transport.ipc]\nenabled = true\n`,
   );
-  assert.deepEqual(config.dataManager, {
-    exchange: "kraken",
-    symbols: ["BTCUSDT", "SOLUSDT"],
-    source: "replay",
-  });
+  assert.equal(config.dataManager.exchange, "kraken");
+  assert.deepEqual(config.dataManager.symbols, ["BTCUSDT", "SOLUSDT"]);
+  assert.equal(config.dataManager.source, "replay");
   assert.equal(config.transport.ipc.enabled, false);
   assert.equal(config.transport.nats.enabled, false);
   assert.equal(config.transport.nats.jetstream.streamName, "TRADES");
@@ -86,4 +85,90 @@ Deno.test("serve: unknown flags and missing values are usage errors", () => {
 Deno.test("serve: --print-config and --help", () => {
   assert.equal(parseServeArgs(["--print-config"]).printConfig, true);
   assert.equal(parseServeArgs(["-h"]).help, true);
+});
+
+Deno.test("serve: --rate, --max-trades, --seed and --progress override the file", () => {
+  const config = configFrom(
+    [
+      "--rate",
+      "2.5",
+      "--max-trades",
+      "1e6",
+      "--seed",
+      "42",
+      "--progress",
+      "0",
+    ],
+    `[data_manager]\nmax_trades = 5\n[data_manager.synthetic]\nrate = 10\nseed = 7\nburst_size = 3\n[log]\nprogress_interval = "1s"\n`,
+  );
+  assert.equal(config.dataManager.maxTrades, 1_000_000);
+  assert.deepEqual(config.dataManager.synthetic, {
+    seed: 42,
+    rate: 2.5,
+    burstSize: 3,
+    burstIntervalMs: 1000,
+    firstTradeId: undefined,
+  });
+  assert.equal(config.log.progressIntervalMs, 0);
+});
+
+Deno.test("serve: --ipc turns the ring on over the file", () => {
+  const config = configFrom(["--ipc"], `[transport.ipc]\nenabled = false\n`);
+  assert.equal(config.transport.ipc.enabled, true);
+});
+
+Deno.test("serve: --ipc with --no-ipc is a usage error saying they conflict", () => {
+  for (const args of [["--ipc", "--no-ipc"], ["--no-ipc", "--ipc"]]) {
+    assert.throws(() => parseServeArgs(args), {
+      name: "TypeError",
+      message:
+        "--ipc and --no-ipc conflict: they set transport.ipc.enabled to true and false; give only one",
+    });
+  }
+});
+
+Deno.test("serve: a non-numeric or out-of-range number names the flag and the value", () => {
+  for (
+    const [args, problem] of [
+      [
+        ["--rate", "fast"],
+        `Invalid value "fast" at data_manager.synthetic.rate (from --rate): expected a number, 0 or more`,
+      ],
+      [
+        ["--rate=-5"],
+        `Invalid value -5 at data_manager.synthetic.rate (from --rate): expected a number, 0 or more`,
+      ],
+      [
+        ["--max-trades", "lots"],
+        `Invalid value "lots" at data_manager.max_trades (from --max-trades): expected an integer from 0 to 9007199254740991`,
+      ],
+      [
+        ["--max-trades", "1.5"],
+        `Invalid value 1.5 at data_manager.max_trades (from --max-trades): expected an integer from 0 to 9007199254740991`,
+      ],
+      [
+        ["--seed", "4294967296"],
+        `Invalid value 4294967296 at data_manager.synthetic.seed (from --seed): expected an integer from 0 to 4294967295`,
+      ],
+      [
+        ["--progress", "10ms"],
+        `log.progress_interval (from --progress): invalid duration "10ms": expected "0" (off) or a duration of at least 100ms`,
+      ],
+    ] as const
+  ) {
+    assert.throws(() => configFrom([...args]), (error: Error) => {
+      assert.equal(error.message, problem);
+      return true;
+    });
+  }
+});
+
+Deno.test("serve: numeric flags need a value; a negative one needs --flag=-N", () => {
+  for (const flag of ["--rate", "--max-trades", "--seed", "--progress"]) {
+    assert.throws(() => parseServeArgs([flag]), TypeError);
+  }
+  assert.throws(() => parseServeArgs(["--rate", "-5"]), {
+    name: "TypeError",
+    message: /Option '--rate' argument is ambiguous/,
+  });
 });

@@ -4,25 +4,41 @@
  * @module
  */
 
-import { parseRoleArgs, type RoleArgs, splitList } from "../common/cli.ts";
+import {
+  parseRoleArgs,
+  type RoleArgs,
+  splitList,
+  toNumber,
+} from "../common/cli.ts";
 
 /** Usage text of `deno task live`. */
 export const LIVE_USAGE = `Usage: deno task live [flags]
 
 Consumes trades (trading_core) from the shared-memory ring or NATS JetStream.
 
-Flags (each overrides the config file):
+Flags (each overrides the config key on its right):
   --config FILE        TOML config (the task passes config/development.toml;
                        without it the built-in defaults apply)
-  --symbols A,B        symbols to read        data_source.symbols
-  --exchange NAME      exchange to read       data_source.exchange
-  --nats               read from NATS JetStream instead of the ring  data_source.type
-  --nats-url URL[,URL] NATS servers (implies --nats)  data_source.nats.connection.servers
-  --durable NAME       durable consumer name (implies --nats)  data_source.nats.consumer.durable_name
-  --deliver POLICY     all | new | last | last_per_subject | by_start_time | by_start_sequence
-  --start-time TIME    RFC 3339 start for --deliver by_start_time
-  --replay POLICY      instant | original
-  --log-level LEVEL    debug | info | warn | error
+  --symbols A,B        symbols to read                     data_source.symbols
+  --exchange NAME      exchange to read                    data_source.exchange
+  --max-trades N       exit after N trades                 data_source.max_trades
+                       (0 = run until stopped)
+  --ipc                read the shared-memory ring         data_source.type
+  --wait STRATEGY      spin | backoff | yield              data_source.ipc.wait
+  --from POSITION      newest | oldest: where to start     data_source.ipc.from
+                       on a ring that is already running
+  --nats               read NATS JetStream instead         data_source.type
+  --nats-url URL[,URL] NATS servers (implies --nats)       data_source.nats.connection.servers
+  --durable NAME       durable consumer (implies --nats)   data_source.nats.consumer.durable_name
+  --deliver POLICY     all | new | last | last_per_subject data_source.nats.consumer.deliver
+                       | by_start_time | by_start_sequence
+  --start-time TIME    RFC 3339 start for --deliver        data_source.nats.consumer.start_time
+                       by_start_time
+  --replay POLICY      instant | original                  data_source.nats.consumer.replay
+  --progress DURATION  time between progress lines         log.progress_interval
+                       ("0" = none)
+  --log-level LEVEL    debug | info | warn | error         log.level
+  --summary-json       print one JSON summary line on exit
   --print-config       print the resolved config (secrets hidden) and exit
   -h, --help           show this help
 
@@ -34,7 +50,8 @@ const USE_NATS = { key: "data_source.type", convert: () => "nats" };
 /**
  * Parses `live` flags.
  *
- * @throws {TypeError} for an unknown flag or a flag missing its value.
+ * @throws {TypeError} for an unknown flag, a flag missing its value, or
+ * conflicting flags (`--ipc` with `--nats`, `--nats-url` or `--durable`).
  */
 export function parseLiveArgs(args: string[]): RoleArgs {
   return parseRoleArgs(args, {
@@ -49,6 +66,16 @@ export function parseLiveArgs(args: string[]): RoleArgs {
       type: "string",
       sets: [{ key: "data_source.exchange" }, { key: `${CONSUMER}.exchange` }],
     },
+    "max-trades": {
+      type: "string",
+      sets: { key: "data_source.max_trades", convert: toNumber },
+    },
+    ipc: {
+      type: "boolean",
+      sets: { key: "data_source.type", convert: () => "ipc" },
+    },
+    wait: { type: "string", sets: { key: "data_source.ipc.wait" } },
+    from: { type: "string", sets: { key: "data_source.ipc.from" } },
     nats: { type: "boolean", sets: USE_NATS },
     "nats-url": {
       type: "string",
@@ -64,5 +91,6 @@ export function parseLiveArgs(args: string[]): RoleArgs {
     deliver: { type: "string", sets: { key: `${CONSUMER}.deliver` } },
     "start-time": { type: "string", sets: { key: `${CONSUMER}.start_time` } },
     replay: { type: "string", sets: { key: `${CONSUMER}.replay` } },
+    "summary-json": { type: "boolean" },
   });
 }

@@ -69,3 +69,81 @@ Deno.test("live: unknown flags are usage errors", () => {
   assert.throws(() => parseLiveArgs(["--durable"]), TypeError);
   assert.throws(() => parseLiveArgs(["--ipc-wait", "spin"]), TypeError);
 });
+
+Deno.test("live: --ipc reads the ring over a file that says nats", () => {
+  const config = configFrom(["--ipc"], `[data_source]\ntype = "nats"\n`);
+  assert.equal(config.dataSource.type, "ipc");
+});
+
+Deno.test("live: --ipc with --nats, --nats-url or --durable is a usage error saying they conflict", () => {
+  for (
+    const [other, value] of [
+      ["--nats", []],
+      ["--nats-url", ["nats://h:4222"]],
+      ["--durable", ["tc-1"]],
+    ] as const
+  ) {
+    assert.throws(() => parseLiveArgs(["--ipc", other, ...value]), {
+      name: "TypeError",
+      message:
+        `--ipc and ${other} conflict: they set data_source.type to "ipc" and "nats"; give only one`,
+    });
+  }
+});
+
+Deno.test("live: --wait, --from, --max-trades and --progress override the file", () => {
+  const config = configFrom(
+    [
+      "--wait",
+      "spin",
+      "--from",
+      "oldest",
+      "--max-trades",
+      "100",
+      "--progress",
+      "250ms",
+    ],
+    `[data_source]\nmax_trades = 5\n[data_source.ipc]\nwait = "yield"\nspin = "1ms"\n[log]\nprogress_interval = "0"\n`,
+  );
+  assert.equal(config.dataSource.maxTrades, 100);
+  assert.deepEqual(config.dataSource.ipc, {
+    shmPathPrefix: "/marketbus_",
+    wait: "spin",
+    from: "oldest",
+    spinMs: 1,
+    staleAfterMs: 3000,
+  });
+  assert.equal(config.log.progressIntervalMs, 250);
+});
+
+Deno.test("live: bad --wait, --from and --max-trades values name the flag and the value", () => {
+  assert.throws(
+    () => configFrom(["--wait", "busy"]),
+    {
+      message:
+        `Invalid value "busy" at data_source.ipc.wait (from --wait): expected one of "spin", "backoff", "yield"`,
+    },
+  );
+  assert.throws(
+    () => configFrom(["--from", "latest"]),
+    {
+      message:
+        `Invalid value "latest" at data_source.ipc.from (from --from): expected one of "newest", "oldest"`,
+    },
+  );
+  assert.throws(
+    () => configFrom(["--max-trades", "ten"]),
+    {
+      message:
+        `Invalid value "ten" at data_source.max_trades (from --max-trades): expected an integer from 0 to 9007199254740991`,
+    },
+  );
+});
+
+Deno.test("live: --summary-json is a switch, not a config key", () => {
+  const parsed = parseLiveArgs(["--summary-json"]);
+  assert.deepEqual(parsed.switches, { "summary-json": true });
+  assert.deepEqual(parsed.overrides, []);
+  assert.deepEqual(parseLiveArgs([]).switches, {});
+  assert.throws(() => parseLiveArgs(["--summary-json=yes"]), TypeError);
+});

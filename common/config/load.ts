@@ -22,14 +22,19 @@ import type {
   DataManagerConfig,
   DataSourceConfig,
   DeliverPolicy,
+  IpcSourceConfig,
   IpcTransportConfig,
   JetStreamConfig,
+  LogConfig,
   NatsAuth,
   NatsConnectionConfig,
   NatsConsumerConfig,
   NatsTls,
   NatsTransportConfig,
   ReplayPolicy,
+  StartFrom,
+  SyntheticConfig,
+  WaitStrategy,
 } from "./types.ts";
 
 /** Exchange used when none is configured. */
@@ -186,18 +191,91 @@ function readConfig(root: Section, file: string | undefined): Config {
   const ipc = readIpcTransport(transport.section("ipc"));
   transport.done();
   const dataSource = readDataSource(root.section("data_source"), warnings);
-  const log = root.section("log");
-  const level = log.choice("level", "info", ["debug", "info", "warn", "error"]);
-  log.done();
+  const log = readLog(root.section("log"));
   root.done();
   return {
     file,
     dataManager,
     transport: { nats, ipc },
     dataSource,
-    log: { level },
+    log,
     warnings,
   };
+}
+
+/** The range of counts and ids: 0 up to the largest exact integer. */
+const COUNT = { min: 0, max: Number.MAX_SAFE_INTEGER };
+
+/** The shortest duration there is, in ms: durations count whole nanoseconds. */
+const NANOSECOND = 1e-6;
+
+/** Allowed durations of a key, in ms: `min` to `max` (inclusive), or also "0" (= off) when `off`. */
+interface DurationRange {
+  /** Shortest allowed, ms. */
+  min: number;
+  /** Longest allowed, ms (default: no limit). */
+  max?: number;
+  /** "0" is also allowed and means off. */
+  off?: boolean;
+}
+
+/** What `range` allows, for messages: `a duration from 1ms to 10s`. */
+function describeRange({ min, max, off }: DurationRange): string {
+  const span = max === undefined
+    ? `of at least ${formatDuration(min)}`
+    : `from ${formatDuration(min)} to ${formatDuration(max)}`;
+  return off ? `"0" (off) or a duration ${span}` : `a duration ${span}`;
+}
+
+/** A duration within `range`; outside it, a problem quoting the value, and `fallback`. */
+function boundedDuration(
+  section: Section,
+  key: string,
+  fallback: number,
+  range: DurationRange,
+): number {
+  const ms = section.duration(key, fallback);
+  const { min, max = Infinity, off = false } = range;
+  if ((ms >= min && ms <= max) || (off && ms === 0)) return ms;
+  section.problem(
+    key,
+    `invalid duration ${show(section.raw(key))}: expected ${
+      describeRange(range)
+    }`,
+  );
+  return fallback;
+}
+
+/** A TOML integer or float that is finite and not negative. */
+function nonNegativeNumber(
+  section: Section,
+  key: string,
+  fallback: number,
+): number {
+  const expected = "expected a number, 0 or more";
+  return section.converted(key, "value", (value) => {
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+      throw new RangeError(`Invalid number: ${expected}`);
+    }
+    return value;
+  }, expected) ?? fallback;
+}
+
+function readLog(section: Section): LogConfig {
+  const level = section.choice("level", "info", [
+    "debug",
+    "info",
+    "warn",
+    "error",
+  ]);
+  const progressIntervalMs = boundedDuration(
+    section,
+    "progress_interval",
+    5000,
+    { min: 100, off: true },
+  );
+  section.done();
+  return { level, progressIntervalMs };
 }
 
 function readSymbols(section: Section, fallback: readonly string[]): string[] {
@@ -230,8 +308,32 @@ function readDataManager(section: Section): DataManagerConfig {
     "binance",
     "replay",
   ]);
+  const maxTrades = section.integer("max_trades", 0, COUNT);
+  const synthetic = readSynthetic(section.section("synthetic"));
   section.done();
-  return { exchange, symbols, source };
+  return { exchange, symbols, source, maxTrades, synthetic };
+}
+
+function readSynthetic(section: Section): SyntheticConfig {
+  const seed = section.integer("seed", 1, { min: 0, max: 2 ** 32 - 1 });
+  const rate = nonNegativeNumber(section, "rate", 1000);
+  const burstSize = section.integer("burst_size", 0, COUNT);
+  if (burstSize > 0 && rate === 0) {
+    section.problem(
+      "burst_size",
+      `invalid value ${burstSize} with rate = 0: expected 0, since rate 0 already publishes as fast as possible`,
+    );
+  }
+  const burstIntervalMs = boundedDuration(section, "burst_interval", 1000, {
+    min: NANOSECOND,
+  });
+  // Absent = derived from the start time when the run starts, so a restarted
+  // run never reuses the ids (and Nats-Msg-Ids) of the last duplicate window.
+  const firstTradeId = section.has("first_trade_id")
+    ? section.integer("first_trade_id", 0, COUNT)
+    : undefined;
+  section.done();
+  return { seed, rate, burstSize, burstIntervalMs, firstTradeId };
 }
 
 /** JetStream names (stream, durable) may not hold separators, wildcards, whitespace or path characters. */
@@ -477,15 +579,15 @@ function checkShmPrefix(prefix: string): string {
   return prefix;
 }
 
+function readShmPathPrefix(section: Section): string {
+  return section.string("shm_path_prefix", DEFAULT_SHM_PATH_PREFIX, {
+    check: checkShmPrefix,
+  });
+}
+
 function readIpcTransport(section: Section): IpcTransportConfig {
   const enabled = section.boolean("enabled", true);
-  const shmPathPrefix = section.string(
-    "shm_path_prefix",
-    DEFAULT_SHM_PATH_PREFIX,
-    {
-      check: checkShmPrefix,
-    },
-  );
+  const shmPathPrefix = readShmPathPrefix(section);
   const capacity = section.integer("capacity", 65536, {
     min: 64,
     max: 1 << 24,
@@ -496,8 +598,33 @@ function readIpcTransport(section: Section): IpcTransportConfig {
       `invalid value ${capacity}: expected a power of two, e.g. 65536`,
     );
   }
+  const heartbeatIntervalMs = boundedDuration(
+    section,
+    "heartbeat_interval",
+    100,
+    { min: 1, max: 10_000 },
+  );
   section.done();
-  return { enabled, shmPathPrefix, capacity };
+  return { enabled, shmPathPrefix, capacity, heartbeatIntervalMs };
+}
+
+function readIpcSource(section: Section): IpcSourceConfig {
+  const shmPathPrefix = readShmPathPrefix(section);
+  const wait = section.choice<WaitStrategy>("wait", "backoff", [
+    "spin",
+    "backoff",
+    "yield",
+  ]);
+  const from = section.choice<StartFrom>("from", "newest", [
+    "newest",
+    "oldest",
+  ]);
+  const spinMs = boundedDuration(section, "spin", 0.02, { min: 0, max: 10 });
+  const staleAfterMs = boundedDuration(section, "stale_after", 3000, {
+    min: 100,
+  });
+  section.done();
+  return { shmPathPrefix, wait, from, spinMs, staleAfterMs };
 }
 
 const DELIVER_POLICIES: readonly DeliverPolicy[] = [
@@ -643,8 +770,7 @@ function readConsumer(
     min: 1,
     max: 2 ** 31 - 1,
   });
-  const ackWaitMs = section.duration("ack_wait", 30_000);
-  if (ackWaitMs < 1) section.problem("ack_wait", "expected at least 1ms");
+  const ackWaitMs = boundedDuration(section, "ack_wait", 30_000, { min: 1 });
   section.done();
   return {
     durableName,
@@ -668,15 +794,8 @@ function readDataSource(
     check: normalizeExchange,
   });
   const symbols = readSymbols(section, DEFAULT_SYMBOLS);
-  const ipcSection = section.section("ipc");
-  const shmPathPrefix = ipcSection.string(
-    "shm_path_prefix",
-    DEFAULT_SHM_PATH_PREFIX,
-    {
-      check: checkShmPrefix,
-    },
-  );
-  ipcSection.done();
+  const maxTrades = section.integer("max_trades", 0, COUNT);
+  const ipc = readIpcSource(section.section("ipc"));
   const natsSection = section.section("nats");
   const connectionSection = natsSection.section("connection");
   const connection = readConnection(
@@ -701,7 +820,8 @@ function readDataSource(
     type,
     exchange,
     symbols,
-    ipc: { shmPathPrefix },
+    maxTrades,
+    ipc,
     nats: { connection, consumer },
   };
 }

@@ -130,6 +130,14 @@ const DEFAULT_CONFIG: Config = {
     exchange: "binance",
     symbols: ["BTCUSDT", "ETHUSDT"],
     source: "synthetic",
+    maxTrades: 0,
+    synthetic: {
+      seed: 1,
+      rate: 1000,
+      burstSize: 0,
+      burstIntervalMs: 1000,
+      firstTradeId: undefined,
+    },
   },
   transport: {
     nats: {
@@ -152,13 +160,25 @@ const DEFAULT_CONFIG: Config = {
         duplicateWindowMs: 120_000,
       },
     },
-    ipc: { enabled: true, shmPathPrefix: "/marketbus_", capacity: 65536 },
+    ipc: {
+      enabled: true,
+      shmPathPrefix: "/marketbus_",
+      capacity: 65536,
+      heartbeatIntervalMs: 100,
+    },
   },
   dataSource: {
     type: "ipc",
     exchange: "binance",
     symbols: ["BTCUSDT", "ETHUSDT"],
-    ipc: { shmPathPrefix: "/marketbus_" },
+    maxTrades: 0,
+    ipc: {
+      shmPathPrefix: "/marketbus_",
+      wait: "backoff",
+      from: "newest",
+      spinMs: 0.02,
+      staleAfterMs: 3000,
+    },
     nats: {
       connection: {
         servers: ["nats://127.0.0.1:4222"],
@@ -180,7 +200,7 @@ const DEFAULT_CONFIG: Config = {
       },
     },
   },
-  log: { level: "info" },
+  log: { level: "info", progressIntervalMs: 5000 },
   warnings: [],
 };
 
@@ -207,6 +227,7 @@ Deno.test("defaults: the exported constants match the defaults", () => {
 Deno.test("defaults: an empty table is the same as an absent one", () => {
   const config = load(`
 [data_manager]
+[data_manager.synthetic]
 [transport.nats]
 [transport.nats.auth]
 [transport.nats.tls]
@@ -749,7 +770,20 @@ const LEVELS: [string, string, string, string[]][] = [
     "data_source",
     "log",
   ]],
-  ["data_manager", "symbol", "symbols", ["exchange", "symbols", "source"]],
+  ["data_manager", "symbol", "symbols", [
+    "exchange",
+    "symbols",
+    "source",
+    "max_trades",
+    "synthetic",
+  ]],
+  ["data_manager.synthetic", "burst_sise", "burst_size", [
+    "seed",
+    "rate",
+    "burst_size",
+    "burst_interval",
+    "first_trade_id",
+  ]],
   ["transport", "ipcc", "ipc", ["nats", "ipc"]],
   ["transport.nats", "enable", "enabled", [
     "enabled",
@@ -790,15 +824,23 @@ const LEVELS: [string, string, string, string[]][] = [
     "enabled",
     "shm_path_prefix",
     "capacity",
+    "heartbeat_interval",
   ]],
   ["data_source", "typ", "type", [
     "type",
     "exchange",
     "symbols",
+    "max_trades",
     "ipc",
     "nats",
   ]],
-  ["data_source.ipc", "shm_path_prefx", "shm_path_prefix", ["shm_path_prefix"]],
+  ["data_source.ipc", "stale_afer", "stale_after", [
+    "shm_path_prefix",
+    "wait",
+    "from",
+    "spin",
+    "stale_after",
+  ]],
   ["data_source.nats", "conection", "connection", ["connection", "consumer"]],
   ["data_source.nats.connection", "server", "servers", [
     "servers",
@@ -833,7 +875,7 @@ const LEVELS: [string, string, string, string[]][] = [
     "max_ack_pending",
     "ack_wait",
   ]],
-  ["log", "levle", "level", ["level"]],
+  ["log", "levle", "level", ["level", "progress_interval"]],
 ];
 
 for (const [table, typo, suggestion, valid] of LEVELS) {
@@ -1673,15 +1715,300 @@ Deno.test("ipc: every key set", () => {
 enabled = false
 shm_path_prefix = "/mb.test-1_"
 capacity = 1024
+heartbeat_interval = "250ms"
 [data_source.ipc]
 shm_path_prefix = "/"
+wait = "spin"
+from = "oldest"
+spin = "50us"
+stale_after = "1m"
 `);
   assert.deepEqual(config.transport.ipc, {
     enabled: false,
     shmPathPrefix: "/mb.test-1_",
     capacity: 1024,
+    heartbeatIntervalMs: 250,
   });
-  assert.deepEqual(config.dataSource.ipc, { shmPathPrefix: "/" });
+  assert.deepEqual(config.dataSource.ipc, {
+    shmPathPrefix: "/",
+    wait: "spin",
+    from: "oldest",
+    spinMs: 0.05,
+    staleAfterMs: 60_000,
+  });
+});
+
+Deno.test("ipc: heartbeat_interval from 1ms to 10s", () => {
+  for (const [text, ms] of [["1ms", 1], ["10s", 10_000], ["2.5s", 2500]]) {
+    assert.equal(
+      load(`[transport.ipc]\nheartbeat_interval = "${text}"\n`).transport.ipc
+        .heartbeatIntervalMs,
+      ms,
+    );
+  }
+  for (const text of ["0", "999us", "10s1ns", "1m"]) {
+    assert.equal(
+      problemOf(`[transport.ipc]\nheartbeat_interval = "${text}"\n`),
+      `transport.ipc.heartbeat_interval ${IN_FILE}: invalid duration "${text}": expected a duration from 1ms to 10s`,
+    );
+  }
+});
+
+Deno.test("ipc: heartbeat_interval that is not a duration", () => {
+  assert.equal(
+    problemOf(`[transport.ipc]\nheartbeat_interval = 100\n`),
+    `Invalid duration 100 at transport.ipc.heartbeat_interval ${IN_FILE}: expected a duration string, e.g. "500ms", "30s", "1h", "2h30m"`,
+  );
+});
+
+const IPC_SOURCE = "[data_source.ipc]\n";
+
+Deno.test("ipc source: each wait strategy and start position", () => {
+  for (const wait of ["spin", "backoff", "yield"] as const) {
+    assert.equal(
+      load(`${IPC_SOURCE}wait = "${wait}"\n`).dataSource.ipc.wait,
+      wait,
+    );
+  }
+  for (const from of ["newest", "oldest"] as const) {
+    assert.equal(
+      load(`${IPC_SOURCE}from = "${from}"\n`).dataSource.ipc.from,
+      from,
+    );
+  }
+});
+
+Deno.test("ipc source: a bad wait or from, with and without a suggestion", () => {
+  assert.equal(
+    problemOf(`${IPC_SOURCE}wait = "backof"\n`),
+    `Invalid value "backof" at data_source.ipc.wait ${IN_FILE}: expected one of "spin", "backoff", "yield" (did you mean "backoff"?)`,
+  );
+  assert.equal(
+    problemOf(`${IPC_SOURCE}wait = 1\n`),
+    `Invalid value 1 at data_source.ipc.wait ${IN_FILE}: expected a string`,
+  );
+  assert.equal(
+    problemOf(`${IPC_SOURCE}from = "start"\n`),
+    `Invalid value "start" at data_source.ipc.from ${IN_FILE}: expected one of "newest", "oldest"`,
+  );
+});
+
+Deno.test("ipc source: spin from 0 to 10ms, in fractional ms", () => {
+  for (const [text, ms] of [["0", 0], ["500ns", 0.0005], ["10ms", 10]]) {
+    assert.equal(
+      load(`${IPC_SOURCE}spin = "${text}"\n`).dataSource.ipc.spinMs,
+      ms,
+    );
+  }
+  assert.equal(
+    problemOf(`${IPC_SOURCE}spin = "11ms"\n`),
+    `data_source.ipc.spin ${IN_FILE}: invalid duration "11ms": expected a duration from 0s to 10ms`,
+  );
+  assert.equal(
+    problemOf(`${IPC_SOURCE}spin = "20 us"\n`),
+    `Invalid duration "20 us" at data_source.ipc.spin ${IN_FILE}: expected e.g. "500ms", "30s", "1h", "2h30m"`,
+  );
+});
+
+Deno.test("ipc source: stale_after of at least 100ms", () => {
+  assert.equal(
+    load(`${IPC_SOURCE}stale_after = "100ms"\n`).dataSource.ipc.staleAfterMs,
+    100,
+  );
+  for (const text of ["0", "99ms"]) {
+    assert.equal(
+      problemOf(`${IPC_SOURCE}stale_after = "${text}"\n`),
+      `data_source.ipc.stale_after ${IN_FILE}: invalid duration "${text}": expected a duration of at least 100ms`,
+    );
+  }
+});
+
+Deno.test("ipc source: an out-of-range override names the flag", () => {
+  assert.equal(
+    problemOf(undefined, {
+      overrides: [{
+        key: "data_source.ipc.stale_after",
+        value: "1ms",
+        origin: "--x",
+      }],
+    }),
+    `data_source.ipc.stale_after (from --x): invalid duration "1ms": expected a duration of at least 100ms`,
+  );
+});
+
+// ---------------------------------------------------------------------------
+// Trade limits and the synthetic source
+
+const SYNTHETIC = "[data_manager.synthetic]\n";
+const COUNT_EXPECTED = "expected an integer from 0 to 9007199254740991";
+
+Deno.test("max_trades: publisher and consumer, 0 up to the largest exact integer", () => {
+  for (const value of [0, 1, 9007199254740991]) {
+    const config = load(`
+[data_manager]
+max_trades = ${value}
+[data_source]
+max_trades = ${value}
+`);
+    assert.equal(config.dataManager.maxTrades, value);
+    assert.equal(config.dataSource.maxTrades, value);
+  }
+});
+
+Deno.test("max_trades: negative, fractional or a string", () => {
+  assert.deepEqual(
+    problemsOf(`
+[data_manager]
+max_trades = -1
+[data_source]
+max_trades = 1.5
+`),
+    [
+      `Invalid value -1 at data_manager.max_trades ${IN_FILE}: ${COUNT_EXPECTED}`,
+      `Invalid value 1.5 at data_source.max_trades ${IN_FILE}: ${COUNT_EXPECTED}`,
+    ],
+  );
+  assert.equal(
+    problemOf(`[data_source]\nmax_trades = "10"\n`),
+    `Invalid value "10" at data_source.max_trades ${IN_FILE}: ${COUNT_EXPECTED}`,
+  );
+});
+
+Deno.test("synthetic: every key set", () => {
+  assert.deepEqual(
+    load(`
+${SYNTHETIC}seed = 4294967295
+rate = 2.5
+burst_size = 500
+burst_interval = "250ms"
+first_trade_id = 9007199254740991
+`).dataManager.synthetic,
+    {
+      seed: 4294967295,
+      rate: 2.5,
+      burstSize: 500,
+      burstIntervalMs: 250,
+      firstTradeId: 9007199254740991,
+    },
+  );
+});
+
+Deno.test("synthetic: seed, burst_size and first_trade_id 0 are valid", () => {
+  assert.deepEqual(
+    load(`${SYNTHETIC}seed = 0\nburst_size = 0\nfirst_trade_id = 0\n`)
+      .dataManager.synthetic,
+    { ...DEFAULT_CONFIG.dataManager.synthetic, seed: 0, firstTradeId: 0 },
+  );
+});
+
+Deno.test("synthetic: seed outside 0..2^32-1", () => {
+  for (const value of ["-1", "4294967296", "1.5", `"1"`]) {
+    assert.equal(
+      problemOf(`${SYNTHETIC}seed = ${value}\n`),
+      `Invalid value ${value} at data_manager.synthetic.seed ${IN_FILE}: expected an integer from 0 to 4294967295`,
+    );
+  }
+});
+
+Deno.test("synthetic: rate is any number from 0, integer or not", () => {
+  for (const value of [0, 1, 0.25, 1e6]) {
+    assert.equal(
+      load(`${SYNTHETIC}rate = ${value}\n`).dataManager.synthetic.rate,
+      value,
+    );
+  }
+});
+
+Deno.test("synthetic: a negative, string, boolean or non-finite rate", () => {
+  for (
+    const [toml, shown] of [
+      ["-1", "-1"],
+      ["-0.5", "-0.5"],
+      [`"fast"`, `"fast"`],
+      [`"1000"`, `"1000"`],
+      ["true", "true"],
+    ]
+  ) {
+    assert.equal(
+      problemOf(`${SYNTHETIC}rate = ${toml}\n`),
+      `Invalid value ${shown} at data_manager.synthetic.rate ${IN_FILE}: expected a number, 0 or more`,
+    );
+  }
+  for (const toml of ["inf", "-inf", "nan"]) {
+    assertIncludes(
+      problemOf(`${SYNTHETIC}rate = ${toml}\n`),
+      `at data_manager.synthetic.rate ${IN_FILE}: expected a number, 0 or more`,
+    );
+  }
+});
+
+Deno.test("synthetic: burst_size below 0 or fractional", () => {
+  for (const value of ["-1", "2.5"]) {
+    assert.equal(
+      problemOf(`${SYNTHETIC}burst_size = ${value}\n`),
+      `Invalid value ${value} at data_manager.synthetic.burst_size ${IN_FILE}: ${COUNT_EXPECTED}`,
+    );
+  }
+});
+
+Deno.test("synthetic: bursts need a rate above 0", () => {
+  assert.equal(
+    problemOf(`${SYNTHETIC}rate = 0\nburst_size = 10\n`),
+    `data_manager.synthetic.burst_size ${IN_FILE}: invalid value 10 with rate = 0: expected 0, since rate 0 already publishes as fast as possible`,
+  );
+  assert.equal(
+    load(`${SYNTHETIC}rate = 0\nburst_size = 0\n`).dataManager.synthetic
+      .rate,
+    0,
+  );
+});
+
+Deno.test("synthetic: burst_interval must be more than 0", () => {
+  assert.equal(
+    load(`${SYNTHETIC}burst_interval = "1ns"\n`).dataManager.synthetic
+      .burstIntervalMs,
+    1e-6,
+  );
+  assert.equal(
+    problemOf(`${SYNTHETIC}burst_interval = "0"\n`),
+    `data_manager.synthetic.burst_interval ${IN_FILE}: invalid duration "0": expected a duration of at least 1ns`,
+  );
+  assert.equal(
+    problemOf(`${SYNTHETIC}burst_interval = 1\n`),
+    `Invalid duration 1 at data_manager.synthetic.burst_interval ${IN_FILE}: expected a duration string, e.g. "500ms", "30s", "1h", "2h30m"`,
+  );
+});
+
+Deno.test("synthetic: first_trade_id negative, too large or a string", () => {
+  for (const value of ["-1", "1.5", `"7"`]) {
+    assert.equal(
+      problemOf(`${SYNTHETIC}first_trade_id = ${value}\n`),
+      `Invalid value ${value} at data_manager.synthetic.first_trade_id ${IN_FILE}: ${COUNT_EXPECTED}`,
+    );
+  }
+  assert.equal(
+    problemOf(undefined, {
+      overrides: [{
+        key: "data_manager.synthetic.first_trade_id",
+        value: 2 ** 53,
+        origin: "--x",
+      }],
+    }),
+    `Invalid value 9007199254740992 at data_manager.synthetic.first_trade_id (from --x): ${COUNT_EXPECTED}`,
+  );
+});
+
+Deno.test("synthetic: a bad rate override names the flag", () => {
+  assert.equal(
+    problemOf(undefined, {
+      overrides: [{
+        key: "data_manager.synthetic.rate",
+        value: "fast",
+        origin: "--rate",
+      }],
+    }),
+    `Invalid value "fast" at data_manager.synthetic.rate (from --rate): expected a number, 0 or more`,
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -1867,7 +2194,7 @@ Deno.test("consumer: ack_wait", () => {
   );
   assert.equal(
     problemOf(`${CONSUMER}ack_wait = "0"\n`),
-    `data_source.nats.consumer.ack_wait ${IN_FILE}: expected at least 1ms`,
+    `data_source.nats.consumer.ack_wait ${IN_FILE}: invalid duration "0": expected a duration of at least 1ms`,
   );
   assert.equal(
     problemOf(`${CONSUMER}ack_wait = "30 s"\n`),
@@ -1986,6 +2313,25 @@ Deno.test("log: each level", () => {
   for (const level of ["debug", "info", "warn", "error"] as const) {
     assert.equal(load(`[log]\nlevel = "${level}"\n`).log.level, level);
   }
+});
+
+Deno.test(`log: progress_interval "0" (off) or at least 100ms`, () => {
+  for (const [text, ms] of [["0", 0], ["100ms", 100], ["1m", 60_000]]) {
+    assert.equal(
+      load(`[log]\nprogress_interval = "${text}"\n`).log.progressIntervalMs,
+      ms,
+    );
+  }
+  for (const text of ["1ns", "99ms"]) {
+    assert.equal(
+      problemOf(`[log]\nprogress_interval = "${text}"\n`),
+      `log.progress_interval ${IN_FILE}: invalid duration "${text}": expected "0" (off) or a duration of at least 100ms`,
+    );
+  }
+  assert.equal(
+    problemOf(`[log]\nprogress_interval = 0\n`),
+    `Invalid duration 0 at log.progress_interval ${IN_FILE}: expected a duration string, e.g. "500ms", "30s", "1h", "2h30m"`,
+  );
 });
 
 Deno.test("log: a bad level, with and without a suggestion", () => {

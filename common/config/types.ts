@@ -10,6 +10,12 @@ export type SourceKind = "synthetic" | "binance" | "replay";
 /** Which transport trading_core reads from. */
 export type DataSourceKind = "ipc" | "nats";
 
+/** How an IPC consumer waits for the next trade: busy-poll, poll then sleep, or yield to the event loop. */
+export type WaitStrategy = "spin" | "backoff" | "yield";
+
+/** Where an IPC consumer starts on a ring that is already running. */
+export type StartFrom = "newest" | "oldest";
+
 /** How a JetStream stream discards messages. */
 export type Retention = "limits" | "interest" | "workqueue";
 
@@ -106,6 +112,22 @@ export interface IpcTransportConfig {
   shmPathPrefix: string;
   /** Ring slots (a power of two). */
   capacity: number;
+  /** How often the producer's heartbeat advances, ms. */
+  heartbeatIntervalMs: number;
+}
+
+/** data_manager's synthetic trade generator (`[data_manager.synthetic]`). */
+export interface SyntheticConfig {
+  /** Generator seed (0..2^32-1): the same seed gives the same symbols, prices, sizes and sides. */
+  seed: number;
+  /** Trades per second over all symbols; 0 = as fast as possible. */
+  rate: number;
+  /** Extra trades published back-to-back once per burst interval; 0 = no bursts. */
+  burstSize: number;
+  /** Time between bursts, ms. */
+  burstIntervalMs: number;
+  /** Id of the first trade; undefined = derived from the start time, unique per run. */
+  firstTradeId: number | undefined;
 }
 
 /** What data_manager publishes. */
@@ -116,6 +138,10 @@ export interface DataManagerConfig {
   symbols: string[];
   /** Trade source. */
   source: SourceKind;
+  /** Trades to publish before flushing and exiting; 0 = no limit. */
+  maxTrades: number;
+  /** The synthetic source's settings. */
+  synthetic: SyntheticConfig;
 }
 
 /** trading_core's durable or ordered JetStream consumer. */
@@ -140,6 +166,20 @@ export interface NatsConsumerConfig {
   ackWaitMs: number;
 }
 
+/** trading_core's shared-memory ring reader. */
+export interface IpcSourceConfig {
+  /** Segment name prefix; must match the publisher's. */
+  shmPathPrefix: string;
+  /** How to wait for the next trade. */
+  wait: WaitStrategy;
+  /** Where to start on a ring that is already running. */
+  from: StartFrom;
+  /** How long `backoff` busy-polls before sleeping, ms (fractional). */
+  spinMs: number;
+  /** A producer whose heartbeat has not moved for this long is reported dead, ms. */
+  staleAfterMs: number;
+}
+
 /** trading_core's sources. */
 export interface DataSourceConfig {
   /** Which transport to read. */
@@ -148,10 +188,20 @@ export interface DataSourceConfig {
   exchange: string;
   /** Symbols to read (upper case). */
   symbols: string[];
+  /** Trades to read before exiting; 0 = run until stopped. */
+  maxTrades: number;
   /** The shared-memory ring. */
-  ipc: { shmPathPrefix: string };
+  ipc: IpcSourceConfig;
   /** NATS JetStream. */
   nats: { connection: NatsConnectionConfig; consumer: NatsConsumerConfig };
+}
+
+/** Logging (`[log]`). */
+export interface LogConfig {
+  /** Verbosity. */
+  level: LogLevel;
+  /** Time between progress lines, ms; 0 = no progress lines. */
+  progressIntervalMs: number;
 }
 
 /** The whole, validated configuration. */
@@ -165,7 +215,7 @@ export interface Config {
   /** Consumer settings (`[data_source.*]`). */
   dataSource: DataSourceConfig;
   /** Logging (`[log]`). */
-  log: { level: LogLevel };
+  log: LogConfig;
   /** Deprecations and notes worth printing at start-up. */
   warnings: string[];
 }
