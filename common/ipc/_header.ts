@@ -1,0 +1,118 @@
+/**
+ * Reading and validating a segment's header (shared by the writer, which
+ * inspects a segment it is about to replace, and the reader).
+ *
+ * @module
+ */
+
+import { WIRE_VERSION } from "../trade.ts";
+import { RingFormatError, RingNotFoundError } from "./errors.ts";
+import {
+  checkCapacity,
+  Header,
+  RING_HEADER_SIZE,
+  RING_LAYOUT_VERSION,
+  RING_MAGIC,
+  type RingState,
+  segmentSize,
+  SLOT_PAYLOAD_SIZE,
+  SLOT_SIZE,
+} from "./layout.ts";
+import type { Segment } from "./segment.ts";
+
+/** What a valid header says. */
+export interface HeaderInfo {
+  /** Slots. */
+  capacity: number;
+  /** Producer pid. */
+  pid: number;
+  /** Epoch of this incarnation. */
+  epoch: number;
+  /** Producer heartbeat period, ms. */
+  heartbeatIntervalMs: number;
+  /** First position written in this epoch. */
+  firstPosition: number;
+  /** Wall-clock creation time, ms. */
+  createdAtMs: number;
+}
+
+/** Loads a 32-bit header word atomically (byte offset). */
+export function loadWord(words: Int32Array, offset: number): number {
+  return Atomics.load(words, offset >> 2);
+}
+
+/**
+ * Validates the header of a mapped segment.
+ *
+ * @throws {RingNotFoundError} while the producer is still initialising it (magic not yet stored).
+ * @throws {RingFormatError} when it is foreign, corrupt, or of another version or size.
+ */
+export function readHeader(segment: Segment): HeaderInfo {
+  const { name, size } = segment;
+  if (size < RING_HEADER_SIZE) {
+    throw new RingFormatError(
+      name,
+      `${size} bytes, expected at least the ${RING_HEADER_SIZE}-byte ring header`,
+    );
+  }
+  const words = new Int32Array(segment.buffer, 0, RING_HEADER_SIZE / 4);
+  const view = new DataView(segment.buffer, 0, RING_HEADER_SIZE);
+  const magic = loadWord(words, Header.Magic) >>> 0;
+  if (magic === 0) throw new RingNotFoundError(name, "being created");
+  if (magic !== RING_MAGIC) {
+    throw new RingFormatError(
+      name,
+      `magic 0x${magic.toString(16)}, expected 0x${
+        RING_MAGIC.toString(16)
+      } ("MBRG"): not a marketbus ring`,
+    );
+  }
+  const u32 = (offset: number) => view.getUint32(offset, true);
+  const expect = (offset: number, what: string, wanted: number) => {
+    const found = u32(offset);
+    if (found !== wanted) {
+      throw new RingFormatError(name, `${what} ${found}, expected ${wanted}`);
+    }
+  };
+  const version = u32(Header.LayoutVersion);
+  if (version !== RING_LAYOUT_VERSION) {
+    throw new RingFormatError(
+      name,
+      `layout version ${version}, expected ${RING_LAYOUT_VERSION}: producer and consumer are different marketbus versions`,
+    );
+  }
+  expect(Header.HeaderSize, "header size", RING_HEADER_SIZE);
+  expect(Header.SlotSize, "slot size", SLOT_SIZE);
+  expect(Header.PayloadSize, "payload size", SLOT_PAYLOAD_SIZE);
+  expect(Header.WireVersion, "wire version", WIRE_VERSION);
+  const capacity = u32(Header.Capacity);
+  try {
+    checkCapacity(capacity);
+  } catch (error) {
+    throw new RingFormatError(name, (error as Error).message);
+  }
+  if (size !== segmentSize(capacity)) {
+    throw new RingFormatError(
+      name,
+      `${size} bytes, expected ${segmentSize(capacity)} for ${capacity} slots`,
+    );
+  }
+  const epoch = u32(Header.Epoch);
+  if (epoch === 0) {
+    throw new RingFormatError(name, "epoch 0, expected non-zero");
+  }
+  return {
+    capacity,
+    pid: view.getInt32(Header.ProducerPid, true),
+    epoch,
+    heartbeatIntervalMs: u32(Header.HeartbeatIntervalMs),
+    firstPosition: u32(Header.FirstPositionHi) * 2 ** 32 +
+      u32(Header.FirstPositionLo),
+    createdAtMs: view.getFloat64(Header.CreatedAtMs, true),
+  };
+}
+
+/** The segment's state word. */
+export function readState(words: Int32Array): RingState {
+  return loadWord(words, Header.State) as RingState;
+}

@@ -1,0 +1,317 @@
+/**
+ * One consumer of a ring. Reads never write shared memory: any number of
+ * readers follow the producer independently, each with its own position.
+ *
+ * @module
+ */
+
+import { type FutexWaiter, futexWake, processAlive } from "./_libc.ts";
+import { type HeaderInfo, readHeader, readState } from "./_header.ts";
+import { WordViewCache } from "./_words.ts";
+import {
+  Header,
+  RING_HEADER_SIZE,
+  RingState,
+  SLOT_PAYLOAD_SIZE,
+  SLOT_SIZE,
+} from "./layout.ts";
+import { openSegment, type Segment, unmapSegment } from "./segment.ts";
+import { TRADE_RECORD_SIZE } from "../trade.ts";
+
+/**
+ * Where a new reader starts: `newest` = the latest trade already written,
+ * `oldest` = the oldest still in the ring, `first` = the first trade of the
+ * epoch (for a consumer that was waiting for the ring).
+ */
+export type ReaderStart = "newest" | "oldest" | "first";
+
+/** Options of {@linkcode RingReader.open}. */
+export interface RingReaderOptions {
+  /** Where to start (default `newest`). */
+  from?: ReaderStart;
+}
+
+/** What a reader knows about its producer. */
+export type ProducerStatus =
+  /** Heartbeat moving. */
+  | "alive"
+  /** Closed the ring (clean shutdown, or replaced by a new producer). */
+  | "closed"
+  /** No heartbeat for the stale period, but the process exists (stopped or overloaded). */
+  | "stalled"
+  /** No heartbeat for the stale period and the process is gone. */
+  | "dead";
+
+const TWO_32 = 2 ** 32;
+const HEADER_WORDS = RING_HEADER_SIZE >> 2;
+const SLOT_WORDS = SLOT_SIZE >> 2;
+const RECORD_WORDS = SLOT_PAYLOAD_SIZE >> 2;
+const W_WRITE_LO = Header.WritePositionLo >> 2;
+const W_WRITE_HI = Header.WritePositionHi >> 2;
+const W_SLEEPERS = Header.Sleepers >> 2;
+const W_WAKE = Header.WakeSequence >> 2;
+const W_HEARTBEAT = Header.Heartbeat >> 2;
+
+/** A consumer's handle on one ring segment. */
+export class RingReader {
+  /** The segment name. */
+  readonly name: string;
+  /** Slots. */
+  readonly capacity: number;
+  /** The producer incarnation this reader follows. */
+  readonly epoch: number;
+  /** Pid of the producer. */
+  readonly producerPid: number;
+  /** First position of the epoch. */
+  readonly firstPosition: number;
+  /** Producer heartbeat period, ms. */
+  readonly heartbeatIntervalMs: number;
+  /** Position this reader started at. */
+  readonly startPosition: number;
+
+  #segment: Segment;
+  #words: Int32Array;
+  #mask: number;
+  #position: number;
+  #slot: number;
+  #received = 0;
+  #lost = 0;
+  #laps = 0;
+  #targets = new WordViewCache();
+  #wakeWord: Deno.PointerObject;
+  #lastHeartbeat = -1;
+  #lastHeartbeatAt = 0;
+  #closed = false;
+
+  private constructor(
+    segment: Segment,
+    info: HeaderInfo,
+    from: ReaderStart,
+  ) {
+    this.name = segment.name;
+    this.capacity = info.capacity;
+    this.epoch = info.epoch;
+    this.producerPid = info.pid;
+    this.firstPosition = info.firstPosition;
+    this.heartbeatIntervalMs = info.heartbeatIntervalMs;
+    this.#segment = segment;
+    this.#words = new Int32Array(segment.buffer);
+    this.#mask = info.capacity - 1;
+    this.#wakeWord = Deno.UnsafePointer.offset(
+      segment.pointer,
+      Header.WakeSequence,
+    )!;
+    const written = this.writePosition();
+    let start = info.firstPosition;
+    if (from === "newest") start = Math.max(start, written - 1);
+    if (from === "oldest") start = Math.max(start, written - info.capacity);
+    this.startPosition = start;
+    this.#position = start;
+    this.#slot = start % info.capacity;
+  }
+
+  /**
+   * Opens ring `name` and validates it.
+   *
+   * @throws {RingNotFoundError} when it does not exist (yet).
+   * @throws {RingFormatError} when it is foreign, corrupt or of another layout version.
+   */
+  static open(name: string, options: RingReaderOptions = {}): RingReader {
+    const from = options.from ?? "newest";
+    if (from !== "newest" && from !== "oldest" && from !== "first") {
+      throw new RangeError(
+        `Invalid start "${from}": expected "newest", "oldest" or "first"`,
+      );
+    }
+    const segment = openSegment(name);
+    try {
+      return new RingReader(segment, readHeader(segment), from);
+    } catch (error) {
+      unmapSegment(segment);
+      throw error;
+    }
+  }
+
+  /** The next position this reader will read. */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** Trades read. */
+  get received(): number {
+    return this.#received;
+  }
+
+  /** Trades overwritten before this reader got to them. */
+  get lost(): number {
+    return this.#lost;
+  }
+
+  /** Times the producer lapped this reader. */
+  get laps(): number {
+    return this.#laps;
+  }
+
+  /**
+   * Copies the next trade into `target` at `offset` (4-aligned) and returns
+   * true, or returns false when the producer has not written it yet. When the
+   * producer lapped this reader it counts the overwritten trades in
+   * {@linkcode lost} and continues from half a ring behind the producer.
+   */
+  read(target: Uint8Array, offset = 0): boolean {
+    const to = this.#targets.wordsAt(target, offset, TRADE_RECORD_SIZE);
+    return this.#take(to, this.#targets.base);
+  }
+
+  /**
+   * Copies up to `max` trades back to back into `target` from byte 0 and
+   * returns how many.
+   *
+   * @throws {RangeError} when `target` cannot hold `max` records.
+   */
+  readMany(target: Uint8Array, max: number): number {
+    const to = this.#targets.wordsAt(target, 0, max * TRADE_RECORD_SIZE);
+    let at = this.#targets.base;
+    let count = 0;
+    while (count < max && this.#take(to, at)) {
+      count++;
+      at += RECORD_WORDS;
+    }
+    return count;
+  }
+
+  #take(to: Int32Array, at: number): boolean {
+    const words = this.#words;
+    for (;;) {
+      const slot = HEADER_WORDS + this.#slot * SLOT_WORDS;
+      const sequence = Atomics.load(words, slot);
+      if ((sequence & 1) !== 0 || sequence === 0) return false;
+      const position = (words[slot + 3] >>> 0) * TWO_32 +
+        (words[slot + 2] >>> 0);
+      if (position !== this.#position) {
+        if (position < this.#position) return false; // previous lap: not written yet
+        this.#resync();
+        continue;
+      }
+      const from = slot + 4;
+      for (let i = 0; i < RECORD_WORDS; i++) to[at + i] = words[from + i];
+      if (Atomics.load(words, slot) !== sequence) {
+        this.#resync(); // overwritten while we copied
+        continue;
+      }
+      this.#position++;
+      this.#slot = (this.#slot + 1) & this.#mask;
+      this.#received++;
+      return true;
+    }
+  }
+
+  /** Lapped: count what was overwritten and continue half a ring behind the producer. */
+  #resync(): void {
+    const written = this.writePosition();
+    const restart = Math.max(
+      this.#position + 1,
+      written - (this.capacity >> 1),
+    );
+    this.#lost += restart - this.#position;
+    this.#laps++;
+    this.#position = restart;
+    this.#slot = restart % this.capacity;
+  }
+
+  /** Is the next trade already written? (No copy, no side effect.) */
+  hasData(): boolean {
+    const words = this.#words;
+    const slot = HEADER_WORDS + this.#slot * SLOT_WORDS;
+    const sequence = Atomics.load(words, slot);
+    if ((sequence & 1) !== 0 || sequence === 0) return false;
+    const position = (words[slot + 3] >>> 0) * TWO_32 + (words[slot + 2] >>> 0);
+    return position >= this.#position;
+  }
+
+  /**
+   * The producer's write position (trades committed), exact past 2^32: the
+   * header's low word, completed by the full position stored in the last
+   * written slot.
+   */
+  writePosition(): number {
+    const words = this.#words;
+    for (let attempt = 0;; attempt++) {
+      const lo = Atomics.load(words, W_WRITE_LO) >>> 0;
+      const hi = Atomics.load(words, W_WRITE_HI) >>> 0;
+      const slot = HEADER_WORDS + ((lo - 1) & this.#mask) * SLOT_WORDS;
+      const sequence = Atomics.load(words, slot);
+      if (sequence === 0) return hi * TWO_32 + lo; // nothing written there yet
+      const last = (words[slot + 3] >>> 0) * TWO_32 + (words[slot + 2] >>> 0);
+      if (
+        (sequence & 1) === 0 && Atomics.load(words, slot) === sequence &&
+        (last + 1) % TWO_32 === lo
+      ) {
+        return last + 1;
+      }
+      // The producer moved on meanwhile; after many tries trust the header.
+      if (attempt === 1000) return hi * TWO_32 + lo;
+    }
+  }
+
+  /** Trades written but not yet read by this reader. */
+  lag(): number {
+    return Math.max(0, this.writePosition() - this.#position);
+  }
+
+  /** The segment's state word. */
+  state(): RingState {
+    return readState(this.#words);
+  }
+
+  /**
+   * Judges the producer: closed, alive (heartbeat moved within
+   * `staleAfterMs`), or silent for that long and then stalled (process
+   * exists) or dead. `nowMs` is a monotonic time (e.g. `performance.now()`).
+   */
+  producerStatus(nowMs: number, staleAfterMs: number): ProducerStatus {
+    if (this.state() === RingState.Closed) return "closed";
+    const beat = Atomics.load(this.#words, W_HEARTBEAT);
+    if (beat !== this.#lastHeartbeat) {
+      this.#lastHeartbeat = beat;
+      this.#lastHeartbeatAt = nowMs;
+      return "alive";
+    }
+    if (nowMs - this.#lastHeartbeatAt < staleAfterMs) return "alive";
+    return processAlive(this.producerPid) ? "stalled" : "dead";
+  }
+
+  /** How long the heartbeat has not moved, ms, as of the last {@linkcode producerStatus}. */
+  silentFor(nowMs: number): number {
+    return nowMs - this.#lastHeartbeatAt;
+  }
+
+  /**
+   * Announces that this reader is going to sleep and returns the futex word
+   * and the value to sleep on. Check {@linkcode hasData} afterwards, then
+   * sleep, then call {@linkcode endSleep}.
+   */
+  beginSleep(): FutexWaiter {
+    const expected = Atomics.load(this.#words, W_WAKE);
+    Atomics.add(this.#words, W_SLEEPERS, 1);
+    return { word: this.#wakeWord, expected };
+  }
+
+  /** Undoes {@linkcode beginSleep}. */
+  endSleep(): void {
+    Atomics.sub(this.#words, W_SLEEPERS, 1);
+  }
+
+  /** Wakes whoever sleeps on this ring (e.g. this process on shutdown); harmless to others. */
+  interrupt(): void {
+    if (!this.#closed) futexWake(this.#wakeWord, 0x7fff_ffff);
+  }
+
+  /** Unmaps the ring. Idempotent; the reader must not be used afterwards. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#words = new Int32Array(0);
+    unmapSegment(this.#segment);
+  }
+}

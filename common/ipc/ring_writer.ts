@@ -1,0 +1,373 @@
+/**
+ * The single producer of a ring: creates the segment, writes records under a
+ * per-slot seqlock, wakes sleeping consumers, beats its heart, and removes the
+ * segment on close.
+ *
+ * @module
+ */
+
+import { EEXIST, futexWake, OsError, processAlive } from "./_libc.ts";
+import { readHeader, readState } from "./_header.ts";
+import { WordViewCache } from "./_words.ts";
+import { RingInUseError, RingNotFoundError } from "./errors.ts";
+import {
+  checkCapacity,
+  Header,
+  RING_HEADER_SIZE,
+  RING_LAYOUT_VERSION,
+  RING_MAGIC,
+  RingState,
+  segmentSize,
+  SLOT_PAYLOAD_SIZE,
+  SLOT_SIZE,
+} from "./layout.ts";
+import {
+  createSegment,
+  openSegment,
+  type Segment,
+  unlinkSegment,
+  unmapSegment,
+} from "./segment.ts";
+import { TRADE_RECORD_SIZE, WIRE_VERSION } from "../trade.ts";
+
+/** Options of {@linkcode RingWriter.create}. */
+export interface RingWriterOptions {
+  /** Slots, a power of two (default 65536). */
+  capacity?: number;
+  /** How often the heartbeat word moves, ms (default 100). */
+  heartbeatIntervalMs?: number;
+  /**
+   * Test-only: the first write position (default 0), e.g. just below 2^32 to
+   * exercise the 64-bit position.
+   */
+  startPosition?: number;
+}
+
+/** What the writer found under its name when it started. */
+export interface ReplacedSegment {
+  /** Pid of the producer that left it. */
+  pid: number | undefined;
+  /** Why it was replaced. */
+  reason: string;
+}
+
+const TWO_32 = 2 ** 32;
+const HEADER_WORDS = RING_HEADER_SIZE >> 2;
+const SLOT_WORDS = SLOT_SIZE >> 2;
+const RECORD_WORDS = SLOT_PAYLOAD_SIZE >> 2;
+const W_WRITE_LO = Header.WritePositionLo >> 2;
+const W_WRITE_HI = Header.WritePositionHi >> 2;
+const W_SLEEPERS = Header.Sleepers >> 2;
+const W_WAKE = Header.WakeSequence >> 2;
+const W_HEARTBEAT = Header.Heartbeat >> 2;
+const W_STATE = Header.State >> 2;
+
+const HALF_CREATED = "left half-created by a producer that died while starting";
+
+function newEpoch(not: number): number {
+  const word = new Uint32Array(1);
+  do crypto.getRandomValues(word); while (word[0] === 0 || word[0] === not);
+  return word[0];
+}
+
+/**
+ * Clears the way for a new segment when the name is taken: refuses if a live
+ * producer holds it, otherwise marks the old one closed (so attached
+ * consumers notice at once) and unlinks it.
+ */
+function retire(name: string): ReplacedSegment & { epoch: number } {
+  let old: Segment;
+  try {
+    old = openSegment(name);
+  } catch (error) {
+    if (!(error instanceof RingNotFoundError)) throw error;
+    unlinkSegment(name);
+    return { pid: undefined, reason: HALF_CREATED, epoch: 0 };
+  }
+  let replaced: ReplacedSegment & { epoch: number };
+  try {
+    const info = readHeader(old);
+    const words = new Int32Array(old.buffer, 0, HEADER_WORDS);
+    const state = readState(words);
+    if (
+      state === RingState.Open && info.pid !== Deno.pid &&
+      processAlive(info.pid)
+    ) {
+      throw new RingInUseError(name, info.pid);
+    }
+    replaced = {
+      pid: info.pid,
+      reason: state === RingState.Closed
+        ? "closed by its producer"
+        : `its producer (pid ${info.pid}) is gone`,
+      epoch: info.epoch,
+    };
+    Atomics.store(words, W_STATE, RingState.Closed);
+    Atomics.add(words, W_WAKE, 1);
+    futexWake(
+      Deno.UnsafePointer.offset(old.pointer, Header.WakeSequence)!,
+      0x7fff_ffff,
+    );
+  } catch (error) {
+    if (error instanceof RingInUseError) {
+      unmapSegment(old);
+      throw error;
+    }
+    replaced = {
+      pid: undefined,
+      reason: error instanceof RingNotFoundError
+        ? HALF_CREATED
+        : `not a usable ring (${(error as Error).message})`,
+      epoch: 0,
+    };
+  }
+  unmapSegment(old);
+  unlinkSegment(name);
+  return replaced;
+}
+
+/**
+ * The producer side of one ring segment. Single-threaded: one writer per
+ * segment, in one process.
+ */
+export class RingWriter {
+  /** The segment name. */
+  readonly name: string;
+  /** Slots. */
+  readonly capacity: number;
+  /** This incarnation's epoch. */
+  readonly epoch: number;
+  /** The segment found under the name and replaced, if any. */
+  readonly replaced: ReplacedSegment | undefined;
+
+  #segment: Segment;
+  #words: Int32Array;
+  #mask: number;
+  #position: number;
+  #positionLo: number;
+  #positionHi: number;
+  #slot: number;
+  #wakeWord: Deno.PointerObject;
+  #wakeups = 0;
+  #records = new WordViewCache();
+  #heartbeat: ReturnType<typeof setInterval>;
+  #closed = false;
+
+  private constructor(
+    segment: Segment,
+    epoch: number,
+    replaced: ReplacedSegment | undefined,
+    options: Required<RingWriterOptions>,
+  ) {
+    this.name = segment.name;
+    this.capacity = options.capacity;
+    this.epoch = epoch;
+    this.replaced = replaced;
+    this.#segment = segment;
+    this.#words = new Int32Array(segment.buffer);
+    this.#mask = options.capacity - 1;
+    this.#position = options.startPosition;
+    this.#positionLo = (options.startPosition % TWO_32) | 0;
+    this.#positionHi = Math.floor(options.startPosition / TWO_32);
+    this.#slot = options.startPosition % options.capacity;
+    this.#wakeWord = Deno.UnsafePointer.offset(
+      segment.pointer,
+      Header.WakeSequence,
+    )!;
+    this.#initialise(options);
+    const heartbeat = setInterval(
+      () => Atomics.add(this.#words, W_HEARTBEAT, 1),
+      options.heartbeatIntervalMs,
+    );
+    Deno.unrefTimer(heartbeat);
+    this.#heartbeat = heartbeat;
+  }
+
+  /**
+   * Creates the ring segment `name` (owner-only), replacing a stale one left
+   * by a producer that exited or crashed.
+   *
+   * @throws {RingInUseError} when a live producer is publishing into it.
+   * @throws {RangeError} for a bad capacity, heartbeat interval or start position.
+   */
+  static create(name: string, options: RingWriterOptions = {}): RingWriter {
+    const resolved: Required<RingWriterOptions> = {
+      capacity: checkCapacity(options.capacity ?? 65536),
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 100,
+      startPosition: options.startPosition ?? 0,
+    };
+    const interval = resolved.heartbeatIntervalMs;
+    if (!Number.isInteger(interval) || interval < 1 || interval > 60_000) {
+      throw new RangeError(
+        `Invalid heartbeat interval ${interval}: expected an integer number of ms from 1 to 60000`,
+      );
+    }
+    const start = resolved.startPosition;
+    if (!Number.isSafeInteger(start) || start < 0) {
+      throw new RangeError(
+        `Invalid start position ${start}: expected a safe integer ≥ 0`,
+      );
+    }
+    const size = segmentSize(resolved.capacity);
+    let replaced: (ReplacedSegment & { epoch: number }) | undefined;
+    let segment: Segment;
+    try {
+      segment = createSegment(name, size);
+    } catch (error) {
+      if (!(error instanceof OsError && error.errno === EEXIST)) throw error;
+      replaced = retire(name);
+      segment = createSegment(name, size);
+    }
+    const epoch = newEpoch(replaced?.epoch ?? 0);
+    return new RingWriter(
+      segment,
+      epoch,
+      replaced && { pid: replaced.pid, reason: replaced.reason },
+      resolved,
+    );
+  }
+
+  #initialise(options: Required<RingWriterOptions>): void {
+    const view = new DataView(this.#segment.buffer, 0, RING_HEADER_SIZE);
+    view.setUint32(Header.LayoutVersion, RING_LAYOUT_VERSION, true);
+    view.setUint32(Header.HeaderSize, RING_HEADER_SIZE, true);
+    view.setUint32(Header.Capacity, options.capacity, true);
+    view.setUint32(Header.SlotSize, SLOT_SIZE, true);
+    view.setUint32(Header.PayloadSize, SLOT_PAYLOAD_SIZE, true);
+    view.setUint32(Header.WireVersion, WIRE_VERSION, true);
+    view.setInt32(Header.ProducerPid, Deno.pid, true);
+    view.setUint32(Header.Epoch, this.epoch, true);
+    view.setUint32(
+      Header.HeartbeatIntervalMs,
+      options.heartbeatIntervalMs,
+      true,
+    );
+    view.setInt32(Header.FirstPositionLo, this.#positionLo, true);
+    view.setUint32(Header.FirstPositionHi, this.#positionHi, true);
+    view.setFloat64(Header.CreatedAtMs, Date.now(), true);
+    view.setInt32(Header.WritePositionLo, this.#positionLo, true);
+    view.setUint32(Header.WritePositionHi, this.#positionHi, true);
+    Atomics.store(this.#words, W_STATE, RingState.Open);
+    // Stored last: a reader that sees the magic sees a complete header.
+    Atomics.store(this.#words, Header.Magic >> 2, RING_MAGIC | 0);
+  }
+
+  /** Trades written since creation plus the start position: the next position to write. */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** Times the writer paid a futex wake because a consumer was asleep. */
+  get wakeups(): number {
+    return this.#wakeups;
+  }
+
+  /** Consumers currently asleep (or about to sleep) on this ring. */
+  get sleepers(): number {
+    return Atomics.load(this.#words, W_SLEEPERS);
+  }
+
+  /**
+   * Publishes one 48-byte record found at `offset` in `record` (offset and
+   * the array's byte offset must be 4-aligned).
+   *
+   * @throws {RangeError} for a misaligned offset or too few bytes.
+   * @throws {Error} after {@linkcode close}.
+   */
+  write(record: Uint8Array, offset = 0): void {
+    const source = this.#records.wordsAt(record, offset, TRADE_RECORD_SIZE);
+    this.#put(source, this.#records.base);
+    this.#commit();
+  }
+
+  /**
+   * Publishes `count` records stored back to back from byte 0 of `records`,
+   * waking sleepers once at the end.
+   *
+   * @throws {RangeError} when `records` holds fewer than `count` records or is misaligned.
+   */
+  writeMany(records: Uint8Array, count: number): void {
+    const source = this.#records.wordsAt(
+      records,
+      0,
+      count * TRADE_RECORD_SIZE,
+    );
+    let at = this.#records.base;
+    for (let i = 0; i < count; i++) {
+      this.#put(source, at);
+      at += RECORD_WORDS;
+    }
+    if (count > 0) this.#commit();
+  }
+
+  /** Writes one slot under its seqlock and advances the position (no header update). */
+  #put(source: Int32Array, at: number): void {
+    if (this.#closed) {
+      throw new Error(`Ring ${this.name} is closed: cannot write to it`);
+    }
+    const words = this.#words;
+    const slot = HEADER_WORDS + this.#slot * SLOT_WORDS;
+    const sequence = words[slot];
+    Atomics.store(words, slot, sequence + 1); // odd: being written
+    words[slot + 2] = this.#positionLo;
+    words[slot + 3] = this.#positionHi;
+    const to = slot + 4;
+    for (let i = 0; i < RECORD_WORDS; i++) words[to + i] = source[at + i];
+    let next = (sequence + 2) | 0;
+    if (next === 0) next = 2; // 0 means "never written"
+    Atomics.store(words, slot, next);
+    this.#position++;
+    this.#slot = (this.#slot + 1) & this.#mask;
+    this.#positionLo = (this.#positionLo + 1) | 0; // wraps to 0 after 2^32
+    if (this.#positionLo === 0) this.#positionHi++;
+  }
+
+  /** Publishes the write position and wakes consumers if any sleep. */
+  #commit(): void {
+    const words = this.#words;
+    Atomics.store(words, W_WRITE_LO, this.#positionLo | 0);
+    if (this.#positionLo === 0) {
+      Atomics.store(words, W_WRITE_HI, this.#positionHi | 0);
+    }
+    if (Atomics.load(words, W_SLEEPERS) !== 0) {
+      Atomics.add(words, W_WAKE, 1);
+      futexWake(this.#wakeWord, 0x7fff_ffff);
+      this.#wakeups++;
+    }
+  }
+
+  /**
+   * Marks the ring closed, wakes every consumer, unmaps it and removes its
+   * name (unless another producer already replaced it). Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    const words = this.#words;
+    Atomics.store(words, W_STATE, RingState.Closed);
+    Atomics.add(words, W_WAKE, 1);
+    futexWake(this.#wakeWord, 0x7fff_ffff);
+    this.#words = new Int32Array(0);
+    unmapSegment(this.#segment);
+    this.#unlinkIfOurs();
+  }
+
+  #unlinkIfOurs(): void {
+    let current: Segment;
+    try {
+      current = openSegment(this.name);
+    } catch {
+      return; // already gone, or not ours to judge
+    }
+    let ours = false;
+    try {
+      ours = readHeader(current).epoch === this.epoch;
+    } catch {
+      ours = false;
+    } finally {
+      unmapSegment(current);
+    }
+    if (ours) unlinkSegment(this.name);
+  }
+}
