@@ -7,6 +7,7 @@
 
 export * from "./trade.ts";
 export * from "./fixed_point.ts";
+export * from "./epoch_nanos.ts";
 export * from "./codec.ts";
 export * from "./trade_view.ts";
 export * from "./subjects.ts";

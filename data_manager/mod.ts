@@ -5,3 +5,4 @@
  */
 
 export * from "./cli.ts";
+export * from "./synthetic_source.ts";
