@@ -6,6 +6,7 @@
  */
 
 import { checkMessage } from "./codec.ts";
+import { nanosSince } from "./epoch_nanos.ts";
 import { priceHalvesToNumber } from "./fixed_point.ts";
 import { readTrade, RecordOffset, type TradeOrigin } from "./_record.ts";
 import { type Side, type Trade, TRADE_RECORD_SIZE } from "./trade.ts";
@@ -107,6 +108,19 @@ export class TradeView {
     return priceHalvesToNumber(
       this.#view.getUint32(at, true),
       this.#view.getInt32(at + 4, true),
+    );
+  }
+
+  /**
+   * Nanoseconds from the selected record's receive time to the wall-clock
+   * time `seconds` + `nanos` (no bigint allocated; exact below 2^53 ns).
+   */
+  recvAgeNanos(seconds: number, nanos: number): number {
+    return nanosSince(
+      this.#view,
+      this.#at + RecordOffset.TsRecv,
+      seconds,
+      nanos,
     );
   }
 

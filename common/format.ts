@@ -1,0 +1,41 @@
+/**
+ * Human-readable numbers for progress lines: counts, rates, byte sizes and
+ * nanosecond latencies.
+ *
+ * @module
+ */
+
+const COUNT = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+
+/** `1234567` → `"1,234,567"`. */
+export function formatCount(value: number): string {
+  return COUNT.format(value);
+}
+
+/** Events per second: `"12.3k/s"`, `"4.56M/s"`. */
+export function formatRate(perSecond: number): string {
+  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)}M/s`;
+  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)}k/s`;
+  return `${perSecond.toFixed(0)}/s`;
+}
+
+/** Bytes: `"512 B"`, `"1.5 KiB"`, `"3.2 MiB"`, `"1.1 GiB"`. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Nanoseconds: `"850ns"`, `"12.3µs"`, `"4.10ms"`, `"1.50s"`. */
+export function formatNanos(nanos: number): string {
+  if (nanos < 1e3) return `${Math.round(nanos)}ns`;
+  if (nanos < 1e6) return `${(nanos / 1e3).toFixed(1)}µs`;
+  if (nanos < 1e9) return `${(nanos / 1e6).toFixed(2)}ms`;
+  return `${(nanos / 1e9).toFixed(2)}s`;
+}

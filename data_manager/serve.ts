@@ -1,0 +1,159 @@
+/**
+ * `deno task serve`: publishes synthetic trades into the configured
+ * transports, prints progress, and shuts down cleanly on SIGINT/SIGTERM.
+ *
+ * @module
+ */
+
+import type { Config } from "../common/config/mod.ts";
+import { formatBytes, formatCount, formatRate } from "../common/format.ts";
+import { LibcUnavailableError, RingInUseError } from "../common/ipc/mod.ts";
+import { createLogger, type Logger } from "../common/log.ts";
+import { abortOnSignals } from "../common/shutdown.ts";
+import { IpcTransport } from "./ipc_transport.ts";
+import { type PublishCounters, publishTrades } from "./publisher.ts";
+import { SyntheticSource } from "./synthetic_source.ts";
+import type { Transport } from "./transport.ts";
+
+const ROLE = "data_manager";
+
+/** Options of {@linkcode serve}. */
+export interface ServeOptions {
+  /** Stops publishing when aborted (in addition to SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+}
+
+function openTransports(config: Config, log: Logger): Transport[] | number {
+  const { dataManager, transport } = config;
+  if (transport.nats.enabled) {
+    log.error(
+      "the NATS publisher is not implemented yet (issue #4): run without --nats, or set transport.nats.enabled = false",
+    );
+    return 1;
+  }
+  if (!transport.ipc.enabled) {
+    log.error(
+      "no transport enabled: enable transport.ipc (or --ipc), or NATS once it lands (issue #4)",
+    );
+    return 2;
+  }
+  try {
+    const ipc = IpcTransport.open(dataManager.symbols, {
+      exchange: dataManager.exchange,
+      shmPathPrefix: transport.ipc.shmPathPrefix,
+      capacity: transport.ipc.capacity,
+      heartbeatIntervalMs: transport.ipc.heartbeatIntervalMs,
+    });
+    for (const { name, reason } of ipc.replaced) {
+      log.warn(`replaced stale ring ${name}: ${reason}`);
+    }
+    log.info(
+      `IPC rings ${ipc.segments.join(", ")} (${
+        formatCount(transport.ipc.capacity)
+      } slots each)`,
+    );
+    return [ipc];
+  } catch (error) {
+    if (
+      error instanceof RingInUseError || error instanceof LibcUnavailableError
+    ) {
+      log.error(error.message);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+function statsLine(
+  counters: PublishCounters,
+  transports: readonly Transport[],
+  rate: number,
+): string {
+  const parts = transports.map((transport) => {
+    const stats = transport.stats();
+    return `${transport.name} ${formatCount(stats.messagesSent)} msgs ${
+      formatBytes(stats.bytesSent)
+    } errors ${stats.sendErrors} overflows ${stats.bufferOverflows} fill ${
+      (stats.bufferUtilization * 100).toFixed(0)
+    }%`;
+  });
+  return `${formatCount(counters.trades)} trades (${formatRate(rate)}) | ${
+    parts.join(" | ")
+  }`;
+}
+
+/** Runs the publisher with a validated config; returns the exit status. */
+export async function serve(
+  config: Config,
+  options: ServeOptions = {},
+): Promise<number> {
+  const log = createLogger(ROLE, config.log.level);
+  const { dataManager } = config;
+  if (dataManager.source !== "synthetic") {
+    log.error(
+      `source "${dataManager.source}" is not implemented yet (issue #5): use --source synthetic`,
+    );
+    return 1;
+  }
+  const opened = openTransports(config, log);
+  if (typeof opened === "number") return opened;
+  const transports = opened;
+  const { synthetic } = dataManager;
+  const source = new SyntheticSource(dataManager.symbols, {
+    seed: synthetic.seed,
+    rate: synthetic.rate,
+    burstSize: synthetic.burstSize,
+    burstIntervalMs: synthetic.burstIntervalMs,
+    maxTrades: dataManager.maxTrades,
+    // Unique per run unless configured: the NATS dedup window must never
+    // mistake a restarted run's trades for repeats.
+    firstTradeId: synthetic.firstTradeId ?? Date.now() * 1000,
+  });
+  const controller = new AbortController();
+  options.signal?.addEventListener("abort", () => controller.abort(), {
+    once: true,
+  });
+  const removeSignals = abortOnSignals(
+    controller,
+    (signal) => log.info(`${signal}: stopping`),
+  );
+  log.info(
+    `publishing synthetic ${dataManager.exchange} ${
+      dataManager.symbols.join(",")
+    } at ${
+      synthetic.rate === 0 ? "full speed" : formatRate(synthetic.rate)
+    } (seed ${synthetic.seed}${
+      dataManager.maxTrades
+        ? `, ${formatCount(dataManager.maxTrades)} trades`
+        : ""
+    })`,
+  );
+  const counters: PublishCounters = {
+    trades: 0,
+    perSymbol: new Array(dataManager.symbols.length).fill(0),
+  };
+  const started = performance.now();
+  let last = { at: started, trades: 0 };
+  const progress = config.log.progressIntervalMs > 0
+    ? setInterval(() => {
+      const now = performance.now();
+      const rate = (counters.trades - last.trades) / ((now - last.at) / 1000);
+      last = { at: now, trades: counters.trades };
+      log.info(statsLine(counters, transports, rate));
+    }, config.log.progressIntervalMs)
+    : undefined;
+  try {
+    await publishTrades(source, transports, {
+      signal: controller.signal,
+      counters,
+    });
+  } finally {
+    clearInterval(progress);
+    removeSignals();
+    const seconds = (performance.now() - started) / 1000;
+    const final = statsLine(counters, transports, counters.trades / seconds);
+    for (const transport of transports) await transport.close();
+    log.info(`stopped after ${seconds.toFixed(1)}s: ${final}`);
+  }
+  return 0;
+}

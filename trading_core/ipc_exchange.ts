@@ -1,0 +1,380 @@
+/**
+ * The shared-memory exchange: follows one ring per symbol, waits for rings
+ * that do not exist yet, and follows producer restarts.
+ *
+ * @module
+ */
+
+import { WireFormatError } from "../common/codec.ts";
+import { delay } from "../common/delay.ts";
+import {
+  type ProducerStatus,
+  type ReaderStart,
+  RingNotFoundError,
+  RingReader,
+  RingWaiter,
+  segmentName,
+  type WaitStrategy,
+  yieldToEventLoop,
+} from "../common/ipc/mod.ts";
+import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { TradeView } from "../common/trade_view.ts";
+import type {
+  Exchange,
+  ExchangeEvent,
+  OnTick,
+  SubscribeOptions,
+  SymbolStats,
+} from "./exchange.ts";
+
+/** Options of {@linkcode IpcExchange}. */
+export interface IpcExchangeOptions {
+  /** Exchange name (part of the segment names). */
+  exchange: string;
+  /** Segment name prefix, e.g. `/marketbus_`. */
+  shmPathPrefix: string;
+  /** How to wait when no ring has data (default `backoff`). */
+  wait?: WaitStrategy;
+  /** Where to start in a ring that is already running (default `newest`). */
+  from?: "newest" | "oldest";
+  /** `backoff`'s busy-poll time before sleeping, ms (default 0.02). */
+  spinMs?: number;
+  /** Heartbeat silence after which the producer is reported stalled or dead, ms (default 3000). */
+  staleAfterMs?: number;
+}
+
+/** One subscribed symbol's ring and counters. */
+interface Channel {
+  index: number;
+  symbol: string;
+  origin: { exchange: string; symbol: string };
+  name: string;
+  reader: RingReader | undefined;
+  /** Epoch of the last ring followed (to tell a restart from the same dead ring). */
+  epoch: number | undefined;
+  state: ProducerStatus | "waiting";
+  waitReported: boolean;
+  received: number;
+  /** Losses of readers already closed. */
+  lostBefore: number;
+  invalid: number;
+  restarts: number;
+  reportedLost: number;
+  reportedLostAt: number;
+}
+
+/** Trades copied out of a ring per read. */
+const BATCH = 256;
+/** How often producers are checked, ms. */
+const CHECK_EVERY_MS = 100;
+/** How often a missing ring is looked for, ms (a fast producer fills a ring in milliseconds). */
+const ATTACH_RETRY_MS = 5;
+/** A busy consumer lets the event loop run at least this often, ms. */
+const YIELD_EVERY_MS = 2;
+/** Loss events per symbol at most this often, ms. */
+const LOST_REPORT_MS = 1000;
+
+/** Reads trades from the shared-memory rings of one exchange. */
+export class IpcExchange implements Exchange {
+  /** Exchange name. */
+  readonly name = "ipc";
+  #options: Required<IpcExchangeOptions>;
+  #channels: Channel[] = [];
+
+  /** Creates the exchange; nothing is opened until {@linkcode subscribeTrades}. */
+  constructor(options: IpcExchangeOptions) {
+    this.#options = {
+      wait: "backoff",
+      from: "newest",
+      spinMs: 0.02,
+      staleAfterMs: 3000,
+      ...options,
+    };
+  }
+
+  /** Counters per subscribed symbol. */
+  stats(): SymbolStats[] {
+    return this.#channels.map((channel) => ({
+      symbol: channel.symbol,
+      received: channel.received,
+      lost: channel.lostBefore + (channel.reader?.lost ?? 0),
+      invalid: channel.invalid,
+      lag: channel.reader?.lag() ?? 0,
+      restarts: channel.restarts,
+      state: channel.state,
+    }));
+  }
+
+  /**
+   * Follows the rings of `symbols` and calls `onTick` for each trade, in ring
+   * order per symbol, until the signal aborts or `limit` trades were
+   * delivered. Rings that do not exist yet are waited for (and then read from
+   * their first trade); running rings start at `from`.
+   *
+   * @throws {RingFormatError} when a segment is not a ring this version reads.
+   */
+  async subscribeTrades(
+    symbols: readonly string[],
+    onTick: OnTick,
+    options: SubscribeOptions = {},
+  ): Promise<void> {
+    const { signal } = options;
+    const emit = options.onEvent ?? (() => {});
+    const limit = options.limit && options.limit > 0 ? options.limit : Infinity;
+    const { exchange, shmPathPrefix } = this.#options;
+    this.#channels = symbols.map((symbol, index) => ({
+      index,
+      symbol,
+      origin: { exchange, symbol },
+      name: segmentName(shmPathPrefix, exchange, symbol),
+      reader: undefined,
+      epoch: undefined,
+      state: "waiting",
+      waitReported: false,
+      received: 0,
+      lostBefore: 0,
+      invalid: 0,
+      restarts: 0,
+      reportedLost: 0,
+      reportedLostAt: 0,
+    }));
+    const channels = this.#channels;
+    const waiter = new RingWaiter(this.#options.wait, {
+      spinMs: this.#options.spinMs,
+      maxSleepMs: CHECK_EVERY_MS,
+    });
+    let readers: RingReader[] = [];
+    const interrupt = () => waiter.interrupt(readers);
+    signal?.addEventListener("abort", interrupt, { once: true });
+    const buffer = new Uint8Array(BATCH * TRADE_RECORD_SIZE);
+    const view = new TradeView();
+    let delivered = 0;
+    try {
+      for (const channel of channels) {
+        this.#attach(channel, this.#options.from, emit);
+      }
+      readers = active(channels);
+      let nextCheck = performance.now() + CHECK_EVERY_MS;
+      let lastYield = performance.now();
+      while (!signal?.aborted && delivered < limit) {
+        let got = 0;
+        for (const channel of channels) {
+          const reader = channel.reader;
+          if (reader === undefined) continue;
+          const wanted = Math.min(BATCH, limit - delivered);
+          const count = reader.readMany(buffer, wanted);
+          if (count === 0) continue;
+          got += count;
+          delivered += this.#deliver(channel, buffer, count, view, onTick);
+          if (delivered >= limit) break;
+        }
+        const now = performance.now();
+        if (now >= nextCheck) {
+          for (const channel of channels) this.#check(channel, now, emit);
+          readers = active(channels);
+          nextCheck = now +
+            (readers.length < channels.length
+              ? ATTACH_RETRY_MS
+              : CHECK_EVERY_MS);
+        }
+        if (got > 0) {
+          waiter.busy();
+          if (now - lastYield >= YIELD_EVERY_MS) {
+            lastYield = now;
+            await yieldToEventLoop();
+          }
+        } else if (readers.length === 0) {
+          await delay(ATTACH_RETRY_MS, signal);
+        } else {
+          const sleeping = waiter.idle(readers);
+          if (sleeping) {
+            await sleeping;
+            lastYield = performance.now();
+          }
+        }
+      }
+    } finally {
+      signal?.removeEventListener("abort", interrupt);
+      await waiter.interrupt(readers);
+      for (const channel of channels) this.#detach(channel);
+    }
+  }
+
+  /** Hands `count` records to the callback, skipping (and counting) invalid ones. */
+  #deliver(
+    channel: Channel,
+    buffer: Uint8Array,
+    count: number,
+    view: TradeView,
+    onTick: OnTick,
+  ): number {
+    try {
+      view.wrap(buffer.subarray(0, count * TRADE_RECORD_SIZE));
+      for (let i = 0; i < count; i++) {
+        onTick(view.select(i), channel.origin, channel.index);
+      }
+      channel.received += count;
+      return count;
+    } catch (error) {
+      if (!(error instanceof WireFormatError)) throw error;
+    }
+    // Rare path: deliver the valid records one by one.
+    let delivered = 0;
+    for (let i = 0; i < count; i++) {
+      const record = buffer.subarray(
+        i * TRADE_RECORD_SIZE,
+        (i + 1) * TRADE_RECORD_SIZE,
+      );
+      try {
+        view.wrap(record);
+      } catch (error) {
+        if (!(error instanceof WireFormatError)) throw error;
+        channel.invalid++;
+        continue;
+      }
+      onTick(view, channel.origin, channel.index);
+      delivered++;
+    }
+    channel.received += delivered;
+    return delivered;
+  }
+
+  /**
+   * Opens the channel's ring if it exists and is a new incarnation. Returns
+   * whether it is now attached.
+   */
+  #attach(
+    channel: Channel,
+    from: ReaderStart,
+    emit: (event: ExchangeEvent) => void,
+  ): boolean {
+    let reader: RingReader;
+    try {
+      reader = RingReader.open(channel.name, { from });
+    } catch (error) {
+      if (!(error instanceof RingNotFoundError)) throw error;
+      if (channel.state === "waiting" && !channel.waitReported) {
+        emit(event(channel, "waiting", `waiting for ring ${channel.name}`));
+        channel.waitReported = true;
+      }
+      return false;
+    }
+    if (reader.epoch === channel.epoch) {
+      reader.close(); // the same ring whose producer we already saw go
+      return false;
+    }
+    const restarted = channel.epoch !== undefined;
+    if (restarted) channel.restarts++;
+    channel.reader = reader;
+    channel.epoch = reader.epoch;
+    channel.state = "alive";
+    emit(event(
+      channel,
+      restarted ? "restarted" : "attached",
+      `${restarted ? "producer restarted: " : ""}attached to ${reader.name} ` +
+        `(pid ${reader.producerPid}, epoch ${
+          reader.epoch.toString(16)
+        }) at position ${reader.startPosition}`,
+    ));
+    return true;
+  }
+
+  #detach(channel: Channel): void {
+    const reader = channel.reader;
+    if (reader === undefined) return;
+    channel.lostBefore += reader.lost;
+    channel.reader = undefined;
+    reader.close();
+  }
+
+  /** Periodic check: producer health, losses, rings that appeared or were replaced. */
+  #check(
+    channel: Channel,
+    now: number,
+    emit: (event: ExchangeEvent) => void,
+  ): void {
+    const reader = channel.reader;
+    if (reader === undefined) {
+      this.#attach(channel, "first", emit);
+      return;
+    }
+    const lost = channel.lostBefore + reader.lost;
+    if (
+      lost > channel.reportedLost &&
+      now - channel.reportedLostAt >= LOST_REPORT_MS
+    ) {
+      emit(event(
+        channel,
+        "lapped",
+        `consumer too slow: the producer overwrote ${
+          lost - channel.reportedLost
+        } trades before they were read (${lost} lost in total)`,
+      ));
+      channel.reportedLost = lost;
+      channel.reportedLostAt = now;
+    }
+    const status = reader.producerStatus(now, this.#options.staleAfterMs);
+    const previous = channel.state;
+    if (status === previous) {
+      if (status === "closed" || status === "dead") this.#leave(channel, emit);
+      return;
+    }
+    channel.state = status;
+    const silent = (reader.silentFor(now) / 1000).toFixed(1);
+    switch (status) {
+      case "alive":
+        if (previous === "stalled") {
+          emit(event(channel, "recovered", "producer heartbeat is back"));
+        }
+        break;
+      case "stalled":
+        emit(event(
+          channel,
+          "stalled",
+          `producer pid ${reader.producerPid} is alive but its heartbeat stopped ${silent}s ago`,
+        ));
+        break;
+      case "dead":
+        emit(event(
+          channel,
+          "dead",
+          `producer pid ${reader.producerPid} died (no heartbeat for ${silent}s); waiting for a new one`,
+        ));
+        this.#leave(channel, emit);
+        break;
+      case "closed":
+        emit(event(
+          channel,
+          "closed",
+          `producer closed ${reader.name}; waiting for a new one`,
+        ));
+        this.#leave(channel, emit);
+        break;
+    }
+  }
+
+  /** Once a closed or dead ring is drained, lets it go and looks for its successor. */
+  #leave(channel: Channel, emit: (event: ExchangeEvent) => void): void {
+    if (channel.reader?.hasData()) return; // drain first
+    const state = channel.state;
+    this.#detach(channel);
+    channel.state = state;
+    this.#attach(channel, "first", emit);
+  }
+}
+
+function active(channels: readonly Channel[]): RingReader[] {
+  return channels.flatMap((channel) => channel.reader ? [channel.reader] : []);
+}
+
+function event(
+  channel: Channel,
+  kind: ExchangeEvent["kind"],
+  message: string,
+): ExchangeEvent {
+  return {
+    kind,
+    symbol: channel.symbol,
+    message: `${channel.symbol}: ${message}`,
+  };
+}

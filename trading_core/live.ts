@@ -1,0 +1,216 @@
+/**
+ * `deno task live`: follows the configured symbols, prints per-symbol
+ * progress, and on exit (SIGINT/SIGTERM, or after `--max-trades`) a final
+ * summary, optionally as one JSON line.
+ *
+ * @module
+ */
+
+import type { Config } from "../common/config/mod.ts";
+import { formatCount, formatNanos, formatRate } from "../common/format.ts";
+import { LibcUnavailableError, RingFormatError } from "../common/ipc/mod.ts";
+import type { LatencySummary } from "../common/latency_histogram.ts";
+import { createLogger, type Logger } from "../common/log.ts";
+import { abortOnSignals } from "../common/shutdown.ts";
+import type { Exchange, ExchangeEvent, SymbolStats } from "./exchange.ts";
+import { IpcExchange } from "./ipc_exchange.ts";
+import { TradeStats } from "./trade_stats.ts";
+
+const ROLE = "trading_core";
+
+/** Options of {@linkcode live}. */
+export interface LiveOptions {
+  /** Print the final summary as one JSON line on stdout. */
+  summaryJson?: boolean;
+  /** Stops consuming when aborted (in addition to SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+}
+
+/** The final summary (`--summary-json` prints it as one line). */
+export interface LiveSummary {
+  /** Transport read. */
+  transport: string;
+  /** Trades delivered. */
+  received: number;
+  /** Trades published but never delivered. */
+  lost: number;
+  /** Records that failed validation. */
+  invalid: number;
+  /** Per-symbol seq discontinuities. */
+  gaps: number;
+  /** Wall time consumed, ms. */
+  elapsedMs: number;
+  /** Per symbol. */
+  symbols: Record<string, {
+    received: number;
+    lost: number;
+    invalid: number;
+    gaps: number;
+    lastSeq: number | null;
+    lastPrice: number | null;
+    restarts: number;
+  }>;
+  /** One-way latency from ts_recv to delivery, ns. */
+  latencyNs: LatencySummary;
+}
+
+function summarize(
+  exchange: Exchange,
+  stats: TradeStats,
+  elapsedMs: number,
+): LiveSummary {
+  const perSymbol = exchange.stats();
+  const symbols: LiveSummary["symbols"] = {};
+  stats.symbols.forEach((symbol, index) => {
+    const figures = stats.figures(index);
+    const counters = perSymbol[index];
+    symbols[symbol] = {
+      received: figures.received,
+      lost: counters?.lost ?? 0,
+      invalid: counters?.invalid ?? 0,
+      gaps: figures.gaps,
+      lastSeq: figures.lastSeq ?? null,
+      lastPrice: figures.lastPrice ?? null,
+      restarts: counters?.restarts ?? 0,
+    };
+  });
+  const sum = (key: "lost" | "invalid") =>
+    Object.values(symbols).reduce((total, s) => total + s[key], 0);
+  return {
+    transport: exchange.name,
+    received: stats.received,
+    lost: sum("lost"),
+    invalid: sum("invalid"),
+    gaps: stats.gaps,
+    elapsedMs: Math.round(elapsedMs),
+    symbols,
+    latencyNs: stats.latency(),
+  };
+}
+
+function progressLines(
+  stats: TradeStats,
+  counters: SymbolStats[],
+  previous: number[],
+  seconds: number,
+): string[] {
+  return stats.symbols.map((symbol, index) => {
+    const figures = stats.figures(index);
+    const c = counters[index];
+    const rate = (figures.received - previous[index]) / seconds;
+    previous[index] = figures.received;
+    const latency = figures.latency;
+    const price = figures.lastPrice === undefined
+      ? "-"
+      : String(figures.lastPrice);
+    return `${symbol} ${formatCount(figures.received)} (${
+      formatRate(rate)
+    }) last ${price} lost ${
+      formatCount(c?.lost ?? 0)
+    } gaps ${figures.gaps} lag ${formatCount(c?.lag ?? 0)} latency p50 ${
+      formatNanos(latency.percentile(50))
+    } p99 ${formatNanos(latency.percentile(99))} [${c?.state ?? "waiting"}]`;
+  });
+}
+
+function createExchange(config: Config, log: Logger): Exchange | number {
+  const source = config.dataSource;
+  if (source.type === "nats") {
+    log.error(
+      'the NATS consumer is not implemented yet (issue #4): use --ipc, or set data_source.type = "ipc"',
+    );
+    return 1;
+  }
+  return new IpcExchange({
+    exchange: source.exchange,
+    shmPathPrefix: source.ipc.shmPathPrefix,
+    wait: source.ipc.wait,
+    from: source.ipc.from,
+    spinMs: source.ipc.spinMs,
+    staleAfterMs: source.ipc.staleAfterMs,
+  });
+}
+
+function logEvent(log: Logger, event: ExchangeEvent): void {
+  const quiet = event.kind === "attached" || event.kind === "waiting" ||
+    event.kind === "recovered" || event.kind === "restarted";
+  (quiet ? log.info : log.warn)(event.message);
+}
+
+/** Runs the consumer with a validated config; returns the exit status. */
+export async function live(
+  config: Config,
+  options: LiveOptions = {},
+): Promise<number> {
+  const log = createLogger(ROLE, config.log.level);
+  const created = createExchange(config, log);
+  if (typeof created === "number") return created;
+  const exchange = created;
+  const { symbols, maxTrades } = config.dataSource;
+  const stats = new TradeStats(symbols);
+  const controller = new AbortController();
+  options.signal?.addEventListener("abort", () => controller.abort(), {
+    once: true,
+  });
+  const removeSignals = abortOnSignals(
+    controller,
+    (signal) => log.info(`${signal}: stopping`),
+  );
+  const started = performance.now();
+  const previous = symbols.map(() => 0);
+  let lastProgress = started;
+  const progress = config.log.progressIntervalMs > 0
+    ? setInterval(() => {
+      const now = performance.now();
+      const lines = progressLines(
+        stats,
+        exchange.stats(),
+        previous,
+        (now - lastProgress) / 1000,
+      );
+      lastProgress = now;
+      for (const line of lines) log.info(line);
+    }, config.log.progressIntervalMs)
+    : undefined;
+  let status = 0;
+  try {
+    await exchange.subscribeTrades(
+      symbols,
+      (trade, _origin, symbol) => stats.record(trade, symbol),
+      {
+        signal: controller.signal,
+        limit: maxTrades,
+        onEvent: (event) => {
+          if (event.kind === "attached" || event.kind === "restarted") {
+            stats.restart(symbols.indexOf(event.symbol));
+          }
+          logEvent(log, event);
+        },
+      },
+    );
+  } catch (error) {
+    if (
+      !(error instanceof RingFormatError ||
+        error instanceof LibcUnavailableError)
+    ) throw error;
+    log.error(error.message);
+    status = 1;
+  } finally {
+    clearInterval(progress);
+    removeSignals();
+  }
+  const summary = summarize(exchange, stats, performance.now() - started);
+  const { latencyNs: latency } = summary;
+  log.info(
+    `stopped after ${(summary.elapsedMs / 1000).toFixed(1)}s: received ${
+      formatCount(summary.received)
+    }, lost ${
+      formatCount(summary.lost)
+    }, invalid ${summary.invalid}, gaps ${summary.gaps}, ` +
+      `latency p50 ${formatNanos(latency.p50)} p99 ${
+        formatNanos(latency.p99)
+      } max ${formatNanos(latency.max)}`,
+  );
+  if (options.summaryJson) console.log(JSON.stringify(summary));
+  return status;
+}

@@ -1,0 +1,103 @@
+/**
+ * What trading_core learns from the trades it receives, per symbol: counts,
+ * sequence gaps, the last price and the one-way latency from ts_recv.
+ *
+ * @module
+ */
+
+import { readWallClock } from "../common/ipc/clock.ts";
+import {
+  LatencyHistogram,
+  type LatencySummary,
+} from "../common/latency_histogram.ts";
+import type { TradeView } from "../common/trade_view.ts";
+
+/** One symbol's figures. */
+export interface SymbolFigures {
+  /** Trades seen. */
+  received: number;
+  /** Sequence discontinuities (a jump or a step back in the per-symbol seq). */
+  gaps: number;
+  /** Trades the discontinuities skipped over (forward jumps only). */
+  skipped: number;
+  /** Seq of the last trade, or undefined before the first. */
+  lastSeq: number | undefined;
+  /** Price of the last trade. */
+  lastPrice: number | undefined;
+  /** Receive-to-delivery latency, ns. */
+  latency: LatencyHistogram;
+}
+
+const TWO_32 = 2 ** 32;
+
+/** Counts trades per symbol and measures their latency from ts_recv to delivery. */
+export class TradeStats {
+  /** Subscribed symbols, by index. */
+  readonly symbols: readonly string[];
+  #figures: SymbolFigures[];
+  #clock = { seconds: 0, nanos: 0 };
+
+  /** Creates trackers for `symbols`. */
+  constructor(symbols: readonly string[]) {
+    this.symbols = symbols;
+    this.#figures = symbols.map(() => ({
+      received: 0,
+      gaps: 0,
+      skipped: 0,
+      lastSeq: undefined,
+      lastPrice: undefined,
+      latency: new LatencyHistogram(),
+    }));
+  }
+
+  /** Records one delivered trade of symbol index `symbol`. */
+  record(trade: TradeView, symbol: number): void {
+    const clock = readWallClock(this.#clock);
+    const figures = this.#figures[symbol];
+    figures.latency.record(trade.recvAgeNanos(clock.seconds, clock.nanos));
+    const seq = trade.seq;
+    const last = figures.lastSeq;
+    if (last !== undefined) {
+      const expected = (last + 1) % TWO_32;
+      if (seq !== expected) {
+        figures.gaps++;
+        const jump = (seq - expected + TWO_32) % TWO_32;
+        if (jump < TWO_32 / 2) figures.skipped += jump;
+      }
+    }
+    figures.lastSeq = seq;
+    figures.lastPrice = trade.price;
+    figures.received++;
+  }
+
+  /** Forgets a symbol's last seq: the next trade starts a new sequence (producer restart). */
+  restart(symbol: number): void {
+    this.#figures[symbol].lastSeq = undefined;
+  }
+
+  /** Figures of symbol index `symbol`. */
+  figures(symbol: number): Readonly<SymbolFigures> {
+    return this.#figures[symbol];
+  }
+
+  /** Trades seen over all symbols. */
+  get received(): number {
+    let total = 0;
+    for (const figures of this.#figures) total += figures.received;
+    return total;
+  }
+
+  /** Gaps over all symbols. */
+  get gaps(): number {
+    let total = 0;
+    for (const figures of this.#figures) total += figures.gaps;
+    return total;
+  }
+
+  /** Latency over all symbols. */
+  latency(): LatencySummary {
+    const all = new LatencyHistogram();
+    for (const figures of this.#figures) all.merge(figures.latency);
+    return all.summary();
+  }
+}
