@@ -15,6 +15,7 @@ export function abortOnSignals(
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const handlers = signals.map((signal) => {
     const handler = () => {
+      if (controller.signal.aborted) return; // a repeated signal (e.g. also forwarded by deno task)
       onSignal?.(signal);
       controller.abort(new Error(`received ${signal}`));
     };

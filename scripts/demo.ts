@@ -1,0 +1,114 @@
+/**
+ * `deno task demo`: runs a data_manager and a trading_core together on the
+ * shared-memory ring, shows their progress for a while, then stops both
+ * cleanly (publisher first, so the consumer's summary covers every trade).
+ *
+ * Usage: deno task demo [--duration 10s] [--rate 5000]
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { delay } from "../common/delay.ts";
+import { parseDuration } from "../common/duration.ts";
+import { abortOnSignals } from "../common/shutdown.ts";
+
+const USAGE = `Usage: deno task demo [--duration 10s] [--rate 5000]
+
+Starts trading_core (deno task live) and data_manager (deno task serve) on the
+shared-memory ring, shows their progress, then stops both with SIGINT.`;
+
+const PROJECT_ROOT = new URL("..", import.meta.url);
+
+async function relay(stream: ReadableStream<Uint8Array>, prefix: string) {
+  let pending = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    pending += chunk;
+    const lines = pending.split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) console.log(`${prefix} ${line}`);
+  }
+  if (pending) console.log(`${prefix} ${pending}`);
+}
+
+function start(task: string, args: string[], prefix: string) {
+  const child = new Deno.Command("deno", {
+    args: ["task", "-q", task, ...args],
+    cwd: PROJECT_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = Promise.all([
+    relay(child.stdout, prefix),
+    relay(child.stderr, prefix),
+  ]);
+  return { child, output };
+}
+
+async function stop(
+  running: ReturnType<typeof start>,
+  name: string,
+): Promise<number> {
+  try {
+    running.child.kill("SIGINT");
+  } catch {
+    // already exited
+  }
+  const { code } = await running.child.status;
+  await running.output;
+  if (code !== 0) console.error(`demo: ${name} exited with status ${code}`);
+  return code;
+}
+
+/** Runs the demo; returns the exit status. */
+export async function main(args: string[]): Promise<number> {
+  let durationMs: number;
+  let rate: string;
+  try {
+    const { values } = parseArgs({
+      args,
+      options: {
+        duration: { type: "string", default: "10s" },
+        rate: { type: "string", default: "5000" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    durationMs = parseDuration(values.duration);
+    rate = values.rate;
+  } catch (error) {
+    console.error(`demo: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const controller = new AbortController();
+  const removeSignals = abortOnSignals(controller);
+  console.log(
+    `demo: trading_core and data_manager on the shared-memory ring for ${
+      durationMs / 1000
+    }s (Ctrl-C stops earlier)`,
+  );
+  const consumer = start("live", ["--progress", "2s"], "[live] ");
+  await delay(500, controller.signal); // let it start waiting for the rings
+  const producer = start(
+    "serve",
+    ["--rate", rate, "--progress", "2s"],
+    "[serve]",
+  );
+  const exited = Promise.race([
+    producer.child.status.then(() => "data_manager"),
+    consumer.child.status.then(() => "trading_core"),
+  ]);
+  await Promise.race([delay(durationMs, controller.signal), exited]);
+  removeSignals();
+  const serveStatus = await stop(producer, "data_manager");
+  await delay(200); // the consumer drains the rings
+  const liveStatus = await stop(consumer, "trading_core");
+  const ok = serveStatus === 0 && liveStatus === 0;
+  console.log(ok ? "demo: done" : "demo: failed");
+  return ok ? 0 : 1;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
