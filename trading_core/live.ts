@@ -40,6 +40,10 @@ export interface LiveSummary {
   gaps: number;
   /** Wall time consumed, ms. */
   elapsedMs: number;
+  /** Ms from the first to the last trade delivered. */
+  activeMs: number;
+  /** Trades per second between the first and the last trade delivered. */
+  ratePerSecond: number;
   /** Per symbol. */
   symbols: Record<string, {
     received: number;
@@ -83,6 +87,10 @@ function summarize(
     invalid: sum("invalid"),
     gaps: stats.gaps,
     elapsedMs: Math.round(elapsedMs),
+    activeMs: Math.round(stats.activeMs * 1000) / 1000,
+    ratePerSecond: stats.activeMs > 0
+      ? Math.round(stats.received / (stats.activeMs / 1000))
+      : 0,
     symbols,
     latencyNs: stats.latency(),
   };

@@ -36,6 +36,8 @@ export class TradeStats {
   readonly symbols: readonly string[];
   #figures: SymbolFigures[];
   #clock = { seconds: 0, nanos: 0 };
+  #firstAtMs = 0;
+  #lastAtMs = 0;
 
   /** Creates trackers for `symbols`. */
   constructor(symbols: readonly string[]) {
@@ -53,6 +55,8 @@ export class TradeStats {
   /** Records one delivered trade of symbol index `symbol`. */
   record(trade: TradeView, symbol: number): void {
     const clock = readWallClock(this.#clock);
+    this.#lastAtMs = clock.seconds * 1000 + clock.nanos / 1e6;
+    if (this.#firstAtMs === 0) this.#firstAtMs = this.#lastAtMs;
     const figures = this.#figures[symbol];
     figures.latency.record(trade.recvAgeNanos(clock.seconds, clock.nanos));
     const seq = trade.seq;
@@ -85,6 +89,11 @@ export class TradeStats {
     let total = 0;
     for (const figures of this.#figures) total += figures.received;
     return total;
+  }
+
+  /** Wall-clock ms from the first to the last trade recorded (0 before two trades). */
+  get activeMs(): number {
+    return this.#lastAtMs - this.#firstAtMs;
   }
 
   /** Gaps over all symbols. */

@@ -49,7 +49,7 @@ export function loadWord(words: Int32Array, offset: number): number {
  */
 export function readHeader(segment: Segment): HeaderInfo {
   const { name, size } = segment;
-  if (size < RING_HEADER_SIZE) {
+  if (size < RING_HEADER_SIZE || segment.mappedSize < RING_HEADER_SIZE) {
     throw new RingFormatError(
       name,
       `${size} bytes, expected at least the ${RING_HEADER_SIZE}-byte ring header`,

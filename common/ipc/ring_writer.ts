@@ -78,7 +78,7 @@ function newEpoch(not: number): number {
 function retire(name: string): ReplacedSegment & { epoch: number } {
   let old: Segment;
   try {
-    old = openSegment(name);
+    old = openSegment(name, { mapBytes: RING_HEADER_SIZE });
   } catch (error) {
     if (!(error instanceof RingNotFoundError)) throw error;
     unlinkSegment(name);
@@ -356,7 +356,7 @@ export class RingWriter {
   #unlinkIfOurs(): void {
     let current: Segment;
     try {
-      current = openSegment(this.name);
+      current = openSegment(this.name, { mapBytes: RING_HEADER_SIZE });
     } catch {
       return; // already gone, or not ours to judge
     }

@@ -30,10 +30,18 @@ export interface Segment {
   readonly name: string;
   /** Start of the mapping. */
   readonly pointer: Deno.PointerObject;
-  /** Mapped bytes. */
+  /** Size of the shared-memory object in bytes. */
   readonly size: number;
+  /** Bytes mapped from its start (all of it unless opened with `mapBytes`). */
+  readonly mappedSize: number;
   /** Zero-copy view of the mapping. */
   readonly buffer: ArrayBuffer;
+}
+
+/** Options of {@linkcode openSegment}. */
+export interface OpenSegmentOptions {
+  /** Map at most this many bytes from the start (e.g. only the header). */
+  mapBytes?: number;
 }
 
 const SHM_NAME = /^\/[A-Za-z0-9._-]{1,254}$/;
@@ -84,11 +92,16 @@ function osError(call: string, name: string, code: number): OsError {
   return error;
 }
 
-function map(name: string, fd: number, size: number): Segment {
+function map(
+  name: string,
+  fd: number,
+  size: number,
+  mappedSize = size,
+): Segment {
   const lib = libc();
   const pointer = lib.mmap(
     null,
-    BigInt(size),
+    BigInt(mappedSize),
     PROT_READ | PROT_WRITE,
     MAP_SHARED | MAP_POPULATE,
     fd,
@@ -99,8 +112,8 @@ function map(name: string, fd: number, size: number): Segment {
   const code = failed ? errno() : 0;
   lib.close(fd);
   if (failed) throw osError("mmap", name, code);
-  const buffer = Deno.UnsafePointerView.getArrayBuffer(pointer!, size);
-  return { name, pointer: pointer!, size, buffer };
+  const buffer = Deno.UnsafePointerView.getArrayBuffer(pointer!, mappedSize);
+  return { name, pointer: pointer!, size, mappedSize, buffer };
 }
 
 /**
@@ -129,7 +142,10 @@ export function createSegment(name: string, size: number): Segment {
  * @throws {RingNotFoundError} when no segment has that name.
  * @throws {OsError} for other OS errors (e.g. EACCES: another user's segment).
  */
-export function openSegment(name: string): Segment {
+export function openSegment(
+  name: string,
+  options: OpenSegmentOptions = {},
+): Segment {
   const lib = libc();
   const fd = lib.shm_open(checkName(name), O_RDWR, 0);
   if (fd < 0) {
@@ -147,12 +163,12 @@ export function openSegment(name: string): Segment {
     lib.close(fd);
     throw new RingNotFoundError(name, "being created");
   }
-  return map(name, fd, size);
+  return map(name, fd, size, Math.min(size, options.mapBytes ?? size));
 }
 
 /** Unmaps a segment. Every view over it must be unreachable by then. */
 export function unmapSegment(segment: Segment): void {
-  if (libc().munmap(segment.pointer, BigInt(segment.size)) !== 0) {
+  if (libc().munmap(segment.pointer, BigInt(segment.mappedSize)) !== 0) {
     throw osError("munmap", segment.name, errno());
   }
 }
