@@ -7,7 +7,11 @@
 
 import type { Config } from "../common/config/mod.ts";
 import { formatBytes, formatCount, formatRate } from "../common/format.ts";
-import { LibcUnavailableError, RingInUseError } from "../common/ipc/mod.ts";
+import {
+  LibcUnavailableError,
+  OsError,
+  RingInUseError,
+} from "../common/ipc/mod.ts";
 import { createLogger, type Logger } from "../common/log.ts";
 import { abortOnSignals } from "../common/shutdown.ts";
 import { IpcTransport } from "./ipc_transport.ts";
@@ -55,7 +59,8 @@ function openTransports(config: Config, log: Logger): Transport[] | number {
     return [ipc];
   } catch (error) {
     if (
-      error instanceof RingInUseError || error instanceof LibcUnavailableError
+      error instanceof RingInUseError ||
+      error instanceof LibcUnavailableError || error instanceof OsError
     ) {
       log.error(error.message);
       return 1;

@@ -10,6 +10,7 @@ import { delay } from "../common/delay.ts";
 import {
   type ProducerStatus,
   type ReaderStart,
+  ringEpoch,
   RingNotFoundError,
   RingReader,
   RingWaiter,
@@ -250,6 +251,9 @@ export class IpcExchange implements Exchange {
   ): boolean {
     let reader: RingReader;
     try {
+      // The header alone tells the ring already followed (e.g. a dead
+      // producer's) from a new one, without mapping all of it.
+      if (ringEpoch(channel.name) === channel.epoch) return false;
       reader = RingReader.open(channel.name, { from });
     } catch (error) {
       if (!(error instanceof RingNotFoundError)) throw error;
@@ -260,7 +264,7 @@ export class IpcExchange implements Exchange {
       return false;
     }
     if (reader.epoch === channel.epoch) {
-      reader.close(); // the same ring whose producer we already saw go
+      reader.close(); // replaced back in between: still the old one
       return false;
     }
     const restarted = channel.epoch !== undefined;

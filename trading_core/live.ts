@@ -8,7 +8,11 @@
 
 import type { Config } from "../common/config/mod.ts";
 import { formatCount, formatNanos, formatRate } from "../common/format.ts";
-import { LibcUnavailableError, RingFormatError } from "../common/ipc/mod.ts";
+import {
+  LibcUnavailableError,
+  OsError,
+  RingFormatError,
+} from "../common/ipc/mod.ts";
 import type { LatencySummary } from "../common/latency_histogram.ts";
 import { createLogger, type Logger } from "../common/log.ts";
 import { abortOnSignals } from "../common/shutdown.ts";
@@ -199,7 +203,7 @@ export async function live(
   } catch (error) {
     if (
       !(error instanceof RingFormatError ||
-        error instanceof LibcUnavailableError)
+        error instanceof LibcUnavailableError || error instanceof OsError)
     ) throw error;
     log.error(error.message);
     status = 1;

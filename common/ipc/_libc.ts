@@ -1,14 +1,15 @@
 /**
  * The libc functions the ring needs, loaded once through `Deno.dlopen`.
  *
- * libc is opened by absolute path so that `--allow-ffi` can name exactly the
- * file (Deno scopes FFI permission by the path given to dlopen). The tasks
- * grant {@linkcode LIBC_PATHS}; the first one that opens is used.
+ * libc is opened by absolute path, the first of {@linkcode LIBC_PATHS} that
+ * opens. The permission must be unscoped `--allow-ffi`: Deno 2.9.6 admits a
+ * dlopen under `--allow-ffi=<path>` but then refuses the pointer APIs that
+ * mapping shared memory needs.
  *
  * @module
  */
 
-/** Where glibc lives on the distributions we support; the tasks grant exactly these. */
+/** Where glibc lives on the distributions we know of. */
 export const LIBC_PATHS: readonly string[] = [
   "/lib/x86_64-linux-gnu/libc.so.6",
   "/usr/lib/x86_64-linux-gnu/libc.so.6",
@@ -148,18 +149,24 @@ function load(): Libc {
   futexNr = Deno.build.arch === "x86_64" ? 202n : 98n;
   const failures: string[] = [];
   for (const path of LIBC_PATHS) {
+    let symbols: Libc;
     try {
-      loaded = Deno.dlopen(path, SYMBOLS).symbols;
-      return loaded;
+      symbols = Deno.dlopen(path, SYMBOLS).symbols;
+      // Probe a pointer API now, so that a scoped --allow-ffi fails here and
+      // not halfway through creating a segment.
+      Deno.UnsafePointer.value(symbols.__errno_location());
     } catch (error) {
       if (error instanceof Deno.errors.NotCapable) {
         throw new LibcUnavailableError(
-          `Opening ${path} needs FFI permission: run with --allow-ffi=${path} (the deno tasks grant it)`,
+          `The shared-memory ring needs FFI permission: run with --allow-ffi (unscoped: Deno refuses the pointer APIs under --allow-ffi=<path>; the deno tasks grant it)`,
           { cause: error },
         );
       }
       failures.push(`${path}: ${(error as Error).message.split("\n")[0]}`);
+      continue;
     }
+    loaded = symbols;
+    return loaded;
   }
   throw new LibcUnavailableError(
     `Could not load libc from any known path:\n  ${failures.join("\n  ")}`,

@@ -52,6 +52,22 @@ const W_SLEEPERS = Header.Sleepers >> 2;
 const W_WAKE = Header.WakeSequence >> 2;
 const W_HEARTBEAT = Header.Heartbeat >> 2;
 
+/**
+ * The epoch of ring `name`, reading only its header (cheap: for telling a
+ * restarted producer's ring from the one already followed).
+ *
+ * @throws {RingNotFoundError} when it does not exist (yet).
+ * @throws {RingFormatError} when it is not a ring this version reads.
+ */
+export function ringEpoch(name: string): number {
+  const segment = openSegment(name, { mapBytes: RING_HEADER_SIZE });
+  try {
+    return readHeader(segment).epoch;
+  } finally {
+    unmapSegment(segment);
+  }
+}
+
 /** A consumer's handle on one ring segment. */
 export class RingReader {
   /** The segment name. */
@@ -196,7 +212,9 @@ export class RingReader {
       const from = slot + 4;
       for (let i = 0; i < RECORD_WORDS; i++) to[at + i] = words[from + i];
       if (Atomics.load(words, slot) !== sequence) {
-        this.#resync(); // overwritten while we copied
+        // The producer rewrote the slot while we copied: either it was just
+        // writing our trade (retry: it is odd, or complete now) or it lapped
+        // us (retry: the position check sees the newer trade and resyncs).
         continue;
       }
       this.#position++;

@@ -146,6 +146,7 @@ export class RingWriter {
   #position: number;
   #positionLo: number;
   #positionHi: number;
+  #publishedHi: number;
   #slot: number;
   #wakeWord: Deno.PointerObject;
   #wakeups = 0;
@@ -169,6 +170,7 @@ export class RingWriter {
     this.#position = options.startPosition;
     this.#positionLo = (options.startPosition % TWO_32) | 0;
     this.#positionHi = Math.floor(options.startPosition / TWO_32);
+    this.#publishedHi = this.#positionHi;
     this.#slot = options.startPosition % options.capacity;
     this.#wakeWord = Deno.UnsafePointer.offset(
       segment.pointer,
@@ -326,8 +328,11 @@ export class RingWriter {
   #commit(): void {
     const words = this.#words;
     Atomics.store(words, W_WRITE_LO, this.#positionLo | 0);
-    if (this.#positionLo === 0) {
+    if (this.#positionHi !== this.#publishedHi) {
+      // After the low word, as docs/ipc_ring.md describes; readers rebuild the
+      // full position from the last slot, so the order only matters to tools.
       Atomics.store(words, W_WRITE_HI, this.#positionHi | 0);
+      this.#publishedHi = this.#positionHi;
     }
     if (Atomics.load(words, W_SLEEPERS) !== 0) {
       Atomics.add(words, W_WAKE, 1);
