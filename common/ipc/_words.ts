@@ -56,3 +56,13 @@ export class WordViewCache {
     return this.#base;
   }
 }
+
+/** @throws {RangeError} unless `count` is a whole number ≥ 0. */
+export function checkCount(count: number): number {
+  if (!Number.isInteger(count) || count < 0) {
+    throw new RangeError(
+      `Invalid record count ${count}: expected an integer ≥ 0`,
+    );
+  }
+  return count;
+}

@@ -7,7 +7,7 @@
 
 import { type FutexWaiter, futexWake, processAlive } from "./_libc.ts";
 import { type HeaderInfo, readHeader, readState } from "./_header.ts";
-import { WordViewCache } from "./_words.ts";
+import { checkCount, WordViewCache } from "./_words.ts";
 import {
   Header,
   RING_HEADER_SIZE,
@@ -98,6 +98,7 @@ export class RingReader {
   #lastHeartbeat = -1;
   #lastHeartbeatAt = 0;
   #closed = false;
+  #sleeps = 0;
 
   private constructor(
     segment: Segment,
@@ -158,7 +159,7 @@ export class RingReader {
     return this.#received;
   }
 
-  /** Trades overwritten before this reader got to them. */
+  /** Trades skipped: overwritten before this reader got to them, or jumped over by the resync after a lap. */
   get lost(): number {
     return this.#lost;
   }
@@ -186,6 +187,7 @@ export class RingReader {
    * @throws {RangeError} when `target` cannot hold `max` records.
    */
   readMany(target: Uint8Array, max: number): number {
+    checkCount(max);
     const to = this.#targets.wordsAt(target, 0, max * TRADE_RECORD_SIZE);
     let at = this.#targets.base;
     let count = 0;
@@ -312,22 +314,35 @@ export class RingReader {
   beginSleep(): FutexWaiter {
     const expected = Atomics.load(this.#words, W_WAKE);
     Atomics.add(this.#words, W_SLEEPERS, 1);
+    this.#sleeps++;
     return { word: this.#wakeWord, expected };
   }
 
-  /** Undoes {@linkcode beginSleep}. */
+  /** Undoes {@linkcode beginSleep} (no-op after {@linkcode close}, which undid it). */
   endSleep(): void {
+    if (this.#closed || this.#sleeps === 0) return;
+    this.#sleeps--;
     Atomics.sub(this.#words, W_SLEEPERS, 1);
   }
 
-  /** Wakes whoever sleeps on this ring (e.g. this process on shutdown); harmless to others. */
+  /**
+   * Ends this process's sleep on the ring (e.g. on shutdown), even one that is
+   * about to start: the wake word changes, so a pending FUTEX_WAIT returns at
+   * once. Other sleepers wake once for nothing, which is harmless.
+   */
   interrupt(): void {
-    if (!this.#closed) futexWake(this.#wakeWord, 0x7fff_ffff);
+    if (this.#closed) return;
+    Atomics.add(this.#words, W_WAKE, 1);
+    futexWake(this.#wakeWord, 0x7fff_ffff);
   }
 
   /** Unmaps the ring. Idempotent; the reader must not be used afterwards. */
   close(): void {
     if (this.#closed) return;
+    // A sleep announced but not ended would make the producer pay a wake-up
+    // on every commit from now on.
+    if (this.#sleeps > 0) Atomics.sub(this.#words, W_SLEEPERS, this.#sleeps);
+    this.#sleeps = 0;
     this.#closed = true;
     this.#words = new Int32Array(0);
     unmapSegment(this.#segment);

@@ -1,7 +1,8 @@
 // In-process tests of the shared-memory ring (one process plays producer and
-// consumers through real POSIX shared memory). Needs --allow-ffi for libc;
-// tests that also need --allow-read, --allow-write or --allow-run say so and
-// are skipped without them. Multi-process tests: tests/ipc_ring_test.ts.
+// consumers through real POSIX shared memory). Needs unscoped --allow-ffi
+// (Deno refuses the pointer APIs under --allow-ffi=<path>); the tests that
+// run `sleep` or `find` also need --allow-run. Without them the tests are
+// skipped, saying why. Multi-process tests: tests/ipc_ring_test.ts.
 
 import assert from "node:assert/strict";
 import {
@@ -176,7 +177,7 @@ async function nextRecord(
   return reader.position - 1 - reader.firstPosition;
 }
 
-/** Sleeps on `reader` with a backoff waiter until `write` (run from a timer) publishes; returns what was seen. */
+/** Sleeps on `readers` with a backoff waiter until `write` (run from a timer) publishes; returns what was seen. */
 async function sleepUntilWritten(
   readers: RingReader[],
   writers: RingWriter[],

@@ -8,7 +8,7 @@
 
 import { EEXIST, futexWake, OsError, processAlive } from "./_libc.ts";
 import { readHeader, readState } from "./_header.ts";
-import { WordViewCache } from "./_words.ts";
+import { checkCount, WordViewCache } from "./_words.ts";
 import { RingInUseError, RingNotFoundError } from "./errors.ts";
 import {
   checkCapacity,
@@ -99,6 +99,8 @@ function retire(name: string): ReplacedSegment & { epoch: number } {
       pid: info.pid,
       reason: state === RingState.Closed
         ? "closed by its producer"
+        : info.pid === Deno.pid
+        ? "left open by this process"
         : `its producer (pid ${info.pid}) is gone`,
       epoch: info.epoch,
     };
@@ -289,6 +291,7 @@ export class RingWriter {
    * @throws {RangeError} when `records` holds fewer than `count` records or is misaligned.
    */
   writeMany(records: Uint8Array, count: number): void {
+    checkCount(count);
     const source = this.#records.wordsAt(
       records,
       0,

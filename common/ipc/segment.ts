@@ -132,7 +132,12 @@ export function createSegment(name: string, size: number): Segment {
     lib.shm_unlink(cString(name));
     throw osError("ftruncate", name, code);
   }
-  return map(name, fd, size);
+  try {
+    return map(name, fd, size);
+  } catch (error) {
+    lib.shm_unlink(cString(name)); // do not leave an unusable name behind
+    throw error;
+  }
 }
 
 /**

@@ -69,9 +69,12 @@ export class RingWaiter {
     this.strategy = strategy;
     this.#spinMs = options.spinMs ?? 0.02;
     this.#maxSleepMs = options.maxSleepMs ?? 100;
-    if (!(this.#spinMs >= 0) || !(this.#maxSleepMs > 0)) {
+    if (
+      !(this.#spinMs >= 0) || !(this.#maxSleepMs > 0) ||
+      !Number.isFinite(this.#maxSleepMs)
+    ) {
       throw new RangeError(
-        `Invalid wait timing (spin ${this.#spinMs} ms, max sleep ${this.#maxSleepMs} ms): expected spin ≥ 0 and max sleep > 0`,
+        `Invalid wait timing (spin ${this.#spinMs} ms, max sleep ${this.#maxSleepMs} ms): expected spin ≥ 0 and a finite max sleep > 0`,
       );
     }
   }
