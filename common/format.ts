@@ -14,8 +14,9 @@ export function formatCount(value: number): string {
 
 /** Events per second: `"12.3k/s"`, `"4.56M/s"`. */
 export function formatRate(perSecond: number): string {
-  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)}M/s`;
-  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)}k/s`;
+  // Thresholds sit where rounding would print "1000.0k".
+  if (perSecond >= 999_950) return `${(perSecond / 1e6).toFixed(2)}M/s`;
+  if (perSecond >= 999.5) return `${(perSecond / 1e3).toFixed(1)}k/s`;
   return `${perSecond.toFixed(0)}/s`;
 }
 
@@ -34,8 +35,9 @@ export function formatBytes(bytes: number): string {
 
 /** Nanoseconds: `"850ns"`, `"12.3µs"`, `"4.10ms"`, `"1.50s"`. */
 export function formatNanos(nanos: number): string {
-  if (nanos < 1e3) return `${Math.round(nanos)}ns`;
-  if (nanos < 1e6) return `${(nanos / 1e3).toFixed(1)}µs`;
-  if (nanos < 1e9) return `${(nanos / 1e6).toFixed(2)}ms`;
+  // Thresholds sit where rounding would print "1000ns" or "1000.0µs".
+  if (nanos < 999.5) return `${Math.round(nanos)}ns`;
+  if (nanos < 999_950) return `${(nanos / 1e3).toFixed(1)}µs`;
+  if (nanos < 999_995_000) return `${(nanos / 1e6).toFixed(2)}ms`;
   return `${(nanos / 1e9).toFixed(2)}s`;
 }

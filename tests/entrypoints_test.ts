@@ -36,16 +36,63 @@ gatedTest({
   },
 });
 
-gatedTest({
-  name: "serve: says plainly that publishing is not implemented yet",
-  permissions: PERMISSIONS,
-  async fn() {
-    const { code, stdout, stderr } = await task(["serve"]);
-    assert.equal(code, 1);
-    assert.match(stdout, /config OK \(config\/development\.toml\)/);
-    assert.match(stderr, /not implemented yet/);
+/**
+ * Start-ups that must be refused before anything is published or consumed. A
+ * symbol of its own and `--max-trades 1` make a regression fail fast instead
+ * of publishing forever into a developer's rings.
+ */
+const REFUSALS: {
+  what: string;
+  args: string[];
+  code: number;
+  stderr: RegExp;
+}[] = [
+  {
+    what: "serve --no-ipc without NATS: no transport enabled",
+    args: ["serve", "--no-ipc"],
+    code: 2,
+    stderr: /no transport enabled/,
   },
-});
+  {
+    what: "serve --nats: the NATS publisher is not there yet (issue #4)",
+    args: ["serve", "--nats"],
+    code: 1,
+    stderr: /NATS publisher is not implemented yet \(issue #4\)/,
+  },
+  {
+    what: "serve --source binance: not there yet (issue #5)",
+    args: ["serve", "--source", "binance"],
+    code: 1,
+    stderr: /source "binance" is not implemented yet \(issue #5\)/,
+  },
+  {
+    what: "live --nats: the NATS consumer is not there yet (issue #4)",
+    args: ["live", "--nats"],
+    code: 1,
+    stderr: /NATS consumer is not implemented yet \(issue #4\)/,
+  },
+];
+
+for (const { what, args, code, stderr } of REFUSALS) {
+  gatedTest({
+    name: `${what}: exit ${code}`,
+    permissions: PERMISSIONS,
+    async fn() {
+      const symbol = `MBT${crypto.randomUUID().slice(0, 8).toUpperCase()}`;
+      const result = await task([
+        ...args,
+        "--symbols",
+        symbol,
+        "--max-trades",
+        "1",
+      ]);
+      const output = `${result.stdout}${result.stderr}`;
+      assert.equal(result.code, code, output);
+      assert.match(result.stderr, stderr);
+      assert.doesNotMatch(output, /publishing|attached|waiting for ring/);
+    },
+  });
+}
 
 gatedTest({
   name: "live --print-config with --durable selects the NATS consumer",

@@ -137,7 +137,7 @@ export class IpcExchange implements Exchange {
       invalid: 0,
       restarts: 0,
       reportedLost: 0,
-      reportedLostAt: 0,
+      reportedLostAt: -Infinity, // the first loss is reported at once
     }));
     const channels = this.#channels;
     const waiter = new RingWaiter(this.#options.wait, {

@@ -1,0 +1,162 @@
+// Tests of the latency histogram: percentiles against the exact ones of a
+// sorted array, the exact range, negative samples, merge, reset, empty, and
+// invalid percentiles.
+
+import assert from "node:assert/strict";
+import { assertThrowsWith } from "./_assert_throws.ts";
+import { LatencyHistogram } from "./latency_histogram.ts";
+
+/** The log-linear buckets are 1/32 of a power of two wide: within 3.2 % of exact. */
+const TOLERANCE = 0.032;
+
+const PERCENTILES = [0, 1, 10, 25, 50, 75, 90, 99, 99.9, 100];
+
+/** mulberry32: reproducible random u32s. */
+function random(seed: number): () => number {
+  let state = seed | 0;
+  return () => {
+    state = (state + 0x6d2b_79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/** The percentile by the histogram's rank rule, from sorted samples. */
+function exactPercentile(sorted: readonly number[], p: number): number {
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[rank - 1];
+}
+
+function histogramOf(samples: readonly number[]): LatencyHistogram {
+  const histogram = new LatencyHistogram();
+  for (const sample of samples) histogram.record(sample);
+  return histogram;
+}
+
+Deno.test("percentiles of random latencies are within 3.2% of the exact ones", () => {
+  const next = random(7);
+  // Integer ns spread log-uniformly from 1 ns to ~17 min (2^40 ns).
+  const samples = Array.from(
+    { length: 100_000 },
+    () => Math.floor(2 ** (next() * 40)),
+  );
+  const histogram = histogramOf(samples);
+  const sorted = [...samples].sort((a, b) => a - b);
+  assert.equal(histogram.count, samples.length);
+  for (const p of PERCENTILES) {
+    const exact = exactPercentile(sorted, p);
+    const estimate = histogram.percentile(p);
+    assert.ok(
+      Math.abs(estimate - exact) <= exact * TOLERANCE,
+      `p${p}: ${estimate} vs exact ${exact}`,
+    );
+  }
+  assert.equal(histogram.summary().max, sorted.at(-1), "max is exact");
+});
+
+Deno.test("percentiles of microsecond latencies with a slow tail are within 3.2%", () => {
+  const next = random(11);
+  const samples = Array.from({ length: 50_000 }, () => {
+    const base = 20_000 + Math.floor(next() * 60_000); // 20-80 µs
+    return next() < 0.01 ? base * 100 : base; // 1% around 2-8 ms
+  });
+  const histogram = histogramOf(samples);
+  const sorted = [...samples].sort((a, b) => a - b);
+  const summary = histogram.summary();
+  const pairs: [string, number, number][] = [
+    ["p50", summary.p50, 50],
+    ["p90", summary.p90, 90],
+    ["p99", summary.p99, 99],
+    ["p999", summary.p999, 99.9],
+  ];
+  for (const [name, estimate, p] of pairs) {
+    const exact = exactPercentile(sorted, p);
+    assert.ok(
+      Math.abs(estimate - exact) <= exact * TOLERANCE,
+      `${name}: ${estimate} vs exact ${exact}`,
+    );
+  }
+});
+
+Deno.test("values below 64 ns are counted exactly", () => {
+  const samples = Array.from({ length: 64 }, (_, i) => i);
+  const histogram = histogramOf(samples);
+  for (let rank = 1; rank <= 64; rank++) {
+    // The smallest percentile whose rank is `rank`.
+    assert.equal(histogram.percentile((rank / 64) * 100), rank - 1);
+  }
+  assert.equal(histogram.percentile(0), 0);
+  const one = histogramOf([37, 37, 37, 5]);
+  assert.equal(one.percentile(25), 5);
+  assert.equal(one.percentile(50), 37);
+  assert.equal(one.percentile(100), 37);
+});
+
+Deno.test("a percentile never exceeds the largest sample", () => {
+  const histogram = histogramOf([1_000_001]);
+  for (const p of PERCENTILES) {
+    assert.ok(histogram.percentile(p) <= 1_000_001);
+    assert.ok(histogram.percentile(p) >= 1_000_001 * (1 - TOLERANCE));
+  }
+});
+
+Deno.test("negative samples count as 0 and in `negative`", () => {
+  const histogram = histogramOf([-5, -1e9, 100]);
+  const summary = histogram.summary();
+  assert.equal(summary.count, 3);
+  assert.equal(summary.negative, 2);
+  assert.equal(summary.max, 100);
+  assert.equal(histogram.percentile(50), 0);
+  assert.equal(histogramOf([-3]).summary().max, 0);
+});
+
+Deno.test("merge adds every sample of the other histogram", () => {
+  const next = random(3);
+  const a = Array.from({ length: 5000 }, () => Math.floor(next() * 1e6));
+  const b = Array.from({ length: 3000 }, () => Math.floor(next() * 1e9));
+  const merged = histogramOf(a);
+  const other = histogramOf([...b, -7]);
+  merged.merge(other);
+  const both = histogramOf([...a, ...b, -7]);
+  assert.deepEqual(merged.summary(), both.summary());
+  for (const p of PERCENTILES) {
+    assert.equal(merged.percentile(p), both.percentile(p));
+  }
+  assert.equal(other.count, 3001, "merge must not change the other histogram");
+});
+
+Deno.test("reset forgets every sample", () => {
+  const histogram = histogramOf([5, 5000, -1, 5e9]);
+  histogram.reset();
+  assert.deepEqual(histogram.summary(), new LatencyHistogram().summary());
+  histogram.record(42);
+  assert.deepEqual(histogram.summary(), histogramOf([42]).summary());
+});
+
+Deno.test("an empty histogram reports zeros", () => {
+  const histogram = new LatencyHistogram();
+  assert.equal(histogram.count, 0);
+  assert.equal(histogram.percentile(50), 0);
+  assert.deepEqual(histogram.summary(), {
+    count: 0,
+    p50: 0,
+    p90: 0,
+    p99: 0,
+    p999: 0,
+    max: 0,
+    negative: 0,
+  });
+});
+
+Deno.test("percentiles outside 0..100 are refused", () => {
+  const histogram = histogramOf([1, 2, 3]);
+  for (const p of [-1, 100.5, Number.NaN, Infinity]) {
+    assertThrowsWith(
+      () => histogram.percentile(p),
+      RangeError,
+      `Invalid percentile ${p}`,
+      "expected 0 to 100",
+    );
+  }
+});

@@ -1,0 +1,232 @@
+// Tests of the publishing pipeline with in-memory transports that record
+// every call: what reaches them, the per-symbol seq, ts_recv, stopping on
+// abort and at the end of the source, and the counters. The pipeline reads
+// the wall clock through libc, hence ffiTest.
+
+import assert from "node:assert/strict";
+import { delay } from "../common/delay.ts";
+import { RecordOffset } from "../common/_record.ts";
+import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { ffiTest, LIVENESS_MS } from "../tests/_ipc_roles.ts";
+import { type PublishCounters, publishTrades } from "./publisher.ts";
+import { SyntheticSource, UNPACED_CHUNK } from "./synthetic_source.ts";
+import type { Transport, TransportStats } from "./transport.ts";
+
+const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
+
+/** One record a transport was handed, copied. */
+interface Sent {
+  symbol: number;
+  record: Uint8Array;
+}
+
+/** A transport that keeps a copy of everything it is handed. */
+class RecordingTransport implements Transport {
+  readonly name = "recording";
+  readonly sent: Sent[] = [];
+  /** Called after each record is stored. */
+  onSend: (sent: Sent) => void = () => {};
+  closed = false;
+
+  send(symbol: number, record: Uint8Array, offset = 0): void {
+    const sent = {
+      symbol,
+      record: record.slice(offset, offset + TRADE_RECORD_SIZE),
+    };
+    this.sent.push(sent);
+    this.onSend(sent);
+  }
+
+  sendBatch(symbol: number, records: Uint8Array, count: number): void {
+    for (let i = 0; i < count; i++) {
+      this.send(symbol, records, i * TRADE_RECORD_SIZE);
+    }
+  }
+
+  ready(): boolean {
+    return !this.closed;
+  }
+
+  stats(): TransportStats {
+    return {
+      messagesSent: this.sent.length,
+      bytesSent: this.sent.length * TRADE_RECORD_SIZE,
+      sendErrors: 0,
+      bufferOverflows: 0,
+      bufferUtilization: 0,
+    };
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+}
+
+function field(record: Uint8Array): DataView {
+  return new DataView(record.buffer, record.byteOffset, record.byteLength);
+}
+
+function seqOf(record: Uint8Array): number {
+  return field(record).getUint32(RecordOffset.Seq, true);
+}
+
+function nanosAt(record: Uint8Array, offset: number): bigint {
+  return field(record).getBigInt64(offset, true);
+}
+
+/** What the source itself writes, without the pipeline: symbol and 48 bytes per trade. */
+function reference(count: number, seed: number): Sent[] {
+  const source = new SyntheticSource(SYMBOLS, { seed, firstTradeId: 1 });
+  return Array.from({ length: count }, () => {
+    const record = new Uint8Array(TRADE_RECORD_SIZE);
+    const symbol = source.next(field(record), 0, 0, 0);
+    return { symbol, record };
+  });
+}
+
+/** `record` without the fields the pipeline stamps (seq, ts_event, ts_recv). */
+function unstamped(record: Uint8Array): Uint8Array {
+  const copy = record.slice();
+  copy.fill(0, RecordOffset.Seq, RecordOffset.Price);
+  return copy;
+}
+
+ffiTest(
+  "every record reaches every transport, as the source made it",
+  async () => {
+    const transports = [new RecordingTransport(), new RecordingTransport()];
+    const count = 10_000; // more than two unpaced chunks
+    const source = new SyntheticSource(SYMBOLS, {
+      seed: 9,
+      maxTrades: count,
+      firstTradeId: 1,
+    });
+    await publishTrades(source, transports);
+    assert.equal(transports[0].sent.length, count);
+    assert.deepEqual(transports[1].sent, transports[0].sent);
+    const expected = reference(count, 9);
+    transports[0].sent.forEach((sent, i) => {
+      assert.equal(sent.symbol, expected[i].symbol, `trade ${i}`);
+      assert.deepEqual(
+        unstamped(sent.record),
+        unstamped(expected[i].record),
+        `trade ${i}`,
+      );
+    });
+  },
+);
+
+ffiTest("seq starts at 1 and goes up by 1 per symbol", async () => {
+  const transport = new RecordingTransport();
+  const source = new SyntheticSource(SYMBOLS, { maxTrades: 6000 });
+  await publishTrades(source, [transport]);
+  const next = SYMBOLS.map(() => 1);
+  for (const { symbol, record } of transport.sent) {
+    assert.equal(seqOf(record), next[symbol], `${SYMBOLS[symbol]}`);
+    next[symbol]++;
+  }
+  assert.ok(next.every((seq) => seq > 1), "every symbol got trades");
+});
+
+ffiTest(
+  "ts_recv (and ts_event) are the wall-clock time of publishing",
+  async () => {
+    const transport = new RecordingTransport();
+    const source = new SyntheticSource(SYMBOLS, { maxTrades: 5000 });
+    const before = BigInt(Date.now()) * 1_000_000n;
+    await publishTrades(source, [transport]);
+    const after = BigInt(Date.now() + 1) * 1_000_000n;
+    let previous = 0n;
+    for (const { record } of transport.sent) {
+      const recv = nanosAt(record, RecordOffset.TsRecv);
+      assert.ok(
+        recv >= before && recv <= after,
+        `${recv} not in ${before}..${after}`,
+      );
+      assert.ok(recv >= previous, "ts_recv went backwards");
+      assert.equal(nanosAt(record, RecordOffset.TsEvent), recv);
+      previous = recv;
+    }
+  },
+);
+
+ffiTest("stops when the source is done, with counters per symbol", async () => {
+  const transport = new RecordingTransport();
+  const source = new SyntheticSource(SYMBOLS, { maxTrades: 1234 });
+  const counters = await publishTrades(source, [transport]);
+  assert.ok(source.done);
+  assert.equal(counters.trades, 1234);
+  assert.equal(transport.sent.length, 1234);
+  const perSymbol = SYMBOLS.map((_, index) =>
+    transport.sent.filter((sent) => sent.symbol === index).length
+  );
+  assert.deepEqual(counters.perSymbol, perSymbol);
+  assert.equal(perSymbol.reduce((a, b) => a + b), 1234);
+});
+
+ffiTest(
+  "counters passed in are updated live, after each trade reached every transport",
+  async () => {
+    const transports = [new RecordingTransport(), new RecordingTransport()];
+    const counters: PublishCounters = { trades: 0, perSymbol: [0, 0, 0] };
+    const seen: number[] = [];
+    transports[1].onSend = () => seen.push(counters.trades);
+    const source = new SyntheticSource(SYMBOLS, { maxTrades: 500 });
+    const returned = await publishTrades(source, transports, { counters });
+    assert.equal(returned, counters);
+    assert.equal(counters.trades, 500);
+    // While trade i is being sent, i trades have been counted.
+    assert.deepEqual(seen, Array.from({ length: 500 }, (_, i) => i));
+  },
+);
+
+ffiTest(
+  "stops on abort while going flat out, at the end of the chunk",
+  async () => {
+    const transport = new RecordingTransport();
+    const controller = new AbortController();
+    transport.onSend = () => {
+      if (transport.sent.length === 5000) controller.abort();
+    };
+    const source = new SyntheticSource(SYMBOLS); // unlimited, unpaced
+    const counters = await publishTrades(source, [transport], {
+      signal: controller.signal,
+    });
+    assert.equal(counters.trades, transport.sent.length);
+    assert.ok(counters.trades >= 5000);
+    assert.ok(
+      counters.trades <= 2 * UNPACED_CHUNK,
+      `went on for ${counters.trades} trades`,
+    );
+  },
+);
+
+ffiTest("stops on abort while waiting for paced trades", async () => {
+  const transport = new RecordingTransport();
+  const controller = new AbortController();
+  // The first trade is due after a minute: the pipeline just waits.
+  const source = new SyntheticSource(SYMBOLS, { rate: 1 / 60 });
+  const publishing = publishTrades(source, [transport], {
+    signal: controller.signal,
+  });
+  await delay(50);
+  const abortedAt = performance.now();
+  controller.abort();
+  const counters = await publishing;
+  const ms = performance.now() - abortedAt;
+  assert.ok(ms < LIVENESS_MS, `took ${ms.toFixed(0)} ms to stop`);
+  assert.equal(counters.trades, 0);
+  assert.equal(counters.trades, transport.sent.length);
+});
+
+ffiTest("an already-aborted signal publishes nothing", async () => {
+  const transport = new RecordingTransport();
+  const source = new SyntheticSource(SYMBOLS, { maxTrades: 100 });
+  const counters = await publishTrades(source, [transport], {
+    signal: AbortSignal.abort(),
+  });
+  assert.equal(counters.trades, 0);
+  assert.equal(transport.sent.length, 0);
+  assert.equal(source.produced, 0);
+});

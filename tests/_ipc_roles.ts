@@ -1,0 +1,431 @@
+/**
+ * Shared by the tests that put trades through the shared-memory ring: a
+ * segment name prefix of their own (so they never meet each other or a
+ * developer's `deno task serve`) with its /dev/shm clean-up, a temp config
+ * for both roles, and `serve`/`live` processes started with the tasks' own
+ * permissions.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import denoJson from "../deno.json" with { type: "json" };
+import { LIBC_PATHS } from "../common/ipc/mod.ts";
+import { PROJECT_ROOT } from "./nats_server.ts";
+import { gatedTest } from "./_permissions.ts";
+
+/** Where Linux keeps POSIX shared-memory segments. */
+export const SHM_DIR = "/dev/shm";
+
+/** Generous bound for anything that only has to happen eventually (the machine is shared). */
+export const LIVENESS_MS = 30_000;
+
+/**
+ * What in-process ring tests need: FFI for libc. (Deno wants --allow-all to
+ * read anything under /dev, so /dev/shm is listed and cleaned through libc
+ * too.)
+ */
+export const SHM_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
+  { name: "ffi" },
+];
+
+/** What the process tests need: {@linkcode SHM_PERMISSIONS}, spawning deno, temp configs. */
+export const ROLE_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
+  ...SHM_PERMISSIONS,
+  { name: "run" },
+  { name: "read" },
+  { name: "write" },
+];
+
+const DIR_SYMBOLS = {
+  opendir: { parameters: ["buffer"], result: "pointer" },
+  readdir: { parameters: ["pointer"], result: "pointer" },
+  closedir: { parameters: ["pointer"], result: "i32" },
+  shm_unlink: { parameters: ["buffer"], result: "i32" },
+} as const;
+
+/** Offset of d_name in glibc's struct dirent on 64-bit Linux (ino, off, reclen, type). */
+const D_NAME = 19;
+
+let dirLibc: Deno.DynamicLibrary<typeof DIR_SYMBOLS>["symbols"] | undefined;
+
+function shmLibc(): Deno.DynamicLibrary<typeof DIR_SYMBOLS>["symbols"] {
+  if (dirLibc) return dirLibc;
+  for (const path of LIBC_PATHS) {
+    try {
+      dirLibc = Deno.dlopen(path, DIR_SYMBOLS).symbols;
+      return dirLibc;
+    } catch {
+      // try the next one
+    }
+  }
+  throw new Error(`libc not found at any of ${LIBC_PATHS.join(", ")}`);
+}
+
+function cText(text: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(`${text}\0`);
+}
+
+/** A test of code that calls libc (the ring, its clock): skipped, saying why, without --allow-ffi. */
+export function ffiTest(
+  name: string,
+  fn: (t: Deno.TestContext) => void | Promise<void>,
+): void {
+  gatedTest({ name, permissions: SHM_PERMISSIONS, fn });
+}
+
+/** A segment name prefix nobody else uses: `/mbt` + 12 random hex digits + `_`. */
+export function uniquePrefix(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `/mbt${hex}_`;
+}
+
+/** The ring segment name of `symbol`, spelled out independently of the code under test. */
+export function ringName(
+  prefix: string,
+  symbol: string,
+  exchange = "binance",
+): string {
+  return `${prefix}${exchange}_${symbol}`;
+}
+
+/** The segments (as `/name`) under /dev/shm whose names start with `prefix`, sorted. */
+export function segmentsWithPrefix(prefix: string): string[] {
+  const lib = shmLibc();
+  const start = prefix.slice(1);
+  const dir = lib.opendir(cText(SHM_DIR));
+  assert.ok(dir !== null, `cannot list ${SHM_DIR}`);
+  const names: string[] = [];
+  try {
+    for (let entry = lib.readdir(dir); entry; entry = lib.readdir(dir)) {
+      const name = Deno.UnsafePointerView.getCString(entry, D_NAME);
+      if (name.startsWith(start)) names.push(`/${name}`);
+    }
+  } finally {
+    lib.closedir(dir);
+  }
+  return names.sort();
+}
+
+/** Removes every segment whose name starts with `prefix` (clean-up, whatever the code under test left). */
+export function removeSegments(prefix: string): void {
+  for (const name of segmentsWithPrefix(prefix)) {
+    shmLibc().shm_unlink(cText(name));
+  }
+}
+
+/** A unique prefix whose segments are removed on dispose: `using shm = shmScope()`. */
+export interface ShmScope extends Disposable {
+  /** The prefix, `/mbt…_`. */
+  readonly prefix: string;
+  /** The segment name of `symbol` under this prefix. */
+  ring(symbol: string): string;
+  /** The segments that exist under this prefix now. */
+  existing(): string[];
+}
+
+/** Creates a {@linkcode ShmScope}. */
+export function shmScope(): ShmScope {
+  const prefix = uniquePrefix();
+  return {
+    prefix,
+    ring: (symbol) => ringName(prefix, symbol),
+    existing: () => segmentsWithPrefix(prefix),
+    [Symbol.dispose]: () => removeSegments(prefix),
+  };
+}
+
+/** Settings of a {@linkcode roleConfig} beyond the unique prefix. */
+export interface RoleConfigOptions {
+  /** Symbols of both roles (default BTCUSDT, ETHUSDT, SOLUSDT). */
+  symbols?: string[];
+  /** `transport.ipc.capacity` (default 65536). */
+  capacity?: number;
+  /** `data_source.ipc.stale_after` (default: the built-in one). */
+  staleAfter?: string;
+}
+
+/** A temp TOML config for both roles on a unique prefix; disposing removes it and its segments. */
+export interface RoleConfig extends AsyncDisposable {
+  /** The TOML file. */
+  readonly path: string;
+  /** Its directory (the roles get read access to it). */
+  readonly dir: string;
+  /** The segment prefix. */
+  readonly prefix: string;
+  /** The symbols. */
+  readonly symbols: readonly string[];
+  /** Ring slots. */
+  readonly capacity: number;
+  /** Segment names, in symbol order. */
+  readonly rings: readonly string[];
+  /** The segments that exist under the prefix now. */
+  existing(): string[];
+}
+
+/** Writes a {@linkcode RoleConfig}: no progress lines, nothing but the ring. */
+export async function roleConfig(
+  options: RoleConfigOptions = {},
+): Promise<RoleConfig> {
+  const symbols = options.symbols ?? ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
+  const capacity = options.capacity ?? 65536;
+  const prefix = uniquePrefix();
+  const dir = await Deno.makeTempDir({ prefix: "marketbus_roles_" });
+  const path = join(dir, "roles.toml");
+  const list = JSON.stringify(symbols);
+  const stale = options.staleAfter === undefined
+    ? ""
+    : `stale_after = "${options.staleAfter}"\n`;
+  await Deno.writeTextFile(
+    path,
+    `[data_manager]
+exchange = "binance"
+symbols = ${list}
+
+[transport.ipc]
+shm_path_prefix = "${prefix}"
+capacity = ${capacity}
+
+[data_source]
+exchange = "binance"
+symbols = ${list}
+
+[data_source.ipc]
+shm_path_prefix = "${prefix}"
+${stale}
+[log]
+progress_interval = "0"
+`,
+  );
+  return {
+    path,
+    dir,
+    prefix,
+    symbols,
+    capacity,
+    rings: symbols.map((symbol) => ringName(prefix, symbol)),
+    existing: () => segmentsWithPrefix(prefix),
+    async [Symbol.asyncDispose]() {
+      try {
+        removeSegments(prefix);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  };
+}
+
+/** The two roles, by task name. */
+export type Role = "serve" | "live";
+
+/**
+ * The `deno run` arguments of task `role` in deno.json (its permissions and
+ * script), with `--config` pointing at `config` and read access to its
+ * directory added to the task's own.
+ */
+export function roleArgs(role: Role, config: RoleConfig): string[] {
+  const command = denoJson.tasks[role].command;
+  const tokens = command.split(/\s+/);
+  const script = tokens.findIndex((token) => token.endsWith(".ts"));
+  assert.ok(
+    tokens[0] === "deno" && tokens[1] === "run" && script > 2 &&
+      tokens.slice(2, script).every((token) => token.startsWith("--")),
+    `task ${role} is no longer "deno run <flags> <script> …": ${command}`,
+  );
+  assert.deepEqual(
+    tokens.slice(script + 1),
+    ["--config", "config/development.toml"],
+    `task ${role} no longer ends with --config config/development.toml: ${command}`,
+  );
+  const flags = tokens.slice(2, script);
+  const read = flags.findIndex((flag) => flag.startsWith("--allow-read"));
+  if (read < 0) flags.push(`--allow-read=${config.dir}`);
+  else if (flags[read].includes("=")) flags[read] += `,${config.dir}`;
+  return ["run", ...flags, tokens[script], "--config", config.path];
+}
+
+/** How a role process ended, and everything it printed. */
+export interface RoleExit {
+  /** Exit code. */
+  code: number;
+  /** The signal that killed it, if one did. */
+  signal: Deno.Signal | null;
+  /** Standard output. */
+  stdout: string;
+  /** Standard error. */
+  stderr: string;
+  /** `performance.now()` when its exit was seen. */
+  exitedAt: number;
+  /** The test had to stop it (see {@linkcode RoleProcess.finish}). */
+  timedOut: boolean;
+}
+
+/** A running `serve` or `live`; disposing kills it if it still runs. */
+export class RoleProcess implements AsyncDisposable {
+  /** The role. */
+  readonly role: Role;
+  /** The process id (the role itself: `deno run`, no task runner in between). */
+  readonly pid: number;
+  /** Resolves when it has exited and its output is read. */
+  readonly exited: Promise<RoleExit>;
+  #child: Deno.ChildProcess;
+  #stdout = "";
+  #stderr = "";
+  #ended = false;
+  #running = true;
+  #listeners = new Set<() => void>();
+
+  /** Starts `role` with the temp `config` and extra flags `args`. */
+  constructor(role: Role, config: RoleConfig, args: string[] = []) {
+    this.role = role;
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: [...roleArgs(role, config), ...args],
+      cwd: PROJECT_ROOT,
+      env: { NO_COLOR: "1", NATS_URL: "" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.pid = this.#child.pid;
+    const pumps = Promise.all([
+      this.#pump(this.#child.stdout, (text) => this.#stdout += text),
+      this.#pump(this.#child.stderr, (text) => this.#stderr += text),
+    ]);
+    this.exited = this.#child.status.then(async (status) => {
+      const exitedAt = performance.now();
+      this.#running = false;
+      await pumps;
+      this.#ended = true;
+      this.#notify();
+      return {
+        code: status.code,
+        signal: status.signal,
+        stdout: this.#stdout,
+        stderr: this.#stderr,
+        exitedAt,
+        timedOut: false,
+      };
+    });
+  }
+
+  async #pump(
+    stream: ReadableStream<Uint8Array>,
+    append: (text: string) => void,
+  ): Promise<void> {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      append(text);
+      this.#notify();
+    }
+  }
+
+  #notify(): void {
+    for (const listener of this.#listeners) listener();
+  }
+
+  /** Everything it printed so far, stdout then stderr. */
+  get output(): string {
+    return `${this.#stdout}${this.#stderr}`;
+  }
+
+  /** Does the process still run? */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /**
+   * Resolves with the matches once its output matches `pattern` (global)
+   * `count` times; rejects, quoting the output, when it exits first or after
+   * `timeoutMs`.
+   */
+  waitFor(
+    pattern: RegExp,
+    count = 1,
+    timeoutMs = LIVENESS_MS,
+  ): Promise<RegExpExecArray[]> {
+    const flags = pattern.flags.includes("g")
+      ? pattern.flags
+      : `${pattern.flags}g`;
+    const global = new RegExp(pattern.source, flags);
+    return new Promise((resolve, reject) => {
+      const settle = (error?: Error) => {
+        clearTimeout(timer);
+        this.#listeners.delete(check);
+        const matches = [...this.output.matchAll(global)];
+        if (error) reject(error);
+        else resolve(matches);
+      };
+      const fail = (why: string) =>
+        settle(
+          new Error(
+            `${this.role} (pid ${this.pid}) ${why} before printing ${pattern} ×${count}; its output:\n${this.output}`,
+          ),
+        );
+      const check = () => {
+        if ([...this.output.matchAll(global)].length >= count) settle();
+        else if (this.#ended) fail("exited");
+      };
+      const timer = setTimeout(
+        () => fail(`ran ${timeoutMs} ms`),
+        timeoutMs,
+      );
+      this.#listeners.add(check);
+      check();
+    });
+  }
+
+  /** Sends `signal` (if it still runs) and returns `performance.now()` just before. */
+  kill(signal: Deno.Signal): number {
+    const at = performance.now();
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // already exited
+    }
+    return at;
+  }
+
+  /**
+   * Its exit, waiting at most `timeoutMs`; then it is stopped with SIGINT
+   * (SIGKILL if that does not work) and the result says `timedOut`.
+   */
+  async finish(timeoutMs = LIVENESS_MS): Promise<RoleExit> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), timeoutMs);
+    });
+    try {
+      if (await Promise.race([this.exited, late]) !== "late") {
+        return await this.exited;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    this.kill("SIGINT");
+    const killer = setTimeout(() => this.kill("SIGKILL"), 5000);
+    try {
+      return { ...await this.exited, timedOut: true };
+    } finally {
+      clearTimeout(killer);
+    }
+  }
+
+  /** Kills it with SIGKILL if it still runs, and waits for it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#running) this.kill("SIGKILL");
+    await this.exited;
+  }
+}
+
+/** A count as the roles print it (`"1,234"`) as a number. */
+export function parseCount(text: string): number {
+  return Number(text.replaceAll(",", ""));
+}
+
+/** The trades a `serve` reported in its final line ("stopped after …: N trades"). */
+export function publishedTrades(output: string): number {
+  const found = output.match(/stopped after [\d.]+s: ([\d,]+) trades/);
+  assert.ok(found, `no final "stopped after" line in:\n${output}`);
+  return parseCount(found[1]);
+}

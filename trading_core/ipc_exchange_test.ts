@@ -1,0 +1,436 @@
+// Tests of the shared-memory exchange in one process, with RingWriters as
+// producers: order and origin of deliveries, the limit, rings that appear
+// later, producer restarts, laps, invalid records, foreign segments, and
+// abort for each wait strategy. Every test has its own segment prefix and removes whatever is
+// left under it.
+
+import assert from "node:assert/strict";
+import { encodeTrade } from "../common/codec.ts";
+import { delay } from "../common/delay.ts";
+import {
+  createSegment,
+  RingFormatError,
+  RingWriter,
+  segmentSize,
+  unmapSegment,
+  WAIT_STRATEGIES,
+} from "../common/ipc/mod.ts";
+import { Side, TRADE_RECORD_SIZE } from "../common/trade.ts";
+import {
+  ffiTest,
+  LIVENESS_MS,
+  type ShmScope,
+  shmScope,
+} from "../tests/_ipc_roles.ts";
+import type { ExchangeEvent } from "./exchange.ts";
+import { IpcExchange, type IpcExchangeOptions } from "./ipc_exchange.ts";
+
+/** A delivered trade, copied out of the callback. */
+interface Delivered {
+  symbol: number;
+  exchange: string;
+  name: string;
+  seq: number;
+}
+
+const record = new Uint8Array(TRADE_RECORD_SIZE);
+
+/** Publishes trades with seqs `from`..`to` (inclusive) into `writer`. */
+function publish(writer: RingWriter, from: number, to: number): void {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  for (let seq = from; seq <= to; seq++) {
+    encodeTrade({
+      side: Side.Buy,
+      flags: 0,
+      seq,
+      tsEvent: now,
+      tsRecv: now,
+      priceFixed: 1_000_000_000n,
+      size: 1,
+      tradeId: BigInt(seq),
+    }, record);
+    writer.write(record);
+  }
+}
+
+/** `first`, `first + 1`, …, `last`. */
+function range(first: number, last: number): number[] {
+  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+}
+
+/** Waits until `condition` holds, for at most LIVENESS_MS of the wall clock (one test freezes performance.now). */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + LIVENESS_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`never: ${what}`);
+    await delay(1);
+  }
+}
+
+/** A running subscription: what it delivered and reported, and how to stop it. */
+interface Subscription {
+  exchange: IpcExchange;
+  delivered: Delivered[];
+  events: ExchangeEvent[];
+  /** Resolves (or rejects) when subscribeTrades does. */
+  done: Promise<void>;
+  /** Waits for it to end by itself (its limit); after LIVENESS_MS, stops it and throws. */
+  ended(): Promise<void>;
+  /** Aborts it and waits for it to end. */
+  stop(): Promise<void>;
+  /** The seqs delivered for symbol index `symbol`. */
+  seqs(symbol?: number): number[];
+  /** Has an event of `kind` (for `symbol`, if given) been reported? */
+  saw(kind: ExchangeEvent["kind"], symbol?: string): boolean;
+}
+
+function subscribe(
+  shm: ShmScope,
+  symbols: string[],
+  options: Partial<IpcExchangeOptions> & { limit?: number } = {},
+): Subscription {
+  const { limit, ...exchangeOptions } = options;
+  const exchange = new IpcExchange({
+    exchange: "binance",
+    shmPathPrefix: shm.prefix,
+    ...exchangeOptions,
+  });
+  const controller = new AbortController();
+  const delivered: Delivered[] = [];
+  const events: ExchangeEvent[] = [];
+  const done = exchange.subscribeTrades(
+    symbols,
+    (trade, origin, symbol) =>
+      delivered.push({
+        symbol,
+        exchange: origin.exchange,
+        name: origin.symbol,
+        seq: trade.seq,
+      }),
+    { signal: controller.signal, limit, onEvent: (e) => events.push(e) },
+  );
+  return {
+    exchange,
+    delivered,
+    events,
+    done,
+    async stop() {
+      controller.abort();
+      await done;
+    },
+    async ended() {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<"late">((resolve) => {
+        timer = setTimeout(() => resolve("late"), LIVENESS_MS);
+      });
+      try {
+        if (await Promise.race([done, late]) !== "late") return;
+      } finally {
+        clearTimeout(timer);
+      }
+      controller.abort();
+      await done;
+      throw new Error(
+        `the subscription did not end by itself; delivered ${
+          JSON.stringify(delivered.map((d) => d.seq))
+        }`,
+      );
+    },
+    seqs: (symbol = 0) =>
+      delivered.filter((d) => d.symbol === symbol).map((d) => d.seq),
+    saw: (kind, symbol) =>
+      events.some((e) =>
+        e.kind === kind && (symbol === undefined || e.symbol === symbol)
+      ),
+  };
+}
+
+ffiTest(
+  "delivers every symbol's trades in order, with its origin and index",
+  async () => {
+    using shm = shmScope();
+    const btc = RingWriter.create(shm.ring("BTCUSDT"), { capacity: 256 });
+    const eth = RingWriter.create(shm.ring("ETHUSDT"), { capacity: 256 });
+    try {
+      publish(btc, 1, 100);
+      publish(eth, 1, 60);
+      const sub = subscribe(shm, ["BTCUSDT", "ETHUSDT"], {
+        from: "oldest",
+        limit: 160,
+      });
+      await sub.ended();
+      assert.deepEqual(sub.seqs(0), range(1, 100));
+      assert.deepEqual(sub.seqs(1), range(1, 60));
+      for (const d of sub.delivered) {
+        assert.equal(d.exchange, "binance");
+        assert.equal(d.name, ["BTCUSDT", "ETHUSDT"][d.symbol]);
+      }
+      assert.ok(
+        sub.saw("attached", "BTCUSDT") && sub.saw("attached", "ETHUSDT"),
+      );
+      const stats = sub.exchange.stats();
+      assert.deepEqual(stats.map((s) => [s.symbol, s.received, s.lost]), [
+        ["BTCUSDT", 100, 0],
+        ["ETHUSDT", 60, 0],
+      ]);
+    } finally {
+      btc.close();
+      eth.close();
+    }
+  },
+);
+
+ffiTest(
+  "limit stops after exactly that many trades, across symbols and batches",
+  async () => {
+    using shm = shmScope();
+    const btc = RingWriter.create(shm.ring("BTCUSDT"), { capacity: 1024 });
+    const eth = RingWriter.create(shm.ring("ETHUSDT"), { capacity: 1024 });
+    try {
+      publish(btc, 1, 1000);
+      publish(eth, 1, 1000);
+      const sub = subscribe(shm, ["BTCUSDT", "ETHUSDT"], {
+        from: "oldest",
+        limit: 700,
+      });
+      await sub.ended();
+      assert.equal(sub.delivered.length, 700);
+      const received = sub.exchange.stats().reduce((n, s) => n + s.received, 0);
+      assert.equal(received, 700);
+      // In order per symbol, from the first.
+      assert.deepEqual(sub.seqs(0), range(1, sub.seqs(0).length));
+      assert.deepEqual(sub.seqs(1), range(1, sub.seqs(1).length));
+    } finally {
+      btc.close();
+      eth.close();
+    }
+  },
+);
+
+ffiTest(
+  "waits for a ring that does not exist yet and reads it from its first trade",
+  async () => {
+    using shm = shmScope();
+    // `newest` applies to rings already running, not to one waited for.
+    const sub = subscribe(shm, ["BTCUSDT"], { from: "newest", limit: 25 });
+    let writer: RingWriter | undefined;
+    try {
+      await until(() => sub.saw("waiting", "BTCUSDT"), "waiting event");
+      assert.match(sub.events[0].message, new RegExp(shm.ring("BTCUSDT")));
+      writer = RingWriter.create(shm.ring("BTCUSDT"), { capacity: 64 });
+      publish(writer, 1, 25); // all before the consumer can look
+      await sub.ended();
+      assert.deepEqual(sub.seqs(), range(1, 25));
+      assert.ok(sub.saw("attached", "BTCUSDT"));
+      assert.ok(!sub.saw("restarted"));
+    } finally {
+      await sub.stop();
+      writer?.close();
+    }
+  },
+);
+
+ffiTest(
+  "follows a producer restart: closed, then restarted, and the new ring from its first trade",
+  async () => {
+    using shm = shmScope();
+    const name = shm.ring("BTCUSDT");
+    const first = RingWriter.create(name, { capacity: 64 });
+    let second: RingWriter | undefined;
+    const sub = subscribe(shm, ["BTCUSDT"], { from: "oldest", limit: 10 });
+    try {
+      publish(first, 1, 5);
+      await until(() => sub.delivered.length === 5, "first producer's trades");
+      first.close();
+      second = RingWriter.create(name, { capacity: 64 });
+      publish(second, 1, 5);
+      await sub.ended();
+      assert.deepEqual(sub.seqs(), [1, 2, 3, 4, 5, 1, 2, 3, 4, 5]);
+      const kinds = sub.events.map((e) => e.kind);
+      assert.deepEqual(kinds, ["attached", "closed", "restarted"]);
+      assert.match(
+        sub.events[2].message,
+        new RegExp(
+          `producer restarted: attached to ${name} .*epoch ${
+            second.epoch.toString(16)
+          }\\) at position 0`,
+        ),
+      );
+      const [stats] = sub.exchange.stats();
+      assert.equal(stats.restarts, 1);
+      assert.equal(stats.received, 10);
+      assert.equal(stats.lost, 0);
+    } finally {
+      await sub.stop();
+      first.close();
+      second?.close();
+    }
+  },
+);
+
+ffiTest(
+  "lapped: a 'lapped' event, the overwritten trades in stats.lost, then in order again",
+  async () => {
+    using shm = shmScope();
+    const writer = RingWriter.create(shm.ring("BTCUSDT"), { capacity: 64 });
+    const sub = subscribe(shm, ["BTCUSDT"], { from: "oldest" });
+    try {
+      publish(writer, 1, 10);
+      await until(() => sub.delivered.length === 10, "first trades");
+      publish(writer, 11, 266); // four laps while the consumer cannot run
+      await until(() => sub.saw("lapped"), "lapped event");
+      await until(() => sub.exchange.stats()[0].lag === 0, "caught up");
+      await sub.stop();
+      const seqs = sub.seqs();
+      const [stats] = sub.exchange.stats();
+      assert.ok(stats.lost > 0, JSON.stringify(stats));
+      assert.equal(stats.received + stats.lost, 266, JSON.stringify(stats));
+      assert.equal(stats.received, seqs.length);
+      // 1..10, then a jump over exactly the lost trades, then consecutive.
+      const resumed = 11 + stats.lost;
+      assert.deepEqual(seqs, [...range(1, 10), ...range(resumed, 266)]);
+      const lapped = sub.events.find((e) => e.kind === "lapped")!;
+      assert.match(lapped.message, new RegExp(`${stats.lost} lost in total`));
+    } finally {
+      await sub.stop();
+      writer.close();
+    }
+  },
+);
+
+ffiTest(
+  "the first loss is reported at the next check, even in the process's first second",
+  async () => {
+    // IpcExchange reads performance.now(), which starts near 0 when a process
+    // starts. Freeze it there, as in a consumer lapped right after starting,
+    // and move it on by hand past one producer check (every 100 ms).
+    let now = 0;
+    Object.defineProperty(performance, "now", {
+      value: () => now,
+      configurable: true,
+      writable: true,
+    });
+    using shm = shmScope();
+    const writer = RingWriter.create(shm.ring("BTCUSDT"), { capacity: 64 });
+    // `yield` is the strategy that keeps the event loop going on a frozen clock.
+    const sub = subscribe(shm, ["BTCUSDT"], { from: "oldest", wait: "yield" });
+    try {
+      publish(writer, 1, 10);
+      await until(() => sub.delivered.length === 10, "first trades");
+      publish(writer, 11, 266);
+      await until(() => sub.exchange.stats()[0].lag === 0, "caught up");
+      assert.ok(sub.exchange.stats()[0].lost > 0);
+      // The next check reports the loss, then (this close) the producer.
+      writer.close();
+      now = 150;
+      await until(() => sub.saw("closed"), "closed event");
+      assert.deepEqual(
+        sub.events.map((e) => e.kind),
+        ["attached", "lapped", "closed"],
+        "the loss was not reported at the check that reported the close",
+      );
+    } finally {
+      delete (performance as unknown as Record<string, unknown>).now;
+      await sub.stop();
+      writer.close();
+    }
+  },
+);
+
+ffiTest(
+  "an invalid record is skipped and counted; the trades around it are delivered",
+  async () => {
+    using shm = shmScope();
+    const writer = RingWriter.create(shm.ring("BTCUSDT"), { capacity: 64 });
+    try {
+      publish(writer, 1, 1);
+      const bad = new Uint8Array(TRADE_RECORD_SIZE);
+      bad[0] = 99; // wire version
+      writer.write(bad);
+      publish(writer, 3, 4);
+      const sub = subscribe(shm, ["BTCUSDT"], { from: "oldest", limit: 3 });
+      await sub.ended();
+      assert.deepEqual(sub.seqs(), [1, 3, 4]);
+      const [stats] = sub.exchange.stats();
+      assert.equal(stats.invalid, 1);
+      assert.equal(stats.received, 3);
+      assert.equal(stats.lost, 0);
+    } finally {
+      writer.close();
+    }
+  },
+);
+
+/** Creates segment `name` sized like a 64-slot ring, with a foreign magic. */
+function forgeSegment(name: string): void {
+  const segment = createSegment(name, segmentSize(64));
+  new DataView(segment.buffer).setUint32(0, 0xdeadbeef, true);
+  unmapSegment(segment);
+}
+
+ffiTest(
+  "a segment that is not a ring (bad magic) makes subscribeTrades reject with RingFormatError",
+  async () => {
+    for (const appears of ["before", "while waiting"]) {
+      using shm = shmScope();
+      const name = shm.ring("ETHUSDT");
+      if (appears === "before") forgeSegment(name);
+      const sub = subscribe(shm, ["ETHUSDT"]);
+      if (appears === "while waiting") {
+        await until(() => sub.saw("waiting"), "waiting event");
+        forgeSegment(name);
+      }
+      await assert.rejects(sub.done, (error: unknown) => {
+        assert.ok(error instanceof RingFormatError, `${appears}: ${error}`);
+        assert.equal(error.segment, name);
+        assert.match(error.message, /magic 0xdeadbeef.*not a marketbus ring/);
+        return true;
+      });
+    }
+  },
+);
+
+for (const wait of WAIT_STRATEGIES) {
+  ffiTest(
+    `abort ends a '${wait}' subscription promptly, attached and idle or still waiting`,
+    async () => {
+      using shm = shmScope();
+      const writer = RingWriter.create(shm.ring("BTCUSDT"), { capacity: 64 });
+      // BTCUSDT has a producer; ETHUSDT does not (yet).
+      const sub = subscribe(shm, ["BTCUSDT", "ETHUSDT"], { wait });
+      try {
+        await until(
+          () => sub.saw("attached", "BTCUSDT") && sub.saw("waiting", "ETHUSDT"),
+          "attached and waiting",
+        );
+        publish(writer, 1, 3);
+        await until(() => sub.delivered.length === 3, "the trades");
+        await delay(150); // idle long enough for `backoff` to go to sleep
+        const abortedAt = performance.now();
+        await sub.stop();
+        const ms = performance.now() - abortedAt;
+        console.log(
+          `'${wait}' subscription ended ${ms.toFixed(1)} ms after abort`,
+        );
+        // Liveness only: the machine is shared and noisy.
+        assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+        assert.equal(
+          writer.sleepers,
+          0,
+          "still registered as asleep on the ring",
+        );
+        assert.deepEqual(sub.exchange.stats().map((s) => s.received), [3, 0]);
+        // And with no ring at all to read.
+        const none = subscribe(shm, ["SOLUSDT"], { wait });
+        await until(() => none.saw("waiting"), "waiting event");
+        const waitingAbortedAt = performance.now();
+        await none.stop();
+        const waitingMs = performance.now() - waitingAbortedAt;
+        assert.ok(waitingMs < 1000, `took ${waitingMs.toFixed(0)} ms`);
+      } finally {
+        await sub.stop();
+        writer.close();
+      }
+    },
+  );
+}

@@ -1,0 +1,170 @@
+// Tests of trading_core's per-symbol figures: counts, sequence gaps and the
+// trades they skipped, the u32 seq wrap, producer restarts, and latency from
+// ts_recv. Recording reads the wall clock through libc, hence ffiTest.
+
+import assert from "node:assert/strict";
+import { encodeMessage } from "../common/codec.ts";
+import { Side } from "../common/trade.ts";
+import { TradeView } from "../common/trade_view.ts";
+import { delay } from "../common/delay.ts";
+import { ffiTest, LIVENESS_MS } from "../tests/_ipc_roles.ts";
+import { TradeStats } from "./trade_stats.ts";
+
+const TWO_32 = 2 ** 32;
+const NS_PER_MS = 1_000_000n;
+
+/** A view of one trade with `seq`, received `ageMs` ago (negative: in the future). */
+function trade(seq: number, options: { ageMs?: number; price?: number } = {}) {
+  const tsRecv = (BigInt(Date.now()) - BigInt(options.ageMs ?? 0)) * NS_PER_MS;
+  const view = new TradeView();
+  view.wrap(encodeMessage([{
+    side: Side.Buy,
+    flags: 0,
+    seq,
+    tsEvent: tsRecv,
+    tsRecv,
+    priceFixed: BigInt(options.price ?? 100) * 1_000_000_000n,
+    size: 1,
+    tradeId: BigInt(seq),
+  }]));
+  return view;
+}
+
+function recordSeqs(stats: TradeStats, symbol: number, seqs: number[]): void {
+  for (const seq of seqs) stats.record(trade(seq), symbol);
+}
+
+ffiTest("before any trade: nothing received, no last seq or price", () => {
+  const stats = new TradeStats(["BTCUSDT", "ETHUSDT"]);
+  assert.deepEqual(stats.symbols, ["BTCUSDT", "ETHUSDT"]);
+  assert.equal(stats.received, 0);
+  assert.equal(stats.gaps, 0);
+  const figures = stats.figures(1);
+  assert.equal(figures.received, 0);
+  assert.equal(figures.lastSeq, undefined);
+  assert.equal(figures.lastPrice, undefined);
+  assert.equal(figures.latency.count, 0);
+  assert.equal(stats.latency().count, 0);
+});
+
+ffiTest(
+  "consecutive seqs: counted per symbol, no gaps, last seq and price kept",
+  () => {
+    const stats = new TradeStats(["BTCUSDT", "ETHUSDT"]);
+    recordSeqs(stats, 0, [1, 2, 3]);
+    stats.record(trade(1, { price: 3000 }), 1);
+    stats.record(trade(4, { price: 60_000 }), 0);
+    assert.equal(stats.received, 5);
+    assert.equal(stats.gaps, 0);
+    const btc = stats.figures(0);
+    assert.equal(btc.received, 4);
+    assert.equal(btc.lastSeq, 4);
+    assert.equal(btc.lastPrice, 60_000);
+    assert.equal(stats.figures(1).lastPrice, 3000);
+    assert.equal(stats.figures(1).gaps, 0);
+  },
+);
+
+ffiTest("a forward jump is one gap counting what it skipped", () => {
+  const stats = new TradeStats(["BTCUSDT"]);
+  recordSeqs(stats, 0, [1, 2, 5, 6, 106]);
+  const figures = stats.figures(0);
+  assert.equal(figures.gaps, 2);
+  assert.equal(figures.skipped, 2 + 99);
+  assert.equal(figures.received, 5);
+  assert.equal(stats.gaps, 2);
+});
+
+ffiTest("a step back or a repeat is a gap that skips nothing", () => {
+  const stats = new TradeStats(["BTCUSDT"]);
+  recordSeqs(stats, 0, [10, 11, 7, 7, 8]);
+  const figures = stats.figures(0);
+  assert.equal(figures.gaps, 2); // 11 -> 7 and 7 -> 7
+  assert.equal(figures.skipped, 0);
+  assert.equal(figures.lastSeq, 8);
+});
+
+ffiTest("the first trade never counts as a gap, whatever its seq", () => {
+  const stats = new TradeStats(["BTCUSDT"]);
+  recordSeqs(stats, 0, [123_456]);
+  assert.equal(stats.figures(0).gaps, 0);
+  assert.equal(stats.figures(0).skipped, 0);
+});
+
+ffiTest(
+  "seq wraps from 2^32 - 1 to 0 without a gap; a jump across the wrap counts what it skipped",
+  () => {
+    const stats = new TradeStats(["BTCUSDT", "ETHUSDT"]);
+    recordSeqs(stats, 0, [TWO_32 - 2, TWO_32 - 1, 0, 1]);
+    assert.equal(stats.figures(0).gaps, 0);
+    assert.equal(stats.figures(0).lastSeq, 1);
+    recordSeqs(stats, 1, [TWO_32 - 1, 5]); // 0..4 missing
+    assert.equal(stats.figures(1).gaps, 1);
+    assert.equal(stats.figures(1).skipped, 5);
+    recordSeqs(stats, 1, [TWO_32 - 3]); // back across the wrap
+    assert.equal(stats.figures(1).gaps, 2);
+    assert.equal(stats.figures(1).skipped, 5);
+  },
+);
+
+ffiTest(
+  "restart(): the symbol's next trade starts a new sequence; others keep theirs",
+  () => {
+    const stats = new TradeStats(["BTCUSDT", "ETHUSDT"]);
+    recordSeqs(stats, 0, [1, 2, 3]);
+    recordSeqs(stats, 1, [1, 2]);
+    stats.restart(0);
+    assert.equal(stats.figures(0).lastSeq, undefined);
+    assert.equal(stats.figures(0).received, 3, "counts survive a restart");
+    recordSeqs(stats, 0, [1, 2]);
+    recordSeqs(stats, 1, [1]); // ETHUSDT was not restarted: 2 -> 1 is a gap
+    assert.equal(stats.figures(0).gaps, 0);
+    assert.equal(stats.figures(0).received, 5);
+    assert.equal(stats.figures(1).gaps, 1);
+  },
+);
+
+ffiTest(
+  "latency: each trade's age since ts_recv, per symbol and over all",
+  () => {
+    const stats = new TradeStats(["BTCUSDT", "ETHUSDT"]);
+    stats.record(trade(1, { ageMs: 5 }), 0);
+    stats.record(trade(2, { ageMs: 5 }), 0);
+    stats.record(trade(1, { ageMs: 50 }), 1);
+    const btc = stats.figures(0).latency;
+    assert.equal(btc.count, 2);
+    // At least the age given (ts_recv is whole ms in the past), and far less
+    // than a second more; the histogram is within 3.2 %.
+    assert.ok(btc.summary().max >= 5e6, `max ${btc.summary().max}`);
+    assert.ok(btc.percentile(50) >= 5e6 * 0.968, `p50 ${btc.percentile(50)}`);
+    assert.ok(btc.summary().max < 5e6 + 1e9);
+    const all = stats.latency();
+    assert.equal(all.count, 3);
+    assert.ok(all.max >= 50e6 && all.max < 50e6 + 1e9, `max ${all.max}`);
+    assert.equal(all.negative, 0);
+  },
+);
+
+ffiTest(
+  "activeMs: wall time from the first to the last trade recorded",
+  async () => {
+    const stats = new TradeStats(["BTCUSDT", "ETHUSDT"]);
+    assert.equal(stats.activeMs, 0);
+    stats.record(trade(1), 0);
+    assert.equal(stats.activeMs, 0, "one trade");
+    await delay(30);
+    stats.record(trade(1), 1);
+    // Timers never fire early; 1 ms of slack for the clocks' rounding.
+    assert.ok(stats.activeMs >= 29, `${stats.activeMs}`);
+    assert.ok(stats.activeMs < LIVENESS_MS);
+  },
+);
+
+ffiTest("latency: a ts_recv in the future counts as negative", () => {
+  const stats = new TradeStats(["BTCUSDT"]);
+  stats.record(trade(1, { ageMs: -60_000 }), 0);
+  const latency = stats.latency();
+  assert.equal(latency.count, 1);
+  assert.equal(latency.negative, 1);
+  assert.equal(latency.max, 0);
+});
