@@ -6,12 +6,7 @@
  */
 
 import { setImmediate } from "node:timers";
-import {
-  futexWaitAsync,
-  futexWaitvAsync,
-  futexWaitvSupported,
-  libc,
-} from "./_libc.ts";
+import { futexWait, futexWaitv, futexWaitvSupported, libc } from "./_libc.ts";
 import { RingState } from "./layout.ts";
 import type { RingReader } from "./ring_reader.ts";
 
@@ -35,6 +30,13 @@ export interface RingWaiterOptions {
   spinMs?: number;
   /** The longest single sleep, ms (default 100): status checks run at least this often. */
   maxSleepMs?: number;
+  /**
+   * Sleep by blocking the thread for at most this long, ms (default 0 = no:
+   * await the sleep on Deno's blocking pool). A blocking sleep costs about
+   * 20 µs less CPU per wake-up, but timers and signals wait for it to end:
+   * right for a consumer process, not for one that also produces.
+   */
+  blockingSleepMs?: number;
 }
 
 /** Lets timers, signals and I/O run, resuming within microseconds (unlike setTimeout's ≥ 1 ms). */
@@ -53,7 +55,10 @@ export class RingWaiter {
   readonly strategy: WaitStrategy;
   #spinMs: number;
   #maxSleepMs: number;
+  #blockingSleepMs: number;
   #idleSince = -1;
+  /** Spin before sleeping? Only while idle periods are short enough for a spin to end them. */
+  #spinFirst = true;
   #lastYield = 0;
   #polls = 0;
   #sleeps = 0;
@@ -69,12 +74,14 @@ export class RingWaiter {
     this.strategy = strategy;
     this.#spinMs = options.spinMs ?? 0.02;
     this.#maxSleepMs = options.maxSleepMs ?? 100;
+    this.#blockingSleepMs = options.blockingSleepMs ?? 0;
     if (
       !(this.#spinMs >= 0) || !(this.#maxSleepMs > 0) ||
-      !Number.isFinite(this.#maxSleepMs)
+      !Number.isFinite(this.#maxSleepMs) ||
+      !(this.#blockingSleepMs >= 0 && this.#blockingSleepMs <= 1000)
     ) {
       throw new RangeError(
-        `Invalid wait timing (spin ${this.#spinMs} ms, max sleep ${this.#maxSleepMs} ms): expected spin ≥ 0 and a finite max sleep > 0`,
+        `Invalid wait timing (spin ${this.#spinMs} ms, max sleep ${this.#maxSleepMs} ms): expected spin ≥ 0, a finite max sleep > 0 and a blocking sleep from 0 to 1000 ms (got ${this.#blockingSleepMs})`,
       );
     }
   }
@@ -106,7 +113,9 @@ export class RingWaiter {
         if ((++this.#polls & 63) !== 0) return undefined;
         return yieldToEventLoop();
       case "backoff":
-        if (now - this.#idleSince < this.#spinMs) return undefined;
+        if (this.#spinFirst && now - this.#idleSince < this.#spinMs) {
+          return undefined;
+        }
         return this.#sleep(readers);
     }
   }
@@ -124,27 +133,42 @@ export class RingWaiter {
       return undefined;
     }
     this.#sleeps++;
-    let wait: Promise<void>;
+    const blocking = this.#blockingSleepMs > 0;
+    const options = {
+      timeoutMs: blocking ? this.#blockingSleepMs : this.#maxSleepMs,
+      blocking,
+    };
+    let wait: Promise<bigint> | bigint;
     if (waiters.length === 1) {
-      wait = futexWaitAsync(
-        waiters[0].word,
-        waiters[0].expected,
-        this.#maxSleepMs,
-      );
+      wait = futexWait(waiters[0].word, waiters[0].expected, options);
     } else if (futexWaitvSupported()) {
-      wait = futexWaitvAsync(waiters, this.#maxSleepMs);
+      wait = futexWaitv(waiters, options);
     } else {
-      wait = futexWaitAsync(
-        waiters[0].word,
-        waiters[0].expected,
-        FALLBACK_SLEEP_MS,
-      );
+      options.timeoutMs = Math.min(options.timeoutMs, FALLBACK_SLEEP_MS);
+      wait = futexWait(waiters[0].word, waiters[0].expected, options);
     }
-    this.#sleeping = wait.finally(() => {
-      for (const reader of readers) reader.endSleep();
+    if (typeof wait === "bigint") {
+      this.#woke(readers);
+      const now = performance.now();
+      if (now - this.#lastYield < SPIN_YIELD_MS) return undefined;
+      this.#lastYield = now;
+      return yieldToEventLoop();
+    }
+    this.#sleeping = wait.then(() => {
+      this.#woke(readers);
       this.#sleeping = undefined;
     });
     return this.#sleeping;
+  }
+
+  /**
+   * Ends the sleep on `readers`, and decides whether the next idle period
+   * starts with a spin: only if this one was short enough for a spin to have
+   * ended it (trades further apart than the spin would only burn CPU).
+   */
+  #woke(readers: readonly RingReader[]): void {
+    for (const reader of readers) reader.endSleep();
+    this.#spinFirst = performance.now() - this.#idleSince < 2 * this.#spinMs;
   }
 
   /** Ends a sleep in progress (e.g. on shutdown) and resolves once it has. */
