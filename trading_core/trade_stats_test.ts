@@ -8,7 +8,7 @@ import { Side } from "../common/trade.ts";
 import { TradeView } from "../common/trade_view.ts";
 import { delay } from "../common/delay.ts";
 import { ffiTest, LIVENESS_MS } from "../tests/_ipc_roles.ts";
-import { TradeStats } from "./trade_stats.ts";
+import { LATENCY_EVERY, TradeStats } from "./trade_stats.ts";
 
 const TWO_32 = 2 ** 32;
 const NS_PER_MS = 1_000_000n;
@@ -168,3 +168,36 @@ ffiTest("latency: a ts_recv in the future counts as negative", () => {
   assert.equal(latency.negative, 1);
   assert.equal(latency.max, 0);
 });
+
+ffiTest(
+  "in a big batch latency is sampled every LATENCY_EVERY trades and on the last; counts, gaps and the last price cover every trade",
+  () => {
+    const tsRecv = BigInt(Date.now()) * NS_PER_MS;
+    const records = Array.from({ length: 64 }, (_, i) => ({
+      side: Side.Sell,
+      flags: 0,
+      seq: i + 1,
+      tsEvent: tsRecv,
+      tsRecv,
+      priceFixed: BigInt(1000 + i) * 1_000_000_000n,
+      size: 1,
+      tradeId: BigInt(i + 1),
+    }));
+    const view = new TradeView();
+    const stats = new TradeStats(["BTCUSDT"]);
+    const count = view.wrap(encodeMessage(records));
+    for (let i = 0; i < count; i++) stats.record(view.select(i), 0);
+    const figures = stats.figures(0);
+    assert.equal(figures.received, 64);
+    assert.equal(figures.gaps, 0);
+    assert.equal(figures.lastSeq, 64);
+    assert.equal(figures.lastPrice, 1063);
+    // indices 0, 8, …, 56 and the last (63)
+    assert.equal(figures.latency.count, 64 / LATENCY_EVERY + 1);
+    // a small batch: every trade
+    const small = view.wrap(encodeMessage(records.slice(0, LATENCY_EVERY)));
+    const before = figures.latency.count;
+    for (let i = 0; i < small; i++) stats.record(view.select(i), 0);
+    assert.equal(figures.latency.count - before, LATENCY_EVERY);
+  },
+);
