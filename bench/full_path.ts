@@ -143,8 +143,8 @@ progress_interval = "0"
       console.log(
         `  round ${i + 1}: serve ${
           (result.serveRate / 1e6).toFixed(2)
-        } M/s, live ${
-          (result.liveRate / 1e6).toFixed(2)
+        } M/s, live ${(result.liveRate / 1e6).toFixed(2)} M/s, path ${
+          (Math.min(result.serveRate, result.liveRate) / 1e6).toFixed(2)
         } M/s, received ${result.received}, lost ${result.lost}`,
       );
     }
@@ -153,6 +153,7 @@ progress_interval = "0"
   }
   const live = results.map((r) => r.liveRate / 1e6);
   const serve = results.map((r) => r.serveRate / 1e6);
+  const path = results.map((r) => Math.min(r.serveRate, r.liveRate) / 1e6);
   console.log(
     `median: serve ${median(serve).toFixed(2)} M/s (min ${
       Math.min(...serve).toFixed(2)
@@ -160,6 +161,10 @@ progress_interval = "0"
       median(live).toFixed(2)
     } M/s (min ${Math.min(...live).toFixed(2)}, max ${
       Math.max(...live).toFixed(2)
-    }), lost ${results.reduce((t, r) => t + r.lost, 0)}`,
+    }), path ${median(path).toFixed(2)} M/s (min ${
+      Math.min(...path).toFixed(2)
+    }, max ${Math.max(...path).toFixed(2)}), lost ${
+      results.reduce((t, r) => t + r.lost, 0)
+    }`,
   );
 }
