@@ -31,6 +31,7 @@ import {
   RingWriter,
   type WaitStrategy,
 } from "../common/ipc/mod.ts";
+import type { LatencySummary as HistogramSummary } from "../common/latency_histogram.ts";
 import { Side, TRADE_RECORD_SIZE } from "../common/trade.ts";
 
 /** How the producer publishes. */
@@ -152,23 +153,11 @@ export interface ConsumerRound {
   latency?: LatencySummary;
 }
 
-/** Percentiles of one round's one-way latencies, ns. */
-export interface LatencySummary {
-  /** Samples. */
-  count: number;
-  /** Median. */
-  p50: number;
-  /** 90th percentile. */
-  p90: number;
-  /** 99th percentile. */
-  p99: number;
-  /** 99.9th percentile. */
-  p999: number;
-  /** Largest. */
-  max: number;
+/** Percentiles of one round's one-way latencies, ns (exact, from the sorted samples), and the smallest. */
+export type LatencySummary = Omit<HistogramSummary, "negative"> & {
   /** Smallest. */
   min: number;
-}
+};
 
 /** One round of the noise probe. */
 export interface NoiseRound {

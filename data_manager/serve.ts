@@ -13,7 +13,7 @@ import {
   RingInUseError,
 } from "../common/ipc/mod.ts";
 import { createLogger, type Logger } from "../common/log.ts";
-import { abortOnSignals } from "../common/shutdown.ts";
+import { shutdownSignal } from "../common/shutdown.ts";
 import { IpcTransport } from "./ipc_transport.ts";
 import { type PublishCounters, publishTrades } from "./publisher.ts";
 import { SyntheticSource } from "./synthetic_source.ts";
@@ -114,14 +114,10 @@ export async function serve(
     // mistake a restarted run's trades for repeats.
     firstTradeId: synthetic.firstTradeId ?? Date.now() * 1000,
   });
-  const controller = new AbortController();
-  options.signal?.addEventListener("abort", () => controller.abort(), {
-    once: true,
+  const shutdown = shutdownSignal({
+    signal: options.signal,
+    onSignal: (signal) => log.info(`${signal}: stopping`),
   });
-  const removeSignals = abortOnSignals(
-    controller,
-    (signal) => log.info(`${signal}: stopping`),
-  );
   log.info(
     `publishing synthetic ${dataManager.exchange} ${
       dataManager.symbols.join(",")
@@ -149,12 +145,12 @@ export async function serve(
     : undefined;
   try {
     await publishTrades(source, transports, {
-      signal: controller.signal,
+      signal: shutdown.signal,
       counters,
     });
   } finally {
     clearInterval(progress);
-    removeSignals();
+    shutdown.dispose();
     const seconds = (performance.now() - started) / 1000;
     const final = statsLine(counters, transports, counters.trades / seconds);
     for (const transport of transports) await transport.close();

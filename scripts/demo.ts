@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { delay } from "../common/delay.ts";
 import { parseDuration } from "../common/duration.ts";
-import { abortOnSignals } from "../common/shutdown.ts";
+import { shutdownSignal } from "../common/shutdown.ts";
 
 const USAGE = `Usage: deno task demo [--duration 10s] [--rate 5000]
 
@@ -83,15 +83,14 @@ export async function main(args: string[]): Promise<number> {
     console.error(`demo: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  const controller = new AbortController();
-  const removeSignals = abortOnSignals(controller);
+  const shutdown = shutdownSignal();
   console.log(
     `demo: trading_core and data_manager on the shared-memory ring for ${
       durationMs / 1000
     }s (Ctrl-C stops earlier)`,
   );
   const consumer = start("live", ["--progress", "2s"], "[live] ");
-  await delay(500, controller.signal); // let it start waiting for the rings
+  await delay(500, shutdown.signal); // let it start waiting for the rings
   const producer = start(
     "serve",
     ["--rate", rate, "--progress", "2s"],
@@ -101,8 +100,8 @@ export async function main(args: string[]): Promise<number> {
     producer.child.status.then(() => "data_manager"),
     consumer.child.status.then(() => "trading_core"),
   ]);
-  await Promise.race([delay(durationMs, controller.signal), exited]);
-  removeSignals();
+  await Promise.race([delay(durationMs, shutdown.signal), exited]);
+  shutdown.dispose();
   const serveStatus = await stop(producer, "data_manager");
   await delay(200); // the consumer drains the rings
   const liveStatus = await stop(consumer, "trading_core");

@@ -15,7 +15,7 @@ import {
 } from "../common/ipc/mod.ts";
 import type { LatencySummary } from "../common/latency_histogram.ts";
 import { createLogger, type Logger } from "../common/log.ts";
-import { abortOnSignals } from "../common/shutdown.ts";
+import { shutdownSignal } from "../common/shutdown.ts";
 import type { Exchange, ExchangeEvent, SymbolStats } from "./exchange.ts";
 import { IpcExchange } from "./ipc_exchange.ts";
 import { TradeStats } from "./trade_stats.ts";
@@ -160,14 +160,10 @@ export async function live(
   const exchange = created;
   const { symbols, maxTrades } = config.dataSource;
   const stats = new TradeStats(symbols);
-  const controller = new AbortController();
-  options.signal?.addEventListener("abort", () => controller.abort(), {
-    once: true,
+  const shutdown = shutdownSignal({
+    signal: options.signal,
+    onSignal: (signal) => log.info(`${signal}: stopping`),
   });
-  const removeSignals = abortOnSignals(
-    controller,
-    (signal) => log.info(`${signal}: stopping`),
-  );
   const started = performance.now();
   const previous = symbols.map(() => 0);
   let lastProgress = started;
@@ -190,7 +186,7 @@ export async function live(
       symbols,
       (trade, _origin, symbol) => stats.record(trade, symbol),
       {
-        signal: controller.signal,
+        signal: shutdown.signal,
         limit: maxTrades,
         onEvent: (event) => {
           if (event.kind === "attached" || event.kind === "restarted") {
@@ -209,7 +205,7 @@ export async function live(
     status = 1;
   } finally {
     clearInterval(progress);
-    removeSignals();
+    shutdown.dispose();
   }
   const summary = summarize(exchange, stats, performance.now() - started);
   const { latencyNs: latency } = summary;

@@ -20,6 +20,27 @@ import {
 } from "./layout.ts";
 import type { Segment } from "./segment.ts";
 
+/** 2^32, for the low and high words of positions. */
+export const TWO_32 = 2 ** 32;
+/** Header size in 32-bit words: the first slot's word index. */
+export const HEADER_WORDS = RING_HEADER_SIZE >> 2;
+/** Slot size in 32-bit words. */
+export const SLOT_WORDS = SLOT_SIZE >> 2;
+/** Record size in 32-bit words. */
+export const RECORD_WORDS = SLOT_PAYLOAD_SIZE >> 2;
+/** Word index of the write position's low word. */
+export const W_WRITE_LO = Header.WritePositionLo >> 2;
+/** Word index of the write position's high word. */
+export const W_WRITE_HI = Header.WritePositionHi >> 2;
+/** Word index of the sleeper count. */
+export const W_SLEEPERS = Header.Sleepers >> 2;
+/** Word index of the futex word. */
+export const W_WAKE = Header.WakeSequence >> 2;
+/** Word index of the heartbeat counter. */
+export const W_HEARTBEAT = Header.Heartbeat >> 2;
+/** Word index of the state. */
+export const W_STATE = Header.State >> 2;
+
 /** What a valid header says. */
 export interface HeaderInfo {
   /** Slots. */

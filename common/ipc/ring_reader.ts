@@ -6,15 +6,22 @@
  */
 
 import { type FutexWaiter, futexWake, processAlive } from "./_libc.ts";
-import { type HeaderInfo, readHeader, readState } from "./_header.ts";
-import { checkCount, WordViewCache } from "./_words.ts";
 import {
-  Header,
-  RING_HEADER_SIZE,
-  RingState,
-  SLOT_PAYLOAD_SIZE,
-  SLOT_SIZE,
-} from "./layout.ts";
+  HEADER_WORDS,
+  type HeaderInfo,
+  readHeader,
+  readState,
+  RECORD_WORDS,
+  SLOT_WORDS,
+  TWO_32,
+  W_HEARTBEAT,
+  W_SLEEPERS,
+  W_WAKE,
+  W_WRITE_HI,
+  W_WRITE_LO,
+} from "./_header.ts";
+import { checkCount, WordViewCache } from "./_words.ts";
+import { Header, RING_HEADER_SIZE, RingState } from "./layout.ts";
 import { openSegment, type Segment, unmapSegment } from "./segment.ts";
 import { TRADE_RECORD_SIZE } from "../trade.ts";
 
@@ -41,16 +48,6 @@ export type ProducerStatus =
   | "stalled"
   /** No heartbeat for the stale period and the process is gone. */
   | "dead";
-
-const TWO_32 = 2 ** 32;
-const HEADER_WORDS = RING_HEADER_SIZE >> 2;
-const SLOT_WORDS = SLOT_SIZE >> 2;
-const RECORD_WORDS = SLOT_PAYLOAD_SIZE >> 2;
-const W_WRITE_LO = Header.WritePositionLo >> 2;
-const W_WRITE_HI = Header.WritePositionHi >> 2;
-const W_SLEEPERS = Header.Sleepers >> 2;
-const W_WAKE = Header.WakeSequence >> 2;
-const W_HEARTBEAT = Header.Heartbeat >> 2;
 
 /**
  * The epoch of ring `name`, reading only its header (cheap: for telling a

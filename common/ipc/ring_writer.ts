@@ -7,7 +7,20 @@
  */
 
 import { EEXIST, futexWake, OsError, processAlive } from "./_libc.ts";
-import { readHeader, readState } from "./_header.ts";
+import {
+  HEADER_WORDS,
+  readHeader,
+  readState,
+  RECORD_WORDS,
+  SLOT_WORDS,
+  TWO_32,
+  W_HEARTBEAT,
+  W_SLEEPERS,
+  W_STATE,
+  W_WAKE,
+  W_WRITE_HI,
+  W_WRITE_LO,
+} from "./_header.ts";
 import { checkCount, WordViewCache } from "./_words.ts";
 import { RingInUseError, RingNotFoundError } from "./errors.ts";
 import {
@@ -50,17 +63,6 @@ export interface ReplacedSegment {
   /** Why it was replaced. */
   reason: string;
 }
-
-const TWO_32 = 2 ** 32;
-const HEADER_WORDS = RING_HEADER_SIZE >> 2;
-const SLOT_WORDS = SLOT_SIZE >> 2;
-const RECORD_WORDS = SLOT_PAYLOAD_SIZE >> 2;
-const W_WRITE_LO = Header.WritePositionLo >> 2;
-const W_WRITE_HI = Header.WritePositionHi >> 2;
-const W_SLEEPERS = Header.Sleepers >> 2;
-const W_WAKE = Header.WakeSequence >> 2;
-const W_HEARTBEAT = Header.Heartbeat >> 2;
-const W_STATE = Header.State >> 2;
 
 const HALF_CREATED = "left half-created by a producer that died while starting";
 
