@@ -29,6 +29,7 @@ import type {
   NatsAuth,
   NatsConnectionConfig,
   NatsConsumerConfig,
+  NatsPublishConfig,
   NatsTls,
   NatsTransportConfig,
   ReplayPolicy,
@@ -566,8 +567,27 @@ function readNatsTransport(
   const enabled = section.boolean("enabled", false);
   const connection = readConnection(section, "marketbus-data-manager");
   const jetstream = readJetStream(section.section("jetstream"), publisher);
+  const publish = readPublish(section.section("publish"));
   section.done();
-  return { enabled, ...connection, jetstream };
+  return { enabled, ...connection, jetstream, publish };
+}
+
+function readPublish(section: Section): NatsPublishConfig {
+  const maxInFlight = section.integer("max_in_flight", 256, {
+    min: 1,
+    max: 100_000,
+  });
+  const batchMaxTrades = section.integer("batch_max_trades", 64, {
+    min: 1,
+    max: 4096,
+  });
+  const queueMaxTrades = section.integer("queue_max_trades", 1_000_000, {
+    min: 1,
+    max: 100_000_000,
+  });
+  const flushTimeoutMs = section.duration("flush_timeout", 5000);
+  section.done();
+  return { maxInFlight, batchMaxTrades, queueMaxTrades, flushTimeoutMs };
 }
 
 function checkShmPrefix(prefix: string): string {
@@ -797,6 +817,12 @@ function readDataSource(
   const maxTrades = section.integer("max_trades", 0, COUNT);
   const ipc = readIpcSource(section.section("ipc"));
   const natsSection = section.section("nats");
+  const streamName = natsSection.string("stream_name", "MARKET_DATA", {
+    check: checkJetStreamName,
+  });
+  const subjectPrefix = natsSection.string("subject_prefix", "market", {
+    check: checkPrefix,
+  });
   const connectionSection = natsSection.section("connection");
   const connection = readConnection(
     connectionSection,
@@ -822,6 +848,6 @@ function readDataSource(
     symbols,
     maxTrades,
     ipc,
-    nats: { connection, consumer },
+    nats: { connection, consumer, streamName, subjectPrefix },
   };
 }

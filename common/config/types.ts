@@ -96,12 +96,26 @@ export interface JetStreamConfig {
   duplicateWindowMs: number;
 }
 
+/** How data_manager's NATS publisher pipelines, batches and buffers. */
+export interface NatsPublishConfig {
+  /** Publishes awaiting their ack at once (`max_in_flight`). */
+  maxInFlight: number;
+  /** Most trades of one symbol packed into one message while acks are outstanding (`batch_max_trades`; 1 = one message per trade). */
+  batchMaxTrades: number;
+  /** Trades held while NATS is unreachable or slow; beyond it the oldest are dropped and counted (`queue_max_trades`). */
+  queueMaxTrades: number;
+  /** How long shutdown waits to publish the queue and collect acks, ms (`flush_timeout`). */
+  flushTimeoutMs: number;
+}
+
 /** data_manager's NATS publisher. */
 export interface NatsTransportConfig extends NatsConnectionConfig {
   /** Publish to NATS (the `--nats` flag). */
   enabled: boolean;
   /** The stream. */
   jetstream: JetStreamConfig;
+  /** Pipelining, batching and buffering (`[transport.nats.publish]`). */
+  publish: NatsPublishConfig;
 }
 
 /** data_manager's shared-memory ring. */
@@ -193,7 +207,16 @@ export interface DataSourceConfig {
   /** The shared-memory ring. */
   ipc: IpcSourceConfig;
   /** NATS JetStream. */
-  nats: { connection: NatsConnectionConfig; consumer: NatsConsumerConfig };
+  nats: {
+    /** How to reach the servers. */
+    connection: NatsConnectionConfig;
+    /** The consumer. */
+    consumer: NatsConsumerConfig;
+    /** The stream to read (must match the publisher's `stream_name`). */
+    streamName: string;
+    /** First token(s) of the subjects (must match the publisher's `subject_prefix`). */
+    subjectPrefix: string;
+  };
 }
 
 /** Logging (`[log]`). */
