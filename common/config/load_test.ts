@@ -159,6 +159,12 @@ const DEFAULT_CONFIG: Config = {
         replicas: 1,
         duplicateWindowMs: 120_000,
       },
+      publish: {
+        maxInFlight: 256,
+        batchMaxTrades: 64,
+        queueMaxTrades: 1_000_000,
+        flushTimeoutMs: 5000,
+      },
     },
     ipc: {
       enabled: true,
@@ -198,6 +204,8 @@ const DEFAULT_CONFIG: Config = {
         maxAckPending: 1000,
         ackWaitMs: 30_000,
       },
+      streamName: "MARKET_DATA",
+      subjectPrefix: "market",
     },
   },
   log: { level: "info", progressIntervalMs: 5000 },
@@ -793,6 +801,7 @@ const LEVELS: [string, string, string, string[]][] = [
     "tls",
     "connect_timeout",
     "jetstream",
+    "publish",
   ]],
   ["transport.nats.auth", "tokn", "token", [
     "token",
@@ -841,7 +850,18 @@ const LEVELS: [string, string, string, string[]][] = [
     "spin",
     "stale_after",
   ]],
-  ["data_source.nats", "conection", "connection", ["connection", "consumer"]],
+  ["data_source.nats", "conection", "connection", [
+    "stream_name",
+    "subject_prefix",
+    "connection",
+    "consumer",
+  ]],
+  ["transport.nats.publish", "max_inflight", "max_in_flight", [
+    "max_in_flight",
+    "batch_max_trades",
+    "queue_max_trades",
+    "flush_timeout",
+  ]],
   ["data_source.nats.connection", "server", "servers", [
     "servers",
     "name",
@@ -2424,4 +2444,65 @@ Deno.test("parseConfig does not modify the overrides it is given", () => {
   load("", { overrides });
   assert.deepEqual(value, ["btcusdt"]);
   assert.equal(overrides.length, 1);
+});
+
+Deno.test("nats publish: defaults, every key set, and the bounds", () => {
+  assert.deepEqual(load("").transport.nats.publish, {
+    maxInFlight: 256,
+    batchMaxTrades: 64,
+    queueMaxTrades: 1_000_000,
+    flushTimeoutMs: 5000,
+  });
+  assert.deepEqual(
+    load(`[transport.nats.publish]
+max_in_flight = 1
+batch_max_trades = 1
+queue_max_trades = 10
+flush_timeout = "250ms"
+`).transport.nats.publish,
+    {
+      maxInFlight: 1,
+      batchMaxTrades: 1,
+      queueMaxTrades: 10,
+      flushTimeoutMs: 250,
+    },
+  );
+  for (
+    const [key, value] of [
+      ["max_in_flight", "0"],
+      ["max_in_flight", "100001"],
+      ["batch_max_trades", "0"],
+      ["batch_max_trades", "4097"],
+      ["queue_max_trades", "0"],
+    ]
+  ) {
+    assertIncludes(
+      problemOf(`[transport.nats.publish]\n${key} = ${value}\n`),
+      `transport.nats.publish.${key}`,
+    );
+  }
+  assertIncludes(
+    problemOf(`[transport.nats.publish]\nbatch = 3\n`),
+    "transport.nats.publish.batch",
+  );
+});
+
+Deno.test("data_source.nats: stream name and subject prefix, checked like the publisher's", () => {
+  const { nats } = load("").dataSource;
+  assert.equal(nats.streamName, "MARKET_DATA");
+  assert.equal(nats.subjectPrefix, "market");
+  const set = load(`[data_source.nats]
+stream_name = "TRADES"
+subject_prefix = "prod.market"
+`).dataSource.nats;
+  assert.equal(set.streamName, "TRADES");
+  assert.equal(set.subjectPrefix, "prod.market");
+  assertIncludes(
+    problemOf(`[data_source.nats]\nstream_name = "a.b"\n`),
+    "data_source.nats.stream_name",
+  );
+  assertIncludes(
+    problemOf(`[data_source.nats]\nsubject_prefix = "a..b"\n`),
+    "data_source.nats.subject_prefix",
+  );
 });
