@@ -10,6 +10,7 @@ import {
   RingWriter,
   segmentName,
 } from "../common/ipc/mod.ts";
+import { formatBytes, formatCount } from "../common/format.ts";
 import { TRADE_RECORD_SIZE } from "../common/trade.ts";
 import type { Transport, TransportStats } from "./transport.ts";
 
@@ -131,6 +132,16 @@ export class IpcTransport implements Transport {
       bufferOverflows: 0,
       bufferUtilization: slots === 0 ? 0 : filled / slots,
     };
+  }
+
+  /** Progress fragment: messages, bytes, errors and how full the rings are. */
+  summary(): string {
+    const stats = this.stats();
+    return `ipc ${formatCount(stats.messagesSent)} msgs ${
+      formatBytes(stats.bytesSent)
+    } errors ${stats.sendErrors} fill ${
+      (stats.bufferUtilization * 100).toFixed(0)
+    }%`;
   }
 
   /** Closes every ring: consumers see "closed" and the segments are unlinked. */

@@ -18,6 +18,12 @@ import type { Transport } from "./transport.ts";
 export interface PublishOptions {
   /** Stops publishing when aborted. */
   signal?: AbortSignal;
+  /**
+   * Wait for the transports' {@linkcode Transport.room} before each chunk
+   * instead of letting them drop (for a publisher whose every transport can
+   * wait, e.g. NATS only; never when the ring is one of them).
+   */
+  backpressure?: boolean;
 }
 
 /** What the pipeline published. */
@@ -58,6 +64,13 @@ export async function publishTrades(
     if (due === 0) {
       await delay(Math.min(MAX_PAUSE_MS, source.nextDueInMs(now)), signal);
       continue;
+    }
+    if (options.backpressure) {
+      for (const transport of transports) {
+        const room = transport.room?.();
+        if (room) await room;
+      }
+      if (signal?.aborted) break;
     }
     for (let i = 0; i < due; i++) {
       if (i % CLOCK_EVERY === 0) readWallClock(clock);

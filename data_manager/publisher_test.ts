@@ -57,6 +57,17 @@ class RecordingTransport implements Transport {
     };
   }
 
+  summary(): string {
+    return `recording ${this.sent.length}`;
+  }
+
+  /** While set, room() returns it: the publisher must wait before sending more. */
+  gate: Promise<void> | undefined;
+
+  room(): Promise<void> | undefined {
+    return this.gate;
+  }
+
   close(): Promise<void> {
     this.closed = true;
     return Promise.resolve();
@@ -229,4 +240,20 @@ ffiTest("an already-aborted signal publishes nothing", async () => {
   assert.equal(counters.trades, 0);
   assert.equal(transport.sent.length, 0);
   assert.equal(source.produced, 0);
+});
+
+Deno.test("with backpressure, nothing is sent while a transport has no room; without it, room is ignored", async () => {
+  for (const backpressure of [true, false]) {
+    const transport = new RecordingTransport();
+    let open!: () => void;
+    transport.gate = new Promise((resolve) => open = resolve);
+    const source = new SyntheticSource(["BTCUSDT"], { maxTrades: 10 });
+    const done = publishTrades(source, [transport], { backpressure });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(transport.sent.length, backpressure ? 0 : 10);
+    transport.gate = undefined;
+    open();
+    await done;
+    assert.equal(transport.sent.length, 10);
+  }
 });

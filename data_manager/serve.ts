@@ -6,7 +6,7 @@
  */
 
 import type { Config } from "../common/config/mod.ts";
-import { formatBytes, formatCount, formatRate } from "../common/format.ts";
+import { formatCount, formatRate } from "../common/format.ts";
 import {
   LibcUnavailableError,
   OsError,
@@ -74,14 +74,7 @@ function statsLine(
   transports: readonly Transport[],
   rate: number,
 ): string {
-  const parts = transports.map((transport) => {
-    const stats = transport.stats();
-    return `${transport.name} ${formatCount(stats.messagesSent)} msgs ${
-      formatBytes(stats.bytesSent)
-    } errors ${stats.sendErrors} overflows ${stats.bufferOverflows} fill ${
-      (stats.bufferUtilization * 100).toFixed(0)
-    }%`;
-  });
+  const parts = transports.map((transport) => transport.summary());
   return `${formatCount(counters.trades)} trades (${formatRate(rate)}) | ${
     parts.join(" | ")
   }`;

@@ -34,6 +34,13 @@ export interface Transport {
   ready(): boolean;
   /** Current counters. */
   stats(): TransportStats;
+  /** A short progress fragment with this transport's own figures, e.g. `"ipc 1,234 msgs …"`. */
+  summary(): string;
+  /**
+   * Resolves when the transport can take more without dropping, or returns
+   * undefined when it can now. Transports that never drop (the ring) omit it.
+   */
+  room?(): Promise<void> | undefined;
   /** Flushes what it holds and releases its resources. */
   close(): Promise<void>;
 }
