@@ -109,7 +109,7 @@ function progressLines(
   return stats.symbols.map((symbol, index) => {
     const figures = stats.figures(index);
     const c = counters[index];
-    const rate = (figures.received - previous[index]) / seconds;
+    const rate = (figures.received - (previous[index] ?? 0)) / seconds;
     previous[index] = figures.received;
     const latency = figures.latency;
     const price = figures.lastPrice === undefined
@@ -184,14 +184,20 @@ export async function live(
   try {
     await exchange.subscribeTrades(
       symbols,
-      (trade, _origin, symbol) => stats.record(trade, symbol),
+      (trade, origin, symbol) => {
+        // A wildcard subscription meets its symbols as they come.
+        if (symbol === stats.symbols.length) stats.add(origin.symbol);
+        stats.record(trade, symbol);
+      },
       {
         signal: shutdown.signal,
         limit: maxTrades,
         onEvent: (event) => {
-          if (event.kind === "attached" || event.kind === "restarted") {
-            stats.restart(symbols.indexOf(event.symbol));
-          }
+          const index = stats.symbols.indexOf(event.symbol);
+          if (
+            index >= 0 &&
+            (event.kind === "attached" || event.kind === "restarted")
+          ) stats.restart(index);
           logEvent(log, event);
         },
       },

@@ -35,8 +35,7 @@ export const LATENCY_EVERY = 8;
 
 /** Counts trades per symbol and measures their latency from ts_recv to delivery. */
 export class TradeStats {
-  /** Subscribed symbols, by index. */
-  readonly symbols: readonly string[];
+  #symbols: string[];
   #figures: SymbolFigures[];
   #clock = { seconds: 0, nanos: 0 };
   #firstAtMs = 0;
@@ -44,15 +43,31 @@ export class TradeStats {
 
   /** Creates trackers for `symbols`. */
   constructor(symbols: readonly string[]) {
-    this.symbols = symbols;
-    this.#figures = symbols.map(() => ({
+    this.#symbols = [];
+    this.#figures = [];
+    for (const symbol of symbols) this.add(symbol);
+  }
+
+  /** Symbols tracked, by index. */
+  get symbols(): readonly string[] {
+    return this.#symbols;
+  }
+
+  /**
+   * Starts tracking one more symbol (e.g. one a wildcard subscription just
+   * met) and returns its index.
+   */
+  add(symbol: string): number {
+    this.#symbols.push(symbol);
+    this.#figures.push({
       received: 0,
       gaps: 0,
       skipped: 0,
       lastSeq: undefined,
       lastPrice: undefined,
       latency: new LatencyHistogram(),
-    }));
+    });
+    return this.#symbols.length - 1;
   }
 
   /**

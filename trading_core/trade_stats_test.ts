@@ -201,3 +201,16 @@ ffiTest(
     assert.equal(figures.latency.count - before, LATENCY_EVERY);
   },
 );
+
+ffiTest(
+  "add() tracks a symbol met later (wildcard subscriptions) at the next index",
+  () => {
+    const stats = new TradeStats(["BTCUSDT"]);
+    assert.equal(stats.add("DOGEUSDT"), 1);
+    assert.deepEqual(stats.symbols, ["BTCUSDT", "DOGEUSDT"]);
+    stats.record(trade(1), 1);
+    assert.equal(stats.figures(1).received, 1);
+    assert.equal(stats.figures(0).received, 0);
+    assert.equal(stats.received, 1);
+  },
+);
