@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Config } from "../common/config/mod.ts";
+import { type Config, ConfigError } from "../common/config/mod.ts";
 import { formatCount, formatRate } from "../common/format.ts";
 import {
   LibcUnavailableError,
@@ -15,6 +15,7 @@ import {
 import { createLogger, type Logger } from "../common/log.ts";
 import { shutdownSignal } from "../common/shutdown.ts";
 import { IpcTransport } from "./ipc_transport.ts";
+import { NatsTransport } from "./nats_transport.ts";
 import { type PublishCounters, publishTrades } from "./publisher.ts";
 import { SyntheticSource } from "./synthetic_source.ts";
 import type { Transport } from "./transport.ts";
@@ -27,40 +28,62 @@ export interface ServeOptions {
   signal?: AbortSignal;
 }
 
-function openTransports(config: Config, log: Logger): Transport[] | number {
+function openIpc(config: Config, log: Logger): IpcTransport {
   const { dataManager, transport } = config;
-  if (transport.nats.enabled) {
-    log.error(
-      "the NATS publisher is not implemented yet (issue #4): run without --nats, or set transport.nats.enabled = false",
-    );
-    return 1;
+  const ipc = IpcTransport.open(dataManager.symbols, {
+    exchange: dataManager.exchange,
+    shmPathPrefix: transport.ipc.shmPathPrefix,
+    capacity: transport.ipc.capacity,
+    heartbeatIntervalMs: transport.ipc.heartbeatIntervalMs,
+  });
+  for (const { name, reason } of ipc.replaced) {
+    log.warn(`replaced stale ring ${name}: ${reason}`);
   }
-  if (!transport.ipc.enabled) {
+  log.info(
+    `IPC rings ${ipc.segments.join(", ")} (${
+      formatCount(transport.ipc.capacity)
+    } slots each)`,
+  );
+  return ipc;
+}
+
+/** Opens the enabled transports, or returns the exit status after saying why it could not. */
+async function openTransports(
+  config: Config,
+  log: Logger,
+): Promise<Transport[] | number> {
+  const { dataManager, transport } = config;
+  if (!transport.ipc.enabled && !transport.nats.enabled) {
     log.error(
-      "no transport enabled: enable transport.ipc (or --ipc), or NATS once it lands (issue #4)",
+      "no transport enabled: enable transport.ipc (--ipc) or transport.nats (--nats)",
     );
     return 2;
   }
+  const opened: Transport[] = [];
   try {
-    const ipc = IpcTransport.open(dataManager.symbols, {
-      exchange: dataManager.exchange,
-      shmPathPrefix: transport.ipc.shmPathPrefix,
-      capacity: transport.ipc.capacity,
-      heartbeatIntervalMs: transport.ipc.heartbeatIntervalMs,
-    });
-    for (const { name, reason } of ipc.replaced) {
-      log.warn(`replaced stale ring ${name}: ${reason}`);
+    if (transport.ipc.enabled) opened.push(openIpc(config, log));
+    if (transport.nats.enabled) {
+      const nats = await NatsTransport.open(dataManager.symbols, {
+        exchange: dataManager.exchange,
+        config: transport.nats,
+        log,
+      });
+      log.info(
+        `NATS ${
+          transport.nats.servers.join(",")
+        } stream ${transport.nats.jetstream.streamName} subjects ${
+          nats.subjects.join(", ")
+        }`,
+      );
+      opened.push(nats);
     }
-    log.info(
-      `IPC rings ${ipc.segments.join(", ")} (${
-        formatCount(transport.ipc.capacity)
-      } slots each)`,
-    );
-    return [ipc];
+    return opened;
   } catch (error) {
+    for (const transport of opened) await transport.close();
     if (
       error instanceof RingInUseError ||
-      error instanceof LibcUnavailableError || error instanceof OsError
+      error instanceof LibcUnavailableError || error instanceof OsError ||
+      error instanceof ConfigError
     ) {
       log.error(error.message);
       return 1;
@@ -93,7 +116,7 @@ export async function serve(
     );
     return 1;
   }
-  const opened = openTransports(config, log);
+  const opened = await openTransports(config, log);
   if (typeof opened === "number") return opened;
   const transports = opened;
   const { synthetic } = dataManager;
@@ -136,18 +159,37 @@ export async function serve(
       log.info(statsLine(counters, transports, rate));
     }, config.log.progressIntervalMs)
     : undefined;
+  // A NATS transport that cannot go on (credentials refused, stream
+  // settings the server will not take) stops the whole publisher.
+  let status = 0;
+  const stopped = new AbortController();
+  for (const transport of transports) {
+    if (!(transport instanceof NatsTransport)) continue;
+    transport.failed().then((error) => {
+      log.error(error.message);
+      status = 1;
+      stopped.abort();
+    });
+  }
   try {
     await publishTrades(source, transports, {
-      signal: shutdown.signal,
+      signal: AbortSignal.any([shutdown.signal, stopped.signal]),
       counters,
+      // With the ring among the transports, NATS drops (counted) rather
+      // than slow the ring down; alone, it makes the source wait.
+      backpressure: !config.transport.ipc.enabled,
     });
   } finally {
     clearInterval(progress);
     shutdown.dispose();
-    const seconds = (performance.now() - started) / 1000;
-    const final = statsLine(counters, transports, counters.trades / seconds);
     for (const transport of transports) await transport.close();
-    log.info(`stopped after ${seconds.toFixed(1)}s: ${final}`);
+    const seconds = (performance.now() - started) / 1000;
+    const rate = counters.trades / seconds;
+    log.info(
+      `stopped after ${seconds.toFixed(1)}s: ${
+        statsLine(counters, transports, rate)
+      }`,
+    );
   }
-  return 0;
+  return status;
 }

@@ -48,28 +48,16 @@ const REFUSALS: {
   stderr: RegExp;
 }[] = [
   {
-    what: "serve --no-ipc without NATS: no transport enabled",
+    what: "serve --no-ipc without --nats: no transport enabled",
     args: ["serve", "--no-ipc"],
     code: 2,
     stderr: /no transport enabled/,
-  },
-  {
-    what: "serve --nats: the NATS publisher is not there yet (issue #4)",
-    args: ["serve", "--nats"],
-    code: 1,
-    stderr: /NATS publisher is not implemented yet \(issue #4\)/,
   },
   {
     what: "serve --source binance: not there yet (issue #5)",
     args: ["serve", "--source", "binance"],
     code: 1,
     stderr: /source "binance" is not implemented yet \(issue #5\)/,
-  },
-  {
-    what: "live --nats: the NATS consumer is not there yet (issue #4)",
-    args: ["live", "--nats"],
-    code: 1,
-    stderr: /NATS consumer is not implemented yet \(issue #4\)/,
   },
 ];
 

@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { Config } from "../common/config/mod.ts";
+import { type Config, ConfigError } from "../common/config/mod.ts";
+import { NatsAuthError } from "../common/nats/mod.ts";
 import { formatCount, formatNanos, formatRate } from "../common/format.ts";
 import {
   LibcUnavailableError,
@@ -18,6 +19,7 @@ import { createLogger, type Logger } from "../common/log.ts";
 import { shutdownSignal } from "../common/shutdown.ts";
 import type { Exchange, ExchangeEvent, SymbolStats } from "./exchange.ts";
 import { IpcExchange } from "./ipc_exchange.ts";
+import { ConsumerConflictError, NatsExchange } from "./nats_exchange.ts";
 import { TradeStats } from "./trade_stats.ts";
 
 const ROLE = "trading_core";
@@ -125,13 +127,16 @@ function progressLines(
   });
 }
 
-function createExchange(config: Config, log: Logger): Exchange | number {
+function createExchange(config: Config, log: Logger): Exchange {
   const source = config.dataSource;
   if (source.type === "nats") {
-    log.error(
-      'the NATS consumer is not implemented yet (issue #4): use --ipc, or set data_source.type = "ipc"',
-    );
-    return 1;
+    return new NatsExchange({
+      connection: source.nats.connection,
+      consumer: source.nats.consumer,
+      streamName: source.nats.streamName,
+      subjectPrefix: source.nats.subjectPrefix,
+      log,
+    });
   }
   return new IpcExchange({
     exchange: source.exchange,
@@ -155,9 +160,7 @@ export async function live(
   options: LiveOptions = {},
 ): Promise<number> {
   const log = createLogger(ROLE, config.log.level);
-  const created = createExchange(config, log);
-  if (typeof created === "number") return created;
-  const exchange = created;
+  const exchange = createExchange(config, log);
   const { symbols, maxTrades } = config.dataSource;
   const stats = new TradeStats(symbols);
   const shutdown = shutdownSignal({
@@ -205,7 +208,9 @@ export async function live(
   } catch (error) {
     if (
       !(error instanceof RingFormatError ||
-        error instanceof LibcUnavailableError || error instanceof OsError)
+        error instanceof LibcUnavailableError || error instanceof OsError ||
+        error instanceof ConsumerConflictError ||
+        error instanceof NatsAuthError || error instanceof ConfigError)
     ) throw error;
     log.error(error.message);
     status = 1;
