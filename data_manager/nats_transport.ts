@@ -1,0 +1,884 @@
+/**
+ * The NATS JetStream transport: trades wait in a bounded per-symbol queue and
+ * go out in pipelined, adaptively batched, idempotent publishes.
+ *
+ * - `send` only copies the 48 bytes into the symbol's queue (preallocated
+ *   chunks) and schedules the pump; it never blocks and never throws on NATS
+ *   trouble.
+ * - At most `maxInFlight` messages await their ack. When a slot is free a
+ *   symbol's queued trades go out at once, so a lone trade travels alone;
+ *   trades that queue up while the window is full go out together, up to
+ *   `batchMaxTrades` per message.
+ * - Every message carries a `Nats-Msg-Id` built from its first trade id and
+ *   count, so a retried message is stored once. Failed publishes (no ack in
+ *   time, no responders, disconnect) are retried with backoff, per symbol in
+ *   order: a symbol sends nothing new while one of its messages waits for a
+ *   retry. Rejected ones (a permanent JetStream error) are counted and logged.
+ * - While NATS is unreachable the queue fills; beyond `queueMaxTrades` the
+ *   oldest trades are dropped and counted.
+ *
+ * Acks are read from one inbox subscription (`{inbox}.{attempt id}`) rather
+ * than one request per message: that avoids a timer and a promise per publish.
+ *
+ * @module
+ */
+
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
+import {
+  backoff,
+  createInbox,
+  errors,
+  headers,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+} from "@nats-io/nats-core";
+import type { NatsTransportConfig } from "../common/config/mod.ts";
+import { formatBytes, formatCount, formatNanos } from "../common/format.ts";
+import { WordViewCache } from "../common/ipc/_words.ts";
+import {
+  LatencyHistogram,
+  type LatencySummary,
+} from "../common/latency_histogram.ts";
+import type { Logger } from "../common/log.ts";
+import { natsMessageId } from "../common/message_id.ts";
+import {
+  connectNats,
+  natsAuthError,
+  natsConnectionOptions,
+} from "../common/nats/connection.ts";
+import { RecordOffset, type TradeOrigin } from "../common/_record.ts";
+import {
+  normalizeExchange,
+  normalizeSymbol,
+  tradeSubject,
+} from "../common/subjects.ts";
+import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { ensureStream, StreamConfigError } from "./stream_setup.ts";
+import type { Transport, TransportStats } from "./transport.ts";
+
+/** Who connects, in connection log lines. */
+const ROLE = "publisher";
+const LABEL = `NATS ${ROLE}`;
+/** Records per queue chunk. */
+const CHUNK_TRADES = 256;
+const RECORD_WORDS = TRADE_RECORD_SIZE / 4;
+/** A publish without an ack for this long is retried, ms. */
+export const ACK_TIMEOUT_MS = 5000;
+/** How often acks are checked for timeouts and due retries run, ms. */
+const TICK_MS = 100;
+/** Repeated warnings (drops, failed publishes) are logged at most this often, ms. */
+const WARN_EVERY_MS = 5000;
+/** Delay before the n-th retry of a message (jittered), ms. */
+const RETRY_BACKOFF = backoff([100, 250, 500, 1000, 2000, 5000]);
+
+/** Counters of {@linkcode NatsTransport}. */
+export interface NatsTransportStats extends TransportStats {
+  /** Trades in acknowledged messages. */
+  tradesSent: number;
+  /** Messages JetStream rejected for good. */
+  publishErrors: number;
+  /** Trades in those messages: lost. */
+  tradesRejected: number;
+  /** Messages published again after a failed attempt. */
+  retries: number;
+  /** Trades dropped, oldest first, because the queue was full (or sent after close). */
+  dropped: number;
+  /** Acks that said the message was already stored (a retry after a lost ack). */
+  duplicates: number;
+  /** Publishes awaiting their ack now. */
+  inFlight: number;
+  /** Trades queued, not yet published. */
+  queueDepth: number;
+  /** Publish → ack latency, ns. */
+  ackLatency: LatencySummary;
+}
+
+/** Options of {@linkcode NatsTransport.open}. */
+export interface NatsTransportOptions {
+  /** Exchange name (part of the subjects and message ids). */
+  exchange: string;
+  /** Connection, stream and publishing settings. */
+  config: NatsTransportConfig;
+  /** Where connection, stream and publishing events are logged. */
+  log: Logger;
+}
+
+interface Chunk {
+  words: Int32Array;
+  bytes: Uint8Array;
+  /** Arrival number of each record, to find the oldest trade over all symbols. */
+  arrivals: Float64Array;
+  head: number;
+  tail: number;
+}
+
+interface Lane {
+  subject: string;
+  origin: TradeOrigin;
+  /** Queued trades; every chunk but the last is full when appended, and the first holds the oldest. */
+  chunks: Chunk[];
+  queued: number;
+  /** Messages built and not yet acknowledged or rejected, in publish order. */
+  unacked: Slot[];
+  /** How many of `unacked` wait for a retry. */
+  waiting: number;
+  /** Retries wait until then (performance.now() ms). */
+  retryAt: number;
+}
+
+const enum SlotState {
+  Free,
+  InFlight,
+  Waiting,
+}
+
+interface Slot {
+  index: number;
+  bytes: Uint8Array;
+  view: DataView;
+  state: SlotState;
+  lane: Lane | undefined;
+  payload: Uint8Array;
+  count: number;
+  headers: MsgHdrs | undefined;
+  /** Id of the current attempt (in its reply subject); stale replies do not match. */
+  attempt: number;
+  /** performance.now() of the current attempt. */
+  sentAt: number;
+  /** Failed attempts so far: the next retry waits longer. */
+  failures: number;
+}
+
+function checkSetting(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new RangeError(
+      `Invalid publish.${name} ${value}: expected an integer ≥ ${min}`,
+    );
+  }
+  return value;
+}
+
+function newChunk(): Chunk {
+  const words = new Int32Array(CHUNK_TRADES * RECORD_WORDS);
+  return {
+    words,
+    bytes: new Uint8Array(words.buffer),
+    arrivals: new Float64Array(CHUNK_TRADES),
+    head: 0,
+    tail: 0,
+  };
+}
+
+/** Logs through `write` at most once per `WARN_EVERY_MS`, saying how many were held back. */
+function throttled(
+  write: (message: string) => void,
+): (message: string) => void {
+  let last = -Infinity;
+  let held = 0;
+  return (message) => {
+    const now = performance.now();
+    if (now - last < WARN_EVERY_MS) {
+      held++;
+      return;
+    }
+    write(
+      held > 0 ? `${message} (+${held} more since the last report)` : message,
+    );
+    last = now;
+    held = 0;
+  };
+}
+
+/** Publishes trades into a JetStream stream; see the module documentation. */
+export class NatsTransport implements Transport {
+  /** Transport name. */
+  readonly name = "nats";
+  #config: NatsTransportConfig;
+  #log: Logger;
+  #lanes: Lane[];
+  #batchMax: number;
+  #queueMax: number;
+  #maxInFlight: number;
+  #words = new WordViewCache();
+  #spareChunks: Chunk[] = [];
+  #slots: Slot[] = [];
+  #freeSlots: number[] = [];
+  #inbox = createInbox();
+  #replyPrefix = `${this.#inbox}.`;
+  #attempts = 0;
+  #arrivals = 0;
+  #pumpScheduled = false;
+  #pumpTask = () => this.#pump();
+  #nextLane = 0;
+  // connection
+  #abort = new AbortController();
+  #connecting: Promise<void>;
+  #nc: NatsConnection | undefined;
+  #jsm: JetStreamManager | undefined;
+  #connected = false;
+  #ensured = false;
+  #ensuring = false;
+  #ensureRetry: ReturnType<typeof setTimeout> | undefined;
+  #ensureFailures = 0;
+  #failure: Error | undefined;
+  #failed = Promise.withResolvers<Error>();
+  #tick: ReturnType<typeof setInterval>;
+  #closing: Promise<void> | undefined;
+  #idle: PromiseWithResolvers<void> | undefined;
+  #room: PromiseWithResolvers<void> | undefined;
+  // counters
+  #queued = 0;
+  #unacked = 0;
+  #waiting = 0;
+  #inFlight = 0;
+  #messagesSent = 0;
+  #tradesSent = 0;
+  #publishErrors = 0;
+  #tradesRejected = 0;
+  #retries = 0;
+  #dropped = 0;
+  #droppedReported = 0;
+  #lastDropReport = -Infinity;
+  #duplicates = 0;
+  #ackLatency = new LatencyHistogram();
+  #warnRetry: (message: string) => void;
+  #warnRejected: (message: string) => void;
+  #warnStream: (message: string) => void;
+
+  private constructor(
+    symbols: readonly string[],
+    options: NatsTransportOptions,
+  ) {
+    const { config, log } = options;
+    const { publish, jetstream } = config;
+    this.#config = config;
+    this.#log = log;
+    this.#maxInFlight = checkSetting("maxInFlight", publish.maxInFlight, 1);
+    this.#batchMax = checkSetting("batchMaxTrades", publish.batchMaxTrades, 1);
+    this.#queueMax = checkSetting("queueMaxTrades", publish.queueMaxTrades, 1);
+    if (!(publish.flushTimeoutMs >= 0 && publish.flushTimeoutMs < Infinity)) {
+      throw new RangeError(
+        `Invalid publish.flushTimeoutMs ${publish.flushTimeoutMs}: expected a finite number of ms ≥ 0`,
+      );
+    }
+    const exchange = normalizeExchange(options.exchange);
+    this.#lanes = symbols.map((symbol) => {
+      const subject = tradeSubject(exchange, symbol, {
+        prefix: jetstream.subjectPrefix,
+      });
+      return {
+        subject,
+        origin: { exchange, symbol: normalizeSymbol(symbol) },
+        chunks: [newChunk()],
+        queued: 0,
+        unacked: [],
+        waiting: 0,
+        retryAt: 0,
+      };
+    });
+    this.#warnRetry = throttled((message) => log.warn(message));
+    this.#warnRejected = throttled((message) => log.error(message));
+    this.#warnStream = throttled((message) => log.warn(message));
+    this.#tick = setInterval(() => this.#onTick(), TICK_MS);
+    this.#connecting = this.#connect();
+  }
+
+  /**
+   * Starts publishing `symbols` (addressed by index in {@linkcode send}) and
+   * returns at once: the connection is made in the background, waiting for
+   * a server as long as it takes, and the stream is ensured each time it comes
+   * up. Trades sent meanwhile are queued. When the servers reject the
+   * credentials or the stream cannot take the configured settings, the
+   * transport stops publishing and {@linkcode failed} resolves.
+   *
+   * @throws {ConfigError} when the creds or TLS files cannot be read.
+   * @throws {RangeError} for a bad symbol, exchange or publish setting.
+   */
+  static async open(
+    symbols: readonly string[],
+    options: NatsTransportOptions,
+  ): Promise<NatsTransport> {
+    await natsConnectionOptions(options.config);
+    return new NatsTransport(symbols, options);
+  }
+
+  /** Subjects, in symbol order. */
+  get subjects(): string[] {
+    return this.#lanes.map((lane) => lane.subject);
+  }
+
+  /** Queues one 48-byte record of symbol `symbol` found at `offset` in `record` (4-byte aligned). */
+  send(symbol: number, record: Uint8Array, offset = 0): void {
+    const lane = this.#lanes[symbol];
+    const source = this.#words.wordsAt(record, offset, TRADE_RECORD_SIZE);
+    if (this.#closing !== undefined) {
+      this.#dropped++;
+      return;
+    }
+    if (this.#queued >= this.#queueMax) this.#dropOldest();
+    let chunk = lane.chunks[lane.chunks.length - 1];
+    if (chunk.tail === CHUNK_TRADES) {
+      chunk = this.#spareChunks.pop() ?? newChunk();
+      lane.chunks.push(chunk);
+    }
+    const words = chunk.words;
+    const from = this.#words.base;
+    const to = chunk.tail * RECORD_WORDS;
+    for (let i = 0; i < RECORD_WORDS; i++) words[to + i] = source[from + i];
+    chunk.arrivals[chunk.tail] = this.#arrivals++;
+    chunk.tail++;
+    lane.queued++;
+    this.#queued++;
+    if (!this.#pumpScheduled) {
+      this.#pumpScheduled = true;
+      queueMicrotask(this.#pumpTask);
+    }
+  }
+
+  /** Queues `count` records of symbol `symbol` stored back to back from byte 0 of `records`. */
+  sendBatch(symbol: number, records: Uint8Array, count: number): void {
+    for (let i = 0; i < count; i++) {
+      this.send(symbol, records, i * TRADE_RECORD_SIZE);
+    }
+  }
+
+  /** Connected, stream ensured, not failed or closing. */
+  ready(): boolean {
+    return this.#canPublish() && this.#closing === undefined;
+  }
+
+  /**
+   * Resolves once the queue is below half full; `undefined` when it already
+   * is, or the transport is closing or failed (never waits on a dead
+   * transport). A publisher that must not drop trades awaits it.
+   */
+  room(): Promise<void> | undefined {
+    if (
+      this.#queued < this.#queueMax / 2 || this.#closing !== undefined ||
+      this.#failure !== undefined
+    ) {
+      return undefined;
+    }
+    this.#room ??= Promise.withResolvers();
+    return this.#room.promise;
+  }
+
+  /**
+   * Resolves with the error when the transport gave up for good: the servers
+   * rejected the credentials ({@linkcode NatsAuthError}), the stream cannot
+   * take the configured settings ({@linkcode StreamConfigError}), or nats.js
+   * closed the connection. Pending otherwise.
+   */
+  failed(): Promise<Error> {
+    return this.#failed.promise;
+  }
+
+  /** Current counters. */
+  stats(): NatsTransportStats {
+    return {
+      messagesSent: this.#messagesSent,
+      bytesSent: this.#tradesSent * TRADE_RECORD_SIZE,
+      sendErrors: this.#publishErrors,
+      bufferOverflows: this.#dropped,
+      bufferUtilization: this.#queued / this.#queueMax,
+      tradesSent: this.#tradesSent,
+      publishErrors: this.#publishErrors,
+      tradesRejected: this.#tradesRejected,
+      retries: this.#retries,
+      dropped: this.#dropped,
+      duplicates: this.#duplicates,
+      inFlight: this.#inFlight,
+      queueDepth: this.#queued,
+      ackLatency: this.#ackLatency.summary(),
+    };
+  }
+
+  /** Progress fragment: trades and messages acknowledged, in flight, queued, dropped, retries, errors, ack latency. */
+  summary(): string {
+    const stats = this.stats();
+    const { ackLatency } = stats;
+    return `nats ${formatCount(stats.tradesSent)} trades in ${
+      formatCount(stats.messagesSent)
+    } msgs ${formatBytes(stats.bytesSent)} in flight ${stats.inFlight} queued ${
+      formatCount(stats.queueDepth)
+    } (${(stats.bufferUtilization * 100).toFixed(0)}%) dropped ${
+      formatCount(stats.dropped)
+    } retries ${stats.retries} errors ${stats.publishErrors} ack p50 ${
+      formatNanos(ackLatency.p50)
+    } p99 ${formatNanos(ackLatency.p99)}${
+      this.#closing ? " (closed)" : this.ready() ? "" : " (not ready)"
+    }`;
+  }
+
+  /**
+   * Stops accepting trades, publishes what is queued and waits for the acks,
+   * for at most `publish.flushTimeoutMs`; then drains and closes the
+   * connection. Logs how many trades were not flushed (queued, or published
+   * without an ack). Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#resolveRoom();
+    if (this.#failure === undefined && !this.#isIdle()) {
+      this.#idle = Promise.withResolvers();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#idle.promise,
+        this.#failed.promise,
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, this.#config.publish.flushTimeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    let unflushed = this.#queued;
+    for (const lane of this.#lanes) {
+      for (const slot of lane.unacked) unflushed += slot.count;
+    }
+    if (unflushed > 0) {
+      this.#log.warn(
+        `${LABEL}: closing with ${unflushed} trades not flushed (${this.#queued} queued, ${
+          unflushed - this.#queued
+        } awaiting an ack) ${
+          this.#failure === undefined
+            ? `after waiting ${this.#config.publish.flushTimeoutMs} ms`
+            : "since publishing stopped"
+        }`,
+      );
+    } else {
+      this.#log.info(`${LABEL}: flushed everything before closing`);
+    }
+    clearInterval(this.#tick);
+    clearTimeout(this.#ensureRetry);
+    this.#abort.abort(new Error("NATS transport closed"));
+    const nc = this.#nc;
+    if (nc !== undefined) {
+      // after a failure the connection is closing already
+      if (this.#failure === undefined && !nc.isClosed()) {
+        await (this.#connected ? nc.drain() : nc.close()).catch(() =>
+          nc.close()
+        );
+      }
+      await nc.closed();
+    }
+    await this.#connecting;
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  async #connect(): Promise<void> {
+    let nc: NatsConnection;
+    try {
+      nc = await connectNats(this.#config, {
+        log: this.#log,
+        role: ROLE,
+        signal: this.#abort.signal,
+      });
+    } catch (error) {
+      if (!this.#abort.signal.aborted) this.#fail(error);
+      return;
+    }
+    if (this.#abort.signal.aborted) {
+      await nc.close(); // connected just as close() gave up waiting
+      return;
+    }
+    this.#nc = nc;
+    this.#jsm = await jetstreamManager(nc, { checkAPI: false });
+    nc.subscribe(`${this.#inbox}.*`, {
+      callback: (_error, msg) => this.#onReply(msg),
+    });
+    nc.closed().then((error) => {
+      this.#connected = false;
+      this.#ensured = false;
+      if (error && !this.#abort.signal.aborted) {
+        this.#fail(natsAuthError(error, this.#config) ?? error);
+      }
+    });
+    this.#connected = true;
+    this.#ensure();
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect") {
+        this.#onDisconnect();
+      } else if (status.type === "reconnect") {
+        this.#connected = true;
+        this.#ensure();
+      }
+    }
+  }
+
+  /** Ensures the stream (again after every reconnect), then lets the pump publish. */
+  #ensure(): void {
+    if (
+      this.#ensuring || this.#ensured || !this.#connected ||
+      this.#failure !== undefined || this.#abort.signal.aborted
+    ) {
+      return;
+    }
+    this.#ensuring = true;
+    const { jetstream } = this.#config;
+    ensureStream(this.#jsm!, jetstream, { log: this.#log }).then(
+      () => {
+        this.#ensuring = false;
+        this.#ensureFailures = 0;
+        if (!this.#connected) return; // the reconnect ensures it again
+        this.#ensured = true;
+        this.#log.info(
+          `${LABEL}: publishing to stream ${jetstream.streamName} (${this.#lanes.length} subjects, ${this.#maxInFlight} in flight, up to ${this.#batchMax} trades per message)`,
+        );
+        this.#schedulePump();
+      },
+      (error) => {
+        this.#ensuring = false;
+        if (error instanceof StreamConfigError) {
+          this.#fail(error);
+          return;
+        }
+        this.#warnStream(
+          `${LABEL}: cannot set up stream ${jetstream.streamName} yet (${
+            error instanceof Error ? error.message : String(error)
+          }); retrying`,
+        );
+        this.#ensureRetry = setTimeout(
+          () => this.#ensure(),
+          RETRY_BACKOFF.backoff(this.#ensureFailures++),
+        );
+      },
+    );
+  }
+
+  #onDisconnect(): void {
+    this.#connected = false;
+    this.#ensured = false;
+    // Whatever was in flight will never be acked on this connection: resend
+    // it (same ids, so what was stored is dropped as a duplicate) as soon as
+    // the connection is back.
+    for (const lane of this.#lanes) {
+      for (const slot of lane.unacked) {
+        if (slot.state === SlotState.InFlight) {
+          this.#settle(slot);
+          this.#retryLater(slot);
+        }
+      }
+      lane.retryAt = 0;
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (this.#failure !== undefined) return;
+    const failure = error instanceof Error ? error : new Error(String(error));
+    this.#failure = failure;
+    this.#connected = false;
+    this.#ensured = false;
+    this.#log.error(
+      `${LABEL}: publishing stopped, trades are queued and then dropped: ${failure.message}`,
+    );
+    this.#failed.resolve(failure);
+    this.#resolveRoom();
+    if (this.#nc !== undefined && !this.#nc.isClosed()) {
+      this.#nc.close().catch(() => {});
+    }
+  }
+
+  // ------------------------------------------------------------------ queue
+
+  /** Drops the oldest queued trade over all symbols. */
+  #dropOldest(): void {
+    let oldest = this.#lanes[0];
+    let arrival = Infinity;
+    for (const lane of this.#lanes) {
+      if (lane.queued === 0) continue;
+      const chunk = lane.chunks[0];
+      if (chunk.arrivals[chunk.head] < arrival) {
+        arrival = chunk.arrivals[chunk.head];
+        oldest = lane;
+      }
+    }
+    this.#take(oldest, 1);
+    this.#dropped++;
+  }
+
+  /** Removes the `count` oldest queued trades of `lane`, copying them to `into` when given. */
+  #take(lane: Lane, count: number, into?: Uint8Array): void {
+    let done = 0;
+    while (done < count) {
+      const chunk = lane.chunks[0];
+      const n = Math.min(count - done, chunk.tail - chunk.head);
+      into?.set(
+        chunk.bytes.subarray(
+          chunk.head * TRADE_RECORD_SIZE,
+          (chunk.head + n) * TRADE_RECORD_SIZE,
+        ),
+        done * TRADE_RECORD_SIZE,
+      );
+      chunk.head += n;
+      done += n;
+      if (chunk.head === chunk.tail) {
+        if (lane.chunks.length > 1) {
+          lane.chunks.shift();
+          chunk.head = chunk.tail = 0;
+          this.#spareChunks.push(chunk);
+        } else {
+          chunk.head = chunk.tail = 0;
+        }
+      }
+    }
+    lane.queued -= count;
+    this.#queued -= count;
+  }
+
+  #resolveRoom(): void {
+    this.#room?.resolve();
+    this.#room = undefined;
+  }
+
+  #canPublish(): boolean {
+    return this.#connected && this.#ensured && this.#failure === undefined;
+  }
+
+  #isIdle(): boolean {
+    return this.#queued === 0 && this.#unacked === 0;
+  }
+
+  // ------------------------------------------------------------------ publishing
+
+  #schedulePump(): void {
+    if (!this.#pumpScheduled) {
+      this.#pumpScheduled = true;
+      queueMicrotask(this.#pumpTask);
+    }
+  }
+
+  #pump(): void {
+    this.#pumpScheduled = false;
+    if (!this.#canPublish()) return;
+    if (this.#waiting > 0) this.#resendDue();
+    const lanes = this.#lanes;
+    while (this.#queued > 0 && this.#unacked < this.#maxInFlight) {
+      let built = false;
+      for (
+        let n = 0;
+        n < lanes.length && this.#unacked < this.#maxInFlight;
+        n++
+      ) {
+        const lane = lanes[this.#nextLane];
+        this.#nextLane = (this.#nextLane + 1) % lanes.length;
+        if (lane.queued === 0 || lane.waiting > 0) continue;
+        this.#publish(this.#build(lane));
+        built = true;
+      }
+      if (!built) break;
+    }
+    if (this.#room !== undefined && this.#queued < this.#queueMax / 2) {
+      this.#resolveRoom();
+    }
+  }
+
+  /** Packs up to `batchMaxTrades` of the lane's oldest queued trades into a message. */
+  #build(lane: Lane): Slot {
+    const slot = this.#freeSlot();
+    const count = Math.min(lane.queued, this.#batchMax);
+    this.#take(lane, count, slot.bytes);
+    slot.lane = lane;
+    slot.count = count;
+    slot.failures = 0;
+    slot.payload = slot.bytes.subarray(0, count * TRADE_RECORD_SIZE);
+    const firstTradeId = slot.view.getBigUint64(RecordOffset.TradeId, true);
+    slot.headers = headers();
+    slot.headers.set(
+      "Nats-Msg-Id",
+      natsMessageId(lane.origin, firstTradeId, { count }),
+    );
+    lane.unacked.push(slot);
+    this.#unacked++;
+    return slot;
+  }
+
+  #freeSlot(): Slot {
+    const index = this.#freeSlots.pop();
+    if (index !== undefined) return this.#slots[index];
+    const bytes = new Uint8Array(this.#batchMax * TRADE_RECORD_SIZE);
+    const slot: Slot = {
+      index: this.#slots.length,
+      bytes,
+      view: new DataView(bytes.buffer),
+      state: SlotState.Free,
+      lane: undefined,
+      payload: bytes,
+      count: 0,
+      headers: undefined,
+      attempt: -1,
+      sentAt: 0,
+      failures: 0,
+    };
+    this.#slots.push(slot);
+    return slot;
+  }
+
+  #publish(slot: Slot): void {
+    const lane = slot.lane!;
+    // the attempt id names the slot (id mod maxInFlight) and this attempt
+    const id = this.#attempts++ * this.#maxInFlight + slot.index;
+    slot.attempt = id;
+    slot.state = SlotState.InFlight;
+    slot.sentAt = performance.now();
+    this.#inFlight++;
+    try {
+      this.#nc!.publish(lane.subject, slot.payload, {
+        reply: this.#replyPrefix + id,
+        headers: slot.headers,
+      });
+    } catch (error) {
+      this.#settle(slot);
+      if (error instanceof errors.InvalidArgumentError) {
+        this.#reject(slot, error.message);
+      } else {
+        this.#retryLater(
+          slot,
+          error instanceof Error ? error.message : String(error),
+        );
+      }
+    }
+  }
+
+  /** Resends, in order, the waiting messages of every symbol whose backoff is over. */
+  #resendDue(): void {
+    const now = performance.now();
+    for (const lane of this.#lanes) {
+      if (lane.waiting === 0 || lane.retryAt > now) continue;
+      for (const slot of [...lane.unacked]) {
+        if (slot.state !== SlotState.Waiting) continue;
+        lane.waiting--;
+        this.#waiting--;
+        this.#retries++;
+        this.#publish(slot);
+      }
+    }
+  }
+
+  #onReply(msg: Msg): void {
+    const id = Number(msg.subject.slice(this.#replyPrefix.length));
+    const slot = this.#slots[id % this.#maxInFlight];
+    if (slot?.attempt !== id || slot.state !== SlotState.InFlight) return;
+    this.#settle(slot);
+    if (msg.data.length === 0 && msg.headers?.code === 503) {
+      // the stream may have been deleted: make sure it is there again
+      if (this.#ensured) {
+        this.#ensured = false;
+        this.#ensure();
+      }
+      this.#retryLater(
+        slot,
+        "no responders (is the stream there, has it a leader?)",
+      );
+      return;
+    }
+    let ack: {
+      duplicate?: boolean;
+      error?: { code?: number; description?: string };
+    };
+    try {
+      ack = msg.json();
+    } catch {
+      this.#reject(slot, `unreadable ack ${JSON.stringify(msg.string())}`);
+      return;
+    }
+    if (ack.error !== undefined) {
+      const code = ack.error.code ?? 0;
+      const reason = `${code} ${ack.error.description ?? "unknown error"}`;
+      if (code >= 500 || code === 429 || code === 408) {
+        this.#retryLater(slot, reason);
+      } else {
+        this.#reject(slot, reason);
+      }
+      return;
+    }
+    this.#ackLatency.record((performance.now() - slot.sentAt) * 1e6);
+    this.#messagesSent++;
+    this.#tradesSent += slot.count;
+    if (ack.duplicate === true) this.#duplicates++;
+    this.#done(slot);
+  }
+
+  /** Ends the current attempt of an in-flight message; stale replies to it are ignored. */
+  #settle(slot: Slot): void {
+    this.#inFlight--;
+    slot.attempt = -1;
+  }
+
+  /**
+   * Queues a message to be published again: after the symbol's backoff when
+   * the attempt failed for `reason`, else as soon as the connection is back.
+   */
+  #retryLater(slot: Slot, reason?: string): void {
+    const lane = slot.lane!;
+    slot.state = SlotState.Waiting;
+    lane.waiting++;
+    this.#waiting++;
+    if (reason === undefined) return;
+    lane.retryAt = Math.max(
+      lane.retryAt,
+      performance.now() + RETRY_BACKOFF.backoff(slot.failures++),
+    );
+    this.#warnRetry(
+      `${LABEL}: publish to ${lane.subject} failed (${reason}); retrying`,
+    );
+  }
+
+  /** Gives up on a message JetStream refused for good. */
+  #reject(slot: Slot, reason: string): void {
+    this.#publishErrors++;
+    this.#tradesRejected += slot.count;
+    this.#warnRejected(
+      `${LABEL}: JetStream rejected a message of ${slot.count} trades on ${
+        slot.lane!.subject
+      } (${reason}); its trades are lost`,
+    );
+    this.#done(slot);
+  }
+
+  /** Releases an acknowledged or rejected message's slot. */
+  #done(slot: Slot): void {
+    const lane = slot.lane!;
+    lane.unacked.splice(lane.unacked.indexOf(slot), 1);
+    this.#unacked--;
+    slot.state = SlotState.Free;
+    slot.lane = undefined;
+    slot.headers = undefined;
+    this.#freeSlots.push(slot.index);
+    if (this.#idle !== undefined && this.#isIdle()) this.#idle.resolve();
+    if (this.#queued > 0 || this.#waiting > 0) this.#schedulePump();
+  }
+
+  #onTick(): void {
+    const now = performance.now();
+    if (this.#connected && this.#inFlight > 0) {
+      for (const slot of this.#slots) {
+        if (
+          slot.state === SlotState.InFlight &&
+          now - slot.sentAt > ACK_TIMEOUT_MS
+        ) {
+          this.#settle(slot);
+          this.#retryLater(slot, `no ack within ${ACK_TIMEOUT_MS} ms`);
+        }
+      }
+    }
+    if (this.#waiting > 0) this.#schedulePump();
+    if (
+      this.#dropped > this.#droppedReported &&
+      now - this.#lastDropReport >= WARN_EVERY_MS
+    ) {
+      this.#log.warn(
+        `${LABEL}: queue full (${this.#queueMax} trades): dropped ${
+          this.#dropped - this.#droppedReported
+        } of the oldest trades (${this.#dropped} in all)`,
+      );
+      this.#droppedReported = this.#dropped;
+      this.#lastDropReport = now;
+    }
+  }
+}

@@ -1,0 +1,686 @@
+// The NATS publisher against real nats-server processes: every trade stored
+// exactly once and in per-symbol order, adaptive batching, idempotent
+// retries, an outage in the middle, the bounded queue, close(), and
+// authentication (right and wrong credentials, no retry storm).
+
+import assert from "node:assert/strict";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { nkeys } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
+import { decodeTrades, encodeTrade } from "../common/codec.ts";
+import {
+  type NatsAuth,
+  type NatsPublishConfig,
+  type NatsTransportConfig,
+  parseConfig,
+} from "../common/config/mod.ts";
+import { delay } from "../common/delay.ts";
+import { yieldToEventLoop } from "../common/ipc/wait_strategy.ts";
+import type { Logger } from "../common/log.ts";
+import { natsMessageId } from "../common/message_id.ts";
+import { connectNats, NatsAuthError } from "../common/nats/mod.ts";
+import { parseTradeSubject } from "../common/subjects.ts";
+import { Side, TRADE_RECORD_SIZE } from "../common/trade.ts";
+import {
+  ACK_TIMEOUT_MS,
+  NatsTransport,
+} from "../data_manager/nats_transport.ts";
+import { StreamConfigError } from "../data_manager/stream_setup.ts";
+import { gatedTest, harnessPermissions } from "./_permissions.ts";
+import { type NatsServer, startNatsServer } from "./nats_server.ts";
+
+const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
+const EXCHANGE = "binance";
+const STREAM = "TRANSPORT_TEST";
+const PREFIX = "test.market";
+const PERMISSIONS = harnessPermissions();
+
+function transportConfig(
+  url: string,
+  options: { publish?: Partial<NatsPublishConfig>; auth?: NatsAuth } = {},
+): NatsTransportConfig {
+  const base = parseConfig(undefined).transport.nats;
+  return {
+    ...base,
+    enabled: true,
+    servers: [url],
+    auth: options.auth ?? { kind: "none" },
+    connectTimeoutMs: 2000,
+    jetstream: { ...base.jetstream, streamName: STREAM, subjectPrefix: PREFIX },
+    publish: { ...base.publish, flushTimeoutMs: 20_000, ...options.publish },
+  };
+}
+
+function captureLog(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const push = (level: string) => (message: string) =>
+    lines.push(`${level}: ${message}`);
+  return {
+    log: {
+      debug: push("debug"),
+      info: push("info"),
+      warn: push("warn"),
+      error: push("error"),
+    },
+    lines,
+  };
+}
+
+function open(
+  url: string,
+  options: {
+    publish?: Partial<NatsPublishConfig>;
+    auth?: NatsAuth;
+    symbols?: string[];
+    log?: Logger;
+  } = {},
+): Promise<NatsTransport> {
+  return NatsTransport.open(options.symbols ?? SYMBOLS, {
+    exchange: EXCHANGE,
+    config: transportConfig(url, options),
+    log: options.log ?? captureLog().log,
+  });
+}
+
+/** Generates trades with increasing ids (and per-symbol seq) and remembers what was sent. */
+class Trades {
+  readonly symbols: readonly string[];
+  readonly sent = new Map<string, bigint[]>();
+  #record = new Uint8Array(TRADE_RECORD_SIZE);
+  #nextId: bigint;
+  #seq: number[];
+
+  constructor(symbols: readonly string[], options: { firstId?: bigint } = {}) {
+    this.symbols = symbols;
+    this.#nextId = options.firstId ?? 1n;
+    this.#seq = symbols.map(() => 0);
+    for (const symbol of symbols) this.sent.set(symbol, []);
+  }
+
+  get count(): number {
+    return [...this.sent.values()].reduce((n, ids) => n + ids.length, 0);
+  }
+
+  /** Sends the next trade of `symbol` (an index) into `transport`. */
+  send(transport: NatsTransport, symbol: number): bigint {
+    const tradeId = this.#nextId++;
+    this.#encode(symbol, tradeId);
+    transport.send(symbol, this.#record);
+    this.sent.get(this.symbols[symbol])!.push(tradeId);
+    return tradeId;
+  }
+
+  /** Sends an already sent trade again (same id), without remembering it twice. */
+  resend(transport: NatsTransport, symbol: number, tradeId: bigint): void {
+    this.#encode(symbol, tradeId);
+    transport.send(symbol, this.#record);
+  }
+
+  #encode(symbol: number, tradeId: bigint): void {
+    encodeTrade({
+      side: Side.Buy,
+      flags: 0,
+      seq: ++this.#seq[symbol],
+      tsEvent: 1_764_000_000_000_000_000n,
+      tsRecv: 1_764_000_000_000_100_000n,
+      priceFixed: 67_123_450_000_000n,
+      size: 0.5,
+      tradeId,
+    }, this.#record);
+  }
+}
+
+interface Stored {
+  symbol: string;
+  id: string;
+  tradeIds: bigint[];
+}
+
+/** Every message of the stream, in stream order, with its trades' ids. */
+async function readStream(url: string): Promise<Stored[]> {
+  const nc = await connect({ servers: url, noAsyncTraces: true });
+  try {
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    const total = (await jsm.streams.info(STREAM)).state.messages;
+    const stored: Stored[] = [];
+    if (total === 0) return stored;
+    const messages = await (await js.consumers.get(STREAM)).consume();
+    for await (const message of messages) {
+      const { exchange, symbol } = parseTradeSubject(message.subject, {
+        prefix: PREFIX,
+      });
+      assert.equal(exchange, EXCHANGE);
+      stored.push({
+        symbol,
+        id: message.headers?.get("Nats-Msg-Id") ?? "",
+        tradeIds: decodeTrades(message.data, { exchange, symbol }).map((t) =>
+          t.tradeId
+        ),
+      });
+      if (stored.length === total) break;
+    }
+    await messages.close();
+    return stored;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Asserts the stream holds exactly `expected` (trade ids per symbol, in order), each message with its own id. */
+function assertStored(
+  stored: readonly Stored[],
+  expected: ReadonlyMap<string, readonly bigint[]>,
+): void {
+  const got = new Map([...expected.keys()].map((s) => [s, [] as bigint[]]));
+  for (const { symbol, id, tradeIds } of stored) {
+    assert.equal(
+      id,
+      natsMessageId({ exchange: EXCHANGE, symbol }, tradeIds[0], {
+        count: tradeIds.length,
+      }),
+    );
+    got.get(symbol)!.push(...tradeIds);
+  }
+  for (const [symbol, ids] of expected) {
+    const stream = got.get(symbol)!;
+    assert.equal(stream.length, ids.length, `${symbol}: stored vs expected`);
+    assert.deepEqual(stream, ids, `${symbol}: every trade once, in order`);
+  }
+}
+
+async function waitFor(
+  what: string,
+  condition: () => boolean,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    }
+    await delay(5);
+  }
+}
+
+/** Sends trades round-robin over the symbols, yielding every `every`. */
+async function sendMany(
+  transport: NatsTransport,
+  trades: Trades,
+  count: number,
+  every = 500,
+): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    trades.send(transport, i % trades.symbols.length);
+    if (i % every === every - 1) await yieldToEventLoop();
+  }
+}
+
+function natsTransportTest(
+  name: string,
+  fn: (server: NatsServer) => Promise<void>,
+): void {
+  gatedTest({
+    name: `NatsTransport: ${name}`,
+    permissions: PERMISSIONS,
+    async fn() {
+      await using server = await startNatsServer();
+      await fn(server);
+    },
+  });
+}
+
+natsTransportTest(
+  "every trade is stored exactly once, in per-symbol order",
+  async (server) => {
+    const { log, lines } = captureLog();
+    const transport = await open(server.url, { log });
+    assert.equal(transport.name, "nats");
+    assert.deepEqual(transport.subjects, [
+      "test.market.binance.BTCUSDT.trades",
+      "test.market.binance.ETHUSDT.trades",
+      "test.market.binance.SOLUSDT.trades",
+    ]);
+    const trades = new Trades(SYMBOLS);
+    await sendMany(transport, trades, 30_000); // the first ones before the connection is up
+    await transport.close();
+    const stats = transport.stats();
+    assert.equal(stats.tradesSent, 30_000);
+    assert.equal(stats.bytesSent, 30_000 * TRADE_RECORD_SIZE);
+    assert.equal(stats.dropped, 0);
+    assert.equal(stats.bufferOverflows, 0);
+    assert.equal(stats.publishErrors, 0);
+    assert.equal(stats.sendErrors, 0);
+    assert.equal(stats.queueDepth, 0);
+    assert.equal(stats.inFlight, 0);
+    assert.equal(stats.ackLatency.count, stats.messagesSent);
+    assertStored(await readStream(server.url), trades.sent);
+    assert.ok(
+      lines.includes("info: NATS publisher: flushed everything before closing"),
+      lines.join("\n"),
+    );
+    assert.match(transport.summary(), /^nats 30,000 trades in [\d,]+ msgs /);
+  },
+);
+
+natsTransportTest(
+  "a lone trade goes out alone; a burst is batched per symbol",
+  async (server) => {
+    const transport = await open(server.url, {
+      publish: { batchMaxTrades: 16, maxInFlight: 4 },
+    });
+    await waitFor("ready", () => transport.ready());
+    const trades = new Trades(SYMBOLS);
+    for (let i = 0; i < 3; i++) {
+      trades.send(transport, i);
+      await waitFor("acked", () => transport.stats().tradesSent === i + 1);
+    }
+    assert.equal(transport.stats().messagesSent, 3);
+    for (let i = 0; i < 5000; i++) trades.send(transport, i % 3); // one burst
+    await transport.close();
+    const stored = await readStream(server.url);
+    assertStored(stored, trades.sent);
+    assert.deepEqual(stored.slice(0, 3).map((m) => m.tradeIds.length), [
+      1,
+      1,
+      1,
+    ]);
+    const burst = stored.slice(3);
+    assert.ok(burst.length < 5000, `${burst.length} messages for 5000 trades`);
+    assert.ok(burst.every((m) => m.tradeIds.length <= 16));
+    assert.ok(burst.some((m) => m.tradeIds.length === 16));
+    assert.equal(transport.stats().messagesSent, stored.length);
+  },
+);
+
+natsTransportTest(
+  "batchMaxTrades 1 sends one message per trade",
+  async (server) => {
+    const transport = await open(server.url, {
+      publish: { batchMaxTrades: 1, maxInFlight: 4 },
+    });
+    await waitFor("ready", () => transport.ready());
+    const trades = new Trades(SYMBOLS);
+    for (let i = 0; i < 2000; i++) trades.send(transport, i % 3);
+    await transport.close();
+    const stored = await readStream(server.url);
+    assert.equal(stored.length, 2000);
+    assert.equal(transport.stats().messagesSent, 2000);
+    assertStored(stored, trades.sent);
+  },
+);
+
+natsTransportTest(
+  "the same trade ids sent twice are stored once (duplicate acks)",
+  async (server) => {
+    const transport = await open(server.url, {
+      publish: { batchMaxTrades: 1 },
+    });
+    const trades = new Trades(["BTCUSDT"]);
+    const ids: bigint[] = [];
+    for (let i = 0; i < 100; i++) ids.push(trades.send(transport, 0));
+    await waitFor("all acked", () => transport.stats().tradesSent === 100);
+    for (const id of ids) trades.resend(transport, 0, id);
+    await transport.close();
+    const stats = transport.stats();
+    assert.equal(stats.tradesSent, 200);
+    assert.equal(stats.duplicates, 100);
+    const stored = await readStream(server.url);
+    assert.equal(stored.length, 100);
+    assertStored(stored, trades.sent);
+  },
+);
+
+natsTransportTest(
+  "an outage: trades sent before, during and after are stored once, in order",
+  async (server) => {
+    const { log, lines } = captureLog();
+    const transport = await open(server.url, { log });
+    const trades = new Trades(SYMBOLS);
+    let producing = true;
+    const producer = (async () => {
+      while (producing) {
+        for (let i = 0; i < 30; i++) trades.send(transport, i % 3);
+        await delay(1);
+      }
+    })();
+    await waitFor(
+      "2,000 trades acked",
+      () => transport.stats().tradesSent >= 2000,
+    );
+    await server.halt();
+    await waitFor("the outage is seen", () => !transport.ready());
+    const before = trades.count;
+    await waitFor(
+      "trades queued during the outage",
+      () => trades.count > before + 1000,
+    );
+    assert.ok(transport.stats().queueDepth > 0);
+    await server.start();
+    await waitFor("ready again", () => transport.ready());
+    const after = trades.count;
+    await waitFor(
+      "trades sent after the outage",
+      () => trades.count > after + 1000,
+    );
+    producing = false;
+    await producer;
+    await transport.close();
+    const stats = transport.stats();
+    assert.equal(stats.dropped, 0);
+    assert.equal(stats.publishErrors, 0);
+    assertStored(await readStream(server.url), trades.sent);
+    const reconnects = lines.filter((l) => l.includes("reconnected to"));
+    assert.equal(reconnects.length, 1, lines.join("\n"));
+    const disconnects = lines.filter((l) => l.includes("disconnected from"));
+    assert.equal(disconnects.length, 1, lines.join("\n"));
+  },
+);
+
+natsTransportTest(
+  "NATS down at start: the queue keeps the newest trades, drops and counts the oldest",
+  async (server) => {
+    await server.halt();
+    const { log, lines } = captureLog();
+    const transport = await open(server.url, {
+      log,
+      symbols: ["BTCUSDT", "ETHUSDT"],
+      publish: { queueMaxTrades: 100 },
+    });
+    assert.equal(transport.ready(), false);
+    const trades = new Trades(["BTCUSDT", "ETHUSDT"]);
+    for (let i = 0; i < 250; i++) trades.send(transport, i % 2);
+    let stats = transport.stats();
+    assert.equal(stats.dropped, 150);
+    assert.equal(stats.bufferOverflows, 150);
+    assert.equal(stats.queueDepth, 100);
+    assert.equal(stats.bufferUtilization, 1);
+    const room = transport.room();
+    assert.ok(room instanceof Promise, "no room while the queue is full");
+    await waitFor(
+      "the drop warning",
+      () =>
+        lines.some((l) => /queue full \(100 trades\): dropped 150 /.test(l)),
+    );
+    await server.start();
+    await room;
+    await waitFor(
+      "the queue is flushed",
+      () => transport.stats().tradesSent === 100,
+    );
+    assert.equal(transport.room(), undefined);
+    await transport.close();
+    stats = transport.stats();
+    const stored = await readStream(server.url);
+    const storedTrades = stored.reduce((n, m) => n + m.tradeIds.length, 0);
+    assert.equal(stats.dropped + storedTrades, trades.count);
+    // the oldest 150 of all went: ids 151..250, alternating symbols
+    const newest = new Map(
+      [...trades.sent].map((
+        [symbol, ids],
+      ) => [symbol, ids.filter((id) => id > 150n)]),
+    );
+    assertStored(stored, newest);
+  },
+);
+
+natsTransportTest(
+  "close() with NATS unreachable gives up after flushTimeout and says what was lost",
+  async (server) => {
+    await server.halt();
+    const { log, lines } = captureLog();
+    const transport = await open(server.url, {
+      log,
+      publish: { flushTimeoutMs: 200 },
+    });
+    const trades = new Trades(SYMBOLS);
+    for (let i = 0; i < 10; i++) trades.send(transport, i % 3);
+    await transport.close();
+    assert.ok(
+      lines.includes(
+        "warn: NATS publisher: closing with 10 trades not flushed (10 queued, 0 awaiting an ack) after waiting 200 ms",
+      ),
+      lines.join("\n"),
+    );
+    trades.send(transport, 0); // after close: not accepted, counted
+    assert.equal(transport.stats().dropped, 1);
+  },
+);
+
+natsTransportTest(
+  "a stream that cannot take the settings stops publishing with StreamConfigError",
+  async (server) => {
+    const nc = await connect({ servers: server.url, noAsyncTraces: true });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({
+      name: STREAM,
+      subjects: [`${PREFIX}.>`],
+      storage: "memory",
+    });
+    await nc.close();
+    const { log, lines } = captureLog();
+    const transport = await open(server.url, { log });
+    const error = await transport.failed();
+    assert.ok(error instanceof StreamConfigError, String(error));
+    assert.equal(transport.ready(), false);
+    assert.ok(
+      lines.some((l) =>
+        l.startsWith("error: NATS publisher: publishing stopped")
+      ),
+    );
+    const trades = new Trades(SYMBOLS);
+    trades.send(transport, 0); // still accepted (queued), never thrown
+    assert.equal(transport.stats().queueDepth, 1);
+    await transport.close();
+  },
+);
+
+natsTransportTest(
+  "a deleted stream is created again and publishing resumes",
+  async (server) => {
+    const { log, lines } = captureLog();
+    const transport = await open(server.url, { log });
+    const first = new Trades(SYMBOLS);
+    await sendMany(transport, first, 1000);
+    await waitFor("acked", () => transport.stats().tradesSent === 1000);
+    const nc = await connect({ servers: server.url, noAsyncTraces: true });
+    await (await jetstreamManager(nc)).streams.delete(STREAM);
+    await nc.close();
+    const second = new Trades(SYMBOLS, { firstId: 1001n });
+    await sendMany(transport, second, 1000);
+    await transport.close();
+    assert.equal(transport.stats().publishErrors, 0);
+    assert.equal(lines.filter((l) => l.includes("created stream")).length, 2);
+    assertStored(await readStream(server.url), second.sent);
+  },
+);
+
+natsTransportTest(
+  "messages JetStream refuses for good are counted, logged and not retried",
+  async (server) => {
+    const nc = await connect({ servers: server.url, noAsyncTraces: true });
+    await (await jetstreamManager(nc)).streams.add({
+      name: STREAM,
+      subjects: [`${PREFIX}.>`],
+      max_msg_size: 200, // room for one trade, not for two
+    });
+    await nc.close();
+    const { log, lines } = captureLog();
+    const transport = await open(server.url, {
+      log,
+      publish: { batchMaxTrades: 8, maxInFlight: 1 },
+    });
+    await waitFor("ready", () => transport.ready());
+    const trades = new Trades(["BTCUSDT", "ETHUSDT", "SOLUSDT"]);
+    trades.send(transport, 0); // alone: fits
+    await waitFor("acked", () => transport.stats().tradesSent === 1);
+    for (let i = 0; i < 40; i++) trades.send(transport, 1); // batched: too big
+    await transport.close();
+    const stats = transport.stats();
+    assert.equal(stats.tradesSent + stats.tradesRejected, 41);
+    assert.ok(stats.publishErrors >= 4, `${stats.publishErrors} rejected`);
+    assert.equal(stats.sendErrors, stats.publishErrors);
+    assert.equal(stats.retries, 0);
+    const rejected = lines.filter((l) => l.includes("JetStream rejected"));
+    assert.equal(rejected.length, 1, "rate-limited");
+    assert.match(
+      rejected[0],
+      /^error: NATS publisher: JetStream rejected a message of 8 trades on test\.market\.binance\.ETHUSDT\.trades \(400 .*\); its trades are lost$/,
+    );
+    const stored = await readStream(server.url);
+    const storedTrades = stored.reduce((n, m) => n + m.tradeIds.length, 0);
+    assert.equal(storedTrades, stats.tradesSent);
+  },
+);
+
+gatedTest({
+  name:
+    "NatsTransport: a stalled server: publishes without an ack in time are retried and stored once, in order",
+  permissions: [...PERMISSIONS, { name: "run" }],
+  async fn() {
+    await using server = await startNatsServer();
+    const { log, lines } = captureLog();
+    const transport = await open(server.url, { log });
+    await waitFor("ready", () => transport.ready());
+    const trades = new Trades(SYMBOLS);
+    Deno.kill(server.pid, "SIGSTOP");
+    try {
+      await sendMany(transport, trades, 3000);
+      await waitFor(
+        "the ack timeout",
+        () =>
+          transport.stats().retries > 0 ||
+          lines.some((l) => l.includes("no ack within")),
+        ACK_TIMEOUT_MS + 5000,
+      );
+    } finally {
+      Deno.kill(server.pid, "SIGCONT");
+    }
+    await sendMany(transport, trades, 3000);
+    await transport.close();
+    const stats = transport.stats();
+    assert.ok(stats.retries > 0);
+    assert.equal(stats.publishErrors, 0);
+    assertStored(await readStream(server.url), trades.sent);
+  },
+});
+
+// ---------------------------------------------------------------- auth
+
+interface AuthCase {
+  kind: string;
+  server: Record<string, unknown>;
+  right: NatsAuth;
+  wrong: NatsAuth;
+  secret: string;
+}
+
+function authCases(): AuthCase[] {
+  const user = nkeys.createUser();
+  const stranger = nkeys.createUser();
+  const seed = (pair: nkeys.KeyPair) =>
+    new TextDecoder().decode(pair.getSeed());
+  return [
+    {
+      kind: "token",
+      server: { authorization: { token: "right-token" } },
+      right: { kind: "token", token: "right-token" },
+      wrong: { kind: "token", token: "wrong-token" },
+      secret: "wrong-token",
+    },
+    {
+      kind: "user",
+      server: {
+        authorization: { users: [{ user: "publisher", password: "right-pw" }] },
+      },
+      right: { kind: "user", user: "publisher", password: "right-pw" },
+      wrong: { kind: "user", user: "publisher", password: "wrong-pw" },
+      secret: "wrong-pw",
+    },
+    {
+      kind: "nkey",
+      server: { authorization: { users: [{ nkey: user.getPublicKey() }] } },
+      right: { kind: "nkey", seed: seed(user) },
+      wrong: { kind: "nkey", seed: seed(stranger) },
+      secret: seed(stranger),
+    },
+  ];
+}
+
+/** Connection attempts the server turned down. */
+function refusals(server: NatsServer): number {
+  return server.log.match(/authentication error/g)?.length ?? 0;
+}
+
+for (const auth of authCases()) {
+  gatedTest({
+    name:
+      `NatsTransport: ${auth.kind} auth: right credentials publish, wrong ones fail fast with NatsAuthError`,
+    permissions: PERMISSIONS,
+    async fn() {
+      await using server = await startNatsServer({ config: auth.server });
+      const transport = await open(server.url, { auth: auth.right });
+      const trades = new Trades(SYMBOLS);
+      await sendMany(transport, trades, 30);
+      await transport.close();
+      assert.equal(transport.stats().tradesSent, 30);
+      assert.equal(refusals(server), 0);
+
+      const { log, lines } = captureLog();
+      await assert.rejects(
+        connectNats(transportConfig(server.url, { auth: auth.wrong }), { log }),
+        (error: Error) => {
+          assert.ok(error instanceof NatsAuthError, String(error));
+          assert.equal(error.authKind, auth.kind);
+          assert.ok(
+            error.message.startsWith(
+              `NATS server ${server.url} rejected the credentials`,
+            ),
+            error.message,
+          );
+          assert.ok(!error.message.includes(auth.secret), error.message);
+          return true;
+        },
+      );
+      assert.ok(lines.every((l) => !l.includes(auth.secret)));
+      const refused = refusals(server);
+      assert.ok(refused >= 1 && refused <= 2, `${refused} refused attempts`);
+
+      const failing = await open(server.url, { auth: auth.wrong });
+      const error = await failing.failed();
+      assert.ok(error instanceof NatsAuthError, String(error));
+      assert.equal(failing.ready(), false);
+      await delay(1500); // several reconnect intervals: no further attempts
+      assert.ok(
+        refusals(server) <= refused + 2,
+        `${refusals(server)} refused attempts`,
+      );
+      await failing.close();
+    },
+  });
+}
+
+gatedTest({
+  name:
+    "NatsTransport: credentials refused on reconnect stop the transport with NatsAuthError",
+  permissions: PERMISSIONS,
+  async fn() {
+    await using first = await startNatsServer({
+      config: { authorization: { token: "right-token" } },
+    });
+    const transport = await open(first.url, {
+      auth: { kind: "token", token: "right-token" },
+    });
+    await waitFor("ready", () => transport.ready());
+    await first.halt();
+    // the same address comes back with other credentials
+    await using second = await startNatsServer({
+      config: { port: first.port, authorization: { token: "rotated-token" } },
+    });
+    const error = await transport.failed();
+    assert.ok(error instanceof NatsAuthError, String(error));
+    await delay(1500);
+    assert.ok(refusals(second) <= 2, `${refusals(second)} refused attempts`);
+    await transport.close();
+  },
+});
