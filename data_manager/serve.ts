@@ -183,6 +183,18 @@ export async function serve(
     clearInterval(progress);
     shutdown.dispose();
     for (const transport of transports) await transport.close();
+    for (const transport of transports) {
+      if (!(transport instanceof NatsTransport)) continue;
+      const { queueDepth, inFlight } = transport.stats();
+      if (queueDepth + inFlight > 0) {
+        log.error(
+          `${
+            formatCount(queueDepth + inFlight)
+          } trades were not acknowledged by NATS within transport.nats.publish.flush_timeout`,
+        );
+        status = 1;
+      }
+    }
     const seconds = (performance.now() - started) / 1000;
     const rate = counters.trades / seconds;
     log.info(

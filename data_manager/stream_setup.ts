@@ -22,6 +22,27 @@ import { streamSubjects } from "../common/subjects.ts";
 /** `err_code` of "stream name already in use with a different configuration". */
 const STREAM_NAME_IN_USE = 10058;
 
+/** `err_code` of "subjects overlap with an existing stream". */
+const SUBJECTS_OVERLAP = 10065;
+
+/** Names the streams that capture any of `subjects`, for the overlap message. */
+async function overlappingStreams(
+  jsm: JetStreamManager,
+  subjects: string[],
+): Promise<string> {
+  const names: string[] = [];
+  try {
+    for (const subject of subjects) {
+      for await (const name of jsm.streams.names(subject)) names.push(name);
+    }
+  } catch {
+    // Only for the message: fall back to a generic description.
+  }
+  return names.length > 0
+    ? `those of stream ${[...new Set(names)].join(", ")}`
+    : "an existing stream's";
+}
+
 /** The stream exists with settings it cannot change to the configured ones. */
 export class StreamConfigError extends Error {
   /** Stream name. */
@@ -169,6 +190,19 @@ async function createStream(
       error instanceof JetStreamApiError && error.code === STREAM_NAME_IN_USE
     ) {
       return (await jsm.streams.info(wanted.name)).config;
+    }
+    if (
+      error instanceof JetStreamApiError && error.code === SUBJECTS_OVERLAP
+    ) {
+      throw new StreamConfigError(
+        wanted.name,
+        ["subjects"],
+        `Cannot create stream ${wanted.name}: its subjects ${
+          wanted.subjects.join(", ")
+        } overlap ${await overlappingStreams(jsm, wanted.subjects)}: ` +
+          `change transport.nats.jetstream.subject_prefix or stream_name, or delete that stream`,
+        { cause: error },
+      );
     }
     throw error;
   }

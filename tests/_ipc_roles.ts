@@ -1,9 +1,10 @@
 /**
- * Shared by the tests that put trades through the shared-memory ring: a
- * segment name prefix of their own (so they never meet each other or a
- * developer's `deno task serve`) with its /dev/shm clean-up, a temp config
- * for both roles, and `serve`/`live` processes started with the tasks' own
- * permissions.
+ * Shared by the tests that put trades through the shared-memory ring (and,
+ * with a NATS server, through JetStream): a segment name prefix of their own
+ * (so they never meet each other or a developer's `deno task serve`) with its
+ * /dev/shm clean-up, a temp config for both roles (optionally with a NATS
+ * server, a unique stream and subject prefix), and `serve`/`live` processes
+ * started with the tasks' own permissions.
  *
  * @module
  */
@@ -145,6 +146,48 @@ export interface RoleConfigOptions {
   capacity?: number;
   /** `data_source.ipc.stale_after` (default: the built-in one). */
   staleAfter?: string;
+  /** `[data_manager.synthetic]` keys (default: the built-in ones). */
+  synthetic?: RoleSyntheticOptions;
+  /**
+   * NATS settings of both roles (default: none, the built-in servers and
+   * stream). The roles still need `--nats` to use it.
+   */
+  nats?: RoleNatsOptions;
+}
+
+/** `[data_manager.synthetic]` of a {@linkcode roleConfig}. */
+export interface RoleSyntheticOptions {
+  /** `seed`. */
+  seed?: number;
+  /** `first_trade_id` (fixed trade ids, e.g. to regenerate the trades). */
+  firstTradeId?: number;
+  /** `burst_size`. */
+  burstSize?: number;
+  /** `burst_interval`, a duration such as `"500ms"`. */
+  burstInterval?: string;
+}
+
+/** NATS settings of a {@linkcode roleConfig}. */
+export interface RoleNatsOptions {
+  /** Client URL of the server both roles use. */
+  url: string;
+  /**
+   * `[transport.nats.publish]` keys as written in TOML (e.g.
+   * `{ batch_max_trades: 1, flush_timeout: "10s" }`).
+   */
+  publish?: Record<string, number | string>;
+  /** A token for both roles' `auth` tables (default: no auth). */
+  token?: string;
+}
+
+/** NATS names of a {@linkcode RoleConfig} made with {@linkcode RoleConfigOptions.nats}. */
+export interface RoleNats {
+  /** The server URL. */
+  readonly url: string;
+  /** Stream name of both roles, unique to this config (`MBT_…`). */
+  readonly stream: string;
+  /** Subject prefix of both roles, unique to this config (`mbt…`), so streams never overlap. */
+  readonly subjectPrefix: string;
 }
 
 /** A temp TOML config for both roles on a unique prefix; disposing removes it and its segments. */
@@ -163,9 +206,75 @@ export interface RoleConfig extends AsyncDisposable {
   readonly rings: readonly string[];
   /** The segments that exist under the prefix now. */
   existing(): string[];
+  /** The NATS names, when the config was made with {@linkcode RoleConfigOptions.nats}. */
+  readonly nats: RoleNats | undefined;
 }
 
-/** Writes a {@linkcode RoleConfig}: no progress lines, nothing but the ring. */
+function tomlValue(value: number | string): string {
+  return typeof value === "number" ? String(value) : JSON.stringify(value);
+}
+
+function tomlKeys(keys: Record<string, number | string | undefined>): string {
+  return Object.entries(keys)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${key} = ${tomlValue(value!)}\n`)
+    .join("");
+}
+
+/** The `[data_manager.synthetic]` table, or nothing. */
+function syntheticToml(synthetic: RoleSyntheticOptions | undefined): string {
+  if (synthetic === undefined) return "";
+  return `
+[data_manager.synthetic]
+${
+    tomlKeys({
+      seed: synthetic.seed,
+      first_trade_id: synthetic.firstTradeId,
+      burst_size: synthetic.burstSize,
+      burst_interval: synthetic.burstInterval,
+    })
+  }`;
+}
+
+/** The publisher's `[transport.nats…]` tables. */
+function publisherNatsToml(options: RoleNatsOptions, names: RoleNats): string {
+  const auth = options.token === undefined
+    ? ""
+    : `\n[transport.nats.auth]\ntoken = ${JSON.stringify(options.token)}\n`;
+  const publish = options.publish === undefined
+    ? ""
+    : `\n[transport.nats.publish]\n${tomlKeys(options.publish)}`;
+  return `
+[transport.nats]
+servers = [${JSON.stringify(names.url)}]
+
+[transport.nats.jetstream]
+stream_name = ${JSON.stringify(names.stream)}
+subject_prefix = ${JSON.stringify(names.subjectPrefix)}
+${publish}${auth}`;
+}
+
+/** The consumer's `[data_source.nats…]` tables. */
+function consumerNatsToml(options: RoleNatsOptions, names: RoleNats): string {
+  const auth = options.token === undefined ? "" : `
+[data_source.nats.connection.auth]
+token = ${JSON.stringify(options.token)}
+`;
+  return `
+[data_source.nats]
+stream_name = ${JSON.stringify(names.stream)}
+subject_prefix = ${JSON.stringify(names.subjectPrefix)}
+
+[data_source.nats.connection]
+servers = [${JSON.stringify(names.url)}]
+${auth}`;
+}
+
+/**
+ * Writes a {@linkcode RoleConfig}: no progress lines, nothing but the ring
+ * unless {@linkcode RoleConfigOptions.nats} adds a server, a unique stream
+ * and a unique subject prefix for both roles.
+ */
 export async function roleConfig(
   options: RoleConfigOptions = {},
 ): Promise<RoleConfig> {
@@ -178,23 +287,29 @@ export async function roleConfig(
   const stale = options.staleAfter === undefined
     ? ""
     : `stale_after = "${options.staleAfter}"\n`;
+  const unique = prefix.slice(4, -1); // the random hex digits
+  const nats: RoleNats | undefined = options.nats && {
+    url: options.nats.url,
+    stream: `MBT_${unique.toUpperCase()}`,
+    subjectPrefix: `mbt${unique}`,
+  };
   await Deno.writeTextFile(
     path,
     `[data_manager]
 exchange = "binance"
 symbols = ${list}
-
+${syntheticToml(options.synthetic)}
 [transport.ipc]
 shm_path_prefix = "${prefix}"
 capacity = ${capacity}
-
+${options.nats ? publisherNatsToml(options.nats, nats!) : ""}
 [data_source]
 exchange = "binance"
 symbols = ${list}
 
 [data_source.ipc]
 shm_path_prefix = "${prefix}"
-${stale}
+${stale}${options.nats ? consumerNatsToml(options.nats, nats!) : ""}
 [log]
 progress_interval = "0"
 `,
@@ -205,6 +320,7 @@ progress_interval = "0"
     prefix,
     symbols,
     capacity,
+    nats,
     rings: symbols.map((symbol) => ringName(prefix, symbol)),
     existing: () => segmentsWithPrefix(prefix),
     async [Symbol.asyncDispose]() {
