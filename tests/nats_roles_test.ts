@@ -505,11 +505,8 @@ for (
     {
       // Bursts of 3,000 trades go out in messages of up to 64 trades of a
       // symbol, so the first run's limit (almost always) falls inside a
-      // message. Today live delivers that message up to the limit and leaves
-      // it unacknowledged, so the second run receives it again whole and
-      // repeats the trades the first run already had
-      // (trading_core/nats_exchange.ts, Subscription#receive): this variant
-      // fails until that is fixed.
+      // message: live delivers and acknowledges that message whole, so the
+      // second run must neither repeat nor miss any of its trades.
       what: "bursts in multi-trade messages",
       options: { synthetic: { burstSize: 3000, burstInterval: "300ms" } },
     },

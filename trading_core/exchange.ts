@@ -42,7 +42,11 @@ export interface ExchangeEvent {
 export interface SubscribeOptions {
   /** Ends the subscription when aborted. */
   signal?: AbortSignal;
-  /** Stop after this many trades (0 or absent = no limit). */
+  /**
+   * Stop once this many trades were delivered (0 or absent = no limit). A
+   * transport that delivers whole multi-trade messages (NATS) may deliver up
+   * to one message more, rather than leave part of a message unacknowledged.
+   */
   limit?: number;
   /** Receives events (producer restarts, losses, …). */
   onEvent?: (event: ExchangeEvent) => void;

@@ -20,6 +20,7 @@ import {
 } from "../common/ipc/mod.ts";
 import { TRADE_RECORD_SIZE } from "../common/trade.ts";
 import { TradeView } from "../common/trade_view.ts";
+import { symbolEvent } from "./_exchange_events.ts";
 import type {
   Exchange,
   ExchangeEvent,
@@ -266,7 +267,9 @@ export class IpcExchange implements Exchange {
     } catch (error) {
       if (!(error instanceof RingNotFoundError)) throw error;
       if (channel.state === "waiting" && !channel.waitReported) {
-        emit(event(channel, "waiting", `waiting for ring ${channel.name}`));
+        emit(
+          symbolEvent(channel, "waiting", `waiting for ring ${channel.name}`),
+        );
         channel.waitReported = true;
       }
       return false;
@@ -280,7 +283,7 @@ export class IpcExchange implements Exchange {
     channel.reader = reader;
     channel.epoch = reader.epoch;
     channel.state = "alive";
-    emit(event(
+    emit(symbolEvent(
       channel,
       restarted ? "restarted" : "attached",
       `${restarted ? "producer restarted: " : ""}attached to ${reader.name} ` +
@@ -315,7 +318,7 @@ export class IpcExchange implements Exchange {
       lost > channel.reportedLost &&
       now - channel.reportedLostAt >= LOST_REPORT_MS
     ) {
-      emit(event(
+      emit(symbolEvent(
         channel,
         "lapped",
         `consumer too slow: the producer overwrote ${
@@ -336,18 +339,18 @@ export class IpcExchange implements Exchange {
     switch (status) {
       case "alive":
         if (previous === "stalled") {
-          emit(event(channel, "recovered", "producer heartbeat is back"));
+          emit(symbolEvent(channel, "recovered", "producer heartbeat is back"));
         }
         break;
       case "stalled":
-        emit(event(
+        emit(symbolEvent(
           channel,
           "stalled",
           `producer pid ${reader.producerPid} is alive but its heartbeat stopped ${silent}s ago`,
         ));
         break;
       case "dead":
-        emit(event(
+        emit(symbolEvent(
           channel,
           "dead",
           `producer pid ${reader.producerPid} died (no heartbeat for ${silent}s); waiting for a new one`,
@@ -355,7 +358,7 @@ export class IpcExchange implements Exchange {
         this.#leave(channel, emit);
         break;
       case "closed":
-        emit(event(
+        emit(symbolEvent(
           channel,
           "closed",
           `producer closed ${reader.name}; waiting for a new one`,
@@ -377,16 +380,4 @@ export class IpcExchange implements Exchange {
 
 function active(channels: readonly Channel[]): RingReader[] {
   return channels.flatMap((channel) => channel.reader ? [channel.reader] : []);
-}
-
-function event(
-  channel: Channel,
-  kind: ExchangeEvent["kind"],
-  message: string,
-): ExchangeEvent {
-  return {
-    kind,
-    symbol: channel.symbol,
-    message: `${channel.symbol}: ${message}`,
-  };
 }

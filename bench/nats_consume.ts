@@ -1,0 +1,161 @@
+/**
+ * The durable NATS consumer's read rate: a real nats-server (file storage,
+ * one replica) holds a stream filled beforehand, and each round reads all of
+ * it through {@linkcode NatsExchange} with a new durable consumer (deliver
+ * all, AckAll acknowledgements, full record validation, one callback per
+ * trade). Once with 64-record messages, once with 1-record messages.
+ *
+ *   deno run --allow-net=127.0.0.1,localhost --allow-read --allow-write --allow-run --allow-env bench/nats_consume.ts [--quick]
+ *
+ * Prints, per message size, the rate in trades/s of each round (first to
+ * last trade delivered) and their median, min and max.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager, StorageType } from "@nats-io/jetstream";
+import { encodeTrades } from "../common/codec.ts";
+import { formatCount } from "../common/format.ts";
+import { tradeSubject } from "../common/subjects.ts";
+import { Side, TRADE_RECORD_SIZE, type TradeRecord } from "../common/trade.ts";
+import { startNatsServer } from "../tests/nats_server.ts";
+import { NatsExchange } from "../trading_core/nats_exchange.ts";
+
+const STREAM = "BENCH";
+const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
+/** Publishes awaiting their ack at once while filling the stream. */
+const PUBLISH_WINDOW = 256;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2
+    ? sorted[middle]
+    : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Publishes `trades` trades in messages of `perMessage` records, round-robin over the symbols. */
+async function fill(
+  url: string,
+  trades: number,
+  perMessage: number,
+): Promise<void> {
+  const nc = await connect({ servers: url, noAsyncTraces: true });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({
+      name: STREAM,
+      subjects: ["market.>"],
+      storage: StorageType.File,
+      num_replicas: 1,
+    });
+    const js = jsm.jetstream();
+    const subjects = SYMBOLS.map((symbol) => tradeSubject("binance", symbol));
+    const seqs = SYMBOLS.map(() => 0);
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const record: TradeRecord = {
+      side: Side.Buy,
+      flags: 0,
+      seq: 0,
+      tsEvent: now,
+      tsRecv: now,
+      priceFixed: 67_123_450_000_000n,
+      size: 0.01,
+      tradeId: 0n,
+    };
+    const inFlight = new Set<Promise<unknown>>();
+    for (let sent = 0, message = 0; sent < trades; message++) {
+      const symbol = message % SYMBOLS.length;
+      const count = Math.min(perMessage, trades - sent);
+      const payload = new Uint8Array(count * TRADE_RECORD_SIZE);
+      const records = Array.from({ length: count }, () => {
+        const seq = seqs[symbol]++;
+        return { ...record, seq, tradeId: BigInt(seq) };
+      });
+      encodeTrades(records, payload);
+      const ack = js.publish(subjects[symbol], payload);
+      inFlight.add(ack);
+      ack.finally(() => inFlight.delete(ack));
+      if (inFlight.size >= PUBLISH_WINDOW) await Promise.race(inFlight);
+      sent += count;
+    }
+    await Promise.all(inFlight);
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Reads the whole stream once with a new durable consumer; returns trades/s. */
+async function round(url: string, trades: number, name: string) {
+  const exchange = new NatsExchange({
+    connection: {
+      servers: [url],
+      name: "bench-consumer",
+      auth: { kind: "none" },
+      tls: undefined,
+      connectTimeoutMs: 5000,
+    },
+    consumer: {
+      durableName: name,
+      exchange: "binance",
+      symbols: SYMBOLS,
+      deliver: "all",
+      startTime: undefined,
+      startSequence: undefined,
+      replay: "instant",
+      maxAckPending: 1000,
+      ackWaitMs: 30_000,
+    },
+    streamName: STREAM,
+    subjectPrefix: "market",
+  });
+  let first = 0;
+  let checksum = 0;
+  await exchange.subscribeTrades(SYMBOLS, (trade) => {
+    if (first === 0) first = performance.now();
+    checksum += trade.seq;
+  }, { limit: trades });
+  const seconds = (performance.now() - first) / 1000;
+  const received = exchange.stats().reduce((sum, s) => sum + s.received, 0);
+  if (received !== trades || checksum === 0) {
+    throw new Error(`round ${name} received ${received} of ${trades} trades`);
+  }
+  return trades / seconds;
+}
+
+async function bench(
+  trades: number,
+  perMessage: number,
+  rounds: number,
+): Promise<void> {
+  await using server = await startNatsServer();
+  await fill(server.url, trades, perMessage);
+  const rates: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const rate = await round(server.url, trades, `bench-${i}`);
+    rates.push(rate);
+    console.log(`  round ${i + 1}: ${formatCount(Math.round(rate))} trades/s`);
+  }
+  const show = (rate: number) => formatCount(Math.round(rate));
+  console.log(
+    `${perMessage}-record messages, ${formatCount(trades)} trades: median ${
+      show(median(rates))
+    } trades/s (min ${show(Math.min(...rates))}, max ${
+      show(Math.max(...rates))
+    })`,
+  );
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { quick: { type: "boolean", default: false } },
+  });
+  const scale = values.quick ? 0.1 : 1;
+  const rounds = values.quick ? 3 : 5;
+  console.log("durable NATS consumer read rate (file storage, R1)");
+  await bench(Math.round(3_000_000 * scale), 64, rounds);
+  await bench(Math.round(300_000 * scale), 1, rounds);
+}

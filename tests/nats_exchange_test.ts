@@ -1,0 +1,805 @@
+// Tests of the NATS JetStream exchange against real nats-server processes
+// from the harness, one per test, fed by the test itself (js.publish of
+// encoded records): order and bytes of multi-record messages, filters, fan-out,
+// replay after a restart, deliver policies, the ordered mode, invalid messages,
+// abort, the limit, conflicting durables, messages lost in transit and server
+// restarts.
+
+import assert from "node:assert/strict";
+import { connect } from "@nats-io/transport-node";
+import { nanos, type NatsConnection } from "@nats-io/nats-core";
+import {
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstreamManager,
+  StorageType,
+} from "@nats-io/jetstream";
+import { encodeMessage, encodeTrade } from "../common/codec.ts";
+import type { NatsConsumerConfig } from "../common/config/mod.ts";
+import { delay } from "../common/delay.ts";
+import { streamSubjects, tradeSubject } from "../common/subjects.ts";
+import { Side, TRADE_RECORD_SIZE, type TradeRecord } from "../common/trade.ts";
+import type { ExchangeEvent } from "../trading_core/exchange.ts";
+import {
+  ConsumerConflictError,
+  NatsExchange,
+} from "../trading_core/nats_exchange.ts";
+import { gatedTest, harnessPermissions } from "./_permissions.ts";
+import { type NatsServer, startNatsServer } from "./nats_server.ts";
+
+const STREAM = "MARKET_DATA";
+const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
+/** Longest wait for something that should happen, ms. */
+const LIVENESS_MS = 15_000;
+
+/** A published message: where it went and what it held. */
+interface Published {
+  exchange: string;
+  symbol: string;
+  bytes: Uint8Array;
+  streamSeq: number;
+}
+
+/** Publishes trades with per-(exchange, symbol) seqs into the stream, and remembers them. */
+class Publisher {
+  readonly published: Published[] = [];
+  #nc: NatsConnection;
+  #js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  #seqs = new Map<string, number>();
+
+  private constructor(nc: NatsConnection, jsm: JetStreamManager) {
+    this.#nc = nc;
+    this.jsm = jsm;
+    this.#js = jsm.jetstream();
+  }
+
+  static async open(url: string): Promise<Publisher> {
+    const nc = await connect({
+      servers: url,
+      noAsyncTraces: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+    });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({
+      name: STREAM,
+      subjects: streamSubjects(),
+      storage: StorageType.File,
+    });
+    return new Publisher(nc, jsm);
+  }
+
+  /** The next `count` trades of `symbol` on `exchange` (seqs continue per pair). */
+  records(exchange: string, symbol: string, count: number): TradeRecord[] {
+    const key = `${exchange}.${symbol}`;
+    const first = this.#seqs.get(key) ?? 0;
+    this.#seqs.set(key, first + count);
+    return Array.from({ length: count }, (_, i) => {
+      const seq = first + i;
+      return {
+        side: seq % 3 === 0 ? Side.Sell : Side.Buy,
+        flags: seq % 5 === 0 ? 1 : 0,
+        seq,
+        tsEvent: 1_700_000_000_000_000_000n + BigInt(seq),
+        tsRecv: 1_700_000_000_000_000_500n + BigInt(seq),
+        priceFixed: 67_000_000_000_000n + BigInt(seq * 1_000_003),
+        size: 0.001 * (seq + 1),
+        tradeId: 9_000_000_000n + BigInt(seq),
+      };
+    });
+  }
+
+  /**
+   * Publishes one message of `count` trades of `symbol` (on binance unless
+   * told), retrying until stored; the message id makes a retry after a lost
+   * ack harmless.
+   */
+  async publish(
+    symbol: string,
+    count: number,
+    options: { exchange?: string } = {},
+  ): Promise<Published> {
+    const exchange = options.exchange ?? "binance";
+    const bytes = encodeMessage(this.records(exchange, symbol, count));
+    const subject = tradeSubject(exchange, symbol);
+    const msgID = `${subject}#${this.published.length}`;
+    for (let attempt = 1;; attempt++) {
+      try {
+        const ack = await this.#js.publish(subject, bytes, { msgID });
+        const message = { exchange, symbol, bytes, streamSeq: ack.seq };
+        this.published.push(message);
+        return message;
+      } catch (error) {
+        if (attempt * 100 > LIVENESS_MS) throw error;
+        await delay(100);
+      }
+    }
+  }
+
+  /** Publishes `messages` messages round-robin over `symbols`, of 1..4 records. */
+  async publishMany(
+    messages: number,
+    symbols: readonly string[] = SYMBOLS,
+  ): Promise<Published[]> {
+    const sent: Published[] = [];
+    for (let i = 0; i < messages; i++) {
+      const index = this.published.length;
+      sent.push(await this.publish(symbols[i % symbols.length], 1 + index % 4));
+    }
+    return sent;
+  }
+
+  /** Publishes raw bytes on a raw subject (invalid messages). */
+  async publishRaw(subject: string, bytes: Uint8Array): Promise<number> {
+    return (await this.#js.publish(subject, bytes)).seq;
+  }
+
+  async close(): Promise<void> {
+    await this.#nc.close();
+  }
+}
+
+/** Trades held by `messages`. */
+function tradesIn(messages: readonly Published[]): number {
+  return messages.reduce((sum, m) => sum + m.bytes.length, 0) /
+    TRADE_RECORD_SIZE;
+}
+
+/** The records of `messages` in order, with where they came from. */
+function recordsOf(messages: readonly Published[]): Delivered[] {
+  return messages.flatMap((m) =>
+    Array.from({ length: m.bytes.length / TRADE_RECORD_SIZE }, (_, i) => ({
+      exchange: m.exchange,
+      symbol: m.symbol,
+      index: -1,
+      bytes: m.bytes.slice(i * TRADE_RECORD_SIZE, (i + 1) * TRADE_RECORD_SIZE),
+    }))
+  );
+}
+
+/** A delivered trade: its origin, symbol index and re-encoded record. */
+interface Delivered {
+  exchange: string;
+  symbol: string;
+  index: number;
+  bytes: Uint8Array;
+}
+
+/** A running subscription: what it delivered and reported, and how to stop it. */
+interface Reader {
+  exchange: NatsExchange;
+  delivered: Delivered[];
+  events: ExchangeEvent[];
+  /** Resolves (or rejects) when subscribeTrades does. */
+  done: Promise<void>;
+  /** Aborts it and waits for it to end. */
+  stop(): Promise<void>;
+  /** Waits until it has delivered `count` trades. */
+  received(count: number): Promise<void>;
+  /** Waits for its consumer to be ready. */
+  attached(): Promise<void>;
+  /** Events of `kind`. */
+  saw(kind: ExchangeEvent["kind"]): ExchangeEvent[];
+}
+
+function consumerConfig(
+  overrides: Partial<NatsConsumerConfig>,
+): NatsConsumerConfig {
+  return {
+    durableName: "reader",
+    exchange: "binance",
+    symbols: SYMBOLS,
+    deliver: "all",
+    startTime: undefined,
+    startSequence: undefined,
+    replay: "instant",
+    maxAckPending: 1000,
+    ackWaitMs: 30_000,
+    ...overrides,
+  };
+}
+
+function read(
+  url: string,
+  options: Partial<NatsConsumerConfig> & {
+    symbols?: string[];
+    limit?: number;
+    onTick?: (count: number) => void;
+  } = {},
+): Reader {
+  const { symbols = SYMBOLS, limit, onTick, ...consumer } = options;
+  const exchange = new NatsExchange({
+    connection: {
+      servers: [url],
+      name: "nats-exchange-test",
+      auth: { kind: "none" },
+      tls: undefined,
+      connectTimeoutMs: 2000,
+    },
+    consumer: consumerConfig(consumer),
+    streamName: STREAM,
+    subjectPrefix: "market",
+  });
+  const controller = new AbortController();
+  const delivered: Delivered[] = [];
+  const events: ExchangeEvent[] = [];
+  const done = exchange.subscribeTrades(symbols, (trade, origin, index) => {
+    const bytes = new Uint8Array(TRADE_RECORD_SIZE);
+    encodeTrade(trade.toTrade(origin), bytes);
+    delivered.push({
+      exchange: origin.exchange,
+      symbol: origin.symbol,
+      index,
+      bytes,
+    });
+    onTick?.(delivered.length);
+  }, { signal: controller.signal, limit, onEvent: (e) => events.push(e) });
+  done.catch(() => {}); // awaited by the tests that expect it to fail
+  const saw = (kind: ExchangeEvent["kind"]) =>
+    events.filter((e) => e.kind === kind);
+  return {
+    exchange,
+    delivered,
+    events,
+    done,
+    saw,
+    async stop() {
+      controller.abort();
+      await done;
+    },
+    received: (count) =>
+      until(() => delivered.length >= count, `${count} trades delivered`),
+    attached: () => until(() => saw("attached").length > 0, "attached"),
+  };
+}
+
+/** Waits until `condition` holds, for at most LIVENESS_MS. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + LIVENESS_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`never: ${what}`);
+    await delay(5);
+  }
+}
+
+/** Asserts `actual` are exactly the records of `expected`, in order, bytes included. */
+function assertRecords(actual: Delivered[], expected: Published[]): void {
+  const want = recordsOf(expected);
+  assert.equal(actual.length, want.length, "number of trades");
+  actual.forEach((trade, i) => {
+    assert.equal(trade.exchange, want[i].exchange, `trade ${i} exchange`);
+    assert.equal(trade.symbol, want[i].symbol, `trade ${i} symbol`);
+    assert.deepEqual(trade.bytes, want[i].bytes, `trade ${i} bytes`);
+  });
+}
+
+/** The seqs delivered per symbol. */
+function seqsBySymbol(delivered: Delivered[]): Map<string, number[]> {
+  const seqs = new Map<string, number[]>();
+  for (const trade of delivered) {
+    const view = new DataView(trade.bytes.buffer);
+    const list = seqs.get(trade.symbol) ?? [];
+    list.push(view.getUint32(4, true));
+    seqs.set(trade.symbol, list);
+  }
+  return seqs;
+}
+
+/** `0, 1, …, count - 1`. */
+function range(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i);
+}
+
+/** A test with its own JetStream server and a publisher on it. */
+function natsExchangeTest(
+  name: string,
+  fn: (server: NatsServer, publisher: Publisher) => Promise<void>,
+): void {
+  gatedTest({
+    name: `NatsExchange: ${name}`,
+    permissions: harnessPermissions(),
+    async fn() {
+      await using server = await startNatsServer();
+      const publisher = await Publisher.open(server.url);
+      try {
+        await fn(server, publisher);
+      } finally {
+        await publisher.close();
+      }
+    },
+  });
+}
+
+Deno.test("NatsExchange rejects a deliver policy without its start", () => {
+  const make = (consumer: Partial<NatsConsumerConfig>) =>
+    new NatsExchange({
+      connection: {
+        servers: ["nats://127.0.0.1:4222"],
+        name: "t",
+        auth: { kind: "none" },
+        tls: undefined,
+        connectTimeoutMs: 1000,
+      },
+      consumer: consumerConfig(consumer),
+      streamName: STREAM,
+      subjectPrefix: "market",
+    });
+  assert.throws(
+    () => make({ deliver: "by_start_time" }),
+    /Invalid start time undefined: deliver "by_start_time" needs a valid Date/,
+  );
+  assert.throws(
+    () => make({ deliver: "by_start_sequence", startSequence: 0 }),
+    /Invalid start sequence 0: deliver "by_start_sequence" needs an integer >= 1/,
+  );
+  assert.throws(() => make({ exchange: "bin.ance" }), RangeError);
+});
+
+natsExchangeTest(
+  "multi-record messages of 3 symbols arrive in order, byte-identical",
+  async (server, publisher) => {
+    const sent = await publisher.publishMany(60);
+    const reader = read(server.url, { limit: tradesIn(sent) });
+    await reader.done;
+    assertRecords(reader.delivered, sent);
+    for (const trade of reader.delivered) {
+      assert.equal(trade.index, SYMBOLS.indexOf(trade.symbol));
+    }
+    const stats = reader.exchange.stats();
+    assert.deepEqual(stats.map((s) => s.symbol), SYMBOLS);
+    for (const [i, symbol] of SYMBOLS.entries()) {
+      const mine = sent.filter((m) => m.symbol === symbol);
+      assert.equal(stats[i].received, tradesIn(mine));
+      assert.equal(stats[i].invalid, 0);
+      assert.equal(stats[i].state, "stopped");
+    }
+    assert.equal(reader.saw("attached").length, 1);
+    assert.match(
+      reader.saw("attached")[0].message,
+      /durable consumer "reader" \(created\)/,
+    );
+  },
+);
+
+natsExchangeTest(
+  "filters: symbols of one exchange, one symbol on every exchange, everything",
+  async (server, publisher) => {
+    const sent: Published[] = [];
+    for (let i = 0; i < 8; i++) {
+      sent.push(await publisher.publish(SYMBOLS[i % 3], 2));
+      sent.push(
+        await publisher.publish(SYMBOLS[i % 2], 1, { exchange: "coinbase" }),
+      );
+    }
+    const isEth = (m: Published) =>
+      m.exchange === "binance" && m.symbol === "ETHUSDT";
+    const eth = read(server.url, {
+      durableName: "eth",
+      symbols: ["ethusdt"],
+      limit: tradesIn(sent.filter(isEth)),
+    });
+    await eth.done;
+    assertRecords(eth.delivered, sent.filter(isEth));
+    assert.ok(eth.delivered.every((t) => t.index === 0));
+    const info = await publisher.jsm.consumers.info(STREAM, "eth");
+    assert.deepEqual(info.config.filter_subjects, [
+      "market.binance.ETHUSDT.trades",
+    ]);
+
+    const isBtc = (m: Published) => m.symbol === "BTCUSDT";
+    const btc = read(server.url, {
+      durableName: "btc",
+      exchange: undefined,
+      symbols: ["BTCUSDT"],
+      limit: tradesIn(sent.filter(isBtc)),
+    });
+    await btc.done;
+    assertRecords(btc.delivered, sent.filter(isBtc));
+    assert.deepEqual(
+      new Set(btc.delivered.map((t) => t.exchange)),
+      new Set(["binance", "coinbase"]),
+    );
+
+    const all = read(server.url, {
+      durableName: "all",
+      exchange: undefined,
+      symbols: [],
+      limit: tradesIn(sent),
+    });
+    await all.done;
+    assertRecords(all.delivered, sent);
+    const stats = all.exchange.stats();
+    // Symbols in order of arrival; every index names its symbol.
+    assert.deepEqual(stats.map((s) => s.symbol), [
+      "BTCUSDT",
+      "ETHUSDT",
+      "SOLUSDT",
+    ]);
+    for (const trade of all.delivered) {
+      assert.equal(stats[trade.index].symbol, trade.symbol);
+    }
+    assert.equal(
+      stats.reduce((sum, s) => sum + s.received, 0),
+      tradesIn(sent),
+    );
+  },
+);
+
+natsExchangeTest(
+  "fan-out: three durable consumers each receive everything",
+  async (server, publisher) => {
+    const sent = await publisher.publishMany(30);
+    const readers = ["one", "two", "three"].map((durableName) =>
+      read(server.url, { durableName, limit: tradesIn(sent) })
+    );
+    await Promise.all(readers.map((r) => r.done));
+    for (const reader of readers) assertRecords(reader.delivered, sent);
+  },
+);
+
+natsExchangeTest(
+  "replay after a restart: the same durable continues exactly where it acknowledged",
+  async (server, publisher) => {
+    const reader = read(server.url, { deliver: "new" });
+    await reader.attached();
+    const first = await publisher.publishMany(20);
+    // Stop on a message boundary, with later messages already prefetched.
+    const half = tradesIn(first.slice(0, 10));
+    const head = read(server.url, { durableName: "replay", limit: half });
+    await head.done;
+    assertRecords(head.delivered, first.slice(0, 10));
+    const more = await publisher.publishMany(20);
+    const tail = read(server.url, {
+      durableName: "replay",
+      limit: tradesIn([...first.slice(10), ...more]),
+    });
+    await tail.done;
+    assertRecords(tail.delivered, [...first.slice(10), ...more]);
+    assert.match(
+      tail.saw("attached")[0].message,
+      /existing.*rewound to stream sequence 11/,
+    );
+    // The "new" consumer started before the first message got everything too.
+    await reader.received(tradesIn([...first, ...more]));
+    await reader.stop();
+    assertRecords(reader.delivered, [...first, ...more]);
+    const info = await publisher.jsm.consumers.info(STREAM, "reader");
+    assert.equal(info.ack_floor.stream_seq, more.at(-1)!.streamSeq);
+  },
+);
+
+natsExchangeTest(
+  "the limit ends with the message that reaches it, delivered whole and acknowledged",
+  async (server, publisher) => {
+    const sent = [
+      await publisher.publish("BTCUSDT", 3),
+      await publisher.publish("ETHUSDT", 4),
+      await publisher.publish("SOLUSDT", 2),
+    ];
+    const head = read(server.url, { limit: 5 });
+    await head.done;
+    assertRecords(head.delivered, sent.slice(0, 2));
+    const info = await publisher.jsm.consumers.info(STREAM, "reader");
+    assert.equal(info.ack_floor.stream_seq, sent[1].streamSeq);
+    const tail = read(server.url, { limit: 1 });
+    await tail.done;
+    assertRecords(tail.delivered, sent.slice(2));
+  },
+);
+
+natsExchangeTest(
+  "deliver policies: new, last, last_per_subject, by_start_time, by_start_sequence (durable and ordered)",
+  async (server, publisher) => {
+    const old = await publisher.publishMany(12);
+    await delay(50);
+    const startTime = new Date();
+    await delay(50);
+    const recent = await publisher.publishMany(6);
+    const latest = SYMBOLS.map((symbol) =>
+      [...old, ...recent].findLast((m) => m.symbol === symbol)!
+    ).sort((a, b) => a.streamSeq - b.streamSeq);
+    const starts: [string, Partial<NatsConsumerConfig>, Published[]][] = [
+      ["new", { deliver: "new" }, []],
+      ["last", { deliver: "last" }, [recent.at(-1)!]],
+      ["last_per_subject", { deliver: "last_per_subject" }, latest],
+      ["by_start_time", { deliver: "by_start_time", startTime }, recent],
+      [
+        "by_start_sequence",
+        { deliver: "by_start_sequence", startSequence: old[9].streamSeq },
+        [...old.slice(9), ...recent],
+      ],
+    ];
+    const readers = starts.flatMap(([name, start, before]) =>
+      [`durable-${name}`, undefined].map((durableName) => ({
+        name: `${name} (${durableName ? "durable" : "ordered"})`,
+        before,
+        reader: read(server.url, { durableName, ...start }),
+      }))
+    );
+    for (const { reader } of readers) await reader.attached();
+    for (const { name, before, reader } of readers) {
+      await reader.received(tradesIn(before));
+      assertRecords(reader.delivered, before);
+      assert.equal(reader.delivered.length, tradesIn(before), name);
+    }
+    const after = await publisher.publishMany(6);
+    for (const { name, before, reader } of readers) {
+      await reader.received(tradesIn([...before, ...after]));
+      await reader.stop();
+      assert.doesNotThrow(
+        () => assertRecords(reader.delivered, [...before, ...after]),
+        name,
+      );
+    }
+  },
+);
+
+natsExchangeTest(
+  "ordered mode reads without a durable consumer",
+  async (server, publisher) => {
+    const sent = await publisher.publishMany(30);
+    const reader = read(server.url, {
+      durableName: undefined,
+      limit: tradesIn(sent),
+    });
+    await reader.done;
+    assertRecords(reader.delivered, sent);
+    assert.match(reader.saw("attached")[0].message, /^ordered consumer/);
+    const consumers = await publisher.jsm.consumers.list(STREAM).next();
+    assert.ok(consumers.every((c) => c.config.durable_name === undefined));
+  },
+);
+
+natsExchangeTest(
+  "invalid payloads and unknown subjects: counted, reported once per kind, terminated",
+  async (server, publisher) => {
+    const good: Published[] = [];
+    const badVersion = encodeMessage(
+      publisher.records("binance", "ETHUSDT", 2),
+    );
+    badVersion[TRADE_RECORD_SIZE] = 2; // record 1: wire version 2
+    good.push(await publisher.publish("BTCUSDT", 2));
+    await publisher.publishRaw(
+      tradeSubject("binance", "ETHUSDT"),
+      new Uint8Array(47),
+    );
+    good.push(await publisher.publish("ETHUSDT", 3));
+    await publisher.publishRaw(tradeSubject("binance", "ETHUSDT"), badVersion);
+    await publisher.publishRaw(
+      "market.Binance.BTCUSDT.trades",
+      encodeMessage(publisher.records("x", "y", 1)),
+    );
+    await publisher.publishRaw(
+      "market.binance.btcusdt.trades",
+      encodeMessage(publisher.records("x", "y", 1)),
+    );
+    good.push(await publisher.publish("SOLUSDT", 1));
+    const reader = read(server.url, {
+      exchange: undefined,
+      symbols: [],
+      ackWaitMs: 300,
+      limit: tradesIn(good),
+    });
+    await reader.done;
+    assertRecords(reader.delivered, good);
+    // Symbols get their index with their first trade: 0, 1, 2.
+    assert.deepEqual(reader.delivered.map((t) => t.index), [0, 0, 1, 1, 1, 2]);
+    const invalid = reader.saw("invalid");
+    assert.equal(invalid.length, 2, JSON.stringify(invalid));
+    assert.equal(invalid[0].symbol, "*");
+    assert.match(
+      invalid[0].message,
+      /^\*: message 2 on market\.binance\.ETHUSDT\.trades skipped and terminated \(47 bytes\): Invalid trade message: 47 bytes received/,
+    );
+    assert.equal(invalid[1].symbol, "BTCUSDT");
+    assert.match(
+      invalid[1].message,
+      /message 5 on market\.Binance\.BTCUSDT\.trades .*Invalid trade subject/,
+    );
+    const stats = reader.exchange.stats();
+    assert.deepEqual(
+      stats.map((s) => [s.symbol, s.received, s.invalid]),
+      [["BTCUSDT", 2, 1], ["ETHUSDT", 3, 2], ["SOLUSDT", 1, 0], ["*", 0, 2]],
+    );
+    // Well past ack_wait: nothing was redelivered, nothing is pending.
+    await delay(800);
+    const info = await publisher.jsm.consumers.info(STREAM, "reader");
+    assert.equal(info.num_redelivered, 0);
+    assert.equal(info.num_ack_pending, 0);
+    assert.equal(info.ack_floor.stream_seq, good.at(-1)!.streamSeq);
+  },
+);
+
+natsExchangeTest(
+  "a missing stream is waited for, a deleted consumer reported",
+  async (server, publisher) => {
+    await publisher.jsm.streams.delete(STREAM);
+    const reader = read(server.url);
+    await until(() => reader.saw("waiting").length > 0, "waiting");
+    assert.equal(
+      reader.saw("waiting")[0].message,
+      'stream "MARKET_DATA" not found; waiting for the publisher to create it',
+    );
+    assert.equal(reader.exchange.stats()[0].state, "waiting");
+    await publisher.jsm.streams.add({
+      name: STREAM,
+      subjects: streamSubjects(),
+    });
+    const sent = await publisher.publishMany(6);
+    await reader.received(tradesIn(sent));
+    assertRecords(reader.delivered, sent);
+    await publisher.jsm.consumers.delete(STREAM, "reader");
+    await until(() => reader.saw("dead").length > 0, "dead");
+    assert.equal(
+      reader.saw("dead")[0].message,
+      'consumer "reader" is gone from the server; retrying until it exists again',
+    );
+    assert.equal(reader.exchange.stats()[0].state, "missing");
+    await reader.stop();
+  },
+);
+
+natsExchangeTest(
+  "abort ends the subscription promptly and acknowledges what was delivered",
+  async (server, publisher) => {
+    const sent = await publisher.publishMany(10);
+    const reader = read(server.url);
+    await reader.received(tradesIn(sent));
+    const started = performance.now();
+    await reader.stop();
+    const tookMs = performance.now() - started;
+    assert.ok(tookMs < 100, `abort took ${tookMs.toFixed(1)} ms`);
+    assertRecords(reader.delivered, sent);
+    const info = await publisher.jsm.consumers.info(STREAM, "reader");
+    assert.equal(info.ack_floor.stream_seq, sent.at(-1)!.streamSeq);
+    assert.equal(info.num_ack_pending, 0);
+    assert.equal(reader.exchange.stats()[0].state, "stopped");
+  },
+);
+
+natsExchangeTest(
+  "an existing durable is updated where it can be, refused where it cannot",
+  async (server, publisher) => {
+    const sent = await publisher.publishMany(3);
+    await read(server.url, { limit: tradesIn(sent) }).done;
+    const updated = read(server.url, {
+      symbols: ["SOLUSDT", "BTCUSDT"],
+      maxAckPending: 50,
+      ackWaitMs: 5000,
+    });
+    await updated.attached();
+    await updated.stop();
+    assert.match(
+      updated.saw("attached")[0].message,
+      /updated filter_subjects .* to \["market\.binance\.SOLUSDT\.trades","market\.binance\.BTCUSDT\.trades"\], max_ack_pending 1000 to 50, ack_wait 30000 ms to 5000 ms/,
+    );
+    const info = await publisher.jsm.consumers.info(STREAM, "reader");
+    assert.equal(info.config.max_ack_pending, 50);
+    assert.equal(info.config.ack_wait, nanos(5000));
+    const refused = read(server.url, { deliver: "new", replay: "original" });
+    await assert.rejects(refused.done, (error: Error) => {
+      assert.ok(error instanceof ConsumerConflictError);
+      assert.equal(error.consumer, "reader");
+      assert.match(
+        error.message,
+        /^Durable consumer "reader" on stream "MARKET_DATA" exists with deliver_policy "all", configured "new"; replay_policy "instant", configured "original": the server cannot change that/,
+      );
+      return true;
+    });
+  },
+);
+
+natsExchangeTest(
+  "messages the server sent that never arrived are delivered, in order, after a rewind",
+  async (server, publisher) => {
+    const first = await publisher.publish("BTCUSDT", 1);
+    await read(server.url, { limit: 1 }).done;
+    // A second client pulling from the same durable takes the next messages
+    // the way a lost connection would: the server counts them delivered.
+    const thief = await connect({ servers: server.url, noAsyncTraces: true });
+    try {
+      const durable = await (await jetstreamManager(thief)).jetstream()
+        .consumers.get(STREAM, "reader");
+      const stolen = await durable.fetch({ max_messages: 3, expires: 2000 });
+      let taken = 0;
+      const taking = (async () => {
+        for await (const _ of stolen) taken++; // never acknowledged
+      })();
+      const jsm = publisher.jsm;
+      while ((await jsm.consumers.info(STREAM, "reader")).num_waiting === 0) {
+        await delay(5);
+      }
+      const reader = read(server.url);
+      await reader.attached();
+      const sent = await publisher.publishMany(30);
+      await taking;
+      assert.equal(taken, 3);
+      await reader.received(tradesIn(sent));
+      await reader.stop();
+      assertRecords(reader.delivered, sent);
+      assert.ok(
+        reader.saw("stalled").some((e) => /never arrived/.test(e.message)),
+        JSON.stringify(reader.events),
+      );
+      assert.ok(first.streamSeq < sent[0].streamSeq);
+    } finally {
+      await thief.close();
+    }
+  },
+);
+
+natsExchangeTest(
+  "last_per_subject after an unclean stop waits ack_wait for the redelivery, in order",
+  async (server, publisher) => {
+    const before = await publisher.publishMany(6);
+    const latest = before.slice(3);
+    const head = read(server.url, {
+      deliver: "last_per_subject",
+      ackWaitMs: 500,
+      limit: tradesIn(latest),
+    });
+    await head.done;
+    assertRecords(head.delivered, latest);
+    const more = await publisher.publishMany(9);
+    // Read a third and stop, leaving prefetched messages unacknowledged.
+    const middle = read(server.url, {
+      deliver: "last_per_subject",
+      ackWaitMs: 500,
+      limit: tradesIn(more.slice(0, 3)),
+    });
+    await middle.done;
+    const tail = read(server.url, {
+      deliver: "last_per_subject",
+      ackWaitMs: 500,
+      limit: tradesIn(more.slice(3)),
+    });
+    await tail.done;
+    assertRecords(tail.delivered, more.slice(3));
+    assert.match(
+      tail.saw("waiting")[0].message,
+      /waiting 0\.8 s \(ack_wait\) for their redelivery/,
+    );
+  },
+);
+
+natsExchangeTest(
+  "a server restart during consumption: durable and ordered readers resume without gap or repeat",
+  async (server, publisher) => {
+    const startTime = new Date();
+    const durable = read(server.url);
+    const ordered = read(server.url, {
+      durableName: undefined,
+      deliver: "by_start_time",
+      startTime,
+    });
+    await durable.attached();
+    await ordered.attached();
+    let publishing = true;
+    const published = (async () => {
+      while (publishing) {
+        await publisher.publishMany(3);
+        await delay(2);
+      }
+    })();
+    await durable.received(100);
+    await server.restart();
+    await until(
+      () => durable.saw("recovered").length > 0,
+      "the durable reader recovered",
+    );
+    await durable.received(durable.delivered.length + 100);
+    publishing = false;
+    await published;
+    const all = publisher.published;
+    for (const reader of [durable, ordered]) {
+      await reader.received(tradesIn(all));
+      await reader.stop();
+      for (const [symbol, seqs] of seqsBySymbol(reader.delivered)) {
+        const expected = tradesIn(all.filter((m) => m.symbol === symbol));
+        assert.deepEqual(seqs, range(expected), symbol);
+      }
+    }
+    assert.match(durable.saw("stalled")[0].message, /lost; reconnecting/);
+  },
+);
