@@ -14,9 +14,7 @@
  */
 
 import { parseArgs } from "node:util";
-
-const ROOT = new URL("..", import.meta.url).pathname;
-const PERMISSIONS = ["--allow-read", "--allow-env", "--allow-ffi"];
+import { lastJson, median, serveRate, startRole } from "./_process.ts";
 
 interface Round {
   serveRate: number;
@@ -25,81 +23,42 @@ interface Round {
   lost: number;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2
-    ? sorted[middle]
-    : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
 async function round(config: string, trades: number): Promise<Round> {
-  const run = (main: string, args: string[], stderr: "piped" | "inherit") =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", ...PERMISSIONS, main, "--config", config, ...args],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr,
-    });
-  const live = run("trading_core/main.ts", [
+  const live = startRole("trading_core/main.ts", [
+    "--config",
+    config,
     "--max-trades",
     String(trades),
     "--summary-json",
     "--wait",
     "spin",
-  ], "inherit").spawn();
-  const output = watch(live.stdout);
-  await output.until("waiting for ring");
-  const serve = await run("data_manager/main.ts", [
+  ]);
+  await live.until("waiting for ring");
+  const serve = startRole("data_manager/main.ts", [
+    "--config",
+    config,
     "--max-trades",
     String(trades),
     "--rate",
     "0",
-  ], "piped").output();
-  const serveText = new TextDecoder().decode(serve.stdout);
-  const stopped = serveText.match(/stopped after .*?\(([\d.]+)(M|k)\/s\)/);
-  if (!serve.success || !stopped) {
-    throw new Error(`serve failed:\n${serveText}${decode(serve.stderr)}`);
+  ]);
+  const serveOutput = await serve.done;
+  if (!(await serve.child.status).success) {
+    throw new Error(`serve failed:\n${serveOutput}`);
   }
-  const serveRate = Number(stopped[1]) * (stopped[2] === "M" ? 1e6 : 1e3);
-  const timer = setTimeout(() => live.kill("SIGINT"), 10_000); // lost trades: stop waiting
-  const text = await output.done;
-  await live.status;
+  const timer = setTimeout(() => live.child.kill("SIGINT"), 10_000); // lost trades: stop waiting
+  const summary = lastJson<
+    { ratePerSecond: number; received: number; lost: number }
+  >(
+    await live.done,
+  );
+  await live.child.status;
   clearTimeout(timer);
-  const line = text.trim().split("\n").at(-1)!;
-  const summary = JSON.parse(line);
   return {
-    serveRate,
+    serveRate: serveRate(serveOutput),
     liveRate: summary.ratePerSecond,
     received: summary.received,
     lost: summary.lost,
-  };
-}
-
-function decode(bytes: Uint8Array): string {
-  return new TextDecoder().decode(bytes);
-}
-
-/** Collects a child's output; `until(text)` resolves once it has appeared. */
-function watch(stream: ReadableStream<Uint8Array>) {
-  let seen = "";
-  const waiting: { text: string; resolve: () => void }[] = [];
-  const done = (async () => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      seen += chunk;
-      for (const waiter of waiting.splice(0)) {
-        if (seen.includes(waiter.text)) waiter.resolve();
-        else waiting.push(waiter);
-      }
-    }
-    return seen;
-  })();
-  return {
-    done,
-    until(text: string): Promise<void> {
-      if (seen.includes(text)) return Promise.resolve();
-      return new Promise((resolve) => waiting.push({ text, resolve }));
-    },
   };
 }
 

@@ -1,0 +1,95 @@
+/**
+ * What the bench scripts that run `serve` and `live` as processes share:
+ * spawning a role, watching its output, and medians.
+ *
+ * @module
+ */
+
+const ROOT = new URL("..", import.meta.url).pathname;
+/** The permissions the role tasks grant, plus reading a temp config. */
+const PERMISSIONS = [
+  "--allow-read",
+  "--allow-env",
+  "--allow-ffi",
+  "--allow-net=127.0.0.1,localhost",
+];
+
+/** Median of `values` (mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2
+    ? sorted[middle]
+    : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** `"median (min – max)"` of `values`, each formatted by `format`. */
+export function spread(
+  values: readonly number[],
+  format: (value: number) => string,
+): string {
+  return `${format(median(values))} (${format(Math.min(...values))} – ${
+    format(Math.max(...values))
+  })`;
+}
+
+/** A role process whose stdout is collected as it arrives. */
+export interface RoleProcess {
+  /** The process. */
+  child: Deno.ChildProcess;
+  /** Resolves once `text` has appeared on stdout. */
+  until(text: string): Promise<void>;
+  /** Everything written to stdout, once it closed. */
+  done: Promise<string>;
+}
+
+/**
+ * Starts `data_manager/main.ts` or `trading_core/main.ts` with the tasks'
+ * permissions and `--config config`; stderr goes to ours.
+ */
+export function startRole(
+  main: "data_manager/main.ts" | "trading_core/main.ts",
+  args: string[],
+): RoleProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PERMISSIONS, main, ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  let seen = "";
+  const waiting: { text: string; resolve: () => void }[] = [];
+  const done = (async () => {
+    for await (
+      const chunk of child.stdout.pipeThrough(new TextDecoderStream())
+    ) {
+      seen += chunk;
+      for (const waiter of waiting.splice(0)) {
+        if (seen.includes(waiter.text)) waiter.resolve();
+        else waiting.push(waiter);
+      }
+    }
+    return seen;
+  })();
+  return {
+    child,
+    done,
+    until(text: string): Promise<void> {
+      if (seen.includes(text)) return Promise.resolve();
+      return new Promise((resolve) => waiting.push({ text, resolve }));
+    },
+  };
+}
+
+/** The last line of `output` parsed as JSON (`live --summary-json`). */
+export function lastJson<T>(output: string): T {
+  return JSON.parse(output.trim().split("\n").at(-1)!) as T;
+}
+
+/** serve's own rate from its final line, trades/s. */
+export function serveRate(output: string): number {
+  const match = output.match(/stopped after .*?\(([\d.]+)(M|k)?\/s\)/);
+  if (!match) throw new Error(`no final line from serve:\n${output}`);
+  const scale = match[2] === "M" ? 1e6 : match[2] === "k" ? 1e3 : 1;
+  return Number(match[1]) * scale;
+}
