@@ -225,6 +225,7 @@ export class NatsTransport implements Transport {
   #failed = Promise.withResolvers<Error>();
   #tick: ReturnType<typeof setInterval>;
   #closing: Promise<void> | undefined;
+  #unflushed = 0;
   #idle: PromiseWithResolvers<void> | undefined;
   #room: PromiseWithResolvers<void> | undefined;
   // counters
@@ -422,6 +423,11 @@ export class NatsTransport implements Transport {
     return this.#closing;
   }
 
+  /** Trades not acknowledged by the stream when {@linkcode close} finished (queued, or published without an ack). */
+  get unflushed(): number {
+    return this.#unflushed;
+  }
+
   async #close(): Promise<void> {
     this.#resolveRoom();
     if (this.#failure === undefined && !this.#isIdle()) {
@@ -440,6 +446,7 @@ export class NatsTransport implements Transport {
     for (const lane of this.#lanes) {
       for (const slot of lane.unacked) unflushed += slot.count;
     }
+    this.#unflushed = unflushed;
     if (unflushed > 0) {
       this.#log.warn(
         `${LABEL}: closing with ${unflushed} trades not flushed (${this.#queued} queued, ${

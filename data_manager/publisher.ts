@@ -36,6 +36,8 @@ export interface PublishCounters {
 
 /** The longest the pipeline sleeps between pacing checks, ms. */
 const MAX_PAUSE_MS = 50;
+/** With backpressure, the transports' room is checked at least every this many trades. */
+const BACKPRESSURE_CHUNK = 64;
 /** The wall clock is read for the first trade of a chunk and then every this many trades. */
 const CLOCK_EVERY = 16;
 
@@ -65,14 +67,18 @@ export async function publishTrades(
       await delay(Math.min(MAX_PAUSE_MS, source.nextDueInMs(now)), signal);
       continue;
     }
+    let chunk = due;
     if (options.backpressure) {
       for (const transport of transports) {
         const room = transport.room?.();
         if (room) await room;
       }
       if (signal?.aborted) break;
+      // Look for room again soon: a source that fell behind (e.g. during an
+      // outage) owes many trades at once.
+      chunk = Math.min(due, BACKPRESSURE_CHUNK);
     }
-    for (let i = 0; i < due; i++) {
+    for (let i = 0; i < chunk; i++) {
       if (i % CLOCK_EVERY === 0) readWallClock(clock);
       const symbol = source.next(view, 0, clock.seconds, clock.nanos);
       if (symbol < 0) break;

@@ -185,12 +185,11 @@ export async function serve(
     for (const transport of transports) await transport.close();
     for (const transport of transports) {
       if (!(transport instanceof NatsTransport)) continue;
-      const { queueDepth, inFlight } = transport.stats();
-      if (queueDepth + inFlight > 0) {
+      if (transport.unflushed > 0) {
         log.error(
           `${
-            formatCount(queueDepth + inFlight)
-          } trades were not acknowledged by NATS within transport.nats.publish.flush_timeout`,
+            formatCount(transport.unflushed)
+          } trades were not acknowledged by the NATS stream before shutdown`,
         );
         status = 1;
       }

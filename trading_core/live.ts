@@ -84,8 +84,10 @@ function summarize(
       restarts: counters?.restarts ?? 0,
     };
   });
+  // Over every row the exchange reports, including one for messages that
+  // named no known symbol.
   const sum = (key: "lost" | "invalid") =>
-    Object.values(symbols).reduce((total, s) => total + s[key], 0);
+    perSymbol.reduce((total, row) => total + row[key], 0);
   return {
     transport: exchange.name,
     received: stats.received,

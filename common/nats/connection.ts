@@ -264,11 +264,12 @@ export async function connectNats(
   const label = options.role ? `NATS ${options.role}` : "NATS";
   const connectionOptions = await natsConnectionOptions(config);
   let attempts = 0;
+  let connected = false;
   // Called before every dial: the only hook that can stop nats.js from
   // retrying a first connection forever.
   connectionOptions.reconnectToServer = () => {
     signal?.throwIfAborted();
-    if (++attempts === 2) {
+    if (!connected && ++attempts === 2) {
       log.warn(
         `${label}: not connected yet to ${
           config.servers.join(", ")
@@ -286,6 +287,7 @@ export async function connectNats(
     if (signal?.aborted) throw signal.reason;
     throw natsAuthError(error, config) ?? error;
   }
+  connected = true; // later dials are reconnects, logged by watchConnection
   log.info(`${label}: connected to ${nc.getServer()}`);
   watchConnection(nc, config, { log, label });
   return nc;
