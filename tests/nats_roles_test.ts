@@ -680,6 +680,44 @@ gatedTest({
   },
 });
 
+gatedTest({
+  name:
+    "serve --nats --no-ipc through an outage with a small queue: the source waits instead of dropping, and every trade is stored once",
+  permissions: PERMISSIONS,
+  async fn() {
+    await using server = await startNatsServer();
+    await using config = await natsConfig(server, {
+      natsOptions: { publish: { queue_max_trades: 1000 } },
+    });
+    await using serve = new RoleProcess("serve", config, [
+      "--nats",
+      "--no-ipc",
+      "--rate",
+      "1000",
+      "--progress",
+      "200ms",
+    ]);
+    await serve.waitFor(/publishing to stream/);
+    await delay(500);
+    await server.halt();
+    await serve.waitFor(/NATS publisher: disconnected from/);
+    // Longer than the queue lasts at 1,000 trades/s: without backpressure
+    // the oldest would be dropped.
+    await delay(2500);
+    await server.start();
+    await serve.waitFor(/NATS publisher: reconnected to/);
+    await delay(1500);
+    serve.kill("SIGINT");
+    const served = await serve.finish();
+    assertCleanExit(served, "serve");
+    const final = natsFinal(served.stdout);
+    assert.equal(final.dropped, 0, JSON.stringify(final));
+    assertAllAcked(final, JSON.stringify(final));
+    const stored = await readStream(server.url, config.nats);
+    assertEveryTradeOnce(stored, config.symbols, final.published);
+  },
+});
+
 // ---------------------------------------------------------------------------
 // 5. batching settings through the TOML
 
