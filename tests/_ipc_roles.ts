@@ -15,6 +15,7 @@ import denoJson from "../deno.json" with { type: "json" };
 import { LIBC_PATHS } from "../common/ipc/mod.ts";
 import { PROJECT_ROOT } from "./nats_server.ts";
 import { gatedTest } from "./_permissions.ts";
+import type { LiveSummary } from "../trading_core/live.ts";
 
 /** Where Linux keeps POSIX shared-memory segments. */
 export const SHM_DIR = "/dev/shm";
@@ -544,4 +545,47 @@ export function publishedTrades(output: string): number {
   const found = output.match(/stopped after [\d.]+s: ([\d,]+) trades/);
   assert.ok(found, `no final "stopped after" line in:\n${output}`);
   return parseCount(found[1]);
+}
+
+/** A finished role's stdout and stderr together, for assertion messages. */
+export function output(exit: RoleExit): string {
+  return `${exit.stdout}${exit.stderr}`;
+}
+
+/** Asserts that a role exited by itself with status 0. */
+export function assertCleanExit(exit: RoleExit, what: string): void {
+  assert.ok(!exit.timedOut, `${what} did not exit by itself:\n${output(exit)}`);
+  assert.equal(exit.code, 0, `${what} exited ${exit.code}:\n${output(exit)}`);
+}
+
+/** The `--summary-json` line of a finished `live`. */
+export function summaryOf(exit: RoleExit): LiveSummary {
+  const line = exit.stdout.split("\n").findLast((l) => l.startsWith("{"));
+  assert.ok(line, `no JSON summary on stdout:\n${output(exit)}`);
+  return JSON.parse(line);
+}
+
+/** Every trade of a `--max-trades total` run arrived, once, in order per symbol, seqs from 1. */
+export function assertComplete(
+  summary: LiveSummary,
+  symbols: readonly string[],
+  total: number,
+): void {
+  const text = JSON.stringify(summary);
+  assert.equal(summary.received, total, text);
+  assert.equal(summary.lost, 0, text);
+  assert.equal(summary.gaps, 0, text);
+  assert.equal(summary.invalid, 0, text);
+  let sum = 0;
+  for (const symbol of symbols) {
+    const figures = summary.symbols[symbol];
+    assert.ok(figures && figures.received > 0, `${symbol}: ${text}`);
+    // seq starts at 1 per symbol, so the last one is the symbol's count.
+    assert.equal(figures.lastSeq, figures.received, `${symbol}: ${text}`);
+    assert.equal(figures.lost, 0, `${symbol}: ${text}`);
+    assert.equal(figures.gaps, 0, `${symbol}: ${text}`);
+    assert.equal(figures.invalid, 0, `${symbol}: ${text}`);
+    sum += figures.received;
+  }
+  assert.equal(sum, total, text);
 }

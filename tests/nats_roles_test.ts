@@ -30,7 +30,10 @@ import { SyntheticSource } from "../data_manager/synthetic_source.ts";
 import type { LiveSummary } from "../trading_core/live.ts";
 import { gatedTest, harnessPermissions } from "./_permissions.ts";
 import {
+  assertCleanExit,
+  assertComplete,
   LIVENESS_MS,
+  output,
   parseCount,
   publishedTrades,
   ROLE_PERMISSIONS,
@@ -41,6 +44,7 @@ import {
   type RoleNats,
   type RoleNatsOptions,
   RoleProcess,
+  summaryOf,
 } from "./_ipc_roles.ts";
 import { type NatsServer, startNatsServer } from "./nats_server.ts";
 
@@ -55,46 +59,6 @@ const DEFAULT_BATCH_MAX_TRADES = 64;
 
 // ---------------------------------------------------------------------------
 // helpers
-
-function output(exit: RoleExit): string {
-  return `${exit.stdout}${exit.stderr}`;
-}
-
-function assertCleanExit(exit: RoleExit, what: string): void {
-  assert.ok(!exit.timedOut, `${what} did not exit by itself:\n${output(exit)}`);
-  assert.equal(exit.code, 0, `${what} exited ${exit.code}:\n${output(exit)}`);
-}
-
-/** The `--summary-json` line of a finished `live`. */
-function summaryOf(exit: RoleExit): LiveSummary {
-  const line = exit.stdout.split("\n").findLast((l) => l.startsWith("{"));
-  assert.ok(line, `no JSON summary on stdout:\n${output(exit)}`);
-  return JSON.parse(line);
-}
-
-/** Every trade of a `--max-trades total` run arrived, once, in order per symbol, seqs from 1. */
-function assertComplete(
-  summary: LiveSummary,
-  symbols: readonly string[],
-  total: number,
-): void {
-  const text = JSON.stringify(summary);
-  assert.equal(summary.received, total, text);
-  assert.equal(summary.lost, 0, text);
-  assert.equal(summary.gaps, 0, text);
-  assert.equal(summary.invalid, 0, text);
-  let sum = 0;
-  for (const symbol of symbols) {
-    const figures = summary.symbols[symbol];
-    assert.ok(figures && figures.received > 0, `${symbol}: ${text}`);
-    // seq starts at 1 per symbol, so the last one is the symbol's count.
-    assert.equal(figures.lastSeq, figures.received, `${symbol}: ${text}`);
-    assert.equal(figures.gaps, 0, `${symbol}: ${text}`);
-    assert.equal(figures.invalid, 0, `${symbol}: ${text}`);
-    sum += figures.received;
-  }
-  assert.equal(sum, total, text);
-}
 
 /** The NATS fragment of `serve`'s final line. */
 interface NatsFinal {

@@ -6,13 +6,13 @@ import { jetstreamManager, type StreamConfig } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { type JetStreamConfig, parseConfig } from "../common/config/mod.ts";
-import type { Logger } from "../common/log.ts";
 import {
   ensureStream,
   StreamConfigError,
 } from "../data_manager/stream_setup.ts";
 import { gatedTest, harnessPermissions } from "./_permissions.ts";
 import { startNatsServer } from "./nats_server.ts";
+import { captureLog } from "./_capture_log.ts";
 
 const STREAM = "SETUP_TEST";
 
@@ -24,21 +24,6 @@ function streamConfig(
     streamName: STREAM,
     subjectPrefix: "setup.market",
     ...overrides,
-  };
-}
-
-function captureLog(): { log: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const push = (level: string) => (message: string) =>
-    lines.push(`${level}: ${message}`);
-  return {
-    log: {
-      debug: push("debug"),
-      info: push("info"),
-      warn: push("warn"),
-      error: push("error"),
-    },
-    lines,
   };
 }
 

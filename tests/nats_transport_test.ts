@@ -28,6 +28,7 @@ import {
 import { StreamConfigError } from "../data_manager/stream_setup.ts";
 import { gatedTest, harnessPermissions } from "./_permissions.ts";
 import { type NatsServer, startNatsServer } from "./nats_server.ts";
+import { captureLog } from "./_capture_log.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 const EXCHANGE = "binance";
@@ -48,21 +49,6 @@ function transportConfig(
     connectTimeoutMs: 2000,
     jetstream: { ...base.jetstream, streamName: STREAM, subjectPrefix: PREFIX },
     publish: { ...base.publish, flushTimeoutMs: 20_000, ...options.publish },
-  };
-}
-
-function captureLog(): { log: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const push = (level: string) => (message: string) =>
-    lines.push(`${level}: ${message}`);
-  return {
-    log: {
-      debug: push("debug"),
-      info: push("info"),
-      warn: push("warn"),
-      error: push("error"),
-    },
-    lines,
   };
 }
 

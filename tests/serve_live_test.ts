@@ -11,60 +11,23 @@ import { RingReader } from "../common/ipc/mod.ts";
 import type { LiveSummary } from "../trading_core/live.ts";
 import { gatedTest } from "./_permissions.ts";
 import {
+  assertCleanExit,
+  assertComplete,
   LIVENESS_MS,
+  output,
   parseCount,
   publishedTrades,
   ROLE_PERMISSIONS,
   type RoleConfig,
   roleConfig,
-  type RoleExit,
   RoleProcess,
+  summaryOf,
 } from "./_ipc_roles.ts";
 
 /** How long a paced producer runs before the test acts, ms (any non-trivial number of trades). */
 const RUN_MS = 500;
 /** Time for a consumer to drain a closed ring after it said so, ms (draining takes microseconds). */
 const DRAIN_MS = 500;
-
-function assertCleanExit(exit: RoleExit, what: string): void {
-  assert.ok(!exit.timedOut, `${what} did not exit by itself:\n${output(exit)}`);
-  assert.equal(exit.code, 0, `${what} exited ${exit.code}:\n${output(exit)}`);
-}
-
-function output(exit: RoleExit): string {
-  return `${exit.stdout}${exit.stderr}`;
-}
-
-/** The `--summary-json` line of a finished `live`. */
-function summaryOf(exit: RoleExit): LiveSummary {
-  const line = exit.stdout.split("\n").findLast((l) => l.startsWith("{"));
-  assert.ok(line, `no JSON summary on stdout:\n${output(exit)}`);
-  return JSON.parse(line);
-}
-
-/** Every trade of a `--max-trades total` run arrived, once, in order per symbol. */
-function assertComplete(
-  summary: LiveSummary,
-  symbols: readonly string[],
-  total: number,
-): void {
-  const text = JSON.stringify(summary);
-  assert.equal(summary.received, total, text);
-  assert.equal(summary.lost, 0, text);
-  assert.equal(summary.gaps, 0, text);
-  assert.equal(summary.invalid, 0, text);
-  let sum = 0;
-  for (const symbol of symbols) {
-    const figures = summary.symbols[symbol];
-    assert.ok(figures.received > 0, `${symbol}: ${text}`);
-    // seq starts at 1 per symbol, so the last one is the symbol's count.
-    assert.equal(figures.lastSeq, figures.received, `${symbol}: ${text}`);
-    assert.equal(figures.lost, 0, `${symbol}: ${text}`);
-    assert.equal(figures.gaps, 0, `${symbol}: ${text}`);
-    sum += figures.received;
-  }
-  assert.equal(sum, total, text);
-}
 
 /** Sum of the per-symbol last seqs: what the current producer published, when seqs restarted at 1 with it. */
 function lastSeqSum(summary: LiveSummary): number {
