@@ -165,8 +165,8 @@ export async function serve(
   const stopped = new AbortController();
   for (const transport of transports) {
     if (!(transport instanceof NatsTransport)) continue;
-    transport.failed().then((error) => {
-      log.error(error.message);
+    // The transport has logged why; stop and exit 1.
+    transport.failed().then(() => {
       status = 1;
       stopped.abort();
     });

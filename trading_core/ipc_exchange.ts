@@ -13,6 +13,7 @@ import {
   ringEpoch,
   RingNotFoundError,
   RingReader,
+  RingState,
   RingWaiter,
   segmentName,
   type WaitStrategy,
@@ -195,6 +196,10 @@ export class IpcExchange implements Exchange {
           }
         } else if (readers.length === 0) {
           await delay(ATTACH_RETRY_MS, signal);
+        } else if (readers.some(closedAndDrained)) {
+          // Let the check hand the ring over now rather than poll it until
+          // the next periodic check.
+          nextCheck = now;
         } else {
           const sleeping = waiter.idle(readers);
           if (sleeping) {
@@ -376,6 +381,10 @@ export class IpcExchange implements Exchange {
     channel.state = state;
     this.#attach(channel, "first", emit);
   }
+}
+
+function closedAndDrained(reader: RingReader): boolean {
+  return reader.state() === RingState.Closed && !reader.hasData();
 }
 
 function active(channels: readonly Channel[]): RingReader[] {
