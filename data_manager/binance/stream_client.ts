@@ -1,0 +1,563 @@
+/**
+ * A Binance live trade feed over combined-stream WebSockets: subscribes to
+ * `<symbol>@trade` for every symbol (split over several connections when
+ * there are more streams than one connection allows), reconnects with
+ * jittered, capped exponential backoff, flags each symbol's first trade
+ * after a reconnect, and detects trade-id gaps per symbol.
+ *
+ * ```ts
+ * const controller = new AbortController();
+ * const stream = new BinanceTradeStream(["BTCUSDT", "ETHUSDT"], {
+ *   onTrade: (trade, symbolIndex) => console.log(symbolIndex, trade.priceFixed),
+ * });
+ * const done = stream.run(controller.signal);
+ * // ... later
+ * controller.abort();
+ * await done;
+ * ```
+ *
+ * @module
+ */
+
+import { delay } from "../../common/delay.ts";
+import type { Logger } from "../../common/log.ts";
+import { TradeFlags } from "../../common/trade.ts";
+import {
+  type BinanceTimeUnit,
+  type InvalidCode,
+  type ParsedTrade,
+  parseTradeFrame,
+  type SecondsNanos,
+} from "./trade_event.ts";
+
+/** Binance's default spot market-data endpoint. */
+export const DEFAULT_BINANCE_ENDPOINT = "wss://stream.binance.com:9443";
+
+/**
+ * Streams one connection may carry. Binance: "A single connection can listen
+ * to a maximum of 1024 streams." (Binance Spot API docs, "WebSocket Streams",
+ * General WSS information.)
+ */
+export const BINANCE_MAX_STREAMS_PER_CONNECTION = 1024;
+
+/** A trade-id gap seen on one symbol. */
+export interface TradeGap {
+  /** The symbol, as given to the constructor. */
+  symbol: string;
+  /** Its index in the constructor's symbols. */
+  symbolIndex: number;
+  /** The last trade id seen before the gap. */
+  lastTradeId: bigint;
+  /** The trade id that arrived. */
+  tradeId: bigint;
+  /** Trades missing between the two (`tradeId − lastTradeId − 1`). */
+  missing: bigint;
+  /** Whether the gap spans a reconnect. */
+  afterReconnect: boolean;
+}
+
+/** Counters of a {@linkcode BinanceTradeStream}. */
+export interface BinanceStreamStats {
+  /** Text and binary frames received. */
+  frames: number;
+  /** Trades delivered to `onTrade`. */
+  trades: number;
+  /** Frames that carried no trade (subscription replies, other events, server error messages). */
+  ignored: number;
+  /** Frames that could not be parsed into a trade. */
+  invalid: number;
+  /** Invalid frames by reason. */
+  invalidByReason: Record<InvalidCode, number>;
+  /** Trades dropped because their id was not above the symbol's last id (repeats after a reconnect). */
+  duplicates: number;
+  /** Connections opened again after a drop. */
+  reconnects: number;
+  /** Trade-id gaps seen. */
+  gaps: number;
+  /** Trades missing in those gaps. */
+  missedTrades: bigint;
+  /** Connections currently open. */
+  openConnections: number;
+  /** Connections the symbols are split over. */
+  connections: number;
+}
+
+/** Options of {@linkcode BinanceTradeStream}. */
+export interface BinanceTradeStreamOptions {
+  /** Base URL, `ws://` or `wss://` (default {@linkcode DEFAULT_BINANCE_ENDPOINT}); `/stream?streams=...` is appended. */
+  endpoint?: string;
+  /** Most streams per connection (default {@linkcode BINANCE_MAX_STREAMS_PER_CONNECTION}). */
+  maxStreamsPerConnection?: number;
+  /** First reconnect delay before jitter, ms (default 500). */
+  initialBackoffMs?: number;
+  /** Longest reconnect delay, ms (default 30000). */
+  maxBackoffMs?: number;
+  /** Unit of trade times; `"microsecond"` adds `timeUnit=MICROSECOND` to the URL (default `"millisecond"`). */
+  timeUnit?: BinanceTimeUnit;
+  /** Called with each trade (seq 0, for the publisher to stamp) and its symbol's index. */
+  onTrade?: (trade: ParsedTrade, symbolIndex: number) => void;
+  /** Called for each trade-id gap. */
+  onGap?: (gap: TradeGap) => void;
+  /** Where events are logged (default: nowhere). */
+  log?: Logger;
+  /** At most one log line per reason per this many ms for invalid frames (default 10000). */
+  logIntervalMs?: number;
+  /** Reads the wall clock into its argument (default: `performance.timeOrigin + performance.now()`). */
+  clock?: (into: SecondsNanos) => SecondsNanos;
+  /** A random number in [0, 1) for backoff jitter (default `Math.random`). */
+  random?: () => number;
+}
+
+const SILENT: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};
+
+function describe(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
+function invalid(name: string, value: unknown, expected: string): string {
+  return `Invalid ${name} ${describe(value)}: expected ${expected}`;
+}
+
+function checkPositive(name: string, value: number, integer: boolean): number {
+  if (
+    typeof value !== "number" || !(value > 0) || value === Infinity ||
+    (integer && !Number.isInteger(value))
+  ) {
+    throw new RangeError(
+      invalid(
+        name,
+        value,
+        integer ? "an integer greater than 0" : "a finite number > 0",
+      ),
+    );
+  }
+  return value;
+}
+
+/** Reads the wall clock from `performance` (sub-ms, but not ns-exact). */
+function performanceClock(into: SecondsNanos): SecondsNanos {
+  const ms = performance.timeOrigin + performance.now();
+  const seconds = Math.floor(ms / 1000);
+  into.seconds = seconds;
+  into.nanos = Math.min(999_999_999, Math.round((ms - seconds * 1000) * 1e6));
+  return into;
+}
+
+/** At most one line per key per interval, with a count of those left out. */
+class RateLimitedLog {
+  readonly #interval: number;
+  readonly #write: (message: string) => void;
+  readonly #next = new Map<string, number>();
+  readonly #suppressed = new Map<string, number>();
+
+  constructor(write: (message: string) => void, intervalMs: number) {
+    this.#write = write;
+    this.#interval = intervalMs;
+  }
+
+  log(key: string, message: string): void {
+    const now = performance.now();
+    const next = this.#next.get(key) ?? -Infinity;
+    if (now < next) {
+      this.#suppressed.set(key, (this.#suppressed.get(key) ?? 0) + 1);
+      return;
+    }
+    const suppressed = this.#suppressed.get(key) ?? 0;
+    this.#suppressed.set(key, 0);
+    this.#next.set(key, now + this.#interval);
+    this.#write(
+      suppressed > 0
+        ? `${message} (${suppressed} more like it not logged)`
+        : message,
+    );
+  }
+}
+
+interface Connection {
+  readonly number: number;
+  readonly url: string;
+  readonly symbolIndexes: readonly number[];
+  opened: boolean;
+}
+
+/**
+ * A Binance trade feed for a fixed set of symbols over one or more
+ * combined-stream connections. The first trade of each symbol after its
+ * connection dropped carries {@linkcode TradeFlags.Reconnect}; trade ids are
+ * checked per symbol across reconnects.
+ */
+export class BinanceTradeStream {
+  readonly #symbols: readonly string[];
+  readonly #indexBySymbol = new Map<string, number>();
+  readonly #connections: readonly Connection[];
+  readonly #onTrade: (trade: ParsedTrade, symbolIndex: number) => void;
+  readonly #onGap: (gap: TradeGap) => void;
+  readonly #log: Logger;
+  readonly #invalidLog: RateLimitedLog;
+  readonly #clock: (into: SecondsNanos) => SecondsNanos;
+  readonly #random: () => number;
+  readonly #initialBackoffMs: number;
+  readonly #maxBackoffMs: number;
+  readonly #timeUnit: BinanceTimeUnit;
+  // Per symbol: last trade id (−1n: none yet) and reconnect-pending flag.
+  readonly #lastIds: bigint[];
+  readonly #reconnected: Uint8Array;
+  readonly #receivedAt: SecondsNanos = { seconds: 0, nanos: 0 };
+  readonly #stats: BinanceStreamStats;
+  #running = false;
+
+  /**
+   * Creates a feed for `symbols` (distinct, case-insensitively, non-empty
+   * names such as `"BTCUSDT"`). Nothing connects until {@linkcode run}.
+   *
+   * @throws {TypeError} when an argument has the wrong type.
+   * @throws {RangeError} naming the option or symbol that is out of range.
+   */
+  constructor(
+    symbols: readonly string[],
+    options: BinanceTradeStreamOptions = {},
+  ) {
+    if (!Array.isArray(symbols)) {
+      throw new TypeError(invalid("symbols", symbols, "an array of symbols"));
+    }
+    if (symbols.length === 0) {
+      throw new RangeError("Invalid symbols []: expected at least one symbol");
+    }
+    symbols.forEach((symbol: unknown, index) => {
+      if (typeof symbol !== "string" || !/^[A-Za-z0-9_-]+$/.test(symbol)) {
+        throw new RangeError(
+          invalid(
+            "symbol",
+            symbol,
+            `letters, digits, "_" or "-" (symbols[${index}])`,
+          ),
+        );
+      }
+      const key = symbol.toUpperCase();
+      const first = this.#indexBySymbol.get(key);
+      if (first !== undefined) {
+        throw new RangeError(
+          invalid(
+            "symbol",
+            symbol,
+            `each symbol once (symbols[${index}] repeats symbols[${first}])`,
+          ),
+        );
+      }
+      this.#indexBySymbol.set(key, index);
+    });
+    this.#symbols = Object.freeze([...symbols]);
+    const {
+      endpoint = DEFAULT_BINANCE_ENDPOINT,
+      maxStreamsPerConnection = BINANCE_MAX_STREAMS_PER_CONNECTION,
+      initialBackoffMs = 500,
+      maxBackoffMs = 30_000,
+      timeUnit = "millisecond",
+      logIntervalMs = 10_000,
+    } = options;
+    checkPositive("maxStreamsPerConnection", maxStreamsPerConnection, true);
+    this.#initialBackoffMs = checkPositive(
+      "initialBackoffMs",
+      initialBackoffMs,
+      false,
+    );
+    this.#maxBackoffMs = checkPositive("maxBackoffMs", maxBackoffMs, false);
+    if (maxBackoffMs < initialBackoffMs) {
+      throw new RangeError(
+        invalid(
+          "maxBackoffMs",
+          maxBackoffMs,
+          `at least initialBackoffMs (${initialBackoffMs})`,
+        ),
+      );
+    }
+    checkPositive("logIntervalMs", logIntervalMs, false);
+    if (timeUnit !== "millisecond" && timeUnit !== "microsecond") {
+      throw new RangeError(
+        invalid("timeUnit", timeUnit, '"millisecond" or "microsecond"'),
+      );
+    }
+    this.#timeUnit = timeUnit;
+    const base = checkEndpoint(endpoint);
+    this.#onTrade = options.onTrade ?? (() => {});
+    this.#onGap = options.onGap ?? (() => {});
+    this.#log = options.log ?? SILENT;
+    this.#invalidLog = new RateLimitedLog(
+      (message) => this.#log.warn(message),
+      logIntervalMs,
+    );
+    this.#clock = options.clock ?? performanceClock;
+    this.#random = options.random ?? Math.random;
+    this.#lastIds = symbols.map(() => -1n);
+    this.#reconnected = new Uint8Array(symbols.length);
+    const connections: Connection[] = [];
+    for (let at = 0; at < symbols.length; at += maxStreamsPerConnection) {
+      const indexes = symbols.slice(at, at + maxStreamsPerConnection).map((
+        _,
+        i,
+      ) => at + i);
+      const streams = indexes
+        .map((i) => `${symbols[i].toLowerCase()}@trade`)
+        .join("/");
+      const unit = timeUnit === "microsecond" ? "&timeUnit=MICROSECOND" : "";
+      connections.push({
+        number: connections.length,
+        url: `${base}/stream?streams=${streams}${unit}`,
+        symbolIndexes: indexes,
+        opened: false,
+      });
+    }
+    this.#connections = connections;
+    this.#stats = {
+      frames: 0,
+      trades: 0,
+      ignored: 0,
+      invalid: 0,
+      invalidByReason: {
+        json: 0,
+        shape: 0,
+        field: 0,
+        range: 0,
+        stream: 0,
+        binary: 0,
+      },
+      duplicates: 0,
+      reconnects: 0,
+      gaps: 0,
+      missedTrades: 0n,
+      openConnections: 0,
+      connections: connections.length,
+    };
+  }
+
+  /** The symbols, in the order of the indexes passed to `onTrade`. */
+  get symbols(): readonly string[] {
+    return this.#symbols;
+  }
+
+  /** The URL of each connection. */
+  get urls(): readonly string[] {
+    return this.#connections.map((connection) => connection.url);
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): BinanceStreamStats {
+    return {
+      ...this.#stats,
+      invalidByReason: { ...this.#stats.invalidByReason },
+    };
+  }
+
+  /**
+   * Connects and delivers trades until `signal` aborts, reconnecting after
+   * every drop; resolves once every connection is closed.
+   *
+   * @throws {Error} when the stream is already running.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    if (this.#running) {
+      throw new Error("Cannot run a BinanceTradeStream twice at once");
+    }
+    this.#running = true;
+    try {
+      await Promise.all(
+        this.#connections.map((connection) => this.#keep(connection, signal)),
+      );
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  /** Keeps one connection open until `signal` aborts. */
+  async #keep(connection: Connection, signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      const frames = await this.#connectOnce(connection, signal);
+      if (signal.aborted) break;
+      // A connection that delivered frames resets the backoff.
+      if (frames > 0) failures = 0;
+      const cap = Math.min(
+        this.#maxBackoffMs,
+        this.#initialBackoffMs * 2 ** Math.min(failures, 30),
+      );
+      failures++;
+      // Equal jitter: half fixed, half random, so clients do not reconnect in step.
+      const wait = cap / 2 + this.#random() * cap / 2;
+      this.#log.info(
+        `connection ${connection.number} closed; reconnecting in ${
+          Math.round(wait)
+        } ms`,
+      );
+      await delay(wait, signal);
+    }
+  }
+
+  /** Opens the connection once; resolves with the frames received once it closes. */
+  #connectOnce(connection: Connection, signal: AbortSignal): Promise<number> {
+    return new Promise((resolve) => {
+      let frames = 0;
+      let socket: WebSocket;
+      try {
+        socket = new WebSocket(connection.url);
+      } catch (error) {
+        this.#log.error(
+          `connection ${connection.number}: ${(error as Error).message}`,
+        );
+        resolve(0);
+        return;
+      }
+      let open = false;
+      const abort = () => socket.close(1000, "stopping");
+      signal.addEventListener("abort", abort, { once: true });
+      socket.onopen = () => {
+        open = true;
+        this.#stats.openConnections++;
+        if (connection.opened) this.#stats.reconnects++;
+        connection.opened = true;
+        this.#log.info(
+          `connection ${connection.number} open (${connection.symbolIndexes.length} streams)`,
+        );
+      };
+      socket.onmessage = (event: MessageEvent) => {
+        frames++;
+        this.#frame(event.data);
+      };
+      socket.onerror = (event: Event) => {
+        const message = (event as ErrorEvent).message ?? "error";
+        this.#log.debug(`connection ${connection.number}: ${message}`);
+      };
+      socket.onclose = (event: CloseEvent) => {
+        signal.removeEventListener("abort", abort);
+        if (open) {
+          this.#stats.openConnections--;
+          for (const index of connection.symbolIndexes) {
+            this.#reconnected[index] = 1;
+          }
+          if (!signal.aborted) {
+            this.#log.warn(
+              `connection ${connection.number} dropped (code ${event.code}${
+                event.reason ? `, ${describe(event.reason)}` : ""
+              })`,
+            );
+          }
+        }
+        resolve(frames);
+      };
+    });
+  }
+
+  /** Parses and delivers one frame. */
+  #frame(data: unknown): void {
+    const stats = this.#stats;
+    stats.frames++;
+    const parsed = parseTradeFrame(data as string, {
+      receivedAt: this.#clock(this.#receivedAt),
+      timeUnit: this.#timeUnit,
+    });
+    if (parsed.kind === "ignored") {
+      stats.ignored++;
+      if (parsed.code === "error") this.#log.warn(parsed.reason);
+      else this.#log.debug(parsed.reason);
+      return;
+    }
+    if (parsed.kind === "invalid") {
+      this.#rejectFrame(parsed.code, parsed.reason);
+      return;
+    }
+    const index = this.#indexBySymbol.get(parsed.symbol.toUpperCase());
+    if (index === undefined) {
+      this.#rejectFrame(
+        "stream",
+        `Invalid stream ${
+          describe(parsed.stream)
+        }: expected one of the subscribed symbols`,
+      );
+      return;
+    }
+    const last = this.#lastIds[index];
+    const afterReconnect = this.#reconnected[index] === 1;
+    if (last >= 0n && parsed.tradeId <= last) {
+      stats.duplicates++;
+      this.#log.debug(
+        `${
+          this.#symbols[index]
+        }: dropped trade id ${parsed.tradeId}, not after ${last}`,
+      );
+      return;
+    }
+    if (last >= 0n && parsed.tradeId > last + 1n) {
+      const gap: TradeGap = {
+        symbol: this.#symbols[index],
+        symbolIndex: index,
+        lastTradeId: last,
+        tradeId: parsed.tradeId,
+        missing: parsed.tradeId - last - 1n,
+        afterReconnect,
+      };
+      stats.gaps++;
+      stats.missedTrades += gap.missing;
+      this.#log.warn(
+        `${gap.symbol}: ${gap.missing} trades missing between ids ${last} and ${parsed.tradeId}${
+          afterReconnect ? " (across a reconnect)" : ""
+        }`,
+      );
+      this.#call(() => this.#onGap(gap));
+    }
+    this.#lastIds[index] = parsed.tradeId;
+    if (afterReconnect) {
+      this.#reconnected[index] = 0;
+      parsed.flags |= TradeFlags.Reconnect;
+    }
+    stats.trades++;
+    this.#call(() => this.#onTrade(parsed, index));
+  }
+
+  #rejectFrame(code: InvalidCode, reason: string): void {
+    this.#stats.invalid++;
+    this.#stats.invalidByReason[code]++;
+    this.#invalidLog.log(code, `invalid frame: ${reason}`);
+  }
+
+  /** Runs a callback, logging what it throws (a callback must not stop the feed). */
+  #call(callback: () => void): void {
+    try {
+      callback();
+    } catch (error) {
+      this.#log.error(`callback failed: ${(error as Error)?.message ?? error}`);
+    }
+  }
+}
+
+/** Returns the endpoint without a trailing slash, or throws. */
+function checkEndpoint(endpoint: string): string {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new RangeError(
+      invalid(
+        "endpoint",
+        endpoint,
+        'a ws:// or wss:// URL such as "wss://stream.binance.com:9443"',
+      ),
+    );
+  }
+  if (
+    (url.protocol !== "ws:" && url.protocol !== "wss:") || url.search !== "" ||
+    url.hash !== ""
+  ) {
+    throw new RangeError(
+      invalid(
+        "endpoint",
+        endpoint,
+        'a ws:// or wss:// URL without query or fragment such as "wss://stream.binance.com:9443"',
+      ),
+    );
+  }
+  return url.href.replace(/\/+$/, "");
+}
