@@ -1,17 +1,12 @@
 /**
- * The publishing pipeline: takes paced trades from the source, stamps each
- * symbol's sequence and the receive time, and hands every record to every
- * transport.
+ * The publishing pipeline: stamps each symbol's sequence on the records a
+ * source delivers and hands every record to every transport.
  *
  * @module
  */
 
-import { delay } from "../common/delay.ts";
-import { readWallClock } from "../common/ipc/clock.ts";
-import { yieldToEventLoop } from "../common/ipc/wait_strategy.ts";
 import { RecordOffset } from "../common/_record.ts";
-import { TRADE_RECORD_SIZE } from "../common/trade.ts";
-import type { SyntheticSource } from "./synthetic_source.ts";
+import type { TradeSink, TradeSource } from "./source.ts";
 import type { Transport } from "./transport.ts";
 
 /** Options of {@linkcode publishTrades}. */
@@ -19,9 +14,9 @@ export interface PublishOptions {
   /** Stops publishing when aborted. */
   signal?: AbortSignal;
   /**
-   * Wait for the transports' {@linkcode Transport.room} before each chunk
-   * instead of letting them drop (for a publisher whose every transport can
-   * wait, e.g. NATS only; never when the ring is one of them).
+   * Let sources that can wait wait for the transports' room instead of
+   * letting a transport drop (for a publisher whose every transport can wait,
+   * e.g. NATS only; never when the ring is one of them).
    */
   backpressure?: boolean;
 }
@@ -34,64 +29,68 @@ export interface PublishCounters {
   perSymbol: number[];
 }
 
-/** The longest the pipeline sleeps between pacing checks, ms. */
-const MAX_PAUSE_MS = 50;
-/** With backpressure, the transports' room is checked at least every this many trades. */
-const BACKPRESSURE_CHUNK = 64;
-/** The wall clock is read for the first trade of a chunk and then every this many trades. */
-const CLOCK_EVERY = 16;
+/** Stamps sequences and fans records out to the transports. */
+export class Publisher implements TradeSink {
+  /** Counters, updated as trades go out. */
+  readonly counters: PublishCounters;
+  #transports: readonly Transport[];
+  #sequences: Uint32Array;
+  #backpressure: boolean;
+
+  /** A pipeline for `symbols` into `transports`. */
+  constructor(
+    symbols: readonly string[],
+    transports: readonly Transport[],
+    options: { backpressure?: boolean; counters?: PublishCounters } = {},
+  ) {
+    this.#transports = transports;
+    this.#sequences = new Uint32Array(symbols.length);
+    this.#backpressure = options.backpressure ?? false;
+    this.counters = options.counters ??
+      { trades: 0, perSymbol: new Array(symbols.length).fill(0) };
+  }
+
+  /** Stamps the symbol's next seq (from 1, wrapping at 2^32) and sends the record to every transport. */
+  publish(symbol: number, record: Uint8Array): void {
+    const seq = this.#sequences[symbol] + 1;
+    this.#sequences[symbol] = seq;
+    // Little-endian u32 by bytes: no view to allocate per trade.
+    const at = RecordOffset.Seq;
+    record[at] = seq & 0xff;
+    record[at + 1] = (seq >>> 8) & 0xff;
+    record[at + 2] = (seq >>> 16) & 0xff;
+    record[at + 3] = seq >>> 24;
+    const transports = this.#transports;
+    for (let t = 0; t < transports.length; t++) {
+      transports[t].send(symbol, record);
+    }
+    this.counters.perSymbol[symbol]++;
+    this.counters.trades++;
+  }
+
+  /** With backpressure, the first transport's pending room; otherwise undefined. */
+  room(): Promise<void> | undefined {
+    if (!this.#backpressure) return undefined;
+    for (const transport of this.#transports) {
+      const room = transport.room?.();
+      if (room) return room;
+    }
+    return undefined;
+  }
+}
 
 /**
- * Publishes trades from `source` into every transport until the source is
- * exhausted or `signal` aborts. Sequences start at 1 per symbol and wrap at
- * 2^32. Between chunks it lets the event loop run (timers, signals).
- * `counters` is updated live, so progress lines can read it.
+ * Runs `source` into every transport until it is exhausted or `signal`
+ * aborts. `counters` is updated live, so progress lines can read it.
  */
 export async function publishTrades(
-  source: SyntheticSource,
+  source: TradeSource,
   transports: readonly Transport[],
   options: PublishOptions & { counters?: PublishCounters } = {},
 ): Promise<PublishCounters> {
-  const { signal } = options;
-  const symbols = source.symbols.length;
-  const counters = options.counters ??
-    { trades: 0, perSymbol: new Array(symbols).fill(0) };
-  const sequences = new Uint32Array(symbols);
-  const record = new Uint8Array(TRADE_RECORD_SIZE);
-  const view = new DataView(record.buffer);
-  const clock = { seconds: 0, nanos: 0 };
-  while (!signal?.aborted && !source.done) {
-    const now = performance.now();
-    const due = source.due(now);
-    if (due === 0) {
-      await delay(Math.min(MAX_PAUSE_MS, source.nextDueInMs(now)), signal);
-      continue;
-    }
-    let chunk = due;
-    if (options.backpressure) {
-      for (const transport of transports) {
-        const room = transport.room?.();
-        if (room) await room;
-      }
-      if (signal?.aborted) break;
-      // Look for room again soon: a source that fell behind (e.g. during an
-      // outage) owes many trades at once.
-      chunk = Math.min(due, BACKPRESSURE_CHUNK);
-    }
-    for (let i = 0; i < chunk; i++) {
-      if (i % CLOCK_EVERY === 0) readWallClock(clock);
-      const symbol = source.next(view, 0, clock.seconds, clock.nanos);
-      if (symbol < 0) break;
-      const seq = sequences[symbol] + 1;
-      sequences[symbol] = seq;
-      view.setUint32(RecordOffset.Seq, seq, true);
-      for (let t = 0; t < transports.length; t++) {
-        transports[t].send(symbol, record);
-      }
-      counters.perSymbol[symbol]++;
-      counters.trades++;
-    }
-    await yieldToEventLoop();
-  }
-  return counters;
+  const publisher = new Publisher(source.symbols, transports, options);
+  await source.run(publisher, {
+    signal: options.signal ?? new AbortController().signal,
+  });
+  return publisher.counters;
 }

@@ -9,6 +9,7 @@ import { RecordOffset } from "../common/_record.ts";
 import { TRADE_RECORD_SIZE } from "../common/trade.ts";
 import { ffiTest, LIVENESS_MS } from "../tests/_ipc_roles.ts";
 import { type PublishCounters, publishTrades } from "./publisher.ts";
+import { SyntheticFeed } from "./synthetic_feed.ts";
 import { SyntheticSource, UNPACED_CHUNK } from "./synthetic_source.ts";
 import type { Transport, TransportStats } from "./transport.ts";
 
@@ -108,7 +109,7 @@ ffiTest(
   async () => {
     const transports = [new RecordingTransport(), new RecordingTransport()];
     const count = 10_000; // more than two unpaced chunks
-    const source = new SyntheticSource(SYMBOLS, {
+    const source = new SyntheticFeed(SYMBOLS, {
       seed: 9,
       maxTrades: count,
       firstTradeId: 1,
@@ -130,7 +131,7 @@ ffiTest(
 
 ffiTest("seq starts at 1 and goes up by 1 per symbol", async () => {
   const transport = new RecordingTransport();
-  const source = new SyntheticSource(SYMBOLS, { maxTrades: 6000 });
+  const source = new SyntheticFeed(SYMBOLS, { maxTrades: 6000 });
   await publishTrades(source, [transport]);
   const next = SYMBOLS.map(() => 1);
   for (const { symbol, record } of transport.sent) {
@@ -144,7 +145,7 @@ ffiTest(
   "ts_recv (and ts_event) are the wall-clock time of publishing",
   async () => {
     const transport = new RecordingTransport();
-    const source = new SyntheticSource(SYMBOLS, { maxTrades: 5000 });
+    const source = new SyntheticFeed(SYMBOLS, { maxTrades: 5000 });
     const before = BigInt(Date.now()) * 1_000_000n;
     await publishTrades(source, [transport]);
     const after = BigInt(Date.now() + 1) * 1_000_000n;
@@ -164,9 +165,9 @@ ffiTest(
 
 ffiTest("stops when the source is done, with counters per symbol", async () => {
   const transport = new RecordingTransport();
-  const source = new SyntheticSource(SYMBOLS, { maxTrades: 1234 });
+  const source = new SyntheticFeed(SYMBOLS, { maxTrades: 1234 });
   const counters = await publishTrades(source, [transport]);
-  assert.ok(source.done);
+  assert.equal(source.produced, 1234);
   assert.equal(counters.trades, 1234);
   assert.equal(transport.sent.length, 1234);
   const perSymbol = SYMBOLS.map((_, index) =>
@@ -183,7 +184,7 @@ ffiTest(
     const counters: PublishCounters = { trades: 0, perSymbol: [0, 0, 0] };
     const seen: number[] = [];
     transports[1].onSend = () => seen.push(counters.trades);
-    const source = new SyntheticSource(SYMBOLS, { maxTrades: 500 });
+    const source = new SyntheticFeed(SYMBOLS, { maxTrades: 500 });
     const returned = await publishTrades(source, transports, { counters });
     assert.equal(returned, counters);
     assert.equal(counters.trades, 500);
@@ -200,7 +201,7 @@ ffiTest(
     transport.onSend = () => {
       if (transport.sent.length === 5000) controller.abort();
     };
-    const source = new SyntheticSource(SYMBOLS); // unlimited, unpaced
+    const source = new SyntheticFeed(SYMBOLS); // unlimited, unpaced
     const counters = await publishTrades(source, [transport], {
       signal: controller.signal,
     });
@@ -217,7 +218,7 @@ ffiTest("stops on abort while waiting for paced trades", async () => {
   const transport = new RecordingTransport();
   const controller = new AbortController();
   // The first trade is due after a minute: the pipeline just waits.
-  const source = new SyntheticSource(SYMBOLS, { rate: 1 / 60 });
+  const source = new SyntheticFeed(SYMBOLS, { rate: 1 / 60 });
   const publishing = publishTrades(source, [transport], {
     signal: controller.signal,
   });
@@ -233,7 +234,7 @@ ffiTest("stops on abort while waiting for paced trades", async () => {
 
 ffiTest("an already-aborted signal publishes nothing", async () => {
   const transport = new RecordingTransport();
-  const source = new SyntheticSource(SYMBOLS, { maxTrades: 100 });
+  const source = new SyntheticFeed(SYMBOLS, { maxTrades: 100 });
   const counters = await publishTrades(source, [transport], {
     signal: AbortSignal.abort(),
   });
@@ -247,7 +248,7 @@ Deno.test("with backpressure, nothing is sent while a transport has no room; wit
     const transport = new RecordingTransport();
     let open!: () => void;
     transport.gate = new Promise((resolve) => open = resolve);
-    const source = new SyntheticSource(["BTCUSDT"], { maxTrades: 10 });
+    const source = new SyntheticFeed(["BTCUSDT"], { maxTrades: 10 });
     const done = publishTrades(source, [transport], { backpressure });
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(transport.sent.length, backpressure ? 0 : 10);

@@ -17,7 +17,7 @@ import { shutdownSignal } from "../common/shutdown.ts";
 import { IpcTransport } from "./ipc_transport.ts";
 import { NatsTransport } from "./nats_transport.ts";
 import { type PublishCounters, publishTrades } from "./publisher.ts";
-import { SyntheticSource } from "./synthetic_source.ts";
+import { SyntheticFeed } from "./synthetic_feed.ts";
 import type { Transport } from "./transport.ts";
 
 const ROLE = "data_manager";
@@ -120,7 +120,7 @@ export async function serve(
   if (typeof opened === "number") return opened;
   const transports = opened;
   const { synthetic } = dataManager;
-  const source = new SyntheticSource(dataManager.symbols, {
+  const source = new SyntheticFeed(dataManager.symbols, {
     seed: synthetic.seed,
     rate: synthetic.rate,
     burstSize: synthetic.burstSize,

@@ -1,0 +1,35 @@
+/**
+ * What every trade source of data_manager (synthetic, Binance, replay, and
+ * the ones users add) offers the publishing pipeline, and what the pipeline
+ * offers it. Sources never see the transports.
+ *
+ * @module
+ */
+
+/** The publishing pipeline, as a source sees it. */
+export interface TradeSink {
+  /**
+   * Publishes one complete 48-byte record (everything but `seq`, which the
+   * sink stamps) of symbol index `symbol`, found at byte 0 of `record`.
+   */
+  publish(symbol: number, record: Uint8Array): void;
+  /**
+   * Resolves when the transports can take more without dropping, or returns
+   * undefined when they can now. A source that can wait (a file, a
+   * generator) awaits it every few dozen trades; a live feed cannot wait
+   * and ignores it.
+   */
+  room(): Promise<void> | undefined;
+}
+
+/** A trade source. */
+export interface TradeSource {
+  /** `"synthetic"`, `"binance"`, `"replay"`, … */
+  readonly kind: string;
+  /** Symbols, in the index order used with {@linkcode TradeSink.publish}. */
+  readonly symbols: readonly string[];
+  /** Delivers trades to `sink` until the source is exhausted or `signal` aborts. */
+  run(sink: TradeSink, options: { signal: AbortSignal }): Promise<void>;
+  /** A short progress fragment (rates, state, counters of its own). */
+  summary(): string;
+}
