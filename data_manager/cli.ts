@@ -27,6 +27,13 @@ Flags (each overrides the config key on its right):
   --rate N             synthetic trades per second         data_manager.synthetic.rate
                        (0 = as fast as possible)
   --seed N             synthetic generator seed            data_manager.synthetic.seed
+  --endpoint URL       Binance stream endpoint, or binance | binance.us | testnet
+                                                           data_manager.binance.endpoint
+  --file FILE          trade file to replay (CSV or NDJSON, .gz too)
+                                                           data_manager.replay.file
+  --speed X            replay at original speed × X (0 = as fast as possible)
+                                                           data_manager.replay.speed
+  --on-error WHAT      bad replay rows: skip | stop        data_manager.replay.on_error
   --ipc                publish into the shared-memory ring transport.ipc.enabled
   --no-ipc             do not publish into the ring        transport.ipc.enabled
   --nats               also publish to NATS JetStream      transport.nats.enabled
@@ -65,6 +72,19 @@ export function parseServeArgs(args: string[]): RoleArgs {
     seed: {
       type: "string",
       sets: { key: "data_manager.synthetic.seed", convert: toNumber },
+    },
+    endpoint: {
+      type: "string",
+      sets: { key: "data_manager.binance.endpoint" },
+    },
+    file: { type: "string", sets: { key: "data_manager.replay.file" } },
+    speed: {
+      type: "string",
+      sets: { key: "data_manager.replay.speed", convert: toNumber },
+    },
+    "on-error": {
+      type: "string",
+      sets: { key: "data_manager.replay.on_error" },
     },
     ipc: { type: "boolean", sets: { key: "transport.ipc.enabled" } },
     "no-ipc": {

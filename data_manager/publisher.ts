@@ -19,6 +19,8 @@ export interface PublishOptions {
    * e.g. NATS only; never when the ring is one of them).
    */
   backpressure?: boolean;
+  /** Stop after this many trades (0 or absent = no limit); later trades are not published. */
+  limit?: number;
 }
 
 /** What the pipeline published. */
@@ -36,13 +38,20 @@ export class Publisher implements TradeSink {
   #transports: readonly Transport[];
   #sequences: Uint32Array;
   #backpressure: boolean;
+  #limit: number;
+  #reached = new AbortController();
 
   /** A pipeline for `symbols` into `transports`. */
   constructor(
     symbols: readonly string[],
     transports: readonly Transport[],
-    options: { backpressure?: boolean; counters?: PublishCounters } = {},
+    options: {
+      backpressure?: boolean;
+      counters?: PublishCounters;
+      limit?: number;
+    } = {},
   ) {
+    this.#limit = options.limit && options.limit > 0 ? options.limit : Infinity;
     this.#transports = transports;
     this.#sequences = new Uint32Array(symbols.length);
     this.#backpressure = options.backpressure ?? false;
@@ -52,6 +61,7 @@ export class Publisher implements TradeSink {
 
   /** Stamps the symbol's next seq (from 1, wrapping at 2^32) and sends the record to every transport. */
   publish(symbol: number, record: Uint8Array): void {
+    if (this.counters.trades >= this.#limit) return;
     const seq = this.#sequences[symbol] + 1;
     this.#sequences[symbol] = seq;
     // Little-endian u32 by bytes: no view to allocate per trade.
@@ -65,7 +75,12 @@ export class Publisher implements TradeSink {
       transports[t].send(symbol, record);
     }
     this.counters.perSymbol[symbol]++;
-    this.counters.trades++;
+    if (++this.counters.trades === this.#limit) this.#reached.abort();
+  }
+
+  /** Aborts once the limit is reached. */
+  get limitReached(): AbortSignal {
+    return this.#reached.signal;
   }
 
   /** With backpressure, the first transport's pending room; otherwise undefined. */
@@ -89,8 +104,8 @@ export async function publishTrades(
   options: PublishOptions & { counters?: PublishCounters } = {},
 ): Promise<PublishCounters> {
   const publisher = new Publisher(source.symbols, transports, options);
-  await source.run(publisher, {
-    signal: options.signal ?? new AbortController().signal,
-  });
+  const signals = [publisher.limitReached];
+  if (options.signal) signals.push(options.signal);
+  await source.run(publisher, { signal: AbortSignal.any(signals) });
   return publisher.counters;
 }

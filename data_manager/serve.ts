@@ -17,10 +17,68 @@ import { shutdownSignal } from "../common/shutdown.ts";
 import { IpcTransport } from "./ipc_transport.ts";
 import { NatsTransport } from "./nats_transport.ts";
 import { type PublishCounters, publishTrades } from "./publisher.ts";
+import { BinanceFeed } from "./binance_feed.ts";
+import { TradeFileRowError } from "./replay/mod.ts";
+import { ReplayFeed } from "./replay_feed.ts";
+import type { TradeSource } from "./source.ts";
 import { SyntheticFeed } from "./synthetic_feed.ts";
 import type { Transport } from "./transport.ts";
 
 const ROLE = "data_manager";
+
+function createSource(config: Config, log: Logger): TradeSource {
+  const { dataManager } = config;
+  const { symbols } = dataManager;
+  switch (dataManager.source) {
+    case "binance":
+      return new BinanceFeed(symbols, {
+        endpoint: dataManager.binance.endpoint,
+        log,
+      });
+    case "replay":
+      return new ReplayFeed(symbols, {
+        file: dataManager.replay.file!, // the config loader requires it
+        speed: dataManager.replay.speed,
+        onError: dataManager.replay.onError,
+        format: dataManager.replay.format,
+        exchange: dataManager.exchange,
+        log,
+      });
+    case "synthetic": {
+      const { synthetic } = dataManager;
+      return new SyntheticFeed(symbols, {
+        seed: synthetic.seed,
+        rate: synthetic.rate,
+        burstSize: synthetic.burstSize,
+        burstIntervalMs: synthetic.burstIntervalMs,
+        maxTrades: dataManager.maxTrades,
+        // Unique per run unless configured: the NATS dedup window must never
+        // mistake a restarted run's trades for repeats.
+        firstTradeId: synthetic.firstTradeId ?? Date.now() * 1000,
+      });
+    }
+  }
+}
+
+function describeSource(config: Config): string {
+  const { dataManager } = config;
+  switch (dataManager.source) {
+    case "binance":
+      return dataManager.binance.endpoint;
+    case "replay":
+      return `${dataManager.replay.file} at ${
+        dataManager.replay.speed === 0
+          ? "full speed"
+          : `${dataManager.replay.speed}× original speed`
+      }`;
+    case "synthetic":
+      return `${
+        dataManager.synthetic.rate === 0
+          ? "full speed"
+          : formatRate(dataManager.synthetic.rate)
+      }, seed ${dataManager.synthetic.seed}`;
+  }
+}
 
 /** Options of {@linkcode serve}. */
 export interface ServeOptions {
@@ -110,36 +168,18 @@ export async function serve(
 ): Promise<number> {
   const log = createLogger(ROLE, config.log.level);
   const { dataManager } = config;
-  if (dataManager.source !== "synthetic") {
-    log.error(
-      `source "${dataManager.source}" is not implemented yet (issue #5): use --source synthetic`,
-    );
-    return 1;
-  }
   const opened = await openTransports(config, log);
   if (typeof opened === "number") return opened;
   const transports = opened;
-  const { synthetic } = dataManager;
-  const source = new SyntheticFeed(dataManager.symbols, {
-    seed: synthetic.seed,
-    rate: synthetic.rate,
-    burstSize: synthetic.burstSize,
-    burstIntervalMs: synthetic.burstIntervalMs,
-    maxTrades: dataManager.maxTrades,
-    // Unique per run unless configured: the NATS dedup window must never
-    // mistake a restarted run's trades for repeats.
-    firstTradeId: synthetic.firstTradeId ?? Date.now() * 1000,
-  });
+  const source = createSource(config, log);
   const shutdown = shutdownSignal({
     signal: options.signal,
     onSignal: (signal) => log.info(`${signal}: stopping`),
   });
   log.info(
-    `publishing synthetic ${dataManager.exchange} ${
+    `publishing ${source.kind} ${dataManager.exchange} ${
       dataManager.symbols.join(",")
-    } at ${
-      synthetic.rate === 0 ? "full speed" : formatRate(synthetic.rate)
-    } (seed ${synthetic.seed}${
+    } (${describeSource(config)}${
       dataManager.maxTrades
         ? `, ${formatCount(dataManager.maxTrades)} trades`
         : ""
@@ -156,7 +196,9 @@ export async function serve(
       const now = performance.now();
       const rate = (counters.trades - last.trades) / ((now - last.at) / 1000);
       last = { at: now, trades: counters.trades };
-      log.info(statsLine(counters, transports, rate));
+      log.info(
+        `${statsLine(counters, transports, rate)} | ${source.summary()}`,
+      );
     }, config.log.progressIntervalMs)
     : undefined;
   // A NATS transport that cannot go on (credentials refused, stream
@@ -175,10 +217,22 @@ export async function serve(
     await publishTrades(source, transports, {
       signal: AbortSignal.any([shutdown.signal, stopped.signal]),
       counters,
+      limit: dataManager.maxTrades,
       // With the ring among the transports, NATS drops (counted) rather
       // than slow the ring down; alone, it makes the source wait.
       backpressure: !config.transport.ipc.enabled,
     });
+  } catch (error) {
+    // A source that cannot go on: a bad row with on_error = "stop", a file
+    // that is missing or not readable.
+    if (
+      !(error instanceof TradeFileRowError ||
+        error instanceof Deno.errors.NotFound ||
+        error instanceof Deno.errors.NotCapable ||
+        error instanceof Deno.errors.PermissionDenied)
+    ) throw error;
+    log.error(`${source.kind}: ${error.message}`);
+    status = 1;
   } finally {
     clearInterval(progress);
     shutdown.dispose();

@@ -18,6 +18,7 @@ import { ConfigError } from "./error.ts";
 import { isTable, Problems, Section, show, type Table } from "./_reader.ts";
 import { maxMsgsPerSubjectFor } from "./stream_limits.ts";
 import type {
+  BinanceConfig,
   Config,
   DataManagerConfig,
   DataSourceConfig,
@@ -32,6 +33,7 @@ import type {
   NatsPublishConfig,
   NatsTls,
   NatsTransportConfig,
+  ReplayConfig,
   ReplayPolicy,
   StartFrom,
   SyntheticConfig,
@@ -311,8 +313,55 @@ function readDataManager(section: Section): DataManagerConfig {
   ]);
   const maxTrades = section.integer("max_trades", 0, COUNT);
   const synthetic = readSynthetic(section.section("synthetic"));
+  const binance = readBinance(section.section("binance"));
+  const replay = readReplay(section.section("replay"));
   section.done();
-  return { exchange, symbols, source, maxTrades, synthetic };
+  if (source === "replay" && replay.file === undefined) {
+    section.problem(
+      "source",
+      'invalid value "replay" without data_manager.replay.file: give the file to replay (--file)',
+    );
+  }
+  return { exchange, symbols, source, maxTrades, synthetic, binance, replay };
+}
+
+/** Binance endpoints by name, for `data_manager.binance.endpoint`. */
+const BINANCE_ENDPOINTS: Record<string, string> = {
+  binance: "wss://stream.binance.com:9443",
+  "binance.us": "wss://stream.binance.us:9443",
+  testnet: "wss://stream.testnet.binance.vision",
+};
+
+function checkEndpoint(value: string): string {
+  const named = BINANCE_ENDPOINTS[value];
+  if (named) return named;
+  if (!/^wss?:\/\/[^\s/]+/.test(value)) {
+    throw new RangeError(
+      `expected "binance", "binance.us", "testnet" or a ws:// or wss:// URL`,
+    );
+  }
+  return value.replace(/\/+$/, "");
+}
+
+function readBinance(section: Section): BinanceConfig {
+  const endpoint = section.string("endpoint", "binance", {
+    check: checkEndpoint,
+  });
+  section.done();
+  return { endpoint };
+}
+
+function readReplay(section: Section): ReplayConfig {
+  const file = section.optionalString("file");
+  const speed = nonNegativeNumber(section, "speed", 0);
+  const onError = section.choice("on_error", "stop", ["skip", "stop"]);
+  const format = section.choice("format", "auto", [
+    "auto",
+    "binance-csv",
+    "ndjson",
+  ]);
+  section.done();
+  return { file, speed, onError, format };
 }
 
 function readSynthetic(section: Section): SyntheticConfig {

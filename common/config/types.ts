@@ -156,6 +156,28 @@ export interface DataManagerConfig {
   maxTrades: number;
   /** The synthetic source's settings. */
   synthetic: SyntheticConfig;
+  /** The Binance live feed (`[data_manager.binance]`). */
+  binance: BinanceConfig;
+  /** Replay of a recorded file (`[data_manager.replay]`). */
+  replay: ReplayConfig;
+}
+
+/** The Binance live trade feed. */
+export interface BinanceConfig {
+  /** Combined-stream WebSocket base URL (named endpoints resolved). */
+  endpoint: string;
+}
+
+/** Replay of a recorded trade file. */
+export interface ReplayConfig {
+  /** The file (Binance trades CSV or the project's NDJSON, optionally gzipped). */
+  file: string | undefined;
+  /** 0 = as fast as possible; otherwise original timing × this factor. */
+  speed: number;
+  /** What a bad row does: skip it (reported) or stop. */
+  onError: "skip" | "stop";
+  /** File format; `auto` looks at the first line. */
+  format: "auto" | "binance-csv" | "ndjson";
 }
 
 /** trading_core's durable or ordered JetStream consumer. */

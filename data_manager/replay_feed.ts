@@ -1,0 +1,135 @@
+/**
+ * Replay of a recorded trade file (Binance trades CSV or the project's
+ * NDJSON, gzipped or not) as a {@linkcode TradeSource}: as fast as the
+ * transports take it, or at the original pace × a speed factor.
+ *
+ * @module
+ */
+
+import { encodeTrade } from "../common/codec.ts";
+import { delay } from "../common/delay.ts";
+import { formatCount } from "../common/format.ts";
+import { readWallClock } from "../common/ipc/clock.ts";
+import { yieldToEventLoop } from "../common/ipc/wait_strategy.ts";
+import type { Logger } from "../common/log.ts";
+import { TRADE_RECORD_SIZE, TradeFlags } from "../common/trade.ts";
+import { readTradeBatches } from "./replay/mod.ts";
+import type { TradeSink, TradeSource } from "./source.ts";
+
+/** Options of {@linkcode ReplayFeed}. */
+export interface ReplayFeedOptions {
+  /** The file. */
+  file: string;
+  /** 0 = as fast as possible; otherwise original timing × this factor. */
+  speed: number;
+  /** Bad rows: skip (reported) or stop. */
+  onError: "skip" | "stop";
+  /** File format. */
+  format: "auto" | "binance-csv" | "ndjson";
+  /** Exchange of a Binance CSV's trades. */
+  exchange: string;
+  /** Where bad rows and skipped symbols are reported. */
+  log: Logger;
+}
+
+/** The sink's room is checked at least every this many trades. */
+const ROOM_EVERY = 64;
+/** Bad rows are logged one by one up to this many, then only counted. */
+const BAD_ROWS_LOGGED = 20;
+
+/** Trades from a recorded file, flagged replayed, receive time = replay time. */
+export class ReplayFeed implements TradeSource {
+  /** Source kind. */
+  readonly kind = "replay";
+  /** Symbols, by index; rows of other symbols are skipped and counted. */
+  readonly symbols: readonly string[];
+  #options: ReplayFeedOptions;
+  #index: Map<string, number>;
+  #rows = 0;
+  #published = 0;
+  #badRows = 0;
+  #otherSymbols = 0;
+  #done = false;
+
+  /** A replay of `options.file` for `symbols`. */
+  constructor(symbols: readonly string[], options: ReplayFeedOptions) {
+    if (!(options.speed >= 0 && Number.isFinite(options.speed))) {
+      throw new RangeError(
+        `Invalid replay speed ${options.speed}: expected a number ≥ 0 (0 = as fast as possible)`,
+      );
+    }
+    this.symbols = symbols;
+    this.#options = options;
+    this.#index = new Map(symbols.map((symbol, i) => [symbol, i]));
+  }
+
+  /** Progress fragment: rows read and published, bad rows, other symbols. */
+  summary(): string {
+    return `replay ${formatCount(this.#rows)} rows, ${
+      formatCount(this.#published)
+    } published, ${this.#badRows} bad, ${
+      formatCount(this.#otherSymbols)
+    } of other symbols${this.#done ? " (done)" : ""}`;
+  }
+
+  /**
+   * Reads the file into `sink` until its end or `signal` aborts.
+   *
+   * @throws {TradeFileRowError} at the first bad row with `onError: "stop"`.
+   */
+  async run(sink: TradeSink, options: { signal: AbortSignal }): Promise<void> {
+    const { signal } = options;
+    const { file, speed, onError, format, exchange, log } = this.#options;
+    const record = new Uint8Array(TRADE_RECORD_SIZE);
+    const clock = { seconds: 0, nanos: 0 };
+    let firstEventMs: number | undefined;
+    let startedAt = 0;
+    const rows = readTradeBatches(file, {
+      format,
+      onError,
+      exchange,
+      onBadRow: (line, reason) => {
+        this.#badRows++;
+        if (this.#badRows <= BAD_ROWS_LOGGED) {
+          log.warn(`replay: ${file} line ${line}: ${reason}`);
+        } else if (this.#badRows === BAD_ROWS_LOGGED + 1) {
+          log.warn(`replay: more bad rows; only counting them from now on`);
+        }
+      },
+    });
+    for await (const batch of rows) {
+      for (let i = 0; i < batch.length; i++) {
+        if (signal.aborted) return;
+        const row = batch[i];
+        this.#rows++;
+        const symbol = this.#index.get(row.symbol);
+        if (symbol === undefined) {
+          this.#otherSymbols++;
+          continue;
+        }
+        if (speed > 0) {
+          const eventMs = Number(row.tsEvent / 1_000_000n);
+          if (firstEventMs === undefined) {
+            firstEventMs = eventMs;
+            startedAt = performance.now();
+          }
+          const wait = startedAt + (eventMs - firstEventMs) / speed -
+            performance.now();
+          if (wait >= 1) await delay(wait, signal);
+        } else if (this.#published % ROOM_EVERY === 0) {
+          const room = sink.room();
+          if (room) await room;
+        }
+        readWallClock(clock);
+        row.flags |= TradeFlags.Replayed;
+        row.tsRecv = BigInt(clock.seconds) * 1_000_000_000n +
+          BigInt(clock.nanos);
+        encodeTrade(row, record);
+        sink.publish(symbol, record);
+        this.#published++;
+      }
+      await yieldToEventLoop();
+    }
+    this.#done = true;
+  }
+}
