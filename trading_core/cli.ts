@@ -39,6 +39,11 @@ Flags (each overrides the config key on its right):
                        ("0" = none)
   --log-level LEVEL    debug | info | warn | error         log.level
   --summary-json       print one JSON summary line on exit
+  --record FILE        write every trade received to FILE, which
+                       serve --source replay reads back (needs
+                       --allow-write=FILE)
+  --record-format FMT  ndjson (default, lossless) | csv (Binance
+                       trades layout: one symbol; no seq, ts_recv, flags)
   --print-config       print the resolved config (secrets hidden) and exit
   -h, --help           show this help
 
@@ -51,10 +56,12 @@ const USE_NATS = { key: "data_source.type", convert: () => "nats" };
  * Parses `live` flags.
  *
  * @throws {TypeError} for an unknown flag, a flag missing its value, or
- * conflicting flags (`--ipc` with `--nats`, `--nats-url` or `--durable`).
+ * conflicting flags (`--ipc` with `--nats`, `--nats-url` or `--durable`),
+ * an empty `--record`, or a `--record-format` other than ndjson or csv, or
+ * without `--record`.
  */
 export function parseLiveArgs(args: string[]): RoleArgs {
-  return parseRoleArgs(args, {
+  const parsed = parseRoleArgs(args, {
     symbols: {
       type: "string",
       sets: [
@@ -92,5 +99,22 @@ export function parseLiveArgs(args: string[]): RoleArgs {
     "start-time": { type: "string", sets: { key: `${CONSUMER}.start_time` } },
     replay: { type: "string", sets: { key: `${CONSUMER}.replay` } },
     "summary-json": { type: "boolean" },
+    record: { type: "string" },
+    "record-format": { type: "string" },
   });
+  const { record, "record-format": format } = parsed.switches;
+  if (record === "") throw new TypeError("--record needs a file name");
+  if (format !== undefined) {
+    if (format !== "ndjson" && format !== "csv") {
+      throw new TypeError(
+        `Invalid --record-format ${
+          JSON.stringify(format)
+        }: expected ndjson or csv`,
+      );
+    }
+    if (record === undefined) {
+      throw new TypeError("--record-format needs --record FILE");
+    }
+  }
+  return parsed;
 }

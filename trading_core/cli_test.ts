@@ -147,3 +147,32 @@ Deno.test("live: --summary-json is a switch, not a config key", () => {
   assert.deepEqual(parseLiveArgs([]).switches, {});
   assert.throws(() => parseLiveArgs(["--summary-json=yes"]), TypeError);
 });
+
+Deno.test("live: --record and --record-format are switches, checked", () => {
+  const parsed = parseLiveArgs([
+    "--record",
+    "/tmp/s.csv",
+    "--record-format",
+    "csv",
+    "--summary-json",
+  ]);
+  assert.deepEqual(parsed.switches, {
+    record: "/tmp/s.csv",
+    "record-format": "csv",
+    "summary-json": true,
+  });
+  assert.deepEqual(parsed.overrides, []);
+  assert.deepEqual(parseLiveArgs(["--record", "a.ndjson"]).switches, {
+    record: "a.ndjson",
+  });
+  assert.throws(
+    () => parseLiveArgs(["--record", "a", "--record-format", "xml"]),
+    /Invalid --record-format "xml": expected ndjson or csv/,
+  );
+  assert.throws(
+    () => parseLiveArgs(["--record-format", "csv"]),
+    /--record-format needs --record FILE/,
+  );
+  assert.throws(() => parseLiveArgs(["--record", ""]), /needs a file name/);
+  assert.throws(() => parseLiveArgs(["--record"]), TypeError);
+});

@@ -19,6 +19,11 @@ import { createLogger, type Logger } from "../common/log.ts";
 import { shutdownSignal } from "../common/shutdown.ts";
 import type { Exchange, ExchangeEvent, SymbolStats } from "./exchange.ts";
 import { IpcExchange } from "./ipc_exchange.ts";
+import {
+  RecordFileError,
+  type RecordFormat,
+  TradeRecorder,
+} from "./recorder.ts";
 import { ConsumerConflictError, NatsExchange } from "./nats_exchange.ts";
 import { TradeStats } from "./trade_stats.ts";
 
@@ -30,6 +35,10 @@ export interface LiveOptions {
   summaryJson?: boolean;
   /** Stops consuming when aborted (in addition to SIGINT/SIGTERM). */
   signal?: AbortSignal;
+  /** Write every delivered trade to this file (`--record`). */
+  record?: string;
+  /** Format of {@linkcode LiveOptions.record} (`--record-format`, default ndjson). */
+  recordFormat?: RecordFormat;
 }
 
 /** The final summary (`--summary-json` prints it as one line). */
@@ -162,8 +171,24 @@ export async function live(
   options: LiveOptions = {},
 ): Promise<number> {
   const log = createLogger(ROLE, config.log.level);
-  const exchange = createExchange(config, log);
   const { symbols, maxTrades } = config.dataSource;
+  let recorder: TradeRecorder | undefined;
+  if (options.record !== undefined) {
+    try {
+      recorder = await TradeRecorder.open(options.record, {
+        format: options.recordFormat,
+        symbols,
+      });
+    } catch (error) {
+      if (!(error instanceof RecordFileError || error instanceof TypeError)) {
+        throw error;
+      }
+      log.error(error.message);
+      return 1;
+    }
+    log.info(`recording to ${options.record} (${recorder.format})`);
+  }
+  const exchange = createExchange(config, log);
   const stats = new TradeStats(symbols);
   const shutdown = shutdownSignal({
     signal: options.signal,
@@ -193,6 +218,7 @@ export async function live(
         // A wildcard subscription meets its symbols as they come.
         if (symbol === stats.symbols.length) stats.add(origin.symbol);
         stats.record(trade, symbol);
+        recorder?.record(trade, origin);
       },
       {
         signal: shutdown.signal,
@@ -219,6 +245,19 @@ export async function live(
   } finally {
     clearInterval(progress);
     shutdown.dispose();
+    if (recorder) {
+      recorder.close();
+      log.info(
+        `recorded ${formatCount(recorder.lines)} trades to ${recorder.path}`,
+      );
+      if (recorder.skipped > 0) {
+        log.warn(
+          `${
+            formatCount(recorder.skipped)
+          } trades of other symbols left out of the csv recording`,
+        );
+      }
+    }
   }
   const summary = summarize(exchange, stats, performance.now() - started);
   const { latencyNs: latency } = summary;

@@ -344,7 +344,7 @@ function checkEndpoint(value: string): string {
 }
 
 function readBinance(section: Section): BinanceConfig {
-  const endpoint = section.string("endpoint", "binance", {
+  const endpoint = section.string("endpoint", BINANCE_ENDPOINTS.binance, {
     check: checkEndpoint,
   });
   section.done();

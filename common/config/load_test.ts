@@ -138,6 +138,8 @@ const DEFAULT_CONFIG: Config = {
       burstIntervalMs: 1000,
       firstTradeId: undefined,
     },
+    binance: { endpoint: "wss://stream.binance.com:9443" },
+    replay: { file: undefined, speed: 0, onError: "stop", format: "auto" },
   },
   transport: {
     nats: {
@@ -784,6 +786,15 @@ const LEVELS: [string, string, string, string[]][] = [
     "source",
     "max_trades",
     "synthetic",
+    "binance",
+    "replay",
+  ]],
+  ["data_manager.binance", "endpiont", "endpoint", ["endpoint"]],
+  ["data_manager.replay", "speeed", "speed", [
+    "file",
+    "speed",
+    "on_error",
+    "format",
   ]],
   ["data_manager.synthetic", "burst_sise", "burst_size", [
     "seed",
@@ -2504,5 +2515,48 @@ subject_prefix = "prod.market"
   assertIncludes(
     problemOf(`[data_source.nats]\nsubject_prefix = "a..b"\n`),
     "data_source.nats.subject_prefix",
+  );
+});
+
+Deno.test("data_manager.binance: named endpoints, URLs, and what is refused", () => {
+  const endpoint = (value: string) =>
+    load(`[data_manager.binance]\nendpoint = "${value}"\n`).dataManager
+      .binance.endpoint;
+  assert.equal(endpoint("binance"), "wss://stream.binance.com:9443");
+  assert.equal(endpoint("binance.us"), "wss://stream.binance.us:9443");
+  assert.equal(endpoint("testnet"), "wss://stream.testnet.binance.vision");
+  assert.equal(endpoint("ws://127.0.0.1:9000/"), "ws://127.0.0.1:9000");
+  assertIncludes(
+    problemOf(`[data_manager.binance]\nendpoint = "http://x"\n`),
+    "data_manager.binance.endpoint",
+  );
+});
+
+Deno.test("data_manager.replay: needs a file for source replay; speed ≥ 0; on_error and format choices", () => {
+  assertIncludes(
+    problemOf(`[data_manager]\nsource = "replay"\n`),
+    "without data_manager.replay.file",
+  );
+  const replay = load(`[data_manager]
+source = "replay"
+[data_manager.replay]
+file = "data/BTCUSDT-trades-2024-01-01.csv.gz"
+speed = 10
+on_error = "skip"
+format = "binance-csv"
+`).dataManager.replay;
+  assert.deepEqual(replay, {
+    file: "data/BTCUSDT-trades-2024-01-01.csv.gz",
+    speed: 10,
+    onError: "skip",
+    format: "binance-csv",
+  });
+  assertIncludes(
+    problemOf(`[data_manager.replay]\nspeed = -1\n`),
+    "data_manager.replay.speed",
+  );
+  assertIncludes(
+    problemOf(`[data_manager.replay]\non_error = "ignore"\n`),
+    "data_manager.replay.on_error",
   );
 });

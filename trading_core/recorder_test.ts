@@ -1,0 +1,190 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { encodeMessage } from "../common/codec.ts";
+import { Side, TradeFlags, type TradeRecord } from "../common/trade.ts";
+import { TradeView } from "../common/trade_view.ts";
+import {
+  readTradeFile,
+  type ReplayRow,
+} from "../data_manager/replay/trade_file.ts";
+import { CSV_HEADER, RecordFileError, TradeRecorder } from "./recorder.ts";
+
+const ORIGIN = { exchange: "binance", symbol: "BTCUSDT" };
+
+/** Awkward values on purpose: sub-cent prices, tiny and huge sizes, ids beyond 2^53, unknown side. */
+function records(count: number): TradeRecord[] {
+  const prices = [
+    42283_580000000n,
+    1n,
+    9_223_372_036_854775807n,
+    67123_450000001n,
+    100_000000000n,
+  ];
+  const sizes = [0.0012, 1e-9, 123456789.5, 3, 0.1 + 0.2];
+  return Array.from({ length: count }, (_, i) => ({
+    side: [Side.Buy, Side.Sell, Side.Unknown][i % 3] as Side,
+    flags: i % 5 === 0 ? TradeFlags.Synthetic | TradeFlags.Reconnect : 0,
+    seq: i + 1,
+    tsEvent: 1_704_067_200_123_456_789n + BigInt(i) * 1_000_001n,
+    tsRecv: 1_704_067_200_125_000_000n + BigInt(i) * 999_999n,
+    priceFixed: prices[i % prices.length],
+    size: sizes[i % sizes.length],
+    tradeId: 18_446_744_073_709_551_615n - BigInt(i),
+  }));
+}
+
+/** Records `trades` through a TradeView, as the exchange callback would. */
+function recordAll(recorder: TradeRecorder, trades: TradeRecord[]): void {
+  const view = new TradeView();
+  // Several messages of up to 7 records each.
+  for (let start = 0; start < trades.length; start += 7) {
+    const count = view.wrap(encodeMessage(trades.slice(start, start + 7)));
+    for (let i = 0; i < count; i++) recorder.record(view.select(i), ORIGIN);
+  }
+}
+
+async function readAll(
+  path: string,
+  options: Parameters<typeof readTradeFile>[1],
+): Promise<ReplayRow[]> {
+  const rows: ReplayRow[] = [];
+  for await (const row of readTradeFile(path, options)) rows.push(row);
+  return rows;
+}
+
+Deno.test("TradeRecorder ndjson: reads back as identical records (exact prices, seq, tsRecv, flags, ids)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "rec.ndjson");
+    const trades = records(5000);
+    // A small chunk, so many writes happen before close.
+    const recorder = await TradeRecorder.open(path, { chunkChars: 4096 });
+    recordAll(recorder, trades);
+    assert.equal(recorder.lines, trades.length);
+    assert.ok(recorder.bytes > 0, "nothing written before close");
+    recorder.close();
+    recorder.close(); // idempotent
+    assert.ok(recorder.closed);
+    const text = await Deno.readTextFile(path);
+    assert.equal(recorder.bytes, new TextEncoder().encode(text).length);
+    assert.equal(text.split("\n").length - 1, trades.length);
+    const rows = await readAll(path, { format: "ndjson" });
+    assert.deepEqual(
+      rows,
+      trades.map((trade, i) => ({ ...ORIGIN, line: i + 1, ...trade })),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("TradeRecorder csv: Binance layout readable as binance-csv with identical ids, prices, sizes, sides", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "BTCUSDT-trades-2024-01-01.csv");
+    // Binance CSV has no unknown side: buys and sells only.
+    const trades = records(3000).map((trade, i) => ({
+      ...trade,
+      side: i % 2 === 0 ? Side.Buy : Side.Sell,
+    }));
+    const recorder = await TradeRecorder.open(path, {
+      format: "csv",
+      symbols: ["BTCUSDT"],
+      chunkChars: 1000,
+    });
+    recordAll(recorder, trades);
+    recordAll(recorder, [trades[0]].map((t) => t)); // same symbol: kept
+    recorder.close();
+    const text = await Deno.readTextFile(path);
+    assert.ok(text.startsWith(`${CSV_HEADER}\n`), text.slice(0, 100));
+    const rows = await readAll(path, { format: "binance-csv" });
+    const expected = [...trades, trades[0]];
+    assert.equal(rows.length, expected.length);
+    rows.forEach((row, i) => {
+      const trade = expected[i];
+      assert.equal(row.symbol, "BTCUSDT");
+      assert.equal(row.exchange, "binance");
+      assert.equal(row.tradeId, trade.tradeId, `row ${i}`);
+      assert.equal(row.priceFixed, trade.priceFixed, `row ${i}`);
+      assert.equal(row.size, trade.size, `row ${i}`);
+      assert.equal(row.side, trade.side, `row ${i}`);
+      // Cut to the ms: the layout's resolution.
+      assert.equal(row.tsEvent, trade.tsEvent / 1_000_000n * 1_000_000n);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("TradeRecorder csv: refuses several symbols, skips a second one met later", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "x.csv");
+    await assert.rejects(
+      TradeRecorder.open(path, { format: "csv", symbols: ["A", "B"] }),
+      /csv holds one symbol's trades/,
+    );
+    const recorder = await TradeRecorder.open(path, { format: "csv" });
+    const view = new TradeView();
+    view.wrap(encodeMessage(records(2).map((t) => ({ ...t, side: 1 }))));
+    recorder.record(view.select(0), ORIGIN);
+    recorder.record(view.select(1), { exchange: "binance", symbol: "ETHUSDT" });
+    recorder.close();
+    assert.equal(recorder.lines, 1);
+    assert.equal(recorder.skipped, 1);
+    assert.throws(() => recorder.record(view, ORIGIN), /closed/);
+    assert.equal(
+      (await Deno.readTextFile(path)).split("\n").length,
+      3, // header, one row, final newline
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("TradeRecorder: an empty recording is an empty file; bad format is a TypeError", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "empty.ndjson");
+    await Deno.writeTextFile(path, "old contents\n");
+    const recorder = await TradeRecorder.open(path);
+    recorder.close();
+    assert.equal(await Deno.readTextFile(path), "");
+    await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      TradeRecorder.open(path, { format: "xml" as any }),
+      TypeError,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "TradeRecorder: without write permission, says which --allow-write",
+  permissions: { read: true, write: false },
+  async fn() {
+    await assert.rejects(
+      TradeRecorder.open("/tmp/never-written.ndjson"),
+      (error: unknown) => {
+        assert.ok(error instanceof RecordFileError);
+        assert.equal(
+          error.message,
+          "--record needs write permission for /tmp/never-written.ndjson: run with --allow-write=/tmp/never-written.ndjson",
+        );
+        return true;
+      },
+    );
+  },
+});
+
+Deno.test("TradeRecorder: an unwritable directory is a RecordFileError", async () => {
+  await assert.rejects(
+    TradeRecorder.open("/nonexistent-dir-marketbus/rec.ndjson"),
+    (error: unknown) =>
+      error instanceof RecordFileError &&
+      /--record cannot open \/nonexistent-dir-marketbus\/rec\.ndjson/.test(
+        error.message,
+      ),
+  );
+});
