@@ -55,16 +55,11 @@ export class BinanceFeed implements TradeSource {
       endpoint,
       log,
       clock: readWallClock,
+      // Gaps are logged by the stream itself and counted in summary().
       onTrade: (trade, symbol) => {
         encodeTrade(trade, record);
         sink.publish(symbol, record);
       },
-      onGap: (gap) =>
-        log.warn(
-          `binance: ${gap.symbol}: ${gap.missing} trades missing between ids ${gap.lastTradeId} and ${gap.tradeId}${
-            gap.afterReconnect ? " (across a reconnect)" : ""
-          }`,
-        ),
     });
     await this.#stream.run(options.signal);
   }

@@ -115,7 +115,10 @@ export class ReplayFeed implements TradeSource {
           }
           const wait = startedAt + (eventMs - firstEventMs) / speed -
             performance.now();
-          if (wait >= 1) await delay(wait, signal);
+          if (wait >= 1) {
+            await delay(wait, signal);
+            if (signal.aborted) return;
+          }
         } else if (this.#published % ROOM_EVERY === 0) {
           const room = sink.room();
           if (room) await room;

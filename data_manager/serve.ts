@@ -6,6 +6,7 @@
  */
 
 import { type Config, ConfigError } from "../common/config/mod.ts";
+import { delay } from "../common/delay.ts";
 import { formatCount, formatRate } from "../common/format.ts";
 import {
   LibcUnavailableError,
@@ -25,6 +26,8 @@ import { SyntheticFeed } from "./synthetic_feed.ts";
 import type { Transport } from "./transport.ts";
 
 const ROLE = "data_manager";
+/** How long rings stay after a source ended by itself, ms. */
+const RING_LINGER_MS = 100;
 
 function createSource(config: Config, log: Logger): TradeSource {
   const { dataManager } = config;
@@ -236,6 +239,12 @@ export async function serve(
   } finally {
     clearInterval(progress);
     shutdown.dispose();
+    // A source that ended by itself (a short file, --max-trades) may finish
+    // within milliseconds: keep the rings a moment so that consumers waiting
+    // for them (they look every few ms) can attach and drain them.
+    if (!shutdown.signal.aborted && config.transport.ipc.enabled) {
+      await delay(RING_LINGER_MS);
+    }
     for (const transport of transports) await transport.close();
     for (const transport of transports) {
       if (!(transport instanceof NatsTransport)) continue;
@@ -253,7 +262,7 @@ export async function serve(
     log.info(
       `stopped after ${seconds.toFixed(1)}s: ${
         statsLine(counters, transports, rate)
-      }`,
+      } | ${source.summary()}`,
     );
   }
   return status;

@@ -1,0 +1,167 @@
+/**
+ * Replay through IPC with the real entrypoints: writes a 1,000,000-row
+ * Binance `trades` CSV (one symbol, realistic price/qty strings, consecutive
+ * ids, increasing ms times) into a temp dir, starts a spinning
+ * `live --max-trades 1000000 --summary-json`, then
+ * `serve --source replay --file <csv> --speed 0 --max-trades 1000000`.
+ *
+ *   deno run --allow-read --allow-write --allow-run --allow-env bench/replay.ts [--rounds 3]
+ *
+ * Prints, per round and as median (min – max): serve's trades/s (from its
+ * final "stopped after …" line, flush included) and live's received, lost
+ * and rate (first to last trade). Target: serve ≥ 500k trades/s.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { lastJson, serveRate, spread, startRole } from "./_process.ts";
+
+const TRADES = 1_000_000;
+const SYMBOL = "BTCUSDT";
+const CAPACITY = 2_097_152;
+
+interface Round {
+  serveRate: number;
+  liveRate: number;
+  received: number;
+  lost: number;
+}
+
+/** Writes `rows` trades of a plausible BTCUSDT day, without a header. */
+async function writeCsv(path: string, rows: number): Promise<void> {
+  using file = await Deno.open(path, { write: true, create: true });
+  const encoder = new TextEncoder();
+  let cents = 4_228_358; // 42283.58
+  let time = 1704067200000;
+  let seed = 12345;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x80000000;
+  };
+  let chunk: string[] = [];
+  for (let i = 0; i < rows; i++) {
+    cents += Math.round((random() - 0.5) * 4);
+    time += Math.floor(random() * 3);
+    const qtyUnits = 1 + Math.floor(random() * random() * 5_000_000); // 1e-8 BTC
+    const price = `${Math.floor(cents / 100)}.${
+      String(cents % 100).padStart(2, "0")
+    }000000`;
+    const qty = `${Math.floor(qtyUnits / 1e8)}.${
+      String(qtyUnits % 1e8).padStart(8, "0")
+    }`;
+    const quote = (cents / 100 * qtyUnits / 1e8).toFixed(8);
+    const maker = random() < 0.5 ? "True" : "False";
+    chunk.push(
+      `${3355546431 + i},${price},${qty},${quote},${time},${maker},True`,
+    );
+    if (chunk.length === 50_000) {
+      await file.write(encoder.encode(chunk.join("\n") + "\n"));
+      chunk = [];
+    }
+  }
+  if (chunk.length) await file.write(encoder.encode(chunk.join("\n") + "\n"));
+}
+
+async function round(config: string, csv: string): Promise<Round> {
+  const live = startRole("trading_core/main.ts", [
+    "--config",
+    config,
+    "--max-trades",
+    String(TRADES),
+    "--summary-json",
+    "--wait",
+    "spin",
+  ]);
+  await live.until("waiting for ring");
+  const serve = startRole("data_manager/main.ts", [
+    "--config",
+    config,
+    "--source",
+    "replay",
+    "--file",
+    csv,
+    "--speed",
+    "0",
+    "--max-trades",
+    String(TRADES),
+  ]);
+  const serveOutput = await serve.done;
+  if (!(await serve.child.status).success) {
+    live.child.kill("SIGINT");
+    await live.child.status;
+    throw new Error(`serve failed:\n${serveOutput}`);
+  }
+  const timer = setTimeout(() => live.child.kill("SIGINT"), 10_000); // lost trades: stop waiting
+  const summary = lastJson<
+    { ratePerSecond: number; received: number; lost: number }
+  >(await live.done);
+  await live.child.status;
+  clearTimeout(timer);
+  return {
+    serveRate: serveRate(serveOutput),
+    liveRate: summary.ratePerSecond,
+    received: summary.received,
+    lost: summary.lost,
+  };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { rounds: { type: "string", default: "3" } },
+  });
+  const rounds = Number(values.rounds);
+  const dir = await Deno.makeTempDir({ prefix: "marketbus_replay_bench_" });
+  const prefix = `/mbreplay${Deno.pid}_`;
+  const config = `${dir}/replay.toml`;
+  const csv = `${dir}/${SYMBOL}-trades-2024-01-01.csv`;
+  const k = (rate: number) => `${(rate / 1e3).toFixed(0)}k/s`;
+  try {
+    await Deno.writeTextFile(
+      config,
+      `[data_manager]
+symbols = ["${SYMBOL}"]
+[transport.ipc]
+shm_path_prefix = "${prefix}"
+capacity = ${CAPACITY}
+[data_source]
+symbols = ["${SYMBOL}"]
+[data_source.ipc]
+shm_path_prefix = "${prefix}"
+[log]
+progress_interval = "0"
+`,
+    );
+    await writeCsv(csv, TRADES);
+    console.log(
+      `replay: serve --source replay --speed 0 → live --wait spin, ${
+        TRADES.toLocaleString("en-US")
+      }-row CSV (${
+        ((await Deno.stat(csv)).size / 1e6).toFixed(0)
+      } MB), ring of ${
+        CAPACITY.toLocaleString("en-US")
+      } slots, ${rounds} rounds`,
+    );
+    const results: Round[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const result = await round(config, csv);
+      results.push(result);
+      console.log(
+        `  round ${i + 1}: serve ${k(result.serveRate)}, live ${
+          k(result.liveRate)
+        }, received ${result.received}, lost ${result.lost}`,
+      );
+    }
+    const serve = results.map((r) => r.serveRate);
+    console.log(
+      `serve ${spread(serve, k)}, live ${
+        spread(results.map((r) => r.liveRate), k)
+      }, received ${spread(results.map((r) => r.received), String)}, lost ${
+        results.reduce((t, r) => t + r.lost, 0)
+      }; target ≥ 500k/s: ${Math.min(...serve) >= 500_000 ? "met" : "NOT met"}`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

@@ -1,0 +1,343 @@
+// ReplayFeed as a TradeSource, against an in-memory sink: every row of a
+// recorded fixture becomes the exact record (flagged replayed, ts_recv =
+// replay time), rows of other symbols are skipped and counted, bad rows are
+// skipped or stop the run, pacing by speed, backpressure through room(), and
+// abort.
+
+import assert from "node:assert/strict";
+import { decodeTrade } from "../common/codec.ts";
+import { Side, type Trade, TradeFlags } from "../common/trade.ts";
+import { captureLog } from "../tests/_capture_log.ts";
+import { ffiTest } from "../tests/_ipc_roles.ts";
+import { TradeFileRowError } from "./replay/mod.ts";
+import { ReplayFeed, type ReplayFeedOptions } from "./replay_feed.ts";
+import type { TradeSink } from "./source.ts";
+
+const FIXTURES = new URL("../tests/fixtures/replay/", import.meta.url);
+
+function fixture(name: string): string {
+  return new URL(name, FIXTURES).pathname;
+}
+
+/** A sink that keeps a copy of every record; `gate` (when set) is what room() returns. */
+class RecordingSink implements TradeSink {
+  readonly published: { symbol: number; record: Uint8Array }[] = [];
+  roomCalls = 0;
+  gate: Promise<void> | undefined;
+
+  publish(symbol: number, record: Uint8Array): void {
+    this.published.push({ symbol, record: record.slice() });
+  }
+
+  room(): Promise<void> | undefined {
+    this.roomCalls++;
+    return this.gate;
+  }
+
+  trades(symbols: readonly string[]): Trade[] {
+    return this.published.map(({ symbol, record }) =>
+      decodeTrade(record, { exchange: "binance", symbol: symbols[symbol] })
+    );
+  }
+}
+
+function feed(
+  symbols: string[],
+  file: string,
+  options: Partial<ReplayFeedOptions> = {},
+): { feed: ReplayFeed; lines: string[] } {
+  const { log, lines } = captureLog();
+  return {
+    feed: new ReplayFeed(symbols, {
+      file,
+      speed: 0,
+      onError: "skip",
+      format: "auto",
+      exchange: "binance",
+      log,
+      ...options,
+    }),
+    lines,
+  };
+}
+
+function wallNanos(): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+}
+
+const MS = 1_000_000n;
+/** Bound on |ts_recv − now| of a just-replayed record (the machine is shared). */
+const RECV_TOLERANCE_NS = 5_000n * MS;
+
+ffiTest(
+  "ReplayFeed: every row of a Binance CSV, exact and flagged replayed",
+  async () => {
+    const { feed: replay, lines } = feed(
+      ["BTCUSDT"],
+      fixture("BTCUSDT-trades-2024-01-01.csv"),
+    );
+    const sink = new RecordingSink();
+    const before = wallNanos();
+    await replay.run(sink, { signal: new AbortController().signal });
+    const after = wallNanos();
+    const trades = sink.trades(replay.symbols);
+    assert.deepEqual(
+      trades.map((t) => [t.tradeId, t.priceFixed, t.size, t.side, t.tsEvent]),
+      [
+        [3355546431n, 42283_580000000n, 0.0012, Side.Sell, 1704067200000n * MS],
+        [3355546432n, 42283_590000000n, 0.01, Side.Buy, 1704067200000n * MS],
+        [3355546433n, 42283_590000000n, 0.00025, Side.Buy, 1704067200123n * MS],
+        [3355546434n, 42283_010000000n, 1.5, Side.Sell, 1704067200456n * MS],
+        [3355546435n, 10n, 100, Side.Buy, 1704067201000n * MS],
+      ],
+    );
+    for (const trade of trades) {
+      assert.equal(trade.flags, TradeFlags.Replayed);
+      assert.equal(trade.seq, 0, "the source leaves seq to the sink");
+      assert.ok(
+        trade.tsRecv >= before - RECV_TOLERANCE_NS &&
+          trade.tsRecv <= after + RECV_TOLERANCE_NS,
+        `tsRecv ${trade.tsRecv} not within [${before}, ${after}]`,
+      );
+    }
+    assert.ok(sink.published.every(({ symbol }) => symbol === 0));
+    assert.match(
+      replay.summary(),
+      /^replay 5 rows, 5 published, 0 bad, 0 of other symbols \(done\)$/,
+    );
+    assert.deepEqual(lines, []);
+  },
+);
+
+ffiTest(
+  "ReplayFeed: NDJSON export, other symbols skipped and counted, flags kept",
+  async () => {
+    const { feed: replay } = feed(["BTCUSDT"], fixture("session.ndjson"));
+    const sink = new RecordingSink();
+    await replay.run(sink, { signal: new AbortController().signal });
+    const trades = sink.trades(replay.symbols);
+    assert.deepEqual(
+      trades.map((
+        t,
+      ) => [t.tradeId, t.priceFixed, t.size, t.side, t.tsEvent, t.flags]),
+      [
+        [
+          3355546431n,
+          42283_580000000n,
+          0.0012,
+          Side.Sell,
+          1704067200000000000n,
+          TradeFlags.Replayed,
+        ],
+        [
+          18446744073709551615n,
+          42283_590000000n,
+          0.00025,
+          Side.Buy,
+          1704067200123000000n,
+          TradeFlags.Replayed,
+        ],
+      ],
+    );
+    // ts_recv is the replay time, not the recorded one.
+    assert.ok(
+      trades.every((t) => t.tsRecv > 1704067200124000000n + 1000n * MS),
+    );
+    assert.match(
+      replay.summary(),
+      /3 rows, 2 published, 0 bad, 1 of other symbols/,
+    );
+
+    // Both symbols, in the feed's own index order: ETHUSDT is index 0 here.
+    const both = feed(["ETHUSDT", "BTCUSDT"], fixture("session.ndjson")).feed;
+    const sink2 = new RecordingSink();
+    await both.run(sink2, { signal: new AbortController().signal });
+    assert.deepEqual(sink2.published.map(({ symbol }) => symbol), [1, 0, 1]);
+    const eth = sink2.trades(both.symbols)[1];
+    assert.equal(eth.tradeId, 1240000001n);
+    assert.equal(eth.priceFixed, 2352_100000000n);
+    // The recorded Reconnect flag (4) stays; Replayed is added.
+    assert.equal(eth.flags, TradeFlags.Reconnect | TradeFlags.Replayed);
+    assert.match(
+      both.summary(),
+      /3 rows, 3 published, 0 bad, 0 of other symbols/,
+    );
+  },
+);
+
+ffiTest("ReplayFeed: gzip file", async () => {
+  const { feed: replay } = feed(
+    ["ETHUSDT"],
+    fixture("ETHUSDT-trades-2024-01-02.csv.gz"),
+  );
+  const sink = new RecordingSink();
+  await replay.run(sink, { signal: new AbortController().signal });
+  assert.deepEqual(
+    sink.trades(replay.symbols).map((t) => [t.tradeId, t.priceFixed, t.side]),
+    [
+      [1240000001n, 2352_100000000n, Side.Buy],
+      [1240000002n, 2352_090000000n, Side.Sell],
+      [1240000003n, 2352_110000000n, Side.Buy],
+    ],
+  );
+});
+
+ffiTest(
+  "ReplayFeed: bad rows skipped (reported with their line) with on_error skip",
+  async () => {
+    const { feed: replay, lines } = feed(
+      ["BTCUSDT"],
+      fixture("BTCUSDT-trades-2024-01-03.csv"),
+    );
+    const sink = new RecordingSink();
+    await replay.run(sink, { signal: new AbortController().signal });
+    assert.deepEqual(
+      sink.trades(replay.symbols).map((t) => t.tradeId),
+      [3355546431n, 3355546433n, 3355546437n],
+    );
+    assert.equal(lines.length, 4, lines.join("\n"));
+    for (const [i, line] of [2, 4, 6, 7].entries()) {
+      assert.match(
+        lines[i],
+        new RegExp(
+          `^warn: replay: .*BTCUSDT-trades-2024-01-03\\.csv line ${line}: `,
+        ),
+      );
+    }
+    assert.match(
+      replay.summary(),
+      /^replay 3 rows, 3 published, 4 bad, 0 of other symbols \(done\)$/,
+    );
+  },
+);
+
+ffiTest(
+  "ReplayFeed: the first bad row stops the run with on_error stop",
+  async () => {
+    const { feed: replay, lines } = feed(
+      ["BTCUSDT"],
+      fixture("BTCUSDT-trades-2024-01-03.csv"),
+      {
+        onError: "stop",
+      },
+    );
+    const sink = new RecordingSink();
+    const error = await replay.run(sink, {
+      signal: new AbortController().signal,
+    }).then(
+      () => undefined,
+      (error) => error,
+    );
+    assert.ok(error instanceof TradeFileRowError, String(error));
+    assert.equal(error.line, 2);
+    // Nothing after the bad row goes out.
+    assert.deepEqual(sink.trades(replay.symbols).map((t) => t.tradeId), [
+      3355546431n,
+    ]);
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.doesNotMatch(replay.summary(), /\(done\)/);
+  },
+);
+
+ffiTest(
+  "ReplayFeed: speed 10 paces a 1 s file to ~100 ms; speed 0 does not wait",
+  async () => {
+    const file = fixture("BTCUSDT-trades-2024-01-01.csv"); // 1704067200.000 .. 1704067201.000
+    const paced = feed(["BTCUSDT"], file, { speed: 10 }).feed;
+    const sink = new RecordingSink();
+    const arrivals: number[] = [];
+    const timed: TradeSink = {
+      publish(symbol, record) {
+        arrivals.push(performance.now());
+        sink.publish(symbol, record);
+      },
+      room: () => sink.room(),
+    };
+    const start = performance.now();
+    await paced.run(timed, { signal: new AbortController().signal });
+    const took = performance.now() - start;
+    assert.equal(sink.published.length, 5);
+    assert.ok(took >= 80, `speed 10 replay of 1 s took only ${took} ms`);
+    assert.ok(took < 1000, `speed 10 replay of 1 s took ${took} ms`);
+    // The last trade (1 s after the first) comes ≥ ~100 ms after the first.
+    assert.ok(
+      arrivals[4] - arrivals[0] >= 80,
+      `${arrivals[4] - arrivals[0]} ms`,
+    );
+
+    const fast = feed(["BTCUSDT"], file, { speed: 0 }).feed;
+    const start0 = performance.now();
+    await fast.run(new RecordingSink(), {
+      signal: new AbortController().signal,
+    });
+    const took0 = performance.now() - start0;
+    assert.ok(
+      took0 < 900,
+      `speed 0 replay took ${took0} ms (it should not pace)`,
+    );
+  },
+);
+
+ffiTest(
+  "ReplayFeed: nothing is published while room() is pending",
+  async () => {
+    const { feed: replay } = feed(
+      ["BTCUSDT"],
+      fixture("BTCUSDT-trades-2024-01-01.csv"),
+    );
+    const sink = new RecordingSink();
+    let open!: () => void;
+    sink.gate = new Promise<void>((resolve) => open = resolve);
+    const done = replay.run(sink, { signal: new AbortController().signal });
+    // Let the file be read and the first room() be awaited.
+    for (let i = 0; i < 50 && sink.roomCalls === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.ok(sink.roomCalls > 0, "room() was never asked");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(
+      sink.published.length,
+      0,
+      "published while room() was pending",
+    );
+    sink.gate = undefined;
+    open();
+    await done;
+    assert.equal(sink.published.length, 5);
+  },
+);
+
+ffiTest("ReplayFeed: abort stops a slow replay promptly", async () => {
+  // Speed 0.01: the file's second row of a later ms would come 12 s later.
+  const { feed: replay } = feed(
+    ["BTCUSDT"],
+    fixture("BTCUSDT-trades-2024-01-01.csv"),
+    {
+      speed: 0.01,
+    },
+  );
+  const sink = new RecordingSink();
+  const controller = new AbortController();
+  const done = replay.run(sink, { signal: controller.signal });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const abortedAt = performance.now();
+  controller.abort();
+  await done;
+  const took = performance.now() - abortedAt;
+  assert.ok(took < 1000, `run() resolved ${took} ms after abort`);
+  // The two trades of the first ms went out, nothing after the abort.
+  // BUG (data_manager/replay_feed.ts, paced branch of run()): the row whose
+  // delay the abort cut short is still published after the abort.
+  assert.equal(
+    sink.published.length,
+    2,
+    "a trade was published after the abort (the row the paced delay was waiting for)",
+  );
+  assert.doesNotMatch(replay.summary(), /\(done\)/);
+});
+
+ffiTest("ReplayFeed: invalid speeds are refused", () => {
+  for (const speed of [-1, NaN, Infinity]) {
+    assert.throws(() => feed(["BTCUSDT"], "x.csv", { speed }), RangeError);
+  }
+});

@@ -1,0 +1,279 @@
+// `serve --source binance` against the local fake Binance server and
+// `serve --source replay` of a recorded file, as real processes with the
+// tasks' own permissions, into a `live` on the shared-memory ring: the
+// consumer gets exactly the trades the source delivered, across a forced
+// disconnect, and serve logs the reconnect and the id gaps.
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parsePrice } from "../common/fixed_point.ts";
+import { Side } from "../common/trade.ts";
+import { formatNdjsonTrade } from "../data_manager/replay/mod.ts";
+import { FakeBinance } from "./_fake_binance.ts";
+import { gatedTest } from "./_permissions.ts";
+import {
+  assertCleanExit,
+  assertComplete,
+  output,
+  publishedTrades,
+  ROLE_PERMISSIONS,
+  type RoleConfig,
+  roleConfig,
+  RoleProcess,
+  summaryOf,
+} from "./_ipc_roles.ts";
+
+const SYMBOLS = ["BTCUSDT", "ETHUSDT"];
+
+/** A Binance combined-stream trade frame with price `price`. */
+function frame(symbol: string, id: number, price: string): string {
+  const time = 1764197000000 + id % 100_000;
+  return JSON.stringify({
+    stream: `${symbol.toLowerCase()}@trade`,
+    data: {
+      e: "trade",
+      E: time + 1,
+      s: symbol,
+      t: id,
+      p: price,
+      q: "0.01000000",
+      T: time,
+      m: id % 3 === 0,
+      M: true,
+    },
+  });
+}
+
+interface Sent {
+  frames: string[];
+  /** Trades per symbol that the fake will actually send. */
+  counts: Record<string, number>;
+  /** Last price sent per symbol. */
+  lastPrice: Record<string, number>;
+}
+
+/** `perSymbol` trades of each symbol, interleaved, ids from `firstIds`, minus `skip`. */
+function trades(
+  firstIds: Record<string, number>,
+  perSymbol: number,
+  skip: ReadonlySet<number>,
+  sent: Sent,
+): string[] {
+  const frames: string[] = [];
+  for (let i = 0; i < perSymbol; i++) {
+    for (const symbol of SYMBOLS) {
+      const id = firstIds[symbol] + i;
+      const base = symbol === "BTCUSDT" ? 67000 : 3000;
+      const price = (base + id % 1000 / 100).toFixed(2);
+      frames.push(frame(symbol, id, price));
+      if (!skip.has(id)) {
+        sent.counts[symbol] = (sent.counts[symbol] ?? 0) + 1;
+        sent.lastPrice[symbol] = Number(price);
+      }
+    }
+  }
+  sent.frames.push(...frames);
+  return frames;
+}
+
+gatedTest({
+  name:
+    "serve --source binance: live gets exactly the fake's trades across a forced disconnect; reconnect and gaps logged",
+  permissions: [...ROLE_PERMISSIONS, { name: "net", host: "127.0.0.1" }],
+  async fn() {
+    await using config = await roleConfig({ symbols: SYMBOLS });
+    const fake = FakeBinance.start();
+    try {
+      await binanceRun(config, fake);
+    } finally {
+      await fake.close();
+    }
+  },
+});
+
+async function binanceRun(
+  config: RoleConfig,
+  fake: FakeBinance,
+): Promise<void> {
+  const skip = new Set([5_000_000_004, 5_000_000_005, 2_000_000_012]);
+  const sent: Sent = { frames: [], counts: {}, lastPrice: {} };
+  const first = trades(
+    { BTCUSDT: 5_000_000_000, ETHUSDT: 2_000_000_000 },
+    10,
+    skip,
+    sent,
+  );
+  const second = trades(
+    { BTCUSDT: 5_000_000_010, ETHUSDT: 2_000_000_010 },
+    10,
+    skip,
+    sent,
+  );
+  const total = sent.counts.BTCUSDT + sent.counts.ETHUSDT;
+  assert.equal(total, 40 - skip.size);
+
+  await using live = new RoleProcess("live", config, [
+    "--max-trades",
+    String(total),
+    "--summary-json",
+  ]);
+  await live.waitFor(/waiting for ring/, SYMBOLS.length);
+  await using serve = new RoleProcess("serve", config, [
+    "--source",
+    "binance",
+    "--endpoint",
+    fake.endpoint,
+    "--symbols",
+    SYMBOLS.join(","),
+    "--max-trades",
+    String(total),
+  ]);
+  await fake.waitForAccepted(1);
+  fake.send(first, { skipIds: skip });
+  fake.drop();
+  await fake.waitForAccepted(2);
+  fake.send(second, { skipIds: skip });
+
+  const served = await serve.finish();
+  assertCleanExit(served, "serve");
+  const log = output(served);
+  assert.equal(publishedTrades(served.stdout), total, log);
+  assert.equal(fake.accepted, 2, log);
+  assert.match(log, /connection 0 dropped \(code 1001/);
+  assert.equal(
+    [...log.matchAll(/connection 0 open/g)].length,
+    2,
+    `expected the first open and one reopen:\n${log}`,
+  );
+  // Inside the first half (BTCUSDT 5000000004..5) and across the drop (ETHUSDT 2000000012).
+  assert.match(
+    log,
+    /BTCUSDT: 2 trades missing between ids 5000000003 and 5000000006/,
+  );
+  assert.match(
+    log,
+    /ETHUSDT: 1 trades missing between ids 2000000011 and 2000000013/,
+  );
+
+  const exit = await live.finish();
+  assertCleanExit(exit, "live");
+  const summary = summaryOf(exit);
+  assertComplete(summary, SYMBOLS, total);
+  for (const symbol of SYMBOLS) {
+    const figures = summary.symbols[symbol];
+    assert.equal(figures.received, sent.counts[symbol], symbol);
+    assert.equal(figures.lastPrice, sent.lastPrice[symbol], symbol);
+  }
+}
+
+gatedTest({
+  name:
+    "serve --source replay --speed 0: live gets the rows of the subscribed symbols, no gaps",
+  permissions: ROLE_PERMISSIONS,
+  async fn() {
+    // BUG: fails today. serve replays these 3 rows, closes and unlinks its
+    // ring within a few ms; the waiting live (attach retry 5 ms) never sees
+    // the ring, gets nothing and waits until stopped.
+    // serve may read only config/, data/ and the config's directory.
+    await using config = await roleConfig({ symbols: ["BTCUSDT"] });
+    const file = join(config.dir, "session.ndjson");
+    await Deno.copyFile(
+      new URL("./fixtures/replay/session.ndjson", import.meta.url),
+      file,
+    );
+    // session.ndjson: BTCUSDT 42283.58, ETHUSDT 2352.1, BTCUSDT 42283.59.
+    await using live = new RoleProcess("live", config, [
+      "--max-trades",
+      "2",
+      "--summary-json",
+    ]);
+    await live.waitFor(/waiting for ring/);
+    await using serve = new RoleProcess("serve", config, [
+      "--source",
+      "replay",
+      "--file",
+      file,
+      "--speed",
+      "0",
+    ]);
+    const served = await serve.finish();
+    assertCleanExit(served, "serve");
+    assert.equal(publishedTrades(served.stdout), 2, output(served));
+    // 10 s: it gets its 2 trades in milliseconds or never.
+    const exit = await live.finish(10_000);
+    assertCleanExit(exit, "live");
+    const summary = summaryOf(exit);
+    assertComplete(summary, ["BTCUSDT"], 2);
+    assert.equal(summary.symbols.BTCUSDT.lastPrice, 42283.59);
+  },
+});
+
+gatedTest({
+  name:
+    "serve --source replay --speed 0: a generated NDJSON file, exactly the rows of the subscribed symbols",
+  permissions: ROLE_PERMISSIONS,
+  async fn() {
+    await using config = await roleConfig({ symbols: SYMBOLS });
+    const file = join(config.dir, "generated.ndjson");
+    // 20,000 rows of three symbols (SOLUSDT not subscribed); the ring holds
+    // all of them, so none can be overwritten before live reads it.
+    const counts: Record<string, number> = { BTCUSDT: 0, ETHUSDT: 0 };
+    const lastPrice: Record<string, number> = {};
+    const lines: string[] = [];
+    const all = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
+    for (let i = 0; i < 20_000; i++) {
+      const symbol = all[i % 7 % 3];
+      const price = `${100 + i % 5000}.${String(i % 100).padStart(2, "0")}`;
+      lines.push(
+        formatNdjsonTrade({
+          exchange: "binance",
+          symbol,
+          seq: 0,
+          tsEvent: 1704067200000000000n + BigInt(i) * 1_000_000n,
+          tsRecv: 1704067200000000000n + BigInt(i) * 1_000_000n,
+          priceFixed: parsePrice(price),
+          price: Number(price),
+          size: 0.001 * (1 + i % 9),
+          side: i % 2 === 0 ? Side.Buy : Side.Sell,
+          flags: 0,
+          tradeId: BigInt(1_000_000 + i),
+        }),
+      );
+      if (symbol in counts) {
+        counts[symbol]++;
+        lastPrice[symbol] = Number(price);
+      }
+    }
+    await Deno.writeTextFile(file, lines.join("\n") + "\n");
+    const total = counts.BTCUSDT + counts.ETHUSDT;
+    await using live = new RoleProcess("live", config, [
+      "--max-trades",
+      String(total),
+      "--summary-json",
+    ]);
+    await live.waitFor(/waiting for ring/, SYMBOLS.length);
+    await using serve = new RoleProcess("serve", config, [
+      "--source",
+      "replay",
+      "--file",
+      file,
+      "--speed",
+      "0",
+    ]);
+    const served = await serve.finish();
+    assertCleanExit(served, "serve");
+    assert.equal(publishedTrades(served.stdout), total, output(served));
+    const exit = await live.finish();
+    assertCleanExit(exit, "live");
+    const summary = summaryOf(exit);
+    assertComplete(summary, SYMBOLS, total);
+    for (const symbol of SYMBOLS) {
+      assert.equal(summary.symbols[symbol].received, counts[symbol], symbol);
+      assert.equal(
+        summary.symbols[symbol].lastPrice,
+        lastPrice[symbol],
+        symbol,
+      );
+    }
+  },
+});
