@@ -54,10 +54,10 @@ const REFUSALS: {
     stderr: /no transport enabled/,
   },
   {
-    what: "serve --source binance: not there yet (issue #5)",
-    args: ["serve", "--source", "binance"],
-    code: 1,
-    stderr: /source "binance" is not implemented yet \(issue #5\)/,
+    what: "serve --source replay without a file",
+    args: ["serve", "--source", "replay"],
+    code: 2,
+    stderr: /without data_manager\.replay\.file/,
   },
 ];
 
