@@ -33,6 +33,14 @@ Deno.test("serve: flags override the file", () => {
       "Kraken",
       "--source",
       "replay",
+      "--file",
+      "data/rec.ndjson",
+      "--speed",
+      "2.5",
+      "--on-error",
+      "skip",
+      "--endpoint",
+      "testnet",
       "--stream",
       "TRADES",
       "--no-ipc",
@@ -44,6 +52,16 @@ Deno.test("serve: flags override the file", () => {
   assert.equal(config.dataManager.exchange, "kraken");
   assert.deepEqual(config.dataManager.symbols, ["BTCUSDT", "SOLUSDT"]);
   assert.equal(config.dataManager.source, "replay");
+  assert.deepEqual(config.dataManager.replay, {
+    file: "data/rec.ndjson",
+    speed: 2.5,
+    onError: "skip",
+    format: "auto",
+  });
+  assert.equal(
+    config.dataManager.binance.endpoint,
+    "wss://stream.testnet.binance.vision",
+  );
   assert.equal(config.transport.ipc.enabled, false);
   assert.equal(config.transport.nats.enabled, false);
   assert.equal(config.transport.nats.jetstream.streamName, "TRADES");
