@@ -50,6 +50,9 @@ export class ReplayFeed implements TradeSource {
   #badRows = 0;
   #otherSymbols = 0;
   #done = false;
+  #size = 0;
+  #bytesRead = 0;
+  #startedAt = 0;
 
   /** A replay of `options.file` for `symbols`. */
   constructor(symbols: readonly string[], options: ReplayFeedOptions) {
@@ -63,9 +66,18 @@ export class ReplayFeed implements TradeSource {
     this.#index = new Map(symbols.map((symbol, i) => [symbol, i]));
   }
 
-  /** Progress fragment: rows read and published, bad rows, other symbols. */
+  /** Progress fragment: % of the file done, ETA, rows read and published, bad rows, other symbols. */
   summary(): string {
-    return `replay ${formatCount(this.#rows)} rows, ${
+    let progress = "";
+    if (this.#size > 0 && this.#bytesRead > 0) {
+      const done = Math.min(1, this.#bytesRead / this.#size);
+      const elapsed = (performance.now() - this.#startedAt) / 1000;
+      const eta = done > 0 ? elapsed * (1 - done) / done : Infinity;
+      progress = `${(done * 100).toFixed(1)}% done${
+        this.#done || !Number.isFinite(eta) ? "" : `, ETA ${eta.toFixed(0)}s`
+      }, `;
+    }
+    return `replay ${progress}${formatCount(this.#rows)} rows, ${
       formatCount(this.#published)
     } published, ${this.#badRows} bad, ${
       formatCount(this.#otherSymbols)
@@ -84,10 +96,13 @@ export class ReplayFeed implements TradeSource {
     const clock = { seconds: 0, nanos: 0 };
     let firstEventMs: number | undefined;
     let startedAt = 0;
+    this.#size = (await Deno.stat(file)).size;
+    this.#startedAt = performance.now();
     const rows = readTradeBatches(file, {
       format,
       onError,
       exchange,
+      onBytesRead: (bytes) => this.#bytesRead = bytes,
       onBadRow: (line, reason) => {
         this.#badRows++;
         if (this.#badRows <= BAD_ROWS_LOGGED) {

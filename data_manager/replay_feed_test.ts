@@ -341,3 +341,18 @@ ffiTest("ReplayFeed: invalid speeds are refused", () => {
     assert.throws(() => feed(["BTCUSDT"], "x.csv", { speed }), RangeError);
   }
 });
+
+ffiTest(
+  "ReplayFeed: the summary shows the share of the file read (of the compressed bytes for gzip) and ends at 100%",
+  async () => {
+    const { feed: replay } = feed(
+      ["ETHUSDT"],
+      fixture("ETHUSDT-trades-2024-01-02.csv.gz"),
+    );
+    assert.doesNotMatch(replay.summary(), /% done/);
+    await replay.run(new RecordingSink(), {
+      signal: new AbortController().signal,
+    });
+    assert.match(replay.summary(), /^replay 100\.0% done, 3 rows, 3 published/);
+  },
+);

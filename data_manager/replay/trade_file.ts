@@ -86,6 +86,8 @@ export interface ReadTradeFileOptions {
   exchange?: string;
   /** Whether the file is gzipped (default: a `.gz` name or the gzip magic bytes). */
   gzip?: boolean;
+  /** Told how many bytes of the file (compressed, if gzipped) were read so far, for progress. */
+  onBytesRead?: (bytes: number) => void;
 }
 
 /** A bad row in a trade file, when `onError` is `"stop"`. */
@@ -410,6 +412,19 @@ export async function* readTradeBatches(
     const gzip = options.gzip ??
       (path.endsWith(".gz") || await isGzipped(file));
     let bytes: ReadableStream<Uint8Array<ArrayBuffer>> = file.readable;
+    const onBytesRead = options.onBytesRead;
+    if (onBytesRead) {
+      let read = 0;
+      bytes = bytes.pipeThrough(
+        new TransformStream({
+          transform(chunk, controller) {
+            read += chunk.byteLength;
+            onBytesRead(read);
+            controller.enqueue(chunk);
+          },
+        }),
+      );
+    }
     if (gzip) bytes = bytes.pipeThrough(new DecompressionStream("gzip"));
     reader = bytes.pipeThrough(new TextDecoderStream()).getReader();
   } catch (error) {
