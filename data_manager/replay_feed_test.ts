@@ -103,7 +103,7 @@ ffiTest(
     assert.ok(sink.published.every(({ symbol }) => symbol === 0));
     assert.match(
       replay.summary(),
-      /^replay 5 rows, 5 published, 0 bad, 0 of other symbols \(done\)$/,
+      /^replay 100\.0% done, 5 rows, 5 published, 0 bad, 0 of other symbols \(done\)$/,
     );
     assert.deepEqual(lines, []);
   },
@@ -206,7 +206,7 @@ ffiTest(
     }
     assert.match(
       replay.summary(),
-      /^replay 3 rows, 3 published, 4 bad, 0 of other symbols \(done\)$/,
+      /^replay 100\.0% done, 3 rows, 3 published, 4 bad, 0 of other symbols \(done\)$/,
     );
   },
 );
