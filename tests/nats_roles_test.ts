@@ -22,11 +22,10 @@ import {
   jetstreamManager,
   type StreamInfo,
 } from "@nats-io/jetstream";
-import { decodeTrades, RecordOffset } from "../common/codec.ts";
+import { decodeTrades } from "../common/codec.ts";
 import { delay } from "../common/delay.ts";
 import { parseTradeSubject } from "../common/subjects.ts";
-import { type Trade, TRADE_RECORD_SIZE } from "../common/trade.ts";
-import { SyntheticSource } from "../data_manager/synthetic_source.ts";
+import type { Trade } from "../common/trade.ts";
 import type { LiveSummary } from "../trading_core/live.ts";
 import { gatedTest, harnessPermissions } from "./_permissions.ts";
 import {
@@ -47,6 +46,7 @@ import {
   summaryOf,
 } from "./_ipc_roles.ts";
 import { type NatsServer, startNatsServer } from "./nats_server.ts";
+import { regenerate } from "./_regenerate.ts";
 
 /** Spawning the roles (deno) and nats-server, temp files, ring clean-up, loopback NATS. */
 const PERMISSIONS: Deno.PermissionDescriptor[] = [
@@ -268,43 +268,6 @@ function assertEveryTradeOnce(
   }
   assert.equal(sum, published, "trades in the stream vs published");
   return counts;
-}
-
-/** The fields of a synthetic trade that do not depend on timing. */
-interface Generated {
-  side: number;
-  flags: number;
-  priceFixed: bigint;
-  size: number;
-  tradeId: bigint;
-}
-
-/** The first `count` trades of a source with `seed` and `firstTradeId`, per symbol. */
-function regenerate(
-  symbols: readonly string[],
-  seed: number,
-  firstTradeId: number,
-  count: number,
-): Map<string, Generated[]> {
-  const source = new SyntheticSource(symbols, {
-    seed,
-    firstTradeId,
-    maxTrades: count,
-  });
-  const view = new DataView(new ArrayBuffer(TRADE_RECORD_SIZE));
-  const bySymbol = new Map(symbols.map((s) => [s, [] as Generated[]]));
-  for (;;) {
-    const symbol = source.next(view, 0, 1_764_000_000, 0);
-    if (symbol < 0) break;
-    bySymbol.get(symbols[symbol])!.push({
-      side: view.getUint8(RecordOffset.Side),
-      flags: view.getUint16(RecordOffset.Flags, true),
-      priceFixed: view.getBigInt64(RecordOffset.Price, true),
-      size: view.getFloat64(RecordOffset.Size, true),
-      tradeId: view.getBigUint64(RecordOffset.TradeId, true),
-    });
-  }
-  return bySymbol;
 }
 
 // ---------------------------------------------------------------------------

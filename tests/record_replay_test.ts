@@ -6,10 +6,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { RecordOffset } from "../common/codec.ts";
 import { priceToNumber } from "../common/fixed_point.ts";
-import { TRADE_RECORD_SIZE, TradeFlags } from "../common/trade.ts";
-import { SyntheticSource } from "../data_manager/synthetic_source.ts";
+import { TradeFlags } from "../common/trade.ts";
 import {
   readTradeFile,
   type ReplayRow,
@@ -30,43 +28,7 @@ import {
   RoleProcess,
   summaryOf,
 } from "./_ipc_roles.ts";
-
-/** The fields of a synthetic trade that do not depend on timing. */
-interface Generated {
-  side: number;
-  flags: number;
-  priceFixed: bigint;
-  size: number;
-  tradeId: bigint;
-}
-
-/** The first `count` trades of a source with `seed` and `firstTradeId`, per symbol. */
-function regenerate(
-  symbols: readonly string[],
-  seed: number,
-  firstTradeId: number,
-  count: number,
-): Map<string, Generated[]> {
-  const source = new SyntheticSource(symbols, {
-    seed,
-    firstTradeId,
-    maxTrades: count,
-  });
-  const view = new DataView(new ArrayBuffer(TRADE_RECORD_SIZE));
-  const bySymbol = new Map(symbols.map((s) => [s, [] as Generated[]]));
-  for (;;) {
-    const symbol = source.next(view, 0, 1_764_000_000, 0);
-    if (symbol < 0) break;
-    bySymbol.get(symbols[symbol])!.push({
-      side: view.getUint8(RecordOffset.Side),
-      flags: view.getUint16(RecordOffset.Flags, true),
-      priceFixed: view.getBigInt64(RecordOffset.Price, true),
-      size: view.getFloat64(RecordOffset.Size, true),
-      tradeId: view.getBigUint64(RecordOffset.TradeId, true),
-    });
-  }
-  return bySymbol;
-}
+import { regenerate } from "./_regenerate.ts";
 
 /**
  * `live` as the task runs it plus `--allow-write=<writable>` (RoleProcess
