@@ -93,3 +93,62 @@ export function serveRate(output: string): number {
   const scale = match[2] === "M" ? 1e6 : match[2] === "k" ? 1e3 : 1;
   return Number(match[1]) * scale;
 }
+
+/** One round of `serve` → spinning ring `live`: both rates and what live got. */
+export interface RingRound {
+  /** serve's own rate (flush included), trades/s. */
+  serveRate: number;
+  /** live's rate from its first to its last trade, trades/s. */
+  liveRate: number;
+  /** Trades live received. */
+  received: number;
+  /** Trades live lost. */
+  lost: number;
+}
+
+/**
+ * Starts a spinning `live --max-trades trades` on the ring of `config`, waits
+ * until it waits for the rings, then runs `serve --max-trades trades` with
+ * `serveArgs` and returns both sides' figures.
+ */
+export async function ringRound(
+  config: string,
+  trades: number,
+  serveArgs: string[],
+): Promise<RingRound> {
+  const live = startRole("trading_core/main.ts", [
+    "--config",
+    config,
+    "--max-trades",
+    String(trades),
+    "--summary-json",
+    "--wait",
+    "spin",
+  ]);
+  await live.until("waiting for ring");
+  const serve = startRole("data_manager/main.ts", [
+    "--config",
+    config,
+    "--max-trades",
+    String(trades),
+    ...serveArgs,
+  ]);
+  const serveOutput = await serve.done;
+  if (!(await serve.child.status).success) {
+    live.child.kill("SIGINT");
+    await live.child.status;
+    throw new Error(`serve failed:\n${serveOutput}`);
+  }
+  const timer = setTimeout(() => live.child.kill("SIGINT"), 10_000); // lost trades: stop waiting
+  const summary = lastJson<
+    { ratePerSecond: number; received: number; lost: number }
+  >(await live.done);
+  await live.child.status;
+  clearTimeout(timer);
+  return {
+    serveRate: serveRate(serveOutput),
+    liveRate: summary.ratePerSecond,
+    received: summary.received,
+    lost: summary.lost,
+  };
+}

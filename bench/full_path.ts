@@ -14,53 +14,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { lastJson, median, serveRate, startRole } from "./_process.ts";
-
-interface Round {
-  serveRate: number;
-  liveRate: number;
-  received: number;
-  lost: number;
-}
-
-async function round(config: string, trades: number): Promise<Round> {
-  const live = startRole("trading_core/main.ts", [
-    "--config",
-    config,
-    "--max-trades",
-    String(trades),
-    "--summary-json",
-    "--wait",
-    "spin",
-  ]);
-  await live.until("waiting for ring");
-  const serve = startRole("data_manager/main.ts", [
-    "--config",
-    config,
-    "--max-trades",
-    String(trades),
-    "--rate",
-    "0",
-  ]);
-  const serveOutput = await serve.done;
-  if (!(await serve.child.status).success) {
-    throw new Error(`serve failed:\n${serveOutput}`);
-  }
-  const timer = setTimeout(() => live.child.kill("SIGINT"), 10_000); // lost trades: stop waiting
-  const summary = lastJson<
-    { ratePerSecond: number; received: number; lost: number }
-  >(
-    await live.done,
-  );
-  await live.child.status;
-  clearTimeout(timer);
-  return {
-    serveRate: serveRate(serveOutput),
-    liveRate: summary.ratePerSecond,
-    received: summary.received,
-    lost: summary.lost,
-  };
-}
+import { median, type RingRound, ringRound } from "./_process.ts";
 
 if (import.meta.main) {
   const { values } = parseArgs({
@@ -94,10 +48,10 @@ progress_interval = "0"
       (1 << 23).toLocaleString("en-US")
     } slots, ${rounds} rounds`,
   );
-  const results: Round[] = [];
+  const results: RingRound[] = [];
   try {
     for (let i = 0; i < rounds; i++) {
-      const result = await round(config, trades);
+      const result = await ringRound(config, trades, ["--rate", "0"]);
       results.push(result);
       console.log(
         `  round ${i + 1}: serve ${

@@ -15,18 +15,11 @@
  */
 
 import { parseArgs } from "node:util";
-import { lastJson, serveRate, spread, startRole } from "./_process.ts";
+import { type RingRound, ringRound, spread } from "./_process.ts";
 
 const TRADES = 1_000_000;
 const SYMBOL = "BTCUSDT";
 const CAPACITY = 2_097_152;
-
-interface Round {
-  serveRate: number;
-  liveRate: number;
-  received: number;
-  lost: number;
-}
 
 /** Writes `rows` trades of a plausible BTCUSDT day, without a header. */
 async function writeCsv(path: string, rows: number): Promise<void> {
@@ -61,49 +54,6 @@ async function writeCsv(path: string, rows: number): Promise<void> {
     }
   }
   if (chunk.length) await file.write(encoder.encode(chunk.join("\n") + "\n"));
-}
-
-async function round(config: string, csv: string): Promise<Round> {
-  const live = startRole("trading_core/main.ts", [
-    "--config",
-    config,
-    "--max-trades",
-    String(TRADES),
-    "--summary-json",
-    "--wait",
-    "spin",
-  ]);
-  await live.until("waiting for ring");
-  const serve = startRole("data_manager/main.ts", [
-    "--config",
-    config,
-    "--source",
-    "replay",
-    "--file",
-    csv,
-    "--speed",
-    "0",
-    "--max-trades",
-    String(TRADES),
-  ]);
-  const serveOutput = await serve.done;
-  if (!(await serve.child.status).success) {
-    live.child.kill("SIGINT");
-    await live.child.status;
-    throw new Error(`serve failed:\n${serveOutput}`);
-  }
-  const timer = setTimeout(() => live.child.kill("SIGINT"), 10_000); // lost trades: stop waiting
-  const summary = lastJson<
-    { ratePerSecond: number; received: number; lost: number }
-  >(await live.done);
-  await live.child.status;
-  clearTimeout(timer);
-  return {
-    serveRate: serveRate(serveOutput),
-    liveRate: summary.ratePerSecond,
-    received: summary.received,
-    lost: summary.lost,
-  };
 }
 
 if (import.meta.main) {
@@ -143,9 +93,16 @@ progress_interval = "0"
         CAPACITY.toLocaleString("en-US")
       } slots, ${rounds} rounds`,
     );
-    const results: Round[] = [];
+    const results: RingRound[] = [];
     for (let i = 0; i < rounds; i++) {
-      const result = await round(config, csv);
+      const result = await ringRound(config, TRADES, [
+        "--source",
+        "replay",
+        "--file",
+        csv,
+        "--speed",
+        "0",
+      ]);
       results.push(result);
       console.log(
         `  round ${i + 1}: serve ${k(result.serveRate)}, live ${

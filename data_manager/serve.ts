@@ -242,9 +242,11 @@ export async function serve(
     // A source that ended by itself (a short file, --max-trades) may finish
     // within milliseconds: keep the rings a moment so that consumers waiting
     // for them (they look every few ms) can attach and drain them.
+    const lingerStart = performance.now();
     if (!shutdown.signal.aborted && config.transport.ipc.enabled) {
       await delay(RING_LINGER_MS);
     }
+    const lingered = performance.now() - lingerStart;
     for (const transport of transports) await transport.close();
     for (const transport of transports) {
       if (!(transport instanceof NatsTransport)) continue;
@@ -257,7 +259,8 @@ export async function serve(
         status = 1;
       }
     }
-    const seconds = (performance.now() - started) / 1000;
+    // Publishing and flushing time: the linger is a courtesy to consumers.
+    const seconds = (performance.now() - started - lingered) / 1000;
     const rate = counters.trades / seconds;
     log.info(
       `stopped after ${seconds.toFixed(1)}s: ${

@@ -80,6 +80,8 @@ const CHECK_EVERY_MS = 100;
 const ATTACH_RETRY_MS = 5;
 /** A busy consumer lets the event loop run at least this often, ms. */
 const YIELD_EVERY_MS = 2;
+/** How often an idle consumer looks for a closed, drained ring to hand over, ms. */
+const CLOSED_CHECK_MS = 1;
 /** Loss events per symbol at most this often, ms. */
 const LOST_REPORT_MS = 1000;
 
@@ -167,6 +169,7 @@ export class IpcExchange implements Exchange {
       readers = active(channels);
       let nextCheck = performance.now() + CHECK_EVERY_MS;
       let lastYield = performance.now();
+      let nextClosedCheck = 0;
       while (!signal?.aborted && delivered < limit) {
         let got = 0;
         for (const channel of channels) {
@@ -196,9 +199,15 @@ export class IpcExchange implements Exchange {
           }
         } else if (readers.length === 0) {
           await delay(ATTACH_RETRY_MS, signal);
-        } else if (readers.some(closedAndDrained)) {
+        } else if (
+          now >= nextClosedCheck &&
+          (nextClosedCheck = now + CLOSED_CHECK_MS,
+            readers.some(closedAndDrained))
+        ) {
           // Let the check hand the ring over now rather than poll it until
-          // the next periodic check.
+          // the next periodic check. Rate-limited: the state word shares a
+          // cache line with the write position, which the producer writes on
+          // every commit, and an idle spinning poll would pull that line away.
           nextCheck = now;
         } else {
           const sleeping = waiter.idle(readers);
