@@ -13,7 +13,8 @@ import {
   OsError,
   RingInUseError,
 } from "../common/ipc/mod.ts";
-import { createLogger, type Logger } from "../common/log.ts";
+import type { Logger } from "../common/log.ts";
+import { roleOutput, startProgress } from "../common/progress.ts";
 import { shutdownSignal } from "../common/shutdown.ts";
 import { IpcTransport } from "./ipc_transport.ts";
 import { NatsTransport } from "./nats_transport.ts";
@@ -164,12 +165,29 @@ function statsLine(
   }`;
 }
 
+/** The figures of a progress line, as JSON log fields. */
+function progressFields(
+  counters: PublishCounters,
+  transports: readonly Transport[],
+  rate: number,
+): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    trades: counters.trades,
+    rate: Math.round(rate),
+  };
+  for (const transport of transports) {
+    fields[transport.name] = transport.stats();
+  }
+  return fields;
+}
+
 /** Runs the publisher with a validated config; returns the exit status. */
 export async function serve(
   config: Config,
   options: ServeOptions = {},
 ): Promise<number> {
-  const log = createLogger(ROLE, config.log.level);
+  const output = roleOutput(ROLE, config.log);
+  const { log } = output;
   const { dataManager } = config;
   const opened = await openTransports(config, log);
   if (typeof opened === "number") return opened;
@@ -193,17 +211,19 @@ export async function serve(
     perSymbol: new Array(dataManager.symbols.length).fill(0),
   };
   const started = performance.now();
-  let last = { at: started, trades: 0 };
-  const progress = config.log.progressIntervalMs > 0
-    ? setInterval(() => {
-      const now = performance.now();
-      const rate = (counters.trades - last.trades) / ((now - last.at) / 1000);
-      last = { at: now, trades: counters.trades };
-      log.info(
-        `${statsLine(counters, transports, rate)} | ${source.summary()}`,
-      );
-    }, config.log.progressIntervalMs)
-    : undefined;
+  let lastTrades = 0;
+  const progress = startProgress((seconds) => {
+    const rate = (counters.trades - lastTrades) / seconds;
+    lastTrades = counters.trades;
+    return [{
+      text: `${statsLine(counters, transports, rate)} | ${source.summary()}`,
+      fields: progressFields(counters, transports, rate),
+    }];
+  }, {
+    intervalMs: config.log.progressIntervalMs,
+    log,
+    status: output.status,
+  });
   // A NATS transport that cannot go on (credentials refused, stream
   // settings the server will not take) stops the whole publisher.
   let status = 0;
@@ -237,7 +257,7 @@ export async function serve(
     log.error(`${source.kind}: ${error.message}`);
     status = 1;
   } finally {
-    clearInterval(progress);
+    progress.stop();
     shutdown.dispose();
     // A source that ended by itself (a short file, --max-trades) may finish
     // within milliseconds: keep the rings a moment so that consumers waiting
@@ -266,6 +286,7 @@ export async function serve(
       `stopped after ${seconds.toFixed(1)}s: ${
         statsLine(counters, transports, rate)
       } | ${source.summary()}`,
+      { seconds, ...progressFields(counters, transports, rate) },
     );
   }
   return status;
