@@ -1,6 +1,6 @@
 /**
- * Bar intervals (`"1s"`, `"1m"`): durations that are a whole number of
- * milliseconds and divide a day, so bars align to UTC boundaries.
+ * Bar intervals (`"1s"`, `"1m"`): durations of a whole number of
+ * milliseconds that divide a day, so bars align to UTC boundaries.
  *
  * @module
  */
@@ -8,32 +8,41 @@
 import { parseDuration } from "./duration.ts";
 
 const DAY_MS = 86_400_000;
-
 /** The accepted forms, for error messages. */
-export const BAR_INTERVAL_EXAMPLES = `e.g. "1s", "5s", "1m", "15m", "1h"`;
+export const BAR_INTERVAL_EXAMPLES =
+  `e.g. "100ms", "1s", "5s", "1m", "15m", "1h", "1d"`;
 
 /**
- * Parses a bar interval to milliseconds.
+ * Parses a bar interval to ms: a duration (`"1s"`, `"1m"`, `"1h"`, …) of a
+ * whole number of ms that divides a day, so bars align to UTC boundaries.
  *
- * @throws {RangeError} quoting the text when it is not a duration, not a
- * whole number of ms, or does not divide a day evenly (`"7s"`).
+ * @throws {TypeError} when `text` is not a string.
+ * @throws {RangeError} quoting `text` when it is not such a duration.
  */
 export function parseBarInterval(text: string): number {
+  if (typeof text !== "string") {
+    throw new TypeError(
+      `Invalid interval ${
+        String(text)
+      }: expected a string, ${BAR_INTERVAL_EXAMPLES}`,
+    );
+  }
   let ms: number;
   try {
     ms = parseDuration(text);
-  } catch {
+  } catch (error) {
     throw new RangeError(
-      `Invalid bar interval ${
+      `Invalid interval ${
         JSON.stringify(text)
-      }: expected a duration, ${BAR_INTERVAL_EXAMPLES}`,
+      }: expected ${BAR_INTERVAL_EXAMPLES}`,
+      { cause: error },
     );
   }
-  if (!Number.isInteger(ms) || ms < 1 || DAY_MS % ms !== 0) {
+  if (!(Number.isInteger(ms) && ms >= 1 && DAY_MS % ms === 0)) {
     throw new RangeError(
-      `Invalid bar interval ${
+      `Invalid interval ${
         JSON.stringify(text)
-      }: expected a whole number of ms that divides a day, ${BAR_INTERVAL_EXAMPLES}`,
+      } (${ms} ms): expected a whole number of ms that divides a day (86400000 ms), ${BAR_INTERVAL_EXAMPLES}`,
     );
   }
   return ms;

@@ -2615,7 +2615,7 @@ format = "json"
   );
   assert.equal(
     problemOf(`[trading_core.bars]\nintervals = ["1s", "7s"]\n`),
-    `Invalid interval "7s" at trading_core.bars.intervals[1] ${IN_FILE}: expected a whole number of ms that divides a day, e.g. "1s", "5s", "1m", "15m", "1h"`,
+    `Invalid interval "7s" at trading_core.bars.intervals[1] ${IN_FILE}: expected a whole number of ms that divides a day (86400000 ms), e.g. "100ms", "1s", "5s", "1m", "15m", "1h", "1d"`,
   );
   assertIncludes(
     problemOf(`[trading_core.bars]\nintervals = ["60s", "1m"]\n`),
