@@ -13,10 +13,17 @@ import {
   OsError,
   RingInUseError,
 } from "../common/ipc/mod.ts";
+import { FlowWatch } from "../common/flow_watch.ts";
 import type { Logger } from "../common/log.ts";
+import {
+  type MetricsServer,
+  MetricsServerError,
+  startMetricsEndpoint,
+} from "../common/metrics/mod.ts";
 import { roleOutput, startProgress } from "../common/progress.ts";
 import { shutdownSignal } from "../common/shutdown.ts";
 import { IpcTransport } from "./ipc_transport.ts";
+import { serveFamilies, serveHealth, type ServeState } from "./metrics.ts";
 import { NatsTransport } from "./nats_transport.ts";
 import { type PublishCounters, publishTrades } from "./publisher.ts";
 import { BinanceFeed } from "./binance_feed.ts";
@@ -210,6 +217,33 @@ export async function serve(
     trades: 0,
     perSymbol: new Array(dataManager.symbols.length).fill(0),
   };
+  const state: ServeState = {
+    exchange: dataManager.exchange,
+    source,
+    counters,
+    transports,
+  };
+  const flow = new FlowWatch(() => counters.trades);
+  let endpoint: MetricsServer | undefined;
+  try {
+    endpoint = startMetricsEndpoint(dataManager.metrics, {
+      section: "data_manager.metrics",
+      collect: () => serveFamilies(state),
+      health: () =>
+        serveHealth(state, {
+          flow,
+          staleAfterMs: dataManager.metrics.staleAfterMs,
+        }),
+      log,
+    });
+  } catch (error) {
+    if (!(error instanceof MetricsServerError)) throw error;
+    log.error(error.message);
+    flow.close();
+    shutdown.dispose();
+    for (const transport of transports) await transport.close();
+    return 1;
+  }
   const started = performance.now();
   let lastTrades = 0;
   const progress = startProgress((seconds) => {
@@ -259,6 +293,7 @@ export async function serve(
   } finally {
     progress.stop();
     shutdown.dispose();
+    flow.close();
     // A source that ended by itself (a short file, --max-trades) may finish
     // within milliseconds: keep the rings a moment so that consumers waiting
     // for them (they look every few ms) can attach and drain them.
@@ -288,6 +323,7 @@ export async function serve(
       } | ${source.summary()}`,
       { seconds, ...progressFields(counters, transports, rate) },
     );
+    await endpoint?.close();
   }
   return status;
 }

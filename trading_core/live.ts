@@ -15,7 +15,13 @@ import {
   RingFormatError,
 } from "../common/ipc/mod.ts";
 import type { LatencySummary } from "../common/latency_histogram.ts";
+import { FlowWatch } from "../common/flow_watch.ts";
 import { createLogger, type Logger } from "../common/log.ts";
+import {
+  type MetricsServer,
+  MetricsServerError,
+  startMetricsEndpoint,
+} from "../common/metrics/mod.ts";
 import {
   type ProgressLine,
   roleOutput,
@@ -31,6 +37,7 @@ import {
 } from "./recorder.ts";
 import { ConsumerConflictError, NatsExchange } from "./nats_exchange.ts";
 import { TradeProcessing } from "./processing.ts";
+import { liveFamilies, liveHealth, type LiveState } from "./metrics.ts";
 import { StrategyLoadError } from "./strategy.ts";
 import { TradeStats } from "./trade_stats.ts";
 
@@ -260,6 +267,34 @@ export async function live(
     signal: options.signal,
     onSignal: (signal) => log.info(`${signal}: stopping`),
   });
+  const state: LiveState = {
+    exchange: exchangeName,
+    source: exchange,
+    stats,
+    processing,
+  };
+  const flow = new FlowWatch(() => stats.received);
+  let endpoint: MetricsServer | undefined;
+  try {
+    endpoint = startMetricsEndpoint(config.tradingCore.metrics, {
+      section: "trading_core.metrics",
+      collect: () => liveFamilies(state),
+      health: () =>
+        liveHealth(state, {
+          flow,
+          staleAfterMs: config.tradingCore.metrics.staleAfterMs,
+        }),
+      log,
+    });
+  } catch (error) {
+    if (!(error instanceof MetricsServerError)) throw error;
+    log.error(error.message);
+    flow.close();
+    shutdown.dispose();
+    await processing?.stop();
+    recorder?.close();
+    return 1;
+  }
   const started = performance.now();
   const previous = symbols.map(() => 0);
   const progress = startProgress(
@@ -309,6 +344,8 @@ export async function live(
   } finally {
     progress.stop();
     shutdown.dispose();
+    flow.close();
+    await endpoint?.close();
     try {
       await processing?.stop();
     } catch (error) {
