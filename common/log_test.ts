@@ -70,7 +70,7 @@ Deno.test("a level string is accepted as the options", () => {
     console.log = original;
   }
   assert.equal(lines.length, 1);
-  assert.match(lines[0], /^\d{4}-\d\d-\d\dT[\d:.]+Z INFO  c: hello$/);
+  assert.match(lines[0], /^\d{4}-\d\d-\d\dT[\d:.]+Z INFO {2}c: hello$/);
 });
 
 Deno.test("log lines print above a terminal status block", () => {
