@@ -84,7 +84,7 @@ export class StatusLine {
 
 function terminalColumns(): number {
   try {
-    return Deno.consoleSize().columns;
+    return Deno.consoleSize().columns || 120; // a pty may report 0 × 0
   } catch {
     return 120;
   }

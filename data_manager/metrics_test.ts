@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { FlowWatch } from "../common/flow_watch.ts";
 import { renderExposition } from "../common/metrics/mod.ts";
-import { checkExposition } from "../tests/_promcheck.ts";
+import { checkExposition } from "../tests/promcheck.ts";
 import { serveFamilies, serveHealth, type ServeState } from "./metrics.ts";
 import type { TradeSource } from "./source.ts";
 import type { Transport, TransportStats } from "./transport.ts";

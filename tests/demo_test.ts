@@ -55,7 +55,11 @@ gatedTest({
     assert.equal(code, 0, output);
     assert.match(stdout, /^demo: done$/m);
     // Progress lines, not just the final ones.
-    assert.match(stdout, /^\[serve\] \S+Z INFO {2}data_manager: [\d,]+ trades \(/m, output);
+    assert.match(
+      stdout,
+      /^\[serve\] \S+Z INFO {2}data_manager: [\d,]+ trades \(/m,
+      output,
+    );
     assert.match(
       stdout,
       /^\[live\] +\S+Z INFO {2}trading_core: [A-Z]+ [\d,]+ \(.*\) last .* lost [\d,]+ gaps \d+ /m,

@@ -3,7 +3,7 @@
 // Prometheus parser (promcheck) with promlint's verdict, and every refusal.
 
 import assert from "node:assert/strict";
-import { checkExposition } from "../../tests/_promcheck.ts";
+import { checkExposition } from "../../tests/promcheck.ts";
 import { assertThrowsWith } from "../_assert_throws.ts";
 import {
   formatValue,

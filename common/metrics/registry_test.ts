@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import meta from "../../deno.json" with { type: "json" };
-import { checkExposition } from "../../tests/_promcheck.ts";
+import { checkExposition } from "../../tests/promcheck.ts";
 import { assertThrowsWith } from "../_assert_throws.ts";
 import { LatencyHistogram } from "../latency_histogram.ts";
 import { renderExposition } from "./exposition.ts";

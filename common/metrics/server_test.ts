@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { checkExposition } from "../../tests/_promcheck.ts";
+import { checkExposition } from "../../tests/promcheck.ts";
 import { EXPOSITION_CONTENT_TYPE } from "./exposition.ts";
 import { counter, gauge, MetricsRegistry } from "./registry.ts";
 import {
