@@ -39,7 +39,7 @@ Flags (each overrides the config key on its right):
   --nats               also publish to NATS JetStream      transport.nats.enabled
   --nats-url URL[,URL] NATS servers (implies --nats)       transport.nats.servers
   --stream NAME        JetStream stream name               transport.nats.jetstream.stream_name
-  --metrics-port PORT  serve /metrics and /healthz on PORT  data_manager.metrics.port
+  --metrics-port PORT  serve /metrics and /healthz         data_manager.metrics.port
                        (0 = off; host: data_manager.metrics.host)
   --progress DURATION  time between progress lines         log.progress_interval
                        ("0" = none)

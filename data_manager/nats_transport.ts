@@ -44,10 +44,10 @@ import type { Logger } from "../common/log.ts";
 import { natsMessageId } from "../common/message_id.ts";
 import {
   connectNats,
-  type NatsConnectionCounters,
-  newConnectionCounters,
   natsAuthError,
+  type NatsConnectionCounters,
   natsConnectionOptions,
+  newConnectionCounters,
 } from "../common/nats/connection.ts";
 import { RecordOffset, type TradeOrigin } from "../common/_record.ts";
 import {

@@ -50,7 +50,9 @@ class RecordingTransport implements Transport {
 
   sentPerSymbol(): number[] {
     const counts: number[] = [];
-    for (const { symbol } of this.sent) counts[symbol] = (counts[symbol] ?? 0) + 1;
+    for (const { symbol } of this.sent) {
+      counts[symbol] = (counts[symbol] ?? 0) + 1;
+    }
     return Array.from(counts, (count) => count ?? 0);
   }
 

@@ -35,7 +35,7 @@ Flags (each overrides the config key on its right):
   --start-time TIME    RFC 3339 start for --deliver        data_source.nats.consumer.start_time
                        by_start_time
   --replay POLICY      instant | original                  data_source.nats.consumer.replay
-  --metrics-port PORT  serve /metrics and /healthz on PORT  trading_core.metrics.port
+  --metrics-port PORT  serve /metrics and /healthz         trading_core.metrics.port
                        (0 = off; host: trading_core.metrics.host)
   --progress DURATION  time between progress lines         log.progress_interval
                        ("0" = none)

@@ -346,16 +346,7 @@ export async function live(
     shutdown.dispose();
     flow.close();
     await endpoint?.close();
-    try {
-      await processing?.stop();
-    } catch (error) {
-      log.error(
-        `strategy ${config.tradingCore.strategy} failed in onStop: ${
-          error instanceof Error ? error.stack ?? error.message : error
-        }`,
-      );
-      status = 1;
-    }
+    await processing?.stop();
     if (processing?.barsWritten !== undefined) {
       log.info(
         `wrote ${

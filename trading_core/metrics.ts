@@ -141,6 +141,17 @@ function processingFamilies(state: LiveState): MetricFamily[] {
       help:
         "Trades older than their symbol's open bar, left out of every bar of that interval.",
     }, counts.map((row) => ({ labels: labels(row), value: row.late }))),
+    counter(
+      {
+        name: "marketbus_bars_skipped_empty_total",
+        help:
+          "Empty bars not emitted because a gap in trade time was longer than the builder's limit.",
+      },
+      processing.bars.stats().map((row) => ({
+        labels: { exchange: state.exchange, interval: row.interval },
+        value: row.skippedEmpty,
+      })),
+    ),
     counter({
       name: "marketbus_strategy_calls_total",
       help: "Trades and bars handed to the strategy.",

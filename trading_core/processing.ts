@@ -29,7 +29,7 @@ export interface TradeProcessingOptions {
   symbols: readonly string[];
   /** Logger of the strategy (component `strategy`). */
   strategyLog: Logger;
-  /** Called once when the strategy throws: the consumer should stop and exit 1. */
+  /** Called when a strategy hook throws (the first throw of onTrade/onBar ends the strategy): the consumer should stop and exit 1. */
   onStrategyError: (message: string) => void;
 }
 
@@ -40,15 +40,18 @@ export class TradeProcessing {
   #writer: BarWriter | undefined;
   #runner: StrategyRunner | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #onFailure: (hook: string, error: unknown) => void;
 
   private constructor(
     bars: BarBuilder,
     writer: BarWriter | undefined,
     runner: StrategyRunner | undefined,
+    onFailure: (hook: string, error: unknown) => void,
   ) {
     this.bars = bars;
     this.#writer = writer;
     this.#runner = runner;
+    this.#onFailure = onFailure;
   }
 
   /**
@@ -82,9 +85,7 @@ export class TradeProcessing {
       {
         onError: (error, hook) =>
           options.onStrategyError(
-            `strategy ${config.strategy} failed in ${hook}: ${
-              error instanceof Error ? error.stack ?? error.message : error
-            }`,
+            strategyFailure(config.strategy!, hook, error),
           ),
       },
     );
@@ -98,12 +99,25 @@ export class TradeProcessing {
       closeDelayMs: config.bars.closeDelayMs,
       onBar,
     });
-    return new TradeProcessing(bars, writer, runner);
+    return new TradeProcessing(
+      bars,
+      writer,
+      runner,
+      (hook, error) =>
+        options.onStrategyError(strategyFailure(config.strategy!, hook, error)),
+    );
   }
 
-  /** Calls the strategy's `onStart` and starts closing bars on time. */
+  /**
+   * Calls the strategy's `onStart` and starts closing bars on time. A throw
+   * from `onStart` goes to `onStrategyError`.
+   */
   async start(): Promise<void> {
-    await this.#runner?.start();
+    try {
+      await this.#runner?.start();
+    } catch (error) {
+      this.#onFailure("onStart", error);
+    }
     this.#timer = setInterval(() => this.bars.advance(), ADVANCE_EVERY_MS);
   }
 
@@ -139,15 +153,25 @@ export class TradeProcessing {
   }
 
   /**
-   * Stops the bar timer, calls the strategy's `onStop` and closes the bar
-   * file. Open (incomplete) bars are not emitted.
+   * Stops the bar timer, calls the strategy's `onStop` (a throw goes to
+   * `onStrategyError`) and closes the bar file. Open (incomplete) bars are
+   * not emitted.
    */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     try {
       await this.#runner?.stop();
+    } catch (error) {
+      this.#onFailure("onStop", error);
     } finally {
       this.#writer?.close();
     }
   }
+}
+
+/** `strategy FILE failed in HOOK: <stack>`. */
+function strategyFailure(path: string, hook: string, error: unknown): string {
+  return `strategy ${path} failed in ${hook}: ${
+    error instanceof Error ? error.stack ?? error.message : error
+  }`;
 }

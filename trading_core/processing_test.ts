@@ -162,3 +162,34 @@ Deno.test("a strategy that throws is reported once, with its file and hook", asy
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a strategy whose onStart or onStop throws is reported with the hook", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = await strategyModule(
+      dir,
+      `export default {
+  onStart() { throw new Error("no start"); },
+  onTrade() {},
+  onBar() {},
+  onStop() { throw new Error("no stop"); },
+};`,
+    );
+    const errors: string[] = [];
+    const processing = await TradeProcessing.open(config({ strategy: path }), {
+      exchange: "binance",
+      symbols: ["BTCUSDT"],
+      strategyLog: SILENT,
+      onStrategyError: (message) => errors.push(message),
+    });
+    assert.ok(processing);
+    await processing.start();
+    await processing.stop();
+    assert.deepEqual(errors.map((e) => e.split("\n")[0]), [
+      `strategy ${path} failed in onStart: Error: no start`,
+      `strategy ${path} failed in onStop: Error: no stop`,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
