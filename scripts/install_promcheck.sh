@@ -27,16 +27,8 @@ EOF
   exit 1
 }
 
-if [[ -n "${GO:-}" ]]; then
-  [[ -x "$GO" ]] || command -v "$GO" >/dev/null 2>&1 || no_go "GO is set to '$GO', which is not an executable"
-  go_bin="$GO"
-elif command -v go >/dev/null 2>&1; then
-  go_bin="$(command -v go)"
-elif [[ -x /usr/local/go/bin/go ]]; then
-  go_bin=/usr/local/go/bin/go
-else
-  no_go "Go was not found (not on PATH, not at /usr/local/go/bin/go)"
-fi
+# shellcheck source=scripts/_find_go.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_find_go.sh"
 
 go_version="$("$go_bin" version)"
 stamp="$(cd "$src" && { sha256sum go.mod go.sum main.go; echo "$go_version"; } | sha256sum | awk '{print $1}')"

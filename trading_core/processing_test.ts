@@ -48,6 +48,21 @@ async function strategyModule(dir: string, body: string): Promise<string> {
   return path;
 }
 
+/** Processing that runs the strategy at `path` and keeps its error reports. */
+async function withStrategy(
+  path: string,
+): Promise<{ processing: TradeProcessing; errors: string[] }> {
+  const errors: string[] = [];
+  const processing = await TradeProcessing.open(config({ strategy: path }), {
+    exchange: "binance",
+    symbols: ["BTCUSDT"],
+    strategyLog: SILENT,
+    onStrategyError: (message) => errors.push(message),
+  });
+  assert.ok(processing);
+  return { processing, errors };
+}
+
 Deno.test("without a strategy or a bar file, nothing is processed", async () => {
   const processing = await TradeProcessing.open(config({}), {
     exchange: "binance",
@@ -139,14 +154,7 @@ Deno.test("a strategy that throws is reported once, with its file and hook", asy
   onBar() {},
 };`,
     );
-    const errors: string[] = [];
-    const processing = await TradeProcessing.open(config({ strategy: path }), {
-      exchange: "binance",
-      symbols: ["BTCUSDT"],
-      strategyLog: SILENT,
-      onStrategyError: (message) => errors.push(message),
-    });
-    assert.ok(processing);
+    const { processing, errors } = await withStrategy(path);
     await processing.start();
     const view = trades([[100, 10], [200, 11]]);
     processing.trade(view.select(0), ORIGIN, 0);
@@ -175,14 +183,7 @@ Deno.test("a strategy whose onStart or onStop throws is reported with the hook",
   onStop() { throw new Error("no stop"); },
 };`,
     );
-    const errors: string[] = [];
-    const processing = await TradeProcessing.open(config({ strategy: path }), {
-      exchange: "binance",
-      symbols: ["BTCUSDT"],
-      strategyLog: SILENT,
-      onStrategyError: (message) => errors.push(message),
-    });
-    assert.ok(processing);
+    const { processing, errors } = await withStrategy(path);
     await processing.start();
     await processing.stop();
     assert.deepEqual(errors.map((e) => e.split("\n")[0]), [
