@@ -6,9 +6,10 @@
  */
 
 const ROOT = new URL("..", import.meta.url).pathname;
-/** The permissions the role tasks grant, plus reading a temp config. */
+/** The permissions the role tasks grant, plus reading a temp config and writing temp files. */
 const PERMISSIONS = [
   "--allow-read",
+  "--allow-write",
   "--allow-env",
   "--allow-ffi",
   "--allow-net=127.0.0.1,localhost",
@@ -37,7 +38,7 @@ export function spread(
 export interface RoleProcess {
   /** The process. */
   child: Deno.ChildProcess;
-  /** Resolves once `text` has appeared on stdout. */
+  /** Resolves once `text` has appeared on stdout; rejects if stdout closes first. */
   until(text: string): Promise<void>;
   /** Everything written to stdout, once it closed. */
   done: Promise<string>;
@@ -58,7 +59,11 @@ export function startRole(
     stderr: "inherit",
   }).spawn();
   let seen = "";
-  const waiting: { text: string; resolve: () => void }[] = [];
+  const waiting: {
+    text: string;
+    resolve: () => void;
+    reject: (error: Error) => void;
+  }[] = [];
   const done = (async () => {
     for await (
       const chunk of child.stdout.pipeThrough(new TextDecoderStream())
@@ -69,6 +74,11 @@ export function startRole(
         else waiting.push(waiter);
       }
     }
+    for (const waiter of waiting.splice(0)) {
+      waiter.reject(
+        new Error(`${main} exited before printing "${waiter.text}":\n${seen}`),
+      );
+    }
     return seen;
   })();
   return {
@@ -76,7 +86,9 @@ export function startRole(
     done,
     until(text: string): Promise<void> {
       if (seen.includes(text)) return Promise.resolve();
-      return new Promise((resolve) => waiting.push({ text, resolve }));
+      return new Promise((resolve, reject) =>
+        waiting.push({ text, resolve, reject })
+      );
     },
   };
 }
@@ -108,13 +120,14 @@ export interface RingRound {
 
 /**
  * Starts a spinning `live --max-trades trades` on the ring of `config`, waits
- * until it waits for the rings, then runs `serve --max-trades trades` with
- * `serveArgs` and returns both sides' figures.
+ * (plus `options.live`) until it waits for the rings, then runs
+ * `serve --max-trades trades` with `options.serve` and returns both sides'
+ * figures.
  */
 export async function ringRound(
   config: string,
   trades: number,
-  serveArgs: string[],
+  options: { serve?: string[]; live?: string[] } = {},
 ): Promise<RingRound> {
   const live = startRole("trading_core/main.ts", [
     "--config",
@@ -124,6 +137,7 @@ export async function ringRound(
     "--summary-json",
     "--wait",
     "spin",
+    ...options.live ?? [],
   ]);
   await live.until("waiting for ring");
   const serve = startRole("data_manager/main.ts", [
@@ -131,7 +145,7 @@ export async function ringRound(
     config,
     "--max-trades",
     String(trades),
-    ...serveArgs,
+    ...options.serve ?? [],
   ]);
   const serveOutput = await serve.done;
   if (!(await serve.child.status).success) {

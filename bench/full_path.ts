@@ -48,27 +48,46 @@ progress_interval = "0"
       (1 << 23).toLocaleString("en-US")
     } slots, ${rounds} rounds`,
   );
-  const results: RingRound[] = [];
   try {
-    for (let i = 0; i < rounds; i++) {
-      const result = await ringRound(config, trades, ["--rate", "0"]);
-      results.push(result);
-      console.log(
-        `  round ${i + 1}: serve ${
-          (result.serveRate / 1e6).toFixed(2)
-        } M/s, live ${(result.liveRate / 1e6).toFixed(2)} M/s, path ${
-          (Math.min(result.serveRate, result.liveRate) / 1e6).toFixed(2)
-        } M/s, received ${result.received}, lost ${result.lost}`,
-      );
-    }
+    await scenario("live (counting, latency)", { config, trades, rounds });
+    // The processing stage on top: 1s and 1m bars, written to a file.
+    await scenario("live --bars-out (1s, 1m bars to a file)", {
+      config,
+      trades,
+      rounds,
+      live: ["--bars", "1s,1m", "--bars-out", `${dir}/bars.ndjson`],
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Runs `rounds` rounds of one live variant and prints them and their medians. */
+async function scenario(
+  name: string,
+  options: { config: string; trades: number; rounds: number; live?: string[] },
+): Promise<void> {
+  console.log(name);
+  const results: RingRound[] = [];
+  for (let i = 0; i < options.rounds; i++) {
+    const result = await ringRound(options.config, options.trades, {
+      serve: ["--rate", "0"],
+      live: options.live,
+    });
+    results.push(result);
+    console.log(
+      `  round ${i + 1}: serve ${
+        (result.serveRate / 1e6).toFixed(2)
+      } M/s, live ${(result.liveRate / 1e6).toFixed(2)} M/s, path ${
+        (Math.min(result.serveRate, result.liveRate) / 1e6).toFixed(2)
+      } M/s, received ${result.received}, lost ${result.lost}`,
+    );
   }
   const live = results.map((r) => r.liveRate / 1e6);
   const serve = results.map((r) => r.serveRate / 1e6);
   const path = results.map((r) => Math.min(r.serveRate, r.liveRate) / 1e6);
   console.log(
-    `median: serve ${median(serve).toFixed(2)} M/s (min ${
+    `  median: serve ${median(serve).toFixed(2)} M/s (min ${
       Math.min(...serve).toFixed(2)
     }, max ${Math.max(...serve).toFixed(2)}), live ${
       median(live).toFixed(2)

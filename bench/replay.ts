@@ -95,14 +95,9 @@ progress_interval = "0"
     );
     const results: RingRound[] = [];
     for (let i = 0; i < rounds; i++) {
-      const result = await ringRound(config, TRADES, [
-        "--source",
-        "replay",
-        "--file",
-        csv,
-        "--speed",
-        "0",
-      ]);
+      const result = await ringRound(config, TRADES, {
+        serve: ["--source", "replay", "--file", csv, "--speed", "0"],
+      });
       results.push(result);
       console.log(
         `  round ${i + 1}: serve ${k(result.serveRate)}, live ${

@@ -12,6 +12,7 @@ import {
   type ConfigOverride,
   loadConfig,
 } from "./config/mod.ts";
+import { createLogger } from "./log.ts";
 
 /** How one command-line flag maps onto a config key. */
 export interface FlagMapping {
@@ -87,9 +88,8 @@ async function loadConfigOrExit(
 ): Promise<Config> {
   try {
     const config = await loadConfig(path, { overrides: options.overrides });
-    for (const warning of config.warnings) {
-      console.error(`${options.role}: warning: ${warning}`);
-    }
+    const log = createLogger(options.role, config.log);
+    for (const warning of config.warnings) log.warn(warning);
     return config;
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -139,6 +139,7 @@ export interface RoleArgs {
 /** The flags every role takes besides its own, with the keys they set. */
 const SHARED_FLAGS: Record<string, RoleFlag> = {
   "log-level": { type: "string", sets: { key: "log.level" } },
+  "log-format": { type: "string", sets: { key: "log.format" } },
   progress: { type: "string", sets: { key: "log.progress_interval" } },
 };
 
@@ -166,7 +167,8 @@ function rejectConflicts(overrides: readonly ConfigOverride[]): void {
 
 /**
  * Parses a role's command line: its own flags plus `--config`,
- * `--log-level`, `--progress`, `--print-config` and `-h/--help`.
+ * `--log-level`, `--log-format`, `--progress`, `--print-config` and
+ * `-h/--help`.
  *
  * @throws {TypeError} for an unknown flag, a positional argument, a flag
  * missing its value, or two flags that set one key to different values.

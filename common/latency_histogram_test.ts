@@ -160,3 +160,89 @@ Deno.test("percentiles outside 0..100 are refused", () => {
     );
   }
 });
+
+Deno.test("sum adds the samples, negative ones as 0; merge and reset keep it right", () => {
+  const histogram = histogramOf([5, 1_000, 2.5e9, -40]);
+  assert.equal(histogram.sum, 5 + 1_000 + 2.5e9);
+  histogram.merge(histogramOf([7, 70]));
+  assert.equal(histogram.sum, 5 + 1_000 + 2.5e9 + 77);
+  histogram.reset();
+  assert.equal(histogram.sum, 0);
+  assert.equal(new LatencyHistogram().sum, 0);
+});
+
+Deno.test("countAtOrBelow is exact below 64 ns", () => {
+  // Twice each of 0..63, plus larger samples that must never be counted.
+  const samples = Array.from({ length: 128 }, (_, i) => i >> 1);
+  const histogram = histogramOf([...samples, 64, 1_000, 5e9]);
+  for (let bound = 0; bound < 64; bound++) {
+    assert.equal(
+      histogram.countAtOrBelow(bound),
+      2 * (bound + 1),
+      `<= ${bound}`,
+    );
+  }
+  assert.equal(histogram.countAtOrBelow(10.9), 22, "a fractional bound: <= 10");
+  assert.equal(histogram.countAtOrBelow(-1), 0);
+  assert.equal(histogram.countAtOrBelow(5e9), 131, "from the max up: all");
+  assert.equal(histogram.countAtOrBelow(Infinity), 131);
+  assert.equal(
+    histogramOf([-5]).countAtOrBelow(0),
+    1,
+    "negative samples are 0",
+  );
+});
+
+Deno.test("countAtOrBelow is within bucket precision above 64 ns and monotonic", () => {
+  const next = random(5);
+  const samples = Array.from(
+    { length: 20_000 },
+    () => Math.floor(2 ** (6 + next() * 34)), // 64 ns to 2^40 ns
+  );
+  const histogram = histogramOf(samples);
+  const sorted = [...samples].sort((a, b) => a - b);
+  /** Samples <= bound, exactly. */
+  const exact = (bound: number) => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid] <= bound) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  let previous = 0;
+  for (let i = 0; i <= 2_000; i++) {
+    const bound = Math.floor(2 ** (6 + i * 34 / 2_000));
+    const count = histogram.countAtOrBelow(bound);
+    // Never counts a sample above the bound; counts all <= 32/33 of it.
+    assert.ok(count <= exact(bound), `<= ${bound}: ${count} > ${exact(bound)}`);
+    const floor = exact(Math.floor(bound * 32 / 33));
+    assert.ok(count >= floor, `<= ${bound}: ${count} < ${floor}`);
+    assert.ok(count >= previous, `not monotonic at ${bound}`);
+    previous = count;
+  }
+  // A bound at the top of a bucket counts the whole bucket: [64, 66) here.
+  const edge = histogramOf([64, 65, 66, 1e6]);
+  assert.equal(edge.countAtOrBelow(64), 0, "bucket [64, 66) straddles 64");
+  assert.equal(edge.countAtOrBelow(65), 2);
+  assert.equal(edge.countAtOrBelow(66), 2, "bucket [66, 68) straddles 66");
+  assert.equal(edge.countAtOrBelow(1e6), 4);
+  assert.equal(edge.countAtOrBelow(1e6 - 1), 3);
+});
+
+Deno.test("countAtOrBelow beyond 2^40 ns counts nothing of the open last bucket", () => {
+  const histogram = histogramOf([10, 2 ** 41, 2 ** 42]);
+  assert.equal(histogram.countAtOrBelow(2 ** 41), 1);
+  assert.equal(histogram.countAtOrBelow(2 ** 42 - 1), 1);
+  assert.equal(histogram.countAtOrBelow(2 ** 42), 3);
+});
+
+Deno.test("countAtOrBelow refuses NaN", () => {
+  assertThrowsWith(
+    () => histogramOf([1]).countAtOrBelow(Number.NaN),
+    RangeError,
+    "Invalid bound NaN",
+  );
+});

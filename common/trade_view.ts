@@ -97,6 +97,21 @@ export class TradeView {
     return this.#view.getBigInt64(this.#at + RecordOffset.TsEvent, true);
   }
 
+  /**
+   * Exchange time of the selected record in whole ms since the epoch,
+   * `floor(tsEvent / 10^6)` exactly, without a bigint: the i64 is
+   * `high × 2^32 + low` and 2^32 = 4294 × 10^6 + 967_296, so the result is
+   * `high × 4294 + floor((high × 967_296 + low) / 10^6)`, where the dividend
+   * stays below 2^52 and the division's floor is exact. Exact for every
+   * time the wire holds (a non-negative i64; `wrap` rejects negative ones).
+   */
+  get tsEventMs(): number {
+    const at = this.#at + RecordOffset.TsEvent;
+    const high = this.#view.getUint32(at + 4, true);
+    const rest = high * 967_296 + this.#view.getUint32(at, true);
+    return high * 4294 + Math.floor(rest / 1e6);
+  }
+
   /** Receive time of the selected record, ns since the epoch. */
   get tsRecv(): bigint {
     return this.#view.getBigInt64(this.#at + RecordOffset.TsRecv, true);

@@ -2,9 +2,14 @@
 
 import assert from "node:assert/strict";
 import vectors from "./testdata/wire_vectors.json" with { type: "json" };
-import { decodeTrades, RecordOffset, WireFormatError } from "./codec.ts";
+import {
+  decodeTrades,
+  encodeMessage,
+  RecordOffset,
+  WireFormatError,
+} from "./codec.ts";
 import { TradeView } from "./trade_view.ts";
-import type { Trade } from "./trade.ts";
+import { Side, type Trade } from "./trade.ts";
 
 type Vector = (typeof vectors)[number];
 
@@ -162,4 +167,46 @@ Deno.test("TradeView: wrap of a bad message throws WireFormatError and leaves co
       error instanceof WireFormatError &&
       error.message.includes("47 bytes received"),
   );
+});
+
+Deno.test("TradeView: tsEventMs is floor(tsEvent / 1e6) exactly, without bigint", () => {
+  const times = [
+    0n,
+    1n,
+    999_999n,
+    1_000_000n,
+    1_000_001n,
+    1_704_067_200_000_000_000n, // an exact ms
+    1_704_067_200_999_999_999n, // one ns before a second
+    1_704_067_201_000_000_000n,
+    4_294_967_295n, // low half full
+    4_294_967_296n, // 2^32: high half 1
+    (1n << 53n) - 1n,
+    (1n << 53n) + 999_999n,
+    9_223_372_036_854_775_807n, // max i64
+    9_223_372_036_854_000_000n,
+    9_223_372_036_853_999_999n,
+  ];
+  for (let i = 0; i < 1000; i++) {
+    // A spread of large times whose sub-ms part is near both ends.
+    const ms = 1_700_000_000_000n + BigInt(i) * 7_000_000_007n;
+    times.push(ms * 1_000_000n + BigInt((i * 1_234_567) % 1_000_000));
+    times.push(ms * 1_000_000n + 999_999n - BigInt(i % 3));
+  }
+  const records = times.map((tsEvent) => ({
+    side: Side.Buy,
+    flags: 0,
+    seq: 1,
+    tsEvent,
+    tsRecv: 0n,
+    priceFixed: 1n,
+    size: 1,
+    tradeId: 1n,
+  }));
+  const view = new TradeView();
+  view.wrap(encodeMessage(records));
+  times.forEach((tsEvent, i) => {
+    view.select(i);
+    assert.equal(view.tsEventMs, Number(tsEvent / 1_000_000n), `${tsEvent}`);
+  });
 });

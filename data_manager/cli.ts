@@ -39,9 +39,12 @@ Flags (each overrides the config key on its right):
   --nats               also publish to NATS JetStream      transport.nats.enabled
   --nats-url URL[,URL] NATS servers (implies --nats)       transport.nats.servers
   --stream NAME        JetStream stream name               transport.nats.jetstream.stream_name
+  --metrics-port PORT  serve /metrics and /healthz         data_manager.metrics.port
+                       (0 = off; host: data_manager.metrics.host)
   --progress DURATION  time between progress lines         log.progress_interval
                        ("0" = none)
   --log-level LEVEL    debug | info | warn | error         log.level
+  --log-format FORMAT  text | json (one object per line)   log.format
   --print-config       print the resolved config (secrets hidden) and exit
   -h, --help           show this help
 
@@ -60,6 +63,10 @@ export function parseServeArgs(args: string[]): RoleArgs {
       sets: { key: "data_manager.symbols", convert: splitList },
     },
     exchange: { type: "string", sets: { key: "data_manager.exchange" } },
+    "metrics-port": {
+      type: "string",
+      sets: { key: "data_manager.metrics.port", convert: toNumber },
+    },
     source: { type: "string", sets: { key: "data_manager.source" } },
     "max-trades": {
       type: "string",

@@ -106,6 +106,11 @@ export class IpcTransport implements Transport {
     }
   }
 
+  /** Trades written per symbol (each ring's write position). */
+  sentPerSymbol(): number[] {
+    return this.#writers.map((writer) => writer.position);
+  }
+
   /** True until closed: a ring never blocks or waits. */
   ready(): boolean {
     return !this.#closed;

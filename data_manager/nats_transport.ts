@@ -45,7 +45,9 @@ import { natsMessageId } from "../common/message_id.ts";
 import {
   connectNats,
   natsAuthError,
+  type NatsConnectionCounters,
   natsConnectionOptions,
+  newConnectionCounters,
 } from "../common/nats/connection.ts";
 import { RecordOffset, type TradeOrigin } from "../common/_record.ts";
 import {
@@ -116,6 +118,8 @@ interface Chunk {
 interface Lane {
   subject: string;
   origin: TradeOrigin;
+  /** Trades of this symbol in acknowledged messages. */
+  sent: number;
   /** Queued trades; every chunk but the last is full when appended, and the first holds the oldest. */
   chunks: Chunk[];
   queued: number;
@@ -243,6 +247,7 @@ export class NatsTransport implements Transport {
   #lastDropReport = -Infinity;
   #duplicates = 0;
   #ackLatency = new LatencyHistogram();
+  #connection = newConnectionCounters();
   #warnRetry: (message: string) => void;
   #warnRejected: (message: string) => void;
   #warnStream: (message: string) => void;
@@ -271,6 +276,7 @@ export class NatsTransport implements Transport {
       return {
         subject,
         origin: { exchange, symbol: normalizeSymbol(symbol) },
+        sent: 0,
         chunks: [newChunk()],
         queued: 0,
         unacked: [],
@@ -395,6 +401,26 @@ export class NatsTransport implements Transport {
     };
   }
 
+  /** Trades acknowledged by the stream, per symbol. */
+  sentPerSymbol(): number[] {
+    return this.#lanes.map((lane) => lane.sent);
+  }
+
+  /** Trades queued (not yet published), per symbol. */
+  queuedPerSymbol(): number[] {
+    return this.#lanes.map((lane) => lane.queued);
+  }
+
+  /** The connection's state and reconnect counts. */
+  get connection(): Readonly<NatsConnectionCounters> {
+    return this.#connection;
+  }
+
+  /** Publish → ack latencies, ns (the live histogram: read, don't record). */
+  get ackLatency(): LatencyHistogram {
+    return this.#ackLatency;
+  }
+
   /** Progress fragment: trades and messages acknowledged, in flight, queued, dropped, retries, errors, ack latency. */
   summary(): string {
     const stats = this.stats();
@@ -484,6 +510,7 @@ export class NatsTransport implements Transport {
       nc = await connectNats(this.#config, {
         log: this.#log,
         role: ROLE,
+        counters: this.#connection,
         signal: this.#abort.signal,
       });
     } catch (error) {
@@ -807,6 +834,7 @@ export class NatsTransport implements Transport {
     this.#ackLatency.record((performance.now() - slot.sentAt) * 1e6);
     this.#messagesSent++;
     this.#tradesSent += slot.count;
+    slot.lane!.sent += slot.count;
     if (ack.duplicate === true) this.#duplicates++;
     this.#done(slot);
   }

@@ -48,6 +48,14 @@ class RecordingTransport implements Transport {
     return !this.closed;
   }
 
+  sentPerSymbol(): number[] {
+    const counts: number[] = [];
+    for (const { symbol } of this.sent) {
+      counts[symbol] = (counts[symbol] ?? 0) + 1;
+    }
+    return Array.from(counts, (count) => count ?? 0);
+  }
+
   stats(): TransportStats {
     return {
       messagesSent: this.sent.length,

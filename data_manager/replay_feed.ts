@@ -50,6 +50,7 @@ export class ReplayFeed implements TradeSource {
   #badRows = 0;
   #otherSymbols = 0;
   #done = false;
+  #waiting = false;
   #size = 0;
   #bytesRead = 0;
   #startedAt = 0;
@@ -64,6 +65,11 @@ export class ReplayFeed implements TradeSource {
     this.symbols = symbols;
     this.#options = options;
     this.#index = new Map(symbols.map((symbol, i) => [symbol, i]));
+  }
+
+  /** Waiting for the next trade's original time, or finished. */
+  idle(): boolean {
+    return this.#waiting || this.#done;
   }
 
   /** Progress fragment: % of the file done, ETA, rows read and published, bad rows, other symbols. */
@@ -131,7 +137,9 @@ export class ReplayFeed implements TradeSource {
           const wait = startedAt + (eventMs - firstEventMs) / speed -
             performance.now();
           if (wait >= 1) {
+            this.#waiting = true;
             await delay(wait, signal);
+            this.#waiting = false;
             if (signal.aborted) return;
           }
         } else if (this.#published % ROOM_EVERY === 0) {

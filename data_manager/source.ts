@@ -32,4 +32,10 @@ export interface TradeSource {
   run(sink: TradeSink, options: { signal: AbortSignal }): Promise<void>;
   /** A short progress fragment (rates, state, counters of its own). */
   summary(): string;
+  /**
+   * True while the source publishes nothing by design (a replay waiting for
+   * its next trade's original time, or finished), so `/healthz` does not
+   * call the silence a failure. Sources that should always flow omit it.
+   */
+  idle?(): boolean;
 }

@@ -34,6 +34,8 @@ export interface Transport {
   ready(): boolean;
   /** Current counters. */
   stats(): TransportStats;
+  /** Trades delivered per symbol: written to the ring, acknowledged by the stream. */
+  sentPerSymbol(): number[];
   /** A short progress fragment with this transport's own figures, e.g. `"ipc 1,234 msgs …"`. */
   summary(): string;
   /**

@@ -39,16 +39,8 @@ EOF
   exit 1
 }
 
-if [[ -n "${GO:-}" ]]; then
-  [[ -x "$GO" ]] || command -v "$GO" >/dev/null 2>&1 || no_go "GO is set to '$GO', which is not an executable"
-  go_bin="$GO"
-elif command -v go >/dev/null 2>&1; then
-  go_bin="$(command -v go)"
-elif [[ -x /usr/local/go/bin/go ]]; then
-  go_bin=/usr/local/go/bin/go
-else
-  no_go "Go was not found (not on PATH, not at /usr/local/go/bin/go)"
-fi
+# shellcheck source=scripts/_find_go.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_find_go.sh"
 
 mkdir -p "$bin_dir"
 if ! GOBIN="$bin_dir" "$go_bin" install "github.com/nats-io/nats-server/v2@$version"; then

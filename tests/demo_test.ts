@@ -55,14 +55,18 @@ gatedTest({
     assert.equal(code, 0, output);
     assert.match(stdout, /^demo: done$/m);
     // Progress lines, not just the final ones.
-    assert.match(stdout, /^\[serve\] data_manager: [\d,]+ trades \(/m, output);
     assert.match(
       stdout,
-      /^\[live\] +trading_core: [A-Z]+ [\d,]+ \(.*\) last .* lost [\d,]+ gaps \d+ /m,
+      /^\[serve\] \S+Z INFO {2}data_manager: [\d,]+ trades \(/m,
+      output,
+    );
+    assert.match(
+      stdout,
+      /^\[live\] +\S+Z INFO {2}trading_core: [A-Z]+ [\d,]+ \(.*\) last .* lost [\d,]+ gaps \d+ /m,
       output,
     );
     const served = stdout.match(
-      /^\[serve\] data_manager: stopped after [\d.]+s: ([\d,]+) trades/m,
+      /^\[serve\] \S+Z INFO {2}data_manager: stopped after [\d.]+s: ([\d,]+) trades/m,
     );
     assert.ok(served, output);
     const liveLines = stdout.split("\n").filter((l) => l.startsWith("[live]"));

@@ -35,9 +35,16 @@ Flags (each overrides the config key on its right):
   --start-time TIME    RFC 3339 start for --deliver        data_source.nats.consumer.start_time
                        by_start_time
   --replay POLICY      instant | original                  data_source.nats.consumer.replay
+  --metrics-port PORT  serve /metrics and /healthz         trading_core.metrics.port
+                       (0 = off; host: trading_core.metrics.host)
   --progress DURATION  time between progress lines         log.progress_interval
                        ("0" = none)
   --log-level LEVEL    debug | info | warn | error         log.level
+  --log-format FORMAT  text | json (one object per line)   log.format
+  --strategy FILE      run the strategy FILE exports        trading_core.strategy
+                       (onTrade/onBar; see strategies/README.md)
+  --bars A,B           bar intervals, e.g. 1s,1m           trading_core.bars.intervals
+  --bars-out FILE      write closed bars as NDJSON         trading_core.bars_out
   --summary-json       print one JSON summary line on exit
   --record FILE        write every trade received to FILE, which
                        serve --source replay reads back (needs
@@ -98,6 +105,16 @@ export function parseLiveArgs(args: string[]): RoleArgs {
     deliver: { type: "string", sets: { key: `${CONSUMER}.deliver` } },
     "start-time": { type: "string", sets: { key: `${CONSUMER}.start_time` } },
     replay: { type: "string", sets: { key: `${CONSUMER}.replay` } },
+    "metrics-port": {
+      type: "string",
+      sets: { key: "trading_core.metrics.port", convert: toNumber },
+    },
+    strategy: { type: "string", sets: { key: "trading_core.strategy" } },
+    bars: {
+      type: "string",
+      sets: { key: "trading_core.bars.intervals", convert: splitList },
+    },
+    "bars-out": { type: "string", sets: { key: "trading_core.bars_out" } },
     "summary-json": { type: "boolean" },
     record: { type: "string" },
     "record-format": { type: "string" },

@@ -31,6 +31,7 @@ export interface ExchangeEvent {
     | "stalled"
     | "recovered"
     | "lapped"
+    | "behind"
     | "invalid";
   /** The symbol concerned. */
   symbol: string;
@@ -70,6 +71,19 @@ export interface SymbolStats {
   state: string;
 }
 
+/** Whether a subscription is connected to its source, for `/healthz`. */
+export interface ExchangeStatus {
+  /** Connected: rings attached to live producers; NATS connected with its consumer. */
+  connected: boolean;
+  /**
+   * Nothing to deliver by the source's choice: a live producer publishing
+   * nothing, an empty NATS backlog. Data not flowing is then not a problem.
+   */
+  idle: boolean;
+  /** One line saying what the state is, e.g. `"BTCUSDT waiting"`. */
+  detail: string;
+}
+
 /** A source of trades for trading_core. */
 export interface Exchange {
   /** Short name, e.g. `"ipc"`. */
@@ -85,4 +99,6 @@ export interface Exchange {
   ): Promise<void>;
   /** Counters per subscribed symbol. */
   stats(): SymbolStats[];
+  /** Connection state, for `/healthz`. */
+  status(): ExchangeStatus;
 }

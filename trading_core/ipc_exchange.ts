@@ -25,6 +25,7 @@ import { symbolEvent } from "./_exchange_events.ts";
 import type {
   Exchange,
   ExchangeEvent,
+  ExchangeStatus,
   OnTick,
   SubscribeOptions,
   SymbolStats,
@@ -70,6 +71,8 @@ interface Channel {
   restarts: number;
   reportedLost: number;
   reportedLostAt: number;
+  /** When the consumer was last reported far behind (performance.now() ms). */
+  reportedBehindAt: number;
 }
 
 /** Trades copied out of a ring per read. */
@@ -84,6 +87,10 @@ const YIELD_EVERY_MS = 2;
 const CLOSED_CHECK_MS = 1;
 /** Loss events per symbol at most this often, ms. */
 const LOST_REPORT_MS = 1000;
+/** A reader this far behind the writer (fraction of the ring) is reported. */
+export const BEHIND_FRACTION = 0.5;
+/** "Behind" events per symbol at most this often, ms. */
+const BEHIND_REPORT_MS = 5000;
 
 /** Reads trades from the shared-memory rings of one exchange. */
 export class IpcExchange implements Exchange {
@@ -118,6 +125,29 @@ export class IpcExchange implements Exchange {
   }
 
   /**
+   * Connected when every subscribed ring is attached to a live producer
+   * (heartbeat moving); such a producer is flowing or idle by its own choice.
+   */
+  status(): ExchangeStatus {
+    const down = this.#channels.filter((channel) => channel.state !== "alive");
+    const lag = this.#channels.reduce(
+      (total, channel) => total + (channel.reader?.lag() ?? 0),
+      0,
+    );
+    return {
+      connected: this.#channels.length > 0 && down.length === 0,
+      idle: down.length === 0 && lag === 0,
+      detail: this.#channels.length === 0
+        ? "not subscribed"
+        : down.length === 0
+        ? `${this.#channels.length} ring(s) attached to live producers`
+        : down.map((channel) => `${channel.symbol} ${channel.state}`).join(
+          ", ",
+        ),
+    };
+  }
+
+  /**
    * Follows the rings of `symbols` and calls `onTick` for each trade, in ring
    * order per symbol, until the signal aborts or `limit` trades were
    * delivered. Rings that do not exist yet are waited for (and then read from
@@ -149,6 +179,7 @@ export class IpcExchange implements Exchange {
       restarts: 0,
       reportedLost: 0,
       reportedLostAt: -Infinity, // the first loss is reported at once
+      reportedBehindAt: -Infinity,
     }));
     const channels = this.#channels;
     const waiter = new RingWaiter(this.#options.wait, {
@@ -341,6 +372,20 @@ export class IpcExchange implements Exchange {
       ));
       channel.reportedLost = lost;
       channel.reportedLostAt = now;
+    }
+    const lag = reader.lag();
+    if (
+      lag >= reader.capacity * BEHIND_FRACTION &&
+      now - channel.reportedBehindAt >= BEHIND_REPORT_MS
+    ) {
+      emit(symbolEvent(
+        channel,
+        "behind",
+        `consumer is ${lag} trades (${
+          Math.round(lag / reader.capacity * 100)
+        }% of the ring) behind the producer: trades are lost once it falls a whole ring behind (a slow strategy or recorder?)`,
+      ));
+      channel.reportedBehindAt = now;
     }
     const status = reader.producerStatus(now, this.#options.staleAfterMs);
     const previous = channel.state;

@@ -434,3 +434,45 @@ for (const wait of WAIT_STRATEGIES) {
     },
   );
 }
+
+ffiTest(
+  "behind: a consumer over half a ring behind is told before it loses trades",
+  async () => {
+    using shm = shmScope();
+    const writer = RingWriter.create(shm.ring("BTCUSDT"), { capacity: 64 });
+    const exchange = new IpcExchange({
+      exchange: "binance",
+      shmPathPrefix: shm.prefix,
+      from: "oldest",
+    });
+    const events: ExchangeEvent[] = [];
+    let lagSeen = 0;
+    try {
+      publish(writer, 1, 1);
+      await exchange.subscribeTrades(
+        ["BTCUSDT"],
+        (trade) => {
+          if (trade.seq !== 1) return;
+          // A slow strategy: while it works on trade 1, 40 more arrive (over
+          // half of the 64-slot ring), and the periodic check comes due.
+          publish(writer, 2, 41);
+          const until = performance.now() + 150;
+          while (performance.now() < until) { /* busy */ }
+          lagSeen = exchange.stats()[0].lag;
+        },
+        { limit: 41, onEvent: (event) => events.push(event) },
+      );
+    } finally {
+      writer.close();
+    }
+    assert.equal(lagSeen, 40);
+    const behind = events.filter((event) => event.kind === "behind");
+    assert.equal(behind.length, 1, JSON.stringify(events));
+    assert.equal(
+      behind[0].message,
+      "BTCUSDT: consumer is 40 trades (63% of the ring) behind the producer: trades are lost once it falls a whole ring behind (a slow strategy or recorder?)",
+    );
+    const [stats] = exchange.stats();
+    assert.deepEqual([stats.received, stats.lost], [41, 0]);
+  },
+);

@@ -15,7 +15,18 @@ import {
   RingFormatError,
 } from "../common/ipc/mod.ts";
 import type { LatencySummary } from "../common/latency_histogram.ts";
+import { FlowWatch } from "../common/flow_watch.ts";
 import { createLogger, type Logger } from "../common/log.ts";
+import {
+  type MetricsServer,
+  MetricsServerError,
+  startMetricsEndpoint,
+} from "../common/metrics/mod.ts";
+import {
+  type ProgressLine,
+  roleOutput,
+  startProgress,
+} from "../common/progress.ts";
 import { shutdownSignal } from "../common/shutdown.ts";
 import type { Exchange, ExchangeEvent, SymbolStats } from "./exchange.ts";
 import { IpcExchange } from "./ipc_exchange.ts";
@@ -25,6 +36,9 @@ import {
   TradeRecorder,
 } from "./recorder.ts";
 import { ConsumerConflictError, NatsExchange } from "./nats_exchange.ts";
+import { TradeProcessing } from "./processing.ts";
+import { liveFamilies, liveHealth, type LiveState } from "./metrics.ts";
+import { StrategyLoadError } from "./strategy.ts";
 import { TradeStats } from "./trade_stats.ts";
 
 const ROLE = "trading_core";
@@ -118,23 +132,40 @@ function progressLines(
   counters: SymbolStats[],
   previous: number[],
   seconds: number,
-): string[] {
+): ProgressLine[] {
   return stats.symbols.map((symbol, index) => {
     const figures = stats.figures(index);
     const c = counters[index];
     const rate = (figures.received - (previous[index] ?? 0)) / seconds;
     previous[index] = figures.received;
     const latency = figures.latency;
+    const p50 = latency.percentile(50);
+    const p99 = latency.percentile(99);
     const price = figures.lastPrice === undefined
       ? "-"
       : String(figures.lastPrice);
-    return `${symbol} ${formatCount(figures.received)} (${
-      formatRate(rate)
-    }) last ${price} lost ${
-      formatCount(c?.lost ?? 0)
-    } gaps ${figures.gaps} lag ${formatCount(c?.lag ?? 0)} latency p50 ${
-      formatNanos(latency.percentile(50))
-    } p99 ${formatNanos(latency.percentile(99))} [${c?.state ?? "waiting"}]`;
+    const state = c?.state ?? "waiting";
+    return {
+      text: `${symbol} ${formatCount(figures.received)} (${
+        formatRate(rate)
+      }) last ${price} lost ${
+        formatCount(c?.lost ?? 0)
+      } gaps ${figures.gaps} lag ${formatCount(c?.lag ?? 0)} latency p50 ${
+        formatNanos(p50)
+      } p99 ${formatNanos(p99)} [${state}]`,
+      fields: {
+        symbol,
+        received: figures.received,
+        rate: Math.round(rate),
+        lastPrice: figures.lastPrice ?? null,
+        lost: c?.lost ?? 0,
+        gaps: figures.gaps,
+        lag: c?.lag ?? 0,
+        latencyP50Ns: p50,
+        latencyP99Ns: p99,
+        state,
+      },
+    };
   });
 }
 
@@ -170,8 +201,49 @@ export async function live(
   config: Config,
   options: LiveOptions = {},
 ): Promise<number> {
-  const log = createLogger(ROLE, config.log.level);
-  const { symbols, maxTrades } = config.dataSource;
+  const output = roleOutput(ROLE, config.log);
+  const { log } = output;
+  const { symbols, maxTrades, exchange: exchangeName } = config.dataSource;
+  // A strategy bug, or a failure of the endpoint, stops the consumer.
+  const failed = new AbortController();
+  let status = 0;
+  const fail = (message: string) => {
+    log.error(message);
+    status = 1;
+    failed.abort();
+  };
+  let processing: TradeProcessing | undefined;
+  try {
+    processing = await TradeProcessing.open(config.tradingCore, {
+      exchange: exchangeName,
+      symbols,
+      strategyLog: createLogger("strategy", {
+        ...config.log,
+        status: output.status,
+      }),
+      onStrategyError: fail,
+    });
+  } catch (error) {
+    if (error instanceof StrategyLoadError) {
+      log.error(error.message);
+      return 2;
+    }
+    if (error instanceof RecordFileError) {
+      log.error(error.message);
+      return 1;
+    }
+    throw error;
+  }
+  if (config.tradingCore.strategy !== undefined) {
+    log.info(`strategy ${config.tradingCore.strategy}`);
+  }
+  if (config.tradingCore.barsOut !== undefined) {
+    log.info(
+      `writing ${
+        config.tradingCore.bars.intervals.join(", ")
+      } bars to ${config.tradingCore.barsOut}`,
+    );
+  }
   let recorder: TradeRecorder | undefined;
   if (options.record !== undefined) {
     try {
@@ -183,6 +255,7 @@ export async function live(
       if (!(error instanceof RecordFileError || error instanceof TypeError)) {
         throw error;
       }
+      await processing?.stop();
       log.error(error.message);
       return 1;
     }
@@ -194,34 +267,60 @@ export async function live(
     signal: options.signal,
     onSignal: (signal) => log.info(`${signal}: stopping`),
   });
+  const state: LiveState = {
+    exchange: exchangeName,
+    source: exchange,
+    stats,
+    processing,
+  };
+  const flow = new FlowWatch(() => stats.received);
+  let endpoint: MetricsServer | undefined;
+  try {
+    endpoint = startMetricsEndpoint(config.tradingCore.metrics, {
+      section: "trading_core.metrics",
+      collect: () => liveFamilies(state),
+      health: () =>
+        liveHealth(state, {
+          flow,
+          staleAfterMs: config.tradingCore.metrics.staleAfterMs,
+        }),
+      log,
+    });
+  } catch (error) {
+    if (!(error instanceof MetricsServerError)) throw error;
+    log.error(error.message);
+    flow.close();
+    shutdown.dispose();
+    await processing?.stop();
+    recorder?.close();
+    return 1;
+  }
   const started = performance.now();
   const previous = symbols.map(() => 0);
-  let lastProgress = started;
-  const progress = config.log.progressIntervalMs > 0
-    ? setInterval(() => {
-      const now = performance.now();
-      const lines = progressLines(
-        stats,
-        exchange.stats(),
-        previous,
-        (now - lastProgress) / 1000,
-      );
-      lastProgress = now;
-      for (const line of lines) log.info(line);
-    }, config.log.progressIntervalMs)
-    : undefined;
-  let status = 0;
+  const progress = startProgress(
+    (seconds) => progressLines(stats, exchange.stats(), previous, seconds),
+    {
+      intervalMs: config.log.progressIntervalMs,
+      log,
+      status: output.status,
+    },
+  );
   try {
+    await processing?.start();
     await exchange.subscribeTrades(
       symbols,
       (trade, origin, symbol) => {
         // A wildcard subscription meets its symbols as they come.
-        if (symbol === stats.symbols.length) stats.add(origin.symbol);
+        if (symbol === stats.symbols.length) {
+          stats.add(origin.symbol);
+          processing?.addSymbol(origin.symbol);
+        }
         stats.record(trade, symbol);
         recorder?.record(trade, origin);
+        processing?.trade(trade, origin, symbol);
       },
       {
-        signal: shutdown.signal,
+        signal: AbortSignal.any([shutdown.signal, failed.signal]),
         limit: maxTrades,
         onEvent: (event) => {
           const index = stats.symbols.indexOf(event.symbol);
@@ -243,8 +342,18 @@ export async function live(
     log.error(error.message);
     status = 1;
   } finally {
-    clearInterval(progress);
+    progress.stop();
     shutdown.dispose();
+    flow.close();
+    await endpoint?.close();
+    await processing?.stop();
+    if (processing?.barsWritten !== undefined) {
+      log.info(
+        `wrote ${
+          formatCount(processing.barsWritten)
+        } bars to ${config.tradingCore.barsOut}`,
+      );
+    }
     if (recorder) {
       recorder.close();
       log.info(
@@ -270,6 +379,13 @@ export async function live(
       `latency p50 ${formatNanos(latency.p50)} p99 ${
         formatNanos(latency.p99)
       } max ${formatNanos(latency.max)}`,
+    {
+      received: summary.received,
+      lost: summary.lost,
+      invalid: summary.invalid,
+      gaps: summary.gaps,
+      elapsedMs: summary.elapsedMs,
+    },
   );
   if (options.summaryJson) console.log(JSON.stringify(summary));
   return status;

@@ -34,7 +34,11 @@ import type {
 } from "../common/config/mod.ts";
 import { delay } from "../common/delay.ts";
 import type { Logger } from "../common/log.ts";
-import { connectNats } from "../common/nats/connection.ts";
+import {
+  connectNats,
+  type NatsConnectionCounters,
+  newConnectionCounters,
+} from "../common/nats/connection.ts";
 import {
   checkPrefix,
   normalizeExchange,
@@ -48,6 +52,7 @@ import { symbolEvent } from "./_exchange_events.ts";
 import type {
   Exchange,
   ExchangeEvent,
+  ExchangeStatus,
   OnTick,
   SubscribeOptions,
   SymbolStats,
@@ -145,6 +150,7 @@ export class NatsExchange implements Exchange {
   #options: NatsExchangeOptions;
   #log: Logger;
   #subscription: Subscription | undefined;
+  #connection = newConnectionCounters();
 
   /**
    * Checks the options; nothing is opened until {@linkcode subscribeTrades}.
@@ -206,6 +212,41 @@ export class NatsExchange implements Exchange {
   }
 
   /**
+   * Connected when the connection is up and the consumer is attached; idle
+   * when the consumer has nothing pending.
+   */
+  status(): ExchangeStatus {
+    const subscription = this.#subscription;
+    const connected = this.#connection.connected &&
+      subscription?.state === "connected";
+    return {
+      connected,
+      idle: connected && subscription.lag === 0,
+      detail: subscription === undefined
+        ? "not subscribed"
+        : !this.#connection.connected
+        ? "NATS connection down"
+        : `consumer ${subscription.state}, ${subscription.lag} messages pending, ${subscription.ackPending} unacknowledged`,
+    };
+  }
+
+  /**
+   * The consumer's backlog, from its info (refreshed every second):
+   * messages not yet delivered, and delivered but not acknowledged.
+   */
+  backlog(): { pending: number; ackPending: number } {
+    return {
+      pending: this.#subscription?.lag ?? 0,
+      ackPending: this.#subscription?.ackPending ?? 0,
+    };
+  }
+
+  /** The connection's state and reconnect counts. */
+  get connection(): Readonly<NatsConnectionCounters> {
+    return this.#connection;
+  }
+
+  /**
    * Calls `onTick` for every record of every message on the subjects of
    * `symbols` (all symbols when empty) on the configured exchange (every
    * exchange when it is undefined), in stream order, until the signal aborts
@@ -263,6 +304,7 @@ export class NatsExchange implements Exchange {
       nc = await connectNats(this.#options.connection, {
         log: this.#log,
         role: "consumer",
+        counters: this.#connection,
         signal,
       });
     } catch (error) {
@@ -561,6 +603,8 @@ class Subscription {
   readonly channels: Channel[] = [];
   state = "connecting";
   lag = 0;
+  /** Messages delivered but not acknowledged yet, from the consumer's info. */
+  ackPending = 0;
   consumerName = "";
   /** Counts invalid messages of symbols without a channel (the `"*"` row). */
   readonly unroutable: Channel = {
@@ -838,6 +882,7 @@ class Subscription {
     jsm.consumers.info(this.#stream, this.consumerName).then(
       (info) => {
         this.lag = info.num_pending;
+        this.ackPending = info.num_ack_pending;
       },
       () => {}, // the next poll tries again; the watchers report problems
     ).finally(() => {

@@ -30,6 +30,9 @@ import type { TradeOrigin } from "../common/codec.ts";
 import { Side } from "../common/trade.ts";
 import type { TradeView } from "../common/trade_view.ts";
 import { formatNdjsonTrade } from "../data_manager/replay/trade_file.ts";
+import { LineFile, RecordFileError } from "./_line_file.ts";
+
+export { RecordFileError };
 
 /** Formats `live --record` writes. */
 export type RecordFormat = "ndjson" | "csv";
@@ -56,21 +59,7 @@ export interface TradeRecorderOptions {
   flushIntervalMs?: number;
 }
 
-/** `--record` cannot write its file: no permission, or the OS refused. */
-export class RecordFileError extends Error {
-  /** The file. */
-  readonly path: string;
-
-  /** Creates the error for `path`. */
-  constructor(path: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "RecordFileError";
-    this.path = path;
-  }
-}
-
 const NS_PER_MS = 1_000_000n;
-const DEFAULT_CHUNK_CHARS = 1 << 20;
 
 /** A size as a plain decimal (no exponent) that parses back to the same number. */
 export function plainDecimal(value: number): string {
@@ -98,59 +87,31 @@ export function formatCsvTrade(trade: TradeView): string {
 }
 
 /**
- * Appends trades to a file, one line each, without an `await` per trade.
- *
- * Lines are buffered as one string and written in chunks of about
- * {@linkcode TradeRecorderOptions.chunkChars} with `writeSync`. Why
- * synchronous: {@linkcode record} runs inside the exchange's callback, which
- * cannot await. An async write would have to keep its chunk (and every chunk
- * after it) in memory until the disk catches up, so memory would grow without
- * bound whenever the feed outruns the disk. `writeSync` of a 1 MiB chunk
- * lands in the page cache in well under a millisecond, once per several
- * thousand trades, and when the disk really is slower it holds the consumer
- * back (the ring then reports lag, or laps it) instead of dropping recorded
- * lines or exhausting memory. Nothing is ever dropped; memory stays at about
- * one chunk.
+ * Appends trades to a file, one line each, without an `await` per trade:
+ * buffered, synchronous chunked writes (see {@linkcode LineFile} for why).
  */
 export class TradeRecorder implements Disposable {
   /** The file written. */
   readonly path: string;
   /** The format written. */
   readonly format: RecordFormat;
-  #file: Deno.FsFile | undefined;
-  #pending = "";
+  readonly #file: LineFile;
   #lines = 0;
-  #bytes = 0;
   #skipped = 0;
   #symbol: string | undefined;
-  readonly #chunkChars: number;
-  readonly #timer: ReturnType<typeof setInterval> | undefined;
-  readonly #encoder = new TextEncoder();
 
-  private constructor(
-    path: string,
-    file: Deno.FsFile,
-    format: RecordFormat,
-    chunkChars: number,
-    flushIntervalMs: number,
-  ) {
-    this.path = path;
+  private constructor(file: LineFile, format: RecordFormat) {
+    this.path = file.path;
     this.#file = file;
     this.format = format;
-    this.#chunkChars = chunkChars;
-    if (format === "csv") this.#pending = `${CSV_HEADER}\n`;
-    if (flushIntervalMs > 0) {
-      const timer = setInterval(() => this.flush(), flushIntervalMs);
-      // Never keeps the process alive by itself.
-      Deno.unrefTimer(timer);
-      this.#timer = timer;
-    }
+    if (format === "csv") file.append(`${CSV_HEADER}\n`);
   }
 
   /**
    * Creates (or truncates) `path` for recording.
    *
    * @throws {TypeError} for an unknown format, or `csv` with several symbols.
+   * @throws {RangeError} for a bad `chunkChars`.
    * @throws {RecordFileError} when the file cannot be opened for writing
    * (the message says which `--allow-write` is missing).
    */
@@ -174,42 +135,12 @@ export class TradeRecorder implements Disposable {
           }): pass --symbols with one symbol, or record ndjson`,
       );
     }
-    const chunkChars = options.chunkChars ?? DEFAULT_CHUNK_CHARS;
-    if (!(Number.isInteger(chunkChars) && chunkChars > 0)) {
-      throw new RangeError(
-        `Invalid chunkChars ${chunkChars}: expected a positive integer`,
-      );
-    }
-    let file: Deno.FsFile;
-    try {
-      file = await Deno.open(path, {
-        write: true,
-        create: true,
-        truncate: true,
-      });
-    } catch (error) {
-      if (error instanceof Deno.errors.NotCapable) {
-        throw new RecordFileError(
-          path,
-          `--record needs write permission for ${path}: run with --allow-write=${path}`,
-          { cause: error },
-        );
-      }
-      throw new RecordFileError(
-        path,
-        `--record cannot open ${path} for writing: ${
-          error instanceof Error ? error.message : error
-        }`,
-        { cause: error },
-      );
-    }
-    return new TradeRecorder(
-      path,
-      file,
-      format,
-      chunkChars,
-      options.flushIntervalMs ?? 1000,
-    );
+    const file = await LineFile.open(path, {
+      flag: "--record",
+      chunkChars: options.chunkChars,
+      flushIntervalMs: options.flushIntervalMs,
+    });
+    return new TradeRecorder(file, format);
   }
 
   /** Trades recorded (buffered or written). */
@@ -219,7 +150,7 @@ export class TradeRecorder implements Disposable {
 
   /** Bytes written to the file so far. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#file.bytes;
   }
 
   /** Trades of a second symbol a `csv` recording left out (rows carry no symbol). */
@@ -229,7 +160,7 @@ export class TradeRecorder implements Disposable {
 
   /** Whether {@linkcode close} was called. */
   get closed(): boolean {
-    return this.#file === undefined;
+    return this.#file.closed;
   }
 
   /**
@@ -239,45 +170,30 @@ export class TradeRecorder implements Disposable {
    * @throws {Error} when called after {@linkcode close}, or when the write fails.
    */
   record(trade: TradeView, origin: TradeOrigin): void {
-    if (this.#file === undefined) {
+    if (this.#file.closed) {
       throw new Error(`TradeRecorder for ${this.path} is closed`);
     }
     if (this.format === "ndjson") {
-      this.#pending += `${formatNdjsonTrade(trade.toTrade(origin))}\n`;
+      this.#file.append(`${formatNdjsonTrade(trade.toTrade(origin))}\n`);
     } else {
       if (this.#symbol === undefined) this.#symbol = origin.symbol;
       else if (origin.symbol !== this.#symbol) {
         this.#skipped++;
         return;
       }
-      this.#pending += `${formatCsvTrade(trade)}\n`;
+      this.#file.append(`${formatCsvTrade(trade)}\n`);
     }
     this.#lines++;
-    if (this.#pending.length >= this.#chunkChars) this.flush();
   }
 
   /** Writes whatever is buffered (synchronously). */
   flush(): void {
-    const file = this.#file;
-    if (file === undefined || this.#pending === "") return;
-    const bytes = this.#encoder.encode(this.#pending);
-    this.#pending = "";
-    let at = 0;
-    while (at < bytes.length) at += file.writeSync(bytes.subarray(at));
-    this.#bytes += bytes.length;
+    this.#file.flush();
   }
 
   /** Flushes and closes the file; later calls do nothing. */
   close(): void {
-    const file = this.#file;
-    if (file === undefined) return;
-    clearInterval(this.#timer);
-    try {
-      this.flush();
-    } finally {
-      this.#file = undefined;
-      file.close();
-    }
+    this.#file.close();
   }
 
   /** Same as {@linkcode close}. */

@@ -7,6 +7,7 @@
  */
 
 import { parse as parseToml, TomlDate, TomlError } from "smol-toml";
+import { parseBarInterval } from "../bar_interval.ts";
 import { parseByteSize } from "../byte_size.ts";
 import { formatDuration } from "../duration.ts";
 import {
@@ -18,6 +19,7 @@ import { ConfigError } from "./error.ts";
 import { isTable, Problems, Section, show, type Table } from "./_reader.ts";
 import { maxMsgsPerSubjectFor } from "./stream_limits.ts";
 import type {
+  BarsConfig,
   BinanceConfig,
   Config,
   DataManagerConfig,
@@ -27,6 +29,8 @@ import type {
   IpcTransportConfig,
   JetStreamConfig,
   LogConfig,
+  LogFormat,
+  MetricsConfig,
   NatsAuth,
   NatsConnectionConfig,
   NatsConsumerConfig,
@@ -37,6 +41,7 @@ import type {
   ReplayPolicy,
   StartFrom,
   SyntheticConfig,
+  TradingCoreConfig,
   WaitStrategy,
 } from "./types.ts";
 
@@ -194,6 +199,7 @@ function readConfig(root: Section, file: string | undefined): Config {
   const ipc = readIpcTransport(transport.section("ipc"));
   transport.done();
   const dataSource = readDataSource(root.section("data_source"), warnings);
+  const tradingCore = readTradingCore(root.section("trading_core"));
   const log = readLog(root.section("log"));
   root.done();
   return {
@@ -201,6 +207,7 @@ function readConfig(root: Section, file: string | undefined): Config {
     dataManager,
     transport: { nats, ipc },
     dataSource,
+    tradingCore,
     log,
     warnings,
   };
@@ -271,6 +278,7 @@ function readLog(section: Section): LogConfig {
     "warn",
     "error",
   ]);
+  const format = section.choice<LogFormat>("format", "text", ["text", "json"]);
   const progressIntervalMs = boundedDuration(
     section,
     "progress_interval",
@@ -278,7 +286,73 @@ function readLog(section: Section): LogConfig {
     { min: 100, off: true },
   );
   section.done();
-  return { level, progressIntervalMs };
+  return { level, format, progressIntervalMs };
+}
+
+function readMetrics(section: Section): MetricsConfig {
+  const port = section.integer("port", 0, { min: 0, max: 65535 });
+  const host = section.string("host", "127.0.0.1", {
+    check: (host) => {
+      if (host.trim() === "" || /[\s/]/.test(host)) {
+        throw new RangeError(
+          'expected a host name or address, e.g. "127.0.0.1", "0.0.0.0"',
+        );
+      }
+      return host;
+    },
+  });
+  const staleAfterMs = boundedDuration(section, "stale_after", 10_000, {
+    min: 100,
+  });
+  section.done();
+  return { port, host, staleAfterMs };
+}
+
+function readBars(section: Section): BarsConfig {
+  const intervals = section.stringList("intervals", ["1s", "1m"], {
+    check: (text) => {
+      parseBarInterval(text);
+      return text;
+    },
+    what: "interval",
+  });
+  const seen = new Set<number>();
+  for (const interval of intervals) {
+    const ms = parseBarInterval(interval);
+    if (seen.has(ms)) {
+      section.problem(
+        "intervals",
+        `interval "${interval}" is listed twice (as ${ms} ms)`,
+      );
+    }
+    seen.add(ms);
+  }
+  if (intervals.length === 0) {
+    section.problem(
+      "intervals",
+      'expected at least one interval, e.g. ["1s", "1m"]',
+    );
+  }
+  const closeDelayMs = boundedDuration(section, "close_delay", 250, {
+    min: 0,
+    max: 60_000,
+  });
+  section.done();
+  return { intervals, closeDelayMs };
+}
+
+function nonEmptyPath(path: string): string {
+  if (path.trim() === "") throw new RangeError("expected a file path");
+  return path;
+}
+
+function readTradingCore(section: Section): TradingCoreConfig {
+  const strategy = section.optionalString("strategy", { check: nonEmptyPath });
+  const barsOut = section.optionalString("bars_out", { check: nonEmptyPath });
+  const bars = readBars(section.section("bars"));
+  const metrics = readMetrics(section.section("metrics"));
+  section.done();
+  return { strategy, barsOut, bars, metrics };
 }
 
 function readSymbols(section: Section, fallback: readonly string[]): string[] {
@@ -315,6 +389,7 @@ function readDataManager(section: Section): DataManagerConfig {
   const synthetic = readSynthetic(section.section("synthetic"));
   const binance = readBinance(section.section("binance"));
   const replay = readReplay(section.section("replay"));
+  const metrics = readMetrics(section.section("metrics"));
   section.done();
   if (source === "replay" && replay.file === undefined) {
     section.problem(
@@ -322,7 +397,16 @@ function readDataManager(section: Section): DataManagerConfig {
       'invalid value "replay" without data_manager.replay.file: give the file to replay (--file)',
     );
   }
-  return { exchange, symbols, source, maxTrades, synthetic, binance, replay };
+  return {
+    exchange,
+    symbols,
+    source,
+    maxTrades,
+    synthetic,
+    binance,
+    replay,
+    metrics,
+  };
 }
 
 /** Binance endpoints by name, for `data_manager.binance.endpoint`. */

@@ -140,6 +140,7 @@ const DEFAULT_CONFIG: Config = {
     },
     binance: { endpoint: "wss://stream.binance.com:9443" },
     replay: { file: undefined, speed: 0, onError: "stop", format: "auto" },
+    metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
   },
   transport: {
     nats: {
@@ -210,7 +211,13 @@ const DEFAULT_CONFIG: Config = {
       subjectPrefix: "market",
     },
   },
-  log: { level: "info", progressIntervalMs: 5000 },
+  tradingCore: {
+    strategy: undefined,
+    barsOut: undefined,
+    bars: { intervals: ["1s", "1m"], closeDelayMs: 250 },
+    metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
+  },
+  log: { level: "info", format: "text", progressIntervalMs: 5000 },
   warnings: [],
 };
 
@@ -778,6 +785,7 @@ const LEVELS: [string, string, string, string[]][] = [
     "data_manager",
     "transport",
     "data_source",
+    "trading_core",
     "log",
   ]],
   ["data_manager", "symbol", "symbols", [
@@ -788,6 +796,18 @@ const LEVELS: [string, string, string, string[]][] = [
     "synthetic",
     "binance",
     "replay",
+    "metrics",
+  ]],
+  ["data_manager.metrics", "prot", "port", ["port", "host", "stale_after"]],
+  ["trading_core", "strategi", "strategy", [
+    "strategy",
+    "bars_out",
+    "bars",
+    "metrics",
+  ]],
+  ["trading_core.bars", "intervall", "intervals", [
+    "intervals",
+    "close_delay",
   ]],
   ["data_manager.binance", "endpiont", "endpoint", ["endpoint"]],
   ["data_manager.replay", "speeed", "speed", [
@@ -906,7 +926,7 @@ const LEVELS: [string, string, string, string[]][] = [
     "max_ack_pending",
     "ack_wait",
   ]],
-  ["log", "levle", "level", ["level", "progress_interval"]],
+  ["log", "levle", "level", ["level", "format", "progress_interval"]],
 ];
 
 for (const [table, typo, suggestion, valid] of LEVELS) {
@@ -2558,5 +2578,63 @@ format = "binance-csv"
   assertIncludes(
     problemOf(`[data_manager.replay]\non_error = "ignore"\n`),
     "data_manager.replay.on_error",
+  );
+});
+
+Deno.test("metrics, trading_core and log.format keys are read and checked", () => {
+  const config = load(`[data_manager.metrics]
+port = 9464
+host = "0.0.0.0"
+stale_after = "30s"
+[trading_core]
+strategy = "strategies/ma_crossover.ts"
+bars_out = "data/bars.ndjson"
+[trading_core.bars]
+intervals = ["100ms", "5m"]
+close_delay = "1s"
+[trading_core.metrics]
+port = 9465
+[log]
+format = "json"
+`);
+  assert.deepEqual(config.dataManager.metrics, {
+    port: 9464,
+    host: "0.0.0.0",
+    staleAfterMs: 30_000,
+  });
+  assert.deepEqual(config.tradingCore, {
+    strategy: "strategies/ma_crossover.ts",
+    barsOut: "data/bars.ndjson",
+    bars: { intervals: ["100ms", "5m"], closeDelayMs: 1000 },
+    metrics: { port: 9465, host: "127.0.0.1", staleAfterMs: 10_000 },
+  });
+  assert.equal(config.log.format, "json");
+  assert.equal(
+    problemOf(`[trading_core.metrics]\nport = 65536\n`),
+    `Invalid value 65536 at trading_core.metrics.port ${IN_FILE}: expected an integer from 0 to 65535`,
+  );
+  assert.equal(
+    problemOf(`[trading_core.bars]\nintervals = ["1s", "7s"]\n`),
+    `Invalid interval "7s" at trading_core.bars.intervals[1] ${IN_FILE}: expected a whole number of ms that divides a day (86400000 ms), e.g. "100ms", "1s", "5s", "1m", "15m", "1h", "1d"`,
+  );
+  assertIncludes(
+    problemOf(`[trading_core.bars]\nintervals = ["60s", "1m"]\n`),
+    `interval "1m" is listed twice (as 60000 ms)`,
+  );
+  assertIncludes(
+    problemOf(`[trading_core.bars]\nintervals = []\n`),
+    "expected at least one interval",
+  );
+  assertIncludes(
+    problemOf(`[trading_core]\nbars_out = ""\n`),
+    "trading_core.bars_out",
+  );
+  assertIncludes(
+    problemOf(`[data_manager.metrics]\nhost = "a b"\n`),
+    "data_manager.metrics.host",
+  );
+  assertIncludes(
+    problemOf(`[log]\nformat = "xml"\n`),
+    'expected one of "text", "json"',
   );
 });

@@ -37,6 +37,9 @@ export type ReplayPolicy = "instant" | "original";
 /** Log verbosity. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
+/** Log line format: readable text, or one JSON object per line. */
+export type LogFormat = "text" | "json";
+
 /** How a NATS client authenticates; exactly one kind per connection. */
 export type NatsAuth =
   | { kind: "none" }
@@ -160,6 +163,38 @@ export interface DataManagerConfig {
   binance: BinanceConfig;
   /** Replay of a recorded file (`[data_manager.replay]`). */
   replay: ReplayConfig;
+  /** The `/metrics` and `/healthz` endpoint (`[data_manager.metrics]`). */
+  metrics: MetricsConfig;
+}
+
+/** One role's `/metrics` and `/healthz` HTTP endpoint. */
+export interface MetricsConfig {
+  /** TCP port; 0 = no endpoint. */
+  port: number;
+  /** Address to listen on. */
+  host: string;
+  /** `/healthz` reports data as not flowing after this long without a trade, ms (unless idle by design). */
+  staleAfterMs: number;
+}
+
+/** trading_core's processing of the trades (`[trading_core]`). */
+export interface TradingCoreConfig {
+  /** Module exporting a strategy (`--strategy`), or undefined for none. */
+  strategy: string | undefined;
+  /** NDJSON file for closed bars (`--bars-out`), or undefined. */
+  barsOut: string | undefined;
+  /** Bars (`[trading_core.bars]`). */
+  bars: BarsConfig;
+  /** The `/metrics` and `/healthz` endpoint (`[trading_core.metrics]`). */
+  metrics: MetricsConfig;
+}
+
+/** How trading_core builds bars. */
+export interface BarsConfig {
+  /** Intervals, as written (`"1s"`, `"1m"`). */
+  intervals: string[];
+  /** How long past its end (on the trade clock) an open bar waits for stragglers before it closes, ms. */
+  closeDelayMs: number;
 }
 
 /** The Binance live trade feed. */
@@ -245,6 +280,8 @@ export interface DataSourceConfig {
 export interface LogConfig {
   /** Verbosity. */
   level: LogLevel;
+  /** Line format. */
+  format: LogFormat;
   /** Time between progress lines, ms; 0 = no progress lines. */
   progressIntervalMs: number;
 }
@@ -259,6 +296,8 @@ export interface Config {
   transport: { nats: NatsTransportConfig; ipc: IpcTransportConfig };
   /** Consumer settings (`[data_source.*]`). */
   dataSource: DataSourceConfig;
+  /** Consumer processing (`[trading_core]`). */
+  tradingCore: TradingCoreConfig;
   /** Logging (`[log]`). */
   log: LogConfig;
   /** Deprecations and notes worth printing at start-up. */

@@ -236,8 +236,25 @@ function ignoreResetsOfClosedSockets(): void {
   });
 }
 
+/** What {@linkcode connectNats} counts about a connection, for metrics and health. */
+export interface NatsConnectionCounters {
+  /** Connected now (not disconnected or reconnecting). */
+  connected: boolean;
+  /** Times the connection was lost. */
+  disconnects: number;
+  /** Times it was re-established. */
+  reconnects: number;
+}
+
+/** Counters of a connection not made yet. */
+export function newConnectionCounters(): NatsConnectionCounters {
+  return { connected: false, disconnects: 0, reconnects: 0 };
+}
+
 /** Options of {@linkcode connectNats}. */
 export interface ConnectNatsOptions {
+  /** Kept up to date with the connection's state. */
+  counters?: NatsConnectionCounters;
   /** Where connection state changes are logged. */
   log: Logger;
   /** Who connects, for the log lines (e.g. `"publisher"`). */
@@ -289,22 +306,26 @@ export async function connectNats(
   }
   connected = true; // later dials are reconnects, logged by watchConnection
   log.info(`${label}: connected to ${nc.getServer()}`);
-  watchConnection(nc, config, { log, label });
+  const counters = options.counters ?? newConnectionCounters();
+  counters.connected = true;
+  watchConnection(nc, config, { log, label, counters });
   return nc;
 }
 
 function watchConnection(
   nc: NatsConnection,
   config: NatsConnectionConfig,
-  options: { log: Logger; label: string },
+  options: { log: Logger; label: string; counters: NatsConnectionCounters },
 ): void {
-  const { log, label } = options;
+  const { log, label, counters } = options;
   (async () => {
     let reconnecting = false;
     let lastError = "";
     for await (const status of nc.status()) {
       switch (status.type) {
         case "disconnect":
+          counters.connected = false;
+          counters.disconnects++;
           log.warn(`${label}: disconnected from ${status.server}`);
           break;
         case "reconnecting":
@@ -312,6 +333,8 @@ function watchConnection(
           reconnecting = true;
           break;
         case "reconnect":
+          counters.connected = true;
+          counters.reconnects++;
           reconnecting = false;
           lastError = "";
           log.info(`${label}: reconnected to ${status.server}`);
@@ -338,6 +361,7 @@ function watchConnection(
     }
   })();
   nc.closed().then((error) => {
+    counters.connected = false;
     if (error) {
       const auth = natsAuthError(error, config, { server: nc.getServer() });
       log.error(`${label}: connection closed: ${(auth ?? error).message}`);

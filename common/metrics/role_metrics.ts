@@ -1,0 +1,95 @@
+/**
+ * Metric families and the endpoint start-up both roles share: build and
+ * process info, a NATS connection's state, and `--metrics-port` itself.
+ *
+ * @module
+ */
+
+import type { MetricsConfig } from "../config/mod.ts";
+import type { Logger } from "../log.ts";
+import type { NatsConnectionCounters } from "../nats/connection.ts";
+import type { MetricFamily } from "./exposition.ts";
+import { buildInfo, counter, gauge, MetricsRegistry } from "./registry.ts";
+import {
+  type HealthReport,
+  type MetricsServer,
+  serveMetrics,
+} from "./server.ts";
+
+const startedAt = Date.now() / 1000;
+
+/** Build info and the process's start time and resident memory. */
+export function processFamilies(role: string): MetricFamily[] {
+  return [
+    buildInfo(role),
+    gauge({
+      name: "process_start_time_seconds",
+      help: "Start time of the process since the Unix epoch, seconds.",
+    }, startedAt),
+    gauge({
+      name: "process_resident_memory_bytes",
+      help: "Resident memory size of the process, bytes.",
+    }, Deno.memoryUsage().rss),
+  ];
+}
+
+/** `marketbus_nats_connected`, `…_disconnects_total`, `…_reconnects_total` of one connection. */
+export function natsConnectionFamilies(
+  counters: Readonly<NatsConnectionCounters>,
+): MetricFamily[] {
+  return [
+    gauge({
+      name: "marketbus_nats_connected",
+      help:
+        "1 while the NATS connection is up, 0 while it is down or reconnecting.",
+    }, counters.connected ? 1 : 0),
+    counter({
+      name: "marketbus_nats_disconnects_total",
+      help: "Times the NATS connection was lost.",
+    }, counters.disconnects),
+    counter({
+      name: "marketbus_nats_reconnects_total",
+      help: "Times the NATS connection was re-established.",
+    }, counters.reconnects),
+  ];
+}
+
+/** Options of {@linkcode startMetricsEndpoint}. */
+export interface MetricsEndpointOptions {
+  /** The config section of the endpoint, e.g. `trading_core.metrics`, for messages. */
+  section: string;
+  /** The role's metric families, collected on each scrape. */
+  collect: () => MetricFamily[];
+  /** The role's health, on each `/healthz`. */
+  health: () => HealthReport;
+  /** Where the address is logged. */
+  log: Logger;
+}
+
+/**
+ * Serves `/metrics` and `/healthz` as `config` says (nothing when its port
+ * is 0) and logs where.
+ *
+ * @throws {MetricsServerError} when the address cannot be bound.
+ */
+export function startMetricsEndpoint(
+  config: MetricsConfig,
+  options: MetricsEndpointOptions,
+): MetricsServer | undefined {
+  if (config.port === 0) return undefined;
+  const registry = new MetricsRegistry();
+  registry.register(options.collect);
+  const server = serveMetrics(registry, {
+    port: config.port,
+    hostname: config.host,
+    health: options.health,
+    setting: `--metrics-port (${options.section}.port)`,
+  });
+  const host = server.hostname.includes(":")
+    ? `[${server.hostname}]`
+    : server.hostname;
+  options.log.info(
+    `metrics on http://${host}:${server.port}/metrics, health on /healthz`,
+  );
+  return server;
+}

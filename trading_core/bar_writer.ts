@@ -1,0 +1,131 @@
+/**
+ * `live --bars-out FILE`: writes every closed bar as one NDJSON line.
+ *
+ * Each line is a JSON object with the fields in this fixed order:
+ * `exchange`, `symbol`, `interval`, `intervalMs`, `start`, `end`,
+ * `startTime`, `endTime`, `open`, `high`, `low`, `close`, `volume`,
+ * `buyVolume`, `sellVolume`, `notional`, `vwap`, `trades` — the
+ * {@linkcode Bar} fields, with `startTime` and `endTime` the ISO 8601 UTC
+ * forms of `start` and `end` (ms since the epoch). Numbers are written as
+ * JavaScript prints them, so they parse back to the same doubles; `vwap` is
+ * null for an empty bar.
+ *
+ * ```ts ignore
+ * const writer = await BarWriter.open("bars.ndjson");
+ * const bars = new BarBuilder(symbols, {
+ *   exchange,
+ *   intervals: ["1s", "1m"],
+ *   onBar: (bar) => writer.write(bar),
+ * });
+ * // at the end:
+ * writer.close();
+ * ```
+ *
+ * @module
+ */
+
+import type { Bar } from "./bar.ts";
+import { LineFile, RecordFileError } from "./_line_file.ts";
+
+export { RecordFileError };
+
+/** Options of {@linkcode BarWriter.open}. */
+export interface BarWriterOptions {
+  /** Buffered characters that trigger a write (default 1 MiB). */
+  chunkChars?: number;
+  /** Longest time a bar waits in the buffer, ms (default 1000; 0 = only by size and at close). */
+  flushIntervalMs?: number;
+}
+
+/** One bar as an NDJSON line (without the newline), fields in the order of the module doc. */
+export function formatBarLine(bar: Bar): string {
+  return JSON.stringify({
+    exchange: bar.exchange,
+    symbol: bar.symbol,
+    interval: bar.interval,
+    intervalMs: bar.intervalMs,
+    start: bar.start,
+    end: bar.end,
+    startTime: new Date(bar.start).toISOString(),
+    endTime: new Date(bar.end).toISOString(),
+    open: bar.open,
+    high: bar.high,
+    low: bar.low,
+    close: bar.close,
+    volume: bar.volume,
+    buyVolume: bar.buyVolume,
+    sellVolume: bar.sellVolume,
+    notional: bar.notional,
+    vwap: bar.vwap,
+    trades: bar.trades,
+  });
+}
+
+/**
+ * Appends closed bars to a file, one NDJSON line each, without an `await`:
+ * buffered, synchronous chunked writes (see {@linkcode LineFile} for why),
+ * flushed at least every `flushIntervalMs`.
+ */
+export class BarWriter implements Disposable {
+  /** The file written. */
+  readonly path: string;
+  readonly #file: LineFile;
+  #lines = 0;
+
+  private constructor(file: LineFile) {
+    this.path = file.path;
+    this.#file = file;
+  }
+
+  /**
+   * Creates (or truncates) `path` for the bars.
+   *
+   * @throws {RangeError} for a bad `chunkChars`.
+   * @throws {RecordFileError} when the file cannot be opened for writing
+   * (the message says which `--allow-write` `--bars-out` needs).
+   */
+  static async open(
+    path: string,
+    options: BarWriterOptions = {},
+  ): Promise<BarWriter> {
+    return new BarWriter(
+      await LineFile.open(path, { ...options, flag: "--bars-out" }),
+    );
+  }
+
+  /** Bars written (buffered or on disk). */
+  get lines(): number {
+    return this.#lines;
+  }
+
+  /** Bytes written to the file so far. */
+  get bytes(): number {
+    return this.#file.bytes;
+  }
+
+  /** Whether {@linkcode close} was called. */
+  get closed(): boolean {
+    return this.#file.closed;
+  }
+
+  /**
+   * Appends `bar` as one line. Never awaits; writes synchronously once the
+   * buffer holds a chunk.
+   *
+   * @throws {Error} when called after {@linkcode close}, or when the write fails.
+   */
+  write(bar: Bar): void {
+    this.#file.append(`${formatBarLine(bar)}\n`);
+    this.#lines++;
+  }
+
+  /** Flushes and closes the file; later calls do nothing. */
+  close(): void {
+    this.#file.close();
+  }
+
+  /** Same as {@linkcode close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Cost of {@linkcode BarBuilder.add} per trade: 2 intervals (1s, 1m), 3
+ * symbols, trades 1 ms apart (each one moves the trade clock, the worst case
+ * for it), so a 1s bar closes every ~333 trades per symbol. One iteration is
+ * {@linkcode TRADES} trades: divide the time by it for ns/trade.
+ * `deno bench trading_core/bars_bench.ts`.
+ *
+ * @module
+ */
+
+import { encodeMessage } from "../common/codec.ts";
+import { Side, type TradeRecord } from "../common/trade.ts";
+import { TradeView } from "../common/trade_view.ts";
+import type { Bar } from "./bar.ts";
+import { BarBuilder } from "./bars.ts";
+
+/** Trades per iteration. */
+const TRADES = 100_000;
+const T0_NS = 1_764_000_000_000_000_000n;
+const records: TradeRecord[] = Array.from({ length: TRADES }, (_, i) => ({
+  side: i % 3 === 0 ? Side.Buy : Side.Sell,
+  flags: 0,
+  seq: i,
+  tsEvent: T0_NS + BigInt(i) * 1_000_123n,
+  tsRecv: T0_NS,
+  priceFixed: 67_123_450_000_000n + BigInt(i % 17) * 10_000_000n,
+  size: 0.001 * ((i % 5) + 1),
+  tradeId: BigInt(i),
+}));
+const view = new TradeView();
+view.wrap(encodeMessage(records));
+let sink = 0;
+const onBar = (bar: Bar) => {
+  sink += bar.trades;
+};
+
+Deno.bench(`BarBuilder.add: ${TRADES} trades, 3 symbols, 1s + 1m`, (b) => {
+  // A new builder each time: trade time must move forward.
+  const bars = new BarBuilder(["BTCUSDT", "ETHUSDT", "SOLUSDT"], {
+    exchange: "binance",
+    intervals: ["1s", "1m"],
+    onBar,
+  });
+  b.start();
+  for (let i = 0; i < TRADES; i++) bars.add(view.select(i), i % 3);
+  b.end();
+});
+
+Deno.bench(`baseline: select + read the 4 fields of ${TRADES} trades`, (b) => {
+  b.start();
+  for (let i = 0; i < TRADES; i++) {
+    view.select(i);
+    sink += view.tsEventMs + view.price + view.size + view.side;
+  }
+  b.end();
+});
+
+globalThis.addEventListener("unload", () => {
+  if (Number.isNaN(sink)) console.log(sink);
+});

@@ -1,0 +1,481 @@
+import assert from "node:assert/strict";
+import { encodeMessage } from "../common/codec.ts";
+import { Side, type TradeRecord } from "../common/trade.ts";
+import { TradeView } from "../common/trade_view.ts";
+import { assertThrowsWith } from "../common/_assert_throws.ts";
+import type { Bar } from "./bar.ts";
+import { BarBuilder, type BarBuilderOptions } from "./bars.ts";
+
+/** 2024-01-01T00:00:00Z: a whole day, so every interval's bars start here. */
+const T0 = 1_704_067_200_000;
+
+/** A builder whose bars land in `bars` and whose wall clock is `clock.wall`. */
+function setup(
+  symbols: readonly string[],
+  options: Partial<BarBuilderOptions> = {},
+) {
+  const bars: Bar[] = [];
+  const clock = { wall: 0, reads: 0 };
+  const builder = new BarBuilder(symbols, {
+    exchange: "binance",
+    intervals: ["1s"],
+    onBar: (bar) => bars.push(bar),
+    now: () => {
+      clock.reads++;
+      return clock.wall;
+    },
+    ...options,
+  });
+  return { builder, bars, clock };
+}
+
+/** An empty bar of `symbol` at `start` (ms after T0) repeating `price`. */
+function empty(
+  symbol: string,
+  start: number,
+  price: number,
+  interval = "1s",
+  intervalMs = 1000,
+): Bar {
+  return {
+    exchange: "binance",
+    symbol,
+    interval,
+    intervalMs,
+    start: T0 + start,
+    end: T0 + start + intervalMs,
+    open: price,
+    high: price,
+    low: price,
+    close: price,
+    volume: 0,
+    buyVolume: 0,
+    sellVolume: 0,
+    notional: 0,
+    vwap: null,
+    trades: 0,
+  };
+}
+
+/** `[interval, ms after T0]` of each bar, to check order. */
+function starts(bars: Bar[]): [string, number][] {
+  return bars.map((bar) => [bar.interval, bar.start - T0]);
+}
+
+Deno.test("BarBuilder: bad options are TypeError/RangeError", () => {
+  const onBar = () => {};
+  const exchange = "binance";
+  assertThrowsWith(
+    () => new BarBuilder([], { exchange, intervals: [], onBar }),
+    TypeError,
+    "Invalid intervals []: expected at least one",
+  );
+  assertThrowsWith(
+    () => new BarBuilder([], { exchange, intervals: ["1m", "60s"], onBar }),
+    RangeError,
+    `Invalid intervals: "60s" repeats "1m" (60000 ms): expected each interval once`,
+  );
+  assertThrowsWith(
+    () => new BarBuilder([], { exchange, intervals: ["7s"], onBar }),
+    RangeError,
+    `Invalid interval "7s"`,
+  );
+  assertThrowsWith(
+    () => new BarBuilder(["A", "A"], { exchange, intervals: ["1s"], onBar }),
+    RangeError,
+    `"A" is listed twice`,
+  );
+  assertThrowsWith(
+    () =>
+      new BarBuilder([], {
+        exchange,
+        intervals: ["1s"],
+        onBar,
+        maxEmptyBars: -1,
+      }),
+    RangeError,
+    "Invalid maxEmptyBars -1: expected an integer >= 0",
+  );
+  assertThrowsWith(
+    () =>
+      new BarBuilder([], {
+        exchange,
+        intervals: ["1s"],
+        onBar,
+        closeDelayMs: NaN,
+      }),
+    RangeError,
+    "Invalid closeDelayMs NaN",
+  );
+  const { builder } = setup(["A"]);
+  assertThrowsWith(
+    () => builder.addTrade(1, T0, 1, 1, Side.Buy),
+    RangeError,
+    "Invalid symbol index 1: expected 0 to 0",
+  );
+  assertThrowsWith(
+    () => builder.addTrade(0.5, T0, 1, 1, Side.Buy),
+    RangeError,
+    "Invalid symbol index 0.5",
+  );
+});
+
+Deno.test("BarBuilder: exact OHLCV, VWAP, buy/sell volume and count; 999 ms stays, the end ms opens the next bar", () => {
+  const { builder, bars } = setup(["BTCUSDT"]);
+  builder.addTrade(0, T0 + 100, 100.5, 0.5, Side.Buy);
+  builder.addTrade(0, T0 + 200, 101, 0.25, Side.Sell);
+  builder.addTrade(0, T0 + 300, 99.5, 0.25, Side.Unknown);
+  builder.addTrade(0, T0 + 999, 100, 1, Side.Buy);
+  assert.equal(bars.length, 0, "the bar is still open at 999 ms");
+  builder.addTrade(0, T0 + 1000, 102, 0.5, Side.Sell);
+  assert.deepEqual(bars, [{
+    exchange: "binance",
+    symbol: "BTCUSDT",
+    interval: "1s",
+    intervalMs: 1000,
+    start: T0,
+    end: T0 + 1000,
+    open: 100.5,
+    high: 101,
+    low: 99.5,
+    close: 100,
+    volume: 2,
+    buyVolume: 1.5,
+    sellVolume: 0.25,
+    notional: 200.375, // 50.25 + 25.25 + 24.875 + 100
+    vwap: 100.1875,
+    trades: 4,
+  }]);
+  builder.addTrade(0, T0 + 2000, 103, 0.25, Side.Buy);
+  assert.deepEqual(bars[1], {
+    ...empty("BTCUSDT", 1000, 102),
+    volume: 0.5,
+    sellVolume: 0.5,
+    notional: 51,
+    vwap: 102,
+    trades: 1,
+  });
+  assert.equal(bars.length, 2);
+});
+
+Deno.test("BarBuilder: 1s and 1m over the same trades, in order, with the 1m VWAP to 1e-12", () => {
+  const { builder, bars } = setup(["ETHUSDT"], { intervals: ["1s", "1m"] });
+  builder.addTrade(0, T0 + 500, 10, 1, Side.Buy);
+  builder.addTrade(0, T0 + 1500, 12, 0.5, Side.Sell);
+  assert.deepEqual(starts(bars), [["1s", 0]]);
+  builder.addTrade(0, T0 + 59_999, 8, 0.25, Side.Buy);
+  // [1s, 2s) then the 57 empty seconds [2s, 59s).
+  assert.equal(bars.length, 59);
+  assert.deepEqual(
+    starts(bars),
+    Array.from({ length: 59 }, (_, i) => ["1s", i * 1000]),
+  );
+  for (let i = 2; i < 59; i++) {
+    assert.deepEqual(bars[i], empty("ETHUSDT", i * 1000, 12));
+  }
+  builder.addTrade(0, T0 + 60_000, 11, 1, Side.Buy);
+  assert.deepEqual(starts(bars.slice(59)), [["1s", 59_000], ["1m", 0]]);
+  const minute = bars[60];
+  const { vwap, ...rest } = minute;
+  assert.deepEqual(rest, {
+    exchange: "binance",
+    symbol: "ETHUSDT",
+    interval: "1m",
+    intervalMs: 60_000,
+    start: T0,
+    end: T0 + 60_000,
+    open: 10,
+    high: 12,
+    low: 8,
+    close: 8,
+    volume: 1.75,
+    buyVolume: 1.25,
+    sellVolume: 0.5,
+    notional: 18,
+    trades: 3,
+  });
+  assert.ok(vwap !== null && Math.abs(vwap / (72 / 7) - 1) < 1e-12, `${vwap}`);
+  assert.deepEqual(bars[59], {
+    ...empty("ETHUSDT", 59_000, 8),
+    volume: 0.25,
+    buyVolume: 0.25,
+    notional: 2,
+    vwap: 8,
+    trades: 1,
+  });
+  assert.deepEqual(builder.stats(), [
+    { interval: "1s", closed: 60, late: 0, skippedEmpty: 0 },
+    { interval: "1m", closed: 1, late: 0, skippedEmpty: 0 },
+  ]);
+});
+
+Deno.test("BarBuilder: a gap of 3 intervals emits 3 empty bars at the previous close", () => {
+  const { builder, bars } = setup(["A"]);
+  builder.addTrade(0, T0 + 500, 100.5, 0.5, Side.Buy);
+  builder.addTrade(0, T0 + 4250, 101, 0.25, Side.Sell);
+  assert.deepEqual(bars, [
+    {
+      ...empty("A", 0, 100.5),
+      volume: 0.5,
+      buyVolume: 0.5,
+      notional: 50.25,
+      vwap: 100.5,
+      trades: 1,
+    },
+    empty("A", 1000, 100.5),
+    empty("A", 2000, 100.5),
+    empty("A", 3000, 100.5),
+  ]);
+});
+
+Deno.test("BarBuilder: late trades are counted per symbol and interval, not folded into closed bars", () => {
+  const { builder, bars } = setup(["A", "B"], { intervals: ["1s", "1m"] });
+  builder.addTrade(0, T0 + 1500, 10, 1, Side.Buy);
+  builder.addTrade(0, T0 + 2500, 11, 1, Side.Buy); // closes 1s [1s, 2s)
+  builder.addTrade(0, T0 + 1999, 50, 0.5, Side.Sell); // late for 1s only
+  builder.addTrade(0, T0 + 1000, 60, 0.5, Side.Sell); // late for 1s only
+  builder.addTrade(0, T0 + 2000, 9, 0.25, Side.Buy); // the open 1s bar's start
+  builder.addTrade(1, T0 + 100, 7, 1, Side.Buy); // B's first trade: not late
+  assert.deepEqual(starts(bars), [["1s", 1000]]);
+  assert.equal(bars[0].trades, 1);
+  assert.equal(bars[0].high, 10);
+  builder.addTrade(0, T0 + 60_000, 12, 1, Side.Buy);
+  const second = bars.find((bar) => bar.start === T0 + 2000)!;
+  assert.deepEqual(second, {
+    ...empty("A", 2000, 9),
+    open: 11,
+    high: 11,
+    volume: 1.25,
+    buyVolume: 1.25,
+    notional: 13.25,
+    vwap: 10.6,
+    trades: 2,
+  });
+  const minute = bars.find((bar) => bar.interval === "1m")!;
+  assert.equal(minute.trades, 5, "the 1m bar was open: nothing late there");
+  assert.equal(minute.high, 60);
+  assert.equal(minute.volume, 3.25);
+  assert.deepEqual(builder.stats(), [
+    { interval: "1s", closed: 59, late: 2, skippedEmpty: 0 },
+    { interval: "1m", closed: 1, late: 0, skippedEmpty: 0 },
+  ]);
+  assert.deepEqual(builder.counts(), [
+    { symbol: "A", interval: "1s", closed: 59, late: 2 },
+    { symbol: "A", interval: "1m", closed: 1, late: 0 },
+    { symbol: "B", interval: "1s", closed: 0, late: 0 },
+    { symbol: "B", interval: "1m", closed: 0, late: 0 },
+  ]);
+});
+
+Deno.test("BarBuilder: advance closes bars on time by the trade clock, empties keep coming, none before a symbol's first trade", () => {
+  const { builder, bars, clock } = setup(["A", "B", "C"]);
+  clock.wall = 1e6;
+  builder.advance();
+  assert.equal(bars.length, 0, "no trade yet");
+  clock.wall = 0;
+  builder.addTrade(0, T0 + 200, 5, 1, Side.Buy); // seen at wall 0
+  clock.wall = 1049; // clock T0 + 1249: [0, 1s) waits for closeDelayMs 250
+  builder.advance();
+  assert.equal(bars.length, 0);
+  clock.wall = 1050;
+  builder.advance();
+  builder.advance(); // idempotent
+  assert.deepEqual(starts(bars), [["1s", 0]]);
+  assert.equal(bars[0].trades, 1);
+  clock.wall = 2049;
+  builder.advance();
+  assert.equal(bars.length, 1);
+  clock.wall = 5050; // three more whole seconds passed: three empties, no more
+  builder.advance();
+  assert.deepEqual(bars.slice(1), [
+    empty("A", 1000, 5),
+    empty("A", 2000, 5),
+    empty("A", 3000, 5),
+    empty("A", 4000, 5),
+  ]);
+  builder.addTrade(0, T0 + 5100, 6, 1, Side.Sell); // into the open [5s, 6s)
+  builder.addTrade(1, T0 + 5100, 7, 1, Side.Buy); // B's first bar
+  clock.wall = 6199; // anchored at T0 + 5100 seen at 5050: clock T0 + 6249
+  builder.advance();
+  assert.equal(bars.length, 5);
+  clock.wall = 6200;
+  builder.advance();
+  assert.deepEqual(bars.slice(5).map((bar) => [bar.symbol, bar.start - T0]), [
+    ["A", 5000],
+    ["B", 5000],
+  ]);
+  assert.equal(bars[5].close, 6);
+  assert.equal(bars[6].close, 7);
+  assert.ok(!bars.some((bar) => bar.symbol === "C"), "C never traded");
+  assert.deepEqual(builder.counts().map((count) => count.closed), [6, 1, 0]);
+});
+
+Deno.test("BarBuilder: the trade clock reads now() once per 10 ms of trade time", () => {
+  const { builder, bars, clock } = setup(["A"], { closeDelayMs: 0 });
+  for (let t = 0; t < 1000; t++) builder.addTrade(0, T0 + t, 1, 1, Side.Buy);
+  assert.equal(clock.reads, 100);
+  // The last anchor is T0 + 990 at wall 0: the clock is at least the latest
+  // trade time, and moves on from the anchor.
+  builder.advance();
+  assert.equal(bars.length, 0);
+  clock.wall = 9;
+  builder.advance();
+  assert.equal(bars.length, 0, "T0 + 999 < T0 + 1000");
+  clock.wall = 10;
+  builder.advance();
+  assert.deepEqual(starts(bars), [["1s", 0]]);
+});
+
+Deno.test("BarBuilder: symbols are independent; addSymbol grows the table and keeps known indices", () => {
+  const { builder, bars } = setup(["A"], { intervals: ["1s", "1m"] });
+  builder.addTrade(0, T0 + 100, 1, 1, Side.Buy);
+  const added = ["B", "C", "D", "E", "F"].map((s) => builder.addSymbol(s));
+  assert.deepEqual(added, [1, 2, 3, 4, 5]);
+  assert.equal(builder.addSymbol("C"), 2);
+  assert.deepEqual(builder.symbols, ["A", "B", "C", "D", "E", "F"]);
+  builder.addTrade(5, T0 + 10_100, 6, 1, Side.Sell);
+  builder.addTrade(2, T0 + 20_100, 3, 1, Side.Buy);
+  assert.deepEqual(bars.map((bar) => bar.symbol), [], "no symbol's bar ended");
+  builder.addTrade(0, T0 + 1100, 2, 1, Side.Buy);
+  builder.addTrade(5, T0 + 11_100, 7, 1, Side.Sell);
+  assert.deepEqual(bars.map((bar) => [bar.symbol, bar.start - T0, bar.close]), [
+    ["A", 0, 1],
+    ["F", 10_000, 6],
+  ]);
+});
+
+Deno.test("BarBuilder: a gap longer than maxEmptyBars emits no empties, counts them, goes on from the new bar", () => {
+  const { builder, bars, clock } = setup(["A"], { maxEmptyBars: 2 });
+  builder.addTrade(0, T0 + 500, 1, 1, Side.Buy);
+  builder.addTrade(0, T0 + 3500, 2, 1, Side.Buy); // 2 empties: emitted
+  assert.deepEqual(starts(bars), [["1s", 0], ["1s", 1000], ["1s", 2000]]);
+  builder.addTrade(0, T0 + 7500, 3, 1, Side.Buy); // 3 empties: skipped
+  assert.deepEqual(starts(bars.slice(3)), [["1s", 3000]]);
+  builder.addTrade(0, T0 + 8200, 4, 1, Side.Buy);
+  assert.deepEqual(bars[4], {
+    ...empty("A", 7000, 3),
+    volume: 1,
+    buyVolume: 1,
+    notional: 3,
+    vwap: 3,
+    trades: 1,
+  });
+  // The clock jumps a day: the open bar closes, the empties are skipped.
+  clock.wall = 86_400_000;
+  builder.advance();
+  assert.equal(bars.length, 6);
+  assert.equal(bars[5].start, T0 + 8000);
+  assert.equal(bars[5].close, 4);
+  // Clock T0 + 86_408_200 (anchored at the last trade, wall 0), less the
+  // close delay: [9s, 86_407s) is skipped.
+  assert.deepEqual(builder.stats(), [
+    { interval: "1s", closed: 6, late: 0, skippedEmpty: 3 + 86_398 },
+  ]);
+  // The next second closes as usual, empty at the last close.
+  clock.wall += 1000;
+  builder.advance();
+  assert.deepEqual(bars.slice(6), [empty("A", 86_407_000, 4)]);
+});
+
+Deno.test("BarBuilder: add(view) equals addTrade with the view's fields", () => {
+  const records: TradeRecord[] = [];
+  for (let i = 0; i < 200; i++) {
+    records.push({
+      side: (i % 3) as Side,
+      flags: 0,
+      seq: i,
+      // Sub-ms parts near both ends of the ms, some trades late.
+      tsEvent: BigInt(T0) * 1_000_000n + BigInt(i * 37 % 101) * 50_000_000n +
+        BigInt(i % 2 === 0 ? 999_999 : 0),
+      tsRecv: 0n,
+      priceFixed: 100_500_000_000n + BigInt(i % 7) * 250_000_000n,
+      size: [0.5, 0.25, 1.5][i % 3],
+      tradeId: BigInt(i),
+    });
+  }
+  const intervals = ["100ms", "1s"];
+  const viaView = setup(["A", "B"], { intervals });
+  const direct = setup(["A", "B"], { intervals });
+  const view = new TradeView();
+  view.wrap(encodeMessage(records));
+  records.forEach((record, i) => {
+    viaView.builder.add(view.select(i), i % 2);
+    direct.builder.addTrade(
+      i % 2,
+      Number(record.tsEvent / 1_000_000n),
+      Number(record.priceFixed) / 1e9,
+      record.size,
+      record.side,
+    );
+  });
+  assert.ok(direct.bars.length > 50, `${direct.bars.length}`);
+  assert.deepEqual(viaView.bars, direct.bars);
+  assert.deepEqual(viaView.builder.counts(), direct.builder.counts());
+  assert.ok(direct.builder.stats()[0].late > 0, "some trades are late");
+});
+
+Deno.test("BarBuilder: after add returns, every bar the trade closed was emitted, in order; every trade is in a bar or late", () => {
+  const symbols = ["A", "B", "C", "D"];
+  const intervals = ["100ms", "1s", "1m"];
+  const intervalMs = [100, 1000, 60_000];
+  const bars: Bar[] = [];
+  // End of the last bar emitted, per symbol and interval.
+  const lastEnd = symbols.map(() => intervals.map(() => -Infinity));
+  let wall = 0;
+  const builder = new BarBuilder(symbols, {
+    exchange: "binance",
+    intervals,
+    onBar: (bar) => {
+      const k = intervals.indexOf(bar.interval);
+      const s = symbols.indexOf(bar.symbol);
+      if (lastEnd[s][k] !== -Infinity) assert.equal(bar.start, lastEnd[s][k]);
+      lastEnd[s][k] = bar.end;
+      bars.push(bar);
+    },
+    now: () => wall,
+  });
+  // A deterministic, mostly rising stream with jitter (late trades), pauses,
+  // and advance() between trades.
+  let seed = 12345;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  let t = T0 + 17;
+  const trades = symbols.map(() => 0);
+  const late = symbols.map(() => intervals.map(() => 0));
+  for (let i = 0; i < 5000; i++) {
+    t += Math.floor(random() * 30);
+    if (i % 1000 === 999) t += 5000; // a pause
+    wall = t - T0 + 40;
+    const s = Math.floor(random() * 3); // D never trades
+    const at = t - Math.floor(random() * 400);
+    builder.addTrade(s, at, 100 + (i % 13), 0.5, (i % 3) as Side);
+    trades[s]++;
+    intervalMs.forEach((ms, k) => {
+      // Either late (older than the open bar, which starts at the last
+      // end), or the open bar is the trade's: all before it were emitted.
+      if (at < lastEnd[s][k]) late[s][k]++;
+      else if (lastEnd[s][k] !== -Infinity) {
+        assert.equal(lastEnd[s][k], Math.floor(at / ms) * ms, `trade ${i}`);
+      }
+    });
+    if (i % 7 === 0) builder.advance();
+  }
+  wall += 200_000; // every bar with trades closes
+  builder.advance();
+  assert.ok(!bars.some((bar) => bar.symbol === "D"), "D never traded");
+  const counts = builder.counts();
+  symbols.slice(0, 3).forEach((symbol, s) => {
+    intervals.forEach((interval, k) => {
+      const own = bars.filter((bar) =>
+        bar.symbol === symbol && bar.interval === interval
+      );
+      const inBars = own.reduce((sum, bar) => sum + bar.trades, 0);
+      const volume = own.reduce((sum, bar) => sum + bar.volume, 0);
+      const { closed, late: counted } = counts[s * 3 + k];
+      assert.equal(counted, late[s][k], `${symbol} ${interval} late`);
+      assert.equal(closed, own.length);
+      assert.equal(inBars + counted, trades[s], `${symbol} ${interval}`);
+      assert.equal(volume, inBars * 0.5);
+    });
+    assert.ok(late[s][0] > 0 && late[s][2] < late[s][0], `${late[s]}`);
+  });
+});

@@ -1,0 +1,196 @@
+/**
+ * trading_core's `/metrics` and `/healthz`: trades received, lost and late
+ * per symbol, the consumer's lag, end-to-end latency, bars and the strategy,
+ * read from the counters the read loop already keeps.
+ *
+ * @module
+ */
+
+import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import type { FlowWatch } from "../common/flow_watch.ts";
+import {
+  counter,
+  gauge,
+  type HealthReport,
+  latencyFamily,
+  type MetricFamily,
+  natsConnectionFamilies,
+  processFamilies,
+  type Sample,
+} from "../common/metrics/mod.ts";
+import type { Exchange, SymbolStats } from "./exchange.ts";
+import { NatsExchange } from "./nats_exchange.ts";
+import type { TradeProcessing } from "./processing.ts";
+import type { TradeStats } from "./trade_stats.ts";
+
+/** What the consumer's metrics and health are read from. */
+export interface LiveState {
+  /** Exchange name. */
+  exchange: string;
+  /** The transport read. */
+  source: Exchange;
+  /** Per-symbol counts and latency. */
+  stats: TradeStats;
+  /** Bars and strategy, when used. */
+  processing: TradeProcessing | undefined;
+}
+
+function rowsBySymbol(source: Exchange): Map<string, SymbolStats> {
+  return new Map(source.stats().map((row) => [row.symbol, row]));
+}
+
+/** The consumer's metric families. */
+export function liveFamilies(state: LiveState): MetricFamily[] {
+  const { stats, source, exchange } = state;
+  const transport = source.name;
+  const rows = rowsBySymbol(source);
+  const labels = (symbol: string) => ({ transport, exchange, symbol });
+  const bySymbol = (value: (index: number, symbol: string) => number) =>
+    stats.symbols.map((symbol, index): Sample => ({
+      labels: labels(symbol),
+      value: value(index, symbol),
+    }));
+  const families: MetricFamily[] = [
+    ...processFamilies("trading_core"),
+    counter({
+      name: "marketbus_trades_received_total",
+      help: "Trades delivered to trading_core.",
+    }, bySymbol((index) => stats.figures(index).received)),
+    counter({
+      name: "marketbus_received_bytes_total",
+      help: "Trade record bytes delivered to trading_core (48 per trade).",
+    }, [{
+      labels: { transport },
+      value: stats.received * TRADE_RECORD_SIZE,
+    }]),
+    counter({
+      name: "marketbus_trades_lost_total",
+      help:
+        "Trades published but never delivered (overwritten in the ring before they were read).",
+    }, bySymbol((_, symbol) => rows.get(symbol)?.lost ?? 0)),
+    counter(
+      {
+        name: "marketbus_invalid_records_total",
+        help: "Records or messages that failed validation and were skipped.",
+      },
+      source.stats().map((row) => ({
+        labels: labels(row.symbol),
+        value: row.invalid,
+      })),
+    ),
+    counter({
+      name: "marketbus_sequence_gaps_total",
+      help: "Discontinuities in a symbol's publisher sequence.",
+    }, bySymbol((index) => stats.figures(index).gaps)),
+    counter({
+      name: "marketbus_producer_restarts_total",
+      help: "Publisher restarts seen on a symbol.",
+    }, bySymbol((_, symbol) => rows.get(symbol)?.restarts ?? 0)),
+    latencyFamily(
+      {
+        name: "marketbus_end_to_end_latency_seconds",
+        help:
+          "Time from data_manager receiving a trade (ts_recv) to its delivery here, seconds (sampled in big batches).",
+      },
+      stats.symbols.map((symbol, index) => ({
+        labels: labels(symbol),
+        histogram: stats.figures(index).latency,
+      })),
+    ),
+  ];
+  if (source instanceof NatsExchange) {
+    const backlog = source.backlog();
+    families.push(
+      ...natsConnectionFamilies(source.connection),
+      gauge({
+        name: "marketbus_nats_consumer_pending_messages",
+        help: "Messages in the stream the consumer has not received yet.",
+      }, backlog.pending),
+      gauge({
+        name: "marketbus_nats_consumer_ack_pending_messages",
+        help: "Messages delivered to the consumer and not acknowledged yet.",
+      }, backlog.ackPending),
+    );
+  } else {
+    families.push(gauge({
+      name: "marketbus_ring_lag_trades",
+      help:
+        "Trades published to the ring and not yet read: a reader a whole ring behind loses trades.",
+    }, bySymbol((_, symbol) => rows.get(symbol)?.lag ?? 0)));
+  }
+  if (state.processing) families.push(...processingFamilies(state));
+  return families;
+}
+
+function processingFamilies(state: LiveState): MetricFamily[] {
+  const processing = state.processing!;
+  const counts = processing.counts();
+  const labels = (row: { symbol: string; interval: string }) => ({
+    exchange: state.exchange,
+    symbol: row.symbol,
+    interval: row.interval,
+  });
+  const calls = processing.strategyCalls;
+  return [
+    counter({
+      name: "marketbus_bars_closed_total",
+      help: "Bars closed (empty intervals included).",
+    }, counts.map((row) => ({ labels: labels(row), value: row.closed }))),
+    counter({
+      name: "marketbus_late_trades_total",
+      help:
+        "Trades older than their symbol's open bar, left out of every bar of that interval.",
+    }, counts.map((row) => ({ labels: labels(row), value: row.late }))),
+    counter(
+      {
+        name: "marketbus_bars_skipped_empty_total",
+        help:
+          "Empty bars not emitted because a gap in trade time was longer than the builder's limit.",
+      },
+      processing.bars.stats().map((row) => ({
+        labels: { exchange: state.exchange, interval: row.interval },
+        value: row.skippedEmpty,
+      })),
+    ),
+    counter({
+      name: "marketbus_strategy_calls_total",
+      help: "Trades and bars handed to the strategy.",
+    }, [
+      { labels: { hook: "onTrade" }, value: calls.trades },
+      { labels: { hook: "onBar" }, value: calls.bars },
+    ]),
+    counter({
+      name: "marketbus_strategy_errors_total",
+      help: "Errors thrown by the strategy (the first one stops trading_core).",
+    }, calls.errors),
+  ];
+}
+
+/**
+ * Healthy when the transport is connected (rings attached to live
+ * producers; NATS up with its consumer) and trades arrived within
+ * `staleAfterMs`, or the source has nothing to deliver by design.
+ */
+export function liveHealth(
+  state: LiveState,
+  options: { flow: FlowWatch; staleAfterMs: number },
+): HealthReport {
+  const status = state.source.status();
+  const since = options.flow.sinceChange();
+  const flowing = since !== undefined && since < options.staleAfterMs;
+  const checks = [
+    { name: state.source.name, ok: status.connected, detail: status.detail },
+    {
+      name: "data",
+      ok: flowing || status.idle,
+      detail: flowing
+        ? `${state.stats.received} trades, the last ${Math.round(since)} ms ago`
+        : status.idle
+        ? "nothing to deliver: the source is idle"
+        : since === undefined
+        ? "no trade received yet"
+        : `no trade for ${(since / 1000).toFixed(1)} s`,
+    },
+  ];
+  return { ok: checks.every((check) => check.ok), checks };
+}

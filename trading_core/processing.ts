@@ -1,0 +1,177 @@
+/**
+ * What trading_core does with each trade beyond counting it: builds bars,
+ * writes closed bars to `--bars-out`, and runs the `--strategy`, keeping
+ * trades and bars in order per symbol (a trade that closes a bar reaches the
+ * strategy after that bar).
+ *
+ * Bars are built only when something uses them: a strategy or a bar file.
+ *
+ * @module
+ */
+
+import type { TradeOrigin } from "../common/codec.ts";
+import type { TradingCoreConfig } from "../common/config/mod.ts";
+import type { Logger } from "../common/log.ts";
+import type { TradeView } from "../common/trade_view.ts";
+import type { Bar } from "./bar.ts";
+import { BarWriter } from "./bar_writer.ts";
+import { BarBuilder, type BarCounts } from "./bars.ts";
+import { loadStrategy, StrategyRunner } from "./strategy.ts";
+
+/** How often open bars are checked against the trade clock, ms. */
+export const ADVANCE_EVERY_MS = 100;
+
+/** Options of {@linkcode TradeProcessing.open}. */
+export interface TradeProcessingOptions {
+  /** Exchange of the bars. */
+  exchange: string;
+  /** Symbols subscribed (a wildcard subscription adds more with {@linkcode TradeProcessing.addSymbol}). */
+  symbols: readonly string[];
+  /** Logger of the strategy (component `strategy`). */
+  strategyLog: Logger;
+  /** Called when a strategy hook throws (the first throw of onTrade/onBar ends the strategy): the consumer should stop and exit 1. */
+  onStrategyError: (message: string) => void;
+}
+
+/** Bars, the bar file and the strategy of one `live` run. */
+export class TradeProcessing {
+  /** The bar builder. */
+  readonly bars: BarBuilder;
+  #writer: BarWriter | undefined;
+  #runner: StrategyRunner | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #onFailure: (hook: string, error: unknown) => void;
+
+  private constructor(
+    bars: BarBuilder,
+    writer: BarWriter | undefined,
+    runner: StrategyRunner | undefined,
+    onFailure: (hook: string, error: unknown) => void,
+  ) {
+    this.bars = bars;
+    this.#writer = writer;
+    this.#runner = runner;
+    this.#onFailure = onFailure;
+  }
+
+  /**
+   * Loads the strategy and opens the bar file that `config` names; undefined
+   * when it names neither (no bars are built then).
+   *
+   * @throws {StrategyLoadError} when the strategy cannot be loaded.
+   * @throws {RecordFileError} when the bar file cannot be opened.
+   */
+  static async open(
+    config: TradingCoreConfig,
+    options: TradeProcessingOptions,
+  ): Promise<TradeProcessing | undefined> {
+    if (config.strategy === undefined && config.barsOut === undefined) {
+      return undefined;
+    }
+    const strategy = config.strategy === undefined
+      ? undefined
+      : await loadStrategy(config.strategy);
+    const writer = config.barsOut === undefined
+      ? undefined
+      : await BarWriter.open(config.barsOut);
+    const runner = strategy === undefined ? undefined : new StrategyRunner(
+      strategy,
+      {
+        exchange: options.exchange,
+        symbols: options.symbols,
+        intervals: config.bars.intervals,
+        log: options.strategyLog,
+      },
+      {
+        onError: (error, hook) =>
+          options.onStrategyError(
+            strategyFailure(config.strategy!, hook, error),
+          ),
+      },
+    );
+    const onBar = (bar: Bar) => {
+      writer?.write(bar);
+      runner?.bar(bar);
+    };
+    const bars = new BarBuilder(options.symbols, {
+      exchange: options.exchange,
+      intervals: config.bars.intervals,
+      closeDelayMs: config.bars.closeDelayMs,
+      onBar,
+    });
+    return new TradeProcessing(
+      bars,
+      writer,
+      runner,
+      (hook, error) =>
+        options.onStrategyError(strategyFailure(config.strategy!, hook, error)),
+    );
+  }
+
+  /**
+   * Calls the strategy's `onStart` and starts closing bars on time. A throw
+   * from `onStart` goes to `onStrategyError`.
+   */
+  async start(): Promise<void> {
+    try {
+      await this.#runner?.start();
+    } catch (error) {
+      this.#onFailure("onStart", error);
+    }
+    this.#timer = setInterval(() => this.bars.advance(), ADVANCE_EVERY_MS);
+  }
+
+  /** One delivered trade: bars first (closing the ones it ends), then the strategy. */
+  trade(trade: TradeView, origin: TradeOrigin, symbol: number): void {
+    this.bars.add(trade, symbol);
+    this.#runner?.trade(trade, origin);
+  }
+
+  /** Starts building bars of a symbol a wildcard subscription met; returns its index. */
+  addSymbol(symbol: string): number {
+    return this.bars.addSymbol(symbol);
+  }
+
+  /** Bars closed and late trades per symbol and interval. */
+  counts(): BarCounts[] {
+    return this.bars.counts();
+  }
+
+  /** Bars written to `--bars-out`, or undefined without one. */
+  get barsWritten(): number | undefined {
+    return this.#writer?.lines;
+  }
+
+  /** Trades and bars handed to the strategy, and its errors. */
+  get strategyCalls(): { trades: number; bars: number; errors: number } {
+    const runner = this.#runner;
+    return {
+      trades: runner?.trades ?? 0,
+      bars: runner?.bars ?? 0,
+      errors: runner?.errors ?? 0,
+    };
+  }
+
+  /**
+   * Stops the bar timer, calls the strategy's `onStop` (a throw goes to
+   * `onStrategyError`) and closes the bar file. Open (incomplete) bars are
+   * not emitted.
+   */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    try {
+      await this.#runner?.stop();
+    } catch (error) {
+      this.#onFailure("onStop", error);
+    } finally {
+      this.#writer?.close();
+    }
+  }
+}
+
+/** `strategy FILE failed in HOOK: <stack>`. */
+function strategyFailure(path: string, hook: string, error: unknown): string {
+  return `strategy ${path} failed in ${hook}: ${
+    error instanceof Error ? error.stack ?? error.message : error
+  }`;
+}

@@ -1,0 +1,196 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { encodeMessage } from "../common/codec.ts";
+import type { TradingCoreConfig } from "../common/config/mod.ts";
+import type { Logger } from "../common/log.ts";
+import { Side } from "../common/trade.ts";
+import { TradeView } from "../common/trade_view.ts";
+import { TradeProcessing } from "./processing.ts";
+
+const T0 = 1_704_067_200_000; // 2024-01-01T00:00:00Z
+const ORIGIN = { exchange: "binance", symbol: "BTCUSDT" };
+const SILENT: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+};
+
+function config(overrides: Partial<TradingCoreConfig>): TradingCoreConfig {
+  return {
+    strategy: undefined,
+    barsOut: undefined,
+    bars: { intervals: ["1s"], closeDelayMs: 250 },
+    metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
+    ...overrides,
+  };
+}
+
+/** A message of BTCUSDT trades at `T0 + ms` with the given prices. */
+function trades(points: [ms: number, price: number][]): TradeView {
+  const view = new TradeView();
+  view.wrap(encodeMessage(points.map(([ms, price], i) => ({
+    side: Side.Buy,
+    flags: 0,
+    seq: i + 1,
+    tsEvent: BigInt(T0 + ms) * 1_000_000n,
+    tsRecv: BigInt(T0 + ms) * 1_000_000n,
+    priceFixed: BigInt(price) * 1_000_000_000n,
+    size: 0.5,
+    tradeId: BigInt(i + 1),
+  }))));
+  return view;
+}
+
+async function strategyModule(dir: string, body: string): Promise<string> {
+  const path = join(dir, "strategy.ts");
+  await Deno.writeTextFile(path, body);
+  return path;
+}
+
+/** Processing that runs the strategy at `path` and keeps its error reports. */
+async function withStrategy(
+  path: string,
+): Promise<{ processing: TradeProcessing; errors: string[] }> {
+  const errors: string[] = [];
+  const processing = await TradeProcessing.open(config({ strategy: path }), {
+    exchange: "binance",
+    symbols: ["BTCUSDT"],
+    strategyLog: SILENT,
+    onStrategyError: (message) => errors.push(message),
+  });
+  assert.ok(processing);
+  return { processing, errors };
+}
+
+Deno.test("without a strategy or a bar file, nothing is processed", async () => {
+  const processing = await TradeProcessing.open(config({}), {
+    exchange: "binance",
+    symbols: ["BTCUSDT"],
+    strategyLog: SILENT,
+    onStrategyError: () => assert.fail("no strategy"),
+  });
+  assert.equal(processing, undefined);
+});
+
+Deno.test("the strategy gets a closed bar before the trade that closed it, and the bar file gets the bar", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const events: string[] = [];
+    (globalThis as Record<string, unknown>).__events = events;
+    const path = await strategyModule(
+      dir,
+      `const events = globalThis.__events;
+export default {
+  onStart: () => events.push("start"),
+  onTrade: (t) => events.push(\`trade \${t.symbol} \${t.price}\`),
+  onBar: (b) => events.push(\`bar \${b.interval} \${b.start - ${T0}} \${b.close} \${b.trades}\`),
+  onStop: () => events.push("stop"),
+};`,
+    );
+    const barsOut = join(dir, "bars.ndjson");
+    const processing = await TradeProcessing.open(
+      config({ strategy: path, barsOut }),
+      {
+        exchange: "binance",
+        symbols: ["BTCUSDT"],
+        strategyLog: SILENT,
+        onStrategyError: (message) => assert.fail(message),
+      },
+    );
+    assert.ok(processing);
+    await processing.start();
+    const view = trades([[100, 10], [900, 11], [2_100, 12]]);
+    for (let i = 0; i < view.count; i++) {
+      processing.trade(view.select(i), ORIGIN, 0);
+    }
+    await processing.stop();
+    assert.deepEqual(events, [
+      "start",
+      "trade BTCUSDT 10",
+      "trade BTCUSDT 11",
+      // The trade at 2.1 s closes the first bar and an empty one, first.
+      "bar 1s 0 11 2",
+      "bar 1s 1000 11 0",
+      "trade BTCUSDT 12",
+      "stop",
+    ]);
+    assert.equal(processing.barsWritten, 2);
+    assert.deepEqual(processing.strategyCalls, {
+      trades: 3,
+      bars: 2,
+      errors: 0,
+    });
+    const lines = (await Deno.readTextFile(barsOut)).trim().split("\n");
+    assert.deepEqual(
+      lines.map((line) => {
+        const bar = JSON.parse(line);
+        return [bar.start - T0, bar.open, bar.close, bar.volume, bar.trades];
+      }),
+      [[0, 10, 11, 1, 2], [1000, 11, 11, 0, 0]],
+    );
+    assert.deepEqual(
+      processing.counts().map(({ symbol, interval, closed, late }) => [
+        symbol,
+        interval,
+        closed,
+        late,
+      ]),
+      [["BTCUSDT", "1s", 2, 0]],
+    );
+  } finally {
+    delete (globalThis as Record<string, unknown>).__events;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a strategy that throws is reported once, with its file and hook", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = await strategyModule(
+      dir,
+      `export default {
+  onTrade() { throw new Error("boom"); },
+  onBar() {},
+};`,
+    );
+    const { processing, errors } = await withStrategy(path);
+    await processing.start();
+    const view = trades([[100, 10], [200, 11]]);
+    processing.trade(view.select(0), ORIGIN, 0);
+    processing.trade(view.select(1), ORIGIN, 0);
+    await processing.stop();
+    assert.equal(errors.length, 1);
+    assert.ok(
+      errors[0].startsWith(`strategy ${path} failed in onTrade: Error: boom`),
+      errors[0],
+    );
+    assert.equal(processing.strategyCalls.errors, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a strategy whose onStart or onStop throws is reported with the hook", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = await strategyModule(
+      dir,
+      `export default {
+  onStart() { throw new Error("no start"); },
+  onTrade() {},
+  onBar() {},
+  onStop() { throw new Error("no stop"); },
+};`,
+    );
+    const { processing, errors } = await withStrategy(path);
+    await processing.start();
+    await processing.stop();
+    assert.deepEqual(errors.map((e) => e.split("\n")[0]), [
+      `strategy ${path} failed in onStart: Error: no start`,
+      `strategy ${path} failed in onStop: Error: no stop`,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

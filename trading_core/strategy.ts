@@ -1,0 +1,360 @@
+/**
+ * The strategy hook of trading_core: the {@linkcode Strategy} interface a
+ * user module implements, {@linkcode loadStrategy} to import it from a file
+ * (`deno task live --strategy ./my_strategy.ts`), and
+ * {@linkcode StrategyRunner}, which feeds it decoded trades and closed bars
+ * in order per symbol. A strategy module exports an object like this one:
+ *
+ * ```ts
+ * import type { Strategy } from "./strategy.ts";
+ *
+ * const strategy: Strategy = {
+ *   onTrade() {},
+ *   onBar(bar, context) {
+ *     context.log.info(`${bar.symbol} ${bar.interval} close ${bar.close}`);
+ *   },
+ * };
+ * ```
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { TradeOrigin } from "../common/codec.ts";
+import type { Logger } from "../common/log.ts";
+import type { Trade } from "../common/trade.ts";
+import type { TradeView } from "../common/trade_view.ts";
+import type { Bar } from "./bar.ts";
+
+/** What a strategy is told about the run; the same object for every call. */
+export interface StrategyContext {
+  /** Exchange name, lower case. */
+  readonly exchange: string;
+  /** Symbols followed, upper case (a wildcard subscription may add more). */
+  readonly symbols: readonly string[];
+  /** Bar intervals built, as configured (e.g. `"1s"`, `"1m"`). */
+  readonly intervals: readonly string[];
+  /** Logger of the strategy (component `strategy`). */
+  readonly log: Logger;
+}
+
+/**
+ * A trading strategy. `onTrade` and `onBar` run synchronously inside the
+ * consumer's read loop: the ring reader must not be suspended per trade, so
+ * a promise they return is not awaited (the runner warns once). Queue async
+ * work yourself. `onStart` and `onStop` may be async and are awaited.
+ */
+export interface Strategy {
+  /** Called once before the first trade. */
+  onStart?(context: StrategyContext): void | Promise<void>;
+  /** Called for every trade, in order per symbol. */
+  onTrade(trade: Trade, context: StrategyContext): void;
+  /** Called for every closed bar, in order per symbol and interval. */
+  onBar(bar: Bar, context: StrategyContext): void;
+  /** Called once after the last trade, also after a failure. */
+  onStop?(context: StrategyContext): void | Promise<void>;
+}
+
+/** A strategy module could not be read, compiled or did not export a strategy. */
+export class StrategyLoadError extends Error {
+  /** The strategy path as given. */
+  readonly path: string;
+
+  /** An error about the strategy at `path`. */
+  constructor(path: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StrategyLoadError";
+    this.path = path;
+  }
+}
+
+/** Options of {@linkcode loadStrategy}. */
+export interface LoadStrategyOptions {
+  /** Directory a relative `path` is resolved against (default `Deno.cwd()`). */
+  cwd?: string;
+}
+
+const EXPECTED =
+  "expected `export default { onTrade, onBar }`, `export const strategy = { onTrade, onBar }`, " +
+  "or a default or `createStrategy` export that is a function or class returning one";
+
+const READ_HINT = "deno task live may read only config/ and strategies/";
+const RUN_HINT =
+  "run trading_core/main.ts with --allow-read=config,strategies,";
+
+/**
+ * Imports the strategy module at `path` (relative to the working directory)
+ * and returns its strategy: `export default` or `export const strategy` of
+ * an object with `onTrade` and `onBar`, or a default or `createStrategy`
+ * export that is a function or class returning one (called with no
+ * arguments; it may return a promise). A module is imported once per
+ * process: loading it again returns the same default object.
+ *
+ * @throws {StrategyLoadError} when the file is missing or unreadable, does
+ * not compile, throws while loading, or exports no valid strategy.
+ */
+export async function loadStrategy(
+  path: string,
+  options: LoadStrategyOptions = {},
+): Promise<Strategy> {
+  const file = resolve(options.cwd ?? Deno.cwd(), path);
+  const url = pathToFileURL(file).href;
+  let module: Record<string, unknown>;
+  try {
+    module = await import(url);
+  } catch (error) {
+    throw importError(path, file, url, error);
+  }
+  const [name, exported] = "default" in module
+    ? ["default export", module.default]
+    : "strategy" in module
+    ? ["export `strategy`", module.strategy]
+    : ["export `createStrategy`", module.createStrategy];
+  if (exported === undefined) {
+    const names = Object.keys(module);
+    throw new StrategyLoadError(
+      path,
+      `Strategy ${quote(path)} exports no strategy (it exports ${
+        names.length === 0 ? "nothing" : names.join(", ")
+      }): ${EXPECTED}`,
+    );
+  }
+  const strategy = typeof exported === "function"
+    ? await construct(path, name, exported as () => unknown)
+    : exported;
+  return checkStrategy(path, name, strategy);
+}
+
+function quote(path: string): string {
+  return JSON.stringify(path);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
+}
+
+function construct(
+  path: string,
+  name: string,
+  factory: () => unknown,
+): Promise<unknown> {
+  const isClass = /^class\b/.test(Function.prototype.toString.call(factory));
+  // Both a throw and a rejected promise become a load error.
+  return Promise.resolve()
+    .then(() => isClass ? Reflect.construct(factory, []) : factory())
+    .catch((error) => {
+      throw new StrategyLoadError(
+        path,
+        `Strategy ${quote(path)}: ${name} threw when called: ${
+          errorText(error)
+        }`,
+        { cause: error },
+      );
+    });
+}
+
+const HOOKS = {
+  onTrade: "onTrade(trade, context)",
+  onBar: "onBar(bar, context)",
+  onStart: "onStart(context)",
+  onStop: "onStop(context)",
+} as const;
+
+function checkStrategy(path: string, name: string, value: unknown): Strategy {
+  const what = `Strategy ${quote(path)}: ${name}`;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new StrategyLoadError(
+      path,
+      `${what} is ${describe(value)}, not a strategy: ${EXPECTED}`,
+    );
+  }
+  const hooks = value as Record<string, unknown>;
+  for (const [hook, signature] of Object.entries(HOOKS)) {
+    const fn = hooks[hook];
+    const optional = hook === "onStart" || hook === "onStop";
+    if (typeof fn === "function" || (optional && fn === undefined)) continue;
+    throw new StrategyLoadError(
+      path,
+      fn === undefined
+        ? `${what} has no ${hook}: a strategy needs methods ${HOOKS.onTrade} and ${HOOKS.onBar}`
+        : `${what} has ${hook} = ${
+          describe(fn)
+        }: expected a method ${signature}`,
+    );
+  }
+  return value as Strategy;
+}
+
+// deno-lint-ignore no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+function errorText(error: unknown): string {
+  const text = error instanceof Error
+    ? `${error.name}: ${error.message}`
+    : String(error);
+  return text.replace(ANSI, "");
+}
+
+/**
+ * Deno 2.9 reports a dynamic import it may not read, a missing module and a
+ * syntax error all as a TypeError (code ERR_MODULE_NOT_FOUND); the message
+ * tells them apart.
+ */
+function importError(
+  path: string,
+  file: string,
+  url: string,
+  error: unknown,
+): StrategyLoadError {
+  const message = error instanceof Error ? error.message.replace(ANSI, "") : "";
+  const denied = /^Requires read access to "([^"]+)"/.exec(message);
+  if (denied) {
+    const blocked = denied[1];
+    return new StrategyLoadError(
+      path,
+      blocked === file
+        ? `Cannot read strategy ${quote(path)}: ${READ_HINT}; ` +
+          `put the strategy under strategies/, or ${RUN_HINT}${path}`
+        : `Cannot read ${quote(blocked)}, imported by strategy ${
+          quote(path)
+        }: ${READ_HINT} and the modules it loaded itself; ` +
+          `import project modules with \`import type\` only and keep helpers under strategies/, ` +
+          `or ${RUN_HINT}${blocked}`,
+      { cause: error },
+    );
+  }
+  if (message.startsWith(`Module not found "${url}"`)) {
+    return new StrategyLoadError(
+      path,
+      `Strategy file not found: ${quote(path)} (looked for ${file})`,
+      { cause: error },
+    );
+  }
+  const compile = message.startsWith("Module not found") ||
+    message.startsWith("SyntaxError");
+  return new StrategyLoadError(
+    path,
+    compile
+      ? `Strategy ${quote(path)} does not compile: ${message}`
+      : `Strategy ${quote(path)} threw while loading: ${errorText(error)}`,
+    { cause: error },
+  );
+}
+
+/** Options of {@linkcode StrategyRunner}. */
+export interface StrategyRunnerOptions {
+  /**
+   * Called once when `onTrade` or `onBar` throws (or a promise it returned
+   * rejects); the runner ignores every later trade and bar.
+   */
+  onError?: (error: unknown, hook: "onTrade" | "onBar") => void;
+}
+
+/**
+ * Drives one strategy: `start()`, then `trade()`/`bar()` from the read loop,
+ * then `stop()`. A throw from `onTrade`/`onBar` is a strategy bug, never
+ * skipped silently: the runner counts it, reports it to `onError` and stops
+ * calling the strategy.
+ */
+export class StrategyRunner {
+  #strategy: Strategy;
+  #context: StrategyContext;
+  #onError?: (error: unknown, hook: "onTrade" | "onBar") => void;
+  #failed = false;
+  #warned = false;
+  #stopped = false;
+  #trades = 0;
+  #bars = 0;
+  #errors = 0;
+
+  /** A runner of `strategy` that passes `context` to every hook. */
+  constructor(
+    strategy: Strategy,
+    context: StrategyContext,
+    options: StrategyRunnerOptions = {},
+  ) {
+    this.#strategy = strategy;
+    this.#context = context;
+    this.#onError = options.onError;
+  }
+
+  /** Trades handed to `onTrade`. */
+  get trades(): number {
+    return this.#trades;
+  }
+
+  /** Bars handed to `onBar`. */
+  get bars(): number {
+    return this.#bars;
+  }
+
+  /** Errors thrown by the strategy's hooks (after the first, the runner stops calling it). */
+  get errors(): number {
+    return this.#errors;
+  }
+
+  /** Calls `onStart`; rejects with what it throws. */
+  async start(): Promise<void> {
+    await this.#strategy.onStart?.(this.#context);
+  }
+
+  /** Decodes the selected record of `trade` and calls `onTrade`. */
+  trade(trade: TradeView, origin: TradeOrigin): void {
+    if (this.#failed) return;
+    this.#trades++;
+    try {
+      this.#check(
+        this.#strategy.onTrade(trade.toTrade(origin), this.#context),
+        "onTrade",
+      );
+    } catch (error) {
+      this.#fail(error, "onTrade");
+    }
+  }
+
+  /** Calls `onBar` with a closed bar. */
+  bar(bar: Bar): void {
+    if (this.#failed) return;
+    this.#bars++;
+    try {
+      this.#check(this.#strategy.onBar(bar, this.#context), "onBar");
+    } catch (error) {
+      this.#fail(error, "onBar");
+    }
+  }
+
+  /**
+   * Calls `onStop` the first time only, also after a failure; rejects with
+   * what it throws.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#strategy.onStop?.(this.#context);
+  }
+
+  /** Handles what a sync hook returned: a promise is not awaited. */
+  #check(result: unknown, hook: "onTrade" | "onBar"): void {
+    if (result === undefined) return;
+    const then = (result as PromiseLike<unknown>).then;
+    if (typeof then !== "function") return;
+    if (!this.#warned) {
+      this.#warned = true;
+      this.#context.log.warn(
+        `${hook} returned a promise: it is not awaited (hooks run inside the read loop); ` +
+          `make ${hook} synchronous and queue async work yourself`,
+      );
+    }
+    then.call(result, undefined, (error: unknown) => this.#fail(error, hook));
+  }
+
+  #fail(error: unknown, hook: "onTrade" | "onBar"): void {
+    this.#errors++;
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#onError?.(error, hook);
+  }
+}
