@@ -275,6 +275,47 @@ export function newConnectionCounters(): NatsConnectionCounters {
   return { connected: false, disconnects: 0, reconnects: 0 };
 }
 
+/**
+ * The server refused this user an operation (a subject outside its
+ * permissions): retrying cannot help. The message names the operation and
+ * subject, which is the permission to add.
+ */
+export class NatsPermissionError extends Error {
+  /** `"publish"` or `"subscription"`. */
+  readonly operation: string;
+  /** The subject refused. */
+  readonly subject: string;
+
+  /** Creates the error for a refused `operation` on `subject`. */
+  constructor(operation: string, subject: string, options?: ErrorOptions) {
+    super(
+      `NATS refused ${operation} to "${subject}": the user lacks that permission; add "${subject}" to its ${
+        operation === "publish" ? "publish" : "subscribe"
+      } allow list in the server's authorization (see docs/operations.md, least-privilege permissions)`,
+      options,
+    );
+    this.name = "NatsPermissionError";
+    this.operation = operation;
+    this.subject = subject;
+  }
+}
+
+/**
+ * A {@linkcode NatsPermissionError} when `error` is (or was caused by) the
+ * server refusing a permission, else undefined.
+ */
+export function natsPermissionError(
+  error: unknown,
+): NatsPermissionError | undefined {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof errors.PermissionViolationError) {
+      return new NatsPermissionError(e.operation, e.subject, { cause: error });
+    }
+    if (e.cause === e) break;
+  }
+  return undefined;
+}
+
 /** Options of {@linkcode connectNats}. */
 export interface ConnectNatsOptions {
   /** Kept up to date with the connection's state. */
