@@ -365,6 +365,24 @@ async function drainLive(
 // ---------------------------------------------------------------------------
 // A. the stream leader dies
 
+/** `serve --no-ipc` at RATE to every node of `cluster`, sampled through its metrics. */
+function clusterServe(
+  cluster: NatsCluster,
+  config: RoleConfig,
+): RoleProcess & { sampler: PublisherSampler; port: number } {
+  const port = freePort();
+  const serve = new RoleProcess("serve", config, [
+    "--nats-url",
+    cluster.urls.join(","),
+    "--no-ipc",
+    "--rate",
+    String(RATE),
+    "--metrics-port",
+    String(port),
+  ]);
+  return Object.assign(serve, { sampler: new PublisherSampler(port), port });
+}
+
 gatedTest({
   name:
     "cluster of 3, stream R3: SIGKILL of the stream leader while serve publishes; every acknowledged trade stored once, live on another node gets all, the restarted node catches up",
@@ -374,17 +392,8 @@ gatedTest({
     await using cluster = await startNatsCluster();
     await using config = await clusterConfig(cluster);
     const { stream } = config.nats;
-    const servePort = freePort();
-    await using serve = new RoleProcess("serve", config, [
-      "--nats-url",
-      cluster.urls.join(","),
-      "--no-ipc",
-      "--rate",
-      String(RATE),
-      "--metrics-port",
-      String(servePort),
-    ]);
-    const sampler = new PublisherSampler(servePort);
+    await using serve = clusterServe(cluster, config);
+    const { sampler } = serve;
     try {
       await sampler.sentAbove(0, "serve's first acknowledged trades");
       const leader = await cluster.streamLeader(stream);
@@ -494,17 +503,8 @@ gatedTest({
   async fn() {
     await using cluster = await startNatsCluster();
     await using config = await clusterConfig(cluster);
-    const servePort = freePort();
-    await using serve = new RoleProcess("serve", config, [
-      "--nats-url",
-      cluster.urls.join(","),
-      "--no-ipc",
-      "--rate",
-      String(RATE),
-      "--metrics-port",
-      String(servePort),
-    ]);
-    const sampler = new PublisherSampler(servePort);
+    await using serve = clusterServe(cluster, config);
+    const { sampler } = serve;
     try {
       await sampler.sentAbove(0, "serve's first acknowledged trades");
       const livePort = freePort();
