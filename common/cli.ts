@@ -1,6 +1,8 @@
 /**
- * Pieces both roles' command lines share: flag parsing into config overrides, the
- * config printout with secrets hidden, and error reporting at start-up.
+ * Pieces both roles' command lines share: flag parsing into config overrides,
+ * the config file's default location, the config printout with secrets
+ * hidden, and error reporting at start-up (bad flags, bad config, a missing
+ * permission).
  *
  * @module
  */
@@ -10,9 +12,10 @@ import {
   type Config,
   ConfigError,
   type ConfigOverride,
+  hideUrlCredentials,
   loadConfig,
 } from "./config/mod.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, type Logger } from "./log.ts";
 
 /** How one command-line flag maps onto a config key. */
 export interface FlagMapping {
@@ -65,17 +68,66 @@ export function flagOverrides(
 
 const SECRET_KEYS = new Set(["token", "password", "seed", "jwt"]);
 
-/** The config as JSON with secrets replaced by `"(hidden)"`, for `--print-config`. */
+/**
+ * The config as JSON for `--print-config`: secrets and credentials inside
+ * server URLs replaced by `(hidden)`, and `file` always present (`null` for
+ * the built-in defaults).
+ */
 export function configToJson(config: Config): string {
   return JSON.stringify(
-    config,
+    { ...config, file: config.file ?? null },
     (key, value) => {
       if (SECRET_KEYS.has(key) && typeof value === "string") return "(hidden)";
+      if (typeof value === "string") {
+        return hideUrlCredentials(value);
+      }
       if (typeof value === "bigint") return value.toString();
       return value;
     },
     2,
   );
+}
+
+/** Where a role looks for its config when no `--config` is given, relative to the working directory. */
+export const DEFAULT_CONFIG_PATH = "config/marketbus.toml";
+
+/** The config file a role loads, and why. */
+export interface ConfigChoice {
+  /** The file, or undefined for the built-in defaults. */
+  path: string | undefined;
+  /** What was loaded, for the start-up log line. */
+  description: string;
+}
+
+/**
+ * The config file to load: `given` (`--config`), else
+ * {@linkcode DEFAULT_CONFIG_PATH} when it exists and may be read, else the
+ * built-in defaults. Never prompts for the default file.
+ */
+export async function chooseConfig(
+  given: string | undefined,
+): Promise<ConfigChoice> {
+  if (given !== undefined) return { path: given, description: given };
+  const descriptor = { name: "read", path: DEFAULT_CONFIG_PATH } as const;
+  if (Deno.permissions.querySync(descriptor).state !== "granted") {
+    return {
+      path: undefined,
+      description:
+        `built-in defaults (${DEFAULT_CONFIG_PATH} not readable without --allow-read=config)`,
+    };
+  }
+  try {
+    await Deno.stat(DEFAULT_CONFIG_PATH);
+  } catch (error) {
+    // anything but its absence is for loading it to report
+    if (error instanceof Deno.errors.NotFound) {
+      return {
+        path: undefined,
+        description: `built-in defaults (no ${DEFAULT_CONFIG_PATH})`,
+      };
+    }
+  }
+  return { path: DEFAULT_CONFIG_PATH, description: DEFAULT_CONFIG_PATH };
 }
 
 /**
@@ -85,12 +137,12 @@ export function configToJson(config: Config): string {
 async function loadConfigOrExit(
   path: string | undefined,
   options: { overrides: ConfigOverride[]; role: string },
-): Promise<Config> {
+): Promise<{ config: Config; log: Logger }> {
   try {
     const config = await loadConfig(path, { overrides: options.overrides });
     const log = createLogger(options.role, config.log);
     for (const warning of config.warnings) log.warn(warning);
-    return config;
+    return { config, log };
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`${options.role}: ${error.message}`);
@@ -227,7 +279,10 @@ export interface RoleCommand {
 
 /**
  * Runs a role: parses flags (usage errors exit 2), prints help, loads the
- * config (problems exit 2), prints it for `--print-config`, or starts the role.
+ * config from `--config` or {@linkcode chooseConfig}'s choice (problems exit
+ * 2), prints it for `--print-config`, or logs which config it loaded and
+ * starts the role. A permission the role lacks and did not handle itself
+ * ends it with status 1 and Deno's message, without a stack trace.
  */
 export async function runRole(
   args: string[],
@@ -243,7 +298,8 @@ export async function runRole(
     console.log(command.usage);
     return 0;
   }
-  const config = await loadConfigOrExit(parsed.configPath, {
+  const choice = await chooseConfig(parsed.configPath);
+  const { config, log } = await loadConfigOrExit(choice.path, {
     overrides: parsed.overrides,
     role: command.role,
   });
@@ -251,5 +307,12 @@ export async function runRole(
     console.log(configToJson(config));
     return 0;
   }
-  return await command.start(config, parsed);
+  log.info(`config: ${choice.description}`);
+  try {
+    return await command.start(config, parsed);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
+    log.error(`permission denied: ${error.message}`);
+    return 1;
+  }
 }

@@ -18,7 +18,8 @@ Publishes trades for the configured symbols (data_manager).
 
 Flags (each overrides the config key on its right):
   --config FILE        TOML config (the task passes config/development.toml;
-                       without it the built-in defaults apply)
+                       without it config/marketbus.toml if present,
+                       else the built-in defaults)
   --symbols A,B        symbols to publish                  data_manager.symbols
   --exchange NAME      exchange name                       data_manager.exchange
   --source KIND        synthetic | binance | replay        data_manager.source

@@ -1,5 +1,6 @@
 /**
- * data_manager entrypoint: `deno task serve`.
+ * data_manager entrypoint: `deno task serve`, and the `dist/data_manager`
+ * binary of `deno task compile`.
  *
  * @module
  */

@@ -66,13 +66,22 @@ const LABEL = `NATS ${ROLE}`;
 const CHUNK_TRADES = 256;
 const RECORD_WORDS = TRADE_RECORD_SIZE / 4;
 /** A publish without an ack for this long is retried, ms. */
-export const ACK_TIMEOUT_MS = 5000;
+export const ACK_TIMEOUT_MS = 2000;
 /** How often acks are checked for timeouts and due retries run, ms. */
 const TICK_MS = 100;
 /** Repeated warnings (drops, failed publishes) are logged at most this often, ms. */
 const WARN_EVERY_MS = 5000;
 /** Delay before the n-th retry of a message (jittered), ms. */
-const RETRY_BACKOFF = backoff([100, 250, 500, 1000, 2000, 5000]);
+const RETRY_BACKOFF = backoff([100, 250, 500, 1000]);
+/**
+ * A symbol whose oldest unacknowledged message has waited this long gets no
+ * new message until that one is acknowledged or retried, ms. A message lost
+ * with a dying stream leader is retried only after ACK_TIMEOUT_MS; without
+ * this fence, later messages of its symbol sent to a newly elected leader
+ * would be stored before it. An election takes seconds (nats-server's
+ * minimum election timeout is 4 s), far longer than this.
+ */
+const FENCE_MS = 1000;
 
 /** Counters of {@linkcode NatsTransport}. */
 export interface NatsTransportStats extends TransportStats {
@@ -545,11 +554,16 @@ export class NatsTransport implements Transport {
     }
   }
 
-  /** Ensures the stream (again after every reconnect), then lets the pump publish. */
-  #ensure(): void {
+  /**
+   * Ensures the stream (again after every reconnect), then lets the pump
+   * publish. With `recheck`, checks a stream already ensured without
+   * stopping the pump.
+   */
+  #ensure(options: { recheck?: boolean } = {}): void {
     if (
-      this.#ensuring || this.#ensured || !this.#connected ||
-      this.#failure !== undefined || this.#abort.signal.aborted
+      this.#ensuring || (this.#ensured && !options.recheck) ||
+      !this.#connected || this.#failure !== undefined ||
+      this.#abort.signal.aborted
     ) {
       return;
     }
@@ -560,6 +574,7 @@ export class NatsTransport implements Transport {
         this.#ensuring = false;
         this.#ensureFailures = 0;
         if (!this.#connected) return; // the reconnect ensures it again
+        if (options.recheck && this.#ensured) return;
         this.#ensured = true;
         this.#log.info(
           `${LABEL}: publishing to stream ${jetstream.streamName} (${this.#lanes.length} subjects, ${this.#maxInFlight} in flight, up to ${this.#batchMax} trades per message)`,
@@ -692,6 +707,7 @@ export class NatsTransport implements Transport {
     if (!this.#canPublish()) return;
     if (this.#waiting > 0) this.#resendDue();
     const lanes = this.#lanes;
+    const fence = performance.now() - FENCE_MS;
     while (this.#queued > 0 && this.#unacked < this.#maxInFlight) {
       let built = false;
       for (
@@ -702,6 +718,8 @@ export class NatsTransport implements Transport {
         const lane = lanes[this.#nextLane];
         this.#nextLane = (this.#nextLane + 1) % lanes.length;
         if (lane.queued === 0 || lane.waiting > 0) continue;
+        // Keep the symbol's order: nothing new behind a message that may be lost.
+        if (lane.unacked.length > 0 && lane.unacked[0].sentAt < fence) continue;
         this.#publish(this.#build(lane));
         built = true;
       }
@@ -800,11 +818,10 @@ export class NatsTransport implements Transport {
     if (slot?.attempt !== id || slot.state !== SlotState.InFlight) return;
     this.#settle(slot);
     if (msg.data.length === 0 && msg.headers?.code === 503) {
-      // the stream may have been deleted: make sure it is there again
-      if (this.#ensured) {
-        this.#ensured = false;
-        this.#ensure();
-      }
+      // No stream leader (an election) or no stream (deleted): check the
+      // stream in the background, and keep retrying meanwhile, so that
+      // publishing resumes as soon as a leader answers.
+      if (this.#ensured) this.#ensure({ recheck: true });
       this.#retryLater(
         slot,
         "no responders (is the stream there, has it a leader?)",

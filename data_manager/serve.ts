@@ -91,6 +91,20 @@ function describeSource(config: Config): string {
   }
 }
 
+/**
+ * Why the replay file cannot be read under this process's permissions, or
+ * undefined: checked before any ring exists, with the flag that is missing.
+ */
+function replayDenied(config: Config): string | undefined {
+  const file = config.dataManager.replay.file;
+  if (config.dataManager.source !== "replay" || file === undefined) {
+    return undefined;
+  }
+  const state = Deno.permissions.querySync({ name: "read", path: file }).state;
+  if (state === "granted") return undefined;
+  return `replay: cannot read ${file}: this process may not read it (deno task serve reads only config/ and data/): put the file under data/, or run with --allow-read=${file}`;
+}
+
 /** Options of {@linkcode serve}. */
 export interface ServeOptions {
   /** Stops publishing when aborted (in addition to SIGINT/SIGTERM). */
@@ -196,6 +210,11 @@ export async function serve(
   const output = roleOutput(ROLE, config.log);
   const { log } = output;
   const { dataManager } = config;
+  const denied = replayDenied(config);
+  if (denied !== undefined) {
+    log.error(denied);
+    return 1;
+  }
   const opened = await openTransports(config, log);
   if (typeof opened === "number") return opened;
   const transports = opened;

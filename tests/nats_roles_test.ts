@@ -815,3 +815,46 @@ gatedTest({
     );
   },
 });
+
+// ---------------------------------------------------------------------------
+// 8. a user the server does not allow to create consumers
+
+gatedTest({
+  name:
+    "live --nats as a user without the consumer API permission: exits 1 naming the refused subject, without a stack trace",
+  permissions: PERMISSIONS,
+  async fn() {
+    await using server = await startNatsServer({
+      config: {
+        authorization: {
+          users: [{
+            user: "tc",
+            password: "tc-pass-3d9e",
+            permissions: { publish: { deny: ["$JS.API.CONSUMER.>"] } },
+          }],
+        },
+      },
+    });
+    await using config = await natsConfig(server);
+    await Deno.writeTextFile(
+      config.path,
+      `\n[data_source.nats.connection.auth]\nuser = "tc"\npassword = "tc-pass-3d9e"\n`,
+      { append: true },
+    );
+    await using live = new RoleProcess("live", config, [
+      "--nats",
+      "--durable",
+      durableName("denied"),
+    ]);
+    const exit = await live.finish(20_000);
+    const text = output(exit);
+    assert.ok(!exit.timedOut, `live still ran:\n${text}`);
+    assert.equal(exit.code, 1, text);
+    assert.match(
+      exit.stderr,
+      /NATS refused publish to "\$JS\.API\.CONSUMER\.[A-Z.]+\.[A-Z_]+[^"]*": the user lacks that permission/,
+    );
+    assert.doesNotMatch(text, /^\s+at /m, "a stack trace");
+    assert.doesNotMatch(text, /tc-pass-3d9e/, "the password leaked");
+  },
+});

@@ -94,6 +94,8 @@ export interface NatsServer extends AsyncDisposable {
   monitor<T = Record<string, unknown>>(path: string): Promise<T>;
   /** Stops the process (SIGTERM, SIGKILL after `graceMs`) but keeps ports and files for {@linkcode NatsServer.start}. */
   halt(graceMs?: number): Promise<void>;
+  /** Kills the process at once with SIGKILL (a crash: no shutdown), keeping ports and files for {@linkcode NatsServer.start}. */
+  kill(): Promise<void>;
   /** Starts a halted server again on the same ports with the same store dir. */
   start(): Promise<void>;
   /** Halts and starts again on the same client port and store dir, so JetStream state survives. */
@@ -116,8 +118,45 @@ export interface NatsCluster extends AsyncDisposable {
   stopNode(i: number): Promise<void>;
   /** Starts halted node `i` again and waits for the cluster to re-form. */
   startNode(i: number): Promise<void>;
+  /** Kills node `i` with SIGKILL (a crash), keeping its ports and store dir. */
+  killNode(i: number): Promise<void>;
+  /**
+   * The index of the node leading JetStream stream `stream` (of account
+   * `$G`), once a running node reports itself as its leader; waits up to
+   * `options.timeoutMs` (default 20 000 ms) for one.
+   */
+  streamLeader(
+    stream: string,
+    options?: StreamWaitOptions,
+  ): Promise<number>;
+  /**
+   * Waits until node `i` holds stream `stream` up to date: the stream leader
+   * sees its replica current with no lag, and the node's own store has the
+   * leader's last sequence and message count. Returns that state.
+   */
+  waitStreamCurrent(
+    stream: string,
+    i: number,
+    options?: StreamWaitOptions,
+  ): Promise<StreamState>;
   /** Stops every node and removes all temporary directories. */
   stop(): Promise<void>;
+}
+
+/** Options of the stream waits of {@linkcode NatsCluster}. */
+export interface StreamWaitOptions {
+  /** How long to wait, ms (default 20 000). */
+  timeoutMs?: number;
+}
+
+/** A stream's state as one node's `/jsz?streams=true` reports it. */
+export interface StreamState {
+  /** Messages stored. */
+  messages: number;
+  /** First stream sequence. */
+  first_seq: number;
+  /** Last stream sequence. */
+  last_seq: number;
 }
 
 /** Error thrown when a server or cluster fails to start; carries the log tail. */
@@ -477,6 +516,10 @@ class ServerProcess implements NatsServer {
     await Promise.all(this.#pumps);
   }
 
+  kill(): Promise<void> {
+    return this.halt(0);
+  }
+
   async restart(): Promise<void> {
     await this.halt();
     await this.start();
@@ -592,6 +635,34 @@ interface JszMeta {
   };
 }
 
+interface StreamDetail {
+  name: string;
+  cluster?: {
+    leader?: string;
+    replicas?: {
+      name: string;
+      current: boolean;
+      offline?: boolean;
+      lag?: number;
+    }[];
+  };
+  state: StreamState;
+}
+
+interface JszStreams {
+  account_details?: { name: string; stream_detail?: StreamDetail[] }[];
+}
+
+/** Stream `stream` of account `$G` as `server` reports it, or `undefined` if it has none. */
+async function streamDetail(
+  server: NatsServer,
+  stream: string,
+): Promise<StreamDetail | undefined> {
+  const jsz = await server.monitor<JszStreams>("/jsz?streams=true");
+  const account = jsz.account_details?.find((a) => a.name === "$G");
+  return account?.stream_detail?.find((d) => d.name === stream);
+}
+
 interface Routez {
   routes?: { remote_id?: string; remote_name?: string }[];
 }
@@ -641,6 +712,78 @@ class LocalCluster implements NatsCluster {
     );
   }
 
+  async killNode(i: number): Promise<void> {
+    await this.#node(i).kill();
+  }
+
+  async streamLeader(
+    stream: string,
+    options: StreamWaitOptions = {},
+  ): Promise<number> {
+    let leader = -1;
+    await this.#waitFor(
+      async () => {
+        for (const [i, node] of this.#servers.entries()) {
+          if (!node.running) continue;
+          const detail = await streamDetail(node, stream).catch(() =>
+            undefined
+          );
+          if (detail?.cluster?.leader === node.name) {
+            leader = i;
+            return undefined;
+          }
+        }
+        return `no running node leads stream ${stream}`;
+      },
+      options.timeoutMs ?? 20_000,
+      `elect a leader for stream ${stream}`,
+      50,
+    );
+    return leader;
+  }
+
+  async waitStreamCurrent(
+    stream: string,
+    i: number,
+    options: StreamWaitOptions = {},
+  ): Promise<StreamState> {
+    const node = this.#node(i);
+    let state: StreamState | undefined;
+    await this.#waitFor(
+      async () => {
+        const leaderIdx = await this.streamLeader(stream, { timeoutMs: 0 })
+          .catch(() => -1);
+        if (leaderIdx < 0) return `no leader for stream ${stream}`;
+        const leader = await streamDetail(this.#servers[leaderIdx], stream);
+        const own = await streamDetail(node, stream);
+        if (!leader || !own) return `stream ${stream} not on both nodes yet`;
+        if (leaderIdx !== i) {
+          const replica = leader.cluster?.replicas?.find((r) =>
+            r.name === node.name
+          );
+          if (!replica?.current || replica.offline || (replica.lag ?? 0) > 0) {
+            return `leader ${leader.cluster?.leader} sees ${node.name} as ${
+              JSON.stringify(replica)
+            }`;
+          }
+        }
+        if (
+          own.state.last_seq !== leader.state.last_seq ||
+          own.state.messages !== leader.state.messages
+        ) {
+          return `${node.name} holds ${JSON.stringify(own.state)}, the leader ${
+            JSON.stringify(leader.state)
+          }`;
+        }
+        state = own.state;
+        return undefined;
+      },
+      options.timeoutMs ?? 20_000,
+      `bring ${node.name} up to date on stream ${stream}`,
+    );
+    return state!;
+  }
+
   stop(): Promise<void> {
     this.#stopping ??= Promise.all(this.#servers.map((s) => s.stop())).then(
       () => {},
@@ -662,6 +805,7 @@ class LocalCluster implements NatsCluster {
     problem: () => Promise<string | undefined>,
     timeoutMs: number,
     what: string,
+    everyMs = 100,
   ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (true) {
@@ -675,7 +819,7 @@ class LocalCluster implements NatsCluster {
           `cluster ${this.#name} did not ${what} within ${timeoutMs} ms (last: ${last})\n${logs}`,
         );
       }
-      await sleep(100);
+      await sleep(everyMs);
     }
   }
 

@@ -18,7 +18,8 @@ Consumes trades (trading_core) from the shared-memory ring or NATS JetStream.
 
 Flags (each overrides the config key on its right):
   --config FILE        TOML config (the task passes config/development.toml;
-                       without it the built-in defaults apply)
+                       without it config/marketbus.toml if present,
+                       else the built-in defaults)
   --symbols A,B        symbols to read                     data_source.symbols
   --exchange NAME      exchange to read                    data_source.exchange
   --max-trades N       exit after N trades                 data_source.max_trades

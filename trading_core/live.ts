@@ -7,7 +7,7 @@
  */
 
 import { type Config, ConfigError } from "../common/config/mod.ts";
-import { NatsAuthError } from "../common/nats/mod.ts";
+import { NatsAuthError, natsPermissionError } from "../common/nats/mod.ts";
 import { formatCount, formatNanos, formatRate } from "../common/format.ts";
 import {
   LibcUnavailableError,
@@ -333,13 +333,14 @@ export async function live(
       },
     );
   } catch (error) {
+    const refused = natsPermissionError(error);
     if (
-      !(error instanceof RingFormatError ||
+      !(refused || error instanceof RingFormatError ||
         error instanceof LibcUnavailableError || error instanceof OsError ||
         error instanceof ConsumerConflictError ||
         error instanceof NatsAuthError || error instanceof ConfigError)
     ) throw error;
-    log.error(error.message);
+    log.error((refused ?? error as Error).message);
     status = 1;
   } finally {
     progress.stop();

@@ -1,5 +1,6 @@
 /**
- * trading_core entrypoint: `deno task live`.
+ * trading_core entrypoint: `deno task live`, and the `dist/trading_core`
+ * binary of `deno task compile`.
  *
  * @module
  */
@@ -9,20 +10,32 @@ import { LIVE_USAGE, parseLiveArgs } from "./cli.ts";
 import { live } from "./live.ts";
 import type { RecordFormat } from "./recorder.ts";
 
+/**
+ * Why a standalone binary (`deno task compile`) cannot run a strategy: it
+ * imports only the modules compiled into it, never a file from disk.
+ */
+const STANDALONE_STRATEGY =
+  "--strategy needs deno task live: the standalone trading_core binary cannot import a strategy file";
+
 /** Runs `live` with the given arguments and returns the exit status. */
 export function main(args: string[]): Promise<number> {
   return runRole(args, {
     role: "trading_core",
     usage: LIVE_USAGE,
     parse: parseLiveArgs,
-    start: (config, parsed) =>
-      live(config, {
+    start: (config, parsed) => {
+      if (Deno.build.standalone && config.tradingCore.strategy !== undefined) {
+        console.error(`trading_core: ${STANDALONE_STRATEGY}`);
+        return 2;
+      }
+      return live(config, {
         summaryJson: parsed.switches["summary-json"] === true,
         record: parsed.switches.record as string | undefined,
         recordFormat: parsed.switches["record-format"] as
           | RecordFormat
           | undefined,
-      }),
+      });
+    },
   });
 }
 

@@ -105,13 +105,18 @@ export class ConsumerConflictError extends Error {
 /** Messages requested per pull (fewer when `max_ack_pending` or the limit is lower). */
 const PULL_BATCH = 512;
 /**
- * Lifetime of an ordered consumer's pull requests, ms. After nats.js
- * recreates an ordered consumer (a server restart loses it), it pulls too
- * little until the pull request expires (nats.js 3.4 keeps the old
- * request's pending count); a short expiry bounds that stall. Durable
- * consumers keep the default (30 s).
+ * Lifetime of a pull request, ms; nats.js asks the server for a heartbeat
+ * every half of it. A pull request dies unanswered with the server of the
+ * consumer's leader (a crash sends nothing): nats.js notices only after two
+ * missed heartbeats, then checks the consumer, and while that fails (no
+ * leader elected yet) retries once per expiry. With the default 30 s a
+ * durable consumer stalled 30 s or more after its leader's server was
+ * killed; 3 s resumes it within seconds of the new leader. It also bounds a
+ * stall of nats.js 3.4 after it recreates an ordered consumer (a server
+ * restart loses it): it pulls too little until the pull request expires (it
+ * keeps the old request's pending count).
  */
-const ORDERED_EXPIRES_MS = 3000;
+const PULL_EXPIRES_MS = 3000;
 /** How often the consumer's pending count is asked for, ms. */
 const LAG_POLL_MS = 1000;
 /** Wait between attempts while the stream is missing or JetStream does not answer, ms. */
@@ -412,9 +417,7 @@ export class NatsExchange implements Exchange {
     const round = subscription.begin(nextDelivery);
     const messages = await consumer.consume({
       max_messages: Math.min(batch, subscription.remaining),
-      expires: config.durableName === undefined
-        ? ORDERED_EXPIRES_MS
-        : undefined,
+      expires: PULL_EXPIRES_MS,
       callback: subscription.receive,
     });
     messages.closed().then((error) =>

@@ -296,7 +296,12 @@ export class Section {
   stringList(
     key: string,
     fallback: readonly string[],
-    options: { check?: (value: string) => string; what?: string } = {},
+    options: {
+      check?: (value: string) => string;
+      what?: string;
+      /** How a bad item is quoted in the problem (e.g. with credentials hidden). */
+      shown?: (value: string) => string;
+    } = {},
   ): string[] {
     this.#known.add(key);
     const raw = this.#table[key];
@@ -320,7 +325,7 @@ export class Section {
         bad = true;
         this.#problems.invalid(
           options.what ?? "value",
-          item,
+          options.shown ? options.shown(item) : item,
           `${path}[${index}]`,
           expectation(error),
         );

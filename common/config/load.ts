@@ -485,6 +485,11 @@ function checkJetStreamName(name: string): string {
   return name;
 }
 
+/** `nats://user:pass@host` → `nats://(hidden)@host`: never echo credentials. */
+export function hideUrlCredentials(url: string): string {
+  return url.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?)[^/@]*@/i, "$1(hidden)@");
+}
+
 function checkServerUrl(server: string): string {
   let url: URL;
   try {
@@ -502,6 +507,12 @@ function checkServerUrl(server: string): string {
   if (url.hostname === "" || (url.pathname !== "" && url.pathname !== "/")) {
     throw new RangeError(
       `Invalid server: expected a URL such as "nats://127.0.0.1:4222" with a host and no path`,
+    );
+  }
+  if (url.username !== "" || url.password !== "") {
+    // Credentials in a URL end up in logs and process lists: keep them in the auth table.
+    throw new RangeError(
+      `Invalid server: expected no credentials in the URL; put them in the auth table (token, user and password, nkey_seed, jwt, creds_file)`,
     );
   }
   return server;
@@ -603,6 +614,7 @@ function readConnection(section: Section, name: string): NatsConnectionConfig {
   const servers = section.stringList("servers", [DEFAULT_NATS_URL], {
     check: checkServerUrl,
     what: "server",
+    shown: hideUrlCredentials,
   });
   if (servers.length === 0) {
     section.problem("servers", "expected at least one server URL");

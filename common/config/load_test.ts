@@ -2638,3 +2638,18 @@ format = "json"
     'expected one of "text", "json"',
   );
 });
+
+Deno.test("credentials in a server URL are refused and never echoed", () => {
+  const message = problemOf(
+    `[transport.nats]\nservers = ["nats://bob:s3cret@127.0.0.1:4222"]\n`,
+  );
+  assert.equal(
+    message,
+    `Invalid server "nats://(hidden)@127.0.0.1:4222" at transport.nats.servers[0] ${IN_FILE}: expected no credentials in the URL; put them in the auth table (token, user and password, nkey_seed, jwt, creds_file)`,
+  );
+  assert.ok(!message.includes("s3cret"));
+  assert.ok(
+    !problemOf(`[data_source.nats.connection]\nservers = ["tok3n@host:4222"]\n`)
+      .includes("tok3n"),
+  );
+});

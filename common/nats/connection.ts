@@ -236,6 +236,30 @@ function ignoreResetsOfClosedSockets(): void {
   });
 }
 
+/**
+ * Throws when the process may not connect to a configured server (a host
+ * outside `--allow-net`): nats.js would count each denied dial as a failed
+ * attempt and retry forever. Requests each server's permission, so where
+ * Deno may prompt, it prompts now (a query would only say "prompt", even
+ * under `--no-prompt`). Names only `host:port`, never a URL's credentials.
+ */
+function requireNetPermission(servers: readonly string[]): void {
+  const denied = servers.map((server) => {
+    const url = new URL(server.includes("://") ? server : `nats://${server}`);
+    return `${url.hostname}:${url.port || "4222"}`;
+  }).filter((host) =>
+    Deno.permissions.requestSync({ name: "net", host }).state === "denied"
+  );
+  if (denied.length === 0) return;
+  throw new ConfigError([
+    `NATS server ${
+      denied.join(", ")
+    } is outside this process's network permissions: add ${
+      denied.join(",")
+    } to its --allow-net (the task's flags in deno.json, or those of deno task compile)`,
+  ]);
+}
+
 /** What {@linkcode connectNats} counts about a connection, for metrics and health. */
 export interface NatsConnectionCounters {
   /** Connected now (not disconnected or reconnecting). */
@@ -249,6 +273,47 @@ export interface NatsConnectionCounters {
 /** Counters of a connection not made yet. */
 export function newConnectionCounters(): NatsConnectionCounters {
   return { connected: false, disconnects: 0, reconnects: 0 };
+}
+
+/**
+ * The server refused this user an operation (a subject outside its
+ * permissions): retrying cannot help. The message names the operation and
+ * subject, which is the permission to add.
+ */
+export class NatsPermissionError extends Error {
+  /** `"publish"` or `"subscription"`. */
+  readonly operation: string;
+  /** The subject refused. */
+  readonly subject: string;
+
+  /** Creates the error for a refused `operation` on `subject`. */
+  constructor(operation: string, subject: string, options?: ErrorOptions) {
+    super(
+      `NATS refused ${operation} to "${subject}": the user lacks that permission; add "${subject}" to its ${
+        operation === "publish" ? "publish" : "subscribe"
+      } allow list in the server's authorization (see docs/operations.md, least-privilege permissions)`,
+      options,
+    );
+    this.name = "NatsPermissionError";
+    this.operation = operation;
+    this.subject = subject;
+  }
+}
+
+/**
+ * A {@linkcode NatsPermissionError} when `error` is (or was caused by) the
+ * server refusing a permission, else undefined.
+ */
+export function natsPermissionError(
+  error: unknown,
+): NatsPermissionError | undefined {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof errors.PermissionViolationError) {
+      return new NatsPermissionError(e.operation, e.subject, { cause: error });
+    }
+    if (e.cause === e) break;
+  }
+  return undefined;
 }
 
 /** Options of {@linkcode connectNats}. */
@@ -270,7 +335,8 @@ export interface ConnectNatsOptions {
  * until reconnected), reconnected to which server, errors, and the close.
  *
  * @throws {NatsAuthError} when the servers reject the credentials.
- * @throws {ConfigError} as {@linkcode natsConnectionOptions}.
+ * @throws {ConfigError} as {@linkcode natsConnectionOptions}, or when
+ * `--allow-net` denies a configured server.
  * @throws {Error} the abort reason (or an `AbortError`) when `signal` aborts first.
  */
 export async function connectNats(
@@ -279,6 +345,7 @@ export async function connectNats(
 ): Promise<NatsConnection> {
   const { log, signal } = options;
   const label = options.role ? `NATS ${options.role}` : "NATS";
+  requireNetPermission(config.servers);
   const connectionOptions = await natsConnectionOptions(config);
   let attempts = 0;
   let connected = false;
