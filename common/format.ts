@@ -1,6 +1,7 @@
 /**
- * Human-readable numbers for progress lines: counts, rates, byte sizes and
- * nanosecond latencies.
+ * Numbers as text: human-readable counts, rates, byte sizes and nanosecond
+ * latencies for progress lines, and plain decimals for the files marketbus
+ * writes.
  *
  * @module
  */
@@ -40,4 +41,22 @@ export function formatNanos(nanos: number): string {
   if (nanos < 999_950) return `${(nanos / 1e3).toFixed(1)}µs`;
   if (nanos < 999_995_000) return `${(nanos / 1e6).toFixed(2)}ms`;
   return `${(nanos / 1e9).toFixed(2)}s`;
+}
+
+/**
+ * A number as a plain decimal (no exponent) that parses back to the same
+ * number: `1e-7` → `"0.0000001"`, `1.5e21` → `"1500000000000000000000"`.
+ */
+export function plainDecimal(value: number): string {
+  const text = String(value);
+  const e = text.indexOf("e");
+  if (e < 0) return text;
+  const sign = value < 0 ? "-" : "";
+  const exponent = Number(text.slice(e + 1));
+  const mantissa = text.slice(sign.length, e);
+  const dot = mantissa.indexOf(".");
+  const digits = mantissa.replace(".", "");
+  const point = (dot < 0 ? mantissa.length : dot) + exponent;
+  if (point <= 0) return `${sign}0.${"0".repeat(-point)}${digits}`;
+  return sign + digits.padEnd(point, "0");
 }

@@ -1,7 +1,13 @@
 // Tests of the human-readable numbers of progress lines.
 
 import assert from "node:assert/strict";
-import { formatBytes, formatCount, formatNanos, formatRate } from "./format.ts";
+import {
+  formatBytes,
+  formatCount,
+  formatNanos,
+  formatRate,
+  plainDecimal,
+} from "./format.ts";
 
 Deno.test("formatCount groups thousands and rounds to an integer", () => {
   assert.equal(formatCount(0), "0");
@@ -56,4 +62,19 @@ Deno.test("formatRate and formatNanos move to the next unit instead of printing 
   assert.equal(formatNanos(999.7), "1.0µs");
   assert.equal(formatNanos(999_999), "1.00ms");
   assert.equal(formatNanos(999_999_999), "1.00s");
+});
+
+Deno.test("plainDecimal writes numbers without exponents, and they parse back", () => {
+  const cases: [number, string][] = [
+    [0.5, "0.5"],
+    [1e-9, "0.000000001"],
+    [1.5e-7, "0.00000015"],
+    [1.5e21, "1500000000000000000000"],
+    [-2.5e-7, "-0.00000025"],
+    [-3e21, "-3000000000000000000000"],
+  ];
+  for (const [value, text] of cases) {
+    assert.equal(plainDecimal(value), text);
+    assert.equal(Number(plainDecimal(value)), value);
+  }
 });

@@ -26,6 +26,7 @@
  */
 
 import { formatPrice } from "../common/fixed_point.ts";
+import { plainDecimal } from "../common/format.ts";
 import type { TradeOrigin } from "../common/codec.ts";
 import { Side } from "../common/trade.ts";
 import type { TradeView } from "../common/trade_view.ts";
@@ -60,20 +61,6 @@ export interface TradeRecorderOptions {
 }
 
 const NS_PER_MS = 1_000_000n;
-
-/** A size as a plain decimal (no exponent) that parses back to the same number. */
-export function plainDecimal(value: number): string {
-  const text = String(value);
-  const e = text.indexOf("e");
-  if (e < 0) return text;
-  const exponent = Number(text.slice(e + 1));
-  const mantissa = text.slice(0, e);
-  const dot = mantissa.indexOf(".");
-  const digits = mantissa.replace(".", "").replace("-", "");
-  const point = (dot < 0 ? mantissa.length : dot) + exponent;
-  if (point <= 0) return `0.${"0".repeat(-point)}${digits}`;
-  return digits.padEnd(point, "0");
-}
 
 /** One trade as a row of Binance's `trades` CSV (without the newline). */
 export function formatCsvTrade(trade: TradeView): string {

@@ -55,6 +55,7 @@ import {
   parseSize,
 } from "../../common/fixed_point.ts";
 import { Side, type Trade, type TradeRecord } from "../../common/trade.ts";
+import { plainDecimal } from "../../common/format.ts";
 
 /** Formats {@linkcode readTradeFile} understands. */
 export type TradeFileFormat = "binance-csv" | "ndjson";
@@ -326,20 +327,6 @@ function parseNdjson(text: string, line: number): ReplayRow {
     size,
     tradeId: u64String(fields, "tradeId"),
   };
-}
-
-/** Writes a size as a plain decimal (no exponent) that parses back to the same number. */
-function plainDecimal(value: number): string {
-  const text = String(value);
-  const e = text.indexOf("e");
-  if (e < 0) return text;
-  const exponent = Number(text.slice(e + 1));
-  const mantissa = text.slice(0, e);
-  const dot = mantissa.indexOf(".");
-  const digits = mantissa.replace(".", "");
-  const point = (dot < 0 ? mantissa.length : dot) + exponent;
-  if (point <= 0) return `0.${"0".repeat(-point)}${digits}`;
-  return digits.padEnd(point, "0");
 }
 
 /**
