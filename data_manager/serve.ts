@@ -13,7 +13,6 @@ import {
   OsError,
   RingInUseError,
 } from "../common/ipc/mod.ts";
-import { FlowWatch } from "../common/flow_watch.ts";
 import type { Logger } from "../common/log.ts";
 import {
   type MetricsServer,
@@ -242,13 +241,13 @@ export async function serve(
     counters,
     transports,
   };
-  const flow = new FlowWatch(() => counters.trades);
   let endpoint: MetricsServer | undefined;
   try {
     endpoint = startMetricsEndpoint(dataManager.metrics, {
       section: "data_manager.metrics",
       collect: () => serveFamilies(state),
-      health: () =>
+      flowing: () => counters.trades,
+      health: (flow) =>
         serveHealth(state, {
           flow,
           staleAfterMs: dataManager.metrics.staleAfterMs,
@@ -258,7 +257,6 @@ export async function serve(
   } catch (error) {
     if (!(error instanceof MetricsServerError)) throw error;
     log.error(error.message);
-    flow.close();
     shutdown.dispose();
     for (const transport of transports) await transport.close();
     return 1;
@@ -312,7 +310,6 @@ export async function serve(
   } finally {
     progress.stop();
     shutdown.dispose();
-    flow.close();
     // A source that ended by itself (a short file, --max-trades) may finish
     // within milliseconds: keep the rings a moment so that consumers waiting
     // for them (they look every few ms) can attach and drain them.

@@ -15,7 +15,6 @@ import {
   RingFormatError,
 } from "../common/ipc/mod.ts";
 import type { LatencySummary } from "../common/latency_histogram.ts";
-import { FlowWatch } from "../common/flow_watch.ts";
 import { createLogger, type Logger } from "../common/log.ts";
 import {
   type MetricsServer,
@@ -273,13 +272,13 @@ export async function live(
     stats,
     processing,
   };
-  const flow = new FlowWatch(() => stats.received);
   let endpoint: MetricsServer | undefined;
   try {
     endpoint = startMetricsEndpoint(config.tradingCore.metrics, {
       section: "trading_core.metrics",
       collect: () => liveFamilies(state),
-      health: () =>
+      flowing: () => stats.received,
+      health: (flow) =>
         liveHealth(state, {
           flow,
           staleAfterMs: config.tradingCore.metrics.staleAfterMs,
@@ -289,7 +288,6 @@ export async function live(
   } catch (error) {
     if (!(error instanceof MetricsServerError)) throw error;
     log.error(error.message);
-    flow.close();
     shutdown.dispose();
     await processing?.stop();
     recorder?.close();
@@ -345,7 +343,6 @@ export async function live(
   } finally {
     progress.stop();
     shutdown.dispose();
-    flow.close();
     await endpoint?.close();
     await processing?.stop();
     if (processing?.barsWritten !== undefined) {

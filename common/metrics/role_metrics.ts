@@ -6,6 +6,7 @@
  */
 
 import type { MetricsConfig } from "../config/mod.ts";
+import { FlowWatch } from "../flow_watch.ts";
 import type { Logger } from "../log.ts";
 import type { NatsConnectionCounters } from "../nats/connection.ts";
 import type { MetricFamily } from "./exposition.ts";
@@ -60,15 +61,17 @@ export interface MetricsEndpointOptions {
   section: string;
   /** The role's metric families, collected on each scrape. */
   collect: () => MetricFamily[];
-  /** The role's health, on each `/healthz`. */
-  health: () => HealthReport;
+  /** The count whose growth means data flows (trades published, received). */
+  flowing: () => number;
+  /** The role's health on each `/healthz`, told how long that count has stood still. */
+  health: (flow: FlowWatch) => HealthReport;
   /** Where the address is logged. */
   log: Logger;
 }
 
 /**
  * Serves `/metrics` and `/healthz` as `config` says (nothing when its port
- * is 0) and logs where.
+ * is 0, and nothing watched) and logs where.
  *
  * @throws {MetricsServerError} when the address cannot be bound.
  */
@@ -79,17 +82,35 @@ export function startMetricsEndpoint(
   if (config.port === 0) return undefined;
   const registry = new MetricsRegistry();
   registry.register(options.collect);
-  const server = serveMetrics(registry, {
-    port: config.port,
-    hostname: config.host,
-    health: options.health,
-    setting: `--metrics-port (${options.section}.port)`,
-  });
+  const flow = new FlowWatch(options.flowing);
+  let server: MetricsServer;
+  try {
+    server = serveMetrics(registry, {
+      port: config.port,
+      hostname: config.host,
+      health: () => options.health(flow),
+      setting: `--metrics-port (${options.section}.port)`,
+    });
+  } catch (error) {
+    flow.close();
+    throw error;
+  }
   const host = server.hostname.includes(":")
     ? `[${server.hostname}]`
     : server.hostname;
   options.log.info(
     `metrics on http://${host}:${server.port}/metrics, health on /healthz`,
   );
-  return server;
+  return {
+    port: server.port,
+    hostname: server.hostname,
+    finished: server.finished,
+    async close() {
+      flow.close();
+      await server.close();
+    },
+    [Symbol.asyncDispose]() {
+      return this.close();
+    },
+  };
 }
