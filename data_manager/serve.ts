@@ -309,7 +309,6 @@ export async function serve(
     status = 1;
   } finally {
     progress.stop();
-    shutdown.dispose();
     // A source that ended by itself (a short file, --max-trades) may finish
     // within milliseconds: keep the rings a moment so that consumers waiting
     // for them (they look every few ms) can attach and drain them.
@@ -348,6 +347,10 @@ export async function serve(
       { seconds, ...progressFields(counters, transports, rate) },
     );
     await endpoint?.close();
+    // Only now: a repeated signal (deno task forwards one too) arriving
+    // while the rings linger, NATS flushes or the rings are unmapped must not
+    // kill the process half way.
+    shutdown.dispose();
   }
   return status;
 }

@@ -89,7 +89,9 @@ async function assertStreamExact(
     const counts = new Map<string, number>(symbols.map((s) => [s, 0]));
     const firstIds = new Map<string, bigint>();
     const consumer = await jetstream(nc).consumers.get(nats.stream);
-    const messages = await consumer.consume();
+    // Short pulls, as live uses: an ordered consumer's pull that dies with a
+    // killed node otherwise stalls for nats.js's default 30 s.
+    const messages = await consumer.consume({ expires: 3000 });
     const timer = setTimeout(() => messages.stop(), LIVENESS_MS);
     let read = 0;
     try {

@@ -342,7 +342,6 @@ export async function live(
     status = 1;
   } finally {
     progress.stop();
-    shutdown.dispose();
     await endpoint?.close();
     await processing?.stop();
     if (processing?.barsWritten !== undefined) {
@@ -386,5 +385,8 @@ export async function live(
     },
   );
   if (options.summaryJson) console.log(JSON.stringify(summary));
+  // Only now: a repeated signal (deno task forwards one too) arriving during
+  // the clean-up above must not kill the process half way.
+  shutdown.dispose();
   return status;
 }
