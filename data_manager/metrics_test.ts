@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
 import { FlowWatch } from "../common/flow_watch.ts";
 import { renderExposition } from "../common/metrics/mod.ts";
+import { PROMCHECK_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
 import { checkExposition } from "../tests/promcheck.ts";
 import { serveFamilies, serveHealth, type ServeState } from "./metrics.ts";
 import type { TradeSource } from "./source.ts";
 import type { Transport, TransportStats } from "./transport.ts";
+
+/** A test that runs promcheck: skipped, saying why, without its permissions. */
+const test = testNeeding(PROMCHECK_PERMISSIONS);
 
 function fakeTransport(name: string, sent: number[], ready = true): Transport {
   const total = sent.reduce((a, b) => a + b, 0);
@@ -49,7 +53,7 @@ function state(
   };
 }
 
-Deno.test("serve's families parse and carry the counters per symbol and transport", async () => {
+test("serve's families parse and carry the counters per symbol and transport", async () => {
   const parsed = await checkExposition(
     renderExposition(serveFamilies(state([fakeTransport("ipc", [6, 4])]))),
   );

@@ -251,18 +251,21 @@ ffiTest("an already-aborted signal publishes nothing", async () => {
   assert.equal(source.produced, 0);
 });
 
-Deno.test("with backpressure, nothing is sent while a transport has no room; without it, room is ignored", async () => {
-  for (const backpressure of [true, false]) {
-    const transport = new RecordingTransport();
-    let open!: () => void;
-    transport.gate = new Promise((resolve) => open = resolve);
-    const source = new SyntheticFeed(["BTCUSDT"], { maxTrades: 10 });
-    const done = publishTrades(source, [transport], { backpressure });
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.equal(transport.sent.length, backpressure ? 0 : 10);
-    transport.gate = undefined;
-    open();
-    await done;
-    assert.equal(transport.sent.length, 10);
-  }
-});
+ffiTest(
+  "with backpressure, nothing is sent while a transport has no room; without it, room is ignored",
+  async () => {
+    for (const backpressure of [true, false]) {
+      const transport = new RecordingTransport();
+      let open!: () => void;
+      transport.gate = new Promise((resolve) => open = resolve);
+      const source = new SyntheticFeed(["BTCUSDT"], { maxTrades: 10 });
+      const done = publishTrades(source, [transport], { backpressure });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(transport.sent.length, backpressure ? 0 : 10);
+      transport.gate = undefined;
+      open();
+      await done;
+      assert.equal(transport.sent.length, 10);
+    }
+  },
+);

@@ -35,12 +35,46 @@ export function harnessPermissions(): Deno.PermissionDescriptor[] {
   }
 }
 
+/** Reading files: test fixtures, the project's own files. */
+export const READ_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
+  { name: "read" },
+];
+
+/** Writing temp files (`Deno.makeTempDir`) and reading them back. */
+export const TEMP_FILE_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
+  { name: "read" },
+  { name: "write" },
+];
+
+/** What tests/promcheck.ts needs: find promcheck (`PROMCHECK_BIN` or `.tools/bin`) and run it. */
+export const PROMCHECK_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
+  { name: "run" },
+  { name: "read" },
+  { name: "env", variable: "PROMCHECK_BIN" },
+];
+
+/** Reading compose.yaml and the files it mounts: the yaml package reads `LOG_TOKENS` while parsing. */
+export const COMPOSE_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
+  { name: "read" },
+  { name: "env", variable: "LOG_TOKENS" },
+];
+
+/**
+ * The reason a test that stops, restarts, reconfigures or clusters its own
+ * nats-server gives for starting one even when `NATS_URL` is set; pass it as
+ * {@linkcode GatedTestDefinition.reason}.
+ */
+export const OWN_SERVER_REASON =
+  "it stops, restarts or configures its own nats-server, which NATS_URL cannot stand in for";
+
 /** A `Deno.test` definition plus the permissions the test needs to run. */
 export type GatedTestDefinition =
   & Omit<Deno.TestDefinition, "fn" | "permissions">
   & {
     /** Permissions that must all be granted; otherwise the test is skipped. */
     permissions: readonly Deno.PermissionDescriptor[];
+    /** Why it needs them, added to the skipped test's name (e.g. {@linkcode OWN_SERVER_REASON}). */
+    reason?: string;
     /** The test body. */
     fn: (t: Deno.TestContext) => void | Promise<void>;
   };
@@ -49,6 +83,18 @@ export type GatedTestDefinition =
 export type NatsTestDefinition =
   & Omit<Deno.TestDefinition, "fn" | "permissions">
   & {
+    /**
+     * Permissions the test needs besides the server's (e.g. to spawn the
+     * roles); without them it is skipped.
+     * @default {[]}
+     */
+    permissions?: readonly Deno.PermissionDescriptor[];
+    /**
+     * The test runs the roles with their tasks' `--allow-net` (loopback
+     * only), so a `NATS_URL` on another host skips it.
+     * @default {false}
+     */
+    loopbackOnly?: boolean;
     /** The test body; `url` is the server's client URL. */
     fn: (t: Deno.TestContext, url: string) => void | Promise<void>;
   };
@@ -85,17 +131,36 @@ export function missingPermissions(
 
 /** Registers a `Deno.test` that is ignored, with the reason in its name, unless all `permissions` are granted. */
 export function gatedTest(definition: GatedTestDefinition): void {
-  const { permissions, name, ...rest } = definition;
+  const { permissions, reason, name, ...rest } = definition;
   const missing = missingPermissions(permissions);
   if (missing.length > 0) {
+    const why = reason === undefined ? "" : `: ${reason}`;
     Deno.test({
       ...rest,
-      name: `${name} [skipped: needs ${missing.join(", ")}]`,
+      name: `${name} [skipped: needs ${missing.join(", ")}${why}]`,
       ignore: true,
     });
   } else {
     Deno.test({ ...rest, name });
   }
+}
+
+/**
+ * A `Deno.test(name, fn)` for tests that need `permissions`: each test it
+ * registers goes through {@linkcode gatedTest}. Name it `test` (or an object
+ * of them, `test.tempFiles(…)`): `deno fmt` keeps `test("…", async () => {`
+ * on one line as it does `Deno.test`, so gating a test changes one line.
+ *
+ * @example
+ * ```ts
+ * const test = testNeeding(TEMP_FILE_PERMISSIONS);
+ * test("writes the file", async () => {});
+ * ```
+ */
+export function testNeeding(
+  permissions: readonly Deno.PermissionDescriptor[],
+): (name: string, fn: (t: Deno.TestContext) => void | Promise<void>) => void {
+  return (name, fn) => gatedTest({ name, permissions, fn });
 }
 
 /** `NATS_URL` if it is set and reading it is permitted; `undefined` otherwise. */
@@ -105,16 +170,34 @@ export function natsUrlFromEnv(): string | undefined {
   return Deno.env.get("NATS_URL") || undefined;
 }
 
+/** Options of {@linkcode natsSkipReason}: what the test needs besides a server. */
+export type NatsSkipOptions = Pick<
+  NatsTestDefinition,
+  "permissions" | "loopbackOnly"
+>;
+
 /** Why a {@linkcode natsTest} cannot run here, or `undefined` if it can. */
-export function natsSkipReason(): string | undefined {
+export function natsSkipReason(
+  options: NatsSkipOptions = {},
+): string | undefined {
+  const own = missingPermissions(options.permissions ?? []);
+  if (own.length > 0) return `needs ${own.join(", ")}`;
   const url = natsUrlFromEnv();
   if (url !== undefined) {
+    const hosts = url.split(",").map((u) => hostOf(u.trim()));
     const missing = missingPermissions(
-      url.split(",").map((u) => ({ name: "net", host: hostOf(u.trim()) })),
+      hosts.map((host) => ({ name: "net", host })),
     );
-    return missing.length > 0
-      ? `NATS_URL is set; grant ${missing.join(", ")}`
-      : undefined;
+    if (missing.length > 0) {
+      return `NATS_URL is set; grant ${missing.join(", ")}`;
+    }
+    const remote = hosts.filter((host) => !isLoopback(host));
+    if (options.loopbackOnly && remote.length > 0) {
+      return `NATS_URL is ${
+        remote.join(", ")
+      }, outside the serve/live tasks' --allow-net=127.0.0.1,localhost`;
+    }
+    return undefined;
   }
   const missing = missingPermissions(harnessPermissions());
   if (missing.length === 0) return undefined;
@@ -129,8 +212,8 @@ export function natsSkipReason(): string | undefined {
  * Skipped, with the reason in its name, when neither is possible.
  */
 export function natsTest(definition: NatsTestDefinition): void {
-  const { name, fn, ...rest } = definition;
-  const reason = natsSkipReason();
+  const { name, fn, permissions, loopbackOnly, ...rest } = definition;
+  const reason = natsSkipReason({ permissions, loopbackOnly });
   if (reason !== undefined) {
     Deno.test({
       ...rest,
@@ -169,6 +252,11 @@ function scopeOf(d: Deno.PermissionDescriptor): string | undefined {
     case "import":
       return d.host;
   }
+}
+
+function isLoopback(host: string): boolean {
+  const name = host.slice(0, host.lastIndexOf(":"));
+  return name === "localhost" || name === "[::1]" || name.startsWith("127.");
 }
 
 function hostOf(url: string): string {

@@ -18,7 +18,11 @@ import {
   type ProjectReader,
   readProjectFile,
 } from "./_compose.ts";
+import { COMPOSE_PERMISSIONS, testNeeding } from "./_permissions.ts";
 import { PROJECT_ROOT } from "./nats_server.ts";
+
+/** A test that reads and parses the project's files: skipped, saying why, without those permissions. */
+const test = testNeeding(COMPOSE_PERMISSIONS);
 
 /** The services and their profiles; a rename on either side fails. */
 const PROFILES: Record<string, string[]> = {
@@ -308,7 +312,7 @@ function checkAll(read: ProjectReader): void {
 }
 
 for (const [name, check] of Object.entries(CHECKS)) {
-  Deno.test(`compose.yaml: ${name}`, () => check(new Project(readProjectFile)));
+  test(`compose.yaml: ${name}`, () => check(new Project(readProjectFile)));
 }
 
 /** One file changed on one side only, and what must catch it. */
@@ -382,7 +386,7 @@ const MUTATIONS: { file: string; from: string; to: string; error: RegExp }[] = [
 ];
 
 for (const { file, from, to, error } of MUTATIONS) {
-  Deno.test(`compose.yaml: catches ${file} ${JSON.stringify(from.trim())} → ${JSON.stringify(to.trim())}`, () => {
+  test(`compose.yaml: catches ${file} ${JSON.stringify(from.trim())} → ${JSON.stringify(to.trim())}`, () => {
     const original = readProjectFile(file);
     assert.equal(original.split(from).length, 2, `"${from}" once in ${file}`);
     const mutated = original.replace(from, to);

@@ -3,7 +3,9 @@
 // encoded records): order and bytes of multi-record messages, filters, fan-out,
 // replay after a restart, deliver policies, the ordered mode, invalid messages,
 // abort, the limit, conflicting durables, messages lost in transit and server
-// restarts.
+// restarts. With NATS_URL readable, all but the restart run on that server
+// instead, in a stream and subject prefix unique to the run, deleted after
+// each test.
 
 import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
@@ -24,10 +26,18 @@ import {
   ConsumerConflictError,
   NatsExchange,
 } from "../trading_core/nats_exchange.ts";
-import { gatedTest, harnessPermissions } from "./_permissions.ts";
+import {
+  gatedTest,
+  harnessPermissions,
+  natsTest,
+  OWN_SERVER_REASON,
+} from "./_permissions.ts";
 import { type NatsServer, startNatsServer } from "./nats_server.ts";
 
-const STREAM = "MARKET_DATA";
+/** Unique per run, so a shared server (NATS_URL) holds nothing they could collide with. */
+const RUN = crypto.randomUUID().slice(0, 8);
+const STREAM = `MARKET_DATA_${RUN.toUpperCase()}`;
+const PREFIX = `mbtest${RUN}`;
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 /** Longest wait for something that should happen, ms. */
 const LIVENESS_MS = 15_000;
@@ -64,7 +74,7 @@ class Publisher {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({
       name: STREAM,
-      subjects: streamSubjects(),
+      subjects: streamSubjects({ prefix: PREFIX }),
       storage: StorageType.File,
     });
     return new Publisher(nc, jsm);
@@ -102,7 +112,7 @@ class Publisher {
   ): Promise<Published> {
     const exchange = options.exchange ?? "binance";
     const bytes = encodeMessage(this.records(exchange, symbol, count));
-    const subject = tradeSubject(exchange, symbol);
+    const subject = tradeSubject(exchange, symbol, { prefix: PREFIX });
     const msgID = `${subject}#${this.published.length}`;
     for (let attempt = 1;; attempt++) {
       try {
@@ -135,7 +145,13 @@ class Publisher {
     return (await this.#js.publish(subject, bytes)).seq;
   }
 
+  /** Deletes the stream (a shared server keeps nothing) and disconnects. */
   async close(): Promise<void> {
+    try {
+      await this.jsm.streams.delete(STREAM);
+    } catch {
+      // already gone, or the server is down
+    }
     await this.#nc.close();
   }
 }
@@ -171,6 +187,8 @@ interface Reader {
   exchange: NatsExchange;
   delivered: Delivered[];
   events: ExchangeEvent[];
+  /** The streams announced (`onStream`), by index, as `exchange symbol`. */
+  streams: string[];
   /** Resolves (or rejects) when subscribeTrades does. */
   done: Promise<void>;
   /** Aborts it and waits for it to end. */
@@ -219,12 +237,18 @@ function read(
     },
     consumer: consumerConfig(consumer),
     streamName: STREAM,
-    subjectPrefix: "market",
+    subjectPrefix: PREFIX,
   });
   const controller = new AbortController();
   const delivered: Delivered[] = [];
   const events: ExchangeEvent[] = [];
+  const streams: string[] = [];
   const done = exchange.subscribeTrades(symbols, (trade, origin, index) => {
+    assert.equal(
+      streams[index],
+      `${origin.exchange} ${origin.symbol}`,
+      "a trade of a stream announced at its index",
+    );
     const bytes = new Uint8Array(TRADE_RECORD_SIZE);
     encodeTrade(trade.toTrade(origin), bytes);
     delivered.push({
@@ -234,7 +258,15 @@ function read(
       bytes,
     });
     onTick?.(delivered.length);
-  }, { signal: controller.signal, limit, onEvent: (e) => events.push(e) });
+  }, {
+    signal: controller.signal,
+    limit,
+    onEvent: (e) => events.push(e),
+    onStream: (origin, index) => {
+      assert.equal(index, streams.length, "streams announced in index order");
+      streams.push(`${origin.exchange} ${origin.symbol}`);
+    },
+  });
   done.catch(() => {}); // awaited by the tests that expect it to fail
   const saw = (kind: ExchangeEvent["kind"]) =>
     events.filter((e) => e.kind === kind);
@@ -242,6 +274,7 @@ function read(
     exchange,
     delivered,
     events,
+    streams,
     done,
     saw,
     async stop() {
@@ -291,14 +324,33 @@ function range(count: number): number[] {
   return Array.from({ length: count }, (_, i) => i);
 }
 
-/** A test with its own JetStream server and a publisher on it. */
+/** A test with a JetStream server (NATS_URL's, or its own) and a publisher on it. */
 function natsExchangeTest(
+  name: string,
+  fn: (server: { url: string }, publisher: Publisher) => Promise<void>,
+): void {
+  natsTest({
+    name: `NatsExchange: ${name}`,
+    async fn(_t, url) {
+      const publisher = await Publisher.open(url);
+      try {
+        await fn({ url }, publisher);
+      } finally {
+        await publisher.close();
+      }
+    },
+  });
+}
+
+/** A test that restarts its JetStream server: always one of its own. */
+function ownServerExchangeTest(
   name: string,
   fn: (server: NatsServer, publisher: Publisher) => Promise<void>,
 ): void {
   gatedTest({
     name: `NatsExchange: ${name}`,
     permissions: harnessPermissions(),
+    reason: OWN_SERVER_REASON,
     async fn() {
       await using server = await startNatsServer();
       const publisher = await Publisher.open(server.url);
@@ -384,7 +436,7 @@ natsExchangeTest(
     assert.ok(eth.delivered.every((t) => t.index === 0));
     const info = await publisher.jsm.consumers.info(STREAM, "eth");
     assert.deepEqual(info.config.filter_subjects, [
-      "market.binance.ETHUSDT.trades",
+      `${PREFIX}.binance.ETHUSDT.trades`,
     ]);
 
     const isBtc = (m: Published) => m.symbol === "BTCUSDT";
@@ -396,10 +448,11 @@ natsExchangeTest(
     });
     await btc.done;
     assertRecords(btc.delivered, sent.filter(isBtc));
-    assert.deepEqual(
-      new Set(btc.delivered.map((t) => t.exchange)),
-      new Set(["binance", "coinbase"]),
-    );
+    // One symbol on two exchanges: two streams, each with its own index.
+    assert.deepEqual(btc.streams, ["binance BTCUSDT", "coinbase BTCUSDT"]);
+    for (const trade of btc.delivered) {
+      assert.equal(trade.index, trade.exchange === "binance" ? 0 : 1);
+    }
 
     const all = read(server.url, {
       durableName: "all",
@@ -410,14 +463,27 @@ natsExchangeTest(
     await all.done;
     assertRecords(all.delivered, sent);
     const stats = all.exchange.stats();
-    // Symbols in order of arrival; every index names its symbol.
-    assert.deepEqual(stats.map((s) => s.symbol), [
-      "BTCUSDT",
-      "ETHUSDT",
-      "SOLUSDT",
-    ]);
+    // (exchange, symbol) streams in order of arrival; every index names its
+    // stream.
+    const streams = [
+      "binance BTCUSDT",
+      "coinbase BTCUSDT",
+      "binance ETHUSDT",
+      "coinbase ETHUSDT",
+      "binance SOLUSDT",
+    ];
+    assert.deepEqual(stats.map((s) => `${s.exchange} ${s.symbol}`), streams);
+    assert.deepEqual(all.streams, streams);
     for (const trade of all.delivered) {
+      assert.equal(stats[trade.index].exchange, trade.exchange);
       assert.equal(stats[trade.index].symbol, trade.symbol);
+    }
+    for (const [i, stream] of streams.entries()) {
+      const [exchange, symbol] = stream.split(" ");
+      const own = sent.filter((m) =>
+        m.exchange === exchange && m.symbol === symbol
+      );
+      assert.equal(stats[i].received, tradesIn(own), stream);
     }
     assert.equal(
       stats.reduce((sum, s) => sum + s.received, 0),
@@ -561,17 +627,20 @@ natsExchangeTest(
     badVersion[TRADE_RECORD_SIZE] = 2; // record 1: wire version 2
     good.push(await publisher.publish("BTCUSDT", 2));
     await publisher.publishRaw(
-      tradeSubject("binance", "ETHUSDT"),
+      tradeSubject("binance", "ETHUSDT", { prefix: PREFIX }),
       new Uint8Array(47),
     );
     good.push(await publisher.publish("ETHUSDT", 3));
-    await publisher.publishRaw(tradeSubject("binance", "ETHUSDT"), badVersion);
     await publisher.publishRaw(
-      "market.Binance.BTCUSDT.trades",
+      tradeSubject("binance", "ETHUSDT", { prefix: PREFIX }),
+      badVersion,
+    );
+    await publisher.publishRaw(
+      `${PREFIX}.Binance.BTCUSDT.trades`,
       encodeMessage(publisher.records("x", "y", 1)),
     );
     await publisher.publishRaw(
-      "market.binance.btcusdt.trades",
+      `${PREFIX}.binance.btcusdt.trades`,
       encodeMessage(publisher.records("x", "y", 1)),
     );
     good.push(await publisher.publish("SOLUSDT", 1));
@@ -590,17 +659,27 @@ natsExchangeTest(
     assert.equal(invalid[0].symbol, "*");
     assert.match(
       invalid[0].message,
-      /^\*: message 2 on market\.binance\.ETHUSDT\.trades skipped and terminated \(47 bytes\): Invalid trade message: 47 bytes received/,
+      new RegExp(
+        `^\\*: message 2 on ${PREFIX}\\.binance\\.ETHUSDT\\.trades skipped and terminated \\(47 bytes\\): Invalid trade message: 47 bytes received`,
+      ),
     );
-    assert.equal(invalid[1].symbol, "BTCUSDT");
+    // Not canonical: "Binance" is no known exchange, so no known stream.
+    assert.equal(invalid[1].symbol, "*");
     assert.match(
       invalid[1].message,
-      /message 5 on market\.Binance\.BTCUSDT\.trades .*Invalid trade subject/,
+      new RegExp(
+        `message 5 on ${PREFIX}\\.Binance\\.BTCUSDT\\.trades .*Invalid trade subject`,
+      ),
     );
     const stats = reader.exchange.stats();
     assert.deepEqual(
-      stats.map((s) => [s.symbol, s.received, s.invalid]),
-      [["BTCUSDT", 2, 1], ["ETHUSDT", 3, 2], ["SOLUSDT", 1, 0], ["*", 0, 2]],
+      stats.map((s) => [s.exchange, s.symbol, s.received, s.invalid]),
+      [
+        ["binance", "BTCUSDT", 2, 0],
+        ["binance", "ETHUSDT", 3, 2],
+        ["binance", "SOLUSDT", 1, 0],
+        ["*", "*", 0, 3],
+      ],
     );
     // Well past ack_wait: nothing was redelivered, nothing is pending.
     await delay(800);
@@ -619,12 +698,12 @@ natsExchangeTest(
     await until(() => reader.saw("waiting").length > 0, "waiting");
     assert.equal(
       reader.saw("waiting")[0].message,
-      'stream "MARKET_DATA" not found; waiting for the publisher to create it',
+      `stream "${STREAM}" not found; waiting for the publisher to create it`,
     );
     assert.equal(reader.exchange.stats()[0].state, "waiting");
     await publisher.jsm.streams.add({
       name: STREAM,
-      subjects: streamSubjects(),
+      subjects: streamSubjects({ prefix: PREFIX }),
     });
     const sent = await publisher.publishMany(6);
     await reader.received(tradesIn(sent));
@@ -672,7 +751,9 @@ natsExchangeTest(
     await updated.stop();
     assert.match(
       updated.saw("attached")[0].message,
-      /updated filter_subjects .* to \["market\.binance\.SOLUSDT\.trades","market\.binance\.BTCUSDT\.trades"\], max_ack_pending 1000 to 50, ack_wait 30000 ms to 5000 ms/,
+      new RegExp(
+        `updated filter_subjects .* to \\["${PREFIX}\\.binance\\.SOLUSDT\\.trades","${PREFIX}\\.binance\\.BTCUSDT\\.trades"\\], max_ack_pending 1000 to 50, ack_wait 30000 ms to 5000 ms`,
+      ),
     );
     const info = await publisher.jsm.consumers.info(STREAM, "reader");
     assert.equal(info.config.max_ack_pending, 50);
@@ -683,7 +764,9 @@ natsExchangeTest(
       assert.equal(error.consumer, "reader");
       assert.match(
         error.message,
-        /^Durable consumer "reader" on stream "MARKET_DATA" exists with deliver_policy "all", configured "new"; replay_policy "instant", configured "original": the server cannot change that/,
+        new RegExp(
+          `^Durable consumer "reader" on stream "${STREAM}" exists with deliver_policy "all", configured "new"; replay_policy "instant", configured "original": the server cannot change that`,
+        ),
       );
       return true;
     });
@@ -763,7 +846,7 @@ natsExchangeTest(
   },
 );
 
-natsExchangeTest(
+ownServerExchangeTest(
   "a server restart during consumption: durable and ordered readers resume without gap or repeat",
   async (server, publisher) => {
     const startTime = new Date();

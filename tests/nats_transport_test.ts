@@ -1,7 +1,10 @@
 // The NATS publisher against real nats-server processes: every trade stored
 // exactly once and in per-symbol order, adaptive batching, idempotent
 // retries, an outage in the middle, the bounded queue, close(), and
-// authentication (right and wrong credentials, no retry storm).
+// authentication (right and wrong credentials, no retry storm). With NATS_URL
+// readable, the tests that neither stop nor configure the server run on that
+// one instead, in a stream and subject prefix unique to the run, deleted after
+// each test.
 
 import assert from "node:assert/strict";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -26,14 +29,21 @@ import {
   NatsTransport,
 } from "../data_manager/nats_transport.ts";
 import { StreamConfigError } from "../data_manager/stream_setup.ts";
-import { gatedTest, harnessPermissions } from "./_permissions.ts";
+import {
+  gatedTest,
+  harnessPermissions,
+  natsTest,
+  OWN_SERVER_REASON,
+} from "./_permissions.ts";
 import { type NatsServer, startNatsServer } from "./nats_server.ts";
 import { captureLog } from "./_capture_log.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 const EXCHANGE = "binance";
-const STREAM = "TRANSPORT_TEST";
-const PREFIX = "test.market";
+/** Unique per run, so a shared server (NATS_URL) holds nothing they could collide with. */
+const RUN = crypto.randomUUID().slice(0, 8);
+const STREAM = `TRANSPORT_TEST_${RUN.toUpperCase()}`;
+const PREFIX = `test${RUN}.market`;
 const PERMISSIONS = harnessPermissions();
 
 function transportConfig(
@@ -202,13 +212,44 @@ async function sendMany(
   }
 }
 
+/** Deletes the test's stream, so a shared server (NATS_URL) keeps nothing. */
+async function deleteStream(url: string): Promise<void> {
+  const nc = await connect({ servers: url, noAsyncTraces: true });
+  try {
+    await (await jetstreamManager(nc)).streams.delete(STREAM);
+  } catch {
+    // never created, or already deleted
+  } finally {
+    await nc.close();
+  }
+}
+
+/** A test with a JetStream server: NATS_URL's, or its own. */
 function natsTransportTest(
+  name: string,
+  fn: (server: { url: string }) => Promise<void>,
+): void {
+  natsTest({
+    name: `NatsTransport: ${name}`,
+    async fn(_t, url) {
+      try {
+        await fn({ url });
+      } finally {
+        await deleteStream(url);
+      }
+    },
+  });
+}
+
+/** A test that stops its JetStream server: always one of its own. */
+function ownServerTransportTest(
   name: string,
   fn: (server: NatsServer) => Promise<void>,
 ): void {
   gatedTest({
     name: `NatsTransport: ${name}`,
     permissions: PERMISSIONS,
+    reason: OWN_SERVER_REASON,
     async fn() {
       await using server = await startNatsServer();
       await fn(server);
@@ -223,9 +264,9 @@ natsTransportTest(
     const transport = await open(server.url, { log });
     assert.equal(transport.name, "nats");
     assert.deepEqual(transport.subjects, [
-      "test.market.binance.BTCUSDT.trades",
-      "test.market.binance.ETHUSDT.trades",
-      "test.market.binance.SOLUSDT.trades",
+      `${PREFIX}.binance.BTCUSDT.trades`,
+      `${PREFIX}.binance.ETHUSDT.trades`,
+      `${PREFIX}.binance.SOLUSDT.trades`,
     ]);
     const trades = new Trades(SYMBOLS);
     await sendMany(transport, trades, 30_000); // the first ones before the connection is up
@@ -317,7 +358,7 @@ natsTransportTest(
   },
 );
 
-natsTransportTest(
+ownServerTransportTest(
   "an outage: trades sent before, during and after are stored once, in order",
   async (server) => {
     const { log, lines } = captureLog();
@@ -363,7 +404,7 @@ natsTransportTest(
   },
 );
 
-natsTransportTest(
+ownServerTransportTest(
   "NATS down at start: the queue keeps the newest trades, drops and counts the oldest",
   async (server) => {
     await server.halt();
@@ -410,7 +451,7 @@ natsTransportTest(
   },
 );
 
-natsTransportTest(
+ownServerTransportTest(
   "close() with NATS unreachable gives up after flushTimeout and says what was lost",
   async (server) => {
     await server.halt();
@@ -511,7 +552,11 @@ natsTransportTest(
     assert.equal(rejected.length, 1, "rate-limited");
     assert.match(
       rejected[0],
-      /^error: NATS publisher: JetStream rejected a message of 8 trades on test\.market\.binance\.ETHUSDT\.trades \(400 .*\); its trades are lost$/,
+      new RegExp(
+        `^error: NATS publisher: JetStream rejected a message of 8 trades on ${
+          PREFIX.replaceAll(".", "\\.")
+        }\\.binance\\.ETHUSDT\\.trades \\(400 .*\\); its trades are lost$`,
+      ),
     );
     const stored = await readStream(server.url);
     const storedTrades = stored.reduce((n, m) => n + m.tradeIds.length, 0);
@@ -523,6 +568,7 @@ gatedTest({
   name:
     "NatsTransport: a stalled server: publishes without an ack in time are retried and stored once, in order",
   permissions: [...PERMISSIONS, { name: "run" }],
+  reason: OWN_SERVER_REASON,
   async fn() {
     await using server = await startNatsServer();
     const { log, lines } = captureLog();
@@ -603,6 +649,7 @@ for (const auth of authCases()) {
     name:
       `NatsTransport: ${auth.kind} auth: right credentials publish, wrong ones fail fast with NatsAuthError`,
     permissions: PERMISSIONS,
+    reason: OWN_SERVER_REASON,
     async fn() {
       await using server = await startNatsServer({ config: auth.server });
       const transport = await open(server.url, { auth: auth.right });
@@ -650,6 +697,7 @@ gatedTest({
   name:
     "NatsTransport: credentials refused on reconnect stop the transport with NatsAuthError",
   permissions: PERMISSIONS,
+  reason: OWN_SERVER_REASON,
   async fn() {
     await using first = await startNatsServer({
       config: { authorization: { token: "right-token" } },

@@ -2,6 +2,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Bar } from "./bar.ts";
 import { BarWriter, formatBarLine, RecordFileError } from "./bar_writer.ts";
+import { TEMP_FILE_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
+
+/** Tests that write files: skipped, saying why, without those permissions. */
+const test = {
+  tempFiles: testNeeding(TEMP_FILE_PERMISSIONS),
+  writing: testNeeding([{ name: "write" }]),
+};
 
 const T0 = 1_704_067_200_000; // 2024-01-01T00:00:00Z
 
@@ -39,7 +46,7 @@ Deno.test("formatBarLine: fixed field order, ISO times, null vwap", () => {
   );
 });
 
-Deno.test("BarWriter: lines parse back to the same bars; close flushes", async () => {
+test.tempFiles("BarWriter: lines parse back to the same bars; close flushes", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = join(dir, "bars.ndjson");
@@ -77,7 +84,7 @@ Deno.test("BarWriter: lines parse back to the same bars; close flushes", async (
   }
 });
 
-Deno.test("BarWriter: the timer flushes a waiting bar", async () => {
+test.tempFiles("BarWriter: the timer flushes a waiting bar", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = join(dir, "bars.ndjson");
@@ -96,7 +103,7 @@ Deno.test("BarWriter: the timer flushes a waiting bar", async () => {
 Deno.test({
   name:
     "BarWriter: without write permission, says which --allow-write --bars-out needs",
-  permissions: { read: true, write: false },
+  permissions: { write: false },
   async fn() {
     await assert.rejects(
       BarWriter.open("/tmp/never-written-bars.ndjson"),
@@ -113,7 +120,7 @@ Deno.test({
   },
 });
 
-Deno.test("BarWriter: an unwritable directory is a RecordFileError naming --bars-out", async () => {
+test.writing("BarWriter: an unwritable directory is a RecordFileError naming --bars-out", async () => {
   await assert.rejects(
     BarWriter.open("/nonexistent-dir-marketbus/bars.ndjson"),
     (error: unknown) =>

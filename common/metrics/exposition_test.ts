@@ -3,6 +3,10 @@
 // Prometheus parser (promcheck) with promlint's verdict, and every refusal.
 
 import assert from "node:assert/strict";
+import {
+  PROMCHECK_PERMISSIONS,
+  testNeeding,
+} from "../../tests/_permissions.ts";
 import { checkExposition } from "../../tests/promcheck.ts";
 import { assertThrowsWith } from "../_assert_throws.ts";
 import {
@@ -10,6 +14,9 @@ import {
   type MetricFamily,
   renderExposition,
 } from "./exposition.ts";
+
+/** A test that runs promcheck: skipped, saying why, without its permissions. */
+const test = testNeeding(PROMCHECK_PERMISSIONS);
 
 Deno.test("renders counters, gauges and histograms exactly", () => {
   const text = renderExposition([
@@ -145,7 +152,7 @@ const RICH: MetricFamily[] = [
   },
 ];
 
-Deno.test("the Prometheus parser reads back what was rendered, lint-clean", async () => {
+test("the Prometheus parser reads back what was rendered, lint-clean", async () => {
   const parsed = await checkExposition(renderExposition(RICH));
   assert.deepEqual(parsed.lint, []);
   assert.deepEqual(Object.keys(parsed.families).sort(), [
@@ -192,7 +199,7 @@ Deno.test("the Prometheus parser reads back what was rendered, lint-clean", asyn
   ]);
 });
 
-Deno.test("promlint flags badly named metrics", async () => {
+test("promlint flags badly named metrics", async () => {
   const parsed = await checkExposition(renderExposition([
     {
       name: "bus_queue_count_total",
@@ -219,7 +226,7 @@ Deno.test("promlint flags badly named metrics", async () => {
   ]);
 });
 
-Deno.test("the parser rejects malformed text with its message", async () => {
+test("the parser rejects malformed text with its message", async () => {
   await assert.rejects(
     () => checkExposition("bus_up one\n"),
     /promcheck rejected the exposition \(exit 1\): .*line 1: expected float as value, got "one"/,

@@ -5,6 +5,10 @@
 
 import assert from "node:assert/strict";
 import meta from "../../deno.json" with { type: "json" };
+import {
+  PROMCHECK_PERMISSIONS,
+  testNeeding,
+} from "../../tests/_permissions.ts";
 import { checkExposition } from "../../tests/promcheck.ts";
 import { assertThrowsWith } from "../_assert_throws.ts";
 import { LatencyHistogram } from "../latency_histogram.ts";
@@ -17,6 +21,9 @@ import {
   latencyFamily,
   MetricsRegistry,
 } from "./registry.ts";
+
+/** A test that runs promcheck: skipped, saying why, without its permissions. */
+const test = testNeeding(PROMCHECK_PERMISSIONS);
 
 Deno.test("collectors run on every render, in registration order", () => {
   const registry = new MetricsRegistry();
@@ -66,7 +73,7 @@ Deno.test("render propagates a collector's error and refuses duplicate families"
   );
 });
 
-Deno.test("latencyFamily converts ns histograms to seconds", async () => {
+test("latencyFamily converts ns histograms to seconds", async () => {
   const fast = new LatencyHistogram();
   for (const ns of [50, 99, 100, 40_000, 40_000, 3e9]) fast.record(ns);
   const empty = new LatencyHistogram();
@@ -112,7 +119,7 @@ Deno.test("latencyFamily converts ns histograms to seconds", async () => {
   ]);
 });
 
-Deno.test("latencyFamily's default buckets run from 100 ns to 10 s", async () => {
+test("latencyFamily's default buckets run from 100 ns to 10 s", async () => {
   const histogram = new LatencyHistogram();
   for (let ns = 1; ns < 2e10; ns *= 1.1) histogram.record(Math.round(ns));
   const family = latencyFamily(
@@ -158,7 +165,7 @@ Deno.test("latencyFamily refuses a name without _seconds and bad bounds", () => 
   }
 });
 
-Deno.test("buildInfo labels the role, version and runtime", async () => {
+test("buildInfo labels the role, version and runtime", async () => {
   const registry = new MetricsRegistry();
   registry.register(() => [buildInfo("live")]);
   const parsed = await checkExposition(registry.render());

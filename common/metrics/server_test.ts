@@ -4,6 +4,10 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import {
+  PROMCHECK_PERMISSIONS,
+  testNeeding,
+} from "../../tests/_permissions.ts";
 import { checkExposition } from "../../tests/promcheck.ts";
 import { EXPOSITION_CONTENT_TYPE } from "./exposition.ts";
 import { counter, gauge, MetricsRegistry } from "./registry.ts";
@@ -12,6 +16,12 @@ import {
   MetricsServerError,
   serveMetrics,
 } from "./server.ts";
+
+/** Tests that run promcheck or a child deno: skipped, saying why, without those permissions. */
+const test = {
+  promcheck: testNeeding(PROMCHECK_PERMISSIONS),
+  subprocess: testNeeding([{ name: "run" }]),
+};
 
 function registryCounting(): {
   registry: MetricsRegistry;
@@ -56,7 +66,7 @@ function portIsFree(port: number): boolean {
   }
 }
 
-Deno.test("GET /metrics serves parsable text 0.0.4, collected per scrape", async () => {
+test.promcheck("GET /metrics serves parsable text 0.0.4, collected per scrape", async () => {
   const { registry, scrapes } = registryCounting();
   let listened: Deno.NetAddr | undefined;
   await using server = serveMetrics(registry, {
@@ -194,7 +204,7 @@ Deno.test("a port in use is a MetricsServerError naming the address", () => {
   );
 });
 
-Deno.test("in a process: a port not allowed is a MetricsServerError saying which flag; nothing is printed; close lets the process exit", async () => {
+test.subprocess("in a process: a port not allowed is a MetricsServerError saying which flag; nothing is printed; close lets the process exit", async () => {
   const module = new URL("./mod.ts", import.meta.url).href;
   const script = `
 import { MetricsRegistry, serveMetrics } from "${module}";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { encodeTrade } from "../../common/codec.ts";
 import { Side, TRADE_RECORD_SIZE, TradeFlags } from "../../common/trade.ts";
+import { READ_PERMISSIONS, testNeeding } from "../../tests/_permissions.ts";
 import {
   type InvalidFrame,
   type ParsedFrame,
@@ -11,6 +12,8 @@ import {
 const receivedAt = { seconds: 1_764_196_801, nanos: 123_456_789 };
 const RECV_NANOS = 1_764_196_801_123_456_789n;
 const FIXTURES = new URL("../../tests/fixtures/binance/", import.meta.url);
+/** A test that reads fixtures: skipped, saying why, without --allow-read. */
+const test = testNeeding(READ_PERMISSIONS);
 
 interface FrameFields {
   [key: string]: unknown;
@@ -151,7 +154,7 @@ Deno.test("parseTradeFrame() records encode as 48-byte trades", () => {
   assert.equal(encodeTrade(parsed, bytes), TRADE_RECORD_SIZE);
 });
 
-Deno.test("parseTradeFrame() parses every fixture trade", async () => {
+test("parseTradeFrame() parses every fixture trade", async () => {
   const text = await Deno.readTextFile(new URL("trades.ndjson", FIXTURES));
   const lines = text.trim().split("\n");
   const trades = lines.map(trade);
@@ -163,7 +166,7 @@ Deno.test("parseTradeFrame() parses every fixture trade", async () => {
   assert.equal(trades[1].side, Side.Buy);
 });
 
-Deno.test("parseTradeFrame() ignores replies, errors and other events", async () => {
+test("parseTradeFrame() ignores replies, errors and other events", async () => {
   const text = await Deno.readTextFile(new URL("ignored.ndjson", FIXTURES));
   const codes = text.trim().split("\n").map((line) => {
     const parsed = rejected(line, "ignored");
@@ -172,7 +175,7 @@ Deno.test("parseTradeFrame() ignores replies, errors and other events", async ()
   assert.deepEqual(codes, ["response", "event", "error"]);
 });
 
-Deno.test("parseTradeFrame() rejects garbage without throwing", async () => {
+test("parseTradeFrame() rejects garbage without throwing", async () => {
   const text = await Deno.readTextFile(new URL("garbage.txt", FIXTURES));
   const codes = text.trim().split("\n").map((line) => {
     const parsed = rejected(line, "invalid");
