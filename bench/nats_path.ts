@@ -46,6 +46,7 @@ servers = ["${url}"]
 stream_name = "BENCH_${round}"
 subject_prefix = "bench${round}"
 max_age = "0"
+max_msgs_per_subject = -1
 [data_source]
 type = "nats"
 symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]

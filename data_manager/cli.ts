@@ -23,6 +23,8 @@ Flags (each overrides the config key on its right):
   --symbols A,B        symbols to publish                  data_manager.symbols
   --exchange NAME      exchange name                       data_manager.exchange
   --source KIND        synthetic | binance | replay        data_manager.source
+  --live               the live exchange feed              data_manager.source = "binance"
+                       (the same as --source binance)
   --max-trades N       publish N trades, flush and exit    data_manager.max_trades
                        (0 = no limit)
   --rate N             synthetic trades per second         data_manager.synthetic.rate
@@ -55,7 +57,8 @@ Environment: NATS_URL (comma-separated) overrides transport.nats.servers.`;
  * Parses `serve` flags.
  *
  * @throws {TypeError} for an unknown flag, a flag missing its value, or
- * conflicting flags (`--ipc` with `--no-ipc`).
+ * conflicting flags (`--ipc` with `--no-ipc`, `--live` with a `--source`
+ * other than binance).
  */
 export function parseServeArgs(args: string[]): RoleArgs {
   return parseRoleArgs(args, {
@@ -69,6 +72,10 @@ export function parseServeArgs(args: string[]): RoleArgs {
       sets: { key: "data_manager.metrics.port", convert: toNumber },
     },
     source: { type: "string", sets: { key: "data_manager.source" } },
+    live: {
+      type: "boolean",
+      sets: { key: "data_manager.source", convert: () => "binance" },
+    },
     "max-trades": {
       type: "string",
       sets: { key: "data_manager.max_trades", convert: toNumber },

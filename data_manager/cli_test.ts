@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "../common/config/mod.ts";
-import { parseServeArgs } from "./cli.ts";
+import { parseServeArgs, SERVE_USAGE } from "./cli.ts";
 
 function configFrom(args: string[], text?: string, env = {}) {
   const parsed = parseServeArgs(args);
@@ -189,4 +189,37 @@ Deno.test("serve: numeric flags need a value; a negative one needs --flag=-N", (
     name: "TypeError",
     message: /Option '--rate' argument is ambiguous/,
   });
+});
+
+Deno.test("serve: --live is the design's name for --source binance", () => {
+  assert.equal(configFrom(["--live"]).dataManager.source, "binance");
+  assert.equal(
+    configFrom(["--live"], `[data_manager]\nsource = "replay"\n`).dataManager
+      .source,
+    "binance",
+  );
+  assert.equal(
+    configFrom(["--live", "--source", "binance"]).dataManager.source,
+    "binance",
+  );
+  assert.match(
+    SERVE_USAGE,
+    /--live +the live exchange feed +data_manager\.source = "binance"/,
+  );
+});
+
+Deno.test("serve: --live with another --source is a usage error saying they conflict", () => {
+  for (
+    const args of [
+      ["--live", "--source", "replay"],
+      ["--source", "synthetic", "--live"],
+    ]
+  ) {
+    assert.throws(() => parseServeArgs(args), {
+      name: "TypeError",
+      message:
+        /^--(live|source) and --(live|source) conflict: they set data_manager\.source to "(binance|replay|synthetic)" and "(binance|replay|synthetic)"; give only one$/,
+    });
+  }
+  assert.throws(() => parseServeArgs(["--live=yes"]), TypeError);
 });

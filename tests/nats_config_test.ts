@@ -13,6 +13,7 @@ import { loadConfig } from "../common/config/mod.ts";
 import { ensureStream } from "../data_manager/stream_setup.ts";
 import { captureLog } from "./_capture_log.ts";
 import {
+  type ComposeFile,
   type ComposeService,
   listenPort,
   type NatsConf,
@@ -21,14 +22,27 @@ import {
   projectPath,
   readProjectFile,
 } from "./_compose.ts";
-import { gatedTest, harnessPermissions } from "./_permissions.ts";
+import {
+  COMPOSE_PERMISSIONS,
+  gatedTest,
+  harnessPermissions,
+  OWN_SERVER_REASON,
+} from "./_permissions.ts";
 import { findNatsServer, PROJECT_ROOT } from "./nats_server.ts";
 
-const compose = parseCompose(readProjectFile("compose.yaml"));
+/** The nats-server harness, and reading compose.yaml and the files it mounts. */
+const PERMISSIONS = [...harnessPermissions(), ...COMPOSE_PERMISSIONS];
+
+let parsedCompose: ComposeFile | undefined;
+
+/** compose.yaml, parsed on first use (not at import: reading needs --allow-read). */
+function compose(): ComposeFile {
+  return parsedCompose ??= parseCompose(readProjectFile("compose.yaml"));
+}
 
 /** The NATS services of one profile (`""` = the profile-free default). */
 function natsNodes(profile: string): [string, ComposeService][] {
-  return Object.entries(compose.services).filter(([, s]) =>
+  return Object.entries(compose().services).filter(([, s]) =>
     s.image.startsWith("nats:") && (s.profiles?.[0] ?? "") === profile
   );
 }
@@ -40,7 +54,7 @@ function confFile(service: ComposeService): string {
 
 /** The config file the profile's data_manager loads. */
 function publisherConfigFile(profile: string): string {
-  const [, service] = Object.entries(compose.services).find(([name, s]) =>
+  const [, service] = Object.entries(compose().services).find(([name, s]) =>
     name.startsWith("data_manager") && (s.profiles?.[0] ?? "") === profile
   )!;
   const file = service.command[service.command.indexOf("--config") + 1];
@@ -163,9 +177,10 @@ async function monitor(node: Node, path: string): Promise<NatsConf> {
 
 gatedTest({
   name: "nats-server -t accepts every config compose.yaml mounts",
-  permissions: harnessPermissions(),
+  permissions: PERMISSIONS,
+  reason: OWN_SERVER_REASON,
   async fn() {
-    const services = Object.values(compose.services).filter((s) =>
+    const services = Object.values(compose().services).filter((s) =>
       s.image.startsWith("nats:")
     );
     assert.equal(services.length, 4);
@@ -189,7 +204,8 @@ for (const [profile, size] of [["", 1], ["cluster", 3]] as const) {
     name: `${
       profile || "default"
     } profile: the shipped NATS configs run, and the stream gets ${size} replica(s)`,
-    permissions: harnessPermissions(),
+    permissions: PERMISSIONS,
+    reason: OWN_SERVER_REASON,
     async fn() {
       const dir = await Deno.makeTempDir({ prefix: "marketbus-compose-" });
       const nodes = await startProfile(profile, dir);
@@ -229,6 +245,8 @@ for (const [profile, size] of [["", 1], ["cluster", 3]] as const) {
           const info = await jsm.streams.info(jetstream.streamName);
           assert.equal(info.config.num_replicas, size);
           assert.equal(info.config.storage, jetstream.storage);
+          // explicit in the file: no 100MB default budget per symbol
+          assert.equal(info.config.max_msgs_per_subject, -1);
           if (size > 1) {
             const names = nodes.map((n) => n.name);
             assert.ok(names.includes(info.cluster?.leader ?? ""));

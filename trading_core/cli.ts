@@ -20,8 +20,10 @@ Flags (each overrides the config key on its right):
   --config FILE        TOML config (the task passes config/development.toml;
                        without it config/marketbus.toml if present,
                        else the built-in defaults)
-  --symbols A,B        symbols to read                     data_source.symbols
-  --exchange NAME      exchange to read                    data_source.exchange
+  --symbols A,B        symbols to read; "" = every symbol  data_source.symbols
+                       (NATS only)                         and data_source.nats.consumer.symbols
+  --exchange NAME      exchange to read; '*' = every       data_source.exchange
+                       exchange (NATS only)                and data_source.nats.consumer.exchange
   --max-trades N       exit after N trades                 data_source.max_trades
                        (0 = run until stopped)
   --ipc                read the shared-memory ring         data_source.type
@@ -35,6 +37,8 @@ Flags (each overrides the config key on its right):
                        | by_start_time | by_start_sequence
   --start-time TIME    RFC 3339 start for --deliver        data_source.nats.consumer.start_time
                        by_start_time
+  --start-sequence N   stream sequence (1 or more) to      data_source.nats.consumer.start_sequence
+                       start at, for --deliver by_start_sequence
   --replay POLICY      instant | original                  data_source.nats.consumer.replay
   --metrics-port PORT  serve /metrics and /healthz         trading_core.metrics.port
                        (0 = off; host: trading_core.metrics.host)
@@ -105,6 +109,10 @@ export function parseLiveArgs(args: string[]): RoleArgs {
     },
     deliver: { type: "string", sets: { key: `${CONSUMER}.deliver` } },
     "start-time": { type: "string", sets: { key: `${CONSUMER}.start_time` } },
+    "start-sequence": {
+      type: "string",
+      sets: { key: `${CONSUMER}.start_sequence`, convert: toNumber },
+    },
     replay: { type: "string", sets: { key: `${CONSUMER}.replay` } },
     "metrics-port": {
       type: "string",

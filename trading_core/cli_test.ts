@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { parseConfig } from "../common/config/mod.ts";
-import { parseLiveArgs } from "./cli.ts";
+import { gatedTest } from "../tests/_permissions.ts";
+import { LIVE_USAGE, parseLiveArgs } from "./cli.ts";
 
 function configFrom(args: string[], text?: string) {
   const parsed = parseLiveArgs(args);
@@ -175,4 +177,127 @@ Deno.test("live: --record and --record-format are switches, checked", () => {
   );
   assert.throws(() => parseLiveArgs(["--record", ""]), /needs a file name/);
   assert.throws(() => parseLiveArgs(["--record"]), TypeError);
+});
+
+Deno.test(`live: --exchange '*' with --nats reads every exchange`, () => {
+  for (
+    const [args, text] of [
+      [["--exchange", "*", "--nats"], undefined],
+      [["--exchange", "*", "--durable", "d"], undefined],
+      [["--exchange", "*"], `[data_source]\ntype = "nats"\n`],
+      [["--exchange", "*"], `[data_source.nats]\nstream_name = "S"\n`],
+    ] as const
+  ) {
+    const config = configFrom([...args], text);
+    assert.equal(config.dataSource.type, "nats");
+    assert.equal(config.dataSource.nats.consumer.exchange, undefined);
+    assert.equal(config.dataSource.exchange, "*");
+  }
+});
+
+Deno.test(`live: --exchange '*' on the ring is one problem: the ring is per exchange`, () => {
+  const expected =
+    `Invalid value "*" at data_source.exchange (from --exchange): expected one exchange, since the ring (data_source.type = "ipc") is per exchange; for every exchange read NATS (--nats or data_source.type = "nats")`;
+  for (
+    const [args, text] of [
+      [["--exchange", "*", "--ipc"], `[data_source]\ntype = "nats"\n`],
+      [["--exchange", "*"], undefined],
+    ] as const
+  ) {
+    assert.throws(() => configFrom([...args], text), {
+      name: "ConfigError",
+      message: expected,
+    });
+  }
+});
+
+Deno.test("live: --start-sequence sets the consumer's start_sequence", () => {
+  const config = configFrom([
+    "--nats",
+    "--deliver",
+    "by_start_sequence",
+    "--start-sequence",
+    "42",
+  ]);
+  assert.equal(config.dataSource.nats.consumer.deliver, "by_start_sequence");
+  assert.equal(config.dataSource.nats.consumer.startSequence, 42);
+  assert.match(LIVE_USAGE, /--start-sequence N .*start_sequence/);
+});
+
+Deno.test("live: a bad --start-sequence is one line naming the flag and the value", () => {
+  const deliver = ["--deliver", "by_start_sequence"];
+  for (const value of ["0", "1.5", "x", "-3"]) {
+    assert.throws(
+      () => configFrom([...deliver, `--start-sequence=${value}`]),
+      {
+        name: "ConfigError",
+        message: `Invalid value ${
+          /^[-\d.]+$/.test(value) ? value : `"${value}"`
+        } at data_source.nats.consumer.start_sequence (from --start-sequence): expected an integer from 1 to 9007199254740991`,
+      },
+    );
+  }
+  assert.throws(() => parseLiveArgs(["--start-sequence"]), TypeError);
+});
+
+/** The role's config error on stderr: one line, no stack. */
+function assertOneLine(stderr: string): void {
+  const lines = stderr.trim().split("\n");
+  assert.equal(lines.length, 1, stderr);
+  assert.ok(!stderr.includes("    at "), stderr);
+}
+
+gatedTest({
+  name:
+    `live --exchange '*' --print-config: every exchange with --nats; exit 2 and one line with --ipc`,
+  permissions: [
+    { name: "run", command: Deno.execPath() },
+    { name: "read" },
+    { name: "write" },
+  ],
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "marketbus_live_cli_" });
+    try {
+      const config = `${dir}/live.toml`;
+      await Deno.writeTextFile(config, `[log]\nprogress_interval = "0"\n`);
+      const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+      const run = async (...flags: string[]) => {
+        const { code, stdout, stderr } = await new Deno.Command(
+          Deno.execPath(),
+          {
+            args: [
+              "run",
+              "-A",
+              main,
+              "--config",
+              config,
+              "--exchange",
+              "*",
+              ...flags,
+              "--print-config",
+            ],
+            stdout: "piped",
+            stderr: "piped",
+          },
+        ).output();
+        const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+        return { code, stdout: decode(stdout), stderr: decode(stderr) };
+      };
+      const nats = await run("--nats");
+      assert.equal(nats.code, 0, nats.stderr);
+      const printed = JSON.parse(nats.stdout);
+      assert.equal(printed.dataSource.type, "nats");
+      assert.equal(printed.dataSource.exchange, "*");
+      assert.equal(printed.dataSource.nats.consumer.exchange, undefined);
+      const ipc = await run("--ipc");
+      assert.equal(ipc.code, 2, ipc.stderr);
+      assertOneLine(ipc.stderr);
+      assert.match(
+        ipc.stderr,
+        /^trading_core: Invalid value "\*" at data_source\.exchange \(from --exchange\): .*per exchange/,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -36,16 +36,50 @@ function expectation(error: unknown): string {
   return at >= 0 ? message.slice(at + 2) : message;
 }
 
+/** The dotted path of every key and table in `table` (arrays are not entered). */
+export function keyPaths(table: Table, prefix = ""): Set<string> {
+  const paths = new Set<string>();
+  for (const [key, value] of Object.entries(table)) {
+    const path = prefix === "" ? key : `${prefix}.${key}`;
+    paths.add(path);
+    if (isTable(value)) {
+      for (const inner of keyPaths(value, path)) paths.add(inner);
+    }
+  }
+  return paths;
+}
+
 /** Collects problems and knows where each key's value came from. */
 export class Problems {
   readonly list: string[] = [];
   readonly #file: string | undefined;
   readonly #origins: Map<string, string>;
+  readonly #inFile: ReadonlySet<string>;
+  readonly #reported = new Set<string>();
+  readonly #fromFlags = new Set<string>();
 
-  /** `origins` maps a key path to the flag or variable that set it. */
-  constructor(file: string | undefined, origins: Map<string, string>) {
+  /**
+   * `origins` maps a key path to the flag or variable that set it;
+   * `inFile` holds the key paths the file itself set (before any override).
+   */
+  constructor(
+    file: string | undefined,
+    origins: Map<string, string>,
+    inFile: ReadonlySet<string> = new Set(),
+  ) {
     this.#file = file;
     this.#origins = origins;
+    this.#inFile = inFile;
+  }
+
+  /** The flag or variable that set the value at `path`, if one did. */
+  origin(path: string): string | undefined {
+    return this.#origins.get(path);
+  }
+
+  /** Whether the file itself set `path` (a key or a table), whatever overrode it. */
+  inFile(path: string): boolean {
+    return this.#inFile.has(path);
   }
 
   /** Where the value at `path` came from, as a phrase. */
@@ -56,8 +90,23 @@ export class Problems {
     return this.#file === undefined ? "(built-in default)" : `in ${this.#file}`;
   }
 
+  /** Whether a problem was recorded about `path` (or one of its items). */
+  reported(path: string): boolean {
+    return this.#reported.has(path);
+  }
+
   /** Records a bad value. */
   invalid(what: string, value: unknown, path: string, expected: string): void {
+    const bare = path.replace(/\[\d+\]$/, "");
+    this.#reported.add(bare);
+    // One flag that sets several keys (--symbols) is one problem, not one
+    // per key. NATS_URL is named for each role's key: both roles read it.
+    const origin = this.#origins.get(bare);
+    if (origin?.startsWith("--")) {
+      const same = `${origin}\0${what}\0${show(value)}\0${expected}`;
+      if (this.#fromFlags.has(same)) return;
+      this.#fromFlags.add(same);
+    }
     this.list.push(
       `Invalid ${what} ${show(value)} at ${path} ${
         this.where(path)
@@ -67,6 +116,7 @@ export class Problems {
 
   /** Records a problem that is not about one value. */
   add(path: string, message: string): void {
+    this.#reported.add(path);
     this.list.push(`${path} ${this.where(path)}: ${message}`);
   }
 }
@@ -127,6 +177,41 @@ export class Section {
   /** Records a problem about `key` that is not about its type. */
   problem(key: string, message: string): void {
     this.#problems.add(this.keyPath(key), message);
+  }
+
+  /** Records that the value of `key`, of the right type, is not allowed here. */
+  invalid(key: string, expected: string): void {
+    this.#problems.invalid(
+      "value",
+      this.#table[key],
+      this.keyPath(key),
+      expected,
+    );
+  }
+
+  /** Where the value of `key` is written, as a phrase: `in x.toml`, `(from --flag)`. */
+  where(key: string): string {
+    return this.#problems.where(this.keyPath(key));
+  }
+
+  /**
+   * What set `key`: 0 = nothing (the built-in default), 1 = the file,
+   * 2 = an override (`NATS_URL` or a flag).
+   */
+  precedence(key: string): 0 | 1 | 2 {
+    if (this.#table[key] === undefined) return 0;
+    return this.#problems.origin(this.keyPath(key)) === undefined ? 1 : 2;
+  }
+
+  /** Whether a problem about `key` was recorded already. */
+  reported(key: string): boolean {
+    return this.#problems.reported(this.keyPath(key));
+  }
+
+  /** Whether the file itself set `key` (a key or a table), before any override. */
+  inFile(key: string): boolean {
+    this.#known.add(key);
+    return this.#problems.inFile(this.keyPath(key));
   }
 
   #read<T>(

@@ -11,17 +11,15 @@ import {
   type Config,
   ConfigError,
   DEFAULT_EXCHANGE,
+  DEFAULT_MAX_BYTES_PER_SUBJECT,
   DEFAULT_NATS_URL,
   DEFAULT_SHM_PATH_PREFIX,
   DEFAULT_SYMBOLS,
   loadConfig,
-  type LoadConfigOptions,
   parseConfig,
   readNatsUrlEnv,
 } from "./mod.ts";
-
-const FILE = "x.toml";
-const IN_FILE = `in ${FILE}`;
+import { FILE, IN_FILE, load, problemOf, problemsOf } from "./_testing.ts";
 
 /** A valid user NKey seed (format only): "SU" + 56 base32 characters. */
 const SEED = `SU${"A".repeat(56)}`;
@@ -42,45 +40,6 @@ function readTest(name: string, fn: () => Promise<void>): void {
       fn,
     });
   }
-}
-
-/** Parses `text` as if it were x.toml, with no NATS_URL unless given. */
-function load(
-  text: string | undefined,
-  options: LoadConfigOptions & { file?: string } = {},
-): Config {
-  return parseConfig(text, { file: FILE, env: {}, ...options });
-}
-
-/** The problems the ConfigError lists; fails when the text loads. */
-function problemsOf(
-  text: string | undefined,
-  options: LoadConfigOptions & { file?: string } = {},
-): readonly string[] {
-  try {
-    load(text, options);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `not a ConfigError: ${error}`);
-    assert.ok(error.problems.length > 0);
-    return error.problems;
-  }
-  throw new assert.AssertionError({
-    message: "expected a ConfigError, but the configuration loaded",
-  });
-}
-
-/** The only problem; fails when there is none or several. */
-function problemOf(
-  text: string | undefined,
-  options: LoadConfigOptions & { file?: string } = {},
-): string {
-  const problems = problemsOf(text, options);
-  assert.equal(
-    problems.length,
-    1,
-    `expected one problem, got:\n${problems.join("\n")}`,
-  );
-  return problems[0];
 }
 
 function assertIncludes(message: string, ...parts: string[]): void {
@@ -239,6 +198,7 @@ Deno.test("defaults: the exported constants match the defaults", () => {
   assert.deepEqual(DEFAULT_SYMBOLS, ["BTCUSDT", "ETHUSDT"]);
   assert.equal(DEFAULT_NATS_URL, "nats://127.0.0.1:4222");
   assert.equal(DEFAULT_SHM_PATH_PREFIX, "/marketbus_");
+  assert.equal(DEFAULT_MAX_BYTES_PER_SUBJECT, 100_000_000);
 });
 
 Deno.test("defaults: an empty table is the same as an absent one", () => {
@@ -251,6 +211,7 @@ Deno.test("defaults: an empty table is the same as an absent one", () => {
 [transport.nats.jetstream]
 [transport.ipc]
 [data_source]
+type = "ipc" # [data_source.ipc] and [data_source.nats] together need the type
 [data_source.ipc]
 [data_source.nats.connection]
 [data_source.nats.connection.auth]
@@ -322,6 +283,25 @@ readTest(
     );
     assert.equal(config.transport.nats.enabled, false);
     assert.equal(config.transport.nats.jetstream.maxMsgsPerSubject, -1);
+  },
+);
+
+readTest(
+  "shipped config/compose*.toml keep their meaning: NATS both ways, unlimited per symbol",
+  async () => {
+    for (const name of ["compose.toml", "compose_cluster.toml"]) {
+      const config = await loadConfig(`${CONFIG_DIR}${name}`, { env: {} });
+      assert.deepEqual(config.warnings, [], name);
+      assert.equal(config.transport.nats.enabled, true, name);
+      assert.equal(config.transport.ipc.enabled, false, name);
+      assert.equal(config.transport.nats.jetstream.maxMsgsPerSubject, -1, name);
+      assert.equal(config.dataSource.type, "nats", name);
+      assert.deepEqual(config.dataSource.nats.consumer.symbols, [
+        "BTCUSDT",
+        "ETHUSDT",
+        "SOLUSDT",
+      ]);
+    }
   },
 );
 
@@ -631,18 +611,19 @@ Deno.test("normalisation: exchanges are lower-cased, symbols upper-cased", () =>
 exchange = "BiNaNcE"
 symbols = ["btcusdt", "EthUsdt"]
 [data_source]
+type = "ipc"
 exchange = "KRAKEN"
 symbols = ["xbtusd"]
 [data_source.nats.consumer]
-exchange = "CoinBase"
-symbols = ["btc-usd"]
+exchange = "KraKen"
+symbols = ["XbtUsd"]
 `);
   assert.equal(config.dataManager.exchange, "binance");
   assert.deepEqual(config.dataManager.symbols, ["BTCUSDT", "ETHUSDT"]);
   assert.equal(config.dataSource.exchange, "kraken");
   assert.deepEqual(config.dataSource.symbols, ["XBTUSD"]);
-  assert.equal(config.dataSource.nats.consumer.exchange, "coinbase");
-  assert.deepEqual(config.dataSource.nats.consumer.symbols, ["BTC-USD"]);
+  assert.equal(config.dataSource.nats.consumer.exchange, "kraken");
+  assert.deepEqual(config.dataSource.nats.consumer.symbols, ["XBTUSD"]);
 });
 
 Deno.test("normalisation: the consumer defaults to data_source's exchange and symbols", () => {
@@ -1019,7 +1000,9 @@ Deno.test("symbols: data_source of type nats may list none (every symbol)", () =
 });
 
 Deno.test("symbols: the NATS consumer may list none, even for an ipc source", () => {
-  const config = load(`[data_source.nats.consumer]\nsymbols = []\n`);
+  const config = load(
+    `[data_source]\ntype = "ipc"\n[data_source.nats.consumer]\nsymbols = []\n`,
+  );
   assert.deepEqual(config.dataSource.nats.consumer.symbols, []);
   assert.deepEqual(config.dataSource.symbols, ["BTCUSDT", "ETHUSDT"]);
 });
@@ -1049,10 +1032,14 @@ exchange = "a b"
   );
 });
 
-Deno.test(`exchange: "*" is only allowed for the consumer`, () => {
-  assert.equal(
+Deno.test(`exchange: "*" is only allowed where NATS reads (data_source_test.ts has the rest)`, () => {
+  assertIncludes(
     problemOf(`[data_source]\nexchange = "*"\n`),
-    `Invalid value "*" at data_source.exchange ${IN_FILE}: ${TOKEN_EXPECTED}`,
+    `Invalid value "*" at data_source.exchange ${IN_FILE}: expected one exchange`,
+  );
+  assert.equal(
+    problemOf(`[data_manager]\nexchange = "*"\n`),
+    `Invalid value "*" at data_manager.exchange ${IN_FILE}: ${TOKEN_EXPECTED}`,
   );
   const config = load(`[data_source.nats.consumer]\nexchange = "*"\n`);
   assert.equal(config.dataSource.nats.consumer.exchange, undefined);
@@ -2158,8 +2145,8 @@ Deno.test("consumer: a start_time that is not a time", () => {
   assert.deepEqual(
     problemsOf(`${CONSUMER}deliver = "by_start_time"\nstart_time = "soon"\n`),
     [
+      // not also "missing": it is there, only not a time
       `data_source.nats.consumer.start_time ${IN_FILE}: invalid time "soon": expected an RFC 3339 time with a zone, such as 2026-11-26T09:30:00Z`,
-      `data_source.nats.consumer.start_time ${IN_FILE}: missing: deliver = "by_start_time" needs start_time`,
     ],
   );
   assertIncludes(
@@ -2258,25 +2245,25 @@ Deno.test("consumer: ack_wait", () => {
 
 const SEED_WARNING = "data_source.nats.consumer.replay_policy";
 
-Deno.test(`seed replay_policy "Instant" → replay = "instant", with a warning`, () => {
+Deno.test(`seed replay_policy "Instant" → deliver = "all", replay = "instant", with one warning`, () => {
   const config = load(`${CONSUMER}replay_policy = "Instant"\n`);
   assert.equal(config.dataSource.nats.consumer.replay, "instant");
-  assert.equal(config.dataSource.nats.consumer.deliver, "new");
+  assert.equal(config.dataSource.nats.consumer.deliver, "all");
   assert.deepEqual(config.warnings, [
-    `${SEED_WARNING} = "Instant" is the seed's name: write replay = "instant"`,
+    `${SEED_WARNING} is a legacy key: write deliver = "all" and replay = "instant" instead of replay_policy = "Instant"`,
   ]);
 });
 
-Deno.test(`seed replay_policy "Original" → replay = "original", with a warning`, () => {
+Deno.test(`seed replay_policy "Original" → deliver = "all", replay = "original", with one warning`, () => {
   const config = load(`${CONSUMER}replay_policy = "Original"\n`);
   assert.equal(config.dataSource.nats.consumer.replay, "original");
-  assert.equal(config.dataSource.nats.consumer.deliver, "new");
+  assert.equal(config.dataSource.nats.consumer.deliver, "all");
   assert.deepEqual(config.warnings, [
-    `${SEED_WARNING} = "Original" is the seed's name: write replay = "original"`,
+    `${SEED_WARNING} is a legacy key: write deliver = "all" and replay = "original" instead of replay_policy = "Original"`,
   ]);
 });
 
-Deno.test("seed replay_policy { ByStartTime } → deliver = by_start_time, with a warning", () => {
+Deno.test("seed replay_policy { ByStartTime } → deliver = by_start_time, with one warning", () => {
   for (
     const value of [
       "2026-11-26T09:30:00Z",
@@ -2293,20 +2280,23 @@ Deno.test("seed replay_policy { ByStartTime } → deliver = by_start_time, with 
       Date.parse("2026-11-26T09:30:00Z"),
     );
     assert.equal(consumer.replay, "instant");
-    assert.equal(config.warnings.length, 1);
-    assertIncludes(
-      config.warnings[0],
-      `${SEED_WARNING} = { ByStartTime = ... } is the seed's name: write deliver = "by_start_time" and start_time = 2026-11-26T09:30:00`,
-    );
+    assert.deepEqual(config.warnings, [
+      `${SEED_WARNING} is a legacy key: write deliver = "by_start_time" and start_time = 2026-11-26T09:30:00.000Z instead of replay_policy = { ByStartTime = ... }`,
+    ]);
   }
 });
 
-Deno.test("seed replay_policy with deliver or replay is an error", () => {
-  for (const key of ["deliver", "replay"]) {
-    const value = key === "deliver" ? `"all"` : `"instant"`;
+Deno.test("seed replay_policy with deliver, replay or start_sequence is an error", () => {
+  for (
+    const [key, value] of [
+      ["deliver", `"all"`],
+      ["replay", `"instant"`],
+      ["start_sequence", "5"],
+    ]
+  ) {
     assert.equal(
       problemOf(`${CONSUMER}replay_policy = "Instant"\n${key} = ${value}\n`),
-      `${SEED_WARNING} ${IN_FILE}: the seed's replay_policy cannot be combined with ${key}: use deliver, replay and start_time only`,
+      `${SEED_WARNING} ${IN_FILE}: the seed's replay_policy cannot be combined with ${key}: use deliver, replay and start_time or start_sequence only`,
     );
   }
 });

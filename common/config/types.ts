@@ -89,7 +89,7 @@ export interface JetStreamConfig {
   maxAgeMs: number;
   /** Messages kept per subject (-1 = unlimited); derived from `max_bytes_per_subject` when that is set. */
   maxMsgsPerSubject: number;
-  /** The per-subject byte budget this came from, if one was given. */
+  /** The per-subject byte budget this came from: the key's, or 100 MB for a NATS publisher that sets no per-subject limit; undefined = none. */
   maxBytesPerSubject: number | undefined;
   /** Total stream bytes (-1 = unlimited). */
   maxBytes: number;
@@ -113,7 +113,7 @@ export interface NatsPublishConfig {
 
 /** data_manager's NATS publisher. */
 export interface NatsTransportConfig extends NatsConnectionConfig {
-  /** Publish to NATS (the `--nats` flag). */
+  /** Publish to NATS (the `--nats` flag; without the key, true when the file lists `servers`). */
   enabled: boolean;
   /** The stream. */
   jetstream: JetStreamConfig;
@@ -219,9 +219,9 @@ export interface ReplayConfig {
 export interface NatsConsumerConfig {
   /** Durable consumer name; absent = an ordered, ephemeral consumer. */
   durableName: string | undefined;
-  /** Exchange to read, or every exchange when undefined. */
+  /** Exchange to read, or every exchange when undefined (this key over `data_source.exchange`). */
   exchange: string | undefined;
-  /** Symbols to read; empty = every symbol of the exchange. */
+  /** Symbols to read; empty = every symbol of the exchange (this key over `data_source.symbols`). */
   symbols: string[];
   /** Where to start. */
   deliver: DeliverPolicy;
@@ -253,11 +253,15 @@ export interface IpcSourceConfig {
 
 /** trading_core's sources. */
 export interface DataSourceConfig {
-  /** Which transport to read. */
+  /** Which transport to read (`type`, or implied by the file's tables). */
   type: DataSourceKind;
-  /** Exchange to read (lower case). */
+  /**
+   * Exchange the chosen transport reads (lower case): for `ipc` always one
+   * exchange; for `nats` the consumer's, `"*"` = every exchange (NATS code
+   * reads `nats.consumer.exchange`).
+   */
   exchange: string;
-  /** Symbols to read (upper case). */
+  /** Symbols the chosen transport reads (upper case); for `nats` the consumer's, `[]` = every symbol. */
   symbols: string[];
   /** Trades to read before exiting; 0 = run until stopped. */
   maxTrades: number;

@@ -1,0 +1,118 @@
+/**
+ * trading_core's JetStream consumer (`[data_source.nats.consumer]`): where it
+ * starts, how fast stored messages arrive, acks.
+ *
+ * @module
+ */
+
+import { readLegacyReplayPolicy } from "./_replay_policy.ts";
+import { type Section, show } from "./_reader.ts";
+import { boundedDuration, checkJetStreamName, toInstant } from "./_values.ts";
+import type {
+  DeliverPolicy,
+  NatsConsumerConfig,
+  ReplayPolicy,
+} from "./types.ts";
+
+const DELIVER_POLICIES: readonly DeliverPolicy[] = [
+  "all",
+  "new",
+  "last",
+  "last_per_subject",
+  "by_start_time",
+  "by_start_sequence",
+];
+
+function readStartTime(section: Section): Date | undefined {
+  const raw = section.raw("start_time");
+  if (raw === undefined) return undefined;
+  const date = toInstant(raw);
+  if (date === undefined) {
+    section.problem(
+      "start_time",
+      `invalid time ${
+        show(raw)
+      }: expected an RFC 3339 time with a zone, such as 2026-11-26T09:30:00Z`,
+    );
+  }
+  return date;
+}
+
+/** A start given with a deliver policy that does not use it, or missing where it does. */
+function checkStart(
+  section: Section,
+  deliver: DeliverPolicy,
+  start: { startTime?: Date; startSequence?: number },
+): void {
+  // A start already reported as invalid is not missing as well.
+  if (
+    (deliver === "by_start_time") !== (start.startTime !== undefined) &&
+    !section.reported("start_time")
+  ) {
+    section.problem(
+      "start_time",
+      deliver === "by_start_time"
+        ? `missing: deliver = "by_start_time" needs start_time`
+        : `only used with deliver = "by_start_time" (deliver is "${deliver}")`,
+    );
+  }
+  if (
+    (deliver === "by_start_sequence") !==
+      (start.startSequence !== undefined) &&
+    !section.reported("start_sequence")
+  ) {
+    section.problem(
+      "start_sequence",
+      deliver === "by_start_sequence"
+        ? `missing: deliver = "by_start_sequence" needs start_sequence`
+        : `only used with deliver = "by_start_sequence" (deliver is "${deliver}")`,
+    );
+  }
+}
+
+/**
+ * Reads `[data_source.nats.consumer]` but for `exchange` and `symbols`, which
+ * the caller reads first (they depend on `[data_source]`'s).
+ */
+export function readConsumer(
+  section: Section,
+  warnings: string[],
+): Omit<NatsConsumerConfig, "exchange" | "symbols"> {
+  const durableName = section.optionalString("durable_name", {
+    check: checkJetStreamName,
+  });
+  const seed = readLegacyReplayPolicy(section, warnings);
+  const deliver = seed.deliver ??
+    section.choice("deliver", "new", DELIVER_POLICIES);
+  const replay = seed.replay ??
+    section.choice<ReplayPolicy>("replay", "instant", ["instant", "original"]);
+  const startTime = seed.startTime ?? readStartTime(section);
+  const startSequence = section.has("start_sequence")
+    ? section.integer("start_sequence", 1, {
+      min: 1,
+      max: Number.MAX_SAFE_INTEGER,
+    })
+    : undefined;
+  // A conflict with replay_policy is reported once; these would only pile on.
+  if (!seed.conflict) {
+    checkStart(section, deliver, { startTime, startSequence });
+  }
+  const maxAckPending = section.integer("max_ack_pending", 1000, {
+    min: 1,
+    max: 2 ** 31 - 1,
+  });
+  const ackWaitMs = boundedDuration(section, "ack_wait", {
+    fallback: 30_000,
+    min: 1,
+  });
+  section.done();
+  return {
+    durableName,
+    deliver,
+    startTime,
+    startSequence,
+    replay,
+    maxAckPending,
+    ackWaitMs,
+  };
+}

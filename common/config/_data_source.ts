@@ -1,0 +1,176 @@
+/**
+ * What trading_core reads (`[data_source]`): the transport, the exchange and
+ * symbols, the shared-memory ring reader and the NATS stream and consumer.
+ *
+ * The transport is `type`, or, when the file does not say, NATS if the file
+ * has a `[data_source.nats]` table and no `[data_source.ipc]` (both: a
+ * problem asking for `type`). The NATS consumer reads
+ * `data_source.nats.consumer.exchange`/`symbols` over `data_source`'s (see
+ * {@linkcode mostSpecific}); the ring reads `data_source`'s. `exchange = "*"`
+ * (every exchange) is for NATS only. The returned `exchange` and `symbols`
+ * are what the chosen transport reads.
+ *
+ * @module
+ */
+
+import { checkPrefix, normalizeExchange } from "../subjects.ts";
+import { readConnection } from "./_connection.ts";
+import { readConsumer } from "./_consumer.ts";
+import { DEFAULT_EXCHANGE, DEFAULT_SYMBOLS } from "./_defaults.ts";
+import { mostSpecific } from "./_most_specific.ts";
+import type { Section } from "./_reader.ts";
+import {
+  boundedDuration,
+  checkJetStreamName,
+  COUNT,
+  readShmPathPrefix,
+  readSymbols,
+} from "./_values.ts";
+import type {
+  DataSourceConfig,
+  DataSourceKind,
+  IpcSourceConfig,
+  StartFrom,
+  WaitStrategy,
+} from "./types.ts";
+
+/** Every exchange, where an exchange may be given (NATS only). */
+const EVERY_EXCHANGE = "*";
+
+const RING_PER_EXCHANGE =
+  `expected one exchange, since the ring (data_source.type = "ipc") is per exchange; for every exchange read NATS (--nats or data_source.type = "nats")`;
+
+function checkExchangeOrEvery(value: string): string {
+  return value === EVERY_EXCHANGE ? value : normalizeExchange(value);
+}
+
+function sameSymbols(a: readonly string[], b: readonly string[]): boolean {
+  return JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+}
+
+/** `type`, or what the file's tables imply when it is not given. */
+function readType(section: Section): DataSourceKind {
+  if (section.has("type")) {
+    return section.choice<DataSourceKind>("type", "ipc", ["ipc", "nats"]);
+  }
+  const nats = section.inFile("nats");
+  if (nats && section.inFile("ipc")) {
+    section.problem(
+      "type",
+      `missing: the file has both [data_source.ipc] and [data_source.nats]; set data_source.type = "ipc" or "nats" (or give --ipc or --nats)`,
+    );
+    return "ipc";
+  }
+  return nats ? "nats" : "ipc";
+}
+
+function readIpcSource(section: Section): IpcSourceConfig {
+  const shmPathPrefix = readShmPathPrefix(section);
+  const wait = section.choice<WaitStrategy>("wait", "backoff", [
+    "spin",
+    "backoff",
+    "yield",
+  ]);
+  const from = section.choice<StartFrom>("from", "newest", [
+    "newest",
+    "oldest",
+  ]);
+  const spinMs = boundedDuration(section, "spin", {
+    fallback: 0.02,
+    min: 0,
+    max: 10,
+  });
+  const staleAfterMs = boundedDuration(section, "stale_after", {
+    fallback: 3000,
+    min: 100,
+  });
+  section.done();
+  return { shmPathPrefix, wait, from, spinMs, staleAfterMs };
+}
+
+/** The consumer's exchange (`"*"` = every one) and symbols, by the one rule. */
+function readConsumerSelection(
+  source: Section,
+  consumer: Section,
+  general: { exchange: string; symbols: string[] },
+): { exchange: string; symbols: string[] } {
+  const exchange = mostSpecific(
+    { section: source, key: "exchange", value: general.exchange },
+    {
+      section: consumer,
+      key: "exchange",
+      value: consumer.string("exchange", general.exchange, {
+        check: checkExchangeOrEvery,
+      }),
+    },
+  );
+  const symbols = mostSpecific(
+    { section: source, key: "symbols", value: general.symbols },
+    {
+      section: consumer,
+      key: "symbols",
+      value: readSymbols(consumer, general.symbols),
+    },
+    { same: sameSymbols },
+  );
+  return { exchange, symbols };
+}
+
+/** Reads `[data_source]`; legacy keys add to `warnings`. */
+export function readDataSource(
+  section: Section,
+  warnings: string[],
+): DataSourceConfig {
+  const type = readType(section);
+  const exchange = section.string("exchange", DEFAULT_EXCHANGE, {
+    check: checkExchangeOrEvery,
+  });
+  const symbols = readSymbols(section, DEFAULT_SYMBOLS);
+  const maxTrades = section.integer("max_trades", 0, COUNT);
+  const ipc = readIpcSource(section.section("ipc"));
+  const natsSection = section.section("nats");
+  const streamName = natsSection.string("stream_name", "MARKET_DATA", {
+    check: checkJetStreamName,
+  });
+  const subjectPrefix = natsSection.string("subject_prefix", "market", {
+    check: checkPrefix,
+  });
+  const connectionSection = natsSection.section("connection");
+  const connection = readConnection(
+    connectionSection,
+    "marketbus-trading-core",
+  );
+  connectionSection.done();
+  const consumerSection = natsSection.section("consumer");
+  const selection = readConsumerSelection(section, consumerSection, {
+    exchange,
+    symbols,
+  });
+  const { durableName, ...policy } = readConsumer(consumerSection, warnings);
+  natsSection.done();
+  section.done();
+  if (type === "ipc" && exchange === EVERY_EXCHANGE) {
+    section.invalid("exchange", RING_PER_EXCHANGE);
+  }
+  if (type === "ipc" && symbols.length === 0) {
+    section.problem(
+      "symbols",
+      "expected at least one symbol: a ring is per symbol",
+    );
+  }
+  const consumer = {
+    durableName,
+    exchange: selection.exchange === EVERY_EXCHANGE
+      ? undefined
+      : selection.exchange,
+    symbols: selection.symbols,
+    ...policy,
+  };
+  return {
+    type,
+    ...(type === "nats" ? selection : { exchange, symbols }),
+    maxTrades,
+    ipc,
+    nats: { connection, consumer, streamName, subjectPrefix },
+  };
+}

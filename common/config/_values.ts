@@ -1,0 +1,141 @@
+/**
+ * Value readers several sections share: bounded durations, non-negative
+ * numbers, symbol lists, JetStream names and shared-memory prefixes.
+ *
+ * @module
+ */
+
+import { TomlDate } from "smol-toml";
+import { formatDuration } from "../duration.ts";
+import { normalizeSymbol } from "../subjects.ts";
+import { DEFAULT_SHM_PATH_PREFIX } from "./_defaults.ts";
+import { type Section, show } from "./_reader.ts";
+
+/** The range of counts and ids: 0 up to the largest exact integer. */
+export const COUNT = { min: 0, max: Number.MAX_SAFE_INTEGER };
+
+/** The shortest duration there is, in ms: durations count whole nanoseconds. */
+export const NANOSECOND = 1e-6;
+
+/** Allowed durations of a key, in ms: `min` to `max` (inclusive), or also "0" (= off) when `off`. */
+export interface DurationRange {
+  /** Shortest allowed, ms. */
+  min: number;
+  /** Longest allowed, ms (default: no limit). */
+  max?: number;
+  /** "0" is also allowed and means off. */
+  off?: boolean;
+}
+
+/** What `range` allows, for messages: `a duration from 1ms to 10s`. */
+function describeRange({ min, max, off }: DurationRange): string {
+  const span = max === undefined
+    ? `of at least ${formatDuration(min)}`
+    : `from ${formatDuration(min)} to ${formatDuration(max)}`;
+  return off ? `"0" (off) or a duration ${span}` : `a duration ${span}`;
+}
+
+/** A duration within `range`; outside it (or absent), `range.fallback`, with a problem quoting the value. */
+export function boundedDuration(
+  section: Section,
+  key: string,
+  range: DurationRange & { fallback: number },
+): number {
+  const { fallback, min, max = Infinity, off = false } = range;
+  const ms = section.duration(key, fallback);
+  if ((ms >= min && ms <= max) || (off && ms === 0)) return ms;
+  section.problem(
+    key,
+    `invalid duration ${show(section.raw(key))}: expected ${
+      describeRange(range)
+    }`,
+  );
+  return fallback;
+}
+
+/** A TOML integer or float that is finite and not negative; `fallback` when absent or bad. */
+export function nonNegativeNumber(
+  section: Section,
+  key: string,
+  { fallback }: { fallback: number },
+): number {
+  const expected = "expected a number, 0 or more";
+  return section.converted(key, "value", (value) => {
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+      throw new RangeError(`Invalid number: ${expected}`);
+    }
+    return value;
+  }, expected) ?? fallback;
+}
+
+/** A `symbols` list, upper-cased; a symbol listed twice is a problem. */
+export function readSymbols(
+  section: Section,
+  fallback: readonly string[],
+): string[] {
+  const symbols = section.stringList("symbols", fallback, {
+    check: normalizeSymbol,
+    what: "symbol",
+  });
+  const seen = new Set<string>();
+  const reported = new Set<string>();
+  for (const symbol of symbols) {
+    if (seen.has(symbol) && !reported.has(symbol)) {
+      section.problem("symbols", `symbol "${symbol}" is listed twice`);
+      reported.add(symbol);
+    }
+    seen.add(symbol);
+  }
+  return symbols;
+}
+
+/** JetStream names (stream, durable) may not hold separators, wildcards, whitespace or path characters. */
+// deno-lint-ignore no-control-regex
+const JETSTREAM_NAME = /^[^.*>\s/\\\x00-\x1f\x7f]{1,255}$/;
+
+/** Checks a stream or durable consumer name (see {@linkcode JETSTREAM_NAME}). */
+export function checkJetStreamName(name: string): string {
+  if (!JETSTREAM_NAME.test(name)) {
+    throw new RangeError(
+      `Invalid name ${
+        JSON.stringify(name)
+      }: expected 1 to 255 characters without ".", "*", ">", "/", "\\", whitespace or control characters`,
+    );
+  }
+  return name;
+}
+
+function checkShmPrefix(prefix: string): string {
+  if (!/^\/[A-Za-z0-9._-]{0,200}$/.test(prefix)) {
+    throw new RangeError(
+      `Invalid prefix: expected "/" followed by at most 200 letters, digits, ".", "_" or "-", e.g. "/marketbus_"`,
+    );
+  }
+  return prefix;
+}
+
+/** A `shm_path_prefix`: "/" then letters, digits, ".", "_" or "-". */
+export function readShmPathPrefix(section: Section): string {
+  return section.string("shm_path_prefix", DEFAULT_SHM_PATH_PREFIX, {
+    check: checkShmPrefix,
+  });
+}
+
+/** An RFC 3339 time with a zone, as a string. */
+const RFC3339 =
+  /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+
+/** An instant: a TOML offset date-time or an RFC 3339 string with a zone; local times are ambiguous. */
+export function toInstant(raw: unknown): Date | undefined {
+  let date: Date | undefined;
+  if (raw instanceof TomlDate) {
+    date = raw.isDateTime() && !raw.isLocal() ? raw : undefined;
+  } else if (raw instanceof Date) {
+    date = raw;
+  } else if (typeof raw === "string" && RFC3339.test(raw)) {
+    date = new Date(raw);
+  }
+  return date !== undefined && !Number.isNaN(date.getTime())
+    ? new Date(date.getTime())
+    : undefined;
+}
