@@ -2,7 +2,8 @@
  * A worked example strategy: a simple-moving-average crossover on the bar
  * closes of one interval, trading on paper.
  *
- * Per symbol, when the fast average of the last `fast` closes crosses above
+ * Per (exchange, symbol) (the same symbol on two exchanges is two books),
+ * when the fast average of the last `fast` closes crosses above
  * the slow average of the last `slow` closes, it buys enough to be long
  * `quantity`; when it crosses below, it sells enough to be short `quantity`
  * (long/short, always in the market after the first crossover). A cross
@@ -40,6 +41,8 @@ export interface MaCrossoverOptions {
 
 /** One paper order, filled in full at the bar's close. */
 export interface PaperOrder {
+  /** Exchange, lower case. */
+  exchange: string;
   /** Symbol, upper case. */
   symbol: string;
   /** Direction. */
@@ -54,12 +57,14 @@ export interface PaperOrder {
   fee: number;
   /** Position after the fill (negative when short). */
   position: number;
-  /** Realized P&L of the symbol after the fill, net of fees. */
+  /** Realized P&L of the (exchange, symbol) after the fill, net of fees. */
   realizedPnl: number;
 }
 
-/** The paper position of one symbol. */
+/** The paper position of one (exchange, symbol). */
 export interface PaperPosition {
+  /** Exchange, lower case. */
+  exchange: string;
   /** Symbol, upper case. */
   symbol: string;
   /** Units held, negative when short. */
@@ -78,8 +83,10 @@ export interface PaperPosition {
   orders: number;
 }
 
-/** Per-symbol state. */
+/** The state of one (exchange, symbol). */
 interface Book {
+  exchange: string;
+  symbol: string;
   /** The last `slow` closes, a ring. */
   closes: Float64Array;
   /** Closes seen (saturates at `slow` for the averages). */
@@ -121,7 +128,10 @@ export class MaCrossover implements Strategy {
   #slow: number;
   #quantity: number;
   #feePerUnit: number;
-  #books = new Map<string, Book>();
+  /** Books by exchange, then symbol. */
+  #books = new Map<string, Map<string, Book>>();
+  /** Books in order of their first trade or bar. */
+  #order: Book[] = [];
 
   /**
    * A strategy with the given options.
@@ -183,16 +193,20 @@ export class MaCrossover implements Strategy {
         }: configure that interval or pass createMaCrossover({ interval })`,
       );
     }
+    const exchange = context.exchange === "*"
+      ? "every exchange"
+      : context.exchange;
+    const symbols = context.symbols.length === 0
+      ? "every symbol"
+      : context.symbols.join(", ");
     context.log.info(
-      `ma_crossover on ${context.exchange} ${
-        context.symbols.join(", ")
-      }: SMA ${this.#fast}/${this.#slow} of ${this.#interval} closes, quantity ${this.#quantity}, fee ${this.#feePerUnit}/unit (paper)`,
+      `ma_crossover on ${exchange} ${symbols}: SMA ${this.#fast}/${this.#slow} of ${this.#interval} closes, quantity ${this.#quantity}, fee ${this.#feePerUnit}/unit (paper)`,
     );
   }
 
-  /** Marks the symbol's position at the trade price. */
+  /** Marks the (exchange, symbol)'s position at the trade price. */
   onTrade(trade: Trade): void {
-    const book = this.#book(trade.symbol);
+    const book = this.#book(trade.exchange, trade.symbol);
     book.markPrice = trade.price;
     book.marked = true;
   }
@@ -200,7 +214,7 @@ export class MaCrossover implements Strategy {
   /** Updates the averages and trades a crossover at the bar's close. */
   onBar(bar: Bar, context: StrategyContext): void {
     if (bar.interval !== this.#interval) return;
-    const book = this.#book(bar.symbol);
+    const book = this.#book(bar.exchange, bar.symbol);
     if (!book.marked) book.markPrice = bar.close;
     const slow = this.#slow;
     book.closes[book.count % slow] = bar.close;
@@ -217,7 +231,7 @@ export class MaCrossover implements Strategy {
     }
   }
 
-  /** Logs one summary line per symbol. */
+  /** Logs one summary line per (exchange, symbol). */
   onStop(context: StrategyContext): void {
     const positions = this.positions();
     if (positions.length === 0) {
@@ -225,7 +239,7 @@ export class MaCrossover implements Strategy {
     }
     for (const p of positions) {
       context.log.info(
-        `ma_crossover ${p.symbol}: position ${
+        `ma_crossover ${p.exchange} ${p.symbol}: position ${
           signed(p.position)
         } @ ${p.averagePrice}, realized P&L ${
           signed(p.realizedPnl, 2)
@@ -236,10 +250,11 @@ export class MaCrossover implements Strategy {
     }
   }
 
-  /** The paper position of every symbol seen, in order of its first trade or bar. */
+  /** The paper position of every (exchange, symbol) seen, in order of its first trade or bar. */
   positions(): PaperPosition[] {
-    return [...this.#books].map(([symbol, book]) => ({
-      symbol,
+    return this.#order.map((book) => ({
+      exchange: book.exchange,
+      symbol: book.symbol,
       position: book.position,
       averagePrice: book.averagePrice,
       realizedPnl: book.realizedPnl,
@@ -250,10 +265,14 @@ export class MaCrossover implements Strategy {
     }));
   }
 
-  #book(symbol: string): Book {
-    let book = this.#books.get(symbol);
+  #book(exchange: string, symbol: string): Book {
+    let books = this.#books.get(exchange);
+    if (books === undefined) this.#books.set(exchange, books = new Map());
+    let book = books.get(symbol);
     if (book === undefined) {
       book = {
+        exchange,
+        symbol,
         closes: new Float64Array(this.#slow),
         count: 0,
         previousSpread: NaN,
@@ -265,7 +284,8 @@ export class MaCrossover implements Strategy {
         marked: false,
         orders: 0,
       };
-      this.#books.set(symbol, book);
+      books.set(symbol, book);
+      this.#order.push(book);
     }
     return book;
   }
@@ -308,6 +328,7 @@ export class MaCrossover implements Strategy {
     book.orders++;
     const side = delta > 0 ? "BUY" : "SELL";
     this.orders.push({
+      exchange: bar.exchange,
       symbol: bar.symbol,
       side,
       quantity: size,
@@ -318,7 +339,7 @@ export class MaCrossover implements Strategy {
       realizedPnl: book.realizedPnl,
     });
     context.log.info(
-      `paper ${side} ${size} ${bar.symbol} @ ${price} (position ${
+      `paper ${side} ${size} ${bar.exchange} ${bar.symbol} @ ${price} (position ${
         signed(book.position)
       }, realized P&L ${signed(book.realizedPnl, 2)}, unrealized ${
         signed(this.#unrealized(book), 2)

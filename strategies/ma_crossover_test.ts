@@ -4,6 +4,7 @@ import { encodeMessage } from "../common/codec.ts";
 import type { Logger } from "../common/log.ts";
 import { Side, type Trade } from "../common/trade.ts";
 import { TradeView } from "../common/trade_view.ts";
+import { READ_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
 import type { Bar } from "../trading_core/bar.ts";
 import {
   loadStrategy,
@@ -17,6 +18,8 @@ import {
 } from "./ma_crossover.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
+/** A test that reads fixtures and the strategy file: skipped, saying why, without --allow-read. */
+const test = testNeeding(READ_PERMISSIONS);
 const T0 = 1_704_067_200_000;
 
 function context(lines: string[], intervals = ["1s"]): StrategyContext {
@@ -41,14 +44,14 @@ function bar(
   symbol: string,
   index: number,
   close: number,
-  options: { interval?: string; trades?: number } = {},
+  options: { interval?: string; trades?: number; exchange?: string } = {},
 ): Bar {
-  const { interval = "1s", trades = 1 } = options;
+  const { interval = "1s", trades = 1, exchange = "binance" } = options;
   const intervalMs = interval === "1s" ? 1000 : 60_000;
   const start = T0 + index * intervalMs;
   const volume = trades === 0 ? 0 : 1;
   return {
-    exchange: "binance",
+    exchange,
     symbol,
     interval,
     intervalMs,
@@ -67,9 +70,9 @@ function bar(
   };
 }
 
-function trade(symbol: string, price: number): Trade {
+function trade(symbol: string, price: number, exchange = "binance"): Trade {
   return {
-    exchange: "binance",
+    exchange,
     symbol,
     side: Side.Buy,
     flags: 0,
@@ -98,8 +101,10 @@ function order(
   price: number,
   rest: { fee?: number; position: number; realizedPnl: number },
   symbol = "BTCUSDT",
+  exchange = "binance",
 ): PaperOrder {
   return {
+    exchange,
     symbol,
     side,
     quantity,
@@ -127,6 +132,7 @@ Deno.test("ma_crossover trades each crossover at the bar's close and keeps the p
     order(9, "BUY", 2, 11, { position: 1, realizedPnl: -7 }),
   ]);
   assert.deepEqual(strategy.positions(), [{
+    exchange: "binance",
     symbol: "BTCUSDT",
     position: 1,
     averagePrice: 11,
@@ -138,10 +144,10 @@ Deno.test("ma_crossover trades each crossover at the bar's close and keeps the p
   }]);
   assert.deepEqual(lines, [
     "info: ma_crossover on binance BTCUSDT, ETHUSDT: SMA 2/4 of 1s closes, quantity 1, fee 0/unit (paper)",
-    "info: paper BUY 1 BTCUSDT @ 12 (position +1, realized P&L +0.00, unrealized +0.00)",
-    "info: paper SELL 2 BTCUSDT @ 8 (position -1, realized P&L -4.00, unrealized +0.00)",
-    "info: paper BUY 2 BTCUSDT @ 11 (position +1, realized P&L -7.00, unrealized +0.00)",
-    "info: ma_crossover BTCUSDT: position +1 @ 11, realized P&L -7.00, unrealized +1.50 at 12.5, fees 0.00, orders 3",
+    "info: paper BUY 1 binance BTCUSDT @ 12 (position +1, realized P&L +0.00, unrealized +0.00)",
+    "info: paper SELL 2 binance BTCUSDT @ 8 (position -1, realized P&L -4.00, unrealized +0.00)",
+    "info: paper BUY 2 binance BTCUSDT @ 11 (position +1, realized P&L -7.00, unrealized +0.00)",
+    "info: ma_crossover binance BTCUSDT: position +1 @ 11, realized P&L -7.00, unrealized +1.50 at 12.5, fees 0.00, orders 3",
   ]);
 });
 
@@ -178,6 +184,7 @@ Deno.test("ma_crossover keeps symbols apart, ignores other intervals, charges fe
     order(9, "BUY", 1, 11, { fee: 0.25, position: 0.5, realizedPnl: -4.125 }),
   ]);
   assert.deepEqual(strategy.positions(), [{
+    exchange: "binance",
     symbol: "BTCUSDT",
     position: 0.5,
     averagePrice: 11,
@@ -187,6 +194,7 @@ Deno.test("ma_crossover keeps symbols apart, ignores other intervals, charges fe
     fees: 0.625,
     orders: 3,
   }, {
+    exchange: "binance",
     symbol: "ETHUSDT",
     position: -0.5,
     averagePrice: 90,
@@ -199,7 +207,52 @@ Deno.test("ma_crossover keeps symbols apart, ignores other intervals, charges fe
   // Marked at the trade before the bar (12.5), not at the close (12).
   assert.equal(
     lines[0],
-    "info: paper BUY 0.5 BTCUSDT @ 12 (position +0.5, realized P&L -0.13, unrealized +0.25)",
+    "info: paper BUY 0.5 binance BTCUSDT @ 12 (position +0.5, realized P&L -0.13, unrealized +0.25)",
+  );
+});
+
+Deno.test("ma_crossover keeps one book per (exchange, symbol): the same symbol on two exchanges trades apart", () => {
+  const lines: string[] = [];
+  const ctx = { ...context(lines), exchange: "*", symbols: ["BTCUSDT"] };
+  const strategy = createMaCrossover(FAST_SLOW);
+  strategy.onStart(ctx);
+  // audx follows PATH; audy stays flat, then falls: one cross down, at 4.
+  const flat = [10, 10, 10, 10, 9, 8];
+  PATH.forEach((close, i) => {
+    strategy.onBar(bar("BTCUSDT", i, close, { exchange: "audx" }), ctx);
+    if (i < flat.length) {
+      strategy.onBar(bar("BTCUSDT", i, flat[i], { exchange: "audy" }), ctx);
+    }
+  });
+  strategy.onTrade(trade("BTCUSDT", 12.5, "audx"));
+  strategy.onTrade(trade("BTCUSDT", 7, "audy"));
+  assert.deepEqual(strategy.orders, [
+    order(4, "BUY", 1, 12, { position: 1, realizedPnl: 0 }, "BTCUSDT", "audx"),
+    order(4, "SELL", 1, 9, { position: -1, realizedPnl: 0 }, "BTCUSDT", "audy"),
+    order(
+      7,
+      "SELL",
+      2,
+      8,
+      { position: -1, realizedPnl: -4 },
+      "BTCUSDT",
+      "audx",
+    ),
+    order(9, "BUY", 2, 11, { position: 1, realizedPnl: -7 }, "BTCUSDT", "audx"),
+  ]);
+  assert.deepEqual(
+    strategy.positions().map((
+      p,
+    ) => [p.exchange, p.symbol, p.position, p.markPrice]),
+    [["audx", "BTCUSDT", 1, 12.5], ["audy", "BTCUSDT", -1, 7]],
+  );
+  assert.equal(
+    lines[0],
+    "info: ma_crossover on every exchange BTCUSDT: SMA 2/4 of 1s closes, quantity 1, fee 0/unit (paper)",
+  );
+  assert.equal(
+    lines[2],
+    "info: paper SELL 1 audy BTCUSDT @ 9 (position -1, realized P&L +0.00, unrealized +0.00)",
   );
 });
 
@@ -214,7 +267,7 @@ Deno.test("ma_crossover does not trade while the averages warm up or the spread 
   strategy.onStop(ctx);
   assert.deepEqual(strategy.orders, []);
   assert.deepEqual(lines, [
-    "info: ma_crossover BTCUSDT: position 0 @ 0, realized P&L +0.00, unrealized +0.00 at 7, fees 0.00, orders 0",
+    "info: ma_crossover binance BTCUSDT: position 0 @ 0, realized P&L +0.00, unrealized +0.00 at 7, fees 0.00, orders 0",
   ]);
   const idle = createMaCrossover();
   const idleLines: string[] = [];
@@ -302,7 +355,7 @@ Deno.test("createMaCrossover validates its options", () => {
   }
 });
 
-Deno.test("the default ma_crossover runs under StrategyRunner on fixture bars and trades", async () => {
+test("the default ma_crossover runs under StrategyRunner on fixture bars and trades", async () => {
   const bars: Bar[] = (await Deno.readTextFile(
     `${ROOT}tests/fixtures/strategy/btcusdt_1s_bars.ndjson`,
   )).trim().split("\n").map((line) => JSON.parse(line));
@@ -342,8 +395,8 @@ Deno.test("the default ma_crossover runs under StrategyRunner on fixture bars an
   assert.deepEqual([runner.trades, runner.bars, runner.errors], [29, 29, 0]);
   assert.deepEqual(lines, [
     "info: ma_crossover on binance BTCUSDT, ETHUSDT: SMA 5/20 of 1s closes, quantity 1, fee 0/unit (paper)",
-    "info: paper BUY 1 BTCUSDT @ 110 (position +1, realized P&L +0.00, unrealized +0.00)",
-    "info: paper SELL 2 BTCUSDT @ 90 (position -1, realized P&L -20.00, unrealized +0.00)",
-    "info: ma_crossover BTCUSDT: position -1 @ 90, realized P&L -20.00, unrealized +0.50 at 89.5, fees 0.00, orders 2",
+    "info: paper BUY 1 binance BTCUSDT @ 110 (position +1, realized P&L +0.00, unrealized +0.00)",
+    "info: paper SELL 2 binance BTCUSDT @ 90 (position -1, realized P&L -20.00, unrealized +0.00)",
+    "info: ma_crossover binance BTCUSDT: position -1 @ 90, realized P&L -20.00, unrealized +0.50 at 89.5, fees 0.00, orders 2",
   ]);
 });

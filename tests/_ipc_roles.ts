@@ -15,7 +15,7 @@ import denoJson from "../deno.json" with { type: "json" };
 import { LIBC_PATHS } from "../common/ipc/mod.ts";
 import { PROJECT_ROOT } from "./nats_server.ts";
 import { gatedTest } from "./_permissions.ts";
-import type { LiveSummary } from "../trading_core/live.ts";
+import type { LiveSummary, StreamSummary } from "../trading_core/live.ts";
 
 /** Where Linux keeps POSIX shared-memory segments. */
 export const SHM_DIR = "/dev/shm";
@@ -179,6 +179,12 @@ export interface RoleNatsOptions {
   publish?: Record<string, number | string>;
   /** A token for both roles' `auth` tables (default: no auth). */
   token?: string;
+  /**
+   * `[data_source.nats.consumer]` keys as written in TOML (e.g.
+   * `{ exchange: "*", symbols: ["AUDA"] }`). `exchange` and `symbols` set
+   * here are left out of `[data_source]`, as a user would write them once.
+   */
+  consumer?: Record<string, TomlValue>;
 }
 
 /** NATS names of a {@linkcode RoleConfig} made with {@linkcode RoleConfigOptions.nats}. */
@@ -211,11 +217,14 @@ export interface RoleConfig extends AsyncDisposable {
   readonly nats: RoleNats | undefined;
 }
 
-function tomlValue(value: number | string): string {
+/** A TOML value these configs write. */
+export type TomlValue = number | string | readonly string[];
+
+function tomlValue(value: TomlValue): string {
   return typeof value === "number" ? String(value) : JSON.stringify(value);
 }
 
-function tomlKeys(keys: Record<string, number | string | undefined>): string {
+function tomlKeys(keys: Record<string, TomlValue | undefined>): string {
   return Object.entries(keys)
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) => `${key} = ${tomlValue(value!)}\n`)
@@ -248,6 +257,7 @@ function publisherNatsToml(options: RoleNatsOptions, names: RoleNats): string {
   return `
 [transport.nats]
 servers = [${JSON.stringify(names.url)}]
+enabled = false # servers alone would turn it on; serve --nats does
 
 [transport.nats.jetstream]
 stream_name = ${JSON.stringify(names.stream)}
@@ -261,6 +271,9 @@ function consumerNatsToml(options: RoleNatsOptions, names: RoleNats): string {
 [data_source.nats.connection.auth]
 token = ${JSON.stringify(options.token)}
 `;
+  const consumer = options.consumer === undefined
+    ? ""
+    : `\n[data_source.nats.consumer]\n${tomlKeys(options.consumer)}`;
   return `
 [data_source.nats]
 stream_name = ${JSON.stringify(names.stream)}
@@ -268,7 +281,7 @@ subject_prefix = ${JSON.stringify(names.subjectPrefix)}
 
 [data_source.nats.connection]
 servers = [${JSON.stringify(names.url)}]
-${auth}`;
+${auth}${consumer}`;
 }
 
 /**
@@ -305,9 +318,17 @@ shm_path_prefix = "${prefix}"
 capacity = ${capacity}
 ${options.nats ? publisherNatsToml(options.nats, nats!) : ""}
 [data_source]
-exchange = "binance"
-symbols = ${list}
-
+type = "ipc" # [data_source.nats] next to [data_source.ipc] needs it; live --nats picks NATS
+${
+      tomlKeys({
+        exchange: options.nats?.consumer?.exchange === undefined
+          ? "binance"
+          : undefined,
+        symbols: options.nats?.consumer?.symbols === undefined
+          ? symbols
+          : undefined,
+      })
+    }
 [data_source.ipc]
 shm_path_prefix = "${prefix}"
 ${stale}${options.nats ? consumerNatsToml(options.nats, nats!) : ""}
@@ -565,11 +586,29 @@ export function summaryOf(exit: RoleExit): LiveSummary {
   return JSON.parse(line);
 }
 
-/** Every trade of a `--max-trades total` run arrived, once, in order per symbol, seqs from 1. */
+/** The summary's figures of `symbol` on `exchange` (default binance, the roles' exchange), failing when it has none. */
+export function streamOf(
+  summary: LiveSummary,
+  symbol: string,
+  exchange = "binance",
+): StreamSummary {
+  const figures = summary.exchanges[exchange]?.[symbol];
+  assert.ok(
+    figures,
+    `no ${exchange} ${symbol} in the summary: ${JSON.stringify(summary)}`,
+  );
+  return figures;
+}
+
+/**
+ * Every trade of a `--max-trades total` run arrived, once, in order per
+ * symbol (on `exchange`, default binance), seqs from 1.
+ */
 export function assertComplete(
   summary: LiveSummary,
   symbols: readonly string[],
   total: number,
+  exchange = "binance",
 ): void {
   const text = JSON.stringify(summary);
   assert.equal(summary.received, total, text);
@@ -578,8 +617,8 @@ export function assertComplete(
   assert.equal(summary.invalid, 0, text);
   let sum = 0;
   for (const symbol of symbols) {
-    const figures = summary.symbols[symbol];
-    assert.ok(figures && figures.received > 0, `${symbol}: ${text}`);
+    const figures = streamOf(summary, symbol, exchange);
+    assert.ok(figures.received > 0, `${symbol}: ${text}`);
     // seq starts at 1 per symbol, so the last one is the symbol's count.
     assert.equal(figures.lastSeq, figures.received, `${symbol}: ${text}`);
     assert.equal(figures.lost, 0, `${symbol}: ${text}`);

@@ -62,7 +62,7 @@ gatedTest({
     );
     assert.match(
       stdout,
-      /^\[live\] +\S+Z INFO {2}trading_core: [A-Z]+ [\d,]+ \(.*\) last .* lost [\d,]+ gaps \d+ /m,
+      /^\[live\] +\S+Z INFO {2}trading_core: [a-z0-9_-]+ [A-Z0-9]+ [\d,]+ \(.*\) last .* lost [\d,]+ gaps \d+ /m,
       output,
     );
     const served = stdout.match(

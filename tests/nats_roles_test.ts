@@ -7,7 +7,9 @@
 // a server outage, one message per trade vs adaptive batching, a token the
 // server refuses, and a stream that cannot be created. Every test has its own
 // server, stream, subject prefix, durable names and segment prefix, and
-// removes what it made.
+// removes what it made. With NATS_URL readable (on loopback, where the tasks
+// may connect), the tests that neither stop nor configure the server run on
+// that one instead, and delete their streams.
 //
 // Two of them fail on production bugs, as their comments say: the replay
 // variant with multi-trade messages (live's limit cuts a message that the
@@ -27,7 +29,12 @@ import { delay } from "../common/delay.ts";
 import { parseTradeSubject } from "../common/subjects.ts";
 import type { Trade } from "../common/trade.ts";
 import type { LiveSummary } from "../trading_core/live.ts";
-import { gatedTest, harnessPermissions } from "./_permissions.ts";
+import {
+  gatedTest,
+  harnessPermissions,
+  natsTest,
+  OWN_SERVER_REASON,
+} from "./_permissions.ts";
 import {
   assertCleanExit,
   assertComplete,
@@ -43,6 +50,7 @@ import {
   type RoleNats,
   type RoleNatsOptions,
   RoleProcess,
+  streamOf,
   summaryOf,
 } from "./_ipc_roles.ts";
 import { type NatsServer, startNatsServer } from "./nats_server.ts";
@@ -102,9 +110,13 @@ function assertAllAcked(final: NatsFinal, text: string): void {
   assert.equal(final.errors, 0, text);
 }
 
-/** A temp config for both roles on `server`, with a stream and subject prefix of its own. */
+/**
+ * A temp config for both roles on `server`, with a stream and subject prefix
+ * of its own; disposing it also deletes the streams on that prefix, so a
+ * shared server (NATS_URL) keeps nothing.
+ */
 async function natsConfig(
-  server: NatsServer,
+  server: Pick<NatsServer, "url"> | NatsServer,
   options: RoleConfigOptions & { natsOptions?: Omit<RoleNatsOptions, "url"> } =
     {},
 ): Promise<RoleConfig & { nats: RoleNats }> {
@@ -114,7 +126,40 @@ async function natsConfig(
     nats: { url: server.url, ...natsOptions },
   });
   assert.ok(config.nats);
-  return config as RoleConfig & { nats: RoleNats };
+  const nats = config.nats;
+  return {
+    ...config,
+    nats,
+    async [Symbol.asyncDispose]() {
+      try {
+        // A server this test started goes with everything on it; connecting
+        // to one that requires credentials would only be refused.
+        if (!("stop" in server)) {
+          await deleteStreams(server.url, nats.subjectPrefix);
+        }
+      } finally {
+        await config[Symbol.asyncDispose]();
+      }
+    },
+  };
+}
+
+/** Deletes the streams capturing subjects under `prefix`; gives up quietly (server down, auth). */
+async function deleteStreams(url: string, prefix: string): Promise<void> {
+  let nc;
+  try {
+    nc = await connect({ servers: url, noAsyncTraces: true, timeout: 2000 });
+    const jsm = await jetstreamManager(nc);
+    for await (const info of jsm.streams.list()) {
+      if (info.config.subjects?.some((s) => s.startsWith(`${prefix}.`))) {
+        await jsm.streams.delete(info.config.name);
+      }
+    }
+  } catch {
+    // nothing to delete, or no way to: a server of the test's own goes anyway
+  } finally {
+    await nc?.close();
+  }
 }
 
 /** A durable name nobody else uses. */
@@ -273,12 +318,13 @@ function assertEveryTradeOnce(
 // ---------------------------------------------------------------------------
 // 1. end to end, NATS only
 
-gatedTest({
+natsTest({
   name:
     "serve --nats --no-ipc → live --nats --durable --deliver all: 100,000 trades over 3 symbols, complete, in order, identical to the regenerated source",
-  permissions: PERMISSIONS,
-  async fn() {
-    await using server = await startNatsServer();
+  permissions: ROLE_PERMISSIONS,
+  loopbackOnly: true,
+  async fn(_t, url) {
+    const server = { url };
     const seed = 4242;
     const firstTradeId = 7_000_000;
     await using config = await natsConfig(server, {
@@ -321,7 +367,7 @@ gatedTest({
       const got = bySymbol.get(symbol)!;
       const want = expected.get(symbol)!;
       assert.equal(got.length, want.length, `${symbol}: trades`);
-      assert.equal(summary.symbols[symbol].received, counts.get(symbol));
+      assert.equal(streamOf(summary, symbol).received, counts.get(symbol));
       got.forEach((trade, i) => {
         const w = want[i];
         if (
@@ -354,12 +400,13 @@ gatedTest({
 // ---------------------------------------------------------------------------
 // 2. fan-out
 
-gatedTest({
+natsTest({
   name:
     "fan-out: three live --nats with their own durable names, started before and after serve, each receive every trade",
-  permissions: PERMISSIONS,
-  async fn() {
-    await using server = await startNatsServer();
+  permissions: ROLE_PERMISSIONS,
+  loopbackOnly: true,
+  async fn(_t, url) {
+    const server = { url };
     await using config = await natsConfig(server);
     const total = 30_000;
     const take = [
@@ -439,12 +486,13 @@ for (
     },
   ] satisfies { what: string; options: Parameters<typeof natsConfig>[1] }[]
 ) {
-  gatedTest({
+  natsTest({
     name:
       `replay after a restart (${variant.what}): a durable live stops halfway, serve publishes more, the same durable receives exactly the rest`,
-    permissions: PERMISSIONS,
-    async fn() {
-      await using server = await startNatsServer();
+    permissions: ROLE_PERMISSIONS,
+    loopbackOnly: true,
+    async fn(_t, url) {
+      const server = { url };
       await using config = await natsConfig(server, variant.options);
       const durable = durableName("replay");
       const consume = ["--nats", "--durable", durable, "--deliver", "all"];
@@ -486,8 +534,8 @@ for (
         "--max-trades",
         String(rest),
       ]);
-      const text = `first run ${JSON.stringify(first.symbols)}, second run ${
-        JSON.stringify(second.symbols)
+      const text = `first run ${JSON.stringify(first.exchanges)}, second run ${
+        JSON.stringify(second.exchanges)
       }, ${published} published`;
       assert.equal(second.received, rest, text);
       assert.equal(second.gaps, 0, text);
@@ -495,8 +543,8 @@ for (
       const stored = await readStream(server.url, config.nats);
       const counts = assertEveryTradeOnce(stored, config.symbols, published);
       for (const symbol of config.symbols) {
-        const before = first.symbols[symbol];
-        const after = second.symbols[symbol];
+        const before = streamOf(first, symbol);
+        const after = streamOf(second, symbol);
         // The second run starts right after the first one's last trade and
         // ends at the symbol's last trade: no repeat, no gap.
         assert.equal(
@@ -529,6 +577,7 @@ gatedTest({
   name:
     "serve --nats (ring and NATS) through a nats-server outage: the stream holds every trade exactly once, the ring consumer never noticed",
   permissions: PERMISSIONS,
+  reason: OWN_SERVER_REASON,
   async fn() {
     await using server = await startNatsServer();
     await using config = await natsConfig(server);
@@ -611,6 +660,7 @@ gatedTest({
   name:
     "serve --nats --no-ipc through an outage with a small queue: the source waits instead of dropping, and every trade is stored once",
   permissions: PERMISSIONS,
+  reason: OWN_SERVER_REASON,
   async fn() {
     await using server = await startNatsServer();
     await using config = await natsConfig(server, {
@@ -648,12 +698,13 @@ gatedTest({
 // ---------------------------------------------------------------------------
 // 5. batching settings through the TOML
 
-gatedTest({
+natsTest({
   name:
     "[transport.nats.publish] batch_max_trades = 1 stores one message per trade; the default packs several trades per message",
-  permissions: PERMISSIONS,
-  async fn() {
-    await using server = await startNatsServer();
+  permissions: ROLE_PERMISSIONS,
+  loopbackOnly: true,
+  async fn(_t, url) {
+    const server = { url };
     const total = 5000;
     const args = [
       "--nats",
@@ -714,6 +765,7 @@ gatedTest({
   name:
     "serve --nats against a token server: the right token publishes; a wrong one exits 1 quickly, naming the auth problem, token not printed",
   permissions: PERMISSIONS,
+  reason: OWN_SERVER_REASON,
   async fn() {
     await using server = await startNatsServer({
       config: { authorization: { token: TOKEN } },
@@ -774,12 +826,13 @@ gatedTest({
 // ---------------------------------------------------------------------------
 // 7. a stream that cannot be created
 
-gatedTest({
+natsTest({
   name:
     "serve --nats --no-ipc --max-trades when another stream already captures the subjects: exits 1 saying why, not 0 with every trade lost",
-  permissions: PERMISSIONS,
-  async fn() {
-    await using server = await startNatsServer();
+  permissions: ROLE_PERMISSIONS,
+  loopbackOnly: true,
+  async fn(_t, url) {
+    const server = { url };
     await using config = await natsConfig(server);
     const other = `${config.nats.stream}_OTHER`;
     await withJsm(server.url, (jsm) =>
@@ -823,6 +876,7 @@ gatedTest({
   name:
     "live --nats as a user without the consumer API permission: exits 1 naming the refused subject, without a stack trace",
   permissions: PERMISSIONS,
+  reason: OWN_SERVER_REASON,
   async fn() {
     await using server = await startNatsServer({
       config: {

@@ -673,8 +673,10 @@ gatedTest({
             `${key}: ${JSON.stringify(line)}`,
           );
         }
+        // The stream: its exchange, then its symbol.
+        assert.equal(line.exchange, "binance", JSON.stringify(line));
         assert.ok(
-          (line.msg as string).startsWith(`${symbol} `),
+          (line.msg as string).startsWith(`binance ${symbol} `),
           JSON.stringify(line),
         );
       }
@@ -709,9 +711,10 @@ function shellQuote(text: string): string {
   return `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
-/** A periodic progress log line of live for BTCUSDT (not the status block). */
-const PROGRESS_LOG_LINE = /INFO {2}trading_core: BTCUSDT [\d,]+ \(/;
-const STATUS_TEXT = /BTCUSDT [\d,]+ \([^)]*\) last [\d.]+ lost 0 gaps 0/;
+/** A periodic progress log line of live for binance BTCUSDT (not the status block). */
+const PROGRESS_LOG_LINE = /INFO {2}trading_core: binance BTCUSDT [\d,]+ \(/;
+const STATUS_TEXT =
+  /binance BTCUSDT [\d,]+ \([^)]*\) last [\d.]+ lost 0 gaps 0/;
 const ERASE_LINE = "\x1b[2K\r";
 const CURSOR_UP = "\x1b[1A";
 

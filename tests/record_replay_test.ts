@@ -26,6 +26,7 @@ import {
   roleConfig,
   type RoleExit,
   RoleProcess,
+  streamOf,
   summaryOf,
 } from "./_ipc_roles.ts";
 import { regenerate } from "./_regenerate.ts";
@@ -195,7 +196,7 @@ gatedTest({
       }
     }
     for (const symbol of config.symbols) {
-      const figures = summary.symbols[symbol];
+      const figures = streamOf(summary, symbol);
       assert.equal(next.get(symbol), figures.received, symbol);
       assert.equal(next.get(symbol), want.get(symbol)!.length, symbol);
       const last = rows.findLast((row) => row.symbol === symbol)!;

@@ -21,6 +21,7 @@ import {
   type RoleConfig,
   roleConfig,
   RoleProcess,
+  streamOf,
   summaryOf,
 } from "./_ipc_roles.ts";
 
@@ -31,7 +32,7 @@ const DRAIN_MS = 500;
 
 /** Sum of the per-symbol last seqs: what the current producer published, when seqs restarted at 1 with it. */
 function lastSeqSum(summary: LiveSummary): number {
-  return Object.values(summary.symbols).reduce(
+  return Object.values(summary.exchanges.binance ?? {}).reduce(
     (total, figures) => total + (figures.lastSeq ?? 0),
     0,
   );
@@ -229,7 +230,7 @@ async function assertFollowedRestart(
   const summary = summaryOf(exit);
   const text = JSON.stringify(summary);
   for (const symbol of config.symbols) {
-    assert.equal(summary.symbols[symbol].restarts, 1, `${symbol}: ${text}`);
+    assert.equal(streamOf(summary, symbol).restarts, 1, `${symbol}: ${text}`);
   }
   assert.equal(summary.lost, 0, text);
   assert.equal(summary.gaps, 0, text); // seq restarts at 1 with a producer
@@ -390,7 +391,7 @@ gatedTest({
         const exit = await live.finish();
         assertCleanExit(exit, `live (${name})`);
         const summary = summaryOf(exit);
-        const btc = summary.symbols.BTCUSDT;
+        const btc = streamOf(summary, "BTCUSDT");
         assert.equal(summary.received, 1500, JSON.stringify(summary));
         // One symbol: seq = position + 1, so the last seq tells where it read.
         assert.equal(

@@ -101,9 +101,9 @@ gatedTest({
       assertCleanExit(exit, "live");
       assert.deepEqual(strategyLines(output(exit)), [
         "info: ma_crossover on binance BTCUSDT: SMA 5/20 of 1s closes, quantity 1, fee 0/unit (paper)",
-        "info: paper BUY 1 BTCUSDT @ 110 (position +1, realized P&L +0.00, unrealized +0.00)",
-        "info: paper SELL 2 BTCUSDT @ 90 (position -1, realized P&L -20.00, unrealized +0.00)",
-        "info: ma_crossover BTCUSDT: position -1 @ 90, realized P&L -20.00, unrealized +0.50 at 89.5, fees 0.00, orders 2",
+        "info: paper BUY 1 binance BTCUSDT @ 110 (position +1, realized P&L +0.00, unrealized +0.00)",
+        "info: paper SELL 2 binance BTCUSDT @ 90 (position -1, realized P&L -20.00, unrealized +0.00)",
+        "info: ma_crossover binance BTCUSDT: position -1 @ 90, realized P&L -20.00, unrealized +0.50 at 89.5, fees 0.00, orders 2",
       ]);
       assert.match(exit.stdout, new RegExp(`"wrote 29 bars to ${barsOut}"`));
       const written: Bar[] =

@@ -6,15 +6,27 @@
 
 import type { ExchangeEvent } from "./exchange.ts";
 
-/** An event about `channel`'s symbol, its message prefixed with the symbol. */
-export function symbolEvent(
-  channel: { readonly symbol: string },
+/** What an event is about: one stream, or (index -1) no one stream. */
+export interface EventSubject {
+  /** The stream index, or -1. */
+  readonly index: number;
+  /** The exchange, or `"*"`. */
+  readonly exchange: string;
+  /** The symbol, or `"*"`. */
+  readonly symbol: string;
+}
+
+/** An event about `channel`'s stream, its message prefixed with the symbol. */
+export function streamEvent(
+  channel: EventSubject,
   kind: ExchangeEvent["kind"],
   message: string,
 ): ExchangeEvent {
   return {
     kind,
+    exchange: channel.exchange,
     symbol: channel.symbol,
+    stream: channel.index,
     message: `${channel.symbol}: ${message}`,
   };
 }

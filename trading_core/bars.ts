@@ -1,6 +1,6 @@
 /**
- * Per-symbol OHLCV bars at fixed intervals, built from trade time
- * (`ts_event`), closed on time even when no trade comes.
+ * OHLCV bars per (exchange, symbol) stream at fixed intervals, built from
+ * trade time (`ts_event`), closed on time even when no trade comes.
  *
  * ```ts ignore
  * const bars = new BarBuilder(["BTCUSDT"], {
@@ -10,7 +10,7 @@
  * });
  * const timer = setInterval(() => bars.advance(), 100);
  * // in the OnTick callback, once per trade:
- * bars.add(trade, symbol); // emits the bars this trade closes, then returns
+ * bars.add(trade, stream); // emits the bars this trade closes, then returns
  * ```
  *
  * @module
@@ -20,27 +20,31 @@ import {
   BAR_INTERVAL_EXAMPLES,
   parseBarInterval,
 } from "../common/bar_interval.ts";
+import type { TradeOrigin } from "../common/codec.ts";
 import { Side } from "../common/trade.ts";
 import type { TradeView } from "../common/trade_view.ts";
 import type { Bar } from "./bar.ts";
 
 /** Options of {@linkcode BarBuilder}. */
 export interface BarBuilderOptions {
-  /** Exchange name written into every bar (lower case). */
-  exchange: string;
+  /**
+   * Exchange (lower case) of the symbols given to the constructor, and to
+   * {@linkcode BarBuilder.addSymbol} without an exchange; needed only then.
+   */
+  exchange?: string;
   /** Bar intervals, e.g. `["1s", "1m"]`: at least one, each once (see {@linkcode parseBarInterval}). */
   intervals: readonly string[];
-  /** Receives each closed bar, synchronously, in start order per symbol and interval. */
+  /** Receives each closed bar, synchronously, in start order per stream and interval. */
   onBar: (bar: Bar) => void;
   /** How long past its end a bar waits for its trades before {@linkcode BarBuilder.advance} closes it, ms (default 250). */
   closeDelayMs?: number;
-  /** Most empty bars one step may emit per symbol and interval; a longer gap emits none (default 10_000). */
+  /** Most empty bars one step may emit per stream and interval; a longer gap emits none (default 10_000). */
   maxEmptyBars?: number;
   /** A monotonic clock in ms; only differences are used (default `performance.now`, for tests). */
   now?: () => number;
 }
 
-/** Totals of one interval over all symbols, from {@linkcode BarBuilder.stats}. */
+/** Totals of one interval over all streams, from {@linkcode BarBuilder.stats}. */
 export interface BarIntervalStats {
   /** The interval as configured. */
   interval: string;
@@ -52,8 +56,10 @@ export interface BarIntervalStats {
   skippedEmpty: number;
 }
 
-/** Counters of one symbol and interval, from {@linkcode BarBuilder.counts}. */
+/** Counters of one (exchange, symbol) stream and interval, from {@linkcode BarBuilder.counts}. */
 export interface BarCounts {
+  /** The exchange. */
+  exchange: string;
   /** The symbol. */
   symbol: string;
   /** The interval as configured. */
@@ -62,10 +68,12 @@ export interface BarCounts {
   closed: number;
   /** Trades older than the open bar, left out of every bar. */
   late: number;
+  /** Empty bars not emitted because a gap exceeded `maxEmptyBars`. */
+  skippedEmpty: number;
 }
 
-// The fields of one (symbol, interval) slot in #slots. START is NaN until
-// the symbol's first trade; from then on a bar is always open (maybe empty).
+// The fields of one (stream, interval) slot in #slots. START is NaN until
+// the stream's first trade; from then on a bar is always open (maybe empty).
 const START = 0;
 const OPEN = 1;
 const HIGH = 2;
@@ -81,15 +89,25 @@ const LATE = 11;
 const SKIPPED = 12;
 const STRIDE = 13;
 
+// The fields of one exchange's trade clock in #clocks: the latest trade
+// time, and the trade time and wall time of the last anchor (-Infinity before
+// the exchange's first trade).
+const MAX_TS = 0;
+const ANCHOR_TS = 1;
+const ANCHOR_WALL = 2;
+const CLOCK_STRIDE = 3;
+
 // The trade clock re-reads the wall clock when trade time has moved this far
 // since the last reading, not on every new ms: `now()` costs ~50-80 ns.
 const ANCHOR_STEP_MS = 10;
 
 /**
- * Builds OHLCV bars per symbol and interval from trades, by trade time.
+ * Builds OHLCV bars per (exchange, symbol) stream and interval from trades,
+ * by trade time. The same symbol on two exchanges is two streams, with bars
+ * of their own.
  *
  * - A bar covers `[start, start + intervalMs)` with `start` a multiple of
- *   the interval since the epoch (UTC aligned). A symbol's bars start with
+ *   the interval since the epoch (UTC aligned). A stream's bars start with
  *   its first trade; from then on every interval has a bar: one without
  *   trades repeats the previous close in open, high, low and close, with
  *   volume 0 and vwap null.
@@ -97,7 +115,7 @@ const ANCHOR_STEP_MS = 10;
  *   bars in between) before it is added, and {@linkcode advance} closes bars
  *   whose end is `closeDelayMs` behind the trade clock, so bars close on time
  *   when no trade comes. Every bar is emitted through `onBar` before the call
- *   that closed it returns, in start order per symbol and interval.
+ *   that closed it returns, in start order per stream and interval.
  * - A trade older than the open bar's start belongs to a bar already closed:
  *   it is counted as late and changes no bar.
  * - When one step would emit more than `maxEmptyBars` empty bars for a
@@ -105,36 +123,44 @@ const ANCHOR_STEP_MS = 10;
  *   counts them as skipped, and goes on from the new bar.
  * - At shutdown the open bars are not emitted: they are partial.
  *
- * The trade clock estimates the current trade time as the latest trade time
- * seen (over all symbols) plus the time `now()` says has passed since; it
- * re-reads `now()` when trade time has moved 10 ms, so when trades stop the
- * estimate can lag by up to that. It suits live feeds and replays at any
- * speed. Trade time must be non-negative (as the wire format holds it).
+ * The trade clock of an exchange estimates its current trade time as the
+ * latest trade time seen (over the exchange's streams) plus the time `now()`
+ * says has passed since; it re-reads `now()` when that trade time has moved
+ * 10 ms, so when trades stop the estimate can lag by up to that. It suits
+ * live feeds and replays at any speed. Each exchange has its own, since two
+ * exchanges' times need not agree (one may be replayed from last year's file
+ * while the other is live): one never closes the other's bars. Trade time
+ * must be non-negative (as the wire format holds it).
  *
  * `add` allocates nothing except the bars it emits. An exception thrown by
  * `onBar` propagates out of `add` or `advance`; the bar counts as emitted,
  * and bars and trades after it in that call are left for the next one.
  */
 export class BarBuilder {
-  readonly #exchange: string;
+  readonly #exchange: string | undefined;
   readonly #intervals: readonly string[];
   readonly #intervalMs: Float64Array;
   readonly #onBar: (bar: Bar) => void;
   readonly #closeDelayMs: number;
   readonly #maxEmptyBars: number;
   readonly #now: () => number;
-  readonly #symbols: string[] = [];
-  readonly #index = new Map<string, number>();
+  readonly #streams: TradeOrigin[] = [];
+  /** Per exchange: its clock's index and its streams' indexes by symbol. */
+  readonly #index = new Map<
+    string,
+    { clock: number; symbols: Map<string, number> }
+  >();
   #slots = new Float64Array(0);
-  #maxTs = -Infinity;
-  #anchorTs = -Infinity;
-  #anchorWall = 0;
+  /** The clock index of each stream (its exchange's). */
+  #clockOf = new Int32Array(0);
+  #clocks = new Float64Array(0);
 
   /**
-   * Creates a builder for `symbols` (index = position in the list; more can
-   * come with {@linkcode addSymbol}).
+   * Creates a builder for `symbols` on `options.exchange` (stream index =
+   * position in the list; more can come with {@linkcode addSymbol}).
    *
-   * @throws {TypeError} for a missing `onBar`, `now` or `exchange`, or no intervals.
+   * @throws {TypeError} for a missing `onBar` or `now`, no intervals, or
+   * symbols without an `exchange`.
    * @throws {RangeError} for a bad or repeated interval or symbol, or a bad
    * `closeDelayMs` or `maxEmptyBars`.
    */
@@ -147,7 +173,7 @@ export class BarBuilder {
       maxEmptyBars = 10_000,
       now = performance.now.bind(performance),
     } = options;
-    if (typeof exchange !== "string") {
+    if (exchange !== undefined && typeof exchange !== "string") {
       throw new TypeError(
         `Invalid exchange ${String(exchange)}: expected a string`,
       );
@@ -191,27 +217,44 @@ export class BarBuilder {
     this.#maxEmptyBars = maxEmptyBars;
     this.#now = now;
     for (const symbol of symbols) {
-      if (this.#index.has(symbol)) {
+      const streams = this.#streams.length;
+      if (this.addSymbol(symbol) < streams) {
         throw new RangeError(
           `Invalid symbols: ${
             JSON.stringify(symbol)
           } is listed twice: expected each symbol once`,
         );
       }
-      this.addSymbol(symbol);
     }
   }
 
-  /** The symbols, by index. */
-  get symbols(): readonly string[] {
-    return this.#symbols;
+  /** The (exchange, symbol) streams, by index. */
+  get streams(): readonly Readonly<TradeOrigin>[] {
+    return this.#streams;
   }
 
-  /** Adds a symbol (a wildcard subscription meets them as they come) and returns its index; a known symbol keeps its index. */
-  addSymbol(symbol: string): number {
-    const known = this.#index.get(symbol);
+  /**
+   * Adds the stream of `symbol` on `exchange` (a wildcard subscription meets
+   * them as they come) and returns its index; a known stream keeps its
+   * index.
+   *
+   * @throws {TypeError} without an exchange here or in the options.
+   */
+  addSymbol(
+    symbol: string,
+    exchange: string | undefined = this.#exchange,
+  ): number {
+    if (typeof exchange !== "string") {
+      throw new TypeError(
+        `Invalid exchange ${String(exchange)} of symbol ${
+          JSON.stringify(symbol)
+        }: expected a string (here or in the exchange option)`,
+      );
+    }
+    let entry = this.#index.get(exchange);
+    const known = entry?.symbols.get(symbol);
     if (known !== undefined) return known;
-    const index = this.#symbols.length;
+    const index = this.#streams.length;
     const size = (index + 1) * this.#intervalMs.length * STRIDE;
     if (size > this.#slots.length) {
       const slots = new Float64Array(Math.max(size, this.#slots.length * 2));
@@ -220,16 +263,39 @@ export class BarBuilder {
         slots[at + START] = NaN;
       }
       this.#slots = slots;
+      const clockOf = new Int32Array(
+        slots.length / (this.#intervalMs.length * STRIDE),
+      );
+      clockOf.set(this.#clockOf);
+      this.#clockOf = clockOf;
     }
-    this.#symbols.push(symbol);
-    this.#index.set(symbol, index);
+    if (entry === undefined) {
+      entry = { clock: this.#index.size, symbols: new Map() };
+      this.#index.set(exchange, entry);
+      this.#addClock();
+    }
+    entry.symbols.set(symbol, index);
+    this.#clockOf[index] = entry.clock;
+    this.#streams.push({ exchange, symbol });
     return index;
   }
 
-  /** Adds the selected record of `trade`, of symbol index `symbol` (see {@linkcode addTrade}). */
-  add(trade: TradeView, symbol: number): void {
+  /** Makes room for the clock of one more exchange, before its first trade. */
+  #addClock(): void {
+    const at = (this.#index.size - 1) * CLOCK_STRIDE;
+    if (at + CLOCK_STRIDE > this.#clocks.length) {
+      const clocks = new Float64Array(2 * (at + CLOCK_STRIDE));
+      clocks.set(this.#clocks);
+      this.#clocks = clocks;
+    }
+    this.#clocks[at + MAX_TS] = -Infinity;
+    this.#clocks[at + ANCHOR_TS] = -Infinity;
+  }
+
+  /** Adds the selected record of `trade`, of stream index `stream` (see {@linkcode addTrade}). */
+  add(trade: TradeView, stream: number): void {
     this.addTrade(
-      symbol,
+      stream,
       trade.tsEventMs,
       trade.price,
       trade.size,
@@ -239,49 +305,51 @@ export class BarBuilder {
 
   /**
    * Adds one trade at `tsEventMs` (ms since the epoch, trade time) to every
-   * interval of symbol index `symbol`, first emitting the bars it closes.
+   * interval of stream index `stream`, first emitting the bars it closes.
    * Side Buy counts in buy volume, Sell in sell volume, Unknown in neither.
    *
-   * @throws {RangeError} when `symbol` is not a symbol index.
+   * @throws {RangeError} when `stream` is not a stream index.
    */
   addTrade(
-    symbol: number,
+    stream: number,
     tsEventMs: number,
     price: number,
     size: number,
     side: Side,
   ): void {
-    if (!((symbol >>> 0) === symbol && symbol < this.#symbols.length)) {
+    if (!((stream >>> 0) === stream && stream < this.#streams.length)) {
       throw new RangeError(
-        `Invalid symbol index ${symbol}: expected 0 to ${
-          this.#symbols.length - 1
+        `Invalid stream index ${stream}: expected 0 to ${
+          this.#streams.length - 1
         }`,
       );
     }
-    if (tsEventMs > this.#maxTs) {
-      this.#maxTs = tsEventMs;
-      if (tsEventMs >= this.#anchorTs + ANCHOR_STEP_MS) {
-        this.#anchorTs = tsEventMs;
-        this.#anchorWall = this.#now();
+    const clocks = this.#clocks;
+    const c = this.#clockOf[stream] * CLOCK_STRIDE;
+    if (tsEventMs > clocks[c + MAX_TS]) {
+      clocks[c + MAX_TS] = tsEventMs;
+      if (tsEventMs >= clocks[c + ANCHOR_TS] + ANCHOR_STEP_MS) {
+        clocks[c + ANCHOR_TS] = tsEventMs;
+        clocks[c + ANCHOR_WALL] = this.#now();
       }
     }
     const intervals = this.#intervalMs.length;
     let slots = this.#slots;
     for (let k = 0; k < intervals; k++) {
-      const at = (symbol * intervals + k) * STRIDE;
+      const at = (stream * intervals + k) * STRIDE;
       const start = slots[at + START];
       if (tsEventMs < start) {
         slots[at + LATE]++;
         continue;
       }
       const ms = this.#intervalMs[k];
-      // Also true for NaN: the symbol's first trade opens its first bar.
+      // Also true for NaN: the stream's first trade opens its first bar.
       if (!(tsEventMs < start + ms)) {
         const next = Math.floor(tsEventMs / ms) * ms;
         if (start !== start) slots[at + START] = next;
         else {
-          this.#roll(symbol, k, next);
-          slots = this.#slots; // onBar may have added a symbol
+          this.#roll(stream, k, next);
+          slots = this.#slots; // onBar may have added a stream
         }
       }
       if (slots[at + TRADES] === 0) {
@@ -302,38 +370,49 @@ export class BarBuilder {
   }
 
   /**
-   * Closes every open bar whose end is at least `closeDelayMs` behind the
-   * trade clock, with the empty bars of the whole intervals since (never one
-   * ending past the clock). Does nothing before the first trade. Meant for a
-   * timer (e.g. every 100 ms); cheap to call often.
+   * Closes every open bar whose end is at least `closeDelayMs` behind its
+   * exchange's trade clock, with the empty bars of the whole intervals since
+   * (never one ending past the clock). Does nothing for a stream before its
+   * first trade. Meant for a timer (e.g. every 100 ms); cheap to call often.
    */
   advance(): void {
-    if (this.#maxTs === -Infinity) return;
-    const clock = Math.max(
-      this.#maxTs,
-      this.#anchorTs + (this.#now() - this.#anchorWall),
-    );
-    const limit = clock - this.#closeDelayMs;
+    // Per exchange: bars ending at or before its limit close (NaN: no trade).
+    const limits = new Float64Array(this.#index.size).fill(NaN);
+    let now: number | undefined;
+    const clocks = this.#clocks;
+    for (let e = 0; e < limits.length; e++) {
+      const c = e * CLOCK_STRIDE;
+      const maxTs = clocks[c + MAX_TS];
+      if (maxTs === -Infinity) continue;
+      now ??= this.#now();
+      const clock = Math.max(
+        maxTs,
+        clocks[c + ANCHOR_TS] + (now - clocks[c + ANCHOR_WALL]),
+      );
+      limits[e] = clock - this.#closeDelayMs;
+    }
     const intervals = this.#intervalMs.length;
-    for (let symbol = 0; symbol < this.#symbols.length; symbol++) {
+    for (let stream = 0; stream < this.#streams.length; stream++) {
+      // undefined for an exchange onBar added meanwhile: its turn comes next time.
+      const limit = limits[this.#clockOf[stream]];
       for (let k = 0; k < intervals; k++) {
         const ms = this.#intervalMs[k];
         // Bars ending at or before `limit` close: the open bar becomes `next`.
         const next = Math.floor(limit / ms) * ms;
-        // False for NaN: no bars before the symbol's first trade.
-        if (this.#slots[(symbol * intervals + k) * STRIDE + START] < next) {
-          this.#roll(symbol, k, next);
+        // False for NaN: no bars before the stream's first trade.
+        if (this.#slots[(stream * intervals + k) * STRIDE + START] < next) {
+          this.#roll(stream, k, next);
         }
       }
     }
   }
 
-  /** Totals per interval, in the configured order. */
+  /** Totals per interval over all streams, in the configured order. */
   stats(): BarIntervalStats[] {
     return this.#intervals.map((interval, k) => {
       let closed = 0, late = 0, skippedEmpty = 0;
-      for (let symbol = 0; symbol < this.#symbols.length; symbol++) {
-        const at = this.#at(symbol, k);
+      for (let stream = 0; stream < this.#streams.length; stream++) {
+        const at = this.#at(stream, k);
         closed += this.#slots[at + CLOSED];
         late += this.#slots[at + LATE];
         skippedEmpty += this.#slots[at + SKIPPED];
@@ -342,50 +421,53 @@ export class BarBuilder {
     });
   }
 
-  /** Bars closed and late trades per symbol and interval (symbols by index, then intervals in order). */
+  /** Bars closed, late trades and skipped empty bars per stream and interval (streams by index, then intervals in order). */
   counts(): BarCounts[] {
-    return this.#symbols.flatMap((symbol, index) =>
+    return this.#streams.flatMap(({ exchange, symbol }, index) =>
       this.#intervals.map((interval, k) => {
         const at = this.#at(index, k);
         return {
+          exchange,
           symbol,
           interval,
           closed: this.#slots[at + CLOSED],
           late: this.#slots[at + LATE],
+          skippedEmpty: this.#slots[at + SKIPPED],
         };
       })
     );
   }
 
-  #at(symbol: number, k: number): number {
-    return (symbol * this.#intervalMs.length + k) * STRIDE;
+  #at(stream: number, k: number): number {
+    return (stream * this.#intervalMs.length + k) * STRIDE;
   }
 
   /** Closes the open bar and the empty ones after it, until the bar starting at `next` is open. */
-  #roll(symbol: number, k: number, next: number): void {
-    const at = this.#at(symbol, k);
-    this.#close(symbol, k);
+  #roll(stream: number, k: number, next: number): void {
+    const at = this.#at(stream, k);
+    this.#close(stream, k);
     const gap = (next - this.#slots[at + START]) / this.#intervalMs[k];
     if (gap > this.#maxEmptyBars) {
       this.#slots[at + SKIPPED] += gap;
       this.#slots[at + START] = next;
       return;
     }
-    while (this.#slots[at + START] < next) this.#close(symbol, k);
+    while (this.#slots[at + START] < next) this.#close(stream, k);
   }
 
   /** Emits the open bar and opens the next one, empty at the last close. */
-  #close(symbol: number, k: number): void {
+  #close(stream: number, k: number): void {
     const slots = this.#slots;
-    const at = this.#at(symbol, k);
+    const at = this.#at(stream, k);
+    const { exchange, symbol } = this.#streams[stream];
     const intervalMs = this.#intervalMs[k];
     const start = slots[at + START];
     const close = slots[at + CLOSE];
     const volume = slots[at + VOLUME];
     const notional = slots[at + NOTIONAL];
     const bar: Bar = {
-      exchange: this.#exchange,
-      symbol: this.#symbols[symbol],
+      exchange,
+      symbol,
       interval: this.#intervals[k],
       intervalMs,
       start,

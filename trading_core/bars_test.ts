@@ -111,12 +111,12 @@ Deno.test("BarBuilder: bad options are TypeError/RangeError", () => {
   assertThrowsWith(
     () => builder.addTrade(1, T0, 1, 1, Side.Buy),
     RangeError,
-    "Invalid symbol index 1: expected 0 to 0",
+    "Invalid stream index 1: expected 0 to 0",
   );
   assertThrowsWith(
     () => builder.addTrade(0.5, T0, 1, 1, Side.Buy),
     RangeError,
-    "Invalid symbol index 0.5",
+    "Invalid stream index 0.5",
   );
 });
 
@@ -259,11 +259,24 @@ Deno.test("BarBuilder: late trades are counted per symbol and interval, not fold
     { interval: "1s", closed: 59, late: 2, skippedEmpty: 0 },
     { interval: "1m", closed: 1, late: 0, skippedEmpty: 0 },
   ]);
+  const counts = (
+    symbol: string,
+    interval: string,
+    closed: number,
+    late = 0,
+  ) => ({
+    exchange: "binance",
+    symbol,
+    interval,
+    closed,
+    late,
+    skippedEmpty: 0,
+  });
   assert.deepEqual(builder.counts(), [
-    { symbol: "A", interval: "1s", closed: 59, late: 2 },
-    { symbol: "A", interval: "1m", closed: 1, late: 0 },
-    { symbol: "B", interval: "1s", closed: 0, late: 0 },
-    { symbol: "B", interval: "1m", closed: 0, late: 0 },
+    counts("A", "1s", 59, 2),
+    counts("A", "1m", 1),
+    counts("B", "1s", 0),
+    counts("B", "1m", 0),
   ]);
 });
 
@@ -332,7 +345,13 @@ Deno.test("BarBuilder: symbols are independent; addSymbol grows the table and ke
   const added = ["B", "C", "D", "E", "F"].map((s) => builder.addSymbol(s));
   assert.deepEqual(added, [1, 2, 3, 4, 5]);
   assert.equal(builder.addSymbol("C"), 2);
-  assert.deepEqual(builder.symbols, ["A", "B", "C", "D", "E", "F"]);
+  assert.deepEqual(
+    builder.streams,
+    ["A", "B", "C", "D", "E", "F"].map((symbol) => ({
+      exchange: "binance",
+      symbol,
+    })),
+  );
   builder.addTrade(5, T0 + 10_100, 6, 1, Side.Sell);
   builder.addTrade(2, T0 + 20_100, 3, 1, Side.Buy);
   assert.deepEqual(bars.map((bar) => bar.symbol), [], "no symbol's bar ended");
@@ -342,6 +361,84 @@ Deno.test("BarBuilder: symbols are independent; addSymbol grows the table and ke
     ["A", 0, 1],
     ["F", 10_000, 6],
   ]);
+});
+
+Deno.test("BarBuilder: the same symbol on two exchanges is two streams with bars of their own", () => {
+  const { builder, bars } = setup([], { exchange: undefined });
+  const audx = builder.addSymbol("AUDA", "audx");
+  const audy = builder.addSymbol("AUDA", "audy");
+  assert.deepEqual([audx, audy], [0, 1]);
+  assert.equal(builder.addSymbol("AUDA", "audx"), audx, "known stream");
+  // Interleaved, at prices far apart: no bar mixes them.
+  for (let i = 0; i < 20; i++) {
+    builder.addTrade(audx, T0 + i * 100, 10, 1, Side.Buy);
+    builder.addTrade(audy, T0 + i * 100 + 50, 20, 2, Side.Sell);
+  }
+  builder.addTrade(audx, T0 + 2000, 11, 1, Side.Buy);
+  builder.addTrade(audy, T0 + 2000, 21, 1, Side.Buy);
+  const own = (exchange: string) =>
+    bars.filter((bar) => bar.exchange === exchange).map((bar) => [
+      bar.start - T0,
+      bar.low,
+      bar.high,
+      bar.volume,
+      bar.trades,
+    ]);
+  assert.deepEqual(own("audx"), [[0, 10, 10, 10, 10], [1000, 10, 10, 10, 10]]);
+  assert.deepEqual(own("audy"), [[0, 20, 20, 20, 10], [1000, 20, 20, 20, 10]]);
+  assert.ok(bars.every((bar) => bar.symbol === "AUDA"));
+  assert.deepEqual(
+    builder.counts().map((row) => [row.exchange, row.symbol, row.closed]),
+    [["audx", "AUDA", 2], ["audy", "AUDA", 2]],
+  );
+});
+
+Deno.test("BarBuilder: each exchange has its own trade clock: an exchange a day behind (a replay) neither closes the other's bars nor has its trades made late", () => {
+  const { builder, bars, clock } = setup([], {
+    exchange: undefined,
+    maxEmptyBars: 5,
+  });
+  const live = builder.addSymbol("AUDA", "audx");
+  const replay = builder.addSymbol("AUDA", "audy");
+  const DAY = 86_400_000;
+  builder.addTrade(live, T0 + DAY + 100, 10, 1, Side.Buy);
+  builder.addTrade(replay, T0 + 100, 20, 1, Side.Buy);
+  clock.wall = 1150; // each clock 1150 ms past its first trade
+  builder.advance();
+  assert.deepEqual(
+    bars.map((bar) => [bar.exchange, bar.start - T0, bar.trades]),
+    [["audx", DAY, 1], ["audy", 0, 1]],
+  );
+  // The replay's next trades are on time for its own bars: none late,
+  // no empties skipped.
+  builder.addTrade(replay, T0 + 1200, 21, 1, Side.Buy);
+  builder.addTrade(replay, T0 + 1300, 22, 1, Side.Buy);
+  assert.deepEqual(
+    builder.counts().map((row) => [row.exchange, row.late, row.skippedEmpty]),
+    [["audx", 0, 0], ["audy", 0, 0]],
+  );
+  clock.wall = 2250;
+  builder.advance();
+  assert.deepEqual(
+    bars.slice(2).map((bar) => [bar.exchange, bar.start - T0, bar.trades]),
+    [["audx", DAY + 1000, 0], ["audy", 1000, 2]],
+  );
+});
+
+Deno.test("BarBuilder: symbols need an exchange, in the options or with addSymbol", () => {
+  const onBar = () => {};
+  assertThrowsWith(
+    () => new BarBuilder(["A"], { intervals: ["1s"], onBar }),
+    TypeError,
+    `Invalid exchange undefined of symbol "A"`,
+  );
+  const builder = new BarBuilder([], { intervals: ["1s"], onBar });
+  assertThrowsWith(
+    () => builder.addSymbol("A"),
+    TypeError,
+    "expected a string",
+  );
+  assert.equal(builder.addSymbol("A", "binance"), 0);
 });
 
 Deno.test("BarBuilder: a gap longer than maxEmptyBars emits no empties, counts them, goes on from the new bar", () => {

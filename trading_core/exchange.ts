@@ -1,6 +1,10 @@
 /**
  * What a trade source offers trading_core: subscribe to symbols and get each
- * trade, in order per symbol, until the signal aborts.
+ * trade, in order per (exchange, symbol) stream, until the signal aborts.
+ *
+ * A stream is the trades of one symbol on one exchange: its publisher
+ * numbers them with their own `seq`. The same symbol on two exchanges is two
+ * streams. Everything trading_core counts is per stream, by a stream index.
  *
  * @module
  */
@@ -10,14 +14,23 @@ import type { TradeView } from "../common/trade_view.ts";
 
 /**
  * Receives each trade. `trade` is a reused view, valid only during the call:
- * read its fields or `trade.toTrade(origin)` to keep a copy. `symbol` is the
- * index of the trade's symbol in the subscribed list.
+ * read its fields or `trade.toTrade(origin)` to keep a copy. `origin` is the
+ * trade's (exchange, symbol) and `stream` its stream index, announced first
+ * through {@linkcode SubscribeOptions.onStream}.
  */
 export type OnTick = (
   trade: TradeView,
   origin: TradeOrigin,
-  symbol: number,
+  stream: number,
 ) => void;
+
+/**
+ * Announces a stream: `index` is the next stream index (0, 1, 2, … in
+ * order), `origin` its exchange and symbol. The streams a subscription names
+ * come first, when it starts; a wildcard subscription (every exchange, or
+ * every symbol) announces each other stream just before its first trade.
+ */
+export type OnStream = (origin: TradeOrigin, index: number) => void;
 
 /** Something about a subscription worth telling the user. */
 export interface ExchangeEvent {
@@ -33,8 +46,12 @@ export interface ExchangeEvent {
     | "lapped"
     | "behind"
     | "invalid";
-  /** The symbol concerned. */
+  /** The exchange concerned, or `"*"` for an event about the whole subscription. */
+  exchange: string;
+  /** The symbol concerned, or `"*"` for an event about the whole subscription. */
   symbol: string;
+  /** The stream index concerned, or -1 for an event about no one stream. */
+  stream: number;
   /** A one-line description. */
   message: string;
 }
@@ -51,11 +68,15 @@ export interface SubscribeOptions {
   limit?: number;
   /** Receives events (producer restarts, losses, …). */
   onEvent?: (event: ExchangeEvent) => void;
+  /** Told about each stream before its first trade (see {@linkcode OnStream}). */
+  onStream?: OnStream;
 }
 
-/** Per-symbol counters of a subscription. */
-export interface SymbolStats {
-  /** The symbol. */
+/** Counters of one (exchange, symbol) stream of a subscription. */
+export interface StreamStats {
+  /** The exchange, or `"*"` on a row counting what named no known stream. */
+  exchange: string;
+  /** The symbol, or `"*"` on a row counting what named no known stream. */
   symbol: string;
   /** Trades delivered to the callback. */
   received: number;
@@ -97,8 +118,8 @@ export interface Exchange {
     onTick: OnTick,
     options?: SubscribeOptions,
   ): Promise<void>;
-  /** Counters per subscribed symbol. */
-  stats(): SymbolStats[];
+  /** Counters per stream, by stream index (then, maybe, a `"*"` row). */
+  stats(): StreamStats[];
   /** Connection state, for `/healthz`. */
   status(): ExchangeStatus;
 }

@@ -21,14 +21,14 @@ import {
 } from "../common/ipc/mod.ts";
 import { TRADE_RECORD_SIZE } from "../common/trade.ts";
 import { TradeView } from "../common/trade_view.ts";
-import { symbolEvent } from "./_exchange_events.ts";
+import { streamEvent } from "./_exchange_events.ts";
 import type {
   Exchange,
   ExchangeEvent,
   ExchangeStatus,
   OnTick,
+  StreamStats,
   SubscribeOptions,
-  SymbolStats,
 } from "./exchange.ts";
 
 /** Options of {@linkcode IpcExchange}. */
@@ -53,9 +53,10 @@ export interface IpcExchangeOptions {
   blockingSleepMs?: number;
 }
 
-/** One subscribed symbol's ring and counters. */
+/** One subscribed symbol's ring and counters (its stream index is its place in the list). */
 interface Channel {
   index: number;
+  exchange: string;
   symbol: string;
   origin: { exchange: string; symbol: string };
   name: string;
@@ -111,9 +112,10 @@ export class IpcExchange implements Exchange {
     };
   }
 
-  /** Counters per subscribed symbol. */
-  stats(): SymbolStats[] {
+  /** Counters per subscribed symbol (one stream each, of the one exchange). */
+  stats(): StreamStats[] {
     return this.#channels.map((channel) => ({
+      exchange: channel.exchange,
       symbol: channel.symbol,
       received: channel.received,
       lost: channel.lostBefore + (channel.reader?.lost ?? 0),
@@ -151,7 +153,8 @@ export class IpcExchange implements Exchange {
    * Follows the rings of `symbols` and calls `onTick` for each trade, in ring
    * order per symbol, until the signal aborts or `limit` trades were
    * delivered. Rings that do not exist yet are waited for (and then read from
-   * their first trade); running rings start at `from`.
+   * their first trade); running rings start at `from`. Stream `i` is
+   * `symbols[i]` on the configured exchange, announced to `onStream` at once.
    *
    * @throws {RingFormatError} when a segment is not a ring this version reads.
    */
@@ -166,6 +169,7 @@ export class IpcExchange implements Exchange {
     const { exchange, shmPathPrefix } = this.#options;
     this.#channels = symbols.map((symbol, index) => ({
       index,
+      exchange,
       symbol,
       origin: { exchange, symbol },
       name: segmentName(shmPathPrefix, exchange, symbol),
@@ -182,6 +186,9 @@ export class IpcExchange implements Exchange {
       reportedBehindAt: -Infinity,
     }));
     const channels = this.#channels;
+    for (const channel of channels) {
+      options.onStream?.(channel.origin, channel.index);
+    }
     const waiter = new RingWaiter(this.#options.wait, {
       spinMs: this.#options.spinMs,
       maxSleepMs: CHECK_EVERY_MS,
@@ -313,7 +320,7 @@ export class IpcExchange implements Exchange {
       if (!(error instanceof RingNotFoundError)) throw error;
       if (channel.state === "waiting" && !channel.waitReported) {
         emit(
-          symbolEvent(channel, "waiting", `waiting for ring ${channel.name}`),
+          streamEvent(channel, "waiting", `waiting for ring ${channel.name}`),
         );
         channel.waitReported = true;
       }
@@ -328,7 +335,7 @@ export class IpcExchange implements Exchange {
     channel.reader = reader;
     channel.epoch = reader.epoch;
     channel.state = "alive";
-    emit(symbolEvent(
+    emit(streamEvent(
       channel,
       restarted ? "restarted" : "attached",
       `${restarted ? "producer restarted: " : ""}attached to ${reader.name} ` +
@@ -363,7 +370,7 @@ export class IpcExchange implements Exchange {
       lost > channel.reportedLost &&
       now - channel.reportedLostAt >= LOST_REPORT_MS
     ) {
-      emit(symbolEvent(
+      emit(streamEvent(
         channel,
         "lapped",
         `consumer too slow: the producer overwrote ${
@@ -378,7 +385,7 @@ export class IpcExchange implements Exchange {
       lag >= reader.capacity * BEHIND_FRACTION &&
       now - channel.reportedBehindAt >= BEHIND_REPORT_MS
     ) {
-      emit(symbolEvent(
+      emit(streamEvent(
         channel,
         "behind",
         `consumer is ${lag} trades (${
@@ -398,18 +405,18 @@ export class IpcExchange implements Exchange {
     switch (status) {
       case "alive":
         if (previous === "stalled") {
-          emit(symbolEvent(channel, "recovered", "producer heartbeat is back"));
+          emit(streamEvent(channel, "recovered", "producer heartbeat is back"));
         }
         break;
       case "stalled":
-        emit(symbolEvent(
+        emit(streamEvent(
           channel,
           "stalled",
           `producer pid ${reader.producerPid} is alive but its heartbeat stopped ${silent}s ago`,
         ));
         break;
       case "dead":
-        emit(symbolEvent(
+        emit(streamEvent(
           channel,
           "dead",
           `producer pid ${reader.producerPid} died (no heartbeat for ${silent}s); waiting for a new one`,
@@ -417,7 +424,7 @@ export class IpcExchange implements Exchange {
         this.#leave(channel, emit);
         break;
       case "closed":
-        emit(symbolEvent(
+        emit(streamEvent(
           channel,
           "closed",
           `producer closed ${reader.name}; waiting for a new one`,

@@ -72,6 +72,8 @@ interface Subscription {
   exchange: IpcExchange;
   delivered: Delivered[];
   events: ExchangeEvent[];
+  /** The streams announced (`onStream`), by index, as `exchange symbol`. */
+  streams: string[];
   /** Resolves (or rejects) when subscribeTrades does. */
   done: Promise<void>;
   /** Waits for it to end by itself (its limit); after LIVENESS_MS, stops it and throws. */
@@ -98,6 +100,7 @@ function subscribe(
   const controller = new AbortController();
   const delivered: Delivered[] = [];
   const events: ExchangeEvent[] = [];
+  const streams: string[] = [];
   const done = exchange.subscribeTrades(
     symbols,
     (trade, origin, symbol) =>
@@ -107,12 +110,21 @@ function subscribe(
         name: origin.symbol,
         seq: trade.seq,
       }),
-    { signal: controller.signal, limit, onEvent: (e) => events.push(e) },
+    {
+      signal: controller.signal,
+      limit,
+      onEvent: (e) => events.push(e),
+      onStream: (origin, index) => {
+        assert.equal(index, streams.length, "streams announced in order");
+        streams.push(`${origin.exchange} ${origin.symbol}`);
+      },
+    },
   );
   return {
     exchange,
     delivered,
     events,
+    streams,
     done,
     async stop() {
       controller.abort();
@@ -158,6 +170,8 @@ ffiTest(
         from: "oldest",
         limit: 160,
       });
+      // Every stream is announced at once, before any trade.
+      assert.deepEqual(sub.streams, ["binance BTCUSDT", "binance ETHUSDT"]);
       await sub.ended();
       assert.deepEqual(sub.seqs(0), range(1, 100));
       assert.deepEqual(sub.seqs(1), range(1, 60));
@@ -168,11 +182,22 @@ ffiTest(
       assert.ok(
         sub.saw("attached", "BTCUSDT") && sub.saw("attached", "ETHUSDT"),
       );
+      assert.deepEqual(
+        sub.events.filter((e) => e.kind === "attached").map((e) => [
+          e.exchange,
+          e.symbol,
+          e.stream,
+        ]),
+        [["binance", "BTCUSDT", 0], ["binance", "ETHUSDT", 1]],
+      );
       const stats = sub.exchange.stats();
-      assert.deepEqual(stats.map((s) => [s.symbol, s.received, s.lost]), [
-        ["BTCUSDT", 100, 0],
-        ["ETHUSDT", 60, 0],
-      ]);
+      assert.deepEqual(
+        stats.map((s) => [s.exchange, s.symbol, s.received, s.lost]),
+        [
+          ["binance", "BTCUSDT", 100, 0],
+          ["binance", "ETHUSDT", 60, 0],
+        ],
+      );
     } finally {
       btc.close();
       eth.close();

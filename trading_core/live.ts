@@ -1,7 +1,7 @@
 /**
- * `deno task live`: follows the configured symbols, prints per-symbol
- * progress, and on exit (SIGINT/SIGTERM, or after `--max-trades`) a final
- * summary, optionally as one JSON line.
+ * `deno task live`: follows the configured symbols, prints progress per
+ * (exchange, symbol) stream, and on exit (SIGINT/SIGTERM, or after
+ * `--max-trades`) a final summary, optionally as one JSON line.
  *
  * @module
  */
@@ -27,7 +27,7 @@ import {
   startProgress,
 } from "../common/progress.ts";
 import { shutdownSignal } from "../common/shutdown.ts";
-import type { Exchange, ExchangeEvent, SymbolStats } from "./exchange.ts";
+import type { Exchange, ExchangeEvent, StreamStats } from "./exchange.ts";
 import { IpcExchange } from "./ipc_exchange.ts";
 import {
   RecordFileError,
@@ -54,6 +54,24 @@ export interface LiveOptions {
   recordFormat?: RecordFormat;
 }
 
+/** One (exchange, symbol) stream's figures in the {@linkcode LiveSummary}. */
+export interface StreamSummary {
+  /** Trades delivered. */
+  received: number;
+  /** Trades published but never delivered. */
+  lost: number;
+  /** Records that failed validation. */
+  invalid: number;
+  /** Discontinuities in the stream's seq. */
+  gaps: number;
+  /** Seq of the last trade, null before the first. */
+  lastSeq: number | null;
+  /** Price of the last trade, null before the first. */
+  lastPrice: number | null;
+  /** Producer restarts seen. */
+  restarts: number;
+}
+
 /** The final summary (`--summary-json` prints it as one line). */
 export interface LiveSummary {
   /** Transport read. */
@@ -64,7 +82,7 @@ export interface LiveSummary {
   lost: number;
   /** Records that failed validation. */
   invalid: number;
-  /** Per-symbol seq discontinuities. */
+  /** Seq discontinuities, each (exchange, symbol) stream on its own. */
   gaps: number;
   /** Wall time consumed, ms. */
   elapsedMs: number;
@@ -72,31 +90,27 @@ export interface LiveSummary {
   activeMs: number;
   /** Trades per second between the first and the last trade delivered. */
   ratePerSecond: number;
-  /** Per symbol. */
-  symbols: Record<string, {
-    received: number;
-    lost: number;
-    invalid: number;
-    gaps: number;
-    lastSeq: number | null;
-    lastPrice: number | null;
-    restarts: number;
-  }>;
+  /**
+   * Per exchange, then symbol: every stream subscribed or met. Invalid
+   * messages that named no known stream count only in the totals.
+   */
+  exchanges: Record<string, Record<string, StreamSummary>>;
   /** One-way latency from ts_recv to delivery, ns. */
   latencyNs: LatencySummary;
 }
 
 function summarize(
-  exchange: Exchange,
+  source: Exchange,
   stats: TradeStats,
   elapsedMs: number,
 ): LiveSummary {
-  const perSymbol = exchange.stats();
-  const symbols: LiveSummary["symbols"] = {};
-  stats.symbols.forEach((symbol, index) => {
+  // By stream index, then maybe the "*" row of messages of no known stream.
+  const rows = source.stats();
+  const exchanges: LiveSummary["exchanges"] = {};
+  stats.streams.forEach(({ exchange, symbol }, index) => {
     const figures = stats.figures(index);
-    const counters = perSymbol[index];
-    symbols[symbol] = {
+    const counters = rows[index];
+    (exchanges[exchange] ??= {})[symbol] = {
       received: figures.received,
       lost: counters?.lost ?? 0,
       invalid: counters?.invalid ?? 0,
@@ -107,11 +121,11 @@ function summarize(
     };
   });
   // Over every row the exchange reports, including one for messages that
-  // named no known symbol.
+  // named no known stream.
   const sum = (key: "lost" | "invalid") =>
-    perSymbol.reduce((total, row) => total + row[key], 0);
+    rows.reduce((total, row) => total + row[key], 0);
   return {
-    transport: exchange.name,
+    transport: source.name,
     received: stats.received,
     lost: sum("lost"),
     invalid: sum("invalid"),
@@ -121,18 +135,18 @@ function summarize(
     ratePerSecond: stats.activeMs > 0
       ? Math.round(stats.received / (stats.activeMs / 1000))
       : 0,
-    symbols,
+    exchanges,
     latencyNs: stats.latency(),
   };
 }
 
 function progressLines(
   stats: TradeStats,
-  counters: SymbolStats[],
+  counters: StreamStats[],
   previous: number[],
   seconds: number,
 ): ProgressLine[] {
-  return stats.symbols.map((symbol, index) => {
+  return stats.streams.map(({ exchange, symbol }, index) => {
     const figures = stats.figures(index);
     const c = counters[index];
     const rate = (figures.received - (previous[index] ?? 0)) / seconds;
@@ -145,7 +159,7 @@ function progressLines(
       : String(figures.lastPrice);
     const state = c?.state ?? "waiting";
     return {
-      text: `${symbol} ${formatCount(figures.received)} (${
+      text: `${exchange} ${symbol} ${formatCount(figures.received)} (${
         formatRate(rate)
       }) last ${price} lost ${
         formatCount(c?.lost ?? 0)
@@ -153,6 +167,7 @@ function progressLines(
         formatNanos(p50)
       } p99 ${formatNanos(p99)} [${state}]`,
       fields: {
+        exchange,
         symbol,
         received: figures.received,
         rate: Math.round(rate),
@@ -202,7 +217,13 @@ export async function live(
 ): Promise<number> {
   const output = roleOutput(ROLE, config.log);
   const { log } = output;
-  const { symbols, maxTrades, exchange: exchangeName } = config.dataSource;
+  const source = config.dataSource;
+  const { maxTrades } = source;
+  // The config decided which keys apply; NATS reads its consumer's own
+  // (an undefined exchange: every exchange; no symbols: every symbol).
+  const { exchange: exchangeName, symbols } = source.type === "nats"
+    ? source.nats.consumer
+    : source;
   // A strategy bug, or a failure of the endpoint, stops the consumer.
   const failed = new AbortController();
   let status = 0;
@@ -214,7 +235,7 @@ export async function live(
   let processing: TradeProcessing | undefined;
   try {
     processing = await TradeProcessing.open(config.tradingCore, {
-      exchange: exchangeName,
+      exchange: exchangeName ?? "*",
       symbols,
       strategyLog: createLogger("strategy", {
         ...config.log,
@@ -248,7 +269,7 @@ export async function live(
     try {
       recorder = await TradeRecorder.open(options.record, {
         format: options.recordFormat,
-        symbols,
+        selection: { exchange: exchangeName, symbols },
       });
     } catch (error) {
       if (!(error instanceof RecordFileError || error instanceof TypeError)) {
@@ -256,18 +277,18 @@ export async function live(
       }
       await processing?.stop();
       log.error(error.message);
-      return 1;
+      // a format the subscription cannot fill is a usage error
+      return error instanceof TypeError ? 2 : 1;
     }
     log.info(`recording to ${options.record} (${recorder.format})`);
   }
   const exchange = createExchange(config, log);
-  const stats = new TradeStats(symbols);
+  const stats = new TradeStats();
   const shutdown = shutdownSignal({
     signal: options.signal,
     onSignal: (signal) => log.info(`${signal}: stopping`),
   });
   const state: LiveState = {
-    exchange: exchangeName,
     source: exchange,
     stats,
     processing,
@@ -294,7 +315,7 @@ export async function live(
     return 1;
   }
   const started = performance.now();
-  const previous = symbols.map(() => 0);
+  const previous: number[] = [];
   const progress = startProgress(
     (seconds) => progressLines(stats, exchange.stats(), previous, seconds),
     {
@@ -307,25 +328,25 @@ export async function live(
     await processing?.start();
     await exchange.subscribeTrades(
       symbols,
-      (trade, origin, symbol) => {
-        // A wildcard subscription meets its symbols as they come.
-        if (symbol === stats.symbols.length) {
-          stats.add(origin.symbol);
-          processing?.addSymbol(origin.symbol);
-        }
-        stats.record(trade, symbol);
+      (trade, origin, stream) => {
+        stats.record(trade, stream);
         recorder?.record(trade, origin);
-        processing?.trade(trade, origin, symbol);
+        processing?.trade(trade, origin, stream);
       },
       {
         signal: AbortSignal.any([shutdown.signal, failed.signal]),
         limit: maxTrades,
+        // In index order: the subscribed streams, then those a wildcard
+        // subscription meets, each before its first trade.
+        onStream: (origin) => {
+          stats.add(origin);
+          processing?.addStream(origin);
+        },
         onEvent: (event) => {
-          const index = stats.symbols.indexOf(event.symbol);
           if (
-            index >= 0 &&
+            event.stream >= 0 && event.stream < stats.streams.length &&
             (event.kind === "attached" || event.kind === "restarted")
-          ) stats.restart(index);
+          ) stats.restart(event.stream);
           logEvent(log, event);
         },
       },
@@ -356,11 +377,12 @@ export async function live(
       log.info(
         `recorded ${formatCount(recorder.lines)} trades to ${recorder.path}`,
       );
-      if (recorder.skipped > 0) {
+      const kept = recorder.stream;
+      if (recorder.skipped > 0 && kept !== undefined) {
         log.warn(
           `${
             formatCount(recorder.skipped)
-          } trades of other symbols left out of the csv recording`,
+          } trades of other (exchange, symbol) streams left out of the csv recording (it holds ${kept.exchange} ${kept.symbol})`,
         );
       }
     }

@@ -1,7 +1,8 @@
 /**
  * trading_core's `/metrics` and `/healthz`: trades received, lost and late
- * per symbol, the consumer's lag, end-to-end latency, bars and the strategy,
- * read from the counters the read loop already keeps.
+ * per (exchange, symbol) stream, labelled with each stream's own exchange,
+ * the consumer's lag, end-to-end latency, bars and the strategy, read from
+ * the counters the read loop already keeps.
  *
  * @module
  */
@@ -18,44 +19,44 @@ import {
   processFamilies,
   type Sample,
 } from "../common/metrics/mod.ts";
-import type { Exchange, SymbolStats } from "./exchange.ts";
+import type { Exchange } from "./exchange.ts";
 import { NatsExchange } from "./nats_exchange.ts";
+import type { BarCounts } from "./bars.ts";
 import type { TradeProcessing } from "./processing.ts";
 import type { TradeStats } from "./trade_stats.ts";
 
 /** What the consumer's metrics and health are read from. */
 export interface LiveState {
-  /** Exchange name. */
-  exchange: string;
   /** The transport read. */
   source: Exchange;
-  /** Per-symbol counts and latency. */
+  /** Per-stream counts and latency, by the source's stream indexes. */
   stats: TradeStats;
   /** Bars and strategy, when used. */
   processing: TradeProcessing | undefined;
 }
 
-function rowsBySymbol(source: Exchange): Map<string, SymbolStats> {
-  return new Map(source.stats().map((row) => [row.symbol, row]));
-}
-
 /** The consumer's metric families. */
 export function liveFamilies(state: LiveState): MetricFamily[] {
-  const { stats, source, exchange } = state;
+  const { stats, source } = state;
   const transport = source.name;
-  const rows = rowsBySymbol(source);
-  const labels = (symbol: string) => ({ transport, exchange, symbol });
-  const bySymbol = (value: (index: number, symbol: string) => number) =>
-    stats.symbols.map((symbol, index): Sample => ({
-      labels: labels(symbol),
-      value: value(index, symbol),
+  // By stream index, then maybe the "*" row of messages of no known stream.
+  const rows = source.stats();
+  const labels = (stream: { exchange: string; symbol: string }) => ({
+    transport,
+    exchange: stream.exchange,
+    symbol: stream.symbol,
+  });
+  const byStream = (value: (index: number) => number) =>
+    stats.streams.map((stream, index): Sample => ({
+      labels: labels(stream),
+      value: value(index),
     }));
   const families: MetricFamily[] = [
     ...processFamilies("trading_core"),
     counter({
       name: "marketbus_trades_received_total",
       help: "Trades delivered to trading_core.",
-    }, bySymbol((index) => stats.figures(index).received)),
+    }, byStream((index) => stats.figures(index).received)),
     counter({
       name: "marketbus_received_bytes_total",
       help: "Trade record bytes delivered to trading_core (48 per trade).",
@@ -67,33 +68,31 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
       name: "marketbus_trades_lost_total",
       help:
         "Trades published but never delivered (overwritten in the ring before they were read).",
-    }, bySymbol((_, symbol) => rows.get(symbol)?.lost ?? 0)),
+    }, byStream((index) => rows[index]?.lost ?? 0)),
     counter(
       {
         name: "marketbus_invalid_records_total",
         help: "Records or messages that failed validation and were skipped.",
       },
-      source.stats().map((row) => ({
-        labels: labels(row.symbol),
-        value: row.invalid,
-      })),
+      rows.map((row) => ({ labels: labels(row), value: row.invalid })),
     ),
     counter({
       name: "marketbus_sequence_gaps_total",
-      help: "Discontinuities in a symbol's publisher sequence.",
-    }, bySymbol((index) => stats.figures(index).gaps)),
+      help:
+        "Discontinuities in the publisher sequence of an (exchange, symbol).",
+    }, byStream((index) => stats.figures(index).gaps)),
     counter({
       name: "marketbus_producer_restarts_total",
-      help: "Publisher restarts seen on a symbol.",
-    }, bySymbol((_, symbol) => rows.get(symbol)?.restarts ?? 0)),
+      help: "Publisher restarts seen on an (exchange, symbol).",
+    }, byStream((index) => rows[index]?.restarts ?? 0)),
     latencyFamily(
       {
         name: "marketbus_end_to_end_latency_seconds",
         help:
           "Time from data_manager receiving a trade (ts_recv) to its delivery here, seconds (sampled in big batches).",
       },
-      stats.symbols.map((symbol, index) => ({
-        labels: labels(symbol),
+      stats.streams.map((stream, index) => ({
+        labels: labels(stream),
         histogram: stats.figures(index).latency,
       })),
     ),
@@ -116,7 +115,7 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
       name: "marketbus_ring_lag_trades",
       help:
         "Trades published to the ring and not yet read: a reader a whole ring behind loses trades.",
-    }, bySymbol((_, symbol) => rows.get(symbol)?.lag ?? 0)));
+    }, byStream((index) => rows[index]?.lag ?? 0)));
   }
   if (state.processing) families.push(...processingFamilies(state));
   return families;
@@ -125,8 +124,8 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
 function processingFamilies(state: LiveState): MetricFamily[] {
   const processing = state.processing!;
   const counts = processing.counts();
-  const labels = (row: { symbol: string; interval: string }) => ({
-    exchange: state.exchange,
+  const labels = (row: BarCounts) => ({
+    exchange: row.exchange,
     symbol: row.symbol,
     interval: row.interval,
   });
@@ -139,7 +138,7 @@ function processingFamilies(state: LiveState): MetricFamily[] {
     counter({
       name: "marketbus_late_trades_total",
       help:
-        "Trades older than their symbol's open bar, left out of every bar of that interval.",
+        "Trades older than their stream's open bar, left out of every bar of that interval.",
     }, counts.map((row) => ({ labels: labels(row), value: row.late }))),
     counter(
       {
@@ -147,10 +146,7 @@ function processingFamilies(state: LiveState): MetricFamily[] {
         help:
           "Empty bars not emitted because a gap in trade time was longer than the builder's limit.",
       },
-      processing.bars.stats().map((row) => ({
-        labels: { exchange: state.exchange, interval: row.interval },
-        value: row.skippedEmpty,
-      })),
+      counts.map((row) => ({ labels: labels(row), value: row.skippedEmpty })),
     ),
     counter({
       name: "marketbus_strategy_calls_total",

@@ -48,14 +48,15 @@ import {
 } from "../common/subjects.ts";
 import { TRADE_RECORD_SIZE } from "../common/trade.ts";
 import { TradeView } from "../common/trade_view.ts";
-import { symbolEvent } from "./_exchange_events.ts";
+import { streamEvent } from "./_exchange_events.ts";
 import type {
   Exchange,
   ExchangeEvent,
   ExchangeStatus,
+  OnStream,
   OnTick,
+  StreamStats,
   SubscribeOptions,
-  SymbolStats,
 } from "./exchange.ts";
 
 /** Options of {@linkcode NatsExchange}. */
@@ -125,8 +126,8 @@ const SETUP_RETRY_MS = 1000;
 const FINAL_ACK_MS = 50;
 /** Added to ack_wait when waiting for the server to redeliver, ms. */
 const REDELIVERY_MARGIN_MS = 250;
-/** The symbol of events about the whole consumer. */
-const ALL_SYMBOLS = "*";
+/** The exchange and symbol of events about the whole consumer, and of the row of messages of no known stream. */
+const ALL = "*";
 /** The first server version with the consumer reset API (ADR-60). */
 const RESET_VERSION = [2, 14] as const;
 
@@ -193,19 +194,22 @@ export class NatsExchange implements Exchange {
   }
 
   /**
-   * Counters per symbol: the subscribed ones in order, then any other symbol
-   * a wildcard subscription delivered, in order of arrival, then, if any, a
-   * `"*"` row counting invalid messages of no such symbol. `lag` is the
-   * consumer's pending message count (messages, not trades, over all
-   * symbols: the same figure on every row), refreshed every second; `lost`
-   * and `restarts` stay 0 (the summary counts gaps by seq).
+   * Counters per (exchange, symbol) stream, by stream index: the subscribed
+   * symbols on the configured exchange in order (none when every exchange is
+   * read), then every other stream a wildcard subscription delivered, in
+   * order of arrival, then, if any, a `"*"` row counting invalid messages of
+   * no such stream. `lag` is the consumer's pending message count (messages,
+   * not trades, over all streams: the same figure on every row), refreshed
+   * every second; `lost` and `restarts` stay 0 (the summary counts gaps by
+   * seq).
    */
-  stats(): SymbolStats[] {
+  stats(): StreamStats[] {
     const subscription = this.#subscription;
     if (subscription === undefined) return [];
     const { channels, unroutable } = subscription;
     const rows = unroutable.invalid > 0 ? [...channels, unroutable] : channels;
     return rows.map((channel) => ({
+      exchange: channel.exchange,
       symbol: channel.symbol,
       received: channel.received,
       lost: 0,
@@ -257,8 +261,8 @@ export class NatsExchange implements Exchange {
    * exchange when it is undefined), in stream order, until the signal aborts
    * or at least `limit` trades were delivered: the message that reaches the
    * limit is delivered whole (up to a message of trades past `limit`), as a
-   * message is acknowledged whole. Symbol indexes beyond `symbols` are
-   * symbols a wildcard subscription met (see {@linkcode stats}).
+   * message is acknowledged whole. Each (exchange, symbol) is a stream of its
+   * own, announced to `onStream` (see {@linkcode stats} for the order).
    *
    * A durable consumer acknowledges with AckAll: one ack of the last message
    * whose records all went through `onTick` covers every message before it,
@@ -278,7 +282,8 @@ export class NatsExchange implements Exchange {
    * payload is not a whole number of valid records, is skipped, counted in
    * `invalid` (its records), terminated (`term`, so it is not redelivered)
    * and reported once per kind as an `invalid` event. Connection and
-   * consumer problems are `stalled` or `dead` events (symbol `"*"`), and
+   * consumer problems are `stalled` or `dead` events (exchange and symbol
+   * `"*"`), and
    * `recovered` when they clear; the consumer resumes by itself.
    *
    * @throws {ConsumerConflictError} when the durable consumer exists with
@@ -297,6 +302,8 @@ export class NatsExchange implements Exchange {
       prefix: subjectPrefix,
     });
     const subscription = new Subscription(symbols, onTick, {
+      exchange: consumer.exchange,
+      onStream: options.onStream ?? (() => {}),
       prefix: subjectPrefix,
       limit: options.limit && options.limit > 0 ? options.limit : Infinity,
       acks: consumer.durableName !== undefined,
@@ -579,9 +586,10 @@ export class NatsExchange implements Exchange {
   }
 }
 
-/** One subscribed (or met) symbol's counters. */
+/** One subscribed (or met) (exchange, symbol) stream's counters. */
 interface Channel {
   index: number;
+  exchange: string;
   symbol: string;
   received: number;
   invalid: number;
@@ -590,6 +598,8 @@ interface Channel {
 /** What a subject's messages are: their origin (undefined: not a trade subject) and channel. */
 interface Route {
   origin: TradeOrigin | undefined;
+  /** The exchange the subject names (its raw token when it is not a trade subject). */
+  exchange: string;
   /** The symbol the subject names (its raw token when it is not a trade subject). */
   symbol: string;
   /** Set once the symbol has one (subscribed, or a trade of it delivered). */
@@ -609,19 +619,22 @@ class Subscription {
   /** Messages delivered but not acknowledged yet, from the consumer's info. */
   ackPending = 0;
   consumerName = "";
-  /** Counts invalid messages of symbols without a channel (the `"*"` row). */
+  /** Counts invalid messages of streams without a channel (the `"*"` row). */
   readonly unroutable: Channel = {
     index: -1,
-    symbol: ALL_SYMBOLS,
+    exchange: ALL,
+    symbol: ALL,
     received: 0,
     invalid: 0,
   };
   /** Acknowledgements were sent (fire and forget) since the subscription started. */
   unconfirmed = false;
-  #bySymbol = new Map<string, Channel>();
+  /** Channels by {@linkcode streamKey}. */
+  #byStream = new Map<string, Channel>();
   #routes = new Map<string, Route>();
   #view = new TradeView();
   #onTick: OnTick;
+  #onStream: OnStream;
   #emit: (event: ExchangeEvent) => void;
   #prefix: string;
   #limit: number;
@@ -642,6 +655,9 @@ class Subscription {
     symbols: readonly string[],
     onTick: OnTick,
     options: {
+      /** The configured exchange; undefined: every exchange. */
+      exchange: string | undefined;
+      onStream: OnStream;
       prefix: string;
       limit: number;
       acks: boolean;
@@ -650,23 +666,30 @@ class Subscription {
     },
   ) {
     this.#onTick = onTick;
+    this.#onStream = options.onStream;
     this.#stream = options.stream;
     this.#prefix = options.prefix;
     this.#limit = options.limit;
     this.#acks = options.acks;
     this.#emit = options.emit;
-    symbols.forEach((symbol, index) => {
+    // Every exchange: the streams are not known before their trades come.
+    if (options.exchange === undefined) return;
+    const exchange = normalizeExchange(options.exchange);
+    for (const raw of symbols) {
+      const symbol = normalizeSymbol(raw);
+      const key = streamKey(exchange, symbol);
+      if (this.#byStream.has(key)) continue;
       const channel = {
-        index,
-        symbol: normalizeSymbol(symbol),
+        index: this.channels.length,
+        exchange,
+        symbol,
         received: 0,
         invalid: 0,
       };
       this.channels.push(channel);
-      if (!this.#bySymbol.has(channel.symbol)) {
-        this.#bySymbol.set(channel.symbol, channel);
-      }
-    });
+      this.#byStream.set(key, channel);
+      this.#onStream({ exchange, symbol }, channel.index);
+    }
   }
 
   /** Trades still to deliver to reach the limit. */
@@ -786,6 +809,7 @@ class Subscription {
       const origin = parseTradeSubject(subject, { prefix: this.#prefix });
       route = {
         origin,
+        exchange: origin.exchange,
         symbol: origin.symbol,
         channel: undefined,
         problem: "",
@@ -793,33 +817,39 @@ class Subscription {
     } catch (error) {
       if (!(error instanceof RangeError)) throw error;
       // The filters admit only `{prefix}.{exchange}.{symbol}.trades`.
-      const symbol = subject.slice(this.#prefix.length + 1).split(".")[1];
+      const [exchange, symbol] = subject.slice(this.#prefix.length + 1)
+        .split(".");
       route = {
         origin: undefined,
+        exchange,
         symbol,
         channel: undefined,
         problem: error.message,
       };
     }
-    route.channel = this.#bySymbol.get(route.symbol);
+    route.channel = this.#byStream.get(streamKey(route.exchange, route.symbol));
     this.#routes.set(subject, route);
     return route;
   }
 
   /**
-   * The channel of a symbol a wildcard subscription meets, created with its
-   * first trade delivered: indexes reach `onTick` in order, 0, 1, 2, ….
+   * The channel of a stream a wildcard subscription meets, created (and
+   * announced) with its first trade delivered: indexes in order, 0, 1, 2, ….
    */
   #open(route: Route): Channel {
-    const channel = this.#bySymbol.get(route.symbol) ?? {
-      index: this.channels.length,
-      symbol: route.symbol,
-      received: 0,
-      invalid: 0,
-    };
-    if (channel.index === this.channels.length) {
+    const key = streamKey(route.exchange, route.symbol);
+    let channel = this.#byStream.get(key);
+    if (channel === undefined) {
+      channel = {
+        index: this.channels.length,
+        exchange: route.exchange,
+        symbol: route.symbol,
+        received: 0,
+        invalid: 0,
+      };
       this.channels.push(channel);
-      this.#bySymbol.set(channel.symbol, channel);
+      this.#byStream.set(key, channel);
+      this.#onStream(route.origin!, channel.index);
     }
     route.channel = channel;
     return channel;
@@ -827,7 +857,7 @@ class Subscription {
 
   /**
    * Skips, counts and terminates an invalid message. Its records count on
-   * its symbol, or on the `"*"` row while that symbol has no channel.
+   * its stream, or on the `"*"` row while that stream has no channel.
    */
   #reject(
     message: JsMsg,
@@ -836,13 +866,14 @@ class Subscription {
     problem: string,
     records: number,
   ): void {
-    const channel = route.channel ?? this.#bySymbol.get(route.symbol) ??
+    const channel = route.channel ??
+      this.#byStream.get(streamKey(route.exchange, route.symbol)) ??
       this.unroutable;
     channel.invalid += records;
     if (this.#acks) message.term(`invalid ${kind}`);
     if (this.#reported.has(kind)) return;
     this.#reported.add(kind);
-    this.#emit(symbolEvent(
+    this.#emit(streamEvent(
       channel,
       "invalid",
       `message ${message.seq} on ${message.subject} skipped and terminated (${message.data.byteLength} bytes): ${problem}; further invalid ${kind}s are only counted`,
@@ -854,7 +885,7 @@ class Subscription {
     this.state = "connected";
     this.lag = pending;
     this.#problem = undefined;
-    this.#emit({ kind: "attached", symbol: ALL_SYMBOLS, message });
+    this.#emit(wholeConsumer("attached", message));
   }
 
   /** Reports a connection or consumer problem once, until it clears. */
@@ -866,7 +897,7 @@ class Subscription {
     this.state = state;
     if (this.#problem === message) return;
     this.#problem = message;
-    this.#emit({ kind, symbol: ALL_SYMBOLS, message });
+    this.#emit(wholeConsumer(kind, message));
   }
 
   /** Clears the current problem, if any, with a `recovered` event. */
@@ -875,7 +906,7 @@ class Subscription {
     this.state = "connected";
     if (this.#problem === undefined) return;
     this.#problem = undefined;
-    this.#emit({ kind: "recovered", symbol: ALL_SYMBOLS, message });
+    this.#emit(wholeConsumer("recovered", message));
   }
 
   /** Refreshes `lag` from the consumer's info (one request at a time). */
@@ -892,6 +923,19 @@ class Subscription {
       this.#polling = false;
     });
   }
+}
+
+/** The key of an (exchange, symbol) stream in a map: looked up once per subject (and per invalid message), never per trade. */
+function streamKey(exchange: string, symbol: string): string {
+  return `${exchange}.${symbol}`;
+}
+
+/** An event about the whole consumer (exchange and symbol `"*"`), its message as is. */
+function wholeConsumer(
+  kind: ExchangeEvent["kind"],
+  message: string,
+): ExchangeEvent {
+  return { kind, exchange: ALL, symbol: ALL, stream: -1, message };
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * What trading_core does with each trade beyond counting it: builds bars,
  * writes closed bars to `--bars-out`, and runs the `--strategy`, keeping
- * trades and bars in order per symbol (a trade that closes a bar reaches the
- * strategy after that bar).
+ * trades and bars in order per (exchange, symbol) stream (a trade that closes
+ * a bar reaches the strategy after that bar).
  *
  * Bars are built only when something uses them: a strategy or a bar file.
  *
@@ -23,9 +23,9 @@ export const ADVANCE_EVERY_MS = 100;
 
 /** Options of {@linkcode TradeProcessing.open}. */
 export interface TradeProcessingOptions {
-  /** Exchange of the bars. */
+  /** Exchange read, or `"*"` for every exchange (the strategy's context; bars name each trade's own). */
   exchange: string;
-  /** Symbols subscribed (a wildcard subscription adds more with {@linkcode TradeProcessing.addSymbol}). */
+  /** Symbols subscribed, empty for every symbol (the strategy's context). */
   symbols: readonly string[];
   /** Logger of the strategy (component `strategy`). */
   strategyLog: Logger;
@@ -93,8 +93,8 @@ export class TradeProcessing {
       writer?.write(bar);
       runner?.bar(bar);
     };
-    const bars = new BarBuilder(options.symbols, {
-      exchange: options.exchange,
+    // Its streams come with addStream, as the subscription announces them.
+    const bars = new BarBuilder([], {
       intervals: config.bars.intervals,
       closeDelayMs: config.bars.closeDelayMs,
       onBar,
@@ -121,18 +121,18 @@ export class TradeProcessing {
     this.#timer = setInterval(() => this.bars.advance(), ADVANCE_EVERY_MS);
   }
 
-  /** One delivered trade: bars first (closing the ones it ends), then the strategy. */
-  trade(trade: TradeView, origin: TradeOrigin, symbol: number): void {
-    this.bars.add(trade, symbol);
+  /** One delivered trade of stream index `stream`: bars first (closing the ones it ends), then the strategy. */
+  trade(trade: TradeView, origin: TradeOrigin, stream: number): void {
+    this.bars.add(trade, stream);
     this.#runner?.trade(trade, origin);
   }
 
-  /** Starts building bars of a symbol a wildcard subscription met; returns its index. */
-  addSymbol(symbol: string): number {
-    return this.bars.addSymbol(symbol);
+  /** Starts building bars of an (exchange, symbol) stream; returns its index (the next one, for a new stream). */
+  addStream(stream: TradeOrigin): number {
+    return this.bars.addSymbol(stream.symbol, stream.exchange);
   }
 
-  /** Bars closed and late trades per symbol and interval. */
+  /** Bars closed, late trades and skipped empty bars per stream and interval. */
   counts(): BarCounts[] {
     return this.bars.counts();
   }

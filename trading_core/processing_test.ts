@@ -5,8 +5,11 @@ import type { TradingCoreConfig } from "../common/config/mod.ts";
 import type { Logger } from "../common/log.ts";
 import { Side } from "../common/trade.ts";
 import { TradeView } from "../common/trade_view.ts";
+import { TEMP_FILE_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
 import { TradeProcessing } from "./processing.ts";
 
+/** A test that writes strategy modules and bar files: skipped, saying why, without those permissions. */
+const test = testNeeding(TEMP_FILE_PERMISSIONS);
 const T0 = 1_704_067_200_000; // 2024-01-01T00:00:00Z
 const ORIGIN = { exchange: "binance", symbol: "BTCUSDT" };
 const SILENT: Logger = {
@@ -60,6 +63,7 @@ async function withStrategy(
     onStrategyError: (message) => errors.push(message),
   });
   assert.ok(processing);
+  assert.equal(processing.addStream(ORIGIN), 0);
   return { processing, errors };
 }
 
@@ -73,7 +77,7 @@ Deno.test("without a strategy or a bar file, nothing is processed", async () => 
   assert.equal(processing, undefined);
 });
 
-Deno.test("the strategy gets a closed bar before the trade that closed it, and the bar file gets the bar", async () => {
+test("the strategy gets a closed bar before the trade that closed it, and the bar file gets the bar", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const events: string[] = [];
@@ -99,6 +103,7 @@ export default {
       },
     );
     assert.ok(processing);
+    assert.equal(processing.addStream(ORIGIN), 0);
     await processing.start();
     const view = trades([[100, 10], [900, 11], [2_100, 12]]);
     for (let i = 0; i < view.count; i++) {
@@ -144,7 +149,7 @@ export default {
   }
 });
 
-Deno.test("a strategy that throws is reported once, with its file and hook", async () => {
+test("a strategy that throws is reported once, with its file and hook", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = await strategyModule(
@@ -171,7 +176,7 @@ Deno.test("a strategy that throws is reported once, with its file and hook", asy
   }
 });
 
-Deno.test("a strategy whose onStart or onStop throws is reported with the hook", async () => {
+test("a strategy whose onStart or onStop throws is reported with the hook", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = await strategyModule(
@@ -190,6 +195,47 @@ Deno.test("a strategy whose onStart or onStop throws is reported with the hook",
       `strategy ${path} failed in onStart: Error: no start`,
       `strategy ${path} failed in onStop: Error: no stop`,
     ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("streams are added as the subscription announces them: the same symbol on two exchanges has bars of its own, named by its exchange", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const barsOut = join(dir, "bars.ndjson");
+    const processing = await TradeProcessing.open(config({ barsOut }), {
+      exchange: "*",
+      symbols: ["AUDA"],
+      strategyLog: SILENT,
+      onStrategyError: (message) => assert.fail(message),
+    });
+    assert.ok(processing);
+    const audx = { exchange: "audx", symbol: "AUDA" };
+    const audy = { exchange: "audy", symbol: "AUDA" };
+    assert.equal(processing.addStream(audx), 0);
+    assert.equal(processing.addStream(audy), 1);
+    await processing.start();
+    const x = trades([[100, 10], [900, 11], [1_100, 12]]);
+    const y = trades([[200, 20], [1_200, 21]]);
+    processing.trade(x.select(0), audx, 0);
+    processing.trade(y.select(0), audy, 1);
+    processing.trade(x.select(1), audx, 0);
+    processing.trade(x.select(2), audx, 0);
+    processing.trade(y.select(1), audy, 1);
+    await processing.stop();
+    const lines = (await Deno.readTextFile(barsOut)).trim().split("\n");
+    assert.deepEqual(
+      lines.map((line) => {
+        const bar = JSON.parse(line);
+        return [bar.exchange, bar.symbol, bar.open, bar.close, bar.trades];
+      }),
+      [["audx", "AUDA", 10, 11, 2], ["audy", "AUDA", 20, 20, 1]],
+    );
+    assert.deepEqual(
+      processing.counts().map((row) => [row.exchange, row.symbol, row.closed]),
+      [["audx", "AUDA", 1], ["audy", "AUDA", 1]],
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -8,8 +8,10 @@
  *   times in ns, exact price, size, side, flags, trade id).
  * - `csv` is Binance's public `trades` layout (`id,price,qty,quote_qty,time,
  *   is_buyer_maker,is_best_match`, with a header, time in ms). It has no
- *   column for the symbol, seq, ts_recv or flags, and time is cut to the ms,
- *   so it is lossy and holds one symbol: name the file like
+ *   column for the exchange, symbol, seq, ts_recv or flags, and time is cut
+ *   to the ms, so it is lossy and holds one (exchange, symbol) stream: the
+ *   first one recorded; trades of any other are left out and counted
+ *   ({@linkcode TradeRecorder.skipped}). Name the file like
  *   `BTCUSDT-trades-2026-11-26.csv` (or pass the symbol to the reader).
  *   A trade of unknown side has no `is_buyer_maker`: its field is left empty,
  *   so a replay reports that row instead of inventing a side.
@@ -47,13 +49,16 @@ export const CSV_HEADER =
 
 /** Options of {@linkcode TradeRecorder.open}. */
 export interface TradeRecorderOptions {
-  /** `"ndjson"` (default, lossless) or `"csv"` (Binance layout, one symbol). */
+  /** `"ndjson"` (default, lossless) or `"csv"` (Binance layout, one (exchange, symbol)). */
   format?: RecordFormat;
   /**
-   * The symbols that will be recorded, when known: `csv` refuses more than
-   * one, since its rows carry no symbol.
+   * What the subscription selects, when known: `exchange` undefined = every
+   * exchange, `symbols` empty = every symbol. `csv` needs exactly one
+   * exchange and one symbol, since its rows carry neither; without this,
+   * `csv` holds the first (exchange, symbol) it meets and counts the rest in
+   * {@linkcode TradeRecorder.skipped}.
    */
-  symbols?: readonly string[];
+  selection?: { exchange: string | undefined; symbols: readonly string[] };
   /** Buffered characters that trigger a write (default 1 MiB). */
   chunkChars?: number;
   /** Longest time a recorded line waits in the buffer, ms (default 1000; 0 = only by size and at close). */
@@ -85,7 +90,7 @@ export class TradeRecorder implements Disposable {
   readonly #file: LineFile;
   #lines = 0;
   #skipped = 0;
-  #symbol: string | undefined;
+  #stream: TradeOrigin | undefined;
 
   private constructor(file: LineFile, format: RecordFormat) {
     this.path = file.path;
@@ -97,7 +102,7 @@ export class TradeRecorder implements Disposable {
   /**
    * Creates (or truncates) `path` for recording.
    *
-   * @throws {TypeError} for an unknown format, or `csv` with several symbols.
+   * @throws {TypeError} for an unknown format, or `csv` for a selection of several streams.
    * @throws {RangeError} for a bad `chunkChars`.
    * @throws {RecordFileError} when the file cannot be opened for writing
    * (the message says which `--allow-write` is missing).
@@ -114,13 +119,25 @@ export class TradeRecorder implements Disposable {
         }: expected "ndjson" or "csv"`,
       );
     }
-    if (format === "csv" && (options.symbols?.length ?? 0) > 1) {
-      throw new TypeError(
-        `--record-format csv holds one symbol's trades (Binance's trades layout has no symbol column), ` +
-          `but ${options.symbols!.length} are subscribed (${
-            options.symbols!.join(", ")
-          }): pass --symbols with one symbol, or record ndjson`,
-      );
+    const selection = options.selection;
+    if (format === "csv" && selection !== undefined) {
+      const { exchange, symbols } = selection;
+      const several = [
+        ...(exchange === undefined ? ["every exchange"] : []),
+        ...(symbols.length === 0
+          ? ["every symbol"]
+          : symbols.length > 1
+          ? [`${symbols.length} symbols (${symbols.join(", ")})`]
+          : []),
+      ];
+      if (several.length > 0) {
+        throw new TypeError(
+          `--record-format csv holds one (exchange, symbol)'s trades (Binance's trades layout has neither column), ` +
+            `but the subscription reads ${
+              several.join(" and ")
+            }: pass one --exchange and one --symbols, or record ndjson`,
+        );
+      }
     }
     const file = await LineFile.open(path, {
       flag: "--record",
@@ -140,9 +157,14 @@ export class TradeRecorder implements Disposable {
     return this.#file.bytes;
   }
 
-  /** Trades of a second symbol a `csv` recording left out (rows carry no symbol). */
+  /** Trades of other (exchange, symbol) streams a `csv` recording left out (rows carry neither). */
   get skipped(): number {
     return this.#skipped;
+  }
+
+  /** The (exchange, symbol) a `csv` recording holds: its first trade's; undefined before it, and for `ndjson`. */
+  get stream(): Readonly<TradeOrigin> | undefined {
+    return this.#stream;
   }
 
   /** Whether {@linkcode close} was called. */
@@ -163,8 +185,12 @@ export class TradeRecorder implements Disposable {
     if (this.format === "ndjson") {
       this.#file.append(`${formatNdjsonTrade(trade.toTrade(origin))}\n`);
     } else {
-      if (this.#symbol === undefined) this.#symbol = origin.symbol;
-      else if (origin.symbol !== this.#symbol) {
+      const stream = this.#stream;
+      if (stream === undefined) {
+        this.#stream = { exchange: origin.exchange, symbol: origin.symbol };
+      } else if (
+        origin.symbol !== stream.symbol || origin.exchange !== stream.exchange
+      ) {
         this.#skipped++;
         return;
       }

@@ -7,7 +7,14 @@ import {
   readTradeFile,
   type ReplayRow,
 } from "../data_manager/replay/trade_file.ts";
+import { TEMP_FILE_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
 import { CSV_HEADER, RecordFileError, TradeRecorder } from "./recorder.ts";
+
+/** Tests that write files: skipped, saying why, without those permissions. */
+const test = {
+  tempFiles: testNeeding(TEMP_FILE_PERMISSIONS),
+  writing: testNeeding([{ name: "write" }]),
+};
 
 const ORIGIN = { exchange: "binance", symbol: "BTCUSDT" };
 
@@ -52,7 +59,7 @@ async function readAll(
   return rows;
 }
 
-Deno.test("TradeRecorder ndjson: reads back as identical records (exact prices, seq, tsRecv, flags, ids)", async () => {
+test.tempFiles("TradeRecorder ndjson: reads back as identical records (exact prices, seq, tsRecv, flags, ids)", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = join(dir, "rec.ndjson");
@@ -78,7 +85,7 @@ Deno.test("TradeRecorder ndjson: reads back as identical records (exact prices, 
   }
 });
 
-Deno.test("TradeRecorder csv: Binance layout readable as binance-csv with identical ids, prices, sizes, sides", async () => {
+test.tempFiles("TradeRecorder csv: Binance layout readable as binance-csv with identical ids, prices, sizes, sides", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = join(dir, "BTCUSDT-trades-2024-01-01.csv");
@@ -89,7 +96,7 @@ Deno.test("TradeRecorder csv: Binance layout readable as binance-csv with identi
     }));
     const recorder = await TradeRecorder.open(path, {
       format: "csv",
-      symbols: ["BTCUSDT"],
+      selection: { exchange: "binance", symbols: ["BTCUSDT"] },
       chunkChars: 1000,
     });
     recordAll(recorder, trades);
@@ -116,14 +123,25 @@ Deno.test("TradeRecorder csv: Binance layout readable as binance-csv with identi
   }
 });
 
-Deno.test("TradeRecorder csv: refuses several symbols, skips a second one met later", async () => {
+test.tempFiles("TradeRecorder csv: refuses a selection of several streams, skips a second one met later", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = join(dir, "x.csv");
+    const open = (exchange: string | undefined, symbols: string[]) =>
+      TradeRecorder.open(path, {
+        format: "csv",
+        selection: { exchange, symbols },
+      });
     await assert.rejects(
-      TradeRecorder.open(path, { format: "csv", symbols: ["A", "B"] }),
-      /csv holds one symbol's trades/,
+      open("binance", ["A", "B"]),
+      /csv holds one \(exchange, symbol\)'s trades .* reads 2 symbols \(A, B\)/,
     );
+    await assert.rejects(
+      open(undefined, ["A"]),
+      /reads every exchange: pass one --exchange and one --symbols, or record ndjson$/,
+    );
+    await assert.rejects(open("binance", []), /reads every symbol:/);
+    (await open("binance", ["A"])).close();
     const recorder = await TradeRecorder.open(path, { format: "csv" });
     const view = new TradeView();
     view.wrap(encodeMessage(records(2).map((t) => ({ ...t, side: 1 }))));
@@ -142,7 +160,43 @@ Deno.test("TradeRecorder csv: refuses several symbols, skips a second one met la
   }
 });
 
-Deno.test("TradeRecorder: an empty recording is an empty file; bad format is a TypeError", async () => {
+test.tempFiles("TradeRecorder: the same symbol on two exchanges: ndjson keeps each trade's exchange, csv holds the first (exchange, symbol) and skips the other", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const audx = { exchange: "audx", symbol: "AUDA" };
+    const audy = { exchange: "audy", symbol: "AUDA" };
+    const view = new TradeView();
+    const count = view.wrap(
+      encodeMessage(records(6).map((t) => ({ ...t, side: Side.Buy }))),
+    );
+    const origin = (i: number) => i % 3 === 2 ? audy : audx;
+    const ndjson = join(dir, "both.ndjson");
+    const csv = join(dir, "AUDA-trades-2024-01-01.csv");
+    const lines = await TradeRecorder.open(ndjson);
+    const rows = await TradeRecorder.open(csv, { format: "csv" });
+    for (let i = 0; i < count; i++) {
+      lines.record(view.select(i), origin(i));
+      rows.record(view, origin(i));
+    }
+    lines.close();
+    rows.close();
+    const recorded = await readAll(ndjson, { format: "ndjson" });
+    assert.deepEqual(
+      recorded.map((row) => [row.exchange, row.symbol, row.seq]),
+      [1, 2, 3, 4, 5, 6].map((seq) => [origin(seq - 1).exchange, "AUDA", seq]),
+    );
+    assert.equal(rows.lines, 4);
+    assert.equal(rows.skipped, 2);
+    assert.deepEqual(rows.stream, audx);
+    assert.equal(lines.stream, undefined, "ndjson holds every stream");
+    const csvRows = await readAll(csv, { format: "binance-csv" });
+    assert.equal(csvRows.length, 4);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test.tempFiles("TradeRecorder: an empty recording is an empty file; bad format is a TypeError", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = join(dir, "empty.ndjson");
@@ -162,7 +216,7 @@ Deno.test("TradeRecorder: an empty recording is an empty file; bad format is a T
 
 Deno.test({
   name: "TradeRecorder: without write permission, says which --allow-write",
-  permissions: { read: true, write: false },
+  permissions: { write: false },
   async fn() {
     await assert.rejects(
       TradeRecorder.open("/tmp/never-written.ndjson"),
@@ -178,7 +232,7 @@ Deno.test({
   },
 });
 
-Deno.test("TradeRecorder: an unwritable directory is a RecordFileError", async () => {
+test.writing("TradeRecorder: an unwritable directory is a RecordFileError", async () => {
   await assert.rejects(
     TradeRecorder.open("/nonexistent-dir-marketbus/rec.ndjson"),
     (error: unknown) =>

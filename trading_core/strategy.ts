@@ -3,7 +3,7 @@
  * user module implements, {@linkcode loadStrategy} to import it from a file
  * (`deno task live --strategy ./my_strategy.ts`), and
  * {@linkcode StrategyRunner}, which feeds it decoded trades and closed bars
- * in order per symbol. A strategy module exports an object like this one:
+ * in order per (exchange, symbol). A strategy module exports an object like this one:
  *
  * ```ts
  * import type { Strategy } from "./strategy.ts";
@@ -20,7 +20,7 @@
  */
 
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { TradeOrigin } from "../common/codec.ts";
 import type { Logger } from "../common/log.ts";
 import type { Trade } from "../common/trade.ts";
@@ -29,9 +29,13 @@ import type { Bar } from "./bar.ts";
 
 /** What a strategy is told about the run; the same object for every call. */
 export interface StrategyContext {
-  /** Exchange name, lower case. */
+  /**
+   * Exchange read, lower case, or `"*"` when every exchange is read (NATS).
+   * Each trade and bar names its own exchange: key state per (exchange,
+   * symbol), since the same symbol on two exchanges is two streams.
+   */
   readonly exchange: string;
-  /** Symbols followed, upper case (a wildcard subscription may add more). */
+  /** Symbols followed, upper case; empty when every symbol is read. */
   readonly symbols: readonly string[];
   /** Bar intervals built, as configured (e.g. `"1s"`, `"1m"`). */
   readonly intervals: readonly string[];
@@ -48,9 +52,9 @@ export interface StrategyContext {
 export interface Strategy {
   /** Called once before the first trade. */
   onStart?(context: StrategyContext): void | Promise<void>;
-  /** Called for every trade, in order per symbol. */
+  /** Called for every trade, in order per (exchange, symbol). */
   onTrade(trade: Trade, context: StrategyContext): void;
-  /** Called for every closed bar, in order per symbol and interval. */
+  /** Called for every closed bar, in order per (exchange, symbol) and interval. */
   onBar(bar: Bar, context: StrategyContext): void;
   /** Called once after the last trade, also after a failure. */
   onStop?(context: StrategyContext): void | Promise<void>;
@@ -238,10 +242,29 @@ function importError(
   return new StrategyLoadError(
     path,
     compile
-      ? `Strategy ${quote(path)} does not compile: ${message}`
+      ? `Strategy ${quote(path)} does not compile${compileWhere(message)}: ${
+        message.split("\n")[0].trim()
+      }`
       : `Strategy ${quote(path)} threw while loading: ${errorText(error)}`,
     { cause: error },
   );
+}
+
+/**
+ * Where a compile error is, from the `    at file:///…:L:C` line Deno ends
+ * its message with: ` at /abs/file.ts:L:C`, or "" when there is none. The
+ * error stays one line; the code frame Deno draws is left out.
+ */
+function compileWhere(message: string): string {
+  const at = /^\s+at (file:\/\/\S+?):(\d+):(\d+)\s*$/m.exec(message);
+  if (!at) return "";
+  let file = at[1];
+  try {
+    file = fileURLToPath(file);
+  } catch {
+    // not a file URL after all: quote it as it came
+  }
+  return ` at ${file}:${at[2]}:${at[3]}`;
 }
 
 /** Options of {@linkcode StrategyRunner}. */

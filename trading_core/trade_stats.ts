@@ -1,10 +1,13 @@
 /**
- * What trading_core learns from the trades it receives, per symbol: counts,
- * sequence gaps, the last price and the one-way latency from ts_recv.
+ * What trading_core learns from the trades it receives, per (exchange,
+ * symbol) stream: counts, sequence gaps, the last price and the one-way
+ * latency from ts_recv. Each stream has its publisher's own seq: the same
+ * symbol on two exchanges is two sequences.
  *
  * @module
  */
 
+import type { TradeOrigin } from "../common/codec.ts";
 import { readWallClock } from "../common/ipc/clock.ts";
 import {
   LatencyHistogram,
@@ -12,11 +15,11 @@ import {
 } from "../common/latency_histogram.ts";
 import type { TradeView } from "../common/trade_view.ts";
 
-/** One symbol's figures. */
-export interface SymbolFigures {
+/** One stream's figures. */
+export interface StreamFigures {
   /** Trades seen. */
   received: number;
-  /** Sequence discontinuities (a jump or a step back in the per-symbol seq). */
+  /** Sequence discontinuities (a jump or a step back in the stream's seq). */
   gaps: number;
   /** Trades the discontinuities skipped over (forward jumps only). */
   skipped: number;
@@ -33,32 +36,33 @@ const TWO_32 = 2 ** 32;
 /** In batches bigger than this, latency is sampled on every this-many-th trade. */
 export const LATENCY_EVERY = 8;
 
-/** Counts trades per symbol and measures their latency from ts_recv to delivery. */
+/**
+ * Counts trades per (exchange, symbol) stream, by stream index, and measures
+ * their latency from ts_recv to delivery.
+ */
 export class TradeStats {
-  #symbols: string[];
-  #figures: SymbolFigures[];
+  #streams: TradeOrigin[] = [];
+  #figures: StreamFigures[] = [];
   #clock = { seconds: 0, nanos: 0 };
   #firstAtMs = 0;
   #lastAtMs = 0;
 
-  /** Creates trackers for `symbols`. */
-  constructor(symbols: readonly string[]) {
-    this.#symbols = [];
-    this.#figures = [];
-    for (const symbol of symbols) this.add(symbol);
+  /** Creates trackers for `streams` (index = position; more come with {@linkcode add}). */
+  constructor(streams: readonly TradeOrigin[] = []) {
+    for (const stream of streams) this.add(stream);
   }
 
-  /** Symbols tracked, by index. */
-  get symbols(): readonly string[] {
-    return this.#symbols;
+  /** Streams tracked, by index. */
+  get streams(): readonly Readonly<TradeOrigin>[] {
+    return this.#streams;
   }
 
   /**
-   * Starts tracking one more symbol (e.g. one a wildcard subscription just
+   * Starts tracking one more stream (e.g. one a wildcard subscription just
    * met) and returns its index.
    */
-  add(symbol: string): number {
-    this.#symbols.push(symbol);
+  add(stream: TradeOrigin): number {
+    this.#streams.push({ exchange: stream.exchange, symbol: stream.symbol });
     this.#figures.push({
       received: 0,
       gaps: 0,
@@ -67,11 +71,11 @@ export class TradeStats {
       lastPrice: undefined,
       latency: new LatencyHistogram(),
     });
-    return this.#symbols.length - 1;
+    return this.#streams.length - 1;
   }
 
   /**
-   * Records one delivered trade of symbol index `symbol`. The trade's view
+   * Records one delivered trade of stream index `stream`. The trade's view
    * tells where it sits in its batch: latency is measured for every trade of
    * batches up to {@linkcode LATENCY_EVERY} trades, and for every
    * {@linkcode LATENCY_EVERY}th (and the last) trade of bigger ones, which
@@ -79,8 +83,8 @@ export class TradeStats {
    * step (an FFI call), so sampling keeps the full path near the bare ring's
    * speed.
    */
-  record(trade: TradeView, symbol: number): void {
-    const figures = this.#figures[symbol];
+  record(trade: TradeView, stream: number): void {
+    const figures = this.#figures[stream];
     const seq = trade.seq;
     const last = figures.lastSeq;
     if (last !== undefined) {
@@ -105,17 +109,17 @@ export class TradeStats {
     }
   }
 
-  /** Forgets a symbol's last seq: the next trade starts a new sequence (producer restart). */
-  restart(symbol: number): void {
-    this.#figures[symbol].lastSeq = undefined;
+  /** Forgets a stream's last seq: the next trade starts a new sequence (producer restart). */
+  restart(stream: number): void {
+    this.#figures[stream].lastSeq = undefined;
   }
 
-  /** Figures of symbol index `symbol`. */
-  figures(symbol: number): Readonly<SymbolFigures> {
-    return this.#figures[symbol];
+  /** Figures of stream index `stream`. */
+  figures(stream: number): Readonly<StreamFigures> {
+    return this.#figures[stream];
   }
 
-  /** Trades seen over all symbols. */
+  /** Trades seen over all streams. */
   get received(): number {
     let total = 0;
     for (const figures of this.#figures) total += figures.received;
@@ -127,14 +131,14 @@ export class TradeStats {
     return this.#lastAtMs - this.#firstAtMs;
   }
 
-  /** Gaps over all symbols. */
+  /** Gaps over all streams. */
   get gaps(): number {
     let total = 0;
     for (const figures of this.#figures) total += figures.gaps;
     return total;
   }
 
-  /** Latency over all symbols. */
+  /** Latency over all streams. */
   latency(): LatencySummary {
     const all = new LatencyHistogram();
     for (const figures of this.#figures) all.merge(figures.latency);

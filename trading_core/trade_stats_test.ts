@@ -1,9 +1,10 @@
-// Tests of trading_core's per-symbol figures: counts, sequence gaps and the
-// trades they skipped, the u32 seq wrap, producer restarts, and latency from
-// ts_recv. Recording reads the wall clock through libc, hence ffiTest.
+// Tests of trading_core's per-(exchange, symbol) figures: counts, sequence
+// gaps and the trades they skipped, the u32 seq wrap, producer restarts, the
+// same symbol on two exchanges, and latency from ts_recv. Recording reads the
+// wall clock through libc, hence ffiTest.
 
 import assert from "node:assert/strict";
-import { encodeMessage } from "../common/codec.ts";
+import { encodeMessage, type TradeOrigin } from "../common/codec.ts";
 import { Side } from "../common/trade.ts";
 import { TradeView } from "../common/trade_view.ts";
 import { delay } from "../common/delay.ts";
@@ -30,13 +31,18 @@ function trade(seq: number, options: { ageMs?: number; price?: number } = {}) {
   return view;
 }
 
-function recordSeqs(stats: TradeStats, symbol: number, seqs: number[]): void {
-  for (const seq of seqs) stats.record(trade(seq), symbol);
+function recordSeqs(stats: TradeStats, stream: number, seqs: number[]): void {
+  for (const seq of seqs) stats.record(trade(seq), stream);
+}
+
+/** The streams of `symbols` on Binance. */
+function binance(...symbols: string[]): TradeOrigin[] {
+  return symbols.map((symbol) => ({ exchange: "binance", symbol }));
 }
 
 ffiTest("before any trade: nothing received, no last seq or price", () => {
-  const stats = new TradeStats(["BTCUSDT", "ETHUSDT"]);
-  assert.deepEqual(stats.symbols, ["BTCUSDT", "ETHUSDT"]);
+  const stats = new TradeStats(binance("BTCUSDT", "ETHUSDT"));
+  assert.deepEqual(stats.streams, binance("BTCUSDT", "ETHUSDT"));
   assert.equal(stats.received, 0);
   assert.equal(stats.gaps, 0);
   const figures = stats.figures(1);
@@ -50,7 +56,7 @@ ffiTest("before any trade: nothing received, no last seq or price", () => {
 ffiTest(
   "consecutive seqs: counted per symbol, no gaps, last seq and price kept",
   () => {
-    const stats = new TradeStats(["BTCUSDT", "ETHUSDT"]);
+    const stats = new TradeStats(binance("BTCUSDT", "ETHUSDT"));
     recordSeqs(stats, 0, [1, 2, 3]);
     stats.record(trade(1, { price: 3000 }), 1);
     stats.record(trade(4, { price: 60_000 }), 0);
@@ -66,7 +72,7 @@ ffiTest(
 );
 
 ffiTest("a forward jump is one gap counting what it skipped", () => {
-  const stats = new TradeStats(["BTCUSDT"]);
+  const stats = new TradeStats(binance("BTCUSDT"));
   recordSeqs(stats, 0, [1, 2, 5, 6, 106]);
   const figures = stats.figures(0);
   assert.equal(figures.gaps, 2);
@@ -76,7 +82,7 @@ ffiTest("a forward jump is one gap counting what it skipped", () => {
 });
 
 ffiTest("a step back or a repeat is a gap that skips nothing", () => {
-  const stats = new TradeStats(["BTCUSDT"]);
+  const stats = new TradeStats(binance("BTCUSDT"));
   recordSeqs(stats, 0, [10, 11, 7, 7, 8]);
   const figures = stats.figures(0);
   assert.equal(figures.gaps, 2); // 11 -> 7 and 7 -> 7
@@ -85,7 +91,7 @@ ffiTest("a step back or a repeat is a gap that skips nothing", () => {
 });
 
 ffiTest("the first trade never counts as a gap, whatever its seq", () => {
-  const stats = new TradeStats(["BTCUSDT"]);
+  const stats = new TradeStats(binance("BTCUSDT"));
   recordSeqs(stats, 0, [123_456]);
   assert.equal(stats.figures(0).gaps, 0);
   assert.equal(stats.figures(0).skipped, 0);
@@ -94,7 +100,7 @@ ffiTest("the first trade never counts as a gap, whatever its seq", () => {
 ffiTest(
   "seq wraps from 2^32 - 1 to 0 without a gap; a jump across the wrap counts what it skipped",
   () => {
-    const stats = new TradeStats(["BTCUSDT", "ETHUSDT"]);
+    const stats = new TradeStats(binance("BTCUSDT", "ETHUSDT"));
     recordSeqs(stats, 0, [TWO_32 - 2, TWO_32 - 1, 0, 1]);
     assert.equal(stats.figures(0).gaps, 0);
     assert.equal(stats.figures(0).lastSeq, 1);
@@ -110,7 +116,7 @@ ffiTest(
 ffiTest(
   "restart(): the symbol's next trade starts a new sequence; others keep theirs",
   () => {
-    const stats = new TradeStats(["BTCUSDT", "ETHUSDT"]);
+    const stats = new TradeStats(binance("BTCUSDT", "ETHUSDT"));
     recordSeqs(stats, 0, [1, 2, 3]);
     recordSeqs(stats, 1, [1, 2]);
     stats.restart(0);
@@ -127,7 +133,7 @@ ffiTest(
 ffiTest(
   "latency: each trade's age since ts_recv, per symbol and over all",
   () => {
-    const stats = new TradeStats(["BTCUSDT", "ETHUSDT"]);
+    const stats = new TradeStats(binance("BTCUSDT", "ETHUSDT"));
     stats.record(trade(1, { ageMs: 5 }), 0);
     stats.record(trade(2, { ageMs: 5 }), 0);
     stats.record(trade(1, { ageMs: 50 }), 1);
@@ -148,7 +154,7 @@ ffiTest(
 ffiTest(
   "activeMs: wall time from the first to the last trade recorded",
   async () => {
-    const stats = new TradeStats(["BTCUSDT", "ETHUSDT"]);
+    const stats = new TradeStats(binance("BTCUSDT", "ETHUSDT"));
     assert.equal(stats.activeMs, 0);
     stats.record(trade(1), 0);
     assert.equal(stats.activeMs, 0, "one trade");
@@ -161,7 +167,7 @@ ffiTest(
 );
 
 ffiTest("latency: a ts_recv in the future counts as negative", () => {
-  const stats = new TradeStats(["BTCUSDT"]);
+  const stats = new TradeStats(binance("BTCUSDT"));
   stats.record(trade(1, { ageMs: -60_000 }), 0);
   const latency = stats.latency();
   assert.equal(latency.count, 1);
@@ -184,7 +190,7 @@ ffiTest(
       tradeId: BigInt(i + 1),
     }));
     const view = new TradeView();
-    const stats = new TradeStats(["BTCUSDT"]);
+    const stats = new TradeStats(binance("BTCUSDT"));
     const count = view.wrap(encodeMessage(records));
     for (let i = 0; i < count; i++) stats.record(view.select(i), 0);
     const figures = stats.figures(0);
@@ -203,14 +209,48 @@ ffiTest(
 );
 
 ffiTest(
-  "add() tracks a symbol met later (wildcard subscriptions) at the next index",
+  "add() tracks a stream met later (wildcard subscriptions) at the next index",
   () => {
-    const stats = new TradeStats(["BTCUSDT"]);
-    assert.equal(stats.add("DOGEUSDT"), 1);
-    assert.deepEqual(stats.symbols, ["BTCUSDT", "DOGEUSDT"]);
+    const stats = new TradeStats(binance("BTCUSDT"));
+    assert.equal(stats.add({ exchange: "binance", symbol: "DOGEUSDT" }), 1);
+    assert.deepEqual(stats.streams, binance("BTCUSDT", "DOGEUSDT"));
     stats.record(trade(1), 1);
     assert.equal(stats.figures(1).received, 1);
     assert.equal(stats.figures(0).received, 0);
     assert.equal(stats.received, 1);
+  },
+);
+
+ffiTest(
+  "the same symbol on two exchanges is two streams: interleaved independent seqs give no gap, each counted on its own",
+  () => {
+    const stats = new TradeStats();
+    const audx = stats.add({ exchange: "audx", symbol: "AUDA" });
+    const audy = stats.add({ exchange: "audy", symbol: "AUDA" });
+    assert.deepEqual([audx, audy], [0, 1]);
+    // As a stream of two publishers interleaves them: 1, 1, 2, 3, 2, 4, …
+    let x = 0, y = 0;
+    for (let i = 0; i < 300; i++) {
+      if (i % 3 === 2 && y < 99) stats.record(trade(++y), audy);
+      else stats.record(trade(++x), audx);
+    }
+    assert.equal(stats.gaps, 0);
+    assert.deepEqual(
+      [stats.figures(audx).received, stats.figures(audx).lastSeq],
+      [x, x],
+    );
+    assert.deepEqual(
+      [stats.figures(audy).received, stats.figures(audy).lastSeq],
+      [y, y],
+    );
+    assert.equal(stats.received, 300);
+    // A restart of one exchange's publisher leaves the other's sequence.
+    stats.restart(audy);
+    recordSeqs(stats, audy, [1]);
+    recordSeqs(stats, audx, [x + 1]);
+    assert.equal(stats.gaps, 0);
+    recordSeqs(stats, audx, [1]);
+    assert.equal(stats.figures(audx).gaps, 1);
+    assert.equal(stats.figures(audy).gaps, 0);
   },
 );

@@ -1,0 +1,144 @@
+// trading_core's metric families label every per-stream sample with the
+// stream's own exchange and symbol: the same symbol on two exchanges is two
+// samples, never summed into one row of the configured exchange. Recording
+// trades reads the wall clock through libc, hence ffiTest.
+
+import assert from "node:assert/strict";
+import { encodeMessage } from "../common/codec.ts";
+import type { MetricFamily } from "../common/metrics/mod.ts";
+import { Side } from "../common/trade.ts";
+import { TradeView } from "../common/trade_view.ts";
+import { ffiTest } from "../tests/_ipc_roles.ts";
+import type { BarCounts } from "./bars.ts";
+import type { Exchange, StreamStats } from "./exchange.ts";
+import { liveFamilies } from "./metrics.ts";
+import type { TradeProcessing } from "./processing.ts";
+import { TradeStats } from "./trade_stats.ts";
+
+const AUDX = { exchange: "audx", symbol: "AUDA" };
+const AUDY = { exchange: "audy", symbol: "AUDA" };
+
+/** A ring exchange whose rows are `rows` (by stream index, then a "*" row). */
+function source(rows: StreamStats[]): Exchange {
+  return {
+    name: "ipc",
+    subscribeTrades: () => Promise.resolve(),
+    stats: () => rows,
+    status: () => ({ connected: true, idle: false, detail: "" }),
+  };
+}
+
+function row(
+  stream: { exchange: string; symbol: string },
+  counters: Partial<StreamStats>,
+): StreamStats {
+  return {
+    ...stream,
+    received: 0,
+    lost: 0,
+    invalid: 0,
+    lag: 0,
+    restarts: 0,
+    state: "alive",
+    ...counters,
+  };
+}
+
+/** `count` trades with seqs 1, 2, … recorded on `stream`. */
+function record(stats: TradeStats, stream: number, count: number): void {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const view = new TradeView();
+  view.wrap(encodeMessage(Array.from({ length: count }, (_, i) => ({
+    side: Side.Buy,
+    flags: 0,
+    seq: i + 1,
+    tsEvent: now,
+    tsRecv: now,
+    priceFixed: 1_000_000_000n,
+    size: 1,
+    tradeId: BigInt(i + 1),
+  }))));
+  for (let i = 0; i < count; i++) stats.record(view.select(i), stream);
+}
+
+/** `[exchange, symbol, value]` of each sample of family `name`. */
+function values(
+  families: MetricFamily[],
+  name: string,
+): [string, string, number][] {
+  const family = families.find((f) => f.name === name);
+  assert.ok(family, `no family ${name}`);
+  return family.samples.map((sample) => [
+    sample.labels?.exchange ?? "",
+    sample.labels?.symbol ?? "",
+    "value" in sample ? sample.value : sample.count,
+  ]);
+}
+
+ffiTest(
+  "liveFamilies: every per-stream sample carries its own exchange and symbol; the same symbol on two exchanges is two samples",
+  () => {
+    const stats = new TradeStats([AUDX, AUDY]);
+    record(stats, 0, 5);
+    record(stats, 1, 3);
+    const counts = (stream: typeof AUDX, closed: number): BarCounts => ({
+      ...stream,
+      interval: "1s",
+      closed,
+      late: 0,
+      skippedEmpty: 0,
+    });
+    const processing = {
+      counts: () => [counts(AUDX, 2), counts(AUDY, 1)],
+      strategyCalls: { trades: 0, bars: 0, errors: 0 },
+    } as unknown as TradeProcessing;
+    const families = liveFamilies({
+      source: source([
+        row(AUDX, { lost: 1, lag: 7, restarts: 1 }),
+        row(AUDY, { lost: 2, lag: 9 }),
+        row({ exchange: "*", symbol: "*" }, { invalid: 4 }),
+      ]),
+      stats,
+      processing,
+    });
+    assert.deepEqual(values(families, "marketbus_trades_received_total"), [
+      ["audx", "AUDA", 5],
+      ["audy", "AUDA", 3],
+    ]);
+    assert.deepEqual(values(families, "marketbus_trades_lost_total"), [
+      ["audx", "AUDA", 1],
+      ["audy", "AUDA", 2],
+    ]);
+    assert.deepEqual(values(families, "marketbus_sequence_gaps_total"), [
+      ["audx", "AUDA", 0],
+      ["audy", "AUDA", 0],
+    ]);
+    assert.deepEqual(values(families, "marketbus_producer_restarts_total"), [
+      ["audx", "AUDA", 1],
+      ["audy", "AUDA", 0],
+    ]);
+    assert.deepEqual(values(families, "marketbus_ring_lag_trades"), [
+      ["audx", "AUDA", 7],
+      ["audy", "AUDA", 9],
+    ]);
+    assert.deepEqual(values(families, "marketbus_invalid_records_total"), [
+      ["audx", "AUDA", 0],
+      ["audy", "AUDA", 0],
+      ["*", "*", 4],
+    ]);
+    assert.deepEqual(
+      values(families, "marketbus_end_to_end_latency_seconds"),
+      [["audx", "AUDA", 5], ["audy", "AUDA", 3]],
+    );
+    assert.deepEqual(values(families, "marketbus_bars_closed_total"), [
+      ["audx", "AUDA", 2],
+      ["audy", "AUDA", 1],
+    ]);
+    assert.deepEqual(
+      values(families, "marketbus_bars_skipped_empty_total").map((v) =>
+        v.slice(0, 2)
+      ),
+      [["audx", "AUDA"], ["audy", "AUDA"]],
+    );
+  },
+);
