@@ -153,16 +153,12 @@ async function loadConfigOrExit(
 }
 
 /**
- * Reports a bad command line (unknown flag, missing value) and exits with
- * status 2; `parseArgs` throws TypeError for those.
+ * Reports a bad command line (unknown flag, missing value) in one line and
+ * exits with status 2; `parseArgs` throws TypeError for those.
  */
-function exitOnUsageError(
-  role: string,
-  error: unknown,
-  usage: string,
-): never {
+function exitOnUsageError(role: string, error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
-  console.error(`${role}: ${message}\n\n${usage}`);
+  console.error(`${role}: ${message} (--help lists the flags)`);
   Deno.exit(2);
 }
 
@@ -196,6 +192,53 @@ const SHARED_FLAGS: Record<string, RoleFlag> = {
 };
 
 /**
+ * Throws, in one line, when a flag that takes a value is followed by
+ * something that starts with "-" (`--symbols --ipc`, `--rate -5`): the value
+ * is missing, or must be attached (`--rate=-5`). `parseArgs` says so in three
+ * lines.
+ */
+function rejectDashValues(
+  args: readonly string[],
+  options: Record<string, { type: "string" | "boolean" }>,
+): void {
+  for (let i = 0; i + 1 < args.length && args[i] !== "--"; i++) {
+    const [arg, next] = [args[i], args[i + 1]];
+    if (!arg.startsWith("--") || arg.includes("=")) continue;
+    if (options[arg.slice(2)]?.type === "string" && next.startsWith("-")) {
+      throw new TypeError(
+        `Option '${arg}' argument is ambiguous: ${next} starts with "-"; give ${arg} its value, or write ${arg}=${next} if that is it`,
+      );
+    }
+  }
+}
+
+/**
+ * Throws when a flag that takes a value is given twice with different values
+ * (`--symbols A --symbols B`): the last would silently win. `--config` is
+ * the exception: the tasks pass `--config config/development.toml`, and a
+ * user's own `--config` after it replaces it.
+ */
+function rejectRepeats(
+  tokens: readonly { kind: string; name?: string; value?: string }[],
+): void {
+  const first = new Map<string, string>();
+  for (const token of tokens) {
+    if (token.kind !== "option" || token.value === undefined) continue;
+    const name = token.name!; // every option token has one
+    if (name === "config") continue;
+    const earlier = first.get(name);
+    if (earlier === undefined) first.set(name, token.value);
+    else if (earlier !== token.value) {
+      throw new TypeError(
+        `--${name} is given twice (${JSON.stringify(earlier)} and ${
+          JSON.stringify(token.value)
+        }); give it once`,
+      );
+    }
+  }
+}
+
+/**
  * Throws when two flags set one key to different values (`--ipc --no-ipc`):
  * whichever came last would silently win.
  */
@@ -223,7 +266,8 @@ function rejectConflicts(overrides: readonly ConfigOverride[]): void {
  * `-h/--help`.
  *
  * @throws {TypeError} for an unknown flag, a positional argument, a flag
- * missing its value, or two flags that set one key to different values.
+ * missing its value, a flag given twice with different values, or two flags
+ * that set one key to different values.
  */
 export function parseRoleArgs(
   args: string[],
@@ -243,12 +287,15 @@ export function parseRoleArgs(
     options[flag] = { type };
     if (sets !== undefined) mappings[flag] = sets;
   }
-  const { values } = parseArgs({
+  rejectDashValues(args, options);
+  const { values, tokens } = parseArgs({
     args,
     strict: true,
     allowPositionals: false,
     options,
+    tokens: true,
   });
+  rejectRepeats(tokens);
   const overrides = flagOverrides(values, mappings);
   rejectConflicts(overrides);
   const switches: Record<string, string | boolean> = {};
@@ -292,7 +339,7 @@ export async function runRole(
   try {
     parsed = command.parse(args);
   } catch (error) {
-    exitOnUsageError(command.role, error, command.usage);
+    exitOnUsageError(command.role, error);
   }
   if (parsed.help) {
     console.log(command.usage);

@@ -141,6 +141,49 @@ Deno.test("parseRoleArgs: two flags setting one key alike do not conflict", () =
   ]);
 });
 
+Deno.test('parseRoleArgs: a flag followed by something starting with "-": one line saying to give its value or attach it', () => {
+  for (const next of ["--on", "-h", "-x", "-1"]) {
+    assert.throws(
+      () => parseRoleArgs(["--label", next], FLAGS),
+      {
+        name: "TypeError",
+        message:
+          `Option '--label' argument is ambiguous: ${next} starts with "-"; give --label its value, or write --label=${next} if that is it`,
+      },
+    );
+  }
+  assert.deepEqual(parseRoleArgs(["--label=-x"], FLAGS).switches, {
+    label: "-x",
+  });
+  assert.deepEqual(parseRoleArgs(["--count=-1"], FLAGS).overrides, [
+    { key: "x.count", value: -1, origin: "--count" },
+  ]);
+});
+
+Deno.test("parseRoleArgs: a flag given twice with different values is refused, but for --config", () => {
+  assert.throws(
+    () => parseRoleArgs(["--count", "1", "--count", "2"], FLAGS),
+    {
+      name: "TypeError",
+      message: '--count is given twice ("1" and "2"); give it once',
+    },
+  );
+  // A task's own --config, then the user's: the last one is loaded.
+  assert.equal(
+    parseRoleArgs(["--config", "a.toml", "--config", "b.toml"], FLAGS)
+      .configPath,
+    "b.toml",
+  );
+  assert.deepEqual(
+    parseRoleArgs(["--count", "1", "--count=1", "--on", "--on"], FLAGS)
+      .overrides,
+    [
+      { key: "x.enabled", value: true, origin: "--on" },
+      { key: "x.count", value: 1, origin: "--count" },
+    ],
+  );
+});
+
 Deno.test("runRole: start gets the config and the parsed command line", async () => {
   let seen: [Config, RoleArgs] | undefined;
   const status = await runRole(["--summary-json", "--progress", "0"], {

@@ -13,7 +13,7 @@ import { readWallClock } from "../common/ipc/clock.ts";
 import { yieldToEventLoop } from "../common/ipc/wait_strategy.ts";
 import type { Logger } from "../common/log.ts";
 import { TRADE_RECORD_SIZE, TradeFlags } from "../common/trade.ts";
-import { readTradeBatches } from "./replay/mod.ts";
+import { readTradeBatches, type ReplayRow } from "./replay/mod.ts";
 import type { TradeSink, TradeSource } from "./source.ts";
 
 /** Options of {@linkcode ReplayFeed}. */
@@ -26,16 +26,36 @@ export interface ReplayFeedOptions {
   onError: "skip" | "stop";
   /** File format. */
   format: "auto" | "binance-csv" | "ndjson";
+  /** Symbol of a Binance CSV's trades (default: from the file name). */
+  symbol?: string;
   /** Exchange of a Binance CSV's trades. */
   exchange: string;
   /** Where bad rows and skipped symbols are reported. */
   log: Logger;
 }
 
+/**
+ * A replay that read its whole file without publishing a trade: the file had
+ * no rows, or every row was bad (skipped) or of a symbol not configured.
+ */
+export class NothingReplayedError extends Error {
+  /** Creates the error; `message` says why nothing was published. */
+  constructor(message: string) {
+    super(message);
+    this.name = "NothingReplayedError";
+  }
+}
+
 /** The sink's room is checked at least every this many trades. */
 const ROOM_EVERY = 64;
 /** Bad rows are logged one by one up to this many, then only counted. */
 const BAD_ROWS_LOGGED = 20;
+/** Symbols not configured are each warned about once, up to this many, then only counted. */
+const OTHER_SYMBOLS_LOGGED = 10;
+/** Symbols not configured are counted one by one up to this many (memory stays bounded). */
+const OTHER_SYMBOLS_COUNTED = 1000;
+/** The symbols not configured a final message names, most rows first. */
+const OTHER_SYMBOLS_NAMED = 5;
 
 /** Trades from a recorded file, flagged replayed, receive time = replay time. */
 export class ReplayFeed implements TradeSource {
@@ -49,6 +69,8 @@ export class ReplayFeed implements TradeSource {
   #published = 0;
   #badRows = 0;
   #otherSymbols = 0;
+  /** Rows per symbol not configured, in the order they were met. */
+  #others = new Map<string, number>();
   #done = false;
   #waiting = false;
   #size = 0;
@@ -91,22 +113,30 @@ export class ReplayFeed implements TradeSource {
   }
 
   /**
-   * Reads the file into `sink` until its end or `signal` aborts.
+   * Reads the file into `sink` until its end or `signal` aborts. The first
+   * row of each symbol that is not configured is reported (up to
+   * {@linkcode OTHER_SYMBOLS_LOGGED} symbols); all are counted.
    *
    * @throws {TradeFileRowError} at the first bad row with `onError: "stop"`.
+   * @throws {TradeFileReadError} when the file cannot be read to its end.
+   * @throws {NothingReplayedError} at the end of a file that published
+   * nothing, saying why.
    */
   async run(sink: TradeSink, options: { signal: AbortSignal }): Promise<void> {
     const { signal } = options;
-    const { file, speed, onError, format, exchange, log } = this.#options;
+    const { file, speed, onError, format, symbol, exchange, log } =
+      this.#options;
     const record = new Uint8Array(TRADE_RECORD_SIZE);
     const clock = { seconds: 0, nanos: 0 };
     let firstEventMs: number | undefined;
     let startedAt = 0;
-    this.#size = (await Deno.stat(file)).size;
+    // Only for progress: the reader reports a file it cannot read.
+    this.#size = await Deno.stat(file).then((info) => info.size, () => 0);
     this.#startedAt = performance.now();
     const rows = readTradeBatches(file, {
       format,
       onError,
+      symbol,
       exchange,
       onBytesRead: (bytes) => this.#bytesRead = bytes,
       onBadRow: (line, reason) => {
@@ -123,9 +153,9 @@ export class ReplayFeed implements TradeSource {
         if (signal.aborted) return;
         const row = batch[i];
         this.#rows++;
-        const symbol = this.#index.get(row.symbol);
-        if (symbol === undefined) {
-          this.#otherSymbols++;
+        const index = this.#index.get(row.symbol);
+        if (index === undefined) {
+          this.#otherSymbol(row);
           continue;
         }
         if (speed > 0) {
@@ -151,11 +181,74 @@ export class ReplayFeed implements TradeSource {
         row.tsRecv = BigInt(clock.seconds) * 1_000_000_000n +
           BigInt(clock.nanos);
         encodeTrade(row, record);
-        sink.publish(symbol, record);
+        sink.publish(index, record);
         this.#published++;
       }
       await yieldToEventLoop();
     }
     this.#done = true;
+    if (this.#published === 0) throw this.#nothingPublished();
+  }
+
+  /** Counts a row of a symbol not configured; warns at its symbol's first. */
+  #otherSymbol(row: ReplayRow): void {
+    this.#otherSymbols++;
+    const seen = this.#others.get(row.symbol);
+    if (seen !== undefined) {
+      this.#others.set(row.symbol, seen + 1);
+      return;
+    }
+    if (this.#others.size >= OTHER_SYMBOLS_COUNTED) return;
+    this.#others.set(row.symbol, 1);
+    const { file, log } = this.#options;
+    if (this.#others.size <= OTHER_SYMBOLS_LOGGED) {
+      log.warn(
+        `replay: ${file} line ${row.line}: symbol ${row.symbol} is not configured (configured: ${
+          this.symbols.join(", ")
+        }); its rows are skipped`,
+      );
+    } else if (this.#others.size === OTHER_SYMBOLS_LOGGED + 1) {
+      log.warn(
+        "replay: more symbols not configured; only counting them from now on",
+      );
+    }
+  }
+
+  /** Why a replay that reached the end of its file published nothing. */
+  #nothingPublished(): NothingReplayedError {
+    const { file, onError } = this.#options;
+    const total = this.#rows + this.#badRows;
+    if (total === 0) {
+      return new NothingReplayedError(
+        `published 0 trades: ${file} has no trade rows`,
+      );
+    }
+    const reasons: string[] = [];
+    if (this.#otherSymbols > 0) {
+      const named = [...this.#others]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, OTHER_SYMBOLS_NAMED)
+        .map(([symbol, rows]) => `${symbol} ×${formatCount(rows)}`);
+      if (this.#others.size > OTHER_SYMBOLS_NAMED) named.push("…");
+      reasons.push(
+        `${
+          this.#otherSymbols === total
+            ? "every row was"
+            : `${formatCount(this.#otherSymbols)} were`
+        } of symbols not configured (${named.join(", ")}); configured: ${
+          this.symbols.join(", ")
+        }`,
+      );
+    }
+    if (this.#badRows > 0) {
+      reasons.push(
+        `${formatCount(this.#badRows)} bad (on_error = "${onError}")`,
+      );
+    }
+    return new NothingReplayedError(
+      `published 0 of ${formatCount(total)} rows of ${file}: ${
+        reasons.join("; ")
+      }`,
+    );
   }
 }

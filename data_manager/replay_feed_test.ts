@@ -8,9 +8,14 @@ import assert from "node:assert/strict";
 import { decodeTrade } from "../common/codec.ts";
 import { Side, type Trade, TradeFlags } from "../common/trade.ts";
 import { captureLog } from "../tests/_capture_log.ts";
-import { ffiTest } from "../tests/_ipc_roles.ts";
-import { TradeFileRowError } from "./replay/mod.ts";
-import { ReplayFeed, type ReplayFeedOptions } from "./replay_feed.ts";
+import { ffiTest, SHM_PERMISSIONS } from "../tests/_ipc_roles.ts";
+import { gatedTest, TEMP_FILE_PERMISSIONS } from "../tests/_permissions.ts";
+import { formatNdjsonTrade, TradeFileRowError } from "./replay/mod.ts";
+import {
+  NothingReplayedError,
+  ReplayFeed,
+  type ReplayFeedOptions,
+} from "./replay_feed.ts";
 import type { TradeSink } from "./source.ts";
 
 const FIXTURES = new URL("../tests/fixtures/replay/", import.meta.url);
@@ -354,5 +359,133 @@ ffiTest(
       signal: new AbortController().signal,
     });
     assert.match(replay.summary(), /^replay 100\.0% done, 3 rows, 3 published/);
+  },
+);
+
+/** A replay test that writes its file: needs FFI (the clock) and a temp dir. */
+function tempFileTest(
+  name: string,
+  fn: (dir: string) => Promise<void>,
+): void {
+  gatedTest({
+    name,
+    permissions: [...SHM_PERMISSIONS, ...TEMP_FILE_PERMISSIONS],
+    async fn() {
+      const dir = await Deno.makeTempDir({ prefix: "marketbus_replay_feed_" });
+      try {
+        await fn(dir);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
+
+/** Runs `replay` to its end; returns what it threw, if anything. */
+async function runToEnd(
+  replay: ReplayFeed,
+  sink = new RecordingSink(),
+): Promise<unknown> {
+  return await replay.run(sink, { signal: new AbortController().signal })
+    .then(() => undefined, (error) => error);
+}
+
+ffiTest(
+  "ReplayFeed: a file of symbols not configured warns at each one's first row, then fails saying so",
+  async () => {
+    const file = fixture("session.ndjson");
+    const { feed: replay, lines } = feed(["SOLUSDT"], file);
+    const error = await runToEnd(replay);
+    assert.ok(error instanceof NothingReplayedError, String(error));
+    assert.equal(
+      error.message,
+      `published 0 of 3 rows of ${file}: every row was of symbols not configured (BTCUSDT ×2, ETHUSDT ×1); configured: SOLUSDT`,
+    );
+    assert.deepEqual(lines, [
+      `warn: replay: ${file} line 1: symbol BTCUSDT is not configured (configured: SOLUSDT); its rows are skipped`,
+      `warn: replay: ${file} line 2: symbol ETHUSDT is not configured (configured: SOLUSDT); its rows are skipped`,
+    ]);
+  },
+);
+
+tempFileTest(
+  "ReplayFeed: symbols not configured are warned about once each, up to 10, then only counted; a replay that published some succeeds",
+  async (dir) => {
+    const file = `${dir}/many.ndjson`;
+    const rows: string[] = [];
+    const row = (symbol: string, id: number) =>
+      formatNdjsonTrade({
+        exchange: "binance",
+        symbol,
+        seq: 0,
+        tsEvent: 1704067200000000000n,
+        tsRecv: 1704067200000000000n,
+        priceFixed: 1_000000000n,
+        price: 1,
+        size: 1,
+        side: Side.Buy,
+        flags: 0,
+        tradeId: BigInt(id),
+      });
+    for (let round = 0; round < 2; round++) {
+      for (let s = 0; s < 12; s++) rows.push(row(`OTHER${s}USDT`, rows.length));
+    }
+    rows.push(row("BTCUSDT", rows.length));
+    await Deno.writeTextFile(file, rows.join("\n") + "\n");
+    const { feed: replay, lines } = feed(["BTCUSDT"], file);
+    const sink = new RecordingSink();
+    assert.equal(await runToEnd(replay, sink), undefined);
+    assert.equal(sink.published.length, 1);
+    assert.equal(lines.length, 11, lines.join("\n"));
+    for (let s = 0; s < 10; s++) {
+      assert.equal(
+        lines[s],
+        `warn: replay: ${file} line ${
+          s + 1
+        }: symbol OTHER${s}USDT is not configured (configured: BTCUSDT); its rows are skipped`,
+      );
+    }
+    assert.equal(
+      lines[10],
+      "warn: replay: more symbols not configured; only counting them from now on",
+    );
+    assert.match(replay.summary(), /25 rows, 1 published, 0 bad, 24 of other/);
+  },
+);
+
+tempFileTest(
+  "ReplayFeed: a file of bad rows only (on_error skip), or of a header only, fails saying why nothing was published",
+  async (dir) => {
+    const bad = `${dir}/BTCUSDT-trades-2024-01-01.csv`;
+    await Deno.writeTextFile(bad, "1,2,3\n4,5,6\n");
+    const skipped = await runToEnd(feed(["BTCUSDT"], bad).feed);
+    assert.ok(skipped instanceof NothingReplayedError, String(skipped));
+    assert.equal(
+      skipped.message,
+      `published 0 of 2 rows of ${bad}: 2 bad (on_error = "skip")`,
+    );
+    const header = `${dir}/BTCUSDT-trades-2024-01-02.csv`;
+    await Deno.writeTextFile(header, "id,price,qty,quote_qty,time,m,M\n");
+    const empty = await runToEnd(feed(["BTCUSDT"], header).feed);
+    assert.ok(empty instanceof NothingReplayedError, String(empty));
+    assert.equal(
+      empty.message,
+      `published 0 trades: ${header} has no trade rows`,
+    );
+  },
+);
+
+tempFileTest(
+  "ReplayFeed: a CSV without a symbol in its name takes the symbol option",
+  async (dir) => {
+    const file = `${dir}/trades.csv`;
+    await Deno.copyFile(fixture("BTCUSDT-trades-2024-01-01.csv"), file);
+    const { feed: replay, lines } = feed(["BTCUSDT"], file, {
+      symbol: "BTCUSDT",
+    });
+    const sink = new RecordingSink();
+    assert.equal(await runToEnd(replay, sink), undefined);
+    assert.equal(sink.published.length, 5);
+    assert.deepEqual(lines, []);
   },
 );

@@ -25,84 +25,14 @@ import { IpcTransport } from "./ipc_transport.ts";
 import { serveFamilies, serveHealth, type ServeState } from "./metrics.ts";
 import { NatsTransport } from "./nats_transport.ts";
 import { type PublishCounters, publishTrades } from "./publisher.ts";
-import { BinanceFeed } from "./binance_feed.ts";
-import { TradeFileRowError } from "./replay/mod.ts";
-import { ReplayFeed } from "./replay_feed.ts";
-import type { TradeSource } from "./source.ts";
-import { SyntheticFeed } from "./synthetic_feed.ts";
+import { TradeFileReadError, TradeFileRowError } from "./replay/mod.ts";
+import { NothingReplayedError } from "./replay_feed.ts";
+import { describeSource, openSource } from "./source_setup.ts";
 import type { Transport } from "./transport.ts";
 
 const ROLE = "data_manager";
 /** How long rings stay after a source ended by itself, ms. */
 const RING_LINGER_MS = 100;
-
-function createSource(config: Config, log: Logger): TradeSource {
-  const { dataManager } = config;
-  const { symbols } = dataManager;
-  switch (dataManager.source) {
-    case "binance":
-      return new BinanceFeed(symbols, {
-        endpoint: dataManager.binance.endpoint,
-        log,
-      });
-    case "replay":
-      return new ReplayFeed(symbols, {
-        file: dataManager.replay.file!, // the config loader requires it
-        speed: dataManager.replay.speed,
-        onError: dataManager.replay.onError,
-        format: dataManager.replay.format,
-        exchange: dataManager.exchange,
-        log,
-      });
-    case "synthetic": {
-      const { synthetic } = dataManager;
-      return new SyntheticFeed(symbols, {
-        seed: synthetic.seed,
-        rate: synthetic.rate,
-        burstSize: synthetic.burstSize,
-        burstIntervalMs: synthetic.burstIntervalMs,
-        maxTrades: dataManager.maxTrades,
-        // Unique per run unless configured: the NATS dedup window must never
-        // mistake a restarted run's trades for repeats.
-        firstTradeId: synthetic.firstTradeId ?? Date.now() * 1000,
-      });
-    }
-  }
-}
-
-function describeSource(config: Config): string {
-  const { dataManager } = config;
-  switch (dataManager.source) {
-    case "binance":
-      return dataManager.binance.endpoint;
-    case "replay":
-      return `${dataManager.replay.file} at ${
-        dataManager.replay.speed === 0
-          ? "full speed"
-          : `${dataManager.replay.speed}× original speed`
-      }`;
-    case "synthetic":
-      return `${
-        dataManager.synthetic.rate === 0
-          ? "full speed"
-          : formatRate(dataManager.synthetic.rate)
-      }, seed ${dataManager.synthetic.seed}`;
-  }
-}
-
-/**
- * Why the replay file cannot be read under this process's permissions, or
- * undefined: checked before any ring exists, with the flag that is missing.
- */
-function replayDenied(config: Config): string | undefined {
-  const file = config.dataManager.replay.file;
-  if (config.dataManager.source !== "replay" || file === undefined) {
-    return undefined;
-  }
-  const state = Deno.permissions.querySync({ name: "read", path: file }).state;
-  if (state === "granted") return undefined;
-  return `replay: cannot read ${file}: this process may not read it (deno task serve reads only config/ and data/): put the file under data/, or run with --allow-read=${file}`;
-}
 
 /** Options of {@linkcode serve}. */
 export interface ServeOptions {
@@ -209,15 +139,12 @@ export async function serve(
   const output = roleOutput(ROLE, config.log);
   const { log } = output;
   const { dataManager } = config;
-  const denied = replayDenied(config);
-  if (denied !== undefined) {
-    log.error(denied);
-    return 1;
-  }
+  // Before any ring or stream exists: a source that cannot start leaves none.
+  const source = await openSource(config, log);
+  if (typeof source === "number") return source;
   const opened = await openTransports(config, log);
   if (typeof opened === "number") return opened;
   const transports = opened;
-  const source = createSource(config, log);
   const shutdown = shutdownSignal({
     signal: options.signal,
     onSignal: (signal) => log.info(`${signal}: stopping`),
@@ -297,13 +224,12 @@ export async function serve(
       backpressure: !config.transport.ipc.enabled,
     });
   } catch (error) {
-    // A source that cannot go on: a bad row with on_error = "stop", a file
-    // that is missing or not readable.
+    // A replay that cannot go on: a bad row with on_error = "stop", a file
+    // that cannot be read to its end, or one that published nothing.
     if (
       !(error instanceof TradeFileRowError ||
-        error instanceof Deno.errors.NotFound ||
-        error instanceof Deno.errors.NotCapable ||
-        error instanceof Deno.errors.PermissionDenied)
+        error instanceof TradeFileReadError ||
+        error instanceof NothingReplayedError)
     ) throw error;
     log.error(`${source.kind}: ${error.message}`);
     status = 1;

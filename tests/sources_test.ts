@@ -20,6 +20,7 @@ import {
   type RoleConfig,
   roleConfig,
   RoleProcess,
+  streamOf,
   summaryOf,
 } from "./_ipc_roles.ts";
 
@@ -160,7 +161,7 @@ async function binanceRun(
   const summary = summaryOf(exit);
   assertComplete(summary, SYMBOLS, total);
   for (const symbol of SYMBOLS) {
-    const figures = summary.symbols[symbol];
+    const figures = streamOf(summary, symbol);
     assert.equal(figures.received, sent.counts[symbol], symbol);
     assert.equal(figures.lastPrice, sent.lastPrice[symbol], symbol);
   }
@@ -204,7 +205,7 @@ gatedTest({
     assertCleanExit(exit, "live");
     const summary = summaryOf(exit);
     assertComplete(summary, ["BTCUSDT"], 2);
-    assert.equal(summary.symbols.BTCUSDT.lastPrice, 42283.59);
+    assert.equal(streamOf(summary, "BTCUSDT").lastPrice, 42283.59);
   },
 });
 
@@ -268,12 +269,110 @@ gatedTest({
     const summary = summaryOf(exit);
     assertComplete(summary, SYMBOLS, total);
     for (const symbol of SYMBOLS) {
-      assert.equal(summary.symbols[symbol].received, counts[symbol], symbol);
+      assert.equal(streamOf(summary, symbol).received, counts[symbol], symbol);
       assert.equal(
-        summary.symbols[symbol].lastPrice,
+        streamOf(summary, symbol).lastPrice,
         lastPrice[symbol],
         symbol,
       );
     }
+  },
+});
+
+gatedTest({
+  name:
+    "serve --source replay of a CSV named otherwise than SYMBOL-trades-DATE.csv, one symbol configured: its rows go out as that symbol",
+  permissions: ROLE_PERMISSIONS,
+  async fn() {
+    await using config = await roleConfig({ symbols: ["BTCUSDT"] });
+    const file = join(config.dir, "trades.csv");
+    await Deno.copyFile(
+      new URL(
+        "./fixtures/replay/BTCUSDT-trades-2024-01-01.csv",
+        import.meta.url,
+      ),
+      file,
+    );
+    await using live = new RoleProcess("live", config, [
+      "--max-trades",
+      "5",
+      "--summary-json",
+    ]);
+    await live.waitFor(/waiting for ring/);
+    await using serve = new RoleProcess("serve", config, [
+      "--source",
+      "replay",
+      "--file",
+      file,
+      "--speed",
+      "0",
+    ]);
+    const served = await serve.finish();
+    assertCleanExit(served, "serve");
+    assert.equal(publishedTrades(served.stdout), 5, output(served));
+    const exit = await live.finish(10_000);
+    assertCleanExit(exit, "live");
+    const summary = summaryOf(exit);
+    assertComplete(summary, ["BTCUSDT"], 5);
+    // The fixture's last row: price 0.00000001.
+    assert.equal(streamOf(summary, "BTCUSDT").lastPrice, 1e-8);
+  },
+});
+
+gatedTest({
+  name:
+    "serve --source replay of symbols not configured: a warning at each one's first row naming file, line and the configured symbols; nothing published exits 1 saying why",
+  permissions: ROLE_PERMISSIONS,
+  async fn() {
+    await using config = await roleConfig({ symbols: ["BTCUSDT"] });
+    const copy = async (name: string) => {
+      const file = join(config.dir, name);
+      await Deno.copyFile(
+        new URL(`./fixtures/replay/${name}`, import.meta.url),
+        file,
+      );
+      return file;
+    };
+    const warning = (file: string, line: number, symbol: string) =>
+      `WARN  data_manager: replay: ${file} line ${line}: symbol ${symbol} is not configured (configured: BTCUSDT); its rows are skipped`;
+
+    // session.ndjson: BTCUSDT, ETHUSDT, BTCUSDT: two published, one warning.
+    const session = await copy("session.ndjson");
+    await using some = new RoleProcess("serve", config, [
+      "--source",
+      "replay",
+      "--file",
+      session,
+    ]);
+    const partly = await some.finish();
+    assertCleanExit(partly, "serve");
+    assert.equal(publishedTrades(partly.stdout), 2, output(partly));
+    const warned = partly.stderr.split("\n").filter((l) => l.includes("WARN"));
+    assert.equal(warned.length, 1, output(partly));
+    assert.ok(
+      warned[0].endsWith(warning(session, 2, "ETHUSDT")),
+      output(partly),
+    );
+
+    // Only ETHUSDT rows: nothing published, exit 1 with the reason last.
+    const eth = await copy("ETHUSDT-trades-2024-01-02.csv");
+    await using none = new RoleProcess("serve", config, [
+      "--source",
+      "replay",
+      "--file",
+      eth,
+    ]);
+    const nothing = await none.finish();
+    assert.equal(nothing.code, 1, output(nothing));
+    assert.equal(publishedTrades(nothing.stdout), 0, output(nothing));
+    const lines = nothing.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 2, output(nothing));
+    assert.ok(lines[0].endsWith(warning(eth, 1, "ETHUSDT")), output(nothing));
+    assert.ok(
+      lines[1].endsWith(
+        `ERROR data_manager: replay: published 0 of 3 rows of ${eth}: every row was of symbols not configured (ETHUSDT ×3); configured: BTCUSDT`,
+      ),
+      output(nothing),
+    );
   },
 });

@@ -377,7 +377,7 @@ export class BinanceTradeStream {
   async #keep(connection: Connection, signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
-      const frames = await this.#connectOnce(connection, signal);
+      const { frames, failure } = await this.#connectOnce(connection, signal);
       if (signal.aborted) break;
       // A connection that delivered frames resets the backoff.
       if (frames > 0) failures = 0;
@@ -388,30 +388,40 @@ export class BinanceTradeStream {
       failures++;
       // Equal jitter: half fixed, half random, so clients do not reconnect in step.
       const wait = cap / 2 + this.#random() * cap / 2;
-      this.#log.info(
-        `connection ${connection.number} closed; reconnecting in ${
-          Math.round(wait)
-        } ms`,
-      );
+      const retry = `reconnecting in ${Math.round(wait)} ms`;
+      // A connection that never opened says why, at most once per backoff.
+      if (failure === undefined) {
+        this.#log.info(`connection ${connection.number} closed; ${retry}`);
+      } else {
+        this.#log.warn(
+          `connection ${connection.number} to ${
+            connection.url.split("?")[0]
+          } failed (${failure}); ${retry}`,
+        );
+      }
       await delay(wait, signal);
     }
   }
 
-  /** Opens the connection once; resolves with the frames received once it closes. */
-  #connectOnce(connection: Connection, signal: AbortSignal): Promise<number> {
+  /**
+   * Opens the connection once; resolves once it closes with the frames it
+   * received, and why it failed if it never opened.
+   */
+  #connectOnce(
+    connection: Connection,
+    signal: AbortSignal,
+  ): Promise<{ frames: number; failure?: string }> {
     return new Promise((resolve) => {
       let frames = 0;
       let socket: WebSocket;
       try {
         socket = new WebSocket(connection.url);
       } catch (error) {
-        this.#log.error(
-          `connection ${connection.number}: ${(error as Error).message}`,
-        );
-        resolve(0);
+        resolve({ frames: 0, failure: (error as Error).message });
         return;
       }
       let open = false;
+      let failure = "closed before opening";
       const abort = () => socket.close(1000, "stopping");
       signal.addEventListener("abort", abort, { once: true });
       socket.onopen = () => {
@@ -429,6 +439,7 @@ export class BinanceTradeStream {
       };
       socket.onerror = (event: Event) => {
         const message = (event as ErrorEvent).message ?? "error";
+        if (!open) failure = message;
         this.#log.debug(`connection ${connection.number}: ${message}`);
       };
       socket.onclose = (event: CloseEvent) => {
@@ -446,7 +457,7 @@ export class BinanceTradeStream {
             );
           }
         }
-        resolve(frames);
+        resolve(open ? { frames } : { frames, failure });
       };
     });
   }

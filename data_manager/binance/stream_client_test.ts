@@ -3,6 +3,7 @@ import { delay } from "../../common/delay.ts";
 import { TradeFlags } from "../../common/trade.ts";
 import { captureLog } from "../../tests/_capture_log.ts";
 import { FakeBinance, loadBinanceFixture } from "../../tests/_fake_binance.ts";
+import { READ_PERMISSIONS, testNeeding } from "../../tests/_permissions.ts";
 import {
   BinanceTradeStream,
   type BinanceTradeStreamOptions,
@@ -10,6 +11,8 @@ import {
 } from "./stream_client.ts";
 import { type ParsedTrade, parseTradeFrame } from "./trade_event.ts";
 
+/** A test that reads fixtures: skipped, saying why, without --allow-read. */
+const test = testNeeding(READ_PERMISSIONS);
 const SYMBOLS = ["BTCUSDT", "ETHUSDT"];
 const clock = { seconds: 1_764_196_801, nanos: 5 };
 
@@ -132,7 +135,7 @@ Deno.test("BinanceTradeStream rejects bad arguments naming the value", () => {
   }
 });
 
-Deno.test("BinanceTradeStream delivers exactly the trades sent", async () => {
+test("BinanceTradeStream delivers exactly the trades sent", async () => {
   const { fake, stream, received, stop } = await setUp();
   try {
     const frames = await loadBinanceFixture("trades.ndjson");
@@ -160,7 +163,7 @@ Deno.test("BinanceTradeStream delivers exactly the trades sent", async () => {
   assert.equal(stream.stats.openConnections, 0);
 });
 
-Deno.test("BinanceTradeStream flags the first trade after a reconnect and counts gaps", async () => {
+test("BinanceTradeStream flags the first trade after a reconnect and counts gaps", async () => {
   const { fake, stream, received, gaps, lines, stop } = await setUp();
   try {
     const frames = await loadBinanceFixture("trades.ndjson");
@@ -212,7 +215,7 @@ Deno.test("BinanceTradeStream flags the first trade after a reconnect and counts
   }
 });
 
-Deno.test("BinanceTradeStream counts garbage and publishes none of it", async () => {
+test("BinanceTradeStream counts garbage and publishes none of it", async () => {
   const { fake, stream, received, lines, stop } = await setUp(SYMBOLS, {
     logIntervalMs: 60_000,
   });
@@ -254,7 +257,7 @@ Deno.test("BinanceTradeStream counts garbage and publishes none of it", async ()
   }
 });
 
-Deno.test("BinanceTradeStream rejects trades of streams it did not subscribe", async () => {
+test("BinanceTradeStream rejects trades of streams it did not subscribe", async () => {
   const { fake, stream, received, stop } = await setUp(["BTCUSDT"]);
   try {
     const frames = await loadBinanceFixture("trades.ndjson");
@@ -270,7 +273,7 @@ Deno.test("BinanceTradeStream rejects trades of streams it did not subscribe", a
   }
 });
 
-Deno.test("BinanceTradeStream uses one connection per stream group", async () => {
+test("BinanceTradeStream uses one connection per stream group", async () => {
   const { fake, stream, received, stop } = await setUp(
     ["BTCUSDT", "SOLUSDT", "ETHUSDT"],
     { maxStreamsPerConnection: 2 },
@@ -322,6 +325,35 @@ Deno.test("BinanceTradeStream backs off exponentially, capped, while refused", a
   }
 });
 
+Deno.test("BinanceTradeStream warns why a connection never opened, once per attempt", async () => {
+  const fake = FakeBinance.start();
+  fake.refuse = 2;
+  const { log, lines } = captureLog();
+  const stream = new BinanceTradeStream(["BTCUSDT"], {
+    endpoint: fake.endpoint,
+    initialBackoffMs: 4,
+    maxBackoffMs: 16,
+    log,
+  });
+  const controller = new AbortController();
+  const done = stream.run(controller.signal);
+  try {
+    await fake.waitForAccepted(1);
+    const warnings = lines.filter((line) => line.startsWith("warn: "));
+    assert.equal(warnings.length, 2, lines.join("\n"));
+    for (const warning of warnings) {
+      assert.match(
+        warning,
+        /^warn: connection 0 to ws:\/\/127\.0\.0\.1:\d+\/stream failed \(.*503.*\); reconnecting in \d+ ms$/,
+      );
+    }
+  } finally {
+    controller.abort();
+    await done;
+    await fake.close();
+  }
+});
+
 Deno.test("BinanceTradeStream stops at once on an aborted signal and runs once at a time", async () => {
   const stream = new BinanceTradeStream(["BTCUSDT"], {
     endpoint: "ws://127.0.0.1:9",
@@ -337,7 +369,7 @@ Deno.test("BinanceTradeStream stops at once on an aborted signal and runs once a
   await first;
 });
 
-Deno.test("BinanceTradeStream survives a throwing onTrade", async () => {
+test("BinanceTradeStream survives a throwing onTrade", async () => {
   const { fake, stream, lines, stop } = await setUp(SYMBOLS, {
     onTrade: () => {
       throw new Error("boom");

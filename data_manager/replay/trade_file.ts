@@ -49,29 +49,28 @@
  * @module
  */
 
+import { parsePrice, parseSize } from "../../common/fixed_point.ts";
+import { Side } from "../../common/trade.ts";
+import { parseNdjson } from "./_ndjson.ts";
 import {
-  formatPrice,
-  parsePrice,
-  parseSize,
-} from "../../common/fixed_point.ts";
-import { Side, type Trade, type TradeRecord } from "../../common/trade.ts";
-import { plainDecimal } from "../../common/format.ts";
+  BadRow,
+  describe,
+  fieldError,
+  MAX_U64,
+  parseU64,
+  type ReplayRow,
+} from "./_row.ts";
+import { openTextFile } from "./_text_file.ts";
+
+export { formatNdjsonTrade } from "./_ndjson.ts";
+export type { ReplayRow } from "./_row.ts";
+export { TradeFileReadError } from "./_text_file.ts";
 
 /** Formats {@linkcode readTradeFile} understands. */
 export type TradeFileFormat = "binance-csv" | "ndjson";
 
 /** What {@linkcode readTradeFile} does with a bad row: skip it, or stop with a {@linkcode TradeFileRowError}. */
 export type OnBadRow = "skip" | "stop";
-
-/** One trade read from a file: the record's fields plus its origin and line. */
-export interface ReplayRow extends TradeRecord {
-  /** Exchange name, lower case. */
-  exchange: string;
-  /** Symbol, upper case. */
-  symbol: string;
-  /** 1-based line number in the (decompressed) file. */
-  line: number;
-}
 
 /** Options of {@linkcode readTradeFile}. */
 export interface ReadTradeFileOptions {
@@ -113,48 +112,12 @@ export class TradeFileRowError extends Error {
 /** The longest line accepted, in UTF-16 code units; longer ones are bad rows. */
 export const MAX_LINE_LENGTH = 65536;
 
-const MAX_U64 = (1n << 64n) - 1n;
-const MAX_U32 = 0xffff_ffff;
-const DIGITS = /^\d+$/;
 // Millisecond times stay below this until the year 5138; µs times are above.
 const MICROS_THRESHOLD = 100_000_000_000_000n;
 const NS_PER_MS = 1_000_000n;
 const NS_PER_US = 1_000n;
 const BINANCE_FILE =
   /^([A-Za-z0-9]+)-trades-\d{4}-\d{2}(?:-\d{2})?\.csv(?:\.gz)?$/;
-const SIDE_NAMES = ["unknown", "buy", "sell"] as const;
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  return typeof value === "bigint" ? `${value}n` : String(value);
-}
-
-/** A row rejected by a parser; the reader adds the line number. */
-class BadRow {
-  constructor(readonly reason: string) {}
-}
-
-function parseU64(text: string, name: string): bigint {
-  if (!DIGITS.test(text)) {
-    throw new BadRow(
-      `invalid ${name} ${describe(text)}: expected decimal digits`,
-    );
-  }
-  const value = BigInt(text);
-  if (value > MAX_U64) {
-    throw new BadRow(
-      `invalid ${name} ${describe(text)}: expected at most 2^64 - 1`,
-    );
-  }
-  return value;
-}
-
-function fieldError(error: unknown): BadRow {
-  if (error instanceof BadRow) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  // "Invalid price ..." from fixed_point reads as a reason once lower-cased.
-  return new BadRow(message.charAt(0).toLowerCase() + message.slice(1));
-}
 
 /** Parses Binance CSV rows, caching repeated price and time strings. */
 class CsvParser {
@@ -242,112 +205,6 @@ class CsvParser {
   }
 }
 
-function nonEmptyString(object: Record<string, unknown>, key: string): string {
-  const value = object[key];
-  if (typeof value !== "string" || value === "") {
-    throw new BadRow(
-      `invalid ${key} ${describe(value)}: expected a non-empty string`,
-    );
-  }
-  return value;
-}
-
-function u64String(object: Record<string, unknown>, key: string): bigint {
-  const value = object[key];
-  if (typeof value !== "string") {
-    throw new BadRow(
-      `invalid ${key} ${describe(value)}: expected a string of decimal digits`,
-    );
-  }
-  return parseU64(value, key);
-}
-
-function integerIn(
-  object: Record<string, unknown>,
-  key: string,
-  max: number,
-): number {
-  const value = object[key];
-  if (value === undefined) return 0;
-  if (
-    !Number.isInteger(value) || (value as number) < 0 || value as number > max
-  ) {
-    throw new BadRow(
-      `invalid ${key} ${describe(value)}: expected an integer from 0 to ${max}`,
-    );
-  }
-  return value as number;
-}
-
-function parseNdjson(text: string, line: number): ReplayRow {
-  let object: unknown;
-  try {
-    object = JSON.parse(text);
-  } catch (error) {
-    throw new BadRow(
-      `not JSON (${error instanceof Error ? error.message : error})`,
-    );
-  }
-  if (typeof object !== "object" || object === null || Array.isArray(object)) {
-    throw new BadRow(`${describe(text.slice(0, 40))} is not a JSON object`);
-  }
-  const fields = object as Record<string, unknown>;
-  const exchange = nonEmptyString(fields, "exchange");
-  const symbol = nonEmptyString(fields, "symbol");
-  const tsEvent = u64String(fields, "tsEvent");
-  const tsRecv = fields.tsRecv === undefined
-    ? tsEvent
-    : u64String(fields, "tsRecv");
-  let priceFixed: bigint;
-  let size: number;
-  try {
-    priceFixed = parsePrice(fields.price as string);
-    size = parseSize(fields.size as string);
-  } catch (error) {
-    throw fieldError(error);
-  }
-  const side = SIDE_NAMES.indexOf(fields.side as typeof SIDE_NAMES[number]);
-  if (side < 0) {
-    throw new BadRow(
-      `invalid side ${
-        describe(fields.side)
-      }: expected "buy", "sell" or "unknown"`,
-    );
-  }
-  return {
-    exchange,
-    symbol,
-    line,
-    side: side as Side,
-    flags: integerIn(fields, "flags", 0xffff),
-    seq: integerIn(fields, "seq", MAX_U32),
-    tsEvent,
-    tsRecv,
-    priceFixed,
-    size,
-    tradeId: u64String(fields, "tradeId"),
-  };
-}
-
-/**
- * Formats a trade as one line of the NDJSON export (without the newline), as
- * the module doc describes; {@linkcode readTradeFile} reads it back exactly.
- */
-export function formatNdjsonTrade(trade: Trade): string {
-  return JSON.stringify({
-    exchange: trade.exchange,
-    symbol: trade.symbol,
-    seq: trade.seq,
-    tsEvent: trade.tsEvent.toString(),
-    tsRecv: trade.tsRecv.toString(),
-    price: formatPrice(trade.priceFixed),
-    size: plainDecimal(trade.size),
-    side: SIDE_NAMES[trade.side] ?? "unknown",
-    flags: trade.flags,
-    tradeId: trade.tradeId.toString(),
-  });
-}
-
 /** Returns the symbol of a Binance trades file name, or undefined. */
 export function symbolFromFileName(path: string): string | undefined {
   const name = path.slice(
@@ -356,16 +213,32 @@ export function symbolFromFileName(path: string): string | undefined {
   return BINANCE_FILE.exec(name)?.[1].toUpperCase();
 }
 
-async function isGzipped(file: Deno.FsFile): Promise<boolean> {
-  const magic = new Uint8Array(2);
-  let read = 0;
-  while (read < 2) {
-    const count = await file.read(magic.subarray(read));
-    if (count === null) break;
-    read += count;
+/** The format of a file whose first non-blank line is `text`. */
+function formatOf(text: string): TradeFileFormat {
+  return text.trimStart().startsWith("{") ? "ndjson" : "binance-csv";
+}
+
+/**
+ * The format `"auto"` reads `path` as, from its first non-blank line (`{`
+ * means NDJSON, else CSV); undefined when it has none (empty or blank). Reads
+ * only as far as that line's first character.
+ *
+ * @throws {TradeFileReadError} when the file cannot be opened or read.
+ */
+export async function detectTradeFormat(
+  path: string,
+  options: Pick<ReadTradeFileOptions, "gzip"> = {},
+): Promise<TradeFileFormat | undefined> {
+  const chunks = await openTextFile(path, { gzip: options.gzip });
+  try {
+    while (true) {
+      const chunk = await chunks.read();
+      if (chunk === undefined) return undefined;
+      if (chunk.trim() !== "") return formatOf(chunk);
+    }
+  } finally {
+    await chunks.cancel();
   }
-  await file.seek(0, Deno.SeekMode.Start);
-  return read === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
 }
 
 /**
@@ -374,6 +247,8 @@ async function isGzipped(file: Deno.FsFile): Promise<boolean> {
  * `await` per batch instead of per row, for hot paths.
  *
  * @throws {TradeFileRowError} at a bad row when `onError` is `"stop"`.
+ * @throws {TradeFileReadError} when the file cannot be opened, is a
+ * directory, or cannot be read or decompressed to its end.
  * @throws {TypeError} when the symbol of a CSV file is neither given nor in its name.
  */
 export async function* readTradeBatches(
@@ -393,37 +268,14 @@ export async function* readTradeBatches(
       `Invalid onError ${describe(onError)}: expected "skip" or "stop"`,
     );
   }
-  const file = await Deno.open(path);
-  let reader: ReadableStreamDefaultReader<string>;
-  try {
-    const gzip = options.gzip ??
-      (path.endsWith(".gz") || await isGzipped(file));
-    let bytes: ReadableStream<Uint8Array<ArrayBuffer>> = file.readable;
-    const onBytesRead = options.onBytesRead;
-    if (onBytesRead) {
-      let read = 0;
-      bytes = bytes.pipeThrough(
-        new TransformStream({
-          transform(chunk, controller) {
-            read += chunk.byteLength;
-            onBytesRead(read);
-            controller.enqueue(chunk);
-          },
-        }),
-      );
-    }
-    if (gzip) bytes = bytes.pipeThrough(new DecompressionStream("gzip"));
-    reader = bytes.pipeThrough(new TextDecoderStream()).getReader();
-  } catch (error) {
-    file.close();
-    throw error;
-  }
+  const chunks = await openTextFile(path, {
+    gzip: options.gzip,
+    onBytesRead: options.onBytesRead,
+  });
   let parse: ((text: string, line: number) => ReplayRow) | undefined;
   let csv: CsvParser | undefined;
   const choose = (text: string) => {
-    const ndjson = format === "ndjson" ||
-      (format === "auto" && text.trimStart().startsWith("{"));
-    if (ndjson) {
+    if ((format === "auto" ? formatOf(text) : format) === "ndjson") {
       parse = parseNdjson;
       return;
     }
@@ -463,20 +315,11 @@ export async function* readTradeBatches(
     }
   };
   try {
-    while (true) {
-      let result: ReadableStreamReadResult<string>;
-      try {
-        result = await reader.read();
-      } catch (error) {
-        throw new Error(
-          `Cannot read trade file ${describe(path)} after line ${line}: ${
-            error instanceof Error ? error.message : error
-          }`,
-          { cause: error },
-        );
-      }
-      if (result.done) break;
-      const chunk = result.value;
+    for (
+      let chunk = await chunks.read(line);
+      chunk !== undefined;
+      chunk = await chunks.read(line)
+    ) {
       const rows: ReplayRow[] = [];
       let start = 0;
       for (
@@ -514,7 +357,7 @@ export async function* readTradeBatches(
       if (stop !== undefined) throw stop;
     }
   } finally {
-    await reader.cancel().catch(() => {});
+    await chunks.cancel();
   }
 }
 
@@ -523,6 +366,8 @@ export async function* readTradeBatches(
  * gzipped, as a stream of rows in file order, in constant memory.
  *
  * @throws {TradeFileRowError} at a bad row when `onError` is `"stop"`.
+ * @throws {TradeFileReadError} when the file cannot be opened, is a
+ * directory, or cannot be read or decompressed to its end.
  * @throws {TypeError} when the symbol of a CSV file is neither given nor in its name.
  */
 export async function* readTradeFile(

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { Side, type Trade } from "../../common/trade.ts";
 import {
+  READ_PERMISSIONS,
+  TEMP_FILE_PERMISSIONS,
+  testNeeding,
+} from "../../tests/_permissions.ts";
+import {
+  detectTradeFormat,
   formatNdjsonTrade,
   MAX_LINE_LENGTH,
   readTradeBatches,
@@ -8,12 +14,19 @@ import {
   type ReadTradeFileOptions,
   type ReplayRow,
   symbolFromFileName,
+  TradeFileReadError,
   TradeFileRowError,
 } from "./mod.ts";
 
 const FIXTURES = decodeURIComponent(
   new URL("../../tests/fixtures/replay/", import.meta.url).pathname,
 );
+
+/** Tests that read fixtures or write temp files: skipped, saying why, without those permissions. */
+const test = {
+  fixtures: testNeeding(READ_PERMISSIONS),
+  tempFiles: testNeeding(TEMP_FILE_PERMISSIONS),
+};
 
 async function readAll(
   path: string,
@@ -24,7 +37,7 @@ async function readAll(
   return rows;
 }
 
-Deno.test("readTradeFile() reads a Binance CSV with a header exactly", async () => {
+test.fixtures("readTradeFile() reads a Binance CSV with a header exactly", async () => {
   const rows = await readAll(FIXTURES + "BTCUSDT-trades-2024-01-01.csv");
   assert.equal(rows.length, 5);
   assert.deepEqual(rows[0], {
@@ -69,7 +82,7 @@ Deno.test("readTradeFile() reads a Binance CSV with a header exactly", async () 
   assert.equal(rows[2].tsEvent, 1704067200123000000n);
 });
 
-Deno.test("readTradeFile() reads a headerless CSV, symbol from the name or the option", async () => {
+test.fixtures("readTradeFile() reads a headerless CSV, symbol from the name or the option", async () => {
   const path = FIXTURES + "ETHUSDT-trades-2024-01-02.csv";
   const rows = await readAll(path);
   assert.deepEqual(rows.map((row) => [row.line, row.symbol, row.tradeId]), [
@@ -87,7 +100,7 @@ Deno.test("readTradeFile() reads a headerless CSV, symbol from the name or the o
   assert.equal(renamed[0].exchange, "binanceus");
 });
 
-Deno.test("readTradeFile() takes times above 10^14 as microseconds", async () => {
+test.fixtures("readTradeFile() takes times above 10^14 as microseconds", async () => {
   const rows = await readAll(FIXTURES + "BTCUSDT-trades-2025-01-01.csv");
   assert.deepEqual(rows.map((row) => row.tsEvent), [
     1735689600000123000n,
@@ -97,7 +110,7 @@ Deno.test("readTradeFile() takes times above 10^14 as microseconds", async () =>
   assert.equal(rows[1].priceFixed, 93576010000000n);
 });
 
-Deno.test("readTradeFile() gunzips by extension and by magic bytes", async () => {
+test.tempFiles("readTradeFile() gunzips by extension and by magic bytes", async () => {
   const plain = await readAll(FIXTURES + "ETHUSDT-trades-2024-01-02.csv");
   const shipped = await readAll(FIXTURES + "ETHUSDT-trades-2024-01-02.csv.gz");
   assert.deepEqual(shipped, plain);
@@ -121,7 +134,7 @@ Deno.test("readTradeFile() gunzips by extension and by magic bytes", async () =>
   }
 });
 
-Deno.test("readTradeFile() skips bad CSV rows, reporting line and reason", async () => {
+test.fixtures("readTradeFile() skips bad CSV rows, reporting line and reason", async () => {
   const bad: [number, string][] = [];
   const rows = await readAll(FIXTURES + "BTCUSDT-trades-2024-01-03.csv", {
     onError: "skip",
@@ -139,7 +152,7 @@ Deno.test("readTradeFile() skips bad CSV rows, reporting line and reason", async
   assert.match(bad[3][1], /is_buyer_maker "Maybe": expected True or False/);
 });
 
-Deno.test("readTradeFile() stops at the first bad row with its line number", async () => {
+test.fixtures("readTradeFile() stops at the first bad row with its line number", async () => {
   const path = FIXTURES + "BTCUSDT-trades-2024-01-03.csv";
   const rows: ReplayRow[] = [];
   const reported: number[] = [];
@@ -166,7 +179,7 @@ Deno.test("readTradeFile() stops at the first bad row with its line number", asy
   assert.deepEqual(reported, [2]);
 });
 
-Deno.test("readTradeFile() reads the NDJSON export", async () => {
+test.fixtures("readTradeFile() reads the NDJSON export", async () => {
   const rows = await readAll(FIXTURES + "session.ndjson");
   assert.equal(rows.length, 3);
   assert.deepEqual(rows[1], {
@@ -186,7 +199,7 @@ Deno.test("readTradeFile() reads the NDJSON export", async () => {
   assert.equal(rows[2].tradeId, 18446744073709551615n);
 });
 
-Deno.test("readTradeFile() skips and stops on bad NDJSON rows", async () => {
+test.fixtures("readTradeFile() skips and stops on bad NDJSON rows", async () => {
   const path = FIXTURES + "corrupt.ndjson";
   const bad: [number, string][] = [];
   const rows = await readAll(path, {
@@ -203,7 +216,7 @@ Deno.test("readTradeFile() skips and stops on bad NDJSON rows", async () => {
   await assert.rejects(() => readAll(path), TradeFileRowError, ":2:");
 });
 
-Deno.test("readTradeFile() honours an explicit format", async () => {
+test.fixtures("readTradeFile() honours an explicit format", async () => {
   await assert.rejects(
     () =>
       readAll(FIXTURES + "session.ndjson", {
@@ -219,7 +232,7 @@ Deno.test("readTradeFile() honours an explicit format", async () => {
   );
 });
 
-Deno.test("readTradeFile() rejects a CSV without a symbol and bad options", async () => {
+test.tempFiles("readTradeFile() rejects a CSV without a symbol and bad options", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/trades.csv`;
@@ -237,7 +250,7 @@ Deno.test("readTradeFile() rejects a CSV without a symbol and bad options", asyn
   }
 });
 
-Deno.test("readTradeFile() reports an over-long line and goes on", async () => {
+test.tempFiles("readTradeFile() reports an over-long line and goes on", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/BTCUSDT-trades-2024-01-01.csv`;
@@ -261,7 +274,7 @@ Deno.test("readTradeFile() reports an over-long line and goes on", async () => {
   }
 });
 
-Deno.test("readTradeFile() reads lines split across chunks, in order", async () => {
+test.tempFiles("readTradeFile() reads lines split across chunks, in order", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/BTCUSDT-trades-2024-01-01.csv.gz`;
@@ -299,7 +312,7 @@ Deno.test("readTradeFile() reads lines split across chunks, in order", async () 
   }
 });
 
-Deno.test("formatNdjsonTrade() round-trips through readTradeFile()", async () => {
+test.tempFiles("formatNdjsonTrade() round-trips through readTradeFile()", async () => {
   const trades: Trade[] = [
     {
       exchange: "binance",
@@ -361,7 +374,7 @@ Deno.test("symbolFromFileName() reads Binance daily and monthly names", () => {
   assert.equal(symbolFromFileName("trades.csv"), undefined);
 });
 
-Deno.test("readTradeFile() closes the file when the reader stops early", async () => {
+test.fixtures("readTradeFile() closes the file when the reader stops early", async () => {
   for (const name of ["session.ndjson", "ETHUSDT-trades-2024-01-02.csv.gz"]) {
     for await (const row of readTradeFile(FIXTURES + name)) {
       assert.equal(row.line, 1);
@@ -369,4 +382,90 @@ Deno.test("readTradeFile() closes the file when the reader stops early", async (
     }
   }
   // The test's resource sanitizer fails it if a file stayed open.
+});
+
+test.tempFiles("readTradeFile() and detectTradeFormat() fail with a TradeFileReadError naming the file: missing, a directory, bad gzip", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const rows = "1,100.5,2,201,1704067200000,False,True\n".repeat(3000);
+    const gzipped = new Uint8Array(
+      await new Response(
+        new Blob([rows]).stream().pipeThrough(new CompressionStream("gzip")),
+      ).arrayBuffer(),
+    );
+    const files = {
+      missing: `${dir}/BTCUSDT-trades-2024-01-01.csv`,
+      directory: dir,
+      notGzip: `${dir}/BTCUSDT-trades-2024-01-02.csv.gz`,
+      corrupt: `${dir}/BTCUSDT-trades-2024-01-03.csv.gz`,
+      truncated: `${dir}/BTCUSDT-trades-2024-01-04.csv.gz`,
+    };
+    await Deno.writeTextFile(files.notGzip, rows);
+    await Deno.writeFile(
+      files.corrupt,
+      new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xde, 0xad, 0xbe]),
+    );
+    await Deno.writeFile(
+      files.truncated,
+      gzipped.subarray(0, gzipped.length / 2),
+    );
+    const expected: Record<keyof typeof files, RegExp> = {
+      missing: /: no such file$/,
+      directory: /: it is a directory$/,
+      notGzip: /: invalid gzip header$/,
+      corrupt: /: corrupt deflate stream$/,
+      truncated: / after line [1-9]\d*: .*checksum/,
+    };
+    for (const [what, path] of Object.entries(files)) {
+      const pattern = expected[what as keyof typeof files];
+      const error = await readAll(path).then(
+        () => assert.fail(`${what}: read to its end`),
+        (error) => error,
+      );
+      assert.ok(error instanceof TradeFileReadError, `${what}: ${error}`);
+      assert.equal(error.path, path);
+      assert.ok(
+        error.message.startsWith(
+          `Cannot read trade file ${JSON.stringify(path)}`,
+        ),
+        error.message,
+      );
+      assert.match(error.message, pattern, what);
+      if (what !== "truncated") {
+        await assert.rejects(
+          () => detectTradeFormat(path),
+          TradeFileReadError,
+          what,
+        );
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test.tempFiles("detectTradeFormat() reads the first non-blank line: NDJSON, CSV, or none", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cases: [string, string, string | undefined][] = [
+      ["a.ndjson", '\n  \r\n{"exchange":"binance"}\n', "ndjson"],
+      ["a.csv", "\n\nid,price,qty\n", "binance-csv"],
+      ["b.csv", "", undefined],
+      ["c.csv", "\n \r\n\t\n", undefined],
+    ];
+    for (const [name, text, format] of cases) {
+      await Deno.writeTextFile(`${dir}/${name}`, text);
+      assert.equal(await detectTradeFormat(`${dir}/${name}`), format, name);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test.fixtures("detectTradeFormat() sees through gzip", async () => {
+  assert.equal(
+    await detectTradeFormat(FIXTURES + "ETHUSDT-trades-2024-01-02.csv.gz"),
+    "binance-csv",
+  );
+  assert.equal(await detectTradeFormat(FIXTURES + "session.ndjson"), "ndjson");
 });

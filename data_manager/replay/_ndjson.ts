@@ -1,0 +1,131 @@
+/**
+ * The project's NDJSON export (schema v1, described in trade_file.ts): one
+ * line per trade, parsed and formatted.
+ *
+ * @module
+ */
+
+import {
+  formatPrice,
+  parsePrice,
+  parseSize,
+} from "../../common/fixed_point.ts";
+import { plainDecimal } from "../../common/format.ts";
+import type { Side, Trade } from "../../common/trade.ts";
+import {
+  BadRow,
+  describe,
+  fieldError,
+  parseU64,
+  type ReplayRow,
+} from "./_row.ts";
+
+const MAX_U32 = 0xffff_ffff;
+const SIDE_NAMES = ["unknown", "buy", "sell"] as const;
+
+function nonEmptyString(object: Record<string, unknown>, key: string): string {
+  const value = object[key];
+  if (typeof value !== "string" || value === "") {
+    throw new BadRow(
+      `invalid ${key} ${describe(value)}: expected a non-empty string`,
+    );
+  }
+  return value;
+}
+
+function u64String(object: Record<string, unknown>, key: string): bigint {
+  const value = object[key];
+  if (typeof value !== "string") {
+    throw new BadRow(
+      `invalid ${key} ${describe(value)}: expected a string of decimal digits`,
+    );
+  }
+  return parseU64(value, key);
+}
+
+function integerIn(
+  object: Record<string, unknown>,
+  key: string,
+  max: number,
+): number {
+  const value = object[key];
+  if (value === undefined) return 0;
+  if (
+    !Number.isInteger(value) || (value as number) < 0 || value as number > max
+  ) {
+    throw new BadRow(
+      `invalid ${key} ${describe(value)}: expected an integer from 0 to ${max}`,
+    );
+  }
+  return value as number;
+}
+
+/** Parses one line of the NDJSON export. */
+export function parseNdjson(text: string, line: number): ReplayRow {
+  let object: unknown;
+  try {
+    object = JSON.parse(text);
+  } catch (error) {
+    throw new BadRow(
+      `not JSON (${error instanceof Error ? error.message : error})`,
+    );
+  }
+  if (typeof object !== "object" || object === null || Array.isArray(object)) {
+    throw new BadRow(`${describe(text.slice(0, 40))} is not a JSON object`);
+  }
+  const fields = object as Record<string, unknown>;
+  const exchange = nonEmptyString(fields, "exchange");
+  const symbol = nonEmptyString(fields, "symbol");
+  const tsEvent = u64String(fields, "tsEvent");
+  const tsRecv = fields.tsRecv === undefined
+    ? tsEvent
+    : u64String(fields, "tsRecv");
+  let priceFixed: bigint;
+  let size: number;
+  try {
+    priceFixed = parsePrice(fields.price as string);
+    size = parseSize(fields.size as string);
+  } catch (error) {
+    throw fieldError(error);
+  }
+  const side = SIDE_NAMES.indexOf(fields.side as typeof SIDE_NAMES[number]);
+  if (side < 0) {
+    throw new BadRow(
+      `invalid side ${
+        describe(fields.side)
+      }: expected "buy", "sell" or "unknown"`,
+    );
+  }
+  return {
+    exchange,
+    symbol,
+    line,
+    side: side as Side,
+    flags: integerIn(fields, "flags", 0xffff),
+    seq: integerIn(fields, "seq", MAX_U32),
+    tsEvent,
+    tsRecv,
+    priceFixed,
+    size,
+    tradeId: u64String(fields, "tradeId"),
+  };
+}
+
+/**
+ * Formats a trade as one line of the NDJSON export (without the newline), as
+ * trade_file.ts describes; `readTradeFile` reads it back exactly.
+ */
+export function formatNdjsonTrade(trade: Trade): string {
+  return JSON.stringify({
+    exchange: trade.exchange,
+    symbol: trade.symbol,
+    seq: trade.seq,
+    tsEvent: trade.tsEvent.toString(),
+    tsRecv: trade.tsRecv.toString(),
+    price: formatPrice(trade.priceFixed),
+    size: plainDecimal(trade.size),
+    side: SIDE_NAMES[trade.side] ?? "unknown",
+    flags: trade.flags,
+    tradeId: trade.tradeId.toString(),
+  });
+}
