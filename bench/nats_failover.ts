@@ -11,7 +11,9 @@
  * Prints, per round and as median (min – max): the publish stall (longest
  * time without a newly acknowledged trade), the election (kill until a node
  * reports itself leader), the consumer stall (longest time without a trade
- * received by live), the most trades queued by serve, serve's publish
+ * received by live), the restarted node's return (rejoined the cluster,
+ * caught up with the stream while serve publishes, and how many messages it
+ * lacked), the most trades queued by serve, serve's publish
  * retries and duplicate acks, and whether every trade arrived (live lost 0,
  * gaps 0, received = serve's acknowledged).
  *
@@ -74,6 +76,11 @@ if (import.meta.main) {
           formatCount(run.consumerStallMs)
         } ms, max queued ${formatCount(run.maxQueued)} trades, ` +
         `retries ${run.retries}, duplicate acks ${run.duplicates}; ` +
+        `restarted node rejoined ${
+          formatCount(run.restart.rejoinedMs)
+        } ms, caught up ${formatCount(run.catchUpMs)} ms (${
+          formatCount(run.behindMessages)
+        } messages behind); ` +
         `${formatCount(run.serve.acknowledged)} trades acknowledged, live ` +
         `received ${
           formatCount(run.summary.received)
@@ -94,6 +101,9 @@ if (import.meta.main) {
   figure("publish stall", (run) => run.stallMs, " ms");
   figure("election", (run) => run.electionMs, " ms");
   figure("consumer stall", (run) => run.consumerStallMs, " ms");
+  figure("restarted node rejoined", (run) => run.restart.rejoinedMs, " ms");
+  figure("restarted node caught up", (run) => run.catchUpMs, " ms");
+  figure("messages the restarted node lacked", (run) => run.behindMessages);
   figure("max queued trades", (run) => run.maxQueued);
   figure("retries", (run) => run.retries);
   figure("duplicate acks", (run) => run.duplicates);

@@ -29,7 +29,7 @@ import {
   summaryOf,
 } from "./_ipc_roles.ts";
 import { freePort, waitUntil } from "./_metrics_scrape.ts";
-import type { NatsCluster } from "./nats_server.ts";
+import type { NatsCluster, NatsServer, NodeRestart } from "./nats_server.ts";
 import type { LiveSummary } from "../trading_core/live.ts";
 
 /** How often the publisher's metrics are sampled, ms. */
@@ -367,6 +367,18 @@ export function nodeOfLine(cluster: NatsCluster, line: string): number {
   return i;
 }
 
+/** The last sequence of `stream` in `node`'s store (monitoring `/jsz`), 0 when it has none. */
+async function lastSeq(node: NatsServer, stream: string): Promise<number> {
+  const jsz = await node.monitor<{
+    account_details?: {
+      stream_detail?: { name: string; state: { last_seq: number } }[];
+    }[];
+  }>("/jsz?streams=true");
+  const detail = jsz.account_details?.flatMap((a) => a.stream_detail ?? [])
+    .find((d) => d.name === stream);
+  return detail?.state.last_seq ?? 0;
+}
+
 /** Names of the client connections node `i` has now (monitoring `/connz`). */
 async function connectionNames(
   cluster: NatsCluster,
@@ -384,6 +396,12 @@ export interface LeaderFailoverRun extends Failover {
   leader: number;
   /** From the SIGKILL until a running node reported itself the stream's leader, ms. */
   electionMs: number;
+  /** The killed node's return: process up and rejoined the cluster, ms from its start. */
+  restart: NodeRestart;
+  /** From the killed node's start until it held the stream up to date (as the leader saw it then), ms. */
+  catchUpMs: number;
+  /** Stream messages the killed node lacked when it started again: the leader's last sequence then, minus the node's own just before the kill. */
+  behindMessages: number;
   /** `serve`'s final figures. */
   serve: ServeExit;
   /** `live`'s summary. */
@@ -423,6 +441,7 @@ export async function leaderFailover(
 
     // a few seconds of flow, then the leader crashes
     await sampler.sentAbove(sampler.last!.sent + 2 * rate, "2 s of flow");
+    const heldAtKill = await lastSeq(cluster.servers[leader], stream);
     const killedAt = performance.now();
     await cluster.killNode(leader);
     const newLeader = await cluster.streamLeader(stream);
@@ -437,14 +456,29 @@ export async function leaderFailover(
     );
     await liveReceivedAbove(live.port, receivedAtKill + rate);
 
-    // the dead node comes back and catches up
-    await cluster.startNode(leader);
+    // the dead node comes back and catches up while serve goes on
+    const storedBefore = await lastSeq(
+      cluster.servers[await cluster.streamLeader(stream)],
+      stream,
+    );
+    const restartedAt = performance.now();
+    const restart = await cluster.startNode(leader);
     await cluster.waitStreamCurrent(stream, leader);
+    const catchUpMs = Math.round(performance.now() - restartedAt);
 
     const serveExit = await stopServe(serve);
     const figures = failover(sampler.samples, killedAt);
     const summary = await drainLive(live, serveExit.acknowledged);
-    return { ...figures, leader, electionMs, serve: serveExit, summary };
+    return {
+      ...figures,
+      leader,
+      electionMs,
+      restart,
+      catchUpMs,
+      behindMessages: Math.max(storedBefore - heldAtKill, 0),
+      serve: serveExit,
+      summary,
+    };
   } finally {
     await sampler.stop();
   }

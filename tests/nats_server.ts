@@ -116,8 +116,13 @@ export interface NatsCluster extends AsyncDisposable {
   waitFormed(timeoutMs?: number): Promise<void>;
   /** Halts node `i`, keeping its ports and store dir. */
   stopNode(i: number): Promise<void>;
-  /** Starts halted node `i` again and waits for the cluster to re-form. */
-  startNode(i: number): Promise<void>;
+  /**
+   * Starts halted node `i` again and waits until it is back in the cluster:
+   * its routes are up and it is current with the meta leader (not until its
+   * streams caught up: {@linkcode NatsCluster.waitStreamCurrent} waits for a
+   * stream). Returns how long each step took.
+   */
+  startNode(i: number, options?: NodeStartOptions): Promise<NodeRestart>;
   /** Kills node `i` with SIGKILL (a crash), keeping its ports and store dir. */
   killNode(i: number): Promise<void>;
   /**
@@ -131,8 +136,11 @@ export interface NatsCluster extends AsyncDisposable {
   ): Promise<number>;
   /**
    * Waits until node `i` holds stream `stream` up to date: the stream leader
-   * sees its replica current with no lag, and the node's own store has the
-   * leader's last sequence and message count. Returns that state.
+   * sees its replica current with no lag, and the node's own store holds at
+   * least the last sequence the leader reported just before (so the wait
+   * ends while messages keep arriving). Returns the node's state then. The
+   * timeout counts time without progress: while the node's last sequence
+   * grows, the wait goes on, up to ten timeouts in all.
    */
   waitStreamCurrent(
     stream: string,
@@ -145,8 +153,30 @@ export interface NatsCluster extends AsyncDisposable {
 
 /** Options of the stream waits of {@linkcode NatsCluster}. */
 export interface StreamWaitOptions {
-  /** How long to wait, ms (default 20 000). */
+  /** How long to wait, ms (default 20 000); for {@linkcode NatsCluster.waitStreamCurrent}, without progress. */
   timeoutMs?: number;
+}
+
+/**
+ * How long a restarted node may take to rejoin, ms: measured here at
+ * 0.2–3.4 s (process up, meta layer recovered and current) with both cores
+ * busy; the worst case adds one meta leader election (nats-server's longest
+ * election timeout is 9 s) to that.
+ */
+export const NODE_REJOIN_TIMEOUT_MS = 30_000;
+
+/** Options of {@linkcode NatsCluster.startNode}. */
+export interface NodeStartOptions {
+  /** How long to wait for the node to rejoin, ms (default {@linkcode NODE_REJOIN_TIMEOUT_MS}). */
+  timeoutMs?: number;
+}
+
+/** How a restarted node came back, from {@linkcode NatsCluster.startNode}. */
+export interface NodeRestart {
+  /** From spawning the process until it served clients with JetStream enabled, ms. */
+  upMs: number;
+  /** From spawning the process until its routes were up and it was current with the meta leader, ms. */
+  rejoinedMs: number;
 }
 
 /** A stream's state as one node's `/jsz?streams=true` reports it. */
@@ -663,6 +693,53 @@ async function streamDetail(
   return account?.stream_detail?.find((d) => d.name === stream);
 }
 
+/** Options of the cluster's polling waits. */
+interface WaitOptions {
+  /** Fail after this long (without progress, when `progress` is given), ms. */
+  timeoutMs: number;
+  /** What is awaited, for the error: "form", "elect a leader for …". */
+  what: string;
+  /** Poll interval, ms (default 100). */
+  everyMs?: number;
+  /** Longest wait in all, ms (default `timeoutMs`). */
+  capMs?: number;
+  /** A count that grows while the wait makes progress; growth restarts the `timeoutMs` clock. */
+  progress?: () => number;
+}
+
+/** The distinct problems a wait saw, each with when it was first seen (kept short). */
+class Timeline {
+  #started: number;
+  #entries: string[] = [];
+  #last = "";
+  #dropped = 0;
+
+  constructor(started: number) {
+    this.#started = started;
+  }
+
+  /** Notes `problem` if its shape (numbers aside) differs from the previous one. */
+  note(problem: string): void {
+    const shape = problem.replace(/\d+/g, "#");
+    if (shape === this.#last) return;
+    this.#last = shape;
+    const at = ((Date.now() - this.#started) / 1000).toFixed(2);
+    this.#entries.push(`+${at}s ${problem.slice(0, 300)}`);
+    if (this.#entries.length > 24) {
+      this.#entries.splice(12, 1);
+      this.#dropped++;
+    }
+  }
+
+  toString(): string {
+    const entries = [...this.#entries];
+    if (this.#dropped > 0) {
+      entries.splice(12, 0, `(${this.#dropped} more)`);
+    }
+    return entries.join("\n");
+  }
+}
+
 interface Routez {
   routes?: { remote_id?: string; remote_name?: string }[];
 }
@@ -690,26 +767,42 @@ class LocalCluster implements NatsCluster {
   }
 
   waitFormed(timeoutMs = 20_000): Promise<void> {
-    return this.#waitFor(() => this.#problem(true), timeoutMs, "form");
+    return this.#waitFor(() => this.#problem(true), {
+      timeoutMs,
+      what: "form",
+    });
   }
 
   async stopNode(i: number): Promise<void> {
     await this.#node(i).halt();
   }
 
-  async startNode(i: number): Promise<void> {
+  async startNode(
+    i: number,
+    options: NodeStartOptions = {},
+  ): Promise<NodeRestart> {
     const node = this.#node(i);
+    const started = performance.now();
     await node.start();
-    // Ready once routes are up, all nodes agree on the meta leader and the
-    // node's own full /healthz (current with the meta leader, streams caught
-    // up) is ok; the leader's view of the node lags about 2 s behind that.
+    const upMs = Math.round(performance.now() - started);
+    // Back once routes are up, all nodes agree on the meta leader and the
+    // node says it is current with it. Not the node's full /healthz: that
+    // also needs every stream and consumer group on the node healthy, which
+    // is each stream's own catch-up (waitStreamCurrent), and reports a group
+    // "unhealthy" for as long as its leader is busy or being elected.
     await this.#waitFor(
       async () =>
         await this.#problem(false) ??
-          await node.monitor("/healthz").then(() => undefined),
-      20_000,
-      `re-form after restarting ${node.name}`,
+          await node.monitor("/healthz?js-server-only=true").then(() =>
+            undefined
+          ) ??
+          await this.#metaCurrent(node),
+      {
+        timeoutMs: options.timeoutMs ?? NODE_REJOIN_TIMEOUT_MS,
+        what: `take ${node.name} back after its restart`,
+      },
     );
+    return { upMs, rejoinedMs: Math.round(performance.now() - started) };
   }
 
   async killNode(i: number): Promise<void> {
@@ -735,9 +828,11 @@ class LocalCluster implements NatsCluster {
         }
         return `no running node leads stream ${stream}`;
       },
-      options.timeoutMs ?? 20_000,
-      `elect a leader for stream ${stream}`,
-      50,
+      {
+        timeoutMs: options.timeoutMs ?? 20_000,
+        what: `elect a leader for stream ${stream}`,
+        everyMs: 50,
+      },
     );
     return leader;
   }
@@ -749,13 +844,17 @@ class LocalCluster implements NatsCluster {
   ): Promise<StreamState> {
     const node = this.#node(i);
     let state: StreamState | undefined;
+    let held = 0;
+    const timeoutMs = options.timeoutMs ?? 20_000;
     await this.#waitFor(
       async () => {
         const leaderIdx = await this.streamLeader(stream, { timeoutMs: 0 })
           .catch(() => -1);
         if (leaderIdx < 0) return `no leader for stream ${stream}`;
+        // the leader first: the node must then hold at least that much
         const leader = await streamDetail(this.#servers[leaderIdx], stream);
         const own = await streamDetail(node, stream);
+        if (own) held = Math.max(held, own.state.last_seq);
         if (!leader || !own) return `stream ${stream} not on both nodes yet`;
         if (leaderIdx !== i) {
           const replica = leader.cluster?.replicas?.find((r) =>
@@ -767,10 +866,7 @@ class LocalCluster implements NatsCluster {
             }`;
           }
         }
-        if (
-          own.state.last_seq !== leader.state.last_seq ||
-          own.state.messages !== leader.state.messages
-        ) {
+        if (own.state.last_seq < leader.state.last_seq) {
           return `${node.name} holds ${JSON.stringify(own.state)}, the leader ${
             JSON.stringify(leader.state)
           }`;
@@ -778,8 +874,12 @@ class LocalCluster implements NatsCluster {
         state = own.state;
         return undefined;
       },
-      options.timeoutMs ?? 20_000,
-      `bring ${node.name} up to date on stream ${stream}`,
+      {
+        timeoutMs,
+        capMs: 10 * timeoutMs,
+        progress: () => held,
+        what: `bring ${node.name} up to date on stream ${stream}`,
+      },
     );
     return state!;
   }
@@ -801,26 +901,60 @@ class LocalCluster implements NatsCluster {
     return node;
   }
 
+  /**
+   * Polls `problem` until it returns `undefined`. Fails after `timeoutMs`
+   * without progress (growth of `progress()`, when given), or `capMs` in
+   * all, with the timeline of the problems seen and every node's log tail.
+   */
   async #waitFor(
     problem: () => Promise<string | undefined>,
-    timeoutMs: number,
-    what: string,
-    everyMs = 100,
+    options: WaitOptions,
   ): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    const { timeoutMs, what, everyMs = 100, progress } = options;
+    const started = Date.now();
+    const cap = started + (options.capMs ?? timeoutMs);
+    let deadline = started + timeoutMs;
+    let mark = progress?.() ?? 0;
+    const timeline = new Timeline(started);
     while (true) {
       const last = await problem().catch(errorMessage);
       if (last === undefined) return;
-      if (Date.now() > deadline) {
+      timeline.note(last);
+      const now = Date.now();
+      const moved = progress?.() ?? 0;
+      if (moved > mark) {
+        mark = moved;
+        deadline = Math.min(now + timeoutMs, cap);
+      }
+      if (now > deadline) {
         const logs = this.#servers.map((s) =>
           `--- ${s.name} log (tail) ---\n${s.logTail(15)}`
         ).join("\n");
+        const bound = progress
+          ? `${timeoutMs} ms without progress (after ${now - started} ms)`
+          : `${timeoutMs} ms`;
         throw new Error(
-          `cluster ${this.#name} did not ${what} within ${timeoutMs} ms (last: ${last})\n${logs}`,
+          `cluster ${this.#name} did not ${what} within ${bound} (last: ${last})\n` +
+            `--- what it waited on, from the start of the wait ---\n${timeline}\n${logs}`,
         );
       }
       await sleep(everyMs);
     }
+  }
+
+  /** Why node `server` is not current with the meta leader, or `undefined` if it is. */
+  async #metaCurrent(server: NatsServer): Promise<string | undefined> {
+    const jsz = await server.monitor<JszMeta>("/jsz");
+    const leader = jsz.meta_cluster?.leader;
+    if (!leader) return `${server.name} knows no meta leader`;
+    if (leader === server.name) return undefined;
+    const leaderNode = this.#servers.find((s) => s.name === leader);
+    if (!leaderNode) return `meta leader ${leader} is not one of our nodes`;
+    const seen = (await leaderNode.monitor<JszMeta>("/jsz")).meta_cluster
+      ?.replicas?.find((r) => r.name === server.name);
+    return seen?.current && !seen.offline
+      ? undefined
+      : `meta leader ${leader} sees ${server.name} as ${JSON.stringify(seen)}`;
   }
 
   /**
