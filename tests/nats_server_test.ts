@@ -307,7 +307,13 @@ gatedTest({
           num_replicas: 3,
         });
         assert.equal(info.config.num_replicas, 3);
-        const ack = await jsmA.jetstream().publish("r3.x", payload);
+        // The add answers once the stream is assigned; it takes messages once
+        // its group elected a leader and that leader's interest in r3.> has
+        // crossed the routes to A (a few ms later: "no responders" until then).
+        await cluster.streamLeader("R3");
+        const ack = await jsmA.jetstream().publish("r3.x", payload, {
+          retries: 5,
+        });
 
         const jsmB = await jetstreamManager(b);
         const msg = await jsmB.streams.getMessage("R3", { seq: ack.seq });
@@ -335,6 +341,8 @@ gatedTest({
         assert.equal(node.running, false);
         await cluster.startNode(i);
         assert.equal(node.port, nodePort);
+        // back in the cluster; reading through it needs its stream current
+        await cluster.waitStreamCurrent("R3", i);
         const c = await connectTo(node.url);
         try {
           const jsmC = await jetstreamManager(c);
