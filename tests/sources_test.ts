@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { parsePrice } from "../common/fixed_point.ts";
 import { Side } from "../common/trade.ts";
 import { formatNdjsonTrade } from "../data_manager/replay/mod.ts";
+import type { LiveSummary } from "../trading_core/live.ts";
 import { FakeBinance } from "./_fake_binance.ts";
 import { gatedTest } from "./_permissions.ts";
 import {
@@ -43,6 +44,45 @@ function frame(symbol: string, id: number, price: string): string {
       M: true,
     },
   });
+}
+
+/**
+ * Copies tests/fixtures/replay/`fixture` into the config's directory as
+ * `options.as`, starts a `live --max-trades N` waiting for its ring, replays
+ * the copy with `serve --source replay --speed 0`, checks serve published N
+ * trades and both exited cleanly, and returns live's summary.
+ */
+async function replayIntoLive(
+  config: RoleConfig,
+  fixture: string,
+  options: { as: string; trades: number },
+): Promise<LiveSummary> {
+  const file = join(config.dir, options.as);
+  await Deno.copyFile(
+    new URL(`./fixtures/replay/${fixture}`, import.meta.url),
+    file,
+  );
+  await using live = new RoleProcess("live", config, [
+    "--max-trades",
+    String(options.trades),
+    "--summary-json",
+  ]);
+  await live.waitFor(/waiting for ring/);
+  await using serve = new RoleProcess("serve", config, [
+    "--source",
+    "replay",
+    "--file",
+    file,
+    "--speed",
+    "0",
+  ]);
+  const served = await serve.finish();
+  assertCleanExit(served, "serve");
+  assert.equal(publishedTrades(served.stdout), options.trades, output(served));
+  // 10 s: it gets its trades in milliseconds or never.
+  const exit = await live.finish(10_000);
+  assertCleanExit(exit, "live");
+  return summaryOf(exit);
 }
 
 interface Sent {
@@ -172,38 +212,14 @@ gatedTest({
     "serve --source replay --speed 0: live gets the rows of the subscribed symbols, no gaps",
   permissions: ROLE_PERMISSIONS,
   async fn() {
-    // BUG: fails today. serve replays these 3 rows, closes and unlinks its
-    // ring within a few ms; the waiting live (attach retry 5 ms) never sees
-    // the ring, gets nothing and waits until stopped.
-    // serve may read only config/, data/ and the config's directory.
+    // serve replays these 3 rows and closes its ring within a few ms: the
+    // waiting live must still see it.
     await using config = await roleConfig({ symbols: ["BTCUSDT"] });
-    const file = join(config.dir, "session.ndjson");
-    await Deno.copyFile(
-      new URL("./fixtures/replay/session.ndjson", import.meta.url),
-      file,
-    );
     // session.ndjson: BTCUSDT 42283.58, ETHUSDT 2352.1, BTCUSDT 42283.59.
-    await using live = new RoleProcess("live", config, [
-      "--max-trades",
-      "2",
-      "--summary-json",
-    ]);
-    await live.waitFor(/waiting for ring/);
-    await using serve = new RoleProcess("serve", config, [
-      "--source",
-      "replay",
-      "--file",
-      file,
-      "--speed",
-      "0",
-    ]);
-    const served = await serve.finish();
-    assertCleanExit(served, "serve");
-    assert.equal(publishedTrades(served.stdout), 2, output(served));
-    // 10 s: it gets its 2 trades in milliseconds or never.
-    const exit = await live.finish(10_000);
-    assertCleanExit(exit, "live");
-    const summary = summaryOf(exit);
+    const summary = await replayIntoLive(config, "session.ndjson", {
+      as: "session.ndjson",
+      trades: 2,
+    });
     assertComplete(summary, ["BTCUSDT"], 2);
     assert.equal(streamOf(summary, "BTCUSDT").lastPrice, 42283.59);
   },
@@ -285,34 +301,11 @@ gatedTest({
   permissions: ROLE_PERMISSIONS,
   async fn() {
     await using config = await roleConfig({ symbols: ["BTCUSDT"] });
-    const file = join(config.dir, "trades.csv");
-    await Deno.copyFile(
-      new URL(
-        "./fixtures/replay/BTCUSDT-trades-2024-01-01.csv",
-        import.meta.url,
-      ),
-      file,
+    const summary = await replayIntoLive(
+      config,
+      "BTCUSDT-trades-2024-01-01.csv",
+      { as: "trades.csv", trades: 5 },
     );
-    await using live = new RoleProcess("live", config, [
-      "--max-trades",
-      "5",
-      "--summary-json",
-    ]);
-    await live.waitFor(/waiting for ring/);
-    await using serve = new RoleProcess("serve", config, [
-      "--source",
-      "replay",
-      "--file",
-      file,
-      "--speed",
-      "0",
-    ]);
-    const served = await serve.finish();
-    assertCleanExit(served, "serve");
-    assert.equal(publishedTrades(served.stdout), 5, output(served));
-    const exit = await live.finish(10_000);
-    assertCleanExit(exit, "live");
-    const summary = summaryOf(exit);
     assertComplete(summary, ["BTCUSDT"], 5);
     // The fixture's last row: price 0.00000001.
     assert.equal(streamOf(summary, "BTCUSDT").lastPrice, 1e-8);
