@@ -38,34 +38,25 @@ function readStartTime(section: Section): Date | undefined {
   return date;
 }
 
-/** A start given with a deliver policy that does not use it, or missing where it does. */
+/**
+ * A start (`start_time`, `start_sequence`) given with a deliver policy that
+ * does not use it, or missing where its policy (`by_start_time`,
+ * `by_start_sequence`) needs it. A start already reported as invalid is not
+ * missing as well.
+ */
 function checkStart(
   section: Section,
   deliver: DeliverPolicy,
-  start: { startTime?: Date; startSequence?: number },
+  given: Record<"start_time" | "start_sequence", boolean>,
 ): void {
-  // A start already reported as invalid is not missing as well.
-  if (
-    (deliver === "by_start_time") !== (start.startTime !== undefined) &&
-    !section.reported("start_time")
-  ) {
+  for (const key of ["start_time", "start_sequence"] as const) {
+    const policy = `by_${key}`;
+    if ((deliver === policy) === given[key] || section.reported(key)) continue;
     section.problem(
-      "start_time",
-      deliver === "by_start_time"
-        ? `missing: deliver = "by_start_time" needs start_time`
-        : `only used with deliver = "by_start_time" (deliver is "${deliver}")`,
-    );
-  }
-  if (
-    (deliver === "by_start_sequence") !==
-      (start.startSequence !== undefined) &&
-    !section.reported("start_sequence")
-  ) {
-    section.problem(
-      "start_sequence",
-      deliver === "by_start_sequence"
-        ? `missing: deliver = "by_start_sequence" needs start_sequence`
-        : `only used with deliver = "by_start_sequence" (deliver is "${deliver}")`,
+      key,
+      deliver === policy
+        ? `missing: deliver = "${policy}" needs ${key}`
+        : `only used with deliver = "${policy}" (deliver is "${deliver}")`,
     );
   }
 }
@@ -95,7 +86,10 @@ export function readConsumer(
     : undefined;
   // A conflict with replay_policy is reported once; these would only pile on.
   if (!seed.conflict) {
-    checkStart(section, deliver, { startTime, startSequence });
+    checkStart(section, deliver, {
+      start_time: startTime !== undefined,
+      start_sequence: startSequence !== undefined,
+    });
   }
   const maxAckPending = section.integer("max_ack_pending", 1000, {
     min: 1,
