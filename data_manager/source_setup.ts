@@ -62,15 +62,7 @@ function csvSymbol(file: string, symbols: readonly string[]): string {
 async function openReplay(config: Config, log: Logger): Promise<ReplayFeed> {
   const { dataManager } = config;
   const { replay, symbols } = dataManager;
-  const file = replay.file ?? "";
-  if (file.trim() === "") {
-    throw new SourceProblem(
-      `Invalid value ${
-        JSON.stringify(file)
-      } at data_manager.replay.file: expected the path of a trade file (--file)`,
-      USAGE,
-    );
-  }
+  const file = replay.file!; // the config requires a non-empty one for replay
   const denied = replayDenied(file);
   if (denied !== undefined) throw new SourceProblem(denied, RUNTIME);
   let format: Awaited<ReturnType<typeof detectTradeFormat>>;
