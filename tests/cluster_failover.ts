@@ -29,7 +29,7 @@ import {
   summaryOf,
 } from "./_ipc_roles.ts";
 import { freePort, waitUntil } from "./_metrics_scrape.ts";
-import type { NatsCluster, NatsServer, NodeRestart } from "./nats_server.ts";
+import type { NatsCluster, NodeRestart } from "./nats_server.ts";
 import type { LiveSummary } from "../trading_core/live.ts";
 
 /** How often the publisher's metrics are sampled, ms. */
@@ -367,16 +367,13 @@ export function nodeOfLine(cluster: NatsCluster, line: string): number {
   return i;
 }
 
-/** The last sequence of `stream` in `node`'s store (monitoring `/jsz`), 0 when it has none. */
-async function lastSeq(node: NatsServer, stream: string): Promise<number> {
-  const jsz = await node.monitor<{
-    account_details?: {
-      stream_detail?: { name: string; state: { last_seq: number } }[];
-    }[];
-  }>("/jsz?streams=true");
-  const detail = jsz.account_details?.flatMap((a) => a.stream_detail ?? [])
-    .find((d) => d.name === stream);
-  return detail?.state.last_seq ?? 0;
+/** The last sequence of `stream` in node `i`'s store, 0 when it has none. */
+async function lastSeq(
+  cluster: NatsCluster,
+  stream: string,
+  i: number,
+): Promise<number> {
+  return (await cluster.streamState(stream, i))?.last_seq ?? 0;
 }
 
 /** Names of the client connections node `i` has now (monitoring `/connz`). */
@@ -441,7 +438,7 @@ export async function leaderFailover(
 
     // a few seconds of flow, then the leader crashes
     await sampler.sentAbove(sampler.last!.sent + 2 * rate, "2 s of flow");
-    const heldAtKill = await lastSeq(cluster.servers[leader], stream);
+    const heldAtKill = await lastSeq(cluster, stream, leader);
     const killedAt = performance.now();
     await cluster.killNode(leader);
     const newLeader = await cluster.streamLeader(stream);
@@ -458,8 +455,9 @@ export async function leaderFailover(
 
     // the dead node comes back and catches up while serve goes on
     const storedBefore = await lastSeq(
-      cluster.servers[await cluster.streamLeader(stream)],
+      cluster,
       stream,
+      await cluster.streamLeader(stream),
     );
     const restartedAt = performance.now();
     const restart = await cluster.startNode(leader);

@@ -117,10 +117,11 @@ export interface NatsCluster extends AsyncDisposable {
   /** Halts node `i`, keeping its ports and store dir. */
   stopNode(i: number): Promise<void>;
   /**
-   * Starts halted node `i` again and waits until it is back in the cluster:
-   * its routes are up and it is current with the meta leader (not until its
-   * streams caught up: {@linkcode NatsCluster.waitStreamCurrent} waits for a
-   * stream). Returns how long each step took.
+   * Starts halted node `i` again and waits until it is back in the cluster
+   * as {@linkcode NatsCluster.waitFormed} means it: routes up, one meta
+   * leader, every peer current with it (not until its streams caught up:
+   * {@linkcode NatsCluster.waitStreamCurrent} waits for a stream). Returns
+   * how long each step took.
    */
   startNode(i: number, options?: NodeStartOptions): Promise<NodeRestart>;
   /** Kills node `i` with SIGKILL (a crash), keeping its ports and store dir. */
@@ -134,6 +135,8 @@ export interface NatsCluster extends AsyncDisposable {
     stream: string,
     options?: StreamWaitOptions,
   ): Promise<number>;
+  /** Stream `stream` (of account `$G`) as node `i` holds it, or `undefined` when it has none. */
+  streamState(stream: string, i: number): Promise<StreamState | undefined>;
   /**
    * Waits until node `i` holds stream `stream` up to date: the stream leader
    * sees its replica current with no lag, and the node's own store holds at
@@ -767,7 +770,7 @@ class LocalCluster implements NatsCluster {
   }
 
   waitFormed(timeoutMs = 20_000): Promise<void> {
-    return this.#waitFor(() => this.#problem(true), {
+    return this.#waitFor(() => this.#problem(), {
       timeoutMs,
       what: "form",
     });
@@ -785,18 +788,13 @@ class LocalCluster implements NatsCluster {
     const started = performance.now();
     await node.start();
     const upMs = Math.round(performance.now() - started);
-    // Back once routes are up, all nodes agree on the meta leader and the
-    // node says it is current with it. Not the node's full /healthz: that
-    // also needs every stream and consumer group on the node healthy, which
-    // is each stream's own catch-up (waitStreamCurrent), and reports a group
+    // Back once the cluster is formed again (routes, one meta leader, every
+    // peer current with it). Not the node's full /healthz: that also needs
+    // every stream and consumer group on the node healthy, which is each
+    // stream's own catch-up (waitStreamCurrent), and reports a group
     // "unhealthy" for as long as its leader is busy or being elected.
     await this.#waitFor(
-      async () =>
-        await this.#problem(false) ??
-          await node.monitor("/healthz?js-server-only=true").then(() =>
-            undefined
-          ) ??
-          await this.#metaCurrent(node),
+      () => this.#problem(),
       {
         timeoutMs: options.timeoutMs ?? NODE_REJOIN_TIMEOUT_MS,
         what: `take ${node.name} back after its restart`,
@@ -835,6 +833,13 @@ class LocalCluster implements NatsCluster {
       },
     );
     return leader;
+  }
+
+  async streamState(
+    stream: string,
+    i: number,
+  ): Promise<StreamState | undefined> {
+    return (await streamDetail(this.#node(i), stream))?.state;
   }
 
   async waitStreamCurrent(
@@ -942,26 +947,12 @@ class LocalCluster implements NatsCluster {
     }
   }
 
-  /** Why node `server` is not current with the meta leader, or `undefined` if it is. */
-  async #metaCurrent(server: NatsServer): Promise<string | undefined> {
-    const jsz = await server.monitor<JszMeta>("/jsz");
-    const leader = jsz.meta_cluster?.leader;
-    if (!leader) return `${server.name} knows no meta leader`;
-    if (leader === server.name) return undefined;
-    const leaderNode = this.#servers.find((s) => s.name === leader);
-    if (!leaderNode) return `meta leader ${leader} is not one of our nodes`;
-    const seen = (await leaderNode.monitor<JszMeta>("/jsz")).meta_cluster
-      ?.replicas?.find((r) => r.name === server.name);
-    return seen?.current && !seen.offline
-      ? undefined
-      : `meta leader ${leader} sees ${server.name} as ${JSON.stringify(seen)}`;
-  }
-
   /**
-   * Returns why the cluster is not formed yet, or `undefined` if it is;
-   * `currentPeers` also requires the meta leader to see all peers current.
+   * Returns why the cluster is not formed yet, or `undefined` if it is:
+   * every node running with routes to all others, one meta leader that sees
+   * every peer current.
    */
-  async #problem(currentPeers: boolean): Promise<string | undefined> {
+  async #problem(): Promise<string | undefined> {
     const size = this.#servers.length;
     const down = this.#servers.filter((s) => !s.running).map((s) => s.name);
     if (down.length > 0) return `not running: ${down.join(", ")}`;
@@ -989,7 +980,6 @@ class LocalCluster implements NatsCluster {
     }
     const leaderIdx = this.#servers.findIndex((s) => s.name === leader);
     if (leaderIdx < 0) return `meta leader ${leader} is not one of our nodes`;
-    if (!currentPeers) return undefined;
     const replicas = jsz[leaderIdx].meta_cluster?.replicas ?? [];
     const current = replicas.filter((r) => r.current && !r.offline);
     if (current.length < size - 1) {
