@@ -72,6 +72,16 @@ export interface SubscribeOptions {
   onStream?: OnStream;
 }
 
+/**
+ * Why trades were lost: overwritten in the ring before they were read, a ring
+ * slot that could not be read consistently within a bound, or trades a NATS
+ * stream discarded (limits) or that were deleted before delivery.
+ */
+export type LossCause =
+  | "overwritten"
+  | "corrupt slot"
+  | "stream limit or deleted";
+
 /** Counters of one (exchange, symbol) stream of a subscription. */
 export interface StreamStats {
   /** The exchange, or `"*"` on a row counting what named no known stream. */
@@ -82,6 +92,8 @@ export interface StreamStats {
   received: number;
   /** Trades published but never delivered (overwritten, or lost on the way). */
   lost: number;
+  /** {@linkcode StreamStats.lost} by cause (causes with no loss may be absent). */
+  lostBy?: Partial<Record<LossCause, number>>;
   /** Records that failed validation and were skipped. */
   invalid: number;
   /** Trades published but not yet read. */

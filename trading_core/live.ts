@@ -27,7 +27,12 @@ import {
   startProgress,
 } from "../common/progress.ts";
 import { shutdownSignal } from "../common/shutdown.ts";
-import type { Exchange, ExchangeEvent, StreamStats } from "./exchange.ts";
+import type {
+  Exchange,
+  ExchangeEvent,
+  LossCause,
+  StreamStats,
+} from "./exchange.ts";
 import { IpcExchange } from "./ipc_exchange.ts";
 import {
   RecordFileError,
@@ -60,6 +65,8 @@ export interface StreamSummary {
   received: number;
   /** Trades published but never delivered. */
   lost: number;
+  /** {@linkcode StreamSummary.lost} by cause; causes with no loss are absent. */
+  lostBy: Partial<Record<LossCause, number>>;
   /** Records that failed validation. */
   invalid: number;
   /** Discontinuities in the stream's seq. */
@@ -80,6 +87,8 @@ export interface LiveSummary {
   received: number;
   /** Trades published but never delivered. */
   lost: number;
+  /** {@linkcode LiveSummary.lost} by cause; causes with no loss are absent. */
+  lostBy: Partial<Record<LossCause, number>>;
   /** Records that failed validation. */
   invalid: number;
   /** Seq discontinuities, each (exchange, symbol) stream on its own. */
@@ -113,6 +122,7 @@ function summarize(
     (exchanges[exchange] ??= {})[symbol] = {
       received: figures.received,
       lost: counters?.lost ?? 0,
+      lostBy: lostByCause(counters ? [counters] : []),
       invalid: counters?.invalid ?? 0,
       gaps: figures.gaps,
       lastSeq: figures.lastSeq ?? null,
@@ -128,6 +138,7 @@ function summarize(
     transport: source.name,
     received: stats.received,
     lost: sum("lost"),
+    lostBy: lostByCause(rows),
     invalid: sum("invalid"),
     gaps: stats.gaps,
     elapsedMs: Math.round(elapsedMs),
@@ -138,6 +149,36 @@ function summarize(
     exchanges,
     latencyNs: stats.latency(),
   };
+}
+
+/**
+ * Loss by cause over `rows`; a row's loss it does not attribute counts as
+ * "overwritten", the cause of every loss a ring reader counts by lapping.
+ */
+function lostByCause(
+  rows: readonly StreamStats[],
+): Partial<Record<LossCause, number>> {
+  const total: Partial<Record<LossCause, number>> = {};
+  for (const row of rows) {
+    let attributed = 0;
+    for (const [cause, count] of Object.entries(row.lostBy ?? {})) {
+      if (!count) continue;
+      const key = cause as LossCause;
+      total[key] = (total[key] ?? 0) + count;
+      attributed += count;
+    }
+    if (row.lost > attributed) {
+      total.overwritten = (total.overwritten ?? 0) + row.lost - attributed;
+    }
+  }
+  return total;
+}
+
+/** "3 overwritten, 2 corrupt slot", or "" with no loss. */
+function describeLoss(lostBy: Partial<Record<LossCause, number>>): string {
+  return Object.entries(lostBy)
+    .map(([cause, count]) => `${formatCount(count ?? 0)} ${cause}`)
+    .join(", ");
 }
 
 function progressLines(
@@ -407,6 +448,23 @@ export async function live(
     },
   );
   if (options.summaryJson) console.log(JSON.stringify(summary));
+  // No silent loss: trades given up on were counted and logged on the way;
+  // the exit status says so too.
+  if (summary.lost > 0 || summary.invalid > 0) {
+    const parts = [];
+    if (summary.lost > 0) {
+      parts.push(
+        `${formatCount(summary.lost)} trades lost (${
+          describeLoss(summary.lostBy)
+        })`,
+      );
+    }
+    if (summary.invalid > 0) {
+      parts.push(`${formatCount(summary.invalid)} invalid records skipped`);
+    }
+    log.error(`incomplete: ${parts.join(", ")}; exit status 1`);
+    if (status === 0) status = 1;
+  }
   // Only now: a repeated signal (deno task forwards one too) arriving during
   // the clean-up above must not kill the process half way.
   shutdown.dispose();
