@@ -35,12 +35,14 @@ const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
 
 /**
  * Reads a numeric flag value (`--rate 500`) as a number, so the config reader
- * checks its type and range; anything else stays as given, and the reader
- * reports it quoting the value and the flag.
+ * checks its type and range; anything else, and a number too large for a
+ * float (`1e999`), stays as given, and the reader reports it quoting the
+ * value as typed and the flag.
  */
 export function toNumber(value: string | boolean): number | string | boolean {
   const text = String(value).trim();
-  return DECIMAL.test(text) ? Number(text) : value;
+  const number = DECIMAL.test(text) ? Number(text) : NaN;
+  return Number.isFinite(number) ? number : value;
 }
 
 /**

@@ -51,7 +51,8 @@ Flags (each overrides the config key on its right):
   --print-config       print the resolved config (secrets hidden) and exit
   -h, --help           show this help
 
-Environment: NATS_URL (comma-separated) overrides transport.nats.servers.`;
+Environment: NATS_URL (comma-separated) overrides transport.nats.servers; NATS_TOKEN,
+NATS_USER + NATS_PASSWORD and NATS_CREDS set transport.nats.auth (never echoed).`;
 
 /**
  * Parses `serve` flags.

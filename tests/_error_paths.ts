@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  NO_NATS_ENV,
   type Role,
   roleArgs,
   type RoleConfig,
@@ -34,7 +35,7 @@ export interface Setup {
   args: string[];
   /** Replaces the task's `--config` file. */
   config?: string;
-  /** Environment variables besides `NO_COLOR` (and `NATS_URL`, empty unless set here). */
+  /** Environment variables besides `NO_COLOR` (and the NATS variables, empty unless set here). */
   env?: Record<string, string>;
   /** Runs while the role runs (e.g. feeds it garbage). */
   during?: (output: () => string) => Promise<void>;
@@ -185,7 +186,7 @@ export async function runCase(path: ErrorPath): Promise<CaseRun> {
     const child = new Deno.Command(Deno.execPath(), {
       args: [run, ...grants, ...rest, ...setup.args],
       cwd: PROJECT_ROOT,
-      env: { NO_COLOR: "1", NATS_URL: "", ...setup.env },
+      env: { NO_COLOR: "1", ...NO_NATS_ENV, ...setup.env },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

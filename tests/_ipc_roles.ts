@@ -12,12 +12,22 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import denoJson from "../deno.json" with { type: "json" };
+import { NATS_ENV_VARIABLES } from "../common/config/mod.ts";
 import { LIBC_PATHS } from "../common/ipc/mod.ts";
 import { PROJECT_ROOT } from "./nats_server.ts";
 import { gatedTest } from "./_permissions.ts";
 import type { LiveSummary, StreamSummary } from "../trading_core/live.ts";
 
 /** Where Linux keeps POSIX shared-memory segments. */
+
+/**
+ * The NATS variables a role reads (NATS_URL, NATS_TOKEN, …) set empty: a
+ * developer's own never reach a role under test.
+ */
+export const NO_NATS_ENV: Record<string, string> = Object.fromEntries(
+  NATS_ENV_VARIABLES.map((name) => [name, ""]),
+);
+
 export const SHM_DIR = "/dev/shm";
 
 /** Generous bound for anything that only has to happen eventually (the machine is shared). */
@@ -421,7 +431,7 @@ export class RoleProcess implements AsyncDisposable {
     this.#child = new Deno.Command(Deno.execPath(), {
       args: [...roleArgs(role, config), ...args],
       cwd: PROJECT_ROOT,
-      env: { NO_COLOR: "1", NATS_URL: "" },
+      env: { NO_COLOR: "1", ...NO_NATS_ENV },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -577,6 +587,18 @@ export function output(exit: RoleExit): string {
 export function assertCleanExit(exit: RoleExit, what: string): void {
   assert.ok(!exit.timedOut, `${what} did not exit by itself:\n${output(exit)}`);
   assert.equal(exit.code, 0, `${what} exited ${exit.code}:\n${output(exit)}`);
+}
+
+/**
+ * Asserts that a finished `live` exited by itself with the status its summary
+ * calls for: 0 when nothing was lost or invalid, else 1 saying so.
+ */
+export function assertLiveExit(exit: RoleExit, what: string): void {
+  assert.ok(!exit.timedOut, `${what} did not exit by itself:\n${output(exit)}`);
+  const { lost, invalid } = summaryOf(exit);
+  if (lost + invalid === 0) return assertCleanExit(exit, what);
+  assert.equal(exit.code, 1, `${what} exited ${exit.code}:\n${output(exit)}`);
+  assert.match(exit.stderr, /ERROR .*incomplete: .*; exit status 1/);
 }
 
 /** The `--summary-json` line of a finished `live`. */

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import denoJson from "../deno.json" with { type: "json" };
+import { NATS_ENV_VARIABLES } from "../common/config/mod.ts";
 import { gatedTest, harnessPermissions } from "./_permissions.ts";
 import {
   assertCleanExit,
@@ -28,14 +29,14 @@ type RunTask = "serve" | "live" | "demo";
 /** The permission flags each task grants, in order: review any change here. */
 const SERVE_FLAGS = [
   "--allow-read=config,data",
-  "--allow-env=NATS_URL",
+  "--allow-env=NATS_URL,NATS_TOKEN,NATS_USER,NATS_PASSWORD,NATS_CREDS",
   "--allow-ffi",
   "--allow-net=127.0.0.1,localhost,stream.binance.com:9443,stream.binance.us:9443,stream.testnet.binance.vision:443",
 ];
 const LIVE_FLAGS = [
   "--allow-read=config,strategies",
   "--allow-write=data",
-  "--allow-env=NATS_URL",
+  "--allow-env=NATS_URL,NATS_TOKEN,NATS_USER,NATS_PASSWORD,NATS_CREDS",
   "--allow-ffi",
   "--allow-net=127.0.0.1,localhost",
 ];
@@ -59,6 +60,11 @@ const UNSCOPED_ALLOWED = ["--allow-ffi"];
 const UNRELATED_NATS = "nats://192.0.2.1:4222";
 /** A denial must end the role within this, ms: retrying a denied host can never succeed. */
 const DENIAL_MS = 15_000;
+
+/** Every NATS variable the roles read, blank: the shell's own never reach a test run. */
+const NO_NATS_ENV = Object.fromEntries(
+  NATS_ENV_VARIABLES.map((name) => [name, ""]),
+);
 
 /** A `deno run` task split into its flags, script and trailing arguments. */
 interface TaskCommand {
@@ -109,12 +115,14 @@ async function runWith(
   script: string,
   args: readonly string[],
   cwd = PROJECT_ROOT,
+  env: Record<string, string> = {},
 ): Promise<Run> {
   const started = performance.now();
   const result = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--no-prompt", ...flags, script, ...args],
     cwd,
-    env: { NO_COLOR: "1", NATS_URL: "" },
+    // The NATS variables of the shell running the tests are blanked (empty = unset).
+    env: { NO_COLOR: "1", ...NO_NATS_ENV, ...env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -130,15 +138,27 @@ async function runWith(
 }
 
 /** Runs `task`'s script with exactly its flags and `args` instead of its own arguments. */
-function runTask(task: RunTask, args: readonly string[]): Promise<Run> {
+function runTask(
+  task: RunTask,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<Run> {
   const { flags, script } = taskCommand(task);
-  return runWith(flags, script, args);
+  return runWith(flags, script, args, PROJECT_ROOT, env);
 }
 
 Deno.test("least privilege: serve, live and demo grant exactly the reviewed permissions, scoped except --allow-ffi", () => {
   for (const task of ["serve", "live", "demo"] as const) {
     const { flags } = taskCommand(task);
     assert.deepEqual(flags, TASK_FLAGS[task], `task ${task}`);
+    if (task !== "demo") {
+      // Exactly the variables the config loader reads, no more.
+      assert.deepEqual(
+        flags.filter((flag) => flag.startsWith("--allow-env")),
+        [`--allow-env=${NATS_ENV_VARIABLES.join(",")}`],
+        `task ${task}`,
+      );
+    }
     assert.deepEqual(
       unscoped(flags),
       UNSCOPED_ALLOWED.filter((flag) => flags.includes(flag)),
@@ -507,5 +527,83 @@ password = "${PASSWORD}"
         refused.stderr,
       );
     }
+  },
+});
+
+/** The trades live's `--summary-json` line says it received. */
+function receivedOf(run: Run): number {
+  const line = run.stdout.split("\n").findLast((l) => l.startsWith("{"));
+  assert.ok(line, `no JSON summary on stdout:\n${run.stdout}${run.stderr}`);
+  return JSON.parse(line).received;
+}
+
+gatedTest({
+  name:
+    "least privilege: with only their tasks' flags, serve and live take NATS_TOKEN, NATS_USER and NATS_PASSWORD from the environment; a wrong one exits 1; no value in any output",
+  permissions: [...ROLE_PERMISSIONS, ...harnessPermissions()],
+  async fn(t) {
+    const secrets = [TOKEN, WRONG_TOKEN, PASSWORD];
+    const assertNoSecret = (run: Run) => {
+      const text = `${run.stdout}${run.stderr}`;
+      for (const secret of secrets) {
+        assert.ok(!text.includes(secret), `${secret} leaked:\n${text}`);
+      }
+      assert.doesNotMatch(text, /^\s+at /m, "a stack trace was printed");
+    };
+    const dev = ["--config", "config/development.toml"];
+    const publish = (url: string, env: Record<string, string>) =>
+      runTask("serve", [
+        ...dev,
+        "--no-ipc",
+        "--nats-url",
+        url,
+        "--rate",
+        "0",
+        "--max-trades",
+        "20",
+      ], env);
+    const consume = (url: string, env: Record<string, string>) =>
+      runTask("live", [
+        ...dev,
+        "--nats-url",
+        url,
+        "--deliver",
+        "all",
+        "--max-trades",
+        "20",
+        "--summary-json",
+      ], env);
+    await t.step("NATS_TOKEN", async () => {
+      await using server = await startNatsServer({
+        config: { authorization: { token: TOKEN } },
+      });
+      const env = { NATS_TOKEN: TOKEN };
+      const published = await publish(server.url, env);
+      assert.equal(published.code, 0, published.stderr);
+      const consumed = await consume(server.url, env);
+      assert.equal(consumed.code, 0, consumed.stderr);
+      assert.equal(receivedOf(consumed), 20);
+      const refused = await consume(server.url, { NATS_TOKEN: WRONG_TOKEN });
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.match(
+        refused.stderr,
+        /NATS server nats:\/\/127\.0\.0\.1:\d+ rejected the credentials \(token\)/,
+      );
+      for (const run of [published, consumed, refused]) assertNoSecret(run);
+    });
+    await t.step("NATS_USER and NATS_PASSWORD", async () => {
+      await using server = await startNatsServer({
+        config: {
+          authorization: { users: [{ user: "bob", password: PASSWORD }] },
+        },
+      });
+      const env = { NATS_USER: "bob", NATS_PASSWORD: PASSWORD };
+      const published = await publish(server.url, env);
+      assert.equal(published.code, 0, published.stderr);
+      const consumed = await consume(server.url, env);
+      assert.equal(consumed.code, 0, consumed.stderr);
+      assert.equal(receivedOf(consumed), 20);
+      for (const run of [published, consumed]) assertNoSecret(run);
+    });
   },
 });

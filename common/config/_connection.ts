@@ -63,6 +63,34 @@ function checkJwt(jwt: string): string {
   return jwt;
 }
 
+/** The variable that sets each auth key, for the hint of a missing half. */
+const AUTH_VARIABLE: Record<string, string> = {
+  user: "NATS_USER",
+  password: "NATS_PASSWORD",
+};
+
+/** When `given` came from the environment: `; password is set (from NATS_PASSWORD): set NATS_USER too, …`. */
+function fromEnv(section: Section, given: string, missing: string): string {
+  if (section.precedence(given) < 2) return "";
+  return `; ${given} is set ${section.where(given)}: set ${
+    AUTH_VARIABLE[missing]
+  } too, or ${missing} in the file`;
+}
+
+/**
+ * The methods of `set` (each its name, then its keys), with where each came
+ * from when that differs between them: `token (from NATS_TOKEN), creds_file
+ * (in x.toml)`. Never a value.
+ */
+function describeMethods(section: Section, set: string[][]): string {
+  const wheres = set.map(([, ...keys]) =>
+    [...new Set(keys.map((key) => section.where(key)))]
+      .map((where) => where.replace(/^\((.*)\)$/, "$1")).join(", ")
+  );
+  if (new Set(wheres).size === 1) return set.map(([name]) => name).join(", ");
+  return set.map(([name], i) => `${name} (${wheres[i]})`).join(", ");
+}
+
 function readAuth(section: Section): NatsAuth {
   const token = section.optionalString("token", { secret: true });
   const user = section.optionalString("user");
@@ -75,27 +103,33 @@ function readAuth(section: Section): NatsAuth {
   const credsFile = section.optionalString("creds_file");
   section.done();
   const set = [
-    token !== undefined && "token",
-    (user !== undefined || password !== undefined) && "user+password",
-    seed !== undefined && jwt === undefined && "nkey_seed",
-    jwt !== undefined && "jwt+nkey_seed",
-    credsFile !== undefined && "creds_file",
-  ].filter((m): m is string => m !== false);
+    token !== undefined && ["token", "token"],
+    (user !== undefined || password !== undefined) &&
+    ["user+password", "user", "password"],
+    seed !== undefined && jwt === undefined && ["nkey_seed", "nkey_seed"],
+    jwt !== undefined && ["jwt+nkey_seed", "jwt", "nkey_seed"],
+    credsFile !== undefined && ["creds_file", "creds_file"],
+  ].filter((m): m is string[] => m !== false);
   const methods =
     "expected exactly one of: token | user + password | nkey_seed | jwt + nkey_seed | creds_file";
   if (set.length > 1) {
     section.problem(
       "",
-      `several auth methods set (${set.join(", ")}); ${methods}`,
+      `several auth methods set (${describeMethods(section, set)}); ${methods}`,
     );
     return { kind: "none" };
   }
   if (token !== undefined) return { kind: "token", token };
   if (user !== undefined || password !== undefined) {
     if (user === undefined || password === undefined) {
+      const [missing, given] = user === undefined
+        ? ["user", "password"]
+        : ["password", "user"];
       section.problem(
-        user === undefined ? "user" : "password",
-        "missing: user and password go together",
+        missing,
+        `missing: user and password go together${
+          fromEnv(section, given, missing)
+        }`,
       );
       return { kind: "none" };
     }

@@ -19,6 +19,7 @@ import { readConsumer } from "./_consumer.ts";
 import { DEFAULT_EXCHANGE, DEFAULT_SYMBOLS } from "./_defaults.ts";
 import { mostSpecific } from "./_most_specific.ts";
 import type { Section } from "./_reader.ts";
+import { checkRingNames } from "./_ring_names.ts";
 import {
   boundedDuration,
   checkJetStreamName,
@@ -84,8 +85,19 @@ function readIpcSource(section: Section): IpcSourceConfig {
     fallback: 3000,
     min: 100,
   });
+  // Unset: the rings must belong to the user live runs as.
+  const publisherUid = section.has("publisher_uid")
+    ? section.integer("publisher_uid", 0, { min: 0, max: 4_294_967_294 })
+    : undefined;
   section.done();
-  return { shmPathPrefix, wait, from, spinMs, staleAfterMs };
+  return {
+    shmPathPrefix,
+    wait,
+    from,
+    spinMs,
+    staleAfterMs,
+    ...(publisherUid === undefined ? {} : { publisherUid }),
+  };
 }
 
 /** The consumer's exchange (`"*"` = every one) and symbols, by the one rule. */
@@ -127,7 +139,8 @@ export function readDataSource(
   });
   const symbols = readSymbols(section, DEFAULT_SYMBOLS);
   const maxTrades = section.integer("max_trades", 0, COUNT);
-  const ipc = readIpcSource(section.section("ipc"));
+  const ipcSection = section.section("ipc");
+  const ipc = readIpcSource(ipcSection);
   const natsSection = section.section("nats");
   const streamName = natsSection.string("stream_name", "MARKET_DATA", {
     check: checkJetStreamName,
@@ -157,6 +170,15 @@ export function readDataSource(
       "symbols",
       "expected at least one symbol: a ring is per symbol",
     );
+  }
+  if (type === "ipc" && exchange !== EVERY_EXCHANGE) {
+    checkRingNames(section, {
+      ipc: ipcSection,
+      prefix: ipc.shmPathPrefix,
+      exchange,
+      symbols,
+      without: 'read NATS (--nats or data_source.type = "nats")',
+    });
   }
   const consumer = {
     durableName,

@@ -18,29 +18,53 @@ export function isTable(value: unknown): value is Table {
     !(value instanceof Date);
 }
 
-/** Renders a value the way a user wrote it. */
+/** TOML's spelling of a number JSON cannot write (JSON would say `null`). */
+function nonFinite(value: number): string {
+  return Number.isNaN(value) ? "nan" : value > 0 ? "inf" : "-inf";
+}
+
+/** Renders a value the way a user wrote it: JSON, with TOML's `inf` and `nan`. */
 export function show(value: unknown): string {
   if (value instanceof Date) return value.toISOString();
   if (typeof value === "bigint") return `${value}`;
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    return nonFinite(value);
+  }
+  // Inside lists and tables: a marked string, unquoted once written.
+  const mark = (_key: string, inner: unknown) =>
+    typeof inner === "number" && !Number.isFinite(inner)
+      ? `\0${nonFinite(inner)}\0`
+      : inner;
   try {
-    return JSON.stringify(value) ?? String(value);
+    return (JSON.stringify(value, mark) ?? String(value))
+      .replace(/"\\u0000(-?inf|nan)\\u0000"/g, "$1");
   } catch {
     return String(value);
   }
 }
 
 /** The part of a checker's error message that says what was expected. */
-function expectation(error: unknown): string {
+export function expectation(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const at = message.lastIndexOf(": expected");
   return at >= 0 ? message.slice(at + 2) : message;
+}
+
+/**
+ * `key` under the dotted path `prefix`, written as TOML writes it: a key
+ * that is not bare (`A-Za-z0-9_-`) is quoted, so a key holding a newline or
+ * a dot still makes a one-line, unambiguous path.
+ */
+export function joinKey(prefix: string, key: string): string {
+  const part = /^[A-Za-z0-9_-]+$/.test(key) ? key : JSON.stringify(key);
+  return prefix === "" ? part : `${prefix}.${part}`;
 }
 
 /** The dotted path of every key and table in `table` (arrays are not entered). */
 export function keyPaths(table: Table, prefix = ""): Set<string> {
   const paths = new Set<string>();
   for (const [key, value] of Object.entries(table)) {
-    const path = prefix === "" ? key : `${prefix}.${key}`;
+    const path = joinKey(prefix, key);
     paths.add(path);
     if (isTable(value)) {
       for (const inner of keyPaths(value, path)) paths.add(inner);
@@ -100,7 +124,7 @@ export class Problems {
     const bare = path.replace(/\[\d+\]$/, "");
     this.#reported.add(bare);
     // One flag that sets several keys (--symbols) is one problem, not one
-    // per key. NATS_URL is named for each role's key: both roles read it.
+    // per key. A NATS variable is named for each role's key: both roles read it.
     const origin = this.#origins.get(bare);
     if (origin?.startsWith("--")) {
       const same = `${origin}\0${what}\0${show(value)}\0${expected}`;
@@ -156,10 +180,9 @@ export class Section {
     }
   }
 
-  /** The key path of `key` in this table. */
+  /** The key path of `key` in this table (`""` = the table itself). */
   keyPath(key: string): string {
-    if (key === "") return this.path;
-    return this.path === "" ? key : `${this.path}.${key}`;
+    return key === "" ? this.path : joinKey(this.path, key);
   }
 
   /** Whether the table sets `key` (and marks it known). */
@@ -189,6 +212,22 @@ export class Section {
     );
   }
 
+  /** Records that item `index` of the list at `key` is not allowed here; `what` names it (`symbol`). */
+  invalidItem(
+    key: string,
+    index: number,
+    what: string,
+    expected: string,
+  ): void {
+    const list = this.#table[key];
+    this.#problems.invalid(
+      what,
+      Array.isArray(list) ? list[index] : undefined,
+      `${this.keyPath(key)}[${index}]`,
+      expected,
+    );
+  }
+
   /** Where the value of `key` is written, as a phrase: `in x.toml`, `(from --flag)`. */
   where(key: string): string {
     return this.#problems.where(this.keyPath(key));
@@ -196,7 +235,7 @@ export class Section {
 
   /**
    * What set `key`: 0 = nothing (the built-in default), 1 = the file,
-   * 2 = an override (`NATS_URL` or a flag).
+   * 2 = an override (a NATS variable such as `NATS_URL`, or a flag).
    */
   precedence(key: string): 0 | 1 | 2 {
     if (this.#table[key] === undefined) return 0;
@@ -426,7 +465,7 @@ export class Section {
       if (this.#known.has(key)) continue;
       const hint = closest(key, [...this.#known]);
       this.#problems.add(
-        this.keyPath(key),
+        joinKey(this.path, key), // "" too: not the table itself
         `unknown key${
           hint === undefined
             ? `; valid keys here: ${[...this.#known].join(", ")}`

@@ -18,7 +18,7 @@ export const IN_FILE = `in ${FILE}`;
 /** Options of the helpers: {@linkcode parseConfig}'s. */
 export type TestLoadOptions = LoadConfigOptions & { file?: string };
 
-/** Parses `text` as if it were x.toml, with no NATS_URL unless given. */
+/** Parses `text` as if it were x.toml, with no NATS variables unless given. */
 export function load(
   text: string | undefined,
   options: TestLoadOptions = {},

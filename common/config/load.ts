@@ -1,7 +1,9 @@
 /**
  * Loads and validates the TOML configuration: built-in defaults < file <
- * `NATS_URL` < command-line flags. Every problem is reported at once, each
- * with its key path, value, source and what was expected.
+ * the NATS variables (`NATS_URL`, `NATS_TOKEN`, `NATS_USER`,
+ * `NATS_PASSWORD`, `NATS_CREDS`) < command-line flags. Every problem is
+ * reported at once, each with its key path, value, source and what was
+ * expected.
  *
  * @module
  */
@@ -12,7 +14,14 @@ import { normalizeExchange } from "../subjects.ts";
 import { ConfigError } from "./error.ts";
 import { DEFAULT_EXCHANGE, DEFAULT_SYMBOLS } from "./_defaults.ts";
 import { readDataSource } from "./_data_source.ts";
+import {
+  envAuthTables,
+  envOverrides,
+  type NatsEnv,
+  readNatsEnv,
+} from "./_env.ts";
 import { isTable, keyPaths, Problems, Section, type Table } from "./_reader.ts";
+import { checkRingNames } from "./_ring_names.ts";
 import { readTransport } from "./_transport.ts";
 import {
   boundedDuration,
@@ -42,6 +51,7 @@ export {
   DEFAULT_SYMBOLS,
 } from "./_defaults.ts";
 export { hideUrlCredentials } from "./_connection.ts";
+export { NATS_ENV_VARIABLES, type NatsEnv, readNatsEnv } from "./_env.ts";
 
 /** One value set from outside the file: a command-line flag or a variable. */
 export interface ConfigOverride {
@@ -57,27 +67,19 @@ export interface ConfigOverride {
 export interface LoadConfigOptions {
   /** Values that override the file (command-line flags), applied last. */
   overrides?: readonly ConfigOverride[];
-  /** Environment; `NATS_URL` (comma-separated) overrides both roles' servers. */
-  env?: { NATS_URL?: string | undefined };
-}
-
-/**
- * Reads `NATS_URL` when the process may (never prompts, never throws).
- */
-export function readNatsUrlEnv(): { NATS_URL?: string } {
-  const state = Deno.permissions.querySync({
-    name: "env",
-    variable: "NATS_URL",
-  });
-  if (state.state !== "granted") return {};
-  const value = Deno.env.get("NATS_URL");
-  return value === undefined || value === "" ? {} : { NATS_URL: value };
+  /**
+   * Environment: `NATS_URL` (comma-separated) overrides both roles' servers,
+   * `NATS_TOKEN`, `NATS_USER`, `NATS_PASSWORD` and `NATS_CREDS` their auth
+   * keys (the names of `NATS_ENV_VARIABLES`).
+   */
+  env?: NatsEnv;
 }
 
 /**
  * Loads the configuration from a TOML file (or only the built-in defaults
  * when `path` is undefined) and applies the environment and overrides.
- * `env` defaults to the process's `NATS_URL` when readable.
+ * `env` defaults to the variables of `NATS_ENV_VARIABLES` the process may
+ * read ({@linkcode readNatsEnv}).
  *
  * @throws {ConfigError} listing every problem found.
  */
@@ -104,7 +106,7 @@ export async function loadConfig(
   return parseConfig(text, {
     ...options,
     file: path,
-    env: options.env ?? readNatsUrlEnv(),
+    env: options.env ?? readNatsEnv(),
   });
 }
 
@@ -136,22 +138,16 @@ export function parseConfig(
     }
   }
   const origins = new Map<string, string>();
-  const natsUrl = options.env?.NATS_URL;
-  const overrides: ConfigOverride[] = [];
-  if (natsUrl !== undefined && natsUrl !== "") {
-    const servers = natsUrl.split(",").map((s) => s.trim()).filter((s) => s);
-    for (
-      const key of [
-        "transport.nats.servers",
-        "data_source.nats.connection.servers",
-      ]
-    ) {
-      overrides.push({ key, value: servers, origin: "NATS_URL" });
-    }
-  }
+  const overrides: ConfigOverride[] = envOverrides(options.env ?? {});
   overrides.push(...(options.overrides ?? []));
   // What the file itself set, before any override: seed-style tables imply keys.
   const problems = new Problems(file, origins, keyPaths(tree));
+  // An auth table only the environment fills is "(from NATS_TOKEN, …)".
+  for (
+    const [table, names] of envAuthTables(overrides, (p) => problems.inFile(p))
+  ) {
+    origins.set(table, names);
+  }
   for (const override of overrides) {
     if (setPath(tree, override.key, override.value)) {
       origins.set(override.key, override.origin);
@@ -183,8 +179,19 @@ function setPath(tree: Table, key: string, value: unknown): boolean {
 
 function readConfig(root: Section, file: string | undefined): Config {
   const warnings: string[] = [];
-  const dataManager = readDataManager(root.section("data_manager"));
-  const transport = readTransport(root.section("transport"), dataManager);
+  const dataManagerSection = root.section("data_manager");
+  const dataManager = readDataManager(dataManagerSection);
+  const transportSection = root.section("transport");
+  const transport = readTransport(transportSection, dataManager);
+  if (transport.ipc.enabled) {
+    checkRingNames(dataManagerSection, {
+      ipc: transportSection.section("ipc"),
+      prefix: transport.ipc.shmPathPrefix,
+      exchange: dataManager.exchange,
+      symbols: dataManager.symbols,
+      without: "publish without the ring (--no-ipc)",
+    });
+  }
   const dataSource = readDataSource(root.section("data_source"), warnings);
   const tradingCore = readTradingCore(root.section("trading_core"));
   const log = readLog(root.section("log"));
@@ -279,10 +286,19 @@ function nonEmptyPath(path: string): string {
 function readTradingCore(section: Section): TradingCoreConfig {
   const strategy = section.optionalString("strategy", { check: nonEmptyPath });
   const barsOut = section.optionalString("bars_out", { check: nonEmptyPath });
+  const onExistingFile = section.choice("on_existing_file", "refuse", [
+    "refuse",
+    "overwrite",
+    "append",
+  ]);
+  const onWriteError = section.choice("on_write_error", "stop", [
+    "stop",
+    "continue",
+  ]);
   const bars = readBars(section.section("bars"));
   const metrics = readMetrics(section.section("metrics"));
   section.done();
-  return { strategy, barsOut, bars, metrics };
+  return { strategy, barsOut, onExistingFile, onWriteError, bars, metrics };
 }
 
 function readDataManager(section: Section): DataManagerConfig {
@@ -344,8 +360,13 @@ function readBinance(section: Section): BinanceConfig {
   const endpoint = section.string("endpoint", BINANCE_ENDPOINTS.binance, {
     check: checkEndpoint,
   });
+  const silenceTimeoutMs = boundedDuration(section, "silence_timeout", {
+    fallback: 30_000,
+    min: 1000,
+    off: true,
+  });
   section.done();
-  return { endpoint };
+  return { endpoint, silenceTimeoutMs };
 }
 
 function readReplay(section: Section): ReplayConfig {

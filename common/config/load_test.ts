@@ -17,7 +17,6 @@ import {
   DEFAULT_SYMBOLS,
   loadConfig,
   parseConfig,
-  readNatsUrlEnv,
 } from "./mod.ts";
 import { FILE, IN_FILE, load, problemOf, problemsOf } from "./_testing.ts";
 
@@ -97,7 +96,10 @@ const DEFAULT_CONFIG: Config = {
       burstIntervalMs: 1000,
       firstTradeId: undefined,
     },
-    binance: { endpoint: "wss://stream.binance.com:9443" },
+    binance: {
+      endpoint: "wss://stream.binance.com:9443",
+      silenceTimeoutMs: 30_000,
+    },
     replay: { file: undefined, speed: 0, onError: "stop", format: "auto" },
     metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
   },
@@ -173,6 +175,8 @@ const DEFAULT_CONFIG: Config = {
   tradingCore: {
     strategy: undefined,
     barsOut: undefined,
+    onExistingFile: "refuse",
+    onWriteError: "stop",
     bars: { intervals: ["1s", "1m"], closeDelayMs: 250 },
     metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
   },
@@ -220,23 +224,6 @@ type = "ipc" # [data_source.ipc] and [data_source.nats] together need the type
 [log]
 `);
   assert.deepEqual(config, { ...DEFAULT_CONFIG, file: FILE });
-});
-
-Deno.test("readNatsUrlEnv never throws and is empty without env permission", () => {
-  const granted = Deno.permissions.querySync({
-    name: "env",
-    variable: "NATS_URL",
-  }).state === "granted";
-  const env = readNatsUrlEnv();
-  if (!granted) {
-    assert.deepEqual(env, {});
-  } else {
-    const value = Deno.env.get("NATS_URL");
-    assert.deepEqual(
-      env,
-      value === undefined || value === "" ? {} : { NATS_URL: value },
-    );
-  }
 });
 
 // ---------------------------------------------------------------------------
@@ -783,6 +770,8 @@ const LEVELS: [string, string, string, string[]][] = [
   ["trading_core", "strategi", "strategy", [
     "strategy",
     "bars_out",
+    "on_existing_file",
+    "on_write_error",
     "bars",
     "metrics",
   ]],
@@ -790,7 +779,10 @@ const LEVELS: [string, string, string, string[]][] = [
     "intervals",
     "close_delay",
   ]],
-  ["data_manager.binance", "endpiont", "endpoint", ["endpoint"]],
+  ["data_manager.binance", "endpiont", "endpoint", [
+    "endpoint",
+    "silence_timeout",
+  ]],
   ["data_manager.replay", "speeed", "speed", [
     "file",
     "speed",
@@ -861,6 +853,7 @@ const LEVELS: [string, string, string, string[]][] = [
     "from",
     "spin",
     "stale_after",
+    "publisher_uid",
   ]],
   ["data_source.nats", "conection", "connection", [
     "stream_name",
@@ -1760,6 +1753,7 @@ wait = "spin"
 from = "oldest"
 spin = "50us"
 stale_after = "1m"
+publisher_uid = 1001
 `);
   assert.deepEqual(config.transport.ipc, {
     enabled: false,
@@ -1773,7 +1767,24 @@ stale_after = "1m"
     from: "oldest",
     spinMs: 0.05,
     staleAfterMs: 60_000,
+    publisherUid: 1001,
   });
+});
+
+Deno.test("ipc source: publisher_uid is a uid, 0 to 4294967294", () => {
+  for (const uid of [0, 4_294_967_294]) {
+    assert.equal(
+      load(`[data_source.ipc]\npublisher_uid = ${uid}\n`).dataSource.ipc
+        .publisherUid,
+      uid,
+    );
+  }
+  for (const bad of ["-1", "4294967295", "1.5", '"mallory"']) {
+    assert.equal(
+      problemOf(`[data_source.ipc]\npublisher_uid = ${bad}\n`),
+      `Invalid value ${bad} at data_source.ipc.publisher_uid ${IN_FILE}: expected an integer from 0 to 4294967294`,
+    );
+  }
 });
 
 Deno.test("ipc: heartbeat_interval from 1ms to 10s", () => {
@@ -2579,6 +2590,8 @@ stale_after = "30s"
 [trading_core]
 strategy = "strategies/ma_crossover.ts"
 bars_out = "data/bars.ndjson"
+on_existing_file = "append"
+on_write_error = "continue"
 [trading_core.bars]
 intervals = ["100ms", "5m"]
 close_delay = "1s"
@@ -2595,6 +2608,8 @@ format = "json"
   assert.deepEqual(config.tradingCore, {
     strategy: "strategies/ma_crossover.ts",
     barsOut: "data/bars.ndjson",
+    onExistingFile: "append",
+    onWriteError: "continue",
     bars: { intervals: ["100ms", "5m"], closeDelayMs: 1000 },
     metrics: { port: 9465, host: "127.0.0.1", staleAfterMs: 10_000 },
   });
@@ -2618,6 +2633,18 @@ format = "json"
   assertIncludes(
     problemOf(`[trading_core]\nbars_out = ""\n`),
     "trading_core.bars_out",
+  );
+  assertIncludes(
+    problemOf(`[trading_core]\non_existing_file = "truncate"\n`),
+    "at trading_core.on_existing_file ",
+  );
+  assertIncludes(
+    problemOf(`[trading_core]\non_existing_file = "truncate"\n`),
+    'expected one of "refuse", "overwrite", "append"',
+  );
+  assertIncludes(
+    problemOf(`[trading_core]\non_write_error = "ignore"\n`),
+    'expected one of "stop", "continue"',
   );
   assertIncludes(
     problemOf(`[data_manager.metrics]\nhost = "a b"\n`),

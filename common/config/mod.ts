@@ -1,6 +1,7 @@
 /**
- * Configuration: TOML files validated into typed objects, with `NATS_URL`
- * and command-line overrides (see docs/configuration.md).
+ * Configuration: TOML files validated into typed objects, with the NATS
+ * variables (`NATS_URL`, `NATS_TOKEN`, `NATS_USER`, `NATS_PASSWORD`,
+ * `NATS_CREDS`) and command-line overrides (see docs/configuration.md).
  *
  * @module
  */

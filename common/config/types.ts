@@ -177,12 +177,22 @@ export interface MetricsConfig {
   staleAfterMs: number;
 }
 
+/** What trading_core does with an output file that exists and is not empty: refuse to start, replace it, or add to it. */
+export type OnExistingFile = "refuse" | "overwrite" | "append";
+
+/** What trading_core does when writing an output file fails (e.g. a full disk): stop consuming, or go on without the file. */
+export type OnWriteError = "stop" | "continue";
+
 /** trading_core's processing of the trades (`[trading_core]`). */
 export interface TradingCoreConfig {
   /** Module exporting a strategy (`--strategy`), or undefined for none. */
   strategy: string | undefined;
   /** NDJSON file for closed bars (`--bars-out`), or undefined. */
   barsOut: string | undefined;
+  /** What `--record` and `bars_out` do with a file that exists and is not empty (`--overwrite`, `--append`). */
+  onExistingFile: OnExistingFile;
+  /** What a failed write to the `--record` or `bars_out` file does to the consumer (`--on-write-error`). */
+  onWriteError: OnWriteError;
   /** Bars (`[trading_core.bars]`). */
   bars: BarsConfig;
   /** The `/metrics` and `/healthz` endpoint (`[trading_core.metrics]`). */
@@ -201,6 +211,8 @@ export interface BarsConfig {
 export interface BinanceConfig {
   /** Combined-stream WebSocket base URL (named endpoints resolved). */
   endpoint: string;
+  /** Silence watchdog, ms: a connection (or a steadily trading symbol) silent this long is reconnected; 0 = off. */
+  silenceTimeoutMs: number;
 }
 
 /** Replay of a recorded trade file. */
@@ -249,6 +261,8 @@ export interface IpcSourceConfig {
   spinMs: number;
   /** A producer whose heartbeat has not moved for this long is reported dead, ms. */
   staleAfterMs: number;
+  /** The uid that must own the rings; undefined = the consumer's own. */
+  publisherUid?: number;
 }
 
 /** trading_core's sources. */
