@@ -13,7 +13,11 @@ import { readWallClock } from "../common/ipc/clock.ts";
 import { yieldToEventLoop } from "../common/ipc/wait_strategy.ts";
 import type { Logger } from "../common/log.ts";
 import { TRADE_RECORD_SIZE, TradeFlags } from "../common/trade.ts";
-import { readTradeBatches, type ReplayRow } from "./replay/mod.ts";
+import {
+  readTradeBatches,
+  type ReplayRow,
+  TIME_UNIT_NAMES,
+} from "./replay/mod.ts";
 import type { TradeSink, TradeSource } from "./source.ts";
 
 /** Options of {@linkcode ReplayFeed}. */
@@ -32,6 +36,8 @@ export interface ReplayFeedOptions {
   exchange: string;
   /** Where bad rows and skipped symbols are reported. */
   log: Logger;
+  /** The caller verified the gzip stream to its end ({@linkcode verifyGzip}): do not again. */
+  verified?: boolean;
 }
 
 /**
@@ -48,8 +54,10 @@ export class NothingReplayedError extends Error {
 
 /** The sink's room is checked at least every this many trades. */
 const ROOM_EVERY = 64;
-/** Bad rows are logged one by one up to this many, then only counted. */
+/** Bad rows are logged one by one up to this many… */
 const BAD_ROWS_LOGGED = 20;
+/** …then at most once per this many ms, with the count since and the latest. */
+const BAD_ROWS_LOG_INTERVAL_MS = 10_000;
 /** Symbols not configured are each warned about once, up to this many, then only counted. */
 const OTHER_SYMBOLS_LOGGED = 10;
 /** Symbols not configured are counted one by one up to this many (memory stays bounded). */
@@ -130,6 +138,8 @@ export class ReplayFeed implements TradeSource {
     const clock = { seconds: 0, nanos: 0 };
     let firstEventMs: number | undefined;
     let startedAt = 0;
+    let badLoggedAt = 0;
+    let badLoggedCount = 0;
     // Only for progress: the reader reports a file it cannot read.
     this.#size = await Deno.stat(file).then((info) => info.size, () => 0);
     this.#startedAt = performance.now();
@@ -138,53 +148,100 @@ export class ReplayFeed implements TradeSource {
       onError,
       symbol,
       exchange,
+      plausibility: true,
+      verifyGzip: !this.#options.verified,
+      onTimeUnit: (unit, line) =>
+        log.info(
+          `replay: ${file}: times are in ${
+            TIME_UNIT_NAMES[unit]
+          } (detected from the magnitude of the time on line ${line})`,
+        ),
       onBytesRead: (bytes) => this.#bytesRead = bytes,
       onBadRow: (line, reason) => {
         this.#badRows++;
         if (this.#badRows <= BAD_ROWS_LOGGED) {
           log.warn(`replay: ${file} line ${line}: ${reason}`);
-        } else if (this.#badRows === BAD_ROWS_LOGGED + 1) {
-          log.warn(`replay: more bad rows; only counting them from now on`);
+          if (this.#badRows === BAD_ROWS_LOGGED) {
+            log.warn(
+              `replay: more bad rows are counted and logged at most every ${
+                BAD_ROWS_LOG_INTERVAL_MS / 1000
+              } s`,
+            );
+            badLoggedAt = performance.now();
+            badLoggedCount = this.#badRows;
+          }
+        } else if (
+          performance.now() - badLoggedAt >= BAD_ROWS_LOG_INTERVAL_MS
+        ) {
+          log.warn(
+            `replay: ${
+              formatCount(this.#badRows - badLoggedCount)
+            } more bad rows, the latest ${file} line ${line}: ${reason}`,
+          );
+          badLoggedAt = performance.now();
+          badLoggedCount = this.#badRows;
         }
       },
     });
-    for await (const batch of rows) {
-      for (let i = 0; i < batch.length; i++) {
-        if (signal.aborted) return;
-        const row = batch[i];
-        this.#rows++;
-        const index = this.#index.get(row.symbol);
-        if (index === undefined) {
-          this.#otherSymbol(row);
-          continue;
+    // A read can block for good (a FIFO without a writer): wait for it or
+    // for the signal, whichever comes first.
+    const aborted = new Promise<undefined>((resolve) => {
+      if (signal.aborted) resolve(undefined);
+      signal.addEventListener("abort", () => resolve(undefined), {
+        once: true,
+      });
+    });
+    let stuck = false;
+    try {
+      while (true) {
+        const next = await Promise.race([rows.next(), aborted]);
+        if (next === undefined) {
+          stuck = true;
+          return;
         }
-        if (speed > 0) {
-          const eventMs = Number(row.tsEvent / 1_000_000n);
-          if (firstEventMs === undefined) {
-            firstEventMs = eventMs;
-            startedAt = performance.now();
+        if (next.done) break;
+        const batch = next.value;
+        for (let i = 0; i < batch.length; i++) {
+          if (signal.aborted) return;
+          const row = batch[i];
+          this.#rows++;
+          const index = this.#index.get(row.symbol);
+          if (index === undefined) {
+            this.#otherSymbol(row);
+            continue;
           }
-          const wait = startedAt + (eventMs - firstEventMs) / speed -
-            performance.now();
-          if (wait >= 1) {
-            this.#waiting = true;
-            await delay(wait, signal);
-            this.#waiting = false;
-            if (signal.aborted) return;
+          if (speed > 0) {
+            const eventMs = Number(row.tsEvent / 1_000_000n);
+            if (firstEventMs === undefined) {
+              firstEventMs = eventMs;
+              startedAt = performance.now();
+            }
+            const wait = startedAt + (eventMs - firstEventMs) / speed -
+              performance.now();
+            if (wait >= 1) {
+              this.#waiting = true;
+              await delay(wait, signal);
+              this.#waiting = false;
+              if (signal.aborted) return;
+            }
+          } else if (this.#published % ROOM_EVERY === 0) {
+            const room = sink.room();
+            if (room) await Promise.race([room, aborted]);
           }
-        } else if (this.#published % ROOM_EVERY === 0) {
-          const room = sink.room();
-          if (room) await room;
+          readWallClock(clock);
+          row.flags |= TradeFlags.Replayed;
+          row.tsRecv = BigInt(clock.seconds) * 1_000_000_000n +
+            BigInt(clock.nanos);
+          encodeTrade(row, record);
+          sink.publish(index, record);
+          this.#published++;
         }
-        readWallClock(clock);
-        row.flags |= TradeFlags.Replayed;
-        row.tsRecv = BigInt(clock.seconds) * 1_000_000_000n +
-          BigInt(clock.nanos);
-        encodeTrade(row, record);
-        sink.publish(index, record);
-        this.#published++;
+        await yieldToEventLoop();
       }
-      await yieldToEventLoop();
+    } finally {
+      // Closes the file; a read still pending closes it when it settles.
+      if (stuck) rows.return().catch(() => {});
+      else await rows.return();
     }
     this.#done = true;
     if (this.#published === 0) throw this.#nothingPublished();

@@ -10,7 +10,11 @@ import { Side, type Trade, TradeFlags } from "../common/trade.ts";
 import { captureLog } from "../tests/_capture_log.ts";
 import { ffiTest, SHM_PERMISSIONS } from "../tests/_ipc_roles.ts";
 import { gatedTest, TEMP_FILE_PERMISSIONS } from "../tests/_permissions.ts";
-import { formatNdjsonTrade, TradeFileRowError } from "./replay/mod.ts";
+import {
+  formatNdjsonTrade,
+  TradeFileReadError,
+  TradeFileRowError,
+} from "./replay/mod.ts";
 import {
   NothingReplayedError,
   ReplayFeed,
@@ -50,8 +54,10 @@ function feed(
   symbols: string[],
   file: string,
   options: Partial<ReplayFeedOptions> = {},
-): { feed: ReplayFeed; lines: string[] } {
+): { feed: ReplayFeed; lines: string[]; info: string[] } {
   const { log, lines } = captureLog();
+  // Warnings and errors in `lines`; the info lines (the time unit) apart.
+  const info: string[] = [];
   return {
     feed: new ReplayFeed(symbols, {
       file,
@@ -59,10 +65,11 @@ function feed(
       onError: "skip",
       format: "auto",
       exchange: "binance",
-      log,
+      log: { ...log, info: (message) => info.push(message) },
       ...options,
     }),
     lines,
+    info,
   };
 }
 
@@ -77,7 +84,7 @@ const RECV_TOLERANCE_NS = 5_000n * MS;
 ffiTest(
   "ReplayFeed: every row of a Binance CSV, exact and flagged replayed",
   async () => {
-    const { feed: replay, lines } = feed(
+    const { feed: replay, lines, info } = feed(
       ["BTCUSDT"],
       fixture("BTCUSDT-trades-2024-01-01.csv"),
     );
@@ -93,7 +100,7 @@ ffiTest(
         [3355546432n, 42283_590000000n, 0.01, Side.Buy, 1704067200000n * MS],
         [3355546433n, 42283_590000000n, 0.00025, Side.Buy, 1704067200123n * MS],
         [3355546434n, 42283_010000000n, 1.5, Side.Sell, 1704067200456n * MS],
-        [3355546435n, 10n, 100, Side.Buy, 1704067201000n * MS],
+        [3355546435n, 42283_000000010n, 100, Side.Buy, 1704067201000n * MS],
       ],
     );
     for (const trade of trades) {
@@ -111,6 +118,11 @@ ffiTest(
       /^replay 100\.0% done, 5 rows, 5 published, 0 bad, 0 of other symbols \(done\)$/,
     );
     assert.deepEqual(lines, []);
+    assert.deepEqual(info, [
+      `replay: ${
+        fixture("BTCUSDT-trades-2024-01-01.csv")
+      }: times are in milliseconds (detected from the magnitude of the time on line 2)`,
+    ]);
   },
 );
 
@@ -135,7 +147,7 @@ ffiTest(
           TradeFlags.Replayed,
         ],
         [
-          18446744073709551615n,
+          3355546432n,
           42283_590000000n,
           0.00025,
           Side.Buy,
@@ -487,5 +499,75 @@ tempFileTest(
     assert.equal(await runToEnd(replay, sink), undefined);
     assert.equal(sink.published.length, 5);
     assert.deepEqual(lines, []);
+  },
+);
+
+tempFileTest(
+  "ReplayFeed: a time beyond i64, a row of another exchange and one out of time order are bad rows under skip, never a crash",
+  async (dir) => {
+    const ndjson = (exchange: string, id: number, tsEvent: string) =>
+      JSON.stringify({
+        exchange,
+        symbol: "BTCUSDT",
+        tsEvent,
+        price: "42066.5",
+        size: "1",
+        side: "buy",
+        tradeId: `${id}`,
+      });
+    const file = `${dir}/capture.ndjson`;
+    await Deno.writeTextFile(
+      file,
+      [
+        ndjson("binance", 1, "1704067200000000000"),
+        ndjson("binance", 2, "10000000000000000000"), // beyond i64
+        ndjson("kraken", 3, "1704067200000000001"),
+        ndjson("binance", 4, "1704067100000000000"), // 100 s back
+        ndjson("binance", 5, "1704067200000000002"),
+      ].join("\n"),
+    );
+    const { feed: replay, lines } = feed(["BTCUSDT"], file);
+    const sink = new RecordingSink();
+    assert.equal(await runToEnd(replay, sink), undefined);
+    assert.deepEqual(
+      sink.trades(replay.symbols).map((t) => t.tradeId),
+      [1n, 5n],
+    );
+    assert.deepEqual(lines.map((line) => line.replace(file, "F")), [
+      "warn: replay: F line 2: implausible time 2286-11-20T17:46:40.000Z: more than a day in the future",
+      'warn: replay: F line 3: exchange "kraken" is not the configured "binance"',
+      "warn: replay: F line 4: out of time order: 2023-12-31T23:58:20.000Z is before 2024-01-01T00:00:00.000Z of line 1",
+    ]);
+    assert.match(replay.summary(), /2 published, 3 bad/);
+  },
+);
+
+tempFileTest(
+  "ReplayFeed: a gzip corrupt mid-file publishes nothing, under skip as under stop",
+  async (dir) => {
+    const file = `${dir}/BTCUSDT-trades-2024-01-01.csv.gz`;
+    const rows = [];
+    for (let i = 0; i < 20_000; i++) {
+      rows.push(
+        `${i + 1},42066.5,0.5,21033.25,${1704067200000 + i},False,True`,
+      );
+    }
+    const gzipped = new Uint8Array(
+      await new Response(
+        new Blob([rows.join("\n")]).stream().pipeThrough(
+          new CompressionStream("gzip"),
+        ),
+      ).arrayBuffer(),
+    );
+    for (let k = 0; k < 10; k++) gzipped[(gzipped.length >> 1) + k * 7] ^= 4;
+    await Deno.writeFile(file, gzipped);
+    for (const onError of ["skip", "stop"] as const) {
+      const { feed: replay } = feed(["BTCUSDT"], file, { onError });
+      const sink = new RecordingSink();
+      const error = await runToEnd(replay, sink);
+      assert.ok(error instanceof TradeFileReadError, String(error));
+      assert.match(error.message, / after line \d+: corrupt/);
+      assert.equal(sink.published.length, 0, onError);
+    }
   },
 );

@@ -16,6 +16,7 @@ import {
   detectTradeFormat,
   symbolFromFileName,
   TradeFileReadError,
+  verifyGzip,
 } from "./replay/mod.ts";
 import { ReplayFeed } from "./replay_feed.ts";
 import type { TradeSource } from "./source.ts";
@@ -66,30 +67,61 @@ async function openReplay(config: Config, log: Logger): Promise<ReplayFeed> {
   const denied = replayDenied(file);
   if (denied !== undefined) throw new SourceProblem(denied, RUNTIME);
   let format: Awaited<ReturnType<typeof detectTradeFormat>>;
-  try {
-    // Opens and reads the file's start even when the format is configured:
-    // a missing file, a directory, a corrupt gzip header is reported now.
-    format = await detectTradeFormat(file);
-  } catch (error) {
-    if (!(error instanceof TradeFileReadError)) throw error;
-    throw new SourceProblem(`replay: ${error.message}`, RUNTIME);
-  }
-  if (format === undefined) {
-    throw new SourceProblem(
-      `replay: published 0 trades: ${file} has no trade rows (it is empty or blank)`,
-      RUNTIME,
+  const stream = await isStream(file);
+  if (stream) {
+    // A FIFO or a device can be read only once: ReplayFeed reads it as it
+    // comes, detecting the format from its first line.
+    log.info(
+      `replay: ${file} is not a regular file: read once as it comes (a gzip stream's checksum is checked only at its end)`,
     );
+    format = replay.format === "auto" ? undefined : replay.format;
+  } else {
+    try {
+      // Opens and reads the file's start even when the format is configured:
+      // a missing file, a directory, a corrupt gzip header is reported now.
+      format = await detectTradeFormat(file);
+      // A gzip stream's checksum is at its end: a corrupt one must fail
+      // before a row of it is published, and before any ring exists.
+      await verifyGzip(file);
+    } catch (error) {
+      if (!(error instanceof TradeFileReadError)) throw error;
+      throw new SourceProblem(`replay: ${error.message}`, RUNTIME);
+    }
+    if (format === undefined) {
+      throw new SourceProblem(
+        `replay: published 0 trades: ${file} has no trade rows (it is empty or blank)`,
+        RUNTIME,
+      );
+    }
   }
   if (replay.format !== "auto") format = replay.format;
+  let symbol: string | undefined;
+  if (format === "binance-csv") symbol = csvSymbol(file, symbols);
+  else if (format === undefined) {
+    // Not known yet: the symbol a CSV would have, if it can be told.
+    symbol = symbolFromFileName(file) ??
+      (symbols.length === 1 ? symbols[0] : undefined);
+  }
   return new ReplayFeed(symbols, {
     file,
     speed: replay.speed,
     onError: replay.onError,
-    format,
-    symbol: format === "binance-csv" ? csvSymbol(file, symbols) : undefined,
+    format: format ?? "auto",
+    symbol,
     exchange: dataManager.exchange,
     log,
+    verified: !stream,
   });
+}
+
+/** Whether `file` exists and is neither a regular file nor a directory (a FIFO, a device). */
+async function isStream(file: string): Promise<boolean> {
+  try {
+    const info = await Deno.stat(file);
+    return !info.isFile && !info.isDirectory;
+  } catch {
+    return false; // opening it reports why, in one line
+  }
 }
 
 /** `host:port` of a `ws://` or `wss://` endpoint. */
@@ -100,7 +132,7 @@ function hostOf(endpoint: string): string {
 }
 
 function openBinance(config: Config, log: Logger): BinanceFeed {
-  const { endpoint } = config.dataManager.binance;
+  const { endpoint, silenceTimeoutMs } = config.dataManager.binance;
   const host = hostOf(endpoint);
   // Requested, not queried, so that where Deno may prompt it prompts now; a
   // denied host would otherwise be retried forever.
@@ -110,7 +142,11 @@ function openBinance(config: Config, log: Logger): BinanceFeed {
       RUNTIME,
     );
   }
-  return new BinanceFeed(config.dataManager.symbols, { endpoint, log });
+  return new BinanceFeed(config.dataManager.symbols, {
+    endpoint,
+    log,
+    silenceTimeoutMs,
+  });
 }
 
 function openSynthetic(config: Config): SyntheticFeed {

@@ -240,7 +240,8 @@ gatedTest({
     const all = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
     for (let i = 0; i < 20_000; i++) {
       const symbol = all[i % 7 % 3];
-      const price = `${100 + i % 5000}.${String(i % 100).padStart(2, "0")}`;
+      // A plausible walk (replay flags a price ×1.5 away from the last).
+      const price = `${5000 + i % 50}.${String(i % 100).padStart(2, "0")}`;
       lines.push(
         formatNdjsonTrade({
           exchange: "binance",
@@ -307,8 +308,8 @@ gatedTest({
       { as: "trades.csv", trades: 5 },
     );
     assertComplete(summary, ["BTCUSDT"], 5);
-    // The fixture's last row: price 0.00000001.
-    assert.equal(streamOf(summary, "BTCUSDT").lastPrice, 1e-8);
+    // The fixture's last row: price 42283.00000001.
+    assert.equal(streamOf(summary, "BTCUSDT").lastPrice, 42283.00000001);
   },
 });
 

@@ -47,16 +47,43 @@ function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function isGzipped(file: Deno.FsFile): Promise<boolean> {
-  const magic = new Uint8Array(2);
-  let read = 0;
-  while (read < 2) {
-    const count = await file.read(magic.subarray(read));
-    if (count === null) break;
-    read += count;
+/** Whether `head`, a file's first bytes, starts with the gzip magic bytes. */
+function hasGzipMagic(head: Uint8Array): boolean {
+  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+}
+
+/**
+ * The bytes of `file` as a stream, and its first two bytes (fewer at the
+ * end), read without seeking so that a FIFO or a terminal works too.
+ */
+async function peekedBytes(
+  file: Deno.FsFile,
+): Promise<{ head: Uint8Array; bytes: ReadableStream<Uint8Array> }> {
+  const reader = file.readable.getReader();
+  let head = new Uint8Array(0);
+  while (head.length < 2) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const joined = new Uint8Array(head.length + value.length);
+    joined.set(head);
+    joined.set(value, head.length);
+    head = joined;
   }
-  await file.seek(0, Deno.SeekMode.Start);
-  return read === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+  let pending: Uint8Array | undefined = head.length > 0 ? head : undefined;
+  const bytes = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (pending !== undefined) {
+        controller.enqueue(pending);
+        pending = undefined;
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
+  return { head, bytes };
 }
 
 /** The decoded text of a file, chunk by chunk. */
@@ -93,9 +120,10 @@ export async function openTextFile(
     if ((await file.stat()).isDirectory) {
       throw new Deno.errors.IsADirectory();
     }
+    const peeked = await peekedBytes(file);
     const gzip = options.gzip ??
-      (path.endsWith(".gz") || await isGzipped(file));
-    let bytes: ReadableStream<Uint8Array<ArrayBuffer>> = file.readable;
+      (path.endsWith(".gz") || hasGzipMagic(peeked.head));
+    let bytes = peeked.bytes;
     const onBytesRead = options.onBytesRead;
     if (onBytesRead) {
       let read = 0;
@@ -109,7 +137,14 @@ export async function openTextFile(
         }),
       );
     }
-    if (gzip) bytes = bytes.pipeThrough(new DecompressionStream("gzip"));
+    if (gzip) {
+      bytes = bytes.pipeThrough(
+        new DecompressionStream("gzip") as TransformStream<
+          Uint8Array,
+          Uint8Array
+        >,
+      );
+    }
     reader = bytes.pipeThrough(new TextDecoderStream()).getReader();
   } catch (error) {
     file.close();
@@ -129,4 +164,64 @@ export async function openTextFile(
     },
     cancel: () => reader.cancel().catch(() => {}),
   };
+}
+
+/**
+ * Decompresses a gzipped regular file to its end without keeping the text,
+ * so that a corrupt or truncated stream (the checksum and length are only at
+ * the end) is found before any of its rows is used. A plain file, or one that
+ * is not a regular file (a FIFO can be read only once), is not read.
+ *
+ * @throws {TradeFileReadError} naming the file and the lines decompressed
+ * before the failure, when it cannot be opened or decompressed to its end.
+ */
+export async function verifyGzip(
+  path: string,
+  options: Pick<OpenTextFileOptions, "gzip"> = {},
+): Promise<void> {
+  let file: Deno.FsFile;
+  try {
+    // Not even opened otherwise: opening and closing a FIFO's read end
+    // would discard what its writer has sent.
+    const info = await Deno.stat(path);
+    if (info.isDirectory) throw new Deno.errors.IsADirectory();
+    if (!info.isFile) return;
+    file = await Deno.open(path);
+  } catch (error) {
+    throw new TradeFileReadError(path, reasonOf(error), { cause: error });
+  }
+  let lines = 0;
+  try {
+    const { head, bytes } = await peekedBytes(file);
+    if (!(options.gzip ?? (path.endsWith(".gz") || hasGzipMagic(head)))) {
+      await bytes.cancel();
+      return;
+    }
+    const text = bytes.pipeThrough(
+      new DecompressionStream("gzip") as TransformStream<
+        Uint8Array,
+        Uint8Array
+      >,
+    );
+    for await (const chunk of text) {
+      for (
+        let i = chunk.indexOf(0x0a);
+        i >= 0;
+        i = chunk.indexOf(0x0a, i + 1)
+      ) {
+        lines++;
+      }
+    }
+  } catch (error) {
+    throw new TradeFileReadError(path, reasonOf(error), {
+      cause: error,
+      line: lines,
+    });
+  } finally {
+    try {
+      file.close();
+    } catch {
+      // already closed by the stream reaching its end
+    }
+  }
 }

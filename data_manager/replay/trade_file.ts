@@ -13,10 +13,16 @@
  *
  * Columns `id, price, qty, quote_qty, time, is_buyer_maker, is_best_match`
  * (the last may be absent, as in the futures files), with or without a
- * header line. `time` is in milliseconds, or in microseconds (Binance's files
- * since 2025): a time above 10^14 is taken as µs. `is_buyer_maker` true means
- * the seller was the aggressor, so the side is {@linkcode Side.Sell}.
- * `quote_qty` is not read. The symbol is the `symbol` option, else the file
+ * header line. `time`'s unit is detected once per file from the magnitude
+ * of the first row's (below 10^11 seconds, below 10^14 milliseconds, below
+ * 10^17 microseconds — Binance's files since 2025 — else nanoseconds) and
+ * applies to every row ({@linkcode ReadTradeFileOptions.onTimeUnit} is told).
+ * `is_buyer_maker` true means the seller was the aggressor, so the side is
+ * {@linkcode Side.Sell}. Rows are read strictly: numbers are plain decimals
+ * without sign, exponent or leading zero, booleans `True`/`False`, and
+ * `quote_qty` must equal price × qty (within 2·10^-8 plus 10^-10 of it)
+ * unless a header names that column otherwise (`base_qty`), so a flipped
+ * digit in price or qty is a bad row. The symbol is the `symbol` option, else the file
  * name's prefix (`BTCUSDT-trades-2024-01-01.csv`, `.csv.gz`, or monthly
  * `BTCUSDT-trades-2024-01.csv`). Rows get seq 0, flags 0 and
  * `tsRecv` = `tsEvent`.
@@ -49,22 +55,22 @@
  * @module
  */
 
-import { parsePrice, parseSize } from "../../common/fixed_point.ts";
-import { Side } from "../../common/trade.ts";
+import { CsvParser, TIME_UNIT_NAMES, type TimeUnit } from "./_csv.ts";
 import { parseNdjson } from "./_ndjson.ts";
-import {
-  BadRow,
-  describe,
-  fieldError,
-  MAX_U64,
-  parseU64,
-  type ReplayRow,
-} from "./_row.ts";
-import { openTextFile } from "./_text_file.ts";
+import { BadRow, describe, type ReplayRow } from "./_row.ts";
+import { PlausibilityCheck } from "./_plausibility.ts";
+import { openTextFile, TradeFileReadError, verifyGzip } from "./_text_file.ts";
 
 export { formatNdjsonTrade } from "./_ndjson.ts";
 export type { ReplayRow } from "./_row.ts";
-export { TradeFileReadError } from "./_text_file.ts";
+export { TIME_UNIT_NAMES, type TimeUnit, timeUnitOf } from "./_csv.ts";
+export { TradeFileReadError, verifyGzip } from "./_text_file.ts";
+export {
+  FUTURE_SLACK_NS,
+  MIN_TIME_NS,
+  PRICE_FACTOR,
+  REANCHOR_AFTER,
+} from "./_plausibility.ts";
 
 /** Formats {@linkcode readTradeFile} understands. */
 export type TradeFileFormat = "binance-csv" | "ndjson";
@@ -82,10 +88,27 @@ export interface ReadTradeFileOptions {
   onBadRow?: (line: number, reason: string) => void;
   /** Symbol of a Binance CSV's trades (default: from the file name). */
   symbol?: string;
-  /** Exchange of a Binance CSV's trades (default `"binance"`). */
+  /**
+   * Exchange of a Binance CSV's trades (default `"binance"`); when given, an
+   * NDJSON row of another exchange is a bad row.
+   */
   exchange?: string;
   /** Whether the file is gzipped (default: a `.gz` name or the gzip magic bytes). */
   gzip?: boolean;
+  /**
+   * Flag implausible rows as bad (see _plausibility.ts: a time before 2000,
+   * a day ahead or before the symbol's previous row, a trade id not above
+   * it, a price more than ×1.5 away from it). @default false
+   */
+  plausibility?: boolean;
+  /**
+   * Decompress a gzipped regular file to its end first, so that a corrupt
+   * stream fails before any row is yielded (the gzip checksum is at the
+   * end); false when the caller did it ({@linkcode verifyGzip}). @default true
+   */
+  verifyGzip?: boolean;
+  /** Told the unit of a CSV's times once the first plausible row shows it (from its magnitude). */
+  onTimeUnit?: (unit: TimeUnit, line: number) => void;
   /** Told how many bytes of the file (compressed, if gzipped) were read so far, for progress. */
   onBytesRead?: (bytes: number) => void;
 }
@@ -112,98 +135,8 @@ export class TradeFileRowError extends Error {
 /** The longest line accepted, in UTF-16 code units; longer ones are bad rows. */
 export const MAX_LINE_LENGTH = 65536;
 
-// Millisecond times stay below this until the year 5138; µs times are above.
-const MICROS_THRESHOLD = 100_000_000_000_000n;
-const NS_PER_MS = 1_000_000n;
-const NS_PER_US = 1_000n;
 const BINANCE_FILE =
   /^([A-Za-z0-9]+)-trades-\d{4}-\d{2}(?:-\d{2})?\.csv(?:\.gz)?$/;
-
-/** Parses Binance CSV rows, caching repeated price and time strings. */
-class CsvParser {
-  readonly #exchange: string;
-  readonly #symbol: string;
-  #priceText = "";
-  #priceFixed = 0n;
-  #timeText = "";
-  #tsEvent = 0n;
-
-  constructor(exchange: string, symbol: string) {
-    this.#exchange = exchange;
-    this.#symbol = symbol;
-  }
-
-  /** Whether `text`, the file's first line, is a header. */
-  isHeader(text: string): boolean {
-    const first = text.slice(0, text.indexOf(",") >>> 0).trim().toLowerCase();
-    return first === "id" || first === "trade_id";
-  }
-
-  parse(text: string, line: number): ReplayRow {
-    const fields = text.split(",");
-    if (fields.length !== 7 && fields.length !== 6) {
-      throw new BadRow(
-        `${fields.length} fields found, expected 6 or 7 (id, price, qty, quote_qty, time, is_buyer_maker[, is_best_match])`,
-      );
-    }
-    const tradeId = parseU64(fields[0], "trade id");
-    let priceFixed = this.#priceFixed;
-    if (fields[1] !== this.#priceText) {
-      try {
-        priceFixed = parsePrice(fields[1]);
-      } catch (error) {
-        throw fieldError(error);
-      }
-      this.#priceText = fields[1];
-      this.#priceFixed = priceFixed;
-    }
-    let size: number;
-    try {
-      size = parseSize(fields[2]);
-    } catch (error) {
-      throw fieldError(error);
-    }
-    let tsEvent = this.#tsEvent;
-    if (fields[4] !== this.#timeText) {
-      const time = parseU64(fields[4], "time");
-      if (time === 0n) {
-        throw new BadRow(
-          `invalid time "0": expected ms or µs since the epoch`,
-        );
-      }
-      tsEvent = time * (time > MICROS_THRESHOLD ? NS_PER_US : NS_PER_MS);
-      if (tsEvent > MAX_U64) {
-        throw new BadRow(
-          `invalid time ${describe(fields[4])}: beyond the u64 ns range`,
-        );
-      }
-      this.#timeText = fields[4];
-      this.#tsEvent = tsEvent;
-    }
-    const maker = fields[5];
-    let side: Side;
-    if (maker === "True" || maker === "true") side = Side.Sell;
-    else if (maker === "False" || maker === "false") side = Side.Buy;
-    else {
-      throw new BadRow(
-        `invalid is_buyer_maker ${describe(maker)}: expected True or False`,
-      );
-    }
-    return {
-      exchange: this.#exchange,
-      symbol: this.#symbol,
-      line,
-      side,
-      flags: 0,
-      seq: 0,
-      tsEvent,
-      tsRecv: tsEvent,
-      priceFixed,
-      size,
-      tradeId,
-    };
-  }
-}
 
 /** Returns the symbol of a Binance trades file name, or undefined. */
 export function symbolFromFileName(path: string): string | undefined {
@@ -248,8 +181,9 @@ export async function detectTradeFormat(
  *
  * @throws {TradeFileRowError} at a bad row when `onError` is `"stop"`.
  * @throws {TradeFileReadError} when the file cannot be opened, is a
- * directory, or cannot be read or decompressed to its end.
- * @throws {TypeError} when the symbol of a CSV file is neither given nor in its name.
+ * directory, or cannot be read or decompressed to its end (a gzipped regular
+ * file: before any row), or is a CSV whose symbol is neither given nor in its name.
+ * @throws {TypeError} for bad options, or format `"binance-csv"` without a symbol.
  */
 export async function* readTradeBatches(
   path: string,
@@ -268,26 +202,42 @@ export async function* readTradeBatches(
       `Invalid onError ${describe(onError)}: expected "skip" or "stop"`,
     );
   }
+  const named = options.symbol ?? symbolFromFileName(path);
+  if (format === "binance-csv" && (named === undefined || named === "")) {
+    throw new TypeError(
+      `Invalid trade file ${
+        describe(path)
+      }: expected a symbol option or a name like "BTCUSDT-trades-2024-01-01.csv" for a Binance CSV`,
+    );
+  }
+  if (options.verifyGzip ?? true) {
+    await verifyGzip(path, { gzip: options.gzip });
+  }
   const chunks = await openTextFile(path, {
     gzip: options.gzip,
     onBytesRead: options.onBytesRead,
   });
+  const plausibility = options.plausibility
+    ? new PlausibilityCheck()
+    : undefined;
+  const expectedExchange = options.exchange;
   let parse: ((text: string, line: number) => ReplayRow) | undefined;
   let csv: CsvParser | undefined;
-  const choose = (text: string) => {
+  const choose = (text: string, line: number) => {
     if ((format === "auto" ? formatOf(text) : format) === "ndjson") {
       parse = parseNdjson;
       return;
     }
-    const symbol = options.symbol ?? symbolFromFileName(path);
-    if (symbol === undefined || symbol === "") {
-      throw new TypeError(
-        `Invalid trade file ${
-          describe(path)
-        }: expected a symbol option or a name like "BTCUSDT-trades-2024-01-01.csv" for a Binance CSV`,
+    if (named === undefined || named === "") {
+      throw new TradeFileReadError(
+        path,
+        `line ${line} is a Binance CSV row, and its symbol is unknown: expected a symbol option or a name like "BTCUSDT-trades-2024-01-01.csv"`,
       );
     }
-    csv = new CsvParser(options.exchange ?? "binance", symbol.toUpperCase());
+    csv = new CsvParser(options.exchange ?? "binance", named.toUpperCase(), {
+      onTimeUnit: options.onTimeUnit,
+      maxNs: plausibility?.maxNs,
+    });
     parse = csv.parse.bind(csv);
   };
   // Set at a bad row under "stop": thrown once the rows before it are yielded.
@@ -295,6 +245,21 @@ export async function* readTradeBatches(
   const bad = (line: number, reason: string) => {
     onBadRow?.(line, reason);
     if (onError === "stop") stop = new TradeFileRowError(path, line, reason);
+  };
+  /** Why a parsed row is not to be used, or undefined. */
+  const rowProblem = (row: ReplayRow): string | undefined => {
+    if (csv === undefined && expectedExchange !== undefined) {
+      if (row.exchange !== expectedExchange) {
+        return `exchange ${describe(row.exchange)} is not the configured ${
+          describe(expectedExchange)
+        }`;
+      }
+    }
+    const problem = plausibility?.check(row);
+    if (problem === undefined || csv?.unit === undefined) return problem;
+    return problem.startsWith("implausible time")
+      ? `${problem} (this file's times are in ${TIME_UNIT_NAMES[csv.unit]})`
+      : problem;
   };
   let line = 0;
   let carry = "";
@@ -304,15 +269,20 @@ export async function* readTradeBatches(
     if (text.endsWith("\r")) text = text.slice(0, -1);
     if (text.trim() === "") return;
     if (parse === undefined) {
-      choose(text);
+      choose(text, line);
       if (csv?.isHeader(text)) return;
     }
+    let row: ReplayRow;
     try {
-      rows.push(parse!(text, line));
+      row = parse!(text, line);
     } catch (error) {
       if (!(error instanceof BadRow)) throw error;
       bad(line, error.reason);
+      return;
     }
+    const problem = rowProblem(row);
+    if (problem === undefined) rows.push(row);
+    else bad(line, problem);
   };
   try {
     for (
@@ -366,9 +336,8 @@ export async function* readTradeBatches(
  * gzipped, as a stream of rows in file order, in constant memory.
  *
  * @throws {TradeFileRowError} at a bad row when `onError` is `"stop"`.
- * @throws {TradeFileReadError} when the file cannot be opened, is a
- * directory, or cannot be read or decompressed to its end.
- * @throws {TypeError} when the symbol of a CSV file is neither given nor in its name.
+ * @throws {TradeFileReadError} as {@linkcode readTradeBatches} says.
+ * @throws {TypeError} for bad options, or format `"binance-csv"` without a symbol.
  */
 export async function* readTradeFile(
   path: string,

@@ -2,7 +2,9 @@
  * Parse rate of recorded trade files, the start of the replay path: a
  * 1,000,000-row Binance CSV (plain and gzipped) and the same trades as
  * NDJSON, written to a temporary directory, then read whole per iteration.
- * Rows per second = 1,000,000 / the time per iteration.
+ * Rows per second = 1,000,000 / the time per iteration. The "as serve"
+ * cases read as `serve --source replay` does: plausibility checks on, and a
+ * gzipped file decompressed to its end once before its rows are read.
  * `deno bench --allow-read --allow-write data_manager/replay/trade_file_bench.ts`
  * (without write permission the benchmarks are ignored).
  *
@@ -14,6 +16,7 @@ import {
   formatNdjsonTrade,
   readTradeBatches,
   readTradeFile,
+  type ReadTradeFileOptions,
 } from "./trade_file.ts";
 
 /** Rows in each generated file. */
@@ -44,9 +47,9 @@ async function writeFiles(): Promise<void> {
     const qty = `0.${String(1 + (state >>> 8) % 99_999).padStart(8, "0")}`;
     const maker = (state & 16) === 0;
     csv.push(
-      `${3_355_546_431 + i},${price},${qty},1.0,${ms},${
-        maker ? "True" : "False"
-      },True`,
+      `${3_355_546_431 + i},${price},${qty},${
+        (Number(price) * Number(qty)).toFixed(8)
+      },${ms},${maker ? "True" : "False"},True`,
     );
     if (ndjson.length < ROWS) {
       const trade: Trade = {
@@ -83,9 +86,14 @@ if (canWrite) {
 
 let sink = 0;
 
-async function countBatches(path: string): Promise<void> {
+async function countBatches(
+  path: string,
+  options: ReadTradeFileOptions = {},
+): Promise<void> {
   let count = 0;
-  for await (const rows of readTradeBatches(path)) count += rows.length;
+  for await (const rows of readTradeBatches(path, options)) {
+    count += rows.length;
+  }
   if (count !== ROWS) throw new Error(`Read ${count} rows, expected ${ROWS}`);
   sink += count;
 }
@@ -122,6 +130,32 @@ Deno.bench({
   ...common,
   name: "readTradeBatches: 1,000,000-row NDJSON export",
   fn: async () => await countBatches(ndjsonPath),
+});
+
+// As serve reads: plausibility checks on; a gzip verified to its end first.
+const asServe: ReadTradeFileOptions = {
+  plausibility: true,
+  exchange: "binance",
+};
+
+Deno.bench({
+  ...common,
+  name: "readTradeBatches, as serve (plausibility): 1,000,000-row Binance CSV",
+  fn: async () => await countBatches(csvPath, asServe),
+});
+
+Deno.bench({
+  ...common,
+  name:
+    "readTradeBatches, as serve (gzip verified first, plausibility): 1,000,000-row Binance CSV, gzipped",
+  fn: async () => await countBatches(gzipPath, asServe),
+});
+
+Deno.bench({
+  ...common,
+  name:
+    "readTradeBatches, as serve (plausibility): 1,000,000-row NDJSON export",
+  fn: async () => await countBatches(ndjsonPath, asServe),
 });
 
 globalThis.addEventListener("unload", () => {

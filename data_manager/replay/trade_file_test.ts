@@ -58,7 +58,7 @@ test.fixtures("readTradeFile() reads a Binance CSV with a header exactly", async
     42283590000000n,
     42283590000000n,
     42283010000000n,
-    10n,
+    42283_000000010n,
   ]);
   assert.deepEqual(rows.map((row) => row.side), [
     Side.Sell,
@@ -196,7 +196,7 @@ test.fixtures("readTradeFile() reads the NDJSON export", async () => {
     tradeId: 1240000001n,
   });
   assert.deepEqual(rows.map((row) => row.line), [1, 2, 4]);
-  assert.equal(rows[2].tradeId, 18446744073709551615n);
+  assert.equal(rows[2].tradeId, 3355546432n);
 });
 
 test.fixtures("readTradeFile() skips and stops on bad NDJSON rows", async () => {
@@ -237,7 +237,16 @@ test.tempFiles("readTradeFile() rejects a CSV without a symbol and bad options",
   try {
     const path = `${dir}/trades.csv`;
     await Deno.copyFile(FIXTURES + "ETHUSDT-trades-2024-01-02.csv", path);
-    await assert.rejects(() => readAll(path), TypeError, "expected a symbol");
+    await assert.rejects(
+      () => readAll(path),
+      TradeFileReadError,
+      "line 1 is a Binance CSV row, and its symbol is unknown",
+    );
+    await assert.rejects(
+      () => readAll(path, { format: "binance-csv" }),
+      TypeError,
+      "expected a symbol",
+    );
     assert.equal((await readAll(path, { symbol: "ETHUSDT" })).length, 3);
     await assert.rejects(
       // deno-lint-ignore no-explicit-any
@@ -281,10 +290,11 @@ test.tempFiles("readTradeFile() reads lines split across chunks, in order", asyn
     const count = 20_000;
     const lines = [];
     for (let id = 1; id <= count; id++) {
+      const price = `100.${String(id).padStart(5, "0")}`;
       lines.push(
-        `${id},100.${String(id).padStart(5, "0")},0.5,1,${1704067200000 + id},${
-          id % 2 === 0 ? "True" : "False"
-        },True`,
+        `${id},${price},0.5,${(Number(price) / 2).toFixed(8)},${
+          1704067200000 + id
+        },${id % 2 === 0 ? "True" : "False"},True`,
       );
     }
     const gzipped = await new Response(

@@ -1,0 +1,241 @@
+/**
+ * Binance `trades` CSV rows, parsed strictly (see trade_file.ts): the time
+ * unit detected from the magnitude, quote_qty checked against price × qty.
+ *
+ * @module
+ */
+
+import { parsePrice, parseSize } from "../../common/fixed_point.ts";
+import { Side } from "../../common/trade.ts";
+import { MIN_TIME_NS } from "./_plausibility.ts";
+import {
+  BadRow,
+  describe,
+  fieldError,
+  MAX_U64,
+  parseU64,
+  type ReplayRow,
+} from "./_row.ts";
+
+/** The unit of a CSV's times, detected from the first row's magnitude. */
+export type TimeUnit = "s" | "ms" | "µs" | "ns";
+
+/** The unit a time of this magnitude has: s below 10^11, ms below 10^14, µs below 10^17, else ns. */
+export function timeUnitOf(time: bigint): TimeUnit {
+  if (time < 100_000_000_000n) return "s";
+  if (time < 100_000_000_000_000n) return "ms";
+  return time < 100_000_000_000_000_000n ? "µs" : "ns";
+}
+
+/** ns per unit. */
+const NS_PER: Record<TimeUnit, bigint> = {
+  s: 1_000_000_000n,
+  ms: 1_000_000n,
+  "µs": 1_000n,
+  ns: 1n,
+};
+/** Unit names for messages. */
+export const TIME_UNIT_NAMES: Record<TimeUnit, string> = {
+  s: "seconds",
+  ms: "milliseconds",
+  "µs": "microseconds",
+  ns: "nanoseconds",
+};
+/** A plain decimal: digits, optionally a point and digits (the leading zero is checked apart). */
+const DECIMAL = /^\d+(?:\.\d+)?$/;
+/** quote_qty may differ from price × qty by this much (8-decimal rounding)… */
+const QUOTE_ABSOLUTE_TOLERANCE = 2e-8;
+/** …plus this fraction of it (binary floating point). */
+const QUOTE_RELATIVE_TOLERANCE = 1e-10;
+
+/** Whether digits `text` start with a needless 0 ("07", "042.5"; not "0" or "0.5"). */
+function leadingZero(text: string): boolean {
+  return text.charCodeAt(0) === 48 && text.length > 1 &&
+    text.charCodeAt(1) !== 46;
+}
+
+/** A bad row for a number Binance would not write (sign, exponent, leading zero). */
+function notPlain(text: string, name: string): BadRow {
+  return new BadRow(
+    `invalid ${name} ${
+      describe(text)
+    }: expected a plain decimal such as "42283.58000000" (no sign, exponent or leading zero)`,
+  );
+}
+
+/** A u64 without a leading zero. */
+function plainInteger(text: string, name: string): bigint {
+  const value = parseU64(text, name);
+  if (leadingZero(text)) {
+    throw new BadRow(
+      `invalid ${name} ${
+        describe(text)
+      }: expected decimal digits without a leading zero`,
+    );
+  }
+  return value;
+}
+
+/** `True`/`true` or `False`/`false`, else a bad row. */
+function bool(text: string, name: string): boolean {
+  if (text === "True" || text === "true") return true;
+  if (text === "False" || text === "false") return false;
+  throw new BadRow(
+    `invalid ${name} ${describe(text)}: expected True or False`,
+  );
+}
+
+/**
+ * Parses Binance CSV rows strictly (field count, number syntax, quote_qty =
+ * price × qty, one time unit for the file), caching repeated price and time
+ * strings.
+ */
+export class CsvParser {
+  readonly #exchange: string;
+  readonly #symbol: string;
+  readonly #onTimeUnit: ((unit: TimeUnit, line: number) => void) | undefined;
+  readonly #maxNs: bigint | undefined;
+  /** Fields per row: from the header, else 6 or 7. */
+  #fields = 0;
+  /** Whether the 4th column is quote_qty (checked against price × qty). */
+  #quote = true;
+  #scale = 0n;
+  #unit: TimeUnit | undefined;
+  #priceText = "";
+  #priceFixed = 0n;
+  #price = 0;
+  #timeText = "";
+  #tsEvent = 0n;
+
+  constructor(
+    exchange: string,
+    symbol: string,
+    options: {
+      onTimeUnit?: (unit: TimeUnit, line: number) => void;
+      /** When set, the unit is taken only from a time between 2000 and this (ns). */
+      maxNs?: bigint;
+    } = {},
+  ) {
+    this.#exchange = exchange;
+    this.#symbol = symbol;
+    this.#onTimeUnit = options.onTimeUnit;
+    this.#maxNs = options.maxNs;
+  }
+
+  /** Whether `text`, the file's first line, is a header; if so, takes its column count and names. */
+  isHeader(text: string): boolean {
+    const names = text.split(",").map((name) => name.trim().toLowerCase());
+    if (names[0] !== "id" && names[0] !== "trade_id") return false;
+    if (names.length === 6 || names.length === 7) this.#fields = names.length;
+    this.#quote = names[3] === "quote_qty" || names[3] === "quoteqty";
+    return true;
+  }
+
+  /** The unit of the file's times, once a row has shown it. */
+  get unit(): TimeUnit | undefined {
+    return this.#unit;
+  }
+
+  parse(text: string, line: number): ReplayRow {
+    const fields = text.split(",");
+    const count = fields.length;
+    if (
+      this.#fields === 0 ? count !== 7 && count !== 6 : count !== this.#fields
+    ) {
+      throw new BadRow(
+        `${count} fields found, expected ${
+          this.#fields === 0 ? "6 or 7" : this.#fields
+        } (id, price, qty, quote_qty, time, is_buyer_maker[, is_best_match])`,
+      );
+    }
+    const tradeId = plainInteger(fields[0], "trade id");
+    let priceFixed = this.#priceFixed;
+    let price = this.#price;
+    if (fields[1] !== this.#priceText) {
+      try {
+        priceFixed = parsePrice(fields[1]);
+      } catch (error) {
+        throw fieldError(error);
+      }
+      if (leadingZero(fields[1])) throw notPlain(fields[1], "price");
+      price = Number(fields[1]);
+      this.#priceText = fields[1];
+      this.#priceFixed = priceFixed;
+      this.#price = price;
+    }
+    let size: number;
+    try {
+      size = parseSize(fields[2]);
+    } catch (error) {
+      throw fieldError(error);
+    }
+    if (leadingZero(fields[2])) throw notPlain(fields[2], "qty");
+    if (this.#quote) {
+      const text = fields[3];
+      if (!DECIMAL.test(text) || leadingZero(text)) {
+        throw notPlain(text, "quote_qty");
+      }
+      const quote = Number(text);
+      const product = price * size;
+      if (
+        Math.abs(quote - product) >
+          QUOTE_ABSOLUTE_TOLERANCE + QUOTE_RELATIVE_TOLERANCE * product
+      ) {
+        throw new BadRow(
+          `quote_qty ${fields[3]} is not price × qty (${fields[1]} × ${
+            fields[2]
+          } = ${product}): a corrupt row, or a 4th column that is not quote_qty`,
+        );
+      }
+    }
+    let tsEvent = this.#tsEvent;
+    if (fields[4] !== this.#timeText) {
+      const time = plainInteger(fields[4], "time");
+      if (time === 0n) {
+        throw new BadRow(`invalid time "0": expected a time since the epoch`);
+      }
+      let scale = this.#scale;
+      if (scale === 0n) {
+        const unit = timeUnitOf(time);
+        scale = NS_PER[unit];
+        const ns = time * scale;
+        // A time implausible in its own unit does not decide the file's.
+        if (
+          this.#maxNs === undefined ||
+          (ns >= MIN_TIME_NS && ns <= this.#maxNs)
+        ) {
+          this.#scale = scale;
+          this.#unit = unit;
+          this.#onTimeUnit?.(unit, line);
+        }
+      }
+      tsEvent = time * scale;
+      if (tsEvent > MAX_U64) {
+        throw new BadRow(
+          `invalid time ${describe(fields[4])}: beyond the u64 ns range${
+            this.#unit === undefined
+              ? ""
+              : ` in ${TIME_UNIT_NAMES[this.#unit]}, this file's unit`
+          }`,
+        );
+      }
+      this.#timeText = fields[4];
+      this.#tsEvent = tsEvent;
+    }
+    const side = bool(fields[5], "is_buyer_maker") ? Side.Sell : Side.Buy;
+    if (count === 7) bool(fields[6], "is_best_match");
+    return {
+      exchange: this.#exchange,
+      symbol: this.#symbol,
+      line,
+      side,
+      flags: 0,
+      seq: 0,
+      tsEvent,
+      tsRecv: tsEvent,
+      priceFixed,
+      size,
+      tradeId,
+    };
+  }
+}
