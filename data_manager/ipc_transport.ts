@@ -7,8 +7,11 @@
 
 import {
   type ReplacedSegment,
+  RingSpaceError,
   RingWriter,
   segmentName,
+  segmentSize,
+  shmFreeBytes,
 } from "../common/ipc/mod.ts";
 import { formatBytes, formatCount } from "../common/format.ts";
 import { TRADE_RECORD_SIZE } from "../common/trade.ts";
@@ -45,10 +48,13 @@ export class IpcTransport implements Transport {
   }
 
   /**
-   * Creates one ring per symbol (replacing stale ones). On failure the rings
-   * created so far are removed again.
+   * Creates one ring per symbol (replacing stale ones), every page
+   * allocated up front. On failure the rings created so far are removed
+   * again.
    *
    * @throws {RingInUseError} when another live data_manager owns a ring.
+   * @throws {RingOwnerError} when another user holds a ring's name.
+   * @throws {RingSpaceError} when /dev/shm cannot hold the rings, saying what all of them need.
    */
   static open(
     symbols: readonly string[],
@@ -69,6 +75,14 @@ export class IpcTransport implements Transport {
       }
     } catch (error) {
       for (const writer of writers) writer.close();
+      if (error instanceof RingSpaceError && symbols.length > 1) {
+        // The rings created before it are gone again: their room is free.
+        throw new RingSpaceError(error.segment, {
+          needed: symbols.length * segmentSize(options.capacity),
+          free: writers.length === 0 ? error.free : shmFreeBytes(),
+          rings: symbols.length,
+        });
+      }
       throw error;
     }
     return new IpcTransport(writers);

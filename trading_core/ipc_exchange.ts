@@ -6,22 +6,22 @@
  */
 
 import { WireFormatError } from "../common/codec.ts";
-import { delay } from "../common/delay.ts";
 import {
   type ProducerStatus,
   type ReaderStart,
-  ringEpoch,
-  RingNotFoundError,
-  RingReader,
+  type RingReader,
   RingState,
+  RingTruncatedError,
   RingWaiter,
   segmentName,
   type WaitStrategy,
   yieldToEventLoop,
 } from "../common/ipc/mod.ts";
+import { SegmentWatch } from "../common/ipc/segment_watch.ts";
 import { TRADE_RECORD_SIZE } from "../common/trade.ts";
 import { TradeView } from "../common/trade_view.ts";
 import { streamEvent } from "./_exchange_events.ts";
+import { probeRing, reportMiss, RingSearch } from "./_ring_search.ts";
 import type {
   Exchange,
   ExchangeEvent,
@@ -49,8 +49,14 @@ export interface IpcExchangeOptions {
    * `backoff` sleeps block the thread for at most this long, ms (default 10;
    * 0 = sleep without blocking the event loop, at ~20 µs more CPU per
    * wake-up). Timers and signals of this process wait at most this long.
+   * Sleeps on more than 128 rings never block (docs/ipc_ring.md).
    */
   blockingSleepMs?: number;
+  /**
+   * The uid that must own every ring (default: this process's own); rings
+   * of another owner, or writable by group or others, are refused.
+   */
+  publisherUid?: number;
 }
 
 /** One subscribed symbol's ring and counters (its stream index is its place in the list). */
@@ -65,9 +71,14 @@ interface Channel {
   epoch: number | undefined;
   state: ProducerStatus | "waiting";
   waitReported: boolean;
+  /** A segment under the name was refused since the last attach (reported once). */
+  refusedReported: boolean;
   received: number;
   /** Losses of readers already closed. */
   lostBefore: number;
+  /** The part of lostBefore in corrupt slots. */
+  corruptBefore: number;
+  reportedCorrupt: number;
   invalid: number;
   restarts: number;
   reportedLost: number;
@@ -80,7 +91,7 @@ interface Channel {
 const BATCH = 256;
 /** How often producers are checked, ms. */
 const CHECK_EVERY_MS = 100;
-/** How often a missing ring is looked for, ms (a fast producer fills a ring in milliseconds). */
+/** How often the search for missing rings runs, ms (each name is looked at when due, see _ring_search.ts). */
 const ATTACH_RETRY_MS = 5;
 /** A busy consumer lets the event loop run at least this often, ms. */
 const YIELD_EVERY_MS = 2;
@@ -97,8 +108,10 @@ const BEHIND_REPORT_MS = 5000;
 export class IpcExchange implements Exchange {
   /** Exchange name. */
   readonly name = "ipc";
-  #options: Required<IpcExchangeOptions>;
+  #options: Required<Omit<IpcExchangeOptions, "publisherUid">>;
+  #publisherUid: number | undefined;
   #channels: Channel[] = [];
+  #search: RingSearch<Channel> = new RingSearch(undefined);
 
   /** Creates the exchange; nothing is opened until {@linkcode subscribeTrades}. */
   constructor(options: IpcExchangeOptions) {
@@ -110,20 +123,26 @@ export class IpcExchange implements Exchange {
       blockingSleepMs: 10,
       ...options,
     };
+    this.#publisherUid = options.publisherUid;
   }
 
   /** Counters per subscribed symbol (one stream each, of the one exchange). */
   stats(): StreamStats[] {
-    return this.#channels.map((channel) => ({
-      exchange: channel.exchange,
-      symbol: channel.symbol,
-      received: channel.received,
-      lost: channel.lostBefore + (channel.reader?.lost ?? 0),
-      invalid: channel.invalid,
-      lag: channel.reader?.lag() ?? 0,
-      restarts: channel.restarts,
-      state: channel.state,
-    }));
+    return this.#channels.map((channel) => {
+      const lost = channel.lostBefore + (channel.reader?.lost ?? 0);
+      const corrupt = channel.corruptBefore + (channel.reader?.corrupt ?? 0);
+      return {
+        exchange: channel.exchange,
+        symbol: channel.symbol,
+        received: channel.received,
+        lost,
+        lostBy: { overwritten: lost - corrupt, "corrupt slot": corrupt },
+        invalid: channel.invalid,
+        lag: channel.reader?.lag() ?? 0,
+        restarts: channel.restarts,
+        state: channel.state,
+      };
+    });
   }
 
   /**
@@ -155,6 +174,8 @@ export class IpcExchange implements Exchange {
    * delivered. Rings that do not exist yet are waited for (and then read from
    * their first trade); running rings start at `from`. Stream `i` is
    * `symbols[i]` on the configured exchange, announced to `onStream` at once.
+   * A segment that is not a usable ring when the subscription starts makes
+   * it fail; one that appears later is reported once and waited past.
    *
    * @throws {RingFormatError} when a segment is not a ring this version reads.
    */
@@ -177,8 +198,11 @@ export class IpcExchange implements Exchange {
       epoch: undefined,
       state: "waiting",
       waitReported: false,
+      refusedReported: false,
       received: 0,
       lostBefore: 0,
+      corruptBefore: 0,
+      reportedCorrupt: 0,
       invalid: 0,
       restarts: 0,
       reportedLost: 0,
@@ -195,7 +219,12 @@ export class IpcExchange implements Exchange {
       blockingSleepMs: this.#options.blockingSleepMs,
     });
     let readers: RingReader[] = [];
-    const interrupt = () => waiter.interrupt(readers);
+    // Watch /dev/shm before the first look, so that no ring appears unseen.
+    const search = this.#search = new RingSearch(SegmentWatch.open());
+    const interrupt = () => {
+      search.cancel();
+      return waiter.interrupt(readers);
+    };
     signal?.addEventListener("abort", interrupt, { once: true });
     const buffer = new Uint8Array(BATCH * TRADE_RECORD_SIZE);
     const view = new TradeView();
@@ -206,6 +235,7 @@ export class IpcExchange implements Exchange {
       }
       readers = active(channels);
       let nextCheck = performance.now() + CHECK_EVERY_MS;
+      let nextSearch = 0;
       let lastYield = performance.now();
       let nextClosedCheck = 0;
       while (!signal?.aborted && delivered < limit) {
@@ -224,10 +254,16 @@ export class IpcExchange implements Exchange {
         if (now >= nextCheck) {
           for (const channel of channels) this.#check(channel, now, emit);
           readers = active(channels);
-          nextCheck = now +
-            (readers.length < channels.length
-              ? ATTACH_RETRY_MS
-              : CHECK_EVERY_MS);
+          nextCheck = now + CHECK_EVERY_MS;
+        }
+        if (search.size > 0 && now >= nextSearch) {
+          nextSearch = now + ATTACH_RETRY_MS;
+          for (const channel of search.due(now)) {
+            if (channel.reader === undefined) {
+              this.#attach(channel, "first", emit);
+            }
+          }
+          readers = active(channels);
         }
         if (got > 0) {
           waiter.busy();
@@ -236,7 +272,8 @@ export class IpcExchange implements Exchange {
             await yieldToEventLoop();
           }
         } else if (readers.length === 0) {
-          await delay(ATTACH_RETRY_MS, signal);
+          await search.idle(now, { retryMs: ATTACH_RETRY_MS, signal });
+          nextSearch = 0;
         } else if (
           now >= nextClosedCheck &&
           (nextClosedCheck = now + CLOSED_CHECK_MS,
@@ -259,6 +296,7 @@ export class IpcExchange implements Exchange {
       signal?.removeEventListener("abort", interrupt);
       await waiter.interrupt(readers);
       for (const channel of channels) this.#detach(channel);
+      await search.close();
     }
   }
 
@@ -303,33 +341,28 @@ export class IpcExchange implements Exchange {
 
   /**
    * Opens the channel's ring if it exists and is a new incarnation. Returns
-   * whether it is now attached.
+   * whether it is now attached; if not, the search looks again later. A
+   * segment that is not a usable ring fails the start (`from` is not
+   * `first`); later, while waiting for a producer, it is reported once.
    */
   #attach(
     channel: Channel,
     from: ReaderStart,
     emit: (event: ExchangeEvent) => void,
   ): boolean {
-    let reader: RingReader;
-    try {
-      // The header alone tells the ring already followed (e.g. a dead
-      // producer's) from a new one, without mapping all of it.
-      if (ringEpoch(channel.name) === channel.epoch) return false;
-      reader = RingReader.open(channel.name, { from });
-    } catch (error) {
-      if (!(error instanceof RingNotFoundError)) throw error;
-      if (channel.state === "waiting" && !channel.waitReported) {
-        emit(
-          streamEvent(channel, "waiting", `waiting for ring ${channel.name}`),
-        );
-        channel.waitReported = true;
-      }
+    const { reader, miss, refused } = probeRing(channel.name, {
+      epoch: channel.epoch,
+      from,
+      publisherUid: this.#publisherUid,
+    });
+    if (reader === undefined) {
+      if (refused && from !== "first") throw refused;
+      this.#search.missed(channel, miss, performance.now());
+      reportMiss(channel, refused, emit);
       return false;
     }
-    if (reader.epoch === channel.epoch) {
-      reader.close(); // replaced back in between: still the old one
-      return false;
-    }
+    this.#search.found(channel);
+    channel.refusedReported = false;
     const restarted = channel.epoch !== undefined;
     if (restarted) channel.restarts++;
     channel.reader = reader;
@@ -350,34 +383,49 @@ export class IpcExchange implements Exchange {
     const reader = channel.reader;
     if (reader === undefined) return;
     channel.lostBefore += reader.lost;
+    channel.corruptBefore += reader.corrupt;
     channel.reader = undefined;
     reader.close();
   }
 
-  /** Periodic check: producer health, losses, rings that appeared or were replaced. */
+  /** Periodic check of an attached ring: producer health, losses, a producer that closed or died. */
   #check(
     channel: Channel,
     now: number,
     emit: (event: ExchangeEvent) => void,
   ): void {
     const reader = channel.reader;
-    if (reader === undefined) {
-      this.#attach(channel, "first", emit);
-      return;
+    if (reader === undefined) return; // the search looks for it
+    try {
+      reader.checkSize(); // before anything touches a truncated ring
+    } catch (error) {
+      if (error instanceof RingTruncatedError) this.#detach(channel);
+      throw error;
     }
-    const lost = channel.lostBefore + reader.lost;
-    if (
-      lost > channel.reportedLost &&
-      now - channel.reportedLostAt >= LOST_REPORT_MS
-    ) {
-      emit(streamEvent(
-        channel,
-        "lapped",
+    reader.skipUnreadable(now);
+    const corrupt = channel.corruptBefore + reader.corrupt;
+    const overwritten = channel.lostBefore + reader.lost - corrupt;
+    const losses: string[] = [];
+    if (overwritten > channel.reportedLost) {
+      losses.push(
         `consumer too slow: the producer overwrote ${
-          lost - channel.reportedLost
-        } trades before they were read (${lost} lost in total)`,
-      ));
-      channel.reportedLost = lost;
+          overwritten - channel.reportedLost
+        } trades before they were read (${overwritten} lost in total)`,
+      );
+    }
+    if (corrupt > channel.reportedCorrupt) {
+      losses.push(
+        `skipped ${
+          corrupt - channel.reportedCorrupt
+        } trades whose ring slot could not be read (corrupt slot: did another process write ${channel.name}?) (${corrupt} in total)`,
+      );
+    }
+    if (
+      losses.length > 0 && now - channel.reportedLostAt >= LOST_REPORT_MS
+    ) {
+      emit(streamEvent(channel, "lost", losses.join("; ")));
+      channel.reportedLost = overwritten;
+      channel.reportedCorrupt = corrupt;
       channel.reportedLostAt = now;
     }
     const lag = reader.lag();
@@ -437,6 +485,8 @@ export class IpcExchange implements Exchange {
   /** Once a closed or dead ring is drained, lets it go and looks for its successor. */
   #leave(channel: Channel, emit: (event: ExchangeEvent) => void): void {
     if (channel.reader?.hasData()) return; // drain first
+    // The producer will not finish a slot it left unreadable: skip it now.
+    if (channel.reader?.skipUnreadable(performance.now(), 0)) return;
     const state = channel.state;
     this.#detach(channel);
     channel.state = state;

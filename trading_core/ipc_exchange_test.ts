@@ -5,157 +5,24 @@
 // left under it.
 
 import assert from "node:assert/strict";
-import { encodeTrade } from "../common/codec.ts";
 import { delay } from "../common/delay.ts";
 import {
-  createSegment,
   RingFormatError,
   RingWriter,
-  segmentSize,
-  unmapSegment,
+  unlinkSegment,
   WAIT_STRATEGIES,
 } from "../common/ipc/mod.ts";
-import { Side, TRADE_RECORD_SIZE } from "../common/trade.ts";
-import {
-  ffiTest,
-  LIVENESS_MS,
-  type ShmScope,
-  shmScope,
-} from "../tests/_ipc_roles.ts";
+import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { ffiTest, shmScope } from "../tests/_ipc_roles.ts";
 import type { ExchangeEvent } from "./exchange.ts";
-import { IpcExchange, type IpcExchangeOptions } from "./ipc_exchange.ts";
-
-/** A delivered trade, copied out of the callback. */
-interface Delivered {
-  symbol: number;
-  exchange: string;
-  name: string;
-  seq: number;
-}
-
-const record = new Uint8Array(TRADE_RECORD_SIZE);
-
-/** Publishes trades with seqs `from`..`to` (inclusive) into `writer`. */
-function publish(writer: RingWriter, from: number, to: number): void {
-  const now = BigInt(Date.now()) * 1_000_000n;
-  for (let seq = from; seq <= to; seq++) {
-    encodeTrade({
-      side: Side.Buy,
-      flags: 0,
-      seq,
-      tsEvent: now,
-      tsRecv: now,
-      priceFixed: 1_000_000_000n,
-      size: 1,
-      tradeId: BigInt(seq),
-    }, record);
-    writer.write(record);
-  }
-}
-
-/** `first`, `first + 1`, …, `last`. */
-function range(first: number, last: number): number[] {
-  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
-}
-
-/** Waits until `condition` holds, for at most LIVENESS_MS of the wall clock (one test freezes performance.now). */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + LIVENESS_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`never: ${what}`);
-    await delay(1);
-  }
-}
-
-/** A running subscription: what it delivered and reported, and how to stop it. */
-interface Subscription {
-  exchange: IpcExchange;
-  delivered: Delivered[];
-  events: ExchangeEvent[];
-  /** The streams announced (`onStream`), by index, as `exchange symbol`. */
-  streams: string[];
-  /** Resolves (or rejects) when subscribeTrades does. */
-  done: Promise<void>;
-  /** Waits for it to end by itself (its limit); after LIVENESS_MS, stops it and throws. */
-  ended(): Promise<void>;
-  /** Aborts it and waits for it to end. */
-  stop(): Promise<void>;
-  /** The seqs delivered for symbol index `symbol`. */
-  seqs(symbol?: number): number[];
-  /** Has an event of `kind` (for `symbol`, if given) been reported? */
-  saw(kind: ExchangeEvent["kind"], symbol?: string): boolean;
-}
-
-function subscribe(
-  shm: ShmScope,
-  symbols: string[],
-  options: Partial<IpcExchangeOptions> & { limit?: number } = {},
-): Subscription {
-  const { limit, ...exchangeOptions } = options;
-  const exchange = new IpcExchange({
-    exchange: "binance",
-    shmPathPrefix: shm.prefix,
-    ...exchangeOptions,
-  });
-  const controller = new AbortController();
-  const delivered: Delivered[] = [];
-  const events: ExchangeEvent[] = [];
-  const streams: string[] = [];
-  const done = exchange.subscribeTrades(
-    symbols,
-    (trade, origin, symbol) =>
-      delivered.push({
-        symbol,
-        exchange: origin.exchange,
-        name: origin.symbol,
-        seq: trade.seq,
-      }),
-    {
-      signal: controller.signal,
-      limit,
-      onEvent: (e) => events.push(e),
-      onStream: (origin, index) => {
-        assert.equal(index, streams.length, "streams announced in order");
-        streams.push(`${origin.exchange} ${origin.symbol}`);
-      },
-    },
-  );
-  return {
-    exchange,
-    delivered,
-    events,
-    streams,
-    done,
-    async stop() {
-      controller.abort();
-      await done;
-    },
-    async ended() {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<"late">((resolve) => {
-        timer = setTimeout(() => resolve("late"), LIVENESS_MS);
-      });
-      try {
-        if (await Promise.race([done, late]) !== "late") return;
-      } finally {
-        clearTimeout(timer);
-      }
-      controller.abort();
-      await done;
-      throw new Error(
-        `the subscription did not end by itself; delivered ${
-          JSON.stringify(delivered.map((d) => d.seq))
-        }`,
-      );
-    },
-    seqs: (symbol = 0) =>
-      delivered.filter((d) => d.symbol === symbol).map((d) => d.seq),
-    saw: (kind, symbol) =>
-      events.some((e) =>
-        e.kind === kind && (symbol === undefined || e.symbol === symbol)
-      ),
-  };
-}
+import { IpcExchange } from "./ipc_exchange.ts";
+import {
+  forgeSegment,
+  publish,
+  range,
+  subscribe,
+  until,
+} from "./_ipc_test_subscription.ts";
 
 ffiTest(
   "delivers every symbol's trades in order, with its origin and index",
@@ -294,7 +161,7 @@ ffiTest(
 );
 
 ffiTest(
-  "lapped: a 'lapped' event, the overwritten trades in stats.lost, then in order again",
+  "lapped: a 'lost' event, the overwritten trades in stats.lost, then in order again",
   async () => {
     using shm = shmScope();
     const writer = RingWriter.create(shm.ring("BTCUSDT"), { capacity: 64 });
@@ -303,7 +170,7 @@ ffiTest(
       publish(writer, 1, 10);
       await until(() => sub.delivered.length === 10, "first trades");
       publish(writer, 11, 266); // four laps while the consumer cannot run
-      await until(() => sub.saw("lapped"), "lapped event");
+      await until(() => sub.saw("lost"), "lost event");
       await until(() => sub.exchange.stats()[0].lag === 0, "caught up");
       await sub.stop();
       const seqs = sub.seqs();
@@ -314,7 +181,7 @@ ffiTest(
       // 1..10, then a jump over exactly the lost trades, then consecutive.
       const resumed = 11 + stats.lost;
       assert.deepEqual(seqs, [...range(1, 10), ...range(resumed, 266)]);
-      const lapped = sub.events.find((e) => e.kind === "lapped")!;
+      const lapped = sub.events.find((e) => e.kind === "lost")!;
       assert.match(lapped.message, new RegExp(`${stats.lost} lost in total`));
     } finally {
       await sub.stop();
@@ -351,7 +218,7 @@ ffiTest(
       await until(() => sub.saw("closed"), "closed event");
       assert.deepEqual(
         sub.events.map((e) => e.kind),
-        ["attached", "lapped", "closed"],
+        ["attached", "lost", "closed"],
         "the loss was not reported at the check that reported the close",
       );
     } finally {
@@ -386,31 +253,62 @@ ffiTest(
   },
 );
 
-/** Creates segment `name` sized like a 64-slot ring, with a foreign magic. */
-function forgeSegment(name: string): void {
-  const segment = createSegment(name, segmentSize(64));
-  new DataView(segment.buffer).setUint32(0, 0xdeadbeef, true);
-  unmapSegment(segment);
-}
+ffiTest(
+  "a segment that is not a ring (bad magic) when the subscription starts makes it reject with RingFormatError",
+  async () => {
+    using shm = shmScope();
+    const name = shm.ring("ETHUSDT");
+    forgeSegment(name);
+    const sub = subscribe(shm, ["ETHUSDT"]);
+    await assert.rejects(sub.done, (error: unknown) => {
+      assert.ok(error instanceof RingFormatError, `${error}`);
+      assert.equal(error.segment, name);
+      assert.match(error.message, /magic 0xdeadbeef.*not a marketbus ring/);
+      return true;
+    });
+  },
+);
 
 ffiTest(
-  "a segment that is not a ring (bad magic) makes subscribeTrades reject with RingFormatError",
+  "a foreign segment that appears while waiting for a producer is reported once and waited past; the valid producer that replaces it is read",
   async () => {
-    for (const appears of ["before", "while waiting"]) {
-      using shm = shmScope();
-      const name = shm.ring("ETHUSDT");
-      if (appears === "before") forgeSegment(name);
-      const sub = subscribe(shm, ["ETHUSDT"]);
-      if (appears === "while waiting") {
-        await until(() => sub.saw("waiting"), "waiting event");
-        forgeSegment(name);
-      }
-      await assert.rejects(sub.done, (error: unknown) => {
-        assert.ok(error instanceof RingFormatError, `${appears}: ${error}`);
-        assert.equal(error.segment, name);
-        assert.match(error.message, /magic 0xdeadbeef.*not a marketbus ring/);
-        return true;
-      });
+    using shm = shmScope();
+    const name = shm.ring("ETHUSDT");
+    const btc = RingWriter.create(shm.ring("BTCUSDT"), { capacity: 64 });
+    let eth: RingWriter | undefined;
+    const sub = subscribe(shm, ["BTCUSDT", "ETHUSDT"]);
+    try {
+      await until(() => sub.saw("waiting", "ETHUSDT"), "waiting event");
+      forgeSegment(name);
+      const refused = () =>
+        sub.events.filter((e) =>
+          e.kind === "refused" && e.symbol === "ETHUSDT"
+        );
+      await until(() => refused().length > 0, "the foreign segment reported");
+      assert.match(
+        refused()[0].message,
+        /^ETHUSDT: ignoring \/.*ETHUSDT: Ring .* is not usable: magic 0xdeadbeef.*not a marketbus ring; still waiting for a valid producer/,
+      );
+      // Still running, still reading the other ring; the foreign segment,
+      // rewritten, is not reported again.
+      publish(btc, 1, 3);
+      await until(() => sub.seqs(0).length === 3, "BTCUSDT trades");
+      unlinkSegment(name);
+      forgeSegment(name);
+      await delay(300);
+      assert.equal(refused().length, 1);
+      // A producer replaces it: attached, read from its first trade.
+      eth = RingWriter.create(name, { capacity: 64 });
+      assert.match(eth.replaced?.reason ?? "", /not a usable ring/);
+      publish(eth, 1, 5);
+      await until(() => sub.seqs(1).length === 5, "ETHUSDT trades");
+      assert.deepEqual(sub.seqs(1), range(1, 5));
+      assert.ok(sub.saw("attached", "ETHUSDT"));
+      assert.equal(sub.exchange.stats()[1].state, "alive");
+    } finally {
+      await sub.stop();
+      btc.close();
+      eth?.close();
     }
   },
 );

@@ -34,8 +34,6 @@ export const PROT_WRITE = 2;
 export const MAP_SHARED = 1;
 /** Fault the pages in now rather than on first touch. */
 export const MAP_POPULATE = 0x8000;
-/** lseek whence: from the end of the file. */
-export const SEEK_END = 2;
 /** errno: no such file. */
 export const ENOENT = 2;
 /** errno: no such process. */
@@ -50,6 +48,15 @@ export const EEXIST = 17;
 export const EINVAL = 22;
 /** errno: function not implemented. */
 export const ENOSYS = 38;
+// Segment ownership, size and space (statx, posix_fallocate, fstatvfs).
+/** errno: interrupted by a signal. */
+export const EINTR = 4;
+/** errno: no space left on device. */
+export const ENOSPC = 28;
+/** statx: stat the fd itself (empty path). */
+export const AT_EMPTY_PATH = 0x1000;
+/** statx mask: mode, uid and size (STATX_MODE | STATX_UID | STATX_SIZE). */
+export const STATX_MODE_UID_SIZE = 0x2 | 0x8 | 0x200;
 /** clock id of the wall clock. */
 export const CLOCK_REALTIME = 0;
 /** clock id of the system-wide monotonic clock. */
@@ -61,12 +68,21 @@ const FUTEX_WAKE = 1;
 const FUTEX2_SIZE_U32 = 0x02;
 /** futex_waitv is 449 on every Linux architecture (since 5.16). */
 const SYS_FUTEX_WAITV = 449n;
+/** The most words one futex_waitv call takes (the kernel's FUTEX_WAITV_MAX; more is EINVAL). */
+export const FUTEX_WAITV_MAX = 128;
+/** errno of a futex wait: the word no longer held the expected value. */
+const EAGAIN = 11;
+/** errno of a futex wait: the timeout expired. */
+const ETIMEDOUT = 110;
+/** errno of a non-blocking read with nothing to read. */
+export const EWOULDBLOCK = EAGAIN;
+/** inotify_init1 and eventfd flags: non-blocking, close-on-exec. */
+export const NONBLOCK_CLOEXEC = 0o4000 | 0o2000000;
 
 const SYMBOLS = {
   shm_open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   shm_unlink: { parameters: ["buffer"], result: "i32" },
   ftruncate: { parameters: ["i32", "i64"], result: "i32" },
-  lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
   mmap: {
     parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"],
     result: "pointer",
@@ -78,6 +94,15 @@ const SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  // Segment ownership, size and space (used by segment.ts).
+  statx: {
+    parameters: ["i32", "buffer", "i32", "u32", "buffer"],
+    result: "i32",
+  },
+  posix_fallocate: { parameters: ["i32", "i64", "i64"], result: "i32" },
+  fstatvfs: { parameters: ["i32", "buffer"], result: "i32" },
+  statvfs: { parameters: ["buffer", "buffer"], result: "i32" },
+  geteuid: { parameters: [], result: "u32" },
   // syscall(2) is variadic; FFI needs fixed signatures, one per use.
   futex_wait: {
     name: "syscall",
@@ -111,6 +136,19 @@ const SYMBOLS = {
     result: "i64",
     nonblocking: true,
   },
+  // Waiting for segments to appear (segment_watch.ts).
+  inotify_init1: { parameters: ["i32"], result: "i32" },
+  inotify_add_watch: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  poll_async: {
+    name: "poll",
+    parameters: ["buffer", "u64", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
 } as const;
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -138,6 +176,8 @@ export class OsError extends Error {
 }
 
 let loaded: Libc | undefined;
+/** A view of this thread's errno, made once: reading it allocates nothing. */
+let errnoView: Deno.UnsafePointerView | undefined;
 let futexNr = 0n;
 
 /** The loaded libc symbols; loads libc on first use. */
@@ -171,6 +211,7 @@ function load(): Libc {
       continue;
     }
     loaded = symbols;
+    errnoView = new Deno.UnsafePointerView(symbols.__errno_location()!);
     return loaded;
   }
   throw new LibcUnavailableError(
@@ -178,10 +219,14 @@ function load(): Libc {
   );
 }
 
-/** The errno of the last failed libc call on this thread (read it right after the call). */
+/**
+ * The errno of the last failed libc call on this thread (read it right after
+ * the call). Nothing runs in between: an allocation there could start a GC
+ * whose own system calls overwrite errno (an `EAGAIN` from a futex, say).
+ */
 export function errno(): number {
-  const where = libc().__errno_location();
-  return new Deno.UnsafePointerView(where!).getInt32();
+  if (errnoView === undefined) libc();
+  return errnoView!.getInt32();
 }
 
 /** `strerror(code)` plus the symbolic code, e.g. `"No such file or directory (errno 2)"`. */
@@ -202,10 +247,51 @@ export function processAlive(pid: number): boolean {
   return errno() === EPERM;
 }
 
-/** Wakes up to `count` processes sleeping on the 32-bit word at `word`. */
-export function futexWake(word: Deno.PointerObject, count: number): void {
-  libc().futex_wake(futexNr, word, FUTEX_WAKE, count | 0, null, null, 0);
+/**
+ * Wakes up to `count` processes sleeping on the 32-bit word at `word` and
+ * returns how many woke.
+ *
+ * @throws {OsError} when the kernel refuses the call (a bad address).
+ */
+export function futexWake(word: Deno.PointerObject, count: number): number {
+  const woken = libc().futex_wake(
+    futexNr,
+    word,
+    FUTEX_WAKE,
+    count | 0,
+    null,
+    null,
+    0,
+  );
+  if (woken < 0n) throw new OsError("futex wake", errno());
+  return Number(woken);
 }
+
+/** How a futex wait sleeps. */
+export interface FutexWaitOptions {
+  /** The longest sleep, ms. */
+  timeoutMs: number;
+  /**
+   * Hold the thread (one thread switch per wake-up), or run the wait on
+   * Deno's blocking pool and keep the event loop free (about 20 µs more CPU
+   * per wake-up in thread hand-offs).
+   */
+  blocking: boolean;
+}
+
+/**
+ * A wait that returned -1 with `code`: the word had changed, the time ran
+ * out or a signal arrived, all meaning "look again"; anything else (EINVAL,
+ * EFAULT, ENOSYS) is a defect that a caller must not take for a wake-up.
+ */
+function checkWaitErrno(call: string, code: number): void {
+  if (code !== EAGAIN && code !== ETIMEDOUT && code !== EINTR) {
+    throw new OsError(call, code);
+  }
+}
+
+/** A zero timespec: a relative timeout of 0, or an absolute deadline long past. */
+const EXPIRED = new Uint8Array(new ArrayBuffer(16));
 
 function relativeTimeout(timeoutMs: number): Uint8Array<ArrayBuffer> {
   const timeout = new BigInt64Array(2);
@@ -216,26 +302,54 @@ function relativeTimeout(timeoutMs: number): Uint8Array<ArrayBuffer> {
 
 /**
  * Sleeps on one word while it still holds `expected`, at most `timeoutMs`.
- * Any return (woken, value changed, timeout, signal) means "look again".
- * Blocking holds the thread (one thread switch per wake-up); otherwise the
- * wait runs on Deno's blocking pool and the event loop stays free (about
- * 20 µs more CPU per wake-up in thread hand-offs).
+ * Returns a promise when not blocking, undefined once a blocking wait ended.
+ * Any end (woken, value changed, timeout, signal) means "look again".
+ *
+ * @throws {OsError} (or rejects with it) when the kernel refuses the wait.
  */
 export function futexWait(
   word: Deno.PointerObject,
   expected: number,
-  options: { timeoutMs: number; blocking: boolean },
-): Promise<bigint> | bigint {
-  const call = options.blocking ? libc().futex_wait : libc().futex_wait_async;
-  return call(
+  options: FutexWaitOptions,
+): Promise<void> | undefined {
+  const lib = libc();
+  const timeout = relativeTimeout(options.timeoutMs);
+  if (options.blocking) {
+    const result = lib.futex_wait(
+      futexNr,
+      word,
+      FUTEX_WAIT,
+      expected | 0,
+      timeout,
+      null,
+      0,
+    );
+    if (result < 0n) checkWaitErrno("futex wait", errno());
+    return undefined;
+  }
+  return lib.futex_wait_async(
     futexNr,
     word,
     FUTEX_WAIT,
     expected | 0,
-    relativeTimeout(options.timeoutMs),
+    timeout,
     null,
     0,
-  );
+  ).then((result) => {
+    if (result >= 0n) return;
+    // errno belongs to the pool thread that ran the call: ask again on this
+    // thread without sleeping, which fails the same way if the call is bad.
+    const probe = lib.futex_wait(
+      futexNr,
+      word,
+      FUTEX_WAIT,
+      expected | 0,
+      EXPIRED,
+      null,
+      0,
+    );
+    if (probe < 0n) checkWaitErrno("futex wait", errno());
+  });
 }
 
 let waitvSupported: boolean | undefined;
@@ -265,36 +379,125 @@ export interface FutexWaiter {
   expected: number;
 }
 
+/** u32 fields per `struct futex_waitv` (u64 val, u64 uaddr, u32 flags, u32 reserved). */
+const WAITV_FIELDS = 6;
+const TWO_32 = 2 ** 32;
+
 /**
- * Sleeps until any of `waiters` is woken or no longer holds its expected
- * value, at most `timeoutMs` (futex_waitv); blocking as for {@linkcode futexWait}.
+ * A futex_waitv vector over 1 to {@linkcode FUTEX_WAITV_MAX} words, built
+ * once; only the expected values change between waits. One wait at a time:
+ * the kernel reads the vector when a non-blocking wait starts on the pool.
  */
-export function futexWaitv(
-  waiters: readonly FutexWaiter[],
-  options: { timeoutMs: number; blocking: boolean },
-): Promise<bigint> | bigint {
-  const vector = new BigUint64Array(waiters.length * 3);
-  for (let i = 0; i < waiters.length; i++) {
-    vector[i * 3] = BigInt(waiters[i].expected >>> 0);
-    vector[i * 3 + 1] = BigInt(Deno.UnsafePointer.value(waiters[i].word));
-    vector[i * 3 + 2] = BigInt(FUTEX2_SIZE_U32);
+export class FutexVector {
+  /** Words in the vector. */
+  readonly length: number;
+  #bytes: Uint8Array<ArrayBuffer>;
+  #fields: Uint32Array<ArrayBuffer>;
+  #deadline = new Uint32Array(4);
+  #deadlineBytes = new Uint8Array(this.#deadline.buffer);
+  #now = new Int32Array(4);
+  #nowBytes = new Uint8Array(this.#now.buffer);
+
+  /**
+   * Builds the vector over `words`.
+   *
+   * @throws {RangeError} for no word or more than {@linkcode FUTEX_WAITV_MAX}.
+   */
+  constructor(words: readonly Deno.PointerObject[]) {
+    if (words.length < 1 || words.length > FUTEX_WAITV_MAX) {
+      throw new RangeError(
+        `Invalid futex_waitv of ${words.length} words: expected 1 to ${FUTEX_WAITV_MAX} (wait on more in groups)`,
+      );
+    }
+    this.length = words.length;
+    this.#fields = new Uint32Array(words.length * WAITV_FIELDS);
+    this.#bytes = new Uint8Array(this.#fields.buffer);
+    for (let i = 0; i < words.length; i++) {
+      const address = Number(Deno.UnsafePointer.value(words[i]));
+      const at = i * WAITV_FIELDS;
+      this.#fields[at + 2] = address % TWO_32;
+      this.#fields[at + 3] = Math.floor(address / TWO_32);
+      this.#fields[at + 4] = FUTEX2_SIZE_U32;
+    }
   }
-  // futex_waitv takes an absolute deadline on the given clock.
-  const now = new BigInt64Array(2);
-  libc().clock_gettime(CLOCK_MONOTONIC, new Uint8Array(now.buffer));
-  const deadline = now[0] * 1_000_000_000n + now[1] +
-    BigInt(Math.round(options.timeoutMs * 1e6));
-  const timeout = new BigInt64Array([
-    deadline / 1_000_000_000n,
-    deadline % 1_000_000_000n,
-  ]);
-  const call = options.blocking ? libc().futex_waitv_sync : libc().futex_waitv;
-  return call(
-    SYS_FUTEX_WAITV,
-    new Uint8Array(vector.buffer),
-    waiters.length,
-    0,
-    new Uint8Array(timeout.buffer),
-    CLOCK_MONOTONIC,
-  );
+
+  /** Sets the value word `index` must still hold for the next wait to sleep. */
+  expect(index: number, value: number): void {
+    this.#fields[index * WAITV_FIELDS] = value >>> 0;
+  }
+
+  /**
+   * Sleeps until any word is woken or no longer holds its expected value, at
+   * most `timeoutMs`. Returns a promise when not blocking, undefined once a
+   * blocking wait ended.
+   *
+   * @throws {OsError} (or rejects with it) when the kernel refuses the wait.
+   */
+  wait(options: FutexWaitOptions): Promise<void> | undefined {
+    if (!options.blocking) {
+      return this.start(options.timeoutMs).then((result) => this.check(result));
+    }
+    const result = libc().futex_waitv_sync(
+      SYS_FUTEX_WAITV,
+      this.#bytes,
+      this.length,
+      0,
+      this.#deadlineIn(options.timeoutMs),
+      CLOCK_MONOTONIC,
+    );
+    if (result < 0n) checkWaitErrno("futex_waitv", errno());
+    return undefined;
+  }
+
+  /**
+   * Starts a non-blocking wait (see {@linkcode wait}) and returns its raw
+   * result: the index of the word woken, or -1 (errno unknown: it belongs to
+   * the pool thread). {@linkcode check} it while every word is still mapped.
+   */
+  start(timeoutMs: number): Promise<bigint> {
+    return libc().futex_waitv(
+      SYS_FUTEX_WAITV,
+      this.#bytes,
+      this.length,
+      0,
+      this.#deadlineIn(timeoutMs),
+      CLOCK_MONOTONIC,
+    );
+  }
+
+  /**
+   * Judges the result of {@linkcode start}: for -1, asks the kernel again on
+   * this thread without sleeping, which fails the same way if the call is bad.
+   *
+   * @throws {OsError} when the kernel refuses the wait.
+   */
+  check(result: bigint): void {
+    if (result >= 0n) return;
+    const probe = libc().futex_waitv_sync(
+      SYS_FUTEX_WAITV,
+      this.#bytes,
+      this.length,
+      0,
+      EXPIRED,
+      CLOCK_MONOTONIC,
+    );
+    if (probe < 0n) checkWaitErrno("futex_waitv", errno());
+  }
+
+  /** futex_waitv takes an absolute deadline on the monotonic clock. */
+  #deadlineIn(timeoutMs: number): Uint8Array<ArrayBuffer> {
+    if (libc().clock_gettime(CLOCK_MONOTONIC, this.#nowBytes) !== 0) {
+      throw new OsError("clock_gettime", errno());
+    }
+    const now = this.#now;
+    let seconds = (now[1] >>> 0) * TWO_32 + (now[0] >>> 0);
+    let nanos = now[2] + Math.round(timeoutMs * 1e6);
+    seconds += Math.floor(nanos / 1e9);
+    nanos %= 1e9;
+    this.#deadline[0] = seconds % TWO_32;
+    this.#deadline[1] = Math.floor(seconds / TWO_32);
+    this.#deadline[2] = nanos;
+    this.#deadline[3] = 0;
+    return this.#deadlineBytes;
+  }
 }

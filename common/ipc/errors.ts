@@ -4,6 +4,9 @@
  * @module
  */
 
+import { ENOSPC, EPERM, OsError } from "./_libc.ts";
+import { formatCount } from "../format.ts";
+
 /** No segment of that name exists (yet): the producer is not running. */
 export class RingNotFoundError extends Error {
   /** The segment name. */
@@ -47,5 +50,104 @@ export class RingInUseError extends Error {
     this.name = "RingInUseError";
     this.segment = segment;
     this.pid = pid;
+  }
+}
+
+/** A segment is truncated (shorter than its ring) under a process that maps it: reading on would crash with SIGBUS. */
+export class RingTruncatedError extends RingFormatError {
+  /** Its size now, bytes. */
+  readonly size: number;
+  /** The ring's size, bytes. */
+  readonly expected: number;
+
+  /** Creates the error for `segment`, now `size` bytes instead of `expected`. */
+  constructor(segment: string, size: number, expected: number) {
+    super(
+      segment,
+      `truncated to ${formatCount(size)} bytes under this process, expected ${
+        formatCount(expected)
+      }: another process shrank /dev/shm${segment}; stopped before touching the missing pages`,
+    );
+    this.name = "RingTruncatedError";
+    this.size = size;
+    this.expected = expected;
+  }
+}
+
+/** Who owns a segment, and who was expected to. */
+export interface SegmentOwnership {
+  /** The owner's uid. */
+  uid: number;
+  /** The permission bits, e.g. `0o600`. */
+  mode: number;
+  /** The uid the segment must belong to. */
+  expectedUid: number;
+}
+
+/**
+ * A segment belongs to another user than the expected publisher, or others
+ * may write it: anyone who can write a segment can forge its trades.
+ */
+export class RingOwnerError extends OsError {
+  /** The segment name. */
+  readonly segment: string;
+  /** The owner's uid. */
+  readonly uid: number;
+  /** The permission bits. */
+  readonly mode: number;
+
+  /** Creates the error for `segment`; `remedy` says what to do about it. */
+  constructor(segment: string, found: SegmentOwnership, remedy: string) {
+    super("shm_open", EPERM);
+    const mode = `0${(found.mode & 0o777).toString(8).padStart(3, "0")}`;
+    const problems = [
+      found.uid === found.expectedUid
+        ? undefined
+        : `owned by uid ${found.uid}, expected uid ${found.expectedUid}`,
+      (found.mode & 0o022) === 0
+        ? undefined
+        : `mode ${mode} lets group or others write it, expected no group/other write (e.g. 0600)`,
+    ].filter((problem) => problem !== undefined);
+    this.message =
+      `Ring ${segment} (/dev/shm${segment}, uid ${found.uid}, mode ${mode}) is not trusted: ${
+        problems.join("; ")
+      }. Anyone who can write it can forge trades, so it is refused: ${remedy}`;
+    this.name = "RingOwnerError";
+    this.segment = segment;
+    this.uid = found.uid;
+    this.mode = found.mode;
+  }
+}
+
+/** /dev/shm has no room for a new segment's pages. */
+export class RingSpaceError extends OsError {
+  /** The segment that did not fit. */
+  readonly segment: string;
+  /** Bytes needed: the segment's, or every ring's together when `rings` is given. */
+  readonly needed: number;
+  /** Bytes free on the file system. */
+  readonly free: number;
+
+  /**
+   * Creates the error for `segment`, which did not fit: `needed` bytes (for
+   * `rings` rings together, when given) with `free` left.
+   */
+  constructor(
+    segment: string,
+    space: { needed: number; free: number; rings?: number },
+  ) {
+    super("posix_fallocate", ENOSPC);
+    const what = space.rings === undefined
+      ? `Ring ${segment} needs ${formatCount(space.needed)} bytes in /dev/shm`
+      : `${space.rings} rings need ${
+        formatCount(space.needed)
+      } bytes in /dev/shm (${formatCount(space.needed / space.rings)} each)`;
+    this.message = `${what} but only ${
+      formatCount(space.free)
+    } are free: enlarge /dev/shm (Docker --shm-size, compose shm_size), lower transport.ipc.capacity or publish fewer symbols`;
+    this.name = "RingSpaceError";
+    this.segment = segment;
+    this.needed = space.needed;
+    this.free = space.free;
   }
 }

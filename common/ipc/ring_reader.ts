@@ -22,7 +22,12 @@ import {
 } from "./_header.ts";
 import { checkCount, WordViewCache } from "./_words.ts";
 import { Header, RING_HEADER_SIZE, RingState } from "./layout.ts";
-import { openSegment, type Segment, unmapSegment } from "./segment.ts";
+import {
+  checkSegmentSize,
+  openSegment,
+  type Segment,
+  unmapSegment,
+} from "./segment.ts";
 import { TRADE_RECORD_SIZE } from "../trade.ts";
 
 /**
@@ -32,10 +37,33 @@ import { TRADE_RECORD_SIZE } from "../trade.ts";
  */
 export type ReaderStart = "newest" | "oldest" | "first";
 
+/** Options of {@linkcode ringEpoch}. */
+export interface RingTrustOptions {
+  /**
+   * The uid the segment must belong to (default: this process's effective
+   * uid); a segment of another owner, or one that group or others may
+   * write, is refused with {@linkcode RingOwnerError}.
+   */
+  publisherUid?: number;
+}
+
 /** Options of {@linkcode RingReader.open}. */
-export interface RingReaderOptions {
+export interface RingReaderOptions extends RingTrustOptions {
   /** Where to start (default `newest`). */
   from?: ReaderStart;
+}
+
+/** Copies of one slot retried because its seqlock kept changing, before it counts as corrupt. */
+const MAX_RETRIES = 100;
+
+/** Positions stay below 2^53 (exact numbers): their high word below 2^21. */
+const MAX_POSITION_HI = 2 ** 21;
+
+/** How long a committed slot may stay unreadable before {@linkcode RingReader.skipUnreadable} skips it, ms. */
+export const STUCK_AFTER_MS = 100;
+
+function ownerRemedy(name: string): string {
+  return `remove it (rm /dev/shm${name}, as its owner or root) and start data_manager as the publishing user, or set data_source.ipc.publisher_uid to that user's uid`;
 }
 
 /** What a reader knows about its producer. */
@@ -55,9 +83,17 @@ export type ProducerStatus =
  *
  * @throws {RingNotFoundError} when it does not exist (yet).
  * @throws {RingFormatError} when it is not a ring this version reads.
+ * @throws {RingOwnerError} when it belongs to another user or others may write it.
  */
-export function ringEpoch(name: string): number {
-  const segment = openSegment(name, { mapBytes: RING_HEADER_SIZE });
+export function ringEpoch(
+  name: string,
+  options: RingTrustOptions = {},
+): number {
+  const segment = openSegment(name, {
+    mapBytes: RING_HEADER_SIZE,
+    ownerUid: options.publisherUid,
+    ownerRemedy: ownerRemedy(name),
+  });
   try {
     return readHeader(segment).epoch;
   } finally {
@@ -89,7 +125,10 @@ export class RingReader {
   #slot: number;
   #received = 0;
   #lost = 0;
+  #corrupt = 0;
   #laps = 0;
+  #stuckPosition = -1;
+  #stuckSince = 0;
   #targets = new WordViewCache();
   #wakeWord: Deno.PointerObject;
   #lastHeartbeat = -1;
@@ -129,6 +168,7 @@ export class RingReader {
    *
    * @throws {RingNotFoundError} when it does not exist (yet).
    * @throws {RingFormatError} when it is foreign, corrupt or of another layout version.
+   * @throws {RingOwnerError} when it belongs to another user or others may write it.
    */
   static open(name: string, options: RingReaderOptions = {}): RingReader {
     const from = options.from ?? "newest";
@@ -137,7 +177,10 @@ export class RingReader {
         `Invalid start "${from}": expected "newest", "oldest" or "first"`,
       );
     }
-    const segment = openSegment(name);
+    const segment = openSegment(name, {
+      ownerUid: options.publisherUid,
+      ownerRemedy: ownerRemedy(name),
+    });
     try {
       return new RingReader(segment, readHeader(segment), from);
     } catch (error) {
@@ -156,9 +199,18 @@ export class RingReader {
     return this.#received;
   }
 
-  /** Trades skipped: overwritten before this reader got to them, or jumped over by the resync after a lap. */
+  /**
+   * Trades skipped: overwritten before this reader got to them, jumped over
+   * by the resync after a lap, or in slots that could not be read
+   * ({@linkcode corrupt}).
+   */
   get lost(): number {
     return this.#lost;
+  }
+
+  /** The part of {@linkcode lost} skipped because their slot could not be read consistently (corrupt slot). */
+  get corrupt(): number {
+    return this.#corrupt;
   }
 
   /** Times the producer lapped this reader. */
@@ -197,6 +249,7 @@ export class RingReader {
 
   #take(to: Int32Array, at: number): boolean {
     const words = this.#words;
+    let retries = 0;
     for (;;) {
       const slot = HEADER_WORDS + this.#slot * SLOT_WORDS;
       const sequence = Atomics.load(words, slot);
@@ -205,7 +258,10 @@ export class RingReader {
         (words[slot + 2] >>> 0);
       if (position !== this.#position) {
         if (position < this.#position) return false; // previous lap: not written yet
-        this.#resync();
+        // A lap leaves a later position of the same slot; anything else was
+        // written by another process.
+        if (this.#holdsLapOf(slot, this.#slot)) this.#resync();
+        else this.#skipCorrupt(this.#position + 1);
         continue;
       }
       const from = slot + 4;
@@ -214,12 +270,26 @@ export class RingReader {
         // The producer rewrote the slot while we copied: either it was just
         // writing our trade (retry: it is odd, or complete now) or it lapped
         // us (retry: the position check sees the newer trade and resyncs).
+        // A seqlock that never holds still is not the producer's.
+        if (++retries === MAX_RETRIES) {
+          retries = 0;
+          this.#skipCorrupt(this.#position + 1);
+        }
         continue;
       }
       this.#position++;
       this.#slot = (this.#slot + 1) & this.#mask;
       this.#received++;
       return true;
+    }
+  }
+
+  #intact(): boolean {
+    try {
+      checkSegmentSize(this.#segment);
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -234,6 +304,79 @@ export class RingReader {
     this.#laps++;
     this.#position = restart;
     this.#slot = restart % this.capacity;
+  }
+
+  /**
+   * Does the slot at word `slot` hold a position of slot `index` (the same
+   * one, or a later lap), as the producer writes it? Exact on the words:
+   * positions past 2^53 are not exact as numbers.
+   */
+  #holdsLapOf(slot: number, index: number): boolean {
+    const words = this.#words;
+    return (words[slot + 2] & this.#mask) === index &&
+      (words[slot + 3] >>> 0) < MAX_POSITION_HI;
+  }
+
+  /** Counts the trades up to `position` as lost in corrupt slots and continues there. */
+  #skipCorrupt(position: number): number {
+    const skipped = position - this.#position;
+    this.#lost += skipped;
+    this.#corrupt += skipped;
+    this.#position = position;
+    this.#slot = position % this.capacity;
+    return skipped;
+  }
+
+  /**
+   * Skips the next trade when the producer committed it but its slot stayed
+   * unreadable (a seqlock word left odd, a slot overwritten with other
+   * data) since a call at least `afterMs` earlier (0: at once, e.g. once the
+   * producer closed). The skipped trades, up to the next slot that holds its
+   * own trade (or a later lap of it), count as {@linkcode corrupt}. Call it
+   * periodically with a monotonic `nowMs`; returns how many were skipped.
+   */
+  skipUnreadable(nowMs: number, afterMs: number = STUCK_AFTER_MS): number {
+    const position = this.#position;
+    if (this.hasData() || this.writePosition() <= position) {
+      this.#stuckPosition = -1; // readable, or simply not written yet
+      return 0;
+    }
+    if (this.#stuckPosition !== position) {
+      this.#stuckPosition = position;
+      this.#stuckSince = nowMs;
+    }
+    if (nowMs - this.#stuckSince < afterMs) return 0;
+    this.#stuckPosition = -1;
+    return this.#skipCorrupt(this.#nextReadable());
+  }
+
+  /** The first position after the current one whose slot holds it (or a later lap of it), at most a ring ahead. */
+  #nextReadable(): number {
+    const words = this.#words;
+    const end = Math.min(this.writePosition(), this.#position + this.capacity);
+    for (let next = this.#position + 1; next < end; next++) {
+      const slot = HEADER_WORDS + (next % this.capacity) * SLOT_WORDS;
+      const sequence = Atomics.load(words, slot);
+      if ((sequence & 1) !== 0 || sequence === 0) continue;
+      const position = (words[slot + 3] >>> 0) * TWO_32 +
+        (words[slot + 2] >>> 0);
+      if (
+        position >= next && this.#holdsLapOf(slot, next % this.capacity) &&
+        Atomics.load(words, slot) === sequence
+      ) return next;
+    }
+    return end;
+  }
+
+  /**
+   * Checks that the segment still has its size. Call it periodically, before
+   * anything else touches the ring.
+   *
+   * @throws {RingTruncatedError} when another process truncated it: reading
+   * on would crash this process with SIGBUS; close the reader.
+   */
+  checkSize(): void {
+    checkSegmentSize(this.#segment);
   }
 
   /** Is the next trade already written? (No copy, no side effect.) */
@@ -337,8 +480,11 @@ export class RingReader {
   close(): void {
     if (this.#closed) return;
     // A sleep announced but not ended would make the producer pay a wake-up
-    // on every commit from now on.
-    if (this.#sleeps > 0) Atomics.sub(this.#words, W_SLEEPERS, this.#sleeps);
+    // on every commit from now on (unless the segment was truncated: then
+    // the header may be gone, and touching it would crash).
+    if (this.#sleeps > 0 && this.#intact()) {
+      Atomics.sub(this.#words, W_SLEEPERS, this.#sleeps);
+    }
     this.#sleeps = 0;
     this.#closed = true;
     this.#words = new Int32Array(0);

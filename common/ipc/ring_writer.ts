@@ -22,7 +22,12 @@ import {
   W_WRITE_LO,
 } from "./_header.ts";
 import { checkCount, WordViewCache } from "./_words.ts";
-import { RingInUseError, RingNotFoundError } from "./errors.ts";
+import {
+  RingInUseError,
+  RingNotFoundError,
+  RingOwnerError,
+  RingTruncatedError,
+} from "./errors.ts";
 import {
   checkCapacity,
   Header,
@@ -35,9 +40,12 @@ import {
   SLOT_SIZE,
 } from "./layout.ts";
 import {
+  checkSegmentSize,
   createSegment,
+  effectiveUid,
   openSegment,
   type Segment,
+  segmentPath,
   unlinkSegment,
   unmapSegment,
 } from "./segment.ts";
@@ -66,6 +74,20 @@ export interface ReplacedSegment {
 
 const HALF_CREATED = "left half-created by a producer that died while starting";
 
+/** Laps after which the seqlock values repeat: they run 2, 4, …, 2^32 − 2 (as i32), skipping 0. */
+const SEQUENCE_PERIOD = 2 ** 31 - 1;
+
+/** The stable (even, non-zero) seqlock value of every slot written in lap `lap`. */
+function lapSequence(lap: number): number {
+  return ((lap % SEQUENCE_PERIOD) + 1) * 2 | 0;
+}
+
+/** The stable seqlock value of the lap after the one written with `stable`. */
+function nextLapSequence(stable: number): number {
+  const next = (stable + 2) | 0;
+  return next === 0 ? 2 : next; // 0 means "never written"
+}
+
 function newEpoch(not: number): number {
   const word = new Uint32Array(1);
   do crypto.getRandomValues(word); while (word[0] === 0 || word[0] === not);
@@ -80,8 +102,23 @@ function newEpoch(not: number): number {
 function retire(name: string): ReplacedSegment & { epoch: number } {
   let old: Segment;
   try {
-    old = openSegment(name, { mapBytes: RING_HEADER_SIZE });
+    old = openSegment(name, {
+      mapBytes: RING_HEADER_SIZE,
+      ownerRemedy: `remove it (rm ${
+        segmentPath(name)
+      }, as its owner or root) or give this data_manager another transport.ipc.shm_path_prefix`,
+    });
   } catch (error) {
+    if (error instanceof RingOwnerError && error.uid === effectiveUid()) {
+      // Ours, but others could write it: replace it with an owner-only one.
+      unlinkSegment(name);
+      const mode = (error.mode & 0o777).toString(8).padStart(4, "0");
+      return {
+        pid: undefined,
+        reason: `writable by group or others (mode ${mode})`,
+        epoch: 0,
+      };
+    }
     if (!(error instanceof RingNotFoundError)) throw error;
     unlinkSegment(name);
     return { pid: undefined, reason: HALF_CREATED, epoch: 0 };
@@ -152,11 +189,16 @@ export class RingWriter {
   #positionHi: number;
   #publishedHi: number;
   #slot: number;
+  /** The stable seqlock value of the current lap: derived from the position, never read back from the segment. */
+  #lapSequence: number;
+  #beats = 0;
   #wakeWord: Deno.PointerObject;
   #wakeups = 0;
   #records = new WordViewCache();
   #heartbeat: ReturnType<typeof setInterval>;
   #closed = false;
+  /** Why writing is no longer possible (closed, or the segment was truncated). */
+  #failure: Error | undefined;
 
   private constructor(
     segment: Segment,
@@ -176,13 +218,16 @@ export class RingWriter {
     this.#positionHi = Math.floor(options.startPosition / TWO_32);
     this.#publishedHi = this.#positionHi;
     this.#slot = options.startPosition % options.capacity;
+    this.#lapSequence = lapSequence(
+      Math.floor(options.startPosition / options.capacity),
+    );
     this.#wakeWord = Deno.UnsafePointer.offset(
       segment.pointer,
       Header.WakeSequence,
     )!;
     this.#initialise(options);
     const heartbeat = setInterval(
-      () => Atomics.add(this.#words, W_HEARTBEAT, 1),
+      () => this.#beat(),
       options.heartbeatIntervalMs,
     );
     Deno.unrefTimer(heartbeat);
@@ -190,10 +235,12 @@ export class RingWriter {
   }
 
   /**
-   * Creates the ring segment `name` (owner-only), replacing a stale one left
-   * by a producer that exited or crashed.
+   * Creates the ring segment `name` (owner-only, every page allocated),
+   * replacing a stale one left by a producer that exited or crashed.
    *
    * @throws {RingInUseError} when a live producer is publishing into it.
+   * @throws {RingOwnerError} when another user owns the name (it cannot be replaced).
+   * @throws {RingSpaceError} when /dev/shm has no room for it.
    * @throws {RangeError} for a bad capacity, heartbeat interval or start position.
    */
   static create(name: string, options: RingWriterOptions = {}): RingWriter {
@@ -258,6 +305,23 @@ export class RingWriter {
     Atomics.store(this.#words, Header.Magic >> 2, RING_MAGIC | 0);
   }
 
+  /**
+   * Advances the heartbeat from this writer's own count, after checking
+   * that the segment still has its size (a truncated one would crash the
+   * next write with SIGBUS): from then on writes throw instead.
+   */
+  #beat(): void {
+    try {
+      checkSegmentSize(this.#segment);
+    } catch (error) {
+      this.#failure = error as Error;
+      clearInterval(this.#heartbeat);
+      return;
+    }
+    this.#beats = (this.#beats + 1) | 0;
+    Atomics.store(this.#words, W_HEARTBEAT, this.#beats);
+  }
+
   /** Trades written since creation plus the start position: the next position to write. */
   get position(): number {
     return this.#position;
@@ -278,6 +342,7 @@ export class RingWriter {
    * the array's byte offset must be 4-aligned).
    *
    * @throws {RangeError} for a misaligned offset or too few bytes.
+   * @throws {RingTruncatedError} once the segment was found truncated.
    * @throws {Error} after {@linkcode close}.
    */
   write(record: Uint8Array, offset = 0): void {
@@ -307,24 +372,25 @@ export class RingWriter {
     if (count > 0) this.#commit();
   }
 
-  /** Writes one slot under its seqlock and advances the position (no header update). */
+  /**
+   * Writes one slot under its seqlock and advances the position (no header
+   * update). The seqlock values come from the lap number, never from the
+   * slot: a word another process scribbled on is simply overwritten.
+   */
   #put(source: Int32Array, at: number): void {
-    if (this.#closed) {
-      throw new Error(`Ring ${this.name} is closed: cannot write to it`);
-    }
+    if (this.#failure !== undefined) throw this.#failure;
     const words = this.#words;
     const slot = HEADER_WORDS + this.#slot * SLOT_WORDS;
-    const sequence = words[slot];
-    Atomics.store(words, slot, sequence + 1); // odd: being written
+    const stable = this.#lapSequence;
+    Atomics.store(words, slot, stable - 1); // odd: being written
     words[slot + 2] = this.#positionLo;
     words[slot + 3] = this.#positionHi;
     const to = slot + 4;
     for (let i = 0; i < RECORD_WORDS; i++) words[to + i] = source[at + i];
-    let next = (sequence + 2) | 0;
-    if (next === 0) next = 2; // 0 means "never written"
-    Atomics.store(words, slot, next);
+    Atomics.store(words, slot, stable);
     this.#position++;
     this.#slot = (this.#slot + 1) & this.#mask;
+    if (this.#slot === 0) this.#lapSequence = nextLapSequence(stable);
     this.#positionLo = (this.#positionLo + 1) | 0; // wraps to 0 after 2^32
     if (this.#positionLo === 0) this.#positionHi++;
   }
@@ -354,13 +420,29 @@ export class RingWriter {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeat);
-    const words = this.#words;
-    Atomics.store(words, W_STATE, RingState.Closed);
-    Atomics.add(words, W_WAKE, 1);
-    futexWake(this.#wakeWord, 0x7fff_ffff);
+    // A truncated segment is left alone: touching it could crash with
+    // SIGBUS, and the next producer replaces it.
+    let intact = this.#failure === undefined;
+    if (intact) {
+      try {
+        checkSegmentSize(this.#segment);
+      } catch (error) {
+        if (!(error instanceof RingTruncatedError)) throw error;
+        intact = false;
+      }
+    }
+    this.#failure ??= new Error(
+      `Ring ${this.name} is closed: cannot write to it`,
+    );
+    if (intact) {
+      const words = this.#words;
+      Atomics.store(words, W_STATE, RingState.Closed);
+      Atomics.add(words, W_WAKE, 1);
+      futexWake(this.#wakeWord, 0x7fff_ffff);
+    }
     this.#words = new Int32Array(0);
     unmapSegment(this.#segment);
-    this.#unlinkIfOurs();
+    if (intact) this.#unlinkIfOurs();
   }
 
   #unlinkIfOurs(): void {

@@ -6,9 +6,12 @@
  */
 
 import {
+  AT_EMPTY_PATH,
   cString,
   EACCES,
+  EINTR,
   ENOENT,
+  ENOSPC,
   errno,
   libc,
   MAP_POPULATE,
@@ -19,9 +22,14 @@ import {
   OsError,
   PROT_READ,
   PROT_WRITE,
-  SEEK_END,
+  STATX_MODE_UID_SIZE,
 } from "./_libc.ts";
-import { RingNotFoundError } from "./errors.ts";
+import {
+  RingNotFoundError,
+  RingOwnerError,
+  RingSpaceError,
+  RingTruncatedError,
+} from "./errors.ts";
 import { normalizeExchange, normalizeSymbol } from "../subjects.ts";
 
 /** A mapped segment. Drop every view before {@linkcode unmapSegment}: touching the memory afterwards crashes the process. */
@@ -36,12 +44,28 @@ export interface Segment {
   readonly mappedSize: number;
   /** Zero-copy view of the mapping. */
   readonly buffer: ArrayBuffer;
+  /** The open file descriptor (for size checks), closed by {@linkcode unmapSegment}. */
+  readonly fd: number;
 }
 
 /** Options of {@linkcode openSegment}. */
 export interface OpenSegmentOptions {
   /** Map at most this many bytes from the start (e.g. only the header). */
   mapBytes?: number;
+  /**
+   * The uid the segment must belong to (default: this process's effective
+   * uid). It must not be writable by group or others either.
+   */
+  ownerUid?: number;
+  /** What the {@linkcode RingOwnerError} tells the user to do (default: remove it). */
+  ownerRemedy?: string;
+}
+
+/** What `statx` says about a segment's file. */
+interface FileStatus {
+  uid: number;
+  mode: number;
+  size: number;
 }
 
 const SHM_NAME = /^\/[A-Za-z0-9._-]{1,254}$/;
@@ -92,6 +116,62 @@ function osError(call: string, name: string, code: number): OsError {
   return error;
 }
 
+function closeFd(fd: number, name: string): void {
+  if (libc().close(fd) !== 0) throw osError("close", name, errno());
+}
+
+/** `statx` of an open fd: owner, mode and size. */
+function fileStatus(fd: number, name: string): FileStatus {
+  const buffer = new Uint8Array(256);
+  const result = libc().statx(
+    fd,
+    cString(""),
+    AT_EMPTY_PATH,
+    STATX_MODE_UID_SIZE,
+    buffer,
+  );
+  if (result !== 0) throw osError("statx", name, errno());
+  const view = new DataView(buffer.buffer);
+  return {
+    uid: view.getUint32(20, true),
+    mode: view.getUint16(28, true) & 0o7777,
+    size: Number(view.getBigUint64(40, true)),
+  };
+}
+
+/** struct statvfs (112 bytes on 64-bit Linux): f_bavail × f_frsize. */
+function availableBytes(statvfs: BigUint64Array): number {
+  return Number(statvfs[4] * statvfs[1]);
+}
+
+/** Bytes available to this user on the file system holding `fd` (`fstatvfs`). */
+function freeBytes(fd: number, name: string): number {
+  const buffer = new BigUint64Array(14);
+  if (libc().fstatvfs(fd, new Uint8Array(buffer.buffer)) !== 0) {
+    throw osError("fstatvfs", name, errno());
+  }
+  return availableBytes(buffer);
+}
+
+/**
+ * Bytes free for new segments in /dev/shm (`statvfs`).
+ *
+ * @throws {OsError} when it cannot be read.
+ */
+export function shmFreeBytes(): number {
+  const buffer = new BigUint64Array(14);
+  const path = "/dev/shm";
+  if (libc().statvfs(cString(path), new Uint8Array(buffer.buffer)) !== 0) {
+    throw new OsError(`statvfs ${path}`, errno());
+  }
+  return availableBytes(buffer);
+}
+
+/** The effective uid of this process: the owner of the segments it creates. */
+export function effectiveUid(): number {
+  return libc().geteuid();
+}
+
 function map(
   name: string,
   fd: number,
@@ -109,32 +189,46 @@ function map(
   );
   const failed = pointer === null ||
     Deno.UnsafePointer.value(pointer) === 0xffff_ffff_ffff_ffffn;
-  const code = failed ? errno() : 0;
-  lib.close(fd);
-  if (failed) throw osError("mmap", name, code);
+  if (failed) throw osError("mmap", name, errno()); // the caller closes fd
   const buffer = Deno.UnsafePointerView.getArrayBuffer(pointer!, mappedSize);
-  return { name, pointer: pointer!, size, mappedSize, buffer };
+  return { name, pointer: pointer!, size, mappedSize, buffer, fd };
 }
 
 /**
- * Creates a new zero-filled segment of `size` bytes, owner-only (0600), and
- * maps it.
+ * Allocates every page of the segment now (`posix_fallocate`), so that a
+ * full /dev/shm is an error here rather than SIGBUS on a later write.
+ */
+function reserve(fd: number, name: string, size: number): void {
+  let code: number;
+  do code = libc().posix_fallocate(fd, 0n, BigInt(size)); while (
+    code === EINTR
+  );
+  if (code === 0) return;
+  if (code === ENOSPC) {
+    throw new RingSpaceError(name, { needed: size, free: freeBytes(fd, name) });
+  }
+  throw osError("posix_fallocate", name, code);
+}
+
+/**
+ * Creates a new segment of `size` bytes, owner-only (0600) and zero-filled,
+ * with all its pages allocated, and maps it.
  *
+ * @throws {RingSpaceError} when /dev/shm cannot hold it (nothing is left behind).
  * @throws {OsError} with errno EEXIST when the name is taken, or another OS error.
  */
 export function createSegment(name: string, size: number): Segment {
   const lib = libc();
   const fd = lib.shm_open(checkName(name), O_RDWR | O_CREAT | O_EXCL, 0o600);
   if (fd < 0) throw osError("shm_open", name, errno());
-  if (lib.ftruncate(fd, BigInt(size)) !== 0) {
-    const code = errno();
-    lib.close(fd);
-    lib.shm_unlink(cString(name));
-    throw osError("ftruncate", name, code);
-  }
   try {
+    if (lib.ftruncate(fd, BigInt(size)) !== 0) {
+      throw osError("ftruncate", name, errno());
+    }
+    reserve(fd, name, size);
     return map(name, fd, size);
   } catch (error) {
+    lib.close(fd);
     lib.shm_unlink(cString(name)); // do not leave an unusable name behind
     throw error;
   }
@@ -142,9 +236,11 @@ export function createSegment(name: string, size: number): Segment {
 
 /**
  * Opens and maps an existing segment, whatever its size (the caller
- * validates the contents).
+ * validates the contents), after checking that it belongs to the expected
+ * uid and that neither group nor others may write it.
  *
- * @throws {RingNotFoundError} when no segment has that name.
+ * @throws {RingNotFoundError} when no segment has that name (or it is still empty).
+ * @throws {RingOwnerError} when another user owns it or others may write it.
  * @throws {OsError} for other OS errors (e.g. EACCES: another user's segment).
  */
 export function openSegment(
@@ -158,24 +254,53 @@ export function openSegment(
     if (code === ENOENT) throw new RingNotFoundError(name);
     throw osError("shm_open", name, code);
   }
-  const size = Number(lib.lseek(fd, 0n, SEEK_END));
-  if (size < 0) {
-    const code = errno();
+  try {
+    const status = fileStatus(fd, name);
+    const expectedUid = options.ownerUid ?? effectiveUid();
+    if (status.uid !== expectedUid || (status.mode & 0o022) !== 0) {
+      throw new RingOwnerError(
+        name,
+        { uid: status.uid, mode: status.mode, expectedUid },
+        options.ownerRemedy ??
+          `remove it (rm ${
+            segmentPath(name)
+          }, as its owner or root) and start data_manager as the publishing user`,
+      );
+    }
+    if (status.size === 0) throw new RingNotFoundError(name, "being created");
+    return map(
+      name,
+      fd,
+      status.size,
+      Math.min(status.size, options.mapBytes ?? status.size),
+    );
+  } catch (error) {
     lib.close(fd);
-    throw osError("lseek", name, code);
+    throw error;
   }
-  if (size === 0) {
-    lib.close(fd);
-    throw new RingNotFoundError(name, "being created");
-  }
-  return map(name, fd, size, Math.min(size, options.mapBytes ?? size));
 }
 
-/** Unmaps a segment. Every view over it must be unreachable by then. */
+/**
+ * Checks that the segment's file still has its size: a file shrunk under a
+ * mapping turns every access past its new end into SIGBUS.
+ *
+ * @throws {RingTruncatedError} when it is shorter than when it was mapped.
+ */
+export function checkSegmentSize(segment: Segment): void {
+  const { size } = fileStatus(segment.fd, segment.name);
+  if (size < segment.size) {
+    throw new RingTruncatedError(segment.name, size, segment.size);
+  }
+}
+
+/** Unmaps a segment and closes its fd. Every view over it must be unreachable by then. */
 export function unmapSegment(segment: Segment): void {
   if (libc().munmap(segment.pointer, BigInt(segment.mappedSize)) !== 0) {
-    throw osError("munmap", segment.name, errno());
+    const code = errno();
+    libc().close(segment.fd);
+    throw osError("munmap", segment.name, code);
   }
+  closeFd(segment.fd, segment.name);
 }
 
 /**

@@ -6,7 +6,13 @@
  */
 
 import { setImmediate } from "node:timers";
-import { futexWait, futexWaitv, futexWaitvSupported, libc } from "./_libc.ts";
+import {
+  futexWait,
+  type FutexWaiter,
+  futexWaitvSupported,
+  libc,
+} from "./_libc.ts";
+import { FutexSet } from "./_futex_set.ts";
 import { RingState } from "./layout.ts";
 import type { RingReader } from "./ring_reader.ts";
 
@@ -63,6 +69,9 @@ export class RingWaiter {
   #polls = 0;
   #sleeps = 0;
   #sleeping: Promise<void> | undefined;
+  /** The futex words of the readers last slept on, built once per set of readers. */
+  #set: FutexSet | undefined;
+  #setReaders: readonly RingReader[] = [];
 
   /** Creates a waiter for `strategy`. */
   constructor(strategy: WaitStrategy, options: RingWaiterOptions = {}) {
@@ -120,7 +129,13 @@ export class RingWaiter {
     }
   }
 
-  /** Sleeps on every ring's wake word until the producer writes, a ring changes state, or the timeout. */
+  /**
+   * Sleeps on every ring's wake word until the producer writes, a ring
+   * changes state, or the timeout. One ring: FUTEX_WAIT. Several: one
+   * futex_waitv call, or for more than 128 rings one per group of 127 on
+   * Deno's blocking pool (never blocking the thread then). A kernel without
+   * futex_waitv: the first ring's word, with a short timeout.
+   */
   #sleep(readers: readonly RingReader[]): Promise<void> | undefined {
     const waiters = readers.map((reader) => reader.beginSleep());
     // Re-check after announcing ourselves: a trade committed before the
@@ -133,32 +148,66 @@ export class RingWaiter {
       return undefined;
     }
     this.#sleeps++;
-    const blocking = this.#blockingSleepMs > 0;
-    const options = {
-      timeoutMs: blocking ? this.#blockingSleepMs : this.#maxSleepMs,
-      blocking,
-    };
-    let wait: Promise<bigint> | bigint;
-    if (waiters.length === 1) {
-      wait = futexWait(waiters[0].word, waiters[0].expected, options);
-    } else if (futexWaitvSupported()) {
-      wait = futexWaitv(waiters, options);
-    } else {
-      options.timeoutMs = Math.min(options.timeoutMs, FALLBACK_SLEEP_MS);
-      wait = futexWait(waiters[0].word, waiters[0].expected, options);
+    let blocking = this.#blockingSleepMs > 0;
+    let wait: Promise<void> | undefined;
+    try {
+      if (waiters.length === 1) {
+        wait = futexWait(waiters[0].word, waiters[0].expected, {
+          timeoutMs: blocking ? this.#blockingSleepMs : this.#maxSleepMs,
+          blocking,
+        });
+      } else if (futexWaitvSupported()) {
+        const set = this.#futexSet(readers, waiters);
+        for (let i = 0; i < waiters.length; i++) {
+          set.expect(i, waiters[i].expected);
+        }
+        blocking &&= !set.grouped;
+        wait = set.wait({
+          timeoutMs: blocking ? this.#blockingSleepMs : this.#maxSleepMs,
+          blocking,
+        });
+      } else {
+        const timeoutMs = Math.min(
+          blocking ? this.#blockingSleepMs : this.#maxSleepMs,
+          FALLBACK_SLEEP_MS,
+        );
+        wait = futexWait(waiters[0].word, waiters[0].expected, {
+          timeoutMs,
+          blocking,
+        });
+      }
+    } catch (error) {
+      this.#woke(readers);
+      throw error;
     }
-    if (typeof wait === "bigint") {
+    if (wait === undefined) {
       this.#woke(readers);
       const now = performance.now();
       if (now - this.#lastYield < SPIN_YIELD_MS) return undefined;
       this.#lastYield = now;
       return yieldToEventLoop();
     }
-    this.#sleeping = wait.then(() => {
+    this.#sleeping = wait.finally(() => {
       this.#woke(readers);
       this.#sleeping = undefined;
     });
     return this.#sleeping;
+  }
+
+  /** The futex words of `readers`, reusing the last set while the readers are the same. */
+  #futexSet(
+    readers: readonly RingReader[],
+    waiters: readonly FutexWaiter[],
+  ): FutexSet {
+    const last = this.#setReaders;
+    if (
+      this.#set === undefined || last.length !== readers.length ||
+      readers.some((reader, i) => reader !== last[i])
+    ) {
+      this.#set = new FutexSet(waiters.map((waiter) => waiter.word));
+      this.#setReaders = [...readers];
+    }
+    return this.#set;
   }
 
   /**

@@ -1,0 +1,200 @@
+// Who may publish a segment (owner and mode), and segments that shrink
+// under a process that maps them.
+
+import assert from "node:assert/strict";
+import {
+  openSegment,
+  RingOwnerError,
+  RingReader,
+  RingTruncatedError,
+  RingWriter,
+  unlinkSegment,
+  unmapSegment,
+} from "./mod.ts";
+import { ringEpoch } from "./ring_reader.ts";
+import { libc } from "./_libc.ts";
+import {
+  drain,
+  range,
+  recordBatch,
+  ringTest,
+  shmModes,
+  testSegmentPrefix,
+} from "../../tests/_ring_helpers.ts";
+
+const PREFIX = testSegmentPrefix();
+let segments = 0;
+const RUN = [{ name: "run" }] as const;
+
+function uniqueName(): string {
+  return `${PREFIX}${++segments}`;
+}
+
+/** Runs `command args` (chmod, chown) and checks that it worked. */
+async function run(command: string, ...args: string[]): Promise<void> {
+  const result = await new Deno.Command(command, {
+    args,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.ok(
+    result.success,
+    `${command} ${args.join(" ")}: ${new TextDecoder().decode(result.stderr)}`,
+  );
+}
+
+/** Shrinks segment `name` to `size` bytes, as another process could. */
+function truncate(name: string, size: number): void {
+  const segment = openSegment(name, { mapBytes: 256 });
+  try {
+    assert.equal(libc().ftruncate(segment.fd, BigInt(size)), 0);
+  } finally {
+    unmapSegment(segment);
+  }
+}
+
+/** Not root (so chown to another uid fails), as far as FFI lets this file tell; false when it cannot. */
+const NOT_ROOT = Deno.permissions.querySync({ name: "ffi" }).state ===
+    "granted" && (() => {
+    try {
+      return libc().geteuid() !== 0;
+    } catch {
+      return false; // no libc: the ring tests fail and say why
+    }
+  })();
+
+ringTest({
+  name:
+    "segment: rings are created 0600; one others may write (0666) is refused by readers, naming owner and mode; the writer replaces its own",
+  permissions: [...RUN],
+  async fn() {
+    const name = uniqueName();
+    try {
+      const writer = RingWriter.create(name, { capacity: 64 });
+      assert.equal((await shmModes(PREFIX)).get(name), 0o600);
+      await run("chmod", "0666", `/dev/shm${name}`);
+      for (const open of [() => RingReader.open(name), () => ringEpoch(name)]) {
+        assert.throws(open, (error: Error) => {
+          assert.ok(error instanceof RingOwnerError);
+          assert.match(
+            error.message,
+            /^Ring \S+ \(\/dev\/shm\S+, uid \d+, mode 0666\) is not trusted: mode 0666 lets group or others write it, expected no group\/other write \(e\.g\. 0600\)\. Anyone who can write it can forge trades, so it is refused: remove it/,
+          );
+          return true;
+        });
+      }
+      // A stale segment of our own: replaced by an owner-only one.
+      writer.close(); // unlinks it; make a stale 0666 one again
+      const stale = RingWriter.create(name, { capacity: 64 });
+      await run("chmod", "0666", `/dev/shm${name}`);
+      const second = RingWriter.create(name, { capacity: 64 });
+      assert.equal(
+        second.replaced?.reason,
+        "writable by group or others (mode 0666)",
+      );
+      assert.equal((await shmModes(PREFIX)).get(name), 0o600);
+      RingReader.open(name).close();
+      second.close();
+      stale.close();
+    } finally {
+      try {
+        unlinkSegment(name);
+      } catch {
+        // gone
+      }
+    }
+  },
+});
+
+ringTest({
+  name:
+    `segment: a ring another uid owns is refused by readers and the writer, unless it is the configured publisher uid${
+      NOT_ROOT ? " [skipped: chown to another uid needs root]" : ""
+    }`,
+  ignore: NOT_ROOT,
+  permissions: [...RUN],
+  async fn() {
+    const name = uniqueName();
+    try {
+      const writer = RingWriter.create(name, { capacity: 64 });
+      writer.writeMany(recordBatch(0, 3), 3);
+      await run("chown", "65534", `/dev/shm${name}`);
+      const owned =
+        /\(\/dev\/shm\S+, uid 65534, mode 0600\) is not trusted: owned by uid 65534, expected uid 0\./;
+      assert.throws(() => RingReader.open(name), (error: Error) => {
+        assert.ok(error instanceof RingOwnerError);
+        assert.match(error.message, owned);
+        assert.match(error.message, /data_source\.ipc\.publisher_uid/);
+        return true;
+      });
+      // Named as the publisher: trusted.
+      const reader = RingReader.open(name, {
+        from: "first",
+        publisherUid: 65534,
+      });
+      assert.deepEqual(drain(reader), range(0, 3));
+      reader.close();
+      writer.close(); // not its own any more: left in place
+      assert.throws(
+        () => RingWriter.create(name, { capacity: 64 }),
+        (error: Error) => {
+          assert.ok(error instanceof RingOwnerError);
+          assert.match(error.message, owned);
+          assert.match(
+            error.message,
+            /another transport\.ipc\.shm_path_prefix$/,
+          );
+          return true;
+        },
+      );
+    } finally {
+      unlinkSegment(name);
+    }
+  },
+});
+
+ringTest({
+  name:
+    "segment: a ring truncated under its reader and writer is RingTruncatedError for both, never SIGBUS",
+  async fn() {
+    const name = uniqueName();
+    try {
+      const writer = RingWriter.create(name, {
+        capacity: 4096,
+        heartbeatIntervalMs: 1,
+      });
+      const reader = RingReader.open(name, { from: "first" });
+      writer.writeMany(recordBatch(0, 10), 10);
+      assert.deepEqual(drain(reader), range(0, 10));
+      reader.checkSize(); // intact
+      truncate(name, 8192); // header + 124 slots
+      assert.throws(() => reader.checkSize(), (error: Error) => {
+        assert.ok(error instanceof RingTruncatedError);
+        assert.match(
+          error.message,
+          /^Ring \S+ is not usable: truncated to 8,192 bytes under this process, expected 262,400: another process shrank \/dev\/shm\S+; stopped before touching the missing pages$/,
+        );
+        return true;
+      });
+      reader.close();
+      // The writer notices at its next heartbeat, and stops writing.
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline) {
+        try {
+          writer.writeMany(recordBatch(10, 1), 1);
+        } catch (error) {
+          assert.ok(error instanceof RingTruncatedError, String(error));
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.throws(
+        () => writer.writeMany(recordBatch(0, 1), 1),
+        RingTruncatedError,
+      );
+      writer.close(); // does not touch the missing pages either
+    } finally {
+      unlinkSegment(name);
+    }
+  },
+});

@@ -1,0 +1,163 @@
+/**
+ * What the in-process tests of the shared-memory exchange share: a
+ * subscription that records deliveries and events, publishing numbered
+ * trades, waiting for a condition, and forging a foreign segment.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { encodeTrade } from "../common/codec.ts";
+import { delay } from "../common/delay.ts";
+import {
+  createSegment,
+  type RingWriter,
+  segmentSize,
+  unmapSegment,
+} from "../common/ipc/mod.ts";
+import { Side, TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { LIVENESS_MS, type ShmScope } from "../tests/_ipc_roles.ts";
+import type { ExchangeEvent } from "./exchange.ts";
+import { IpcExchange, type IpcExchangeOptions } from "./ipc_exchange.ts";
+
+/** A delivered trade, copied out of the callback. */
+export interface Delivered {
+  symbol: number;
+  exchange: string;
+  name: string;
+  seq: number;
+}
+
+const record = new Uint8Array(TRADE_RECORD_SIZE);
+
+/** Publishes trades with seqs `from`..`to` (inclusive) into `writer`. */
+export function publish(writer: RingWriter, from: number, to: number): void {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  for (let seq = from; seq <= to; seq++) {
+    encodeTrade({
+      side: Side.Buy,
+      flags: 0,
+      seq,
+      tsEvent: now,
+      tsRecv: now,
+      priceFixed: 1_000_000_000n,
+      size: 1,
+      tradeId: BigInt(seq),
+    }, record);
+    writer.write(record);
+  }
+}
+
+/** `first`, `first + 1`, …, `last`. */
+export function range(first: number, last: number): number[] {
+  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+}
+
+/** Waits until `condition` holds, for at most LIVENESS_MS of the wall clock (one test freezes performance.now). */
+export async function until(
+  condition: () => boolean,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + LIVENESS_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`never: ${what}`);
+    await delay(1);
+  }
+}
+
+/** A running subscription: what it delivered and reported, and how to stop it. */
+export interface Subscription {
+  exchange: IpcExchange;
+  delivered: Delivered[];
+  events: ExchangeEvent[];
+  /** The streams announced (`onStream`), by index, as `exchange symbol`. */
+  streams: string[];
+  /** Resolves (or rejects) when subscribeTrades does. */
+  done: Promise<void>;
+  /** Waits for it to end by itself (its limit); after LIVENESS_MS, stops it and throws. */
+  ended(): Promise<void>;
+  /** Aborts it and waits for it to end. */
+  stop(): Promise<void>;
+  /** The seqs delivered for symbol index `symbol`. */
+  seqs(symbol?: number): number[];
+  /** Has an event of `kind` (for `symbol`, if given) been reported? */
+  saw(kind: ExchangeEvent["kind"], symbol?: string): boolean;
+}
+
+export function subscribe(
+  shm: ShmScope,
+  symbols: string[],
+  options: Partial<IpcExchangeOptions> & { limit?: number } = {},
+): Subscription {
+  const { limit, ...exchangeOptions } = options;
+  const exchange = new IpcExchange({
+    exchange: "binance",
+    shmPathPrefix: shm.prefix,
+    ...exchangeOptions,
+  });
+  const controller = new AbortController();
+  const delivered: Delivered[] = [];
+  const events: ExchangeEvent[] = [];
+  const streams: string[] = [];
+  const done = exchange.subscribeTrades(
+    symbols,
+    (trade, origin, symbol) =>
+      delivered.push({
+        symbol,
+        exchange: origin.exchange,
+        name: origin.symbol,
+        seq: trade.seq,
+      }),
+    {
+      signal: controller.signal,
+      limit,
+      onEvent: (e) => events.push(e),
+      onStream: (origin, index) => {
+        assert.equal(index, streams.length, "streams announced in order");
+        streams.push(`${origin.exchange} ${origin.symbol}`);
+      },
+    },
+  );
+  return {
+    exchange,
+    delivered,
+    events,
+    streams,
+    done,
+    async stop() {
+      controller.abort();
+      await done;
+    },
+    async ended() {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<"late">((resolve) => {
+        timer = setTimeout(() => resolve("late"), LIVENESS_MS);
+      });
+      try {
+        if (await Promise.race([done, late]) !== "late") return;
+      } finally {
+        clearTimeout(timer);
+      }
+      controller.abort();
+      await done;
+      throw new Error(
+        `the subscription did not end by itself; delivered ${
+          JSON.stringify(delivered.map((d) => d.seq))
+        }`,
+      );
+    },
+    seqs: (symbol = 0) =>
+      delivered.filter((d) => d.symbol === symbol).map((d) => d.seq),
+    saw: (kind, symbol) =>
+      events.some((e) =>
+        e.kind === kind && (symbol === undefined || e.symbol === symbol)
+      ),
+  };
+}
+
+/** Creates segment `name` sized like a 64-slot ring, with a foreign magic. */
+export function forgeSegment(name: string): void {
+  const segment = createSegment(name, segmentSize(64));
+  new DataView(segment.buffer).setUint32(0, 0xdeadbeef, true);
+  unmapSegment(segment);
+}
