@@ -13,7 +13,14 @@
  *   count, so a retried message is stored once. Failed publishes (no ack in
  *   time, no responders, disconnect) are retried with backoff, per symbol in
  *   order: a symbol sends nothing new while one of its messages waits for a
- *   retry. Rejected ones (a permanent JetStream error) are counted and logged.
+ *   retry. Rejected ones (a permanent JetStream error) are counted and logged,
+ *   each distinct reason rate-limited on its own.
+ * - Messages never exceed the server's `max_payload` nor the stream's
+ *   `max_msg_size` (headers included): the trades per message are capped
+ *   once per connection, when the stream is ensured. A message refused for
+ *   its size anyway (the limits changed meanwhile) is sent again as smaller
+ *   messages, in order; nothing of its symbol goes out before all of it is
+ *   stored. When not even one trade fits, the transport fails.
  * - While NATS is unreachable the queue fills; beyond `queueMaxTrades` the
  *   oldest trades are dropped and counted.
  *
@@ -56,7 +63,11 @@ import {
   tradeSubject,
 } from "../common/subjects.ts";
 import { TRADE_RECORD_SIZE } from "../common/trade.ts";
-import { ensureStream, StreamConfigError } from "./stream_setup.ts";
+import {
+  ensureStream,
+  StreamConfigError,
+  streamMaxMsgSize,
+} from "./stream_setup.ts";
 import type { Transport, TransportStats } from "./transport.ts";
 
 /** Who connects, in connection log lines. */
@@ -71,6 +82,12 @@ export const ACK_TIMEOUT_MS = 2000;
 const TICK_MS = 100;
 /** Repeated warnings (drops, failed publishes) are logged at most this often, ms. */
 const WARN_EVERY_MS = 5000;
+/** The largest trade id: the longest `Nats-Msg-Id` has it. */
+const MAX_TRADE_ID = 2n ** 64n - 1n;
+/** JetStream's `err_code` for "message size exceeds maximum allowed". */
+const MESSAGE_TOO_BIG = 10054;
+/** Distinct rejection reasons rate-limited on their own; more share one limit. */
+const MAX_REASONS = 16;
 /** Delay before the n-th retry of a message (jittered), ms. */
 const RETRY_BACKOFF = backoff([100, 250, 500, 1000]);
 /**
@@ -95,6 +112,10 @@ export interface NatsTransportStats extends TransportStats {
   retries: number;
   /** Trades dropped, oldest first, because the queue was full (or sent after close). */
   dropped: number;
+  /** Messages JetStream or the server refused for their size, sent again as smaller ones. */
+  splits: number;
+  /** Trades per message at most now: `batchMaxTrades`, or fewer to fit the size limits. */
+  tradesPerMessage: number;
   /** Acks that said the message was already stored (a retry after a lost ack). */
   duplicates: number;
   /** Publishes awaiting their ack now. */
@@ -113,6 +134,16 @@ export interface NatsTransportOptions {
   config: NatsTransportConfig;
   /** Where connection, stream and publishing events are logged. */
   log: Logger;
+}
+
+/** Trades {@linkcode NatsTransport} gave up on, one way: see {@linkcode NatsTransport.losses}. */
+export interface NatsLoss {
+  /** Dropped (queue full, or after close), rejected by JetStream, or not acknowledged at close. */
+  kind: "dropped" | "rejected" | "unflushed";
+  /** How many trades. */
+  trades: number;
+  /** One line saying how many and why. */
+  text: string;
 }
 
 interface Chunk {
@@ -134,6 +165,8 @@ interface Lane {
   queued: number;
   /** Messages built and not yet acknowledged or rejected, in publish order. */
   unacked: Slot[];
+  /** How many of `unacked` are split (refused for their size): nothing behind them goes out. */
+  splitting: number;
   /** How many of `unacked` wait for a retry. */
   waiting: number;
   /** Retries wait until then (performance.now() ms). */
@@ -152,8 +185,18 @@ interface Slot {
   view: DataView;
   state: SlotState;
   lane: Lane | undefined;
+  /** The part of the trades in the current message. */
   payload: Uint8Array;
+  /** Trades in the slot. */
   count: number;
+  /** Trades before the current message (stored already): non-zero once split. */
+  offset: number;
+  /** Trades in the current message. */
+  sending: number;
+  /** Refused for its size once: sent as smaller messages, one at a time. */
+  split: boolean;
+  /** The next publish of a waiting slot is a retry (not the next part of a split one). */
+  retry: boolean;
   headers: MsgHdrs | undefined;
   /** Id of the current attempt (in its reply subject); stale replies do not match. */
   attempt: number;
@@ -181,6 +224,16 @@ function newChunk(): Chunk {
     head: 0,
     tail: 0,
   };
+}
+
+/** Bytes of the header block of a message of `lane` at most (the longest `Nats-Msg-Id`). */
+function headerBytes(lane: Lane, batchMax: number): number {
+  const block = headers();
+  block.set(
+    "Nats-Msg-Id",
+    natsMessageId(lane.origin, MAX_TRADE_ID, { count: batchMax }),
+  );
+  return new TextEncoder().encode(block.toString()).length;
 }
 
 /** Logs through `write` at most once per `WARN_EVERY_MS`, saying how many were held back. */
@@ -211,6 +264,10 @@ export class NatsTransport implements Transport {
   #log: Logger;
   #lanes: Lane[];
   #batchMax: number;
+  /** Trades per message at most now (size limits); see {@linkcode NatsTransport.#applyLimits}. */
+  #cap: number;
+  /** The longest header block of any message, bytes. */
+  #headerBytes: number;
   #queueMax: number;
   #maxInFlight: number;
   #words = new WordViewCache();
@@ -252,13 +309,19 @@ export class NatsTransport implements Transport {
   #tradesRejected = 0;
   #retries = 0;
   #dropped = 0;
+  #droppedClosed = 0;
   #droppedReported = 0;
+  #splits = 0;
+  /** Trades rejected per reason. */
+  #rejectedBy = new Map<string, number>();
   #lastDropReport = -Infinity;
   #duplicates = 0;
   #ackLatency = new LatencyHistogram();
   #connection = newConnectionCounters();
   #warnRetry: (message: string) => void;
-  #warnRejected: (message: string) => void;
+  /** One rate limit per rejection reason. */
+  #warnRejected = new Map<string, (message: string) => void>();
+  #warnSplit: (message: string) => void;
   #warnStream: (message: string) => void;
 
   private constructor(
@@ -271,6 +334,7 @@ export class NatsTransport implements Transport {
     this.#log = log;
     this.#maxInFlight = checkSetting("maxInFlight", publish.maxInFlight, 1);
     this.#batchMax = checkSetting("batchMaxTrades", publish.batchMaxTrades, 1);
+    this.#cap = this.#batchMax;
     this.#queueMax = checkSetting("queueMaxTrades", publish.queueMaxTrades, 1);
     if (!(publish.flushTimeoutMs >= 0 && publish.flushTimeoutMs < Infinity)) {
       throw new RangeError(
@@ -289,12 +353,16 @@ export class NatsTransport implements Transport {
         chunks: [newChunk()],
         queued: 0,
         unacked: [],
+        splitting: 0,
         waiting: 0,
         retryAt: 0,
       };
     });
+    this.#headerBytes = Math.max(
+      ...this.#lanes.map((lane) => headerBytes(lane, this.#batchMax)),
+    );
     this.#warnRetry = throttled((message) => log.warn(message));
-    this.#warnRejected = throttled((message) => log.error(message));
+    this.#warnSplit = throttled((message) => log.warn(message));
     this.#warnStream = throttled((message) => log.warn(message));
     this.#tick = setInterval(() => this.#onTick(), TICK_MS);
     this.#connecting = this.#connect();
@@ -330,6 +398,7 @@ export class NatsTransport implements Transport {
     const source = this.#words.wordsAt(record, offset, TRADE_RECORD_SIZE);
     if (this.#closing !== undefined) {
       this.#dropped++;
+      this.#droppedClosed++;
       return;
     }
     if (this.#queued >= this.#queueMax) this.#dropOldest();
@@ -403,6 +472,8 @@ export class NatsTransport implements Transport {
       tradesRejected: this.#tradesRejected,
       retries: this.#retries,
       dropped: this.#dropped,
+      splits: this.#splits,
+      tradesPerMessage: this.#cap,
       duplicates: this.#duplicates,
       inFlight: this.#inFlight,
       queueDepth: this.#queued,
@@ -458,9 +529,59 @@ export class NatsTransport implements Transport {
     return this.#closing;
   }
 
-  /** Trades not acknowledged by the stream when {@linkcode close} finished (queued, or published without an ack). */
-  get unflushed(): number {
-    return this.#unflushed;
+  /**
+   * One entry per way trades were given up on (dropped, rejected, and once
+   * {@linkcode close} finished, not acknowledged: queued, or published
+   * without an ack), saying how many and why; empty when every trade was
+   * stored.
+   */
+  losses(): NatsLoss[] {
+    const losses: NatsLoss[] = [];
+    const full = this.#dropped - this.#droppedClosed;
+    if (full > 0) {
+      losses.push({
+        kind: "dropped",
+        trades: full,
+        text: `${
+          formatCount(full)
+        } trades dropped by the NATS publisher, oldest first: its queue (transport.nats.publish.queue_max_trades = ${
+          formatCount(this.#queueMax)
+        }) was full${
+          this.#failure === undefined ? "" : " after publishing had stopped"
+        }`,
+      });
+    }
+    if (this.#droppedClosed > 0) {
+      losses.push({
+        kind: "dropped",
+        trades: this.#droppedClosed,
+        text: `${
+          formatCount(this.#droppedClosed)
+        } trades dropped by the NATS publisher: handed to it after it closed`,
+      });
+    }
+    if (this.#tradesRejected > 0) {
+      const reasons = [...this.#rejectedBy].map(([reason, trades]) =>
+        `${formatCount(trades)} for "${reason}"`
+      );
+      losses.push({
+        kind: "rejected",
+        trades: this.#tradesRejected,
+        text: `${formatCount(this.#tradesRejected)} trades in ${
+          formatCount(this.#publishErrors)
+        } messages rejected for good by JetStream: ${reasons.join(", ")}`,
+      });
+    }
+    if (this.#unflushed > 0) {
+      losses.push({
+        kind: "unflushed",
+        trades: this.#unflushed,
+        text: `${
+          formatCount(this.#unflushed)
+        } trades were not acknowledged by the NATS stream before shutdown`,
+      });
+    }
+    return losses;
   }
 
   async #close(): Promise<void> {
@@ -479,7 +600,7 @@ export class NatsTransport implements Transport {
     }
     let unflushed = this.#queued;
     for (const lane of this.#lanes) {
-      for (const slot of lane.unacked) unflushed += slot.count;
+      for (const slot of lane.unacked) unflushed += slot.count - slot.offset;
     }
     this.#unflushed = unflushed;
     if (unflushed > 0) {
@@ -543,8 +664,11 @@ export class NatsTransport implements Transport {
       }
     });
     this.#connected = true;
+    // Before #ensure, which may fail and close the connection: an iterator
+    // made after the close would never end.
+    const statuses = nc.status();
     this.#ensure();
-    for await (const status of nc.status()) {
+    for await (const status of statuses) {
       if (status.type === "disconnect") {
         this.#onDisconnect();
       } else if (status.type === "reconnect") {
@@ -567,17 +691,25 @@ export class NatsTransport implements Transport {
     ) {
       return;
     }
+    // Where one trade does not fit, not even the stream's API requests do.
+    // (Only while the pump stands still: the cap ignores the stream's limit
+    // until it is read.)
+    if (!this.#ensured && !this.#applyLimits()) return;
     this.#ensuring = true;
     const { jetstream } = this.#config;
-    ensureStream(this.#jsm!, jetstream, { log: this.#log }).then(
-      () => {
+    const jsm = this.#jsm!;
+    ensureStream(jsm, jetstream, { log: this.#log }).then(
+      () => streamMaxMsgSize(jsm, jetstream.streamName),
+    ).then(
+      (maxMsgSize) => {
         this.#ensuring = false;
         this.#ensureFailures = 0;
         if (!this.#connected) return; // the reconnect ensures it again
+        if (!this.#applyLimits(maxMsgSize)) return;
         if (options.recheck && this.#ensured) return;
         this.#ensured = true;
         this.#log.info(
-          `${LABEL}: publishing to stream ${jetstream.streamName} (${this.#lanes.length} subjects, ${this.#maxInFlight} in flight, up to ${this.#batchMax} trades per message)`,
+          `${LABEL}: publishing to stream ${jetstream.streamName} (${this.#lanes.length} subjects, ${this.#maxInFlight} in flight, up to ${this.#cap} trades per message)`,
         );
         this.#schedulePump();
       },
@@ -598,6 +730,63 @@ export class NatsTransport implements Transport {
         );
       },
     );
+  }
+
+  /**
+   * Caps the trades per message to what fits, headers included, in the
+   * connected server's `max_payload` and the stream's `max_msg_size` (when
+   * known), and logs a cap below `batchMaxTrades`; once per connection, so
+   * the hot path never measures. Fails the transport and returns false when
+   * not even one trade fits.
+   */
+  #applyLimits(maxMsgSize?: number): boolean {
+    const limits: { bytes: number; what: string; remedy: string }[] = [];
+    const maxPayload = this.#nc?.info?.max_payload;
+    if (maxPayload !== undefined && maxPayload > 0) {
+      limits.push({
+        bytes: maxPayload,
+        what: `the NATS server's max_payload is ${maxPayload} bytes`,
+        remedy: "raise max_payload in the nats-server configuration",
+      });
+    }
+    const stream = this.#config.jetstream.streamName;
+    if (maxMsgSize !== undefined) {
+      limits.push({
+        bytes: maxMsgSize,
+        what: `stream ${stream}'s max_msg_size is ${maxMsgSize} bytes`,
+        remedy: `raise it (\`nats stream edit ${stream} --max-msg-size ${
+          this.#headerBytes + this.#batchMax * TRADE_RECORD_SIZE
+        }\`) or remove it`,
+      });
+    }
+    let cap = this.#batchMax;
+    let binding = limits[0];
+    for (const limit of limits) {
+      const fit = Math.floor(
+        (limit.bytes - this.#headerBytes) / TRADE_RECORD_SIZE,
+      );
+      if (fit < cap) {
+        cap = Math.max(0, fit);
+        binding = limit;
+      }
+    }
+    if (cap === 0) {
+      this.#fail(
+        new Error(
+          `one trade does not fit in a message: ${binding.what}, and a message of one trade needs up to ${
+            this.#headerBytes + TRADE_RECORD_SIZE
+          } (${TRADE_RECORD_SIZE} bytes of trade, up to ${this.#headerBytes} of headers): ${binding.remedy}`,
+        ),
+      );
+      return false;
+    }
+    if (cap !== this.#cap && cap < this.#batchMax) {
+      this.#log.info(
+        `${LABEL}: messages hold at most ${cap} trades, not ${this.#batchMax}: ${binding.what} (${TRADE_RECORD_SIZE} bytes per trade, up to ${this.#headerBytes} of headers)`,
+      );
+    }
+    this.#cap = cap;
+    return true;
   }
 
   #onDisconnect(): void {
@@ -717,7 +906,9 @@ export class NatsTransport implements Transport {
       ) {
         const lane = lanes[this.#nextLane];
         this.#nextLane = (this.#nextLane + 1) % lanes.length;
-        if (lane.queued === 0 || lane.waiting > 0) continue;
+        if (lane.queued === 0 || lane.waiting > 0 || lane.splitting > 0) {
+          continue;
+        }
         // Keep the symbol's order: nothing new behind a message that may be lost.
         if (lane.unacked.length > 0 && lane.unacked[0].sentAt < fence) continue;
         this.#publish(this.#build(lane));
@@ -730,24 +921,38 @@ export class NatsTransport implements Transport {
     }
   }
 
-  /** Packs up to `batchMaxTrades` of the lane's oldest queued trades into a message. */
+  /** Packs up to the cap of the lane's oldest queued trades into a message. */
   #build(lane: Lane): Slot {
     const slot = this.#freeSlot();
-    const count = Math.min(lane.queued, this.#batchMax);
+    const count = Math.min(lane.queued, this.#cap);
     this.#take(lane, count, slot.bytes);
     slot.lane = lane;
     slot.count = count;
     slot.failures = 0;
-    slot.payload = slot.bytes.subarray(0, count * TRADE_RECORD_SIZE);
-    const firstTradeId = slot.view.getBigUint64(RecordOffset.TradeId, true);
-    slot.headers = headers();
-    slot.headers.set(
-      "Nats-Msg-Id",
-      natsMessageId(lane.origin, firstTradeId, { count }),
-    );
+    this.#setMessage(slot, 0, count);
     lane.unacked.push(slot);
     this.#unacked++;
     return slot;
+  }
+
+  /** Makes the slot's next message: `sending` of its trades from `offset` on, with their `Nats-Msg-Id`. */
+  #setMessage(slot: Slot, offset: number, sending: number): void {
+    slot.offset = offset;
+    slot.sending = sending;
+    const from = offset * TRADE_RECORD_SIZE;
+    slot.payload = slot.bytes.subarray(
+      from,
+      from + sending * TRADE_RECORD_SIZE,
+    );
+    const firstTradeId = slot.view.getBigUint64(
+      from + RecordOffset.TradeId,
+      true,
+    );
+    slot.headers = headers();
+    slot.headers.set(
+      "Nats-Msg-Id",
+      natsMessageId(slot.lane!.origin, firstTradeId, { count: sending }),
+    );
   }
 
   #freeSlot(): Slot {
@@ -762,6 +967,10 @@ export class NatsTransport implements Transport {
       lane: undefined,
       payload: bytes,
       count: 0,
+      offset: 0,
+      sending: 0,
+      split: false,
+      retry: false,
       headers: undefined,
       attempt: -1,
       sentAt: 0,
@@ -786,7 +995,13 @@ export class NatsTransport implements Transport {
       });
     } catch (error) {
       this.#settle(slot);
-      if (error instanceof errors.InvalidArgumentError) {
+      if (
+        error instanceof errors.InvalidArgumentError &&
+        error.message.includes("max_payload")
+      ) {
+        // nats.js checks the server's max_payload (headers included)
+        this.#shrink(slot, error.message);
+      } else if (error instanceof errors.InvalidArgumentError) {
         this.#reject(slot, error.message);
       } else {
         this.#retryLater(
@@ -803,11 +1018,14 @@ export class NatsTransport implements Transport {
     for (const lane of this.#lanes) {
       if (lane.waiting === 0 || lane.retryAt > now) continue;
       for (const slot of [...lane.unacked]) {
-        if (slot.state !== SlotState.Waiting) continue;
-        lane.waiting--;
-        this.#waiting--;
-        this.#retries++;
-        this.#publish(slot);
+        if (slot.state === SlotState.Waiting) {
+          lane.waiting--;
+          this.#waiting--;
+          if (slot.retry) this.#retries++;
+          this.#publish(slot);
+        }
+        // Nothing behind a split message goes out before all of it is stored.
+        if (slot.split) break;
       }
     }
   }
@@ -830,18 +1048,24 @@ export class NatsTransport implements Transport {
     }
     let ack: {
       duplicate?: boolean;
-      error?: { code?: number; description?: string };
+      error?: { code?: number; err_code?: number; description?: string };
     };
     try {
       ack = msg.json();
     } catch {
-      this.#reject(slot, `unreadable ack ${JSON.stringify(msg.string())}`);
+      this.#reject(
+        slot,
+        `unreadable ack ${JSON.stringify(msg.string())}`,
+        "unreadable ack",
+      );
       return;
     }
     if (ack.error !== undefined) {
       const code = ack.error.code ?? 0;
       const reason = `${code} ${ack.error.description ?? "unknown error"}`;
-      if (code >= 500 || code === 429 || code === 408) {
+      if (ack.error.err_code === MESSAGE_TOO_BIG) {
+        this.#shrink(slot, reason);
+      } else if (code >= 500 || code === 429 || code === 408) {
         this.#retryLater(slot, reason);
       } else {
         this.#reject(slot, reason);
@@ -850,9 +1074,17 @@ export class NatsTransport implements Transport {
     }
     this.#ackLatency.record((performance.now() - slot.sentAt) * 1e6);
     this.#messagesSent++;
-    this.#tradesSent += slot.count;
-    slot.lane!.sent += slot.count;
+    this.#tradesSent += slot.sending;
+    slot.lane!.sent += slot.sending;
     if (ack.duplicate === true) this.#duplicates++;
+    const next = slot.offset + slot.sending;
+    if (next < slot.count) {
+      // the next part of a split message
+      slot.failures = 0;
+      this.#setMessage(slot, next, Math.min(slot.count - next, this.#cap));
+      this.#wait(slot, false);
+      return;
+    }
     this.#done(slot);
   }
 
@@ -868,9 +1100,7 @@ export class NatsTransport implements Transport {
    */
   #retryLater(slot: Slot, reason?: string): void {
     const lane = slot.lane!;
-    slot.state = SlotState.Waiting;
-    lane.waiting++;
-    this.#waiting++;
+    this.#wait(slot, true);
     if (reason === undefined) return;
     lane.retryAt = Math.max(
       lane.retryAt,
@@ -881,12 +1111,65 @@ export class NatsTransport implements Transport {
     );
   }
 
-  /** Gives up on a message JetStream refused for good. */
-  #reject(slot: Slot, reason: string): void {
+  /** Marks a message to be published again by the pump: a `retry`, or the next part of a split one. */
+  #wait(slot: Slot, retry: boolean): void {
+    slot.state = SlotState.Waiting;
+    slot.retry = retry;
+    slot.lane!.waiting++;
+    this.#waiting++;
+    this.#schedulePump();
+  }
+
+  /**
+   * A message too big for the server or the stream (their limits changed
+   * since they were read): sends its trades again in messages half as big,
+   * and lowers the cap for new ones. Nothing of its symbol goes out before
+   * all of it is stored. Fails the transport when one trade alone is too big.
+   */
+  #shrink(slot: Slot, reason: string): void {
+    const lane = slot.lane!;
+    if (!slot.split) {
+      slot.split = true;
+      lane.splitting++;
+    }
+    if (slot.sending === 1) {
+      this.#wait(slot, true); // counted as not flushed
+      this.#fail(
+        new Error(
+          `one trade does not fit in a message on ${lane.subject} (${reason}): the server's max_payload or the stream's max_msg_size is below ${
+            this.#headerBytes + TRADE_RECORD_SIZE
+          } bytes (${TRADE_RECORD_SIZE} bytes of trade, up to ${this.#headerBytes} of headers): raise it`,
+        ),
+      );
+      return;
+    }
+    const smaller = Math.min(slot.sending >> 1, this.#cap);
+    this.#cap = smaller;
+    this.#splits++;
+    this.#warnSplit(
+      `${LABEL}: a message of ${slot.sending} trades on ${lane.subject} was too big (${reason}); sending its trades again in messages of up to ${smaller}`,
+    );
+    this.#setMessage(slot, slot.offset, smaller);
+    this.#wait(slot, false);
+  }
+
+  /** Gives up on a message JetStream refused for good: counted per reason, logged rate-limited per reason. */
+  #reject(slot: Slot, reason: string, kind = reason): void {
+    const trades = slot.count - slot.offset;
     this.#publishErrors++;
-    this.#tradesRejected += slot.count;
-    this.#warnRejected(
-      `${LABEL}: JetStream rejected a message of ${slot.count} trades on ${
+    this.#tradesRejected += trades;
+    const key = this.#rejectedBy.has(kind) ||
+        this.#rejectedBy.size < MAX_REASONS
+      ? kind
+      : "other reasons";
+    this.#rejectedBy.set(key, (this.#rejectedBy.get(key) ?? 0) + trades);
+    let warn = this.#warnRejected.get(key);
+    if (warn === undefined) {
+      warn = throttled((message) => this.#log.error(message));
+      this.#warnRejected.set(key, warn);
+    }
+    warn(
+      `${LABEL}: JetStream rejected a message of ${trades} trades on ${
         slot.lane!.subject
       } (${reason}); its trades are lost`,
     );
@@ -898,6 +1181,11 @@ export class NatsTransport implements Transport {
     const lane = slot.lane!;
     lane.unacked.splice(lane.unacked.indexOf(slot), 1);
     this.#unacked--;
+    if (slot.split) {
+      slot.split = false;
+      lane.splitting--;
+    }
+    slot.offset = 0;
     slot.state = SlotState.Free;
     slot.lane = undefined;
     slot.headers = undefined;

@@ -12,8 +12,10 @@ import {
   LibcUnavailableError,
   OsError,
   RingInUseError,
+  RingTruncatedError,
 } from "../common/ipc/mod.ts";
 import type { Logger } from "../common/log.ts";
+import { requireNetPermission } from "../common/nats/connection.ts";
 import {
   type MetricsServer,
   MetricsServerError,
@@ -33,6 +35,9 @@ import type { Transport } from "./transport.ts";
 const ROLE = "data_manager";
 /** How long rings stay after a source ended by itself, ms. */
 const RING_LINGER_MS = 100;
+/** Why NATS drops when the ring is among the transports, and what to do. */
+const RING_DROPS =
+  "; with the ring among the transports NATS never slows the source down: raise queue_max_trades, or publish to NATS alone (--no-ipc), where the source waits for room";
 
 /** Options of {@linkcode serve}. */
 export interface ServeOptions {
@@ -73,6 +78,8 @@ async function openTransports(
   }
   const opened: Transport[] = [];
   try {
+    // Before any ring exists: a denied host would fail only once connecting.
+    if (transport.nats.enabled) requireNetPermission(transport.nats.servers);
     if (transport.ipc.enabled) opened.push(openIpc(config, log));
     if (transport.nats.enabled) {
       const nats = await NatsTransport.open(dataManager.symbols, {
@@ -219,19 +226,24 @@ export async function serve(
       signal: AbortSignal.any([shutdown.signal, stopped.signal]),
       counters,
       limit: dataManager.maxTrades,
-      // With the ring among the transports, NATS drops (counted) rather
-      // than slow the ring down; alone, it makes the source wait.
+      // With the ring among the transports, NATS drops (counted, and the
+      // run exits 1) rather than slow the ring down; alone, it makes the
+      // source wait.
       backpressure: !config.transport.ipc.enabled,
     });
   } catch (error) {
-    // A replay that cannot go on: a bad row with on_error = "stop", a file
-    // that cannot be read to its end, or one that published nothing.
-    if (
-      !(error instanceof TradeFileRowError ||
-        error instanceof TradeFileReadError ||
-        error instanceof NothingReplayedError)
-    ) throw error;
-    log.error(`${source.kind}: ${error.message}`);
+    if (error instanceof RingTruncatedError) {
+      // A ring another process truncated: writing on would be SIGBUS.
+      log.error(error.message);
+    } else if (
+      // A replay that cannot go on: a bad row with on_error = "stop", a file
+      // that cannot be read to its end, or one that published nothing.
+      error instanceof TradeFileRowError ||
+      error instanceof TradeFileReadError ||
+      error instanceof NothingReplayedError
+    ) {
+      log.error(`${source.kind}: ${error.message}`);
+    } else throw error;
     status = 1;
   } finally {
     progress.stop();
@@ -252,14 +264,13 @@ export async function serve(
         idle += performance.now() - closing;
       }
     }
+    // Any trade NATS gave up on (dropped, rejected, not acknowledged) makes
+    // the run fail, each way on one line saying how many and why.
     for (const transport of transports) {
       if (!(transport instanceof NatsTransport)) continue;
-      if (transport.unflushed > 0) {
-        log.error(
-          `${
-            formatCount(transport.unflushed)
-          } trades were not acknowledged by the NATS stream before shutdown`,
-        );
+      for (const loss of transport.losses()) {
+        const ring = loss.kind === "dropped" && config.transport.ipc.enabled;
+        log.error(ring ? `${loss.text}${RING_DROPS}` : loss.text);
         status = 1;
       }
     }

@@ -214,6 +214,15 @@ async function createStream(
   return undefined;
 }
 
+/** The `max_msg_size` of stream `name` in bytes (payload and headers), or undefined when it has none. */
+export async function streamMaxMsgSize(
+  jsm: JetStreamManager,
+  name: string,
+): Promise<number | undefined> {
+  const size = (await jsm.streams.info(name)).config.max_msg_size;
+  return size !== undefined && size > 0 ? size : undefined;
+}
+
 /**
  * Creates the stream of `config` if it is missing (subjects `{prefix}.>`,
  * discard old, direct get allowed); if it exists with other settings,

@@ -1,13 +1,21 @@
 // The NATS publisher against real nats-server processes: every trade stored
 // exactly once and in per-symbol order, adaptive batching, idempotent
-// retries, an outage in the middle, the bounded queue, close(), and
-// authentication (right and wrong credentials, no retry storm). With NATS_URL
+// retries, an outage in the middle, the bounded queue, close(), rejections
+// (counted and logged per reason), the stream's max_msg_size (messages capped
+// to it, split when it is lowered under a running publisher, a failure when
+// one trade cannot fit), and authentication (right and wrong credentials, no
+// retry storm). With NATS_URL
 // readable, the tests that neither stop nor configure the server run on that
 // one instead, in a stream and subject prefix unique to the run, deleted after
 // each test.
 
 import assert from "node:assert/strict";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import {
+  jetstream,
+  jetstreamManager,
+  type StreamConfig,
+  type StreamUpdateConfig,
+} from "@nats-io/jetstream";
 import { nkeys } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { decodeTrades, encodeTrade } from "../common/codec.ts";
@@ -522,45 +530,231 @@ natsTransportTest(
   },
 );
 
-natsTransportTest(
-  "messages JetStream refuses for good are counted, logged and not retried",
-  async (server) => {
-    const nc = await connect({ servers: server.url, noAsyncTraces: true });
+/** Creates the test's stream with `config` beside its subjects, before a transport does. */
+async function addStream(
+  url: string,
+  config: Partial<StreamConfig>,
+): Promise<void> {
+  const nc = await connect({ servers: url, noAsyncTraces: true });
+  try {
     await (await jetstreamManager(nc)).streams.add({
       name: STREAM,
       subjects: [`${PREFIX}.>`],
-      max_msg_size: 200, // room for one trade, not for two
+      ...config,
     });
+  } finally {
     await nc.close();
+  }
+}
+
+/** Changes settings of the test's stream. */
+async function updateStream(
+  url: string,
+  config: Partial<StreamConfig>,
+): Promise<void> {
+  const nc = await connect({ servers: url, noAsyncTraces: true });
+  try {
+    // `sealed` is typed as create-only, but the server seals a stream on update
+    await (await jetstreamManager(nc)).streams.update(
+      STREAM,
+      config as Partial<StreamUpdateConfig>,
+    );
+  } finally {
+    await nc.close();
+  }
+}
+
+// Counter streams need nats-server 2.12: the pinned one, not any NATS_URL.
+ownServerTransportTest(
+  "messages JetStream refuses for good are counted per reason, every distinct reason logged (rate-limited), and not retried",
+  async (server) => {
+    // A counter stream refuses messages without an increment header …
+    await addStream(server.url, { allow_msg_counter: true });
     const { log, lines } = captureLog();
     const transport = await open(server.url, {
       log,
       publish: { batchMaxTrades: 8, maxInFlight: 1 },
     });
     await waitFor("ready", () => transport.ready());
-    const trades = new Trades(["BTCUSDT", "ETHUSDT", "SOLUSDT"]);
-    trades.send(transport, 0); // alone: fits
-    await waitFor("acked", () => transport.stats().tradesSent === 1);
-    for (let i = 0; i < 40; i++) trades.send(transport, 1); // batched: too big
+    const trades = new Trades(SYMBOLS);
+    for (let i = 0; i < 8; i++) trades.send(transport, 0);
+    await waitFor("rejected", () => transport.stats().tradesRejected === 8);
+    for (let i = 0; i < 8; i++) trades.send(transport, 1); // same reason: held back
+    await waitFor("rejected", () => transport.stats().tradesRejected === 16);
+    // … and a sealed one refuses everything: another reason, logged at once.
+    await updateStream(server.url, { sealed: true });
+    for (let i = 0; i < 3; i++) trades.send(transport, 2);
+    await waitFor("rejected", () => transport.stats().tradesRejected === 19);
     await transport.close();
     const stats = transport.stats();
-    assert.equal(stats.tradesSent + stats.tradesRejected, 41);
-    assert.ok(stats.publishErrors >= 4, `${stats.publishErrors} rejected`);
+    assert.equal(stats.tradesSent, 0);
+    assert.equal(stats.publishErrors, 3);
     assert.equal(stats.sendErrors, stats.publishErrors);
     assert.equal(stats.retries, 0);
     const rejected = lines.filter((l) => l.includes("JetStream rejected"));
-    assert.equal(rejected.length, 1, "rate-limited");
+    assert.equal(rejected.length, 2, rejected.join("\n"));
+    const subject = (symbol: string) =>
+      `${PREFIX.replaceAll(".", "\\.")}\\.binance\\.${symbol}\\.trades`;
     assert.match(
       rejected[0],
       new RegExp(
         `^error: NATS publisher: JetStream rejected a message of 8 trades on ${
-          PREFIX.replaceAll(".", "\\.")
-        }\\.binance\\.ETHUSDT\\.trades \\(400 .*\\); its trades are lost$`,
+          subject("BTCUSDT")
+        } \\(400 message counter increment is missing\\); its trades are lost$`,
       ),
     );
+    assert.match(
+      rejected[1],
+      new RegExp(
+        `^error: NATS publisher: JetStream rejected a message of 3 trades on ${
+          subject("SOLUSDT")
+        } \\(400 invalid operation on sealed stream\\); its trades are lost$`,
+      ),
+    );
+    assert.deepEqual(transport.losses(), [{
+      kind: "rejected",
+      trades: 19,
+      text:
+        `19 trades in 3 messages rejected for good by JetStream: 16 for "400 message counter increment is missing", 3 for "400 invalid operation on sealed stream"`,
+    }]);
+  },
+);
+
+natsTransportTest(
+  "messages are capped to the stream's max_msg_size, headers included: every trade stored, none rejected",
+  async (server) => {
+    await addStream(server.url, { max_msg_size: 300 });
+    const { log, lines } = captureLog();
+    const transport = await open(server.url, {
+      log,
+      publish: { batchMaxTrades: 64 },
+    });
+    await waitFor("ready", () => transport.ready());
+    const trades = new Trades(SYMBOLS);
+    await sendMany(transport, trades, 3000);
+    await transport.close();
+    const stats = transport.stats();
+    assert.equal(stats.publishErrors, 0);
+    assert.equal(stats.splits, 0, "capped before publishing");
+    assert.ok(stats.tradesPerMessage < 64, `${stats.tradesPerMessage}`);
+    assert.deepEqual(transport.losses(), []);
+    assert.ok(
+      lines.some((l) =>
+        new RegExp(
+          `messages hold at most ${stats.tradesPerMessage} trades, not 64: stream ${STREAM}'s max_msg_size is 300 bytes`,
+        ).test(l)
+      ),
+      lines.join("\n"),
+    );
     const stored = await readStream(server.url);
-    const storedTrades = stored.reduce((n, m) => n + m.tradeIds.length, 0);
-    assert.equal(storedTrades, stats.tradesSent);
+    assertStored(stored, trades.sent);
+    assert.ok(stored.every((m) => m.tradeIds.length <= stats.tradesPerMessage));
+  },
+);
+
+natsTransportTest(
+  "max_msg_size lowered while publishing: refused messages are split and sent again, in order, nothing lost",
+  async (server) => {
+    const { log, lines } = captureLog();
+    const transport = await open(server.url, {
+      log,
+      publish: { batchMaxTrades: 64 },
+    });
+    await waitFor("ready", () => transport.ready());
+    // read at connect time only: the transport learns it from refusals
+    await updateStream(server.url, { max_msg_size: 400 });
+    const trades = new Trades(SYMBOLS);
+    await sendMany(transport, trades, 3000);
+    await transport.close();
+    const stats = transport.stats();
+    assert.equal(stats.publishErrors, 0);
+    assert.equal(stats.tradesSent, 3000);
+    assert.ok(stats.splits > 0, "nothing was split");
+    assert.deepEqual(transport.losses(), []);
+    assert.ok(
+      lines.some((l) => /too big \(400 message size exceeds maximum/.test(l)),
+      lines.join("\n"),
+    );
+    assertStored(await readStream(server.url), trades.sent);
+  },
+);
+
+ownServerTransportTest(
+  "the server's max_payload lowered by a config reload: after the reconnect the cap follows, too-big messages are split, nothing lost, order kept",
+  async (server) => {
+    const { log, lines } = captureLog();
+    const transport = await open(server.url, {
+      log,
+      publish: { batchMaxTrades: 64 },
+    });
+    await waitFor("ready", () => transport.ready());
+    const trades = new Trades(SYMBOLS);
+    await sendMany(transport, trades, 3000);
+    await waitFor("acked", () => transport.stats().tradesSent === 3000);
+    // A reload lowers the limit without telling connected clients: the next
+    // big publish gets the connection closed ("Maximum Payload Violation"),
+    // and the reconnect brings the new INFO.
+    await Deno.writeTextFile(server.configFile, "max_payload: 512\n", {
+      append: true,
+    });
+    Deno.kill(server.pid, "SIGHUP");
+    await waitFor(
+      "the reload",
+      () => server.log.includes("Reloaded: max_payload = 512"),
+    );
+    await sendMany(transport, trades, 6000);
+    await waitFor(
+      "the new cap",
+      () => transport.stats().tradesPerMessage < 64,
+    );
+    await sendMany(transport, trades, 3000);
+    await transport.close();
+    const stats = transport.stats();
+    assert.deepEqual(transport.losses(), [], lines.join("\n"));
+    assert.equal(stats.publishErrors, 0);
+    assert.ok(stats.splits > 0, "the message that broke the limit was split");
+    assert.ok(
+      lines.some((l) =>
+        /too big \('payload' max_payload size exceeded\)/.test(l)
+      ),
+      lines.join("\n"),
+    );
+    // 66 bytes of headers at most: 9 trades, where the payload alone would take 10
+    assert.equal(stats.tradesPerMessage, 9);
+    assert.ok(
+      lines.some((l) => /max_payload is 512 bytes/.test(l)),
+      lines.join("\n"),
+    );
+    assertStored(await readStream(server.url), trades.sent);
+  },
+);
+
+natsTransportTest(
+  "a stream whose max_msg_size cannot hold one trade: the transport fails at start, saying what to raise",
+  async (server) => {
+    await addStream(server.url, { max_msg_size: 100 });
+    const { log, lines } = captureLog();
+    const transport = await open(server.url, { log });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const error = await Promise.race([
+      transport.failed(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("never failed")), 10_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    assert.match(
+      error.message,
+      new RegExp(
+        `^one trade does not fit in a message: stream ${STREAM}'s max_msg_size is 100 bytes, and a message of one trade needs up to \\d+ \\(48 bytes of trade, up to \\d+ of headers\\): raise it`,
+      ),
+    );
+    new Trades(SYMBOLS).send(transport, 0);
+    await transport.close();
+    assert.equal(
+      lines.filter((l) => l.includes("one trade does not fit")).length,
+      1,
+    );
+    assert.deepEqual(transport.losses().map((l) => l.kind), ["unflushed"]);
   },
 );
 

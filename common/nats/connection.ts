@@ -239,11 +239,15 @@ function ignoreResetsOfClosedSockets(): void {
 /**
  * Throws when the process may not connect to a configured server (a host
  * outside `--allow-net`): nats.js would count each denied dial as a failed
- * attempt and retry forever. Requests each server's permission, so where
- * Deno may prompt, it prompts now (a query would only say "prompt", even
- * under `--no-prompt`). Names only `host:port`, never a URL's credentials.
+ * attempt and retry forever. {@linkcode connectNats} checks it; a role calls
+ * it earlier to refuse before it creates anything (serve: its rings).
+ * Requests each server's permission, so where Deno may prompt, it prompts now
+ * (a query would only say "prompt", even under `--no-prompt`). Names only
+ * `host:port`, never a URL's credentials.
+ *
+ * @throws {ConfigError} naming the denied `host:port`s and the flag to add.
  */
-function requireNetPermission(servers: readonly string[]): void {
+export function requireNetPermission(servers: readonly string[]): void {
   const denied = servers.map((server) => {
     const url = new URL(server.includes("://") ? server : `nats://${server}`);
     return `${url.hostname}:${url.port || "4222"}`;
