@@ -2,366 +2,44 @@
 // from the harness, one per test, fed by the test itself (js.publish of
 // encoded records): order and bytes of multi-record messages, filters, fan-out,
 // replay after a restart, deliver policies, the ordered mode, invalid messages,
-// abort, the limit, conflicting durables, messages lost in transit and server
-// restarts. With NATS_URL readable, all but the restart run on that server
-// instead, in a stream and subject prefix unique to the run, deleted after
-// each test.
+// abort, the limit, conflicting durables, a deleted durable recreated,
+// messages lost in transit, a server that stops answering and server
+// restarts. With NATS_URL readable, all but those that stop or restart the
+// server run on that server instead, in a stream and subject prefix unique to
+// the run, deleted after each test. The shared helpers are in
+// _nats_exchange.ts; trades the stream no longer holds, in
+// nats_consumer_loss_test.ts.
 
 import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
-import { nanos, type NatsConnection } from "@nats-io/nats-core";
-import {
-  type JetStreamClient,
-  type JetStreamManager,
-  jetstreamManager,
-  StorageType,
-} from "@nats-io/jetstream";
-import { encodeMessage, encodeTrade } from "../common/codec.ts";
+import { nanos } from "@nats-io/nats-core";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { encodeMessage } from "../common/codec.ts";
 import type { NatsConsumerConfig } from "../common/config/mod.ts";
 import { delay } from "../common/delay.ts";
 import { streamSubjects, tradeSubject } from "../common/subjects.ts";
-import { Side, TRADE_RECORD_SIZE, type TradeRecord } from "../common/trade.ts";
-import type { ExchangeEvent } from "../trading_core/exchange.ts";
+import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { liveFamilies } from "../trading_core/metrics.ts";
 import {
   ConsumerConflictError,
   NatsExchange,
 } from "../trading_core/nats_exchange.ts";
+import { TradeStats } from "../trading_core/trade_stats.ts";
 import {
-  gatedTest,
-  harnessPermissions,
-  natsTest,
-  OWN_SERVER_REASON,
-} from "./_permissions.ts";
-import { type NatsServer, startNatsServer } from "./nats_server.ts";
-
-/** Unique per run, so a shared server (NATS_URL) holds nothing they could collide with. */
-const RUN = crypto.randomUUID().slice(0, 8);
-const STREAM = `MARKET_DATA_${RUN.toUpperCase()}`;
-const PREFIX = `mbtest${RUN}`;
-const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
-/** Longest wait for something that should happen, ms. */
-const LIVENESS_MS = 15_000;
-
-/** A published message: where it went and what it held. */
-interface Published {
-  exchange: string;
-  symbol: string;
-  bytes: Uint8Array;
-  streamSeq: number;
-}
-
-/** Publishes trades with per-(exchange, symbol) seqs into the stream, and remembers them. */
-class Publisher {
-  readonly published: Published[] = [];
-  #nc: NatsConnection;
-  #js: JetStreamClient;
-  readonly jsm: JetStreamManager;
-  #seqs = new Map<string, number>();
-
-  private constructor(nc: NatsConnection, jsm: JetStreamManager) {
-    this.#nc = nc;
-    this.jsm = jsm;
-    this.#js = jsm.jetstream();
-  }
-
-  static async open(url: string): Promise<Publisher> {
-    const nc = await connect({
-      servers: url,
-      noAsyncTraces: true,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 100,
-    });
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({
-      name: STREAM,
-      subjects: streamSubjects({ prefix: PREFIX }),
-      storage: StorageType.File,
-    });
-    return new Publisher(nc, jsm);
-  }
-
-  /** The next `count` trades of `symbol` on `exchange` (seqs continue per pair). */
-  records(exchange: string, symbol: string, count: number): TradeRecord[] {
-    const key = `${exchange}.${symbol}`;
-    const first = this.#seqs.get(key) ?? 0;
-    this.#seqs.set(key, first + count);
-    return Array.from({ length: count }, (_, i) => {
-      const seq = first + i;
-      return {
-        side: seq % 3 === 0 ? Side.Sell : Side.Buy,
-        flags: seq % 5 === 0 ? 1 : 0,
-        seq,
-        tsEvent: 1_700_000_000_000_000_000n + BigInt(seq),
-        tsRecv: 1_700_000_000_000_000_500n + BigInt(seq),
-        priceFixed: 67_000_000_000_000n + BigInt(seq * 1_000_003),
-        size: 0.001 * (seq + 1),
-        tradeId: 9_000_000_000n + BigInt(seq),
-      };
-    });
-  }
-
-  /**
-   * Publishes one message of `count` trades of `symbol` (on binance unless
-   * told), retrying until stored; the message id makes a retry after a lost
-   * ack harmless.
-   */
-  async publish(
-    symbol: string,
-    count: number,
-    options: { exchange?: string } = {},
-  ): Promise<Published> {
-    const exchange = options.exchange ?? "binance";
-    const bytes = encodeMessage(this.records(exchange, symbol, count));
-    const subject = tradeSubject(exchange, symbol, { prefix: PREFIX });
-    const msgID = `${subject}#${this.published.length}`;
-    for (let attempt = 1;; attempt++) {
-      try {
-        const ack = await this.#js.publish(subject, bytes, { msgID });
-        const message = { exchange, symbol, bytes, streamSeq: ack.seq };
-        this.published.push(message);
-        return message;
-      } catch (error) {
-        if (attempt * 100 > LIVENESS_MS) throw error;
-        await delay(100);
-      }
-    }
-  }
-
-  /** Publishes `messages` messages round-robin over `symbols`, of 1..4 records. */
-  async publishMany(
-    messages: number,
-    symbols: readonly string[] = SYMBOLS,
-  ): Promise<Published[]> {
-    const sent: Published[] = [];
-    for (let i = 0; i < messages; i++) {
-      const index = this.published.length;
-      sent.push(await this.publish(symbols[i % symbols.length], 1 + index % 4));
-    }
-    return sent;
-  }
-
-  /** Publishes raw bytes on a raw subject (invalid messages). */
-  async publishRaw(subject: string, bytes: Uint8Array): Promise<number> {
-    return (await this.#js.publish(subject, bytes)).seq;
-  }
-
-  /** Deletes the stream (a shared server keeps nothing) and disconnects. */
-  async close(): Promise<void> {
-    try {
-      await this.jsm.streams.delete(STREAM);
-    } catch {
-      // already gone, or the server is down
-    }
-    await this.#nc.close();
-  }
-}
-
-/** Trades held by `messages`. */
-function tradesIn(messages: readonly Published[]): number {
-  return messages.reduce((sum, m) => sum + m.bytes.length, 0) /
-    TRADE_RECORD_SIZE;
-}
-
-/** The records of `messages` in order, with where they came from. */
-function recordsOf(messages: readonly Published[]): Delivered[] {
-  return messages.flatMap((m) =>
-    Array.from({ length: m.bytes.length / TRADE_RECORD_SIZE }, (_, i) => ({
-      exchange: m.exchange,
-      symbol: m.symbol,
-      index: -1,
-      bytes: m.bytes.slice(i * TRADE_RECORD_SIZE, (i + 1) * TRADE_RECORD_SIZE),
-    }))
-  );
-}
-
-/** A delivered trade: its origin, symbol index and re-encoded record. */
-interface Delivered {
-  exchange: string;
-  symbol: string;
-  index: number;
-  bytes: Uint8Array;
-}
-
-/** A running subscription: what it delivered and reported, and how to stop it. */
-interface Reader {
-  exchange: NatsExchange;
-  delivered: Delivered[];
-  events: ExchangeEvent[];
-  /** The streams announced (`onStream`), by index, as `exchange symbol`. */
-  streams: string[];
-  /** Resolves (or rejects) when subscribeTrades does. */
-  done: Promise<void>;
-  /** Aborts it and waits for it to end. */
-  stop(): Promise<void>;
-  /** Waits until it has delivered `count` trades. */
-  received(count: number): Promise<void>;
-  /** Waits for its consumer to be ready. */
-  attached(): Promise<void>;
-  /** Events of `kind`. */
-  saw(kind: ExchangeEvent["kind"]): ExchangeEvent[];
-}
-
-function consumerConfig(
-  overrides: Partial<NatsConsumerConfig>,
-): NatsConsumerConfig {
-  return {
-    durableName: "reader",
-    exchange: "binance",
-    symbols: SYMBOLS,
-    deliver: "all",
-    startTime: undefined,
-    startSequence: undefined,
-    replay: "instant",
-    maxAckPending: 1000,
-    ackWaitMs: 30_000,
-    ...overrides,
-  };
-}
-
-function read(
-  url: string,
-  options: Partial<NatsConsumerConfig> & {
-    symbols?: string[];
-    limit?: number;
-    onTick?: (count: number) => void;
-  } = {},
-): Reader {
-  const { symbols = SYMBOLS, limit, onTick, ...consumer } = options;
-  const exchange = new NatsExchange({
-    connection: {
-      servers: [url],
-      name: "nats-exchange-test",
-      auth: { kind: "none" },
-      tls: undefined,
-      connectTimeoutMs: 2000,
-    },
-    consumer: consumerConfig(consumer),
-    streamName: STREAM,
-    subjectPrefix: PREFIX,
-  });
-  const controller = new AbortController();
-  const delivered: Delivered[] = [];
-  const events: ExchangeEvent[] = [];
-  const streams: string[] = [];
-  const done = exchange.subscribeTrades(symbols, (trade, origin, index) => {
-    assert.equal(
-      streams[index],
-      `${origin.exchange} ${origin.symbol}`,
-      "a trade of a stream announced at its index",
-    );
-    const bytes = new Uint8Array(TRADE_RECORD_SIZE);
-    encodeTrade(trade.toTrade(origin), bytes);
-    delivered.push({
-      exchange: origin.exchange,
-      symbol: origin.symbol,
-      index,
-      bytes,
-    });
-    onTick?.(delivered.length);
-  }, {
-    signal: controller.signal,
-    limit,
-    onEvent: (e) => events.push(e),
-    onStream: (origin, index) => {
-      assert.equal(index, streams.length, "streams announced in index order");
-      streams.push(`${origin.exchange} ${origin.symbol}`);
-    },
-  });
-  done.catch(() => {}); // awaited by the tests that expect it to fail
-  const saw = (kind: ExchangeEvent["kind"]) =>
-    events.filter((e) => e.kind === kind);
-  return {
-    exchange,
-    delivered,
-    events,
-    streams,
-    done,
-    saw,
-    async stop() {
-      controller.abort();
-      await done;
-    },
-    received: (count) =>
-      until(() => delivered.length >= count, `${count} trades delivered`),
-    attached: () => until(() => saw("attached").length > 0, "attached"),
-  };
-}
-
-/** Waits until `condition` holds, for at most LIVENESS_MS. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + LIVENESS_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`never: ${what}`);
-    await delay(5);
-  }
-}
-
-/** Asserts `actual` are exactly the records of `expected`, in order, bytes included. */
-function assertRecords(actual: Delivered[], expected: Published[]): void {
-  const want = recordsOf(expected);
-  assert.equal(actual.length, want.length, "number of trades");
-  actual.forEach((trade, i) => {
-    assert.equal(trade.exchange, want[i].exchange, `trade ${i} exchange`);
-    assert.equal(trade.symbol, want[i].symbol, `trade ${i} symbol`);
-    assert.deepEqual(trade.bytes, want[i].bytes, `trade ${i} bytes`);
-  });
-}
-
-/** The seqs delivered per symbol. */
-function seqsBySymbol(delivered: Delivered[]): Map<string, number[]> {
-  const seqs = new Map<string, number[]>();
-  for (const trade of delivered) {
-    const view = new DataView(trade.bytes.buffer);
-    const list = seqs.get(trade.symbol) ?? [];
-    list.push(view.getUint32(4, true));
-    seqs.set(trade.symbol, list);
-  }
-  return seqs;
-}
-
-/** `0, 1, …, count - 1`. */
-function range(count: number): number[] {
-  return Array.from({ length: count }, (_, i) => i);
-}
-
-/** A test with a JetStream server (NATS_URL's, or its own) and a publisher on it. */
-function natsExchangeTest(
-  name: string,
-  fn: (server: { url: string }, publisher: Publisher) => Promise<void>,
-): void {
-  natsTest({
-    name: `NatsExchange: ${name}`,
-    async fn(_t, url) {
-      const publisher = await Publisher.open(url);
-      try {
-        await fn({ url }, publisher);
-      } finally {
-        await publisher.close();
-      }
-    },
-  });
-}
-
-/** A test that restarts its JetStream server: always one of its own. */
-function ownServerExchangeTest(
-  name: string,
-  fn: (server: NatsServer, publisher: Publisher) => Promise<void>,
-): void {
-  gatedTest({
-    name: `NatsExchange: ${name}`,
-    permissions: harnessPermissions(),
-    reason: OWN_SERVER_REASON,
-    async fn() {
-      await using server = await startNatsServer();
-      const publisher = await Publisher.open(server.url);
-      try {
-        await fn(server, publisher);
-      } finally {
-        await publisher.close();
-      }
-    },
-  });
-}
+  assertRecords,
+  consumerConfig,
+  natsExchangeTest,
+  ownServerExchangeTest,
+  PREFIX,
+  type Published,
+  range,
+  read,
+  seqsBySymbol,
+  STREAM,
+  SYMBOLS,
+  tradesIn,
+  until,
+} from "./_nats_exchange.ts";
 
 Deno.test("NatsExchange rejects a deliver policy without its start", () => {
   const make = (consumer: Partial<NatsConsumerConfig>) =>
@@ -691,7 +369,7 @@ natsExchangeTest(
 );
 
 natsExchangeTest(
-  "a missing stream is waited for, a deleted consumer reported",
+  "a missing stream is waited for; a deleted consumer is reported once and recreated with its start policy",
   async (server, publisher) => {
     await publisher.jsm.streams.delete(STREAM);
     const reader = read(server.url);
@@ -709,13 +387,70 @@ natsExchangeTest(
     await reader.received(tradesIn(sent));
     assertRecords(reader.delivered, sent);
     await publisher.jsm.consumers.delete(STREAM, "reader");
-    await until(() => reader.saw("dead").length > 0, "dead");
-    assert.equal(
-      reader.saw("dead")[0].message,
-      'consumer "reader" is gone from the server; retrying until it exists again',
+    await until(() => reader.saw("attached").length === 2, "attached again");
+    assert.deepEqual(
+      reader.saw("dead").map((e) => e.message),
+      [
+        'consumer "reader" is gone from the server (deleted); recreating it with deliver all',
+      ],
     );
-    assert.equal(reader.exchange.stats()[0].state, "missing");
+    assert.match(
+      reader.saw("attached")[1].message,
+      /^durable consumer "reader" \(recreated\) on stream/,
+    );
+    assert.equal(reader.exchange.consumerRecreated, 1);
+    const recreated = liveFamilies({
+      source: reader.exchange,
+      stats: new TradeStats(),
+      processing: undefined,
+    }).find((f) => f.name === "marketbus_nats_consumer_recreated_total");
+    assert.deepEqual(recreated?.samples, [{ value: 1 }]);
+    // deliver all: the new consumer replays the stream; nothing twice.
+    const more = await publisher.publishMany(6);
+    await reader.received(tradesIn([...sent, ...more]));
+    // Heartbeats every 1.5 s: a warning that repeats would by now.
+    await delay(3500);
     await reader.stop();
+    assertRecords(reader.delivered, [...sent, ...more]);
+    assert.equal(reader.saw("dead").length, 1, JSON.stringify(reader.events));
+    assert.equal(reader.exchange.stats()[0].lost, 0);
+    // The stream deleted under it: waited for, then the consumer recreated.
+    const again = read(server.url, { durableName: "again" });
+    await again.received(tradesIn([...sent, ...more]));
+    await publisher.jsm.streams.delete(STREAM);
+    // The server says the consumer was deleted (with its stream).
+    await until(() => again.saw("waiting").length > 0, "waiting");
+    assert.deepEqual(
+      [...again.saw("dead"), ...again.saw("waiting")].map((e) => e.message),
+      [
+        'consumer "again" is gone from the server (deleted); recreating it with deliver all',
+        `stream "${STREAM}" not found; waiting for the publisher to create it`,
+      ],
+    );
+    await publisher.jsm.streams.add({
+      name: STREAM,
+      subjects: streamSubjects({ prefix: PREFIX }),
+    });
+    await until(() => again.saw("attached").length === 2, "attached again");
+    await again.stop();
+    assert.equal(again.exchange.consumerRecreated, 1);
+  },
+);
+
+natsExchangeTest(
+  "a durable consumer recreated with deliver all never delivers again what an earlier run acknowledged",
+  async (server, publisher) => {
+    const first = await publisher.publishMany(6);
+    await read(server.url, { limit: tradesIn(first) }).done;
+    const reader = read(server.url);
+    await reader.attached();
+    await publisher.jsm.consumers.delete(STREAM, "reader");
+    await until(() => reader.saw("attached").length === 2, "attached again");
+    const more = await publisher.publishMany(6);
+    await reader.received(tradesIn(more));
+    await delay(200);
+    await reader.stop();
+    assertRecords(reader.delivered, more);
   },
 );
 
@@ -843,6 +578,28 @@ natsExchangeTest(
       tail.saw("waiting")[0].message,
       /waiting 0\.8 s \(ack_wait\) for their redelivery/,
     );
+  },
+);
+
+ownServerExchangeTest(
+  "a server that stops answering (SIGSTOP) is reported stalled once, however long, then recovered",
+  async (server, publisher) => {
+    const reader = read(server.url);
+    await reader.attached();
+    Deno.kill(server.pid, "SIGSTOP");
+    try {
+      // Heartbeats every 1.5 s: missed ones are told at 3, 4.5, 6 s.
+      await delay(6500);
+    } finally {
+      Deno.kill(server.pid, "SIGCONT");
+    }
+    await until(() => reader.saw("recovered").length > 0, "recovered");
+    const sent = await publisher.publishMany(3);
+    await reader.received(tradesIn(sent));
+    await reader.stop();
+    const stalled = reader.saw("stalled").map((e) => e.message);
+    assert.equal(stalled.length, 1, JSON.stringify(stalled));
+    assert.match(stalled[0], /no message or heartbeat from consumer "reader"/);
   },
 );
 

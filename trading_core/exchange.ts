@@ -43,9 +43,10 @@ export interface ExchangeEvent {
     | "dead"
     | "stalled"
     | "recovered"
-    | "lapped"
+    | "lost"
     | "behind"
-    | "invalid";
+    | "invalid"
+    | "refused";
   /** The exchange concerned, or `"*"` for an event about the whole subscription. */
   exchange: string;
   /** The symbol concerned, or `"*"` for an event about the whole subscription. */

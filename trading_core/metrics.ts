@@ -19,11 +19,17 @@ import {
   processFamilies,
   type Sample,
 } from "../common/metrics/mod.ts";
-import type { Exchange } from "./exchange.ts";
+import type { Exchange, LossCause } from "./exchange.ts";
 import { NatsExchange } from "./nats_exchange.ts";
 import type { BarCounts } from "./bars.ts";
 import type { TradeProcessing } from "./processing.ts";
 import type { TradeStats } from "./trade_stats.ts";
+
+/** The causes of loss each transport has, in the order their samples come. */
+const LOSS_CAUSES: Record<string, readonly LossCause[]> = {
+  ipc: ["overwritten", "corrupt slot"],
+  nats: ["stream limit or deleted"],
+};
 
 /** What the consumer's metrics and health are read from. */
 export interface LiveState {
@@ -67,8 +73,21 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
     counter({
       name: "marketbus_trades_lost_total",
       help:
-        "Trades published but never delivered (overwritten in the ring before they were read).",
+        "Trades published but never delivered (overwritten or unreadable in the ring, gone from the NATS stream).",
     }, byStream((index) => rows[index]?.lost ?? 0)),
+    counter(
+      {
+        name: "marketbus_trades_lost_by_cause_total",
+        help:
+          "marketbus_trades_lost_total by cause: overwritten or corrupt slot (ring), stream limit or deleted (NATS).",
+      },
+      stats.streams.flatMap((stream, index) =>
+        (LOSS_CAUSES[transport] ?? []).map((cause): Sample => ({
+          labels: { ...labels(stream), cause },
+          value: rows[index]?.lostBy?.[cause] ?? 0,
+        }))
+      ),
+    ),
     counter(
       {
         name: "marketbus_invalid_records_total",
@@ -109,6 +128,11 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
         name: "marketbus_nats_consumer_ack_pending_messages",
         help: "Messages delivered to the consumer and not acknowledged yet.",
       }, backlog.ackPending),
+      counter({
+        name: "marketbus_nats_consumer_recreated_total",
+        help:
+          "Times the durable consumer was found deleted and created again with its deliver policy.",
+      }, source.consumerRecreated),
     );
   } else {
     families.push(gauge({

@@ -49,6 +49,16 @@ import {
 import { TRADE_RECORD_SIZE } from "../common/trade.ts";
 import { TradeView } from "../common/trade_view.ts";
 import { streamEvent } from "./_exchange_events.ts";
+import {
+  addLoss,
+  type LossCounts,
+  LossWatch,
+  pendingLossEvent,
+  POSITIONS_KEY,
+  savePositions,
+  seedPositions,
+  STREAM_LOSS,
+} from "./_nats_loss.ts";
 import type {
   Exchange,
   ExchangeEvent,
@@ -157,6 +167,7 @@ export class NatsExchange implements Exchange {
   #log: Logger;
   #subscription: Subscription | undefined;
   #connection = newConnectionCounters();
+  #recreated = 0;
 
   /**
    * Checks the options; nothing is opened until {@linkcode subscribeTrades}.
@@ -200,8 +211,9 @@ export class NatsExchange implements Exchange {
    * order of arrival, then, if any, a `"*"` row counting invalid messages of
    * no such stream. `lag` is the consumer's pending message count (messages,
    * not trades, over all streams: the same figure on every row), refreshed
-   * every second; `lost` and `restarts` stay 0 (the summary counts gaps by
-   * seq).
+   * every second; `lost` counts the trades the stream no longer held when
+   * the consumer got there (cause `"stream limit or deleted"`, see
+   * `_nats_loss.ts`); `restarts` stays 0 (the summary counts gaps by seq).
    */
   stats(): StreamStats[] {
     const subscription = this.#subscription;
@@ -212,7 +224,8 @@ export class NatsExchange implements Exchange {
       exchange: channel.exchange,
       symbol: channel.symbol,
       received: channel.received,
-      lost: 0,
+      lost: channel.lost,
+      lostBy: channel.lost > 0 ? { [STREAM_LOSS]: channel.lost } : {},
       invalid: channel.invalid,
       lag: subscription.lag,
       restarts: 0,
@@ -253,6 +266,11 @@ export class NatsExchange implements Exchange {
   /** The connection's state and reconnect counts. */
   get connection(): Readonly<NatsConnectionCounters> {
     return this.#connection;
+  }
+
+  /** Times the durable consumer was found deleted and created again. */
+  get consumerRecreated(): number {
+    return this.#recreated;
   }
 
   /**
@@ -309,6 +327,9 @@ export class NatsExchange implements Exchange {
       acks: consumer.durableName !== undefined,
       emit: options.onEvent ?? (() => {}),
       stream: this.#options.streamName,
+      restart: consumer.durableName === undefined
+        ? undefined
+        : describeStart(consumer),
     });
     this.#subscription = subscription;
     let nc: NatsConnection;
@@ -337,6 +358,7 @@ export class NatsExchange implements Exchange {
     } finally {
       signal?.removeEventListener("abort", onAbort);
       subscription.state = "stopped";
+      subscription.reportLosses(true);
       await nc.close();
     }
   }
@@ -369,24 +391,22 @@ export class NatsExchange implements Exchange {
       await this.#consume(jsm, ordered, subscription, 0);
       return;
     }
+    const name = consumer.durableName;
     const durable = await retrying(
       subscription,
       streamName,
       signal,
-      () => this.#durable(jsm, consumer.durableName!, filters),
+      () => this.#durable(jsm, name, filters),
     );
     if (durable === undefined) return;
-    subscription.consumerName = consumer.durableName;
-    let { info } = durable;
-    const rewound = await this.#rewind(nc, jsm, info, subscription, signal);
-    if (rewound === undefined) return;
-    info = rewound.info;
-    subscription.attached(
-      `durable consumer ${
-        JSON.stringify(consumer.durableName)
-      } (${durable.change}) ${describe}; ${info.num_pending} message(s) pending${rewound.note}`,
-      info.num_pending,
-    );
+    subscription.consumerName = name;
+    let info = await this.#attach(nc, jsm, durable, {
+      subscription,
+      filters,
+      signal,
+      describe,
+    });
+    if (info === undefined) return;
     const js = jsm.jetstream();
     try {
       for (;;) {
@@ -397,8 +417,28 @@ export class NatsExchange implements Exchange {
           info.delivered.consumer_seq + 1,
         );
         if (end === "done") return;
-        // A gap: settle what was delivered, then rewind to the ack floor.
         subscription.flushAcks();
+        if (end === "missing") {
+          // Deleted, or its stream was: create it again, with its start.
+          const again = await retrying(
+            subscription,
+            streamName,
+            signal,
+            () => this.#durable(jsm, name, filters),
+          );
+          if (again === undefined) return;
+          if (again.change === "created") this.#recreated++;
+          info = await this.#attach(nc, jsm, again, {
+            subscription,
+            filters,
+            signal,
+            describe,
+            again: true,
+          });
+          if (info === undefined) return;
+          continue;
+        }
+        // A gap: settle what was delivered, then rewind to the ack floor.
         await nc.flush();
         info = await jsm.consumers.info(streamName, info.name);
         const again = await this.#rewind(nc, jsm, info, subscription, signal);
@@ -407,7 +447,85 @@ export class NatsExchange implements Exchange {
       }
     } finally {
       await this.#confirmAcks(nc, subscription);
+      if (subscription.state === "connected" && !nc.isClosed()) {
+        const problem = await savePositions(jsm, subscription.loss, {
+          stream: streamName,
+          name,
+          metadata: info?.config.metadata,
+        });
+        if (problem !== undefined) {
+          this.#log.warn(
+            `the position of consumer ${
+              JSON.stringify(name)
+            } could not be saved (${problem}): if the stream discards messages before the next run reads them, that run cannot count every trade lost`,
+          );
+        }
+      }
     }
+  }
+
+  /**
+   * Rewinds the durable consumer if it must (see {@linkcode #rewind}),
+   * seeds the loss watch (see `_nats_loss.ts`) and reports the consumer
+   * attached; its info, or undefined when aborted.
+   */
+  async #attach(
+    nc: NatsConnection,
+    jsm: JetStreamManager,
+    durable: { info: ConsumerInfo; change: string },
+    options: {
+      subscription: Subscription;
+      filters: string[];
+      signal: AbortSignal | undefined;
+      describe: string;
+      /** Attached before: the consumer went missing. */
+      again?: boolean;
+    },
+  ): Promise<ConsumerInfo | undefined> {
+    const { subscription, filters, signal } = options;
+    const { streamName, subjectPrefix } = this.#options;
+    const rewound = await this.#rewind(
+      nc,
+      jsm,
+      durable.info,
+      subscription,
+      signal,
+    );
+    if (rewound === undefined) return undefined;
+    const { info } = rewound;
+    // Acknowledged before, maybe by an earlier run: never delivered again
+    // (a consumer created again with deliver all replays the stream).
+    subscription.deliveredThrough(info.ack_floor.stream_seq);
+    const created = durable.change === "created";
+    // An existing consumer continues after its acknowledged position; one
+    // created again after the last message this run delivered (none yet: it
+    // starts where its deliver policy says).
+    const discarded = await seedPositions(jsm, subscription.loss, {
+      stream: streamName,
+      prefix: subjectPrefix,
+      filters,
+      keyOf: streamKey,
+      floor: created
+        ? subscription.loss.lastDelivered
+        : info.ack_floor.stream_seq,
+      resumed: !created,
+      saved: created ? undefined : info.config.metadata?.[POSITIONS_KEY],
+    });
+    const change = created && options.again ? "recreated" : durable.change;
+    subscription.attached(
+      `durable consumer ${
+        JSON.stringify(info.name)
+      } (${change}) ${options.describe}; ${info.num_pending} message(s) pending${rewound.note}`,
+      info.num_pending,
+    );
+    if (discarded !== undefined) {
+      subscription.warn(
+        `consumer ${
+          JSON.stringify(info.name)
+        } continues at stream sequence ${discarded.first} after its acknowledged position ${discarded.floor}: the stream no longer holds the messages in between (stream limits or deleted), and its last run did not save its position (it did not end cleanly): their trades are counted lost only for the symbols whose last message before them is still stored`,
+      );
+    }
+    return info;
   }
 
   /** One pass of `consume()`, until the limit, the abort, a gap or an error. */
@@ -416,7 +534,7 @@ export class NatsExchange implements Exchange {
     consumer: Consumer,
     subscription: Subscription,
     nextDelivery: number,
-  ): Promise<"done" | "gap"> {
+  ): Promise<"done" | "gap" | "missing"> {
     const { consumer: config } = this.#options;
     const batch = config.durableName === undefined
       ? PULL_BATCH
@@ -434,7 +552,10 @@ export class NatsExchange implements Exchange {
       )
     );
     watchConsumer(messages, subscription);
-    const poll = setInterval(() => subscription.pollLag(jsm), LAG_POLL_MS);
+    const poll = setInterval(() => {
+      subscription.pollLag(jsm);
+      subscription.reportLosses();
+    }, LAG_POLL_MS);
     try {
       return await round;
     } finally {
@@ -587,12 +708,26 @@ export class NatsExchange implements Exchange {
 }
 
 /** One subscribed (or met) (exchange, symbol) stream's counters. */
-interface Channel {
+interface Channel extends LossCounts {
   index: number;
   exchange: string;
   symbol: string;
   received: number;
   invalid: number;
+}
+
+/** A channel's counters, all zero. */
+function newChannel(index: number, exchange: string, symbol: string): Channel {
+  return {
+    index,
+    exchange,
+    symbol,
+    received: 0,
+    invalid: 0,
+    lost: 0,
+    unreported: 0,
+    reportedAt: -Infinity,
+  };
 }
 
 /** What a subject's messages are: their origin (undefined: not a trade subject) and channel. */
@@ -602,6 +737,8 @@ interface Route {
   exchange: string;
   /** The symbol the subject names (its raw token when it is not a trade subject). */
   symbol: string;
+  /** {@linkcode streamKey} of exchange and symbol. */
+  key: string;
   /** Set once the symbol has one (subscribed, or a trade of it delivered). */
   channel: Channel | undefined;
   /** Why it is not a trade subject. */
@@ -609,7 +746,7 @@ interface Route {
 }
 
 /** A pass of `consume()`; resolves how it ended. */
-type Round = Promise<"done" | "gap">;
+type Round = Promise<"done" | "gap" | "missing">;
 
 /** The state of one subscription: routing, delivery, acknowledgements, events, counters. */
 class Subscription {
@@ -620,13 +757,9 @@ class Subscription {
   ackPending = 0;
   consumerName = "";
   /** Counts invalid messages of streams without a channel (the `"*"` row). */
-  readonly unroutable: Channel = {
-    index: -1,
-    exchange: ALL,
-    symbol: ALL,
-    received: 0,
-    invalid: 0,
-  };
+  readonly unroutable: Channel = newChannel(-1, ALL, ALL);
+  /** Finds the trades the stream no longer held. */
+  readonly loss = new LossWatch();
   /** Acknowledgements were sent (fire and forget) since the subscription started. */
   unconfirmed = false;
   /** Channels by {@linkcode streamKey}. */
@@ -640,7 +773,7 @@ class Subscription {
   #limit: number;
   #acks: boolean;
   #delivered = 0;
-  #round: PromiseWithResolvers<"done" | "gap"> | undefined;
+  #round: PromiseWithResolvers<"done" | "gap" | "missing"> | undefined;
   #finished = false;
   #nextDelivery = 0;
   #lastStreamSeq = 0;
@@ -650,6 +783,8 @@ class Subscription {
   #problem: string | undefined;
   #polling = false;
   #stream: string;
+  /** A durable consumer's start (e.g. `all`), to create it again; undefined: ordered. */
+  readonly restart: string | undefined;
 
   constructor(
     symbols: readonly string[],
@@ -663,8 +798,10 @@ class Subscription {
       acks: boolean;
       emit: (event: ExchangeEvent) => void;
       stream: string;
+      restart: string | undefined;
     },
   ) {
+    this.restart = options.restart;
     this.#onTick = onTick;
     this.#onStream = options.onStream;
     this.#stream = options.stream;
@@ -679,17 +816,16 @@ class Subscription {
       const symbol = normalizeSymbol(raw);
       const key = streamKey(exchange, symbol);
       if (this.#byStream.has(key)) continue;
-      const channel = {
-        index: this.channels.length,
-        exchange,
-        symbol,
-        received: 0,
-        invalid: 0,
-      };
+      const channel = newChannel(this.channels.length, exchange, symbol);
       this.channels.push(channel);
       this.#byStream.set(key, channel);
       this.#onStream({ exchange, symbol }, channel.index);
     }
+  }
+
+  /** Notes that the messages up to stream sequence `seq` were delivered: skipped if they come again. */
+  deliveredThrough(seq: number): void {
+    if (seq > this.#lastStreamSeq) this.#lastStreamSeq = seq;
   }
 
   /** Trades still to deliver to reach the limit. */
@@ -720,7 +856,7 @@ class Subscription {
     this.#round = undefined;
   }
 
-  #end(how: "done" | "gap"): void {
+  #end(how: "done" | "gap" | "missing"): void {
     this.#round?.resolve(how);
     this.#round = undefined;
   }
@@ -758,6 +894,8 @@ class Subscription {
       }
       this.#lastStreamSeq = info.streamSequence;
     }
+    const streamSeq = message.seq;
+    this.loss.delivered(streamSeq);
     const route = this.#routes.get(message.subject) ??
       this.#route(message.subject);
     const origin = route.origin;
@@ -776,6 +914,19 @@ class Subscription {
       return;
     }
     const channel = route.channel ?? this.#open(route);
+    const lost = this.loss.trades(
+      route.key,
+      streamSeq,
+      view.seq,
+      view.select(count - 1).seq,
+    );
+    if (lost > 0) {
+      const event = addLoss(channel, lost, {
+        streamSeq,
+        now: performance.now(),
+      });
+      if (event !== undefined) this.#emit(event);
+    }
     const onTick = this.#onTick;
     const index = channel.index;
     for (let i = 0; i < count; i++) onTick(view.select(i), origin, index);
@@ -811,6 +962,7 @@ class Subscription {
         origin,
         exchange: origin.exchange,
         symbol: origin.symbol,
+        key: streamKey(origin.exchange, origin.symbol),
         channel: undefined,
         problem: "",
       };
@@ -823,11 +975,12 @@ class Subscription {
         origin: undefined,
         exchange,
         symbol,
+        key: streamKey(exchange, symbol),
         channel: undefined,
         problem: error.message,
       };
     }
-    route.channel = this.#byStream.get(streamKey(route.exchange, route.symbol));
+    route.channel = this.#byStream.get(route.key);
     this.#routes.set(subject, route);
     return route;
   }
@@ -837,18 +990,11 @@ class Subscription {
    * announced) with its first trade delivered: indexes in order, 0, 1, 2, ….
    */
   #open(route: Route): Channel {
-    const key = streamKey(route.exchange, route.symbol);
-    let channel = this.#byStream.get(key);
+    let channel = this.#byStream.get(route.key);
     if (channel === undefined) {
-      channel = {
-        index: this.channels.length,
-        exchange: route.exchange,
-        symbol: route.symbol,
-        received: 0,
-        invalid: 0,
-      };
+      channel = newChannel(this.channels.length, route.exchange, route.symbol);
       this.channels.push(channel);
-      this.#byStream.set(key, channel);
+      this.#byStream.set(route.key, channel);
       this.#onStream(route.origin!, channel.index);
     }
     route.channel = channel;
@@ -866,8 +1012,7 @@ class Subscription {
     problem: string,
     records: number,
   ): void {
-    const channel = route.channel ??
-      this.#byStream.get(streamKey(route.exchange, route.symbol)) ??
+    const channel = route.channel ?? this.#byStream.get(route.key) ??
       this.unroutable;
     channel.invalid += records;
     if (this.#acks) message.term(`invalid ${kind}`);
@@ -898,6 +1043,33 @@ class Subscription {
     if (this.#problem === message) return;
     this.#problem = message;
     this.#emit(wholeConsumer(kind, message));
+  }
+
+  /**
+   * Reports the consumer gone from the server (deleted, or its stream): a
+   * durable one ends the pass, to be created again; an ordered one nats.js
+   * recreates by itself.
+   */
+  gone(message: string): void {
+    this.problem("missing", "dead", message);
+    if (this.#acks) this.#end("missing");
+  }
+
+  /** A warning about the whole consumer. */
+  warn(message: string): void {
+    this.#emit(wholeConsumer("lost", message));
+  }
+
+  /**
+   * Reports the losses of each stream not reported yet, at most once per
+   * stream per `LOSS_REPORT_MS`, or all of them with `force` (at the end).
+   */
+  reportLosses(force = false): void {
+    const now = performance.now();
+    for (const channel of this.channels) {
+      const event = pendingLossEvent(channel, now, force);
+      if (event !== undefined) this.#emit(event);
+    }
   }
 
   /** Clears the current problem, if any, with a `recovered` event. */
@@ -1007,6 +1179,8 @@ async function watchConsumer(
         subscription.recovered("the consumer is alive again");
         break;
       case "heartbeats_missed":
+        // Told every interval, the count growing: once per stall.
+        if (subscription.state === "stalled") break;
         subscription.problem(
           "stalled",
           "stalled",
@@ -1016,22 +1190,27 @@ async function watchConsumer(
         );
         break;
       case "consumer_deleted":
-      case "consumer_not_found":
-        subscription.problem(
-          "missing",
-          "dead",
-          `consumer ${
-            JSON.stringify(subscription.consumerName)
-          } is gone from the server; retrying until it exists again`,
+      case "consumer_not_found": {
+        const name = JSON.stringify(subscription.consumerName);
+        const how = status.type === "consumer_deleted"
+          ? "deleted"
+          : "not found";
+        subscription.gone(
+          subscription.restart === undefined
+            ? `consumer ${name} is gone from the server; retrying until it exists again`
+            : `consumer ${name} is gone from the server (${how}); recreating it with deliver ${subscription.restart}`,
         );
         break;
+      }
       case "stream_not_found":
-        subscription.problem(
-          "missing",
-          "dead",
-          `stream ${
-            JSON.stringify(status.name)
-          } is gone from the server; retrying until it exists again`,
+        subscription.gone(
+          `stream ${JSON.stringify(status.name)} is gone from the server; ${
+            subscription.restart === undefined
+              ? "retrying until it exists again"
+              : `waiting for it, then recreating consumer ${
+                JSON.stringify(subscription.consumerName)
+              } with deliver ${subscription.restart}`
+          }`,
         );
         break;
       case "no_responders":
