@@ -25,12 +25,28 @@
  */
 
 import type { Bar } from "./bar.ts";
-import { LineFile, RecordFileError } from "./_line_file.ts";
+import {
+  LineFile,
+  ndjsonWithFields,
+  type OutputFileOptions,
+  RecordFileError,
+  RecordFileExistsError,
+} from "./_line_file.ts";
 
-export { RecordFileError };
+export { RecordFileError, RecordFileExistsError };
+
+/** What the first line of a bar file appended to must be. */
+const NOT_A_BAR = ndjsonWithFields("a bar", [
+  "exchange",
+  "symbol",
+  "interval",
+  "start",
+  "open",
+  "close",
+]);
 
 /** Options of {@linkcode BarWriter.open}. */
-export interface BarWriterOptions {
+export interface BarWriterOptions extends OutputFileOptions {
   /** Buffered characters that trigger a write (default 1 MiB). */
   chunkChars?: number;
   /** Longest time a bar waits in the buffer, ms (default 1000; 0 = only by size and at close). */
@@ -70,7 +86,6 @@ export class BarWriter implements Disposable {
   /** The file written. */
   readonly path: string;
   readonly #file: LineFile;
-  #lines = 0;
 
   private constructor(file: LineFile) {
     this.path = file.path;
@@ -78,9 +93,13 @@ export class BarWriter implements Disposable {
   }
 
   /**
-   * Creates (or truncates) `path` for the bars.
+   * Creates `path` for the bars, or takes the existing file as
+   * {@linkcode OutputFileOptions.onExisting} says (a file appended to must
+   * start with a bar).
    *
    * @throws {RangeError} for a bad `chunkChars`.
+   * @throws {RecordFileExistsError} when the file exists and is not empty,
+   * unless it is to be overwritten, or appended to and holds bars.
    * @throws {RecordFileError} when the file cannot be opened for writing
    * (the message says which `--allow-write` `--bars-out` needs).
    */
@@ -89,13 +108,27 @@ export class BarWriter implements Disposable {
     options: BarWriterOptions = {},
   ): Promise<BarWriter> {
     return new BarWriter(
-      await LineFile.open(path, { ...options, flag: "--bars-out" }),
+      await LineFile.open(path, {
+        ...options,
+        flag: "--bars-out",
+        checkFirstLine: NOT_A_BAR,
+      }),
     );
   }
 
-  /** Bars written (buffered or on disk). */
+  /** Bars written (buffered or on disk), not counting those a failed write lost; after {@linkcode close}, the bars this run put in the file. */
   get lines(): number {
-    return this.#lines;
+    return this.#file.lines;
+  }
+
+  /** Bars closed but not in the file because a write failed (see {@linkcode error}). */
+  get dropped(): number {
+    return this.#file.dropped;
+  }
+
+  /** The failed write that stopped the file, if one did. */
+  get error(): RecordFileError | undefined {
+    return this.#file.error;
   }
 
   /** Bytes written to the file so far. */
@@ -110,16 +143,16 @@ export class BarWriter implements Disposable {
 
   /**
    * Appends `bar` as one line. Never awaits; writes synchronously once the
-   * buffer holds a chunk.
+   * buffer holds a chunk. After a failed write it only counts the bar in
+   * {@linkcode dropped}.
    *
-   * @throws {Error} when called after {@linkcode close}, or when the write fails.
+   * @throws {Error} when called after {@linkcode close}.
    */
   write(bar: Bar): void {
-    this.#file.append(`${formatBarLine(bar)}\n`);
-    this.#lines++;
+    this.#file.writeLine(formatBarLine(bar));
   }
 
-  /** Flushes and closes the file; later calls do nothing. */
+  /** Flushes and closes the file; later calls do nothing. A failed flush goes to `onError`. */
   close(): void {
     this.#file.close();
   }

@@ -54,6 +54,7 @@ test.tempFiles("BarWriter: lines parse back to the same bars; close flushes", as
     const bars = Array.from({ length: 2000 }, (_, i) => bar(i));
     // No timer flush: only by size and at close.
     const writer = await BarWriter.open(path, {
+      onExisting: "overwrite",
       chunkChars: 10_000,
       flushIntervalMs: 0,
     });

@@ -56,19 +56,31 @@ Flags (each overrides the config key on its right):
                        --allow-write=FILE)
   --record-format FMT  ndjson (default, lossless) | csv (Binance
                        trades layout: one symbol; no seq, ts_recv, flags)
+  --overwrite          replace an existing --record or     trading_core.on_existing_file
+                       --bars-out file (default: refuse, exit 2)
+  --append             add to an existing --record or      trading_core.on_existing_file
+                       --bars-out file of the same format
+                       (needs --allow-read=FILE too)
+  --on-write-error W   stop | continue: when writing       trading_core.on_write_error
+                       --record or --bars-out fails (a full
+                       disk), stop consuming or go on without
+                       the file; either way exit 1
   --print-config       print the resolved config (secrets hidden) and exit
   -h, --help           show this help
 
-Environment: NATS_URL (comma-separated) overrides data_source.nats.connection.servers.`;
+Environment: NATS_URL (comma-separated) overrides data_source.nats.connection.servers; NATS_TOKEN,
+NATS_USER + NATS_PASSWORD and NATS_CREDS set data_source.nats.connection.auth (never echoed).`;
 
 const CONSUMER = "data_source.nats.consumer";
 const USE_NATS = { key: "data_source.type", convert: () => "nats" };
+const EXISTING_FILE = "trading_core.on_existing_file";
 
 /**
  * Parses `live` flags.
  *
  * @throws {TypeError} for an unknown flag, a flag missing its value, or
- * conflicting flags (`--ipc` with `--nats`, `--nats-url` or `--durable`),
+ * conflicting flags (`--ipc` with `--nats`, `--nats-url` or `--durable`;
+ * `--overwrite` with `--append`),
  * an empty `--record`, or a `--record-format` other than ndjson or csv, or
  * without `--record`.
  */
@@ -124,6 +136,18 @@ export function parseLiveArgs(args: string[]): RoleArgs {
       sets: { key: "trading_core.bars.intervals", convert: splitList },
     },
     "bars-out": { type: "string", sets: { key: "trading_core.bars_out" } },
+    overwrite: {
+      type: "boolean",
+      sets: { key: EXISTING_FILE, convert: () => "overwrite" },
+    },
+    append: {
+      type: "boolean",
+      sets: { key: EXISTING_FILE, convert: () => "append" },
+    },
+    "on-write-error": {
+      type: "string",
+      sets: { key: "trading_core.on_write_error" },
+    },
     "summary-json": { type: "boolean" },
     record: { type: "string" },
     "record-format": { type: "string" },

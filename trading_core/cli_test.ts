@@ -179,6 +179,37 @@ Deno.test("live: --record and --record-format are switches, checked", () => {
   assert.throws(() => parseLiveArgs(["--record"]), TypeError);
 });
 
+Deno.test("live: --overwrite, --append and --on-write-error set trading_core's file keys; --overwrite with --append conflicts", () => {
+  const defaults = configFrom([]).tradingCore;
+  assert.equal(defaults.onExistingFile, "refuse");
+  assert.equal(defaults.onWriteError, "stop");
+  assert.equal(
+    configFrom(["--overwrite"]).tradingCore.onExistingFile,
+    "overwrite",
+  );
+  assert.equal(
+    configFrom(
+      ["--append"],
+      `[trading_core]\non_existing_file = "overwrite"\n`,
+    ).tradingCore.onExistingFile,
+    "append",
+  );
+  assert.equal(
+    configFrom(["--on-write-error", "continue"]).tradingCore.onWriteError,
+    "continue",
+  );
+  assert.throws(() => parseLiveArgs(["--overwrite", "--append"]), {
+    name: "TypeError",
+    message:
+      `--overwrite and --append conflict: they set trading_core.on_existing_file to "overwrite" and "append"; give only one`,
+  });
+  assert.throws(
+    () => configFrom(["--on-write-error", "ignore"]),
+    /Invalid value "ignore" at trading_core\.on_write_error \(from --on-write-error\): expected one of "stop", "continue"/,
+  );
+  assert.deepEqual(parseLiveArgs(["--append"]).switches, {});
+});
+
 Deno.test(`live: --exchange '*' with --nats reads every exchange`, () => {
   for (
     const [args, text] of [

@@ -35,7 +35,9 @@ import type {
 } from "./exchange.ts";
 import { IpcExchange } from "./ipc_exchange.ts";
 import {
+  type OutputFileOptions,
   RecordFileError,
+  RecordFileExistsError,
   type RecordFormat,
   TradeRecorder,
 } from "./recorder.ts";
@@ -242,6 +244,7 @@ function createExchange(config: Config, log: Logger): Exchange {
     from: source.ipc.from,
     spinMs: source.ipc.spinMs,
     staleAfterMs: source.ipc.staleAfterMs,
+    publisherUid: source.ipc.publisherUid,
   });
 }
 
@@ -273,6 +276,24 @@ export async function live(
     status = 1;
     failed.abort();
   };
+  // --record and --bars-out: an existing file, and a failed write (a full
+  // disk), as trading_core.on_existing_file and on_write_error say.
+  const { onExistingFile, onWriteError } = config.tradingCore;
+  const files: OutputFileOptions = {
+    onExisting: onExistingFile,
+    onError: ({ message }) => {
+      if (onWriteError === "stop") {
+        return fail(
+          `${message}; stopping (trading_core.on_write_error = "stop")`,
+        );
+      }
+      log.error(
+        `${message}; consuming continues without it (trading_core.on_write_error = "continue")`,
+      );
+      status = 1;
+    },
+    onNotice: (message) => log.warn(message),
+  };
   let processing: TradeProcessing | undefined;
   try {
     processing = await TradeProcessing.open(config.tradingCore, {
@@ -283,6 +304,7 @@ export async function live(
         status: output.status,
       }),
       onStrategyError: fail,
+      barsFile: files,
     });
   } catch (error) {
     if (error instanceof StrategyLoadError) {
@@ -291,7 +313,7 @@ export async function live(
     }
     if (error instanceof RecordFileError) {
       log.error(error.message);
-      return 1;
+      return error instanceof RecordFileExistsError ? 2 : 1;
     }
     throw error;
   }
@@ -309,6 +331,7 @@ export async function live(
   if (options.record !== undefined) {
     try {
       recorder = await TradeRecorder.open(options.record, {
+        ...files,
         format: options.recordFormat,
         selection: { exchange: exchangeName, symbols },
       });
@@ -318,8 +341,11 @@ export async function live(
       }
       await processing?.stop();
       log.error(error.message);
-      // a format the subscription cannot fill is a usage error
-      return error instanceof TypeError ? 2 : 1;
+      // a format the subscription cannot fill, or an existing file, is a
+      // usage error
+      const usage = error instanceof RecordFileExistsError ||
+        error instanceof TypeError;
+      return usage ? 2 : 1;
     }
     log.info(`recording to ${options.record} (${recorder.format})`);
   }
@@ -418,6 +444,13 @@ export async function live(
       log.info(
         `recorded ${formatCount(recorder.lines)} trades to ${recorder.path}`,
       );
+      if (recorder.unrecorded > 0) {
+        log.warn(
+          `${
+            formatCount(recorder.unrecorded)
+          } trades received are not in ${recorder.path}: writing it failed`,
+        );
+      }
       const kept = recorder.stream;
       if (recorder.skipped > 0 && kept !== undefined) {
         log.warn(

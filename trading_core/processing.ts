@@ -15,6 +15,7 @@ import type { Logger } from "../common/log.ts";
 import type { TradeView } from "../common/trade_view.ts";
 import type { Bar } from "./bar.ts";
 import { BarWriter } from "./bar_writer.ts";
+import type { OutputFileOptions } from "./_line_file.ts";
 import { BarBuilder, type BarCounts } from "./bars.ts";
 import { loadStrategy, StrategyRunner } from "./strategy.ts";
 
@@ -31,6 +32,8 @@ export interface TradeProcessingOptions {
   strategyLog: Logger;
   /** Called when a strategy hook throws (the first throw of onTrade/onBar ends the strategy): the consumer should stop and exit 1. */
   onStrategyError: (message: string) => void;
+  /** How the bar file reports a failed write and an append; `onExisting` defaults to the config's `on_existing_file`. */
+  barsFile?: OutputFileOptions;
 }
 
 /** Bars, the bar file and the strategy of one `live` run. */
@@ -73,7 +76,10 @@ export class TradeProcessing {
       : await loadStrategy(config.strategy);
     const writer = config.barsOut === undefined
       ? undefined
-      : await BarWriter.open(config.barsOut);
+      : await BarWriter.open(config.barsOut, {
+        onExisting: config.onExistingFile,
+        ...options.barsFile,
+      });
     const runner = strategy === undefined ? undefined : new StrategyRunner(
       strategy,
       {

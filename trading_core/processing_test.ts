@@ -23,6 +23,8 @@ function config(overrides: Partial<TradingCoreConfig>): TradingCoreConfig {
   return {
     strategy: undefined,
     barsOut: undefined,
+    onExistingFile: "refuse",
+    onWriteError: "stop",
     bars: { intervals: ["1s"], closeDelayMs: 250 },
     metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
     ...overrides,

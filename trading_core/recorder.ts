@@ -33,9 +33,15 @@ import type { TradeOrigin } from "../common/codec.ts";
 import { Side } from "../common/trade.ts";
 import type { TradeView } from "../common/trade_view.ts";
 import { formatNdjsonTrade } from "../data_manager/replay/trade_file.ts";
-import { LineFile, RecordFileError } from "./_line_file.ts";
+import {
+  LineFile,
+  ndjsonWithFields,
+  type OutputFileOptions,
+  RecordFileError,
+  RecordFileExistsError,
+} from "./_line_file.ts";
 
-export { RecordFileError };
+export { type OutputFileOptions, RecordFileError, RecordFileExistsError };
 
 /** Formats `live --record` writes. */
 export type RecordFormat = "ndjson" | "csv";
@@ -48,7 +54,7 @@ export const CSV_HEADER =
   "id,price,qty,quote_qty,time,is_buyer_maker,is_best_match";
 
 /** Options of {@linkcode TradeRecorder.open}. */
-export interface TradeRecorderOptions {
+export interface TradeRecorderOptions extends OutputFileOptions {
   /** `"ndjson"` (default, lossless) or `"csv"` (Binance layout, one (exchange, symbol)). */
   format?: RecordFormat;
   /**
@@ -66,6 +72,16 @@ export interface TradeRecorderOptions {
 }
 
 const NS_PER_MS = 1_000_000n;
+
+/** What the first line of an `ndjson` recording appended to must be. */
+const NOT_A_TRADE = ndjsonWithFields("a recorded trade", [
+  "exchange",
+  "symbol",
+  "seq",
+  "tsEvent",
+  "price",
+  "tradeId",
+]);
 
 /** One trade as a row of Binance's `trades` CSV (without the newline). */
 export function formatCsvTrade(trade: TradeView): string {
@@ -88,7 +104,6 @@ export class TradeRecorder implements Disposable {
   /** The format written. */
   readonly format: RecordFormat;
   readonly #file: LineFile;
-  #lines = 0;
   #skipped = 0;
   #stream: TradeOrigin | undefined;
 
@@ -96,14 +111,17 @@ export class TradeRecorder implements Disposable {
     this.path = file.path;
     this.#file = file;
     this.format = format;
-    if (format === "csv") file.append(`${CSV_HEADER}\n`);
   }
 
   /**
-   * Creates (or truncates) `path` for recording.
+   * Creates `path` for recording, or takes the existing file as
+   * {@linkcode OutputFileOptions.onExisting} says (a `csv` file appended to
+   * must start with {@linkcode CSV_HEADER}, an `ndjson` one with a trade).
    *
    * @throws {TypeError} for an unknown format, or `csv` for a selection of several streams.
    * @throws {RangeError} for a bad `chunkChars`.
+   * @throws {RecordFileExistsError} when the file exists and is not empty,
+   * unless it is to be overwritten, or appended to and holds this format.
    * @throws {RecordFileError} when the file cannot be opened for writing
    * (the message says which `--allow-write` is missing).
    */
@@ -141,15 +159,30 @@ export class TradeRecorder implements Disposable {
     }
     const file = await LineFile.open(path, {
       flag: "--record",
+      onExisting: options.onExisting,
+      onError: options.onError,
+      onNotice: options.onNotice,
+      header: format === "csv" ? CSV_HEADER : undefined,
+      checkFirstLine: format === "ndjson" ? NOT_A_TRADE : undefined,
       chunkChars: options.chunkChars,
       flushIntervalMs: options.flushIntervalMs,
     });
     return new TradeRecorder(file, format);
   }
 
-  /** Trades recorded (buffered or written). */
+  /** Trades recorded (buffered or written), not counting those a failed write lost; after {@linkcode close}, the trades this run put in the file. */
   get lines(): number {
-    return this.#lines;
+    return this.#file.lines;
+  }
+
+  /** Trades delivered but not in the file because a write failed (see {@linkcode error}). */
+  get unrecorded(): number {
+    return this.#file.dropped;
+  }
+
+  /** The failed write that stopped the recording, if one did. */
+  get error(): RecordFileError | undefined {
+    return this.#file.error;
   }
 
   /** Bytes written to the file so far. */
@@ -174,16 +207,17 @@ export class TradeRecorder implements Disposable {
 
   /**
    * Appends the selected record of `trade` (from `origin`). Never awaits;
-   * writes synchronously once the buffer holds a chunk.
+   * writes synchronously once the buffer holds a chunk. After a failed write
+   * it only counts the trade in {@linkcode unrecorded}.
    *
-   * @throws {Error} when called after {@linkcode close}, or when the write fails.
+   * @throws {Error} when called after {@linkcode close}.
    */
   record(trade: TradeView, origin: TradeOrigin): void {
     if (this.#file.closed) {
       throw new Error(`TradeRecorder for ${this.path} is closed`);
     }
     if (this.format === "ndjson") {
-      this.#file.append(`${formatNdjsonTrade(trade.toTrade(origin))}\n`);
+      this.#file.writeLine(formatNdjsonTrade(trade.toTrade(origin)));
     } else {
       const stream = this.#stream;
       if (stream === undefined) {
@@ -194,17 +228,16 @@ export class TradeRecorder implements Disposable {
         this.#skipped++;
         return;
       }
-      this.#file.append(`${formatCsvTrade(trade)}\n`);
+      this.#file.writeLine(formatCsvTrade(trade));
     }
-    this.#lines++;
   }
 
-  /** Writes whatever is buffered (synchronously). */
+  /** Writes whatever is buffered (synchronously); a failure goes to `onError`. */
   flush(): void {
     this.#file.flush();
   }
 
-  /** Flushes and closes the file; later calls do nothing. */
+  /** Flushes and closes the file; later calls do nothing. A failed flush goes to `onError`. */
   close(): void {
     this.#file.close();
   }

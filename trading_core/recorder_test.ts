@@ -142,7 +142,11 @@ test.tempFiles("TradeRecorder csv: refuses a selection of several streams, skips
     );
     await assert.rejects(open("binance", []), /reads every symbol:/);
     (await open("binance", ["A"])).close();
-    const recorder = await TradeRecorder.open(path, { format: "csv" });
+    // The header-only file just made, appended to: the header stays once.
+    const recorder = await TradeRecorder.open(path, {
+      format: "csv",
+      onExisting: "append",
+    });
     const view = new TradeView();
     view.wrap(encodeMessage(records(2).map((t) => ({ ...t, side: 1 }))));
     recorder.record(view.select(0), ORIGIN);
@@ -201,7 +205,9 @@ test.tempFiles("TradeRecorder: an empty recording is an empty file; bad format i
   try {
     const path = join(dir, "empty.ndjson");
     await Deno.writeTextFile(path, "old contents\n");
-    const recorder = await TradeRecorder.open(path);
+    const recorder = await TradeRecorder.open(path, {
+      onExisting: "overwrite",
+    });
     recorder.close();
     assert.equal(await Deno.readTextFile(path), "");
     await assert.rejects(
