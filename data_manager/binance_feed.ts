@@ -10,7 +10,11 @@ import { formatCount } from "../common/format.ts";
 import { readWallClock } from "../common/ipc/clock.ts";
 import type { Logger } from "../common/log.ts";
 import { TRADE_RECORD_SIZE } from "../common/trade.ts";
-import { BinanceTradeStream } from "./binance/mod.ts";
+import {
+  type BinanceStreamStats,
+  BinanceTradeStream,
+  DEFAULT_SILENCE_TIMEOUT_MS,
+} from "./binance/mod.ts";
 import type { TradeSink, TradeSource } from "./source.ts";
 
 /** Options of {@linkcode BinanceFeed}. */
@@ -19,6 +23,8 @@ export interface BinanceFeedOptions {
   endpoint: string;
   /** Where reconnects, gaps and bad frames are logged. */
   log: Logger;
+  /** Silence watchdog, ms; 0 = off (`data_manager.binance.silence_timeout`). @default {30000} */
+  silenceTimeoutMs?: number;
 }
 
 /** Live trades from Binance's combined `<symbol>@trade` streams. */
@@ -36,24 +42,41 @@ export class BinanceFeed implements TradeSource {
     this.#options = options;
   }
 
-  /** Progress fragment: trades, reconnects, gaps, bad frames. */
+  /** The stream's counters, once running. */
+  get stats(): BinanceStreamStats | undefined {
+    return this.#stream?.stats;
+  }
+
+  /** Progress fragment: trades, reconnects (those for silence), gaps, bad frames. */
   summary(): string {
     const stats = this.#stream?.stats;
     if (stats === undefined) return "binance (not started)";
+    const { silent, stalled } = stats.reconnectsByCause;
+    const why = [
+      silent > 0 ? `${silent} silent` : "",
+      stalled > 0 ? `${stalled} stalled` : "",
+    ].filter((part) => part !== "").join(", ");
     return `binance ${
       formatCount(stats.trades)
-    } trades, ${stats.reconnects} reconnects, ${stats.gaps} gaps (${
+    } trades, ${stats.reconnects} reconnects${
+      why === "" ? "" : ` (${why})`
+    }, ${stats.gaps} gaps (${
       formatCount(Number(stats.missedTrades))
     } missed), ${stats.invalid} invalid, ${stats.duplicates} repeats, ${stats.openConnections} open`;
   }
 
   /** Streams trades into `sink` until `signal` aborts, reconnecting after every drop. */
   async run(sink: TradeSink, options: { signal: AbortSignal }): Promise<void> {
-    const { log, endpoint } = this.#options;
+    const {
+      log,
+      endpoint,
+      silenceTimeoutMs = DEFAULT_SILENCE_TIMEOUT_MS,
+    } = this.#options;
     const record = new Uint8Array(TRADE_RECORD_SIZE);
     this.#stream = new BinanceTradeStream(this.symbols, {
       endpoint,
       log,
+      silenceTimeoutMs,
       clock: readWallClock,
       // Gaps are logged by the stream itself and counted in summary().
       onTrade: (trade, symbol) => {

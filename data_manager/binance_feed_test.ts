@@ -2,16 +2,22 @@
 // exactly the trades the fake sent arrive as records (the parser's fields,
 // the right symbol index), the first trade of each symbol after a forced
 // drop carries the Reconnect flag, skipped ids make a logged and counted gap,
-// and garbage frames are never published.
+// garbage frames are never published, and a connection that goes silent with
+// its socket open is reconnected, counted in the summary and the metrics.
 
 import assert from "node:assert/strict";
 import { decodeTrade } from "../common/codec.ts";
 import { type Trade, TradeFlags } from "../common/trade.ts";
 import { captureLog } from "../tests/_capture_log.ts";
-import { FakeBinance, loadBinanceFixture } from "../tests/_fake_binance.ts";
+import {
+  FakeBinance,
+  loadBinanceFixture,
+  tradeFrame as frame,
+} from "../tests/_fake_binance.ts";
 import { ffiTest, LIVENESS_MS } from "../tests/_ipc_roles.ts";
 import { parseTradeFrame } from "./binance/mod.ts";
 import { BinanceFeed } from "./binance_feed.ts";
+import { serveFamilies } from "./metrics.ts";
 import type { TradeSink } from "./source.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT"];
@@ -57,25 +63,6 @@ class RecordingSink implements TradeSink {
   }
 }
 
-/** A Binance combined-stream trade frame. */
-function frame(symbol: string, id: number, price: string, m = false): string {
-  const time = 1764196900000 + id % 1000;
-  return JSON.stringify({
-    stream: `${symbol.toLowerCase()}@trade`,
-    data: {
-      e: "trade",
-      E: time + 1,
-      s: symbol,
-      t: id,
-      p: price,
-      q: "0.50000000",
-      T: time,
-      m,
-      M: true,
-    },
-  });
-}
-
 /** What the parser makes of `frames`, minus tsRecv (the receive time). */
 function expected(frames: readonly string[]) {
   return frames.map((text) => {
@@ -111,10 +98,14 @@ function fields(trades: readonly Trade[]) {
 }
 
 /** Starts a fake and a feed on it; disposing stops both. */
-async function setUp() {
+async function setUp(silenceTimeoutMs?: number) {
   const fake = FakeBinance.start();
   const { log, lines } = captureLog();
-  const feed = new BinanceFeed(SYMBOLS, { endpoint: fake.endpoint, log });
+  const feed = new BinanceFeed(SYMBOLS, {
+    endpoint: fake.endpoint,
+    log,
+    silenceTimeoutMs,
+  });
   const sink = new RecordingSink();
   const controller = new AbortController();
   const done = feed.run(sink, { signal: controller.signal });
@@ -282,6 +273,44 @@ ffiTest(
     assert.match(
       t.feed.summary(),
       new RegExp(`^binance 1 trades, .* ${garbage.length} invalid, `),
+    );
+  },
+);
+
+ffiTest(
+  "BinanceFeed: a connection silent with its socket open is reconnected, counted and flagged",
+  async () => {
+    await using t = await setUp(300);
+    t.fake.send([frame("BTCUSDT", 3000, "67000.10000000")]);
+    await t.sink.waitFor(1);
+    t.fake.silence();
+    await t.fake.waitForAccepted(2);
+    t.fake.send([
+      frame("BTCUSDT", 3001, "67000.20000000"),
+      frame("ETHUSDT", 8000, "3000.10000000"),
+    ]);
+    await t.sink.waitFor(3);
+    assert.deepEqual(
+      t.sink.trades().map((trade) => [trade.tradeId, trade.flags]),
+      [[3000n, 0], [3001n, TradeFlags.Reconnect], [
+        8000n,
+        TradeFlags.Reconnect,
+      ]],
+    );
+    assert.match(
+      t.feed.summary(),
+      /^binance 3 trades, 1 reconnects \(1 silent\), 0 gaps \(0 missed\), /,
+    );
+    const family = serveFamilies({
+      exchange: "binance",
+      source: t.feed,
+      counters: { trades: 3, perSymbol: [2, 1] },
+      transports: [],
+    }).find((f) => f.name === "marketbus_source_reconnects_total");
+    assert.ok(family?.type === "counter", "a counter family");
+    assert.deepEqual(
+      family.samples.map(({ labels, value }) => [labels?.cause, value]),
+      [["dropped", 0], ["silent", 1], ["stalled", 0]],
     );
   },
 );

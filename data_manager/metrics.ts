@@ -18,6 +18,7 @@ import {
   processFamilies,
   type Sample,
 } from "../common/metrics/mod.ts";
+import { BinanceFeed } from "./binance_feed.ts";
 import { NatsTransport } from "./nats_transport.ts";
 import type { PublishCounters } from "./publisher.ts";
 import type { TradeSource } from "./source.ts";
@@ -102,7 +103,27 @@ export function serveFamilies(state: ServeState): MetricFamily[] {
   ];
   const nats = transports.find((t) => t instanceof NatsTransport);
   if (nats) families.push(...natsFamilies(state, nats));
+  if (state.source instanceof BinanceFeed) {
+    families.push(binanceReconnects(state.source));
+  }
   return families;
+}
+
+/** The live feed's reconnects, by why the connection ended. */
+function binanceReconnects(feed: BinanceFeed): MetricFamily {
+  const byCause = feed.stats?.reconnectsByCause ??
+    { dropped: 0, silent: 0, stalled: 0 };
+  return counter(
+    {
+      name: "marketbus_source_reconnects_total",
+      help:
+        "Connections of a live source opened again: dropped by the peer, silent for the silence timeout, or a steadily trading symbol stalled.",
+    },
+    Object.entries(byCause).map(([cause, value]) => ({
+      labels: { source: feed.kind, cause },
+      value,
+    })),
+  );
 }
 
 function natsFamilies(

@@ -2,7 +2,9 @@
  * A local stand-in for Binance's combined-stream WebSocket endpoint, for
  * tests: serves `/stream?streams=a@trade/b@trade` on 127.0.0.1 (port 0) and
  * sends each socket the frames of the streams it subscribed to. Tests can
- * drop every connection, send garbage and skip trade ids.
+ * drop every connection, send garbage, skip trade ids and make the open
+ * connections go silent. It answers requests (`{"method": ..., "id": n}`,
+ * such as the client's `LIST_SUBSCRIPTIONS` probe) as Binance does.
  *
  * @module
  */
@@ -26,6 +28,32 @@ export interface FakeSendOptions {
 interface Subscriber {
   socket: WebSocket;
   streams: Set<string>;
+  /** Set by {@linkcode FakeBinance.silence}: nothing is sent, requests go unanswered. */
+  silent: boolean;
+}
+
+/** A Binance combined-stream trade frame of `symbol` (trade time derived from `id`). */
+export function tradeFrame(
+  symbol: string,
+  id: number,
+  price: string,
+  m = false,
+): string {
+  const time = 1764196900000 + id % 1000;
+  return JSON.stringify({
+    stream: `${symbol.toLowerCase()}@trade`,
+    data: {
+      e: "trade",
+      E: time + 1,
+      s: symbol,
+      t: id,
+      p: price,
+      q: "0.50000000",
+      T: time,
+      m,
+      M: true,
+    },
+  });
 }
 
 /** The stream a frame belongs to, or undefined when it does not parse as one. */
@@ -47,6 +75,8 @@ export class FakeBinance {
   refuse = 0;
   /** The path and query of every WebSocket request, in order. */
   readonly requests: string[] = [];
+  /** Every text message a client sent (requests such as probes), in order. */
+  readonly received: string[] = [];
   #accepted = 0;
 
   private constructor() {
@@ -80,13 +110,33 @@ export class FakeBinance {
     return open;
   }
 
-  /** Resolves once `count` connections have been accepted in total and every current one is open. */
-  async waitForAccepted(count: number): Promise<void> {
+  /**
+   * Resolves once `count` connections have been accepted in total and every
+   * current one is open; rejects after `timeoutMs` (a hang, not a speed check).
+   */
+  async waitForAccepted(
+    count: number,
+    { timeoutMs = 30_000 }: { timeoutMs?: number } = {},
+  ): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
     while (
       this.#accepted < count || this.open === 0 ||
       this.open !== this.#subscribers.size
     ) {
-      await new Promise<void>((wake) => this.#waiters.add(wake));
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${count} accepted connections (${this.#accepted} accepted, ${this.open} open)`,
+        );
+      }
+      await new Promise<void>((wake) => {
+        const timer = setTimeout(done, left);
+        this.#waiters.add(done);
+        function done() {
+          clearTimeout(timer);
+          wake();
+        }
+      });
     }
   }
 
@@ -101,8 +151,8 @@ export class FakeBinance {
     for (const frame of frames) {
       const { stream, id } = streamOf(frame);
       if (id !== undefined && skip.has(id)) continue;
-      for (const { socket, streams } of this.#subscribers) {
-        if (socket.readyState !== WebSocket.OPEN) continue;
+      for (const { socket, streams, silent } of this.#subscribers) {
+        if (silent || socket.readyState !== WebSocket.OPEN) continue;
         if (
           !options.everyone && typeof stream === "string" &&
           !streams.has(stream)
@@ -112,6 +162,16 @@ export class FakeBinance {
       sent++;
     }
     return sent;
+  }
+
+  /**
+   * Makes every connection open now go silent while its socket stays open:
+   * it gets no more frames and its requests go unanswered (WebSocket pings
+   * are still answered by the runtime). Connections opened later are served
+   * as usual.
+   */
+  silence(): void {
+    for (const subscriber of this.#subscribers) subscriber.silent = true;
   }
 
   /** Closes every open connection from the server side, as Binance does every 24 h. */
@@ -144,11 +204,16 @@ export class FakeBinance {
       (url.searchParams.get("streams") ?? "").split("/").filter((s) => s),
     );
     const { socket, response } = Deno.upgradeWebSocket(request);
-    const subscriber = { socket, streams };
+    const subscriber: Subscriber = { socket, streams, silent: false };
     this.#subscribers.add(subscriber);
     socket.onopen = () => {
       this.#accepted++;
       this.#wake();
+    };
+    socket.onmessage = (event: MessageEvent) => {
+      if (typeof event.data !== "string") return;
+      this.received.push(event.data);
+      if (!subscriber.silent) socket.send(reply(event.data, streams));
     };
     socket.onclose = () => {
       this.#subscribers.delete(subscriber);
@@ -161,4 +226,19 @@ export class FakeBinance {
     for (const wake of this.#waiters) wake();
     this.#waiters.clear();
   }
+}
+
+/** Binance's reply to a request: the subscriptions for `LIST_SUBSCRIPTIONS`, `null` for the rest, an error for what is not a request. */
+function reply(text: string, streams: ReadonlySet<string>): string {
+  let request: { method?: unknown; id?: unknown };
+  try {
+    request = JSON.parse(text);
+  } catch {
+    return JSON.stringify({ code: 3, msg: "Invalid JSON" });
+  }
+  if (typeof request?.method !== "string") {
+    return JSON.stringify({ code: 2, msg: "Invalid request: missing method" });
+  }
+  const result = request.method === "LIST_SUBSCRIPTIONS" ? [...streams] : null;
+  return JSON.stringify({ result, id: request.id ?? null });
 }

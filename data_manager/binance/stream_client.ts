@@ -3,7 +3,9 @@
  * `<symbol>@trade` for every symbol (split over several connections when
  * there are more streams than one connection allows), reconnects with
  * jittered, capped exponential backoff, flags each symbol's first trade
- * after a reconnect, and detects trade-id gaps per symbol.
+ * after a reconnect, and detects trade-id gaps per symbol. A watchdog
+ * reconnects a connection that stays open but goes silent (see
+ * {@linkcode BinanceTradeStreamOptions.silenceTimeoutMs}).
  *
  * ```ts
  * const controller = new AbortController();
@@ -23,6 +25,13 @@ import { delay } from "../../common/delay.ts";
 import type { Logger } from "../../common/log.ts";
 import { TradeFlags } from "../../common/trade.ts";
 import {
+  type ConnectionEvents,
+  FeedConnection,
+  type ReconnectCause,
+} from "./_connection.ts";
+import { RateLimitedLog } from "./_rate_limited_log.ts";
+import { SymbolActivity } from "./_silence_watch.ts";
+import {
   type BinanceTimeUnit,
   type InvalidCode,
   type ParsedTrade,
@@ -39,6 +48,11 @@ export const DEFAULT_BINANCE_ENDPOINT = "wss://stream.binance.com:9443";
  * General WSS information.)
  */
 export const BINANCE_MAX_STREAMS_PER_CONNECTION = 1024;
+
+/** Default silence timeout of the watchdog, ms. */
+export const DEFAULT_SILENCE_TIMEOUT_MS = 30_000;
+
+export type { ReconnectCause };
 
 /** A trade-id gap seen on one symbol. */
 export interface TradeGap {
@@ -70,8 +84,12 @@ export interface BinanceStreamStats {
   invalidByReason: Record<InvalidCode, number>;
   /** Trades dropped because their id was not above the symbol's last id (repeats after a reconnect). */
   duplicates: number;
-  /** Connections opened again after a drop. */
+  /** Connections opened again after a drop or a watchdog close. */
   reconnects: number;
+  /** Those reconnects by why the connection ended. */
+  reconnectsByCause: Record<ReconnectCause, number>;
+  /** Probes sent to connections that were quiet for half the silence timeout. */
+  probes: number;
   /** Trade-id gaps seen. */
   gaps: number;
   /** Trades missing in those gaps. */
@@ -106,6 +124,14 @@ export interface BinanceTradeStreamOptions {
   clock?: (into: SecondsNanos) => SecondsNanos;
   /** A random number in [0, 1) for backoff jitter (default `Math.random`). */
   random?: () => number;
+  /**
+   * Silence watchdog, ms; 0 = off (default
+   * {@linkcode DEFAULT_SILENCE_TIMEOUT_MS}). A connection quiet for half of
+   * it is sent a `LIST_SUBSCRIPTIONS` request; one that then sends nothing
+   * for all of it (not even the reply), or on which a symbol that traded
+   * steadily sends nothing for all of it, is closed and opened again.
+   */
+  silenceTimeoutMs?: number;
 }
 
 const SILENT: Logger = {
@@ -148,43 +174,6 @@ function performanceClock(into: SecondsNanos): SecondsNanos {
   return into;
 }
 
-/** At most one line per key per interval, with a count of those left out. */
-class RateLimitedLog {
-  readonly #interval: number;
-  readonly #write: (message: string) => void;
-  readonly #next = new Map<string, number>();
-  readonly #suppressed = new Map<string, number>();
-
-  constructor(write: (message: string) => void, intervalMs: number) {
-    this.#write = write;
-    this.#interval = intervalMs;
-  }
-
-  log(key: string, message: string): void {
-    const now = performance.now();
-    const next = this.#next.get(key) ?? -Infinity;
-    if (now < next) {
-      this.#suppressed.set(key, (this.#suppressed.get(key) ?? 0) + 1);
-      return;
-    }
-    const suppressed = this.#suppressed.get(key) ?? 0;
-    this.#suppressed.set(key, 0);
-    this.#next.set(key, now + this.#interval);
-    this.#write(
-      suppressed > 0
-        ? `${message} (${suppressed} more like it not logged)`
-        : message,
-    );
-  }
-}
-
-interface Connection {
-  readonly number: number;
-  readonly url: string;
-  readonly symbolIndexes: readonly number[];
-  opened: boolean;
-}
-
 /**
  * A Binance trade feed for a fixed set of symbols over one or more
  * combined-stream connections. The first trade of each symbol after its
@@ -194,7 +183,7 @@ interface Connection {
 export class BinanceTradeStream {
   readonly #symbols: readonly string[];
   readonly #indexBySymbol = new Map<string, number>();
-  readonly #connections: readonly Connection[];
+  readonly #connections: readonly FeedConnection[];
   readonly #onTrade: (trade: ParsedTrade, symbolIndex: number) => void;
   readonly #onGap: (gap: TradeGap) => void;
   readonly #log: Logger;
@@ -204,6 +193,7 @@ export class BinanceTradeStream {
   readonly #initialBackoffMs: number;
   readonly #maxBackoffMs: number;
   readonly #timeUnit: BinanceTimeUnit;
+  readonly #activity: SymbolActivity | undefined;
   // Per symbol: last trade id (−1n: none yet) and reconnect-pending flag.
   readonly #lastIds: bigint[];
   readonly #reconnected: Uint8Array;
@@ -259,6 +249,7 @@ export class BinanceTradeStream {
       maxBackoffMs = 30_000,
       timeUnit = "millisecond",
       logIntervalMs = 10_000,
+      silenceTimeoutMs = DEFAULT_SILENCE_TIMEOUT_MS,
     } = options;
     checkPositive("maxStreamsPerConnection", maxStreamsPerConnection, true);
     this.#initialBackoffMs = checkPositive(
@@ -277,6 +268,10 @@ export class BinanceTradeStream {
       );
     }
     checkPositive("logIntervalMs", logIntervalMs, false);
+    if (silenceTimeoutMs !== 0) {
+      checkPositive("silenceTimeoutMs", silenceTimeoutMs, false);
+      this.#activity = new SymbolActivity(symbols.length, silenceTimeoutMs);
+    }
     if (timeUnit !== "millisecond" && timeUnit !== "microsecond") {
       throw new RangeError(
         invalid("timeUnit", timeUnit, '"millisecond" or "microsecond"'),
@@ -295,7 +290,8 @@ export class BinanceTradeStream {
     this.#random = options.random ?? Math.random;
     this.#lastIds = symbols.map(() => -1n);
     this.#reconnected = new Uint8Array(symbols.length);
-    const connections: Connection[] = [];
+    const events = this.#connectionEvents();
+    const connections: FeedConnection[] = [];
     for (let at = 0; at < symbols.length; at += maxStreamsPerConnection) {
       const indexes = symbols.slice(at, at + maxStreamsPerConnection).map((
         _,
@@ -305,12 +301,18 @@ export class BinanceTradeStream {
         .map((i) => `${symbols[i].toLowerCase()}@trade`)
         .join("/");
       const unit = timeUnit === "microsecond" ? "&timeUnit=MICROSECOND" : "";
-      connections.push({
-        number: connections.length,
-        url: `${base}/stream?streams=${streams}${unit}`,
-        symbolIndexes: indexes,
-        opened: false,
-      });
+      connections.push(
+        new FeedConnection({
+          number: connections.length,
+          url: `${base}/stream?streams=${streams}${unit}`,
+          symbolIndexes: indexes,
+          symbols: this.#symbols,
+          activity: this.#activity,
+          silenceTimeoutMs,
+          log: this.#log,
+          events,
+        }),
+      );
     }
     this.#connections = connections;
     this.#stats = {
@@ -328,6 +330,8 @@ export class BinanceTradeStream {
       },
       duplicates: 0,
       reconnects: 0,
+      reconnectsByCause: { dropped: 0, silent: 0, stalled: 0 },
+      probes: 0,
       gaps: 0,
       missedTrades: 0n,
       openConnections: 0,
@@ -350,6 +354,7 @@ export class BinanceTradeStream {
     return {
       ...this.#stats,
       invalidByReason: { ...this.#stats.invalidByReason },
+      reconnectsByCause: { ...this.#stats.reconnectsByCause },
     };
   }
 
@@ -374,10 +379,10 @@ export class BinanceTradeStream {
   }
 
   /** Keeps one connection open until `signal` aborts. */
-  async #keep(connection: Connection, signal: AbortSignal): Promise<void> {
+  async #keep(connection: FeedConnection, signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
-      const { frames, failure } = await this.#connectOnce(connection, signal);
+      const { frames, failure } = await connection.connectOnce(signal);
       if (signal.aborted) break;
       // A connection that delivered frames resets the backoff.
       if (frames > 0) failures = 0;
@@ -403,67 +408,32 @@ export class BinanceTradeStream {
     }
   }
 
-  /**
-   * Opens the connection once; resolves once it closes with the frames it
-   * received, and why it failed if it never opened.
-   */
-  #connectOnce(
-    connection: Connection,
-    signal: AbortSignal,
-  ): Promise<{ frames: number; failure?: string }> {
-    return new Promise((resolve) => {
-      let frames = 0;
-      let socket: WebSocket;
-      try {
-        socket = new WebSocket(connection.url);
-      } catch (error) {
-        resolve({ frames: 0, failure: (error as Error).message });
-        return;
-      }
-      let open = false;
-      let failure = "closed before opening";
-      const abort = () => socket.close(1000, "stopping");
-      signal.addEventListener("abort", abort, { once: true });
-      socket.onopen = () => {
-        open = true;
-        this.#stats.openConnections++;
-        if (connection.opened) this.#stats.reconnects++;
-        connection.opened = true;
-        this.#log.info(
-          `connection ${connection.number} open (${connection.symbolIndexes.length} streams)`,
-        );
-      };
-      socket.onmessage = (event: MessageEvent) => {
-        frames++;
-        this.#frame(event.data);
-      };
-      socket.onerror = (event: Event) => {
-        const message = (event as ErrorEvent).message ?? "error";
-        if (!open) failure = message;
-        this.#log.debug(`connection ${connection.number}: ${message}`);
-      };
-      socket.onclose = (event: CloseEvent) => {
-        signal.removeEventListener("abort", abort);
-        if (open) {
-          this.#stats.openConnections--;
-          for (const index of connection.symbolIndexes) {
-            this.#reconnected[index] = 1;
-          }
-          if (!signal.aborted) {
-            this.#log.warn(
-              `connection ${connection.number} dropped (code ${event.code}${
-                event.reason ? `, ${describe(event.reason)}` : ""
-              })`,
-            );
-          }
+  /** How the connections report to this stream. */
+  #connectionEvents(): ConnectionEvents {
+    const stats = () => this.#stats;
+    return {
+      opened: (cause) => {
+        stats().openConnections++;
+        if (cause === undefined) return;
+        stats().reconnects++;
+        stats().reconnectsByCause[cause]++;
+      },
+      frame: (data, now) => this.#frame(data, now),
+      closed: (symbolIndexes) => {
+        stats().openConnections--;
+        for (const index of symbolIndexes) {
+          this.#reconnected[index] = 1;
+          this.#activity?.forget(index);
         }
-        resolve(open ? { frames } : { frames, failure });
-      };
-    });
+      },
+      probed: () => {
+        stats().probes++;
+      },
+    };
   }
 
   /** Parses and delivers one frame. */
-  #frame(data: unknown): void {
+  #frame(data: unknown, now: number): void {
     const stats = this.#stats;
     stats.frames++;
     const parsed = parseTradeFrame(data as string, {
@@ -525,6 +495,7 @@ export class BinanceTradeStream {
       parsed.flags |= TradeFlags.Reconnect;
     }
     stats.trades++;
+    this.#activity?.trade(index, now);
     this.#call(() => this.#onTrade(parsed, index));
   }
 

@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { delay } from "../../common/delay.ts";
 import { TradeFlags } from "../../common/trade.ts";
 import { captureLog } from "../../tests/_capture_log.ts";
-import { FakeBinance, loadBinanceFixture } from "../../tests/_fake_binance.ts";
+import {
+  FakeBinance,
+  loadBinanceFixture,
+  tradeFrame,
+} from "../../tests/_fake_binance.ts";
 import { READ_PERMISSIONS, testNeeding } from "../../tests/_permissions.ts";
 import {
   BinanceTradeStream,
@@ -404,4 +408,187 @@ Deno.test("BinanceTradeStream stops while a handshake hangs", async () => {
   listener.close();
   await accepting.catch(() => {});
   for (const conn of conns) conn.close();
+});
+
+/** Sends `frame(i)` every `everyMs` until `stop` says so; resolves with how many were sent. */
+async function sendEvery(
+  fake: FakeBinance,
+  everyMs: number,
+  frame: (i: number) => string,
+  stop: () => boolean,
+): Promise<number> {
+  let i = 0;
+  while (!stop()) {
+    fake.send([frame(i++)]);
+    await delay(everyMs);
+  }
+  return i;
+}
+
+test("BinanceTradeStream reconnects a connection that goes silent with its socket open", async () => {
+  const timeout = 300;
+  const { fake, stream, received, lines, stop } = await setUp(SYMBOLS, {
+    silenceTimeoutMs: timeout,
+  });
+  try {
+    const sentAt = performance.now();
+    fake.send([
+      tradeFrame("BTCUSDT", 100, "67000.10000000"),
+      tradeFrame("ETHUSDT", 500, "3000.10000000"),
+    ]);
+    await until(() => stream.stats.trades === 2, "the first trades");
+    fake.silence();
+    await until(() => fake.accepted === 2, "a reconnect after the silence");
+    // Not before the timeout: the last frame came after sentAt.
+    assert.ok(performance.now() - sentAt >= timeout);
+    await until(() => stream.stats.openConnections === 1, "the new socket");
+    fake.send([
+      tradeFrame("BTCUSDT", 101, "67000.20000000"),
+      tradeFrame("BTCUSDT", 102, "67000.30000000"),
+      tradeFrame("ETHUSDT", 501, "3000.20000000"),
+    ]);
+    await until(() => stream.stats.trades === 5, "the trades after it");
+    assert.deepEqual(
+      received.map(({ trade }) => [trade.symbol, trade.tradeId, trade.flags]),
+      [
+        ["BTCUSDT", 100n, 0],
+        ["ETHUSDT", 500n, 0],
+        ["BTCUSDT", 101n, TradeFlags.Reconnect],
+        ["BTCUSDT", 102n, 0],
+        ["ETHUSDT", 501n, TradeFlags.Reconnect],
+      ],
+    );
+    const stats = stream.stats;
+    assert.equal(stats.reconnects, 1);
+    assert.deepEqual(stats.reconnectsByCause, {
+      dropped: 0,
+      silent: 1,
+      stalled: 0,
+    });
+    // The unanswered probe went to the silent socket.
+    assert.ok(
+      fake.received.some((m) => JSON.parse(m).method === "LIST_SUBSCRIPTIONS"),
+      fake.received.join("\n"),
+    );
+    assert.ok(
+      lines.some((line) =>
+        /^warn: connection 0 silent: no frame for \d+ ms, not even the reply to a probe \(silence timeout 300 ms\); reconnecting$/
+          .test(line)
+      ),
+      lines.join("\n"),
+    );
+  } finally {
+    await stop();
+  }
+});
+
+test("BinanceTradeStream reconnects when an active symbol stalls while its connection answers", async () => {
+  const timeout = 1000;
+  const { fake, stream, received, lines, stop } = await setUp(SYMBOLS, {
+    silenceTimeoutMs: timeout,
+  });
+  try {
+    // BTCUSDT trades all through a whole window; ETHUSDT once (quiet).
+    fake.send([tradeFrame("ETHUSDT", 500, "3000.10000000")]);
+    const start = performance.now();
+    const sent = await sendEvery(
+      fake,
+      20,
+      (i) => tradeFrame("BTCUSDT", 1000 + i, "67000.10000000"),
+      () => performance.now() - start > 1.2 * timeout,
+    );
+    await until(() => stream.stats.trades === sent + 1, "every trade");
+    // BTCUSDT stops; the connection still answers probes.
+    await until(() => fake.accepted === 2, "a reconnect after the stall");
+    assert.deepEqual(stream.stats.reconnectsByCause, {
+      dropped: 0,
+      silent: 0,
+      stalled: 1,
+    });
+    assert.ok(
+      lines.some((line) =>
+        /^warn: connection 0: BTCUSDT traded in \d+ of the last 10 100 ms slots, then nothing for \d+ ms while the connection answered \(silence timeout 1000 ms\); reconnecting$/
+          .test(line)
+      ),
+      lines.join("\n"),
+    );
+    // A symbol that stopped trading for good does not make a reconnect loop.
+    await delay(2.5 * timeout);
+    assert.equal(fake.accepted, 2);
+    assert.equal(stream.stats.reconnects, 1);
+    fake.send([tradeFrame("BTCUSDT", 1000 + sent, "67000.20000000")]);
+    await until(() => received.length === sent + 2, "the trade after it");
+    assert.equal(received.at(-1)!.trade.flags, TradeFlags.Reconnect);
+  } finally {
+    await stop();
+  }
+});
+
+test("BinanceTradeStream keeps a quiet connection that answers its probes", async () => {
+  const timeout = 1000;
+  const { fake, stream, lines, stop } = await setUp(SYMBOLS, {
+    silenceTimeoutMs: timeout,
+  });
+  try {
+    // One burst (a sweep of 20 trades at once) is not steady activity.
+    fake.send(
+      Array.from(
+        { length: 20 },
+        (_, i) => tradeFrame("BTCUSDT", 100 + i, "67000.10000000"),
+      ),
+    );
+    await until(() => stream.stats.trades === 20, "the burst");
+    await delay(3.5 * timeout);
+    assert.equal(fake.accepted, 1, lines.join("\n"));
+    assert.equal(stream.stats.reconnects, 0);
+    const probes = fake.received.filter((m) =>
+      JSON.parse(m).method === "LIST_SUBSCRIPTIONS"
+    );
+    assert.ok(probes.length >= 2, fake.received.join("\n"));
+    assert.ok(stream.stats.ignored >= 2, "the replies are ignored frames");
+  } finally {
+    await stop();
+  }
+});
+
+Deno.test("BinanceTradeStream gives up a handshake that hangs for the silence timeout and tries again", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) conns.push(conn);
+  })();
+  const { log, lines } = captureLog();
+  const stream = new BinanceTradeStream(["BTCUSDT"], {
+    endpoint: `ws://127.0.0.1:${listener.addr.port}`,
+    initialBackoffMs: 5,
+    maxBackoffMs: 10,
+    silenceTimeoutMs: 100,
+    log,
+  });
+  const controller = new AbortController();
+  const done = stream.run(controller.signal);
+  try {
+    await until(() => conns.length >= 2, "a second attempt");
+    assert.match(
+      lines.find((line) => line.startsWith("warn: ")) ?? lines.join("\n"),
+      /^warn: connection 0 to ws:\/\/127\.0\.0\.1:\d+\/stream failed \(no handshake within 100 ms\); reconnecting in \d+ ms$/,
+    );
+  } finally {
+    controller.abort();
+    await done;
+    listener.close();
+    await accepting.catch(() => {});
+    for (const conn of conns) conn.close();
+  }
+});
+
+Deno.test("BinanceTradeStream rejects a bad silence timeout", () => {
+  for (const value of [-1, Infinity, NaN]) {
+    assert.throws(
+      () => new BinanceTradeStream(["A"], { silenceTimeoutMs: value }),
+      /Invalid silenceTimeoutMs .*: expected a finite number > 0/,
+    );
+  }
+  // 0 turns the watchdog off.
+  new BinanceTradeStream(["A"], { silenceTimeoutMs: 0 });
 });

@@ -170,16 +170,19 @@ function tradeIdOf(
       }: expected an integer from 0 to ${MAX_U64}`,
     );
   }
-  // Above 2^53 the double is not exact: read the digits themselves.
+  // Above 2^53 the double is not exact: read the digits themselves, those of
+  // the "t" that belongs to the frame's "data" (a nested object elsewhere in
+  // the frame may carry a "t" too).
   let source: string | undefined;
   try {
-    parseWithSource(text, function (key, parsed, context) {
-      if (key === "t" && this !== null && typeof parsed === "number") {
-        const holder = this as Record<string, unknown>;
-        if (holder.e !== undefined) source = context.source;
+    const sources = new Map<unknown, string | undefined>();
+    const frame = parseWithSource(text, function (key, parsed, context) {
+      if (key === "t" && typeof parsed === "number") {
+        sources.set(this, context.source);
       }
       return parsed;
     });
+    source = sources.get((frame as { data?: unknown }).data);
   } catch {
     source = undefined;
   }

@@ -119,6 +119,24 @@ Deno.test("parseTradeFrame() reads trade ids beyond 2^32 and 2^53 exactly", () =
   }
 });
 
+Deno.test("parseTradeFrame() reads the exact id of data's own t, not of a nested t", () => {
+  // Found by the fuzz test: an unchecked field holding an object with its own
+  // "e" and "t" (after data's "t") gave its id to the trade.
+  const text = frame({ t: 0, M: { e: "x", t: 0 } })
+    .replace('"t":0,', '"t":18446744073709551615,')
+    .replace('"t":0}', '"t":12193648175749615113}');
+  assert.match(text, /"t":18446744073709551615,.*"t":12193648175749615113\}/);
+  assert.equal(trade(text).tradeId, 18_446_744_073_709_551_615n);
+  // Without an "e" in the nested object, and nested before data's "t".
+  const before = JSON.stringify({
+    stream: "btcusdt@trade",
+    data: { X: { t: 0 }, ...JSON.parse(frame({ t: 0 })).data },
+  }).replace('"t":0}', '"t":9007199254740993}')
+    .replace('"t":0,', '"t":18446744073709551615,');
+  assert.match(before, /"X":\{"t":9007199254740993\}/);
+  assert.equal(trade(before).tradeId, 18_446_744_073_709_551_615n);
+});
+
 Deno.test("parseTradeFrame() converts the trade time to ns", () => {
   assert.equal(
     trade(frame({ T: 1764196800122 })).tsEvent,
