@@ -116,7 +116,7 @@ gatedTest({
 
 gatedTest({
   name:
-    "error paths: live --nats reading payloads that are not trades counts and reports them, no stack trace, exit 0 on SIGINT",
+    "error paths: live --nats reading payloads that are not trades counts and reports them, no stack trace, exit 1 on SIGINT (records given up on)",
   permissions: [...ROLE_PERMISSIONS, ...harnessPermissions()],
   async fn() {
     await using server = await startNatsServer();
@@ -161,10 +161,14 @@ gatedTest({
     const exit = await live.finish(CASE_MS);
     const text = output(exit);
     assert.ok(!exit.timedOut, text);
-    assert.equal(exit.code, 0, text);
+    assert.equal(exit.code, 1, text);
     assert.match(
       exit.stderr,
       /WARN .*message \d+ on .*BTCUSDT.* skipped and terminated/,
+    );
+    assert.match(
+      exit.stderr,
+      /ERROR .*incomplete: [\d,]+ invalid records skipped; exit status 1/,
     );
     assert.doesNotMatch(text, /^ {4}at |error: Uncaught/m);
   },

@@ -13,6 +13,7 @@ import { gatedTest } from "./_permissions.ts";
 import {
   assertCleanExit,
   assertComplete,
+  assertLiveExit,
   LIVENESS_MS,
   output,
   parseCount,
@@ -389,7 +390,7 @@ gatedTest({
         const [name, live] of [["newest", newest], ["oldest", oldest]] as const
       ) {
         const exit = await live.finish();
-        assertCleanExit(exit, `live (${name})`);
+        assertLiveExit(exit, `live (${name})`);
         const summary = summaryOf(exit);
         const btc = streamOf(summary, "BTCUSDT");
         assert.equal(summary.received, 1500, JSON.stringify(summary));
