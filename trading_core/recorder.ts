@@ -14,7 +14,7 @@
  *   ({@linkcode TradeRecorder.skipped}). Name the file like
  *   `BTCUSDT-trades-2026-11-26.csv` (or pass the symbol to the reader).
  *   A trade of unknown side has no `is_buyer_maker`: its field is left empty,
- *   so a replay reports that row instead of inventing a side.
+ *   which the replay reads back as an unknown side rather than inventing one.
  *
  * ```ts ignore
  * const recorder = await TradeRecorder.open("session.ndjson");

@@ -81,7 +81,9 @@ function bool(text: string, name: string): boolean {
   if (text === "True" || text === "true") return true;
   if (text === "False" || text === "false") return false;
   throw new BadRow(
-    `invalid ${name} ${describe(text)}: expected True or False`,
+    `invalid ${name} ${describe(text)}: expected True or False${
+      name === "is_buyer_maker" ? " (or empty: side unknown)" : ""
+    }`,
   );
 }
 
@@ -222,7 +224,12 @@ export class CsvParser {
       this.#timeText = fields[4];
       this.#tsEvent = tsEvent;
     }
-    const side = bool(fields[5], "is_buyer_maker") ? Side.Sell : Side.Buy;
+    // Empty: a trade of unknown side, as `live --record-format csv` writes it.
+    const side = fields[5] === ""
+      ? Side.Unknown
+      : bool(fields[5], "is_buyer_maker")
+      ? Side.Sell
+      : Side.Buy;
     if (count === 7) bool(fields[6], "is_best_match");
     return {
       exchange: this.#exchange,

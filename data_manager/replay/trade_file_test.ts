@@ -259,6 +259,23 @@ test.tempFiles("readTradeFile() rejects a CSV without a symbol and bad options",
   }
 });
 
+test.tempFiles("readTradeFile() reads an empty is_buyer_maker (a recorded trade of unknown side) as Side.Unknown", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/BTCUSDT-trades-2024-01-01.csv`;
+    await Deno.writeTextFile(
+      path,
+      "id,price,qty,quote_qty,time,is_buyer_maker,is_best_match\n" +
+        "1,100.5,2,201,1704067200000,,True\n" +
+        "2,100.5,2,201,1704067200001,True,True\n",
+    );
+    const rows = await readAll(path);
+    assert.deepEqual(rows.map((row) => row.side), [Side.Unknown, Side.Sell]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 test.tempFiles("readTradeFile() reports an over-long line and goes on", async () => {
   const dir = await Deno.makeTempDir();
   try {
