@@ -392,7 +392,13 @@ export async function live(
     },
   );
   try {
-    await processing?.start();
+    // A strategy whose onStart never settles must not hold a SIGINT up.
+    const stopping = AbortSignal.any([shutdown.signal, failed.signal]);
+    if (await processing?.start({ signal: stopping }) === false) {
+      log.warn(
+        `strategy ${config.tradingCore.strategy}: onStart had not finished when stopping`,
+      );
+    }
     await exchange.subscribeTrades(
       symbols,
       (trade, origin, stream) => {
@@ -401,7 +407,7 @@ export async function live(
         processing?.trade(trade, origin, stream);
       },
       {
-        signal: AbortSignal.any([shutdown.signal, failed.signal]),
+        signal: stopping,
         limit: maxTrades,
         // In index order: the subscribed streams, then those a wildcard
         // subscription meets, each before its first trade.

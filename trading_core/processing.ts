@@ -21,6 +21,8 @@ import { loadStrategy, StrategyRunner } from "./strategy.ts";
 
 /** How often open bars are checked against the trade clock, ms. */
 export const ADVANCE_EVERY_MS = 100;
+/** How long {@linkcode TradeProcessing.stop} waits for the strategy's `onStop`, ms. */
+export const STOP_TIMEOUT_MS = 5_000;
 
 /** Options of {@linkcode TradeProcessing.open}. */
 export interface TradeProcessingOptions {
@@ -116,15 +118,19 @@ export class TradeProcessing {
 
   /**
    * Calls the strategy's `onStart` and starts closing bars on time. A throw
-   * from `onStart` goes to `onStrategyError`.
+   * from `onStart` goes to `onStrategyError`. Returns false when
+   * `options.signal` aborted (a SIGINT) before `onStart` settled: the
+   * consumer stops without waiting for it.
    */
-  async start(): Promise<void> {
+  async start(options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    let started = true;
     try {
-      await this.#runner?.start();
+      started = await settledBefore(this.#runner?.start(), options.signal);
     } catch (error) {
       this.#onFailure("onStart", error);
     }
     this.#timer = setInterval(() => this.bars.advance(), ADVANCE_EVERY_MS);
+    return started;
   }
 
   /** One delivered trade of stream index `stream`: bars first (closing the ones it ends), then the strategy. */
@@ -159,19 +165,52 @@ export class TradeProcessing {
   }
 
   /**
-   * Stops the bar timer, calls the strategy's `onStop` (a throw goes to
-   * `onStrategyError`) and closes the bar file. Open (incomplete) bars are
-   * not emitted.
+   * Stops the bar timer, calls the strategy's `onStop` (a throw, or not
+   * settling within `options.timeoutMs`, goes to `onStrategyError`) and
+   * closes the bar file. Open (incomplete) bars are not emitted.
    */
-  async stop(): Promise<void> {
+  async stop(options: { timeoutMs?: number } = {}): Promise<void> {
     clearInterval(this.#timer);
+    const timeoutMs = options.timeoutMs ?? STOP_TIMEOUT_MS;
+    const timeout = AbortSignal.timeout(timeoutMs);
     try {
-      await this.#runner?.stop();
+      if (!await settledBefore(this.#runner?.stop(), timeout)) {
+        this.#onFailure(
+          "onStop",
+          `it did not finish within ${timeoutMs} ms; stopped without it`,
+        );
+      }
     } catch (error) {
       this.#onFailure("onStop", error);
     } finally {
       this.#writer?.close();
     }
+  }
+}
+
+/**
+ * Waits for `work` unless `signal` aborts first: true when it settled (a
+ * rejection is thrown), false when the signal came first.
+ */
+async function settledBefore(
+  work: Promise<void> | undefined,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  if (work === undefined || signal === undefined) {
+    await work;
+    return true;
+  }
+  if (signal.aborted) {
+    work.catch(() => {}); // too late to matter
+    return false;
+  }
+  const { promise: aborted, resolve } = Promise.withResolvers<false>();
+  const onAbort = () => resolve(false);
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await Promise.race([work.then(() => true as const), aborted]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
   }
 }
 

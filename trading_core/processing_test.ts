@@ -202,6 +202,31 @@ test("a strategy whose onStart or onStop throws is reported with the hook", asyn
   }
 });
 
+test("a strategy whose onStart or onStop never settles does not hold the consumer: start() ends when the signal aborts, stop() after its bound, reported", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = await strategyModule(
+      dir,
+      `export default {
+  onStart() { return new Promise(() => {}); },
+  onTrade() {},
+  onBar() {},
+  onStop() { return new Promise(() => {}); },
+};`,
+    );
+    const { processing, errors } = await withStrategy(path);
+    const stopping = new AbortController();
+    setTimeout(() => stopping.abort(), 50);
+    assert.equal(await processing.start({ signal: stopping.signal }), false);
+    await processing.stop({ timeoutMs: 50 });
+    assert.deepEqual(errors, [
+      `strategy ${path} failed in onStop: it did not finish within 50 ms; stopped without it`,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 test("streams are added as the subscription announces them: the same symbol on two exchanges has bars of its own, named by its exchange", async () => {
   const dir = await Deno.makeTempDir();
   try {
