@@ -21,6 +21,8 @@
  * @module
  */
 
+import { formatPrice } from "../../common/fixed_point.ts";
+
 /** 2000-01-01T00:00:00Z in ns since the epoch. */
 export const MIN_TIME_NS = 946_684_800_000_000_000n;
 /** How far after "now" a trade time may lie, ns (a day). */
@@ -119,7 +121,11 @@ function priceProblem(
     price * FACTOR_DEN > before * FACTOR_NUM ||
     price * FACTOR_NUM < before * FACTOR_DEN
   ) {
-    return `implausible price: ${price} (fixed) is more than ×${PRICE_FACTOR} away from ${before} of line ${previous.line}`;
+    return `implausible price: ${
+      formatPrice(price)
+    } is more than ×${PRICE_FACTOR} away from ${
+      formatPrice(before)
+    } of line ${previous.line}`;
   }
   return undefined;
 }
