@@ -27,7 +27,8 @@ import {
   segmentName,
   unlinkSegment,
 } from "../common/ipc/mod.ts";
-import { Side, TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { numberedTrade } from "../tests/_ring_helpers.ts";
 import {
   BENCH_EXCHANGE,
   benchSymbols,
@@ -160,16 +161,7 @@ const clock = { seconds: 0, nanos: 0 };
 function publishOne(writer: RingWriter, seq: number): void {
   readWallClock(clock);
   const now = BigInt(clock.seconds) * 1_000_000_000n + BigInt(clock.nanos);
-  encodeTrade({
-    side: Side.Buy,
-    flags: 0,
-    seq,
-    tsEvent: now,
-    tsRecv: now,
-    priceFixed: 1_000_000_000n,
-    size: 1,
-    tradeId: BigInt(seq),
-  }, record);
+  encodeTrade(numberedTrade(seq, now), record);
   writer.write(record);
 }
 

@@ -21,6 +21,7 @@ import { formatCount } from "../common/format.ts";
 import { tradeSubject } from "../common/subjects.ts";
 import { Side, TRADE_RECORD_SIZE, type TradeRecord } from "../common/trade.ts";
 import { startNatsServer } from "../tests/nats_server.ts";
+import { exchangeOptions } from "../tests/_nats_exchange.ts";
 import { NatsExchange } from "../trading_core/nats_exchange.ts";
 
 const STREAM = "BENCH";
@@ -89,28 +90,14 @@ async function fill(
 
 /** Reads the whole stream once with a new durable consumer; returns trades/s. */
 async function round(url: string, trades: number, name: string) {
-  const exchange = new NatsExchange({
-    connection: {
-      servers: [url],
+  const exchange = new NatsExchange(
+    exchangeOptions(url, { durableName: name, symbols: SYMBOLS }, {
       name: "bench-consumer",
-      auth: { kind: "none" },
-      tls: undefined,
       connectTimeoutMs: 5000,
-    },
-    consumer: {
-      durableName: name,
-      exchange: "binance",
-      symbols: SYMBOLS,
-      deliver: "all",
-      startTime: undefined,
-      startSequence: undefined,
-      replay: "instant",
-      maxAckPending: 1000,
-      ackWaitMs: 30_000,
-    },
-    streamName: STREAM,
-    subjectPrefix: "market",
-  });
+      streamName: STREAM,
+      subjectPrefix: "market",
+    }),
+  );
   let first = 0;
   let checksum = 0;
   await exchange.subscribeTrades(SYMBOLS, (trade) => {

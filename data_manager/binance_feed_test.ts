@@ -162,7 +162,7 @@ ffiTest(
     await using t = await setUp();
     const first = [
       frame("BTCUSDT", 1000, "67000.10000000"),
-      frame("ETHUSDT", 5000, "3000.10000000", true),
+      frame("ETHUSDT", 5000, "3000.10000000", { buyerMaker: true }),
       frame("BTCUSDT", 1001, "67000.20000000"),
     ];
     t.fake.send(first);

@@ -32,14 +32,24 @@ interface Subscriber {
   silent: boolean;
 }
 
+/** Options of {@linkcode tradeFrame}. */
+export interface TradeFrameOptions {
+  /** Trade time, ms (`T`; the event time `E` is 1 ms later). @default 1764196900000 + id % 1000 */
+  time?: number;
+  /** Quantity as Binance writes it (`q`). @default "0.50000000" */
+  quantity?: string;
+  /** Whether the buyer was the maker (`m`). @default false */
+  buyerMaker?: boolean;
+}
+
 /** A Binance combined-stream trade frame of `symbol` (trade time derived from `id`). */
 export function tradeFrame(
   symbol: string,
   id: number,
   price: string,
-  m = false,
+  options: TradeFrameOptions = {},
 ): string {
-  const time = 1764196900000 + id % 1000;
+  const time = options.time ?? 1764196900000 + id % 1000;
   return JSON.stringify({
     stream: `${symbol.toLowerCase()}@trade`,
     data: {
@@ -48,9 +58,9 @@ export function tradeFrame(
       s: symbol,
       t: id,
       p: price,
-      q: "0.50000000",
+      q: options.quantity ?? "0.50000000",
       T: time,
-      m,
+      m: options.buyerMaker ?? false,
       M: true,
     },
   });

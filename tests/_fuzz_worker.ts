@@ -18,6 +18,10 @@
  * });
  * ```
  *
+ * A target made from data of the test's (files it read, say) is served with
+ * {@linkcode serveFuzzTargetOf} and given that data as
+ * {@linkcode FuzzInWorkerOptions.data}.
+ *
  * Loading the worker's module needs --allow-read.
  *
  * @module
@@ -29,6 +33,7 @@ import { fuzzBudgetMs, fuzzFor, fuzzSeed, type Random } from "./_fuzz.ts";
 interface FuzzRequest {
   seed: number;
   ms: number;
+  data: unknown;
 }
 
 /** Every message the worker posts. */
@@ -56,16 +61,25 @@ export type FuzzTarget = (
  * first failure.
  */
 export function serveFuzzTarget(target: FuzzTarget): void {
+  serveFuzzTargetOf(() => target);
+}
+
+/**
+ * {@linkcode serveFuzzTarget} for a target that `make` builds, once per run,
+ * from the test's {@linkcode FuzzInWorkerOptions.data}.
+ */
+export function serveFuzzTargetOf<T>(make: (data: T) => FuzzTarget): void {
   const scope = globalThis as unknown as WorkerScope;
   scope.postMessage({ type: "ready" });
   scope.onmessage = async (event) => {
-    const { seed, ms } = event.data;
+    const { seed, ms, data } = event.data;
     const counts: Record<string, number> = {};
     const count = (outcome: string) => {
       counts[outcome] = (counts[outcome] ?? 0) + 1;
     };
     let current = 0;
     try {
+      const target = make(data as T);
       const iterations = await fuzzFor(ms, (random, i) => {
         current = i;
         scope.postMessage({ type: "iteration", i });
@@ -90,6 +104,10 @@ export interface FuzzInWorkerOptions {
   ms?: number;
   /** One iteration running this long is a hang. @default 5000 */
   hangMs?: number;
+  /** Given to the target's maker ({@linkcode serveFuzzTargetOf}); structured-cloned. */
+  data?: unknown;
+  /** Describes the input of iteration `i` of `seed`, for the report of a failure or hang. */
+  describe?: (seed: number, i: number) => string;
 }
 
 /** How long loading (and type-checking) the worker's module may take. */
@@ -114,9 +132,11 @@ export async function fuzzInWorker(
   module: URL,
   options: FuzzInWorkerOptions,
 ): Promise<FuzzRun> {
-  const { label, ms = fuzzBudgetMs(), hangMs = 5000 } = options;
+  const { label, ms = fuzzBudgetMs(), hangMs = 5000, data, describe } = options;
   const seed = fuzzSeed(label);
   const replay = `FUZZ_SEED=${seed} replays it`;
+  const input = (i: number) =>
+    describe === undefined || i < 0 ? "" : `\n  input: ${describe(seed, i)}`;
   const worker = new Worker(module, { type: "module" });
   const outcome = await new Promise<
     | Exclude<FuzzMessage, { type: "iteration" | "ready" }>
@@ -152,7 +172,7 @@ export async function fuzzInWorker(
       event.preventDefault();
       finish({ type: "failure", i: last.i, message: event.message });
     };
-    worker.postMessage({ seed, ms } satisfies FuzzRequest);
+    worker.postMessage({ seed, ms, data } satisfies FuzzRequest);
   });
   switch (outcome.type) {
     case "done":
@@ -163,11 +183,15 @@ export async function fuzzInWorker(
       );
     case "hang":
       throw new Error(
-        `fuzz ${label}: iteration ${outcome.i} of seed ${seed} ran for over ${hangMs} ms (${replay})`,
+        `fuzz ${label}: iteration ${outcome.i} of seed ${seed} ran for over ${hangMs} ms (${replay})${
+          input(outcome.i)
+        }`,
       );
     case "failure":
       throw new Error(
-        `fuzz ${label}: iteration ${outcome.i} of seed ${seed} failed (${replay}): ${outcome.message}`,
+        `fuzz ${label}: iteration ${outcome.i} of seed ${seed} failed (${replay}): ${outcome.message}${
+          input(outcome.i)
+        }`,
       );
   }
 }

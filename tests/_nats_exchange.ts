@@ -12,9 +12,11 @@ import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
 import {
+  jetstream,
   type JetStreamClient,
   type JetStreamManager,
   jetstreamManager,
+  type JsMsg,
   StorageType,
   type StreamConfig,
 } from "@nats-io/jetstream";
@@ -24,7 +26,10 @@ import { delay } from "../common/delay.ts";
 import { streamSubjects, tradeSubject } from "../common/subjects.ts";
 import { Side, TRADE_RECORD_SIZE, type TradeRecord } from "../common/trade.ts";
 import type { ExchangeEvent } from "../trading_core/exchange.ts";
-import { NatsExchange } from "../trading_core/nats_exchange.ts";
+import {
+  NatsExchange,
+  type NatsExchangeOptions,
+} from "../trading_core/nats_exchange.ts";
 import {
   gatedTest,
   harnessPermissions,
@@ -32,6 +37,7 @@ import {
   OWN_SERVER_REASON,
 } from "./_permissions.ts";
 import { type NatsServer, startNatsServer } from "./nats_server.ts";
+import { until as waitUntil } from "./_until.ts";
 
 /** Unique per run, so a shared server (NATS_URL) holds nothing they could collide with. */
 export const RUN = crypto.randomUUID().slice(0, 8);
@@ -246,6 +252,38 @@ export function consumerConfig(
   };
 }
 
+/** Where {@linkcode exchangeOptions} connects and what it reads, when not the tests' own. */
+export interface ExchangeTarget {
+  /** Connection name. @default "nats-exchange-test" */
+  name?: string;
+  /** @default 2000 */
+  connectTimeoutMs?: number;
+  /** @default STREAM */
+  streamName?: string;
+  /** @default PREFIX */
+  subjectPrefix?: string;
+}
+
+/** Options of a NatsExchange on `url` (no auth, no TLS) with {@linkcode consumerConfig}`(consumer)`. */
+export function exchangeOptions(
+  url: string,
+  consumer: Partial<NatsConsumerConfig>,
+  target: ExchangeTarget = {},
+): NatsExchangeOptions {
+  return {
+    connection: {
+      servers: [url],
+      name: target.name ?? "nats-exchange-test",
+      auth: { kind: "none" },
+      tls: undefined,
+      connectTimeoutMs: target.connectTimeoutMs ?? 2000,
+    },
+    consumer: consumerConfig(consumer),
+    streamName: target.streamName ?? STREAM,
+    subjectPrefix: target.subjectPrefix ?? PREFIX,
+  };
+}
+
 export function read(
   url: string,
   options: Partial<NatsConsumerConfig> & {
@@ -255,18 +293,7 @@ export function read(
   } = {},
 ): Reader {
   const { symbols = SYMBOLS, limit, onTick, ...consumer } = options;
-  const exchange = new NatsExchange({
-    connection: {
-      servers: [url],
-      name: "nats-exchange-test",
-      auth: { kind: "none" },
-      tls: undefined,
-      connectTimeoutMs: 2000,
-    },
-    consumer: consumerConfig(consumer),
-    streamName: STREAM,
-    subjectPrefix: PREFIX,
-  });
+  const exchange = new NatsExchange(exchangeOptions(url, consumer));
   const controller = new AbortController();
   const delivered: Delivered[] = [];
   const events: ExchangeEvent[] = [];
@@ -316,15 +343,55 @@ export function read(
 }
 
 /** Waits until `condition` holds, for at most LIVENESS_MS. */
-export async function until(
-  condition: () => boolean,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + LIVENESS_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`never: ${what}`);
-    await delay(5);
+export function until(condition: () => boolean, what: string): Promise<void> {
+  return waitUntil(condition, what, { timeoutMs: LIVENESS_MS });
+}
+
+/** Runs `fn` with a JetStream manager on `url`, closing the connection after. */
+export async function withJsm<T>(
+  url: string,
+  fn: (jsm: JetStreamManager, nc: NatsConnection) => Promise<T>,
+): Promise<T> {
+  const nc = await connect({ servers: url, noAsyncTraces: true });
+  try {
+    return await fn(await jetstreamManager(nc), nc);
+  } finally {
+    await nc.close();
   }
+}
+
+/**
+ * Calls `each` with every message stream `stream` on `url` holds, in stream
+ * order, read once with an ordered consumer that is stopped after
+ * `options.timeoutMs` (default {@linkcode LIVENESS_MS}); returns how many
+ * messages the stream held when the read began.
+ */
+export async function readStoredMessages(
+  nats: { url: string; stream: string },
+  each: (message: JsMsg) => void,
+  options: { timeoutMs?: number } = {},
+): Promise<number> {
+  return await withJsm(nats.url, async (jsm, nc) => {
+    const total = (await jsm.streams.info(nats.stream)).state.messages;
+    if (total === 0) return total;
+    const consumer = await jetstream(nc).consumers.get(nats.stream);
+    const messages = await consumer.consume();
+    const timer = setTimeout(
+      () => messages.stop(),
+      options.timeoutMs ?? LIVENESS_MS,
+    );
+    try {
+      let read = 0;
+      for await (const message of messages) {
+        each(message);
+        if (++read === total) break;
+      }
+    } finally {
+      clearTimeout(timer);
+      await messages.close();
+    }
+    return total;
+  });
 }
 
 /** Asserts `actual` are exactly the records of `expected`, in order, bytes included. */

@@ -18,8 +18,10 @@ import {
   unmapSegment,
 } from "../common/ipc/mod.ts";
 import {
+  Side,
   TRADE_RECORD_SIZE,
   TradeFlags,
+  type TradeRecord,
   WIRE_VERSION,
 } from "../common/trade.ts";
 import { gatedTest, type GatedTestDefinition } from "./_permissions.ts";
@@ -154,6 +156,20 @@ export function recordBatch(first: number, count: number): Uint8Array {
   return bytes;
 }
 
+/** Trade number `seq` (its id too): a buy of 1 at price 1, stamped `nanos` as exchange and receive time. */
+export function numberedTrade(seq: number, nanos: bigint): TradeRecord {
+  return {
+    side: Side.Buy,
+    flags: 0,
+    seq,
+    tsEvent: nanos,
+    tsRecv: nanos,
+    priceFixed: 1_000_000_000n,
+    size: 1,
+    tradeId: BigInt(seq),
+  };
+}
+
 /** The seq field of the record at byte `at`. */
 export function recordSeq(bytes: Uint8Array, at = 0): number {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -252,17 +268,26 @@ export async function* lines(
   if (rest !== "") yield rest;
 }
 
-/** Resolves true when `promise` settles within `ms`, false otherwise (a liveness bound, not a timing check). */
+/**
+ * Resolves true when `promise` settles within `ms`, false otherwise (a
+ * liveness bound, not a timing check). A rejection counts as settling,
+ * unless `options.rethrow`: then it rejects with the same error.
+ */
 export async function settlesWithin(
   promise: Promise<unknown>,
   ms: number,
+  options: { rethrow?: boolean } = {},
 ): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
   });
+  const settled = promise.then(() => true, (error) => {
+    if (options.rethrow) throw error;
+    return true;
+  });
   try {
-    return await Promise.race([promise.then(() => true, () => true), late]);
+    return await Promise.race([settled, late]);
   } finally {
     clearTimeout(timer);
   }

@@ -5,7 +5,8 @@
  * variables. Each input must load or be refused with a ConfigError of
  * one-line problems that never print a secret; any other exception fails,
  * and so does a case that runs for {@linkcode HANG_MS} (the loop runs in a
- * worker, which the test stops). `FUZZ_SEED=<seed>` replays a run.
+ * worker, tests/_fuzz_worker.ts, which the test stops). `FUZZ_SEED=<seed>`
+ * replays a run; a failure shows the case's input.
  *
  * Needs --allow-read: the worker's module and the config files.
  */
@@ -19,15 +20,14 @@ import {
   configCase,
   corpusOf,
 } from "./_config_fuzz_cases.ts";
-import type { FuzzMessage } from "./_config_fuzz_worker.ts";
-import { fuzzBudgetMs, fuzzSeed, mixSeed, seededRandom } from "./_fuzz.ts";
+import type { ConfigOutcome } from "./_config_fuzz_worker.ts";
+import { mixSeed, seededRandom } from "./_fuzz.ts";
+import { fuzzInWorker } from "./_fuzz_worker.ts";
 import { READ_PERMISSIONS, testNeeding } from "./_permissions.ts";
 import { PROJECT_ROOT } from "./nats_server.ts";
 
 /** One case taking this long is a hang. */
 const HANG_MS = 5000;
-/** The worker not starting its first case within this is a failure too. */
-const START_MS = 60_000;
 
 const test = testNeeding(READ_PERMISSIONS);
 
@@ -53,49 +53,6 @@ function describeCase(seed: number, i: number, files: string[]): string {
   return `kind ${input.kind}, env ${JSON.stringify(input.env)}, overrides ${
     JSON.stringify(input.overrides)
   }, text ${text}`;
-}
-
-/** How a run in the worker ended. */
-type Outcome =
-  | Exclude<FuzzMessage, { type: "iteration" }>
-  | { type: "hang"; i: number };
-
-/** Runs the loop in a worker; resolves with how it ended, a hang included. */
-function runWorker(
-  seed: number,
-  ms: number,
-  files: string[],
-): Promise<Outcome> {
-  const worker = new Worker(
-    new URL("./_config_fuzz_worker.ts", import.meta.url),
-    { type: "module" },
-  );
-  return new Promise<Outcome>((resolve) => {
-    let last = { i: -1, at: performance.now() };
-    const watch = setInterval(() => {
-      // Before its first case the worker is being loaded (and type-checked).
-      const limit = last.i < 0 ? START_MS : HANG_MS;
-      if (performance.now() - last.at > limit) {
-        finish({ type: "hang", i: last.i });
-      }
-    }, 250);
-    function finish(result: Outcome) {
-      clearInterval(watch);
-      worker.terminate();
-      resolve(result);
-    }
-    worker.onmessage = (event: MessageEvent<FuzzMessage>) => {
-      const message = event.data;
-      if (message.type === "iteration") {
-        last = { i: message.i, at: performance.now() };
-      } else finish(message);
-    };
-    worker.onerror = (event) => {
-      event.preventDefault();
-      finish({ type: "failure", i: last.i, message: event.message });
-    };
-    worker.postMessage({ seed, ms, files });
-  });
 }
 
 /** The checks fail when they must, and a case is the same input every time its seed is. */
@@ -136,23 +93,25 @@ function selfCheck(): void {
 test("config fuzz: random and damaged TOML, flags and NATS variables load or are one-line ConfigErrors, never another exception, never a hang, never a secret", async () => {
   selfCheck();
   const files = await shippedConfigs();
-  const seed = fuzzSeed("config loader");
-  const result = await runWorker(seed, fuzzBudgetMs(), files);
-  if (result.type !== "done") {
-    const input = result.i < 0
-      ? ""
-      : `\n  input: ${describeCase(seed, result.i, files)}`;
-    const what = result.type !== "hang"
-      ? result.message
-      : result.i < 0
-      ? `the worker did not start within ${START_MS} ms`
-      : `iteration ${result.i} ran for over ${HANG_MS} ms`;
-    assert.fail(`config fuzz (FUZZ_SEED=${seed} replays it): ${what}${input}`);
-  }
+  const { iterations, counts } = await fuzzInWorker(
+    new URL("./_config_fuzz_worker.ts", import.meta.url),
+    {
+      label: "config loader",
+      hangMs: HANG_MS,
+      data: files,
+      describe: (seed, i) => describeCase(seed, i, files),
+    },
+  );
+  const tally = (outcome: ConfigOutcome) => counts[outcome] ?? 0;
   console.log(
-    `config fuzz: ${result.iterations} inputs: ${result.loaded} loaded, ${result.refusedValues} refused for their values, ${result.refusedToml} as invalid TOML`,
+    `config fuzz: ${iterations} inputs: ${tally("loaded")} loaded, ${
+      tally("refused values")
+    } refused for their values, ${tally("invalid TOML")} as invalid TOML`,
   );
   // The generator reaches the validators, not only the TOML parser.
-  assert.ok(result.loaded > 0, "no input loaded");
-  assert.ok(result.refusedValues > 0, "no input was refused for its values");
+  assert.ok(tally("loaded") > 0, "no input loaded");
+  assert.ok(
+    tally("refused values") > 0,
+    "no input was refused for its values",
+  );
 });

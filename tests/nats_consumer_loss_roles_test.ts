@@ -43,6 +43,22 @@ async function setUp(
   return { config, nats, publisher };
 }
 
+/** `live --summary-json --durable <durable> --deliver <options.deliver>`, then `options.args`. */
+function durableLive(
+  config: RoleConfig,
+  durable: string,
+  options: { deliver: "all" | "new"; args?: string[] },
+): RoleProcess {
+  return new RoleProcess("live", config, [
+    "--summary-json",
+    "--durable",
+    durable,
+    "--deliver",
+    options.deliver,
+    ...options.args ?? [],
+  ]);
+}
+
 /**
  * How `live` ended (by itself, or on the test's SIGINT) within the liveness
  * bound: status 1 when it lost trades, else 0.
@@ -133,15 +149,10 @@ natsTest({
     try {
       const first = await publisher.publishMany(9);
       const head = await ended(
-        new RoleProcess("live", config, [
-          "--summary-json",
-          "--durable",
-          "d",
-          "--deliver",
-          "all",
-          "--max-trades",
-          String(tradesIn(first)),
-        ]),
+        durableLive(config, "d", {
+          deliver: "all",
+          args: ["--max-trades", String(tradesIn(first))],
+        }),
         "the first live",
       );
       assert.equal(head.summary.received, tradesIn(first));
@@ -151,15 +162,10 @@ natsTest({
       const discarded = more.slice(0, 12);
       const kept = more.slice(12);
       const tail = await ended(
-        new RoleProcess("live", config, [
-          "--summary-json",
-          "--durable",
-          "d",
-          "--deliver",
-          "all",
-          "--max-trades",
-          String(tradesIn(kept)),
-        ]),
+        durableLive(config, "d", {
+          deliver: "all",
+          args: ["--max-trades", String(tradesIn(kept))],
+        }),
         "the resumed live",
       );
       const text = `${JSON.stringify(tail.summary)}\n${output(tail.exit)}`;
@@ -190,13 +196,7 @@ natsTest({
     );
     await using _config = config;
     try {
-      await using live = new RoleProcess("live", config, [
-        "--summary-json",
-        "--durable",
-        "paused",
-        "--deliver",
-        "all",
-      ]);
+      await using live = durableLive(config, "paused", { deliver: "all" });
       const first = await publisher.publishMany(9);
       await acknowledged(url, nats, "paused", first.at(-1)!.streamSeq);
       live.kill("SIGSTOP");
@@ -247,13 +247,7 @@ for (const deliver of ["all", "new"] as const) {
       const { config, nats, publisher } = await setUp(url, {});
       await using _config = config;
       try {
-        await using live = new RoleProcess("live", config, [
-          "--summary-json",
-          "--durable",
-          "gone",
-          "--deliver",
-          deliver,
-        ]);
+        await using live = durableLive(config, "gone", { deliver });
         await live.waitFor(/durable consumer "gone" \(created\)/);
         const before = await publisher.publishMany(6);
         await acknowledged(url, nats, "gone", before.at(-1)!.streamSeq);

@@ -9,8 +9,6 @@
 // Each runs serve as a real process with its task's permissions.
 
 import assert from "node:assert/strict";
-import { connect } from "@nats-io/transport-node";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { TRADE_RECORD_SIZE } from "../common/trade.ts";
 import {
   gatedTest,
@@ -24,10 +22,12 @@ import {
   ROLE_PERMISSIONS,
   type RoleConfig,
   roleConfig,
+  type RoleExit,
   type RoleNats,
   RoleProcess,
 } from "./_ipc_roles.ts";
 import { startNatsServer } from "./nats_server.ts";
+import { readStoredMessages } from "./_nats_exchange.ts";
 
 /** Spawning serve (deno) and nats-server, temp files, ring clean-up, loopback NATS. */
 const PERMISSIONS: Deno.PermissionDescriptor[] = [
@@ -48,34 +48,17 @@ interface Stored {
 
 /** Reads every message of the stream of `nats` with an ordered consumer. */
 async function readStored(nats: RoleNats): Promise<Stored> {
-  const nc = await connect({ servers: nats.url, noAsyncTraces: true });
-  try {
-    const jsm = await jetstreamManager(nc);
-    const total = (await jsm.streams.info(nats.stream)).state.messages;
-    const stored: Stored = { messages: 0, trades: 0, largest: 0 };
-    if (total === 0) return stored;
-    const consumer = await jetstream(nc).consumers.get(nats.stream);
-    const messages = await consumer.consume();
-    const timer = setTimeout(() => messages.stop(), LIVENESS_MS);
-    try {
-      for await (const message of messages) {
-        stored.messages++;
-        stored.trades += message.data.length / TRADE_RECORD_SIZE;
-        const headerBytes = message.headers?.toString().length ?? 0;
-        stored.largest = Math.max(
-          stored.largest,
-          message.data.length + headerBytes,
-        );
-        if (stored.messages === total) break;
-      }
-    } finally {
-      clearTimeout(timer);
-      await messages.close();
-    }
-    return stored;
-  } finally {
-    await nc.close();
-  }
+  const stored: Stored = { messages: 0, trades: 0, largest: 0 };
+  await readStoredMessages(nats, (message) => {
+    stored.messages++;
+    stored.trades += message.data.length / TRADE_RECORD_SIZE;
+    const headerBytes = message.headers?.toString().length ?? 0;
+    stored.largest = Math.max(
+      stored.largest,
+      message.data.length + headerBytes,
+    );
+  }, { timeoutMs: LIVENESS_MS });
+  return stored;
 }
 
 /** Runs serve with `args` on `config` to its end. */
@@ -84,31 +67,45 @@ async function runServe(config: RoleConfig, args: string[]) {
   return await serve.finish();
 }
 
+/**
+ * Runs `serve --nats --no-ipc --rate 0 --max-trades <trades>` to its end
+ * against a server of its own with `max_payload`, then `check`s how it
+ * ended while the server still runs.
+ */
+async function serveNatsOnly(
+  maxPayload: number,
+  trades: number,
+  check: (exit: RoleExit, text: string, nats: RoleNats) => Promise<void> | void,
+): Promise<void> {
+  await using server = await startNatsServer({
+    config: { max_payload: maxPayload },
+  });
+  await using config = await roleConfig({ nats: { url: server.url } });
+  const exit = await runServe(config, [
+    "--nats",
+    "--no-ipc",
+    "--rate",
+    "0",
+    "--max-trades",
+    String(trades),
+  ]);
+  await check(exit, output(exit), config.nats!);
+}
+
 gatedTest({
   name:
     "serve --nats --no-ipc --rate 0 against a server with max_payload 512: every one of 20,000 trades is stored, exit 0",
   permissions: PERMISSIONS,
   reason: OWN_SERVER_REASON,
   async fn() {
-    await using server = await startNatsServer({
-      config: { max_payload: 512 },
+    await serveNatsOnly(512, 20_000, async (exit, text, nats) => {
+      assert.equal(exit.code, 0, text);
+      assert.doesNotMatch(text, /rejected|lost|dropped [1-9]/, text);
+      const stored = await readStored(nats);
+      assert.equal(stored.trades, 20_000, JSON.stringify(stored));
+      assert.ok(stored.largest <= 512, JSON.stringify(stored));
+      assert.match(text, /messages hold at most \d+ trades/);
     });
-    await using config = await roleConfig({ nats: { url: server.url } });
-    const exit = await runServe(config, [
-      "--nats",
-      "--no-ipc",
-      "--rate",
-      "0",
-      "--max-trades",
-      "20000",
-    ]);
-    const text = output(exit);
-    assert.equal(exit.code, 0, text);
-    assert.doesNotMatch(text, /rejected|lost|dropped [1-9]/, text);
-    const stored = await readStored(config.nats!);
-    assert.equal(stored.trades, 20_000, JSON.stringify(stored));
-    assert.ok(stored.largest <= 512, JSON.stringify(stored));
-    assert.match(text, /messages hold at most \d+ trades/);
   },
 });
 
@@ -118,28 +115,17 @@ gatedTest({
   permissions: PERMISSIONS,
   reason: OWN_SERVER_REASON,
   async fn() {
-    await using server = await startNatsServer({
-      config: { max_payload: 64 },
+    await serveNatsOnly(64, 1000, (exit, text) => {
+      assert.equal(exit.code, 1, text);
+      const lines = text.split("\n").filter((line) =>
+        /max_payload/.test(line) && /one trade/.test(line)
+      );
+      assert.equal(lines.length, 1, text);
+      assert.match(lines[0], /max_payload is 64 bytes/);
+      assert.doesNotMatch(text, /^\s+at /m, "a stack trace was printed");
+      assert.match(text, /stopped after .*\| nats 0 trades in 0 msgs/);
+      assert.match(text, /1,000 trades were not acknowledged/);
     });
-    await using config = await roleConfig({ nats: { url: server.url } });
-    const exit = await runServe(config, [
-      "--nats",
-      "--no-ipc",
-      "--rate",
-      "0",
-      "--max-trades",
-      "1000",
-    ]);
-    const text = output(exit);
-    assert.equal(exit.code, 1, text);
-    const lines = text.split("\n").filter((line) =>
-      /max_payload/.test(line) && /one trade/.test(line)
-    );
-    assert.equal(lines.length, 1, text);
-    assert.match(lines[0], /max_payload is 64 bytes/);
-    assert.doesNotMatch(text, /^\s+at /m, "a stack trace was printed");
-    assert.match(text, /stopped after .*\| nats 0 trades in 0 msgs/);
-    assert.match(text, /1,000 trades were not acknowledged/);
   },
 });
 

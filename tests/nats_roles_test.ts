@@ -20,7 +20,6 @@ import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
 import {
   type ConsumerInfo,
-  jetstream,
   jetstreamManager,
   type StreamInfo,
 } from "@nats-io/jetstream";
@@ -54,6 +53,7 @@ import {
   summaryOf,
 } from "./_ipc_roles.ts";
 import { type NatsServer, startNatsServer } from "./nats_server.ts";
+import { readStoredMessages, withJsm } from "./_nats_exchange.ts";
 import { regenerate } from "./_regenerate.ts";
 
 /** Spawning the roles (deno) and nats-server, temp files, ring clean-up, loopback NATS. */
@@ -192,22 +192,6 @@ async function runServe(
   return { exit, final: natsFinal(exit.stdout) };
 }
 
-/** Runs `fn` with a JetStream manager on `url`, closing the connection after. */
-async function withJsm<T>(
-  url: string,
-  fn: (
-    jsm: Awaited<ReturnType<typeof jetstreamManager>>,
-    nc: Awaited<ReturnType<typeof connect>>,
-  ) => Promise<T>,
-): Promise<T> {
-  const nc = await connect({ servers: url, noAsyncTraces: true });
-  try {
-    return await fn(await jetstreamManager(nc), nc);
-  } finally {
-    await nc.close();
-  }
-}
-
 function streamInfo(url: string, nats: RoleNats): Promise<StreamInfo> {
   return withJsm(url, (jsm) => jsm.streams.info(nats.stream));
 }
@@ -235,33 +219,24 @@ async function readStream(
   url: string,
   nats: RoleNats,
 ): Promise<StoredMessage[]> {
-  return await withJsm(url, async (jsm, nc) => {
-    const total = (await jsm.streams.info(nats.stream)).state.messages;
-    const stored: StoredMessage[] = [];
-    if (total === 0) return stored;
-    const consumer = await jetstream(nc).consumers.get(nats.stream);
-    const messages = await consumer.consume();
-    const timer = setTimeout(() => messages.stop(), LIVENESS_MS);
-    try {
-      for await (const message of messages) {
-        const origin = parseTradeSubject(message.subject, {
-          prefix: nats.subjectPrefix,
-        });
-        assert.equal(origin.exchange, "binance", message.subject);
-        stored.push({
-          symbol: origin.symbol,
-          streamSeq: message.seq,
-          trades: decodeTrades(message.data, origin),
-        });
-        if (stored.length === total) break;
-      }
-    } finally {
-      clearTimeout(timer);
-      await messages.close();
-    }
-    assert.equal(stored.length, total, "read back fewer messages than stored");
-    return stored;
-  });
+  const stored: StoredMessage[] = [];
+  const total = await readStoredMessages(
+    { url, stream: nats.stream },
+    (message) => {
+      const origin = parseTradeSubject(message.subject, {
+        prefix: nats.subjectPrefix,
+      });
+      assert.equal(origin.exchange, "binance", message.subject);
+      stored.push({
+        symbol: origin.symbol,
+        streamSeq: message.seq,
+        trades: decodeTrades(message.data, origin),
+      });
+    },
+    { timeoutMs: LIVENESS_MS },
+  );
+  assert.equal(stored.length, total, "read back fewer messages than stored");
+  return stored;
 }
 
 /** The stream's trades per symbol, in stream order. */

@@ -45,6 +45,7 @@ import {
 } from "./_permissions.ts";
 import { type NatsServer, startNatsServer } from "./nats_server.ts";
 import { captureLog } from "./_capture_log.ts";
+import { withJsm } from "./_nats_exchange.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 const EXCHANGE = "binance";
@@ -70,20 +71,31 @@ function transportConfig(
   };
 }
 
-function open(
-  url: string,
-  options: {
-    publish?: Partial<NatsPublishConfig>;
-    auth?: NatsAuth;
-    symbols?: string[];
-    log?: Logger;
-  } = {},
-): Promise<NatsTransport> {
+/** How the tests open a transport; the rest comes from {@linkcode transportConfig}. */
+interface OpenOptions {
+  publish?: Partial<NatsPublishConfig>;
+  auth?: NatsAuth;
+  symbols?: string[];
+  log?: Logger;
+}
+
+function open(url: string, options: OpenOptions = {}): Promise<NatsTransport> {
   return NatsTransport.open(options.symbols ?? SYMBOLS, {
     exchange: EXCHANGE,
     config: transportConfig(url, options),
     log: options.log ?? captureLog().log,
   });
+}
+
+/** Opens a transport with a captured log and waits until it is ready. */
+async function openReady(
+  url: string,
+  options: Omit<OpenOptions, "log"> = {},
+): Promise<{ transport: NatsTransport; lines: string[] }> {
+  const { log, lines } = captureLog();
+  const transport = await open(url, { ...options, log });
+  await waitFor("ready", () => transport.ready());
+  return { transport, lines };
 }
 
 /** Generates trades with increasing ids (and per-symbol seq) and remembers what was sent. */
@@ -535,16 +547,12 @@ async function addStream(
   url: string,
   config: Partial<StreamConfig>,
 ): Promise<void> {
-  const nc = await connect({ servers: url, noAsyncTraces: true });
-  try {
-    await (await jetstreamManager(nc)).streams.add({
+  await withJsm(url, (jsm) =>
+    jsm.streams.add({
       name: STREAM,
       subjects: [`${PREFIX}.>`],
       ...config,
-    });
-  } finally {
-    await nc.close();
-  }
+    }));
 }
 
 /** Changes settings of the test's stream. */
@@ -552,16 +560,11 @@ async function updateStream(
   url: string,
   config: Partial<StreamConfig>,
 ): Promise<void> {
-  const nc = await connect({ servers: url, noAsyncTraces: true });
-  try {
-    // `sealed` is typed as create-only, but the server seals a stream on update
-    await (await jetstreamManager(nc)).streams.update(
-      STREAM,
-      config as Partial<StreamUpdateConfig>,
-    );
-  } finally {
-    await nc.close();
-  }
+  // `sealed` is typed as create-only, but the server seals a stream on update
+  await withJsm(
+    url,
+    (jsm) => jsm.streams.update(STREAM, config as Partial<StreamUpdateConfig>),
+  );
 }
 
 // Counter streams need nats-server 2.12: the pinned one, not any NATS_URL.
@@ -570,12 +573,9 @@ ownServerTransportTest(
   async (server) => {
     // A counter stream refuses messages without an increment header …
     await addStream(server.url, { allow_msg_counter: true });
-    const { log, lines } = captureLog();
-    const transport = await open(server.url, {
-      log,
+    const { transport, lines } = await openReady(server.url, {
       publish: { batchMaxTrades: 8, maxInFlight: 1 },
     });
-    await waitFor("ready", () => transport.ready());
     const trades = new Trades(SYMBOLS);
     for (let i = 0; i < 8; i++) trades.send(transport, 0);
     await waitFor("rejected", () => transport.stats().tradesRejected === 8);
@@ -624,12 +624,9 @@ natsTransportTest(
   "messages are capped to the stream's max_msg_size, headers included: every trade stored, none rejected",
   async (server) => {
     await addStream(server.url, { max_msg_size: 300 });
-    const { log, lines } = captureLog();
-    const transport = await open(server.url, {
-      log,
+    const { transport, lines } = await openReady(server.url, {
       publish: { batchMaxTrades: 64 },
     });
-    await waitFor("ready", () => transport.ready());
     const trades = new Trades(SYMBOLS);
     await sendMany(transport, trades, 3000);
     await transport.close();
@@ -655,12 +652,9 @@ natsTransportTest(
 natsTransportTest(
   "max_msg_size lowered while publishing: refused messages are split and sent again, in order, nothing lost",
   async (server) => {
-    const { log, lines } = captureLog();
-    const transport = await open(server.url, {
-      log,
+    const { transport, lines } = await openReady(server.url, {
       publish: { batchMaxTrades: 64 },
     });
-    await waitFor("ready", () => transport.ready());
     // read at connect time only: the transport learns it from refusals
     await updateStream(server.url, { max_msg_size: 400 });
     const trades = new Trades(SYMBOLS);
@@ -682,12 +676,9 @@ natsTransportTest(
 ownServerTransportTest(
   "the server's max_payload lowered by a config reload: after the reconnect the cap follows, too-big messages are split, nothing lost, order kept",
   async (server) => {
-    const { log, lines } = captureLog();
-    const transport = await open(server.url, {
-      log,
+    const { transport, lines } = await openReady(server.url, {
       publish: { batchMaxTrades: 64 },
     });
-    await waitFor("ready", () => transport.ready());
     const trades = new Trades(SYMBOLS);
     await sendMany(transport, trades, 3000);
     await waitFor("acked", () => transport.stats().tradesSent === 3000);
@@ -765,9 +756,7 @@ gatedTest({
   reason: OWN_SERVER_REASON,
   async fn() {
     await using server = await startNatsServer();
-    const { log, lines } = captureLog();
-    const transport = await open(server.url, { log });
-    await waitFor("ready", () => transport.ready());
+    const { transport, lines } = await openReady(server.url);
     const trades = new Trades(SYMBOLS);
     Deno.kill(server.pid, "SIGSTOP");
     try {

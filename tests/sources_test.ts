@@ -10,7 +10,7 @@ import { parsePrice } from "../common/fixed_point.ts";
 import { Side } from "../common/trade.ts";
 import { formatNdjsonTrade } from "../data_manager/replay/mod.ts";
 import type { LiveSummary } from "../trading_core/live.ts";
-import { FakeBinance } from "./_fake_binance.ts";
+import { FakeBinance, tradeFrame } from "./_fake_binance.ts";
 import { gatedTest } from "./_permissions.ts";
 import {
   assertCleanExit,
@@ -29,20 +29,10 @@ const SYMBOLS = ["BTCUSDT", "ETHUSDT"];
 
 /** A Binance combined-stream trade frame with price `price`. */
 function frame(symbol: string, id: number, price: string): string {
-  const time = 1764197000000 + id % 100_000;
-  return JSON.stringify({
-    stream: `${symbol.toLowerCase()}@trade`,
-    data: {
-      e: "trade",
-      E: time + 1,
-      s: symbol,
-      t: id,
-      p: price,
-      q: "0.01000000",
-      T: time,
-      m: id % 3 === 0,
-      M: true,
-    },
+  return tradeFrame(symbol, id, price, {
+    time: 1764197000000 + id % 100_000,
+    quantity: "0.01000000",
+    buyerMaker: id % 3 === 0,
   });
 }
 

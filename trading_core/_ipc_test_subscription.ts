@@ -8,15 +8,16 @@
 
 import assert from "node:assert/strict";
 import { encodeTrade } from "../common/codec.ts";
-import { delay } from "../common/delay.ts";
 import {
   createSegment,
   type RingWriter,
   segmentSize,
   unmapSegment,
 } from "../common/ipc/mod.ts";
-import { Side, TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { TRADE_RECORD_SIZE } from "../common/trade.ts";
 import { LIVENESS_MS, type ShmScope } from "../tests/_ipc_roles.ts";
+import { numberedTrade } from "../tests/_ring_helpers.ts";
+import { until as waitUntil } from "../tests/_until.ts";
 import type { ExchangeEvent } from "./exchange.ts";
 import { IpcExchange, type IpcExchangeOptions } from "./ipc_exchange.ts";
 
@@ -34,16 +35,7 @@ const record = new Uint8Array(TRADE_RECORD_SIZE);
 export function publish(writer: RingWriter, from: number, to: number): void {
   const now = BigInt(Date.now()) * 1_000_000n;
   for (let seq = from; seq <= to; seq++) {
-    encodeTrade({
-      side: Side.Buy,
-      flags: 0,
-      seq,
-      tsEvent: now,
-      tsRecv: now,
-      priceFixed: 1_000_000_000n,
-      size: 1,
-      tradeId: BigInt(seq),
-    }, record);
+    encodeTrade(numberedTrade(seq, now), record);
     writer.write(record);
   }
 }
@@ -54,15 +46,8 @@ export function range(first: number, last: number): number[] {
 }
 
 /** Waits until `condition` holds, for at most LIVENESS_MS of the wall clock (one test freezes performance.now). */
-export async function until(
-  condition: () => boolean,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + LIVENESS_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`never: ${what}`);
-    await delay(1);
-  }
+export function until(condition: () => boolean, what: string): Promise<void> {
+  return waitUntil(condition, what, { timeoutMs: LIVENESS_MS, pollMs: 1 });
 }
 
 /** A running subscription: what it delivered and reported, and how to stop it. */

@@ -313,41 +313,20 @@ export function futexWait(
   options: FutexWaitOptions,
 ): Promise<void> | undefined {
   const lib = libc();
+  /** syscall(SYS_futex, word, FUTEX_WAIT, expected, timeout, NULL, 0). */
+  const args = (timeout: Uint8Array<ArrayBuffer>) =>
+    [futexNr, word, FUTEX_WAIT, expected | 0, timeout, null, 0] as const;
   const timeout = relativeTimeout(options.timeoutMs);
   if (options.blocking) {
-    const result = lib.futex_wait(
-      futexNr,
-      word,
-      FUTEX_WAIT,
-      expected | 0,
-      timeout,
-      null,
-      0,
-    );
+    const result = lib.futex_wait(...args(timeout));
     if (result < 0n) checkWaitErrno("futex wait", errno());
     return undefined;
   }
-  return lib.futex_wait_async(
-    futexNr,
-    word,
-    FUTEX_WAIT,
-    expected | 0,
-    timeout,
-    null,
-    0,
-  ).then((result) => {
+  return lib.futex_wait_async(...args(timeout)).then((result) => {
     if (result >= 0n) return;
     // errno belongs to the pool thread that ran the call: ask again on this
     // thread without sleeping, which fails the same way if the call is bad.
-    const probe = lib.futex_wait(
-      futexNr,
-      word,
-      FUTEX_WAIT,
-      expected | 0,
-      EXPIRED,
-      null,
-      0,
-    );
+    const probe = lib.futex_wait(...args(EXPIRED));
     if (probe < 0n) checkWaitErrno("futex wait", errno());
   });
 }

@@ -11,6 +11,7 @@ import { TRADE_RECORD_SIZE } from "../trade.ts";
 import {
   recordBatch,
   ringTest,
+  settlesWithin,
   testSegmentPrefix,
 } from "../../tests/_ring_helpers.ts";
 
@@ -46,21 +47,8 @@ function idleRings(label: string, count: number) {
   };
 }
 
-/** Resolves to whether `promise` settled within `ms`. */
-async function settlesWithin(
-  promise: Promise<unknown>,
-  ms: number,
-): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** A sleep that failed (a futex call refused) rejects: never counted as a wake-up. */
+const RETHROW = { rethrow: true };
 
 for (const rings of [128, 129, 500]) {
   for (const blockingSleepMs of [0, 10]) {
@@ -87,7 +75,7 @@ for (const rings of [128, 129, 500]) {
         const sleeping = waiter.idle(idle.readers);
         assert.ok(sleeping instanceof Promise, "sleeps without blocking");
         assert.equal(
-          await settlesWithin(sleeping, ASLEEP_MS),
+          await settlesWithin(sleeping, ASLEEP_MS, RETHROW),
           false,
           "woke up with every ring idle",
         );
@@ -98,7 +86,7 @@ for (const rings of [128, 129, 500]) {
         );
         idle.writers[last].write(recordBatch(1, 1));
         assert.ok(
-          await settlesWithin(sleeping, LIVENESS_MS),
+          await settlesWithin(sleeping, LIVENESS_MS, RETHROW),
           "a trade on the last ring did not wake the sleeper",
         );
         assert.equal(idle.writers[last].wakeups, 1);
@@ -123,7 +111,7 @@ ringTest({
     assert.ok(sleeping instanceof Promise);
     await delay(20);
     await waiter.interrupt(idle.readers);
-    assert.ok(await settlesWithin(sleeping, LIVENESS_MS));
+    assert.ok(await settlesWithin(sleeping, LIVENESS_MS, RETHROW));
     assert.ok(idle.writers.every((writer) => writer.sleepers === 0));
   },
 });
