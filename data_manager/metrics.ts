@@ -156,6 +156,11 @@ function natsFamilies(
       help:
         "Acks saying the message was already stored (a retry after a lost ack; deduplicated).",
     }, stats.duplicates),
+    counter({
+      name: "marketbus_nats_already_stored_trades_total",
+      help:
+        "Trades the stream held already on their message's first attempt (an earlier run of the same data within the duplicate window): not stored twice.",
+    }, stats.alreadyStored),
     latencyFamily({
       name: "marketbus_nats_publish_ack_latency_seconds",
       help: "Time from publishing a message to its JetStream ack, seconds.",

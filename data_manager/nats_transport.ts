@@ -9,8 +9,11 @@
  *   symbol's queued trades go out at once, so a lone trade travels alone;
  *   trades that queue up while the window is full go out together, up to
  *   `batchMaxTrades` per message.
- * - Every message carries a `Nats-Msg-Id` built from its first trade id and
- *   count, so a retried message is stored once. Failed publishes (no ack in
+ * - Every message carries a `Nats-Msg-Id` built from its first trade (trade
+ *   id and per-symbol seq) and count, so a retried message is stored once,
+ *   and distinct trades sharing a trade id are not. A duplicate ack on a
+ *   message's first attempt means an earlier run stored the same data: not
+ *   stored twice, counted apart and warned about. Failed publishes (no ack in
  *   time, no responders, disconnect) are retried with backoff, per symbol in
  *   order: a symbol sends nothing new while one of its messages waits for a
  *   retry. Rejected ones (a permanent JetStream error) are counted and logged,
@@ -20,7 +23,9 @@
  *   once per connection, when the stream is ensured. A message refused for
  *   its size anyway (the limits changed meanwhile) is sent again as smaller
  *   messages, in order; nothing of its symbol goes out before all of it is
- *   stored. When not even one trade fits, the transport fails.
+ *   stored. The first of them keeps the refused message's id, so that one
+ *   stored by an earlier attempt (its ack lost) is not stored again. When
+ *   not even one trade fits, the transport fails.
  * - While NATS is unreachable the queue fills; beyond `queueMaxTrades` the
  *   oldest trades are dropped and counted.
  *
@@ -48,7 +53,7 @@ import {
   type LatencySummary,
 } from "../common/latency_histogram.ts";
 import type { Logger } from "../common/log.ts";
-import { natsMessageId } from "../common/message_id.ts";
+import { longestNatsMessageId, natsMessageId } from "../common/message_id.ts";
 import {
   connectNats,
   natsAuthError,
@@ -82,8 +87,6 @@ export const ACK_TIMEOUT_MS = 2000;
 const TICK_MS = 100;
 /** Repeated warnings (drops, failed publishes) are logged at most this often, ms. */
 const WARN_EVERY_MS = 5000;
-/** The largest trade id: the longest `Nats-Msg-Id` has it. */
-const MAX_TRADE_ID = 2n ** 64n - 1n;
 /** JetStream's `err_code` for "message size exceeds maximum allowed". */
 const MESSAGE_TOO_BIG = 10054;
 /** Distinct rejection reasons rate-limited on their own; more share one limit. */
@@ -116,8 +119,14 @@ export interface NatsTransportStats extends TransportStats {
   splits: number;
   /** Trades per message at most now: `batchMaxTrades`, or fewer to fit the size limits. */
   tradesPerMessage: number;
-  /** Acks that said the message was already stored (a retry after a lost ack). */
+  /** Acks that said the message was already stored (a retry after a lost ack, or data an earlier run stored). */
   duplicates: number;
+  /**
+   * Trades in messages the stream held already on their first attempt: the
+   * same data stored by an earlier run within the duplicate window, not
+   * stored twice. Counted in `tradesSent` too.
+   */
+  alreadyStored: number;
   /** Publishes awaiting their ack now. */
   inFlight: number;
   /** Trades queued, not yet published. */
@@ -138,8 +147,11 @@ export interface NatsTransportOptions {
 
 /** Trades {@linkcode NatsTransport} gave up on, one way: see {@linkcode NatsTransport.losses}. */
 export interface NatsLoss {
-  /** Dropped (queue full, or after close), rejected by JetStream, or not acknowledged at close. */
-  kind: "dropped" | "rejected" | "unflushed";
+  /**
+   * Dropped because the queue was full, handed over after close, rejected by
+   * JetStream, or not acknowledged at close.
+   */
+  kind: "dropped" | "closed" | "rejected" | "unflushed";
   /** How many trades. */
   trades: number;
   /** One line saying how many and why. */
@@ -177,6 +189,8 @@ const enum SlotState {
   Free,
   InFlight,
   Waiting,
+  /** Acked as a duplicate of a bigger message it was split from: reading what the stream holds. */
+  Checking,
 }
 
 interface Slot {
@@ -197,6 +211,10 @@ interface Slot {
   split: boolean;
   /** The next publish of a waiting slot is a retry (not the next part of a split one). */
   retry: boolean;
+  /** An attempt with the current message's id may have been stored (sent, no answer). */
+  maybeStored: boolean;
+  /** The current message has the id of the bigger one it was split from. */
+  keptId: boolean;
   headers: MsgHdrs | undefined;
   /** Id of the current attempt (in its reply subject); stale replies do not match. */
   attempt: number;
@@ -231,7 +249,7 @@ function headerBytes(lane: Lane, batchMax: number): number {
   const block = headers();
   block.set(
     "Nats-Msg-Id",
-    natsMessageId(lane.origin, MAX_TRADE_ID, { count: batchMax }),
+    longestNatsMessageId(lane.origin, { count: batchMax }),
   );
   return new TextEncoder().encode(block.toString()).length;
 }
@@ -316,6 +334,9 @@ export class NatsTransport implements Transport {
   #rejectedBy = new Map<string, number>();
   #lastDropReport = -Infinity;
   #duplicates = 0;
+  #alreadyStored = 0;
+  #alreadyStoredReported = 0;
+  #lastAlreadyStoredReport = -Infinity;
   #ackLatency = new LatencyHistogram();
   #connection = newConnectionCounters();
   #warnRetry: (message: string) => void;
@@ -475,6 +496,7 @@ export class NatsTransport implements Transport {
       splits: this.#splits,
       tradesPerMessage: this.#cap,
       duplicates: this.#duplicates,
+      alreadyStored: this.#alreadyStored,
       inFlight: this.#inFlight,
       queueDepth: this.#queued,
       ackLatency: this.#ackLatency.summary(),
@@ -501,7 +523,7 @@ export class NatsTransport implements Transport {
     return this.#ackLatency;
   }
 
-  /** Progress fragment: trades and messages acknowledged, in flight, queued, dropped, retries, errors, ack latency. */
+  /** Progress fragment: trades and messages acknowledged, in flight, queued, dropped, already stored (when any), retries, errors, ack latency. */
   summary(): string {
     const stats = this.stats();
     const { ackLatency } = stats;
@@ -511,6 +533,10 @@ export class NatsTransport implements Transport {
       formatCount(stats.queueDepth)
     } (${(stats.bufferUtilization * 100).toFixed(0)}%) dropped ${
       formatCount(stats.dropped)
+    }${
+      stats.alreadyStored > 0
+        ? ` already stored ${formatCount(stats.alreadyStored)}`
+        : ""
     } retries ${stats.retries} errors ${stats.publishErrors} ack p50 ${
       formatNanos(ackLatency.p50)
     } p99 ${formatNanos(ackLatency.p99)}${
@@ -553,7 +579,7 @@ export class NatsTransport implements Transport {
     }
     if (this.#droppedClosed > 0) {
       losses.push({
-        kind: "dropped",
+        kind: "closed",
         trades: this.#droppedClosed,
         text: `${
           formatCount(this.#droppedClosed)
@@ -616,6 +642,7 @@ export class NatsTransport implements Transport {
     } else {
       this.#log.info(`${LABEL}: flushed everything before closing`);
     }
+    this.#reportAlreadyStored();
     clearInterval(this.#tick);
     clearTimeout(this.#ensureRetry);
     this.#abort.abort(new Error("NATS transport closed"));
@@ -799,6 +826,7 @@ export class NatsTransport implements Transport {
       for (const slot of lane.unacked) {
         if (slot.state === SlotState.InFlight) {
           this.#settle(slot);
+          slot.maybeStored = true;
           this.#retryLater(slot);
         }
       }
@@ -935,8 +963,17 @@ export class NatsTransport implements Transport {
     return slot;
   }
 
-  /** Makes the slot's next message: `sending` of its trades from `offset` on, with their `Nats-Msg-Id`. */
-  #setMessage(slot: Slot, offset: number, sending: number): void {
+  /**
+   * Makes the slot's next message: `sending` of its trades from `offset` on,
+   * with their `Nats-Msg-Id`, or with `keepId` the id of the message it is
+   * the first part of.
+   */
+  #setMessage(
+    slot: Slot,
+    offset: number,
+    sending: number,
+    keepId = false,
+  ): void {
     slot.offset = offset;
     slot.sending = sending;
     const from = offset * TRADE_RECORD_SIZE;
@@ -944,15 +981,25 @@ export class NatsTransport implements Transport {
       from,
       from + sending * TRADE_RECORD_SIZE,
     );
+    if (keepId) {
+      slot.keptId = true;
+      return;
+    }
     const firstTradeId = slot.view.getBigUint64(
       from + RecordOffset.TradeId,
       true,
     );
+    const firstSeq = slot.view.getUint32(from + RecordOffset.Seq, true);
     slot.headers = headers();
     slot.headers.set(
       "Nats-Msg-Id",
-      natsMessageId(slot.lane!.origin, firstTradeId, { count: sending }),
+      natsMessageId(slot.lane!.origin, firstTradeId, {
+        count: sending,
+        firstSeq,
+      }),
     );
+    slot.maybeStored = false;
+    slot.keptId = false;
   }
 
   #freeSlot(): Slot {
@@ -971,6 +1018,8 @@ export class NatsTransport implements Transport {
       sending: 0,
       split: false,
       retry: false,
+      maybeStored: false,
+      keptId: false,
       headers: undefined,
       attempt: -1,
       sentAt: 0,
@@ -1048,6 +1097,7 @@ export class NatsTransport implements Transport {
     }
     let ack: {
       duplicate?: boolean;
+      seq?: number;
       error?: { code?: number; err_code?: number; description?: string };
     };
     try {
@@ -1073,11 +1123,27 @@ export class NatsTransport implements Transport {
       return;
     }
     this.#ackLatency.record((performance.now() - slot.sentAt) * 1e6);
+    if (ack.duplicate === true) {
+      this.#duplicates++;
+      if (slot.keptId) {
+        this.#checkStored(slot, ack.seq);
+        return;
+      }
+      // first attempt: an earlier run stored it (reported by the tick)
+      if (!slot.maybeStored) this.#alreadyStored += slot.sending;
+    }
+    this.#stored(slot, slot.sending);
+  }
+
+  /**
+   * Counts `trades` of the slot from its current offset as stored, and makes
+   * its next part or releases it.
+   */
+  #stored(slot: Slot, trades: number): void {
     this.#messagesSent++;
-    this.#tradesSent += slot.sending;
-    slot.lane!.sent += slot.sending;
-    if (ack.duplicate === true) this.#duplicates++;
-    const next = slot.offset + slot.sending;
+    this.#tradesSent += trades;
+    slot.lane!.sent += trades;
+    const next = slot.offset + trades;
     if (next < slot.count) {
       // the next part of a split message
       slot.failures = 0;
@@ -1086,6 +1152,69 @@ export class NatsTransport implements Transport {
       return;
     }
     this.#done(slot);
+  }
+
+  /**
+   * A duplicate ack for the first part of a split message, which carries the
+   * id of the message it was split from: the stream holds a message with
+   * that id, but which one? Either the bigger message (an attempt whose ack
+   * was lost before the split) or this part (an attempt of it whose ack was
+   * lost), or, when nothing with this id may have been stored in this run, an
+   * earlier run's message. Every one of them starts at this part's first
+   * trade, so the stored message's size (read at the ack's stream sequence)
+   * says how many trades are stored from there. JetStream keeps at most one
+   * message per id within the duplicate window, whatever order the attempts
+   * arrive in, so the other parts are sent only if that one does not cover
+   * them. When it cannot be read (no permission, gone), this part is counted
+   * as stored (every attempt with this id in this run held it) and the rest
+   * is sent: at worst some trades are stored twice.
+   */
+  #checkStored(slot: Slot, seq: number | undefined): void {
+    slot.state = SlotState.Checking;
+    const id = slot.headers?.get("Nats-Msg-Id");
+    const at = slot.offset;
+    const earlier = !slot.maybeStored;
+    const read = seq === undefined
+      ? Promise.reject(new Error("the ack has no stream sequence"))
+      : this.#jsm!.streams.getMessage(this.#config.jetstream.streamName, {
+        seq,
+      });
+    read.then((message) => {
+      const trades = (message?.data.length ?? 0) / TRADE_RECORD_SIZE;
+      if (
+        message?.header.get("Nats-Msg-Id") !== id ||
+        !Number.isInteger(trades) || trades < 1 || trades > slot.count - at
+      ) {
+        throw new Error(`stream sequence ${seq} holds another message`);
+      }
+      return trades;
+    }).catch((error) => {
+      this.#warnSplit(
+        `${LABEL}: cannot read the message ${id} the stream holds (${
+          error instanceof Error ? error.message : String(error)
+        }); counting the ${slot.sending} trades of its first part as stored and sending the rest, which may store some twice`,
+      );
+      return slot.sending;
+    }).then((trades) => {
+      if (slot.state !== SlotState.Checking || slot.offset !== at) return;
+      if (earlier) this.#alreadyStored += trades;
+      this.#stored(slot, trades);
+    });
+  }
+
+  /** Logs the trades counted as already stored since the last report, if any. */
+  #reportAlreadyStored(): void {
+    const trades = this.#alreadyStored - this.#alreadyStoredReported;
+    if (trades === 0) return;
+    this.#log.warn(
+      `${LABEL}: ${
+        formatCount(trades)
+      } trades were already in stream ${this.#config.jetstream.streamName} with the same Nats-Msg-Id within its duplicate_window (an earlier run of the same data?) and were not stored twice (${
+        formatCount(this.#alreadyStored)
+      } in all)`,
+    );
+    this.#alreadyStoredReported = this.#alreadyStored;
+    this.#lastAlreadyStoredReport = performance.now();
   }
 
   /** Ends the current attempt of an in-flight message; stale replies to it are ignored. */
@@ -1149,7 +1278,14 @@ export class NatsTransport implements Transport {
     this.#warnSplit(
       `${LABEL}: a message of ${slot.sending} trades on ${lane.subject} was too big (${reason}); sending its trades again in messages of up to ${smaller}`,
     );
-    this.#setMessage(slot, slot.offset, smaller);
+    // The first part keeps the refused message's id: an earlier attempt of
+    // that message may have been stored, its ack lost (it is resent after a
+    // reconnect, and the reconnect is what brings a lowered max_payload).
+    // JetStream stores at most one message per id within the duplicate
+    // window, whichever attempt comes first, so either the earlier attempt
+    // or this part is stored, never both; a duplicate ack says which
+    // (#checkStored). Later parts get ids of their own.
+    this.#setMessage(slot, slot.offset, smaller, true);
     this.#wait(slot, false);
   }
 
@@ -1203,6 +1339,7 @@ export class NatsTransport implements Transport {
           now - slot.sentAt > ACK_TIMEOUT_MS
         ) {
           this.#settle(slot);
+          slot.maybeStored = true;
           this.#retryLater(slot, `no ack within ${ACK_TIMEOUT_MS} ms`);
         }
       }
@@ -1219,6 +1356,9 @@ export class NatsTransport implements Transport {
       );
       this.#droppedReported = this.#dropped;
       this.#lastDropReport = now;
+    }
+    if (now - this.#lastAlreadyStoredReport >= WARN_EVERY_MS) {
+      this.#reportAlreadyStored();
     }
   }
 }

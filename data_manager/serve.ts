@@ -264,8 +264,9 @@ export async function serve(
         idle += performance.now() - closing;
       }
     }
-    // Any trade NATS gave up on (dropped, rejected, not acknowledged) makes
-    // the run fail, each way on one line saying how many and why.
+    // Any trade NATS gave up on (dropped, handed over after close, rejected,
+    // not acknowledged) makes the run fail, each way on one line saying how
+    // many and why; the advice on the queue goes with queue-full drops only.
     for (const transport of transports) {
       if (!(transport instanceof NatsTransport)) continue;
       for (const loss of transport.losses()) {

@@ -104,11 +104,17 @@ class Trades {
   readonly sent = new Map<string, bigint[]>();
   #record = new Uint8Array(TRADE_RECORD_SIZE);
   #nextId: bigint;
+  #step: bigint;
   #seq: number[];
 
-  constructor(symbols: readonly string[], options: { firstId?: bigint } = {}) {
+  /** With `sameId`, every trade has trade id `firstId` (a feed or file may repeat ids, or use 0). */
+  constructor(
+    symbols: readonly string[],
+    options: { firstId?: bigint; sameId?: boolean } = {},
+  ) {
     this.symbols = symbols;
     this.#nextId = options.firstId ?? 1n;
+    this.#step = options.sameId ? 0n : 1n;
     this.#seq = symbols.map(() => 0);
     for (const symbol of symbols) this.sent.set(symbol, []);
   }
@@ -119,7 +125,8 @@ class Trades {
 
   /** Sends the next trade of `symbol` (an index) into `transport`. */
   send(transport: NatsTransport, symbol: number): bigint {
-    const tradeId = this.#nextId++;
+    const tradeId = this.#nextId;
+    this.#nextId += this.#step;
     this.#encode(symbol, tradeId);
     transport.send(symbol, this.#record);
     this.sent.get(this.symbols[symbol])!.push(tradeId);
@@ -150,6 +157,7 @@ interface Stored {
   symbol: string;
   id: string;
   tradeIds: bigint[];
+  seqs: number[];
 }
 
 /** Every message of the stream, in stream order, with its trades' ids. */
@@ -167,12 +175,12 @@ async function readStream(url: string): Promise<Stored[]> {
         prefix: PREFIX,
       });
       assert.equal(exchange, EXCHANGE);
+      const decoded = decodeTrades(message.data, { exchange, symbol });
       stored.push({
         symbol,
         id: message.headers?.get("Nats-Msg-Id") ?? "",
-        tradeIds: decodeTrades(message.data, { exchange, symbol }).map((t) =>
-          t.tradeId
-        ),
+        tradeIds: decoded.map((t) => t.tradeId),
+        seqs: decoded.map((t) => t.seq),
       });
       if (stored.length === total) break;
     }
@@ -183,19 +191,30 @@ async function readStream(url: string): Promise<Stored[]> {
   }
 }
 
-/** Asserts the stream holds exactly `expected` (trade ids per symbol, in order), each message with its own id. */
+/**
+ * Asserts the stream holds exactly `expected` (trade ids per symbol, in
+ * order), each message with its own id: that of its first trade (trade id and
+ * seq) and its count, or, for the first part of a message split for its size,
+ * the id of that bigger message.
+ */
 function assertStored(
   stored: readonly Stored[],
   expected: ReadonlyMap<string, readonly bigint[]>,
 ): void {
   const got = new Map([...expected.keys()].map((s) => [s, [] as bigint[]]));
-  for (const { symbol, id, tradeIds } of stored) {
+  const ids = new Set<string>();
+  for (const { symbol, id, tradeIds, seqs } of stored) {
+    const count = Number(id.split(":")[3]);
+    assert.ok(count >= tradeIds.length, `${id}: ${tradeIds.length} trades`);
     assert.equal(
       id,
       natsMessageId({ exchange: EXCHANGE, symbol }, tradeIds[0], {
-        count: tradeIds.length,
+        count,
+        firstSeq: seqs[0],
       }),
     );
+    assert.ok(!ids.has(id), `${id} stored twice`);
+    ids.add(id);
     got.get(symbol)!.push(...tradeIds);
   }
   for (const [symbol, ids] of expected) {
@@ -358,23 +377,55 @@ natsTransportTest(
 );
 
 natsTransportTest(
-  "the same trade ids sent twice are stored once (duplicate acks)",
+  "distinct trades sharing a trade id (0, as a file may carry) are all stored, none taken for a duplicate",
   async (server) => {
-    const transport = await open(server.url, {
-      publish: { batchMaxTrades: 1 },
-    });
-    const trades = new Trades(["BTCUSDT"]);
-    const ids: bigint[] = [];
-    for (let i = 0; i < 100; i++) ids.push(trades.send(transport, 0));
-    await waitFor("all acked", () => transport.stats().tradesSent === 100);
-    for (const id of ids) trades.resend(transport, 0, id);
+    const transport = await open(server.url, { symbols: ["BTCUSDT"] });
+    const trades = new Trades(["BTCUSDT"], { firstId: 0n, sameId: true });
+    await sendMany(transport, trades, 1000);
     await transport.close();
     const stats = transport.stats();
-    assert.equal(stats.tradesSent, 200);
-    assert.equal(stats.duplicates, 100);
+    assert.equal(stats.duplicates, 0);
+    assert.equal(stats.alreadyStored, 0);
     const stored = await readStream(server.url);
-    assert.equal(stored.length, 100);
     assertStored(stored, trades.sent);
+    assert.equal(stats.tradesSent, 1000);
+    assert.deepEqual(transport.losses(), []);
+  },
+);
+
+natsTransportTest(
+  "the same data published again by a later run (same trade ids and seqs) is stored once: counted as already stored and warned, not lost",
+  async (server) => {
+    const publish = { batchMaxTrades: 1 }; // the same messages in both runs
+    const first = await open(server.url, { symbols: ["BTCUSDT"], publish });
+    const trades = new Trades(["BTCUSDT"]);
+    await sendMany(first, trades, 100);
+    await first.close();
+    assert.equal(first.stats().alreadyStored, 0);
+    const { log, lines } = captureLog();
+    const again = await open(server.url, {
+      symbols: ["BTCUSDT"],
+      publish,
+      log,
+    });
+    await sendMany(again, new Trades(["BTCUSDT"]), 100);
+    await again.close();
+    const stats = again.stats();
+    assert.equal(stats.tradesSent, 100);
+    assert.equal(stats.duplicates, 100);
+    assert.equal(stats.alreadyStored, 100);
+    assert.deepEqual(again.losses(), []);
+    assert.match(again.summary(), / already stored 100 /);
+    const warnings = lines.filter((l) => l.includes("already in stream"));
+    assert.ok(warnings.length >= 1, lines.join("\n"));
+    assert.match(
+      warnings[0],
+      new RegExp(
+        `^warn: NATS publisher: \\d+ trades were already in stream ${STREAM} with the same Nats-Msg-Id within its duplicate_window \\(an earlier run of the same data\\?\\) and were not stored twice \\(\\d+ in all\\)$`,
+      ),
+    );
+    assert.match(warnings.at(-1)!, /\(100 in all\)$/);
+    assertStored(await readStream(server.url), trades.sent);
   },
 );
 
@@ -491,6 +542,11 @@ ownServerTransportTest(
     );
     trades.send(transport, 0); // after close: not accepted, counted
     assert.equal(transport.stats().dropped, 1);
+    // not "queue full": no advice to raise queue_max_trades goes with it
+    assert.deepEqual(transport.losses().map((l) => [l.kind, l.trades]), [
+      ["closed", 1],
+      ["unflushed", 10],
+    ]);
   },
 );
 
@@ -720,6 +776,137 @@ ownServerTransportTest(
   },
 );
 
+/**
+ * A TCP proxy to a server on `port`: what the server sends can be swallowed
+ * (acks lost), and every connection through it cut.
+ */
+class AckLosingProxy implements AsyncDisposable {
+  /** Drop what the server sends while set. */
+  swallow = false;
+  #listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  #conns = new Set<Deno.Conn>();
+  #pipes: Promise<void>[] = [];
+  #accepting: Promise<void>;
+
+  constructor(port: number) {
+    this.#accepting = this.#accept(port);
+  }
+
+  /** `nats://` URL of the proxy. */
+  get url(): string {
+    return `nats://127.0.0.1:${(this.#listener.addr as Deno.NetAddr).port}`;
+  }
+
+  /** Closes every connection made through the proxy so far. */
+  cut(): void {
+    for (const conn of this.#conns) {
+      try {
+        conn.close();
+      } catch {
+        // closed by its pipe already
+      }
+    }
+    this.#conns.clear();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#listener.close();
+    this.cut();
+    await this.#accepting;
+    await Promise.all(this.#pipes);
+  }
+
+  async #accept(port: number): Promise<void> {
+    try {
+      for await (const client of this.#listener) {
+        const server = await Deno.connect({ hostname: "127.0.0.1", port });
+        this.#conns.add(client).add(server);
+        this.#pipes.push(
+          this.#pipe(client, server, () => false),
+          this.#pipe(server, client, () => this.swallow),
+        );
+      }
+    } catch {
+      // the listener was closed
+    }
+  }
+
+  async #pipe(
+    from: Deno.Conn,
+    to: Deno.Conn,
+    drop: () => boolean,
+  ): Promise<void> {
+    const buffer = new Uint8Array(64 * 1024);
+    try {
+      for (
+        let n = await from.read(buffer);
+        n !== null;
+        n = await from.read(buffer)
+      ) {
+        if (drop()) continue;
+        for (let at = 0; at < n;) at += await to.write(buffer.subarray(at, n));
+      }
+    } catch {
+      // cut
+    } finally {
+      for (const conn of [from, to]) {
+        try {
+          conn.close();
+        } catch {
+          // closed already
+        }
+      }
+    }
+  }
+}
+
+ownServerTransportTest(
+  "a message stored but whose ack was lost, split for its size after the reconnect: its first part keeps its id, the duplicate ack says all of it is stored, nothing is stored twice",
+  async (server) => {
+    await using proxy = new AckLosingProxy(server.port);
+    const { transport, lines } = await openReady(proxy.url, {
+      symbols: ["BTCUSDT"],
+      publish: { batchMaxTrades: 64, maxInFlight: 1 },
+    });
+    const trades = new Trades(["BTCUSDT"]);
+    proxy.swallow = true; // the ack will be lost
+    for (let i = 0; i < 64; i++) trades.send(transport, 0); // one message
+    const storedMessages = () =>
+      withJsm(
+        server.url,
+        async (jsm) => (await jsm.streams.info(STREAM)).state.messages,
+      );
+    const deadline = Date.now() + 10_000;
+    while (await storedMessages() === 0) {
+      assert.ok(Date.now() < deadline, "the message was never stored");
+      await delay(20);
+    }
+    assert.equal(transport.stats().tradesSent, 0, "its ack got through");
+    // A reload lowers max_payload; the reconnect brings it, and the message
+    // must be resent in parts of at most 9 trades.
+    await Deno.writeTextFile(server.configFile, "max_payload: 512\n", {
+      append: true,
+    });
+    Deno.kill(server.pid, "SIGHUP");
+    await waitFor(
+      "the reload",
+      () => server.log.includes("Reloaded: max_payload = 512"),
+    );
+    proxy.swallow = false;
+    proxy.cut();
+    await waitFor("acked", () => transport.stats().tradesSent === 64);
+    await transport.close();
+    const stats = transport.stats();
+    assert.deepEqual(transport.losses(), [], lines.join("\n"));
+    assert.ok(stats.splits > 0, "the resent message was not split");
+    assert.ok(stats.duplicates > 0);
+    assert.equal(stats.alreadyStored, 0, "its own earlier attempt");
+    const stored = await readStream(server.url);
+    assert.equal(stored.length, 1, JSON.stringify(stored.map((m) => m.id)));
+    assertStored(stored, trades.sent);
+  },
+);
+
 natsTransportTest(
   "a stream whose max_msg_size cannot hold one trade: the transport fails at start, saying what to raise",
   async (server) => {
@@ -776,6 +963,8 @@ gatedTest({
     const stats = transport.stats();
     assert.ok(stats.retries > 0);
     assert.equal(stats.publishErrors, 0);
+    // duplicates of its own retries, not data an earlier run stored
+    assert.equal(stats.alreadyStored, 0);
     assertStored(await readStream(server.url), trades.sent);
   },
 });

@@ -63,16 +63,17 @@ for (const storage of ["file", "memory"] as Storage[]) {
         const subject = tradeSubject(origin.exchange, origin.symbol, {
           prefix,
         });
-        // The worst case the estimate assumes: a 20-digit trade id.
+        // The worst case the estimate assumes: a 20-digit trade id, a 10-digit seq.
+        const firstSeq = 2 ** 32 - 1;
         const maxId = 18446744073709551615n;
         await js.publish(subject, encodeMessage([trade(maxId)]), {
-          msgID: natsMessageId(origin, maxId),
+          msgID: natsMessageId(origin, maxId, { firstSeq }),
         });
         let info = await jsm.streams.info(stream);
         assert.equal(info.state.bytes, size, "stored bytes of one message");
         for (let id = 1n; id <= 25n; id++) {
           await js.publish(subject, encodeMessage([trade(maxId - id)]), {
-            msgID: natsMessageId(origin, maxId - id),
+            msgID: natsMessageId(origin, maxId - id, { firstSeq }),
           });
         }
         info = await jsm.streams.info(stream);

@@ -1522,37 +1522,37 @@ Deno.test("jetstream: replicas out of 1..5", () => {
 
 // The stored size of one single-trade message, by hand (file store):
 // 22 + subject + 4 + header + payload 48 + 8, header = 27 + msg-id length,
-// msg id = "{exchange}:{SYMBOL}:18446744073709551615:1", longest symbol.
+// msg id = "{exchange}:{SYMBOL}:18446744073709551615:1:4294967295", longest symbol.
 
 Deno.test("jetstream: max_bytes_per_subject maps onto max_msgs_per_subject (defaults)", () => {
   // subject "market.binance.BTCUSDT.trades" = 29 bytes
-  // id "binance:BTCUSDT:18446744073709551615:1" = 38 bytes → header 65
-  // 22 + 29 + 4 + 65 + 48 + 8 = 176; 64 MiB = 67108864; 67108864 / 176 = 381300.36
+  // id "binance:BTCUSDT:18446744073709551615:1:4294967295" = 49 bytes → header 76
+  // 22 + 29 + 4 + 76 + 48 + 8 = 187; 64 MiB = 67108864; 67108864 / 187 = 358870.93
   const js = load(`
 [transport.nats.jetstream]
 max_bytes_per_subject = "64MiB"
 `).transport.nats.jetstream;
   assert.equal(js.maxBytesPerSubject, 67_108_864);
-  assert.equal(js.maxMsgsPerSubject, 381_300);
+  assert.equal(js.maxMsgsPerSubject, 358_870);
 });
 
 Deno.test("jetstream: max_bytes_per_subject is sized by the longest symbol", () => {
   // subject "market.binance.1000SHIBUSDT.trades" = 34 bytes
-  // id "binance:1000SHIBUSDT:18446744073709551615:1" = 43 bytes → header 70
-  // 22 + 34 + 4 + 70 + 48 + 8 = 186; 67108864 / 186 = 360800.34
+  // id "binance:1000SHIBUSDT:18446744073709551615:1:4294967295" = 54 bytes → header 81
+  // 22 + 34 + 4 + 81 + 48 + 8 = 197; 67108864 / 197 = 340654.13
   const js = load(`
 [data_manager]
 symbols = ["BTCUSDT", "1000shibusdt", "ETHUSDT"]
 [transport.nats.jetstream]
 max_bytes_per_subject = "64MiB"
 `).transport.nats.jetstream;
-  assert.equal(js.maxMsgsPerSubject, 360_800);
+  assert.equal(js.maxMsgsPerSubject, 340_654);
 });
 
 Deno.test("jetstream: max_bytes_per_subject uses the exchange and the prefix", () => {
   // subject "prod.market.coinbase.BTCUSDT.trades" = 35 bytes
-  // id "coinbase:BTCUSDT:18446744073709551615:1" = 39 bytes → header 66
-  // 22 + 35 + 4 + 66 + 48 + 8 = 183; 1000000 / 183 = 5464.48
+  // id "coinbase:BTCUSDT:18446744073709551615:1:4294967295" = 50 bytes → header 77
+  // 22 + 35 + 4 + 77 + 48 + 8 = 194; 1000000 / 194 = 5154.63
   const js = load(`
 [data_manager]
 exchange = "CoinBase"
@@ -1562,22 +1562,22 @@ subject_prefix = "prod.market"
 max_bytes_per_subject = "1MB"
 `).transport.nats.jetstream;
   assert.equal(js.maxBytesPerSubject, 1_000_000);
-  assert.equal(js.maxMsgsPerSubject, 5_464);
+  assert.equal(js.maxMsgsPerSubject, 5_154);
 });
 
 Deno.test("jetstream: max_bytes_per_subject with memory storage", () => {
-  // memory store: subject 29 + header 65 + payload 48 + 16 = 158
-  // 67108864 / 158 = 424739.65
+  // memory store: subject 29 + header 76 + payload 48 + 16 = 169
+  // 67108864 / 169 = 397093.87
   const js = load(`
 [transport.nats.jetstream]
 storage = "memory"
 max_bytes_per_subject = 67108864
 `).transport.nats.jetstream;
-  assert.equal(js.maxMsgsPerSubject, 424_739);
+  assert.equal(js.maxMsgsPerSubject, 397_093);
 });
 
 Deno.test("jetstream: a per-subject budget below one message keeps one", () => {
-  for (const budget of [0, 1, 175]) {
+  for (const budget of [0, 1, 186]) {
     assert.equal(
       load(`[transport.nats.jetstream]\nmax_bytes_per_subject = ${budget}\n`)
         .transport.nats.jetstream.maxMsgsPerSubject,
@@ -1585,7 +1585,7 @@ Deno.test("jetstream: a per-subject budget below one message keeps one", () => {
     );
   }
   assert.equal(
-    load(`[transport.nats.jetstream]\nmax_bytes_per_subject = 352\n`)
+    load(`[transport.nats.jetstream]\nmax_bytes_per_subject = 374\n`)
       .transport.nats.jetstream.maxMsgsPerSubject,
     2,
   );

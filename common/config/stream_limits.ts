@@ -6,7 +6,7 @@
  * @module
  */
 
-import { natsMessageId } from "../message_id.ts";
+import { longestNatsMessageId } from "../message_id.ts";
 import { tradeSubject } from "../subjects.ts";
 import { TRADE_RECORD_SIZE } from "../trade.ts";
 import type { Storage } from "./types.ts";
@@ -51,7 +51,7 @@ export interface SubjectShape {
 
 /**
  * The stored size of the largest single-trade message the publisher sends
- * for these subjects (longest symbol, a 20-digit trade id).
+ * for these subjects (longest symbol, a 20-digit trade id, a 10-digit seq).
  */
 export function singleTradeMessageSize(shape: SubjectShape): number {
   const symbol = shape.symbols.reduce(
@@ -59,7 +59,7 @@ export function singleTradeMessageSize(shape: SubjectShape): number {
     "X",
   );
   const origin = { exchange: shape.exchange, symbol };
-  const id = natsMessageId(origin, 18446744073709551615n);
+  const id = longestNatsMessageId(origin);
   return storedMessageSize({
     subject: tradeSubject(shape.exchange, symbol, {
       prefix: shape.subjectPrefix,

@@ -90,50 +90,51 @@ Deno.test("storedMessageSize counts the subject in UTF-8 bytes", () => {
 });
 
 Deno.test("singleTradeMessageSize: the default subjects, file and memory", () => {
-  // subject "market.binance.BTCUSDT.trades" 29, header 27 + 38 = 65
+  // subject "market.binance.BTCUSDT.trades" 29, header 27 + 49 = 76
+  // (id "binance:BTCUSDT:18446744073709551615:1:4294967295")
   assert.equal(
     singleTradeMessageSize(DEFAULT_SHAPE),
-    22 + 29 + 4 + 65 + 48 + 8,
+    22 + 29 + 4 + 76 + 48 + 8,
   );
-  assert.equal(singleTradeMessageSize(DEFAULT_SHAPE), 176);
+  assert.equal(singleTradeMessageSize(DEFAULT_SHAPE), 187);
   assert.equal(
     singleTradeMessageSize({ ...DEFAULT_SHAPE, storage: "memory" }),
-    29 + 65 + 48 + 16,
+    29 + 76 + 48 + 16,
   );
 });
 
 Deno.test("singleTradeMessageSize: the longest symbol sizes it", () => {
-  // "market.binance.1000SHIBUSDT.trades" 34, id 43 → header 70
+  // "market.binance.1000SHIBUSDT.trades" 34, id 54 → header 81
   assert.equal(
     singleTradeMessageSize({
       ...DEFAULT_SHAPE,
       symbols: ["BTCUSDT", "1000SHIBUSDT", "ETHUSDT"],
     }),
-    22 + 34 + 4 + 70 + 48 + 8,
+    22 + 34 + 4 + 81 + 48 + 8,
   );
 });
 
 Deno.test("singleTradeMessageSize: with no symbols, a one-letter symbol", () => {
-  // "market.binance.X.trades" 23, id "binance:X:18446744073709551615:1" 32 → 59
+  // "market.binance.X.trades" 23, id "binance:X:18446744073709551615:1:4294967295" 43 → 70
   assert.equal(
     singleTradeMessageSize({ ...DEFAULT_SHAPE, symbols: [] }),
-    22 + 23 + 4 + 59 + 48 + 8,
+    22 + 23 + 4 + 70 + 48 + 8,
   );
 });
 
 Deno.test("maxMsgsPerSubjectFor: the budget divided by one message, rounded down", () => {
-  assert.equal(maxMsgsPerSubjectFor(64 * 2 ** 20, DEFAULT_SHAPE), 381_300);
-  assert.equal(maxMsgsPerSubjectFor(176 * 1000, DEFAULT_SHAPE), 1000);
-  assert.equal(maxMsgsPerSubjectFor(176 * 1000 - 1, DEFAULT_SHAPE), 999);
+  assert.equal(maxMsgsPerSubjectFor(64 * 2 ** 20, DEFAULT_SHAPE), 358_870);
+  assert.equal(maxMsgsPerSubjectFor(187 * 1000, DEFAULT_SHAPE), 1000);
+  assert.equal(maxMsgsPerSubjectFor(187 * 1000 - 1, DEFAULT_SHAPE), 999);
   assert.equal(
     maxMsgsPerSubjectFor(64 * 2 ** 20, { ...DEFAULT_SHAPE, storage: "memory" }),
-    424_739,
+    397_093,
   );
 });
 
 Deno.test("maxMsgsPerSubjectFor is at least 1", () => {
-  for (const budget of [0, 1, 175, 176]) {
+  for (const budget of [0, 1, 186, 187]) {
     assert.equal(maxMsgsPerSubjectFor(budget, DEFAULT_SHAPE), 1);
   }
-  assert.equal(maxMsgsPerSubjectFor(352, DEFAULT_SHAPE), 2);
+  assert.equal(maxMsgsPerSubjectFor(374, DEFAULT_SHAPE), 2);
 });
