@@ -1,13 +1,15 @@
 // Trades a NATS consumer never received because the stream no longer held
 // them, against real nats-server processes (or NATS_URL's), fed by the test:
 // messages deleted before a running consumer (durable and ordered) reached
-// them, a stream's max_msgs discarding while a durable consumer was stopped
-// (counted from the position its last run saved, or from the last message
-// still stored, or, when neither is left, a warning), and what is no loss:
-// other subjects' messages, a publisher's own gap, a new publisher run.
+// them, a stream deleted and created again under running consumers, a
+// stream's max_msgs discarding while a durable consumer was stopped (counted
+// from the position its last run saved, or from the last message still
+// stored, or, when neither is left, a warning), and what is no loss: other
+// subjects' messages, a publisher's own gap, a new publisher run.
 
 import assert from "node:assert/strict";
 import { delay } from "../common/delay.ts";
+import { streamSubjects } from "../common/subjects.ts";
 import type { StreamStats } from "../trading_core/exchange.ts";
 import { POSITIONS_KEY } from "../trading_core/_nats_loss.ts";
 import { liveFamilies } from "../trading_core/metrics.ts";
@@ -15,6 +17,7 @@ import type { NatsExchange } from "../trading_core/nats_exchange.ts";
 import { TradeStats } from "../trading_core/trade_stats.ts";
 import {
   natsExchangeTest,
+  PREFIX,
   type Published,
   type Publisher,
   read,
@@ -128,6 +131,43 @@ natsExchangeTest(
     }
   },
   { stream: { allow_direct: true } },
+);
+
+natsExchangeTest(
+  "a stream deleted and created again: the trades it held undelivered are lost, counted at each symbol's next message, and the new stream is read from its start (durable and ordered)",
+  async (server, publisher) => {
+    // Replayed at the pace they were published: the readers wait 2 s
+    // after the first three messages, time to delete the stream.
+    const first = await publisher.publishMany(3);
+    await delay(2000);
+    const unread = await publisher.publishMany(9);
+    const readers = [
+      read(server.url, { replay: "original" }),
+      read(server.url, { durableName: undefined, replay: "original" }),
+    ];
+    await Promise.all(readers.map((r) => r.received(tradesIn(first))));
+    await publisher.jsm.streams.delete(STREAM);
+    await publisher.jsm.streams.add({
+      name: STREAM,
+      subjects: streamSubjects({ prefix: PREFIX }),
+    });
+    // Numbered from 1 again, below what the readers delivered.
+    const after = await publisher.publishMany(6);
+    assert.equal(after[0].streamSeq, 1);
+    for (const reader of readers) {
+      await reader.received(tradesIn([...first, ...after]));
+      await delay(200);
+      await reader.stop();
+      assert.equal(reader.delivered.length, tradesIn([...first, ...after]));
+      assertLost(reader.exchange.stats(), unread);
+      assert.deepEqual(warned(reader.events), perSymbol(unread));
+      assert.equal(
+        reader.saw("lost").filter((e) => e.symbol === "*").length,
+        1,
+        JSON.stringify(reader.events),
+      );
+    }
+  },
 );
 
 natsExchangeTest(

@@ -432,8 +432,22 @@ natsExchangeTest(
       subjects: streamSubjects({ prefix: PREFIX }),
     });
     await until(() => again.saw("attached").length === 2, "attached again");
+    // A new stream numbers its messages from 1 again: all of them delivered
+    // (deliver all), none taken for one delivered from the old stream.
+    const after = await publisher.publishMany(6);
+    await again.received(tradesIn([...sent, ...more, ...after]));
+    await delay(200);
     await again.stop();
+    assertRecords(again.delivered, [...sent, ...more, ...after]);
     assert.equal(again.exchange.consumerRecreated, 1);
+    // Everything of the old stream was delivered: nothing lost.
+    assert.deepEqual(again.exchange.stats().map((s) => s.lost), [0, 0, 0]);
+    assert.deepEqual(
+      again.saw("lost").map((e) => e.message),
+      [
+        `stream "${STREAM}" is a new one: the one this consumer read was deleted, and what it held that was not delivered is gone; those trades are counted lost per symbol at its next message (those of a symbol with none cannot be counted)`,
+      ],
+    );
   },
 );
 

@@ -12,6 +12,11 @@
  * messages, keeps a filtered consumer (which never sees the messages of
  * other subjects, a jump in stream sequences each time) exact.
  *
+ * A stream deleted and created again under the same name numbers its
+ * messages from 1 again: the consumer starts over on it, and each stream's
+ * next message counts its seq jump as lost whatever the stream sequences
+ * did (the old stream's messages not delivered are gone).
+ *
  * A durable consumer saves each stream's position in its metadata when a
  * subscription ends, so the next run counts what the stream discarded
  * while no one read it.
@@ -90,6 +95,17 @@ export class LossWatch {
     return this.#positions.has(key);
   }
 
+  /**
+   * Starts over on a new stream of the same name (the old one deleted): no
+   * message of it delivered yet, and every known position before it (stream
+   * sequence 0), so that a seq jump at its stream's next message is lost.
+   */
+  newStream(): void {
+    this.#last = 0;
+    this.#jumpedAt = 0;
+    for (const position of this.#positions.values()) position.streamSeq = 0;
+  }
+
   /** Notes that the message at `streamSeq` was delivered (valid or not), in stream order. */
   delivered(streamSeq: number): void {
     if (streamSeq <= this.#last) return;
@@ -111,14 +127,37 @@ export class LossWatch {
       return 0;
     }
     const jump = (first - position.tradeSeq - 1 + TWO_32) % TWO_32;
+    // Stream sequence 0: its last message was in a stream since deleted.
     const lost = jump > 0 && jump < TWO_32 / 2 &&
-        this.#jumpedAt > position.streamSeq
+        (position.streamSeq === 0 || this.#jumpedAt > position.streamSeq)
       ? jump
       : 0;
     position.tradeSeq = last;
     position.streamSeq = streamSeq;
     return lost;
   }
+}
+
+/** What tells a stream from one deleted and created again under its name. */
+export interface StreamMark {
+  /** When it was created (its info's `created`). */
+  created: string;
+  /** Its last stream sequence when asked. */
+  lastSeq: number;
+}
+
+/**
+ * Whether the stream marked `now` is another one than the one marked
+ * `before` (undefined: unknown): created at another time, or its last
+ * sequence below `delivered`, the last one delivered from the stream read.
+ */
+export function isNewStream(
+  before: StreamMark | undefined,
+  now: StreamMark,
+  delivered: number,
+): boolean {
+  return (before !== undefined && before.created !== now.created) ||
+    now.lastSeq < delivered;
 }
 
 /** The metadata value saving `positions` at the acknowledged position `floor`. */

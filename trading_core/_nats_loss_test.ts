@@ -3,6 +3,7 @@ import {
   addLoss,
   decodePositions,
   encodePositions,
+  isNewStream,
   LOSS_REPORT_MS,
   type LossCounts,
   LossWatch,
@@ -85,6 +86,41 @@ Deno.test("LossWatch: a resumed consumer counts from a seeded position; seeds ne
   // Messages delivered again (a rewind) do not move back.
   watch.delivered(15);
   assert.equal(watch.lastDelivered, 21);
+});
+
+Deno.test("LossWatch: on a new stream (the old one deleted) a seq jump at each stream's next message is lost, whatever its stream sequence", () => {
+  const watch = new LossWatch();
+  deliver(watch, "b.X", [[1, 1, 4], [2, 5, 5]]);
+  deliver(watch, "b.Y", [[3, 1, 1]]);
+  watch.newStream();
+  assert.equal(watch.lastDelivered, 0);
+  assert.deepEqual(watch.positions.get("b.X"), { tradeSeq: 5, streamSeq: 0 });
+  // Numbered from 1 again, every message delivered: X's trades 6 to 9 and
+  // Y's 2 went with the old stream; a step back is a new publisher run.
+  assert.deepEqual(
+    deliver(watch, "b.X", [[1, 10, 10], [2, 11, 11]]),
+    [4, 0],
+  );
+  assert.deepEqual(deliver(watch, "b.Y", [[3, 3, 3]]), [1]);
+  const back = new LossWatch();
+  deliver(back, "b.X", [[7, 500, 500]]);
+  back.newStream();
+  assert.deepEqual(deliver(back, "b.X", [[1, 1, 1], [2, 2, 2]]), [0, 0]);
+  // A publisher's gap within the new stream is no loss, as before.
+  assert.deepEqual(deliver(back, "b.X", [[3, 9, 9]]), [0]);
+});
+
+Deno.test("isNewStream: another creation time, or a last sequence below the one delivered", () => {
+  const old = { created: "2026-01-01T00:00:00.1Z", lastSeq: 40 };
+  assert.equal(isNewStream(old, { ...old, lastSeq: 90 }, 40), false);
+  assert.equal(
+    isNewStream(old, { created: "2026-01-01T00:00:09Z", lastSeq: 90 }, 40),
+    true,
+  );
+  assert.equal(isNewStream(undefined, { ...old, lastSeq: 90 }, 40), false);
+  assert.equal(isNewStream(undefined, { ...old, lastSeq: 3 }, 40), true);
+  assert.equal(isNewStream(old, { ...old, lastSeq: 3 }, 40), true);
+  assert.equal(isNewStream(undefined, { ...old, lastSeq: 0 }, 0), false);
 });
 
 Deno.test("positions are saved with the acknowledged position and read back only at that position", () => {

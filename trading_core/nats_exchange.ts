@@ -22,6 +22,7 @@ import {
   type ConsumerUpdateConfig,
   JetStreamApiCodes,
   JetStreamApiError,
+  JetStreamError,
   type JetStreamManager,
   jetstreamManager,
   type JsMsg,
@@ -51,6 +52,7 @@ import { TradeView } from "../common/trade_view.ts";
 import { streamEvent } from "./_exchange_events.ts";
 import {
   addLoss,
+  isNewStream,
   type LossCounts,
   LossWatch,
   pendingLossEvent,
@@ -58,6 +60,7 @@ import {
   savePositions,
   seedPositions,
   STREAM_LOSS,
+  type StreamMark,
 } from "./_nats_loss.ts";
 import type {
   Exchange,
@@ -123,9 +126,9 @@ const PULL_BATCH = 512;
  * leader elected yet) retries once per expiry. With the default 30 s a
  * durable consumer stalled 30 s or more after its leader's server was
  * killed; 3 s resumes it within seconds of the new leader. It also bounds a
- * stall of nats.js 3.4 after it recreates an ordered consumer (a server
- * restart loses it): it pulls too little until the pull request expires (it
- * keeps the old request's pending count).
+ * stall of nats.js 3.4 after it recreates an ordered consumer (after a
+ * gap): it pulls too little until the pull request expires (it keeps the old
+ * request's pending count).
  */
 const PULL_EXPIRES_MS = 3000;
 /** How often the consumer's pending count is asked for, ms. */
@@ -158,7 +161,9 @@ const SILENT: Logger = {
  * cannot update raise a {@linkcode ConsumerConflictError}. It acknowledges
  * with AckAll, batched: see {@linkcode NatsExchange.subscribeTrades}.
  * Without one, an ordered consumer (no acknowledgements, recreated by nats.js
- * after a gap or a server restart) reads from the configured start.
+ * after a gap, and here when it is gone from the server) reads from the
+ * configured start. A stream deleted and created again is read from its start
+ * (the configured one), its old messages not delivered counted lost.
  */
 export class NatsExchange implements Exchange {
   /** Exchange name. */
@@ -375,20 +380,7 @@ export class NatsExchange implements Exchange {
       describeStart(consumer)
     }, replay ${consumer.replay}, filter ${filters.join(", ")}`;
     if (consumer.durableName === undefined) {
-      const ordered = await retrying(
-        subscription,
-        streamName,
-        signal,
-        () => this.#ordered(jsm, filters),
-      );
-      if (ordered === undefined) return;
-      const info = await ordered.info(true);
-      subscription.consumerName = info.name;
-      subscription.attached(
-        `ordered consumer ${describe}; ${info.num_pending} message(s) pending`,
-        info.num_pending,
-      );
-      await this.#consume(jsm, ordered, subscription, 0);
+      await this.#runOrdered(jsm, subscription, { filters, signal, describe });
       return;
     }
     const name = consumer.durableName;
@@ -396,7 +388,10 @@ export class NatsExchange implements Exchange {
       subscription,
       streamName,
       signal,
-      () => this.#durable(jsm, name, filters),
+      async () => {
+        await this.#reading(jsm, subscription);
+        return await this.#durable(jsm, name, filters);
+      },
     );
     if (durable === undefined) return;
     subscription.consumerName = name;
@@ -419,12 +414,16 @@ export class NatsExchange implements Exchange {
         if (end === "done") return;
         subscription.flushAcks();
         if (end === "missing") {
-          // Deleted, or its stream was: create it again, with its start.
+          // Deleted, or its stream was: create it again, with its start
+          // (on a new stream, delivery starts over: see #reading).
           const again = await retrying(
             subscription,
             streamName,
             signal,
-            () => this.#durable(jsm, name, filters),
+            async () => {
+              await this.#reading(jsm, subscription);
+              return await this.#durable(jsm, name, filters);
+            },
           );
           if (again === undefined) return;
           if (again.change === "created") this.#recreated++;
@@ -460,6 +459,62 @@ export class NatsExchange implements Exchange {
             } could not be saved (${problem}): if the stream discards messages before the next run reads them, that run cannot count every trade lost`,
           );
         }
+      }
+    }
+  }
+
+  /**
+   * Reads through an ordered consumer. nats.js recreates it after a gap;
+   * when it is gone from the server (deleted, its stream deleted, lost in a
+   * server restart) it is created again here: after the last message
+   * delivered, or, on a new stream or before the first message, at the
+   * configured start (nats.js would skip a new stream's messages up to the
+   * last stream sequence seen).
+   */
+  async #runOrdered(
+    jsm: JetStreamManager,
+    subscription: Subscription,
+    options: {
+      filters: string[];
+      signal: AbortSignal | undefined;
+      describe: string;
+    },
+  ): Promise<void> {
+    const { filters, signal } = options;
+    const { consumer, streamName } = this.#options;
+    const base: Partial<OrderedConsumerOptions> = {
+      filter_subjects: filters,
+      replay_policy: consumer.replay,
+    };
+    /** The configured start on the stream read, resolved once. */
+    let start: Partial<OrderedConsumerOptions> | undefined;
+    for (let again = false;; again = true) {
+      const ordered = await retrying(
+        subscription,
+        streamName,
+        signal,
+        async () => {
+          if (await this.#reading(jsm, subscription)) start = undefined;
+          const last = subscription.loss.lastDelivered;
+          start ??= await this.#orderedStart(jsm, base);
+          // A copy each time: nats.js adds its name prefix to the options.
+          return await jsm.jetstream().consumers.get(
+            streamName,
+            last > 0 ? { ...base, opt_start_seq: last + 1 } : { ...start },
+          );
+        },
+      );
+      if (ordered === undefined) return;
+      const info = await ordered.info(true);
+      subscription.consumerName = info.name;
+      subscription.attached(
+        `ordered consumer${
+          again ? " (recreated)" : ""
+        } ${options.describe}; ${info.num_pending} message(s) pending`,
+        info.num_pending,
+      );
+      if (await this.#consume(jsm, ordered, subscription, 0) !== "missing") {
+        return;
       }
     }
   }
@@ -544,13 +599,25 @@ export class NatsExchange implements Exchange {
       max_messages: Math.min(batch, subscription.remaining),
       expires: PULL_EXPIRES_MS,
       callback: subscription.receive,
+      // An ordered consumer gone from the server is created again by #run.
+      abort_on_missing_resource: config.durableName === undefined,
     });
-    messages.closed().then((error) =>
-      subscription.fail(
-        round,
-        error ?? new Error("The NATS consumer stopped: its connection closed"),
-      )
-    );
+    messages.closed().then((error) => {
+      if (isGone(error)) {
+        subscription.gone(
+          `consumer ${
+            JSON.stringify(subscription.consumerName)
+          } is gone from the server (${error.message}); recreating it`,
+          round,
+        );
+      } else {
+        subscription.fail(
+          round,
+          error ??
+            new Error("The NATS consumer stopped: its connection closed"),
+        );
+      }
+    });
     watchConsumer(messages, subscription);
     const poll = setInterval(() => {
       subscription.pollLag(jsm);
@@ -562,6 +629,26 @@ export class NatsExchange implements Exchange {
       clearInterval(poll);
       await messages.close();
     }
+  }
+
+  /**
+   * Notes which stream is read (see {@linkcode Subscription.reading}); true
+   * when it is a new one. Throws when the stream is missing (to be waited
+   * for); any other failure to ask leaves the question open.
+   */
+  async #reading(
+    jsm: JetStreamManager,
+    subscription: Subscription,
+  ): Promise<boolean> {
+    let mark: StreamMark;
+    try {
+      const info = await jsm.streams.info(this.#options.streamName);
+      mark = { created: info.created, lastSeq: info.state.last_seq };
+    } catch (error) {
+      if (isApiError(error, JetStreamApiCodes.StreamNotFound)) throw error;
+      return false; // not allowed to ask, or no answer: asked again next time
+    }
+    return subscription.reading(mark);
   }
 
   /** Creates the durable consumer, or checks and updates the existing one. */
@@ -650,20 +737,18 @@ export class NatsExchange implements Exchange {
   }
 
   /**
-   * Creates the ordered consumer. nats.js recreates it from the last stream
-   * sequence seen, or its configured start before the first message, which
-   * for `new`, `last` and `by_start_time` would replay the stream (or fail):
-   * those starts are resolved to a stream sequence first.
+   * The ordered consumer's options (`base` and its configured start). nats.js
+   * recreates it from the last stream sequence seen, or its configured start
+   * before the first message, which for `new`, `last` and `by_start_time`
+   * would replay the stream (or fail): those starts are resolved to a stream
+   * sequence first.
    */
-  async #ordered(
+  async #orderedStart(
     jsm: JetStreamManager,
-    filters: string[],
-  ): Promise<Consumer> {
+    base: Partial<OrderedConsumerOptions>,
+  ): Promise<Partial<OrderedConsumerOptions>> {
     const { consumer, streamName } = this.#options;
-    const options: Partial<OrderedConsumerOptions> = {
-      filter_subjects: filters,
-      replay_policy: consumer.replay,
-    };
+    const options = { ...base };
     switch (consumer.deliver) {
       case "all":
         break;
@@ -678,10 +763,10 @@ export class NatsExchange implements Exchange {
           jsm,
           streamName,
           consumer,
-          filters,
+          base.filter_subjects as string[],
         );
     }
-    return await jsm.jetstream().consumers.get(streamName, options);
+    return options;
   }
 
   /** Acknowledges what was delivered and waits briefly for the server to have it. */
@@ -777,6 +862,8 @@ class Subscription {
   #finished = false;
   #nextDelivery = 0;
   #lastStreamSeq = 0;
+  /** The stream read; undefined: not known yet. */
+  #mark: StreamMark | undefined;
   #unacked: JsMsg | undefined;
   #ackQueued = false;
   #reported = new Set<string>();
@@ -821,6 +908,26 @@ class Subscription {
       this.#byStream.set(key, channel);
       this.#onStream({ exchange, symbol }, channel.index);
     }
+  }
+
+  /**
+   * Notes which stream is read (`mark`); true when it is a new one of the
+   * same name (the one read so far deleted): delivery starts over on it,
+   * nothing of it delivered yet, and the trades the old one held undelivered
+   * are gone, counted lost per symbol at its next message (warned once).
+   */
+  reading(mark: StreamMark): boolean {
+    const before = this.#mark;
+    this.#mark = mark;
+    if (!isNewStream(before, mark, this.loss.lastDelivered)) return false;
+    this.#lastStreamSeq = 0;
+    this.loss.newStream();
+    this.warn(
+      `stream ${
+        JSON.stringify(this.#stream)
+      } is a new one: the one this consumer read was deleted, and what it held that was not delivered is gone; those trades are counted lost per symbol at its next message (those of a symbol with none cannot be counted)`,
+    );
+    return true;
   }
 
   /** Notes that the messages up to stream sequence `seq` were delivered: skipped if they come again. */
@@ -1046,13 +1153,13 @@ class Subscription {
   }
 
   /**
-   * Reports the consumer gone from the server (deleted, or its stream): a
-   * durable one ends the pass, to be created again; an ordered one nats.js
-   * recreates by itself.
+   * Reports the consumer gone from the server (deleted, or its stream) and
+   * ends the pass (pass `round` only, when given), to create it again.
    */
-  gone(message: string): void {
+  gone(message: string, round?: Round): void {
+    if (round !== undefined && this.#round?.promise !== round) return;
     this.problem("missing", "dead", message);
-    if (this.#acks) this.#end("missing");
+    this.#end("missing");
   }
 
   /** A warning about the whole consumer. */
@@ -1197,7 +1304,7 @@ async function watchConsumer(
           : "not found";
         subscription.gone(
           subscription.restart === undefined
-            ? `consumer ${name} is gone from the server; retrying until it exists again`
+            ? `consumer ${name} is gone from the server (${how}); recreating it`
             : `consumer ${name} is gone from the server (${how}); recreating it with deliver ${subscription.restart}`,
         );
         break;
@@ -1206,7 +1313,7 @@ async function watchConsumer(
         subscription.gone(
           `stream ${JSON.stringify(status.name)} is gone from the server; ${
             subscription.restart === undefined
-              ? "retrying until it exists again"
+              ? "waiting for it, then recreating the ordered consumer"
               : `waiting for it, then recreating consumer ${
                 JSON.stringify(subscription.consumerName)
               } with deliver ${subscription.restart}`
@@ -1352,6 +1459,14 @@ function updates(
 
 function isApiError(error: unknown, code: number): boolean {
   return error instanceof JetStreamApiError && error.code === code;
+}
+
+/** Whether a consumer stopped with `error` because it or its stream is gone from the server. */
+function isGone(error: unknown): error is Error {
+  return isApiError(error, JetStreamApiCodes.ConsumerNotFound) ||
+    isApiError(error, JetStreamApiCodes.StreamNotFound) ||
+    (error instanceof JetStreamError && "code" in error &&
+      error.code === 409 && error.message === "consumer deleted");
 }
 
 /** Whether a server of `version` has the consumer reset API. */
