@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { delay } from "../common/delay.ts";
 import { gzipBytes, seededRandom } from "./_fuzz.ts";
 import { gatedTest } from "./_permissions.ts";
 import {
@@ -155,6 +156,17 @@ gatedTest({
       })().catch((error) => error);
       const exit = await serve.finish();
       const all = output(exit);
+      // A serve that never opened the FIFO leaves the writer blocked in
+      // open(): drain the FIFO ourselves so the test fails instead of hanging.
+      const pending = Symbol("pending");
+      if (
+        await Promise.race([writing, delay(5_000).then(() => pending)]) ===
+          pending
+      ) {
+        await Deno.readFile(path);
+        await writing;
+        assert.fail(`serve never read the FIFO:\n${all}`);
+      }
       assert.equal(await writing, undefined, all);
       assert.equal(exit.code, 0, all);
       assert.equal(publishedTrades(all), 2000, all);

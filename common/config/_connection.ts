@@ -69,12 +69,43 @@ const AUTH_VARIABLE: Record<string, string> = {
   password: "NATS_PASSWORD",
 };
 
-/** When `given` came from the environment: `; password is set (from NATS_PASSWORD): set NATS_USER too, …`. */
-function fromEnv(section: Section, given: string, missing: string): string {
-  if (section.precedence(given) < 2) return "";
-  return `; ${given} is set ${section.where(given)}: set ${
-    AUTH_VARIABLE[missing]
-  } too, or ${missing} in the file`;
+/**
+ * One half of a pair without the other. When the given half came from the
+ * environment, the problem is about that key, where it came from, with the
+ * variable that would complete it: `….password (from NATS_PASSWORD): the user
+ * is missing: …; set NATS_USER too, or user in the config file`.
+ */
+function missingHalf(section: Section, given: string, missing: string): void {
+  const together = "user and password go together";
+  if (section.precedence(given) < 2) {
+    section.problem(missing, `missing: ${together}`);
+    return;
+  }
+  section.problem(
+    given,
+    `the ${missing} is missing: ${together}; set ${
+      AUTH_VARIABLE[missing]
+    } too, or ${missing} in the config file`,
+  );
+}
+
+/**
+ * Where the set `keys` of one method came from, each place once, the
+ * variables and flags together: `from NATS_USER, NATS_PASSWORD`, `in x.toml,
+ * from NATS_PASSWORD`.
+ */
+function describeOrigins(section: Section, keys: string[]): string {
+  const places = new Set<string>();
+  const origins = new Set<string>();
+  for (const key of keys) {
+    if (section.precedence(key) === 0) continue;
+    const where = section.where(key);
+    const origin = /^\(from (.*)\)$/.exec(where)?.[1];
+    if (origin === undefined) places.add(where.replace(/^\((.*)\)$/, "$1"));
+    else origins.add(origin);
+  }
+  if (origins.size > 0) places.add(`from ${[...origins].join(", ")}`);
+  return [...places].join(", ");
 }
 
 /**
@@ -83,10 +114,7 @@ function fromEnv(section: Section, given: string, missing: string): string {
  * (in x.toml)`. Never a value.
  */
 function describeMethods(section: Section, set: string[][]): string {
-  const wheres = set.map(([, ...keys]) =>
-    [...new Set(keys.map((key) => section.where(key)))]
-      .map((where) => where.replace(/^\((.*)\)$/, "$1")).join(", ")
-  );
+  const wheres = set.map(([, ...keys]) => describeOrigins(section, keys));
   if (new Set(wheres).size === 1) return set.map(([name]) => name).join(", ");
   return set.map(([name], i) => `${name} (${wheres[i]})`).join(", ");
 }
@@ -125,12 +153,7 @@ function readAuth(section: Section): NatsAuth {
       const [missing, given] = user === undefined
         ? ["user", "password"]
         : ["password", "user"];
-      section.problem(
-        missing,
-        `missing: user and password go together${
-          fromEnv(section, given, missing)
-        }`,
-      );
+      missingHalf(section, given, missing);
       return { kind: "none" };
     }
     return { kind: "user", user, password };

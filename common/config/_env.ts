@@ -1,8 +1,9 @@
 /**
  * The environment variables the loader reads, with the names the `nats` CLI
  * uses: `NATS_URL` (servers) and the credentials `NATS_TOKEN`, `NATS_USER` +
- * `NATS_PASSWORD` and `NATS_CREDS`. Each sets the same key of both roles'
- * connections, above the file and below the flags.
+ * `NATS_PASSWORD` and `NATS_CREDS`. Each sets the same key of each role's
+ * connection in use, above the file and below the flags; a connection not in
+ * use (a ring-only role) ignores them, since they may be set for other tools.
  *
  * @module
  */
@@ -30,7 +31,10 @@ const AUTH_KEYS = {
 } as const;
 
 /** Both roles' connection tables: the publisher's and the consumer's. */
-const CONNECTIONS = ["transport.nats", "data_source.nats.connection"];
+export const NATS_CONNECTIONS = [
+  "transport.nats",
+  "data_source.nats.connection",
+] as const;
 
 /**
  * Reads the variables of {@linkcode NATS_ENV_VARIABLES} that the process may
@@ -59,15 +63,19 @@ export interface EnvOverride {
 }
 
 /**
- * The keys `env` sets, for both roles: `NATS_URL`'s comma-separated servers
- * (spaces and empty entries dropped) and each credential as it is.
+ * The keys `env` sets in `connections` (of {@linkcode NATS_CONNECTIONS}):
+ * `NATS_URL`'s comma-separated servers (spaces and empty entries dropped)
+ * and each credential as it is.
  */
-export function envOverrides(env: NatsEnv): EnvOverride[] {
+export function envOverrides(
+  env: NatsEnv,
+  connections: readonly string[],
+): EnvOverride[] {
   const overrides: EnvOverride[] = [];
   const url = env.NATS_URL;
   if (url !== undefined && url !== "") {
     const servers = url.split(",").map((s) => s.trim()).filter((s) => s);
-    for (const connection of CONNECTIONS) {
+    for (const connection of connections) {
       overrides.push({
         key: `${connection}.servers`,
         value: servers,
@@ -75,7 +83,7 @@ export function envOverrides(env: NatsEnv): EnvOverride[] {
       });
     }
   }
-  for (const connection of CONNECTIONS) {
+  for (const connection of connections) {
     for (const [name, key] of Object.entries(AUTH_KEYS)) {
       const value = env[name as keyof typeof AUTH_KEYS];
       if (value === undefined || value === "") continue;

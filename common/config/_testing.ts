@@ -15,6 +15,10 @@ export const FILE = "x.toml";
 /** How problems name that file. */
 export const IN_FILE = `in ${FILE}`;
 
+/** Both roles on NATS (serve publishes to it, live reads it), so the NATS variables apply to both. */
+export const BOTH_NATS =
+  '[transport.nats]\nenabled = true\n[data_source]\ntype = "nats"\n';
+
 /** Options of the helpers: {@linkcode parseConfig}'s. */
 export type TestLoadOptions = LoadConfigOptions & { file?: string };
 

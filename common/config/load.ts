@@ -17,6 +17,7 @@ import { readDataSource } from "./_data_source.ts";
 import {
   envAuthTables,
   envOverrides,
+  NATS_CONNECTIONS,
   type NatsEnv,
   readNatsEnv,
 } from "./_env.ts";
@@ -138,8 +139,12 @@ export function parseConfig(
     }
   }
   const origins = new Map<string, string>();
-  const overrides: ConfigOverride[] = envOverrides(options.env ?? {});
-  overrides.push(...(options.overrides ?? []));
+  const flags = options.overrides ?? [];
+  const env = options.env ?? {};
+  const overrides: ConfigOverride[] = Object.values(env).some((v) => v)
+    ? envOverrides(env, connectionsInUse(tree, file, flags))
+    : [];
+  overrides.push(...flags);
   // What the file itself set, before any override: seed-style tables imply keys.
   const problems = new Problems(file, origins, keyPaths(tree));
   // An auth table only the environment fills is "(from NATS_TOKEN, …)".
@@ -162,6 +167,28 @@ export function parseConfig(
   const config = readConfig(new Section(problems, "", tree), file);
   if (problems.list.length > 0) throw new ConfigError(problems.list);
   return config;
+}
+
+/**
+ * The NATS connections the configuration uses, read from the file and the
+ * flags alone (no variable sets `enabled` or `type`): `transport.nats` when
+ * serve publishes to NATS, `data_source.nats.connection` when live reads it.
+ * The NATS variables set only these, so a ring-only role ignores them.
+ */
+function connectionsInUse(
+  tree: Table,
+  file: string | undefined,
+  flags: readonly ConfigOverride[],
+): string[] {
+  const probe = structuredClone(tree);
+  for (const flag of flags) setPath(probe, flag.key, flag.value);
+  const problems = new Problems(file, new Map(), keyPaths(tree));
+  const config = readConfig(new Section(problems, "", probe), file);
+  const [publisher, consumer] = NATS_CONNECTIONS;
+  return [
+    ...(config.transport.nats.enabled ? [publisher] : []),
+    ...(config.dataSource.type === "nats" ? [consumer] : []),
+  ];
 }
 
 function setPath(tree: Table, key: string, value: unknown): boolean {

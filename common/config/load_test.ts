@@ -18,7 +18,14 @@ import {
   loadConfig,
   parseConfig,
 } from "./mod.ts";
-import { FILE, IN_FILE, load, problemOf, problemsOf } from "./_testing.ts";
+import {
+  BOTH_NATS,
+  FILE,
+  IN_FILE,
+  load,
+  problemOf,
+  problemsOf,
+} from "./_testing.ts";
 
 /** A valid user NKey seed (format only): "SU" + 56 base32 characters. */
 const SEED = `SU${"A".repeat(56)}`;
@@ -323,11 +330,16 @@ readTest(
   async () => {
     const config = await loadConfig(`${CONFIG_DIR}development.toml`, {
       env: { NATS_URL: "nats://a:4222,nats://b:4222" },
-      overrides: [{
-        key: "data_manager.symbols",
-        value: ["xrpusdt"],
-        origin: "--symbols",
-      }],
+      overrides: [
+        {
+          key: "data_manager.symbols",
+          value: ["xrpusdt"],
+          origin: "--symbols",
+        },
+        // NATS_URL applies to a connection in use only.
+        { key: "transport.nats.enabled", value: true, origin: "--nats" },
+        { key: "data_source.type", value: "nats", origin: "--nats" },
+      ],
     });
     assert.deepEqual(config.transport.nats.servers, [
       "nats://a:4222",
@@ -488,6 +500,8 @@ Deno.test("precedence: an override beats NATS_URL, only for its own key", () => 
     `
 [transport.nats]
 servers = ["nats://file:4222"]
+[data_source]
+type = "nats"
 `,
     {
       env: { NATS_URL: "nats://env:4222" },
@@ -532,7 +546,7 @@ Deno.test("origin: a non-value problem about an overridden key names the flag", 
 
 Deno.test("origin: a bad NATS_URL names NATS_URL for both roles", () => {
   assert.deepEqual(
-    problemsOf(undefined, { env: { NATS_URL: "http://h:4222" } }),
+    problemsOf(BOTH_NATS, { env: { NATS_URL: "http://h:4222" } }),
     [
       `Invalid server "http://h:4222" at transport.nats.servers[0] (from NATS_URL): expected the scheme nats:// or tls://, got "http://"`,
       `Invalid server "http://h:4222" at data_source.nats.connection.servers[0] (from NATS_URL): expected the scheme nats:// or tls://, got "http://"`,
@@ -541,7 +555,7 @@ Deno.test("origin: a bad NATS_URL names NATS_URL for both roles", () => {
 });
 
 Deno.test("origin: a NATS_URL of only commas leaves no server", () => {
-  assert.deepEqual(problemsOf(undefined, { env: { NATS_URL: " , ," } }), [
+  assert.deepEqual(problemsOf(BOTH_NATS, { env: { NATS_URL: " , ," } }), [
     "transport.nats.servers (from NATS_URL): expected at least one server URL",
     "data_source.nats.connection.servers (from NATS_URL): expected at least one server URL",
   ]);
@@ -572,10 +586,12 @@ Deno.test("origin: a file value names the file; no file names the built-in defau
 
 Deno.test("origin: an override under a non-table value cannot be applied", () => {
   assert.deepEqual(
-    problemsOf(`transport = 5\n`, { env: { NATS_URL: "nats://a:4222" } }),
+    problemsOf(`[data_source]\ntype = "nats"\nnats = 5\n`, {
+      env: { NATS_URL: "nats://a:4222" },
+    }),
     [
-      `Cannot apply NATS_URL: transport.nats.servers sits under a key that is not a table ${IN_FILE}`,
-      `Invalid value 5 at transport ${IN_FILE}: expected a table`,
+      `Cannot apply NATS_URL: data_source.nats.connection.servers sits under a key that is not a table ${IN_FILE}`,
+      `Invalid value 5 at data_source.nats ${IN_FILE}: expected a table`,
     ],
   );
 });
@@ -1371,7 +1387,7 @@ Deno.test("tls: a tls:// server URL turns it on (file and NATS_URL)", () => {
   );
   assert.deepEqual(config.transport.nats.tls, tlsOn);
   assert.equal(config.dataSource.nats.connection.tls, undefined);
-  const env = load("", { env: { NATS_URL: "tls://b:4222" } });
+  const env = load(BOTH_NATS, { env: { NATS_URL: "tls://b:4222" } });
   assert.deepEqual(env.transport.nats.tls, tlsOn);
   assert.deepEqual(env.dataSource.nats.connection.tls, tlsOn);
 });
@@ -2431,8 +2447,12 @@ exchange = "a b"
 symbolz = ["BTCUSDT"]
 [transport.ipc]
 capacity = 100
+[transport.nats]
+enabled = true
 [transport.nats.jetstream]
 retention = "limit"
+[data_source]
+type = "nats"
 [log]
 level = "loud"
 `,

@@ -117,6 +117,7 @@ function priceProblem(
   previous: Reference,
 ): string | undefined {
   const price = row.priceFixed, before = previous.priceFixed;
+  if (price === before) return undefined; // the common case, without products
   if (
     price * FACTOR_DEN > before * FACTOR_NUM ||
     price * FACTOR_NUM < before * FACTOR_DEN
@@ -134,7 +135,9 @@ function priceProblem(
 export class PlausibilityCheck {
   readonly #maxNs: bigint;
   readonly #states = new Map<string, SymbolState>();
-  #lastKey = "";
+  /** The previous row's symbol, exchange and state: most rows repeat them. */
+  #lastSymbol = "";
+  #lastExchange = "";
   #last: SymbolState | undefined;
 
   /** A check whose "now" is `nowMs` (ms since the epoch). @default Date.now() */
@@ -151,17 +154,26 @@ export class PlausibilityCheck {
   check(row: CheckedRow): string | undefined {
     const range = timeRangeProblem(row.tsEvent, this.#maxNs);
     if (range !== undefined) return range;
-    const key = row.symbol + "\0" + row.exchange;
-    let state = key === this.#lastKey ? this.#last : this.#states.get(key);
-    if (state === undefined) {
-      state = { accepted: reference(row), suspect: undefined, streak: 0 };
-      this.#states.set(key, state);
-      this.#lastKey = key;
+    let state = this.#last;
+    if (
+      state === undefined || row.symbol !== this.#lastSymbol ||
+      row.exchange !== this.#lastExchange
+    ) {
+      const key = row.symbol + "\0" + row.exchange;
+      state = this.#states.get(key);
+      this.#lastSymbol = row.symbol;
+      this.#lastExchange = row.exchange;
+      if (state === undefined) {
+        this.#last = {
+          accepted: reference(row),
+          suspect: undefined,
+          streak: 0,
+        };
+        this.#states.set(key, this.#last);
+        return undefined;
+      }
       this.#last = state;
-      return undefined;
     }
-    this.#lastKey = key;
-    this.#last = state;
     const order = orderProblem(row, state.accepted);
     const problem = order ?? priceProblem(row, state.accepted);
     if (problem === undefined) {
