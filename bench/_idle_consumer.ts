@@ -32,6 +32,8 @@ export interface IdleConsumerConfig {
   measureMs: number;
   /** Trades to await on the last ring after the window. */
   trades: number;
+  /** Heartbeat silence after which a producer is declared dead, ms (default: live's). */
+  staleAfterMs?: number;
 }
 
 /** The symbols of ring `i` of a bench: `S0`, `S1`, … */
@@ -56,6 +58,9 @@ async function main(config: IdleConsumerConfig): Promise<void> {
   const exchange = new IpcExchange({
     exchange: BENCH_EXCHANGE,
     shmPathPrefix: config.prefix,
+    ...(config.staleAfterMs === undefined
+      ? {}
+      : { staleAfterMs: config.staleAfterMs }),
   });
   const controller = new AbortController();
   const clock = { seconds: 0, nanos: 0 };

@@ -2,11 +2,13 @@
  * What an idle `backoff` consumer costs with many rings: one consumer process
  * (bench/_idle_consumer.ts, an IpcExchange configured as `live` runs it)
  * follows 1, 128, 129 or 500 rings whose producer (this process) publishes
- * nothing, or waits for 500 rings that do not exist; its CPU over the window
- * is printed as % of one core. Afterwards the bench publishes trades on the
- * last ring, 20 ms apart, and prints their delivery latency (for the missing
- * rings: the last ring is created then, so its first trade measures how soon a
- * new ring is found).
+ * nothing, or waits for 500 rings that do not exist, for the successor of a
+ * producer killed with SIGKILL (its ring left behind), or beside 100 foreign
+ * segments under the rings' names; its CPU over the window is printed as % of
+ * one core. Afterwards the bench publishes trades on the last ring, 20 ms
+ * apart, and prints their delivery latency (when the ring did not exist, or
+ * held a dead or foreign segment: the last ring is created then, so its first
+ * trade measures how soon a new ring is found).
  *
  * ```sh
  * deno run --allow-read --allow-run --allow-env --allow-ffi bench/idle_rings.ts [--seconds N] [--rounds N] [--only TEXT]
@@ -22,10 +24,12 @@
 
 import { encodeTrade } from "../common/codec.ts";
 import {
+  createSegment,
   readWallClock,
   RingWriter,
   segmentName,
   unlinkSegment,
+  unmapSegment,
 } from "../common/ipc/mod.ts";
 import { TRADE_RECORD_SIZE } from "../common/trade.ts";
 import { numberedTrade } from "../tests/_ring_helpers.ts";
@@ -36,26 +40,51 @@ import {
 } from "./_idle_consumer.ts";
 import { median } from "./_process.ts";
 
-/** One setup: how many rings, and whether they exist. */
+/**
+ * What is under the rings' names while the consumer idles: live rings of this
+ * process, nothing, the ring of a producer killed with SIGKILL (followed, then
+ * declared dead), or foreign segments (not rings, created after the consumer
+ * started waiting, so it reports them and waits on).
+ */
+type Setup = "idle" | "missing" | "dead" | "foreign";
+
+/** One setup: how many rings, and what is under their names. */
 interface Scenario {
   id: string;
   setup: string;
   rings: number;
-  exist: boolean;
+  kind: Setup;
 }
 
 const SCENARIOS: readonly Scenario[] = [
-  { id: "1", setup: "1 ring, idle", rings: 1, exist: true },
-  { id: "128", setup: "128 rings, idle", rings: 128, exist: true },
-  { id: "129", setup: "129 rings, idle", rings: 129, exist: true },
-  { id: "500", setup: "500 rings, idle", rings: 500, exist: true },
+  { id: "1", setup: "1 ring, idle", rings: 1, kind: "idle" },
+  { id: "128", setup: "128 rings, idle", rings: 128, kind: "idle" },
+  { id: "129", setup: "129 rings, idle", rings: 129, kind: "idle" },
+  { id: "500", setup: "500 rings, idle", rings: 500, kind: "idle" },
   {
     id: "500-missing",
     setup: "500 rings that do not exist yet",
     rings: 500,
-    exist: false,
+    kind: "missing",
+  },
+  {
+    id: "1-dead",
+    setup: "1 dead producer's ring",
+    rings: 1,
+    kind: "dead",
+  },
+  {
+    id: "100-foreign",
+    setup: "100 foreign segments",
+    rings: 100,
+    kind: "foreign",
   },
 ];
+
+/** Heartbeat silence after which the consumer declares the killed producer dead, ms (well inside the warm-up). */
+const DEAD_STALE_MS = 300;
+/** Bytes of a foreign segment: one page, first byte not the ring magic. */
+const FOREIGN_SIZE = 4096;
 
 /** Trades published on the last ring after the window. */
 const TRADES = 20;
@@ -175,18 +204,21 @@ async function runRound(
   );
   const writers: RingWriter[] = [];
   let child: Deno.ChildProcess | undefined;
+  let producer: Deno.ChildProcess | undefined;
   try {
-    if (scenario.exist) {
+    if (scenario.kind === "idle") {
       for (const name of names) {
         writers.push(RingWriter.create(name, { capacity: 64 }));
       }
     }
+    if (scenario.kind === "dead") producer = await startProducer(names[0]);
     const config: IdleConsumerConfig = {
       prefix,
       rings: scenario.rings,
       warmupMs: WARMUP_MS,
       measureMs: options.seconds * 1000,
       trades: TRADES,
+      staleAfterMs: scenario.kind === "dead" ? DEAD_STALE_MS : undefined,
     };
     child = new Deno.Command(Deno.execPath(), {
       args: [
@@ -201,6 +233,20 @@ async function runRound(
     }).spawn();
     const events = new Events(child.stdout);
     await events.next("ready");
+    // During the warm-up: the consumer declares the producer dead, or
+    // reports the foreign segments, and then waits beside them.
+    if (producer) {
+      producer.kill("SIGKILL");
+      await producer.status;
+      producer = undefined;
+    }
+    if (scenario.kind === "foreign") {
+      for (const name of names) {
+        const segment = createSegment(name, FOREIGN_SIZE);
+        new Uint8Array(segment.buffer)[0] = 0x41;
+        unmapSegment(segment);
+      }
+    }
     const cpu = await events.next("cpu");
     const last = writers.at(-1) ??
       (writers[0] = RingWriter.create(names.at(-1)!, { capacity: 64 }));
@@ -218,15 +264,43 @@ async function runRound(
       latencyUs: reported.latenciesUs as number[],
     };
   } finally {
-    if (child) {
+    for (const running of [child, producer]) {
+      if (!running) continue;
       try {
-        child.kill("SIGKILL");
+        running.kill("SIGKILL");
       } catch { /* already gone */ }
-      await child.status;
+      await running.status;
     }
     for (const writer of writers) writer.close();
     for (const name of names) unlinkSegment(name);
   }
+}
+
+/** Starts a producer of ring `name` in its own process (to be killed): tests/ipc/ring_producer.ts. */
+async function startProducer(name: string): Promise<Deno.ChildProcess> {
+  const producer = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-ffi",
+      new URL("../tests/ipc/ring_producer.ts", import.meta.url).pathname,
+      "--name",
+      name,
+      "--capacity",
+      "64",
+    ],
+    stdin: "piped", // kept open: the producer closes its ring at EOF
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = producer.stdout.getReader();
+  const { value } = await reader.read();
+  reader.releaseLock();
+  if (!new TextDecoder().decode(value).includes('"ready"')) {
+    producer.kill("SIGKILL");
+    await producer.status;
+    throw new Error(`the producer of ${name} did not start`);
+  }
+  return producer;
 }
 
 function fmt(value: number, digits = 1): string {

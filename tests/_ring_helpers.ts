@@ -42,7 +42,7 @@ export function segmentExists(name: string): boolean {
     return true;
   } catch (error) {
     if (!(error instanceof RingNotFoundError)) throw error;
-    return !error.message.includes("no such segment"); // else empty: being created
+    return error.reason !== "absent"; // else empty: being created
   }
 }
 

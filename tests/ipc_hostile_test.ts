@@ -22,6 +22,11 @@ import {
 } from "./_ipc_roles.ts";
 import { PROJECT_ROOT } from "./nats_server.ts";
 import { lines, type ScriptEvent } from "./_ring_helpers.ts";
+import {
+  makeNotSegment,
+  NOT_SEGMENTS,
+  removeNotSegment,
+} from "./ipc/not_segments.ts";
 
 const HOSTILE = join(PROJECT_ROOT, "tests/ipc/ring_hostile.ts");
 const PRODUCER = join(PROJECT_ROOT, "tests/ipc/ring_producer.ts");
@@ -65,12 +70,13 @@ function assertOneLineExit(
   assert.doesNotMatch(text, STACK_FRAME, `${what} printed a stack trace`);
 }
 
-/** Starts `live`, then a paced `serve` it attaches to, and lets it run. */
+/** Starts `live` (with `liveArgs` besides --summary-json), then a paced `serve` it attaches to, and lets it run. */
 async function followedServe(
   config: RoleConfig,
   serveArgs: string[],
+  liveArgs: string[] = [],
 ): Promise<{ live: RoleProcess; serve: RoleProcess }> {
-  const live = new RoleProcess("live", config, ["--summary-json"]);
+  const live = new RoleProcess("live", config, ["--summary-json", ...liveArgs]);
   await live.waitFor(/waiting for ring/, config.symbols.length);
   const serve = new RoleProcess("serve", config, serveArgs);
   await live.waitFor(/attached to/, config.symbols.length);
@@ -84,7 +90,10 @@ gatedTest({
   async fn() {
     await using config = await roleConfig({ symbols: ["BTCUSDT"] });
     const ring = config.rings[0];
-    const { live, serve } = await followedServe(config, ["--rate", "1000"]);
+    const { live, serve } = await followedServe(config, ["--rate", "1000"], [
+      "--progress",
+      "100ms",
+    ]);
     await using _live = live;
     await using _serve = serve;
     await delay(300);
@@ -109,16 +118,30 @@ gatedTest({
       "200",
     );
     await hostile(ring, "--action", "odd", "--behind", "1");
-    // a slot not written yet: the producer must not inherit the odd word
-    await hostile(ring, "--action", "odd", "--ahead", "50");
+    // A slot not written yet (5 s ahead at 1000 trades/s, however loaded the
+    // machine): the producer must not inherit the odd word.
+    const ahead = 5000;
+    const { writePosition } = await hostile(
+      ring,
+      "--action",
+      "odd",
+      "--ahead",
+      String(ahead),
+    );
     live.kill("SIGCONT");
-    await delay(1500);
+    // Until the producer wrote that slot over, and a few trades more.
+    const past = Number(writePosition) + ahead + 10;
+    while (
+      Number((await hostile(ring, "--action", "position")).writePosition) <
+        past
+    ) await delay(200);
     serve.kill("SIGINT");
     const serveExit = await serve.finish();
     assert.equal(serveExit.code, 0, output(serveExit));
     const published = publishedTrades(serveExit.stdout);
-    await live.waitFor(/producer closed/);
-    await delay(500);
+    // Drained: the producer closed and nothing is left to read (every trade
+    // received or counted lost).
+    await live.waitFor(/BTCUSDT .* lag 0 latency .*\[closed\]/);
     live.kill("SIGINT");
     const exit = await live.finish();
     assert.ok(!exit.timedOut, output(exit));
@@ -156,6 +179,25 @@ gatedTest({
       "serve",
       /Ring \S+ is not usable: truncated to 65,536 bytes under this process, expected 4,194,560/,
     );
+  },
+});
+
+gatedTest({
+  name:
+    "ring: an idle ring truncated to 0 under serve and live is a one-line error in both, not SIGBUS",
+  permissions: ROLE_PERMISSIONS,
+  async fn() {
+    await using config = await roleConfig({ symbols: ["BTCUSDT"] });
+    // One trade a second: both roles idle (live asleep, waking every ≤ 10 ms).
+    const { live, serve } = await followedServe(config, ["--rate", "1"]);
+    await using _live = live;
+    await using _serve = serve;
+    await delay(500);
+    await hostile(config.rings[0], "--action", "truncate", "--value", "0");
+    const truncated =
+      /Ring \S+ is not usable: truncated to 0 bytes under this process, expected 4,194,560/;
+    assertOneLineExit(await live.finish(10_000), "live", truncated);
+    assertOneLineExit(await serve.finish(10_000), "serve", truncated);
   },
 });
 
@@ -220,6 +262,35 @@ gatedTest({
     }
   },
 });
+
+for (const kind of NOT_SEGMENTS) {
+  gatedTest({
+    name:
+      `ring: a ${kind} at a ring's name makes serve, and live starting, exit 1 with one line saying so`,
+    permissions: ROLE_PERMISSIONS,
+    async fn() {
+      await using config = await roleConfig({ symbols: ["BTCUSDT"] });
+      const path = `/dev/shm${config.rings[0]}`;
+      makeNotSegment(kind, path);
+      try {
+        const line = new RegExp(
+          `Ring \\S+ is not usable: /dev/shm/\\S+ is a ${kind}, expected a regular file \\(a ring segment\\)`,
+        );
+        await using serve = new RoleProcess("serve", config, [
+          "--max-trades",
+          "10",
+        ]);
+        const serveExit = await serve.finish(10_000);
+        assertOneLineExit(serveExit, "serve", line);
+        assert.match(output(serveExit), /: remove it, or give this/);
+        await using live = new RoleProcess("live", config, ["--summary-json"]);
+        assertOneLineExit(await live.finish(10_000), "live", line);
+      } finally {
+        removeNotSegment(path);
+      }
+    },
+  });
+}
 
 /** Not root (so chown to another uid fails); false when this file may not run `id` to tell. */
 const NOT_ROOT = missingPermissions([{ name: "run" }]).length === 0 &&

@@ -17,12 +17,8 @@ import {
   ringEpoch,
   RingFormatError,
   RingNotFoundError,
-  RingOwnerError,
   RingReader,
 } from "../common/ipc/mod.ts";
-
-/** errno of shm_open on another user's owner-only segment. */
-const EACCES = 13;
 
 /** What the search needs of a /dev/shm watch (common/ipc/segment_watch.ts). */
 export interface NameWatch {
@@ -71,6 +67,8 @@ interface Entry<T> {
   delayMs: number;
   /** The earliest time it is due: the delay after the miss, less the {@linkcode EARLY} part. */
   dueAt: number;
+  /** The watch named it since the last miss: the next miss starts the back-off again. */
+  changed: boolean;
 }
 
 /** The rings being searched for and when each is due. */
@@ -97,10 +95,14 @@ export class RingSearch<T extends Named> {
   /** `item` was looked at at `now` and not attached, because of `kind`. */
   missed(item: T, kind: MissKind, now: number): void {
     const entry = this.#entries.get(item.name);
-    const delayMs = entry === undefined || entry.kind !== kind
+    // Something new under the name (the watch named it, or a new kind of
+    // miss, e.g. a refused segment replaced by a ring being created) is
+    // looked at again soon.
+    const delayMs = entry === undefined || entry.kind !== kind || entry.changed
       ? FIRST_RETRY_MS
       : Math.min(entry.delayMs * 2, this.#cap(kind));
-    const next = { item, kind, delayMs, dueAt: now + delayMs * (1 - EARLY) };
+    const dueAt = now + delayMs * (1 - EARLY);
+    const next = { item, kind, delayMs, dueAt, changed: false };
     this.#entries.set(item.name, next);
     this.#nextDue = Math.min(this.#nextDue, next.dueAt);
   }
@@ -123,7 +125,9 @@ export class RingSearch<T extends Named> {
     const due: T[] = [];
     let nextDue = Infinity;
     for (const [name, entry] of this.#entries) {
-      if (all || now >= entry.dueAt || changed?.has(name)) {
+      const named = changed?.has(name) ?? false;
+      if (all || now >= entry.dueAt || named) {
+        entry.changed = named;
         due.push(entry.item);
       } else {
         nextDue = Math.min(nextDue, entry.dueAt);
@@ -181,10 +185,10 @@ export interface ProbeOptions {
 }
 
 /**
- * Opens ring `name` if it is there, valid and a new incarnation. A segment
- * that is not a usable ring (foreign, another version, another owner or
- * writable by others, or another user's owner-only segment) comes back as
- * `refused`, for the caller to report or throw.
+ * Opens ring `name` if it is there, valid and a new incarnation. Something
+ * under the name that is not a usable ring (foreign, another version, not a
+ * regular file, another owner or writable by others, or an OS error opening
+ * it) comes back as `refused`, for the caller to report or throw.
  */
 export function probeRing(name: string, options: ProbeOptions): Probe {
   const trust = { publisherUid: options.publisherUid };
@@ -198,18 +202,23 @@ export function probeRing(name: string, options: ProbeOptions): Probe {
     return { miss: "absent" };
   } catch (error) {
     if (error instanceof RingNotFoundError) {
-      const absent = error.message.includes("(no such segment)");
-      return { miss: absent ? "absent" : "pending" };
+      return { miss: error.reason === "absent" ? "absent" : "pending" };
     }
     if (refusedSegment(error)) return { miss: "pending", refused: error };
     throw error;
   }
 }
 
-/** Is `error` a segment this consumer will not read (rather than a failure of its own)? */
+/**
+ * Is `error` about what is under the name (refused while waiting: reported
+ * once, and the search goes on)? A segment that is not a ring this version
+ * reads, or not a regular file (RingFormatError), one of another owner or
+ * writable by others (RingOwnerError, an OsError), or any other OS error
+ * from opening, checking or mapping it (e.g. EACCES from another user's
+ * owner-only segment).
+ */
 function refusedSegment(error: unknown): error is Error {
-  return error instanceof RingFormatError || error instanceof RingOwnerError ||
-    (error instanceof OsError && error.errno === EACCES);
+  return error instanceof RingFormatError || error instanceof OsError;
 }
 
 /** A subscribed ring as {@linkcode reportMiss} sees it. */

@@ -134,3 +134,18 @@ Deno.test("a new kind of miss starts again from FIRST_RETRY_MS", () => {
   assert.deepEqual(search.due(36 + FIRST_RETRY_MS - 1), []);
   assert.deepEqual(search.due(36 + FIRST_RETRY_MS), [ring]);
 });
+
+Deno.test("a name the watch reports starts its back-off again from FIRST_RETRY_MS (a refused segment replaced by a ring being created)", () => {
+  const watch = new FakeWatch();
+  const search = new RingSearch<{ name: string }>(watch);
+  const ring = named("/p_bench_S1");
+  search.missed(ring, "pending", 0);
+  // Backed off to MAX_RETRY_MS (a refused segment that stays).
+  looksIn(search, ring, 1, 3000, "pending");
+  // Replaced: the watch names it, the look finds the new one being created.
+  watch.next = new Set([ring.name]);
+  assert.deepEqual(search.due(3000), [ring]);
+  search.missed(ring, "pending", 3000);
+  assert.deepEqual(search.due(3000 + FIRST_RETRY_MS - 1), []);
+  assert.deepEqual(search.due(3000 + FIRST_RETRY_MS), [ring]);
+});

@@ -296,6 +296,7 @@ export class IpcExchange implements Exchange {
       signal?.removeEventListener("abort", interrupt);
       await waiter.interrupt(readers);
       for (const channel of channels) this.#detach(channel);
+      waiter.close();
       await search.close();
     }
   }

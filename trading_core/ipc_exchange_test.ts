@@ -13,7 +13,13 @@ import {
   WAIT_STRATEGIES,
 } from "../common/ipc/mod.ts";
 import { TRADE_RECORD_SIZE } from "../common/trade.ts";
-import { ffiTest, shmScope } from "../tests/_ipc_roles.ts";
+import { ffiTest, SHM_PERMISSIONS, shmScope } from "../tests/_ipc_roles.ts";
+import { gatedTest } from "../tests/_permissions.ts";
+import {
+  makeNotSegment,
+  NOT_SEGMENTS,
+  removeNotSegment,
+} from "../tests/ipc/not_segments.ts";
 import type { ExchangeEvent } from "./exchange.ts";
 import { IpcExchange } from "./ipc_exchange.ts";
 import {
@@ -312,6 +318,79 @@ ffiTest(
     }
   },
 );
+
+/** A test that also makes things under /dev/shm. */
+function shmFileTest(name: string, fn: () => Promise<void>): void {
+  gatedTest({
+    name,
+    permissions: [...SHM_PERMISSIONS, { name: "run" }],
+    fn,
+  });
+}
+
+for (const kind of NOT_SEGMENTS) {
+  shmFileTest(
+    `a ${kind} at a ring's name while waiting for its producer is reported once and waited past`,
+    async () => {
+      using shm = shmScope();
+      const name = shm.ring("ETHUSDT");
+      const path = `/dev/shm${name}`;
+      const btc = RingWriter.create(shm.ring("BTCUSDT"), { capacity: 64 });
+      let eth: RingWriter | undefined;
+      const sub = subscribe(shm, ["BTCUSDT", "ETHUSDT"]);
+      try {
+        await until(() => sub.saw("waiting", "ETHUSDT"), "waiting event");
+        makeNotSegment(kind, path);
+        const refused = () =>
+          sub.events.filter((e) =>
+            e.kind === "refused" && e.symbol === "ETHUSDT"
+          );
+        await until(() => refused().length > 0, `the ${kind} reported`);
+        assert.match(
+          refused()[0].message,
+          new RegExp(
+            `^ETHUSDT: ignoring /.*ETHUSDT: Ring .* is not usable: /dev/shm/.*ETHUSDT is a ${kind}, expected a regular file \\(a ring segment\\); still waiting for a valid producer`,
+          ),
+        );
+        publish(btc, 1, 3);
+        await until(() => sub.seqs(0).length === 3, "BTCUSDT trades");
+        await delay(300);
+        assert.equal(refused().length, 1);
+        removeNotSegment(path);
+        eth = RingWriter.create(name, { capacity: 64 });
+        publish(eth, 1, 5);
+        await until(() => sub.seqs(1).length === 5, "ETHUSDT trades");
+        assert.deepEqual(sub.seqs(1), range(1, 5));
+      } finally {
+        await sub.stop();
+        btc.close();
+        eth?.close();
+        removeNotSegment(path);
+      }
+    },
+  );
+
+  shmFileTest(
+    `a ${kind} at a ring's name when the subscription starts makes it reject with RingFormatError`,
+    async () => {
+      using shm = shmScope();
+      const name = shm.ring("ETHUSDT");
+      const path = `/dev/shm${name}`;
+      makeNotSegment(kind, path);
+      try {
+        const sub = subscribe(shm, ["ETHUSDT"]);
+        await assert.rejects(sub.done, (error: unknown) => {
+          assert.ok(error instanceof RingFormatError, `${error}`);
+          assert.equal(error.segment, name);
+          assert.match(error.message, new RegExp(`is a ${kind}, expected`));
+          return true;
+        });
+      } finally {
+        removeNotSegment(path);
+      }
+    },
+  );
+}
 
 for (const wait of WAIT_STRATEGIES) {
   ffiTest(

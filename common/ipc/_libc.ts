@@ -55,8 +55,12 @@ export const EINTR = 4;
 export const ENOSPC = 28;
 /** statx: stat the fd itself (empty path). */
 export const AT_EMPTY_PATH = 0x1000;
-/** statx mask: mode, uid and size (STATX_MODE | STATX_UID | STATX_SIZE). */
-export const STATX_MODE_UID_SIZE = 0x2 | 0x8 | 0x200;
+/** statx: stat a symbolic link itself, not what it points to. */
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+/** statx dirfd: relative to the working directory (unused for absolute paths). */
+export const AT_FDCWD = -100;
+/** statx mask: type, mode, uid and size (STATX_TYPE | STATX_MODE | STATX_UID | STATX_SIZE). */
+export const STATX_TYPE_MODE_UID_SIZE = 0x1 | 0x2 | 0x8 | 0x200;
 /** clock id of the wall clock. */
 export const CLOCK_REALTIME = 0;
 /** clock id of the system-wide monotonic clock. */
@@ -136,9 +140,11 @@ const SYMBOLS = {
     result: "i64",
     nonblocking: true,
   },
-  // Waiting for segments to appear (segment_watch.ts).
+  // Waiting for segments to appear (segment_watch.ts), noticing a mapped one
+  // modified (resize_watch.ts).
   inotify_init1: { parameters: ["i32"], result: "i32" },
   inotify_add_watch: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  inotify_rm_watch: { parameters: ["i32", "i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   poll_async: {
@@ -290,6 +296,9 @@ function checkWaitErrno(call: string, code: number): void {
   }
 }
 
+/** Timeouts of futex waits running on Deno's blocking pool, kept from the garbage collector. */
+const pendingTimeouts = new Set<Uint8Array>();
+
 /** A zero timespec: a relative timeout of 0, or an absolute deadline long past. */
 const EXPIRED = new Uint8Array(new ArrayBuffer(16));
 
@@ -322,7 +331,13 @@ export function futexWait(
     if (result < 0n) checkWaitErrno("futex wait", errno());
     return undefined;
   }
-  return lib.futex_wait_async(...args(timeout)).then((result) => {
+  // The pool thread reads `timeout` when the call starts, maybe after this
+  // function returned: the pending set keeps it alive until the call settled.
+  pendingTimeouts.add(timeout);
+  const call = lib.futex_wait_async(...args(timeout)).finally(() =>
+    pendingTimeouts.delete(timeout)
+  );
+  return call.then((result) => {
     if (result >= 0n) return;
     // errno belongs to the pool thread that ran the call: ask again on this
     // thread without sleeping, which fails the same way if the call is bad.

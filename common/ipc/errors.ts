@@ -7,18 +7,29 @@
 import { ENOSPC, EPERM, OsError } from "./_libc.ts";
 import { formatCount } from "../format.ts";
 
+/**
+ * Why a ring was not found: `absent` = no segment of that name, `being
+ * created` = its producer has not finished creating it (empty, or its header
+ * not yet complete).
+ */
+export type RingNotFoundReason = "absent" | "being created";
+
 /** No segment of that name exists (yet): the producer is not running. */
 export class RingNotFoundError extends Error {
   /** The segment name. */
   readonly segment: string;
+  /** Why it was not found. */
+  readonly reason: RingNotFoundReason;
 
-  /** Creates the error for segment `segment`. */
-  constructor(segment: string, detail = "no such segment") {
+  /** Creates the error for segment `segment`, not found because of `reason` (default `absent`). */
+  constructor(segment: string, reason: RingNotFoundReason = "absent") {
+    const detail = reason === "absent" ? "no such segment" : reason;
     super(
       `Ring ${segment} not found (${detail}): is data_manager running with the same exchange, symbols and shm_path_prefix?`,
     );
     this.name = "RingNotFoundError";
     this.segment = segment;
+    this.reason = reason;
   }
 }
 
@@ -108,6 +119,12 @@ export class RingOwnerError extends OsError {
         ? undefined
         : `mode ${mode} lets group or others write it, expected no group/other write (e.g. 0600)`,
     ].filter((problem) => problem !== undefined);
+    // Trusted by owner and mode, yet its owner may not open it (EACCES).
+    if (problems.length === 0) {
+      problems.push(
+        `mode ${mode} does not let its owner read and write it, expected 0600`,
+      );
+    }
     this.message =
       `Ring ${segment} (/dev/shm${segment}, uid ${found.uid}, mode ${mode}) is not trusted: ${
         problems.join("; ")

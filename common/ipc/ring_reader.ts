@@ -189,6 +189,11 @@ export class RingReader {
     }
   }
 
+  /** The open file descriptor of its segment (e.g. to watch the file), until {@linkcode close}. */
+  get fd(): number {
+    return this.#segment.fd;
+  }
+
   /** The next position this reader will read. */
   get position(): number {
     return this.#position;
@@ -458,9 +463,20 @@ export class RingReader {
     return { word: this.#wakeWord, expected };
   }
 
-  /** Undoes {@linkcode beginSleep} (no-op after {@linkcode close}, which undid it). */
-  endSleep(): void {
+  /**
+   * Undoes {@linkcode beginSleep} (no-op after {@linkcode close}, which undid
+   * it), with `checkSize` (the default) first checking that the segment
+   * still has its size (one `statx`): an idle consumer spends most of its
+   * time asleep, and touching a segment truncated meanwhile would crash it
+   * with SIGBUS. Pass false when the segment cannot have changed (no sleep
+   * happened, or a watch on the file saw no change).
+   *
+   * @throws {RingTruncatedError} when another process truncated it: close
+   * the reader (the sleep is then undone without touching the segment).
+   */
+  endSleep(checkSize = true): void {
     if (this.#closed || this.#sleeps === 0) return;
+    if (checkSize) checkSegmentSize(this.#segment);
     this.#sleeps--;
     Atomics.sub(this.#words, W_SLEEPERS, 1);
   }

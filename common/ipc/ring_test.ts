@@ -681,11 +681,12 @@ ringTest({
     );
     assert.ok(fd >= 0, `shm_open ${empty} failed`);
     libc().close(fd);
-    assertThrowsWith(
+    const beingCreated = assertThrowsWith(
       () => RingReader.open(empty),
       RingNotFoundError,
       "being created",
     );
+    assert.equal(beingCreated.reason, "being created");
     const afterEmpty = rings.writer(empty).replaced;
     assert.equal(afterEmpty?.pid, undefined);
     assert.match(afterEmpty?.reason ?? "", /half-created|empty/);
@@ -789,6 +790,7 @@ ringTest({
       "no such segment",
     );
     assert.equal(notFound.segment, missing);
+    assert.equal(notFound.reason, "absent");
 
     const cases: [string, CraftedSegment, string][] = [
       [
@@ -834,11 +836,12 @@ ringTest({
 
     const unfinished = rings.name("nomagic");
     craftSegment(unfinished, { magic: 0 });
-    assertThrowsWith(
+    const noMagic = assertThrowsWith(
       () => RingReader.open(unfinished),
       RingNotFoundError,
       "being created",
     );
+    assert.equal(noMagic.reason, "being created");
   },
 });
 

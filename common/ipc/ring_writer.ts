@@ -23,6 +23,7 @@ import {
 } from "./_header.ts";
 import { checkCount, WordViewCache } from "./_words.ts";
 import {
+  RingFormatError,
   RingInUseError,
   RingNotFoundError,
   RingOwnerError,
@@ -95,6 +96,18 @@ function newEpoch(not: number): number {
 }
 
 /**
+ * The name is taken by something that is not a segment (a directory, a
+ * symbolic link): creating fails as for any name taken (`EEXIST`), saying
+ * what is there and what to do.
+ */
+function nameTaken(name: string, problem: RingFormatError): OsError {
+  const error = new OsError(`shm_open ${segmentPath(name)}`, EEXIST);
+  error.message =
+    `${problem.message}: remove it, or give this data_manager another transport.ipc.shm_path_prefix`;
+  return error;
+}
+
+/**
  * Clears the way for a new segment when the name is taken: refuses if a live
  * producer holds it, otherwise marks the old one closed (so attached
  * consumers notice at once) and unlinks it.
@@ -110,15 +123,19 @@ function retire(name: string): ReplacedSegment & { epoch: number } {
     });
   } catch (error) {
     if (error instanceof RingOwnerError && error.uid === effectiveUid()) {
-      // Ours, but others could write it: replace it with an owner-only one.
+      // Ours, but others could write it (or we cannot open it): replace it
+      // with an owner-only one.
       unlinkSegment(name);
       const mode = (error.mode & 0o777).toString(8).padStart(4, "0");
       return {
         pid: undefined,
-        reason: `writable by group or others (mode ${mode})`,
+        reason: (error.mode & 0o022) !== 0
+          ? `writable by group or others (mode ${mode})`
+          : `not readable and writable by its owner (mode ${mode})`,
         epoch: 0,
       };
     }
+    if (error instanceof RingFormatError) throw nameTaken(name, error);
     if (!(error instanceof RingNotFoundError)) throw error;
     unlinkSegment(name);
     return { pid: undefined, reason: HALF_CREATED, epoch: 0 };
@@ -199,6 +216,10 @@ export class RingWriter {
   #closed = false;
   /** Why writing is no longer possible (closed, or the segment was truncated). */
   #failure: Error | undefined;
+  /** The position at the last heartbeat. */
+  #positionAtBeat = -1;
+  /** Nothing was written during the last heartbeat period: check the size before the next write. */
+  #idle = false;
 
   private constructor(
     segment: Segment,
@@ -240,6 +261,7 @@ export class RingWriter {
    *
    * @throws {RingInUseError} when a live producer is publishing into it.
    * @throws {RingOwnerError} when another user owns the name (it cannot be replaced).
+   * @throws {OsError} (EEXIST) when the name is not a regular file (a directory, a symbolic link).
    * @throws {RingSpaceError} when /dev/shm has no room for it.
    * @throws {RangeError} for a bad capacity, heartbeat interval or start position.
    */
@@ -311,15 +333,33 @@ export class RingWriter {
    * next write with SIGBUS): from then on writes throw instead.
    */
   #beat(): void {
-    try {
-      checkSegmentSize(this.#segment);
-    } catch (error) {
-      this.#failure = error as Error;
-      clearInterval(this.#heartbeat);
-      return;
-    }
+    if (!this.#sizeIntact()) return;
+    this.#idle = this.#position === this.#positionAtBeat;
+    this.#positionAtBeat = this.#position;
     this.#beats = (this.#beats + 1) | 0;
     Atomics.store(this.#words, W_HEARTBEAT, this.#beats);
+  }
+
+  /** Checks the segment's size; once it was truncated, writes throw from then on. */
+  #sizeIntact(): boolean {
+    try {
+      checkSegmentSize(this.#segment);
+      return true;
+    } catch (error) {
+      this.#failure ??= error as Error;
+      clearInterval(this.#heartbeat);
+      return false;
+    }
+  }
+
+  /**
+   * Before the first write after a heartbeat period without any: the
+   * segment may have been truncated while idle (the heartbeat checks only
+   * every period), and writing would crash with SIGBUS.
+   */
+  #checkAfterIdle(): void {
+    this.#idle = false;
+    if (this.#failure === undefined) this.#sizeIntact();
   }
 
   /** Trades written since creation plus the start position: the next position to write. */
@@ -346,6 +386,7 @@ export class RingWriter {
    * @throws {Error} after {@linkcode close}.
    */
   write(record: Uint8Array, offset = 0): void {
+    if (this.#idle) this.#checkAfterIdle();
     const source = this.#records.wordsAt(record, offset, TRADE_RECORD_SIZE);
     this.#put(source, this.#records.base);
     this.#commit();
@@ -359,6 +400,7 @@ export class RingWriter {
    */
   writeMany(records: Uint8Array, count: number): void {
     checkCount(count);
+    if (this.#idle) this.#checkAfterIdle();
     const source = this.#records.wordsAt(
       records,
       0,

@@ -7,6 +7,8 @@
 
 import {
   AT_EMPTY_PATH,
+  AT_FDCWD,
+  AT_SYMLINK_NOFOLLOW,
   cString,
   EACCES,
   EINTR,
@@ -22,9 +24,10 @@ import {
   OsError,
   PROT_READ,
   PROT_WRITE,
-  STATX_MODE_UID_SIZE,
+  STATX_TYPE_MODE_UID_SIZE,
 } from "./_libc.ts";
 import {
+  RingFormatError,
   RingNotFoundError,
   RingOwnerError,
   RingSpaceError,
@@ -64,9 +67,25 @@ export interface OpenSegmentOptions {
 /** What `statx` says about a segment's file. */
 interface FileStatus {
   uid: number;
+  /** Permission bits. */
   mode: number;
+  /** File type bits (`S_IFMT` of `st_mode`). */
+  type: number;
   size: number;
 }
+
+/** `S_IFMT`, and `S_IFREG`: the only type a segment may have. */
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+/** The other file types, for messages. */
+const FILE_TYPES: Readonly<Record<number, string>> = {
+  0o040000: "directory",
+  0o120000: "symbolic link",
+  0o010000: "FIFO",
+  0o020000: "character device",
+  0o060000: "block device",
+  0o140000: "socket",
+};
 
 const SHM_NAME = /^\/[A-Za-z0-9._-]{1,254}$/;
 
@@ -120,23 +139,97 @@ function closeFd(fd: number, name: string): void {
   if (libc().close(fd) !== 0) throw osError("close", name, errno());
 }
 
-/** `statx` of an open fd: owner, mode and size. */
-function fileStatus(fd: number, name: string): FileStatus {
+/** `statx` of `path` relative to `dirfd` (or of `dirfd` itself with AT_EMPTY_PATH); undefined when it fails (see errno). */
+function statx(
+  dirfd: number,
+  path: string,
+  flags: number,
+): FileStatus | undefined {
   const buffer = new Uint8Array(256);
   const result = libc().statx(
-    fd,
-    cString(""),
-    AT_EMPTY_PATH,
-    STATX_MODE_UID_SIZE,
+    dirfd,
+    cString(path),
+    flags,
+    STATX_TYPE_MODE_UID_SIZE,
     buffer,
   );
-  if (result !== 0) throw osError("statx", name, errno());
+  if (result !== 0) return undefined;
   const view = new DataView(buffer.buffer);
+  const mode = view.getUint16(28, true);
   return {
     uid: view.getUint32(20, true),
-    mode: view.getUint16(28, true) & 0o7777,
+    mode: mode & 0o7777,
+    type: mode & S_IFMT,
     size: Number(view.getBigUint64(40, true)),
   };
+}
+
+/** `statx` of an open fd: type, owner, mode and size. */
+function fileStatus(fd: number, name: string): FileStatus {
+  const status = statx(fd, "", AT_EMPTY_PATH);
+  if (status === undefined) throw osError("statx", name, errno());
+  return status;
+}
+
+/** Refuses what is not a regular file: a directory, a symbolic link, a FIFO, a device. */
+function checkRegular(name: string, status: FileStatus): void {
+  if (status.type === S_IFREG) return;
+  const what = FILE_TYPES[status.type] ??
+    `file of type 0${status.type.toString(8)}`;
+  throw new RingFormatError(
+    name,
+    `${
+      segmentPath(name)
+    } is a ${what}, expected a regular file (a ring segment)`,
+  );
+}
+
+/**
+ * Refuses a segment of another owner than expected, or that group or others
+ * may write; with `denied` (its open failed with EACCES) whatever its owner
+ * and mode, naming them.
+ */
+function checkOwner(
+  name: string,
+  status: FileStatus,
+  options: OpenSegmentOptions & { denied?: boolean },
+): void {
+  const expectedUid = options.ownerUid ?? effectiveUid();
+  const trusted = status.uid === expectedUid && (status.mode & 0o022) === 0;
+  if (trusted && !options.denied) return;
+  throw new RingOwnerError(
+    name,
+    { uid: status.uid, mode: status.mode, expectedUid },
+    options.ownerRemedy ??
+      `remove it (rm ${
+        segmentPath(name)
+      }, as its owner or root) and start data_manager as the publishing user`,
+  );
+}
+
+/**
+ * Why `shm_open` of an existing name failed, from the path itself (not
+ * following a symbolic link): a file that is not a regular one (a
+ * directory gives EINVAL, a symbolic link ELOOP), or, on EACCES, who owns
+ * the segment and its mode; else the bare OS error.
+ */
+function openFailure(
+  name: string,
+  code: number,
+  options: OpenSegmentOptions,
+): Error {
+  const status = statx(AT_FDCWD, segmentPath(name), AT_SYMLINK_NOFOLLOW);
+  if (status !== undefined) {
+    try {
+      checkRegular(name, status);
+      if (code === EACCES) {
+        checkOwner(name, status, { ...options, denied: true });
+      }
+    } catch (error) {
+      return error as Error;
+    }
+  }
+  return osError("shm_open", name, code);
 }
 
 /** struct statvfs (112 bytes on 64-bit Linux): f_bavail × f_frsize. */
@@ -240,8 +333,10 @@ export function createSegment(name: string, size: number): Segment {
  * uid and that neither group nor others may write it.
  *
  * @throws {RingNotFoundError} when no segment has that name (or it is still empty).
- * @throws {RingOwnerError} when another user owns it or others may write it.
- * @throws {OsError} for other OS errors (e.g. EACCES: another user's segment).
+ * @throws {RingFormatError} when the name is not a regular file (a directory, a symbolic link).
+ * @throws {RingOwnerError} when another user owns it, others may write it,
+ * or it may not be opened (EACCES: e.g. another user's owner-only segment).
+ * @throws {OsError} for other OS errors.
  */
 export function openSegment(
   name: string,
@@ -252,21 +347,12 @@ export function openSegment(
   if (fd < 0) {
     const code = errno();
     if (code === ENOENT) throw new RingNotFoundError(name);
-    throw osError("shm_open", name, code);
+    throw openFailure(name, code, options);
   }
   try {
     const status = fileStatus(fd, name);
-    const expectedUid = options.ownerUid ?? effectiveUid();
-    if (status.uid !== expectedUid || (status.mode & 0o022) !== 0) {
-      throw new RingOwnerError(
-        name,
-        { uid: status.uid, mode: status.mode, expectedUid },
-        options.ownerRemedy ??
-          `remove it (rm ${
-            segmentPath(name)
-          }, as its owner or root) and start data_manager as the publishing user`,
-      );
-    }
+    checkRegular(name, status);
+    checkOwner(name, status, options);
     if (status.size === 0) throw new RingNotFoundError(name, "being created");
     return map(
       name,

@@ -155,6 +155,137 @@ ringTest({
 
 ringTest({
   name:
+    "segment: a writer idle for a heartbeat period checks the size before its next write: truncated to 0 meanwhile is RingTruncatedError, never SIGBUS",
+  async fn() {
+    const name = uniqueName();
+    try {
+      const writer = RingWriter.create(name, {
+        capacity: 64,
+        heartbeatIntervalMs: 5,
+      });
+      writer.writeMany(recordBatch(0, 3), 3);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // idle beats
+      // Truncated and written in one go: no heartbeat in between.
+      truncate(name, 0);
+      assert.throws(
+        () => writer.writeMany(recordBatch(3, 1), 1),
+        (error: Error) => {
+          assert.ok(error instanceof RingTruncatedError, String(error));
+          assert.match(error.message, /truncated to 0 bytes/);
+          return true;
+        },
+      );
+      assert.throws(() => writer.write(recordBatch(3, 1)), RingTruncatedError);
+      writer.close(); // does not touch the missing pages either
+    } finally {
+      unlinkSegment(name);
+    }
+  },
+});
+
+/** The user another user's segments are tried as (nobody). */
+const OTHER_UID = 65534;
+
+/** Why this file cannot run a process as {@linkcode OTHER_UID} (setpriv, as root), or undefined. */
+async function otherUserProblem(): Promise<string | undefined> {
+  if (NOT_ROOT) return "running as another uid needs root";
+  if (Deno.permissions.querySync({ name: "run" }).state !== "granted") {
+    return undefined; // the gate skips it, naming --allow-run
+  }
+  try {
+    const probe = await new Deno.Command("setpriv", {
+      args: [...asOtherUser(), "true"],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (probe.success) return undefined;
+    return `setpriv cannot switch to uid ${OTHER_UID}: ${
+      new TextDecoder().decode(probe.stderr).trim()
+    }`;
+  } catch (error) {
+    return `setpriv is not available: ${(error as Error).message}`;
+  }
+}
+
+function asOtherUser(): string[] {
+  return [
+    `--reuid=${OTHER_UID}`,
+    `--regid=${OTHER_UID}`,
+    "--clear-groups",
+  ];
+}
+
+const OTHER_USER = await otherUserProblem();
+
+ringTest({
+  name:
+    `segment: another user's owner-only segment (0600, 0644), which it may not open (EACCES), is refused by readers and the writer naming its owner and mode${
+      OTHER_USER ? ` [skipped: ${OTHER_USER}]` : ""
+    }`,
+  ignore: OTHER_USER !== undefined,
+  permissions: [...RUN, { name: "read" }, { name: "write" }],
+  async fn() {
+    const name = uniqueName();
+    // A deno of its own for the other user: its cache, no project config.
+    const home = await Deno.makeTempDir({ prefix: "mbt_other_user_" });
+    await Deno.chmod(home, 0o777);
+    const script = `
+      import { RingReader, RingWriter, ringEpoch } from ${
+      JSON.stringify(new URL("./mod.ts", import.meta.url).href)
+    };
+      const name = ${JSON.stringify(name)};
+      const tries = {
+        epoch: () => ringEpoch(name),
+        open: () => RingReader.open(name).close(),
+        create: () => RingWriter.create(name, { capacity: 64 }).close(),
+      };
+      for (const [what, attempt] of Object.entries(tries)) {
+        try {
+          attempt();
+          console.log(what + ": ok");
+        } catch (error) {
+          console.log(what + ": " + error.name + ": " + error.message);
+        }
+      }`;
+    try {
+      const writer = RingWriter.create(name, { capacity: 64 });
+      for (const mode of ["0600", "0644"]) {
+        await run("chmod", mode, `/dev/shm${name}`);
+        const result = await new Deno.Command("setpriv", {
+          args: [...asOtherUser(), Deno.execPath(), "eval", script],
+          cwd: home,
+          env: { DENO_DIR: home, HOME: home, NO_COLOR: "1" },
+          clearEnv: true,
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const text = new TextDecoder().decode(result.stdout);
+        assert.ok(
+          result.success,
+          text + new TextDecoder().decode(result.stderr),
+        );
+        const owned = new RegExp(
+          `RingOwnerError: Ring \\S+ \\(/dev/shm\\S+, uid 0, mode ${mode}\\) is not trusted: owned by uid 0, expected uid ${OTHER_UID}\\.`,
+        );
+        for (const what of ["epoch", "open", "create"]) {
+          const line = text.split("\n").find((l) => l.startsWith(`${what}:`));
+          assert.match(
+            line ?? "",
+            owned,
+            `${what} with mode ${mode}:\n${text}`,
+          );
+        }
+      }
+      writer.close();
+    } finally {
+      unlinkSegment(name);
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+ringTest({
+  name:
     "segment: a ring truncated under its reader and writer is RingTruncatedError for both, never SIGBUS",
   async fn() {
     const name = uniqueName();

@@ -11,26 +11,32 @@ import {
   cString,
   EINTR,
   errno,
-  EWOULDBLOCK,
   libc,
   NONBLOCK_CLOEXEC,
   OsError,
 } from "./_libc.ts";
+import {
+  IN_ATTRIB,
+  IN_CREATE,
+  IN_IGNORED,
+  IN_MOVED_TO,
+  IN_Q_OVERFLOW,
+  IN_UNMOUNT,
+  InotifyReader,
+} from "./_inotify.ts";
 
 /** Where glibc's shm_open keeps segments. */
 const SHM_DIR = "/dev/shm";
-/** inotify event bits. */
-const IN_ATTRIB = 0x4;
-const IN_CLOSE_WRITE = 0x8;
-const IN_MOVED_TO = 0x80;
-const IN_CREATE = 0x100;
-const IN_UNMOUNT = 0x2000;
-const IN_Q_OVERFLOW = 0x4000;
-const IN_IGNORED = 0x8000;
-/** What can turn a name into a ring: created, moved in, rewritten, or its owner or mode changed. */
-const WATCHED = IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB;
-/** `struct inotify_event` before the name: wd, mask, cookie, len. */
-const EVENT_HEADER = 16;
+/**
+ * What can turn a name into a ring: created, moved in, or its owner or mode
+ * changed. Not IN_CLOSE_WRITE: every look at a ring (shm_open O_RDWR, then
+ * close) raises it, so a consumer waiting beside a dead producer's ring or a
+ * refused segment would wake itself in a loop. A producer writes its header
+ * through its mapping, which raises no event at all: a segment found being
+ * created (empty, or no magic yet) is looked at again on the search's
+ * back-off, as is one rewritten in place.
+ */
+const WATCHED = IN_CREATE | IN_MOVED_TO | IN_ATTRIB;
 /** poll(2): data to read. */
 const POLLIN = 1;
 
@@ -39,9 +45,7 @@ export class SegmentWatch {
   #fd: number;
   /** An eventfd that ends a {@linkcode wait} early. */
   #wakeFd: number;
-  #buffer = new Uint8Array(new ArrayBuffer(16384));
-  #view = new DataView(this.#buffer.buffer);
-  #decoder = new TextDecoder();
+  #events: InotifyReader;
   /** Two `struct pollfd` (fd, events | revents << 16): the watch, the eventfd. */
   #pollFds = new Int32Array(new ArrayBuffer(16));
   #pollBytes = new Uint8Array(this.#pollFds.buffer);
@@ -52,6 +56,7 @@ export class SegmentWatch {
   private constructor(fd: number, wakeFd: number) {
     this.#fd = fd;
     this.#wakeFd = wakeFd;
+    this.#events = new InotifyReader(fd, `inotify watch on ${SHM_DIR}`);
     this.#pollFds.set([fd, POLLIN, wakeFd, POLLIN]);
   }
 
@@ -91,38 +96,12 @@ export class SegmentWatch {
     if (this.#ended) return undefined;
     const names = new Set<string>();
     let all = false;
-    for (;;) {
-      const length = Number(
-        libc().read(this.#fd, this.#buffer, BigInt(this.#buffer.byteLength)),
-      );
-      if (length < 0) {
-        const code = errno();
-        if (code === EWOULDBLOCK) return all ? undefined : names;
-        throw new OsError(`read inotify watch on ${SHM_DIR}`, code);
-      }
-      for (let at = 0; at + EVENT_HEADER <= length;) {
-        const mask = this.#view.getUint32(at + 4, true);
-        const nameLength = this.#view.getUint32(at + 12, true);
-        if (mask & (IN_IGNORED | IN_UNMOUNT)) {
-          this.#end();
-          return undefined;
-        }
-        if (mask & IN_Q_OVERFLOW) all = true;
-        if (nameLength > 0) {
-          const bytes = this.#buffer.subarray(
-            at + EVENT_HEADER,
-            at + EVENT_HEADER + nameLength,
-          );
-          const end = bytes.indexOf(0);
-          names.add(
-            `/${
-              this.#decoder.decode(end < 0 ? bytes : bytes.subarray(0, end))
-            }`,
-          );
-        }
-        at += EVENT_HEADER + nameLength;
-      }
-    }
+    this.#events.drain((_wd, mask, name) => {
+      if (mask & (IN_IGNORED | IN_UNMOUNT)) this.#end();
+      if (mask & IN_Q_OVERFLOW) all = true;
+      if (name !== "") names.add(`/${name}`);
+    });
+    return all || this.#ended ? undefined : names;
   }
 
   /**

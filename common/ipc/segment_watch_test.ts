@@ -1,4 +1,4 @@
-// The /dev/shm watch: names of segments created or rewritten, waiting until
+// The /dev/shm watch: names of segments created (or moved in, or chmod'ed), waiting until
 // one appears, and cancelling a wait. Needs unscoped --allow-ffi; skipped,
 // saying why, without it. (/dev/shm is shared with whatever else runs, so a
 // wait may also end early for someone else's segment: the tests only rely on
@@ -6,7 +6,14 @@
 
 import assert from "node:assert/strict";
 import { SegmentWatch } from "./segment_watch.ts";
-import { createSegment, unlinkSegment, unmapSegment } from "./mod.ts";
+import {
+  createSegment,
+  RingReader,
+  RingWriter,
+  unlinkSegment,
+  unmapSegment,
+} from "./mod.ts";
+import { ringEpoch } from "./ring_reader.ts";
 import { ringTest, testSegmentPrefix } from "../../tests/_ring_helpers.ts";
 
 const PREFIX = testSegmentPrefix();
@@ -58,6 +65,26 @@ ringTest({
       await again;
       await closing;
     } finally {
+      await watch.close();
+    }
+  },
+});
+
+ringTest({
+  name:
+    "looking at a ring (ringEpoch, RingReader.open and close) does not name it in the watch: a waiting consumer's own probes never wake it",
+  async fn() {
+    const name = `${PREFIX}probed`;
+    const writer = RingWriter.create(name, { capacity: 64 });
+    const watch = openWatch();
+    try {
+      assert.ok(!watch.changed()?.has(name));
+      ringEpoch(name);
+      assert.ok(!watch.changed()?.has(name), "ringEpoch");
+      RingReader.open(name).close();
+      assert.ok(!watch.changed()?.has(name), "RingReader.open + close");
+    } finally {
+      writer.close();
       await watch.close();
     }
   },

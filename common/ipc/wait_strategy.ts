@@ -15,6 +15,7 @@ import {
 import { FutexSet } from "./_futex_set.ts";
 import { RingState } from "./layout.ts";
 import type { RingReader } from "./ring_reader.ts";
+import { ResizeWatch } from "./resize_watch.ts";
 
 /**
  * `spin`: busy-poll (lowest latency, one core at 100%). `backoff`: busy-poll
@@ -62,6 +63,14 @@ export class RingWaiter {
   #spinMs: number;
   #maxSleepMs: number;
   #blockingSleepMs: number;
+  /**
+   * A watch on the files of the rings slept on (opened at the first sleep;
+   * undefined: inotify not available): a sleep ends with a size check
+   * (`statx`) only of the rings another process modified meanwhile, or of
+   * every ring when that is not known. A truncated ring would crash the
+   * consumer with SIGBUS at its next touch.
+   */
+  #resizes: ResizeWatch<RingReader> | undefined | null = null;
   #idleSince = -1;
   /** Spin before sleeping? Only while idle periods are short enough for a spin to end them. */
   #spinFirst = true;
@@ -72,6 +81,8 @@ export class RingWaiter {
   /** The futex words of the readers last slept on, built once per set of readers. */
   #set: FutexSet | undefined;
   #setReaders: readonly RingReader[] = [];
+  /** The readers whose files {@linkcode #resizes} watches, in the order last slept on. */
+  #watched: readonly RingReader[] = [];
 
   /** Creates a waiter for `strategy`. */
   constructor(strategy: WaitStrategy, options: RingWaiterOptions = {}) {
@@ -108,6 +119,9 @@ export class RingWaiter {
   /**
    * Call after a poll of `readers` found nothing. Returns a promise to await
    * before polling again, or undefined to poll again at once.
+   *
+   * @throws {RingTruncatedError} (or rejects with it) when a ring was
+   * truncated while the consumer slept: close the readers.
    */
   idle(readers: readonly RingReader[]): Promise<void> | undefined {
     const now = performance.now();
@@ -137,6 +151,7 @@ export class RingWaiter {
    * futex_waitv: the first ring's word, with a short timeout.
    */
   #sleep(readers: readonly RingReader[]): Promise<void> | undefined {
+    this.#watchFiles(readers);
     const waiters = readers.map((reader) => reader.beginSleep());
     // Re-check after announcing ourselves: a trade committed before the
     // producer could see us sleeping is visible now.
@@ -144,7 +159,7 @@ export class RingWaiter {
       reader.hasData() || reader.state() !== RingState.Open
     );
     if (ready) {
-      for (const reader of readers) reader.endSleep();
+      for (const reader of readers) reader.endSleep(false);
       return undefined;
     }
     this.#sleeps++;
@@ -181,15 +196,20 @@ export class RingWaiter {
       throw error;
     }
     if (wait === undefined) {
-      this.#woke(readers);
       const now = performance.now();
-      if (now - this.#lastYield < SPIN_YIELD_MS) return undefined;
+      if (now - this.#lastYield < SPIN_YIELD_MS) {
+        this.#woke(readers);
+        return undefined;
+      }
       this.#lastYield = now;
-      return yieldToEventLoop();
+      // The sleep ends after the yield: its size check is then the last
+      // thing before the consumer touches the rings again, whatever ran
+      // meanwhile (a ring truncated then would crash it with SIGBUS).
+      return yieldToEventLoop().then(() => this.#woke(readers));
     }
     this.#sleeping = wait.finally(() => {
-      this.#woke(readers);
       this.#sleeping = undefined;
+      this.#woke(readers);
     });
     return this.#sleeping;
   }
@@ -214,10 +234,58 @@ export class RingWaiter {
    * Ends the sleep on `readers`, and decides whether the next idle period
    * starts with a spin: only if this one was short enough for a spin to have
    * ended it (trades further apart than the spin would only burn CPU).
+   *
+   * @throws {RingTruncatedError} once every other reader's sleep is ended,
+   * when a ring was truncated during the sleep.
    */
   #woke(readers: readonly RingReader[]): void {
-    for (const reader of readers) reader.endSleep();
     this.#spinFirst = performance.now() - this.#idleSince < 2 * this.#spinMs;
+    let failure: unknown;
+    let modified: ReadonlySet<RingReader> | undefined;
+    try {
+      modified = this.#resizes?.changed();
+    } catch (error) {
+      failure = error; // then check every ring
+    }
+    for (const reader of readers) {
+      try {
+        reader.endSleep(modified === undefined || modified.has(reader));
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Watches the files of exactly `readers` (their events tell which to check after a sleep). */
+  #watchFiles(readers: readonly RingReader[]): void {
+    if (this.#resizes === null) this.#resizes = ResizeWatch.open<RingReader>();
+    const watch = this.#resizes;
+    if (watch === undefined) return;
+    const last = this.#watched;
+    if (
+      last.length === readers.length &&
+      readers.every((reader, i) => reader === last[i])
+    ) return;
+    const now = new Set(readers);
+    for (const reader of watch.keys()) {
+      if (!now.has(reader)) watch.remove(reader);
+    }
+    for (const reader of readers) {
+      if (!watch.has(reader)) watch.add(reader, reader.fd);
+    }
+    this.#watched = [...readers];
+  }
+
+  /**
+   * Releases the watch on the rings' files (a watch keeps a file's memory
+   * until removed): call when done with this waiter, after its readers
+   * stopped sleeping. A later sleep watches again.
+   */
+  close(): void {
+    this.#resizes?.close();
+    this.#resizes = null;
+    this.#watched = [];
   }
 
   /** Ends a sleep in progress (e.g. on shutdown) and resolves once it has. */

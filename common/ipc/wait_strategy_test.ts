@@ -5,8 +5,17 @@
 
 import assert from "node:assert/strict";
 import { delay } from "../delay.ts";
-import { OsError, RingReader, RingWaiter, RingWriter } from "./mod.ts";
-import { futexWait, futexWake } from "./_libc.ts";
+import {
+  openSegment,
+  OsError,
+  RingReader,
+  RingTruncatedError,
+  RingWaiter,
+  RingWriter,
+  unlinkSegment,
+  unmapSegment,
+} from "./mod.ts";
+import { futexWait, futexWake, libc } from "./_libc.ts";
 import { TRADE_RECORD_SIZE } from "../trade.ts";
 import {
   recordBatch,
@@ -136,5 +145,34 @@ ringTest({
       refused,
     );
     assert.throws(() => futexWake(misaligned, 1), refused);
+  },
+});
+
+ringTest({
+  name:
+    "a ring truncated while its consumer sleeps is RingTruncatedError when the sleep ends, never SIGBUS; the other rings' sleeps are undone",
+  async fn() {
+    using rings = idleRings("truncated", 2);
+    const [truncated, other] = rings.readers;
+    const waiter = new RingWaiter("backoff", { spinMs: 0, maxSleepMs: 50 });
+    const sleeping = waiter.idle(rings.readers);
+    assert.ok(sleeping, "asleep on the pool");
+    assert.equal(rings.writers[1].sleepers, 1);
+    const segment = openSegment(truncated.name, { mapBytes: 256 });
+    try {
+      assert.equal(libc().ftruncate(segment.fd, 0n), 0);
+    } finally {
+      unmapSegment(segment);
+    }
+    await assert.rejects(sleeping, (error: Error) => {
+      assert.ok(error instanceof RingTruncatedError, String(error));
+      assert.equal(error.segment, truncated.name);
+      return true;
+    });
+    assert.equal(rings.writers[1].sleepers, 0, "the other ring's sleep undone");
+    other.checkSize();
+    // Its writer leaves a truncated segment alone: remove it here.
+    rings.writers[0].close();
+    unlinkSegment(truncated.name);
   },
 });
