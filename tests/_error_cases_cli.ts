@@ -182,7 +182,10 @@ function configCases(role: Role): ErrorPath[] {
     {
       what: "NATS_URL malformed",
       role,
-      args: () => ({ args: [], env: { NATS_URL: "http://127.0.0.1:4222" } }),
+      args: () => ({
+        args: ["--nats"],
+        env: { NATS_URL: "http://127.0.0.1:4222" },
+      }),
       code: 2,
       error:
         /Invalid server "http:\/\/127\.0\.0\.1:4222" at [\w.]+servers\[0\] \(from NATS_URL\): expected the scheme nats:\/\/ or tls:\/\//,

@@ -21,18 +21,30 @@ function task(
 
 gatedTest({
   name:
-    "serve --print-config: development config with flags and NATS_URL applied",
+    "serve --print-config: development config with flags and NATS_URL applied (NATS on), ignored with NATS off",
   permissions: PERMISSIONS,
   async fn() {
-    const { code, stdout, stderr } = await task(
-      ["serve", "--symbols", "btcusdt", "--print-config"],
-      { NATS_URL: "nats://env-host:4222" },
-    );
-    assert.equal(code, 0, stderr);
-    const config = JSON.parse(stdout);
-    assert.equal(config.file, "config/development.toml");
-    assert.deepEqual(config.dataManager.symbols, ["BTCUSDT"]);
-    assert.deepEqual(config.transport.nats.servers, ["nats://env-host:4222"]);
+    for (const nats of [true, false]) {
+      const { code, stdout, stderr } = await task(
+        [
+          "serve",
+          "--symbols",
+          "btcusdt",
+          ...(nats ? ["--nats"] : []),
+          "--print-config",
+        ],
+        { NATS_URL: "nats://env-host:4222" },
+      );
+      assert.equal(code, 0, stderr);
+      const config = JSON.parse(stdout);
+      assert.equal(config.file, "config/development.toml");
+      assert.deepEqual(config.dataManager.symbols, ["BTCUSDT"]);
+      assert.equal(
+        config.transport.nats.servers.includes("nats://env-host:4222"),
+        nats,
+        stdout,
+      );
+    }
   },
 });
 

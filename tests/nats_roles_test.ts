@@ -870,6 +870,22 @@ gatedTest({
       `\n[data_source.nats.connection.auth]\nuser = "tc"\npassword = "tc-pass-3d9e"\n`,
       { append: true },
     );
+    // The stream exists (a missing one is waited for): what the server
+    // refuses is the consumer on it.
+    const nc = await connect({
+      servers: server.url,
+      user: "tc",
+      pass: "tc-pass-3d9e",
+      noAsyncTraces: true,
+    });
+    try {
+      await (await jetstreamManager(nc)).streams.add({
+        name: config.nats.stream,
+        subjects: [`${config.nats.subjectPrefix}.>`],
+      });
+    } finally {
+      await nc.close();
+    }
     await using live = new RoleProcess("live", config, [
       "--nats",
       "--durable",
