@@ -182,25 +182,6 @@ gatedTest({
   },
 });
 
-gatedTest({
-  name:
-    "ring: an idle ring truncated to 0 under serve and live is a one-line error in both, not SIGBUS",
-  permissions: ROLE_PERMISSIONS,
-  async fn() {
-    await using config = await roleConfig({ symbols: ["BTCUSDT"] });
-    // One trade a second: both roles idle (live asleep, waking every ≤ 10 ms).
-    const { live, serve } = await followedServe(config, ["--rate", "1"]);
-    await using _live = live;
-    await using _serve = serve;
-    await delay(500);
-    await hostile(config.rings[0], "--action", "truncate", "--value", "0");
-    const truncated =
-      /Ring \S+ is not usable: truncated to 0 bytes under this process, expected 4,194,560/;
-    assertOneLineExit(await live.finish(10_000), "live", truncated);
-    assertOneLineExit(await serve.finish(10_000), "serve", truncated);
-  },
-});
-
 /** A producer (tests/ipc/ring_producer.ts) squatting `name`: a valid ring, its own pid, a heartbeat. */
 async function squat(name: string): Promise<Deno.ChildProcess> {
   const child = new Deno.Command(Deno.execPath(), {
