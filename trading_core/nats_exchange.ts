@@ -384,15 +384,14 @@ export class NatsExchange implements Exchange {
       return;
     }
     const name = consumer.durableName;
-    const durable = await retrying(
-      subscription,
-      streamName,
-      signal,
-      async () => {
+    // Creates (or finds) the durable once its stream is there, noting a new
+    // stream first (see #reading).
+    const create = () =>
+      retrying(subscription, streamName, signal, async () => {
         await this.#reading(jsm, subscription);
         return await this.#durable(jsm, name, filters);
-      },
-    );
+      });
+    const durable = await create();
     if (durable === undefined) return;
     subscription.consumerName = name;
     let info = await this.#attach(nc, jsm, durable, {
@@ -416,15 +415,7 @@ export class NatsExchange implements Exchange {
         if (end === "missing") {
           // Deleted, or its stream was: create it again, with its start
           // (on a new stream, delivery starts over: see #reading).
-          const again = await retrying(
-            subscription,
-            streamName,
-            signal,
-            async () => {
-              await this.#reading(jsm, subscription);
-              return await this.#durable(jsm, name, filters);
-            },
-          );
+          const again = await create();
           if (again === undefined) return;
           if (again.change === "created") this.#recreated++;
           info = await this.#attach(nc, jsm, again, {
