@@ -54,6 +54,7 @@ import {
 } from "../common/latency_histogram.ts";
 import type { Logger } from "../common/log.ts";
 import { longestNatsMessageId, natsMessageId } from "../common/message_id.ts";
+import { RateLimitedLog } from "../common/rate_limited_log.ts";
 import {
   connectNats,
   natsAuthError,
@@ -254,26 +255,6 @@ function headerBytes(lane: Lane, batchMax: number): number {
   return new TextEncoder().encode(block.toString()).length;
 }
 
-/** Logs through `write` at most once per `WARN_EVERY_MS`, saying how many were held back. */
-function throttled(
-  write: (message: string) => void,
-): (message: string) => void {
-  let last = -Infinity;
-  let held = 0;
-  return (message) => {
-    const now = performance.now();
-    if (now - last < WARN_EVERY_MS) {
-      held++;
-      return;
-    }
-    write(
-      held > 0 ? `${message} (+${held} more since the last report)` : message,
-    );
-    last = now;
-    held = 0;
-  };
-}
-
 /** Publishes trades into a JetStream stream; see the module documentation. */
 export class NatsTransport implements Transport {
   /** Transport name. */
@@ -339,11 +320,10 @@ export class NatsTransport implements Transport {
   #lastAlreadyStoredReport = -Infinity;
   #ackLatency = new LatencyHistogram();
   #connection = newConnectionCounters();
-  #warnRetry: (message: string) => void;
-  /** One rate limit per rejection reason. */
-  #warnRejected = new Map<string, (message: string) => void>();
-  #warnSplit: (message: string) => void;
-  #warnStream: (message: string) => void;
+  /** Warnings, at most one per kind ("retry", "split", "stream") per {@linkcode WARN_EVERY_MS}. */
+  readonly #warnings: RateLimitedLog;
+  /** Rejections, at most one line per reason per {@linkcode WARN_EVERY_MS}. */
+  readonly #rejections: RateLimitedLog;
 
   private constructor(
     symbols: readonly string[],
@@ -382,9 +362,8 @@ export class NatsTransport implements Transport {
     this.#headerBytes = Math.max(
       ...this.#lanes.map((lane) => headerBytes(lane, this.#batchMax)),
     );
-    this.#warnRetry = throttled((message) => log.warn(message));
-    this.#warnSplit = throttled((message) => log.warn(message));
-    this.#warnStream = throttled((message) => log.warn(message));
+    this.#warnings = new RateLimitedLog((m) => log.warn(m), WARN_EVERY_MS);
+    this.#rejections = new RateLimitedLog((m) => log.error(m), WARN_EVERY_MS);
     this.#tick = setInterval(() => this.#onTick(), TICK_MS);
     this.#connecting = this.#connect();
   }
@@ -746,7 +725,8 @@ export class NatsTransport implements Transport {
           this.#fail(error);
           return;
         }
-        this.#warnStream(
+        this.#warnings.log(
+          "stream",
           `${LABEL}: cannot set up stream ${jetstream.streamName} yet (${
             error instanceof Error ? error.message : String(error)
           }); retrying`,
@@ -1189,7 +1169,8 @@ export class NatsTransport implements Transport {
       }
       return trades;
     }).catch((error) => {
-      this.#warnSplit(
+      this.#warnings.log(
+        "split",
         `${LABEL}: cannot read the message ${id} the stream holds (${
           error instanceof Error ? error.message : String(error)
         }); counting the ${slot.sending} trades of its first part as stored and sending the rest, which may store some twice`,
@@ -1235,7 +1216,8 @@ export class NatsTransport implements Transport {
       lane.retryAt,
       performance.now() + RETRY_BACKOFF.backoff(slot.failures++),
     );
-    this.#warnRetry(
+    this.#warnings.log(
+      "retry",
       `${LABEL}: publish to ${lane.subject} failed (${reason}); retrying`,
     );
   }
@@ -1275,7 +1257,8 @@ export class NatsTransport implements Transport {
     const smaller = Math.min(slot.sending >> 1, this.#cap);
     this.#cap = smaller;
     this.#splits++;
-    this.#warnSplit(
+    this.#warnings.log(
+      "split",
       `${LABEL}: a message of ${slot.sending} trades on ${lane.subject} was too big (${reason}); sending its trades again in messages of up to ${smaller}`,
     );
     // The first part keeps the refused message's id: an earlier attempt of
@@ -1299,12 +1282,8 @@ export class NatsTransport implements Transport {
       ? kind
       : "other reasons";
     this.#rejectedBy.set(key, (this.#rejectedBy.get(key) ?? 0) + trades);
-    let warn = this.#warnRejected.get(key);
-    if (warn === undefined) {
-      warn = throttled((message) => this.#log.error(message));
-      this.#warnRejected.set(key, warn);
-    }
-    warn(
+    this.#rejections.log(
+      key,
       `${LABEL}: JetStream rejected a message of ${trades} trades on ${
         slot.lane!.subject
       } (${reason}); its trades are lost`,

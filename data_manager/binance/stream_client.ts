@@ -29,7 +29,7 @@ import {
   FeedConnection,
   type ReconnectCause,
 } from "./_connection.ts";
-import { RateLimitedLog } from "./_rate_limited_log.ts";
+import { RateLimitedLog } from "../../common/rate_limited_log.ts";
 import { SymbolActivity } from "./_silence_watch.ts";
 import {
   type BinanceTimeUnit,

@@ -1,6 +1,7 @@
 /**
  * A log that writes at most one line per key per interval, for events that
- * can come thousands of times a second (bad frames).
+ * can come thousands of times a second (bad frames, publish retries,
+ * rejections by reason).
  *
  * @module
  */
