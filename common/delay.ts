@@ -1,5 +1,5 @@
 /**
- * A timer that an `AbortSignal` cuts short.
+ * A timer that an `AbortSignal` cuts short, and the wait for the signal itself.
  *
  * @module
  */
@@ -15,5 +15,16 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
       signal?.removeEventListener("abort", done);
       resolve();
     }
+  });
+}
+
+/**
+ * Resolves once `signal` aborts (at once if it already has; never rejects):
+ * race it against work that may block for good.
+ */
+export function whenAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener("abort", () => resolve(), { once: true });
   });
 }

@@ -2,7 +2,7 @@
 // delay leaves a timer behind, so the early ends are checked for that too.
 
 import assert from "node:assert/strict";
-import { delay } from "./delay.ts";
+import { delay, whenAborted } from "./delay.ts";
 
 /** Liveness bound for "resolves early": far below the delays being cut short. */
 const EARLY_MS = 5_000;
@@ -52,4 +52,16 @@ Deno.test("delay removes its abort listener when it ends", async () => {
   assert.equal(listeners.size, 1);
   await pending;
   assert.equal(listeners.size, 0, "the listener outlived the delay");
+});
+
+Deno.test("whenAborted resolves when the signal aborts, at once when it already has", async () => {
+  const stop = new AbortController();
+  let resolved = false;
+  const waiting = whenAborted(stop.signal).then(() => resolved = true);
+  await Promise.resolve();
+  assert.equal(resolved, false);
+  stop.abort();
+  await waiting;
+  assert.equal(resolved, true);
+  await whenAborted(AbortSignal.abort());
 });

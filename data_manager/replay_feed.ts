@@ -7,7 +7,7 @@
  */
 
 import { encodeTrade } from "../common/codec.ts";
-import { delay } from "../common/delay.ts";
+import { delay, whenAborted } from "../common/delay.ts";
 import { formatCount } from "../common/format.ts";
 import { readWallClock } from "../common/ipc/clock.ts";
 import { yieldToEventLoop } from "../common/ipc/wait_strategy.ts";
@@ -185,12 +185,7 @@ export class ReplayFeed implements TradeSource {
     });
     // A read can block for good (a FIFO without a writer): wait for it or
     // for the signal, whichever comes first.
-    const aborted = new Promise<undefined>((resolve) => {
-      if (signal.aborted) resolve(undefined);
-      signal.addEventListener("abort", () => resolve(undefined), {
-        once: true,
-      });
-    });
+    const aborted = whenAborted(signal).then(() => undefined);
     let stuck = false;
     try {
       while (true) {

@@ -11,6 +11,7 @@
 
 import type { TradeOrigin } from "../common/codec.ts";
 import type { TradingCoreConfig } from "../common/config/mod.ts";
+import { whenAborted } from "../common/delay.ts";
 import type { Logger } from "../common/log.ts";
 import type { TradeView } from "../common/trade_view.ts";
 import type { Bar } from "./bar.ts";
@@ -204,14 +205,10 @@ async function settledBefore(
     work.catch(() => {}); // too late to matter
     return false;
   }
-  const { promise: aborted, resolve } = Promise.withResolvers<false>();
-  const onAbort = () => resolve(false);
-  signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    return await Promise.race([work.then(() => true as const), aborted]);
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-  }
+  return await Promise.race([
+    work.then(() => true),
+    whenAborted(signal).then(() => false),
+  ]);
 }
 
 /** `strategy FILE failed in HOOK: <stack>`. */
