@@ -93,8 +93,8 @@ export interface StreamStats {
   received: number;
   /** Trades published but never delivered (overwritten, or lost on the way). */
   lost: number;
-  /** {@linkcode StreamStats.lost} by cause (causes with no loss may be absent). */
-  lostBy?: Partial<Record<LossCause, number>>;
+  /** {@linkcode StreamStats.lost} by cause, summing to it (causes with no loss may be absent). */
+  lostBy: Partial<Record<LossCause, number>>;
   /** Records that failed validation and were skipped. */
   invalid: number;
   /** Trades published but not yet read. */

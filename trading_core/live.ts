@@ -153,24 +153,16 @@ function summarize(
   };
 }
 
-/**
- * Loss by cause over `rows`; a row's loss it does not attribute counts as
- * "overwritten", the cause of every loss a ring reader counts by lapping.
- */
+/** Loss by cause, summed over `rows`. */
 function lostByCause(
   rows: readonly StreamStats[],
 ): Partial<Record<LossCause, number>> {
   const total: Partial<Record<LossCause, number>> = {};
   for (const row of rows) {
-    let attributed = 0;
-    for (const [cause, count] of Object.entries(row.lostBy ?? {})) {
+    for (const [cause, count] of Object.entries(row.lostBy)) {
       if (!count) continue;
       const key = cause as LossCause;
       total[key] = (total[key] ?? 0) + count;
-      attributed += count;
-    }
-    if (row.lost > attributed) {
-      total.overwritten = (total.overwritten ?? 0) + row.lost - attributed;
     }
   }
   return total;

@@ -84,7 +84,7 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
       stats.streams.flatMap((stream, index) =>
         (LOSS_CAUSES[transport] ?? []).map((cause): Sample => ({
           labels: { ...labels(stream), cause },
-          value: rows[index]?.lostBy?.[cause] ?? 0,
+          value: rows[index]?.lostBy[cause] ?? 0,
         }))
       ),
     ),

@@ -36,6 +36,7 @@ function row(
     ...stream,
     received: 0,
     lost: 0,
+    lostBy: {},
     invalid: 0,
     lag: 0,
     restarts: 0,
