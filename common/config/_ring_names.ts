@@ -9,7 +9,7 @@
  * @module
  */
 
-import { segmentName } from "../ipc/segment.ts";
+import { joinSegmentName, segmentName } from "../ipc/segment.ts";
 import { expectation, type Section } from "./_reader.ts";
 
 /** Where one role's ring names come from. */
@@ -33,7 +33,7 @@ function refusal(naming: RingNaming, symbol: string): string | undefined {
     segmentName(prefix, exchange, symbol);
     return undefined;
   } catch (error) {
-    const name = `${prefix}${exchange}_${symbol}`;
+    const name = joinSegmentName(prefix, exchange, symbol);
     const rule = expectation(error).replace(/^expected /, "must be ");
     return `the segment name ${
       JSON.stringify(name)

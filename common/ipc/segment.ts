@@ -100,9 +100,11 @@ export function segmentName(
   exchange: string,
   symbol: string,
 ): string {
-  const name = `${prefix}${normalizeExchange(exchange)}_${
-    normalizeSymbol(symbol)
-  }`;
+  const name = joinSegmentName(
+    prefix,
+    normalizeExchange(exchange),
+    normalizeSymbol(symbol),
+  );
   if (!SHM_NAME.test(name)) {
     throw new RangeError(
       `Invalid segment name "${name}" (prefix "${prefix}", exchange "${exchange}", symbol "${symbol}"): ` +
@@ -110,6 +112,18 @@ export function segmentName(
     );
   }
   return name;
+}
+
+/**
+ * `{prefix}{exchange}_{SYMBOL}` as given, unchecked: the naming rule alone,
+ * for messages about a name {@linkcode segmentName} refused.
+ */
+export function joinSegmentName(
+  prefix: string,
+  exchange: string,
+  symbol: string,
+): string {
+  return `${prefix}${exchange}_${symbol}`;
 }
 
 /** The file under /dev/shm that backs a segment, for messages. */
