@@ -21,7 +21,7 @@
  */
 
 import process from "node:process";
-import { encodeTrade } from "../common/codec.ts";
+import { encodeTrade } from "../common/wire/codec.ts";
 import {
   LIBC_PATHS,
   monotonicNanos,
@@ -32,7 +32,7 @@ import {
   type WaitStrategy,
 } from "../common/ipc/mod.ts";
 import type { LatencySummary as HistogramSummary } from "../common/latency_histogram.ts";
-import { Side, TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { Side, TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 
 /** How the producer publishes. */
 export type ProducerApi = "write" | "writeMany";

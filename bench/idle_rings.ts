@@ -22,7 +22,7 @@
  * @module
  */
 
-import { encodeTrade } from "../common/codec.ts";
+import { encodeTrade } from "../common/wire/codec.ts";
 import {
   createSegment,
   readWallClock,
@@ -31,7 +31,7 @@ import {
   unlinkSegment,
   unmapSegment,
 } from "../common/ipc/mod.ts";
-import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { numberedTrade } from "../tests/_ring_helpers.ts";
 import {
   BENCH_EXCHANGE,

@@ -16,10 +16,14 @@
 import { parseArgs } from "node:util";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager, StorageType } from "@nats-io/jetstream";
-import { encodeTrades } from "../common/codec.ts";
+import { encodeTrades } from "../common/wire/codec.ts";
 import { formatCount } from "../common/format.ts";
 import { tradeSubject } from "../common/subjects.ts";
-import { Side, TRADE_RECORD_SIZE, type TradeRecord } from "../common/trade.ts";
+import {
+  Side,
+  TRADE_RECORD_SIZE,
+  type TradeRecord,
+} from "../common/wire/trade.ts";
 import { startNatsServer } from "../tests/nats_server.ts";
 import { exchangeOptions } from "../tests/_nats_exchange.ts";
 import { NatsExchange } from "../trading_core/nats_exchange.ts";

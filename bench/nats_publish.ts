@@ -22,12 +22,12 @@ import { setImmediate } from "node:timers";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { parseArgs } from "node:util";
-import { encodeTrade } from "../common/codec.ts";
+import { encodeTrade } from "../common/wire/codec.ts";
 import { parseConfig } from "../common/config/mod.ts";
 import { formatCount, formatNanos, formatRate } from "../common/format.ts";
 import { createLogger } from "../common/log.ts";
-import { RecordOffset } from "../common/_record.ts";
-import { Side, TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { RecordOffset } from "../common/wire/record.ts";
+import { Side, TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { NatsTransport } from "../data_manager/nats_transport.ts";
 import { startNatsServer } from "../tests/nats_server.ts";
 

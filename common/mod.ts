@@ -5,11 +5,7 @@
  * @module
  */
 
-export * from "./trade.ts";
-export * from "./fixed_point.ts";
-export * from "./epoch_nanos.ts";
-export * from "./codec.ts";
-export * from "./trade_view.ts";
+export * from "./wire/mod.ts";
 export * from "./subjects.ts";
 export * from "./message_id.ts";
 export * from "./duration.ts";

@@ -5,11 +5,11 @@
  * @module
  */
 
-import { encodeTrade } from "../common/codec.ts";
+import { encodeTrade } from "../common/wire/codec.ts";
 import { formatCount } from "../common/format.ts";
 import { readWallClock } from "../common/ipc/clock.ts";
 import type { Logger } from "../common/log.ts";
-import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import {
   type BinanceStreamStats,
   BinanceTradeStream,

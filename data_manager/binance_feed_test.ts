@@ -6,8 +6,8 @@
 // its socket open is reconnected, counted in the summary and the metrics.
 
 import assert from "node:assert/strict";
-import { decodeTrade } from "../common/codec.ts";
-import { type Trade, TradeFlags } from "../common/trade.ts";
+import { decodeTrade } from "../common/wire/codec.ts";
+import { type Trade, TradeFlags } from "../common/wire/trade.ts";
 import { captureLog } from "../tests/_capture_log.ts";
 import {
   FakeBinance,

@@ -14,7 +14,7 @@ import {
   shmFreeBytes,
 } from "../common/ipc/mod.ts";
 import { formatBytes, formatCount } from "../common/format.ts";
-import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import type { Transport, TransportStats } from "./transport.ts";
 
 /** Options of {@linkcode IpcTransport.open}. */

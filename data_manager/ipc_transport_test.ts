@@ -4,7 +4,7 @@
 // prefix and removes whatever is left under it.
 
 import assert from "node:assert/strict";
-import { encodeTrade } from "../common/codec.ts";
+import { encodeTrade } from "../common/wire/codec.ts";
 import {
   Header,
   openSegment,
@@ -14,7 +14,7 @@ import {
   RingWriter,
   unmapSegment,
 } from "../common/ipc/mod.ts";
-import { Side, TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { Side, TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { ffiTest, type ShmScope, shmScope } from "../tests/_ipc_roles.ts";
 import { IpcTransport } from "./ipc_transport.ts";
 

@@ -47,7 +47,7 @@ import {
 } from "@nats-io/nats-core";
 import type { NatsTransportConfig } from "../common/config/mod.ts";
 import { formatBytes, formatCount, formatNanos } from "../common/format.ts";
-import { WordViewCache } from "../common/ipc/_words.ts";
+import { WordViewCache } from "../common/wire/words.ts";
 import {
   LatencyHistogram,
   type LatencySummary,
@@ -62,13 +62,13 @@ import {
   natsConnectionOptions,
   newConnectionCounters,
 } from "../common/nats/connection.ts";
-import { RecordOffset, type TradeOrigin } from "../common/_record.ts";
+import { RecordOffset, type TradeOrigin } from "../common/wire/record.ts";
 import {
   normalizeExchange,
   normalizeSymbol,
   tradeSubject,
 } from "../common/subjects.ts";
-import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import {
   ensureStream,
   StreamConfigError,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { RecordOffset } from "../common/_record.ts";
+import { RecordOffset } from "../common/wire/record.ts";
 import type { TradeSink, TradeSource } from "./source.ts";
 import type { Transport } from "./transport.ts";
 

@@ -5,8 +5,8 @@
 
 import assert from "node:assert/strict";
 import { delay } from "../common/delay.ts";
-import { RecordOffset } from "../common/_record.ts";
-import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { RecordOffset } from "../common/wire/record.ts";
+import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { ffiTest, LIVENESS_MS } from "../tests/_ipc_roles.ts";
 import { type PublishCounters, publishTrades } from "./publisher.ts";
 import { SyntheticFeed } from "./synthetic_feed.ts";

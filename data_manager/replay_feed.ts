@@ -6,13 +6,13 @@
  * @module
  */
 
-import { encodeTrade } from "../common/codec.ts";
+import { encodeTrade } from "../common/wire/codec.ts";
 import { delay, whenAborted } from "../common/delay.ts";
 import { formatCount } from "../common/format.ts";
 import { readWallClock } from "../common/ipc/clock.ts";
 import { yieldToEventLoop } from "../common/ipc/wait_strategy.ts";
 import type { Logger } from "../common/log.ts";
-import { TRADE_RECORD_SIZE, TradeFlags } from "../common/trade.ts";
+import { TRADE_RECORD_SIZE, TradeFlags } from "../common/wire/trade.ts";
 import {
   readTradeBatches,
   type ReplayRow,

@@ -5,8 +5,8 @@
 // abort.
 
 import assert from "node:assert/strict";
-import { decodeTrade } from "../common/codec.ts";
-import { Side, type Trade, TradeFlags } from "../common/trade.ts";
+import { decodeTrade } from "../common/wire/codec.ts";
+import { Side, type Trade, TradeFlags } from "../common/wire/trade.ts";
 import { captureLog } from "../tests/_capture_log.ts";
 import { ffiTest, SHM_PERMISSIONS } from "../tests/_ipc_roles.ts";
 import { gatedTest, TEMP_FILE_PERMISSIONS } from "../tests/_permissions.ts";

@@ -8,7 +8,7 @@
 import { delay } from "../common/delay.ts";
 import { readWallClock } from "../common/ipc/clock.ts";
 import { yieldToEventLoop } from "../common/ipc/wait_strategy.ts";
-import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import type { TradeSink, TradeSource } from "./source.ts";
 import {
   SyntheticSource,

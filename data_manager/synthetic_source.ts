@@ -3,7 +3,7 @@
  * written straight into wire-format records, paced by a rate and bursts.
  *
  * ```ts
- * import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+ * import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
  *
  * const source = new SyntheticSource(["BTCUSDT", "ETHUSDT"], { rate: 1000 });
  * const view = new DataView(new ArrayBuffer(TRADE_RECORD_SIZE));
@@ -18,14 +18,14 @@
  * @module
  */
 
-import { RecordOffset } from "../common/codec.ts";
-import { setEpochNanos, setU64 } from "../common/epoch_nanos.ts";
+import { RecordOffset } from "../common/wire/codec.ts";
+import { setEpochNanos, setU64 } from "../common/wire/epoch_nanos.ts";
 import {
   Side,
   TRADE_RECORD_SIZE,
   TradeFlags,
   WIRE_VERSION,
-} from "../common/trade.ts";
+} from "../common/wire/trade.ts";
 
 /** Trades that {@linkcode SyntheticSource.due} grants per call when `rate` is 0. */
 export const UNPACED_CHUNK = 4096;

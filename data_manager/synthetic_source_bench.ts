@@ -5,7 +5,7 @@
  * @module
  */
 
-import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { SyntheticSource } from "./synthetic_source.ts";
 
 const BATCH = 1024;

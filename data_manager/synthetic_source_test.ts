@@ -2,15 +2,15 @@
 // (checked with the codec), trade ids, maxTrades, pacing and option errors.
 
 import assert from "node:assert/strict";
-import { checkRecordBytes, decodeTrade } from "../common/codec.ts";
-import { formatPrice } from "../common/fixed_point.ts";
+import { checkRecordBytes, decodeTrade } from "../common/wire/codec.ts";
+import { formatPrice } from "../common/wire/fixed_point.ts";
 import {
   Side,
   type Trade,
   TRADE_RECORD_SIZE,
   TradeFlags,
   WIRE_VERSION,
-} from "../common/trade.ts";
+} from "../common/wire/trade.ts";
 import {
   MAX_SYNTHETIC_SYMBOLS,
   SyntheticSource,

@@ -21,7 +21,7 @@
  * @module
  */
 
-import type { Trade } from "../common/trade.ts";
+import type { Trade } from "../common/wire/trade.ts";
 import type { Bar } from "../trading_core/bar.ts";
 import type { Strategy, StrategyContext } from "../trading_core/strategy.ts";
 

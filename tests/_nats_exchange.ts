@@ -20,11 +20,15 @@ import {
   StorageType,
   type StreamConfig,
 } from "@nats-io/jetstream";
-import { encodeMessage, encodeTrade } from "../common/codec.ts";
+import { encodeMessage, encodeTrade } from "../common/wire/codec.ts";
 import type { NatsConsumerConfig } from "../common/config/mod.ts";
 import { delay } from "../common/delay.ts";
 import { streamSubjects, tradeSubject } from "../common/subjects.ts";
-import { Side, TRADE_RECORD_SIZE, type TradeRecord } from "../common/trade.ts";
+import {
+  Side,
+  TRADE_RECORD_SIZE,
+  type TradeRecord,
+} from "../common/wire/trade.ts";
 import type { ExchangeEvent } from "../trading_core/exchange.ts";
 import {
   NatsExchange,

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { RecordOffset } from "../common/codec.ts";
-import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { RecordOffset } from "../common/wire/codec.ts";
+import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { SyntheticSource } from "../data_manager/synthetic_source.ts";
 
 /** The fields of a synthetic trade that do not depend on timing. */

@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { RecordOffset } from "../common/codec.ts";
+import { RecordOffset } from "../common/wire/codec.ts";
 import {
   LibcUnavailableError,
   openSegment,
@@ -23,7 +23,7 @@ import {
   TradeFlags,
   type TradeRecord,
   WIRE_VERSION,
-} from "../common/trade.ts";
+} from "../common/wire/trade.ts";
 import { gatedTest, type GatedTestDefinition } from "./_permissions.ts";
 
 const TWO_32 = 2 ** 32;

@@ -14,11 +14,11 @@ import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
 import { nanos } from "@nats-io/nats-core";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { encodeMessage } from "../common/codec.ts";
+import { encodeMessage } from "../common/wire/codec.ts";
 import type { NatsConsumerConfig } from "../common/config/mod.ts";
 import { delay } from "../common/delay.ts";
 import { streamSubjects, tradeSubject } from "../common/subjects.ts";
-import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { liveFamilies } from "../trading_core/metrics.ts";
 import {
   ConsumerConflictError,

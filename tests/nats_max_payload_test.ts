@@ -9,7 +9,7 @@
 // Each runs serve as a real process with its task's permissions.
 
 import assert from "node:assert/strict";
-import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import {
   gatedTest,
   harnessPermissions,

@@ -23,10 +23,10 @@ import {
   jetstreamManager,
   type StreamInfo,
 } from "@nats-io/jetstream";
-import { decodeTrades } from "../common/codec.ts";
+import { decodeTrades } from "../common/wire/codec.ts";
 import { delay } from "../common/delay.ts";
 import { parseTradeSubject } from "../common/subjects.ts";
-import type { Trade } from "../common/trade.ts";
+import type { Trade } from "../common/wire/trade.ts";
 import type { LiveSummary } from "../trading_core/live.ts";
 import {
   gatedTest,

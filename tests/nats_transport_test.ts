@@ -18,7 +18,7 @@ import {
 } from "@nats-io/jetstream";
 import { nkeys } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
-import { decodeTrades, encodeTrade } from "../common/codec.ts";
+import { decodeTrades, encodeTrade } from "../common/wire/codec.ts";
 import {
   type NatsAuth,
   type NatsPublishConfig,
@@ -31,7 +31,7 @@ import type { Logger } from "../common/log.ts";
 import { natsMessageId } from "../common/message_id.ts";
 import { connectNats, NatsAuthError } from "../common/nats/mod.ts";
 import { parseTradeSubject } from "../common/subjects.ts";
-import { Side, TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { Side, TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import {
   ACK_TIMEOUT_MS,
   NatsTransport,

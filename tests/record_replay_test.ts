@@ -6,8 +6,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { priceToNumber } from "../common/fixed_point.ts";
-import { TradeFlags } from "../common/trade.ts";
+import { priceToNumber } from "../common/wire/fixed_point.ts";
+import { TradeFlags } from "../common/wire/trade.ts";
 import {
   readTradeFile,
   type ReplayRow,

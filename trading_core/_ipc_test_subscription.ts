@@ -7,14 +7,14 @@
  */
 
 import assert from "node:assert/strict";
-import { encodeTrade } from "../common/codec.ts";
+import { encodeTrade } from "../common/wire/codec.ts";
 import {
   createSegment,
   type RingWriter,
   segmentSize,
   unmapSegment,
 } from "../common/ipc/mod.ts";
-import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { LIVENESS_MS, type ShmScope } from "../tests/_ipc_roles.ts";
 import { numberedTrade } from "../tests/_ring_helpers.ts";
 import { until as waitUntil } from "../tests/_until.ts";

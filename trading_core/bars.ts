@@ -20,9 +20,9 @@ import {
   BAR_INTERVAL_EXAMPLES,
   parseBarInterval,
 } from "../common/bar_interval.ts";
-import type { TradeOrigin } from "../common/codec.ts";
-import { Side } from "../common/trade.ts";
-import type { TradeView } from "../common/trade_view.ts";
+import type { TradeOrigin } from "../common/wire/codec.ts";
+import { Side } from "../common/wire/trade.ts";
+import type { TradeView } from "../common/wire/trade_view.ts";
 import type { Bar } from "./bar.ts";
 
 /** Options of {@linkcode BarBuilder}. */

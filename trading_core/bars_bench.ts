@@ -8,9 +8,9 @@
  * @module
  */
 
-import { encodeMessage } from "../common/codec.ts";
-import { Side, type TradeRecord } from "../common/trade.ts";
-import { TradeView } from "../common/trade_view.ts";
+import { encodeMessage } from "../common/wire/codec.ts";
+import { Side, type TradeRecord } from "../common/wire/trade.ts";
+import { TradeView } from "../common/wire/trade_view.ts";
 import type { Bar } from "./bar.ts";
 import { BarBuilder } from "./bars.ts";
 

@@ -9,8 +9,8 @@
  * @module
  */
 
-import type { TradeOrigin } from "../common/codec.ts";
-import type { TradeView } from "../common/trade_view.ts";
+import type { TradeOrigin } from "../common/wire/codec.ts";
+import type { TradeView } from "../common/wire/trade_view.ts";
 
 /**
  * Receives each trade. `trade` is a reused view, valid only during the call:

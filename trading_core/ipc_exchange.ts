@@ -5,7 +5,7 @@
  * @module
  */
 
-import { WireFormatError } from "../common/codec.ts";
+import { WireFormatError } from "../common/wire/codec.ts";
 import {
   type ProducerStatus,
   type ReaderStart,
@@ -18,8 +18,8 @@ import {
   yieldToEventLoop,
 } from "../common/ipc/mod.ts";
 import { SegmentWatch } from "../common/ipc/segment_watch.ts";
-import { TRADE_RECORD_SIZE } from "../common/trade.ts";
-import { TradeView } from "../common/trade_view.ts";
+import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
+import { TradeView } from "../common/wire/trade_view.ts";
 import { streamEvent } from "./_exchange_events.ts";
 import { probeRing, reportMiss, RingSearch } from "./_ring_search.ts";
 import type {

@@ -12,7 +12,7 @@ import {
   unlinkSegment,
   WAIT_STRATEGIES,
 } from "../common/ipc/mod.ts";
-import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { ffiTest, SHM_PERMISSIONS, shmScope } from "../tests/_ipc_roles.ts";
 import { gatedTest } from "../tests/_permissions.ts";
 import {

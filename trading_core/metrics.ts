@@ -7,7 +7,7 @@
  * @module
  */
 
-import { TRADE_RECORD_SIZE } from "../common/trade.ts";
+import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import type { FlowWatch } from "../common/flow_watch.ts";
 import {
   counter,

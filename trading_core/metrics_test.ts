@@ -4,10 +4,10 @@
 // trades reads the wall clock through libc, hence ffiTest.
 
 import assert from "node:assert/strict";
-import { encodeMessage } from "../common/codec.ts";
+import { encodeMessage } from "../common/wire/codec.ts";
 import type { MetricFamily } from "../common/metrics/mod.ts";
-import { Side } from "../common/trade.ts";
-import { TradeView } from "../common/trade_view.ts";
+import { Side } from "../common/wire/trade.ts";
+import { TradeView } from "../common/wire/trade_view.ts";
 import { ffiTest } from "../tests/_ipc_roles.ts";
 import type { BarCounts } from "./bars.ts";
 import type { Exchange, StreamStats } from "./exchange.ts";

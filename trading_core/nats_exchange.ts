@@ -28,7 +28,7 @@ import {
   type JsMsg,
   type OrderedConsumerOptions,
 } from "@nats-io/jetstream";
-import { type TradeOrigin, WireFormatError } from "../common/codec.ts";
+import { type TradeOrigin, WireFormatError } from "../common/wire/codec.ts";
 import type {
   NatsConnectionConfig,
   NatsConsumerConfig,
@@ -47,8 +47,8 @@ import {
   parseTradeSubject,
   tradeFilters,
 } from "../common/subjects.ts";
-import { TRADE_RECORD_SIZE } from "../common/trade.ts";
-import { TradeView } from "../common/trade_view.ts";
+import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
+import { TradeView } from "../common/wire/trade_view.ts";
 import { streamEvent } from "./_exchange_events.ts";
 import {
   addLoss,

@@ -9,11 +9,11 @@
  * @module
  */
 
-import type { TradeOrigin } from "../common/codec.ts";
+import type { TradeOrigin } from "../common/wire/codec.ts";
 import type { TradingCoreConfig } from "../common/config/mod.ts";
 import { whenAborted } from "../common/delay.ts";
 import type { Logger } from "../common/log.ts";
-import type { TradeView } from "../common/trade_view.ts";
+import type { TradeView } from "../common/wire/trade_view.ts";
 import type { Bar } from "./bar.ts";
 import { BarWriter } from "./bar_writer.ts";
 import type { OutputFileOptions } from "./_line_file.ts";

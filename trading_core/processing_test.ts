@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { encodeMessage } from "../common/codec.ts";
+import { encodeMessage } from "../common/wire/codec.ts";
 import type { TradingCoreConfig } from "../common/config/mod.ts";
 import type { Logger } from "../common/log.ts";
-import { Side } from "../common/trade.ts";
-import { TradeView } from "../common/trade_view.ts";
+import { Side } from "../common/wire/trade.ts";
+import { TradeView } from "../common/wire/trade_view.ts";
 import { TEMP_FILE_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
 import { TradeProcessing } from "./processing.ts";
 

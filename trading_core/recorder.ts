@@ -27,11 +27,11 @@
  * @module
  */
 
-import { formatPrice } from "../common/fixed_point.ts";
+import { formatPrice } from "../common/wire/fixed_point.ts";
 import { plainDecimal } from "../common/format.ts";
-import type { TradeOrigin } from "../common/codec.ts";
-import { Side } from "../common/trade.ts";
-import type { TradeView } from "../common/trade_view.ts";
+import type { TradeOrigin } from "../common/wire/codec.ts";
+import { Side } from "../common/wire/trade.ts";
+import type { TradeView } from "../common/wire/trade_view.ts";
 import { formatNdjsonTrade } from "../data_manager/replay/trade_file.ts";
 import {
   LineFile,

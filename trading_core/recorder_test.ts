@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { encodeMessage } from "../common/codec.ts";
-import { Side, TradeFlags, type TradeRecord } from "../common/trade.ts";
-import { TradeView } from "../common/trade_view.ts";
+import { encodeMessage } from "../common/wire/codec.ts";
+import { Side, TradeFlags, type TradeRecord } from "../common/wire/trade.ts";
+import { TradeView } from "../common/wire/trade_view.ts";
 import {
   readTradeFile,
   type ReplayRow,

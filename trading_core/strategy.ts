@@ -21,10 +21,10 @@
 
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { TradeOrigin } from "../common/codec.ts";
+import type { TradeOrigin } from "../common/wire/codec.ts";
 import type { Logger } from "../common/log.ts";
-import type { Trade } from "../common/trade.ts";
-import type { TradeView } from "../common/trade_view.ts";
+import type { Trade } from "../common/wire/trade.ts";
+import type { TradeView } from "../common/wire/trade_view.ts";
 import type { Bar } from "./bar.ts";
 
 /** What a strategy is told about the run; the same object for every call. */

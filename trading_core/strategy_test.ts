@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { decodeTrades, encodeMessage } from "../common/codec.ts";
+import { decodeTrades, encodeMessage } from "../common/wire/codec.ts";
 import type { Logger } from "../common/log.ts";
-import { Side, type Trade } from "../common/trade.ts";
-import { TradeView } from "../common/trade_view.ts";
+import { Side, type Trade } from "../common/wire/trade.ts";
+import { TradeView } from "../common/wire/trade_view.ts";
 import { TEMP_FILE_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
 import type { Bar } from "./bar.ts";
 import {
@@ -17,7 +17,7 @@ import {
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const LOAD_SCRIPT = join(ROOT, "tests/fixtures/strategy/load_strategy.ts");
-const TRADE_TYPE_URL = pathToFileURL(join(ROOT, "common/trade.ts")).href;
+const TRADE_TYPE_URL = pathToFileURL(join(ROOT, "common/wire/trade.ts")).href;
 const ORIGIN = { exchange: "binance", symbol: "BTCUSDT" };
 
 /** Tests that write strategy modules or run a child deno: skipped, saying why, without those permissions. */

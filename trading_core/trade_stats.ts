@@ -7,13 +7,13 @@
  * @module
  */
 
-import type { TradeOrigin } from "../common/codec.ts";
+import type { TradeOrigin } from "../common/wire/codec.ts";
 import { readWallClock } from "../common/ipc/clock.ts";
 import {
   LatencyHistogram,
   type LatencySummary,
 } from "../common/latency_histogram.ts";
-import type { TradeView } from "../common/trade_view.ts";
+import type { TradeView } from "../common/wire/trade_view.ts";
 
 /** One stream's figures. */
 export interface StreamFigures {

@@ -8,7 +8,7 @@
 
 import { longestNatsMessageId } from "../message_id.ts";
 import { tradeSubject } from "../subjects.ts";
-import { TRADE_RECORD_SIZE } from "../trade.ts";
+import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import type { Storage } from "./types.ts";
 
 /** Bytes a message's headers take on the wire when it carries only `Nats-Msg-Id`. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { WIRE_VERSION } from "../trade.ts";
+import { WIRE_VERSION } from "../wire/trade.ts";
 import { RingFormatError, RingNotFoundError } from "./errors.ts";
 import {
   checkCapacity,

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { TRADE_RECORD_SIZE } from "../trade.ts";
+import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 
 /** "MBRG" read as a little-endian u32: the first four bytes of every segment. */
 export const RING_MAGIC = 0x4752424d;

@@ -20,7 +20,7 @@ import {
   W_WRITE_HI,
   W_WRITE_LO,
 } from "./_header.ts";
-import { checkCount, WordViewCache } from "./_words.ts";
+import { checkCount, WordViewCache } from "../wire/words.ts";
 import { Header, RING_HEADER_SIZE, RingState } from "./layout.ts";
 import {
   checkSegmentSize,
@@ -28,7 +28,7 @@ import {
   type Segment,
   unmapSegment,
 } from "./segment.ts";
-import { TRADE_RECORD_SIZE } from "../trade.ts";
+import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 
 /**
  * Where a new reader starts: `newest` = the latest trade already written,

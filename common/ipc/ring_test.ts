@@ -40,7 +40,7 @@ import {
   type WaitStrategy,
 } from "./mod.ts";
 import { cString, libc, O_CREAT, O_EXCL, O_RDWR } from "./_libc.ts";
-import { TRADE_RECORD_SIZE, WIRE_VERSION } from "../trade.ts";
+import { TRADE_RECORD_SIZE, WIRE_VERSION } from "../wire/trade.ts";
 import { assertThrowsWith } from "../_assert_throws.ts";
 import { gatedTest } from "../../tests/_permissions.ts";
 import {

@@ -21,7 +21,7 @@ import {
   W_WRITE_HI,
   W_WRITE_LO,
 } from "./_header.ts";
-import { checkCount, WordViewCache } from "./_words.ts";
+import { checkCount, WordViewCache } from "../wire/words.ts";
 import {
   RingFormatError,
   RingInUseError,
@@ -50,7 +50,7 @@ import {
   unlinkSegment,
   unmapSegment,
 } from "./segment.ts";
-import { TRADE_RECORD_SIZE, WIRE_VERSION } from "../trade.ts";
+import { TRADE_RECORD_SIZE, WIRE_VERSION } from "../wire/trade.ts";
 
 /** Options of {@linkcode RingWriter.create}. */
 export interface RingWriterOptions {

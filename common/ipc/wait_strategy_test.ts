@@ -16,7 +16,7 @@ import {
   unmapSegment,
 } from "./mod.ts";
 import { futexWait, futexWake, libc } from "./_libc.ts";
-import { TRADE_RECORD_SIZE } from "../trade.ts";
+import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import {
   recordBatch,
   ringTest,

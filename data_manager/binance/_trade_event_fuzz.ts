@@ -22,9 +22,9 @@
  */
 
 import assert from "node:assert/strict";
-import { encodeTrade } from "../../common/codec.ts";
-import { parsePrice, parseSize } from "../../common/fixed_point.ts";
-import { Side, TRADE_RECORD_SIZE } from "../../common/trade.ts";
+import { encodeTrade } from "../../common/wire/codec.ts";
+import { parsePrice, parseSize } from "../../common/wire/fixed_point.ts";
+import { Side, TRADE_RECORD_SIZE } from "../../common/wire/trade.ts";
 import { mutate, type Random } from "../../tests/_fuzz.ts";
 import { serveFuzzTarget } from "../../tests/_fuzz_worker.ts";
 import {

@@ -23,7 +23,7 @@
 
 import { delay } from "../../common/delay.ts";
 import type { Logger } from "../../common/log.ts";
-import { TradeFlags } from "../../common/trade.ts";
+import { TradeFlags } from "../../common/wire/trade.ts";
 import {
   type ConnectionEvents,
   FeedConnection,

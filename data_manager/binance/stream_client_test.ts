@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { delay } from "../../common/delay.ts";
-import { TradeFlags } from "../../common/trade.ts";
+import { TradeFlags } from "../../common/wire/trade.ts";
 import { captureLog } from "../../tests/_capture_log.ts";
 import {
   FakeBinance,

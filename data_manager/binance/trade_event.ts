@@ -26,8 +26,8 @@
  * @module
  */
 
-import { parsePrice, parseSize } from "../../common/fixed_point.ts";
-import { Side, type TradeRecord } from "../../common/trade.ts";
+import { parsePrice, parseSize } from "../../common/wire/fixed_point.ts";
+import { Side, type TradeRecord } from "../../common/wire/trade.ts";
 
 /** A time split into whole seconds and nanoseconds (like `ClockReading`). */
 export interface SecondsNanos {

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
-import { encodeTrade } from "../../common/codec.ts";
-import { Side, TRADE_RECORD_SIZE, TradeFlags } from "../../common/trade.ts";
+import { encodeTrade } from "../../common/wire/codec.ts";
+import {
+  Side,
+  TRADE_RECORD_SIZE,
+  TradeFlags,
+} from "../../common/wire/trade.ts";
 import { READ_PERMISSIONS, testNeeding } from "../../tests/_permissions.ts";
 import {
   type InvalidFrame,

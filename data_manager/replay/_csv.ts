@@ -5,8 +5,8 @@
  * @module
  */
 
-import { parsePrice, parseSize } from "../../common/fixed_point.ts";
-import { Side } from "../../common/trade.ts";
+import { parsePrice, parseSize } from "../../common/wire/fixed_point.ts";
+import { Side } from "../../common/wire/trade.ts";
 import { MIN_TIME_NS } from "./_plausibility.ts";
 import {
   BadRow,

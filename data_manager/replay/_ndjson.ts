@@ -9,9 +9,9 @@ import {
   formatPrice,
   parsePrice,
   parseSize,
-} from "../../common/fixed_point.ts";
+} from "../../common/wire/fixed_point.ts";
 import { plainDecimal } from "../../common/format.ts";
-import type { Side, Trade } from "../../common/trade.ts";
+import type { Side, Trade } from "../../common/wire/trade.ts";
 import {
   BadRow,
   describe,

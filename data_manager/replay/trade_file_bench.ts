@@ -11,7 +11,7 @@
  * @module
  */
 
-import { Side, type Trade } from "../../common/trade.ts";
+import { Side, type Trade } from "../../common/wire/trade.ts";
 import {
   formatNdjsonTrade,
   readTradeBatches,

@@ -26,7 +26,7 @@ import {
   RingWaiter,
   type WaitStrategy,
 } from "../../common/ipc/mod.ts";
-import { TRADE_RECORD_SIZE } from "../../common/trade.ts";
+import { TRADE_RECORD_SIZE } from "../../common/wire/trade.ts";
 import {
   emitEvent,
   Fnv1a,

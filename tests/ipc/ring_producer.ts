@@ -19,7 +19,7 @@
 
 import { parseArgs } from "node:util";
 import { RingInUseError, RingWriter } from "../../common/ipc/mod.ts";
-import { TRADE_RECORD_SIZE } from "../../common/trade.ts";
+import { TRADE_RECORD_SIZE } from "../../common/wire/trade.ts";
 import { emitEvent, fillRecord, Fnv1a, lines } from "../_ring_helpers.ts";
 
 const { values } = parseArgs({

@@ -8,7 +8,7 @@
 import { checkMessage } from "./codec.ts";
 import { nanosSince } from "./epoch_nanos.ts";
 import { priceHalvesToNumber } from "./fixed_point.ts";
-import { readTrade, RecordOffset, type TradeOrigin } from "./_record.ts";
+import { readTrade, RecordOffset, type TradeOrigin } from "./record.ts";
 import { type Side, type Trade, TRADE_RECORD_SIZE } from "./trade.ts";
 
 const EMPTY = new DataView(new ArrayBuffer(0));

@@ -37,11 +37,15 @@ import {
   recordCount,
   RecordOffset,
   WireFormatError,
-} from "./codec.ts";
-import { type Trade, TRADE_RECORD_SIZE, type TradeRecord } from "./trade.ts";
-import { TradeView } from "./trade_view.ts";
-import { mutate, type Random } from "../tests/_fuzz.ts";
-import { serveFuzzTarget } from "../tests/_fuzz_worker.ts";
+} from "../common/wire/codec.ts";
+import {
+  type Trade,
+  TRADE_RECORD_SIZE,
+  type TradeRecord,
+} from "../common/wire/trade.ts";
+import { TradeView } from "../common/wire/trade_view.ts";
+import { mutate, type Random } from "./_fuzz.ts";
+import { serveFuzzTarget } from "./_fuzz_worker.ts";
 
 const ORIGIN = { exchange: "binance", symbol: "BTCUSDT" };
 const MAX_I64 = (1n << 63n) - 1n;

@@ -6,7 +6,7 @@
  */
 
 import { checkPriceFixed, checkSize } from "./fixed_point.ts";
-import { readTrade, RecordOffset, type TradeOrigin } from "./_record.ts";
+import { readTrade, RecordOffset, type TradeOrigin } from "./record.ts";
 import {
   type Trade,
   TRADE_RECORD_SIZE,

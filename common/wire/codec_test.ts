@@ -4,7 +4,7 @@
 // is ignored without --allow-read.
 
 import assert from "node:assert/strict";
-import vectors from "./testdata/wire_vectors.json" with { type: "json" };
+import vectors from "../testdata/wire_vectors.json" with { type: "json" };
 import {
   checkMessage,
   checkRecordBytes,
@@ -27,7 +27,7 @@ import {
   type TradeRecord,
   WIRE_VERSION,
 } from "./trade.ts";
-import { assertThrowsWith } from "./_assert_throws.ts";
+import { assertThrowsWith } from "../_assert_throws.ts";
 
 type Vector = (typeof vectors)[number];
 type VectorRecord = Vector["records"][number];
@@ -652,7 +652,7 @@ Deno.test("encode/decode: a Uint8Array over a resizable buffer that grew", () =>
 
 // ---------------------------------------------------------------- the doc
 
-const docUrl = new URL("../docs/wire_format.md", import.meta.url);
+const docUrl = new URL("../../docs/wire_format.md", import.meta.url);
 const canRead =
   Deno.permissions.querySync({ name: "read", path: docUrl }).state ===
     "granted";

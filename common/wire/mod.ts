@@ -1,0 +1,13 @@
+/**
+ * The wire format shared by both transports: the 48-byte trade record, its
+ * codec and zero-copy view, fixed-point prices and epoch-nanosecond times
+ * (see docs/wire_format.md).
+ *
+ * @module
+ */
+
+export * from "./trade.ts";
+export * from "./fixed_point.ts";
+export * from "./epoch_nanos.ts";
+export * from "./codec.ts";
+export * from "./trade_view.ts";
