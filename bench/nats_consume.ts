@@ -18,7 +18,7 @@ import { connect } from "@nats-io/transport-node";
 import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { encodeTrades } from "../common/wire/codec.ts";
 import { formatCount } from "../common/format.ts";
-import { tradeSubject } from "../common/subjects.ts";
+import { tradeSubject } from "../common/wire/subjects.ts";
 import {
   Side,
   TRADE_RECORD_SIZE,

@@ -6,8 +6,6 @@
  */
 
 export * from "./wire/mod.ts";
-export * from "./subjects.ts";
-export * from "./message_id.ts";
 export * from "./duration.ts";
 export * from "./byte_size.ts";
 export * from "./config/mod.ts";

@@ -53,7 +53,10 @@ import {
   type LatencySummary,
 } from "../common/latency_histogram.ts";
 import type { Logger } from "../common/log.ts";
-import { longestNatsMessageId, natsMessageId } from "../common/message_id.ts";
+import {
+  longestNatsMessageId,
+  natsMessageId,
+} from "../common/wire/message_id.ts";
 import { RateLimitedLog } from "../common/rate_limited_log.ts";
 import {
   connectNats,
@@ -67,7 +70,7 @@ import {
   normalizeExchange,
   normalizeSymbol,
   tradeSubject,
-} from "../common/subjects.ts";
+} from "../common/wire/subjects.ts";
 import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import {
   ensureStream,

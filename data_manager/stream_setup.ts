@@ -17,7 +17,7 @@ import { millis, nanos } from "@nats-io/nats-core";
 import type { JetStreamConfig } from "../common/config/mod.ts";
 import { formatDuration } from "../common/duration.ts";
 import type { Logger } from "../common/log.ts";
-import { streamSubjects } from "../common/subjects.ts";
+import { streamSubjects } from "../common/wire/subjects.ts";
 
 /** `err_code` of "stream name already in use with a different configuration". */
 const STREAM_NAME_IN_USE = 10058;

@@ -23,7 +23,7 @@ import {
 import { encodeMessage, encodeTrade } from "../common/wire/codec.ts";
 import type { NatsConsumerConfig } from "../common/config/mod.ts";
 import { delay } from "../common/delay.ts";
-import { streamSubjects, tradeSubject } from "../common/subjects.ts";
+import { streamSubjects, tradeSubject } from "../common/wire/subjects.ts";
 import {
   Side,
   TRADE_RECORD_SIZE,

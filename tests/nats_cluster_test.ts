@@ -17,7 +17,7 @@ import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { decodeTrades } from "../common/wire/codec.ts";
-import { parseTradeSubject } from "../common/subjects.ts";
+import { parseTradeSubject } from "../common/wire/subjects.ts";
 import {
   gatedTest,
   harnessPermissions,

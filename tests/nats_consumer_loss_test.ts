@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { delay } from "../common/delay.ts";
-import { streamSubjects } from "../common/subjects.ts";
+import { streamSubjects } from "../common/wire/subjects.ts";
 import type { StreamStats } from "../trading_core/exchange.ts";
 import { POSITIONS_KEY } from "../trading_core/_nats_loss.ts";
 import { liveFamilies } from "../trading_core/metrics.ts";

@@ -17,7 +17,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { encodeMessage } from "../common/wire/codec.ts";
 import type { NatsConsumerConfig } from "../common/config/mod.ts";
 import { delay } from "../common/delay.ts";
-import { streamSubjects, tradeSubject } from "../common/subjects.ts";
+import { streamSubjects, tradeSubject } from "../common/wire/subjects.ts";
 import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { liveFamilies } from "../trading_core/metrics.ts";
 import {

@@ -25,7 +25,7 @@ import {
 } from "@nats-io/jetstream";
 import { decodeTrades } from "../common/wire/codec.ts";
 import { delay } from "../common/delay.ts";
-import { parseTradeSubject } from "../common/subjects.ts";
+import { parseTradeSubject } from "../common/wire/subjects.ts";
 import type { Trade } from "../common/wire/trade.ts";
 import type { LiveSummary } from "../trading_core/live.ts";
 import {

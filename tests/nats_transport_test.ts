@@ -28,9 +28,9 @@ import {
 import { delay } from "../common/delay.ts";
 import { yieldToEventLoop } from "../common/ipc/wait_strategy.ts";
 import type { Logger } from "../common/log.ts";
-import { natsMessageId } from "../common/message_id.ts";
+import { natsMessageId } from "../common/wire/message_id.ts";
 import { connectNats, NatsAuthError } from "../common/nats/mod.ts";
-import { parseTradeSubject } from "../common/subjects.ts";
+import { parseTradeSubject } from "../common/wire/subjects.ts";
 import { Side, TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import {
   ACK_TIMEOUT_MS,

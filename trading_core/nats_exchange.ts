@@ -46,7 +46,7 @@ import {
   normalizeSymbol,
   parseTradeSubject,
   tradeFilters,
-} from "../common/subjects.ts";
+} from "../common/wire/subjects.ts";
 import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
 import { streamEvent } from "./_exchange_events.ts";

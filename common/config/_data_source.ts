@@ -13,7 +13,7 @@
  * @module
  */
 
-import { checkPrefix, normalizeExchange } from "../subjects.ts";
+import { checkPrefix, normalizeExchange } from "../wire/subjects.ts";
 import { readConnection } from "./_connection.ts";
 import { readConsumer } from "./_consumer.ts";
 import { DEFAULT_EXCHANGE, DEFAULT_SYMBOLS } from "./_defaults.ts";

@@ -10,7 +10,7 @@
 
 import { parseByteSize } from "../byte_size.ts";
 import { formatDuration } from "../duration.ts";
-import { checkPrefix } from "../subjects.ts";
+import { checkPrefix } from "../wire/subjects.ts";
 import { readConnection } from "./_connection.ts";
 import { DEFAULT_MAX_BYTES_PER_SUBJECT } from "./_defaults.ts";
 import type { Section } from "./_reader.ts";

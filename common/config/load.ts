@@ -10,7 +10,7 @@
 
 import { parse as parseToml, TomlError } from "smol-toml";
 import { parseBarInterval } from "../bar_interval.ts";
-import { normalizeExchange } from "../subjects.ts";
+import { normalizeExchange } from "../wire/subjects.ts";
 import { ConfigError } from "./error.ts";
 import { DEFAULT_EXCHANGE, DEFAULT_SYMBOLS } from "./_defaults.ts";
 import { readDataSource } from "./_data_source.ts";

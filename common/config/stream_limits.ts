@@ -6,8 +6,8 @@
  * @module
  */
 
-import { longestNatsMessageId } from "../message_id.ts";
-import { tradeSubject } from "../subjects.ts";
+import { longestNatsMessageId } from "../wire/message_id.ts";
+import { tradeSubject } from "../wire/subjects.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import type { Storage } from "./types.ts";
 

@@ -33,7 +33,7 @@ import {
   RingSpaceError,
   RingTruncatedError,
 } from "./errors.ts";
-import { normalizeExchange, normalizeSymbol } from "../subjects.ts";
+import { normalizeExchange, normalizeSymbol } from "../wire/subjects.ts";
 
 /** A mapped segment. Drop every view before {@linkcode unmapSegment}: touching the memory afterwards crashes the process. */
 export interface Segment {

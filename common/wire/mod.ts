@@ -1,7 +1,8 @@
 /**
  * The wire format shared by both transports: the 48-byte trade record, its
- * codec and zero-copy view, fixed-point prices and epoch-nanosecond times
- * (see docs/wire_format.md).
+ * codec and zero-copy view, fixed-point prices and epoch-nanosecond times,
+ * and how trades are named on NATS: subjects and message ids (see
+ * docs/wire_format.md).
  *
  * @module
  */
@@ -11,3 +12,5 @@ export * from "./fixed_point.ts";
 export * from "./epoch_nanos.ts";
 export * from "./codec.ts";
 export * from "./trade_view.ts";
+export * from "./subjects.ts";
+export * from "./message_id.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { TradeOrigin } from "./wire/codec.ts";
+import type { TradeOrigin } from "./codec.ts";
 
 /** The default subject prefix. */
 export const DEFAULT_SUBJECT_PREFIX = "market";

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { TradeOrigin } from "./wire/codec.ts";
+import type { TradeOrigin } from "./codec.ts";
 
 /** The largest trade id (u64): the longest id has it. */
 const MAX_TRADE_ID = 2n ** 64n - 1n;
