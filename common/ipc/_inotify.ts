@@ -6,7 +6,7 @@
  * @module
  */
 
-import { errno, EWOULDBLOCK, libc, OsError } from "./_libc.ts";
+import { errno, EWOULDBLOCK, libc, OsError } from "../os/libc.ts";
 
 /** inotify event bits. */
 export const IN_MODIFY = 0x2;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { CLOCK_MONOTONIC, CLOCK_REALTIME, libc } from "./_libc.ts";
+import { CLOCK_MONOTONIC, CLOCK_REALTIME, libc } from "../os/libc.ts";
 
 /** A clock reading split into whole seconds and nanoseconds. */
 export interface ClockReading {

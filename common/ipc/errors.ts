@@ -4,7 +4,7 @@
  * @module
  */
 
-import { ENOSPC, EPERM, OsError } from "./_libc.ts";
+import { ENOSPC, EPERM, OsError } from "../os/libc.ts";
 import { formatCount } from "../format.ts";
 
 /**

@@ -13,4 +13,4 @@ export * from "./ring_writer.ts";
 export * from "./ring_reader.ts";
 export * from "./wait_strategy.ts";
 export * from "./clock.ts";
-export { LIBC_PATHS, LibcUnavailableError, OsError } from "./_libc.ts";
+export { LIBC_PATHS, LibcUnavailableError, OsError } from "../os/mod.ts";

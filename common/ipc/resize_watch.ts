@@ -9,7 +9,7 @@
  * @module
  */
 
-import { cString, libc, NONBLOCK_CLOEXEC } from "./_libc.ts";
+import { cString, libc, NONBLOCK_CLOEXEC } from "../os/libc.ts";
 import {
   IN_IGNORED,
   IN_MODIFY,

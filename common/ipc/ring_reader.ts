@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type FutexWaiter, futexWake, processAlive } from "./_libc.ts";
+import { type FutexWaiter, futexWake, processAlive } from "../os/libc.ts";
 import {
   HEADER_WORDS,
   type HeaderInfo,

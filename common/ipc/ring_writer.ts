@@ -6,7 +6,7 @@
  * @module
  */
 
-import { EEXIST, futexWake, OsError, processAlive } from "./_libc.ts";
+import { EEXIST, futexWake, OsError, processAlive } from "../os/libc.ts";
 import {
   HEADER_WORDS,
   readHeader,

@@ -25,7 +25,7 @@ import {
   PROT_READ,
   PROT_WRITE,
   STATX_TYPE_MODE_UID_SIZE,
-} from "./_libc.ts";
+} from "../os/libc.ts";
 import {
   RingFormatError,
   RingNotFoundError,

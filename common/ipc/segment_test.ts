@@ -12,7 +12,7 @@ import {
   unmapSegment,
 } from "./mod.ts";
 import { ringEpoch } from "./ring_reader.ts";
-import { libc } from "./_libc.ts";
+import { libc } from "../os/libc.ts";
 import {
   drain,
   range,

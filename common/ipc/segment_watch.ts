@@ -14,7 +14,7 @@ import {
   libc,
   NONBLOCK_CLOEXEC,
   OsError,
-} from "./_libc.ts";
+} from "../os/libc.ts";
 import {
   IN_ATTRIB,
   IN_CREATE,

@@ -11,7 +11,7 @@ import {
   type FutexWaiter,
   futexWaitvSupported,
   libc,
-} from "./_libc.ts";
+} from "../os/libc.ts";
 import { FutexSet } from "./_futex_set.ts";
 import { RingState } from "./layout.ts";
 import type { RingReader } from "./ring_reader.ts";

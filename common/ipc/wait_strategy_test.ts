@@ -15,7 +15,7 @@ import {
   unlinkSegment,
   unmapSegment,
 } from "./mod.ts";
-import { futexWait, futexWake, libc } from "./_libc.ts";
+import { futexWait, futexWake, libc } from "../os/libc.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import {
   recordBatch,
