@@ -42,7 +42,7 @@
  */
 
 export * from "./common/mod.ts";
-export type { LogFields, Logger } from "./common/log.ts";
+export type { LogFields, Logger } from "./common/runtime/log.ts";
 export {
   BAR_INTERVAL_EXAMPLES,
   parseBarInterval,

@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { encodeTrades } from "../common/wire/codec.ts";
-import { formatCount } from "../common/format.ts";
+import { formatCount } from "../common/runtime/format.ts";
 import { tradeSubject } from "../common/wire/subjects.ts";
 import {
   Side,

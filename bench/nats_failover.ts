@@ -27,7 +27,7 @@ import {
   leaderFailover,
   type LeaderFailoverRun,
 } from "../tests/cluster_failover.ts";
-import { formatCount } from "../common/format.ts";
+import { formatCount } from "../common/runtime/format.ts";
 import { spread } from "./_process.ts";
 
 /** Did every acknowledged trade reach live, once, without a gap? */

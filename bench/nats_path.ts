@@ -18,7 +18,7 @@
 
 import { parseArgs } from "node:util";
 import { startNatsServer } from "../tests/nats_server.ts";
-import { formatNanos, formatRate } from "../common/format.ts";
+import { formatNanos, formatRate } from "../common/runtime/format.ts";
 import { lastJson, median, serveRate, spread, startRole } from "./_process.ts";
 
 /** The paced fan-out check: a rate the 2-core machine can also consume 4 times over. */

@@ -24,8 +24,12 @@ import { connect } from "@nats-io/transport-node";
 import { parseArgs } from "node:util";
 import { encodeTrade } from "../common/wire/codec.ts";
 import { parseConfig } from "../common/config/mod.ts";
-import { formatCount, formatNanos, formatRate } from "../common/format.ts";
-import { createLogger } from "../common/log.ts";
+import {
+  formatCount,
+  formatNanos,
+  formatRate,
+} from "../common/runtime/format.ts";
+import { createLogger } from "../common/runtime/log.ts";
 import { RecordOffset } from "../common/wire/record.ts";
 import { Side, TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { NatsTransport } from "../data_manager/nats_transport.ts";

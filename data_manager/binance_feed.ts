@@ -6,9 +6,9 @@
  */
 
 import { encodeTrade } from "../common/wire/codec.ts";
-import { formatCount } from "../common/format.ts";
-import { readWallClock } from "../common/ipc/clock.ts";
-import type { Logger } from "../common/log.ts";
+import { formatCount } from "../common/runtime/format.ts";
+import { readWallClock } from "../common/runtime/clock.ts";
+import type { Logger } from "../common/runtime/log.ts";
 import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import {
   type BinanceStreamStats,

@@ -13,7 +13,7 @@ import {
   segmentSize,
   shmFreeBytes,
 } from "../common/ipc/mod.ts";
-import { formatBytes, formatCount } from "../common/format.ts";
+import { formatBytes, formatCount } from "../common/runtime/format.ts";
 import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import type { Transport, TransportStats } from "./transport.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { runRole } from "../common/cli.ts";
+import { runRole } from "../common/runtime/cli.ts";
 import { parseServeArgs, SERVE_USAGE } from "./cli.ts";
 import { serve } from "./serve.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { FlowWatch } from "../common/flow_watch.ts";
+import type { FlowWatch } from "../common/runtime/flow_watch.ts";
 import {
   counter,
   gauge,

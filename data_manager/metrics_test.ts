@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FlowWatch } from "../common/flow_watch.ts";
+import { FlowWatch } from "../common/runtime/flow_watch.ts";
 import { renderExposition } from "../common/metrics/mod.ts";
 import { PROMCHECK_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
 import { checkExposition } from "../tests/promcheck.ts";

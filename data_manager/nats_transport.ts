@@ -46,18 +46,22 @@ import {
   type NatsConnection,
 } from "@nats-io/nats-core";
 import type { NatsTransportConfig } from "../common/config/mod.ts";
-import { formatBytes, formatCount, formatNanos } from "../common/format.ts";
+import {
+  formatBytes,
+  formatCount,
+  formatNanos,
+} from "../common/runtime/format.ts";
 import { WordViewCache } from "../common/wire/words.ts";
 import {
   LatencyHistogram,
   type LatencySummary,
 } from "../common/latency_histogram.ts";
-import type { Logger } from "../common/log.ts";
+import type { Logger } from "../common/runtime/log.ts";
 import {
   longestNatsMessageId,
   natsMessageId,
 } from "../common/wire/message_id.ts";
-import { RateLimitedLog } from "../common/rate_limited_log.ts";
+import { RateLimitedLog } from "../common/runtime/rate_limited_log.ts";
 import {
   connectNats,
   natsAuthError,

@@ -4,7 +4,7 @@
 // the wall clock through libc, hence ffiTest.
 
 import assert from "node:assert/strict";
-import { delay } from "../common/delay.ts";
+import { delay } from "../common/runtime/delay.ts";
 import { RecordOffset } from "../common/wire/record.ts";
 import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { ffiTest, LIVENESS_MS } from "../tests/_ipc_roles.ts";

@@ -7,11 +7,11 @@
  */
 
 import { encodeTrade } from "../common/wire/codec.ts";
-import { delay, whenAborted } from "../common/delay.ts";
-import { formatCount } from "../common/format.ts";
-import { readWallClock } from "../common/ipc/clock.ts";
-import { yieldToEventLoop } from "../common/ipc/wait_strategy.ts";
-import type { Logger } from "../common/log.ts";
+import { delay, whenAborted } from "../common/runtime/delay.ts";
+import { formatCount } from "../common/runtime/format.ts";
+import { readWallClock } from "../common/runtime/clock.ts";
+import { yieldToEventLoop } from "../common/runtime/delay.ts";
+import type { Logger } from "../common/runtime/log.ts";
 import { TRADE_RECORD_SIZE, TradeFlags } from "../common/wire/trade.ts";
 import {
   readTradeBatches,

@@ -6,23 +6,23 @@
  */
 
 import { type Config, ConfigError } from "../common/config/mod.ts";
-import { delay } from "../common/delay.ts";
-import { formatCount, formatRate } from "../common/format.ts";
+import { delay } from "../common/runtime/delay.ts";
+import { formatCount, formatRate } from "../common/runtime/format.ts";
 import {
   LibcUnavailableError,
   OsError,
   RingInUseError,
   RingTruncatedError,
 } from "../common/ipc/mod.ts";
-import type { Logger } from "../common/log.ts";
+import type { Logger } from "../common/runtime/log.ts";
 import { requireNetPermission } from "../common/nats/connection.ts";
 import {
   type MetricsServer,
   MetricsServerError,
   startMetricsEndpoint,
 } from "../common/metrics/mod.ts";
-import { roleOutput, startProgress } from "../common/progress.ts";
-import { shutdownSignal } from "../common/shutdown.ts";
+import { roleOutput, startProgress } from "../common/runtime/progress.ts";
+import { shutdownSignal } from "../common/runtime/shutdown.ts";
 import { IpcTransport } from "./ipc_transport.ts";
 import { serveFamilies, serveHealth, type ServeState } from "./metrics.ts";
 import { NatsTransport } from "./nats_transport.ts";

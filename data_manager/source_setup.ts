@@ -9,8 +9,8 @@
  */
 
 import type { Config } from "../common/config/mod.ts";
-import { formatRate } from "../common/format.ts";
-import type { Logger } from "../common/log.ts";
+import { formatRate } from "../common/runtime/format.ts";
+import type { Logger } from "../common/runtime/log.ts";
 import { BinanceFeed } from "./binance_feed.ts";
 import {
   detectTradeFormat,

@@ -16,7 +16,7 @@ import {
 import { millis, nanos } from "@nats-io/nats-core";
 import type { JetStreamConfig } from "../common/config/mod.ts";
 import { formatDuration } from "../common/duration.ts";
-import type { Logger } from "../common/log.ts";
+import type { Logger } from "../common/runtime/log.ts";
 import { streamSubjects } from "../common/wire/subjects.ts";
 
 /** `err_code` of "stream name already in use with a different configuration". */

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { delay } from "../common/delay.ts";
-import { readWallClock } from "../common/ipc/clock.ts";
-import { yieldToEventLoop } from "../common/ipc/wait_strategy.ts";
+import { delay } from "../common/runtime/delay.ts";
+import { readWallClock } from "../common/runtime/clock.ts";
+import { yieldToEventLoop } from "../common/runtime/delay.ts";
 import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import type { TradeSink, TradeSource } from "./source.ts";
 import {

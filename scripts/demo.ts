@@ -9,9 +9,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { delay } from "../common/delay.ts";
+import { delay } from "../common/runtime/delay.ts";
 import { parseDuration } from "../common/duration.ts";
-import { shutdownSignal } from "../common/shutdown.ts";
+import { shutdownSignal } from "../common/runtime/shutdown.ts";
 
 const USAGE = `Usage: deno task demo [--duration 10s] [--rate 5000]
 

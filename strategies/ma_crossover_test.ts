@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { encodeMessage } from "../common/wire/codec.ts";
-import type { Logger } from "../common/log.ts";
+import type { Logger } from "../common/runtime/log.ts";
 import { Side, type Trade } from "../common/wire/trade.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
 import { READ_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Logger } from "../common/log.ts";
+import type { Logger } from "../common/runtime/log.ts";
 
 /** A {@linkcode Logger} that records `"level: message"` lines in `lines`. */
 export function captureLog(): { log: Logger; lines: string[] } {

@@ -22,7 +22,7 @@ import {
 } from "@nats-io/jetstream";
 import { encodeMessage, encodeTrade } from "../common/wire/codec.ts";
 import type { NatsConsumerConfig } from "../common/config/mod.ts";
-import { delay } from "../common/delay.ts";
+import { delay } from "../common/runtime/delay.ts";
 import { streamSubjects, tradeSubject } from "../common/wire/subjects.ts";
 import {
   Side,

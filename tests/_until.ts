@@ -6,7 +6,7 @@
  * @module
  */
 
-import { delay } from "../common/delay.ts";
+import { delay } from "../common/runtime/delay.ts";
 
 /** Options of {@linkcode until}. */
 export interface UntilOptions {

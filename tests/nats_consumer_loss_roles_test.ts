@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { delay } from "../common/delay.ts";
+import { delay } from "../common/runtime/delay.ts";
 import type { LiveSummary } from "../trading_core/live.ts";
 import { natsTest } from "./_permissions.ts";
 import {

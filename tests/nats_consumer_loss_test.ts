@@ -8,7 +8,7 @@
 // subjects' messages, a publisher's own gap, a new publisher run.
 
 import assert from "node:assert/strict";
-import { delay } from "../common/delay.ts";
+import { delay } from "../common/runtime/delay.ts";
 import { streamSubjects } from "../common/wire/subjects.ts";
 import type { StreamStats } from "../trading_core/exchange.ts";
 import { POSITIONS_KEY } from "../trading_core/_nats_loss.ts";

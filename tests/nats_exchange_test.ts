@@ -16,7 +16,7 @@ import { nanos } from "@nats-io/nats-core";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { encodeMessage } from "../common/wire/codec.ts";
 import type { NatsConsumerConfig } from "../common/config/mod.ts";
-import { delay } from "../common/delay.ts";
+import { delay } from "../common/runtime/delay.ts";
 import { streamSubjects, tradeSubject } from "../common/wire/subjects.ts";
 import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { liveFamilies } from "../trading_core/metrics.ts";

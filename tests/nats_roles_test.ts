@@ -24,7 +24,7 @@ import {
   type StreamInfo,
 } from "@nats-io/jetstream";
 import { decodeTrades } from "../common/wire/codec.ts";
-import { delay } from "../common/delay.ts";
+import { delay } from "../common/runtime/delay.ts";
 import { parseTradeSubject } from "../common/wire/subjects.ts";
 import type { Trade } from "../common/wire/trade.ts";
 import type { LiveSummary } from "../trading_core/live.ts";

@@ -25,9 +25,9 @@ import {
   type NatsTransportConfig,
   parseConfig,
 } from "../common/config/mod.ts";
-import { delay } from "../common/delay.ts";
-import { yieldToEventLoop } from "../common/ipc/wait_strategy.ts";
-import type { Logger } from "../common/log.ts";
+import { delay } from "../common/runtime/delay.ts";
+import { yieldToEventLoop } from "../common/runtime/delay.ts";
+import type { Logger } from "../common/runtime/log.ts";
 import { natsMessageId } from "../common/wire/message_id.ts";
 import { connectNats, NatsAuthError } from "../common/nats/mod.ts";
 import { parseTradeSubject } from "../common/wire/subjects.ts";

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { delay } from "../common/delay.ts";
+import { delay } from "../common/runtime/delay.ts";
 import { gzipBytes, seededRandom } from "./_fuzz.ts";
 import { gatedTest } from "./_permissions.ts";
 import {

@@ -6,7 +6,7 @@
 // prefix and removes whatever is left under it.
 
 import assert from "node:assert/strict";
-import { delay } from "../common/delay.ts";
+import { delay } from "../common/runtime/delay.ts";
 import { RingReader } from "../common/ipc/mod.ts";
 import type { LiveSummary } from "../trading_core/live.ts";
 import { gatedTest } from "./_permissions.ts";

@@ -16,7 +16,7 @@
  */
 
 import type { OnExistingFile } from "../common/config/mod.ts";
-import { formatCount } from "../common/format.ts";
+import { formatCount } from "../common/runtime/format.ts";
 import {
   messageOf,
   type Opened,

@@ -27,7 +27,7 @@
 import { deadline } from "@nats-io/nats-core";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { recordCount, RecordOffset } from "../common/wire/codec.ts";
-import { formatCount } from "../common/format.ts";
+import { formatCount } from "../common/runtime/format.ts";
 import { parseTradeSubject } from "../common/wire/subjects.ts";
 import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { type EventSubject, streamEvent } from "./_exchange_events.ts";

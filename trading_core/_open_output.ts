@@ -8,7 +8,7 @@
  */
 
 import type { OnExistingFile } from "../common/config/mod.ts";
-import { formatCount } from "../common/format.ts";
+import { formatCount } from "../common/runtime/format.ts";
 
 /** An output file (`--record`, `--bars-out`) cannot be opened or written: no permission, or the OS refused (e.g. a full disk). */
 export class RecordFileError extends Error {

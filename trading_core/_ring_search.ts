@@ -8,7 +8,7 @@
  * @module
  */
 
-import { delay } from "../common/delay.ts";
+import { delay } from "../common/runtime/delay.ts";
 import { type EventSubject, streamEvent } from "./_exchange_events.ts";
 import type { ExchangeEvent } from "./exchange.ts";
 import {

@@ -9,7 +9,7 @@ import {
   type RoleArgs,
   splitList,
   toNumber,
-} from "../common/cli.ts";
+} from "../common/runtime/cli.ts";
 
 /** Usage text of `deno task live`. */
 export const LIVE_USAGE = `Usage: deno task live [flags]

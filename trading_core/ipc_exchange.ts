@@ -15,8 +15,8 @@ import {
   RingWaiter,
   segmentName,
   type WaitStrategy,
-  yieldToEventLoop,
 } from "../common/ipc/mod.ts";
+import { yieldToEventLoop } from "../common/runtime/delay.ts";
 import { SegmentWatch } from "../common/ipc/segment_watch.ts";
 import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { TradeView } from "../common/wire/trade_view.ts";

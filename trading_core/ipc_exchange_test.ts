@@ -5,7 +5,7 @@
 // left under it.
 
 import assert from "node:assert/strict";
-import { delay } from "../common/delay.ts";
+import { delay } from "../common/runtime/delay.ts";
 import {
   RingFormatError,
   RingWriter,

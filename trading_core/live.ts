@@ -8,14 +8,18 @@
 
 import { type Config, ConfigError } from "../common/config/mod.ts";
 import { NatsAuthError, natsPermissionError } from "../common/nats/mod.ts";
-import { formatCount, formatNanos, formatRate } from "../common/format.ts";
+import {
+  formatCount,
+  formatNanos,
+  formatRate,
+} from "../common/runtime/format.ts";
 import {
   LibcUnavailableError,
   OsError,
   RingFormatError,
 } from "../common/ipc/mod.ts";
 import type { LatencySummary } from "../common/latency_histogram.ts";
-import { createLogger, type Logger } from "../common/log.ts";
+import { createLogger, type Logger } from "../common/runtime/log.ts";
 import {
   type MetricsServer,
   MetricsServerError,
@@ -25,8 +29,8 @@ import {
   type ProgressLine,
   roleOutput,
   startProgress,
-} from "../common/progress.ts";
-import { shutdownSignal } from "../common/shutdown.ts";
+} from "../common/runtime/progress.ts";
+import { shutdownSignal } from "../common/runtime/shutdown.ts";
 import type {
   Exchange,
   ExchangeEvent,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { runRole } from "../common/cli.ts";
+import { runRole } from "../common/runtime/cli.ts";
 import { LIVE_USAGE, parseLiveArgs } from "./cli.ts";
 import { live } from "./live.ts";
 import type { RecordFormat } from "./recorder.ts";

@@ -8,7 +8,7 @@
  */
 
 import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
-import type { FlowWatch } from "../common/flow_watch.ts";
+import type { FlowWatch } from "../common/runtime/flow_watch.ts";
 import {
   counter,
   gauge,

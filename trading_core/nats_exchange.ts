@@ -33,8 +33,8 @@ import type {
   NatsConnectionConfig,
   NatsConsumerConfig,
 } from "../common/config/mod.ts";
-import { delay } from "../common/delay.ts";
-import type { Logger } from "../common/log.ts";
+import { delay } from "../common/runtime/delay.ts";
+import type { Logger } from "../common/runtime/log.ts";
 import {
   connectNats,
   type NatsConnectionCounters,

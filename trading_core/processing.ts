@@ -11,8 +11,8 @@
 
 import type { TradeOrigin } from "../common/wire/codec.ts";
 import type { TradingCoreConfig } from "../common/config/mod.ts";
-import { whenAborted } from "../common/delay.ts";
-import type { Logger } from "../common/log.ts";
+import { whenAborted } from "../common/runtime/delay.ts";
+import type { Logger } from "../common/runtime/log.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";
 import type { Bar } from "./bar.ts";
 import { BarWriter } from "./bar_writer.ts";

@@ -28,7 +28,7 @@
  */
 
 import { formatPrice } from "../common/wire/fixed_point.ts";
-import { plainDecimal } from "../common/format.ts";
+import { plainDecimal } from "../common/runtime/format.ts";
 import type { TradeOrigin } from "../common/wire/codec.ts";
 import { Side } from "../common/wire/trade.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";

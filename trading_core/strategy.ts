@@ -22,7 +22,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { TradeOrigin } from "../common/wire/codec.ts";
-import type { Logger } from "../common/log.ts";
+import type { Logger } from "../common/runtime/log.ts";
 import type { Trade } from "../common/wire/trade.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";
 import type { Bar } from "./bar.ts";

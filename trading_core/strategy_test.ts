@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { decodeTrades, encodeMessage } from "../common/wire/codec.ts";
-import type { Logger } from "../common/log.ts";
+import type { Logger } from "../common/runtime/log.ts";
 import { Side, type Trade } from "../common/wire/trade.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
 import { TEMP_FILE_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";

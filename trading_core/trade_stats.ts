@@ -8,7 +8,7 @@
  */
 
 import type { TradeOrigin } from "../common/wire/codec.ts";
-import { readWallClock } from "../common/ipc/clock.ts";
+import { readWallClock } from "../common/runtime/clock.ts";
 import {
   LatencyHistogram,
   type LatencySummary,

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { encodeMessage, type TradeOrigin } from "../common/wire/codec.ts";
 import { Side } from "../common/wire/trade.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
-import { delay } from "../common/delay.ts";
+import { delay } from "../common/runtime/delay.ts";
 import { ffiTest, LIVENESS_MS } from "../tests/_ipc_roles.ts";
 import { LATENCY_EVERY, TradeStats } from "./trade_stats.ts";
 

@@ -6,7 +6,7 @@
 // test, which reads the process's variables when --allow-env grants them.
 
 import assert from "node:assert/strict";
-import { configToJson } from "../cli.ts";
+import { configToJson } from "../runtime/cli.ts";
 import { NATS_ENV_VARIABLES, type NatsEnv, readNatsEnv } from "./mod.ts";
 import { BOTH_NATS, FILE, IN_FILE, load, problemsOf } from "./_testing.ts";
 

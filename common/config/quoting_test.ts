@@ -4,7 +4,7 @@
 // permissions.
 
 import assert from "node:assert/strict";
-import { toNumber } from "../cli.ts";
+import { toNumber } from "../runtime/cli.ts";
 import { IN_FILE, problemOf, problemsOf } from "./_testing.ts";
 
 const EXPECTED = "expected a number, 0 or more";

@@ -5,7 +5,7 @@
  */
 
 import { ENOSPC, EPERM, OsError } from "../os/libc.ts";
-import { formatCount } from "../format.ts";
+import { formatCount } from "../runtime/format.ts";
 
 /**
  * Why a ring was not found: `absent` = no segment of that name, `being

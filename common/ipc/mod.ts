@@ -12,5 +12,5 @@ export * from "./segment.ts";
 export * from "./ring_writer.ts";
 export * from "./ring_reader.ts";
 export * from "./wait_strategy.ts";
-export * from "./clock.ts";
+export * from "../runtime/clock.ts";
 export { LIBC_PATHS, LibcUnavailableError, OsError } from "../os/mod.ts";

@@ -5,13 +5,13 @@
  * @module
  */
 
-import { setImmediate } from "node:timers";
 import {
   futexWait,
   type FutexWaiter,
   futexWaitvSupported,
   libc,
 } from "../os/libc.ts";
+import { yieldToEventLoop } from "../runtime/delay.ts";
 import { FutexSet } from "./_futex_set.ts";
 import { RingState } from "./layout.ts";
 import type { RingReader } from "./ring_reader.ts";
@@ -44,11 +44,6 @@ export interface RingWaiterOptions {
    * right for a consumer process, not for one that also produces.
    */
   blockingSleepMs?: number;
-}
-
-/** Lets timers, signals and I/O run, resuming within microseconds (unlike setTimeout's ≥ 1 ms). */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** How often a spinning consumer lets the event loop run, ms. */

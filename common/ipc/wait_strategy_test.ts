@@ -4,7 +4,7 @@
 // a wake-up. Needs unscoped --allow-ffi; skipped, saying why, without it.
 
 import assert from "node:assert/strict";
-import { delay } from "../delay.ts";
+import { delay } from "../runtime/delay.ts";
 import {
   openSegment,
   OsError,

@@ -6,8 +6,8 @@
  */
 
 import type { MetricsConfig } from "../config/mod.ts";
-import { FlowWatch } from "../flow_watch.ts";
-import type { Logger } from "../log.ts";
+import { FlowWatch } from "../runtime/flow_watch.ts";
+import type { Logger } from "../runtime/log.ts";
 import type { NatsConnectionCounters } from "../nats/connection.ts";
 import type { MetricFamily } from "./exposition.ts";
 import { buildInfo, counter, gauge, MetricsRegistry } from "./registry.ts";

@@ -23,7 +23,7 @@ import {
 import { connect } from "@nats-io/transport-node";
 import { ConfigError } from "../config/error.ts";
 import type { NatsAuth, NatsConnectionConfig, NatsTls } from "../config/mod.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../runtime/log.ts";
 
 /** Time between reconnect attempts to one server, ms, before jitter. */
 export const RECONNECT_WAIT_MS = 500;

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Logger } from "../../common/log.ts";
+import type { Logger } from "../../common/runtime/log.ts";
 import {
   checkSilence,
   type ConnectionSilence,

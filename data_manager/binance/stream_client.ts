@@ -21,15 +21,15 @@
  * @module
  */
 
-import { delay } from "../../common/delay.ts";
-import type { Logger } from "../../common/log.ts";
+import { delay } from "../../common/runtime/delay.ts";
+import type { Logger } from "../../common/runtime/log.ts";
 import { TradeFlags } from "../../common/wire/trade.ts";
 import {
   type ConnectionEvents,
   FeedConnection,
   type ReconnectCause,
 } from "./_connection.ts";
-import { RateLimitedLog } from "../../common/rate_limited_log.ts";
+import { RateLimitedLog } from "../../common/runtime/rate_limited_log.ts";
 import { SymbolActivity } from "./_silence_watch.ts";
 import {
   type BinanceTimeUnit,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { delay } from "../../common/delay.ts";
+import { delay } from "../../common/runtime/delay.ts";
 import { TradeFlags } from "../../common/wire/trade.ts";
 import { captureLog } from "../../tests/_capture_log.ts";
 import {

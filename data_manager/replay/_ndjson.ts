@@ -10,7 +10,7 @@ import {
   parsePrice,
   parseSize,
 } from "../../common/wire/fixed_point.ts";
-import { plainDecimal } from "../../common/format.ts";
+import { plainDecimal } from "../../common/runtime/format.ts";
 import type { Side, Trade } from "../../common/wire/trade.ts";
 import {
   BadRow,

@@ -14,7 +14,7 @@ import {
   type ConfigOverride,
   hideUrlCredentials,
   loadConfig,
-} from "./config/mod.ts";
+} from "../config/mod.ts";
 import { createLogger, type Logger } from "./log.ts";
 
 /** How one command-line flag maps onto a config key. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { LogConfig } from "./config/mod.ts";
+import type { LogConfig } from "../config/mod.ts";
 import { createLogger, type LogFields, type Logger } from "./log.ts";
 import { StatusLine } from "./status_line.ts";
 

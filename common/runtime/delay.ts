@@ -1,8 +1,11 @@
 /**
- * A timer that an `AbortSignal` cuts short, and the wait for the signal itself.
+ * A timer that an `AbortSignal` cuts short, the wait for the signal itself,
+ * and a yield to the event loop.
  *
  * @module
  */
+
+import { setImmediate } from "node:timers";
 
 /** Resolves after `ms` milliseconds, or as soon as `signal` aborts (never rejects). */
 export function delay(ms: number, signal?: AbortSignal): Promise<void> {
@@ -27,4 +30,9 @@ export function whenAborted(signal: AbortSignal): Promise<void> {
     if (signal.aborted) return resolve();
     signal.addEventListener("abort", () => resolve(), { once: true });
   });
+}
+
+/** Lets timers, signals and I/O run, resuming within microseconds (unlike setTimeout's ≥ 1 ms). */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

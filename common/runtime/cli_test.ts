@@ -9,7 +9,7 @@ import {
   splitList,
   toNumber,
 } from "./cli.ts";
-import { type Config, parseConfig } from "./config/mod.ts";
+import { type Config, parseConfig } from "../config/mod.ts";
 
 Deno.test("splitList: commas, blanks and spaces", () => {
   assert.deepEqual(splitList("BTCUSDT, ETHUSDT,,"), ["BTCUSDT", "ETHUSDT"]);

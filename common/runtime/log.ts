@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { LogFormat, LogLevel } from "./config/mod.ts";
+import type { LogFormat, LogLevel } from "../config/mod.ts";
 import type { StatusLine } from "./status_line.ts";
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { gatedTest } from "../tests/_permissions.ts";
+import { gatedTest } from "../../tests/_permissions.ts";
 import { shutdownSignal } from "./shutdown.ts";
 
 gatedTest({
