@@ -46,7 +46,7 @@ export type { LogFields, Logger } from "./common/runtime/log.ts";
 export {
   BAR_INTERVAL_EXAMPLES,
   parseBarInterval,
-} from "./common/bar_interval.ts";
+} from "./common/config/bar_interval.ts";
 export type * from "./trading_core/bar.ts";
 export * from "./trading_core/bars.ts";
 export { formatBarLine } from "./trading_core/bar_writer.ts";

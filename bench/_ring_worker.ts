@@ -31,7 +31,7 @@ import {
   RingWriter,
   type WaitStrategy,
 } from "../common/ipc/mod.ts";
-import type { LatencySummary as HistogramSummary } from "../common/latency_histogram.ts";
+import type { LatencySummary as HistogramSummary } from "../common/metrics/latency_histogram.ts";
 import { Side, TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 
 /** How the producer publishes. */

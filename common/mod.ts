@@ -6,6 +6,4 @@
  */
 
 export * from "./wire/mod.ts";
-export * from "./duration.ts";
-export * from "./byte_size.ts";
 export * from "./config/mod.ts";

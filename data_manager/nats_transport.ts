@@ -55,7 +55,7 @@ import { WordViewCache } from "../common/wire/words.ts";
 import {
   LatencyHistogram,
   type LatencySummary,
-} from "../common/latency_histogram.ts";
+} from "../common/metrics/latency_histogram.ts";
 import type { Logger } from "../common/runtime/log.ts";
 import {
   longestNatsMessageId,

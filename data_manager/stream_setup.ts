@@ -15,7 +15,7 @@ import {
 } from "@nats-io/jetstream";
 import { millis, nanos } from "@nats-io/nats-core";
 import type { JetStreamConfig } from "../common/config/mod.ts";
-import { formatDuration } from "../common/duration.ts";
+import { formatDuration } from "../common/config/duration.ts";
 import type { Logger } from "../common/runtime/log.ts";
 import { streamSubjects } from "../common/wire/subjects.ts";
 

@@ -10,7 +10,7 @@
 
 import { parseArgs } from "node:util";
 import { delay } from "../common/runtime/delay.ts";
-import { parseDuration } from "../common/duration.ts";
+import { parseDuration } from "../common/config/duration.ts";
 import { shutdownSignal } from "../common/runtime/shutdown.ts";
 
 const USAGE = `Usage: deno task demo [--duration 10s] [--rate 5000]

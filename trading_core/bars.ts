@@ -19,7 +19,7 @@
 import {
   BAR_INTERVAL_EXAMPLES,
   parseBarInterval,
-} from "../common/bar_interval.ts";
+} from "../common/config/bar_interval.ts";
 import type { TradeOrigin } from "../common/wire/codec.ts";
 import { Side } from "../common/wire/trade.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";

@@ -18,7 +18,7 @@ import {
   OsError,
   RingFormatError,
 } from "../common/ipc/mod.ts";
-import type { LatencySummary } from "../common/latency_histogram.ts";
+import type { LatencySummary } from "../common/metrics/latency_histogram.ts";
 import { createLogger, type Logger } from "../common/runtime/log.ts";
 import {
   type MetricsServer,

@@ -29,4 +29,4 @@ export { formatBarLine } from "./bar_writer.ts";
 export {
   BAR_INTERVAL_EXAMPLES,
   parseBarInterval,
-} from "../common/bar_interval.ts";
+} from "../common/config/bar_interval.ts";

@@ -12,7 +12,7 @@ import { readWallClock } from "../common/runtime/clock.ts";
 import {
   LatencyHistogram,
   type LatencySummary,
-} from "../common/latency_histogram.ts";
+} from "../common/metrics/latency_histogram.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";
 
 /** One stream's figures. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { parseDuration } from "../duration.ts";
+import { parseDuration } from "./duration.ts";
 import { closest } from "./_closest.ts";
 
 /** A plain TOML table. */

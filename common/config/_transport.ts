@@ -8,8 +8,8 @@
  * @module
  */
 
-import { parseByteSize } from "../byte_size.ts";
-import { formatDuration } from "../duration.ts";
+import { parseByteSize } from "./byte_size.ts";
+import { formatDuration } from "./duration.ts";
 import { checkPrefix } from "../wire/subjects.ts";
 import { readConnection } from "./_connection.ts";
 import { DEFAULT_MAX_BYTES_PER_SUBJECT } from "./_defaults.ts";

@@ -6,7 +6,7 @@
  */
 
 import { TomlDate } from "smol-toml";
-import { formatDuration } from "../duration.ts";
+import { formatDuration } from "./duration.ts";
 import { normalizeSymbol } from "../wire/subjects.ts";
 import { DEFAULT_SHM_PATH_PREFIX } from "./_defaults.ts";
 import { type Section, show } from "./_reader.ts";

@@ -9,7 +9,7 @@
  */
 
 import { parse as parseToml, TomlError } from "smol-toml";
-import { parseBarInterval } from "../bar_interval.ts";
+import { parseBarInterval } from "./bar_interval.ts";
 import { normalizeExchange } from "../wire/subjects.ts";
 import { ConfigError } from "./error.ts";
 import { DEFAULT_EXCHANGE, DEFAULT_SYMBOLS } from "./_defaults.ts";

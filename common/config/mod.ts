@@ -10,3 +10,6 @@ export * from "./types.ts";
 export * from "./error.ts";
 export * from "./load.ts";
 export * from "./stream_limits.ts";
+export * from "./duration.ts";
+export * from "./byte_size.ts";
+export * from "./bar_interval.ts";

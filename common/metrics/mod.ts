@@ -10,3 +10,4 @@ export * from "./exposition.ts";
 export * from "./registry.ts";
 export * from "./server.ts";
 export * from "./role_metrics.ts";
+export * from "./latency_histogram.ts";

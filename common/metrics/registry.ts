@@ -8,7 +8,7 @@
  */
 
 import meta from "../../deno.json" with { type: "json" };
-import type { LatencyHistogram } from "../latency_histogram.ts";
+import type { LatencyHistogram } from "./latency_histogram.ts";
 import {
   type HistogramFamily,
   type Labels,

@@ -11,7 +11,7 @@ import {
 } from "../../tests/_permissions.ts";
 import { checkExposition } from "../../tests/promcheck.ts";
 import { assertThrowsWith } from "../_assert_throws.ts";
-import { LatencyHistogram } from "../latency_histogram.ts";
+import { LatencyHistogram } from "./latency_histogram.ts";
 import { renderExposition } from "./exposition.ts";
 import {
   buildInfo,

@@ -1,7 +1,7 @@
 /**
  * Cost of `LatencyHistogram.record`, the per-trade hot path of latency
  * tracking: exact-range values, log-linear values and a realistic mix.
- * `deno bench common/latency_histogram_bench.ts`.
+ * `deno bench common/metrics/latency_histogram_bench.ts`.
  *
  * @module
  */
