@@ -1,6 +1,6 @@
 /**
  * The consumer process of bench/idle_rings.ts: follows `rings` rings with an
- * {@linkcode IpcExchange} configured as `live` runs it (`backoff`, blocking
+ * {@linkcode RingFeed} configured as `live` runs it (`backoff`, blocking
  * sleeps of at most 10 ms), and reports its own CPU while every ring idles,
  * then the delivery latency of the trades the bench publishes on the last ring.
  *
@@ -18,7 +18,7 @@
 
 import process from "node:process";
 import { readWallClock } from "../common/ipc/mod.ts";
-import { IpcExchange } from "../trading_core/ipc_exchange.ts";
+import { RingFeed } from "../common/ipc/ring_feed.ts";
 
 /** What the bench asks of this consumer. */
 export interface IdleConsumerConfig {
@@ -55,7 +55,7 @@ function cpuMicros(): number {
 
 async function main(config: IdleConsumerConfig): Promise<void> {
   const symbols = benchSymbols(config.rings);
-  const exchange = new IpcExchange({
+  const exchange = new RingFeed({
     exchange: BENCH_EXCHANGE,
     shmPathPrefix: config.prefix,
     ...(config.staleAfterMs === undefined

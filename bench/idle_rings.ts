@@ -1,6 +1,6 @@
 /**
  * What an idle `backoff` consumer costs with many rings: one consumer process
- * (bench/_idle_consumer.ts, an IpcExchange configured as `live` runs it)
+ * (bench/_idle_consumer.ts, an RingFeed configured as `live` runs it)
  * follows 1, 128, 129 or 500 rings whose producer (this process) publishes
  * nothing, or waits for 500 rings that do not exist, for the successor of a
  * producer killed with SIGKILL (its ring left behind), or beside 100 foreign

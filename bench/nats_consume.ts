@@ -1,7 +1,7 @@
 /**
  * The durable NATS consumer's read rate: a real nats-server (file storage,
  * one replica) holds a stream filled beforehand, and each round reads all of
- * it through {@linkcode NatsExchange} with a new durable consumer (deliver
+ * it through {@linkcode NatsFeed} with a new durable consumer (deliver
  * all, AckAll acknowledgements, full record validation, one callback per
  * trade). Once with 64-record messages, once with 1-record messages.
  *
@@ -26,7 +26,7 @@ import {
 } from "../common/wire/trade.ts";
 import { startNatsServer } from "../tests/nats_server.ts";
 import { exchangeOptions } from "../tests/_nats_exchange.ts";
-import { NatsExchange } from "../trading_core/nats_exchange.ts";
+import { NatsFeed } from "../common/nats/feed.ts";
 
 const STREAM = "BENCH";
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
@@ -94,7 +94,7 @@ async function fill(
 
 /** Reads the whole stream once with a new durable consumer; returns trades/s. */
 async function round(url: string, trades: number, name: string) {
-  const exchange = new NatsExchange(
+  const exchange = new NatsFeed(
     exchangeOptions(url, { durableName: name, symbols: SYMBOLS }, {
       name: "bench-consumer",
       connectTimeoutMs: 5000,

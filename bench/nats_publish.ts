@@ -7,7 +7,7 @@
  *
  *   deno run --allow-read --allow-write --allow-run --allow-env --allow-net=127.0.0.1 bench/nats_publish.ts [--rounds 5] [--quick]
  *
- * Each round opens a fresh NatsTransport on a fresh stream and sends trades
+ * Each round opens a fresh NatsPublisher on a fresh stream and sends trades
  * over three symbols as fast as the transport takes them (waiting for room
  * rather than dropping), from the first send until the last ack, then
  * deletes its stream. Prints every round, then the median, min and max rate
@@ -32,7 +32,7 @@ import {
 import { createLogger } from "../common/runtime/log.ts";
 import { RecordOffset } from "../common/wire/record.ts";
 import { Side, TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
-import { NatsTransport } from "../data_manager/nats_transport.ts";
+import { NatsPublisher } from "../common/nats/publisher.ts";
 import { startNatsServer } from "../tests/nats_server.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
@@ -76,7 +76,7 @@ function turn(): Promise<void> {
 async function round(url: string, mode: Mode, index: number): Promise<Round> {
   const base = parseConfig(undefined).transport.nats;
   const stream = `BENCH_${mode.batchMaxTrades}_${index}`;
-  const transport = await NatsTransport.open(SYMBOLS, {
+  const transport = await NatsPublisher.open(SYMBOLS, {
     exchange: "binance",
     config: {
       ...base,

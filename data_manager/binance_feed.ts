@@ -17,8 +17,8 @@ import {
 } from "./binance/mod.ts";
 import type { TradeSink, TradeSource } from "./source.ts";
 
-/** Options of {@linkcode BinanceFeed}. */
-export interface BinanceFeedOptions {
+/** Options of {@linkcode BinanceSource}. */
+export interface BinanceSourceOptions {
   /** Combined-stream base URL, e.g. `wss://stream.binance.com:9443`. */
   endpoint: string;
   /** Where reconnects, gaps and bad frames are logged. */
@@ -28,16 +28,16 @@ export interface BinanceFeedOptions {
 }
 
 /** Live trades from Binance's combined `<symbol>@trade` streams. */
-export class BinanceFeed implements TradeSource {
+export class BinanceSource implements TradeSource {
   /** Source kind. */
   readonly kind = "binance";
   /** Symbols, by index. */
   readonly symbols: readonly string[];
-  #options: BinanceFeedOptions;
+  #options: BinanceSourceOptions;
   #stream: BinanceTradeStream | undefined;
 
   /** A feed of `symbols` (Binance spelling, e.g. `BTCUSDT`). */
-  constructor(symbols: readonly string[], options: BinanceFeedOptions) {
+  constructor(symbols: readonly string[], options: BinanceSourceOptions) {
     this.symbols = symbols;
     this.#options = options;
   }

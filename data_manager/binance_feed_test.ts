@@ -1,4 +1,4 @@
-// BinanceFeed as a TradeSource against the local fake Binance server:
+// BinanceSource as a TradeSource against the local fake Binance server:
 // exactly the trades the fake sent arrive as records (the parser's fields,
 // the right symbol index), the first trade of each symbol after a forced
 // drop carries the Reconnect flag, skipped ids make a logged and counted gap,
@@ -16,7 +16,7 @@ import {
 } from "../tests/_fake_binance.ts";
 import { ffiTest, LIVENESS_MS } from "../tests/_ipc_roles.ts";
 import { parseTradeFrame } from "./binance/mod.ts";
-import { BinanceFeed } from "./binance_feed.ts";
+import { BinanceSource } from "./binance_feed.ts";
 import { serveFamilies } from "./metrics.ts";
 import type { TradeSink } from "./source.ts";
 
@@ -101,7 +101,7 @@ function fields(trades: readonly Trade[]) {
 async function setUp(silenceTimeoutMs?: number) {
   const fake = FakeBinance.start();
   const { log, lines } = captureLog();
-  const feed = new BinanceFeed(SYMBOLS, {
+  const feed = new BinanceSource(SYMBOLS, {
     endpoint: fake.endpoint,
     log,
     silenceTimeoutMs,
@@ -125,7 +125,7 @@ async function setUp(silenceTimeoutMs?: number) {
 }
 
 ffiTest(
-  "BinanceFeed: exactly the fixture trades arrive, with the right symbol index",
+  "BinanceSource: exactly the fixture trades arrive, with the right symbol index",
   async () => {
     await using t = await setUp();
     const frames = await loadBinanceFixture("trades.ndjson");
@@ -157,7 +157,7 @@ ffiTest(
 );
 
 ffiTest(
-  "BinanceFeed: the first trade of each symbol after a drop is flagged Reconnect",
+  "BinanceSource: the first trade of each symbol after a drop is flagged Reconnect",
   async () => {
     await using t = await setUp();
     const first = [
@@ -206,7 +206,7 @@ ffiTest(
 );
 
 ffiTest(
-  "BinanceFeed: skipped ids make a gap, logged and counted, across a drop too",
+  "BinanceSource: skipped ids make a gap, logged and counted, across a drop too",
   async () => {
     await using t = await setUp();
     const frames = [
@@ -258,7 +258,7 @@ ffiTest(
 );
 
 ffiTest(
-  "BinanceFeed: garbage frames are counted, never published",
+  "BinanceSource: garbage frames are counted, never published",
   async () => {
     await using t = await setUp();
     const garbage = await loadBinanceFixture("garbage.txt");
@@ -278,7 +278,7 @@ ffiTest(
 );
 
 ffiTest(
-  "BinanceFeed: a connection silent with its socket open is reconnected, counted and flagged",
+  "BinanceSource: a connection silent with its socket open is reconnected, counted and flagged",
   async () => {
     await using t = await setUp(300);
     t.fake.send([frame("BTCUSDT", 3000, "67000.10000000")]);

@@ -18,11 +18,11 @@ import {
   processFamilies,
   type Sample,
 } from "../common/metrics/mod.ts";
-import { BinanceFeed } from "./binance_feed.ts";
-import { NatsTransport } from "./nats_transport.ts";
+import { BinanceSource } from "./binance_feed.ts";
+import { NatsPublisher } from "../common/nats/publisher.ts";
 import type { PublishCounters } from "./publisher.ts";
 import type { TradeSource } from "./source.ts";
-import type { Transport } from "./transport.ts";
+import type { TradePublisher } from "../common/transport/publisher.ts";
 
 /** What the publisher's metrics and health are read from. */
 export interface ServeState {
@@ -33,7 +33,7 @@ export interface ServeState {
   /** The pipeline's counters. */
   counters: PublishCounters;
   /** The transports. */
-  transports: readonly Transport[];
+  transports: readonly TradePublisher[];
 }
 
 function perSymbol(
@@ -48,8 +48,8 @@ function perSymbol(
 }
 
 function perTransport(
-  transports: readonly Transport[],
-  value: (transport: Transport) => number,
+  transports: readonly TradePublisher[],
+  value: (transport: TradePublisher) => number,
 ): Sample[] {
   return transports.map((transport) => ({
     labels: { transport: transport.name },
@@ -101,16 +101,16 @@ export function serveFamilies(state: ServeState): MetricFamily[] {
         "How full a transport's buffer is, 0 to 1 (ring slots holding trades; NATS outage queue).",
     }, perTransport(transports, (t) => t.stats().bufferUtilization)),
   ];
-  const nats = transports.find((t) => t instanceof NatsTransport);
+  const nats = transports.find((t) => t instanceof NatsPublisher);
   if (nats) families.push(...natsFamilies(state, nats));
-  if (state.source instanceof BinanceFeed) {
+  if (state.source instanceof BinanceSource) {
     families.push(binanceReconnects(state.source));
   }
   return families;
 }
 
 /** The live feed's reconnects, by why the connection ended. */
-function binanceReconnects(feed: BinanceFeed): MetricFamily {
+function binanceReconnects(feed: BinanceSource): MetricFamily {
   const byCause = feed.stats?.reconnectsByCause ??
     { dropped: 0, silent: 0, stalled: 0 };
   return counter(
@@ -128,7 +128,7 @@ function binanceReconnects(feed: BinanceFeed): MetricFamily {
 
 function natsFamilies(
   state: ServeState,
-  nats: NatsTransport,
+  nats: NatsPublisher,
 ): MetricFamily[] {
   const stats = nats.stats();
   return [

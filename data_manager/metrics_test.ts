@@ -5,14 +5,21 @@ import { PROMCHECK_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
 import { checkExposition } from "../tests/promcheck.ts";
 import { serveFamilies, serveHealth, type ServeState } from "./metrics.ts";
 import type { TradeSource } from "./source.ts";
-import type { Transport, TransportStats } from "./transport.ts";
+import type {
+  PublisherStats,
+  TradePublisher,
+} from "../common/transport/publisher.ts";
 
 /** A test that runs promcheck: skipped, saying why, without its permissions. */
 const test = testNeeding(PROMCHECK_PERMISSIONS);
 
-function fakeTransport(name: string, sent: number[], ready = true): Transport {
+function fakeTransport(
+  name: string,
+  sent: number[],
+  ready = true,
+): TradePublisher {
   const total = sent.reduce((a, b) => a + b, 0);
-  const stats: TransportStats = {
+  const stats: PublisherStats = {
     messagesSent: total,
     bytesSent: total * 48,
     sendErrors: 2,
@@ -42,7 +49,7 @@ function fakeSource(idle?: boolean): TradeSource {
 }
 
 function state(
-  transports: Transport[],
+  transports: TradePublisher[],
   source = fakeSource(),
 ): ServeState {
   return {

@@ -7,7 +7,7 @@
 
 import { RecordOffset } from "../common/wire/record.ts";
 import type { TradeSink, TradeSource } from "./source.ts";
-import type { Transport } from "./transport.ts";
+import type { TradePublisher } from "../common/transport/publisher.ts";
 
 /** Options of {@linkcode publishTrades}. */
 export interface PublishOptions {
@@ -32,10 +32,10 @@ export interface PublishCounters {
 }
 
 /** Stamps sequences and fans records out to the transports. */
-export class Publisher implements TradeSink {
+export class Pipeline implements TradeSink {
   /** Counters, updated as trades go out. */
   readonly counters: PublishCounters;
-  #transports: readonly Transport[];
+  #transports: readonly TradePublisher[];
   #sequences: Uint32Array;
   #backpressure: boolean;
   #limit: number;
@@ -44,7 +44,7 @@ export class Publisher implements TradeSink {
   /** A pipeline for `symbols` into `transports`. */
   constructor(
     symbols: readonly string[],
-    transports: readonly Transport[],
+    transports: readonly TradePublisher[],
     options: {
       backpressure?: boolean;
       counters?: PublishCounters;
@@ -100,10 +100,10 @@ export class Publisher implements TradeSink {
  */
 export async function publishTrades(
   source: TradeSource,
-  transports: readonly Transport[],
+  transports: readonly TradePublisher[],
   options: PublishOptions & { counters?: PublishCounters } = {},
 ): Promise<PublishCounters> {
-  const publisher = new Publisher(source.symbols, transports, options);
+  const publisher = new Pipeline(source.symbols, transports, options);
   const signals = [publisher.limitReached];
   if (options.signal) signals.push(options.signal);
   await source.run(publisher, { signal: AbortSignal.any(signals) });

@@ -11,7 +11,10 @@ import { ffiTest, LIVENESS_MS } from "../tests/_ipc_roles.ts";
 import { type PublishCounters, publishTrades } from "./publisher.ts";
 import { SyntheticFeed } from "./synthetic_feed.ts";
 import { SyntheticSource, UNPACED_CHUNK } from "./synthetic_source.ts";
-import type { Transport, TransportStats } from "./transport.ts";
+import type {
+  PublisherStats,
+  TradePublisher,
+} from "../common/transport/publisher.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 
@@ -22,7 +25,7 @@ interface Sent {
 }
 
 /** A transport that keeps a copy of everything it is handed. */
-class RecordingTransport implements Transport {
+class RecordingTransport implements TradePublisher {
   readonly name = "recording";
   readonly sent: Sent[] = [];
   /** Called after each record is stored. */
@@ -56,7 +59,7 @@ class RecordingTransport implements Transport {
     return Array.from(counts, (count) => count ?? 0);
   }
 
-  stats(): TransportStats {
+  stats(): PublisherStats {
     return {
       messagesSent: this.sent.length,
       bytesSent: this.sent.length * TRADE_RECORD_SIZE,

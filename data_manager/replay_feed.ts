@@ -20,8 +20,8 @@ import {
 } from "./replay/mod.ts";
 import type { TradeSink, TradeSource } from "./source.ts";
 
-/** Options of {@linkcode ReplayFeed}. */
-export interface ReplayFeedOptions {
+/** Options of {@linkcode ReplaySource}. */
+export interface ReplaySourceOptions {
   /** The file. */
   file: string;
   /** 0 = as fast as possible; otherwise original timing × this factor. */
@@ -66,12 +66,12 @@ const OTHER_SYMBOLS_COUNTED = 1000;
 const OTHER_SYMBOLS_NAMED = 5;
 
 /** Trades from a recorded file, flagged replayed, receive time = replay time. */
-export class ReplayFeed implements TradeSource {
+export class ReplaySource implements TradeSource {
   /** Source kind. */
   readonly kind = "replay";
   /** Symbols, by index; rows of other symbols are skipped and counted. */
   readonly symbols: readonly string[];
-  #options: ReplayFeedOptions;
+  #options: ReplaySourceOptions;
   #index: Map<string, number>;
   #rows = 0;
   #published = 0;
@@ -86,7 +86,7 @@ export class ReplayFeed implements TradeSource {
   #startedAt = 0;
 
   /** A replay of `options.file` for `symbols`. */
-  constructor(symbols: readonly string[], options: ReplayFeedOptions) {
+  constructor(symbols: readonly string[], options: ReplaySourceOptions) {
     if (!(options.speed >= 0 && Number.isFinite(options.speed))) {
       throw new RangeError(
         `Invalid replay speed ${options.speed}: expected a number ≥ 0 (0 = as fast as possible)`,

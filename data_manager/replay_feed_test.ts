@@ -1,4 +1,4 @@
-// ReplayFeed as a TradeSource, against an in-memory sink: every row of a
+// ReplaySource as a TradeSource, against an in-memory sink: every row of a
 // recorded fixture becomes the exact record (flagged replayed, ts_recv =
 // replay time), rows of other symbols are skipped and counted, bad rows are
 // skipped or stop the run, pacing by speed, backpressure through room(), and
@@ -17,8 +17,8 @@ import {
 } from "./replay/mod.ts";
 import {
   NothingReplayedError,
-  ReplayFeed,
-  type ReplayFeedOptions,
+  ReplaySource,
+  type ReplaySourceOptions,
 } from "./replay_feed.ts";
 import type { TradeSink } from "./source.ts";
 
@@ -53,13 +53,13 @@ class RecordingSink implements TradeSink {
 function feed(
   symbols: string[],
   file: string,
-  options: Partial<ReplayFeedOptions> = {},
-): { feed: ReplayFeed; lines: string[]; info: string[] } {
+  options: Partial<ReplaySourceOptions> = {},
+): { feed: ReplaySource; lines: string[]; info: string[] } {
   const { log, lines } = captureLog();
   // Warnings and errors in `lines`; the info lines (the time unit) apart.
   const info: string[] = [];
   return {
-    feed: new ReplayFeed(symbols, {
+    feed: new ReplaySource(symbols, {
       file,
       speed: 0,
       onError: "skip",
@@ -82,7 +82,7 @@ const MS = 1_000_000n;
 const RECV_TOLERANCE_NS = 5_000n * MS;
 
 ffiTest(
-  "ReplayFeed: every row of a Binance CSV, exact and flagged replayed",
+  "ReplaySource: every row of a Binance CSV, exact and flagged replayed",
   async () => {
     const { feed: replay, lines, info } = feed(
       ["BTCUSDT"],
@@ -127,7 +127,7 @@ ffiTest(
 );
 
 ffiTest(
-  "ReplayFeed: NDJSON export, other symbols skipped and counted, flags kept",
+  "ReplaySource: NDJSON export, other symbols skipped and counted, flags kept",
   async () => {
     const { feed: replay } = feed(["BTCUSDT"], fixture("session.ndjson"));
     const sink = new RecordingSink();
@@ -182,7 +182,7 @@ ffiTest(
   },
 );
 
-ffiTest("ReplayFeed: gzip file", async () => {
+ffiTest("ReplaySource: gzip file", async () => {
   const { feed: replay } = feed(
     ["ETHUSDT"],
     fixture("ETHUSDT-trades-2024-01-02.csv.gz"),
@@ -200,7 +200,7 @@ ffiTest("ReplayFeed: gzip file", async () => {
 });
 
 ffiTest(
-  "ReplayFeed: bad rows skipped (reported with their line) with on_error skip",
+  "ReplaySource: bad rows skipped (reported with their line) with on_error skip",
   async () => {
     const { feed: replay, lines } = feed(
       ["BTCUSDT"],
@@ -229,7 +229,7 @@ ffiTest(
 );
 
 ffiTest(
-  "ReplayFeed: the first bad row stops the run with on_error stop",
+  "ReplaySource: the first bad row stops the run with on_error stop",
   async () => {
     const { feed: replay, lines } = feed(
       ["BTCUSDT"],
@@ -257,7 +257,7 @@ ffiTest(
 );
 
 ffiTest(
-  "ReplayFeed: speed 10 paces a 1 s file to ~100 ms; speed 0 does not wait",
+  "ReplaySource: speed 10 paces a 1 s file to ~100 ms; speed 0 does not wait",
   async () => {
     const file = fixture("BTCUSDT-trades-2024-01-01.csv"); // 1704067200.000 .. 1704067201.000
     const paced = feed(["BTCUSDT"], file, { speed: 10 }).feed;
@@ -296,7 +296,7 @@ ffiTest(
 );
 
 ffiTest(
-  "ReplayFeed: nothing is published while room() is pending",
+  "ReplaySource: nothing is published while room() is pending",
   async () => {
     const { feed: replay } = feed(
       ["BTCUSDT"],
@@ -324,7 +324,7 @@ ffiTest(
   },
 );
 
-ffiTest("ReplayFeed: abort stops a slow replay promptly", async () => {
+ffiTest("ReplaySource: abort stops a slow replay promptly", async () => {
   // Speed 0.01: the file's second row of a later ms would come 12 s later.
   const { feed: replay } = feed(
     ["BTCUSDT"],
@@ -353,14 +353,14 @@ ffiTest("ReplayFeed: abort stops a slow replay promptly", async () => {
   assert.doesNotMatch(replay.summary(), /\(done\)/);
 });
 
-ffiTest("ReplayFeed: invalid speeds are refused", () => {
+ffiTest("ReplaySource: invalid speeds are refused", () => {
   for (const speed of [-1, NaN, Infinity]) {
     assert.throws(() => feed(["BTCUSDT"], "x.csv", { speed }), RangeError);
   }
 });
 
 ffiTest(
-  "ReplayFeed: the summary shows the share of the file read (of the compressed bytes for gzip) and ends at 100%",
+  "ReplaySource: the summary shows the share of the file read (of the compressed bytes for gzip) and ends at 100%",
   async () => {
     const { feed: replay } = feed(
       ["ETHUSDT"],
@@ -395,7 +395,7 @@ function tempFileTest(
 
 /** Runs `replay` to its end; returns what it threw, if anything. */
 async function runToEnd(
-  replay: ReplayFeed,
+  replay: ReplaySource,
   sink = new RecordingSink(),
 ): Promise<unknown> {
   return await replay.run(sink, { signal: new AbortController().signal })
@@ -403,7 +403,7 @@ async function runToEnd(
 }
 
 ffiTest(
-  "ReplayFeed: a file of symbols not configured warns at each one's first row, then fails saying so",
+  "ReplaySource: a file of symbols not configured warns at each one's first row, then fails saying so",
   async () => {
     const file = fixture("session.ndjson");
     const { feed: replay, lines } = feed(["SOLUSDT"], file);
@@ -421,7 +421,7 @@ ffiTest(
 );
 
 tempFileTest(
-  "ReplayFeed: symbols not configured are warned about once each, up to 10, then only counted; a replay that published some succeeds",
+  "ReplaySource: symbols not configured are warned about once each, up to 10, then only counted; a replay that published some succeeds",
   async (dir) => {
     const file = `${dir}/many.ndjson`;
     const rows: string[] = [];
@@ -466,7 +466,7 @@ tempFileTest(
 );
 
 tempFileTest(
-  "ReplayFeed: a file of bad rows only (on_error skip), or of a header only, fails saying why nothing was published",
+  "ReplaySource: a file of bad rows only (on_error skip), or of a header only, fails saying why nothing was published",
   async (dir) => {
     const bad = `${dir}/BTCUSDT-trades-2024-01-01.csv`;
     await Deno.writeTextFile(bad, "1,2,3\n4,5,6\n");
@@ -488,7 +488,7 @@ tempFileTest(
 );
 
 tempFileTest(
-  "ReplayFeed: a CSV without a symbol in its name takes the symbol option",
+  "ReplaySource: a CSV without a symbol in its name takes the symbol option",
   async (dir) => {
     const file = `${dir}/trades.csv`;
     await Deno.copyFile(fixture("BTCUSDT-trades-2024-01-01.csv"), file);
@@ -503,7 +503,7 @@ tempFileTest(
 );
 
 tempFileTest(
-  "ReplayFeed: a time beyond i64, a row of another exchange and one out of time order are bad rows under skip, never a crash",
+  "ReplaySource: a time beyond i64, a row of another exchange and one out of time order are bad rows under skip, never a crash",
   async (dir) => {
     const ndjson = (exchange: string, id: number, tsEvent: string) =>
       JSON.stringify({
@@ -543,7 +543,7 @@ tempFileTest(
 );
 
 tempFileTest(
-  "ReplayFeed: a gzip corrupt mid-file publishes nothing, under skip as under stop",
+  "ReplaySource: a gzip corrupt mid-file publishes nothing, under skip as under stop",
   async (dir) => {
     const file = `${dir}/BTCUSDT-trades-2024-01-01.csv.gz`;
     const rows = [];

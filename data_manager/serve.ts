@@ -23,14 +23,14 @@ import {
 } from "../common/metrics/mod.ts";
 import { roleOutput, startProgress } from "../common/runtime/progress.ts";
 import { shutdownSignal } from "../common/runtime/shutdown.ts";
-import { IpcTransport } from "./ipc_transport.ts";
+import { RingPublisher } from "../common/ipc/ring_publisher.ts";
 import { serveFamilies, serveHealth, type ServeState } from "./metrics.ts";
-import { NatsTransport } from "./nats_transport.ts";
+import { NatsPublisher } from "../common/nats/publisher.ts";
 import { type PublishCounters, publishTrades } from "./publisher.ts";
 import { TradeFileReadError, TradeFileRowError } from "./replay/mod.ts";
 import { NothingReplayedError } from "./replay_feed.ts";
 import { describeSource, openSource } from "./source_setup.ts";
-import type { Transport } from "./transport.ts";
+import type { TradePublisher } from "../common/transport/publisher.ts";
 
 const ROLE = "data_manager";
 /** How long rings stay after a source ended by itself, ms. */
@@ -45,9 +45,9 @@ export interface ServeOptions {
   signal?: AbortSignal;
 }
 
-function openIpc(config: Config, log: Logger): IpcTransport {
+function openIpc(config: Config, log: Logger): RingPublisher {
   const { dataManager, transport } = config;
-  const ipc = IpcTransport.open(dataManager.symbols, {
+  const ipc = RingPublisher.open(dataManager.symbols, {
     exchange: dataManager.exchange,
     shmPathPrefix: transport.ipc.shmPathPrefix,
     capacity: transport.ipc.capacity,
@@ -68,7 +68,7 @@ function openIpc(config: Config, log: Logger): IpcTransport {
 async function openTransports(
   config: Config,
   log: Logger,
-): Promise<Transport[] | number> {
+): Promise<TradePublisher[] | number> {
   const { dataManager, transport } = config;
   if (!transport.ipc.enabled && !transport.nats.enabled) {
     log.error(
@@ -76,13 +76,13 @@ async function openTransports(
     );
     return 2;
   }
-  const opened: Transport[] = [];
+  const opened: TradePublisher[] = [];
   try {
     // Before any ring exists: a denied host would fail only once connecting.
     if (transport.nats.enabled) requireNetPermission(transport.nats.servers);
     if (transport.ipc.enabled) opened.push(openIpc(config, log));
     if (transport.nats.enabled) {
-      const nats = await NatsTransport.open(dataManager.symbols, {
+      const nats = await NatsPublisher.open(dataManager.symbols, {
         exchange: dataManager.exchange,
         config: transport.nats,
         log,
@@ -113,7 +113,7 @@ async function openTransports(
 
 function statsLine(
   counters: PublishCounters,
-  transports: readonly Transport[],
+  transports: readonly TradePublisher[],
   rate: number,
 ): string {
   const parts = transports.map((transport) => transport.summary());
@@ -125,7 +125,7 @@ function statsLine(
 /** The figures of a progress line, as JSON log fields. */
 function progressFields(
   counters: PublishCounters,
-  transports: readonly Transport[],
+  transports: readonly TradePublisher[],
   rate: number,
 ): Record<string, unknown> {
   const fields: Record<string, unknown> = {
@@ -214,7 +214,7 @@ export async function serve(
   let status = 0;
   const stopped = new AbortController();
   for (const transport of transports) {
-    if (!(transport instanceof NatsTransport)) continue;
+    if (!(transport instanceof NatsPublisher)) continue;
     // The transport has logged why; stop and exit 1.
     transport.failed().then(() => {
       status = 1;
@@ -260,7 +260,7 @@ export async function serve(
       await transport.close();
       // Unmapping a ring is teardown, not publishing (~120 ms for 512 MiB);
       // NATS's close is its flush, which delivering includes.
-      if (!(transport instanceof NatsTransport)) {
+      if (!(transport instanceof NatsPublisher)) {
         idle += performance.now() - closing;
       }
     }
@@ -268,7 +268,7 @@ export async function serve(
     // not acknowledged) makes the run fail, each way on one line saying how
     // many and why; the advice on the queue goes with queue-full drops only.
     for (const transport of transports) {
-      if (!(transport instanceof NatsTransport)) continue;
+      if (!(transport instanceof NatsPublisher)) continue;
       for (const loss of transport.losses()) {
         const ring = loss.kind === "dropped" && config.transport.ipc.enabled;
         log.error(ring ? `${loss.text}${RING_DROPS}` : loss.text);

@@ -11,14 +11,14 @@
 import type { Config } from "../common/config/mod.ts";
 import { formatRate } from "../common/runtime/format.ts";
 import type { Logger } from "../common/runtime/log.ts";
-import { BinanceFeed } from "./binance_feed.ts";
+import { BinanceSource } from "./binance_feed.ts";
 import {
   detectTradeFormat,
   symbolFromFileName,
   TradeFileReadError,
   verifyGzip,
 } from "./replay/mod.ts";
-import { ReplayFeed } from "./replay_feed.ts";
+import { ReplaySource } from "./replay_feed.ts";
 import type { TradeSource } from "./source.ts";
 import { SyntheticFeed } from "./synthetic_feed.ts";
 
@@ -60,7 +60,7 @@ function csvSymbol(file: string, symbols: readonly string[]): string {
   );
 }
 
-async function openReplay(config: Config, log: Logger): Promise<ReplayFeed> {
+async function openReplay(config: Config, log: Logger): Promise<ReplaySource> {
   const { dataManager } = config;
   const { replay, symbols } = dataManager;
   const file = replay.file!; // the config requires a non-empty one for replay
@@ -69,7 +69,7 @@ async function openReplay(config: Config, log: Logger): Promise<ReplayFeed> {
   let format: Awaited<ReturnType<typeof detectTradeFormat>>;
   const stream = await isStream(file);
   if (stream) {
-    // A FIFO or a device can be read only once: ReplayFeed reads it as it
+    // A FIFO or a device can be read only once: ReplaySource reads it as it
     // comes, detecting the format from its first line.
     log.info(
       `replay: ${file} is not a regular file: read once as it comes (a gzip stream's checksum is checked only at its end)`,
@@ -102,7 +102,7 @@ async function openReplay(config: Config, log: Logger): Promise<ReplayFeed> {
     symbol = symbolFromFileName(file) ??
       (symbols.length === 1 ? symbols[0] : undefined);
   }
-  return new ReplayFeed(symbols, {
+  return new ReplaySource(symbols, {
     file,
     speed: replay.speed,
     onError: replay.onError,
@@ -131,7 +131,7 @@ function hostOf(endpoint: string): string {
   return `${url.hostname}:${port}`;
 }
 
-function openBinance(config: Config, log: Logger): BinanceFeed {
+function openBinance(config: Config, log: Logger): BinanceSource {
   const { endpoint, silenceTimeoutMs } = config.dataManager.binance;
   const host = hostOf(endpoint);
   // Requested, not queried, so that where Deno may prompt it prompts now; a
@@ -142,7 +142,7 @@ function openBinance(config: Config, log: Logger): BinanceFeed {
       RUNTIME,
     );
   }
-  return new BinanceFeed(config.dataManager.symbols, {
+  return new BinanceSource(config.dataManager.symbols, {
     endpoint,
     log,
     silenceTimeoutMs,

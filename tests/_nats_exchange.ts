@@ -1,7 +1,7 @@
 /**
  * What the NATS exchange tests share: a publisher that stores trades with
  * per-(exchange, symbol) seqs in a stream and subject prefix unique to the
- * run, a reader around {@linkcode NatsExchange.subscribeTrades}, waits,
+ * run, a reader around {@linkcode NatsFeed.subscribeTrades}, waits,
  * record comparisons, and the test wrappers (`NATS_URL`'s server or one of
  * the test's own).
  *
@@ -29,11 +29,8 @@ import {
   TRADE_RECORD_SIZE,
   type TradeRecord,
 } from "../common/wire/trade.ts";
-import type { ExchangeEvent } from "../trading_core/exchange.ts";
-import {
-  NatsExchange,
-  type NatsExchangeOptions,
-} from "../trading_core/nats_exchange.ts";
+import type { FeedEvent } from "../common/transport/feed.ts";
+import { NatsFeed, type NatsFeedOptions } from "../common/nats/feed.ts";
 import {
   gatedTest,
   harnessPermissions,
@@ -222,9 +219,9 @@ export interface Delivered {
 
 /** A running subscription: what it delivered and reported, and how to stop it. */
 export interface Reader {
-  exchange: NatsExchange;
+  exchange: NatsFeed;
   delivered: Delivered[];
-  events: ExchangeEvent[];
+  events: FeedEvent[];
   /** The streams announced (`onStream`), by index, as `exchange symbol`. */
   streams: string[];
   /** Resolves (or rejects) when subscribeTrades does. */
@@ -236,7 +233,7 @@ export interface Reader {
   /** Waits for its consumer to be ready. */
   attached(): Promise<void>;
   /** Events of `kind`. */
-  saw(kind: ExchangeEvent["kind"]): ExchangeEvent[];
+  saw(kind: FeedEvent["kind"]): FeedEvent[];
 }
 
 export function consumerConfig(
@@ -268,12 +265,12 @@ export interface ExchangeTarget {
   subjectPrefix?: string;
 }
 
-/** Options of a NatsExchange on `url` (no auth, no TLS) with {@linkcode consumerConfig}`(consumer)`. */
+/** Options of a NatsFeed on `url` (no auth, no TLS) with {@linkcode consumerConfig}`(consumer)`. */
 export function exchangeOptions(
   url: string,
   consumer: Partial<NatsConsumerConfig>,
   target: ExchangeTarget = {},
-): NatsExchangeOptions {
+): NatsFeedOptions {
   return {
     connection: {
       servers: [url],
@@ -297,10 +294,10 @@ export function read(
   } = {},
 ): Reader {
   const { symbols = SYMBOLS, limit, onTick, ...consumer } = options;
-  const exchange = new NatsExchange(exchangeOptions(url, consumer));
+  const exchange = new NatsFeed(exchangeOptions(url, consumer));
   const controller = new AbortController();
   const delivered: Delivered[] = [];
-  const events: ExchangeEvent[] = [];
+  const events: FeedEvent[] = [];
   const streams: string[] = [];
   const done = exchange.subscribeTrades(symbols, (trade, origin, index) => {
     assert.equal(
@@ -327,7 +324,7 @@ export function read(
     },
   });
   done.catch(() => {}); // awaited by the tests that expect it to fail
-  const saw = (kind: ExchangeEvent["kind"]) =>
+  const saw = (kind: FeedEvent["kind"]) =>
     events.filter((e) => e.kind === kind);
   return {
     exchange,
@@ -439,7 +436,7 @@ export function natsExchangeTest(
   options: { stream?: Partial<StreamConfig> } = {},
 ): void {
   natsTest({
-    name: `NatsExchange: ${name}`,
+    name: `NatsFeed: ${name}`,
     async fn(_t, url) {
       const publisher = await Publisher.open(url, { stream: options.stream });
       try {
@@ -457,7 +454,7 @@ export function ownServerExchangeTest(
   fn: (server: NatsServer, publisher: Publisher) => Promise<void>,
 ): void {
   gatedTest({
-    name: `NatsExchange: ${name}`,
+    name: `NatsFeed: ${name}`,
     permissions: harnessPermissions(),
     reason: OWN_SERVER_REASON,
     async fn() {

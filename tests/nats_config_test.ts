@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { loadConfig } from "../common/config/mod.ts";
-import { ensureStream } from "../data_manager/stream_setup.ts";
+import { ensureStream } from "../common/nats/stream_setup.ts";
 import { captureLog } from "./_capture_log.ts";
 import {
   type ComposeFile,

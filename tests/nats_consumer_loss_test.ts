@@ -10,10 +10,10 @@
 import assert from "node:assert/strict";
 import { delay } from "../common/runtime/delay.ts";
 import { streamSubjects } from "../common/wire/subjects.ts";
-import type { StreamStats } from "../trading_core/exchange.ts";
-import { POSITIONS_KEY } from "../trading_core/_nats_loss.ts";
+import type { StreamStats } from "../common/transport/feed.ts";
+import { POSITIONS_KEY } from "../common/nats/_loss.ts";
 import { liveFamilies } from "../trading_core/metrics.ts";
-import type { NatsExchange } from "../trading_core/nats_exchange.ts";
+import type { NatsFeed } from "../common/nats/feed.ts";
 import { TradeStats } from "../trading_core/trade_stats.ts";
 import {
   natsExchangeTest,
@@ -49,7 +49,7 @@ function assertLost(stats: StreamStats[], lost: readonly Published[]): void {
 }
 
 /** The values of `name` on `exchange`'s /metrics, as `labels…=value` lines. */
-function metric(exchange: NatsExchange, name: string): string[] {
+function metric(exchange: NatsFeed, name: string): string[] {
   const stats = new TradeStats(
     SYMBOLS.map((symbol) => ({ exchange: "binance", symbol })),
   );

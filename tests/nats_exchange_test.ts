@@ -20,10 +20,7 @@ import { delay } from "../common/runtime/delay.ts";
 import { streamSubjects, tradeSubject } from "../common/wire/subjects.ts";
 import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { liveFamilies } from "../trading_core/metrics.ts";
-import {
-  ConsumerConflictError,
-  NatsExchange,
-} from "../trading_core/nats_exchange.ts";
+import { ConsumerConflictError, NatsFeed } from "../common/nats/feed.ts";
 import { TradeStats } from "../trading_core/trade_stats.ts";
 import {
   assertRecords,
@@ -41,9 +38,9 @@ import {
   until,
 } from "./_nats_exchange.ts";
 
-Deno.test("NatsExchange rejects a deliver policy without its start", () => {
+Deno.test("NatsFeed rejects a deliver policy without its start", () => {
   const make = (consumer: Partial<NatsConsumerConfig>) =>
-    new NatsExchange({
+    new NatsFeed({
       connection: {
         servers: ["nats://127.0.0.1:4222"],
         name: "t",

@@ -9,7 +9,7 @@ import { type JetStreamConfig, parseConfig } from "../common/config/mod.ts";
 import {
   ensureStream,
   StreamConfigError,
-} from "../data_manager/stream_setup.ts";
+} from "../common/nats/stream_setup.ts";
 import { gatedTest, harnessPermissions } from "./_permissions.ts";
 import { startNatsServer } from "./nats_server.ts";
 import { captureLog } from "./_capture_log.ts";

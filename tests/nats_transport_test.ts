@@ -32,11 +32,8 @@ import { natsMessageId } from "../common/wire/message_id.ts";
 import { connectNats, NatsAuthError } from "../common/nats/mod.ts";
 import { parseTradeSubject } from "../common/wire/subjects.ts";
 import { Side, TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
-import {
-  ACK_TIMEOUT_MS,
-  NatsTransport,
-} from "../data_manager/nats_transport.ts";
-import { StreamConfigError } from "../data_manager/stream_setup.ts";
+import { ACK_TIMEOUT_MS, NatsPublisher } from "../common/nats/publisher.ts";
+import { StreamConfigError } from "../common/nats/stream_setup.ts";
 import {
   gatedTest,
   harnessPermissions,
@@ -79,8 +76,8 @@ interface OpenOptions {
   log?: Logger;
 }
 
-function open(url: string, options: OpenOptions = {}): Promise<NatsTransport> {
-  return NatsTransport.open(options.symbols ?? SYMBOLS, {
+function open(url: string, options: OpenOptions = {}): Promise<NatsPublisher> {
+  return NatsPublisher.open(options.symbols ?? SYMBOLS, {
     exchange: EXCHANGE,
     config: transportConfig(url, options),
     log: options.log ?? captureLog().log,
@@ -91,7 +88,7 @@ function open(url: string, options: OpenOptions = {}): Promise<NatsTransport> {
 async function openReady(
   url: string,
   options: Omit<OpenOptions, "log"> = {},
-): Promise<{ transport: NatsTransport; lines: string[] }> {
+): Promise<{ transport: NatsPublisher; lines: string[] }> {
   const { log, lines } = captureLog();
   const transport = await open(url, { ...options, log });
   await waitFor("ready", () => transport.ready());
@@ -124,7 +121,7 @@ class Trades {
   }
 
   /** Sends the next trade of `symbol` (an index) into `transport`. */
-  send(transport: NatsTransport, symbol: number): bigint {
+  send(transport: NatsPublisher, symbol: number): bigint {
     const tradeId = this.#nextId;
     this.#nextId += this.#step;
     this.#encode(symbol, tradeId);
@@ -134,7 +131,7 @@ class Trades {
   }
 
   /** Sends an already sent trade again (same id), without remembering it twice. */
-  resend(transport: NatsTransport, symbol: number, tradeId: bigint): void {
+  resend(transport: NatsPublisher, symbol: number, tradeId: bigint): void {
     this.#encode(symbol, tradeId);
     transport.send(symbol, this.#record);
   }
@@ -240,7 +237,7 @@ async function waitFor(
 
 /** Sends trades round-robin over the symbols, yielding every `every`. */
 async function sendMany(
-  transport: NatsTransport,
+  transport: NatsPublisher,
   trades: Trades,
   count: number,
   every = 500,
@@ -269,7 +266,7 @@ function natsTransportTest(
   fn: (server: { url: string }) => Promise<void>,
 ): void {
   natsTest({
-    name: `NatsTransport: ${name}`,
+    name: `NatsPublisher: ${name}`,
     async fn(_t, url) {
       try {
         await fn({ url });
@@ -286,7 +283,7 @@ function ownServerTransportTest(
   fn: (server: NatsServer) => Promise<void>,
 ): void {
   gatedTest({
-    name: `NatsTransport: ${name}`,
+    name: `NatsPublisher: ${name}`,
     permissions: PERMISSIONS,
     reason: OWN_SERVER_REASON,
     async fn() {
@@ -938,7 +935,7 @@ natsTransportTest(
 
 gatedTest({
   name:
-    "NatsTransport: a stalled server: publishes without an ack in time are retried and stored once, in order",
+    "NatsPublisher: a stalled server: publishes without an ack in time are retried and stored once, in order",
   permissions: [...PERMISSIONS, { name: "run" }],
   reason: OWN_SERVER_REASON,
   async fn() {
@@ -1037,7 +1034,7 @@ async function settledRefusals(server: NatsServer): Promise<number> {
 for (const auth of authCases()) {
   gatedTest({
     name:
-      `NatsTransport: ${auth.kind} auth: right credentials publish, wrong ones fail fast with NatsAuthError`,
+      `NatsPublisher: ${auth.kind} auth: right credentials publish, wrong ones fail fast with NatsAuthError`,
     permissions: PERMISSIONS,
     reason: OWN_SERVER_REASON,
     async fn() {
@@ -1083,7 +1080,7 @@ for (const auth of authCases()) {
 
 gatedTest({
   name:
-    "NatsTransport: credentials refused on reconnect stop the transport with NatsAuthError",
+    "NatsPublisher: credentials refused on reconnect stop the transport with NatsAuthError",
   permissions: PERMISSIONS,
   reason: OWN_SERVER_REASON,
   async fn() {

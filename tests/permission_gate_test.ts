@@ -30,7 +30,7 @@ const PURE: Record<string, readonly string[]> = {
     "least privilege: deno task compile bakes in the serve and live permissions (trading_core without strategies/)",
   ],
   "nats_exchange_test.ts": [
-    "NatsExchange rejects a deliver policy without its start",
+    "NatsFeed rejects a deliver policy without its start",
   ],
   "nats_server_test.ts": ["permissionFlags merges scoped flags per kind"],
   "permission_gate_test.ts": [

@@ -32,12 +32,12 @@ import {
 } from "../common/runtime/progress.ts";
 import { shutdownSignal } from "../common/runtime/shutdown.ts";
 import type {
-  Exchange,
-  ExchangeEvent,
+  FeedEvent,
   LossCause,
   StreamStats,
-} from "./exchange.ts";
-import { IpcExchange } from "./ipc_exchange.ts";
+  TradeFeed,
+} from "../common/transport/feed.ts";
+import { RingFeed } from "../common/ipc/ring_feed.ts";
 import {
   type OutputFileOptions,
   RecordFileError,
@@ -45,7 +45,7 @@ import {
   type RecordFormat,
   TradeRecorder,
 } from "./recorder.ts";
-import { ConsumerConflictError, NatsExchange } from "./nats_exchange.ts";
+import { ConsumerConflictError, NatsFeed } from "../common/nats/feed.ts";
 import { TradeProcessing } from "./processing.ts";
 import { liveFamilies, liveHealth, type LiveState } from "./metrics.ts";
 import { StrategyLoadError } from "./strategy.ts";
@@ -115,7 +115,7 @@ export interface LiveSummary {
 }
 
 function summarize(
-  source: Exchange,
+  source: TradeFeed,
   stats: TradeStats,
   elapsedMs: number,
 ): LiveSummary {
@@ -222,10 +222,10 @@ function progressLines(
   });
 }
 
-function createExchange(config: Config, log: Logger): Exchange {
+function createFeed(config: Config, log: Logger): TradeFeed {
   const source = config.dataSource;
   if (source.type === "nats") {
-    return new NatsExchange({
+    return new NatsFeed({
       connection: source.nats.connection,
       consumer: source.nats.consumer,
       streamName: source.nats.streamName,
@@ -233,7 +233,7 @@ function createExchange(config: Config, log: Logger): Exchange {
       log,
     });
   }
-  return new IpcExchange({
+  return new RingFeed({
     exchange: source.exchange,
     shmPathPrefix: source.ipc.shmPathPrefix,
     wait: source.ipc.wait,
@@ -244,7 +244,7 @@ function createExchange(config: Config, log: Logger): Exchange {
   });
 }
 
-function logEvent(log: Logger, event: ExchangeEvent): void {
+function logEvent(log: Logger, event: FeedEvent): void {
   const quiet = event.kind === "attached" || event.kind === "waiting" ||
     event.kind === "recovered" || event.kind === "restarted";
   (quiet ? log.info : log.warn)(event.message);
@@ -345,7 +345,7 @@ export async function live(
     }
     log.info(`recording to ${options.record} (${recorder.format})`);
   }
-  const exchange = createExchange(config, log);
+  const exchange = createFeed(config, log);
   const stats = new TradeStats();
   const shutdown = shutdownSignal({
     signal: options.signal,

@@ -19,8 +19,8 @@ import {
   processFamilies,
   type Sample,
 } from "../common/metrics/mod.ts";
-import type { Exchange, LossCause } from "./exchange.ts";
-import { NatsExchange } from "./nats_exchange.ts";
+import type { LossCause, TradeFeed } from "../common/transport/feed.ts";
+import { NatsFeed } from "../common/nats/feed.ts";
 import type { BarCounts } from "./bars.ts";
 import type { TradeProcessing } from "./processing.ts";
 import type { TradeStats } from "./trade_stats.ts";
@@ -34,7 +34,7 @@ const LOSS_CAUSES: Record<string, readonly LossCause[]> = {
 /** What the consumer's metrics and health are read from. */
 export interface LiveState {
   /** The transport read. */
-  source: Exchange;
+  source: TradeFeed;
   /** Per-stream counts and latency, by the source's stream indexes. */
   stats: TradeStats;
   /** Bars and strategy, when used. */
@@ -116,7 +116,7 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
       })),
     ),
   ];
-  if (source instanceof NatsExchange) {
+  if (source instanceof NatsFeed) {
     const backlog = source.backlog();
     families.push(
       ...natsConnectionFamilies(source.connection),

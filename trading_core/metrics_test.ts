@@ -10,7 +10,7 @@ import { Side } from "../common/wire/trade.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
 import { ffiTest } from "../tests/_ipc_roles.ts";
 import type { BarCounts } from "./bars.ts";
-import type { Exchange, StreamStats } from "./exchange.ts";
+import type { StreamStats, TradeFeed } from "../common/transport/feed.ts";
 import { liveFamilies } from "./metrics.ts";
 import type { TradeProcessing } from "./processing.ts";
 import { TradeStats } from "./trade_stats.ts";
@@ -19,7 +19,7 @@ const AUDX = { exchange: "audx", symbol: "AUDA" };
 const AUDY = { exchange: "audy", symbol: "AUDA" };
 
 /** A ring exchange whose rows are `rows` (by stream index, then a "*" row). */
-function source(rows: StreamStats[]): Exchange {
+function source(rows: StreamStats[]): TradeFeed {
   return {
     name: "ipc",
     subscribeTrades: () => Promise.resolve(),

@@ -14,3 +14,5 @@ export * from "./ring_reader.ts";
 export * from "./wait_strategy.ts";
 export * from "../runtime/clock.ts";
 export { LIBC_PATHS, LibcUnavailableError, OsError } from "../os/mod.ts";
+export * from "./ring_publisher.ts";
+export * from "./ring_feed.ts";

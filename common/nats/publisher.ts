@@ -45,43 +45,36 @@ import {
   type MsgHdrs,
   type NatsConnection,
 } from "@nats-io/nats-core";
-import type { NatsTransportConfig } from "../common/config/mod.ts";
-import {
-  formatBytes,
-  formatCount,
-  formatNanos,
-} from "../common/runtime/format.ts";
-import { WordViewCache } from "../common/wire/words.ts";
+import type { NatsTransportConfig } from "../config/mod.ts";
+import { formatBytes, formatCount, formatNanos } from "../runtime/format.ts";
+import { WordViewCache } from "../wire/words.ts";
 import {
   LatencyHistogram,
   type LatencySummary,
-} from "../common/metrics/latency_histogram.ts";
-import type { Logger } from "../common/runtime/log.ts";
-import {
-  longestNatsMessageId,
-  natsMessageId,
-} from "../common/wire/message_id.ts";
-import { RateLimitedLog } from "../common/runtime/rate_limited_log.ts";
+} from "../metrics/latency_histogram.ts";
+import type { Logger } from "../runtime/log.ts";
+import { longestNatsMessageId, natsMessageId } from "../wire/message_id.ts";
+import { RateLimitedLog } from "../runtime/rate_limited_log.ts";
 import {
   connectNats,
   natsAuthError,
   type NatsConnectionCounters,
   natsConnectionOptions,
   newConnectionCounters,
-} from "../common/nats/connection.ts";
-import { RecordOffset, type TradeOrigin } from "../common/wire/record.ts";
+} from "./connection.ts";
+import { RecordOffset, type TradeOrigin } from "../wire/record.ts";
 import {
   normalizeExchange,
   normalizeSymbol,
   tradeSubject,
-} from "../common/wire/subjects.ts";
-import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
+} from "../wire/subjects.ts";
+import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import {
   ensureStream,
   StreamConfigError,
   streamMaxMsgSize,
 } from "./stream_setup.ts";
-import type { Transport, TransportStats } from "./transport.ts";
+import type { PublisherStats, TradePublisher } from "../transport/publisher.ts";
 
 /** Who connects, in connection log lines. */
 const ROLE = "publisher";
@@ -111,8 +104,8 @@ const RETRY_BACKOFF = backoff([100, 250, 500, 1000]);
  */
 const FENCE_MS = 1000;
 
-/** Counters of {@linkcode NatsTransport}. */
-export interface NatsTransportStats extends TransportStats {
+/** Counters of {@linkcode NatsPublisher}. */
+export interface NatsPublisherStats extends PublisherStats {
   /** Trades in acknowledged messages. */
   tradesSent: number;
   /** Messages JetStream rejected for good. */
@@ -143,8 +136,8 @@ export interface NatsTransportStats extends TransportStats {
   ackLatency: LatencySummary;
 }
 
-/** Options of {@linkcode NatsTransport.open}. */
-export interface NatsTransportOptions {
+/** Options of {@linkcode NatsPublisher.open}. */
+export interface NatsPublisherOptions {
   /** Exchange name (part of the subjects and message ids). */
   exchange: string;
   /** Connection, stream and publishing settings. */
@@ -153,7 +146,7 @@ export interface NatsTransportOptions {
   log: Logger;
 }
 
-/** Trades {@linkcode NatsTransport} gave up on, one way: see {@linkcode NatsTransport.losses}. */
+/** Trades {@linkcode NatsPublisher} gave up on, one way: see {@linkcode NatsPublisher.losses}. */
 export interface NatsLoss {
   /**
    * Dropped because the queue was full, handed over after close, rejected by
@@ -263,14 +256,14 @@ function headerBytes(lane: Lane, batchMax: number): number {
 }
 
 /** Publishes trades into a JetStream stream; see the module documentation. */
-export class NatsTransport implements Transport {
+export class NatsPublisher implements TradePublisher {
   /** Transport name. */
   readonly name = "nats";
   #config: NatsTransportConfig;
   #log: Logger;
   #lanes: Lane[];
   #batchMax: number;
-  /** Trades per message at most now (size limits); see {@linkcode NatsTransport.#applyLimits}. */
+  /** Trades per message at most now (size limits); see {@linkcode NatsPublisher.#applyLimits}. */
   #cap: number;
   /** The longest header block of any message, bytes. */
   #headerBytes: number;
@@ -334,7 +327,7 @@ export class NatsTransport implements Transport {
 
   private constructor(
     symbols: readonly string[],
-    options: NatsTransportOptions,
+    options: NatsPublisherOptions,
   ) {
     const { config, log } = options;
     const { publish, jetstream } = config;
@@ -388,10 +381,10 @@ export class NatsTransport implements Transport {
    */
   static async open(
     symbols: readonly string[],
-    options: NatsTransportOptions,
-  ): Promise<NatsTransport> {
+    options: NatsPublisherOptions,
+  ): Promise<NatsPublisher> {
     await natsConnectionOptions(options.config);
-    return new NatsTransport(symbols, options);
+    return new NatsPublisher(symbols, options);
   }
 
   /** Subjects, in symbol order. */
@@ -467,7 +460,7 @@ export class NatsTransport implements Transport {
   }
 
   /** Current counters. */
-  stats(): NatsTransportStats {
+  stats(): NatsPublisherStats {
     return {
       messagesSent: this.#messagesSent,
       bytesSent: this.#tradesSent * TRADE_RECORD_SIZE,

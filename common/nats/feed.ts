@@ -28,28 +28,28 @@ import {
   type JsMsg,
   type OrderedConsumerOptions,
 } from "@nats-io/jetstream";
-import { type TradeOrigin, WireFormatError } from "../common/wire/codec.ts";
+import { type TradeOrigin, WireFormatError } from "../wire/codec.ts";
 import type {
   NatsConnectionConfig,
   NatsConsumerConfig,
-} from "../common/config/mod.ts";
-import { delay } from "../common/runtime/delay.ts";
-import type { Logger } from "../common/runtime/log.ts";
+} from "../config/mod.ts";
+import { delay } from "../runtime/delay.ts";
+import type { Logger } from "../runtime/log.ts";
 import {
   connectNats,
   type NatsConnectionCounters,
   newConnectionCounters,
-} from "../common/nats/connection.ts";
+} from "./connection.ts";
 import {
   checkPrefix,
   normalizeExchange,
   normalizeSymbol,
   parseTradeSubject,
   tradeFilters,
-} from "../common/wire/subjects.ts";
-import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
-import { TradeView } from "../common/wire/trade_view.ts";
-import { streamEvent } from "./_exchange_events.ts";
+} from "../wire/subjects.ts";
+import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
+import { TradeView } from "../wire/trade_view.ts";
+import { streamEvent } from "../transport/feed_events.ts";
 import {
   addLoss,
   isNewStream,
@@ -61,19 +61,19 @@ import {
   seedPositions,
   STREAM_LOSS,
   type StreamMark,
-} from "./_nats_loss.ts";
+} from "./_loss.ts";
 import type {
-  Exchange,
-  ExchangeEvent,
-  ExchangeStatus,
+  FeedEvent,
+  FeedStatus,
   OnStream,
   OnTick,
   StreamStats,
   SubscribeOptions,
-} from "./exchange.ts";
+  TradeFeed,
+} from "../transport/feed.ts";
 
-/** Options of {@linkcode NatsExchange}. */
-export interface NatsExchangeOptions {
+/** Options of {@linkcode NatsFeed}. */
+export interface NatsFeedOptions {
   /** How to reach the servers. */
   connection: NatsConnectionConfig;
   /** The consumer: durable or ordered, exchange filter, start, acknowledgement limits. */
@@ -159,16 +159,16 @@ const SILENT: Logger = {
  * With a durable name, the pull consumer is created at start-up, or updated
  * (filter, `max_ack_pending`, `ack_wait`) when it exists; settings the server
  * cannot update raise a {@linkcode ConsumerConflictError}. It acknowledges
- * with AckAll, batched: see {@linkcode NatsExchange.subscribeTrades}.
+ * with AckAll, batched: see {@linkcode NatsFeed.subscribeTrades}.
  * Without one, an ordered consumer (no acknowledgements, recreated by nats.js
  * after a gap, and here when it is gone from the server) reads from the
  * configured start. A stream deleted and created again is read from its start
  * (the configured one), its old messages not delivered counted lost.
  */
-export class NatsExchange implements Exchange {
+export class NatsFeed implements TradeFeed {
   /** Exchange name. */
   readonly name = "nats";
-  #options: NatsExchangeOptions;
+  #options: NatsFeedOptions;
   #log: Logger;
   #subscription: Subscription | undefined;
   #connection = newConnectionCounters();
@@ -180,7 +180,7 @@ export class NatsExchange implements Exchange {
    * @throws {RangeError} when the prefix or exchange is not a valid subject
    * token, or the start time or sequence its deliver policy needs is missing.
    */
-  constructor(options: NatsExchangeOptions) {
+  constructor(options: NatsFeedOptions) {
     const { consumer } = options;
     checkPrefix(options.subjectPrefix);
     if (consumer.exchange !== undefined) normalizeExchange(consumer.exchange);
@@ -242,7 +242,7 @@ export class NatsExchange implements Exchange {
    * Connected when the connection is up and the consumer is attached; idle
    * when the consumer has nothing pending.
    */
-  status(): ExchangeStatus {
+  status(): FeedStatus {
     const subscription = this.#subscription;
     const connected = this.#connection.connected &&
       subscription?.state === "connected";
@@ -844,7 +844,7 @@ class Subscription {
   #view = new TradeView();
   #onTick: OnTick;
   #onStream: OnStream;
-  #emit: (event: ExchangeEvent) => void;
+  #emit: (event: FeedEvent) => void;
   #prefix: string;
   #limit: number;
   #acks: boolean;
@@ -874,7 +874,7 @@ class Subscription {
       prefix: string;
       limit: number;
       acks: boolean;
-      emit: (event: ExchangeEvent) => void;
+      emit: (event: FeedEvent) => void;
       stream: string;
       restart: string | undefined;
     },
@@ -1202,9 +1202,9 @@ function streamKey(exchange: string, symbol: string): string {
 
 /** An event about the whole consumer (exchange and symbol `"*"`), its message as is. */
 function wholeConsumer(
-  kind: ExchangeEvent["kind"],
+  kind: FeedEvent["kind"],
   message: string,
-): ExchangeEvent {
+): FeedEvent {
   return { kind, exchange: ALL, symbol: ALL, stream: -1, message };
 }
 

@@ -9,8 +9,8 @@
  * @module
  */
 
-import type { TradeOrigin } from "../common/wire/codec.ts";
-import type { TradeView } from "../common/wire/trade_view.ts";
+import type { TradeOrigin } from "../wire/codec.ts";
+import type { TradeView } from "../wire/trade_view.ts";
 
 /**
  * Receives each trade. `trade` is a reused view, valid only during the call:
@@ -33,7 +33,7 @@ export type OnTick = (
 export type OnStream = (origin: TradeOrigin, index: number) => void;
 
 /** Something about a subscription worth telling the user. */
-export interface ExchangeEvent {
+export interface FeedEvent {
   /** What happened. */
   kind:
     | "waiting"
@@ -57,7 +57,7 @@ export interface ExchangeEvent {
   message: string;
 }
 
-/** Options of {@linkcode Exchange.subscribeTrades}. */
+/** Options of {@linkcode TradeFeed.subscribeTrades}. */
 export interface SubscribeOptions {
   /** Ends the subscription when aborted. */
   signal?: AbortSignal;
@@ -68,7 +68,7 @@ export interface SubscribeOptions {
    */
   limit?: number;
   /** Receives events (producer restarts, losses, …). */
-  onEvent?: (event: ExchangeEvent) => void;
+  onEvent?: (event: FeedEvent) => void;
   /** Told about each stream before its first trade (see {@linkcode OnStream}). */
   onStream?: OnStream;
 }
@@ -106,7 +106,7 @@ export interface StreamStats {
 }
 
 /** Whether a subscription is connected to its source, for `/healthz`. */
-export interface ExchangeStatus {
+export interface FeedStatus {
   /** Connected: rings attached to live producers; NATS connected with its consumer. */
   connected: boolean;
   /**
@@ -119,7 +119,7 @@ export interface ExchangeStatus {
 }
 
 /** A source of trades for trading_core. */
-export interface Exchange {
+export interface TradeFeed {
   /** Short name, e.g. `"ipc"`. */
   readonly name: string;
   /**
@@ -134,5 +134,5 @@ export interface Exchange {
   /** Counters per stream, by stream index (then, maybe, a `"*"` row). */
   stats(): StreamStats[];
   /** Connection state, for `/healthz`. */
-  status(): ExchangeStatus;
+  status(): FeedStatus;
 }

@@ -5,30 +5,30 @@
 // left under it.
 
 import assert from "node:assert/strict";
-import { delay } from "../common/runtime/delay.ts";
+import { delay } from "../runtime/delay.ts";
 import {
   RingFormatError,
   RingWriter,
   unlinkSegment,
   WAIT_STRATEGIES,
-} from "../common/ipc/mod.ts";
-import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
-import { ffiTest, SHM_PERMISSIONS, shmScope } from "../tests/_ipc_roles.ts";
-import { gatedTest } from "../tests/_permissions.ts";
+} from "./mod.ts";
+import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
+import { ffiTest, SHM_PERMISSIONS, shmScope } from "../../tests/_ipc_roles.ts";
+import { gatedTest } from "../../tests/_permissions.ts";
 import {
   makeNotSegment,
   NOT_SEGMENTS,
   removeNotSegment,
-} from "../tests/ipc/not_segments.ts";
-import type { ExchangeEvent } from "./exchange.ts";
-import { IpcExchange } from "./ipc_exchange.ts";
+} from "../../tests/ipc/not_segments.ts";
+import type { FeedEvent } from "../transport/feed.ts";
+import { RingFeed } from "./ring_feed.ts";
 import {
   forgeSegment,
   publish,
   range,
   subscribe,
   until,
-} from "./_ipc_test_subscription.ts";
+} from "../../tests/_ring_feed_subscription.ts";
 
 ffiTest(
   "delivers every symbol's trades in order, with its origin and index",
@@ -199,7 +199,7 @@ ffiTest(
 ffiTest(
   "the first loss is reported at the next check, even in the process's first second",
   async () => {
-    // IpcExchange reads performance.now(), which starts near 0 when a process
+    // RingFeed reads performance.now(), which starts near 0 when a process
     // starts. Freeze it there, as in a consumer lapped right after starting,
     // and move it on by hand past one producer check (every 100 ms).
     let now = 0;
@@ -442,12 +442,12 @@ ffiTest(
   async () => {
     using shm = shmScope();
     const writer = RingWriter.create(shm.ring("BTCUSDT"), { capacity: 64 });
-    const exchange = new IpcExchange({
+    const exchange = new RingFeed({
       exchange: "binance",
       shmPathPrefix: shm.prefix,
       from: "oldest",
     });
-    const events: ExchangeEvent[] = [];
+    const events: FeedEvent[] = [];
     let lagSeen = 0;
     try {
       publish(writer, 1, 1);

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { delay } from "../common/runtime/delay.ts";
-import { type EventSubject, streamEvent } from "./_exchange_events.ts";
-import type { ExchangeEvent } from "./exchange.ts";
+import { delay } from "../runtime/delay.ts";
+import { type EventSubject, streamEvent } from "../transport/feed_events.ts";
+import type { FeedEvent } from "../transport/feed.ts";
 import {
   OsError,
   type ReaderStart,
@@ -18,7 +18,7 @@ import {
   RingFormatError,
   RingNotFoundError,
   RingReader,
-} from "../common/ipc/mod.ts";
+} from "./mod.ts";
 
 /** What the search needs of a /dev/shm watch (common/ipc/segment_watch.ts). */
 export interface NameWatch {
@@ -238,7 +238,7 @@ export interface WaitingChannel extends EventSubject, Named {
 export function reportMiss(
   channel: WaitingChannel,
   refused: Error | undefined,
-  emit: (event: ExchangeEvent) => void,
+  emit: (event: FeedEvent) => void,
 ): void {
   if (refused && !channel.refusedReported) {
     emit(streamEvent(

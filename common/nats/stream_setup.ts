@@ -14,10 +14,10 @@ import {
   type StreamUpdateConfig,
 } from "@nats-io/jetstream";
 import { millis, nanos } from "@nats-io/nats-core";
-import type { JetStreamConfig } from "../common/config/mod.ts";
-import { formatDuration } from "../common/config/duration.ts";
-import type { Logger } from "../common/runtime/log.ts";
-import { streamSubjects } from "../common/wire/subjects.ts";
+import type { JetStreamConfig } from "../config/mod.ts";
+import { formatDuration } from "../config/duration.ts";
+import type { Logger } from "../runtime/log.ts";
+import { streamSubjects } from "../wire/subjects.ts";
 
 /** `err_code` of "stream name already in use with a different configuration". */
 const STREAM_NAME_IN_USE = 10058;

@@ -6,7 +6,7 @@
  */
 
 /** Counters every transport reports. */
-export interface TransportStats {
+export interface PublisherStats {
   /** Messages published (one record each for the ring). */
   messagesSent: number;
   /** Payload bytes published. */
@@ -23,7 +23,7 @@ export interface TransportStats {
  * A destination for trade records. Symbols are addressed by their index in
  * the list the transport was created with, so the hot path does no lookups.
  */
-export interface Transport {
+export interface TradePublisher {
   /** Short name for logs and stats, e.g. `"ipc"`. */
   readonly name: string;
   /** Publishes one 48-byte record of symbol `symbol` found at `offset` in `record`. */
@@ -33,7 +33,7 @@ export interface Transport {
   /** Can it publish now? */
   ready(): boolean;
   /** Current counters. */
-  stats(): TransportStats;
+  stats(): PublisherStats;
   /** Trades delivered per symbol: written to the ring, acknowledged by the stream. */
   sentPerSymbol(): number[];
   /** A short progress fragment with this transport's own figures, e.g. `"ipc 1,234 msgs …"`. */

@@ -1,10 +1,10 @@
 /**
- * The event helper the exchanges share.
+ * The event helper both feeds share.
  *
  * @module
  */
 
-import type { ExchangeEvent } from "./exchange.ts";
+import type { FeedEvent } from "./feed.ts";
 
 /** What an event is about: one stream, or (index -1) no one stream. */
 export interface EventSubject {
@@ -19,9 +19,9 @@ export interface EventSubject {
 /** An event about `channel`'s stream, its message prefixed with the symbol. */
 export function streamEvent(
   channel: EventSubject,
-  kind: ExchangeEvent["kind"],
+  kind: FeedEvent["kind"],
   message: string,
-): ExchangeEvent {
+): FeedEvent {
   return {
     kind,
     exchange: channel.exchange,

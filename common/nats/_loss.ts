@@ -26,12 +26,12 @@
 
 import { deadline } from "@nats-io/nats-core";
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { recordCount, RecordOffset } from "../common/wire/codec.ts";
-import { formatCount } from "../common/runtime/format.ts";
-import { parseTradeSubject } from "../common/wire/subjects.ts";
-import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
-import { type EventSubject, streamEvent } from "./_exchange_events.ts";
-import type { ExchangeEvent, LossCause } from "./exchange.ts";
+import { recordCount, RecordOffset } from "../wire/codec.ts";
+import { formatCount } from "../runtime/format.ts";
+import { parseTradeSubject } from "../wire/subjects.ts";
+import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
+import { type EventSubject, streamEvent } from "../transport/feed_events.ts";
+import type { FeedEvent, LossCause } from "../transport/feed.ts";
 
 /** The cause of every loss counted here. */
 export const STREAM_LOSS: LossCause = "stream limit or deleted";
@@ -363,7 +363,7 @@ export function addLoss(
   channel: EventSubject & LossCounts,
   trades: number,
   options: { streamSeq: number; now: number },
-): ExchangeEvent | undefined {
+): FeedEvent | undefined {
   channel.lost += trades;
   channel.unreported += trades;
   if (channel.reportedAt !== -Infinity) {
@@ -390,7 +390,7 @@ export function pendingLossEvent(
   channel: EventSubject & LossCounts,
   now: number,
   force = false,
-): ExchangeEvent | undefined {
+): FeedEvent | undefined {
   if (channel.unreported === 0) return undefined;
   if (!force && now - channel.reportedAt < LOSS_REPORT_MS) return undefined;
   const trades = channel.unreported;

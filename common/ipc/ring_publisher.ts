@@ -12,13 +12,13 @@ import {
   segmentName,
   segmentSize,
   shmFreeBytes,
-} from "../common/ipc/mod.ts";
-import { formatBytes, formatCount } from "../common/runtime/format.ts";
-import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
-import type { Transport, TransportStats } from "./transport.ts";
+} from "./mod.ts";
+import { formatBytes, formatCount } from "../runtime/format.ts";
+import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
+import type { PublisherStats, TradePublisher } from "../transport/publisher.ts";
 
-/** Options of {@linkcode IpcTransport.open}. */
-export interface IpcTransportOptions {
+/** Options of {@linkcode RingPublisher.open}. */
+export interface RingPublisherOptions {
   /** Exchange name (part of the segment names). */
   exchange: string;
   /** Segment name prefix, e.g. `/marketbus_`. */
@@ -36,7 +36,7 @@ export interface ReplacedRing extends ReplacedSegment {
 }
 
 /** Publishes each symbol into its own shared-memory ring. */
-export class IpcTransport implements Transport {
+export class RingPublisher implements TradePublisher {
   /** Transport name. */
   readonly name = "ipc";
   #writers: RingWriter[];
@@ -58,8 +58,8 @@ export class IpcTransport implements Transport {
    */
   static open(
     symbols: readonly string[],
-    options: IpcTransportOptions,
-  ): IpcTransport {
+    options: RingPublisherOptions,
+  ): RingPublisher {
     const writers: RingWriter[] = [];
     try {
       for (const symbol of symbols) {
@@ -85,7 +85,7 @@ export class IpcTransport implements Transport {
       }
       throw error;
     }
-    return new IpcTransport(writers);
+    return new RingPublisher(writers);
   }
 
   /** Segment names, in symbol order. */
@@ -135,7 +135,7 @@ export class IpcTransport implements Transport {
    * a lap behind count their own losses, so `bufferOverflows` stays 0, and
    * `bufferUtilization` is the fraction of slots holding trades (1 once wrapped).
    */
-  stats(): TransportStats {
+  stats(): PublisherStats {
     let messages = 0;
     let filled = 0;
     let slots = 0;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { WireFormatError } from "../common/wire/codec.ts";
+import { WireFormatError } from "../wire/codec.ts";
 import {
   type ProducerStatus,
   type ReaderStart,
@@ -15,24 +15,24 @@ import {
   RingWaiter,
   segmentName,
   type WaitStrategy,
-} from "../common/ipc/mod.ts";
-import { yieldToEventLoop } from "../common/runtime/delay.ts";
-import { SegmentWatch } from "../common/ipc/segment_watch.ts";
-import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
-import { TradeView } from "../common/wire/trade_view.ts";
-import { streamEvent } from "./_exchange_events.ts";
+} from "./mod.ts";
+import { yieldToEventLoop } from "../runtime/delay.ts";
+import { SegmentWatch } from "./segment_watch.ts";
+import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
+import { TradeView } from "../wire/trade_view.ts";
+import { streamEvent } from "../transport/feed_events.ts";
 import { probeRing, reportMiss, RingSearch } from "./_ring_search.ts";
 import type {
-  Exchange,
-  ExchangeEvent,
-  ExchangeStatus,
+  FeedEvent,
+  FeedStatus,
   OnTick,
   StreamStats,
   SubscribeOptions,
-} from "./exchange.ts";
+  TradeFeed,
+} from "../transport/feed.ts";
 
-/** Options of {@linkcode IpcExchange}. */
-export interface IpcExchangeOptions {
+/** Options of {@linkcode RingFeed}. */
+export interface RingFeedOptions {
   /** Exchange name (part of the segment names). */
   exchange: string;
   /** Segment name prefix, e.g. `/marketbus_`. */
@@ -105,16 +105,16 @@ export const BEHIND_FRACTION = 0.5;
 const BEHIND_REPORT_MS = 5000;
 
 /** Reads trades from the shared-memory rings of one exchange. */
-export class IpcExchange implements Exchange {
+export class RingFeed implements TradeFeed {
   /** Exchange name. */
   readonly name = "ipc";
-  #options: Required<Omit<IpcExchangeOptions, "publisherUid">>;
+  #options: Required<Omit<RingFeedOptions, "publisherUid">>;
   #publisherUid: number | undefined;
   #channels: Channel[] = [];
   #search: RingSearch<Channel> = new RingSearch(undefined);
 
   /** Creates the exchange; nothing is opened until {@linkcode subscribeTrades}. */
-  constructor(options: IpcExchangeOptions) {
+  constructor(options: RingFeedOptions) {
     this.#options = {
       wait: "backoff",
       from: "newest",
@@ -149,7 +149,7 @@ export class IpcExchange implements Exchange {
    * Connected when every subscribed ring is attached to a live producer
    * (heartbeat moving); such a producer is flowing or idle by its own choice.
    */
-  status(): ExchangeStatus {
+  status(): FeedStatus {
     const down = this.#channels.filter((channel) => channel.state !== "alive");
     const lag = this.#channels.reduce(
       (total, channel) => total + (channel.reader?.lag() ?? 0),
@@ -349,7 +349,7 @@ export class IpcExchange implements Exchange {
   #attach(
     channel: Channel,
     from: ReaderStart,
-    emit: (event: ExchangeEvent) => void,
+    emit: (event: FeedEvent) => void,
   ): boolean {
     const { reader, miss, refused } = probeRing(channel.name, {
       epoch: channel.epoch,
@@ -393,7 +393,7 @@ export class IpcExchange implements Exchange {
   #check(
     channel: Channel,
     now: number,
-    emit: (event: ExchangeEvent) => void,
+    emit: (event: FeedEvent) => void,
   ): void {
     const reader = channel.reader;
     if (reader === undefined) return; // the search looks for it
@@ -484,7 +484,7 @@ export class IpcExchange implements Exchange {
   }
 
   /** Once a closed or dead ring is drained, lets it go and looks for its successor. */
-  #leave(channel: Channel, emit: (event: ExchangeEvent) => void): void {
+  #leave(channel: Channel, emit: (event: FeedEvent) => void): void {
     if (channel.reader?.hasData()) return; // drain first
     // The producer will not finish a slot it left unreadable: skip it now.
     if (channel.reader?.skipUnreadable(performance.now(), 0)) return;

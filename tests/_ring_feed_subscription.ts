@@ -15,11 +15,11 @@ import {
   unmapSegment,
 } from "../common/ipc/mod.ts";
 import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
-import { LIVENESS_MS, type ShmScope } from "../tests/_ipc_roles.ts";
-import { numberedTrade } from "../tests/_ring_helpers.ts";
-import { until as waitUntil } from "../tests/_until.ts";
-import type { ExchangeEvent } from "./exchange.ts";
-import { IpcExchange, type IpcExchangeOptions } from "./ipc_exchange.ts";
+import { LIVENESS_MS, type ShmScope } from "./_ipc_roles.ts";
+import { numberedTrade } from "./_ring_helpers.ts";
+import { until as waitUntil } from "./_until.ts";
+import type { FeedEvent } from "../common/transport/feed.ts";
+import { RingFeed, type RingFeedOptions } from "../common/ipc/ring_feed.ts";
 
 /** A delivered trade, copied out of the callback. */
 export interface Delivered {
@@ -52,9 +52,9 @@ export function until(condition: () => boolean, what: string): Promise<void> {
 
 /** A running subscription: what it delivered and reported, and how to stop it. */
 export interface Subscription {
-  exchange: IpcExchange;
+  exchange: RingFeed;
   delivered: Delivered[];
-  events: ExchangeEvent[];
+  events: FeedEvent[];
   /** The streams announced (`onStream`), by index, as `exchange symbol`. */
   streams: string[];
   /** Resolves (or rejects) when subscribeTrades does. */
@@ -66,23 +66,23 @@ export interface Subscription {
   /** The seqs delivered for symbol index `symbol`. */
   seqs(symbol?: number): number[];
   /** Has an event of `kind` (for `symbol`, if given) been reported? */
-  saw(kind: ExchangeEvent["kind"], symbol?: string): boolean;
+  saw(kind: FeedEvent["kind"], symbol?: string): boolean;
 }
 
 export function subscribe(
   shm: ShmScope,
   symbols: string[],
-  options: Partial<IpcExchangeOptions> & { limit?: number } = {},
+  options: Partial<RingFeedOptions> & { limit?: number } = {},
 ): Subscription {
   const { limit, ...exchangeOptions } = options;
-  const exchange = new IpcExchange({
+  const exchange = new RingFeed({
     exchange: "binance",
     shmPathPrefix: shm.prefix,
     ...exchangeOptions,
   });
   const controller = new AbortController();
   const delivered: Delivered[] = [];
-  const events: ExchangeEvent[] = [];
+  const events: FeedEvent[] = [];
   const streams: string[] = [];
   const done = exchange.subscribeTrades(
     symbols,

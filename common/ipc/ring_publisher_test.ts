@@ -4,7 +4,7 @@
 // prefix and removes whatever is left under it.
 
 import assert from "node:assert/strict";
-import { encodeTrade } from "../common/wire/codec.ts";
+import { encodeTrade } from "../wire/codec.ts";
 import {
   Header,
   openSegment,
@@ -13,17 +13,17 @@ import {
   RingState,
   RingWriter,
   unmapSegment,
-} from "../common/ipc/mod.ts";
-import { Side, TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
-import { ffiTest, type ShmScope, shmScope } from "../tests/_ipc_roles.ts";
-import { IpcTransport } from "./ipc_transport.ts";
+} from "./mod.ts";
+import { Side, TRADE_RECORD_SIZE } from "../wire/trade.ts";
+import { ffiTest, type ShmScope, shmScope } from "../../tests/_ipc_roles.ts";
+import { RingPublisher } from "./ring_publisher.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 /** A pid no process has (above Linux's largest pid_max, 2^22). */
 const NO_SUCH_PID = 0x7fff_fffe;
 
-function open(shm: ShmScope, capacity = 64): IpcTransport {
-  return IpcTransport.open(SYMBOLS, {
+function open(shm: ShmScope, capacity = 64): RingPublisher {
+  return RingPublisher.open(SYMBOLS, {
     exchange: "binance",
     shmPathPrefix: shm.prefix,
     capacity,

@@ -1,0 +1,21 @@
+/**
+ * The two ends of a transport, as the roles see them: a
+ * {@linkcode TradePublisher} takes data_manager's records (the ring's
+ * `RingPublisher`, NATS's `NatsPublisher`), a {@linkcode TradeFeed} delivers
+ * trades to trading_core (`RingFeed`, `NatsFeed`).
+ *
+ * @module
+ */
+
+export type { PublisherStats, TradePublisher } from "./publisher.ts";
+export type {
+  FeedEvent,
+  FeedStatus,
+  LossCause,
+  OnStream,
+  OnTick,
+  StreamStats,
+  SubscribeOptions,
+  TradeFeed,
+} from "./feed.ts";
+export { type EventSubject, streamEvent } from "./feed_events.ts";
