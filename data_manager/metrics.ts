@@ -18,9 +18,9 @@ import {
   processFamilies,
   type Sample,
 } from "../common/metrics/mod.ts";
-import { BinanceSource } from "./binance_feed.ts";
+import { BinanceSource } from "./binance/source.ts";
 import { NatsPublisher } from "../common/nats/publisher.ts";
-import type { PublishCounters } from "./publisher.ts";
+import type { PublishCounters } from "./pipeline.ts";
 import type { TradeSource } from "./source.ts";
 import type { TradePublisher } from "../common/transport/publisher.ts";
 

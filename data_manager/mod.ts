@@ -5,4 +5,4 @@
  */
 
 export * from "./cli.ts";
-export * from "./synthetic_source.ts";
+export * from "./synthetic/generator.ts";

@@ -26,9 +26,12 @@ import { shutdownSignal } from "../common/runtime/shutdown.ts";
 import { RingPublisher } from "../common/ipc/ring_publisher.ts";
 import { serveFamilies, serveHealth, type ServeState } from "./metrics.ts";
 import { NatsPublisher } from "../common/nats/publisher.ts";
-import { type PublishCounters, publishTrades } from "./publisher.ts";
-import { TradeFileReadError, TradeFileRowError } from "./replay/mod.ts";
-import { NothingReplayedError } from "./replay_feed.ts";
+import { type PublishCounters, publishTrades } from "./pipeline.ts";
+import {
+  TradeFileReadError,
+  TradeFileRowError,
+} from "../common/trade_file/mod.ts";
+import { NothingReplayedError } from "./replay/source.ts";
 import { describeSource, openSource } from "./source_setup.ts";
 import type { TradePublisher } from "../common/transport/publisher.ts";
 

@@ -11,16 +11,16 @@
 import type { Config } from "../common/config/mod.ts";
 import { formatRate } from "../common/runtime/format.ts";
 import type { Logger } from "../common/runtime/log.ts";
-import { BinanceSource } from "./binance_feed.ts";
+import { BinanceSource } from "./binance/source.ts";
 import {
   detectTradeFormat,
   symbolFromFileName,
   TradeFileReadError,
   verifyGzip,
-} from "./replay/mod.ts";
-import { ReplaySource } from "./replay_feed.ts";
+} from "../common/trade_file/mod.ts";
+import { ReplaySource } from "./replay/source.ts";
 import type { TradeSource } from "./source.ts";
-import { SyntheticFeed } from "./synthetic_feed.ts";
+import { SyntheticSource } from "./synthetic/source.ts";
 
 /** Exit status of a source that cannot start because of its config (flags, keys). */
 const USAGE = 2;
@@ -149,10 +149,10 @@ function openBinance(config: Config, log: Logger): BinanceSource {
   });
 }
 
-function openSynthetic(config: Config): SyntheticFeed {
+function openSynthetic(config: Config): SyntheticSource {
   const { dataManager } = config;
   const { synthetic } = dataManager;
-  return new SyntheticFeed(dataManager.symbols, {
+  return new SyntheticSource(dataManager.symbols, {
     seed: synthetic.seed,
     rate: synthetic.rate,
     burstSize: synthetic.burstSize,

@@ -7,7 +7,7 @@
 
 import { RecordOffset } from "../common/wire/codec.ts";
 import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
-import { SyntheticSource } from "../data_manager/synthetic_source.ts";
+import { SyntheticGenerator } from "../data_manager/synthetic/generator.ts";
 
 /** The fields of a synthetic trade that do not depend on timing. */
 export interface Generated {
@@ -25,7 +25,7 @@ export function regenerate(
   firstTradeId: number,
   count: number,
 ): Map<string, Generated[]> {
-  const source = new SyntheticSource(symbols, {
+  const source = new SyntheticGenerator(symbols, {
     seed,
     firstTradeId,
     maxTrades: count,

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readTradeFile } from "../data_manager/replay/trade_file.ts";
+import { readTradeFile } from "../common/trade_file/trade_file.ts";
 import { gatedTest } from "./_permissions.ts";
 import {
   output,

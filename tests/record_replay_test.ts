@@ -11,7 +11,7 @@ import { TradeFlags } from "../common/wire/trade.ts";
 import {
   readTradeFile,
   type ReplayRow,
-} from "../data_manager/replay/trade_file.ts";
+} from "../common/trade_file/trade_file.ts";
 import { gatedTest } from "./_permissions.ts";
 import { PROJECT_ROOT } from "./nats_server.ts";
 import {

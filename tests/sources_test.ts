@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parsePrice } from "../common/wire/fixed_point.ts";
 import { Side } from "../common/wire/trade.ts";
-import { formatNdjsonTrade } from "../data_manager/replay/mod.ts";
+import { formatNdjsonTrade } from "../common/trade_file/mod.ts";
 import type { LiveSummary } from "../trading_core/live.ts";
 import { FakeBinance, tradeFrame } from "./_fake_binance.ts";
 import { gatedTest } from "./_permissions.ts";

@@ -32,7 +32,7 @@ import { plainDecimal } from "../common/runtime/format.ts";
 import type { TradeOrigin } from "../common/wire/codec.ts";
 import { Side } from "../common/wire/trade.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";
-import { formatNdjsonTrade } from "../data_manager/replay/trade_file.ts";
+import { formatNdjsonTrade } from "../common/trade_file/trade_file.ts";
 import {
   LineFile,
   ndjsonWithFields,

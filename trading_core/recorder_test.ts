@@ -6,7 +6,7 @@ import { TradeView } from "../common/wire/trade_view.ts";
 import {
   readTradeFile,
   type ReplayRow,
-} from "../data_manager/replay/trade_file.ts";
+} from "../common/trade_file/trade_file.ts";
 import { TEMP_FILE_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
 import { CSV_HEADER, RecordFileError, TradeRecorder } from "./recorder.ts";
 

@@ -8,3 +8,4 @@
 
 export * from "./trade_event.ts";
 export * from "./stream_client.ts";
+export * from "./source.ts";

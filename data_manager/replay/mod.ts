@@ -1,8 +1,8 @@
 /**
- * Replay of recorded trades: streaming readers of Binance `trades` CSV files
- * and of the project's NDJSON export (see {@link ./trade_file.ts}).
+ * The replay source: a recorded trade file published at its original pace,
+ * sped up, or as fast as the transports take it.
  *
  * @module
  */
 
-export * from "./trade_file.ts";
+export * from "./source.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { TradeRecord } from "../../common/wire/trade.ts";
+import type { TradeRecord } from "../wire/trade.ts";
 
 /** One trade read from a file: the record's fields plus its origin and line. */
 export interface ReplayRow extends TradeRecord {

@@ -5,24 +5,24 @@
 // abort.
 
 import assert from "node:assert/strict";
-import { decodeTrade } from "../common/wire/codec.ts";
-import { Side, type Trade, TradeFlags } from "../common/wire/trade.ts";
-import { captureLog } from "../tests/_capture_log.ts";
-import { ffiTest, SHM_PERMISSIONS } from "../tests/_ipc_roles.ts";
-import { gatedTest, TEMP_FILE_PERMISSIONS } from "../tests/_permissions.ts";
+import { decodeTrade } from "../../common/wire/codec.ts";
+import { Side, type Trade, TradeFlags } from "../../common/wire/trade.ts";
+import { captureLog } from "../../tests/_capture_log.ts";
+import { ffiTest, SHM_PERMISSIONS } from "../../tests/_ipc_roles.ts";
+import { gatedTest, TEMP_FILE_PERMISSIONS } from "../../tests/_permissions.ts";
 import {
   formatNdjsonTrade,
   TradeFileReadError,
   TradeFileRowError,
-} from "./replay/mod.ts";
+} from "../../common/trade_file/mod.ts";
 import {
   NothingReplayedError,
   ReplaySource,
   type ReplaySourceOptions,
-} from "./replay_feed.ts";
-import type { TradeSink } from "./source.ts";
+} from "./source.ts";
+import type { TradeSink } from "../source.ts";
 
-const FIXTURES = new URL("../tests/fixtures/replay/", import.meta.url);
+const FIXTURES = new URL("../../tests/fixtures/replay/", import.meta.url);
 
 function fixture(name: string): string {
   return new URL(name, FIXTURES).pathname;
@@ -343,7 +343,7 @@ ffiTest("ReplaySource: abort stops a slow replay promptly", async () => {
   const took = performance.now() - abortedAt;
   assert.ok(took < 1000, `run() resolved ${took} ms after abort`);
   // The two trades of the first ms went out, nothing after the abort.
-  // BUG (data_manager/replay_feed.ts, paced branch of run()): the row whose
+  // BUG (data_manager/replay/source.ts, paced branch of run()): the row whose
   // delay the abort cut short is still published after the abort.
   assert.equal(
     sink.published.length,

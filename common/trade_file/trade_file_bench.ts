@@ -5,13 +5,13 @@
  * Rows per second = 1,000,000 / the time per iteration. The "as serve"
  * cases read as `serve --source replay` does: plausibility checks on, and a
  * gzipped file decompressed to its end once before its rows are read.
- * `deno bench --allow-read --allow-write data_manager/replay/trade_file_bench.ts`
+ * `deno bench --allow-read --allow-write common/trade_file/trade_file_bench.ts`
  * (without write permission the benchmarks are ignored).
  *
  * @module
  */
 
-import { Side, type Trade } from "../../common/wire/trade.ts";
+import { Side, type Trade } from "../wire/trade.ts";
 import {
   formatNdjsonTrade,
   readTradeBatches,

@@ -5,13 +5,9 @@
  * @module
  */
 
-import {
-  formatPrice,
-  parsePrice,
-  parseSize,
-} from "../../common/wire/fixed_point.ts";
-import { plainDecimal } from "../../common/runtime/format.ts";
-import type { Side, Trade } from "../../common/wire/trade.ts";
+import { formatPrice, parsePrice, parseSize } from "../wire/fixed_point.ts";
+import { plainDecimal } from "../runtime/format.ts";
+import type { Side, Trade } from "../wire/trade.ts";
 import {
   BadRow,
   describe,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Side, type Trade } from "../../common/wire/trade.ts";
+import { Side, type Trade } from "../wire/trade.ts";
 import {
   READ_PERMISSIONS,
   TEMP_FILE_PERMISSIONS,

@@ -21,7 +21,7 @@
  * @module
  */
 
-import { formatPrice } from "../../common/wire/fixed_point.ts";
+import { formatPrice } from "../wire/fixed_point.ts";
 
 /** 2000-01-01T00:00:00Z in ns since the epoch. */
 export const MIN_TIME_NS = 946_684_800_000_000_000n;

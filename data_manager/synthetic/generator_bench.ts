@@ -1,15 +1,15 @@
 /**
  * Cost of writing synthetic trades, the start of the serve path:
- * `deno bench data_manager/synthetic_source_bench.ts`.
+ * `deno bench data_manager/synthetic/generator_bench.ts`.
  *
  * @module
  */
 
-import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
-import { SyntheticSource } from "./synthetic_source.ts";
+import { TRADE_RECORD_SIZE } from "../../common/wire/trade.ts";
+import { SyntheticGenerator } from "./generator.ts";
 
 const BATCH = 1024;
-const source = new SyntheticSource(
+const source = new SyntheticGenerator(
   ["BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT"],
   { seed: 7 },
 );

@@ -2,21 +2,21 @@
 // (checked with the codec), trade ids, maxTrades, pacing and option errors.
 
 import assert from "node:assert/strict";
-import { checkRecordBytes, decodeTrade } from "../common/wire/codec.ts";
-import { formatPrice } from "../common/wire/fixed_point.ts";
+import { checkRecordBytes, decodeTrade } from "../../common/wire/codec.ts";
+import { formatPrice } from "../../common/wire/fixed_point.ts";
 import {
   Side,
   type Trade,
   TRADE_RECORD_SIZE,
   TradeFlags,
   WIRE_VERSION,
-} from "../common/wire/trade.ts";
+} from "../../common/wire/trade.ts";
 import {
   MAX_SYNTHETIC_SYMBOLS,
-  SyntheticSource,
-  type SyntheticSourceOptions,
+  SyntheticGenerator,
+  type SyntheticGeneratorOptions,
   UNPACED_CHUNK,
-} from "./synthetic_source.ts";
+} from "./generator.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "PEPEUSDT", "XRPUSDT"];
 const SECONDS = 1_764_000_000;
@@ -29,7 +29,7 @@ interface Written {
 }
 
 /** Runs `source` for `count` trades into one buffer, with distinct times. */
-function write(source: SyntheticSource, count: number): Written {
+function write(source: SyntheticGenerator, count: number): Written {
   const bytes = new Uint8Array(count * TRADE_RECORD_SIZE);
   const view = new DataView(bytes.buffer);
   const symbols = [];
@@ -54,22 +54,22 @@ function decodeAll({ bytes, symbols, names }: Written): Trade[] {
 
 Deno.test("the same seed gives byte-identical trades", () => {
   const options = { seed: 42, firstTradeId: 1000 };
-  const a = write(new SyntheticSource(SYMBOLS, options), 10_000);
-  const b = write(new SyntheticSource(SYMBOLS, options), 10_000);
+  const a = write(new SyntheticGenerator(SYMBOLS, options), 10_000);
+  const b = write(new SyntheticGenerator(SYMBOLS, options), 10_000);
   assert.deepEqual(a.symbols, b.symbols);
   assert.deepEqual(a.bytes, b.bytes);
 });
 
 Deno.test("another seed gives other trades", () => {
-  const a = write(new SyntheticSource(SYMBOLS, { seed: 42 }), 10_000);
-  const b = write(new SyntheticSource(SYMBOLS, { seed: 43 }), 10_000);
+  const a = write(new SyntheticGenerator(SYMBOLS, { seed: 42 }), 10_000);
+  const b = write(new SyntheticGenerator(SYMBOLS, { seed: 43 }), 10_000);
   assert.notDeepEqual(a.symbols, b.symbols);
   assert.notDeepEqual(a.bytes, b.bytes);
 });
 
 Deno.test("pacing calls do not change the sequence", () => {
-  const plain = write(new SyntheticSource(SYMBOLS, { seed: 5 }), 2000);
-  const paced = new SyntheticSource(SYMBOLS, { seed: 5, rate: 1000 });
+  const plain = write(new SyntheticGenerator(SYMBOLS, { seed: 5 }), 2000);
+  const paced = new SyntheticGenerator(SYMBOLS, { seed: 5, rate: 1000 });
   for (let ms = 0; ms <= 2000; ms += 7) {
     paced.due(ms);
     paced.nextDueInMs(ms);
@@ -78,7 +78,7 @@ Deno.test("pacing calls do not change the sequence", () => {
 });
 
 Deno.test("every record decodes as a valid synthetic trade", () => {
-  const written = write(new SyntheticSource(SYMBOLS, { seed: 9 }), 10_000);
+  const written = write(new SyntheticGenerator(SYMBOLS, { seed: 9 }), 10_000);
   const trades = decodeAll(written);
   const view = new DataView(written.bytes.buffer);
   trades.forEach((trade, i) => {
@@ -102,7 +102,7 @@ Deno.test("every record decodes as a valid synthetic trade", () => {
 
 Deno.test("prices start near each symbol's level and walk in ticks", () => {
   const trades = decodeAll(
-    write(new SyntheticSource(SYMBOLS, { seed: 3 }), 20_000),
+    write(new SyntheticGenerator(SYMBOLS, { seed: 3 }), 20_000),
   );
   const levels: Record<string, [number, bigint]> = {
     BTCUSDT: [60_000, 10_000_000n],
@@ -131,17 +131,17 @@ Deno.test("prices start near each symbol's level and walk in ticks", () => {
 
 Deno.test("other symbols start at a price derived from the name", () => {
   const first = (symbol: string) =>
-    decodeAll(write(new SyntheticSource([symbol]), 1))[0];
+    decodeAll(write(new SyntheticGenerator([symbol]), 1))[0];
   assert.equal(first("PEPEUSDT").price, first("PEPEUSDT").price);
   assert.notEqual(first("PEPEUSDT").price, first("XRPUSDT").price);
   // The case of a name does not matter; other sources' symbols do not either.
-  const lower = new SyntheticSource(["btc-usd"]);
+  const lower = new SyntheticGenerator(["btc-usd"]);
   assert.ok(Math.abs(decodeAll(write(lower, 1))[0].price / 60_000 - 1) < 1e-4);
 });
 
 Deno.test("symbols are drawn uniformly and sides are ~50/50", () => {
   const trades = decodeAll(
-    write(new SyntheticSource(SYMBOLS, { seed: 11 }), 50_000),
+    write(new SyntheticGenerator(SYMBOLS, { seed: 11 }), 50_000),
   );
   const perSymbol = new Map<string, number>();
   let buys = 0;
@@ -158,7 +158,7 @@ Deno.test("symbols are drawn uniformly and sides are ~50/50", () => {
 
 Deno.test("trade ids are consecutive per symbol from firstTradeId", () => {
   for (const firstTradeId of [0, 1, 2 ** 32 - 3, 2 ** 53 - 20_000]) {
-    const source = new SyntheticSource(SYMBOLS, { seed: 2, firstTradeId });
+    const source = new SyntheticGenerator(SYMBOLS, { seed: 2, firstTradeId });
     const trades = decodeAll(write(source, 10_000));
     const next = new Map<string, bigint>();
     for (const trade of trades) {
@@ -171,7 +171,7 @@ Deno.test("trade ids are consecutive per symbol from firstTradeId", () => {
 });
 
 Deno.test("maxTrades stops the source with -1 and writes nothing more", () => {
-  const source = new SyntheticSource(SYMBOLS, { maxTrades: 3 });
+  const source = new SyntheticGenerator(SYMBOLS, { maxTrades: 3 });
   const view = new DataView(new ArrayBuffer(TRADE_RECORD_SIZE));
   for (let i = 0; i < 3; i++) {
     assert.equal(source.done, false);
@@ -187,7 +187,7 @@ Deno.test("maxTrades stops the source with -1 and writes nothing more", () => {
 });
 
 Deno.test("unlimited trades end only where an id would pass 2^53 - 1", () => {
-  const source = new SyntheticSource(["BTCUSDT"], {
+  const source = new SyntheticGenerator(["BTCUSDT"], {
     firstTradeId: Number.MAX_SAFE_INTEGER - 1,
   });
   const trades = decodeAll(write(source, 2));
@@ -199,9 +199,9 @@ Deno.test("unlimited trades end only where an id would pass 2^53 - 1", () => {
 Deno.test("next writes at any offset and only its 48 bytes", () => {
   const bytes = new Uint8Array(3 * TRADE_RECORD_SIZE + 5).fill(0xee);
   const view = new DataView(bytes.buffer, 5);
-  const source = new SyntheticSource(SYMBOLS, { seed: 8 });
+  const source = new SyntheticGenerator(SYMBOLS, { seed: 8 });
   const symbol = source.next(view, TRADE_RECORD_SIZE, SECONDS, 1);
-  const expected = write(new SyntheticSource(SYMBOLS, { seed: 8 }), 1);
+  const expected = write(new SyntheticGenerator(SYMBOLS, { seed: 8 }), 1);
   assert.equal(symbol, expected.symbols[0]);
   const record = bytes.subarray(5 + 48, 5 + 96);
   // Only the times differ from write()'s first record (SECONDS + 0, 0 ns).
@@ -211,7 +211,7 @@ Deno.test("next writes at any offset and only its 48 bytes", () => {
 });
 
 Deno.test("next rejects an offset without room and does not advance", () => {
-  const source = new SyntheticSource(SYMBOLS, { seed: 4 });
+  const source = new SyntheticGenerator(SYMBOLS, { seed: 4 });
   const view = new DataView(new ArrayBuffer(100));
   for (const at of [53, -1, 1.5, NaN]) {
     assert.throws(() => source.next(view, at, SECONDS, 0), {
@@ -221,27 +221,27 @@ Deno.test("next rejects an offset without room and does not advance", () => {
     });
   }
   assert.equal(source.produced, 0);
-  const fresh = new SyntheticSource(SYMBOLS, { seed: 4 });
+  const fresh = new SyntheticGenerator(SYMBOLS, { seed: 4 });
   assert.deepEqual(write(source, 100), write(fresh, 100));
 });
 
 Deno.test("symbols getter returns a frozen copy", () => {
   const names = ["BTCUSDT", "ETHUSDT"];
-  const source = new SyntheticSource(names);
+  const source = new SyntheticGenerator(names);
   names.push("SOLUSDT");
   assert.deepEqual(source.symbols, ["BTCUSDT", "ETHUSDT"]);
   assert.ok(Object.isFrozen(source.symbols));
 });
 
 /** Produces what `source` says is due at `nowMs`; returns that count. */
-function catchUp(source: SyntheticSource, nowMs: number): number {
+function catchUp(source: SyntheticGenerator, nowMs: number): number {
   const due = source.due(nowMs);
   write(source, due);
   return due;
 }
 
 Deno.test("due: rate without bursts, from the first call", () => {
-  const source = new SyntheticSource(SYMBOLS, { rate: 1000 });
+  const source = new SyntheticGenerator(SYMBOLS, { rate: 1000 });
   assert.equal(source.due(5000), 0);
   assert.equal(source.nextDueInMs(5000), 1);
   assert.equal(source.due(5000.5), 0);
@@ -262,7 +262,7 @@ Deno.test("due: rate without bursts, from the first call", () => {
 });
 
 Deno.test("due: bursts add burstSize at each interval boundary", () => {
-  const source = new SyntheticSource(SYMBOLS, {
+  const source = new SyntheticGenerator(SYMBOLS, {
     rate: 100,
     burstSize: 50,
     burstIntervalMs: 1000,
@@ -280,7 +280,7 @@ Deno.test("due: bursts add burstSize at each interval boundary", () => {
 });
 
 Deno.test("nextDueInMs: a burst can come before the rate's next trade", () => {
-  const source = new SyntheticSource(SYMBOLS, {
+  const source = new SyntheticGenerator(SYMBOLS, {
     rate: 1,
     burstSize: 10,
     burstIntervalMs: 100,
@@ -310,7 +310,7 @@ Deno.test("nextDueInMs is never early and at most 1 µs late", () => {
     const burstIntervalMs = round % 3 === 0
       ? 1 + random() % 2000
       : random() % 1e5 / 13 + 0.01;
-    const source = new SyntheticSource(["X"], {
+    const source = new SyntheticGenerator(["X"], {
       rate,
       burstSize,
       burstIntervalMs,
@@ -331,7 +331,7 @@ Deno.test("nextDueInMs is never early and at most 1 µs late", () => {
 });
 
 Deno.test("due: maxTrades caps what is due, then nothing is", () => {
-  const source = new SyntheticSource(SYMBOLS, { rate: 1000, maxTrades: 5 });
+  const source = new SyntheticGenerator(SYMBOLS, { rate: 1000, maxTrades: 5 });
   assert.equal(source.due(0), 0);
   assert.equal(source.due(100), 5);
   write(source, 5);
@@ -341,11 +341,11 @@ Deno.test("due: maxTrades caps what is due, then nothing is", () => {
 });
 
 Deno.test("due: rate 0 grants a constant chunk as fast as possible", () => {
-  const source = new SyntheticSource(SYMBOLS);
+  const source = new SyntheticGenerator(SYMBOLS);
   assert.equal(source.due(0), UNPACED_CHUNK);
   assert.equal(source.due(0), UNPACED_CHUNK);
   assert.equal(source.nextDueInMs(0), 0);
-  const limited = new SyntheticSource(SYMBOLS, { maxTrades: 10 });
+  const limited = new SyntheticGenerator(SYMBOLS, { maxTrades: 10 });
   assert.equal(limited.due(0), 10);
   write(limited, 7);
   assert.equal(limited.due(0), 3);
@@ -356,7 +356,7 @@ Deno.test("due: rate 0 grants a constant chunk as fast as possible", () => {
 });
 
 Deno.test("due and nextDueInMs reject a time that is not finite", () => {
-  const source = new SyntheticSource(SYMBOLS, { rate: 10 });
+  const source = new SyntheticGenerator(SYMBOLS, { rate: 10 });
   const expected =
     "expected a finite monotonic time in milliseconds (e.g. performance.now())";
   assert.throws(() => source.due(NaN), {
@@ -377,7 +377,7 @@ Deno.test("due and nextDueInMs reject a time that is not finite", () => {
 });
 
 const RATE = "trades per second over all symbols, 0 = as fast as possible";
-const optionErrors: [SyntheticSourceOptions, string, string][] = [
+const optionErrors: [SyntheticGeneratorOptions, string, string][] = [
   [
     { seed: -1 },
     "RangeError",
@@ -482,7 +482,7 @@ const optionErrors: [SyntheticSourceOptions, string, string][] = [
 
 for (const [options, name, message] of optionErrors) {
   Deno.test(`options ${message.split(":")[0]}`, () => {
-    assert.throws(() => new SyntheticSource(SYMBOLS, options), {
+    assert.throws(() => new SyntheticGenerator(SYMBOLS, options), {
       name,
       message,
     });
@@ -490,7 +490,7 @@ for (const [options, name, message] of optionErrors) {
 }
 
 Deno.test("options at their limits are accepted", () => {
-  new SyntheticSource(SYMBOLS, {
+  new SyntheticGenerator(SYMBOLS, {
     seed: 2 ** 32 - 1,
     rate: 0.5,
     burstSize: 1,
@@ -498,29 +498,29 @@ Deno.test("options at their limits are accepted", () => {
     firstTradeId: 2 ** 53 - 10,
     maxTrades: 10,
   });
-  new SyntheticSource(SYMBOLS, { seed: 0, firstTradeId: 0, maxTrades: 0 });
+  new SyntheticGenerator(SYMBOLS, { seed: 0, firstTradeId: 0, maxTrades: 0 });
 });
 
 Deno.test("invalid options object and symbols are rejected", () => {
   const cases: [() => unknown, string, string][] = [
     [
-      () => new SyntheticSource(SYMBOLS, null as unknown as object),
+      () => new SyntheticGenerator(SYMBOLS, null as unknown as object),
       "TypeError",
-      "Invalid options null: expected an object of SyntheticSourceOptions",
+      "Invalid options null: expected an object of SyntheticGeneratorOptions",
     ],
     [
-      () => new SyntheticSource("BTCUSDT" as unknown as string[]),
+      () => new SyntheticGenerator("BTCUSDT" as unknown as string[]),
       "TypeError",
       `Invalid symbols "BTCUSDT": expected an array of symbols`,
     ],
     [
-      () => new SyntheticSource([]),
+      () => new SyntheticGenerator([]),
       "RangeError",
       `Invalid symbols: 0 given, expected 1 to ${MAX_SYNTHETIC_SYMBOLS}`,
     ],
     [
       () =>
-        new SyntheticSource(
+        new SyntheticGenerator(
           Array.from({ length: MAX_SYNTHETIC_SYMBOLS + 1 }, (_, i) => `S${i}`),
         ),
       "RangeError",
@@ -529,17 +529,17 @@ Deno.test("invalid options object and symbols are rejected", () => {
       } given, expected 1 to ${MAX_SYNTHETIC_SYMBOLS}`,
     ],
     [
-      () => new SyntheticSource(["BTCUSDT", 7 as unknown as string]),
+      () => new SyntheticGenerator(["BTCUSDT", 7 as unknown as string]),
       "TypeError",
       "Invalid symbol 7: expected a non-empty string (symbols[1])",
     ],
     [
-      () => new SyntheticSource(["BTCUSDT", ""]),
+      () => new SyntheticGenerator(["BTCUSDT", ""]),
       "RangeError",
       `Invalid symbol "": expected a non-empty string (symbols[1])`,
     ],
     [
-      () => new SyntheticSource(["BTCUSDT", "ETHUSDT", "BTCUSDT"]),
+      () => new SyntheticGenerator(["BTCUSDT", "ETHUSDT", "BTCUSDT"]),
       "RangeError",
       `Invalid symbol "BTCUSDT": expected each symbol once (symbols[2] repeats symbols[0])`,
     ],

@@ -5,17 +5,17 @@
  * @module
  */
 
-import { encodeTrade } from "../common/wire/codec.ts";
-import { formatCount } from "../common/runtime/format.ts";
-import { readWallClock } from "../common/runtime/clock.ts";
-import type { Logger } from "../common/runtime/log.ts";
-import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
+import { encodeTrade } from "../../common/wire/codec.ts";
+import { formatCount } from "../../common/runtime/format.ts";
+import { readWallClock } from "../../common/runtime/clock.ts";
+import type { Logger } from "../../common/runtime/log.ts";
+import { TRADE_RECORD_SIZE } from "../../common/wire/trade.ts";
 import {
   type BinanceStreamStats,
   BinanceTradeStream,
   DEFAULT_SILENCE_TIMEOUT_MS,
-} from "./binance/mod.ts";
-import type { TradeSink, TradeSource } from "./source.ts";
+} from "./mod.ts";
+import type { TradeSink, TradeSource } from "../source.ts";
 
 /** Options of {@linkcode BinanceSource}. */
 export interface BinanceSourceOptions {

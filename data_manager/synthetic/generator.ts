@@ -3,9 +3,9 @@
  * written straight into wire-format records, paced by a rate and bursts.
  *
  * ```ts
- * import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
+ * import { TRADE_RECORD_SIZE } from "../../common/wire/trade.ts";
  *
- * const source = new SyntheticSource(["BTCUSDT", "ETHUSDT"], { rate: 1000 });
+ * const source = new SyntheticGenerator(["BTCUSDT", "ETHUSDT"], { rate: 1000 });
  * const view = new DataView(new ArrayBuffer(TRADE_RECORD_SIZE));
  * for (let n = source.due(performance.now()); n > 0; n--) {
  *   const ms = Date.now();
@@ -18,23 +18,23 @@
  * @module
  */
 
-import { RecordOffset } from "../common/wire/codec.ts";
-import { setEpochNanos, setU64 } from "../common/wire/epoch_nanos.ts";
+import { RecordOffset } from "../../common/wire/codec.ts";
+import { setEpochNanos, setU64 } from "../../common/wire/epoch_nanos.ts";
 import {
   Side,
   TRADE_RECORD_SIZE,
   TradeFlags,
   WIRE_VERSION,
-} from "../common/wire/trade.ts";
+} from "../../common/wire/trade.ts";
 
-/** Trades that {@linkcode SyntheticSource.due} grants per call when `rate` is 0. */
+/** Trades that {@linkcode SyntheticGenerator.due} grants per call when `rate` is 0. */
 export const UNPACED_CHUNK = 4096;
 
 /** The most symbols one source can draw from. */
 export const MAX_SYNTHETIC_SYMBOLS = 65536;
 
-/** Options of {@linkcode SyntheticSource}. */
-export interface SyntheticSourceOptions {
+/** Options of {@linkcode SyntheticGenerator}. */
+export interface SyntheticGeneratorOptions {
   /** Seed of the pseudo-random generator, a u32 (default 1). */
   seed?: number;
   /** Trades per second over all symbols; 0 (the default) = as fast as possible. */
@@ -156,7 +156,7 @@ function tickFor(price: number): number {
  * symbols and `firstTradeId`, never on timing; {@linkcode due} paces it.
  * Writing a record ({@linkcode next}) allocates nothing.
  */
-export class SyntheticSource {
+export class SyntheticGenerator {
   readonly #symbols: readonly string[];
   // Per symbol: price × 10^9 and tick × 10^9 (integers below 2^53), next id.
   readonly #prices: Float64Array;
@@ -182,12 +182,12 @@ export class SyntheticSource {
    */
   constructor(
     symbols: readonly string[],
-    options: SyntheticSourceOptions = {},
+    options: SyntheticGeneratorOptions = {},
   ) {
     this.#symbols = checkSymbols(symbols);
     if (typeof options !== "object" || options === null) {
       throw new TypeError(
-        invalid("options", options, "an object of SyntheticSourceOptions"),
+        invalid("options", options, "an object of SyntheticGeneratorOptions"),
       );
     }
     const {

@@ -6,19 +6,19 @@
  * @module
  */
 
-import { encodeTrade } from "../common/wire/codec.ts";
-import { delay, whenAborted } from "../common/runtime/delay.ts";
-import { formatCount } from "../common/runtime/format.ts";
-import { readWallClock } from "../common/runtime/clock.ts";
-import { yieldToEventLoop } from "../common/runtime/delay.ts";
-import type { Logger } from "../common/runtime/log.ts";
-import { TRADE_RECORD_SIZE, TradeFlags } from "../common/wire/trade.ts";
+import { encodeTrade } from "../../common/wire/codec.ts";
+import { delay, whenAborted } from "../../common/runtime/delay.ts";
+import { formatCount } from "../../common/runtime/format.ts";
+import { readWallClock } from "../../common/runtime/clock.ts";
+import { yieldToEventLoop } from "../../common/runtime/delay.ts";
+import type { Logger } from "../../common/runtime/log.ts";
+import { TRADE_RECORD_SIZE, TradeFlags } from "../../common/wire/trade.ts";
 import {
   readTradeBatches,
   type ReplayRow,
   TIME_UNIT_NAMES,
-} from "./replay/mod.ts";
-import type { TradeSink, TradeSource } from "./source.ts";
+} from "../../common/trade_file/mod.ts";
+import type { TradeSink, TradeSource } from "../source.ts";
 
 /** Options of {@linkcode ReplaySource}. */
 export interface ReplaySourceOptions {

@@ -1,19 +1,19 @@
 /**
  * The synthetic source as a {@linkcode TradeSource}: paces a
- * {@linkcode SyntheticSource} and stamps the receive time.
+ * {@linkcode SyntheticGenerator} and stamps the receive time.
  *
  * @module
  */
 
-import { delay } from "../common/runtime/delay.ts";
-import { readWallClock } from "../common/runtime/clock.ts";
-import { yieldToEventLoop } from "../common/runtime/delay.ts";
-import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
-import type { TradeSink, TradeSource } from "./source.ts";
+import { delay } from "../../common/runtime/delay.ts";
+import { readWallClock } from "../../common/runtime/clock.ts";
+import { yieldToEventLoop } from "../../common/runtime/delay.ts";
+import { TRADE_RECORD_SIZE } from "../../common/wire/trade.ts";
+import type { TradeSink, TradeSource } from "../source.ts";
 import {
-  SyntheticSource,
-  type SyntheticSourceOptions,
-} from "./synthetic_source.ts";
+  SyntheticGenerator,
+  type SyntheticGeneratorOptions,
+} from "./generator.ts";
 
 /** The longest the feed sleeps between pacing checks, ms. */
 const MAX_PAUSE_MS = 50;
@@ -23,18 +23,18 @@ const ROOM_EVERY = 64;
 const CLOCK_EVERY = 16;
 
 /** Deterministic random-walk trades at a configured rate. */
-export class SyntheticFeed implements TradeSource {
+export class SyntheticSource implements TradeSource {
   /** Source kind. */
   readonly kind = "synthetic";
-  #source: SyntheticSource;
+  #source: SyntheticGenerator;
   #seed: number;
 
-  /** A feed of `symbols` (options as for {@linkcode SyntheticSource}). */
+  /** A feed of `symbols` (options as for {@linkcode SyntheticGenerator}). */
   constructor(
     symbols: readonly string[],
-    options: SyntheticSourceOptions = {},
+    options: SyntheticGeneratorOptions = {},
   ) {
-    this.#source = new SyntheticSource(symbols, options);
+    this.#source = new SyntheticGenerator(symbols, options);
     this.#seed = options.seed ?? 1;
   }
 

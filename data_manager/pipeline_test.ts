@@ -8,9 +8,9 @@ import { delay } from "../common/runtime/delay.ts";
 import { RecordOffset } from "../common/wire/record.ts";
 import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { ffiTest, LIVENESS_MS } from "../tests/_ipc_roles.ts";
-import { type PublishCounters, publishTrades } from "./publisher.ts";
-import { SyntheticFeed } from "./synthetic_feed.ts";
-import { SyntheticSource, UNPACED_CHUNK } from "./synthetic_source.ts";
+import { type PublishCounters, publishTrades } from "./pipeline.ts";
+import { SyntheticSource } from "./synthetic/source.ts";
+import { SyntheticGenerator, UNPACED_CHUNK } from "./synthetic/generator.ts";
 import type {
   PublisherStats,
   TradePublisher,
@@ -100,7 +100,7 @@ function nanosAt(record: Uint8Array, offset: number): bigint {
 
 /** What the source itself writes, without the pipeline: symbol and 48 bytes per trade. */
 function reference(count: number, seed: number): Sent[] {
-  const source = new SyntheticSource(SYMBOLS, { seed, firstTradeId: 1 });
+  const source = new SyntheticGenerator(SYMBOLS, { seed, firstTradeId: 1 });
   return Array.from({ length: count }, () => {
     const record = new Uint8Array(TRADE_RECORD_SIZE);
     const symbol = source.next(field(record), 0, 0, 0);
@@ -120,7 +120,7 @@ ffiTest(
   async () => {
     const transports = [new RecordingTransport(), new RecordingTransport()];
     const count = 10_000; // more than two unpaced chunks
-    const source = new SyntheticFeed(SYMBOLS, {
+    const source = new SyntheticSource(SYMBOLS, {
       seed: 9,
       maxTrades: count,
       firstTradeId: 1,
@@ -142,7 +142,7 @@ ffiTest(
 
 ffiTest("seq starts at 1 and goes up by 1 per symbol", async () => {
   const transport = new RecordingTransport();
-  const source = new SyntheticFeed(SYMBOLS, { maxTrades: 6000 });
+  const source = new SyntheticSource(SYMBOLS, { maxTrades: 6000 });
   await publishTrades(source, [transport]);
   const next = SYMBOLS.map(() => 1);
   for (const { symbol, record } of transport.sent) {
@@ -156,7 +156,7 @@ ffiTest(
   "ts_recv (and ts_event) are the wall-clock time of publishing",
   async () => {
     const transport = new RecordingTransport();
-    const source = new SyntheticFeed(SYMBOLS, { maxTrades: 5000 });
+    const source = new SyntheticSource(SYMBOLS, { maxTrades: 5000 });
     const before = BigInt(Date.now()) * 1_000_000n;
     await publishTrades(source, [transport]);
     const after = BigInt(Date.now() + 1) * 1_000_000n;
@@ -176,7 +176,7 @@ ffiTest(
 
 ffiTest("stops when the source is done, with counters per symbol", async () => {
   const transport = new RecordingTransport();
-  const source = new SyntheticFeed(SYMBOLS, { maxTrades: 1234 });
+  const source = new SyntheticSource(SYMBOLS, { maxTrades: 1234 });
   const counters = await publishTrades(source, [transport]);
   assert.equal(source.produced, 1234);
   assert.equal(counters.trades, 1234);
@@ -195,7 +195,7 @@ ffiTest(
     const counters: PublishCounters = { trades: 0, perSymbol: [0, 0, 0] };
     const seen: number[] = [];
     transports[1].onSend = () => seen.push(counters.trades);
-    const source = new SyntheticFeed(SYMBOLS, { maxTrades: 500 });
+    const source = new SyntheticSource(SYMBOLS, { maxTrades: 500 });
     const returned = await publishTrades(source, transports, { counters });
     assert.equal(returned, counters);
     assert.equal(counters.trades, 500);
@@ -212,7 +212,7 @@ ffiTest(
     transport.onSend = () => {
       if (transport.sent.length === 5000) controller.abort();
     };
-    const source = new SyntheticFeed(SYMBOLS); // unlimited, unpaced
+    const source = new SyntheticSource(SYMBOLS); // unlimited, unpaced
     const counters = await publishTrades(source, [transport], {
       signal: controller.signal,
     });
@@ -229,7 +229,7 @@ ffiTest("stops on abort while waiting for paced trades", async () => {
   const transport = new RecordingTransport();
   const controller = new AbortController();
   // The first trade is due after a minute: the pipeline just waits.
-  const source = new SyntheticFeed(SYMBOLS, { rate: 1 / 60 });
+  const source = new SyntheticSource(SYMBOLS, { rate: 1 / 60 });
   const publishing = publishTrades(source, [transport], {
     signal: controller.signal,
   });
@@ -245,7 +245,7 @@ ffiTest("stops on abort while waiting for paced trades", async () => {
 
 ffiTest("an already-aborted signal publishes nothing", async () => {
   const transport = new RecordingTransport();
-  const source = new SyntheticFeed(SYMBOLS, { maxTrades: 100 });
+  const source = new SyntheticSource(SYMBOLS, { maxTrades: 100 });
   const counters = await publishTrades(source, [transport], {
     signal: AbortSignal.abort(),
   });
@@ -261,7 +261,7 @@ ffiTest(
       const transport = new RecordingTransport();
       let open!: () => void;
       transport.gate = new Promise((resolve) => open = resolve);
-      const source = new SyntheticFeed(["BTCUSDT"], { maxTrades: 10 });
+      const source = new SyntheticSource(["BTCUSDT"], { maxTrades: 10 });
       const done = publishTrades(source, [transport], { backpressure });
       await new Promise((resolve) => setTimeout(resolve, 20));
       assert.equal(transport.sent.length, backpressure ? 0 : 10);

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { parsePrice, parseSize } from "../../common/wire/fixed_point.ts";
-import { Side } from "../../common/wire/trade.ts";
+import { parsePrice, parseSize } from "../wire/fixed_point.ts";
+import { Side } from "../wire/trade.ts";
 import { MIN_TIME_NS } from "./_plausibility.ts";
 import {
   BadRow,

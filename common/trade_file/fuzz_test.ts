@@ -33,7 +33,7 @@ import {
   TradeFileReadError,
   TradeFileRowError,
 } from "./mod.ts";
-import { Side } from "../../common/wire/trade.ts";
+import { Side } from "../wire/trade.ts";
 
 const test = testNeeding(TEMP_FILE_PERMISSIONS);
 const ROWS = 200;

@@ -1,0 +1,9 @@
+/**
+ * Trade files, both directions: streaming readers of Binance `trades` CSV
+ * files and of the project's NDJSON export (plain or gzip), with the row
+ * checks a replay relies on, and the NDJSON line a recording writes.
+ *
+ * @module
+ */
+
+export * from "./trade_file.ts";
