@@ -9,7 +9,7 @@
  * @module
  */
 
-import { joinSegmentName, segmentName } from "../ipc/segment.ts";
+import { joinSegmentName, segmentName } from "../wire/ring_names.ts";
 import { expectation, type Section } from "./_reader.ts";
 
 /** Where one role's ring names come from. */

@@ -11,14 +11,9 @@
 import { delay } from "../runtime/delay.ts";
 import { type EventSubject, streamEvent } from "../transport/feed_events.ts";
 import type { FeedEvent } from "../transport/feed.ts";
-import {
-  OsError,
-  type ReaderStart,
-  ringEpoch,
-  RingFormatError,
-  RingNotFoundError,
-  RingReader,
-} from "./mod.ts";
+import { OsError } from "../os/libc.ts";
+import { RingFormatError, RingNotFoundError } from "./errors.ts";
+import { type ReaderStart, ringEpoch, RingReader } from "./ring_reader.ts";
 
 /** What the search needs of a /dev/shm watch (common/ipc/segment_watch.ts). */
 export interface NameWatch {

@@ -1,5 +1,5 @@
 /**
- * POSIX shared-memory segments: naming, create, open, map, unlink
+ * POSIX shared-memory segments: create, open, map, unlink (names: ../wire/ring_names.ts)
  * (`shm_open` + `ftruncate` + `mmap` through FFI).
  *
  * @module
@@ -33,7 +33,13 @@ import {
   RingSpaceError,
   RingTruncatedError,
 } from "./errors.ts";
-import { normalizeExchange, normalizeSymbol } from "../wire/subjects.ts";
+import { segmentPath, SHM_NAME } from "../wire/ring_names.ts";
+
+export {
+  joinSegmentName,
+  segmentName,
+  segmentPath,
+} from "../wire/ring_names.ts";
 
 /** A mapped segment. Drop every view before {@linkcode unmapSegment}: touching the memory afterwards crashes the process. */
 export interface Segment {
@@ -86,50 +92,6 @@ const FILE_TYPES: Readonly<Record<number, string>> = {
   0o060000: "block device",
   0o140000: "socket",
 };
-
-const SHM_NAME = /^\/[A-Za-z0-9._-]{1,254}$/;
-
-/**
- * The segment name of one ring: `{prefix}{exchange}_{SYMBOL}`.
- *
- * @throws {RangeError} when the exchange or symbol is invalid, or the result
- * is not a valid POSIX shm name (a "/" then 1..254 of `A-Za-z0-9._-`).
- */
-export function segmentName(
-  prefix: string,
-  exchange: string,
-  symbol: string,
-): string {
-  const name = joinSegmentName(
-    prefix,
-    normalizeExchange(exchange),
-    normalizeSymbol(symbol),
-  );
-  if (!SHM_NAME.test(name)) {
-    throw new RangeError(
-      `Invalid segment name "${name}" (prefix "${prefix}", exchange "${exchange}", symbol "${symbol}"): ` +
-        `expected "/" then 1 to 254 letters, digits, ".", "_" or "-"`,
-    );
-  }
-  return name;
-}
-
-/**
- * `{prefix}{exchange}_{SYMBOL}` as given, unchecked: the naming rule alone,
- * for messages about a name {@linkcode segmentName} refused.
- */
-export function joinSegmentName(
-  prefix: string,
-  exchange: string,
-  symbol: string,
-): string {
-  return `${prefix}${exchange}_${symbol}`;
-}
-
-/** The file under /dev/shm that backs a segment, for messages. */
-export function segmentPath(name: string): string {
-  return `/dev/shm${name}`;
-}
 
 function checkName(name: string): Uint8Array<ArrayBuffer> {
   if (typeof name !== "string" || !SHM_NAME.test(name)) {
