@@ -8,7 +8,7 @@ import {
   type LossCounts,
   LossWatch,
   pendingLossEvent,
-} from "./_loss.ts";
+} from "./_feed_loss.ts";
 
 /** Delivers messages `[streamSeq, firstSeq, lastSeq]` of stream `key`; the trades lost before each. */
 function deliver(

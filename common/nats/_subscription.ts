@@ -1,0 +1,391 @@
+/**
+ * One subscription of a feed: routes each message's subject to its
+ * (exchange, symbol) stream, decodes its records and hands them to
+ * `onTick`, checks delivery order, batches acknowledgements (AckAll), and
+ * counts what was received, invalid or lost per stream.
+ *
+ * @module
+ */
+
+import type { JsMsg } from "@nats-io/jetstream";
+import { type TradeOrigin, WireFormatError } from "../wire/codec.ts";
+import {
+  normalizeExchange,
+  normalizeSymbol,
+  parseTradeSubject,
+} from "../wire/subjects.ts";
+import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
+import { TradeView } from "../wire/trade_view.ts";
+import { streamEvent } from "../transport/feed_events.ts";
+import type { FeedEvent, OnStream, OnTick } from "../transport/feed.ts";
+import {
+  addLoss,
+  isNewStream,
+  type LossCounts,
+  LossWatch,
+  pendingLossEvent,
+  type StreamMark,
+} from "./_feed_loss.ts";
+import { ALL, ConsumerStatus } from "./_status_watch.ts";
+
+/** One subscribed (or met) (exchange, symbol) stream's counters. */
+export interface Channel extends LossCounts {
+  index: number;
+  exchange: string;
+  symbol: string;
+  received: number;
+  invalid: number;
+}
+
+/** A channel's counters, all zero. */
+function newChannel(index: number, exchange: string, symbol: string): Channel {
+  return {
+    index,
+    exchange,
+    symbol,
+    received: 0,
+    invalid: 0,
+    lost: 0,
+    unreported: 0,
+    reportedAt: -Infinity,
+  };
+}
+
+/** What a subject's messages are: their origin (undefined: not a trade subject) and channel. */
+interface Route {
+  origin: TradeOrigin | undefined;
+  /** The exchange the subject names (its raw token when it is not a trade subject). */
+  exchange: string;
+  /** The symbol the subject names (its raw token when it is not a trade subject). */
+  symbol: string;
+  /** {@linkcode streamKey} of exchange and symbol. */
+  key: string;
+  /** Set once the symbol has one (subscribed, or a trade of it delivered). */
+  channel: Channel | undefined;
+  /** Why it is not a trade subject. */
+  problem: string;
+}
+
+/** A pass of `consume()`; resolves how it ended. */
+export type Round = Promise<"done" | "gap" | "missing">;
+
+/** The state of one subscription: routing, delivery, acknowledgements, events, counters. */
+export class Subscription {
+  readonly channels: Channel[] = [];
+  /** The consumer's state, backlog and problem. */
+  readonly status: ConsumerStatus;
+  /** Counts invalid messages of streams without a channel (the `"*"` row). */
+  readonly unroutable: Channel = newChannel(-1, ALL, ALL);
+  /** Finds the trades the stream no longer held. */
+  readonly loss = new LossWatch();
+  /** Acknowledgements were sent (fire and forget) since the subscription started. */
+  unconfirmed = false;
+  /** Channels by {@linkcode streamKey}. */
+  #byStream = new Map<string, Channel>();
+  #routes = new Map<string, Route>();
+  #view = new TradeView();
+  #onTick: OnTick;
+  #onStream: OnStream;
+  #emit: (event: FeedEvent) => void;
+  #prefix: string;
+  #limit: number;
+  #acks: boolean;
+  #delivered = 0;
+  #round: PromiseWithResolvers<"done" | "gap" | "missing"> | undefined;
+  #finished = false;
+  #nextDelivery = 0;
+  #lastStreamSeq = 0;
+  /** The stream read; undefined: not known yet. */
+  #mark: StreamMark | undefined;
+  #unacked: JsMsg | undefined;
+  #ackQueued = false;
+  #reported = new Set<string>();
+  #stream: string;
+
+  constructor(
+    symbols: readonly string[],
+    onTick: OnTick,
+    options: {
+      /** The configured exchange; undefined: every exchange. */
+      exchange: string | undefined;
+      onStream: OnStream;
+      prefix: string;
+      limit: number;
+      acks: boolean;
+      emit: (event: FeedEvent) => void;
+      stream: string;
+      restart: string | undefined;
+    },
+  ) {
+    this.status = new ConsumerStatus(options);
+    this.#onTick = onTick;
+    this.#onStream = options.onStream;
+    this.#stream = options.stream;
+    this.#prefix = options.prefix;
+    this.#limit = options.limit;
+    this.#acks = options.acks;
+    this.#emit = options.emit;
+    // Every exchange: the streams are not known before their trades come.
+    if (options.exchange === undefined) return;
+    const exchange = normalizeExchange(options.exchange);
+    for (const raw of symbols) {
+      const symbol = normalizeSymbol(raw);
+      const key = streamKey(exchange, symbol);
+      if (this.#byStream.has(key)) continue;
+      const channel = newChannel(this.channels.length, exchange, symbol);
+      this.channels.push(channel);
+      this.#byStream.set(key, channel);
+      this.#onStream({ exchange, symbol }, channel.index);
+    }
+  }
+
+  /**
+   * Notes which stream is read (`mark`); true when it is a new one of the
+   * same name (the one read so far deleted): delivery starts over on it,
+   * nothing of it delivered yet, and the trades the old one held undelivered
+   * are gone, counted lost per symbol at its next message (warned once).
+   */
+  reading(mark: StreamMark): boolean {
+    const before = this.#mark;
+    this.#mark = mark;
+    if (!isNewStream(before, mark, this.loss.lastDelivered)) return false;
+    this.#lastStreamSeq = 0;
+    this.loss.newStream();
+    this.status.warn(
+      `stream ${
+        JSON.stringify(this.#stream)
+      } is a new one: the one this consumer read was deleted, and what it held that was not delivered is gone; those trades are counted lost per symbol at its next message (those of a symbol with none cannot be counted)`,
+    );
+    return true;
+  }
+
+  /** Notes that the messages up to stream sequence `seq` were delivered: skipped if they come again. */
+  deliveredThrough(seq: number): void {
+    if (seq > this.#lastStreamSeq) this.#lastStreamSeq = seq;
+  }
+
+  /** Trades still to deliver to reach the limit. */
+  get remaining(): number {
+    return this.#limit - this.#delivered;
+  }
+
+  /** Starts a pass that expects delivery sequence `nextDelivery` first (0: not checked). */
+  begin(nextDelivery: number): Round {
+    this.#nextDelivery = nextDelivery;
+    this.#round = Promise.withResolvers();
+    if (this.#finished) this.#end("done");
+    return this.#round.promise;
+  }
+
+  /** Ends the subscription (abort); false when no pass is running yet. */
+  finish(): boolean {
+    this.#finished = true;
+    if (this.#round === undefined) return false;
+    this.#end("done");
+    return true;
+  }
+
+  /** Fails pass `round` (if still running) with `error`. */
+  fail(round: Round, error: unknown): void {
+    if (this.#round?.promise !== round) return;
+    this.#round.reject(error);
+    this.#round = undefined;
+  }
+
+  #end(how: "done" | "gap" | "missing"): void {
+    this.#round?.resolve(how);
+    this.#round = undefined;
+  }
+
+  /** The consume callback: delivers one message's records. */
+  readonly receive = (message: JsMsg): void => {
+    const round = this.#round;
+    if (round === undefined) return; // the pass ended: left unacknowledged
+    try {
+      this.#receive(message);
+    } catch (error) {
+      this.fail(round.promise, error); // onTick or onEvent threw
+    }
+  };
+
+  #receive(message: JsMsg): void {
+    const status = this.status;
+    if (status.troubled) status.recovered("messages flow again");
+    if (this.#acks) {
+      const info = message.info;
+      if (info.deliverySequence !== this.#nextDelivery) {
+        status.problem(
+          "rewinding",
+          "stalled",
+          `delivery sequence ${info.deliverySequence} follows ${
+            this.#nextDelivery - 1
+          }: messages sent by the server never arrived; rewinding the consumer to its acknowledged position`,
+        );
+        this.#end("gap");
+        return;
+      }
+      this.#nextDelivery++;
+      if (info.streamSequence <= this.#lastStreamSeq) {
+        message.ack(); // delivered before; its acknowledgement was lost
+        return;
+      }
+      this.#lastStreamSeq = info.streamSequence;
+    }
+    const streamSeq = message.seq;
+    this.loss.delivered(streamSeq);
+    const route = this.#routes.get(message.subject) ??
+      this.#route(message.subject);
+    const origin = route.origin;
+    if (origin === undefined) {
+      this.#reject(message, route, "subject", route.problem, 1);
+      return;
+    }
+    const view = this.#view;
+    let count: number;
+    try {
+      count = view.wrap(message.data);
+    } catch (error) {
+      if (!(error instanceof WireFormatError)) throw error;
+      const records = Math.floor(message.data.byteLength / TRADE_RECORD_SIZE);
+      this.#reject(message, route, "payload", error.message, records || 1);
+      return;
+    }
+    const channel = route.channel ?? this.#open(route);
+    const lost = this.loss.trades(
+      route.key,
+      streamSeq,
+      view.seq,
+      view.select(count - 1).seq,
+    );
+    if (lost > 0) {
+      const event = addLoss(channel, lost, {
+        streamSeq,
+        now: performance.now(),
+      });
+      if (event !== undefined) this.#emit(event);
+    }
+    const onTick = this.#onTick;
+    const index = channel.index;
+    for (let i = 0; i < count; i++) onTick(view.select(i), origin, index);
+    channel.received += count;
+    this.#delivered += count;
+    if (this.#acks) {
+      this.#unacked = message;
+      if (!this.#ackQueued) {
+        this.#ackQueued = true;
+        queueMicrotask(this.flushAcks);
+      }
+    }
+    // Whole messages only: one cut by the limit could be neither
+    // acknowledged (the next run would repeat its first trades) nor left
+    // unacknowledged (the next run would skip the rest).
+    if (this.#delivered >= this.#limit) this.#end("done");
+  }
+
+  /** Acknowledges (AckAll) every message delivered so far. */
+  readonly flushAcks = (): void => {
+    this.#ackQueued = false;
+    if (this.#unacked === undefined) return;
+    this.#unacked.ack();
+    this.#unacked = undefined;
+    this.unconfirmed = true;
+  };
+
+  #route(subject: string): Route {
+    let route: Route;
+    try {
+      const origin = parseTradeSubject(subject, { prefix: this.#prefix });
+      route = {
+        origin,
+        exchange: origin.exchange,
+        symbol: origin.symbol,
+        key: streamKey(origin.exchange, origin.symbol),
+        channel: undefined,
+        problem: "",
+      };
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      // The filters admit only `{prefix}.{exchange}.{symbol}.trades`.
+      const [exchange, symbol] = subject.slice(this.#prefix.length + 1)
+        .split(".");
+      route = {
+        origin: undefined,
+        exchange,
+        symbol,
+        key: streamKey(exchange, symbol),
+        channel: undefined,
+        problem: error.message,
+      };
+    }
+    route.channel = this.#byStream.get(route.key);
+    this.#routes.set(subject, route);
+    return route;
+  }
+
+  /**
+   * The channel of a stream a wildcard subscription meets, created (and
+   * announced) with its first trade delivered: indexes in order, 0, 1, 2, ….
+   */
+  #open(route: Route): Channel {
+    let channel = this.#byStream.get(route.key);
+    if (channel === undefined) {
+      channel = newChannel(this.channels.length, route.exchange, route.symbol);
+      this.channels.push(channel);
+      this.#byStream.set(route.key, channel);
+      this.#onStream(route.origin!, channel.index);
+    }
+    route.channel = channel;
+    return channel;
+  }
+
+  /**
+   * Skips, counts and terminates an invalid message. Its records count on
+   * its stream, or on the `"*"` row while that stream has no channel.
+   */
+  #reject(
+    message: JsMsg,
+    route: Route,
+    kind: "subject" | "payload",
+    problem: string,
+    records: number,
+  ): void {
+    const channel = route.channel ?? this.#byStream.get(route.key) ??
+      this.unroutable;
+    channel.invalid += records;
+    if (this.#acks) message.term(`invalid ${kind}`);
+    if (this.#reported.has(kind)) return;
+    this.#reported.add(kind);
+    this.#emit(streamEvent(
+      channel,
+      "invalid",
+      `message ${message.seq} on ${message.subject} skipped and terminated (${message.data.byteLength} bytes): ${problem}; further invalid ${kind}s are only counted`,
+    ));
+  }
+
+  /**
+   * Reports the consumer gone from the server (deleted, or its stream) and
+   * ends the pass (pass `round` only, when given), to create it again.
+   */
+  gone(message: string, round?: Round): void {
+    if (round !== undefined && this.#round?.promise !== round) return;
+    this.status.problem("missing", "dead", message);
+    this.#end("missing");
+  }
+
+  /**
+   * Reports the losses of each stream not reported yet, at most once per
+   * stream per `LOSS_REPORT_MS`, or all of them with `force` (at the end).
+   */
+  reportLosses(force = false): void {
+    const now = performance.now();
+    for (const channel of this.channels) {
+      const event = pendingLossEvent(channel, now, force);
+      if (event !== undefined) this.#emit(event);
+    }
+  }
+}
+
+/** The key of an (exchange, symbol) stream in a map: looked up once per subject (and per invalid message), never per trade. */
+export function streamKey(exchange: string, symbol: string): string {
+  return `${exchange}.${symbol}`;
+}
