@@ -5,22 +5,24 @@
  */
 
 import {
+  LOG_FLAGS_HELP,
+  metricsPortHelp,
+  natsUrlHelp,
   parseRoleArgs,
   type RoleArgs,
+  type RoleFlag,
+  roleUsage,
   splitList,
   toNumber,
 } from "../common/runtime/cli.ts";
 
 /** Usage text of `deno task serve`. */
-export const SERVE_USAGE = `Usage: deno task serve [flags]
-
-Publishes trades for the configured symbols (data_manager).
-
-Flags (each overrides the config key on its right):
-  --config FILE        TOML config (the task passes config/development.toml;
-                       without it config/marketbus.toml if present,
-                       else the built-in defaults)
-  --symbols A,B        symbols to publish                  data_manager.symbols
+export const SERVE_USAGE = roleUsage({
+  task: "serve",
+  summary: "Publishes trades for the configured symbols (data_manager).",
+  connection: "transport.nats",
+  flags:
+    `  --symbols A,B        symbols to publish                  data_manager.symbols
   --exchange NAME      exchange name                       data_manager.exchange
   --source KIND        synthetic | binance | replay        data_manager.source
   --live               the live exchange feed              data_manager.source = "binance"
@@ -40,19 +42,71 @@ Flags (each overrides the config key on its right):
   --ipc                publish into the shared-memory ring transport.ipc.enabled
   --no-ipc             do not publish into the ring        transport.ipc.enabled
   --nats               also publish to NATS JetStream      transport.nats.enabled
-  --nats-url URL[,URL] NATS servers (implies --nats)       transport.nats.servers
+${natsUrlHelp("transport.nats")}
   --stream NAME        JetStream stream name               transport.nats.jetstream.stream_name
-  --metrics-port PORT  serve /metrics and /healthz         data_manager.metrics.port
-                       (0 = off; host: data_manager.metrics.host)
-  --progress DURATION  time between progress lines         log.progress_interval
-                       ("0" = none)
-  --log-level LEVEL    debug | info | warn | error         log.level
-  --log-format FORMAT  text | json (one object per line)   log.format
-  --print-config       print the resolved config (secrets hidden) and exit
-  -h, --help           show this help
+${metricsPortHelp("data_manager")}
+${LOG_FLAGS_HELP}`,
+});
 
-Environment: NATS_URL (comma-separated) overrides transport.nats.servers; NATS_TOKEN,
-NATS_USER + NATS_PASSWORD and NATS_CREDS set transport.nats.auth (never echoed).`;
+/** The flags of `serve` and the config keys they set. */
+const SERVE_FLAGS: Record<string, RoleFlag> = {
+  symbols: {
+    type: "string",
+    sets: { key: "data_manager.symbols", convert: splitList },
+  },
+  exchange: { type: "string", sets: { key: "data_manager.exchange" } },
+  "metrics-port": {
+    type: "string",
+    sets: { key: "data_manager.metrics.port", convert: toNumber },
+  },
+  source: { type: "string", sets: { key: "data_manager.source" } },
+  live: {
+    type: "boolean",
+    sets: { key: "data_manager.source", convert: () => "binance" },
+  },
+  "max-trades": {
+    type: "string",
+    sets: { key: "data_manager.max_trades", convert: toNumber },
+  },
+  rate: {
+    type: "string",
+    sets: { key: "data_manager.synthetic.rate", convert: toNumber },
+  },
+  seed: {
+    type: "string",
+    sets: { key: "data_manager.synthetic.seed", convert: toNumber },
+  },
+  endpoint: {
+    type: "string",
+    sets: { key: "data_manager.binance.endpoint" },
+  },
+  file: { type: "string", sets: { key: "data_manager.replay.file" } },
+  speed: {
+    type: "string",
+    sets: { key: "data_manager.replay.speed", convert: toNumber },
+  },
+  "on-error": {
+    type: "string",
+    sets: { key: "data_manager.replay.on_error" },
+  },
+  ipc: { type: "boolean", sets: { key: "transport.ipc.enabled" } },
+  "no-ipc": {
+    type: "boolean",
+    sets: { key: "transport.ipc.enabled", convert: () => false },
+  },
+  nats: { type: "boolean", sets: { key: "transport.nats.enabled" } },
+  "nats-url": {
+    type: "string",
+    sets: [
+      { key: "transport.nats.servers", convert: splitList },
+      { key: "transport.nats.enabled", convert: () => true },
+    ],
+  },
+  stream: {
+    type: "string",
+    sets: { key: "transport.nats.jetstream.stream_name" },
+  },
+};
 
 /**
  * Parses `serve` flags.
@@ -62,62 +116,5 @@ NATS_USER + NATS_PASSWORD and NATS_CREDS set transport.nats.auth (never echoed).
  * other than binance).
  */
 export function parseServeArgs(args: string[]): RoleArgs {
-  return parseRoleArgs(args, {
-    symbols: {
-      type: "string",
-      sets: { key: "data_manager.symbols", convert: splitList },
-    },
-    exchange: { type: "string", sets: { key: "data_manager.exchange" } },
-    "metrics-port": {
-      type: "string",
-      sets: { key: "data_manager.metrics.port", convert: toNumber },
-    },
-    source: { type: "string", sets: { key: "data_manager.source" } },
-    live: {
-      type: "boolean",
-      sets: { key: "data_manager.source", convert: () => "binance" },
-    },
-    "max-trades": {
-      type: "string",
-      sets: { key: "data_manager.max_trades", convert: toNumber },
-    },
-    rate: {
-      type: "string",
-      sets: { key: "data_manager.synthetic.rate", convert: toNumber },
-    },
-    seed: {
-      type: "string",
-      sets: { key: "data_manager.synthetic.seed", convert: toNumber },
-    },
-    endpoint: {
-      type: "string",
-      sets: { key: "data_manager.binance.endpoint" },
-    },
-    file: { type: "string", sets: { key: "data_manager.replay.file" } },
-    speed: {
-      type: "string",
-      sets: { key: "data_manager.replay.speed", convert: toNumber },
-    },
-    "on-error": {
-      type: "string",
-      sets: { key: "data_manager.replay.on_error" },
-    },
-    ipc: { type: "boolean", sets: { key: "transport.ipc.enabled" } },
-    "no-ipc": {
-      type: "boolean",
-      sets: { key: "transport.ipc.enabled", convert: () => false },
-    },
-    nats: { type: "boolean", sets: { key: "transport.nats.enabled" } },
-    "nats-url": {
-      type: "string",
-      sets: [
-        { key: "transport.nats.servers", convert: splitList },
-        { key: "transport.nats.enabled", convert: () => true },
-      ],
-    },
-    stream: {
-      type: "string",
-      sets: { key: "transport.nats.jetstream.stream_name" },
-    },
-  });
+  return parseRoleArgs(args, SERVE_FLAGS);
 }

@@ -5,22 +5,25 @@
  */
 
 import {
+  LOG_FLAGS_HELP,
+  metricsPortHelp,
+  natsUrlHelp,
   parseRoleArgs,
   type RoleArgs,
+  type RoleFlag,
+  roleUsage,
   splitList,
   toNumber,
 } from "../common/runtime/cli.ts";
 
 /** Usage text of `deno task live`. */
-export const LIVE_USAGE = `Usage: deno task live [flags]
-
-Consumes trades (trading_core) from the shared-memory ring or NATS JetStream.
-
-Flags (each overrides the config key on its right):
-  --config FILE        TOML config (the task passes config/development.toml;
-                       without it config/marketbus.toml if present,
-                       else the built-in defaults)
-  --symbols A,B        symbols to read; "" = every symbol  data_source.symbols
+export const LIVE_USAGE = roleUsage({
+  task: "live",
+  summary:
+    "Consumes trades (trading_core) from the shared-memory ring or NATS JetStream.",
+  connection: "data_source.nats.connection",
+  flags:
+    `  --symbols A,B        symbols to read; "" = every symbol  data_source.symbols
                        (NATS only)                         and data_source.nats.consumer.symbols
   --exchange NAME      exchange to read; '*' = every       data_source.exchange
                        exchange (NATS only)                and data_source.nats.consumer.exchange
@@ -31,7 +34,7 @@ Flags (each overrides the config key on its right):
   --from POSITION      newest | oldest: where to start     data_source.ipc.from
                        on a ring that is already running
   --nats               read NATS JetStream instead         data_source.type
-  --nats-url URL[,URL] NATS servers (implies --nats)       data_source.nats.connection.servers
+${natsUrlHelp("data_source.nats.connection")}
   --durable NAME       durable consumer (implies --nats)   data_source.nats.consumer.durable_name
   --deliver POLICY     all | new | last | last_per_subject data_source.nats.consumer.deliver
                        | by_start_time | by_start_sequence
@@ -40,12 +43,8 @@ Flags (each overrides the config key on its right):
   --start-sequence N   stream sequence (1 or more) to      data_source.nats.consumer.start_sequence
                        start at, for --deliver by_start_sequence
   --replay POLICY      instant | original                  data_source.nats.consumer.replay
-  --metrics-port PORT  serve /metrics and /healthz         trading_core.metrics.port
-                       (0 = off; host: trading_core.metrics.host)
-  --progress DURATION  time between progress lines         log.progress_interval
-                       ("0" = none)
-  --log-level LEVEL    debug | info | warn | error         log.level
-  --log-format FORMAT  text | json (one object per line)   log.format
+${metricsPortHelp("trading_core")}
+${LOG_FLAGS_HELP}
   --strategy FILE      run the strategy FILE exports        trading_core.strategy
                        (onTrade/onBar; see strategies/README.md)
   --bars A,B           bar intervals, e.g. 1s,1m           trading_core.bars.intervals
@@ -64,16 +63,81 @@ Flags (each overrides the config key on its right):
   --on-write-error W   stop | continue: when writing       trading_core.on_write_error
                        --record or --bars-out fails (a full
                        disk), stop consuming or go on without
-                       the file; either way exit 1
-  --print-config       print the resolved config (secrets hidden) and exit
-  -h, --help           show this help
-
-Environment: NATS_URL (comma-separated) overrides data_source.nats.connection.servers; NATS_TOKEN,
-NATS_USER + NATS_PASSWORD and NATS_CREDS set data_source.nats.connection.auth (never echoed).`;
+                       the file; either way exit 1`,
+});
 
 const CONSUMER = "data_source.nats.consumer";
 const USE_NATS = { key: "data_source.type", convert: () => "nats" };
 const EXISTING_FILE = "trading_core.on_existing_file";
+
+/** The flags of `live` and the config keys they set. */
+const LIVE_FLAGS: Record<string, RoleFlag> = {
+  symbols: {
+    type: "string",
+    sets: [
+      { key: "data_source.symbols", convert: splitList },
+      { key: `${CONSUMER}.symbols`, convert: splitList },
+    ],
+  },
+  exchange: {
+    type: "string",
+    sets: [{ key: "data_source.exchange" }, { key: `${CONSUMER}.exchange` }],
+  },
+  "max-trades": {
+    type: "string",
+    sets: { key: "data_source.max_trades", convert: toNumber },
+  },
+  ipc: {
+    type: "boolean",
+    sets: { key: "data_source.type", convert: () => "ipc" },
+  },
+  wait: { type: "string", sets: { key: "data_source.ipc.wait" } },
+  from: { type: "string", sets: { key: "data_source.ipc.from" } },
+  nats: { type: "boolean", sets: USE_NATS },
+  "nats-url": {
+    type: "string",
+    sets: [
+      { key: "data_source.nats.connection.servers", convert: splitList },
+      USE_NATS,
+    ],
+  },
+  durable: {
+    type: "string",
+    sets: [{ key: `${CONSUMER}.durable_name` }, USE_NATS],
+  },
+  deliver: { type: "string", sets: { key: `${CONSUMER}.deliver` } },
+  "start-time": { type: "string", sets: { key: `${CONSUMER}.start_time` } },
+  "start-sequence": {
+    type: "string",
+    sets: { key: `${CONSUMER}.start_sequence`, convert: toNumber },
+  },
+  replay: { type: "string", sets: { key: `${CONSUMER}.replay` } },
+  "metrics-port": {
+    type: "string",
+    sets: { key: "trading_core.metrics.port", convert: toNumber },
+  },
+  strategy: { type: "string", sets: { key: "trading_core.strategy" } },
+  bars: {
+    type: "string",
+    sets: { key: "trading_core.bars.intervals", convert: splitList },
+  },
+  "bars-out": { type: "string", sets: { key: "trading_core.bars_out" } },
+  overwrite: {
+    type: "boolean",
+    sets: { key: EXISTING_FILE, convert: () => "overwrite" },
+  },
+  append: {
+    type: "boolean",
+    sets: { key: EXISTING_FILE, convert: () => "append" },
+  },
+  "on-write-error": {
+    type: "string",
+    sets: { key: "trading_core.on_write_error" },
+  },
+  "summary-json": { type: "boolean" },
+  record: { type: "string" },
+  "record-format": { type: "string" },
+};
 
 /**
  * Parses `live` flags.
@@ -85,73 +149,7 @@ const EXISTING_FILE = "trading_core.on_existing_file";
  * without `--record`.
  */
 export function parseLiveArgs(args: string[]): RoleArgs {
-  const parsed = parseRoleArgs(args, {
-    symbols: {
-      type: "string",
-      sets: [
-        { key: "data_source.symbols", convert: splitList },
-        { key: `${CONSUMER}.symbols`, convert: splitList },
-      ],
-    },
-    exchange: {
-      type: "string",
-      sets: [{ key: "data_source.exchange" }, { key: `${CONSUMER}.exchange` }],
-    },
-    "max-trades": {
-      type: "string",
-      sets: { key: "data_source.max_trades", convert: toNumber },
-    },
-    ipc: {
-      type: "boolean",
-      sets: { key: "data_source.type", convert: () => "ipc" },
-    },
-    wait: { type: "string", sets: { key: "data_source.ipc.wait" } },
-    from: { type: "string", sets: { key: "data_source.ipc.from" } },
-    nats: { type: "boolean", sets: USE_NATS },
-    "nats-url": {
-      type: "string",
-      sets: [
-        { key: "data_source.nats.connection.servers", convert: splitList },
-        USE_NATS,
-      ],
-    },
-    durable: {
-      type: "string",
-      sets: [{ key: `${CONSUMER}.durable_name` }, USE_NATS],
-    },
-    deliver: { type: "string", sets: { key: `${CONSUMER}.deliver` } },
-    "start-time": { type: "string", sets: { key: `${CONSUMER}.start_time` } },
-    "start-sequence": {
-      type: "string",
-      sets: { key: `${CONSUMER}.start_sequence`, convert: toNumber },
-    },
-    replay: { type: "string", sets: { key: `${CONSUMER}.replay` } },
-    "metrics-port": {
-      type: "string",
-      sets: { key: "trading_core.metrics.port", convert: toNumber },
-    },
-    strategy: { type: "string", sets: { key: "trading_core.strategy" } },
-    bars: {
-      type: "string",
-      sets: { key: "trading_core.bars.intervals", convert: splitList },
-    },
-    "bars-out": { type: "string", sets: { key: "trading_core.bars_out" } },
-    overwrite: {
-      type: "boolean",
-      sets: { key: EXISTING_FILE, convert: () => "overwrite" },
-    },
-    append: {
-      type: "boolean",
-      sets: { key: EXISTING_FILE, convert: () => "append" },
-    },
-    "on-write-error": {
-      type: "string",
-      sets: { key: "trading_core.on_write_error" },
-    },
-    "summary-json": { type: "boolean" },
-    record: { type: "string" },
-    "record-format": { type: "string" },
-  });
+  const parsed = parseRoleArgs(args, LIVE_FLAGS);
   const { record, "record-format": format } = parsed.switches;
   if (record === "") throw new TypeError("--record needs a file name");
   if (format !== undefined) {

@@ -6,7 +6,8 @@
  */
 
 import { readLegacyReplayPolicy } from "./_replay_policy.ts";
-import { type Section, show } from "./_reader.ts";
+import type { Section } from "./_reader.ts";
+import { quoteValue } from "./quote.ts";
 import { boundedDuration, checkJetStreamName, toInstant } from "./_values.ts";
 import type {
   DeliverPolicy,
@@ -31,7 +32,7 @@ function readStartTime(section: Section): Date | undefined {
     section.problem(
       "start_time",
       `invalid time ${
-        show(raw)
+        quoteValue(raw)
       }: expected an RFC 3339 time with a zone, such as 2026-11-26T09:30:00Z`,
     );
   }

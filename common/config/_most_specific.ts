@@ -8,7 +8,8 @@
  * @module
  */
 
-import { type Section, show } from "./_reader.ts";
+import type { Section } from "./_reader.ts";
+import { quoteValue } from "./quote.ts";
 
 /** One of the two keys: its table, its name and the value read there. */
 export interface KeyValue<T> {
@@ -43,9 +44,9 @@ export function mostSpecific<T>(
   ) {
     specific.section.problem(
       specific.key,
-      `${show(specific.value)} conflicts with ${
+      `${quoteValue(specific.value)} conflicts with ${
         general.section.keyPath(general.key)
-      } = ${show(general.value)} ${
+      } = ${quoteValue(general.value)} ${
         general.section.where(general.key)
       }: set only one of the two keys, or both to the same value`,
     );

@@ -8,6 +8,7 @@
 
 import { parseDuration } from "./duration.ts";
 import { closest } from "./_closest.ts";
+import { quoteValue } from "./quote.ts";
 
 /** A plain TOML table. */
 export type Table = Record<string, unknown>;
@@ -16,31 +17,6 @@ export type Table = Record<string, unknown>;
 export function isTable(value: unknown): value is Table {
   return typeof value === "object" && value !== null && !Array.isArray(value) &&
     !(value instanceof Date);
-}
-
-/** TOML's spelling of a number JSON cannot write (JSON would say `null`). */
-function nonFinite(value: number): string {
-  return Number.isNaN(value) ? "nan" : value > 0 ? "inf" : "-inf";
-}
-
-/** Renders a value the way a user wrote it: JSON, with TOML's `inf` and `nan`. */
-export function show(value: unknown): string {
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === "bigint") return `${value}`;
-  if (typeof value === "number" && !Number.isFinite(value)) {
-    return nonFinite(value);
-  }
-  // Inside lists and tables: a marked string, unquoted once written.
-  const mark = (_key: string, inner: unknown) =>
-    typeof inner === "number" && !Number.isFinite(inner)
-      ? `\0${nonFinite(inner)}\0`
-      : inner;
-  try {
-    return (JSON.stringify(value, mark) ?? String(value))
-      .replace(/"\\u0000(-?inf|nan)\\u0000"/g, "$1");
-  } catch {
-    return String(value);
-  }
 }
 
 /** The part of a checker's error message that says what was expected. */
@@ -127,12 +103,12 @@ export class Problems {
     // per key. A NATS variable is named for each role's key: both roles read it.
     const origin = this.#origins.get(bare);
     if (origin?.startsWith("--")) {
-      const same = `${origin}\0${what}\0${show(value)}\0${expected}`;
+      const same = `${origin}\0${what}\0${quoteValue(value)}\0${expected}`;
       if (this.#fromFlags.has(same)) return;
       this.#fromFlags.add(same);
     }
     this.list.push(
-      `Invalid ${what} ${show(value)} at ${path} ${
+      `Invalid ${what} ${quoteValue(value)} at ${path} ${
         this.where(path)
       }: ${expected}`,
     );

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { isTable, type Section, show } from "./_reader.ts";
+import { isTable, type Section } from "./_reader.ts";
+import { quoteValue } from "./quote.ts";
 import { toInstant } from "./_values.ts";
 import type { DeliverPolicy, ReplayPolicy } from "./types.ts";
 
@@ -71,7 +72,7 @@ export function readLegacyReplayPolicy(
   section.problem(
     "replay_policy",
     `invalid value ${
-      show(raw)
+      quoteValue(raw)
     }: expected "Instant", "Original" or { ByStartTime = 2026-11-26T09:30:00Z } (or, better, the keys deliver and replay)`,
   );
   return {};

@@ -1,15 +1,18 @@
 /**
  * Value readers several sections share: bounded durations, non-negative
- * numbers, symbol lists, JetStream names and shared-memory prefixes.
+ * numbers, symbol lists, file paths, JetStream names, shared-memory prefixes
+ * and each role's `[metrics]` table.
  *
  * @module
  */
 
 import { TomlDate } from "smol-toml";
 import { formatDuration } from "./duration.ts";
-import { normalizeSymbol } from "../wire/subjects.ts";
 import { DEFAULT_SHM_PATH_PREFIX } from "./_defaults.ts";
-import { type Section, show } from "./_reader.ts";
+import type { Section } from "./_reader.ts";
+import { quoteValue } from "./quote.ts";
+import { checkSymbolList } from "./symbols.ts";
+import type { MetricsConfig } from "./types.ts";
 
 /** The range of counts and ids: 0 up to the largest exact integer. */
 export const COUNT = { min: 0, max: Number.MAX_SAFE_INTEGER };
@@ -46,7 +49,7 @@ export function boundedDuration(
   if ((ms >= min && ms <= max) || (off && ms === 0)) return ms;
   section.problem(
     key,
-    `invalid duration ${show(section.raw(key))}: expected ${
+    `invalid duration ${quoteValue(section.raw(key))}: expected ${
       describeRange(range)
     }`,
   );
@@ -68,25 +71,29 @@ export function nonNegativeNumber(
   }, expected) ?? fallback;
 }
 
-/** A `symbols` list, upper-cased; a symbol listed twice is a problem. */
+/**
+ * A `symbols` list, upper-cased, by the one rule ({@linkcode checkSymbolList}):
+ * each bad item is a problem (and the list falls back whole, so later checks
+ * do not pile on), and so is a symbol listed twice, once per symbol.
+ */
 export function readSymbols(
   section: Section,
   fallback: readonly string[],
 ): string[] {
-  const symbols = section.stringList("symbols", fallback, {
-    check: normalizeSymbol,
-    what: "symbol",
-  });
-  const seen = new Set<string>();
-  const reported = new Set<string>();
-  for (const symbol of symbols) {
-    if (seen.has(symbol) && !reported.has(symbol)) {
-      section.problem("symbols", `symbol "${symbol}" is listed twice`);
-      reported.add(symbol);
-    }
-    seen.add(symbol);
+  let check = checkSymbolList(section.stringList("symbols", fallback));
+  const bad = check.problems.filter((problem) => problem.repeats === undefined);
+  for (const { index, expected } of bad) {
+    section.invalidItem("symbols", index, "symbol", expected);
   }
-  return symbols;
+  if (bad.length > 0) check = checkSymbolList(fallback);
+  const reported = new Set<string>();
+  for (const { value } of check.problems) {
+    const symbol = (value as string).toUpperCase(); // a repeat: a symbol
+    if (reported.has(symbol)) continue;
+    section.problem("symbols", `symbol "${symbol}" is listed twice`);
+    reported.add(symbol);
+  }
+  return check.symbols;
 }
 
 /** JetStream names (stream, durable) may not hold separators, wildcards, whitespace or path characters. */
@@ -138,4 +145,31 @@ export function toInstant(raw: unknown): Date | undefined {
   return date !== undefined && !Number.isNaN(date.getTime())
     ? new Date(date.getTime())
     : undefined;
+}
+
+/** Checks a file path: not empty or blank. */
+export function nonEmptyPath(path: string): string {
+  if (path.trim() === "") throw new RangeError("expected a file path");
+  return path;
+}
+
+/** Reads a role's `[*.metrics]` table: the `/metrics` and `/healthz` endpoint. */
+export function readMetrics(section: Section): MetricsConfig {
+  const port = section.integer("port", 0, { min: 0, max: 65535 });
+  const host = section.string("host", "127.0.0.1", {
+    check: (host) => {
+      if (host.trim() === "" || /[\s/]/.test(host)) {
+        throw new RangeError(
+          'expected a host name or address, e.g. "127.0.0.1", "0.0.0.0"',
+        );
+      }
+      return host;
+    },
+  });
+  const staleAfterMs = boundedDuration(section, "stale_after", {
+    fallback: 10_000,
+    min: 100,
+  });
+  section.done();
+  return { port, host, staleAfterMs };
 }

@@ -9,10 +9,8 @@
  */
 
 import { parse as parseToml, TomlError } from "smol-toml";
-import { parseBarInterval } from "./bar_interval.ts";
-import { normalizeExchange } from "../wire/subjects.ts";
 import { ConfigError } from "./error.ts";
-import { DEFAULT_EXCHANGE, DEFAULT_SYMBOLS } from "./_defaults.ts";
+import { readDataManager } from "./_data_manager.ts";
 import { readDataSource } from "./_data_source.ts";
 import {
   envAuthTables,
@@ -23,26 +21,10 @@ import {
 } from "./_env.ts";
 import { isTable, keyPaths, Problems, Section, type Table } from "./_reader.ts";
 import { checkRingNames } from "./_ring_names.ts";
+import { readTradingCore } from "./_trading_core.ts";
 import { readTransport } from "./_transport.ts";
-import {
-  boundedDuration,
-  COUNT,
-  NANOSECOND,
-  nonNegativeNumber,
-  readSymbols,
-} from "./_values.ts";
-import type {
-  BarsConfig,
-  BinanceConfig,
-  Config,
-  DataManagerConfig,
-  LogConfig,
-  LogFormat,
-  MetricsConfig,
-  ReplayConfig,
-  SyntheticConfig,
-  TradingCoreConfig,
-} from "./types.ts";
+import { boundedDuration } from "./_values.ts";
+import type { Config, LogConfig, LogFormat } from "./types.ts";
 
 export {
   DEFAULT_EXCHANGE,
@@ -249,185 +231,4 @@ function readLog(section: Section): LogConfig {
   });
   section.done();
   return { level, format, progressIntervalMs };
-}
-
-function readMetrics(section: Section): MetricsConfig {
-  const port = section.integer("port", 0, { min: 0, max: 65535 });
-  const host = section.string("host", "127.0.0.1", {
-    check: (host) => {
-      if (host.trim() === "" || /[\s/]/.test(host)) {
-        throw new RangeError(
-          'expected a host name or address, e.g. "127.0.0.1", "0.0.0.0"',
-        );
-      }
-      return host;
-    },
-  });
-  const staleAfterMs = boundedDuration(section, "stale_after", {
-    fallback: 10_000,
-    min: 100,
-  });
-  section.done();
-  return { port, host, staleAfterMs };
-}
-
-function readBars(section: Section): BarsConfig {
-  const intervals = section.stringList("intervals", ["1s", "1m"], {
-    check: (text) => {
-      parseBarInterval(text);
-      return text;
-    },
-    what: "interval",
-  });
-  const seen = new Set<number>();
-  for (const interval of intervals) {
-    const ms = parseBarInterval(interval);
-    if (seen.has(ms)) {
-      section.problem(
-        "intervals",
-        `interval "${interval}" is listed twice (as ${ms} ms)`,
-      );
-    }
-    seen.add(ms);
-  }
-  if (intervals.length === 0) {
-    section.problem(
-      "intervals",
-      'expected at least one interval, e.g. ["1s", "1m"]',
-    );
-  }
-  const closeDelayMs = boundedDuration(section, "close_delay", {
-    fallback: 250,
-    min: 0,
-    max: 60_000,
-  });
-  section.done();
-  return { intervals, closeDelayMs };
-}
-
-function nonEmptyPath(path: string): string {
-  if (path.trim() === "") throw new RangeError("expected a file path");
-  return path;
-}
-
-function readTradingCore(section: Section): TradingCoreConfig {
-  const strategy = section.optionalString("strategy", { check: nonEmptyPath });
-  const barsOut = section.optionalString("bars_out", { check: nonEmptyPath });
-  const onExistingFile = section.choice("on_existing_file", "refuse", [
-    "refuse",
-    "overwrite",
-    "append",
-  ]);
-  const onWriteError = section.choice("on_write_error", "stop", [
-    "stop",
-    "continue",
-  ]);
-  const bars = readBars(section.section("bars"));
-  const metrics = readMetrics(section.section("metrics"));
-  section.done();
-  return { strategy, barsOut, onExistingFile, onWriteError, bars, metrics };
-}
-
-function readDataManager(section: Section): DataManagerConfig {
-  const exchange = section.string("exchange", DEFAULT_EXCHANGE, {
-    check: normalizeExchange,
-  });
-  const symbols = readSymbols(section, DEFAULT_SYMBOLS);
-  if (symbols.length === 0) {
-    section.problem("symbols", "expected at least one symbol to publish");
-  }
-  const source = section.choice("source", "synthetic", [
-    "synthetic",
-    "binance",
-    "replay",
-  ]);
-  const maxTrades = section.integer("max_trades", 0, COUNT);
-  const synthetic = readSynthetic(section.section("synthetic"));
-  const binance = readBinance(section.section("binance"));
-  const replay = readReplay(section.section("replay"));
-  const metrics = readMetrics(section.section("metrics"));
-  section.done();
-  if (source === "replay" && replay.file === undefined) {
-    section.problem(
-      "source",
-      'invalid value "replay" without data_manager.replay.file: give the file to replay (--file)',
-    );
-  }
-  return {
-    exchange,
-    symbols,
-    source,
-    maxTrades,
-    synthetic,
-    binance,
-    replay,
-    metrics,
-  };
-}
-
-/** Binance endpoints by name, for `data_manager.binance.endpoint`. */
-const BINANCE_ENDPOINTS: Record<string, string> = {
-  binance: "wss://stream.binance.com:9443",
-  "binance.us": "wss://stream.binance.us:9443",
-  testnet: "wss://stream.testnet.binance.vision",
-};
-
-function checkEndpoint(value: string): string {
-  const named = BINANCE_ENDPOINTS[value];
-  if (named) return named;
-  if (!/^wss?:\/\/[^\s/]+/.test(value)) {
-    throw new RangeError(
-      `expected "binance", "binance.us", "testnet" or a ws:// or wss:// URL`,
-    );
-  }
-  return value.replace(/\/+$/, "");
-}
-
-function readBinance(section: Section): BinanceConfig {
-  const endpoint = section.string("endpoint", BINANCE_ENDPOINTS.binance, {
-    check: checkEndpoint,
-  });
-  const silenceTimeoutMs = boundedDuration(section, "silence_timeout", {
-    fallback: 30_000,
-    min: 1000,
-    off: true,
-  });
-  section.done();
-  return { endpoint, silenceTimeoutMs };
-}
-
-function readReplay(section: Section): ReplayConfig {
-  const file = section.optionalString("file", { check: nonEmptyPath });
-  const speed = nonNegativeNumber(section, "speed", { fallback: 0 });
-  const onError = section.choice("on_error", "stop", ["skip", "stop"]);
-  const format = section.choice("format", "auto", [
-    "auto",
-    "binance-csv",
-    "ndjson",
-  ]);
-  section.done();
-  return { file, speed, onError, format };
-}
-
-function readSynthetic(section: Section): SyntheticConfig {
-  const seed = section.integer("seed", 1, { min: 0, max: 2 ** 32 - 1 });
-  const rate = nonNegativeNumber(section, "rate", { fallback: 1000 });
-  const burstSize = section.integer("burst_size", 0, COUNT);
-  if (burstSize > 0 && rate === 0) {
-    section.problem(
-      "burst_size",
-      `invalid value ${burstSize} with rate = 0: expected 0, since rate 0 already publishes as fast as possible`,
-    );
-  }
-  const burstIntervalMs = boundedDuration(section, "burst_interval", {
-    fallback: 1000,
-    min: NANOSECOND,
-  });
-  // Absent = derived from the start time when the run starts, so a restarted
-  // run never reuses the ids (and Nats-Msg-Ids) of the last duplicate window.
-  const firstTradeId = section.has("first_trade_id")
-    ? section.integer("first_trade_id", 0, COUNT)
-    : undefined;
-  section.done();
-  return { seed, rate, burstSize, burstIntervalMs, firstTradeId };
 }

@@ -7,6 +7,12 @@
 /** Where data_manager gets its trades. */
 export type SourceKind = "synthetic" | "binance" | "replay";
 
+/** The formats a replay file may be read as; `auto` looks at the first line. */
+export const REPLAY_FORMATS = ["auto", "binance-csv", "ndjson"] as const;
+
+/** One of {@linkcode REPLAY_FORMATS}. */
+export type ReplayFormat = typeof REPLAY_FORMATS[number];
+
 /** Which transport trading_core reads from. */
 export type DataSourceKind = "ipc" | "nats";
 
@@ -224,7 +230,7 @@ export interface ReplayConfig {
   /** What a bad row does: skip it (reported) or stop. */
   onError: "skip" | "stop";
   /** File format; `auto` looks at the first line. */
-  format: "auto" | "binance-csv" | "ndjson";
+  format: ReplayFormat;
 }
 
 /** trading_core's durable or ordered JetStream consumer. */

@@ -25,7 +25,12 @@ export interface FlagMapping {
   convert?: (value: string | boolean) => unknown;
 }
 
-/** Splits a comma-separated flag value (`BTCUSDT,ETHUSDT`), dropping blanks. */
+/**
+ * Splits a comma-separated flag value (`BTCUSDT, ETHUSDT`), trimming items
+ * and dropping blanks (`""` is the empty list). The items are checked where
+ * the config reads the key: `--symbols` by the one symbol-list rule of
+ * common/config/symbols.ts.
+ */
 export function splitList(value: string | boolean): string[] {
   return String(value).split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
@@ -92,6 +97,62 @@ export function configToJson(config: Config): string {
 
 /** Where a role looks for its config when no `--config` is given, relative to the working directory. */
 export const DEFAULT_CONFIG_PATH = "config/marketbus.toml";
+
+/** Help of `--config`, the first flag of every role. */
+const CONFIG_HELP =
+  `  --config FILE        TOML config (the task passes config/development.toml;
+                       without it ${DEFAULT_CONFIG_PATH} if present,
+                       else the built-in defaults)`;
+
+/** Help of the logging flags every role takes: `--progress`, `--log-level`, `--log-format`. */
+export const LOG_FLAGS_HELP =
+  `  --progress DURATION  time between progress lines         log.progress_interval
+                       ("0" = none)
+  --log-level LEVEL    debug | info | warn | error         log.level
+  --log-format FORMAT  text | json (one object per line)   log.format`;
+
+/** Help of `--metrics-port` for the role whose table is `[<role>.metrics]` (`data_manager`). */
+export function metricsPortHelp(role: string): string {
+  return `  --metrics-port PORT  serve /metrics and /healthz         ${role}.metrics.port
+                       (0 = off; host: ${role}.metrics.host)`;
+}
+
+/** Help of `--nats-url` for the role whose NATS connection table is `connection` (`transport.nats`). */
+export function natsUrlHelp(connection: string): string {
+  return `  --nats-url URL[,URL] NATS servers (implies --nats)       ${connection}.servers`;
+}
+
+/** What {@linkcode roleUsage} composes a role's `--help` from. */
+export interface RoleUsage {
+  /** The `deno task` that runs the role: `serve`, `live`. */
+  task: string;
+  /** One line on what the role does. */
+  summary: string;
+  /** The role's flag lines, between `--config` and `--print-config`. */
+  flags: string;
+  /** The table of the role's NATS connection (`transport.nats`), which the NATS variables set. */
+  connection: string;
+}
+
+/**
+ * A role's usage text: the usage line, its summary, `--config`, its own
+ * flags, `--print-config` and `--help`, and the NATS variables.
+ */
+export function roleUsage(usage: RoleUsage): string {
+  const { connection } = usage;
+  return `Usage: deno task ${usage.task} [flags]
+
+${usage.summary}
+
+Flags (each overrides the config key on its right):
+${CONFIG_HELP}
+${usage.flags}
+  --print-config       print the resolved config (secrets hidden) and exit
+  -h, --help           show this help
+
+Environment: NATS_URL (comma-separated) overrides ${connection}.servers; NATS_TOKEN,
+NATS_USER + NATS_PASSWORD and NATS_CREDS set ${connection}.auth (never echoed).`;
+}
 
 /** The config file a role loads, and why. */
 export interface ConfigChoice {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { quoteValue } from "../config/quote.ts";
 import type { TradeRecord } from "../wire/trade.ts";
 
 /** One trade read from a file: the record's fields plus its origin and line. */
@@ -21,11 +22,8 @@ export interface ReplayRow extends TradeRecord {
 export const MAX_U64 = (1n << 64n) - 1n;
 const DIGITS = /^\d+$/;
 
-/** A value as a message quotes it: strings in JSON quotes, bigints with `n`. */
-export function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  return typeof value === "bigint" ? `${value}n` : String(value);
-}
+/** A value as a message quotes it (the one rule, {@linkcode quoteValue}). */
+export { quoteValue as describe };
 
 /** A row rejected by a parser; the reader adds the line number. */
 export class BadRow {
@@ -42,13 +40,13 @@ export class BadRow {
 export function parseU64(text: string, name: string): bigint {
   if (!DIGITS.test(text)) {
     throw new BadRow(
-      `invalid ${name} ${describe(text)}: expected decimal digits`,
+      `invalid ${name} ${quoteValue(text)}: expected decimal digits`,
     );
   }
   const value = BigInt(text);
   if (value > MAX_U64) {
     throw new BadRow(
-      `invalid ${name} ${describe(text)}: expected at most 2^64 - 1`,
+      `invalid ${name} ${quoteValue(text)}: expected at most 2^64 - 1`,
     );
   }
   return value;

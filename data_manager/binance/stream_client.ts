@@ -32,6 +32,12 @@ import {
 import { RateLimitedLog } from "../../common/runtime/rate_limited_log.ts";
 import { SymbolActivity } from "./_silence_watch.ts";
 import {
+  checkSettings,
+  indexSymbols,
+  invalid,
+  planConnections,
+} from "./_stream_plan.ts";
+import {
   type BinanceTimeUnit,
   type InvalidCode,
   type ParsedTrade,
@@ -39,19 +45,11 @@ import {
   type SecondsNanos,
 } from "./trade_event.ts";
 
-/** Binance's default spot market-data endpoint. */
-export const DEFAULT_BINANCE_ENDPOINT = "wss://stream.binance.com:9443";
-
-/**
- * Streams one connection may carry. Binance: "A single connection can listen
- * to a maximum of 1024 streams." (Binance Spot API docs, "WebSocket Streams",
- * General WSS information.)
- */
-export const BINANCE_MAX_STREAMS_PER_CONNECTION = 1024;
-
-/** Default silence timeout of the watchdog, ms. */
-export const DEFAULT_SILENCE_TIMEOUT_MS = 30_000;
-
+export { DEFAULT_BINANCE_ENDPOINT } from "../../common/config/binance_endpoint.ts";
+export {
+  BINANCE_MAX_STREAMS_PER_CONNECTION,
+  DEFAULT_SILENCE_TIMEOUT_MS,
+} from "./_stream_plan.ts";
 export type { ReconnectCause };
 
 /** A trade-id gap seen on one symbol. */
@@ -141,30 +139,6 @@ const SILENT: Logger = {
   error() {},
 };
 
-function describe(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
-}
-
-function invalid(name: string, value: unknown, expected: string): string {
-  return `Invalid ${name} ${describe(value)}: expected ${expected}`;
-}
-
-function checkPositive(name: string, value: number, integer: boolean): number {
-  if (
-    typeof value !== "number" || !(value > 0) || value === Infinity ||
-    (integer && !Number.isInteger(value))
-  ) {
-    throw new RangeError(
-      invalid(
-        name,
-        value,
-        integer ? "an integer greater than 0" : "a finite number > 0",
-      ),
-    );
-  }
-  return value;
-}
-
 /** Reads the wall clock from `performance` (sub-ms, but not ns-exact). */
 function performanceClock(into: SecondsNanos): SecondsNanos {
   const ms = performance.timeOrigin + performance.now();
@@ -182,7 +156,7 @@ function performanceClock(into: SecondsNanos): SecondsNanos {
  */
 export class BinanceTradeStream {
   readonly #symbols: readonly string[];
-  readonly #indexBySymbol = new Map<string, number>();
+  readonly #indexBySymbol: ReadonlyMap<string, number>;
   readonly #connections: readonly FeedConnection[];
   readonly #onTrade: (trade: ParsedTrade, symbolIndex: number) => void;
   readonly #onGap: (gap: TradeGap) => void;
@@ -212,108 +186,40 @@ export class BinanceTradeStream {
     symbols: readonly string[],
     options: BinanceTradeStreamOptions = {},
   ) {
-    if (!Array.isArray(symbols)) {
-      throw new TypeError(invalid("symbols", symbols, "an array of symbols"));
-    }
-    if (symbols.length === 0) {
-      throw new RangeError("Invalid symbols []: expected at least one symbol");
-    }
-    symbols.forEach((symbol: unknown, index) => {
-      if (typeof symbol !== "string" || !/^[A-Za-z0-9_-]+$/.test(symbol)) {
-        throw new RangeError(
-          invalid(
-            "symbol",
-            symbol,
-            `letters, digits, "_" or "-" (symbols[${index}])`,
-          ),
-        );
-      }
-      const key = symbol.toUpperCase();
-      const first = this.#indexBySymbol.get(key);
-      if (first !== undefined) {
-        throw new RangeError(
-          invalid(
-            "symbol",
-            symbol,
-            `each symbol once (symbols[${index}] repeats symbols[${first}])`,
-          ),
-        );
-      }
-      this.#indexBySymbol.set(key, index);
-    });
+    this.#indexBySymbol = indexSymbols(symbols);
     this.#symbols = Object.freeze([...symbols]);
-    const {
-      endpoint = DEFAULT_BINANCE_ENDPOINT,
-      maxStreamsPerConnection = BINANCE_MAX_STREAMS_PER_CONNECTION,
-      initialBackoffMs = 500,
-      maxBackoffMs = 30_000,
-      timeUnit = "millisecond",
-      logIntervalMs = 10_000,
-      silenceTimeoutMs = DEFAULT_SILENCE_TIMEOUT_MS,
-    } = options;
-    checkPositive("maxStreamsPerConnection", maxStreamsPerConnection, true);
-    this.#initialBackoffMs = checkPositive(
-      "initialBackoffMs",
-      initialBackoffMs,
-      false,
-    );
-    this.#maxBackoffMs = checkPositive("maxBackoffMs", maxBackoffMs, false);
-    if (maxBackoffMs < initialBackoffMs) {
-      throw new RangeError(
-        invalid(
-          "maxBackoffMs",
-          maxBackoffMs,
-          `at least initialBackoffMs (${initialBackoffMs})`,
-        ),
-      );
-    }
-    checkPositive("logIntervalMs", logIntervalMs, false);
+    const settings = checkSettings(options);
+    this.#initialBackoffMs = settings.initialBackoffMs;
+    this.#maxBackoffMs = settings.maxBackoffMs;
+    this.#timeUnit = settings.timeUnit;
+    const { silenceTimeoutMs } = settings;
     if (silenceTimeoutMs !== 0) {
-      checkPositive("silenceTimeoutMs", silenceTimeoutMs, false);
       this.#activity = new SymbolActivity(symbols.length, silenceTimeoutMs);
     }
-    if (timeUnit !== "millisecond" && timeUnit !== "microsecond") {
-      throw new RangeError(
-        invalid("timeUnit", timeUnit, '"millisecond" or "microsecond"'),
-      );
-    }
-    this.#timeUnit = timeUnit;
-    const base = checkEndpoint(endpoint);
     this.#onTrade = options.onTrade ?? (() => {});
     this.#onGap = options.onGap ?? (() => {});
     this.#log = options.log ?? SILENT;
     this.#invalidLog = new RateLimitedLog(
       (message) => this.#log.warn(message),
-      logIntervalMs,
+      settings.logIntervalMs,
     );
     this.#clock = options.clock ?? performanceClock;
     this.#random = options.random ?? Math.random;
     this.#lastIds = symbols.map(() => -1n);
     this.#reconnected = new Uint8Array(symbols.length);
     const events = this.#connectionEvents();
-    const connections: FeedConnection[] = [];
-    for (let at = 0; at < symbols.length; at += maxStreamsPerConnection) {
-      const indexes = symbols.slice(at, at + maxStreamsPerConnection).map((
-        _,
-        i,
-      ) => at + i);
-      const streams = indexes
-        .map((i) => `${symbols[i].toLowerCase()}@trade`)
-        .join("/");
-      const unit = timeUnit === "microsecond" ? "&timeUnit=MICROSECOND" : "";
-      connections.push(
-        new FeedConnection({
-          number: connections.length,
-          url: `${base}/stream?streams=${streams}${unit}`,
-          symbolIndexes: indexes,
-          symbols: this.#symbols,
-          activity: this.#activity,
-          silenceTimeoutMs,
-          log: this.#log,
-          events,
-        }),
-      );
-    }
+    const connections = planConnections(symbols, settings).map((plan, number) =>
+      new FeedConnection({
+        number,
+        url: plan.url,
+        symbolIndexes: plan.symbolIndexes,
+        symbols: this.#symbols,
+        activity: this.#activity,
+        silenceTimeoutMs,
+        log: this.#log,
+        events,
+      })
+    );
     this.#connections = connections;
     this.#stats = {
       frames: 0,
@@ -454,9 +360,7 @@ export class BinanceTradeStream {
     if (index === undefined) {
       this.#rejectFrame(
         "stream",
-        `Invalid stream ${
-          describe(parsed.stream)
-        }: expected one of the subscribed symbols`,
+        invalid("stream", parsed.stream, "one of the subscribed symbols"),
       );
       return;
     }
@@ -513,33 +417,4 @@ export class BinanceTradeStream {
       this.#log.error(`callback failed: ${(error as Error)?.message ?? error}`);
     }
   }
-}
-
-/** Returns the endpoint without a trailing slash, or throws. */
-function checkEndpoint(endpoint: string): string {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new RangeError(
-      invalid(
-        "endpoint",
-        endpoint,
-        'a ws:// or wss:// URL such as "wss://stream.binance.com:9443"',
-      ),
-    );
-  }
-  if (
-    (url.protocol !== "ws:" && url.protocol !== "wss:") || url.search !== "" ||
-    url.hash !== ""
-  ) {
-    throw new RangeError(
-      invalid(
-        "endpoint",
-        endpoint,
-        'a ws:// or wss:// URL without query or fragment such as "wss://stream.binance.com:9443"',
-      ),
-    );
-  }
-  return url.href.replace(/\/+$/, "");
 }
