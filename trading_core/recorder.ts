@@ -7,7 +7,8 @@
  *   {@linkcode formatNdjsonTrade} writes it (exchange, symbol, seq, both
  *   times in ns, exact price, size, side, flags, trade id).
  * - `csv` is Binance's public `trades` layout (`id,price,qty,quote_qty,time,
- *   is_buyer_maker,is_best_match`, with a header, time in ms). It has no
+ *   is_buyer_maker,is_best_match`, with a header, time in ms), as
+ *   {@linkcode formatCsvTrade} writes it. It has no
  *   column for the exchange, symbol, seq, ts_recv or flags, and time is cut
  *   to the ms, so it is lossy and holds one (exchange, symbol) stream: the
  *   first one recorded; trades of any other are left out and counted
@@ -15,6 +16,9 @@
  *   `BTCUSDT-trades-2026-11-26.csv` (or pass the symbol to the reader).
  *   A trade of unknown side has no `is_buyer_maker`: its field is left empty,
  *   which the replay reads back as an unknown side rather than inventing one.
+ *
+ * Both formats are read and written in common/trade_file; this module opens
+ * the file, picks the format and writes the lines.
  *
  * ```ts ignore
  * const recorder = await TradeRecorder.open("session.ndjson");
@@ -27,12 +31,13 @@
  * @module
  */
 
-import { formatPrice } from "../common/wire/fixed_point.ts";
-import { plainDecimal } from "../common/runtime/format.ts";
 import type { TradeOrigin } from "../common/wire/codec.ts";
-import { Side } from "../common/wire/trade.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";
-import { formatNdjsonTrade } from "../common/trade_file/trade_file.ts";
+import {
+  CSV_HEADER,
+  formatCsvTrade,
+  formatNdjsonTrade,
+} from "../common/trade_file/trade_file.ts";
 import {
   LineFile,
   ndjsonWithFields,
@@ -48,10 +53,6 @@ export type RecordFormat = "ndjson" | "csv";
 
 /** The formats, in the order the usage lists them. */
 export const RECORD_FORMATS: readonly RecordFormat[] = ["ndjson", "csv"];
-
-/** Header line of the CSV format (Binance's `trades` columns). */
-export const CSV_HEADER =
-  "id,price,qty,quote_qty,time,is_buyer_maker,is_best_match";
 
 /** Options of {@linkcode TradeRecorder.open}. */
 export interface TradeRecorderOptions extends OutputFileOptions {
@@ -71,8 +72,6 @@ export interface TradeRecorderOptions extends OutputFileOptions {
   flushIntervalMs?: number;
 }
 
-const NS_PER_MS = 1_000_000n;
-
 /** What the first line of an `ndjson` recording appended to must be. */
 const NOT_A_TRADE = ndjsonWithFields("a recorded trade", [
   "exchange",
@@ -82,17 +81,6 @@ const NOT_A_TRADE = ndjsonWithFields("a recorded trade", [
   "price",
   "tradeId",
 ]);
-
-/** One trade as a row of Binance's `trades` CSV (without the newline). */
-export function formatCsvTrade(trade: TradeView): string {
-  const price = formatPrice(trade.priceFixed);
-  const size = trade.size;
-  const side = trade.side;
-  const maker = side === Side.Sell ? "True" : side === Side.Buy ? "False" : "";
-  return `${trade.tradeId},${price},${plainDecimal(size)},${
-    plainDecimal(trade.price * size)
-  },${trade.tsEvent / NS_PER_MS},${maker},True`;
-}
 
 /**
  * Appends trades to a file, one line each, without an `await` per trade:

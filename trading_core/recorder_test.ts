@@ -4,11 +4,12 @@ import { encodeMessage } from "../common/wire/codec.ts";
 import { Side, TradeFlags, type TradeRecord } from "../common/wire/trade.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
 import {
+  CSV_HEADER,
   readTradeFile,
   type ReplayRow,
 } from "../common/trade_file/trade_file.ts";
 import { TEMP_FILE_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
-import { CSV_HEADER, RecordFileError, TradeRecorder } from "./recorder.ts";
+import { RecordFileError, TradeRecorder } from "./recorder.ts";
 
 /** Tests that write files: skipped, saying why, without those permissions. */
 const test = {

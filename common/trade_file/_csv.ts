@@ -1,12 +1,14 @@
 /**
  * Binance `trades` CSV rows, parsed strictly (see trade_file.ts): the time
- * unit detected from the magnitude, quote_qty checked against price × qty.
+ * unit detected from the magnitude, quote_qty checked against price × qty;
+ * and formatted, as `live --record-format csv` writes them.
  *
  * @module
  */
 
-import { parsePrice, parseSize } from "../wire/fixed_point.ts";
-import { Side } from "../wire/trade.ts";
+import { formatPrice, parsePrice, parseSize } from "../wire/fixed_point.ts";
+import { plainDecimal as decimalText } from "../runtime/format.ts";
+import { Side, type Trade } from "../wire/trade.ts";
 import { MIN_TIME_NS } from "./_plausibility.ts";
 import {
   BadRow,
@@ -119,6 +121,23 @@ function bool(text: string, name: string): boolean {
   );
 }
 
+/** A bad row unless quote_qty (`fields[3]`) is price × qty, within the tolerances above. */
+function checkQuote(fields: string[], price: number, size: number): void {
+  const quote = plainDecimal(fields[3]);
+  if (Number.isNaN(quote)) throw notPlain(fields[3], "quote_qty");
+  const product = price * size;
+  if (
+    Math.abs(quote - product) >
+      QUOTE_ABSOLUTE_TOLERANCE + QUOTE_RELATIVE_TOLERANCE * product
+  ) {
+    throw new BadRow(
+      `quote_qty ${fields[3]} is not price × qty (${fields[1]} × ${
+        fields[2]
+      } = ${product}): a corrupt row, or a 4th column that is not quote_qty`,
+    );
+  }
+}
+
 /**
  * Parses Binance CSV rows strictly (field count, number syntax, quote_qty =
  * price × qty, one time unit for the file), caching repeated price and time
@@ -183,20 +202,9 @@ export class CsvParser {
       );
     }
     const tradeId = plainInteger(fields[0], "trade id");
-    let priceFixed = this.#priceFixed;
-    let price = this.#price;
-    if (fields[1] !== this.#priceText) {
-      try {
-        priceFixed = parsePrice(fields[1]);
-      } catch (error) {
-        throw fieldError(error);
-      }
-      if (leadingZero(fields[1])) throw notPlain(fields[1], "price");
-      price = Number(fields[1]);
-      this.#priceText = fields[1];
-      this.#priceFixed = priceFixed;
-      this.#price = price;
-    }
+    // Repeated prices and times (most rows) are taken from the cache.
+    if (fields[1] !== this.#priceText) this.#readPrice(fields[1]);
+    const priceFixed = this.#priceFixed;
     let size: number;
     try {
       size = parseSize(fields[2]);
@@ -204,55 +212,9 @@ export class CsvParser {
       throw fieldError(error);
     }
     if (leadingZero(fields[2])) throw notPlain(fields[2], "qty");
-    if (this.#quote) {
-      const quote = plainDecimal(fields[3]);
-      if (Number.isNaN(quote)) throw notPlain(fields[3], "quote_qty");
-      const product = price * size;
-      if (
-        Math.abs(quote - product) >
-          QUOTE_ABSOLUTE_TOLERANCE + QUOTE_RELATIVE_TOLERANCE * product
-      ) {
-        throw new BadRow(
-          `quote_qty ${fields[3]} is not price × qty (${fields[1]} × ${
-            fields[2]
-          } = ${product}): a corrupt row, or a 4th column that is not quote_qty`,
-        );
-      }
-    }
-    let tsEvent = this.#tsEvent;
-    if (fields[4] !== this.#timeText) {
-      const time = plainInteger(fields[4], "time");
-      if (time === 0n) {
-        throw new BadRow(`invalid time "0": expected a time since the epoch`);
-      }
-      let scale = this.#scale;
-      if (scale === 0n) {
-        const unit = timeUnitOf(time);
-        scale = NS_PER[unit];
-        const ns = time * scale;
-        // A time implausible in its own unit does not decide the file's.
-        if (
-          this.#maxNs === undefined ||
-          (ns >= MIN_TIME_NS && ns <= this.#maxNs)
-        ) {
-          this.#scale = scale;
-          this.#unit = unit;
-          this.#onTimeUnit?.(unit, line);
-        }
-      }
-      tsEvent = time * scale;
-      if (tsEvent > MAX_U64) {
-        throw new BadRow(
-          `invalid time ${describe(fields[4])}: beyond the u64 ns range${
-            this.#unit === undefined
-              ? ""
-              : ` in ${TIME_UNIT_NAMES[this.#unit]}, this file's unit`
-          }`,
-        );
-      }
-      this.#timeText = fields[4];
-      this.#tsEvent = tsEvent;
-    }
+    if (this.#quote) checkQuote(fields, this.#price, size);
+    if (fields[4] !== this.#timeText) this.#readTime(fields[4], line);
+    const tsEvent = this.#tsEvent;
     // Empty: a trade of unknown side, as `live --record-format csv` writes it.
     const side = fields[5] === ""
       ? Side.Unknown
@@ -274,4 +236,81 @@ export class CsvParser {
       tradeId,
     };
   }
+
+  /** Parses price `text` into the cache (left as it was when `text` is bad). */
+  #readPrice(text: string): void {
+    let priceFixed: bigint;
+    try {
+      priceFixed = parsePrice(text);
+    } catch (error) {
+      throw fieldError(error);
+    }
+    if (leadingZero(text)) throw notPlain(text, "price");
+    this.#priceText = text;
+    this.#priceFixed = priceFixed;
+    this.#price = Number(text);
+  }
+
+  /**
+   * Parses time `text` into the cache (left as it was when `text` is bad),
+   * taking the file's unit from the first plausible time.
+   */
+  #readTime(text: string, line: number): void {
+    const time = plainInteger(text, "time");
+    if (time === 0n) {
+      throw new BadRow(`invalid time "0": expected a time since the epoch`);
+    }
+    let scale = this.#scale;
+    if (scale === 0n) {
+      const unit = timeUnitOf(time);
+      scale = NS_PER[unit];
+      const ns = time * scale;
+      // A time implausible in its own unit does not decide the file's.
+      if (
+        this.#maxNs === undefined ||
+        (ns >= MIN_TIME_NS && ns <= this.#maxNs)
+      ) {
+        this.#scale = scale;
+        this.#unit = unit;
+        this.#onTimeUnit?.(unit, line);
+      }
+    }
+    const tsEvent = time * scale;
+    if (tsEvent > MAX_U64) {
+      throw new BadRow(
+        `invalid time ${describe(text)}: beyond the u64 ns range${
+          this.#unit === undefined
+            ? ""
+            : ` in ${TIME_UNIT_NAMES[this.#unit]}, this file's unit`
+        }`,
+      );
+    }
+    this.#timeText = text;
+    this.#tsEvent = tsEvent;
+  }
+}
+
+/** Header line of a Binance `trades` CSV as {@linkcode formatCsvTrade} writes it (its columns). */
+export const CSV_HEADER =
+  "id,price,qty,quote_qty,time,is_buyer_maker,is_best_match";
+
+/**
+ * One trade as a row of Binance's `trades` CSV (without the newline), under
+ * {@linkcode CSV_HEADER}: time cut to the ms, and an empty `is_buyer_maker`
+ * for a trade of unknown side, which the reader reads back as unknown. A
+ * `TradeView` serves as well as a {@linkcode Trade}.
+ */
+export function formatCsvTrade(
+  trade: Pick<
+    Trade,
+    "tradeId" | "priceFixed" | "price" | "size" | "tsEvent" | "side"
+  >,
+): string {
+  const price = formatPrice(trade.priceFixed);
+  const size = trade.size;
+  const side = trade.side;
+  const maker = side === Side.Sell ? "True" : side === Side.Buy ? "False" : "";
+  return `${trade.tradeId},${price},${decimalText(size)},${
+    decimalText(trade.price * size)
+  },${trade.tsEvent / NS_PER.ms},${maker},True`;
 }

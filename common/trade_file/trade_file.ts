@@ -1,7 +1,8 @@
 /**
  * Streaming reader of recorded trade files: Binance's public `trades` CSV
  * files and the project's own NDJSON export, plain or gzipped. Memory stays
- * constant however large the file: it is read in chunks, never whole.
+ * constant however large the file: it is read in chunks, never whole. The
+ * line formatters of both formats are here too, for what records them.
  *
  * ```ts ignore
  * for await (const row of readTradeFile("BTCUSDT-trades-2024-01-01.csv.gz")) {
@@ -25,7 +26,9 @@
  * digit in price or qty is a bad row. The symbol is the `symbol` option, else the file
  * name's prefix (`BTCUSDT-trades-2024-01-01.csv`, `.csv.gz`, or monthly
  * `BTCUSDT-trades-2024-01.csv`). Rows get seq 0, flags 0 and
- * `tsRecv` = `tsEvent`.
+ * `tsRecv` = `tsEvent`. {@linkcode formatCsvTrade} writes one row (under
+ * {@linkcode CSV_HEADER}; an empty `is_buyer_maker` for an unknown side,
+ * which reads back as {@linkcode Side.Unknown}).
  *
  * ## NDJSON export (schema v1)
  *
@@ -55,6 +58,8 @@
  * @module
  */
 
+import { quoteChoices } from "../config/quote.ts";
+import { REPLAY_FORMATS, type ReplayFormat } from "../config/types.ts";
 import { CsvParser, TIME_UNIT_NAMES, type TimeUnit } from "./_csv.ts";
 import { parseNdjson } from "./_ndjson.ts";
 import { BadRow, describe, type ReplayRow } from "./_row.ts";
@@ -63,7 +68,13 @@ import { openTextFile, TradeFileReadError, verifyGzip } from "./_text_file.ts";
 
 export { formatNdjsonTrade } from "./_ndjson.ts";
 export type { ReplayRow } from "./_row.ts";
-export { TIME_UNIT_NAMES, type TimeUnit, timeUnitOf } from "./_csv.ts";
+export {
+  CSV_HEADER,
+  formatCsvTrade,
+  TIME_UNIT_NAMES,
+  type TimeUnit,
+  timeUnitOf,
+} from "./_csv.ts";
 export { TradeFileReadError, verifyGzip } from "./_text_file.ts";
 export {
   FUTURE_SLACK_NS,
@@ -73,7 +84,7 @@ export {
 } from "./_plausibility.ts";
 
 /** Formats {@linkcode readTradeFile} understands. */
-export type TradeFileFormat = "binance-csv" | "ndjson";
+export type TradeFileFormat = Exclude<ReplayFormat, "auto">;
 
 /** What {@linkcode readTradeFile} does with a bad row: skip it, or stop with a {@linkcode TradeFileRowError}. */
 export type OnBadRow = "skip" | "stop";
@@ -81,7 +92,7 @@ export type OnBadRow = "skip" | "stop";
 /** Options of {@linkcode readTradeFile}. */
 export interface ReadTradeFileOptions {
   /** File format; `"auto"` (the default) looks at the first non-blank line: `{` means NDJSON, else CSV. */
-  format?: "auto" | TradeFileFormat;
+  format?: ReplayFormat;
   /** `"stop"` (the default) throws at the first bad row, `"skip"` goes on. */
   onError?: OnBadRow;
   /** Called for each bad row with its line number and the reason, before skipping or stopping. */
@@ -175,26 +186,21 @@ export async function detectTradeFormat(
 }
 
 /**
- * Reads the trades of a file as batches, one array per decoded chunk (a few
- * thousand rows): the same rows as {@linkcode readTradeFile}, with one
- * `await` per batch instead of per row, for hot paths.
+ * The symbol of a CSV's rows: the `symbol` option, else the file name's
+ * (undefined when neither gives one), once `options` are checked.
  *
- * @throws {TradeFileRowError} at a bad row when `onError` is `"stop"`.
- * @throws {TradeFileReadError} when the file cannot be opened, is a
- * directory, or cannot be read or decompressed to its end (a gzipped regular
- * file: before any row), or is a CSV whose symbol is neither given nor in its name.
  * @throws {TypeError} for bad options, or format `"binance-csv"` without a symbol.
  */
-export async function* readTradeBatches(
+function checkedSymbol(
   path: string,
-  options: ReadTradeFileOptions = {},
-): AsyncGenerator<ReplayRow[], void, undefined> {
-  const { format = "auto", onError = "stop", onBadRow } = options;
-  if (format !== "auto" && format !== "binance-csv" && format !== "ndjson") {
+  options: ReadTradeFileOptions,
+): string | undefined {
+  const { format = "auto", onError = "stop" } = options;
+  if (!(REPLAY_FORMATS as readonly unknown[]).includes(format)) {
     throw new TypeError(
-      `Invalid format ${
-        describe(format)
-      }: expected "auto", "binance-csv" or "ndjson"`,
+      `Invalid format ${describe(format)}: expected ${
+        quoteChoices(REPLAY_FORMATS)
+      }`,
     );
   }
   if (onError !== "skip" && onError !== "stop") {
@@ -210,44 +216,109 @@ export async function* readTradeBatches(
       }: expected a symbol option or a name like "BTCUSDT-trades-2024-01-01.csv" for a Binance CSV`,
     );
   }
-  if (options.verifyGzip ?? true) {
-    await verifyGzip(path, { gzip: options.gzip });
+  return named;
+}
+
+/**
+ * Makes one file's lines rows, for {@linkcode readTradeBatches}: picks the
+ * format at the first non-blank line, then parses and checks each line; a
+ * bad row goes to `onBadRow`, and under `"stop"` to {@linkcode stop}.
+ */
+class RowParser {
+  /** 1-based number of the last line counted. */
+  line = 0;
+  /** Set at a bad row under "stop": thrown once the rows before it are yielded. */
+  stop: TradeFileRowError | undefined;
+  readonly #path: string;
+  readonly #named: string | undefined;
+  readonly #options: ReadTradeFileOptions;
+  readonly #format: ReplayFormat;
+  readonly #onError: OnBadRow;
+  readonly #onBadRow: ((line: number, reason: string) => void) | undefined;
+  readonly #plausibility: PlausibilityCheck | undefined;
+  readonly #expectedExchange: string | undefined;
+  #parse: ((text: string, line: number) => ReplayRow) | undefined;
+  #csv: CsvParser | undefined;
+
+  /** For `path`, whose CSV rows get symbol `named`, read with checked `options`. */
+  constructor(
+    path: string,
+    named: string | undefined,
+    options: ReadTradeFileOptions,
+  ) {
+    this.#path = path;
+    this.#named = named;
+    this.#options = options;
+    this.#format = options.format ?? "auto";
+    this.#onError = options.onError ?? "stop";
+    this.#onBadRow = options.onBadRow;
+    this.#plausibility = options.plausibility
+      ? new PlausibilityCheck()
+      : undefined;
+    this.#expectedExchange = options.exchange;
   }
-  const chunks = await openTextFile(path, {
-    gzip: options.gzip,
-    onBytesRead: options.onBytesRead,
-  });
-  const plausibility = options.plausibility
-    ? new PlausibilityCheck()
-    : undefined;
-  const expectedExchange = options.exchange;
-  let parse: ((text: string, line: number) => ReplayRow) | undefined;
-  let csv: CsvParser | undefined;
-  const choose = (text: string, line: number) => {
-    if ((format === "auto" ? formatOf(text) : format) === "ndjson") {
-      parse = parseNdjson;
+
+  /** Counts line `text` (without its `\n`) and adds its row to `rows`, unless blank, a header or bad. */
+  handle(text: string, rows: ReplayRow[]): void {
+    const line = ++this.line;
+    if (text.endsWith("\r")) text = text.slice(0, -1);
+    if (text.trim() === "") return;
+    if (this.#parse === undefined) {
+      this.#choose(text, line);
+      if (this.#csv?.isHeader(text)) return;
+    }
+    let row: ReplayRow;
+    try {
+      row = this.#parse!(text, line);
+    } catch (error) {
+      if (!(error instanceof BadRow)) throw error;
+      this.bad(line, error.reason);
       return;
     }
+    const problem = this.#problem(row);
+    if (problem === undefined) rows.push(row);
+    else this.bad(line, problem);
+  }
+
+  /** Reports bad row `line`; under "stop", sets {@linkcode stop}. */
+  bad(line: number, reason: string): void {
+    this.#onBadRow?.(line, reason);
+    if (this.#onError === "stop") {
+      this.stop = new TradeFileRowError(this.#path, line, reason);
+    }
+  }
+
+  /** Picks the parser for the format of `text`, the first non-blank line. */
+  #choose(text: string, line: number): void {
+    const format = this.#format;
+    if ((format === "auto" ? formatOf(text) : format) === "ndjson") {
+      this.#parse = parseNdjson;
+      return;
+    }
+    const named = this.#named;
     if (named === undefined || named === "") {
       throw new TradeFileReadError(
-        path,
+        this.#path,
         `line ${line} is a Binance CSV row, and its symbol is unknown: expected a symbol option or a name like "BTCUSDT-trades-2024-01-01.csv"`,
       );
     }
-    csv = new CsvParser(options.exchange ?? "binance", named.toUpperCase(), {
-      onTimeUnit: options.onTimeUnit,
-      maxNs: plausibility?.maxNs,
-    });
-    parse = csv.parse.bind(csv);
-  };
-  // Set at a bad row under "stop": thrown once the rows before it are yielded.
-  let stop: TradeFileRowError | undefined;
-  const bad = (line: number, reason: string) => {
-    onBadRow?.(line, reason);
-    if (onError === "stop") stop = new TradeFileRowError(path, line, reason);
-  };
+    const options = this.#options;
+    const csv = new CsvParser(
+      options.exchange ?? "binance",
+      named.toUpperCase(),
+      {
+        onTimeUnit: options.onTimeUnit,
+        maxNs: this.#plausibility?.maxNs,
+      },
+    );
+    this.#csv = csv;
+    this.#parse = csv.parse.bind(csv);
+  }
+
   /** Why a parsed row is not to be used, or undefined. */
-  const rowProblem = (row: ReplayRow): string | undefined => {
+  #problem(row: ReplayRow): string | undefined {
+    const csv = this.#csv;
+    const expectedExchange = this.#expectedExchange;
     if (csv === undefined && expectedExchange !== undefined) {
       if (row.exchange !== expectedExchange) {
         return `exchange ${describe(row.exchange)} is not the configured ${
@@ -255,46 +326,51 @@ export async function* readTradeBatches(
         }`;
       }
     }
-    const problem = plausibility?.check(row);
+    const problem = this.#plausibility?.check(row);
     if (problem === undefined || csv?.unit === undefined) return problem;
     return problem.startsWith("implausible time")
       ? `${problem} (this file's times are in ${TIME_UNIT_NAMES[csv.unit]})`
       : problem;
-  };
-  let line = 0;
+  }
+}
+
+/**
+ * Reads the trades of a file as batches, one array per decoded chunk (a few
+ * thousand rows): the same rows as {@linkcode readTradeFile}, with one
+ * `await` per batch instead of per row, for hot paths.
+ *
+ * @throws {TradeFileRowError} at a bad row when `onError` is `"stop"`.
+ * @throws {TradeFileReadError} when the file cannot be opened, is a
+ * directory, or cannot be read or decompressed to its end (a gzipped regular
+ * file: before any row), or is a CSV whose symbol is neither given nor in its name.
+ * @throws {TypeError} for bad options, or format `"binance-csv"` without a symbol.
+ */
+export async function* readTradeBatches(
+  path: string,
+  options: ReadTradeFileOptions = {},
+): AsyncGenerator<ReplayRow[], void, undefined> {
+  const named = checkedSymbol(path, options);
+  if (options.verifyGzip ?? true) {
+    await verifyGzip(path, { gzip: options.gzip });
+  }
+  const chunks = await openTextFile(path, {
+    gzip: options.gzip,
+    onBytesRead: options.onBytesRead,
+  });
+  const parser = new RowParser(path, named, options);
   let carry = "";
   let discarding = false; // inside an over-long line
-  const handle = (text: string, rows: ReplayRow[]) => {
-    line++;
-    if (text.endsWith("\r")) text = text.slice(0, -1);
-    if (text.trim() === "") return;
-    if (parse === undefined) {
-      choose(text, line);
-      if (csv?.isHeader(text)) return;
-    }
-    let row: ReplayRow;
-    try {
-      row = parse!(text, line);
-    } catch (error) {
-      if (!(error instanceof BadRow)) throw error;
-      bad(line, error.reason);
-      return;
-    }
-    const problem = rowProblem(row);
-    if (problem === undefined) rows.push(row);
-    else bad(line, problem);
-  };
   try {
     for (
-      let chunk = await chunks.read(line);
+      let chunk = await chunks.read(parser.line);
       chunk !== undefined;
-      chunk = await chunks.read(line)
+      chunk = await chunks.read(parser.line)
     ) {
       const rows: ReplayRow[] = [];
       let start = 0;
       for (
         let end = chunk.indexOf("\n");
-        end >= 0 && stop === undefined;
+        end >= 0 && parser.stop === undefined;
         start = end + 1, end = chunk.indexOf("\n", start)
       ) {
         if (discarding) {
@@ -306,25 +382,25 @@ export async function* readTradeBatches(
           ? chunk.slice(start, end)
           : carry + chunk.slice(start, end);
         carry = "";
-        handle(text, rows);
+        parser.handle(text, rows);
       }
-      if (stop === undefined && !discarding) {
+      if (parser.stop === undefined && !discarding) {
         carry += chunk.slice(start);
         if (carry.length > MAX_LINE_LENGTH) {
-          line++;
+          const line = ++parser.line;
           carry = "";
           discarding = true;
-          bad(line, `line longer than ${MAX_LINE_LENGTH} characters`);
+          parser.bad(line, `line longer than ${MAX_LINE_LENGTH} characters`);
         }
       }
       if (rows.length > 0) yield rows;
-      if (stop !== undefined) throw stop;
+      if (parser.stop !== undefined) throw parser.stop;
     }
     if (carry !== "" && !discarding) {
       const rows: ReplayRow[] = [];
-      handle(carry, rows);
+      parser.handle(carry, rows);
       if (rows.length > 0) yield rows;
-      if (stop !== undefined) throw stop;
+      if (parser.stop !== undefined) throw parser.stop;
     }
   } finally {
     await chunks.cancel();

@@ -6,7 +6,9 @@ import {
   testNeeding,
 } from "../../tests/_permissions.ts";
 import {
+  CSV_HEADER,
   detectTradeFormat,
+  formatCsvTrade,
   formatNdjsonTrade,
   MAX_LINE_LENGTH,
   readTradeBatches,
@@ -382,6 +384,72 @@ test.tempFiles("formatNdjsonTrade() round-trips through readTradeFile()", async 
         ...record,
         line: index + 1,
       })),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test.tempFiles("formatCsvTrade() writes Binance's layout and round-trips through readTradeFile() (time cut to the ms)", async () => {
+  const trades: Trade[] = [
+    {
+      exchange: "binance",
+      symbol: "BTCUSDT",
+      seq: 7,
+      side: Side.Sell,
+      flags: 0,
+      tsEvent: 1704067200123456789n,
+      tsRecv: 1704067200123999999n,
+      priceFixed: 42283580000000n,
+      price: 42283.58,
+      size: 0.0012,
+      tradeId: 3355546431n,
+    },
+    {
+      exchange: "binance",
+      symbol: "BTCUSDT",
+      seq: 8,
+      side: Side.Buy,
+      flags: 0,
+      tsEvent: 1704067200124000000n,
+      tsRecv: 1704067200124000000n,
+      priceFixed: 1n,
+      price: 1e-9,
+      size: 1.5e-7,
+      tradeId: 18446744073709551615n,
+    },
+    {
+      exchange: "binance",
+      symbol: "BTCUSDT",
+      seq: 9,
+      side: Side.Unknown,
+      flags: 0,
+      tsEvent: 1704067200999999999n,
+      tsRecv: 1704067201000000000n,
+      priceFixed: 9223372036854775807n,
+      price: 9223372036.854776,
+      size: 1e21,
+      tradeId: 0n,
+    },
+  ];
+  const lines = trades.map(formatCsvTrade);
+  assert.equal(
+    lines[0],
+    "3355546431,42283.58,0.0012,50.740296,1704067200123,True,True",
+  );
+  assert.match(lines[1], /^18446744073709551615,0\.000000001,0\.00000015,/);
+  assert.match(lines[2], /,1704067200999,,True$/);
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/BTCUSDT-trades-2024-01-01.csv`;
+    await Deno.writeTextFile(path, [CSV_HEADER, ...lines].join("\n") + "\n");
+    const rows = await readAll(path);
+    assert.deepEqual(
+      rows,
+      trades.map(({ price: _, tsEvent, ...record }, index) => {
+        const ms = tsEvent / 1_000_000n * 1_000_000n;
+        return { ...record, seq: 0, tsEvent: ms, tsRecv: ms, line: index + 2 };
+      }),
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
