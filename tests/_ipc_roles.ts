@@ -15,7 +15,8 @@ import denoJson from "../deno.json" with { type: "json" };
 import { NATS_ENV_VARIABLES } from "../common/config/mod.ts";
 import { LIBC_PATHS } from "../common/ipc/mod.ts";
 import { PROJECT_ROOT } from "./nats_server.ts";
-import { gatedTest } from "./_permissions.ts";
+import { SHM_PERMISSIONS } from "./_permissions.ts";
+import { LIVENESS_MS } from "./_until.ts";
 import type { LiveSummary, StreamSummary } from "../trading_core/live.ts";
 
 /** Where Linux keeps POSIX shared-memory segments. */
@@ -30,17 +31,8 @@ export const NO_NATS_ENV: Record<string, string> = Object.fromEntries(
 
 export const SHM_DIR = "/dev/shm";
 
-/** Generous bound for anything that only has to happen eventually (the machine is shared). */
-export const LIVENESS_MS = 30_000;
-
-/**
- * What in-process ring tests need: FFI for libc. (Deno wants --allow-all to
- * read anything under /dev, so /dev/shm is listed and cleaned through libc
- * too.)
- */
-export const SHM_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
-  { name: "ffi" },
-];
+/** The bound of eventual things, from tests/_until.ts (beside-code tests import it from there). */
+export { LIVENESS_MS };
 
 /** What the process tests need: {@linkcode SHM_PERMISSIONS}, spawning deno, temp configs. */
 export const ROLE_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
@@ -77,14 +69,6 @@ function shmLibc(): Deno.DynamicLibrary<typeof DIR_SYMBOLS>["symbols"] {
 
 function cText(text: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(`${text}\0`);
-}
-
-/** A test of code that calls libc (the ring, its clock): skipped, saying why, without --allow-ffi. */
-export function ffiTest(
-  name: string,
-  fn: (t: Deno.TestContext) => void | Promise<void>,
-): void {
-  gatedTest({ name, permissions: SHM_PERMISSIONS, fn });
 }
 
 /** A segment name prefix nobody else uses: `/mbt` + 12 random hex digits + `_`. */

@@ -53,6 +53,15 @@ export const PROMCHECK_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
   { name: "env", variable: "PROMCHECK_BIN" },
 ];
 
+/**
+ * What in-process ring tests need: FFI for libc. (Deno wants --allow-all to
+ * read anything under /dev, so /dev/shm is listed and cleaned through libc
+ * too.)
+ */
+export const SHM_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
+  { name: "ffi" },
+];
+
 /** Reading compose.yaml and the files it mounts: the yaml package reads `LOG_TOKENS` while parsing. */
 export const COMPOSE_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
   { name: "read" },
@@ -161,6 +170,14 @@ export function testNeeding(
   permissions: readonly Deno.PermissionDescriptor[],
 ): (name: string, fn: (t: Deno.TestContext) => void | Promise<void>) => void {
   return (name, fn) => gatedTest({ name, permissions, fn });
+}
+
+/** A test of code that calls libc (the ring, its clock): skipped, saying why, without --allow-ffi. */
+export function ffiTest(
+  name: string,
+  fn: (t: Deno.TestContext) => void | Promise<void>,
+): void {
+  gatedTest({ name, permissions: SHM_PERMISSIONS, fn });
 }
 
 /** `NATS_URL` if it is set and reading it is permitted; `undefined` otherwise. */

@@ -8,6 +8,9 @@
 
 import { delay } from "../common/runtime/delay.ts";
 
+/** Generous bound for anything that only has to happen eventually (the machine is shared). */
+export const LIVENESS_MS = 30_000;
+
 /** Options of {@linkcode until}. */
 export interface UntilOptions {
   /** Longest wait, ms of the wall clock (Date.now, which tests may leave alone when they freeze performance.now). */

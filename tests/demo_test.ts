@@ -8,12 +8,8 @@
 // rather than fail or disturb them.
 
 import assert from "node:assert/strict";
-import { gatedTest } from "./_permissions.ts";
-import {
-  parseCount,
-  segmentsWithPrefix,
-  SHM_PERMISSIONS,
-} from "./_ipc_roles.ts";
+import { gatedTest, SHM_PERMISSIONS } from "./_permissions.ts";
+import { parseCount, segmentsWithPrefix } from "./_ipc_roles.ts";
 import { runInProject } from "./_run.ts";
 
 const DEMO_PREFIX = "/marketbus_binance_";

@@ -13,7 +13,7 @@ import {
   RingNotFoundError,
   RingReader,
 } from "../common/ipc/mod.ts";
-import { assertThrowsWith } from "../common/_assert_throws.ts";
+import { assertThrowsWith } from "./_assert_throws.ts";
 import { PROJECT_ROOT } from "./nats_server.ts";
 import { gatedTest } from "./_permissions.ts";
 import {

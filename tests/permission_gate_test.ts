@@ -18,6 +18,17 @@ import {
 
 /** Tests under tests/ that need no more than `--allow-net`, by file. */
 const PURE: Record<string, readonly string[]> = {
+  "binance_stream_client_test.ts": [
+    "BinanceTradeStream builds combined-stream URLs",
+    "BinanceTradeStream splits streams over connections",
+    "BinanceTradeStream rejects bad arguments naming the value",
+    "BinanceTradeStream backs off exponentially, capped, while refused",
+    "BinanceTradeStream warns why a connection never opened, once per attempt",
+    "BinanceTradeStream stops at once on an aborted signal and runs once at a time",
+    "BinanceTradeStream stops while a handshake hangs",
+    "BinanceTradeStream gives up a handshake that hangs for the silence timeout and tries again",
+    "BinanceTradeStream rejects a bad silence timeout",
+  ],
   "docs_commands_test.ts": [
     "docCommands finds fenced and inline deno commands, continuation lines joined",
     "docCommands does not join code spans across a blank line",

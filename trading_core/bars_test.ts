@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { encodeMessage } from "../common/wire/codec.ts";
 import { Side, type TradeRecord } from "../common/wire/trade.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
-import { assertThrowsWith } from "../common/_assert_throws.ts";
+import { assertThrowsWith } from "../tests/_assert_throws.ts";
 import type { Bar } from "./bar.ts";
 import { BarBuilder, type BarBuilderOptions } from "./bars.ts";
 

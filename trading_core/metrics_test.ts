@@ -8,7 +8,7 @@ import { encodeMessage } from "../common/wire/codec.ts";
 import type { MetricFamily } from "../common/metrics/mod.ts";
 import { Side } from "../common/wire/trade.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
-import { ffiTest } from "../tests/_ipc_roles.ts";
+import { ffiTest } from "../tests/_permissions.ts";
 import type { BarCounts } from "./bars.ts";
 import type { StreamStats, TradeFeed } from "../common/transport/feed.ts";
 import { liveFamilies } from "./metrics.ts";

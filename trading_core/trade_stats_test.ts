@@ -8,7 +8,8 @@ import { encodeMessage, type TradeOrigin } from "../common/wire/codec.ts";
 import { Side } from "../common/wire/trade.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
 import { delay } from "../common/runtime/delay.ts";
-import { ffiTest, LIVENESS_MS } from "../tests/_ipc_roles.ts";
+import { ffiTest } from "../tests/_permissions.ts";
+import { LIVENESS_MS } from "../tests/_until.ts";
 import { LATENCY_EVERY, TradeStats } from "./trade_stats.ts";
 
 const TWO_32 = 2 ** 32;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { assertThrowsWith } from "../_assert_throws.ts";
+import { assertThrowsWith } from "../../tests/_assert_throws.ts";
 import { parseBarInterval } from "./bar_interval.ts";
 
 Deno.test("parseBarInterval: durations that divide a day, in ms", () => {

@@ -2,7 +2,7 @@
 // Needs no permissions.
 
 import assert from "node:assert/strict";
-import { IN_FILE, load, problemOf } from "./_testing.ts";
+import { IN_FILE, load, problemOf } from "../../tests/_config.ts";
 
 Deno.test("data_manager.binance.silence_timeout: 30s by default, a duration, or 0 for off", () => {
   assert.equal(load("").dataManager.binance.silenceTimeoutMs, 30_000);

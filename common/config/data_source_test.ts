@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import type { ConfigOverride } from "./mod.ts";
-import { IN_FILE, load, problemOf } from "./_testing.ts";
+import { IN_FILE, load, problemOf } from "../../tests/_config.ts";
 
 const CONSUMER = "[data_source.nats.consumer]\n";
 

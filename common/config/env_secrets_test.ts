@@ -8,7 +8,13 @@
 import assert from "node:assert/strict";
 import { configToJson } from "../runtime/cli.ts";
 import { NATS_ENV_VARIABLES, type NatsEnv, readNatsEnv } from "./mod.ts";
-import { BOTH_NATS, FILE, IN_FILE, load, problemsOf } from "./_testing.ts";
+import {
+  BOTH_NATS,
+  FILE,
+  IN_FILE,
+  load,
+  problemsOf,
+} from "../../tests/_config.ts";
 
 const TOKEN = "tok-env-8d41f2";
 const PASSWORD = "pw-env-c07a9e";

@@ -25,7 +25,7 @@ import {
   load,
   problemOf,
   problemsOf,
-} from "./_testing.ts";
+} from "../../tests/_config.ts";
 
 /** A valid user NKey seed (format only): "SU" + 56 base32 characters. */
 const SEED = `SU${"A".repeat(56)}`;

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import type { ConfigOverride } from "./mod.ts";
-import { problemOf } from "./_testing.ts";
+import { problemOf } from "../../tests/_config.ts";
 
 function flags(...pairs: [string, unknown, string][]): {
   overrides: ConfigOverride[];

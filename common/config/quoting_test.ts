@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { toNumber } from "../runtime/cli.ts";
-import { IN_FILE, problemOf, problemsOf } from "./_testing.ts";
+import { IN_FILE, problemOf, problemsOf } from "../../tests/_config.ts";
 
 const EXPECTED = "expected a number, 0 or more";
 

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { DEFAULT_SHM_PATH_PREFIX } from "./mod.ts";
-import { IN_FILE, load, problemOf } from "./_testing.ts";
+import { IN_FILE, load, problemOf } from "../../tests/_config.ts";
 
 /** What each ring problem ends with, after the segment name and its length. */
 const SHM_RULE = `must be "/" then 1 to 254 letters, digits, ".", "_" or "-"`;

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { DEFAULT_MAX_BYTES_PER_SUBJECT } from "./mod.ts";
-import { IN_FILE, load, problemOf } from "./_testing.ts";
+import { IN_FILE, load, problemOf } from "../../tests/_config.ts";
 
 /** max_msgs_per_subject for 100 MB with the default subjects (187 bytes a message, file storage). */
 const DEFAULT_BUDGET_MSGS = 534_759; // floor(100_000_000 / 187)

@@ -41,7 +41,7 @@ import {
 } from "./mod.ts";
 import { cString, libc, O_CREAT, O_EXCL, O_RDWR } from "../os/libc.ts";
 import { TRADE_RECORD_SIZE, WIRE_VERSION } from "../wire/trade.ts";
-import { assertThrowsWith } from "../_assert_throws.ts";
+import { assertThrowsWith } from "../../tests/_assert_throws.ts";
 import { gatedTest } from "../../tests/_permissions.ts";
 import {
   drain,

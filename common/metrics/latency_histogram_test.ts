@@ -3,7 +3,7 @@
 // invalid percentiles.
 
 import assert from "node:assert/strict";
-import { assertThrowsWith } from "../_assert_throws.ts";
+import { assertThrowsWith } from "../../tests/_assert_throws.ts";
 import { LatencyHistogram } from "./latency_histogram.ts";
 
 /** The log-linear buckets are 1/32 of a power of two wide: within 3.2 % of exact. */

@@ -10,7 +10,7 @@ import {
   testNeeding,
 } from "../../tests/_permissions.ts";
 import { checkExposition } from "../../tests/promcheck.ts";
-import { assertThrowsWith } from "../_assert_throws.ts";
+import { assertThrowsWith } from "../../tests/_assert_throws.ts";
 import { LatencyHistogram } from "./latency_histogram.ts";
 import { renderExposition } from "./exposition.ts";
 import {

@@ -27,7 +27,7 @@ import {
   type TradeRecord,
   WIRE_VERSION,
 } from "./trade.ts";
-import { assertThrowsWith } from "../_assert_throws.ts";
+import { assertThrowsWith } from "../../tests/_assert_throws.ts";
 
 type Vector = (typeof vectors)[number];
 type VectorRecord = Vector["records"][number];

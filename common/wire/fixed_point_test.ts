@@ -15,7 +15,7 @@ import {
   priceHalvesToNumber,
   priceToNumber,
 } from "./fixed_point.ts";
-import { assertThrowsWith } from "../_assert_throws.ts";
+import { assertThrowsWith } from "../../tests/_assert_throws.ts";
 
 /** The two 32-bit halves of an i64, as a record reader sees them. */
 function halves(fixed: bigint): [low: number, high: number] {

@@ -14,7 +14,7 @@ import {
   TRADES_TOKEN,
   tradeSubject,
 } from "./subjects.ts";
-import { assertThrowsWith } from "../_assert_throws.ts";
+import { assertThrowsWith } from "../../tests/_assert_throws.ts";
 
 Deno.test("constants", () => {
   assert.equal(DEFAULT_SUBJECT_PREFIX, "market");

@@ -8,8 +8,12 @@ import assert from "node:assert/strict";
 import { decodeTrade } from "../../common/wire/codec.ts";
 import { Side, type Trade, TradeFlags } from "../../common/wire/trade.ts";
 import { captureLog } from "../../tests/_capture_log.ts";
-import { ffiTest, SHM_PERMISSIONS } from "../../tests/_ipc_roles.ts";
-import { gatedTest, TEMP_FILE_PERMISSIONS } from "../../tests/_permissions.ts";
+import {
+  ffiTest,
+  gatedTest,
+  SHM_PERMISSIONS,
+  TEMP_FILE_PERMISSIONS,
+} from "../../tests/_permissions.ts";
 import {
   formatNdjsonTrade,
   TradeFileReadError,

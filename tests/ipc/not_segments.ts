@@ -1,6 +1,6 @@
 /**
  * Things that are not segments, made at a ring's path under /dev/shm for the
- * tests of refused names (common/ipc/ring_feed_test.ts,
+ * tests of refused names (tests/ring_feed_test.ts,
  * tests/ipc_hostile_test.ts). Made and removed with `mkdir`, `ln` and `rm`:
  * Deno 2.9 lets only --allow-all create a directory under /dev/shm. Needs
  * --allow-run.

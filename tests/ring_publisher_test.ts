@@ -4,7 +4,7 @@
 // prefix and removes whatever is left under it.
 
 import assert from "node:assert/strict";
-import { encodeTrade } from "../wire/codec.ts";
+import { encodeTrade } from "../common/wire/codec.ts";
 import {
   Header,
   openSegment,
@@ -13,10 +13,11 @@ import {
   RingState,
   RingWriter,
   unmapSegment,
-} from "./mod.ts";
-import { Side, TRADE_RECORD_SIZE } from "../wire/trade.ts";
-import { ffiTest, type ShmScope, shmScope } from "../../tests/_ipc_roles.ts";
-import { RingPublisher } from "./ring_publisher.ts";
+} from "../common/ipc/mod.ts";
+import { Side, TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
+import { type ShmScope, shmScope } from "./_ipc_roles.ts";
+import { ffiTest } from "./_permissions.ts";
+import { RingPublisher } from "../common/ipc/ring_publisher.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 /** A pid no process has (above Linux's largest pid_max, 2^22). */

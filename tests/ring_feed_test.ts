@@ -5,30 +5,30 @@
 // left under it.
 
 import assert from "node:assert/strict";
-import { delay } from "../runtime/delay.ts";
+import { delay } from "../common/runtime/delay.ts";
 import {
   RingFormatError,
   RingWriter,
   unlinkSegment,
   WAIT_STRATEGIES,
-} from "./mod.ts";
-import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
-import { ffiTest, SHM_PERMISSIONS, shmScope } from "../../tests/_ipc_roles.ts";
-import { gatedTest } from "../../tests/_permissions.ts";
+} from "../common/ipc/mod.ts";
+import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
+import { shmScope } from "./_ipc_roles.ts";
+import { ffiTest, gatedTest, SHM_PERMISSIONS } from "./_permissions.ts";
 import {
   makeNotSegment,
   NOT_SEGMENTS,
   removeNotSegment,
-} from "../../tests/ipc/not_segments.ts";
-import type { FeedEvent } from "../transport/feed.ts";
-import { RingFeed } from "./ring_feed.ts";
+} from "./ipc/not_segments.ts";
+import type { FeedEvent } from "../common/transport/feed.ts";
+import { RingFeed } from "../common/ipc/ring_feed.ts";
 import {
   forgeSegment,
   publish,
   range,
   subscribe,
   until,
-} from "../../tests/_ring_feed_subscription.ts";
+} from "./_ring_feed_subscription.ts";
 
 ffiTest(
   "delivers every symbol's trades in order, with its origin and index",

@@ -1,14 +1,15 @@
 /**
- * Helpers the config tests share: parse a TOML text as if it were a file,
- * and collect the problems a {@linkcode ConfigError} lists.
+ * Helpers the config tests (common/config/*_test.ts) share: parse a TOML
+ * text as if it were a file, and collect the problems a
+ * {@linkcode ConfigError} lists.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { ConfigError } from "./error.ts";
-import { type LoadConfigOptions, parseConfig } from "./load.ts";
-import type { Config } from "./types.ts";
+import { ConfigError } from "../common/config/error.ts";
+import { type LoadConfigOptions, parseConfig } from "../common/config/load.ts";
+import type { Config } from "../common/config/types.ts";
 
 /** The file name the helpers give the text. */
 export const FILE = "x.toml";

@@ -5,8 +5,8 @@
 // FUZZ_SEED=<seed> replays a run. Needs --allow-read (the worker's module).
 
 import assert from "node:assert/strict";
-import { fuzzInWorker } from "../../tests/_fuzz_worker.ts";
-import { READ_PERMISSIONS, testNeeding } from "../../tests/_permissions.ts";
+import { fuzzInWorker } from "./_fuzz_worker.ts";
+import { READ_PERMISSIONS, testNeeding } from "./_permissions.ts";
 
 const test = testNeeding(READ_PERMISSIONS);
 

@@ -1,5 +1,5 @@
 /**
- * A test assertion shared by this folder's tests.
+ * A test assertion shared by the tests: the error's type and message parts.
  *
  * @module
  */

@@ -4,14 +4,10 @@
 // between them; its CPU is measured by bench/idle_rings.ts, not here.
 
 import assert from "node:assert/strict";
-import { RingWriter } from "./mod.ts";
-import { ffiTest, shmScope } from "../../tests/_ipc_roles.ts";
-import {
-  publish,
-  range,
-  subscribe,
-  until,
-} from "../../tests/_ring_feed_subscription.ts";
+import { RingWriter } from "../common/ipc/mod.ts";
+import { shmScope } from "./_ipc_roles.ts";
+import { ffiTest } from "./_permissions.ts";
+import { publish, range, subscribe, until } from "./_ring_feed_subscription.ts";
 
 const RINGS = 500;
 const SYMBOLS = Array.from({ length: RINGS }, (_, i) => `S${i}`);

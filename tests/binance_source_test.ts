@@ -6,19 +6,20 @@
 // its socket open is reconnected, counted in the summary and the metrics.
 
 import assert from "node:assert/strict";
-import { decodeTrade } from "../../common/wire/codec.ts";
-import { type Trade, TradeFlags } from "../../common/wire/trade.ts";
-import { captureLog } from "../../tests/_capture_log.ts";
+import { decodeTrade } from "../common/wire/codec.ts";
+import { type Trade, TradeFlags } from "../common/wire/trade.ts";
+import { captureLog } from "./_capture_log.ts";
 import {
   FakeBinance,
   loadBinanceFixture,
   tradeFrame as frame,
-} from "../../tests/_fake_binance.ts";
-import { ffiTest, LIVENESS_MS } from "../../tests/_ipc_roles.ts";
-import { parseTradeFrame } from "./mod.ts";
-import { BinanceSource } from "./source.ts";
-import { serveFamilies } from "../metrics.ts";
-import type { TradeSink } from "../source.ts";
+} from "./_fake_binance.ts";
+import { ffiTest } from "./_permissions.ts";
+import { LIVENESS_MS } from "./_until.ts";
+import { parseTradeFrame } from "../data_manager/binance/mod.ts";
+import { BinanceSource } from "../data_manager/binance/source.ts";
+import { serveFamilies } from "../data_manager/metrics.ts";
+import type { TradeSink } from "../data_manager/source.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT"];
 

@@ -22,16 +22,16 @@
  */
 
 import assert from "node:assert/strict";
-import { encodeTrade } from "../../common/wire/codec.ts";
-import { parsePrice, parseSize } from "../../common/wire/fixed_point.ts";
-import { Side, TRADE_RECORD_SIZE } from "../../common/wire/trade.ts";
-import { mutate, type Random } from "../../tests/_fuzz.ts";
-import { serveFuzzTarget } from "../../tests/_fuzz_worker.ts";
+import { encodeTrade } from "../common/wire/codec.ts";
+import { parsePrice, parseSize } from "../common/wire/fixed_point.ts";
+import { Side, TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
+import { mutate, type Random } from "./_fuzz.ts";
+import { serveFuzzTarget } from "./_fuzz_worker.ts";
 import {
   type ParsedFrame,
   type ParsedTrade,
   parseTradeFrame,
-} from "./trade_event.ts";
+} from "../data_manager/binance/trade_event.ts";
 
 const RECEIVED_AT = { seconds: 1_764_196_801, nanos: 123_456_789 };
 const TS_RECV = 1_764_196_801_123_456_789n;

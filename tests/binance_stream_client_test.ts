@@ -1,19 +1,22 @@
 import assert from "node:assert/strict";
-import { delay } from "../../common/runtime/delay.ts";
-import { TradeFlags } from "../../common/wire/trade.ts";
-import { captureLog } from "../../tests/_capture_log.ts";
+import { delay } from "../common/runtime/delay.ts";
+import { TradeFlags } from "../common/wire/trade.ts";
+import { captureLog } from "./_capture_log.ts";
 import {
   FakeBinance,
   loadBinanceFixture,
   tradeFrame,
-} from "../../tests/_fake_binance.ts";
-import { READ_PERMISSIONS, testNeeding } from "../../tests/_permissions.ts";
+} from "./_fake_binance.ts";
+import { READ_PERMISSIONS, testNeeding } from "./_permissions.ts";
 import {
   BinanceTradeStream,
   type BinanceTradeStreamOptions,
   type TradeGap,
-} from "./stream_client.ts";
-import { type ParsedTrade, parseTradeFrame } from "./trade_event.ts";
+} from "../data_manager/binance/stream_client.ts";
+import {
+  type ParsedTrade,
+  parseTradeFrame,
+} from "../data_manager/binance/trade_event.ts";
 
 /** A test that reads fixtures: skipped, saying why, without --allow-read. */
 const test = testNeeding(READ_PERMISSIONS);
