@@ -12,14 +12,11 @@ import {
   gauge,
   type HealthCheck,
   type HealthReport,
-  latencyFamily,
+  type Labels,
   type MetricFamily,
-  natsConnectionFamilies,
   processFamilies,
   type Sample,
 } from "../common/metrics/mod.ts";
-import { BinanceSource } from "./binance/source.ts";
-import { NatsPublisher } from "../common/nats/publisher.ts";
 import type { PublishCounters } from "./pipeline.ts";
 import type { TradeSource } from "./source.ts";
 import type { TradePublisher } from "../common/transport/publisher.ts";
@@ -57,17 +54,24 @@ function perTransport(
   }));
 }
 
-/** The publisher's metric families. */
+/**
+ * The publisher's metric families: those of the source and of every
+ * transport, then each transport's own, then the source's own.
+ */
 export function serveFamilies(state: ServeState): MetricFamily[] {
-  const { transports } = state;
-  const families: MetricFamily[] = [
+  const { transports, source } = state;
+  const symbols = source.symbols.map((symbol): Labels => ({
+    exchange: state.exchange,
+    symbol,
+  }));
+  return [
     ...processFamilies("data_manager"),
     counter(
       {
         name: "marketbus_source_trades_total",
         help: "Trades taken from the source and handed to the transports.",
       },
-      perSymbol(state, state.counters.perSymbol, { source: state.source.kind }),
+      perSymbol(state, state.counters.perSymbol, { source: source.kind }),
     ),
     counter(
       {
@@ -100,72 +104,17 @@ export function serveFamilies(state: ServeState): MetricFamily[] {
       help:
         "How full a transport's buffer is, 0 to 1 (ring slots holding trades; NATS outage queue).",
     }, perTransport(transports, (t) => t.stats().bufferUtilization)),
+    ...transports.flatMap((transport) => ownFamilies(transport, symbols)),
+    ...(source.metrics?.() ?? []),
   ];
-  const nats = transports.find((t) => t instanceof NatsPublisher);
-  if (nats) families.push(...natsFamilies(state, nats));
-  if (state.source instanceof BinanceSource) {
-    families.push(binanceReconnects(state.source));
-  }
-  return families;
 }
 
-/** The live feed's reconnects, by why the connection ended. */
-function binanceReconnects(feed: BinanceSource): MetricFamily {
-  const byCause = feed.stats?.reconnectsByCause ??
-    { dropped: 0, silent: 0, stalled: 0 };
-  return counter(
-    {
-      name: "marketbus_source_reconnects_total",
-      help:
-        "Connections of a live source opened again: dropped by the peer, silent for the silence timeout, or a steadily trading symbol stalled.",
-    },
-    Object.entries(byCause).map(([cause, value]) => ({
-      labels: { source: feed.kind, cause },
-      value,
-    })),
-  );
-}
-
-function natsFamilies(
-  state: ServeState,
-  nats: NatsPublisher,
+/** A transport's own families. */
+function ownFamilies(
+  transport: TradePublisher,
+  symbols: readonly Labels[],
 ): MetricFamily[] {
-  const stats = nats.stats();
-  return [
-    ...natsConnectionFamilies(nats.connection),
-    gauge({
-      name: "marketbus_nats_publish_in_flight_messages",
-      help: "Messages published to JetStream and awaiting their ack.",
-    }, stats.inFlight),
-    gauge({
-      name: "marketbus_nats_queued_trades",
-      help:
-        "Trades queued for NATS, not yet published (grows during an outage).",
-    }, perSymbol(state, nats.queuedPerSymbol())),
-    counter({
-      name: "marketbus_nats_publish_retries_total",
-      help:
-        "Messages published again after a failed or unacknowledged attempt.",
-    }, stats.retries),
-    counter({
-      name: "marketbus_nats_rejected_trades_total",
-      help: "Trades in messages JetStream rejected for good: lost.",
-    }, stats.tradesRejected),
-    counter({
-      name: "marketbus_nats_duplicate_acks_total",
-      help:
-        "Acks saying the message was already stored (a retry after a lost ack; deduplicated).",
-    }, stats.duplicates),
-    counter({
-      name: "marketbus_nats_already_stored_trades_total",
-      help:
-        "Trades the stream held already on their message's first attempt (an earlier run of the same data within the duplicate window): not stored twice.",
-    }, stats.alreadyStored),
-    latencyFamily({
-      name: "marketbus_nats_publish_ack_latency_seconds",
-      help: "Time from publishing a message to its JetStream ack, seconds.",
-    }, [{ histogram: nats.ackLatency }]),
-  ];
+  return transport.metrics?.(symbols) ?? [];
 }
 
 /**

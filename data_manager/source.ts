@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { MetricFamily } from "../common/metrics/mod.ts";
+
 /** The publishing pipeline, as a source sees it. */
 export interface TradeSink {
   /**
@@ -38,4 +40,9 @@ export interface TradeSource {
    * call the silence a failure. Sources that should always flow omit it.
    */
   idle?(): boolean;
+  /**
+   * The source's own metric families (a live feed's reconnects), after the
+   * transports' ones. Sources with none omit it.
+   */
+  metrics?(): MetricFamily[];
 }

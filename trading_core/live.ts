@@ -9,49 +9,48 @@
 import { type Config, ConfigError } from "../common/config/mod.ts";
 import { NatsAuthError, natsPermissionError } from "../common/nats/mod.ts";
 import {
-  formatCount,
-  formatNanos,
-  formatRate,
-} from "../common/runtime/format.ts";
-import {
   LibcUnavailableError,
   OsError,
   RingFormatError,
 } from "../common/ipc/mod.ts";
-import type { LatencySummary } from "../common/metrics/latency_histogram.ts";
-import { createLogger, type Logger } from "../common/runtime/log.ts";
+import type { Logger } from "../common/runtime/log.ts";
 import {
-  type MetricsServer,
-  MetricsServerError,
-  startMetricsEndpoint,
-} from "../common/metrics/mod.ts";
-import {
-  type ProgressLine,
-  roleOutput,
-  startProgress,
-} from "../common/runtime/progress.ts";
-import { shutdownSignal } from "../common/runtime/shutdown.ts";
-import type {
-  FeedEvent,
-  LossCause,
-  StreamStats,
-  TradeFeed,
-} from "../common/transport/feed.ts";
+  type ErrorLine,
+  errorLine,
+  type RoleContext,
+  type RoleWork,
+  runRoleWork,
+} from "../common/role/mod.ts";
+import type { FeedEvent, TradeFeed } from "../common/transport/feed.ts";
 import { RingFeed } from "../common/ipc/ring_feed.ts";
-import {
-  type OutputFileOptions,
-  RecordFileError,
-  RecordFileExistsError,
-  type RecordFormat,
-  TradeRecorder,
-} from "./recorder.ts";
+import type { RecordFormat, TradeRecorder } from "./recorder.ts";
 import { ConsumerConflictError, NatsFeed } from "../common/nats/feed.ts";
-import { TradeProcessing } from "./processing.ts";
+import { closeOutputs, openOutputs, type Selection } from "./live_outputs.ts";
 import { liveFamilies, liveHealth, type LiveState } from "./metrics.ts";
-import { StrategyLoadError } from "./strategy.ts";
+import { progressLines, reportSummary, summarize } from "./live_report.ts";
 import { TradeStats } from "./trade_stats.ts";
 
+export type { LiveSummary, StreamSummary } from "./live_report.ts";
+
 const ROLE = "trading_core";
+
+/**
+ * The errors that end consuming with one line and exit status 1: a NATS
+ * permission refused, a ring that is not one, no libc, a failed OS call, a
+ * durable consumer in the way, refused credentials, unreadable creds or TLS
+ * files.
+ */
+const EXPECTED: readonly ErrorLine[] = [
+  (error) => natsPermissionError(error)?.message,
+  errorLine([
+    RingFormatError,
+    LibcUnavailableError,
+    OsError,
+    ConsumerConflictError,
+    NatsAuthError,
+    ConfigError,
+  ]),
+];
 
 /** Options of {@linkcode live}. */
 export interface LiveOptions {
@@ -65,163 +64,18 @@ export interface LiveOptions {
   recordFormat?: RecordFormat;
 }
 
-/** One (exchange, symbol) stream's figures in the {@linkcode LiveSummary}. */
-export interface StreamSummary {
-  /** Trades delivered. */
-  received: number;
-  /** Trades published but never delivered. */
-  lost: number;
-  /** {@linkcode StreamSummary.lost} by cause; causes with no loss are absent. */
-  lostBy: Partial<Record<LossCause, number>>;
-  /** Records that failed validation. */
-  invalid: number;
-  /** Discontinuities in the stream's seq. */
-  gaps: number;
-  /** Seq of the last trade, null before the first. */
-  lastSeq: number | null;
-  /** Price of the last trade, null before the first. */
-  lastPrice: number | null;
-  /** Producer restarts seen. */
-  restarts: number;
+/** What the config says to read. */
+function selection(config: Config): Selection {
+  const source = config.dataSource;
+  // The config decided which keys apply; NATS reads its consumer's own
+  // (an undefined exchange: every exchange; no symbols: every symbol).
+  const { exchange, symbols } = source.type === "nats"
+    ? source.nats.consumer
+    : source;
+  return { exchange, symbols };
 }
 
-/** The final summary (`--summary-json` prints it as one line). */
-export interface LiveSummary {
-  /** Transport read. */
-  transport: string;
-  /** Trades delivered. */
-  received: number;
-  /** Trades published but never delivered. */
-  lost: number;
-  /** {@linkcode LiveSummary.lost} by cause; causes with no loss are absent. */
-  lostBy: Partial<Record<LossCause, number>>;
-  /** Records that failed validation. */
-  invalid: number;
-  /** Seq discontinuities, each (exchange, symbol) stream on its own. */
-  gaps: number;
-  /** Wall time consumed, ms. */
-  elapsedMs: number;
-  /** Ms from the first to the last trade delivered. */
-  activeMs: number;
-  /** Trades per second between the first and the last trade delivered. */
-  ratePerSecond: number;
-  /**
-   * Per exchange, then symbol: every stream subscribed or met. Invalid
-   * messages that named no known stream count only in the totals.
-   */
-  exchanges: Record<string, Record<string, StreamSummary>>;
-  /** One-way latency from ts_recv to delivery, ns. */
-  latencyNs: LatencySummary;
-}
-
-function summarize(
-  source: TradeFeed,
-  stats: TradeStats,
-  elapsedMs: number,
-): LiveSummary {
-  // By stream index, then maybe the "*" row of messages of no known stream.
-  const rows = source.stats();
-  const exchanges: LiveSummary["exchanges"] = {};
-  stats.streams.forEach(({ exchange, symbol }, index) => {
-    const figures = stats.figures(index);
-    const counters = rows[index];
-    (exchanges[exchange] ??= {})[symbol] = {
-      received: figures.received,
-      lost: counters?.lost ?? 0,
-      lostBy: lostByCause(counters ? [counters] : []),
-      invalid: counters?.invalid ?? 0,
-      gaps: figures.gaps,
-      lastSeq: figures.lastSeq ?? null,
-      lastPrice: figures.lastPrice ?? null,
-      restarts: counters?.restarts ?? 0,
-    };
-  });
-  // Over every row the exchange reports, including one for messages that
-  // named no known stream.
-  const sum = (key: "lost" | "invalid") =>
-    rows.reduce((total, row) => total + row[key], 0);
-  return {
-    transport: source.name,
-    received: stats.received,
-    lost: sum("lost"),
-    lostBy: lostByCause(rows),
-    invalid: sum("invalid"),
-    gaps: stats.gaps,
-    elapsedMs: Math.round(elapsedMs),
-    activeMs: Math.round(stats.activeMs * 1000) / 1000,
-    ratePerSecond: stats.activeMs > 0
-      ? Math.round(stats.received / (stats.activeMs / 1000))
-      : 0,
-    exchanges,
-    latencyNs: stats.latency(),
-  };
-}
-
-/** Loss by cause, summed over `rows`. */
-function lostByCause(
-  rows: readonly StreamStats[],
-): Partial<Record<LossCause, number>> {
-  const total: Partial<Record<LossCause, number>> = {};
-  for (const row of rows) {
-    for (const [cause, count] of Object.entries(row.lostBy)) {
-      if (!count) continue;
-      const key = cause as LossCause;
-      total[key] = (total[key] ?? 0) + count;
-    }
-  }
-  return total;
-}
-
-/** "3 overwritten, 2 corrupt slot", or "" with no loss. */
-function describeLoss(lostBy: Partial<Record<LossCause, number>>): string {
-  return Object.entries(lostBy)
-    .map(([cause, count]) => `${formatCount(count ?? 0)} ${cause}`)
-    .join(", ");
-}
-
-function progressLines(
-  stats: TradeStats,
-  counters: StreamStats[],
-  previous: number[],
-  seconds: number,
-): ProgressLine[] {
-  return stats.streams.map(({ exchange, symbol }, index) => {
-    const figures = stats.figures(index);
-    const c = counters[index];
-    const rate = (figures.received - (previous[index] ?? 0)) / seconds;
-    previous[index] = figures.received;
-    const latency = figures.latency;
-    const p50 = latency.percentile(50);
-    const p99 = latency.percentile(99);
-    const price = figures.lastPrice === undefined
-      ? "-"
-      : String(figures.lastPrice);
-    const state = c?.state ?? "waiting";
-    return {
-      text: `${exchange} ${symbol} ${formatCount(figures.received)} (${
-        formatRate(rate)
-      }) last ${price} lost ${
-        formatCount(c?.lost ?? 0)
-      } gaps ${figures.gaps} lag ${formatCount(c?.lag ?? 0)} latency p50 ${
-        formatNanos(p50)
-      } p99 ${formatNanos(p99)} [${state}]`,
-      fields: {
-        exchange,
-        symbol,
-        received: figures.received,
-        rate: Math.round(rate),
-        lastPrice: figures.lastPrice ?? null,
-        lost: c?.lost ?? 0,
-        gaps: figures.gaps,
-        lag: c?.lag ?? 0,
-        latencyP50Ns: p50,
-        latencyP99Ns: p99,
-        state,
-      },
-    };
-  });
-}
-
+/** The feed the config names: NATS, or the rings. */
 function createFeed(config: Config, log: Logger): TradeFeed {
   const source = config.dataSource;
   if (source.type === "nats") {
@@ -244,6 +98,7 @@ function createFeed(config: Config, log: Logger): TradeFeed {
   });
 }
 
+/** A feed event as a log line: warnings but for the routine ones. */
 function logEvent(log: Logger, event: FeedEvent): void {
   const quiet = event.kind === "attached" || event.kind === "waiting" ||
     event.kind === "recovered" || event.kind === "restarted";
@@ -251,257 +106,107 @@ function logEvent(log: Logger, event: FeedEvent): void {
 }
 
 /** Runs the consumer with a validated config; returns the exit status. */
-export async function live(
+export function live(
   config: Config,
   options: LiveOptions = {},
 ): Promise<number> {
-  const output = roleOutput(ROLE, config.log);
-  const { log } = output;
-  const source = config.dataSource;
-  const { maxTrades } = source;
-  // The config decided which keys apply; NATS reads its consumer's own
-  // (an undefined exchange: every exchange; no symbols: every symbol).
-  const { exchange: exchangeName, symbols } = source.type === "nats"
-    ? source.nats.consumer
-    : source;
-  // A strategy bug, or a failure of the endpoint, stops the consumer.
-  const failed = new AbortController();
-  let status = 0;
-  const fail = (message: string) => {
-    log.error(message);
-    status = 1;
-    failed.abort();
-  };
-  // --record and --bars-out: an existing file, and a failed write (a full
-  // disk), as trading_core.on_existing_file and on_write_error say.
-  const { onExistingFile, onWriteError } = config.tradingCore;
-  const files: OutputFileOptions = {
-    onExisting: onExistingFile,
-    onError: ({ message }) => {
-      if (onWriteError === "stop") {
-        return fail(
-          `${message}; stopping (trading_core.on_write_error = "stop")`,
-        );
-      }
-      log.error(
-        `${message}; consuming continues without it (trading_core.on_write_error = "continue")`,
-      );
-      status = 1;
-    },
-    onNotice: (message) => log.warn(message),
-  };
-  let processing: TradeProcessing | undefined;
-  try {
-    processing = await TradeProcessing.open(config.tradingCore, {
-      exchange: exchangeName ?? "*",
-      symbols,
-      strategyLog: createLogger("strategy", {
-        ...config.log,
-        status: output.status,
-      }),
-      onStrategyError: fail,
-      barsFile: files,
-    });
-  } catch (error) {
-    if (error instanceof StrategyLoadError) {
-      log.error(error.message);
-      return 2;
-    }
-    if (error instanceof RecordFileError) {
-      log.error(error.message);
-      return error instanceof RecordFileExistsError ? 2 : 1;
-    }
-    throw error;
-  }
-  if (config.tradingCore.strategy !== undefined) {
-    log.info(`strategy ${config.tradingCore.strategy}`);
-  }
-  if (config.tradingCore.barsOut !== undefined) {
-    log.info(
-      `writing ${
-        config.tradingCore.bars.intervals.join(", ")
-      } bars to ${config.tradingCore.barsOut}`,
-    );
-  }
-  let recorder: TradeRecorder | undefined;
-  if (options.record !== undefined) {
-    try {
-      recorder = await TradeRecorder.open(options.record, {
-        ...files,
-        format: options.recordFormat,
-        selection: { exchange: exchangeName, symbols },
-      });
-    } catch (error) {
-      if (!(error instanceof RecordFileError || error instanceof TypeError)) {
-        throw error;
-      }
-      await processing?.stop();
-      log.error(error.message);
-      // a format the subscription cannot fill, or an existing file, is a
-      // usage error
-      const usage = error instanceof RecordFileExistsError ||
-        error instanceof TypeError;
-      return usage ? 2 : 1;
-    }
-    log.info(`recording to ${options.record} (${recorder.format})`);
-  }
-  const exchange = createFeed(config, log);
-  const stats = new TradeStats();
-  const shutdown = shutdownSignal({
+  return runRoleWork(ROLE, {
+    log: config.log,
     signal: options.signal,
-    onSignal: (signal) => log.info(`${signal}: stopping`),
+    open: (context) => openLive(config, options, context),
   });
-  const state: LiveState = {
-    source: exchange,
-    stats,
-    processing,
-  };
-  let endpoint: MetricsServer | undefined;
-  try {
-    endpoint = startMetricsEndpoint(config.tradingCore.metrics, {
+}
+
+/** Opens the outputs and the feed; the work reads the feed into them. */
+async function openLive(
+  config: Config,
+  options: LiveOptions,
+  context: RoleContext,
+): Promise<RoleWork | number> {
+  const { log } = context;
+  const read = selection(config);
+  const outputs = await openOutputs(config, context, {
+    selection: read,
+    record: options.record,
+    recordFormat: options.recordFormat,
+  });
+  if (typeof outputs === "number") return outputs;
+  const { processing, recorder } = outputs;
+  const feed = createFeed(config, log);
+  const stats = new TradeStats();
+  const state: LiveState = { source: feed, stats, processing };
+  const { metrics } = config.tradingCore;
+  const previous: number[] = [];
+  return {
+    metrics: {
+      config: metrics,
       section: "trading_core.metrics",
       collect: () => liveFamilies(state),
       flowing: () => stats.received,
       health: (flow) =>
-        liveHealth(state, {
-          flow,
-          staleAfterMs: config.tradingCore.metrics.staleAfterMs,
-        }),
-      log,
-    });
-  } catch (error) {
-    if (!(error instanceof MetricsServerError)) throw error;
-    log.error(error.message);
-    shutdown.dispose();
-    await processing?.stop();
-    recorder?.close();
-    return 1;
-  }
-  const started = performance.now();
-  const previous: number[] = [];
-  const progress = startProgress(
-    (seconds) => progressLines(stats, exchange.stats(), previous, seconds),
-    {
-      intervalMs: config.log.progressIntervalMs,
-      log,
-      status: output.status,
+        liveHealth(state, { flow, staleAfterMs: metrics.staleAfterMs }),
     },
-  );
-  try {
-    // A strategy whose onStart never settles must not hold a SIGINT up.
-    const stopping = AbortSignal.any([shutdown.signal, failed.signal]);
-    if (await processing?.start({ signal: stopping }) === false) {
-      log.warn(
-        `strategy ${config.tradingCore.strategy}: onStart had not finished when stopping`,
-      );
-    }
-    await exchange.subscribeTrades(
-      symbols,
-      (trade, origin, stream) => {
-        stats.record(trade, stream);
-        recorder?.record(trade, origin);
-        processing?.trade(trade, origin, stream);
-      },
-      {
-        signal: stopping,
-        limit: maxTrades,
-        // In index order: the subscribed streams, then those a wildcard
-        // subscription meets, each before its first trade.
-        onStream: (origin) => {
-          stats.add(origin);
-          processing?.addStream(origin);
-        },
-        onEvent: (event) => {
-          if (
-            event.stream >= 0 && event.stream < stats.streams.length &&
-            (event.kind === "attached" || event.kind === "restarted")
-          ) stats.restart(event.stream);
-          logEvent(log, event);
-        },
-      },
+    progress: (seconds) =>
+      progressLines(stats, feed.stats(), previous, seconds),
+    run: (signal) =>
+      consume(config, state, { signal, recorder, log, symbols: read.symbols }),
+    expected: EXPECTED,
+    close: () =>
+      closeOutputs(outputs, { log, barsOut: config.tradingCore.barsOut }),
+    report({ startedAt }) {
+      const summary = summarize(feed, stats, performance.now() - startedAt);
+      const json = options.summaryJson;
+      if (reportSummary(summary, log, { json })) context.setFailed();
+    },
+    async release() {
+      await processing?.stop();
+      recorder?.close();
+    },
+  };
+}
+
+/** Starts the strategy, then reads the feed into the stats and the outputs until `signal` aborts. */
+async function consume(
+  config: Config,
+  state: LiveState,
+  options: {
+    signal: AbortSignal;
+    recorder: TradeRecorder | undefined;
+    log: Logger;
+    symbols: readonly string[];
+  },
+): Promise<void> {
+  const { source: feed, stats, processing } = state;
+  const { signal, recorder, log, symbols } = options;
+  // A strategy whose onStart never settles must not hold a SIGINT up.
+  if (await processing?.start({ signal }) === false) {
+    log.warn(
+      `strategy ${config.tradingCore.strategy}: onStart had not finished when stopping`,
     );
-  } catch (error) {
-    const refused = natsPermissionError(error);
-    if (
-      !(refused || error instanceof RingFormatError ||
-        error instanceof LibcUnavailableError || error instanceof OsError ||
-        error instanceof ConsumerConflictError ||
-        error instanceof NatsAuthError || error instanceof ConfigError)
-    ) throw error;
-    log.error((refused ?? error as Error).message);
-    status = 1;
-  } finally {
-    progress.stop();
-    await endpoint?.close();
-    await processing?.stop();
-    if (processing?.barsWritten !== undefined) {
-      log.info(
-        `wrote ${
-          formatCount(processing.barsWritten)
-        } bars to ${config.tradingCore.barsOut}`,
-      );
-    }
-    if (recorder) {
-      recorder.close();
-      log.info(
-        `recorded ${formatCount(recorder.lines)} trades to ${recorder.path}`,
-      );
-      if (recorder.unrecorded > 0) {
-        log.warn(
-          `${
-            formatCount(recorder.unrecorded)
-          } trades received are not in ${recorder.path}: writing it failed`,
-        );
-      }
-      const kept = recorder.stream;
-      if (recorder.skipped > 0 && kept !== undefined) {
-        log.warn(
-          `${
-            formatCount(recorder.skipped)
-          } trades of other (exchange, symbol) streams left out of the csv recording (it holds ${kept.exchange} ${kept.symbol})`,
-        );
-      }
-    }
   }
-  const summary = summarize(exchange, stats, performance.now() - started);
-  const { latencyNs: latency } = summary;
-  log.info(
-    `stopped after ${(summary.elapsedMs / 1000).toFixed(1)}s: received ${
-      formatCount(summary.received)
-    }, lost ${
-      formatCount(summary.lost)
-    }, invalid ${summary.invalid}, gaps ${summary.gaps}, ` +
-      `latency p50 ${formatNanos(latency.p50)} p99 ${
-        formatNanos(latency.p99)
-      } max ${formatNanos(latency.max)}`,
+  await feed.subscribeTrades(
+    symbols,
+    (trade, origin, stream) => {
+      stats.record(trade, stream);
+      recorder?.record(trade, origin);
+      processing?.trade(trade, origin, stream);
+    },
     {
-      received: summary.received,
-      lost: summary.lost,
-      invalid: summary.invalid,
-      gaps: summary.gaps,
-      elapsedMs: summary.elapsedMs,
+      signal,
+      limit: config.dataSource.maxTrades,
+      // In index order: the subscribed streams, then those a wildcard
+      // subscription meets, each before its first trade.
+      onStream: (origin) => {
+        stats.add(origin);
+        processing?.addStream(origin);
+      },
+      onEvent: (event) => {
+        if (
+          event.stream >= 0 && event.stream < stats.streams.length &&
+          (event.kind === "attached" || event.kind === "restarted")
+        ) stats.restart(event.stream);
+        logEvent(log, event);
+      },
     },
   );
-  if (options.summaryJson) console.log(JSON.stringify(summary));
-  // No silent loss: trades given up on were counted and logged on the way;
-  // the exit status says so too.
-  if (summary.lost > 0 || summary.invalid > 0) {
-    const parts = [];
-    if (summary.lost > 0) {
-      parts.push(
-        `${formatCount(summary.lost)} trades lost (${
-          describeLoss(summary.lostBy)
-        })`,
-      );
-    }
-    if (summary.invalid > 0) {
-      parts.push(`${formatCount(summary.invalid)} invalid records skipped`);
-    }
-    log.error(`incomplete: ${parts.join(", ")}; exit status 1`);
-    if (status === 0) status = 1;
-  }
-  // Only now: a repeated signal (deno task forwards one too) arriving during
-  // the clean-up above must not kill the process half way.
-  shutdown.dispose();
-  return status;
 }

@@ -11,25 +11,17 @@ import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import type { FlowWatch } from "../common/runtime/flow_watch.ts";
 import {
   counter,
-  gauge,
   type HealthReport,
+  type Labels,
   latencyFamily,
   type MetricFamily,
-  natsConnectionFamilies,
   processFamilies,
   type Sample,
 } from "../common/metrics/mod.ts";
 import type { LossCause, TradeFeed } from "../common/transport/feed.ts";
-import { NatsFeed } from "../common/nats/feed.ts";
 import type { BarCounts } from "./bars.ts";
 import type { TradeProcessing } from "./processing.ts";
 import type { TradeStats } from "./trade_stats.ts";
-
-/** The causes of loss each transport has, in the order their samples come. */
-const LOSS_CAUSES: Record<string, readonly LossCause[]> = {
-  ipc: ["overwritten", "corrupt slot"],
-  nats: ["stream limit or deleted"],
-};
 
 /** What the consumer's metrics and health are read from. */
 export interface LiveState {
@@ -41,13 +33,16 @@ export interface LiveState {
   processing: TradeProcessing | undefined;
 }
 
-/** The consumer's metric families. */
+/**
+ * The consumer's metric families: those of every feed, then the feed's own,
+ * then bars and the strategy.
+ */
 export function liveFamilies(state: LiveState): MetricFamily[] {
   const { stats, source } = state;
   const transport = source.name;
   // By stream index, then maybe the "*" row of messages of no known stream.
   const rows = source.stats();
-  const labels = (stream: { exchange: string; symbol: string }) => ({
+  const labels = (stream: { exchange: string; symbol: string }): Labels => ({
     transport,
     exchange: stream.exchange,
     symbol: stream.symbol,
@@ -82,7 +77,7 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
           "marketbus_trades_lost_total by cause: overwritten or corrupt slot (ring), stream limit or deleted (NATS).",
       },
       stats.streams.flatMap((stream, index) =>
-        (LOSS_CAUSES[transport] ?? []).map((cause): Sample => ({
+        lossCauses(source).map((cause): Sample => ({
           labels: { ...labels(stream), cause },
           value: rows[index]?.lostBy[cause] ?? 0,
         }))
@@ -115,34 +110,23 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
         histogram: stats.figures(index).latency,
       })),
     ),
+    ...ownFamilies(source, stats.streams.map(labels)),
   ];
-  if (source instanceof NatsFeed) {
-    const backlog = source.backlog();
-    families.push(
-      ...natsConnectionFamilies(source.connection),
-      gauge({
-        name: "marketbus_nats_consumer_pending_messages",
-        help: "Messages in the stream the consumer has not received yet.",
-      }, backlog.pending),
-      gauge({
-        name: "marketbus_nats_consumer_ack_pending_messages",
-        help: "Messages delivered to the consumer and not acknowledged yet.",
-      }, backlog.ackPending),
-      counter({
-        name: "marketbus_nats_consumer_recreated_total",
-        help:
-          "Times the durable consumer was found deleted and created again with its deliver policy.",
-      }, source.consumerRecreated),
-    );
-  } else {
-    families.push(gauge({
-      name: "marketbus_ring_lag_trades",
-      help:
-        "Trades published to the ring and not yet read: a reader a whole ring behind loses trades.",
-    }, byStream((index) => rows[index]?.lag ?? 0)));
-  }
   if (state.processing) families.push(...processingFamilies(state));
   return families;
+}
+
+/** The feed's own families. */
+function ownFamilies(
+  feed: TradeFeed,
+  streams: readonly Labels[],
+): MetricFamily[] {
+  return feed.metrics?.(streams) ?? [];
+}
+
+/** The causes of loss the feed counts, in the order of their samples. */
+function lossCauses(feed: TradeFeed): readonly LossCause[] {
+  return feed.lossCauses ?? [];
 }
 
 function processingFamilies(state: LiveState): MetricFamily[] {

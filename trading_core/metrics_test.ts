@@ -11,6 +11,10 @@ import { TradeView } from "../common/wire/trade_view.ts";
 import { ffiTest } from "../tests/_permissions.ts";
 import type { BarCounts } from "./bars.ts";
 import type { StreamStats, TradeFeed } from "../common/transport/feed.ts";
+import {
+  RING_FEED_LOSS_CAUSES,
+  ringFeedFamilies,
+} from "../common/ipc/feed_metrics.ts";
 import { liveFamilies } from "./metrics.ts";
 import type { TradeProcessing } from "./processing.ts";
 import { TradeStats } from "./trade_stats.ts";
@@ -18,13 +22,15 @@ import { TradeStats } from "./trade_stats.ts";
 const AUDX = { exchange: "audx", symbol: "AUDA" };
 const AUDY = { exchange: "audy", symbol: "AUDA" };
 
-/** A ring exchange whose rows are `rows` (by stream index, then a "*" row). */
+/** A ring feed whose rows are `rows` (by stream index, then a "*" row). */
 function source(rows: StreamStats[]): TradeFeed {
   return {
     name: "ipc",
     subscribeTrades: () => Promise.resolve(),
     stats: () => rows,
     status: () => ({ connected: true, idle: false, detail: "" }),
+    lossCauses: RING_FEED_LOSS_CAUSES,
+    metrics: (streams) => ringFeedFamilies(rows, streams),
   };
 }
 

@@ -22,6 +22,8 @@ import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import { TradeView } from "../wire/trade_view.ts";
 import { streamEvent } from "../transport/feed_events.ts";
 import { probeRing, reportMiss, RingSearch } from "./_ring_search.ts";
+import { RING_FEED_LOSS_CAUSES, ringFeedFamilies } from "./feed_metrics.ts";
+import type { Labels, MetricFamily } from "../metrics/exposition.ts";
 import type {
   FeedEvent,
   FeedStatus,
@@ -108,6 +110,8 @@ const BEHIND_REPORT_MS = 5000;
 export class RingFeed implements TradeFeed {
   /** Exchange name. */
   readonly name = "ipc";
+  /** Causes of loss counted, in the order of their samples. */
+  readonly lossCauses = RING_FEED_LOSS_CAUSES;
   #options: Required<Omit<RingFeedOptions, "publisherUid">>;
   #publisherUid: number | undefined;
   #channels: Channel[] = [];
@@ -143,6 +147,11 @@ export class RingFeed implements TradeFeed {
         state: channel.state,
       };
     });
+  }
+
+  /** `marketbus_ring_lag_trades` of each stream, labelled `streams[index]`. */
+  metrics(streams: readonly Labels[]): MetricFamily[] {
+    return ringFeedFamilies(this.stats(), streams);
   }
 
   /**

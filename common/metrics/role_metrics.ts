@@ -1,6 +1,6 @@
 /**
  * Metric families and the endpoint start-up both roles share: build and
- * process info, a NATS connection's state, and `--metrics-port` itself.
+ * process info, and `--metrics-port` itself.
  *
  * @module
  */
@@ -8,9 +8,8 @@
 import type { MetricsConfig } from "../config/mod.ts";
 import { FlowWatch } from "../runtime/flow_watch.ts";
 import type { Logger } from "../runtime/log.ts";
-import type { NatsConnectionCounters } from "../nats/connection.ts";
 import type { MetricFamily } from "./exposition.ts";
-import { buildInfo, counter, gauge, MetricsRegistry } from "./registry.ts";
+import { buildInfo, gauge, MetricsRegistry } from "./registry.ts";
 import {
   type HealthReport,
   type MetricsServer,
@@ -31,27 +30,6 @@ export function processFamilies(role: string): MetricFamily[] {
       name: "process_resident_memory_bytes",
       help: "Resident memory size of the process, bytes.",
     }, Deno.memoryUsage().rss),
-  ];
-}
-
-/** `marketbus_nats_connected`, `…_disconnects_total`, `…_reconnects_total` of one connection. */
-export function natsConnectionFamilies(
-  counters: Readonly<NatsConnectionCounters>,
-): MetricFamily[] {
-  return [
-    gauge({
-      name: "marketbus_nats_connected",
-      help:
-        "1 while the NATS connection is up, 0 while it is down or reconnecting.",
-    }, counters.connected ? 1 : 0),
-    counter({
-      name: "marketbus_nats_disconnects_total",
-      help: "Times the NATS connection was lost.",
-    }, counters.disconnects),
-    counter({
-      name: "marketbus_nats_reconnects_total",
-      help: "Times the NATS connection was re-established.",
-    }, counters.reconnects),
   ];
 }
 

@@ -42,6 +42,8 @@ import { watchConnection } from "./_status_watch.ts";
 import { Subscription } from "./_subscription.ts";
 import { type ConsumerRun, runOrdered } from "./_consume_loop.ts";
 import { runDurable } from "./_durable_consumer.ts";
+import type { MetricFamily } from "../metrics/exposition.ts";
+import { NATS_FEED_LOSS_CAUSES, natsFeedFamilies } from "./feed_metrics.ts";
 
 export { ConsumerConflictError } from "./_consumer_config.ts";
 
@@ -122,6 +124,14 @@ export class NatsFeed implements TradeFeed {
     }
     this.#options = options;
     this.#log = options.log ?? SILENT;
+  }
+
+  /** The causes of loss this feed counts, in the order of their samples. */
+  readonly lossCauses = NATS_FEED_LOSS_CAUSES;
+
+  /** The NATS consumer families for `/metrics`. */
+  metrics(): MetricFamily[] {
+    return natsFeedFamilies(this);
   }
 
   /**

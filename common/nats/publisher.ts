@@ -64,6 +64,8 @@ import { type NatsPublisherStats, publisherSummary } from "./_publish_stats.ts";
 import { PublisherConnection } from "./_publish_connection.ts";
 import { PublishWindow } from "./_publish_window.ts";
 import { LABEL } from "./_publish_log.ts";
+import type { Labels, MetricFamily } from "../metrics/exposition.ts";
+import { natsPublisherFamilies } from "./publisher_metrics.ts";
 
 export type { NatsLoss, NatsPublisherStats };
 export { ACK_TIMEOUT_MS } from "./_publish_retry.ts";
@@ -264,6 +266,11 @@ export class NatsPublisher implements TradePublisher {
    */
   failed(): Promise<Error> {
     return this.#link.failed();
+  }
+
+  /** The NATS publishing families for `/metrics` (per-symbol series labelled by `symbols`). */
+  metrics(symbols: readonly Labels[]): MetricFamily[] {
+    return natsPublisherFamilies(this, symbols);
   }
 
   /** Current counters. */

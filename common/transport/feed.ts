@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { Labels, MetricFamily } from "../metrics/exposition.ts";
 import type { TradeOrigin } from "../wire/codec.ts";
 import type { TradeView } from "../wire/trade_view.ts";
 
@@ -135,4 +136,15 @@ export interface TradeFeed {
   stats(): StreamStats[];
   /** Connection state, for `/healthz`. */
   status(): FeedStatus;
+  /**
+   * The causes of loss the feed counts in {@linkcode StreamStats.lostBy}, in
+   * the order of their samples in `/metrics`; none when absent.
+   */
+  readonly lossCauses?: readonly LossCause[];
+  /**
+   * The feed's own metric families, after the ones every feed has;
+   * `streams` holds the labels (`transport`, `exchange`, `symbol`) of each
+   * stream index. Feeds with none omit it.
+   */
+  metrics?(streams: readonly Labels[]): MetricFamily[];
 }

@@ -7,7 +7,11 @@
  * @module
  */
 
-export type { PublisherStats, TradePublisher } from "./publisher.ts";
+export type {
+  PublisherLoss,
+  PublisherStats,
+  TradePublisher,
+} from "./publisher.ts";
 export type {
   FeedEvent,
   FeedStatus,

@@ -1,9 +1,12 @@
 /**
  * What a publishing transport offers the pipeline: publish records of the
- * configured symbols, say whether it is ready, and report its counters.
+ * configured symbols, say whether it is ready, and report its counters, its
+ * own metric families, its failure and the trades it gave up on.
  *
  * @module
  */
+
+import type { Labels, MetricFamily } from "../metrics/exposition.ts";
 
 /** Counters every transport reports. */
 export interface PublisherStats {
@@ -17,6 +20,16 @@ export interface PublisherStats {
   bufferOverflows: number;
   /** How full the transport's buffer is, 0..1. */
   bufferUtilization: number;
+}
+
+/** Trades a publisher gave up on, one way: see {@linkcode TradePublisher.losses}. */
+export interface PublisherLoss {
+  /** How, e.g. `"dropped"`: its buffer was full. */
+  kind: string;
+  /** How many trades. */
+  trades: number;
+  /** One line saying how many and why. */
+  text: string;
 }
 
 /**
@@ -43,6 +56,29 @@ export interface TradePublisher {
    * undefined when it can now. Transports that never drop (the ring) omit it.
    */
   room?(): Promise<void> | undefined;
+  /**
+   * The transport's own metric families, after the ones every transport has;
+   * `symbols` holds the labels (`exchange`, `symbol`) of each symbol index.
+   * Transports with none omit it.
+   */
+  metrics?(symbols: readonly Labels[]): MetricFamily[];
+  /**
+   * Resolves when the transport gave up for good, having logged why; pending
+   * otherwise. Transports that cannot fail that way omit it.
+   */
+  failed?(): Promise<unknown>;
+  /**
+   * One entry per way trades were given up on (complete once
+   * {@linkcode TradePublisher.close} finished); empty when every trade was
+   * delivered. Transports that never give a trade up omit it.
+   */
+  losses?(): PublisherLoss[];
+  /**
+   * True when {@linkcode TradePublisher.close} only releases resources
+   * (nothing is left to deliver): its time is teardown, not publishing.
+   * Absent, closing is flushing and its time counts as publishing.
+   */
+  readonly closeIsTeardown?: boolean;
   /** Flushes what it holds and releases its resources. */
   close(): Promise<void>;
 }

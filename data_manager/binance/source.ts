@@ -9,13 +9,15 @@ import { encodeTrade } from "../../common/wire/codec.ts";
 import { formatCount } from "../../common/runtime/format.ts";
 import { readWallClock } from "../../common/runtime/clock.ts";
 import type { Logger } from "../../common/runtime/log.ts";
+import type { MetricFamily } from "../../common/metrics/mod.ts";
 import { TRADE_RECORD_SIZE } from "../../common/wire/trade.ts";
 import {
   type BinanceStreamStats,
   BinanceTradeStream,
   DEFAULT_SILENCE_TIMEOUT_MS,
-} from "./mod.ts";
+} from "./stream_client.ts";
 import type { TradeSink, TradeSource } from "../source.ts";
+import { binanceSourceFamilies } from "./metrics.ts";
 
 /** Options of {@linkcode BinanceSource}. */
 export interface BinanceSourceOptions {
@@ -45,6 +47,11 @@ export class BinanceSource implements TradeSource {
   /** The stream's counters, once running. */
   get stats(): BinanceStreamStats | undefined {
     return this.#stream?.stats;
+  }
+
+  /** `marketbus_source_reconnects_total`, by why the connection ended. */
+  metrics(): MetricFamily[] {
+    return binanceSourceFamilies(this.kind, this.stats);
   }
 
   /** Progress fragment: trades, reconnects (those for silence), gaps, bad frames. */

@@ -1,0 +1,20 @@
+/**
+ * The role runner both roles use ({@linkcode runRoleWork}): output, shutdown
+ * signal, metrics endpoint, progress, the role's work, ordered clean-up,
+ * expected errors and the exit status. Sits above the transports and below
+ * the role folders; it knows no concrete transport.
+ *
+ * @module
+ */
+
+export {
+  type ErrorClass,
+  type ErrorLine,
+  errorLine,
+  type RoleContext,
+  type RoleMetrics,
+  type RoleRunnerOptions,
+  type RoleWork,
+  type RunEnd,
+  runRoleWork,
+} from "./runner.ts";

@@ -1,0 +1,192 @@
+/**
+ * What `deno task live` writes besides its logs: bars and the strategy
+ * ({@linkcode TradeProcessing}) and the recording (`--record`), opened before
+ * consuming and closed after it, each saying what it wrote.
+ *
+ * @module
+ */
+
+import type { Config } from "../common/config/mod.ts";
+import { formatCount } from "../common/runtime/format.ts";
+import { createLogger, type Logger } from "../common/runtime/log.ts";
+import type { RoleContext } from "../common/role/mod.ts";
+import {
+  type OutputFileOptions,
+  RecordFileError,
+  RecordFileExistsError,
+  type RecordFormat,
+  TradeRecorder,
+} from "./recorder.ts";
+import { TradeProcessing } from "./processing.ts";
+import { StrategyLoadError } from "./strategy.ts";
+
+/** The exchange (undefined: every one) and the symbols (none: every one) read. */
+export interface Selection {
+  /** The exchange, or undefined for every exchange. */
+  exchange: string | undefined;
+  /** The symbols; none for every symbol. */
+  symbols: string[];
+}
+
+/** Bars and the strategy, and the recording: each when used. */
+export interface LiveOutputs {
+  /** Bars and the strategy. */
+  processing: TradeProcessing | undefined;
+  /** The `--record` file. */
+  recorder: TradeRecorder | undefined;
+}
+
+/** Options of {@linkcode openOutputs}. */
+export interface OpenOutputsOptions {
+  /** What is read, which the outputs follow. */
+  selection: Selection;
+  /** Record every delivered trade to this file. */
+  record?: string;
+  /** Format of the recording. */
+  recordFormat?: RecordFormat;
+}
+
+/**
+ * Opens bars, the strategy and the recording, or returns the exit status
+ * after saying why it could not (2 for a usage error). A strategy error and
+ * a failed write stop the run or only fail it, as the config says.
+ */
+export async function openOutputs(
+  config: Config,
+  context: RoleContext,
+  options: OpenOutputsOptions,
+): Promise<LiveOutputs | number> {
+  const files = outputFiles(config, context);
+  const processing = await openProcessing(config, context, {
+    selection: options.selection,
+    files,
+  });
+  if (typeof processing === "number") return processing;
+  const { tradingCore } = config;
+  if (tradingCore.strategy !== undefined) {
+    context.log.info(`strategy ${tradingCore.strategy}`);
+  }
+  if (tradingCore.barsOut !== undefined) {
+    context.log.info(
+      `writing ${
+        tradingCore.bars.intervals.join(", ")
+      } bars to ${tradingCore.barsOut}`,
+    );
+  }
+  if (options.record === undefined) return { processing, recorder: undefined };
+  try {
+    const recorder = await TradeRecorder.open(options.record, {
+      ...files,
+      format: options.recordFormat,
+      selection: options.selection,
+    });
+    context.log.info(`recording to ${options.record} (${recorder.format})`);
+    return { processing, recorder };
+  } catch (error) {
+    if (!(error instanceof RecordFileError || error instanceof TypeError)) {
+      throw error;
+    }
+    await processing?.stop();
+    context.log.error(error.message);
+    // a format the subscription cannot fill, or an existing file, is a
+    // usage error
+    const usage = error instanceof RecordFileExistsError ||
+      error instanceof TypeError;
+    return usage ? 2 : 1;
+  }
+}
+
+/**
+ * --record and --bars-out: an existing file, and a failed write (a full
+ * disk), as trading_core.on_existing_file and on_write_error say.
+ */
+function outputFiles(config: Config, context: RoleContext): OutputFileOptions {
+  const { onExistingFile, onWriteError } = config.tradingCore;
+  return {
+    onExisting: onExistingFile,
+    onError: ({ message }) => {
+      if (onWriteError === "stop") {
+        return context.fail(
+          `${message}; stopping (trading_core.on_write_error = "stop")`,
+        );
+      }
+      context.log.error(
+        `${message}; consuming continues without it (trading_core.on_write_error = "continue")`,
+      );
+      context.setFailed();
+    },
+    onNotice: (message) => context.log.warn(message),
+  };
+}
+
+/** Bars and the strategy, or the exit status after saying why not. */
+async function openProcessing(
+  config: Config,
+  context: RoleContext,
+  options: { selection: Selection; files: OutputFileOptions },
+): Promise<TradeProcessing | undefined | number> {
+  const { exchange, symbols } = options.selection;
+  try {
+    return await TradeProcessing.open(config.tradingCore, {
+      exchange: exchange ?? "*",
+      symbols,
+      strategyLog: createLogger("strategy", {
+        ...config.log,
+        status: context.output.status,
+      }),
+      // A strategy bug stops the consumer.
+      onStrategyError: (message) => context.fail(message),
+      barsFile: options.files,
+    });
+  } catch (error) {
+    if (error instanceof StrategyLoadError) {
+      context.log.error(error.message);
+      return 2;
+    }
+    if (error instanceof RecordFileError) {
+      context.log.error(error.message);
+      return error instanceof RecordFileExistsError ? 2 : 1;
+    }
+    throw error;
+  }
+}
+
+/** Stops bars and the strategy and closes the recording, saying what each wrote. */
+export async function closeOutputs(
+  outputs: LiveOutputs,
+  options: {
+    /** Where to say it. */
+    log: Logger;
+    /** The bars file, for the message. */
+    barsOut: string | undefined;
+  },
+): Promise<void> {
+  const { processing, recorder } = outputs;
+  const { log } = options;
+  await processing?.stop();
+  if (processing?.barsWritten !== undefined) {
+    log.info(
+      `wrote ${formatCount(processing.barsWritten)} bars to ${options.barsOut}`,
+    );
+  }
+  if (!recorder) return;
+  recorder.close();
+  log.info(
+    `recorded ${formatCount(recorder.lines)} trades to ${recorder.path}`,
+  );
+  if (recorder.unrecorded > 0) {
+    log.warn(
+      `${
+        formatCount(recorder.unrecorded)
+      } trades received are not in ${recorder.path}: writing it failed`,
+    );
+  }
+  const kept = recorder.stream;
+  if (recorder.skipped > 0 && kept !== undefined) {
+    log.warn(
+      `${
+        formatCount(recorder.skipped)
+      } trades of other (exchange, symbol) streams left out of the csv recording (it holds ${kept.exchange} ${kept.symbol})`,
+    );
+  }
+}

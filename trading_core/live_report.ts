@@ -1,0 +1,232 @@
+/**
+ * What `deno task live` reports: a progress line per (exchange, symbol)
+ * stream, and the final summary (a log line, optionally one JSON line, and
+ * the line saying the run was incomplete when trades were lost or invalid).
+ *
+ * @module
+ */
+
+import {
+  formatCount,
+  formatNanos,
+  formatRate,
+} from "../common/runtime/format.ts";
+import type { LatencySummary } from "../common/metrics/latency_histogram.ts";
+import type { Logger } from "../common/runtime/log.ts";
+import type { ProgressLine } from "../common/runtime/progress.ts";
+import type {
+  LossCause,
+  StreamStats,
+  TradeFeed,
+} from "../common/transport/feed.ts";
+import type { TradeStats } from "./trade_stats.ts";
+
+/** One (exchange, symbol) stream's figures in the {@linkcode LiveSummary}. */
+export interface StreamSummary {
+  /** Trades delivered. */
+  received: number;
+  /** Trades published but never delivered. */
+  lost: number;
+  /** {@linkcode StreamSummary.lost} by cause; causes with no loss are absent. */
+  lostBy: Partial<Record<LossCause, number>>;
+  /** Records that failed validation. */
+  invalid: number;
+  /** Discontinuities in the stream's seq. */
+  gaps: number;
+  /** Seq of the last trade, null before the first. */
+  lastSeq: number | null;
+  /** Price of the last trade, null before the first. */
+  lastPrice: number | null;
+  /** Producer restarts seen. */
+  restarts: number;
+}
+
+/** The final summary (`--summary-json` prints it as one line). */
+export interface LiveSummary {
+  /** Transport read. */
+  transport: string;
+  /** Trades delivered. */
+  received: number;
+  /** Trades published but never delivered. */
+  lost: number;
+  /** {@linkcode LiveSummary.lost} by cause; causes with no loss are absent. */
+  lostBy: Partial<Record<LossCause, number>>;
+  /** Records that failed validation. */
+  invalid: number;
+  /** Seq discontinuities, each (exchange, symbol) stream on its own. */
+  gaps: number;
+  /** Wall time consumed, ms. */
+  elapsedMs: number;
+  /** Ms from the first to the last trade delivered. */
+  activeMs: number;
+  /** Trades per second between the first and the last trade delivered. */
+  ratePerSecond: number;
+  /**
+   * Per exchange, then symbol: every stream subscribed or met. Invalid
+   * messages that named no known stream count only in the totals.
+   */
+  exchanges: Record<string, Record<string, StreamSummary>>;
+  /** One-way latency from ts_recv to delivery, ns. */
+  latencyNs: LatencySummary;
+}
+
+/** The summary of a run of `elapsedMs` that read `source` into `stats`. */
+export function summarize(
+  source: TradeFeed,
+  stats: TradeStats,
+  elapsedMs: number,
+): LiveSummary {
+  // By stream index, then maybe the "*" row of messages of no known stream.
+  const rows = source.stats();
+  const exchanges: LiveSummary["exchanges"] = {};
+  stats.streams.forEach(({ exchange, symbol }, index) => {
+    const figures = stats.figures(index);
+    const counters = rows[index];
+    (exchanges[exchange] ??= {})[symbol] = {
+      received: figures.received,
+      lost: counters?.lost ?? 0,
+      lostBy: lostByCause(counters ? [counters] : []),
+      invalid: counters?.invalid ?? 0,
+      gaps: figures.gaps,
+      lastSeq: figures.lastSeq ?? null,
+      lastPrice: figures.lastPrice ?? null,
+      restarts: counters?.restarts ?? 0,
+    };
+  });
+  // Over every row the exchange reports, including one for messages that
+  // named no known stream.
+  const sum = (key: "lost" | "invalid") =>
+    rows.reduce((total, row) => total + row[key], 0);
+  return {
+    transport: source.name,
+    received: stats.received,
+    lost: sum("lost"),
+    lostBy: lostByCause(rows),
+    invalid: sum("invalid"),
+    gaps: stats.gaps,
+    elapsedMs: Math.round(elapsedMs),
+    activeMs: Math.round(stats.activeMs * 1000) / 1000,
+    ratePerSecond: stats.activeMs > 0
+      ? Math.round(stats.received / (stats.activeMs / 1000))
+      : 0,
+    exchanges,
+    latencyNs: stats.latency(),
+  };
+}
+
+/** Loss by cause, summed over `rows`. */
+function lostByCause(
+  rows: readonly StreamStats[],
+): Partial<Record<LossCause, number>> {
+  const total: Partial<Record<LossCause, number>> = {};
+  for (const row of rows) {
+    for (const [cause, count] of Object.entries(row.lostBy)) {
+      if (!count) continue;
+      const key = cause as LossCause;
+      total[key] = (total[key] ?? 0) + count;
+    }
+  }
+  return total;
+}
+
+/** "3 overwritten, 2 corrupt slot", or "" with no loss. */
+function describeLoss(lostBy: Partial<Record<LossCause, number>>): string {
+  return Object.entries(lostBy)
+    .map(([cause, count]) => `${formatCount(count ?? 0)} ${cause}`)
+    .join(", ");
+}
+
+/**
+ * Logs the summary's line, prints it as JSON when `options.json`, and, when
+ * trades were lost or invalid, logs an error saying so (no silent loss).
+ * Returns whether it did: the exit status is then 1.
+ */
+export function reportSummary(
+  summary: LiveSummary,
+  log: Logger,
+  options: {
+    /** Print the summary as one JSON line on stdout. @default {false} */
+    json?: boolean;
+  } = {},
+): boolean {
+  const { latencyNs: latency } = summary;
+  log.info(
+    `stopped after ${(summary.elapsedMs / 1000).toFixed(1)}s: received ${
+      formatCount(summary.received)
+    }, lost ${
+      formatCount(summary.lost)
+    }, invalid ${summary.invalid}, gaps ${summary.gaps}, ` +
+      `latency p50 ${formatNanos(latency.p50)} p99 ${
+        formatNanos(latency.p99)
+      } max ${formatNanos(latency.max)}`,
+    {
+      received: summary.received,
+      lost: summary.lost,
+      invalid: summary.invalid,
+      gaps: summary.gaps,
+      elapsedMs: summary.elapsedMs,
+    },
+  );
+  if (options.json) console.log(JSON.stringify(summary));
+  if (summary.lost === 0 && summary.invalid === 0) return false;
+  const parts = [];
+  if (summary.lost > 0) {
+    parts.push(
+      `${formatCount(summary.lost)} trades lost (${
+        describeLoss(summary.lostBy)
+      })`,
+    );
+  }
+  if (summary.invalid > 0) {
+    parts.push(`${formatCount(summary.invalid)} invalid records skipped`);
+  }
+  log.error(`incomplete: ${parts.join(", ")}; exit status 1`);
+  return true;
+}
+
+/**
+ * A progress line per stream of `stats`, with the feed's `counters` of it;
+ * `previous` holds each stream's count at the last call (updated).
+ */
+export function progressLines(
+  stats: TradeStats,
+  counters: StreamStats[],
+  previous: number[],
+  seconds: number,
+): ProgressLine[] {
+  return stats.streams.map(({ exchange, symbol }, index) => {
+    const figures = stats.figures(index);
+    const c = counters[index];
+    const rate = (figures.received - (previous[index] ?? 0)) / seconds;
+    previous[index] = figures.received;
+    const latency = figures.latency;
+    const p50 = latency.percentile(50);
+    const p99 = latency.percentile(99);
+    const price = figures.lastPrice === undefined
+      ? "-"
+      : String(figures.lastPrice);
+    const state = c?.state ?? "waiting";
+    return {
+      text: `${exchange} ${symbol} ${formatCount(figures.received)} (${
+        formatRate(rate)
+      }) last ${price} lost ${
+        formatCount(c?.lost ?? 0)
+      } gaps ${figures.gaps} lag ${formatCount(c?.lag ?? 0)} latency p50 ${
+        formatNanos(p50)
+      } p99 ${formatNanos(p99)} [${state}]`,
+      fields: {
+        exchange,
+        symbol,
+        received: figures.received,
+        rate: Math.round(rate),
+        lastPrice: figures.lastPrice ?? null,
+        lost: c?.lost ?? 0,
+        gaps: figures.gaps,
+        lag: c?.lag ?? 0,
+        latencyP50Ns: p50,
+        latencyP99Ns: p99,
+        state,
+      },
+    };
+  });
+}
