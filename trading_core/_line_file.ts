@@ -48,13 +48,16 @@ export interface OutputFileOptions {
   onNotice?: (message: string) => void;
 }
 
-/** Options of {@linkcode LineFile.open}. */
-export interface LineFileOptions extends OutputFileOptions, OpenOutputOptions {
+/** An output file's options and its buffering: what {@linkcode LineWriter}s (`--record`, `--bars-out`) take. */
+export interface LineWriterOptions extends OutputFileOptions {
   /** Buffered characters that trigger a write (default 1 MiB). */
   chunkChars?: number;
   /** Longest time a line waits in the buffer, ms (default 1000; 0 = only by size and at close). */
   flushIntervalMs?: number;
 }
+
+/** Options of {@linkcode LineFile.open}. */
+export interface LineFileOptions extends LineWriterOptions, OpenOutputOptions {}
 
 const DEFAULT_CHUNK_CHARS = 1 << 20;
 const NEWLINE = 0x0a;
@@ -274,4 +277,51 @@ function count(bytes: Uint8Array, byte: number): number {
     n++;
   }
   return n;
+}
+
+/**
+ * What a writer of one kind of line (trades, bars) shares: its file's path,
+ * counts and error, and closing it. The subclass formats its lines and
+ * writes them to the same {@linkcode LineFile}, which it keeps itself.
+ */
+export abstract class LineWriter implements Disposable {
+  /** The file written. */
+  readonly path: string;
+  readonly #file: LineFile;
+
+  /** A writer of `file`. */
+  protected constructor(file: LineFile) {
+    this.path = file.path;
+    this.#file = file;
+  }
+
+  /** Lines written (buffered or on disk), not counting those a failed write lost; after {@linkcode close}, the lines this run put in the file. */
+  get lines(): number {
+    return this.#file.lines;
+  }
+
+  /** The failed write that stopped the file, if one did. */
+  get error(): RecordFileError | undefined {
+    return this.#file.error;
+  }
+
+  /** Bytes written to the file so far. */
+  get bytes(): number {
+    return this.#file.bytes;
+  }
+
+  /** Whether {@linkcode close} was called. */
+  get closed(): boolean {
+    return this.#file.closed;
+  }
+
+  /** Flushes and closes the file; later calls do nothing. A failed flush goes to `onError`. */
+  close(): void {
+    this.#file.close();
+  }
+
+  /** Same as {@linkcode close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
 }

@@ -27,8 +27,9 @@
 import type { Bar } from "./bar.ts";
 import {
   LineFile,
+  LineWriter,
+  type LineWriterOptions,
   ndjsonWithFields,
-  type OutputFileOptions,
   RecordFileError,
   RecordFileExistsError,
 } from "./_line_file.ts";
@@ -46,12 +47,7 @@ const NOT_A_BAR = ndjsonWithFields("a bar", [
 ]);
 
 /** Options of {@linkcode BarWriter.open}. */
-export interface BarWriterOptions extends OutputFileOptions {
-  /** Buffered characters that trigger a write (default 1 MiB). */
-  chunkChars?: number;
-  /** Longest time a bar waits in the buffer, ms (default 1000; 0 = only by size and at close). */
-  flushIntervalMs?: number;
-}
+export type BarWriterOptions = LineWriterOptions;
 
 /** One bar as an NDJSON line (without the newline), fields in the order of the module doc. */
 export function formatBarLine(bar: Bar): string {
@@ -82,19 +78,17 @@ export function formatBarLine(bar: Bar): string {
  * buffered, synchronous chunked writes (see {@linkcode LineFile} for why),
  * flushed at least every `flushIntervalMs`.
  */
-export class BarWriter implements Disposable {
-  /** The file written. */
-  readonly path: string;
+export class BarWriter extends LineWriter {
   readonly #file: LineFile;
 
   private constructor(file: LineFile) {
-    this.path = file.path;
+    super(file);
     this.#file = file;
   }
 
   /**
    * Creates `path` for the bars, or takes the existing file as
-   * {@linkcode OutputFileOptions.onExisting} says (a file appended to must
+   * {@linkcode BarWriterOptions.onExisting} says (a file appended to must
    * start with a bar).
    *
    * @throws {RangeError} for a bad `chunkChars`.
@@ -116,29 +110,9 @@ export class BarWriter implements Disposable {
     );
   }
 
-  /** Bars written (buffered or on disk), not counting those a failed write lost; after {@linkcode close}, the bars this run put in the file. */
-  get lines(): number {
-    return this.#file.lines;
-  }
-
   /** Bars closed but not in the file because a write failed (see {@linkcode error}). */
   get dropped(): number {
     return this.#file.dropped;
-  }
-
-  /** The failed write that stopped the file, if one did. */
-  get error(): RecordFileError | undefined {
-    return this.#file.error;
-  }
-
-  /** Bytes written to the file so far. */
-  get bytes(): number {
-    return this.#file.bytes;
-  }
-
-  /** Whether {@linkcode close} was called. */
-  get closed(): boolean {
-    return this.#file.closed;
   }
 
   /**
@@ -150,15 +124,5 @@ export class BarWriter implements Disposable {
    */
   write(bar: Bar): void {
     this.#file.writeLine(formatBarLine(bar));
-  }
-
-  /** Flushes and closes the file; later calls do nothing. A failed flush goes to `onError`. */
-  close(): void {
-    this.#file.close();
-  }
-
-  /** Same as {@linkcode close}. */
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

@@ -216,6 +216,7 @@ export class BarBuilder {
     this.#closeDelayMs = closeDelayMs;
     this.#maxEmptyBars = maxEmptyBars;
     this.#now = now;
+    // Not checkSymbolList: streams are keyed by the symbol exactly as trades name it (no upper-casing or token check).
     for (const symbol of symbols) {
       const streams = this.#streams.length;
       if (this.addSymbol(symbol) < streams) {

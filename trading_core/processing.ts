@@ -83,6 +83,8 @@ export class TradeProcessing {
         onExisting: config.onExistingFile,
         ...options.barsFile,
       });
+    const onFailure = (hook: string, error: unknown) =>
+      options.onStrategyError(strategyFailure(config.strategy!, hook, error));
     const runner = strategy === undefined ? undefined : new StrategyRunner(
       strategy,
       {
@@ -92,10 +94,7 @@ export class TradeProcessing {
         log: options.strategyLog,
       },
       {
-        onError: (error, hook) =>
-          options.onStrategyError(
-            strategyFailure(config.strategy!, hook, error),
-          ),
+        onError: (error, hook) => onFailure(hook, error),
       },
     );
     const onBar = (bar: Bar) => {
@@ -108,13 +107,7 @@ export class TradeProcessing {
       closeDelayMs: config.bars.closeDelayMs,
       onBar,
     });
-    return new TradeProcessing(
-      bars,
-      writer,
-      runner,
-      (hook, error) =>
-        options.onStrategyError(strategyFailure(config.strategy!, hook, error)),
-    );
+    return new TradeProcessing(bars, writer, runner, onFailure);
   }
 
   /**

@@ -40,6 +40,8 @@ import {
 } from "../common/trade_file/trade_file.ts";
 import {
   LineFile,
+  LineWriter,
+  type LineWriterOptions,
   ndjsonWithFields,
   type OutputFileOptions,
   RecordFileError,
@@ -55,7 +57,7 @@ export type RecordFormat = "ndjson" | "csv";
 export const RECORD_FORMATS: readonly RecordFormat[] = ["ndjson", "csv"];
 
 /** Options of {@linkcode TradeRecorder.open}. */
-export interface TradeRecorderOptions extends OutputFileOptions {
+export interface TradeRecorderOptions extends LineWriterOptions {
   /** `"ndjson"` (default, lossless) or `"csv"` (Binance layout, one (exchange, symbol)). */
   format?: RecordFormat;
   /**
@@ -66,10 +68,6 @@ export interface TradeRecorderOptions extends OutputFileOptions {
    * {@linkcode TradeRecorder.skipped}.
    */
   selection?: { exchange: string | undefined; symbols: readonly string[] };
-  /** Buffered characters that trigger a write (default 1 MiB). */
-  chunkChars?: number;
-  /** Longest time a recorded line waits in the buffer, ms (default 1000; 0 = only by size and at close). */
-  flushIntervalMs?: number;
 }
 
 /** What the first line of an `ndjson` recording appended to must be. */
@@ -86,9 +84,7 @@ const NOT_A_TRADE = ndjsonWithFields("a recorded trade", [
  * Appends trades to a file, one line each, without an `await` per trade:
  * buffered, synchronous chunked writes (see {@linkcode LineFile} for why).
  */
-export class TradeRecorder implements Disposable {
-  /** The file written. */
-  readonly path: string;
+export class TradeRecorder extends LineWriter {
   /** The format written. */
   readonly format: RecordFormat;
   readonly #file: LineFile;
@@ -96,7 +92,7 @@ export class TradeRecorder implements Disposable {
   #stream: TradeOrigin | undefined;
 
   private constructor(file: LineFile, format: RecordFormat) {
-    this.path = file.path;
+    super(file);
     this.#file = file;
     this.format = format;
   }
@@ -158,24 +154,9 @@ export class TradeRecorder implements Disposable {
     return new TradeRecorder(file, format);
   }
 
-  /** Trades recorded (buffered or written), not counting those a failed write lost; after {@linkcode close}, the trades this run put in the file. */
-  get lines(): number {
-    return this.#file.lines;
-  }
-
   /** Trades delivered but not in the file because a write failed (see {@linkcode error}). */
   get unrecorded(): number {
     return this.#file.dropped;
-  }
-
-  /** The failed write that stopped the recording, if one did. */
-  get error(): RecordFileError | undefined {
-    return this.#file.error;
-  }
-
-  /** Bytes written to the file so far. */
-  get bytes(): number {
-    return this.#file.bytes;
   }
 
   /** Trades of other (exchange, symbol) streams a `csv` recording left out (rows carry neither). */
@@ -186,11 +167,6 @@ export class TradeRecorder implements Disposable {
   /** The (exchange, symbol) a `csv` recording holds: its first trade's; undefined before it, and for `ndjson`. */
   get stream(): Readonly<TradeOrigin> | undefined {
     return this.#stream;
-  }
-
-  /** Whether {@linkcode close} was called. */
-  get closed(): boolean {
-    return this.#file.closed;
   }
 
   /**
@@ -223,15 +199,5 @@ export class TradeRecorder implements Disposable {
   /** Writes whatever is buffered (synchronously); a failure goes to `onError`. */
   flush(): void {
     this.#file.flush();
-  }
-
-  /** Flushes and closes the file; later calls do nothing. A failed flush goes to `onError`. */
-  close(): void {
-    this.#file.close();
-  }
-
-  /** Same as {@linkcode close}. */
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

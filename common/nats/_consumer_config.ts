@@ -20,6 +20,7 @@ import {
   type OrderedConsumerOptions,
 } from "@nats-io/jetstream";
 import type { NatsConsumerConfig } from "../config/mod.ts";
+import { quoteValue } from "../config/quote.ts";
 
 /**
  * The durable consumer exists with settings the server cannot change into the
@@ -175,10 +176,17 @@ function durableConfig(
   return config;
 }
 
+/**
+ * A consumer setting in a message, quoted by the one rule
+ * ({@linkcode quoteValue}), or `unset`. Settings are strings, finite numbers
+ * and string lists (read from the server's JSON, or configured), for which
+ * that rule is JSON.
+ */
 function show(value: unknown): string {
-  return value === undefined ? "unset" : JSON.stringify(value);
+  return value === undefined ? "unset" : quoteValue(value);
 }
 
+/** A duration setting (ns) in a message, in ms, or `unset`. */
 function showNanos(nanoseconds: number | undefined): string {
   return nanoseconds === undefined ? "unset" : `${millis(nanoseconds)} ms`;
 }

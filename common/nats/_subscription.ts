@@ -131,11 +131,8 @@ export class Subscription {
     for (const raw of symbols) {
       const symbol = normalizeSymbol(raw);
       const key = streamKey(exchange, symbol);
-      if (this.#byStream.has(key)) continue;
-      const channel = newChannel(this.channels.length, exchange, symbol);
-      this.channels.push(channel);
-      this.#byStream.set(key, channel);
-      this.#onStream({ exchange, symbol }, channel.index);
+      // Dropped, not refused as checkSymbolList does: config refused repeats already; here, as in tradeFilters, the list is a set of subjects.
+      if (!this.#byStream.has(key)) this.#add(key, { exchange, symbol });
     }
   }
 
@@ -327,14 +324,22 @@ export class Subscription {
    * announced) with its first trade delivered: indexes in order, 0, 1, 2, ….
    */
   #open(route: Route): Channel {
-    let channel = this.#byStream.get(route.key);
-    if (channel === undefined) {
-      channel = newChannel(this.channels.length, route.exchange, route.symbol);
-      this.channels.push(channel);
-      this.#byStream.set(route.key, channel);
-      this.#onStream(route.origin!, channel.index);
-    }
+    const channel = this.#byStream.get(route.key) ??
+      this.#add(route.key, route.origin!);
     route.channel = channel;
+    return channel;
+  }
+
+  /** A new channel of `origin` (keyed `key`), announced: the next index. */
+  #add(key: string, origin: TradeOrigin): Channel {
+    const channel = newChannel(
+      this.channels.length,
+      origin.exchange,
+      origin.symbol,
+    );
+    this.channels.push(channel);
+    this.#byStream.set(key, channel);
+    this.#onStream(origin, channel.index);
     return channel;
   }
 
