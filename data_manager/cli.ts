@@ -6,7 +6,9 @@
 
 import {
   LOG_FLAGS_HELP,
+  metricsPortFlag,
   metricsPortHelp,
+  natsUrlFlag,
   natsUrlHelp,
   parseRoleArgs,
   type RoleArgs,
@@ -16,11 +18,14 @@ import {
   toNumber,
 } from "../common/runtime/cli.ts";
 
+/** The table of data_manager's NATS connection. */
+const NATS = "transport.nats";
+
 /** Usage text of `deno task serve`. */
 export const SERVE_USAGE = roleUsage({
   task: "serve",
   summary: "Publishes trades for the configured symbols (data_manager).",
-  connection: "transport.nats",
+  connection: NATS,
   flags:
     `  --symbols A,B        symbols to publish                  data_manager.symbols
   --exchange NAME      exchange name                       data_manager.exchange
@@ -42,7 +47,7 @@ export const SERVE_USAGE = roleUsage({
   --ipc                publish into the shared-memory ring transport.ipc.enabled
   --no-ipc             do not publish into the ring        transport.ipc.enabled
   --nats               also publish to NATS JetStream      transport.nats.enabled
-${natsUrlHelp("transport.nats")}
+${natsUrlHelp(NATS)}
   --stream NAME        JetStream stream name               transport.nats.jetstream.stream_name
 ${metricsPortHelp("data_manager")}
 ${LOG_FLAGS_HELP}`,
@@ -55,10 +60,7 @@ const SERVE_FLAGS: Record<string, RoleFlag> = {
     sets: { key: "data_manager.symbols", convert: splitList },
   },
   exchange: { type: "string", sets: { key: "data_manager.exchange" } },
-  "metrics-port": {
-    type: "string",
-    sets: { key: "data_manager.metrics.port", convert: toNumber },
-  },
+  "metrics-port": metricsPortFlag("data_manager"),
   source: { type: "string", sets: { key: "data_manager.source" } },
   live: {
     type: "boolean",
@@ -95,13 +97,10 @@ const SERVE_FLAGS: Record<string, RoleFlag> = {
     sets: { key: "transport.ipc.enabled", convert: () => false },
   },
   nats: { type: "boolean", sets: { key: "transport.nats.enabled" } },
-  "nats-url": {
-    type: "string",
-    sets: [
-      { key: "transport.nats.servers", convert: splitList },
-      { key: "transport.nats.enabled", convert: () => true },
-    ],
-  },
+  "nats-url": natsUrlFlag(NATS, {
+    key: "transport.nats.enabled",
+    convert: () => true,
+  }),
   stream: {
     type: "string",
     sets: { key: "transport.nats.jetstream.stream_name" },

@@ -19,7 +19,10 @@ import {
 } from "../common/metrics/mod.ts";
 import type { PublishCounters } from "./pipeline.ts";
 import type { TradeSource } from "./source.ts";
-import type { TradePublisher } from "../common/transport/publisher.ts";
+import type {
+  PublisherStats,
+  TradePublisher,
+} from "../common/transport/publisher.ts";
 
 /** What the publisher's metrics and health are read from. */
 export interface ServeState {
@@ -44,14 +47,61 @@ function perSymbol(
   }));
 }
 
-function perTransport(
+/** A family of one of {@linkcode PublisherStats}, a sample per transport. */
+interface TransportStatFamily {
+  /** `counter` or `gauge`. */
+  family: typeof counter;
+  /** Metric name. */
+  name: string;
+  /** Metric help. */
+  help: string;
+  /** The stat each transport's sample is. */
+  stat: keyof PublisherStats;
+}
+
+/** The families of each transport's stats, in exposition order. */
+const TRANSPORT_STATS: readonly TransportStatFamily[] = [
+  {
+    family: counter,
+    name: "marketbus_sent_bytes_total",
+    help: "Trade payload bytes delivered by a transport.",
+    stat: "bytesSent",
+  },
+  {
+    family: counter,
+    name: "marketbus_send_errors_total",
+    help:
+      "Publishes that failed (ring write errors; messages JetStream rejected for good).",
+    stat: "sendErrors",
+  },
+  {
+    family: counter,
+    name: "marketbus_dropped_trades_total",
+    help:
+      "Trades a transport dropped because its buffer was full (NATS outage queue, oldest first).",
+    stat: "bufferOverflows",
+  },
+  {
+    family: gauge,
+    name: "marketbus_transport_buffer_ratio",
+    help:
+      "How full a transport's buffer is, 0 to 1 (ring slots holding trades; NATS outage queue).",
+    stat: "bufferUtilization",
+  },
+];
+
+/** One family of {@linkcode TRANSPORT_STATS}, read from `transports` now. */
+function transportStat(
   transports: readonly TradePublisher[],
-  value: (transport: TradePublisher) => number,
-): Sample[] {
-  return transports.map((transport) => ({
-    labels: { transport: transport.name },
-    value: value(transport),
-  }));
+  { family, name, help, stat }: TransportStatFamily,
+): MetricFamily {
+  return family(
+    { name, help },
+    transports.map((transport) => ({
+      labels: { transport: transport.name },
+      value: transport.stats()[stat],
+    })),
+  );
 }
 
 /**
@@ -85,25 +135,7 @@ export function serveFamilies(state: ServeState): MetricFamily[] {
         })
       ),
     ),
-    counter({
-      name: "marketbus_sent_bytes_total",
-      help: "Trade payload bytes delivered by a transport.",
-    }, perTransport(transports, (t) => t.stats().bytesSent)),
-    counter({
-      name: "marketbus_send_errors_total",
-      help:
-        "Publishes that failed (ring write errors; messages JetStream rejected for good).",
-    }, perTransport(transports, (t) => t.stats().sendErrors)),
-    counter({
-      name: "marketbus_dropped_trades_total",
-      help:
-        "Trades a transport dropped because its buffer was full (NATS outage queue, oldest first).",
-    }, perTransport(transports, (t) => t.stats().bufferOverflows)),
-    gauge({
-      name: "marketbus_transport_buffer_ratio",
-      help:
-        "How full a transport's buffer is, 0 to 1 (ring slots holding trades; NATS outage queue).",
-    }, perTransport(transports, (t) => t.stats().bufferUtilization)),
+    ...TRANSPORT_STATS.map((stats) => transportStat(transports, stats)),
     ...transports.flatMap((transport) => ownFamilies(transport, symbols)),
     ...(source.metrics?.() ?? []),
   ];

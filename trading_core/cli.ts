@@ -6,7 +6,9 @@
 
 import {
   LOG_FLAGS_HELP,
+  metricsPortFlag,
   metricsPortHelp,
+  natsUrlFlag,
   natsUrlHelp,
   parseRoleArgs,
   type RoleArgs,
@@ -16,12 +18,15 @@ import {
   toNumber,
 } from "../common/runtime/cli.ts";
 
+/** The table of trading_core's NATS connection. */
+const NATS = "data_source.nats.connection";
+
 /** Usage text of `deno task live`. */
 export const LIVE_USAGE = roleUsage({
   task: "live",
   summary:
     "Consumes trades (trading_core) from the shared-memory ring or NATS JetStream.",
-  connection: "data_source.nats.connection",
+  connection: NATS,
   flags:
     `  --symbols A,B        symbols to read; "" = every symbol  data_source.symbols
                        (NATS only)                         and data_source.nats.consumer.symbols
@@ -34,7 +39,7 @@ export const LIVE_USAGE = roleUsage({
   --from POSITION      newest | oldest: where to start     data_source.ipc.from
                        on a ring that is already running
   --nats               read NATS JetStream instead         data_source.type
-${natsUrlHelp("data_source.nats.connection")}
+${natsUrlHelp(NATS)}
   --durable NAME       durable consumer (implies --nats)   data_source.nats.consumer.durable_name
   --deliver POLICY     all | new | last | last_per_subject data_source.nats.consumer.deliver
                        | by_start_time | by_start_sequence
@@ -94,13 +99,7 @@ const LIVE_FLAGS: Record<string, RoleFlag> = {
   wait: { type: "string", sets: { key: "data_source.ipc.wait" } },
   from: { type: "string", sets: { key: "data_source.ipc.from" } },
   nats: { type: "boolean", sets: USE_NATS },
-  "nats-url": {
-    type: "string",
-    sets: [
-      { key: "data_source.nats.connection.servers", convert: splitList },
-      USE_NATS,
-    ],
-  },
+  "nats-url": natsUrlFlag(NATS, USE_NATS),
   durable: {
     type: "string",
     sets: [{ key: `${CONSUMER}.durable_name` }, USE_NATS],
@@ -112,10 +111,7 @@ const LIVE_FLAGS: Record<string, RoleFlag> = {
     sets: { key: `${CONSUMER}.start_sequence`, convert: toNumber },
   },
   replay: { type: "string", sets: { key: `${CONSUMER}.replay` } },
-  "metrics-port": {
-    type: "string",
-    sets: { key: "trading_core.metrics.port", convert: toNumber },
-  },
+  "metrics-port": metricsPortFlag("trading_core"),
   strategy: { type: "string", sets: { key: "trading_core.strategy" } },
   bars: {
     type: "string",

@@ -10,6 +10,7 @@ import { normalizeExchange } from "../wire/subjects.ts";
 import {
   checkBinanceEndpoint,
   DEFAULT_BINANCE_ENDPOINT,
+  DEFAULT_SILENCE_TIMEOUT_MS,
 } from "./binance_endpoint.ts";
 import { DEFAULT_EXCHANGE, DEFAULT_SYMBOLS } from "./_defaults.ts";
 import type { Section } from "./_reader.ts";
@@ -73,7 +74,7 @@ function readBinance(section: Section): BinanceConfig {
     check: (value) => checkBinanceEndpoint(value, { names: true }),
   });
   const silenceTimeoutMs = boundedDuration(section, "silence_timeout", {
-    fallback: 30_000,
+    fallback: DEFAULT_SILENCE_TIMEOUT_MS,
     min: 1000,
     off: true,
   });

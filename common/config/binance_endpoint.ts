@@ -1,7 +1,9 @@
 /**
  * The rule for a Binance combined-stream endpoint, shared by the config key
  * `data_manager.binance.endpoint` (which also takes the names of
- * {@linkcode BINANCE_ENDPOINTS}) and the stream client's `endpoint` option.
+ * {@linkcode BINANCE_ENDPOINTS}) and the stream client's `endpoint` option,
+ * and the silence timeout both default to
+ * ({@linkcode DEFAULT_SILENCE_TIMEOUT_MS}).
  *
  * @module
  */
@@ -16,6 +18,15 @@ export const BINANCE_ENDPOINTS: Readonly<Record<string, string>> = Object
 
 /** Binance's default spot market-data endpoint. */
 export const DEFAULT_BINANCE_ENDPOINT: string = BINANCE_ENDPOINTS.binance;
+
+/**
+ * Default silence timeout of the Binance watchdog, ms: of the config key
+ * `data_manager.binance.silence_timeout` and of the stream client's
+ * `silenceTimeoutMs` option.
+ *
+ * @default 30000
+ */
+export const DEFAULT_SILENCE_TIMEOUT_MS = 30_000;
 
 /** Options of {@linkcode checkBinanceEndpoint}. */
 export interface CheckBinanceEndpointOptions {

@@ -117,9 +117,32 @@ export function metricsPortHelp(role: string): string {
                        (0 = off; host: ${role}.metrics.host)`;
 }
 
+/** `--metrics-port` of the role whose table is `[<role>.metrics]`: sets `<role>.metrics.port` ({@linkcode metricsPortHelp}). */
+export function metricsPortFlag(role: string): RoleFlag {
+  return {
+    type: "string",
+    sets: { key: `${role}.metrics.port`, convert: toNumber },
+  };
+}
+
 /** Help of `--nats-url` for the role whose NATS connection table is `connection` (`transport.nats`). */
 export function natsUrlHelp(connection: string): string {
   return `  --nats-url URL[,URL] NATS servers (implies --nats)       ${connection}.servers`;
+}
+
+/**
+ * `--nats-url` of the role whose NATS connection table is `connection`: sets
+ * `<connection>.servers` ({@linkcode natsUrlHelp}), then what `useNats` sets
+ * to turn NATS on.
+ */
+export function natsUrlFlag(
+  connection: string,
+  useNats: FlagMapping,
+): RoleFlag {
+  return {
+    type: "string",
+    sets: [{ key: `${connection}.servers`, convert: splitList }, useNats],
+  };
 }
 
 /** What {@linkcode roleUsage} composes a role's `--help` from. */

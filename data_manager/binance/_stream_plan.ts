@@ -9,6 +9,7 @@
 import {
   checkBinanceEndpoint,
   DEFAULT_BINANCE_ENDPOINT,
+  DEFAULT_SILENCE_TIMEOUT_MS,
 } from "../../common/config/binance_endpoint.ts";
 import { checkSymbolList } from "../../common/config/symbols.ts";
 import type { BinanceTimeUnit } from "./trade_event.ts";
@@ -19,9 +20,6 @@ import type { BinanceTimeUnit } from "./trade_event.ts";
  * General WSS information.)
  */
 export const BINANCE_MAX_STREAMS_PER_CONNECTION = 1024;
-
-/** Default silence timeout of the watchdog, ms. */
-export const DEFAULT_SILENCE_TIMEOUT_MS = 30_000;
 
 /** Binance stream names go into the URL's path: letters, digits, "_" or "-". */
 const BINANCE_SYMBOL = /^[A-Za-z0-9_-]+$/;

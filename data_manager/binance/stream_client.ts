@@ -45,11 +45,11 @@ import {
   type SecondsNanos,
 } from "./trade_event.ts";
 
-export { DEFAULT_BINANCE_ENDPOINT } from "../../common/config/binance_endpoint.ts";
 export {
-  BINANCE_MAX_STREAMS_PER_CONNECTION,
+  DEFAULT_BINANCE_ENDPOINT,
   DEFAULT_SILENCE_TIMEOUT_MS,
-} from "./_stream_plan.ts";
+} from "../../common/config/binance_endpoint.ts";
+export { BINANCE_MAX_STREAMS_PER_CONNECTION } from "./_stream_plan.ts";
 export type { ReconnectCause };
 
 /** A trade-id gap seen on one symbol. */

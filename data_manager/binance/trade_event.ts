@@ -113,6 +113,12 @@ const parseWithSource = JSON.parse as (
   ) => unknown,
 ) => unknown;
 
+/**
+ * A value quoted in a reason, cut to {@linkcode SHOWN_CHARS}. Not config's
+ * `quoteValue`: besides the cut, this one writes a bigint with its `n`,
+ * non-finite numbers as `NaN`/`Infinity` (nested ones as JSON's `null`) and a
+ * date as a JSON string, and frame reasons keep their wording.
+ */
 function show(value: unknown): string {
   let text: string;
   if (typeof value === "string") text = JSON.stringify(value);
@@ -234,21 +240,7 @@ export function parseTradeFrame(
     );
   }
   if (!("stream" in frame) && !("data" in frame)) {
-    if ("result" in frame && "id" in frame) {
-      return ignored("response", `Reply to request id ${show(frame.id)}`);
-    }
-    if ("code" in frame && "msg" in frame) {
-      return ignored(
-        "error",
-        `Error ${show(frame.code)} from the server: ${show(frame.msg)}`,
-      );
-    }
-    return invalid(
-      "shape",
-      `Invalid frame ${
-        show(text)
-      }: expected a combined-stream frame {"stream": ..., "data": {...}}`,
-    );
+    return notStreamFrame(text, frame);
   }
   const { stream, data } = frame;
   if (typeof stream !== "string") {
@@ -263,6 +255,40 @@ export function parseTradeFrame(
   if (data.e !== "trade") {
     return ignored("event", `Event type ${show(data.e)} on ${show(stream)}`);
   }
+  return tradeOf(text, stream, data, tsRecv, timeUnit, flags);
+}
+
+/** A JSON object with neither "stream" nor "data": a subscription reply, an error message, or invalid. */
+function notStreamFrame(
+  text: string,
+  frame: Record<string, unknown>,
+): IgnoredFrame | InvalidFrame {
+  if ("result" in frame && "id" in frame) {
+    return ignored("response", `Reply to request id ${show(frame.id)}`);
+  }
+  if ("code" in frame && "msg" in frame) {
+    return ignored(
+      "error",
+      `Error ${show(frame.code)} from the server: ${show(frame.msg)}`,
+    );
+  }
+  return invalid(
+    "shape",
+    `Invalid frame ${
+      show(text)
+    }: expected a combined-stream frame {"stream": ..., "data": {...}}`,
+  );
+}
+
+/** The trade of a `"trade"` event's `data`, or why its fields are invalid. */
+function tradeOf(
+  text: string,
+  stream: string,
+  data: Record<string, unknown>,
+  tsRecv: bigint,
+  timeUnit: BinanceTimeUnit,
+  flags: number,
+): ParsedTrade | InvalidFrame {
   const { s, t, p, q, T, m } = data;
   if (typeof s !== "string" || s === "") {
     return field("s", s, 'a symbol such as "BTCUSDT"');

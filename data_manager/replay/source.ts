@@ -13,6 +13,7 @@ import { readWallClock } from "../../common/runtime/clock.ts";
 import { yieldToEventLoop } from "../../common/runtime/delay.ts";
 import type { Logger } from "../../common/runtime/log.ts";
 import { TRADE_RECORD_SIZE, TradeFlags } from "../../common/wire/trade.ts";
+import type { ReplayFormat } from "../../common/config/types.ts";
 import {
   readTradeBatches,
   type ReplayRow,
@@ -29,7 +30,7 @@ export interface ReplaySourceOptions {
   /** Bad rows: skip (reported) or stop. */
   onError: "skip" | "stop";
   /** File format. */
-  format: "auto" | "binance-csv" | "ndjson";
+  format: ReplayFormat;
   /** Symbol of a Binance CSV's trades (default: from the file name). */
   symbol?: string;
   /** Exchange of a Binance CSV's trades. */
@@ -84,6 +85,10 @@ export class ReplaySource implements TradeSource {
   #size = 0;
   #bytesRead = 0;
   #startedAt = 0;
+  /** When bad rows were last logged (`performance.now()`), past the first {@linkcode BAD_ROWS_LOGGED}. */
+  #badLoggedAt = 0;
+  /** The bad rows counted when they were last logged. */
+  #badLoggedCount = 0;
 
   /** A replay of `options.file` for `symbols`. */
   constructor(symbols: readonly string[], options: ReplaySourceOptions) {
@@ -132,57 +137,17 @@ export class ReplaySource implements TradeSource {
    */
   async run(sink: TradeSink, options: { signal: AbortSignal }): Promise<void> {
     const { signal } = options;
-    const { file, speed, onError, format, symbol, exchange, log } =
-      this.#options;
+    const { file, speed } = this.#options;
     const record = new Uint8Array(TRADE_RECORD_SIZE);
     const clock = { seconds: 0, nanos: 0 };
     let firstEventMs: number | undefined;
     let startedAt = 0;
-    let badLoggedAt = 0;
-    let badLoggedCount = 0;
+    this.#badLoggedAt = 0;
+    this.#badLoggedCount = 0;
     // Only for progress: the reader reports a file it cannot read.
     this.#size = await Deno.stat(file).then((info) => info.size, () => 0);
     this.#startedAt = performance.now();
-    const rows = readTradeBatches(file, {
-      format,
-      onError,
-      symbol,
-      exchange,
-      plausibility: true,
-      verifyGzip: !this.#options.verified,
-      onTimeUnit: (unit, line) =>
-        log.info(
-          `replay: ${file}: times are in ${
-            TIME_UNIT_NAMES[unit]
-          } (detected from the magnitude of the time on line ${line})`,
-        ),
-      onBytesRead: (bytes) => this.#bytesRead = bytes,
-      onBadRow: (line, reason) => {
-        this.#badRows++;
-        if (this.#badRows <= BAD_ROWS_LOGGED) {
-          log.warn(`replay: ${file} line ${line}: ${reason}`);
-          if (this.#badRows === BAD_ROWS_LOGGED) {
-            log.warn(
-              `replay: more bad rows are counted and logged at most every ${
-                BAD_ROWS_LOG_INTERVAL_MS / 1000
-              } s`,
-            );
-            badLoggedAt = performance.now();
-            badLoggedCount = this.#badRows;
-          }
-        } else if (
-          performance.now() - badLoggedAt >= BAD_ROWS_LOG_INTERVAL_MS
-        ) {
-          log.warn(
-            `replay: ${
-              formatCount(this.#badRows - badLoggedCount)
-            } more bad rows, the latest ${file} line ${line}: ${reason}`,
-          );
-          badLoggedAt = performance.now();
-          badLoggedCount = this.#badRows;
-        }
-      },
-    });
+    const rows = this.#readRows();
     // A read can block for good (a FIFO without a writer): wait for it or
     // for the signal, whichever comes first.
     const aborted = whenAborted(signal).then(() => undefined);
@@ -240,6 +205,58 @@ export class ReplaySource implements TradeSource {
     }
     this.#done = true;
     if (this.#published === 0) throw this.#nothingPublished();
+  }
+
+  /** The file's rows in batches; reports the time unit it detects, bad rows and bytes read. */
+  #readRows(): AsyncGenerator<ReplayRow[], void, undefined> {
+    const { file, onError, format, symbol, exchange, log } = this.#options;
+    return readTradeBatches(file, {
+      format,
+      onError,
+      symbol,
+      exchange,
+      plausibility: true,
+      verifyGzip: !this.#options.verified,
+      onTimeUnit: (unit, line) =>
+        log.info(
+          `replay: ${file}: times are in ${
+            TIME_UNIT_NAMES[unit]
+          } (detected from the magnitude of the time on line ${line})`,
+        ),
+      onBytesRead: (bytes) => this.#bytesRead = bytes,
+      onBadRow: (line, reason) => this.#badRow(line, reason),
+    });
+  }
+
+  /**
+   * Counts a bad row; logs the first {@linkcode BAD_ROWS_LOGGED} one by one,
+   * then at most once per {@linkcode BAD_ROWS_LOG_INTERVAL_MS}.
+   */
+  #badRow(line: number, reason: string): void {
+    const { file, log } = this.#options;
+    this.#badRows++;
+    if (this.#badRows <= BAD_ROWS_LOGGED) {
+      log.warn(`replay: ${file} line ${line}: ${reason}`);
+      if (this.#badRows === BAD_ROWS_LOGGED) {
+        log.warn(
+          `replay: more bad rows are counted and logged at most every ${
+            BAD_ROWS_LOG_INTERVAL_MS / 1000
+          } s`,
+        );
+        this.#badLoggedAt = performance.now();
+        this.#badLoggedCount = this.#badRows;
+      }
+    } else if (
+      performance.now() - this.#badLoggedAt >= BAD_ROWS_LOG_INTERVAL_MS
+    ) {
+      log.warn(
+        `replay: ${
+          formatCount(this.#badRows - this.#badLoggedCount)
+        } more bad rows, the latest ${file} line ${line}: ${reason}`,
+      );
+      this.#badLoggedAt = performance.now();
+      this.#badLoggedCount = this.#badRows;
+    }
   }
 
   /** Counts a row of a symbol not configured; warns at its symbol's first. */

@@ -67,6 +67,11 @@ const KNOWN_START_PRICES: readonly (readonly [string, number])[] = [
 const HEADER = WIRE_VERSION | (TradeFlags.Synthetic << 16);
 const TWO_POW_32 = 4294967296;
 
+/**
+ * A refused argument as its message shows it. Not config's `quoteValue`,
+ * which writes `inf` where this writes `Infinity` (as the tests expect), a
+ * bigint without its `n`, and lists and objects as JSON.
+ */
 function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   return typeof value === "bigint" ? `${value}n` : String(value);
@@ -94,6 +99,13 @@ function isNonNegativeInteger(value: number): boolean {
   return Number.isSafeInteger(value) && value >= 0;
 }
 
+/**
+ * The generator's own check of its `symbols` argument, not config's
+ * `checkSymbolList`: the symbols it gets from a config were checked there
+ * already, and as a class it takes any distinct non-empty names and keeps
+ * them as given (case-sensitive, e.g. "btc-usd" beside "BTC-USD"), where the
+ * config rule upper-cases them and refuses subject-breaking characters.
+ */
 function checkSymbols(symbols: readonly string[]): readonly string[] {
   if (!Array.isArray(symbols)) {
     throw new TypeError(invalid("symbols", symbols, "an array of symbols"));
