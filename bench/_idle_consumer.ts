@@ -17,7 +17,7 @@
  */
 
 import process from "node:process";
-import { readWallClock } from "../common/ipc/mod.ts";
+import { readWallClock } from "../common/runtime/clock.ts";
 import { RingFeed } from "../common/ipc/ring_feed.ts";
 
 /** What the bench asks of this consumer. */

@@ -24,13 +24,13 @@ import process from "node:process";
 import { encodeTrade } from "../common/wire/codec.ts";
 import {
   LIBC_PATHS,
-  monotonicNanos,
   RingReader,
   RingState,
   RingWaiter,
   RingWriter,
   type WaitStrategy,
 } from "../common/ipc/mod.ts";
+import { monotonicNanos } from "../common/runtime/clock.ts";
 import type { LatencySummary as HistogramSummary } from "../common/metrics/latency_histogram.ts";
 import { Side, TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 

@@ -25,12 +25,12 @@
 import { encodeTrade } from "../common/wire/codec.ts";
 import {
   createSegment,
-  readWallClock,
   RingWriter,
   segmentName,
   unlinkSegment,
   unmapSegment,
 } from "../common/ipc/mod.ts";
+import { readWallClock } from "../common/runtime/clock.ts";
 import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { numberedTrade } from "../tests/_ring_helpers.ts";
 import {

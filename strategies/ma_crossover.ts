@@ -21,9 +21,7 @@
  * @module
  */
 
-import type { Trade } from "../common/wire/trade.ts";
-import type { Bar } from "../trading_core/bar.ts";
-import type { Strategy, StrategyContext } from "../trading_core/strategy.ts";
+import type { Bar, Strategy, StrategyContext, Trade } from "../mod.ts";
 
 /** Options of {@linkcode createMaCrossover}. */
 export interface MaCrossoverOptions {

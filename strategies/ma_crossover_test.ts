@@ -1,16 +1,17 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { encodeMessage } from "../common/wire/codec.ts";
-import type { Logger } from "../common/runtime/log.ts";
-import { Side, type Trade } from "../common/wire/trade.ts";
-import { TradeView } from "../common/wire/trade_view.ts";
-import { READ_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
-import type { Bar } from "../trading_core/bar.ts";
 import {
+  type Bar,
+  encodeMessage,
   loadStrategy,
+  type Logger,
+  Side,
   type StrategyContext,
   StrategyRunner,
-} from "../trading_core/strategy.ts";
+  type Trade,
+  TradeView,
+} from "../mod.ts";
+import { READ_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
 import {
   createMaCrossover,
   type MaCrossoverOptions,

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { delay } from "../common/runtime/delay.ts";
 import { streamSubjects } from "../common/wire/subjects.ts";
 import type { StreamStats } from "../common/transport/feed.ts";
-import { POSITIONS_KEY } from "../common/nats/_feed_loss.ts";
+import { POSITIONS_KEY } from "../common/nats/feed.ts";
 import { liveFamilies } from "../trading_core/metrics.ts";
 import type { NatsFeed } from "../common/nats/feed.ts";
 import { TradeStats } from "../trading_core/trade_stats.ts";

@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { encodeTrade } from "../common/wire/codec.ts";
 import {
-  Header,
   openSegment,
   RingInUseError,
   RingReader,
@@ -14,6 +13,7 @@ import {
   RingWriter,
   unmapSegment,
 } from "../common/ipc/mod.ts";
+import { Header } from "../common/ipc/layout.ts";
 import { Side, TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { type ShmScope, shmScope } from "./_ipc_roles.ts";
 import { ffiTest } from "./_permissions.ts";

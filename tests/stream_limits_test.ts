@@ -14,7 +14,7 @@ import {
   singleTradeMessageSize,
   type Storage,
   tradeSubject,
-} from "../mod.ts";
+} from "../common/mod.ts";
 import { natsTest } from "./_permissions.ts";
 
 function trade(tradeId: bigint) {

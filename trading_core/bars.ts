@@ -1,17 +1,7 @@
 /**
  * OHLCV bars per (exchange, symbol) stream at fixed intervals, built from
- * trade time (`ts_event`), closed on time even when no trade comes.
- *
- * ```ts ignore
- * const bars = new BarBuilder(["BTCUSDT"], {
- *   exchange: "binance",
- *   intervals: ["1s", "1m"],
- *   onBar: (bar) => writer.write(bar),
- * });
- * const timer = setInterval(() => bars.advance(), 100);
- * // in the OnTick callback, once per trade:
- * bars.add(trade, stream); // emits the bars this trade closes, then returns
- * ```
+ * trade time (`ts_event`), closed on time even when no trade comes. The
+ * root mod.ts shows {@linkcode BarBuilder} at work.
  *
  * @module
  */
@@ -36,11 +26,25 @@ export interface BarBuilderOptions {
   intervals: readonly string[];
   /** Receives each closed bar, synchronously, in start order per stream and interval. */
   onBar: (bar: Bar) => void;
-  /** How long past its end a bar waits for its trades before {@linkcode BarBuilder.advance} closes it, ms (default 250). */
+  /**
+   * How long past its end a bar waits for its trades before
+   * {@linkcode BarBuilder.advance} closes it, ms.
+   *
+   * @default {250}
+   */
   closeDelayMs?: number;
-  /** Most empty bars one step may emit per stream and interval; a longer gap emits none (default 10_000). */
+  /**
+   * Most empty bars one step may emit per stream and interval; a longer gap
+   * emits none.
+   *
+   * @default {10_000}
+   */
   maxEmptyBars?: number;
-  /** A monotonic clock in ms; only differences are used (default `performance.now`, for tests). */
+  /**
+   * A monotonic clock in ms; only differences are used (set it in tests).
+   *
+   * @default {performance.now}
+   */
   now?: () => number;
 }
 

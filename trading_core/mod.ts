@@ -1,11 +1,11 @@
 /**
- * trading_core: the consumer role. Besides its command line, this module
- * offers what a strategy or a library user needs: the {@linkcode Strategy}
- * interface and its {@linkcode StrategyContext}, {@linkcode loadStrategy}
- * and {@linkcode StrategyRunner}, the {@linkcode Bar} type, the
- * {@linkcode BarBuilder} that builds bars from trades,
- * {@linkcode parseBarInterval} and {@linkcode formatBarLine} (one
- * `--bars-out` NDJSON line).
+ * trading_core: the consumer role. Its command line is main.ts
+ * (`deno task live`); this module offers what a strategy or a library user
+ * needs: the {@linkcode Bar} type and the {@linkcode BarBuilder} that builds
+ * bars from trades, {@linkcode formatBarLine} (one `--bars-out` NDJSON
+ * line), and the {@linkcode Strategy} interface with its
+ * {@linkcode StrategyContext}, {@linkcode loadStrategy} and
+ * {@linkcode StrategyRunner}.
  *
  * ```ts
  * import type { Bar, Strategy } from "./mod.ts";
@@ -21,12 +21,23 @@
  * @module
  */
 
-export * from "./cli.ts";
-export * from "./strategy.ts";
-export type * from "./bar.ts";
-export * from "./bars.ts";
-export { formatBarLine } from "./bar_writer.ts";
+// Bars: OHLCV per (exchange, symbol, interval), built from trades.
+export type { Bar } from "./bar.ts";
 export {
-  BAR_INTERVAL_EXAMPLES,
-  parseBarInterval,
-} from "../common/config/bar_interval.ts";
+  BarBuilder,
+  type BarBuilderOptions,
+  type BarCounts,
+  type BarIntervalStats,
+} from "./bars.ts";
+// One bar as the NDJSON line `--bars-out` writes.
+export { formatBarLine } from "./bar_writer.ts";
+// Strategies: the interface, loading a strategy module, and running one.
+export {
+  loadStrategy,
+  type LoadStrategyOptions,
+  type Strategy,
+  type StrategyContext,
+  StrategyLoadError,
+  StrategyRunner,
+  type StrategyRunnerOptions,
+} from "./strategy.ts";

@@ -75,7 +75,11 @@ export class StrategyLoadError extends Error {
 
 /** Options of {@linkcode loadStrategy}. */
 export interface LoadStrategyOptions {
-  /** Directory a relative `path` is resolved against (default `Deno.cwd()`). */
+  /**
+   * Directory a relative `path` is resolved against.
+   *
+   * @default {Deno.cwd()}
+   */
   cwd?: string;
 }
 
@@ -97,6 +101,19 @@ const RUN_HINT =
  *
  * @throws {StrategyLoadError} when the file is missing or unreadable, does
  * not compile, throws while loading, or exports no valid strategy.
+ *
+ * @example
+ * ```ts
+ * import { loadStrategy, StrategyLoadError } from "@marketbus/marketbus";
+ *
+ * try {
+ *   const strategy = await loadStrategy("strategies/ma_crossover.ts");
+ *   console.log(typeof strategy.onBar); // "function"
+ * } catch (error) {
+ *   if (!(error instanceof StrategyLoadError)) throw error;
+ *   console.error(error.message); // names the file and what is wrong
+ * }
+ * ```
  */
 export async function loadStrategy(
   path: string,
@@ -281,6 +298,44 @@ export interface StrategyRunnerOptions {
  * then `stop()`. A throw from `onTrade`/`onBar` is a strategy bug, never
  * skipped silently: the runner counts it, reports it to `onError` and stops
  * calling the strategy.
+ *
+ * @example The trades of one received message, then the end of the run
+ * ```ts
+ * import {
+ *   type Logger,
+ *   type Strategy,
+ *   StrategyRunner,
+ *   TradeView,
+ * } from "@marketbus/marketbus";
+ *
+ * const log: Logger = {
+ *   debug() {},
+ *   info: (message) => console.log(message),
+ *   warn: (message) => console.warn(message),
+ *   error: (message) => console.error(message),
+ * };
+ * const strategy: Strategy = {
+ *   onTrade: (trade) => log.info(`${trade.symbol} ${trade.price}`),
+ *   onBar() {},
+ * };
+ * const runner = new StrategyRunner(
+ *   strategy,
+ *   { exchange: "binance", symbols: ["BTCUSDT"], intervals: ["1s"], log },
+ *   { onError: (error, hook) => log.error(`${hook} failed: ${error}`) },
+ * );
+ *
+ * async function run(messages: Uint8Array[]): Promise<void> {
+ *   await runner.start();
+ *   const view = new TradeView();
+ *   for (const message of messages) {
+ *     const count = view.wrap(message);
+ *     for (let i = 0; i < count; i++) {
+ *       runner.trade(view.select(i), { exchange: "binance", symbol: "BTCUSDT" });
+ *     }
+ *   }
+ *   await runner.stop();
+ * }
+ * ```
  */
 export class StrategyRunner {
   #strategy: Strategy;

@@ -18,6 +18,15 @@ export const BAR_INTERVAL_EXAMPLES =
  *
  * @throws {TypeError} when `text` is not a string.
  * @throws {RangeError} quoting `text` when it is not such a duration.
+ *
+ * @example
+ * ```ts
+ * import { parseBarInterval } from "@marketbus/marketbus";
+ *
+ * parseBarInterval("1m"); // 60_000
+ * parseBarInterval("250ms"); // 250
+ * // parseBarInterval("7s") throws: 7 s does not divide a day
+ * ```
  */
 export function parseBarInterval(text: string): number {
   if (typeof text !== "string") {

@@ -26,6 +26,15 @@ export const DURATION_EXAMPLES = `e.g. "500ms", "30s", "1h", "2h30m"`;
  * ns, us (µs), ms, s, m, h, d; parts add up (`"1h30m"`); `"0"` is zero.
  *
  * @throws {RangeError} quoting the text when it is not a duration.
+ *
+ * @example
+ * ```ts
+ * import { parseDuration } from "@marketbus/marketbus";
+ *
+ * parseDuration("1h30m"); // 5_400_000
+ * parseDuration("250us"); // 0.25
+ * parseDuration("0"); // 0
+ * ```
  */
 export function parseDuration(text: string): number {
   if (typeof text !== "string") {

@@ -48,12 +48,18 @@ export interface ConfigOverride {
 
 /** Options of {@linkcode loadConfig} and {@linkcode parseConfig}. */
 export interface LoadConfigOptions {
-  /** Values that override the file (command-line flags), applied last. */
+  /**
+   * Values that override the file (command-line flags), applied last.
+   *
+   * @default {[]}
+   */
   overrides?: readonly ConfigOverride[];
   /**
    * Environment: `NATS_URL` (comma-separated) overrides both roles' servers,
    * `NATS_TOKEN`, `NATS_USER`, `NATS_PASSWORD` and `NATS_CREDS` their auth
-   * keys (the names of `NATS_ENV_VARIABLES`).
+   * keys (the names of `NATS_ENV_VARIABLES`). When absent,
+   * {@linkcode loadConfig} reads the process's variables
+   * ({@linkcode readNatsEnv}) and {@linkcode parseConfig} uses none.
    */
   env?: NatsEnv;
 }
@@ -65,6 +71,25 @@ export interface LoadConfigOptions {
  * read ({@linkcode readNatsEnv}).
  *
  * @throws {ConfigError} listing every problem found.
+ *
+ * @example A file with one flag's value over it, every problem reported at once
+ * ```ts
+ * import { ConfigError, loadConfig } from "@marketbus/marketbus";
+ *
+ * try {
+ *   const config = await loadConfig("config/development.toml", {
+ *     overrides: [{
+ *       key: "data_manager.symbols",
+ *       value: ["BTCUSDT"],
+ *       origin: "--symbols",
+ *     }],
+ *   });
+ *   console.log(config.dataManager.symbols); // ["BTCUSDT"]
+ * } catch (error) {
+ *   if (!(error instanceof ConfigError)) throw error;
+ *   console.error(error.problems.join("\n")); // one line per problem
+ * }
+ * ```
  */
 export async function loadConfig(
   path: string | undefined,
@@ -97,6 +122,18 @@ export async function loadConfig(
  * Parses and validates configuration text (undefined = no file).
  *
  * @throws {ConfigError} listing every problem found.
+ *
+ * @example From a string, with no I/O
+ * ```ts
+ * import { parseConfig } from "@marketbus/marketbus";
+ *
+ * const config = parseConfig(
+ *   `[data_manager]\nsymbols = ["btcusdt", "ETHUSDT"]\n`,
+ *   { file: "inline.toml" }, // names the source in messages
+ * );
+ * config.dataManager.symbols; // ["BTCUSDT", "ETHUSDT"]
+ * parseConfig(undefined).dataManager.exchange; // "binance", the default
+ * ```
  */
 export function parseConfig(
   text: string | undefined,

@@ -6,10 +6,71 @@
  * @module
  */
 
-export * from "./types.ts";
-export * from "./error.ts";
-export * from "./load.ts";
-export * from "./stream_limits.ts";
-export * from "./duration.ts";
-export * from "./byte_size.ts";
-export * from "./bar_interval.ts";
+// Loading: built-in defaults < file < NATS variables < command-line flags.
+export {
+  type ConfigOverride,
+  loadConfig,
+  type LoadConfigOptions,
+  parseConfig,
+} from "./load.ts";
+export { ConfigError } from "./error.ts";
+// The NATS variables read from the environment.
+export { NATS_ENV_VARIABLES, type NatsEnv, readNatsEnv } from "./load.ts";
+// Built-in defaults the documentation and the seed config name.
+export {
+  DEFAULT_EXCHANGE,
+  DEFAULT_MAX_BYTES_PER_SUBJECT,
+  DEFAULT_NATS_URL,
+  DEFAULT_SHM_PATH_PREFIX,
+  DEFAULT_SYMBOLS,
+} from "./load.ts";
+// Showing a configuration: server URLs without their credentials.
+export { hideUrlCredentials } from "./load.ts";
+// The validated configuration: the whole and each section.
+export {
+  type BarsConfig,
+  type BinanceConfig,
+  type Config,
+  type DataManagerConfig,
+  type DataSourceConfig,
+  type DataSourceKind,
+  type DeliverPolicy,
+  type IpcSourceConfig,
+  type IpcTransportConfig,
+  type JetStreamConfig,
+  type LogConfig,
+  type LogFormat,
+  type LogLevel,
+  type MetricsConfig,
+  type NatsAuth,
+  type NatsConnectionConfig,
+  type NatsConsumerConfig,
+  type NatsPublishConfig,
+  type NatsTls,
+  type NatsTransportConfig,
+  type OnExistingFile,
+  type OnWriteError,
+  REPLAY_FORMATS,
+  type ReplayConfig,
+  type ReplayFormat,
+  type ReplayPolicy,
+  type Retention,
+  type SourceKind,
+  type StartFrom,
+  type Storage,
+  type SyntheticConfig,
+  type TradingCoreConfig,
+  type WaitStrategy,
+} from "./types.ts";
+// Units in config values and flags: durations, byte sizes, bar intervals.
+export { formatDuration, parseDuration } from "./duration.ts";
+export { parseByteSize } from "./byte_size.ts";
+export { parseBarInterval } from "./bar_interval.ts";
+// Sizing the stream: `max_bytes_per_subject` as a per-subject message count.
+export {
+  maxMsgsPerSubjectFor,
+  msgIdHeaderBytes,
+  singleTradeMessageSize,
+  storedMessageSize,
+  type SubjectShape,
+} from "./stream_limits.ts";

@@ -22,7 +22,7 @@ export const RING_HEADER_SIZE = 256;
 export const SLOT_SIZE = 64;
 
 /** Bytes of the trade record inside a slot. */
-export const SLOT_PAYLOAD_SIZE = TRADE_RECORD_SIZE;
+export const SLOT_PAYLOAD_SIZE: number = TRADE_RECORD_SIZE;
 
 /** Smallest ring capacity in slots. */
 export const MIN_CAPACITY = 64;

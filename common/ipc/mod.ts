@@ -3,16 +3,74 @@
  * (exchange, symbol) segment, through POSIX shared memory and Deno FFI (see
  * docs/ipc_ring.md). Needs `--allow-ffi` for libc.
  *
+ * The transport's two ends are {@linkcode RingPublisher} (data_manager) and
+ * {@linkcode RingFeed} (trading_core); {@linkcode RingWriter},
+ * {@linkcode RingReader} and the segment functions are the single ring they
+ * are built on, for tools, benchmarks and tests.
+ *
  * @module
  */
 
-export * from "./layout.ts";
-export * from "./errors.ts";
-export * from "./segment.ts";
-export * from "./ring_writer.ts";
-export * from "./ring_reader.ts";
-export * from "./wait_strategy.ts";
-export * from "../runtime/clock.ts";
+// The transport's two ends: one ring per symbol, published and followed.
+export {
+  type ReplacedRing,
+  RingPublisher,
+  type RingPublisherOptions,
+} from "./ring_publisher.ts";
+export { RingFeed, type RingFeedOptions } from "./ring_feed.ts";
+// One ring: its producer, its consumers, and how a consumer waits.
+export {
+  type ReplacedSegment,
+  RingWriter,
+  type RingWriterOptions,
+} from "./ring_writer.ts";
+export {
+  type ProducerStatus,
+  type ReaderStart,
+  RingReader,
+  type RingReaderOptions,
+  type RingTrustOptions,
+} from "./ring_reader.ts";
+export {
+  RingWaiter,
+  type RingWaiterOptions,
+  WAIT_STRATEGIES,
+  type WaitStrategy,
+} from "./wait_strategy.ts";
+// The shared-memory segments (under /dev/shm) that hold the rings.
+export {
+  createSegment,
+  openSegment,
+  type OpenSegmentOptions,
+  type Segment,
+  segmentName,
+  segmentPath,
+  shmFreeBytes,
+  unlinkSegment,
+  unmapSegment,
+} from "./segment.ts";
+// The ring layout of docs/ipc_ring.md: magic, version, sizes, capacity, state.
+export {
+  checkCapacity,
+  MAX_CAPACITY,
+  MIN_CAPACITY,
+  RING_HEADER_SIZE,
+  RING_LAYOUT_VERSION,
+  RING_MAGIC,
+  RingState,
+  segmentSize,
+  SLOT_PAYLOAD_SIZE,
+  SLOT_SIZE,
+} from "./layout.ts";
+// Errors: the ring's own, and those of the libc calls it makes.
+export {
+  RingFormatError,
+  RingInUseError,
+  RingNotFoundError,
+  type RingNotFoundReason,
+  RingOwnerError,
+  RingSpaceError,
+  RingTruncatedError,
+  type SegmentOwnership,
+} from "./errors.ts";
 export { LIBC_PATHS, LibcUnavailableError, OsError } from "../os/mod.ts";
-export * from "./ring_publisher.ts";
-export * from "./ring_feed.ts";

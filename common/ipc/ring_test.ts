@@ -8,13 +8,10 @@ import assert from "node:assert/strict";
 import {
   checkCapacity,
   createSegment,
-  Header,
   MAX_CAPACITY,
   MIN_CAPACITY,
-  monotonicNanos,
   openSegment,
   OsError,
-  readWallClock,
   RING_HEADER_SIZE,
   RING_LAYOUT_VERSION,
   RING_MAGIC,
@@ -39,6 +36,8 @@ import {
   WAIT_STRATEGIES,
   type WaitStrategy,
 } from "./mod.ts";
+import { Header } from "./layout.ts";
+import { monotonicNanos, readWallClock } from "../runtime/clock.ts";
 import { cString, libc, O_CREAT, O_EXCL, O_RDWR } from "../os/libc.ts";
 import { TRADE_RECORD_SIZE, WIRE_VERSION } from "../wire/trade.ts";
 import { assertThrowsWith } from "../../tests/_assert_throws.ts";

@@ -230,8 +230,11 @@ ringTest({
     const home = await Deno.makeTempDir({ prefix: "mbt_other_user_" });
     await Deno.chmod(home, 0o777);
     const script = `
-      import { RingReader, RingWriter, ringEpoch } from ${
+      import { RingReader, RingWriter } from ${
       JSON.stringify(new URL("./mod.ts", import.meta.url).href)
+    };
+      import { ringEpoch } from ${
+      JSON.stringify(new URL("./ring_reader.ts", import.meta.url).href)
     };
       const name = ${JSON.stringify(name)};
       const tries = {

@@ -46,6 +46,8 @@ import type { MetricFamily } from "../metrics/exposition.ts";
 import { NATS_FEED_LOSS_CAUSES, natsFeedFamilies } from "./feed_metrics.ts";
 
 export { ConsumerConflictError } from "./_consumer_config.ts";
+/** The durable consumer's metadata key holding its saved stream positions. */
+export { POSITIONS_KEY } from "./_feed_loss.ts";
 
 /** Options of {@linkcode NatsFeed}. */
 export interface NatsFeedOptions {

@@ -6,7 +6,36 @@
  * @module
  */
 
-export * from "./connection.ts";
-export * from "./stream_setup.ts";
-export * from "./publisher.ts";
-export * from "./feed.ts";
+// Connecting with the configuration's servers, auth and TLS; the errors of a
+// refused connection or a denied subject.
+export {
+  connectNats,
+  type ConnectNatsOptions,
+  NatsAuthError,
+  type NatsConnectionCounters,
+  NatsPermissionError,
+  natsPermissionError,
+  requireNetPermission,
+} from "./connection.ts";
+// The stream: created, or brought to the configuration when allowed.
+export {
+  ensureStream,
+  StreamConfigError,
+  type StreamSetupAction,
+} from "./stream_setup.ts";
+// data_manager's end: the publisher, its stats and the losses it reports.
+export {
+  ACK_TIMEOUT_MS,
+  type NatsLoss,
+  NatsPublisher,
+  type NatsPublisherOptions,
+  type NatsPublisherStats,
+} from "./publisher.ts";
+// trading_core's end: the feed, its durable consumer's saved positions, and
+// the error of a consumer configured otherwise on the server.
+export {
+  ConsumerConflictError,
+  NatsFeed,
+  type NatsFeedOptions,
+  POSITIONS_KEY,
+} from "./feed.ts";

@@ -32,7 +32,7 @@ export class TradeFileReadError extends Error {
   }
 }
 
-/** Options of {@linkcode openTextFile}. */
+/** Options of opening a trade file ({@linkcode verifyGzip} takes `gzip`). */
 export interface OpenTextFileOptions {
   /** Whether the file is gzipped (default: a `.gz` name or the gzip magic bytes). */
   gzip?: boolean;

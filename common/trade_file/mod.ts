@@ -7,4 +7,23 @@
  * @module
  */
 
-export * from "./trade_file.ts";
+// Reading: a whole file or batches of records, the format detected, rows checked.
+export {
+  detectTradeFormat,
+  MAX_LINE_LENGTH,
+  type OnBadRow,
+  readTradeBatches,
+  readTradeFile,
+  type ReadTradeFileOptions,
+  type ReplayRow,
+  symbolFromFileName,
+  type TradeFileFormat,
+  TradeFileReadError,
+  TradeFileRowError,
+  verifyGzip,
+} from "./trade_file.ts";
+export type { OpenTextFileOptions } from "./_text_file.ts";
+// The unit a Binance CSV file's times were found in (s, ms, µs or ns).
+export { TIME_UNIT_NAMES, type TimeUnit } from "./trade_file.ts";
+// Writing: the CSV header and one line of either format.
+export { CSV_HEADER, formatCsvTrade, formatNdjsonTrade } from "./trade_file.ts";

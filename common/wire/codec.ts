@@ -18,7 +18,11 @@ export { RecordOffset, type TradeOrigin };
 
 /** Options for placing records inside a caller's buffer. */
 export interface BufferOptions {
-  /** Byte offset in the buffer where the first record starts (default 0). */
+  /**
+   * Byte offset in the buffer where the first record starts.
+   *
+   * @default {0}
+   */
   offset?: number;
 }
 
@@ -162,6 +166,27 @@ function writeRecord(view: DataView, at: number, record: TradeRecord): void {
  * number of bytes written (48).
  *
  * @throws {RangeError} when a field is out of range or the buffer is too small.
+ *
+ * @example Two trades of one symbol into one reused buffer
+ * ```ts
+ * import {
+ *   encodeTrade,
+ *   parsePrice,
+ *   Side,
+ *   TRADE_RECORD_SIZE,
+ * } from "@marketbus/marketbus";
+ *
+ * const message = new Uint8Array(2 * TRADE_RECORD_SIZE);
+ * const first = {
+ *   side: Side.Sell, flags: 0, seq: 7,
+ *   tsEvent: 1_700_000_000_000_000_000n, tsRecv: 1_700_000_000_000_100_000n,
+ *   priceFixed: parsePrice("67123.45"), size: 0.5, tradeId: 42n,
+ * };
+ * encodeTrade(first, message); // 48
+ * encodeTrade({ ...first, seq: 8, tradeId: 43n }, message, {
+ *   offset: TRADE_RECORD_SIZE,
+ * });
+ * ```
  */
 export function encodeTrade(
   record: TradeRecord,
@@ -281,7 +306,14 @@ export function checkMessage(message: Uint8Array): number {
 export function decodeTrade(
   message: Uint8Array,
   origin: TradeOrigin,
-  options: { index?: number } = {},
+  options: {
+    /**
+     * Which record of the message to decode.
+     *
+     * @default {0}
+     */
+    index?: number;
+  } = {},
 ): Trade {
   const count = recordCount(message);
   const index = options.index ?? 0;
@@ -301,6 +333,18 @@ export function decodeTrade(
  * first, so a bad record never yields a partial result.
  *
  * @throws {WireFormatError} when the message or any record is malformed.
+ *
+ * @example A message received on a trade subject (the record does not name its symbol)
+ * ```ts
+ * import { decodeTrades, parseTradeSubject } from "@marketbus/marketbus";
+ *
+ * function onMessage(subject: string, data: Uint8Array): void {
+ *   const origin = parseTradeSubject(subject); // { exchange, symbol }
+ *   for (const trade of decodeTrades(data, origin)) {
+ *     console.log(trade.symbol, trade.price, trade.size);
+ *   }
+ * }
+ * ```
  */
 export function decodeTrades(
   message: Uint8Array,

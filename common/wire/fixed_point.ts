@@ -30,6 +30,15 @@ function describe(value: unknown): string {
  *
  * @throws {RangeError} when the string is not a plain positive decimal, has
  * non-zero digits beyond 9 decimal places, or exceeds the i64 range.
+ *
+ * @example Exact where floats are not
+ * ```ts
+ * import { formatPrice, parsePrice } from "@marketbus/marketbus";
+ *
+ * parsePrice("67123.45000000"); // 67123450000000n (price × 10^9)
+ * parsePrice("0.1") + parsePrice("0.2") === parsePrice("0.3"); // true
+ * formatPrice(parsePrice("0.10000000")); // "0.1"
+ * ```
  */
 export function parsePrice(text: string): bigint {
   if (typeof text !== "string") {
@@ -94,7 +103,14 @@ export function checkPriceFixed(fixed: bigint, shown: unknown = fixed): bigint {
  */
 export function formatPrice(
   fixed: bigint,
-  options: { minDecimals?: number } = {},
+  options: {
+    /**
+     * Fewest decimal places shown, padded with zeros (0 to 9).
+     *
+     * @default {0}
+     */
+    minDecimals?: number;
+  } = {},
 ): string {
   checkPriceFixed(fixed);
   const minDecimals = options.minDecimals ?? 0;

@@ -1,16 +1,64 @@
 /**
  * The wire format shared by both transports: the 48-byte trade record, its
- * codec and zero-copy view, fixed-point prices and epoch-nanosecond times,
- * and how trades are named on NATS: subjects and message ids (see
- * docs/wire_format.md).
+ * codec and zero-copy view, fixed-point prices, and how trades are named on
+ * NATS: subjects and message ids (see docs/wire_format.md).
+ *
+ * The byte offsets of a record (record.ts), the u64 and epoch-nanosecond
+ * writers (epoch_nanos.ts), the word copy (words.ts) and ring segment names
+ * (ring_names.ts) serve the hot paths and the ring that import them by file;
+ * they are not part of this surface.
  *
  * @module
  */
 
-export * from "./trade.ts";
-export * from "./fixed_point.ts";
-export * from "./epoch_nanos.ts";
-export * from "./codec.ts";
-export * from "./trade_view.ts";
-export * from "./subjects.ts";
-export * from "./message_id.ts";
+// The trade record: its fields, sides and flags.
+export {
+  Side,
+  type Trade,
+  TRADE_RECORD_SIZE,
+  TradeFlags,
+  type TradeRecord,
+  WIRE_VERSION,
+} from "./trade.ts";
+// Encoding records into messages and decoding received messages.
+export {
+  type BufferOptions,
+  checkMessage,
+  checkTradeRecord,
+  decodeTrade,
+  decodeTrades,
+  encodeMessage,
+  encodeTrade,
+  encodeTrades,
+  recordCount,
+  type TradeOrigin,
+  WireFormatError,
+} from "./codec.ts";
+// Reading the records of a message in place, without decoding them.
+export { TradeView } from "./trade_view.ts";
+// Fixed-point prices (× 10^9) and exact parsing of exchange decimals.
+export {
+  formatPrice,
+  MAX_PRICE_FIXED,
+  parsePrice,
+  parseSize,
+  PRICE_DECIMALS,
+  PRICE_SCALE,
+  priceFromNumber,
+  priceToNumber,
+} from "./fixed_point.ts";
+// NATS subjects: `{prefix}.{exchange}.{SYMBOL}.trades` and their filters.
+export {
+  DEFAULT_SUBJECT_PREFIX,
+  normalizeExchange,
+  normalizeSymbol,
+  parseTradeSubject,
+  streamSubjects,
+  type SubjectOptions,
+  tradeFilter,
+  type TradeFilterOptions,
+  tradeFilters,
+  tradeSubject,
+} from "./subjects.ts";
+// The NATS message id that lets JetStream drop a resent message.
+export { natsMessageId } from "./message_id.ts";

@@ -14,7 +14,11 @@ export const TRADES_TOKEN = "trades";
 
 /** Options shared by the subject helpers. */
 export interface SubjectOptions {
-  /** Leading token(s) of every subject (default `"market"`); may contain dots (`"prod.market"`). */
+  /**
+   * Leading token(s) of every subject; may contain dots (`"prod.market"`).
+   *
+   * @default {"market"}
+   */
   prefix?: string;
 }
 
@@ -73,7 +77,21 @@ export function checkPrefix(prefix: string): string {
   return prefix;
 }
 
-/** Builds the subject of one symbol's trades (`market.binance.BTCUSDT.trades`). */
+/**
+ * Builds the subject of one symbol's trades (`market.binance.BTCUSDT.trades`).
+ *
+ * @throws {RangeError} when the exchange, symbol or prefix cannot be a
+ * subject token.
+ *
+ * @example Exchanges are lower-cased, symbols upper-cased
+ * ```ts
+ * import { tradeSubject } from "@marketbus/marketbus";
+ *
+ * tradeSubject("Binance", "btcusdt"); // "market.binance.BTCUSDT.trades"
+ * tradeSubject("binance", "BTCUSDT", { prefix: "prod.market" });
+ * // "prod.market.binance.BTCUSDT.trades"
+ * ```
+ */
 export function tradeSubject(
   exchange: string,
   symbol: string,
@@ -90,6 +108,16 @@ export function tradeSubject(
  *
  * @throws {RangeError} when the subject does not have the form
  * `{prefix}.{exchange}.{SYMBOL}.trades` with canonical case.
+ *
+ * @example
+ * ```ts
+ * import { parseTradeSubject } from "@marketbus/marketbus";
+ *
+ * parseTradeSubject("market.binance.BTCUSDT.trades");
+ * // { exchange: "binance", symbol: "BTCUSDT" }
+ * parseTradeSubject("prod.market.kraken.XBTUSD.trades", { prefix: "prod.market" });
+ * // { exchange: "kraken", symbol: "XBTUSD" }
+ * ```
  */
 export function parseTradeSubject(
   subject: string,
@@ -148,6 +176,15 @@ export function tradeFilter(options: TradeFilterOptions = {}): string {
  * Builds the filters for a set of symbols on one exchange (or all exchanges):
  * one subject per symbol, or the all-symbol wildcard when `symbols` is empty.
  * Duplicates are removed.
+ *
+ * @example
+ * ```ts
+ * import { tradeFilters } from "@marketbus/marketbus";
+ *
+ * tradeFilters(["btcusdt", "BTCUSDT", "ETHUSDT"], { exchange: "binance" });
+ * // ["market.binance.BTCUSDT.trades", "market.binance.ETHUSDT.trades"]
+ * tradeFilters([]); // ["market.*.*.trades"]
+ * ```
  */
 export function tradeFilters(
   symbols: readonly string[],

@@ -62,6 +62,3 @@ export interface Trade extends TradeRecord {
   /** Price as a float (nearest double to priceFixed / 10^9). */
   price: number;
 }
-
-/** The seed design's name for a decoded trade. */
-export type TickData = Trade;

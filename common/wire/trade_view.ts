@@ -17,12 +17,20 @@ const EMPTY = new DataView(new ArrayBuffer(0));
  * Reads fields straight from the message bytes: one object serves every
  * record, so reading allocates nothing except the bigint getters.
  *
+ * @example The notional of a message, without decoding its trades
  * ```ts
+ * import { TradeView } from "@marketbus/marketbus";
+ *
  * const view = new TradeView();
- * const count = view.wrap(message);
- * for (let i = 0; i < count; i++) {
- *   view.select(i);
- *   total += view.price * view.size;
+ *
+ * function notional(message: Uint8Array): number {
+ *   const count = view.wrap(message);
+ *   let total = 0;
+ *   for (let i = 0; i < count; i++) {
+ *     view.select(i);
+ *     total += view.price * view.size;
+ *   }
+ *   return total;
  * }
  * ```
  */

@@ -5,4 +5,9 @@
  * @module
  */
 
-export * from "./source.ts";
+// The source, and the error of a file that held no trade to replay.
+export {
+  NothingReplayedError,
+  ReplaySource,
+  type ReplaySourceOptions,
+} from "./source.ts";

@@ -5,5 +5,13 @@
  * @module
  */
 
-export * from "./generator.ts";
-export * from "./source.ts";
+// The source data_manager publishes from.
+export { SyntheticSource } from "./source.ts";
+// The deterministic generator behind it (a seed gives the same trades), and
+// its limits.
+export {
+  MAX_SYNTHETIC_SYMBOLS,
+  SyntheticGenerator,
+  type SyntheticGeneratorOptions,
+  UNPACED_CHUNK,
+} from "./generator.ts";
