@@ -25,7 +25,7 @@ import {
   type TradeRecord,
 } from "../common/wire/trade.ts";
 import { startNatsServer } from "../tests/nats_server.ts";
-import { exchangeOptions } from "../tests/_nats_exchange.ts";
+import { feedOptions } from "../tests/_nats_feed.ts";
 import { NatsFeed } from "../common/nats/feed.ts";
 
 const STREAM = "BENCH";
@@ -95,7 +95,7 @@ async function fill(
 /** Reads the whole stream once with a new durable consumer; returns trades/s. */
 async function round(url: string, trades: number, name: string) {
   const exchange = new NatsFeed(
-    exchangeOptions(url, { durableName: name, symbols: SYMBOLS }, {
+    feedOptions(url, { durableName: name, symbols: SYMBOLS }, {
       name: "bench-consumer",
       connectTimeoutMs: 5000,
       streamName: STREAM,

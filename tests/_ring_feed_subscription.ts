@@ -74,11 +74,11 @@ export function subscribe(
   symbols: string[],
   options: Partial<RingFeedOptions> & { limit?: number } = {},
 ): Subscription {
-  const { limit, ...exchangeOptions } = options;
+  const { limit, ...feedOptions } = options;
   const exchange = new RingFeed({
     exchange: "binance",
     shmPathPrefix: shm.prefix,
-    ...exchangeOptions,
+    ...feedOptions,
   });
   const controller = new AbortController();
   const delivered: Delivered[] = [];

@@ -24,7 +24,7 @@ import {
   streamOf,
   summaryOf,
 } from "./_ipc_roles.ts";
-import { type Published, Publisher, tradesIn } from "./_nats_exchange.ts";
+import { type Published, Publisher, tradesIn } from "./_nats_feed.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 

@@ -24,7 +24,7 @@ import {
   STREAM,
   SYMBOLS,
   tradesIn,
-} from "./_nats_exchange.ts";
+} from "./_nats_feed.ts";
 
 const CAUSE = "stream limit or deleted";
 

@@ -27,7 +27,7 @@ import {
   RoleProcess,
 } from "./_ipc_roles.ts";
 import { startNatsServer } from "./nats_server.ts";
-import { readStoredMessages } from "./_nats_exchange.ts";
+import { readStoredMessages } from "./_nats_feed.ts";
 
 /** Spawning serve (deno) and nats-server, temp files, ring clean-up, loopback NATS. */
 const PERMISSIONS: Deno.PermissionDescriptor[] = [

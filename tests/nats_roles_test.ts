@@ -53,7 +53,7 @@ import {
   summaryOf,
 } from "./_ipc_roles.ts";
 import { type NatsServer, startNatsServer } from "./nats_server.ts";
-import { readStoredMessages, withJsm } from "./_nats_exchange.ts";
+import { readStoredMessages, withJsm } from "./_nats_feed.ts";
 import { regenerate } from "./_regenerate.ts";
 
 /** Spawning the roles (deno) and nats-server, temp files, ring clean-up, loopback NATS. */

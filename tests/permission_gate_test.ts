@@ -40,7 +40,7 @@ const PURE: Record<string, readonly string[]> = {
     "least privilege: serve, live and demo grant exactly the reviewed permissions, scoped except --allow-ffi",
     "least privilege: deno task compile bakes in the serve and live permissions (trading_core without strategies/)",
   ],
-  "nats_exchange_test.ts": [
+  "nats_feed_test.ts": [
     "NatsFeed rejects a deliver policy without its start",
   ],
   "nats_server_test.ts": ["permissionFlags merges scoped flags per kind"],

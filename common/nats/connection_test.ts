@@ -1,6 +1,6 @@
 // The pure part of the NATS connection: options built from the config (auth
 // of every kind, TLS files, reconnect policy) and the auth error's message.
-// Connecting to real servers is tested in tests/nats_transport_test.ts.
+// Connecting to real servers is tested in tests/nats_publisher_test.ts.
 
 import assert from "node:assert/strict";
 import { join } from "node:path";

@@ -42,7 +42,7 @@ import {
 } from "./_permissions.ts";
 import { type NatsServer, startNatsServer } from "./nats_server.ts";
 import { captureLog } from "./_capture_log.ts";
-import { withJsm } from "./_nats_exchange.ts";
+import { withJsm } from "./_nats_feed.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 const EXCHANGE = "binance";

@@ -7,7 +7,7 @@
 // restarts. With NATS_URL readable, all but those that stop or restart the
 // server run on that server instead, in a stream and subject prefix unique to
 // the run, deleted after each test. The shared helpers are in
-// _nats_exchange.ts; trades the stream no longer holds, in
+// _nats_feed.ts; trades the stream no longer holds, in
 // nats_consumer_loss_test.ts.
 
 import assert from "node:assert/strict";
@@ -36,7 +36,7 @@ import {
   SYMBOLS,
   tradesIn,
   until,
-} from "./_nats_exchange.ts";
+} from "./_nats_feed.ts";
 
 Deno.test("NatsFeed rejects a deliver policy without its start", () => {
   const make = (consumer: Partial<NatsConsumerConfig>) =>

@@ -253,7 +253,7 @@ export function consumerConfig(
   };
 }
 
-/** Where {@linkcode exchangeOptions} connects and what it reads, when not the tests' own. */
+/** Where {@linkcode feedOptions} connects and what it reads, when not the tests' own. */
 export interface ExchangeTarget {
   /** Connection name. @default "nats-exchange-test" */
   name?: string;
@@ -266,7 +266,7 @@ export interface ExchangeTarget {
 }
 
 /** Options of a NatsFeed on `url` (no auth, no TLS) with {@linkcode consumerConfig}`(consumer)`. */
-export function exchangeOptions(
+export function feedOptions(
   url: string,
   consumer: Partial<NatsConsumerConfig>,
   target: ExchangeTarget = {},
@@ -294,7 +294,7 @@ export function read(
   } = {},
 ): Reader {
   const { symbols = SYMBOLS, limit, onTick, ...consumer } = options;
-  const exchange = new NatsFeed(exchangeOptions(url, consumer));
+  const exchange = new NatsFeed(feedOptions(url, consumer));
   const controller = new AbortController();
   const delivered: Delivered[] = [];
   const events: FeedEvent[] = [];
