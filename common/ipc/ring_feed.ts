@@ -1,27 +1,32 @@
 /**
  * The shared-memory exchange: follows one ring per symbol, waits for rings
- * that do not exist yet, and follows producer restarts.
+ * that do not exist yet, and follows producer restarts. Beside it: each
+ * symbol's channel and its stats (`_ring_feed_channel.ts`), what the periodic
+ * check reports (`_ring_feed_check.ts`) and the search for rings not
+ * attached (`_ring_search.ts`).
  *
  * @module
  */
 
 import { WireFormatError } from "../wire/codec.ts";
-import {
-  type ProducerStatus,
-  type ReaderStart,
-  type RingReader,
-  RingState,
-  RingTruncatedError,
-  RingWaiter,
-  segmentName,
-  type WaitStrategy,
-} from "./mod.ts";
+import type { ReaderStart, RingReader } from "./ring_reader.ts";
+import { RingState } from "./layout.ts";
+import { RingTruncatedError } from "./errors.ts";
+import { RingWaiter, type WaitStrategy } from "./wait_strategy.ts";
 import { yieldToEventLoop } from "../runtime/delay.ts";
 import { SegmentWatch } from "./segment_watch.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import { TradeView } from "../wire/trade_view.ts";
 import { streamEvent } from "../transport/feed_events.ts";
 import { probeRing, reportMiss, RingSearch } from "./_ring_search.ts";
+import {
+  type Channel,
+  channelStats,
+  detach,
+  feedStatus,
+  newChannels,
+} from "./_ring_feed_channel.ts";
+import { reportBehind, reportLosses, statusEvent } from "./_ring_feed_check.ts";
 import { RING_FEED_LOSS_CAUSES, ringFeedFamilies } from "./feed_metrics.ts";
 import type { Labels, MetricFamily } from "../metrics/exposition.ts";
 import type {
@@ -32,6 +37,8 @@ import type {
   SubscribeOptions,
   TradeFeed,
 } from "../transport/feed.ts";
+
+export { BEHIND_FRACTION } from "./_ring_feed_check.ts";
 
 /** Options of {@linkcode RingFeed}. */
 export interface RingFeedOptions {
@@ -61,34 +68,6 @@ export interface RingFeedOptions {
   publisherUid?: number;
 }
 
-/** One subscribed symbol's ring and counters (its stream index is its place in the list). */
-interface Channel {
-  index: number;
-  exchange: string;
-  symbol: string;
-  origin: { exchange: string; symbol: string };
-  name: string;
-  reader: RingReader | undefined;
-  /** Epoch of the last ring followed (to tell a restart from the same dead ring). */
-  epoch: number | undefined;
-  state: ProducerStatus | "waiting";
-  waitReported: boolean;
-  /** A segment under the name was refused since the last attach (reported once). */
-  refusedReported: boolean;
-  received: number;
-  /** Losses of readers already closed. */
-  lostBefore: number;
-  /** The part of lostBefore in corrupt slots. */
-  corruptBefore: number;
-  reportedCorrupt: number;
-  invalid: number;
-  restarts: number;
-  reportedLost: number;
-  reportedLostAt: number;
-  /** When the consumer was last reported far behind (performance.now() ms). */
-  reportedBehindAt: number;
-}
-
 /** Trades copied out of a ring per read. */
 const BATCH = 256;
 /** How often producers are checked, ms. */
@@ -99,12 +78,20 @@ const ATTACH_RETRY_MS = 5;
 const YIELD_EVERY_MS = 2;
 /** How often an idle consumer looks for a closed, drained ring to hand over, ms. */
 const CLOSED_CHECK_MS = 1;
-/** Loss events per symbol at most this often, ms. */
-const LOST_REPORT_MS = 1000;
-/** A reader this far behind the writer (fraction of the ring) is reported. */
-export const BEHIND_FRACTION = 0.5;
-/** "Behind" events per symbol at most this often, ms. */
-const BEHIND_REPORT_MS = 5000;
+
+/** One subscription's loop and what its abort handler and clean-up need. */
+interface Run {
+  readonly channels: readonly Channel[];
+  readonly waiter: RingWaiter;
+  readonly search: RingSearch<Channel>;
+  readonly onTick: OnTick;
+  /** Trades to deliver before the subscription ends (Infinity: no limit). */
+  readonly limit: number;
+  readonly signal: AbortSignal | undefined;
+  readonly emit: (event: FeedEvent) => void;
+  /** The attached readers, as of their last change. */
+  readers: RingReader[];
+}
 
 /** Reads trades from the shared-memory rings of one exchange. */
 export class RingFeed implements TradeFeed {
@@ -132,21 +119,7 @@ export class RingFeed implements TradeFeed {
 
   /** Counters per subscribed symbol (one stream each, of the one exchange). */
   stats(): StreamStats[] {
-    return this.#channels.map((channel) => {
-      const lost = channel.lostBefore + (channel.reader?.lost ?? 0);
-      const corrupt = channel.corruptBefore + (channel.reader?.corrupt ?? 0);
-      return {
-        exchange: channel.exchange,
-        symbol: channel.symbol,
-        received: channel.received,
-        lost,
-        lostBy: { overwritten: lost - corrupt, "corrupt slot": corrupt },
-        invalid: channel.invalid,
-        lag: channel.reader?.lag() ?? 0,
-        restarts: channel.restarts,
-        state: channel.state,
-      };
-    });
+    return this.#channels.map(channelStats);
   }
 
   /** `marketbus_ring_lag_trades` of each stream, labelled `streams[index]`. */
@@ -159,22 +132,7 @@ export class RingFeed implements TradeFeed {
    * (heartbeat moving); such a producer is flowing or idle by its own choice.
    */
   status(): FeedStatus {
-    const down = this.#channels.filter((channel) => channel.state !== "alive");
-    const lag = this.#channels.reduce(
-      (total, channel) => total + (channel.reader?.lag() ?? 0),
-      0,
-    );
-    return {
-      connected: this.#channels.length > 0 && down.length === 0,
-      idle: down.length === 0 && lag === 0,
-      detail: this.#channels.length === 0
-        ? "not subscribed"
-        : down.length === 0
-        ? `${this.#channels.length} ring(s) attached to live producers`
-        : down.map((channel) => `${channel.symbol} ${channel.state}`).join(
-          ", ",
-        ),
-    };
+    return feedStatus(this.#channels);
   }
 
   /**
@@ -197,27 +155,7 @@ export class RingFeed implements TradeFeed {
     const emit = options.onEvent ?? (() => {});
     const limit = options.limit && options.limit > 0 ? options.limit : Infinity;
     const { exchange, shmPathPrefix } = this.#options;
-    this.#channels = symbols.map((symbol, index) => ({
-      index,
-      exchange,
-      symbol,
-      origin: { exchange, symbol },
-      name: segmentName(shmPathPrefix, exchange, symbol),
-      reader: undefined,
-      epoch: undefined,
-      state: "waiting",
-      waitReported: false,
-      refusedReported: false,
-      received: 0,
-      lostBefore: 0,
-      corruptBefore: 0,
-      reportedCorrupt: 0,
-      invalid: 0,
-      restarts: 0,
-      reportedLost: 0,
-      reportedLostAt: -Infinity, // the first loss is reported at once
-      reportedBehindAt: -Infinity,
-    }));
+    this.#channels = newChannels(symbols, exchange, shmPathPrefix);
     const channels = this.#channels;
     for (const channel of channels) {
       options.onStream?.(channel.origin, channel.index);
@@ -227,86 +165,107 @@ export class RingFeed implements TradeFeed {
       maxSleepMs: CHECK_EVERY_MS,
       blockingSleepMs: this.#options.blockingSleepMs,
     });
-    let readers: RingReader[] = [];
     // Watch /dev/shm before the first look, so that no ring appears unseen.
     const search = this.#search = new RingSearch(SegmentWatch.open());
+    const run: Run = {
+      channels,
+      waiter,
+      search,
+      onTick,
+      limit,
+      signal,
+      emit,
+      readers: [],
+    };
     const interrupt = () => {
       search.cancel();
-      return waiter.interrupt(readers);
+      return waiter.interrupt(run.readers);
     };
     signal?.addEventListener("abort", interrupt, { once: true });
-    const buffer = new Uint8Array(BATCH * TRADE_RECORD_SIZE);
-    const view = new TradeView();
-    let delivered = 0;
     try {
       for (const channel of channels) {
         this.#attach(channel, this.#options.from, emit);
       }
-      readers = active(channels);
-      let nextCheck = performance.now() + CHECK_EVERY_MS;
-      let nextSearch = 0;
-      let lastYield = performance.now();
-      let nextClosedCheck = 0;
-      while (!signal?.aborted && delivered < limit) {
-        let got = 0;
-        for (const channel of channels) {
-          const reader = channel.reader;
-          if (reader === undefined) continue;
-          const wanted = Math.min(BATCH, limit - delivered);
-          const count = reader.readMany(buffer, wanted);
-          if (count === 0) continue;
-          got += count;
-          delivered += this.#deliver(channel, buffer, count, view, onTick);
-          if (delivered >= limit) break;
-        }
-        const now = performance.now();
-        if (now >= nextCheck) {
-          for (const channel of channels) this.#check(channel, now, emit);
-          readers = active(channels);
-          nextCheck = now + CHECK_EVERY_MS;
-        }
-        if (search.size > 0 && now >= nextSearch) {
-          nextSearch = now + ATTACH_RETRY_MS;
-          for (const channel of search.due(now)) {
-            if (channel.reader === undefined) {
-              this.#attach(channel, "first", emit);
-            }
-          }
-          readers = active(channels);
-        }
-        if (got > 0) {
-          waiter.busy();
-          if (now - lastYield >= YIELD_EVERY_MS) {
-            lastYield = now;
-            await yieldToEventLoop();
-          }
-        } else if (readers.length === 0) {
-          await search.idle(now, { retryMs: ATTACH_RETRY_MS, signal });
-          nextSearch = 0;
-        } else if (
-          now >= nextClosedCheck &&
-          (nextClosedCheck = now + CLOSED_CHECK_MS,
-            readers.some(closedAndDrained))
-        ) {
-          // Let the check hand the ring over now rather than poll it until
-          // the next periodic check. Rate-limited: the state word shares a
-          // cache line with the write position, which the producer writes on
-          // every commit, and an idle spinning poll would pull that line away.
-          nextCheck = now;
-        } else {
-          const sleeping = waiter.idle(readers);
-          if (sleeping) {
-            await sleeping;
-            lastYield = performance.now();
-          }
-        }
-      }
+      run.readers = active(channels);
+      await this.#follow(run);
     } finally {
       signal?.removeEventListener("abort", interrupt);
-      await waiter.interrupt(readers);
-      for (const channel of channels) this.#detach(channel);
+      await waiter.interrupt(run.readers);
+      for (const channel of channels) detach(channel);
       waiter.close();
       await search.close();
+    }
+  }
+
+  /**
+   * The subscription's loop: reads every attached ring in turn and delivers
+   * what it got, checks the producers and looks for missing rings when due,
+   * and waits when no ring has data, until the signal aborts or the limit
+   * is reached. Keeps `run.readers` current.
+   */
+  async #follow(run: Run): Promise<void> {
+    const { channels, waiter, search, onTick, limit, signal, emit } = run;
+    const buffer = new Uint8Array(BATCH * TRADE_RECORD_SIZE);
+    const view = new TradeView();
+    let readers = run.readers;
+    let delivered = 0;
+    let nextCheck = performance.now() + CHECK_EVERY_MS;
+    let nextSearch = 0;
+    let lastYield = performance.now();
+    let nextClosedCheck = 0;
+    while (!signal?.aborted && delivered < limit) {
+      let got = 0;
+      for (const channel of channels) {
+        const reader = channel.reader;
+        if (reader === undefined) continue;
+        const wanted = Math.min(BATCH, limit - delivered);
+        const count = reader.readMany(buffer, wanted);
+        if (count === 0) continue;
+        got += count;
+        delivered += this.#deliver(channel, buffer, count, view, onTick);
+        if (delivered >= limit) break;
+      }
+      const now = performance.now();
+      if (now >= nextCheck) {
+        for (const channel of channels) this.#check(channel, now, emit);
+        readers = run.readers = active(channels);
+        nextCheck = now + CHECK_EVERY_MS;
+      }
+      if (search.size > 0 && now >= nextSearch) {
+        nextSearch = now + ATTACH_RETRY_MS;
+        for (const channel of search.due(now)) {
+          if (channel.reader === undefined) {
+            this.#attach(channel, "first", emit);
+          }
+        }
+        readers = run.readers = active(channels);
+      }
+      if (got > 0) {
+        waiter.busy();
+        if (now - lastYield >= YIELD_EVERY_MS) {
+          lastYield = now;
+          await yieldToEventLoop();
+        }
+      } else if (readers.length === 0) {
+        await search.idle(now, { retryMs: ATTACH_RETRY_MS, signal });
+        nextSearch = 0;
+      } else if (
+        now >= nextClosedCheck &&
+        (nextClosedCheck = now + CLOSED_CHECK_MS,
+          readers.some(closedAndDrained))
+      ) {
+        // Let the check hand the ring over now rather than poll it until
+        // the next periodic check. Rate-limited: the state word shares a
+        // cache line with the write position, which the producer writes on
+        // every commit, and an idle spinning poll would pull that line away.
+        nextCheck = now;
+      } else {
+        const sleeping = waiter.idle(readers);
+        if (sleeping) {
+          await sleeping;
+          lastYield = performance.now();
+        }
+      }
     }
   }
 
@@ -389,15 +348,6 @@ export class RingFeed implements TradeFeed {
     return true;
   }
 
-  #detach(channel: Channel): void {
-    const reader = channel.reader;
-    if (reader === undefined) return;
-    channel.lostBefore += reader.lost;
-    channel.corruptBefore += reader.corrupt;
-    channel.reader = undefined;
-    reader.close();
-  }
-
   /** Periodic check of an attached ring: producer health, losses, a producer that closed or died. */
   #check(
     channel: Channel,
@@ -409,49 +359,12 @@ export class RingFeed implements TradeFeed {
     try {
       reader.checkSize(); // before anything touches a truncated ring
     } catch (error) {
-      if (error instanceof RingTruncatedError) this.#detach(channel);
+      if (error instanceof RingTruncatedError) detach(channel);
       throw error;
     }
     reader.skipUnreadable(now);
-    const corrupt = channel.corruptBefore + reader.corrupt;
-    const overwritten = channel.lostBefore + reader.lost - corrupt;
-    const losses: string[] = [];
-    if (overwritten > channel.reportedLost) {
-      losses.push(
-        `consumer too slow: the producer overwrote ${
-          overwritten - channel.reportedLost
-        } trades before they were read (${overwritten} lost in total)`,
-      );
-    }
-    if (corrupt > channel.reportedCorrupt) {
-      losses.push(
-        `skipped ${
-          corrupt - channel.reportedCorrupt
-        } trades whose ring slot could not be read (corrupt slot: did another process write ${channel.name}?) (${corrupt} in total)`,
-      );
-    }
-    if (
-      losses.length > 0 && now - channel.reportedLostAt >= LOST_REPORT_MS
-    ) {
-      emit(streamEvent(channel, "lost", losses.join("; ")));
-      channel.reportedLost = overwritten;
-      channel.reportedCorrupt = corrupt;
-      channel.reportedLostAt = now;
-    }
-    const lag = reader.lag();
-    if (
-      lag >= reader.capacity * BEHIND_FRACTION &&
-      now - channel.reportedBehindAt >= BEHIND_REPORT_MS
-    ) {
-      emit(streamEvent(
-        channel,
-        "behind",
-        `consumer is ${lag} trades (${
-          Math.round(lag / reader.capacity * 100)
-        }% of the ring) behind the producer: trades are lost once it falls a whole ring behind (a slow strategy or recorder?)`,
-      ));
-      channel.reportedBehindAt = now;
-    }
+    reportLosses(channel, reader, now, emit);
+    reportBehind(channel, reader, now, emit);
     const status = reader.producerStatus(now, this.#options.staleAfterMs);
     const previous = channel.state;
     if (status === previous) {
@@ -459,37 +372,9 @@ export class RingFeed implements TradeFeed {
       return;
     }
     channel.state = status;
-    const silent = (reader.silentFor(now) / 1000).toFixed(1);
-    switch (status) {
-      case "alive":
-        if (previous === "stalled") {
-          emit(streamEvent(channel, "recovered", "producer heartbeat is back"));
-        }
-        break;
-      case "stalled":
-        emit(streamEvent(
-          channel,
-          "stalled",
-          `producer pid ${reader.producerPid} is alive but its heartbeat stopped ${silent}s ago`,
-        ));
-        break;
-      case "dead":
-        emit(streamEvent(
-          channel,
-          "dead",
-          `producer pid ${reader.producerPid} died (no heartbeat for ${silent}s); waiting for a new one`,
-        ));
-        this.#leave(channel, emit);
-        break;
-      case "closed":
-        emit(streamEvent(
-          channel,
-          "closed",
-          `producer closed ${reader.name}; waiting for a new one`,
-        ));
-        this.#leave(channel, emit);
-        break;
-    }
+    const event = statusEvent(channel, reader, status, previous, now);
+    if (event !== undefined) emit(event);
+    if (status === "dead" || status === "closed") this.#leave(channel, emit);
   }
 
   /** Once a closed or dead ring is drained, lets it go and looks for its successor. */
@@ -498,7 +383,7 @@ export class RingFeed implements TradeFeed {
     // The producer will not finish a slot it left unreadable: skip it now.
     if (channel.reader?.skipUnreadable(performance.now(), 0)) return;
     const state = channel.state;
-    this.#detach(channel);
+    detach(channel);
     channel.state = state;
     this.#attach(channel, "first", emit);
   }

@@ -1,11 +1,14 @@
 /**
  * One consumer of a ring. Reads never write shared memory: any number of
  * readers follow the producer independently, each with its own position.
+ * Beside it: which segments it trusts (`_ring_trust.ts`), its looks at slots
+ * and the write position (`_ring_slots.ts`) and its judgment of the producer
+ * (`_producer_watch.ts`).
  *
  * @module
  */
 
-import { type FutexWaiter, futexWake, processAlive } from "../os/libc.ts";
+import type { FutexWaiter } from "../os/libc.ts";
 import {
   HEADER_WORDS,
   type HeaderInfo,
@@ -14,14 +17,11 @@ import {
   RECORD_WORDS,
   SLOT_WORDS,
   TWO_32,
-  W_HEARTBEAT,
   W_SLEEPERS,
   W_WAKE,
-  W_WRITE_HI,
-  W_WRITE_LO,
 } from "./_header.ts";
 import { checkCount, WordViewCache } from "../wire/words.ts";
-import { Header, RING_HEADER_SIZE, RingState } from "./layout.ts";
+import type { RingState } from "./layout.ts";
 import {
   checkSegmentSize,
   openSegment,
@@ -29,6 +29,13 @@ import {
   unmapSegment,
 } from "./segment.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
+import { ownerRemedy, type RingTrustOptions } from "./_ring_trust.ts";
+import { type ProducerStatus, ProducerWatch } from "./_producer_watch.ts";
+import { wakeAll, wakeWordOf } from "./_ring_wake.ts";
+import { holdsLapOf, nextReadable, writePosition } from "./_ring_slots.ts";
+
+export { ringEpoch, type RingTrustOptions } from "./_ring_trust.ts";
+export type { ProducerStatus } from "./_producer_watch.ts";
 
 /**
  * Where a new reader starts: `newest` = the latest trade already written,
@@ -36,16 +43,6 @@ import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
  * epoch (for a consumer that was waiting for the ring).
  */
 export type ReaderStart = "newest" | "oldest" | "first";
-
-/** Options of {@linkcode ringEpoch}. */
-export interface RingTrustOptions {
-  /**
-   * The uid the segment must belong to (default: this process's effective
-   * uid); a segment of another owner, or one that group or others may
-   * write, is refused with {@linkcode RingOwnerError}.
-   */
-  publisherUid?: number;
-}
 
 /** Options of {@linkcode RingReader.open}. */
 export interface RingReaderOptions extends RingTrustOptions {
@@ -56,50 +53,8 @@ export interface RingReaderOptions extends RingTrustOptions {
 /** Copies of one slot retried because its seqlock kept changing, before it counts as corrupt. */
 const MAX_RETRIES = 100;
 
-/** Positions stay below 2^53 (exact numbers): their high word below 2^21. */
-const MAX_POSITION_HI = 2 ** 21;
-
 /** How long a committed slot may stay unreadable before {@linkcode RingReader.skipUnreadable} skips it, ms. */
 export const STUCK_AFTER_MS = 100;
-
-function ownerRemedy(name: string): string {
-  return `remove it (rm /dev/shm${name}, as its owner or root) and start data_manager as the publishing user, or set data_source.ipc.publisher_uid to that user's uid`;
-}
-
-/** What a reader knows about its producer. */
-export type ProducerStatus =
-  /** Heartbeat moving. */
-  | "alive"
-  /** Closed the ring (clean shutdown, or replaced by a new producer). */
-  | "closed"
-  /** No heartbeat for the stale period, but the process exists (stopped or overloaded). */
-  | "stalled"
-  /** No heartbeat for the stale period and the process is gone. */
-  | "dead";
-
-/**
- * The epoch of ring `name`, reading only its header (cheap: for telling a
- * restarted producer's ring from the one already followed).
- *
- * @throws {RingNotFoundError} when it does not exist (yet).
- * @throws {RingFormatError} when it is not a ring this version reads.
- * @throws {RingOwnerError} when it belongs to another user or others may write it.
- */
-export function ringEpoch(
-  name: string,
-  options: RingTrustOptions = {},
-): number {
-  const segment = openSegment(name, {
-    mapBytes: RING_HEADER_SIZE,
-    ownerUid: options.publisherUid,
-    ownerRemedy: ownerRemedy(name),
-  });
-  try {
-    return readHeader(segment).epoch;
-  } finally {
-    unmapSegment(segment);
-  }
-}
 
 /** A consumer's handle on one ring segment. */
 export class RingReader {
@@ -131,8 +86,7 @@ export class RingReader {
   #stuckSince = 0;
   #targets = new WordViewCache();
   #wakeWord: Deno.PointerObject;
-  #lastHeartbeat = -1;
-  #lastHeartbeatAt = 0;
+  #producer = new ProducerWatch();
   #closed = false;
   #sleeps = 0;
 
@@ -150,10 +104,7 @@ export class RingReader {
     this.#segment = segment;
     this.#words = new Int32Array(segment.buffer);
     this.#mask = info.capacity - 1;
-    this.#wakeWord = Deno.UnsafePointer.offset(
-      segment.pointer,
-      Header.WakeSequence,
-    )!;
+    this.#wakeWord = wakeWordOf(segment);
     const written = this.writePosition();
     let start = info.firstPosition;
     if (from === "newest") start = Math.max(start, written - 1);
@@ -265,7 +216,7 @@ export class RingReader {
         if (position < this.#position) return false; // previous lap: not written yet
         // A lap leaves a later position of the same slot; anything else was
         // written by another process.
-        if (this.#holdsLapOf(slot, this.#slot)) this.#resync();
+        if (holdsLapOf(words, slot, this.#slot, this.#mask)) this.#resync();
         else this.#skipCorrupt(this.#position + 1);
         continue;
       }
@@ -311,17 +262,6 @@ export class RingReader {
     this.#slot = restart % this.capacity;
   }
 
-  /**
-   * Does the slot at word `slot` hold a position of slot `index` (the same
-   * one, or a later lap), as the producer writes it? Exact on the words:
-   * positions past 2^53 are not exact as numbers.
-   */
-  #holdsLapOf(slot: number, index: number): boolean {
-    const words = this.#words;
-    return (words[slot + 2] & this.#mask) === index &&
-      (words[slot + 3] >>> 0) < MAX_POSITION_HI;
-  }
-
   /** Counts the trades up to `position` as lost in corrupt slots and continues there. */
   #skipCorrupt(position: number): number {
     const skipped = position - this.#position;
@@ -352,25 +292,11 @@ export class RingReader {
     }
     if (nowMs - this.#stuckSince < afterMs) return 0;
     this.#stuckPosition = -1;
-    return this.#skipCorrupt(this.#nextReadable());
-  }
-
-  /** The first position after the current one whose slot holds it (or a later lap of it), at most a ring ahead. */
-  #nextReadable(): number {
-    const words = this.#words;
-    const end = Math.min(this.writePosition(), this.#position + this.capacity);
-    for (let next = this.#position + 1; next < end; next++) {
-      const slot = HEADER_WORDS + (next % this.capacity) * SLOT_WORDS;
-      const sequence = Atomics.load(words, slot);
-      if ((sequence & 1) !== 0 || sequence === 0) continue;
-      const position = (words[slot + 3] >>> 0) * TWO_32 +
-        (words[slot + 2] >>> 0);
-      if (
-        position >= next && this.#holdsLapOf(slot, next % this.capacity) &&
-        Atomics.load(words, slot) === sequence
-      ) return next;
-    }
-    return end;
+    // The first slot after it that holds its own trade, at most a ring ahead.
+    const end = Math.min(this.writePosition(), position + this.capacity);
+    return this.#skipCorrupt(
+      nextReadable(this.#words, this.capacity, position, end),
+    );
   }
 
   /**
@@ -400,23 +326,7 @@ export class RingReader {
    * written slot.
    */
   writePosition(): number {
-    const words = this.#words;
-    for (let attempt = 0;; attempt++) {
-      const lo = Atomics.load(words, W_WRITE_LO) >>> 0;
-      const hi = Atomics.load(words, W_WRITE_HI) >>> 0;
-      const slot = HEADER_WORDS + ((lo - 1) & this.#mask) * SLOT_WORDS;
-      const sequence = Atomics.load(words, slot);
-      if (sequence === 0) return hi * TWO_32 + lo; // nothing written there yet
-      const last = (words[slot + 3] >>> 0) * TWO_32 + (words[slot + 2] >>> 0);
-      if (
-        (sequence & 1) === 0 && Atomics.load(words, slot) === sequence &&
-        (last + 1) % TWO_32 === lo
-      ) {
-        return last + 1;
-      }
-      // The producer moved on meanwhile; after many tries trust the header.
-      if (attempt === 1000) return hi * TWO_32 + lo;
-    }
+    return writePosition(this.#words, this.#mask);
   }
 
   /** Trades written but not yet read by this reader. */
@@ -435,20 +345,17 @@ export class RingReader {
    * exists) or dead. `nowMs` is a monotonic time (e.g. `performance.now()`).
    */
   producerStatus(nowMs: number, staleAfterMs: number): ProducerStatus {
-    if (this.state() === RingState.Closed) return "closed";
-    const beat = Atomics.load(this.#words, W_HEARTBEAT);
-    if (beat !== this.#lastHeartbeat) {
-      this.#lastHeartbeat = beat;
-      this.#lastHeartbeatAt = nowMs;
-      return "alive";
-    }
-    if (nowMs - this.#lastHeartbeatAt < staleAfterMs) return "alive";
-    return processAlive(this.producerPid) ? "stalled" : "dead";
+    return this.#producer.status(
+      this.#words,
+      this.producerPid,
+      nowMs,
+      staleAfterMs,
+    );
   }
 
   /** How long the heartbeat has not moved, ms, as of the last {@linkcode producerStatus}. */
   silentFor(nowMs: number): number {
-    return nowMs - this.#lastHeartbeatAt;
+    return this.#producer.silentFor(nowMs);
   }
 
   /**
@@ -488,8 +395,7 @@ export class RingReader {
    */
   interrupt(): void {
     if (this.#closed) return;
-    Atomics.add(this.#words, W_WAKE, 1);
-    futexWake(this.#wakeWord, 0x7fff_ffff);
+    wakeAll(this.#words, this.#wakeWord);
   }
 
   /** Unmaps the ring. Idempotent; the reader must not be used afterwards. */

@@ -1,16 +1,15 @@
 /**
- * The single producer of a ring: creates the segment, writes records under a
- * per-slot seqlock, wakes sleeping consumers, beats its heart, and removes the
- * segment on close.
+ * The single producer of a ring: creates the segment (replacing a stale one:
+ * `_ring_replace.ts`), writes records under a per-slot seqlock, wakes
+ * sleeping consumers, beats its heart, and removes the segment on close.
  *
  * @module
  */
 
-import { EEXIST, futexWake, OsError, processAlive } from "../os/libc.ts";
+import { futexWake } from "../os/libc.ts";
 import {
   HEADER_WORDS,
   readHeader,
-  readState,
   RECORD_WORDS,
   SLOT_WORDS,
   TWO_32,
@@ -22,13 +21,7 @@ import {
   W_WRITE_LO,
 } from "./_header.ts";
 import { checkCount, WordViewCache } from "../wire/words.ts";
-import {
-  RingFormatError,
-  RingInUseError,
-  RingNotFoundError,
-  RingOwnerError,
-  RingTruncatedError,
-} from "./errors.ts";
+import { RingTruncatedError } from "./errors.ts";
 import {
   checkCapacity,
   Header,
@@ -42,15 +35,16 @@ import {
 } from "./layout.ts";
 import {
   checkSegmentSize,
-  createSegment,
-  effectiveUid,
   openSegment,
   type Segment,
-  segmentPath,
   unlinkSegment,
   unmapSegment,
 } from "./segment.ts";
 import { TRADE_RECORD_SIZE, WIRE_VERSION } from "../wire/trade.ts";
+import { createReplacing, type ReplacedSegment } from "./_ring_replace.ts";
+import { markClosed, wakeWordOf } from "./_ring_wake.ts";
+
+export type { ReplacedSegment } from "./_ring_replace.ts";
 
 /** Options of {@linkcode RingWriter.create}. */
 export interface RingWriterOptions {
@@ -65,16 +59,6 @@ export interface RingWriterOptions {
   startPosition?: number;
 }
 
-/** What the writer found under its name when it started. */
-export interface ReplacedSegment {
-  /** Pid of the producer that left it. */
-  pid: number | undefined;
-  /** Why it was replaced. */
-  reason: string;
-}
-
-const HALF_CREATED = "left half-created by a producer that died while starting";
-
 /** Laps after which the seqlock values repeat: they run 2, 4, …, 2^32 − 2 (as i32), skipping 0. */
 const SEQUENCE_PERIOD = 2 ** 31 - 1;
 
@@ -87,101 +71,6 @@ function lapSequence(lap: number): number {
 function nextLapSequence(stable: number): number {
   const next = (stable + 2) | 0;
   return next === 0 ? 2 : next; // 0 means "never written"
-}
-
-function newEpoch(not: number): number {
-  const word = new Uint32Array(1);
-  do crypto.getRandomValues(word); while (word[0] === 0 || word[0] === not);
-  return word[0];
-}
-
-/**
- * The name is taken by something that is not a segment (a directory, a
- * symbolic link): creating fails as for any name taken (`EEXIST`), saying
- * what is there and what to do.
- */
-function nameTaken(name: string, problem: RingFormatError): OsError {
-  const error = new OsError(`shm_open ${segmentPath(name)}`, EEXIST);
-  error.message =
-    `${problem.message}: remove it, or give this data_manager another transport.ipc.shm_path_prefix`;
-  return error;
-}
-
-/**
- * Clears the way for a new segment when the name is taken: refuses if a live
- * producer holds it, otherwise marks the old one closed (so attached
- * consumers notice at once) and unlinks it.
- */
-function retire(name: string): ReplacedSegment & { epoch: number } {
-  let old: Segment;
-  try {
-    old = openSegment(name, {
-      mapBytes: RING_HEADER_SIZE,
-      ownerRemedy: `remove it (rm ${
-        segmentPath(name)
-      }, as its owner or root) or give this data_manager another transport.ipc.shm_path_prefix`,
-    });
-  } catch (error) {
-    if (error instanceof RingOwnerError && error.uid === effectiveUid()) {
-      // Ours, but others could write it (or we cannot open it): replace it
-      // with an owner-only one.
-      unlinkSegment(name);
-      const mode = (error.mode & 0o777).toString(8).padStart(4, "0");
-      return {
-        pid: undefined,
-        reason: (error.mode & 0o022) !== 0
-          ? `writable by group or others (mode ${mode})`
-          : `not readable and writable by its owner (mode ${mode})`,
-        epoch: 0,
-      };
-    }
-    if (error instanceof RingFormatError) throw nameTaken(name, error);
-    if (!(error instanceof RingNotFoundError)) throw error;
-    unlinkSegment(name);
-    return { pid: undefined, reason: HALF_CREATED, epoch: 0 };
-  }
-  let replaced: ReplacedSegment & { epoch: number };
-  try {
-    const info = readHeader(old);
-    const words = new Int32Array(old.buffer, 0, HEADER_WORDS);
-    const state = readState(words);
-    if (
-      state === RingState.Open && info.pid !== Deno.pid &&
-      processAlive(info.pid)
-    ) {
-      throw new RingInUseError(name, info.pid);
-    }
-    replaced = {
-      pid: info.pid,
-      reason: state === RingState.Closed
-        ? "closed by its producer"
-        : info.pid === Deno.pid
-        ? "left open by this process"
-        : `its producer (pid ${info.pid}) is gone`,
-      epoch: info.epoch,
-    };
-    Atomics.store(words, W_STATE, RingState.Closed);
-    Atomics.add(words, W_WAKE, 1);
-    futexWake(
-      Deno.UnsafePointer.offset(old.pointer, Header.WakeSequence)!,
-      0x7fff_ffff,
-    );
-  } catch (error) {
-    if (error instanceof RingInUseError) {
-      unmapSegment(old);
-      throw error;
-    }
-    replaced = {
-      pid: undefined,
-      reason: error instanceof RingNotFoundError
-        ? HALF_CREATED
-        : `not a usable ring (${(error as Error).message})`,
-      epoch: 0,
-    };
-  }
-  unmapSegment(old);
-  unlinkSegment(name);
-  return replaced;
 }
 
 /**
@@ -242,10 +131,7 @@ export class RingWriter {
     this.#lapSequence = lapSequence(
       Math.floor(options.startPosition / options.capacity),
     );
-    this.#wakeWord = Deno.UnsafePointer.offset(
-      segment.pointer,
-      Header.WakeSequence,
-    )!;
+    this.#wakeWord = wakeWordOf(segment);
     this.#initialise(options);
     const heartbeat = setInterval(
       () => this.#beat(),
@@ -283,23 +169,8 @@ export class RingWriter {
         `Invalid start position ${start}: expected a safe integer ≥ 0`,
       );
     }
-    const size = segmentSize(resolved.capacity);
-    let replaced: (ReplacedSegment & { epoch: number }) | undefined;
-    let segment: Segment;
-    try {
-      segment = createSegment(name, size);
-    } catch (error) {
-      if (!(error instanceof OsError && error.errno === EEXIST)) throw error;
-      replaced = retire(name);
-      segment = createSegment(name, size);
-    }
-    const epoch = newEpoch(replaced?.epoch ?? 0);
-    return new RingWriter(
-      segment,
-      epoch,
-      replaced && { pid: replaced.pid, reason: replaced.reason },
-      resolved,
-    );
+    const fresh = createReplacing(name, segmentSize(resolved.capacity));
+    return new RingWriter(fresh.segment, fresh.epoch, fresh.replaced, resolved);
   }
 
   #initialise(options: Required<RingWriterOptions>): void {
@@ -476,12 +347,7 @@ export class RingWriter {
     this.#failure ??= new Error(
       `Ring ${this.name} is closed: cannot write to it`,
     );
-    if (intact) {
-      const words = this.#words;
-      Atomics.store(words, W_STATE, RingState.Closed);
-      Atomics.add(words, W_WAKE, 1);
-      futexWake(this.#wakeWord, 0x7fff_ffff);
-    }
+    if (intact) markClosed(this.#words, this.#wakeWord);
     this.#words = new Int32Array(0);
     unmapSegment(this.#segment);
     if (intact) this.#unlinkIfOurs();

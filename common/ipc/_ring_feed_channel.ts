@@ -1,0 +1,118 @@
+/**
+ * One subscribed symbol of a {@linkcode RingFeed}: its ring, its reader and
+ * its counters, and how they read as stream stats and feed status.
+ *
+ * @module
+ */
+
+import type { ProducerStatus } from "./_producer_watch.ts";
+import type { RingReader } from "./ring_reader.ts";
+import { segmentName } from "./segment.ts";
+import type { FeedStatus, StreamStats } from "../transport/feed.ts";
+
+/** One subscribed symbol's ring and counters (its stream index is its place in the list). */
+export interface Channel {
+  index: number;
+  exchange: string;
+  symbol: string;
+  origin: { exchange: string; symbol: string };
+  name: string;
+  reader: RingReader | undefined;
+  /** Epoch of the last ring followed (to tell a restart from the same dead ring). */
+  epoch: number | undefined;
+  state: ProducerStatus | "waiting";
+  waitReported: boolean;
+  /** A segment under the name was refused since the last attach (reported once). */
+  refusedReported: boolean;
+  received: number;
+  /** Losses of readers already closed. */
+  lostBefore: number;
+  /** The part of lostBefore in corrupt slots. */
+  corruptBefore: number;
+  reportedCorrupt: number;
+  invalid: number;
+  restarts: number;
+  reportedLost: number;
+  reportedLostAt: number;
+  /** When the consumer was last reported far behind (performance.now() ms). */
+  reportedBehindAt: number;
+}
+
+/** The channels of `symbols` on `exchange`, waiting, their rings named with `shmPathPrefix`. */
+export function newChannels(
+  symbols: readonly string[],
+  exchange: string,
+  shmPathPrefix: string,
+): Channel[] {
+  return symbols.map((symbol, index) => ({
+    index,
+    exchange,
+    symbol,
+    origin: { exchange, symbol },
+    name: segmentName(shmPathPrefix, exchange, symbol),
+    reader: undefined,
+    epoch: undefined,
+    state: "waiting",
+    waitReported: false,
+    refusedReported: false,
+    received: 0,
+    lostBefore: 0,
+    corruptBefore: 0,
+    reportedCorrupt: 0,
+    invalid: 0,
+    restarts: 0,
+    reportedLost: 0,
+    reportedLostAt: -Infinity, // the first loss is reported at once
+    reportedBehindAt: -Infinity,
+  }));
+}
+
+/** Closes the channel's reader, if any, keeping its losses. */
+export function detach(channel: Channel): void {
+  const reader = channel.reader;
+  if (reader === undefined) return;
+  channel.lostBefore += reader.lost;
+  channel.corruptBefore += reader.corrupt;
+  channel.reader = undefined;
+  reader.close();
+}
+
+/** The counters of one channel's stream. */
+export function channelStats(channel: Channel): StreamStats {
+  const lost = channel.lostBefore + (channel.reader?.lost ?? 0);
+  const corrupt = channel.corruptBefore + (channel.reader?.corrupt ?? 0);
+  return {
+    exchange: channel.exchange,
+    symbol: channel.symbol,
+    received: channel.received,
+    lost,
+    lostBy: { overwritten: lost - corrupt, "corrupt slot": corrupt },
+    invalid: channel.invalid,
+    lag: channel.reader?.lag() ?? 0,
+    restarts: channel.restarts,
+    state: channel.state,
+  };
+}
+
+/**
+ * Connected when every subscribed ring is attached to a live producer
+ * (heartbeat moving); such a producer is flowing or idle by its own choice.
+ */
+export function feedStatus(channels: readonly Channel[]): FeedStatus {
+  const down = channels.filter((channel) => channel.state !== "alive");
+  const lag = channels.reduce(
+    (total, channel) => total + (channel.reader?.lag() ?? 0),
+    0,
+  );
+  return {
+    connected: channels.length > 0 && down.length === 0,
+    idle: down.length === 0 && lag === 0,
+    detail: channels.length === 0
+      ? "not subscribed"
+      : down.length === 0
+      ? `${channels.length} ring(s) attached to live producers`
+      : down.map((channel) => `${channel.symbol} ${channel.state}`).join(
+        ", ",
+      ),
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * What a {@linkcode RingFeed}'s periodic check of an attached ring reports:
+ * losses (overwritten trades, corrupt slots), a consumer far behind its
+ * producer, and the producer's changes of state.
+ *
+ * @module
+ */
+
+import type { Channel } from "./_ring_feed_channel.ts";
+import type { ProducerStatus } from "./_producer_watch.ts";
+import type { RingReader } from "./ring_reader.ts";
+import { streamEvent } from "../transport/feed_events.ts";
+import type { FeedEvent } from "../transport/feed.ts";
+
+/** Loss events per symbol at most this often, ms. */
+const LOST_REPORT_MS = 1000;
+/** A reader this far behind the writer (fraction of the ring) is reported. */
+export const BEHIND_FRACTION = 0.5;
+/** "Behind" events per symbol at most this often, ms. */
+const BEHIND_REPORT_MS = 5000;
+
+/** Reports the trades lost since the last report (overwritten, in corrupt slots), at most once per {@linkcode LOST_REPORT_MS}. */
+export function reportLosses(
+  channel: Channel,
+  reader: RingReader,
+  now: number,
+  emit: (event: FeedEvent) => void,
+): void {
+  const corrupt = channel.corruptBefore + reader.corrupt;
+  const overwritten = channel.lostBefore + reader.lost - corrupt;
+  const losses: string[] = [];
+  if (overwritten > channel.reportedLost) {
+    losses.push(
+      `consumer too slow: the producer overwrote ${
+        overwritten - channel.reportedLost
+      } trades before they were read (${overwritten} lost in total)`,
+    );
+  }
+  if (corrupt > channel.reportedCorrupt) {
+    losses.push(
+      `skipped ${
+        corrupt - channel.reportedCorrupt
+      } trades whose ring slot could not be read (corrupt slot: did another process write ${channel.name}?) (${corrupt} in total)`,
+    );
+  }
+  if (
+    losses.length > 0 && now - channel.reportedLostAt >= LOST_REPORT_MS
+  ) {
+    emit(streamEvent(channel, "lost", losses.join("; ")));
+    channel.reportedLost = overwritten;
+    channel.reportedCorrupt = corrupt;
+    channel.reportedLostAt = now;
+  }
+}
+
+/** Reports a reader {@linkcode BEHIND_FRACTION} of its ring or more behind the producer, at most once per {@linkcode BEHIND_REPORT_MS}. */
+export function reportBehind(
+  channel: Channel,
+  reader: RingReader,
+  now: number,
+  emit: (event: FeedEvent) => void,
+): void {
+  const lag = reader.lag();
+  if (
+    lag >= reader.capacity * BEHIND_FRACTION &&
+    now - channel.reportedBehindAt >= BEHIND_REPORT_MS
+  ) {
+    emit(streamEvent(
+      channel,
+      "behind",
+      `consumer is ${lag} trades (${
+        Math.round(lag / reader.capacity * 100)
+      }% of the ring) behind the producer: trades are lost once it falls a whole ring behind (a slow strategy or recorder?)`,
+    ));
+    channel.reportedBehindAt = now;
+  }
+}
+
+/** The event for the producer's change from `previous` to `status`, if it is one to report. */
+export function statusEvent(
+  channel: Channel,
+  reader: RingReader,
+  status: ProducerStatus,
+  previous: Channel["state"],
+  now: number,
+): FeedEvent | undefined {
+  const silent = (reader.silentFor(now) / 1000).toFixed(1);
+  switch (status) {
+    case "alive":
+      return previous === "stalled"
+        ? streamEvent(channel, "recovered", "producer heartbeat is back")
+        : undefined;
+    case "stalled":
+      return streamEvent(
+        channel,
+        "stalled",
+        `producer pid ${reader.producerPid} is alive but its heartbeat stopped ${silent}s ago`,
+      );
+    case "dead":
+      return streamEvent(
+        channel,
+        "dead",
+        `producer pid ${reader.producerPid} died (no heartbeat for ${silent}s); waiting for a new one`,
+      );
+    case "closed":
+      return streamEvent(
+        channel,
+        "closed",
+        `producer closed ${reader.name}; waiting for a new one`,
+      );
+  }
+}

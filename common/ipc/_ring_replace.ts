@@ -1,0 +1,164 @@
+/**
+ * A fresh segment for a new producer: created under its name, or, when the
+ * name is taken, after retiring what is there (refused while a live producer
+ * holds it), with an epoch that differs from the one replaced.
+ *
+ * @module
+ */
+
+import { EEXIST, OsError, processAlive } from "../os/libc.ts";
+import { HEADER_WORDS, readHeader, readState } from "./_header.ts";
+import { markClosed, wakeWordOf } from "./_ring_wake.ts";
+import {
+  RingFormatError,
+  RingInUseError,
+  RingNotFoundError,
+  RingOwnerError,
+} from "./errors.ts";
+import { RING_HEADER_SIZE, RingState } from "./layout.ts";
+import {
+  createSegment,
+  effectiveUid,
+  openSegment,
+  type Segment,
+  segmentPath,
+  unlinkSegment,
+  unmapSegment,
+} from "./segment.ts";
+
+/** What the writer found under its name when it started. */
+export interface ReplacedSegment {
+  /** Pid of the producer that left it. */
+  pid: number | undefined;
+  /** Why it was replaced. */
+  reason: string;
+}
+
+/** A new producer's segment, its epoch, and what it replaced. */
+export interface FreshSegment {
+  /** The segment, created owner-only and fully allocated. */
+  segment: Segment;
+  /** The new incarnation's epoch (non-zero, not the replaced one's). */
+  epoch: number;
+  /** The segment found under the name and replaced, if any. */
+  replaced: ReplacedSegment | undefined;
+}
+
+const HALF_CREATED = "left half-created by a producer that died while starting";
+
+/**
+ * Creates segment `name` of `size` bytes, retiring a stale one found under
+ * the name first.
+ *
+ * @throws {RingInUseError} when a live producer is publishing into it.
+ * @throws {RingOwnerError} when another user owns the name (it cannot be replaced).
+ * @throws {OsError} (EEXIST) when the name is not a regular file (a directory, a symbolic link).
+ * @throws {RingSpaceError} when /dev/shm has no room for it.
+ */
+export function createReplacing(name: string, size: number): FreshSegment {
+  let replaced: (ReplacedSegment & { epoch: number }) | undefined;
+  let segment: Segment;
+  try {
+    segment = createSegment(name, size);
+  } catch (error) {
+    if (!(error instanceof OsError && error.errno === EEXIST)) throw error;
+    replaced = retire(name);
+    segment = createSegment(name, size);
+  }
+  const epoch = newEpoch(replaced?.epoch ?? 0);
+  return {
+    segment,
+    epoch,
+    replaced: replaced && { pid: replaced.pid, reason: replaced.reason },
+  };
+}
+
+function newEpoch(not: number): number {
+  const word = new Uint32Array(1);
+  do crypto.getRandomValues(word); while (word[0] === 0 || word[0] === not);
+  return word[0];
+}
+
+/**
+ * The name is taken by something that is not a segment (a directory, a
+ * symbolic link): creating fails as for any name taken (`EEXIST`), saying
+ * what is there and what to do.
+ */
+function nameTaken(name: string, problem: RingFormatError): OsError {
+  const error = new OsError(`shm_open ${segmentPath(name)}`, EEXIST);
+  error.message =
+    `${problem.message}: remove it, or give this data_manager another transport.ipc.shm_path_prefix`;
+  return error;
+}
+
+/**
+ * Clears the way for a new segment when the name is taken: refuses if a live
+ * producer holds it, otherwise marks the old one closed (so attached
+ * consumers notice at once) and unlinks it.
+ */
+function retire(name: string): ReplacedSegment & { epoch: number } {
+  let old: Segment;
+  try {
+    old = openSegment(name, {
+      mapBytes: RING_HEADER_SIZE,
+      ownerRemedy: `remove it (rm ${
+        segmentPath(name)
+      }, as its owner or root) or give this data_manager another transport.ipc.shm_path_prefix`,
+    });
+  } catch (error) {
+    if (error instanceof RingOwnerError && error.uid === effectiveUid()) {
+      // Ours, but others could write it (or we cannot open it): replace it
+      // with an owner-only one.
+      unlinkSegment(name);
+      const mode = (error.mode & 0o777).toString(8).padStart(4, "0");
+      return {
+        pid: undefined,
+        reason: (error.mode & 0o022) !== 0
+          ? `writable by group or others (mode ${mode})`
+          : `not readable and writable by its owner (mode ${mode})`,
+        epoch: 0,
+      };
+    }
+    if (error instanceof RingFormatError) throw nameTaken(name, error);
+    if (!(error instanceof RingNotFoundError)) throw error;
+    unlinkSegment(name);
+    return { pid: undefined, reason: HALF_CREATED, epoch: 0 };
+  }
+  let replaced: ReplacedSegment & { epoch: number };
+  try {
+    const info = readHeader(old);
+    const words = new Int32Array(old.buffer, 0, HEADER_WORDS);
+    const state = readState(words);
+    if (
+      state === RingState.Open && info.pid !== Deno.pid &&
+      processAlive(info.pid)
+    ) {
+      throw new RingInUseError(name, info.pid);
+    }
+    replaced = {
+      pid: info.pid,
+      reason: state === RingState.Closed
+        ? "closed by its producer"
+        : info.pid === Deno.pid
+        ? "left open by this process"
+        : `its producer (pid ${info.pid}) is gone`,
+      epoch: info.epoch,
+    };
+    markClosed(words, wakeWordOf(old));
+  } catch (error) {
+    if (error instanceof RingInUseError) {
+      unmapSegment(old);
+      throw error;
+    }
+    replaced = {
+      pid: undefined,
+      reason: error instanceof RingNotFoundError
+        ? HALF_CREATED
+        : `not a usable ring (${(error as Error).message})`,
+      epoch: 0,
+    };
+  }
+  unmapSegment(old);
+  unlinkSegment(name);
+  return replaced;
+}
