@@ -79,7 +79,7 @@ export {
   TradeFlags,
   type TradeRecord,
   WIRE_VERSION,
-} from "./common/mod.ts";
+} from "./common/wire/mod.ts";
 // Encoding records into messages, decoding them, and reading them in place.
 export {
   type BufferOptions,
@@ -92,7 +92,7 @@ export {
   type TradeOrigin,
   TradeView,
   WireFormatError,
-} from "./common/mod.ts";
+} from "./common/wire/mod.ts";
 // Fixed-point prices (× 10^9) and exact parsing of exchange decimals.
 export {
   formatPrice,
@@ -102,7 +102,7 @@ export {
   PRICE_SCALE,
   priceFromNumber,
   priceToNumber,
-} from "./common/mod.ts";
+} from "./common/wire/mod.ts";
 // NATS subjects: `{prefix}.{exchange}.{SYMBOL}.trades` and their filters.
 export {
   DEFAULT_SUBJECT_PREFIX,
@@ -112,7 +112,7 @@ export {
   type TradeFilterOptions,
   tradeFilters,
   tradeSubject,
-} from "./common/mod.ts";
+} from "./common/wire/mod.ts";
 // Loading the configuration: defaults < file < NATS variables < overrides.
 export {
   ConfigError,
@@ -122,7 +122,7 @@ export {
   NATS_ENV_VARIABLES,
   type NatsEnv,
   parseConfig,
-} from "./common/mod.ts";
+} from "./common/config/mod.ts";
 // The validated configuration: the whole and each section.
 export {
   type BarsConfig,
@@ -158,9 +158,9 @@ export {
   type SyntheticConfig,
   type TradingCoreConfig,
   type WaitStrategy,
-} from "./common/mod.ts";
+} from "./common/config/mod.ts";
 // Units: durations (`"500ms"`, `"1h"`) and bar intervals (`"1s"`, `"1m"`).
-export { parseBarInterval, parseDuration } from "./common/mod.ts";
+export { parseBarInterval, parseDuration } from "./common/config/mod.ts";
 // Bars: OHLCV per (exchange, symbol, interval), built from trades.
 export {
   type Bar,

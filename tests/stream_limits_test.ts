@@ -7,14 +7,16 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import {
   encodeMessage,
-  maxMsgsPerSubjectFor,
   natsMessageId,
   parsePrice,
   Side,
+  tradeSubject,
+} from "../common/wire/mod.ts";
+import {
+  maxMsgsPerSubjectFor,
   singleTradeMessageSize,
   type Storage,
-  tradeSubject,
-} from "../common/mod.ts";
+} from "../common/config/mod.ts";
 import { natsTest } from "./_permissions.ts";
 
 function trade(tradeId: bigint) {

@@ -15,7 +15,7 @@ import {
   TRADE_RECORD_SIZE,
   type TradeRecord,
   TradeView,
-} from "../mod.ts";
+} from "./mod.ts";
 
 const BATCH = 64;
 const origin = { exchange: "binance", symbol: "BTCUSDT" };
