@@ -55,7 +55,14 @@ progress_interval = "0"
       config,
       trades,
       rounds,
-      live: ["--bars", "1s,1m", "--bars-out", `${dir}/bars.ndjson`],
+      // --overwrite: every round writes the same file (refused by default).
+      live: [
+        "--bars",
+        "1s,1m",
+        "--bars-out",
+        `${dir}/bars.ndjson`,
+        "--overwrite",
+      ],
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
