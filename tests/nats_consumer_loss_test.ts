@@ -54,7 +54,7 @@ function metric(exchange: NatsFeed, name: string): string[] {
     SYMBOLS.map((symbol) => ({ exchange: "binance", symbol })),
   );
   const family = liveFamilies({
-    source: exchange,
+    feed: exchange,
     stats,
     processing: undefined,
   })

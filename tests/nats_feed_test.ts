@@ -397,7 +397,7 @@ natsExchangeTest(
     );
     assert.equal(reader.exchange.consumerRecreated, 1);
     const recreated = liveFamilies({
-      source: reader.exchange,
+      feed: reader.exchange,
       stats: new TradeStats(),
       processing: undefined,
     }).find((f) => f.name === "marketbus_nats_consumer_recreated_total");

@@ -134,7 +134,7 @@ async function openLive(
   const { processing, recorder } = outputs;
   const feed = createFeed(config, log);
   const stats = new TradeStats();
-  const state: LiveState = { source: feed, stats, processing };
+  const state: LiveState = { feed, stats, processing };
   const { metrics } = config.tradingCore;
   const previous: number[] = [];
   return {
@@ -176,7 +176,7 @@ async function consume(
     symbols: readonly string[];
   },
 ): Promise<void> {
-  const { source: feed, stats, processing } = state;
+  const { feed, stats, processing } = state;
   const { signal, recorder, log, symbols } = options;
   // A strategy whose onStart never settles must not hold a SIGINT up.
   if (await processing?.start({ signal }) === false) {

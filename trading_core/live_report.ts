@@ -70,14 +70,14 @@ export interface LiveSummary {
   latencyNs: LatencySummary;
 }
 
-/** The summary of a run of `elapsedMs` that read `source` into `stats`. */
+/** The summary of a run of `elapsedMs` that read `feed` into `stats`. */
 export function summarize(
-  source: TradeFeed,
+  feed: TradeFeed,
   stats: TradeStats,
   elapsedMs: number,
 ): LiveSummary {
   // By stream index, then maybe the "*" row of messages of no known stream.
-  const rows = source.stats();
+  const rows = feed.stats();
   const exchanges: LiveSummary["exchanges"] = {};
   stats.streams.forEach(({ exchange, symbol }, index) => {
     const figures = stats.figures(index);
@@ -98,7 +98,7 @@ export function summarize(
   const sum = (key: "lost" | "invalid") =>
     rows.reduce((total, row) => total + row[key], 0);
   return {
-    transport: source.name,
+    transport: feed.name,
     received: stats.received,
     lost: sum("lost"),
     lostBy: lostByCause(rows),

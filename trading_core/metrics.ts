@@ -26,8 +26,8 @@ import type { TradeStats } from "./trade_stats.ts";
 /** What the consumer's metrics and health are read from. */
 export interface LiveState {
   /** The transport read. */
-  source: TradeFeed;
-  /** Per-stream counts and latency, by the source's stream indexes. */
+  feed: TradeFeed;
+  /** Per-stream counts and latency, by the feed's stream indexes. */
   stats: TradeStats;
   /** Bars and strategy, when used. */
   processing: TradeProcessing | undefined;
@@ -38,10 +38,10 @@ export interface LiveState {
  * then bars and the strategy.
  */
 export function liveFamilies(state: LiveState): MetricFamily[] {
-  const { stats, source } = state;
-  const transport = source.name;
+  const { stats, feed } = state;
+  const transport = feed.name;
   // By stream index, then maybe the "*" row of messages of no known stream.
-  const rows = source.stats();
+  const rows = feed.stats();
   const labels = (stream: { exchange: string; symbol: string }): Labels => ({
     transport,
     exchange: stream.exchange,
@@ -77,7 +77,7 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
           "marketbus_trades_lost_total by cause: overwritten or corrupt slot (ring), stream limit or deleted (NATS).",
       },
       stats.streams.flatMap((stream, index) =>
-        lossCauses(source).map((cause): Sample => ({
+        lossCauses(feed).map((cause): Sample => ({
           labels: { ...labels(stream), cause },
           value: rows[index]?.lostBy[cause] ?? 0,
         }))
@@ -110,7 +110,7 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
         histogram: stats.figures(index).latency,
       })),
     ),
-    ...ownFamilies(source, stats.streams.map(labels)),
+    ...ownFamilies(feed, stats.streams.map(labels)),
   ];
   if (state.processing) families.push(...processingFamilies(state));
   return families;
@@ -173,17 +173,17 @@ function processingFamilies(state: LiveState): MetricFamily[] {
 /**
  * Healthy when the transport is connected (rings attached to live
  * producers; NATS up with its consumer) and trades arrived within
- * `staleAfterMs`, or the source has nothing to deliver by design.
+ * `staleAfterMs`, or the feed has nothing to deliver by design.
  */
 export function liveHealth(
   state: LiveState,
   options: { flow: FlowWatch; staleAfterMs: number },
 ): HealthReport {
-  const status = state.source.status();
+  const status = state.feed.status();
   const since = options.flow.sinceChange();
   const flowing = since !== undefined && since < options.staleAfterMs;
   const checks = [
-    { name: state.source.name, ok: status.connected, detail: status.detail },
+    { name: state.feed.name, ok: status.connected, detail: status.detail },
     {
       name: "data",
       ok: flowing || status.idle,

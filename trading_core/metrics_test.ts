@@ -100,7 +100,7 @@ ffiTest(
       strategyCalls: { trades: 0, bars: 0, errors: 0 },
     } as unknown as TradeProcessing;
     const families = liveFamilies({
-      source: source([
+      feed: source([
         row(AUDX, { lost: 1, lag: 7, restarts: 1 }),
         row(AUDY, { lost: 2, lag: 9 }),
         row({ exchange: "*", symbol: "*" }, { invalid: 4 }),
