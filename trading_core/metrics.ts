@@ -18,7 +18,7 @@ import {
   processFamilies,
   type Sample,
 } from "../common/metrics/mod.ts";
-import type { LossCause, TradeFeed } from "../common/transport/feed.ts";
+import type { TradeFeed } from "../common/transport/feed.ts";
 import type { BarCounts } from "./bars.ts";
 import type { TradeProcessing } from "./processing.ts";
 import type { TradeStats } from "./trade_stats.ts";
@@ -77,7 +77,7 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
           "marketbus_trades_lost_total by cause: overwritten or corrupt slot (ring), stream limit or deleted (NATS).",
       },
       stats.streams.flatMap((stream, index) =>
-        lossCauses(feed).map((cause): Sample => ({
+        feed.lossCauses.map((cause): Sample => ({
           labels: { ...labels(stream), cause },
           value: rows[index]?.lostBy[cause] ?? 0,
         }))
@@ -110,23 +110,10 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
         histogram: stats.figures(index).latency,
       })),
     ),
-    ...ownFamilies(feed, stats.streams.map(labels)),
+    ...feed.metrics(stats.streams.map(labels)),
   ];
   if (state.processing) families.push(...processingFamilies(state));
   return families;
-}
-
-/** The feed's own families. */
-function ownFamilies(
-  feed: TradeFeed,
-  streams: readonly Labels[],
-): MetricFamily[] {
-  return feed.metrics?.(streams) ?? [];
-}
-
-/** The causes of loss the feed counts, in the order of their samples. */
-function lossCauses(feed: TradeFeed): readonly LossCause[] {
-  return feed.lossCauses ?? [];
 }
 
 function processingFamilies(state: LiveState): MetricFamily[] {

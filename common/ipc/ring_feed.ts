@@ -32,6 +32,7 @@ import type { Labels, MetricFamily } from "../metrics/exposition.ts";
 import type {
   FeedEvent,
   FeedStatus,
+  LossCause,
   OnTick,
   StreamStats,
   SubscribeOptions,
@@ -98,7 +99,7 @@ export class RingFeed implements TradeFeed {
   /** Exchange name. */
   readonly name = "ipc";
   /** Causes of loss counted, in the order of their samples. */
-  readonly lossCauses = RING_FEED_LOSS_CAUSES;
+  readonly lossCauses: readonly LossCause[] = RING_FEED_LOSS_CAUSES;
   #options: Required<Omit<RingFeedOptions, "publisherUid">>;
   #publisherUid: number | undefined;
   #channels: Channel[] = [];

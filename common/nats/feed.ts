@@ -26,6 +26,7 @@ import {
 } from "../wire/subjects.ts";
 import type {
   FeedStatus,
+  LossCause,
   OnTick,
   StreamStats,
   SubscribeOptions,
@@ -129,7 +130,7 @@ export class NatsFeed implements TradeFeed {
   }
 
   /** The causes of loss this feed counts, in the order of their samples. */
-  readonly lossCauses = NATS_FEED_LOSS_CAUSES;
+  readonly lossCauses: readonly LossCause[] = NATS_FEED_LOSS_CAUSES;
 
   /** The NATS consumer families for `/metrics`. */
   metrics(): MetricFamily[] {

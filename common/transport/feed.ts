@@ -138,13 +138,13 @@ export interface TradeFeed {
   status(): FeedStatus;
   /**
    * The causes of loss the feed counts in {@linkcode StreamStats.lostBy}, in
-   * the order of their samples in `/metrics`; none when absent.
+   * the order of their samples in `/metrics`.
    */
-  readonly lossCauses?: readonly LossCause[];
+  readonly lossCauses: readonly LossCause[];
   /**
    * The feed's own metric families, after the ones every feed has;
    * `streams` holds the labels (`transport`, `exchange`, `symbol`) of each
-   * stream index. Feeds with none omit it.
+   * stream index.
    */
-  metrics?(streams: readonly Labels[]): MetricFamily[];
+  metrics(streams: readonly Labels[]): MetricFamily[];
 }
