@@ -5,7 +5,7 @@
  * @module
  */
 
-import { RecordOffset } from "../common/wire/record.ts";
+import { RecordOffset } from "../common/wire/mod.ts";
 import type { TradeSink, TradeSource } from "./source.ts";
 import type { TradePublisher } from "../common/transport/publisher.ts";
 

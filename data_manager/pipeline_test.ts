@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { delay } from "../common/runtime/delay.ts";
-import { RecordOffset } from "../common/wire/record.ts";
+import { RecordOffset } from "../common/wire/mod.ts";
 import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { ffiTest } from "../tests/_permissions.ts";
 import { LIVENESS_MS } from "../tests/_until.ts";

@@ -19,7 +19,7 @@ import {
   type ConfigOverride,
   type NatsEnv,
 } from "../common/config/mod.ts";
-import { segmentName } from "../common/ipc/segment.ts";
+import { segmentName } from "../common/wire/mod.ts";
 import { mutate, type Random } from "./_fuzz.ts";
 
 /** One input of the loader. */

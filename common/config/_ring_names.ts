@@ -9,7 +9,7 @@
  * @module
  */
 
-import { joinSegmentName, segmentName } from "../wire/ring_names.ts";
+import { joinSegmentName, segmentName } from "../wire/mod.ts";
 import { expectation, type Section } from "./_reader.ts";
 
 /** Where one role's ring names come from. */

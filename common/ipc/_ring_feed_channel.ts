@@ -7,7 +7,7 @@
 
 import type { ProducerStatus } from "./_producer_watch.ts";
 import type { RingReader } from "./ring_reader.ts";
-import { segmentName } from "./segment.ts";
+import { segmentName } from "../wire/mod.ts";
 import type { FeedStatus, StreamStats } from "../transport/feed.ts";
 
 /** One subscribed symbol's ring and counters (its stream index is its place in the list). */

@@ -21,10 +21,10 @@ import {
   effectiveUid,
   openSegment,
   type Segment,
-  segmentPath,
   unlinkSegment,
   unmapSegment,
 } from "./segment.ts";
+import { segmentPath } from "../wire/mod.ts";
 
 /** What the writer found under its name when it started. */
 export interface ReplacedSegment {

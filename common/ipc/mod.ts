@@ -43,12 +43,12 @@ export {
   openSegment,
   type OpenSegmentOptions,
   type Segment,
-  segmentName,
-  segmentPath,
   shmFreeBytes,
   unlinkSegment,
   unmapSegment,
 } from "./segment.ts";
+// Ring names: `{prefix}{exchange}_{SYMBOL}` (defined with the wire format).
+export { segmentName, segmentPath } from "../wire/mod.ts";
 // The ring layout of docs/ipc_ring.md: magic, version, sizes, capacity, state.
 export {
   checkCapacity,

@@ -8,7 +8,8 @@
 import { RingSpaceError } from "./errors.ts";
 import { segmentSize } from "./layout.ts";
 import { type ReplacedSegment, RingWriter } from "./ring_writer.ts";
-import { segmentName, shmFreeBytes } from "./segment.ts";
+import { shmFreeBytes } from "./segment.ts";
+import { segmentName } from "../wire/mod.ts";
 import { formatBytes, formatCount } from "../runtime/format.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import type { PublisherStats, TradePublisher } from "../transport/publisher.ts";

@@ -20,7 +20,7 @@ import {
   W_SLEEPERS,
   W_WAKE,
 } from "./_header.ts";
-import { checkCount, WordViewCache } from "../wire/words.ts";
+import { checkCount, WordViewCache } from "../wire/mod.ts";
 import type { RingState } from "./layout.ts";
 import {
   checkSegmentSize,

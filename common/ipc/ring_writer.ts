@@ -20,7 +20,7 @@ import {
   W_WRITE_HI,
   W_WRITE_LO,
 } from "./_header.ts";
-import { checkCount, WordViewCache } from "../wire/words.ts";
+import { checkCount, WordViewCache } from "../wire/mod.ts";
 import { RingTruncatedError } from "./errors.ts";
 import {
   checkCapacity,

@@ -1,6 +1,6 @@
 /**
- * POSIX shared-memory segments: create, open, map, unlink (names: ../wire/ring_names.ts)
- * (`shm_open` + `ftruncate` + `mmap` through FFI).
+ * POSIX shared-memory segments: create, open, map, unlink (`shm_open` +
+ * `ftruncate` + `mmap` through FFI). Their names: ../wire/ring_names.ts.
  *
  * @module
  */
@@ -33,13 +33,9 @@ import {
   RingSpaceError,
   RingTruncatedError,
 } from "./errors.ts";
-import { segmentPath, SHM_NAME } from "../wire/ring_names.ts";
+import { segmentPath, SHM_NAME } from "../wire/mod.ts";
 
-export {
-  joinSegmentName,
-  segmentName,
-  segmentPath,
-} from "../wire/ring_names.ts";
+export { joinSegmentName, segmentName, segmentPath } from "../wire/mod.ts";
 
 /** A mapped segment. Drop every view before {@linkcode unmapSegment}: touching the memory afterwards crashes the process. */
 export interface Segment {

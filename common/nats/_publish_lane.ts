@@ -7,7 +7,7 @@
  */
 
 import type { MsgHdrs } from "@nats-io/nats-core";
-import type { TradeOrigin } from "../wire/record.ts";
+import type { TradeOrigin } from "../wire/mod.ts";
 import { normalizeSymbol, tradeSubject } from "../wire/subjects.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 

@@ -7,7 +7,7 @@
 
 import { headers } from "@nats-io/nats-core";
 import { longestNatsMessageId, natsMessageId } from "../wire/message_id.ts";
-import { RecordOffset, type TradeOrigin } from "../wire/record.ts";
+import { RecordOffset, type TradeOrigin } from "../wire/mod.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import type { Slot } from "./_publish_lane.ts";
 

@@ -37,7 +37,7 @@
 
 import { createInbox, type NatsConnection } from "@nats-io/nats-core";
 import type { NatsTransportConfig } from "../config/mod.ts";
-import { WordViewCache } from "../wire/words.ts";
+import { WordViewCache } from "../wire/mod.ts";
 import type { LatencyHistogram } from "../metrics/latency_histogram.ts";
 import type { Logger } from "../runtime/log.ts";
 import {

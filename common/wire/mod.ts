@@ -3,10 +3,10 @@
  * codec and zero-copy view, fixed-point prices, and how trades are named on
  * NATS: subjects and message ids (see docs/wire_format.md).
  *
- * The byte offsets of a record (record.ts), the u64 and epoch-nanosecond
- * writers (epoch_nanos.ts), the word copy (words.ts) and ring segment names
- * (ring_names.ts) serve the hot paths and the ring that import them by file;
- * they are not part of this surface.
+ * The last group (record byte offsets, in-place u64 and epoch-nanosecond
+ * writers, the word copy, ring segment names) serves the transports and
+ * sources that write records in place and name rings; the root mod.ts
+ * leaves it out of the library surface.
  *
  * @module
  */
@@ -62,3 +62,14 @@ export {
 } from "./subjects.ts";
 // The NATS message id that lets JetStream drop a resent message.
 export { natsMessageId } from "./message_id.ts";
+// For the transports and sources that write records in place and name
+// rings (not in the root mod.ts).
+export { RecordOffset } from "./record.ts";
+export { setEpochNanos, setU64 } from "./epoch_nanos.ts";
+export { checkCount, WordViewCache } from "./words.ts";
+export {
+  joinSegmentName,
+  segmentName,
+  segmentPath,
+  SHM_NAME,
+} from "./ring_names.ts";

@@ -19,7 +19,7 @@
  */
 
 import { RecordOffset } from "../../common/wire/codec.ts";
-import { setEpochNanos, setU64 } from "../../common/wire/epoch_nanos.ts";
+import { setEpochNanos, setU64 } from "../../common/wire/mod.ts";
 import {
   Side,
   TRADE_RECORD_SIZE,
