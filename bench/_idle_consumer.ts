@@ -55,7 +55,7 @@ function cpuMicros(): number {
 
 async function main(config: IdleConsumerConfig): Promise<void> {
   const symbols = benchSymbols(config.rings);
-  const exchange = new RingFeed({
+  const feed = new RingFeed({
     exchange: BENCH_EXCHANGE,
     shmPathPrefix: config.prefix,
     ...(config.staleAfterMs === undefined
@@ -68,7 +68,7 @@ async function main(config: IdleConsumerConfig): Promise<void> {
   let announced = 0;
   let ready: () => void;
   const allAnnounced = new Promise<void>((resolve) => ready = resolve);
-  const done = exchange.subscribeTrades(
+  const done = feed.subscribeTrades(
     symbols,
     (trade) => {
       readWallClock(clock);

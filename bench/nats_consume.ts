@@ -94,7 +94,7 @@ async function fill(
 
 /** Reads the whole stream once with a new durable consumer; returns trades/s. */
 async function round(url: string, trades: number, name: string) {
-  const exchange = new NatsFeed(
+  const feed = new NatsFeed(
     feedOptions(url, { durableName: name, symbols: SYMBOLS }, {
       name: "bench-consumer",
       connectTimeoutMs: 5000,
@@ -104,12 +104,12 @@ async function round(url: string, trades: number, name: string) {
   );
   let first = 0;
   let checksum = 0;
-  await exchange.subscribeTrades(SYMBOLS, (trade) => {
+  await feed.subscribeTrades(SYMBOLS, (trade) => {
     if (first === 0) first = performance.now();
     checksum += trade.seq;
   }, { limit: trades });
   const seconds = (performance.now() - first) / 1000;
-  const received = exchange.stats().reduce((sum, s) => sum + s.received, 0);
+  const received = feed.stats().reduce((sum, s) => sum + s.received, 0);
   if (received !== trades || checksum === 0) {
     throw new Error(`round ${name} received ${received} of ${trades} trades`);
   }

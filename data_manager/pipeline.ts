@@ -15,7 +15,7 @@ export interface PublishOptions {
   signal?: AbortSignal;
   /**
    * Let sources that can wait wait for the transports' room instead of
-   * letting a transport drop (for a publisher whose every transport can wait,
+   * letting a transport drop (when every transport can wait,
    * e.g. NATS only; never when the ring is one of them).
    */
   backpressure?: boolean;
@@ -103,9 +103,9 @@ export async function publishTrades(
   transports: readonly TradePublisher[],
   options: PublishOptions & { counters?: PublishCounters } = {},
 ): Promise<PublishCounters> {
-  const publisher = new Pipeline(source.symbols, transports, options);
-  const signals = [publisher.limitReached];
+  const pipeline = new Pipeline(source.symbols, transports, options);
+  const signals = [pipeline.limitReached];
   if (options.signal) signals.push(options.signal);
-  await source.run(publisher, { signal: AbortSignal.any(signals) });
-  return publisher.counters;
+  await source.run(pipeline, { signal: AbortSignal.any(signals) });
+  return pipeline.counters;
 }

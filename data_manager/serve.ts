@@ -1,6 +1,7 @@
 /**
- * `deno task serve`: publishes synthetic trades into the configured
- * transports, prints progress, and shuts down cleanly on SIGINT/SIGTERM.
+ * `deno task serve`: publishes the configured source's trades into the
+ * configured transports, prints progress, and shuts down cleanly on
+ * SIGINT/SIGTERM.
  *
  * @module
  */

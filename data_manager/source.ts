@@ -18,7 +18,7 @@ export interface TradeSink {
   /**
    * Resolves when the transports can take more without dropping, or returns
    * undefined when they can now. A source that can wait (a file, a
-   * generator) awaits it every few dozen trades; a live feed cannot wait
+   * generator) awaits it every few dozen trades; a live stream cannot wait
    * and ignores it.
    */
   room(): Promise<void> | undefined;
@@ -41,7 +41,7 @@ export interface TradeSource {
    */
   idle?(): boolean;
   /**
-   * The source's own metric families (a live feed's reconnects), after the
+   * The source's own metric families (a live stream's reconnects), after the
    * transports' ones. Sources with none omit it.
    */
   metrics?(): MetricFamily[];

@@ -1,5 +1,5 @@
 /**
- * What the NATS exchange tests share: a publisher that stores trades with
+ * What the NATS feed tests share: a publisher that stores trades with
  * per-(exchange, symbol) seqs in a stream and subject prefix unique to the
  * run, a reader around {@linkcode NatsFeed.subscribeTrades}, waits,
  * record comparisons, and the test wrappers (`NATS_URL`'s server or one of
@@ -219,7 +219,7 @@ export interface Delivered {
 
 /** A running subscription: what it delivered and reported, and how to stop it. */
 export interface Reader {
-  exchange: NatsFeed;
+  feed: NatsFeed;
   delivered: Delivered[];
   events: FeedEvent[];
   /** The streams announced (`onStream`), by index, as `exchange symbol`. */
@@ -255,7 +255,7 @@ export function consumerConfig(
 
 /** Where {@linkcode feedOptions} connects and what it reads, when not the tests' own. */
 export interface ExchangeTarget {
-  /** Connection name. @default "nats-exchange-test" */
+  /** Connection name. @default "nats-feed-test" */
   name?: string;
   /** @default 2000 */
   connectTimeoutMs?: number;
@@ -274,7 +274,7 @@ export function feedOptions(
   return {
     connection: {
       servers: [url],
-      name: target.name ?? "nats-exchange-test",
+      name: target.name ?? "nats-feed-test",
       auth: { kind: "none" },
       tls: undefined,
       connectTimeoutMs: target.connectTimeoutMs ?? 2000,
@@ -294,12 +294,12 @@ export function read(
   } = {},
 ): Reader {
   const { symbols = SYMBOLS, limit, onTick, ...consumer } = options;
-  const exchange = new NatsFeed(feedOptions(url, consumer));
+  const feed = new NatsFeed(feedOptions(url, consumer));
   const controller = new AbortController();
   const delivered: Delivered[] = [];
   const events: FeedEvent[] = [];
   const streams: string[] = [];
-  const done = exchange.subscribeTrades(symbols, (trade, origin, index) => {
+  const done = feed.subscribeTrades(symbols, (trade, origin, index) => {
     assert.equal(
       streams[index],
       `${origin.exchange} ${origin.symbol}`,
@@ -327,7 +327,7 @@ export function read(
   const saw = (kind: FeedEvent["kind"]) =>
     events.filter((e) => e.kind === kind);
   return {
-    exchange,
+    feed,
     delivered,
     events,
     streams,

@@ -1,5 +1,5 @@
 /**
- * What the in-process tests of the shared-memory exchange share: a
+ * What the in-process tests of the shared-memory feed share: a
  * subscription that records deliveries and events, publishing numbered
  * trades, waiting for a condition, and forging a foreign segment.
  *
@@ -52,7 +52,7 @@ export function until(condition: () => boolean, what: string): Promise<void> {
 
 /** A running subscription: what it delivered and reported, and how to stop it. */
 export interface Subscription {
-  exchange: RingFeed;
+  feed: RingFeed;
   delivered: Delivered[];
   events: FeedEvent[];
   /** The streams announced (`onStream`), by index, as `exchange symbol`. */
@@ -75,7 +75,7 @@ export function subscribe(
   options: Partial<RingFeedOptions> & { limit?: number } = {},
 ): Subscription {
   const { limit, ...feedOptions } = options;
-  const exchange = new RingFeed({
+  const feed = new RingFeed({
     exchange: "binance",
     shmPathPrefix: shm.prefix,
     ...feedOptions,
@@ -84,7 +84,7 @@ export function subscribe(
   const delivered: Delivered[] = [];
   const events: FeedEvent[] = [];
   const streams: string[] = [];
-  const done = exchange.subscribeTrades(
+  const done = feed.subscribeTrades(
     symbols,
     (trade, origin, symbol) =>
       delivered.push({
@@ -104,7 +104,7 @@ export function subscribe(
     },
   );
   return {
-    exchange,
+    feed,
     delivered,
     events,
     streams,

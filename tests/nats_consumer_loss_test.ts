@@ -48,13 +48,13 @@ function assertLost(stats: StreamStats[], lost: readonly Published[]): void {
   );
 }
 
-/** The values of `name` on `exchange`'s /metrics, as `labels…=value` lines. */
-function metric(exchange: NatsFeed, name: string): string[] {
+/** The values of `name` on `feed`'s /metrics, as `labels…=value` lines. */
+function metric(feed: NatsFeed, name: string): string[] {
   const stats = new TradeStats(
     SYMBOLS.map((symbol) => ({ exchange: "binance", symbol })),
   );
   const family = liveFamilies({
-    feed: exchange,
+    feed,
     stats,
     processing: undefined,
   })
@@ -116,10 +116,10 @@ natsExchangeTest(
       await delay(200);
       await reader.stop();
       assert.equal(reader.delivered.length, tradesIn(kept));
-      assertLost(reader.exchange.stats(), gone);
+      assertLost(reader.feed.stats(), gone);
       assert.deepEqual(warned(reader.events), perSymbol(gone));
       assert.deepEqual(
-        metric(reader.exchange, "marketbus_trades_lost_by_cause_total"),
+        metric(reader.feed, "marketbus_trades_lost_by_cause_total"),
         SYMBOLS.map((symbol, i) =>
           `nats binance ${symbol} ${CAUSE}=${perSymbol(gone)[i]}`
         ),
@@ -159,7 +159,7 @@ natsExchangeTest(
       await delay(200);
       await reader.stop();
       assert.equal(reader.delivered.length, tradesIn([...first, ...after]));
-      assertLost(reader.exchange.stats(), unread);
+      assertLost(reader.feed.stats(), unread);
       assert.deepEqual(warned(reader.events), perSymbol(unread));
       assert.equal(
         reader.saw("lost").filter((e) => e.symbol === "*").length,
@@ -182,7 +182,7 @@ natsExchangeTest(
     const resumed = read(server.url, { limit: tradesIn(more.slice(12)) });
     await resumed.done;
     assert.equal(resumed.delivered.length, tradesIn(more.slice(12)));
-    assertLost(resumed.exchange.stats(), more.slice(0, 12));
+    assertLost(resumed.feed.stats(), more.slice(0, 12));
     assert.deepEqual(warned(resumed.events), perSymbol(more.slice(0, 12)));
 
     // An unclean end saves nothing: as if the position were not saved.
@@ -199,7 +199,7 @@ natsExchangeTest(
     const kept = next.filter((m) => !deleted.includes(m));
     const direct = read(server.url, { limit: tradesIn(kept) });
     await direct.done;
-    assertLost(direct.exchange.stats(), deleted);
+    assertLost(direct.feed.stats(), deleted);
     assert.equal(
       direct.saw("lost").filter((e) => e.symbol === "*").length,
       0,
@@ -210,7 +210,7 @@ natsExchangeTest(
     const last = await publisher.publishMany(24);
     const blind = read(server.url, { limit: tradesIn(last.slice(12)) });
     await blind.done;
-    assertLost(blind.exchange.stats(), []);
+    assertLost(blind.feed.stats(), []);
     const floor = kept.at(-1)!.streamSeq;
     assert.deepEqual(
       blind.saw("lost").map((e) => [e.symbol, e.message]),
@@ -239,8 +239,8 @@ natsExchangeTest(
     await all.received(tradesIn(sent));
     await btc.stop();
     await all.stop();
-    assert.deepEqual(btc.exchange.stats().map((s) => s.lost), [0]);
-    assertLost(all.exchange.stats(), []);
+    assert.deepEqual(btc.feed.stats().map((s) => s.lost), [0]);
+    assertLost(all.feed.stats(), []);
     assert.equal(btc.saw("lost").length + all.saw("lost").length, 0);
   },
 );

@@ -1,4 +1,4 @@
-// Tests of the NATS JetStream exchange against real nats-server processes
+// Tests of the NATS JetStream feed against real nats-server processes
 // from the harness, one per test, fed by the test itself (js.publish of
 // encoded records): order and bytes of multi-record messages, filters, fan-out,
 // replay after a restart, deliver policies, the ordered mode, invalid messages,
@@ -73,7 +73,7 @@ natsExchangeTest(
     for (const trade of reader.delivered) {
       assert.equal(trade.index, SYMBOLS.indexOf(trade.symbol));
     }
-    const stats = reader.exchange.stats();
+    const stats = reader.feed.stats();
     assert.deepEqual(stats.map((s) => s.symbol), SYMBOLS);
     for (const [i, symbol] of SYMBOLS.entries()) {
       const mine = sent.filter((m) => m.symbol === symbol);
@@ -137,7 +137,7 @@ natsExchangeTest(
     });
     await all.done;
     assertRecords(all.delivered, sent);
-    const stats = all.exchange.stats();
+    const stats = all.feed.stats();
     // (exchange, symbol) streams in order of arrival; every index names its
     // stream.
     const streams = [
@@ -346,7 +346,7 @@ natsExchangeTest(
         `message 5 on ${PREFIX}\\.Binance\\.BTCUSDT\\.trades .*Invalid trade subject`,
       ),
     );
-    const stats = reader.exchange.stats();
+    const stats = reader.feed.stats();
     assert.deepEqual(
       stats.map((s) => [s.exchange, s.symbol, s.received, s.invalid]),
       [
@@ -375,7 +375,7 @@ natsExchangeTest(
       reader.saw("waiting")[0].message,
       `stream "${STREAM}" not found; waiting for the publisher to create it`,
     );
-    assert.equal(reader.exchange.stats()[0].state, "waiting");
+    assert.equal(reader.feed.stats()[0].state, "waiting");
     await publisher.jsm.streams.add({
       name: STREAM,
       subjects: streamSubjects({ prefix: PREFIX }),
@@ -395,9 +395,9 @@ natsExchangeTest(
       reader.saw("attached")[1].message,
       /^durable consumer "reader" \(recreated\) on stream/,
     );
-    assert.equal(reader.exchange.consumerRecreated, 1);
+    assert.equal(reader.feed.consumerRecreated, 1);
     const recreated = liveFamilies({
-      feed: reader.exchange,
+      feed: reader.feed,
       stats: new TradeStats(),
       processing: undefined,
     }).find((f) => f.name === "marketbus_nats_consumer_recreated_total");
@@ -410,7 +410,7 @@ natsExchangeTest(
     await reader.stop();
     assertRecords(reader.delivered, [...sent, ...more]);
     assert.equal(reader.saw("dead").length, 1, JSON.stringify(reader.events));
-    assert.equal(reader.exchange.stats()[0].lost, 0);
+    assert.equal(reader.feed.stats()[0].lost, 0);
     // The stream deleted under it: waited for, then the consumer recreated.
     const again = read(server.url, { durableName: "again" });
     await again.received(tradesIn([...sent, ...more]));
@@ -436,9 +436,9 @@ natsExchangeTest(
     await delay(200);
     await again.stop();
     assertRecords(again.delivered, [...sent, ...more, ...after]);
-    assert.equal(again.exchange.consumerRecreated, 1);
+    assert.equal(again.feed.consumerRecreated, 1);
     // Everything of the old stream was delivered: nothing lost.
-    assert.deepEqual(again.exchange.stats().map((s) => s.lost), [0, 0, 0]);
+    assert.deepEqual(again.feed.stats().map((s) => s.lost), [0, 0, 0]);
     assert.deepEqual(
       again.saw("lost").map((e) => e.message),
       [
@@ -479,7 +479,7 @@ natsExchangeTest(
     const info = await publisher.jsm.consumers.info(STREAM, "reader");
     assert.equal(info.ack_floor.stream_seq, sent.at(-1)!.streamSeq);
     assert.equal(info.num_ack_pending, 0);
-    assert.equal(reader.exchange.stats()[0].state, "stopped");
+    assert.equal(reader.feed.stats()[0].state, "stopped");
   },
 );
 

@@ -1,4 +1,4 @@
-// The shared-memory exchange with more rings than one futex_waitv call takes
+// The shared-memory feed with more rings than one futex_waitv call takes
 // (128): 500 idle rings, and 500 rings that do not exist yet. Functional: the
 // trades of ring #499 arrive while the others idle, and the consumer sleeps
 // between them; its CPU is measured by bench/idle_rings.ts, not here.
@@ -43,7 +43,7 @@ ffiTest(
         assert.deepEqual(sub.seqs(LAST), range(1, 5));
         assert.equal(writers[LAST].wakeups, 5, "each trade woke the sleeper");
         assert.equal(sub.delivered.length, 5);
-        const stats = sub.exchange.stats();
+        const stats = sub.feed.stats();
         assert.ok(stats.every((s) => s.lost === 0 && s.state === "alive"));
       } finally {
         await sub.stop();
@@ -71,7 +71,7 @@ ffiTest(
       await until(() => sub.seqs(LAST).length === 3, "the trades of #499");
       assert.deepEqual(sub.seqs(LAST), range(1, 3));
       assert.ok(sub.saw("attached", SYMBOLS[LAST]));
-      assert.equal(sub.exchange.stats()[LAST].state, "alive");
+      assert.equal(sub.feed.stats()[LAST].state, "alive");
     } finally {
       await sub.stop();
       writer?.close();

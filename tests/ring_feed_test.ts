@@ -1,4 +1,4 @@
-// Tests of the shared-memory exchange in one process, with RingWriters as
+// Tests of the shared-memory feed in one process, with RingWriters as
 // producers: order and origin of deliveries, the limit, rings that appear
 // later, producer restarts, laps, invalid records, foreign segments, and
 // abort for each wait strategy. Every test has its own segment prefix and removes whatever is
@@ -63,7 +63,7 @@ ffiTest(
         ]),
         [["binance", "BTCUSDT", 0], ["binance", "ETHUSDT", 1]],
       );
-      const stats = sub.exchange.stats();
+      const stats = sub.feed.stats();
       assert.deepEqual(
         stats.map((s) => [s.exchange, s.symbol, s.received, s.lost]),
         [
@@ -93,7 +93,7 @@ ffiTest(
       });
       await sub.ended();
       assert.equal(sub.delivered.length, 700);
-      const received = sub.exchange.stats().reduce((n, s) => n + s.received, 0);
+      const received = sub.feed.stats().reduce((n, s) => n + s.received, 0);
       assert.equal(received, 700);
       // In order per symbol, from the first.
       assert.deepEqual(sub.seqs(0), range(1, sub.seqs(0).length));
@@ -154,7 +154,7 @@ ffiTest(
           }\\) at position 0`,
         ),
       );
-      const [stats] = sub.exchange.stats();
+      const [stats] = sub.feed.stats();
       assert.equal(stats.restarts, 1);
       assert.equal(stats.received, 10);
       assert.equal(stats.lost, 0);
@@ -177,10 +177,10 @@ ffiTest(
       await until(() => sub.delivered.length === 10, "first trades");
       publish(writer, 11, 266); // four laps while the consumer cannot run
       await until(() => sub.saw("lost"), "lost event");
-      await until(() => sub.exchange.stats()[0].lag === 0, "caught up");
+      await until(() => sub.feed.stats()[0].lag === 0, "caught up");
       await sub.stop();
       const seqs = sub.seqs();
-      const [stats] = sub.exchange.stats();
+      const [stats] = sub.feed.stats();
       assert.ok(stats.lost > 0, JSON.stringify(stats));
       assert.equal(stats.received + stats.lost, 266, JSON.stringify(stats));
       assert.equal(stats.received, seqs.length);
@@ -216,8 +216,8 @@ ffiTest(
       publish(writer, 1, 10);
       await until(() => sub.delivered.length === 10, "first trades");
       publish(writer, 11, 266);
-      await until(() => sub.exchange.stats()[0].lag === 0, "caught up");
-      assert.ok(sub.exchange.stats()[0].lost > 0);
+      await until(() => sub.feed.stats()[0].lag === 0, "caught up");
+      assert.ok(sub.feed.stats()[0].lost > 0);
       // The next check reports the loss, then (this close) the producer.
       writer.close();
       now = 150;
@@ -249,7 +249,7 @@ ffiTest(
       const sub = subscribe(shm, ["BTCUSDT"], { from: "oldest", limit: 3 });
       await sub.ended();
       assert.deepEqual(sub.seqs(), [1, 3, 4]);
-      const [stats] = sub.exchange.stats();
+      const [stats] = sub.feed.stats();
       assert.equal(stats.invalid, 1);
       assert.equal(stats.received, 3);
       assert.equal(stats.lost, 0);
@@ -310,7 +310,7 @@ ffiTest(
       await until(() => sub.seqs(1).length === 5, "ETHUSDT trades");
       assert.deepEqual(sub.seqs(1), range(1, 5));
       assert.ok(sub.saw("attached", "ETHUSDT"));
-      assert.equal(sub.exchange.stats()[1].state, "alive");
+      assert.equal(sub.feed.stats()[1].state, "alive");
     } finally {
       await sub.stop();
       btc.close();
@@ -421,7 +421,7 @@ for (const wait of WAIT_STRATEGIES) {
           0,
           "still registered as asleep on the ring",
         );
-        assert.deepEqual(sub.exchange.stats().map((s) => s.received), [3, 0]);
+        assert.deepEqual(sub.feed.stats().map((s) => s.received), [3, 0]);
         // And with no ring at all to read.
         const none = subscribe(shm, ["SOLUSDT"], { wait });
         await until(() => none.saw("waiting"), "waiting event");
@@ -442,7 +442,7 @@ ffiTest(
   async () => {
     using shm = shmScope();
     const writer = RingWriter.create(shm.ring("BTCUSDT"), { capacity: 64 });
-    const exchange = new RingFeed({
+    const feed = new RingFeed({
       exchange: "binance",
       shmPathPrefix: shm.prefix,
       from: "oldest",
@@ -451,7 +451,7 @@ ffiTest(
     let lagSeen = 0;
     try {
       publish(writer, 1, 1);
-      await exchange.subscribeTrades(
+      await feed.subscribeTrades(
         ["BTCUSDT"],
         (trade) => {
           if (trade.seq !== 1) return;
@@ -460,7 +460,7 @@ ffiTest(
           publish(writer, 2, 41);
           const until = performance.now() + 150;
           while (performance.now() < until) { /* busy */ }
-          lagSeen = exchange.stats()[0].lag;
+          lagSeen = feed.stats()[0].lag;
         },
         { limit: 41, onEvent: (event) => events.push(event) },
       );
@@ -474,7 +474,7 @@ ffiTest(
       behind[0].message,
       "BTCUSDT: consumer is 40 trades (63% of the ring) behind the producer: trades are lost once it falls a whole ring behind (a slow strategy or recorder?)",
     );
-    const [stats] = exchange.stats();
+    const [stats] = feed.stats();
     assert.deepEqual([stats.received, stats.lost], [41, 0]);
   },
 );

@@ -105,7 +105,7 @@ export class RingFeed implements TradeFeed {
   #channels: Channel[] = [];
   #search: RingSearch<Channel> = new RingSearch(undefined);
 
-  /** Creates the exchange; nothing is opened until {@linkcode subscribeTrades}. */
+  /** Creates the feed; nothing is opened until {@linkcode subscribeTrades}. */
   constructor(options: RingFeedOptions) {
     this.#options = {
       wait: "backoff",

@@ -98,7 +98,7 @@ const SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
-  // Segment ownership, size and space (used by segment.ts).
+  // Segment ownership, size and space (used by ../ipc/segment.ts).
   statx: {
     parameters: ["i32", "buffer", "i32", "u32", "buffer"],
     result: "i32",
@@ -140,8 +140,8 @@ const SYMBOLS = {
     result: "i64",
     nonblocking: true,
   },
-  // Waiting for segments to appear (segment_watch.ts), noticing a mapped one
-  // modified (resize_watch.ts).
+  // Waiting for segments to appear (../ipc/segment_watch.ts), noticing a
+  // mapped one modified (../ipc/resize_watch.ts).
   inotify_init1: { parameters: ["i32"], result: "i32" },
   inotify_add_watch: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   inotify_rm_watch: { parameters: ["i32", "i32"], result: "i32" },

@@ -1,6 +1,7 @@
 /**
- * What a trade source offers trading_core: subscribe to symbols and get each
- * trade, in order per (exchange, symbol) stream, until the signal aborts.
+ * What a feed (the consuming end of a transport) offers trading_core:
+ * subscribe to symbols and get each trade, in order per (exchange, symbol)
+ * stream, until the signal aborts.
  *
  * A stream is the trades of one symbol on one exchange: its publisher
  * numbers them with their own `seq`. The same symbol on two exchanges is two
@@ -119,7 +120,7 @@ export interface FeedStatus {
   detail: string;
 }
 
-/** A source of trades for trading_core. */
+/** The consuming end of a transport: the trades trading_core reads. */
 export interface TradeFeed {
   /** Short name, e.g. `"ipc"`. */
   readonly name: string;

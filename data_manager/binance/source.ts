@@ -1,5 +1,5 @@
 /**
- * The Binance live trade feed as a {@linkcode TradeSource}: each parsed
+ * The Binance live trade stream as a {@linkcode TradeSource}: each parsed
  * trade becomes a record at once (a live feed cannot wait for room).
  *
  * @module
@@ -38,7 +38,7 @@ export class BinanceSource implements TradeSource {
   #options: BinanceSourceOptions;
   #stream: BinanceTradeStream | undefined;
 
-  /** A feed of `symbols` (Binance spelling, e.g. `BTCUSDT`). */
+  /** A source of `symbols` (Binance spelling, e.g. `BTCUSDT`). */
   constructor(symbols: readonly string[], options: BinanceSourceOptions) {
     this.symbols = symbols;
     this.#options = options;

@@ -387,7 +387,9 @@ function tempFileTest(
     name,
     permissions: [...SHM_PERMISSIONS, ...TEMP_FILE_PERMISSIONS],
     async fn() {
-      const dir = await Deno.makeTempDir({ prefix: "marketbus_replay_feed_" });
+      const dir = await Deno.makeTempDir({
+        prefix: "marketbus_replay_source_",
+      });
       try {
         await fn(dir);
       } finally {
