@@ -22,8 +22,8 @@
 
 import process from "node:process";
 import { encodeTrade } from "../common/wire/codec.ts";
+import { LIBC_PATHS } from "../common/os/mod.ts";
 import {
-  LIBC_PATHS,
   RingReader,
   RingState,
   RingWaiter,

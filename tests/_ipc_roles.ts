@@ -13,11 +13,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import denoJson from "../deno.json" with { type: "json" };
 import { NATS_ENV_VARIABLES } from "../common/config/mod.ts";
-import { LIBC_PATHS } from "../common/ipc/mod.ts";
+import { LIBC_PATHS } from "../common/os/mod.ts";
 import { PROJECT_ROOT } from "./nats_server.ts";
 import { SHM_PERMISSIONS } from "./_permissions.ts";
 import { LIVENESS_MS } from "./_until.ts";
-import type { LiveSummary, StreamSummary } from "../trading_core/live.ts";
+import type {
+  LiveSummary,
+  StreamSummary,
+} from "../trading_core/live_report.ts";
 
 /** Where Linux keeps POSIX shared-memory segments. */
 

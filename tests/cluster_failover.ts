@@ -30,7 +30,7 @@ import {
 } from "./_ipc_roles.ts";
 import { freePort, waitUntil } from "./_metrics_scrape.ts";
 import type { NatsCluster, NodeRestart } from "./nats_server.ts";
-import type { LiveSummary } from "../trading_core/live.ts";
+import type { LiveSummary } from "../trading_core/live_report.ts";
 
 /** How often the publisher's metrics are sampled, ms. */
 const SAMPLE_MS = 50;

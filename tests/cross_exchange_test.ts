@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { Bar } from "../trading_core/bar.ts";
-import type { LiveSummary } from "../trading_core/live.ts";
+import type { LiveSummary } from "../trading_core/live_report.ts";
 import { gatedTest, harnessPermissions } from "./_permissions.ts";
 import {
   assertCleanExit,

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { delay } from "../common/runtime/delay.ts";
-import type { LiveSummary } from "../trading_core/live.ts";
+import type { LiveSummary } from "../trading_core/live_report.ts";
 import { natsTest } from "./_permissions.ts";
 import {
   LIVENESS_MS,

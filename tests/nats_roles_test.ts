@@ -27,7 +27,7 @@ import { decodeTrades } from "../common/wire/codec.ts";
 import { delay } from "../common/runtime/delay.ts";
 import { parseTradeSubject } from "../common/wire/subjects.ts";
 import type { Trade } from "../common/wire/trade.ts";
-import type { LiveSummary } from "../trading_core/live.ts";
+import type { LiveSummary } from "../trading_core/live_report.ts";
 import {
   gatedTest,
   harnessPermissions,

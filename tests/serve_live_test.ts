@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { delay } from "../common/runtime/delay.ts";
 import { RingReader } from "../common/ipc/mod.ts";
-import type { LiveSummary } from "../trading_core/live.ts";
+import type { LiveSummary } from "../trading_core/live_report.ts";
 import { gatedTest } from "./_permissions.ts";
 import {
   assertCleanExit,

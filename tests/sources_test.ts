@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { parsePrice } from "../common/wire/fixed_point.ts";
 import { Side } from "../common/wire/trade.ts";
 import { formatNdjsonTrade } from "../common/trade_file/mod.ts";
-import type { LiveSummary } from "../trading_core/live.ts";
+import type { LiveSummary } from "../trading_core/live_report.ts";
 import { FakeBinance, tradeFrame } from "./_fake_binance.ts";
 import { gatedTest } from "./_permissions.ts";
 import {

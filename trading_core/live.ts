@@ -30,8 +30,6 @@ import { liveFamilies, liveHealth, type LiveState } from "./metrics.ts";
 import { progressLines, reportSummary, summarize } from "./live_report.ts";
 import { TradeStats } from "./trade_stats.ts";
 
-export type { LiveSummary, StreamSummary } from "./live_report.ts";
-
 const ROLE = "trading_core";
 
 /**

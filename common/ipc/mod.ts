@@ -73,4 +73,5 @@ export {
   RingTruncatedError,
   type SegmentOwnership,
 } from "./errors.ts";
-export { LIBC_PATHS, LibcUnavailableError, OsError } from "../os/mod.ts";
+// The errors of the libc calls under the ring (no FFI, a failed call).
+export { LibcUnavailableError, OsError } from "../os/mod.ts";

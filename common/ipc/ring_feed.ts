@@ -39,8 +39,6 @@ import type {
   TradeFeed,
 } from "../transport/feed.ts";
 
-export { BEHIND_FRACTION } from "./_ring_feed_check.ts";
-
 /** Options of {@linkcode RingFeed}. */
 export interface RingFeedOptions {
   /** Exchange name (part of the segment names). */

@@ -4,7 +4,7 @@
 // is ignored without --allow-read.
 
 import assert from "node:assert/strict";
-import vectors from "../testdata/wire_vectors.json" with { type: "json" };
+import vectors from "./testdata/wire_vectors.json" with { type: "json" };
 import {
   checkMessage,
   checkRecordBytes,

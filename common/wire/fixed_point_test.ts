@@ -1,7 +1,7 @@
 // Tests of exact fixed-point prices and strict size parsing.
 
 import assert from "node:assert/strict";
-import vectors from "../testdata/wire_vectors.json" with { type: "json" };
+import vectors from "./testdata/wire_vectors.json" with { type: "json" };
 import {
   checkPriceFixed,
   checkSize,

@@ -1,7 +1,7 @@
 // Tests of the zero-copy TradeView against decodeTrades and the wire vectors.
 
 import assert from "node:assert/strict";
-import vectors from "../testdata/wire_vectors.json" with { type: "json" };
+import vectors from "./testdata/wire_vectors.json" with { type: "json" };
 import {
   decodeTrades,
   encodeMessage,

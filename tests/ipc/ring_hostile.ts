@@ -26,7 +26,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { LIBC_PATHS } from "../../common/ipc/mod.ts";
+import { LIBC_PATHS } from "../../common/os/mod.ts";
 import { emitEvent } from "../_ring_helpers.ts";
 
 const SYMBOLS = {
