@@ -12,27 +12,41 @@ import type { FeedStatus, StreamStats } from "../transport/feed.ts";
 
 /** One subscribed symbol's ring and counters (its stream index is its place in the list). */
 export interface Channel {
+  /** Stream index. */
   index: number;
+  /** Exchange, lower case. */
   exchange: string;
+  /** Symbol, upper case. */
   symbol: string;
+  /** The (exchange, symbol) handed to the callback with each trade. */
   origin: { exchange: string; symbol: string };
+  /** The ring's segment name. */
   name: string;
+  /** The attached reader, or undefined while waiting for the ring. */
   reader: RingReader | undefined;
   /** Epoch of the last ring followed (to tell a restart from the same dead ring). */
   epoch: number | undefined;
+  /** The producer's status, or `"waiting"` before the ring exists. */
   state: ProducerStatus | "waiting";
+  /** The wait was reported (once per wait). */
   waitReported: boolean;
   /** A segment under the name was refused since the last attach (reported once). */
   refusedReported: boolean;
+  /** Trades delivered. */
   received: number;
   /** Losses of readers already closed. */
   lostBefore: number;
   /** The part of lostBefore in corrupt slots. */
   corruptBefore: number;
+  /** Corrupt-slot losses already reported. */
   reportedCorrupt: number;
+  /** Records that failed validation. */
   invalid: number;
+  /** Producer restarts seen. */
   restarts: number;
+  /** Losses already reported. */
   reportedLost: number;
+  /** When losses were last reported (performance.now() ms). */
   reportedLostAt: number;
   /** When the consumer was last reported far behind (performance.now() ms). */
   reportedBehindAt: number;

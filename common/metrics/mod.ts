@@ -41,6 +41,7 @@ export {
   serveMetrics,
   type ServeMetricsOptions,
 } from "./server.ts";
+// The endpoint a role starts, and the process families every role exports.
 export {
   type MetricsEndpointOptions,
   processFamilies,

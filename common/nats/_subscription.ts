@@ -30,10 +30,15 @@ import { ALL, ConsumerStatus } from "./_status_watch.ts";
 
 /** One subscribed (or met) (exchange, symbol) stream's counters. */
 export interface Channel extends LossCounts {
+  /** Stream index. */
   index: number;
+  /** Exchange, lower case. */
   exchange: string;
+  /** Symbol, upper case. */
   symbol: string;
+  /** Trades delivered. */
   received: number;
+  /** Records that failed validation. */
   invalid: number;
 }
 
@@ -71,6 +76,7 @@ export type Round = Promise<"done" | "gap" | "missing">;
 
 /** The state of one subscription: routing, delivery, acknowledgements, events, counters. */
 export class Subscription {
+  /** The streams, by stream index. */
   readonly channels: Channel[] = [];
   /** The consumer's state, backlog and problem. */
   readonly status: ConsumerStatus;
@@ -102,6 +108,7 @@ export class Subscription {
   #reported = new Set<string>();
   #stream: string;
 
+  /** Routes `symbols` (none: every symbol) of the feed's stream to `onTick`. */
   constructor(
     symbols: readonly string[],
     onTick: OnTick,

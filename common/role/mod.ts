@@ -7,6 +7,7 @@
  * @module
  */
 
+// The runner, what a role hands it, and the errors it expects.
 export {
   type ErrorClass,
   type ErrorLine,

@@ -160,6 +160,7 @@ export class CsvParser {
   #timeText = "";
   #tsEvent = 0n;
 
+  /** A parser of the rows of `symbol` on `exchange`. */
   constructor(
     exchange: string,
     symbol: string,
@@ -185,10 +186,12 @@ export class CsvParser {
   }
 
   /** The unit of the file's times, once a row has shown it. */
+  /** The time unit the file's times turned out to be in, once known. */
   get unit(): TimeUnit | undefined {
     return this.#unit;
   }
 
+  /** Parses row `text` (line `line` of the file) into a trade row, or throws saying why not. */
   parse(text: string, line: number): ReplayRow {
     const fields = text.split(",");
     const count = fields.length;
