@@ -41,6 +41,7 @@ const OTHER_CODE = ["tests", "bench", "scripts"];
  * in common/ (its mod.ts).
  */
 const LAYERS: readonly (readonly string[])[] = [
+  ["common/errors"],
   ["common/wire"],
   ["common/config"],
   ["common/os"],

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { describeArgument } from "../errors/mod.ts";
+
 /** Number of decimal places kept by the fixed-point price. */
 export const PRICE_DECIMALS = 9;
 
@@ -19,10 +21,6 @@ const SCALE_NUMBER = 1e9;
 const TWO_POW_32 = 4294967296;
 // High halves below 2^21 keep the i64 under 2^53, where it is exact as a double.
 const HIGH_EXACT = 1 << 21;
-
-function describe(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
-}
 
 /**
  * Parses an exchange's decimal price string (e.g. `"67123.45000000"`) to the
@@ -43,14 +41,14 @@ function describe(value: unknown): string {
 export function parsePrice(text: string): bigint {
   if (typeof text !== "string") {
     throw new TypeError(
-      `Invalid price ${describe(text)}: expected a decimal string`,
+      `Invalid price ${describeArgument(text)}: expected a decimal string`,
     );
   }
   const match = DECIMAL.exec(text);
   if (match === null) {
     throw new RangeError(
       `Invalid price ${
-        describe(text)
+        describeArgument(text)
       }: expected a positive decimal string such as "67123.45"`,
     );
   }
@@ -60,7 +58,7 @@ export function parsePrice(text: string): bigint {
     if (/[^0]/.test(fraction.slice(PRICE_DECIMALS))) {
       throw new RangeError(
         `Invalid price ${
-          describe(text)
+          describeArgument(text)
         }: more than ${PRICE_DECIMALS} decimal places cannot be stored exactly`,
       );
     }
@@ -78,18 +76,20 @@ export function parsePrice(text: string): bigint {
 export function checkPriceFixed(fixed: bigint, shown: unknown = fixed): bigint {
   if (typeof fixed !== "bigint") {
     throw new TypeError(
-      `Invalid fixed-point price ${describe(shown)}: expected a bigint`,
+      `Invalid fixed-point price ${describeArgument(shown)}: expected a bigint`,
     );
   }
   if (fixed <= 0n) {
     throw new RangeError(
-      `Invalid price ${describe(shown)}: expected a price greater than 0`,
+      `Invalid price ${
+        describeArgument(shown)
+      }: expected a price greater than 0`,
     );
   }
   if (fixed > MAX_PRICE_FIXED) {
     throw new RangeError(
       `Invalid price ${
-        describe(shown)
+        describeArgument(shown)
       }: exceeds the largest storable price 9223372036.854775807`,
     );
   }
@@ -165,12 +165,14 @@ export function priceHalvesToNumber(low: number, high: number): number {
  */
 export function priceFromNumber(value: number): bigint {
   if (typeof value !== "number") {
-    throw new TypeError(`Invalid price ${describe(value)}: expected a number`);
+    throw new TypeError(
+      `Invalid price ${describeArgument(value)}: expected a number`,
+    );
   }
   if (!Number.isFinite(value) || value <= 0) {
     throw new RangeError(
       `Invalid price ${
-        describe(value)
+        describeArgument(value)
       }: expected a finite number greater than 0`,
     );
   }
@@ -195,13 +197,13 @@ export function priceFromNumber(value: number): bigint {
 export function parseSize(text: string): number {
   if (typeof text !== "string") {
     throw new TypeError(
-      `Invalid size ${describe(text)}: expected a decimal string`,
+      `Invalid size ${describeArgument(text)}: expected a decimal string`,
     );
   }
   if (!DECIMAL.test(text)) {
     throw new RangeError(
       `Invalid size ${
-        describe(text)
+        describeArgument(text)
       }: expected a positive decimal string such as "0.015"`,
     );
   }
@@ -215,12 +217,14 @@ export function parseSize(text: string): number {
  */
 export function checkSize(size: number, shown: unknown = size): number {
   if (typeof size !== "number") {
-    throw new TypeError(`Invalid size ${describe(shown)}: expected a number`);
+    throw new TypeError(
+      `Invalid size ${describeArgument(shown)}: expected a number`,
+    );
   }
   if (!(size > 0) || size === Infinity) {
     throw new RangeError(
       `Invalid size ${
-        describe(shown)
+        describeArgument(shown)
       }: expected a finite number greater than 0`,
     );
   }

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { describeArgument, invalidArgument } from "../../common/errors/mod.ts";
+
 import {
   checkBinanceEndpoint,
   DEFAULT_BINANCE_ENDPOINT,
@@ -24,26 +26,13 @@ export const BINANCE_MAX_STREAMS_PER_CONNECTION = 1024;
 /** Binance stream names go into the URL's path: letters, digits, "_" or "-". */
 const BINANCE_SYMBOL = /^[A-Za-z0-9_-]+$/;
 
-function describe(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
-}
-
-/** `Invalid <name> <value>: expected <expected>`, for the stream's argument errors. */
-export function invalid(
-  name: string,
-  value: unknown,
-  expected: string,
-): string {
-  return `Invalid ${name} ${describe(value)}: expected ${expected}`;
-}
-
 function checkPositive(name: string, value: number, integer: boolean): number {
   if (
     typeof value !== "number" || !(value > 0) || value === Infinity ||
     (integer && !Number.isInteger(value))
   ) {
     throw new RangeError(
-      invalid(
+      invalidArgument(
         name,
         value,
         integer ? "an integer greater than 0" : "a finite number > 0",
@@ -63,7 +52,9 @@ function checkPositive(name: string, value: number, integer: boolean): number {
  */
 export function indexSymbols(symbols: readonly string[]): Map<string, number> {
   if (!Array.isArray(symbols)) {
-    throw new TypeError(invalid("symbols", symbols, "an array of symbols"));
+    throw new TypeError(
+      invalidArgument("symbols", symbols, "an array of symbols"),
+    );
   }
   if (symbols.length === 0) {
     throw new RangeError("Invalid symbols []: expected at least one symbol");
@@ -82,7 +73,7 @@ export function indexSymbols(symbols: readonly string[]): Map<string, number> {
       : `symbols[${index}] repeats symbols[${repeats}]`;
     throw new RangeError(
       `Invalid symbol ${
-        describe(problem.value)
+        describeArgument(problem.value)
       }: ${problem.expected} (${where})`,
     );
   }
@@ -130,7 +121,7 @@ export function checkSettings(input: StreamSettingsInput): StreamSettings {
   checkPositive("maxBackoffMs", maxBackoffMs, false);
   if (maxBackoffMs < initialBackoffMs) {
     throw new RangeError(
-      invalid(
+      invalidArgument(
         "maxBackoffMs",
         maxBackoffMs,
         `at least initialBackoffMs (${initialBackoffMs})`,
@@ -143,7 +134,7 @@ export function checkSettings(input: StreamSettingsInput): StreamSettings {
   }
   if (timeUnit !== "millisecond" && timeUnit !== "microsecond") {
     throw new RangeError(
-      invalid("timeUnit", timeUnit, '"millisecond" or "microsecond"'),
+      invalidArgument("timeUnit", timeUnit, '"millisecond" or "microsecond"'),
     );
   }
   return {

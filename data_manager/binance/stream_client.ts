@@ -31,10 +31,10 @@ import {
 } from "./_connection.ts";
 import { RateLimitedLog } from "../../common/runtime/rate_limited_log.ts";
 import { SymbolActivity } from "./_silence_watch.ts";
+import { invalidArgument } from "../../common/errors/mod.ts";
 import {
   checkSettings,
   indexSymbols,
-  invalid,
   planConnections,
 } from "./_stream_plan.ts";
 import {
@@ -360,7 +360,11 @@ export class BinanceTradeStream {
     if (index === undefined) {
       this.#rejectFrame(
         "stream",
-        invalid("stream", parsed.stream, "one of the subscribed symbols"),
+        invalidArgument(
+          "stream",
+          parsed.stream,
+          "one of the subscribed symbols",
+        ),
       );
       return;
     }

@@ -18,6 +18,8 @@
  * @module
  */
 
+import { invalidArgument } from "../../common/errors/mod.ts";
+
 import { RecordOffset } from "../../common/wire/codec.ts";
 import { setEpochNanos, setU64 } from "../../common/wire/mod.ts";
 import {
@@ -67,20 +69,6 @@ const KNOWN_START_PRICES: readonly (readonly [string, number])[] = [
 const HEADER = WIRE_VERSION | (TradeFlags.Synthetic << 16);
 const TWO_POW_32 = 4294967296;
 
-/**
- * A refused argument as its message shows it. Not config's `quoteValue`,
- * which writes `inf` where this writes `Infinity` (as the tests expect), a
- * bigint without its `n`, and lists and objects as JSON.
- */
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  return typeof value === "bigint" ? `${value}n` : String(value);
-}
-
-function invalid(name: string, value: unknown, expected: string): string {
-  return `Invalid ${name} ${describe(value)}: expected ${expected}`;
-}
-
 /** Returns `value` when it is a number that passes `valid`, else throws. */
 function checkNumber(
   name: string,
@@ -89,9 +77,11 @@ function checkNumber(
   expected: string,
 ): number {
   if (typeof value !== "number") {
-    throw new TypeError(invalid(name, value, expected));
+    throw new TypeError(invalidArgument(name, value, expected));
   }
-  if (!valid(value)) throw new RangeError(invalid(name, value, expected));
+  if (!valid(value)) {
+    throw new RangeError(invalidArgument(name, value, expected));
+  }
   return value;
 }
 
@@ -108,7 +98,9 @@ function isNonNegativeInteger(value: number): boolean {
  */
 function checkSymbols(symbols: readonly string[]): readonly string[] {
   if (!Array.isArray(symbols)) {
-    throw new TypeError(invalid("symbols", symbols, "an array of symbols"));
+    throw new TypeError(
+      invalidArgument("symbols", symbols, "an array of symbols"),
+    );
   }
   if (symbols.length === 0 || symbols.length > MAX_SYNTHETIC_SYMBOLS) {
     throw new RangeError(
@@ -119,15 +111,15 @@ function checkSymbols(symbols: readonly string[]): readonly string[] {
   symbols.forEach((symbol: unknown, index) => {
     const expected = `a non-empty string (symbols[${index}])`;
     if (typeof symbol !== "string") {
-      throw new TypeError(invalid("symbol", symbol, expected));
+      throw new TypeError(invalidArgument("symbol", symbol, expected));
     }
     if (symbol === "") {
-      throw new RangeError(invalid("symbol", symbol, expected));
+      throw new RangeError(invalidArgument("symbol", symbol, expected));
     }
     const first = seen.get(symbol);
     if (first !== undefined) {
       throw new RangeError(
-        invalid(
+        invalidArgument(
           "symbol",
           symbol,
           `each symbol once (symbols[${index}] repeats symbols[${first}])`,
@@ -199,7 +191,11 @@ export class SyntheticGenerator {
     this.#symbols = checkSymbols(symbols);
     if (typeof options !== "object" || options === null) {
       throw new TypeError(
-        invalid("options", options, "an object of SyntheticGeneratorOptions"),
+        invalidArgument(
+          "options",
+          options,
+          "an object of SyntheticGeneratorOptions",
+        ),
       );
     }
     const {
