@@ -46,3 +46,14 @@ export interface TradeSource {
    */
   metrics?(): MetricFamily[];
 }
+
+/** Exit status of a source that cannot start because of its config (flags, keys). */
+export const EXIT_USAGE = 2;
+/** Exit status of a source that cannot start at run time (a file, a permission). */
+export const EXIT_RUNTIME = 1;
+
+/** A source that cannot start: the one-line reason and the exit status. */
+export class SourceProblem {
+  /** `message` is the one line to log, `status` the exit status. */
+  constructor(readonly message: string, readonly status: number) {}
+}
