@@ -26,16 +26,6 @@ import { readTransport } from "./_transport.ts";
 import { boundedDuration } from "./_values.ts";
 import type { Config, LogConfig, LogFormat } from "./types.ts";
 
-export {
-  DEFAULT_EXCHANGE,
-  DEFAULT_MAX_BYTES_PER_SUBJECT,
-  DEFAULT_NATS_URL,
-  DEFAULT_SHM_PATH_PREFIX,
-  DEFAULT_SYMBOLS,
-} from "./_defaults.ts";
-export { hideUrlCredentials } from "./_connection.ts";
-export { NATS_ENV_VARIABLES, type NatsEnv, readNatsEnv } from "./_env.ts";
-
 /** One value set from outside the file: a command-line flag or a variable. */
 export interface ConfigOverride {
   /** Dotted key path, e.g. `data_manager.symbols`. */

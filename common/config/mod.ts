@@ -15,7 +15,7 @@ export {
 } from "./load.ts";
 export { ConfigError } from "./error.ts";
 // The NATS variables read from the environment.
-export { NATS_ENV_VARIABLES, type NatsEnv, readNatsEnv } from "./load.ts";
+export { NATS_ENV_VARIABLES, type NatsEnv, readNatsEnv } from "./_env.ts";
 // Built-in defaults the documentation and the seed config name.
 export {
   DEFAULT_EXCHANGE,
@@ -23,9 +23,9 @@ export {
   DEFAULT_NATS_URL,
   DEFAULT_SHM_PATH_PREFIX,
   DEFAULT_SYMBOLS,
-} from "./load.ts";
+} from "./_defaults.ts";
 // Showing a configuration: server URLs without their credentials.
-export { hideUrlCredentials } from "./load.ts";
+export { hideUrlCredentials } from "./_connection.ts";
 // The validated configuration: the whole and each section.
 export {
   type BarsConfig,
