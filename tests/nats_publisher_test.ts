@@ -261,7 +261,7 @@ async function deleteStream(url: string): Promise<void> {
 }
 
 /** A test with a JetStream server: NATS_URL's, or its own. */
-function natsTransportTest(
+function natsPublisherTest(
   name: string,
   fn: (server: { url: string }) => Promise<void>,
 ): void {
@@ -293,7 +293,7 @@ function ownServerTransportTest(
   });
 }
 
-natsTransportTest(
+natsPublisherTest(
   "every trade is stored exactly once, in per-symbol order",
   async (server) => {
     const { log, lines } = captureLog();
@@ -326,7 +326,7 @@ natsTransportTest(
   },
 );
 
-natsTransportTest(
+natsPublisherTest(
   "a lone trade goes out alone; a burst is batched per symbol",
   async (server) => {
     const transport = await open(server.url, {
@@ -356,7 +356,7 @@ natsTransportTest(
   },
 );
 
-natsTransportTest(
+natsPublisherTest(
   "batchMaxTrades 1 sends one message per trade",
   async (server) => {
     const transport = await open(server.url, {
@@ -373,7 +373,7 @@ natsTransportTest(
   },
 );
 
-natsTransportTest(
+natsPublisherTest(
   "distinct trades sharing a trade id (0, as a file may carry) are all stored, none taken for a duplicate",
   async (server) => {
     const transport = await open(server.url, { symbols: ["BTCUSDT"] });
@@ -390,7 +390,7 @@ natsTransportTest(
   },
 );
 
-natsTransportTest(
+natsPublisherTest(
   "the same data published again by a later run (same trade ids and seqs) is stored once: counted as already stored and warned, not lost",
   async (server) => {
     const publish = { batchMaxTrades: 1 }; // the same messages in both runs
@@ -547,7 +547,7 @@ ownServerTransportTest(
   },
 );
 
-natsTransportTest(
+natsPublisherTest(
   "a stream that cannot take the settings stops publishing with StreamConfigError",
   async (server) => {
     const nc = await connect({ servers: server.url, noAsyncTraces: true });
@@ -575,7 +575,7 @@ natsTransportTest(
   },
 );
 
-natsTransportTest(
+natsPublisherTest(
   "a deleted stream is created again and publishing resumes",
   async (server) => {
     const { log, lines } = captureLog();
@@ -673,7 +673,7 @@ ownServerTransportTest(
   },
 );
 
-natsTransportTest(
+natsPublisherTest(
   "messages are capped to the stream's max_msg_size, headers included: every trade stored, none rejected",
   async (server) => {
     await addStream(server.url, { max_msg_size: 300 });
@@ -702,7 +702,7 @@ natsTransportTest(
   },
 );
 
-natsTransportTest(
+natsPublisherTest(
   "max_msg_size lowered while publishing: refused messages are split and sent again, in order, nothing lost",
   async (server) => {
     const { transport, lines } = await openReady(server.url, {
@@ -904,7 +904,7 @@ ownServerTransportTest(
   },
 );
 
-natsTransportTest(
+natsPublisherTest(
   "a stream whose max_msg_size cannot hold one trade: the transport fails at start, saying what to raise",
   async (server) => {
     await addStream(server.url, { max_msg_size: 100 });
