@@ -8,6 +8,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { delay } from "../common/runtime/delay.ts";
+import { formatCount } from "../common/runtime/mod.ts";
+import { segmentSize } from "../common/ipc/mod.ts";
 import { gatedTest, missingPermissions } from "./_permissions.ts";
 import {
   output,
@@ -30,6 +32,10 @@ import {
 
 const HOSTILE = join(PROJECT_ROOT, "tests/ipc/ring_hostile.ts");
 const PRODUCER = join(PROJECT_ROOT, "tests/ipc/ring_producer.ts");
+/** Bytes of one ring of the roles' default capacity (65536 slots), as messages print them. */
+const RING_BYTES = formatCount(segmentSize(65536));
+/** The same for two rings. */
+const TWO_RINGS_BYTES = formatCount(2 * segmentSize(65536));
 
 /** Runs the hostile writer on `name` with `args` and returns its `done` event. */
 async function hostile(name: string, ...args: string[]): Promise<ScriptEvent> {
@@ -166,18 +172,22 @@ gatedTest({
     await using _live = live;
     await using _serve = serve;
     await delay(500);
-    // header + 1,020 slots: both keep within it until they notice
+    // the header + 956 slots: both keep within it until they notice
     await hostile(config.rings[0], "--action", "truncate", "--value", "65536");
     const liveExit = await live.finish(10_000);
     assertOneLineExit(
       liveExit,
       "live",
-      /Ring \S+ is not usable: truncated to 65,536 bytes under this process, expected 4,194,560/,
+      new RegExp(
+        `Ring \\S+ is not usable: truncated to 65,536 bytes under this process, expected ${RING_BYTES}`,
+      ),
     );
     assertOneLineExit(
       await serve.finish(10_000),
       "serve",
-      /Ring \S+ is not usable: truncated to 65,536 bytes under this process, expected 4,194,560/,
+      new RegExp(
+        `Ring \\S+ is not usable: truncated to 65,536 bytes under this process, expected ${RING_BYTES}`,
+      ),
     );
   },
 });
@@ -375,7 +385,10 @@ gatedTest({
     assert.equal(none.code, 1, none.text);
     assert.match(
       none.text,
-      /: 2 rings need 8,389,120 bytes in \/dev\/shm \(4,194,560 each\) but only 1,048,576 are free: enlarge \/dev\/shm \(Docker --shm-size, compose shm_size\), lower transport\.ipc\.capacity or publish fewer symbols$/m,
+      new RegExp(
+        `: 2 rings need ${TWO_RINGS_BYTES} bytes in /dev/shm \\(${RING_BYTES} each\\) but only 1,048,576 are free: enlarge /dev/shm \\(Docker --shm-size, compose shm_size\\), lower transport\\.ipc\\.capacity or publish fewer symbols$`,
+        "m",
+      ),
     );
     assert.doesNotMatch(none.text, STACK_FRAME);
     assert.equal(none.left, "", none.text);
@@ -384,7 +397,9 @@ gatedTest({
     assert.equal(one.code, 1, one.text);
     assert.match(
       one.text,
-      /: 2 rings need 8,389,120 bytes in \/dev\/shm \(4,194,560 each\) but only 6,291,456 are free/,
+      new RegExp(
+        `: 2 rings need ${TWO_RINGS_BYTES} bytes in /dev/shm \\(${RING_BYTES} each\\) but only 6,291,456 are free`,
+      ),
     );
     assert.equal(one.left, "", one.text);
     // One ring: its own size.
@@ -393,7 +408,9 @@ gatedTest({
     assert.equal(alone.code, 1, alone.text);
     assert.match(
       alone.text,
-      /: Ring \S+BTCUSDT needs 4,194,560 bytes in \/dev\/shm but only 1,048,576 are free: enlarge/,
+      new RegExp(
+        `: Ring \\S+BTCUSDT needs ${RING_BYTES} bytes in /dev/shm but only 1,048,576 are free: enlarge`,
+      ),
     );
     assert.equal(alone.left, "", alone.text);
   },

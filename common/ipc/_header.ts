@@ -10,6 +10,8 @@ import { RingFormatError, RingNotFoundError } from "./errors.ts";
 import {
   checkCapacity,
   Header,
+  REGISTRY_SLOT_SIZE,
+  REGISTRY_SLOTS,
   RING_HEADER_SIZE,
   RING_LAYOUT_VERSION,
   RING_MAGIC,
@@ -40,6 +42,14 @@ export const W_WAKE = Header.WakeSequence >> 2;
 export const W_HEARTBEAT = Header.Heartbeat >> 2;
 /** Word index of the state. */
 export const W_STATE = Header.State >> 2;
+/** Word index of the futex word a gated producer sleeps on (version 2). */
+export const W_TETHER_WAKE = Header.TetherWake >> 2;
+/** Word index of the producer's "waiting for tethered readers" flag (version 2). */
+export const W_WRITER_WAITING = Header.WriterWaiting >> 2;
+/** Word index of the tethered readers seen at the producer's last scan (version 2). */
+export const W_TETHERED = Header.Tethered >> 2;
+/** Word index of the evictions since creation (version 2). */
+export const W_EVICTIONS = Header.Evictions >> 2;
 
 /** What a valid header says. */
 export interface HeaderInfo {
@@ -95,14 +105,10 @@ export function readHeader(segment: Segment): HeaderInfo {
       throw new RingFormatError(name, `${what} ${found}, expected ${wanted}`);
     }
   };
-  const version = u32(Header.LayoutVersion);
-  if (version !== RING_LAYOUT_VERSION) {
-    throw new RingFormatError(
-      name,
-      `layout version ${version}, expected ${RING_LAYOUT_VERSION}: producer and consumer are different marketbus versions`,
-    );
-  }
+  checkVersion(name, u32(Header.LayoutVersion));
   expect(Header.HeaderSize, "header size", RING_HEADER_SIZE);
+  expect(Header.RegistrySlots, "registry slots", REGISTRY_SLOTS);
+  expect(Header.RegistrySlotSize, "registry slot size", REGISTRY_SLOT_SIZE);
   expect(Header.SlotSize, "slot size", SLOT_SIZE);
   expect(Header.PayloadSize, "payload size", SLOT_PAYLOAD_SIZE);
   expect(Header.WireVersion, "wire version", WIRE_VERSION);
@@ -131,6 +137,21 @@ export function readHeader(segment: Segment): HeaderInfo {
       u32(Header.FirstPositionLo),
     createdAtMs: view.getFloat64(Header.CreatedAtMs, true),
   };
+}
+
+/**
+ * Refuses another layout version: an older producer (version 1, before the
+ * reader registry) is to be restarted; otherwise the two ends differ.
+ */
+function checkVersion(name: string, version: number): void {
+  if (version === RING_LAYOUT_VERSION) return;
+  const why = version === 1
+    ? "data_manager is an older marketbus (no reader registry); restart it with this version"
+    : "producer and consumer are different marketbus versions";
+  throw new RingFormatError(
+    name,
+    `layout version ${version}, expected ${RING_LAYOUT_VERSION}: ${why}`,
+  );
 }
 
 /** The segment's state word. */

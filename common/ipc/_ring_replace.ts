@@ -7,7 +7,7 @@
  */
 
 import { EEXIST, OsError, processAlive } from "../os/libc.ts";
-import { HEADER_WORDS, readHeader, readState } from "./_header.ts";
+import { loadWord, readHeader, readState } from "./_header.ts";
 import { markClosed, wakeWordOf } from "./_ring_wake.ts";
 import {
   RingFormatError,
@@ -15,7 +15,13 @@ import {
   RingNotFoundError,
   RingOwnerError,
 } from "./errors.ts";
-import { RING_HEADER_SIZE, RingState } from "./layout.ts";
+import {
+  Header,
+  RING_HEADER_SIZE,
+  RING_LAYOUT_VERSION,
+  RING_MAGIC,
+  RingState,
+} from "./layout.ts";
 import {
   createSegment,
   effectiveUid,
@@ -126,39 +132,76 @@ function retire(name: string): ReplacedSegment & { epoch: number } {
   }
   let replaced: ReplacedSegment & { epoch: number };
   try {
-    const info = readHeader(old);
-    const words = new Int32Array(old.buffer, 0, HEADER_WORDS);
-    const state = readState(words);
-    if (
-      state === RingState.Open && info.pid !== Deno.pid &&
-      processAlive(info.pid)
-    ) {
-      throw new RingInUseError(name, info.pid);
-    }
-    replaced = {
-      pid: info.pid,
-      reason: state === RingState.Closed
-        ? "closed by its producer"
-        : info.pid === Deno.pid
-        ? "left open by this process"
-        : `its producer (pid ${info.pid}) is gone`,
-      epoch: info.epoch,
-    };
-    markClosed(words, wakeWordOf(old));
-  } catch (error) {
-    if (error instanceof RingInUseError) {
-      unmapSegment(old);
-      throw error;
-    }
-    replaced = {
-      pid: undefined,
-      reason: error instanceof RingNotFoundError
-        ? HALF_CREATED
-        : `not a usable ring (${(error as Error).message})`,
-      epoch: 0,
-    };
+    replaced = inspect(name, old);
+  } finally {
+    unmapSegment(old);
   }
-  unmapSegment(old);
   unlinkSegment(name);
   return replaced;
+}
+
+/** What the producer of a segment left in header lines 0 and 1, whose offsets every layout version shares. */
+interface LeftBy {
+  pid: number;
+  state: RingState;
+  epoch: number;
+  version: number;
+}
+
+/** Bytes up to the end of the wake word (header lines 0 to 2, as in every layout version). */
+const WAKE_END = Header.WakeSequence + 4;
+
+/** What the producer of a segment left, if its magic is right (whatever its version). */
+function leftBy(old: Segment): LeftBy | undefined {
+  if (old.mappedSize < WAKE_END) return undefined;
+  const words = new Int32Array(old.buffer, 0, WAKE_END >> 2);
+  if (loadWord(words, Header.Magic) >>> 0 !== RING_MAGIC) return undefined;
+  return {
+    pid: loadWord(words, Header.ProducerPid),
+    state: readState(words),
+    epoch: loadWord(words, Header.Epoch) >>> 0,
+    version: loadWord(words, Header.LayoutVersion) >>> 0,
+  };
+}
+
+/**
+ * Judges the segment found under the name: refuses it while a live producer
+ * publishes into it, whatever its layout version (an older producer's ring
+ * must not be taken from under it); otherwise marks it closed, so that its
+ * consumers notice at once, and says what it was.
+ *
+ * @throws {RingInUseError} when a live producer holds it.
+ */
+function inspect(
+  name: string,
+  old: Segment,
+): ReplacedSegment & { epoch: number } {
+  let problem = "";
+  try {
+    readHeader(old);
+  } catch (error) {
+    if (error instanceof RingNotFoundError) {
+      return { pid: undefined, reason: HALF_CREATED, epoch: 0 };
+    }
+    if (!(error instanceof RingFormatError)) throw error;
+    problem = `not a usable ring (${error.message})`;
+  }
+  const left = leftBy(old);
+  if (left === undefined) return { pid: undefined, reason: problem, epoch: 0 };
+  const { pid, state, version } = left;
+  if (state === RingState.Open && pid !== Deno.pid && processAlive(pid)) {
+    throw new RingInUseError(name, pid, version);
+  }
+  markClosed(new Int32Array(old.buffer, 0, WAKE_END >> 2), wakeWordOf(old));
+  const who = state === RingState.Closed
+    ? "closed by its producer"
+    : pid === Deno.pid
+    ? "left open by this process"
+    : `its producer (pid ${pid}) is gone`;
+  const reason = version !== RING_LAYOUT_VERSION
+    ? `${who} (layout version ${version})`
+    : problem === ""
+    ? who
+    : `${who}; ${problem}`;
+  return { pid, reason, epoch: left.epoch };
 }

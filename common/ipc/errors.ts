@@ -6,6 +6,7 @@
 
 import { ENOSPC, EPERM, OsError } from "../os/libc.ts";
 import { formatCount } from "../runtime/format.ts";
+import { RING_LAYOUT_VERSION } from "./layout.ts";
 
 /**
  * Why a ring was not found: `absent` = no segment of that name, `being
@@ -53,10 +54,14 @@ export class RingInUseError extends Error {
   /** The pid of the live producer. */
   readonly pid: number;
 
-  /** Creates the error for `segment` held by `pid`. */
-  constructor(segment: string, pid: number) {
+  /** Creates the error for `segment` held by `pid`, whose ring has layout version `layoutVersion` (named unless it is this code's). */
+  constructor(segment: string, pid: number, layoutVersion?: number) {
+    const older = layoutVersion === undefined ||
+        layoutVersion === RING_LAYOUT_VERSION
+      ? ""
+      : `, layout version ${layoutVersion}`;
     super(
-      `Ring ${segment} is being published by another data_manager (pid ${pid}): stop it, or give this one another shm_path_prefix or exchange`,
+      `Ring ${segment} is being published by another data_manager (pid ${pid}${older}): stop it, or give this one another shm_path_prefix or exchange`,
     );
     this.name = "RingInUseError";
     this.segment = segment;
@@ -166,5 +171,23 @@ export class RingSpaceError extends OsError {
     this.segment = segment;
     this.needed = space.needed;
     this.free = space.free;
+  }
+}
+
+/**
+ * Every reader slot of a ring's registry is held by a live reader: a
+ * tethered reader cannot register (a lossy one runs unregistered instead).
+ */
+export class RingReadersFullError extends RingFormatError {
+  /** Slots in the registry. */
+  readonly slots: number;
+
+  /** Creates the error for `segment`, whose `slots` reader slots are all in use. */
+  constructor(segment: string, slots: number) {
+    super(segment, `all ${slots} reader slots are in use`);
+    this.message =
+      `all ${slots} reader slots of ${segment} are in use (deno task rings lists them): a tethered reader needs one; stop a reader or read lossy`;
+    this.name = "RingReadersFullError";
+    this.slots = slots;
   }
 }

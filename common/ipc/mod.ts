@@ -13,6 +13,7 @@
 
 // The transport's two ends: one ring per symbol, published and followed.
 export {
+  DROPPED_HELD,
   type ReplacedRing,
   RingPublisher,
   type RingPublisherOptions,
@@ -20,11 +21,17 @@ export {
 export { RingFeed, type RingFeedOptions } from "./ring_feed.ts";
 // One ring: its producer, its consumers, and how a consumer waits.
 export {
+  type EvictionCounts,
+  type ReaderEntry,
+  type ReaderEvictionInfo,
   type ReplacedSegment,
   RingWriter,
   type RingWriterOptions,
+  type TetherStats,
 } from "./ring_writer.ts";
 export {
+  type Delivery,
+  type Eviction,
   type ProducerStatus,
   type ReaderStart,
   RingReader,
@@ -37,9 +44,28 @@ export {
   WAIT_STRATEGIES,
   type WaitStrategy,
 } from "./wait_strategy.ts";
+// Looking at a ring without touching it: `deno task rings`, serve's metrics.
+export {
+  type EvictionCauseName,
+  readerIdHex,
+  type ReaderPolicy,
+  readerPolicy,
+  type ReaderStatus,
+  type RingActivity,
+  ringActivity,
+  type RingSnapshot,
+  ringSnapshot,
+  type RingSnapshotOptions,
+  ringSnapshots,
+  type RingStateName,
+  segmentSnapshot,
+  type SegmentStatus,
+  type UnreadableSegment,
+} from "./ring_status.ts";
 // The shared-memory segments (under /dev/shm) that hold the rings.
 export {
   createSegment,
+  listShm,
   openSegment,
   type OpenSegmentOptions,
   type Segment,
@@ -49,11 +75,17 @@ export {
 } from "./segment.ts";
 // Ring names: `{prefix}{exchange}_{SYMBOL}` (defined with the wire format).
 export { segmentName, segmentPath } from "../wire/mod.ts";
-// The ring layout of docs/ipc_ring.md: magic, version, sizes, capacity, state.
+// The ring layout of docs/ipc_ring.md: magic, version, sizes, capacity,
+// state, and the reader registry (its slots, what a reader is, why evicted).
 export {
   checkCapacity,
+  EvictionCause,
   MAX_CAPACITY,
   MIN_CAPACITY,
+  ReaderState,
+  REGISTRY_OFFSET,
+  REGISTRY_SLOT_SIZE,
+  REGISTRY_SLOTS,
   RING_HEADER_SIZE,
   RING_LAYOUT_VERSION,
   RING_MAGIC,
@@ -69,6 +101,7 @@ export {
   RingNotFoundError,
   type RingNotFoundReason,
   RingOwnerError,
+  RingReadersFullError,
   RingSpaceError,
   RingTruncatedError,
   type SegmentOwnership,

@@ -20,6 +20,7 @@ import {
   MAP_SHARED,
   O_CREAT,
   O_EXCL,
+  O_RDONLY,
   O_RDWR,
   OsError,
   PROT_READ,
@@ -64,6 +65,15 @@ export interface OpenSegmentOptions {
   ownerUid?: number;
   /** What the {@linkcode RingOwnerError} tells the user to do (default: remove it). */
   ownerRemedy?: string;
+  /**
+   * Open and map it for reading only (`O_RDONLY`, `PROT_READ`): the MMU then
+   * refuses any write, so a tool that inspects a ring cannot disturb it.
+   * Writing through such a mapping (a store, an `Atomics` read-modify-write)
+   * kills the process with SIGSEGV.
+   *
+   * @default {false}
+   */
+  readOnly?: boolean;
 }
 
 /** What `statx` says about a segment's file. */
@@ -241,13 +251,14 @@ function map(
   name: string,
   fd: number,
   size: number,
-  mappedSize = size,
+  options: { mappedSize?: number; readOnly?: boolean } = {},
 ): Segment {
   const lib = libc();
+  const mappedSize = options.mappedSize ?? size;
   const pointer = lib.mmap(
     null,
     BigInt(mappedSize),
-    PROT_READ | PROT_WRITE,
+    options.readOnly ? PROT_READ : PROT_READ | PROT_WRITE,
     MAP_SHARED | MAP_POPULATE,
     fd,
     0n,
@@ -301,7 +312,8 @@ export function createSegment(name: string, size: number): Segment {
 
 /**
  * Opens and maps an existing segment, whatever its size (the caller
- * validates the contents), after checking that it belongs to the expected
+ * validates the contents), for reading and writing or, with `readOnly`,
+ * reading only, after checking that it belongs to the expected
  * uid and that neither group nor others may write it.
  *
  * @throws {RingNotFoundError} when no segment has that name (or it is still empty).
@@ -315,7 +327,8 @@ export function openSegment(
   options: OpenSegmentOptions = {},
 ): Segment {
   const lib = libc();
-  const fd = lib.shm_open(checkName(name), O_RDWR, 0);
+  const flags = options.readOnly ? O_RDONLY : O_RDWR;
+  const fd = lib.shm_open(checkName(name), flags, 0);
   if (fd < 0) {
     const code = errno();
     if (code === ENOENT) throw new RingNotFoundError(name);
@@ -326,12 +339,10 @@ export function openSegment(
     checkRegular(name, status);
     checkOwner(name, status, options);
     if (status.size === 0) throw new RingNotFoundError(name, "being created");
-    return map(
-      name,
-      fd,
-      status.size,
-      Math.min(status.size, options.mapBytes ?? status.size),
-    );
+    return map(name, fd, status.size, {
+      mappedSize: Math.min(status.size, options.mapBytes ?? status.size),
+      readOnly: options.readOnly,
+    });
   } catch (error) {
     lib.close(fd);
     throw error;
@@ -372,4 +383,52 @@ export function unlinkSegment(name: string): boolean {
   const code = errno();
   if (code === ENOENT) return false;
   throw osError("shm_unlink", name, code);
+}
+
+/** Where POSIX shared-memory objects live on Linux. */
+const SHM_DIR = "/dev/shm";
+/** glibc `struct dirent` on 64-bit Linux: `d_type` at byte 18, `d_name` at 19. */
+const D_TYPE = 18;
+const D_NAME = 19;
+/** `d_type` of a regular file. */
+const DT_REG = 8;
+
+/**
+ * The segments under /dev/shm whose names start with `prefix` (e.g.
+ * `/marketbus_`; the leading "/" is optional), sorted, as
+ * {@linkcode openSegment} takes them (with the leading "/"). Only regular
+ * files with valid segment names. Read through libc (`opendir`,
+ * `readdir`): Deno 2.9 lets only `--allow-all` read /dev/shm.
+ *
+ * @throws {TypeError} when `prefix` is not a string.
+ * @throws {OsError} when /dev/shm cannot be opened.
+ */
+export function listShm(prefix: string): string[] {
+  if (typeof prefix !== "string") {
+    throw new TypeError(
+      `Invalid segment prefix ${
+        String(prefix)
+      }: expected a string such as "/marketbus_"`,
+    );
+  }
+  const lib = libc();
+  const bare = prefix.startsWith("/") ? prefix.slice(1) : prefix;
+  const dir = lib.opendir(cString(SHM_DIR));
+  if (dir === null) throw new OsError(`opendir ${SHM_DIR}`, errno());
+  const names: string[] = [];
+  try {
+    for (
+      let entry = lib.readdir(dir);
+      entry !== null;
+      entry = lib.readdir(dir)
+    ) {
+      const view = new Deno.UnsafePointerView(entry);
+      if (view.getUint8(D_TYPE) !== DT_REG) continue;
+      const name = `/${view.getCString(D_NAME)}`;
+      if (name.startsWith(`/${bare}`) && SHM_NAME.test(name)) names.push(name);
+    }
+  } finally {
+    lib.closedir(dir);
+  }
+  return names.sort();
 }

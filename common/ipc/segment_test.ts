@@ -1,19 +1,24 @@
-// Who may publish a segment (owner and mode), and segments that shrink
-// under a process that maps them.
+// Who may publish a segment (owner and mode), segments that shrink under a
+// process that maps them, read-only mappings, and listing /dev/shm.
 
 import assert from "node:assert/strict";
 import {
+  createSegment,
+  listShm,
   openSegment,
   RingOwnerError,
   RingReader,
   RingTruncatedError,
   RingWriter,
+  segmentSize,
   unlinkSegment,
   unmapSegment,
 } from "./mod.ts";
 import { ringEpoch } from "./ring_reader.ts";
 import { libc } from "../os/libc.ts";
+import { formatCount } from "../runtime/format.ts";
 import {
+  cleanUpSegment,
   drain,
   range,
   recordBatch,
@@ -301,12 +306,16 @@ ringTest({
       writer.writeMany(recordBatch(0, 10), 10);
       assert.deepEqual(drain(reader), range(0, 10));
       reader.checkSize(); // intact
-      truncate(name, 8192); // header + 124 slots
+      truncate(name, segmentSize(64)); // header + 64 slots
       assert.throws(() => reader.checkSize(), (error: Error) => {
         assert.ok(error instanceof RingTruncatedError);
-        assert.match(
-          error.message,
-          /^Ring \S+ is not usable: truncated to 8,192 bytes under this process, expected 262,400: another process shrank \/dev\/shm\S+; stopped before touching the missing pages$/,
+        assert.equal(
+          error.message.replaceAll(name, "<name>"),
+          `Ring <name> is not usable: truncated to ${
+            formatCount(segmentSize(64))
+          } bytes under this process, expected ${
+            formatCount(segmentSize(4096))
+          }: another process shrank /dev/shm<name>; stopped before touching the missing pages`,
         );
         return true;
       });
@@ -329,6 +338,88 @@ ringTest({
       writer.close(); // does not touch the missing pages either
     } finally {
       unlinkSegment(name);
+    }
+  },
+});
+
+ringTest({
+  name:
+    "segment: opened readOnly, a segment is O_RDONLY and mapped PROT_READ: it reads what is written, and a write through it kills the writer (SIGSEGV) without changing a byte",
+  permissions: [...RUN],
+  async fn() {
+    const name = uniqueName();
+    const segment = createSegment(name, segmentSize(64));
+    try {
+      const bytes = new Uint8Array(segment.buffer);
+      bytes[7] = 0x5a;
+      const reading = openSegment(name, { readOnly: true });
+      try {
+        assert.equal(reading.size, segmentSize(64));
+        assert.equal(new Uint8Array(reading.buffer)[7], 0x5a);
+        bytes[segmentSize(64) - 1] = 0xa5; // shared: seen at once
+        assert.equal(new Uint8Array(reading.buffer)[segmentSize(64) - 1], 0xa5);
+      } finally {
+        unmapSegment(reading);
+      }
+      // A child (deno eval: all permissions, so it may read /proc) reports
+      // its fd's access mode and its mapping's protection, then writes.
+      const script = `
+        import { openSegment } from ${
+        JSON.stringify(new URL("./segment.ts", import.meta.url).href)
+      };
+        const s = openSegment(${JSON.stringify(name)}, { readOnly: true });
+        const info = Deno.readTextFileSync("/proc/self/fdinfo/" + s.fd);
+        const start = Deno.UnsafePointer.value(s.pointer).toString(16);
+        const line = Deno.readTextFileSync("/proc/self/maps").split("\\n")
+          .find((l) => l.startsWith(start + "-"));
+        console.log(JSON.stringify({
+          flags: /flags:\\s+(\\d+)/.exec(info)[1],
+          perms: line?.split(" ")[1],
+          byte: new Uint8Array(s.buffer)[7],
+        }));
+        new Uint8Array(s.buffer)[7] = 0xee;
+        console.log("wrote");`;
+      const child = await new Deno.Command(Deno.execPath(), {
+        args: ["eval", script],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const out = new TextDecoder().decode(child.stdout);
+      const report = JSON.parse(out.split("\n")[0]);
+      assert.equal(parseInt(report.flags, 8) & 3, 0, "O_RDONLY");
+      assert.equal(report.perms, "r--s");
+      assert.equal(report.byte, 0x5a);
+      assert.equal(child.signal, "SIGSEGV", out);
+      assert.ok(!out.includes("wrote"));
+      assert.equal(bytes[7], 0x5a);
+    } finally {
+      unmapSegment(segment);
+      unlinkSegment(name);
+    }
+  },
+});
+
+ringTest({
+  name:
+    "segment: listShm lists the segments under a prefix (with or without its /), sorted, and no others",
+  fn() {
+    const other = testSegmentPrefix();
+    const names = [uniqueName(), uniqueName(), `${other}1`];
+    try {
+      for (const name of names) unmapSegment(createSegment(name, 4096));
+      const ours = names.slice(0, 2).sort();
+      assert.deepEqual(listShm(PREFIX), ours);
+      assert.deepEqual(listShm(PREFIX.slice(1)), ours);
+      assert.deepEqual(listShm(other), [`${other}1`]);
+      assert.ok(listShm("").length >= 3);
+      unlinkSegment(names[0]);
+      assert.deepEqual(listShm(PREFIX), [names[1]]);
+      assert.throws(
+        () => listShm(undefined as unknown as string),
+        TypeError,
+      );
+    } finally {
+      for (const name of names) cleanUpSegment(name);
     }
   },
 });

@@ -20,7 +20,9 @@ export const LIBC_PATHS: readonly string[] = [
   "/usr/lib/libc.so.6",
 ];
 
-/** open(2) and mmap(2) constants (identical on Linux x86_64 and aarch64). */
+/** open(2) and mmap(2) constants (identical on Linux x86_64 and aarch64). Open for reading only. */
+export const O_RDONLY = 0;
+/** Open for reading and writing. */
 export const O_RDWR = 2;
 /** Create the file if missing. */
 export const O_CREAT = 0o100;
@@ -48,8 +50,7 @@ export const EEXIST = 17;
 export const EINVAL = 22;
 /** errno: function not implemented. */
 export const ENOSYS = 38;
-// Segment ownership, size and space (statx, posix_fallocate, fstatvfs).
-/** errno: interrupted by a signal. */
+/** errno: interrupted by a signal (segment space: posix_fallocate). */
 export const EINTR = 4;
 /** errno: no space left on device. */
 export const ENOSPC = 28;
@@ -98,7 +99,7 @@ const SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
-  // Segment ownership, size and space (used by ../ipc/segment.ts).
+  // Segments: ownership, size, space, listing /dev/shm (../ipc/segment.ts).
   statx: {
     parameters: ["i32", "buffer", "i32", "u32", "buffer"],
     result: "i32",
@@ -107,6 +108,9 @@ const SYMBOLS = {
   fstatvfs: { parameters: ["i32", "buffer"], result: "i32" },
   statvfs: { parameters: ["buffer", "buffer"], result: "i32" },
   geteuid: { parameters: [], result: "u32" },
+  opendir: { parameters: ["buffer"], result: "pointer" },
+  readdir: { parameters: ["pointer"], result: "pointer" },
+  closedir: { parameters: ["pointer"], result: "i32" },
   // syscall(2) is variadic; FFI needs fixed signatures, one per use.
   futex_wait: {
     name: "syscall",
@@ -254,9 +258,8 @@ export function processAlive(pid: number): boolean {
 }
 
 /**
- * Wakes up to `count` processes sleeping on the 32-bit word at `word` and
+ * Wakes up to `count` processes sleeping on the 32-bit word at `word`;
  * returns how many woke.
- *
  * @throws {OsError} when the kernel refuses the call (a bad address).
  */
 export function futexWake(word: Deno.PointerObject, count: number): number {

@@ -47,7 +47,8 @@ const O_RDWR = 2;
 const PROT_READ_WRITE = 3;
 const MAP_SHARED = 1;
 const SEEK_END = 2;
-const HEADER = 256;
+/** Byte offset of the header size field (the first slot's offset), in every layout version. */
+const HEADER_SIZE_AT = 8;
 const SLOT = 64;
 
 const { values } = parseArgs({
@@ -108,6 +109,7 @@ function damageSlots(): { writePosition: number; capacity: number } {
   const words = new Int32Array(buffer);
   const view = new DataView(buffer);
   const capacity = view.getUint32(12, true);
+  const header = view.getUint32(HEADER_SIZE_AT, true);
   const writePosition = view.getUint32(68, true) * 2 ** 32 +
     view.getUint32(64, true);
   const first = values.ahead !== undefined
@@ -119,7 +121,7 @@ function damageSlots(): { writePosition: number; capacity: number } {
     ? 1
     : 0;
   for (let position = first; position < first + count; position++) {
-    const at = HEADER + (position % capacity) * SLOT;
+    const at = header + (position % capacity) * SLOT;
     if (values.action === "odd") {
       Atomics.store(words, at >> 2, 0x7fff_ffff);
     } else {
