@@ -2,6 +2,10 @@
  * The single producer of a ring: creates the segment (replacing a stale one:
  * `_ring_replace.ts`), writes records under a per-slot seqlock, wakes
  * sleeping consumers, beats its heart, and removes the segment on close.
+ * It never overwrites a slot a tethered reader has not read: past the limit
+ * of its last registry scan (`_tether_gate.ts`) it scans again, and while
+ * the gate stays closed it keeps records in order in a bounded backlog
+ * (`_ring_backlog.ts`) drained without blocking the event loop.
  *
  * @module
  */
@@ -25,6 +29,8 @@ import { RingTruncatedError } from "./errors.ts";
 import {
   checkCapacity,
   Header,
+  REGISTRY_SLOT_SIZE,
+  REGISTRY_SLOTS,
   RING_HEADER_SIZE,
   RING_LAYOUT_VERSION,
   RING_MAGIC,
@@ -43,8 +49,24 @@ import {
 import { TRADE_RECORD_SIZE, WIRE_VERSION } from "../wire/trade.ts";
 import { createReplacing, type ReplacedSegment } from "./_ring_replace.ts";
 import { markClosed, wakeWordOf } from "./_ring_wake.ts";
+import { readEntries, type ReaderEntry } from "./_registry.ts";
+import {
+  BacklogDrain,
+  checkBacklog,
+  DEFAULT_BACKLOG,
+  type TetherStats,
+} from "./_ring_backlog.ts";
+import {
+  checkMaxTetherTimeout,
+  DEFAULT_MAX_TETHER_TIMEOUT_MS,
+  type ReaderEvictionInfo,
+  TetherGate,
+} from "./_tether_gate.ts";
 
 export type { ReplacedSegment } from "./_ring_replace.ts";
+export type { ReaderEntry } from "./_registry.ts";
+export type { EvictionCounts, ReaderEvictionInfo } from "./_tether_gate.ts";
+export type { TetherStats } from "./_ring_backlog.ts";
 
 /** Options of {@linkcode RingWriter.create}. */
 export interface RingWriterOptions {
@@ -57,7 +79,16 @@ export interface RingWriterOptions {
    * exercise the 64-bit position.
    */
   startPosition?: number;
+  /** Trades kept in order while a tethered reader holds the ring (default 262,144: 12 MiB, allocated on first use). */
+  backlog?: number;
+  /** The longest a tethered reader may hold the writer before it is evicted, ms (default 60,000); each reader's own timeout is capped by it. */
+  maxTetherTimeoutMs?: number;
+  /** Called once per tethered reader evicted (to log it). */
+  onEvict?: (info: ReaderEvictionInfo) => void;
 }
+
+/** Options of the writer once defaults are applied. */
+type ResolvedOptions = Required<Omit<RingWriterOptions, "onEvict">>;
 
 /** Laps after which the seqlock values repeat: they run 2, 4, …, 2^32 − 2 (as i32), skipping 0. */
 const SEQUENCE_PERIOD = 2 ** 31 - 1;
@@ -109,12 +140,16 @@ export class RingWriter {
   #positionAtBeat = -1;
   /** Nothing was written during the last heartbeat period: check the size before the next write. */
   #idle = false;
+  /** The first position the hot path may not write: the gate's limit, or -1 while the backlog holds records. */
+  #limit: number;
+  #drain: BacklogDrain;
 
   private constructor(
     segment: Segment,
     epoch: number,
     replaced: ReplacedSegment | undefined,
-    options: Required<RingWriterOptions>,
+    options: ResolvedOptions,
+    onEvict: ((info: ReaderEvictionInfo) => void) | undefined,
   ) {
     this.name = segment.name;
     this.capacity = options.capacity;
@@ -132,6 +167,21 @@ export class RingWriter {
       Math.floor(options.startPosition / options.capacity),
     );
     this.#wakeWord = wakeWordOf(segment);
+    this.#limit = options.startPosition + options.capacity;
+    const gate = new TetherGate(segment, this.#words, {
+      capacity: options.capacity,
+      maxTetherTimeoutMs: options.maxTetherTimeoutMs,
+      backlog: options.backlog,
+      onEvict,
+    });
+    this.#drain = new BacklogDrain(gate, {
+      position: () => this.#position,
+      put: (words, at) => this.#put(words, at),
+      publish: () => this.#publish(),
+      setLimit: (limit) => this.#limit = limit,
+      stopped: () => this.#failure !== undefined,
+      fail: (error) => this.#failure ??= error,
+    }, options.backlog);
     this.#initialise(options);
     const heartbeat = setInterval(
       () => this.#beat(),
@@ -149,13 +199,17 @@ export class RingWriter {
    * @throws {RingOwnerError} when another user owns the name (it cannot be replaced).
    * @throws {OsError} (EEXIST) when the name is not a regular file (a directory, a symbolic link).
    * @throws {RingSpaceError} when /dev/shm has no room for it.
-   * @throws {RangeError} for a bad capacity, heartbeat interval or start position.
+   * @throws {RangeError} for a bad capacity, heartbeat interval, start position, backlog or tether timeout.
    */
   static create(name: string, options: RingWriterOptions = {}): RingWriter {
-    const resolved: Required<RingWriterOptions> = {
+    const resolved: ResolvedOptions = {
       capacity: checkCapacity(options.capacity ?? 65536),
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 100,
       startPosition: options.startPosition ?? 0,
+      backlog: checkBacklog(options.backlog ?? DEFAULT_BACKLOG),
+      maxTetherTimeoutMs: checkMaxTetherTimeout(
+        options.maxTetherTimeoutMs ?? DEFAULT_MAX_TETHER_TIMEOUT_MS,
+      ),
     };
     const interval = resolved.heartbeatIntervalMs;
     if (!Number.isInteger(interval) || interval < 1 || interval > 60_000) {
@@ -170,10 +224,16 @@ export class RingWriter {
       );
     }
     const fresh = createReplacing(name, segmentSize(resolved.capacity));
-    return new RingWriter(fresh.segment, fresh.epoch, fresh.replaced, resolved);
+    return new RingWriter(
+      fresh.segment,
+      fresh.epoch,
+      fresh.replaced,
+      resolved,
+      options.onEvict,
+    );
   }
 
-  #initialise(options: Required<RingWriterOptions>): void {
+  #initialise(options: ResolvedOptions): void {
     const view = new DataView(this.#segment.buffer, 0, RING_HEADER_SIZE);
     view.setUint32(Header.LayoutVersion, RING_LAYOUT_VERSION, true);
     view.setUint32(Header.HeaderSize, RING_HEADER_SIZE, true);
@@ -191,6 +251,9 @@ export class RingWriter {
     view.setInt32(Header.FirstPositionLo, this.#positionLo, true);
     view.setUint32(Header.FirstPositionHi, this.#positionHi, true);
     view.setFloat64(Header.CreatedAtMs, Date.now(), true);
+    // The registry itself is all zero (every slot free) in a fresh segment.
+    view.setUint32(Header.RegistrySlots, REGISTRY_SLOTS, true);
+    view.setUint32(Header.RegistrySlotSize, REGISTRY_SLOT_SIZE, true);
     view.setInt32(Header.WritePositionLo, this.#positionLo, true);
     view.setUint32(Header.WritePositionHi, this.#positionHi, true);
     Atomics.store(this.#words, W_STATE, RingState.Open);
@@ -250,26 +313,34 @@ export class RingWriter {
 
   /**
    * Publishes one 48-byte record found at `offset` in `record` (offset and
-   * the array's byte offset must be 4-aligned).
+   * the array's byte offset must be 4-aligned). Returns 1, or 0 when a
+   * tethered reader holds the ring: the record was queued in the backlog
+   * (in order) and {@linkcode room} says when it is written.
    *
    * @throws {RangeError} for a misaligned offset or too few bytes.
    * @throws {RingTruncatedError} once the segment was found truncated.
    * @throws {Error} after {@linkcode close}.
    */
-  write(record: Uint8Array, offset = 0): void {
+  write(record: Uint8Array, offset = 0): number {
     if (this.#idle) this.#checkAfterIdle();
     const source = this.#records.wordsAt(record, offset, TRADE_RECORD_SIZE);
+    if (this.#position >= this.#limit && !this.#gateOpen()) {
+      this.#drain.queue(source, this.#records.base, 1);
+      return 0;
+    }
     this.#put(source, this.#records.base);
     this.#commit();
+    return 1;
   }
 
   /**
    * Publishes `count` records stored back to back from byte 0 of `records`,
-   * waking sleepers once at the end.
+   * waking sleepers once at the end. Returns how many went into the ring;
+   * the rest wait in the backlog (see {@linkcode write}).
    *
    * @throws {RangeError} when `records` holds fewer than `count` records or is misaligned.
    */
-  writeMany(records: Uint8Array, count: number): void {
+  writeMany(records: Uint8Array, count: number): number {
     checkCount(count);
     if (this.#idle) this.#checkAfterIdle();
     const source = this.#records.wordsAt(
@@ -278,11 +349,24 @@ export class RingWriter {
       count * TRADE_RECORD_SIZE,
     );
     let at = this.#records.base;
-    for (let i = 0; i < count; i++) {
-      this.#put(source, at);
-      at += RECORD_WORDS;
+    let written = 0;
+    while (written < count) {
+      let n = count - written;
+      if (this.#position + n > this.#limit) {
+        if (this.#position >= this.#limit && !this.#gateOpen()) {
+          this.#drain.queue(source, at, n);
+          break;
+        }
+        n = Math.min(n, this.#limit - this.#position);
+      }
+      for (let i = 0; i < n; i++) {
+        this.#put(source, at);
+        at += RECORD_WORDS;
+      }
+      written += n;
     }
-    if (count > 0) this.#commit();
+    if (written > 0) this.#commit();
+    return written;
   }
 
   /**
@@ -325,14 +409,50 @@ export class RingWriter {
     }
   }
 
+  /** The hot path reached its limit: is there room now (a new limit set)? */
+  #gateOpen(): boolean {
+    if (this.#failure !== undefined) throw this.#failure; // the segment may be gone
+    return this.#drain.open();
+  }
+
+  /** Commits if the header's write position is behind (in the middle of a batch). */
+  #publish(): void {
+    if (Atomics.load(this.#words, W_WRITE_LO) !== this.#positionLo) {
+      this.#commit();
+    }
+  }
+
+  /**
+   * Pending while the backlog holds records (a tethered reader holds the
+   * ring), resolving once they are all written or the writer closed;
+   * undefined when there is room now.
+   */
+  room(): Promise<void> | undefined {
+    return this.#drain.pending;
+  }
+
+  /** Every registered reader (lossy, tethered or evicted), scanned now; none once closed (or truncated). */
+  readers(): ReaderEntry[] {
+    if (this.#failure !== undefined) return [];
+    return readEntries(this.#words, this.#position);
+  }
+
+  /** Tethered readers, evictions, time held, the backlog. */
+  tetherStats(): TetherStats {
+    return this.#drain.stats();
+  }
+
   /**
    * Marks the ring closed, wakes every consumer, unmaps it and removes its
-   * name (unless another producer already replaced it). Idempotent.
+   * name (unless another producer already replaced it). Idempotent. Records
+   * still in the backlog are dropped, counted in
+   * {@linkcode TetherStats.dropped}: drain first ({@linkcode room}).
    */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeat);
+    this.#drain.clear();
     // A truncated segment is left alone: touching it could crash with
     // SIGBUS, and the next producer replaces it.
     let intact = this.#failure === undefined;
@@ -347,7 +467,10 @@ export class RingWriter {
     this.#failure ??= new Error(
       `Ring ${this.name} is closed: cannot write to it`,
     );
-    if (intact) markClosed(this.#words, this.#wakeWord);
+    if (intact) {
+      markClosed(this.#words, this.#wakeWord);
+      this.#drain.interrupt();
+    }
     this.#words = new Int32Array(0);
     unmapSegment(this.#segment);
     if (intact) this.#unlinkIfOurs();
