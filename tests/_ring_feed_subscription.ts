@@ -18,7 +18,7 @@ import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { LIVENESS_MS, type ShmScope } from "./_ipc_roles.ts";
 import { numberedTrade } from "./_ring_helpers.ts";
 import { until as waitUntil } from "./_until.ts";
-import type { FeedEvent } from "../common/transport/feed.ts";
+import type { FeedEvent, TradeGap } from "../common/transport/feed.ts";
 import { RingFeed, type RingFeedOptions } from "../common/ipc/ring_feed.ts";
 
 /** A delivered trade, copied out of the callback. */
@@ -57,6 +57,10 @@ export interface Subscription {
   events: FeedEvent[];
   /** The streams announced (`onStream`), by index, as `exchange symbol`. */
   streams: string[];
+  /** The gaps delivered (`onGap`). */
+  gaps: TradeGap[];
+  /** Trades and gaps in the order delivered. */
+  timeline: (Delivered | TradeGap)[];
   /** Resolves (or rejects) when subscribeTrades does. */
   done: Promise<void>;
   /** Waits for it to end by itself (its limit); after LIVENESS_MS, stops it and throws. */
@@ -84,19 +88,28 @@ export function subscribe(
   const delivered: Delivered[] = [];
   const events: FeedEvent[] = [];
   const streams: string[] = [];
+  const gaps: TradeGap[] = [];
+  const timeline: (Delivered | TradeGap)[] = [];
   const done = feed.subscribeTrades(
     symbols,
-    (trade, origin, symbol) =>
-      delivered.push({
+    (trade, origin, symbol) => {
+      const entry = {
         symbol,
         exchange: origin.exchange,
         name: origin.symbol,
         seq: trade.seq,
-      }),
+      };
+      delivered.push(entry);
+      timeline.push(entry);
+    },
     {
       signal: controller.signal,
       limit,
       onEvent: (e) => events.push(e),
+      onGap: (gap) => {
+        gaps.push(gap);
+        timeline.push(gap);
+      },
       onStream: (origin, index) => {
         assert.equal(index, streams.length, "streams announced in order");
         streams.push(`${origin.exchange} ${origin.symbol}`);
@@ -108,6 +121,8 @@ export function subscribe(
     delivered,
     events,
     streams,
+    gaps,
+    timeline,
     done,
     async stop() {
       controller.abort();

@@ -9,6 +9,7 @@ import type { ProducerStatus } from "./_producer_watch.ts";
 import type { RingReader } from "./ring_reader.ts";
 import { segmentName } from "../wire/mod.ts";
 import type { FeedStatus, StreamStats } from "../transport/feed.ts";
+import { GapTrack } from "./_ring_feed_gaps.ts";
 
 /** One subscribed symbol's ring and counters (its stream index is its place in the list). */
 export interface Channel {
@@ -38,8 +39,18 @@ export interface Channel {
   lostBefore: number;
   /** The part of lostBefore in corrupt slots. */
   corruptBefore: number;
+  /** The part of lostBefore lost to evictions. */
+  evictedBefore: number;
   /** Corrupt-slot losses already reported. */
   reportedCorrupt: number;
+  /** Losses to evictions already reported. */
+  reportedEvicted: number;
+  /** Times the producer evicted this stream's tethered reader. */
+  evictions: number;
+  /** A reader that found no free registry slot was reported (once). */
+  unregisteredReported: boolean;
+  /** Gaps not delivered yet. */
+  gaps: GapTrack;
   /** Records that failed validation. */
   invalid: number;
   /** Producer restarts seen. */
@@ -72,7 +83,12 @@ export function newChannels(
     received: 0,
     lostBefore: 0,
     corruptBefore: 0,
+    evictedBefore: 0,
     reportedCorrupt: 0,
+    reportedEvicted: 0,
+    evictions: 0,
+    unregisteredReported: false,
+    gaps: new GapTrack(),
     invalid: 0,
     restarts: 0,
     reportedLost: 0,
@@ -81,12 +97,15 @@ export function newChannels(
   }));
 }
 
-/** Closes the channel's reader, if any, keeping its losses. */
+/** Closes the channel's reader, if any, keeping its losses (and their gaps). */
 export function detach(channel: Channel): void {
   const reader = channel.reader;
   if (reader === undefined) return;
   channel.lostBefore += reader.lost;
   channel.corruptBefore += reader.corrupt;
+  channel.evictedBefore += reader.evictedLoss;
+  channel.gaps.note(reader);
+  channel.gaps.detached();
   channel.reader = undefined;
   reader.close();
 }
@@ -95,15 +114,21 @@ export function detach(channel: Channel): void {
 export function channelStats(channel: Channel): StreamStats {
   const lost = channel.lostBefore + (channel.reader?.lost ?? 0);
   const corrupt = channel.corruptBefore + (channel.reader?.corrupt ?? 0);
+  const evicted = channel.evictedBefore + (channel.reader?.evictedLoss ?? 0);
   return {
     exchange: channel.exchange,
     symbol: channel.symbol,
     received: channel.received,
     lost,
-    lostBy: { overwritten: lost - corrupt, "corrupt slot": corrupt },
+    lostBy: {
+      overwritten: lost - corrupt - evicted,
+      "corrupt slot": corrupt,
+      ...(evicted > 0 ? { evicted } : {}),
+    },
     invalid: channel.invalid,
     lag: channel.reader?.lag() ?? 0,
     restarts: channel.restarts,
+    evictions: channel.evictions,
     state: channel.state,
   };
 }

@@ -1,15 +1,19 @@
 /**
  * What a {@linkcode RingFeed}'s periodic check of an attached ring reports:
- * losses (overwritten trades, corrupt slots), a consumer far behind its
- * producer, and the producer's changes of state.
+ * losses (overwritten trades, lost to evictions, corrupt slots), a consumer
+ * far behind its producer, and the producer's changes of state; and what an
+ * eviction of a tethered reader does and reports.
  *
  * @module
  */
 
 import type { Channel } from "./_ring_feed_channel.ts";
 import type { ProducerStatus } from "./_producer_watch.ts";
-import type { RingReader } from "./ring_reader.ts";
+import type { Eviction, RingReader } from "./ring_reader.ts";
+import { EvictionCause, REGISTRY_SLOTS } from "./layout.ts";
+import { STALE_AFTER_MS } from "./_registry.ts";
 import { streamEvent } from "../transport/feed_events.ts";
+import { formatCount } from "../runtime/format.ts";
 import type { FeedEvent } from "../transport/feed.ts";
 
 /** Loss events per symbol at most this often, ms. */
@@ -19,7 +23,7 @@ export const BEHIND_FRACTION = 0.5;
 /** "Behind" events per symbol at most this often, ms. */
 const BEHIND_REPORT_MS = 5000;
 
-/** Reports the trades lost since the last report (overwritten, in corrupt slots), at most once per {@linkcode LOST_REPORT_MS}. */
+/** Reports the trades lost since the last report (overwritten, lost to evictions, in corrupt slots), at most once per {@linkcode LOST_REPORT_MS}. */
 export function reportLosses(
   channel: Channel,
   reader: RingReader,
@@ -27,13 +31,21 @@ export function reportLosses(
   emit: (event: FeedEvent) => void,
 ): void {
   const corrupt = channel.corruptBefore + reader.corrupt;
-  const overwritten = channel.lostBefore + reader.lost - corrupt;
+  const evicted = channel.evictedBefore + reader.evictedLoss;
+  const overwritten = channel.lostBefore + reader.lost - corrupt - evicted;
   const losses: string[] = [];
   if (overwritten > channel.reportedLost) {
     losses.push(
       `consumer too slow: the producer overwrote ${
         overwritten - channel.reportedLost
       } trades before they were read (${overwritten} lost in total)`,
+    );
+  }
+  if (evicted > channel.reportedEvicted) {
+    losses.push(
+      `lost ${
+        evicted - channel.reportedEvicted
+      } trades while the producer had evicted this tethered reader (${evicted} in total)`,
     );
   }
   if (corrupt > channel.reportedCorrupt) {
@@ -48,6 +60,7 @@ export function reportLosses(
   ) {
     emit(streamEvent(channel, "lost", losses.join("; ")));
     channel.reportedLost = overwritten;
+    channel.reportedEvicted = evicted;
     channel.reportedCorrupt = corrupt;
     channel.reportedLostAt = now;
   }
@@ -109,4 +122,53 @@ export function statusEvent(
         `producer closed ${reader.name}; waiting for a new one`,
       );
   }
+}
+
+/**
+ * The producer evicted the channel's tethered reader: tethers it again (or,
+ * with no free slot, lets it go on lossy), counts the eviction and reports it.
+ */
+export function reportEviction(
+  channel: Channel,
+  reader: RingReader,
+  eviction: Eviction,
+  emit: (event: FeedEvent) => void,
+): void {
+  const skipped = reader.retether();
+  channel.evictions++;
+  const behind = `${formatCount(eviction.lag)} trades behind`;
+  const why = eviction.cause === EvictionCause.Dead
+    ? `evicted by the producer, which took this reader for dead (no heartbeat for over ${
+      (STALE_AFTER_MS / 1000).toFixed(1)
+    } s and pid ${Deno.pid} not found: another pid namespace?), ${behind}`
+    : eviction.cause === EvictionCause.BacklogFull
+    ? `evicted by the producer when its backlog filled up, ${behind}`
+    : `evicted by the producer after ${
+      (reader.tetherTimeoutMs / 1000).toFixed(1)
+    } s, ${behind}`;
+  const next = reader.registered
+    ? `re-tethering ${formatCount(skipped)} trades further on`
+    : `all ${REGISTRY_SLOTS} reader slots of ${reader.name} are in use (deno task rings lists them): continuing lossy, ${
+      formatCount(skipped)
+    } trades further on`;
+  emit(streamEvent(
+    channel,
+    "evicted",
+    `${why}; ${next} (trades lost count as "evicted")`,
+  ));
+}
+
+/** Reports, once per channel, a reader that runs unregistered: every registry slot of its ring was in use. */
+export function reportUnregistered(
+  channel: Channel,
+  reader: RingReader,
+  emit: (event: FeedEvent) => void,
+): void {
+  if (reader.registered || channel.unregisteredReported) return;
+  channel.unregisteredReported = true;
+  emit(streamEvent(
+    channel,
+    "refused",
+    `all ${REGISTRY_SLOTS} reader slots of ${reader.name} are in use (deno task rings lists them): reading lossy without registering, unseen by the producer and deno task rings (reported once)`,
+  ));
 }

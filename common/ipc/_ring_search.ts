@@ -13,7 +13,12 @@ import { type EventSubject, streamEvent } from "../transport/feed_events.ts";
 import type { FeedEvent } from "../transport/feed.ts";
 import { OsError } from "../os/libc.ts";
 import { RingFormatError, RingNotFoundError } from "./errors.ts";
-import { type ReaderStart, ringEpoch, RingReader } from "./ring_reader.ts";
+import {
+  type Delivery,
+  type ReaderStart,
+  ringEpoch,
+  RingReader,
+} from "./ring_reader.ts";
 
 /** What the search needs of a /dev/shm watch (common/ipc/segment_watch.ts). */
 export interface NameWatch {
@@ -177,13 +182,18 @@ export interface ProbeOptions {
   from: ReaderStart;
   /** The uid that must own the segment (default: this process's). */
   publisherUid: number | undefined;
+  /** How the new reader is delivered to. */
+  delivery: Delivery;
+  /** The tether timeout it asks for, ms. */
+  tetherTimeoutMs: number;
 }
 
 /**
  * Opens ring `name` if it is there, valid and a new incarnation. Something
  * under the name that is not a usable ring (foreign, another version, not a
  * regular file, another owner or writable by others, or an OS error opening
- * it) comes back as `refused`, for the caller to report or throw.
+ * it; or, for a tethered reader, one whose reader slots are all in use)
+ * comes back as `refused`, for the caller to report or throw.
  */
 export function probeRing(name: string, options: ProbeOptions): Probe {
   const trust = { publisherUid: options.publisherUid };
@@ -191,7 +201,12 @@ export function probeRing(name: string, options: ProbeOptions): Probe {
     // The header alone tells the ring already followed (e.g. a dead
     // producer's) from a new one, without mapping all of it.
     if (ringEpoch(name, trust) === options.epoch) return { miss: "absent" };
-    const reader = RingReader.open(name, { from: options.from, ...trust });
+    const reader = RingReader.open(name, {
+      from: options.from,
+      delivery: options.delivery,
+      tetherTimeoutMs: options.tetherTimeoutMs,
+      ...trust,
+    });
     if (reader.epoch !== options.epoch) return { reader };
     reader.close(); // replaced back in between: still the old one
     return { miss: "absent" };

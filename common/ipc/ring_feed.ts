@@ -2,14 +2,17 @@
  * The shared-memory exchange: follows one ring per symbol, waits for rings
  * that do not exist yet, and follows producer restarts. Beside it: each
  * symbol's channel and its stats (`_ring_feed_channel.ts`), what the periodic
- * check reports (`_ring_feed_check.ts`) and the search for rings not
- * attached (`_ring_search.ts`).
+ * check reports (`_ring_feed_check.ts`), the gaps delivered with the trades
+ * (`_ring_feed_gaps.ts`) and the search for rings not attached
+ * (`_ring_search.ts`).
  *
  * @module
  */
 
 import { WireFormatError } from "../wire/codec.ts";
-import type { ReaderStart, RingReader } from "./ring_reader.ts";
+import type { Delivery, ReaderStart, RingReader } from "./ring_reader.ts";
+import { registering } from "./_reader_registration.ts";
+import { monotonicMs } from "./_registry.ts";
 import { RingState } from "./layout.ts";
 import { RingTruncatedError } from "./errors.ts";
 import { RingWaiter, type WaitStrategy } from "./wait_strategy.ts";
@@ -26,13 +29,20 @@ import {
   feedStatus,
   newChannels,
 } from "./_ring_feed_channel.ts";
-import { reportBehind, reportLosses, statusEvent } from "./_ring_feed_check.ts";
+import {
+  reportBehind,
+  reportEviction,
+  reportLosses,
+  reportUnregistered,
+  statusEvent,
+} from "./_ring_feed_check.ts";
 import { RING_FEED_LOSS_CAUSES, ringFeedFamilies } from "./feed_metrics.ts";
 import type { Labels, MetricFamily } from "../metrics/exposition.ts";
 import type {
   FeedEvent,
   FeedStatus,
   LossCause,
+  OnGap,
   OnTick,
   StreamStats,
   SubscribeOptions,
@@ -65,6 +75,21 @@ export interface RingFeedOptions {
    * of another owner, or writable by group or others, are refused.
    */
   publisherUid?: number;
+  /**
+   * `lossy`: a reader a whole ring behind is lapped (its loss counted).
+   * `tethered`: the producer waits for it, up to `tetherTimeoutMs`, then
+   * evicts it (reported; the loss counted as `evicted`) and it re-tethers.
+   *
+   * @default {"lossy"}
+   */
+  delivery?: Delivery;
+  /**
+   * How long a tethered reader may hold the producer before being evicted,
+   * ms (the producer caps it).
+   *
+   * @default {5000}
+   */
+  tetherTimeoutMs?: number;
 }
 
 /** Trades copied out of a ring per read. */
@@ -88,6 +113,7 @@ interface Run {
   readonly limit: number;
   readonly signal: AbortSignal | undefined;
   readonly emit: (event: FeedEvent) => void;
+  readonly onGap: OnGap | undefined;
   /** The attached readers, as of their last change. */
   readers: RingReader[];
 }
@@ -103,8 +129,13 @@ export class RingFeed implements TradeFeed {
   #channels: Channel[] = [];
   #search: RingSearch<Channel> = new RingSearch(undefined);
 
-  /** Creates the feed; nothing is opened until {@linkcode subscribeTrades}. */
+  /**
+   * Creates the feed; nothing is opened until {@linkcode subscribeTrades}.
+   *
+   * @throws {RangeError} for an invalid delivery or tether timeout.
+   */
   constructor(options: RingFeedOptions) {
+    const { delivery, tetherTimeoutMs } = registering(options);
     this.#options = {
       wait: "backoff",
       from: "newest",
@@ -112,6 +143,8 @@ export class RingFeed implements TradeFeed {
       staleAfterMs: 3000,
       blockingSleepMs: 10,
       ...options,
+      delivery,
+      tetherTimeoutMs,
     };
     this.#publisherUid = options.publisherUid;
   }
@@ -121,7 +154,7 @@ export class RingFeed implements TradeFeed {
     return this.#channels.map(channelStats);
   }
 
-  /** `marketbus_ring_lag_trades` of each stream, labelled `streams[index]`. */
+  /** `marketbus_ring_lag_trades` and `marketbus_ring_evictions_total` of each stream, labelled `streams[index]`. */
   metrics(streams: readonly Labels[]): MetricFamily[] {
     return ringFeedFamilies(this.stats(), streams);
   }
@@ -138,12 +171,15 @@ export class RingFeed implements TradeFeed {
    * Follows the rings of `symbols` and calls `onTick` for each trade, in ring
    * order per symbol, until the signal aborts or `limit` trades were
    * delivered. Rings that do not exist yet are waited for (and then read from
-   * their first trade); running rings start at `from`. Stream `i` is
+   * their first trade); running rings start at `from`. Trades lost (lapped,
+   * evicted, corrupt slots) and producer restarts reach `onGap` just before
+   * the stream's next trade (or at the end). Stream `i` is
    * `symbols[i]` on the configured exchange, announced to `onStream` at once.
    * A segment that is not a usable ring when the subscription starts makes
    * it fail; one that appears later is reported once and waited past.
    *
-   * @throws {RingFormatError} when a segment is not a ring this version reads.
+   * @throws {RingFormatError} when a segment is not a ring this version reads
+   * (or, tethered, when every reader slot of a ring is in use).
    */
   async subscribeTrades(
     symbols: readonly string[],
@@ -174,6 +210,7 @@ export class RingFeed implements TradeFeed {
       limit,
       signal,
       emit,
+      onGap: options.onGap,
       readers: [],
     };
     const interrupt = () => {
@@ -187,6 +224,11 @@ export class RingFeed implements TradeFeed {
       }
       run.readers = active(channels);
       await this.#follow(run);
+      // The gaps no trade followed.
+      for (const channel of channels) {
+        if (channel.reader) channel.gaps.note(channel.reader);
+        channel.gaps.flush(channel, undefined, run.onGap);
+      }
     } finally {
       signal?.removeEventListener("abort", interrupt);
       await waiter.interrupt(run.readers);
@@ -203,7 +245,7 @@ export class RingFeed implements TradeFeed {
    * is reached. Keeps `run.readers` current.
    */
   async #follow(run: Run): Promise<void> {
-    const { channels, waiter, search, onTick, limit, signal, emit } = run;
+    const { channels, waiter, search, limit, signal, emit } = run;
     const buffer = new Uint8Array(BATCH * TRADE_RECORD_SIZE);
     const view = new TradeView();
     let readers = run.readers;
@@ -217,16 +259,25 @@ export class RingFeed implements TradeFeed {
       for (const channel of channels) {
         const reader = channel.reader;
         if (reader === undefined) continue;
+        if (reader.delivery === "tethered") {
+          const eviction = reader.evicted();
+          if (eviction) reportEviction(channel, reader, eviction, emit);
+        }
         const wanted = Math.min(BATCH, limit - delivered);
         const count = reader.readMany(buffer, wanted);
+        // Losses stop a read: all those counted lie before its first trade.
+        if (reader.lost !== channel.gaps.lost) channel.gaps.note(reader);
         if (count === 0) continue;
         got += count;
-        delivered += this.#deliver(channel, buffer, count, view, onTick);
+        delivered += this.#deliver(channel, buffer, count, view, run);
         if (delivered >= limit) break;
       }
       const now = performance.now();
       if (now >= nextCheck) {
-        for (const channel of channels) this.#check(channel, now, emit);
+        const beatMs = monotonicMs();
+        for (const channel of channels) {
+          this.#check(channel, { now, beatMs }, emit);
+        }
         readers = run.readers = active(channels);
         nextCheck = now + CHECK_EVERY_MS;
       }
@@ -268,19 +319,26 @@ export class RingFeed implements TradeFeed {
     }
   }
 
-  /** Hands `count` records to the callback, skipping (and counting) invalid ones. */
+  /**
+   * Hands `count` records to the callback, skipping (and counting) invalid
+   * ones, after the gaps before them.
+   */
   #deliver(
     channel: Channel,
     buffer: Uint8Array,
     count: number,
     view: TradeView,
-    onTick: OnTick,
+    run: Run,
   ): number {
+    const { onTick, onGap } = run;
+    const gaps = channel.gaps;
     try {
       view.wrap(buffer.subarray(0, count * TRADE_RECORD_SIZE));
+      if (gaps.pending) gaps.flush(channel, view.select(0).seq, onGap);
       for (let i = 0; i < count; i++) {
         onTick(view.select(i), channel.origin, channel.index);
       }
+      gaps.delivered(view.select(count - 1).seq);
       channel.received += count;
       return count;
     } catch (error) {
@@ -300,7 +358,9 @@ export class RingFeed implements TradeFeed {
         channel.invalid++;
         continue;
       }
+      if (gaps.pending) gaps.flush(channel, view.seq, onGap);
       onTick(view, channel.origin, channel.index);
+      gaps.delivered(view.seq);
       delivered++;
     }
     channel.received += delivered;
@@ -322,6 +382,8 @@ export class RingFeed implements TradeFeed {
       epoch: channel.epoch,
       from,
       publisherUid: this.#publisherUid,
+      delivery: this.#options.delivery,
+      tetherTimeoutMs: this.#options.tetherTimeoutMs,
     });
     if (reader === undefined) {
       if (refused && from !== "first") throw refused;
@@ -332,7 +394,10 @@ export class RingFeed implements TradeFeed {
     this.#search.found(channel);
     channel.refusedReported = false;
     const restarted = channel.epoch !== undefined;
-    if (restarted) channel.restarts++;
+    if (restarted) {
+      channel.restarts++;
+      channel.gaps.restarted();
+    }
     channel.reader = reader;
     channel.epoch = reader.epoch;
     channel.state = "alive";
@@ -344,13 +409,18 @@ export class RingFeed implements TradeFeed {
           reader.epoch.toString(16)
         }) at position ${reader.startPosition}`,
     ));
+    reportUnregistered(channel, reader, emit);
     return true;
   }
 
-  /** Periodic check of an attached ring: producer health, losses, a producer that closed or died. */
+  /**
+   * Periodic check of an attached ring: shows the reader lives (its
+   * heartbeat, `beatMs`, and position in the reader table), producer
+   * health, losses, a producer that closed or died.
+   */
   #check(
     channel: Channel,
-    now: number,
+    { now, beatMs }: { now: number; beatMs: number },
     emit: (event: FeedEvent) => void,
   ): void {
     const reader = channel.reader;
@@ -361,6 +431,8 @@ export class RingFeed implements TradeFeed {
       if (error instanceof RingTruncatedError) detach(channel);
       throw error;
     }
+    reader.publishPosition();
+    reader.beat(beatMs);
     reader.skipUnreadable(now);
     reportLosses(channel, reader, now, emit);
     reportBehind(channel, reader, now, emit);

@@ -1,22 +1,21 @@
 /**
  * One consumer of a ring. Reads never write shared memory: any number of
- * readers follow the producer independently, each with its own position.
- * Beside it: which segments it trusts (`_ring_trust.ts`), its looks at slots
- * and the write position (`_ring_slots.ts`) and its judgment of the producer
- * (`_producer_watch.ts`).
+ * readers follow the producer independently, each with its own position,
+ * which a registered reader publishes in its slot of the reader registry
+ * (a tethered one holds the producer with it). Beside it: which segments it
+ * trusts (`_ring_trust.ts`), its looks at slots and the write position
+ * (`_ring_cursor.ts`), its judgment of the producer (`_producer_watch.ts`)
+ * and its registry slot (`_reader_registration.ts`).
  *
  * @module
  */
 
 import type { FutexWaiter } from "../os/libc.ts";
 import {
-  HEADER_WORDS,
   type HeaderInfo,
   readHeader,
   readState,
   RECORD_WORDS,
-  SLOT_WORDS,
-  TWO_32,
   W_SLEEPERS,
   W_WAKE,
 } from "./_header.ts";
@@ -32,10 +31,23 @@ import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import { ownerRemedy, type RingTrustOptions } from "./_ring_trust.ts";
 import { type ProducerStatus, ProducerWatch } from "./_producer_watch.ts";
 import { wakeAll, wakeWordOf } from "./_ring_wake.ts";
-import { holdsLapOf, nextReadable, writePosition } from "./_ring_slots.ts";
+import { RingCursor } from "./_ring_cursor.ts";
+import { writePosition } from "./_ring_slots.ts";
+import {
+  type Delivery,
+  ReaderSlotHandle,
+  type Registering,
+  registering,
+  type RegistrationOptions,
+} from "./_reader_registration.ts";
+import { type Eviction, monotonicMs } from "./_registry.ts";
+import { REGISTRY_SLOTS } from "./layout.ts";
+import { RingReadersFullError } from "./errors.ts";
 
 export { ringEpoch, type RingTrustOptions } from "./_ring_trust.ts";
 export type { ProducerStatus } from "./_producer_watch.ts";
+export type { Delivery, RegistrationOptions } from "./_reader_registration.ts";
+export type { Eviction } from "./_registry.ts";
 
 /**
  * Where a new reader starts: `newest` = the latest trade already written,
@@ -45,13 +57,11 @@ export type { ProducerStatus } from "./_producer_watch.ts";
 export type ReaderStart = "newest" | "oldest" | "first";
 
 /** Options of {@linkcode RingReader.open}. */
-export interface RingReaderOptions extends RingTrustOptions {
+export interface RingReaderOptions
+  extends RingTrustOptions, RegistrationOptions {
   /** Where to start (default `newest`). */
   from?: ReaderStart;
 }
-
-/** Copies of one slot retried because its seqlock kept changing, before it counts as corrupt. */
-const MAX_RETRIES = 100;
 
 /** How long a committed slot may stay unreadable before {@linkcode RingReader.skipUnreadable} skips it, ms. */
 export const STUCK_AFTER_MS = 100;
@@ -72,18 +82,15 @@ export class RingReader {
   readonly heartbeatIntervalMs: number;
   /** Position this reader started at. */
   readonly startPosition: number;
+  /** The delivery it asked for (a tethered reader is registered, or failed to open). */
+  readonly delivery: Delivery;
+  /** The tether timeout it asked for, ms. */
+  readonly tetherTimeoutMs: number;
 
   #segment: Segment;
   #words: Int32Array;
-  #mask: number;
-  #position: number;
-  #slot: number;
-  #received = 0;
-  #lost = 0;
-  #corrupt = 0;
-  #laps = 0;
-  #stuckPosition = -1;
-  #stuckSince = 0;
+  #cursor: RingCursor;
+  #handle: ReaderSlotHandle | undefined;
   #targets = new WordViewCache();
   #wakeWord: Deno.PointerObject;
   #producer = new ProducerWatch();
@@ -93,33 +100,41 @@ export class RingReader {
   private constructor(
     segment: Segment,
     info: HeaderInfo,
-    from: ReaderStart,
+    options: { from: ReaderStart } & Registering,
   ) {
+    const { from } = options;
     this.name = segment.name;
     this.capacity = info.capacity;
     this.epoch = info.epoch;
     this.producerPid = info.pid;
     this.firstPosition = info.firstPosition;
     this.heartbeatIntervalMs = info.heartbeatIntervalMs;
+    this.delivery = options.delivery;
+    this.tetherTimeoutMs = options.tetherTimeoutMs;
     this.#segment = segment;
     this.#words = new Int32Array(segment.buffer);
-    this.#mask = info.capacity - 1;
     this.#wakeWord = wakeWordOf(segment);
-    const written = this.writePosition();
+    const written = writePosition(this.#words, info.capacity - 1);
     let start = info.firstPosition;
     if (from === "newest") start = Math.max(start, written - 1);
     if (from === "oldest") start = Math.max(start, written - info.capacity);
     this.startPosition = start;
-    this.#position = start;
-    this.#slot = start % info.capacity;
+    this.#cursor = new RingCursor(this.#words, info.capacity, start);
+    // Its position first, then its state: from the write position loaded
+    // after that on, the producer overwrites nothing it has not read; what
+    // it wrote before, it may still overwrite, and the lap detection counts.
+    if (options.register) this.#register(start);
   }
 
   /**
-   * Opens ring `name` and validates it.
+   * Opens ring `name`, validates it and (unless `register` is false) claims
+   * a slot in its reader table.
    *
    * @throws {RingNotFoundError} when it does not exist (yet).
    * @throws {RingFormatError} when it is foreign, corrupt or of another layout version.
+   * @throws {RingReadersFullError} when it is to be tethered and every reader slot is in use.
    * @throws {RingOwnerError} when it belongs to another user or others may write it.
+   * @throws {RangeError} for invalid options.
    */
   static open(name: string, options: RingReaderOptions = {}): RingReader {
     const from = options.from ?? "newest";
@@ -128,12 +143,16 @@ export class RingReader {
         `Invalid start "${from}": expected "newest", "oldest" or "first"`,
       );
     }
+    const registration = registering(options);
     const segment = openSegment(name, {
       ownerUid: options.publisherUid,
       ownerRemedy: ownerRemedy(name),
     });
     try {
-      return new RingReader(segment, readHeader(segment), from);
+      return new RingReader(segment, readHeader(segment), {
+        from,
+        ...registration,
+      });
     } catch (error) {
       unmapSegment(segment);
       throw error;
@@ -147,31 +166,55 @@ export class RingReader {
 
   /** The next position this reader will read. */
   get position(): number {
-    return this.#position;
+    return this.#cursor.position;
   }
 
   /** Trades read. */
   get received(): number {
-    return this.#received;
+    return this.#cursor.received;
   }
 
   /**
    * Trades skipped: overwritten before this reader got to them, jumped over
-   * by the resync after a lap, or in slots that could not be read
-   * ({@linkcode corrupt}).
+   * by the resync after a lap or by {@linkcode retether}, or in slots that
+   * could not be read ({@linkcode corrupt}).
    */
   get lost(): number {
-    return this.#lost;
+    return this.#cursor.lost;
   }
 
   /** The part of {@linkcode lost} skipped because their slot could not be read consistently (corrupt slot). */
   get corrupt(): number {
-    return this.#corrupt;
+    return this.#cursor.corrupt;
+  }
+
+  /**
+   * The part of {@linkcode lost} lost because the producer evicted this
+   * tethered reader: skipped by {@linkcode retether}, or overwritten after
+   * the eviction.
+   */
+  get evictedLoss(): number {
+    return this.#cursor.evictedLoss;
   }
 
   /** Times the producer lapped this reader. */
   get laps(): number {
-    return this.#laps;
+    return this.#cursor.laps;
+  }
+
+  /** Is it registered in the ring's reader table? (A lossy reader that found every slot in use is not.) */
+  get registered(): boolean {
+    return this.#handle !== undefined;
+  }
+
+  /** Its id in the reader table, or undefined when not registered. */
+  get readerId(): number | undefined {
+    return this.#handle?.id;
+  }
+
+  /** Its slot index in the reader table, or undefined when not registered. */
+  get slotIndex(): number | undefined {
+    return this.#handle?.index;
   }
 
   /**
@@ -182,62 +225,32 @@ export class RingReader {
    */
   read(target: Uint8Array, offset = 0): boolean {
     const to = this.#targets.wordsAt(target, offset, TRADE_RECORD_SIZE);
-    return this.#take(to, this.#targets.base);
+    return this.#cursor.take(to, this.#targets.base, true);
   }
 
   /**
    * Copies up to `max` trades back to back into `target` from byte 0 and
-   * returns how many.
+   * returns how many. It stops short at a loss (a lap, a corrupt slot): the
+   * losses counted by the time it returns all come before the first trade
+   * it copied, none between two of them. A tethered reader then publishes
+   * its position (the trades are copied out: the producer may overwrite them).
    *
    * @throws {RangeError} when `target` cannot hold `max` records.
    */
   readMany(target: Uint8Array, max: number): number {
     checkCount(max);
     const to = this.#targets.wordsAt(target, 0, max * TRADE_RECORD_SIZE);
+    const cursor = this.#cursor;
     let at = this.#targets.base;
     let count = 0;
-    while (count < max && this.#take(to, at)) {
+    while (count < max && cursor.take(to, at, count === 0)) {
       count++;
       at += RECORD_WORDS;
     }
-    return count;
-  }
-
-  #take(to: Int32Array, at: number): boolean {
-    const words = this.#words;
-    let retries = 0;
-    for (;;) {
-      const slot = HEADER_WORDS + this.#slot * SLOT_WORDS;
-      const sequence = Atomics.load(words, slot);
-      if ((sequence & 1) !== 0 || sequence === 0) return false;
-      const position = (words[slot + 3] >>> 0) * TWO_32 +
-        (words[slot + 2] >>> 0);
-      if (position !== this.#position) {
-        if (position < this.#position) return false; // previous lap: not written yet
-        // A lap leaves a later position of the same slot; anything else was
-        // written by another process.
-        if (holdsLapOf(words, slot, this.#slot, this.#mask)) this.#resync();
-        else this.#skipCorrupt(this.#position + 1);
-        continue;
-      }
-      const from = slot + 4;
-      for (let i = 0; i < RECORD_WORDS; i++) to[at + i] = words[from + i];
-      if (Atomics.load(words, slot) !== sequence) {
-        // The producer rewrote the slot while we copied: either it was just
-        // writing our trade (retry: it is odd, or complete now) or it lapped
-        // us (retry: the position check sees the newer trade and resyncs).
-        // A seqlock that never holds still is not the producer's.
-        if (++retries === MAX_RETRIES) {
-          retries = 0;
-          this.#skipCorrupt(this.#position + 1);
-        }
-        continue;
-      }
-      this.#position++;
-      this.#slot = (this.#slot + 1) & this.#mask;
-      this.#received++;
-      return true;
+    if (count > 0 && this.#handle?.policy === "tethered") {
+      this.#handle.publish(cursor.position);
     }
+    return count;
   }
 
   #intact(): boolean {
@@ -249,29 +262,6 @@ export class RingReader {
     }
   }
 
-  /** Lapped: count what was overwritten and continue half a ring behind the producer. */
-  #resync(): void {
-    const written = this.writePosition();
-    const restart = Math.max(
-      this.#position + 1,
-      written - (this.capacity >> 1),
-    );
-    this.#lost += restart - this.#position;
-    this.#laps++;
-    this.#position = restart;
-    this.#slot = restart % this.capacity;
-  }
-
-  /** Counts the trades up to `position` as lost in corrupt slots and continues there. */
-  #skipCorrupt(position: number): number {
-    const skipped = position - this.#position;
-    this.#lost += skipped;
-    this.#corrupt += skipped;
-    this.#position = position;
-    this.#slot = position % this.capacity;
-    return skipped;
-  }
-
   /**
    * Skips the next trade when the producer committed it but its slot stayed
    * unreadable (a seqlock word left odd, a slot overwritten with other
@@ -281,22 +271,7 @@ export class RingReader {
    * periodically with a monotonic `nowMs`; returns how many were skipped.
    */
   skipUnreadable(nowMs: number, afterMs: number = STUCK_AFTER_MS): number {
-    const position = this.#position;
-    if (this.hasData() || this.writePosition() <= position) {
-      this.#stuckPosition = -1; // readable, or simply not written yet
-      return 0;
-    }
-    if (this.#stuckPosition !== position) {
-      this.#stuckPosition = position;
-      this.#stuckSince = nowMs;
-    }
-    if (nowMs - this.#stuckSince < afterMs) return 0;
-    this.#stuckPosition = -1;
-    // The first slot after it that holds its own trade, at most a ring ahead.
-    const end = Math.min(this.writePosition(), position + this.capacity);
-    return this.#skipCorrupt(
-      nextReadable(this.#words, this.capacity, position, end),
-    );
+    return this.#cursor.skipUnreadable(nowMs, afterMs);
   }
 
   /**
@@ -310,14 +285,79 @@ export class RingReader {
     checkSegmentSize(this.#segment);
   }
 
+  /** Claims a registry slot at `position`; none free: a tethered reader fails, a lossy one runs unregistered. */
+  #register(position: number): void {
+    this.#handle = ReaderSlotHandle.claim(this.#segment, this.#words, {
+      policy: this.delivery,
+      position,
+      tetherTimeoutMs: this.tetherTimeoutMs,
+    });
+    this.#cursor.handle = this.#handle;
+    if (this.#handle === undefined && this.delivery === "tethered") {
+      throw new RingReadersFullError(this.name, REGISTRY_SLOTS);
+    }
+  }
+
+  /**
+   * Publishes its position in its registry slot (a tethered reader: then
+   * wakes the producer if it waits for it). {@linkcode readMany} and
+   * {@linkcode beginSleep} do it for a tethered reader; one that reads with
+   * {@linkcode read} calls it itself. No-op when not registered.
+   */
+  publishPosition(): void {
+    this.#handle?.publish(this.#cursor.position);
+  }
+
+  /** Shows it lives: stores `nowMs` (`monotonicMs()` of `_registry.ts`) as its heartbeat. No-op when not registered. */
+  beat(nowMs: number = monotonicMs()): void {
+    this.#handle?.beat(nowMs);
+  }
+
+  /**
+   * The producer's eviction of this tethered reader (it is lossy until
+   * {@linkcode retether}), or undefined while it is tethered, lossy or not
+   * registered. Costs a load of its own slot.
+   */
+  evicted(): Eviction | undefined {
+    return this.#handle?.evicted();
+  }
+
+  /**
+   * Tethers again after an eviction, from half a ring behind the producer
+   * (or where it is, if later): the trades skipped, and any overwritten
+   * before the producer sees it again, count as {@linkcode evictedLoss}. A
+   * slot the producer freed meanwhile is claimed again; none free: it goes
+   * on lossy and unregistered ({@linkcode registered} false). Returns the
+   * trades skipped (0 when not evicted: then it does nothing).
+   */
+  retether(): number {
+    const handle = this.#handle;
+    if (handle?.evicted() === undefined) return 0; // tethered, or never was
+    const cursor = this.#cursor;
+    cursor.lapsEvicted = true;
+    const restart = Math.max(
+      cursor.position,
+      this.writePosition() - (this.capacity >> 1),
+    );
+    const skipped = cursor.skip(restart, true);
+    if (!handle.retether(restart)) {
+      handle.release(); // freed or taken by another reader: claim another
+      this.#handle = cursor.handle = ReaderSlotHandle.claim(
+        this.#segment,
+        this.#words,
+        {
+          policy: "tethered",
+          position: restart,
+          tetherTimeoutMs: this.tetherTimeoutMs,
+        },
+      );
+    }
+    return skipped;
+  }
+
   /** Is the next trade already written? (No copy, no side effect.) */
   hasData(): boolean {
-    const words = this.#words;
-    const slot = HEADER_WORDS + this.#slot * SLOT_WORDS;
-    const sequence = Atomics.load(words, slot);
-    if ((sequence & 1) !== 0 || sequence === 0) return false;
-    const position = (words[slot + 3] >>> 0) * TWO_32 + (words[slot + 2] >>> 0);
-    return position >= this.#position;
+    return this.#cursor.hasData();
   }
 
   /**
@@ -326,14 +366,13 @@ export class RingReader {
    * written slot.
    */
   writePosition(): number {
-    return writePosition(this.#words, this.#mask);
+    return this.#cursor.writePosition();
   }
 
   /** Trades written but not yet read by this reader. */
   lag(): number {
-    return Math.max(0, this.writePosition() - this.#position);
+    return Math.max(0, this.writePosition() - this.#cursor.position);
   }
-
   /** The segment's state word. */
   state(): RingState {
     return readState(this.#words);
@@ -364,6 +403,12 @@ export class RingReader {
    * sleep, then call {@linkcode endSleep}.
    */
   beginSleep(): FutexWaiter {
+    // Asleep for up to a status check's period: seen alive meanwhile, and
+    // (tethered) holding nothing it has read.
+    if (this.#handle !== undefined) {
+      if (this.#handle.policy === "tethered") this.publishPosition();
+      this.#handle.beat(monotonicMs());
+    }
     const expected = Atomics.load(this.#words, W_WAKE);
     Atomics.add(this.#words, W_SLEEPERS, 1);
     this.#sleeps++;
@@ -398,18 +443,22 @@ export class RingReader {
     wakeAll(this.#words, this.#wakeWord);
   }
 
-  /** Unmaps the ring. Idempotent; the reader must not be used afterwards. */
+  /** Gives its registry slot back and unmaps the ring. Idempotent; the reader must not be used afterwards. */
   close(): void {
     if (this.#closed) return;
     // A sleep announced but not ended would make the producer pay a wake-up
-    // on every commit from now on (unless the segment was truncated: then
-    // the header may be gone, and touching it would crash).
-    if (this.#sleeps > 0 && this.#intact()) {
-      Atomics.sub(this.#words, W_SLEEPERS, this.#sleeps);
+    // on every commit from now on, and a slot kept would show a reader that
+    // is gone (unless the segment was truncated: then the header may be
+    // gone, and touching it would crash).
+    if ((this.#sleeps > 0 || this.#handle !== undefined) && this.#intact()) {
+      if (this.#sleeps > 0) Atomics.sub(this.#words, W_SLEEPERS, this.#sleeps);
+      this.#handle?.release();
     }
+    this.#handle = this.#cursor.handle = undefined;
     this.#sleeps = 0;
     this.#closed = true;
     this.#words = new Int32Array(0);
+    this.#cursor.detach();
     unmapSegment(this.#segment);
   }
 }

@@ -8,10 +8,15 @@ import assert from "node:assert/strict";
 import {
   checkCapacity,
   createSegment,
+  EvictionCause,
   MAX_CAPACITY,
   MIN_CAPACITY,
   openSegment,
   OsError,
+  ReaderState,
+  REGISTRY_OFFSET,
+  REGISTRY_SLOT_SIZE,
+  REGISTRY_SLOTS,
   RING_HEADER_SIZE,
   RING_LAYOUT_VERSION,
   RING_MAGIC,
@@ -20,6 +25,7 @@ import {
   RingNotFoundError,
   RingReader,
   type RingReaderOptions,
+  RingReadersFullError,
   RingState,
   RingWaiter,
   type RingWaiterOptions,
@@ -37,6 +43,14 @@ import {
   type WaitStrategy,
 } from "./mod.ts";
 import { Header } from "./layout.ts";
+import {
+  ageMs,
+  evict,
+  freeSlot,
+  monotonicMs,
+  readEntries,
+  slotState,
+} from "./_registry.ts";
 import { monotonicNanos, readWallClock } from "../runtime/clock.ts";
 import { cString, libc, O_CREAT, O_EXCL, O_RDWR } from "../os/libc.ts";
 import { TRADE_RECORD_SIZE, WIRE_VERSION } from "../wire/trade.ts";
@@ -48,6 +62,7 @@ import {
   range,
   recordBatch,
   recordMismatch,
+  recordSeq,
   ringTest,
   segmentExists,
   settlesWithin,
@@ -114,6 +129,7 @@ interface CraftedSegment {
   magic?: number;
   layoutVersion?: number;
   headerSize?: number;
+  registrySlots?: number;
   capacity?: number;
   slotSize?: number;
   payloadSize?: number;
@@ -142,6 +158,8 @@ function craftSegment(name: string, fields: CraftedSegment = {}): void {
       view.setUint32(offset, value, true);
     u32(Header.LayoutVersion, fields.layoutVersion ?? RING_LAYOUT_VERSION);
     u32(Header.HeaderSize, fields.headerSize ?? RING_HEADER_SIZE);
+    u32(Header.RegistrySlots, fields.registrySlots ?? REGISTRY_SLOTS);
+    u32(Header.RegistrySlotSize, REGISTRY_SLOT_SIZE);
     u32(Header.Capacity, capacity);
     u32(Header.SlotSize, fields.slotSize ?? SLOT_SIZE);
     u32(Header.PayloadSize, fields.payloadSize ?? SLOT_PAYLOAD_SIZE);
@@ -774,6 +792,258 @@ ringTest({
   },
 });
 
+// ------------------------------------------------------------ losses between batches
+
+ringTest({
+  name:
+    "ring: readMany stops at a loss (corrupt slot, lap): every loss lies between two batches",
+  fn() {
+    using rings = new Rings();
+    const name = rings.name("stopatloss");
+    const writer = rings.writer(name, { capacity: 64 });
+    const reader = rings.reader(name, { from: "first", register: false });
+    publish(writer, 0, 20);
+    const view = new DataView(rings.segment(name).buffer);
+    const position = (i: number) => RING_HEADER_SIZE + i * SLOT_SIZE + 8;
+    // Slot 5 holds a position that is no lap of it (another process wrote
+    // it); slot 12 a later lap of itself (as if the producer lapped there).
+    view.setUint32(position(5), 1234567, true);
+    view.setUint32(position(12), 12 + 64, true);
+    const batch = new Uint8Array(64 * TRADE_RECORD_SIZE);
+    const batches: number[][] = [];
+    for (
+      let n = reader.readMany(batch, 64);
+      n > 0;
+      n = reader.readMany(batch, 64)
+    ) {
+      const seqs = range(0, n).map((k) =>
+        recordSeq(batch, k * TRADE_RECORD_SIZE)
+      );
+      batches.push([reader.lost, reader.corrupt, reader.laps, ...seqs]);
+    }
+    assert.deepEqual(batches, [
+      [0, 0, 0, ...range(0, 5)], // stops before the corrupt slot
+      [1, 1, 0, ...range(6, 12)], // skipped it first, stops before the lap
+      [2, 1, 1, ...range(13, 20)],
+    ]);
+    // read() goes on past a loss, as before.
+    const again = rings.reader(name, { from: "first", register: false });
+    assert.deepEqual(drain(again).length, 18);
+    assert.equal(again.lost, 2);
+  },
+});
+
+// ------------------------------------------------------------ reader registry
+
+/** The word index of slot `index`'s owner word. */
+function ownerWord(index: number): number {
+  return (REGISTRY_OFFSET + index * REGISTRY_SLOT_SIZE) >> 2;
+}
+
+ringTest({
+  name:
+    "ring: readers register in the reader table (a tethered one publishes as it reads) and give their slot back on close",
+  fn() {
+    using rings = new Rings();
+    const name = rings.name("registry");
+    const writer = rings.writer(name, { capacity: 64 });
+    publish(writer, 0, 10);
+    const words = new Int32Array(rings.segment(name).buffer);
+    const lossy = rings.reader(name, { from: "oldest" });
+    const tethered = rings.reader(name, {
+      from: "first",
+      delivery: "tethered",
+      tetherTimeoutMs: 750,
+    });
+    const hidden = rings.reader(name, { register: false });
+    assert.deepEqual(
+      [lossy.registered, tethered.registered, hidden.registered],
+      [true, true, false],
+    );
+    assert.equal(hidden.readerId, undefined);
+    const entry = (reader: RingReader) =>
+      readEntries(words, writer.position).find((e) => e.id === reader.readerId);
+    assert.equal(readEntries(words, writer.position).length, 2);
+    assert.equal(writer.readers().length, 2);
+    assert.deepEqual(
+      [lossy, tethered].map((reader) => {
+        const e = entry(reader)!;
+        return [e.index, e.state, e.pid, e.position, e.lag, e.tetherTimeoutMs];
+      }),
+      [
+        [lossy.slotIndex, ReaderState.Lossy, Deno.pid, 0, 10, 5000],
+        [tethered.slotIndex, ReaderState.Tethered, Deno.pid, 0, 10, 750],
+      ],
+    );
+    assert.ok(ageMs(monotonicMs(), entry(lossy)!.heartbeatMs) < LIVENESS_MS);
+    const batch = new Uint8Array(4 * TRADE_RECORD_SIZE);
+    assert.equal(tethered.readMany(batch, 4), 4);
+    assert.equal(lossy.readMany(batch, 4), 4);
+    assert.equal(entry(tethered)!.position, 4, "published after readMany");
+    assert.equal(
+      entry(lossy)!.position,
+      0,
+      "a lossy reader publishes when told",
+    );
+    lossy.publishPosition();
+    lossy.beat(12345);
+    assert.deepEqual(
+      [entry(lossy)!.position, entry(lossy)!.heartbeatMs],
+      [4, 12345],
+    );
+    // Before sleeping: a heartbeat, and a tethered reader's position.
+    const target = new Uint8Array(TRADE_RECORD_SIZE);
+    assert.equal(tethered.read(target), true);
+    tethered.beat(1);
+    tethered.beginSleep();
+    tethered.endSleep(false);
+    assert.equal(entry(tethered)!.position, 5);
+    assert.ok(ageMs(monotonicMs(), entry(tethered)!.heartbeatMs) < 1000);
+    const index = tethered.slotIndex!;
+    tethered.close();
+    assert.equal(entry(tethered), undefined);
+    assert.equal(slotState(words, index), ReaderState.Free);
+    assert.equal(Atomics.load(words, ownerWord(index)), 0);
+    lossy.close();
+    assert.deepEqual(readEntries(words, writer.position), []);
+  },
+});
+
+ringTest({
+  name:
+    "ring: an evicted tethered reader learns it on its next look, re-tethers half a ring behind and counts the loss as evicted",
+  fn() {
+    using rings = new Rings();
+    const name = rings.name("evicted");
+    const writer = rings.writer(name, { capacity: 64 });
+    const reader = rings.reader(name, { from: "first", delivery: "tethered" });
+    const words = new Int32Array(rings.segment(name).buffer);
+    const index = reader.slotIndex!;
+    publish(writer, 0, 40);
+    const batch = new Uint8Array(10 * TRADE_RECORD_SIZE);
+    assert.equal(reader.readMany(batch, 10), 10);
+    assert.equal(reader.evicted(), undefined);
+    assert.ok(evict(words, index, {
+      cause: EvictionCause.Timeout,
+      writePosition: 40,
+      lag: 30,
+    }));
+    assert.deepEqual(reader.evicted(), {
+      cause: EvictionCause.Timeout,
+      evictedAt: 40,
+      lag: 30,
+      evictions: 1,
+    });
+    // Evicted, it no longer holds the producer, which laps it.
+    publish(writer, 40, 60);
+    assert.equal(writer.position, 100);
+    assert.equal(reader.retether(), 58); // from 10 to 100 - 64 / 2
+    assert.deepEqual(
+      [reader.position, reader.lost, reader.evictedLoss],
+      [68, 58, 58],
+    );
+    assert.equal(reader.evicted(), undefined);
+    assert.equal(slotState(words, index), ReaderState.Tethered);
+    const entry = readEntries(words, 100).find((e) => e.index === index)!;
+    assert.equal(entry.position, 68);
+    assert.deepEqual(drain(reader), range(68, 100));
+    // Evicted again, and lapped before it looks: the lap is the eviction's loss.
+    assert.ok(evict(words, index, {
+      cause: EvictionCause.BacklogFull,
+      writePosition: 100,
+      lag: 0,
+    }));
+    publish(writer, 100, 100);
+    assert.deepEqual(drain(reader), range(168, 200));
+    assert.deepEqual(
+      [reader.lost, reader.evictedLoss, reader.laps],
+      [58 + 68, 58 + 68, 1],
+    );
+    assert.equal(reader.evicted()?.evictions, 2);
+    assert.equal(reader.retether(), 0); // already half a ring behind
+    assert.equal(slotState(words, index), ReaderState.Tethered);
+    // Tethered: re-tethering does nothing (no skip, the same slot).
+    const { readerId, lost } = reader;
+    publish(writer, 200, 40);
+    assert.equal(reader.retether(), 0);
+    assert.deepEqual([reader.readerId, reader.lost], [readerId, lost]);
+    // A lossy reader is never evicted and never re-tethers.
+    const lossy = rings.reader(name);
+    assert.equal(lossy.evicted(), undefined);
+    assert.equal(lossy.retether(), 0);
+  },
+});
+
+ringTest({
+  name:
+    "ring: a tethered reader whose slot the producer freed (taken for dead) claims another when it re-tethers",
+  fn() {
+    using rings = new Rings();
+    const name = rings.name("freed");
+    const writer = rings.writer(name, { capacity: 64 });
+    const reader = rings.reader(name, { from: "first", delivery: "tethered" });
+    const words = new Int32Array(rings.segment(name).buffer);
+    const { slotIndex, readerId } = reader;
+    assert.ok(evict(words, slotIndex!, {
+      cause: EvictionCause.Dead,
+      writePosition: 0,
+      lag: 0,
+    }));
+    freeSlot(words, slotIndex!);
+    assert.equal(reader.evicted()?.cause, EvictionCause.Dead);
+    // Not its slot any more: it writes nothing there.
+    reader.beat(777);
+    assert.notEqual(Atomics.load(words, ownerWord(slotIndex!)), readerId);
+    publish(writer, 0, 5);
+    reader.retether();
+    assert.equal(reader.registered, true);
+    assert.notEqual(reader.readerId, readerId);
+    const entries = readEntries(words, writer.position);
+    assert.deepEqual(
+      entries.map((e) => [e.id, e.state]),
+      [[reader.readerId, ReaderState.Tethered]],
+    );
+  },
+});
+
+ringTest({
+  name:
+    "ring: with every reader slot in use a lossy reader runs unregistered, a tethered one fails with RingReadersFullError",
+  fn() {
+    using rings = new Rings();
+    const name = rings.name("full");
+    rings.writer(name, { capacity: 64 });
+    const readers = range(0, REGISTRY_SLOTS).map(() => rings.reader(name));
+    assert.ok(readers.every((reader) => reader.registered));
+    assert.equal(rings.reader(name).registered, false);
+    const full = assertThrowsWith(
+      () => RingReader.open(name, { delivery: "tethered" }),
+      RingReadersFullError,
+      `all 64 reader slots of ${name} are in use (deno task rings lists them)`,
+    );
+    assert.ok(full instanceof RingFormatError);
+    const freed = readers[7].slotIndex;
+    readers[7].close();
+    assert.equal(readers[7].slotIndex, undefined);
+    const tethered = rings.reader(name, { delivery: "tethered" });
+    assert.equal(tethered.slotIndex, freed);
+    for (
+      const [options, reason] of [
+        [{ delivery: "always" }, `Invalid delivery "always"`],
+        [{ tetherTimeoutMs: 0 }, "Invalid tether timeout 0 ms"],
+        [{ tetherTimeoutMs: 1.5 }, "Invalid tether timeout 1.5 ms"],
+        [{ delivery: "tethered", register: false }, "must register"],
+      ] as const
+    ) {
+      assertThrowsWith(
+        () => RingReader.open(name, options as RingReaderOptions),
+        RangeError,
+        reason,
+      );
+    }
+  },
+});
+
 // ------------------------------------------------------------ errors
 
 ringTest({
@@ -799,7 +1069,16 @@ ringTest({
           RING_MAGIC.toString(16)
         } ("MBRG"): not a marketbus ring`,
       ],
-      ["version", { layoutVersion: 2 }, "layout version 2, expected 1"],
+      [
+        "version",
+        { layoutVersion: 1 },
+        "layout version 1, expected 2: data_manager is an older marketbus",
+      ],
+      [
+        "version3",
+        { layoutVersion: 3 },
+        "layout version 3, expected 2: producer and consumer are different",
+      ],
       [
         "capacity",
         { capacity: 128, size: segmentSize(64) },
@@ -813,9 +1092,18 @@ ringTest({
       [
         "tiny",
         { size: 100 },
-        "100 bytes, expected at least the 256-byte ring header",
+        `100 bytes, expected at least the ${RING_HEADER_SIZE}-byte ring header`,
       ],
-      ["headersize", { headerSize: 128 }, "header size 128, expected 256"],
+      [
+        "headersize",
+        { headerSize: 256 },
+        `header size 256, expected ${RING_HEADER_SIZE}`,
+      ],
+      [
+        "registry",
+        { registrySlots: 32 },
+        `registry slots 32, expected ${REGISTRY_SLOTS}`,
+      ],
       ["slotsize", { slotSize: 32 }, "slot size 32, expected 64"],
       ["payload", { payloadSize: 40 }, "payload size 40, expected 48"],
       ["wire", { wireVersion: 9 }, `wire version 9, expected ${WIRE_VERSION}`],

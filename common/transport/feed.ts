@@ -48,7 +48,8 @@ export interface FeedEvent {
     | "lost"
     | "behind"
     | "invalid"
-    | "refused";
+    | "refused"
+    | "evicted";
   /** The exchange concerned, or `"*"` for an event about the whole subscription. */
   exchange: string;
   /** The symbol concerned, or `"*"` for an event about the whole subscription. */
@@ -73,15 +74,58 @@ export interface SubscribeOptions {
   onEvent?: (event: FeedEvent) => void;
   /** Told about each stream before its first trade (see {@linkcode OnStream}). */
   onStream?: OnStream;
+  /**
+   * Told about trades missing from a stream, in order: just before the next
+   * trade of that stream that `onTick` receives (or when the subscription
+   * ends, if none follows).
+   */
+  onGap?: OnGap;
 }
 
 /**
- * Why trades were lost: overwritten in the ring before they were read, a ring
+ * Why trades are missing from a stream: overwritten in the ring before they
+ * were read (a lapped lossy reader), lost while the producer had evicted this
+ * tethered reader, ring slots that could not be read, a producer restart (a
+ * new ring: how many were missed is unknown), trades a NATS stream discarded
+ * or deleted, a feed reconnect flagged by the source, or a gap the source
+ * itself recorded (e.g. in a replayed file).
+ */
+export type GapCause =
+  | LossCause
+  | "producer restart"
+  | "reconnect"
+  | "source";
+
+/** Trades missing from one stream, delivered in order with its trades. */
+export interface TradeGap {
+  /** The stream's exchange. */
+  exchange: string;
+  /** The stream's symbol. */
+  symbol: string;
+  /** The stream index. */
+  stream: number;
+  /** Why they are missing. */
+  cause: GapCause;
+  /** The `seq` of the first missing trade, or null when unknown. */
+  firstSeq: number | null;
+  /** The `seq` of the last missing trade, or null when unknown. */
+  lastSeq: number | null;
+  /** How many are missing, or null when unknown (e.g. a producer restart). */
+  count: number | null;
+}
+
+/** Receives each {@linkcode TradeGap}, in order with the trades of its stream. */
+export type OnGap = (gap: TradeGap) => void;
+
+/**
+ * Why trades were lost: overwritten in the ring before they were read (by a
+ * lossy reader, or by a tethered one while the producer had evicted it), a ring
  * slot that could not be read consistently within a bound, or trades a NATS
  * stream discarded (limits) or that were deleted before delivery.
  */
 export type LossCause =
   | "overwritten"
+  | "evicted"
   | "corrupt slot"
   | "stream limit or deleted";
 
@@ -103,6 +147,8 @@ export interface StreamStats {
   lag: number;
   /** Producer restarts seen. */
   restarts: number;
+  /** Times a producer evicted this stream's tethered ring reader (ring feeds only). */
+  evictions?: number;
   /** Connection state, e.g. `"alive"`, `"waiting"`. */
   state: string;
 }
