@@ -46,6 +46,9 @@ export const SERVE_USAGE = roleUsage({
   --on-error WHAT      bad replay rows: skip | stop        data_manager.replay.on_error
   --ipc                publish into the shared-memory ring transport.ipc.enabled
   --no-ipc             do not publish into the ring        transport.ipc.enabled
+  --wait-readers N     hold the source until N tethered    transport.ipc.wait_for_readers
+                       readers (live --delivery tethered)
+                       are registered on every ring
   --nats               also publish to NATS JetStream      transport.nats.enabled
 ${natsUrlHelp(NATS)}
   --stream NAME        JetStream stream name               transport.nats.jetstream.stream_name
@@ -95,6 +98,10 @@ const SERVE_FLAGS: Record<string, RoleFlag> = {
   "no-ipc": {
     type: "boolean",
     sets: { key: "transport.ipc.enabled", convert: () => false },
+  },
+  "wait-readers": {
+    type: "string",
+    sets: { key: "transport.ipc.wait_for_readers", convert: toNumber },
   },
   nats: { type: "boolean", sets: { key: "transport.nats.enabled" } },
   "nats-url": natsUrlFlag(NATS, {

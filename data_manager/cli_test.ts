@@ -135,6 +135,22 @@ Deno.test("serve: --ipc turns the ring on over the file", () => {
   assert.equal(config.transport.ipc.enabled, true);
 });
 
+Deno.test("serve: --wait-readers sets wait_for_readers over the file, checked", () => {
+  const text = `[transport.ipc]\nwait_for_readers = 1\n`;
+  assert.equal(configFrom([], text).transport.ipc.waitForReaders, 1);
+  assert.equal(
+    configFrom(["--wait-readers", "2"], text).transport.ipc.waitForReaders,
+    2,
+  );
+  for (const bad of ["two", "65"]) {
+    assert.throws(() => configFrom(["--wait-readers", bad]), {
+      message: `Invalid value ${
+        bad === "two" ? '"two"' : bad
+      } at transport.ipc.wait_for_readers (from --wait-readers): expected an integer from 0 to 64`,
+    });
+  }
+});
+
 Deno.test("serve: --ipc with --no-ipc is a usage error saying they conflict", () => {
   for (const args of [["--ipc", "--no-ipc"], ["--no-ipc", "--ipc"]]) {
     assert.throws(() => parseServeArgs(args), {

@@ -1,11 +1,13 @@
 /**
  * The publishing pipeline: stamps each symbol's sequence on the records a
- * source delivers and hands every record to every transport.
+ * source delivers, flags the first record after a gap the source reported,
+ * and hands every record to every transport at once. Only the pacing
+ * transports' room holds the source back.
  *
  * @module
  */
 
-import { RecordOffset } from "../common/wire/mod.ts";
+import { RecordOffset, TradeFlags } from "../common/wire/mod.ts";
 import type { TradeSink, TradeSource } from "./source.ts";
 import type { TradePublisher } from "../common/transport/publisher.ts";
 
@@ -14,11 +16,12 @@ export interface PublishOptions {
   /** Stops publishing when aborted. */
   signal?: AbortSignal;
   /**
-   * Let sources that can wait wait for the transports' room instead of
-   * letting a transport drop (when every transport can wait,
-   * e.g. NATS only; never when the ring is one of them).
+   * The transports whose room paces the sources that can wait (a file, a
+   * generator): serve passes the ring (whose room is pending while a
+   * tethered reader holds it), and NATS only without the ring. Every
+   * transport is still sent every trade at once. Absent: none.
    */
-  backpressure?: boolean;
+  pacing?: readonly TradePublisher[];
   /** Stop after this many trades (0 or absent = no limit); later trades are not published. */
   limit?: number;
 }
@@ -37,29 +40,42 @@ export class Pipeline implements TradeSink {
   readonly counters: PublishCounters;
   #transports: readonly TradePublisher[];
   #sequences: Uint32Array;
-  #backpressure: boolean;
+  /** Per symbol: 1 when the next record follows a gap the source reported. */
+  #gaps: Uint8Array;
+  #pacing: readonly TradePublisher[];
   #limit: number;
   #reached = new AbortController();
+  /** Aborts at the limit or with the caller's signal: no room is waited for then. */
+  #stop: AbortSignal;
 
   /** A pipeline for `symbols` into `transports`. */
   constructor(
     symbols: readonly string[],
     transports: readonly TradePublisher[],
     options: {
-      backpressure?: boolean;
+      pacing?: readonly TradePublisher[];
       counters?: PublishCounters;
       limit?: number;
+      signal?: AbortSignal;
     } = {},
   ) {
     this.#limit = options.limit && options.limit > 0 ? options.limit : Infinity;
     this.#transports = transports;
     this.#sequences = new Uint32Array(symbols.length);
-    this.#backpressure = options.backpressure ?? false;
+    this.#gaps = new Uint8Array(symbols.length);
+    this.#pacing = options.pacing ?? [];
+    this.#stop = options.signal
+      ? AbortSignal.any([this.#reached.signal, options.signal])
+      : this.#reached.signal;
     this.counters = options.counters ??
       { trades: 0, perSymbol: new Array(symbols.length).fill(0) };
   }
 
-  /** Stamps the symbol's next seq (from 1, wrapping at 2^32) and sends the record to every transport. */
+  /**
+   * Stamps the symbol's next seq (from 1, wrapping at 2^32), flags the
+   * record {@linkcode TradeFlags.Gap} when a gap came before it, and sends
+   * it to every transport.
+   */
   publish(symbol: number, record: Uint8Array): void {
     if (this.counters.trades >= this.#limit) return;
     const seq = this.#sequences[symbol] + 1;
@@ -70,6 +86,11 @@ export class Pipeline implements TradeSink {
     record[at + 1] = (seq >>> 8) & 0xff;
     record[at + 2] = (seq >>> 16) & 0xff;
     record[at + 3] = seq >>> 24;
+    if (this.#gaps[symbol] !== 0) {
+      // Gap is bit 3: the low byte of the little-endian u16 flags.
+      record[RecordOffset.Flags] |= TradeFlags.Gap;
+      this.#gaps[symbol] = 0;
+    }
     const transports = this.#transports;
     for (let t = 0; t < transports.length; t++) {
       transports[t].send(symbol, record);
@@ -83,20 +104,62 @@ export class Pipeline implements TradeSink {
     return this.#reached.signal;
   }
 
-  /** With backpressure, the first transport's pending room; otherwise undefined. */
+  /**
+   * `count` trades of `symbol` are missing here: its seq skips them
+   * (wrapping at 2^32) and its next record carries
+   * {@linkcode TradeFlags.Gap}, so consumers see the gap exactly.
+   *
+   * @throws {RangeError} when `count` is not an integer from 1 to 2^53 - 1.
+   */
+  gap(symbol: number, count: number): void {
+    if (!Number.isSafeInteger(count) || count < 1) {
+      throw new RangeError(
+        `Invalid gap of ${count} trades: expected an integer, 1 or more`,
+      );
+    }
+    // Modulo 2^32 first: the sum stays exact whatever the count.
+    this.#sequences[symbol] = this.#sequences[symbol] + count % 0x1_0000_0000;
+    this.#gaps[symbol] = 1;
+  }
+
+  /**
+   * The first pending room among the pacing transports, which also resolves
+   * once publishing stops (so a held source sees the abort at once);
+   * undefined when all have room.
+   */
   room(): Promise<void> | undefined {
-    if (!this.#backpressure) return undefined;
-    for (const transport of this.#transports) {
+    for (const transport of this.#pacing) {
       const room = transport.room?.();
-      if (room) return room;
+      if (room) return untilStopped(room, this.#stop);
     }
     return undefined;
   }
 }
 
+/** `room`, or sooner once `stop` aborts. */
+function untilStopped(
+  room: Promise<void>,
+  stop: AbortSignal,
+): Promise<void> {
+  if (stop.aborted) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const stopped = () => resolve();
+    stop.addEventListener("abort", stopped, { once: true });
+    room.then(() => {
+      stop.removeEventListener("abort", stopped);
+      resolve();
+    }, (error) => {
+      stop.removeEventListener("abort", stopped);
+      reject(error);
+    });
+  });
+}
+
 /**
  * Runs `source` into every transport until it is exhausted or `signal`
- * aborts. `counters` is updated live, so progress lines can read it.
+ * aborts, starting it once the pacing transports have room (rings waiting
+ * for their readers hold even a live source, which never waits itself).
+ * `counters` is updated live, so progress lines can read it.
  */
 export async function publishTrades(
   source: TradeSource,
@@ -106,6 +169,7 @@ export async function publishTrades(
   const pipeline = new Pipeline(source.symbols, transports, options);
   const signals = [pipeline.limitReached];
   if (options.signal) signals.push(options.signal);
+  await pipeline.room();
   await source.run(pipeline, { signal: AbortSignal.any(signals) });
   return pipeline.counters;
 }

@@ -1,15 +1,17 @@
 // Tests of the publishing pipeline with in-memory transports that record
 // every call: what reaches them, the per-symbol seq, ts_recv, stopping on
-// abort and at the end of the source, and the counters. The pipeline reads
-// the wall clock through libc, hence ffiTest.
+// abort and at the end of the source, the counters, pacing by the pacing
+// transports' room, and the gaps a source reports. The pipeline reads the
+// wall clock through libc, hence ffiTest.
 
 import assert from "node:assert/strict";
 import { delay } from "../common/runtime/delay.ts";
 import { RecordOffset } from "../common/wire/mod.ts";
-import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
+import { TRADE_RECORD_SIZE, TradeFlags } from "../common/wire/trade.ts";
 import { ffiTest } from "../tests/_permissions.ts";
 import { LIVENESS_MS } from "../tests/_until.ts";
-import { type PublishCounters, publishTrades } from "./pipeline.ts";
+import { Pipeline, type PublishCounters, publishTrades } from "./pipeline.ts";
+import type { TradeSink, TradeSource } from "./source.ts";
 import { SyntheticSource } from "./synthetic/source.ts";
 import { SyntheticGenerator, UNPACED_CHUNK } from "./synthetic/generator.ts";
 import type {
@@ -256,16 +258,18 @@ ffiTest("an already-aborted signal publishes nothing", async () => {
 });
 
 ffiTest(
-  "with backpressure, nothing is sent while a transport has no room; without it, room is ignored",
+  "a pacing transport holds the source while its room is pending; room is ignored when it does not pace",
   async () => {
-    for (const backpressure of [true, false]) {
+    for (const paces of [true, false]) {
       const transport = new RecordingTransport();
       let open!: () => void;
       transport.gate = new Promise((resolve) => open = resolve);
       const source = new SyntheticSource(["BTCUSDT"], { maxTrades: 10 });
-      const done = publishTrades(source, [transport], { backpressure });
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      assert.equal(transport.sent.length, backpressure ? 0 : 10);
+      const done = publishTrades(source, [transport], {
+        pacing: paces ? [transport] : [],
+      });
+      await delay(20);
+      assert.equal(transport.sent.length, paces ? 0 : 10, `paces: ${paces}`);
       transport.gate = undefined;
       open();
       await done;
@@ -273,3 +277,163 @@ ffiTest(
     }
   },
 );
+
+ffiTest(
+  "a pacing ring-like transport holds the source; a transport that does not pace is sent every trade at once",
+  async () => {
+    // As serve in hybrid mode: NATS (its room pending for good: it would
+    // hold the source for ever if it paced) and the ring, which paces.
+    const nats = new RecordingTransport();
+    nats.gate = new Promise(() => {});
+    const ring = new RecordingTransport();
+    let open!: () => void;
+    const behind: number[] = [];
+    ring.onSend = () => {
+      // NATS was handed this very trade just before: never held back.
+      behind.push(ring.sent.length - nats.sent.length);
+      if (ring.sent.length === 200) {
+        ring.gate = new Promise((resolve) => open = resolve);
+      }
+    };
+    const source = new SyntheticSource(SYMBOLS, { maxTrades: 1000 });
+    const done = publishTrades(source, [nats, ring], { pacing: [ring] });
+    await delay(50);
+    // Held at the source's next room check (every 64 trades).
+    assert.ok(
+      ring.sent.length >= 200 && ring.sent.length <= 264,
+      `${ring.sent.length} sent while the ring was held`,
+    );
+    assert.equal(nats.sent.length, ring.sent.length);
+    ring.gate = undefined;
+    open();
+    await done;
+    assert.equal(ring.sent.length, 1000);
+    assert.deepEqual(nats.sent, ring.sent);
+    assert.ok(behind.every((lag) => lag === 0), "NATS was sent a trade late");
+  },
+);
+
+/** A source that never waits for room, like a live exchange feed. */
+class LiveLikeSource implements TradeSource {
+  readonly kind = "live-like";
+  readonly symbols = ["BTCUSDT"];
+  run(sink: TradeSink): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      sink.publish(0, new Uint8Array(TRADE_RECORD_SIZE));
+    }
+    return Promise.resolve();
+  }
+  summary(): string {
+    return "live-like";
+  }
+}
+
+Deno.test("a source that never waits for room starts once the pacing transports have room", async () => {
+  const transport = new RecordingTransport();
+  let open!: () => void;
+  transport.gate = new Promise((resolve) => open = resolve);
+  const done = publishTrades(new LiveLikeSource(), [transport], {
+    pacing: [transport],
+  });
+  await delay(20);
+  assert.equal(transport.sent.length, 0, "started before the readers came");
+  transport.gate = undefined;
+  open();
+  await done;
+  assert.equal(transport.sent.length, 100);
+});
+
+ffiTest(
+  "stops on abort while a pacing transport holds the source",
+  async () => {
+    const transport = new RecordingTransport();
+    transport.gate = new Promise(() => {}); // held for good
+    const controller = new AbortController();
+    const source = new SyntheticSource(SYMBOLS); // unlimited, unpaced
+    const publishing = publishTrades(source, [transport], {
+      signal: controller.signal,
+      pacing: [transport],
+    });
+    await delay(50);
+    const abortedAt = performance.now();
+    controller.abort();
+    const counters = await publishing;
+    const ms = performance.now() - abortedAt;
+    assert.ok(ms < LIVENESS_MS, `took ${ms.toFixed(0)} ms to stop`);
+    assert.equal(counters.trades, 0);
+    assert.equal(transport.sent.length, 0);
+  },
+);
+
+function flagsOf(record: Uint8Array): number {
+  return field(record).getUint16(RecordOffset.Flags, true);
+}
+
+/** A record as a source hands it over: its own flags, seq left to the sink. */
+function sourceRecord(flags = TradeFlags.Replayed): Uint8Array {
+  const record = new Uint8Array(TRADE_RECORD_SIZE);
+  field(record).setUint16(RecordOffset.Flags, flags, true);
+  return record;
+}
+
+Deno.test("a gap skips the symbol's seq by its count and flags its next record only", () => {
+  const transport = new RecordingTransport();
+  const pipeline = new Pipeline(SYMBOLS, [transport]);
+  const publish = (symbol: number) => pipeline.publish(symbol, sourceRecord());
+  publish(0);
+  pipeline.gap(0, 5);
+  publish(1); // another symbol: neither skipped nor flagged
+  publish(0);
+  publish(0);
+  pipeline.gap(2, 1);
+  pipeline.gap(2, 2); // two reported gaps add up, one flag
+  publish(2);
+  assert.deepEqual(
+    transport.sent.map(({ symbol, record }) => [
+      symbol,
+      seqOf(record),
+      flagsOf(record),
+    ]),
+    [
+      [0, 1, TradeFlags.Replayed],
+      [1, 1, TradeFlags.Replayed],
+      [0, 7, TradeFlags.Replayed | TradeFlags.Gap],
+      [0, 8, TradeFlags.Replayed],
+      [2, 4, TradeFlags.Replayed | TradeFlags.Gap],
+    ],
+  );
+  assert.equal(pipeline.counters.trades, 5, "a gap is not a trade published");
+});
+
+Deno.test("a gap's seq wraps at 2^32, exactly for any count", () => {
+  const transport = new RecordingTransport();
+  const pipeline = new Pipeline(["BTCUSDT"], [transport]);
+  pipeline.publish(0, sourceRecord()); // seq 1
+  pipeline.gap(0, 2 ** 32 - 1); // seq 2 .. 2^32 (≡ 0) missing
+  pipeline.publish(0, sourceRecord()); // seq 1 again
+  pipeline.publish(0, sourceRecord()); // 2
+  // ≡ 2^32 - 1 (mod 2^32); 2 + 2^53 - 1 is not a double, rounding would say 1.
+  pipeline.gap(0, Number.MAX_SAFE_INTEGER);
+  pipeline.publish(0, sourceRecord());
+  assert.deepEqual(
+    transport.sent.map(({ record }) => seqOf(record)),
+    [1, 1, 2, 2],
+  );
+});
+
+Deno.test("a gap of a count below 1 or fractional is a RangeError", () => {
+  const pipeline = new Pipeline(["BTCUSDT"], [new RecordingTransport()]);
+  for (const count of [0, -1, 1.5, NaN, Infinity, 2 ** 53]) {
+    assert.throws(() => pipeline.gap(0, count), RangeError, `${count}`);
+  }
+  const transport = new RecordingTransport();
+  const after = new Pipeline(["BTCUSDT"], [transport]);
+  assert.throws(() => after.gap(0, -1), RangeError);
+  after.publish(0, sourceRecord(0));
+  const [{ record }] = transport.sent;
+  assert.deepEqual(
+    [seqOf(record), flagsOf(record)],
+    [1, 0],
+    "refused gap left a mark",
+  );
+});

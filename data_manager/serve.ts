@@ -25,7 +25,11 @@ import {
 } from "../common/trade_file/mod.ts";
 import { NothingReplayedError } from "./replay/source.ts";
 import { describeSource, openSource } from "./source_setup.ts";
-import { closeAll, openTransports } from "./transport_setup.ts";
+import {
+  closeAll,
+  openTransports,
+  pacingTransports,
+} from "./transport_setup.ts";
 import type { TradePublisher } from "../common/transport/publisher.ts";
 
 const ROLE = "data_manager";
@@ -34,6 +38,12 @@ const RING_LINGER_MS = 100;
 /** Why NATS drops when the ring is among the transports, and what to do. */
 const RING_DROPS =
   "; with the ring among the transports NATS never slows the source down: raise queue_max_trades, or publish to NATS alone (--no-ipc), where the source waits for room";
+
+/** What serve runs: the metrics' state and the transports that pace the source. */
+interface Serving extends ServeState {
+  /** The transports whose room holds the source (see {@linkcode pacingTransports}). */
+  pacing: readonly TradePublisher[];
+}
 
 /** Options of {@linkcode serve}. */
 export interface ServeOptions {
@@ -106,11 +116,12 @@ async function openServe(
     trades: 0,
     perSymbol: new Array(dataManager.symbols.length).fill(0),
   };
-  const state: ServeState = {
+  const state: Serving = {
     exchange: dataManager.exchange,
     source,
     counters,
     transports,
+    pacing: pacingTransports(transports),
   };
   const { metrics } = dataManager;
   let lastTrades = 0;
@@ -150,7 +161,7 @@ async function openServe(
 /** Publishes the source into the transports until it ends or `signal` aborts. */
 async function publish(
   config: Config,
-  state: ServeState,
+  state: Serving,
   options: { signal: AbortSignal; context: RoleContext },
 ): Promise<void> {
   // A transport that cannot go on (NATS: credentials refused, stream
@@ -163,10 +174,7 @@ async function publish(
     signal: options.signal,
     counters: state.counters,
     limit: config.dataManager.maxTrades,
-    // With the ring among the transports, NATS drops (counted, and the
-    // run exits 1) rather than slow the ring down; alone, it makes the
-    // source wait.
-    backpressure: !config.transport.ipc.enabled,
+    pacing: state.pacing,
   });
 }
 
@@ -176,7 +184,7 @@ async function publish(
  */
 async function drain(
   config: Config,
-  state: ServeState,
+  state: Serving,
   options: { end: RunEnd; context: RoleContext },
 ): Promise<void> {
   const { counters, transports, source } = state;
@@ -199,11 +207,13 @@ async function drain(
   // Any trade a transport gave up on (NATS: dropped, handed over after
   // close, rejected, not acknowledged) makes the run fail, each way on one
   // line saying how many and why; the advice on the queue goes with
-  // queue-full drops only.
+  // queue-full drops of a transport that does not pace the source (NATS
+  // beside the rings) only. The rings' own losses (trades dropped at close
+  // while a tethered reader held one) count the same way.
   for (const transport of transports) {
+    const advice = state.pacing.includes(transport) ? "" : RING_DROPS;
     for (const loss of transport.losses?.() ?? []) {
-      const ring = loss.kind === "dropped" && config.transport.ipc.enabled;
-      log.error(ring ? `${loss.text}${RING_DROPS}` : loss.text);
+      log.error(loss.kind === "dropped" ? `${loss.text}${advice}` : loss.text);
       options.context.setFailed();
     }
   }

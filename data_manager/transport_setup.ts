@@ -21,22 +21,43 @@ import type { TradePublisher } from "../common/transport/publisher.ts";
 
 /** The rings, one per symbol, saying which (and which stale ones they replaced). */
 function openIpc(config: Config, log: Logger): RingPublisher {
-  const { dataManager, transport } = config;
+  const { dataManager, transport: { ipc: settings } } = config;
   const ipc = RingPublisher.open(dataManager.symbols, {
     exchange: dataManager.exchange,
-    shmPathPrefix: transport.ipc.shmPathPrefix,
-    capacity: transport.ipc.capacity,
-    heartbeatIntervalMs: transport.ipc.heartbeatIntervalMs,
+    shmPathPrefix: settings.shmPathPrefix,
+    capacity: settings.capacity,
+    heartbeatIntervalMs: settings.heartbeatIntervalMs,
+    maxTetherTimeoutMs: settings.maxTetherTimeoutMs,
+    backlog: settings.backlog,
+    waitForReaders: settings.waitForReaders,
+    log,
   });
   for (const { name, reason } of ipc.replaced) {
     log.warn(`replaced stale ring ${name}: ${reason}`);
   }
   log.info(
     `IPC rings ${ipc.segments.join(", ")} (${
-      formatCount(transport.ipc.capacity)
+      formatCount(settings.capacity)
     } slots each)`,
   );
   return ipc;
+}
+
+/**
+ * The transports whose room paces the source: the rings (pending while a
+ * tethered reader holds one, or while they wait for their tethered
+ * readers), and
+ * NATS only without them. Beside the rings NATS is sent every trade at once
+ * and never holds them back: its own queue absorbs an outage, dropping
+ * (counted) when full.
+ */
+export function pacingTransports(
+  transports: readonly TradePublisher[],
+): TradePublisher[] {
+  const rings = transports.filter((transport) =>
+    transport instanceof RingPublisher
+  );
+  return rings.length > 0 ? rings : [...transports];
 }
 
 /**

@@ -36,6 +36,11 @@ export const LIVE_USAGE = roleUsage({
                        (0 = run until stopped)
   --ipc                read the shared-memory ring         data_source.type
   --wait STRATEGY      spin | backoff | yield              data_source.ipc.wait
+  --delivery POLICY    lossy | tethered: the producer      data_source.ipc.delivery
+                       waits for a tethered reader, up to
+                       --tether-timeout, then evicts it
+  --tether-timeout D   how long a tethered reader may      data_source.ipc.tether_timeout
+                       hold the ring, e.g. 5s
   --from POSITION      newest | oldest: where to start     data_source.ipc.from
                        on a ring that is already running
   --nats               read NATS JetStream instead         data_source.type
@@ -97,6 +102,11 @@ const LIVE_FLAGS: Record<string, RoleFlag> = {
     sets: { key: "data_source.type", convert: () => "ipc" },
   },
   wait: { type: "string", sets: { key: "data_source.ipc.wait" } },
+  delivery: { type: "string", sets: { key: "data_source.ipc.delivery" } },
+  "tether-timeout": {
+    type: "string",
+    sets: { key: "data_source.ipc.tether_timeout" },
+  },
   from: { type: "string", sets: { key: "data_source.ipc.from" } },
   nats: { type: "boolean", sets: USE_NATS },
   "nats-url": natsUrlFlag(NATS, USE_NATS),

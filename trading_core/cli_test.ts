@@ -114,8 +114,33 @@ Deno.test("live: --wait, --from, --max-trades and --progress override the file",
     from: "oldest",
     spinMs: 1,
     staleAfterMs: 3000,
+    delivery: "lossy",
+    tetherTimeoutMs: 5000,
   });
   assert.equal(config.log.progressIntervalMs, 250);
+});
+
+Deno.test("live: --delivery and --tether-timeout override the file", () => {
+  const text = `[data_source.ipc]\ndelivery = "lossy"\ntether_timeout = "2s"\n`;
+  assert.equal(configFrom([], text).dataSource.ipc.delivery, "lossy");
+  const ipc = configFrom(
+    ["--delivery", "tethered", "--tether-timeout", "250ms"],
+    text,
+  ).dataSource.ipc;
+  assert.equal(ipc.delivery, "tethered");
+  assert.equal(ipc.tetherTimeoutMs, 250);
+});
+
+Deno.test("live: bad --delivery and --tether-timeout values name the flag and the value", () => {
+  assert.throws(() => configFrom(["--delivery", "lossless"]), {
+    message:
+      `Invalid value "lossless" at data_source.ipc.delivery (from --delivery): expected one of "lossy", "tethered"`,
+  });
+  assert.throws(() => configFrom(["--tether-timeout", "2m"]), {
+    message:
+      `data_source.ipc.tether_timeout (from --tether-timeout): invalid duration "2m": expected a duration from 10ms to 1m`,
+  });
+  assert.throws(() => parseLiveArgs(["--delivery"]), TypeError);
 });
 
 Deno.test("live: bad --wait, --from and --max-trades values name the flag and the value", () => {

@@ -30,6 +30,7 @@ import {
 import type {
   DataSourceConfig,
   DataSourceKind,
+  Delivery,
   IpcSourceConfig,
   StartFrom,
   WaitStrategy,
@@ -85,6 +86,15 @@ function readIpcSource(section: Section): IpcSourceConfig {
     fallback: 3000,
     min: 100,
   });
+  const delivery = section.choice<Delivery>("delivery", "lossy", [
+    "lossy",
+    "tethered",
+  ]);
+  const tetherTimeoutMs = boundedDuration(section, "tether_timeout", {
+    fallback: 5000,
+    min: 10,
+    max: 60_000,
+  });
   // Unset: the rings must belong to the user live runs as.
   const publisherUid = section.has("publisher_uid")
     ? section.integer("publisher_uid", 0, { min: 0, max: 4_294_967_294 })
@@ -96,6 +106,8 @@ function readIpcSource(section: Section): IpcSourceConfig {
     from,
     spinMs,
     staleAfterMs,
+    delivery,
+    tetherTimeoutMs,
     ...(publisherUid === undefined ? {} : { publisherUid }),
   };
 }

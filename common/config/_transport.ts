@@ -28,6 +28,9 @@ import type {
   NatsTransportConfig,
 } from "./types.ts";
 
+/** Readers one ring can register (`REGISTRY_SLOTS` of common/ipc/layout.ts, a layer above config). */
+const READER_SLOTS = 64;
+
 /** Reads `[transport]`: what and where `publisher` publishes. */
 export function readTransport(
   section: Section,
@@ -186,6 +189,28 @@ function readIpcTransport(section: Section): IpcTransportConfig {
     min: 1,
     max: 10_000,
   });
+  const maxTetherTimeoutMs = boundedDuration(section, "max_tether_timeout", {
+    fallback: 60_000,
+    min: 10,
+    max: 60_000,
+  });
+  // 48 bytes a trade: the default is 12 MiB, the most 768 MiB per ring.
+  const backlog = section.integer("backlog", 262_144, {
+    min: 1024,
+    max: 1 << 24,
+  });
+  const waitForReaders = section.integer("wait_for_readers", 0, {
+    min: 0,
+    max: READER_SLOTS,
+  });
   section.done();
-  return { enabled, shmPathPrefix, capacity, heartbeatIntervalMs };
+  return {
+    enabled,
+    shmPathPrefix,
+    capacity,
+    heartbeatIntervalMs,
+    maxTetherTimeoutMs,
+    backlog,
+    waitForReaders,
+  };
 }

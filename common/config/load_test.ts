@@ -142,6 +142,9 @@ const DEFAULT_CONFIG: Config = {
       shmPathPrefix: "/marketbus_",
       capacity: 65536,
       heartbeatIntervalMs: 100,
+      maxTetherTimeoutMs: 60_000,
+      backlog: 262_144,
+      waitForReaders: 0,
     },
   },
   dataSource: {
@@ -155,6 +158,8 @@ const DEFAULT_CONFIG: Config = {
       from: "newest",
       spinMs: 0.02,
       staleAfterMs: 3000,
+      delivery: "lossy",
+      tetherTimeoutMs: 5000,
     },
     nats: {
       connection: {
@@ -854,6 +859,9 @@ const LEVELS: [string, string, string, string[]][] = [
     "shm_path_prefix",
     "capacity",
     "heartbeat_interval",
+    "max_tether_timeout",
+    "backlog",
+    "wait_for_readers",
   ]],
   ["data_source", "typ", "type", [
     "type",
@@ -869,6 +877,8 @@ const LEVELS: [string, string, string, string[]][] = [
     "from",
     "spin",
     "stale_after",
+    "delivery",
+    "tether_timeout",
     "publisher_uid",
   ]],
   ["data_source.nats", "conection", "connection", [
@@ -1763,12 +1773,17 @@ enabled = false
 shm_path_prefix = "/mb.test-1_"
 capacity = 1024
 heartbeat_interval = "250ms"
+max_tether_timeout = "2s"
+backlog = 4096
+wait_for_readers = 2
 [data_source.ipc]
 shm_path_prefix = "/"
 wait = "spin"
 from = "oldest"
 spin = "50us"
 stale_after = "1m"
+delivery = "tethered"
+tether_timeout = "1.5s"
 publisher_uid = 1001
 `);
   assert.deepEqual(config.transport.ipc, {
@@ -1776,6 +1791,9 @@ publisher_uid = 1001
     shmPathPrefix: "/mb.test-1_",
     capacity: 1024,
     heartbeatIntervalMs: 250,
+    maxTetherTimeoutMs: 2000,
+    backlog: 4096,
+    waitForReaders: 2,
   });
   assert.deepEqual(config.dataSource.ipc, {
     shmPathPrefix: "/",
@@ -1783,6 +1801,8 @@ publisher_uid = 1001
     from: "oldest",
     spinMs: 0.05,
     staleAfterMs: 60_000,
+    delivery: "tethered",
+    tetherTimeoutMs: 1500,
     publisherUid: 1001,
   });
 });

@@ -35,6 +35,7 @@ export {
   type DataSourceConfig,
   type DataSourceKind,
   type DeliverPolicy,
+  type Delivery,
   type IpcSourceConfig,
   type IpcTransportConfig,
   type JetStreamConfig,

@@ -22,6 +22,13 @@ export type WaitStrategy = "spin" | "backoff" | "yield";
 /** Where an IPC consumer starts on a ring that is already running. */
 export type StartFrom = "newest" | "oldest";
 
+/**
+ * How an IPC consumer is delivered trades: `lossy` (a reader that falls a
+ * ring behind is lapped and counts its loss) or `tethered` (the producer
+ * waits for it, up to its tether timeout, then evicts it).
+ */
+export type Delivery = "lossy" | "tethered";
+
 /** How a JetStream stream discards messages. */
 export type Retention = "limits" | "interest" | "workqueue";
 
@@ -137,6 +144,12 @@ export interface IpcTransportConfig {
   capacity: number;
   /** How often the producer's heartbeat advances, ms. */
   heartbeatIntervalMs: number;
+  /** The longest a tethered reader may hold the producer before it is evicted, ms: caps each reader's own `tether_timeout`. */
+  maxTetherTimeoutMs: number;
+  /** Trades a ring holds back while a tethered reader holds it; full, the holder is evicted. */
+  backlog: number;
+  /** Registered readers each ring waits for before the source starts (0 = start at once). */
+  waitForReaders: number;
 }
 
 /** data_manager's synthetic trade generator (`[data_manager.synthetic]`). */
@@ -267,6 +280,10 @@ export interface IpcSourceConfig {
   spinMs: number;
   /** A producer whose heartbeat has not moved for this long is reported dead, ms. */
   staleAfterMs: number;
+  /** Lossy (lapped, counted) or tethered (the producer waits for this reader). */
+  delivery: Delivery;
+  /** How long a tethered reader may hold the producer before it is evicted, ms (the producer may cap it). */
+  tetherTimeoutMs: number;
   /** The uid that must own the rings; undefined = the consumer's own. */
   publisherUid?: number;
 }

@@ -52,8 +52,12 @@ export interface TradePublisher {
   /** A short progress fragment with this transport's own figures, e.g. `"ipc 1,234 msgs …"`. */
   summary(): string;
   /**
-   * Resolves when the transport can take more without dropping, or returns
-   * undefined when it can now. Transports that never drop (the ring) omit it.
+   * Resolves when the transport can take more without queueing or dropping,
+   * or returns undefined when it can now: the ring's is pending while a
+   * tethered reader holds it (or while it waits for its readers), NATS's
+   * while its outage queue is half full. The publisher lets it pace sources
+   * that can wait only for the transports it chose to pace them (see
+   * data_manager's pipeline). Transports that can always take more omit it.
    */
   room?(): Promise<void> | undefined;
   /**
