@@ -55,6 +55,7 @@ const BOUNDED_FORM: Record<string, string> = {
   serve: "--print-config",
   live: "--print-config",
   demo: "--help",
+  rings: "--once",
 };
 
 /** Tasks that cannot run here in a bounded way, and why. */

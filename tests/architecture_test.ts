@@ -28,6 +28,7 @@ const PRODUCT = [
   "common",
   "data_manager",
   "trading_core",
+  "ringstat",
   "strategies",
   "mod.ts",
 ];
@@ -37,8 +38,8 @@ const OTHER_CODE = ["tests", "bench", "scripts"];
 /**
  * The layers, lowest first: a file may import files of its own layer unit
  * and of lower ranks only. Units sharing a rank (ipc and nats, the two
- * roles) never import each other. `common` alone means the files directly
- * in common/ (its mod.ts).
+ * roles and the rings tool) never import each other. `common` alone means
+ * the files directly in common/ (its mod.ts).
  */
 const LAYERS: readonly (readonly string[])[] = [
   ["common/errors"],
@@ -51,7 +52,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["common/transport"],
   ["common/ipc", "common/nats"],
   ["common/role"],
-  ["data_manager", "trading_core"],
+  ["data_manager", "trading_core", "ringstat"],
   ["mod.ts"],
   ["strategies"],
 ];
@@ -60,8 +61,8 @@ const BARRED: readonly (readonly [string, string])[] = [
   ["common/role", "common/ipc"],
   ["common/role", "common/nats"],
 ];
-/** The role folders: only their own files import them (and the root mod.ts, the library surface). */
-const ROLES = ["data_manager", "trading_core"];
+/** The role folders (and ringstat, the tool beside them): only their own files import them (and the root mod.ts, the library surface). */
+const ROLES = ["data_manager", "trading_core", "ringstat"];
 /** Product files longer than this many lines must be split. */
 const MAX_FILE_LINES = 500;
 /** Functions longer than this many lines need a `// long: <reason>` comment above them. */
