@@ -22,7 +22,8 @@
  *   {@linkcode formatBarLine} for one `--bars-out` line, and the
  *   {@linkcode Strategy} interface with {@linkcode StrategyContext} (its
  *   {@linkcode Logger}), {@linkcode loadStrategy} and
- *   {@linkcode StrategyRunner}.
+ *   {@linkcode StrategyRunner}, and the {@linkcode TradeGap} (with its
+ *   {@linkcode GapCause}) that `onGap` receives.
  *
  * ```ts
  * import { decodeTrades, encodeMessage, parsePrice, Side } from "./mod.ts";
@@ -180,5 +181,7 @@ export {
   StrategyRunner,
   type StrategyRunnerOptions,
 } from "./trading_core/mod.ts";
+// Gaps: trades missing from a stream, delivered in order with its trades.
+export type { GapCause, OnGap, TradeGap } from "./trading_core/mod.ts";
 // The logger a strategy's context holds.
 export type { LogFields, Logger } from "./common/runtime/mod.ts";

@@ -13,6 +13,9 @@
  * close, which is the previous close. Orders fill at the bar's close, less
  * `feePerUnit` per unit traded (taken from realized P&L); unrealized P&L is
  * marked at the last trade price (the last close before the first trade).
+ * `onGap` counts the gaps of each (exchange, symbol) (trades missing, e.g.
+ * a reader the ring lapped): its summary at exit names them, since the
+ * averages then ran over bars with `complete: false`.
  *
  * Run it with `deno task live --strategy strategies/ma_crossover.ts`. It
  * imports project modules with `import type` only: a strategy may read only
@@ -21,7 +24,13 @@
  * @module
  */
 
-import type { Bar, Strategy, StrategyContext, Trade } from "../mod.ts";
+import type {
+  Bar,
+  Strategy,
+  StrategyContext,
+  Trade,
+  TradeGap,
+} from "../mod.ts";
 
 /** Options of {@linkcode createMaCrossover}. */
 export interface MaCrossoverOptions {
@@ -99,6 +108,8 @@ interface Book {
   /** Whether a trade has set `markPrice` (bars then no longer do). */
   marked: boolean;
   orders: number;
+  /** Gaps delivered (trades missing). */
+  gaps: number;
 }
 
 function checkCount(name: string, value: number): void {
@@ -128,7 +139,7 @@ export class MaCrossover implements Strategy {
   #feePerUnit: number;
   /** Books by exchange, then symbol. */
   #books = new Map<string, Map<string, Book>>();
-  /** Books in order of their first trade or bar. */
+  /** Books in order of their first trade, bar or gap. */
   #order: Book[] = [];
 
   /**
@@ -229,13 +240,19 @@ export class MaCrossover implements Strategy {
     }
   }
 
-  /** Logs one summary line per (exchange, symbol). */
+  /** Counts a gap of the (exchange, symbol): its bars around it are incomplete. */
+  onGap(gap: TradeGap): void {
+    this.#book(gap.exchange, gap.symbol).gaps++;
+  }
+
+  /** Logs one summary line per (exchange, symbol), naming its gaps if any. */
   onStop(context: StrategyContext): void {
     const positions = this.positions();
     if (positions.length === 0) {
       context.log.info(`ma_crossover: no trades or bars received`);
     }
-    for (const p of positions) {
+    for (const [i, p] of positions.entries()) {
+      const gaps = this.#order[i].gaps;
       context.log.info(
         `ma_crossover ${p.exchange} ${p.symbol}: position ${
           signed(p.position)
@@ -243,12 +260,12 @@ export class MaCrossover implements Strategy {
           signed(p.realizedPnl, 2)
         }, unrealized ${signed(p.unrealizedPnl, 2)} at ${p.markPrice}, fees ${
           p.fees.toFixed(2)
-        }, orders ${p.orders}`,
+        }, orders ${p.orders}${gaps > 0 ? `, gaps ${gaps}` : ""}`,
       );
     }
   }
 
-  /** The paper position of every (exchange, symbol) seen, in order of its first trade or bar. */
+  /** The paper position of every (exchange, symbol) seen, in order of its first trade, bar or gap. */
   positions(): PaperPosition[] {
     return this.#order.map((book) => ({
       exchange: book.exchange,
@@ -281,6 +298,7 @@ export class MaCrossover implements Strategy {
         markPrice: 0,
         marked: false,
         orders: 0,
+        gaps: 0,
       };
       books.set(symbol, book);
       this.#order.push(book);

@@ -68,6 +68,7 @@ function bar(
     notional: close * volume,
     vwap: trades === 0 ? null : close,
     trades,
+    complete: true,
   };
 }
 
@@ -275,6 +276,36 @@ Deno.test("ma_crossover does not trade while the averages warm up or the spread 
   idle.onStop(context(idleLines));
   assert.deepEqual(idleLines, [
     "info: ma_crossover: no trades or bars received",
+  ]);
+});
+
+Deno.test("ma_crossover counts gaps per (exchange, symbol) and names them in its summary", () => {
+  const lines: string[] = [];
+  const ctx = context(lines);
+  const strategy = createMaCrossover(FAST_SLOW);
+  strategy.onBar(bar("BTCUSDT", 0, 7), ctx);
+  const gap = {
+    exchange: "binance",
+    symbol: "BTCUSDT",
+    stream: 0,
+    cause: "overwritten" as const,
+    firstSeq: 3,
+    lastSeq: 9,
+    count: 7,
+  };
+  strategy.onGap(gap);
+  strategy.onGap({
+    ...gap,
+    cause: "reconnect",
+    firstSeq: null,
+    lastSeq: null,
+    count: null,
+  });
+  strategy.onBar(bar("ETHUSDT", 0, 5), ctx);
+  strategy.onStop(ctx);
+  assert.deepEqual(lines, [
+    "info: ma_crossover binance BTCUSDT: position 0 @ 0, realized P&L +0.00, unrealized +0.00 at 7, fees 0.00, orders 0, gaps 2",
+    "info: ma_crossover binance ETHUSDT: position 0 @ 0, realized P&L +0.00, unrealized +0.00 at 5, fees 0.00, orders 0",
   ]);
 });
 

@@ -38,4 +38,12 @@ export interface Bar {
   vwap: number | null;
   /** Trades in the bar (0 for an empty interval). */
   trades: number;
+  /**
+   * False when trades of the stream are missing from the bar: a gap (trades
+   * lost in transport, a reconnect, a gap the source recorded) came while it
+   * was open, or between the trades it ends and the next trade of the stream
+   * (every bar closed in between, empty or not, and the bar holding that next
+   * trade). True otherwise.
+   */
+  complete: boolean;
 }

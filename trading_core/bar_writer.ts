@@ -4,11 +4,14 @@
  * Each line is a JSON object with the fields in this fixed order:
  * `exchange`, `symbol`, `interval`, `intervalMs`, `start`, `end`,
  * `startTime`, `endTime`, `open`, `high`, `low`, `close`, `volume`,
- * `buyVolume`, `sellVolume`, `notional`, `vwap`, `trades` — the
- * {@linkcode Bar} fields, with `startTime` and `endTime` the ISO 8601 UTC
+ * `buyVolume`, `sellVolume`, `notional`, `vwap`, `trades`, `complete` —
+ * the {@linkcode Bar} fields, with `startTime` and `endTime` the ISO 8601 UTC
  * forms of `start` and `end` (ms since the epoch). Numbers are written as
  * JavaScript prints them, so they parse back to the same doubles; `vwap` is
- * null for an empty bar.
+ * null for an empty bar. `complete` (false when trades of the stream are
+ * missing from the bar) comes last so that the fields before it keep their
+ * places; files written before it existed lack it: read a missing
+ * `complete` as true.
  *
  * ```ts ignore
  * const writer = await BarWriter.open("bars.ndjson");
@@ -70,6 +73,7 @@ export function formatBarLine(bar: Bar): string {
     notional: bar.notional,
     vwap: bar.vwap,
     trades: bar.trades,
+    complete: bar.complete,
   });
 }
 

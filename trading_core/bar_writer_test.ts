@@ -32,18 +32,39 @@ function bar(i: number): Bar {
     notional: empty ? 0 : price * (0.1 + 0.2),
     vwap: empty ? null : price * (0.1 + 0.2) / (0.1 + 0.2),
     trades: empty ? 0 : i + 1,
+    complete: i % 5 !== 2,
   };
 }
 
-Deno.test("formatBarLine: fixed field order, ISO times, null vwap", () => {
+Deno.test("formatBarLine: fixed field order, ISO times, null vwap, complete last", () => {
   assert.equal(
     formatBarLine(bar(3)),
     '{"exchange":"binance","symbol":"ETHUSDT","interval":"1s","intervalMs":1000,' +
       `"start":${T0 + 3000},"end":${T0 + 4000},` +
       '"startTime":"2024-01-01T00:00:03.000Z","endTime":"2024-01-01T00:00:04.000Z",' +
       '"open":42283.61,"high":42283.61,"low":42283.61,"close":42283.61,' +
-      '"volume":0,"buyVolume":0,"sellVolume":0,"notional":0,"vwap":null,"trades":0}',
+      '"volume":0,"buyVolume":0,"sellVolume":0,"notional":0,"vwap":null,"trades":0,' +
+      '"complete":true}',
   );
+  assert.ok(formatBarLine(bar(2)).endsWith(',"trades":3,"complete":false}'));
+});
+
+test.tempFiles("BarWriter: appends to a bar file written before `complete` existed", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "bars.ndjson");
+    const oldLine = formatBarLine(bar(0)).replace(',"complete":true}', "}");
+    assert.equal(JSON.parse(oldLine).complete, undefined);
+    await Deno.writeTextFile(path, `${oldLine}\n`);
+    const writer = await BarWriter.open(path, { onExisting: "append" });
+    writer.write(bar(2));
+    writer.close();
+    const lines = (await Deno.readTextFile(path)).trimEnd().split("\n");
+    assert.deepEqual(lines, [oldLine, formatBarLine(bar(2))]);
+    assert.equal(JSON.parse(lines[1]).complete, false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 test.tempFiles("BarWriter: lines parse back to the same bars; close flushes", async () => {

@@ -6,47 +6,13 @@
  * @module
  */
 
-import {
-  BAR_INTERVAL_EXAMPLES,
-  parseBarInterval,
-} from "../common/config/bar_interval.ts";
 import type { TradeOrigin } from "../common/wire/codec.ts";
 import { Side } from "../common/wire/trade.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";
 import type { Bar } from "./bar.ts";
+import { type BarBuilderOptions, checkBarOptions } from "./_bar_options.ts";
 
-/** Options of {@linkcode BarBuilder}. */
-export interface BarBuilderOptions {
-  /**
-   * Exchange (lower case) of the symbols given to the constructor, and to
-   * {@linkcode BarBuilder.addSymbol} without an exchange; needed only then.
-   */
-  exchange?: string;
-  /** Bar intervals, e.g. `["1s", "1m"]`: at least one, each once (see {@linkcode parseBarInterval}). */
-  intervals: readonly string[];
-  /** Receives each closed bar, synchronously, in start order per stream and interval. */
-  onBar: (bar: Bar) => void;
-  /**
-   * How long past its end a bar waits for its trades before
-   * {@linkcode BarBuilder.advance} closes it, ms.
-   *
-   * @default {250}
-   */
-  closeDelayMs?: number;
-  /**
-   * Most empty bars one step may emit per stream and interval; a longer gap
-   * emits none.
-   *
-   * @default {10_000}
-   */
-  maxEmptyBars?: number;
-  /**
-   * A monotonic clock in ms; only differences are used (set it in tests).
-   *
-   * @default {performance.now}
-   */
-  now?: () => number;
-}
+export type { BarBuilderOptions };
 
 /** Totals of one interval over all streams, from {@linkcode BarBuilder.stats}. */
 export interface BarIntervalStats {
@@ -91,7 +57,11 @@ const TRADES = 9;
 const CLOSED = 10;
 const LATE = 11;
 const SKIPPED = 12;
-const STRIDE = 13;
+// 1 when the open bar misses trades (a gap was delivered while it was open,
+// or before its first trade); 1 from a gap until the stream's next trade.
+const INCOMPLETE = 13;
+const PENDING = 14;
+const STRIDE = 15;
 
 // The fields of one exchange's trade clock in #clocks: the latest trade
 // time, and the trade time and wall time of the last anchor (-Infinity before
@@ -125,6 +95,9 @@ const ANCHOR_STEP_MS = 10;
  * - When one step would emit more than `maxEmptyBars` empty bars for a
  *   symbol and interval (a jump in trade time), it emits none of them,
  *   counts them as skipped, and goes on from the new bar.
+ * - A gap ({@linkcode gap}: trades of a stream missing, delivered in order
+ *   with its trades) makes the open bar, every bar closed before the
+ *   stream's next trade and the bar holding that trade `complete: false`.
  * - At shutdown the open bars are not emitted: they are partial.
  *
  * The trade clock of an exchange estimates its current trade time as the
@@ -169,57 +142,15 @@ export class BarBuilder {
    * `closeDelayMs` or `maxEmptyBars`.
    */
   constructor(symbols: readonly string[], options: BarBuilderOptions) {
-    const {
-      exchange,
-      intervals,
-      onBar,
-      closeDelayMs = 250,
-      maxEmptyBars = 10_000,
-      now = performance.now.bind(performance),
-    } = options;
-    if (exchange !== undefined && typeof exchange !== "string") {
-      throw new TypeError(
-        `Invalid exchange ${String(exchange)}: expected a string`,
-      );
-    }
-    if (typeof onBar !== "function" || typeof now !== "function") {
-      throw new TypeError("Invalid options: onBar and now must be functions");
-    }
-    if (!Array.isArray(intervals) || intervals.length === 0) {
-      throw new TypeError(
-        `Invalid intervals ${
-          JSON.stringify(intervals)
-        }: expected at least one, ${BAR_INTERVAL_EXAMPLES}`,
-      );
-    }
-    const intervalMs = intervals.map(parseBarInterval);
-    intervalMs.forEach((ms, i) => {
-      const first = intervalMs.indexOf(ms);
-      if (first !== i) {
-        throw new RangeError(
-          `Invalid intervals: ${JSON.stringify(intervals[i])} repeats ${
-            JSON.stringify(intervals[first])
-          } (${ms} ms): expected each interval once`,
-        );
-      }
-    });
-    if (!(Number.isFinite(closeDelayMs) && closeDelayMs >= 0)) {
-      throw new RangeError(
-        `Invalid closeDelayMs ${closeDelayMs}: expected a finite number >= 0`,
-      );
-    }
-    if (!(Number.isInteger(maxEmptyBars) && maxEmptyBars >= 0)) {
-      throw new RangeError(
-        `Invalid maxEmptyBars ${maxEmptyBars}: expected an integer >= 0`,
-      );
-    }
-    this.#exchange = exchange;
-    this.#intervals = [...intervals];
+    const checked = checkBarOptions(options);
+    const { intervals, intervalMs } = checked;
+    this.#exchange = checked.exchange;
+    this.#intervals = intervals;
     this.#intervalMs = Float64Array.from(intervalMs);
-    this.#onBar = onBar;
-    this.#closeDelayMs = closeDelayMs;
-    this.#maxEmptyBars = maxEmptyBars;
-    this.#now = now;
+    this.#onBar = checked.onBar;
+    this.#closeDelayMs = checked.closeDelayMs;
+    this.#maxEmptyBars = checked.maxEmptyBars;
+    this.#now = checked.now;
     // Not checkSymbolList: streams are keyed by the symbol exactly as trades name it (no upper-casing or token check).
     for (const symbol of symbols) {
       const streams = this.#streams.length;
@@ -297,6 +228,35 @@ export class BarBuilder {
     this.#clocks[at + ANCHOR_TS] = -Infinity;
   }
 
+  /**
+   * Notes that trades of stream index `stream` are missing before its next
+   * trade (a gap delivered in order with its trades): in every interval, the
+   * open bar, each bar closed before that trade and the bar holding it come
+   * out with `complete: false`.
+   *
+   * @throws {RangeError} when `stream` is not a stream index.
+   */
+  gap(stream: number): void {
+    this.#checkStream(stream);
+    const slots = this.#slots;
+    for (let k = 0; k < this.#intervalMs.length; k++) {
+      const at = this.#at(stream, k);
+      // NaN START (no trade yet): the first bar is marked when it opens.
+      if (slots[at + START] === slots[at + START]) slots[at + INCOMPLETE] = 1;
+      slots[at + PENDING] = 1;
+    }
+  }
+
+  #checkStream(stream: number): void {
+    if (!((stream >>> 0) === stream && stream < this.#streams.length)) {
+      throw new RangeError(
+        `Invalid stream index ${stream}: expected 0 to ${
+          this.#streams.length - 1
+        }`,
+      );
+    }
+  }
+
   /** Adds the selected record of `trade`, of stream index `stream` (see {@linkcode addTrade}). */
   add(trade: TradeView, stream: number): void {
     this.addTrade(
@@ -322,13 +282,7 @@ export class BarBuilder {
     size: number,
     side: Side,
   ): void {
-    if (!((stream >>> 0) === stream && stream < this.#streams.length)) {
-      throw new RangeError(
-        `Invalid stream index ${stream}: expected 0 to ${
-          this.#streams.length - 1
-        }`,
-      );
-    }
+    this.#checkStream(stream);
     const clocks = this.#clocks;
     const c = this.#clockOf[stream] * CLOCK_STRIDE;
     if (tsEventMs > clocks[c + MAX_TS]) {
@@ -345,6 +299,7 @@ export class BarBuilder {
       const start = slots[at + START];
       if (tsEventMs < start) {
         slots[at + LATE]++;
+        slots[at + PENDING] = 0; // the missing trades were older still
         continue;
       }
       const ms = this.#intervalMs[k];
@@ -356,6 +311,10 @@ export class BarBuilder {
           this.#roll(stream, k, next);
           slots = this.#slots; // onBar may have added a stream
         }
+      }
+      if (slots[at + PENDING] !== 0) {
+        slots[at + INCOMPLETE] = 1;
+        slots[at + PENDING] = 0;
       }
       if (slots[at + TRADES] === 0) {
         slots[at + OPEN] = price;
@@ -378,9 +337,12 @@ export class BarBuilder {
    * Closes every open bar whose end is at least `closeDelayMs` behind its
    * exchange's trade clock, with the empty bars of the whole intervals since
    * (never one ending past the clock). Does nothing for a stream before its
-   * first trade. Meant for a timer (e.g. every 100 ms); cheap to call often.
+   * first trade, nor for one `held` says is held (its feed has trades not
+   * yet delivered: they, or a gap found on reading them, belong to the open
+   * bar, which then closes on trade time). Meant for a timer (e.g. every
+   * 100 ms); cheap to call often.
    */
-  advance(): void {
+  advance(held?: (stream: number) => boolean): void {
     // Per exchange: bars ending at or before its limit close (NaN: no trade).
     const limits = new Float64Array(this.#index.size).fill(NaN);
     let now: number | undefined;
@@ -399,6 +361,7 @@ export class BarBuilder {
     const intervals = this.#intervalMs.length;
     for (let stream = 0; stream < this.#streams.length; stream++) {
       // undefined for an exchange onBar added meanwhile: its turn comes next time.
+      if (held?.(stream)) continue;
       const limit = limits[this.#clockOf[stream]];
       for (let k = 0; k < intervals; k++) {
         const ms = this.#intervalMs[k];
@@ -487,12 +450,14 @@ export class BarBuilder {
       notional,
       vwap: volume > 0 ? notional / volume : null,
       trades: slots[at + TRADES],
+      complete: slots[at + INCOMPLETE] === 0,
     };
     slots[at + START] = start + intervalMs;
     slots[at + OPEN] = close;
     slots[at + HIGH] = close;
     slots[at + LOW] = close;
     slots.fill(0, at + VOLUME, at + TRADES + 1);
+    slots[at + INCOMPLETE] = slots[at + PENDING];
     slots[at + CLOSED]++;
     this.#onBar(bar);
   }

@@ -54,6 +54,7 @@ function empty(
     notional: 0,
     vwap: null,
     trades: 0,
+    complete: true,
   };
 }
 
@@ -145,6 +146,7 @@ Deno.test("BarBuilder: exact OHLCV, VWAP, buy/sell volume and count; 999 ms stay
     notional: 200.375, // 50.25 + 25.25 + 24.875 + 100
     vwap: 100.1875,
     trades: 4,
+    complete: true,
   }]);
   builder.addTrade(0, T0 + 2000, 103, 0.25, Side.Buy);
   assert.deepEqual(bars[1], {
@@ -193,6 +195,7 @@ Deno.test("BarBuilder: 1s and 1m over the same trades, in order, with the 1m VWA
     sellVolume: 0.5,
     notional: 18,
     trades: 3,
+    complete: true,
   });
   assert.ok(vwap !== null && Math.abs(vwap / (72 / 7) - 1) < 1e-12, `${vwap}`);
   assert.deepEqual(bars[59], {
@@ -226,6 +229,83 @@ Deno.test("BarBuilder: a gap of 3 intervals emits 3 empty bars at the previous c
     empty("A", 2000, 100.5),
     empty("A", 3000, 100.5),
   ]);
+});
+
+Deno.test("BarBuilder: a gap marks the open bar, the empties closed before the next trade and the bar holding it incomplete; the rest stay complete", () => {
+  const { builder, bars } = setup(["A", "B"], { intervals: ["1s", "1m"] });
+  builder.addTrade(0, T0 + 500, 10, 1, Side.Buy);
+  builder.addTrade(1, T0 + 500, 20, 1, Side.Buy);
+  builder.addTrade(0, T0 + 1500, 11, 1, Side.Buy); // closes A [0s, 1s)
+  builder.gap(0); // A's trades missing after the one at 1.5 s
+  builder.addTrade(0, T0 + 4200, 12, 1, Side.Buy); // closes [1s, 4s)
+  builder.addTrade(0, T0 + 5100, 13, 1, Side.Buy); // closes [4s, 5s)
+  builder.addTrade(0, T0 + 6100, 14, 1, Side.Buy); // closes [5s, 6s)
+  builder.addTrade(1, T0 + 6100, 21, 1, Side.Buy); // B: no gap
+  builder.addTrade(0, T0 + 60_100, 15, 1, Side.Buy); // closes A's minute
+  const of = (symbol: string, interval: string) =>
+    bars.filter((bar) => bar.symbol === symbol && bar.interval === interval)
+      .slice(0, 7)
+      .map((bar) => [bar.start - T0, bar.trades, bar.complete]);
+  assert.deepEqual(of("A", "1s"), [
+    [0, 1, true],
+    [1000, 1, false], // open when the gap came
+    [2000, 0, false], // empties closed before the next trade
+    [3000, 0, false],
+    [4000, 1, false], // holds the next trade
+    [5000, 1, true],
+    [6000, 1, true],
+  ]);
+  assert.deepEqual(of("A", "1m"), [[0, 5, false]]);
+  assert.ok(
+    bars.filter((bar) => bar.symbol === "B").every((bar) => bar.complete),
+    "B's bars are complete",
+  );
+  assertThrowsWith(
+    () => builder.gap(2),
+    RangeError,
+    "Invalid stream index 2: expected 0 to 1",
+  );
+});
+
+Deno.test("BarBuilder: bars advance() closes while a gap is pending are incomplete; a gap before a stream's first trade marks its first bar", () => {
+  const { builder, bars, clock } = setup(["A", "B"]);
+  builder.gap(1); // before B's first trade
+  builder.addTrade(0, T0 + 200, 5, 1, Side.Buy);
+  builder.gap(0);
+  clock.wall = 3050; // clock T0 + 3250: [0s, 3s) close
+  builder.advance();
+  builder.addTrade(0, T0 + 3300, 6, 1, Side.Buy); // into the open [3s, 4s)
+  builder.addTrade(0, T0 + 4300, 7, 1, Side.Buy);
+  builder.addTrade(0, T0 + 5300, 8, 1, Side.Buy);
+  builder.addTrade(1, T0 + 5400, 9, 1, Side.Buy); // B's first bar
+  builder.addTrade(1, T0 + 6400, 9, 1, Side.Buy);
+  builder.addTrade(1, T0 + 7400, 9, 1, Side.Buy);
+  assert.deepEqual(
+    bars.map((bar) => [bar.symbol, bar.start - T0, bar.complete]),
+    [
+      ["A", 0, false], // open at the gap
+      ["A", 1000, false], // empties before the next trade
+      ["A", 2000, false],
+      ["A", 3000, false], // opened empty while pending, holds the next trade
+      ["A", 4000, true],
+      ["B", 5000, false], // B's first bar: trades before it are missing
+      ["B", 6000, true],
+    ],
+  );
+});
+
+Deno.test("BarBuilder: a late trade after a gap is its next trade: the bars after it are complete", () => {
+  const { builder, bars } = setup(["A"]);
+  builder.addTrade(0, T0 + 1500, 5, 1, Side.Buy);
+  builder.gap(0);
+  builder.addTrade(0, T0 + 900, 4, 1, Side.Buy); // late
+  builder.addTrade(0, T0 + 2500, 6, 1, Side.Buy);
+  builder.addTrade(0, T0 + 3500, 7, 1, Side.Buy);
+  assert.deepEqual(
+    bars.map((bar) => [bar.start - T0, bar.complete]),
+    [[1000, false], [2000, true]],
+  );
+  assert.equal(builder.counts()[0].late, 1);
 });
 
 Deno.test("BarBuilder: late trades are counted per symbol and interval, not folded into closed bars", () => {
@@ -575,4 +655,20 @@ Deno.test("BarBuilder: after add returns, every bar the trade closed was emitted
     });
     assert.ok(late[s][0] > 0 && late[s][2] < late[s][0], `${late[s]}`);
   });
+});
+
+Deno.test("BarBuilder: advance leaves a held stream's open bar to trade time, so a gap found later still marks it", () => {
+  const { builder, bars, clock } = setup(["A", "B"]);
+  clock.wall = 0;
+  builder.addTrade(0, T0 + 200, 5, 1, Side.Buy);
+  builder.addTrade(1, T0 + 200, 7, 1, Side.Buy);
+  clock.wall = 1050;
+  builder.advance((stream) => stream === 0); // A's feed still has trades pending
+  assert.deepEqual(bars.map((bar) => bar.symbol), ["B"], "B closes on time");
+  builder.gap(0);
+  builder.addTrade(0, T0 + 1100, 6, 1, Side.Sell); // the trade after the gap closes [0, 1s)
+  const a = bars.filter((bar) => bar.symbol === "A" && bar.interval === "1s");
+  assert.equal(a.length, 1);
+  assert.equal(a[0].trades, 1);
+  assert.equal(a[0].complete, false, "the bar the gap spans");
 });

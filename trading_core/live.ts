@@ -21,7 +21,11 @@ import {
   type RoleWork,
   runRoleWork,
 } from "../common/role/mod.ts";
-import type { FeedEvent, TradeFeed } from "../common/transport/feed.ts";
+import type {
+  FeedEvent,
+  TradeFeed,
+  TradeGap,
+} from "../common/transport/feed.ts";
 import { RingFeed } from "../common/ipc/ring_feed.ts";
 import type { RecordFormat, TradeRecorder } from "./recorder.ts";
 import { ConsumerConflictError, NatsFeed } from "../common/nats/feed.ts";
@@ -29,6 +33,7 @@ import { closeOutputs, openOutputs, type Selection } from "./live_outputs.ts";
 import { liveFamilies, liveHealth, type LiveState } from "./metrics.ts";
 import { progressLines, reportSummary, summarize } from "./live_report.ts";
 import { TradeStats } from "./trade_stats.ts";
+import { flaggedGaps, GAP_FLAGS } from "./processing.ts";
 
 const ROLE = "trading_core";
 
@@ -92,6 +97,8 @@ function createFeed(config: Config, log: Logger): TradeFeed {
     from: source.ipc.from,
     spinMs: source.ipc.spinMs,
     staleAfterMs: source.ipc.staleAfterMs,
+    delivery: source.ipc.delivery,
+    tetherTimeoutMs: source.ipc.tetherTimeoutMs,
     publisherUid: source.ipc.publisherUid,
   });
 }
@@ -163,7 +170,11 @@ async function openLive(
   };
 }
 
-/** Starts the strategy, then reads the feed into the stats and the outputs until `signal` aborts. */
+/**
+ * Starts the strategy, then reads the feed into the stats and the outputs
+ * until `signal` aborts. Gaps take the trades' path, in order: those the
+ * feed delivers, and those a trade's flags announce, just before it.
+ */
 async function consume(
   config: Config,
   state: LiveState,
@@ -177,14 +188,26 @@ async function consume(
   const { feed, stats, processing } = state;
   const { signal, recorder, log, symbols } = options;
   // A strategy whose onStart never settles must not hold a SIGINT up.
-  if (await processing?.start({ signal }) === false) {
+  const pending = () => feed.stats().map((stream) => stream.lag);
+  if (await processing?.start({ signal, pending }) === false) {
     log.warn(
       `strategy ${config.tradingCore.strategy}: onStart had not finished when stopping`,
     );
   }
+  const onGap = (gap: TradeGap) => {
+    stats.gap(gap);
+    recorder?.gap(gap);
+    processing?.gap(gap.stream, gap);
+  };
   await feed.subscribeTrades(
     symbols,
     (trade, origin, stream) => {
+      if ((trade.flags & GAP_FLAGS) !== 0) {
+        const { lastSeq } = stats.figures(stream);
+        for (const gap of flaggedGaps(trade, { origin, stream, lastSeq })) {
+          onGap(gap);
+        }
+      }
       stats.record(trade, stream);
       recorder?.record(trade, origin);
       processing?.trade(trade, origin, stream);
@@ -192,6 +215,7 @@ async function consume(
     {
       signal,
       limit: config.dataSource.maxTrades,
+      onGap,
       // In index order: the subscribed streams, then those a wildcard
       // subscription meets, each before its first trade.
       onStream: (origin) => {

@@ -15,6 +15,7 @@ import type { LatencySummary } from "../common/metrics/latency_histogram.ts";
 import type { Logger } from "../common/runtime/log.ts";
 import type { ProgressLine } from "../common/runtime/progress.ts";
 import type {
+  GapCause,
   LossCause,
   StreamStats,
   TradeFeed,
@@ -33,6 +34,8 @@ export interface StreamSummary {
   invalid: number;
   /** Discontinuities in the stream's seq. */
   gaps: number;
+  /** Gaps delivered in order with the trades, by cause; causes with none are absent. */
+  gapsBy: Partial<Record<GapCause, number>>;
   /** Seq of the last trade, null before the first. */
   lastSeq: number | null;
   /** Price of the last trade, null before the first. */
@@ -55,6 +58,8 @@ export interface LiveSummary {
   invalid: number;
   /** Seq discontinuities, each (exchange, symbol) stream on its own. */
   gaps: number;
+  /** Gaps delivered in order with the trades, by cause, over all streams; causes with none are absent. */
+  gapsBy: Partial<Record<GapCause, number>>;
   /** Wall time consumed, ms. */
   elapsedMs: number;
   /** Ms from the first to the last trade delivered. */
@@ -88,6 +93,7 @@ export function summarize(
       lostBy: lostByCause(counters ? [counters] : []),
       invalid: counters?.invalid ?? 0,
       gaps: figures.gaps,
+      gapsBy: { ...figures.gapsBy },
       lastSeq: figures.lastSeq ?? null,
       lastPrice: figures.lastPrice ?? null,
       restarts: counters?.restarts ?? 0,
@@ -104,6 +110,7 @@ export function summarize(
     lostBy: lostByCause(rows),
     invalid: sum("invalid"),
     gaps: stats.gaps,
+    gapsBy: stats.gapsBy,
     elapsedMs: Math.round(elapsedMs),
     activeMs: Math.round(stats.activeMs * 1000) / 1000,
     ratePerSecond: stats.activeMs > 0
@@ -129,9 +136,9 @@ function lostByCause(
   return total;
 }
 
-/** "3 overwritten, 2 corrupt slot", or "" with no loss. */
-function describeLoss(lostBy: Partial<Record<LossCause, number>>): string {
-  return Object.entries(lostBy)
+/** "3 overwritten, 2 corrupt slot", or "" with none. */
+function byCause(counts: Partial<Record<string, number>>): string {
+  return Object.entries(counts)
     .map(([cause, count]) => `${formatCount(count ?? 0)} ${cause}`)
     .join(", ");
 }
@@ -150,12 +157,15 @@ export function reportSummary(
   } = {},
 ): boolean {
   const { latencyNs: latency } = summary;
+  const gapEvents = byCause(summary.gapsBy);
   log.info(
     `stopped after ${(summary.elapsedMs / 1000).toFixed(1)}s: received ${
       formatCount(summary.received)
     }, lost ${
       formatCount(summary.lost)
-    }, invalid ${summary.invalid}, gaps ${summary.gaps}, ` +
+    }, invalid ${summary.invalid}, gaps ${summary.gaps}${
+      gapEvents === "" ? "" : `, gap events (${gapEvents})`
+    }, ` +
       `latency p50 ${formatNanos(latency.p50)} p99 ${
         formatNanos(latency.p99)
       } max ${formatNanos(latency.max)}`,
@@ -164,6 +174,7 @@ export function reportSummary(
       lost: summary.lost,
       invalid: summary.invalid,
       gaps: summary.gaps,
+      gapsBy: summary.gapsBy,
       elapsedMs: summary.elapsedMs,
     },
   );
@@ -172,9 +183,7 @@ export function reportSummary(
   const parts = [];
   if (summary.lost > 0) {
     parts.push(
-      `${formatCount(summary.lost)} trades lost (${
-        describeLoss(summary.lostBy)
-      })`,
+      `${formatCount(summary.lost)} trades lost (${byCause(summary.lostBy)})`,
     );
   }
   if (summary.invalid > 0) {

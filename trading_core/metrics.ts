@@ -1,8 +1,8 @@
 /**
  * trading_core's `/metrics` and `/healthz`: trades received, lost and late
  * per (exchange, symbol) stream, labelled with each stream's own exchange,
- * the consumer's lag, end-to-end latency, bars and the strategy, read from
- * the counters the read loop already keeps.
+ * gaps by cause, the consumer's lag, end-to-end latency, bars and the
+ * strategy, read from the counters the read loop already keeps.
  *
  * @module
  */
@@ -18,7 +18,7 @@ import {
   processFamilies,
   type Sample,
 } from "../common/metrics/mod.ts";
-import type { TradeFeed } from "../common/transport/feed.ts";
+import type { GapCause, TradeFeed } from "../common/transport/feed.ts";
 import type { BarCounts } from "./bars.ts";
 import type { TradeProcessing } from "./processing.ts";
 import type { TradeStats } from "./trade_stats.ts";
@@ -31,6 +31,26 @@ export interface LiveState {
   stats: TradeStats;
   /** Bars and strategy, when used. */
   processing: TradeProcessing | undefined;
+}
+
+/** Gap causes with a sample on every stream even before their first gap, besides the feed's causes of loss. */
+const CONSUMER_GAP_CAUSES: readonly GapCause[] = ["reconnect", "source"];
+
+/**
+ * The causes of `marketbus_gaps_total` for a stream that counted `seen`:
+ * the feed's causes of loss, reconnect and source, then any other it saw
+ * (e.g. a ring's producer restart).
+ */
+function gapCauses(
+  feed: TradeFeed,
+  seen: Partial<Record<GapCause, number>>,
+): GapCause[] {
+  const causes = new Set<GapCause>([
+    ...feed.lossCauses,
+    ...CONSUMER_GAP_CAUSES,
+  ]);
+  for (const cause of Object.keys(seen)) causes.add(cause as GapCause);
+  return [...causes];
 }
 
 /**
@@ -95,6 +115,7 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
       help:
         "Discontinuities in the publisher sequence of an (exchange, symbol).",
     }, byStream((index) => stats.figures(index).gaps)),
+    gapsFamily(state, labels),
     counter({
       name: "marketbus_producer_restarts_total",
       help: "Publisher restarts seen on an (exchange, symbol).",
@@ -114,6 +135,28 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
   ];
   if (state.processing) families.push(...processingFamilies(state));
   return families;
+}
+
+/** `marketbus_gaps_total`: the gaps delivered per stream, by cause. */
+function gapsFamily(
+  state: LiveState,
+  labels: (stream: { exchange: string; symbol: string }) => Labels,
+): MetricFamily {
+  const { stats, feed } = state;
+  return counter(
+    {
+      name: "marketbus_gaps_total",
+      help:
+        "Gaps delivered in order with the trades (trades missing from a stream), by cause.",
+    },
+    stats.streams.flatMap((stream, index) => {
+      const seen = stats.figures(index).gapsBy;
+      return gapCauses(feed, seen).map((cause): Sample => ({
+        labels: { ...labels(stream), cause },
+        value: seen[cause] ?? 0,
+      }));
+    }),
+  );
 }
 
 function processingFamilies(state: LiveState): MetricFamily[] {
@@ -145,10 +188,11 @@ function processingFamilies(state: LiveState): MetricFamily[] {
     ),
     counter({
       name: "marketbus_strategy_calls_total",
-      help: "Trades and bars handed to the strategy.",
+      help: "Trades, bars and gaps handed to the strategy.",
     }, [
       { labels: { hook: "onTrade" }, value: calls.trades },
       { labels: { hook: "onBar" }, value: calls.bars },
+      { labels: { hook: "onGap" }, value: calls.gaps },
     ]),
     counter({
       name: "marketbus_strategy_errors_total",

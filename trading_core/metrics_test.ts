@@ -10,7 +10,11 @@ import { Side } from "../common/wire/trade.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
 import { ffiTest } from "../tests/_permissions.ts";
 import type { BarCounts } from "./bars.ts";
-import type { StreamStats, TradeFeed } from "../common/transport/feed.ts";
+import type {
+  GapCause,
+  StreamStats,
+  TradeFeed,
+} from "../common/transport/feed.ts";
 import {
   RING_FEED_LOSS_CAUSES,
   ringFeedFamilies,
@@ -97,7 +101,7 @@ ffiTest(
     });
     const processing = {
       counts: () => [counts(AUDX, 2), counts(AUDY, 1)],
-      strategyCalls: { trades: 0, bars: 0, errors: 0 },
+      strategyCalls: { trades: 0, bars: 0, gaps: 0, errors: 0 },
     } as unknown as TradeProcessing;
     const families = liveFamilies({
       feed: source([
@@ -146,6 +150,61 @@ ffiTest(
         v.slice(0, 2)
       ),
       [["audx", "AUDA"], ["audy", "AUDA"]],
+    );
+  },
+);
+
+ffiTest(
+  "liveFamilies: marketbus_gaps_total counts the gaps delivered per stream and cause, every cause of the feed, reconnect and source with a sample; the strategy's onGap calls",
+  () => {
+    const stats = new TradeStats([AUDX, AUDY]);
+    record(stats, 0, 2);
+    const gap = (cause: GapCause, count: number | null) =>
+      stats.gap({
+        ...AUDX,
+        stream: 0,
+        cause,
+        firstSeq: null,
+        lastSeq: null,
+        count,
+      });
+    gap("overwritten", 5);
+    gap("overwritten", 1);
+    gap("reconnect", null);
+    gap("producer restart", null);
+    const processing = {
+      counts: () => [],
+      strategyCalls: { trades: 2, bars: 0, gaps: 4, errors: 0 },
+    } as unknown as TradeProcessing;
+    const families = liveFamilies({ feed: source([]), stats, processing });
+    const family = families.find((f) => f.name === "marketbus_gaps_total");
+    assert.ok(family);
+    assert.equal(family.type, "counter");
+    const samples = family.samples.map((sample) =>
+      `${Object.values(sample.labels ?? {}).join(" ")}=${
+        "value" in sample ? sample.value : "?"
+      }`
+    );
+    const want = (stream: typeof AUDX, values: Record<string, number>) =>
+      Object.entries(values).map(([cause, value]) =>
+        `ipc ${stream.exchange} ${stream.symbol} ${cause}=${value}`
+      );
+    const none = Object.fromEntries(
+      [...RING_FEED_LOSS_CAUSES, "reconnect", "source"].map((c) => [c, 0]),
+    );
+    assert.deepEqual(samples, [
+      ...want(AUDX, {
+        ...none,
+        overwritten: 2,
+        reconnect: 1,
+        "producer restart": 1,
+      }),
+      ...want(AUDY, none),
+    ]);
+    assert.deepEqual(
+      families.find((f) => f.name === "marketbus_strategy_calls_total")
+        ?.samples.map((s) => [s.labels?.hook, "value" in s ? s.value : -1]),
+      [["onTrade", 2], ["onBar", 0], ["onGap", 4]],
     );
   },
 );

@@ -3,9 +3,10 @@
  * (`deno task live`); this module offers what a strategy or a library user
  * needs: the {@linkcode Bar} type and the {@linkcode BarBuilder} that builds
  * bars from trades, {@linkcode formatBarLine} (one `--bars-out` NDJSON
- * line), and the {@linkcode Strategy} interface with its
+ * line), the {@linkcode Strategy} interface with its
  * {@linkcode StrategyContext}, {@linkcode loadStrategy} and
- * {@linkcode StrategyRunner}.
+ * {@linkcode StrategyRunner}, and the {@linkcode TradeGap} its `onGap`
+ * receives.
  *
  * ```ts
  * import type { Bar, Strategy } from "./mod.ts";
@@ -41,3 +42,5 @@ export {
   StrategyRunner,
   type StrategyRunnerOptions,
 } from "./strategy.ts";
+// Gaps: trades missing from a stream, delivered in order with its trades.
+export type { GapCause, OnGap, TradeGap } from "../common/transport/feed.ts";

@@ -1,10 +1,13 @@
 /**
  * What trading_core does with each trade beyond counting it: builds bars,
  * writes closed bars to `--bars-out`, and runs the `--strategy`, keeping
- * trades and bars in order per (exchange, symbol) stream (a trade that closes
- * a bar reaches the strategy after that bar).
+ * trades, gaps and bars in order per (exchange, symbol) stream (a trade that
+ * closes a bar reaches the strategy after that bar; a gap reaches it before
+ * the bars the next trade closes, which it marks incomplete).
  *
  * Bars are built only when something uses them: a strategy or a bar file.
+ * {@linkcode flaggedGaps} turns the flags of a trade (a feed reconnect, a gap
+ * the source recorded) into the gaps it announces.
  *
  * @module
  */
@@ -14,6 +17,8 @@ import type { TradingCoreConfig } from "../common/config/mod.ts";
 import { whenAborted } from "../common/runtime/delay.ts";
 import type { Logger } from "../common/runtime/log.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";
+import { TradeFlags } from "../common/wire/trade.ts";
+import type { TradeGap } from "../common/transport/feed.ts";
 import type { Bar } from "./bar.ts";
 import { BarWriter } from "./bar_writer.ts";
 import type { OutputFileOptions } from "./_line_file.ts";
@@ -25,6 +30,59 @@ export const ADVANCE_EVERY_MS = 100;
 /** How long {@linkcode TradeProcessing.stop} waits for the strategy's `onStop`, ms. */
 export const STOP_TIMEOUT_MS = 5_000;
 
+/** The trade flags that announce a gap before the trade ({@linkcode flaggedGaps}). */
+export const GAP_FLAGS: number = TradeFlags.Reconnect | TradeFlags.Gap;
+
+const TWO_32 = 2 ** 32;
+
+/**
+ * The gaps a trade's flags announce just before it, in order: `Reconnect`
+ * (the feed reconnected upstream: how many were missed is unknown) gives
+ * cause `"reconnect"` with null seqs and count; `Gap` (its seq skips exactly
+ * the trades the source knows are missing) gives cause `"source"`, counted
+ * from `options.lastSeq`, the stream's seq before it (undefined: unknown,
+ * then only `lastSeq` is known). A `Gap` whose jump a gap delivered by the
+ * transport already covered (no jump left) gives none. Cheap to skip:
+ * call it only for a trade with {@linkcode GAP_FLAGS} set.
+ */
+export function flaggedGaps(
+  trade: TradeView,
+  options: {
+    /** The trade's (exchange, symbol). */
+    origin: TradeOrigin;
+    /** Its stream index. */
+    stream: number;
+    /** The stream's last seq before this trade, undefined when unknown. */
+    lastSeq: number | undefined;
+  },
+): TradeGap[] {
+  const { origin, stream, lastSeq } = options;
+  const flags = trade.flags;
+  const gaps: TradeGap[] = [];
+  const unknown = { firstSeq: null, lastSeq: null, count: null };
+  const at = { exchange: origin.exchange, symbol: origin.symbol, stream };
+  if ((flags & TradeFlags.Reconnect) !== 0) {
+    gaps.push({ ...at, cause: "reconnect", ...unknown });
+  }
+  if ((flags & TradeFlags.Gap) === 0) return gaps;
+  const before = (trade.seq - 1 + TWO_32) % TWO_32;
+  if (lastSeq === undefined) {
+    gaps.push({ ...at, cause: "source", ...unknown, lastSeq: before });
+    return gaps;
+  }
+  const count = (before - lastSeq + TWO_32) % TWO_32;
+  if (count > 0 && count < TWO_32 / 2) {
+    gaps.push({
+      ...at,
+      cause: "source",
+      firstSeq: (lastSeq + 1) % TWO_32,
+      lastSeq: before,
+      count,
+    });
+  }
+  return gaps;
+}
+
 /** Options of {@linkcode TradeProcessing.open}. */
 export interface TradeProcessingOptions {
   /** Exchange read, or `"*"` for every exchange (the strategy's context; bars name each trade's own). */
@@ -33,7 +91,7 @@ export interface TradeProcessingOptions {
   symbols: readonly string[];
   /** Logger of the strategy (component `strategy`). */
   strategyLog: Logger;
-  /** Called when a strategy hook throws (the first throw of onTrade/onBar ends the strategy): the consumer should stop and exit 1. */
+  /** Called when a strategy hook throws (the first throw of onTrade/onBar/onGap ends the strategy): the consumer should stop and exit 1. */
   onStrategyError: (message: string) => void;
   /** How the bar file reports a failed write and an append; `onExisting` defaults to the config's `on_existing_file`. */
   barsFile?: OutputFileOptions;
@@ -116,14 +174,28 @@ export class TradeProcessing {
    * `options.signal` aborted (a SIGINT) before `onStart` settled: the
    * consumer stops without waiting for it.
    */
-  async start(options: { signal?: AbortSignal } = {}): Promise<boolean> {
+  async start(
+    options: {
+      signal?: AbortSignal;
+      /**
+       * Trades not yet delivered per stream index (the feed's lag), asked
+       * once per tick: a stream with some keeps its open bars until a trade
+       * closes them, so a gap found on reading on still marks them.
+       */
+      pending?: () => ArrayLike<number>;
+    } = {},
+  ): Promise<boolean> {
     let started = true;
     try {
       started = await settledBefore(this.#runner?.start(), options.signal);
     } catch (error) {
       this.#onFailure("onStart", error);
     }
-    this.#timer = setInterval(() => this.bars.advance(), ADVANCE_EVERY_MS);
+    const { pending } = options;
+    this.#timer = setInterval(() => {
+      const lags = pending?.();
+      this.bars.advance(lags && ((stream) => lags[stream] > 0));
+    }, ADVANCE_EVERY_MS);
     return started;
   }
 
@@ -131,6 +203,17 @@ export class TradeProcessing {
   trade(trade: TradeView, origin: TradeOrigin, stream: number): void {
     this.bars.add(trade, stream);
     this.#runner?.trade(trade, origin);
+  }
+
+  /**
+   * Trades missing from stream index `stream`, delivered in order (before
+   * its next trade): the bars mark it (the open bar, those the next trade
+   * closes and the one holding it come out incomplete), then the strategy's
+   * `onGap` gets it.
+   */
+  gap(stream: number, gap: TradeGap): void {
+    this.bars.gap(stream);
+    this.#runner?.gap(gap);
   }
 
   /** Starts building bars of an (exchange, symbol) stream; returns its index (the next one, for a new stream). */
@@ -148,12 +231,18 @@ export class TradeProcessing {
     return this.#writer?.lines;
   }
 
-  /** Trades and bars handed to the strategy, and its errors. */
-  get strategyCalls(): { trades: number; bars: number; errors: number } {
+  /** Trades, bars and gaps handed to the strategy, and its errors. */
+  get strategyCalls(): {
+    trades: number;
+    bars: number;
+    gaps: number;
+    errors: number;
+  } {
     const runner = this.#runner;
     return {
       trades: runner?.trades ?? 0,
       bars: runner?.bars ?? 0,
+      gaps: runner?.gaps ?? 0,
       errors: runner?.errors ?? 0,
     };
   }

@@ -3,10 +3,11 @@ import { join } from "node:path";
 import { encodeMessage } from "../common/wire/codec.ts";
 import type { TradingCoreConfig } from "../common/config/mod.ts";
 import type { Logger } from "../common/runtime/log.ts";
-import { Side } from "../common/wire/trade.ts";
+import { Side, TradeFlags } from "../common/wire/trade.ts";
+import type { TradeGap } from "../common/transport/feed.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
 import { TEMP_FILE_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
-import { TradeProcessing } from "./processing.ts";
+import { flaggedGaps, GAP_FLAGS, TradeProcessing } from "./processing.ts";
 
 /** A test that writes strategy modules and bar files: skipped, saying why, without those permissions. */
 const test = testNeeding(TEMP_FILE_PERMISSIONS);
@@ -126,6 +127,7 @@ export default {
     assert.deepEqual(processing.strategyCalls, {
       trades: 3,
       bars: 2,
+      gaps: 0,
       errors: 0,
     });
     const lines = (await Deno.readTextFile(barsOut)).trim().split("\n");
@@ -266,4 +268,172 @@ test("streams are added as the subscription announces them: the same symbol on t
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** BTCUSDT's trades `first` to `last` missing, overwritten in the ring. */
+function overwritten(first: number, last: number): TradeGap {
+  return {
+    ...ORIGIN,
+    stream: 0,
+    cause: "overwritten",
+    firstSeq: first,
+    lastSeq: last,
+    count: last - first + 1,
+  };
+}
+
+test("a gap reaches the strategy in order: after the trades before it, before the bars the next trade closes and that trade; those bars are incomplete, in the bar file too", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const events: string[] = [];
+    (globalThis as Record<string, unknown>).__events = events;
+    const path = await strategyModule(
+      dir,
+      `const events = globalThis.__events;
+export default {
+  onTrade: (t) => events.push(\`trade \${t.price}\`),
+  onBar: (b) => events.push(\`bar \${b.start - ${T0}} \${b.trades} \${b.complete}\`),
+  onGap: (g) => events.push(\`gap \${g.cause} \${g.firstSeq}-\${g.lastSeq} \${g.count}\`),
+};`,
+    );
+    const barsOut = join(dir, "bars.ndjson");
+    const processing = await TradeProcessing.open(
+      config({ strategy: path, barsOut }),
+      {
+        exchange: "binance",
+        symbols: ["BTCUSDT"],
+        strategyLog: SILENT,
+        onStrategyError: (message) => assert.fail(message),
+      },
+    );
+    assert.ok(processing);
+    assert.equal(processing.addStream(ORIGIN), 0);
+    await processing.start();
+    const view = trades([[100, 10], [1_100, 11], [3_200, 12], [4_300, 13]]);
+    processing.trade(view.select(0), ORIGIN, 0);
+    processing.trade(view.select(1), ORIGIN, 0);
+    processing.gap(0, overwritten(3, 9));
+    processing.trade(view.select(2), ORIGIN, 0);
+    processing.trade(view.select(3), ORIGIN, 0);
+    await processing.stop();
+    assert.deepEqual(events, [
+      "trade 10",
+      "bar 0 1 true",
+      "trade 11",
+      "gap overwritten 3-9 7",
+      "bar 1000 1 false", // open at the gap
+      "bar 2000 0 false", // empty, before the next trade
+      "trade 12",
+      "bar 3000 1 false", // holds the next trade
+      "trade 13",
+    ]);
+    assert.deepEqual(processing.strategyCalls, {
+      trades: 4,
+      bars: 4,
+      gaps: 1,
+      errors: 0,
+    });
+    const lines = (await Deno.readTextFile(barsOut)).trim().split("\n");
+    assert.deepEqual(
+      lines.map((line) => JSON.parse(line).complete),
+      [true, false, false, false],
+    );
+  } finally {
+    delete (globalThis as Record<string, unknown>).__events;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("a strategy whose onGap throws is reported once with the hook; it is not called again", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = await strategyModule(
+      dir,
+      `export default {
+  onTrade() {},
+  onBar() {},
+  onGap(gap) { throw new RangeError(\`no \${gap.count}\`); },
+};`,
+    );
+    const { processing, errors } = await withStrategy(path);
+    await processing.start();
+    processing.gap(0, overwritten(1, 4));
+    processing.gap(0, overwritten(6, 6));
+    await processing.stop();
+    assert.equal(errors.length, 1);
+    assert.ok(
+      errors[0].startsWith(
+        `strategy ${path} failed in onGap: RangeError: no 4`,
+      ),
+      errors[0],
+    );
+    assert.deepEqual(processing.strategyCalls, {
+      trades: 0,
+      bars: 0,
+      gaps: 1,
+      errors: 1,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A view of one BTCUSDT trade with `seq` and `flags`. */
+function flagged(seq: number, flags: number): TradeView {
+  const view = new TradeView();
+  view.wrap(encodeMessage([{
+    side: Side.Sell,
+    flags,
+    seq,
+    tsEvent: BigInt(T0) * 1_000_000n,
+    tsRecv: BigInt(T0) * 1_000_000n,
+    priceFixed: 1_000_000_000n,
+    size: 1,
+    tradeId: BigInt(seq),
+  }]));
+  return view;
+}
+
+Deno.test("flaggedGaps: Reconnect is a reconnect gap of unknown size; Gap a source gap counted from the seq jump", () => {
+  const at = { origin: ORIGIN, stream: 3 };
+  const gaps = (seq: number, flags: number, lastSeq: number | undefined) =>
+    flaggedGaps(flagged(seq, flags), { ...at, lastSeq });
+  const stream = { ...ORIGIN, stream: 3 };
+  const reconnect = {
+    ...stream,
+    cause: "reconnect",
+    firstSeq: null,
+    lastSeq: null,
+    count: null,
+  };
+  assert.deepEqual(gaps(8, TradeFlags.Reconnect, 7), [reconnect]);
+  const source = {
+    ...stream,
+    cause: "source",
+    firstSeq: 8,
+    lastSeq: 11,
+    count: 4,
+  };
+  assert.deepEqual(gaps(12, TradeFlags.Gap, 7), [source]);
+  assert.deepEqual(
+    gaps(12, TradeFlags.Gap | TradeFlags.Reconnect | TradeFlags.Replayed, 7),
+    [reconnect, source],
+  );
+  // Across the u32 wrap.
+  assert.deepEqual(gaps(1, TradeFlags.Gap, 2 ** 32 - 2), [{
+    ...source,
+    firstSeq: 2 ** 32 - 1,
+    lastSeq: 0,
+    count: 2,
+  }]);
+  // The stream's seq before it unknown: only the last missing seq is.
+  assert.deepEqual(gaps(12, TradeFlags.Gap, undefined), [{
+    ...source,
+    firstSeq: null,
+    count: null,
+  }]);
+  // A transport gap already delivered the jump (lastSeq 11): nothing twice.
+  assert.deepEqual(gaps(12, TradeFlags.Gap, 11), []);
+  assert.deepEqual(gaps(12, TradeFlags.Replayed | TradeFlags.Synthetic, 7), []);
+  assert.equal(GAP_FLAGS, TradeFlags.Reconnect | TradeFlags.Gap);
 });

@@ -24,6 +24,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { TradeOrigin } from "../common/wire/codec.ts";
 import type { Logger } from "../common/runtime/log.ts";
 import type { Trade } from "../common/wire/trade.ts";
+import type { TradeGap } from "../common/transport/feed.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";
 import type { Bar } from "./bar.ts";
 
@@ -44,10 +45,11 @@ export interface StrategyContext {
 }
 
 /**
- * A trading strategy. `onTrade` and `onBar` run synchronously inside the
- * consumer's read loop: the ring reader must not be suspended per trade, so
- * a promise they return is not awaited (the runner warns once). Queue async
- * work yourself. `onStart` and `onStop` may be async and are awaited.
+ * A trading strategy. `onTrade`, `onBar` and `onGap` run synchronously
+ * inside the consumer's read loop: the ring reader must not be suspended per
+ * trade, so a promise they return is not awaited (the runner warns once).
+ * Queue async work yourself. `onStart` and `onStop` may be async and are
+ * awaited.
  */
 export interface Strategy {
   /** Called once before the first trade. */
@@ -56,6 +58,12 @@ export interface Strategy {
   onTrade(trade: Trade, context: StrategyContext): void;
   /** Called for every closed bar, in order per (exchange, symbol) and interval. */
   onBar(bar: Bar, context: StrategyContext): void;
+  /**
+   * Called when trades of an (exchange, symbol) are missing, in order: after
+   * its last trade before them, before the bars its next trade closes and
+   * that trade (those bars, and the one open now, have `complete: false`).
+   */
+  onGap?(gap: TradeGap, context: StrategyContext): void;
   /** Called once after the last trade, also after a failure. */
   onStop?(context: StrategyContext): void | Promise<void>;
 }
@@ -180,9 +188,16 @@ function construct(
 const HOOKS = {
   onTrade: "onTrade(trade, context)",
   onBar: "onBar(bar, context)",
+  onGap: "onGap(gap, context)",
   onStart: "onStart(context)",
   onStop: "onStop(context)",
 } as const;
+
+/** The hooks a strategy may leave out. */
+const OPTIONAL: ReadonlySet<string> = new Set(["onGap", "onStart", "onStop"]);
+
+/** The hooks called from the read loop, whose errors go to {@linkcode StrategyRunnerOptions.onError}. */
+type ReadLoopHook = "onTrade" | "onBar" | "onGap";
 
 function checkStrategy(path: string, name: string, value: unknown): Strategy {
   const what = `Strategy ${quote(path)}: ${name}`;
@@ -195,7 +210,7 @@ function checkStrategy(path: string, name: string, value: unknown): Strategy {
   const hooks = value as Record<string, unknown>;
   for (const [hook, signature] of Object.entries(HOOKS)) {
     const fn = hooks[hook];
-    const optional = hook === "onStart" || hook === "onStop";
+    const optional = OPTIONAL.has(hook);
     if (typeof fn === "function" || (optional && fn === undefined)) continue;
     throw new StrategyLoadError(
       path,
@@ -287,17 +302,17 @@ function compileWhere(message: string): string {
 /** Options of {@linkcode StrategyRunner}. */
 export interface StrategyRunnerOptions {
   /**
-   * Called once when `onTrade` or `onBar` throws (or a promise it returned
-   * rejects); the runner ignores every later trade and bar.
+   * Called once when `onTrade`, `onBar` or `onGap` throws (or a promise it
+   * returned rejects); the runner ignores every later trade, bar and gap.
    */
-  onError?: (error: unknown, hook: "onTrade" | "onBar") => void;
+  onError?: (error: unknown, hook: "onTrade" | "onBar" | "onGap") => void;
 }
 
 /**
- * Drives one strategy: `start()`, then `trade()`/`bar()` from the read loop,
- * then `stop()`. A throw from `onTrade`/`onBar` is a strategy bug, never
- * skipped silently: the runner counts it, reports it to `onError` and stops
- * calling the strategy.
+ * Drives one strategy: `start()`, then `trade()`/`bar()`/`gap()` from the
+ * read loop, then `stop()`. A throw from `onTrade`/`onBar`/`onGap` is a
+ * strategy bug, never skipped silently: the runner counts it, reports it to
+ * `onError` and stops calling the strategy.
  *
  * @example The trades of one received message, then the end of the run
  * ```ts
@@ -340,12 +355,13 @@ export interface StrategyRunnerOptions {
 export class StrategyRunner {
   #strategy: Strategy;
   #context: StrategyContext;
-  #onError?: (error: unknown, hook: "onTrade" | "onBar") => void;
+  #onError?: (error: unknown, hook: ReadLoopHook) => void;
   #failed = false;
   #warned = false;
   #stopped = false;
   #trades = 0;
   #bars = 0;
+  #gaps = 0;
   #errors = 0;
 
   /** A runner of `strategy` that passes `context` to every hook. */
@@ -367,6 +383,11 @@ export class StrategyRunner {
   /** Bars handed to `onBar`. */
   get bars(): number {
     return this.#bars;
+  }
+
+  /** Gaps handed to `onGap` (none when the strategy has no `onGap`). */
+  get gaps(): number {
+    return this.#gaps;
   }
 
   /** Errors thrown by the strategy's hooks (after the first, the runner stops calling it). */
@@ -404,6 +425,18 @@ export class StrategyRunner {
     }
   }
 
+  /** Calls `onGap`, if the strategy has one, with trades missing from a stream. */
+  gap(gap: TradeGap): void {
+    const onGap = this.#strategy.onGap;
+    if (this.#failed || onGap === undefined) return;
+    this.#gaps++;
+    try {
+      this.#check(onGap.call(this.#strategy, gap, this.#context), "onGap");
+    } catch (error) {
+      this.#fail(error, "onGap");
+    }
+  }
+
   /**
    * Calls `onStop` the first time only, also after a failure; rejects with
    * what it throws.
@@ -415,7 +448,7 @@ export class StrategyRunner {
   }
 
   /** Handles what a sync hook returned: a promise is not awaited. */
-  #check(result: unknown, hook: "onTrade" | "onBar"): void {
+  #check(result: unknown, hook: ReadLoopHook): void {
     if (result === undefined) return;
     const then = (result as PromiseLike<unknown>).then;
     if (typeof then !== "function") return;
@@ -429,7 +462,7 @@ export class StrategyRunner {
     then.call(result, undefined, (error: unknown) => this.#fail(error, hook));
   }
 
-  #fail(error: unknown, hook: "onTrade" | "onBar"): void {
+  #fail(error: unknown, hook: ReadLoopHook): void {
     this.#errors++;
     if (this.#failed) return;
     this.#failed = true;

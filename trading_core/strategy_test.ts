@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { decodeTrades, encodeMessage } from "../common/wire/codec.ts";
 import type { Logger } from "../common/runtime/log.ts";
+import type { TradeGap } from "../common/transport/feed.ts";
 import { Side, type Trade } from "../common/wire/trade.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
 import { TEMP_FILE_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
@@ -95,6 +96,7 @@ test.tempFiles("loadStrategy rejects modules that export no valid strategy", asy
     "bad_trade.ts": "export const strategy = { onTrade: 1, onBar() {} };",
     "bad_stop.ts":
       `export default { onTrade() {}, onBar() {}, onStop: "later" };`,
+    "bad_gap.ts": `export default { onTrade() {}, onBar() {}, onGap: 7 };`,
     "null_factory.ts": "export function createStrategy() { return null; }",
     "throwing_factory.ts":
       `export default function () { throw new RangeError("no symbols"); }`,
@@ -129,6 +131,10 @@ test.tempFiles("loadStrategy rejects modules that export no valid strategy", asy
       [
         "bad_stop.ts",
         'Strategy "bad_stop.ts": default export has onStop = a string: expected a method onStop(context)',
+      ],
+      [
+        "bad_gap.ts",
+        'Strategy "bad_gap.ts": default export has onGap = a number: expected a method onGap(gap, context)',
       ],
       [
         "null_factory.ts",
@@ -298,6 +304,19 @@ function bar(symbol: string, start: number, close: number): Bar {
     notional: close,
     vwap: close,
     trades: 1,
+    complete: true,
+  };
+}
+
+/** Trades `firstSeq` to `lastSeq` of BTCUSDT missing, overwritten in the ring. */
+function gap(firstSeq: number, lastSeq: number): TradeGap {
+  return {
+    ...ORIGIN,
+    stream: 0,
+    cause: "overwritten",
+    firstSeq,
+    lastSeq,
+    count: lastSeq - firstSeq + 1,
   };
 }
 
@@ -451,6 +470,58 @@ Deno.test("StrategyRunner treats a rejected promise from a hook as a failure", a
   assert.equal(calls, 1);
   assert.deepEqual(reported, [[failure, "onBar"]]);
   assert.deepEqual([runner.bars, runner.errors], [1, 1]);
+});
+
+Deno.test("StrategyRunner hands gaps to onGap in call order, with the context; a strategy without onGap is not called", () => {
+  const events: string[] = [];
+  const ctx = context(captureLog().log);
+  const runner = new StrategyRunner({
+    onTrade: (trade) => events.push(`trade ${trade.seq}`),
+    onBar() {},
+    onGap(g, c) {
+      assert.equal(c, ctx);
+      events.push(`gap ${g.cause} ${g.firstSeq}-${g.lastSeq} ${g.count}`);
+    },
+  }, ctx);
+  const { view } = trades(3);
+  runner.trade(view.select(0), ORIGIN);
+  runner.gap(gap(2, 5));
+  runner.trade(view.select(1), ORIGIN);
+  assert.deepEqual(events, ["trade 1", "gap overwritten 2-5 4", "trade 2"]);
+  assert.equal(runner.gaps, 1);
+  const without = new StrategyRunner({ onTrade() {}, onBar() {} }, ctx);
+  without.gap(gap(2, 5));
+  assert.deepEqual([without.gaps, without.errors], [0, 0]);
+});
+
+Deno.test("StrategyRunner: a throw from onGap is reported as onGap once and stops the strategy", async () => {
+  const failure = new TypeError("gap.count is null");
+  const reported: [unknown, string][] = [];
+  const events: string[] = [];
+  const runner = new StrategyRunner(
+    {
+      onTrade: (trade) => events.push(`trade ${trade.seq}`),
+      onBar() {},
+      onGap() {
+        events.push("gap");
+        throw failure;
+      },
+      onStop: () => {
+        events.push("stop");
+      },
+    },
+    context(captureLog().log),
+    { onError: (error, hook) => reported.push([error, hook]) },
+  );
+  const { view } = trades(3);
+  runner.trade(view.select(0), ORIGIN);
+  runner.gap(gap(2, 2));
+  runner.trade(view.select(2), ORIGIN);
+  runner.gap(gap(4, 4));
+  await runner.stop();
+  assert.deepEqual(events, ["trade 1", "gap", "stop"]);
+  assert.deepEqual(reported, [[failure, "onGap"]]);
+  assert.deepEqual([runner.trades, runner.gaps, runner.errors], [1, 1, 1]);
 });
 
 Deno.test("StrategyRunner start and stop reject with what onStart and onStop throw", async () => {

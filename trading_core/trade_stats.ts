@@ -1,8 +1,9 @@
 /**
  * What trading_core learns from the trades it receives, per (exchange,
- * symbol) stream: counts, sequence gaps, the last price and the one-way
- * latency from ts_recv. Each stream has its publisher's own seq: the same
- * symbol on two exchanges is two sequences.
+ * symbol) stream: counts, sequence gaps, the gaps delivered as data by
+ * cause, the last price and the one-way latency from ts_recv. Each stream
+ * has its publisher's own seq: the same symbol on two exchanges is two
+ * sequences.
  *
  * @module
  */
@@ -14,15 +15,22 @@ import {
   type LatencySummary,
 } from "../common/metrics/latency_histogram.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";
+import type { GapCause, TradeGap } from "../common/transport/feed.ts";
 
 /** One stream's figures. */
 export interface StreamFigures {
   /** Trades seen. */
   received: number;
-  /** Sequence discontinuities (a jump or a step back in the stream's seq). */
+  /**
+   * Sequence discontinuities (a jump or a step back in the stream's seq),
+   * each counted once: a jump a gap event explained counts at that event,
+   * not again at the trade after it.
+   */
   gaps: number;
   /** Trades the discontinuities skipped over (forward jumps only). */
   skipped: number;
+  /** Gap events delivered ({@linkcode TradeStats.gap}), by cause; causes with none are absent. */
+  gapsBy: Partial<Record<GapCause, number>>;
   /** Seq of the last trade, or undefined before the first. */
   lastSeq: number | undefined;
   /** Price of the last trade. */
@@ -67,6 +75,7 @@ export class TradeStats {
       received: 0,
       gaps: 0,
       skipped: 0,
+      gapsBy: {},
       lastSeq: undefined,
       lastPrice: undefined,
       latency: new LatencyHistogram(),
@@ -87,13 +96,8 @@ export class TradeStats {
     const figures = this.#figures[stream];
     const seq = trade.seq;
     const last = figures.lastSeq;
-    if (last !== undefined) {
-      const expected = (last + 1) % TWO_32;
-      if (seq !== expected) {
-        figures.gaps++;
-        const jump = (seq - expected + TWO_32) % TWO_32;
-        if (jump < TWO_32 / 2) figures.skipped += jump;
-      }
+    if (last !== undefined && seq !== (last + 1) % TWO_32) {
+      countBreak(figures, last, seq);
     }
     figures.lastSeq = seq;
     figures.received++;
@@ -107,6 +111,26 @@ export class TradeStats {
       if (this.#firstAtMs === 0) this.#firstAtMs = this.#lastAtMs;
       figures.latency.record(trade.recvAgeNanos(clock.seconds, clock.nanos));
     }
+  }
+
+  /**
+   * Records a gap event of stream index `gap.stream`, delivered before the
+   * trade that follows it, and counts it by cause. When it names its last
+   * missing seq, the jump to past it is one discontinuity, counted here: the
+   * trade after it continues from `gap.lastSeq` (a seq jump the gap does not
+   * explain still counts there). A gap of unknown seqs (a reconnect, a
+   * producer restart) leaves the seq checks as they are.
+   */
+  gap(gap: TradeGap): void {
+    const figures = this.#figures[gap.stream];
+    figures.gapsBy[gap.cause] = (figures.gapsBy[gap.cause] ?? 0) + 1;
+    const lastSeq = gap.lastSeq;
+    if (lastSeq === null) return;
+    const last = figures.lastSeq;
+    if (last !== undefined && lastSeq !== last) {
+      countBreak(figures, last, (lastSeq + 1) % TWO_32);
+    }
+    figures.lastSeq = lastSeq;
   }
 
   /** Forgets a stream's last seq: the next trade starts a new sequence (producer restart). */
@@ -138,10 +162,29 @@ export class TradeStats {
     return total;
   }
 
+  /** Gap events over all streams, by cause; causes with none are absent. */
+  get gapsBy(): Partial<Record<GapCause, number>> {
+    const total: Partial<Record<GapCause, number>> = {};
+    for (const figures of this.#figures) {
+      for (const [cause, count] of Object.entries(figures.gapsBy)) {
+        const key = cause as GapCause;
+        total[key] = (total[key] ?? 0) + count;
+      }
+    }
+    return total;
+  }
+
   /** Latency over all streams. */
   latency(): LatencySummary {
     const all = new LatencyHistogram();
     for (const figures of this.#figures) all.merge(figures.latency);
     return all.summary();
   }
+}
+
+/** Counts the discontinuity from seq `last` to `seq` (not `last + 1`). */
+function countBreak(figures: StreamFigures, last: number, seq: number): void {
+  figures.gaps++;
+  const jump = (seq - last - 1 + TWO_32) % TWO_32;
+  if (jump < TWO_32 / 2) figures.skipped += jump;
 }

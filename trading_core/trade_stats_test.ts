@@ -10,6 +10,7 @@ import { TradeView } from "../common/wire/trade_view.ts";
 import { delay } from "../common/runtime/delay.ts";
 import { ffiTest } from "../tests/_permissions.ts";
 import { LIVENESS_MS } from "../tests/_until.ts";
+import type { GapCause, TradeGap } from "../common/transport/feed.ts";
 import { LATENCY_EVERY, TradeStats } from "./trade_stats.ts";
 
 const TWO_32 = 2 ** 32;
@@ -81,6 +82,81 @@ ffiTest("a forward jump is one gap counting what it skipped", () => {
   assert.equal(figures.received, 5);
   assert.equal(stats.gaps, 2);
 });
+
+/** A gap event of BTCUSDT (stream 0): seqs `firstSeq` to `lastSeq` missing. */
+function gap(
+  cause: GapCause,
+  firstSeq: number | null,
+  lastSeq: number | null,
+): TradeGap {
+  return {
+    exchange: "binance",
+    symbol: "BTCUSDT",
+    stream: 0,
+    cause,
+    firstSeq,
+    lastSeq,
+    count: firstSeq === null || lastSeq === null
+      ? null
+      : (lastSeq - firstSeq + 1 + TWO_32) % TWO_32,
+  };
+}
+
+ffiTest(
+  "a seq jump a gap event explained counts once, at the event; counted by cause",
+  () => {
+    const stats = new TradeStats(binance("BTCUSDT"));
+    recordSeqs(stats, 0, [1, 2]);
+    stats.gap(gap("overwritten", 3, 9));
+    recordSeqs(stats, 0, [10, 11]);
+    const figures = stats.figures(0);
+    assert.deepEqual(
+      [figures.gaps, figures.skipped, figures.received, figures.lastSeq],
+      [1, 7, 4, 11],
+    );
+    // The same jump without the event: one gap too.
+    const bare = new TradeStats(binance("BTCUSDT"));
+    recordSeqs(bare, 0, [1, 2, 10, 11]);
+    assert.deepEqual([bare.figures(0).gaps, bare.figures(0).skipped], [1, 7]);
+    stats.gap(gap("overwritten", 12, 12));
+    stats.gap(gap("stream limit or deleted", 13, 20));
+    recordSeqs(stats, 0, [21]);
+    assert.deepEqual([figures.gaps, figures.skipped], [3, 16]);
+    assert.deepEqual(figures.gapsBy, {
+      overwritten: 2,
+      "stream limit or deleted": 1,
+    });
+    assert.deepEqual(stats.gapsBy, figures.gapsBy);
+  },
+);
+
+ffiTest(
+  "a jump the gap event does not explain still counts at the trade; a gap of unknown seqs leaves the checks",
+  () => {
+    const stats = new TradeStats(binance("BTCUSDT", "ETHUSDT"));
+    recordSeqs(stats, 0, [1, 2]);
+    stats.gap(gap("overwritten", 3, 4));
+    recordSeqs(stats, 0, [8]); // 5 to 7 missing too: a second break
+    const figures = stats.figures(0);
+    assert.deepEqual([figures.gaps, figures.skipped], [2, 2 + 3]);
+    stats.gap(gap("reconnect", null, null));
+    recordSeqs(stats, 0, [9]); // seq goes on across a reconnect: no break
+    assert.equal(figures.gaps, 2);
+    stats.gap(gap("producer restart", null, null));
+    stats.restart(0);
+    recordSeqs(stats, 0, [1]);
+    assert.equal(figures.gaps, 2);
+    stats.gap({ ...gap("source", 2, 2), stream: 1, symbol: "ETHUSDT" });
+    recordSeqs(stats, 1, [3]); // the first trade after a gap: no break
+    assert.equal(stats.figures(1).gaps, 0);
+    assert.deepEqual(stats.gapsBy, {
+      overwritten: 1,
+      reconnect: 1,
+      "producer restart": 1,
+      source: 1,
+    });
+  },
+);
 
 ffiTest("a step back or a repeat is a gap that skips nothing", () => {
   const stats = new TradeStats(binance("BTCUSDT"));

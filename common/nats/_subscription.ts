@@ -2,7 +2,8 @@
  * One subscription of a feed: routes each message's subject to its
  * (exchange, symbol) stream, decodes its records and hands them to
  * `onTick`, checks delivery order, batches acknowledgements (AckAll), and
- * counts what was received, invalid or lost per stream.
+ * counts what was received, invalid or lost per stream, handing each loss to
+ * `onGap` just before the trades that follow it.
  *
  * @module
  */
@@ -17,13 +18,14 @@ import {
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import { TradeView } from "../wire/trade_view.ts";
 import { streamEvent } from "../transport/feed_events.ts";
-import type { FeedEvent, OnStream, OnTick } from "../transport/feed.ts";
+import type { FeedEvent, OnGap, OnStream, OnTick } from "../transport/feed.ts";
 import {
   addLoss,
   isNewStream,
   type LossCounts,
   LossWatch,
   pendingLossEvent,
+  STREAM_LOSS,
   type StreamMark,
 } from "./_feed_loss.ts";
 import { ALL, ConsumerStatus } from "./_status_watch.ts";
@@ -71,6 +73,8 @@ interface Route {
   problem: string;
 }
 
+const TWO_32 = 2 ** 32;
+
 /** A pass of `consume()`; resolves how it ended. */
 export type Round = Promise<"done" | "gap" | "missing">;
 
@@ -92,6 +96,7 @@ export class Subscription {
   #view = new TradeView();
   #onTick: OnTick;
   #onStream: OnStream;
+  #onGap: OnGap | undefined;
   #emit: (event: FeedEvent) => void;
   #prefix: string;
   #limit: number;
@@ -116,6 +121,8 @@ export class Subscription {
       /** The configured exchange; undefined: every exchange. */
       exchange: string | undefined;
       onStream: OnStream;
+      /** Told about each loss, in order (see `SubscribeOptions.onGap`). */
+      onGap?: OnGap;
       prefix: string;
       limit: number;
       acks: boolean;
@@ -127,6 +134,7 @@ export class Subscription {
     this.status = new ConsumerStatus(options);
     this.#onTick = onTick;
     this.#onStream = options.onStream;
+    this.#onGap = options.onGap;
     this.#stream = options.stream;
     this.#prefix = options.prefix;
     this.#limit = options.limit;
@@ -255,19 +263,14 @@ export class Subscription {
       return;
     }
     const channel = route.channel ?? this.#open(route);
+    const firstSeq = view.seq;
     const lost = this.loss.trades(
       route.key,
       streamSeq,
-      view.seq,
+      firstSeq,
       view.select(count - 1).seq,
     );
-    if (lost > 0) {
-      const event = addLoss(channel, lost, {
-        streamSeq,
-        now: performance.now(),
-      });
-      if (event !== undefined) this.#emit(event);
-    }
+    if (lost > 0) this.#lost(channel, lost, { streamSeq, firstSeq });
     const onTick = this.#onTick;
     const index = channel.index;
     for (let i = 0; i < count; i++) onTick(view.select(i), origin, index);
@@ -284,6 +287,33 @@ export class Subscription {
     // acknowledged (the next run would repeat its first trades) nor left
     // unacknowledged (the next run would skip the rest).
     if (this.#delivered >= this.#limit) this.#end("done");
+  }
+
+  /**
+   * Counts `lost` trades of `channel` missing before the message at
+   * `streamSeq`, whose first trade has seq `firstSeq`: warns (at most so
+   * often) and hands the gap, seqs `firstSeq - lost` to `firstSeq - 1`, to
+   * `onGap`.
+   */
+  #lost(
+    channel: Channel,
+    lost: number,
+    at: { streamSeq: number; firstSeq: number },
+  ): void {
+    const event = addLoss(channel, lost, {
+      streamSeq: at.streamSeq,
+      now: performance.now(),
+    });
+    if (event !== undefined) this.#emit(event);
+    this.#onGap?.({
+      exchange: channel.exchange,
+      symbol: channel.symbol,
+      stream: channel.index,
+      cause: STREAM_LOSS,
+      firstSeq: (at.firstSeq - lost + TWO_32) % TWO_32,
+      lastSeq: (at.firstSeq - 1 + TWO_32) % TWO_32,
+      count: lost,
+    });
   }
 
   /** Acknowledges (AckAll) every message delivered so far. */

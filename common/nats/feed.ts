@@ -232,7 +232,10 @@ export class NatsFeed implements TradeFeed {
    * A message on a subject that is not a canonical trade subject, or whose
    * payload is not a whole number of valid records, is skipped, counted in
    * `invalid` (its records), terminated (`term`, so it is not redelivered)
-   * and reported once per kind as an `invalid` event. Connection and
+   * and reported once per kind as an `invalid` event. Trades the stream no
+   * longer held when the consumer got there (see {@linkcode stats}) go to
+   * `onGap` (cause `"stream limit or deleted"`, their exact seqs and count)
+   * just before the next trade of their stream. Connection and
    * consumer problems are `stalled` or `dead` events (exchange and symbol
    * `"*"`), and
    * `recovered` when they clear; the consumer resumes by itself.
@@ -255,6 +258,7 @@ export class NatsFeed implements TradeFeed {
     const subscription = new Subscription(symbols, onTick, {
       exchange: consumer.exchange,
       onStream: options.onStream ?? (() => {}),
+      onGap: options.onGap,
       prefix: subjectPrefix,
       limit: options.limit && options.limit > 0 ? options.limit : Infinity,
       acks: consumer.durableName !== undefined,
