@@ -22,6 +22,15 @@ export interface TradeSink {
    * and ignores it.
    */
   room(): Promise<void> | undefined;
+  /**
+   * Says that `count` (≥ 1) trades of symbol index `symbol` are missing
+   * before its next {@linkcode publish}, for a reason the source knows (a
+   * gap line of a replayed recording): the sink skips `count` seqs, so the
+   * next record's `seq` skips exactly them, and sets `TradeFlags.Gap` on it.
+   * A source that does not know how many are missing calls nothing and sets
+   * `TradeFlags.Reconnect` on the next record itself.
+   */
+  gap(symbol: number, count: number): void;
 }
 
 /** A trade source. */

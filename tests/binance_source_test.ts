@@ -37,6 +37,10 @@ class RecordingSink implements TradeSink {
     return undefined;
   }
 
+  gap(symbol: number, count: number): void {
+    throw new Error(`unexpected gap(${symbol}, ${count}) from a live feed`);
+  }
+
   /** Resolves once `count` records arrived; rejects after LIVENESS_MS. */
   async waitFor(count: number): Promise<void> {
     const deadline = performance.now() + LIVENESS_MS;

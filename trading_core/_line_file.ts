@@ -44,7 +44,11 @@ export interface OutputFileOptions {
    * only kept in {@linkcode LineFile.error}.
    */
   onError?: (error: RecordFileError) => void;
-  /** Called with what appending changed in the existing file (an incomplete last line dropped). */
+  /**
+   * Called with what the user should be warned of that is not a failure:
+   * what appending changed in the existing file (an incomplete last line
+   * dropped), what a recording cannot hold (a `csv` recording's first gap).
+   */
   onNotice?: (message: string) => void;
 }
 

@@ -171,8 +171,15 @@ export async function closeOutputs(
   }
   if (!recorder) return;
   recorder.close();
+  const gaps = recorder.gaps > 0
+    ? ` and ${formatCount(recorder.gaps)} gap line${
+      recorder.gaps === 1 ? "" : "s"
+    }`
+    : "";
   log.info(
-    `recorded ${formatCount(recorder.lines)} trades to ${recorder.path}`,
+    `recorded ${
+      formatCount(recorder.lines - recorder.gaps)
+    } trades${gaps} to ${recorder.path}`,
   );
   if (recorder.unrecorded > 0) {
     log.warn(
@@ -187,6 +194,13 @@ export async function closeOutputs(
       `${
         formatCount(recorder.skipped)
       } trades of other (exchange, symbol) streams left out of the csv recording (it holds ${kept.exchange} ${kept.symbol})`,
+    );
+  }
+  if (recorder.gapsLeftOut > 0) {
+    log.warn(
+      `${
+        formatCount(recorder.gapsLeftOut)
+      } gaps in the trades left out of the csv recording ${recorder.path}: it has no room for them (record ndjson to keep them)`,
     );
   }
 }

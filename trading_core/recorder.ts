@@ -5,7 +5,9 @@
  *
  * - `ndjson` (the default) is lossless: one line per trade, exactly as
  *   {@linkcode formatNdjsonTrade} writes it (exchange, symbol, seq, both
- *   times in ns, exact price, size, side, flags, trade id).
+ *   times in ns, exact price, size, side, flags, trade id), and one gap line
+ *   ({@linkcode formatNdjsonGap}) where the consumer lost trades, in order
+ *   with them ({@linkcode TradeRecorder.gap}); a replay reads both back.
  * - `csv` is Binance's public `trades` layout (`id,price,qty,quote_qty,time,
  *   is_buyer_maker,is_best_match`, with a header, time in ms), as
  *   {@linkcode formatCsvTrade} writes it. It has no
@@ -16,6 +18,8 @@
  *   `BTCUSDT-trades-2026-11-26.csv` (or pass the symbol to the reader).
  *   A trade of unknown side has no `is_buyer_maker`: its field is left empty,
  *   which the replay reads back as an unknown side rather than inventing one.
+ *   It has no room for gaps either: they are counted
+ *   ({@linkcode TradeRecorder.gapsLeftOut}) and said once, at the first.
  *
  * Both formats are read and written in common/trade_file; this module opens
  * the file, picks the format and writes the lines.
@@ -24,6 +28,8 @@
  * const recorder = await TradeRecorder.open("session.ndjson");
  * // in the OnTick callback, once per trade, without awaiting:
  * recorder.record(view, origin);
+ * // in the OnGap callback, in order with the trades:
+ * recorder.gap(gap);
  * // at the end:
  * recorder.close();
  * ```
@@ -33,9 +39,11 @@
 
 import type { TradeOrigin } from "../common/wire/codec.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";
+import type { TradeGap } from "../common/transport/feed.ts";
 import {
   CSV_HEADER,
   formatCsvTrade,
+  formatNdjsonGap,
   formatNdjsonTrade,
 } from "../common/trade_file/trade_file.ts";
 import {
@@ -70,7 +78,6 @@ export interface TradeRecorderOptions extends LineWriterOptions {
   selection?: { exchange: string | undefined; symbols: readonly string[] };
 }
 
-/** What the first line of an `ndjson` recording appended to must be. */
 const NOT_A_TRADE = ndjsonWithFields("a recorded trade", [
   "exchange",
   "symbol",
@@ -79,6 +86,18 @@ const NOT_A_TRADE = ndjsonWithFields("a recorded trade", [
   "price",
   "tradeId",
 ]);
+const NOT_A_GAP = ndjsonWithFields("a recorded gap", [
+  "type",
+  "exchange",
+  "symbol",
+  "cause",
+  "count",
+]);
+
+/** What the first line of an `ndjson` recording appended to must be: a trade, or a gap line. */
+function notRecorded(line: string): string | undefined {
+  return NOT_A_GAP(line) === undefined ? undefined : NOT_A_TRADE(line);
+}
 
 /**
  * Appends trades to a file, one line each, without an `await` per trade:
@@ -88,13 +107,21 @@ export class TradeRecorder extends LineWriter {
   /** The format written. */
   readonly format: RecordFormat;
   readonly #file: LineFile;
+  readonly #onNotice: ((message: string) => void) | undefined;
   #skipped = 0;
+  #gaps = 0;
+  #gapsLeftOut = 0;
   #stream: TradeOrigin | undefined;
 
-  private constructor(file: LineFile, format: RecordFormat) {
+  private constructor(
+    file: LineFile,
+    format: RecordFormat,
+    onNotice: ((message: string) => void) | undefined,
+  ) {
     super(file);
     this.#file = file;
     this.format = format;
+    this.#onNotice = onNotice;
   }
 
   /**
@@ -147,14 +174,14 @@ export class TradeRecorder extends LineWriter {
       onError: options.onError,
       onNotice: options.onNotice,
       header: format === "csv" ? CSV_HEADER : undefined,
-      checkFirstLine: format === "ndjson" ? NOT_A_TRADE : undefined,
+      checkFirstLine: format === "ndjson" ? notRecorded : undefined,
       chunkChars: options.chunkChars,
       flushIntervalMs: options.flushIntervalMs,
     });
-    return new TradeRecorder(file, format);
+    return new TradeRecorder(file, format, options.onNotice);
   }
 
-  /** Trades delivered but not in the file because a write failed (see {@linkcode error}). */
+  /** Lines (trades, gap lines) delivered but not in the file because a write failed (see {@linkcode error}). */
   get unrecorded(): number {
     return this.#file.dropped;
   }
@@ -162,6 +189,22 @@ export class TradeRecorder extends LineWriter {
   /** Trades of other (exchange, symbol) streams a `csv` recording left out (rows carry neither). */
   get skipped(): number {
     return this.#skipped;
+  }
+
+  /**
+   * Gap lines an `ndjson` recording took before any write failed (those of
+   * the chunk whose write failed are also in {@linkcode unrecorded}).
+   */
+  get gaps(): number {
+    return this.#gaps;
+  }
+
+  /**
+   * Gaps a `csv` recording could not hold (the layout has no room for them):
+   * those of its stream, and those met before its first trade.
+   */
+  get gapsLeftOut(): number {
+    return this.#gapsLeftOut;
   }
 
   /** The (exchange, symbol) a `csv` recording holds: its first trade's; undefined before it, and for `ndjson`. */
@@ -194,6 +237,36 @@ export class TradeRecorder extends LineWriter {
       }
       this.#file.writeLine(formatCsvTrade(trade));
     }
+  }
+
+  /**
+   * Records that `gap`'s trades are missing, in order with the trades: one
+   * gap line in an `ndjson` recording. A `csv` recording has no room for it:
+   * it counts it in {@linkcode gapsLeftOut} (unless it is of another stream
+   * than the one recorded) and says so through `onNotice` at the first.
+   *
+   * @throws {Error} when called after {@linkcode close}.
+   */
+  gap(gap: TradeGap): void {
+    if (this.#file.closed) {
+      throw new Error(`TradeRecorder for ${this.path} is closed`);
+    }
+    if (this.format === "ndjson") {
+      // After a failed write, lines are only counted as unrecorded.
+      if (this.#file.error === undefined) this.#gaps++;
+      this.#file.writeLine(formatNdjsonGap(gap));
+      return;
+    }
+    const stream = this.#stream;
+    if (
+      stream !== undefined &&
+      (gap.symbol !== stream.symbol || gap.exchange !== stream.exchange)
+    ) return;
+    if (++this.#gapsLeftOut > 1) return;
+    const count = gap.count === null ? "an unknown number of" : gap.count;
+    this.#onNotice?.(
+      `--record ${this.path}: ${count} ${gap.exchange} ${gap.symbol} trades are missing (${gap.cause}), and the csv recording has no room to say so: gaps are left out of it, counted and reported at the end (record ndjson to keep them)`,
+    );
   }
 
   /** Writes whatever is buffered (synchronously); a failure goes to `onError`. */

@@ -3,10 +3,13 @@ import { join } from "node:path";
 import { encodeMessage } from "../common/wire/codec.ts";
 import { Side, TradeFlags, type TradeRecord } from "../common/wire/trade.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
+import type { TradeGap } from "../common/transport/feed.ts";
 import {
   CSV_HEADER,
+  readRowBatches,
   readTradeFile,
   type ReplayRow,
+  type TradeFileRow,
 } from "../common/trade_file/trade_file.ts";
 import { TEMP_FILE_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
 import { RecordFileError, TradeRecorder } from "./recorder.ts";
@@ -248,4 +251,98 @@ test.writing("TradeRecorder: an unwritable directory is a RecordFileError", asyn
         error.message,
       ),
   );
+});
+
+const GAP: TradeGap = {
+  exchange: "binance",
+  symbol: "BTCUSDT",
+  stream: 0,
+  cause: "overwritten",
+  firstSeq: 3,
+  lastSeq: 6,
+  count: 4,
+};
+
+test.tempFiles("TradeRecorder ndjson: gap lines in order between the trades, read back as gap rows; a recording that starts with one can be appended to", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "gaps.ndjson");
+    const trades = records(10);
+    const restart: TradeGap = {
+      ...GAP,
+      cause: "producer restart",
+      firstSeq: null,
+      lastSeq: null,
+      count: null,
+    };
+    const first = await TradeRecorder.open(path, { chunkChars: 64 });
+    first.gap(restart); // before any trade
+    recordAll(first, trades.slice(0, 2));
+    first.gap(GAP);
+    recordAll(first, trades.slice(6));
+    first.close();
+    assert.equal(first.gaps, 2);
+    assert.equal(first.lines, 8);
+    assert.throws(() => first.gap(GAP), /closed/);
+    const notices: string[] = [];
+    const second = await TradeRecorder.open(path, {
+      onExisting: "append",
+      onNotice: (message) => notices.push(message),
+    });
+    second.gap({ ...GAP, symbol: "ETHUSDT", stream: 1 });
+    second.close();
+    assert.deepEqual(notices, []);
+    const rows: TradeFileRow[] = [];
+    for await (const batch of readRowBatches(path)) rows.push(...batch);
+    assert.deepEqual(
+      rows.map((row) => row.type === "gap" ? `gap ${row.count}` : row.seq),
+      ["gap null", 1, 2, "gap 4", 7, 8, 9, 10, "gap 4"],
+    );
+    const { stream: _, ...recorded } = GAP;
+    assert.deepEqual(rows[3], { type: "gap", line: 4, ...recorded });
+    assert.deepEqual(rows[0], {
+      type: "gap",
+      line: 1,
+      exchange: "binance",
+      symbol: "BTCUSDT",
+      cause: "producer restart",
+      firstSeq: null,
+      lastSeq: null,
+      count: null,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test.tempFiles("TradeRecorder csv: gaps are counted (of its stream, or before its first trade), said once, never written", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "BTCUSDT-trades-2024-01-01.csv");
+    const notices: string[] = [];
+    const recorder = await TradeRecorder.open(path, {
+      format: "csv",
+      onNotice: (message) => notices.push(message),
+    });
+    const trades = records(4).map((t) => ({ ...t, side: Side.Buy }));
+    recorder.gap({ ...GAP, count: null }); // no stream yet: counted
+    recordAll(recorder, trades.slice(0, 2));
+    recorder.gap(GAP);
+    recorder.gap({ ...GAP, exchange: "other" }); // another stream: not this file's
+    recordAll(recorder, trades.slice(2));
+    recorder.close();
+    assert.equal(recorder.gapsLeftOut, 2);
+    assert.equal(recorder.gaps, 0);
+    assert.equal(recorder.lines, 4);
+    assert.deepEqual(notices, [
+      `--record ${path}: an unknown number of binance BTCUSDT trades are missing (overwritten), and the csv recording has no room to say so: gaps are left out of it, counted and reported at the end (record ndjson to keep them)`,
+    ]);
+    const rows = await readAll(path, { format: "binance-csv" });
+    assert.deepEqual(
+      rows.map((row) => row.tradeId),
+      trades.map((t) => t.tradeId),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -1,6 +1,7 @@
 /**
  * The project's NDJSON export (schema v1, described in trade_file.ts): one
- * line per trade, parsed and formatted.
+ * line per trade, and a gap line where a recording misses trades, parsed and
+ * formatted.
  *
  * @module
  */
@@ -12,8 +13,11 @@ import {
   BadRow,
   describe,
   fieldError,
+  type GapRow,
   parseU64,
+  type RecordedGap,
   type ReplayRow,
+  type TradeFileRow,
 } from "./_row.ts";
 
 const MAX_U32 = 0xffff_ffff;
@@ -56,8 +60,50 @@ function integerIn(
   return value as number;
 }
 
-/** Parses one line of the NDJSON export. */
-export function parseNdjson(text: string, line: number): ReplayRow {
+/** An optional integer from `min` to `max`: null when absent or null. */
+function nullableIntegerIn(
+  object: Record<string, unknown>,
+  key: string,
+  range: { min: number; max: number },
+): number | null {
+  const value = object[key];
+  if (value === undefined || value === null) return null;
+  const { min, max } = range;
+  if (
+    !Number.isInteger(value) || (value as number) < min ||
+    value as number > max
+  ) {
+    throw new BadRow(
+      `invalid ${key} ${
+        describe(value)
+      }: expected an integer from ${min} to ${max}, or null (unknown)`,
+    );
+  }
+  return value as number;
+}
+
+const SEQ_RANGE = { min: 0, max: MAX_U32 };
+const COUNT_RANGE = { min: 1, max: Number.MAX_SAFE_INTEGER };
+
+/** The rest of a gap line (`"type":"gap"`), as a {@linkcode GapRow}. */
+function parseGap(fields: Record<string, unknown>, line: number): GapRow {
+  return {
+    type: "gap",
+    exchange: nonEmptyString(fields, "exchange"),
+    symbol: nonEmptyString(fields, "symbol"),
+    line,
+    cause: nonEmptyString(fields, "cause"),
+    firstSeq: nullableIntegerIn(fields, "firstSeq", SEQ_RANGE),
+    lastSeq: nullableIntegerIn(fields, "lastSeq", SEQ_RANGE),
+    count: nullableIntegerIn(fields, "count", COUNT_RANGE),
+  };
+}
+
+/**
+ * Parses one line of the NDJSON export: a trade, or a gap line
+ * (`"type":"gap"`). Any other `type` is a bad row.
+ */
+export function parseNdjson(text: string, line: number): TradeFileRow {
   let object: unknown;
   try {
     object = JSON.parse(text);
@@ -70,6 +116,28 @@ export function parseNdjson(text: string, line: number): ReplayRow {
     throw new BadRow(`${describe(text.slice(0, 40))} is not a JSON object`);
   }
   const fields = object as Record<string, unknown>;
+  const type = fields.type;
+  if (type !== undefined && type !== "trade") {
+    if (type === "gap") {
+      try {
+        return parseGap(fields, line);
+      } catch (error) {
+        throw error instanceof BadRow
+          ? new BadRow(`gap line: ${error.reason}`)
+          : error;
+      }
+    }
+    throw new BadRow(
+      `unknown type ${
+        describe(type)
+      }: expected "gap" (a gap line), or "trade" or none (a trade)`,
+    );
+  }
+  return parseTrade(fields, line);
+}
+
+/** The rest of a trade line. */
+function parseTrade(fields: Record<string, unknown>, line: number): ReplayRow {
   const exchange = nonEmptyString(fields, "exchange");
   const symbol = nonEmptyString(fields, "symbol");
   const tsEvent = u64String(fields, "tsEvent");
@@ -123,5 +191,23 @@ export function formatNdjsonTrade(trade: Trade): string {
     side: SIDE_NAMES[trade.side] ?? "unknown",
     flags: trade.flags,
     tradeId: trade.tradeId.toString(),
+  });
+}
+
+/**
+ * Formats a gap as one gap line of the NDJSON export (without the newline),
+ * as trade_file.ts describes: null where unknown, seqs modulo 2^32 as the wire
+ * format numbers them. `readRowBatches` reads it back as a {@linkcode GapRow}.
+ */
+export function formatNdjsonGap(gap: RecordedGap): string {
+  const { firstSeq, lastSeq } = gap;
+  return JSON.stringify({
+    type: "gap",
+    exchange: gap.exchange,
+    symbol: gap.symbol,
+    cause: gap.cause,
+    firstSeq: firstSeq === null ? null : firstSeq >>> 0,
+    lastSeq: lastSeq === null ? null : lastSeq >>> 0,
+    count: gap.count,
   });
 }

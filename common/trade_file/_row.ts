@@ -10,6 +10,8 @@ import type { TradeRecord } from "../wire/trade.ts";
 
 /** One trade read from a file: the record's fields plus its origin and line. */
 export interface ReplayRow extends TradeRecord {
+  /** Absent: what tells a trade from a {@linkcode GapRow} (`type: "gap"`). */
+  type?: undefined;
   /** Exchange name, lower case. */
   exchange: string;
   /** Symbol, upper case. */
@@ -17,6 +19,40 @@ export interface ReplayRow extends TradeRecord {
   /** 1-based line number in the (decompressed) file. */
   line: number;
 }
+
+/**
+ * Trades missing from one (exchange, symbol) stream of a recording, as
+ * `live --record` met them: what one NDJSON gap line holds
+ * (`TradeGap` of common/transport/feed.ts, without the process's stream index).
+ */
+export interface RecordedGap {
+  /** Exchange name. */
+  exchange: string;
+  /** Symbol. */
+  symbol: string;
+  /**
+   * Why they are missing: a `GapCause` ("overwritten", "evicted",
+   * "producer restart", …), kept as written; later versions may add causes.
+   */
+  cause: string;
+  /** The `seq` of the first missing trade, or null when unknown. */
+  firstSeq: number | null;
+  /** The `seq` of the last missing trade, or null when unknown. */
+  lastSeq: number | null;
+  /** How many trades are missing, or null when unknown. */
+  count: number | null;
+}
+
+/** A gap line read from an NDJSON recording, in file order with the trades. */
+export interface GapRow extends RecordedGap {
+  /** What tells it from a {@linkcode ReplayRow}. */
+  type: "gap";
+  /** 1-based line number in the (decompressed) file. */
+  line: number;
+}
+
+/** A row of a trade file: a trade, or a gap line of an NDJSON recording. */
+export type TradeFileRow = ReplayRow | GapRow;
 
 /** The largest u64. */
 export const MAX_U64 = (1n << 64n) - 1n;

@@ -2,7 +2,8 @@
  * Trade files, both directions: streaming readers of Binance `trades` CSV
  * files and of the project's NDJSON export (plain or gzip), with the row
  * checks a replay relies on, and the line of either format a recording
- * writes ({@linkcode formatCsvTrade}, {@linkcode formatNdjsonTrade}).
+ * writes ({@linkcode formatCsvTrade}, {@linkcode formatNdjsonTrade}, and
+ * {@linkcode formatNdjsonGap} for the trades a recording misses).
  *
  * @module
  */
@@ -10,20 +11,29 @@
 // Reading: a whole file or batches of records, the format detected, rows checked.
 export {
   detectTradeFormat,
+  type GapRow,
   MAX_LINE_LENGTH,
   type OnBadRow,
+  readRowBatches,
   readTradeBatches,
   readTradeFile,
   type ReadTradeFileOptions,
+  type RecordedGap,
   type ReplayRow,
   symbolFromFileName,
   type TradeFileFormat,
   TradeFileReadError,
+  type TradeFileRow,
   TradeFileRowError,
   verifyGzip,
 } from "./trade_file.ts";
 export type { OpenTextFileOptions } from "./_text_file.ts";
 // The unit a Binance CSV file's times were found in (s, ms, µs or ns).
 export { TIME_UNIT_NAMES, type TimeUnit } from "./trade_file.ts";
-// Writing: the CSV header and one line of either format.
-export { CSV_HEADER, formatCsvTrade, formatNdjsonTrade } from "./trade_file.ts";
+// Writing: the CSV header, one trade line of either format, an NDJSON gap line.
+export {
+  CSV_HEADER,
+  formatCsvTrade,
+  formatNdjsonGap,
+  formatNdjsonTrade,
+} from "./trade_file.ts";

@@ -53,7 +53,29 @@
  * | `tradeId` | string of decimal digits | exchange trade id (u64) |
  *
  * Numbers that need 64 bits are strings so that no JSON reader rounds them.
- * Other keys are ignored, so later versions may add some.
+ * Other keys are ignored, so later versions may add some; a `type` key, when
+ * present, must be `"trade"` or `"gap"` (any other is a bad row).
+ *
+ * A **gap line** (`"type":"gap"`, as {@linkcode formatNdjsonGap} writes it)
+ * says that trades of one stream are missing at that point of a recording:
+ * `live --record` writes one where its consumer lost trades (a lapped ring
+ * reader, an eviction, a NATS gap, a reconnect), in order with the trades.
+ *
+ * ```json
+ * {"type":"gap","exchange":"binance","symbol":"BTCUSDT","cause":"overwritten","firstSeq":8,"lastSeq":1031,"count":1024}
+ * ```
+ *
+ * | key | type | meaning |
+ * |---|---|---|
+ * | `type` | `"gap"` | marks a gap line |
+ * | `exchange`, `symbol` | string, non-empty | the stream missing trades |
+ * | `cause` | string, non-empty | why (a `GapCause`: `"overwritten"`, `"evicted"`, `"producer restart"`, `"reconnect"`, …) |
+ * | `firstSeq`, `lastSeq` | integer 0..2^32−1, or null | `seq` of the first and last missing trade, null when unknown |
+ * | `count` | integer ≥ 1, or null | how many are missing, null when unknown |
+ *
+ * {@linkcode readRowBatches} yields gap lines as {@linkcode GapRow}s;
+ * {@linkcode readTradeFile} and {@linkcode readTradeBatches} read only the
+ * trades (a gap line is checked, then left out).
  *
  * @module
  */
@@ -62,12 +84,12 @@ import { quoteChoices } from "../config/quote.ts";
 import { REPLAY_FORMATS, type ReplayFormat } from "../config/types.ts";
 import { CsvParser, TIME_UNIT_NAMES, type TimeUnit } from "./_csv.ts";
 import { parseNdjson } from "./_ndjson.ts";
-import { BadRow, describe, type ReplayRow } from "./_row.ts";
+import { BadRow, describe, type ReplayRow, type TradeFileRow } from "./_row.ts";
 import { PlausibilityCheck } from "./_plausibility.ts";
 import { openTextFile, TradeFileReadError, verifyGzip } from "./_text_file.ts";
 
-export { formatNdjsonTrade } from "./_ndjson.ts";
-export type { ReplayRow } from "./_row.ts";
+export { formatNdjsonGap, formatNdjsonTrade } from "./_ndjson.ts";
+export type { GapRow, RecordedGap, ReplayRow, TradeFileRow } from "./_row.ts";
 export {
   CSV_HEADER,
   formatCsvTrade,
@@ -237,14 +259,18 @@ class RowParser {
   readonly #onBadRow: ((line: number, reason: string) => void) | undefined;
   readonly #plausibility: PlausibilityCheck | undefined;
   readonly #expectedExchange: string | undefined;
-  #parse: ((text: string, line: number) => ReplayRow) | undefined;
+  readonly #gaps: boolean;
+  #parse: ((text: string, line: number) => TradeFileRow) | undefined;
   #csv: CsvParser | undefined;
 
-  /** For `path`, whose CSV rows get symbol `named`, read with checked `options`. */
+  /**
+   * For `path`, whose CSV rows get symbol `named`, read with checked
+   * `options`; gap lines are added to the rows only if `gaps`.
+   */
   constructor(
     path: string,
     named: string | undefined,
-    options: ReadTradeFileOptions,
+    options: ReadTradeFileOptions & { gaps: boolean },
   ) {
     this.#path = path;
     this.#named = named;
@@ -256,10 +282,14 @@ class RowParser {
       ? new PlausibilityCheck()
       : undefined;
     this.#expectedExchange = options.exchange;
+    this.#gaps = options.gaps;
   }
 
-  /** Counts line `text` (without its `\n`) and adds its row to `rows`, unless blank, a header or bad. */
-  handle(text: string, rows: ReplayRow[]): void {
+  /**
+   * Counts line `text` (without its `\n`) and adds its row to `rows`, unless
+   * blank, a header, bad, or a gap line not asked for.
+   */
+  handle(text: string, rows: TradeFileRow[]): void {
     const line = ++this.line;
     if (text.endsWith("\r")) text = text.slice(0, -1);
     if (text.trim() === "") return;
@@ -267,7 +297,7 @@ class RowParser {
       this.#choose(text, line);
       if (this.#csv?.isHeader(text)) return;
     }
-    let row: ReplayRow;
+    let row: TradeFileRow;
     try {
       row = this.#parse!(text, line);
     } catch (error) {
@@ -276,8 +306,8 @@ class RowParser {
       return;
     }
     const problem = this.#problem(row);
-    if (problem === undefined) rows.push(row);
-    else this.bad(line, problem);
+    if (problem !== undefined) this.bad(line, problem);
+    else if (row.type === undefined || this.#gaps) rows.push(row);
   }
 
   /** Reports bad row `line`; under "stop", sets {@linkcode stop}. */
@@ -316,7 +346,7 @@ class RowParser {
   }
 
   /** Why a parsed row is not to be used, or undefined. */
-  #problem(row: ReplayRow): string | undefined {
+  #problem(row: TradeFileRow): string | undefined {
     const csv = this.#csv;
     const expectedExchange = this.#expectedExchange;
     if (csv === undefined && expectedExchange !== undefined) {
@@ -326,6 +356,7 @@ class RowParser {
         }`;
       }
     }
+    if (row.type === "gap") return undefined;
     const problem = this.#plausibility?.check(row);
     if (problem === undefined || csv?.unit === undefined) return problem;
     return problem.startsWith("implausible time")
@@ -337,7 +368,9 @@ class RowParser {
 /**
  * Reads the trades of a file as batches, one array per decoded chunk (a few
  * thousand rows): the same rows as {@linkcode readTradeFile}, with one
- * `await` per batch instead of per row, for hot paths.
+ * `await` per batch instead of per row, for hot paths. Gap lines of an
+ * NDJSON recording are checked and left out ({@linkcode readRowBatches}
+ * yields them).
  *
  * @throws {TradeFileRowError} at a bad row when `onError` is `"stop"`.
  * @throws {TradeFileReadError} when the file cannot be opened, is a
@@ -345,10 +378,39 @@ class RowParser {
  * file: before any row), or is a CSV whose symbol is neither given nor in its name.
  * @throws {TypeError} for bad options, or format `"binance-csv"` without a symbol.
  */
-export async function* readTradeBatches(
+export function readTradeBatches(
   path: string,
   options: ReadTradeFileOptions = {},
 ): AsyncGenerator<ReplayRow[], void, undefined> {
+  // Without gaps, every row is a trade.
+  return rowBatches(path, { ...options, gaps: false }) as AsyncGenerator<
+    ReplayRow[],
+    void,
+    undefined
+  >;
+}
+
+/**
+ * Reads the rows of a file as batches, like {@linkcode readTradeBatches},
+ * with the gap lines of an NDJSON recording ({@linkcode GapRow}, `type:
+ * "gap"`) in file order among the trades: what a replay reads.
+ *
+ * @throws {TradeFileRowError} at a bad row when `onError` is `"stop"`.
+ * @throws {TradeFileReadError} as {@linkcode readTradeBatches} says.
+ * @throws {TypeError} for bad options, or format `"binance-csv"` without a symbol.
+ */
+export function readRowBatches(
+  path: string,
+  options: ReadTradeFileOptions = {},
+): AsyncGenerator<TradeFileRow[], void, undefined> {
+  return rowBatches(path, { ...options, gaps: true });
+}
+
+/** The rows of `path` as batches; gap lines only if `options.gaps`. */
+async function* rowBatches(
+  path: string,
+  options: ReadTradeFileOptions & { gaps: boolean },
+): AsyncGenerator<TradeFileRow[], void, undefined> {
   const named = checkedSymbol(path, options);
   if (options.verifyGzip ?? true) {
     await verifyGzip(path, { gzip: options.gzip });
@@ -366,7 +428,7 @@ export async function* readTradeBatches(
       chunk !== undefined;
       chunk = await chunks.read(parser.line)
     ) {
-      const rows: ReplayRow[] = [];
+      const rows: TradeFileRow[] = [];
       let start = 0;
       for (
         let end = chunk.indexOf("\n");
@@ -397,7 +459,7 @@ export async function* readTradeBatches(
       if (parser.stop !== undefined) throw parser.stop;
     }
     if (carry !== "" && !discarding) {
-      const rows: ReplayRow[] = [];
+      const rows: TradeFileRow[] = [];
       parser.handle(carry, rows);
       if (rows.length > 0) yield rows;
       if (parser.stop !== undefined) throw parser.stop;

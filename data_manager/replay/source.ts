@@ -3,6 +3,13 @@
  * NDJSON, gzipped or not) as a {@linkcode TradeSource}: as fast as the
  * transports take it, or at the original pace × a speed factor.
  *
+ * A gap line of an NDJSON recording (trades its recorder missed) is replayed
+ * in order with the trades: with a count, as {@linkcode TradeSink.gap} (the
+ * next record's `seq` skips exactly that many and carries `TradeFlags.Gap`);
+ * without one, as `TradeFlags.Reconnect` on the symbol's next record (trades
+ * may be missing before it, how many is unknown). A recorded trade's own
+ * `Gap` flag is cleared: only a gap line says where this replay's seqs skip.
+ *
  * @module
  */
 
@@ -15,9 +22,10 @@ import type { Logger } from "../../common/runtime/log.ts";
 import { TRADE_RECORD_SIZE, TradeFlags } from "../../common/wire/trade.ts";
 import type { ReplayFormat } from "../../common/config/types.ts";
 import {
-  readTradeBatches,
-  type ReplayRow,
+  type GapRow,
+  readRowBatches,
   TIME_UNIT_NAMES,
+  type TradeFileRow,
 } from "../../common/trade_file/mod.ts";
 import type { TradeSink, TradeSource } from "../source.ts";
 
@@ -76,6 +84,12 @@ export class ReplaySource implements TradeSource {
   #index: Map<string, number>;
   #rows = 0;
   #published = 0;
+  /** Gap lines replayed, the trades they say are missing, those without a count. */
+  #gaps = 0;
+  #missing = 0;
+  #uncounted = 0;
+  /** Per symbol index: flags for its next record, from a gap line without a count. */
+  #nextFlags: Uint16Array;
   #badRows = 0;
   #otherSymbols = 0;
   /** Rows per symbol not configured, in the order they were met. */
@@ -100,6 +114,7 @@ export class ReplaySource implements TradeSource {
     this.symbols = symbols;
     this.#options = options;
     this.#index = new Map(symbols.map((symbol, i) => [symbol, i]));
+    this.#nextFlags = new Uint16Array(symbols.length);
   }
 
   /** Waiting for the next trade's original time, or finished. */
@@ -107,7 +122,7 @@ export class ReplaySource implements TradeSource {
     return this.#waiting || this.#done;
   }
 
-  /** Progress fragment: % of the file done, ETA, rows read and published, bad rows, other symbols. */
+  /** Progress fragment: % of the file done, ETA, rows read and published, gap lines, bad rows, other symbols. */
   summary(): string {
     let progress = "";
     if (this.#size > 0 && this.#bytesRead > 0) {
@@ -118,9 +133,17 @@ export class ReplaySource implements TradeSource {
         this.#done || !Number.isFinite(eta) ? "" : `, ETA ${eta.toFixed(0)}s`
       }, `;
     }
+    const uncounted = this.#uncounted === 0
+      ? ""
+      : `, ${formatCount(this.#uncounted)} of an unknown count`;
+    const gaps = this.#gaps === 0
+      ? ""
+      : `, ${formatCount(this.#gaps)} gap line${this.#gaps === 1 ? "" : "s"} (${
+        formatCount(this.#missing)
+      } trades missing${uncounted})`;
     return `replay ${progress}${formatCount(this.#rows)} rows, ${
       formatCount(this.#published)
-    } published, ${this.#badRows} bad, ${
+    } published${gaps}, ${this.#badRows} bad, ${
       formatCount(this.#otherSymbols)
     } of other symbols${this.#done ? " (done)" : ""}`;
   }
@@ -170,6 +193,10 @@ export class ReplaySource implements TradeSource {
             this.#otherSymbol(row);
             continue;
           }
+          if (row.type === "gap") {
+            this.#gap(sink, index, row);
+            continue;
+          }
           if (speed > 0) {
             const eventMs = Number(row.tsEvent / 1_000_000n);
             if (firstEventMs === undefined) {
@@ -189,7 +216,9 @@ export class ReplaySource implements TradeSource {
             if (room) await Promise.race([room, aborted]);
           }
           readWallClock(clock);
-          row.flags |= TradeFlags.Replayed;
+          row.flags = (row.flags & ~TradeFlags.Gap) | TradeFlags.Replayed |
+            this.#nextFlags[index];
+          this.#nextFlags[index] = 0;
           row.tsRecv = BigInt(clock.seconds) * 1_000_000_000n +
             BigInt(clock.nanos);
           encodeTrade(row, record);
@@ -207,10 +236,25 @@ export class ReplaySource implements TradeSource {
     if (this.#published === 0) throw this.#nothingPublished();
   }
 
-  /** The file's rows in batches; reports the time unit it detects, bad rows and bytes read. */
-  #readRows(): AsyncGenerator<ReplayRow[], void, undefined> {
+  /**
+   * Replays gap line `row` of symbol index `index`: a count goes to the
+   * sink, an unknown one flags the symbol's next record `Reconnect`.
+   */
+  #gap(sink: TradeSink, index: number, row: GapRow): void {
+    this.#gaps++;
+    if (row.count === null) {
+      this.#uncounted++;
+      this.#nextFlags[index] |= TradeFlags.Reconnect;
+      return;
+    }
+    this.#missing += row.count;
+    sink.gap(index, row.count);
+  }
+
+  /** The file's rows (trades and gap lines) in batches; reports the time unit it detects, bad rows and bytes read. */
+  #readRows(): AsyncGenerator<TradeFileRow[], void, undefined> {
     const { file, onError, format, symbol, exchange, log } = this.#options;
-    return readTradeBatches(file, {
+    return readRowBatches(file, {
       format,
       onError,
       symbol,
@@ -259,8 +303,8 @@ export class ReplaySource implements TradeSource {
     }
   }
 
-  /** Counts a row of a symbol not configured; warns at its symbol's first. */
-  #otherSymbol(row: ReplayRow): void {
+  /** Counts a row (trade or gap line) of a symbol not configured; warns at its symbol's first. */
+  #otherSymbol(row: TradeFileRow): void {
     this.#otherSymbols++;
     const seen = this.#others.get(row.symbol);
     if (seen !== undefined) {
@@ -313,6 +357,9 @@ export class ReplaySource implements TradeSource {
       reasons.push(
         `${formatCount(this.#badRows)} bad (on_error = "${onError}")`,
       );
+    }
+    if (this.#gaps > 0) {
+      reasons.push(`${formatCount(this.#gaps)} gap lines (no trades)`);
     }
     return new NothingReplayedError(
       `published 0 of ${formatCount(total)} rows of ${file}: ${

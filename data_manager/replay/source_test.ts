@@ -1,8 +1,8 @@
 // ReplaySource as a TradeSource, against an in-memory sink: every row of a
 // recorded fixture becomes the exact record (flagged replayed, ts_recv =
 // replay time), rows of other symbols are skipped and counted, bad rows are
-// skipped or stop the run, pacing by speed, backpressure through room(), and
-// abort.
+// skipped or stop the run, pacing by speed, backpressure through room(),
+// abort, and gap lines replayed in order.
 
 import assert from "node:assert/strict";
 import { decodeTrade } from "../../common/wire/codec.ts";
@@ -15,6 +15,7 @@ import {
   TEMP_FILE_PERMISSIONS,
 } from "../../tests/_permissions.ts";
 import {
+  formatNdjsonGap,
   formatNdjsonTrade,
   TradeFileReadError,
   TradeFileRowError,
@@ -32,9 +33,13 @@ function fixture(name: string): string {
   return new URL(name, FIXTURES).pathname;
 }
 
-/** A sink that keeps a copy of every record; `gate` (when set) is what room() returns. */
+/**
+ * A sink that keeps a copy of every record, and every gap() with how many
+ * records came before it; `gate` (when set) is what room() returns.
+ */
 class RecordingSink implements TradeSink {
   readonly published: { symbol: number; record: Uint8Array }[] = [];
+  readonly gaps: { symbol: number; count: number; after: number }[] = [];
   roomCalls = 0;
   gate: Promise<void> | undefined;
 
@@ -45,6 +50,10 @@ class RecordingSink implements TradeSink {
   room(): Promise<void> | undefined {
     this.roomCalls++;
     return this.gate;
+  }
+
+  gap(symbol: number, count: number): void {
+    this.gaps.push({ symbol, count, after: this.published.length });
   }
 
   trades(symbols: readonly string[]): Trade[] {
@@ -273,6 +282,7 @@ ffiTest(
         sink.publish(symbol, record);
       },
       room: () => sink.room(),
+      gap: (symbol, count) => sink.gap(symbol, count),
     };
     const start = performance.now();
     await paced.run(timed, { signal: new AbortController().signal });
@@ -575,5 +585,99 @@ tempFileTest(
       assert.match(error.message, / after line \d+: corrupt/);
       assert.equal(sink.published.length, 0, onError);
     }
+  },
+);
+
+tempFileTest(
+  "ReplaySource: gap lines in order: a count goes to sink.gap(), none flags the symbol's next record Reconnect, other symbols' are skipped, a recorded Gap flag is cleared",
+  async (dir) => {
+    const file = `${dir}/gaps.ndjson`;
+    const trade = (symbol: string, id: number, flags = 0) =>
+      formatNdjsonTrade({
+        exchange: "binance",
+        symbol,
+        seq: id,
+        tsEvent: 1704067200000000000n + BigInt(id) * MS,
+        tsRecv: 1704067200000000000n,
+        priceFixed: 1_000000000n,
+        price: 1,
+        size: 1,
+        side: Side.Buy,
+        flags,
+        tradeId: BigInt(id),
+      });
+    const gap = (symbol: string, count: number | null) =>
+      formatNdjsonGap({
+        exchange: "binance",
+        symbol,
+        cause: count === null ? "producer restart" : "overwritten",
+        firstSeq: count === null ? null : 2,
+        lastSeq: count === null ? null : 1 + count,
+        count,
+      });
+    await Deno.writeTextFile(
+      file,
+      [
+        trade("BTCUSDT", 1, TradeFlags.Gap), // recorded flag: not this replay's
+        gap("BTCUSDT", 3),
+        gap("ETHUSDT", 5), // not configured: skipped like its trades
+        trade("BTCUSDT", 5),
+        gap("BTCUSDT", null),
+        trade("SOLUSDT", 10), // another symbol: not flagged
+        trade("BTCUSDT", 6), // flagged Reconnect
+        trade("BTCUSDT", 7), // not any more
+      ].join("\n") + "\n",
+    );
+    const symbols = ["BTCUSDT", "SOLUSDT"];
+    const { feed: replay, lines } = feed(symbols, file);
+    const sink = new RecordingSink();
+    assert.equal(await runToEnd(replay, sink), undefined);
+    assert.deepEqual(sink.gaps, [{ symbol: 0, count: 3, after: 1 }]);
+    const R = TradeFlags.Replayed;
+    assert.deepEqual(
+      sink.trades(symbols).map((t) => [t.symbol, t.tradeId, t.flags]),
+      [
+        ["BTCUSDT", 1n, R],
+        ["BTCUSDT", 5n, R],
+        ["SOLUSDT", 10n, R],
+        ["BTCUSDT", 6n, R | TradeFlags.Reconnect],
+        ["BTCUSDT", 7n, R],
+      ],
+    );
+    assert.deepEqual(lines, [
+      `warn: replay: ${file} line 3: symbol ETHUSDT is not configured (configured: BTCUSDT, SOLUSDT); its rows are skipped`,
+    ]);
+    // A file of gap lines only publishes nothing, and says so.
+    const only = `${dir}/only_gaps.ndjson`;
+    await Deno.writeTextFile(only, gap("BTCUSDT", 2) + "\n");
+    const nothing = await runToEnd(feed(symbols, only).feed);
+    assert.ok(nothing instanceof NothingReplayedError, String(nothing));
+    assert.equal(
+      nothing.message,
+      `published 0 of 1 rows of ${only}: 1 gap lines (no trades)`,
+    );
+    assert.match(
+      replay.summary(),
+      /8 rows, 5 published, 2 gap lines \(3 trades missing, 1 of an unknown count\), 0 bad, 1 of other symbols/,
+    );
+  },
+);
+
+tempFileTest(
+  "ReplaySource: a line of an unknown type stops the replay naming the file and line",
+  async (dir) => {
+    const file = `${dir}/bad_type.ndjson`;
+    await Deno.writeTextFile(
+      file,
+      '{"type":"bar","exchange":"binance","symbol":"BTCUSDT"}\n',
+    );
+    const error = await runToEnd(
+      feed(["BTCUSDT"], file, { onError: "stop" }).feed,
+    );
+    assert.ok(error instanceof TradeFileRowError, String(error));
+    assert.equal(
+      error.message,
+      `Invalid trade at ${file}:1: unknown type "bar": expected "gap" (a gap line), or "trade" or none (a trade)`,
+    );
   },
 );
