@@ -83,7 +83,13 @@ export function reportBehind(
       "behind",
       `consumer is ${lag} trades (${
         Math.round(lag / reader.capacity * 100)
-      }% of the ring) behind the producer: trades are lost once it falls a whole ring behind (a slow strategy or recorder?)`,
+      }% of the ring) behind the producer: ${
+        reader.delivery === "tethered" && reader.evicted() === undefined
+          ? `it holds the producer once a whole ring behind, and is evicted after ${
+            (reader.tetherTimeoutMs / 1000).toFixed(1)
+          } s of that`
+          : "trades are lost once it falls a whole ring behind"
+      } (a slow strategy or recorder?)`,
     ));
     channel.reportedBehindAt = now;
   }
