@@ -116,6 +116,8 @@ export interface RingRound {
   received: number;
   /** Trades live lost. */
   lost: number;
+  /** From starting serve to live's exit (every trade delivered, files flushed), ms. */
+  wallMs: number;
 }
 
 /**
@@ -140,6 +142,7 @@ export async function ringRound(
     ...options.live ?? [],
   ]);
   await live.until("waiting for ring");
+  const started = performance.now();
   const serve = startRole("data_manager/main.ts", [
     "--config",
     config,
@@ -158,8 +161,10 @@ export async function ringRound(
     { ratePerSecond: number; received: number; lost: number }
   >(await live.done);
   await live.child.status;
+  const wallMs = performance.now() - started;
   clearTimeout(timer);
   return {
+    wallMs,
     serveRate: serveRate(serveOutput),
     liveRate: summary.ratePerSecond,
     received: summary.received,

@@ -16,45 +16,11 @@
 
 import { parseArgs } from "node:util";
 import { type RingRound, ringRound, spread } from "./_process.ts";
+import { writeTradeCsv } from "../tests/_trade_csv.ts";
 
 const TRADES = 1_000_000;
 const SYMBOL = "BTCUSDT";
 const CAPACITY = 2_097_152;
-
-/** Writes `rows` trades of a plausible BTCUSDT day, without a header. */
-async function writeCsv(path: string, rows: number): Promise<void> {
-  using file = await Deno.open(path, { write: true, create: true });
-  const encoder = new TextEncoder();
-  let cents = 4_228_358; // 42283.58
-  let time = 1704067200000;
-  let seed = 12345;
-  const random = () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed / 0x80000000;
-  };
-  let chunk: string[] = [];
-  for (let i = 0; i < rows; i++) {
-    cents += Math.round((random() - 0.5) * 4);
-    time += Math.floor(random() * 3);
-    const qtyUnits = 1 + Math.floor(random() * random() * 5_000_000); // 1e-8 BTC
-    const price = `${Math.floor(cents / 100)}.${
-      String(cents % 100).padStart(2, "0")
-    }000000`;
-    const qty = `${Math.floor(qtyUnits / 1e8)}.${
-      String(qtyUnits % 1e8).padStart(8, "0")
-    }`;
-    const quote = (cents / 100 * qtyUnits / 1e8).toFixed(8);
-    const maker = random() < 0.5 ? "True" : "False";
-    chunk.push(
-      `${3355546431 + i},${price},${qty},${quote},${time},${maker},True`,
-    );
-    if (chunk.length === 50_000) {
-      await file.write(encoder.encode(chunk.join("\n") + "\n"));
-      chunk = [];
-    }
-  }
-  if (chunk.length) await file.write(encoder.encode(chunk.join("\n") + "\n"));
-}
 
 if (import.meta.main) {
   const { values } = parseArgs({
@@ -83,7 +49,7 @@ shm_path_prefix = "${prefix}"
 progress_interval = "0"
 `,
     );
-    await writeCsv(csv, TRADES);
+    await writeTradeCsv(csv, TRADES);
     console.log(
       `replay: serve --source replay --speed 0 → live --wait spin, ${
         TRADES.toLocaleString("en-US")

@@ -144,6 +144,16 @@ export interface RoleConfigOptions {
   capacity?: number;
   /** `data_source.ipc.stale_after` (default: the built-in one). */
   staleAfter?: string;
+  /**
+   * More `[data_source.ipc]` keys as written in TOML (e.g.
+   * `{ tether_timeout: "1s" }`).
+   */
+  ipcSource?: Record<string, TomlValue>;
+  /**
+   * More `[transport.ipc]` keys as written in TOML (e.g.
+   * `{ backlog: 4096, max_tether_timeout: "2s" }`).
+   */
+  ipcTransport?: Record<string, TomlValue>;
   /** `[data_manager.synthetic]` keys (default: the built-in ones). */
   synthetic?: RoleSyntheticOptions;
   /**
@@ -313,7 +323,9 @@ ${syntheticToml(options.synthetic)}
 [transport.ipc]
 shm_path_prefix = "${prefix}"
 capacity = ${capacity}
-${options.nats ? publisherNatsToml(options.nats, nats!) : ""}
+${tomlKeys(options.ipcTransport ?? {})}${
+      options.nats ? publisherNatsToml(options.nats, nats!) : ""
+    }
 [data_source]
 type = "ipc" # [data_source.nats] next to [data_source.ipc] needs it; live --nats picks NATS
 ${
@@ -328,7 +340,9 @@ ${
     }
 [data_source.ipc]
 shm_path_prefix = "${prefix}"
-${stale}${options.nats ? consumerNatsToml(options.nats, nats!) : ""}
+${stale}${tomlKeys(options.ipcSource ?? {})}${
+      options.nats ? consumerNatsToml(options.nats, nats!) : ""
+    }
 [log]
 progress_interval = "0"
 `,
@@ -355,13 +369,23 @@ progress_interval = "0"
 /** The two roles, by task name. */
 export type Role = "serve" | "live";
 
+/** Extra permissions of a role process beyond its task's. */
+export interface RoleProcessOptions {
+  /** Paths it may write besides the task's own (a recording, a bar file). */
+  write?: readonly string[];
+}
+
 /**
  * The `deno run` arguments of task `role` in deno.json (its permissions and
- * script), with `--config` pointing at `config` and read access to its
- * directory added to the task's own.
+ * script), with `--config` pointing at `config`, read access to its
+ * directory added to the task's own, and write access to `options.write`.
  */
-export function roleArgs(role: Role, config: RoleConfig): string[] {
-  const command = denoJson.tasks[role].command;
+export function roleArgs(
+  role: Role | "rings",
+  config: RoleConfig,
+  options: RoleProcessOptions = {},
+): string[] {
+  const command = taskCommand(role);
   const tokens = command.split(/\s+/);
   const script = tokens.findIndex((token) => token.endsWith(".ts"));
   assert.ok(
@@ -378,7 +402,76 @@ export function roleArgs(role: Role, config: RoleConfig): string[] {
   const read = flags.findIndex((flag) => flag.startsWith("--allow-read"));
   if (read < 0) flags.push(`--allow-read=${config.dir}`);
   else if (flags[read].includes("=")) flags[read] += `,${config.dir}`;
+  if (options.write?.length) {
+    const paths = options.write.join(",");
+    const write = flags.findIndex((flag) => flag.startsWith("--allow-write"));
+    if (write < 0) flags.push(`--allow-write=${paths}`);
+    else if (flags[write].includes("=")) flags[write] += `,${paths}`;
+  }
   return ["run", ...flags, tokens[script], "--config", config.path];
+}
+
+/** The command of task `task` in deno.json, failing when there is none. */
+function taskCommand(task: string): string {
+  const tasks = denoJson.tasks as Record<string, { command?: string }>;
+  const command = tasks[task]?.command;
+  assert.ok(command, `deno.json has no task ${task}`);
+  return command;
+}
+
+/**
+ * `deno task rings --json --once` on the rings of `config`, run with the
+ * task's own permissions (plus reading the config): its JSON document.
+ */
+export async function ringsLook(config: RoleConfig): Promise<RingsDocument> {
+  const args = roleArgs("rings", config);
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [...args, "--json", "--once"],
+    cwd: PROJECT_ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(stdout);
+  assert.equal(
+    code,
+    0,
+    `deno task rings exited ${code}:\n${text}${
+      new TextDecoder().decode(stderr)
+    }`,
+  );
+  return JSON.parse(text);
+}
+
+/** The document `deno task rings --json` prints (the fields the tests read). */
+export interface RingsDocument {
+  /** The prefixes listed. */
+  prefixes: string[];
+  /** Every segment under them. */
+  rings: RingsEntry[];
+}
+
+/** A segment of a {@linkcode RingsDocument}. */
+export interface RingsEntry {
+  /** `"ring"`, or `"unreadable"`. */
+  kind: string;
+  /** The shm name. */
+  name: string;
+  /** The producer's pid. */
+  pid: number;
+  /** Trades written. */
+  writePosition: number;
+  /** The registered readers. */
+  readers: {
+    idHex: string;
+    pid: number;
+    policy: "lossy" | "tethered" | "evicted";
+    position: number;
+    lag: number;
+    heartbeatAgeMs: number;
+    evictions: number;
+  }[];
 }
 
 /** How a role process ended, and everything it printed. */
@@ -412,11 +505,16 @@ export class RoleProcess implements AsyncDisposable {
   #running = true;
   #listeners = new Set<() => void>();
 
-  /** Starts `role` with the temp `config` and extra flags `args`. */
-  constructor(role: Role, config: RoleConfig, args: string[] = []) {
+  /** Starts `role` with the temp `config`, extra flags `args` and extra permissions `options`. */
+  constructor(
+    role: Role,
+    config: RoleConfig,
+    args: string[] = [],
+    options: RoleProcessOptions = {},
+  ) {
     this.role = role;
     this.#child = new Deno.Command(Deno.execPath(), {
-      args: [...roleArgs(role, config), ...args],
+      args: [...roleArgs(role, config, options), ...args],
       cwd: PROJECT_ROOT,
       env: { NO_COLOR: "1", ...NO_NATS_ENV },
       stdin: "null",
@@ -553,6 +651,24 @@ export class RoleProcess implements AsyncDisposable {
   }
 }
 
+/** Time for a consumer to drain a closed ring after it said so, ms (draining takes microseconds). */
+export const DRAIN_MS = 500;
+
+/**
+ * Stops a `live` that runs until stopped once it has drained the ring its
+ * producer closed: waits for "producer closed" (`closed` times), then
+ * {@linkcode DRAIN_MS}, then SIGINT; its exit.
+ */
+export async function finishAfterDrain(
+  live: RoleProcess,
+  closed = 1,
+): Promise<RoleExit> {
+  await live.waitFor(/producer closed/, closed);
+  await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
+  live.kill("SIGINT");
+  return await live.finish();
+}
+
 /** A count as the roles print it (`"1,234"`) as a number. */
 export function parseCount(text: string): number {
   return Number(text.replaceAll(",", ""));
@@ -585,7 +701,11 @@ export function assertLiveExit(exit: RoleExit, what: string): void {
   const { lost, invalid } = summaryOf(exit);
   if (lost + invalid === 0) return assertCleanExit(exit, what);
   assert.equal(exit.code, 1, `${what} exited ${exit.code}:\n${output(exit)}`);
-  assert.match(exit.stderr, /ERROR .*incomplete: .*; exit status 1/);
+  // The text log's ERROR line, or --log-format json's.
+  assert.match(
+    exit.stderr,
+    /(ERROR |"level":"error").*incomplete: .*; exit status 1/,
+  );
 }
 
 /** The `--summary-json` line of a finished `live`. */
