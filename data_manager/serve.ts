@@ -199,7 +199,7 @@ async function drain(
   let idle = performance.now() - lingerStart;
   for (const transport of transports) {
     const closing = performance.now();
-    await transport.close();
+    await transport.close({ signalled: end.signalled });
     // Unmapping a ring is teardown, not publishing (~120 ms for 512 MiB);
     // NATS's close is its flush, which delivering includes.
     if (transport.closeIsTeardown) idle += performance.now() - closing;

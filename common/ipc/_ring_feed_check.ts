@@ -85,9 +85,7 @@ export function reportBehind(
         Math.round(lag / reader.capacity * 100)
       }% of the ring) behind the producer: ${
         reader.delivery === "tethered" && reader.evicted() === undefined
-          ? `it holds the producer once a whole ring behind, and is evicted after ${
-            (reader.tetherTimeoutMs / 1000).toFixed(1)
-          } s of that`
+          ? "it holds the producer once a whole ring behind, and is evicted after its tether timeout of that"
           : "trades are lost once it falls a whole ring behind"
       } (a slow strategy or recorder?)`,
     ));
@@ -149,9 +147,9 @@ export function reportEviction(
     } s and pid ${Deno.pid} not found: another pid namespace?), ${behind}`
     : eviction.cause === EvictionCause.BacklogFull
     ? `evicted by the producer when its backlog filled up, ${behind}`
-    : `evicted by the producer after ${
+    : `evicted by the producer after holding it for its tether timeout (${
       (reader.tetherTimeoutMs / 1000).toFixed(1)
-    } s, ${behind}`;
+    } s asked, at most the producer's max_tether_timeout), ${behind}`;
   const next = reader.registered
     ? `re-tethering ${formatCount(skipped)} trades further on`
     : `all ${REGISTRY_SLOTS} reader slots of ${reader.name} are in use (deno task rings lists them): continuing lossy, ${

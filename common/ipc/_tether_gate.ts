@@ -121,10 +121,14 @@ export class TetherGate {
   #holder = -1;
   /** Its lag at the last scan. */
   #holderLag = 0;
-  /** The reader the current deadline runs for (slot and id), and since when (performance.now). */
-  #heldBy = -1;
-  #heldById = 0;
-  #heldSince = 0;
+  /**
+   * Per slot, during a stall: the position's low word last seen, and since
+   * when (performance.now) it has not moved. A reader's deadline runs from
+   * then, so readers stopped together are evicted together, after one
+   * timeout, and one that moves is not evicted.
+   */
+  #seenLo = new Int32Array(REGISTRY_SLOTS);
+  #seenSince = new Float64Array(REGISTRY_SLOTS);
   /** When the gate closed (performance.now), -1 while open. */
   #stallSince = -1;
   #stalledMs = 0;
@@ -205,7 +209,15 @@ export class TetherGate {
     this.#stalledMs += performance.now() - this.#stallSince;
     this.#stalled[0] = this.#stalledMs;
     this.#stallSince = -1;
-    this.#heldBy = -1;
+  }
+
+  /** The gate closes: every reader's deadline starts now, from where it is. */
+  #beginStall(now: number): void {
+    this.#stallSince = now;
+    for (let i = 0; i < REGISTRY_SLOTS; i++) {
+      this.#seenLo[i] = Atomics.load(this.#words, this.#slot(i) + POSITION_LO);
+    }
+    this.#seenSince.fill(now);
   }
 
   /** Total time the gate was closed, ms (the current stall included). */
@@ -225,28 +237,51 @@ export class TetherGate {
     const index = this.#holder;
     if (index < 0) return 0;
     const now = performance.now();
-    if (this.#stallSince < 0) this.#stallSince = now;
+    if (this.#stallSince < 0) this.#beginStall(now);
     this.#stalled[0] = this.#stalledMs + now - this.#stallSince;
-    const id = Atomics.load(this.#words, this.#slot(index) + OWNER);
-    if (index !== this.#heldBy || id !== this.#heldById) {
-      this.#heldBy = index;
-      this.#heldById = id;
-      this.#heldSince = now;
+    const lo = Atomics.load(this.#words, this.#slot(index) + POSITION_LO);
+    if (lo !== this.#seenLo[index]) {
+      this.#seenLo[index] = lo;
+      this.#seenSince[index] = now;
     }
     if (isDead(this.#words, index, monotonicMs())) {
       this.#evict(position, EvictionCause.Dead);
       return 0;
     }
-    const left = this.#heldSince + this.#timeoutOf(index) - now;
+    const left = this.#seenSince[index] + this.#timeoutOf(index) - now;
     if (left > 0) return left;
     this.#evict(position, EvictionCause.Timeout);
     return 0;
   }
 
+  /**
+   * Frees the slots of registered readers whose process is gone and whose
+   * heartbeat is stale, whatever their policy (a dead tethered one is
+   * evicted first), so that tools and metrics stop showing them. For the
+   * writer's heartbeat; `position` is its write position.
+   */
+  reap(position: number): void {
+    const words = this.#words;
+    const now = monotonicMs();
+    for (let i = 0; i < REGISTRY_SLOTS; i++) {
+      const state = Atomics.load(words, this.#slot(i) + STATE);
+      if (state === ReaderState.Free || state === ReaderState.Claimed) continue;
+      if (!isDead(words, i, now)) continue;
+      if (state === ReaderState.Tethered) {
+        this.#holder = i;
+        this.#holderLag = (position -
+          Atomics.load(words, this.#slot(i) + POSITION_LO)) >>> 0;
+        this.#evict(position, EvictionCause.Dead);
+      } else {
+        freeSlot(words, i);
+      }
+    }
+  }
+
   /** The writer's backlog is full: evicts the reader holding the gate at once. */
   evictHolder(position: number): void {
     if (this.#holder < 0) return;
-    if (this.#stallSince < 0) this.#stallSince = performance.now();
+    if (this.#stallSince < 0) this.#beginStall(performance.now());
     const dead = isDead(this.#words, this.#holder, monotonicMs());
     this.#evict(
       position,
@@ -303,11 +338,10 @@ export class TetherGate {
     const readerId = Atomics.load(words, slot + OWNER) >>> 0;
     const pid = Atomics.load(words, slot + PID);
     const lag = this.#holderLag;
-    const waitedMs = index === this.#heldBy
-      ? performance.now() - this.#heldSince
-      : 0;
+    const waitedMs = this.#stallSince < 0
+      ? 0
+      : performance.now() - this.#seenSince[index];
     this.#holder = -1;
-    this.#heldBy = -1;
     if (!evict(words, index, { cause, writePosition: position, lag })) return;
     if (cause === EvictionCause.Dead) freeSlot(words, index);
     Atomics.add(words, W_EVICTIONS, 1);

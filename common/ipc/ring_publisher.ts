@@ -58,6 +58,9 @@ export interface RingPublisherOptions {
   log?: Logger;
 }
 
+/** How long close() waits for a held ring's backlog when the role stops on a signal, ms. */
+export const SIGNALLED_DRAIN_MS = 1000;
+
 /** Kind of the loss of trades dropped from a ring's backlog: {@linkcode RingPublisher.losses}. */
 export const DROPPED_HELD = "dropped while a tethered reader held the ring";
 
@@ -325,20 +328,35 @@ export class RingPublisher implements TradePublisher {
    * Closes every ring: consumers see "closed" and the segments are
    * unlinked. Trades still in a ring's backlog get up to the max tether
    * timeout to be written (a tethered reader holding the ring is evicted by
-   * then); the rest are dropped, counted in {@linkcode losses}.
+   * then), or {@linkcode SIGNALLED_DRAIN_MS} when `signalled` (the role
+   * stops on a signal); the rest are dropped, counted in {@linkcode losses}.
    */
-  async close(): Promise<void> {
+  async close(options: { signalled?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopWaiting?.();
     const drains = this.#writers.flatMap((writer) => writer.room() ?? []);
     if (drains.length > 0) {
+      // A little past the cap: the holder's eviction, then the writes.
+      const waitMs = options.signalled
+        ? SIGNALLED_DRAIN_MS
+        : this.#maxTetherTimeoutMs + 100;
+      const queued = this.#writers.reduce(
+        (sum, writer) => sum + writer.tetherStats().backlog,
+        0,
+      );
+      this.#log.warn(
+        `waiting up to ${
+          (waitMs / 1000).toFixed(1)
+        } s for tethered readers to read ${
+          formatCount(queued)
+        } queued trades before closing the rings (deno task rings shows who holds them)`,
+      );
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         Promise.all(drains),
-        // A little past the cap: the holder's eviction, then the writes.
         new Promise((resolve) => {
-          timer = setTimeout(resolve, this.#maxTetherTimeoutMs + 100);
+          timer = setTimeout(resolve, waitMs);
         }),
       ]);
       clearTimeout(timer);

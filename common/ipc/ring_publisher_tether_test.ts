@@ -6,7 +6,11 @@
 // --allow-ffi; skipped without it.
 
 import assert from "node:assert/strict";
-import { DROPPED_HELD, RingPublisher } from "./ring_publisher.ts";
+import {
+  DROPPED_HELD,
+  RingPublisher,
+  SIGNALLED_DRAIN_MS,
+} from "./ring_publisher.ts";
 import { RingReader } from "./ring_reader.ts";
 import { unlinkSegment } from "./segment.ts";
 import type { ScalarFamily } from "../metrics/exposition.ts";
@@ -143,20 +147,45 @@ ringTest({
 
 ringTest({
   name:
-    "tether: RingPublisher.close waits for a held ring at most the tether cap, then counts the rest lost",
+    "tether: RingPublisher.close waits for a held ring; readers stopped together are evicted together, after one tether timeout",
   async fn() {
     await using rings = new Rings({ maxTetherTimeoutMs: 30 });
     const ipc = rings.publisher;
-    // Eight readers at 0, each held to its own 30 ms: 240 ms in all.
+    // Eight readers at 0 that never read: each asks the default 5 s, capped at 30 ms.
     for (let i = 0; i < 8; i++) rings.tethered(0);
     ipc.sendBatch(0, recordBatch(0, 100), 100);
     assert.ok(ipc.room());
     const started = performance.now();
     await ipc.close();
     const took = performance.now() - started;
-    assert.ok(took >= 120 && took < 5000, `close took ${took} ms`);
+    assert.ok(
+      took >= 25 && took < 130,
+      `close took ${took} ms, not one timeout`,
+    );
     const evicted = rings.lines.filter((l) => l.includes("evicted tethered"));
-    assert.ok(evicted.length >= 2 && evicted.length < 8, evicted.join("\n"));
+    assert.equal(evicted.length, 8, evicted.join("\n"));
+    assert.ok(rings.lines.some((l) => l.includes("waiting up to 0.1 s")));
+    assert.deepEqual(ipc.losses(), [], "evicted in time: everything written");
+  },
+});
+
+ringTest({
+  name:
+    "tether: a signalled close waits for a held ring at most SIGNALLED_DRAIN_MS, then counts the rest lost",
+  async fn() {
+    await using rings = new Rings({ maxTetherTimeoutMs: 60_000 });
+    const ipc = rings.publisher;
+    const reader = rings.tethered(0); // asks 5 s: longer than a signalled close waits
+    ipc.sendBatch(0, recordBatch(0, 100), 100);
+    assert.ok(ipc.room());
+    const started = performance.now();
+    await ipc.close({ signalled: true });
+    const took = performance.now() - started;
+    assert.ok(
+      took >= SIGNALLED_DRAIN_MS - 5 && took < SIGNALLED_DRAIN_MS + 500,
+      `close took ${took} ms`,
+    );
+    assert.ok(rings.lines.some((l) => l.includes("waiting up to 1.0 s")));
     const losses = ipc.losses();
     assert.equal(losses.length, 1);
     assert.equal(losses[0].kind, DROPPED_HELD);
@@ -165,5 +194,6 @@ ringTest({
       losses[0].text,
       /^36 trades dropped while a tethered reader held the ring \(BTCUSDT 36\)/,
     );
+    assert.equal(reader.received, 0);
   },
 });

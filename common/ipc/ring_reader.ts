@@ -403,12 +403,10 @@ export class RingReader {
    * sleep, then call {@linkcode endSleep}.
    */
   beginSleep(): FutexWaiter {
-    // Asleep for up to a status check's period: seen alive meanwhile, and
-    // (tethered) holding nothing it has read.
-    if (this.#handle !== undefined) {
-      if (this.#handle.policy === "tethered") this.publishPosition();
-      this.#handle.beat(monotonicMs());
-    }
+    // A tethered reader holds nothing it has read while it sleeps. (The
+    // heartbeat is the feed's 100 ms check: sleeps are shorter, and a lossy
+    // reader's sleep path stays free of registry writes.)
+    if (this.#handle?.policy === "tethered") this.publishPosition();
     const expected = Atomics.load(this.#words, W_WAKE);
     Atomics.add(this.#words, W_SLEEPERS, 1);
     this.#sleeps++;

@@ -143,6 +143,7 @@ export class RingWriter {
   /** The first position the hot path may not write: the gate's limit, or -1 while the backlog holds records. */
   #limit: number;
   #drain: BacklogDrain;
+  #gate: TetherGate;
 
   private constructor(
     segment: Segment,
@@ -168,7 +169,7 @@ export class RingWriter {
     );
     this.#wakeWord = wakeWordOf(segment);
     this.#limit = options.startPosition + options.capacity;
-    const gate = new TetherGate(segment, this.#words, {
+    const gate = this.#gate = new TetherGate(segment, this.#words, {
       capacity: options.capacity,
       maxTetherTimeoutMs: options.maxTetherTimeoutMs,
       backlog: options.backlog,
@@ -272,6 +273,7 @@ export class RingWriter {
     this.#positionAtBeat = this.#position;
     this.#beats = (this.#beats + 1) | 0;
     Atomics.store(this.#words, W_HEARTBEAT, this.#beats);
+    this.#gate.reap(this.#position);
   }
 
   /** Checks the segment's size; once it was truncated, writes throw from then on. */

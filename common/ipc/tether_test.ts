@@ -384,6 +384,26 @@ ringTest({
 });
 
 ringTest({
+  name:
+    "tether: the writer's heartbeat frees dead readers' slots whatever their policy, and leaves live ones",
+  async fn() {
+    using scope = new Scope();
+    const writer = scope.writer("reap", { heartbeatIntervalMs: 5 });
+    const lossy = scope.reader(writer.name, "lossy");
+    const tethered = scope.reader(writer.name, "tethered");
+    const alive = scope.reader(writer.name, "lossy");
+    lossy.die();
+    tethered.die();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(lossy.state(), ReaderState.Free);
+    assert.equal(tethered.state(), ReaderState.Free);
+    assert.equal(alive.state(), ReaderState.Lossy);
+    assert.deepEqual(writer.readers().map((r) => r.state), [ReaderState.Lossy]);
+    assert.equal(writer.tetherStats().evictions.dead, 1);
+  },
+});
+
+ringTest({
   name: "tether: a full backlog evicts the holder rather than drop trades",
   async fn() {
     using scope = new Scope();

@@ -83,6 +83,10 @@ export interface TradePublisher {
    * Absent, closing is flushing and its time counts as publishing.
    */
   readonly closeIsTeardown?: boolean;
-  /** Flushes what it holds and releases its resources. */
-  close(): Promise<void>;
+  /**
+   * Flushes what it holds and releases its resources. `signalled`: the
+   * role is stopping on a signal, so a transport waiting on a consumer (a
+   * tethered ring reader) waits only briefly, then drops and counts.
+   */
+  close(options?: { signalled?: boolean }): Promise<void>;
 }
