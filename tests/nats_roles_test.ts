@@ -606,7 +606,7 @@ gatedTest({
     assert.doesNotMatch(
       output(ipcExit),
       /stalled|died|dead|lapped|restarted/,
-      "the ring consumer noticed the NATS outage",
+      `the ring consumer noticed the NATS outage:\n${output(ipcExit)}`,
     );
     assertComplete(summaryOf(ipcExit), config.symbols, published);
 
