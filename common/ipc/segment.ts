@@ -67,7 +67,8 @@ export interface OpenSegmentOptions {
   ownerRemedy?: string;
   /**
    * Open and map it for reading only (`O_RDONLY`, `PROT_READ`): the MMU then
-   * refuses any write, so a tool that inspects a ring cannot disturb it.
+   * refuses any write, so a tool that inspects a ring cannot disturb it
+   * (and pages are faulted in as read, not all at once).
    * Writing through such a mapping (a store, an `Atomics` read-modify-write)
    * kills the process with SIGSEGV.
    *
@@ -259,7 +260,9 @@ function map(
     null,
     BigInt(mappedSize),
     options.readOnly ? PROT_READ : PROT_READ | PROT_WRITE,
-    MAP_SHARED | MAP_POPULATE,
+    // A read-only look (a tool) touches the header, the registry and a few
+    // slots: faulting in every page of a large ring would only cost time.
+    options.readOnly ? MAP_SHARED : MAP_SHARED | MAP_POPULATE,
     fd,
     0n,
   );
