@@ -41,17 +41,18 @@ function median(values: number[]): number {
     : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-/** Publishes `trades` trades in messages of `perMessage` records, round-robin over the symbols. */
-async function fill(
+/** Publishes `trades` trades in messages of `perMessage` records, round-robin over the symbols, into a new stream `stream` (subjects `market.>`). */
+export async function fill(
   url: string,
   trades: number,
   perMessage: number,
+  stream = STREAM,
 ): Promise<void> {
   const nc = await connect({ servers: url, noAsyncTraces: true });
   try {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({
-      name: STREAM,
+      name: stream,
       subjects: ["market.>"],
       storage: StorageType.File,
       num_replicas: 1,
@@ -92,13 +93,18 @@ async function fill(
   }
 }
 
-/** Reads the whole stream once with a new durable consumer; returns trades/s. */
-async function round(url: string, trades: number, name: string) {
+/** Reads the whole stream `stream` once with a new durable consumer `name`; returns trades/s. */
+export async function round(
+  url: string,
+  trades: number,
+  name: string,
+  stream = STREAM,
+): Promise<number> {
   const feed = new NatsFeed(
     feedOptions(url, { durableName: name, symbols: SYMBOLS }, {
       name: "bench-consumer",
       connectTimeoutMs: 5000,
-      streamName: STREAM,
+      streamName: stream,
       subjectPrefix: "market",
     }),
   );

@@ -39,7 +39,8 @@ const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 /** Trades sent between two turns of the event loop. */
 const CHUNK = 1024;
 
-interface Mode {
+/** One publishing mode: trades per message, how many trades, and pacing. */
+export interface Mode {
   batchMaxTrades: number;
   trades: number;
   /** Trades per second; 0 = as fast as the transport takes them. */
@@ -48,7 +49,8 @@ interface Mode {
   target?: number;
 }
 
-interface Round {
+/** What one round measured. */
+export interface Round {
   rate: number;
   messages: number;
   p50: number;
@@ -73,7 +75,12 @@ function turn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-async function round(url: string, mode: Mode, index: number): Promise<Round> {
+/** One round on a fresh stream `BENCH_<batch>_<index>` (deleted afterwards); `index` must be unique per server. */
+export async function round(
+  url: string,
+  mode: Mode,
+  index: number,
+): Promise<Round> {
   const base = parseConfig(undefined).transport.nats;
   const stream = `BENCH_${mode.batchMaxTrades}_${index}`;
   const transport = await NatsPublisher.open(SYMBOLS, {
@@ -135,57 +142,64 @@ async function round(url: string, mode: Mode, index: number): Promise<Round> {
   };
 }
 
-const args = parseArgs({
-  args: Deno.args,
-  options: {
-    rounds: { type: "string", default: "5" },
-    quick: { type: "boolean", default: false },
-  },
-});
-const rounds = Number(args.values.rounds);
-if (!Number.isInteger(rounds) || rounds < 1) {
-  throw new RangeError(
-    `Invalid --rounds ${args.values.rounds}: expected an integer ≥ 1`,
-  );
-}
-const scale = args.values.quick ? 0.1 : 1;
-const modes: Mode[] = [
-  { batchMaxTrades: 1, trades: 300_000 * scale, rate: 0, target: 60_000 },
-  { batchMaxTrades: 64, trades: 5_000_000 * scale, rate: 0, target: 1_000_000 },
-  { batchMaxTrades: 64, trades: 30_000 * scale, rate: 10_000 },
-];
-
-await using server = await startNatsServer();
-console.log(
-  `nats-server ${server.url}, file storage, R1; ${SYMBOLS.length} symbols, 256 in flight`,
-);
-for (const mode of modes) {
-  const results: Round[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const result = await round(server.url, mode, i);
-    results.push(result);
-    console.log(
-      `  ${label(mode)}, round ${i + 1}: trades ${formatRate(result.rate)} (${
-        formatCount(mode.trades)
-      } in ${formatCount(result.messages)} msgs), ack p50 ${
-        formatNanos(result.p50)
-      } p99 ${formatNanos(result.p99)}`,
+if (import.meta.main) {
+  const args = parseArgs({
+    args: Deno.args,
+    options: {
+      rounds: { type: "string", default: "5" },
+      quick: { type: "boolean", default: false },
+    },
+  });
+  const rounds = Number(args.values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    throw new RangeError(
+      `Invalid --rounds ${args.values.rounds}: expected an integer ≥ 1`,
     );
   }
-  const rates = results.map((r) => r.rate);
-  const med = median(rates);
-  const verdict = mode.target === undefined
-    ? ""
-    : `; target ≥ ${formatRate(mode.target)}: ${
-      med >= mode.target ? "met" : "NOT met"
-    }`;
+  const scale = args.values.quick ? 0.1 : 1;
+  const modes: Mode[] = [
+    { batchMaxTrades: 1, trades: 300_000 * scale, rate: 0, target: 60_000 },
+    {
+      batchMaxTrades: 64,
+      trades: 5_000_000 * scale,
+      rate: 0,
+      target: 1_000_000,
+    },
+    { batchMaxTrades: 64, trades: 30_000 * scale, rate: 10_000 },
+  ];
+
+  await using server = await startNatsServer();
   console.log(
-    `${label(mode)}: trades published and acked ${
-      formatRate(med)
-    } median (min ${formatRate(Math.min(...rates))}, max ${
-      formatRate(Math.max(...rates))
-    }); ack p50 ${formatNanos(median(results.map((r) => r.p50)))} p99 ${
-      formatNanos(median(results.map((r) => r.p99)))
-    }${verdict}`,
+    `nats-server ${server.url}, file storage, R1; ${SYMBOLS.length} symbols, 256 in flight`,
   );
+  for (const mode of modes) {
+    const results: Round[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const result = await round(server.url, mode, i);
+      results.push(result);
+      console.log(
+        `  ${label(mode)}, round ${i + 1}: trades ${formatRate(result.rate)} (${
+          formatCount(mode.trades)
+        } in ${formatCount(result.messages)} msgs), ack p50 ${
+          formatNanos(result.p50)
+        } p99 ${formatNanos(result.p99)}`,
+      );
+    }
+    const rates = results.map((r) => r.rate);
+    const med = median(rates);
+    const verdict = mode.target === undefined
+      ? ""
+      : `; target ≥ ${formatRate(mode.target)}: ${
+        med >= mode.target ? "met" : "NOT met"
+      }`;
+    console.log(
+      `${label(mode)}: trades published and acked ${
+        formatRate(med)
+      } median (min ${formatRate(Math.min(...rates))}, max ${
+        formatRate(Math.max(...rates))
+      }); ack p50 ${formatNanos(median(results.map((r) => r.p50)))} p99 ${
+        formatNanos(median(results.map((r) => r.p99)))
+      }${verdict}`,
+    );
+  }
 }

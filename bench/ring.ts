@@ -147,6 +147,8 @@ export interface BenchContext {
   options: BenchOptions;
   /** A new unique segment name, removed at the end of the run. */
   segmentName(): string;
+  /** Trades per round of the latency scenarios (default: about a second's worth; bench/peers.ts asks for 1 M). */
+  latencyTrades?: number;
 }
 
 /** One benchmark setup. */
@@ -380,6 +382,11 @@ class WorkerProcess {
       // already exited
     }
   }
+}
+
+/** SIGKILLs every worker still running (for a caller's Ctrl-C handler). */
+export function killWorkers(): void {
+  for (const worker of running) worker.kill();
 }
 
 /** Kept rounds plus one warm-up. */
@@ -660,7 +667,8 @@ function latency(t: LatencySetup): Scenario {
       const effective = t.pacing === "sleep" && margin === 0
         ? t.paceNs + 20_000
         : t.paceNs;
-      const perRound = Math.max(1000, Math.round(seconds * 1e9 / effective));
+      const perRound = context.latencyTrades ??
+        Math.max(1000, Math.round(seconds * 1e9 / effective));
       const { producer, consumer } = await runPair(context, {
         ...FREE_RUNNING,
         perRound,

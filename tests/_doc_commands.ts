@@ -63,6 +63,8 @@ const NOT_RUN: Record<string, string> = {
   test: "the whole suite, which includes this test",
   ok: "fmt, lint, check and the whole suite, which includes this test",
   bench: "benchmarks: minutes of load on a shared machine",
+  "bench:peers":
+    "benchmarks against Go's nats bench: minutes of load, may go install natscli",
   compile: "downloads Deno's denort runtime and writes dist/",
   "nats:install":
     "installs nats-server with go install (deno task test runs it)",
