@@ -15,17 +15,13 @@ import {
   type Policy,
   releaseSlot,
   retether,
+  slotOwner,
+  slotState,
   storePosition,
   tetherWakeWordOf,
   wakeGatedWriter,
 } from "./_registry.ts";
-import {
-  EvictionCause,
-  ReaderSlot,
-  ReaderState,
-  REGISTRY_OFFSET,
-  REGISTRY_SLOT_SIZE,
-} from "./layout.ts";
+import { EvictionCause, ReaderState } from "./layout.ts";
 import type { Segment } from "./segment.ts";
 
 /** How a reader is delivered to: `lossy` (lapped when too slow) or `tethered` (holds the producer). */
@@ -106,9 +102,6 @@ export function registering(options: RegistrationOptions): Registering {
   return { delivery, tetherTimeoutMs, register };
 }
 
-const OWNER = ReaderSlot.Owner >> 2;
-const STATE = ReaderSlot.State >> 2;
-
 /** A reader's claimed registry slot: what it writes there and reads back. */
 export class ReaderSlotHandle {
   /** The reader's random non-zero id (the slot's owner word). */
@@ -118,7 +111,6 @@ export class ReaderSlotHandle {
   /** Lossy or tethered. */
   readonly policy: Policy;
   #words: Int32Array;
-  #base: number;
   #hi = -1;
   #wakeWord: Deno.PointerObject;
   #released = false;
@@ -133,7 +125,6 @@ export class ReaderSlotHandle {
     this.id = claimed.id;
     this.index = claimed.index;
     this.policy = claimed.policy;
-    this.#base = (REGISTRY_OFFSET + claimed.index * REGISTRY_SLOT_SIZE) >> 2;
   }
 
   /**
@@ -158,7 +149,7 @@ export class ReaderSlotHandle {
   /** Is the slot still this reader's (not freed or reclaimed by another process)? */
   owned(): boolean {
     return !this.#released &&
-      Atomics.load(this.#words, this.#base + OWNER) === this.id;
+      slotOwner(this.#words, this.index) === this.id;
   }
 
   /**
@@ -183,8 +174,8 @@ export class ReaderSlotHandle {
 
   /** Is the slot tethered now (not evicted, still this reader's)? */
   tethered(): boolean {
-    return Atomics.load(this.#words, this.#base + STATE) ===
-        ReaderState.Tethered && this.owned();
+    return slotState(this.#words, this.index) === ReaderState.Tethered &&
+      this.owned();
   }
 
   /**
@@ -194,7 +185,7 @@ export class ReaderSlotHandle {
    */
   evicted(): Eviction | undefined {
     if (this.policy !== "tethered" || this.tethered()) return undefined;
-    const state = Atomics.load(this.#words, this.#base + STATE);
+    const state = slotState(this.#words, this.index);
     const eviction = evictionOf(this.#words, this.index);
     if (state === ReaderState.Evicted && this.owned()) return eviction;
     // Freed by the producer after it evicted a reader it took for dead (its

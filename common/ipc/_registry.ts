@@ -104,11 +104,28 @@ export interface Eviction {
   evictions: number;
 }
 
-const OWNER = ReaderSlot.Owner >> 2;
-const STATE = ReaderSlot.State >> 2;
-const PID = ReaderSlot.Pid >> 2;
-const TIMEOUT = ReaderSlot.TetherTimeoutMs >> 2;
-const POSITION_LO = ReaderSlot.PositionLo >> 2;
+/**
+ * Word indexes of a reader slot's fields ({@linkcode ReaderSlot}'s byte
+ * offsets over 4), counted from the slot's first word ({@linkcode slotWord}).
+ */
+export const SlotField = {
+  /** The owner word (reader id, 0 = free). */
+  Owner: ReaderSlot.Owner >> 2,
+  /** The state word. */
+  State: ReaderSlot.State >> 2,
+  /** The reader's pid. */
+  Pid: ReaderSlot.Pid >> 2,
+  /** The tether timeout asked for, ms. */
+  TetherTimeoutMs: ReaderSlot.TetherTimeoutMs >> 2,
+  /** Low word of the position. */
+  PositionLo: ReaderSlot.PositionLo >> 2,
+} as const;
+
+const OWNER = SlotField.Owner;
+const STATE = SlotField.State;
+const PID = SlotField.Pid;
+const TIMEOUT = SlotField.TetherTimeoutMs;
+const POSITION_LO = SlotField.PositionLo;
 const POSITION_HI = ReaderSlot.PositionHi >> 2;
 const HEARTBEAT = ReaderSlot.HeartbeatMs >> 2;
 const EVICTIONS = ReaderSlot.Evictions >> 2;
@@ -117,9 +134,14 @@ const EVICTED_HI = ReaderSlot.EvictedAtHi >> 2;
 const CAUSE = ReaderSlot.EvictionCause >> 2;
 const LAG = ReaderSlot.LagAtEviction >> 2;
 
+/** Word index of the first word of slot `index` in the segment. */
+export function slotWord(index: number): number {
+  return (REGISTRY_OFFSET + index * REGISTRY_SLOT_SIZE) >> 2;
+}
+
 /** Word index of field `field` (a word index inside a slot) of slot `index`. */
 function at(index: number, field: number): number {
-  return ((REGISTRY_OFFSET + index * REGISTRY_SLOT_SIZE) >> 2) + field;
+  return slotWord(index) + field;
 }
 
 /** Low 32 bits (unsigned) of CLOCK_MONOTONIC in ms: system-wide, compared modulo 2^32 with {@linkcode ageMs}. */
@@ -250,6 +272,11 @@ export function tetherWakeWordOf(segment: Segment): Deno.PointerObject {
 /** The state of slot `index`. */
 export function slotState(words: Int32Array, index: number): ReaderState {
   return Atomics.load(words, at(index, STATE)) as ReaderState;
+}
+
+/** The owner word of slot `index`: its reader's id, 0 when free. */
+export function slotOwner(words: Int32Array, index: number): number {
+  return Atomics.load(words, at(index, OWNER));
 }
 
 /**

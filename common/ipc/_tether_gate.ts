@@ -17,14 +17,14 @@ import {
   freeSlot,
   isDead,
   monotonicMs,
+  SlotField,
+  slotWord,
   tetherWakeWordOf,
 } from "./_registry.ts";
 import {
   EvictionCause,
   Header,
-  ReaderSlot,
   ReaderState,
-  REGISTRY_OFFSET,
   REGISTRY_SLOT_SIZE,
   REGISTRY_SLOTS,
 } from "./layout.ts";
@@ -90,13 +90,12 @@ export interface TetherGateOptions {
   onEvict?: (info: ReaderEvictionInfo) => void;
 }
 
-const SLOT0 = REGISTRY_OFFSET >> 2;
+const OWNER = SlotField.Owner;
+const STATE = SlotField.State;
+const PID = SlotField.Pid;
+const TIMEOUT = SlotField.TetherTimeoutMs;
+const POSITION_LO = SlotField.PositionLo;
 const SLOT_STRIDE = REGISTRY_SLOT_SIZE >> 2;
-const OWNER = ReaderSlot.Owner >> 2;
-const STATE = ReaderSlot.State >> 2;
-const PID = ReaderSlot.Pid >> 2;
-const TIMEOUT = ReaderSlot.TetherTimeoutMs >> 2;
-const POSITION_LO = ReaderSlot.PositionLo >> 2;
 /** A lag this large means the reader says it is ahead of the writer: it holds nothing. */
 const AHEAD = 0x8000_0000;
 
@@ -158,7 +157,7 @@ export class TetherGate {
     let maxLag = 0;
     let tethered = 0;
     for (
-      let i = 0, slot = SLOT0;
+      let i = 0, slot = slotWord(0);
       i < REGISTRY_SLOTS;
       i++, slot += SLOT_STRIDE
     ) {
@@ -215,7 +214,7 @@ export class TetherGate {
   #beginStall(now: number): void {
     this.#stallSince = now;
     for (let i = 0; i < REGISTRY_SLOTS; i++) {
-      this.#seenLo[i] = Atomics.load(this.#words, this.#slot(i) + POSITION_LO);
+      this.#seenLo[i] = Atomics.load(this.#words, slotWord(i) + POSITION_LO);
     }
     this.#seenSince.fill(now);
   }
@@ -239,7 +238,7 @@ export class TetherGate {
     const now = performance.now();
     if (this.#stallSince < 0) this.#beginStall(now);
     this.#stalled[0] = this.#stalledMs + now - this.#stallSince;
-    const lo = Atomics.load(this.#words, this.#slot(index) + POSITION_LO);
+    const lo = Atomics.load(this.#words, slotWord(index) + POSITION_LO);
     if (lo !== this.#seenLo[index]) {
       this.#seenLo[index] = lo;
       this.#seenSince[index] = now;
@@ -264,13 +263,13 @@ export class TetherGate {
     const words = this.#words;
     const now = monotonicMs();
     for (let i = 0; i < REGISTRY_SLOTS; i++) {
-      const state = Atomics.load(words, this.#slot(i) + STATE);
+      const state = Atomics.load(words, slotWord(i) + STATE);
       if (state === ReaderState.Free || state === ReaderState.Claimed) continue;
       if (!isDead(words, i, now)) continue;
       if (state === ReaderState.Tethered) {
         this.#holder = i;
         this.#holderLag = (position -
-          Atomics.load(words, this.#slot(i) + POSITION_LO)) >>> 0;
+          Atomics.load(words, slotWord(i) + POSITION_LO)) >>> 0;
         this.#evict(position, EvictionCause.Dead);
       } else {
         freeSlot(words, i);
@@ -321,20 +320,16 @@ export class TetherGate {
     futexWake(this.#wakeWord, 1);
   }
 
-  #slot(index: number): number {
-    return SLOT0 + index * SLOT_STRIDE;
-  }
-
   /** The reader's tether timeout capped by the writer's; 0 (none asked) means the cap. */
   #timeoutOf(index: number): number {
-    const asked = Atomics.load(this.#words, this.#slot(index) + TIMEOUT) >>> 0;
+    const asked = Atomics.load(this.#words, slotWord(index) + TIMEOUT) >>> 0;
     return asked > 0 ? Math.min(asked, this.#maxTimeoutMs) : this.#maxTimeoutMs;
   }
 
   #evict(position: number, cause: EvictionCause): void {
     const words = this.#words;
     const index = this.#holder;
-    const slot = this.#slot(index);
+    const slot = slotWord(index);
     const readerId = Atomics.load(words, slot + OWNER) >>> 0;
     const pid = Atomics.load(words, slot + PID);
     const lag = this.#holderLag;

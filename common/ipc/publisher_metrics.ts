@@ -11,8 +11,8 @@ import type { Labels, MetricFamily, Sample } from "../metrics/exposition.ts";
 import { counter, gauge } from "../metrics/registry.ts";
 import type { TetherStats } from "./_ring_backlog.ts";
 import type { ReaderEntry } from "./_registry.ts";
-import { ReaderState } from "./layout.ts";
-import { readerIdHex, readerPolicy } from "./ring_status.ts";
+import { EvictionCause, ReaderState } from "./layout.ts";
+import { evictionCauseName, readerIdHex, readerPolicy } from "./ring_status.ts";
 
 /** What {@linkcode ringPublisherFamilies} reads of one ring. */
 export interface RingReadings {
@@ -90,14 +90,14 @@ export function ringPublisherFamilies(
       },
       rings.flatMap((ring, i) => {
         const { timeout, dead, backlogFull } = ring.stats.evictions;
-        return [
-          { labels: { ...symbols[i], cause: "timeout" }, value: timeout },
-          { labels: { ...symbols[i], cause: "dead" }, value: dead },
-          {
-            labels: { ...symbols[i], cause: "backlog full" },
-            value: backlogFull,
-          },
-        ];
+        return ([
+          [EvictionCause.Timeout, timeout],
+          [EvictionCause.Dead, dead],
+          [EvictionCause.BacklogFull, backlogFull],
+        ] as const).map(([cause, value]) => ({
+          labels: { ...symbols[i], cause: evictionCauseName(cause) },
+          value,
+        }));
       }),
     ),
     counter({

@@ -155,6 +155,11 @@ const CAUSES: Readonly<Record<number, EvictionCauseName>> = {
   [EvictionCause.BacklogFull]: "backlog full",
 };
 
+/** The name of an eviction cause, as `deno task rings` and the `cause` label of the metrics show it. */
+export function evictionCauseName(cause: EvictionCause): EvictionCauseName {
+  return CAUSES[cause];
+}
+
 /** The policy name of a registered reader's state (lossy, tethered, evicted), or undefined for a free or claimed slot. */
 export function readerPolicy(state: number): ReaderPolicy | undefined {
   return POLICIES[state];
