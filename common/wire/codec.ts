@@ -236,29 +236,32 @@ export function encodeMessage(records: readonly TradeRecord[]): Uint8Array {
   return message;
 }
 
+/** Throws the WireFormatError of the record at byte offset `at`. */
+function recordError(at: number, what: string): never {
+  const index = at / TRADE_RECORD_SIZE;
+  throw new WireFormatError(
+    `Invalid trade record ${index} (byte offset ${at}): ${what}`,
+    index,
+  );
+}
+
 /**
  * Checks the record at byte `at` of a received message.
  *
  * @throws {WireFormatError} naming the record and the field at fault.
  */
 export function checkRecordBytes(view: DataView, at: number): void {
-  const index = at / TRADE_RECORD_SIZE;
-  const fail = (what: string): never => {
-    throw new WireFormatError(
-      `Invalid trade record ${index} (byte offset ${at}): ${what}`,
-      index,
-    );
-  };
   const version = view.getUint8(at + RecordOffset.Version);
   if (version !== WIRE_VERSION) {
-    fail(`wire version ${version}, expected ${WIRE_VERSION}`);
+    recordError(at, `wire version ${version}, expected ${WIRE_VERSION}`);
   }
   const side = view.getUint8(at + RecordOffset.Side);
-  if (side > 2) fail(`side ${side}, expected 0, 1 or 2`);
+  if (side > 2) recordError(at, `side ${side}, expected 0, 1 or 2`);
   const priceHigh = view.getInt32(at + RecordOffset.Price + 4, true);
   const priceLow = view.getUint32(at + RecordOffset.Price, true);
   if (priceHigh < 0 || (priceHigh === 0 && priceLow === 0)) {
-    fail(
+    recordError(
+      at,
       `price ${
         view.getBigInt64(at + RecordOffset.Price, true)
       } (fixed point), expected greater than 0`,
@@ -266,17 +269,19 @@ export function checkRecordBytes(view: DataView, at: number): void {
   }
   const size = view.getFloat64(at + RecordOffset.Size, true);
   if (!(size > 0) || size === Infinity) {
-    fail(`size ${size}, expected a finite number greater than 0`);
+    recordError(at, `size ${size}, expected a finite number greater than 0`);
   }
   if (view.getInt32(at + RecordOffset.TsEvent + 4, true) < 0) {
-    fail(
+    recordError(
+      at,
       `tsEvent ${
         view.getBigInt64(at + RecordOffset.TsEvent, true)
       }, expected >= 0`,
     );
   }
   if (view.getInt32(at + RecordOffset.TsRecv + 4, true) < 0) {
-    fail(
+    recordError(
+      at,
       `tsRecv ${
         view.getBigInt64(at + RecordOffset.TsRecv, true)
       }, expected >= 0`,
