@@ -8,11 +8,13 @@
  *   deno run --allow-net=127.0.0.1,localhost --allow-read --allow-write --allow-run --allow-env bench/nats_consume.ts [--quick]
  *
  * Prints, per message size, the rate in trades/s of each round (first to
- * last trade delivered) and their median, min and max.
+ * last trade delivered) and their median, min and max, and the consumer's
+ * CPU time per message (this process, user + system, over the same span).
  *
  * @module
  */
 
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager, StorageType } from "@nats-io/jetstream";
@@ -93,12 +95,18 @@ export async function fill(
   }
 }
 
-/** Reads the whole stream `stream` once with a new durable consumer `name`; returns trades/s. */
+/**
+ * Reads the whole stream `stream` once with a new durable consumer `name`;
+ * returns trades/s. When given, `cpu.microsPerTrade` is set to this
+ * process's CPU time (user + system) from the first trade to the last, per
+ * trade: less sensitive to a loaded machine than the rate.
+ */
 export async function round(
   url: string,
   trades: number,
   name: string,
   stream = STREAM,
+  cpu?: { microsPerTrade: number },
 ): Promise<number> {
   const feed = new NatsFeed(
     feedOptions(url, { durableName: name, symbols: SYMBOLS }, {
@@ -110,11 +118,17 @@ export async function round(
   );
   let first = 0;
   let checksum = 0;
+  let cpuAtFirst = process.cpuUsage();
   await feed.subscribeTrades(SYMBOLS, (trade) => {
-    if (first === 0) first = performance.now();
+    if (first === 0) {
+      first = performance.now();
+      cpuAtFirst = process.cpuUsage();
+    }
     checksum += trade.seq;
   }, { limit: trades });
   const seconds = (performance.now() - first) / 1000;
+  const used = process.cpuUsage(cpuAtFirst);
+  if (cpu) cpu.microsPerTrade = (used.user + used.system) / trades;
   const received = feed.stats().reduce((sum, s) => sum + s.received, 0);
   if (received !== trades || checksum === 0) {
     throw new Error(`round ${name} received ${received} of ${trades} trades`);
@@ -130,10 +144,17 @@ async function bench(
   await using server = await startNatsServer();
   await fill(server.url, trades, perMessage);
   const rates: number[] = [];
+  const cpus: number[] = [];
   for (let i = 0; i < rounds; i++) {
-    const rate = await round(server.url, trades, `bench-${i}`);
+    const cpu = { microsPerTrade: 0 };
+    const rate = await round(server.url, trades, `bench-${i}`, STREAM, cpu);
     rates.push(rate);
-    console.log(`  round ${i + 1}: ${formatCount(Math.round(rate))} trades/s`);
+    cpus.push(cpu.microsPerTrade * perMessage);
+    console.log(
+      `  round ${i + 1}: ${formatCount(Math.round(rate))} trades/s, CPU ${
+        (cpu.microsPerTrade * perMessage).toFixed(2)
+      } µs per message`,
+    );
   }
   const show = (rate: number) => formatCount(Math.round(rate));
   console.log(
@@ -141,7 +162,7 @@ async function bench(
       show(median(rates))
     } trades/s (min ${show(Math.min(...rates))}, max ${
       show(Math.max(...rates))
-    })`,
+    }); CPU per message: median ${median(cpus).toFixed(2)} µs`,
   );
 }
 

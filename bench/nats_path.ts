@@ -11,7 +11,13 @@
  *   6 processes more than NATS; the paced rows show whether fan-out slows a
  *   publisher that the machine can serve.
  *
- *   deno run --allow-read --allow-write --allow-run --allow-env --allow-net=127.0.0.1,localhost bench/nats_path.ts [--quick]
+ *   deno run --allow-read --allow-write --allow-run --allow-env --allow-net=127.0.0.1,localhost bench/nats_path.ts [--quick] [--latency-only] [--split] [--rounds N]
+ *
+ * `--latency-only` skips the throughput and fan-out rounds; `--rounds N`
+ * sets the rounds (default 3, 2 with `--quick`); `--split` adds as many
+ * latency rounds with bench/_nats_latency_probe.ts in place of `live`, which
+ * split the latency at the server's store time: publish → stored and stored
+ * → callback.
  *
  * @module
  */
@@ -20,6 +26,7 @@ import { parseArgs } from "node:util";
 import { startNatsServer } from "../tests/nats_server.ts";
 import { formatNanos, formatRate } from "../common/runtime/format.ts";
 import { lastJson, median, serveRate, spread, startRole } from "./_process.ts";
+import type { LatencySplit } from "./_nats_latency_probe.ts";
 
 /** The paced fan-out check: a rate the 2-core machine can also consume 4 times over. */
 const PACED_RATE = 200_000;
@@ -107,6 +114,58 @@ async function latencyRound(config: string, trades: number) {
   return summary;
 }
 
+const PROBE = new URL("./_nats_latency_probe.ts", import.meta.url).pathname;
+
+/**
+ * A latency round with bench/_nats_latency_probe.ts in place of `live`:
+ * the latency split at the server's store time.
+ */
+async function splitRound(
+  config: string,
+  target: { url: string; stream: string; trades: number },
+): Promise<LatencySplit> {
+  await createStream(config);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1,localhost",
+      "--allow-ffi",
+      "--allow-env",
+      "--allow-read",
+      PROBE,
+      target.url,
+      target.stream,
+      String(target.trades),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const ready = Promise.withResolvers<void>();
+  const output = (async () => {
+    let text = "";
+    for await (
+      const chunk of child.stdout.pipeThrough(new TextDecoderStream())
+    ) {
+      text += chunk;
+      if (text.startsWith("ready\n")) ready.resolve();
+    }
+    ready.reject(new Error(`the latency probe exited:\n${text}`));
+    return text;
+  })();
+  await ready.promise;
+  await serve(config, [
+    "--rate",
+    "10000",
+    "--max-trades",
+    String(target.trades),
+  ]);
+  const text = await output;
+  if (!(await child.status).success) {
+    throw new Error(`the latency probe failed:\n${text}`);
+  }
+  return lastJson<LatencySplit>(text);
+}
+
 async function fanOutRound(
   config: string,
   options: { trades: number; readers: number; rate: number },
@@ -139,12 +198,78 @@ async function fanOutRound(
   return { published, summaries };
 }
 
+/** The throughput and fan-out rounds, with their medians. */
+async function fanOutRounds(
+  dir: string,
+  url: string,
+  options: { rounds: number; trades: number },
+): Promise<void> {
+  const { rounds, trades: bulkTrades } = options;
+  const rates: Record<string, number[]> = {};
+  const readRates: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    for (const rate of [0, PACED_RATE]) {
+      for (const readers of [0, 4]) {
+        const { published, summaries } = await fanOutRound(
+          await writeConfig(dir, url, `F${i}_${rate}_${readers}`),
+          { trades: bulkTrades, readers, rate },
+        );
+        (rates[`${rate}/${readers}`] ??= []).push(published);
+        if (rate === 0) {
+          for (const s of summaries) readRates.push(s.ratePerSecond);
+        }
+        console.log(
+          `  round ${i + 1}, offered ${
+            rate === 0 ? "full speed" : formatRate(rate)
+          }, ${readers} consumers: serve ${formatRate(published)}${
+            summaries.map((s) =>
+              `, consumer ${
+                formatRate(s.ratePerSecond)
+              } (received ${s.received}, gaps ${s.gaps})`
+            ).join("")
+          }`,
+        );
+      }
+    }
+  }
+  for (const rate of [0, PACED_RATE]) {
+    const alone = rates[`${rate}/0`];
+    const four = rates[`${rate}/4`];
+    const slowdown = (1 - median(four) / median(alone)) * 100;
+    console.log(
+      `median serve → stream, offered ${
+        rate === 0 ? "full speed" : formatRate(rate)
+      }: alone ${spread(alone, formatRate)}, with 4 durable consumers ${
+        spread(four, formatRate)
+      }, slowdown ${slowdown.toFixed(0)}%`,
+    );
+  }
+  console.log(
+    `median durable consumer rate: ${spread(readRates, formatRate)}`,
+  );
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { quick: { type: "boolean" } },
+    options: {
+      quick: { type: "boolean" },
+      "latency-only": { type: "boolean" },
+      split: { type: "boolean" },
+      rounds: { type: "string" },
+    },
   });
-  const rounds = values.quick ? 2 : 3;
+  const rounds = values.rounds === undefined
+    ? values.quick ? 2 : 3
+    : Number(values.rounds);
+  if (!(Number.isSafeInteger(rounds) && rounds >= 1)) {
+    console.error(
+      `Invalid --rounds ${
+        JSON.stringify(values.rounds)
+      }: expected an integer >= 1`,
+    );
+    Deno.exit(2);
+  }
   const latencyTrades = values.quick ? 20_000 : 50_000;
   const bulkTrades = values.quick ? 500_000 : 2_000_000;
   await using server = await startNatsServer();
@@ -170,53 +295,29 @@ if (import.meta.main) {
         }, p99 ${formatNanos(summary.latencyNs.p99)}`,
       );
     }
-    const rates: Record<string, number[]> = {};
-    const readRates: number[] = [];
-    for (let i = 0; i < rounds; i++) {
-      for (const rate of [0, PACED_RATE]) {
-        for (const readers of [0, 4]) {
-          const { published, summaries } = await fanOutRound(
-            await writeConfig(dir, server.url, `F${i}_${rate}_${readers}`),
-            { trades: bulkTrades, readers, rate },
-          );
-          (rates[`${rate}/${readers}`] ??= []).push(published);
-          if (rate === 0) {
-            for (const s of summaries) readRates.push(s.ratePerSecond);
-          }
-          console.log(
-            `  round ${i + 1}, offered ${
-              rate === 0 ? "full speed" : formatRate(rate)
-            }, ${readers} consumers: serve ${formatRate(published)}${
-              summaries.map((s) =>
-                `, consumer ${
-                  formatRate(s.ratePerSecond)
-                } (received ${s.received}, gaps ${s.gaps})`
-              ).join("")
-            }`,
-          );
-        }
-      }
-    }
     console.log(
       `median latency at 10k trades/s: p50 ${spread(p50, formatNanos)}, p99 ${
         spread(p99, formatNanos)
       }`,
     );
-    for (const rate of [0, PACED_RATE]) {
-      const alone = rates[`${rate}/0`];
-      const four = rates[`${rate}/4`];
-      const slowdown = (1 - median(four) / median(alone)) * 100;
+    for (let i = 0; values.split && i < rounds; i++) {
+      const split = await splitRound(
+        await writeConfig(dir, server.url, `S${i}`),
+        { url: server.url, stream: `BENCH_S${i}`, trades: latencyTrades },
+      );
+      const show = ({ p50, p99 }: { p50: number; p99: number }) =>
+        `p50 ${formatNanos(p50)} p99 ${formatNanos(p99)}`;
       console.log(
-        `median serve → stream, offered ${
-          rate === 0 ? "full speed" : formatRate(rate)
-        }: alone ${spread(alone, formatRate)}, with 4 durable consumers ${
-          spread(four, formatRate)
-        }, slowdown ${slowdown.toFixed(0)}%`,
+        `  latency split round ${i + 1}: total ${
+          show(split.total)
+        }; publish → stored ${show(split.toStored)}; stored → callback ${
+          show(split.storedToCallback)
+        }; ${split.tradesPerMessage.toFixed(2)} trades per message`,
       );
     }
-    console.log(
-      `median durable consumer rate: ${spread(readRates, formatRate)}`,
-    );
+    if (!values["latency-only"]) {
+      await fanOutRounds(dir, server.url, { rounds, trades: bulkTrades });
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -29,6 +29,7 @@ import {
   type StreamMark,
 } from "./_feed_loss.ts";
 import { ALL, ConsumerStatus } from "./_status_watch.ts";
+import { ackReply, readAckReply } from "./_ack_reply.ts";
 
 /** One subscribed (or met) (exchange, symbol) stream's counters. */
 export interface Channel extends LossCounts {
@@ -223,13 +224,17 @@ export class Subscription {
   #receive(message: JsMsg): void {
     const status = this.status;
     if (status.troubled) status.recovered("messages flow again");
+    // nats.js 3.4's messages have `reply`, though its JsMsg type omits it.
+    const reply = (message as JsMsg & { readonly reply?: string }).reply;
+    const info = readAckReply(reply) ? ackReply : message.info;
+    const streamSeq = info.streamSequence;
     if (this.#acks) {
-      const info = message.info;
-      if (info.deliverySequence !== this.#nextDelivery) {
+      const delivery = info.deliverySequence;
+      if (delivery !== this.#nextDelivery) {
         status.problem(
           "rewinding",
           "stalled",
-          `delivery sequence ${info.deliverySequence} follows ${
+          `delivery sequence ${delivery} follows ${
             this.#nextDelivery - 1
           }: messages sent by the server never arrived; rewinding the consumer to its acknowledged position`,
         );
@@ -237,13 +242,12 @@ export class Subscription {
         return;
       }
       this.#nextDelivery++;
-      if (info.streamSequence <= this.#lastStreamSeq) {
+      if (streamSeq <= this.#lastStreamSeq) {
         message.ack(); // delivered before; its acknowledgement was lost
         return;
       }
-      this.#lastStreamSeq = info.streamSequence;
+      this.#lastStreamSeq = streamSeq;
     }
-    const streamSeq = message.seq;
     this.loss.delivered(streamSeq);
     const route = this.#routes.get(message.subject) ??
       this.#route(message.subject);

@@ -35,7 +35,9 @@ function message(
     })),
   );
   const subject = tradeSubject("binance", symbol, { prefix: PREFIX });
-  return { seq: streamSeq, subject, data } as unknown as JsMsg;
+  // The reply subject holds the sequences (delivery sequence = stream sequence here).
+  const reply = `$JS.ACK.TRADES.c.1.${streamSeq}.${streamSeq}.0.0`;
+  return { seq: streamSeq, subject, reply, data } as unknown as JsMsg;
 }
 
 /** A subscription of BTCUSDT and ETHUSDT that logs trades and gaps in `seen`. */
