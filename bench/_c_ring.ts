@@ -107,15 +107,29 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * Where a benchmark peer built from sources is cached: `name` and a hash of
+ * `key` (the sources and flags) in the temp directory, and whether it is
+ * already there (built before from the same `key`).
+ */
+export async function cachedBinary(
+  name: string,
+  key: string,
+): Promise<{ path: string; built: boolean }> {
+  const path = `${tempDir()}/${name}_${await hex(key)}`;
+  return { path, built: await exists(path) };
+}
+
 /** Compiles bench/c/ring.c with `cc` (once per source version) and returns the binary's path; undefined, after one line on stderr, when it cannot be built. */
 export async function buildCRing(): Promise<string | undefined> {
   const source = await Deno.readTextFile(SOURCE);
   let reason = "";
   for (const flags of FLAG_SETS) {
-    const binary = `${tempDir()}/marketbus_c_ring_${await hex(
+    const { path: binary, built } = await cachedBinary(
+      "marketbus_c_ring",
       `${flags.join(" ")}\n${source}`,
-    )}`;
-    if (await exists(binary)) return binary;
+    );
+    if (built) return binary;
     let output: Deno.CommandOutput;
     try {
       output = await new Deno.Command("cc", {

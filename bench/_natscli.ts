@@ -49,7 +49,8 @@ function findNats(): string | undefined {
     goBinDirs().map((dir) => `${dir}/nats`).find(isExecutable);
 }
 
-function findGo(): string | undefined {
+/** The `go` binary on PATH or at /usr/local/go/bin/go; `undefined` without Go. */
+export function findGo(): string | undefined {
   return onPath("go") ??
     ["/usr/local/go/bin/go"].find(isExecutable);
 }

@@ -1,7 +1,7 @@
 /**
  * The NATS part of bench/peers.ts: marketbus vs Go's `nats bench` on one
  * nats-server, interleaved round by round, each measurement on a fresh stream
- * (deleted afterwards). Also the helpers both parts share.
+ * (deleted afterwards).
  *
  * @module
  */
@@ -18,6 +18,7 @@ import {
   NATSCLI_VERSION,
 } from "./_natscli.ts";
 import type { PeerRow, PeersRun } from "./peers.ts";
+import { interleave, roundsAndLoad } from "./_peers_shared.ts";
 
 /** Trades per message in the batched modes (64 × 48 B = 3072 B). */
 const BATCH = 64;
@@ -44,32 +45,6 @@ interface Scenario {
   row: PeerRow;
   ours(round: number): Promise<number>;
   go(round: number): Promise<number>;
-}
-
-/** One side of an interleaved round: runs and describes its figure. */
-type Side = () => Promise<string>;
-
-/** The 1-, 5- and 15-minute load averages, e.g. `"0.31, 0.95, 1.25"`. */
-export function loadavg(): string {
-  return Deno.loadavg().map((v) => v.toFixed(2)).join(", ");
-}
-
-/** `"N rounds (quick); load …"`, the end of each part's header line. */
-export function roundsAndLoad(run: PeersRun): string {
-  return `${run.rounds} rounds${
-    run.quick ? " (quick)" : ""
-  }; load ${loadavg()}`;
-}
-
-/** Runs the sides one after the other, ours first on odd rounds (`round` even), the peer first otherwise. */
-export async function interleave(
-  round: number,
-  sides: Side[],
-): Promise<string[]> {
-  const ordered = round % 2 === 1 ? [...sides].reverse() : sides;
-  const shown = [];
-  for (const side of ordered) shown.push(await side());
-  return shown;
 }
 
 /** Message counts for the run (a tenth with `--quick`). */

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { unlinkSegment } from "../common/ipc/mod.ts";
 import { formatRate } from "../common/runtime/format.ts";
 import {
   type BenchContext,
@@ -21,7 +20,12 @@ import {
   type CRingResult,
   cRingRound,
 } from "./_c_ring.ts";
-import { interleave, roundsAndLoad } from "./_peers_nats.ts";
+import {
+  formatNs,
+  interleave,
+  removeSegments,
+  roundsAndLoad,
+} from "./_peers_shared.ts";
 import type { PeerRow, PeersRun } from "./peers.ts";
 
 /** The latency figures of one round, ns. */
@@ -53,25 +57,6 @@ interface RingContext {
   latencyTrades: number;
   /** Our segments, removed after each of our rounds. */
   segments: string[];
-}
-
-/** Removes (and forgets) our ring workers' segments. */
-export function removeSegments(segments: string[]): void {
-  for (const name of segments.splice(0)) {
-    try {
-      unlinkSegment(name);
-    } catch {
-      // already removed by the producer
-    }
-  }
-}
-
-/** "480 ns", "2.00 µs", "12.3 µs", "1.25 ms". */
-function formatNs(ns: number): string {
-  if (ns < 1_000) return `${Math.round(ns)} ns`;
-  if (ns < 10_000) return `${(ns / 1e3).toFixed(2)} µs`;
-  if (ns < 1e6) return `${(ns / 1e3).toFixed(1)} µs`;
-  return `${(ns / 1e6).toFixed(2)} ms`;
 }
 
 /** bench/ring.ts's scenario `id`. */
@@ -157,16 +142,28 @@ async function oursThroughput(ctx: RingContext): Promise<string> {
   return `marketbus ${formatRate(v)}${withLoss(lossOf(figures))}`;
 }
 
+/** One C ring throughput run of `trades`: trades/s received and its description, e.g. "C 11.1M/s (lost 3)". */
+export async function cThroughputRound(
+  binary: string,
+  trades: number,
+): Promise<{ rate: number; shown: string }> {
+  const r = await cRingRound(binary, { mode: "throughput", trades });
+  if (r.mode !== "throughput") throw new Error("C ring: wrong mode");
+  return {
+    rate: r.rate,
+    shown: `C ${formatRate(r.rate)}${withLoss(cLossOf(r))}`,
+  };
+}
+
 /** The C ring's throughput round. */
 async function cThroughput(ctx: RingContext): Promise<string> {
   if (!ctx.binary) return "C skipped";
-  const r = await cRingRound(ctx.binary, {
-    mode: "throughput",
-    trades: ctx.throughputTrades,
-  });
-  if (r.mode !== "throughput") throw new Error("C ring: wrong mode");
-  ctx.rows.rate.theirs!.push(r.rate);
-  return `C ${formatRate(r.rate)}${withLoss(cLossOf(r))}`;
+  const { rate, shown } = await cThroughputRound(
+    ctx.binary,
+    ctx.throughputTrades,
+  );
+  ctx.rows.rate.theirs!.push(rate);
+  return shown;
 }
 
 /** Appends one round's latencies to ours (`side` "ours") or the C ring's. */
