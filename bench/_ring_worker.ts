@@ -253,50 +253,98 @@ const STAMP_F64 = 2;
 const RECORD_WORDS = TRADE_RECORD_SIZE / 4;
 const RECORD_F64 = TRADE_RECORD_SIZE / 8;
 
-let sleeper:
-  | { sleepUntil: (nanos: number) => void }
-  | undefined;
-
-/** Sleeps until CLOCK_MONOTONIC reaches `nanos` (absolute clock_nanosleep). */
-function sleepUntil(nanos: number): void {
-  if (sleeper === undefined) {
-    let lib;
-    for (const path of LIBC_PATHS) {
-      try {
-        lib = Deno.dlopen(path, {
-          clock_nanosleep: {
-            parameters: ["i32", "i32", "buffer", "pointer"],
-            result: "i32",
-          },
-          prctl: {
-            parameters: ["i32", "u64", "u64", "u64", "u64"],
-            result: "i32",
-          },
-        }).symbols;
-        break;
-      } catch {
-        // next path
-      }
+/**
+ * Opens libc's `clock_nanosleep` (timer slack set to 1 ns) and returns a
+ * function that sleeps until CLOCK_MONOTONIC reaches `times[index]` ns,
+ * without allocating (the time goes through a Float64Array, the timespec
+ * through an Int32Array: no BigInt, no boxed double per sleep).
+ */
+function openSleeper(): (times: Float64Array, index: number) => void {
+  let lib;
+  for (const path of LIBC_PATHS) {
+    try {
+      lib = Deno.dlopen(path, {
+        clock_nanosleep: {
+          parameters: ["i32", "i32", "buffer", "pointer"],
+          result: "i32",
+        },
+        prctl: {
+          parameters: ["i32", "u64", "u64", "u64", "u64"],
+          result: "i32",
+        },
+      }).symbols;
+      break;
+    } catch {
+      // next path
     }
-    if (lib === undefined) {
-      throw new Error("libc not found for clock_nanosleep");
-    }
-    const PR_SET_TIMERSLACK = 29;
-    lib.prctl(PR_SET_TIMERSLACK, 1n, 0n, 0n, 0n); // default slack is 50 µs
-    const { clock_nanosleep } = lib;
-    const timespec = new BigInt64Array(2);
-    const bytes = new Uint8Array(timespec.buffer);
-    const CLOCK_MONOTONIC = 1;
-    const TIMER_ABSTIME = 1;
-    sleeper = {
-      sleepUntil(at: number) {
-        timespec[0] = BigInt(Math.floor(at / 1e9));
-        timespec[1] = BigInt(at % 1e9);
-        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, bytes, null);
-      },
-    };
   }
-  sleeper.sleepUntil(nanos);
+  if (lib === undefined) {
+    throw new Error("libc not found for clock_nanosleep");
+  }
+  const PR_SET_TIMERSLACK = 29;
+  lib.prctl(PR_SET_TIMERSLACK, 1n, 0n, 0n, 0n); // default slack is 50 µs
+  const { clock_nanosleep } = lib;
+  // tv_sec and tv_nsec as little-endian i64 words: no BigInt per sleep.
+  const timespec = new Int32Array(4);
+  const bytes = new Uint8Array(timespec.buffer);
+  const CLOCK_MONOTONIC = 1;
+  const TIMER_ABSTIME = 1;
+  return (times, index) => {
+    const at = times[index];
+    const seconds = Math.floor(at / 1e9);
+    timespec[0] = seconds % 2 ** 32;
+    timespec[1] = Math.floor(seconds / 2 ** 32);
+    timespec[2] = at - seconds * 1e9;
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, bytes, null);
+  };
+}
+
+/**
+ * Writes positions `position` to `end` of a paced round, each trade at its
+ * due time (see {@linkcode ProducerConfig.paceNs}). The due time and the
+ * clock live in a Float64Array: kept in locals, a loop of this shape made V8
+ * box a double per iteration (~30 bytes of garbage a trade in a test loop).
+ */
+function writePaced(
+  writer: RingWriter,
+  records: Uint8Array,
+  config: ProducerConfig,
+  sleep: ((times: Float64Array, index: number) => void) | undefined,
+  position: number,
+  end: number,
+): void {
+  const words = new Uint32Array(records.buffer);
+  const stamps = new Float64Array(records.buffer);
+  const block = Math.max(1, config.paceBlock);
+  const period = config.paceNs * block;
+  const margin = config.sleepMarginNs;
+  const t = new Float64Array(3); // due, now, wake-up time
+  const DUE = 0;
+  const NOW = 1;
+  const WAKE = 2;
+  t[DUE] = monotonicNanos();
+  while (position < end) {
+    t[DUE] += period;
+    t[NOW] = monotonicNanos();
+    if (sleep !== undefined && t[NOW] < t[DUE] - margin) {
+      t[WAKE] = t[DUE] - margin;
+      sleep(t, WAKE);
+      t[NOW] = monotonicNanos();
+    }
+    while (t[NOW] < t[DUE]) t[NOW] = monotonicNanos();
+    // Fell behind: one trade at a time never bursts (latency runs); blocks
+    // catch up unless a whole millisecond was lost.
+    if (t[NOW] - t[DUE] > (block === 1 ? period : 1e6)) t[DUE] = t[NOW];
+    const count = Math.min(block, end - position);
+    for (let i = 0; i < count; i++) {
+      words[SEQ_WORD] = position;
+      words[CHECK_WORD] = ~position;
+      // Stamped before the slot is touched (a fresh reading per trade).
+      if (config.stamp) stamps[STAMP_F64] = monotonicNanos();
+      writer.write(records);
+      position++;
+    }
+  }
 }
 
 async function produce(config: ProducerConfig): Promise<void> {
@@ -306,7 +354,9 @@ async function produce(config: ProducerConfig): Promise<void> {
     const batch = config.api === "writeMany" ? config.batch : 1;
     const records = sampleRecords(batch);
     const words = new Uint32Array(records.buffer);
-    const stamps = new Float64Array(records.buffer);
+    const sleep = config.pacing === "sleep" && config.paceNs > 0
+      ? openSleeper()
+      : undefined;
     emit({ event: "ready", pid: Deno.pid });
     for (let round = 0; round < config.rounds; round++) {
       const command = await lines.next();
@@ -317,30 +367,7 @@ async function produce(config: ProducerConfig): Promise<void> {
       let position = writer.position;
       const end = position + config.perRound;
       if (config.paceNs > 0) {
-        const block = Math.max(1, config.paceBlock);
-        const period = config.paceNs * block;
-        let due = monotonicNanos();
-        while (position < end) {
-          due += period;
-          let now = monotonicNanos();
-          if (config.pacing === "sleep" && now < due - config.sleepMarginNs) {
-            sleepUntil(due - config.sleepMarginNs);
-            now = monotonicNanos();
-          }
-          while (now < due) now = monotonicNanos();
-          // Fell behind: one trade at a time never bursts (latency runs);
-          // blocks catch up unless a whole millisecond was lost.
-          if (now - due > (block === 1 ? period : 1e6)) due = now;
-          const count = Math.min(block, end - position);
-          for (let i = 0; i < count; i++) {
-            words[SEQ_WORD] = position;
-            words[CHECK_WORD] = ~position;
-            // Stamped before the slot is touched (a fresh reading per trade).
-            if (config.stamp) stamps[STAMP_F64] = monotonicNanos();
-            writer.write(records);
-            position++;
-          }
-        }
+        writePaced(writer, records, config, sleep, position, end);
       } else if (batch === 1) {
         while (position < end) {
           words[SEQ_WORD] = position;

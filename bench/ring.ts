@@ -5,7 +5,7 @@
  * that map the same segment, as data_manager and trading_core do.
  *
  * ```sh
- * deno run --allow-read --allow-run --allow-env --allow-ffi bench/ring.ts [--quick] [--json] [--rounds N] [--only TEXT]
+ * deno run --allow-read --allow-run --allow-env --allow-ffi bench/ring.ts [--quick] [--json] [--rounds N] [--only TEXT] [--worker-flags "FLAGS"]
  * ```
  *
  * - `--quick`: smaller rounds (about 4× shorter), 3 kept rounds by default.
@@ -13,6 +13,9 @@
  *   more is always run first and discarded.
  * - `--only TEXT`: run the scenarios whose id or setup contains TEXT.
  * - `--json`: machine-readable results on stdout (the table goes to stderr).
+ * - `--worker-flags "FLAGS"`: more `deno run` flags for every worker, e.g.
+ *   `--v8-flags=--single-threaded-gc` or `--v8-flags=--trace-gc` (V8's
+ *   output then goes to the worker's captured stdout, shown on failure).
  *
  * The workers run as `deno run --allow-ffi bench/_ring_worker.ts '<json>'`
  * (see {@linkcode FFI_FLAG}); the parent itself only needs FFI to remove the
@@ -55,6 +58,8 @@ export interface BenchOptions {
   rounds: number;
   /** Filter on scenario id / setup. */
   only: string | undefined;
+  /** More `deno run` flags for every worker, e.g. `--v8-flags=--single-threaded-gc` (default: none). */
+  workerFlags?: string[];
 }
 
 function parseOptions(args: readonly string[]): BenchOptions {
@@ -89,11 +94,14 @@ function parseOptions(args: readonly string[]): BenchOptions {
       case "--only":
         options.only = value();
         break;
+      case "--worker-flags":
+        options.workerFlags = value().split(" ").filter(Boolean);
+        break;
       default:
         throw new TypeError(
           `Unknown argument "${
             args[i]
-          }": expected --quick, --json, --rounds N, --only TEXT`,
+          }": expected --quick, --json, --rounds N, --only TEXT, --worker-flags "FLAGS"`,
         );
     }
   }
@@ -242,6 +250,11 @@ const PROJECT_ROOT = decodeURIComponent(
  */
 const FFI_FLAG = "--allow-ffi";
 
+/** The other `deno run` flags of `context`'s workers (`--worker-flags`). */
+function workerFlags(context: BenchContext): readonly string[] {
+  return context.options.workerFlags ?? [];
+}
+
 const running = new Set<WorkerProcess>();
 
 /** A child running bench/_ring_worker.ts, with its stdout parsed into events. */
@@ -256,10 +269,17 @@ class WorkerProcess {
   #stderr = "";
   #status: Promise<Deno.CommandStatus>;
 
-  constructor(config: WorkerConfig) {
+  constructor(config: WorkerConfig, flags: readonly string[]) {
     this.role = config.role;
     this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", FFI_FLAG, WORKER_PATH, JSON.stringify(config)],
+      args: [
+        "run",
+        "--quiet",
+        ...flags,
+        FFI_FLAG,
+        WORKER_PATH,
+        JSON.stringify(config),
+      ],
       cwd: PROJECT_ROOT,
       stdin: "piped",
       stdout: "piped",
@@ -404,7 +424,7 @@ async function runProducerAlone(
     ring: context.segmentName(),
     rounds: totalRounds(context),
     ...config,
-  });
+  }, workerFlags(context));
   try {
     await producer.expect("ready", 30_000);
     const rounds: ProducerRound[] = [];
@@ -435,7 +455,7 @@ async function runPair(
     ring,
     rounds,
     ...producerConfig,
-  });
+  }, workerFlags(context));
   let consumer: WorkerProcess | undefined;
   try {
     await producer.expect("ready", 30_000);
@@ -444,7 +464,7 @@ async function runPair(
       ring,
       rounds,
       ...consumerConfig,
-    });
+    }, workerFlags(context));
     await consumer.expect("ready", 30_000);
     const produced: ProducerRound[] = [];
     const consumed: ConsumerRound[] = [];
@@ -601,7 +621,7 @@ function machineNoise(): Scenario {
         role: "noise",
         rounds: totalRounds(context),
         seconds,
-      });
+      }, workerFlags(context));
       try {
         await worker.expect("ready", 30_000);
         const rounds: NoiseRound[] = [];

@@ -49,6 +49,11 @@ import {
 import { TRADE_RECORD_SIZE, WIRE_VERSION } from "../wire/trade.ts";
 import { createReplacing, type ReplacedSegment } from "./_ring_replace.ts";
 import { markClosed, wakeWordOf } from "./_ring_wake.ts";
+import {
+  lapSequence,
+  nextLapSequence,
+  STORES_IN_ORDER,
+} from "./_ring_sequence.ts";
 import { readEntries, type ReaderEntry } from "./_registry.ts";
 import {
   BacklogDrain,
@@ -89,20 +94,6 @@ export interface RingWriterOptions {
 
 /** Options of the writer once defaults are applied. */
 type ResolvedOptions = Required<Omit<RingWriterOptions, "onEvict">>;
-
-/** Laps after which the seqlock values repeat: they run 2, 4, …, 2^32 − 2 (as i32), skipping 0. */
-const SEQUENCE_PERIOD = 2 ** 31 - 1;
-
-/** The stable (even, non-zero) seqlock value of every slot written in lap `lap`. */
-function lapSequence(lap: number): number {
-  return ((lap % SEQUENCE_PERIOD) + 1) * 2 | 0;
-}
-
-/** The stable seqlock value of the lap after the one written with `stable`. */
-function nextLapSequence(stable: number): number {
-  const next = (stable + 2) | 0;
-  return next === 0 ? 2 : next; // 0 means "never written"
-}
 
 /**
  * The producer side of one ring segment. Single-threaded: one writer per
@@ -374,7 +365,9 @@ export class RingWriter {
   /**
    * Writes one slot under its seqlock and advances the position (no header
    * update). The seqlock values come from the lap number, never from the
-   * slot: a word another process scribbled on is simply overwritten.
+   * slot: a word another process scribbled on is simply overwritten. The
+   * even store is plain on x86-64 (stores stay in order there): the commit's
+   * `Atomics.store` after it is the fence the sleepers check needs.
    */
   #put(source: Int32Array, at: number): void {
     if (this.#failure !== undefined) throw this.#failure;
@@ -386,7 +379,8 @@ export class RingWriter {
     words[slot + 3] = this.#positionHi;
     const to = slot + 4;
     for (let i = 0; i < RECORD_WORDS; i++) words[to + i] = source[at + i];
-    Atomics.store(words, slot, stable);
+    if (STORES_IN_ORDER) words[slot] = stable;
+    else Atomics.store(words, slot, stable);
     this.#position++;
     this.#slot = (this.#slot + 1) & this.#mask;
     if (this.#slot === 0) this.#lapSequence = nextLapSequence(stable);
@@ -404,7 +398,12 @@ export class RingWriter {
       Atomics.store(words, W_WRITE_HI, this.#positionHi | 0);
       this.#publishedHi = this.#positionHi;
     }
-    if (Atomics.load(words, W_SLEEPERS) !== 0) {
+    // The position store is locked (xchg): on x86-64 the slot's plain even
+    // `seq` store is visible before it, and no later load passes it.
+    const sleepers = STORES_IN_ORDER
+      ? words[W_SLEEPERS]
+      : Atomics.load(words, W_SLEEPERS);
+    if (sleepers !== 0) {
       Atomics.add(words, W_WAKE, 1);
       futexWake(this.#wakeWord, 0x7fff_ffff);
       this.#wakeups++;
