@@ -24,6 +24,64 @@ export interface JetStreamAck {
   error?: { code?: number; err_code?: number; description?: string };
 }
 
+const encoder = new TextEncoder();
+/** How every plain ack starts. */
+const ACK_START = encoder.encode('{"stream":"');
+const SEQ_KEY = encoder.encode('"seq":');
+const DUPLICATE_KEY = encoder.encode('"duplicate":');
+const TRUE = encoder.encode("true");
+
+/** What {@linkcode scanAck} read. */
+export interface ScannedAck {
+  /** The stream sequence of the stored message. */
+  seq: number;
+  /** The stream held a message with this `Nats-Msg-Id` already. */
+  duplicate: boolean;
+}
+
+function indexOf(data: Uint8Array, pattern: Uint8Array, from: number): number {
+  const first = pattern[0];
+  const last = data.length - pattern.length;
+  outer: for (let i = from; i <= last; i++) {
+    if (data[i] !== first) continue;
+    for (let j = 1; j < pattern.length; j++) {
+      if (data[i + j] !== pattern[j]) continue outer;
+    }
+    return i;
+  }
+  return -1;
+}
+
+/**
+ * Reads a plain ack (`{"stream":…,"seq":N[,"duplicate": true]…}`) from its
+ * bytes into `into`, without decoding or `JSON.parse`; false for anything
+ * else (an error, an odd reply), which the caller parses as JSON.
+ */
+export function scanAck(data: Uint8Array, into: ScannedAck): boolean {
+  for (let i = 0; i < ACK_START.length; i++) {
+    if (data[i] !== ACK_START[i]) return false;
+  }
+  const key = indexOf(data, SEQ_KEY, ACK_START.length);
+  if (key < 0) return false;
+  let at = key + SEQ_KEY.length;
+  let seq = 0;
+  const start = at;
+  for (; at < data.length && data[at] >= 0x30 && data[at] <= 0x39; at++) {
+    seq = seq * 10 + data[at] - 0x30;
+  }
+  if (at === start || (data[at] !== 0x2c && data[at] !== 0x7d)) return false;
+  into.seq = seq;
+  into.duplicate = false;
+  const duplicate = indexOf(data, DUPLICATE_KEY, ACK_START.length);
+  if (duplicate >= 0) {
+    // nats-server writes `"duplicate": true`, with a space
+    at = duplicate + DUPLICATE_KEY.length;
+    while (data[at] === 0x20) at++;
+    into.duplicate = indexOf(data, TRUE, at) === at;
+  }
+  return true;
+}
+
 /** An ack error worth a retry: a server error, too many requests, a timeout. */
 export function isTransient(code: number): boolean {
   return code >= 500 || code === 429 || code === 408;

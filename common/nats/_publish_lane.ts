@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { MsgHdrs } from "@nats-io/nats-core";
 import type { TradeOrigin } from "../wire/mod.ts";
 import { normalizeSymbol, tradeSubject } from "../wire/subjects.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
+import { messageIdPrefix } from "./_publish_message.ts";
 
 /** Records per queue chunk. */
 export const CHUNK_TRADES = 256;
@@ -34,8 +34,12 @@ export interface Chunk {
 export interface Lane {
   /** The symbol's subject. */
   subject: string;
+  /** The same subject, as bytes (in every command). */
+  subjectBytes: Uint8Array;
   /** Exchange and symbol, in the message ids. */
   origin: TradeOrigin;
+  /** The `exchange:symbol:` start of its message ids, as bytes. */
+  idPrefix: Uint8Array;
   /** Trades of this symbol in acknowledged messages. */
   sent: number;
   /** Queued trades; every chunk but the last is full when appended, and the first holds the oldest. */
@@ -92,8 +96,10 @@ export interface Slot {
   maybeStored: boolean;
   /** The current message has the id of the bigger one it was split from. */
   keptId: boolean;
-  /** The current message's headers (its `Nats-Msg-Id`). */
-  headers: MsgHdrs | undefined;
+  /** The current message's `Nats-Msg-Id` (its first `idLength` bytes). */
+  id: Uint8Array;
+  /** Bytes of `id` in use. */
+  idLength: number;
   /** Id of the current attempt (in its reply subject); stale replies do not match. */
   attempt: number;
   /** performance.now() of the current attempt. */
@@ -124,9 +130,12 @@ export function newLane(
   },
 ): Lane {
   const subject = tradeSubject(exchange, symbol, { prefix: options.prefix });
+  const origin = { exchange, symbol: normalizeSymbol(symbol) };
   return {
     subject,
-    origin: { exchange, symbol: normalizeSymbol(symbol) },
+    subjectBytes: new TextEncoder().encode(subject),
+    origin,
+    idPrefix: messageIdPrefix(origin),
     sent: 0,
     chunks: [newChunk()],
     queued: 0,
@@ -154,7 +163,8 @@ export function newSlot(index: number, batchMax: number): Slot {
     retry: false,
     maybeStored: false,
     keptId: false,
-    headers: undefined,
+    id: new Uint8Array(0),
+    idLength: 0,
     attempt: -1,
     sentAt: 0,
     failures: 0,

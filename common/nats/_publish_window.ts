@@ -8,7 +8,8 @@
  * @module
  */
 
-import { errors, type Msg, type NatsConnection } from "@nats-io/nats-core";
+import type { Msg, NatsConnection } from "@nats-io/nats-core";
+import type { MsgImpl } from "@nats-io/nats-core/internal";
 import { LatencyHistogram } from "../metrics/latency_histogram.ts";
 import type { Logger } from "../runtime/log.ts";
 import { RateLimitedLog } from "../runtime/rate_limited_log.ts";
@@ -17,8 +18,11 @@ import {
   isTransient,
   type JetStreamAck,
   MESSAGE_TOO_BIG,
+  scanAck,
+  type ScannedAck,
   storedTrades,
 } from "./_publish_acks.ts";
+import { FrameWriter, headerLength } from "./_publish_frames.ts";
 import type { PublisherConnection } from "./_publish_connection.ts";
 import {
   type Chunk,
@@ -31,7 +35,7 @@ import {
 import type { MessageSizes } from "./_publish_limits.ts";
 import { LABEL, WARN_EVERY_MS } from "./_publish_log.ts";
 import { Rejections } from "./_publish_loss.ts";
-import { setMessage } from "./_publish_message.ts";
+import { messageIdOf, setMessage } from "./_publish_message.ts";
 import { ACK_TIMEOUT_MS, Retries } from "./_publish_retry.ts";
 import type { NatsPublisherStats } from "./_publish_stats.ts";
 
@@ -64,6 +68,15 @@ export class PublishWindow {
   readonly #log: Logger;
   readonly #stream: string;
   readonly #replyPrefix: string;
+  readonly #replyBytes: Uint8Array;
+  readonly #frames = new FrameWriter();
+  readonly #ack: ScannedAck = { seq: 0, duplicate: false };
+  /** performance.now() read once per turn of the event loop: see {@linkcode PublishWindow.now}. */
+  #clock = 0;
+  #clockValid = false;
+  #clockReset = () => {
+    this.#clockValid = false;
+  };
   readonly #maxInFlight: number;
   readonly #batchMax: number;
   readonly #sizes: MessageSizes;
@@ -96,6 +109,7 @@ export class PublishWindow {
     this.#log = log;
     this.#stream = options.stream;
     this.#replyPrefix = options.replyPrefix;
+    this.#replyBytes = new TextEncoder().encode(options.replyPrefix);
     this.#maxInFlight = options.maxInFlight;
     this.#batchMax = options.batchMax;
     this.#cap = options.batchMax;
@@ -140,9 +154,24 @@ export class PublishWindow {
     return this.#rejections;
   }
 
-  /** Publishes on `nc` from now on. */
+  /** Publishes on `nc` (a nats.js connection) from now on, through a {@linkcode FrameWriter}. */
   useConnection(nc: NatsConnection): void {
     this.#nc = nc;
+    this.#frames.use(nc);
+  }
+
+  /**
+   * performance.now(), read at most once per synchronous run (a pump, or
+   * the acks of one read from the socket): the messages published, or the
+   * acks handled, together share one reading.
+   */
+  now(): number {
+    if (!this.#clockValid) {
+      this.#clock = performance.now();
+      this.#clockValid = true;
+      queueMicrotask(this.#clockReset);
+    }
+    return this.#clock;
   }
 
   /** Counters, with the queue's figures. */
@@ -207,34 +236,34 @@ export class PublishWindow {
   /** Publishes the slot's current message (a new attempt). */
   publish(slot: Slot): void {
     const lane = slot.lane!;
+    const nc = this.#nc!;
+    if (nc.isClosed() || nc.isDraining()) {
+      this.#retries.later(slot, "the connection is closed");
+      return;
+    }
+    const maxPayload = nc.info?.max_payload;
+    if (
+      maxPayload !== undefined &&
+      headerLength(slot.idLength) + slot.payload.length > maxPayload
+    ) {
+      // the words nats.js's own check used
+      this.#shrink(slot, "'payload' max_payload size exceeded");
+      return;
+    }
     // the attempt id names the slot (id mod maxInFlight) and this attempt
     const id = this.#attempts++ * this.#maxInFlight + slot.index;
     slot.attempt = id;
     slot.state = SlotState.InFlight;
-    slot.sentAt = performance.now();
+    slot.sentAt = this.now();
     this.#inFlight++;
-    try {
-      this.#nc!.publish(lane.subject, slot.payload, {
-        reply: this.#replyPrefix + id,
-        headers: slot.headers,
-      });
-    } catch (error) {
-      this.#settle(slot);
-      if (
-        error instanceof errors.InvalidArgumentError &&
-        error.message.includes("max_payload")
-      ) {
-        // nats.js checks the server's max_payload (headers included)
-        this.#shrink(slot, error.message);
-      } else if (error instanceof errors.InvalidArgumentError) {
-        this.#reject(slot, error.message);
-      } else {
-        this.#retries.later(
-          slot,
-          error instanceof Error ? error.message : String(error),
-        );
-      }
-    }
+    this.#frames.hpub(
+      lane.subjectBytes,
+      this.#replyBytes,
+      id,
+      slot.id,
+      slot.idLength,
+      slot.payload,
+    );
   }
 
   /** Resends, in order, the waiting messages of every symbol whose backoff is over. */
@@ -244,11 +273,17 @@ export class PublishWindow {
 
   /** Handles a reply to an attempt: an ack, an error, or no responders. */
   reply(msg: Msg): void {
-    const id = Number(msg.subject.slice(this.#replyPrefix.length));
+    const id = this.#attemptOf(msg);
     const slot = this.#slots[id % this.#maxInFlight];
     if (slot?.attempt !== id || slot.state !== SlotState.InFlight) return;
     this.#settle(slot);
-    if (msg.data.length === 0 && msg.headers?.code === 503) {
+    const data = msg.data;
+    const scanned = this.#ack;
+    if (scanAck(data, scanned)) {
+      this.#acked(slot, scanned.seq, scanned.duplicate);
+      return;
+    }
+    if (data.length === 0 && msg.headers?.code === 503) {
       // No stream leader (an election) or no stream (deleted): check the
       // stream in the background, and keep retrying meanwhile, so that
       // publishing resumes as soon as a leader answers.
@@ -282,11 +317,31 @@ export class PublishWindow {
       }
       return;
     }
-    this.#ackLatency.record((performance.now() - slot.sentAt) * 1e6);
-    if (ack.duplicate === true) {
+    this.#acked(slot, ack.seq, ack.duplicate === true);
+  }
+
+  /** The attempt id at the end of a reply's subject (read from its bytes when nats.js has them). */
+  #attemptOf(msg: Msg): number {
+    const subject = (msg as MsgImpl)._msg?.subject;
+    if (!(subject instanceof Uint8Array)) {
+      return Number(msg.subject.slice(this.#replyPrefix.length));
+    }
+    let id = 0;
+    for (let i = this.#replyBytes.length; i < subject.length; i++) {
+      const digit = subject[i] - 0x30;
+      if (digit < 0 || digit > 9) return -1;
+      id = id * 10 + digit;
+    }
+    return id;
+  }
+
+  /** The stream stored the slot's message at `seq`, or held it already (`duplicate`). */
+  #acked(slot: Slot, seq: number | undefined, duplicate: boolean): void {
+    this.#ackLatency.record((this.now() - slot.sentAt) * 1e6);
+    if (duplicate) {
       this.#duplicates++;
       if (slot.keptId) {
-        this.#checkStored(slot, ack.seq);
+        this.#checkStored(slot, seq);
         return;
       }
       // first attempt: an earlier run stored it (reported by the tick)
@@ -362,7 +417,7 @@ export class PublishWindow {
     const earlier = !slot.maybeStored;
     storedTrades(this.#link.jsm!, this.#stream, {
       seq,
-      id: slot.headers?.get("Nats-Msg-Id"),
+      id: messageIdOf(slot),
       max: slot.count - at,
       sending: slot.sending,
       warnings: this.#warnings,
@@ -436,7 +491,6 @@ export class PublishWindow {
     slot.offset = 0;
     slot.state = SlotState.Free;
     slot.lane = undefined;
-    slot.headers = undefined;
     this.#freeSlots.push(slot.index);
     this.#released();
   }
