@@ -9,7 +9,7 @@
 import type { TradeOrigin } from "../wire/mod.ts";
 import { normalizeSymbol, tradeSubject } from "../wire/subjects.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
-import { messageIdPrefix } from "./_publish_message.ts";
+import { natsMessageIdPrefix } from "../wire/message_id.ts";
 
 /** Records per queue chunk. */
 export const CHUNK_TRADES = 256;
@@ -135,7 +135,7 @@ export function newLane(
     subject,
     subjectBytes: new TextEncoder().encode(subject),
     origin,
-    idPrefix: messageIdPrefix(origin),
+    idPrefix: natsMessageIdPrefix(origin),
     sent: 0,
     chunks: [newChunk()],
     queued: 0,

@@ -25,12 +25,6 @@ export function headerBytes(origin: TradeOrigin, batchMax: number): number {
   return headerLength(new TextEncoder().encode(id).length);
 }
 
-/** The `exchange:symbol:` start of every message id of `origin`, as bytes. */
-export function messageIdPrefix(origin: TradeOrigin): Uint8Array {
-  const id = natsMessageId(origin, 0n);
-  return new TextEncoder().encode(id.slice(0, -"0:1:1".length));
-}
-
 /** The slot's current `Nats-Msg-Id`, as a string. */
 export function messageIdOf(slot: Slot): string {
   return new TextDecoder().decode(slot.id.subarray(0, slot.idLength));

@@ -52,3 +52,8 @@ export function longestNatsMessageId(
     firstSeq: MAX_SEQ,
   });
 }
+
+/** The `exchange:symbol:` start of every message id of `origin`, as UTF-8 bytes (a publisher writes the rest as digits). */
+export function natsMessageIdPrefix(origin: TradeOrigin): Uint8Array {
+  return new TextEncoder().encode(`${origin.exchange}:${origin.symbol}:`);
+}

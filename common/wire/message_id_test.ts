@@ -2,7 +2,11 @@
 // same for the same data published again.
 
 import assert from "node:assert/strict";
-import { longestNatsMessageId, natsMessageId } from "./message_id.ts";
+import {
+  longestNatsMessageId,
+  natsMessageId,
+  natsMessageIdPrefix,
+} from "./message_id.ts";
 
 const ORIGIN = { exchange: "binance", symbol: "BTCUSDT" };
 
@@ -32,4 +36,13 @@ Deno.test("longestNatsMessageId is at least as long as any id of its origin and 
     });
     assert.ok(id.length <= longest.length, id);
   }
+});
+
+Deno.test("natsMessageIdPrefix: the bytes every id of the origin starts with", () => {
+  const origin = { exchange: "binance", symbol: "BTCUSDT" };
+  const prefix = new TextDecoder().decode(natsMessageIdPrefix(origin));
+  assert.equal(prefix, "binance:BTCUSDT:");
+  assert.ok(
+    natsMessageId(origin, 42n, { count: 3, firstSeq: 7 }).startsWith(prefix),
+  );
 });
