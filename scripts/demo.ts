@@ -3,7 +3,7 @@
  * shared-memory ring, shows their progress for a while, then stops both
  * cleanly (publisher first, so the consumer's summary covers every trade).
  *
- * Usage: deno task demo [--duration 10s] [--rate 5000]
+ * Usage: deno task demo [--duration 10s] [--rate 5000] [--wait backoff]
  *
  * @module
  */
@@ -13,10 +13,14 @@ import { delay } from "../common/runtime/delay.ts";
 import { parseDuration } from "../common/config/duration.ts";
 import { shutdownSignal } from "../common/runtime/shutdown.ts";
 
-const USAGE = `Usage: deno task demo [--duration 10s] [--rate 5000]
+const USAGE =
+  `Usage: deno task demo [--duration 10s] [--rate 5000] [--wait backoff]
 
 Starts trading_core (deno task live) and data_manager (deno task serve) on the
-shared-memory ring, shows their progress, then stops both with SIGINT.`;
+shared-memory ring, shows their progress, then stops both with SIGINT.
+--wait is live's wait strategy: backoff (the default: near-zero CPU when idle,
+spins only through the expected arrivals of a regular feed), spin (one core
+busy, lowest latency) or yield; docs/ipc_ring.md compares them.`;
 
 const PROJECT_ROOT = new URL("..", import.meta.url);
 
@@ -64,12 +68,14 @@ async function stop(
 export async function main(args: string[]): Promise<number> {
   let durationMs: number;
   let rate: string;
+  let wait: string;
   try {
     const { values } = parseArgs({
       args,
       options: {
         duration: { type: "string", default: "10s" },
         rate: { type: "string", default: "5000" },
+        wait: { type: "string", default: "backoff" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -79,6 +85,7 @@ export async function main(args: string[]): Promise<number> {
     }
     durationMs = parseDuration(values.duration);
     rate = values.rate;
+    wait = values.wait;
   } catch (error) {
     console.error(`demo: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
@@ -89,7 +96,11 @@ export async function main(args: string[]): Promise<number> {
       durationMs / 1000
     }s (Ctrl-C stops earlier)`,
   );
-  const consumer = start("live", ["--progress", "2s"], "[live] ");
+  const consumer = start(
+    "live",
+    ["--progress", "2s", "--wait", wait],
+    "[live] ",
+  );
   await delay(500, shutdown.signal); // let it start waiting for the rings
   const producer = start(
     "serve",

@@ -10,8 +10,11 @@ import {
   type FutexWaiter,
   futexWaitvSupported,
   libc,
+  OsError,
 } from "../os/libc.ts";
+import { setTimerSlack } from "../os/timer_slack.ts";
 import { yieldToEventLoop } from "../runtime/delay.ts";
+import { ArrivalGaps, type SpinBudget } from "./_arrival_gaps.ts";
 import { FutexSet } from "./_futex_set.ts";
 import { RingState } from "./layout.ts";
 import type { RingReader } from "./ring_reader.ts";
@@ -20,7 +23,9 @@ import { ResizeWatch } from "./resize_watch.ts";
 /**
  * `spin`: busy-poll (lowest latency, one core at 100%). `backoff`: busy-poll
  * for a few µs, then sleep until the producer wakes us (near-zero CPU when
- * idle). `yield`: poll, giving the CPU to other threads between polls.
+ * idle); on a regular feed, sleep on a timer until just before the next
+ * expected trade and spin through its arrival (bounded by a spin budget).
+ * `yield`: poll, giving the CPU to other threads between polls.
  */
 export type WaitStrategy = "spin" | "backoff" | "yield";
 
@@ -44,12 +49,27 @@ export interface RingWaiterOptions {
    * right for a consumer process, not for one that also produces.
    */
   blockingSleepMs?: number;
+  /**
+   * What `backoff` may spend spinning through the expected arrivals of a
+   * regular feed (default 15% of the mean gap, at most 0.1 ms per arrival);
+   * `{ share: 1, maxWindowMs: 0 }` turns the anticipation off.
+   */
+  spinBudget?: SpinBudget;
 }
 
 /** How often a spinning consumer lets the event loop run, ms. */
 const SPIN_YIELD_MS = 1;
 /** Sleep granularity when futex_waitv is missing and several rings are watched. */
 const FALLBACK_SLEEP_MS = 2;
+/** A timed sleep shorter than this is spun instead, ms. */
+const MIN_TIMED_SLEEP_MS = 0.01;
+/**
+ * The last stretch before a spin window is slept without telling the
+ * producer, ms: a trade that comes that early waits at most this long (no
+ * cross-core wake-up), and, found as the nap ends, counts as a miss and
+ * moves the next window earlier.
+ */
+const NAP_MS = 0.05;
 
 /** Decides how a consumer waits when its rings are empty. */
 export class RingWaiter {
@@ -70,8 +90,21 @@ export class RingWaiter {
   /** Spin before sleeping? Only while idle periods are short enough for a spin to end them. */
   #spinFirst = true;
   #lastYield = 0;
+  /** A blocking sleep ended more than a yield interval after the last yield: yield before the next wait, not right after the wake. */
+  #yieldOwed = false;
   #polls = 0;
   #sleeps = 0;
+  /** The rhythm of arrivals (`backoff`). */
+  #gaps: ArrivalGaps;
+  /** A word no one wakes: a nap is a futex wait on it that times out. */
+  #napWord = new Int32Array(new ArrayBuffer(4));
+  #napPointer: Deno.PointerObject | undefined;
+  /** When the last nap started, if no poll came up empty since (0: none): trades found now came during it. */
+  #napStart = 0;
+  #slackSet = false;
+  /** The readers of the last {@linkcode idle} call, and the trades they had received at the last arrival. */
+  #idleReaders: readonly RingReader[] = [];
+  #received = 0;
   #sleeping: Promise<void> | undefined;
   /** The futex words of the readers last slept on, built once per set of readers. */
   #set: FutexSet | undefined;
@@ -90,6 +123,7 @@ export class RingWaiter {
     this.#spinMs = options.spinMs ?? 0.02;
     this.#maxSleepMs = options.maxSleepMs ?? 100;
     this.#blockingSleepMs = options.blockingSleepMs ?? 0;
+    this.#gaps = new ArrivalGaps(options.spinBudget);
     if (
       !(this.#spinMs >= 0) || !(this.#maxSleepMs > 0) ||
       !Number.isFinite(this.#maxSleepMs) ||
@@ -106,8 +140,27 @@ export class RingWaiter {
     return this.#sleeps;
   }
 
+  /** What `backoff` learned of the feed's rhythm. */
+  get arrivals(): ArrivalGaps {
+    return this.#gaps;
+  }
+
+  /** Trades received from the readers last waited on since the last call. */
+  #receivedSince(): number {
+    let received = 0;
+    for (const reader of this.#idleReaders) received += reader.received;
+    const trades = received - this.#received;
+    this.#received = received;
+    return trades;
+  }
+
   /** Call after a poll that found trades. */
   busy(): void {
+    if (this.#idleSince >= 0 && this.strategy === "backoff") {
+      const now = performance.now();
+      this.#gaps.arrived(now, this.#receivedSince(), this.#napStart || now);
+    }
+    this.#napStart = 0;
     this.#idleSince = -1;
   }
 
@@ -121,6 +174,8 @@ export class RingWaiter {
   idle(readers: readonly RingReader[]): Promise<void> | undefined {
     const now = performance.now();
     if (this.#idleSince < 0) this.#idleSince = now;
+    this.#idleReaders = readers;
+    this.#napStart = 0;
     switch (this.strategy) {
       case "spin":
         if (now - this.#lastYield < SPIN_YIELD_MS) return undefined;
@@ -131,11 +186,37 @@ export class RingWaiter {
         if ((++this.#polls & 63) !== 0) return undefined;
         return yieldToEventLoop();
       case "backoff":
-        if (this.#spinFirst && now - this.#idleSince < this.#spinMs) {
-          return undefined;
-        }
-        return this.#sleep(readers);
+        return this.#backoff(readers, now);
     }
+  }
+
+  /**
+   * `backoff`: the yield a blocking wake-up left owed; then, before a spin
+   * window around the expected arrival, a timed sleep until it; in the
+   * window, spin; else spin briefly (when idle periods are short) and sleep
+   * until woken.
+   */
+  #backoff(
+    readers: readonly RingReader[],
+    now: number,
+  ): Promise<void> | undefined {
+    if (this.#yieldOwed) {
+      this.#yieldOwed = false;
+      this.#lastYield = now;
+      return yieldToEventLoop();
+    }
+    const gaps = this.#gaps;
+    if (now < gaps.spinTo) {
+      const wakeAt = gaps.wakeAt;
+      const left = wakeAt - now;
+      if (left < MIN_TIMED_SLEEP_MS) return undefined;
+      if (left > NAP_MS) return this.#sleep(readers, wakeAt - NAP_MS);
+      return this.#nap(wakeAt, left);
+    }
+    if (this.#spinFirst && now - this.#idleSince < this.#spinMs) {
+      return undefined;
+    }
+    return this.#sleep(readers);
   }
 
   /**
@@ -143,9 +224,13 @@ export class RingWaiter {
    * changes state, or the timeout. One ring: FUTEX_WAIT. Several: one
    * futex_waitv call, or for more than 128 rings one per group of 127 on
    * Deno's blocking pool (never blocking the thread then). A kernel without
-   * futex_waitv: the first ring's word, with a short timeout.
+   * futex_waitv: the first ring's word, with a short timeout. A timed
+   * sleep ends by `wakeAt` (ms, performance.now() time) at the latest.
    */
-  #sleep(readers: readonly RingReader[]): Promise<void> | undefined {
+  #sleep(
+    readers: readonly RingReader[],
+    wakeAt = Infinity,
+  ): Promise<void> | undefined {
     this.#watchFiles(readers);
     const waiters = readers.map((reader) => reader.beginSleep());
     // Re-check after announcing ourselves: a trade committed before the
@@ -159,11 +244,16 @@ export class RingWaiter {
     }
     this.#sleeps++;
     let blocking = this.#blockingSleepMs > 0;
+    const untilWake = Math.max(0, wakeAt - performance.now());
+    let longest = Math.min(
+      blocking ? this.#blockingSleepMs : this.#maxSleepMs,
+      untilWake,
+    );
     let wait: Promise<void> | undefined;
     try {
       if (waiters.length === 1) {
         wait = futexWait(waiters[0].word, waiters[0].expected, {
-          timeoutMs: blocking ? this.#blockingSleepMs : this.#maxSleepMs,
+          timeoutMs: longest,
           blocking,
         });
       } else if (futexWaitvSupported()) {
@@ -171,16 +261,13 @@ export class RingWaiter {
         for (let i = 0; i < waiters.length; i++) {
           set.expect(i, waiters[i].expected);
         }
-        blocking &&= !set.grouped;
-        wait = set.wait({
-          timeoutMs: blocking ? this.#blockingSleepMs : this.#maxSleepMs,
-          blocking,
-        });
+        if (blocking && set.grouped) {
+          blocking = false;
+          longest = Math.min(this.#maxSleepMs, untilWake);
+        }
+        wait = set.wait({ timeoutMs: longest, blocking });
       } else {
-        const timeoutMs = Math.min(
-          blocking ? this.#blockingSleepMs : this.#maxSleepMs,
-          FALLBACK_SLEEP_MS,
-        );
+        const timeoutMs = Math.min(longest, FALLBACK_SLEEP_MS);
         wait = futexWait(waiters[0].word, waiters[0].expected, {
           timeoutMs,
           blocking,
@@ -191,22 +278,52 @@ export class RingWaiter {
       throw error;
     }
     if (wait === undefined) {
-      const now = performance.now();
-      if (now - this.#lastYield < SPIN_YIELD_MS) {
-        this.#woke(readers);
-        return undefined;
-      }
-      this.#lastYield = now;
-      // The sleep ends after the yield: its size check is then the last
-      // thing before the consumer touches the rings again, whatever ran
-      // meanwhile (a ring truncated then would crash it with SIGBUS).
-      return yieldToEventLoop().then(() => this.#woke(readers));
+      // No yield right after the wake-up (a trade may be waiting): it is
+      // owed to the next wait, after the consumer read what woke it.
+      this.#yieldOwed = performance.now() - this.#lastYield >= SPIN_YIELD_MS;
+      this.#woke(readers);
+      return undefined;
     }
     this.#sleeping = wait.finally(() => {
       this.#sleeping = undefined;
       this.#woke(readers);
     });
     return this.#sleeping;
+  }
+
+  /**
+   * Sleeps `ms` without announcing it to the producers (a trade does not
+   * end it), to be polling again at `wakeAt`; learns how late naps end.
+   */
+  #nap(wakeAt: number, ms: number): Promise<void> | undefined {
+    this.#lowerTimerSlack();
+    this.#napPointer ??= Deno.UnsafePointer.of(this.#napWord)!;
+    const blocking = this.#blockingSleepMs > 0;
+    const woke = () => this.#gaps.wokeLate(wakeAt, performance.now());
+    this.#napStart = performance.now();
+    let nap;
+    try {
+      nap = futexWait(this.#napPointer, 0, { timeoutMs: ms, blocking });
+    } catch (error) {
+      // A nap ends with ETIMEDOUT, read from errno; a stale errno (seen
+      // once in serve's thread sleeps) must not stop the consumer: a word
+      // of our own cannot be refused, and an early end means polling again.
+      if (!(error instanceof OsError)) throw error;
+      return undefined;
+    }
+    if (nap !== undefined) return nap.then(woke, woke);
+    woke();
+    return undefined;
+  }
+
+  /**
+   * Lowers this thread's timer slack once (the kernel's default of 50 µs
+   * would make every nap that late), so that naps end on time.
+   */
+  #lowerTimerSlack(): void {
+    if (this.#slackSet) return;
+    this.#slackSet = true;
+    setTimerSlack();
   }
 
   /** The futex words of `readers`, reusing the last set while the readers are the same. */

@@ -176,3 +176,33 @@ ringTest({
     unlinkSegment(truncated.name);
   },
 });
+
+ringTest({
+  name:
+    "backoff learns the gaps between arrivals (trades found after an idle poll), counting merged trades; spin learns nothing; a zero spin budget plans no window",
+  async fn() {
+    using rings = idleRings("learn", 2);
+    const backoff = new RingWaiter("backoff");
+    const spin = new RingWaiter("spin");
+    const off = new RingWaiter("backoff", {
+      spinBudget: { share: 1, maxWindowMs: 0 },
+    });
+    const target = new Uint8Array(4 * TRADE_RECORD_SIZE);
+    for (let i = 0; i < 20; i++) {
+      for (const waiter of [backoff, spin, off]) {
+        // A short idle period (a spin, or a nap until a window), then trades.
+        await waiter.idle(rings.readers);
+        rings.writers[i % 2].write(recordBatch(i + 1, 1));
+        if (i % 4 === 0) rings.writers[i % 2].write(recordBatch(i + 1, 1));
+        while (rings.readers[i % 2].readMany(target, 4) > 0) {
+          waiter.busy();
+        }
+      }
+    }
+    assert.ok(backoff.arrivals.meanGapMs > 0);
+    assert.equal(spin.arrivals.meanGapMs, 0);
+    assert.ok(off.arrivals.meanGapMs > 0);
+    assert.ok(Number.isNaN(off.arrivals.spinTo));
+    for (const waiter of [backoff, spin, off]) waiter.close();
+  },
+});

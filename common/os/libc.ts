@@ -66,7 +66,6 @@ export const STATX_TYPE_MODE_UID_SIZE = 0x1 | 0x2 | 0x8 | 0x200;
 export const CLOCK_REALTIME = 0;
 /** clock id of the system-wide monotonic clock. */
 export const CLOCK_MONOTONIC = 1;
-
 const FUTEX_WAIT = 0;
 const FUTEX_WAKE = 1;
 /** futex_waitv flag: the word is 32 bits (FUTEX2_SIZE_U32); not private, so it works across processes. */
@@ -99,6 +98,7 @@ const SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
   // Segments: ownership, size, space, listing /dev/shm (../ipc/segment.ts).
   statx: {
     parameters: ["i32", "buffer", "i32", "u32", "buffer"],
