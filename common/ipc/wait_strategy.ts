@@ -172,20 +172,25 @@ export class RingWaiter {
    * truncated while the consumer slept: close the readers.
    */
   idle(readers: readonly RingReader[]): Promise<void> | undefined {
+    if (this.strategy === "spin") {
+      // The clock is read every 64th empty poll only: a read costs more than
+      // the poll, and would delay a spinning reader's next look at the ring.
+      if ((++this.#polls & 63) !== 0) return undefined;
+      const now = performance.now();
+      if (now - this.#lastYield < SPIN_YIELD_MS) return undefined;
+      this.#lastYield = now;
+      return yieldToEventLoop();
+    }
     const now = performance.now();
     if (this.#idleSince < 0) this.#idleSince = now;
     this.#idleReaders = readers;
     this.#napStart = 0;
     switch (this.strategy) {
-      case "spin":
-        if (now - this.#lastYield < SPIN_YIELD_MS) return undefined;
-        this.#lastYield = now;
-        return yieldToEventLoop();
       case "yield":
         libc().sched_yield();
         if ((++this.#polls & 63) !== 0) return undefined;
         return yieldToEventLoop();
-      case "backoff":
+      default:
         return this.#backoff(readers, now);
     }
   }
