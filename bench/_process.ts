@@ -45,16 +45,18 @@ export interface RoleProcess {
 }
 
 /**
- * Starts `data_manager/main.ts` or `trading_core/main.ts` with the tasks'
- * permissions and `--config config`; stderr goes to ours.
+ * Starts `data_manager/main.ts` or `trading_core/main.ts` of this checkout
+ * (or of the checkout at `root`) with the tasks' permissions; stderr goes
+ * to ours.
  */
 export function startRole(
   main: "data_manager/main.ts" | "trading_core/main.ts",
   args: string[],
+  root: string = ROOT,
 ): RoleProcess {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...PERMISSIONS, main, ...args],
-    cwd: ROOT,
+    cwd: root,
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -124,12 +126,13 @@ export interface RingRound {
  * Starts a spinning `live --max-trades trades` on the ring of `config`, waits
  * (plus `options.live`) until it waits for the rings, then runs
  * `serve --max-trades trades` with `options.serve` and returns both sides'
- * figures.
+ * figures. Both roles come from this checkout, or from `options.root` (a
+ * baseline to compare with).
  */
 export async function ringRound(
   config: string,
   trades: number,
-  options: { serve?: string[]; live?: string[] } = {},
+  options: { serve?: string[]; live?: string[]; root?: string } = {},
 ): Promise<RingRound> {
   const live = startRole("trading_core/main.ts", [
     "--config",
@@ -140,7 +143,7 @@ export async function ringRound(
     "--wait",
     "spin",
     ...options.live ?? [],
-  ]);
+  ], options.root);
   await live.until("waiting for ring");
   const started = performance.now();
   const serve = startRole("data_manager/main.ts", [
@@ -149,7 +152,7 @@ export async function ringRound(
     "--max-trades",
     String(trades),
     ...options.serve ?? [],
-  ]);
+  ], options.root);
   const serveOutput = await serve.done;
   if (!(await serve.child.status).success) {
     live.child.kill("SIGINT");

@@ -39,6 +39,8 @@ export class Pipeline implements TradeSink {
   /** Counters, updated as trades go out. */
   readonly counters: PublishCounters;
   #transports: readonly TradePublisher[];
+  /** The transports that defer work until flushed. */
+  #flushing: readonly TradePublisher[];
   #sequences: Uint32Array;
   /** Per symbol: 1 when the next record follows a gap the source reported. */
   #gaps: Uint8Array;
@@ -61,6 +63,7 @@ export class Pipeline implements TradeSink {
   ) {
     this.#limit = options.limit && options.limit > 0 ? options.limit : Infinity;
     this.#transports = transports;
+    this.#flushing = transports.filter((t) => t.flush !== undefined);
     this.#sequences = new Uint32Array(symbols.length);
     this.#gaps = new Uint8Array(symbols.length);
     this.#pacing = options.pacing ?? [];
@@ -97,6 +100,16 @@ export class Pipeline implements TradeSink {
     }
     this.counters.perSymbol[symbol]++;
     if (++this.counters.trades === this.#limit) this.#reached.abort();
+  }
+
+  /**
+   * The source handed over what it has for now: transports that defer work
+   * per batch (the ring's commit) do it now, so a paced source that blocks
+   * the thread until its next trade adds no latency.
+   */
+  flush(): void {
+    const flushing = this.#flushing;
+    for (let t = 0; t < flushing.length; t++) flushing[t].flush!();
   }
 
   /** Aborts once the limit is reached. */

@@ -437,3 +437,24 @@ Deno.test("a gap of a count below 1 or fractional is a RangeError", () => {
     "refused gap left a mark",
   );
 });
+
+/** A recording transport that defers its work until flushed (as the ring defers its commit). */
+class DeferringTransport extends RecordingTransport {
+  flushes = 0;
+
+  flush(): void {
+    this.flushes++;
+  }
+}
+
+Deno.test("flush() flushes every transport that defers, and skips the others", () => {
+  const deferring = [new DeferringTransport(), new DeferringTransport()];
+  const plain = new RecordingTransport();
+  const pipeline = new Pipeline(SYMBOLS, [deferring[0], plain, deferring[1]]);
+  pipeline.publish(0, sourceRecord());
+  assert.deepEqual(deferring.map((t) => t.flushes), [0, 0]);
+  pipeline.flush();
+  pipeline.flush();
+  assert.deepEqual(deferring.map((t) => t.flushes), [2, 2]);
+  assert.equal(plain.sent.length, 1);
+});

@@ -16,6 +16,15 @@ export interface TradeSink {
    */
   publish(symbol: number, record: Uint8Array): void;
   /**
+   * The source handed over what it has for now. Transports may defer part
+   * of each publish (the ring's commit, which wakes sleeping consumers)
+   * until the source's synchronous code ends: a source that blocks the
+   * thread between trades (a paced generator sleeping until the next due
+   * time) calls it before it blocks; one that awaits needs not. Optional:
+   * `sink.flush?.()`.
+   */
+  flush?(): void;
+  /**
    * Resolves when the transports can take more without dropping, or returns
    * undefined when they can now. A source that can wait (a file, a
    * generator) awaits it every few dozen trades; a live stream cannot wait

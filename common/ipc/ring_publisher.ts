@@ -170,10 +170,16 @@ export class RingPublisher implements TradePublisher {
     );
   }
 
-  /** Publishes one record into the symbol's ring (or its backlog while a tethered reader holds it: see {@linkcode room}). */
+  /**
+   * Publishes one record into the symbol's ring (or its backlog while a
+   * tethered reader holds it: see {@linkcode room}). The commit that wakes
+   * sleeping consumers is deferred ({@linkcode RingWriter.writeDeferred}):
+   * once per batch, at {@linkcode flush} or once the caller's synchronous
+   * code ends.
+   */
   send(symbol: number, record: Uint8Array, offset = 0): void {
     try {
-      this.#writers[symbol].write(record, offset);
+      this.#writers[symbol].writeDeferred(record, offset);
     } catch (error) {
       this.#errors++;
       throw error;
@@ -188,6 +194,12 @@ export class RingPublisher implements TradePublisher {
       this.#errors++;
       throw error;
     }
+  }
+
+  /** Commits what {@linkcode send} wrote into every ring: sleeping consumers wake now. */
+  flush(): void {
+    const writers = this.#writers;
+    for (let i = 0; i < writers.length; i++) writers[i].commit();
   }
 
   /** Trades written per symbol (each ring's write position). */

@@ -13,40 +13,22 @@
 import { futexWake } from "../os/libc.ts";
 import {
   HEADER_WORDS,
-  readHeader,
   RECORD_WORDS,
   SLOT_WORDS,
   TWO_32,
   W_HEARTBEAT,
   W_SLEEPERS,
-  W_STATE,
   W_WAKE,
   W_WRITE_HI,
   W_WRITE_LO,
 } from "./_header.ts";
 import { checkCount, WordViewCache } from "../wire/mod.ts";
 import { RingTruncatedError } from "./errors.ts";
-import {
-  checkCapacity,
-  Header,
-  REGISTRY_SLOT_SIZE,
-  REGISTRY_SLOTS,
-  RING_HEADER_SIZE,
-  RING_LAYOUT_VERSION,
-  RING_MAGIC,
-  RingState,
-  segmentSize,
-  SLOT_PAYLOAD_SIZE,
-  SLOT_SIZE,
-} from "./layout.ts";
-import {
-  checkSegmentSize,
-  openSegment,
-  type Segment,
-  unlinkSegment,
-  unmapSegment,
-} from "./segment.ts";
-import { TRADE_RECORD_SIZE, WIRE_VERSION } from "../wire/trade.ts";
+import { checkCapacity, segmentSize } from "./layout.ts";
+import { checkSegmentSize, type Segment, unmapSegment } from "./segment.ts";
+import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
+import { initialiseHeader, unlinkIfOurs } from "./_ring_lifecycle.ts";
+import { copyRecord } from "./_record_copy.ts";
 import { createReplacing, type ReplacedSegment } from "./_ring_replace.ts";
 import { markClosed, wakeWordOf } from "./_ring_wake.ts";
 import {
@@ -72,6 +54,9 @@ export type { ReplacedSegment } from "./_ring_replace.ts";
 export type { ReaderEntry } from "./_registry.ts";
 export type { EvictionCounts, ReaderEvictionInfo } from "./_tether_gate.ts";
 export type { TetherStats } from "./_ring_backlog.ts";
+
+/** The most records {@linkcode RingWriter.writeDeferred} leaves uncommitted (half the capacity in smaller rings). */
+export const DEFERRED_COMMIT_CAP = 1024;
 
 /** Options of {@linkcode RingWriter.create}. */
 export interface RingWriterOptions {
@@ -116,6 +101,15 @@ export class RingWriter {
   #positionLo: number;
   #positionHi: number;
   #publishedHi: number;
+  /** The write position readers see: the position at the last commit. */
+  #committed: number;
+  /** Deferred writes commit once the position is this far past the committed one. */
+  #commitEvery: number;
+  #commitQueued = false;
+  #commitTask = () => {
+    this.#commitQueued = false;
+    this.commit();
+  };
   #slot: number;
   /** The stable seqlock value of the current lap: derived from the position, never read back from the segment. */
   #lapSequence: number;
@@ -154,6 +148,8 @@ export class RingWriter {
     this.#positionLo = (options.startPosition % TWO_32) | 0;
     this.#positionHi = Math.floor(options.startPosition / TWO_32);
     this.#publishedHi = this.#positionHi;
+    this.#committed = options.startPosition;
+    this.#commitEvery = Math.min(DEFERRED_COMMIT_CAP, options.capacity >> 1);
     this.#slot = options.startPosition % options.capacity;
     this.#lapSequence = lapSequence(
       Math.floor(options.startPosition / options.capacity),
@@ -174,7 +170,13 @@ export class RingWriter {
       stopped: () => this.#failure !== undefined,
       fail: (error) => this.#failure ??= error,
     }, options.backlog);
-    this.#initialise(options);
+    initialiseHeader(segment.buffer, this.#words, {
+      capacity: options.capacity,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      epoch,
+      positionLo: this.#positionLo,
+      positionHi: this.#positionHi,
+    });
     const heartbeat = setInterval(
       () => this.#beat(),
       options.heartbeatIntervalMs,
@@ -225,34 +227,6 @@ export class RingWriter {
     );
   }
 
-  #initialise(options: ResolvedOptions): void {
-    const view = new DataView(this.#segment.buffer, 0, RING_HEADER_SIZE);
-    view.setUint32(Header.LayoutVersion, RING_LAYOUT_VERSION, true);
-    view.setUint32(Header.HeaderSize, RING_HEADER_SIZE, true);
-    view.setUint32(Header.Capacity, options.capacity, true);
-    view.setUint32(Header.SlotSize, SLOT_SIZE, true);
-    view.setUint32(Header.PayloadSize, SLOT_PAYLOAD_SIZE, true);
-    view.setUint32(Header.WireVersion, WIRE_VERSION, true);
-    view.setInt32(Header.ProducerPid, Deno.pid, true);
-    view.setUint32(Header.Epoch, this.epoch, true);
-    view.setUint32(
-      Header.HeartbeatIntervalMs,
-      options.heartbeatIntervalMs,
-      true,
-    );
-    view.setInt32(Header.FirstPositionLo, this.#positionLo, true);
-    view.setUint32(Header.FirstPositionHi, this.#positionHi, true);
-    view.setFloat64(Header.CreatedAtMs, Date.now(), true);
-    // The registry itself is all zero (every slot free) in a fresh segment.
-    view.setUint32(Header.RegistrySlots, REGISTRY_SLOTS, true);
-    view.setUint32(Header.RegistrySlotSize, REGISTRY_SLOT_SIZE, true);
-    view.setInt32(Header.WritePositionLo, this.#positionLo, true);
-    view.setUint32(Header.WritePositionHi, this.#positionHi, true);
-    Atomics.store(this.#words, W_STATE, RingState.Open);
-    // Stored last: a reader that sees the magic sees a complete header.
-    Atomics.store(this.#words, Header.Magic >> 2, RING_MAGIC | 0);
-  }
-
   /**
    * Advances the heartbeat from this writer's own count, after checking
    * that the segment still has its size (a truncated one would crash the
@@ -260,6 +234,7 @@ export class RingWriter {
    */
   #beat(): void {
     if (!this.#sizeIntact()) return;
+    this.#publish(); // the reap below uses the committed position
     this.#idle = this.#position === this.#positionAtBeat;
     this.#positionAtBeat = this.#position;
     this.#beats = (this.#beats + 1) | 0;
@@ -327,6 +302,50 @@ export class RingWriter {
   }
 
   /**
+   * Publishes one record as {@linkcode write} does, but defers the commit
+   * (the header's write position; consumers read the slot at once) while
+   * no consumer sleeps: one commit per batch instead of one per record.
+   * The commit comes at once when a consumer sleeps, else at
+   * {@linkcode commit}, at the next `write` or `writeMany`, every
+   * {@linkcode DEFERRED_COMMIT_CAP} records, and at the latest in a
+   * microtask, once the caller's synchronous code ends: a caller that
+   * blocks the thread between records (a paced source sleeping) calls
+   * `commit()` before it does.
+   *
+   * @throws {RangeError} for a misaligned offset or too few bytes.
+   * @throws {RingTruncatedError} once the segment was found truncated.
+   * @throws {Error} after {@linkcode close}.
+   */
+  writeDeferred(record: Uint8Array, offset = 0): number {
+    if (this.#idle) this.#checkAfterIdle();
+    const source = this.#records.wordsAt(record, offset, TRADE_RECORD_SIZE);
+    if (this.#position >= this.#limit && !this.#gateOpen()) {
+      this.#drain.queue(source, this.#records.base, 1);
+      return 0;
+    }
+    this.#put(source, this.#records.base);
+    // A consumer asleep is woken now (a plain load, a hint: the deferred
+    // commit's locked store and load are what guarantee the wake).
+    if (
+      this.#position - this.#committed >= this.#commitEvery ||
+      this.#words[W_SLEEPERS] !== 0
+    ) {
+      this.#commit();
+    } else if (!this.#commitQueued) {
+      this.#commitQueued = true;
+      queueMicrotask(this.#commitTask);
+    }
+    return 1;
+  }
+
+  /** Commits what {@linkcode writeDeferred} wrote since the last commit, if anything (a no-op once closed). */
+  commit(): void {
+    if (this.#position !== this.#committed && this.#failure === undefined) {
+      this.#commit();
+    }
+  }
+
+  /**
    * Publishes `count` records stored back to back from byte 0 of `records`,
    * waking sleepers once at the end. Returns how many went into the ring;
    * the rest wait in the backlog (see {@linkcode write}).
@@ -377,8 +396,7 @@ export class RingWriter {
     Atomics.store(words, slot, stable - 1); // odd: being written
     words[slot + 2] = this.#positionLo;
     words[slot + 3] = this.#positionHi;
-    const to = slot + 4;
-    for (let i = 0; i < RECORD_WORDS; i++) words[to + i] = source[at + i];
+    copyRecord(words, slot + 4, source, at);
     if (STORES_IN_ORDER) words[slot] = stable;
     else Atomics.store(words, slot, stable);
     this.#position++;
@@ -391,6 +409,7 @@ export class RingWriter {
   /** Publishes the write position and wakes consumers if any sleep. */
   #commit(): void {
     const words = this.#words;
+    this.#committed = this.#position;
     Atomics.store(words, W_WRITE_LO, this.#positionLo | 0);
     if (this.#positionHi !== this.#publishedHi) {
       // After the low word, as docs/ipc_ring.md describes; readers rebuild the
@@ -416,11 +435,9 @@ export class RingWriter {
     return this.#drain.open();
   }
 
-  /** Commits if the header's write position is behind (in the middle of a batch). */
+  /** Commits if the header's write position is behind (in the middle of a batch, or after deferred writes). */
   #publish(): void {
-    if (Atomics.load(this.#words, W_WRITE_LO) !== this.#positionLo) {
-      this.#commit();
-    }
+    if (this.#position !== this.#committed) this.#commit();
   }
 
   /**
@@ -465,6 +482,7 @@ export class RingWriter {
         intact = false;
       }
     }
+    if (intact) this.#publish(); // deferred writes are never left unseen
     this.#failure ??= new Error(
       `Ring ${this.name} is closed: cannot write to it`,
     );
@@ -474,24 +492,6 @@ export class RingWriter {
     }
     this.#words = new Int32Array(0);
     unmapSegment(this.#segment);
-    if (intact) this.#unlinkIfOurs();
-  }
-
-  #unlinkIfOurs(): void {
-    let current: Segment;
-    try {
-      current = openSegment(this.name, { mapBytes: RING_HEADER_SIZE });
-    } catch {
-      return; // already gone, or not ours to judge
-    }
-    let ours = false;
-    try {
-      ours = readHeader(current).epoch === this.epoch;
-    } catch {
-      ours = false;
-    } finally {
-      unmapSegment(current);
-    }
-    if (ours) unlinkSegment(this.name);
+    if (intact) unlinkIfOurs(this.name, this.epoch);
   }
 }

@@ -43,6 +43,14 @@ export interface TradePublisher {
   send(symbol: number, record: Uint8Array, offset?: number): void;
   /** Publishes `count` records of symbol `symbol` stored back to back from byte 0 of `records`. */
   sendBatch(symbol: number, records: Uint8Array, count: number): void;
+  /**
+   * Hands consumers now what {@linkcode TradePublisher.send} took so far,
+   * for a transport that defers part of that work to the end of the
+   * caller's synchronous code (the ring commits once per batch). A source
+   * that blocks the thread between trades has the pipeline call it first.
+   * Transports that do not defer omit it.
+   */
+  flush?(): void;
   /** Can it publish now? */
   ready(): boolean;
   /** Current counters. */
