@@ -14,7 +14,7 @@ import {
   FutexVector,
   type FutexWaitOptions,
   futexWake,
-} from "../os/libc.ts";
+} from "../os/futex.ts";
 
 /** Ring words per group beside the cancel word. */
 const GROUP_WORDS = FUTEX_WAITV_MAX - 1;

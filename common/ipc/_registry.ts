@@ -11,7 +11,8 @@
  * @module
  */
 
-import { futexWake, processAlive } from "../os/libc.ts";
+import { processAlive } from "../os/libc.ts";
+import { futexWake } from "../os/futex.ts";
 import { monotonicNanos } from "../runtime/clock.ts";
 import { TWO_32, W_TETHER_WAKE, W_WRITER_WAITING } from "./_header.ts";
 import {

@@ -41,7 +41,7 @@ import {
   unlinkSegment,
   unmapSegment,
 } from "./segment.ts";
-import { futexWait } from "../os/libc.ts";
+import { futexWait } from "../os/futex.ts";
 import {
   ringTest,
   settlesWithin,

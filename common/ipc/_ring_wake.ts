@@ -7,7 +7,7 @@
  * @module
  */
 
-import { futexWake } from "../os/libc.ts";
+import { futexWake } from "../os/futex.ts";
 import { W_STATE, W_WAKE } from "./_header.ts";
 import { Header, RingState } from "./layout.ts";
 import type { Segment } from "./segment.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { futexWait, futexWake } from "../os/libc.ts";
+import { futexWait, futexWake } from "../os/futex.ts";
 import { W_EVICTIONS, W_TETHERED } from "./_header.ts";
 import {
   evict,

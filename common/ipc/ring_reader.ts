@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { FutexWaiter } from "../os/libc.ts";
+import type { FutexWaiter } from "../os/futex.ts";
 import {
   type HeaderInfo,
   readHeader,

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { futexWake } from "../os/libc.ts";
+import { futexWake } from "../os/futex.ts";
 import {
   HEADER_WORDS,
   RECORD_WORDS,

@@ -5,13 +5,12 @@
  * @module
  */
 
+import { libc, OsError } from "../os/libc.ts";
 import {
   futexWait,
   type FutexWaiter,
   futexWaitvSupported,
-  libc,
-  OsError,
-} from "../os/libc.ts";
+} from "../os/futex.ts";
 import { setTimerSlack } from "../os/timer_slack.ts";
 import { yieldToEventLoop } from "../runtime/delay.ts";
 import { ArrivalGaps, type SpinBudget } from "./_arrival_gaps.ts";

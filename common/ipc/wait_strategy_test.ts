@@ -15,7 +15,8 @@ import {
   unlinkSegment,
   unmapSegment,
 } from "./mod.ts";
-import { futexWait, futexWake, libc } from "../os/libc.ts";
+import { libc } from "../os/libc.ts";
+import { futexWait, futexWake } from "../os/futex.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import {
   recordBatch,

@@ -9,13 +9,12 @@
  * @module
  */
 
+import { LibcUnavailableError } from "../../common/os/libc.ts";
 import {
   FutexVector,
   futexWait,
   futexWaitvSupported,
-  LibcUnavailableError,
-  OsError,
-} from "../../common/os/libc.ts";
+} from "../../common/os/futex.ts";
 import { setTimerSlack } from "../../common/os/timer_slack.ts";
 import { monotonicNanos } from "../../common/runtime/clock.ts";
 
@@ -50,11 +49,7 @@ export class ThreadSleep {
    * or a little earlier: the caller looks at the clock again.
    */
   until(nanos: number): void {
-    try {
-      this.#wait(nanos, true);
-    } catch (error) {
-      tolerate(error);
-    }
+    this.#wait(nanos, true);
   }
 
   /**
@@ -63,11 +58,7 @@ export class ThreadSleep {
    * 15–50 µs after the time.
    */
   async untilAsync(nanos: number): Promise<void> {
-    try {
-      await this.#wait(nanos, false);
-    } catch (error) {
-      tolerate(error);
-    }
+    await this.#wait(nanos, false);
   }
 
   #wait(nanos: number, blocking: boolean): Promise<void> | undefined {
@@ -78,13 +69,4 @@ export class ThreadSleep {
       ? this.#vector.wait(options)
       : futexWait(this.#pointer, 0, options);
   }
-}
-
-/**
- * Every sleep ends with ETIMEDOUT, read from errno after the call; serve
- * once saw ENOENT there instead (a stale errno: a word of our own cannot be
- * refused). Ending early only means looking at the clock again.
- */
-function tolerate(error: unknown): void {
-  if (!(error instanceof OsError)) throw error;
 }

@@ -16,7 +16,7 @@
 
 /// <reference lib="deno.worker" />
 
-import { futexWake } from "../../common/os/libc.ts";
+import { futexWake } from "../../common/os/futex.ts";
 import { monotonicNanos } from "../../common/runtime/clock.ts";
 import { openSegment, unmapSegment } from "../../common/ipc/segment.ts";
 import {
