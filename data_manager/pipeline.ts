@@ -104,12 +104,21 @@ export class Pipeline implements TradeSink {
 
   /**
    * The source handed over what it has for now: transports that defer work
-   * per batch (the ring's commit) do it now, so a paced source that blocks
-   * the thread until its next trade adds no latency.
+   * per batch (the ring's commit, NATS's frames) do it now, so a paced
+   * source that blocks the thread until its next trade adds no latency.
+   * Returns a promise when a transport needs the event loop to finish (a
+   * socket write): await it before blocking.
    */
-  flush(): void {
+  flush(): Promise<void> | undefined {
     const flushing = this.#flushing;
-    for (let t = 0; t < flushing.length; t++) flushing[t].flush!();
+    let pending: Promise<void> | undefined;
+    for (let t = 0; t < flushing.length; t++) {
+      const sent = flushing[t].flush!();
+      if (sent !== undefined) {
+        pending = pending === undefined ? sent : pending.then(() => sent);
+      }
+    }
+    return pending;
   }
 
   /** Aborts once the limit is reached. */

@@ -23,7 +23,7 @@ export interface TradeSink {
    * time) calls it before it blocks; one that awaits needs not. Optional:
    * `sink.flush?.()`.
    */
-  flush?(): void;
+  flush?(): Promise<void> | undefined;
   /**
    * Resolves when the transports can take more without dropping, or returns
    * undefined when they can now. A source that can wait (a file, a

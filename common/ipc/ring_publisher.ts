@@ -197,7 +197,7 @@ export class RingPublisher implements TradePublisher {
   }
 
   /** Commits what {@linkcode send} wrote into every ring: sleeping consumers wake now. */
-  flush(): void {
+  flush(): undefined {
     const writers = this.#writers;
     for (let i = 0; i < writers.length; i++) writers[i].commit();
   }

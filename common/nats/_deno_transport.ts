@@ -228,12 +228,13 @@ export class DenoTransport implements Transport {
   /**
    * Copies `frame` to the bytes to write, and starts writing when no write
    * is in progress: frames sent during a write go out together in the next.
-   * The caller may reuse `frame` as soon as this returns. The two write
+   * The caller may reuse `frame` as soon as this returns; the promise
+   * settles once it reached the socket (or the connection is gone). The two write
    * buffers are reused (fresh buffers of a burst's size cost far more than
    * the copy: zeroed memory, page faults, GC).
    */
-  send(frame: Uint8Array): void {
-    if (this.#done || frame.length === 0) return;
+  send(frame: Uint8Array): Promise<void> | undefined {
+    if (this.#done || frame.length === 0) return undefined;
     const at = this.#pendingBytes;
     if (at + frame.length > this.#pending.length) {
       const bigger = new Uint8Array(
@@ -244,7 +245,7 @@ export class DenoTransport implements Transport {
     }
     this.#pending.set(frame, at);
     this.#pendingBytes = at + frame.length;
-    this.#writing ??= this.#write();
+    return this.#writing ??= this.#write();
   }
 
   async #write(): Promise<void> {

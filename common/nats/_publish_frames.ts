@@ -18,6 +18,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { NatsConnectionImpl } from "@nats-io/nats-core/internal";
 import { DenoTransport } from "./_deno_transport.ts";
+import { yieldToEventLoop } from "../runtime/delay.ts";
 
 const encoder = new TextEncoder();
 const HPUB = encoder.encode("HPUB ");
@@ -159,21 +160,26 @@ export class FrameWriter {
     this.#buffer = bigger;
   }
 
-  /** Hands what was written to the connection; see the module documentation. */
-  flush(): void {
+  /**
+   * Hands what was written to the connection (see the module
+   * documentation). Returns a promise settled once the bytes reached the
+   * socket, or a turn of the event loop later when nats.js queued them;
+   * undefined when there was nothing to send.
+   */
+  flush(): Promise<void> | undefined {
     this.#scheduled = false;
-    if (this.#at === 0) return;
+    if (this.#at === 0) return undefined;
     const bytes = this.#buffer.subarray(0, this.#at);
     this.#at = 0;
     const protocol = this.#nc?.protocol;
-    if (protocol === undefined) return;
+    if (protocol === undefined) return undefined;
     if (
       protocol.transport instanceof DenoTransport && protocol.connected &&
       protocol.infoReceived && protocol.outbound.size() === 0
     ) {
-      protocol.transport.send(bytes); // copied before it returns
-    } else {
-      protocol.sendCommand(bytes.slice());
+      return protocol.transport.send(bytes); // copied before it returns
     }
+    protocol.sendCommand(bytes.slice());
+    return yieldToEventLoop();
   }
 }

@@ -69,7 +69,8 @@ export class PublishWindow {
   readonly #stream: string;
   readonly #replyPrefix: string;
   readonly #replyBytes: Uint8Array;
-  readonly #frames = new FrameWriter();
+  /** Writes the HPUB frames; {@linkcode FrameWriter.flush} sends what it holds now. */
+  readonly frames: FrameWriter = new FrameWriter();
   readonly #ack: ScannedAck = { seq: 0, duplicate: false };
   /** performance.now() read once per turn of the event loop: see {@linkcode PublishWindow.now}. */
   #clock = 0;
@@ -157,7 +158,7 @@ export class PublishWindow {
   /** Publishes on `nc` (a nats.js connection) from now on, through a {@linkcode FrameWriter}. */
   useConnection(nc: NatsConnection): void {
     this.#nc = nc;
-    this.#frames.use(nc);
+    this.frames.use(nc);
   }
 
   /**
@@ -256,7 +257,7 @@ export class PublishWindow {
     slot.state = SlotState.InFlight;
     slot.sentAt = this.now();
     this.#inFlight++;
-    this.#frames.hpub(
+    this.frames.hpub(
       lane.subjectBytes,
       this.#replyBytes,
       id,

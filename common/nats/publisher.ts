@@ -237,6 +237,18 @@ export class NatsPublisher implements TradePublisher {
     }
   }
 
+  /**
+   * Sends what is queued now instead of at the next microtask: a source that
+   * blocks its thread between trades calls it (through the pipeline) first.
+   * Returns a promise, settled once the frames reached the socket (the
+   * write needs a turn of the event loop), or undefined when nothing was
+   * sent.
+   */
+  flush(): Promise<void> | undefined {
+    if (this.#pumpScheduled) this.#pump();
+    return this.#window.frames.flush();
+  }
+
   /** Connected, stream ensured, not failed or closing. */
   ready(): boolean {
     return this.#link.ready && this.#closing === undefined;

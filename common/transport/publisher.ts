@@ -46,11 +46,13 @@ export interface TradePublisher {
   /**
    * Hands consumers now what {@linkcode TradePublisher.send} took so far,
    * for a transport that defers part of that work to the end of the
-   * caller's synchronous code (the ring commits once per batch). A source
-   * that blocks the thread between trades has the pipeline call it first.
-   * Transports that do not defer omit it.
+   * caller's synchronous code (the ring commits once per batch, NATS writes
+   * its frames once per microtask). A source that blocks the thread between
+   * trades has the pipeline call it first. Returns undefined when it is
+   * done, or a promise when only the event loop can finish it (a socket
+   * write: await it before blocking). Transports that do not defer omit it.
    */
-  flush?(): void;
+  flush?(): Promise<void> | undefined;
   /** Can it publish now? */
   ready(): boolean;
   /** Current counters. */

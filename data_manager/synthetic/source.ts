@@ -125,6 +125,16 @@ export class SyntheticSource implements TradeSource {
         if (symbol < 0) break;
         sink.publish(symbol, record);
       }
+      // Paced, the thread may block until the next trade: send now what the
+      // transports would otherwise send at the next microtask (the ring's
+      // commit), and give the event loop the turn a socket write needs.
+      if (this.#paced) {
+        const sent = sink.flush?.();
+        if (sent !== undefined) {
+          await sent;
+          lastYield = nowMs();
+        }
+      }
       // Unpaced, or paced but behind: the event loop's turn now and then.
       if (!this.#paced || nowMs() - lastYield >= 2 * YIELD_EVERY_MS) {
         await yieldToEventLoop();
