@@ -7,7 +7,7 @@
  * @module
  */
 
-import { longestNatsMessageId, natsMessageId } from "../wire/message_id.ts";
+import { longestNatsMessageId } from "../wire/message_id.ts";
 import { RecordOffset, type TradeOrigin } from "../wire/mod.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import { headerLength, writeDigits } from "./_publish_frames.ts";
