@@ -58,6 +58,9 @@ export class TradeStats {
   /** Creates trackers for `streams` (index = position; more come with {@linkcode add}). */
   constructor(streams: readonly TradeOrigin[] = []) {
     for (const stream of streams) this.add(stream);
+    // The first clock read loads libc through FFI (a dlopen, ~5 ms): now,
+    // not in the first trade's callback.
+    readWallClock(this.#clock);
   }
 
   /** Streams tracked, by index. */

@@ -127,13 +127,14 @@ export class SyntheticSource implements TradeSource {
       }
       // Paced, the thread may block until the next trade: send now what the
       // transports would otherwise send at the next microtask (the ring's
-      // commit), and give the event loop the turn a socket write needs.
+      // commit), and give the event loop the turn a socket write needs. That
+      // turn is not a yield: it ends as soon as the write did, before what
+      // was read meanwhile is handled (NATS's acks), so the yield every
+      // YIELD_EVERY_MS stays due (counting it as one left the acks unread
+      // until NATS's window of 256 was full and trades queued for ms).
       if (this.#paced) {
         const sent = sink.flush?.();
-        if (sent !== undefined) {
-          await sent;
-          lastYield = nowMs();
-        }
+        if (sent !== undefined) await sent;
       }
       // Unpaced, or paced but behind: the event loop's turn now and then.
       if (!this.#paced || nowMs() - lastYield >= 2 * YIELD_EVERY_MS) {
