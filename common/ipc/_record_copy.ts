@@ -1,6 +1,7 @@
 /**
  * The copy of one 48-byte trade record between word arrays, unrolled: the
- * writer's hot path copies every trade once, and V8 runs the 12 plain
+ * writer's hot path copies every trade into its slot and the reader's
+ * (`_ring_cursor.ts`) out of it, and V8 runs the 12 plain
  * statements ~9 ns per trade faster than the 12-step loop (measured
  * interleaved in one process, synthetic source → pipeline → ring,
  * 2026-12-05).

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { HEADER_WORDS, RECORD_WORDS, SLOT_WORDS, TWO_32 } from "./_header.ts";
+import { HEADER_WORDS, SLOT_WORDS, TWO_32 } from "./_header.ts";
+import { copyRecord } from "./_record_copy.ts";
 import { holdsLapOf, nextReadable, writePosition } from "./_ring_slots.ts";
 import type { ReaderSlotHandle } from "./_reader_registration.ts";
 
@@ -82,8 +83,7 @@ export class RingCursor {
         else this.#skipCorrupt(this.position + 1);
         continue;
       }
-      const from = slot + 4;
-      for (let i = 0; i < RECORD_WORDS; i++) to[at + i] = words[from + i];
+      copyRecord(to, at, words, slot + 4);
       if (Atomics.load(words, slot) !== sequence) {
         // The producer rewrote the slot while we copied: either it was just
         // writing our trade (retry: it is odd, or complete now) or it lapped

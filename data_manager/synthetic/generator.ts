@@ -175,6 +175,14 @@ export class SyntheticGenerator {
   readonly #limit: number;
   #state: number;
   #produced = 0;
+  // The time of the last record as a u64's little-endian u32 halves, and
+  // what it was computed from: callers pass the same clock reading to
+  // several records in a row, and ts_event = ts_recv.
+  readonly #scratch = new DataView(new ArrayBuffer(8));
+  #stampLow = 0;
+  #stampHigh = 0;
+  #stampSeconds = NaN;
+  #stampNanos = NaN;
   #startMs = NaN;
 
   /**
@@ -276,11 +284,11 @@ export class SyntheticGenerator {
   }
 
   /**
-   * Writes the next trade as one complete record at byte `at` of `target`
-   * and returns its symbol's index, or -1 once `maxTrades` trades were
-   * written. The record has seq 0 (the publisher stamps it), the synthetic
-   * flag, and `ts_event` = `ts_recv` = `recvSeconds` s + `recvNanos` ns since
-   * the epoch. Allocates nothing.
+   * Writes the next trade into the record at byte `at` of `target` and
+   * returns its symbol's index, or -1 once `maxTrades` trades were written.
+   * Every field but seq is written (the publisher stamps seq; its word is
+   * left as it was): the synthetic flag, and `ts_event` = `ts_recv` =
+   * `recvSeconds` s + `recvNanos` ns since the epoch. Allocates nothing.
    *
    * Preconditions (unchecked): the time meets those of
    * {@linkcode setEpochNanos}.
@@ -320,9 +328,15 @@ export class SyntheticGenerator {
     this.#tradeIds[symbol] = tradeId + 1;
     // Side.Sell is Side.Buy + 1.
     target.setUint32(at, HEADER | ((Side.Buy + (bits & 1)) << 8), true);
-    target.setUint32(at + RecordOffset.Seq, 0, true);
-    setEpochNanos(target, at + RecordOffset.TsEvent, recvSeconds, recvNanos);
-    setEpochNanos(target, at + RecordOffset.TsRecv, recvSeconds, recvNanos);
+    if (recvSeconds !== this.#stampSeconds || recvNanos !== this.#stampNanos) {
+      this.#restamp(recvSeconds, recvNanos);
+    }
+    const low = this.#stampLow;
+    const high = this.#stampHigh;
+    target.setUint32(at + RecordOffset.TsEvent, low, true);
+    target.setUint32(at + RecordOffset.TsEvent + 4, high, true);
+    target.setUint32(at + RecordOffset.TsRecv, low, true);
+    target.setUint32(at + RecordOffset.TsRecv + 4, high, true);
     setU64(target, at + RecordOffset.Price, price);
     target.setFloat64(at + RecordOffset.Size, size, true);
     setU64(target, at + RecordOffset.TradeId, tradeId);
@@ -403,6 +417,16 @@ export class SyntheticGenerator {
       );
       if (at < (k + 1) * interval) return at;
     }
+  }
+
+  /** Computes the u64 halves of `seconds` s + `nanos` ns for the records to come. */
+  #restamp(seconds: number, nanos: number): void {
+    const scratch = this.#scratch;
+    setEpochNanos(scratch, 0, seconds, nanos);
+    this.#stampLow = scratch.getUint32(0, true);
+    this.#stampHigh = scratch.getUint32(4, true);
+    this.#stampSeconds = seconds;
+    this.#stampNanos = nanos;
   }
 
   /** The next u32 of the mulberry32 generator. */

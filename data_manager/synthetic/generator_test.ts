@@ -100,6 +100,24 @@ Deno.test("every record decodes as a valid synthetic trade", () => {
   });
 });
 
+Deno.test("a time repeated over records, then changed, stamps each record with its own; seq is left to the publisher", () => {
+  const source = new SyntheticGenerator(SYMBOLS, { seed: 9 });
+  const view = new DataView(new ArrayBuffer(TRADE_RECORD_SIZE));
+  const times = [[SECONDS, 5], [SECONDS, 5], [SECONDS, 6], [SECONDS + 1, 6]];
+  for (const [seconds, nanos] of times) {
+    view.setUint32(4, 0xdead_beef, true); // the seq word
+    source.next(view, 0, seconds, nanos);
+    const trade = decodeTrade(new Uint8Array(view.buffer), {
+      exchange: "synthetic",
+      symbol: "BTCUSDT",
+    });
+    const ns = BigInt(seconds) * 1_000_000_000n + BigInt(nanos);
+    assert.equal(trade.tsEvent, ns);
+    assert.equal(trade.tsRecv, ns);
+    assert.equal(trade.seq, 0xdead_beef);
+  }
+});
+
 Deno.test("prices start near each symbol's level and walk in ticks", () => {
   const trades = decodeAll(
     write(new SyntheticGenerator(SYMBOLS, { seed: 3 }), 20_000),
