@@ -290,13 +290,7 @@ export class RingWriter {
    * @throws {Error} after {@linkcode close}.
    */
   write(record: Uint8Array, offset = 0): number {
-    if (this.#idle) this.#checkAfterIdle();
-    const source = this.#records.wordsAt(record, offset, TRADE_RECORD_SIZE);
-    if (this.#position >= this.#limit && !this.#gateOpen()) {
-      this.#drain.queue(source, this.#records.base, 1);
-      return 0;
-    }
-    this.#put(source, this.#records.base);
+    if (!this.#place(record, offset)) return 0;
     this.#commit();
     return 1;
   }
@@ -317,13 +311,7 @@ export class RingWriter {
    * @throws {Error} after {@linkcode close}.
    */
   writeDeferred(record: Uint8Array, offset = 0): number {
-    if (this.#idle) this.#checkAfterIdle();
-    const source = this.#records.wordsAt(record, offset, TRADE_RECORD_SIZE);
-    if (this.#position >= this.#limit && !this.#gateOpen()) {
-      this.#drain.queue(source, this.#records.base, 1);
-      return 0;
-    }
-    this.#put(source, this.#records.base);
+    if (!this.#place(record, offset)) return 0;
     // A consumer asleep is woken now (a plain load, a hint: the deferred
     // commit's locked store and load are what guarantee the wake).
     if (
@@ -379,6 +367,18 @@ export class RingWriter {
     }
     if (written > 0) this.#commit();
     return written;
+  }
+
+  /** Writes the record into its slot (no commit), or queues it in the backlog while the gate is shut: false then. */
+  #place(record: Uint8Array, offset: number): boolean {
+    if (this.#idle) this.#checkAfterIdle();
+    const source = this.#records.wordsAt(record, offset, TRADE_RECORD_SIZE);
+    if (this.#position >= this.#limit && !this.#gateOpen()) {
+      this.#drain.queue(source, this.#records.base, 1);
+      return false;
+    }
+    this.#put(source, this.#records.base);
+    return true;
   }
 
   /**
