@@ -148,8 +148,17 @@ export class DenoTransport implements Transport {
       (tls.keyFile ? await Deno.readTextFile(tls.keyFile) : undefined);
     this.#encrypted = true;
     if (cert !== undefined && key !== undefined) {
-      const { hostname, port } = server;
-      return await Deno.connectTls({ hostname, port, caCerts, cert, key });
+      // connectTls checks the name it dials: for a server nats.js learned by
+      // address with the name to check beside it (tlsName), it dials that
+      // name, so the certificate is checked for the right one.
+      const hostname = name;
+      return await Deno.connectTls({
+        hostname,
+        port: server.port,
+        caCerts,
+        cert,
+        key,
+      });
     }
     return await Deno.startTls(await this.#dial(server), {
       hostname: name,

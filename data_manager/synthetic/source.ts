@@ -130,7 +130,8 @@ export class SyntheticSource implements TradeSource {
       // until NATS's window of 256 was full and trades queued for ms).
       if (this.#paced) {
         const sent = sink.flush?.();
-        if (sent !== undefined) await sent;
+        // A stalled server can hold a socket write for ever: a stop ends the wait.
+        if (sent !== undefined) await untilSettledOr(sent, signal);
       }
       // Unpaced, or paced but behind: the event loop's turn now and then.
       if (!this.#paced || nowMs() - lastYield >= 2 * YIELD_EVERY_MS) {
@@ -169,4 +170,20 @@ function publishRun(
 /** The monotonic clock in ms: the generator's time, and the clock the thread sleeps on. */
 function nowMs(): number {
   return monotonicNanos() / 1e6;
+}
+
+/** Resolves when `promise` settles or `signal` aborts, whichever comes first. */
+function untilSettledOr(
+  promise: Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    signal.addEventListener("abort", done);
+    promise.then(done, done);
+  });
 }

@@ -53,3 +53,16 @@ Deno.test("an abort stops a paced feed within 64 trades (at once when it keeps p
   // Trades due together (a late wake-up) are checked every 64.
   assert.ok(sink.count >= 10 && sink.count < 10 + 64, `${sink.count}`);
 });
+
+Deno.test("a paced feed whose flush never settles (a stalled NATS socket) still stops on abort", async () => {
+  const source = new SyntheticSource(["BTCUSDT"], { rate: 1000 });
+  const stop = new AbortController();
+  const sink = Object.assign(
+    countingSink((count) => {
+      if (count === 1) setTimeout(() => stop.abort(), 20);
+    }),
+    { flush: () => new Promise<void>(() => {}) },
+  );
+  await source.run(sink, { signal: stop.signal });
+  assert.equal(sink.count, 1, "the first trade's flush held the feed");
+});
