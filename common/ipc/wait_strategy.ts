@@ -5,14 +5,14 @@
  * @module
  */
 
-import { libc, OsError } from "../os/libc.ts";
+import { libc } from "../os/libc.ts";
 import {
   futexWait,
   type FutexWaiter,
   futexWaitvSupported,
 } from "../os/futex.ts";
-import { setTimerSlack } from "../os/timer_slack.ts";
 import { yieldToEventLoop } from "../runtime/delay.ts";
+import { ThreadSleep } from "../runtime/thread_sleep.ts";
 import { ArrivalGaps, type SpinBudget } from "./_arrival_gaps.ts";
 import { FutexSet } from "./_futex_set.ts";
 import { RingState } from "./layout.ts";
@@ -95,12 +95,10 @@ export class RingWaiter {
   #sleeps = 0;
   /** The rhythm of arrivals (`backoff`). */
   #gaps: ArrivalGaps;
-  /** A word no one wakes: a nap is a futex wait on it that times out. */
-  #napWord = new Int32Array(new ArrayBuffer(4));
-  #napPointer: Deno.PointerObject | undefined;
+  /** Naps: a futex wait no one wakes, with the thread's timer slack lowered (made at the first nap). */
+  #napper: ThreadSleep | undefined;
   /** When the last nap started, if no poll came up empty since (0: none): trades found now came during it. */
   #napStart = 0;
-  #slackSet = false;
   /** The readers of the last {@linkcode idle} call, and the trades they had received at the last arrival. */
   #idleReaders: readonly RingReader[] = [];
   #received = 0;
@@ -300,34 +298,14 @@ export class RingWaiter {
    * end it), to be polling again at `wakeAt`; learns how late naps end.
    */
   #nap(wakeAt: number, ms: number): Promise<void> | undefined {
-    this.#lowerTimerSlack();
-    this.#napPointer ??= Deno.UnsafePointer.of(this.#napWord)!;
-    const blocking = this.#blockingSleepMs > 0;
+    // open() is undefined only without libc, which backoff's sleeps need.
+    this.#napper ??= ThreadSleep.open()!;
     const woke = () => this.#gaps.wokeLate(wakeAt, performance.now());
     this.#napStart = performance.now();
-    let nap;
-    try {
-      nap = futexWait(this.#napPointer, 0, { timeoutMs: ms, blocking });
-    } catch (error) {
-      // A nap ends with ETIMEDOUT, read from errno; a stale errno (seen
-      // once in serve's thread sleeps) must not stop the consumer: a word
-      // of our own cannot be refused, and an early end means polling again.
-      if (!(error instanceof OsError)) throw error;
-      return undefined;
-    }
-    if (nap !== undefined) return nap.then(woke, woke);
+    const nap = this.#napper.for(ms, this.#blockingSleepMs > 0);
+    if (nap !== undefined) return nap.then(woke);
     woke();
     return undefined;
-  }
-
-  /**
-   * Lowers this thread's timer slack once (the kernel's default of 50 µs
-   * would make every nap that late), so that naps end on time.
-   */
-  #lowerTimerSlack(): void {
-    if (this.#slackSet) return;
-    this.#slackSet = true;
-    setTimerSlack();
   }
 
   /** The futex words of `readers`, reusing the last set while the readers are the same. */

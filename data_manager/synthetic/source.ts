@@ -7,13 +7,13 @@
 
 import { delay, yieldToEventLoop } from "../../common/runtime/delay.ts";
 import { monotonicNanos, readWallClock } from "../../common/runtime/clock.ts";
+import { ThreadSleep } from "../../common/runtime/thread_sleep.ts";
 import { TRADE_RECORD_SIZE } from "../../common/wire/trade.ts";
 import type { TradeSink, TradeSource } from "../source.ts";
 import {
   SyntheticGenerator,
   type SyntheticGeneratorOptions,
 } from "./generator.ts";
-import { ThreadSleep } from "./_thread_sleep.ts";
 
 /** The longest the feed sleeps between pacing checks, ms. */
 const MAX_PAUSE_MS = 50;

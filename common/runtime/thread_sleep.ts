@@ -1,22 +1,18 @@
 /**
- * Sleeps of the calling thread until a time of the monotonic clock, for
- * pacing a feed trade by trade: a futex wait that no one wakes, on a word of
- * its own, with an absolute `CLOCK_MONOTONIC` deadline (futex_waitv; a
- * relative timeout on kernels before 5.16), and the thread's timer slack
- * lowered to 1 µs. Due times computed from the start never drift, however
- * late a wake-up is.
+ * Precise sleeps of the calling thread: a futex wait that no one wakes, on a
+ * word of its own, with the thread's timer slack lowered to 1 µs. Until a
+ * time of the monotonic clock, for pacing a feed trade by trade (an absolute
+ * `CLOCK_MONOTONIC` deadline with futex_waitv; a relative timeout on kernels
+ * before 5.16: due times computed from the start never drift, however late a
+ * wake-up is), or for a span, for a consumer napping until a trade is due.
  *
  * @module
  */
 
-import { LibcUnavailableError } from "../../common/os/libc.ts";
-import {
-  FutexVector,
-  futexWait,
-  futexWaitvSupported,
-} from "../../common/os/futex.ts";
-import { setTimerSlack } from "../../common/os/timer_slack.ts";
-import { monotonicNanos } from "../../common/runtime/clock.ts";
+import { LibcUnavailableError } from "../os/libc.ts";
+import { FutexVector, futexWait, futexWaitvSupported } from "../os/futex.ts";
+import { setTimerSlack } from "../os/timer_slack.ts";
+import { monotonicNanos } from "./clock.ts";
 
 /** Blocks the thread until the monotonic clock reaches a time. */
 export class ThreadSleep {
@@ -59,6 +55,14 @@ export class ThreadSleep {
    */
   async untilAsync(nanos: number): Promise<void> {
     await this.#wait(nanos, false);
+  }
+
+  /**
+   * Sleeps `ms`, blocking the thread (undefined once it ended) or on Deno's
+   * blocking pool (a promise).
+   */
+  for(ms: number, blocking: boolean): Promise<void> | undefined {
+    return futexWait(this.#pointer, 0, { timeoutMs: ms, blocking });
   }
 
   #wait(nanos: number, blocking: boolean): Promise<void> | undefined {
