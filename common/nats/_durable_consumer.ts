@@ -21,6 +21,7 @@ import {
   retrying,
 } from "./_consume_loop.ts";
 import { streamKey } from "./_subscription.ts";
+import { RedeliveryHold } from "./_redelivery_hold.ts";
 
 /** How long the end of a subscription waits for the server to confirm the last acknowledgement, ms. */
 const FINAL_ACK_MS = 50;
@@ -201,8 +202,17 @@ class DurableConsumer {
     );
     await delay(waitMs, signal);
     if (signal?.aborted) return undefined;
+    const after = await jsm.consumers.info(stream, info.name);
+    // Redelivered in no particular order: held, then delivered in order.
+    subscription.holdRedeliveries(
+      new RedeliveryHold(after.num_ack_pending, {
+        floor: after.ack_floor.stream_seq,
+        last: after.delivered.stream_seq,
+        maxWaitMs: waitMs,
+      }),
+    );
     return {
-      info: await jsm.consumers.info(stream, info.name),
+      info: after,
       note: `; waited for the redelivery of ${unacknowledged}`,
     };
   }

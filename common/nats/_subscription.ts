@@ -30,6 +30,7 @@ import {
 } from "./_feed_loss.ts";
 import { ALL, ConsumerStatus } from "./_status_watch.ts";
 import { ackReply, readAckReply } from "./_ack_reply.ts";
+import type { RedeliveryHold } from "./_redelivery_hold.ts";
 
 /** One subscribed (or met) (exchange, symbol) stream's counters. */
 export interface Channel extends LossCounts {
@@ -113,6 +114,8 @@ export class Subscription {
   #ackQueued = false;
   #reported = new Set<string>();
   #stream: string;
+  /** Armed by {@linkcode Subscription.holdRedeliveries} for the next pass. */
+  #hold: RedeliveryHold | undefined;
 
   /** Routes `symbols` (none: every symbol) of the feed's stream to `onTick`. */
   constructor(
@@ -182,11 +185,28 @@ export class Subscription {
     return this.#limit - this.#delivered;
   }
 
+  /** Makes the next pass deliver through `hold` (see `_redelivery_hold.ts`). */
+  holdRedeliveries(hold: RedeliveryHold): void {
+    this.#hold = hold;
+  }
+
   /** Starts a pass that expects delivery sequence `nextDelivery` first (0: not checked). */
   begin(nextDelivery: number): Round {
     this.#nextDelivery = nextDelivery;
     this.#round = Promise.withResolvers();
-    if (this.#finished) this.#end("done");
+    if (this.#finished) {
+      this.#end("done");
+    } else {
+      const round = this.#round.promise;
+      this.#hold?.start(() => {
+        if (this.#round?.promise !== round) return;
+        try {
+          this.#release();
+        } catch (error) {
+          this.fail(round, error); // onTick or onEvent threw
+        }
+      });
+    }
     return this.#round.promise;
   }
 
@@ -208,6 +228,9 @@ export class Subscription {
   #end(how: "done" | "gap" | "missing"): void {
     this.#round?.resolve(how);
     this.#round = undefined;
+    // What a pass held and did not deliver stays unacknowledged: it comes again.
+    this.#hold?.stop();
+    this.#hold = undefined;
   }
 
   /** The consume callback: delivers one message's records. */
@@ -242,12 +265,42 @@ export class Subscription {
         return;
       }
       this.#nextDelivery++;
+      const hold = this.#hold;
+      if (hold !== undefined) {
+        if (hold.add({ message, streamSeq })) this.#release();
+        return;
+      }
       if (streamSeq <= this.#lastStreamSeq) {
         message.ack(); // delivered before; its acknowledgement was lost
         return;
       }
-      this.#lastStreamSeq = streamSeq;
     }
+    this.#deliver(message, streamSeq);
+  }
+
+  /**
+   * Delivers, in stream order, all that the hold held (see
+   * `_redelivery_hold.ts`), then acknowledges the last one received.
+   */
+  #release(): void {
+    const hold = this.#hold;
+    if (hold === undefined) return;
+    this.#hold = undefined;
+    const { messages, last } = hold.take();
+    try {
+      for (const { message, streamSeq } of messages) {
+        if (streamSeq > this.#lastStreamSeq) this.#deliver(message, streamSeq);
+      }
+    } catch (error) {
+      this.#unacked = undefined; // AckAll would acknowledge those not delivered
+      throw error;
+    }
+    if (last !== undefined) this.#queueAck(last);
+  }
+
+  /** Delivers one message's records (new in this run: after the last delivered). */
+  #deliver(message: JsMsg, streamSeq: number): void {
+    if (this.#acks) this.#lastStreamSeq = streamSeq;
     this.loss.delivered(streamSeq);
     const route = this.#routes.get(message.subject) ??
       this.#route(message.subject);
@@ -280,13 +333,7 @@ export class Subscription {
     for (let i = 0; i < count; i++) onTick(view.select(i), origin, index);
     channel.received += count;
     this.#delivered += count;
-    if (this.#acks) {
-      this.#unacked = message;
-      if (!this.#ackQueued) {
-        this.#ackQueued = true;
-        queueMicrotask(this.flushAcks);
-      }
-    }
+    if (this.#acks) this.#queueAck(message);
     // Whole messages only: one cut by the limit could be neither
     // acknowledged (the next run would repeat its first trades) nor left
     // unacknowledged (the next run would skip the rest).
@@ -318,6 +365,14 @@ export class Subscription {
       lastSeq: (at.firstSeq - 1 + TWO_32) % TWO_32,
       count: lost,
     });
+  }
+
+  /** Acknowledges (AckAll) `message`, and every one delivered before it, soon. */
+  #queueAck(message: JsMsg): void {
+    this.#unacked = message;
+    if (this.#ackQueued) return;
+    this.#ackQueued = true;
+    queueMicrotask(this.flushAcks);
   }
 
   /** Acknowledges (AckAll) every message delivered so far. */

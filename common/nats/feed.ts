@@ -227,7 +227,8 @@ export class NatsFeed implements TradeFeed {
    * left unacknowledged by the one before (prefetched, never delivered)
    * rewinds the same way: with the consumer reset API (server 2.14+),
    * or, for `last_per_subject` (whose reset skips messages) and older
-   * servers, by waiting ack_wait for their redelivery.
+   * servers, by waiting ack_wait for their redelivery, which comes in no
+   * particular order: it is held and delivered in stream order.
    *
    * A message on a subject that is not a canonical trade subject, or whose
    * payload is not a whole number of valid records, is skipped, counted in

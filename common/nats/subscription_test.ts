@@ -1,9 +1,10 @@
 // The NATS subscription hands each loss it counts (trades the stream no
 // longer held) to onGap, in order: after the trades before it, just before
-// the first trade after it, with the exact seqs and count. Messages are
-// plain objects with the fields a non-acknowledging subscription reads (the
+// the first trade after it, with the exact seqs and count. It puts
+// redeliveries the server sends out of stream order back in order. Messages
+// are plain objects with the fields the subscription reads (the
 // multi-process tests in tests/nats_consumer_loss_test.ts make the server
-// discard them for real).
+// discard them for real; tests/nats_feed_test.ts has it redeliver).
 
 import assert from "node:assert/strict";
 import type { JsMsg } from "@nats-io/jetstream";
@@ -12,6 +13,7 @@ import { tradeSubject } from "../wire/subjects.ts";
 import { Side } from "../wire/trade.ts";
 import type { TradeGap } from "../transport/feed.ts";
 import { Subscription } from "./_subscription.ts";
+import { RedeliveryHold } from "./_redelivery_hold.ts";
 
 const PREFIX = "market";
 
@@ -21,6 +23,7 @@ function message(
   symbol: string,
   first: number,
   last: number,
+  delivery: { seq: number; acked?: number[] } = { seq: streamSeq },
 ): JsMsg {
   const data = encodeMessage(
     Array.from({ length: last - first + 1 }, (_, i) => ({
@@ -35,13 +38,16 @@ function message(
     })),
   );
   const subject = tradeSubject("binance", symbol, { prefix: PREFIX });
-  // The reply subject holds the sequences (delivery sequence = stream sequence here).
-  const reply = `$JS.ACK.TRADES.c.1.${streamSeq}.${streamSeq}.0.0`;
-  return { seq: streamSeq, subject, reply, data } as unknown as JsMsg;
+  // The reply subject holds the stream and delivery sequences.
+  const reply = `$JS.ACK.TRADES.c.1.${streamSeq}.${delivery.seq}.0.0`;
+  const ack = () => delivery.acked?.push(delivery.seq);
+  return { seq: streamSeq, subject, reply, data, ack } as unknown as JsMsg;
 }
 
 /** A subscription of BTCUSDT and ETHUSDT that logs trades and gaps in `seen`. */
-function subscribe(): { subscription: Subscription; seen: string[] } {
+function subscribe(
+  options: { acks?: boolean; limit?: number } = {},
+): { subscription: Subscription; seen: string[] } {
   const seen: string[] = [];
   const gap = (g: TradeGap) =>
     `gap ${g.symbol} ${g.stream} ${g.cause} ${g.firstSeq}-${g.lastSeq} ${g.count}`;
@@ -55,14 +61,14 @@ function subscribe(): { subscription: Subscription; seen: string[] } {
       onStream: () => {},
       onGap: (g) => seen.push(gap(g)),
       prefix: PREFIX,
-      limit: Infinity,
-      acks: false,
+      limit: options.limit ?? Infinity,
+      acks: options.acks ?? false,
       emit: () => {},
       stream: "TRADES",
       restart: undefined,
     },
   );
-  subscription.begin(0);
+  if (!options.acks) subscription.begin(0);
   return { subscription, seen };
 }
 
@@ -98,4 +104,99 @@ Deno.test("Subscription: a loss across the u32 seq wrap names the seqs modulo 2^
     `gap BTCUSDT 0 stream limit or deleted ${2 ** 32 - 2}-1 4`,
     "BTCUSDT 2",
   ]);
+});
+
+/**
+ * The six messages a run left unacknowledged (stream sequences 10 to 15,
+ * BTCUSDT and ETHUSDT in turn, one trade each), redelivered with delivery
+ * sequences 13 to 18 in the order nats-server 2.14.9 was seen to send them:
+ * the last one first.
+ */
+function redelivered(acked: number[]): JsMsg[] {
+  const order = [15, 10, 11, 12, 13, 14];
+  return order.map((streamSeq, i) => {
+    const btc = streamSeq % 2 === 0;
+    const tradeSeq = btc ? (streamSeq - 10) / 2 + 1 : (streamSeq - 11) / 2 + 1;
+    return message(streamSeq, btc ? "BTCUSDT" : "ETHUSDT", tradeSeq, tradeSeq, {
+      seq: 13 + i,
+      acked,
+    });
+  });
+}
+
+const IN_ORDER = [
+  "BTCUSDT 1",
+  "ETHUSDT 1",
+  "BTCUSDT 2",
+  "ETHUSDT 2",
+  "BTCUSDT 3",
+  "ETHUSDT 3",
+];
+
+Deno.test("Subscription: redeliveries sent out of stream order are held, then delivered in order and acknowledged once", async () => {
+  const acked: number[] = [];
+  const { subscription, seen } = subscribe({ acks: true });
+  subscription.holdRedeliveries(
+    new RedeliveryHold(6, { floor: 9, last: 15, maxWaitMs: 60_000 }),
+  );
+  const round = subscription.begin(13);
+  const messages = redelivered(acked);
+  for (const m of messages.slice(0, 5)) subscription.receive(m);
+  assert.deepEqual(seen, [], "held until the sixth redelivery");
+  subscription.receive(messages[5]);
+  assert.deepEqual(seen, IN_ORDER);
+  await Promise.resolve();
+  // AckAll: the last one received (delivery sequence 18) acknowledges all six.
+  assert.deepEqual(acked, [18]);
+  // Held no more: the next message goes through at once.
+  subscription.receive(
+    message(16, "BTCUSDT", 4, 4, { seq: 19, acked }),
+  );
+  assert.equal(seen.at(-1), "BTCUSDT 4");
+  subscription.finish();
+  assert.equal(await round, "done");
+});
+
+Deno.test("Subscription: a hold whose redeliveries do not all come delivers what it has, in order, after its time", async () => {
+  const acked: number[] = [];
+  const { subscription, seen } = subscribe({ acks: true });
+  subscription.holdRedeliveries(
+    new RedeliveryHold(7, { floor: 9, last: 16, maxWaitMs: 30 }),
+  );
+  const round = subscription.begin(13);
+  for (const m of redelivered(acked)) subscription.receive(m);
+  assert.deepEqual(seen, []);
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.deepEqual(seen, IN_ORDER);
+  assert.deepEqual(acked, [18]);
+  subscription.finish();
+  assert.equal(await round, "done");
+});
+
+Deno.test("Subscription: the limit is checked after all the held messages, so AckAll acknowledges none undelivered", async () => {
+  const acked: number[] = [];
+  const { subscription, seen } = subscribe({ acks: true, limit: 2 });
+  subscription.holdRedeliveries(
+    new RedeliveryHold(6, { floor: 9, last: 15, maxWaitMs: 60_000 }),
+  );
+  const round = subscription.begin(13);
+  for (const m of redelivered(acked)) subscription.receive(m);
+  assert.equal(await round, "done");
+  assert.deepEqual(seen, IN_ORDER);
+  assert.deepEqual(acked, [18]);
+});
+
+Deno.test("Subscription: a delivery sequence jump while holding drops the held messages unacknowledged, to be rewound", async () => {
+  const acked: number[] = [];
+  const { subscription, seen } = subscribe({ acks: true });
+  subscription.holdRedeliveries(
+    new RedeliveryHold(6, { floor: 9, last: 15, maxWaitMs: 60_000 }),
+  );
+  const round = subscription.begin(13);
+  const messages = redelivered(acked);
+  subscription.receive(messages[0]);
+  subscription.receive(messages[2]); // delivery sequence 15 after 13
+  assert.equal(await round, "gap");
+  assert.deepEqual(seen, []);
+  assert.deepEqual(acked, []);
 });
