@@ -47,6 +47,8 @@ export const PREFIX = `mbtest${RUN}`;
 export const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 /** Longest wait for something that should happen, ms. */
 export const LIVENESS_MS = 15_000;
+/** How long a reader's subscription may run before its test fails, ms. */
+export const FEED_DEADLINE_MS = 4 * LIVENESS_MS;
 
 /** A published message: where it went and what it held. */
 export interface Published {
@@ -299,7 +301,7 @@ export function read(
   const delivered: Delivered[] = [];
   const events: FeedEvent[] = [];
   const streams: string[] = [];
-  const done = feed.subscribeTrades(symbols, (trade, origin, index) => {
+  const running = feed.subscribeTrades(symbols, (trade, origin, index) => {
     assert.equal(
       streams[index],
       `${origin.exchange} ${origin.symbol}`,
@@ -323,9 +325,16 @@ export function read(
       streams.push(`${origin.exchange} ${origin.symbol}`);
     },
   });
-  done.catch(() => {}); // awaited by the tests that expect it to fail
   const saw = (kind: FeedEvent["kind"]) =>
     events.filter((e) => e.kind === kind);
+  const done = bounded(running, () => {
+    controller.abort();
+    const seen = events.map((e) => `\n  ${e.kind}: ${e.message}`).join("");
+    return `the feed did not end within ${
+      FEED_DEADLINE_MS / 1000
+    } s: ${delivered.length} trade(s) delivered, limit ${limit}; its events:${seen}`;
+  });
+  done.catch(() => {}); // awaited by the tests that expect it to fail
   return {
     feed,
     delivered,
@@ -341,6 +350,38 @@ export function read(
       until(() => delivered.length >= count, `${count} trades delivered`),
     attached: () => until(() => saw("attached").length > 0, "attached"),
   };
+}
+
+/**
+ * `running`, or, when it has not settled after {@linkcode FEED_DEADLINE_MS},
+ * a failure saying `timedOut()` (which stops it) once it has: a feed that
+ * never ends fails its test instead of hanging the suite.
+ */
+async function bounded(
+  running: Promise<void>,
+  timedOut: () => string,
+): Promise<void> {
+  if (await settlesWithin(running, FEED_DEADLINE_MS)) return await running;
+  const message = timedOut();
+  await settlesWithin(running.catch(() => {}), LIVENESS_MS);
+  throw new Error(message);
+}
+
+/** Whether `promise` settles within `ms` (it is not awaited further). */
+async function settlesWithin(
+  promise: Promise<unknown>,
+  ms: number,
+): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => "in", () => "in"), late]) !==
+      "late";
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Waits until `condition` holds, for at most LIVENESS_MS. */
