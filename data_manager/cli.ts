@@ -52,6 +52,10 @@ export const SERVE_USAGE = roleUsage({
   --nats               also publish to NATS JetStream      transport.nats.enabled
 ${natsUrlHelp(NATS)}
   --stream NAME        JetStream stream name               transport.nats.jetstream.stream_name
+  --standby            wait as the hot standby of a serve  registry.standby
+                       that publishes these symbols, and take
+                       over when its heartbeat expires
+                       (without it: refuse, exit 1)
 ${metricsPortHelp("data_manager")}
 ${LOG_FLAGS_HELP}`,
 });
@@ -112,6 +116,7 @@ const SERVE_FLAGS: Record<string, RoleFlag> = {
     type: "string",
     sets: { key: "transport.nats.jetstream.stream_name" },
   },
+  standby: { type: "boolean", sets: { key: "registry.standby" } },
 };
 
 /**

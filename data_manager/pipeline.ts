@@ -59,12 +59,15 @@ export class Pipeline implements TradeSink {
       counters?: PublishCounters;
       limit?: number;
       signal?: AbortSignal;
+      /** Per symbol, the seq already published (a standby taking over resumes after its owner's); absent: 0, the first trade gets seq 1. */
+      lastSeqs?: readonly number[];
     } = {},
   ) {
     this.#limit = options.limit && options.limit > 0 ? options.limit : Infinity;
     this.#transports = transports;
     this.#flushing = transports.filter((t) => t.flush !== undefined);
     this.#sequences = new Uint32Array(symbols.length);
+    options.lastSeqs?.forEach((seq, i) => this.#sequences[i] = seq);
     this.#gaps = new Uint8Array(symbols.length);
     this.#pacing = options.pacing ?? [];
     this.#stop = options.signal

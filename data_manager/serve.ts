@@ -18,6 +18,7 @@ import {
   runRoleWork,
 } from "../common/role/mod.ts";
 import { serveFamilies, serveHealth, type ServeState } from "./metrics.ts";
+import type { HealthReport } from "../common/metrics/mod.ts";
 import { type PublishCounters, publishTrades } from "./pipeline.ts";
 import {
   TradeFileReadError,
@@ -31,6 +32,14 @@ import {
   pacingTransports,
 } from "./transport_setup.ts";
 import type { TradePublisher } from "../common/transport/publisher.ts";
+import { RingPublisher } from "../common/ipc/ring_publisher.ts";
+import {
+  closeRegistration,
+  keepRegistered,
+  openRegistration,
+  type Registration,
+} from "./registration.ts";
+import { publishAsStandby } from "./standby.ts";
 
 const ROLE = "data_manager";
 /** How long rings stay after a source ended by itself, ms. */
@@ -41,8 +50,12 @@ const RING_DROPS =
 
 /** What serve runs: the metrics' state and the transports that pace the source. */
 interface Serving extends ServeState {
+  /** The transports (none yet while a hot standby waits). */
+  transports: TradePublisher[];
   /** The transports whose room holds the source (see {@linkcode pacingTransports}). */
   pacing: readonly TradePublisher[];
+  /** Its place in the symbol registry, when it registers. */
+  registration: Registration | undefined;
 }
 
 /** Options of {@linkcode serve}. */
@@ -91,6 +104,35 @@ export function serve(
   });
 }
 
+/**
+ * Claims the symbols in the registry (when serve registers), then opens the
+ * transports, unless it waits as a hot standby (none yet), or the exit
+ * status after one line.
+ */
+async function openPublishing(
+  config: Config,
+  log: RoleContext["log"],
+  source: string,
+): Promise<
+  | { registration: Registration | undefined; transports: TradePublisher[] }
+  | number
+> {
+  // Before any ring or stream exists: a symbol another serve publishes is
+  // refused, or (--standby) waited for.
+  const registration = await openRegistration(config, { log, source });
+  if (typeof registration === "number") return registration;
+  if (registration && !registration.claims.complete) {
+    return { registration, transports: [] };
+  }
+  const opened = await openTransports(config, log);
+  if (typeof opened === "number") {
+    if (registration) await closeRegistration(registration, log);
+    return opened;
+  }
+  describeRings(registration, opened);
+  return { registration, transports: opened };
+}
+
 /** Opens the source and the transports; the work publishes the one into the others. */
 async function openServe(
   config: Config,
@@ -101,10 +143,13 @@ async function openServe(
   // Before any ring or stream exists: a source that cannot start leaves none.
   const source = await openSource(config, log);
   if (typeof source === "number") return source;
-  const transports = await openTransports(config, log);
-  if (typeof transports === "number") return transports;
+  const publishing = await openPublishing(config, log, source.kind);
+  if (typeof publishing === "number") return publishing;
+  const { registration, transports } = publishing;
   log.info(
-    `publishing ${source.kind} ${dataManager.exchange} ${
+    `${
+      transports.length === 0 ? "standing by to publish" : "publishing"
+    } ${source.kind} ${dataManager.exchange} ${
       dataManager.symbols.join(",")
     } (${describeSource(config)}${
       dataManager.maxTrades
@@ -122,6 +167,7 @@ async function openServe(
     counters,
     transports,
     pacing: pacingTransports(transports),
+    registration,
   };
   const { metrics } = dataManager;
   let lastTrades = 0;
@@ -132,7 +178,9 @@ async function openServe(
       collect: () => serveFamilies(state),
       flowing: () => counters.trades,
       health: (flow) =>
-        serveHealth(state, { flow, staleAfterMs: metrics.staleAfterMs }),
+        registration && !registration.claims.complete
+          ? standbyHealth(registration, dataManager.symbols.length)
+          : serveHealth(state, { flow, staleAfterMs: metrics.staleAfterMs }),
     },
     progress(seconds) {
       const rate = (counters.trades - lastTrades) / seconds;
@@ -154,8 +202,42 @@ async function openServe(
       ),
     ],
     drain: (end) => drain(config, state, { end, context }),
-    release: () => closeAll(transports),
+    async release() {
+      await closeAll(transports);
+      if (registration) await closeRegistration(registration, log);
+    },
   };
+}
+
+/** A hot standby is healthy while it waits: publishing is not its job yet. */
+function standbyHealth(
+  registration: Registration,
+  symbols: number,
+): HealthReport {
+  return {
+    ok: true,
+    checks: [{
+      name: "registry",
+      ok: true,
+      detail:
+        `hot standby, ${registration.claims.held.length} of ${symbols} symbols held`,
+    }],
+  };
+}
+
+/** Puts the rings' names and epochs into the registry entries. */
+function describeRings(
+  registration: Registration | undefined,
+  transports: readonly TradePublisher[],
+): void {
+  const rings = transports.find((transport) =>
+    transport instanceof RingPublisher
+  );
+  if (!registration || !rings) return;
+  registration.claims.describe({
+    rings: rings.segments,
+    epochs: rings.epochs,
+  });
 }
 
 /** Publishes the source into the transports until it ends or `signal` aborts. */
@@ -164,18 +246,58 @@ async function publish(
   state: Serving,
   options: { signal: AbortSignal; context: RoleContext },
 ): Promise<void> {
-  // A transport that cannot go on (NATS: credentials refused, stream
-  // settings the server will not take) has logged why, and stops the whole
-  // publisher: exit 1.
-  for (const transport of state.transports) {
-    transport.failed?.().then(() => options.context.fail());
+  const { registration } = state;
+  const { context } = options;
+  const ended = new AbortController();
+  const signal = AbortSignal.any([options.signal, ended.signal]);
+  let heartbeats: Promise<void> | undefined;
+  const watch = (transports: readonly TradePublisher[]) => {
+    // A transport that cannot go on (NATS: credentials refused, stream
+    // settings the server will not take) has logged why, and stops the
+    // whole publisher: exit 1.
+    for (const transport of transports) {
+      transport.failed?.().then(() => context.fail());
+    }
+    if (!registration) return;
+    heartbeats = keepRegistered(registration, {
+      config,
+      log: context.log,
+      signal,
+      perSymbol: state.counters.perSymbol,
+      onLost: (message) => context.fail(message),
+    });
+  };
+  try {
+    if (registration && !registration.claims.complete) {
+      const status = await publishAsStandby(config, state.source, {
+        signal: options.signal,
+        registration,
+        log: context.log,
+        counters: state.counters,
+        openTransports: async () => {
+          const opened = await openTransports(config, context.log);
+          if (typeof opened === "number") return opened;
+          state.transports.push(...opened);
+          state.pacing = pacingTransports(opened);
+          describeRings(registration, opened);
+          watch(opened);
+          return { transports: opened, pacing: [...state.pacing] };
+        },
+      });
+      if (status !== undefined) context.fail();
+      return;
+    }
+    watch(state.transports);
+    await publishTrades(state.source, state.transports, {
+      signal: options.signal,
+      counters: state.counters,
+      limit: config.dataManager.maxTrades,
+      pacing: state.pacing,
+    });
+  } finally {
+    ended.abort();
+    await heartbeats;
   }
-  await publishTrades(state.source, state.transports, {
-    signal: options.signal,
-    counters: state.counters,
-    limit: config.dataManager.maxTrades,
-    pacing: state.pacing,
-  });
 }
 
 /**
@@ -217,6 +339,8 @@ async function drain(
       options.context.setFailed();
     }
   }
+  // Flushed: a standby may take the symbols over at once.
+  if (state.registration) await closeRegistration(state.registration, log);
   // Publishing and flushing time: the linger is a courtesy to consumers.
   const seconds = (performance.now() - end.startedAt - idle) / 1000;
   const rate = counters.trades / seconds;

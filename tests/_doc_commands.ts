@@ -56,6 +56,7 @@ const BOUNDED_FORM: Record<string, string> = {
   live: "--print-config",
   demo: "--help",
   rings: "--once",
+  symbols: "--print-config",
 };
 
 /** Tasks that cannot run here in a bounded way, and why. */

@@ -51,8 +51,9 @@ const LAYERS: readonly (readonly string[])[] = [
   ["common/trade_file"],
   ["common/transport"],
   ["common/ipc", "common/nats"],
+  ["common/registry"],
   ["common/role"],
-  ["data_manager", "trading_core", "ringstat"],
+  ["data_manager", "trading_core", "ringstat", "symbolstat"],
   ["mod.ts"],
   ["strategies"],
 ];
@@ -62,7 +63,7 @@ const BARRED: readonly (readonly [string, string])[] = [
   ["common/role", "common/nats"],
 ];
 /** The role folders (and ringstat, the tool beside them): only their own files import them (and the root mod.ts, the library surface). */
-const ROLES = ["data_manager", "trading_core", "ringstat"];
+const ROLES = ["data_manager", "trading_core", "ringstat", "symbolstat"];
 /** Product files longer than this many lines must be split. */
 const MAX_FILE_LINES = 500;
 /** Functions longer than this many lines need a `// long: <reason>` comment above them. */

@@ -30,6 +30,7 @@ type RunTask = "serve" | "live" | "demo";
 const SERVE_FLAGS = [
   "--allow-read=config,data",
   "--allow-env=NATS_URL,NATS_TOKEN,NATS_USER,NATS_PASSWORD,NATS_CREDS",
+  "--allow-sys=hostname",
   "--allow-ffi",
   "--allow-net=127.0.0.1,localhost,stream.binance.com:9443,stream.binance.us:9443,stream.testnet.binance.vision:443",
 ];

@@ -28,8 +28,10 @@ export const LIVE_USAGE = roleUsage({
     "Consumes trades (trading_core) from the shared-memory ring or NATS JetStream.",
   connection: NATS,
   flags:
-    `  --symbols A,B        symbols to read; "" = every symbol  data_source.symbols
-                       (NATS only)                         and data_source.nats.consumer.symbols
+    `  --symbols A,B        symbols to read; '*' = every one    data_source.symbols
+                       (the ring: those the symbol registry and data_source.nats.consumer.symbols
+                       lists, followed as new ones appear;
+                       NATS: every subject, also "")
   --exchange NAME      exchange to read; '*' = every       data_source.exchange
                        exchange (NATS only)                and data_source.nats.consumer.exchange
   --max-trades N       exit after N trades                 data_source.max_trades

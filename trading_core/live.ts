@@ -34,6 +34,7 @@ import { liveFamilies, liveHealth, type LiveState } from "./metrics.ts";
 import { progressLines, reportSummary, summarize } from "./live_report.ts";
 import { TradeStats } from "./trade_stats.ts";
 import { flaggedGaps, GAP_FLAGS } from "./processing.ts";
+import { LiveRegistry } from "./publishers.ts";
 
 const ROLE = "trading_core";
 
@@ -140,6 +141,7 @@ async function openLive(
   const feed = createFeed(config, log);
   const stats = new TradeStats();
   const state: LiveState = { feed, stats, processing };
+  const registry = LiveRegistry.for(config, log);
   const { metrics } = config.tradingCore;
   const previous: number[] = [];
   return {
@@ -148,16 +150,44 @@ async function openLive(
       section: "trading_core.metrics",
       collect: () => liveFamilies(state),
       flowing: () => stats.received,
-      health: (flow) =>
-        liveHealth(state, { flow, staleAfterMs: metrics.staleAfterMs }),
+      health: (flow) => {
+        const report = liveHealth(state, {
+          flow,
+          staleAfterMs: metrics.staleAfterMs,
+        });
+        return registry ? registry.health(report, stats.streams) : report;
+      },
     },
     progress: (seconds) =>
       progressLines(stats, feed.stats(), previous, seconds),
-    run: (signal) =>
-      consume(config, state, { signal, recorder, log, symbols: read.symbols }),
+    async run(signal) {
+      // The registry is read while consuming, and no longer.
+      const consumed = new AbortController();
+      const watching = registry?.run(
+        AbortSignal.any([signal, consumed.signal]),
+        (symbols, first) => {
+          if (feed instanceof RingFeed && LiveRegistry.discovers(config)) {
+            feed.addSymbols(symbols, first);
+          }
+        },
+      );
+      try {
+        await consume(config, state, {
+          signal,
+          recorder,
+          log,
+          symbols: read.symbols,
+        });
+      } finally {
+        consumed.abort();
+        await watching;
+      }
+    },
     expected: EXPECTED,
-    close: () =>
-      closeOutputs(outputs, { log, barsOut: config.tradingCore.barsOut }),
+    async close() {
+      await registry?.close();
+      await closeOutputs(outputs, { log, barsOut: config.tradingCore.barsOut });
+    },
     report({ startedAt }) {
       const summary = summarize(feed, stats, performance.now() - startedAt);
       const json = options.summaryJson;
@@ -166,6 +196,7 @@ async function openLive(
     async release() {
       await processing?.stop();
       recorder?.close();
+      await registry?.close();
     },
   };
 }

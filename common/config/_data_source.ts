@@ -38,6 +38,8 @@ import type {
 
 /** Every exchange, where an exchange may be given (NATS only). */
 const EVERY_EXCHANGE = "*";
+/** Every symbol: NATS reads every subject, the ring every symbol the registry lists. */
+const EVERY_SYMBOL = "*";
 
 const RING_PER_EXCHANGE =
   `expected one exchange, since the ring (data_source.type = "ipc") is per exchange; for every exchange read NATS (--nats or data_source.type = "nats")`;
@@ -48,6 +50,20 @@ function checkExchangeOrEvery(value: string): string {
 
 function sameSymbols(a: readonly string[], b: readonly string[]): boolean {
   return JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+}
+
+/** Is `symbols` of `section` the list `["*"]` (every symbol)? */
+function everySymbol(section: Section): boolean {
+  const raw = section.raw("symbols");
+  return Array.isArray(raw) && raw.length === 1 && raw[0] === EVERY_SYMBOL;
+}
+
+/** `symbols`, with `["*"]` read as none (every symbol). */
+function readSymbolsOrEvery(
+  section: Section,
+  fallback: readonly string[],
+): string[] {
+  return everySymbol(section) ? [] : readSymbols(section, fallback);
 }
 
 /** `type`, or what the file's tables imply when it is not given. */
@@ -133,7 +149,7 @@ function readConsumerSelection(
     {
       section: consumer,
       key: "symbols",
-      value: readSymbols(consumer, general.symbols),
+      value: readSymbolsOrEvery(consumer, general.symbols),
     },
     { same: sameSymbols },
   );
@@ -149,7 +165,8 @@ export function readDataSource(
   const exchange = section.string("exchange", DEFAULT_EXCHANGE, {
     check: checkExchangeOrEvery,
   });
-  const symbols = readSymbols(section, DEFAULT_SYMBOLS);
+  const every = everySymbol(section);
+  const symbols = readSymbolsOrEvery(section, DEFAULT_SYMBOLS);
   const maxTrades = section.integer("max_trades", 0, COUNT);
   const ipcSection = section.section("ipc");
   const ipc = readIpcSource(ipcSection);
@@ -177,13 +194,13 @@ export function readDataSource(
   if (type === "ipc" && exchange === EVERY_EXCHANGE) {
     section.invalid("exchange", RING_PER_EXCHANGE);
   }
-  if (type === "ipc" && symbols.length === 0) {
+  if (type === "ipc" && symbols.length === 0 && !every) {
     section.problem(
       "symbols",
       "expected at least one symbol: a ring is per symbol",
     );
   }
-  if (type === "ipc" && exchange !== EVERY_EXCHANGE) {
+  if (type === "ipc" && exchange !== EVERY_EXCHANGE && !every) {
     checkRingNames(section, {
       ipc: ipcSection,
       prefix: ipc.shmPathPrefix,
@@ -203,6 +220,7 @@ export function readDataSource(
   return {
     type,
     ...(type === "nats" ? selection : { exchange, symbols }),
+    everySymbol: every || (type === "nats" && selection.symbols.length === 0),
     maxTrades,
     ipc,
     nats: { connection, consumer, streamName, subjectPrefix },

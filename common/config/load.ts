@@ -22,6 +22,7 @@ import {
 import { isTable, keyPaths, Problems, Section, type Table } from "./_reader.ts";
 import { checkRingNames } from "./_ring_names.ts";
 import { readTradingCore } from "./_trading_core.ts";
+import { readRegistry } from "./_registry.ts";
 import { readTransport } from "./_transport.ts";
 import { boundedDuration } from "./_values.ts";
 import type { Config, LogConfig, LogFormat } from "./types.ts";
@@ -181,7 +182,8 @@ export function parseConfig(
 /**
  * The NATS connections the configuration uses, read from the file and the
  * flags alone (no variable sets `enabled` or `type`): `transport.nats` when
- * serve publishes to NATS, `data_source.nats.connection` when live reads it.
+ * serve publishes to NATS or registers its symbols,
+ * `data_source.nats.connection` when live reads NATS or the registry.
  * The NATS variables set only these, so a ring-only role ignores them.
  */
 function connectionsInUse(
@@ -195,8 +197,12 @@ function connectionsInUse(
   const config = readConfig(new Section(problems, "", probe), file);
   const [publisher, consumer] = NATS_CONNECTIONS;
   return [
-    ...(config.transport.nats.enabled ? [publisher] : []),
-    ...(config.dataSource.type === "nats" ? [consumer] : []),
+    ...(config.transport.nats.enabled || config.registry.register
+      ? [publisher]
+      : []),
+    ...(config.dataSource.type === "nats" || config.registry.watch
+      ? [consumer]
+      : []),
   ];
 }
 
@@ -230,6 +236,12 @@ function readConfig(root: Section, file: string | undefined): Config {
   }
   const dataSource = readDataSource(root.section("data_source"), warnings);
   const tradingCore = readTradingCore(root.section("trading_core"));
+  const registry = readRegistry(root.section("registry"), {
+    publishesToNats: transport.nats.enabled,
+    readsRegistry: dataSource.type === "nats" || dataSource.everySymbol,
+    syntheticIdsFromClock: dataManager.source === "synthetic" &&
+      dataManager.synthetic.firstTradeId === undefined,
+  });
   const log = readLog(root.section("log"));
   root.done();
   return {
@@ -238,6 +250,7 @@ function readConfig(root: Section, file: string | undefined): Config {
     transport,
     dataSource,
     tradingCore,
+    registry,
     log,
     warnings,
   };

@@ -151,6 +151,7 @@ const DEFAULT_CONFIG: Config = {
     type: "ipc",
     exchange: "binance",
     symbols: ["BTCUSDT", "ETHUSDT"],
+    everySymbol: false,
     maxTrades: 0,
     ipc: {
       shmPathPrefix: "/marketbus_",
@@ -191,6 +192,16 @@ const DEFAULT_CONFIG: Config = {
     onWriteError: "stop",
     bars: { intervals: ["1s", "1m"], closeDelayMs: 250 },
     metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
+  },
+  registry: {
+    bucket: "marketbus_symbols",
+    heartbeatIntervalMs: 1000,
+    ttlMs: 5000,
+    maxAgeMs: 86_400_000,
+    register: false,
+    watch: false,
+    standby: false,
+    standbyBuffer: 65_536,
   },
   log: { level: "info", format: "text", progressIntervalMs: 5000 },
   warnings: [],
@@ -775,6 +786,7 @@ const LEVELS: [string, string, string, string[]][] = [
     "transport",
     "data_source",
     "trading_core",
+    "registry",
     "log",
   ]],
   ["data_manager", "symbol", "symbols", [

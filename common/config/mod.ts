@@ -51,6 +51,7 @@ export {
   type NatsTransportConfig,
   type OnExistingFile,
   type OnWriteError,
+  type RegistryConfig,
   REPLAY_FORMATS,
   type ReplayConfig,
   type ReplayFormat,

@@ -300,6 +300,8 @@ export interface DataSourceConfig {
   exchange: string;
   /** Symbols the chosen transport reads (upper case); for `nats` the consumer's, `[]` = every symbol. */
   symbols: string[];
+  /** `symbols = ["*"]`: every symbol (the ring: those the registry lists, followed as they appear). */
+  everySymbol: boolean;
   /** Trades to read before exiting; 0 = run until stopped. */
   maxTrades: number;
   /** The shared-memory ring. */
@@ -315,6 +317,26 @@ export interface DataSourceConfig {
     /** First token(s) of the subjects (must match the publisher's `subject_prefix`). */
     subjectPrefix: string;
   };
+}
+
+/** The symbol registry in NATS KV (`[registry]`). */
+export interface RegistryConfig {
+  /** KV bucket name (stream `KV_{bucket}`). */
+  bucket: string;
+  /** Time between a publisher's heartbeats, ms. */
+  heartbeatIntervalMs: number;
+  /** An entry whose last heartbeat is older than this has expired, ms. */
+  ttlMs: number;
+  /** The bucket's max age: an entry not re-put for this long is removed, ms. */
+  maxAgeMs: number;
+  /** serve registers its symbols (default: when it publishes to NATS), over `transport.nats`'s connection. */
+  register: boolean;
+  /** live reads the registry for discovery and publisher health (default: when it reads NATS or every ring symbol), over `data_source.nats.connection`. */
+  watch: boolean;
+  /** serve waits as a hot standby when its symbols are owned (`--standby`). */
+  standby: boolean;
+  /** Trades per symbol a hot standby keeps to resume from where the owner stopped. */
+  standbyBuffer: number;
 }
 
 /** Logging (`[log]`). */
@@ -339,6 +361,8 @@ export interface Config {
   dataSource: DataSourceConfig;
   /** Consumer processing (`[trading_core]`). */
   tradingCore: TradingCoreConfig;
+  /** The symbol registry (`[registry]`). */
+  registry: RegistryConfig;
   /** Logging (`[log]`). */
   log: LogConfig;
   /** Deprecations and notes worth printing at start-up. */

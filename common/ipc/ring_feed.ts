@@ -114,6 +114,7 @@ interface Run {
   readonly signal: AbortSignal | undefined;
   readonly emit: (event: FeedEvent) => void;
   readonly onGap: OnGap | undefined;
+  readonly onStream: SubscribeOptions["onStream"];
   /** The attached readers, as of their last change. */
   readers: RingReader[];
 }
@@ -128,6 +129,9 @@ export class RingFeed implements TradeFeed {
   #publisherUid: number | undefined;
   #channels: Channel[] = [];
   #search: RingSearch<Channel> = new RingSearch(undefined);
+  /** The running subscription, and the symbols added before it. */
+  #run: Run | undefined;
+  #added: string[] = [];
 
   /**
    * Creates the feed; nothing is opened until {@linkcode subscribeTrades}.
@@ -190,7 +194,8 @@ export class RingFeed implements TradeFeed {
     const emit = options.onEvent ?? (() => {});
     const limit = options.limit && options.limit > 0 ? options.limit : Infinity;
     const { exchange, shmPathPrefix } = this.#options;
-    this.#channels = newChannels(symbols, exchange, shmPathPrefix);
+    const all = [...new Set([...symbols, ...this.#added])];
+    this.#channels = newChannels(all, exchange, shmPathPrefix);
     const channels = this.#channels;
     for (const channel of channels) {
       options.onStream?.(channel.origin, channel.index);
@@ -211,8 +216,10 @@ export class RingFeed implements TradeFeed {
       signal,
       emit,
       onGap: options.onGap,
+      onStream: options.onStream,
       readers: [],
     };
+    this.#run = run;
     const interrupt = () => {
       search.cancel();
       return waiter.interrupt(run.readers);
@@ -230,12 +237,36 @@ export class RingFeed implements TradeFeed {
         channel.gaps.flush(channel, undefined, run.onGap);
       }
     } finally {
+      this.#run = undefined;
       signal?.removeEventListener("abort", interrupt);
       await waiter.interrupt(run.readers);
       for (const channel of channels) detach(channel);
       waiter.close();
       await search.close();
     }
+  }
+
+  /**
+   * More symbols (`live --symbols '*'`): before the subscription as if
+   * subscribed; during it new streams, from the first trade (`atFrom`: `from`).
+   */
+  addSymbols(symbols: readonly string[], atFrom = false): void {
+    const run = this.#run;
+    if (!run) return void this.#added.push(...symbols);
+    const known = new Set(this.#channels.map((channel) => channel.symbol));
+    const fresh = symbols.filter((symbol) => !known.has(symbol));
+    const { exchange, shmPathPrefix: prefix } = this.#options;
+    for (const channel of newChannels(fresh, exchange, prefix)) {
+      channel.index = this.#channels.length;
+      this.#channels.push(channel); // run.channels: the loop reads it next
+      run.onStream?.(channel.origin, channel.index);
+      try {
+        this.#attach(channel, atFrom ? this.#options.from : "first", run.emit);
+      } catch { // not a ring (yet): reported once and waited past
+        this.#attach(channel, "first", run.emit);
+      }
+    }
+    run.readers = active(this.#channels);
   }
 
   /**

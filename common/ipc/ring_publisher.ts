@@ -163,6 +163,11 @@ export class RingPublisher implements TradePublisher {
     return this.#writers.map((writer) => writer.name);
   }
 
+  /** Each ring's epoch, in symbol order. */
+  get epochs(): number[] {
+    return this.#writers.map((writer) => writer.epoch);
+  }
+
   /** Stale segments replaced at start-up. */
   get replaced(): ReplacedRing[] {
     return this.#writers.flatMap((writer) =>

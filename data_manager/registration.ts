@@ -1,0 +1,250 @@
+/**
+ * serve in the symbol registry: claims its (exchange, symbol)s before it
+ * publishes (refusing, exit 1, while another live serve owns one), or waits
+ * as a hot standby (`--standby`) and takes over when the owner's heartbeat
+ * expires; heartbeats while it publishes, stops when another process took
+ * a symbol over, and marks its entries stopped on a clean exit.
+ *
+ * @module
+ */
+
+import { type Config, ConfigError } from "../common/config/mod.ts";
+import { NatsAuthError } from "../common/nats/connection.ts";
+import {
+  describeOwner,
+  type LiveOwner,
+  type OpenRegistry,
+  openRegistry,
+  SymbolClaims,
+  type TakeOver,
+} from "../common/registry/mod.ts";
+import { delay } from "../common/runtime/delay.ts";
+import { formatDuration } from "../common/config/duration.ts";
+import type { Logger } from "../common/runtime/log.ts";
+
+/** serve's place in the registry. */
+export interface Registration {
+  /** Its claims. */
+  claims: SymbolClaims;
+  /** The bucket and the connection. */
+  registry: OpenRegistry;
+}
+
+/** This host's name (`--allow-sys=hostname`), or `unknown` without the permission. */
+export function hostName(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "unknown";
+  }
+}
+
+/** The symbols of `owners`, grouped by owner: `binance BTCUSDT,ETHUSDT … by host h pid 1 since …`. */
+function ownedBy(owners: readonly LiveOwner[], exchange: string): string {
+  const groups = new Map<string, string[]>();
+  for (const { symbol, stored } of owners) {
+    const owner = describeOwner(stored.entry);
+    groups.set(owner, [...groups.get(owner) ?? [], symbol]);
+  }
+  return [...groups].map(([owner, symbols]) =>
+    `${exchange} ${symbols.join(",")} by ${owner}`
+  ).join("; ");
+}
+
+/** The live owners as one refusal line. */
+function refusal(owners: readonly LiveOwner[], config: Config): string {
+  return `already published: ${
+    ownedBy(owners, config.dataManager.exchange)
+  }; stop that serve first, or start this one with --standby to take over when its heartbeat expires (registry.ttl = ${
+    formatDuration(config.registry.ttlMs)
+  })`;
+}
+
+/**
+ * Opens the registry over `transport.nats`'s connection and claims every
+ * symbol; undefined when serve does not register (`registry.register`),
+ * the exit status after one line when it cannot (1: owned by a live serve
+ * without `--standby`, credentials refused, unreadable files).
+ * With `--standby` and owned symbols, returns with the claims incomplete:
+ * {@linkcode awaitTakeover} waits for them.
+ */
+export async function openRegistration(
+  config: Config,
+  options: { log: Logger; source: string },
+): Promise<Registration | number | undefined> {
+  const { registry: settings, transport: { nats }, dataManager } = config;
+  if (!settings.register) return undefined;
+  const { log } = options;
+  let registry: OpenRegistry;
+  try {
+    registry = await openRegistry(nats, {
+      registry: settings,
+      log,
+      create: true,
+    });
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof NatsAuthError) {
+      log.error(error.message);
+      return 1;
+    }
+    throw error;
+  }
+  const claims = new SymbolClaims(registry.bucket, {
+    prefix: nats.jetstream.subjectPrefix,
+    exchange: dataManager.exchange,
+    symbols: dataManager.symbols,
+    identity: {
+      host: hostName(),
+      pid: Deno.pid,
+      source: options.source,
+      startedAt: Date.now(),
+    },
+    ttlMs: settings.ttlMs,
+  });
+  let owners = await claims.liveOwners();
+  if (owners.length === 0) {
+    await claims.claimFree();
+    owners = await claims.liveOwners();
+  }
+  if (owners.length > 0 && !settings.standby) {
+    await claims.release();
+    await registry[Symbol.asyncDispose]();
+    log.error(refusal(owners, config));
+    return 1;
+  }
+  if (owners.length > 0) {
+    log.info(
+      `standing by: published ${
+        ownedBy(owners, dataManager.exchange)
+      }; taking over when its heartbeat expires (registry.ttl = ${
+        formatDuration(settings.ttlMs)
+      })`,
+    );
+  } else {
+    log.info(
+      `registered ${dataManager.exchange} ${
+        dataManager.symbols.join(",")
+      } in registry ${settings.bucket}`,
+    );
+  }
+  return { claims, registry };
+}
+
+/** The takeover of `taken` as log text. */
+function takeoverText(taken: TakeOver, exchange: string, now: number): string {
+  const { previous } = taken;
+  if (previous === undefined) return `took over ${exchange} ${taken.symbol}`;
+  const why = {
+    free: "",
+    stopped: "it stopped",
+    gone: "its process is gone",
+    expired: `its heartbeat expired ${
+      ((now - previous.storedAt - previous.entry.ttlMs) / 1000).toFixed(1)
+    } s ago`,
+  }[taken.reason];
+  return `took over ${exchange} ${taken.symbol} from ${
+    describeOwner(previous.entry)
+  } (${why})`;
+}
+
+/**
+ * A hot standby's wait: announces itself, claims each symbol once it is
+ * free, logs each takeover, and keeps the claims it has fresh. Resolves
+ * true once every symbol is held, false when `signal` aborts first.
+ */
+export async function awaitTakeover(
+  registration: Registration,
+  options: { config: Config; log: Logger; signal: AbortSignal },
+): Promise<boolean> {
+  const { claims } = registration;
+  const { config, log, signal } = options;
+  const { heartbeatIntervalMs } = config.registry;
+  let failing = false;
+  while (!signal.aborted && !claims.complete) {
+    try {
+      await claims.announceStandby();
+      await claims.heartbeat();
+      const now = Date.now();
+      for (const taken of await claims.claimFree(now)) {
+        log.warn(takeoverText(taken, config.dataManager.exchange, now));
+      }
+      failing = false;
+    } catch (error) {
+      if (!failing) log.warn(`registry: ${(error as Error).message}`);
+      failing = true;
+    }
+    if (!claims.complete) await delay(heartbeatIntervalMs, signal);
+  }
+  return claims.complete;
+}
+
+/**
+ * Heartbeats every `registry.heartbeat_interval` until `signal` aborts,
+ * with each symbol's rate; calls `onLost` with a line naming the new owner
+ * when another process took a symbol over. A failed heartbeat (NATS down)
+ * is logged once until one succeeds.
+ */
+export async function keepRegistered(
+  registration: Registration,
+  options: {
+    config: Config;
+    log: Logger;
+    signal: AbortSignal;
+    perSymbol: readonly number[];
+    onLost: (message: string) => void;
+  },
+): Promise<void> {
+  const { claims } = registration;
+  const { config, log, signal, perSymbol } = options;
+  const { heartbeatIntervalMs } = config.registry;
+  let failing = false;
+  let last = [...perSymbol];
+  let lastAt = performance.now();
+  while (!signal.aborted) {
+    await delay(heartbeatIntervalMs, signal);
+    if (signal.aborted) break;
+    const now = performance.now();
+    const seconds = (now - lastAt) / 1000;
+    claims.describe({
+      rates: perSymbol.map((trades, i) => (trades - last[i]) / seconds),
+    });
+    last = [...perSymbol];
+    lastAt = now;
+    try {
+      const lost = await claims.heartbeat();
+      failing = false;
+      if (lost.length > 0) {
+        options.onLost(
+          lost.map(({ symbol, stored }) =>
+            `${config.dataManager.exchange} ${symbol} was taken over by ${
+              describeOwner(stored.entry)
+            } (this serve's heartbeat had expired)`
+          ).join("; ") + ": stopping",
+        );
+        return;
+      }
+    } catch (error) {
+      if (!failing) {
+        log.warn(`registry heartbeat failed: ${(error as Error).message}`);
+      }
+      failing = true;
+    }
+  }
+}
+
+/** Marks the held entries stopped (best effort) and closes the registry's connection. */
+export async function closeRegistration(
+  registration: Registration,
+  log: Logger,
+): Promise<void> {
+  try {
+    await registration.claims.release();
+  } catch (error) {
+    log.warn(
+      `registry: could not mark the entries stopped (${
+        (error as Error).message
+      }); they expire after registry.ttl`,
+    );
+  }
+  await registration.registry[Symbol.asyncDispose]();
+}

@@ -1,0 +1,134 @@
+/**
+ * live and the symbol registry: the symbols `--symbols '*'` reads on the
+ * ring (those the registry lists, followed as new ones appear), and a
+ * `publishers` check in `/healthz` that fails, naming the symbol and its
+ * publisher, when a publisher is dead (heartbeat expired, or stopped) with
+ * no standby. The registry is connected in the background, so a NATS server
+ * that is down holds neither the start nor a SIGINT.
+ *
+ * @module
+ */
+
+import type { Config } from "../common/config/mod.ts";
+import type { HealthCheck, HealthReport } from "../common/metrics/mod.ts";
+import {
+  type OpenRegistry,
+  openRegistry,
+  PublisherWatch,
+} from "../common/registry/mod.ts";
+import type { Logger } from "../common/runtime/log.ts";
+
+/** A stream's place: its exchange and symbol. */
+interface StreamPlace {
+  /** Exchange. */
+  exchange: string;
+  /** Symbol. */
+  symbol: string;
+}
+
+/** live's view of the registry (`registry.watch`). */
+export class LiveRegistry {
+  #config: Config;
+  #log: Logger;
+  #watch: PublisherWatch | undefined;
+  #registry: OpenRegistry | undefined;
+
+  private constructor(config: Config, log: Logger) {
+    this.#config = config;
+    this.#log = log;
+  }
+
+  /** live's registry view, or undefined when it does not read the registry. */
+  static for(config: Config, log: Logger): LiveRegistry | undefined {
+    return config.registry.watch ? new LiveRegistry(config, log) : undefined;
+  }
+
+  /** The ring's `--symbols '*'`: the registry names the symbols. */
+  static discovers(config: Config): boolean {
+    return config.dataSource.type === "ipc" && config.dataSource.everySymbol;
+  }
+
+  /**
+   * Connects over `data_source.nats.connection` (until `signal` aborts),
+   * then reads the registry every heartbeat interval; `onSymbols` hears of
+   * the exchange's symbols: all at the first read (`first`), then the new
+   * ones.
+   */
+  async run(
+    signal: AbortSignal,
+    onSymbols: (symbols: string[], first: boolean) => void,
+  ): Promise<void> {
+    const { registry: settings, dataSource } = this.#config;
+    const exchange = dataSource.exchange;
+    try {
+      this.#registry = await openRegistry(dataSource.nats.connection, {
+        registry: settings,
+        log: this.#log,
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted) return;
+      this.#log.error(
+        `registry ${settings.bucket}: ${
+          (error as Error).message
+        }; no discovery, and /healthz cannot tell whether publishers are alive`,
+      );
+      return;
+    }
+    let first = true;
+    const report = (found: StreamPlace[]) => {
+      const symbols = found.filter((place) => place.exchange === exchange)
+        .map((place) => place.symbol);
+      if (symbols.length === 0) return;
+      this.#log.info(`registry lists ${exchange} ${symbols.join(",")}`);
+      onSymbols(symbols, first);
+    };
+    this.#watch = new PublisherWatch(this.#registry.bucket, {
+      prefix: dataSource.nats.subjectPrefix,
+      pollMs: settings.heartbeatIntervalMs,
+      onNew: report,
+      onError: (error) =>
+        this.#log.warn(
+          `registry ${settings.bucket}: ${
+            (error as Error).message
+          }; publisher health keeps its last read`,
+        ),
+    });
+    await this.#watch.poll().catch(() => {}); // run() reports its errors
+    first = false;
+    await this.#watch.run(signal);
+  }
+
+  /**
+   * `report` with a `publishers` check over `streams`: failing (so 503)
+   * when any stream's publisher is dead with no standby, naming each.
+   */
+  health(
+    report: HealthReport,
+    streams: readonly StreamPlace[],
+  ): HealthReport {
+    const watch = this.#watch;
+    const now = Date.now();
+    const results = streams.map((stream) =>
+      watch?.check(stream.exchange, stream.symbol, now)
+    );
+    const dead = results.filter((result) => result?.ok === false);
+    const check: HealthCheck = {
+      name: "publishers",
+      ok: dead.length === 0,
+      detail: watch === undefined
+        ? "registry not connected yet"
+        : dead.length > 0
+        ? dead.map((result) => result!.detail).join("; ")
+        : results.length === 0
+        ? "no stream yet"
+        : results.map((result) => result!.detail).join("; "),
+    };
+    return { ok: report.ok && check.ok, checks: [...report.checks, check] };
+  }
+
+  /** Closes the registry's connection. */
+  async close(): Promise<void> {
+    await this.#registry?.[Symbol.asyncDispose]();
+  }
+}
