@@ -7,6 +7,7 @@
  */
 
 import type { Section } from "./_reader.ts";
+import { formatDuration } from "./duration.ts";
 import { boundedDuration } from "./_values.ts";
 import type { RegistryConfig } from "./types.ts";
 
@@ -55,7 +56,11 @@ export function readRegistry(
   if (ttlMs < 2 * heartbeatIntervalMs) {
     section.problem(
       "ttl",
-      `invalid duration ${ttlMs} ms: expected at least twice registry.heartbeat_interval (${heartbeatIntervalMs} ms), or one late heartbeat expires the entry`,
+      `invalid duration ${
+        JSON.stringify(section.raw("ttl") ?? "5s")
+      }: expected at least twice registry.heartbeat_interval (${
+        formatDuration(heartbeatIntervalMs)
+      }), or one late heartbeat expires the entry`,
     );
   }
   const maxAgeMs = boundedDuration(section, "max_age", {
@@ -65,7 +70,11 @@ export function readRegistry(
   if (maxAgeMs < ttlMs) {
     section.problem(
       "max_age",
-      `invalid duration ${maxAgeMs} ms: expected at least registry.ttl (${ttlMs} ms), or live entries would vanish`,
+      `invalid duration ${
+        JSON.stringify(section.raw("max_age") ?? "24h")
+      }: expected at least registry.ttl (${
+        formatDuration(ttlMs)
+      }), or live entries would vanish`,
     );
   }
   const register = section.boolean("register", defaults.publishesToNats);
