@@ -101,10 +101,21 @@ export async function openRegistration(
     },
     ttlMs: settings.ttlMs,
   });
-  let owners = await claims.liveOwners();
-  if (owners.length === 0) {
-    await claims.claimFree();
+  let owners: LiveOwner[];
+  try {
     owners = await claims.liveOwners();
+    if (owners.length === 0) {
+      await claims.claimFree();
+      owners = await claims.liveOwners();
+    }
+  } catch (error) {
+    await registry[Symbol.asyncDispose]();
+    log.error(
+      `registry ${settings.bucket}: ${
+        (error as Error).message
+      }: cannot tell whether another serve publishes these symbols (registry.register = false publishes without the registry)`,
+    );
+    return 1;
   }
   if (owners.length > 0 && !settings.standby) {
     await claims.release();

@@ -49,6 +49,8 @@ export interface BucketOptions {
   bucket: string;
   /** Create the bucket when missing, with this max age of an entry not re-put, ms; undefined = never create (readers). */
   createWithMaxAgeMs?: number;
+  /** How long one request (a get, a put) may take, ms; a NATS outage fails them after it. */
+  timeoutMs?: number;
 }
 
 function isApiError(error: unknown, code: number): boolean {
@@ -78,9 +80,10 @@ export class RegistryBucket {
   private constructor(
     nc: NatsConnection,
     jsm: JetStreamManager,
-    bucket: string,
+    options: { bucket: string; timeoutMs?: number },
   ) {
-    this.#js = jetstream(nc);
+    const bucket = options.bucket;
+    this.#js = jetstream(nc, { timeout: options.timeoutMs });
     this.#jsm = jsm;
     this.#stream = `KV_${bucket}`;
     this.#prefix = `$KV.${bucket}.`;
@@ -94,7 +97,10 @@ export class RegistryBucket {
     nc: NatsConnection,
     options: BucketOptions,
   ): Promise<RegistryBucket> {
-    const jsm = await jetstreamManager(nc, { checkAPI: false });
+    const jsm = await jetstreamManager(nc, {
+      checkAPI: false,
+      timeout: options.timeoutMs,
+    });
     const stream = `KV_${options.bucket}`;
     if (
       options.createWithMaxAgeMs !== undefined && !await hasStream(jsm, stream)
@@ -117,7 +123,7 @@ export class RegistryBucket {
         if (!(error instanceof JetStreamApiError)) throw error;
       }
     }
-    return new RegistryBucket(nc, jsm, options.bucket);
+    return new RegistryBucket(nc, jsm, options);
   }
 
   /** The entry under `key`, or undefined when there is none (or it is not one). */

@@ -174,9 +174,9 @@ export class SymbolClaims {
    * new owner's entry returned): this process must stop publishing them.
    */
   async heartbeat(now = Date.now()): Promise<LiveOwner[]> {
-    const lost: LiveOwner[] = [];
-    for (const [i, symbol] of this.#options.symbols.entries()) {
-      if (this.#revisions[i] === 0) continue;
+    const lost: (LiveOwner | undefined)[] = [];
+    await Promise.all(this.#options.symbols.map(async (symbol, i) => {
+      if (this.#revisions[i] === 0) return;
       try {
         this.#revisions[i] = await this.#bucket.put(
           this.#key(symbol),
@@ -187,10 +187,10 @@ export class SymbolClaims {
         if (!(error instanceof RevisionConflictError)) throw error;
         this.#revisions[i] = 0;
         const stored = await this.#bucket.get(this.#key(symbol));
-        if (stored !== undefined) lost.push({ symbol, stored });
+        if (stored !== undefined) lost[i] = { symbol, stored };
       }
-    }
-    return lost;
+    }));
+    return lost.filter((owner) => owner !== undefined);
   }
 
   /**
@@ -217,19 +217,20 @@ export class SymbolClaims {
 
   /** Marks every held entry stopped (a clean exit): others may take them at once. */
   async release(now = Date.now()): Promise<void> {
-    for (const [i, symbol] of this.#options.symbols.entries()) {
-      if (this.#revisions[i] === 0) continue;
+    await Promise.all(this.#options.symbols.map(async (symbol, i) => {
+      const revision = this.#revisions[i];
+      if (revision === 0) return;
+      this.#revisions[i] = 0;
       try {
         await this.#bucket.put(
           this.#key(symbol),
           this.#entry(i, "stopped", now),
-          this.#revisions[i],
+          revision,
         );
       } catch (error) {
         if (!(error instanceof RevisionConflictError)) throw error;
       }
-      this.#revisions[i] = 0;
-    }
+    }));
   }
 
   #place(symbol: string): EntryPlace {

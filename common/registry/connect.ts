@@ -49,6 +49,9 @@ export async function openRegistry(
     const bucket = await RegistryBucket.open(nc, {
       bucket: registry.bucket,
       createWithMaxAgeMs: options.create ? registry.maxAgeMs : undefined,
+      // Half a TTL: a heartbeat that cannot get through gives up in time
+      // for the next, and a stop during an outage is not held long.
+      timeoutMs: Math.max(100, registry.ttlMs / 2),
     });
     return {
       bucket,

@@ -1,0 +1,331 @@
+// The symbol registry with real processes and a real nats-server (issue 17,
+// items 6 and 7): a second serve for symbols a live serve publishes is
+// refused naming the owner, and `deno task symbols` lists it; a --standby
+// serve takes over when the owner is killed (SIGKILL) and continues the
+// stream with no trade twice and a gap of exactly the trades it lost;
+// live's /healthz turns 503 naming the symbol and the publisher once the
+// publisher's heartbeat expired; live --symbols '*' on the ring reads what
+// the registry lists and follows a symbol that appears later.
+
+import assert from "node:assert/strict";
+import { decodeTrades } from "../common/wire/codec.ts";
+import { parseTradeSubject } from "../common/wire/subjects.ts";
+import { TradeFlags } from "../common/wire/trade.ts";
+import { harnessPermissions, natsTest } from "./_permissions.ts";
+import {
+  assertCleanExit,
+  output,
+  ROLE_PERMISSIONS,
+  roleArgs,
+  type RoleConfig,
+  roleConfig,
+  RoleProcess,
+  streamOf,
+  summaryOf,
+} from "./_ipc_roles.ts";
+import { readStoredMessages } from "./_nats_feed.ts";
+import { check, freePort, healthz, waitUntil } from "./_metrics_scrape.ts";
+import { PROJECT_ROOT } from "./nats_server.ts";
+
+/** Spawning the roles (deno) and nats-server, temp files, ring clean-up, loopback NATS. */
+const PERMISSIONS: Deno.PermissionDescriptor[] = [
+  ...ROLE_PERMISSIONS,
+  ...harnessPermissions(),
+];
+
+/** A fast registry, so that expiry takes a second, and a small standby buffer, so that a takeover loses trades. */
+const REGISTRY = `
+[registry]
+heartbeat_interval = "200ms"
+ttl = "1s"
+standby_buffer = 50
+`;
+
+/** A temp config of both roles on `url` with fixed trade ids (from 1 per symbol) and a fast registry. */
+async function registryConfig(
+  url: string,
+  symbols = ["BTCUSDT", "ETHUSDT"],
+): Promise<RoleConfig> {
+  const config = await roleConfig({
+    symbols,
+    nats: { url },
+    synthetic: { seed: 7, firstTradeId: 1 },
+  });
+  await Deno.writeTextFile(config.path, REGISTRY, { append: true });
+  return config;
+}
+
+/** Each stored trade of the config's stream, by symbol, in stream order. */
+async function storedTrades(
+  config: RoleConfig,
+): Promise<Map<string, { seq: number; id: number; gap: boolean }[]>> {
+  const nats = config.nats!;
+  const bySymbol = new Map<
+    string,
+    { seq: number; id: number; gap: boolean }[]
+  >();
+  await readStoredMessages(nats, (message) => {
+    const origin = parseTradeSubject(message.subject, {
+      prefix: nats.subjectPrefix,
+    });
+    const { symbol } = origin;
+    const list = bySymbol.get(symbol) ?? [];
+    for (const trade of decodeTrades(message.data, origin)) {
+      list.push({
+        seq: trade.seq,
+        id: Number(trade.tradeId),
+        gap: (trade.flags & TradeFlags.Gap) !== 0,
+      });
+    }
+    bySymbol.set(symbol, list);
+  });
+  return bySymbol;
+}
+
+natsTest({
+  name:
+    "registry roles: a second serve for symbols a live serve publishes exits 1 in one line naming its host, pid and since; deno task symbols --json lists the owner",
+  permissions: PERMISSIONS,
+  loopbackOnly: true,
+  fn: async (_t, url) => {
+    await using config = await registryConfig(url);
+    await using owner = new RoleProcess("serve", config, [
+      "--nats",
+      "--no-ipc",
+      "--rate",
+      "200",
+    ]);
+    await owner.waitFor(/publishing synthetic/);
+    await using second = new RoleProcess("serve", config, [
+      "--nats",
+      "--no-ipc",
+    ]);
+    const refused = await second.finish();
+    assert.equal(refused.code, 1, output(refused));
+    const errors = refused.stderr.split("\n").filter((l) => / ERROR /.test(l));
+    assert.equal(errors.length, 1, output(refused));
+    assert.match(
+      errors[0],
+      new RegExp(
+        `already published: binance BTCUSDT,ETHUSDT by host \\S+ pid ${owner.pid} since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z; stop that serve first, or start this one with --standby`,
+      ),
+    );
+    assert.doesNotMatch(output(refused), /\n\s+at /, "no stack trace");
+
+    const args = roleArgs("serve", config); // the config's read access
+    const read = args.find((a) => a.startsWith("--allow-read="))!;
+    const listed = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        read.replace(",data", ""),
+        "--allow-env=NATS_URL,NATS_TOKEN,NATS_USER,NATS_PASSWORD,NATS_CREDS",
+        "--allow-net=127.0.0.1,localhost",
+        "symbolstat/main.ts",
+        "--config",
+        config.path,
+        "--json",
+      ],
+      cwd: PROJECT_ROOT,
+      env: { NO_COLOR: "1" },
+    }).output();
+    const text = new TextDecoder().decode(listed.stdout);
+    assert.equal(listed.code, 0, new TextDecoder().decode(listed.stderr));
+    const document = JSON.parse(text);
+    const mine = document.entries.filter((e: { prefix: string }) =>
+      e.prefix === config.nats!.subjectPrefix
+    );
+    assert.deepEqual(
+      mine.map((e: Record<string, unknown>) => [
+        e.symbol,
+        e.status,
+        e.pid,
+        e.source,
+      ]),
+      [
+        ["BTCUSDT", "alive", owner.pid, "synthetic"],
+        ["ETHUSDT", "alive", owner.pid, "synthetic"],
+      ],
+    );
+    owner.kill("SIGINT");
+    assertCleanExit(await owner.finish(), "owner");
+  },
+});
+
+natsTest({
+  name:
+    "registry roles: kill -9 the owner and the --standby serve takes over: every stored trade once, in order, seq = trade id throughout (the run continues), and one flagged gap per symbol of exactly the ids it lost, as it logged",
+  permissions: PERMISSIONS,
+  loopbackOnly: true,
+  fn: async (_t, url) => {
+    await using config = await registryConfig(url);
+    await using owner = new RoleProcess("serve", config, [
+      "--nats",
+      "--no-ipc",
+      "--rate",
+      "400",
+    ]);
+    await owner.waitFor(/publishing synthetic/);
+    // Five times faster: at the takeover its buffer of 50 trades per symbol
+    // is past what the owner published, so trades are lost, and counted.
+    await using standby = new RoleProcess("serve", config, [
+      "--nats",
+      "--no-ipc",
+      "--rate",
+      "2000",
+      "--standby",
+    ]);
+    await standby.waitFor(/standing by: published binance BTCUSDT,ETHUSDT/);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    owner.kill("SIGKILL");
+    await owner.finish();
+    await standby.waitFor(/took over binance \w+ from host \S+ pid \d+/, 2);
+    const resumed = await standby.waitFor(
+      /binance (\w+): resuming after trade (\d+) \(seq (\d+)\): \d+ buffered trades published, \d+ already published skipped, ([\d,]+) lost \(gap\)/,
+      2,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    standby.kill("SIGINT");
+    const stopped = await standby.finish();
+    assertCleanExit(stopped, "standby");
+    const logged = new Map(
+      resumed.map((m) => [m[1], {
+        after: Number(m[2]),
+        lost: Number(m[4].replaceAll(",", "")),
+      }]),
+    );
+
+    assert.ok(
+      [...logged.values()].some(({ lost }) => lost > 0),
+      `the takeover lost nothing: ${output(stopped)}`,
+    );
+    const stored = await storedTrades(config);
+    for (const symbol of config.symbols) {
+      const trades = stored.get(symbol) ?? [];
+      const { after, lost } = logged.get(symbol)!;
+      assert.ok(
+        trades.some((t) => t.id > after),
+        `${symbol}: nothing after the takeover`,
+      );
+      let gaps = 0;
+      let missing = 0;
+      trades.forEach((trade, i) => {
+        // Trade ids start at 1 per symbol, and so does the seq: equal all
+        // along means no trade twice and every skipped id a skipped seq.
+        assert.equal(trade.seq, trade.id, `${symbol} #${i}`);
+        const previous = i === 0 ? 0 : trades[i - 1].id;
+        assert.ok(trade.id > previous, `${symbol}: id ${trade.id} again`);
+        if (trade.id > previous + 1) {
+          assert.ok(trade.gap, `${symbol}: unflagged gap before ${trade.id}`);
+          gaps++;
+          missing += trade.id - previous - 1;
+        }
+      });
+      assert.equal(gaps, lost > 0 ? 1 : 0, symbol);
+      assert.equal(missing, lost, `${symbol}: the gap is what it logged`);
+    }
+  },
+});
+
+natsTest({
+  name:
+    "registry roles: live --nats /healthz is 200 while the publisher heartbeats, and 503 naming the symbol and the publisher once it was killed and its heartbeat expired",
+  permissions: PERMISSIONS,
+  loopbackOnly: true,
+  fn: async (_t, url) => {
+    await using config = await registryConfig(url, ["BTCUSDT"]);
+    await using serve = new RoleProcess("serve", config, [
+      "--nats",
+      "--no-ipc",
+      "--rate",
+      "100",
+    ]);
+    await serve.waitFor(/publishing synthetic/);
+    const port = freePort();
+    await using live = new RoleProcess("live", config, [
+      "--nats",
+      "--metrics-port",
+      String(port),
+    ]);
+    const up = await waitUntil("live healthy", async () => {
+      const health = await healthz(port);
+      return health.code === 200 &&
+          check(health, "publishers").detail.includes("alive")
+        ? health
+        : undefined;
+    });
+    assert.match(
+      check(up, "publishers").detail,
+      new RegExp(
+        `binance BTCUSDT: publisher host \\S+ pid ${serve.pid} .* alive`,
+      ),
+    );
+    serve.kill("SIGKILL");
+    await serve.finish();
+    const down = await waitUntil("live 503", async () => {
+      const health = await healthz(port);
+      return health.code === 503 ? health : undefined;
+    });
+    const publishers = check(down, "publishers");
+    assert.equal(publishers.ok, false);
+    assert.match(
+      publishers.detail,
+      new RegExp(
+        `^binance BTCUSDT: publisher host \\S+ pid ${serve.pid} since \\S+ heartbeat expired [\\d.]+ s ago, no standby$`,
+      ),
+    );
+    live.kill("SIGINT");
+    assertCleanExit(await live.finish(), "live");
+  },
+});
+
+natsTest({
+  name:
+    "registry roles: live --symbols '*' on the ring reads the symbols the registry lists, and follows one that a second serve starts later",
+  permissions: PERMISSIONS,
+  loopbackOnly: true,
+  fn: async (_t, url) => {
+    await using config = await registryConfig(url, [
+      "BTCUSDT",
+      "ETHUSDT",
+      "SOLUSDT",
+    ]);
+    await using first = new RoleProcess("serve", config, [
+      "--nats",
+      "--symbols",
+      "BTCUSDT,ETHUSDT",
+      "--rate",
+      "200",
+    ]);
+    await first.waitFor(/publishing synthetic/);
+    await using live = new RoleProcess("live", config, [
+      "--ipc",
+      "--symbols",
+      "*",
+      "--summary-json",
+    ]);
+    await live.waitFor(/registry lists binance BTCUSDT,ETHUSDT/);
+    await live.waitFor(/attached to \S+ETHUSDT/);
+    await using later = new RoleProcess("serve", config, [
+      "--nats",
+      "--symbols",
+      "SOLUSDT",
+      "--rate",
+      "200",
+    ]);
+    await later.waitFor(/publishing synthetic/);
+    await live.waitFor(/registry lists binance SOLUSDT/);
+    await live.waitFor(/attached to \S+SOLUSDT/);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    live.kill("SIGINT");
+    const exit = await live.finish();
+    assertCleanExit(exit, "live");
+    const summary = summaryOf(exit);
+    for (const symbol of config.symbols) {
+      assert.ok(streamOf(summary, symbol).received > 0, symbol);
+    }
+    for (const serve of [first, later]) {
+      serve.kill("SIGINT");
+      assertCleanExit(await serve.finish(), "serve");
+    }
+  },
+});
