@@ -9,7 +9,10 @@
  */
 
 import { type Config, ConfigError } from "../common/config/mod.ts";
-import { NatsAuthError } from "../common/nats/connection.ts";
+import {
+  NatsAuthError,
+  natsPermissionError,
+} from "../common/nats/connection.ts";
 import {
   describeOwner,
   type LiveOwner,
@@ -61,10 +64,35 @@ function refusal(owners: readonly LiveOwner[], config: Config): string {
 }
 
 /**
+ * A registry that cannot be used (a missing permission, a JetStream error, a
+ * timeout): serve publishes without it, saying what that means, but a hot
+ * standby cannot stand by without it (exit 1).
+ */
+function unavailable(
+  error: unknown,
+  options: { config: Config; log: Logger },
+): number | undefined {
+  if (!(error instanceof Error)) throw error;
+  const { config: { registry }, log } = options;
+  const why = natsPermissionError(error)?.message ?? error.message;
+  if (registry.standby) {
+    log.error(
+      `registry ${registry.bucket} unavailable (${why}): --standby waits on it`,
+    );
+    return 1;
+  }
+  log.warn(
+    `registry ${registry.bucket} unavailable (${why}): publishing without it, so another serve of these symbols is not refused (registry.register = false skips the registry)`,
+  );
+  return undefined;
+}
+
+/**
  * Opens the registry over `transport.nats`'s connection and claims every
  * symbol; undefined when serve does not register (`registry.register`),
- * the exit status after one line when it cannot (1: owned by a live serve
- * without `--standby`, credentials refused, unreadable files).
+ * or when the registry is unavailable (a warning says so); the exit status
+ * after one line when it must not publish (1: owned by a live serve without
+ * `--standby`, credentials refused, unreadable files).
  * With `--standby` and owned symbols, returns with the claims incomplete:
  * {@linkcode awaitTakeover} waits for them.
  */
@@ -87,7 +115,7 @@ export async function openRegistration(
       log.error(error.message);
       return 1;
     }
-    throw error;
+    return unavailable(error, { config, log });
   }
   const claims = new SymbolClaims(registry.bucket, {
     prefix: nats.jetstream.subjectPrefix,
@@ -110,12 +138,7 @@ export async function openRegistration(
     }
   } catch (error) {
     await registry[Symbol.asyncDispose]();
-    log.error(
-      `registry ${settings.bucket}: ${
-        (error as Error).message
-      }: cannot tell whether another serve publishes these symbols (registry.register = false publishes without the registry)`,
-    );
-    return 1;
+    return unavailable(error, { config, log });
   }
   if (owners.length > 0 && !settings.standby) {
     await claims.release();

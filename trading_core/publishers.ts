@@ -68,7 +68,7 @@ export class LiveRegistry {
       });
     } catch (error) {
       if (signal.aborted) return;
-      this.#log.error(
+      this.#log.warn(
         `registry ${settings.bucket}: ${
           (error as Error).message
         }; no discovery, and /healthz cannot tell whether publishers are alive`,

@@ -266,7 +266,7 @@ natsTest({
       assert.equal(dead.ok, false);
       assert.match(
         dead.detail,
-        /^binance BTCUSDT: publisher host host101 pid 101 since .* heartbeat expired [\d.]+ s ago, no standby$/,
+        /^binance BTCUSDT: publisher host host101 pid 101 since .* heartbeat expired \(the last one [\d.]+ s ago\), no standby$/,
       );
 
       // A standby announced itself later: while its entry is fresh and the

@@ -117,9 +117,9 @@ export class PublisherWatch {
     }
     const why = status === "stopped"
       ? "stopped"
-      : `heartbeat expired ${
+      : `heartbeat expired (the last one ${
         ((now - stored.storedAt) / 1000).toFixed(1)
-      } s ago`;
+      } s ago)`;
     const standby = this.#entries.get(standbyKey(place));
     if (standby !== undefined && entryStatus(standby, now) === "alive") {
       return result(
