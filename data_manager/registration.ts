@@ -105,10 +105,13 @@ export async function openRegistration(
   const { log } = options;
   let registry: OpenRegistry;
   try {
+    // NATS down at start: serve publishes (the ring now, NATS once it is
+    // back) without the registry rather than wait.
     registry = await openRegistry(nats, {
       registry: settings,
       log,
       create: true,
+      connectWithinMs: nats.connectTimeoutMs,
     });
   } catch (error) {
     if (error instanceof ConfigError || error instanceof NatsAuthError) {

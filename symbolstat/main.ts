@@ -9,7 +9,10 @@
 
 import { type Config, ConfigError, loadConfig } from "../common/config/mod.ts";
 import { NatsAuthError } from "../common/nats/connection.ts";
-import { openRegistry } from "../common/registry/mod.ts";
+import {
+  openRegistry,
+  RegistryUnreachableError,
+} from "../common/registry/mod.ts";
 import { chooseConfig, configToJson } from "../common/runtime/cli.ts";
 import { createLogger, type Logger } from "../common/runtime/log.ts";
 import { shutdownSignal } from "../common/runtime/shutdown.ts";
@@ -66,15 +69,13 @@ async function list(
 ): Promise<number> {
   const { connection } = config.dataSource.nats;
   const shutdown = shutdownSignal();
-  const signal = AbortSignal.any([
-    shutdown.signal,
-    AbortSignal.timeout(connection.connectTimeoutMs),
-  ]);
+  const { signal } = shutdown;
   try {
     await using registry = await openRegistry(connection, {
       registry: config.registry,
       log: options.log,
       signal,
+      connectWithinMs: connection.connectTimeoutMs,
     });
     const entries = await registry.bucket.list();
     const report = {
@@ -87,10 +88,12 @@ async function list(
     return 0;
   } catch (error) {
     if (signal.aborted) {
+      console.error(`${TOOL}: interrupted before NATS answered`);
+      return 1;
+    }
+    if (error instanceof RegistryUnreachableError) {
       console.error(
-        `${TOOL}: cannot reach NATS at ${
-          connection.servers.join(", ")
-        } within ${connection.connectTimeoutMs} ms (data_source.nats.connection.connect_timeout)`,
+        `${TOOL}: cannot reach NATS: ${error.message} (data_source.nats.connection.connect_timeout)`,
       );
       return 1;
     }

@@ -31,12 +31,11 @@ export interface SymbolsReport {
   now: number;
 }
 
-/** A row's state: a standby's entry says `standby` (or `expired`). */
-function stateOf(row: SymbolRow, now: number): EntryStatus | "standby" {
+/** A row's state: `alive`, `expired` or `stopped`, and for a standby's entry `standby` or `standby expired`. */
+function stateOf(row: SymbolRow, now: number): string {
   const status = entryStatus(row.stored, now);
-  return row.stored.entry.state === "standby" && status === "alive"
-    ? "standby"
-    : status;
+  if (row.stored.entry.state !== "standby") return status;
+  return status === "alive" ? "standby" : "standby expired";
 }
 
 /** The report as one JSON document. */
@@ -46,7 +45,7 @@ export function formatJson(report: SymbolsReport): string {
     servers: report.servers,
     entries: report.rows.map((row) => ({
       key: row.key,
-      status: stateOf(row, report.now),
+      status: entryStatus(row.stored, report.now),
       heartbeatAgeMs: report.now - row.stored.storedAt,
       revision: row.stored.revision,
       ...row.stored.entry,

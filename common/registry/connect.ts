@@ -11,6 +11,15 @@ import { connectNats } from "../nats/connection.ts";
 import type { Logger } from "../runtime/log.ts";
 import { RegistryBucket } from "./_bucket.ts";
 
+/** No NATS server answered within {@linkcode OpenRegistryOptions.connectWithinMs}. */
+export class RegistryUnreachableError extends Error {
+  /** Creates the error naming the servers and the time waited. */
+  constructor(servers: readonly string[], ms: number) {
+    super(`not connected to ${servers.join(", ")} within ${ms} ms`);
+    this.name = "RegistryUnreachableError";
+  }
+}
+
 /** An open registry: its bucket and the connection to close. */
 export interface OpenRegistry extends AsyncDisposable {
   /** The bucket. */
@@ -29,6 +38,8 @@ export interface OpenRegistryOptions {
   create?: boolean;
   /** Gives up connecting when aborted. */
   signal?: AbortSignal;
+  /** Gives up connecting after this long, ms (undefined: waits for a server as long as it takes). */
+  connectWithinMs?: number;
 }
 
 /**
@@ -40,11 +51,28 @@ export async function openRegistry(
   connection: NatsConnectionConfig,
   options: OpenRegistryOptions,
 ): Promise<OpenRegistry> {
-  const { registry, log, signal } = options;
-  const nc = await connectNats(
-    { ...connection, name: `${connection.name}-registry` },
-    { log, role: "registry", signal },
+  const { registry, log } = options;
+  // A deadline for the first connection only: the signal stays unaborted
+  // once connected, since every later reconnect looks at it too.
+  const deadline = new AbortController();
+  const within = options.connectWithinMs;
+  const timer = within === undefined ? undefined : setTimeout(
+    () =>
+      deadline.abort(new RegistryUnreachableError(connection.servers, within!)),
+    within,
   );
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, deadline.signal])
+    : deadline.signal;
+  let nc: NatsConnection;
+  try {
+    nc = await connectNats(
+      { ...connection, name: `${connection.name}-registry` },
+      { log, role: "registry", signal },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
   try {
     const bucket = await RegistryBucket.open(nc, {
       bucket: registry.bucket,

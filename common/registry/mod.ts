@@ -11,7 +11,12 @@
 // The bucket and its compare-and-set writes.
 export { RegistryBucket, RevisionConflictError } from "./_bucket.ts";
 // Connecting: the registry's own connection.
-export { type OpenRegistry, openRegistry } from "./connect.ts";
+export {
+  type OpenRegistry,
+  openRegistry,
+  type OpenRegistryOptions,
+  RegistryUnreachableError,
+} from "./connect.ts";
 // One entry.
 export {
   describeOwner,
