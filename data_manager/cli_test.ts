@@ -239,3 +239,17 @@ Deno.test("serve: --live with another --source is a usage error saying they conf
   }
   assert.throws(() => parseServeArgs(["--live=yes"]), TypeError);
 });
+
+Deno.test("serve: --standby sets registry.standby, and needs a registry and fixed synthetic trade ids", () => {
+  const config = configFrom(
+    ["--nats", "--standby"],
+    "[data_manager.synthetic]\nfirst_trade_id = 1\n",
+  );
+  assert.equal(config.registry.standby, true);
+  assert.equal(config.registry.register, true);
+  assert.throws(
+    () => configFrom(["--standby", "--live"]),
+    /registry\.standby \(from --standby\).*registry\.register = false/,
+  );
+  assert.match(SERVE_USAGE, /--standby .* registry\.standby/);
+});

@@ -357,3 +357,14 @@ gatedTest({
     }
   },
 });
+
+Deno.test("live: --symbols '*' reads every symbol: on the ring from the registry, on NATS every subject", () => {
+  const ring = configFrom(["--symbols", "*"]);
+  assert.equal(ring.dataSource.type, "ipc");
+  assert.deepEqual(ring.dataSource.symbols, []);
+  assert.equal(ring.dataSource.everySymbol, true);
+  assert.equal(ring.registry.watch, true);
+  const nats = configFrom(["--nats", "--symbols", "*"]);
+  assert.deepEqual(nats.dataSource.nats.consumer.symbols, []);
+  assert.match(LIVE_USAGE, /'\*' = every one/);
+});
