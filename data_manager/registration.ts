@@ -212,6 +212,11 @@ export async function awaitTakeover(
     }
     if (!claims.complete) await delay(heartbeatIntervalMs, signal);
   }
+  try {
+    await claims.withdrawStandby();
+  } catch {
+    // It expires after registry.ttl anyway.
+  }
   return claims.complete;
 }
 
@@ -269,13 +274,14 @@ export async function keepRegistered(
   }
 }
 
-/** Marks the held entries stopped (best effort) and closes the registry's connection. */
+/** Marks the held entries and its standby entries stopped (best effort) and closes the registry's connection. */
 export async function closeRegistration(
   registration: Registration,
   log: Logger,
 ): Promise<void> {
   try {
     await registration.claims.release();
+    await registration.claims.withdrawStandby();
   } catch (error) {
     log.warn(
       `registry: could not mark the entries stopped (${

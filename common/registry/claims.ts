@@ -215,6 +215,26 @@ export class SymbolClaims {
     }
   }
 
+  /** Withdraws this process's standby entries (it took over, or stops): consumers no longer count on it. */
+  async withdrawStandby(now = Date.now()): Promise<void> {
+    await Promise.all(this.#options.symbols.map(async (symbol, i) => {
+      const key = standbyKey(this.#place(symbol));
+      const stored = await this.#bucket.get(key);
+      if (stored?.entry.pid !== this.#options.identity.pid) return;
+      if (stored.entry.state !== "standby") return;
+      try {
+        await this.#bucket.put(
+          key,
+          this.#entry(i, "stopped", now),
+          stored.revision,
+        );
+      } catch (error) {
+        // Another standby announced itself meanwhile: its entry stays.
+        if (!(error instanceof RevisionConflictError)) throw error;
+      }
+    }));
+  }
+
   /** Marks every held entry stopped (a clean exit): others may take them at once. */
   async release(now = Date.now()): Promise<void> {
     await Promise.all(this.#options.symbols.map(async (symbol, i) => {

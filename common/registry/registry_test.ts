@@ -294,6 +294,13 @@ natsTest({
       await watch.poll();
       const stopped = watch.check("binance", "ETHUSDT");
       assert.match(stopped.detail, /stopped; standby/);
+
+      // The standby withdraws (it took over, or stopped): no longer counted on.
+      await standby.withdrawStandby();
+      await watch.poll();
+      const alone = watch.check("binance", "ETHUSDT");
+      assert.equal(alone.ok, false);
+      assert.match(alone.detail, /stopped, no standby$/);
     });
   },
 });
