@@ -71,6 +71,7 @@ function statsLine(
   rate: number,
 ): string {
   const parts = transports.map((transport) => transport.summary());
+  if (parts.length === 0) parts.push("standing by"); // a hot standby
   return `${formatCount(counters.trades)} trades (${formatRate(rate)}) | ${
     parts.join(" | ")
   }`;

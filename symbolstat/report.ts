@@ -31,11 +31,11 @@ export interface SymbolsReport {
   now: number;
 }
 
-/** A row's state: `alive`, `expired` or `stopped`, and for a standby's entry `standby` or `standby expired`. */
+/** A row's state: `alive`, `expired` or `stopped`, each after `standby` for a standby's entry (`standby` alone while alive). */
 function stateOf(row: SymbolRow, now: number): string {
   const status = entryStatus(row.stored, now);
-  if (row.stored.entry.state !== "standby") return status;
-  return status === "alive" ? "standby" : "standby expired";
+  if (!row.key.endsWith(".standby")) return status;
+  return status === "alive" ? "standby" : `standby ${status}`;
 }
 
 /** The report as one JSON document. */
