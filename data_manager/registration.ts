@@ -111,6 +111,7 @@ export async function openRegistration(
       registry: settings,
       log,
       create: true,
+      replicas: nats.jetstream.replicas,
       connectWithinMs: nats.connectTimeoutMs,
     });
   } catch (error) {

@@ -51,6 +51,8 @@ export interface BucketOptions {
   createWithMaxAgeMs?: number;
   /** How long one request (a get, a put) may take, ms; a NATS outage fails them after it. */
   timeoutMs?: number;
+  /** Replicas of a bucket it creates. @default {1} */
+  replicas?: number;
 }
 
 function isApiError(error: unknown, code: number): boolean {
@@ -117,6 +119,7 @@ export class RegistryBucket {
           allow_rollup_hdrs: true,
           deny_delete: true,
           allow_direct: true,
+          num_replicas: options.replicas ?? 1,
         });
       } catch (error) {
         // Another serve created it between the look and the add.

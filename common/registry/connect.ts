@@ -36,6 +36,8 @@ export interface OpenRegistryOptions {
   log: Logger;
   /** Create the bucket when it is missing (a publisher). @default {false} */
   create?: boolean;
+  /** Replicas of the bucket it creates (the trade stream's). @default {1} */
+  replicas?: number;
   /** Gives up connecting when aborted. */
   signal?: AbortSignal;
   /** Gives up connecting after this long, ms (undefined: waits for a server as long as it takes). */
@@ -77,6 +79,7 @@ export async function openRegistry(
     const bucket = await RegistryBucket.open(nc, {
       bucket: registry.bucket,
       createWithMaxAgeMs: options.create ? registry.maxAgeMs : undefined,
+      replicas: options.replicas,
       // Half a TTL: a heartbeat that cannot get through gives up in time
       // for the next, and a stop during an outage is not held long.
       timeoutMs: Math.max(100, registry.ttlMs / 2),
