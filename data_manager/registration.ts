@@ -34,7 +34,7 @@ export interface Registration {
 }
 
 /** This host's name (`--allow-sys=hostname`), or `unknown` without the permission. */
-export function hostName(): string {
+function hostName(): string {
   try {
     return Deno.hostname();
   } catch {

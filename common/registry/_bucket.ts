@@ -150,16 +150,17 @@ export class RegistryBucket {
   }
 
   /**
-   * Writes `entry` under `key` if the key is still at `revision` (0: absent)
-   * and returns the new revision.
+   * Writes `entry` under `key` if the key is still at `options.revision`
+   * (0: absent) and returns the new revision.
    *
    * @throws {RevisionConflictError} when another process wrote it first.
    */
   async put(
     key: string,
     entry: SymbolEntry,
-    revision: number,
+    options: { revision: number },
   ): Promise<number> {
+    const { revision } = options;
     try {
       const ack = await this.#js.publish(
         this.#prefix + key,

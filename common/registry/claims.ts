@@ -149,7 +149,7 @@ export class SymbolClaims {
         this.#revisions[i] = await this.#bucket.put(
           key,
           this.#entry(i, "publishing", now),
-          stored?.revision ?? 0,
+          { revision: stored?.revision ?? 0 },
         );
         taken.push({
           symbol,
@@ -181,7 +181,7 @@ export class SymbolClaims {
         this.#revisions[i] = await this.#bucket.put(
           this.#key(symbol),
           this.#entry(i, "publishing", now),
-          this.#revisions[i],
+          { revision: this.#revisions[i] },
         );
       } catch (error) {
         if (!(error instanceof RevisionConflictError)) throw error;
@@ -206,7 +206,7 @@ export class SymbolClaims {
         await this.#bucket.put(
           key,
           this.#entry(i, "standby", now),
-          stored?.revision ?? 0,
+          { revision: stored?.revision ?? 0 },
         );
       } catch (error) {
         // Another standby announced itself at the same moment: either will do.
@@ -226,7 +226,7 @@ export class SymbolClaims {
         await this.#bucket.put(
           key,
           this.#entry(i, "stopped", now),
-          stored.revision,
+          { revision: stored.revision },
         );
       } catch (error) {
         // Another standby announced itself meanwhile: its entry stays.
@@ -245,7 +245,7 @@ export class SymbolClaims {
         await this.#bucket.put(
           this.#key(symbol),
           this.#entry(i, "stopped", now),
-          revision,
+          { revision },
         );
       } catch (error) {
         if (!(error instanceof RevisionConflictError)) throw error;

@@ -188,8 +188,8 @@ natsTest({
         state: "publishing",
       });
       const results = await Promise.allSettled([
-        bucket.put("k", entry(1), 0),
-        bucket.put("k", entry(2), 0),
+        bucket.put("k", entry(1), { revision: 0 }),
+        bucket.put("k", entry(2), { revision: 0 }),
       ]);
       const won = results.filter((r) => r.status === "fulfilled");
       const lost = results.filter((r) => r.status === "rejected");
