@@ -228,6 +228,48 @@ natsTest({
 
 natsTest({
   name:
+    "registry roles: an owner that is paused (SIGSTOP) past the TTL is taken over when its heartbeat expires; resumed, its next heartbeat finds it fenced and it exits 1 naming the new owner",
+  permissions: PERMISSIONS,
+  loopbackOnly: true,
+  fn: async (_t, url) => {
+    await using config = await registryConfig(url, ["BTCUSDT"]);
+    await using owner = new RoleProcess("serve", config, [
+      "--nats",
+      "--no-ipc",
+      "--rate",
+      "200",
+    ]);
+    await owner.waitFor(/publishing synthetic/);
+    await using standby = new RoleProcess("serve", config, [
+      "--nats",
+      "--no-ipc",
+      "--rate",
+      "200",
+      "--standby",
+    ]);
+    await standby.waitFor(/standing by: published binance BTCUSDT/);
+    owner.kill("SIGSTOP");
+    // Its process still exists: only the expired heartbeat frees the symbol.
+    const [took] = await standby.waitFor(
+      /took over binance BTCUSDT from host \S+ pid (\d+) since \S+ \(its heartbeat expired [\d.]+ s ago\)/,
+    );
+    assert.equal(Number(took[1]), owner.pid);
+    owner.kill("SIGCONT");
+    const fenced = await owner.finish();
+    assert.equal(fenced.code, 1, output(fenced));
+    assert.match(
+      fenced.stderr,
+      new RegExp(
+        `binance BTCUSDT was taken over by host \\S+ pid ${standby.pid} since \\S+ \\(this serve's heartbeat had expired\\): stopping`,
+      ),
+    );
+    standby.kill("SIGINT");
+    assertCleanExit(await standby.finish(), "standby");
+  },
+});
+
+natsTest({
+  name:
     "registry roles: live --nats /healthz is 200 while the publisher heartbeats, and 503 naming the symbol and the publisher once it was killed and its heartbeat expired",
   permissions: PERMISSIONS,
   loopbackOnly: true,
