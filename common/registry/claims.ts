@@ -102,6 +102,8 @@ export class SymbolClaims {
   /** Per symbol index: the revision of this process's entry, 0 = not held. */
   #revisions: number[];
   #details: ClaimDetails = {};
+  /** It wrote standby entries (which {@linkcode withdrawStandby} withdraws). */
+  #announced = false;
 
   /** Claims on `options.symbols` in `bucket`; none held yet. */
   constructor(bucket: RegistryBucket, options: SymbolClaimsOptions) {
@@ -198,6 +200,7 @@ export class SymbolClaims {
    * hold (one `standby` entry per symbol, which consumers' health reads).
    */
   async announceStandby(now = Date.now()): Promise<void> {
+    this.#announced = true;
     for (const [i, symbol] of this.#options.symbols.entries()) {
       if (this.#revisions[i] > 0) continue;
       const key = standbyKey(this.#place(symbol));
@@ -217,6 +220,8 @@ export class SymbolClaims {
 
   /** Withdraws this process's standby entries (it took over, or stops): consumers no longer count on it. */
   async withdrawStandby(now = Date.now()): Promise<void> {
+    if (!this.#announced) return;
+    this.#announced = false;
     await Promise.all(this.#options.symbols.map(async (symbol, i) => {
       const key = standbyKey(this.#place(symbol));
       const stored = await this.#bucket.get(key);
