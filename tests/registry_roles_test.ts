@@ -24,7 +24,14 @@ import {
   summaryOf,
 } from "./_ipc_roles.ts";
 import { readStoredMessages } from "./_nats_feed.ts";
-import { check, freePort, healthz, waitUntil } from "./_metrics_scrape.ts";
+import {
+  check,
+  freePort,
+  healthz,
+  scrape,
+  value,
+  waitUntil,
+} from "./_metrics_scrape.ts";
 import { PROJECT_ROOT } from "./nats_server.ts";
 
 /** Spawning the roles (deno) and nats-server, temp files, ring clean-up, loopback NATS. */
@@ -270,7 +277,7 @@ natsTest({
 
 natsTest({
   name:
-    "registry roles: live --nats /healthz is 200 while the publisher heartbeats, and 503 naming the symbol and the publisher once it was killed and its heartbeat expired",
+    "registry roles: live --nats /healthz is 200 while the publisher heartbeats, and 503 naming the symbol and the publisher once it was killed and its heartbeat expired; marketbus_publisher_alive goes 1 → 0",
   permissions: PERMISSIONS,
   loopbackOnly: true,
   fn: async (_t, url) => {
@@ -301,12 +308,21 @@ natsTest({
         `binance BTCUSDT: publisher host \\S+ pid ${serve.pid} .* alive`,
       ),
     );
+    const labels = {
+      transport: "nats",
+      exchange: "binance",
+      symbol: "BTCUSDT",
+    };
+    const alive = async () =>
+      value(await scrape(port), "marketbus_publisher_alive", labels);
+    assert.equal(await alive(), 1);
     serve.kill("SIGKILL");
     await serve.finish();
     const down = await waitUntil("live 503", async () => {
       const health = await healthz(port);
       return health.code === 503 ? health : undefined;
     });
+    assert.equal(await alive(), 0);
     const publishers = check(down, "publishers");
     assert.equal(publishers.ok, false);
     assert.match(

@@ -14,6 +14,7 @@ import {
   RingFormatError,
 } from "../common/ipc/mod.ts";
 import type { Logger } from "../common/runtime/log.ts";
+import type { Labels } from "../common/metrics/mod.ts";
 import {
   type ErrorLine,
   errorLine,
@@ -104,6 +105,15 @@ function createFeed(config: Config, log: Logger): TradeFeed {
   });
 }
 
+/** The labels of each stream's samples, as liveFamilies gives them. */
+function streamLabels(feed: TradeFeed, stats: TradeStats): Labels[] {
+  return stats.streams.map((stream) => ({
+    transport: feed.name,
+    exchange: stream.exchange,
+    symbol: stream.symbol,
+  }));
+}
+
 /** A feed event as a log line: warnings but for the routine ones. */
 function logEvent(log: Logger, event: FeedEvent): void {
   const quiet = event.kind === "attached" || event.kind === "waiting" ||
@@ -148,7 +158,11 @@ async function openLive(
     metrics: {
       config: metrics,
       section: "trading_core.metrics",
-      collect: () => liveFamilies(state),
+      collect: () => [
+        ...liveFamilies(state),
+        ...registry?.families(stats.streams, streamLabels(feed, stats)) ??
+          [],
+      ],
       flowing: () => stats.received,
       health: (flow) => {
         const report = liveHealth(state, {

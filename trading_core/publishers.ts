@@ -10,7 +10,13 @@
  */
 
 import type { Config } from "../common/config/mod.ts";
-import type { HealthCheck, HealthReport } from "../common/metrics/mod.ts";
+import {
+  gauge,
+  type HealthCheck,
+  type HealthReport,
+  type Labels,
+  type MetricFamily,
+} from "../common/metrics/mod.ts";
 import {
   type OpenRegistry,
   openRegistry,
@@ -125,6 +131,32 @@ export class LiveRegistry {
         : results.map((result) => result!.detail).join("; "),
     };
     return { ok: report.ok && check.ok, checks: [...report.checks, check] };
+  }
+
+  /**
+   * `marketbus_publisher_alive`: per stream (`labels[i]` of `streams[i]`), 1
+   * while its publisher is alive (or being taken over by a standby, or not
+   * registered), 0 once it is dead with no standby.
+   */
+  families(
+    streams: readonly StreamPlace[],
+    labels: readonly Labels[],
+  ): MetricFamily[] {
+    const now = Date.now();
+    return [gauge(
+      {
+        name: "marketbus_publisher_alive",
+        help:
+          "1 while the stream's publisher is alive in the symbol registry (or a standby takes over, or it is not registered), 0 when dead with no standby.",
+      },
+      streams.map((stream, i) => ({
+        labels: labels[i],
+        value:
+          this.#watch?.check(stream.exchange, stream.symbol, now).ok === false
+            ? 0
+            : 1,
+      })),
+    )];
   }
 
   /** Closes the registry's connection. */
