@@ -15,6 +15,7 @@ import {
 } from "../common/nats/connection.ts";
 import {
   describeOwner,
+  hostName,
   type LiveOwner,
   type OpenRegistry,
   openRegistry,
@@ -31,15 +32,6 @@ export interface Registration {
   claims: SymbolClaims;
   /** The bucket and the connection. */
   registry: OpenRegistry;
-}
-
-/** This host's name (`--allow-sys=hostname`), or `unknown` without the permission. */
-function hostName(): string {
-  try {
-    return Deno.hostname();
-  } catch {
-    return "unknown";
-  }
 }
 
 /** The symbols of `owners`, grouped by owner: `binance BTCUSDT,ETHUSDT … by host h pid 1 since …`. */

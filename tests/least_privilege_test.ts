@@ -38,6 +38,7 @@ const LIVE_FLAGS = [
   "--allow-read=config,strategies",
   "--allow-write=data",
   "--allow-env=NATS_URL,NATS_TOKEN,NATS_USER,NATS_PASSWORD,NATS_CREDS",
+  "--allow-sys=hostname",
   "--allow-ffi",
   "--allow-net=127.0.0.1,localhost",
 ];

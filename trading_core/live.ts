@@ -180,9 +180,7 @@ async function openLive(
       const watching = registry?.run(
         AbortSignal.any([signal, consumed.signal]),
         (symbols, first) => {
-          if (feed instanceof RingFeed && LiveRegistry.discovers(config)) {
-            feed.addSymbols(symbols, first);
-          }
+          if (feed instanceof RingFeed) feed.addSymbols(symbols, first);
         },
       );
       try {

@@ -18,10 +18,13 @@ import {
   type MetricFamily,
 } from "../common/metrics/mod.ts";
 import {
+  hostName,
   type OpenRegistry,
   openRegistry,
   PublisherWatch,
+  type SymbolEntry,
 } from "../common/registry/mod.ts";
+import { segmentName } from "../common/wire/ring_names.ts";
 import type { Logger } from "../common/runtime/log.ts";
 
 /** A stream's place: its exchange and symbol. */
@@ -30,6 +33,16 @@ interface StreamPlace {
   exchange: string;
   /** Symbol. */
   symbol: string;
+}
+
+/** The ring live would read for `symbol` (its prefix and exchange). */
+function ringOf(config: Config, symbol: string): string | undefined {
+  const { exchange, ipc } = config.dataSource;
+  try {
+    return segmentName(ipc.shmPathPrefix, exchange, symbol);
+  } catch {
+    return undefined; // a symbol no ring can be named for
+  }
 }
 
 /** live's view of the registry (`registry.watch`). */
@@ -56,9 +69,10 @@ export class LiveRegistry {
 
   /**
    * Connects over `data_source.nats.connection` (until `signal` aborts),
-   * then reads the registry every heartbeat interval; `onSymbols` hears of
-   * the exchange's symbols: all at the first read (`first`), then the new
-   * ones.
+   * then reads the registry every heartbeat interval. With `--symbols '*'`
+   * on the ring `onSymbols` hears of the symbols whose rings live would read
+   * (its exchange and prefix, on this host): all at the first read (`first`),
+   * then each new one.
    */
   async run(
     signal: AbortSignal,
@@ -81,18 +95,27 @@ export class LiveRegistry {
       );
       return;
     }
+    const host = hostName();
+    const added = new Set<string>();
     let first = true;
-    const report = (found: StreamPlace[]) => {
-      const symbols = found.filter((place) => place.exchange === exchange)
-        .map((place) => place.symbol);
+    // The rings of this consumer's exchange and prefix on this host: an
+    // entry of a NATS-only publisher, or of another host, has none here.
+    const report = (entries: readonly SymbolEntry[]) => {
+      if (!LiveRegistry.discovers(this.#config)) return;
+      const symbols = entries.filter((entry) =>
+        entry.exchange === exchange && !added.has(entry.symbol) &&
+        entry.ring === ringOf(this.#config, entry.symbol) &&
+        (host === "unknown" || entry.host === host)
+      ).map((entry) => entry.symbol);
       if (symbols.length === 0) return;
+      for (const symbol of symbols) added.add(symbol);
       this.#log.info(`registry lists ${exchange} ${symbols.join(",")}`);
       onSymbols(symbols, first);
     };
     this.#watch = new PublisherWatch(this.#registry.bucket, {
       prefix: dataSource.nats.subjectPrefix,
       pollMs: settings.heartbeatIntervalMs,
-      onNew: report,
+      onRead: report,
       onError: (error) =>
         this.#log.warn(
           `registry ${settings.bucket}: ${

@@ -17,6 +17,8 @@ export {
   type OpenRegistryOptions,
   RegistryUnreachableError,
 } from "./connect.ts";
+// This host's name, as entries give it.
+export { hostName } from "./host.ts";
 // One entry.
 export {
   describeOwner,

@@ -225,14 +225,15 @@ natsTest({
 
 natsTest({
   name:
-    "registry: the watch lists its prefix's symbols (each new one once) and says which publishers are dead, naming them, unless a standby is alive",
+    "registry: each read hands on the publishers' entries under the watch's prefix (no standby's), and the watch says which publishers are dead, naming them, unless a standby is alive",
   fn: async (_t, url) => {
     await withBucket(url, async (bucket) => {
-      const found: string[] = [];
+      let found: string[] = [];
       const watch = new PublisherWatch(bucket, {
         prefix: PREFIX,
         pollMs: 50,
-        onNew: (f) => found.push(...f.map((p) => `${p.exchange} ${p.symbol}`)),
+        onRead: (entries) =>
+          found = entries.map((e) => `${e.exchange} ${e.symbol} ${e.pid}`),
       });
       assert.equal(watch.check("binance", "BTCUSDT").ok, true);
       await watch.poll();
@@ -253,9 +254,10 @@ natsTest({
       });
       await other.claimFree();
       await watch.poll();
-      await watch.poll();
-      assert.deepEqual(found, ["binance BTCUSDT", "binance ETHUSDT"]);
-      assert.deepEqual(watch.symbols("binance"), ["BTCUSDT", "ETHUSDT"]);
+      assert.deepEqual(found, [
+        "binance BTCUSDT 101",
+        "binance ETHUSDT 101",
+      ]);
 
       const alive = watch.check("binance", "BTCUSDT");
       assert.equal(alive.ok, true);
@@ -280,8 +282,8 @@ natsTest({
       await watch.poll();
       assert.deepEqual(
         found,
-        ["binance BTCUSDT", "binance ETHUSDT"],
-        "a standby is no new symbol",
+        ["binance BTCUSDT 101", "binance ETHUSDT 101"],
+        "a standby's entries are not handed on",
       );
       const covered = watch.check("binance", "BTCUSDT", ownerAt + TTL_MS + 100);
       assert.equal(covered.ok, true, covered.detail);

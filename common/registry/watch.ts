@@ -1,6 +1,6 @@
 /**
- * A consumer's view of the registry, read again every poll: which symbols
- * of an exchange are published (discovery for `live --symbols '*'`), and
+ * A consumer's view of the registry, read again every poll: the publishers'
+ * entries under its prefix (discovery for `live --symbols '*'`), and
  * whether the publisher of each symbol it reads is alive (its `/healthz`).
  *
  * @module
@@ -35,8 +35,8 @@ export interface PublisherWatchOptions {
   prefix: string;
   /** Time between two reads of the registry, ms. */
   pollMs: number;
-  /** Called after each read that found symbols not seen before: `exchange`, `symbol` of each. */
-  onNew?: (found: { exchange: string; symbol: string }[]) => void;
+  /** Called after each read with the publishers' entries under the prefix (no standby's). */
+  onRead?: (entries: readonly SymbolEntry[]) => void;
   /** Called when a read fails (NATS down): the last read stays in use. */
   onError?: (error: unknown) => void;
 }
@@ -46,7 +46,6 @@ export class PublisherWatch {
   #bucket: RegistryBucket;
   #options: PublisherWatchOptions;
   #entries = new Map<string, StoredEntry>();
-  #seen = new Set<string>();
   #read = false;
   #failing = false;
 
@@ -56,17 +55,13 @@ export class PublisherWatch {
     this.#options = options;
   }
 
-  /** Reads the registry once, then reports new symbols. */
+  /** Reads the registry once, then hands `onRead` the publishers' entries. */
   async poll(): Promise<void> {
     this.#entries = await this.#bucket.list();
     this.#read = true;
-    const found: { exchange: string; symbol: string }[] = [];
-    for (const [key, { entry }] of this.#entries) {
-      if (!this.#ours(entry) || this.#seen.has(key)) continue;
-      this.#seen.add(key);
-      found.push({ exchange: entry.exchange, symbol: entry.symbol });
-    }
-    if (found.length > 0) this.#options.onNew?.(found);
+    const entries = [...this.#entries.values()].map((stored) => stored.entry)
+      .filter((entry) => this.#ours(entry));
+    this.#options.onRead?.(entries);
   }
 
   /** Polls every `pollMs` until `signal` aborts; a failed read is reported once until one succeeds. */
@@ -81,13 +76,6 @@ export class PublisherWatch {
       }
       await delay(this.#options.pollMs, signal);
     }
-  }
-
-  /** The symbols of `exchange` with a publisher entry (any state), sorted. */
-  symbols(exchange: string): string[] {
-    return [...this.#entries.values()]
-      .filter(({ entry }) => this.#ours(entry) && entry.exchange === exchange)
-      .map(({ entry }) => entry.symbol).sort();
   }
 
   /**
