@@ -162,16 +162,17 @@ export async function openRegistration(
 
 /** The takeover of `taken` as log text. */
 function takeoverText(taken: TakeOver, exchange: string, now: number): string {
-  const { previous } = taken;
-  if (previous === undefined) return `took over ${exchange} ${taken.symbol}`;
+  const { previous, reason } = taken;
+  if (previous === undefined || reason === "free") {
+    return `took over ${exchange} ${taken.symbol}`;
+  }
   const why = {
-    free: "",
     stopped: "it stopped",
     gone: "its process is gone",
     expired: `its heartbeat expired ${
       ((now - previous.storedAt - previous.entry.ttlMs) / 1000).toFixed(1)
     } s ago`,
-  }[taken.reason];
+  }[reason];
   return `took over ${exchange} ${taken.symbol} from ${
     describeOwner(previous.entry)
   } (${why})`;

@@ -5,11 +5,7 @@
  * @module
  */
 
-import {
-  type EntryStatus,
-  entryStatus,
-  type StoredEntry,
-} from "../common/registry/mod.ts";
+import { entryStatus, type StoredEntry } from "../common/registry/mod.ts";
 
 /** One row: an entry and how it looks now. */
 export interface SymbolRow {

@@ -74,6 +74,18 @@ export interface TakeOver {
   reason: "free" | "stopped" | "expired" | "gone";
 }
 
+/**
+ * The safety margin of the lease, ms: an owner fences itself (stops
+ * publishing) once `ttl - margin` passed on its own monotonic clock since
+ * it sent its last confirmed heartbeat, and a standby takes a key over only
+ * once `ttl + margin` passed since the server stored the last heartbeat, so
+ * the old owner has stopped before the new one starts (see docs/nats.md,
+ * "Fencing").
+ */
+export function leaseMarginMs(ttlMs: number): number {
+  return ttlMs / 5;
+}
+
 /** Is the owner of `stored` gone although its heartbeat is fresh: a process of this host that no longer exists? */
 function deadOnThisHost(stored: StoredEntry, host: string): boolean {
   const { entry } = stored;
@@ -85,14 +97,20 @@ function deadOnThisHost(stored: StoredEntry, host: string): boolean {
   }
 }
 
+/** Is the heartbeat of `stored` past its TTL plus the lease margin at `now`: may a standby take it? */
+function pastLease(stored: StoredEntry, now: number): boolean {
+  const { ttlMs } = stored.entry;
+  return now - stored.storedAt >= ttlMs + leaseMarginMs(ttlMs);
+}
+
 /** Why the key of `stored` could be taken at `now`. */
 function freeReason(
   stored: StoredEntry | undefined,
   now: number,
 ): TakeOver["reason"] {
   if (stored === undefined) return "free";
-  const status = entryStatus(stored, now);
-  return status === "alive" ? "gone" : status;
+  if (entryStatus(stored, now) === "stopped") return "stopped";
+  return pastLease(stored, now) ? "expired" : "gone";
 }
 
 /** Claims of one publisher on its symbols: see the module doc. */
@@ -101,6 +119,8 @@ export class SymbolClaims {
   #options: SymbolClaimsOptions;
   /** Per symbol index: the revision of this process's entry, 0 = not held. */
   #revisions: number[];
+  /** Per symbol index: when (monotonic clock) the last put that the server confirmed was sent. */
+  #confirmedAt: number[];
   #details: ClaimDetails = {};
   /** It wrote standby entries (which {@linkcode withdrawStandby} withdraws). */
   #announced = false;
@@ -110,6 +130,24 @@ export class SymbolClaims {
     this.#bucket = bucket;
     this.#options = options;
     this.#revisions = new Array(options.symbols.length).fill(0);
+    this.#confirmedAt = new Array(options.symbols.length).fill(0);
+  }
+
+  /**
+   * Until when (`performance.now()`) this process may publish: `ttl -
+   * margin` after it sent the oldest of its held claims' last confirmed
+   * heartbeats ({@linkcode leaseMarginMs}); -Infinity when it holds none.
+   * Past it a standby may be about to take over: the owner must stop.
+   */
+  get leaseUntil(): number {
+    const { ttlMs } = this.#options;
+    let until = Infinity;
+    for (const [i, revision] of this.#revisions.entries()) {
+      if (revision > 0) until = Math.min(until, this.#confirmedAt[i]);
+    }
+    return until === Infinity
+      ? -Infinity
+      : until + ttlMs - leaseMarginMs(ttlMs);
   }
 
   /** Every symbol held. */
@@ -128,7 +166,10 @@ export class SymbolClaims {
     for (const [i, symbol] of this.#options.symbols.entries()) {
       if (this.#revisions[i] > 0) continue;
       const stored = await this.#bucket.get(this.#key(symbol));
-      if (stored !== undefined && this.#alive(stored, now)) {
+      if (
+        stored !== undefined && this.#alive(stored, now) &&
+        !this.#ours(stored)
+      ) {
         owners.push({ symbol, stored });
       }
     }
@@ -136,30 +177,51 @@ export class SymbolClaims {
   }
 
   /**
-   * Takes every symbol not held whose key is free; returns those taken
-   * (with the entry each replaced). A key another process wrote between the
-   * look and the write stays not held.
+   * Takes every symbol not held, all or none: each key must be free (or
+   * hold this very process's entry, whose put timed out although the server
+   * stored it). Keys are taken in sorted order, and the first one another
+   * process wrote between the look and the write gives back those taken, so
+   * two processes starting together never each hold a part. Returns those
+   * taken (with the entry each replaced).
    */
   async claimFree(now = Date.now()): Promise<TakeOver[]> {
+    const wanted = this.#options.symbols.map((symbol, i) => ({ symbol, i }))
+      .filter(({ i }) => this.#revisions[i] === 0)
+      .sort((a, b) => a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0);
+    const found: (StoredEntry | undefined)[] = [];
+    for (const { symbol, i } of wanted) {
+      const stored = await this.#bucket.get(this.#key(symbol));
+      if (
+        stored !== undefined && this.#alive(stored, now) && !this.#ours(stored)
+      ) {
+        return [];
+      }
+      found[i] = stored;
+    }
     const taken: TakeOver[] = [];
-    for (const [i, symbol] of this.#options.symbols.entries()) {
-      if (this.#revisions[i] > 0) continue;
-      const key = this.#key(symbol);
-      const stored = await this.#bucket.get(key);
-      if (stored !== undefined && this.#alive(stored, now)) continue;
+    for (const { symbol, i } of wanted) {
+      const stored = found[i];
+      const sentAt = performance.now();
       try {
         this.#revisions[i] = await this.#bucket.put(
-          key,
+          this.#key(symbol),
           this.#entry(i, "publishing", now),
           { revision: stored?.revision ?? 0 },
         );
+        this.#confirmedAt[i] = sentAt;
+      } catch (error) {
+        // Another process took it first (or the write failed): give back
+        // what was taken, all or none.
+        await this.release(now);
+        if (error instanceof RevisionConflictError) return [];
+        throw error;
+      }
+      if (stored === undefined || !this.#ours(stored)) {
         taken.push({
           symbol,
           previous: stored,
           reason: freeReason(stored, now),
         });
-      } catch (error) {
-        if (!(error instanceof RevisionConflictError)) throw error;
       }
     }
     return taken;
@@ -174,25 +236,43 @@ export class SymbolClaims {
    * Re-puts every held entry with a fresh heartbeat. Returns the symbols
    * another process took over since (their claims are dropped, and their
    * new owner's entry returned): this process must stop publishing them.
+   * A put that timed out although the server stored it leaves the key at a
+   * revision of this process's own: that one is adopted, not taken for a
+   * loss. A claim whose fate cannot be read now (a failed get) stays held
+   * unconfirmed: its lease ({@linkcode leaseUntil}) runs down meanwhile.
    */
   async heartbeat(now = Date.now()): Promise<LiveOwner[]> {
     const lost: (LiveOwner | undefined)[] = [];
     await Promise.all(this.#options.symbols.map(async (symbol, i) => {
       if (this.#revisions[i] === 0) return;
+      const key = this.#key(symbol);
       try {
-        this.#revisions[i] = await this.#bucket.put(
-          this.#key(symbol),
-          this.#entry(i, "publishing", now),
-          { revision: this.#revisions[i] },
-        );
+        await this.#renew(i, this.#revisions[i], now);
       } catch (error) {
         if (!(error instanceof RevisionConflictError)) throw error;
+        const stored = await this.#bucket.get(key);
+        if (stored === undefined || this.#ours(stored)) {
+          // Our own late write, or a purged key: renew it from there (a
+          // conflict again is settled by the next heartbeat).
+          await this.#renew(i, stored?.revision ?? 0, now);
+          return;
+        }
         this.#revisions[i] = 0;
-        const stored = await this.#bucket.get(this.#key(symbol));
-        if (stored !== undefined) lost[i] = { symbol, stored };
+        lost[i] = { symbol, stored };
       }
     }));
     return lost.filter((owner) => owner !== undefined);
+  }
+
+  /** Puts symbol `i`'s entry at `revision`: the claim and its lease are renewed. */
+  async #renew(i: number, revision: number, now: number): Promise<void> {
+    const sentAt = performance.now();
+    this.#revisions[i] = await this.#bucket.put(
+      this.#key(this.#options.symbols[i]),
+      this.#entry(i, "publishing", now),
+      { revision },
+    );
+    this.#confirmedAt[i] = sentAt;
   }
 
   /**
@@ -270,9 +350,18 @@ export class SymbolClaims {
     return entryKey(this.#place(symbol));
   }
 
+  /** May its owner still be publishing: not stopped, its lease not past, its process not gone? */
   #alive(stored: StoredEntry, now: number): boolean {
-    return entryStatus(stored, now) === "alive" &&
+    return stored.entry.state !== "stopped" && !pastLease(stored, now) &&
       !deadOnThisHost(stored, this.#options.identity.host);
+  }
+
+  /** Is `stored` this very process's publishing entry (same host, pid and start)? */
+  #ours(stored: StoredEntry): boolean {
+    const { entry } = stored;
+    const { host, pid, startedAt } = this.#options.identity;
+    return entry.state === "publishing" && entry.host === host &&
+      entry.pid === pid && entry.startedAt === startedAt;
   }
 
   #entry(index: number, state: EntryState, now: number): SymbolEntry {

@@ -34,6 +34,7 @@ export {
 // The publisher's end.
 export {
   type ClaimDetails,
+  leaseMarginMs,
   type LiveOwner,
   type PublisherIdentity,
   SymbolClaims,
