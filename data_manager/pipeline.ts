@@ -24,6 +24,16 @@ export interface PublishOptions {
   pacing?: readonly TradePublisher[];
   /** Stop after this many trades (0 or absent = no limit); later trades are not published. */
   limit?: number;
+  /** Publish only while it holds (the registry lease), asked before each trade; see {@linkcode Pipeline}. */
+  lease?: PublishLease;
+}
+
+/** Whether publishing may go on (`holds`), and what to do once it may not (`ended`, called once). */
+export interface PublishLease {
+  /** May this process still publish? */
+  holds(): boolean;
+  /** It may not: called once, at the first trade refused. */
+  ended(): void;
 }
 
 /** What the pipeline published. */
@@ -47,6 +57,8 @@ export class Pipeline implements TradeSink {
   #pacing: readonly TradePublisher[];
   #limit: number;
   #reached = new AbortController();
+  #lease: PublishLease | undefined;
+  #leaseEnded = false;
   /** Aborts at the limit or with the caller's signal: no room is waited for then. */
   #stop: AbortSignal;
 
@@ -61,8 +73,11 @@ export class Pipeline implements TradeSink {
       signal?: AbortSignal;
       /** Per symbol, the seq already published (a standby taking over resumes after its owner's); absent: 0, the first trade gets seq 1. */
       lastSeqs?: readonly number[];
+      /** Publish only while it holds. */
+      lease?: PublishLease;
     } = {},
   ) {
+    this.#lease = options.lease;
     this.#limit = options.limit && options.limit > 0 ? options.limit : Infinity;
     this.#transports = transports;
     this.#flushing = transports.filter((t) => t.flush !== undefined);
@@ -84,6 +99,12 @@ export class Pipeline implements TradeSink {
    */
   publish(symbol: number, record: Uint8Array): void {
     if (this.counters.trades >= this.#limit) return;
+    if (this.#lease !== undefined && !this.#lease.holds()) {
+      // Not published: whoever owns the symbols now publishes them.
+      if (!this.#leaseEnded) this.#lease.ended();
+      this.#leaseEnded = true;
+      return;
+    }
     const seq = this.#sequences[symbol] + 1;
     this.#sequences[symbol] = seq;
     // Little-endian u32 by bytes: no view to allocate per trade.

@@ -458,3 +458,19 @@ Deno.test("flush() flushes every transport that defers, and skips the others", (
   assert.deepEqual(deferring.map((t) => t.flushes), [2, 2]);
   assert.equal(plain.sent.length, 1);
 });
+
+Deno.test("Pipeline: once the lease no longer holds, no trade reaches a transport and ended() is called once", () => {
+  const transport = new RecordingTransport();
+  let holds = true;
+  let ended = 0;
+  const pipeline = new Pipeline(["BTCUSDT"], [transport], {
+    lease: { holds: () => holds, ended: () => ended++ },
+  });
+  const record = new Uint8Array(TRADE_RECORD_SIZE);
+  pipeline.publish(0, record);
+  holds = false;
+  pipeline.publish(0, record);
+  pipeline.publish(0, record);
+  assert.equal(transport.sent.length, 1);
+  assert.equal(ended, 1);
+});

@@ -16,6 +16,7 @@ import {
 import {
   describeOwner,
   hostName,
+  leaseMarginMs,
   type LiveOwner,
   type OpenRegistry,
   openRegistry,
@@ -214,21 +215,46 @@ export async function awaitTakeover(
   return claims.complete;
 }
 
+/** Options of {@linkcode keepRegistered}. */
+export interface KeepRegisteredOptions {
+  /** The validated config. */
+  config: Config;
+  /** Where failed heartbeats are logged. */
+  log: Logger;
+  /** Stops heartbeating when aborted. */
+  signal: AbortSignal;
+  /** Trades published per symbol, read for the rates. */
+  perSymbol: readonly number[];
+  /** This process must stop publishing: another took a symbol over, or its lease ran out; called once with a line saying why. */
+  onLost: (message: string) => void;
+  /** Called after the first round (confirmed or not): a serve that took long to open its transports renews its lease before it publishes. */
+  onFirstRound?: () => void;
+}
+
+/** The lease as the pipeline and the transports ask it: {@linkcode SymbolClaims.leaseUntil} not yet past. */
+export function leaseHolds(registration: Registration): () => boolean {
+  const { claims } = registration;
+  return () => performance.now() < claims.leaseUntil;
+}
+
+/** The line saying the lease ran out. */
+export function leaseEndedText(config: Config): string {
+  const { ttlMs } = config.registry;
+  return `registry heartbeats unconfirmed for ${
+    formatDuration(ttlMs - leaseMarginMs(ttlMs))
+  } (registry.ttl less its margin): a standby may take these symbols over, so this serve stops publishing them (fenced)`;
+}
+
 /**
- * Heartbeats every `registry.heartbeat_interval` until `signal` aborts,
- * with each symbol's rate; calls `onLost` with a line naming the new owner
- * when another process took a symbol over. A failed heartbeat (NATS down)
- * is logged once until one succeeds.
+ * Heartbeats at once, then every `registry.heartbeat_interval` until
+ * `signal` aborts, with each symbol's rate; calls `onLost` with a line
+ * naming the new owner when another process took a symbol over, or saying
+ * that the lease ran out (no heartbeat confirmed for `ttl - margin`). A
+ * failed heartbeat (NATS down) is logged once until one succeeds.
  */
 export async function keepRegistered(
   registration: Registration,
-  options: {
-    config: Config;
-    log: Logger;
-    signal: AbortSignal;
-    perSymbol: readonly number[];
-    onLost: (message: string) => void;
-  },
+  options: KeepRegisteredOptions,
 ): Promise<void> {
   const { claims } = registration;
   const { config, log, signal, perSymbol } = options;
@@ -237,10 +263,8 @@ export async function keepRegistered(
   let last = [...perSymbol];
   let lastAt = performance.now();
   while (!signal.aborted) {
-    await delay(heartbeatIntervalMs, signal);
-    if (signal.aborted) break;
     const now = performance.now();
-    const seconds = (now - lastAt) / 1000;
+    const seconds = Math.max(now - lastAt, 1) / 1000;
     claims.describe({
       rates: perSymbol.map((trades, i) => (trades - last[i]) / seconds),
     });
@@ -265,6 +289,15 @@ export async function keepRegistered(
       }
       failing = true;
     }
+    options.onFirstRound?.();
+    if (performance.now() >= claims.leaseUntil) {
+      options.onLost(leaseEndedText(config));
+      return;
+    }
+    await delay(
+      Math.min(heartbeatIntervalMs, claims.leaseUntil - performance.now()),
+      signal,
+    );
   }
 }
 

@@ -36,6 +36,8 @@ import { RingPublisher } from "../common/ipc/ring_publisher.ts";
 import {
   closeRegistration,
   keepRegistered,
+  leaseEndedText,
+  leaseHolds,
   openRegistration,
   type Registration,
 } from "./registration.ts";
@@ -252,6 +254,16 @@ async function publish(
   const ended = new AbortController();
   const signal = AbortSignal.any([options.signal, ended.signal]);
   let heartbeats: Promise<void> | undefined;
+  const firstRound = Promise.withResolvers<void>();
+  let fenced = false;
+  const lease = registration && {
+    holds: leaseHolds(registration),
+    ended: () => {
+      if (fenced) return;
+      fenced = true;
+      context.fail(leaseEndedText(config));
+    },
+  };
   const watch = (transports: readonly TradePublisher[]) => {
     // A transport that cannot go on (NATS: credentials refused, stream
     // settings the server will not take) has logged why, and stops the
@@ -259,13 +271,19 @@ async function publish(
     for (const transport of transports) {
       transport.failed?.().then(() => context.fail());
     }
-    if (!registration) return;
+    if (!registration) return firstRound.resolve();
+    // Past its lease a transport writes nothing more, not even at close.
+    for (const transport of transports) transport.guard?.(lease!.holds);
     heartbeats = keepRegistered(registration, {
       config,
       log: context.log,
       signal,
       perSymbol: state.counters.perSymbol,
-      onLost: (message) => context.fail(message),
+      onLost: (message) => {
+        fenced = true;
+        context.fail(message);
+      },
+      onFirstRound: firstRound.resolve,
     });
   };
   try {
@@ -275,6 +293,7 @@ async function publish(
         registration,
         log: context.log,
         counters: state.counters,
+        lease,
         openTransports: async () => {
           const opened = await openTransports(config, context.log);
           if (typeof opened === "number") return opened;
@@ -282,6 +301,7 @@ async function publish(
           state.pacing = pacingTransports(opened);
           describeRings(registration, opened);
           watch(opened);
+          await Promise.race([firstRound.promise, heartbeats]);
           return { transports: opened, pacing: [...state.pacing] };
         },
       });
@@ -289,11 +309,13 @@ async function publish(
       return;
     }
     watch(state.transports);
+    await Promise.race([firstRound.promise, heartbeats]);
     await publishTrades(state.source, state.transports, {
       signal: options.signal,
       counters: state.counters,
       limit: config.dataManager.maxTrades,
       pacing: state.pacing,
+      lease,
     });
   } finally {
     ended.abort();

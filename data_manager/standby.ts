@@ -14,7 +14,11 @@ import { lastTrades } from "../common/nats/last_trades.ts";
 import type { Logger } from "../common/runtime/log.ts";
 import { formatCount } from "../common/runtime/format.ts";
 import type { TradePublisher } from "../common/transport/publisher.ts";
-import { Pipeline, type PublishCounters } from "./pipeline.ts";
+import {
+  Pipeline,
+  type PublishCounters,
+  type PublishLease,
+} from "./pipeline.ts";
 import { awaitTakeover, type Registration } from "./registration.ts";
 import type { TradeSource } from "./source.ts";
 import { type ResumeAfter, StandbySink } from "./standby_sink.ts";
@@ -29,6 +33,8 @@ export interface StandbyOptions {
   log: Logger;
   /** The pipeline's counters, updated live. */
   counters: PublishCounters;
+  /** Publish only while it holds (the registry lease). */
+  lease?: PublishLease;
   /** Opens the transports at the takeover (filling the caller's lists), or returns the exit status. */
   openTransports(): Promise<
     { transports: TradePublisher[]; pacing: TradePublisher[] } | number
@@ -109,6 +115,7 @@ async function takeOver(
     limit: config.dataManager.maxTrades,
     signal,
     lastSeqs,
+    lease: options.lease,
   });
   pipeline.limitReached.addEventListener("abort", () => stop.abort());
   sink.takeOver(pipeline, after);

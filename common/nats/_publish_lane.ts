@@ -208,6 +208,17 @@ export function takeTrades(
   lane.queued -= count;
 }
 
+/** Empties every lane's queue; returns the trades the lanes held, queued or sent and not acknowledged. */
+export function giveUpAll(lanes: readonly Lane[], spare: Chunk[]): number {
+  let held = 0;
+  for (const lane of lanes) {
+    held += lane.queued;
+    for (const slot of lane.unacked) held += slot.count - slot.offset;
+    takeTrades(lane, lane.queued, spare);
+  }
+  return held;
+}
+
 /** The lane holding the oldest queued trade over all `lanes` (the first when none is queued). */
 export function oldestLane(lanes: readonly Lane[]): Lane {
   let oldest = lanes[0];

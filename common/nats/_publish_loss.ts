@@ -21,7 +21,7 @@ export interface NatsLoss {
    * Dropped because the queue was full, handed over after close, rejected by
    * JetStream, or not acknowledged at close.
    */
-  kind: "dropped" | "closed" | "rejected" | "unflushed";
+  kind: "dropped" | "closed" | "rejected" | "unflushed" | "fenced";
   /** How many trades. */
   trades: number;
   /** One line saying how many and why. */
@@ -42,6 +42,8 @@ export interface LossCounts {
   rejections: Rejections;
   /** Trades not acknowledged at close. */
   unflushed: number;
+  /** Trades given up on when the publishing lease ran out (see {@linkcode NatsPublisher.guard}). */
+  fenced: number;
 }
 
 /** Messages JetStream rejected for good: counted per reason, each reason logged rate-limited on its own. */
@@ -135,6 +137,15 @@ export function publishLosses(counts: LossCounts): NatsLoss[] {
       } messages rejected for good by JetStream: ${
         rejections.reasons().join(", ")
       }`,
+    });
+  }
+  if (counts.fenced > 0) {
+    losses.push({
+      kind: "fenced",
+      trades: counts.fenced,
+      text: `${
+        formatCount(counts.fenced)
+      } trades given up on by the NATS publisher: its registry lease ran out (another serve may publish these symbols now), so it published nothing more, not even what it held`,
     });
   }
   if (unflushed > 0) {

@@ -50,6 +50,7 @@ import type { TradePublisher } from "../transport/publisher.ts";
 import {
   type Chunk,
   CHUNK_TRADES,
+  giveUpAll,
   type Lane,
   newChunk,
   newLane,
@@ -64,6 +65,7 @@ import { type NatsPublisherStats, publisherSummary } from "./_publish_stats.ts";
 import { PublisherConnection } from "./_publish_connection.ts";
 import { PublishWindow } from "./_publish_window.ts";
 import { LABEL } from "./_publish_log.ts";
+import { formatCount } from "../runtime/format.ts";
 import type { Labels, MetricFamily } from "../metrics/exposition.ts";
 import { natsPublisherFamilies } from "./publisher_metrics.ts";
 
@@ -122,6 +124,10 @@ export class NatsPublisher implements TradePublisher {
   #queued = 0;
   #dropped = 0;
   #droppedClosed = 0;
+  /** Publishes only while it holds (see {@linkcode guard}). */
+  #lease: (() => boolean) | undefined;
+  /** Trades given up on once the lease ran out; -1 while it holds. */
+  #fenced = -1;
   readonly #reports: LossReports;
 
   private constructor(
@@ -205,6 +211,10 @@ export class NatsPublisher implements TradePublisher {
   send(symbol: number, record: Uint8Array, offset = 0): void {
     const lane = this.#lanes[symbol];
     const source = this.#words.wordsAt(record, offset, TRADE_RECORD_SIZE);
+    if (this.#fenced >= 0) {
+      this.#fenced++;
+      return;
+    }
     if (this.#closing !== undefined) {
       this.#dropped++;
       this.#droppedClosed++;
@@ -249,9 +259,20 @@ export class NatsPublisher implements TradePublisher {
     return this.#window.frames.flush();
   }
 
-  /** Connected, stream ensured, not failed or closing. */
+  /**
+   * Publishes only while `lease()` is true (a registry claim not past its
+   * lease): it is asked before every write, new or retried. Once false the
+   * transport gives up for good on what it holds and is handed (counted
+   * as `fenced` losses, logged), and publishes nothing more, not even at
+   * close: another publisher may own these subjects now.
+   */
+  guard(lease: () => boolean): void {
+    this.#lease = lease;
+  }
+
+  /** Connected, stream ensured, not failed, fenced or closing. */
   ready(): boolean {
-    return this.#link.ready && this.#closing === undefined;
+    return this.#link.ready && this.#closing === undefined && this.#fenced < 0;
   }
 
   /**
@@ -347,11 +368,18 @@ export class NatsPublisher implements TradePublisher {
       failed: this.#link.failure !== undefined,
       rejections: this.#window.rejections,
       unflushed: this.#unflushed,
+      fenced: Math.max(0, this.#fenced),
     });
   }
 
   async #close(): Promise<void> {
     this.#resolveRoom();
+    if (this.#fenced < 0 && this.#lease?.() === false) this.#fence();
+    if (this.#fenced >= 0) { // nothing more goes out
+      clearInterval(this.#tick);
+      await this.#link.close();
+      return;
+    }
     if (this.#link.failure === undefined && !this.#isIdle()) {
       this.#idle = Promise.withResolvers();
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -411,8 +439,24 @@ export class NatsPublisher implements TradePublisher {
     }
   }
 
+  /** The lease ran out: gives up on what is queued or unacknowledged, for good. */
+  #fence(): void {
+    const held = giveUpAll(this.#lanes, this.#spareChunks);
+    this.#queued = 0;
+    this.#fenced = held;
+    this.#log.error(
+      `${LABEL}: publishing lease ran out (registry heartbeats unconfirmed for too long): publishing nothing more, ${
+        formatCount(held)
+      } queued or unacknowledged trades given up on`,
+    );
+    this.#resolveRoom();
+    this.#idle?.resolve();
+  }
+
   #pump(): void {
     this.#pumpScheduled = false;
+    if (this.#fenced >= 0) return;
+    if (this.#lease !== undefined && !this.#lease()) return this.#fence();
     if (!this.#link.ready) return;
     const window = this.#window;
     if (window.waiting > 0) window.resendDue();

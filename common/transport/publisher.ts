@@ -53,6 +53,14 @@ export interface TradePublisher {
    * write: await it before blocking). Transports that do not defer omit it.
    */
   flush?(): Promise<void> | undefined;
+  /**
+   * Publishes only while `lease()` is true (serve's registry lease): once
+   * false, gives up for good on what it holds or is handed (counted in
+   * {@linkcode TradePublisher.losses}) and writes nothing more, not even at
+   * close. Transports that write only when sent to omit it: the pipeline
+   * asks the lease before each trade.
+   */
+  guard?(lease: () => boolean): void;
   /** Can it publish now? */
   ready(): boolean;
   /** Current counters. */
