@@ -8,22 +8,17 @@
 // the registry lists and follows a symbol that appears later.
 
 import assert from "node:assert/strict";
-import { decodeTrades } from "../common/wire/codec.ts";
-import { parseTradeSubject } from "../common/wire/subjects.ts";
-import { TradeFlags } from "../common/wire/trade.ts";
 import { harnessPermissions, natsTest } from "./_permissions.ts";
 import {
   assertCleanExit,
   output,
   ROLE_PERMISSIONS,
   roleArgs,
-  type RoleConfig,
-  roleConfig,
   RoleProcess,
   streamOf,
   summaryOf,
 } from "./_ipc_roles.ts";
-import { readStoredMessages } from "./_nats_feed.ts";
+import { registryConfig, storedTrades } from "./_registry_roles.ts";
 import {
   check,
   freePort,
@@ -39,59 +34,6 @@ const PERMISSIONS: Deno.PermissionDescriptor[] = [
   ...ROLE_PERMISSIONS,
   ...harnessPermissions(),
 ];
-
-/**
- * A fast registry, so that expiry takes seconds, not a minute (yet eight
- * heartbeats per TTL: a loaded machine's late heartbeat does not fence the
- * owner), and a small standby buffer, so that a takeover loses trades.
- */
-const REGISTRY = `
-[registry]
-heartbeat_interval = "250ms"
-ttl = "2s"
-standby_buffer = 50
-`;
-
-/** A temp config of both roles on `url` with fixed trade ids (from 1 per symbol) and a fast registry. */
-async function registryConfig(
-  url: string,
-  symbols = ["BTCUSDT", "ETHUSDT"],
-): Promise<RoleConfig> {
-  const config = await roleConfig({
-    symbols,
-    nats: { url },
-    synthetic: { seed: 7, firstTradeId: 1 },
-  });
-  await Deno.writeTextFile(config.path, REGISTRY, { append: true });
-  return config;
-}
-
-/** Each stored trade of the config's stream, by symbol, in stream order. */
-async function storedTrades(
-  config: RoleConfig,
-): Promise<Map<string, { seq: number; id: number; gap: boolean }[]>> {
-  const nats = config.nats!;
-  const bySymbol = new Map<
-    string,
-    { seq: number; id: number; gap: boolean }[]
-  >();
-  await readStoredMessages(nats, (message) => {
-    const origin = parseTradeSubject(message.subject, {
-      prefix: nats.subjectPrefix,
-    });
-    const { symbol } = origin;
-    const list = bySymbol.get(symbol) ?? [];
-    for (const trade of decodeTrades(message.data, origin)) {
-      list.push({
-        seq: trade.seq,
-        id: Number(trade.tradeId),
-        gap: (trade.flags & TradeFlags.Gap) !== 0,
-      });
-    }
-    bySymbol.set(symbol, list);
-  });
-  return bySymbol;
-}
 
 natsTest({
   name:
@@ -243,7 +185,7 @@ natsTest({
   permissions: PERMISSIONS,
   loopbackOnly: true,
   fn: async (_t, url) => {
-    await using config = await registryConfig(url, ["BTCUSDT"]);
+    await using config = await registryConfig(url, { symbols: ["BTCUSDT"] });
     // Fast enough that the resumed owner's source catches up in a burst.
     const args = ["--nats", "--no-ipc", "--rate", "2000"];
     await using owner = new RoleProcess("serve", config, args);
@@ -296,7 +238,7 @@ natsTest({
   permissions: PERMISSIONS,
   loopbackOnly: true,
   fn: async (_t, url) => {
-    await using config = await registryConfig(url, ["BTCUSDT"]);
+    await using config = await registryConfig(url, { symbols: ["BTCUSDT"] });
     await using serve = new RoleProcess("serve", config, [
       "--nats",
       "--no-ipc",
@@ -357,11 +299,9 @@ natsTest({
   permissions: PERMISSIONS,
   loopbackOnly: true,
   fn: async (_t, url) => {
-    await using config = await registryConfig(url, [
-      "BTCUSDT",
-      "ETHUSDT",
-      "SOLUSDT",
-    ]);
+    await using config = await registryConfig(url, {
+      symbols: ["BTCUSDT", "ETHUSDT", "SOLUSDT"],
+    });
     await using first = new RoleProcess("serve", config, [
       "--nats",
       "--symbols",
