@@ -181,24 +181,26 @@ function takeoverText(taken: TakeOver, exchange: string, now: number): string {
 
 /**
  * A hot standby's wait: announces itself, claims each symbol once it is
- * free, logs each takeover, and keeps the claims it has fresh. Resolves
- * true once every symbol is held, false when `signal` aborts first.
+ * free (all of them at once), logs each takeover. Resolves with the
+ * takeovers once every symbol is held, undefined when `signal` aborts first.
  */
 export async function awaitTakeover(
   registration: Registration,
   options: { config: Config; log: Logger; signal: AbortSignal },
-): Promise<boolean> {
+): Promise<TakeOver[] | undefined> {
   const { claims } = registration;
   const { config, log, signal } = options;
   const { heartbeatIntervalMs } = config.registry;
   let failing = false;
+  const taken: TakeOver[] = [];
   while (!signal.aborted && !claims.complete) {
     try {
       await claims.announceStandby();
       await claims.heartbeat();
       const now = Date.now();
-      for (const taken of await claims.claimFree(now)) {
-        log.warn(takeoverText(taken, config.dataManager.exchange, now));
+      for (const each of await claims.claimFree(now)) {
+        log.warn(takeoverText(each, config.dataManager.exchange, now));
+        taken.push(each);
       }
       failing = false;
     } catch (error) {
@@ -212,7 +214,7 @@ export async function awaitTakeover(
   } catch {
     // It expires after registry.ttl anyway.
   }
-  return claims.complete;
+  return claims.complete ? taken : undefined;
 }
 
 /** Options of {@linkcode keepRegistered}. */

@@ -10,6 +10,8 @@
  */
 
 import type { Config } from "../common/config/mod.ts";
+import { retireFenced, segmentName } from "../common/ipc/mod.ts";
+import { hostName, type TakeOver } from "../common/registry/mod.ts";
 import { lastTrades } from "../common/nats/last_trades.ts";
 import type { Logger } from "../common/runtime/log.ts";
 import { formatCount } from "../common/runtime/format.ts";
@@ -88,8 +90,9 @@ export async function publishAsStandby(
   });
   let status: number | undefined;
   try {
-    if (await awaitTakeover(registration, { config, log, signal })) {
-      status = await takeOver(config, sink, { ...options, stop });
+    const taken = await awaitTakeover(registration, { config, log, signal });
+    if (taken) {
+      status = await takeOver(config, sink, { ...options, stop, taken });
     }
   } finally {
     // Standing by ended without publishing: the source stops too.
@@ -103,10 +106,22 @@ export async function publishAsStandby(
 async function takeOver(
   config: Config,
   sink: StandbySink,
-  options: StandbyOptions & { stop: AbortController },
+  options: StandbyOptions & { stop: AbortController; taken: TakeOver[] },
 ): Promise<number | undefined> {
   const { signal, registration, log, counters, stop } = options;
-  const { after, lastSeqs } = await resumePoints(config, registration);
+  let resume: Awaited<ReturnType<typeof resumePoints>>;
+  try {
+    resume = await resumePoints(config, registration);
+  } catch (error) {
+    log.error(
+      `cannot read where the previous owner's trades end in stream ${config.transport.nats.jetstream.streamName}: ${
+        (error as Error).message
+      }`,
+    );
+    return 1;
+  }
+  const { after, lastSeqs } = resume;
+  retireFencedRings(config, options.taken, log);
   const opened = await options.openTransports();
   if (typeof opened === "number") return opened;
   const pipeline = new Pipeline(config.dataManager.symbols, opened.transports, {
@@ -120,6 +135,29 @@ async function takeOver(
   pipeline.limitReached.addEventListener("abort", () => stop.abort());
   sink.takeOver(pipeline, after);
   logResume(log, { config, sink, after, lastSeqs });
+}
+
+/**
+ * Retires the rings of this host that the previous owners publish into
+ * (alive but fenced: their lease ended before the takeover), so that this
+ * serve can create its own under the same names.
+ */
+function retireFencedRings(
+  config: Config,
+  taken: readonly TakeOver[],
+  log: Logger,
+): void {
+  const { dataManager, transport: { ipc } } = config;
+  if (!ipc.enabled) return;
+  const host = hostName();
+  for (const { symbol, previous } of taken) {
+    const entry = previous?.entry;
+    const name = segmentName(ipc.shmPathPrefix, dataManager.exchange, symbol);
+    if (entry?.state !== "publishing" || entry.host !== host) continue;
+    if (entry.ring !== name) continue;
+    const retired = retireFenced(name, entry.pid);
+    if (retired) log.warn(`retired ring ${name}: ${retired.reason}`);
+  }
 }
 
 function logResume(

@@ -234,6 +234,49 @@ natsTest({
 
 natsTest({
   name:
+    "registry roles: with rings on the same host (the default ring + NATS), the standby retires the paused owner's rings and publishes into its own: the stream holds each trade id once, in order, and the resumed owner exits 1",
+  permissions: PERMISSIONS,
+  loopbackOnly: true,
+  fn: async (_t, url) => {
+    await using config = await registryConfig(url, { symbols: ["BTCUSDT"] });
+    const args = ["--nats", "--rate", "1000"];
+    await using owner = new RoleProcess("serve", config, args);
+    await owner.waitFor(/publishing synthetic/);
+    await using standby = new RoleProcess("serve", config, [
+      ...args,
+      "--standby",
+    ]);
+    await standby.waitFor(/standing by: published binance BTCUSDT/);
+    owner.kill("SIGSTOP");
+    const [retired] = await standby.waitFor(
+      /retired ring (\S+): its producer \(pid (\d+)\) lost its registry lease/,
+    );
+    assert.equal(Number(retired[2]), owner.pid);
+    await standby.waitFor(/IPC rings/);
+    await standby.waitFor(/resuming after trade/);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    owner.kill("SIGCONT");
+    const fenced = await owner.finish();
+    assert.equal(fenced.code, 1, output(fenced));
+    assert.doesNotMatch(output(fenced), /\n\s+at /, "no stack trace");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    standby.kill("SIGINT");
+    const stopped = await standby.finish();
+    assertCleanExit(stopped, "standby");
+    assert.match(stopped.stderr + stopped.stdout, /ipc [1-9][\d,]* msgs/);
+
+    const trades = (await storedTrades(config)).get("BTCUSDT") ?? [];
+    trades.forEach((trade, i) => {
+      if (i > 0) {
+        assert.ok(trade.id > trades[i - 1].id, `id ${trade.id} again`);
+      }
+    });
+    assert.ok(trades.length > 1000, `only ${trades.length} trades stored`);
+  },
+});
+
+natsTest({
+  name:
     "registry roles: live --nats /healthz is 200 while the publisher heartbeats, and 503 naming the symbol and the publisher once it was killed and its heartbeat expired; marketbus_publisher_alive goes 1 → 0",
   permissions: PERMISSIONS,
   loopbackOnly: true,

@@ -205,3 +205,36 @@ function inspect(
     : `${who}; ${problem}`;
   return { pid, reason, epoch: left.epoch };
 }
+
+/**
+ * Retires segment `name` when its producer is `pid`, a process that lives
+ * but that the symbol registry fenced (its lease ended and this process took
+ * its symbols over): marks it closed, so its consumers move on at once, and
+ * unlinks it, so that the new producer can create its own. Returns what it
+ * retired; undefined when the name is free or another producer holds it
+ * (then creating the ring judges it as usual).
+ */
+export function retireFenced(
+  name: string,
+  pid: number,
+): ReplacedSegment | undefined {
+  let old: Segment;
+  try {
+    old = openSegment(name, { mapBytes: RING_HEADER_SIZE });
+  } catch (error) {
+    // Absent, or not one it could take: creating the ring judges it.
+    if (
+      error instanceof RingNotFoundError || error instanceof RingOwnerError ||
+      error instanceof RingFormatError
+    ) return undefined;
+    throw error;
+  }
+  try {
+    if (leftBy(old)?.pid !== pid) return undefined;
+    markClosed(new Int32Array(old.buffer, 0, WAKE_END >> 2), wakeWordOf(old));
+  } finally {
+    unmapSegment(old);
+  }
+  unlinkSegment(name);
+  return { pid, reason: `its producer (pid ${pid}) lost its registry lease` };
+}

@@ -73,6 +73,8 @@ export {
   unlinkSegment,
   unmapSegment,
 } from "./segment.ts";
+// A fenced producer's ring, retired by the serve that took its symbols over.
+export { retireFenced } from "./_ring_replace.ts";
 // Ring names: `{prefix}{exchange}_{SYMBOL}` (defined with the wire format).
 export { segmentName, segmentPath } from "../wire/mod.ts";
 // The ring layout of docs/ipc_ring.md: magic, version, sizes, capacity,

@@ -4,7 +4,7 @@
 // its consumers told at once.
 
 import assert from "node:assert/strict";
-import { createReplacing } from "./_ring_replace.ts";
+import { createReplacing, retireFenced } from "./_ring_replace.ts";
 import { RingInUseError } from "./errors.ts";
 import {
   Header,
@@ -155,6 +155,37 @@ ringTest({
         unmapSegment(consumer);
         unlinkSegment(name);
       }
+    }
+  },
+});
+
+ringTest({
+  name:
+    "replace: retireFenced retires a live producer's ring only when it names that producer, its consumers told it closed",
+  fn() {
+    const name = `${PREFIX}${++segments}`;
+    // A live producer (the test runner): refused to anyone else.
+    craft(name, { version: 1, pid: Deno.ppid, state: RingState.Open });
+    const consumer = openSegment(name);
+    try {
+      assert.equal(retireFenced(name, NO_SUCH_PID), undefined, "not its pid");
+      assert.throws(
+        () => createReplacing(name, segmentSize(64)),
+        RingInUseError,
+      );
+      assert.deepEqual(retireFenced(name, Deno.ppid), {
+        pid: Deno.ppid,
+        reason: `its producer (pid ${Deno.ppid}) lost its registry lease`,
+      });
+      const words = new Int32Array(consumer.buffer, 0, 64);
+      assert.equal(Atomics.load(words, Header.State >> 2), RingState.Closed);
+      assert.equal(retireFenced(name, Deno.ppid), undefined, "gone: free");
+      const fresh = createReplacing(name, segmentSize(64));
+      assert.equal(fresh.replaced, undefined);
+      unmapSegment(fresh.segment);
+    } finally {
+      unmapSegment(consumer);
+      cleanUpSegment(name);
     }
   },
 });
