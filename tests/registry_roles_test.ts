@@ -328,7 +328,7 @@ natsTest({
     assert.match(
       publishers.detail,
       new RegExp(
-        `^binance BTCUSDT: publisher host \\S+ pid ${serve.pid} since \\S+ heartbeat expired \\(the last one [\\d.]+ s ago\\), no standby$`,
+        `^binance BTCUSDT: publisher host \\S+ pid ${serve.pid} since \\S+ heartbeat expired \\(unchanged for [\\d.]+ s\\), no standby$`,
       ),
     );
     live.kill("SIGINT");

@@ -2,8 +2,9 @@
  * live and the symbol registry: the symbols `--symbols '*'` reads on the
  * ring (those the registry lists, followed as new ones appear), and a
  * `publishers` check in `/healthz` that fails, naming the symbol and its
- * publisher, when a publisher is dead (heartbeat expired, or stopped) with
- * no standby. The registry is connected in the background, so a NATS server
+ * publisher, when a publisher is dead (heartbeat expired; on the ring, also
+ * stopped) with no standby, and stays ok while the registry cannot be read
+ * (unknown is not dead). The registry is connected in the background, so a NATS server
  * that is down holds neither the start nor a SIGINT.
  *
  * @module
@@ -71,8 +72,8 @@ export class LiveRegistry {
    * Connects over `data_source.nats.connection` (until `signal` aborts),
    * then reads the registry every heartbeat interval. With `--symbols '*'`
    * on the ring `onSymbols` hears of the symbols whose rings live would read
-   * (its exchange and prefix, on this host): all at the first read (`first`),
-   * then each new one.
+   * (its exchange and prefix, on this host) of live publishers: those alive
+   * at the start together (`first`), then each new one.
    */
   async run(
     signal: AbortSignal,
@@ -97,10 +98,15 @@ export class LiveRegistry {
     }
     const host = hostName();
     const added = new Set<string>();
-    let first = true;
+    // The watch hands on an entry once it saw its heartbeat move, so the
+    // publishers alive at the start come at the second read: up to then
+    // their rings start at data_source.ipc.from, later ones at their first
+    // trade. A read that fails does not count.
+    let reads = 0;
     // The rings of this consumer's exchange and prefix on this host: an
     // entry of a NATS-only publisher, or of another host, has none here.
     const report = (entries: readonly SymbolEntry[]) => {
+      reads++;
       if (!LiveRegistry.discovers(this.#config)) return;
       const symbols = entries.filter((entry) =>
         entry.exchange === exchange && !added.has(entry.symbol) &&
@@ -110,21 +116,22 @@ export class LiveRegistry {
       if (symbols.length === 0) return;
       for (const symbol of symbols) added.add(symbol);
       this.#log.info(`registry lists ${exchange} ${symbols.join(",")}`);
-      onSymbols(symbols, first);
+      onSymbols(symbols, reads <= 2);
     };
     this.#watch = new PublisherWatch(this.#registry.bucket, {
       prefix: dataSource.nats.subjectPrefix,
       pollMs: settings.heartbeatIntervalMs,
+      // A NATS consumer may read a stopped publisher's history; on the
+      // ring no trade will come (its own check fails too).
+      stoppedFails: dataSource.type !== "nats",
       onRead: report,
       onError: (error) =>
         this.#log.warn(
           `registry ${settings.bucket}: ${
             (error as Error).message
-          }; publisher health keeps its last read`,
+          }; publishers' state is unknown until it can be read again`,
         ),
     });
-    await this.#watch.poll().catch(() => {}); // run() reports its errors
-    first = false;
     await this.#watch.run(signal);
   }
 
@@ -137,7 +144,7 @@ export class LiveRegistry {
     streams: readonly StreamPlace[],
   ): HealthReport {
     const watch = this.#watch;
-    const now = Date.now();
+    const now = performance.now();
     const results = streams.map((stream) =>
       watch?.check(stream.exchange, stream.symbol, now)
     );
@@ -165,7 +172,7 @@ export class LiveRegistry {
     streams: readonly StreamPlace[],
     labels: readonly Labels[],
   ): MetricFamily[] {
-    const now = Date.now();
+    const now = performance.now();
     return [gauge(
       {
         name: "marketbus_publisher_alive",

@@ -14,6 +14,7 @@ import {
   decodeEntry,
   encodeEntry,
   entryKey,
+  type StoredEntry,
   type SymbolEntry,
 } from "./entry.ts";
 import {
@@ -226,7 +227,7 @@ natsTest({
 
 natsTest({
   name:
-    "registry: each read hands on the publishers' entries under the watch's prefix (no standby's), and the watch says which publishers are dead, naming them, unless a standby is alive",
+    "registry: each read hands on the live publishers' entries under the watch's prefix (none before its heartbeat moved, no standby's, no stopped one), and the watch says which publishers are dead, on its own clock, naming them, unless a standby is alive",
   fn: async (_t, url) => {
     await withBucket(url, async (bucket) => {
       let found: string[] = [];
@@ -255,6 +256,11 @@ natsTest({
       });
       await other.claimFree();
       await watch.poll();
+      assert.deepEqual(found, [], "not handed on before its heartbeat moved");
+      await owner.heartbeat();
+      await other.heartbeat();
+      await watch.poll();
+      const ownerSeen = performance.now();
       assert.deepEqual(found, [
         "binance BTCUSDT 101",
         "binance ETHUSDT 101",
@@ -264,19 +270,16 @@ natsTest({
       assert.equal(alive.ok, true);
       assert.match(alive.detail, /host host101 pid 101 .* alive/);
 
-      const later = Date.now() + TTL_MS + 100;
+      const later = ownerSeen + TTL_MS + 100;
       const dead = watch.check("binance", "BTCUSDT", later);
       assert.equal(dead.ok, false);
       assert.match(
         dead.detail,
-        /^binance BTCUSDT: publisher host host101 pid 101 since .* heartbeat expired \(the last one [\d.]+ s ago\), no standby$/,
+        /^binance BTCUSDT: publisher host host101 pid 101 since .* heartbeat expired \(unchanged for [\d.]+ s\), no standby$/,
       );
 
       // A standby announced itself later: while its entry is fresh and the
       // owner's expired, health stays ok.
-      const ownerAt = (await bucket.get(
-        entryKey({ prefix: PREFIX, exchange: "binance", symbol: "BTCUSDT" }),
-      ))!.storedAt;
       await new Promise((resolve) => setTimeout(resolve, 400));
       const standby = claimsOf(bucket, 202);
       await standby.announceStandby();
@@ -286,7 +289,7 @@ natsTest({
         ["binance BTCUSDT 101", "binance ETHUSDT 101"],
         "a standby's entries are not handed on",
       );
-      const covered = watch.check("binance", "BTCUSDT", ownerAt + TTL_MS + 100);
+      const covered = watch.check("binance", "BTCUSDT", later);
       assert.equal(covered.ok, true, covered.detail);
       assert.match(
         covered.detail,
@@ -295,6 +298,7 @@ natsTest({
 
       await owner.release();
       await watch.poll();
+      assert.deepEqual(found, [], "stopped publishers are not handed on");
       const stopped = watch.check("binance", "ETHUSDT");
       assert.match(stopped.detail, /stopped; standby/);
 
@@ -304,8 +308,57 @@ natsTest({
       const alone = watch.check("binance", "ETHUSDT");
       assert.equal(alone.ok, false);
       assert.match(alone.detail, /stopped, no standby$/);
+
+      // A NATS consumer may read a stopped publisher's history.
+      const history = new PublisherWatch(bucket, {
+        prefix: PREFIX,
+        pollMs: 50,
+        stoppedFails: false,
+      });
+      await history.poll();
+      const readable = history.check("binance", "ETHUSDT");
+      assert.equal(readable.ok, true, readable.detail);
+      assert.match(readable.detail, /stopped \(a clean exit\)/);
     });
   },
+});
+
+Deno.test("registry: while the registry cannot be read, a publisher's state is unknown, not dead", async () => {
+  let list = (): Promise<Map<string, StoredEntry>> =>
+    Promise.resolve(
+      new Map([[
+        entryKey({ prefix: PREFIX, exchange: "binance", symbol: "BTCUSDT" }),
+        {
+          revision: 3,
+          storedAt: 0,
+          entry: {
+            prefix: PREFIX,
+            exchange: "binance",
+            symbol: "BTCUSDT",
+            ring: undefined,
+            epoch: undefined,
+            source: "synthetic",
+            startedAt: 1,
+            host: "h",
+            pid: 1,
+            rate: 0,
+            heartbeatAt: 0,
+            ttlMs: TTL_MS,
+            state: "publishing",
+          },
+        },
+      ]]),
+    );
+  const bucket = { list: () => list() } as unknown as RegistryBucket;
+  const watch = new PublisherWatch(bucket, { prefix: PREFIX, pollMs: 50 });
+  await watch.poll();
+  const later = performance.now() + TTL_MS + 100;
+  assert.equal(watch.check("binance", "BTCUSDT", later).ok, false);
+  list = () => Promise.reject(new Error("timeout"));
+  await assert.rejects(watch.poll(), /timeout/);
+  const unknown = watch.check("binance", "BTCUSDT", later);
+  assert.equal(unknown.ok, true);
+  assert.match(unknown.detail, /unknown \(the registry cannot be read now\)/);
 });
 
 Deno.test("registry: an entry that is not one (foreign JSON, another shape) decodes to undefined", () => {

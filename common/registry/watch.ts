@@ -11,7 +11,7 @@ import type { RegistryBucket } from "./_bucket.ts";
 import {
   describeOwner,
   entryKey,
-  entryStatus,
+  type EntryStatus,
   standbyKey,
   type StoredEntry,
   type SymbolEntry,
@@ -35,17 +35,44 @@ export interface PublisherWatchOptions {
   prefix: string;
   /** Time between two reads of the registry, ms. */
   pollMs: number;
-  /** Called after each read with the publishers' entries under the prefix (no standby's). */
+  /**
+   * Called after each read with the live publishers' entries under the
+   * prefix (no standby's, no stopped or expired one, and only once their
+   * heartbeat was seen to move: an entry left by a dead publisher is not).
+   */
   onRead?: (entries: readonly SymbolEntry[]) => void;
+  /**
+   * Does a cleanly stopped publisher fail the check? True for a ring
+   * consumer (no trade will come); false for a NATS consumer, which may
+   * still read the stopped publisher's history. @default {true}
+   */
+  stoppedFails?: boolean;
   /** Called when a read fails (NATS down): the last read stays in use. */
   onError?: (error: unknown) => void;
 }
 
-/** Reads the registry every poll; see the module doc. */
+/** When this watch first saw a key's current revision, and whether it saw it change before. */
+interface Seen {
+  /** The revision. */
+  revision: number;
+  /** When it was first read (`performance.now()`). */
+  at: number;
+  /** The key had another revision at an earlier read: its heartbeat moved. */
+  moved: boolean;
+}
+
+/**
+ * Reads the registry every poll; see the module doc. A publisher is judged
+ * on this process's own monotonic clock, not on the server's store time:
+ * expired once its entry's revision has not changed for its TTL across
+ * this watch's reads (so clocks that disagree do not matter), and unknown,
+ * not dead, while the registry cannot be read.
+ */
 export class PublisherWatch {
   #bucket: RegistryBucket;
   #options: PublisherWatchOptions;
   #entries = new Map<string, StoredEntry>();
+  #seen = new Map<string, Seen>();
   #read = false;
   #failing = false;
 
@@ -57,34 +84,57 @@ export class PublisherWatch {
 
   /** Reads the registry once, then hands `onRead` the publishers' entries. */
   async poll(): Promise<void> {
-    this.#entries = await this.#bucket.list();
+    try {
+      this.#entries = await this.#bucket.list();
+    } catch (error) {
+      this.#failing = true;
+      throw error;
+    }
+    this.#failing = false;
     this.#read = true;
-    const entries = [...this.#entries.values()].map((stored) => stored.entry)
-      .filter((entry) => this.#ours(entry));
+    const now = performance.now();
+    for (const [key, stored] of this.#entries) {
+      const seen = this.#seen.get(key);
+      if (seen?.revision === stored.revision) continue;
+      this.#seen.set(key, {
+        revision: stored.revision,
+        at: now,
+        moved: seen !== undefined,
+      });
+    }
+    const entries = [...this.#entries].filter(([key, stored]) =>
+      this.#ours(stored.entry) && this.#seen.get(key)!.moved &&
+      this.#status(key, stored, now) === "alive"
+    ).map(([, stored]) => stored.entry);
     this.#options.onRead?.(entries);
   }
 
   /** Polls every `pollMs` until `signal` aborts; a failed read is reported once until one succeeds. */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      const failing = this.#failing;
       try {
         await this.poll();
-        this.#failing = false;
       } catch (error) {
-        if (!this.#failing) this.#options.onError?.(error);
-        this.#failing = true;
+        if (!failing) this.#options.onError?.(error);
       }
       await delay(this.#options.pollMs, signal);
     }
   }
 
   /**
-   * The state of the publisher of (`exchange`, `symbol`) at `now`: ok while
-   * it is alive, or while an alive standby is taking over; not ok when it
-   * stopped or its heartbeat expired with no standby. A symbol with no entry
-   * (a publisher without the registry) is ok and said to be unknown.
+   * The state of the publisher of (`exchange`, `symbol`) at `now`
+   * (`performance.now()`): ok while it is alive, or while an alive standby
+   * is taking over, or while the registry cannot be read (unknown is not
+   * dead); not ok when its heartbeat expired with no standby, or when it
+   * stopped and `stoppedFails`. A symbol with no entry (a publisher without
+   * the registry) is ok and said to be unknown.
    */
-  check(exchange: string, symbol: string, now = Date.now()): PublisherCheck {
+  check(
+    exchange: string,
+    symbol: string,
+    now = performance.now(),
+  ): PublisherCheck {
     const result = (ok: boolean, detail: string) => ({
       exchange,
       symbol,
@@ -94,22 +144,33 @@ export class PublisherWatch {
     const name = `${exchange} ${symbol}`;
     if (!this.#read) return result(true, `${name}: registry not read yet`);
     const place = { prefix: this.#options.prefix, exchange, symbol };
-    const stored = this.#entries.get(entryKey(place));
+    const key = entryKey(place);
+    const stored = this.#entries.get(key);
     if (stored === undefined) {
       return result(true, `${name}: not in the registry`);
     }
     const owner = `publisher ${describeOwner(stored.entry)}`;
-    const status = entryStatus(stored, now);
+    if (this.#failing && stored.entry.state !== "stopped") {
+      return result(
+        true,
+        `${name}: ${owner}: unknown (the registry cannot be read now)`,
+      );
+    }
+    const status = this.#status(key, stored, now);
     if (status === "alive") {
       return result(true, `${name}: ${owner} alive`);
     }
     const why = status === "stopped"
       ? "stopped"
-      : `heartbeat expired (the last one ${
-        ((now - stored.storedAt) / 1000).toFixed(1)
-      } s ago)`;
-    const standby = this.#entries.get(standbyKey(place));
-    if (standby !== undefined && entryStatus(standby, now) === "alive") {
+      : `heartbeat expired (unchanged for ${
+        ((now - this.#seen.get(key)!.at) / 1000).toFixed(1)
+      } s)`;
+    const standbyAt = standbyKey(place);
+    const standby = this.#entries.get(standbyAt);
+    if (
+      standby !== undefined &&
+      this.#status(standbyAt, standby, now) === "alive"
+    ) {
       return result(
         true,
         `${name}: ${owner} ${why}; standby ${
@@ -117,7 +178,22 @@ export class PublisherWatch {
         } taking over`,
       );
     }
+    if (status === "stopped" && this.#options.stoppedFails === false) {
+      return result(
+        true,
+        `${name}: ${owner} stopped (a clean exit): its history stays readable`,
+      );
+    }
     return result(false, `${name}: ${owner} ${why}, no standby`);
+  }
+
+  /** Stopped; expired when its revision did not change for its TTL as this watch saw it at `now`; else alive. */
+  #status(key: string, stored: StoredEntry, now: number): EntryStatus {
+    if (stored.entry.state === "stopped") return "stopped";
+    const seen = this.#seen.get(key);
+    return seen !== undefined && now - seen.at >= stored.entry.ttlMs
+      ? "expired"
+      : "alive";
   }
 
   /** A publisher's entry (not a standby's) under this watch's prefix. */
