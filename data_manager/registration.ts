@@ -20,6 +20,7 @@ import {
   type LiveOwner,
   type OpenRegistry,
   openRegistry,
+  RegistryUnreachableError,
   SymbolClaims,
   type TakeOver,
 } from "../common/registry/mod.ts";
@@ -80,26 +81,72 @@ function unavailable(
   return undefined;
 }
 
+/** serve could not reach the registry at start: it publishes unguarded while {@linkcode registerLate} keeps trying. */
+export const UNREACHABLE = "unreachable";
+
+/** This process's claims on its symbols in `registry`, none held yet. */
+function newClaims(
+  config: Config,
+  registry: OpenRegistry,
+  source: string,
+): SymbolClaims {
+  const { registry: settings, transport: { nats }, dataManager } = config;
+  return new SymbolClaims(registry.bucket, {
+    prefix: nats.jetstream.subjectPrefix,
+    exchange: dataManager.exchange,
+    symbols: dataManager.symbols,
+    identity: {
+      host: hostName(),
+      pid: Deno.pid,
+      source,
+      startedAt: Date.now(),
+    },
+    ttlMs: settings.ttlMs,
+  });
+}
+
+/** Claims every symbol, or returns the live owners of those it cannot have (empty once all are held). */
+async function claimAll(claims: SymbolClaims): Promise<LiveOwner[]> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await claims.claimFree();
+    if (claims.complete) return [];
+    const owners = await claims.liveOwners();
+    if (owners.length > 0) return owners;
+    // The process it lost a key to gave it back meanwhile: try again.
+  }
+  return await claims.liveOwners();
+}
+
+/** The line saying serve registered its symbols. */
+function registeredText(config: Config, late: string): string {
+  const { dataManager, registry } = config;
+  return `registered ${dataManager.exchange} ${
+    dataManager.symbols.join(",")
+  } in registry ${registry.bucket}${late}`;
+}
+
 /**
  * Opens the registry over `transport.nats`'s connection and claims every
  * symbol; undefined when serve does not register (`registry.register`),
- * or when the registry is unavailable (a warning says so); the exit status
- * after one line when it must not publish (1: owned by a live serve without
- * `--standby`, credentials refused, unreadable files).
- * With `--standby` and owned symbols, returns with the claims incomplete:
- * {@linkcode awaitTakeover} waits for them.
+ * or when the registry is unavailable (a warning says so);
+ * {@linkcode UNREACHABLE} when no NATS server answered within
+ * `connect_timeout` (a warning says so, and {@linkcode registerLate} keeps
+ * trying); the exit status after one line when it must not publish (1:
+ * owned by a live serve without `--standby`, credentials refused,
+ * unreadable files). With `--standby` and owned symbols, returns with the
+ * claims incomplete: {@linkcode awaitTakeover} waits for them.
  */
 export async function openRegistration(
   config: Config,
   options: { log: Logger; source: string },
-): Promise<Registration | number | undefined> {
+): Promise<Registration | typeof UNREACHABLE | number | undefined> {
   const { registry: settings, transport: { nats }, dataManager } = config;
   if (!settings.register) return undefined;
   const { log } = options;
   let registry: OpenRegistry;
   try {
     // NATS down at start: serve publishes (the ring now, NATS once it is
-    // back) without the registry rather than wait.
+    // back) without the registry rather than wait, and registers later.
     registry = await openRegistry(nats, {
       registry: settings,
       log,
@@ -112,33 +159,23 @@ export async function openRegistration(
       log.error(error.message);
       return 1;
     }
+    if (error instanceof RegistryUnreachableError && !settings.standby) {
+      log.warn(
+        `registry ${settings.bucket} unreachable (${error.message}): publishing unguarded (another serve of these symbols is not refused) and registering as soon as it can be reached`,
+      );
+      return UNREACHABLE;
+    }
     return unavailable(error, { config, log });
   }
-  const claims = new SymbolClaims(registry.bucket, {
-    prefix: nats.jetstream.subjectPrefix,
-    exchange: dataManager.exchange,
-    symbols: dataManager.symbols,
-    identity: {
-      host: hostName(),
-      pid: Deno.pid,
-      source: options.source,
-      startedAt: Date.now(),
-    },
-    ttlMs: settings.ttlMs,
-  });
+  const claims = newClaims(config, registry, options.source);
   let owners: LiveOwner[];
   try {
-    owners = await claims.liveOwners();
-    if (owners.length === 0) {
-      await claims.claimFree();
-      owners = await claims.liveOwners();
-    }
+    owners = await claimAll(claims);
   } catch (error) {
     await registry[Symbol.asyncDispose]();
     return unavailable(error, { config, log });
   }
   if (owners.length > 0 && !settings.standby) {
-    await claims.release();
     await registry[Symbol.asyncDispose]();
     log.error(refusal(owners, config));
     return 1;
@@ -152,13 +189,55 @@ export async function openRegistration(
       })`,
     );
   } else {
-    log.info(
-      `registered ${dataManager.exchange} ${
-        dataManager.symbols.join(",")
-      } in registry ${settings.bucket}`,
-    );
+    log.info(registeredText(config, ""));
   }
   return { claims, registry };
+}
+
+/**
+ * serve's registration after the registry was unreachable at its start:
+ * connects as long as it takes (until `signal` aborts: undefined), then
+ * claims every symbol. Returns the registration, or the refusal line when
+ * a live serve owns a symbol meanwhile (this one must stop: it published
+ * unguarded beside it). Other failures are retried every heartbeat
+ * interval, the first one logged.
+ */
+export async function registerLate(
+  config: Config,
+  options: { log: Logger; source: string; signal: AbortSignal },
+): Promise<Registration | string | undefined> {
+  const { registry: settings, transport: { nats } } = config;
+  const { log, signal } = options;
+  let failing = false;
+  while (!signal.aborted) {
+    let registry: OpenRegistry | undefined;
+    try {
+      registry = await openRegistry(nats, {
+        registry: settings,
+        log,
+        create: true,
+        replicas: nats.jetstream.replicas,
+        signal,
+      });
+      const claims = newClaims(config, registry, options.source);
+      const owners = await claimAll(claims);
+      if (owners.length === 0) {
+        log.info(registeredText(config, " (late: unreachable at start)"));
+        return { claims, registry };
+      }
+      await registry[Symbol.asyncDispose]();
+      return `${
+        refusal(owners, config)
+      } (this serve published unguarded while the registry was unreachable)`;
+    } catch (error) {
+      await registry?.[Symbol.asyncDispose]();
+      if (signal.aborted) break;
+      if (!failing) log.warn(`registry: ${(error as Error).message}`);
+      failing = true;
+    }
+    await delay(settings.heartbeatIntervalMs, signal);
+  }
+  return undefined;
 }
 
 /** The takeover of `taken` as log text. */
@@ -233,12 +312,6 @@ export interface KeepRegisteredOptions {
   onFirstRound?: () => void;
 }
 
-/** The lease as the pipeline and the transports ask it: {@linkcode SymbolClaims.leaseUntil} not yet past. */
-export function leaseHolds(registration: Registration): () => boolean {
-  const { claims } = registration;
-  return () => performance.now() < claims.leaseUntil;
-}
-
 /** The line saying the lease ran out. */
 export function leaseEndedText(config: Config): string {
   const { ttlMs } = config.registry;
@@ -273,7 +346,8 @@ export async function keepRegistered(
     last = [...perSymbol];
     lastAt = now;
     try {
-      const lost = await claims.heartbeat();
+      const lost = await untilAborted(claims.heartbeat(), signal);
+      if (lost === undefined) break; // stopping: not held by a slow request
       failing = false;
       if (lost.length > 0) {
         options.onLost(
@@ -301,6 +375,21 @@ export async function keepRegistered(
       signal,
     );
   }
+}
+
+/** `promise`'s value, or undefined as soon as `signal` aborts. */
+function untilAborted<T>(
+  promise: Promise<T>,
+  signal: AbortSignal,
+): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const aborted = () => resolve(undefined);
+    signal.addEventListener("abort", aborted, { once: true });
+    promise.then(resolve, reject).finally(() =>
+      signal.removeEventListener("abort", aborted)
+    );
+  });
 }
 
 /** Marks the held entries and its standby entries stopped (best effort) and closes the registry's connection. */

@@ -18,7 +18,6 @@ import {
   runRoleWork,
 } from "../common/role/mod.ts";
 import { serveFamilies, serveHealth, type ServeState } from "./metrics.ts";
-import type { HealthReport } from "../common/metrics/mod.ts";
 import { type PublishCounters, publishTrades } from "./pipeline.ts";
 import {
   TradeFileReadError,
@@ -32,15 +31,18 @@ import {
   pacingTransports,
 } from "./transport_setup.ts";
 import type { TradePublisher } from "../common/transport/publisher.ts";
-import { RingPublisher } from "../common/ipc/ring_publisher.ts";
 import {
   closeRegistration,
-  keepRegistered,
-  leaseEndedText,
-  leaseHolds,
   openRegistration,
-  type Registration,
+  UNREACHABLE,
 } from "./registration.ts";
+import { describeRings, RegistryGuard } from "./registry_guard.ts";
+import {
+  registryFamilies,
+  registryHealth,
+  type RegistryStanding,
+  standbyHealth,
+} from "./registry_health.ts";
 import { publishAsStandby } from "./standby.ts";
 
 const ROLE = "data_manager";
@@ -51,13 +53,11 @@ const RING_DROPS =
   "; with the ring among the transports NATS never slows the source down: raise queue_max_trades, or publish to NATS alone (--no-ipc), where the source waits for room";
 
 /** What serve runs: the metrics' state and the transports that pace the source. */
-interface Serving extends ServeState {
+interface Serving extends ServeState, RegistryStanding {
   /** The transports (none yet while a hot standby waits). */
   transports: TradePublisher[];
   /** The transports whose room holds the source (see {@linkcode pacingTransports}). */
   pacing: readonly TradePublisher[];
-  /** Its place in the symbol registry, when it registers. */
-  registration: Registration | undefined;
 }
 
 /** Options of {@linkcode serve}. */
@@ -116,16 +116,15 @@ async function openPublishing(
   config: Config,
   log: RoleContext["log"],
   source: string,
-): Promise<
-  | { registration: Registration | undefined; transports: TradePublisher[] }
-  | number
-> {
+): Promise<RegistryStanding & { transports: TradePublisher[] } | number> {
   // Before any ring or stream exists: a symbol another serve publishes is
   // refused, or (--standby) waited for.
-  const registration = await openRegistration(config, { log, source });
-  if (typeof registration === "number") return registration;
+  const opening = await openRegistration(config, { log, source });
+  if (typeof opening === "number") return opening;
+  const registering = opening === UNREACHABLE;
+  const registration = registering ? undefined : opening;
   if (registration && !registration.claims.complete) {
-    return { registration, transports: [] };
+    return { registration, registering, transports: [] };
   }
   const opened = await openTransports(config, log);
   if (typeof opened === "number") {
@@ -133,7 +132,7 @@ async function openPublishing(
     return opened;
   }
   describeRings(registration, opened);
-  return { registration, transports: opened };
+  return { registration, registering, transports: opened };
 }
 
 /** Opens the source and the transports; the work publishes the one into the others. */
@@ -148,7 +147,7 @@ async function openServe(
   if (typeof source === "number") return source;
   const publishing = await openPublishing(config, log, source.kind);
   if (typeof publishing === "number") return publishing;
-  const { registration, transports } = publishing;
+  const { registration, registering, transports } = publishing;
   log.info(
     `${
       transports.length === 0 ? "standing by to publish" : "publishing"
@@ -171,6 +170,7 @@ async function openServe(
     transports,
     pacing: pacingTransports(transports),
     registration,
+    registering,
   };
   const { metrics } = dataManager;
   let lastTrades = 0;
@@ -178,12 +178,15 @@ async function openServe(
     metrics: {
       config: metrics,
       section: "data_manager.metrics",
-      collect: () => serveFamilies(state),
+      collect: () => [...serveFamilies(state), ...registryFamilies(state)],
       flowing: () => counters.trades,
       health: (flow) =>
-        registration && !registration.claims.complete
-          ? standbyHealth(registration, dataManager.symbols.length)
-          : serveHealth(state, { flow, staleAfterMs: metrics.staleAfterMs }),
+        state.registration && !state.registration.claims.complete
+          ? standbyHealth(state.registration, dataManager.symbols.length)
+          : registryHealth(
+            serveHealth(state, { flow, staleAfterMs: metrics.staleAfterMs }),
+            state,
+          ),
     },
     progress(seconds) {
       const rate = (counters.trades - lastTrades) / seconds;
@@ -207,40 +210,9 @@ async function openServe(
     drain: (end) => drain(config, state, { end, context }),
     async release() {
       await closeAll(transports);
-      if (registration) await closeRegistration(registration, log);
+      if (state.registration) await closeRegistration(state.registration, log);
     },
   };
-}
-
-/** A hot standby is healthy while it waits: publishing is not its job yet. */
-function standbyHealth(
-  registration: Registration,
-  symbols: number,
-): HealthReport {
-  return {
-    ok: true,
-    checks: [{
-      name: "registry",
-      ok: true,
-      detail:
-        `hot standby, ${registration.claims.held.length} of ${symbols} symbols held`,
-    }],
-  };
-}
-
-/** Puts the rings' names and epochs into the registry entries. */
-function describeRings(
-  registration: Registration | undefined,
-  transports: readonly TradePublisher[],
-): void {
-  const rings = transports.find((transport) =>
-    transport instanceof RingPublisher
-  );
-  if (!registration || !rings) return;
-  registration.claims.describe({
-    rings: rings.segments,
-    epochs: rings.epochs,
-  });
 }
 
 /** Publishes the source into the transports until it ends or `signal` aborts. */
@@ -253,17 +225,8 @@ async function publish(
   const { context } = options;
   const ended = new AbortController();
   const signal = AbortSignal.any([options.signal, ended.signal]);
-  let heartbeats: Promise<void> | undefined;
-  const firstRound = Promise.withResolvers<void>();
-  let fenced = false;
-  const lease = registration && {
-    holds: leaseHolds(registration),
-    ended: () => {
-      if (fenced) return;
-      fenced = true;
-      context.fail(leaseEndedText(config));
-    },
-  };
+  const guard = new RegistryGuard(config, state, { context, signal });
+  const { lease } = guard;
   const watch = (transports: readonly TradePublisher[]) => {
     // A transport that cannot go on (NATS: credentials refused, stream
     // settings the server will not take) has logged why, and stops the
@@ -271,20 +234,7 @@ async function publish(
     for (const transport of transports) {
       transport.failed?.().then(() => context.fail());
     }
-    if (!registration) return firstRound.resolve();
-    // Past its lease a transport writes nothing more, not even at close.
-    for (const transport of transports) transport.guard?.(lease!.holds);
-    heartbeats = keepRegistered(registration, {
-      config,
-      log: context.log,
-      signal,
-      perSymbol: state.counters.perSymbol,
-      onLost: (message) => {
-        fenced = true;
-        context.fail(message);
-      },
-      onFirstRound: firstRound.resolve,
-    });
+    guard.watch(transports);
   };
   try {
     if (registration && !registration.claims.complete) {
@@ -301,7 +251,7 @@ async function publish(
           state.pacing = pacingTransports(opened);
           describeRings(registration, opened);
           watch(opened);
-          await Promise.race([firstRound.promise, heartbeats]);
+          await guard.renewed();
           return { transports: opened, pacing: [...state.pacing] };
         },
       });
@@ -309,7 +259,7 @@ async function publish(
       return;
     }
     watch(state.transports);
-    await Promise.race([firstRound.promise, heartbeats]);
+    await guard.renewed();
     await publishTrades(state.source, state.transports, {
       signal: options.signal,
       counters: state.counters,
@@ -319,7 +269,7 @@ async function publish(
     });
   } finally {
     ended.abort();
-    await heartbeats;
+    await guard.settled();
   }
 }
 

@@ -11,6 +11,9 @@ import { connectNats } from "../nats/connection.ts";
 import type { Logger } from "../runtime/log.ts";
 import { RegistryBucket } from "./_bucket.ts";
 
+/** The longest one registry request (a get, a put) waits, ms. */
+const REQUEST_TIMEOUT_MAX_MS = 5000;
+
 /** No NATS server answered within {@linkcode OpenRegistryOptions.connectWithinMs}. */
 export class RegistryUnreachableError extends Error {
   /** Creates the error naming the servers and the time waited. */
@@ -80,9 +83,13 @@ export async function openRegistry(
       bucket: registry.bucket,
       createWithMaxAgeMs: options.create ? registry.maxAgeMs : undefined,
       replicas: options.replicas,
-      // Half a TTL: a heartbeat that cannot get through gives up in time
-      // for the next, and a stop during an outage is not held long.
-      timeoutMs: Math.max(100, registry.ttlMs / 2),
+      // Half a TTL, at most 5 s: a heartbeat that cannot get through gives
+      // up in time for the next, and a stop during an outage is not held
+      // long even with a long TTL.
+      timeoutMs: Math.min(
+        REQUEST_TIMEOUT_MAX_MS,
+        Math.max(100, registry.ttlMs / 2),
+      ),
     });
     return {
       bucket,

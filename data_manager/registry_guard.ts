@@ -1,0 +1,138 @@
+/**
+ * What serve's registration does while it publishes: the lease the
+ * pipeline and the transports ask before writing, the heartbeats that keep
+ * it, and, when the registry was unreachable at start, the registration
+ * retried in the background. Losing a claim or the lease stops serve
+ * (exit 1) with one line saying why.
+ *
+ * @module
+ */
+
+import type { Config } from "../common/config/mod.ts";
+import { RingPublisher } from "../common/ipc/ring_publisher.ts";
+import type { RoleContext } from "../common/role/mod.ts";
+import type { TradePublisher } from "../common/transport/publisher.ts";
+import type { PublishCounters, PublishLease } from "./pipeline.ts";
+import {
+  keepRegistered,
+  leaseEndedText,
+  registerLate,
+  type Registration,
+} from "./registration.ts";
+import type { RegistryStanding } from "./registry_health.ts";
+import type { TradeSource } from "./source.ts";
+
+/** Puts the rings' names and epochs into the registry entries. */
+export function describeRings(
+  registration: Registration | undefined,
+  transports: readonly TradePublisher[],
+): void {
+  const rings = transports.find((transport) =>
+    transport instanceof RingPublisher
+  );
+  if (!registration || !rings) return;
+  registration.claims.describe({
+    rings: rings.segments,
+    epochs: rings.epochs,
+  });
+}
+
+/** What the guard reads and updates: serve's standing, its source, counters and transports. */
+export interface GuardedState extends RegistryStanding {
+  /** The source (its kind goes into a late registration). */
+  source: TradeSource;
+  /** The pipeline's counters (the heartbeats' rates). */
+  counters: PublishCounters;
+  /** The transports. */
+  transports: readonly TradePublisher[];
+}
+
+/** serve's registration while it publishes: see the module doc. */
+export class RegistryGuard {
+  /** Asked before each trade; undefined when serve does not register. */
+  readonly lease: PublishLease | undefined;
+  #config: Config;
+  #state: GuardedState;
+  #context: RoleContext;
+  #signal: AbortSignal;
+  #firstRound = Promise.withResolvers<void>();
+  #heartbeats: Promise<void> | undefined;
+  #late: Promise<void> | undefined;
+  #stopped = false;
+
+  /** A guard of `state` until `signal` aborts; stopping goes through `context.fail`. */
+  constructor(
+    config: Config,
+    state: GuardedState,
+    options: { context: RoleContext; signal: AbortSignal },
+  ) {
+    this.#config = config;
+    this.#state = state;
+    this.#context = options.context;
+    this.#signal = options.signal;
+    // Unregistered (the registry unreachable at start) nothing limits it.
+    this.lease = config.registry.register
+      ? {
+        holds: () =>
+          state.registration === undefined ||
+          performance.now() < state.registration.claims.leaseUntil,
+        ended: () => this.#stop(leaseEndedText(config)),
+      }
+      : undefined;
+  }
+
+  /**
+   * Guards `transports` (past the lease they write nothing more, not even
+   * at close) and starts heartbeating, or registering late.
+   */
+  watch(transports: readonly TradePublisher[]): void {
+    const lease = this.lease;
+    if (lease) {
+      for (const transport of transports) transport.guard?.(lease.holds);
+    }
+    const state = this.#state;
+    if (state.registration) return this.#heartbeat(state.registration);
+    this.#firstRound.resolve();
+    if (!state.registering) return;
+    this.#late = registerLate(this.#config, {
+      log: this.#context.log,
+      source: state.source.kind,
+      signal: this.#signal,
+    }).then((result) => {
+      if (typeof result === "string") return this.#stop(result);
+      if (result === undefined) return;
+      state.registration = result;
+      state.registering = false;
+      describeRings(result, state.transports);
+      this.#heartbeat(result);
+    });
+  }
+
+  /** Resolves after the first heartbeat round (a slow start renews its lease before publishing), or at once without one. */
+  async renewed(): Promise<void> {
+    await Promise.race([this.#firstRound.promise, this.#heartbeats]);
+  }
+
+  /** Resolves once the heartbeats and a late registration ended (after the signal aborted). */
+  async settled(): Promise<void> {
+    await this.#late;
+    await this.#heartbeats;
+  }
+
+  #heartbeat(registration: Registration): void {
+    this.#heartbeats = keepRegistered(registration, {
+      config: this.#config,
+      log: this.#context.log,
+      signal: this.#signal,
+      perSymbol: this.#state.counters.perSymbol,
+      onLost: (message) => this.#stop(message),
+      onFirstRound: this.#firstRound.resolve,
+    });
+  }
+
+  #stop(message: string): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#context.fail(message);
+  }
+}
