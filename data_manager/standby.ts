@@ -63,6 +63,7 @@ async function resumePoints(
     streamName: nats.jetstream.streamName,
     subjectPrefix: nats.jetstream.subjectPrefix,
     exchange: dataManager.exchange,
+    window: nats.publish.maxInFlight,
   });
   return {
     after: last.map((trade) => trade?.tradeId),

@@ -1,8 +1,16 @@
 /**
- * The last trade the stream holds per symbol: its `seq` and trade id, read
- * from the last message of each trade subject (a get by the stream leader,
- * so the answer includes every acknowledged publish). A hot standby resumes
- * after it.
+ * The last trade the stream holds per symbol: the one with the highest
+ * trade id among the last message of each trade subject and the messages of
+ * that subject stored shortly before it (gets by the stream leader, so the
+ * answer includes every acknowledged publish). A hot standby resumes after
+ * it.
+ *
+ * Why not the last message alone: the publisher keeps a symbol's messages
+ * in order (retries in order, nothing new behind a message unacknowledged
+ * for a second), but messages already in flight when one failed may be
+ * stored before its retry, which then ends last with lower ids. They were in
+ * flight together, so they lie within the publisher's window
+ * (`max_in_flight`) of each other: that span is looked at too.
  *
  * @module
  */
@@ -10,10 +18,12 @@
 import {
   JetStreamApiCodes,
   JetStreamApiError,
+  type JetStreamManager,
   jetstreamManager,
+  type SeqMsgRequest,
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { RecordOffset } from "../wire/record.ts";
+import { recordCount, RecordOffset } from "../wire/codec.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import { tradeSubject } from "../wire/subjects.ts";
 
@@ -33,11 +43,25 @@ export interface LastTradesOptions {
   subjectPrefix: string;
   /** The exchange. */
   exchange: string;
+  /**
+   * The publisher's window (`publish.max_in_flight`): messages of the
+   * subject stored up to 4 × this many stream sequences before its last
+   * one, at most this many, are looked at too. @default {256}
+   */
+  window?: number;
+}
+
+/** Is `error` the answer for no such message, or no such stream? */
+function isMissing(error: unknown): boolean {
+  return error instanceof JetStreamApiError &&
+    (error.code === JetStreamApiCodes.NoMessageFound ||
+      error.code === JetStreamApiCodes.StreamNotFound);
 }
 
 /**
- * The last trade of each of `symbols` in the stream (undefined for a symbol
- * with no message, or a stream that does not exist).
+ * The trade with the highest trade id of each of `symbols` in the stream
+ * (undefined for a symbol with no message, or a stream that does not
+ * exist): see the module doc.
  */
 export async function lastTrades(
   nc: NatsConnection,
@@ -50,29 +74,57 @@ export async function lastTrades(
     const subject = tradeSubject(options.exchange, symbol, {
       prefix: options.subjectPrefix,
     });
-    let data: Uint8Array | undefined;
-    try {
-      data = (await jsm.streams.getMessage(options.streamName, {
-        last_by_subj: subject,
-      }))?.data;
-    } catch (error) {
-      const missing = error instanceof JetStreamApiError &&
-        (error.code === JetStreamApiCodes.NoMessageFound ||
-          error.code === JetStreamApiCodes.StreamNotFound);
-      if (!missing) throw error;
-    }
-    found.push(lastRecordOf(data));
+    found.push(await highestOf(jsm, subject, options));
   }
   return found;
 }
 
-/** The seq and trade id of the last whole record of a message. */
-function lastRecordOf(data: Uint8Array | undefined): LastTrade | undefined {
-  if (data === undefined || data.byteLength < TRADE_RECORD_SIZE) {
+/** The highest trade of `subject`'s last message and the ones shortly before it. */
+async function highestOf(
+  jsm: JetStreamManager,
+  subject: string,
+  options: LastTradesOptions,
+): Promise<LastTrade | undefined> {
+  const { streamName } = options;
+  const window = options.window ?? 256;
+  let last;
+  try {
+    last = await jsm.streams.getMessage(streamName, { last_by_subj: subject });
+  } catch (error) {
+    if (!isMissing(error)) throw error;
+  }
+  if (!last) return undefined;
+  let best = lastRecord(last.data);
+  let from = Math.max(1, last.seq - 4 * window);
+  for (let n = 0; n < window && from < last.seq; n++) {
+    let message;
+    try {
+      // The server's STREAM.MSG.GET takes next_by_subj (nats.js types it
+      // for direct gets only).
+      const next = { seq: from, next_by_subj: subject } as SeqMsgRequest;
+      message = await jsm.streams.getMessage(streamName, next);
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+    if (!message || message.seq >= last.seq) break;
+    const trade = lastRecord(message.data);
+    if (trade && (best === undefined || trade.tradeId > best.tradeId)) {
+      best = trade;
+    }
+    from = message.seq + 1;
+  }
+  return best;
+}
+
+/** The seq and trade id of the last record of a whole message (undefined when it is not one). */
+function lastRecord(data: Uint8Array): LastTrade | undefined {
+  let count: number;
+  try {
+    count = recordCount(data);
+  } catch {
     return undefined;
   }
-  const at = (Math.floor(data.byteLength / TRADE_RECORD_SIZE) - 1) *
-    TRADE_RECORD_SIZE;
+  const at = (count - 1) * TRADE_RECORD_SIZE;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   return {
     seq: view.getUint32(at + RecordOffset.Seq, true),
