@@ -5,8 +5,15 @@
  * @module
  */
 
-/** This host's name (needs `--allow-sys=hostname`), or `unknown` without the permission. */
+/**
+ * This host's name (needs `--allow-sys=hostname`), or `unknown` without the
+ * permission: asked first, so a terminal never shows a permission prompt.
+ */
 export function hostName(): string {
+  const permission = { name: "sys", kind: "hostname" } as const;
+  if (Deno.permissions.querySync(permission).state !== "granted") {
+    return "unknown";
+  }
   try {
     return Deno.hostname();
   } catch {
