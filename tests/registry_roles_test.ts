@@ -106,6 +106,37 @@ natsTest({
 
 natsTest({
   name:
+    "registry roles: two serves of the same symbols started together: one publishes, the other exits 1 naming it (never both refused, never a part each), three times",
+  permissions: PERMISSIONS,
+  loopbackOnly: true,
+  fn: async (_t, url) => {
+    for (let round = 0; round < 3; round++) {
+      await using config = await registryConfig(url);
+      const args = ["--nats", "--no-ipc", "--rate", "100"];
+      await using a = new RoleProcess("serve", config, args);
+      await using b = new RoleProcess("serve", config, args);
+      const exits = await Promise.race([
+        a.finish().then((exit) => ({ loser: a, winner: b, exit })),
+        b.finish().then((exit) => ({ loser: b, winner: a, exit })),
+      ]);
+      const { loser, winner, exit } = exits;
+      assert.equal(exit.code, 1, output(exit));
+      assert.match(
+        exit.stderr,
+        new RegExp(
+          `already published: binance BTCUSDT,ETHUSDT by host \\S+ pid ${winner.pid} `,
+        ),
+        `round ${round}, loser ${loser.pid}`,
+      );
+      await winner.waitFor(/publishing synthetic/);
+      winner.kill("SIGINT");
+      assertCleanExit(await winner.finish(), `round ${round} winner`);
+    }
+  },
+});
+
+natsTest({
+  name:
     "registry roles: kill -9 the owner and the --standby serve takes over: every stored trade once, in order, seq = trade id throughout (the run continues), and one flagged gap per symbol of exactly the ids it lost, as it logged",
   permissions: PERMISSIONS,
   loopbackOnly: true,
