@@ -105,16 +105,31 @@ function newClaims(
   });
 }
 
-/** Claims every symbol, or returns the live owners of those it cannot have (empty once all are held). */
-async function claimAll(claims: SymbolClaims): Promise<LiveOwner[]> {
-  for (let attempt = 0; attempt < 3; attempt++) {
+/**
+ * Claims every symbol, or returns the live owners of those it cannot have
+ * (empty once all are held). With `settle`, an owner's entry seen for the
+ * first time is watched (every half heartbeat interval) until its heartbeat
+ * moves (a live owner: returned) or it stays unchanged for a lease (a dead
+ * one: claimed), since a first look cannot tell the two apart.
+ */
+async function claimAll(
+  claims: SymbolClaims,
+  options: { config: Config; settle: boolean },
+): Promise<LiveOwner[]> {
+  const { heartbeatIntervalMs, ttlMs } = options.config.registry;
+  const until = performance.now() + ttlMs + leaseMarginMs(ttlMs) +
+    heartbeatIntervalMs;
+  for (let attempt = 0;; attempt++) {
     await claims.claimFree();
     if (claims.complete) return [];
     const owners = await claims.liveOwners();
-    if (owners.length > 0) return owners;
-    // The process it lost a key to gave it back meanwhile: try again.
+    const settled = !options.settle || performance.now() > until ||
+      owners.some((owner) => owner.proven);
+    if (owners.length > 0 && settled) return owners;
+    // No owner: the process it lost a key to gave it back meanwhile.
+    if (owners.length === 0 && attempt >= 2) return owners;
+    await delay(owners.length > 0 ? heartbeatIntervalMs / 2 : 0);
   }
-  return await claims.liveOwners();
 }
 
 /** The line saying serve registered its symbols. */
@@ -170,7 +185,7 @@ export async function openRegistration(
   const claims = newClaims(config, registry, options.source);
   let owners: LiveOwner[];
   try {
-    owners = await claimAll(claims);
+    owners = await claimAll(claims, { config, settle: !settings.standby });
   } catch (error) {
     await registry[Symbol.asyncDispose]();
     return unavailable(error, { config, log });
@@ -220,7 +235,7 @@ export async function registerLate(
         signal,
       });
       const claims = newClaims(config, registry, options.source);
-      const owners = await claimAll(claims);
+      const owners = await claimAll(claims, { config, settle: true });
       if (owners.length === 0) {
         log.info(registeredText(config, " (late: unreachable at start)"));
         return { claims, registry };
@@ -241,7 +256,7 @@ export async function registerLate(
 }
 
 /** The takeover of `taken` as log text. */
-function takeoverText(taken: TakeOver, exchange: string, now: number): string {
+function takeoverText(taken: TakeOver, exchange: string): string {
   const { previous, reason } = taken;
   if (previous === undefined || reason === "free") {
     return `took over ${exchange} ${taken.symbol}`;
@@ -249,9 +264,9 @@ function takeoverText(taken: TakeOver, exchange: string, now: number): string {
   const why = {
     stopped: "it stopped",
     gone: "its process is gone",
-    expired: `its heartbeat expired ${
-      ((now - previous.storedAt - previous.entry.ttlMs) / 1000).toFixed(1)
-    } s ago`,
+    expired: `its heartbeat unchanged for ${
+      (taken.quietMs / 1000).toFixed(1)
+    } s`,
   }[reason];
   return `took over ${exchange} ${taken.symbol} from ${
     describeOwner(previous.entry)
@@ -276,9 +291,8 @@ export async function awaitTakeover(
     try {
       await claims.announceStandby();
       await claims.heartbeat();
-      const now = Date.now();
-      for (const each of await claims.claimFree(now)) {
-        log.warn(takeoverText(each, config.dataManager.exchange, now));
+      for (const each of await claims.claimFree()) {
+        log.warn(takeoverText(each, config.dataManager.exchange));
         taken.push(each);
       }
       failing = false;

@@ -14,7 +14,6 @@ import {
   entryKey,
   type EntryPlace,
   type EntryState,
-  entryStatus,
   standbyKey,
   type StoredEntry,
   type SymbolEntry,
@@ -62,6 +61,8 @@ export interface LiveOwner {
   symbol: string;
   /** The owner's entry. */
   stored: StoredEntry;
+  /** Its heartbeat was seen to move: the owner is surely alive (not a stale entry waiting to expire). */
+  proven: boolean;
 }
 
 /** A claim taken over from a previous owner. */
@@ -72,6 +73,8 @@ export interface TakeOver {
   previous: StoredEntry | undefined;
   /** Why it was free: no entry, the owner stopped, its heartbeat expired, or its process (on this host) is gone. */
   reason: "free" | "stopped" | "expired" | "gone";
+  /** How long its revision had not changed, as this process saw it, ms. */
+  quietMs: number;
 }
 
 /**
@@ -99,20 +102,22 @@ function deadOnThisHost(stored: StoredEntry, host: string): boolean {
   }
 }
 
-/** Is the heartbeat of `stored` past its TTL plus the lease margin at `now`: may a standby take it? */
-function pastLease(stored: StoredEntry, now: number): boolean {
-  const { ttlMs } = stored.entry;
-  return now - stored.storedAt >= ttlMs + leaseMarginMs(ttlMs);
-}
+/**
+ * How far past `ttl + margin` the server's store time of a heartbeat must
+ * be, on this host's wall clock, for a first look to judge the key expired
+ * at once (an entry left by a serve that died long ago), ms: only a clock
+ * more than this far ahead of the server's could misjudge a live owner.
+ */
+const STALE_AFTER_MS = 60_000;
 
-/** Why the key of `stored` could be taken at `now`. */
-function freeReason(
-  stored: StoredEntry | undefined,
-  now: number,
-): TakeOver["reason"] {
-  if (stored === undefined) return "free";
-  if (entryStatus(stored, now) === "stopped") return "stopped";
-  return pastLease(stored, now) ? "expired" : "gone";
+/** When this process first read a key's current revision (`performance.now()`), and whether it read another revision before. */
+interface Seen {
+  /** The revision. */
+  revision: number;
+  /** When it was first read. */
+  at: number;
+  /** The key had another revision at an earlier read: its owner heartbeats. */
+  moved: boolean;
 }
 
 /** Claims of one publisher on its symbols: see the module doc. */
@@ -126,6 +131,8 @@ export class SymbolClaims {
   #details: ClaimDetails = {};
   /** It wrote standby entries (which {@linkcode withdrawStandby} withdraws). */
   #announced = false;
+  /** Per key read: see {@linkcode Seen}. */
+  #seen = new Map<string, Seen>();
 
   /** Claims on `options.symbols` in `bucket`; none held yet. */
   constructor(bucket: RegistryBucket, options: SymbolClaimsOptions) {
@@ -162,17 +169,21 @@ export class SymbolClaims {
     return this.#options.symbols.filter((_, i) => this.#revisions[i] > 0);
   }
 
-  /** The live owners of the symbols not held, as the registry says now. */
-  async liveOwners(now = Date.now()): Promise<LiveOwner[]> {
+  /**
+   * The live owners of the symbols not held, as the registry says now and
+   * judged at `now` (`performance.now()`): see {@linkcode claimFree}.
+   */
+  async liveOwners(now = performance.now()): Promise<LiveOwner[]> {
     const owners: LiveOwner[] = [];
     for (const [i, symbol] of this.#options.symbols.entries()) {
       if (this.#revisions[i] > 0) continue;
-      const stored = await this.#bucket.get(this.#key(symbol));
+      const key = this.#key(symbol);
+      const stored = await this.#bucket.get(key);
       if (
-        stored !== undefined && this.#alive(stored, now) &&
+        stored !== undefined && this.#alive(key, stored, now) &&
         !this.#ours(stored)
       ) {
-        owners.push({ symbol, stored });
+        owners.push({ symbol, stored, proven: this.#seen.get(key)!.moved });
       }
     }
     return owners;
@@ -185,16 +196,24 @@ export class SymbolClaims {
    * process wrote between the look and the write gives back those taken, so
    * two processes starting together never each hold a part. Returns those
    * taken (with the entry each replaced).
+   *
+   * A key is free when it has no entry, its owner stopped or its process
+   * (on this host) is gone, or its revision has not changed for `ttl +
+   * margin` as this process saw it at `now` (`performance.now()`), on its
+   * own monotonic clock: no clock is compared with another, so a first
+   * look at a key judges it alive, and it is taken a lease later.
    */
-  async claimFree(now = Date.now()): Promise<TakeOver[]> {
+  async claimFree(now = performance.now()): Promise<TakeOver[]> {
     const wanted = this.#options.symbols.map((symbol, i) => ({ symbol, i }))
       .filter(({ i }) => this.#revisions[i] === 0)
       .sort((a, b) => a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0);
     const found: (StoredEntry | undefined)[] = [];
     for (const { symbol, i } of wanted) {
-      const stored = await this.#bucket.get(this.#key(symbol));
+      const key = this.#key(symbol);
+      const stored = await this.#bucket.get(key);
       if (
-        stored !== undefined && this.#alive(stored, now) && !this.#ours(stored)
+        stored !== undefined && this.#alive(key, stored, now) &&
+        !this.#ours(stored)
       ) {
         return [];
       }
@@ -207,23 +226,19 @@ export class SymbolClaims {
       try {
         this.#revisions[i] = await this.#bucket.put(
           this.#key(symbol),
-          this.#entry(i, "publishing", now),
+          this.#entry(i, "publishing", Date.now()),
           { revision: stored?.revision ?? 0 },
         );
         this.#confirmedAt[i] = sentAt;
       } catch (error) {
         // Another process took it first (or the write failed): give back
         // what was taken, all or none.
-        await this.release(now);
+        await this.release();
         if (error instanceof RevisionConflictError) return [];
         throw error;
       }
       if (stored === undefined || !this.#ours(stored)) {
-        taken.push({
-          symbol,
-          previous: stored,
-          reason: freeReason(stored, now),
-        });
+        taken.push(this.#takeOver(symbol, stored, now));
       }
     }
     return taken;
@@ -260,7 +275,7 @@ export class SymbolClaims {
           return;
         }
         this.#revisions[i] = 0;
-        lost[i] = { symbol, stored };
+        lost[i] = { symbol, stored, proven: true };
       }
     }));
     return lost.filter((owner) => owner !== undefined);
@@ -352,10 +367,57 @@ export class SymbolClaims {
     return entryKey(this.#place(symbol));
   }
 
-  /** May its owner still be publishing: not stopped, its lease not past, its process not gone? */
-  #alive(stored: StoredEntry, now: number): boolean {
-    return stored.entry.state !== "stopped" && !pastLease(stored, now) &&
-      !deadOnThisHost(stored, this.#options.identity.host);
+  /**
+   * May its owner still be publishing at `now`: not stopped, its process
+   * not gone, and its revision changed within `ttl + margin` as this
+   * process saw it (every look records the revision it read)?
+   */
+  #alive(key: string, stored: StoredEntry, now: number): boolean {
+    const seen = this.#seen.get(key);
+    if (seen?.revision !== stored.revision) {
+      this.#seen.set(key, {
+        revision: stored.revision,
+        at: now,
+        moved: seen !== undefined,
+      });
+    }
+    if (stored.entry.state === "stopped") return false;
+    if (deadOnThisHost(stored, this.#options.identity.host)) return false;
+    const { ttlMs } = stored.entry;
+    return this.#quietMs(key, stored, now) < ttlMs + leaseMarginMs(ttlMs);
+  }
+
+  /**
+   * How long the key's revision has not changed as this process saw it at
+   * `now`, or, for an entry stored more than {@linkcode STALE_AFTER_MS}
+   * past its lease by the wall clock, that age.
+   */
+  #quietMs(key: string, stored: StoredEntry, now: number): number {
+    const seen = now - this.#seen.get(key)!.at;
+    const { ttlMs } = stored.entry;
+    const age = Date.now() - stored.storedAt;
+    return age >= ttlMs + leaseMarginMs(ttlMs) + STALE_AFTER_MS
+      ? Math.max(seen, age)
+      : seen;
+  }
+
+  /** The takeover of `symbol` from `stored` at `now`, and why it was free. */
+  #takeOver(
+    symbol: string,
+    stored: StoredEntry | undefined,
+    now: number,
+  ): TakeOver {
+    if (stored === undefined) {
+      return { symbol, previous: undefined, reason: "free", quietMs: 0 };
+    }
+    const quietMs = this.#quietMs(this.#key(symbol), stored, now);
+    const { ttlMs } = stored.entry;
+    const reason = stored.entry.state === "stopped"
+      ? "stopped"
+      : quietMs >= ttlMs + leaseMarginMs(ttlMs)
+      ? "expired"
+      : "gone";
+    return { symbol, previous: stored, reason, quietMs };
   }
 
   /** Is `stored` this very process's publishing entry (same host, pid and start)? */

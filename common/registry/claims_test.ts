@@ -117,22 +117,25 @@ natsTest({
     await withBucket(url, async (bucket) => {
       const a = claimsOf(bucket, 101, ["BTCUSDT"]);
       await a.claimFree();
-      await new Promise((resolve) => setTimeout(resolve, 500));
       const c = claimsOf(bucket, 303, ["ETHUSDT"]);
       await c.claimFree();
-      const aAt = (await bucket.get(keyOf("BTCUSDT")))!.storedAt;
-      const cAt = (await bucket.get(keyOf("ETHUSDT")))!.storedAt;
-      assert.ok(cAt - aAt >= 300, "stored apart");
       const standby = claimsOf(bucket, 202);
-      // A's lease is past, C's is not.
-      const now = aAt + TTL_MS + leaseMarginMs(TTL_MS) + 100;
-      assert.deepEqual(await standby.claimFree(now), []);
+      const lease = TTL_MS + leaseMarginMs(TTL_MS);
+      // A first look: both owners judged alive (a first look cannot tell).
+      const t0 = performance.now();
+      assert.deepEqual(await standby.claimFree(t0), []);
+      // C heartbeats, A does not: a lease later A is past it, C is not.
+      await c.heartbeat();
+      const t1 = t0 + lease + 100;
+      assert.deepEqual(await standby.claimFree(t1), []);
       assert.deepEqual(standby.held, [], "BTCUSDT not held without ETHUSDT");
       assert.equal((await bucket.get(keyOf("BTCUSDT")))?.entry.pid, 101);
-      // Both past: both taken.
-      const later = cAt + TTL_MS + leaseMarginMs(TTL_MS) + 100;
-      const taken = await standby.claimFree(later);
-      assert.deepEqual(taken.map((t) => t.symbol), ["BTCUSDT", "ETHUSDT"]);
+      // Both quiet for a lease: both taken.
+      const taken = await standby.claimFree(t1 + lease + 100);
+      assert.deepEqual(taken.map((t) => [t.symbol, t.reason]), [
+        ["BTCUSDT", "expired"],
+        ["ETHUSDT", "expired"],
+      ]);
       assert.ok(standby.complete);
     });
   },
@@ -206,4 +209,43 @@ Deno.test("claims: a conflict whose new owner cannot be read now keeps the claim
   assert.deepEqual(lost.map((l) => l.stored.entry.pid), [202]);
   assert.equal(owner.held.length, 0);
   assert.equal(owner.leaseUntil, -Infinity);
+});
+
+Deno.test("claims: a first look judges a fresh entry alive (no clock compared), but one stored far past its lease by the wall clock expired at once", async () => {
+  const entryAt = (storedAt: number): StoredEntry => ({
+    revision: 4,
+    storedAt,
+    entry: {
+      prefix: PREFIX,
+      exchange: "binance",
+      symbol: "BTCUSDT",
+      ring: undefined,
+      epoch: undefined,
+      source: "synthetic",
+      startedAt: 5,
+      host: "elsewhere",
+      pid: 202,
+      rate: 0,
+      heartbeatAt: 0,
+      ttlMs: TTL_MS,
+      state: "publishing",
+    },
+  });
+  const bucketOf = (stored: StoredEntry) =>
+    ({
+      get: () => Promise.resolve(stored),
+      put: () => Promise.resolve(5),
+    }) as unknown as RegistryBucket;
+  const fresh = claimsOf(bucketOf(entryAt(Date.now())), 101, ["BTCUSDT"]);
+  assert.deepEqual(await fresh.claimFree(), []);
+  const owners = await fresh.liveOwners();
+  assert.deepEqual(owners.map((o) => [o.stored.entry.pid, o.proven]), [
+    [202, false],
+  ]);
+  const old = claimsOf(bucketOf(entryAt(Date.now() - 120_000)), 101, [
+    "BTCUSDT",
+  ]);
+  const taken = await old.claimFree();
+  assert.deepEqual(taken.map((t) => t.reason), ["expired"]);
+  assert.ok(taken[0].quietMs >= 120_000);
 });
