@@ -42,6 +42,9 @@ const EVERY_EXCHANGE = "*";
 const RING_PER_EXCHANGE =
   `expected one exchange, since the ring (data_source.type = "ipc") is per exchange; for every exchange read NATS (--nats or data_source.type = "nats")`;
 
+const SNAPSHOT_WITHOUT_NATS =
+  `the ring's snapshot is read from NATS JetStream, and no NATS server is configured: set data_source.nats.connection.servers (or NATS_URL), or read NATS (--nats)`;
+
 function checkExchangeOrEvery(value: string): string {
   return value === EVERY_EXCHANGE ? value : normalizeExchange(value);
 }
@@ -151,6 +154,7 @@ export function readDataSource(
   });
   const symbols = readSymbols(section, DEFAULT_SYMBOLS);
   const maxTrades = section.integer("max_trades", 0, COUNT);
+  const snapshot = section.boolean("snapshot", false);
   const ipcSection = section.section("ipc");
   const ipc = readIpcSource(ipcSection);
   const natsSection = section.section("nats");
@@ -174,6 +178,9 @@ export function readDataSource(
   const { durableName, ...policy } = readConsumer(consumerSection, warnings);
   natsSection.done();
   section.done();
+  if (snapshot && type === "ipc" && !connectionSection.has("servers")) {
+    section.problem("snapshot", SNAPSHOT_WITHOUT_NATS);
+  }
   if (type === "ipc" && exchange === EVERY_EXCHANGE) {
     section.invalid("exchange", RING_PER_EXCHANGE);
   }
@@ -204,6 +211,7 @@ export function readDataSource(
     type,
     ...(type === "nats" ? selection : { exchange, symbols }),
     maxTrades,
+    snapshot,
     ipc,
     nats: { connection, consumer, streamName, subjectPrefix },
   };

@@ -152,6 +152,7 @@ const DEFAULT_CONFIG: Config = {
     exchange: "binance",
     symbols: ["BTCUSDT", "ETHUSDT"],
     maxTrades: 0,
+    snapshot: false,
     ipc: {
       shmPathPrefix: "/marketbus_",
       wait: "backoff",
@@ -868,6 +869,7 @@ const LEVELS: [string, string, string, string[]][] = [
     "exchange",
     "symbols",
     "max_trades",
+    "snapshot",
     "ipc",
     "nats",
   ]],

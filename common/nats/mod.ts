@@ -39,3 +39,10 @@ export {
   type NatsFeedOptions,
   POSITIONS_KEY,
 } from "./feed.ts";
+// `live --snapshot`: each stream's latest stored trade, by direct get.
+export {
+  latestTrades,
+  natsSnapshot,
+  type NatsSnapshotOptions,
+  SnapshotError,
+} from "./snapshot.ts";

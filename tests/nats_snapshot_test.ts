@@ -1,0 +1,196 @@
+// The snapshot of `live --snapshot` read from a real nats-server: the last
+// record of each subject's last message by one batch direct get, a stream
+// that does not exist yet (no trade stored, no error), one that refuses
+// direct gets (a SnapshotError naming the fix), and natsSnapshot's own
+// connection.
+
+import assert from "node:assert/strict";
+import { connect } from "@nats-io/transport-node";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { parseConfig } from "../common/config/mod.ts";
+import {
+  latestTrades,
+  natsSnapshot,
+  SnapshotError,
+} from "../common/nats/snapshot.ts";
+import { encodeMessage } from "../common/wire/codec.ts";
+import { tradeFilters, tradeSubject } from "../common/wire/subjects.ts";
+import type { TradeRecord } from "../common/wire/trade.ts";
+import { TradeView } from "../common/wire/trade_view.ts";
+import { captureLog } from "./_capture_log.ts";
+import { natsTest } from "./_permissions.ts";
+
+const RUN = crypto.randomUUID().slice(0, 8);
+
+function trades(first: number, count: number): TradeRecord[] {
+  return Array.from({ length: count }, (_, i) => ({
+    side: 1 as const,
+    flags: 0,
+    seq: first + i,
+    tsEvent: 1_700_000_000_000_000_000n + BigInt(first + i),
+    tsRecv: 1_700_000_000_000_000_000n + BigInt(first + i),
+    priceFixed: 1_000_000_000n,
+    size: 1,
+    tradeId: BigInt(1000 + first + i),
+  }));
+}
+
+/** Runs `fn` with a JetStream manager on `url` and a fresh stream name and prefix; deletes the stream after. */
+async function withStream(
+  url: string,
+  fn: (
+    jsm: Awaited<ReturnType<typeof jetstreamManager>>,
+    names: { stream: string; prefix: string },
+    js: ReturnType<typeof jetstream>,
+  ) => Promise<void>,
+): Promise<void> {
+  const suffix = crypto.randomUUID().slice(0, 8);
+  const names = {
+    stream: `SNAP_${RUN}_${suffix}`.toUpperCase(),
+    prefix: `snap${RUN}${suffix}`,
+  };
+  const nc = await connect({ servers: url, noAsyncTraces: true });
+  try {
+    const jsm = await jetstreamManager(nc);
+    try {
+      await fn(jsm, names, jetstream(nc));
+    } finally {
+      await jsm.streams.delete(names.stream).catch(() => {});
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+natsTest({
+  name:
+    "latestTrades: the last record of each subject's last message (a batch of 64 and single ones), for named symbols and a wildcard; a subject with no message is left out",
+  async fn(_t, url) {
+    await withStream(url, async (jsm, { stream, prefix }, js) => {
+      await jsm.streams.add({
+        name: stream,
+        subjects: [`${prefix}.>`],
+        allow_direct: true,
+      });
+      const subject = (symbol: string, exchange = "binance") =>
+        tradeSubject(exchange, symbol, { prefix });
+      await js.publish(subject("BTCUSDT"), encodeMessage(trades(1, 64)));
+      await js.publish(subject("BTCUSDT"), encodeMessage(trades(65, 64)));
+      await js.publish(subject("ETHUSDT"), encodeMessage(trades(1, 1)));
+      await js.publish(
+        subject("BTCUSDT", "kraken"),
+        encodeMessage(trades(7, 2)),
+      );
+      await js.publish(`${prefix}.binance.notes`, new Uint8Array(3));
+      const { log, lines } = captureLog();
+      const named = await latestTrades(jsm, stream, {
+        filters: tradeFilters(["BTCUSDT", "ETHUSDT", "XRPUSDT"], {
+          exchange: "binance",
+          prefix,
+        }),
+        prefix,
+        log,
+      });
+      const view = new TradeView();
+      const seen = (list: typeof named) =>
+        list.map(({ origin, record, where }) => {
+          assert.equal(record.byteLength, 48);
+          view.wrap(record);
+          return `${origin.exchange}/${origin.symbol} ${view.seq} ${view.tradeId} ${where}`;
+        }).sort();
+      assert.deepEqual(seen(named), [
+        `binance/BTCUSDT 128 1128 stream ${stream} sequence 2`,
+        `binance/ETHUSDT 1 1001 stream ${stream} sequence 3`,
+      ]);
+      const every = await latestTrades(jsm, stream, {
+        filters: tradeFilters([], { prefix }),
+        prefix,
+        log,
+      });
+      assert.deepEqual(seen(every), [
+        `binance/BTCUSDT 128 1128 stream ${stream} sequence 2`,
+        `binance/ETHUSDT 1 1001 stream ${stream} sequence 3`,
+        `kraken/BTCUSDT 8 1008 stream ${stream} sequence 4`,
+      ]);
+      assert.deepEqual(lines, []);
+    });
+  },
+});
+
+natsTest({
+  name:
+    "latestTrades: a stream that does not exist yet holds no trade (logged, no error); one without direct gets is a SnapshotError that names the fix",
+  async fn(_t, url) {
+    await withStream(url, async (jsm, { stream, prefix }) => {
+      const { log, lines } = captureLog();
+      const filters = tradeFilters(["BTCUSDT"], {
+        exchange: "binance",
+        prefix,
+      });
+      assert.deepEqual(
+        await latestTrades(jsm, stream, { filters, prefix, log }),
+        [],
+      );
+      assert.deepEqual(lines, [
+        `info: snapshot: stream ${stream} does not exist yet: no trade stored`,
+      ]);
+      await jsm.streams.add({
+        name: stream,
+        subjects: [`${prefix}.>`],
+        allow_direct: false,
+      });
+      await assert.rejects(
+        latestTrades(jsm, stream, { filters, prefix, log }),
+        (error: Error) => {
+          assert.ok(error instanceof SnapshotError, String(error));
+          assert.match(
+            error.message,
+            new RegExp(
+              `^Cannot read the snapshot \\(data_source.snapshot, --snapshot\\) from stream ${stream}: .*; stream ${stream} does not allow direct gets \\(allow_direct false; serve creates its stream with allow_direct true\\): \`nats stream edit ${stream} --allow-direct\`, or run live without --snapshot$`,
+            ),
+          );
+          assert.doesNotMatch(error.message, /\n/);
+          return true;
+        },
+      );
+    });
+  },
+});
+
+natsTest({
+  name:
+    "natsSnapshot: connects with the consumer's connection settings, reads the subscription's subjects and closes its connection",
+  async fn(_t, url) {
+    await withStream(url, async (jsm, { stream, prefix }, js) => {
+      await jsm.streams.add({
+        name: stream,
+        subjects: [`${prefix}.>`],
+        allow_direct: true,
+      });
+      await js.publish(
+        tradeSubject("binance", "SOLUSDT", { prefix }),
+        encodeMessage(trades(41, 2)),
+      );
+      const { connection } = parseConfig(
+        `[data_source.nats.connection]\nservers = [${JSON.stringify(url)}]\n`,
+      ).dataSource.nats;
+      const { log } = captureLog();
+      const load = natsSnapshot({
+        connection,
+        streamName: stream,
+        subjectPrefix: prefix,
+        exchange: "binance",
+        log,
+      });
+      const found = await load(["SOLUSDT", "BTCUSDT"], undefined);
+      assert.equal(found.length, 1);
+      const view = new TradeView();
+      view.wrap(found[0].record);
+      assert.equal(view.seq, 42);
+      assert.deepEqual(found[0].origin, {
+        exchange: "binance",
+        symbol: "SOLUSDT",
+      });
+    });
+  },
+});
