@@ -42,6 +42,7 @@ export {
 // `live --snapshot`: each stream's latest stored trade, by direct get.
 export {
   latestTrades,
+  type LatestTradesOptions,
   natsSnapshot,
   type NatsSnapshotOptions,
   SnapshotError,
