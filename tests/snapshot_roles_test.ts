@@ -2,7 +2,10 @@
 // nats-server, on both transports: each symbol's latest stored trade reaches
 // the strategy first, marked as a snapshot, then the live trades after it,
 // with no trade twice and none missing; the recording and the counts leave
-// the snapshot out; a symbol with nothing stored is said once. On the ring,
+// the snapshot out; a symbol with nothing stored is said once. The overlaps:
+// NATS `deliver all` (the stored run skipped, the next run delivered from seq
+// 1), the ring from its oldest trade (skipped up to the snapshot) and from its
+// newest (usually the snapshot's own trade, skipped: not twice). On the ring,
 // without a NATS server configured, --snapshot is a one-line usage error.
 
 import assert from "node:assert/strict";
@@ -314,6 +317,60 @@ natsTest({
     const summary = summaryOf(exit);
     assert.equal(summary.received, total, JSON.stringify(summary));
     assert.equal(summary.lost + summary.gaps, 0, JSON.stringify(summary));
+  },
+});
+
+natsTest({
+  name:
+    "live --ipc --snapshot --from newest behind a slow hybrid serve: the ring's newest trade is usually the snapshot's own, skipped so it does not come twice; either way the first live trade is exactly the snapshot's seq + 1",
+  permissions: ROLE_PERMISSIONS,
+  loopbackOnly: true,
+  async fn(_t, url) {
+    await using config = await roleConfig({ symbols: SYMBOLS, nats: { url } });
+    // About one trade per symbol per second: the ring and JetStream hold the
+    // same latest trade nearly all the time.
+    await using serve = new RoleProcess("serve", config, [
+      "--nats",
+      "--rate",
+      "3",
+    ]);
+    await serve.waitFor(/publishing to stream/);
+    await delay(3000);
+    const strategy = await writeProbe(config);
+    await using live = new RoleProcess("live", config, [
+      "--ipc",
+      "--snapshot",
+      "--strategy",
+      strategy,
+      "--log-format",
+      "json",
+      "--summary-json",
+    ]);
+    await live.waitFor(/"probe .*\\"snapshot\\":false/, SYMBOLS.length);
+    serve.kill("SIGINT");
+    assertCleanExit(await serve.finish(), "serve");
+    const exit = await finishAfterDrain(live, SYMBOLS.length);
+    assertCleanExit(exit, "live");
+    const probes = probed(exit);
+    const lines = snapshotLines(exit);
+    for (const symbol of SYMBOLS) {
+      const snapshot = probes.find((p) => p.symbol === symbol && p.snapshot);
+      assert.ok(snapshot, `${symbol}: ${JSON.stringify(probes)}`);
+      assertProbeOrder(
+        probes.filter((p) => p.symbol === symbol),
+        new Map([[symbol, { snapshot, firstLive: snapshot.seq + 1 }]]),
+      );
+      const skipped = lines.filter((line) =>
+        line.startsWith(`${symbol}: snapshot: skipped`)
+      );
+      assert.ok(
+        skipped.length === 0 ||
+          (skipped.length === 1 && skipped[0].startsWith(
+            `${symbol}: snapshot: skipped 1 trade(s) at or before its seq ${snapshot.seq} `,
+          )),
+        `${symbol}: ${lines.join("\n")}`,
+      );
+    }
   },
 });
 
