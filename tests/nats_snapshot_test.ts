@@ -64,7 +64,7 @@ async function withStream(
 
 natsTest({
   name:
-    "latestTrades: the last record of each subject's last message (a batch of 64 and single ones), for named symbols and a wildcard; a subject with no message is left out",
+    "latestTrades: the last record of each subject's last message (a batch of 64 and single ones), for named symbols and a wildcard; a subject with no message, or whose last one holds no valid records (warned), is left out",
   async fn(_t, url) {
     await withStream(url, async (jsm, { stream, prefix }, js) => {
       await jsm.streams.add({
@@ -82,9 +82,11 @@ natsTest({
         encodeMessage(trades(7, 2)),
       );
       await js.publish(`${prefix}.binance.notes`, new Uint8Array(3));
+      await js.publish(subject("SOLUSDT"), encodeMessage(trades(1, 1)));
+      await js.publish(subject("SOLUSDT"), new Uint8Array(47)); // not records
       const { log, lines } = captureLog();
       const named = await latestTrades(jsm, stream, {
-        filters: tradeFilters(["BTCUSDT", "ETHUSDT", "XRPUSDT"], {
+        filters: tradeFilters(["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"], {
           exchange: "binance",
           prefix,
         }),
@@ -112,7 +114,9 @@ natsTest({
         `binance/ETHUSDT 1 1001 stream ${stream} sequence 3`,
         `kraken/BTCUSDT 8 1008 stream ${stream} sequence 4`,
       ]);
-      assert.deepEqual(lines, []);
+      const invalid =
+        `warn: SOLUSDT: snapshot: its last stored message (stream ${stream} sequence 7) does not hold valid trade records (Invalid trade message: 47 bytes received, expected a positive multiple of 48); no snapshot for it`;
+      assert.deepEqual(lines, [invalid, invalid]);
     });
   },
 });

@@ -16,7 +16,7 @@ import {
 } from "@nats-io/jetstream";
 import type { NatsConnectionConfig } from "../config/mod.ts";
 import type { Logger } from "../runtime/log.ts";
-import { recordCount } from "../wire/codec.ts";
+import { checkMessage } from "../wire/codec.ts";
 import { parseTradeSubject, tradeFilters } from "../wire/subjects.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import type {
@@ -44,7 +44,7 @@ export interface LatestTradesOptions {
   filters: string[];
   /** First token(s) of the trade subjects. */
   prefix: string;
-  /** Where a stored message that holds no valid records is reported. */
+  /** Where a stored message that holds no valid trade records is reported (and left out). */
   log: Logger;
 }
 
@@ -102,10 +102,10 @@ export async function latestTrades(
       }
       let count: number;
       try {
-        count = recordCount(message.data);
+        count = checkMessage(message.data);
       } catch (error) {
         options.log.warn(
-          `${origin.symbol}: snapshot: the last stored message (stream sequence ${message.seq}) is not a whole number of records (${
+          `${origin.symbol}: snapshot: its last stored message (stream ${stream} sequence ${message.seq}) does not hold valid trade records (${
             (error as Error).message
           }); no snapshot for it`,
         );
