@@ -6,7 +6,8 @@
 // NATS `deliver all` (the stored run skipped, the next run delivered from seq
 // 1), the ring from its oldest trade (skipped up to the snapshot) and from its
 // newest (usually the snapshot's own trade, skipped: not twice). On the ring,
-// without a NATS server configured, --snapshot is a one-line usage error.
+// without a NATS server configured, --snapshot is a one-line usage error;
+// waiting for a server to read it from, the first SIGINT stops live.
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -371,6 +372,32 @@ natsTest({
         `${symbol}: ${lines.join("\n")}`,
       );
     }
+  },
+});
+
+gatedTest({
+  name:
+    "live --nats --snapshot while no NATS server answers: it waits for one, and the first SIGINT stops it at once, exit 0",
+  permissions: [...ROLE_PERMISSIONS, { name: "net", host: "127.0.0.1" }],
+  async fn() {
+    // A loopback port nothing listens on.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    await using config = await roleConfig({
+      symbols: ["BTCUSDT"],
+      nats: { url: `nats://127.0.0.1:${port}` },
+    });
+    await using live = new RoleProcess("live", config, [
+      "--nats",
+      "--snapshot",
+    ]);
+    await live.waitFor(/NATS snapshot: not connected yet/);
+    const sent = live.kill("SIGINT");
+    const exit = await live.finish();
+    assert.ok(!exit.timedOut, output(exit));
+    assert.equal(exit.code, 0, output(exit));
+    assert.ok(exit.exitedAt - sent < 5000, `${exit.exitedAt - sent} ms`);
   },
 });
 
