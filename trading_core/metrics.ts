@@ -79,6 +79,11 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
       help: "Trades delivered to trading_core.",
     }, byStream((index) => stats.figures(index).received)),
     counter({
+      name: "marketbus_trades_skipped_total",
+      help:
+        "Trades not delivered because the snapshot stands for them (--snapshot): received + skipped + lost = published.",
+    }, byStream((index) => rows[index]?.skipped ?? 0)),
+    counter({
       name: "marketbus_received_bytes_total",
       help: "Trade record bytes delivered to trading_core (48 per trade).",
     }, [{

@@ -115,6 +115,7 @@ export async function latestTrades(
       trades.push({
         origin,
         record: message.data.slice(end - TRADE_RECORD_SIZE, end),
+        streamSeq: message.seq,
         where: `stream ${stream} sequence ${message.seq}`,
       });
     }

@@ -1,9 +1,8 @@
 /**
  * Last value for late joiners (`live --snapshot`): a {@linkcode TradeFeed}
  * that hands each stream the latest trade stored before the subscription
- * started, marked {@linkcode TradeFlags.Snapshot}, before any trade of the
- * feed it wraps, then that feed's trades from the first one after the
- * snapshot.
+ * started, marked `TradeFlags.Snapshot`, before any trade of the
+ * feed it wraps, then that feed's trades after the snapshot.
  *
  * Where the snapshot comes from is the loader's business (NATS JetStream's
  * last message per subject, `common/nats/snapshot.ts`); this file is the
@@ -14,27 +13,40 @@
  * names, when it starts, before its first trade; for the others a wildcard
  * subscription meets, just before their first trade. The wrapped feed's
  * start position may deliver trades the snapshot already stands for (NATS
- * `deliver all`, a ring read from its oldest trade or from its newest, which
- * is often the snapshot's own trade). Those trades, at or before the
- * snapshot in the same publisher run, are skipped, counted and logged once
- * per stream, so that a stream's `seq` only moves forward from its snapshot
- * and no trade is delivered twice. A trade is of the same run and at or
- * before the snapshot when its `seq` is at or before the snapshot's (modulo
- * 2^32) and it was received (`ts_recv`) no later: a new publisher run
- * numbers from 1 again, but later. The first trade that is not covered ends
- * the skipping for good.
+ * `deliver all` or a durable's position, a ring read from its oldest trade
+ * or from its newest, which is often the snapshot's own trade). The wrapped
+ * feed skips those (`SubscribeOptions.skip`): they are not delivered, and
+ * count as skipped, not received, nor toward `limit`; the skipping is logged
+ * per stream. Which trades the snapshot stands for (`_snapshot_cut.ts`):
+ *
+ * - on NATS, exactly the messages at or before the snapshot's JetStream
+ *   stream sequence, whatever serve run wrote them, and none after it;
+ * - on the ring, each trade at or before the snapshot's seq (modulo 2^32)
+ *   and received (ts_recv) no later, checked for every trade of the
+ *   subscription. The limit until the run epoch replaces time: a trade of an
+ *   older run than the snapshot's with a later seq (a ring left by a dead
+ *   serve while JetStream holds a newer run) is delivered after the snapshot
+ *   though older, and one of a newer run received earlier (the clock stepped
+ *   back between runs) with a seq at or before it is skipped.
  *
  * @module
  */
 
 import type { Logger } from "../runtime/log.ts";
-import { RecordOffset, type TradeOrigin } from "../wire/record.ts";
-import { TRADE_RECORD_SIZE, TradeFlags } from "../wire/trade.ts";
+import type { TradeOrigin } from "../wire/record.ts";
 import { TradeView } from "../wire/trade_view.ts";
+import {
+  covers,
+  type Cut,
+  cutOf,
+  markSnapshot,
+  passed,
+} from "./_snapshot_cut.ts";
 import type {
   FeedStatus,
   LossCause,
   OnTick,
+  SkipTrade,
   StreamStats,
   SubscribeOptions,
   TradeFeed,
@@ -47,7 +59,9 @@ export interface SnapshotTrade {
   origin: TradeOrigin;
   /** The 48-byte record as stored (the last record of the stream's last message). */
   record: Uint8Array;
-  /** Where it was found, for the log line (e.g. `"stream sequence 57"`). */
+  /** The JetStream stream sequence of the message it is the last record of. */
+  streamSeq: number;
+  /** Where it was found, for the log line (e.g. `"stream MARKETBUS sequence 57"`). */
   where: string;
 }
 
@@ -68,59 +82,17 @@ export interface SnapshotFeedOptions {
   log: Logger;
 }
 
-/** The flags a snapshot's copy keeps: the gaps its stored trade announced were the live stream's. */
-const DROPPED_FLAGS = TradeFlags.Reconnect | TradeFlags.Gap;
-
-const TWO_32 = 2 ** 32;
-
-/** A stream's snapshot, once delivered: what the wrapped feed's trades are compared with. */
-interface Cut {
-  seq: number;
-  tsRecv: bigint;
-  skipped: number;
-}
-
 /** `exchange/symbol`. */
 function keyOf(origin: TradeOrigin): string {
   return `${origin.exchange}/${origin.symbol}`;
 }
 
-/** A copy of `record` marked as a snapshot (and without the gap flags). */
-export function markSnapshot(record: Uint8Array): Uint8Array {
-  if (record.byteLength !== TRADE_RECORD_SIZE) {
-    throw new RangeError(
-      `Invalid snapshot record of ${record.byteLength} bytes: expected one ${TRADE_RECORD_SIZE}-byte record`,
-    );
-  }
-  const copy = record.slice();
-  const view = new DataView(copy.buffer);
-  const flags = view.getUint16(RecordOffset.Flags, true);
-  view.setUint16(
-    RecordOffset.Flags,
-    (flags | TradeFlags.Snapshot) & ~DROPPED_FLAGS,
-    true,
-  );
-  return copy;
-}
-
-/**
- * Whether a trade (`seq`, `tsRecv`) is one the snapshot `cut` stands for:
- * at or before it in the same publisher run (see the module documentation).
- */
-export function coveredBy(
-  cut: { seq: number; tsRecv: bigint },
-  trade: { seq: number; tsRecv: bigint },
-): boolean {
-  const behind = (cut.seq - trade.seq + TWO_32) % TWO_32;
-  return behind < TWO_32 / 2 && trade.tsRecv <= cut.tsRecv;
-}
-
 /**
  * Wraps a feed: each stream's latest stored trade first, marked
- * {@linkcode TradeFlags.Snapshot}, then the wrapped feed's trades after it
+ * `TradeFlags.Snapshot`, then the wrapped feed's trades after it
  * (see the module documentation). Counters, status and metrics are the
- * wrapped feed's: a snapshot is not a received trade, and the trades skipped
- * count as received by the wrapped feed (and toward `limit`).
+ * wrapped feed's: a snapshot is not a received trade, and the trades it
+ * stands for count as skipped (`StreamStats.skipped`).
  */
 export class SnapshotFeed implements TradeFeed {
   #feed: TradeFeed;
@@ -186,29 +158,36 @@ export class SnapshotFeed implements TradeFeed {
     const cuts: (Cut | undefined)[] = [];
     const origins: TradeOrigin[] = [];
     const view = new TradeView();
-    const endCut = (stream: number, next: string) => {
+    const tell = (stream: number, next: string) => {
       const cut = cuts[stream]!;
-      cuts[stream] = undefined;
-      if (cut.skipped === 0) return;
+      const more = cut.skipped - cut.logged;
+      if (more === 0) return;
+      cut.logged = cut.skipped;
       log.info(
-        `${
-          origins[stream].symbol
-        }: snapshot: skipped ${cut.skipped} trade(s) at or before its seq ${cut.seq} (the start position delivered them; the snapshot stands for them), ${next}`,
+        `${origins[stream].symbol}: snapshot: skipped ${more}${
+          more === cut.skipped ? "" : " more"
+        } trade(s) it stands for (at or before its ${
+          cut.jetstream ? `stream sequence ${cut.streamSeq}, ` : ""
+        }seq ${cut.seq}; the start position delivered them), ${next}`,
       );
     };
+    const skip: SkipTrade = (trade, stream, place) => {
+      if (options.skip?.(trade, stream, place)) return true;
+      const cut = cuts[stream];
+      if (cut === undefined) return false;
+      if (covers(cut, trade, place)) {
+        cut.skipped++;
+        cut.jetstream = place.streamSeq > 0;
+        return true;
+      }
+      tell(stream, `continuing at seq ${trade.seq}`);
+      if (passed(cut, place)) cuts[stream] = undefined;
+      return false;
+    };
     try {
-      await this.#feed.subscribeTrades(symbols, (trade, origin, stream) => {
-        const cut = cuts[stream];
-        if (cut !== undefined) {
-          if (coveredBy(cut, trade)) {
-            cut.skipped++;
-            return;
-          }
-          endCut(stream, `continuing at seq ${trade.seq}`);
-        }
-        onTick(trade, origin, stream);
-      }, {
+      await this.#feed.subscribeTrades(symbols, onTick, {
         ...options,
+        skip,
         onStream: (origin, index) => {
           options.onStream?.(origin, index);
           origins[index] = origin;
@@ -221,7 +200,7 @@ export class SnapshotFeed implements TradeFeed {
           }
           pending.delete(keyOf(origin));
           view.wrap(markSnapshot(found.record));
-          cuts[index] = { seq: view.seq, tsRecv: view.tsRecv, skipped: 0 };
+          cuts[index] = cutOf(view, found.streamSeq);
           log.info(
             `${origin.symbol}: snapshot: latest stored trade seq ${view.seq} (${found.where}) delivered first`,
           );
@@ -230,7 +209,7 @@ export class SnapshotFeed implements TradeFeed {
       });
     } finally {
       cuts.forEach((cut, stream) => {
-        if (cut !== undefined) endCut(stream, "and none after it yet");
+        if (cut !== undefined) tell(stream, "and none after them yet");
       });
     }
   }
