@@ -10,6 +10,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { parseConfig } from "../common/config/mod.ts";
 import {
   latestTrades,
+  MAX_DIRECT_SUBJECTS,
   natsSnapshot,
   SnapshotError,
 } from "../common/nats/snapshot.ts";
@@ -18,7 +19,8 @@ import { tradeFilters, tradeSubject } from "../common/wire/subjects.ts";
 import type { TradeRecord } from "../common/wire/trade.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
 import { captureLog } from "./_capture_log.ts";
-import { natsTest } from "./_permissions.ts";
+import { gatedTest, natsTest } from "./_permissions.ts";
+import { silentNats } from "./_silent_nats.ts";
 
 const RUN = crypto.randomUUID().slice(0, 8);
 
@@ -136,7 +138,7 @@ natsTest({
         [],
       );
       assert.deepEqual(lines, [
-        `info: snapshot: stream ${stream} does not exist yet: no trade stored`,
+        `warn: snapshot: stream ${stream} (data_source.nats.stream_name) does not exist: no trade stored, no snapshot; check the name if serve publishes to NATS`,
       ]);
       await jsm.streams.add({
         name: stream,
@@ -196,5 +198,129 @@ natsTest({
         symbol: "SOLUSDT",
       });
     });
+  },
+});
+
+natsTest({
+  name:
+    "latestTrades: more named subjects than one direct get answers are read in groups of at most 1024; a wildcard over more is a SnapshotError that says so (the server's 413)",
+  async fn(_t, url) {
+    await withStream(url, async (jsm, { stream, prefix }, js) => {
+      await jsm.streams.add({
+        name: stream,
+        subjects: [`${prefix}.>`],
+        allow_direct: true,
+      });
+      const symbols = Array.from(
+        { length: MAX_DIRECT_SUBJECTS + 76 },
+        (_, i) => `S${i}USDT`,
+      );
+      await Promise.all(symbols.map((symbol, i) =>
+        js.publish(
+          tradeSubject("binance", symbol, { prefix }),
+          encodeMessage(trades(i + 1, 1)),
+        )
+      ));
+      const { log, lines } = captureLog();
+      const filters = tradeFilters(symbols, { exchange: "binance", prefix });
+      const found = await latestTrades(jsm, stream, { filters, prefix, log });
+      assert.equal(found.length, symbols.length);
+      const view = new TradeView();
+      for (const { origin, record } of found) {
+        view.wrap(record);
+        assert.equal(`S${view.seq - 1}USDT`, origin.symbol);
+      }
+      assert.deepEqual(lines, []);
+      const wildcard = tradeFilters([], { prefix });
+      await assert.rejects(
+        latestTrades(jsm, stream, { filters: wildcard, prefix, log }),
+        (error: Error) => {
+          assert.ok(error instanceof SnapshotError, String(error));
+          assert.equal(
+            error.message,
+            `Cannot read the snapshot (data_source.snapshot, --snapshot) from stream ${stream}: ${
+              wildcard[0]
+            } matches more than 1024 subjects, the most one direct get answers (the server said 413 "too many results"): name the exchange (data_source.exchange) or the symbols (data_source.symbols, --symbols), or run live without --snapshot`,
+          );
+          return true;
+        },
+      );
+    });
+  },
+});
+
+gatedTest({
+  name:
+    "natsSnapshot against a server that never answers: the abort ends the direct get at once (the connection closed), with nothing read and no second request",
+  permissions: [{ name: "net", host: "127.0.0.1" }],
+  async fn() {
+    await using server = silentNats();
+    const { connection } = parseConfig(
+      `[data_source.nats.connection]\nservers = [${
+        JSON.stringify(server.url)
+      }]\n`,
+    ).dataSource.nats;
+    const { log } = captureLog();
+    const load = natsSnapshot({
+      connection,
+      streamName: "SILENT",
+      subjectPrefix: "market",
+      exchange: "binance",
+      log,
+    });
+    const abort = new AbortController();
+    const loading = load(["BTCUSDT"], abort.signal);
+    const asked = "$JS.API.DIRECT.GET.SILENT";
+    const until = Date.now() + 5000;
+    while (!server.published.includes(asked) && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.ok(server.published.includes(asked), server.published.join(" "));
+    const aborted = performance.now();
+    abort.abort();
+    assert.deepEqual(await loading, []);
+    const took = performance.now() - aborted;
+    assert.ok(took < 1000, `${took} ms after the abort`);
+    assert.deepEqual(
+      server.published.filter((subject) => subject.startsWith("$JS.API")),
+      [asked],
+    );
+  },
+});
+
+gatedTest({
+  name:
+    "natsSnapshot when the direct get times out (e.g. no permission): a SnapshotError naming the permission, without a second request for the stream's state",
+  permissions: [{ name: "net", host: "127.0.0.1" }],
+  async fn() {
+    await using server = silentNats();
+    const { connection } = parseConfig(
+      `[data_source.nats.connection]\nservers = [${
+        JSON.stringify(server.url)
+      }]\n`,
+    ).dataSource.nats;
+    const { log } = captureLog();
+    const load = natsSnapshot({
+      connection,
+      streamName: "SILENT",
+      subjectPrefix: "market",
+      exchange: "binance",
+      log,
+    });
+    await assert.rejects(
+      load(["BTCUSDT"], undefined),
+      (error: Error) => {
+        assert.ok(error instanceof SnapshotError, String(error));
+        assert.match(
+          error.message,
+          /: timeout; check that the server is 2\.11 or newer and that this user may publish to \$JS\.API\.DIRECT\.GET\.SILENT$/,
+        );
+        return true;
+      },
+    );
+    assert.deepEqual(
+      server.published.filter((subject) => subject.startsWith("$JS.API")),
+      ["$JS.API.DIRECT.GET.SILENT"],
+    );
   },
 });

@@ -7,7 +7,8 @@
 // 1), the ring from its oldest trade (skipped up to the snapshot) and from its
 // newest (usually the snapshot's own trade, skipped: not twice). On the ring,
 // without a NATS server configured, --snapshot is a one-line usage error;
-// waiting for a server to read it from, the first SIGINT stops live.
+// waiting for a server to read it from, or for a direct get it never answers,
+// the first SIGINT stops live.
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -28,6 +29,8 @@ import {
   summaryOf,
 } from "./_ipc_roles.ts";
 import { readStoredMessages } from "./_nats_feed.ts";
+import { silentNats } from "./_silent_nats.ts";
+import { until } from "./_until.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 /** Subscribed but never published: nothing stored. */
@@ -424,6 +427,33 @@ gatedTest({
     assert.ok(!exit.timedOut, output(exit));
     assert.equal(exit.code, 0, output(exit));
     assert.ok(exit.exitedAt - sent < 5000, `${exit.exitedAt - sent} ms`);
+  },
+});
+
+gatedTest({
+  name:
+    "live --nats --snapshot against a server that never answers its direct get: the first SIGINT stops it within 2 s (the direct get ended by closing the connection), exit 0",
+  permissions: [...ROLE_PERMISSIONS, { name: "net", host: "127.0.0.1" }],
+  async fn() {
+    await using server = silentNats();
+    await using config = await roleConfig({
+      symbols: ["BTCUSDT"],
+      nats: { url: server.url },
+    });
+    await using live = new RoleProcess("live", config, [
+      "--nats",
+      "--snapshot",
+    ]);
+    await until(
+      () => server.published.some((s) => s.startsWith("$JS.API.DIRECT.GET.")),
+      "the direct get sent",
+      { timeoutMs: 20_000, pollMs: 10 },
+    );
+    const sent = live.kill("SIGINT");
+    const exit = await live.finish();
+    assert.ok(!exit.timedOut, output(exit));
+    assert.equal(exit.code, 0, output(exit));
+    assert.ok(exit.exitedAt - sent < 2000, `${exit.exitedAt - sent} ms`);
   },
 });
 

@@ -43,6 +43,7 @@ export {
 export {
   latestTrades,
   type LatestTradesOptions,
+  MAX_DIRECT_SUBJECTS,
   natsSnapshot,
   type NatsSnapshotOptions,
   SnapshotError,

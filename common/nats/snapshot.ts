@@ -1,9 +1,10 @@
 /**
  * The snapshot of `live --snapshot` from JetStream: the last message of each
- * trade subject a subscription reads, with one batch direct get
- * (`multi_last`; the stream must allow direct gets, as the one `serve`
- * creates does), and its last record, the latest trade of that stream. Both
- * transports read it here: a ring consumer with a NATS connection too.
+ * trade subject a subscription reads, by batch direct gets (`multi_last`,
+ * at most {@linkcode MAX_DIRECT_SUBJECTS} subjects each; the stream must
+ * allow direct gets, as the one `serve` creates does), and its last record,
+ * the latest trade of that stream. Both transports read it here: a ring
+ * consumer with a NATS connection too.
  *
  * @module
  */
@@ -11,30 +12,30 @@
 import {
   JetStreamApiCodes,
   JetStreamApiError,
+  JetStreamError,
   type JetStreamManager,
   jetstreamManager,
 } from "@nats-io/jetstream";
 import type { NatsConnectionConfig } from "../config/mod.ts";
 import type { Logger } from "../runtime/log.ts";
-import { checkMessage } from "../wire/codec.ts";
+import { whenAborted } from "../runtime/delay.ts";
+import { lastRecord } from "../wire/codec.ts";
 import { parseTradeSubject, tradeFilters } from "../wire/subjects.ts";
-import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import type {
   LoadSnapshot,
   SnapshotTrade,
 } from "../transport/snapshot_feed.ts";
 import { connectNats } from "./connection.ts";
 
-/** The snapshot could not be read (no direct gets, no answer): `live --snapshot` cannot keep its promise. */
-export class SnapshotError extends Error {
-  /** The stream asked. */
-  readonly stream: string;
+/** The most subjects one direct get answers (the server's limit; more: status 413 "too many results"). */
+export const MAX_DIRECT_SUBJECTS = 1024;
 
+/** The snapshot could not be read (no direct gets, no answer, too many subjects): `live --snapshot` cannot keep its promise. */
+export class SnapshotError extends Error {
   /** Creates the error; `message` says what failed and what to do. */
-  constructor(stream: string, message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "SnapshotError";
-    this.stream = stream;
   }
 }
 
@@ -44,11 +45,33 @@ export interface LatestTradesOptions {
   filters: string[];
   /** First token(s) of the trade subjects. */
   prefix: string;
-  /** Where a stored message that holds no valid trade records is reported (and left out). */
+  /** Where a stored message that holds no valid trade records, or a missing stream, is reported. */
   log: Logger;
 }
 
-/** Why the direct get failed, as the stream's state tells: `undefined` when the stream is missing. */
+/** The start of every {@linkcode SnapshotError} message. */
+function cannot(stream: string): string {
+  return `Cannot read the snapshot (data_source.snapshot, --snapshot) from stream ${stream}`;
+}
+
+/**
+ * The status code of a direct get's failed answer (nats.js 3.4's
+ * JetStreamStatusError, not exported): 413 too many results, 503 no
+ * responders; undefined for anything else.
+ */
+function statusOf(error: unknown): number | undefined {
+  if (!(error instanceof JetStreamError)) return undefined;
+  const { code } = error as JetStreamError & { code?: unknown };
+  return typeof code === "number" ? code : undefined;
+}
+
+/**
+ * Why the direct get failed. Only "no responders" (503: no stream, or one
+ * without direct gets) is worth asking the stream's state about; a timeout
+ * (e.g. no permission: the server logged the violation and dropped the
+ * request) is not, as a second request would be refused the same way.
+ * `undefined`: the stream does not exist.
+ */
 async function whyNoAnswer(
   jsm: JetStreamManager,
   stream: string,
@@ -56,78 +79,128 @@ async function whyNoAnswer(
 ): Promise<SnapshotError | undefined> {
   const said = error instanceof Error ? error.message : String(error);
   let allowDirect: boolean | undefined;
-  try {
-    allowDirect = (await jsm.streams.info(stream)).config.allow_direct;
-  } catch (info) {
-    if (
-      info instanceof JetStreamApiError &&
-      info.code === JetStreamApiCodes.StreamNotFound
-    ) return undefined;
+  if (statusOf(error) === 503) {
+    try {
+      allowDirect = (await jsm.streams.info(stream)).config.allow_direct;
+    } catch (info) {
+      if (
+        info instanceof JetStreamApiError &&
+        info.code === JetStreamApiCodes.StreamNotFound
+      ) return undefined;
+    }
   }
   const hint = allowDirect === false
     ? `stream ${stream} does not allow direct gets (allow_direct false; serve creates its stream with allow_direct true): \`nats stream edit ${stream} --allow-direct\`, or run live without --snapshot`
     : `check that the server is 2.11 or newer and that this user may publish to $JS.API.DIRECT.GET.${stream}`;
-  return new SnapshotError(
-    stream,
-    `Cannot read the snapshot (data_source.snapshot, --snapshot) from stream ${stream}: ${said}; ${hint}`,
-    { cause: error },
-  );
+  return new SnapshotError(`${cannot(stream)}: ${said}; ${hint}`, {
+    cause: error,
+  });
+}
+
+/** The last record of each subject's last message of one direct get of `filters`. */
+async function directGet(
+  jsm: JetStreamManager,
+  stream: string,
+  filters: string[],
+  options: LatestTradesOptions,
+): Promise<SnapshotTrade[]> {
+  const trades: SnapshotTrade[] = [];
+  const messages = await jsm.direct.getLastMessagesFor(stream, {
+    multi_last: filters,
+  });
+  for await (const message of messages) {
+    let origin;
+    try {
+      origin = parseTradeSubject(message.subject, { prefix: options.prefix });
+    } catch {
+      continue; // not a trade subject: no stream of ours
+    }
+    let record: Uint8Array;
+    try {
+      record = lastRecord(message.data);
+    } catch (error) {
+      options.log.warn(
+        `${origin.symbol}: snapshot: its last stored message (stream ${stream} sequence ${message.seq}) does not hold valid trade records (${
+          (error as Error).message
+        }); no snapshot for it`,
+      );
+      continue;
+    }
+    trades.push({
+      origin,
+      record: record.slice(),
+      streamSeq: message.seq,
+      where: `stream ${stream} sequence ${message.seq}`,
+    });
+  }
+  return trades;
+}
+
+/**
+ * {@linkcode directGet} of `filters`, in groups of at most
+ * {@linkcode MAX_DIRECT_SUBJECTS}; a group the server finds too many
+ * subjects for (wildcards) is halved until one filter alone is too many.
+ */
+async function directGets(
+  jsm: JetStreamManager,
+  stream: string,
+  filters: string[],
+  options: LatestTradesOptions,
+): Promise<SnapshotTrade[]> {
+  if (filters.length > MAX_DIRECT_SUBJECTS) {
+    const trades: SnapshotTrade[] = [];
+    for (let i = 0; i < filters.length; i += MAX_DIRECT_SUBJECTS) {
+      const group = filters.slice(i, i + MAX_DIRECT_SUBJECTS);
+      trades.push(...await directGets(jsm, stream, group, options));
+    }
+    return trades;
+  }
+  try {
+    return await directGet(jsm, stream, filters, options);
+  } catch (error) {
+    if (statusOf(error) !== 413) throw error;
+    if (filters.length === 1) {
+      throw new SnapshotError(
+        `${cannot(stream)}: ${
+          filters[0]
+        } matches more than ${MAX_DIRECT_SUBJECTS} subjects, the most one direct get answers (the server said 413 "too many results"): name the exchange (data_source.exchange) or the symbols (data_source.symbols, --symbols), or run live without --snapshot`,
+        { cause: error },
+      );
+    }
+    const half = Math.ceil(filters.length / 2);
+    return [
+      ...await directGets(jsm, stream, filters.slice(0, half), options),
+      ...await directGets(jsm, stream, filters.slice(half), options),
+    ];
+  }
 }
 
 /**
  * The last record of the last message of each subject of
  * `options.filters` in `stream`: one {@linkcode SnapshotTrade} per
  * (exchange, symbol) that has a message. A stream that does not exist has
- * none (an empty list).
+ * none (an empty list, warned with the config key that names it).
  *
  * @throws {SnapshotError} when the server does not answer the direct get
- * (e.g. the stream does not allow direct gets).
+ * (e.g. the stream does not allow direct gets), or a wildcard matches more
+ * subjects than one direct get answers.
  */
 export async function latestTrades(
   jsm: JetStreamManager,
   stream: string,
   options: LatestTradesOptions,
 ): Promise<SnapshotTrade[]> {
-  const trades: SnapshotTrade[] = [];
   try {
-    const messages = await jsm.direct.getLastMessagesFor(stream, {
-      multi_last: options.filters,
-    });
-    for await (const message of messages) {
-      let origin;
-      try {
-        origin = parseTradeSubject(message.subject, { prefix: options.prefix });
-      } catch {
-        continue; // not a trade subject: no stream of ours
-      }
-      let count: number;
-      try {
-        count = checkMessage(message.data);
-      } catch (error) {
-        options.log.warn(
-          `${origin.symbol}: snapshot: its last stored message (stream ${stream} sequence ${message.seq}) does not hold valid trade records (${
-            (error as Error).message
-          }); no snapshot for it`,
-        );
-        continue;
-      }
-      const end = count * TRADE_RECORD_SIZE;
-      trades.push({
-        origin,
-        record: message.data.slice(end - TRADE_RECORD_SIZE, end),
-        streamSeq: message.seq,
-        where: `stream ${stream} sequence ${message.seq}`,
-      });
-    }
+    return await directGets(jsm, stream, options.filters, options);
   } catch (error) {
+    if (error instanceof SnapshotError) throw error;
     const problem = await whyNoAnswer(jsm, stream, error);
     if (problem !== undefined) throw problem;
-    options.log.info(
-      `snapshot: stream ${stream} does not exist yet: no trade stored`,
+    options.log.warn(
+      `snapshot: stream ${stream} (data_source.nats.stream_name) does not exist: no trade stored, no snapshot; check the name if serve publishes to NATS`,
     );
     return [];
   }
-  return trades;
 }
 
 /** Options of {@linkcode natsSnapshot}. */
@@ -147,7 +220,9 @@ export interface NatsSnapshotOptions {
 /**
  * A {@linkcode LoadSnapshot} that connects to NATS (waiting for a server
  * until the signal aborts), reads {@linkcode latestTrades} of the
- * subscription's subjects and closes its connection.
+ * subscription's subjects and closes its connection. The signal ends it
+ * at once, whatever it waits on (the direct get, the stream's state): the
+ * connection is closed and nothing is returned.
  */
 export function natsSnapshot(options: NatsSnapshotOptions): LoadSnapshot {
   const { log } = options;
@@ -163,11 +238,15 @@ export function natsSnapshot(options: NatsSnapshotOptions): LoadSnapshot {
     });
     try {
       const jsm = await jetstreamManager(nc, { checkAPI: false });
-      return await latestTrades(jsm, options.streamName, {
+      const reading = latestTrades(jsm, options.streamName, {
         filters,
         prefix: options.subjectPrefix,
         log,
       });
+      if (signal === undefined) return await reading;
+      reading.catch(() => {}); // what fails after the abort is not waited for
+      const ended = await Promise.race([reading, whenAborted(signal)]);
+      return ended ?? [];
     } finally {
       await nc.close();
     }
