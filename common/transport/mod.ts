@@ -20,9 +20,11 @@ export type {
   LossCause,
   OnStream,
   OnTick,
+  SkipTrade,
   StreamStats,
   SubscribeOptions,
   TradeFeed,
+  TradePlace,
 } from "./feed.ts";
 export { type EventSubject, streamEvent } from "./feed_events.ts";
 export {
