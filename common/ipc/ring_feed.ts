@@ -55,9 +55,9 @@ import type {
 /** Where every ring trade is read: not from JetStream. */
 const RING_PLACE: TradePlace = Object.freeze({ streamSeq: 0 });
 
-/** Where `channel`'s trades of `run` go. */
+/** Where `channel`'s trades of `run` go (made once per channel and run). */
 function ringBatch(channel: Channel, run: Run): DeliverTo {
-  return {
+  return run.batches[channel.index] ??= {
     onTick: run.onTick,
     skip: run.skip,
     origin: channel.origin,
@@ -132,6 +132,8 @@ interface Run {
   readonly emit: (event: FeedEvent) => void;
   readonly onGap: OnGap | undefined;
   readonly skip: SkipTrade | undefined;
+  /** What each channel's batches are handed to {@linkcode deliverTrades} with, by stream index. */
+  readonly batches: DeliverTo[];
   /** The attached readers, as of their last change. */
   readers: RingReader[];
 }
@@ -230,6 +232,7 @@ export class RingFeed implements TradeFeed {
       emit,
       onGap: options.onGap,
       skip: options.skip,
+      batches: [],
       readers: [],
     };
     const interrupt = () => {

@@ -24,8 +24,9 @@ import type {
   OnStream,
   OnTick,
   SkipTrade,
+  TradePlace,
 } from "../transport/feed.ts";
-import { deliverTrades } from "../transport/deliver.ts";
+import { type DeliverTo, deliverTrades } from "../transport/deliver.ts";
 import {
   addLoss,
   isNewStream,
@@ -68,7 +69,8 @@ export class Subscription {
   #onTick: OnTick;
   #onStream: OnStream;
   #onGap: OnGap | undefined;
-  #skip: SkipTrade | undefined;
+  /** What {@linkcode deliverTrades} is handed, reused for every message. */
+  readonly #batch: DeliverTo & { place: Required<TradePlace> };
   #emit: (event: FeedEvent) => void;
   #prefix: string;
   #limit: number;
@@ -111,7 +113,13 @@ export class Subscription {
     this.#onTick = onTick;
     this.#onStream = options.onStream;
     this.#onGap = options.onGap;
-    this.#skip = options.skip;
+    this.#batch = {
+      onTick,
+      skip: options.skip,
+      origin: { exchange: "", symbol: "" },
+      stream: 0,
+      place: { streamSeq: 0, generation: 0 },
+    };
     this.#stream = options.stream;
     this.#prefix = options.prefix;
     this.#limit = options.limit;
@@ -139,6 +147,7 @@ export class Subscription {
     this.#mark = mark;
     if (!isNewStream(before, mark, this.loss.lastDelivered)) return false;
     this.#lastStreamSeq = 0;
+    this.#batch.place.generation++;
     this.loss.newStream();
     this.status.warn(
       `stream ${
@@ -301,13 +310,11 @@ export class Subscription {
       view.select(count - 1).seq,
     );
     if (lost > 0) this.#lost(channel, lost, { streamSeq, firstSeq });
-    const skipped = deliverTrades(view, count, {
-      onTick: this.#onTick,
-      skip: this.#skip,
-      origin,
-      stream: channel.index,
-      place: { streamSeq },
-    });
+    const batch = this.#batch;
+    batch.origin = origin;
+    batch.stream = channel.index;
+    batch.place.streamSeq = streamSeq;
+    const skipped = deliverTrades(view, count, batch);
     channel.skipped += skipped;
     channel.received += count - skipped;
     this.#delivered += count - skipped;

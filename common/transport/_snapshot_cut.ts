@@ -58,7 +58,8 @@ export function markSnapshot(record: Uint8Array): Uint8Array {
  *
  * - Read from JetStream (`place.streamSeq > 0`, the stream the snapshot was
  *   read from): exactly the messages at or before the snapshot's, whatever
- *   serve run wrote them; nothing after it.
+ *   serve run wrote them; nothing after it, and nothing of a stream created
+ *   again since the subscription started (a later `place.generation`).
  * - Read from the ring: a trade at or before the snapshot's seq (modulo
  *   2^32) received (ts_recv) no later, in the same serve run as far as time
  *   tells (a new run numbers from 1 again, but later). The run epoch will
@@ -69,7 +70,9 @@ export function covers(
   trade: { seq: number; tsRecv: bigint },
   place: TradePlace,
 ): boolean {
-  if (place.streamSeq > 0) return place.streamSeq <= cut.streamSeq;
+  if (place.streamSeq > 0) {
+    return !place.generation && place.streamSeq <= cut.streamSeq;
+  }
   return atOrBefore(trade.seq, cut.seq) && trade.tsRecv <= cut.tsRecv;
 }
 
@@ -78,9 +81,13 @@ function atOrBefore(seq: number, than: number): boolean {
   return (than - seq + TWO_32) % TWO_32 < TWO_32 / 2;
 }
 
-/** Whether no later trade read at `place` can be covered by `cut`: JetStream delivers in stream order. */
+/**
+ * Whether no later trade read at `place` can be covered by `cut`: JetStream
+ * delivers in stream order, and a new stream (a later generation) holds
+ * nothing the snapshot stands for.
+ */
 export function passed(cut: Cut, place: TradePlace): boolean {
-  return place.streamSeq > cut.streamSeq;
+  return place.streamSeq > cut.streamSeq || Boolean(place.generation);
 }
 
 /** `cut` as the view `trade` of its snapshot record gives it. */

@@ -93,6 +93,14 @@ export interface SubscribeOptions {
 export interface TradePlace {
   /** The JetStream stream sequence of the message that holds it; 0 when it was not read from JetStream (the ring). */
   streamSeq: number;
+  /**
+   * How many times the JetStream stream was found deleted and created again
+   * since the subscription started: stream sequences of two generations
+   * are not comparable (a new stream numbers from 1 again).
+   *
+   * @default {0}
+   */
+  generation?: number;
 }
 
 /**

@@ -11,7 +11,7 @@ import type {
   TradeFeed,
 } from "./feed.ts";
 import { SnapshotFeed, type SnapshotTrade } from "./snapshot_feed.ts";
-import { covers, cutOf, markSnapshot } from "./_snapshot_cut.ts";
+import { covers, cutOf, markSnapshot, passed } from "./_snapshot_cut.ts";
 
 const T0 = 1_700_000_000_000_000_000n;
 const TWO_32 = 2 ** 32;
@@ -355,4 +355,16 @@ Deno.test("SnapshotFeed: a loader failure is thrown, unless the subscription was
   await failing(abort).subscribeTrades(["BTCUSDT"], () => {}, {
     signal: abort.signal,
   });
+});
+
+Deno.test("covers: on JetStream nothing of a stream created again since the subscription started (a later generation), and the cut is passed", () => {
+  const view = new TradeView();
+  view.wrap(record(7, T0));
+  const cut = cutOf(view, 9);
+  const old = { seq: 3, tsRecv: T0 };
+  assert.equal(covers(cut, old, { streamSeq: 3 }), true);
+  assert.equal(covers(cut, old, { streamSeq: 3, generation: 0 }), true);
+  assert.equal(covers(cut, old, { streamSeq: 3, generation: 1 }), false);
+  assert.equal(passed(cut, { streamSeq: 3 }), false);
+  assert.equal(passed(cut, { streamSeq: 3, generation: 1 }), true);
 });
