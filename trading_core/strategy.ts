@@ -54,7 +54,11 @@ export interface StrategyContext {
 export interface Strategy {
   /** Called once before the first trade. */
   onStart?(context: StrategyContext): void | Promise<void>;
-  /** Called for every trade, in order per (exchange, symbol). */
+  /**
+   * Called for every trade, in order per (exchange, symbol). With
+   * `--snapshot`, a stream's first one may be the latest trade stored before
+   * the run, `TradeFlags.Snapshot` set in its `flags` (no bar counts it).
+   */
   onTrade(trade: Trade, context: StrategyContext): void;
   /** Called for every closed bar, in order per (exchange, symbol) and interval. */
   onBar(bar: Bar, context: StrategyContext): void;

@@ -44,6 +44,9 @@ const EVERY_SYMBOL = "*";
 const RING_PER_EXCHANGE =
   `expected one exchange, since the ring (data_source.type = "ipc") is per exchange; for every exchange read NATS (--nats or data_source.type = "nats")`;
 
+const SNAPSHOT_WITHOUT_NATS =
+  `the ring's snapshot is read from NATS JetStream, and no NATS server is configured: set data_source.nats.connection.servers (or NATS_URL), or read NATS (--nats)`;
+
 function checkExchangeOrEvery(value: string): string {
   return value === EVERY_EXCHANGE ? value : normalizeExchange(value);
 }
@@ -168,6 +171,7 @@ export function readDataSource(
   const every = everySymbol(section);
   const symbols = readSymbolsOrEvery(section, DEFAULT_SYMBOLS);
   const maxTrades = section.integer("max_trades", 0, COUNT);
+  const snapshot = section.boolean("snapshot", false);
   const ipcSection = section.section("ipc");
   const ipc = readIpcSource(ipcSection);
   const natsSection = section.section("nats");
@@ -191,6 +195,9 @@ export function readDataSource(
   const { durableName, ...policy } = readConsumer(consumerSection, warnings);
   natsSection.done();
   section.done();
+  if (snapshot && type === "ipc" && !connectionSection.has("servers")) {
+    section.problem("snapshot", SNAPSHOT_WITHOUT_NATS);
+  }
   if (type === "ipc" && exchange === EVERY_EXCHANGE) {
     section.invalid("exchange", RING_PER_EXCHANGE);
   }
@@ -222,6 +229,7 @@ export function readDataSource(
     ...(type === "nats" ? selection : { exchange, symbols }),
     everySymbol: every || (type === "nats" && selection.symbols.length === 0),
     maxTrades,
+    snapshot,
     ipc,
     nats: { connection, consumer, streamName, subjectPrefix },
   };

@@ -183,7 +183,8 @@ export function parseConfig(
  * The NATS connections the configuration uses, read from the file and the
  * flags alone (no variable sets `enabled` or `type`): `transport.nats` when
  * serve publishes to NATS or registers its symbols,
- * `data_source.nats.connection` when live reads NATS or the registry.
+ * `data_source.nats.connection` when live reads NATS, the registry or its
+ * snapshot (`data_source.snapshot`).
  * The NATS variables set only these, so a ring-only role ignores them.
  */
 function connectionsInUse(
@@ -200,7 +201,8 @@ function connectionsInUse(
     ...(config.transport.nats.enabled || config.registry.register
       ? [publisher]
       : []),
-    ...(config.dataSource.type === "nats" || config.registry.watch
+    ...(config.dataSource.type === "nats" || config.registry.watch ||
+        config.dataSource.snapshot
       ? [consumer]
       : []),
   ];

@@ -153,6 +153,7 @@ const DEFAULT_CONFIG: Config = {
     symbols: ["BTCUSDT", "ETHUSDT"],
     everySymbol: false,
     maxTrades: 0,
+    snapshot: false,
     ipc: {
       shmPathPrefix: "/marketbus_",
       wait: "backoff",
@@ -880,6 +881,7 @@ const LEVELS: [string, string, string, string[]][] = [
     "exchange",
     "symbols",
     "max_trades",
+    "snapshot",
     "ipc",
     "nats",
   ]],

@@ -304,6 +304,12 @@ export interface DataSourceConfig {
   everySymbol: boolean;
   /** Trades to read before exiting; 0 = run until stopped. */
   maxTrades: number;
+  /**
+   * Deliver each stream's latest stored trade first, marked as a snapshot
+   * (read from NATS JetStream, also for the ring: it needs
+   * `nats.connection.servers` then).
+   */
+  snapshot: boolean;
   /** The shared-memory ring. */
   ipc: IpcSourceConfig;
   /** NATS JetStream. */

@@ -3,17 +3,17 @@
  * that do not exist yet, and follows producer restarts. Beside it: each
  * symbol's channel and its stats (`_ring_feed_channel.ts`), what the periodic
  * check reports (`_ring_feed_check.ts`), the gaps delivered with the trades
- * (`_ring_feed_gaps.ts`) and the search for rings not attached
+ * (`_ring_feed_gaps.ts`), one subscription's shared state
+ * (`_ring_feed_run.ts`) and the search for rings not attached
  * (`_ring_search.ts`).
  *
  * @module
  */
 
 import { WireFormatError } from "../wire/codec.ts";
-import type { Delivery, ReaderStart, RingReader } from "./ring_reader.ts";
+import type { Delivery, ReaderStart } from "./ring_reader.ts";
 import { registering } from "./_reader_registration.ts";
 import { monotonicMs } from "./_registry.ts";
-import { RingState } from "./layout.ts";
 import { RingTruncatedError } from "./errors.ts";
 import { RingWaiter, type WaitStrategy } from "./wait_strategy.ts";
 import { yieldToEventLoop } from "../runtime/delay.ts";
@@ -21,6 +21,13 @@ import { SegmentWatch } from "./segment_watch.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import { TradeView } from "../wire/trade_view.ts";
 import { streamEvent } from "../transport/feed_events.ts";
+import { deliverTrades } from "../transport/deliver.ts";
+import {
+  active,
+  closedAndDrained,
+  ringBatch,
+  type Run,
+} from "./_ring_feed_run.ts";
 import { probeRing, reportMiss, RingSearch } from "./_ring_search.ts";
 import {
   type Channel,
@@ -42,7 +49,6 @@ import type {
   FeedEvent,
   FeedStatus,
   LossCause,
-  OnGap,
   OnTick,
   StreamStats,
   SubscribeOptions,
@@ -102,22 +108,6 @@ const ATTACH_RETRY_MS = 5;
 const YIELD_EVERY_MS = 2;
 /** How often an idle consumer looks for a closed, drained ring to hand over, ms. */
 const CLOSED_CHECK_MS = 1;
-
-/** One subscription's loop and what its abort handler and clean-up need. */
-interface Run {
-  readonly channels: readonly Channel[];
-  readonly waiter: RingWaiter;
-  readonly search: RingSearch<Channel>;
-  readonly onTick: OnTick;
-  /** Trades to deliver before the subscription ends (Infinity: no limit). */
-  readonly limit: number;
-  readonly signal: AbortSignal | undefined;
-  readonly emit: (event: FeedEvent) => void;
-  readonly onGap: OnGap | undefined;
-  readonly onStream: SubscribeOptions["onStream"];
-  /** The attached readers, as of their last change. */
-  readers: RingReader[];
-}
 
 /** Reads trades from the shared-memory rings of one exchange. */
 export class RingFeed implements TradeFeed {
@@ -217,6 +207,8 @@ export class RingFeed implements TradeFeed {
       emit,
       onGap: options.onGap,
       onStream: options.onStream,
+      skip: options.skip,
+      batches: [],
       readers: [],
     };
     this.#run = run;
@@ -361,17 +353,16 @@ export class RingFeed implements TradeFeed {
     view: TradeView,
     run: Run,
   ): number {
-    const { onTick, onGap } = run;
+    const { onGap } = run;
     const gaps = channel.gaps;
     try {
       view.wrap(buffer.subarray(0, count * TRADE_RECORD_SIZE));
       if (gaps.pending) gaps.flush(channel, view.select(0).seq, onGap);
-      for (let i = 0; i < count; i++) {
-        onTick(view.select(i), channel.origin, channel.index);
-      }
+      const skipped = deliverTrades(view, count, ringBatch(channel, run));
       gaps.delivered(view.select(count - 1).seq);
-      channel.received += count;
-      return count;
+      channel.skipped += skipped;
+      channel.received += count - skipped;
+      return count - skipped;
     } catch (error) {
       if (!(error instanceof WireFormatError)) throw error;
     }
@@ -390,9 +381,10 @@ export class RingFeed implements TradeFeed {
         continue;
       }
       if (gaps.pending) gaps.flush(channel, view.seq, onGap);
-      onTick(view, channel.origin, channel.index);
+      const skipped = deliverTrades(view, 1, ringBatch(channel, run));
       gaps.delivered(view.seq);
-      delivered++;
+      channel.skipped += skipped;
+      delivered += 1 - skipped;
     }
     channel.received += delivered;
     return delivered;
@@ -489,12 +481,4 @@ export class RingFeed implements TradeFeed {
     channel.state = state;
     this.#attach(channel, "first", emit);
   }
-}
-
-function closedAndDrained(reader: RingReader): boolean {
-  return reader.state() === RingState.Closed && !reader.hasData();
-}
-
-function active(channels: readonly Channel[]): RingReader[] {
-  return channels.flatMap((channel) => channel.reader ? [channel.reader] : []);
 }

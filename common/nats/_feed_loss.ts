@@ -26,10 +26,12 @@
 
 import { deadline } from "@nats-io/nats-core";
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { recordCount, RecordOffset } from "../wire/codec.ts";
 import { formatCount } from "../runtime/format.ts";
-import { parseTradeSubject } from "../wire/subjects.ts";
-import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
+import {
+  type LastMessage,
+  lastMessages,
+  lastTradeOf,
+} from "./_last_messages.ts";
 import { type EventSubject, streamEvent } from "../transport/feed_events.ts";
 import type { FeedEvent, LossCause } from "../transport/feed.ts";
 
@@ -223,27 +225,23 @@ export async function positionsAt(
   },
 ): Promise<Map<string, StreamPosition>> {
   const positions = new Map<string, StreamPosition>();
+  let found: LastMessage[];
   try {
-    const messages = await jsm.direct.getLastMessagesFor(stream, {
-      multi_last: options.filters,
-      up_to_seq: options.upTo,
+    found = await lastMessages(jsm, stream, {
+      filters: options.filters,
+      prefix: options.prefix,
+      upToSeq: options.upTo,
     });
-    for await (const message of messages) {
-      const tradeSeq = lastSeqOf(message.data);
-      let origin;
-      try {
-        origin = parseTradeSubject(message.subject, { prefix: options.prefix });
-      } catch {
-        continue; // not a trade subject: it has no position
-      }
-      if (tradeSeq === undefined) continue;
-      positions.set(options.keyOf(origin.exchange, origin.symbol), {
-        tradeSeq,
-        streamSeq: message.seq,
-      });
-    }
   } catch {
-    // no direct gets, no message at or before upTo, or no answer: unknown
+    return positions; // no direct gets, no message at or before upTo, or no answer: unknown
+  }
+  for (const { origin, data, streamSeq } of found) {
+    const tradeSeq = lastTradeOf(data)?.seq;
+    if (tradeSeq === undefined) continue;
+    positions.set(options.keyOf(origin.exchange, origin.symbol), {
+      tradeSeq,
+      streamSeq,
+    });
   }
   return positions;
 }
@@ -329,19 +327,6 @@ export async function savePositions(
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }
-}
-
-/** The seq of a message's last record, undefined when it holds no whole records. */
-function lastSeqOf(data: Uint8Array): number | undefined {
-  let count: number;
-  try {
-    count = recordCount(data);
-  } catch {
-    return undefined;
-  }
-  const at = (count - 1) * TRADE_RECORD_SIZE + RecordOffset.Seq;
-  return new DataView(data.buffer, data.byteOffset, data.byteLength)
-    .getUint32(at, true);
 }
 
 /** A stream's losses and how far they were reported. */

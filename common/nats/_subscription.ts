@@ -18,11 +18,18 @@ import {
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import { TradeView } from "../wire/trade_view.ts";
 import { streamEvent } from "../transport/feed_events.ts";
-import type { FeedEvent, OnGap, OnStream, OnTick } from "../transport/feed.ts";
+import type {
+  FeedEvent,
+  OnGap,
+  OnStream,
+  OnTick,
+  SkipTrade,
+  TradePlace,
+} from "../transport/feed.ts";
+import { type DeliverTo, deliverTrades } from "../transport/deliver.ts";
 import {
   addLoss,
   isNewStream,
-  type LossCounts,
   LossWatch,
   pendingLossEvent,
   STREAM_LOSS,
@@ -30,50 +37,13 @@ import {
 } from "./_feed_loss.ts";
 import { ALL, ConsumerStatus } from "./_status_watch.ts";
 import { ackReply, readAckReply } from "./_ack_reply.ts";
+import {
+  type Channel,
+  newChannel,
+  type Route,
+  streamKey,
+} from "./_subscription_channel.ts";
 import type { RedeliveryHold } from "./_redelivery_hold.ts";
-
-/** One subscribed (or met) (exchange, symbol) stream's counters. */
-export interface Channel extends LossCounts {
-  /** Stream index. */
-  index: number;
-  /** Exchange, lower case. */
-  exchange: string;
-  /** Symbol, upper case. */
-  symbol: string;
-  /** Trades delivered. */
-  received: number;
-  /** Records that failed validation. */
-  invalid: number;
-}
-
-/** A channel's counters, all zero. */
-function newChannel(index: number, exchange: string, symbol: string): Channel {
-  return {
-    index,
-    exchange,
-    symbol,
-    received: 0,
-    invalid: 0,
-    lost: 0,
-    unreported: 0,
-    reportedAt: -Infinity,
-  };
-}
-
-/** What a subject's messages are: their origin (undefined: not a trade subject) and channel. */
-interface Route {
-  origin: TradeOrigin | undefined;
-  /** The exchange the subject names (its raw token when it is not a trade subject). */
-  exchange: string;
-  /** The symbol the subject names (its raw token when it is not a trade subject). */
-  symbol: string;
-  /** {@linkcode streamKey} of exchange and symbol. */
-  key: string;
-  /** Set once the symbol has one (subscribed, or a trade of it delivered). */
-  channel: Channel | undefined;
-  /** Why it is not a trade subject. */
-  problem: string;
-}
 
 const TWO_32 = 2 ** 32;
 
@@ -99,6 +69,8 @@ export class Subscription {
   #onTick: OnTick;
   #onStream: OnStream;
   #onGap: OnGap | undefined;
+  /** What {@linkcode deliverTrades} is handed, reused for every message. */
+  readonly #batch: DeliverTo & { place: Required<TradePlace> };
   #emit: (event: FeedEvent) => void;
   #prefix: string;
   #limit: number;
@@ -127,6 +99,8 @@ export class Subscription {
       onStream: OnStream;
       /** Told about each loss, in order (see `SubscribeOptions.onGap`). */
       onGap?: OnGap;
+      /** Trades not to deliver (see `SubscribeOptions.skip`). */
+      skip?: SkipTrade;
       prefix: string;
       limit: number;
       acks: boolean;
@@ -139,6 +113,13 @@ export class Subscription {
     this.#onTick = onTick;
     this.#onStream = options.onStream;
     this.#onGap = options.onGap;
+    this.#batch = {
+      onTick,
+      skip: options.skip,
+      origin: { exchange: "", symbol: "" },
+      stream: 0,
+      place: { streamSeq: 0, generation: 0 },
+    };
     this.#stream = options.stream;
     this.#prefix = options.prefix;
     this.#limit = options.limit;
@@ -166,6 +147,7 @@ export class Subscription {
     this.#mark = mark;
     if (!isNewStream(before, mark, this.loss.lastDelivered)) return false;
     this.#lastStreamSeq = 0;
+    this.#batch.place.generation++;
     this.loss.newStream();
     this.status.warn(
       `stream ${
@@ -328,11 +310,14 @@ export class Subscription {
       view.select(count - 1).seq,
     );
     if (lost > 0) this.#lost(channel, lost, { streamSeq, firstSeq });
-    const onTick = this.#onTick;
-    const index = channel.index;
-    for (let i = 0; i < count; i++) onTick(view.select(i), origin, index);
-    channel.received += count;
-    this.#delivered += count;
+    const batch = this.#batch;
+    batch.origin = origin;
+    batch.stream = channel.index;
+    batch.place.streamSeq = streamSeq;
+    const skipped = deliverTrades(view, count, batch);
+    channel.skipped += skipped;
+    channel.received += count - skipped;
+    this.#delivered += count - skipped;
     if (this.#acks) this.#queueAck(message);
     // Whole messages only: one cut by the limit could be neither
     // acknowledged (the next run would repeat its first trades) nor left
@@ -484,9 +469,4 @@ export class Subscription {
       if (event !== undefined) this.#emit(event);
     }
   }
-}
-
-/** The key of an (exchange, symbol) stream in a map: looked up once per subject (and per invalid message), never per trade. */
-export function streamKey(exchange: string, symbol: string): string {
-  return `${exchange}.${symbol}`;
 }

@@ -2,8 +2,8 @@
  * The last trade the stream holds per symbol: the one with the highest
  * trade id among the last message of each trade subject and the messages of
  * that subject stored shortly before it (gets by the stream leader, so the
- * answer includes every acknowledged publish). A hot standby resumes after
- * it.
+ * answer includes every acknowledged publish, which the direct gets of
+ * `_last_messages.ts` need not). A hot standby resumes after it.
  *
  * Why not the last message alone: the publisher keeps a symbol's messages
  * in order (retries in order, nothing new behind a message unacknowledged
@@ -23,17 +23,10 @@ import {
   type SeqMsgRequest,
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { recordCount, RecordOffset } from "../wire/codec.ts";
-import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import { tradeSubject } from "../wire/subjects.ts";
+import { type LastTrade, lastTradeOf } from "./_last_messages.ts";
 
-/** The last trade of a symbol in the stream. */
-export interface LastTrade {
-  /** Its per-symbol seq. */
-  seq: number;
-  /** Its trade id. */
-  tradeId: bigint;
-}
+export type { LastTrade };
 
 /** Options of {@linkcode lastTrades}. */
 export interface LastTradesOptions {
@@ -94,7 +87,7 @@ async function highestOf(
     if (!isMissing(error)) throw error;
   }
   if (!last) return undefined;
-  let best = lastRecord(last.data);
+  let best = lastTradeOf(last.data);
   let from = Math.max(1, last.seq - 4 * window);
   for (let n = 0; n < window && from < last.seq; n++) {
     let message;
@@ -107,27 +100,11 @@ async function highestOf(
       if (!isMissing(error)) throw error;
     }
     if (!message || message.seq >= last.seq) break;
-    const trade = lastRecord(message.data);
+    const trade = lastTradeOf(message.data);
     if (trade && (best === undefined || trade.tradeId > best.tradeId)) {
       best = trade;
     }
     from = message.seq + 1;
   }
   return best;
-}
-
-/** The seq and trade id of the last record of a whole message (undefined when it is not one). */
-function lastRecord(data: Uint8Array): LastTrade | undefined {
-  let count: number;
-  try {
-    count = recordCount(data);
-  } catch {
-    return undefined;
-  }
-  const at = (count - 1) * TRADE_RECORD_SIZE;
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  return {
-    seq: view.getUint32(at + RecordOffset.Seq, true),
-    tradeId: view.getBigUint64(at + RecordOffset.TradeId, true),
-  };
 }

@@ -1,0 +1,64 @@
+/**
+ * A subscription's streams (channels) and the routes of its subjects to
+ * them.
+ *
+ * @module
+ */
+
+import type { TradeOrigin } from "../wire/codec.ts";
+import type { LossCounts } from "./_feed_loss.ts";
+
+/** One subscribed (or met) (exchange, symbol) stream's counters. */
+export interface Channel extends LossCounts {
+  /** Stream index. */
+  index: number;
+  /** Exchange, lower case. */
+  exchange: string;
+  /** Symbol, upper case. */
+  symbol: string;
+  /** Trades delivered. */
+  received: number;
+  /** Trades skipped (`SubscribeOptions.skip`). */
+  skipped: number;
+  /** Records that failed validation. */
+  invalid: number;
+}
+
+/** A channel's counters, all zero. */
+export function newChannel(
+  index: number,
+  exchange: string,
+  symbol: string,
+): Channel {
+  return {
+    index,
+    exchange,
+    symbol,
+    received: 0,
+    skipped: 0,
+    invalid: 0,
+    lost: 0,
+    unreported: 0,
+    reportedAt: -Infinity,
+  };
+}
+
+/** What a subject's messages are: their origin (undefined: not a trade subject) and channel. */
+export interface Route {
+  origin: TradeOrigin | undefined;
+  /** The exchange the subject names (its raw token when it is not a trade subject). */
+  exchange: string;
+  /** The symbol the subject names (its raw token when it is not a trade subject). */
+  symbol: string;
+  /** {@linkcode streamKey} of exchange and symbol. */
+  key: string;
+  /** Set once the symbol has one (subscribed, or a trade of it delivered). */
+  channel: Channel | undefined;
+  /** Why it is not a trade subject. */
+  problem: string;
+}
+
+/** The key of an (exchange, symbol) stream in a map: looked up once per subject (and per invalid message), never per trade. */
+export function streamKey(exchange: string, symbol: string): string {
+  return `${exchange}.${symbol}`;
+}
