@@ -6,7 +6,7 @@
  * @module
  */
 
-import { delay } from "../runtime/delay.ts";
+import { delay, whenAborted } from "../runtime/delay.ts";
 import type { RegistryBucket } from "./_bucket.ts";
 import {
   describeOwner,
@@ -109,15 +109,20 @@ export class PublisherWatch {
     this.#options.onRead?.(entries);
   }
 
-  /** Polls every `pollMs` until `signal` aborts; a failed read is reported once until one succeeds. */
+  /**
+   * Polls every `pollMs` until `signal` aborts; a failed read is reported
+   * once until one succeeds. A read in flight when `signal` aborts is not
+   * waited for (closing the connection ends it): a registry request that
+   * times out does not hold a role's stop.
+   */
   async run(signal: AbortSignal): Promise<void> {
+    const aborted = whenAborted(signal);
     while (!signal.aborted) {
       const failing = this.#failing;
-      try {
-        await this.poll();
-      } catch (error) {
-        if (!failing) this.#options.onError?.(error);
-      }
+      const read = this.poll().catch((error) => {
+        if (!failing && !signal.aborted) this.#options.onError?.(error);
+      });
+      await Promise.race([read, aborted]);
       await delay(this.#options.pollMs, signal);
     }
   }
