@@ -320,26 +320,29 @@ export interface KeepRegisteredOptions {
   signal: AbortSignal;
   /** Trades published per symbol, read for the rates. */
   perSymbol: readonly number[];
-  /** This process must stop publishing: another took a symbol over, or its lease ran out; called once with a line saying why. */
+  /** Another process took a symbol over: this one must stop publishing; called once with a line saying why. */
   onLost: (message: string) => void;
   /** Called after the first round (confirmed or not): a serve that took long to open its transports renews its lease before it publishes. */
   onFirstRound?: () => void;
 }
 
-/** The line saying the lease ran out. */
-export function leaseEndedText(config: Config): string {
+/** The line saying the lease ran out: NATS publishing is suspended. */
+function suspendedText(config: Config): string {
   const { ttlMs } = config.registry;
   return `registry heartbeats unconfirmed for ${
     formatDuration(ttlMs - leaseMarginMs(ttlMs))
-  } (registry.ttl less its margin): a standby may take these symbols over, so this serve stops publishing them (fenced)`;
+  } (registry.ttl less its margin): a standby may take these symbols over, so NATS publishing is suspended (trades queue, up to publish.queue_max_trades; the rings go on) until the registry confirms this serve still owns them`;
 }
 
 /**
  * Heartbeats at once, then every `registry.heartbeat_interval` until
  * `signal` aborts, with each symbol's rate; calls `onLost` with a line
- * naming the new owner when another process took a symbol over, or saying
- * that the lease ran out (no heartbeat confirmed for `ttl - margin`). A
- * failed heartbeat (NATS down) is logged once until one succeeds.
+ * naming the new owner when another process took a symbol over. When the
+ * lease ran out (no heartbeat confirmed for `ttl - margin`) it says NATS
+ * publishing is suspended and heartbeats on: a heartbeat confirmed again
+ * (the entries still this process's, nobody else wrote them) renews the
+ * lease and publishing resumes. A failed heartbeat (NATS down) is logged
+ * once until one succeeds.
  */
 export async function keepRegistered(
   registration: Registration,
@@ -349,6 +352,7 @@ export async function keepRegistered(
   const { config, log, signal, perSymbol } = options;
   const { heartbeatIntervalMs } = config.registry;
   let failing = false;
+  let suspendedAt: number | undefined;
   let last = [...perSymbol];
   let lastAt = performance.now();
   while (!signal.aborted) {
@@ -380,12 +384,20 @@ export async function keepRegistered(
       failing = true;
     }
     options.onFirstRound?.();
-    if (performance.now() >= claims.leaseUntil) {
-      options.onLost(leaseEndedText(config));
-      return;
+    const left = claims.leaseUntil - performance.now();
+    if (left <= 0 && suspendedAt === undefined) {
+      suspendedAt = performance.now();
+      log.error(suspendedText(config));
+    } else if (left > 0 && suspendedAt !== undefined) {
+      log.info(
+        `registry: this serve's claims confirmed again after ${
+          ((performance.now() - suspendedAt) / 1000).toFixed(1)
+        } s suspended (nobody took them over): NATS publishing resumes with what it queued`,
+      );
+      suspendedAt = undefined;
     }
     await delay(
-      Math.min(heartbeatIntervalMs, claims.leaseUntil - performance.now()),
+      left > 0 ? Math.min(heartbeatIntervalMs, left) : heartbeatIntervalMs,
       signal,
     );
   }

@@ -2,8 +2,11 @@
  * What serve's registration does while it publishes: the lease the
  * pipeline and the transports ask before writing, the heartbeats that keep
  * it, and, when the registry was unreachable at start, the registration
- * retried in the background. Losing a claim or the lease stops serve
- * (exit 1) with one line saying why.
+ * retried in the background. Past the lease (heartbeats unconfirmed, e.g.
+ * NATS down) NATS publishing is suspended while the rings go on; a claim
+ * another serve took over fences the transports (NATS gives up what it
+ * queued) and stops serve (exit 1), and so does a ring a standby on this
+ * host retired, each with one line saying why.
  *
  * @module
  */
@@ -15,7 +18,6 @@ import type { TradePublisher } from "../common/transport/publisher.ts";
 import type { PublishCounters, PublishLease } from "./pipeline.ts";
 import {
   keepRegistered,
-  leaseEndedText,
   registerLate,
   type Registration,
 } from "./registration.ts";
@@ -59,6 +61,8 @@ export class RegistryGuard {
   #heartbeats: Promise<void> | undefined;
   #late: Promise<void> | undefined;
   #stopped = false;
+  #fenced = false;
+  #transports: readonly TradePublisher[] = [];
 
   /** A guard of `state` until `signal` aborts; stopping goes through `context.fail`. */
   constructor(
@@ -70,25 +74,43 @@ export class RegistryGuard {
     this.#state = state;
     this.#context = options.context;
     this.#signal = options.signal;
-    // Unregistered (the registry unreachable at start) nothing limits it.
+    // The pipeline goes on past the lease (the rings with it) unless fenced
+    // or a standby on this host retired a ring: then its owner writes it.
     this.lease = config.registry.register
       ? {
         holds: () =>
-          state.registration === undefined ||
-          performance.now() < state.registration.claims.leaseUntil,
-        ended: () => this.#stop(leaseEndedText(config)),
+          !this.#fenced && (this.#leaseHolds() || !this.#ringRetired()),
+        ended: () =>
+          this.#fence(
+            "a standby on this host took this serve's rings over (its registry lease had ended): stopping",
+          ),
       }
       : undefined;
   }
 
+  /** Within the lease: unregistered (the registry unreachable at start) nothing limits it. */
+  #leaseHolds(): boolean {
+    const registration = this.#state.registration;
+    return registration === undefined ||
+      performance.now() < registration.claims.leaseUntil;
+  }
+
+  #ringRetired(): boolean {
+    return this.#transports.some((transport) =>
+      transport instanceof RingPublisher && transport.retired()
+    );
+  }
+
   /**
-   * Guards `transports` (past the lease they write nothing more, not even
-   * at close) and starts heartbeating, or registering late.
+   * Guards `transports` (past the lease NATS is suspended; fenced, they
+   * write nothing more, not even at close) and starts heartbeating, or
+   * registering late.
    */
   watch(transports: readonly TradePublisher[]): void {
-    const lease = this.lease;
-    if (lease) {
-      for (const transport of transports) transport.guard?.(lease.holds);
+    this.#transports = transports;
+    if (this.lease) {
+      const holds = () => !this.#fenced && this.#leaseHolds();
+      for (const transport of transports) transport.guard?.(holds);
     }
     const state = this.#state;
     if (state.registration) return this.#heartbeat(state.registration);
@@ -125,9 +147,16 @@ export class RegistryGuard {
       log: this.#context.log,
       signal: this.#signal,
       perSymbol: this.#state.counters.perSymbol,
-      onLost: (message) => this.#stop(message),
+      onLost: (message) => this.#fence(message),
       onFirstRound: this.#firstRound.resolve,
     });
+  }
+
+  /** Another serve owns the symbols now: nothing held goes out, and serve stops. */
+  #fence(message: string): void {
+    this.#fenced = true;
+    for (const transport of this.#transports) transport.fence?.();
+    this.#stop(message);
   }
 
   #stop(message: string): void {

@@ -144,18 +144,6 @@ async function natsConfig(
   };
 }
 
-/**
- * Gives `config` a registry TTL above the outages these tests make: the
- * symbol registry (on by default on NATS) fences a serve whose heartbeats
- * go unconfirmed for ttl - margin, and JetStream answers only some time
- * after the server is back (docs/nats.md, "Claiming, refusing, fencing").
- */
-async function rideOutages(config: RoleConfig): Promise<void> {
-  await Deno.writeTextFile(config.path, `\n[registry]\nttl = "2m"\n`, {
-    append: true,
-  });
-}
-
 /** Deletes the streams capturing subjects under `prefix`; gives up quietly (server down, auth). */
 async function deleteStreams(url: string, prefix: string): Promise<void> {
   let nc;
@@ -568,7 +556,6 @@ gatedTest({
   async fn() {
     await using server = await startNatsServer();
     await using config = await natsConfig(server);
-    await rideOutages(config);
     const symbols = config.symbols.length;
     await using ipcLive = new RoleProcess("live", config, ["--summary-json"]);
     await ipcLive.waitFor(/waiting for ring/, symbols);
@@ -654,7 +641,6 @@ gatedTest({
     await using config = await natsConfig(server, {
       natsOptions: { publish: { queue_max_trades: 1000 } },
     });
-    await rideOutages(config);
     await using serve = new RoleProcess("serve", config, [
       "--nats",
       "--no-ipc",

@@ -326,13 +326,6 @@ gatedTest({
   async fn() {
     await using server = await startNatsServer();
     await using config = await metricsConfig({ nats: { url: server.url } });
-    // The symbol registry (on by default on NATS) fences a serve whose
-    // heartbeats go unconfirmed for ttl - margin: a TTL above the outage
-    // lets it ride the outage out (docs/nats.md, "Claiming, refusing,
-    // fencing").
-    await Deno.writeTextFile(config.path, `\n[registry]\nttl = "2m"\n`, {
-      append: true,
-    });
     const servePort = freePort();
     const livePort = freePort();
     await using serve = new RoleProcess("serve", config, [

@@ -6,6 +6,8 @@
 // (its own entry) instead of taking itself for taken over. A serve started
 // while NATS is down publishes unguarded, says so (a failing `registry`
 // check, marketbus_registry_registered 0), and registers once NATS is up.
+// A NATS outage longer than the lease suspends NATS publishing (the ring
+// goes on) and, with nobody else publishing, resumes it with all it queued.
 
 import assert from "node:assert/strict";
 import { harnessPermissions, natsTest } from "./_permissions.ts";
@@ -14,9 +16,11 @@ import {
   output,
   ROLE_PERMISSIONS,
   RoleProcess,
+  streamOf,
+  summaryOf,
 } from "./_ipc_roles.ts";
 import { startNatsServer } from "./nats_server.ts";
-import { registryConfig } from "./_registry_roles.ts";
+import { registryConfig, storedTrades } from "./_registry_roles.ts";
 import {
   check,
   freePort,
@@ -135,5 +139,61 @@ natsTest({
     );
     owner.kill("SIGINT");
     assertCleanExit(await owner.finish(), "owner");
+  },
+});
+
+natsTest({
+  name:
+    "registry outage: nats-server down 6 s (past the 1.6 s lease) with no standby: serve suspends NATS publishing while the ring goes on, resumes with what it queued once its claims are confirmed again, and exits 0; the stream holds every trade once, in order; the ring consumer saw no gap",
+  permissions: PERMISSIONS,
+  loopbackOnly: true,
+  fn: async () => {
+    await using server = await startNatsServer();
+    await using config = await registryConfig(server.url);
+    await using ring = new RoleProcess("live", config, ["--summary-json"]);
+    await ring.waitFor(/waiting for ring/, config.symbols.length);
+    await using owner = new RoleProcess("serve", config, [
+      "--nats",
+      "--rate",
+      "1000",
+    ]);
+    await owner.waitFor(/publishing to stream/);
+    await ring.waitFor(/attached to/, config.symbols.length);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await server.halt();
+    await owner.waitFor(/NATS publishing is suspended/);
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    await server.start();
+    const [resumed] = await owner.waitFor(
+      /claims confirmed again after [\d.]+ s/,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    owner.kill("SIGINT");
+    const stopped = await owner.finish();
+    assertCleanExit(stopped, "owner");
+    assert.doesNotMatch(stopped.stderr, /taken over|fenced/, output(stopped));
+
+    await ring.waitFor(/producer closed/, config.symbols.length);
+    ring.kill("SIGINT");
+    const read = await ring.finish();
+    assertCleanExit(read, "live (ring)");
+    const summary = summaryOf(read);
+    assert.equal(summary.gaps, 0, JSON.stringify(summary));
+    assert.equal(summary.lost, 0, JSON.stringify(summary));
+
+    const stored = await storedTrades(config);
+    for (const symbol of config.symbols) {
+      const trades = stored.get(symbol) ?? [];
+      const figures = streamOf(summary, symbol);
+      // Every trade once, in order: seqs 1..n, as many as the ring had.
+      assert.equal(trades.length, figures.received, symbol);
+      assert.equal(figures.lastSeq, figures.received, symbol);
+      trades.forEach((trade, i) => assert.equal(trade.seq, i + 1, symbol));
+    }
+    console.log(
+      `outage: ${
+        resumed[0]
+      }; ${summary.received} trades, each stored once in order and read from the ring without a gap`,
+    );
   },
 });

@@ -212,6 +212,11 @@ export class RingPublisher implements TradePublisher {
     return this.#writers.map((writer) => writer.position);
   }
 
+  /** A standby on this host retired one of its rings (see {@linkcode RingWriter.retired}): it must write no more. */
+  retired(): boolean {
+    return this.#writers.some((writer) => writer.retired);
+  }
+
   /** True until closed: a ring never blocks (a held one queues in order). */
   ready(): boolean {
     return !this.#closed;

@@ -18,13 +18,14 @@ import {
   TWO_32,
   W_HEARTBEAT,
   W_SLEEPERS,
+  W_STATE,
   W_WAKE,
   W_WRITE_HI,
   W_WRITE_LO,
 } from "./_header.ts";
 import { checkCount, WordViewCache } from "../wire/mod.ts";
 import { RingTruncatedError } from "./errors.ts";
-import { checkCapacity, segmentSize } from "./layout.ts";
+import { checkCapacity, RingState, segmentSize } from "./layout.ts";
 import { checkSegmentSize, type Segment, unmapSegment } from "./segment.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import { initialiseHeader, unlinkIfOurs } from "./_ring_lifecycle.ts";
@@ -64,10 +65,7 @@ export interface RingWriterOptions {
   capacity?: number;
   /** How often the heartbeat word moves, ms (default 100). */
   heartbeatIntervalMs?: number;
-  /**
-   * Test-only: the first write position (default 0), e.g. just below 2^32 to
-   * exercise the 64-bit position.
-   */
+  /** Test-only: the first write position (default 0), e.g. just below 2^32 to exercise the 64-bit position. */
   startPosition?: number;
   /** Trades kept in order while a tethered reader holds the ring (default 262,144: 12 MiB, allocated on first use). */
   backlog?: number;
@@ -80,10 +78,7 @@ export interface RingWriterOptions {
 /** Options of the writer once defaults are applied. */
 type ResolvedOptions = Required<Omit<RingWriterOptions, "onEvict">>;
 
-/**
- * The producer side of one ring segment. Single-threaded: one writer per
- * segment, in one process.
- */
+/** The producer side of one ring segment; single-threaded: one writer per segment, in one process. */
 export class RingWriter {
   /** The segment name. */
   readonly name: string;
@@ -272,6 +267,12 @@ export class RingWriter {
   /** Times the writer paid a futex wake because a consumer was asleep. */
   get wakeups(): number {
     return this.#wakeups;
+  }
+
+  /** Marked closed by another process: a standby on this host retired the ring (its lease had ended). */
+  get retired(): boolean {
+    return !this.#closed &&
+      Atomics.load(this.#words, W_STATE) === RingState.Closed;
   }
 
   /** Consumers currently asleep (or about to sleep) on this ring. */

@@ -42,7 +42,7 @@ export interface LossCounts {
   rejections: Rejections;
   /** Trades not acknowledged at close. */
   unflushed: number;
-  /** Trades given up on when the publishing lease ran out (see {@linkcode NatsPublisher.guard}). */
+  /** Trades given up on once another serve took the symbols over (see {@linkcode NatsPublisher.fence}). */
   fenced: number;
 }
 
@@ -145,7 +145,7 @@ export function publishLosses(counts: LossCounts): NatsLoss[] {
       trades: counts.fenced,
       text: `${
         formatCount(counts.fenced)
-      } trades given up on by the NATS publisher: its registry lease ran out (another serve may publish these symbols now), so it published nothing more, not even what it held`,
+      } trades given up on by the NATS publisher: another serve took these symbols over (registry), so it published nothing more, not even what it held (fenced)`,
     });
   }
   if (unflushed > 0) {

@@ -126,7 +126,7 @@ export class NatsPublisher implements TradePublisher {
   #droppedClosed = 0;
   /** Publishes only while it holds (see {@linkcode guard}). */
   #lease: (() => boolean) | undefined;
-  /** Trades given up on once the lease ran out; -1 while it holds. */
+  /** Trades given up on once fenced (another serve took over); -1 until then. */
   #fenced = -1;
   readonly #reports: LossReports;
 
@@ -260,19 +260,19 @@ export class NatsPublisher implements TradePublisher {
   }
 
   /**
-   * Publishes only while `lease()` is true (a registry claim not past its
-   * lease): it is asked before every write, new or retried. Once false the
-   * transport gives up for good on what it holds and is handed (counted
-   * as `fenced` losses, logged), and publishes nothing more, not even at
-   * close: another publisher may own these subjects now.
+   * Writes only while `lease()` is true (a registry claim within its
+   * lease), asked before every write, new or retried: while false it is
+   * suspended (trades queue up to `queue_max_trades`, drops counted) and
+   * resumes within a tick once it holds again.
    */
   guard(lease: () => boolean): void {
     this.#lease = lease;
   }
 
-  /** Connected, stream ensured, not failed, fenced or closing. */
+  /** Connected, stream ensured, within its lease, not failed, fenced or closing. */
   ready(): boolean {
-    return this.#link.ready && this.#closing === undefined && this.#fenced < 0;
+    return this.#link.ready && this.#closing === undefined &&
+      this.#fenced < 0 && this.#lease?.() !== false;
   }
 
   /**
@@ -374,7 +374,6 @@ export class NatsPublisher implements TradePublisher {
 
   async #close(): Promise<void> {
     this.#resolveRoom();
-    if (this.#fenced < 0 && this.#lease?.() === false) this.#fence();
     if (this.#fenced >= 0) { // nothing more goes out
       clearInterval(this.#tick);
       await this.#link.close();
@@ -439,15 +438,16 @@ export class NatsPublisher implements TradePublisher {
     }
   }
 
-  /** The lease ran out: gives up on what is queued or unacknowledged, for good. */
-  #fence(): void {
+  /** Another serve took these symbols over: gives up on what is queued or unacknowledged, for good. */
+  fence(): void {
+    if (this.#fenced >= 0) return;
     const held = giveUpAll(this.#lanes, this.#spareChunks);
     this.#queued = 0;
     this.#fenced = held;
     this.#log.error(
-      `${LABEL}: publishing lease ran out (registry heartbeats unconfirmed for too long): publishing nothing more, ${
+      `${LABEL}: another serve took these symbols over: publishing nothing more, ${
         formatCount(held)
-      } queued or unacknowledged trades given up on`,
+      } queued or unacknowledged trades given up on (fenced)`,
     );
     this.#resolveRoom();
     this.#idle?.resolve();
@@ -456,7 +456,7 @@ export class NatsPublisher implements TradePublisher {
   #pump(): void {
     this.#pumpScheduled = false;
     if (this.#fenced >= 0) return;
-    if (this.#lease !== undefined && !this.#lease()) return this.#fence();
+    if (this.#lease?.() === false) return; // suspended: #onTick resumes it
     if (!this.#link.ready) return;
     const window = this.#window;
     if (window.waiting > 0) window.resendDue();
@@ -491,7 +491,7 @@ export class NatsPublisher implements TradePublisher {
   #onTick(): void {
     const now = performance.now();
     this.#window.timeOut(now);
-    if (this.#window.waiting > 0) this.#schedulePump();
+    if (this.#window.waiting > 0 || this.#queued > 0) this.#schedulePump();
     this.#reports.tick(now, {
       dropped: this.#dropped,
       alreadyStored: this.#window.alreadyStored,

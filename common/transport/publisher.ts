@@ -54,13 +54,18 @@ export interface TradePublisher {
    */
   flush?(): Promise<void> | undefined;
   /**
-   * Publishes only while `lease()` is true (serve's registry lease): once
-   * false, gives up for good on what it holds or is handed (counted in
-   * {@linkcode TradePublisher.losses}) and writes nothing more, not even at
-   * close. Transports that write only when sent to omit it: the pipeline
-   * asks the lease before each trade.
+   * Writes only while `lease()` is true (serve's registry lease): while
+   * false it suspends, queueing what it is handed (bounded, drops counted),
+   * and writes again once it holds. Transports that write only when sent to
+   * omit it: the pipeline asks before each trade.
    */
   guard?(lease: () => boolean): void;
+  /**
+   * Another publisher took these symbols over: gives up for good on what it
+   * holds or is handed (counted in {@linkcode TradePublisher.losses} as
+   * `fenced`, logged) and writes nothing more, not even at close.
+   */
+  fence?(): void;
   /** Can it publish now? */
   ready(): boolean;
   /** Current counters. */
