@@ -25,7 +25,7 @@ import {
 } from "./_header.ts";
 import { checkCount, WordViewCache } from "../wire/mod.ts";
 import { RingTruncatedError } from "./errors.ts";
-import { checkCapacity, RingState, segmentSize } from "./layout.ts";
+import { RingState, segmentSize } from "./layout.ts";
 import { checkSegmentSize, type Segment, unmapSegment } from "./segment.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import { initialiseHeader, unlinkIfOurs } from "./_ring_lifecycle.ts";
@@ -38,45 +38,22 @@ import {
   STORES_IN_ORDER,
 } from "./_ring_sequence.ts";
 import { readEntries, type ReaderEntry } from "./_registry.ts";
+import { BacklogDrain, type TetherStats } from "./_ring_backlog.ts";
+import { type ReaderEvictionInfo, TetherGate } from "./_tether_gate.ts";
 import {
-  BacklogDrain,
-  checkBacklog,
-  DEFAULT_BACKLOG,
-  type TetherStats,
-} from "./_ring_backlog.ts";
-import {
-  checkMaxTetherTimeout,
-  DEFAULT_MAX_TETHER_TIMEOUT_MS,
-  type ReaderEvictionInfo,
-  TetherGate,
-} from "./_tether_gate.ts";
+  type ResolvedOptions,
+  resolveOptions,
+  type RingWriterOptions,
+} from "./_ring_writer_options.ts";
 
 export type { ReplacedSegment } from "./_ring_replace.ts";
 export type { ReaderEntry } from "./_registry.ts";
 export type { EvictionCounts, ReaderEvictionInfo } from "./_tether_gate.ts";
 export type { TetherStats } from "./_ring_backlog.ts";
+export type { RingWriterOptions };
 
 /** The most records {@linkcode RingWriter.writeDeferred} leaves uncommitted (half the capacity in smaller rings). */
 export const DEFERRED_COMMIT_CAP = 1024;
-
-/** Options of {@linkcode RingWriter.create}. */
-export interface RingWriterOptions {
-  /** Slots, a power of two (default 65536). */
-  capacity?: number;
-  /** How often the heartbeat word moves, ms (default 100). */
-  heartbeatIntervalMs?: number;
-  /** Test-only: the first write position (default 0), e.g. just below 2^32 to exercise the 64-bit position. */
-  startPosition?: number;
-  /** Trades kept in order while a tethered reader holds the ring (default 262,144: 12 MiB, allocated on first use). */
-  backlog?: number;
-  /** The longest a tethered reader may hold the writer before it is evicted, ms (default 60,000); each reader's own timeout is capped by it. */
-  maxTetherTimeoutMs?: number;
-  /** Called once per tethered reader evicted (to log it). */
-  onEvict?: (info: ReaderEvictionInfo) => void;
-}
-
-/** Options of the writer once defaults are applied. */
-type ResolvedOptions = Required<Omit<RingWriterOptions, "onEvict">>;
 
 /** The producer side of one ring segment; single-threaded: one writer per segment, in one process. */
 export class RingWriter {
@@ -191,27 +168,7 @@ export class RingWriter {
    * @throws {RangeError} for a bad capacity, heartbeat interval, start position, backlog or tether timeout.
    */
   static create(name: string, options: RingWriterOptions = {}): RingWriter {
-    const resolved: ResolvedOptions = {
-      capacity: checkCapacity(options.capacity ?? 65536),
-      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 100,
-      startPosition: options.startPosition ?? 0,
-      backlog: checkBacklog(options.backlog ?? DEFAULT_BACKLOG),
-      maxTetherTimeoutMs: checkMaxTetherTimeout(
-        options.maxTetherTimeoutMs ?? DEFAULT_MAX_TETHER_TIMEOUT_MS,
-      ),
-    };
-    const interval = resolved.heartbeatIntervalMs;
-    if (!Number.isInteger(interval) || interval < 1 || interval > 60_000) {
-      throw new RangeError(
-        `Invalid heartbeat interval ${interval}: expected an integer number of ms from 1 to 60000`,
-      );
-    }
-    const start = resolved.startPosition;
-    if (!Number.isSafeInteger(start) || start < 0) {
-      throw new RangeError(
-        `Invalid start position ${start}: expected a safe integer ≥ 0`,
-      );
-    }
+    const resolved = resolveOptions(options);
     const fresh = createReplacing(name, segmentSize(resolved.capacity));
     return new RingWriter(
       fresh.segment,

@@ -64,6 +64,7 @@ import { LossReports, type NatsLoss, publishLosses } from "./_publish_loss.ts";
 import { type NatsPublisherStats, publisherSummary } from "./_publish_stats.ts";
 import { PublisherConnection } from "./_publish_connection.ts";
 import { PublishWindow } from "./_publish_window.ts";
+import { pumpLanes, type PumpState } from "./_publish_pump.ts";
 import { LABEL } from "./_publish_log.ts";
 import { formatCount } from "../runtime/format.ts";
 import type { Labels, MetricFamily } from "../metrics/exposition.ts";
@@ -74,16 +75,6 @@ export { ACK_TIMEOUT_MS } from "./_publish_retry.ts";
 
 /** How often acks are checked for timeouts and due retries run, ms. */
 const TICK_MS = 100;
-/**
- * A symbol whose oldest unacknowledged message has waited this long gets no
- * new message until that one is acknowledged or retried, ms. A message lost
- * with a dying stream leader is retried only after ACK_TIMEOUT_MS; without
- * this fence, later messages of its symbol sent to a newly elected leader
- * would be stored before it. An election takes seconds (nats-server's
- * minimum election timeout is 4 s), far longer than this.
- */
-const FENCE_MS = 1000;
-
 /** Options of {@linkcode NatsPublisher.open}. */
 export interface NatsPublisherOptions {
   /** Exchange name (part of the subjects and message ids). */
@@ -113,7 +104,7 @@ export class NatsPublisher implements TradePublisher {
     if (this.#idle !== undefined && this.#isIdle()) this.#idle.resolve();
     if (this.#queued > 0 || this.#window.waiting > 0) this.#schedulePump();
   };
-  #nextLane = 0;
+  #pumpState: PumpState | undefined;
   #link: PublisherConnection;
   #window: PublishWindow;
   #tick: ReturnType<typeof setInterval>;
@@ -460,29 +451,16 @@ export class NatsPublisher implements TradePublisher {
     if (!this.#link.ready) return;
     const window = this.#window;
     if (window.waiting > 0) window.resendDue();
-    const lanes = this.#lanes;
-    const fence = performance.now() - FENCE_MS;
-    while (this.#queued > 0 && window.unacked < this.#maxInFlight) {
-      let built = false;
-      for (
-        let n = 0;
-        n < lanes.length && window.unacked < this.#maxInFlight;
-        n++
-      ) {
-        const lane = lanes[this.#nextLane];
-        this.#nextLane = (this.#nextLane + 1) % lanes.length;
-        if (lane.queued === 0 || lane.waiting > 0 || lane.splitting > 0) {
-          continue;
-        }
-        // Keep the symbol's order: nothing new behind a message that may be lost.
-        if (lane.unacked.length > 0 && lane.unacked[0].sentAt < fence) continue;
-        const slot = window.build(lane, this.#spareChunks);
-        this.#queued -= slot.count;
-        window.publish(slot);
-        built = true;
-      }
-      if (!built) break;
-    }
+    const state = this.#pumpState ??= {
+      lanes: this.#lanes,
+      nextLane: 0,
+      queued: 0,
+      maxInFlight: this.#maxInFlight,
+      spare: this.#spareChunks,
+    };
+    state.queued = this.#queued;
+    pumpLanes(state, window);
+    this.#queued = state.queued;
     if (this.#room !== undefined && this.#queued < this.#queueMax / 2) {
       this.#resolveRoom();
     }
