@@ -81,7 +81,7 @@ function unavailable(
   return undefined;
 }
 
-/** serve could not reach the registry at start: it publishes unguarded while {@linkcode registerLate} keeps trying. */
+/** serve could not reach the registry at start: NATS stays suspended while {@linkcode registerLate} keeps trying. */
 export const UNREACHABLE = "unreachable";
 
 /** This process's claims on its symbols in `registry`, none held yet. */
@@ -176,7 +176,7 @@ export async function openRegistration(
     }
     if (error instanceof RegistryUnreachableError && !settings.standby) {
       log.warn(
-        `registry ${settings.bucket} unreachable (${error.message}): publishing unguarded (another serve of these symbols is not refused) and registering as soon as it can be reached`,
+        `registry ${settings.bucket} unreachable (${error.message}): the rings go on, NATS publishing is suspended (trades queue) until registered; registering as soon as it can be reached`,
       );
       return UNREACHABLE;
     }
@@ -213,8 +213,8 @@ export async function openRegistration(
  * serve's registration after the registry was unreachable at its start:
  * connects as long as it takes (until `signal` aborts: undefined), then
  * claims every symbol. Returns the registration, or the refusal line when
- * a live serve owns a symbol meanwhile (this one must stop: it published
- * unguarded beside it). Other failures are retried every heartbeat
+ * a live serve owns a symbol meanwhile (this one must fence what it
+ * queued and stop). Other failures are retried every heartbeat
  * interval, the first one logged.
  */
 export async function registerLate(
@@ -243,7 +243,7 @@ export async function registerLate(
       await registry[Symbol.asyncDispose]();
       return `${
         refusal(owners, config)
-      } (this serve published unguarded while the registry was unreachable)`;
+      } (NATS publishing was suspended while the registry was unreachable: what it queued is given up on)`;
     } catch (error) {
       await registry?.[Symbol.asyncDispose]();
       if (signal.aborted) break;

@@ -2,7 +2,8 @@
  * What serve's registration does while it publishes: the lease the
  * pipeline and the transports ask before writing, the heartbeats that keep
  * it, and, when the registry was unreachable at start, the registration
- * retried in the background. Past the lease (heartbeats unconfirmed, e.g.
+ * retried in the background (NATS suspended until it succeeds; refused, it
+ * fences). Past the lease (heartbeats unconfirmed, e.g.
  * NATS down) NATS publishing is suspended while the rings go on; a claim
  * another serve took over fences the transports (NATS gives up what it
  * queued) and stops serve (exit 1), and so does a ring a standby on this
@@ -88,10 +89,14 @@ export class RegistryGuard {
       : undefined;
   }
 
-  /** Within the lease: unregistered (the registry unreachable at start) nothing limits it. */
+  /**
+   * Within the lease. Not yet registered (the registry unreachable at
+   * start) there is none: NATS stays suspended (it queues) until the late
+   * registration confirms the claims, so a refusal can still fence it.
+   */
   #leaseHolds(): boolean {
     const registration = this.#state.registration;
-    return registration === undefined ||
+    return registration !== undefined &&
       performance.now() < registration.claims.leaseUntil;
   }
 
@@ -121,7 +126,7 @@ export class RegistryGuard {
       source: state.source.kind,
       signal: this.#signal,
     }).then((result) => {
-      if (typeof result === "string") return this.#stop(result);
+      if (typeof result === "string") return this.#fence(result);
       if (result === undefined) return;
       state.registration = result;
       state.registering = false;

@@ -1,7 +1,7 @@
 /**
  * serve's place in the symbol registry as `/healthz` and `/metrics` show
  * it: a hot standby waiting (healthy), a serve that could not register at
- * start and publishes unguarded while it keeps trying (a failing
+ * start and keeps NATS suspended while it keeps trying (a failing
  * `registry` check), and `marketbus_registry_registered`.
  *
  * @module
@@ -49,7 +49,7 @@ export function registryHealth(
     name: "registry",
     ok: false,
     detail:
-      "not registered: the registry was unreachable at start; publishing unguarded (another serve of these symbols is not refused) while registering keeps being tried",
+      "not registered: the registry was unreachable at start; NATS publishing suspended (trades queue, the rings go on) while registering keeps being tried",
   };
   return { ok: false, checks: [...report.checks, check] };
 }
@@ -60,6 +60,6 @@ export function registryFamilies(standing: RegistryStanding): MetricFamily[] {
   return [gauge({
     name: "marketbus_registry_registered",
     help:
-      "1 while serve holds its symbols' claims in the registry, 0 while it publishes unregistered (the registry was unreachable at start) and keeps trying.",
+      "1 while serve holds its symbols' claims in the registry, 0 while it is not registered yet (the registry was unreachable at start: NATS suspended) and keeps trying.",
   }, standing.registering ? 0 : 1)];
 }

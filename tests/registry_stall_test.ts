@@ -4,7 +4,7 @@
 // publisher: the heartbeat put that timed out on the client was stored by
 // the server once it resumed, and the next heartbeat adopts that revision
 // (its own entry) instead of taking itself for taken over. A serve started
-// while NATS is down publishes unguarded, says so (a failing `registry`
+// while NATS is down suspends NATS publishing until registered, says so (a failing `registry`
 // check, marketbus_registry_registered 0), and registers once NATS is up.
 // A NATS outage longer than the lease suspends NATS publishing (the ring
 // goes on) and, with nobody else publishing, resumes it with all it queued.
@@ -83,7 +83,7 @@ natsTest({
 
 natsTest({
   name:
-    "registry stall: serve started while NATS is down publishes unguarded (registry check failing, marketbus_registry_registered 0), keeps trying, and registers once NATS is up: a second serve is then refused naming it",
+    "registry stall: serve started while NATS is down suspends NATS publishing until registered (registry check failing, marketbus_registry_registered 0), keeps trying, and registers once NATS is up: a second serve is then refused naming it",
   permissions: PERMISSIONS,
   loopbackOnly: true,
   fn: async () => {
@@ -101,16 +101,18 @@ natsTest({
       "--metrics-port",
       String(port),
     ]);
-    await owner.waitFor(/registry \S+ unreachable .*: publishing unguarded/);
-    const unguarded = await waitUntil("serve's endpoint", async () => {
+    await owner.waitFor(
+      /registry \S+ unreachable .*NATS publishing is suspended \(trades queue\) until registered/,
+    );
+    const unregistered = await waitUntil("serve's endpoint", async () => {
       try {
         return await healthz(port);
       } catch {
         return undefined;
       }
     });
-    assert.equal(check(unguarded, "registry").ok, false);
-    assert.equal(unguarded.code, 503);
+    assert.equal(check(unregistered, "registry").ok, false);
+    assert.equal(unregistered.code, 503);
     const registered = async () =>
       value(await scrape(port), "marketbus_registry_registered");
     assert.equal(await registered(), 0);
@@ -195,5 +197,89 @@ natsTest({
         resumed[0]
       }; ${summary.received} trades, each stored once in order and read from the ring without a gap`,
     );
+  },
+});
+
+/** Forwards loopback TCP on `port` to `target` once started (nothing listens before). */
+function startForwarder(port: number, target: number): AsyncDisposable {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port });
+  const conns = new Set<Deno.Conn>();
+  const pipes: Promise<unknown>[] = [];
+  const accepting = (async () => {
+    for await (const client of listener) {
+      const upstream = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: target,
+      });
+      conns.add(client).add(upstream);
+      const pipe = (from: Deno.Conn, to: Deno.Conn) =>
+        from.readable.pipeTo(to.writable).catch(() => {});
+      pipes.push(pipe(client, upstream), pipe(upstream, client));
+    }
+  })().catch(() => {});
+  return {
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      for (const conn of conns) {
+        try {
+          conn.close();
+        } catch {
+          // closed by its pipe already
+        }
+      }
+      await accepting;
+      await Promise.allSettled(pipes);
+    },
+  };
+}
+
+natsTest({
+  name:
+    "registry late refusal: a serve whose NATS path is down at start while another serve owns the symbols keeps NATS suspended (queued), is refused once it reaches the registry, fences (nothing flushed, counted 'fenced') and exits 1: no duplicate trade id in the stream",
+  permissions: PERMISSIONS,
+  loopbackOnly: true,
+  fn: async () => {
+    await using server = await startNatsServer();
+    await using config = await registryConfig(server.url, {
+      symbols: ["BTCUSDT"],
+    });
+    await using owner = new RoleProcess("serve", config, [
+      "--nats",
+      "--no-ipc",
+      "--rate",
+      "500",
+    ]);
+    await owner.waitFor(/publishing to stream/);
+    // The same config but NATS through a port nothing listens on yet.
+    const port = freePort();
+    const text = await Deno.readTextFile(config.path);
+    const path = `${config.dir}/late.toml`;
+    await Deno.writeTextFile(
+      path,
+      text.replaceAll(server.url, `nats://127.0.0.1:${port}`),
+    );
+    await using late = new RoleProcess("serve", { ...config, path }, [
+      "--nats",
+      "--no-ipc",
+      "--rate",
+      "700",
+    ]);
+    await late.waitFor(/NATS publishing is suspended \(trades queue\)/);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // it queues
+    await using _forwarder = startForwarder(port, server.port);
+    const refused = await late.finish();
+    assert.equal(refused.code, 1, output(refused));
+    assert.match(refused.stderr, /already published: binance BTCUSDT/);
+    assert.match(refused.stderr, /given up on \(fenced\)/, output(refused));
+    owner.kill("SIGINT");
+    assertCleanExit(await owner.finish(), "owner");
+    const trades = (await storedTrades(config)).get("BTCUSDT") ?? [];
+    assert.ok(trades.length > 0);
+    for (let i = 1; i < trades.length; i++) {
+      assert.ok(
+        trades[i].id > trades[i - 1].id,
+        `trade id ${trades[i].id} after ${trades[i - 1].id} at ${i}`,
+      );
+    }
   },
 });
