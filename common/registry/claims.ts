@@ -128,6 +128,8 @@ export class SymbolClaims {
   #revisions: number[];
   /** Per symbol index: when (monotonic clock) the last put that the server confirmed was sent. */
   #confirmedAt: number[];
+  /** {@linkcode leaseUntil} cached; undefined once a revision or confirmation changed. */
+  #lease: number | undefined;
   #details: ClaimDetails = {};
   /** It wrote standby entries (which {@linkcode withdrawStandby} withdraws). */
   #announced = false;
@@ -149,6 +151,11 @@ export class SymbolClaims {
    * Past it a standby may be about to take over: the owner must stop.
    */
   get leaseUntil(): number {
+    return this.#lease ??= this.#computeLease();
+  }
+
+  /** {@linkcode leaseUntil} from the held claims' confirmations. */
+  #computeLease(): number {
     const { ttlMs } = this.#options;
     let until = Infinity;
     for (const [i, revision] of this.#revisions.entries()) {
@@ -230,6 +237,7 @@ export class SymbolClaims {
           { revision: stored?.revision ?? 0 },
         );
         this.#confirmedAt[i] = sentAt;
+        this.#lease = undefined;
       } catch (error) {
         // Another process took it first (or the write failed): give back
         // what was taken, all or none.
@@ -275,6 +283,7 @@ export class SymbolClaims {
           return;
         }
         this.#revisions[i] = 0;
+        this.#lease = undefined;
         lost[i] = { symbol, stored, proven: true };
       }
     }));
@@ -290,6 +299,7 @@ export class SymbolClaims {
       { revision },
     );
     this.#confirmedAt[i] = sentAt;
+    this.#lease = undefined;
   }
 
   /**
@@ -343,6 +353,7 @@ export class SymbolClaims {
       const revision = this.#revisions[i];
       if (revision === 0) return;
       this.#revisions[i] = 0;
+      this.#lease = undefined;
       try {
         await this.#bucket.put(
           this.#key(symbol),
