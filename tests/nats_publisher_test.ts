@@ -1103,3 +1103,26 @@ gatedTest({
     await transport.close();
   },
 });
+
+natsPublisherTest(
+  "close() while suspended by the registry lease counts the queue at once instead of waiting flush_timeout for nothing",
+  async (server) => {
+    const { transport, lines } = await openReady(server.url); // flush_timeout 20 s
+    transport.guard(() => false);
+    const trades = new Trades(SYMBOLS);
+    for (let i = 0; i < 10; i++) trades.send(transport, i % 3);
+    const started = performance.now();
+    await transport.close();
+    const waited = performance.now() - started;
+    assert.ok(waited < 10_000, `close waited ${waited} ms`);
+    assert.ok(
+      lines.includes(
+        "warn: NATS publisher: closing with 10 trades not flushed (10 queued, 0 awaiting an ack) at once: NATS publishing was suspended by the registry lease",
+      ),
+      lines.join("\n"),
+    );
+    assert.deepEqual(transport.losses().map((l) => [l.kind, l.trades]), [
+      ["unflushed", 10],
+    ]);
+  },
+);

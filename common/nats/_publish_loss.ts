@@ -227,11 +227,17 @@ export class LossReports {
   /**
    * Logs, at close, the trades not flushed (`unflushed` in all, `queued` of
    * them never published) after waiting `flushTimeoutMs`, or since
-   * publishing stopped when `failed`; or that everything was flushed.
+   * publishing stopped when `failed`, or at once when `suspended` by the
+   * registry lease; or that everything was flushed.
    */
   closing(
     unflushed: number,
-    options: { queued: number; failed: boolean; flushTimeoutMs: number },
+    options: {
+      queued: number;
+      failed: boolean;
+      suspended: boolean;
+      flushTimeoutMs: number;
+    },
   ): void {
     if (unflushed > 0) {
       this.#log.warn(
@@ -240,6 +246,8 @@ export class LossReports {
         } awaiting an ack) ${
           options.failed
             ? "since publishing stopped"
+            : options.suspended
+            ? "at once: NATS publishing was suspended by the registry lease"
             : `after waiting ${options.flushTimeoutMs} ms`
         }`,
       );

@@ -336,7 +336,8 @@ export class NatsPublisher implements TradePublisher {
 
   /**
    * Stops accepting trades, publishes what is queued and waits for the acks,
-   * for at most `publish.flushTimeoutMs`; then drains and closes the
+   * for at most `publish.flushTimeoutMs` (not at all when suspended by its
+   * lease: nothing could go out); then drains and closes the
    * connection. Logs how many trades were not flushed (queued, or published
    * without an ack). Idempotent.
    */
@@ -370,7 +371,10 @@ export class NatsPublisher implements TradePublisher {
       await this.#link.close();
       return;
     }
-    if (this.#link.failure === undefined && !this.#isIdle()) {
+    // Suspended by the lease, nothing goes out before the end (the
+    // heartbeats have stopped): waiting flush_timeout would be for nothing.
+    const suspended = this.#lease?.() === false;
+    if (this.#link.failure === undefined && !suspended && !this.#isIdle()) {
       this.#idle = Promise.withResolvers();
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
@@ -390,6 +394,7 @@ export class NatsPublisher implements TradePublisher {
     this.#reports.closing(unflushed, {
       queued: this.#queued,
       failed: this.#link.failure !== undefined,
+      suspended,
       flushTimeoutMs: this.#config.publish.flushTimeoutMs,
     });
     this.#reports.alreadyStored(this.#window.alreadyStored);
