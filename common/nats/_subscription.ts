@@ -66,7 +66,6 @@ export class Subscription {
   #byStream = new Map<string, Channel>();
   #routes = new Map<string, Route>();
   #view = new TradeView();
-  #onTick: OnTick;
   #onStream: OnStream;
   #onGap: OnGap | undefined;
   /** What {@linkcode deliverTrades} is handed, reused for every message. */
@@ -110,7 +109,6 @@ export class Subscription {
     },
   ) {
     this.status = new ConsumerStatus(options);
-    this.#onTick = onTick;
     this.#onStream = options.onStream;
     this.#onGap = options.onGap;
     this.#batch = {
