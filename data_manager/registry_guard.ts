@@ -24,6 +24,7 @@ import {
 } from "./registration.ts";
 import type { RegistryStanding } from "./registry_health.ts";
 import type { TradeSource } from "./source.ts";
+import { whenAborted } from "../common/runtime/delay.ts";
 
 /** Puts the rings' names and epochs into the registry entries. */
 export function describeRings(
@@ -57,7 +58,8 @@ export class RegistryGuard {
   #config: Config;
   #state: GuardedState;
   #context: RoleContext;
-  #signal: AbortSignal;
+  #stopping = new AbortController();
+  #signal = this.#stopping.signal;
   #firstRound = Promise.withResolvers<void>();
   #heartbeats: Promise<void> | undefined;
   #late: Promise<void> | undefined;
@@ -65,16 +67,19 @@ export class RegistryGuard {
   #fenced = false;
   #transports: readonly TradePublisher[] = [];
 
-  /** A guard of `state` until `signal` aborts; stopping goes through `context.fail`. */
+  /**
+   * A guard of `state` until {@linkcode stop} (after the transports' drain:
+   * the lease lasts through the shutdown flush); a lost claim stops serve
+   * through `context.fail`.
+   */
   constructor(
     config: Config,
     state: GuardedState,
-    options: { context: RoleContext; signal: AbortSignal },
+    options: { context: RoleContext },
   ) {
     this.#config = config;
     this.#state = state;
     this.#context = options.context;
-    this.#signal = options.signal;
     // The pipeline goes on past the lease (the rings with it) unless fenced
     // or a standby on this host retired a ring: then its owner writes it.
     this.lease = config.registry.register
@@ -135,13 +140,22 @@ export class RegistryGuard {
     });
   }
 
-  /** Resolves after the first heartbeat round (a slow start renews its lease before publishing), or at once without one. */
-  async renewed(): Promise<void> {
-    await Promise.race([this.#firstRound.promise, this.#heartbeats]);
+  /** Resolves after the first heartbeat round (a slow start renews its lease before publishing), at once without one, or when `signal` aborts. */
+  async renewed(signal: AbortSignal): Promise<void> {
+    await Promise.race([
+      this.#firstRound.promise,
+      this.#heartbeats,
+      whenAborted(signal),
+    ]);
   }
 
-  /** Resolves once the heartbeats and a late registration ended (after the signal aborted). */
-  async settled(): Promise<void> {
+  /**
+   * Stops heartbeating (and registering late), resolving once both ended:
+   * called once the transports closed, so that the lease does not end
+   * half way through their shutdown flush.
+   */
+  async stop(): Promise<void> {
+    this.#stopping.abort();
     await this.#late;
     await this.#heartbeats;
   }

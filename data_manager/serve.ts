@@ -58,6 +58,8 @@ interface Serving extends ServeState, RegistryStanding {
   transports: TradePublisher[];
   /** The transports whose room holds the source (see {@linkcode pacingTransports}). */
   pacing: readonly TradePublisher[];
+  /** The lease and heartbeats, once publishing started: stopped after the drain. */
+  guard?: RegistryGuard;
 }
 
 /** Options of {@linkcode serve}. */
@@ -223,9 +225,8 @@ async function publish(
 ): Promise<void> {
   const { registration } = state;
   const { context } = options;
-  const ended = new AbortController();
-  const signal = AbortSignal.any([options.signal, ended.signal]);
-  const guard = new RegistryGuard(config, state, { context, signal });
+  // The heartbeats go on past the run, through the transports' drain.
+  const guard = state.guard = new RegistryGuard(config, state, { context });
   const { lease } = guard;
   const watch = (transports: readonly TradePublisher[]) => {
     // A transport that cannot go on (NATS: credentials refused, stream
@@ -236,41 +237,36 @@ async function publish(
     }
     guard.watch(transports);
   };
-  try {
-    if (registration && !registration.claims.complete) {
-      const status = await publishAsStandby(config, state.source, {
-        signal: options.signal,
-        registration,
-        log: context.log,
-        counters: state.counters,
-        lease,
-        openTransports: async () => {
-          const opened = await openTransports(config, context.log);
-          if (typeof opened === "number") return opened;
-          state.transports.push(...opened);
-          state.pacing = pacingTransports(opened);
-          describeRings(registration, opened);
-          watch(opened);
-          await guard.renewed();
-          return { transports: opened, pacing: [...state.pacing] };
-        },
-      });
-      if (status !== undefined) context.fail();
-      return;
-    }
-    watch(state.transports);
-    await guard.renewed();
-    await publishTrades(state.source, state.transports, {
+  if (registration && !registration.claims.complete) {
+    const status = await publishAsStandby(config, state.source, {
       signal: options.signal,
+      registration,
+      log: context.log,
       counters: state.counters,
-      limit: config.dataManager.maxTrades,
-      pacing: state.pacing,
       lease,
+      openTransports: async () => {
+        const opened = await openTransports(config, context.log);
+        if (typeof opened === "number") return opened;
+        state.transports.push(...opened);
+        state.pacing = pacingTransports(opened);
+        describeRings(registration, opened);
+        watch(opened);
+        await guard.renewed(options.signal);
+        return { transports: opened, pacing: [...state.pacing] };
+      },
     });
-  } finally {
-    ended.abort();
-    await guard.settled();
+    if (status !== undefined) context.fail();
+    return;
   }
+  watch(state.transports);
+  await guard.renewed(options.signal);
+  await publishTrades(state.source, state.transports, {
+    signal: options.signal,
+    counters: state.counters,
+    limit: config.dataManager.maxTrades,
+    pacing: state.pacing,
+    lease,
+  });
 }
 
 /**
@@ -299,6 +295,8 @@ async function drain(
     // NATS's close is its flush, which delivering includes.
     if (transport.closeIsTeardown) idle += performance.now() - closing;
   }
+  // Only now: a lease ending half way through the flush would cut it.
+  await state.guard?.stop();
   // Any trade a transport gave up on (NATS: dropped, handed over after
   // close, rejected, not acknowledged) makes the run fail, each way on one
   // line saying how many and why; the advice on the queue goes with

@@ -20,6 +20,7 @@ import {
   summaryOf,
 } from "./_ipc_roles.ts";
 import { startNatsServer } from "./nats_server.ts";
+import { startForwarder } from "./_forwarder.ts";
 import { registryConfig, storedTrades } from "./_registry_roles.ts";
 import {
   check,
@@ -199,39 +200,6 @@ natsTest({
     );
   },
 });
-
-/** Forwards loopback TCP on `port` to `target` once started (nothing listens before). */
-function startForwarder(port: number, target: number): AsyncDisposable {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port });
-  const conns = new Set<Deno.Conn>();
-  const pipes: Promise<unknown>[] = [];
-  const accepting = (async () => {
-    for await (const client of listener) {
-      const upstream = await Deno.connect({
-        hostname: "127.0.0.1",
-        port: target,
-      });
-      conns.add(client).add(upstream);
-      const pipe = (from: Deno.Conn, to: Deno.Conn) =>
-        from.readable.pipeTo(to.writable).catch(() => {});
-      pipes.push(pipe(client, upstream), pipe(upstream, client));
-    }
-  })().catch(() => {});
-  return {
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      for (const conn of conns) {
-        try {
-          conn.close();
-        } catch {
-          // closed by its pipe already
-        }
-      }
-      await accepting;
-      await Promise.allSettled(pipes);
-    },
-  };
-}
 
 natsTest({
   name:

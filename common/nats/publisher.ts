@@ -371,8 +371,9 @@ export class NatsPublisher implements TradePublisher {
       await this.#link.close();
       return;
     }
-    // Suspended by the lease, nothing goes out before the end (the
-    // heartbeats have stopped): waiting flush_timeout would be for nothing.
+    // Suspended by the lease at shutdown (the registry unconfirmed for a
+    // lease, NATS most likely down): counted at once rather than holding
+    // the stop for flush_timeout on the chance that it comes back.
     const suspended = this.#lease?.() === false;
     if (this.#link.failure === undefined && !suspended && !this.#isIdle()) {
       this.#idle = Promise.withResolvers();
