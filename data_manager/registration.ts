@@ -114,12 +114,13 @@ function newClaims(
  */
 async function claimAll(
   claims: SymbolClaims,
-  options: { config: Config; settle: boolean },
+  options: { config: Config; settle: boolean; signal?: AbortSignal },
 ): Promise<LiveOwner[]> {
+  const { signal } = options;
   const { heartbeatIntervalMs, ttlMs } = options.config.registry;
   const until = performance.now() + ttlMs + leaseMarginMs(ttlMs) +
     heartbeatIntervalMs;
-  for (let attempt = 0;; attempt++) {
+  for (let attempt = 0; !signal?.aborted; attempt++) {
     await claims.claimFree();
     if (claims.complete) return [];
     const owners = await claims.liveOwners();
@@ -128,8 +129,9 @@ async function claimAll(
     if (owners.length > 0 && settled) return owners;
     // No owner: the process it lost a key to gave it back meanwhile.
     if (owners.length === 0 && attempt >= 2) return owners;
-    await delay(owners.length > 0 ? heartbeatIntervalMs / 2 : 0);
+    await delay(owners.length > 0 ? heartbeatIntervalMs / 2 : 0, signal);
   }
+  return []; // stopping: the caller releases what it claimed
 }
 
 /** The line saying serve registered its symbols. */
@@ -153,7 +155,12 @@ function registeredText(config: Config, late: string): string {
  */
 export async function openRegistration(
   config: Config,
-  options: { log: Logger; source: string },
+  options: {
+    log: Logger;
+    source: string;
+    /** A shutdown signal (SIGINT) while claiming: what was claimed is released, exit status 0. */
+    signal: AbortSignal;
+  },
 ): Promise<Registration | typeof UNREACHABLE | number | undefined> {
   const { registry: settings, transport: { nats }, dataManager } = config;
   if (!settings.register) return undefined;
@@ -168,8 +175,10 @@ export async function openRegistration(
       create: true,
       replicas: nats.jetstream.replicas,
       connectWithinMs: nats.connectTimeoutMs,
+      signal: options.signal,
     });
   } catch (error) {
+    if (options.signal.aborted) return 0;
     if (error instanceof ConfigError || error instanceof NatsAuthError) {
       log.error(error.message);
       return 1;
@@ -183,12 +192,23 @@ export async function openRegistration(
     return unavailable(error, { config, log });
   }
   const claims = newClaims(config, registry, options.source);
-  let owners: LiveOwner[];
+  let owners: LiveOwner[] = [];
   try {
-    owners = await claimAll(claims, { config, settle: !settings.standby });
+    owners = await claimAll(claims, {
+      config,
+      settle: !settings.standby,
+      signal: options.signal,
+    });
   } catch (error) {
-    await registry[Symbol.asyncDispose]();
-    return unavailable(error, { config, log });
+    if (!options.signal.aborted) {
+      await registry[Symbol.asyncDispose]();
+      return unavailable(error, { config, log });
+    }
+  }
+  if (options.signal.aborted) {
+    // Never left "publishing": a claim just written is marked stopped.
+    await closeRegistration({ claims, registry }, log);
+    return 0;
   }
   if (owners.length > 0 && !settings.standby) {
     await registry[Symbol.asyncDispose]();

@@ -1,8 +1,10 @@
 /**
  * serve's place in the symbol registry as `/healthz` and `/metrics` show
  * it: a hot standby waiting (healthy), a serve that could not register at
- * start and keeps NATS suspended while it keeps trying (a failing
- * `registry` check), and `marketbus_registry_registered`.
+ * start and keeps NATS suspended while it keeps trying, or one whose lease
+ * ended (heartbeats unconfirmed: NATS suspended), each a failing `registry`
+ * check, and `marketbus_registry_registered`,
+ * `marketbus_registry_suspended`.
  *
  * @module
  */
@@ -23,6 +25,21 @@ export interface RegistryStanding {
   registering: boolean;
 }
 
+/** The standing with what it publishes: the exchange and symbols named by the check and the gauge. */
+export interface RegistryScope extends RegistryStanding {
+  /** The exchange. */
+  exchange: string;
+  /** The symbols serve publishes. */
+  symbols: readonly string[];
+}
+
+/** Holding its claims but past its lease (heartbeats unconfirmed): NATS publishing is suspended. */
+function leaseEnded(standing: RegistryStanding): boolean {
+  const claims = standing.registration?.claims;
+  return claims !== undefined && claims.complete &&
+    performance.now() >= claims.leaseUntil;
+}
+
 /** A hot standby is healthy while it waits: publishing is not its job yet. */
 export function standbyHealth(
   registration: Registration,
@@ -39,27 +56,53 @@ export function standbyHealth(
   };
 }
 
-/** `report` with a failing `registry` check while serve publishes unregistered but means to register. */
+/**
+ * `report` with a failing `registry` check while NATS publishing is
+ * suspended: serve publishes unregistered but means to register, or its
+ * lease ended (heartbeats unconfirmed), naming the symbols.
+ */
 export function registryHealth(
   report: HealthReport,
-  standing: RegistryStanding,
+  scope: RegistryScope,
 ): HealthReport {
-  if (!standing.registering) return report;
-  const check: HealthCheck = {
-    name: "registry",
-    ok: false,
-    detail:
-      "not registered: the registry was unreachable at start; NATS publishing suspended (trades queue, the rings go on) while registering keeps being tried",
-  };
+  let detail: string;
+  if (scope.registering) {
+    detail =
+      "not registered: the registry was unreachable at start; NATS publishing suspended (trades queue, the rings go on) while registering keeps being tried";
+  } else if (leaseEnded(scope)) {
+    detail = `NATS publishing of ${scope.exchange} ${
+      scope.symbols.join(",")
+    } suspended by the registry lease: heartbeats unconfirmed past registry.ttl less its margin (trades queue, the rings go on) until the registry confirms the claims`;
+  } else return report;
+  const check: HealthCheck = { name: "registry", ok: false, detail };
   return { ok: false, checks: [...report.checks, check] };
 }
 
-/** `marketbus_registry_registered`: 1 while serve holds its claims, 0 while it publishes unregistered; none when it does not register. */
-export function registryFamilies(standing: RegistryStanding): MetricFamily[] {
-  if (standing.registration === undefined && !standing.registering) return [];
-  return [gauge({
-    name: "marketbus_registry_registered",
-    help:
-      "1 while serve holds its symbols' claims in the registry, 0 while it is not registered yet (the registry was unreachable at start: NATS suspended) and keeps trying.",
-  }, standing.registering ? 0 : 1)];
+/**
+ * `marketbus_registry_registered`: 1 while serve holds its claims, 0 while
+ * it publishes unregistered; `marketbus_registry_suspended` per symbol: 1
+ * while NATS publishing is suspended by the registry (unregistered, or past
+ * the lease). None when serve does not register.
+ */
+export function registryFamilies(scope: RegistryScope): MetricFamily[] {
+  if (scope.registration === undefined && !scope.registering) return [];
+  const suspended = scope.registering || leaseEnded(scope) ? 1 : 0;
+  return [
+    gauge({
+      name: "marketbus_registry_registered",
+      help:
+        "1 while serve holds its symbols' claims in the registry, 0 while it is not registered yet (the registry was unreachable at start: NATS suspended) and keeps trying.",
+    }, scope.registering ? 0 : 1),
+    gauge(
+      {
+        name: "marketbus_registry_suspended",
+        help:
+          "1 while NATS publishing of the symbol is suspended by the registry (its lease ended: heartbeats unconfirmed; or not registered yet): trades queue, the rings go on; 0 while it publishes.",
+      },
+      scope.symbols.map((symbol) => ({
+        labels: { exchange: scope.exchange, symbol },
+        value: suspended,
+      })),
+    ),
+  ];
 }

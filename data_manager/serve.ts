@@ -8,6 +8,7 @@
 
 import type { Config } from "../common/config/mod.ts";
 import { delay } from "../common/runtime/delay.ts";
+import { shutdownSignal } from "../common/runtime/shutdown.ts";
 import { formatCount, formatRate } from "../common/runtime/format.ts";
 import { RingTruncatedError } from "../common/ipc/mod.ts";
 import {
@@ -112,29 +113,40 @@ export function serve(
 /**
  * Claims the symbols in the registry (when serve registers), then opens the
  * transports, unless it waits as a hot standby (none yet), or the exit
- * status after one line.
+ * status after one line. Claiming may wait a lease for an owner's
+ * heartbeat before the role's own signal listener exists: a SIGINT/SIGTERM
+ * meanwhile stops serve (exit 0), what it claimed released.
  */
 async function openPublishing(
   config: Config,
   log: RoleContext["log"],
   source: string,
 ): Promise<RegistryStanding & { transports: TradePublisher[] } | number> {
-  // Before any ring or stream exists: a symbol another serve publishes is
-  // refused, or (--standby) waited for.
-  const opening = await openRegistration(config, { log, source });
-  if (typeof opening === "number") return opening;
-  const registering = opening === UNREACHABLE;
-  const registration = registering ? undefined : opening;
-  if (registration && !registration.claims.complete) {
-    return { registration, registering, transports: [] };
+  const stopping = shutdownSignal({
+    onSignal: (signal) => log.info(`${signal}: stopping before publishing`),
+  });
+  const { signal } = stopping;
+  try {
+    // Before any ring or stream exists: a symbol another serve publishes is
+    // refused, or (--standby) waited for.
+    const opening = await openRegistration(config, { log, source, signal });
+    if (typeof opening === "number") return opening;
+    const registering = opening === UNREACHABLE;
+    const registration = registering ? undefined : opening;
+    if (registration && !registration.claims.complete) {
+      return { registration, registering, transports: [] };
+    }
+    const opened = signal.aborted ? 0 : await openTransports(config, log);
+    if (typeof opened === "number" || signal.aborted) {
+      if (typeof opened !== "number") await closeAll(opened);
+      if (registration) await closeRegistration(registration, log);
+      return typeof opened === "number" ? opened : 0;
+    }
+    describeRings(registration, opened);
+    return { registration, registering, transports: opened };
+  } finally {
+    stopping.dispose();
   }
-  const opened = await openTransports(config, log);
-  if (typeof opened === "number") {
-    if (registration) await closeRegistration(registration, log);
-    return opened;
-  }
-  describeRings(registration, opened);
-  return { registration, registering, transports: opened };
 }
 
 /** Opens the source and the transports; the work publishes the one into the others. */
@@ -180,14 +192,17 @@ async function openServe(
     metrics: {
       config: metrics,
       section: "data_manager.metrics",
-      collect: () => [...serveFamilies(state), ...registryFamilies(state)],
+      collect: () => [
+        ...serveFamilies(state),
+        ...registryFamilies({ ...state, symbols: dataManager.symbols }),
+      ],
       flowing: () => counters.trades,
       health: (flow) =>
         state.registration && !state.registration.claims.complete
           ? standbyHealth(state.registration, dataManager.symbols.length)
           : registryHealth(
             serveHealth(state, { flow, staleAfterMs: metrics.staleAfterMs }),
-            state,
+            { ...state, symbols: dataManager.symbols },
           ),
     },
     progress(seconds) {

@@ -1126,3 +1126,30 @@ natsPublisherTest(
     ]);
   },
 );
+
+natsPublisherTest(
+  "queue full while suspended by the registry lease: the drop warning and the loss line name the lease, not NATS slowness",
+  async (server) => {
+    const { transport, lines } = await openReady(server.url, {
+      publish: { queueMaxTrades: 10 },
+    });
+    transport.guard(() => false);
+    const trades = new Trades(SYMBOLS);
+    for (let i = 0; i < 25; i++) trades.send(transport, i % 3);
+    await waitFor(
+      "the drop warning",
+      () =>
+        lines.some((l) =>
+          l.includes(
+            "queue full (10 trades) while NATS publishing is suspended by the registry lease (heartbeats unconfirmed): dropped 15 ",
+          )
+        ),
+    );
+    await transport.close();
+    const dropped = transport.losses().find((l) => l.kind === "dropped");
+    assert.match(
+      dropped?.text ?? "",
+      /15 of them while NATS publishing was suspended by the registry lease/,
+    );
+  },
+);

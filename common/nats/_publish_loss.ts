@@ -34,6 +34,8 @@ export interface LossCounts {
   dropped: number;
   /** Of those, handed over after close. */
   droppedClosed: number;
+  /** Of the queue-full drops, those while publishing was suspended by the registry lease. */
+  droppedSuspended: number;
   /** `publish.queueMaxTrades`. */
   queueMax: number;
   /** Publishing stopped for good. */
@@ -116,7 +118,13 @@ export function publishLosses(counts: LossCounts): NatsLoss[] {
         formatCount(full)
       } trades dropped by the NATS publisher, oldest first: its queue (transport.nats.publish.queue_max_trades = ${
         formatCount(counts.queueMax)
-      }) was full${counts.failed ? " after publishing had stopped" : ""}`,
+      }) was full${counts.failed ? " after publishing had stopped" : ""}${
+        counts.droppedSuspended > 0
+          ? `, ${
+            formatCount(counts.droppedSuspended)
+          } of them while NATS publishing was suspended by the registry lease (heartbeats unconfirmed)`
+          : ""
+      }`,
     });
   }
   if (droppedClosed > 0) {
@@ -189,15 +197,22 @@ export class LossReports {
     this.#queueMax = options.queueMax;
   }
 
-  /** Logs the trades dropped and those already stored since the last lines, when due at `now` (performance.now() ms). */
-  tick(now: number, counts: { dropped: number; alreadyStored: number }): void {
+  /** Logs the trades dropped (naming the registry lease when `suspended` by it) and those already stored since the last lines, when due at `now` (performance.now() ms). */
+  tick(
+    now: number,
+    counts: { dropped: number; alreadyStored: number; suspended: boolean },
+  ): void {
     const { dropped } = counts;
     if (
       dropped > this.#droppedReported &&
       now - this.#lastDropReport >= WARN_EVERY_MS
     ) {
       this.#log.warn(
-        `${LABEL}: queue full (${this.#queueMax} trades): dropped ${
+        `${LABEL}: queue full (${this.#queueMax} trades)${
+          counts.suspended
+            ? " while NATS publishing is suspended by the registry lease (heartbeats unconfirmed)"
+            : ""
+        }: dropped ${
           dropped - this.#droppedReported
         } of the oldest trades (${dropped} in all)`,
       );

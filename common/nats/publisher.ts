@@ -114,6 +114,8 @@ export class NatsPublisher implements TradePublisher {
   #room: PromiseWithResolvers<void> | undefined;
   #queued = 0;
   #dropped = 0;
+  /** Of the queue-full drops, those while suspended by the lease. */
+  #droppedSuspended = 0;
   #droppedClosed = 0;
   /** Publishes only while it holds (see {@linkcode guard}). */
   #lease: (() => boolean) | undefined;
@@ -356,6 +358,7 @@ export class NatsPublisher implements TradePublisher {
     return publishLosses({
       dropped: this.#dropped,
       droppedClosed: this.#droppedClosed,
+      droppedSuspended: this.#droppedSuspended,
       queueMax: this.#queueMax,
       failed: this.#link.failure !== undefined,
       rejections: this.#window.rejections,
@@ -417,6 +420,7 @@ export class NatsPublisher implements TradePublisher {
     takeTrades(oldestLane(this.#lanes), 1, this.#spareChunks);
     this.#queued -= 1;
     this.#dropped++;
+    if (this.#lease?.() === false) this.#droppedSuspended++;
   }
 
   #resolveRoom(): void {
@@ -479,6 +483,7 @@ export class NatsPublisher implements TradePublisher {
     this.#reports.tick(now, {
       dropped: this.#dropped,
       alreadyStored: this.#window.alreadyStored,
+      suspended: this.#lease?.() === false,
     });
   }
 }
