@@ -11,7 +11,7 @@
 
 import type { Config } from "../common/config/mod.ts";
 import { retireFenced, segmentName } from "../common/ipc/mod.ts";
-import { hostName, type TakeOver } from "../common/registry/mod.ts";
+import { hostName, sameHost, type TakeOver } from "../common/registry/mod.ts";
 import { lastTrades } from "../common/nats/last_trades.ts";
 import type { Logger } from "../common/runtime/log.ts";
 import { formatCount } from "../common/runtime/format.ts";
@@ -154,7 +154,8 @@ function retireFencedRings(
   for (const { symbol, previous } of taken) {
     const entry = previous?.entry;
     const name = segmentName(ipc.shmPathPrefix, dataManager.exchange, symbol);
-    if (entry?.state !== "publishing" || entry.host !== host) continue;
+    // An unknown host name (no --allow-sys=hostname) may be another host.
+    if (entry?.state !== "publishing" || !sameHost(host, entry.host)) continue;
     if (entry.ring !== name) continue;
     const retired = retireFenced(name, entry.pid);
     if (retired) log.warn(`retired ring ${name}: ${retired.reason}`);

@@ -254,3 +254,23 @@ gatedTest({
     );
   },
 });
+
+gatedTest({
+  name:
+    "every deno run of serve or live in the docs grants --allow-sys=hostname, as the tasks do: without it the registry sees host 'unknown' (a dead owner on this host is not judged gone, deno task symbols shows 'unknown')",
+  permissions: [{ name: "read" }],
+  async fn() {
+    const roles = /\b(data_manager|trading_core)\/main\.ts\b/;
+    const runs = (await allDocCommands()).filter(({ text }) =>
+      text.startsWith("deno run") && roles.test(text)
+    );
+    assert.ok(runs.length >= 3, `only ${runs.length} deno run of a role`);
+    for (const { text, where } of runs) {
+      assert.match(
+        text,
+        /--allow-sys=hostname\b/,
+        `${where.join(", ")}: ${text}`,
+      );
+    }
+  },
+});

@@ -10,6 +10,7 @@
 
 import { processAlive } from "../os/libc.ts";
 import { type RegistryBucket, RevisionConflictError } from "./_bucket.ts";
+import { sameHost } from "./host.ts";
 import {
   entryKey,
   type EntryPlace,
@@ -93,7 +94,7 @@ export function leaseMarginMs(ttlMs: number): number {
 function deadOnThisHost(stored: StoredEntry, host: string): boolean {
   const { entry } = stored;
   // A host name not known (no --allow-sys) could be any host.
-  if (host === "unknown" || entry.host !== host) return false;
+  if (!sameHost(host, entry.host)) return false;
   if (entry.pid === Deno.pid) return false;
   try {
     return !processAlive(entry.pid);

@@ -20,3 +20,12 @@ export function hostName(): string {
     return "unknown";
   }
 }
+
+/**
+ * Are `host` and `other` known to be the same host? An `unknown` name
+ * (no `--allow-sys=hostname`) could be any host, so it never matches, not
+ * even another `unknown`.
+ */
+export function sameHost(host: string, other: string): boolean {
+  return host !== "unknown" && host === other;
+}

@@ -18,7 +18,7 @@ export {
   RegistryUnreachableError,
 } from "./connect.ts";
 // This host's name, as entries give it.
-export { hostName } from "./host.ts";
+export { hostName, sameHost } from "./host.ts";
 // One entry.
 export {
   describeOwner,

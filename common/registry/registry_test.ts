@@ -23,6 +23,7 @@ import {
   PublisherWatch,
   RegistryBucket,
   RevisionConflictError,
+  sameHost,
   SymbolClaims,
 } from "./mod.ts";
 
@@ -386,4 +387,11 @@ Deno.test("registry: an entry that is not one (foreign JSON, another shape) deco
     decodeEntry(text({ ...entry, state: "sleeping" })),
     undefined,
   );
+});
+
+Deno.test("sameHost: an unknown host name matches no host, not even another unknown", () => {
+  assert.equal(sameHost("vm1", "vm1"), true);
+  assert.equal(sameHost("vm1", "vm2"), false);
+  assert.equal(sameHost("unknown", "unknown"), false);
+  assert.equal(sameHost("vm1", "unknown"), false);
 });
