@@ -41,6 +41,7 @@ import { describeRings, RegistryGuard } from "./registry_guard.ts";
 import {
   registryFamilies,
   registryHealth,
+  type RegistryScope,
   type RegistryStanding,
   standbyHealth,
 } from "./registry_health.ts";
@@ -54,7 +55,7 @@ const RING_DROPS =
   "; with the ring among the transports NATS never slows the source down: raise queue_max_trades, or publish to NATS alone (--no-ipc), where the source waits for room";
 
 /** What serve runs: the metrics' state and the transports that pace the source. */
-interface Serving extends ServeState, RegistryStanding {
+interface Serving extends ServeState, RegistryScope {
   /** The transports (none yet while a hot standby waits). */
   transports: TradePublisher[];
   /** The transports whose room holds the source (see {@linkcode pacingTransports}). */
@@ -179,6 +180,7 @@ async function openServe(
   };
   const state: Serving = {
     exchange: dataManager.exchange,
+    symbols: dataManager.symbols,
     source,
     counters,
     transports,
@@ -192,17 +194,14 @@ async function openServe(
     metrics: {
       config: metrics,
       section: "data_manager.metrics",
-      collect: () => [
-        ...serveFamilies(state),
-        ...registryFamilies({ ...state, symbols: dataManager.symbols }),
-      ],
+      collect: () => [...serveFamilies(state), ...registryFamilies(state)],
       flowing: () => counters.trades,
       health: (flow) =>
         state.registration && !state.registration.claims.complete
           ? standbyHealth(state.registration, dataManager.symbols.length)
           : registryHealth(
             serveHealth(state, { flow, staleAfterMs: metrics.staleAfterMs }),
-            { ...state, symbols: dataManager.symbols },
+            state,
           ),
     },
     progress(seconds) {
