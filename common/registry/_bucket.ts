@@ -24,6 +24,7 @@ import {
   type StoredEntry,
   type SymbolEntry,
 } from "./entry.ts";
+import { BucketFeed } from "./_bucket_feed.ts";
 
 /** A compare-and-set write lost: the key changed (or appeared) since the revision it named. */
 export class RevisionConflictError extends Error {
@@ -177,6 +178,17 @@ export class RegistryBucket {
       ) throw new RevisionConflictError(key, revision, { cause: error });
       throw error;
     }
+  }
+
+  /** Every entry kept up to date by a watch (see {@linkcode BucketFeed}); close it when done. */
+  feed(): BucketFeed {
+    return new BucketFeed({
+      js: this.#js,
+      jsm: this.#jsm,
+      stream: this.#stream,
+      prefix: this.#prefix,
+      readAll: () => this.list(),
+    });
   }
 
   /** Every entry, by key (none when the bucket does not exist). */

@@ -350,7 +350,8 @@ Deno.test("registry: while the registry cannot be read, a publisher's state is u
         },
       ]]),
     );
-  const bucket = { list: () => list() } as unknown as RegistryBucket;
+  const feed = { read: () => list(), close() {} };
+  const bucket = { feed: () => feed } as unknown as RegistryBucket;
   const watch = new PublisherWatch(bucket, { prefix: PREFIX, pollMs: 50 });
   await watch.poll();
   const later = performance.now() + TTL_MS + 100;

@@ -1,5 +1,6 @@
 /**
- * A consumer's view of the registry, read again every poll: the publishers'
+ * A consumer's view of the registry, looked at every poll (a watch keeps it
+ * up to date: one stream info per poll, see `_bucket_feed.ts`): the publishers'
  * entries under its prefix (discovery for `live --symbols '*'`), and
  * whether the publisher of each symbol it reads is alive (its `/healthz`).
  *
@@ -8,6 +9,7 @@
 
 import { delay, whenAborted } from "../runtime/delay.ts";
 import type { RegistryBucket } from "./_bucket.ts";
+import type { BucketFeed } from "./_bucket_feed.ts";
 import {
   describeOwner,
   entryKey,
@@ -69,7 +71,7 @@ interface Seen {
  * not dead, while the registry cannot be read.
  */
 export class PublisherWatch {
-  #bucket: RegistryBucket;
+  #feed: BucketFeed;
   #options: PublisherWatchOptions;
   #entries = new Map<string, StoredEntry>();
   #seen = new Map<string, Seen>();
@@ -78,14 +80,14 @@ export class PublisherWatch {
 
   /** A watch of `bucket`; nothing read until {@linkcode poll} or {@linkcode run}. */
   constructor(bucket: RegistryBucket, options: PublisherWatchOptions) {
-    this.#bucket = bucket;
+    this.#feed = bucket.feed();
     this.#options = options;
   }
 
   /** Reads the registry once, then hands `onRead` the publishers' entries. */
   async poll(): Promise<void> {
     try {
-      this.#entries = await this.#bucket.list();
+      this.#entries = await this.#feed.read();
     } catch (error) {
       this.#failing = true;
       throw error;
@@ -125,6 +127,7 @@ export class PublisherWatch {
       await Promise.race([read, aborted]);
       await delay(this.#options.pollMs, signal);
     }
+    this.#feed.close();
   }
 
   /**
