@@ -390,9 +390,11 @@ export async function keepRegistered(
       if (lost.length > 0) {
         options.onLost(
           lost.map(({ symbol, stored }) =>
-            `${config.dataManager.exchange} ${symbol} was taken over by ${
-              describeOwner(stored.entry)
-            } (this serve's heartbeat had expired)`
+            stored === undefined
+              ? `${config.dataManager.exchange} ${symbol}'s registry entry vanished while this serve's lease had ended (purged, aged out or the bucket recreated): a standby may have published meanwhile`
+              : `${config.dataManager.exchange} ${symbol} was taken over by ${
+                describeOwner(stored.entry)
+              } (this serve's heartbeat had expired)`
           ).join("; ") + ": stopping",
         );
         return;

@@ -66,6 +66,14 @@ export interface LiveOwner {
   proven: boolean;
 }
 
+/** A claim lost at a heartbeat: to another owner, or its entry vanished while the lease had ended. */
+export interface LostClaim {
+  /** The symbol. */
+  symbol: string;
+  /** The new owner's entry; undefined when the key has none (purged, aged out, the bucket recreated). */
+  stored: StoredEntry | undefined;
+}
+
 /** A claim taken over from a previous owner. */
 export interface TakeOver {
   /** The symbol. */
@@ -266,9 +274,14 @@ export class SymbolClaims {
    * revision of this process's own: that one is adopted, not taken for a
    * loss. A claim whose fate cannot be read now (a failed get) stays held
    * unconfirmed: its lease ({@linkcode leaseUntil}) runs down meanwhile.
+   * A key with no entry (purged, aged out, the bucket recreated) is
+   * created again while the lease holds (nobody could have published
+   * meanwhile; a create that conflicts settles it), but past the lease it
+   * is lost: a standby may have published meanwhile, its entry gone too.
    */
-  async heartbeat(now = Date.now()): Promise<LiveOwner[]> {
-    const lost: (LiveOwner | undefined)[] = [];
+  async heartbeat(now = Date.now()): Promise<LostClaim[]> {
+    const lost: (LostClaim | undefined)[] = [];
+    const leaseHeld = performance.now() < this.leaseUntil;
     await Promise.all(this.#options.symbols.map(async (symbol, i) => {
       if (this.#revisions[i] === 0) return;
       const key = this.#key(symbol);
@@ -277,15 +290,15 @@ export class SymbolClaims {
       } catch (error) {
         if (!(error instanceof RevisionConflictError)) throw error;
         const stored = await this.#bucket.get(key);
-        if (stored === undefined || this.#ours(stored)) {
-          // Our own late write, or a purged key: renew it from there (a
-          // conflict again is settled by the next heartbeat).
+        if (stored === undefined ? leaseHeld : this.#ours(stored)) {
+          // Our own late write, or a purged key within the lease: renew it
+          // from there (a conflict again is settled by the next heartbeat).
           await this.#renew(i, stored?.revision ?? 0, now);
           return;
         }
         this.#revisions[i] = 0;
         this.#lease = undefined;
-        lost[i] = { symbol, stored, proven: true };
+        lost[i] = { symbol, stored };
       }
     }));
     return lost.filter((owner) => owner !== undefined);

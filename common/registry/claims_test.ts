@@ -206,7 +206,7 @@ Deno.test("claims: a conflict whose new owner cannot be read now keeps the claim
   };
   answer = () => Promise.resolve(other);
   const lost = await owner.heartbeat();
-  assert.deepEqual(lost.map((l) => l.stored.entry.pid), [202]);
+  assert.deepEqual(lost.map((l) => l.stored?.entry.pid), [202]);
   assert.equal(owner.held.length, 0);
   assert.equal(owner.leaseUntil, -Infinity);
 });
@@ -248,4 +248,43 @@ Deno.test("claims: a first look judges a fresh entry alive (no clock compared), 
   const taken = await old.claimFree();
   assert.deepEqual(taken.map((t) => t.reason), ["expired"]);
   assert.ok(taken[0].quietMs >= 120_000);
+});
+
+/** A bucket of one purged key: the claim's put succeeds, a renewal at its revision conflicts, a create (revision 0) succeeds; get finds nothing. */
+function purgedBucket() {
+  const creates: number[] = [];
+  let puts = 0;
+  const bucket = {
+    put(key: string, _entry: SymbolEntry, options: { revision: number }) {
+      puts++;
+      if (puts === 1) return Promise.resolve(7); // the claim
+      if (options.revision !== 0) {
+        return Promise.reject(new RevisionConflictError(key, options.revision));
+      }
+      creates.push(puts);
+      return Promise.resolve(20 + puts);
+    },
+    get: () => Promise.resolve(undefined),
+  } as unknown as RegistryBucket;
+  return { bucket, creates };
+}
+
+Deno.test("claims: a purged key within the lease is created again (nobody could have published meanwhile); past the lease it is lost (a standby may have published, its entry gone too), not resumed", async () => {
+  const within = purgedBucket();
+  const owner = claimsOf(within.bucket, 101, ["BTCUSDT"]);
+  await owner.claimFree();
+  assert.deepEqual(await owner.heartbeat(), []);
+  assert.equal(within.creates.length, 1, "created again at revision 0");
+  assert.ok(owner.complete);
+
+  const past = purgedBucket();
+  const suspended = claimsOf(past.bucket, 102, ["BTCUSDT"]);
+  await suspended.claimFree();
+  const wait = suspended.leaseUntil - performance.now() + 20;
+  await new Promise((resolve) => setTimeout(resolve, wait));
+  const lost = await suspended.heartbeat();
+  assert.deepEqual(lost, [{ symbol: "BTCUSDT", stored: undefined }]);
+  assert.equal(past.creates.length, 0, "not created again");
+  assert.equal(suspended.complete, false);
+  assert.equal(suspended.leaseUntil, -Infinity);
 });

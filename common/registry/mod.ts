@@ -36,6 +36,7 @@ export {
   type ClaimDetails,
   leaseMarginMs,
   type LiveOwner,
+  type LostClaim,
   type PublisherIdentity,
   SymbolClaims,
   type SymbolClaimsOptions,

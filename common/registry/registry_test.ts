@@ -108,7 +108,7 @@ natsTest({
 
       // The old owner's next heartbeat loses the compare-and-set.
       const lost = await owner.heartbeat();
-      assert.deepEqual(lost.map((l) => [l.symbol, l.stored.entry.pid]), [
+      assert.deepEqual(lost.map((l) => [l.symbol, l.stored?.entry.pid]), [
         ["BTCUSDT", 202],
         ["ETHUSDT", 202],
       ]);
