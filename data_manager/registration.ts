@@ -57,6 +57,12 @@ function refusal(owners: readonly LiveOwner[], config: Config): string {
   })`;
 }
 
+/** serve could not use the registry at start (a permission, a JetStream error): it publishes to NATS without it while {@linkcode registerLate} keeps trying. */
+export interface Unavailable {
+  /** Why, as the warning said. */
+  unavailable: string;
+}
+
 /**
  * A registry that cannot be used (a missing permission, a JetStream error, a
  * timeout): serve publishes without it, saying what that means, but a hot
@@ -65,7 +71,7 @@ function refusal(owners: readonly LiveOwner[], config: Config): string {
 function unavailable(
   error: unknown,
   options: { config: Config; log: Logger },
-): number | undefined {
+): number | Unavailable {
   if (!(error instanceof Error)) throw error;
   const { config: { registry }, log } = options;
   const why = natsPermissionError(error)?.message ?? error.message;
@@ -76,9 +82,9 @@ function unavailable(
     return 1;
   }
   log.warn(
-    `registry ${registry.bucket} unavailable (${why}): publishing without it, so another serve of these symbols is not refused (registry.register = false skips the registry)`,
+    `registry ${registry.bucket} unavailable (${why}): publishing without it, so another serve of these symbols is not refused, and registering as soon as it can (registry.register = false skips the registry)`,
   );
-  return undefined;
+  return { unavailable: why };
 }
 
 /** serve could not reach the registry at start: NATS stays suspended while {@linkcode registerLate} keeps trying. */
@@ -144,8 +150,9 @@ function registeredText(config: Config, late: string): string {
 
 /**
  * Opens the registry over `transport.nats`'s connection and claims every
- * symbol; undefined when serve does not register (`registry.register`),
- * or when the registry is unavailable (a warning says so);
+ * symbol; undefined when serve does not register (`registry.register`);
+ * {@linkcode Unavailable} when the registry cannot be used (a warning says
+ * so: serve publishes without it while {@linkcode registerLate} keeps trying);
  * {@linkcode UNREACHABLE} when no NATS server answered within
  * `connect_timeout` (a warning says so, and {@linkcode registerLate} keeps
  * trying); the exit status after one line when it must not publish (1:
@@ -161,7 +168,9 @@ export async function openRegistration(
     /** A shutdown signal (SIGINT) while claiming: what was claimed is released, exit status 0. */
     signal: AbortSignal;
   },
-): Promise<Registration | typeof UNREACHABLE | number | undefined> {
+): Promise<
+  Registration | typeof UNREACHABLE | Unavailable | number | undefined
+> {
   const { registry: settings, transport: { nats }, dataManager } = config;
   if (!settings.register) return undefined;
   const { log } = options;
@@ -235,15 +244,21 @@ export async function openRegistration(
  * claims every symbol. Returns the registration, or the refusal line when
  * a live serve owns a symbol meanwhile (this one must fence what it
  * queued and stop). Other failures are retried every heartbeat
- * interval, the first one logged.
+ * interval, the first one logged (`unguarded`: the warning at start said it).
  */
 export async function registerLate(
   config: Config,
-  options: { log: Logger; source: string; signal: AbortSignal },
+  options: {
+    log: Logger;
+    source: string;
+    signal: AbortSignal;
+    /** serve publishes to NATS meanwhile (the registry was unavailable at start, not unreachable). */
+    unguarded: boolean;
+  },
 ): Promise<Registration | string | undefined> {
   const { registry: settings, transport: { nats } } = config;
-  const { log, signal } = options;
-  let failing = false;
+  const { log, signal, unguarded } = options;
+  let failing = unguarded;
   while (!signal.aborted) {
     let registry: OpenRegistry | undefined;
     try {
@@ -255,15 +270,26 @@ export async function registerLate(
         signal,
       });
       const claims = newClaims(config, registry, options.source);
-      const owners = await claimAll(claims, { config, settle: true });
+      const owners = await claimAll(claims, { config, settle: true, signal });
+      if (signal.aborted) {
+        await closeRegistration({ claims, registry }, log);
+        break;
+      }
       if (owners.length === 0) {
-        log.info(registeredText(config, " (late: unreachable at start)"));
+        log.info(
+          registeredText(
+            config,
+            ` (late: ${unguarded ? "unavailable" : "unreachable"} at start)`,
+          ),
+        );
         return { claims, registry };
       }
       await registry[Symbol.asyncDispose]();
-      return `${
-        refusal(owners, config)
-      } (NATS publishing was suspended while the registry was unreachable: what it queued is given up on)`;
+      return `${refusal(owners, config)} (${
+        unguarded
+          ? "this serve published to NATS unregistered meanwhile, the registry unavailable at start: both published these symbols"
+          : "NATS publishing was suspended while the registry was unreachable: what it queued is given up on"
+      })`;
     } catch (error) {
       await registry?.[Symbol.asyncDispose]();
       if (signal.aborted) break;

@@ -98,11 +98,12 @@ export class RegistryGuard {
    * Within the lease. Not yet registered (the registry unreachable at
    * start) there is none: NATS stays suspended (it queues) until the late
    * registration confirms the claims, so a refusal can still fence it.
+   * The registry unavailable at start, NATS publishes unguarded until then.
    */
   #leaseHolds(): boolean {
-    const registration = this.#state.registration;
-    return registration !== undefined &&
-      performance.now() < registration.claims.leaseUntil;
+    const { registration, unguarded } = this.#state;
+    if (registration === undefined) return unguarded !== undefined;
+    return performance.now() < registration.claims.leaseUntil;
   }
 
   #ringRetired(): boolean {
@@ -130,11 +131,13 @@ export class RegistryGuard {
       log: this.#context.log,
       source: state.source.kind,
       signal: this.#signal,
+      unguarded: state.unguarded !== undefined,
     }).then((result) => {
       if (typeof result === "string") return this.#fence(result);
       if (result === undefined) return;
       state.registration = result;
       state.registering = false;
+      state.unguarded = undefined;
       describeRings(result, state.transports);
       this.#heartbeat(result);
     });

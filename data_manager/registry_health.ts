@@ -1,8 +1,9 @@
 /**
  * serve's place in the symbol registry as `/healthz` and `/metrics` show
  * it: a hot standby waiting (healthy), a serve that could not register at
- * start and keeps NATS suspended while it keeps trying, or one whose lease
- * ended (heartbeats unconfirmed: NATS suspended), each a failing `registry`
+ * start and keeps trying (NATS suspended when the registry was unreachable,
+ * publishing unguarded when it was unavailable), or one whose lease ended
+ * (heartbeats unconfirmed: NATS suspended), each a failing `registry`
  * check, and `marketbus_registry_registered`,
  * `marketbus_registry_suspended`.
  *
@@ -21,8 +22,10 @@ import type { Registration } from "./registration.ts";
 export interface RegistryStanding {
   /** Its registration, once it has one. */
   registration: Registration | undefined;
-  /** It registers but has not managed to yet (the registry was unreachable at start): it keeps trying. */
+  /** It registers but has not managed to yet (the registry was unreachable or unavailable at start): it keeps trying. */
   registering: boolean;
+  /** Why it publishes to NATS unregistered while it keeps trying (the registry unavailable at start: a permission, a JetStream error); undefined when NATS waits for the registration (unreachable at start) or it is registered. */
+  unguarded: string | undefined;
 }
 
 /** The standing with what it publishes: the exchange and symbols named by the check and the gauge. */
@@ -57,16 +60,21 @@ export function standbyHealth(
 }
 
 /**
- * `report` with a failing `registry` check while NATS publishing is
- * suspended: serve publishes unregistered but means to register, or its
- * lease ended (heartbeats unconfirmed), naming the symbols.
+ * `report` with a failing `registry` check while serve is not registered
+ * but means to (NATS suspended, or publishing unguarded), or its lease
+ * ended (heartbeats unconfirmed: NATS suspended), naming the symbols.
  */
 export function registryHealth(
   report: HealthReport,
   scope: RegistryScope,
 ): HealthReport {
   let detail: string;
-  if (scope.registering) {
+  if (scope.registering && scope.unguarded !== undefined) {
+    detail =
+      `not registered: the registry was unavailable at start (${scope.unguarded}); NATS publishing of ${scope.exchange} ${
+        scope.symbols.join(",")
+      } goes on unguarded (another serve of these symbols is not refused) while registering keeps being tried`;
+  } else if (scope.registering) {
     detail =
       "not registered: the registry was unreachable at start; NATS publishing suspended (trades queue, the rings go on) while registering keeps being tried";
   } else if (leaseEnded(scope)) {
@@ -80,24 +88,25 @@ export function registryHealth(
 
 /**
  * `marketbus_registry_registered`: 1 while serve holds its claims, 0 while
- * it publishes unregistered; `marketbus_registry_suspended` per symbol: 1
- * while NATS publishing is suspended by the registry (unregistered, or past
- * the lease). None when serve does not register.
+ * it is not registered yet; `marketbus_registry_suspended` per symbol: 1
+ * while NATS publishing is suspended by the registry (unregistered and not
+ * unguarded, or past the lease). None when serve does not register.
  */
 export function registryFamilies(scope: RegistryScope): MetricFamily[] {
   if (scope.registration === undefined && !scope.registering) return [];
-  const suspended = scope.registering || leaseEnded(scope) ? 1 : 0;
+  const waiting = scope.registering && scope.unguarded === undefined;
+  const suspended = waiting || leaseEnded(scope) ? 1 : 0;
   return [
     gauge({
       name: "marketbus_registry_registered",
       help:
-        "1 while serve holds its symbols' claims in the registry, 0 while it is not registered yet (the registry was unreachable at start: NATS suspended) and keeps trying.",
+        "1 while serve holds its symbols' claims in the registry, 0 while it is not registered yet (the registry was unreachable at start: NATS suspended; or unavailable: NATS unguarded) and keeps trying.",
     }, scope.registering ? 0 : 1),
     gauge(
       {
         name: "marketbus_registry_suspended",
         help:
-          "1 while NATS publishing of the symbol is suspended by the registry (its lease ended: heartbeats unconfirmed; or not registered yet): trades queue, the rings go on; 0 while it publishes.",
+          "1 while NATS publishing of the symbol is suspended by the registry (its lease ended: heartbeats unconfirmed; or not registered yet, the registry unreachable at start): trades queue, the rings go on; 0 while it publishes (unguarded too: see marketbus_registry_registered).",
       },
       scope.symbols.map((symbol) => ({
         labels: { exchange: scope.exchange, symbol },

@@ -12,6 +12,7 @@ function holding(leftMs: number): RegistryScope {
   return {
     registration: { claims } as unknown as Registration,
     registering: false,
+    unguarded: undefined,
     exchange: "binance",
     symbols: ["BTCUSDT", "ETHUSDT"],
   };
@@ -48,17 +49,60 @@ Deno.test("registryHealth: past the lease, a failing check names the lease and t
   assert.deepEqual(suspended(holding(-1)), ["BTCUSDT=1", "ETHUSDT=1"]);
 });
 
-Deno.test("registryHealth: not registered yet, suspended too; no gauges without the registry", () => {
+/** `marketbus_registry_registered`'s value, or undefined without the gauge. */
+function registered(scope: RegistryScope): number | undefined {
+  const family = registryFamilies(scope).find((f) =>
+    f.name === "marketbus_registry_registered"
+  );
+  const sample = family?.samples[0];
+  return sample && "value" in sample ? sample.value : undefined;
+}
+
+Deno.test("registryHealth: not registered yet (unreachable at start), suspended too", () => {
   const scope: RegistryScope = {
     registration: undefined,
     registering: true,
+    unguarded: undefined,
     exchange: "binance",
     symbols: ["BTCUSDT"],
   };
+  const report = registryHealth(HEALTHY, scope);
+  assert.equal(report.ok, false);
   assert.match(
-    registryHealth(HEALTHY, scope).checks[0].detail ?? "",
-    /^not registered/,
+    report.checks[0].detail ?? "",
+    /^not registered: the registry was unreachable/,
   );
   assert.deepEqual(suspended(scope), ["BTCUSDT=1"]);
-  assert.deepEqual(registryFamilies({ ...scope, registering: false }), []);
+  assert.equal(registered(scope), 0);
+});
+
+Deno.test("registryHealth: unavailable at start, publishing unguarded: a failing check says so, registered 0, not suspended", () => {
+  const scope: RegistryScope = {
+    registration: undefined,
+    registering: true,
+    unguarded: 'NATS refused publish to "$KV.marketbus_symbols.x"',
+    exchange: "binance",
+    symbols: ["BTCUSDT"],
+  };
+  const report = registryHealth(HEALTHY, scope);
+  assert.equal(report.ok, false);
+  assert.equal(report.checks[0].name, "registry");
+  assert.match(
+    report.checks[0].detail ?? "",
+    /^not registered: the registry was unavailable at start \(NATS refused .*\); NATS publishing of binance BTCUSDT goes on unguarded/,
+  );
+  assert.deepEqual(suspended(scope), ["BTCUSDT=0"]);
+  assert.equal(registered(scope), 0);
+});
+
+Deno.test("registryHealth: serve that does not register (registry.register = false): no check, no gauges", () => {
+  const scope: RegistryScope = {
+    registration: undefined,
+    registering: false,
+    unguarded: undefined,
+    exchange: "binance",
+    symbols: ["BTCUSDT"],
+  };
+  assert.deepEqual(registryHealth(HEALTHY, scope), HEALTHY);
+  assert.deepEqual(registryFamilies(scope), []);
 });

@@ -132,10 +132,14 @@ async function openPublishing(
     // refused, or (--standby) waited for.
     const opening = await openRegistration(config, { log, source, signal });
     if (typeof opening === "number") return opening;
-    const registering = opening === UNREACHABLE;
-    const registration = registering ? undefined : opening;
+    let registration;
+    let unguarded;
+    if (typeof opening === "object" && "unavailable" in opening) {
+      unguarded = opening.unavailable;
+    } else if (opening !== UNREACHABLE) registration = opening;
+    const registering = opening === UNREACHABLE || unguarded !== undefined;
     if (registration && !registration.claims.complete) {
-      return { registration, registering, transports: [] };
+      return { registration, registering, unguarded, transports: [] };
     }
     const opened = signal.aborted ? 0 : await openTransports(config, log);
     if (typeof opened === "number" || signal.aborted) {
@@ -144,7 +148,7 @@ async function openPublishing(
       return typeof opened === "number" ? opened : 0;
     }
     describeRings(registration, opened);
-    return { registration, registering, transports: opened };
+    return { registration, registering, unguarded, transports: opened };
   } finally {
     stopping.dispose();
   }
@@ -162,7 +166,7 @@ async function openServe(
   if (typeof source === "number") return source;
   const publishing = await openPublishing(config, log, source.kind);
   if (typeof publishing === "number") return publishing;
-  const { registration, registering, transports } = publishing;
+  const { registration, registering, unguarded, transports } = publishing;
   log.info(
     `${
       transports.length === 0 ? "standing by to publish" : "publishing"
@@ -187,6 +191,7 @@ async function openServe(
     pacing: pacingTransports(transports),
     registration,
     registering,
+    unguarded,
   };
   const { metrics } = dataManager;
   let lastTrades = 0;

@@ -1,0 +1,100 @@
+// serve with a registry it cannot use (issue 17, item 6): a user the server
+// does not allow to write the bucket's keys. serve warns "publishing without
+// it" and must really publish to NATS (it used to queue every trade behind a
+// lease it never had: "not flushed ... suspended by the registry lease",
+// exit 1), while /healthz says it runs unregistered (a failing registry
+// check, marketbus_registry_registered 0; it used to show neither) and it
+// keeps trying: once the server allows the bucket, it registers and its
+// NATS publishing is guarded by the lease from then on.
+
+import assert from "node:assert/strict";
+import {
+  gatedTest,
+  harnessPermissions,
+  OWN_SERVER_REASON,
+} from "./_permissions.ts";
+import {
+  assertCleanExit,
+  output,
+  ROLE_PERMISSIONS,
+  RoleProcess,
+} from "./_ipc_roles.ts";
+import { check, freePort, healthz, waitUntil } from "./_metrics_scrape.ts";
+import { registryConfig, storedTrades } from "./_registry_roles.ts";
+import { startNatsServer } from "./nats_server.ts";
+
+/** The registry's key subjects (default bucket), refused to the user. */
+const KEYS = "$KV.marketbus_symbols.>";
+
+gatedTest({
+  name:
+    "registry unavailable (the user may not write the bucket): serve publishes to NATS unregistered, /healthz says so, and it registers once the server allows it",
+  permissions: [...ROLE_PERMISSIONS, ...harnessPermissions()],
+  reason: OWN_SERVER_REASON,
+  async fn() {
+    // Every client without credentials is this user.
+    await using server = await startNatsServer({
+      config: {
+        authorization: {
+          users: [{
+            user: "mb",
+            password: "mb-pass-5c1a",
+            permissions: { publish: { deny: [KEYS] } },
+          }],
+        },
+        no_auth_user: "mb",
+      },
+    });
+    await using config = await registryConfig(server.url, {
+      symbols: ["BTCUSDT"],
+    });
+    const port = freePort();
+    await using serve = new RoleProcess("serve", config, [
+      "--nats",
+      "--no-ipc",
+      "--rate",
+      "200",
+      "--metrics-port",
+      String(port),
+    ]);
+    await serve.waitFor(/unavailable .*: publishing without it/);
+    const unregistered = await waitUntil("registry check", async () => {
+      const health = await healthz(port);
+      return health.checks.some((c) => c.name === "registry")
+        ? health
+        : undefined;
+    });
+    const registry = check(unregistered, "registry");
+    assert.equal(registry.ok, false);
+    assert.match(
+      registry.detail,
+      /^not registered: the registry was unavailable at start .*; NATS publishing of binance BTCUSDT goes on unguarded/,
+    );
+    // Trades reach the stream while unregistered.
+    await waitUntil("trades stored", async () => {
+      const stored = (await storedTrades(config)).get("BTCUSDT") ?? [];
+      return stored.length > 0 ? true : undefined;
+    });
+    // The server allows the bucket now (config reload): serve registers.
+    const text = await Deno.readTextFile(server.configFile);
+    assert.ok(text.includes(KEYS), text);
+    await Deno.writeTextFile(
+      server.configFile,
+      text.replace(KEYS, "nothing.denied"),
+    );
+    Deno.kill(server.pid, "SIGHUP");
+    await serve.waitFor(
+      /registered binance BTCUSDT .*\(late: unavailable at start\)/,
+    );
+    await waitUntil("registry check gone", async () => {
+      const health = await healthz(port);
+      return health.checks.some((c) => c.name === "registry")
+        ? undefined
+        : true;
+    });
+    serve.kill("SIGINT");
+    const stopped = await serve.finish();
+    assertCleanExit(stopped, "serve");
+    assert.doesNotMatch(output(stopped), /not flushed|suspended/);
+  },
+});
