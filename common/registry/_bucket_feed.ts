@@ -4,8 +4,13 @@
  * keys, the last entry of each, then every new one), the way a NATS KV
  * watch works. A poll then costs one stream info (is the feed caught up
  * with the stream's last sequence?) instead of one info plus a get per key.
- * A feed that cannot start (a permission, a missing bucket) or that lags
- * past a check falls back to reading every key, and is started again.
+ * A feed that lags past a check falls back to reading every key, and is
+ * started again; one that cannot start (a consumer refused: a permission)
+ * reads every key for {@linkcode RETRY_MS} before it tries again. A
+ * recreated bucket (a new stream: another creation time, or a last
+ * sequence below the feed's) starts a new feed from the start, entries
+ * cleared: the old consumer died with the old stream. A stopped feed's
+ * consumer is deleted (best effort), not left for the server's 5 minutes.
  *
  * @module
  */
@@ -18,13 +23,16 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
+  type PushConsumer,
 } from "@nats-io/jetstream";
 import { decodeEntry, type StoredEntry } from "./entry.ts";
 
 /** How long a check waits for the feed to reach the stream's last sequence, ms. */
 const CATCH_UP_MS = 1000;
 /** How long after a feed that could not start (a permission refused) it is tried again, ms. */
-const RETRY_MS = 30_000;
+export const RETRY_MS = 30_000;
+/** How long {@linkcode BucketFeed.close} waits for its consumer's deletion, ms. */
+const DELETE_WAIT_MS = 1000;
 
 /** Where the feed reads: the bucket's stream and its subjects' prefix. */
 export interface FeedPlace {
@@ -47,6 +55,11 @@ export class BucketFeed {
   /** The stream sequence of the last message applied. */
   #seq = 0;
   #messages: ConsumerMessages | undefined;
+  #consumer: PushConsumer | undefined;
+  /** The creation time of the stream the feed reads (a recreated bucket has another). */
+  #created: string | undefined;
+  /** The consumers being deleted. */
+  #deleting = new Set<Promise<unknown>>();
   #starting: Promise<void> | undefined;
   #caughtUp: { seq: number; resolve: () => void } | undefined;
   #closed = false;
@@ -65,9 +78,9 @@ export class BucketFeed {
    */
   async read(): Promise<Map<string, StoredEntry>> {
     const { jsm, stream } = this.#place;
-    let state;
+    let info;
     try {
-      state = (await jsm.streams.info(stream)).state;
+      info = await jsm.streams.info(stream);
     } catch (error) {
       if (
         error instanceof JetStreamApiError &&
@@ -78,11 +91,15 @@ export class BucketFeed {
       }
       throw error;
     }
-    if (this.#messages === undefined) {
-      this.#starting ??= this.#start().finally(() =>
+    const { state, created } = info;
+    if (created !== this.#created || state.last_seq < this.#seq) {
+      this.#stop(); // a recreated bucket: its consumer died with the old stream
+    }
+    if (this.#messages === undefined && performance.now() >= this.#retryAt) {
+      this.#starting ??= this.#start(created).finally(() =>
         this.#starting = undefined
       );
-      await this.#starting.catch(() => {});
+      await this.#starting;
     }
     // An empty stream (every entry aged out) keeps its last sequence.
     const last = state.messages === 0 ? 0 : state.last_seq;
@@ -97,26 +114,40 @@ export class BucketFeed {
     return await this.#place.readAll();
   }
 
-  /** Stops the feed for good. */
-  close(): void {
+  /** Stops the feed for good, deleting its consumer (waiting up to a second for that). */
+  async close(): Promise<void> {
     this.#closed = true;
     this.#stop();
+    await this.#starting;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const timer = setTimeout(resolve, DELETE_WAIT_MS);
+    await Promise.race([Promise.all(this.#deleting), promise]);
+    clearTimeout(timer);
   }
 
-  async #start(): Promise<void> {
+  /** Starts a feed of the stream created at `created`; a refused consumer is tried again after {@linkcode RETRY_MS}. */
+  async #start(created: string): Promise<void> {
     if (this.#closed) return;
     const { js, stream, prefix } = this.#place;
-    const consumer = await js.consumers.getPushConsumer(stream, {
-      filter_subjects: `${prefix}>`,
-      deliver_policy: DeliverPolicy.LastPerSubject,
-    });
+    let consumer;
+    try {
+      consumer = await js.consumers.getPushConsumer(stream, {
+        filter_subjects: `${prefix}>`,
+        deliver_policy: DeliverPolicy.LastPerSubject,
+      });
+    } catch {
+      this.#retryAt = performance.now() + RETRY_MS;
+      return;
+    }
     this.#entries = new Map();
     this.#seq = 0;
+    this.#created = created;
+    this.#consumer = consumer;
     const messages = await consumer.consume({
       callback: (message) => this.#apply(message),
     });
-    if (this.#closed) return void messages.stop();
     this.#messages = messages;
+    if (this.#closed) this.#stop();
   }
 
   #apply(message: JsMsg): void {
@@ -151,8 +182,14 @@ export class BucketFeed {
     return this.#seq >= seq;
   }
 
+  /** Stops the consumer and deletes it (best effort; the server would keep it 5 minutes). */
   #stop(): void {
     this.#messages?.stop();
     this.#messages = undefined;
+    const deleting = this.#consumer?.delete().catch(() => {});
+    this.#consumer = undefined;
+    if (deleting === undefined) return;
+    this.#deleting.add(deleting);
+    deleting.finally(() => this.#deleting.delete(deleting));
   }
 }

@@ -127,7 +127,7 @@ export class PublisherWatch {
       await Promise.race([read, aborted]);
       await delay(this.#options.pollMs, signal);
     }
-    this.#feed.close();
+    await this.#feed.close();
   }
 
   /**
