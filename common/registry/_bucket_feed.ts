@@ -9,7 +9,10 @@
  * reads every key for {@linkcode RETRY_MS} before it tries again. A
  * recreated bucket (a new stream: another creation time, or a last
  * sequence below the feed's) starts a new feed from the start, entries
- * cleared: the old consumer died with the old stream. A stopped feed's
+ * cleared: the old consumer died with the old stream. A key removed with
+ * no marker (a raw purge of its subject) is seen as a subject count that
+ * differs from the stream's at two reads in a row: the feed restarts. A
+ * stopped feed's
  * consumer is deleted (best effort), not left for the server's 5 minutes.
  *
  * @module
@@ -52,6 +55,10 @@ export interface FeedPlace {
 export class BucketFeed {
   #place: FeedPlace;
   #entries = new Map<string, StoredEntry>();
+  /** The keys whose last message is a delete or purge marker (or no entry), by sequence: subjects of the stream too. */
+  #markers = new Map<string, number>();
+  /** Reads in a row at which the feed's keys and the stream's subjects differed in number. */
+  #miscounts = 0;
   /** The stream sequence of the last message applied. */
   #seq = 0;
   #messages: ConsumerMessages | undefined;
@@ -104,24 +111,39 @@ export class BucketFeed {
     // An empty stream (every entry aged out) keeps its last sequence.
     const last = state.messages === 0 ? 0 : state.last_seq;
     if (this.#messages !== undefined && await this.#reach(last)) {
-      // Entries the stream aged out (max_age) are gone for the feed too.
-      for (const [key, stored] of this.#entries) {
-        if (stored.revision < state.first_seq) this.#entries.delete(key);
-      }
-      return new Map(this.#entries);
+      this.#prune(state.first_seq);
+      // One miscount may be a key put since the stream info; two in a row
+      // are a key gone without a marker (a raw purge).
+      const keys = this.#entries.size + this.#markers.size;
+      this.#miscounts = keys === state.num_subjects ? 0 : this.#miscounts + 1;
+      if (this.#miscounts < 2) return new Map(this.#entries);
     }
     this.#stop(); // lagging or not started: read every key, start again
     return await this.#place.readAll();
+  }
+
+  /** Entries and markers the stream aged out (max_age, before `firstSeq`) are gone for the feed too. */
+  #prune(firstSeq: number): void {
+    for (const [key, stored] of this.#entries) {
+      if (stored.revision < firstSeq) this.#entries.delete(key);
+    }
+    for (const [key, seq] of this.#markers) {
+      if (seq < firstSeq) this.#markers.delete(key);
+    }
   }
 
   /** Stops the feed for good, deleting its consumer (waiting up to a second for that). */
   async close(): Promise<void> {
     this.#closed = true;
     this.#stop();
-    await this.#starting;
+    // A feed starting meanwhile stops (and deletes its consumer) once started.
+    const deleted = (async () => {
+      await this.#starting?.catch(() => {});
+      await Promise.all(this.#deleting);
+    })();
     const { promise, resolve } = Promise.withResolvers<void>();
     const timer = setTimeout(resolve, DELETE_WAIT_MS);
-    await Promise.race([Promise.all(this.#deleting), promise]);
+    await Promise.race([deleted, promise]);
     clearTimeout(timer);
   }
 
@@ -140,6 +162,8 @@ export class BucketFeed {
       return;
     }
     this.#entries = new Map();
+    this.#markers = new Map();
+    this.#miscounts = 0;
     this.#seq = 0;
     this.#created = created;
     this.#consumer = consumer;
@@ -156,8 +180,11 @@ export class BucketFeed {
     const entry = message.data.length > 0
       ? decodeEntry(message.data)
       : undefined;
-    if (entry === undefined) this.#entries.delete(key);
-    else {
+    if (entry === undefined) {
+      this.#entries.delete(key);
+      this.#markers.set(key, message.seq);
+    } else {
+      this.#markers.delete(key);
       this.#entries.set(key, {
         entry,
         revision: message.seq,

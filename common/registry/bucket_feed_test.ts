@@ -101,6 +101,18 @@ natsTest({
       const purged = await feed.read();
       assert.equal(purged.size, 19);
       assert.equal(purged.has(key), false);
+      // A key from the middle of the sequence: no marker, and not below the
+      // stream's first sequence; the feed sees it gone by the second read.
+      const middle = [...purged].sort(([, a], [, b]) =>
+        a.revision - b.revision
+      )[9][0];
+      await jsm.streams.purge("KV_feed", { filter: `$KV.feed.${middle}` });
+      await feed.read();
+      const again = await feed.read();
+      assert.equal(again.has(middle), false);
+      assert.deepEqual([...again.keys()].sort(), [
+        ...(await bucket.list()).keys(),
+      ]);
       await feed.close();
     } finally {
       await nc.close();
