@@ -23,6 +23,7 @@ import {
   type OpenRegistry,
   openRegistry,
   PublisherWatch,
+  sameHost,
   type SymbolEntry,
 } from "../common/registry/mod.ts";
 import { segmentName } from "../common/wire/ring_names.ts";
@@ -97,6 +98,11 @@ export class LiveRegistry {
       return;
     }
     const host = hostName();
+    if (host === "unknown" && LiveRegistry.discovers(this.#config)) {
+      this.#log.warn(
+        "registry: this host's name is unknown (no --allow-sys=hostname): --symbols '*' follows no ring, since none is known to be on this host",
+      );
+    }
     const added = new Set<string>();
     // The watch hands on an entry once it saw its heartbeat move, so the
     // publishers alive at the start come at the second read: up to then
@@ -111,7 +117,7 @@ export class LiveRegistry {
       const symbols = entries.filter((entry) =>
         entry.exchange === exchange && !added.has(entry.symbol) &&
         entry.ring === ringOf(this.#config, entry.symbol) &&
-        (host === "unknown" || entry.host === host)
+        sameHost(entry.host, host)
       ).map((entry) => entry.symbol);
       if (symbols.length === 0) return;
       for (const symbol of symbols) added.add(symbol);

@@ -104,6 +104,10 @@ export class PublisherWatch {
         moved: seen !== undefined,
       });
     }
+    // Keys gone from the bucket (deleted, aged out) are forgotten.
+    for (const key of this.#seen.keys()) {
+      if (!this.#entries.has(key)) this.#seen.delete(key);
+    }
     const entries = [...this.#entries].filter(([key, stored]) =>
       this.#ours(stored.entry) && this.#seen.get(key)!.moved &&
       this.#status(key, stored, now) === "alive"
