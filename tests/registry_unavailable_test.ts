@@ -5,7 +5,8 @@
 // exit 1), while /healthz says it runs unregistered (a failing registry
 // check, marketbus_registry_registered 0; it used to show neither) and it
 // keeps trying: once the server allows the bucket, it registers and its
-// NATS publishing is guarded by the lease from then on.
+// NATS publishing is guarded by the lease from then on. A SIGINT while that
+// late registration waits to judge an owner stops serve within seconds.
 
 import assert from "node:assert/strict";
 import {
@@ -21,10 +22,40 @@ import {
 } from "./_ipc_roles.ts";
 import { check, freePort, healthz, waitUntil } from "./_metrics_scrape.ts";
 import { registryConfig, storedTrades } from "./_registry_roles.ts";
-import { startNatsServer } from "./nats_server.ts";
+import { type NatsServer, startNatsServer } from "./nats_server.ts";
 
 /** The registry's key subjects (default bucket), refused to the user. */
 const KEYS = "$KV.marketbus_symbols.>";
+
+/** The bucket's stream info. */
+const INFO = "$JS.API.STREAM.INFO.KV_marketbus_symbols";
+
+/** Harmless stand-in for {@linkcode KEYS} in the deny list. */
+const NOTHING = "nothing.denied";
+
+/** A server whose clients without credentials are a user denied `deny`. */
+function denying(deny: string): Promise<NatsServer> {
+  return startNatsServer({
+    config: {
+      authorization: {
+        users: [{
+          user: "mb",
+          password: "mb-pass-5c1a",
+          permissions: { publish: { deny: [deny] } },
+        }],
+      },
+      no_auth_user: "mb",
+    },
+  });
+}
+
+/** Reloads `server`'s config with `from` denied replaced by `to`. */
+async function redeny(server: NatsServer, from: string, to: string) {
+  const text = await Deno.readTextFile(server.configFile);
+  assert.ok(text.includes(from), text);
+  await Deno.writeTextFile(server.configFile, text.replace(from, to));
+  Deno.kill(server.pid, "SIGHUP");
+}
 
 gatedTest({
   name:
@@ -32,19 +63,7 @@ gatedTest({
   permissions: [...ROLE_PERMISSIONS, ...harnessPermissions()],
   reason: OWN_SERVER_REASON,
   async fn() {
-    // Every client without credentials is this user.
-    await using server = await startNatsServer({
-      config: {
-        authorization: {
-          users: [{
-            user: "mb",
-            password: "mb-pass-5c1a",
-            permissions: { publish: { deny: [KEYS] } },
-          }],
-        },
-        no_auth_user: "mb",
-      },
-    });
+    await using server = await denying(KEYS);
     await using config = await registryConfig(server.url, {
       symbols: ["BTCUSDT"],
     });
@@ -76,13 +95,7 @@ gatedTest({
       return stored.length > 0 ? true : undefined;
     });
     // The server allows the bucket now (config reload): serve registers.
-    const text = await Deno.readTextFile(server.configFile);
-    assert.ok(text.includes(KEYS), text);
-    await Deno.writeTextFile(
-      server.configFile,
-      text.replace(KEYS, "nothing.denied"),
-    );
-    Deno.kill(server.pid, "SIGHUP");
+    await redeny(server, KEYS, NOTHING);
     await serve.waitFor(
       /registered binance BTCUSDT .*\(late: unavailable at start\)/,
     );
@@ -96,5 +109,56 @@ gatedTest({
     const stopped = await serve.finish();
     assertCleanExit(stopped, "serve");
     assert.doesNotMatch(output(stopped), /not flushed|suspended/);
+  },
+});
+
+/** A long TTL: a late claim of an owned symbol waits ~37 s for its heartbeat. */
+const LONG_TTL = `
+[registry]
+heartbeat_interval = "250ms"
+ttl = "30s"
+`;
+
+gatedTest({
+  name:
+    "registry unavailable: SIGINT while the late registration waits to judge a paused owner stops serve within seconds, exit 0",
+  permissions: [...ROLE_PERMISSIONS, ...harnessPermissions()],
+  reason: OWN_SERVER_REASON,
+  async fn() {
+    await using server = await denying(NOTHING);
+    await using config = await registryConfig(server.url, {
+      symbols: ["BTCUSDT"],
+      registry: LONG_TTL,
+    });
+    // The owner registers, then pauses: its heartbeat does not move.
+    await using owner = new RoleProcess("serve", config, [
+      "--nats",
+      "--no-ipc",
+    ]);
+    await owner.waitFor(/publishing synthetic/);
+    owner.kill("SIGSTOP");
+    try {
+      // The bucket's info refused: serve cannot open the registry.
+      await redeny(server, NOTHING, INFO);
+      await using serve = new RoleProcess("serve", config, [
+        "--nats",
+        "--no-ipc",
+      ]);
+      await serve.waitFor(/unavailable .*: publishing without it/);
+      // Allowed again: the late registration looks at the owner's heartbeat
+      // for a lease before judging it.
+      await redeny(server, INFO, NOTHING);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const signalled = performance.now();
+      serve.kill("SIGINT");
+      const stopped = await serve.finish();
+      const ms = performance.now() - signalled;
+      assert.equal(stopped.code, 0, output(stopped));
+      assert.ok(ms < 10_000, `stopped ${ms} ms after SIGINT`);
+    } finally {
+      owner.kill("SIGCONT");
+    }
+    owner.kill("SIGINT");
+    await owner.finish();
   },
 });
