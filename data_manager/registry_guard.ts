@@ -26,14 +26,19 @@ import type { RegistryStanding } from "./registry_health.ts";
 import type { TradeSource } from "./source.ts";
 import { whenAborted } from "../common/runtime/delay.ts";
 
+/** The ring transport among `transports`, if any. */
+function ringsOf(
+  transports: readonly TradePublisher[],
+): RingPublisher | undefined {
+  return transports.find((transport) => transport instanceof RingPublisher);
+}
+
 /** Puts the rings' names and epochs into the registry entries. */
 export function describeRings(
   registration: Registration | undefined,
   transports: readonly TradePublisher[],
 ): void {
-  const rings = transports.find((transport) =>
-    transport instanceof RingPublisher
-  );
+  const rings = ringsOf(transports);
   if (!registration || !rings) return;
   registration.claims.describe({
     rings: rings.segments,
@@ -85,7 +90,8 @@ export class RegistryGuard {
     this.lease = config.registry.register
       ? {
         holds: () =>
-          !this.#fenced && (this.#leaseHolds() || !this.#ringRetired()),
+          this.#natsHolds() ||
+          (!this.#fenced && !ringsOf(this.#transports)?.retired()),
         ended: () =>
           this.#fence(
             "a standby on this host took this serve's rings over (its registry lease had ended): stopping",
@@ -106,11 +112,8 @@ export class RegistryGuard {
     return performance.now() < registration.claims.leaseUntil;
   }
 
-  #ringRetired(): boolean {
-    return this.#transports.some((transport) =>
-      transport instanceof RingPublisher && transport.retired()
-    );
-  }
+  /** May NATS publish: not fenced and within the lease (or unguarded)? */
+  #natsHolds = (): boolean => !this.#fenced && this.#leaseHolds();
 
   /**
    * Guards `transports` (past the lease NATS is suspended; fenced, they
@@ -120,8 +123,7 @@ export class RegistryGuard {
   watch(transports: readonly TradePublisher[]): void {
     this.#transports = transports;
     if (this.lease) {
-      const holds = () => !this.#fenced && this.#leaseHolds();
-      for (const transport of transports) transport.guard?.(holds);
+      for (const transport of transports) transport.guard?.(this.#natsHolds);
     }
     const state = this.#state;
     if (state.registration) return this.#heartbeat(state.registration);
