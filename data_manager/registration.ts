@@ -87,6 +87,9 @@ function unavailable(
   return { unavailable: why };
 }
 
+/** The longest wait between two registrations tried while serve publishes unguarded (the registry unavailable at start), ms. */
+const UNGUARDED_RETRY_MAX_MS = 30_000;
+
 /** serve could not reach the registry at start: NATS stays suspended while {@linkcode registerLate} keeps trying. */
 export const UNREACHABLE = "unreachable";
 
@@ -244,7 +247,8 @@ export async function openRegistration(
  * claims every symbol. Returns the registration, or the refusal line when
  * a live serve owns a symbol meanwhile (this one must fence what it
  * queued and stop). Other failures are retried every heartbeat
- * interval, the first one logged (`unguarded`: the warning at start said it).
+ * interval, the first one logged (`unguarded`: the warning at start said it,
+ * and the wait doubles up to {@linkcode UNGUARDED_RETRY_MAX_MS}).
  */
 export async function registerLate(
   config: Config,
@@ -259,6 +263,7 @@ export async function registerLate(
   const { registry: settings, transport: { nats } } = config;
   const { log, signal, unguarded } = options;
   let failing = unguarded;
+  let wait = settings.heartbeatIntervalMs;
   while (!signal.aborted) {
     let registry: OpenRegistry | undefined;
     try {
@@ -296,7 +301,9 @@ export async function registerLate(
       if (!failing) log.warn(`registry: ${(error as Error).message}`);
       failing = true;
     }
-    await delay(settings.heartbeatIntervalMs, signal);
+    await delay(wait, signal);
+    // A registry refused (a permission) is asked less and less often.
+    if (unguarded) wait = Math.min(wait * 2, UNGUARDED_RETRY_MAX_MS);
   }
   return undefined;
 }
