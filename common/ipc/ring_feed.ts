@@ -42,6 +42,7 @@ import type {
   FeedEvent,
   FeedStatus,
   LossCause,
+  OnEpoch,
   OnGap,
   OnTick,
   StreamStats,
@@ -114,6 +115,7 @@ interface Run {
   readonly signal: AbortSignal | undefined;
   readonly emit: (event: FeedEvent) => void;
   readonly onGap: OnGap | undefined;
+  readonly onEpoch: OnEpoch | undefined;
   /** The attached readers, as of their last change. */
   readers: RingReader[];
 }
@@ -211,6 +213,7 @@ export class RingFeed implements TradeFeed {
       signal,
       emit,
       onGap: options.onGap,
+      onEpoch: options.onEpoch,
       readers: [],
     };
     const interrupt = () => {
@@ -220,7 +223,7 @@ export class RingFeed implements TradeFeed {
     signal?.addEventListener("abort", interrupt, { once: true });
     try {
       for (const channel of channels) {
-        this.#attach(channel, this.#options.from, emit);
+        this.#attach(channel, this.#options.from, run);
       }
       run.readers = active(channels);
       await this.#follow(run);
@@ -276,7 +279,7 @@ export class RingFeed implements TradeFeed {
       if (now >= nextCheck) {
         const beatMs = monotonicMs();
         for (const channel of channels) {
-          this.#check(channel, { now, beatMs }, emit);
+          this.#check(channel, { now, beatMs }, run);
         }
         readers = run.readers = active(channels);
         nextCheck = now + CHECK_EVERY_MS;
@@ -285,7 +288,7 @@ export class RingFeed implements TradeFeed {
         nextSearch = now + ATTACH_RETRY_MS;
         for (const channel of search.due(now)) {
           if (channel.reader === undefined) {
-            this.#attach(channel, "first", emit);
+            this.#attach(channel, "first", run);
           }
         }
         readers = run.readers = active(channels);
@@ -376,8 +379,9 @@ export class RingFeed implements TradeFeed {
   #attach(
     channel: Channel,
     from: ReaderStart,
-    emit: (event: FeedEvent) => void,
+    run: Pick<Run, "emit" | "onEpoch">,
   ): boolean {
+    const emit = run.emit;
     const { reader, miss, refused } = probeRing(channel.name, {
       epoch: channel.epoch,
       from,
@@ -410,6 +414,7 @@ export class RingFeed implements TradeFeed {
         }) at position ${reader.startPosition}`,
     ));
     reportUnregistered(channel, reader, emit);
+    run.onEpoch?.(channel.index, reader.epoch);
     return true;
   }
 
@@ -421,8 +426,9 @@ export class RingFeed implements TradeFeed {
   #check(
     channel: Channel,
     { now, beatMs }: { now: number; beatMs: number },
-    emit: (event: FeedEvent) => void,
+    run: Pick<Run, "emit" | "onEpoch">,
   ): void {
+    const emit = run.emit;
     const reader = channel.reader;
     if (reader === undefined) return; // the search looks for it
     try {
@@ -439,24 +445,24 @@ export class RingFeed implements TradeFeed {
     const status = reader.producerStatus(now, this.#options.staleAfterMs);
     const previous = channel.state;
     if (status === previous) {
-      if (status === "closed" || status === "dead") this.#leave(channel, emit);
+      if (status === "closed" || status === "dead") this.#leave(channel, run);
       return;
     }
     channel.state = status;
     const event = statusEvent(channel, reader, status, previous, now);
     if (event !== undefined) emit(event);
-    if (status === "dead" || status === "closed") this.#leave(channel, emit);
+    if (status === "dead" || status === "closed") this.#leave(channel, run);
   }
 
   /** Once a closed or dead ring is drained, lets it go and looks for its successor. */
-  #leave(channel: Channel, emit: (event: FeedEvent) => void): void {
+  #leave(channel: Channel, run: Pick<Run, "emit" | "onEpoch">): void {
     if (channel.reader?.hasData()) return; // drain first
     // The producer will not finish a slot it left unreadable: skip it now.
     if (channel.reader?.skipUnreadable(performance.now(), 0)) return;
     const state = channel.state;
     detach(channel);
     channel.state = state;
-    this.#attach(channel, "first", emit);
+    this.#attach(channel, "first", run);
   }
 }
 

@@ -75,10 +75,12 @@ export interface RingWriterOptions {
   maxTetherTimeoutMs?: number;
   /** Called once per tethered reader evicted (to log it). */
   onEvict?: (info: ReaderEvictionInfo) => void;
+  /** The run's epoch (1 to 2^32 - 1; default random); one replacing a segment of that epoch gets a random one: see {@linkcode RingWriter.epoch}. */
+  epoch?: number;
 }
 
 /** Options of the writer once defaults are applied. */
-type ResolvedOptions = Required<Omit<RingWriterOptions, "onEvict">>;
+type ResolvedOptions = Required<Omit<RingWriterOptions, "onEvict" | "epoch">>;
 
 /**
  * The producer side of one ring segment. Single-threaded: one writer per
@@ -193,7 +195,7 @@ export class RingWriter {
    * @throws {RingOwnerError} when another user owns the name (it cannot be replaced).
    * @throws {OsError} (EEXIST) when the name is not a regular file (a directory, a symbolic link).
    * @throws {RingSpaceError} when /dev/shm has no room for it.
-   * @throws {RangeError} for a bad capacity, heartbeat interval, start position, backlog or tether timeout.
+   * @throws {RangeError} for a bad capacity, heartbeat interval, start position, backlog, tether timeout or epoch.
    */
   static create(name: string, options: RingWriterOptions = {}): RingWriter {
     const resolved: ResolvedOptions = {
@@ -217,7 +219,8 @@ export class RingWriter {
         `Invalid start position ${start}: expected a safe integer ≥ 0`,
       );
     }
-    const fresh = createReplacing(name, segmentSize(resolved.capacity));
+    const size = segmentSize(resolved.capacity);
+    const fresh = createReplacing(name, size, { epoch: options.epoch });
     return new RingWriter(
       fresh.segment,
       fresh.epoch,

@@ -18,11 +18,17 @@ import {
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import { TradeView } from "../wire/trade_view.ts";
 import { streamEvent } from "../transport/feed_events.ts";
-import type { FeedEvent, OnGap, OnStream, OnTick } from "../transport/feed.ts";
+import type {
+  FeedEvent,
+  OnEpoch,
+  OnGap,
+  OnStream,
+  OnTick,
+} from "../transport/feed.ts";
+import { type Channel, newChannel, noteEpoch } from "./_channel.ts";
 import {
   addLoss,
   isNewStream,
-  type LossCounts,
   LossWatch,
   pendingLossEvent,
   STREAM_LOSS,
@@ -31,34 +37,6 @@ import {
 import { ALL, ConsumerStatus } from "./_status_watch.ts";
 import { ackReply, readAckReply } from "./_ack_reply.ts";
 import type { RedeliveryHold } from "./_redelivery_hold.ts";
-
-/** One subscribed (or met) (exchange, symbol) stream's counters. */
-export interface Channel extends LossCounts {
-  /** Stream index. */
-  index: number;
-  /** Exchange, lower case. */
-  exchange: string;
-  /** Symbol, upper case. */
-  symbol: string;
-  /** Trades delivered. */
-  received: number;
-  /** Records that failed validation. */
-  invalid: number;
-}
-
-/** A channel's counters, all zero. */
-function newChannel(index: number, exchange: string, symbol: string): Channel {
-  return {
-    index,
-    exchange,
-    symbol,
-    received: 0,
-    invalid: 0,
-    lost: 0,
-    unreported: 0,
-    reportedAt: -Infinity,
-  };
-}
 
 /** What a subject's messages are: their origin (undefined: not a trade subject) and channel. */
 interface Route {
@@ -99,6 +77,7 @@ export class Subscription {
   #onTick: OnTick;
   #onStream: OnStream;
   #onGap: OnGap | undefined;
+  #onEpoch: OnEpoch | undefined;
   #emit: (event: FeedEvent) => void;
   #prefix: string;
   #limit: number;
@@ -127,6 +106,8 @@ export class Subscription {
       onStream: OnStream;
       /** Told about each loss, in order (see `SubscribeOptions.onGap`). */
       onGap?: OnGap;
+      /** Told each stream's run epoch when it changes (read only when given). */
+      onEpoch?: OnEpoch;
       prefix: string;
       limit: number;
       acks: boolean;
@@ -139,6 +120,7 @@ export class Subscription {
     this.#onTick = onTick;
     this.#onStream = options.onStream;
     this.#onGap = options.onGap;
+    this.#onEpoch = options.onEpoch;
     this.#stream = options.stream;
     this.#prefix = options.prefix;
     this.#limit = options.limit;
@@ -320,6 +302,9 @@ export class Subscription {
       return;
     }
     const channel = route.channel ?? this.#open(route);
+    if (this.#onEpoch !== undefined) {
+      noteEpoch(channel, message, this.#onEpoch);
+    }
     const firstSeq = view.seq;
     const lost = this.loss.trades(
       route.key,

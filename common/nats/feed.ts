@@ -260,6 +260,7 @@ export class NatsFeed implements TradeFeed {
       exchange: consumer.exchange,
       onStream: options.onStream ?? (() => {}),
       onGap: options.onGap,
+      onEpoch: options.onEpoch,
       prefix: subjectPrefix,
       limit: options.limit && options.limit > 0 ? options.limit : Infinity,
       acks: consumer.durableName !== undefined,

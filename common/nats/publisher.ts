@@ -58,6 +58,7 @@ import {
   takeTrades,
 } from "./_publish_lane.ts";
 import { headerBytes } from "./_publish_message.ts";
+import { checkRunEpoch, newRunEpoch } from "../wire/run_epoch.ts";
 import { checkPublishSettings, MessageSizes } from "./_publish_limits.ts";
 import { LossReports, type NatsLoss, publishLosses } from "./_publish_loss.ts";
 import { type NatsPublisherStats, publisherSummary } from "./_publish_stats.ts";
@@ -90,12 +91,19 @@ export interface NatsPublisherOptions {
   config: NatsTransportConfig;
   /** Where connection, stream and publishing events are logged. */
   log: Logger;
+  /**
+   * The run's epoch, carried by every message in a `Marketbus-Epoch` header
+   * (default: a random one; see `common/wire/run_epoch.ts`).
+   */
+  epoch?: number;
 }
 
 /** Publishes trades into a JetStream stream; see the module documentation. */
 export class NatsPublisher implements TradePublisher {
   /** Transport name. */
   readonly name = "nats";
+  /** The run epoch every message carries (`Marketbus-Epoch`). */
+  readonly epoch: number;
   #config: NatsTransportConfig;
   #log: Logger;
   #lanes: Lane[];
@@ -133,6 +141,9 @@ export class NatsPublisher implements TradePublisher {
     this.#config = config;
     this.#log = log;
     checkPublishSettings(publish);
+    this.epoch = options.epoch === undefined
+      ? newRunEpoch()
+      : checkRunEpoch(options.epoch, "run epoch");
     const batchMax = publish.batchMaxTrades;
     this.#maxInFlight = publish.maxInFlight;
     this.#queueMax = publish.queueMaxTrades;
@@ -171,6 +182,7 @@ export class NatsPublisher implements TradePublisher {
       sizes,
       schedulePump: () => this.#schedulePump(),
       released: this.#released,
+      epoch: this.epoch,
     });
     this.#reports = new LossReports(log, { stream, queueMax: this.#queueMax });
     this.#tick = setInterval(() => this.#onTick(), TICK_MS);

@@ -80,7 +80,44 @@ export interface SubscribeOptions {
    * ends, if none follows).
    */
   onGap?: OnGap;
+  /**
+   * Told the run epoch of a stream's next trades whenever it changes, just
+   * before the first of them: a ring's header epoch when it is attached, a
+   * NATS message's `Marketbus-Epoch` header (0 when it has none). Trades of
+   * one epoch number their `seq` alike on both transports.
+   */
+  onEpoch?: OnEpoch;
+  /**
+   * Told, in order with its trades, when a stream reached live: a feed that
+   * replays history first (the catch-up feed) calls it between the last
+   * replayed trade and the first live one. Other feeds never call it.
+   */
+  onCaughtUp?: OnCaughtUp;
 }
+
+/** Receives a stream's run epoch (see {@linkcode SubscribeOptions.onEpoch}). */
+export type OnEpoch = (stream: number, epoch: number) => void;
+
+/** A stream that reached live after replaying its history. */
+export interface CaughtUp {
+  /** The stream's exchange. */
+  exchange: string;
+  /** The stream's symbol. */
+  symbol: string;
+  /** The stream index. */
+  stream: number;
+  /** Trades delivered from the history before reaching live. */
+  replayed: number;
+  /** Time from the subscription's start to reaching live, ms. */
+  ms: number;
+  /** The `seq` of the last trade delivered before the switch, or null when none was. */
+  lastSeq: number | null;
+  /** The run epoch of the live trades. */
+  epoch: number;
+}
+
+/** Receives each {@linkcode CaughtUp}, in order with the trades of its stream. */
+export type OnCaughtUp = (event: CaughtUp) => void;
 
 /**
  * Why trades are missing from a stream: overwritten in the ring before they

@@ -1,0 +1,300 @@
+/**
+ * Catch-up then live: a {@linkcode TradeFeed} made of two, a history feed
+ * (a JetStream replay from a start) and a live one (the rings, read from
+ * the oldest trade they hold), that delivers each stream's history and then
+ * its live trades with no gap and no duplicate at the seam (`_seam.ts`),
+ * telling `onCaughtUp` when a stream switched. Once every stream is live
+ * the history subscription ends. The timeline and the limits are in
+ * docs/nats.md, "Catch-up then live".
+ *
+ * @module
+ */
+
+import type { Labels, MetricFamily } from "../metrics/exposition.ts";
+import type { TradeOrigin } from "../wire/codec.ts";
+import type {
+  FeedStatus,
+  LossCause,
+  OnTick,
+  StreamStats,
+  SubscribeOptions,
+  TradeFeed,
+  TradeGap,
+} from "../transport/feed.ts";
+import { Seam } from "./_seam.ts";
+
+/** Options of {@linkcode CatchUpFeed}. */
+export interface CatchUpFeedOptions {
+  /** The history: trades from the catch-up start on, with their run epochs (a `NatsFeed`). */
+  history: TradeFeed;
+  /** The live feed, with its run epochs, reading from the oldest trade it holds (a `RingFeed` `from: "oldest"`). */
+  live: TradeFeed;
+  /**
+   * Live trades held per stream while its history is replayed (a power of
+   * two; 48 bytes each); beyond it the oldest held go, and the history
+   * must reach further before the switch.
+   *
+   * @default {262144}
+   */
+  hold?: number;
+}
+
+/** One stream of the subscription, as the two feeds' streams map to it. */
+interface Stream {
+  readonly index: number;
+  readonly origin: TradeOrigin;
+  readonly seam: Seam;
+  received: number;
+  lost: number;
+  lostBy: Partial<Record<LossCause, number>>;
+  /** Its index in each feed (-1: not announced there). */
+  historyIndex: number;
+  liveIndex: number;
+}
+
+/** What one subscription delivers to, shared by its streams. */
+interface Delivery {
+  readonly onTick: OnTick;
+  readonly options: SubscribeOptions;
+  readonly start: number;
+  readonly limit: number;
+  readonly stop: () => void;
+  /** Ends the history subscription alone. */
+  readonly stopHistory: () => void;
+  delivered: number;
+  caughtUp: number;
+}
+
+/** Default of {@linkcode CatchUpFeedOptions.hold}. */
+export const DEFAULT_HOLD = 262_144;
+
+/** Catch-up then live; see the module documentation. */
+export class CatchUpFeed implements TradeFeed {
+  /** Short name (the `transport` label). */
+  readonly name = "catch_up";
+  /** The causes of loss of both feeds. */
+  readonly lossCauses: readonly LossCause[];
+  readonly #history: TradeFeed;
+  readonly #live: TradeFeed;
+  readonly #hold: number;
+  #streams: Stream[] = [];
+  #byKey = new Map<string, Stream>();
+
+  /** Composes `options.history` and `options.live`; nothing is read until {@linkcode subscribeTrades}. */
+  constructor(options: CatchUpFeedOptions) {
+    this.#history = options.history;
+    this.#live = options.live;
+    this.#hold = options.hold ?? DEFAULT_HOLD;
+    this.lossCauses = [
+      ...new Set([...options.live.lossCauses, ...options.history.lossCauses]),
+    ];
+  }
+
+  /**
+   * Subscribes both feeds to `symbols` (the live one first: its streams
+   * give the indexes) and delivers each stream's history, then its live
+   * trades, until the signal aborts or `limit` trades were delivered. Gaps
+   * of the history before the switch and of the live feed after it go to
+   * `onGap` (their exact counts); the live feed's gaps before the switch
+   * only drop the held trades (the history covers them).
+   */
+  async subscribeTrades(
+    symbols: readonly string[],
+    onTick: OnTick,
+    options: SubscribeOptions = {},
+  ): Promise<void> {
+    const history = new AbortController();
+    const live = new AbortController();
+    const stop = () => {
+      history.abort();
+      live.abort();
+    };
+    options.signal?.addEventListener("abort", stop, { once: true });
+    const run: Delivery = {
+      onTick,
+      options,
+      start: performance.now(),
+      limit: options.limit && options.limit > 0 ? options.limit : Infinity,
+      stop,
+      stopHistory: () => history.abort(),
+      delivered: 0,
+      caughtUp: 0,
+    };
+    const liveRun = this.#read(this.#live, symbols, run, live.signal);
+    const historyRun = this.#read(
+      this.#history,
+      symbols,
+      run,
+      history.signal,
+    );
+    // Either failing ends the other.
+    const settled = await Promise.allSettled([
+      liveRun.catch((error) => {
+        stop();
+        throw error;
+      }),
+      historyRun.catch((error) => {
+        stop();
+        throw error;
+      }),
+    ]);
+    options.signal?.removeEventListener("abort", stop);
+    for (const result of settled) {
+      if (result.status === "rejected") throw result.reason;
+    }
+  }
+
+  /**
+   * Subscribes `feed` (the live one or the history) to `symbols`, handing
+   * its trades, epochs and gaps to the seams of its streams until `signal`.
+   */
+  #read(
+    feed: TradeFeed,
+    symbols: readonly string[],
+    run: Delivery,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const isLive = feed === this.#live;
+    const streams: Stream[] = [];
+    const emit = run.options.onEvent ?? (() => {});
+    const lost = (stream: Stream) => (gap: TradeGap) => {
+      const count = gap.count ?? 0;
+      stream.lost += count;
+      const cause = gap.cause as LossCause;
+      if (this.lossCauses.includes(cause)) {
+        stream.lostBy[cause] = (stream.lostBy[cause] ?? 0) + count;
+      }
+      run.options.onGap?.({ ...gap, stream: stream.index });
+    };
+    return feed.subscribeTrades(
+      symbols,
+      isLive
+        ? (trade, _origin, index) => streams[index].seam.liveTrade(trade)
+        : (trade, _origin, index) => streams[index].seam.history(trade),
+      {
+        signal,
+        onStream: (origin, index) => {
+          const stream = streams[index] = this.#open(origin, run);
+          if (isLive) stream.liveIndex = index;
+          else stream.historyIndex = index;
+        },
+        onEpoch: isLive
+          ? (index, epoch) => streams[index].seam.liveEpoch(epoch)
+          : (index, epoch) => streams[index].seam.historyEpoch(epoch),
+        onGap: (gap) => {
+          const stream = streams[gap.stream];
+          if (isLive) stream.seam.liveGap(gap, lost(stream));
+          else stream.seam.historyGap(gap, lost(stream));
+        },
+        onEvent: (event) =>
+          emit({
+            ...event,
+            stream: event.stream >= 0 ? streams[event.stream].index : -1,
+          }),
+      },
+    );
+  }
+
+  /** The stream of `origin`, created and announced at its first mention. */
+  #open(origin: TradeOrigin, run: Delivery): Stream {
+    const key = `${origin.exchange}.${origin.symbol}`;
+    const known = this.#byKey.get(key);
+    if (known !== undefined) return known;
+    const index = this.#streams.length;
+    const stream: Stream = {
+      index,
+      origin: { exchange: origin.exchange, symbol: origin.symbol },
+      seam: new Seam({
+        tick: (trade) => {
+          stream.received++;
+          run.onTick(trade, stream.origin, index);
+          if (++run.delivered >= run.limit) run.stop();
+        },
+        caughtUp: (replayed, lastSeq, epoch) => {
+          run.options.onCaughtUp?.({
+            exchange: origin.exchange,
+            symbol: origin.symbol,
+            stream: index,
+            replayed,
+            ms: performance.now() - run.start,
+            lastSeq,
+            epoch,
+          });
+          // Every stream live: the history is no longer read.
+          if (++run.caughtUp === this.#streams.length) run.stopHistory();
+        },
+      }, this.#hold),
+      received: 0,
+      lost: 0,
+      lostBy: {},
+      historyIndex: -1,
+      liveIndex: -1,
+    };
+    this.#streams.push(stream);
+    this.#byKey.set(key, stream);
+    run.options.onStream?.(stream.origin, index);
+    return stream;
+  }
+
+  /** Whether each stream (by index) reached live. */
+  caughtUp(): boolean[] {
+    return this.#streams.map((stream) => stream.seam.live);
+  }
+
+  /**
+   * Counters per stream: what this feed delivered and the losses it passed
+   * on; lag, invalid records, restarts and state from the feed the stream
+   * reads now (the history until its switch, then the live feed).
+   */
+  stats(): StreamStats[] {
+    const live = this.#live.stats();
+    const history = this.#history.stats();
+    return this.#streams.map((stream) => {
+      const now = stream.seam.live
+        ? live[stream.liveIndex]
+        : history[stream.historyIndex];
+      return {
+        exchange: stream.origin.exchange,
+        symbol: stream.origin.symbol,
+        received: stream.received,
+        lost: stream.lost,
+        lostBy: stream.lostBy,
+        invalid: (live[stream.liveIndex]?.invalid ?? 0) +
+          (history[stream.historyIndex]?.invalid ?? 0),
+        lag: now?.lag ?? 0,
+        restarts: live[stream.liveIndex]?.restarts ?? 0,
+        state: stream.seam.live
+          ? now?.state ?? "live"
+          : `catching up (${stream.seam.held} live trades held)`,
+      };
+    });
+  }
+
+  /**
+   * The live feed's status once every stream is live; before, connected
+   * when both feeds are, never idle, and the detail says how many streams
+   * are still catching up.
+   */
+  status(): FeedStatus {
+    const live = this.#live.status();
+    const behind = this.#streams.filter((stream) => !stream.seam.live);
+    if (this.#streams.length > 0 && behind.length === 0) return live;
+    const history = this.#history.status();
+    const names = behind.map((stream) => stream.origin.symbol).join(", ");
+    return {
+      connected: live.connected && history.connected,
+      idle: false,
+      detail: `catching up: ${
+        names || "not subscribed"
+      }; history: ${history.detail}; live: ${live.detail}`,
+    };
+  }
+
+  /** Both feeds' own metric families, the live one's first. */
+  metrics(streams: readonly Labels[]): MetricFamily[] {
+    return [
+      ...this.#live.metrics(streams),
+      ...this.#history.metrics(streams),
+    ];
+  }
+}

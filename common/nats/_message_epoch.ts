@@ -1,0 +1,63 @@
+/**
+ * Reads a message's run epoch (`Marketbus-Epoch`, see
+ * `common/wire/run_epoch.ts`) from its raw header bytes, without nats.js
+ * parsing the header block into a map for every message: the publisher
+ * writes the epoch as the last header line, so it is found by a scan
+ * backwards from the end of the block (a dozen bytes). A message whose
+ * header block is laid out otherwise (another publisher) is read through
+ * nats.js's `headers`.
+ *
+ * @module
+ */
+
+import type { JsMsg } from "@nats-io/jetstream";
+import { NO_EPOCH, RUN_EPOCH_HEADER } from "../wire/run_epoch.ts";
+
+/** The nats.js 3.4 message fields read here (not in its types). */
+interface RawMsg {
+  readonly _rdata?: Uint8Array;
+  readonly _msg?: { readonly hdr: number };
+}
+
+const NAME = new TextEncoder().encode(`\r\n${RUN_EPOCH_HEADER}: `);
+const ZERO = 0x30;
+const CR = 0x0d;
+
+/**
+ * The run epoch `message` carries, or {@linkcode NO_EPOCH} when it has none
+ * (or one that is not a u32 in decimal).
+ */
+export function messageEpoch(message: JsMsg): number {
+  const raw = (message as JsMsg & { readonly msg?: RawMsg }).msg;
+  const bytes = raw?._rdata;
+  const end = raw?._msg?.hdr ?? -1;
+  if (bytes === undefined || end < 0) return headerEpoch(message);
+  // The block ends `{digits}\r\n\r\n`.
+  if (end < 5 || bytes[end - 4] !== CR) return headerEpoch(message);
+  let at = end - 5;
+  let value = 0;
+  let scale = 1;
+  while (at >= 0 && bytes[at] !== 0x20) {
+    const digit = bytes[at] - ZERO;
+    if (digit < 0 || digit > 9 || scale > 1e9) return headerEpoch(message);
+    value += digit * scale;
+    scale *= 10;
+    at--;
+  }
+  const start = at + 1 - NAME.length;
+  if (scale === 1 || start < 0) {
+    return headerEpoch(message);
+  }
+  for (let i = 0; i < NAME.length; i++) {
+    if (bytes[start + i] !== NAME[i]) return headerEpoch(message);
+  }
+  return value <= 0xffffffff ? value : NO_EPOCH;
+}
+
+/** The epoch through nats.js's parsed headers (any layout). */
+function headerEpoch(message: JsMsg): number {
+  const text = message.headers?.get(RUN_EPOCH_HEADER);
+  if (text === undefined || !/^[0-9]{1,10}$/.test(text)) return NO_EPOCH;
+  const value = Number(text);
+  return value <= 0xffffffff ? value : NO_EPOCH;
+}
