@@ -6,7 +6,13 @@
  * @module
  */
 
-import { type Config, ConfigError } from "../common/config/mod.ts";
+import {
+  type Config,
+  ConfigError,
+  type DataSourceConfig,
+  type NatsConsumerConfig,
+} from "../common/config/mod.ts";
+import { CatchUpFeed } from "../common/catch_up/mod.ts";
 import { NatsAuthError, natsPermissionError } from "../common/nats/mod.ts";
 import {
   LibcUnavailableError,
@@ -78,18 +84,48 @@ function selection(config: Config): Selection {
   return { exchange, symbols };
 }
 
-/** The feed the config names: NATS, or the rings. */
+/** The feed the config names: NATS, the rings, or (catch-up) both. */
 function createFeed(config: Config, log: Logger): TradeFeed {
   const source = config.dataSource;
-  if (source.type === "nats") {
-    return new NatsFeed({
-      connection: source.nats.connection,
-      consumer: source.nats.consumer,
-      streamName: source.nats.streamName,
-      subjectPrefix: source.nats.subjectPrefix,
-      log,
-    });
-  }
+  if (source.catchUp !== undefined) return createCatchUpFeed(source, log);
+  if (source.type === "nats") return createNatsFeed(source, log);
+  return createRingFeed(source);
+}
+
+/** The history from `source.catchUp` through NATS, then the rings from their oldest trade. */
+function createCatchUpFeed(source: DataSourceConfig, log: Logger): CatchUpFeed {
+  const start = source.catchUp!;
+  const consumer: NatsConsumerConfig = start.kind === "durable"
+    ? source.nats.consumer
+    : {
+      ...source.nats.consumer,
+      exchange: source.exchange,
+      symbols: source.symbols,
+      durableName: undefined,
+      deliver: "by_start_time",
+      startTime: start.kind === "time"
+        ? start.at
+        : new Date(Date.now() - start.ms),
+      replay: "instant",
+    };
+  const nats = { ...source.nats, consumer };
+  return new CatchUpFeed({
+    history: createNatsFeed({ ...source, nats }, log),
+    live: createRingFeed({ ...source, ipc: { ...source.ipc, from: "oldest" } }),
+  });
+}
+
+function createNatsFeed(source: DataSourceConfig, log: Logger): NatsFeed {
+  return new NatsFeed({
+    connection: source.nats.connection,
+    consumer: source.nats.consumer,
+    streamName: source.nats.streamName,
+    subjectPrefix: source.nats.subjectPrefix,
+    log,
+  });
+}
+
+function createRingFeed(source: DataSourceConfig): RingFeed {
   return new RingFeed({
     exchange: source.exchange,
     shmPathPrefix: source.ipc.shmPathPrefix,
@@ -139,7 +175,12 @@ async function openLive(
   const { processing, recorder } = outputs;
   const feed = createFeed(config, log);
   const stats = new TradeStats();
-  const state: LiveState = { feed, stats, processing };
+  const state: LiveState = {
+    feed,
+    stats,
+    processing,
+    caughtUp: feed instanceof CatchUpFeed ? () => feed.caughtUp() : undefined,
+  };
   const { metrics } = config.tradingCore;
   const previous: number[] = [];
   return {
@@ -221,6 +262,14 @@ async function consume(
       onStream: (origin) => {
         stats.add(origin);
         processing?.addStream(origin);
+      },
+      onCaughtUp: (event) => {
+        processing?.caughtUp(event);
+        log.info(
+          `${event.symbol}: caught up in ${
+            (event.ms / 1000).toFixed(1)
+          } s, ${event.replayed} trades replayed from JetStream (the last seq ${event.lastSeq}); reading the ring from here, run epoch ${event.epoch}`,
+        );
       },
       onEvent: (event) => {
         if (

@@ -11,6 +11,7 @@ import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import type { FlowWatch } from "../common/runtime/flow_watch.ts";
 import {
   counter,
+  gauge,
   type HealthReport,
   type Labels,
   latencyFamily,
@@ -31,6 +32,8 @@ export interface LiveState {
   stats: TradeStats;
   /** Bars and strategy, when used. */
   processing: TradeProcessing | undefined;
+  /** With `--catch-up`: whether each stream (by index) reached live. */
+  caughtUp?: () => boolean[];
 }
 
 /** Gap causes with a sample on every stream even before their first gap, besides the feed's causes of loss. */
@@ -133,6 +136,7 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
     ),
     ...feed.metrics(stats.streams.map(labels)),
   ];
+  if (state.caughtUp) families.push(caughtUpFamily(state, labels));
   if (state.processing) families.push(...processingFamilies(state));
   return families;
 }
@@ -156,6 +160,25 @@ function gapsFamily(
         value: seen[cause] ?? 0,
       }));
     }),
+  );
+}
+
+/** `marketbus_caught_up`: 1 once a catch-up stream reads live, 0 while it replays its history. */
+function caughtUpFamily(
+  state: LiveState,
+  labels: (stream: { exchange: string; symbol: string }) => Labels,
+): MetricFamily {
+  const live = state.caughtUp!();
+  return gauge(
+    {
+      name: "marketbus_caught_up",
+      help:
+        "1 once the stream switched from its JetStream history to the ring (--catch-up), 0 while catching up.",
+    },
+    state.stats.streams.map((stream, index) => ({
+      labels: labels(stream),
+      value: live[index] ? 1 : 0,
+    })),
   );
 }
 
@@ -215,6 +238,7 @@ export function liveHealth(
   const flowing = since !== undefined && since < options.staleAfterMs;
   const checks = [
     { name: state.feed.name, ok: status.connected, detail: status.detail },
+    ...catchUpCheck(state),
     {
       name: "data",
       ok: flowing || status.idle,
@@ -228,4 +252,23 @@ export function liveHealth(
     },
   ];
   return { ok: checks.every((check) => check.ok), checks };
+}
+
+/**
+ * With `--catch-up`, a check that fails (503) while a stream still replays
+ * its history, naming them: the consumer is not live yet.
+ */
+function catchUpCheck(
+  state: LiveState,
+): { name: string; ok: boolean; detail: string }[] {
+  if (state.caughtUp === undefined) return [];
+  const live = state.caughtUp();
+  const behind = state.stats.streams.filter((_, index) => !live[index]);
+  return [{
+    name: "catch-up",
+    ok: behind.length === 0,
+    detail: behind.length === 0
+      ? "caught up: every stream reads the ring"
+      : `catching up: ${behind.map((stream) => stream.symbol).join(", ")}`,
+  }];
 }

@@ -24,7 +24,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { TradeOrigin } from "../common/wire/codec.ts";
 import type { Logger } from "../common/runtime/log.ts";
 import type { Trade } from "../common/wire/trade.ts";
-import type { TradeGap } from "../common/transport/feed.ts";
+import type { CaughtUp, TradeGap } from "../common/transport/feed.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";
 import type { Bar } from "./bar.ts";
 
@@ -64,6 +64,11 @@ export interface Strategy {
    * that trade (those bars, and the one open now, have `complete: false`).
    */
   onGap?(gap: TradeGap, context: StrategyContext): void;
+  /**
+   * With `--catch-up`: called once per (exchange, symbol) when it reached
+   * live, in order: after its last replayed trade, before its first live one.
+   */
+  onCaughtUp?(event: CaughtUp, context: StrategyContext): void;
   /** Called once after the last trade, also after a failure. */
   onStop?(context: StrategyContext): void | Promise<void>;
 }
@@ -189,15 +194,21 @@ const HOOKS = {
   onTrade: "onTrade(trade, context)",
   onBar: "onBar(bar, context)",
   onGap: "onGap(gap, context)",
+  onCaughtUp: "onCaughtUp(event, context)",
   onStart: "onStart(context)",
   onStop: "onStop(context)",
 } as const;
 
 /** The hooks a strategy may leave out. */
-const OPTIONAL: ReadonlySet<string> = new Set(["onGap", "onStart", "onStop"]);
+const OPTIONAL: ReadonlySet<string> = new Set([
+  "onGap",
+  "onCaughtUp",
+  "onStart",
+  "onStop",
+]);
 
 /** The hooks called from the read loop, whose errors go to {@linkcode StrategyRunnerOptions.onError}. */
-type ReadLoopHook = "onTrade" | "onBar" | "onGap";
+type ReadLoopHook = "onTrade" | "onBar" | "onGap" | "onCaughtUp";
 
 function checkStrategy(path: string, name: string, value: unknown): Strategy {
   const what = `Strategy ${quote(path)}: ${name}`;
@@ -305,7 +316,10 @@ export interface StrategyRunnerOptions {
    * Called once when `onTrade`, `onBar` or `onGap` throws (or a promise it
    * returned rejects); the runner ignores every later trade, bar and gap.
    */
-  onError?: (error: unknown, hook: "onTrade" | "onBar" | "onGap") => void;
+  onError?: (
+    error: unknown,
+    hook: "onTrade" | "onBar" | "onGap" | "onCaughtUp",
+  ) => void;
 }
 
 /**
@@ -434,6 +448,20 @@ export class StrategyRunner {
       this.#check(onGap.call(this.#strategy, gap, this.#context), "onGap");
     } catch (error) {
       this.#fail(error, "onGap");
+    }
+  }
+
+  /** Calls `onCaughtUp`, if the strategy has one, when a stream reached live. */
+  caughtUp(event: CaughtUp): void {
+    const hook = this.#strategy.onCaughtUp;
+    if (this.#failed || hook === undefined) return;
+    try {
+      this.#check(
+        hook.call(this.#strategy, event, this.#context),
+        "onCaughtUp",
+      );
+    } catch (error) {
+      this.#fail(error, "onCaughtUp");
     }
   }
 

@@ -16,6 +16,7 @@
 import { checkPrefix, normalizeExchange } from "../wire/subjects.ts";
 import { readConnection } from "./_connection.ts";
 import { readConsumer } from "./_consumer.ts";
+import { checkCatchUp, readCatchUp } from "./_catch_up.ts";
 import { DEFAULT_EXCHANGE, DEFAULT_SYMBOLS } from "./_defaults.ts";
 import { mostSpecific } from "./_most_specific.ts";
 import type { Section } from "./_reader.ts";
@@ -151,6 +152,7 @@ export function readDataSource(
   });
   const symbols = readSymbols(section, DEFAULT_SYMBOLS);
   const maxTrades = section.integer("max_trades", 0, COUNT);
+  const catchUp = readCatchUp(section);
   const ipcSection = section.section("ipc");
   const ipc = readIpcSource(ipcSection);
   const natsSection = section.section("nats");
@@ -174,16 +176,19 @@ export function readDataSource(
   const { durableName, ...policy } = readConsumer(consumerSection, warnings);
   natsSection.done();
   section.done();
-  if (type === "ipc" && exchange === EVERY_EXCHANGE) {
+  if (catchUp !== undefined) checkCatchUp(section, catchUp, durableName);
+  // A catch-up switches to the rings: it reads them as type "ipc" does.
+  const rings = type === "ipc" || catchUp !== undefined;
+  if (rings && exchange === EVERY_EXCHANGE) {
     section.invalid("exchange", RING_PER_EXCHANGE);
   }
-  if (type === "ipc" && symbols.length === 0) {
+  if (rings && symbols.length === 0) {
     section.problem(
       "symbols",
       "expected at least one symbol: a ring is per symbol",
     );
   }
-  if (type === "ipc" && exchange !== EVERY_EXCHANGE) {
+  if (rings && exchange !== EVERY_EXCHANGE) {
     checkRingNames(section, {
       ipc: ipcSection,
       prefix: ipc.shmPathPrefix,
@@ -202,8 +207,9 @@ export function readDataSource(
   };
   return {
     type,
-    ...(type === "nats" ? selection : { exchange, symbols }),
+    ...(rings ? { exchange, symbols } : selection),
     maxTrades,
+    ...(catchUp === undefined ? {} : { catchUp }),
     ipc,
     nats: { connection, consumer, streamName, subjectPrefix },
   };

@@ -288,6 +288,16 @@ export interface IpcSourceConfig {
   publisherUid?: number;
 }
 
+/**
+ * Where a catch-up-then-live consumer's history starts
+ * (`data_source.catch_up`): `ago` ms before it starts, at a time, or at its
+ * durable consumer's acknowledged position.
+ */
+export type CatchUpStart =
+  | { kind: "ago"; ms: number }
+  | { kind: "time"; at: Date }
+  | { kind: "durable" };
+
 /** trading_core's sources. */
 export interface DataSourceConfig {
   /** Which transport to read (`type`, or implied by the file's tables). */
@@ -302,6 +312,11 @@ export interface DataSourceConfig {
   symbols: string[];
   /** Trades to read before exiting; 0 = run until stopped. */
   maxTrades: number;
+  /**
+   * Catch up, then live: replay JetStream from here, then switch each
+   * symbol to its ring (whatever `type` says); undefined = no catch-up.
+   */
+  catchUp?: CatchUpStart;
   /** The shared-memory ring. */
   ipc: IpcSourceConfig;
   /** NATS JetStream. */

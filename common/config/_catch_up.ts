@@ -1,0 +1,65 @@
+/**
+ * `data_source.catch_up` (`live --catch-up SINCE`): where the history of a
+ * catch-up-then-live consumer starts: a duration before the start (`15m`),
+ * an RFC 3339 time, or `durable` (the durable consumer's acknowledged
+ * position).
+ *
+ * @module
+ */
+
+import { DURATION_EXAMPLES, parseDuration } from "./duration.ts";
+import type { Section } from "./_reader.ts";
+import { quoteValue } from "./quote.ts";
+import { toInstant } from "./_values.ts";
+import type { CatchUpStart } from "./types.ts";
+
+const KEY = "catch_up";
+
+/** Reads `catch_up` (undefined: not set, no catch-up). */
+export function readCatchUp(section: Section): CatchUpStart | undefined {
+  const raw = section.raw(KEY);
+  if (raw === undefined) return undefined;
+  if (raw === "durable") return { kind: "durable" };
+  const at = toInstant(raw);
+  if (at !== undefined) return { kind: "time", at };
+  if (typeof raw === "string") {
+    try {
+      const ms = parseDuration(raw);
+      if (ms > 0) return { kind: "ago", ms };
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+    }
+  }
+  section.problem(
+    KEY,
+    `invalid start ${
+      quoteValue(raw)
+    }: expected a duration before now (${DURATION_EXAMPLES}), an RFC 3339 time with a zone such as 2026-11-26T09:30:00Z, or "durable"`,
+  );
+  return undefined;
+}
+
+/**
+ * The problems of a catch-up with the consumer: `durable` needs a durable
+ * name; a time start reads through an ordered consumer, so a durable name
+ * would be ignored.
+ */
+export function checkCatchUp(
+  section: Section,
+  catchUp: CatchUpStart,
+  durableName: string | undefined,
+): void {
+  if (catchUp.kind === "durable" && durableName === undefined) {
+    section.problem(
+      KEY,
+      `"durable" needs a durable consumer: give data_source.nats.consumer.durable_name (--durable NAME)`,
+    );
+  } else if (catchUp.kind !== "durable" && durableName !== undefined) {
+    section.problem(
+      KEY,
+      `a start time replays through an ordered consumer; the durable consumer ${
+        quoteValue(durableName)
+      } (data_source.nats.consumer.durable_name) would not be used: drop it, or set catch_up = "durable"`,
+    );
+  }
+}

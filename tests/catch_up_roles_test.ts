@@ -1,0 +1,112 @@
+// Catch-up then live with real processes: `serve --nats` (ring and
+// JetStream, one run epoch) publishes; `live --catch-up 1m` starts at a
+// random moment later, replays JetStream, switches each symbol to its ring
+// and records every trade it delivers. The recording must hold every seq
+// from 1 to the last published, once, in order, per symbol; each symbol
+// reports caught up once. After the switch the nats-server is stopped: the
+// trades published after that can only come from the ring.
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { delay } from "../common/runtime/delay.ts";
+import {
+  gatedTest,
+  harnessPermissions,
+  OWN_SERVER_REASON,
+} from "./_permissions.ts";
+import {
+  finishAfterDrain,
+  output,
+  publishedTrades,
+  ROLE_PERMISSIONS,
+  roleConfig,
+  RoleProcess,
+} from "./_ipc_roles.ts";
+import { startNatsServer } from "./nats_server.ts";
+
+/** Spawning the roles (deno) and nats-server, temp files, ring clean-up, loopback NATS. */
+const PERMISSIONS: Deno.PermissionDescriptor[] = [
+  ...ROLE_PERMISSIONS,
+  ...harnessPermissions(),
+];
+
+/** The seqs per symbol of an NDJSON recording, in file order; gap lines fail. */
+async function recordedSeqs(path: string): Promise<Map<string, number[]>> {
+  const seqs = new Map<string, number[]>();
+  const text = await Deno.readTextFile(path);
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const row = JSON.parse(line);
+    assert.equal(row.type, undefined, `a gap was recorded: ${line}`);
+    const list = seqs.get(row.symbol) ?? [];
+    list.push(row.seq);
+    seqs.set(row.symbol, list);
+  }
+  return seqs;
+}
+
+/** One run: serve at `rate`, live --catch-up started `lateMs` later. */
+async function catchUpRun(rate: number, lateMs: number): Promise<void> {
+  await using server = await startNatsServer();
+  await using config = await roleConfig({
+    nats: { url: server.url },
+    capacity: 4096, // small: the history must reach past what it no longer holds
+  });
+  const record = join(config.dir, "caught.ndjson");
+  await using serve = new RoleProcess("serve", config, [
+    "--nats",
+    "--rate",
+    String(rate),
+  ]);
+  await serve.waitFor(/publishing to stream/);
+  await delay(lateMs);
+  await using live = new RoleProcess("live", config, [
+    "--catch-up",
+    "1m",
+    "--summary-json",
+    "--record",
+    record,
+  ], { write: [record] });
+  const symbols = config.symbols.length;
+  await live.waitFor(/caught up in/, symbols, 60_000);
+  // From here on the ring alone can deliver what is published.
+  await server.halt(0);
+  await delay(500 + Math.random() * 1000);
+  serve.kill("SIGINT");
+  const served = await serve.finish(30_000);
+  const published = publishedTrades(output(served));
+  const exit = await finishAfterDrain(live, symbols);
+  const seqs = await recordedSeqs(record);
+  const what = `rate ${rate}, ${lateMs} ms late`;
+  let total = 0;
+  for (const symbol of config.symbols) {
+    const list = seqs.get(symbol) ?? [];
+    total += list.length;
+    const bad = list.findIndex((seq, i) => seq !== i + 1);
+    assert.equal(
+      bad,
+      -1,
+      `${what}: ${symbol} seq ${list[bad]} at ${bad} (…${
+        list.slice(Math.max(0, bad - 3), bad + 3)
+      }); live:\n${output(exit)}`,
+    );
+  }
+  assert.equal(total, published, `${what}: live:\n${output(exit)}`);
+  const caught = [...output(exit).matchAll(/(\w+): caught up in/g)]
+    .map((found) => found[1]).sort();
+  assert.deepEqual(caught, [...config.symbols].sort());
+  assert.equal(exit.code, 0, `${what}: live exited ${exit.code}`);
+}
+
+gatedTest({
+  name:
+    "live --catch-up 1m started at random moments under load: every trade of serve --nats once, in order, caught up per symbol, then from the ring alone",
+  permissions: PERMISSIONS,
+  reason: OWN_SERVER_REASON,
+  async fn() {
+    for (let run = 0; run < 3; run++) {
+      const rate = [8_000, 15_000, 30_000][run];
+      await catchUpRun(rate, Math.round(1500 + Math.random() * 3000));
+    }
+  },
+});
