@@ -19,7 +19,8 @@ import {
   RING_FEED_LOSS_CAUSES,
   ringFeedFamilies,
 } from "../common/ipc/feed_metrics.ts";
-import { liveFamilies } from "./metrics.ts";
+import { liveFamilies, liveHealth } from "./metrics.ts";
+import { FlowWatch } from "../common/runtime/flow_watch.ts";
 import type { TradeProcessing } from "./processing.ts";
 import { TradeStats } from "./trade_stats.ts";
 
@@ -208,3 +209,43 @@ ffiTest(
     );
   },
 );
+
+Deno.test("--catch-up: marketbus_caught_up per stream, and /healthz fails its catch-up check until every stream is live", () => {
+  const stats = new TradeStats();
+  stats.add(AUDX);
+  stats.add(AUDY);
+  const live = [true, false];
+  const state = {
+    feed: source([row(AUDX, {}), row(AUDY, {})]),
+    stats,
+    processing: undefined,
+    caughtUp: () => live,
+  };
+  assert.deepEqual(values(liveFamilies(state), "marketbus_caught_up"), [
+    ["audx", "AUDA", 1],
+    ["audy", "AUDA", 0],
+  ]);
+  const flow = new FlowWatch(() => 0, { sampleMs: 0 });
+  const before = liveHealth(state, { flow, staleAfterMs: 1000 });
+  assert.equal(before.ok, false);
+  assert.deepEqual(before.checks.find((c) => c.name === "catch-up"), {
+    name: "catch-up",
+    ok: false,
+    detail: "catching up: AUDA",
+  });
+  live[1] = true;
+  const after = liveHealth(state, { flow, staleAfterMs: 1000 });
+  assert.equal(after.checks.find((c) => c.name === "catch-up")?.ok, true);
+  // Without --catch-up: neither the gauge nor the check.
+  const plain = { ...state, caughtUp: undefined };
+  assert.equal(
+    liveFamilies(plain).some((f) => f.name === "marketbus_caught_up"),
+    false,
+  );
+  assert.equal(
+    liveHealth(plain, { flow, staleAfterMs: 1000 }).checks.some((c) =>
+      c.name === "catch-up"
+    ),
+    false,
+  );
+});

@@ -40,9 +40,9 @@ export function readCatchUp(section: Section): CatchUpStart | undefined {
 }
 
 /**
- * The problems of a catch-up with the consumer: `durable` needs a durable
- * name; a time start reads through an ordered consumer, so a durable name
- * would be ignored.
+ * The problem of a catch-up with the consumer: `durable` needs a durable
+ * name. (A time start reads through an ordered consumer: a durable name
+ * given as well is not used.)
  */
 export function checkCatchUp(
   section: Section,
@@ -53,13 +53,6 @@ export function checkCatchUp(
     section.problem(
       KEY,
       `"durable" needs a durable consumer: give data_source.nats.consumer.durable_name (--durable NAME)`,
-    );
-  } else if (catchUp.kind !== "durable" && durableName !== undefined) {
-    section.problem(
-      KEY,
-      `a start time replays through an ordered consumer; the durable consumer ${
-        quoteValue(durableName)
-      } (data_source.nats.consumer.durable_name) would not be used: drop it, or set catch_up = "durable"`,
     );
   }
 }

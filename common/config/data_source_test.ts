@@ -273,3 +273,57 @@ Deno.test("type: only the file selects; NATS_URL and consumer flags do not", () 
   ];
   assert.equal(load(undefined, { overrides }).dataSource.type, "ipc");
 });
+
+// ---------------------------------------------------------------------------
+// catch_up: the history's start, and the rings it switches to
+
+Deno.test("catch_up: a duration, an RFC 3339 time (string or TOML) or durable", () => {
+  const source = (value: string) =>
+    load(`[data_source]\ncatch_up = ${value}\n`).dataSource;
+  assert.deepEqual(source(`"15m"`).catchUp, { kind: "ago", ms: 900_000 });
+  assert.deepEqual(source(`"2026-11-26T09:30:00Z"`).catchUp, {
+    kind: "time",
+    at: new Date("2026-11-26T09:30:00Z"),
+  });
+  assert.deepEqual(source(`2026-11-26T09:30:00+01:00`).catchUp, {
+    kind: "time",
+    at: new Date("2026-11-26T08:30:00Z"),
+  });
+  assert.equal(load(`[data_source]\n`).dataSource.catchUp, undefined);
+  assert.deepEqual(
+    load(
+      `[data_source]\ncatch_up = "durable"\n${CONSUMER}durable_name = "me"\n`,
+    ).dataSource.catchUp,
+    { kind: "durable" },
+  );
+});
+
+Deno.test("catch_up: a bad start, durable without a durable name, every exchange: one line each", () => {
+  assert.match(
+    problemOf(`[data_source]\ncatch_up = "soon"\n`),
+    /data_source\.catch_up .*invalid start "soon": expected a duration before now .*, an RFC 3339 time .*, or "durable"/,
+  );
+  assert.match(
+    problemOf(`[data_source]\ncatch_up = "0s"\n`),
+    /invalid start "0s"/,
+  );
+  assert.match(
+    problemOf(`[data_source]\ncatch_up = "durable"\n`),
+    /"durable" needs a durable consumer: give data_source\.nats\.consumer\.durable_name \(--durable NAME\)/,
+  );
+  // The rings are read whatever type says: one exchange, some symbols.
+  assert.match(
+    problemOf(
+      `[data_source]\ntype = "nats"\ncatch_up = "1m"\nexchange = "*"\n`,
+    ),
+    /data_source\.exchange.*expected one exchange/,
+  );
+});
+
+Deno.test("catch_up with type nats (--durable implies it) still names the rings' exchange and symbols", () => {
+  const config = load(
+    `[data_source]\ntype = "nats"\ncatch_up = "durable"\nsymbols = ["auda"]\n${CONSUMER}durable_name = "me"\n`,
+  );
+  assert.deepEqual(config.dataSource.symbols, ["AUDA"]);
+  assert.equal(config.dataSource.exchange, "binance");
+});
