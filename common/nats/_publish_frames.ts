@@ -40,9 +40,6 @@ const INITIAL_BYTES = 64 * 1024;
  */
 const MAX_BYTES = 4 * 1024 * 1024;
 
-/** Bytes of the `Marketbus-Epoch: {epoch}\r\n` header line at most (10 digits). */
-export const MAX_EPOCH_LINE: number = RUN_EPOCH_HEADER.length + 2 + 10 + 2;
-
 /** The header line `Marketbus-Epoch: {epoch}\r\n` as bytes; empty for {@linkcode NO_EPOCH}. */
 export function epochLine(epoch: number): Uint8Array {
   if (epoch === NO_EPOCH) return new Uint8Array(0);

@@ -10,11 +10,8 @@
 import { longestNatsMessageId } from "../wire/message_id.ts";
 import { RecordOffset, type TradeOrigin } from "../wire/mod.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
-import {
-  headerLength,
-  MAX_EPOCH_LINE,
-  writeDigits,
-} from "./_publish_frames.ts";
+import { headerLength, writeDigits } from "./_publish_frames.ts";
+import { MAX_EPOCH_LINE } from "../wire/run_epoch.ts";
 import type { Slot } from "./_publish_lane.ts";
 
 /** Trade ids below 2^53 are written as numbers; larger ones through BigInt. */

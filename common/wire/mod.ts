@@ -63,7 +63,12 @@ export {
 // The NATS message id that lets JetStream drop a resent message.
 export { natsMessageId } from "./message_id.ts";
 // A serve run's epoch: in its rings' header and its NATS messages' header.
-export { newRunEpoch, NO_EPOCH, RUN_EPOCH_HEADER } from "./run_epoch.ts";
+export {
+  MAX_EPOCH_LINE,
+  newRunEpoch,
+  NO_EPOCH,
+  RUN_EPOCH_HEADER,
+} from "./run_epoch.ts";
 // For the transports and sources that write records in place and name
 // rings (not in the root mod.ts).
 export { RecordOffset } from "./record.ts";

@@ -10,6 +10,9 @@
 /** The NATS header holding a message's run epoch, in decimal. */
 export const RUN_EPOCH_HEADER = "Marketbus-Epoch";
 
+/** Bytes of the header line `Marketbus-Epoch: {epoch}\r\n` at most (10 digits). */
+export const MAX_EPOCH_LINE: number = RUN_EPOCH_HEADER.length + 2 + 10 + 2;
+
 /** No epoch: a message without the header (an older publisher). */
 export const NO_EPOCH = 0;
 
