@@ -70,6 +70,9 @@ export function createReplacing(
   size: number,
   options: { epoch?: number } = {},
 ): FreshSegment {
+  const wanted = options.epoch === undefined
+    ? undefined
+    : checkRunEpoch(options.epoch, "ring epoch");
   let replaced: (ReplacedSegment & { epoch: number }) | undefined;
   let segment: Segment;
   try {
@@ -79,14 +82,10 @@ export function createReplacing(
     replaced = retire(name);
     segment = createSegment(name, size);
   }
-  const wanted = options.epoch === undefined
-    ? undefined
-    : checkRunEpoch(options.epoch, "ring epoch");
   // A re-created segment never keeps the epoch of the one it replaced.
-  const epoch =
-    wanted !== undefined && wanted !== 0 && wanted !== replaced?.epoch
-      ? wanted
-      : newRunEpoch(replaced?.epoch);
+  const epoch = wanted !== undefined && wanted !== replaced?.epoch
+    ? wanted
+    : newRunEpoch(replaced?.epoch);
   return {
     segment,
     epoch,
