@@ -45,8 +45,12 @@ async function recordedSeqs(path: string): Promise<Map<string, number[]>> {
   return seqs;
 }
 
-/** One run: serve at `rate`, live --catch-up started `lateMs` later. */
-async function catchUpRun(rate: number, lateMs: number): Promise<void> {
+/** One run: serve at `rate`, live --catch-up started `lateMs` later (`since`: its flags). */
+async function catchUpRun(
+  rate: number,
+  lateMs: number,
+  since: string[] = ["--catch-up", "1m"],
+): Promise<void> {
   await using server = await startNatsServer();
   await using config = await roleConfig({
     nats: { url: server.url },
@@ -61,8 +65,7 @@ async function catchUpRun(rate: number, lateMs: number): Promise<void> {
   await serve.waitFor(/publishing to stream/);
   await delay(lateMs);
   await using live = new RoleProcess("live", config, [
-    "--catch-up",
-    "1m",
+    ...since,
     "--summary-json",
     "--record",
     record,
@@ -77,7 +80,7 @@ async function catchUpRun(rate: number, lateMs: number): Promise<void> {
   const published = publishedTrades(output(served));
   const exit = await finishAfterDrain(live, symbols);
   const seqs = await recordedSeqs(record);
-  const what = `rate ${rate}, ${lateMs} ms late`;
+  const what = `${since.join(" ")}, rate ${rate}, ${lateMs} ms late`;
   let total = 0;
   for (const symbol of config.symbols) {
     const list = seqs.get(symbol) ?? [];
@@ -108,5 +111,22 @@ gatedTest({
       const rate = [8_000, 15_000, 30_000][run];
       await catchUpRun(rate, Math.round(1500 + Math.random() * 3000));
     }
+  },
+});
+
+gatedTest({
+  name:
+    "live --catch-up durable --durable NAME --deliver all: the durable consumer's history, then the ring, every trade once",
+  permissions: PERMISSIONS,
+  reason: OWN_SERVER_REASON,
+  async fn() {
+    await catchUpRun(15_000, 2000, [
+      "--catch-up",
+      "durable",
+      "--durable",
+      "catchup",
+      "--deliver",
+      "all",
+    ]);
   },
 });
