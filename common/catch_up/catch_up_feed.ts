@@ -13,6 +13,7 @@
 import type { Labels, MetricFamily } from "../metrics/exposition.ts";
 import type { TradeOrigin } from "../wire/codec.ts";
 import type {
+  FeedEvent,
   FeedStatus,
   LossCause,
   OnTick,
@@ -64,6 +65,12 @@ interface Delivery {
   delivered: number;
   caughtUp: number;
 }
+
+/** Events of the live feed that mean nothing for a stream still replaying its history. */
+const HISTORY_COVERS: ReadonlySet<FeedEvent["kind"]> = new Set([
+  "behind",
+  "lost",
+]);
 
 /** Default of {@linkcode CatchUpFeedOptions.hold}. */
 export const DEFAULT_HOLD = 262_144;
@@ -186,11 +193,14 @@ export class CatchUpFeed implements TradeFeed {
           if (isLive) stream.seam.liveGap(gap, lost(stream));
           else stream.seam.historyGap(gap, lost(stream));
         },
-        onEvent: (event) =>
-          emit({
-            ...event,
-            stream: event.stream >= 0 ? streams[event.stream].index : -1,
-          }),
+        onEvent: (event) => {
+          const stream = event.stream >= 0 ? streams[event.stream] : undefined;
+          // A ring reader behind, or lapped, before its stream's switch
+          // loses nothing: the history delivers those trades.
+          const covered = isLive && stream !== undefined &&
+            !stream.seam.live && HISTORY_COVERS.has(event.kind);
+          if (!covered) emit({ ...event, stream: stream?.index ?? -1 });
+        },
       },
     );
   }

@@ -1,0 +1,139 @@
+// The catch-up feed's composition, with two scripted feeds: streams mapped
+// by (exchange, symbol) whatever each feed's indexes, history first, the
+// switch told once per stream in order, the history subscription ended once
+// every stream is live, the live feed's "behind" before the switch not
+// passed on, and the losses it passes on counted.
+
+import assert from "node:assert/strict";
+import { encodeMessage } from "../wire/codec.ts";
+import { Side } from "../wire/trade.ts";
+import { TradeView } from "../wire/trade_view.ts";
+import type {
+  FeedEvent,
+  OnTick,
+  SubscribeOptions,
+  TradeFeed,
+} from "../transport/feed.ts";
+import { CatchUpFeed } from "./catch_up_feed.ts";
+
+/** A feed whose subscription the test drives; it ends when its signal aborts. */
+class ScriptedFeed implements TradeFeed {
+  readonly lossCauses = ["overwritten" as const];
+  onTick: OnTick = () => {};
+  options: SubscribeOptions = {};
+  ended = false;
+  constructor(readonly name: string, readonly order: string[]) {}
+  subscribeTrades(
+    _symbols: readonly string[],
+    onTick: OnTick,
+    options: SubscribeOptions = {},
+  ): Promise<void> {
+    this.onTick = onTick;
+    this.options = options;
+    this.order.forEach((symbol, index) =>
+      options.onStream?.({ exchange: "x", symbol }, index)
+    );
+    return new Promise((resolve) =>
+      options.signal?.addEventListener("abort", () => {
+        this.ended = true;
+        resolve();
+      })
+    );
+  }
+  /** Delivers trades `seqs` of `symbol`, epoch `epoch` told first. */
+  send(symbol: string, epoch: number, seqs: number[]): void {
+    const index = this.order.indexOf(symbol);
+    this.options.onEpoch?.(index, epoch);
+    const view = new TradeView();
+    view.wrap(encodeMessage(seqs.map((seq) => ({
+      side: Side.Buy,
+      flags: 0,
+      seq,
+      tsEvent: 1_764_000_000_000_000_000n,
+      tsRecv: 1_764_000_000_000_000_000n,
+      priceFixed: 1_000_000_000n,
+      size: 1,
+      tradeId: BigInt(seq),
+    }))));
+    for (let i = 0; i < seqs.length; i++) {
+      this.onTick(view.select(i), { exchange: "x", symbol }, index);
+    }
+  }
+  stats() {
+    return [];
+  }
+  status() {
+    return { connected: true, idle: false, detail: this.name };
+  }
+  metrics() {
+    return [];
+  }
+}
+
+Deno.test("CatchUpFeed: history, then the held live trades, per stream in order; the history ends once every stream is live", async () => {
+  const live = new ScriptedFeed("live", ["A", "B"]);
+  const history = new ScriptedFeed("history", ["B", "A"]); // other indexes
+  const feed = new CatchUpFeed({ history, live, hold: 16 });
+  const got: string[] = [];
+  const events: FeedEvent[] = [];
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], (trade, origin, stream) => {
+    got.push(`${origin.symbol}${stream}:${trade.seq}`);
+  }, {
+    signal: stop.signal,
+    onStream: (origin, index) => got.push(`stream ${origin.symbol}=${index}`),
+    onCaughtUp: (e) => got.push(`caught ${e.symbol} after ${e.replayed}`),
+    onEvent: (e) => events.push(e),
+  });
+  live.send("A", 9, [5, 6, 7]);
+  live.options.onEvent?.({
+    kind: "behind",
+    exchange: "x",
+    symbol: "A",
+    stream: 0,
+    message: "A: behind",
+  });
+  assert.equal(feed.status().connected, true);
+  assert.match(feed.status().detail, /^catching up: A, B;/);
+  history.send("A", 9, [3]);
+  history.send("A", 9, [4]); // the switch: the held 5 is next
+  history.send("A", 9, [5, 6]); // ignored after it
+  live.send("A", 9, [8]);
+  assert.deepEqual(feed.caughtUp(), [true, false]);
+  assert.equal(history.ended, false);
+  live.send("B", 9, [1]);
+  history.send("B", 9, [1]);
+  assert.equal(history.ended, true);
+  assert.equal(feed.status().detail, "live");
+  live.options.onGap?.({
+    exchange: "x",
+    symbol: "B",
+    stream: 1,
+    cause: "overwritten",
+    firstSeq: 2,
+    lastSeq: 4,
+    count: 3,
+  });
+  stop.abort();
+  await done;
+  assert.deepEqual(got, [
+    "stream A=0",
+    "stream B=1",
+    "A0:3",
+    "A0:4",
+    "caught A after 2",
+    "A0:5",
+    "A0:6",
+    "A0:7",
+    "A0:8",
+    "B1:1",
+    "caught B after 1",
+  ]);
+  assert.deepEqual(events, [], "behind before the switch is not passed on");
+  const stats = feed.stats();
+  assert.deepEqual(stats.map((s) => [s.symbol, s.received, s.lost]), [
+    ["A", 6, 0],
+    ["B", 1, 3],
+  ]);
+  assert.deepEqual(stats[1].lostBy, { overwritten: 3 });
+});
