@@ -13,7 +13,9 @@ import {
   gatedTest,
   harnessPermissions,
   OWN_SERVER_REASON,
+  PROMCHECK_PERMISSIONS,
 } from "./_permissions.ts";
+import { check, freePort, healthz, scrape, value } from "./_metrics_scrape.ts";
 import {
   finishAfterDrain,
   output,
@@ -28,6 +30,7 @@ import { startNatsServer } from "./nats_server.ts";
 const PERMISSIONS: Deno.PermissionDescriptor[] = [
   ...ROLE_PERMISSIONS,
   ...harnessPermissions(),
+  ...PROMCHECK_PERMISSIONS,
 ];
 
 /** The seqs per symbol of an NDJSON recording, in file order; gap lines fail. */
@@ -57,6 +60,7 @@ async function catchUpRun(
     capacity: 4096, // small: the history must reach past what it no longer holds
   });
   const record = join(config.dir, "caught.ndjson");
+  const port = freePort();
   await using serve = new RoleProcess("serve", config, [
     "--nats",
     "--rate",
@@ -67,11 +71,25 @@ async function catchUpRun(
   await using live = new RoleProcess("live", config, [
     ...since,
     "--summary-json",
+    "--metrics-port",
+    String(port),
     "--record",
     record,
   ], { write: [record] });
   const symbols = config.symbols.length;
   await live.waitFor(/caught up in/, symbols, 60_000);
+  // Caught up: /healthz passes its catch-up check, the gauge is 1 per symbol.
+  const health = await healthz(port);
+  assert.deepEqual(check(health, "catch-up"), {
+    name: "catch-up",
+    ok: true,
+    detail: "caught up: every stream reads the ring",
+  });
+  const metrics = await scrape(port);
+  for (const symbol of config.symbols) {
+    const labels = { transport: "catch_up", exchange: "binance", symbol };
+    assert.equal(value(metrics, "marketbus_caught_up", labels), 1);
+  }
   // From here on the ring alone can deliver what is published.
   await server.halt(0);
   await delay(500 + Math.random() * 1000);
