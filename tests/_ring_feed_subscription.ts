@@ -18,7 +18,11 @@ import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import { LIVENESS_MS, type ShmScope } from "./_ipc_roles.ts";
 import { numberedTrade } from "./_ring_helpers.ts";
 import { until as waitUntil } from "./_until.ts";
-import type { FeedEvent, TradeGap } from "../common/transport/feed.ts";
+import type {
+  FeedEvent,
+  SkipTrade,
+  TradeGap,
+} from "../common/transport/feed.ts";
 import { RingFeed, type RingFeedOptions } from "../common/ipc/ring_feed.ts";
 
 /** A delivered trade, copied out of the callback. */
@@ -76,9 +80,9 @@ export interface Subscription {
 export function subscribe(
   shm: ShmScope,
   symbols: string[],
-  options: Partial<RingFeedOptions> & { limit?: number } = {},
+  options: Partial<RingFeedOptions> & { limit?: number; skip?: SkipTrade } = {},
 ): Subscription {
-  const { limit, ...feedOptions } = options;
+  const { limit, skip, ...feedOptions } = options;
   const feed = new RingFeed({
     exchange: "binance",
     shmPathPrefix: shm.prefix,
@@ -105,6 +109,7 @@ export function subscribe(
     {
       signal: controller.signal,
       limit,
+      skip,
       onEvent: (e) => events.push(e),
       onGap: (gap) => {
         gaps.push(gap);

@@ -79,6 +79,37 @@ ffiTest(
 );
 
 ffiTest(
+  "trades the skip rule rules out are counted skipped, not received, and not toward the limit; every ring trade is read at stream sequence 0",
+  async () => {
+    using shm = shmScope();
+    const btc = RingWriter.create(shm.ring("BTCUSDT"), { capacity: 256 });
+    try {
+      publish(btc, 1, 100);
+      const places = new Set<number>();
+      const sub = subscribe(shm, ["BTCUSDT"], {
+        from: "oldest",
+        limit: 30,
+        skip: (trade, _stream, place) => {
+          places.add(place.streamSeq);
+          return trade.seq <= 40 || trade.seq % 2 === 0;
+        },
+      });
+      await sub.ended();
+      assert.deepEqual(
+        sub.seqs(0),
+        range(41, 100).filter((seq) => seq % 2 === 1),
+      );
+      const [row] = sub.feed.stats();
+      // 1-40, then the even seqs up to 98: 100 was not read once 99 was the 30th.
+      assert.deepEqual([row.received, row.skipped], [30, 69]);
+      assert.deepEqual([...places], [0]);
+    } finally {
+      btc.close();
+    }
+  },
+);
+
+ffiTest(
   "limit stops after exactly that many trades, across symbols and batches",
   async () => {
     using shm = shmScope();

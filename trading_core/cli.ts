@@ -56,6 +56,11 @@ ${natsUrlHelp(NATS)}
   --start-sequence N   stream sequence (1 or more) to      data_source.nats.consumer.start_sequence
                        start at, for --deliver by_start_sequence
   --replay POLICY      instant | original                  data_source.nats.consumer.replay
+  --snapshot           each symbol's latest stored trade   data_source.snapshot
+                       first, marked as a snapshot (from
+                       NATS JetStream, also with --ipc: then
+                       data_source.nats.connection.servers
+                       must be set)
 ${metricsPortHelp("trading_core")}
 ${LOG_FLAGS_HELP}
   --strategy FILE      run the strategy FILE exports        trading_core.strategy
@@ -125,6 +130,10 @@ const LIVE_FLAGS: Record<string, RoleFlag> = {
     sets: { key: `${CONSUMER}.start_sequence`, convert: toNumber },
   },
   replay: { type: "string", sets: { key: `${CONSUMER}.replay` } },
+  snapshot: {
+    type: "boolean",
+    sets: { key: "data_source.snapshot", convert: () => true },
+  },
   "metrics-port": metricsPortFlag("trading_core"),
   strategy: { type: "string", sets: { key: "trading_core.strategy" } },
   bars: {

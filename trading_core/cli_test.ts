@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { parseConfig } from "../common/config/mod.ts";
+import { ConfigError, parseConfig } from "../common/config/mod.ts";
 import { gatedTest } from "../tests/_permissions.ts";
 import { LIVE_USAGE, parseLiveArgs } from "./cli.ts";
 
@@ -371,4 +371,56 @@ gatedTest({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("live: --snapshot sets data_source.snapshot (default false) on NATS and, with a NATS server configured, on the ring", () => {
+  assert.equal(configFrom([]).dataSource.snapshot, false);
+  assert.equal(configFrom(["--nats", "--snapshot"]).dataSource.snapshot, true);
+  const ring = configFrom(
+    ["--ipc", "--snapshot"],
+    `[data_source.nats.connection]\nservers = ["nats://h:4222"]\n`,
+  );
+  assert.equal(ring.dataSource.type, "ipc");
+  assert.equal(ring.dataSource.snapshot, true);
+  assert.deepEqual(ring.dataSource.nats.connection.servers, [
+    "nats://h:4222",
+  ]);
+  // NATS_URL counts as configured: the snapshot uses the consumer's connection.
+  const parsed = parseLiveArgs(["--snapshot"]);
+  const fromEnv = parseConfig(undefined, {
+    overrides: parsed.overrides,
+    env: { NATS_URL: "nats://e:4222" },
+  });
+  assert.equal(fromEnv.dataSource.type, "ipc");
+  assert.deepEqual(fromEnv.dataSource.nats.connection.servers, [
+    "nats://e:4222",
+  ]);
+  // ... and a ring-only live without --snapshot still ignores it.
+  const ignored = parseConfig(undefined, {
+    env: { NATS_URL: "nats://e:4222" },
+  });
+  assert.deepEqual(ignored.dataSource.nats.connection.servers, [
+    "nats://127.0.0.1:4222",
+  ]);
+});
+
+Deno.test("live: --snapshot on the ring with no NATS server configured is one problem naming the flag and the keys to set", () => {
+  assert.throws(
+    () => configFrom(["--snapshot"]),
+    (error: Error) => {
+      assert.equal(
+        error.message,
+        "data_source.snapshot (from --snapshot): the ring's snapshot is read from NATS JetStream, and no NATS server is configured: set data_source.nats.connection.servers (or NATS_URL), or read NATS (--nats)",
+      );
+      return error instanceof ConfigError;
+    },
+  );
+  assert.throws(
+    () => configFrom([], `[data_source]\nsnapshot = true\n`),
+    /^ConfigError: data_source.snapshot in tc.toml: the ring's snapshot is read from NATS JetStream/,
+  );
+  assert.throws(
+    () => configFrom([], `[data_source]\nsnapshot = "yes"\n`),
+    /^ConfigError: Invalid value "yes" at data_source.snapshot in tc.toml: expected/,
+  );
 });

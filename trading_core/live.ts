@@ -13,7 +13,12 @@ import {
   type NatsConsumerConfig,
 } from "../common/config/mod.ts";
 import { CatchUpFeed } from "../common/catch_up/mod.ts";
-import { NatsAuthError, natsPermissionError } from "../common/nats/mod.ts";
+import {
+  NatsAuthError,
+  natsPermissionError,
+  natsSnapshot,
+  SnapshotError,
+} from "../common/nats/mod.ts";
 import {
   LibcUnavailableError,
   OsError,
@@ -33,6 +38,8 @@ import type {
   TradeGap,
 } from "../common/transport/feed.ts";
 import { RingFeed } from "../common/ipc/ring_feed.ts";
+import { SnapshotFeed } from "../common/transport/snapshot_feed.ts";
+import { TradeFlags } from "../common/wire/trade.ts";
 import type { RecordFormat, TradeRecorder } from "./recorder.ts";
 import { ConsumerConflictError, NatsFeed } from "../common/nats/feed.ts";
 import { closeOutputs, openOutputs, type Selection } from "./live_outputs.ts";
@@ -47,7 +54,7 @@ const ROLE = "trading_core";
  * The errors that end consuming with one line and exit status 1: a NATS
  * permission refused, a ring that is not one, no libc, a failed OS call, a
  * durable consumer in the way, refused credentials, unreadable creds or TLS
- * files.
+ * files, a snapshot the server would not give.
  */
 const EXPECTED: readonly ErrorLine[] = [
   (error) => natsPermissionError(error)?.message,
@@ -58,6 +65,7 @@ const EXPECTED: readonly ErrorLine[] = [
     ConsumerConflictError,
     NatsAuthError,
     ConfigError,
+    SnapshotError,
   ]),
 ];
 
@@ -84,8 +92,28 @@ function selection(config: Config): Selection {
   return { exchange, symbols };
 }
 
-/** The feed the config names: NATS, the rings, or (catch-up) both. */
+/**
+ * The feed the config names, NATS, the rings, or (catch-up) both, behind a
+ * {@linkcode SnapshotFeed} when `data_source.snapshot` asks for one (read
+ * from NATS JetStream for either transport).
+ */
 function createFeed(config: Config, log: Logger): TradeFeed {
+  const feed = transportFeed(config, log);
+  const source = config.dataSource;
+  if (!source.snapshot) return feed;
+  const { nats } = source;
+  const load = natsSnapshot({
+    connection: nats.connection,
+    streamName: nats.streamName,
+    subjectPrefix: nats.subjectPrefix,
+    exchange: source.type === "nats" ? nats.consumer.exchange : source.exchange,
+    log,
+  });
+  return new SnapshotFeed(feed, { load, log });
+}
+
+/** The feed of the configured transport. */
+function transportFeed(config: Config, log: Logger): TradeFeed {
   const source = config.dataSource;
   if (source.catchUp !== undefined) return createCatchUpFeed(source, log);
   if (source.type === "nats") return createNatsFeed(source, log);
@@ -214,7 +242,8 @@ async function openLive(
 /**
  * Starts the strategy, then reads the feed into the stats and the outputs
  * until `signal` aborts. Gaps take the trades' path, in order: those the
- * feed delivers, and those a trade's flags announce, just before it.
+ * feed delivers, and those a trade's flags announce, just before it. A
+ * snapshot (`--snapshot`) goes to the strategy only.
  */
 async function consume(
   config: Config,
@@ -243,6 +272,12 @@ async function consume(
   await feed.subscribeTrades(
     symbols,
     (trade, origin, stream) => {
+      // A snapshot stands for a trade stored before the subscription: the
+      // strategy sees it, the counts, the recording and the bars do not.
+      if ((trade.flags & TradeFlags.Snapshot) !== 0) {
+        processing?.snapshot(trade, origin);
+        return;
+      }
       if ((trade.flags & GAP_FLAGS) !== 0) {
         const { lastSeq } = stats.figures(stream);
         for (const gap of flaggedGaps(trade, { origin, stream, lastSeq })) {

@@ -26,6 +26,8 @@ import type { TradeStats } from "./trade_stats.ts";
 export interface StreamSummary {
   /** Trades delivered. */
   received: number;
+  /** Trades not delivered because the snapshot stands for them (`--snapshot`); received + skipped + lost = published. */
+  skipped: number;
   /** Trades published but never delivered. */
   lost: number;
   /** {@linkcode StreamSummary.lost} by cause; causes with no loss are absent. */
@@ -50,6 +52,8 @@ export interface LiveSummary {
   transport: string;
   /** Trades delivered. */
   received: number;
+  /** Trades not delivered because the snapshot stands for them (`--snapshot`); received + skipped + lost = published. */
+  skipped: number;
   /** Trades published but never delivered. */
   lost: number;
   /** {@linkcode LiveSummary.lost} by cause; causes with no loss are absent. */
@@ -89,6 +93,7 @@ export function summarize(
     const counters = rows[index];
     (exchanges[exchange] ??= {})[symbol] = {
       received: figures.received,
+      skipped: counters?.skipped ?? 0,
       lost: counters?.lost ?? 0,
       lostBy: lostByCause(counters ? [counters] : []),
       invalid: counters?.invalid ?? 0,
@@ -101,11 +106,12 @@ export function summarize(
   });
   // Over every row the exchange reports, including one for messages that
   // named no known stream.
-  const sum = (key: "lost" | "invalid") =>
-    rows.reduce((total, row) => total + row[key], 0);
+  const sum = (key: "lost" | "invalid" | "skipped") =>
+    rows.reduce((total, row) => total + (row[key] ?? 0), 0);
   return {
     transport: feed.name,
     received: stats.received,
+    skipped: sum("skipped"),
     lost: sum("lost"),
     lostBy: lostByCause(rows),
     invalid: sum("invalid"),
@@ -161,6 +167,12 @@ export function reportSummary(
   log.info(
     `stopped after ${(summary.elapsedMs / 1000).toFixed(1)}s: received ${
       formatCount(summary.received)
+    }${
+      summary.skipped > 0
+        ? `, skipped ${
+          formatCount(summary.skipped)
+        } (the snapshot stands for them)`
+        : ""
     }, lost ${
       formatCount(summary.lost)
     }, invalid ${summary.invalid}, gaps ${summary.gaps}${
@@ -171,6 +183,7 @@ export function reportSummary(
       } max ${formatNanos(latency.max)}`,
     {
       received: summary.received,
+      skipped: summary.skipped,
       lost: summary.lost,
       invalid: summary.invalid,
       gaps: summary.gaps,

@@ -83,3 +83,21 @@ Deno.test("reportSummary: no gap events, no mention of them", () => {
   assert.equal(reportSummary(summary, log), false);
   assert.match(lines[0], /, gaps 0, latency /);
 });
+
+Deno.test("summarize and reportSummary: trades the snapshot stands for are counted skipped per stream and in total, said in the summary line, not an incomplete run", () => {
+  const stats = new TradeStats([BTC, ETH]);
+  const summary = summarize(
+    feed([{ ...row(BTC, 0), skipped: 9 }, row(ETH, 0)]),
+    stats,
+    1000,
+  );
+  assert.equal(summary.skipped, 9);
+  assert.equal(summary.exchanges.binance.BTCUSDT.skipped, 9);
+  assert.equal(summary.exchanges.binance.ETHUSDT.skipped, 0);
+  const { log, lines } = captureLog();
+  assert.equal(reportSummary(summary, log), false);
+  assert.match(
+    lines[0],
+    /: received 0, skipped 9 \(the snapshot stands for them\), lost 0, /,
+  );
+});

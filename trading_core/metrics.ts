@@ -82,6 +82,11 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
       help: "Trades delivered to trading_core.",
     }, byStream((index) => stats.figures(index).received)),
     counter({
+      name: "marketbus_trades_skipped_total",
+      help:
+        "Trades not delivered because the snapshot stands for them (--snapshot): received + skipped + lost = published.",
+    }, byStream((index) => rows[index]?.skipped ?? 0)),
+    counter({
       name: "marketbus_received_bytes_total",
       help: "Trade record bytes delivered to trading_core (48 per trade).",
     }, [{
@@ -123,22 +128,31 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
       name: "marketbus_producer_restarts_total",
       help: "Publisher restarts seen on an (exchange, symbol).",
     }, byStream((index) => rows[index]?.restarts ?? 0)),
-    latencyFamily(
-      {
-        name: "marketbus_end_to_end_latency_seconds",
-        help:
-          "Time from data_manager receiving a trade (ts_recv) to its delivery here, seconds (sampled in big batches).",
-      },
-      stats.streams.map((stream, index) => ({
-        labels: labels(stream),
-        histogram: stats.figures(index).latency,
-      })),
-    ),
+    endToEndFamily(state, labels),
     ...feed.metrics(stats.streams.map(labels)),
   ];
   if (state.caughtUp) families.push(caughtUpFamily(state, labels));
   if (state.processing) families.push(...processingFamilies(state));
   return families;
+}
+
+/** `marketbus_end_to_end_latency_seconds`: ts_recv to delivery, per stream. */
+function endToEndFamily(
+  state: LiveState,
+  labels: (stream: { exchange: string; symbol: string }) => Labels,
+): MetricFamily {
+  const { stats } = state;
+  return latencyFamily(
+    {
+      name: "marketbus_end_to_end_latency_seconds",
+      help:
+        "Time from data_manager receiving a trade (ts_recv) to its delivery here, seconds (sampled in big batches).",
+    },
+    stats.streams.map((stream, index) => ({
+      labels: labels(stream),
+      histogram: stats.figures(index).latency,
+    })),
+  );
 }
 
 /** `marketbus_gaps_total`: the gaps delivered per stream, by cause. */

@@ -106,7 +106,7 @@ ffiTest(
     } as unknown as TradeProcessing;
     const families = liveFamilies({
       feed: source([
-        row(AUDX, { lost: 1, lag: 7, restarts: 1 }),
+        row(AUDX, { lost: 1, lag: 7, restarts: 1, skipped: 6 }),
         row(AUDY, { lost: 2, lag: 9 }),
         row({ exchange: "*", symbol: "*" }, { invalid: 4 }),
       ]),
@@ -116,6 +116,10 @@ ffiTest(
     assert.deepEqual(values(families, "marketbus_trades_received_total"), [
       ["audx", "AUDA", 5],
       ["audy", "AUDA", 3],
+    ]);
+    assert.deepEqual(values(families, "marketbus_trades_skipped_total"), [
+      ["audx", "AUDA", 6],
+      ["audy", "AUDA", 0],
     ]);
     assert.deepEqual(values(families, "marketbus_trades_lost_total"), [
       ["audx", "AUDA", 1],

@@ -206,6 +206,15 @@ export class TradeProcessing {
   }
 
   /**
+   * A snapshot (a trade marked `TradeFlags.Snapshot`, `--snapshot`): to the
+   * strategy's `onTrade` only. It stands for a trade stored before the
+   * subscription started, so no bar counts it.
+   */
+  snapshot(trade: TradeView, origin: TradeOrigin): void {
+    this.#runner?.trade(trade, origin);
+  }
+
+  /**
    * Trades missing from stream index `stream`, delivered in order (before
    * its next trade): the bars mark it (the open bar, those the next trade
    * closes and the one holding it come out incomplete), then the strategy's

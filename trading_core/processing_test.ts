@@ -437,3 +437,63 @@ Deno.test("flaggedGaps: Reconnect is a reconnect gap of unknown size; Gap a sour
   assert.deepEqual(gaps(12, TradeFlags.Replayed | TradeFlags.Synthetic, 7), []);
   assert.equal(GAP_FLAGS, TradeFlags.Reconnect | TradeFlags.Gap);
 });
+
+test("a snapshot goes to the strategy's onTrade, flagged, and no bar counts it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const events: string[] = [];
+    (globalThis as Record<string, unknown>).__snapshotEvents = events;
+    const path = await strategyModule(
+      dir,
+      `const events = globalThis.__snapshotEvents;
+export default {
+  onTrade: (t) => events.push(\`trade \${t.price} \${t.flags}\`),
+  onBar: (b) => events.push(\`bar \${b.start - ${T0}} \${b.open} \${b.trades}\`),
+};`,
+    );
+    const barsOut = join(dir, "bars.ndjson");
+    const processing = await TradeProcessing.open(
+      config({ strategy: path, barsOut }),
+      {
+        exchange: "binance",
+        symbols: ["BTCUSDT"],
+        strategyLog: SILENT,
+        onStrategyError: (message) => assert.fail(message),
+      },
+    );
+    assert.ok(processing);
+    assert.equal(processing.addStream(ORIGIN), 0);
+    await processing.start();
+    // The latest stored trade, 5 s before the live ones: it would open (and
+    // the next trade close) a bar of its own if it were counted.
+    const snapshot = new TradeView();
+    snapshot.wrap(encodeMessage([{
+      side: Side.Buy,
+      flags: TradeFlags.Snapshot,
+      seq: 7,
+      tsEvent: BigInt(T0 - 5_000) * 1_000_000n,
+      tsRecv: BigInt(T0 - 5_000) * 1_000_000n,
+      priceFixed: 9_000_000_000n,
+      size: 0.5,
+      tradeId: 7n,
+    }]));
+    processing.snapshot(snapshot, ORIGIN);
+    const view = trades([[100, 10], [900, 11], [1_100, 12]]);
+    for (let i = 0; i < view.count; i++) {
+      processing.trade(view.select(i), ORIGIN, 0);
+    }
+    await processing.stop();
+    assert.deepEqual(events, [
+      `trade 9 ${TradeFlags.Snapshot}`,
+      "trade 10 0",
+      "trade 11 0",
+      "bar 0 10 2",
+      "trade 12 0",
+    ]);
+    const lines = (await Deno.readTextFile(barsOut)).trim().split("\n");
+    assert.equal(lines.length, 1);
+    assert.equal(JSON.parse(lines[0]).trades, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

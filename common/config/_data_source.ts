@@ -43,6 +43,9 @@ const EVERY_EXCHANGE = "*";
 const RING_PER_EXCHANGE =
   `expected one exchange, since the ring (data_source.type = "ipc") is per exchange; for every exchange read NATS (--nats or data_source.type = "nats")`;
 
+const SNAPSHOT_WITHOUT_NATS =
+  `the ring's snapshot is read from NATS JetStream, and no NATS server is configured: set data_source.nats.connection.servers (or NATS_URL), or read NATS (--nats)`;
+
 function checkExchangeOrEvery(value: string): string {
   return value === EVERY_EXCHANGE ? value : normalizeExchange(value);
 }
@@ -153,6 +156,7 @@ export function readDataSource(
   const symbols = readSymbols(section, DEFAULT_SYMBOLS);
   const maxTrades = section.integer("max_trades", 0, COUNT);
   const catchUp = readCatchUp(section);
+  const snapshot = section.boolean("snapshot", false);
   const ipcSection = section.section("ipc");
   const ipc = readIpcSource(ipcSection);
   const natsSection = section.section("nats");
@@ -177,6 +181,9 @@ export function readDataSource(
   natsSection.done();
   section.done();
   if (catchUp !== undefined) checkCatchUp(section, catchUp, durableName);
+  if (snapshot && type === "ipc" && !connectionSection.has("servers")) {
+    section.problem("snapshot", SNAPSHOT_WITHOUT_NATS);
+  }
   // A catch-up switches to the rings: it reads them as type "ipc" does.
   const rings = type === "ipc" || catchUp !== undefined;
   if (rings && exchange === EVERY_EXCHANGE) {
@@ -210,6 +217,7 @@ export function readDataSource(
     ...(rings ? { exchange, symbols } : selection),
     maxTrades,
     ...(catchUp === undefined ? {} : { catchUp }),
+    snapshot,
     ipc,
     nats: { connection, consumer, streamName, subjectPrefix },
   };

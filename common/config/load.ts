@@ -181,7 +181,8 @@ export function parseConfig(
 /**
  * The NATS connections the configuration uses, read from the file and the
  * flags alone (no variable sets `enabled` or `type`): `transport.nats` when
- * serve publishes to NATS, `data_source.nats.connection` when live reads it.
+ * serve publishes to NATS, `data_source.nats.connection` when live reads it
+ * (or its snapshot, `data_source.snapshot`).
  * The NATS variables set only these, so a ring-only role ignores them.
  */
 function connectionsInUse(
@@ -196,7 +197,9 @@ function connectionsInUse(
   const [publisher, consumer] = NATS_CONNECTIONS;
   return [
     ...(config.transport.nats.enabled ? [publisher] : []),
-    ...(config.dataSource.type === "nats" ? [consumer] : []),
+    ...(config.dataSource.type === "nats" || config.dataSource.snapshot
+      ? [consumer]
+      : []),
   ];
 }
 

@@ -152,6 +152,7 @@ const DEFAULT_CONFIG: Config = {
     exchange: "binance",
     symbols: ["BTCUSDT", "ETHUSDT"],
     maxTrades: 0,
+    snapshot: false,
     ipc: {
       shmPathPrefix: "/marketbus_",
       wait: "backoff",
@@ -869,6 +870,7 @@ const LEVELS: [string, string, string, string[]][] = [
     "symbols",
     "max_trades",
     "catch_up",
+    "snapshot",
     "ipc",
     "nats",
   ]],

@@ -317,6 +317,12 @@ export interface DataSourceConfig {
    * symbol to its ring (whatever `type` says); undefined = no catch-up.
    */
   catchUp?: CatchUpStart;
+  /**
+   * Deliver each stream's latest stored trade first, marked as a snapshot
+   * (read from NATS JetStream, also for the ring: it needs
+   * `nats.connection.servers` then).
+   */
+  snapshot: boolean;
   /** The shared-memory ring. */
   ipc: IpcSourceConfig;
   /** NATS JetStream. */

@@ -35,6 +35,8 @@ export interface Channel {
   refusedReported: boolean;
   /** Trades delivered. */
   received: number;
+  /** Trades skipped (`SubscribeOptions.skip`). */
+  skipped: number;
   /** Losses of readers already closed. */
   lostBefore: number;
   /** The part of lostBefore in corrupt slots. */
@@ -81,6 +83,7 @@ export function newChannels(
     waitReported: false,
     refusedReported: false,
     received: 0,
+    skipped: 0,
     lostBefore: 0,
     corruptBefore: 0,
     evictedBefore: 0,
@@ -119,6 +122,7 @@ export function channelStats(channel: Channel): StreamStats {
     exchange: channel.exchange,
     symbol: channel.symbol,
     received: channel.received,
+    skipped: channel.skipped,
     lost,
     lostBy: {
       overwritten: lost - corrupt - evicted,

@@ -21,6 +21,7 @@ import { SegmentWatch } from "./segment_watch.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import { TradeView } from "../wire/trade_view.ts";
 import { streamEvent } from "../transport/feed_events.ts";
+import { type DeliverTo, deliverTrades } from "../transport/deliver.ts";
 import { probeRing, reportMiss, RingSearch } from "./_ring_search.ts";
 import {
   type Channel,
@@ -45,10 +46,26 @@ import type {
   OnEpoch,
   OnGap,
   OnTick,
+  SkipTrade,
   StreamStats,
   SubscribeOptions,
   TradeFeed,
+  TradePlace,
 } from "../transport/feed.ts";
+
+/** Where every ring trade is read: not from JetStream. */
+const RING_PLACE: TradePlace = Object.freeze({ streamSeq: 0 });
+
+/** Where `channel`'s trades of `run` go. */
+function ringBatch(channel: Channel, run: Run): DeliverTo {
+  return {
+    onTick: run.onTick,
+    skip: run.skip,
+    origin: channel.origin,
+    stream: channel.index,
+    place: RING_PLACE,
+  };
+}
 
 /** Options of {@linkcode RingFeed}. */
 export interface RingFeedOptions {
@@ -116,6 +133,7 @@ interface Run {
   readonly emit: (event: FeedEvent) => void;
   readonly onGap: OnGap | undefined;
   readonly onEpoch: OnEpoch | undefined;
+  readonly skip: SkipTrade | undefined;
   /** The attached readers, as of their last change. */
   readers: RingReader[];
 }
@@ -214,6 +232,7 @@ export class RingFeed implements TradeFeed {
       emit,
       onGap: options.onGap,
       onEpoch: options.onEpoch,
+      skip: options.skip,
       readers: [],
     };
     const interrupt = () => {
@@ -333,17 +352,16 @@ export class RingFeed implements TradeFeed {
     view: TradeView,
     run: Run,
   ): number {
-    const { onTick, onGap } = run;
+    const { onGap } = run;
     const gaps = channel.gaps;
     try {
       view.wrap(buffer.subarray(0, count * TRADE_RECORD_SIZE));
       if (gaps.pending) gaps.flush(channel, view.select(0).seq, onGap);
-      for (let i = 0; i < count; i++) {
-        onTick(view.select(i), channel.origin, channel.index);
-      }
+      const skipped = deliverTrades(view, count, ringBatch(channel, run));
       gaps.delivered(view.select(count - 1).seq);
-      channel.received += count;
-      return count;
+      channel.skipped += skipped;
+      channel.received += count - skipped;
+      return count - skipped;
     } catch (error) {
       if (!(error instanceof WireFormatError)) throw error;
     }
@@ -362,9 +380,10 @@ export class RingFeed implements TradeFeed {
         continue;
       }
       if (gaps.pending) gaps.flush(channel, view.seq, onGap);
-      onTick(view, channel.origin, channel.index);
+      const skipped = deliverTrades(view, 1, ringBatch(channel, run));
       gaps.delivered(view.seq);
-      delivered++;
+      channel.skipped += skipped;
+      delivered += 1 - skipped;
     }
     channel.received += delivered;
     return delivered;

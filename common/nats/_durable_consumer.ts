@@ -20,7 +20,7 @@ import {
   noteStream,
   retrying,
 } from "./_consume_loop.ts";
-import { streamKey } from "./_subscription.ts";
+import { streamKey } from "./_subscription_channel.ts";
 import { RedeliveryHold } from "./_redelivery_hold.ts";
 
 /** How long the end of a subscription waits for the server to confirm the last acknowledgement, ms. */

@@ -26,7 +26,7 @@
 
 import { deadline } from "@nats-io/nats-core";
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { recordCount, RecordOffset } from "../wire/codec.ts";
+import { lastRecord, RecordOffset } from "../wire/codec.ts";
 import { formatCount } from "../runtime/format.ts";
 import { parseTradeSubject } from "../wire/subjects.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
@@ -331,17 +331,16 @@ export async function savePositions(
   }
 }
 
-/** The seq of a message's last record, undefined when it holds no whole records. */
+/** The seq of a message's last record, undefined when it does not hold valid records. */
 function lastSeqOf(data: Uint8Array): number | undefined {
-  let count: number;
+  let record: Uint8Array;
   try {
-    count = recordCount(data);
+    record = lastRecord(data);
   } catch {
     return undefined;
   }
-  const at = (count - 1) * TRADE_RECORD_SIZE + RecordOffset.Seq;
-  return new DataView(data.buffer, data.byteOffset, data.byteLength)
-    .getUint32(at, true);
+  return new DataView(record.buffer, record.byteOffset, TRADE_RECORD_SIZE)
+    .getUint32(RecordOffset.Seq, true);
 }
 
 /** A stream's losses and how far they were reported. */

@@ -24,8 +24,9 @@ import type {
   OnGap,
   OnStream,
   OnTick,
+  SkipTrade,
 } from "../transport/feed.ts";
-import { type Channel, newChannel, noteEpoch } from "./_channel.ts";
+import { deliverTrades } from "../transport/deliver.ts";
 import {
   addLoss,
   isNewStream,
@@ -36,22 +37,14 @@ import {
 } from "./_feed_loss.ts";
 import { ALL, ConsumerStatus } from "./_status_watch.ts";
 import { ackReply, readAckReply } from "./_ack_reply.ts";
+import {
+  type Channel,
+  newChannel,
+  noteEpoch,
+  type Route,
+  streamKey,
+} from "./_subscription_channel.ts";
 import type { RedeliveryHold } from "./_redelivery_hold.ts";
-
-/** What a subject's messages are: their origin (undefined: not a trade subject) and channel. */
-interface Route {
-  origin: TradeOrigin | undefined;
-  /** The exchange the subject names (its raw token when it is not a trade subject). */
-  exchange: string;
-  /** The symbol the subject names (its raw token when it is not a trade subject). */
-  symbol: string;
-  /** {@linkcode streamKey} of exchange and symbol. */
-  key: string;
-  /** Set once the symbol has one (subscribed, or a trade of it delivered). */
-  channel: Channel | undefined;
-  /** Why it is not a trade subject. */
-  problem: string;
-}
 
 const TWO_32 = 2 ** 32;
 
@@ -78,6 +71,7 @@ export class Subscription {
   #onStream: OnStream;
   #onGap: OnGap | undefined;
   #onEpoch: OnEpoch | undefined;
+  #skip: SkipTrade | undefined;
   #emit: (event: FeedEvent) => void;
   #prefix: string;
   #limit: number;
@@ -108,6 +102,8 @@ export class Subscription {
       onGap?: OnGap;
       /** Told each stream's run epoch when it changes (read only when given). */
       onEpoch?: OnEpoch;
+      /** Trades not to deliver (see `SubscribeOptions.skip`). */
+      skip?: SkipTrade;
       prefix: string;
       limit: number;
       acks: boolean;
@@ -121,6 +117,7 @@ export class Subscription {
     this.#onStream = options.onStream;
     this.#onGap = options.onGap;
     this.#onEpoch = options.onEpoch;
+    this.#skip = options.skip;
     this.#stream = options.stream;
     this.#prefix = options.prefix;
     this.#limit = options.limit;
@@ -313,11 +310,16 @@ export class Subscription {
       view.select(count - 1).seq,
     );
     if (lost > 0) this.#lost(channel, lost, { streamSeq, firstSeq });
-    const onTick = this.#onTick;
-    const index = channel.index;
-    for (let i = 0; i < count; i++) onTick(view.select(i), origin, index);
-    channel.received += count;
-    this.#delivered += count;
+    const skipped = deliverTrades(view, count, {
+      onTick: this.#onTick,
+      skip: this.#skip,
+      origin,
+      stream: channel.index,
+      place: { streamSeq },
+    });
+    channel.skipped += skipped;
+    channel.received += count - skipped;
+    this.#delivered += count - skipped;
     if (this.#acks) this.#queueAck(message);
     // Whole messages only: one cut by the limit could be neither
     // acknowledged (the next run would repeat its first trades) nor left
@@ -469,9 +471,4 @@ export class Subscription {
       if (event !== undefined) this.#emit(event);
     }
   }
-}
-
-/** The key of an (exchange, symbol) stream in a map: looked up once per subject (and per invalid message), never per trade. */
-export function streamKey(exchange: string, symbol: string): string {
-  return `${exchange}.${symbol}`;
 }

@@ -39,3 +39,12 @@ export {
   type NatsFeedOptions,
   POSITIONS_KEY,
 } from "./feed.ts";
+// `live --snapshot`: each stream's latest stored trade, by direct get.
+export {
+  latestTrades,
+  type LatestTradesOptions,
+  MAX_DIRECT_SUBJECTS,
+  natsSnapshot,
+  type NatsSnapshotOptions,
+  SnapshotError,
+} from "./snapshot.ts";

@@ -11,7 +11,7 @@ import type { JsMsg } from "@nats-io/jetstream";
 import { encodeMessage } from "../wire/codec.ts";
 import { tradeSubject } from "../wire/subjects.ts";
 import { Side } from "../wire/trade.ts";
-import type { TradeGap } from "../transport/feed.ts";
+import type { SkipTrade, TradeGap } from "../transport/feed.ts";
 import { Subscription } from "./_subscription.ts";
 import { RedeliveryHold } from "./_redelivery_hold.ts";
 
@@ -46,7 +46,7 @@ function message(
 
 /** A subscription of BTCUSDT and ETHUSDT that logs trades and gaps in `seen`. */
 function subscribe(
-  options: { acks?: boolean; limit?: number } = {},
+  options: { acks?: boolean; limit?: number; skip?: SkipTrade } = {},
 ): { subscription: Subscription; seen: string[] } {
   const seen: string[] = [];
   const gap = (g: TradeGap) =>
@@ -60,6 +60,7 @@ function subscribe(
       exchange: "binance",
       onStream: () => {},
       onGap: (g) => seen.push(gap(g)),
+      skip: options.skip,
       prefix: PREFIX,
       limit: options.limit ?? Infinity,
       acks: options.acks ?? false,
@@ -93,6 +94,28 @@ Deno.test("Subscription: a loss goes to onGap just before the next trade of its 
     "ETHUSDT 9",
   ]);
   assert.deepEqual(subscription.channels.map((c) => c.lost), [7, 3]);
+});
+
+Deno.test("Subscription: trades the skip rule rules out (by stream sequence) are counted skipped, not received, and not toward the limit", () => {
+  const places: string[] = [];
+  const { subscription, seen } = subscribe({
+    limit: 2,
+    skip: (trade, stream, place) => {
+      places.push(`${stream} ${trade.seq}@${place.streamSeq}`);
+      return place.streamSeq <= 2;
+    },
+  });
+  subscription.receive(message(1, "BTCUSDT", 1, 2));
+  subscription.receive(message(2, "ETHUSDT", 1, 1));
+  subscription.receive(message(3, "BTCUSDT", 3, 3));
+  subscription.receive(message(4, "BTCUSDT", 4, 4));
+  subscription.receive(message(5, "BTCUSDT", 5, 5)); // past the limit
+  assert.deepEqual(seen, ["BTCUSDT 3", "BTCUSDT 4"]);
+  assert.deepEqual(places, ["0 1@1", "0 2@1", "1 1@2", "0 3@3", "0 4@4"]);
+  assert.deepEqual(
+    subscription.channels.map((c) => [c.received, c.skipped]),
+    [[2, 2], [0, 1]],
+  );
 });
 
 Deno.test("Subscription: a loss across the u32 seq wrap names the seqs modulo 2^32", () => {

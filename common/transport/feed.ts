@@ -93,6 +93,13 @@ export interface SubscribeOptions {
    * replayed trade and the first live one. Other feeds never call it.
    */
   onCaughtUp?: OnCaughtUp;
+  /**
+   * Trades to skip rather than deliver (`live --snapshot`: those its
+   * snapshot stands for): a skipped trade does not reach `onTick`, counts in
+   * {@linkcode StreamStats.skipped}, not in `received`, and not toward
+   * `limit`.
+   */
+  skip?: SkipTrade;
 }
 
 /** Receives a stream's run epoch (see {@linkcode SubscribeOptions.onEpoch}). */
@@ -118,6 +125,23 @@ export interface CaughtUp {
 
 /** Receives each {@linkcode CaughtUp}, in order with the trades of its stream. */
 export type OnCaughtUp = (event: CaughtUp) => void;
+
+/** Where a trade was read, beside its own fields: what a {@linkcode SkipTrade} rule may use. */
+export interface TradePlace {
+  /** The JetStream stream sequence of the message that holds it; 0 when it was not read from JetStream (the ring). */
+  streamSeq: number;
+}
+
+/**
+ * Whether to skip `trade` of stream index `stream`, read at `place`
+ * (see {@linkcode SubscribeOptions.skip}); `trade` is valid only during the
+ * call.
+ */
+export type SkipTrade = (
+  trade: TradeView,
+  stream: number,
+  place: TradePlace,
+) => boolean;
 
 /**
  * Why trades are missing from a stream: overwritten in the ring before they
@@ -174,6 +198,12 @@ export interface StreamStats {
   symbol: string;
   /** Trades delivered to the callback. */
   received: number;
+  /**
+   * Trades skipped, not delivered, by {@linkcode SubscribeOptions.skip}
+   * (covered by a `--snapshot`); absent: none. Received, skipped and lost
+   * sum to what was published.
+   */
+  skipped?: number;
   /** Trades published but never delivered (overwritten, or lost on the way). */
   lost: number;
   /** {@linkcode StreamStats.lost} by cause, summing to it (causes with no loss may be absent). */

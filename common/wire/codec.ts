@@ -303,6 +303,25 @@ export function checkMessage(message: Uint8Array): number {
 }
 
 /**
+ * The last record of a stored message, after checking the whole message
+ * (its length and every record, as {@linkcode checkMessage}): the latest
+ * trade it holds. A view of the record's 48 bytes in `message`, not a copy.
+ *
+ * @example The seq of a stream's latest trade
+ * ```ts
+ * const view = new TradeView();
+ * view.wrap(lastRecord(stored.data));
+ * console.log(view.seq, view.tradeId);
+ * ```
+ *
+ * @throws {WireFormatError} describing the first problem found.
+ */
+export function lastRecord(message: Uint8Array): Uint8Array {
+  const end = checkMessage(message) * TRADE_RECORD_SIZE;
+  return message.subarray(end - TRADE_RECORD_SIZE, end);
+}
+
+/**
  * Decodes record `index` (default 0) of a received message.
  *
  * @throws {WireFormatError} when the message or that record is malformed.

@@ -30,6 +30,7 @@ export {
   encodeMessage,
   encodeTrade,
   encodeTrades,
+  lastRecord,
   recordCount,
   type TradeOrigin,
   WireFormatError,

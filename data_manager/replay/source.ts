@@ -216,7 +216,9 @@ export class ReplaySource implements TradeSource {
             if (room) await Promise.race([room, aborted]);
           }
           readWallClock(clock);
-          row.flags = (row.flags & ~TradeFlags.Gap) | TradeFlags.Replayed |
+          // A consumer's own marks never go back on the wire.
+          row.flags = (row.flags & ~(TradeFlags.Gap | TradeFlags.Snapshot)) |
+            TradeFlags.Replayed |
             this.#nextFlags[index];
           this.#nextFlags[index] = 0;
           row.tsRecv = BigInt(clock.seconds) * 1_000_000_000n +

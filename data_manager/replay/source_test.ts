@@ -589,7 +589,7 @@ tempFileTest(
 );
 
 tempFileTest(
-  "ReplaySource: gap lines in order: a count goes to sink.gap(), none flags the symbol's next record Reconnect, other symbols' are skipped, a recorded Gap flag is cleared",
+  "ReplaySource: gap lines in order: a count goes to sink.gap(), none flags the symbol's next record Reconnect, other symbols' are skipped, a recorded Gap or Snapshot flag is cleared",
   async (dir) => {
     const file = `${dir}/gaps.ndjson`;
     const trade = (symbol: string, id: number, flags = 0) =>
@@ -625,7 +625,7 @@ tempFileTest(
         gap("BTCUSDT", null),
         trade("SOLUSDT", 10), // another symbol: not flagged
         trade("BTCUSDT", 6), // flagged Reconnect
-        trade("BTCUSDT", 7), // not any more
+        trade("BTCUSDT", 7, TradeFlags.Snapshot), // a consumer's mark: cleared
       ].join("\n") + "\n",
     );
     const symbols = ["BTCUSDT", "SOLUSDT"];

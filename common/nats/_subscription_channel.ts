@@ -1,11 +1,12 @@
 /**
- * A subscription's per-stream state: its counters and the run epoch of its
- * last message.
+ * A subscription's streams (channels): their counters and the run epoch of
+ * their last message, and the routes of its subjects to them.
  *
  * @module
  */
 
 import type { JsMsg } from "@nats-io/jetstream";
+import type { TradeOrigin } from "../wire/codec.ts";
 import type { OnEpoch } from "../transport/feed.ts";
 import type { LossCounts } from "./_feed_loss.ts";
 import { messageEpoch } from "./_message_epoch.ts";
@@ -20,6 +21,8 @@ export interface Channel extends LossCounts {
   symbol: string;
   /** Trades delivered. */
   received: number;
+  /** Trades skipped (`SubscribeOptions.skip`). */
+  skipped: number;
   /** Records that failed validation. */
   invalid: number;
   /** The run epoch of its last message (-1: none yet), when epochs are read. */
@@ -37,12 +40,33 @@ export function newChannel(
     exchange,
     symbol,
     received: 0,
+    skipped: 0,
     invalid: 0,
     epoch: -1,
     lost: 0,
     unreported: 0,
     reportedAt: -Infinity,
   };
+}
+
+/** What a subject's messages are: their origin (undefined: not a trade subject) and channel. */
+export interface Route {
+  origin: TradeOrigin | undefined;
+  /** The exchange the subject names (its raw token when it is not a trade subject). */
+  exchange: string;
+  /** The symbol the subject names (its raw token when it is not a trade subject). */
+  symbol: string;
+  /** {@linkcode streamKey} of exchange and symbol. */
+  key: string;
+  /** Set once the symbol has one (subscribed, or a trade of it delivered). */
+  channel: Channel | undefined;
+  /** Why it is not a trade subject. */
+  problem: string;
+}
+
+/** The key of an (exchange, symbol) stream in a map: looked up once per subject (and per invalid message), never per trade. */
+export function streamKey(exchange: string, symbol: string): string {
+  return `${exchange}.${symbol}`;
 }
 
 /** Tells `onEpoch` the epoch of `message` (of `channel`) when it differs from the last one's. */

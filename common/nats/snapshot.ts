@@ -1,0 +1,254 @@
+/**
+ * The snapshot of `live --snapshot` from JetStream: the last message of each
+ * trade subject a subscription reads, by batch direct gets (`multi_last`,
+ * at most {@linkcode MAX_DIRECT_SUBJECTS} subjects each; the stream must
+ * allow direct gets, as the one `serve` creates does), and its last record,
+ * the latest trade of that stream. Both transports read it here: a ring
+ * consumer with a NATS connection too.
+ *
+ * @module
+ */
+
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  JetStreamError,
+  type JetStreamManager,
+  jetstreamManager,
+} from "@nats-io/jetstream";
+import type { NatsConnectionConfig } from "../config/mod.ts";
+import type { Logger } from "../runtime/log.ts";
+import { whenAborted } from "../runtime/delay.ts";
+import { lastRecord } from "../wire/codec.ts";
+import { parseTradeSubject, tradeFilters } from "../wire/subjects.ts";
+import type {
+  LoadSnapshot,
+  SnapshotTrade,
+} from "../transport/snapshot_feed.ts";
+import { connectNats } from "./connection.ts";
+
+/** The most subjects one direct get answers (the server's limit; more: status 413 "too many results"). */
+export const MAX_DIRECT_SUBJECTS = 1024;
+
+/** The snapshot could not be read (no direct gets, no answer, too many subjects): `live --snapshot` cannot keep its promise. */
+export class SnapshotError extends Error {
+  /** Creates the error; `message` says what failed and what to do. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SnapshotError";
+  }
+}
+
+/** Options of {@linkcode latestTrades}. */
+export interface LatestTradesOptions {
+  /** The trade subjects (filters, wildcards allowed) to read the last message of. */
+  filters: string[];
+  /** First token(s) of the trade subjects. */
+  prefix: string;
+  /** Where a stored message that holds no valid trade records, or a missing stream, is reported. */
+  log: Logger;
+}
+
+/** The start of every {@linkcode SnapshotError} message. */
+function cannot(stream: string): string {
+  return `Cannot read the snapshot (data_source.snapshot, --snapshot) from stream ${stream}`;
+}
+
+/**
+ * The status code of a direct get's failed answer (nats.js 3.4's
+ * JetStreamStatusError, not exported): 413 too many results, 503 no
+ * responders; undefined for anything else.
+ */
+function statusOf(error: unknown): number | undefined {
+  if (!(error instanceof JetStreamError)) return undefined;
+  const { code } = error as JetStreamError & { code?: unknown };
+  return typeof code === "number" ? code : undefined;
+}
+
+/**
+ * Why the direct get failed. Only "no responders" (503: no stream, or one
+ * without direct gets) is worth asking the stream's state about; a timeout
+ * (e.g. no permission: the server logged the violation and dropped the
+ * request) is not, as a second request would be refused the same way.
+ * `undefined`: the stream does not exist.
+ */
+async function whyNoAnswer(
+  jsm: JetStreamManager,
+  stream: string,
+  error: unknown,
+): Promise<SnapshotError | undefined> {
+  const said = error instanceof Error ? error.message : String(error);
+  let allowDirect: boolean | undefined;
+  if (statusOf(error) === 503) {
+    try {
+      allowDirect = (await jsm.streams.info(stream)).config.allow_direct;
+    } catch (info) {
+      if (
+        info instanceof JetStreamApiError &&
+        info.code === JetStreamApiCodes.StreamNotFound
+      ) return undefined;
+    }
+  }
+  const hint = allowDirect === false
+    ? `stream ${stream} does not allow direct gets (allow_direct false; serve creates its stream with allow_direct true): \`nats stream edit ${stream} --allow-direct\`, or run live without --snapshot`
+    : `check that the server is 2.11 or newer and that this user may publish to $JS.API.DIRECT.GET.${stream}`;
+  return new SnapshotError(`${cannot(stream)}: ${said}; ${hint}`, {
+    cause: error,
+  });
+}
+
+/** The last record of each subject's last message of one direct get of `filters`. */
+async function directGet(
+  jsm: JetStreamManager,
+  stream: string,
+  filters: string[],
+  options: LatestTradesOptions,
+): Promise<SnapshotTrade[]> {
+  const trades: SnapshotTrade[] = [];
+  const messages = await jsm.direct.getLastMessagesFor(stream, {
+    multi_last: filters,
+  });
+  for await (const message of messages) {
+    let origin;
+    try {
+      origin = parseTradeSubject(message.subject, { prefix: options.prefix });
+    } catch {
+      continue; // not a trade subject: no stream of ours
+    }
+    let record: Uint8Array;
+    try {
+      record = lastRecord(message.data);
+    } catch (error) {
+      options.log.warn(
+        `${origin.symbol}: snapshot: its last stored message (stream ${stream} sequence ${message.seq}) does not hold valid trade records (${
+          (error as Error).message
+        }); no snapshot for it`,
+      );
+      continue;
+    }
+    trades.push({
+      origin,
+      record: record.slice(),
+      streamSeq: message.seq,
+      where: `stream ${stream} sequence ${message.seq}`,
+    });
+  }
+  return trades;
+}
+
+/**
+ * {@linkcode directGet} of `filters`, in groups of at most
+ * {@linkcode MAX_DIRECT_SUBJECTS}; a group the server finds too many
+ * subjects for (wildcards) is halved until one filter alone is too many.
+ */
+async function directGets(
+  jsm: JetStreamManager,
+  stream: string,
+  filters: string[],
+  options: LatestTradesOptions,
+): Promise<SnapshotTrade[]> {
+  if (filters.length > MAX_DIRECT_SUBJECTS) {
+    const trades: SnapshotTrade[] = [];
+    for (let i = 0; i < filters.length; i += MAX_DIRECT_SUBJECTS) {
+      const group = filters.slice(i, i + MAX_DIRECT_SUBJECTS);
+      trades.push(...await directGets(jsm, stream, group, options));
+    }
+    return trades;
+  }
+  try {
+    return await directGet(jsm, stream, filters, options);
+  } catch (error) {
+    if (statusOf(error) !== 413) throw error;
+    if (filters.length === 1) {
+      throw new SnapshotError(
+        `${cannot(stream)}: ${
+          filters[0]
+        } matches more than ${MAX_DIRECT_SUBJECTS} subjects, the most one direct get answers (the server said 413 "too many results"): name the exchange (data_source.exchange) or the symbols (data_source.symbols, --symbols), or run live without --snapshot`,
+        { cause: error },
+      );
+    }
+    const half = Math.ceil(filters.length / 2);
+    return [
+      ...await directGets(jsm, stream, filters.slice(0, half), options),
+      ...await directGets(jsm, stream, filters.slice(half), options),
+    ];
+  }
+}
+
+/**
+ * The last record of the last message of each subject of
+ * `options.filters` in `stream`: one {@linkcode SnapshotTrade} per
+ * (exchange, symbol) that has a message. A stream that does not exist has
+ * none (an empty list, warned with the config key that names it).
+ *
+ * @throws {SnapshotError} when the server does not answer the direct get
+ * (e.g. the stream does not allow direct gets), or a wildcard matches more
+ * subjects than one direct get answers.
+ */
+export async function latestTrades(
+  jsm: JetStreamManager,
+  stream: string,
+  options: LatestTradesOptions,
+): Promise<SnapshotTrade[]> {
+  try {
+    return await directGets(jsm, stream, options.filters, options);
+  } catch (error) {
+    if (error instanceof SnapshotError) throw error;
+    const problem = await whyNoAnswer(jsm, stream, error);
+    if (problem !== undefined) throw problem;
+    options.log.warn(
+      `snapshot: stream ${stream} (data_source.nats.stream_name) does not exist: no trade stored, no snapshot; check the name if serve publishes to NATS`,
+    );
+    return [];
+  }
+}
+
+/** Options of {@linkcode natsSnapshot}. */
+export interface NatsSnapshotOptions {
+  /** How to reach the servers. */
+  connection: NatsConnectionConfig;
+  /** The stream to read. */
+  streamName: string;
+  /** First token(s) of the trade subjects. */
+  subjectPrefix: string;
+  /** The exchange read; undefined: every exchange. */
+  exchange: string | undefined;
+  /** Where the connection and the snapshot log. */
+  log: Logger;
+}
+
+/**
+ * A {@linkcode LoadSnapshot} that connects to NATS (waiting for a server
+ * until the signal aborts), reads {@linkcode latestTrades} of the
+ * subscription's subjects and closes its connection. The signal ends it
+ * at once, whatever it waits on (the direct get, the stream's state): the
+ * connection is closed and nothing is returned.
+ */
+export function natsSnapshot(options: NatsSnapshotOptions): LoadSnapshot {
+  const { log } = options;
+  return async (symbols, signal) => {
+    const filters = tradeFilters(symbols, {
+      exchange: options.exchange,
+      prefix: options.subjectPrefix,
+    });
+    const nc = await connectNats(options.connection, {
+      log,
+      role: "snapshot",
+      signal,
+    });
+    try {
+      const jsm = await jetstreamManager(nc, { checkAPI: false });
+      const reading = latestTrades(jsm, options.streamName, {
+        filters,
+        prefix: options.subjectPrefix,
+        log,
+      });
+      if (signal === undefined) return await reading;
+      reading.catch(() => {}); // what fails after the abort is not waited for
+      const ended = await Promise.race([reading, whenAborted(signal)]);
+      return ended ?? [];
+    } finally {
+      await nc.close();
+    }
+  };
+}

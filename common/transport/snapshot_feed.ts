@@ -1,0 +1,216 @@
+/**
+ * Last value for late joiners (`live --snapshot`): a {@linkcode TradeFeed}
+ * that hands each stream the latest trade stored before the subscription
+ * started, marked `TradeFlags.Snapshot`, before any trade of the
+ * feed it wraps, then that feed's trades after the snapshot.
+ *
+ * Where the snapshot comes from is the loader's business (NATS JetStream's
+ * last message per subject, `common/nats/snapshot.ts`); this file is the
+ * same for both transports.
+ *
+ * **The seam.** A stream's snapshot is delivered right after the wrapped
+ * feed announces the stream (`onStream`): for the streams a subscription
+ * names, when it starts, before its first trade; for the others a wildcard
+ * subscription meets, just before their first trade. The wrapped feed's
+ * start position may deliver trades the snapshot already stands for (NATS
+ * `deliver all` or a durable's position, a ring read from its oldest trade
+ * or from its newest, which is often the snapshot's own trade). The wrapped
+ * feed skips those (`SubscribeOptions.skip`): they are not delivered, and
+ * count as skipped, not received, nor toward `limit`; the skipping is logged
+ * per stream. Which trades the snapshot stands for (`_snapshot_cut.ts`):
+ *
+ * - on NATS, exactly the messages at or before the snapshot's JetStream
+ *   stream sequence, whatever serve run wrote them, and none after it;
+ * - on the ring, each trade at or before the snapshot's seq (modulo 2^32)
+ *   and received (ts_recv) no later, checked for every trade of the
+ *   subscription. The limit until the run epoch replaces time: a trade of an
+ *   older run than the snapshot's with a later seq (a ring left by a dead
+ *   serve while JetStream holds a newer run) is delivered after the snapshot
+ *   though older, and one of a newer run received earlier (the clock stepped
+ *   back between runs) with a seq at or before it is skipped.
+ *
+ * @module
+ */
+
+import type { Logger } from "../runtime/log.ts";
+import type { TradeOrigin } from "../wire/record.ts";
+import { TradeView } from "../wire/trade_view.ts";
+import {
+  covers,
+  type Cut,
+  cutOf,
+  markSnapshot,
+  passed,
+} from "./_snapshot_cut.ts";
+import type {
+  FeedStatus,
+  LossCause,
+  OnTick,
+  SkipTrade,
+  StreamStats,
+  SubscribeOptions,
+  TradeFeed,
+} from "./feed.ts";
+import type { Labels, MetricFamily } from "../metrics/exposition.ts";
+
+/** The latest stored trade of one (exchange, symbol) stream, as a loader found it. */
+export interface SnapshotTrade {
+  /** Its exchange and symbol. */
+  origin: TradeOrigin;
+  /** The 48-byte record as stored (the last record of the stream's last message). */
+  record: Uint8Array;
+  /** The JetStream stream sequence of the message it is the last record of. */
+  streamSeq: number;
+  /** Where it was found, for the log line (e.g. `"stream MARKETBUS sequence 57"`). */
+  where: string;
+}
+
+/**
+ * Reads the latest stored trade of each stream of `symbols` (empty: every
+ * symbol) once; a stream with none is left out.
+ */
+export type LoadSnapshot = (
+  symbols: readonly string[],
+  signal: AbortSignal | undefined,
+) => Promise<SnapshotTrade[]>;
+
+/** Options of {@linkcode SnapshotFeed}. */
+export interface SnapshotFeedOptions {
+  /** Reads the snapshot when a subscription starts. */
+  load: LoadSnapshot;
+  /** Where the snapshot of each stream, a stream without one and the trades skipped are told. */
+  log: Logger;
+}
+
+/** `exchange/symbol`. */
+function keyOf(origin: TradeOrigin): string {
+  return `${origin.exchange}/${origin.symbol}`;
+}
+
+/**
+ * Wraps a feed: each stream's latest stored trade first, marked
+ * `TradeFlags.Snapshot`, then the wrapped feed's trades after it
+ * (see the module documentation). Counters, status and metrics are the
+ * wrapped feed's: a snapshot is not a received trade, and the trades it
+ * stands for count as skipped (`StreamStats.skipped`).
+ */
+export class SnapshotFeed implements TradeFeed {
+  #feed: TradeFeed;
+  #load: LoadSnapshot;
+  #log: Logger;
+
+  /** Wraps `feed`; nothing is read until {@linkcode subscribeTrades}. */
+  constructor(feed: TradeFeed, options: SnapshotFeedOptions) {
+    this.#feed = feed;
+    this.#load = options.load;
+    this.#log = options.log;
+  }
+
+  /** The wrapped feed's name. */
+  get name(): string {
+    return this.#feed.name;
+  }
+
+  /** The wrapped feed's causes of loss. */
+  get lossCauses(): readonly LossCause[] {
+    return this.#feed.lossCauses;
+  }
+
+  /** The wrapped feed's counters. */
+  stats(): StreamStats[] {
+    return this.#feed.stats();
+  }
+
+  /** The wrapped feed's state. */
+  status(): FeedStatus {
+    return this.#feed.status();
+  }
+
+  /** The wrapped feed's families. */
+  metrics(streams: readonly Labels[]): MetricFamily[] {
+    return this.#feed.metrics(streams);
+  }
+
+  /**
+   * Loads the snapshot, then subscribes the wrapped feed: each stream's
+   * snapshot goes to `onTick` just after the stream is announced, the
+   * wrapped feed's trades it covers are skipped.
+   *
+   * @throws what the loader or the wrapped feed throws.
+   */
+  async subscribeTrades(
+    symbols: readonly string[],
+    onTick: OnTick,
+    options: SubscribeOptions = {},
+  ): Promise<void> {
+    const { signal } = options;
+    let loaded: SnapshotTrade[];
+    try {
+      loaded = await this.#load(symbols, signal);
+    } catch (error) {
+      if (signal?.aborted) return;
+      throw error;
+    }
+    if (signal?.aborted) return;
+    const log = this.#log;
+    const pending = new Map<string, SnapshotTrade>();
+    for (const trade of loaded) pending.set(keyOf(trade.origin), trade);
+    const cuts: (Cut | undefined)[] = [];
+    const origins: TradeOrigin[] = [];
+    const view = new TradeView();
+    const tell = (stream: number, next: string) => {
+      const cut = cuts[stream]!;
+      const more = cut.skipped - cut.logged;
+      if (more === 0) return;
+      cut.logged = cut.skipped;
+      log.info(
+        `${origins[stream].symbol}: snapshot: skipped ${more}${
+          more === cut.skipped ? "" : " more"
+        } trade(s) it stands for (at or before its ${
+          cut.jetstream ? `stream sequence ${cut.streamSeq}, ` : ""
+        }seq ${cut.seq}; the start position delivered them), ${next}`,
+      );
+    };
+    const skip: SkipTrade = (trade, stream, place) => {
+      if (options.skip?.(trade, stream, place)) return true;
+      const cut = cuts[stream];
+      if (cut === undefined) return false;
+      if (covers(cut, trade, place)) {
+        cut.skipped++;
+        cut.jetstream = place.streamSeq > 0;
+        return true;
+      }
+      tell(stream, `continuing at seq ${trade.seq}`);
+      if (passed(cut, place)) cuts[stream] = undefined;
+      return false;
+    };
+    try {
+      await this.#feed.subscribeTrades(symbols, onTick, {
+        ...options,
+        skip,
+        onStream: (origin, index) => {
+          options.onStream?.(origin, index);
+          origins[index] = origin;
+          const found = pending.get(keyOf(origin));
+          if (found === undefined) {
+            log.info(
+              `${origin.symbol}: snapshot: no trade stored yet on ${origin.exchange}; live trades only`,
+            );
+            return;
+          }
+          pending.delete(keyOf(origin));
+          view.wrap(markSnapshot(found.record));
+          cuts[index] = cutOf(view, found.streamSeq);
+          log.info(
+            `${origin.symbol}: snapshot: latest stored trade seq ${view.seq} (${found.where}) delivered first`,
+          );
+          onTick(view, origin, index);
+        },
+      });
+    } finally {
+      cuts.forEach((cut, stream) => {
+        if (cut !== undefined) tell(stream, "and none after them yet");
+      });
+    }
+  }
+}
