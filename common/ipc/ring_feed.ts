@@ -50,11 +50,8 @@ import type {
   StreamStats,
   SubscribeOptions,
   TradeFeed,
-  TradePlace,
 } from "../transport/feed.ts";
-
-/** Where every ring trade is read: not from JetStream. */
-const RING_PLACE: TradePlace = Object.freeze({ streamSeq: 0 });
+import { NO_EPOCH } from "../wire/run_epoch.ts";
 
 /** Where `channel`'s trades of `run` go. */
 function ringBatch(channel: Channel, run: Run): DeliverTo {
@@ -63,7 +60,8 @@ function ringBatch(channel: Channel, run: Run): DeliverTo {
     skip: run.skip,
     origin: channel.origin,
     stream: channel.index,
-    place: RING_PLACE,
+    // Not from JetStream; the epoch of the ring it reads now.
+    place: { streamSeq: 0, epoch: channel.epoch ?? NO_EPOCH },
   };
 }
 

@@ -11,6 +11,7 @@
  */
 
 import type { JsMsg } from "@nats-io/jetstream";
+import type { MsgHdrs } from "@nats-io/nats-core";
 import { NO_EPOCH, RUN_EPOCH_HEADER } from "../wire/run_epoch.ts";
 
 /** The nats.js 3.4 message fields read here (not in its types). */
@@ -31,32 +32,37 @@ export function messageEpoch(message: JsMsg): number {
   const raw = (message as JsMsg & { readonly msg?: RawMsg }).msg;
   const bytes = raw?._rdata;
   const end = raw?._msg?.hdr ?? -1;
-  if (bytes === undefined || end < 0) return headerEpoch(message);
+  if (bytes === undefined || end < 0) return headersEpoch(message.headers);
   // The block ends `{digits}\r\n\r\n`.
-  if (end < 5 || bytes[end - 4] !== CR) return headerEpoch(message);
+  if (end < 5 || bytes[end - 4] !== CR) return headersEpoch(message.headers);
   let at = end - 5;
   let value = 0;
   let scale = 1;
   while (at >= 0 && bytes[at] !== 0x20) {
     const digit = bytes[at] - ZERO;
-    if (digit < 0 || digit > 9 || scale > 1e9) return headerEpoch(message);
+    if (digit < 0 || digit > 9 || scale > 1e9) {
+      return headersEpoch(message.headers);
+    }
     value += digit * scale;
     scale *= 10;
     at--;
   }
   const start = at + 1 - NAME.length;
   if (scale === 1 || start < 0) {
-    return headerEpoch(message);
+    return headersEpoch(message.headers);
   }
   for (let i = 0; i < NAME.length; i++) {
-    if (bytes[start + i] !== NAME[i]) return headerEpoch(message);
+    if (bytes[start + i] !== NAME[i]) return headersEpoch(message.headers);
   }
   return value <= 0xffffffff ? value : NO_EPOCH;
 }
 
-/** The epoch through nats.js's parsed headers (any layout). */
-function headerEpoch(message: JsMsg): number {
-  const text = message.headers?.get(RUN_EPOCH_HEADER);
+/**
+ * The run epoch in parsed `headers` (any layout; a stored message's, read
+ * by a direct get, too), or {@linkcode NO_EPOCH}.
+ */
+export function headersEpoch(headers: MsgHdrs | undefined): number {
+  const text = headers?.get(RUN_EPOCH_HEADER);
   if (text === undefined || !/^[0-9]{1,10}$/.test(text)) return NO_EPOCH;
   const value = Number(text);
   return value <= 0xffffffff ? value : NO_EPOCH;

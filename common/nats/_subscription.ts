@@ -27,6 +27,7 @@ import type {
   SkipTrade,
 } from "../transport/feed.ts";
 import { deliverTrades } from "../transport/deliver.ts";
+import { NO_EPOCH } from "../wire/run_epoch.ts";
 import {
   addLoss,
   isNewStream,
@@ -299,9 +300,10 @@ export class Subscription {
       return;
     }
     const channel = route.channel ?? this.#open(route);
-    if (this.#onEpoch !== undefined) {
-      noteEpoch(channel, message, this.#onEpoch);
-    }
+    // Read only for those who use it: a scan of the header block.
+    const epoch = this.#onEpoch === undefined && this.#skip === undefined
+      ? NO_EPOCH
+      : noteEpoch(channel, message, this.#onEpoch);
     const firstSeq = view.seq;
     const lost = this.loss.trades(
       route.key,
@@ -315,7 +317,7 @@ export class Subscription {
       skip: this.#skip,
       origin,
       stream: channel.index,
-      place: { streamSeq },
+      place: { streamSeq, epoch },
     });
     channel.skipped += skipped;
     channel.received += count - skipped;

@@ -25,7 +25,7 @@ export interface Channel extends LossCounts {
   skipped: number;
   /** Records that failed validation. */
   invalid: number;
-  /** The run epoch of its last message (-1: none yet), when epochs are read. */
+  /** The run epoch of its last message (-1: none yet), when epochs are read (`onEpoch` or `skip` given). */
   epoch: number;
 }
 
@@ -69,14 +69,16 @@ export function streamKey(exchange: string, symbol: string): string {
   return `${exchange}.${symbol}`;
 }
 
-/** Tells `onEpoch` the epoch of `message` (of `channel`) when it differs from the last one's. */
+/** The run epoch of `message` (of `channel`), told to `onEpoch` when it differs from the last one's. */
 export function noteEpoch(
   channel: Channel,
   message: JsMsg,
-  onEpoch: OnEpoch,
-): void {
+  onEpoch: OnEpoch | undefined,
+): number {
   const epoch = messageEpoch(message);
-  if (epoch === channel.epoch) return;
-  channel.epoch = epoch;
-  onEpoch(channel.index, epoch);
+  if (epoch !== channel.epoch) {
+    channel.epoch = epoch;
+    onEpoch?.(channel.index, epoch);
+  }
+  return epoch;
 }

@@ -26,6 +26,7 @@ import type {
   SnapshotTrade,
 } from "../transport/snapshot_feed.ts";
 import { connectNats } from "./connection.ts";
+import { headersEpoch } from "./_message_epoch.ts";
 
 /** The most subjects one direct get answers (the server's limit; more: status 413 "too many results"). */
 export const MAX_DIRECT_SUBJECTS = 1024;
@@ -130,6 +131,7 @@ async function directGet(
       origin,
       record: record.slice(),
       streamSeq: message.seq,
+      epoch: headersEpoch(message.header),
       where: `stream ${stream} sequence ${message.seq}`,
     });
   }

@@ -130,6 +130,12 @@ export type OnCaughtUp = (event: CaughtUp) => void;
 export interface TradePlace {
   /** The JetStream stream sequence of the message that holds it; 0 when it was not read from JetStream (the ring). */
   streamSeq: number;
+  /**
+   * The run epoch of the ring or the message that holds it (see
+   * {@linkcode SubscribeOptions.onEpoch}); 0 for a message without the
+   * `Marketbus-Epoch` header, or when the feed was given no `skip`.
+   */
+  epoch: number;
 }
 
 /**

@@ -21,11 +21,14 @@
  *
  * - on NATS, exactly the messages at or before the snapshot's JetStream
  *   stream sequence, whatever serve run wrote them, and none after it;
- * - on the ring, each trade at or before the snapshot's seq (modulo 2^32)
- *   and received (ts_recv) no later, checked for every trade of the
- *   subscription. The limit until the run epoch replaces time: a trade of an
- *   older run than the snapshot's with a later seq (a ring left by a dead
- *   serve while JetStream holds a newer run) is delivered after the snapshot
+ * - on the ring, each trade of a ring of the snapshot's run epoch (the
+ *   stored message's `Marketbus-Epoch`) at or before its seq (modulo 2^32),
+ *   and no trade of another run's ring (a ring left by a dead serve, or of
+ *   a newer run) however their seqs and times compare;
+ * - on the ring, for a stored message without an epoch (an older
+ *   publisher), each trade at or before the snapshot's seq and received
+ *   (ts_recv) no later, checked for every trade of the subscription: a trade
+ *   of an older run with a later seq is then delivered after the snapshot
  *   though older, and one of a newer run received earlier (the clock stepped
  *   back between runs) with a seq at or before it is skipped.
  *
@@ -61,6 +64,8 @@ export interface SnapshotTrade {
   record: Uint8Array;
   /** The JetStream stream sequence of the message it is the last record of. */
   streamSeq: number;
+  /** That message's run epoch (`Marketbus-Epoch`); 0 when it has none (an older publisher). */
+  epoch: number;
   /** Where it was found, for the log line (e.g. `"stream MARKETBUS sequence 57"`). */
   where: string;
 }
@@ -200,7 +205,7 @@ export class SnapshotFeed implements TradeFeed {
           }
           pending.delete(keyOf(origin));
           view.wrap(markSnapshot(found.record));
-          cuts[index] = cutOf(view, found.streamSeq);
+          cuts[index] = cutOf(view, found);
           log.info(
             `${origin.symbol}: snapshot: latest stored trade seq ${view.seq} (${found.where}) delivered first`,
           );
