@@ -116,6 +116,24 @@ async function catchUpRun(
   const caught = [...output(exit).matchAll(/(\w+): caught up in/g)]
     .map((found) => found[1]).sort();
   assert.deepEqual(caught, [...config.symbols].sort());
+  if (since.includes("--snapshot")) {
+    // A preview per symbol first; the recording above holds every seq from 1
+    // (the snapshot's among them, in its place, once) and nothing was skipped.
+    const previews = [
+      ...output(exit).matchAll(
+        /(\w+): snapshot: latest stored trade seq (\d+) .*delivered first, a preview/g,
+      ),
+    ];
+    assert.deepEqual(
+      previews.map((found) => found[1]).sort(),
+      [...config.symbols].sort(),
+      `${what}: live:\n${output(exit)}`,
+    );
+    for (const [, symbol, seq] of previews) {
+      assert.ok(Number(seq) >= 1 && Number(seq) <= seqs.get(symbol)!.length);
+    }
+    assert.doesNotMatch(output(exit), /snapshot: skipped/);
+  }
   assert.equal(exit.code, 0, `${what}: live exited ${exit.code}`);
 }
 
@@ -146,5 +164,15 @@ gatedTest({
       "--deliver",
       "all",
     ]);
+  },
+});
+
+gatedTest({
+  name:
+    "live --catch-up 1m --snapshot: each symbol's snapshot first as a preview, then every trade once and in order from the history (the snapshot's in its place), nothing skipped, then the ring",
+  permissions: PERMISSIONS,
+  reason: OWN_SERVER_REASON,
+  async fn() {
+    await catchUpRun(15_000, 2000, ["--catch-up", "1m", "--snapshot"]);
   },
 });

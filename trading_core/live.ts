@@ -95,12 +95,20 @@ function selection(config: Config): Selection {
 /**
  * The feed the config names, NATS, the rings, or (catch-up) both, behind a
  * {@linkcode SnapshotFeed} when `data_source.snapshot` asks for one (read
- * from NATS JetStream for either transport).
+ * from NATS JetStream for either transport; a preview over a catch-up), and
+ * with a catch-up, whether each stream caught up.
  */
-function createFeed(config: Config, log: Logger): TradeFeed {
+function createFeed(
+  config: Config,
+  log: Logger,
+): Pick<LiveState, "feed" | "caughtUp"> {
   const feed = transportFeed(config, log);
+  // The catch-up's switches, read through a snapshot wrapped around it.
+  const caughtUp = feed instanceof CatchUpFeed
+    ? () => feed.caughtUp()
+    : undefined;
   const source = config.dataSource;
-  if (!source.snapshot) return feed;
+  if (!source.snapshot) return { feed, caughtUp };
   const { nats } = source;
   const load = natsSnapshot({
     connection: nats.connection,
@@ -109,7 +117,12 @@ function createFeed(config: Config, log: Logger): TradeFeed {
     exchange: source.type === "nats" ? nats.consumer.exchange : source.exchange,
     log,
   });
-  return new SnapshotFeed(feed, { load, log });
+  // A catch-up replays the snapshot's trade in its place: a preview.
+  const preview = caughtUp !== undefined;
+  return {
+    feed: new SnapshotFeed(feed, { load, log, preview }),
+    caughtUp,
+  };
 }
 
 /** The feed of the configured transport. */
@@ -201,14 +214,9 @@ async function openLive(
   });
   if (typeof outputs === "number") return outputs;
   const { processing, recorder } = outputs;
-  const feed = createFeed(config, log);
+  const { feed, caughtUp } = createFeed(config, log);
   const stats = new TradeStats();
-  const state: LiveState = {
-    feed,
-    stats,
-    processing,
-    caughtUp: feed instanceof CatchUpFeed ? () => feed.caughtUp() : undefined,
-  };
+  const state: LiveState = { feed, stats, processing, caughtUp };
   const { metrics } = config.tradingCore;
   const previous: number[] = [];
   return {

@@ -103,13 +103,22 @@ export class CatchUpFeed implements TradeFeed {
    * trades, until the signal aborts or `limit` trades were delivered. Gaps
    * of the history before the switch and of the live feed after it go to
    * `onGap` (their exact counts); the live feed's gaps before the switch
-   * only drop the held trades (the history covers them).
+   * only drop the held trades (the history covers them). It skips no
+   * trade: the seam needs every one.
+   *
+   * @throws {TypeError} when given `options.skip` (`live --snapshot` wraps
+   * it as a preview, `SnapshotFeedOptions.preview`).
    */
   async subscribeTrades(
     symbols: readonly string[],
     onTick: OnTick,
     options: SubscribeOptions = {},
   ): Promise<void> {
+    if (options.skip !== undefined) {
+      throw new TypeError(
+        "Invalid option skip for the catch-up feed: expected none (the catch-up delivers every trade from its start; a snapshot over it is a preview)",
+      );
+    }
     const history = new AbortController();
     const live = new AbortController();
     const stop = () => {

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { encodeMessage } from "../wire/codec.ts";
-import { Side } from "../wire/trade.ts";
+import { Side, TradeFlags } from "../wire/trade.ts";
 import { TradeView } from "../wire/trade_view.ts";
 import type {
   FeedEvent,
@@ -14,6 +14,8 @@ import type {
   SubscribeOptions,
   TradeFeed,
 } from "../transport/feed.ts";
+import { SnapshotFeed } from "../transport/snapshot_feed.ts";
+import { captureLog } from "../../tests/_capture_log.ts";
 import { CatchUpFeed } from "./catch_up_feed.ts";
 
 /** A feed whose subscription the test drives; it ends when its signal aborts. */
@@ -136,4 +138,80 @@ Deno.test("CatchUpFeed: history, then the held live trades, per stream in order;
     ["B", 1, 3],
   ]);
   assert.deepEqual(stats[1].lostBy, { overwritten: 3 });
+});
+
+Deno.test("--snapshot with --catch-up: each stream's snapshot first, marked, before its history; then the history in order with the snapshot's trade again, unmarked, in its place, the switch and live; nothing skipped", async () => {
+  const live = new ScriptedFeed("live", ["A", "B"]);
+  const history = new ScriptedFeed("history", ["A", "B"]);
+  const { log } = captureLog();
+  const stored = (symbol: string, seq: number) => ({
+    origin: { exchange: "x", symbol },
+    record: encodeMessage([{
+      side: Side.Buy,
+      flags: 0,
+      seq,
+      tsEvent: 1_764_000_000_000_000_000n,
+      tsRecv: 1_764_000_000_000_000_000n,
+      priceFixed: 1_000_000_000n,
+      size: 1,
+      tradeId: BigInt(seq),
+    }]),
+    streamSeq: seq,
+    epoch: 9,
+    where: `at ${seq}`,
+  });
+  const feed = new SnapshotFeed(new CatchUpFeed({ history, live, hold: 16 }), {
+    load: () => Promise.resolve([stored("A", 4), stored("B", 2)]),
+    log,
+    preview: true,
+  });
+  const got: string[] = [];
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], (trade, origin) => {
+    const mark = (trade.flags & TradeFlags.Snapshot) !== 0 ? "s" : "";
+    got.push(`${origin.symbol}:${trade.seq}${mark}`);
+  }, {
+    signal: stop.signal,
+    limit: 100,
+    onCaughtUp: (e) => got.push(`caught ${e.symbol} after ${e.replayed}`),
+  });
+  // The snapshot is loaded before the feeds subscribe.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(got, ["A:4s", "B:2s"]);
+  live.send("A", 9, [5, 6]);
+  history.send("A", 9, [2, 3, 4]); // from SINCE, the snapshot's trade in its place
+  live.send("B", 9, [3]);
+  history.send("B", 9, [1, 2]);
+  assert.equal(history.ended, true);
+  stop.abort();
+  await done;
+  assert.deepEqual(got, [
+    "A:4s",
+    "B:2s",
+    "A:2",
+    "A:3",
+    "A:4",
+    "caught A after 3",
+    "A:5",
+    "A:6",
+    "B:1",
+    "B:2",
+    "caught B after 2",
+    "B:3",
+  ]);
+  assert.deepEqual(feed.stats().map((s) => [s.symbol, s.received]), [
+    ["A", 5],
+    ["B", 3],
+  ]);
+});
+
+Deno.test("CatchUpFeed skips nothing: a skip rule is a TypeError", async () => {
+  const feed = new CatchUpFeed({
+    history: new ScriptedFeed("history", ["A"]),
+    live: new ScriptedFeed("live", ["A"]),
+  });
+  await assert.rejects(
+    feed.subscribeTrades([], () => {}, { skip: () => true }),
+    TypeError,
+  );
 });

@@ -32,6 +32,13 @@
  *   though older, and one of a newer run received earlier (the clock stepped
  *   back between runs) with a seq at or before it is skipped.
  *
+ * **A preview** (`preview`, `live --snapshot --catch-up`): the wrapped feed
+ * replays the history from a start before the snapshot, in order, the
+ * snapshot's own trade in its place. The snapshot then comes first, marked
+ * as it always is, as a preview of the latest value, and nothing is
+ * skipped: the wrapped feed delivers every trade, the snapshot's trade
+ * again, unmarked, where it belongs.
+ *
  * @module
  */
 
@@ -85,6 +92,13 @@ export interface SnapshotFeedOptions {
   load: LoadSnapshot;
   /** Where the snapshot of each stream, a stream without one and the trades skipped are told. */
   log: Logger;
+  /**
+   * Deliver the snapshot as a preview and skip nothing: the wrapped feed
+   * replays history that holds the snapshot's trade (the catch-up feed).
+   *
+   * @default {false}
+   */
+  preview?: boolean;
 }
 
 /** `exchange/symbol`. */
@@ -103,12 +117,14 @@ export class SnapshotFeed implements TradeFeed {
   #feed: TradeFeed;
   #load: LoadSnapshot;
   #log: Logger;
+  #preview: boolean;
 
   /** Wraps `feed`; nothing is read until {@linkcode subscribeTrades}. */
   constructor(feed: TradeFeed, options: SnapshotFeedOptions) {
     this.#feed = feed;
     this.#load = options.load;
     this.#log = options.log;
+    this.#preview = options.preview ?? false;
   }
 
   /** The wrapped feed's name. */
@@ -139,7 +155,7 @@ export class SnapshotFeed implements TradeFeed {
   /**
    * Loads the snapshot, then subscribes the wrapped feed: each stream's
    * snapshot goes to `onTick` just after the stream is announced, the
-   * wrapped feed's trades it covers are skipped.
+   * wrapped feed's trades it covers are skipped (none for a preview).
    *
    * @throws what the loader or the wrapped feed throws.
    */
@@ -189,10 +205,11 @@ export class SnapshotFeed implements TradeFeed {
       if (passed(cut, place)) cuts[stream] = undefined;
       return false;
     };
+    const preview = this.#preview;
     try {
       await this.#feed.subscribeTrades(symbols, onTick, {
         ...options,
-        skip,
+        skip: preview ? options.skip : skip,
         onStream: (origin, index) => {
           options.onStream?.(origin, index);
           origins[index] = origin;
@@ -205,9 +222,13 @@ export class SnapshotFeed implements TradeFeed {
           }
           pending.delete(keyOf(origin));
           view.wrap(markSnapshot(found.record));
-          cuts[index] = cutOf(view, found);
+          if (!preview) cuts[index] = cutOf(view, found);
           log.info(
-            `${origin.symbol}: snapshot: latest stored trade seq ${view.seq} (${found.where}) delivered first`,
+            `${origin.symbol}: snapshot: latest stored trade seq ${view.seq} (${found.where}) delivered first${
+              preview
+                ? ", a preview: the catch-up delivers it again in its place"
+                : ""
+            }`,
           );
           onTick(view, origin, index);
         },

@@ -441,3 +441,44 @@ Deno.test("covers with a run epoch: on the ring, the snapshot's epoch at or befo
   assert.equal(passed(cut, same), true);
   assert.equal(passed(cut, other), false);
 });
+
+Deno.test("SnapshotFeed as a preview (over a catch-up): the snapshot first, marked; then every trade from the start in order, the snapshot's own trade again unmarked in its place; nothing skipped, the skip rule not applied", async () => {
+  const { log, lines } = captureLog();
+  const inner = new FakeFeed([
+    { announce: BTC },
+    ...[1, 2, 3, 4, 5].map((seq) => ({
+      stream: 0,
+      record: record(seq, T0 + BigInt(seq)),
+      epoch: 7,
+    })),
+  ]);
+  let skipGiven = false;
+  const feed = new SnapshotFeed({
+    name: inner.name,
+    lossCauses: inner.lossCauses,
+    stats: () => inner.stats(),
+    status: () => inner.status(),
+    metrics: () => inner.metrics(),
+    subscribeTrades(symbols, onTick, options) {
+      skipGiven = options?.skip !== undefined;
+      return inner.subscribeTrades(symbols, onTick, options);
+    },
+  }, {
+    load: () => Promise.resolve([stored(BTC, 3, T0 + 3n, { epoch: 7 })]),
+    log,
+    preview: true,
+  });
+  const got: string[] = [];
+  await feed.subscribeTrades([], (trade) => {
+    got.push(
+      `${trade.seq}${(trade.flags & TradeFlags.Snapshot) !== 0 ? "s" : ""}`,
+    );
+  });
+  assert.equal(skipGiven, false);
+  assert.deepEqual(got, ["3s", "1", "2", "3", "4", "5"]);
+  assert.equal(feed.stats()[0].skipped, 0);
+  assert.equal(feed.stats()[0].received, 5);
+  assert.deepEqual(lines, [
+    "info: BTCUSDT: snapshot: latest stored trade seq 3 (at 3) delivered first, a preview: the catch-up delivers it again in its place",
+  ]);
+});
