@@ -271,7 +271,9 @@ async function consume(
     log.warn(
       `strategy ${config.tradingCore.strategy}: onStart had not finished when stopping`,
     );
+    return; // stopping: nothing is subscribed
   }
+  if (signal.aborted) return;
   const onGap = (gap: TradeGap) => {
     stats.gap(gap);
     recorder?.gap(gap);

@@ -57,6 +57,14 @@ export class RecordQueue {
     );
   }
 
+  /** The `ts_recv` of the oldest record held (the queue must not be empty). */
+  get headTsRecv(): bigint {
+    return this.#words.getBigInt64(
+      this.#head * TRADE_RECORD_SIZE + RecordOffset.TsRecv,
+      true,
+    );
+  }
+
   /** Copies the record `view` has selected in, dropping the oldest when full. */
   push(view: TradeView): void {
     let slots = this.#buffer.length / TRADE_RECORD_SIZE;

@@ -12,6 +12,16 @@
  * and nothing repeats (only `seq`s past the last delivered one go out, and
  * after the switch the history is ignored).
  *
+ * When the history is known complete for the stream (its consumer has
+ * nothing pending and brought nothing of the stream for a while:
+ * {@linkcode Seam.historyComplete}) and live trades are held, the stream
+ * switches at the oldest held one, in the live epoch: with no gap when the
+ * history delivered nothing (a quiet symbol), a `producer restart` gap of
+ * unknown count when the history ended in another run, and an exact gap
+ * when the history, in the same run, stopped short of the held trades.
+ * A history going from one run to another tells a `producer restart` gap
+ * before the new run's first trade, as a ring reader does.
+ *
  * @module
  */
 
@@ -22,10 +32,26 @@ import { RecordQueue } from "./_record_queue.ts";
 /** No epoch known yet, or no trade delivered yet. */
 const NONE = -1;
 
+/** A gap the seam finds itself (its stream's fields are the feed's to add). */
+export type SeamGap = Pick<
+  TradeGap,
+  "cause" | "firstSeq" | "lastSeq" | "count"
+>;
+
+/** A new run: how many of the old one's trades are missing is unknown. */
+const RESTART: SeamGap = {
+  cause: "producer restart",
+  firstSeq: null,
+  lastSeq: null,
+  count: null,
+};
+
 /** What a seam delivers to, and tells about the switch. */
 export interface SeamOutput {
   /** Delivers one trade of the stream. */
   tick(trade: TradeView): void;
+  /** Tells trades missing just before the next trade `tick` gets. */
+  gap(gap: SeamGap): void;
   /** Tells the switch: `replayed` history trades came before it, `lastSeq` the last (or null). */
   caughtUp(replayed: number, lastSeq: number | null, epoch: number): void;
 }
@@ -37,18 +63,18 @@ function ahead(a: number, b: number): number {
 
 /** One stream's seam; see the module documentation. */
 export class Seam {
-  /** Delivering live trades. */
-  live = false;
-  /** History trades delivered before the switch. */
-  replayed = 0;
   readonly #queue: RecordQueue;
   readonly #out: SeamOutput;
+  #live = false;
+  #replayed = 0;
   /** `seq` of the last trade delivered, and its epoch (NONE: none yet). */
   #last = NONE;
   #lastEpoch = NONE;
   /** The epoch of the history's current trades, and of the live feed's. */
   #historyEpoch = NONE;
   #liveEpoch = NONE;
+  /** The `ts_recv` of the last history trade delivered. */
+  #lastTsRecv = 0n;
 
   /** A seam delivering to `out`, holding up to `hold` live trades (a power of two). */
   constructor(out: SeamOutput, hold: number) {
@@ -56,14 +82,24 @@ export class Seam {
     this.#queue = new RecordQueue(hold);
   }
 
-  /** Live trades dropped from the held ones because they were too many. */
-  get droppedHeld(): number {
-    return this.#queue.dropped;
+  /** Whether the stream switched: it delivers live trades. */
+  get live(): boolean {
+    return this.#live;
+  }
+
+  /** History trades delivered before the switch. */
+  get replayed(): number {
+    return this.#replayed;
   }
 
   /** Live trades held now. */
   get held(): number {
     return this.#queue.size;
+  }
+
+  /** Live trades dropped from the held ones because they were too many (the history delivers them, or the switch counts them in a gap). */
+  get droppedHeld(): number {
+    return this.#queue.dropped;
   }
 
   /** The history's next trades are of run `epoch`. */
@@ -74,13 +110,14 @@ export class Seam {
   /**
    * The live feed's next trades are of run `epoch` (a ring attached or
    * replaced). Before the switch the held trades are dropped (another run's
-   * numbering); after it, the duplicate check stops (the new run numbers
-   * from its own start).
+   * numbering: the history delivers them, or the switch tells a `producer
+   * restart`); after it, the duplicate check stops (the new run numbers
+   * from its own start, and the live feed tells its restart).
    */
   liveEpoch(epoch: number): void {
     if (epoch === this.#liveEpoch) return;
     this.#liveEpoch = epoch;
-    if (this.live) {
+    if (this.#live) {
       this.#last = NONE;
     } else {
       this.#queue.clear();
@@ -89,16 +126,20 @@ export class Seam {
 
   /** A history trade: delivered before the switch, ignored after it. */
   history(trade: TradeView): void {
-    if (this.live) return;
+    if (this.#live) return;
     const seq = trade.seq;
-    if (
-      this.#last !== NONE && this.#lastEpoch === this.#historyEpoch &&
-      ahead(seq, this.#last) <= 0
-    ) return; // delivered already (a redelivery)
+    if (this.#last !== NONE) {
+      if (this.#lastEpoch !== this.#historyEpoch) {
+        this.#out.gap(RESTART); // the history went on to another run
+      } else if (ahead(seq, this.#last) <= 0) {
+        return; // delivered already (a redelivery)
+      }
+    }
     this.#out.tick(trade);
     this.#last = seq;
     this.#lastEpoch = this.#historyEpoch;
-    this.replayed++;
+    this.#lastTsRecv = trade.tsRecv;
+    this.#replayed++;
     if (this.#queue.size > 0) this.#trySwitch();
   }
 
@@ -107,11 +148,8 @@ export class Seam {
    * after it unless it is one delivered already.
    */
   liveTrade(trade: TradeView): void {
-    const seq = trade.seq;
-    if (this.live) {
-      if (this.#last !== NONE && ahead(seq, this.#last) <= 0) return;
-      this.#last = seq;
-      this.#out.tick(trade);
+    if (this.#live) {
+      this.#deliverLive(trade);
       return;
     }
     this.#queue.push(trade);
@@ -125,7 +163,7 @@ export class Seam {
    * are dropped (the history will deliver what they held).
    */
   liveGap(gap: TradeGap, forward: (gap: TradeGap) => void): void {
-    if (!this.live) {
+    if (!this.#live) {
       this.#queue.clear();
       return;
     }
@@ -147,20 +185,61 @@ export class Seam {
 
   /** A gap of the history: passed on before the switch (trades lost for good), ignored after. */
   historyGap(gap: TradeGap, forward: (gap: TradeGap) => void): void {
-    if (!this.live) forward(gap);
+    if (!this.#live) forward(gap);
+  }
+
+  /**
+   * The history has nothing more of this stream for now: switches at the
+   * oldest held live trade, if any (see the module documentation), unless
+   * the live feed reads another run whose oldest held trade is older than
+   * the history's last (a replaced ring not attached yet: the only place
+   * where times compare). Returns whether it switched.
+   */
+  historyComplete(): boolean {
+    if (this.#live || this.#queue.size === 0) return false;
+    const last = this.#last;
+    if (last !== NONE) {
+      if (this.#lastEpoch !== this.#liveEpoch) {
+        // Held trades older than the history's last: the live feed still
+        // reads a run the history went past (a replaced ring).
+        if (this.#queue.headTsRecv < this.#lastTsRecv) return false;
+        this.#out.gap(RESTART);
+        this.#last = NONE; // the live run numbers from its own start
+      } else {
+        const missing = ahead(this.#queue.headSeq, last) - 1;
+        if (missing > 0) {
+          this.#out.gap({
+            cause: "overwritten",
+            firstSeq: (last + 1) >>> 0,
+            lastSeq: (this.#queue.headSeq - 1) >>> 0,
+            count: missing,
+          });
+        }
+      }
+    }
+    this.#switch(last === NONE ? null : last);
+    return true;
   }
 
   /** Switches if the held trades continue the delivered ones in the same epoch. */
   #trySwitch(): void {
     if (this.#last === NONE || this.#lastEpoch !== this.#liveEpoch) return;
-    const last = this.#last;
-    if (ahead(this.#queue.headSeq, last) > 1) return; // history not there yet
-    this.live = true;
-    this.#out.caughtUp(this.replayed, last, this.#liveEpoch);
-    this.#queue.drain((trade) => {
-      if (ahead(trade.seq, this.#last) <= 0) return;
-      this.#last = trade.seq;
-      this.#out.tick(trade);
-    });
+    if (ahead(this.#queue.headSeq, this.#last) > 1) return; // history not there yet
+    this.#switch(this.#last);
+  }
+
+  /** Tells the switch (`lastSeq` delivered last), then delivers the held trades not delivered yet. */
+  #switch(lastSeq: number | null): void {
+    this.#live = true;
+    this.#out.caughtUp(this.#replayed, lastSeq, this.#liveEpoch);
+    this.#queue.drain((trade) => this.#deliverLive(trade));
+  }
+
+  /** Delivers a live trade past the last delivered one (the only duplicate check). */
+  #deliverLive(trade: TradeView): void {
+    const seq = trade.seq;
+    if (this.#last !== NONE && ahead(seq, this.#last) <= 0) return;
+    this.#last = seq;
+    this.#out.tick(trade);
   }
 }

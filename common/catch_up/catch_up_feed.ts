@@ -38,6 +38,14 @@ export interface CatchUpFeedOptions {
    * @default {262144}
    */
   hold?: number;
+  /**
+   * How long, ms, the history must have had nothing pending, and brought
+   * nothing of a stream, before that stream is switched at its oldest held
+   * live trade (a quiet symbol, a history of another run; see `_seam.ts`).
+   *
+   * @default {1000}
+   */
+  settleMs?: number;
 }
 
 /** One stream of the subscription, as the two feeds' streams map to it. */
@@ -48,6 +56,10 @@ interface Stream {
   received: number;
   lost: number;
   lostBy: Partial<Record<LossCause, number>>;
+  /** `lost` as last reported in a "lost" event. */
+  reportedLost: number;
+  /** When the history last brought a trade of it (performance.now()). */
+  historyAt: number;
   /** Its index in each feed (-1: not announced there). */
   historyIndex: number;
   liveIndex: number;
@@ -64,16 +76,36 @@ interface Delivery {
   readonly stopHistory: () => void;
   delivered: number;
   caughtUp: number;
+  /** Counts a gap of `stream` (its index is set) and passes it on. */
+  readonly lost: (stream: Stream, gap: TradeGap) => void;
+  /** Since when the history has had nothing pending (undefined: it has). */
+  historyIdleSince?: number;
 }
 
-/** Events of the live feed that mean nothing for a stream still replaying its history. */
-const HISTORY_COVERS: ReadonlySet<FeedEvent["kind"]> = new Set([
-  "behind",
-  "lost",
-]);
+/**
+ * A "lost" event from the trades `stream` lost since its last report, by
+ * its own counters (what it passed on as gaps), or undefined when none.
+ */
+function lossReport(stream: Stream): FeedEvent | undefined {
+  const lost = stream.lost - stream.reportedLost;
+  if (lost <= 0) return undefined;
+  stream.reportedLost = stream.lost;
+  const { exchange, symbol } = stream.origin;
+  return {
+    kind: "lost",
+    exchange,
+    symbol,
+    stream: stream.index,
+    message:
+      `${exchange}:${symbol}: ${lost} trades lost (${stream.lost} in total since the catch-up started)`,
+  };
+}
 
 /** Default of {@linkcode CatchUpFeedOptions.hold}. */
 export const DEFAULT_HOLD = 262_144;
+
+/** Default of {@linkcode CatchUpFeedOptions.settleMs}. */
+export const DEFAULT_SETTLE_MS = 1000;
 
 /** Catch-up then live; see the module documentation. */
 export class CatchUpFeed implements TradeFeed {
@@ -84,6 +116,7 @@ export class CatchUpFeed implements TradeFeed {
   readonly #history: TradeFeed;
   readonly #live: TradeFeed;
   readonly #hold: number;
+  readonly #settleMs: number;
   #streams: Stream[] = [];
   #byKey = new Map<string, Stream>();
 
@@ -92,6 +125,7 @@ export class CatchUpFeed implements TradeFeed {
     this.#history = options.history;
     this.#live = options.live;
     this.#hold = options.hold ?? DEFAULT_HOLD;
+    this.#settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
     this.lossCauses = [
       ...new Set([...options.live.lossCauses, ...options.history.lossCauses]),
     ];
@@ -119,6 +153,8 @@ export class CatchUpFeed implements TradeFeed {
         "Invalid option skip for the catch-up feed: expected none (the catch-up delivers every trade from its start; a snapshot over it is a preview)",
       );
     }
+    // Aborted already, nothing is read: the first SIGINT ends it at once.
+    if (options.signal?.aborted) return;
     const history = new AbortController();
     const live = new AbortController();
     const stop = () => {
@@ -135,7 +171,20 @@ export class CatchUpFeed implements TradeFeed {
       stopHistory: () => history.abort(),
       delivered: 0,
       caughtUp: 0,
+      lost: (stream, gap) => {
+        const count = gap.count ?? 0;
+        stream.lost += count;
+        const cause = gap.cause as LossCause;
+        if (this.lossCauses.includes(cause)) {
+          stream.lostBy[cause] = (stream.lostBy[cause] ?? 0) + count;
+        }
+        options.onGap?.({ ...gap, stream: stream.index });
+      },
     };
+    const settle = setInterval(
+      () => this.#settle(run),
+      Math.max(10, Math.min(250, this.#settleMs)),
+    );
     const liveRun = this.#read(this.#live, symbols, run, live.signal);
     const historyRun = this.#read(
       this.#history,
@@ -154,9 +203,30 @@ export class CatchUpFeed implements TradeFeed {
         throw error;
       }),
     ]);
+    clearInterval(settle);
     options.signal?.removeEventListener("abort", stop);
     for (const result of settled) {
       if (result.status === "rejected") throw result.reason;
+    }
+  }
+
+  /**
+   * Switches the streams still catching up whose history is known complete:
+   * the history has had nothing pending for `settleMs` and brought nothing
+   * of the stream for as long (see `Seam.historyComplete`).
+   */
+  #settle(run: Delivery): void {
+    const now = performance.now();
+    const history = this.#history.status();
+    if (!(history.connected && history.idle)) {
+      run.historyIdleSince = undefined;
+      return;
+    }
+    run.historyIdleSince ??= now;
+    if (now - run.historyIdleSince < this.#settleMs) return;
+    for (const stream of this.#streams) {
+      if (stream.seam.live || now - stream.historyAt < this.#settleMs) continue;
+      stream.seam.historyComplete();
     }
   }
 
@@ -173,20 +243,16 @@ export class CatchUpFeed implements TradeFeed {
     const isLive = feed === this.#live;
     const streams: Stream[] = [];
     const emit = run.options.onEvent ?? (() => {});
-    const lost = (stream: Stream) => (gap: TradeGap) => {
-      const count = gap.count ?? 0;
-      stream.lost += count;
-      const cause = gap.cause as LossCause;
-      if (this.lossCauses.includes(cause)) {
-        stream.lostBy[cause] = (stream.lostBy[cause] ?? 0) + count;
-      }
-      run.options.onGap?.({ ...gap, stream: stream.index });
-    };
+    const lost = (stream: Stream) => (gap: TradeGap) => run.lost(stream, gap);
     return feed.subscribeTrades(
       symbols,
       isLive
         ? (trade, _origin, index) => streams[index].seam.liveTrade(trade)
-        : (trade, _origin, index) => streams[index].seam.history(trade),
+        : (trade, _origin, index) => {
+          const stream = streams[index];
+          stream.historyAt = performance.now();
+          stream.seam.history(trade);
+        },
       {
         signal,
         onStream: (origin, index) => {
@@ -204,10 +270,17 @@ export class CatchUpFeed implements TradeFeed {
         },
         onEvent: (event) => {
           const stream = event.stream >= 0 ? streams[event.stream] : undefined;
-          // A ring reader behind, or lapped, before its stream's switch
-          // loses nothing: the history delivers those trades.
+          if (isLive && stream !== undefined && event.kind === "lost") {
+            // The ring's batched loss report may count trades the seam
+            // absorbed before the switch: the stream's own counters say.
+            const lost = lossReport(stream);
+            if (lost !== undefined) emit(lost);
+            return;
+          }
+          // A ring reader behind before its stream's switch loses nothing:
+          // the history delivers those trades.
           const covered = isLive && stream !== undefined &&
-            !stream.seam.live && HISTORY_COVERS.has(event.kind);
+            !stream.seam.live && event.kind === "behind";
           if (!covered) emit({ ...event, stream: stream?.index ?? -1 });
         },
       },
@@ -225,10 +298,14 @@ export class CatchUpFeed implements TradeFeed {
       origin: { exchange: origin.exchange, symbol: origin.symbol },
       seam: new Seam({
         tick: (trade) => {
+          // At the limit nothing more goes out (the held trades included).
+          if (run.delivered >= run.limit) return;
           stream.received++;
           run.onTick(trade, stream.origin, index);
           if (++run.delivered >= run.limit) run.stop();
         },
+        gap: (gap) =>
+          run.lost(stream, { ...gap, ...stream.origin, stream: index }),
         caughtUp: (replayed, lastSeq, epoch) => {
           run.options.onCaughtUp?.({
             exchange: origin.exchange,
@@ -246,6 +323,8 @@ export class CatchUpFeed implements TradeFeed {
       received: 0,
       lost: 0,
       lostBy: {},
+      reportedLost: 0,
+      historyAt: -Infinity,
       historyIndex: -1,
       liveIndex: -1,
     };
@@ -284,14 +363,14 @@ export class CatchUpFeed implements TradeFeed {
         restarts: live[stream.liveIndex]?.restarts ?? 0,
         state: stream.seam.live
           ? now?.state ?? "live"
-          : `catching up (${stream.seam.held} live trades held)`,
+          : `catching up (${stream.seam.held} live trades held, ${stream.seam.droppedHeld} dropped)`,
       };
     });
   }
 
   /**
    * The live feed's status once every stream is live; before, connected
-   * when both feeds are, never idle, and the detail says how many streams
+   * when both feeds are, idle when both are, and the detail says how many streams
    * are still catching up.
    */
   status(): FeedStatus {
@@ -302,7 +381,8 @@ export class CatchUpFeed implements TradeFeed {
     const names = behind.map((stream) => stream.origin.symbol).join(", ");
     return {
       connected: live.connected && history.connected,
-      idle: false,
+      // Nothing pending on either: nothing to deliver until trades come.
+      idle: live.idle && history.idle,
       detail: `catching up: ${
         names || "not subscribed"
       }; history: ${history.detail}; live: ${live.detail}`,

@@ -16,6 +16,7 @@ import type {
 } from "../transport/feed.ts";
 import { SnapshotFeed } from "../transport/snapshot_feed.ts";
 import { captureLog } from "../../tests/_capture_log.ts";
+import { delay } from "../runtime/delay.ts";
 import { CatchUpFeed } from "./catch_up_feed.ts";
 
 /** A feed whose subscription the test drives; it ends when its signal aborts. */
@@ -24,6 +25,9 @@ class ScriptedFeed implements TradeFeed {
   onTick: OnTick = () => {};
   options: SubscribeOptions = {};
   ended = false;
+  subscribed = false;
+  /** What {@linkcode status} says of `idle`. */
+  idle = false;
   constructor(readonly name: string, readonly order: string[]) {}
   subscribeTrades(
     _symbols: readonly string[],
@@ -32,6 +36,7 @@ class ScriptedFeed implements TradeFeed {
   ): Promise<void> {
     this.onTick = onTick;
     this.options = options;
+    this.subscribed = true;
     this.order.forEach((symbol, index) =>
       options.onStream?.({ exchange: "x", symbol }, index)
     );
@@ -65,7 +70,7 @@ class ScriptedFeed implements TradeFeed {
     return [];
   }
   status() {
-    return { connected: true, idle: false, detail: this.name };
+    return { connected: true, idle: this.idle, detail: this.name };
   }
   metrics() {
     return [];
@@ -214,4 +219,133 @@ Deno.test("CatchUpFeed skips nothing: a skip rule is a TypeError", async () => {
     feed.subscribeTrades([], () => {}, { skip: () => true }),
     TypeError,
   );
+});
+
+/** Resolves with `promise`'s outcome, or rejects after `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`not settled in ${ms} ms`)),
+        ms,
+      );
+    }),
+  ]);
+}
+
+Deno.test("CatchUpFeed: an aborted signal ends the subscription at once, nothing subscribed", async () => {
+  const live = new ScriptedFeed("live", ["A"]);
+  const history = new ScriptedFeed("history", ["A"]);
+  const feed = new CatchUpFeed({ history, live });
+  await within(
+    feed.subscribeTrades([], () => {}, { signal: AbortSignal.abort() }),
+    2000,
+  );
+  assert.equal(live.subscribed || history.subscribed, false);
+});
+
+Deno.test("CatchUpFeed: the limit holds at the switch (the held trades beyond it are not delivered)", async () => {
+  const live = new ScriptedFeed("live", ["A"]);
+  const history = new ScriptedFeed("history", ["A"]);
+  const feed = new CatchUpFeed({ history, live, hold: 1024 });
+  const got: number[] = [];
+  const done = feed.subscribeTrades([], (trade) => got.push(trade.seq), {
+    limit: 3,
+  });
+  live.send("A", 9, Array.from({ length: 991 }, (_, i) => i + 2));
+  history.send("A", 9, [1]); // the switch: 991 held trades follow
+  await within(done, 2000);
+  assert.deepEqual(got, [1, 2, 3]);
+  assert.deepEqual(feed.stats().map((s) => s.received), [3]);
+});
+
+Deno.test("CatchUpFeed: a stream the history has nothing of switches once the history has had nothing pending for settleMs; status().idle is the feeds'", async () => {
+  const live = new ScriptedFeed("live", ["A", "B"]);
+  const history = new ScriptedFeed("history", ["A", "B"]);
+  const feed = new CatchUpFeed({ history, live, hold: 16, settleMs: 50 });
+  const got: string[] = [];
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], (trade, origin) => {
+    got.push(`${origin.symbol}:${trade.seq}`);
+  }, {
+    signal: stop.signal,
+    onGap: (gap) => got.push(`${gap.symbol} gap ${gap.cause}`),
+    onCaughtUp: (e) => got.push(`caught ${e.symbol} ${e.lastSeq} ${e.epoch}`),
+  });
+  // A: quiet since the start, its ring holds older trades. B: the history
+  // went from run 8 to run 9 (a restart), the ring is run 9's.
+  live.send("A", 9, [40, 41]);
+  history.send("B", 8, [5]);
+  history.send("B", 9, [1]);
+  live.send("B", 9, [1, 2]);
+  assert.equal(feed.status().idle, false);
+  history.idle = live.idle = true;
+  assert.equal(feed.status().idle, true, "nothing pending on either feed");
+  const deadline = Date.now() + 3000;
+  while (!feed.caughtUp().every(Boolean) && Date.now() < deadline) {
+    await delay(20);
+  }
+  stop.abort();
+  await done;
+  assert.deepEqual(got, [
+    "B:5",
+    "B gap producer restart",
+    "B:1",
+    "caught B 1 9",
+    "B:2",
+    "caught A null 9",
+    "A:40",
+    "A:41",
+  ]);
+});
+
+Deno.test("CatchUpFeed: the ring's loss reports say what the stream lost after its switch, by its own counters", async () => {
+  const live = new ScriptedFeed("live", ["A"]);
+  const history = new ScriptedFeed("history", ["A"]);
+  const feed = new CatchUpFeed({ history, live, hold: 16 });
+  const events: string[] = [];
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], () => {}, {
+    signal: stop.signal,
+    onEvent: (e) => events.push(e.message),
+  });
+  const lost = (message: string) =>
+    live.options.onEvent?.({
+      kind: "lost",
+      exchange: "x",
+      symbol: "A",
+      stream: 0,
+      message,
+    });
+  // Lapped before the switch: the history delivers those.
+  live.options.onGap?.({
+    exchange: "x",
+    symbol: "A",
+    stream: 0,
+    cause: "overwritten",
+    firstSeq: 1,
+    lastSeq: 50,
+    count: 50,
+  });
+  live.send("A", 9, [60]);
+  history.send("A", 9, [58, 59]); // the switch
+  lost("overwrote 50 trades (50 lost in total)"); // the batched report
+  live.options.onGap?.({
+    exchange: "x",
+    symbol: "A",
+    stream: 0,
+    cause: "overwritten",
+    firstSeq: 61,
+    lastSeq: 64,
+    count: 4,
+  });
+  lost("overwrote 4 trades (54 lost in total)");
+  stop.abort();
+  await done;
+  assert.deepEqual(events, [
+    "x:A: 4 trades lost (4 in total since the catch-up started)",
+  ]);
+  assert.deepEqual(feed.stats().map((s) => s.lost), [4]);
 });

@@ -1,23 +1,31 @@
 // The seam of catch-up then live, driven by simulated history and live
-// feeds at random moments: every seq exactly once, in order, one caught-up
-// event between the last history trade and the first live one.
+// feeds at random moments, with random producer restarts (before, during
+// and after the switch, some killed with trades only the ring got), seqs
+// that wrap past 2^32, a hold that overflows and quiet spells where the
+// history is known complete: every trade delivered once, in order per run,
+// or in a gap that says so (an exact count, or a producer restart); nothing
+// the history holds is lost before the switch; one caught-up event.
 
 import assert from "node:assert/strict";
 import { encodeMessage } from "../wire/codec.ts";
 import { Side } from "../wire/trade.ts";
 import { TradeView } from "../wire/trade_view.ts";
 import type { TradeGap } from "../transport/feed.ts";
-import { Seam } from "./_seam.ts";
+import { Seam, type SeamGap, type SeamOutput } from "./_seam.ts";
 import { RecordQueue } from "./_record_queue.ts";
 
-function message(seqs: readonly number[]): TradeView {
+/** A message of `seqs`, received at `tsRecv`. */
+function message(
+  seqs: readonly number[],
+  tsRecv = 1_764_000_000_000_100_000n,
+): TradeView {
   const view = new TradeView();
   view.wrap(encodeMessage(seqs.map((seq) => ({
     side: Side.Buy,
     flags: 0,
     seq,
     tsEvent: 1_764_000_000_000_000_000n,
-    tsRecv: 1_764_000_000_000_100_000n,
+    tsRecv,
     priceFixed: 67_000_000_000_000n,
     size: 1,
     tradeId: BigInt(seq),
@@ -36,111 +44,272 @@ function random(seed: number): () => number {
   };
 }
 
-interface Outcome {
-  seqs: number[];
-  caughtUpAfter: number | undefined;
-  gaps: number;
+/** A published trade: its run's epoch, its seq, whether JetStream stored it. */
+interface Published {
+  epoch: number;
+  seq: number;
+  stored: boolean;
 }
 
+/** What the seam told, in order. */
+type Told =
+  | { kind: "trade"; epoch: number; seq: number }
+  | { kind: "gap"; gap: SeamGap }
+  | { kind: "caught"; lastSeq: number | null; epoch: number };
+
 /**
- * One simulated run: `published` trades of epoch 7, published live in
- * steps; the ring keeps the last `ringSize`; the history (JetStream) holds
- * everything from `historyFrom` and replays in steps of random size, faster
- * than publishing; the live reader reads from the oldest the ring holds and
- * is lapped now and then (a gap). The first `oldRun` history trades are of
- * another epoch.
+ * One simulated run of a publisher writing a ring and JetStream: runs of
+ * random epochs, each numbering from 1 or from just below 2^32 (the seq
+ * wraps); a restart now and then (a kill -9 leaves its last trades in the
+ * ring only); a ring keeping the last `ringSize` of the current run; a
+ * history replaying JetStream from `historyFrom` in steps of random size;
+ * a live reader from the oldest the ring holds, lapped now and then; and,
+ * when the history has delivered everything stored and nothing is in
+ * flight, sometimes the history known complete.
  */
-function simulate(seed: number): Outcome {
+function simulate(
+  seed: number,
+): { told: Told[]; published: Published[] } {
   const rand = random(seed);
   const hold = 2 ** Math.floor(1 + rand() * 8);
   const ringSize = 16 + Math.floor(rand() * 200);
-  const published = 2000;
-  const historyFrom = 1 + Math.floor(rand() * 50);
-  const out: Outcome = { seqs: [], caughtUpAfter: undefined, gaps: 0 };
-  const seam = new Seam({
-    tick: (trade) => out.seqs.push(trade.seq),
-    caughtUp: () => {
-      assert.equal(out.caughtUpAfter, undefined, "caught up twice");
-      out.caughtUpAfter = out.seqs.length;
-    },
-  }, hold);
-  // After the switch a lapped reader loses trades for good: a gap, in order.
-  const gap = (lost: TradeGap) => {
-    assert.notEqual(
-      out.caughtUpAfter,
-      undefined,
-      "a live gap before the switch",
-    );
-    out.gaps++;
-    for (let seq = lost.firstSeq!; seq <= lost.lastSeq!; seq++) {
-      out.seqs.push(-seq);
-    }
+  const total = 1500 + Math.floor(rand() * 1000);
+  const published: Published[] = [];
+  const told: Told[] = [];
+  let liveEpoch = 0;
+  // The epoch of the trade the live feed delivers (the seam knows it).
+  const out: SeamOutput = {
+    tick: (trade) =>
+      told.push({ kind: "trade", epoch: current, seq: trade.seq }),
+    gap: (gap) => told.push({ kind: "gap", gap }),
+    caughtUp: (_replayed, lastSeq, epoch) =>
+      told.push({ kind: "caught", lastSeq, epoch }),
   };
-  let head = Math.floor(rand() * 400); // published so far
-  let historyAt = historyFrom; // next seq the history delivers
-  let liveAt = Math.max(1, head - ringSize + 1); // next seq the reader reads
-  seam.liveEpoch(7);
-  seam.historyEpoch(7);
-  while (historyAt <= published || liveAt <= published) {
+  let current = 0; // epoch of the trade being handed over
+  const seam = new Seam(out, hold);
+  const forward = (gap: TradeGap) => told.push({ kind: "gap", gap });
+  // The current run.
+  let runStart = 0; // index in published of the run's first trade
+  let nextSeq = 0;
+  const newRun = () => {
+    liveEpoch = Math.floor(rand() * 2 ** 32);
+    nextSeq = rand() < 0.3 ? 2 ** 32 - 1 - Math.floor(rand() * 40) : 1;
+    runStart = published.length;
+  };
+  newRun();
+  const historyFrom = Math.floor(rand() * 60);
+  let historyAt = historyFrom; // index in published
+  let historyEpoch = -1;
+  let liveAt = runStart; // index in published
+  let liveRunEpoch = -1; // the ring the reader reads
+  let attached = false;
+  let steps = 0;
+  while (steps++ < 100_000) {
     const step = rand();
-    if (step < 0.3 && head < published) {
-      head = Math.min(published, head + 1 + Math.floor(rand() * 20));
-    } else if (step < 0.65 && historyAt <= head) {
-      const n = Math.min(head - historyAt + 1, 1 + Math.floor(rand() * 64));
-      const view = message(
-        Array.from({ length: n }, (_, i) => historyAt + i),
-      );
-      for (let i = 0; i < n; i++) seam.history(view.select(i));
-      historyAt += n;
-    } else if (liveAt <= head) {
-      if (head - liveAt >= ringSize || rand() < 0.02) {
+    if (step < 0.3 && published.length < total) {
+      const n = 1 + Math.floor(rand() * 20);
+      for (let i = 0; i < n && published.length < total; i++) {
+        published.push({ epoch: liveEpoch, seq: nextSeq, stored: true });
+        nextSeq = (nextSeq + 1) >>> 0;
+      }
+    } else if (step < 0.32 && published.length < total) {
+      // A restart; killed -9, the last few trades reached the ring only.
+      if (rand() < 0.5) {
+        const lost = Math.floor(rand() * 5);
+        for (
+          let i = Math.max(runStart, published.length - lost);
+          i < published.length;
+          i++
+        ) {
+          published[i].stored = false;
+        }
+      }
+      newRun();
+    } else if (step < 0.65 && historyAt < published.length) {
+      const n = 1 + Math.floor(rand() * 64);
+      for (let i = 0; i < n && historyAt < published.length; i++, historyAt++) {
+        const trade = published[historyAt];
+        if (!trade.stored) continue;
+        if (trade.epoch !== historyEpoch) {
+          historyEpoch = trade.epoch;
+          seam.historyEpoch(historyEpoch);
+        }
+        current = trade.epoch;
+        seam.history(message([trade.seq], BigInt(historyAt)).select(0));
+      }
+    } else if (step < 0.97) {
+      if (liveRunEpoch !== liveEpoch && runStart < published.length) {
+        // The reader attaches the new ring, from its oldest trade.
+        liveRunEpoch = liveEpoch;
+        current = liveEpoch;
+        seam.liveEpoch(liveEpoch);
+        if (attached) {
+          seam.liveGap({
+            exchange: "x",
+            symbol: "S",
+            stream: 0,
+            cause: "producer restart",
+            firstSeq: null,
+            lastSeq: null,
+            count: null,
+          }, forward);
+        }
+        liveAt = Math.max(runStart, published.length - ringSize);
+        attached = true;
+      }
+      if (liveRunEpoch !== liveEpoch) continue;
+      const head = published.length;
+      if (head - liveAt > ringSize || (liveAt < head && rand() < 0.02)) {
         // lapped: the reader jumps to the oldest the ring holds
-        const to = Math.max(liveAt + 1, head - ringSize + 1);
+        const to = Math.max(liveAt + 1, head - ringSize);
         seam.liveGap({
           exchange: "x",
           symbol: "S",
           stream: 0,
           cause: "overwritten",
-          firstSeq: liveAt,
-          lastSeq: to - 1,
+          firstSeq: published[liveAt].seq,
+          lastSeq: published[to - 1].seq,
           count: to - liveAt,
-        }, gap);
+        }, forward);
         liveAt = to;
       }
-      const n = Math.min(head - liveAt + 1, 1 + Math.floor(rand() * 32));
-      if (n > 0) {
-        const view = message(Array.from({ length: n }, (_, i) => liveAt + i));
-        for (let i = 0; i < n; i++) seam.liveTrade(view.select(i));
-        liveAt += n;
+      const n = Math.min(head - liveAt, 1 + Math.floor(rand() * 32));
+      current = liveEpoch;
+      for (let i = 0; i < n; i++, liveAt++) {
+        seam.liveTrade(
+          message([published[liveAt].seq], BigInt(liveAt)).select(0),
+        );
       }
-    } else if (head === published && historyAt > head && liveAt > head) {
+    } else if (historyAt >= published.length && rand() < 0.3) {
+      current = liveRunEpoch; // it delivers held trades
+      seam.historyComplete();
+    }
+    if (
+      published.length >= total && historyAt >= published.length &&
+      liveRunEpoch === liveEpoch && liveAt >= published.length
+    ) {
+      current = liveRunEpoch;
+      seam.historyComplete();
       break;
     }
   }
-  return out;
+  return { told, published };
 }
 
-Deno.test("seam: 500 random runs deliver every seq from the history's first once, in order (or, after the switch, in a gap), and catch up once", () => {
-  for (let seed = 1; seed <= 500; seed++) {
-    const out = simulate(seed);
-    const first = out.seqs[0];
-    const covered = out.seqs.map(Math.abs);
-    const expected = Array.from(
-      { length: 2000 - first + 1 },
-      (_, i) => first + i,
+/**
+ * Checks what a run told: in order per run with every missing trade in an
+ * exact gap or behind a producer restart; before the switch only restart
+ * gaps, and none hiding a trade JetStream stored; every trade published
+ * after the first delivered one delivered or so covered; one switch.
+ */
+function check(seed: number): void {
+  const { told, published } = simulate(seed);
+  const what = `seed ${seed}`;
+  const delivered = new Set<string>();
+  const covered = new Set<string>();
+  let switched = false;
+  let epoch = -1;
+  let next = -1;
+  let restartSince = false; // a restart gap since the last trade
+  let exact: SeamGap[] = []; // exact gaps since the last trade
+  for (const item of told) {
+    if (item.kind === "caught") {
+      assert.equal(switched, false, `${what}: caught up twice`);
+      switched = true;
+      continue;
+    }
+    if (item.kind === "gap") {
+      const { gap } = item;
+      if (gap.cause === "producer restart") {
+        restartSince = true;
+        continue;
+      }
+      // Before the switch the history has every trade the ring lost.
+      assert.ok(switched, `${what}: a ${gap.cause} gap before the switch`);
+      exact.push(gap);
+      continue;
+    }
+    const key = `${item.epoch}:${item.seq}`;
+    assert.ok(!delivered.has(key), `${what}: ${key} twice`);
+    delivered.add(key);
+    const newRun = epoch !== -1 && item.epoch !== epoch;
+    assert.ok(
+      !newRun || restartSince,
+      `${what}: epoch ${epoch} to ${item.epoch} with no restart gap`,
     );
-    const bad = covered.findIndex((s, i) => s !== expected[i]);
-    assert.equal(
-      bad === -1 && out.seqs.length === expected.length,
-      true,
-      `seed ${seed}: ${out.seqs.length} of ${expected.length}, first wrong at ${bad}: ${
-        out.seqs.slice(Math.max(0, bad - 3), bad + 3)
-      } caught after ${out.caughtUpAfter}`,
-    );
-    assert.notEqual(out.caughtUpAfter, undefined, `seed ${seed}: no switch`);
-    // Nothing of the history is lost: everything before the switch is there.
-    assert.ok(out.seqs.slice(0, out.caughtUpAfter).every((seq) => seq > 0));
+    // Exact gaps since the last trade are of this trade's run.
+    let expected = newRun ? exact[0]?.firstSeq ?? item.seq : next;
+    for (const gap of exact) {
+      assert.equal(
+        gap.firstSeq,
+        expected,
+        `${what}: a gap from ${gap.firstSeq}, ${expected} expected`,
+      );
+      for (let i = 0; i < gap.count!; i++) {
+        covered.add(`${item.epoch}:${(expected + i) >>> 0}`);
+      }
+      expected = (expected + gap.count!) >>> 0;
+    }
+    if (epoch !== -1) {
+      assert.equal(
+        item.seq,
+        expected,
+        `${what}: seq ${item.seq}, ${expected} expected (epoch ${epoch})`,
+      );
+    }
+    epoch = item.epoch;
+    next = (item.seq + 1) >>> 0;
+    restartSince = false;
+    exact = [];
   }
+  assert.ok(switched, `${what}: no switch`);
+  const first = told.find((item) => item.kind === "trade") as {
+    epoch: number;
+    seq: number;
+  };
+  const from = published.findIndex((t) =>
+    t.epoch === first.epoch && t.seq === first.seq
+  );
+  // A run's trades past its last delivered one (its run not the last) or
+  // before its first: behind a producer restart; before the switch,
+  // JetStream never had them.
+  const at = new Map(published.map((t, i) => [`${t.epoch}:${t.seq}`, i]));
+  const lastOf = new Map<number, number>();
+  const firstOf = new Map<number, number>();
+  for (const key of delivered) {
+    const i = at.get(key)!;
+    const runEpoch = published[i].epoch;
+    lastOf.set(runEpoch, Math.max(i, lastOf.get(runEpoch) ?? -1));
+    firstOf.set(runEpoch, Math.min(i, firstOf.get(runEpoch) ?? Infinity));
+  }
+  const caught = told.findIndex((item) => item.kind === "caught");
+  let switchedAt = -1; // the latest trade delivered before the switch
+  for (const item of told.slice(0, caught)) {
+    if (item.kind === "trade") {
+      switchedAt = Math.max(switchedAt, at.get(`${item.epoch}:${item.seq}`)!);
+    }
+  }
+  const lastRun = published.at(-1)!.epoch;
+  for (let i = from; i < published.length; i++) {
+    const t = published[i];
+    const key = `${t.epoch}:${t.seq}`;
+    if (delivered.has(key) || covered.has(key)) continue;
+    // Behind a restart gap: the old run's tail, the new run's head.
+    const tail = i > (lastOf.get(t.epoch) ?? -1) && t.epoch !== lastRun;
+    const head = i < (firstOf.get(t.epoch) ?? Infinity);
+    assert.ok(
+      tail || head,
+      `${what}: ${key} (#${i}) neither delivered nor in a gap`,
+    );
+    assert.ok(
+      !t.stored || i > switchedAt,
+      `${what}: ${key} (#${i}), stored, lost before the switch`,
+    );
+  }
+}
+
+Deno.test("seam: 500 random runs (restarts, killed runs, seqs wrapping past 2^32, quiet spells) deliver every trade once in order per run, or in a gap that says so, and catch up once", () => {
+  for (let seed = 1; seed <= 500; seed++) check(seed);
 });
 
 Deno.test("seam: history of another run does not switch; the live run's does", () => {
@@ -148,6 +317,7 @@ Deno.test("seam: history of another run does not switch; the live run's does", (
   let caught = -1;
   const seam = new Seam({
     tick: (trade) => seqs.push(trade.seq),
+    gap: (gap) => seqs.push(gap.count ?? -1), // -1: a producer restart
     caughtUp: (replayed, lastSeq, epoch) => {
       caught = seqs.length;
       assert.deepEqual([replayed, lastSeq, epoch], [4, 1, 9]);
@@ -163,12 +333,13 @@ Deno.test("seam: history of another run does not switch; the live run's does", (
   seam.historyEpoch(9);
   const now = message([1, 2]);
   for (let i = 0; i < 2; i++) seam.history(now.select(i));
-  assert.equal(caught, 4); // at its first trade: the ring holds the rest
-  assert.deepEqual(seqs, [1, 2, 3, 1, 2, 3, 4]);
+  assert.equal(caught, 5); // at its first trade: the ring holds the rest
+  // The history's run changed: a producer restart, as a ring reader gets.
+  assert.deepEqual(seqs, [1, 2, 3, -1, 1, 2, 3, 4]);
   seam.history(message([3]).select(0)); // after the switch: ignored
   seam.liveTrade(message([4]).select(0)); // delivered already
   seam.liveTrade(message([5]).select(0));
-  assert.deepEqual(seqs, [1, 2, 3, 1, 2, 3, 4, 5]);
+  assert.deepEqual(seqs, [1, 2, 3, -1, 1, 2, 3, 4, 5]);
 });
 
 Deno.test("RecordQueue: keeps the newest when full, in order across the wrap", () => {
@@ -182,4 +353,119 @@ Deno.test("RecordQueue: keeps the newest when full, in order across the wrap", (
   assert.deepEqual(seqs, [3, 4, 5, 6]);
   assert.equal(queue.size, 0);
   assert.throws(() => new RecordQueue(3), RangeError);
+});
+
+Deno.test("seam: a history known complete switches at the oldest held trade: no gap for a quiet stream, an exact one in the same run, a producer restart from another run, none back to an older run", () => {
+  const run = (
+    script: (seam: Seam) => void,
+  ): { told: string[]; switched: boolean } => {
+    const told: string[] = [];
+    const seam = new Seam({
+      tick: (trade) => told.push(String(trade.seq)),
+      gap: (gap) => told.push(`gap ${gap.cause} ${gap.firstSeq}+${gap.count}`),
+      caughtUp: (_replayed, lastSeq, epoch) =>
+        told.push(`caught ${lastSeq} ${epoch}`),
+    }, 8);
+    script(seam);
+    return { told, switched: seam.live };
+  };
+  const send = (
+    seam: Seam,
+    side: "history" | "live",
+    seqs: number[],
+    at = 0n,
+  ) => {
+    const view = message(seqs, at);
+    for (let i = 0; i < seqs.length; i++) {
+      if (side === "history") seam.history(view.select(i));
+      else seam.liveTrade(view.select(i));
+    }
+  };
+  // A quiet stream: nothing since the start, the ring holds older trades.
+  assert.deepEqual(
+    run((seam) => {
+      seam.liveEpoch(5);
+      assert.equal(seam.historyComplete(), false); // nothing held: no switch
+      send(seam, "live", [40, 41]);
+      assert.equal(seam.historyComplete(), true);
+      send(seam, "live", [42]);
+    }).told,
+    ["caught null 5", "40", "41", "42"],
+  );
+  // The same run, the held trades past a hole the history does not fill.
+  assert.deepEqual(
+    run((seam) => {
+      seam.liveEpoch(5);
+      seam.historyEpoch(5);
+      send(seam, "history", [4294967294, 4294967295]);
+      seam.liveGap({
+        exchange: "x",
+        symbol: "S",
+        stream: 0,
+        cause: "overwritten",
+        firstSeq: 0,
+        lastSeq: 2,
+        count: 3,
+      }, () => assert.fail("a live gap before the switch"));
+      send(seam, "live", [3, 4]); // seq wrapped: 0, 1, 2 are missing
+      seam.historyComplete();
+    }).told,
+    [
+      "4294967294",
+      "4294967295",
+      "gap overwritten 0+3",
+      "caught 4294967295 5",
+      "3",
+      "4",
+    ],
+  );
+  // The history ended in run 5, the ring is of a newer run 6.
+  assert.deepEqual(
+    run((seam) => {
+      seam.liveEpoch(6);
+      seam.historyEpoch(5);
+      send(seam, "history", [10], 100n);
+      send(seam, "live", [1, 2], 200n);
+      seam.historyComplete();
+    }).told,
+    ["10", "gap producer restart null+null", "caught 10 6", "1", "2"],
+  );
+  // The ring is still the older run 4 the history went past: no switch.
+  const older = run((seam) => {
+    seam.liveEpoch(4);
+    seam.historyEpoch(5);
+    send(seam, "history", [10], 100n);
+    send(seam, "live", [90], 50n);
+    assert.equal(seam.historyComplete(), false);
+  });
+  assert.deepEqual(older, { told: ["10"], switched: false });
+});
+
+Deno.test("seam: a live epoch change after the switch delivers the new run from its start; before it, the old run's held trades go", () => {
+  const told: number[] = [];
+  const seam = new Seam({
+    tick: (trade) => told.push(trade.seq),
+    gap: () => told.push(-1),
+    caughtUp: () => told.push(0),
+  }, 8);
+  seam.liveEpoch(1);
+  seam.historyEpoch(2);
+  seam.liveTrade(message([7]).select(0)); // run 1, held
+  seam.liveEpoch(2); // replaced before the switch: 7 is not of run 2
+  assert.equal(seam.held, 0);
+  seam.history(message([1]).select(0));
+  seam.liveTrade(message([2]).select(0)); // the switch
+  seam.liveEpoch(3); // after it: run 3 numbers from 1 again
+  seam.liveGap({
+    exchange: "x",
+    symbol: "S",
+    stream: 0,
+    cause: "producer restart",
+    firstSeq: null,
+    lastSeq: null,
+    count: null,
+  }, () => told.push(-1));
+  seam.liveTrade(message([1]).select(0));
+  seam.liveTrade(message([2]).select(0));
+  assert.deepEqual(told, [1, 0, 2, -1, 1, 2]);
 });
