@@ -15,7 +15,14 @@ import {
   OWN_SERVER_REASON,
   PROMCHECK_PERMISSIONS,
 } from "./_permissions.ts";
-import { check, freePort, healthz, scrape, value } from "./_metrics_scrape.ts";
+import {
+  check,
+  freePort,
+  healthz,
+  scrape,
+  value,
+  waitUntil,
+} from "./_metrics_scrape.ts";
 import {
   finishAfterDrain,
   output,
@@ -80,8 +87,8 @@ async function catchUpRun(
   await live.waitFor(/caught up in/, symbols, 60_000);
   // Caught up: /healthz passes its catch-up check, the gauge is 1 per symbol.
   const health = await healthz(port);
-  assert.deepEqual(check(health, "catch-up"), {
-    name: "catch-up",
+  assert.deepEqual(check(health, "caught_up"), {
+    name: "caught_up",
     ok: true,
     detail: "caught up: every stream reads the ring",
   });
@@ -174,5 +181,90 @@ gatedTest({
   reason: OWN_SERVER_REASON,
   async fn() {
     await catchUpRun(15_000, 2000, ["--catch-up", "1m", "--snapshot"]);
+  },
+});
+
+/** The first SIGINT stops a role within this, ms (generous: a loaded 2-vCPU VM). */
+const SIGINT_MS = 2000;
+
+gatedTest({
+  name:
+    "live --catch-up: the first SIGINT stops it within 2 s while it catches up, replaying JetStream or waiting for it",
+  permissions: PERMISSIONS,
+  reason: OWN_SERVER_REASON,
+  async fn() {
+    for (const natsDown of [false, true]) {
+      await using server = await startNatsServer();
+      await using config = await roleConfig({ nats: { url: server.url } });
+      await using serve = new RoleProcess("serve", config, [
+        "--nats",
+        "--rate",
+        "30000",
+      ]);
+      await serve.waitFor(/publishing to stream/);
+      await delay(3000); // history to replay
+      // Down, the history cannot be read: it catches up for good.
+      if (natsDown) await server.halt(0);
+      const port = freePort();
+      await using live = new RoleProcess("live", config, [
+        "--catch-up",
+        "1m",
+        "--metrics-port",
+        String(port),
+      ]);
+      const detail = await waitUntil("/healthz", async () => {
+        const health = await healthz(port);
+        return check(health, "caught_up").detail;
+      });
+      if (natsDown) assert.match(detail, /^catching up: /);
+      const sent = live.kill("SIGINT");
+      const exit = await live.finish(15_000);
+      const ms = Math.round(exit.exitedAt - sent);
+      const what = `NATS ${natsDown ? "down" : "up"}, "${detail}"`;
+      assert.equal(exit.timedOut, false, `${what}: ${output(exit)}`);
+      assert.ok(ms < SIGINT_MS, `${what}: stopped ${ms} ms after SIGINT`);
+    }
+  },
+});
+
+gatedTest({
+  name:
+    "live --catch-up with a strategy whose onStart never settles: the first SIGINT stops it within 2 s, nothing subscribed",
+  permissions: PERMISSIONS,
+  reason: OWN_SERVER_REASON,
+  async fn() {
+    await using server = await startNatsServer();
+    await using config = await roleConfig({ nats: { url: server.url } });
+    await using serve = new RoleProcess("serve", config, [
+      "--nats",
+      "--rate",
+      "5000",
+    ]);
+    await serve.waitFor(/publishing to stream/);
+    const strategy = join(config.dir, "hanging_start.ts");
+    await Deno.writeTextFile(
+      strategy,
+      `export default {
+  onStart() { console.log("onStart hangs"); return new Promise(() => {}); },
+  onTrade() {},
+  onBar() {},
+};
+`,
+    );
+    await using live = new RoleProcess("live", config, [
+      "--catch-up",
+      "1m",
+      "--strategy",
+      strategy,
+    ]);
+    await live.waitFor(/onStart hangs/);
+    await delay(Math.random() * 500);
+    const sent = live.kill("SIGINT");
+    const exit = await live.finish(15_000);
+    const ms = Math.round(exit.exitedAt - sent);
+    assert.equal(exit.timedOut, false, output(exit));
+    assert.ok(ms < SIGINT_MS, `stopped ${ms} ms after SIGINT: ${output(exit)}`);
+    assert.match(output(exit), /onStart had not finished when stopping/);
+    assert.doesNotMatch(output(exit), /caught up in/);
   },
 });

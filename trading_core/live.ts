@@ -101,14 +101,12 @@ function selection(config: Config): Selection {
 function createFeed(
   config: Config,
   log: Logger,
-): Pick<LiveState, "feed" | "caughtUp"> {
+): Pick<LiveState, "feed" | "catchUp"> {
   const feed = transportFeed(config, log);
   // The catch-up's switches, read through a snapshot wrapped around it.
-  const caughtUp = feed instanceof CatchUpFeed
-    ? () => feed.caughtUp()
-    : undefined;
+  const catchUp = feed instanceof CatchUpFeed ? feed : undefined;
   const source = config.dataSource;
-  if (!source.snapshot) return { feed, caughtUp };
+  if (!source.snapshot) return { feed, catchUp };
   const { nats } = source;
   const load = natsSnapshot({
     connection: nats.connection,
@@ -118,10 +116,10 @@ function createFeed(
     log,
   });
   // A catch-up replays the snapshot's trade in its place: a preview.
-  const preview = caughtUp !== undefined;
+  const preview = catchUp !== undefined;
   return {
     feed: new SnapshotFeed(feed, { load, log, preview }),
-    caughtUp,
+    catchUp,
   };
 }
 
@@ -214,9 +212,9 @@ async function openLive(
   });
   if (typeof outputs === "number") return outputs;
   const { processing, recorder } = outputs;
-  const { feed, caughtUp } = createFeed(config, log);
+  const { feed, catchUp } = createFeed(config, log);
   const stats = new TradeStats();
-  const state: LiveState = { feed, stats, processing, caughtUp };
+  const state: LiveState = { feed, stats, processing, catchUp };
   const { metrics } = config.tradingCore;
   const previous: number[] = [];
   return {

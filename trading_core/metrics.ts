@@ -32,8 +32,16 @@ export interface LiveState {
   stats: TradeStats;
   /** Bars and strategy, when used. */
   processing: TradeProcessing | undefined;
-  /** With `--catch-up`: whether each stream (by index) reached live. */
-  caughtUp?: () => boolean[];
+  /** With `--catch-up`: the catch-up feed's progress. */
+  catchUp?: CatchUpProgress;
+}
+
+/** Where a catch-up stands (a `CatchUpFeed`). */
+export interface CatchUpProgress {
+  /** Whether each stream (by index) reached live. */
+  caughtUp(): boolean[];
+  /** Whether the history still has trades to replay (or cannot tell: not connected). */
+  replaying(): boolean;
 }
 
 /** Gap causes with a sample on every stream even before their first gap, besides the feed's causes of loss. */
@@ -131,7 +139,7 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
     endToEndFamily(state, labels),
     ...feed.metrics(stats.streams.map(labels)),
   ];
-  if (state.caughtUp) families.push(caughtUpFamily(state, labels));
+  if (state.catchUp) families.push(caughtUpFamily(state, labels));
   if (state.processing) families.push(...processingFamilies(state));
   return families;
 }
@@ -182,7 +190,7 @@ function caughtUpFamily(
   state: LiveState,
   labels: (stream: { exchange: string; symbol: string }) => Labels,
 ): MetricFamily {
-  const live = state.caughtUp!();
+  const live = state.catchUp!.caughtUp();
   return gauge(
     {
       name: "marketbus_caught_up",
@@ -269,20 +277,26 @@ export function liveHealth(
 }
 
 /**
- * With `--catch-up`, a check that fails (503) while a stream still replays
- * its history, naming them: the consumer is not live yet.
+ * With `--catch-up`, a readiness check: it fails (503) while a stream still
+ * replays history the history has, naming them; once the history has
+ * nothing pending, the streams not live yet only wait for a live trade
+ * (a quiet symbol, a stopped publisher) and it passes.
  */
 function catchUpCheck(
   state: LiveState,
 ): { name: string; ok: boolean; detail: string }[] {
-  if (state.caughtUp === undefined) return [];
-  const live = state.caughtUp();
-  const behind = state.stats.streams.filter((_, index) => !live[index]);
+  if (state.catchUp === undefined) return [];
+  const live = state.catchUp.caughtUp();
+  const behind = state.stats.streams.filter((_, index) => !live[index])
+    .map((stream) => stream.symbol).join(", ");
+  const replaying = behind !== "" && state.catchUp.replaying();
   return [{
-    name: "catch-up",
-    ok: behind.length === 0,
-    detail: behind.length === 0
+    name: "caught_up",
+    ok: !replaying,
+    detail: behind === ""
       ? "caught up: every stream reads the ring"
-      : `catching up: ${behind.map((stream) => stream.symbol).join(", ")}`,
+      : replaying
+      ? `catching up: ${behind}`
+      : `history replayed, waiting for a live trade: ${behind}`,
   }];
 }

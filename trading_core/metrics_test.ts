@@ -214,16 +214,17 @@ ffiTest(
   },
 );
 
-Deno.test("--catch-up: marketbus_caught_up per stream, and /healthz fails its catch-up check until every stream is live", () => {
+Deno.test("--catch-up: marketbus_caught_up per stream, and /healthz fails its caught_up check while a stream replays history, not once the history has nothing pending", () => {
   const stats = new TradeStats();
   stats.add(AUDX);
   stats.add(AUDY);
   const live = [true, false];
+  let replaying = true;
   const state = {
     feed: source([row(AUDX, {}), row(AUDY, {})]),
     stats,
     processing: undefined,
-    caughtUp: () => live,
+    catchUp: { caughtUp: () => live, replaying: () => replaying },
   };
   assert.deepEqual(values(liveFamilies(state), "marketbus_caught_up"), [
     ["audx", "AUDA", 1],
@@ -232,23 +233,32 @@ Deno.test("--catch-up: marketbus_caught_up per stream, and /healthz fails its ca
   const flow = new FlowWatch(() => 0, { sampleMs: 0 });
   const before = liveHealth(state, { flow, staleAfterMs: 1000 });
   assert.equal(before.ok, false);
-  assert.deepEqual(before.checks.find((c) => c.name === "catch-up"), {
-    name: "catch-up",
+  assert.deepEqual(before.checks.find((c) => c.name === "caught_up"), {
+    name: "caught_up",
     ok: false,
     detail: "catching up: AUDA",
   });
+  // A quiet symbol, or a stopped publisher: nothing left to replay.
+  replaying = false;
+  const quiet = liveHealth(state, { flow, staleAfterMs: 1000 });
+  assert.deepEqual(quiet.checks.find((c) => c.name === "caught_up"), {
+    name: "caught_up",
+    ok: true,
+    detail: "history replayed, waiting for a live trade: AUDA",
+  });
+  replaying = true;
   live[1] = true;
   const after = liveHealth(state, { flow, staleAfterMs: 1000 });
-  assert.equal(after.checks.find((c) => c.name === "catch-up")?.ok, true);
+  assert.equal(after.checks.find((c) => c.name === "caught_up")?.ok, true);
   // Without --catch-up: neither the gauge nor the check.
-  const plain = { ...state, caughtUp: undefined };
+  const plain = { ...state, catchUp: undefined };
   assert.equal(
     liveFamilies(plain).some((f) => f.name === "marketbus_caught_up"),
     false,
   );
   assert.equal(
     liveHealth(plain, { flow, staleAfterMs: 1000 }).checks.some((c) =>
-      c.name === "catch-up"
+      c.name === "caught_up"
     ),
     false,
   );

@@ -339,6 +339,11 @@ export class CatchUpFeed implements TradeFeed {
     return this.#streams.map((stream) => stream.seam.live);
   }
 
+  /** Whether the history still has trades to replay (or cannot tell: not connected). */
+  replaying(): boolean {
+    return !this.#history.status().idle;
+  }
+
   /**
    * Counters per stream: what this feed delivered and the losses it passed
    * on; lag, invalid records, restarts and state from the feed the stream
