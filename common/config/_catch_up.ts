@@ -41,18 +41,25 @@ export function readCatchUp(section: Section): CatchUpStart | undefined {
 
 /**
  * The problem of a catch-up with the consumer: `durable` needs a durable
- * name. (A time start reads through an ordered consumer: a durable name
- * given as well is not used.)
+ * name. A time start reads through an ordered consumer: a durable name given
+ * as well is not used, and `warnings` says so.
  */
 export function checkCatchUp(
   section: Section,
   catchUp: CatchUpStart,
-  durableName: string | undefined,
+  options: { durableName?: string; warnings: string[] },
 ): void {
+  const { durableName, warnings } = options;
   if (catchUp.kind === "durable" && durableName === undefined) {
     section.problem(
       KEY,
       `"durable" needs a durable consumer: give data_source.nats.consumer.durable_name (--durable NAME)`,
+    );
+  } else if (catchUp.kind !== "durable" && durableName !== undefined) {
+    warnings.push(
+      `data_source.nats.consumer.durable_name ${
+        JSON.stringify(durableName)
+      } is not used by data_source.catch_up: a time start replays through an ordered consumer and acknowledges nothing (give "durable" to resume from the durable consumer)`,
     );
   }
 }

@@ -180,7 +180,9 @@ export function readDataSource(
   const { durableName, ...policy } = readConsumer(consumerSection, warnings);
   natsSection.done();
   section.done();
-  if (catchUp !== undefined) checkCatchUp(section, catchUp, durableName);
+  if (catchUp !== undefined) {
+    checkCatchUp(section, catchUp, { durableName, warnings });
+  }
   if (snapshot && type === "ipc" && !connectionSection.has("servers")) {
     section.problem("snapshot", SNAPSHOT_WITHOUT_NATS);
   }

@@ -298,6 +298,24 @@ Deno.test("catch_up: a duration, an RFC 3339 time (string or TOML) or durable", 
   );
 });
 
+Deno.test("catch_up: a time start with a durable name warns that the name is not used", () => {
+  const { warnings, dataSource } = load(
+    `[data_source]\ncatch_up = "1m"\n${CONSUMER}durable_name = "me"\n`,
+  );
+  assert.deepEqual(dataSource.catchUp, { kind: "ago", ms: 60_000 });
+  assert.equal(warnings.length, 1);
+  assert.match(
+    warnings[0],
+    /^data_source\.nats\.consumer\.durable_name "me" is not used by data_source\.catch_up: .*give "durable"/,
+  );
+  assert.deepEqual(
+    load(
+      `[data_source]\ncatch_up = "durable"\n${CONSUMER}durable_name = "me"\n`,
+    ).warnings,
+    [],
+  );
+});
+
 Deno.test("catch_up: a bad start, durable without a durable name, every exchange: one line each", () => {
   assert.match(
     problemOf(`[data_source]\ncatch_up = "soon"\n`),

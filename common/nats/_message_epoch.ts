@@ -11,7 +11,7 @@
  */
 
 import type { JsMsg } from "@nats-io/jetstream";
-import type { MsgHdrs } from "@nats-io/nats-core";
+import { Match, type MsgHdrs } from "@nats-io/nats-core";
 import { NO_EPOCH, RUN_EPOCH_HEADER } from "../wire/run_epoch.ts";
 
 /** The nats.js 3.4 message fields read here (not in its types). */
@@ -20,7 +20,10 @@ interface RawMsg {
   readonly _msg?: { readonly hdr: number };
 }
 
-const NAME = new TextEncoder().encode(`\r\n${RUN_EPOCH_HEADER}: `);
+/** The header line's start, lower case: header names match in any case. */
+const NAME = new TextEncoder().encode(
+  `\r\n${RUN_EPOCH_HEADER.toLowerCase()}: `,
+);
 const ZERO = 0x30;
 const CR = 0x0d;
 
@@ -52,17 +55,19 @@ export function messageEpoch(message: JsMsg): number {
     return headersEpoch(message.headers);
   }
   for (let i = 0; i < NAME.length; i++) {
-    if (bytes[start + i] !== NAME[i]) return headersEpoch(message.headers);
+    const byte = bytes[start + i];
+    const lower = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte;
+    if (lower !== NAME[i]) return headersEpoch(message.headers);
   }
   return value <= 0xffffffff ? value : NO_EPOCH;
 }
 
 /**
- * The run epoch in parsed `headers` (any layout; a stored message's, read
- * by a direct get, too), or {@linkcode NO_EPOCH}.
+ * The run epoch in parsed `headers` (any layout, the name in any case; a
+ * stored message's, read by a direct get, too), or {@linkcode NO_EPOCH}.
  */
 export function headersEpoch(headers: MsgHdrs | undefined): number {
-  const text = headers?.get(RUN_EPOCH_HEADER);
+  const text = headers?.values(RUN_EPOCH_HEADER, Match.IgnoreCase)[0];
   if (text === undefined || !/^[0-9]{1,10}$/.test(text)) return NO_EPOCH;
   const value = Number(text);
   return value <= 0xffffffff ? value : NO_EPOCH;

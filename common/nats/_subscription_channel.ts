@@ -73,7 +73,7 @@ export function streamKey(exchange: string, symbol: string): string {
 export function noteEpoch(
   channel: Channel,
   message: JsMsg,
-  onEpoch: OnEpoch | undefined,
+  onEpoch?: OnEpoch,
 ): number {
   const epoch = messageEpoch(message);
   if (epoch !== channel.epoch) {

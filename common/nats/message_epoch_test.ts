@@ -42,3 +42,19 @@ Deno.test("messageEpoch: another layout goes through the headers; none or a bad 
   assert.equal(messageEpoch(raw(bad.toString(), bad)), 0);
   assert.equal(messageEpoch({ headers: undefined } as unknown as JsMsg), 0);
 });
+
+Deno.test("messageEpoch: the header name matches in any case, on both paths", () => {
+  const parsed = { get: () => assert.fail("parsed the headers") };
+  const block = "NATS/1.0\r\nNats-Msg-Id: x\r\nmarketbus-EPOCH: 12\r\n\r\n";
+  assert.equal(
+    messageEpoch(raw(block, parsed as unknown as ReturnType<typeof headers>)),
+    12,
+  );
+  const other = headers();
+  other.set("MARKETBUS-EPOCH", "13");
+  other.set("Nats-Msg-Id", "x");
+  assert.equal(messageEpoch(raw(other.toString(), other)), 13);
+  // A name that only looks alike is not it.
+  const near = "NATS/1.0\r\nNats-Msg-Id: x\r\nMarketbus-Epoch2: 12\r\n\r\n";
+  assert.equal(messageEpoch(raw(near, headers())), 0);
+});
