@@ -149,6 +149,7 @@ function createCatchUpFeed(source: DataSourceConfig, log: Logger): CatchUpFeed {
     };
   const nats = { ...source.nats, consumer };
   return new CatchUpFeed({
+    hold: source.catchUpHold,
     history: createNatsFeed({ ...source, nats }, log),
     live: createRingFeed({ ...source, ipc: { ...source.ipc, from: "oldest" } }),
   });

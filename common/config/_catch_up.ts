@@ -39,17 +39,37 @@ export function readCatchUp(section: Section): CatchUpStart | undefined {
   return undefined;
 }
 
+/** Bounds of `data_source.catch_up_hold`: 1 to 2^24 trades (48 bytes each). */
+const MAX_HOLD = 1 << 24;
+
 /**
- * The problem of a catch-up with the consumer: `durable` needs a durable
+ * `data_source.catch_up_hold`: the live trades held per symbol while it
+ * catches up, a power of two; undefined when not given.
+ */
+export function readCatchUpHold(section: Section): number | undefined {
+  if (!section.has("catch_up_hold")) return undefined;
+  const hold = section.integer("catch_up_hold", 0, { min: 1, max: MAX_HOLD });
+  if ((hold & (hold - 1)) !== 0) {
+    section.problem(
+      "catch_up_hold",
+      `invalid value ${hold}: expected a power of two, e.g. 262144`,
+    );
+  }
+  return hold;
+}
+
+/**
+ * The problem of a catch-up (if any) with the consumer: `durable` needs a durable
  * name. A time start reads through an ordered consumer: a durable name given
  * as well is not used, and `warnings` says so.
  */
 export function checkCatchUp(
   section: Section,
-  catchUp: CatchUpStart,
+  catchUp: CatchUpStart | undefined,
   options: { durableName?: string; warnings: string[] },
 ): void {
   const { durableName, warnings } = options;
+  if (catchUp === undefined) return;
   if (catchUp.kind === "durable" && durableName === undefined) {
     section.problem(
       KEY,

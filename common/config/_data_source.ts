@@ -16,7 +16,7 @@
 import { checkPrefix, normalizeExchange } from "../wire/subjects.ts";
 import { readConnection } from "./_connection.ts";
 import { readConsumer } from "./_consumer.ts";
-import { checkCatchUp, readCatchUp } from "./_catch_up.ts";
+import { checkCatchUp, readCatchUp, readCatchUpHold } from "./_catch_up.ts";
 import { DEFAULT_EXCHANGE, DEFAULT_SYMBOLS } from "./_defaults.ts";
 import { mostSpecific } from "./_most_specific.ts";
 import type { Section } from "./_reader.ts";
@@ -156,6 +156,7 @@ export function readDataSource(
   const symbols = readSymbols(section, DEFAULT_SYMBOLS);
   const maxTrades = section.integer("max_trades", 0, COUNT);
   const catchUp = readCatchUp(section);
+  const catchUpHold = readCatchUpHold(section);
   const snapshot = section.boolean("snapshot", false);
   const ipcSection = section.section("ipc");
   const ipc = readIpcSource(ipcSection);
@@ -180,9 +181,7 @@ export function readDataSource(
   const { durableName, ...policy } = readConsumer(consumerSection, warnings);
   natsSection.done();
   section.done();
-  if (catchUp !== undefined) {
-    checkCatchUp(section, catchUp, { durableName, warnings });
-  }
+  checkCatchUp(section, catchUp, { durableName, warnings });
   if (snapshot && type === "ipc" && !connectionSection.has("servers")) {
     section.problem("snapshot", SNAPSHOT_WITHOUT_NATS);
   }
@@ -219,6 +218,7 @@ export function readDataSource(
     ...(rings ? { exchange, symbols } : selection),
     maxTrades,
     ...(catchUp === undefined ? {} : { catchUp }),
+    ...(catchUpHold === undefined ? {} : { catchUpHold }),
     snapshot,
     ipc,
     nats: { connection, consumer, streamName, subjectPrefix },

@@ -298,6 +298,22 @@ Deno.test("catch_up: a duration, an RFC 3339 time (string or TOML) or durable", 
   );
 });
 
+Deno.test("catch_up_hold: a power of two from 1 to 2^24, unset by default; anything else is one line", () => {
+  assert.equal(load(`[data_source]\n`).dataSource.catchUpHold, undefined);
+  assert.equal(
+    load(`[data_source]\ncatch_up_hold = 1024\n`).dataSource.catchUpHold,
+    1024,
+  );
+  assert.match(
+    problemOf(`[data_source]\ncatch_up_hold = 1000\n`),
+    /data_source\.catch_up_hold.*invalid value 1000: expected a power of two, e.g\. 262144/,
+  );
+  assert.match(
+    problemOf(`[data_source]\ncatch_up_hold = 33554432\n`),
+    /data_source\.catch_up_hold/,
+  );
+});
+
 Deno.test("catch_up: a time start with a durable name warns that the name is not used", () => {
   const { warnings, dataSource } = load(
     `[data_source]\ncatch_up = "1m"\n${CONSUMER}durable_name = "me"\n`,

@@ -870,6 +870,7 @@ const LEVELS: [string, string, string, string[]][] = [
     "symbols",
     "max_trades",
     "catch_up",
+    "catch_up_hold",
     "snapshot",
     "ipc",
     "nats",

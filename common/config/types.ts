@@ -318,6 +318,11 @@ export interface DataSourceConfig {
    */
   catchUp?: CatchUpStart;
   /**
+   * Live trades held per symbol while it catches up (a power of two);
+   * undefined = the catch-up feed's default (262,144).
+   */
+  catchUpHold?: number;
+  /**
    * Deliver each stream's latest stored trade first, marked as a snapshot
    * (read from NATS JetStream, also for the ring: it needs
    * `nats.connection.servers` then).
