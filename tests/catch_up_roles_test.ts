@@ -268,3 +268,54 @@ gatedTest({
     assert.doesNotMatch(output(exit), /caught up in/);
   },
 });
+
+gatedTest({
+  name:
+    "live --catch-up from after a publisher went quiet: every symbol switches at its ring's oldest trade once the history has nothing pending (last seq null), and /healthz's caught_up passes",
+  permissions: PERMISSIONS,
+  reason: OWN_SERVER_REASON,
+  async fn() {
+    await using server = await startNatsServer();
+    await using config = await roleConfig({ nats: { url: server.url } });
+    await using serve = new RoleProcess("serve", config, [
+      "--nats",
+      "--rate",
+      "300",
+    ]);
+    await serve.waitFor(/publishing to stream/);
+    await delay(1000);
+    serve.kill("SIGSTOP"); // quiet from here: its rings keep what they hold
+    try {
+      await delay(500);
+      const since = new Date().toISOString();
+      const port = freePort();
+      await using live = new RoleProcess("live", config, [
+        "--catch-up",
+        since,
+        "--metrics-port",
+        String(port),
+      ]);
+      const symbols = config.symbols.length;
+      const caught = await live.waitFor(
+        /(\w+): caught up in [\d.]+ s, 0 trades replayed from JetStream \(the last seq null\)/,
+        symbols,
+        30_000,
+      );
+      assert.deepEqual(
+        caught.map((found) => found[1]).sort(),
+        [...config.symbols].sort(),
+      );
+      const health = await healthz(port);
+      assert.deepEqual(check(health, "caught_up"), {
+        name: "caught_up",
+        ok: true,
+        detail: "caught up: every stream reads the ring",
+      });
+      live.kill("SIGINT");
+      const exit = await live.finish(15_000);
+      assert.equal(exit.timedOut, false, output(exit));
+    } finally {
+      serve.kill("SIGCONT");
+    }
+  },
+});
