@@ -319,3 +319,82 @@ gatedTest({
     }
   },
 });
+
+/** Each symbol's recording: seqs, and "restart" for a producer restart gap; any other gap line fails. */
+async function recordedRuns(path: string): Promise<Map<string, string[]>> {
+  const rows = new Map<string, string[]>();
+  for (const line of (await Deno.readTextFile(path)).split("\n")) {
+    if (line === "") continue;
+    const row = JSON.parse(line);
+    if (row.type === "gap") {
+      assert.equal(row.cause, "producer restart", `a gap: ${line}`);
+    }
+    const list = rows.get(row.symbol) ?? [];
+    list.push(row.type === "gap" ? "restart" : String(row.seq));
+    rows.set(row.symbol, list);
+  }
+  return rows;
+}
+
+gatedTest({
+  name:
+    "live --catch-up while serve is killed -9 and started again: the first run in order, a producer restart gap, the second run in order from 1, caught up in the second run",
+  permissions: PERMISSIONS,
+  reason: OWN_SERVER_REASON,
+  async fn() {
+    await using server = await startNatsServer();
+    await using config = await roleConfig({ nats: { url: server.url } });
+    const record = join(config.dir, "restart.ndjson");
+    const args = ["--nats", "--rate", "40000"];
+    await using first = new RoleProcess("serve", config, args);
+    await first.waitFor(/publishing to stream/);
+    await delay(4000); // history to replay
+    const port = freePort();
+    await using live = new RoleProcess("live", config, [
+      "--catch-up",
+      "1m",
+      "--metrics-port",
+      String(port),
+      "--record",
+      record,
+    ], { write: [record] });
+    await waitUntil("/healthz", async () => {
+      await healthz(port);
+      return true;
+    });
+    first.kill("SIGKILL"); // while catching up: its last trades may be in its rings only
+    await first.exited;
+    await using second = new RoleProcess("serve", config, args);
+    await second.waitFor(/publishing to stream/);
+    const [[, epoch]] = await second.waitFor(/run epoch (\d+)/);
+    const symbols = config.symbols.length;
+    const caught = await live.waitFor(
+      /caught up in .*run epoch (\d+)/,
+      symbols,
+      60_000,
+    );
+    await delay(1000);
+    second.kill("SIGINT");
+    await second.finish(30_000);
+    const exit = await finishAfterDrain(live, symbols);
+    const text = output(exit);
+    const runs = await recordedRuns(record);
+    // Switched in the second run: the restart came while it caught up.
+    assert.deepEqual(caught.map((found) => found[1]), caught.map(() => epoch));
+    for (const symbol of config.symbols) {
+      const rows = runs.get(symbol) ?? [];
+      const cut = rows.indexOf("restart");
+      assert.ok(
+        cut > 0,
+        `${symbol}: no producer restart gap: ${rows.slice(0, 5)}…`,
+      );
+      assert.equal(rows.lastIndexOf("restart"), cut, `${symbol}: two restarts`);
+      for (const run of [rows.slice(0, cut), rows.slice(cut + 1)]) {
+        const bad = run.findIndex((seq, i) => Number(seq) !== i + 1);
+        assert.equal(bad, -1, `${symbol}: seq ${run[bad]} at ${bad}:\n${text}`);
+        assert.ok(run.length > 0, `${symbol}: an empty run`);
+      }
+    }
+    assert.equal(exit.code, 0, text);
+  },
+});
