@@ -349,3 +349,18 @@ Deno.test("CatchUpFeed: the ring's loss reports say what the stream lost after i
   ]);
   assert.deepEqual(feed.stats().map((s) => s.lost), [4]);
 });
+
+Deno.test("CatchUpFeed: a stream's state tells the live trades held and those a full hold dropped", async () => {
+  const live = new ScriptedFeed("live", ["A"]);
+  const history = new ScriptedFeed("history", ["A"]);
+  const feed = new CatchUpFeed({ history, live, hold: 16 });
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], () => {}, { signal: stop.signal });
+  live.send("A", 9, Array.from({ length: 20 }, (_, i) => i + 1));
+  assert.equal(
+    feed.stats()[0].state,
+    "catching up (16 live trades held, 4 dropped)",
+  );
+  stop.abort();
+  await done;
+});
