@@ -3,7 +3,9 @@
  * (a JetStream replay from a start) and a live one (the rings, read from
  * the oldest trade they hold), that delivers each stream's history and then
  * its live trades with no gap and no duplicate at the seam (`_seam.ts`),
- * telling `onCaughtUp` when a stream switched. Once every stream is live
+ * telling `onCaughtUp` when a stream switched. A stream the history has
+ * nothing of (a quiet symbol, another run's history) switches once the
+ * history has had nothing pending for `settleMs`. Once every stream is live
  * the history subscription ends. The timeline and the limits are in
  * docs/nats.md, "Catch-up then live".
  *
@@ -120,12 +122,22 @@ export class CatchUpFeed implements TradeFeed {
   #streams: Stream[] = [];
   #byKey = new Map<string, Stream>();
 
-  /** Composes `options.history` and `options.live`; nothing is read until {@linkcode subscribeTrades}. */
+  /**
+   * Composes `options.history` and `options.live`; nothing is read until
+   * {@linkcode subscribeTrades}.
+   *
+   * @throws {RangeError} when `options.settleMs` is negative or not finite.
+   */
   constructor(options: CatchUpFeedOptions) {
     this.#history = options.history;
     this.#live = options.live;
     this.#hold = options.hold ?? DEFAULT_HOLD;
     this.#settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
+    if (!(this.#settleMs >= 0 && Number.isFinite(this.#settleMs))) {
+      throw new RangeError(
+        `Invalid settleMs ${this.#settleMs}: expected a finite number of ms, 0 or more`,
+      );
+    }
     this.lossCauses = [
       ...new Set([...options.live.lossCauses, ...options.history.lossCauses]),
     ];
@@ -134,7 +146,9 @@ export class CatchUpFeed implements TradeFeed {
   /**
    * Subscribes both feeds to `symbols` (the live one first: its streams
    * give the indexes) and delivers each stream's history, then its live
-   * trades, until the signal aborts or `limit` trades were delivered. Gaps
+   * trades, until the signal aborts (aborted already: at once, nothing
+   * read) or exactly `limit` trades were delivered (the held trades of a
+   * switch included). Gaps
    * of the history before the switch and of the live feed after it go to
    * `onGap` (their exact counts); the live feed's gaps before the switch
    * only drop the held trades (the history covers them). It skips no

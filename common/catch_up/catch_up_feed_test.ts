@@ -210,6 +210,18 @@ Deno.test("--snapshot with --catch-up: each stream's snapshot first, marked, bef
   ]);
 });
 
+Deno.test("CatchUpFeed: a negative settleMs is a RangeError", () => {
+  assert.throws(
+    () =>
+      new CatchUpFeed({
+        history: new ScriptedFeed("history", ["A"]),
+        live: new ScriptedFeed("live", ["A"]),
+        settleMs: -1,
+      }),
+    RangeError,
+  );
+});
+
 Deno.test("CatchUpFeed skips nothing: a skip rule is a TypeError", async () => {
   const feed = new CatchUpFeed({
     history: new ScriptedFeed("history", ["A"]),
