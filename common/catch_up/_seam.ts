@@ -8,6 +8,7 @@
  * as the last delivered trade and the held ones are of the same run epoch
  * and the oldest held `seq` is at most one past the last delivered one: the
  * held trades past it are delivered, in order, then live ones as they come.
+ * (Not while the live reader is far behind its writer: `mayGoLive`.)
  * Nothing is skipped (the held trades start at or before the next `seq`)
  * and nothing repeats (only `seq`s past the last delivered one go out, and
  * after the switch the history is ignored).
@@ -52,6 +53,12 @@ export interface SeamOutput {
   tick(trade: TradeView): void;
   /** Tells trades missing just before the next trade `tick` gets. */
   gap(gap: SeamGap): void;
+  /**
+   * Whether the live feed may be switched to now: not while its reader is
+   * far behind its writer (lapped after the switch, it would lose trades
+   * the history still had).
+   */
+  mayGoLive(): boolean;
   /** Tells the switch: `replayed` history trades came before it, `lastSeq` the last (or null). */
   caughtUp(replayed: number, lastSeq: number | null, epoch: number): void;
 }
@@ -196,7 +203,9 @@ export class Seam {
    * where times compare). Returns whether it switched.
    */
   historyComplete(): boolean {
-    if (this.#live || this.#queue.size === 0) return false;
+    if (this.#live || this.#queue.size === 0 || !this.#out.mayGoLive()) {
+      return false;
+    }
     const last = this.#last;
     if (last !== NONE) {
       if (this.#lastEpoch !== this.#liveEpoch) {
@@ -225,6 +234,7 @@ export class Seam {
   #trySwitch(): void {
     if (this.#last === NONE || this.#lastEpoch !== this.#liveEpoch) return;
     if (ahead(this.#queue.headSeq, this.#last) > 1) return; // history not there yet
+    if (!this.#out.mayGoLive()) return; // the next trade tries again
     this.#switch(this.#last);
   }
 

@@ -48,6 +48,15 @@ export interface CatchUpFeedOptions {
    * @default {1000}
    */
   settleMs?: number;
+  /**
+   * How long, ms, after the live feed last reported a stream's reader
+   * `behind` (the ring's reader half a ring or more behind its writer,
+   * reported at most every 5 s) the stream may not switch: lapped after
+   * the switch it would lose trades the history still had.
+   *
+   * @default {6000}
+   */
+  behindQuietMs?: number;
 }
 
 /** One stream of the subscription, as the two feeds' streams map to it. */
@@ -62,6 +71,8 @@ interface Stream {
   reportedLost: number;
   /** When the history last brought a trade of it (performance.now()). */
   historyAt: number;
+  /** When the live feed last reported its reader behind (performance.now()). */
+  behindAt: number;
   /** Its index in each feed (-1: not announced there). */
   historyIndex: number;
   liveIndex: number;
@@ -109,6 +120,19 @@ export const DEFAULT_HOLD = 262_144;
 /** Default of {@linkcode CatchUpFeedOptions.settleMs}. */
 export const DEFAULT_SETTLE_MS = 1000;
 
+/** Default of {@linkcode CatchUpFeedOptions.behindQuietMs}. */
+export const DEFAULT_BEHIND_QUIET_MS = 6000;
+
+/** `ms`, checked: a finite number of ms, 0 or more (a RangeError naming option `name` otherwise). */
+function validMs(name: string, ms: number): number {
+  if (!(ms >= 0 && Number.isFinite(ms))) {
+    throw new RangeError(
+      `Invalid ${name} ${ms}: expected a finite number of ms, 0 or more`,
+    );
+  }
+  return ms;
+}
+
 /** Catch-up then live; see the module documentation. */
 export class CatchUpFeed implements TradeFeed {
   /** Short name (the `transport` label). */
@@ -119,6 +143,7 @@ export class CatchUpFeed implements TradeFeed {
   readonly #live: TradeFeed;
   readonly #hold: number;
   readonly #settleMs: number;
+  readonly #behindQuietMs: number;
   #streams: Stream[] = [];
   #byKey = new Map<string, Stream>();
 
@@ -126,18 +151,18 @@ export class CatchUpFeed implements TradeFeed {
    * Composes `options.history` and `options.live`; nothing is read until
    * {@linkcode subscribeTrades}.
    *
-   * @throws {RangeError} when `options.settleMs` is negative or not finite.
+   * @throws {RangeError} when `options.settleMs` or `options.behindQuietMs`
+   * is negative or not finite.
    */
   constructor(options: CatchUpFeedOptions) {
     this.#history = options.history;
     this.#live = options.live;
     this.#hold = options.hold ?? DEFAULT_HOLD;
-    this.#settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
-    if (!(this.#settleMs >= 0 && Number.isFinite(this.#settleMs))) {
-      throw new RangeError(
-        `Invalid settleMs ${this.#settleMs}: expected a finite number of ms, 0 or more`,
-      );
-    }
+    this.#settleMs = validMs("settleMs", options.settleMs ?? DEFAULT_SETTLE_MS);
+    this.#behindQuietMs = validMs(
+      "behindQuietMs",
+      options.behindQuietMs ?? DEFAULT_BEHIND_QUIET_MS,
+    );
     this.lossCauses = [
       ...new Set([...options.live.lossCauses, ...options.history.lossCauses]),
     ];
@@ -291,10 +316,11 @@ export class CatchUpFeed implements TradeFeed {
             if (lost !== undefined) emit(lost);
             return;
           }
-          // A ring reader behind before its stream's switch loses nothing:
-          // the history delivers those trades.
+          // A ring reader behind before its stream's switch loses nothing
+          // (the history delivers those trades), but delays the switch.
           const covered = isLive && stream !== undefined &&
             !stream.seam.live && event.kind === "behind";
+          if (covered) stream.behindAt = performance.now();
           if (!covered) emit({ ...event, stream: stream?.index ?? -1 });
         },
       },
@@ -318,6 +344,8 @@ export class CatchUpFeed implements TradeFeed {
           run.onTick(trade, stream.origin, index);
           if (++run.delivered >= run.limit) run.stop();
         },
+        mayGoLive: () =>
+          performance.now() - stream.behindAt >= this.#behindQuietMs,
         gap: (gap) =>
           run.lost(stream, { ...gap, ...stream.origin, stream: index }),
         caughtUp: (replayed, lastSeq, epoch) => {
@@ -339,6 +367,7 @@ export class CatchUpFeed implements TradeFeed {
       lostBy: {},
       reportedLost: 0,
       historyAt: -Infinity,
+      behindAt: -Infinity,
       historyIndex: -1,
       liveIndex: -1,
     };

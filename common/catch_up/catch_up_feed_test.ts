@@ -80,7 +80,7 @@ class ScriptedFeed implements TradeFeed {
 Deno.test("CatchUpFeed: history, then the held live trades, per stream in order; the history ends once every stream is live", async () => {
   const live = new ScriptedFeed("live", ["A", "B"]);
   const history = new ScriptedFeed("history", ["B", "A"]); // other indexes
-  const feed = new CatchUpFeed({ history, live, hold: 16 });
+  const feed = new CatchUpFeed({ history, live, hold: 16, behindQuietMs: 0 });
   const got: string[] = [];
   const events: FeedEvent[] = [];
   const stop = new AbortController();
@@ -208,6 +208,34 @@ Deno.test("--snapshot with --catch-up: each stream's snapshot first, marked, bef
     ["A", 5],
     ["B", 3],
   ]);
+});
+
+Deno.test("CatchUpFeed: a stream whose ring reader was reported behind switches only behindQuietMs after the report", async () => {
+  const live = new ScriptedFeed("live", ["A"]);
+  const history = new ScriptedFeed("history", ["A"]);
+  const feed = new CatchUpFeed({ history, live, hold: 64, behindQuietMs: 200 });
+  const got: string[] = [];
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], (trade) => got.push(`${trade.seq}`), {
+    signal: stop.signal,
+    onCaughtUp: () => got.push("caught"),
+  });
+  live.options.onEvent?.({
+    kind: "behind",
+    exchange: "x",
+    symbol: "A",
+    stream: 0,
+    message: "A: behind",
+  });
+  live.send("A", 9, [2, 3]);
+  history.send("A", 9, [1, 2]); // could switch: the reader is behind
+  assert.deepEqual(got, ["1", "2"]);
+  await delay(300);
+  history.send("A", 9, [3]);
+  live.send("A", 9, [4]); // quiet long enough: the switch
+  stop.abort();
+  await done;
+  assert.deepEqual(got, ["1", "2", "3", "caught", "4"]);
 });
 
 Deno.test("CatchUpFeed: a negative settleMs is a RangeError", () => {
