@@ -53,16 +53,18 @@ import type {
 } from "../transport/feed.ts";
 import { NO_EPOCH } from "../wire/run_epoch.ts";
 
-/** Where `channel`'s trades of `run` go. */
+/** Where `channel`'s trades of `run` go (made once per channel and run). */
 function ringBatch(channel: Channel, run: Run): DeliverTo {
-  return {
+  const batch = run.batches[channel.index] ??= {
     onTick: run.onTick,
     skip: run.skip,
     origin: channel.origin,
     stream: channel.index,
-    // Not from JetStream; the epoch of the ring it reads now.
-    place: { streamSeq: 0, epoch: channel.epoch ?? NO_EPOCH },
+    place: { streamSeq: 0, epoch: NO_EPOCH }, // not from JetStream
   };
+  // The epoch of the ring it reads now (a replaced ring has another).
+  batch.place.epoch = channel.epoch ?? NO_EPOCH;
+  return batch;
 }
 
 /** Options of {@linkcode RingFeed}. */
@@ -132,6 +134,8 @@ interface Run {
   readonly onGap: OnGap | undefined;
   readonly onEpoch: OnEpoch | undefined;
   readonly skip: SkipTrade | undefined;
+  /** What each channel's batches are handed to {@linkcode deliverTrades} with, by stream index. */
+  readonly batches: DeliverTo[];
   /** The attached readers, as of their last change. */
   readers: RingReader[];
 }
@@ -231,6 +235,7 @@ export class RingFeed implements TradeFeed {
       onGap: options.onGap,
       onEpoch: options.onEpoch,
       skip: options.skip,
+      batches: [],
       readers: [],
     };
     const interrupt = () => {

@@ -28,7 +28,7 @@ import { deadline } from "@nats-io/nats-core";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { lastRecord, RecordOffset } from "../wire/codec.ts";
 import { formatCount } from "../runtime/format.ts";
-import { parseTradeSubject } from "../wire/subjects.ts";
+import { type LastMessage, lastMessages } from "./_last_messages.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import { type EventSubject, streamEvent } from "../transport/feed_events.ts";
 import type { FeedEvent, LossCause } from "../transport/feed.ts";
@@ -223,27 +223,23 @@ export async function positionsAt(
   },
 ): Promise<Map<string, StreamPosition>> {
   const positions = new Map<string, StreamPosition>();
+  let found: LastMessage[];
   try {
-    const messages = await jsm.direct.getLastMessagesFor(stream, {
-      multi_last: options.filters,
-      up_to_seq: options.upTo,
+    found = await lastMessages(jsm, stream, {
+      filters: options.filters,
+      prefix: options.prefix,
+      upToSeq: options.upTo,
     });
-    for await (const message of messages) {
-      const tradeSeq = lastSeqOf(message.data);
-      let origin;
-      try {
-        origin = parseTradeSubject(message.subject, { prefix: options.prefix });
-      } catch {
-        continue; // not a trade subject: it has no position
-      }
-      if (tradeSeq === undefined) continue;
-      positions.set(options.keyOf(origin.exchange, origin.symbol), {
-        tradeSeq,
-        streamSeq: message.seq,
-      });
-    }
   } catch {
-    // no direct gets, no message at or before upTo, or no answer: unknown
+    return positions; // no direct gets, no message at or before upTo, or no answer: unknown
+  }
+  for (const { origin, data, streamSeq } of found) {
+    const tradeSeq = lastSeqOf(data);
+    if (tradeSeq === undefined) continue;
+    positions.set(options.keyOf(origin.exchange, origin.symbol), {
+      tradeSeq,
+      streamSeq,
+    });
   }
   return positions;
 }

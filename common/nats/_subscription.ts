@@ -25,8 +25,9 @@ import type {
   OnStream,
   OnTick,
   SkipTrade,
+  TradePlace,
 } from "../transport/feed.ts";
-import { deliverTrades } from "../transport/deliver.ts";
+import { type DeliverTo, deliverTrades } from "../transport/deliver.ts";
 import { NO_EPOCH } from "../wire/run_epoch.ts";
 import {
   addLoss,
@@ -72,7 +73,8 @@ export class Subscription {
   #onStream: OnStream;
   #onGap: OnGap | undefined;
   #onEpoch: OnEpoch | undefined;
-  #skip: SkipTrade | undefined;
+  /** What {@linkcode deliverTrades} is handed, reused for every message. */
+  readonly #batch: DeliverTo & { place: Required<TradePlace> };
   #emit: (event: FeedEvent) => void;
   #prefix: string;
   #limit: number;
@@ -118,7 +120,13 @@ export class Subscription {
     this.#onStream = options.onStream;
     this.#onGap = options.onGap;
     this.#onEpoch = options.onEpoch;
-    this.#skip = options.skip;
+    this.#batch = {
+      onTick,
+      skip: options.skip,
+      origin: { exchange: "", symbol: "" },
+      stream: 0,
+      place: { streamSeq: 0, epoch: NO_EPOCH, generation: 0 },
+    };
     this.#stream = options.stream;
     this.#prefix = options.prefix;
     this.#limit = options.limit;
@@ -146,6 +154,7 @@ export class Subscription {
     this.#mark = mark;
     if (!isNewStream(before, mark, this.loss.lastDelivered)) return false;
     this.#lastStreamSeq = 0;
+    this.#batch.place.generation++;
     this.loss.newStream();
     this.status.warn(
       `stream ${
@@ -301,7 +310,7 @@ export class Subscription {
     }
     const channel = route.channel ?? this.#open(route);
     // Read only for those who use it: a scan of the header block.
-    const epoch = this.#onEpoch === undefined && this.#skip === undefined
+    const epoch = this.#onEpoch === undefined && this.#batch.skip === undefined
       ? NO_EPOCH
       : noteEpoch(channel, message, this.#onEpoch);
     const firstSeq = view.seq;
@@ -312,13 +321,12 @@ export class Subscription {
       view.select(count - 1).seq,
     );
     if (lost > 0) this.#lost(channel, lost, { streamSeq, firstSeq });
-    const skipped = deliverTrades(view, count, {
-      onTick: this.#onTick,
-      skip: this.#skip,
-      origin,
-      stream: channel.index,
-      place: { streamSeq, epoch },
-    });
+    const batch = this.#batch;
+    batch.origin = origin;
+    batch.stream = channel.index;
+    batch.place.streamSeq = streamSeq;
+    batch.place.epoch = epoch;
+    const skipped = deliverTrades(view, count, batch);
     channel.skipped += skipped;
     channel.received += count - skipped;
     this.#delivered += count - skipped;

@@ -388,7 +388,7 @@ export async function connectNats(
   ignoreResetsOfClosedSockets();
   let nc: NatsConnection;
   try {
-    nc = await connectClient(connectionOptions);
+    nc = await untilAborted(connectClient(connectionOptions), signal);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     throw natsAuthError(error, config) ?? error;
@@ -399,6 +399,31 @@ export async function connectNats(
   counters.connected = true;
   watchConnection(nc, config, { log, label, counters });
   return nc;
+}
+
+/**
+ * `connecting`, or the abort reason as soon as `signal` aborts: a server
+ * that accepts the socket but never sends INFO would otherwise hold the
+ * first SIGINT for `connect_timeout`. A connection made after the abort is
+ * closed.
+ */
+function untilAborted(
+  connecting: Promise<NatsConnection>,
+  signal: AbortSignal | undefined,
+): Promise<NatsConnection> {
+  if (signal === undefined) return connecting;
+  return new Promise((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    connecting.then((nc) => {
+      signal.removeEventListener("abort", abort);
+      if (signal.aborted) nc.close().catch(() => {});
+      else resolve(nc);
+    }, (error) => {
+      signal.removeEventListener("abort", abort);
+      reject(error);
+    });
+  });
 }
 
 function watchConnection(

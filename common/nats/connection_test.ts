@@ -9,6 +9,7 @@ import { gatedTest } from "../../tests/_permissions.ts";
 import { ConfigError } from "../config/error.ts";
 import type { NatsAuth, NatsConnectionConfig } from "../config/mod.ts";
 import {
+  connectNats,
   NatsAuthError,
   natsAuthError,
   natsConnectionOptions,
@@ -283,4 +284,36 @@ Deno.test("natsAuthError: names the server and the auth kind, never the secret",
     natsAuthError(new errors.ConnectionError("refused"), connection()),
     undefined,
   );
+});
+
+gatedTest({
+  name:
+    "connectNats: an abort ends the wait for a server that accepts the socket but never says INFO, at once, not after connect_timeout",
+  permissions: [{ name: "net", host: "127.0.0.1" }],
+  async fn() {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const held: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const conn of listener) held.push(conn); // says nothing
+    })();
+    const controller = new AbortController();
+    const started = performance.now();
+    const connecting = connectNats(
+      connection({
+        servers: [`nats://127.0.0.1:${listener.addr.port}`],
+        connectTimeoutMs: 20_000,
+      }),
+      {
+        log: { debug() {}, info() {}, warn() {}, error() {} },
+        signal: controller.signal,
+      },
+    );
+    setTimeout(() => controller.abort(new Error("stopped")), 300);
+    await assert.rejects(connecting, /stopped/);
+    const ms = performance.now() - started;
+    assert.ok(ms < 2000, `ended ${Math.round(ms)} ms after the start`);
+    listener.close();
+    await accepting.catch(() => {});
+    for (const conn of held) conn.close();
+  },
 });

@@ -12,7 +12,6 @@
 import {
   JetStreamApiCodes,
   JetStreamApiError,
-  JetStreamError,
   type JetStreamManager,
   jetstreamManager,
 } from "@nats-io/jetstream";
@@ -20,16 +19,20 @@ import type { NatsConnectionConfig } from "../config/mod.ts";
 import type { Logger } from "../runtime/log.ts";
 import { whenAborted } from "../runtime/delay.ts";
 import { lastRecord } from "../wire/codec.ts";
-import { parseTradeSubject, tradeFilters } from "../wire/subjects.ts";
+import { tradeFilters } from "../wire/subjects.ts";
 import type {
   LoadSnapshot,
   SnapshotTrade,
 } from "../transport/snapshot_feed.ts";
 import { connectNats } from "./connection.ts";
-import { headersEpoch } from "./_message_epoch.ts";
+import {
+  directGetStatus,
+  lastMessages,
+  MAX_DIRECT_SUBJECTS,
+  TooManySubjectsError,
+} from "./_last_messages.ts";
 
-/** The most subjects one direct get answers (the server's limit; more: status 413 "too many results"). */
-export const MAX_DIRECT_SUBJECTS = 1024;
+export { MAX_DIRECT_SUBJECTS };
 
 /** The snapshot could not be read (no direct gets, no answer, too many subjects): `live --snapshot` cannot keep its promise. */
 export class SnapshotError extends Error {
@@ -56,17 +59,6 @@ function cannot(stream: string): string {
 }
 
 /**
- * The status code of a direct get's failed answer (nats.js 3.4's
- * JetStreamStatusError, not exported): 413 too many results, 503 no
- * responders; undefined for anything else.
- */
-function statusOf(error: unknown): number | undefined {
-  if (!(error instanceof JetStreamError)) return undefined;
-  const { code } = error as JetStreamError & { code?: unknown };
-  return typeof code === "number" ? code : undefined;
-}
-
-/**
  * Why the direct get failed. Only "no responders" (503: no stream, or one
  * without direct gets) is worth asking the stream's state about; a timeout
  * (e.g. no permission: the server logged the violation and dropped the
@@ -80,7 +72,7 @@ async function whyNoAnswer(
 ): Promise<SnapshotError | undefined> {
   const said = error instanceof Error ? error.message : String(error);
   let allowDirect: boolean | undefined;
-  if (statusOf(error) === 503) {
+  if (directGetStatus(error) === 503) {
     try {
       allowDirect = (await jsm.streams.info(stream)).config.allow_direct;
     } catch (info) {
@@ -98,30 +90,32 @@ async function whyNoAnswer(
   });
 }
 
-/** The last record of each subject's last message of one direct get of `filters`. */
-async function directGet(
+/** The last record of each subject's last message of `filters` (see `_last_messages.ts`). */
+async function directGets(
   jsm: JetStreamManager,
   stream: string,
-  filters: string[],
   options: LatestTradesOptions,
 ): Promise<SnapshotTrade[]> {
+  let found;
+  try {
+    found = await lastMessages(jsm, stream, options);
+  } catch (error) {
+    if (!(error instanceof TooManySubjectsError)) throw error;
+    throw new SnapshotError(
+      `${
+        cannot(stream)
+      }: ${error.message}: name the exchange (data_source.exchange) or the symbols (data_source.symbols, --symbols), or run live without --snapshot`,
+      { cause: error },
+    );
+  }
   const trades: SnapshotTrade[] = [];
-  const messages = await jsm.direct.getLastMessagesFor(stream, {
-    multi_last: filters,
-  });
-  for await (const message of messages) {
-    let origin;
-    try {
-      origin = parseTradeSubject(message.subject, { prefix: options.prefix });
-    } catch {
-      continue; // not a trade subject: no stream of ours
-    }
+  for (const { origin, data, streamSeq, epoch } of found) {
     let record: Uint8Array;
     try {
-      record = lastRecord(message.data);
+      record = lastRecord(data);
     } catch (error) {
       options.log.warn(
-        `${origin.symbol}: snapshot: its last stored message (stream ${stream} sequence ${message.seq}) does not hold valid trade records (${
+        `${origin.symbol}: snapshot: its last stored message (stream ${stream} sequence ${streamSeq}) does not hold valid trade records (${
           (error as Error).message
         }); no snapshot for it`,
       );
@@ -130,51 +124,12 @@ async function directGet(
     trades.push({
       origin,
       record: record.slice(),
-      streamSeq: message.seq,
-      epoch: headersEpoch(message.header),
-      where: `stream ${stream} sequence ${message.seq}`,
+      streamSeq,
+      epoch,
+      where: `stream ${stream} sequence ${streamSeq}`,
     });
   }
   return trades;
-}
-
-/**
- * {@linkcode directGet} of `filters`, in groups of at most
- * {@linkcode MAX_DIRECT_SUBJECTS}; a group the server finds too many
- * subjects for (wildcards) is halved until one filter alone is too many.
- */
-async function directGets(
-  jsm: JetStreamManager,
-  stream: string,
-  filters: string[],
-  options: LatestTradesOptions,
-): Promise<SnapshotTrade[]> {
-  if (filters.length > MAX_DIRECT_SUBJECTS) {
-    const trades: SnapshotTrade[] = [];
-    for (let i = 0; i < filters.length; i += MAX_DIRECT_SUBJECTS) {
-      const group = filters.slice(i, i + MAX_DIRECT_SUBJECTS);
-      trades.push(...await directGets(jsm, stream, group, options));
-    }
-    return trades;
-  }
-  try {
-    return await directGet(jsm, stream, filters, options);
-  } catch (error) {
-    if (statusOf(error) !== 413) throw error;
-    if (filters.length === 1) {
-      throw new SnapshotError(
-        `${cannot(stream)}: ${
-          filters[0]
-        } matches more than ${MAX_DIRECT_SUBJECTS} subjects, the most one direct get answers (the server said 413 "too many results"): name the exchange (data_source.exchange) or the symbols (data_source.symbols, --symbols), or run live without --snapshot`,
-        { cause: error },
-      );
-    }
-    const half = Math.ceil(filters.length / 2);
-    return [
-      ...await directGets(jsm, stream, filters.slice(0, half), options),
-      ...await directGets(jsm, stream, filters.slice(half), options),
-    ];
-  }
 }
 
 /**
@@ -193,7 +148,7 @@ export async function latestTrades(
   options: LatestTradesOptions,
 ): Promise<SnapshotTrade[]> {
   try {
-    return await directGets(jsm, stream, options.filters, options);
+    return await directGets(jsm, stream, options);
   } catch (error) {
     if (error instanceof SnapshotError) throw error;
     const problem = await whyNoAnswer(jsm, stream, error);

@@ -11,7 +11,7 @@ import type { JsMsg } from "@nats-io/jetstream";
 import { encodeMessage } from "../wire/codec.ts";
 import { tradeSubject } from "../wire/subjects.ts";
 import { Side } from "../wire/trade.ts";
-import type { SkipTrade, TradeGap } from "../transport/feed.ts";
+import type { SkipTrade, TradeGap, TradePlace } from "../transport/feed.ts";
 import { Subscription } from "./_subscription.ts";
 import { RedeliveryHold } from "./_redelivery_hold.ts";
 
@@ -222,4 +222,26 @@ Deno.test("Subscription: a delivery sequence jump while holding drops the held m
   assert.equal(await round, "gap");
   assert.deepEqual(seen, []);
   assert.deepEqual(acked, []);
+});
+
+Deno.test("Subscription: a skip rule sees each message's stream sequence, and a stream created again since the start as a later generation", () => {
+  const places: TradePlace[] = [];
+  const { subscription, seen } = subscribe({
+    skip: (trade, _stream, place) => {
+      places.push({ ...place });
+      return trade.seq === 1; // skips the first trade of each run
+    },
+  });
+  subscription.reading({ created: "t0", lastSeq: 2 });
+  subscription.receive(message(1, "BTCUSDT", 1, 2));
+  // The stream is deleted and created again: its sequences start over.
+  assert.equal(subscription.reading({ created: "t1", lastSeq: 1 }), true);
+  subscription.receive(message(1, "BTCUSDT", 1, 1));
+  assert.deepEqual(places, [
+    { streamSeq: 1, generation: 0 },
+    { streamSeq: 1, generation: 0 },
+    { streamSeq: 1, generation: 1 },
+  ]);
+  assert.deepEqual(seen, ["BTCUSDT 2"]);
+  assert.equal(subscription.channels[0].skipped, 2);
 });

@@ -61,7 +61,8 @@ export function markSnapshot(record: Uint8Array): Uint8Array {
  *
  * - Read from JetStream (`place.streamSeq > 0`, the stream the snapshot was
  *   read from): exactly the messages at or before the snapshot's, whatever
- *   serve run wrote them; nothing after it.
+ *   serve run wrote them; nothing after it, and nothing of a stream created
+ *   again since the subscription started (a later `place.generation`).
  * - Read from the ring, the snapshot's message carrying a run epoch: a
  *   trade of a ring of that epoch (the same serve run) at or before the
  *   snapshot's seq (modulo 2^32); none of another run's ring.
@@ -75,7 +76,9 @@ export function covers(
   trade: { seq: number; tsRecv: bigint },
   place: TradePlace,
 ): boolean {
-  if (place.streamSeq > 0) return place.streamSeq <= cut.streamSeq;
+  if (place.streamSeq > 0) {
+    return !place.generation && place.streamSeq <= cut.streamSeq;
+  }
   if (cut.epoch !== NO_EPOCH) {
     return place.epoch === cut.epoch && atOrBefore(trade.seq, cut.seq);
   }
@@ -89,11 +92,15 @@ function atOrBefore(seq: number, than: number): boolean {
 
 /**
  * Whether no later trade read at `place` can be covered by `cut`, once one
- * read there was not: JetStream delivers in stream order, a ring of the
- * snapshot's epoch in seq order (and a ring replaced later never has it).
+ * read there was not: JetStream delivers in stream order and a new stream
+ * (a later generation) holds nothing the snapshot stands for; a ring of the
+ * snapshot's epoch delivers in seq order (and a ring replaced later never
+ * has it).
  */
 export function passed(cut: Cut, place: TradePlace): boolean {
-  if (place.streamSeq > 0) return place.streamSeq > cut.streamSeq;
+  if (place.streamSeq > 0) {
+    return place.streamSeq > cut.streamSeq || Boolean(place.generation);
+  }
   return cut.epoch !== NO_EPOCH && place.epoch === cut.epoch;
 }
 

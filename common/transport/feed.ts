@@ -136,6 +136,14 @@ export interface TradePlace {
    * `Marketbus-Epoch` header, or when the feed was given no `skip`.
    */
   epoch: number;
+  /**
+   * How many times the JetStream stream was found deleted and created again
+   * since the subscription started: stream sequences of two generations
+   * are not comparable (a new stream numbers from 1 again).
+   *
+   * @default {0}
+   */
+  generation?: number;
 }
 
 /**

@@ -179,7 +179,8 @@ export class SnapshotFeed implements TradeFeed {
     const cuts: (Cut | undefined)[] = [];
     const origins: TradeOrigin[] = [];
     const view = new TradeView();
-    const tell = (stream: number, next: string) => {
+    // `next`: the seq delivered after the skipped ones, or undefined at the end.
+    const tell = (stream: number, next: number | undefined) => {
       const cut = cuts[stream]!;
       const more = cut.skipped - cut.logged;
       if (more === 0) return;
@@ -189,7 +190,11 @@ export class SnapshotFeed implements TradeFeed {
           more === cut.skipped ? "" : " more"
         } trade(s) it stands for (at or before its ${
           cut.jetstream ? `stream sequence ${cut.streamSeq}, ` : ""
-        }seq ${cut.seq}; the start position delivered them), ${next}`,
+        }seq ${cut.seq}; the start position delivered them), ${
+          next === undefined
+            ? "and none after them yet"
+            : `continuing at seq ${next}`
+        }`,
       );
     };
     const skip: SkipTrade = (trade, stream, place) => {
@@ -201,7 +206,7 @@ export class SnapshotFeed implements TradeFeed {
         cut.jetstream = place.streamSeq > 0;
         return true;
       }
-      tell(stream, `continuing at seq ${trade.seq}`);
+      tell(stream, trade.seq);
       if (passed(cut, place)) cuts[stream] = undefined;
       return false;
     };
@@ -235,7 +240,7 @@ export class SnapshotFeed implements TradeFeed {
       });
     } finally {
       cuts.forEach((cut, stream) => {
-        if (cut !== undefined) tell(stream, "and none after them yet");
+        if (cut !== undefined) tell(stream, undefined);
       });
     }
   }
