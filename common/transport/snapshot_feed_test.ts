@@ -481,14 +481,22 @@ Deno.test("SnapshotFeed as a preview (over a catch-up): the snapshot first, mark
   assert.deepEqual(lines, [
     "info: BTCUSDT: snapshot: latest stored trade seq 3 (at 3) delivered first, a preview: the catch-up delivers it again in its place",
   ]);
+});
+
 Deno.test("covers: on JetStream nothing of a stream created again since the subscription started (a later generation), and the cut is passed", () => {
   const view = new TradeView();
   view.wrap(record(7, T0));
   const cut = cutOf(view, { streamSeq: 9, epoch: 0 });
   const old = { seq: 3, tsRecv: T0 };
   assert.equal(covers(cut, old, { streamSeq: 3, epoch: 0 }), true);
-  assert.equal(covers(cut, old, { streamSeq: 3, epoch: 0, generation: 0 }), true);
-  assert.equal(covers(cut, old, { streamSeq: 3, epoch: 0, generation: 1 }), false);
+  assert.equal(
+    covers(cut, old, { streamSeq: 3, epoch: 0, generation: 0 }),
+    true,
+  );
+  assert.equal(
+    covers(cut, old, { streamSeq: 3, epoch: 0, generation: 1 }),
+    false,
+  );
   assert.equal(passed(cut, { streamSeq: 3, epoch: 0 }), false);
   assert.equal(passed(cut, { streamSeq: 3, epoch: 0, generation: 1 }), true);
 });
