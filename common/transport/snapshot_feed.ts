@@ -179,24 +179,8 @@ export class SnapshotFeed implements TradeFeed {
     const cuts: (Cut | undefined)[] = [];
     const origins: TradeOrigin[] = [];
     const view = new TradeView();
-    // `next`: the seq delivered after the skipped ones, or undefined at the end.
-    const tell = (stream: number, next: number | undefined) => {
-      const cut = cuts[stream]!;
-      const more = cut.skipped - cut.logged;
-      if (more === 0) return;
-      cut.logged = cut.skipped;
-      log.info(
-        `${origins[stream].symbol}: snapshot: skipped ${more}${
-          more === cut.skipped ? "" : " more"
-        } trade(s) it stands for (at or before its ${
-          cut.jetstream ? `stream sequence ${cut.streamSeq}, ` : ""
-        }seq ${cut.seq}; the start position delivered them), ${
-          next === undefined
-            ? "and none after them yet"
-            : `continuing at seq ${next}`
-        }`,
-      );
-    };
+    const tell = (stream: number, next: number | undefined) =>
+      tellSkipped(log, origins[stream].symbol, cuts[stream]!, next);
     const skip: SkipTrade = (trade, stream, place) => {
       if (options.skip?.(trade, stream, place)) return true;
       const cut = cuts[stream];
@@ -244,4 +228,30 @@ export class SnapshotFeed implements TradeFeed {
       });
     }
   }
+}
+
+/**
+ * Logs the trades `cut` skipped since it last logged (none: nothing);
+ * `next` is the seq delivered after them, or undefined at the end.
+ */
+function tellSkipped(
+  log: Logger,
+  symbol: string,
+  cut: Cut,
+  next: number | undefined,
+): void {
+  const more = cut.skipped - cut.logged;
+  if (more === 0) return;
+  cut.logged = cut.skipped;
+  log.info(
+    `${symbol}: snapshot: skipped ${more}${
+      more === cut.skipped ? "" : " more"
+    } trade(s) it stands for (at or before its ${
+      cut.jetstream ? `stream sequence ${cut.streamSeq}, ` : ""
+    }seq ${cut.seq}; the start position delivered them), ${
+      next === undefined
+        ? "and none after them yet"
+        : `continuing at seq ${next}`
+    }`,
+  );
 }
