@@ -21,7 +21,10 @@
  * unknown count when the history ended in another run, and an exact gap
  * when the history, in the same run, stopped short of the held trades.
  * A history going from one run to another tells a `producer restart` gap
- * before the new run's first trade, as a ring reader does.
+ * before the new run's first trade, as a ring reader does; before it, the
+ * trades of the old run the live feed held before it went on to the new
+ * run (a producer killed: its ring's last trades JetStream never stored)
+ * are delivered past the history's last one of that run.
  *
  * @module
  */
@@ -47,6 +50,9 @@ const RESTART: SeamGap = {
   count: null,
 };
 
+/** Old runs whose held trades are kept at most (the oldest go first). */
+const MAX_LEFT_RUNS = 4;
+
 /** What a seam delivers to, and tells about the switch. */
 export interface SeamOutput {
   /** Delivers one trade of the stream. */
@@ -70,7 +76,10 @@ function ahead(a: number, b: number): number {
 
 /** One stream's seam; see the module documentation. */
 export class Seam {
-  readonly #queue: RecordQueue;
+  #queue: RecordQueue;
+  readonly #hold: number;
+  /** Held trades of runs the live feed went past before the switch, by epoch. */
+  readonly #left = new Map<number, RecordQueue>();
   readonly #out: SeamOutput;
   #live = false;
   #replayed = 0;
@@ -86,6 +95,7 @@ export class Seam {
   /** A seam delivering to `out`, holding up to `hold` live trades (a power of two). */
   constructor(out: SeamOutput, hold: number) {
     this.#out = out;
+    this.#hold = hold;
     this.#queue = new RecordQueue(hold);
   }
 
@@ -116,19 +126,25 @@ export class Seam {
 
   /**
    * The live feed's next trades are of run `epoch` (a ring attached or
-   * replaced). Before the switch the held trades are dropped (another run's
-   * numbering: the history delivers them, or the switch tells a `producer
-   * restart`); after it, the duplicate check stops (the new run numbers
-   * from its own start, and the live feed tells its restart).
+   * replaced). Before the switch the held trades are kept aside until the
+   * history leaves their run (it then gets those past its last trade of
+   * that run: a killed producer's last trades may be in its ring only);
+   * after it, the duplicate check stops (the new run numbers from its own
+   * start, and the live feed tells its restart).
    */
   liveEpoch(epoch: number): void {
     if (epoch === this.#liveEpoch) return;
-    this.#liveEpoch = epoch;
     if (this.#live) {
       this.#last = NONE;
-    } else {
-      this.#queue.clear();
+    } else if (this.#queue.size > 0) {
+      this.#left.delete(this.#liveEpoch);
+      this.#left.set(this.#liveEpoch, this.#queue);
+      if (this.#left.size > MAX_LEFT_RUNS) {
+        this.#left.delete(this.#left.keys().next().value!);
+      }
+      this.#queue = new RecordQueue(this.#hold);
     }
+    this.#liveEpoch = epoch;
   }
 
   /** A history trade: delivered before the switch, ignored after it. */
@@ -137,7 +153,7 @@ export class Seam {
     const seq = trade.seq;
     if (this.#last !== NONE) {
       if (this.#lastEpoch !== this.#historyEpoch) {
-        this.#out.gap(RESTART); // the history went on to another run
+        this.#leaveRun(); // the history went on to another run
       } else if (ahead(seq, this.#last) <= 0) {
         return; // delivered already (a redelivery)
       }
@@ -212,22 +228,43 @@ export class Seam {
         // Held trades older than the history's last: the live feed still
         // reads a run the history went past (a replaced ring).
         if (this.#queue.headTsRecv < this.#lastTsRecv) return false;
-        this.#out.gap(RESTART);
+        this.#leaveRun();
         this.#last = NONE; // the live run numbers from its own start
       } else {
-        const missing = ahead(this.#queue.headSeq, last) - 1;
-        if (missing > 0) {
-          this.#out.gap({
-            cause: "overwritten",
-            firstSeq: (last + 1) >>> 0,
-            lastSeq: (this.#queue.headSeq - 1) >>> 0,
-            count: missing,
-          });
-        }
+        this.#gapTo(this.#queue.headSeq);
       }
     }
     this.#switch(last === NONE ? null : last);
     return true;
+  }
+
+  /**
+   * The history leaves the run of its last trade: the live trades held of
+   * that run past that trade go out (an exact gap before them when the ring
+   * lost some), then a `producer restart` gap.
+   */
+  #leaveRun(): void {
+    const held = this.#left.get(this.#lastEpoch);
+    if (held !== undefined && held.size > 0) {
+      this.#left.delete(this.#lastEpoch);
+      this.#gapTo(held.headSeq);
+      held.drain((trade) => this.#deliverLive(trade));
+    }
+    this.#out.gap(RESTART);
+  }
+
+  /** Tells an exact gap from past the last delivered trade to just before `seq`, if any. */
+  #gapTo(seq: number): void {
+    const last = this.#last;
+    const missing = ahead(seq, last) - 1;
+    if (missing > 0) {
+      this.#out.gap({
+        cause: "overwritten",
+        firstSeq: (last + 1) >>> 0,
+        lastSeq: (seq - 1) >>> 0,
+        count: missing,
+      });
+    }
   }
 
   /** Switches if the held trades continue the delivered ones in the same epoch. */
@@ -241,6 +278,7 @@ export class Seam {
   /** Tells the switch (`lastSeq` delivered last), then delivers the held trades not delivered yet. */
   #switch(lastSeq: number | null): void {
     this.#live = true;
+    this.#left.clear();
     this.#out.caughtUp(this.#replayed, lastSeq, this.#liveEpoch);
     this.#queue.drain((trade) => this.#deliverLive(trade));
   }

@@ -78,18 +78,21 @@ function simulate(
   const published: Published[] = [];
   const told: Told[] = [];
   let liveEpoch = 0;
-  // The epoch of the trade the live feed delivers (the seam knows it).
   // The live reader is now and then reported behind: no switch then.
   let behind = false;
   const out: SeamOutput = {
     mayGoLive: () => !behind,
+    // Each trade's ts_recv is its index in published: its run is known.
     tick: (trade) =>
-      told.push({ kind: "trade", epoch: current, seq: trade.seq }),
+      told.push({
+        kind: "trade",
+        epoch: published[Number(trade.tsRecv)].epoch,
+        seq: trade.seq,
+      }),
     gap: (gap) => told.push({ kind: "gap", gap }),
     caughtUp: (_replayed, lastSeq, epoch) =>
       told.push({ kind: "caught", lastSeq, epoch }),
   };
-  let current = 0; // epoch of the trade being handed over
   const seam = new Seam(out, hold);
   const forward = (gap: TradeGap) => told.push({ kind: "gap", gap });
   // The current run.
@@ -139,14 +142,12 @@ function simulate(
           historyEpoch = trade.epoch;
           seam.historyEpoch(historyEpoch);
         }
-        current = trade.epoch;
         seam.history(message([trade.seq], BigInt(historyAt)).select(0));
       }
     } else if (step < 0.97) {
       if (liveRunEpoch !== liveEpoch && runStart < published.length) {
         // The reader attaches the new ring, from its oldest trade.
         liveRunEpoch = liveEpoch;
-        current = liveEpoch;
         seam.liveEpoch(liveEpoch);
         if (attached) {
           seam.liveGap({
@@ -179,21 +180,18 @@ function simulate(
         liveAt = to;
       }
       const n = Math.min(head - liveAt, 1 + Math.floor(rand() * 32));
-      current = liveEpoch;
       for (let i = 0; i < n; i++, liveAt++) {
         seam.liveTrade(
           message([published[liveAt].seq], BigInt(liveAt)).select(0),
         );
       }
     } else if (historyAt >= published.length && rand() < 0.3) {
-      current = liveRunEpoch; // it delivers held trades
       seam.historyComplete();
     }
     if (
       published.length >= total && historyAt >= published.length &&
       liveRunEpoch === liveEpoch && liveAt >= published.length
     ) {
-      current = liveRunEpoch;
       behind = false;
       seam.historyComplete();
       break;
@@ -489,4 +487,70 @@ Deno.test("seam: a live epoch change after the switch delivers the new run from 
   seam.liveTrade(message([1]).select(0));
   seam.liveTrade(message([2]).select(0));
   assert.deepEqual(told, [1, 0, 2, -1, 1, 2]);
+});
+
+Deno.test("seam: a producer killed while the history replays: its ring's last trades, never stored, go out past the history's last one of its run, then the restart", () => {
+  const told: string[] = [];
+  const seam = new Seam({
+    mayGoLive: () => true,
+    tick: (trade) => told.push(String(trade.seq)),
+    gap: (gap) => told.push(`gap ${gap.cause} ${gap.firstSeq}+${gap.count}`),
+    caughtUp: (_replayed, lastSeq, epoch) =>
+      told.push(`caught ${lastSeq} ${epoch}`),
+  }, 8);
+  const send = (side: "history" | "live", seqs: number[]) => {
+    const view = message(seqs);
+    for (let i = 0; i < seqs.length; i++) {
+      if (side === "history") seam.history(view.select(i));
+      else seam.liveTrade(view.select(i));
+    }
+  };
+  seam.liveEpoch(1);
+  seam.historyEpoch(1);
+  send("history", [1, 2]);
+  send("live", [4, 5, 6, 7]); // run 1's ring; JetStream stored up to 5
+  seam.liveEpoch(2); // killed -9: run 2's ring
+  send("live", [1, 2]);
+  send("history", [3, 4, 5]);
+  seam.historyEpoch(2);
+  send("history", [1]); // the history leaves run 1: 6 and 7 first
+  assert.deepEqual(told, [
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
+    "6",
+    "7",
+    "gap producer restart null+null",
+    "1",
+    "caught 1 2",
+    "2",
+  ]);
+  // Known complete in run 1 (run 2 stored nothing yet): the same tail.
+  told.length = 0;
+  const quiet = new Seam({
+    mayGoLive: () => true,
+    tick: (trade) => told.push(String(trade.seq)),
+    gap: (gap) => told.push(`gap ${gap.cause} ${gap.firstSeq}+${gap.count}`),
+    caughtUp: (_replayed, lastSeq, epoch) =>
+      told.push(`caught ${lastSeq} ${epoch}`),
+  }, 8);
+  quiet.liveEpoch(1);
+  quiet.historyEpoch(1);
+  quiet.history(message([1]).select(0));
+  const ring1 = message([3, 4]); // 2 overwritten in the ring
+  for (let i = 0; i < 2; i++) quiet.liveTrade(ring1.select(i));
+  quiet.liveEpoch(2);
+  quiet.liveTrade(message([1]).select(0));
+  assert.equal(quiet.historyComplete(), true);
+  assert.deepEqual(told, [
+    "1",
+    "gap overwritten 2+1",
+    "3",
+    "4",
+    "gap producer restart null+null",
+    "caught 1 2",
+    "1",
+  ]);
 });
