@@ -134,6 +134,11 @@ function transportFeed(config: Config, log: Logger): TradeFeed {
 /** The history from `source.catchUp` through NATS, then the rings from their oldest trade. */
 function createCatchUpFeed(source: DataSourceConfig, log: Logger): CatchUpFeed {
   const start = source.catchUp!;
+  const since = start.kind === "durable"
+    ? undefined
+    : start.kind === "time"
+    ? start.at
+    : new Date(Date.now() - start.ms);
   const consumer: NatsConsumerConfig = start.kind === "durable"
     ? source.nats.consumer
     : {
@@ -142,14 +147,13 @@ function createCatchUpFeed(source: DataSourceConfig, log: Logger): CatchUpFeed {
       symbols: source.symbols,
       durableName: undefined,
       deliver: "by_start_time",
-      startTime: start.kind === "time"
-        ? start.at
-        : new Date(Date.now() - start.ms),
+      startTime: since,
       replay: "instant",
     };
   const nats = { ...source.nats, consumer };
   return new CatchUpFeed({
     hold: source.catchUpHold,
+    since,
     history: createNatsFeed({ ...source, nats }, log),
     live: createRingFeed({ ...source, ipc: { ...source.ipc, from: "oldest" } }),
   });

@@ -83,6 +83,13 @@ export class RecordQueue {
     this.#count++;
   }
 
+  /** Drops the oldest record (the queue must not be empty). */
+  shift(): void {
+    this.#head = (this.#head + 1) &
+      (this.#buffer.length / TRADE_RECORD_SIZE - 1);
+    this.#count--;
+  }
+
   /** Empties the queue. */
   clear(): void {
     this.#head = 0;
@@ -94,6 +101,7 @@ export class RecordQueue {
    * valid during the call), then empties the queue.
    */
   drain(each: (view: TradeView) => void): void {
+    if (this.#count === 0) return;
     const slots = this.#buffer.length / TRADE_RECORD_SIZE;
     const first = Math.min(this.#count, slots - this.#head);
     const parts: [number, number][] = [[this.#head, first]];

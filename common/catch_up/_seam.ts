@@ -50,6 +50,17 @@ const RESTART: SeamGap = {
   count: null,
 };
 
+/** Options of {@linkcode Seam}. */
+export interface SeamOptions {
+  /**
+   * The history's start, `ts_recv` ns: a stream switched with no history
+   * trade delivered leaves out the held trades received before it.
+   *
+   * @default {undefined} (a durable consumer's start: every held trade)
+   */
+  since?: bigint;
+}
+
 /** Old runs whose held trades are kept at most (the oldest go first). */
 const MAX_LEFT_RUNS = 4;
 
@@ -92,9 +103,12 @@ export class Seam {
   /** The `ts_recv` of the last history trade delivered. */
   #lastTsRecv = 0n;
 
+  readonly #since: bigint | undefined;
+
   /** A seam delivering to `out`, holding up to `hold` live trades (a power of two). */
-  constructor(out: SeamOutput, hold: number) {
+  constructor(out: SeamOutput, hold: number, options: SeamOptions = {}) {
     this.#out = out;
+    this.#since = options.since;
     this.#hold = hold;
     this.#queue = new RecordQueue(hold);
   }
@@ -216,13 +230,24 @@ export class Seam {
    * oldest held live trade, if any (see the module documentation), unless
    * the live feed reads another run whose oldest held trade is older than
    * the history's last (a replaced ring not attached yet: the only place
-   * where times compare). Returns whether it switched.
+   * where times compare). With nothing delivered, the held trades received
+   * before `SeamOptions.since` are left out. Returns whether it switched.
    */
   historyComplete(): boolean {
-    if (this.#live || this.#queue.size === 0 || !this.#out.mayGoLive()) {
-      return false;
-    }
+    if (this.#live || !this.#out.mayGoLive()) return false;
     const last = this.#last;
+    const since = this.#since;
+    if (last === NONE && since !== undefined && this.#liveEpoch !== NONE) {
+      // Nothing delivered: the held trades before the start are not asked
+      // for; none left, live goes on from the next trade.
+      const queue = this.#queue;
+      while (queue.size > 0 && queue.headTsRecv < since) queue.shift();
+      if (queue.size === 0) {
+        this.#switch(null);
+        return true;
+      }
+    }
+    if (this.#queue.size === 0) return false;
     if (last !== NONE) {
       if (this.#lastEpoch !== this.#liveEpoch) {
         // Held trades older than the history's last: the live feed still

@@ -41,6 +41,14 @@ export interface CatchUpFeedOptions {
    */
   hold?: number;
   /**
+   * The history's start time (absent: a durable consumer's acknowledged
+   * point): a stream switched with no history trade leaves out the held
+   * live trades received before it.
+   *
+   * @default {undefined}
+   */
+  since?: Date;
+  /**
    * How long, ms, the history must have had nothing pending, and brought
    * nothing of a stream, before that stream is switched at its oldest held
    * live trade (a quiet symbol, a history of another run; see `_seam.ts`).
@@ -142,6 +150,7 @@ export class CatchUpFeed implements TradeFeed {
   readonly #history: TradeFeed;
   readonly #live: TradeFeed;
   readonly #hold: number;
+  readonly #since: bigint | undefined;
   readonly #settleMs: number;
   readonly #behindQuietMs: number;
   #streams: Stream[] = [];
@@ -158,6 +167,9 @@ export class CatchUpFeed implements TradeFeed {
     this.#history = options.history;
     this.#live = options.live;
     this.#hold = options.hold ?? DEFAULT_HOLD;
+    this.#since = options.since === undefined
+      ? undefined
+      : BigInt(options.since.getTime()) * 1_000_000n;
     this.#settleMs = validMs("settleMs", options.settleMs ?? DEFAULT_SETTLE_MS);
     this.#behindQuietMs = validMs(
       "behindQuietMs",
@@ -336,32 +348,36 @@ export class CatchUpFeed implements TradeFeed {
     const stream: Stream = {
       index,
       origin: { exchange: origin.exchange, symbol: origin.symbol },
-      seam: new Seam({
-        tick: (trade) => {
-          // At the limit nothing more goes out (the held trades included).
-          if (run.delivered >= run.limit) return;
-          stream.received++;
-          run.onTick(trade, stream.origin, index);
-          if (++run.delivered >= run.limit) run.stop();
+      seam: new Seam(
+        {
+          tick: (trade) => {
+            // At the limit nothing more goes out (the held trades included).
+            if (run.delivered >= run.limit) return;
+            stream.received++;
+            run.onTick(trade, stream.origin, index);
+            if (++run.delivered >= run.limit) run.stop();
+          },
+          mayGoLive: () =>
+            performance.now() - stream.behindAt >= this.#behindQuietMs,
+          gap: (gap) =>
+            run.lost(stream, { ...gap, ...stream.origin, stream: index }),
+          caughtUp: (replayed, lastSeq, epoch) => {
+            run.options.onCaughtUp?.({
+              exchange: origin.exchange,
+              symbol: origin.symbol,
+              stream: index,
+              replayed,
+              ms: performance.now() - run.start,
+              lastSeq,
+              epoch,
+            });
+            // Every stream live: the history is no longer read.
+            if (++run.caughtUp === this.#streams.length) run.stopHistory();
+          },
         },
-        mayGoLive: () =>
-          performance.now() - stream.behindAt >= this.#behindQuietMs,
-        gap: (gap) =>
-          run.lost(stream, { ...gap, ...stream.origin, stream: index }),
-        caughtUp: (replayed, lastSeq, epoch) => {
-          run.options.onCaughtUp?.({
-            exchange: origin.exchange,
-            symbol: origin.symbol,
-            stream: index,
-            replayed,
-            ms: performance.now() - run.start,
-            lastSeq,
-            epoch,
-          });
-          // Every stream live: the history is no longer read.
-          if (++run.caughtUp === this.#streams.length) run.stopHistory();
-        },
-      }, this.#hold),
+        this.#hold,
+        { since: this.#since },
+      ),
       received: 0,
       lost: 0,
       lostBy: {},

@@ -554,3 +554,42 @@ Deno.test("seam: a producer killed while the history replays: its ring's last tr
     "1",
   ]);
 });
+
+Deno.test("seam: a time start known complete with nothing delivered leaves out the held trades received before it", () => {
+  const told: string[] = [];
+  const seam = new Seam(
+    {
+      mayGoLive: () => true,
+      tick: (trade) => told.push(String(trade.seq)),
+      gap: (gap) => told.push(`gap ${gap.cause}`),
+      caughtUp: (_replayed, lastSeq, epoch) =>
+        told.push(`caught ${lastSeq} ${epoch}`),
+    },
+    8,
+    { since: 250n },
+  );
+  seam.liveEpoch(5);
+  seam.liveTrade(message([40], 100n).select(0));
+  seam.liveTrade(message([41], 200n).select(0));
+  seam.liveTrade(message([42], 300n).select(0));
+  assert.equal(seam.historyComplete(), true);
+  assert.deepEqual(told, ["caught null 5", "42"]);
+  // Every held trade older than the start: live from the next one.
+  told.length = 0;
+  const old = new Seam(
+    {
+      mayGoLive: () => true,
+      tick: (trade) => told.push(String(trade.seq)),
+      gap: (gap) => told.push(`gap ${gap.cause}`),
+      caughtUp: (_replayed, lastSeq, epoch) =>
+        told.push(`caught ${lastSeq} ${epoch}`),
+    },
+    8,
+    { since: 250n },
+  );
+  old.liveEpoch(5);
+  old.liveTrade(message([40], 100n).select(0));
+  assert.equal(old.historyComplete(), true);
+  old.liveTrade(message([41], 300n).select(0));
+  assert.deepEqual(told, ["caught null 5", "41"]);
+});
