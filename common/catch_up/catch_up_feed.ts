@@ -321,11 +321,15 @@ export class CatchUpFeed implements TradeFeed {
         },
         onEvent: (event) => {
           const stream = event.stream >= 0 ? streams[event.stream] : undefined;
-          if (isLive && stream !== undefined && event.kind === "lost") {
-            // The ring's batched loss report may count trades the seam
-            // absorbed before the switch: the stream's own counters say.
-            const lost = lossReport(stream);
-            if (lost !== undefined) emit(lost);
+          if (stream !== undefined && event.kind === "lost") {
+            // Either feed's loss report may count trades the stream did not
+            // lose (the ring's absorbed by the seam before the switch, the
+            // history's after it) or lost already told: the stream's own
+            // counters say, once the gap that follows the report is in.
+            queueMicrotask(() => {
+              const lost = lossReport(stream);
+              if (lost !== undefined) emit(lost);
+            });
             return;
           }
           // A ring reader behind before its stream's switch loses nothing

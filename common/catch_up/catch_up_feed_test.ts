@@ -390,6 +390,56 @@ Deno.test("CatchUpFeed: the ring's loss reports say what the stream lost after i
   assert.deepEqual(feed.stats().map((s) => s.lost), [4]);
 });
 
+Deno.test("CatchUpFeed: the history's loss reports too: told once, by the stream's counters, and not after its switch", async () => {
+  const live = new ScriptedFeed("live", ["A"]);
+  const history = new ScriptedFeed("history", ["A"]);
+  const feed = new CatchUpFeed({ history, live, hold: 16 });
+  const events: string[] = [];
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], () => {}, {
+    signal: stop.signal,
+    onEvent: (e) => events.push(e.message),
+  });
+  // As the NATS feed does: its report first, then the gap.
+  const historyLoss = (firstSeq: number, count: number) => {
+    history.options.onEvent?.({
+      kind: "lost",
+      exchange: "x",
+      symbol: "A",
+      stream: 0,
+      message: `${count} trades lost before stream sequence 9`,
+    });
+    history.options.onGap?.({
+      exchange: "x",
+      symbol: "A",
+      stream: 0,
+      cause: "overwritten",
+      firstSeq,
+      lastSeq: firstSeq + count - 1,
+      count,
+    });
+  };
+  historyLoss(1, 5);
+  history.send("A", 9, [6, 7]);
+  await Promise.resolve();
+  live.options.onEvent?.({
+    kind: "lost",
+    exchange: "x",
+    symbol: "A",
+    stream: 0,
+    message: "overwrote 3 trades (3 lost in total)", // absorbed by the seam
+  });
+  live.send("A", 9, [8]); // the switch
+  historyLoss(20, 7); // after the switch: not this stream's loss
+  await Promise.resolve();
+  stop.abort();
+  await done;
+  assert.deepEqual(events, [
+    "x:A: 5 trades lost (5 in total since the catch-up started)",
+  ]);
+  assert.deepEqual(feed.stats().map((s) => s.lost), [5]);
+});
+
 Deno.test("CatchUpFeed: a stream's state tells the live trades held and those a full hold dropped", async () => {
   const live = new ScriptedFeed("live", ["A"]);
   const history = new ScriptedFeed("history", ["A"]);
