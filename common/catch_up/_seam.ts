@@ -31,6 +31,7 @@
 
 import type { TradeView } from "../wire/trade_view.ts";
 import type { TradeGap } from "../transport/feed.ts";
+import { NO_EPOCH } from "../wire/run_epoch.ts";
 import { RecordQueue } from "./_record_queue.ts";
 
 /** No epoch known yet, or no trade delivered yet. */
@@ -248,7 +249,9 @@ export class Seam {
       }
     }
     if (this.#queue.size === 0) return false;
-    if (last !== NONE) {
+    if (last !== NONE && this.#lastEpoch === NO_EPOCH) {
+      if (!this.#afterUnknownRun(last)) return false;
+    } else if (last !== NONE) {
       if (this.#lastEpoch !== this.#liveEpoch) {
         // Held trades older than the history's last: the live feed still
         // reads a run the history went past (a replaced ring).
@@ -260,6 +263,29 @@ export class Seam {
       }
     }
     this.#switch(last === NONE ? null : last);
+    return true;
+  }
+
+  /**
+   * The history's last trade, `last`, is of no known run (no
+   * `Marketbus-Epoch`): `ts_recv` is the only cut. The held trades received
+   * before it (or with it, at or before its `seq`) were replayed and go;
+   * the rest follow with no gap when they continue its `seq`, else behind
+   * a `producer restart` gap. Returns whether held trades are left.
+   */
+  #afterUnknownRun(last: number): boolean {
+    const queue = this.#queue;
+    const at = this.#lastTsRecv;
+    while (
+      queue.size > 0 &&
+      (queue.headTsRecv < at ||
+        (queue.headTsRecv === at && ahead(queue.headSeq, last) <= 0))
+    ) queue.shift();
+    if (queue.size === 0) return false;
+    if (ahead(queue.headSeq, last) !== 1) {
+      this.#out.gap(RESTART);
+      this.#last = NONE;
+    }
     return true;
   }
 

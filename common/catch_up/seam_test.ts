@@ -593,3 +593,43 @@ Deno.test("seam: a time start known complete with nothing delivered leaves out t
   old.liveTrade(message([41], 300n).select(0));
   assert.deepEqual(told, ["caught null 5", "41"]);
 });
+
+Deno.test("seam: history without Marketbus-Epoch known complete switches by ts_recv: what it replayed is left out, the rest continues or follows a producer restart", () => {
+  const run = (ring: [number, bigint][]): string[] => {
+    const told: string[] = [];
+    const seam = new Seam({
+      mayGoLive: () => true,
+      tick: (trade) => told.push(String(trade.seq)),
+      gap: (gap) => told.push(`gap ${gap.cause}`),
+      caughtUp: (_replayed, lastSeq) => told.push(`caught ${lastSeq}`),
+    }, 16);
+    seam.liveEpoch(7);
+    seam.historyEpoch(0); // no header: no known run
+    for (let seq = 5; seq <= 10; seq++) {
+      seam.history(message([seq], BigInt(seq * 10)).select(0));
+    }
+    for (const [seq, at] of ring) seam.liveTrade(message([seq], at).select(0));
+    told.push(`complete ${seam.historyComplete()}`);
+    return told.slice(6);
+  };
+  // The same run: 1 to 10 replayed (by ts_recv), 11 continues.
+  const same: [number, bigint][] = [];
+  for (let seq = 1; seq <= 11; seq++) same.push([seq, BigInt(seq * 10)]);
+  assert.deepEqual(run(same), ["caught 10", "11", "complete true"]);
+  // Two trades received together: the one at or before the history's seq went.
+  assert.deepEqual(run([[10, 100n], [11, 100n]]), [
+    "caught 10",
+    "11",
+    "complete true",
+  ]);
+  // A new run's ring (seqs from 1, received later): behind a restart.
+  assert.deepEqual(run([[1, 200n], [2, 210n]]), [
+    "gap producer restart",
+    "caught 10",
+    "1",
+    "2",
+    "complete true",
+  ]);
+  // Only trades it replayed: no switch yet.
+  assert.deepEqual(run([[9, 90n], [10, 100n]]), ["complete false"]);
+});
