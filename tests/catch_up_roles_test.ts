@@ -32,6 +32,7 @@ import {
   RoleProcess,
 } from "./_ipc_roles.ts";
 import { startNatsServer } from "./nats_server.ts";
+import { ringSnapshots } from "../common/ipc/ring_status.ts";
 
 /** Spawning the roles (deno) and nats-server, temp files, ring clean-up, loopback NATS. */
 const PERMISSIONS: Deno.PermissionDescriptor[] = [
@@ -338,7 +339,7 @@ async function recordedRuns(path: string): Promise<Map<string, string[]>> {
 
 gatedTest({
   name:
-    "live --catch-up while serve is killed -9 and started again: the first run in order, a producer restart gap, the second run in order from 1, caught up in the second run",
+    "live --catch-up while serve is killed -9 and started again: the first run whole and in order (its ring's last trades, never stored, included), a producer restart gap, the second run in order from 1, caught up in the second run",
   permissions: PERMISSIONS,
   reason: OWN_SERVER_REASON,
   async fn() {
@@ -364,6 +365,12 @@ gatedTest({
     });
     first.kill("SIGKILL"); // while catching up: its last trades may be in its rings only
     await first.exited;
+    // The first run's last seq per symbol, as its rings hold it.
+    const written = new Map<string, number>();
+    for (const ring of ringSnapshots(config.prefix)) {
+      if (ring.kind !== "ring") continue;
+      written.set(ring.name.split("_").at(-1)!, ring.writePosition);
+    }
     await using second = new RoleProcess("serve", config, args);
     await second.waitFor(/publishing to stream/);
     const [[, epoch]] = await second.waitFor(/run epoch (\d+)/);
@@ -394,6 +401,12 @@ gatedTest({
         assert.equal(bad, -1, `${symbol}: seq ${run[bad]} at ${bad}:\n${text}`);
         assert.ok(run.length > 0, `${symbol}: an empty run`);
       }
+      // The first run whole, its last trades (in its ring only) included.
+      assert.equal(
+        cut,
+        written.get(symbol),
+        `${symbol}: the first run:\n${text}`,
+      );
     }
     assert.equal(exit.code, 0, text);
   },
