@@ -272,7 +272,7 @@ gatedTest({
 
 gatedTest({
   name:
-    "live --catch-up from after a publisher went quiet: every symbol switches at its ring's oldest trade once the history has nothing pending (last seq null), and /healthz's caught_up passes",
+    "live --catch-up from after a publisher went quiet: every symbol switches once the history has nothing pending (last seq null), delivering none of its ring's trades (all before SINCE), and /healthz's caught_up passes",
   permissions: PERMISSIONS,
   reason: OWN_SERVER_REASON,
   async fn() {
@@ -290,12 +290,15 @@ gatedTest({
       await delay(500);
       const since = new Date().toISOString();
       const port = freePort();
+      const record = join(config.dir, "quiet.ndjson");
       await using live = new RoleProcess("live", config, [
         "--catch-up",
         since,
         "--metrics-port",
         String(port),
-      ]);
+        "--record",
+        record,
+      ], { write: [record] });
       const symbols = config.symbols.length;
       const caught = await live.waitFor(
         /(\w+): caught up in [\d.]+ s, 0 trades replayed from JetStream \(the last seq null\)/,
@@ -315,6 +318,9 @@ gatedTest({
       live.kill("SIGINT");
       const exit = await live.finish(15_000);
       assert.equal(exit.timedOut, false, output(exit));
+      // The rings' trades were all received before SINCE: none delivered.
+      const recorded = await Deno.readTextFile(record).catch(() => "");
+      assert.equal(recorded, "", `trades before ${since} delivered`);
     } finally {
       serve.kill("SIGCONT");
     }
