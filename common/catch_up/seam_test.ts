@@ -70,7 +70,7 @@ type Told =
  */
 function simulate(
   seed: number,
-): { told: Told[]; published: Published[] } {
+): { told: Told[]; published: Published[]; early: Set<number> } {
   const rand = random(seed);
   const hold = 2 ** Math.floor(1 + rand() * 8);
   const ringSize = 16 + Math.floor(rand() * 200);
@@ -111,8 +111,21 @@ function simulate(
   let liveRunEpoch = -1; // the ring the reader reads
   let attached = false;
   let steps = 0;
+  let lag = 0; // trades the ring has and JetStream not yet
+  // What a known-complete switch told (its gaps may be of trades JetStream
+  // has but the history has not delivered yet: read too early).
+  const early = new Set<number>();
+  const complete = () => {
+    const from = told.length;
+    if (!seam.historyComplete()) return;
+    for (let i = from; i < told.length; i++) early.add(i);
+  };
   while (steps++ < 100_000) {
     behind = rand() < 0.2;
+    // JetStream storing behind the ring now and then: a pending count read
+    // as 0 too early (the history known complete before it has them).
+    if (rand() < 0.05) lag = rand() < 0.5 ? 0 : Math.floor(rand() * 300);
+    const stored = Math.max(historyAt, published.length - lag);
     const step = rand();
     if (step < 0.3 && published.length < total) {
       const n = 1 + Math.floor(rand() * 20);
@@ -133,9 +146,9 @@ function simulate(
         }
       }
       newRun();
-    } else if (step < 0.65 && historyAt < published.length) {
+    } else if (step < 0.65 && historyAt < stored) {
       const n = 1 + Math.floor(rand() * 64);
-      for (let i = 0; i < n && historyAt < published.length; i++, historyAt++) {
+      for (let i = 0; i < n && historyAt < stored; i++, historyAt++) {
         const trade = published[historyAt];
         if (!trade.stored) continue;
         if (trade.epoch !== historyEpoch) {
@@ -185,19 +198,19 @@ function simulate(
           message([published[liveAt].seq], BigInt(liveAt)).select(0),
         );
       }
-    } else if (historyAt >= published.length && rand() < 0.3) {
-      seam.historyComplete();
+    } else if (historyAt >= stored && rand() < 0.3) {
+      complete();
     }
     if (
       published.length >= total && historyAt >= published.length &&
       liveRunEpoch === liveEpoch && liveAt >= published.length
     ) {
       behind = false;
-      seam.historyComplete();
+      complete();
       break;
     }
   }
-  return { told, published };
+  return { told, published, early };
 }
 
 /**
@@ -207,8 +220,9 @@ function simulate(
  * after the first delivered one delivered or so covered; one switch.
  */
 function check(seed: number): void {
-  const { told, published } = simulate(seed);
+  const { told, published, early } = simulate(seed);
   const what = `seed ${seed}`;
+  const at = new Map(published.map((t, i) => [`${t.epoch}:${t.seq}`, i]));
   const delivered = new Set<string>();
   const covered = new Set<string>();
   let switched = false;
@@ -233,7 +247,7 @@ function check(seed: number): void {
     exact = [];
     return expected;
   };
-  for (const item of told) {
+  for (const [index, item] of told.entries()) {
     if (item.kind === "caught") {
       assert.equal(switched, false, `${what}: caught up twice`);
       switched = true;
@@ -248,8 +262,19 @@ function check(seed: number): void {
         restartSince = true;
         continue;
       }
-      // Before the switch the history has every trade the ring lost.
-      assert.ok(switched, `${what}: a ${gap.cause} gap before the switch`);
+      // Before the switch the history has every trade the ring lost: an
+      // exact gap then is of trades JetStream never stored (a killed run's
+      // last ones) or told by a known-complete switch read too early
+      // (JetStream storing behind the ring: the documented limit).
+      if (!switched && !early.has(index)) {
+        for (let i = 0; i < gap.count!; i++) {
+          const key = `${epoch}:${(gap.firstSeq! + i) >>> 0}`;
+          assert.ok(
+            !published[at.get(key)!].stored,
+            `${what}: ${key}, stored, in a ${gap.cause} gap before the switch`,
+          );
+        }
+      }
       exact.push(gap);
       continue;
     }
@@ -289,7 +314,6 @@ function check(seed: number): void {
   // A run's trades past its last delivered one (its run not the last) or
   // before its first: behind a producer restart; before the switch,
   // JetStream never had them.
-  const at = new Map(published.map((t, i) => [`${t.epoch}:${t.seq}`, i]));
   const lastOf = new Map<number, number>();
   const firstOf = new Map<number, number>();
   for (const key of delivered) {
