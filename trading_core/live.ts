@@ -316,7 +316,11 @@ async function consume(
         log.info(
           `${event.symbol}: caught up in ${
             (event.ms / 1000).toFixed(1)
-          } s, ${event.replayed} trades replayed from JetStream (the last seq ${event.lastSeq}); reading the ring from here, run epoch ${event.epoch}`,
+          } s, ${event.replayed} trades replayed from JetStream (${
+            event.lastSeq === null
+              ? "none of it"
+              : `the last seq ${event.lastSeq}`
+          }); reading the ring from here, run epoch ${event.epoch}`,
         );
       },
       onEvent: (event) => {

@@ -279,8 +279,8 @@ export function liveHealth(
 /**
  * With `--catch-up`, a readiness check: it fails (503) while a stream still
  * replays history the history has, naming them; once the history has
- * nothing pending, the streams not live yet only wait for a live trade
- * (a quiet symbol, a stopped publisher) and it passes.
+ * nothing pending, the streams not live yet only wait for the ring (a
+ * live trade, the settle delay, a reader reported behind) and it passes.
  */
 function catchUpCheck(
   state: LiveState,
@@ -297,6 +297,6 @@ function catchUpCheck(
       ? "caught up: every stream reads the ring"
       : replaying
       ? `catching up: ${behind}`
-      : `history replayed, waiting for a live trade: ${behind}`,
+      : `history replayed, switching once the ring serves (a live trade, the settle delay, a reader behind): ${behind}`,
   }];
 }

@@ -244,7 +244,8 @@ Deno.test("--catch-up: marketbus_caught_up per stream, and /healthz fails its ca
   assert.deepEqual(quiet.checks.find((c) => c.name === "caught_up"), {
     name: "caught_up",
     ok: true,
-    detail: "history replayed, waiting for a live trade: AUDA",
+    detail:
+      "history replayed, switching once the ring serves (a live trade, the settle delay, a reader behind): AUDA",
   });
   replaying = true;
   live[1] = true;
