@@ -154,6 +154,16 @@ function createCatchUpFeed(source: DataSourceConfig, log: Logger): CatchUpFeed {
   return new CatchUpFeed({
     hold: source.catchUpHold,
     since,
+    // Durable: what earlier runs acknowledged ends at the latest stored trade.
+    stored: start.kind === "durable"
+      ? natsSnapshot({
+        connection: source.nats.connection,
+        streamName: source.nats.streamName,
+        subjectPrefix: source.nats.subjectPrefix,
+        exchange: source.exchange,
+        log,
+      })
+      : undefined,
     history: createNatsFeed({ ...source, nats }, log),
     live: createRingFeed({ ...source, ipc: { ...source.ipc, from: "oldest" } }),
   });

@@ -62,6 +62,14 @@ export interface SeamOptions {
   since?: bigint;
 }
 
+/** The latest trade JetStream stores of a stream: its run epoch and `seq`. */
+export interface StoredCut {
+  /** Its run epoch. */
+  epoch: number;
+  /** Its `seq`. */
+  seq: number;
+}
+
 /** Old runs whose held trades are kept at most (the oldest go first). */
 const MAX_LEFT_RUNS = 4;
 
@@ -232,18 +240,18 @@ export class Seam {
    * the live feed reads another run whose oldest held trade is older than
    * the history's last (a replaced ring not attached yet: the only place
    * where times compare). With nothing delivered, the held trades received
-   * before `SeamOptions.since` are left out. Returns whether it switched.
+   * before `SeamOptions.since`, or at or before `stored` (a durable start:
+   * the stream's latest stored trade, acknowledged in an earlier run) are
+   * left out. Returns whether it switched.
    */
-  historyComplete(): boolean {
+  historyComplete(stored?: StoredCut): boolean {
     if (this.#live || !this.#out.mayGoLive()) return false;
     const last = this.#last;
-    const since = this.#since;
-    if (last === NONE && since !== undefined && this.#liveEpoch !== NONE) {
-      // Nothing delivered: the held trades before the start are not asked
+    if (last === NONE && this.#liveEpoch !== NONE) {
+      // Nothing delivered: the held trades before the start (a time, or
+      // what a durable consumer acknowledged in earlier runs) are not asked
       // for; none left, live goes on from the next trade.
-      const queue = this.#queue;
-      while (queue.size > 0 && queue.headTsRecv < since) queue.shift();
-      if (queue.size === 0) {
+      if (this.#dropBeforeStart(stored)) {
         this.#switch(null);
         return true;
       }
@@ -264,6 +272,31 @@ export class Seam {
     }
     this.#switch(last === NONE ? null : last);
     return true;
+  }
+
+  /**
+   * Drops the held trades before the history's start: received before
+   * `since`, or at or before `stored` in its run (then an exact gap when
+   * the ring no longer holds the trades just past it). Returns whether
+   * none is left.
+   */
+  #dropBeforeStart(stored: StoredCut | undefined): boolean {
+    const queue = this.#queue;
+    const since = this.#since;
+    if (since !== undefined) {
+      while (queue.size > 0 && queue.headTsRecv < since) queue.shift();
+    }
+    if (stored !== undefined && stored.epoch === this.#liveEpoch) {
+      while (queue.size > 0 && ahead(queue.headSeq, stored.seq) <= 0) {
+        queue.shift();
+      }
+      if (queue.size > 0) {
+        this.#last = stored.seq;
+        this.#gapTo(queue.headSeq);
+        this.#last = NONE;
+      }
+    }
+    return queue.size === 0 && (since !== undefined || stored !== undefined);
   }
 
   /**

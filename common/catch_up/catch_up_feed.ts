@@ -15,7 +15,6 @@
 import type { Labels, MetricFamily } from "../metrics/exposition.ts";
 import type { TradeOrigin } from "../wire/codec.ts";
 import type {
-  FeedEvent,
   FeedStatus,
   LossCause,
   OnTick,
@@ -24,7 +23,10 @@ import type {
   TradeFeed,
   TradeGap,
 } from "../transport/feed.ts";
+import type { LoadSnapshot } from "../transport/snapshot_feed.ts";
 import { Seam } from "./_seam.ts";
+import { lossReport, type Stream } from "./_stream.ts";
+import { readStoredCuts } from "./_stored_cut.ts";
 
 /** Options of {@linkcode CatchUpFeed}. */
 export interface CatchUpFeedOptions {
@@ -49,6 +51,15 @@ export interface CatchUpFeedOptions {
    */
   since?: Date;
   /**
+   * For a durable start: reads the latest stored trade of each stream (a
+   * `natsSnapshot`), once its history is known complete with nothing of it
+   * delivered; the held live trades at or before it, acknowledged in an
+   * earlier run, are left out.
+   *
+   * @default {undefined}
+   */
+  stored?: LoadSnapshot;
+  /**
    * How long, ms, the history must have had nothing pending, and brought
    * nothing of a stream, before that stream is switched at its oldest held
    * live trade (a quiet symbol, a history of another run; see `_seam.ts`).
@@ -67,25 +78,6 @@ export interface CatchUpFeedOptions {
   behindQuietMs?: number;
 }
 
-/** One stream of the subscription, as the two feeds' streams map to it. */
-interface Stream {
-  readonly index: number;
-  readonly origin: TradeOrigin;
-  readonly seam: Seam;
-  received: number;
-  lost: number;
-  lostBy: Partial<Record<LossCause, number>>;
-  /** `lost` as last reported in a "lost" event. */
-  reportedLost: number;
-  /** When the history last brought a trade of it (performance.now()). */
-  historyAt: number;
-  /** When the live feed last reported its reader behind (performance.now()). */
-  behindAt: number;
-  /** Its index in each feed (-1: not announced there). */
-  historyIndex: number;
-  liveIndex: number;
-}
-
 /** What one subscription delivers to, shared by its streams. */
 interface Delivery {
   readonly onTick: OnTick;
@@ -101,25 +93,6 @@ interface Delivery {
   readonly lost: (stream: Stream, gap: TradeGap) => void;
   /** Since when the history has had nothing pending (undefined: it has). */
   historyIdleSince?: number;
-}
-
-/**
- * A "lost" event from the trades `stream` lost since its last report, by
- * its own counters (what it passed on as gaps), or undefined when none.
- */
-function lossReport(stream: Stream): FeedEvent | undefined {
-  const lost = stream.lost - stream.reportedLost;
-  if (lost <= 0) return undefined;
-  stream.reportedLost = stream.lost;
-  const { exchange, symbol } = stream.origin;
-  return {
-    kind: "lost",
-    exchange,
-    symbol,
-    stream: stream.index,
-    message:
-      `${exchange}:${symbol}: ${lost} trades lost (${stream.lost} in total since the catch-up started)`,
-  };
 }
 
 /** Default of {@linkcode CatchUpFeedOptions.hold}. */
@@ -151,6 +124,9 @@ export class CatchUpFeed implements TradeFeed {
   readonly #live: TradeFeed;
   readonly #hold: number;
   readonly #since: bigint | undefined;
+  readonly #stored: LoadSnapshot | undefined;
+  /** A read of the latest stored trades under way. */
+  #reading = false;
   readonly #settleMs: number;
   readonly #behindQuietMs: number;
   #streams: Stream[] = [];
@@ -170,6 +146,7 @@ export class CatchUpFeed implements TradeFeed {
     this.#since = options.since === undefined
       ? undefined
       : BigInt(options.since.getTime()) * 1_000_000n;
+    this.#stored = options.stored;
     this.#settleMs = validMs("settleMs", options.settleMs ?? DEFAULT_SETTLE_MS);
     this.#behindQuietMs = validMs(
       "behindQuietMs",
@@ -245,11 +222,11 @@ export class CatchUpFeed implements TradeFeed {
     );
     // Either failing ends the other.
     const settled = await Promise.allSettled([
-      liveRun.catch((error) => {
+      liveRun.catch((error: unknown) => {
         stop();
         throw error;
       }),
-      historyRun.catch((error) => {
+      historyRun.catch((error: unknown) => {
         stop();
         throw error;
       }),
@@ -275,10 +252,43 @@ export class CatchUpFeed implements TradeFeed {
     }
     run.historyIdleSince ??= now;
     if (now - run.historyIdleSince < this.#settleMs) return;
-    for (const stream of this.#streams) {
-      if (stream.seam.live || now - stream.historyAt < this.#settleMs) continue;
-      stream.seam.historyComplete();
+    const settled = this.#streams.filter((stream) =>
+      !stream.seam.live && now - stream.historyAt >= this.#settleMs
+    );
+    const unread = this.#stored !== undefined &&
+      settled.some((stream) => stream.seam.replayed === 0);
+    if (!unread) {
+      for (const stream of settled) stream.seam.historyComplete();
+    } else if (!this.#reading) {
+      this.#reading = true;
+      this.#readStored(settled, run).finally(() => this.#reading = false);
     }
+  }
+
+  /**
+   * Reads the latest stored trade of `streams` and switches those whose
+   * history is still known complete, at or past it (a durable start).
+   */
+  async #readStored(streams: Stream[], run: Delivery): Promise<void> {
+    const origins = streams.map((stream) => stream.origin);
+    const cuts = await readStoredCuts(
+      this.#stored!,
+      origins,
+      run.options.signal,
+    )
+      .catch((error: unknown) => {
+        run.options.onEvent?.({
+          kind: "waiting",
+          exchange: "*",
+          symbol: "*",
+          stream: -1,
+          message: `catch-up: the latest stored trades could not be read (${
+            error instanceof Error ? error.message : String(error)
+          }); the quiet streams switch at the next try`,
+        });
+      });
+    if (cuts === undefined || run.historyIdleSince === undefined) return;
+    streams.forEach((stream, i) => stream.seam.historyComplete(cuts[i]));
   }
 
   /**

@@ -454,3 +454,65 @@ Deno.test("CatchUpFeed: a stream's state tells the live trades held and those a 
   stop.abort();
   await done;
 });
+
+Deno.test("CatchUpFeed: a durable start known complete with nothing replayed reads the latest stored trades and leaves out the held ones at or before them (acknowledged in an earlier run)", async () => {
+  const live = new ScriptedFeed("live", ["A", "B"]);
+  const history = new ScriptedFeed("history", ["A", "B"]);
+  const asked: string[][] = [];
+  const stored = (seq: number, epoch: number, symbol: string) => {
+    const record = encodeMessage([{
+      side: Side.Buy,
+      flags: 0,
+      seq,
+      tsEvent: 1n,
+      tsRecv: 1n,
+      priceFixed: 1_000_000_000n,
+      size: 1,
+      tradeId: BigInt(seq),
+    }]);
+    return {
+      origin: { exchange: "x", symbol },
+      record,
+      streamSeq: 1,
+      epoch,
+      where: "here",
+    };
+  };
+  const feed = new CatchUpFeed({
+    history,
+    live,
+    hold: 16,
+    settleMs: 20,
+    stored: (symbols) => {
+      asked.push([...symbols]);
+      // A: run 9 stored up to 41; B: stored of an older run 8.
+      return Promise.resolve([stored(41, 9, "A"), stored(70, 8, "B")]);
+    },
+  });
+  const got: string[] = [];
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], (trade, origin) => {
+    got.push(`${origin.symbol}:${trade.seq}`);
+  }, {
+    signal: stop.signal,
+    onGap: (gap) => got.push(`${gap.symbol} gap ${gap.cause}`),
+    onCaughtUp: (e) => got.push(`caught ${e.symbol} ${e.lastSeq} ${e.epoch}`),
+  });
+  live.send("A", 9, [40, 41, 42]);
+  live.send("B", 9, [1, 2]);
+  history.idle = live.idle = true;
+  const deadline = Date.now() + 5000;
+  while (!feed.caughtUp().every(Boolean) && Date.now() < deadline) {
+    await delay(20);
+  }
+  stop.abort();
+  await done;
+  assert.deepEqual(asked[0], ["A", "B"]);
+  assert.deepEqual(got, [
+    "caught A null 9",
+    "A:42",
+    "caught B null 9",
+    "B:1",
+    "B:2",
+  ]);
+});

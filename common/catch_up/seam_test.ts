@@ -657,3 +657,36 @@ Deno.test("seam: history without Marketbus-Epoch known complete switches by ts_r
   // Only trades it replayed: no switch yet.
   assert.deepEqual(run([[9, 90n], [10, 100n]]), ["complete false"]);
 });
+
+Deno.test("seam: a durable start known complete with nothing delivered leaves out the held trades at or before the latest stored one of their run; an exact gap when the ring lost the next ones", () => {
+  const run = (held: number[], stored?: { epoch: number; seq: number }) => {
+    const told: string[] = [];
+    const seam = new Seam({
+      mayGoLive: () => true,
+      tick: (trade) => told.push(String(trade.seq)),
+      gap: (gap) => told.push(`gap ${gap.firstSeq}+${gap.count}`),
+      caughtUp: (_replayed, lastSeq) => told.push(`caught ${lastSeq}`),
+    }, 16);
+    seam.liveEpoch(5);
+    for (const seq of held) seam.liveTrade(message([seq]).select(0));
+    seam.historyComplete(stored);
+    return told;
+  };
+  assert.deepEqual(run([1, 2, 3, 4], { epoch: 5, seq: 2 }), [
+    "caught null",
+    "3",
+    "4",
+  ]);
+  assert.deepEqual(run([5, 6], { epoch: 5, seq: 2 }), [
+    "gap 3+2",
+    "caught null",
+    "5",
+    "6",
+  ]);
+  assert.deepEqual(run([1, 2], { epoch: 4, seq: 9 }), [
+    "caught null",
+    "1",
+    "2",
+  ]);
+  assert.deepEqual(run([1, 2], { epoch: 5, seq: 2 }), ["caught null"]);
+});

@@ -1,0 +1,55 @@
+/**
+ * One stream of a catch-up subscription, as the history's and the live
+ * feed's streams map to it, and its loss reports.
+ *
+ * @module
+ */
+
+import type { TradeOrigin } from "../wire/codec.ts";
+import type { FeedEvent, LossCause } from "../transport/feed.ts";
+import type { Seam } from "./_seam.ts";
+
+/** One stream of the subscription, as the two feeds' streams map to it. */
+export interface Stream {
+  /** Its index in the subscription. */
+  readonly index: number;
+  /** Its exchange and symbol. */
+  readonly origin: TradeOrigin;
+  /** Where its delivery passes from the history to the live feed. */
+  readonly seam: Seam;
+  /** Trades delivered. */
+  received: number;
+  /** Trades lost (the gaps passed on), in all and by cause. */
+  lost: number;
+  /** {@linkcode Stream.lost} by cause. */
+  lostBy: Partial<Record<LossCause, number>>;
+  /** `lost` as last reported in a "lost" event. */
+  reportedLost: number;
+  /** When the history last brought a trade of it (performance.now()). */
+  historyAt: number;
+  /** When the live feed last reported its reader behind (performance.now()). */
+  behindAt: number;
+  /** Its index in the history (-1: not announced there). */
+  historyIndex: number;
+  /** Its index in the live feed (-1: not announced there). */
+  liveIndex: number;
+}
+
+/**
+ * A "lost" event from the trades `stream` lost since its last report, by
+ * its own counters (what it passed on as gaps), or undefined when none.
+ */
+export function lossReport(stream: Stream): FeedEvent | undefined {
+  const lost = stream.lost - stream.reportedLost;
+  if (lost <= 0) return undefined;
+  stream.reportedLost = stream.lost;
+  const { exchange, symbol } = stream.origin;
+  return {
+    kind: "lost",
+    exchange,
+    symbol,
+    stream: stream.index,
+    message:
+      `${exchange}:${symbol}: ${lost} trades lost (${stream.lost} in total since the catch-up started)`,
+  };
+}
