@@ -25,8 +25,10 @@ export interface Stream {
   lostBy: Partial<Record<LossCause, number>>;
   /** `lost` as last reported in a "lost" event. */
   reportedLost: number;
-  /** When the history last brought a trade of it (performance.now()). */
+  /** When the history was last seen to have brought a trade of it (performance.now(), at a settle tick). */
   historyAt: number;
+  /** `seam.replayed` at the last settle tick. */
+  replayedSeen: number;
   /** When the live feed last reported its reader behind (performance.now()). */
   behindAt: number;
   /** Its index in the history (-1: not announced there). */

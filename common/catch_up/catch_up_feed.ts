@@ -245,6 +245,13 @@ export class CatchUpFeed implements TradeFeed {
    */
   #settle(run: Delivery): void {
     const now = performance.now();
+    // When the history last brought a stream trades, as of this tick (no
+    // clock read per history trade).
+    for (const stream of this.#streams) {
+      if (stream.seam.replayed === stream.replayedSeen) continue;
+      stream.replayedSeen = stream.seam.replayed;
+      stream.historyAt = now;
+    }
     const history = this.#history.status();
     if (!(history.connected && history.idle)) {
       run.historyIdleSince = undefined;
@@ -309,11 +316,7 @@ export class CatchUpFeed implements TradeFeed {
       symbols,
       isLive
         ? (trade, _origin, index) => streams[index].seam.liveTrade(trade)
-        : (trade, _origin, index) => {
-          const stream = streams[index];
-          stream.historyAt = performance.now();
-          stream.seam.history(trade);
-        },
+        : (trade, _origin, index) => streams[index].seam.history(trade),
       {
         signal,
         onStream: (origin, index) => {
@@ -397,6 +400,7 @@ export class CatchUpFeed implements TradeFeed {
       lostBy: {},
       reportedLost: 0,
       historyAt: -Infinity,
+      replayedSeen: 0,
       behindAt: -Infinity,
       historyIndex: -1,
       liveIndex: -1,

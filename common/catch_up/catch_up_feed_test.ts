@@ -516,3 +516,31 @@ Deno.test("CatchUpFeed: a durable start known complete with nothing replayed rea
     "B:2",
   ]);
 });
+
+Deno.test("CatchUpFeed: a stream the history still brings trades of does not switch as known complete, however idle the consumer reads", async () => {
+  const live = new ScriptedFeed("live", ["A"]);
+  const history = new ScriptedFeed("history", ["A"]);
+  // Sends 20 ms apart for 1 s, the settle delay 300 ms: generous on a loaded VM.
+  const feed = new CatchUpFeed({ history, live, hold: 16, settleMs: 300 });
+  const got: string[] = [];
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], (trade) => {
+    got.push(String(trade.seq));
+  }, {
+    signal: stop.signal,
+    onGap: (gap) => got.push(`gap ${gap.firstSeq}+${gap.count}`),
+    onCaughtUp: () => got.push("caught"),
+  });
+  live.send("A", 9, [500]); // far ahead of the history
+  history.idle = live.idle = true; // a pending count read 0 too early
+  for (let seq = 1; seq <= 50; seq++) {
+    history.send("A", 9, [seq]);
+    await delay(20);
+  }
+  assert.deepEqual(feed.caughtUp(), [false], "switched while replaying");
+  const deadline = Date.now() + 5000;
+  while (!feed.caughtUp()[0] && Date.now() < deadline) await delay(20);
+  stop.abort();
+  await done;
+  assert.deepEqual(got.slice(50), ["gap 51+449", "caught", "500"]);
+});
