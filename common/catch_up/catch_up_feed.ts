@@ -24,6 +24,7 @@ import type {
   TradeGap,
 } from "../transport/feed.ts";
 import type { LoadSnapshot } from "../transport/snapshot_feed.ts";
+import { delay } from "../runtime/delay.ts";
 import { Seam } from "./_seam.ts";
 import { lossReport, type Stream } from "./_stream.ts";
 import { readStoredCuts } from "./_stored_cut.ts";
@@ -87,6 +88,8 @@ interface Delivery {
   readonly stop: () => void;
   /** Ends the history subscription alone. */
   readonly stopHistory: () => void;
+  /** Aborted when the history subscription ends. */
+  readonly historySignal: AbortSignal;
   delivered: number;
   caughtUp: number;
   /** Counts a gap of `stream` (its index is set) and passes it on. */
@@ -94,6 +97,9 @@ interface Delivery {
   /** Since when the history has had nothing pending (undefined: it has). */
   historyIdleSince?: number;
 }
+
+/** How long after a failed read of the latest stored trades the next one goes, ms. */
+const STORED_RETRY_MS = 5000;
 
 /** Default of {@linkcode CatchUpFeedOptions.hold}. */
 export const DEFAULT_HOLD = 262_144;
@@ -197,6 +203,7 @@ export class CatchUpFeed implements TradeFeed {
       limit: options.limit && options.limit > 0 ? options.limit : Infinity,
       stop,
       stopHistory: () => history.abort(),
+      historySignal: history.signal,
       delivered: 0,
       caughtUp: 0,
       lost: (stream, gap) => {
@@ -278,11 +285,8 @@ export class CatchUpFeed implements TradeFeed {
    */
   async #readStored(streams: Stream[], run: Delivery): Promise<void> {
     const origins = streams.map((stream) => stream.origin);
-    const cuts = await readStoredCuts(
-      this.#stored!,
-      origins,
-      run.options.signal,
-    )
+    const signal = run.historySignal;
+    const cuts = await readStoredCuts(this.#stored!, origins, signal)
       .catch((error: unknown) => {
         run.options.onEvent?.({
           kind: "waiting",
@@ -291,10 +295,11 @@ export class CatchUpFeed implements TradeFeed {
           stream: -1,
           message: `catch-up: the latest stored trades could not be read (${
             error instanceof Error ? error.message : String(error)
-          }); the quiet streams switch at the next try`,
+          }); the quiet streams switch at a try in ${STORED_RETRY_MS / 1000} s`,
         });
       });
-    if (cuts === undefined || run.historyIdleSince === undefined) return;
+    if (cuts === undefined) return await delay(STORED_RETRY_MS, signal);
+    if (signal.aborted || run.historyIdleSince === undefined) return;
     streams.forEach((stream, i) => stream.seam.historyComplete(cuts[i]));
   }
 

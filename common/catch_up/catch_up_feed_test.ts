@@ -544,3 +544,38 @@ Deno.test("CatchUpFeed: a stream the history still brings trades of does not swi
   await done;
   assert.deepEqual(got.slice(50), ["gap 51+449", "caught", "500"]);
 });
+
+Deno.test("CatchUpFeed: a failed read of the latest stored trades is told once and tried again 5 s later; the quiet stream then switches", async () => {
+  const live = new ScriptedFeed("live", ["A"]);
+  const history = new ScriptedFeed("history", ["A"]);
+  let reads = 0;
+  const feed = new CatchUpFeed({
+    history,
+    live,
+    hold: 16,
+    settleMs: 20,
+    stored: () => {
+      reads++;
+      return reads === 1
+        ? Promise.reject(new Error("no responders"))
+        : Promise.resolve([]);
+    },
+  });
+  const events: string[] = [];
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], () => {}, {
+    signal: stop.signal,
+    onEvent: (e) => events.push(`${e.kind}: ${e.message}`),
+  });
+  live.send("A", 9, [1]);
+  history.idle = live.idle = true;
+  const deadline = Date.now() + 15_000;
+  while (!feed.caughtUp()[0] && Date.now() < deadline) await delay(50);
+  stop.abort();
+  await done;
+  assert.deepEqual(feed.caughtUp(), [true]);
+  assert.equal(reads, 2);
+  assert.deepEqual(events, [
+    "waiting: catch-up: the latest stored trades could not be read (no responders); the quiet streams switch at a try in 5 s",
+  ]);
+});
