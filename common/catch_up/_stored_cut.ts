@@ -11,6 +11,12 @@ import { RecordOffset } from "../wire/record.ts";
 import type { LoadSnapshot } from "../transport/snapshot_feed.ts";
 import type { StoredCut } from "./_seam.ts";
 
+/** A stream's latest stored trade, with its JetStream stream sequence. */
+export interface StoredTrade extends StoredCut {
+  /** Its stream sequence. */
+  streamSeq: number;
+}
+
 /**
  * The latest stored trade of each of `origins` (undefined: none stored),
  * in their order, read with `load`.
@@ -19,7 +25,7 @@ export async function readStoredCuts(
   load: LoadSnapshot,
   origins: readonly TradeOrigin[],
   signal?: AbortSignal,
-): Promise<(StoredCut | undefined)[]> {
+): Promise<(StoredTrade | undefined)[]> {
   const stored = await load(origins.map((origin) => origin.symbol), signal);
   return origins.map((origin) => {
     const found = stored.find((trade) =>
@@ -29,6 +35,10 @@ export async function readStoredCuts(
     if (found === undefined) return undefined;
     const { record } = found;
     const words = new DataView(record.buffer, record.byteOffset);
-    return { epoch: found.epoch, seq: words.getUint32(RecordOffset.Seq, true) };
+    return {
+      epoch: found.epoch,
+      seq: words.getUint32(RecordOffset.Seq, true),
+      streamSeq: found.streamSeq,
+    };
   });
 }

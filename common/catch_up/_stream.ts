@@ -8,6 +8,7 @@
 import type { TradeOrigin } from "../wire/codec.ts";
 import type { FeedEvent, LossCause } from "../transport/feed.ts";
 import type { Seam } from "./_seam.ts";
+import type { StoredTrade } from "./_stored_cut.ts";
 
 /** One stream of the subscription, as the two feeds' streams map to it. */
 export interface Stream {
@@ -31,6 +32,11 @@ export interface Stream {
   replayedSeen: number;
   /** When the live feed last reported its reader behind (performance.now()). */
   behindAt: number;
+  /**
+   * Its latest stored trade, read once for a durable start (null: none
+   * stored; undefined: not read yet).
+   */
+  cut?: StoredTrade | null;
   /** Its index in the history (-1: not announced there). */
   historyIndex: number;
   /** Its index in the live feed (-1: not announced there). */

@@ -54,8 +54,8 @@ export interface CatchUpFeedOptions {
   /**
    * For a durable start: reads the latest stored trade of each stream (a
    * `natsSnapshot`), once its history is known complete with nothing of it
-   * delivered; the held live trades at or before it, acknowledged in an
-   * earlier run, are left out.
+   * delivered; once the consumer's ack floor passes it, the held live
+   * trades at or before it, acknowledged in an earlier run, are left out.
    *
    * @default {undefined}
    */
@@ -269,19 +269,31 @@ export class CatchUpFeed implements TradeFeed {
     const settled = this.#streams.filter((stream) =>
       !stream.seam.live && now - stream.historyAt >= this.#settleMs
     );
-    const unread = this.#stored !== undefined &&
-      settled.some((stream) => stream.seam.replayed === 0);
-    if (!unread) {
-      for (const stream of settled) stream.seam.historyComplete();
-    } else if (!this.#reading) {
-      this.#reading = true;
-      this.#readStored(settled, run).finally(() => this.#reading = false);
+    // A durable start: the streams the history brought nothing of switch
+    // past their latest stored trade, read once, when the consumer has
+    // acknowledged it (not yet: it may still be on its way in the history).
+    const unread = settled.filter((stream) =>
+      this.#stored !== undefined && stream.seam.replayed === 0 &&
+      stream.cut === undefined
+    );
+    if (unread.length > 0) {
+      if (!this.#reading) {
+        this.#reading = true;
+        this.#readStored(unread, run).finally(() => this.#reading = false);
+      }
+      return;
+    }
+    const floor = history.acknowledged ?? Infinity;
+    for (const stream of settled) {
+      const cut = stream.seam.replayed === 0 ? stream.cut : null;
+      if (cut != null && cut.streamSeq > floor) continue;
+      stream.seam.historyComplete(cut ?? undefined);
     }
   }
 
   /**
-   * Reads the latest stored trade of `streams` and switches those whose
-   * history is still known complete, at or past it (a durable start).
+   * Reads the latest stored trade of `streams` into their `cut` (the next
+   * settle tick switches them); after a failure, waits before the next try.
    */
   async #readStored(streams: Stream[], run: Delivery): Promise<void> {
     const origins = streams.map((stream) => stream.origin);
@@ -299,8 +311,7 @@ export class CatchUpFeed implements TradeFeed {
         });
       });
     if (cuts === undefined) return await delay(STORED_RETRY_MS, signal);
-    if (signal.aborted || run.historyIdleSince === undefined) return;
-    streams.forEach((stream, i) => stream.seam.historyComplete(cuts[i]));
+    streams.forEach((stream, i) => stream.cut = cuts[i] ?? null);
   }
 
   /**

@@ -28,6 +28,8 @@ class ScriptedFeed implements TradeFeed {
   subscribed = false;
   /** What {@linkcode status} says of `idle`. */
   idle = false;
+  /** What {@linkcode status} says of `acknowledged`. */
+  acknowledged: number | undefined;
   constructor(readonly name: string, readonly order: string[]) {}
   subscribeTrades(
     _symbols: readonly string[],
@@ -70,7 +72,12 @@ class ScriptedFeed implements TradeFeed {
     return [];
   }
   status() {
-    return { connected: true, idle: this.idle, detail: this.name };
+    return {
+      connected: true,
+      idle: this.idle,
+      acknowledged: this.acknowledged,
+      detail: this.name,
+    };
   }
   metrics() {
     return [];
@@ -578,4 +585,98 @@ Deno.test("CatchUpFeed: a failed read of the latest stored trades is told once a
   assert.deepEqual(events, [
     "waiting: catch-up: the latest stored trades could not be read (no responders); the quiet streams switch at a try in 5 s",
   ]);
+});
+
+/** A stored trade `seq` of `symbol`, run `epoch`, at stream sequence `streamSeq`, as a snapshot loader gives it. */
+function storedTrade(
+  symbol: string,
+  seq: number,
+  epoch: number,
+  streamSeq: number,
+) {
+  const record = encodeMessage([{
+    side: Side.Buy,
+    flags: 0,
+    seq,
+    tsEvent: 1n,
+    tsRecv: 1n,
+    priceFixed: 1_000_000_000n,
+    size: 1,
+    tradeId: BigInt(seq),
+  }]);
+  return {
+    origin: { exchange: "x", symbol },
+    record,
+    streamSeq,
+    epoch,
+    where: "here",
+  };
+}
+
+Deno.test("CatchUpFeed: a durable start leaves out a held trade at the latest stored one only once the consumer acknowledged it (stored just before the read, delivered by the history after it: delivered once, not lost)", async () => {
+  const live = new ScriptedFeed("live", ["A"]);
+  const history = new ScriptedFeed("history", ["A"]);
+  history.acknowledged = 6; // stream sequence 7, A:43, not passed yet
+  const feed = new CatchUpFeed({
+    history,
+    live,
+    hold: 16,
+    settleMs: 20,
+    stored: () => {
+      setTimeout(() => {
+        history.send("A", 9, [43]);
+        history.acknowledged = 7;
+      }, 200);
+      return Promise.resolve([storedTrade("A", 43, 9, 7)]);
+    },
+  });
+  const got: string[] = [];
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], (trade, origin) => {
+    got.push(`${origin.symbol}:${trade.seq}`);
+  }, {
+    signal: stop.signal,
+    onGap: (gap) => got.push(`${gap.symbol} gap ${gap.cause}`),
+    onCaughtUp: (e) => got.push(`caught ${e.symbol} ${e.lastSeq} ${e.epoch}`),
+  });
+  live.send("A", 9, [43]);
+  history.idle = live.idle = true;
+  const deadline = Date.now() + 5000;
+  while (!feed.caughtUp()[0] && Date.now() < deadline) await delay(20);
+  live.send("A", 9, [44]);
+  stop.abort();
+  await done;
+  assert.deepEqual(got, ["A:43", "caught A 43 9", "A:44"]);
+});
+
+Deno.test("CatchUpFeed: a durable start reads the latest stored trades once per stream, however long a stream stays unswitched (no ring yet)", async () => {
+  const live = new ScriptedFeed("live", ["A"]);
+  const history = new ScriptedFeed("history", ["A"]);
+  let reads = 0;
+  const feed = new CatchUpFeed({
+    history,
+    live,
+    hold: 16,
+    settleMs: 20,
+    stored: () => {
+      reads++;
+      return Promise.resolve([]);
+    },
+  });
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], () => {}, { signal: stop.signal });
+  history.idle = live.idle = true;
+  await delay(1000);
+  assert.deepEqual(
+    feed.caughtUp(),
+    [false],
+    "nothing held: nothing to switch at",
+  );
+  live.send("A", 9, [1]);
+  const deadline = Date.now() + 5000;
+  while (!feed.caughtUp()[0] && Date.now() < deadline) await delay(20);
+  stop.abort();
+  await done;
+  assert.deepEqual(feed.caughtUp(), [true]);
+  assert.equal(reads, 1);
 });

@@ -178,6 +178,7 @@ export class NatsFeed implements TradeFeed {
     return {
       connected,
       idle: connected && status.lag === 0,
+      acknowledged: status?.ackFloor ?? 0,
       detail: status === undefined
         ? "not subscribed"
         : !this.#connection.connected

@@ -243,6 +243,11 @@ export interface FeedStatus {
    * nothing, an empty NATS backlog. Data not flowing is then not a problem.
    */
   idle: boolean;
+  /**
+   * The stream sequence through which the source has acknowledged every
+   * message (a JetStream consumer's ack floor, polled); absent: not tracked.
+   */
+  acknowledged?: number;
   /** One line saying what the state is, e.g. `"BTCUSDT waiting"`. */
   detail: string;
 }
