@@ -24,7 +24,9 @@
  * before the new run's first trade, as a ring reader does; before it, the
  * trades of the old run the live feed held before it went on to the new
  * run (a producer killed: its ring's last trades JetStream never stored)
- * are delivered past the history's last one of that run.
+ * are delivered past the history's last one of that run. With a time
+ * start, a kept run the history never enters (its first trade of a later
+ * run, or none) goes out first, from the start on, then a restart gap.
  *
  * @module
  */
@@ -174,6 +176,13 @@ export class Seam {
   history(trade: TradeView): void {
     if (this.#live) return;
     const seq = trade.seq;
+    const epoch = this.#historyEpoch;
+    if (
+      this.#last === NONE &&
+      (this.#left.has(epoch) || epoch === this.#liveEpoch)
+    ) {
+      this.#deliverKept(epoch); // runs the history starts past
+    }
     if (this.#last !== NONE) {
       if (this.#lastEpoch !== this.#historyEpoch) {
         this.#leaveRun(); // the history went on to another run
@@ -252,6 +261,7 @@ export class Seam {
       // what a durable consumer acknowledged in earlier runs) are not asked
       // for; none left, live goes on from the next trade.
       if (this.#dropBeforeStart(stored)) {
+        this.#deliverKept(NONE);
         this.#switch(null);
         return true;
       }
@@ -265,10 +275,12 @@ export class Seam {
         // reads a run the history went past (a replaced ring).
         if (this.#queue.headTsRecv < this.#lastTsRecv) return false;
         this.#leaveRun();
-        this.#last = NONE; // the live run numbers from its own start
+        this.#deliverKept(NONE); // the live run numbers from its own start
       } else {
         this.#gapTo(this.#queue.headSeq);
       }
+    } else {
+      this.#deliverKept(NONE);
     }
     this.#switch(last === NONE ? null : last);
     return true;
@@ -335,6 +347,29 @@ export class Seam {
       held.drain((trade) => this.#deliverLive(trade));
     }
     this.#out.gap(RESTART);
+  }
+
+  /**
+   * A time start: delivers the held trades of the kept runs before run
+   * `epoch` (all of them when it is not kept), oldest run first: the history
+   * never brings them. Each from `since` on, followed by a `producer
+   * restart` gap; no trade is delivered last after it. (A durable start
+   * cannot tell a kept run's acknowledged trades: left as before.)
+   */
+  #deliverKept(epoch: number): void {
+    const since = this.#since;
+    this.#last = NONE;
+    if (since === undefined) return; // a durable start: they may be acknowledged
+    for (const [run, held] of this.#left) {
+      if (run === epoch) break;
+      this.#left.delete(run);
+      while (held.size > 0 && held.headTsRecv < since) held.shift();
+      if (held.size === 0) continue;
+      this.#last = NONE;
+      held.drain((trade) => this.#deliverLive(trade));
+      this.#out.gap(RESTART);
+    }
+    this.#last = NONE;
   }
 
   /** Tells an exact gap from past the last delivered trade to just before `seq`, if any. */

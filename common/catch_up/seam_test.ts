@@ -483,19 +483,24 @@ Deno.test("seam: a history known complete switches at the oldest held trade: no 
   assert.deepEqual(older, { told: ["10"], switched: false });
 });
 
-Deno.test("seam: a live epoch change after the switch delivers the new run from its start; before it, the old run's held trades go", () => {
+Deno.test("seam: a live epoch change after the switch delivers the new run from its start; before it (a time start), the old run's held trades the history never enters go first, then a producer restart", () => {
   const told: number[] = [];
-  const seam = new Seam({
-    mayGoLive: () => true,
-    tick: (trade) => told.push(trade.seq),
-    gap: () => told.push(-1),
-    caughtUp: () => told.push(0),
-  }, 8);
+  const seam = new Seam(
+    {
+      mayGoLive: () => true,
+      tick: (trade) => told.push(trade.seq),
+      gap: () => told.push(-1),
+      caughtUp: () => told.push(0),
+    },
+    8,
+    { since: 0n },
+  );
   seam.liveEpoch(1);
   seam.historyEpoch(2);
   seam.liveTrade(message([7]).select(0)); // run 1, held
   seam.liveEpoch(2); // replaced before the switch: 7 is not of run 2
   assert.equal(seam.held, 0);
+  // The history starts in run 2: it never brings run 1's 7 (not stored).
   seam.history(message([1]).select(0));
   seam.liveTrade(message([2]).select(0)); // the switch
   seam.liveEpoch(3); // after it: run 3 numbers from 1 again
@@ -510,7 +515,7 @@ Deno.test("seam: a live epoch change after the switch delivers the new run from 
   }, () => told.push(-1));
   seam.liveTrade(message([1]).select(0));
   seam.liveTrade(message([2]).select(0));
-  assert.deepEqual(told, [1, 0, 2, -1, 1, 2]);
+  assert.deepEqual(told, [7, -1, 1, 0, 2, -1, 1, 2]);
 });
 
 Deno.test("seam: a producer killed while the history replays: its ring's last trades, never stored, go out past the history's last one of its run, then the restart", () => {
@@ -689,4 +694,34 @@ Deno.test("seam: a durable start known complete with nothing delivered leaves ou
     "2",
   ]);
   assert.deepEqual(run([1, 2], { epoch: 5, seq: 2 }), ["caught null"]);
+});
+
+Deno.test("seam: a time start known complete with no history trade delivers the kept runs' held trades from since on, each followed by a producer restart, then switches", () => {
+  const told: string[] = [];
+  const seam = new Seam(
+    {
+      mayGoLive: () => true,
+      tick: (trade) => told.push(String(trade.seq)),
+      gap: (gap) => told.push(`gap ${gap.cause}`),
+      caughtUp: (_replayed, lastSeq) => told.push(`caught ${lastSeq}`),
+    },
+    8,
+    { since: 100n },
+  );
+  seam.liveEpoch(1);
+  for (const [seq, at] of [[4, 50n], [5, 100n], [6, 150n]] as const) {
+    seam.liveTrade(message([seq], at).select(0));
+  }
+  seam.liveEpoch(2); // serve restarted; JetStream never had run 1's tail
+  seam.liveTrade(message([1], 200n).select(0));
+  seam.liveTrade(message([2], 210n).select(0));
+  assert.equal(seam.historyComplete(), true);
+  assert.deepEqual(told, [
+    "5",
+    "6",
+    "gap producer restart",
+    "caught null",
+    "1",
+    "2",
+  ]);
 });
