@@ -37,8 +37,8 @@ export interface CatchUpFeedOptions {
   live: TradeFeed;
   /**
    * Live trades held per stream while its history is replayed (a power of
-   * two; 48 bytes each); beyond it the oldest held go, and the history
-   * must reach further before the switch.
+   * two; 48 bytes each, per run: up to 4 old runs are kept too); beyond it
+   * the oldest held go, and the history must reach further before the switch.
    *
    * @default {262144}
    */
