@@ -89,6 +89,12 @@ export interface SeamOutput {
   mayGoLive(): boolean;
   /** Tells the switch: `replayed` history trades came before it, `lastSeq` the last (or null). */
   caughtUp(replayed: number, lastSeq: number | null, epoch: number): void;
+  /**
+   * Tells the `count` held trades of the oldest kept run, `epoch`, given up
+   * on (more than 4 old runs before the switch): lost unless the history
+   * brings them.
+   */
+  evicted?(epoch: number, count: number): void;
 }
 
 /** `a - b` for u32 sequence numbers (wrapping), as a signed 32-bit difference. */
@@ -115,6 +121,7 @@ export class Seam {
   #lastTsRecv = 0n;
 
   readonly #since: bigint | undefined;
+  #evicted = 0;
 
   /** A seam delivering to `out`, holding up to `hold` live trades (a power of two). */
   constructor(out: SeamOutput, hold: number, options: SeamOptions = {}) {
@@ -144,6 +151,11 @@ export class Seam {
     return this.#queue.dropped;
   }
 
+  /** Held trades of old runs given up on: more than 4 kept before the switch. */
+  get evicted(): number {
+    return this.#evicted;
+  }
+
   /** The history's next trades are of run `epoch`. */
   historyEpoch(epoch: number): void {
     this.#historyEpoch = epoch;
@@ -165,7 +177,10 @@ export class Seam {
       this.#left.delete(this.#liveEpoch);
       this.#left.set(this.#liveEpoch, this.#queue);
       if (this.#left.size > MAX_LEFT_RUNS) {
-        this.#left.delete(this.#left.keys().next().value!);
+        const [epoch, held] = this.#left.entries().next().value!;
+        this.#left.delete(epoch);
+        this.#evicted += held.size;
+        this.#out.evicted?.(epoch, held.size);
       }
       this.#queue = new RecordQueue(this.#hold);
     }

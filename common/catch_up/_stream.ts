@@ -61,3 +61,22 @@ export function lossReport(stream: Stream): FeedEvent | undefined {
       `${exchange}:${symbol}: ${lost} trades lost (${stream.lost} in total since the catch-up started)`,
   };
 }
+
+/**
+ * A "lost" event: `count` held live trades of the old run `epoch` of
+ * `stream` given up on before the switch (a fifth producer restart).
+ */
+export function evictionReport(
+  stream: Stream,
+  run: { epoch: number; count: number },
+): FeedEvent {
+  const { exchange, symbol } = stream.origin;
+  return {
+    kind: "lost",
+    exchange,
+    symbol,
+    stream: stream.index,
+    message:
+      `${exchange}:${symbol}: ${run.count} held live trades of run ${run.epoch} given up on (more than 4 producer restarts while catching up): lost unless the history brings them`,
+  };
+}

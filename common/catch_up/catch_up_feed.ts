@@ -26,7 +26,7 @@ import type {
 import type { LoadSnapshot } from "../transport/snapshot_feed.ts";
 import { delay } from "../runtime/delay.ts";
 import { Seam } from "./_seam.ts";
-import { lossReport, type Stream } from "./_stream.ts";
+import { evictionReport, lossReport, type Stream } from "./_stream.ts";
 import { readStoredCuts } from "./_stored_cut.ts";
 
 /** Options of {@linkcode CatchUpFeed}. */
@@ -390,6 +390,8 @@ export class CatchUpFeed implements TradeFeed {
             run.onTick(trade, stream.origin, index);
             if (++run.delivered >= run.limit) run.stop();
           },
+          evicted: (epoch, count) =>
+            run.options.onEvent?.(evictionReport(stream, { epoch, count })),
           mayGoLive: () =>
             performance.now() - stream.behindAt >= this.#behindQuietMs,
           gap: (gap) =>

@@ -680,3 +680,21 @@ Deno.test("CatchUpFeed: a durable start reads the latest stored trades once per 
   assert.deepEqual(feed.caughtUp(), [true]);
   assert.equal(reads, 1);
 });
+
+Deno.test("CatchUpFeed: the held trades of an old run given up on before the switch (a fifth producer restart) are counted and told in a 'lost' event", async () => {
+  const live = new ScriptedFeed("live", ["A"]);
+  const history = new ScriptedFeed("history", ["A"]);
+  const feed = new CatchUpFeed({ history, live, hold: 16, settleMs: 60_000 });
+  const events: string[] = [];
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], () => {}, {
+    signal: stop.signal,
+    onEvent: (e) => events.push(`${e.kind}: ${e.message}`),
+  });
+  for (let epoch = 1; epoch <= 6; epoch++) live.send("A", epoch, [5, 6]);
+  stop.abort();
+  await done;
+  assert.deepEqual(events, [
+    "lost: x:A: 2 held live trades of run 1 given up on (more than 4 producer restarts while catching up): lost unless the history brings them",
+  ]);
+});

@@ -725,3 +725,20 @@ Deno.test("seam: a time start known complete with no history trade delivers the 
     "2",
   ]);
 });
+
+Deno.test("seam: more than 4 old runs kept before the switch: the oldest one's held trades are counted (evicted) and told", () => {
+  const told: string[] = [];
+  const seam = new Seam({
+    mayGoLive: () => true,
+    tick: () => {},
+    gap: () => {},
+    caughtUp: () => {},
+    evicted: (epoch, count) => told.push(`${epoch}: ${count}`),
+  }, 8);
+  for (let epoch = 1; epoch <= 7; epoch++) {
+    seam.liveEpoch(epoch);
+    seam.liveTrade(message([5]).select(0));
+  }
+  assert.deepEqual(told, ["1: 1", "2: 1"]);
+  assert.equal(seam.evicted, 2);
+});
