@@ -72,6 +72,26 @@ export interface StoredCut {
   seq: number;
 }
 
+/** Options of {@linkcode Seam.historyComplete}. */
+export interface HistoryCompleteOptions {
+  /**
+   * A durable start: the stream's latest stored trade (acknowledged in an
+   * earlier run once the consumer's ack floor passed it).
+   *
+   * @default {undefined}
+   */
+  stored?: StoredCut;
+  /**
+   * The live feed has read its run for long enough that a replaced ring
+   * would have been attached: held trades older (`ts_recv`) than the
+   * history's last trade of another run no longer hold the switch (a clock
+   * stepped back between the runs), which then goes on as for a newer run.
+   *
+   * @default {false}
+   */
+  runSettled?: boolean;
+}
+
 /** Old runs whose held trades are kept at most (the oldest go first). */
 const MAX_LEFT_RUNS = 4;
 
@@ -122,6 +142,7 @@ export class Seam {
 
   readonly #since: bigint | undefined;
   #evicted = 0;
+  #waitsForRing = false;
 
   /** A seam delivering to `out`, holding up to `hold` live trades (a power of two). */
   constructor(out: SeamOutput, hold: number, options: SeamOptions = {}) {
@@ -156,6 +177,16 @@ export class Seam {
     return this.#evicted;
   }
 
+  /**
+   * Whether the last {@linkcode historyComplete} did not switch because the
+   * held trades of the live run are older (`ts_recv`) than the history's
+   * last of another run: a replaced ring not attached yet, or a clock
+   * stepped back (see {@linkcode HistoryCompleteOptions.runSettled}).
+   */
+  get waitsForRing(): boolean {
+    return this.#waitsForRing;
+  }
+
   /** The history's next trades are of run `epoch`. */
   historyEpoch(epoch: number): void {
     this.#historyEpoch = epoch;
@@ -171,6 +202,7 @@ export class Seam {
    */
   liveEpoch(epoch: number): void {
     if (epoch === this.#liveEpoch) return;
+    this.#waitsForRing = false;
     if (this.#live) {
       this.#last = NONE;
     } else if (this.#queue.size > 0) {
@@ -263,12 +295,15 @@ export class Seam {
    * oldest held live trade, if any (see the module documentation), unless
    * the live feed reads another run whose oldest held trade is older than
    * the history's last (a replaced ring not attached yet: the only place
-   * where times compare). With nothing delivered, the held trades received
-   * before `SeamOptions.since`, or at or before `stored` (a durable start:
+   * where times compare), for as long as `options.runSettled` is not set.
+   * With nothing delivered, the held trades received before
+   * `SeamOptions.since`, or at or before `options.stored` (a durable start:
    * the stream's latest stored trade, acknowledged in an earlier run) are
    * left out. Returns whether it switched.
    */
-  historyComplete(stored?: StoredCut): boolean {
+  historyComplete(options: HistoryCompleteOptions = {}): boolean {
+    const { stored, runSettled = false } = options;
+    this.#waitsForRing = false;
     if (this.#live || !this.#out.mayGoLive()) return false;
     const last = this.#last;
     if (last === NONE && this.#liveEpoch !== NONE) {
@@ -287,8 +322,13 @@ export class Seam {
     } else if (last !== NONE) {
       if (this.#lastEpoch !== this.#liveEpoch) {
         // Held trades older than the history's last: the live feed still
-        // reads a run the history went past (a replaced ring).
-        if (this.#queue.headTsRecv < this.#lastTsRecv) return false;
+        // reads a run the history went past (a replaced ring), unless that
+        // run was read long enough for a replaced ring to be attached (a
+        // clock stepped back: a newer run whose trades JetStream lacks).
+        if (this.#queue.headTsRecv < this.#lastTsRecv && !runSettled) {
+          this.#waitsForRing = true;
+          return false;
+        }
         this.#leaveRun();
         this.#deliverKept(NONE); // the live run numbers from its own start
       } else {

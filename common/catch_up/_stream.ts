@@ -1,14 +1,47 @@
 /**
  * One stream of a catch-up subscription, as the history's and the live
- * feed's streams map to it, and its loss reports.
+ * feed's streams map to it, what the subscription delivers to, and the
+ * stream's loss reports.
  *
  * @module
  */
 
 import type { TradeOrigin } from "../wire/codec.ts";
-import type { FeedEvent, LossCause } from "../transport/feed.ts";
+import type {
+  FeedEvent,
+  LossCause,
+  OnTick,
+  SubscribeOptions,
+  TradeGap,
+} from "../transport/feed.ts";
 import type { Seam } from "./_seam.ts";
 import type { StoredTrade } from "./_stored_cut.ts";
+
+/** What one subscription delivers to, shared by its streams. */
+export interface Delivery {
+  /** Receives the trades. */
+  readonly onTick: OnTick;
+  /** The subscription's options. */
+  readonly options: SubscribeOptions;
+  /** When it started (performance.now()). */
+  readonly start: number;
+  /** Trades it delivers at most (Infinity: no limit). */
+  readonly limit: number;
+  /** Ends both subscriptions. */
+  readonly stop: () => void;
+  /** Ends the history subscription alone. */
+  readonly stopHistory: () => void;
+  /** Aborted when the history subscription ends. */
+  readonly historySignal: AbortSignal;
+  /** Trades delivered. */
+  delivered: number;
+  /** Streams switched to live. */
+  caughtUp: number;
+  /** Counts a gap of `stream` (its index is set) and passes it on. */
+  readonly lost: (stream: Stream, gap: TradeGap) => void;
+  /** Since when the history has had nothing pending (undefined: it has). */
+  historyIdleSince?: number;
+}
 
 /** One stream of the subscription, as the two feeds' streams map to it. */
 export interface Stream {
@@ -32,6 +65,12 @@ export interface Stream {
   replayedSeen: number;
   /** When the live feed last reported its reader behind (performance.now()). */
   behindAt: number;
+  /**
+   * Since when (performance.now(), at a settle tick) its switch has been
+   * held by trades of the live run older than the history's last of another
+   * run (`Seam.waitsForRing`); undefined: it is not.
+   */
+  olderSince?: number;
   /**
    * Its latest stored trade, read once for a durable start (null: none
    * stored; undefined: not read yet).

@@ -26,7 +26,12 @@ import type {
 import type { LoadSnapshot } from "../transport/snapshot_feed.ts";
 import { delay } from "../runtime/delay.ts";
 import { Seam } from "./_seam.ts";
-import { evictionReport, lossReport, type Stream } from "./_stream.ts";
+import {
+  type Delivery,
+  evictionReport,
+  lossReport,
+  type Stream,
+} from "./_stream.ts";
 import { readStoredCuts } from "./_stored_cut.ts";
 
 /** Options of {@linkcode CatchUpFeed}. */
@@ -79,27 +84,16 @@ export interface CatchUpFeedOptions {
   behindQuietMs?: number;
 }
 
-/** What one subscription delivers to, shared by its streams. */
-interface Delivery {
-  readonly onTick: OnTick;
-  readonly options: SubscribeOptions;
-  readonly start: number;
-  readonly limit: number;
-  readonly stop: () => void;
-  /** Ends the history subscription alone. */
-  readonly stopHistory: () => void;
-  /** Aborted when the history subscription ends. */
-  readonly historySignal: AbortSignal;
-  delivered: number;
-  caughtUp: number;
-  /** Counts a gap of `stream` (its index is set) and passes it on. */
-  readonly lost: (stream: Stream, gap: TradeGap) => void;
-  /** Since when the history has had nothing pending (undefined: it has). */
-  historyIdleSince?: number;
-}
-
 /** How long after a failed read of the latest stored trades the next one goes, ms. */
 const STORED_RETRY_MS = 5000;
+
+/**
+ * How long, ms at least (else 5 × settleMs), held trades of the live run
+ * older than the history's last of another run hold the switch (a replaced
+ * ring not attached yet); then the run is taken as the ring's own, newer
+ * (a clock stepped back between the runs).
+ */
+const RUN_SETTLE_MIN_MS = 1000;
 
 /** Default of {@linkcode CatchUpFeedOptions.hold}. */
 export const DEFAULT_HOLD = 262_144;
@@ -134,6 +128,8 @@ export class CatchUpFeed implements TradeFeed {
   /** A read of the latest stored trades under way. */
   #reading = false;
   readonly #settleMs: number;
+  /** How long, ms, held trades older than the history's last of another run hold a switch. */
+  readonly #runSettleMs: number;
   readonly #behindQuietMs: number;
   #streams: Stream[] = [];
   #byKey = new Map<string, Stream>();
@@ -154,6 +150,7 @@ export class CatchUpFeed implements TradeFeed {
       : BigInt(options.since.getTime()) * 1_000_000n;
     this.#stored = options.stored;
     this.#settleMs = validMs("settleMs", options.settleMs ?? DEFAULT_SETTLE_MS);
+    this.#runSettleMs = Math.max(RUN_SETTLE_MIN_MS, 5 * this.#settleMs);
     this.#behindQuietMs = validMs(
       "behindQuietMs",
       options.behindQuietMs ?? DEFAULT_BEHIND_QUIET_MS,
@@ -287,7 +284,17 @@ export class CatchUpFeed implements TradeFeed {
     for (const stream of settled) {
       const cut = stream.seam.replayed === 0 ? stream.cut : null;
       if (cut != null && cut.streamSeq > floor) continue;
-      stream.seam.historyComplete(cut ?? undefined);
+      const { seam } = stream;
+      seam.historyComplete({
+        stored: cut ?? undefined,
+        // A replaced ring is attached well within it: a run still read
+        // after it is the ring's own (its clock behind the history's run).
+        runSettled: seam.waitsForRing && stream.olderSince !== undefined &&
+          now - stream.olderSince >= this.#runSettleMs,
+      });
+      stream.olderSince = seam.waitsForRing
+        ? stream.olderSince ?? now
+        : undefined;
     }
   }
 
@@ -432,6 +439,11 @@ export class CatchUpFeed implements TradeFeed {
   /** Whether each stream (by index) reached live. */
   caughtUp(): boolean[] {
     return this.#streams.map((stream) => stream.seam.live);
+  }
+
+  /** Whether each stream (by index), not live yet, holds live trades it has not delivered. */
+  holding(): boolean[] {
+    return this.#streams.map(({ seam }) => !seam.live && seam.held > 0);
   }
 
   /** Whether the history still has trades to replay (or cannot tell: not connected). */

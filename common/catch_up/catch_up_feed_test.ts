@@ -49,8 +49,13 @@ class ScriptedFeed implements TradeFeed {
       })
     );
   }
-  /** Delivers trades `seqs` of `symbol`, epoch `epoch` told first. */
-  send(symbol: string, epoch: number, seqs: number[]): void {
+  /** Delivers trades `seqs` of `symbol`, epoch `epoch` told first, received at `tsRecv`. */
+  send(
+    symbol: string,
+    epoch: number,
+    seqs: number[],
+    tsRecv = 1_764_000_000_000_000_000n,
+  ): void {
     const index = this.order.indexOf(symbol);
     this.options.onEpoch?.(index, epoch);
     const view = new TradeView();
@@ -59,7 +64,7 @@ class ScriptedFeed implements TradeFeed {
       flags: 0,
       seq,
       tsEvent: 1_764_000_000_000_000_000n,
-      tsRecv: 1_764_000_000_000_000_000n,
+      tsRecv,
       priceFixed: 1_000_000_000n,
       size: 1,
       tradeId: BigInt(seq),
@@ -696,5 +701,40 @@ Deno.test("CatchUpFeed: the held trades of an old run given up on before the swi
   await done;
   assert.deepEqual(events, [
     "lost: x:A: 2 held live trades of run 1 given up on (more than 4 producer restarts while catching up): lost unless the history brings them",
+  ]);
+});
+
+Deno.test("CatchUpFeed: a ring run whose trades are older than the history's last of another run (a clock stepped back, JetStream without the ring's run) switches behind a restart gap once a replaced ring would have been attached, not never", async () => {
+  const live = new ScriptedFeed("live", ["A"]);
+  const history = new ScriptedFeed("history", ["A"]);
+  const feed = new CatchUpFeed({ history, live, hold: 16, settleMs: 20 });
+  const got: string[] = [];
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], (trade, origin) => {
+    got.push(`${origin.symbol}:${trade.seq}`);
+  }, {
+    signal: stop.signal,
+    onGap: (gap) => got.push(`${gap.symbol} gap ${gap.cause}`),
+    onCaughtUp: (e) => got.push(`caught ${e.symbol} ${e.lastSeq} ${e.epoch}`),
+  });
+  history.send("A", 1, [10], 2_000n);
+  live.send("A", 2, [1, 2], 1_000n); // run 2, its clock behind run 1's
+  history.idle = live.idle = true;
+  const started = Date.now();
+  await delay(500);
+  assert.deepEqual(feed.caughtUp(), [false], "held, not yet taken as newer");
+  const deadline = Date.now() + 10_000;
+  while (!feed.caughtUp()[0] && Date.now() < deadline) await delay(20);
+  assert.ok(Date.now() - started >= 1000, "waits a replaced ring's attach");
+  live.send("A", 2, [3], 3_000n);
+  stop.abort();
+  await done;
+  assert.deepEqual(got, [
+    "A:10",
+    "A gap producer restart",
+    "caught A 10 2",
+    "A:1",
+    "A:2",
+    "A:3",
   ]);
 });

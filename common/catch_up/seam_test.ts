@@ -479,8 +479,23 @@ Deno.test("seam: a history known complete switches at the oldest held trade: no 
     send(seam, "history", [10], 100n);
     send(seam, "live", [90], 50n);
     assert.equal(seam.historyComplete(), false);
+    assert.equal(seam.waitsForRing, true);
   });
   assert.deepEqual(older, { told: ["10"], switched: false });
+  // Still that run once a replaced ring would have been attached: the
+  // ring's own, newer run (a clock stepped back), behind a restart gap.
+  assert.deepEqual(
+    run((seam) => {
+      seam.liveEpoch(4);
+      seam.historyEpoch(5);
+      send(seam, "history", [10], 100n);
+      send(seam, "live", [90], 50n);
+      assert.equal(seam.historyComplete(), false);
+      assert.equal(seam.historyComplete({ runSettled: true }), true);
+      assert.equal(seam.waitsForRing, false);
+    }).told,
+    ["10", "gap producer restart null+null", "caught 10 4", "90"],
+  );
 });
 
 Deno.test("seam: a live epoch change after the switch delivers the new run from its start; before it (a time start), the old run's held trades the history never enters go first, then a producer restart", () => {
@@ -674,7 +689,7 @@ Deno.test("seam: a durable start known complete with nothing delivered leaves ou
     }, 16);
     seam.liveEpoch(5);
     for (const seq of held) seam.liveTrade(message([seq]).select(0));
-    seam.historyComplete(stored);
+    seam.historyComplete({ stored });
     return told;
   };
   assert.deepEqual(run([1, 2, 3, 4], { epoch: 5, seq: 2 }), [
