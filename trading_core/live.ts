@@ -162,6 +162,7 @@ function createCatchUpFeed(source: DataSourceConfig, log: Logger): CatchUpFeed {
         subjectPrefix: source.nats.subjectPrefix,
         exchange: source.exchange,
         log,
+        purpose: "catch_up",
       })
       : undefined,
     history: createNatsFeed({ ...source, nats }, log),
@@ -329,7 +330,9 @@ async function consume(
           } s, ${event.replayed} trades replayed from JetStream (${
             event.lastSeq === null
               ? "none of it"
-              : `the last seq ${event.lastSeq}`
+              : event.lastEpoch === event.epoch
+              ? `the last seq ${event.lastSeq}`
+              : `the last seq ${event.lastSeq} of run epoch ${event.lastEpoch}`
           }); reading the ring from here, run epoch ${event.epoch}`,
         );
       },

@@ -24,9 +24,15 @@
  * before the new run's first trade, as a ring reader does; before it, the
  * trades of the old run the live feed held before it went on to the new
  * run (a producer killed: its ring's last trades JetStream never stored)
- * are delivered past the history's last one of that run. With a time
- * start, a kept run the history never enters (its first trade of a later
- * run, or none) goes out first, from the start on, then a restart gap.
+ * are delivered past the history's last one of that run. A kept run the
+ * history skips (it goes from an earlier run to a later one) was never
+ * stored: it goes out whole (a time start: from the start on), then a
+ * restart gap. A kept run before the history's first one goes out with a
+ * time start; a durable start cannot tell which of its trades earlier runs
+ * acknowledged, so they are counted and told (`SeamOutput.unsure`). At a
+ * durable start with nothing delivered, the latest stored trade cuts: the
+ * kept runs before its run are so told, its run goes out past it, later
+ * runs whole.
  *
  * @module
  */
@@ -35,6 +41,9 @@ import type { TradeView } from "../wire/trade_view.ts";
 import type { TradeGap } from "../transport/feed.ts";
 import { NO_EPOCH } from "../wire/run_epoch.ts";
 import { RecordQueue } from "./_record_queue.ts";
+import { ahead, KeptRuns, type StoredCut } from "./_kept_runs.ts";
+
+export type { StoredCut };
 
 /** No epoch known yet, or no trade delivered yet. */
 const NONE = -1;
@@ -64,23 +73,16 @@ export interface SeamOptions {
   since?: bigint;
 }
 
-/** The latest trade JetStream stores of a stream: its run epoch and `seq`. */
-export interface StoredCut {
-  /** Its run epoch. */
-  epoch: number;
-  /** Its `seq`. */
-  seq: number;
-}
-
 /** Options of {@linkcode Seam.historyComplete}. */
 export interface HistoryCompleteOptions {
   /**
    * A durable start: the stream's latest stored trade (acknowledged in an
-   * earlier run once the consumer's ack floor passed it).
+   * earlier run once the consumer's ack floor passed it); null: none
+   * stored (every held trade, of any run, was never stored).
    *
-   * @default {undefined}
+   * @default {undefined} (not read: the kept runs' held trades cannot be told)
    */
-  stored?: StoredCut;
+  stored?: StoredCut | null;
   /**
    * The live feed has read its run for long enough that a replaced ring
    * would have been attached: held trades older (`ts_recv`) than the
@@ -91,9 +93,6 @@ export interface HistoryCompleteOptions {
    */
   runSettled?: boolean;
 }
-
-/** Old runs whose held trades are kept at most (the oldest go first). */
-const MAX_LEFT_RUNS = 4;
 
 /** What a seam delivers to, and tells about the switch. */
 export interface SeamOutput {
@@ -107,19 +106,28 @@ export interface SeamOutput {
    * the history still had).
    */
   mayGoLive(): boolean;
-  /** Tells the switch: `replayed` history trades came before it, `lastSeq` the last (or null). */
-  caughtUp(replayed: number, lastSeq: number | null, epoch: number): void;
+  /**
+   * Tells the switch to the live run `epoch`: `replayed` history trades
+   * came before it, `lastSeq` the last (or null), of run `lastEpoch`.
+   */
+  caughtUp(
+    replayed: number,
+    lastSeq: number | null,
+    epoch: number,
+    lastEpoch: number | null,
+  ): void;
   /**
    * Tells the `count` held trades of the oldest kept run, `epoch`, given up
    * on (more than 4 old runs before the switch): lost unless the history
    * brings them.
    */
   evicted?(epoch: number, count: number): void;
-}
-
-/** `a - b` for u32 sequence numbers (wrapping), as a signed 32-bit difference. */
-function ahead(a: number, b: number): number {
-  return (a - b) | 0;
+  /**
+   * Tells the `count` held trades of the kept old run `epoch` given up on at
+   * a durable start: the run had trades stored and acknowledged in an
+   * earlier run, and no stored trade tells which of these were not.
+   */
+  unsure?(epoch: number, count: number): void;
 }
 
 /** One stream's seam; see the module documentation. */
@@ -127,7 +135,7 @@ export class Seam {
   #queue: RecordQueue;
   readonly #hold: number;
   /** Held trades of runs the live feed went past before the switch, by epoch. */
-  readonly #left = new Map<number, RecordQueue>();
+  readonly #left = new KeptRuns();
   readonly #out: SeamOutput;
   #live = false;
   #replayed = 0;
@@ -142,6 +150,7 @@ export class Seam {
 
   readonly #since: bigint | undefined;
   #evicted = 0;
+  #unsure = 0;
   #waitsForRing = false;
 
   /** A seam delivering to `out`, holding up to `hold` live trades (a power of two). */
@@ -177,6 +186,11 @@ export class Seam {
     return this.#evicted;
   }
 
+  /** Held trades of kept old runs given up on at a durable start (see `SeamOutput.unsure`). */
+  get unsure(): number {
+    return this.#unsure;
+  }
+
   /**
    * Whether the last {@linkcode historyComplete} did not switch because the
    * held trades of the live run are older (`ts_recv`) than the history's
@@ -206,13 +220,10 @@ export class Seam {
     if (this.#live) {
       this.#last = NONE;
     } else if (this.#queue.size > 0) {
-      this.#left.delete(this.#liveEpoch);
-      this.#left.set(this.#liveEpoch, this.#queue);
-      if (this.#left.size > MAX_LEFT_RUNS) {
-        const [epoch, held] = this.#left.entries().next().value!;
-        this.#left.delete(epoch);
-        this.#evicted += held.size;
-        this.#out.evicted?.(epoch, held.size);
+      const evicted = this.#left.keep(this.#liveEpoch, this.#queue);
+      if (evicted !== undefined) {
+        this.#evicted += evicted.held.size;
+        this.#out.evicted?.(evicted.epoch, evicted.held.size);
       }
       this.#queue = new RecordQueue(this.#hold);
     }
@@ -233,6 +244,10 @@ export class Seam {
     if (this.#last !== NONE) {
       if (this.#lastEpoch !== this.#historyEpoch) {
         this.#leaveRun(); // the history went on to another run
+        // The kept runs it skipped (before that run) were never stored.
+        if (this.#left.has(epoch) || epoch === this.#liveEpoch) {
+          this.#deliverKept(epoch, null);
+        }
       } else if (ahead(seq, this.#last) <= 0) {
         return; // delivered already (a redelivery)
       }
@@ -311,7 +326,7 @@ export class Seam {
       // what a durable consumer acknowledged in earlier runs) are not asked
       // for; none left, live goes on from the next trade.
       if (this.#dropBeforeStart(stored)) {
-        this.#deliverKept(NONE);
+        this.#deliverKept(NONE, stored);
         this.#switch(null);
         return true;
       }
@@ -330,12 +345,14 @@ export class Seam {
           return false;
         }
         this.#leaveRun();
-        this.#deliverKept(NONE); // the live run numbers from its own start
+        // The live run numbers from its own start; the kept runs left, the
+        // history never entered: never stored.
+        this.#deliverKept(NONE, null);
       } else {
         this.#gapTo(this.#queue.headSeq);
       }
     } else {
-      this.#deliverKept(NONE);
+      this.#deliverKept(NONE, stored);
     }
     this.#switch(last === NONE ? null : last);
     return true;
@@ -347,13 +364,13 @@ export class Seam {
    * the ring no longer holds the trades just past it). Returns whether
    * none is left.
    */
-  #dropBeforeStart(stored: StoredCut | undefined): boolean {
+  #dropBeforeStart(stored: StoredCut | null | undefined): boolean {
     const queue = this.#queue;
     const since = this.#since;
     if (since !== undefined) {
       while (queue.size > 0 && queue.headTsRecv < since) queue.shift();
     }
-    if (stored !== undefined && stored.epoch === this.#liveEpoch) {
+    if (stored != null && stored.epoch === this.#liveEpoch) {
       while (queue.size > 0 && ahead(queue.headSeq, stored.seq) <= 0) {
         queue.shift();
       }
@@ -395,9 +412,8 @@ export class Seam {
    * lost some), then a `producer restart` gap.
    */
   #leaveRun(): void {
-    const held = this.#left.get(this.#lastEpoch);
+    const held = this.#left.take(this.#lastEpoch);
     if (held !== undefined && held.size > 0) {
-      this.#left.delete(this.#lastEpoch);
       this.#gapTo(held.headSeq);
       held.drain((trade) => this.#deliverLive(trade));
     }
@@ -405,22 +421,26 @@ export class Seam {
   }
 
   /**
-   * A time start: delivers the held trades of the kept runs before run
-   * `epoch` (all of them when it is not kept), oldest run first: the history
-   * never brings them. Each from `since` on, followed by a `producer
-   * restart` gap; no trade is delivered last after it. (A durable start
-   * cannot tell a kept run's acknowledged trades: left as before.)
+   * Delivers the held trades of the kept runs before run `epoch` the
+   * history never brings (`KeptRuns.takeBefore`, by the start: `since` or
+   * the durable `start`), each run followed by a `producer restart` gap;
+   * those a durable start cannot tell are counted and told
+   * (`SeamOutput.unsure`). No trade is delivered last after it.
    */
-  #deliverKept(epoch: number): void {
-    const since = this.#since;
-    this.#last = NONE;
-    if (since === undefined) return; // a durable start: they may be acknowledged
-    for (const [run, held] of this.#left) {
-      if (run === epoch) break;
-      this.#left.delete(run);
-      while (held.size > 0 && held.headTsRecv < since) held.shift();
-      if (held.size === 0) continue;
-      this.#last = NONE;
+  #deliverKept(epoch: number, start?: StoredCut | null): void {
+    const taken = this.#left.takeBefore(epoch, {
+      since: this.#since,
+      start,
+      liveEpoch: this.#liveEpoch,
+    });
+    for (const { epoch: run, held, after, unsure } of taken) {
+      if (unsure) {
+        this.#unsure += held.size;
+        this.#out.unsure?.(run, held.size);
+        continue;
+      }
+      this.#last = after ?? NONE;
+      if (after !== null) this.#gapTo(held.headSeq);
       held.drain((trade) => this.#deliverLive(trade));
       this.#out.gap(RESTART);
     }
@@ -453,7 +473,12 @@ export class Seam {
   #switch(lastSeq: number | null): void {
     this.#live = true;
     this.#left.clear();
-    this.#out.caughtUp(this.#replayed, lastSeq, this.#liveEpoch);
+    this.#out.caughtUp(
+      this.#replayed,
+      lastSeq,
+      this.#liveEpoch,
+      lastSeq === null ? null : this.#lastEpoch,
+    );
     this.#queue.drain((trade) => this.#deliverLive(trade));
   }
 

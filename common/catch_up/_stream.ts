@@ -103,19 +103,23 @@ export function lossReport(stream: Stream): FeedEvent | undefined {
 
 /**
  * A "lost" event: `count` held live trades of the old run `epoch` of
- * `stream` given up on before the switch (a fifth producer restart).
+ * `stream` given up on before the switch: a fifth producer restart, or
+ * (`unsure`) a durable start that cannot tell which of them were stored.
  */
 export function evictionReport(
   stream: Stream,
-  run: { epoch: number; count: number },
+  run: { epoch: number; count: number; unsure?: boolean },
 ): FeedEvent {
   const { exchange, symbol } = stream.origin;
+  const why = run.unsure
+    ? "a durable start: JetStream stored trades of that run, acknowledged in an earlier run, and cannot tell which of these it did not; use a time start, --catch-up SINCE, to get them): lost if JetStream never stored them"
+    : "more than 4 producer restarts while catching up): lost unless the history brings them";
   return {
     kind: "lost",
     exchange,
     symbol,
     stream: stream.index,
     message:
-      `${exchange}:${symbol}: ${run.count} held live trades of run ${run.epoch} given up on (more than 4 producer restarts while catching up): lost unless the history brings them`,
+      `${exchange}:${symbol}: ${run.count} held live trades of run ${run.epoch} given up on (${why}`,
   };
 }

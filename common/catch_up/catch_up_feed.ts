@@ -24,7 +24,6 @@ import type {
   TradeGap,
 } from "../transport/feed.ts";
 import type { LoadSnapshot } from "../transport/snapshot_feed.ts";
-import { delay } from "../runtime/delay.ts";
 import { Seam } from "./_seam.ts";
 import {
   type Delivery,
@@ -32,7 +31,7 @@ import {
   lossReport,
   type Stream,
 } from "./_stream.ts";
-import { readStoredCuts } from "./_stored_cut.ts";
+import { StoredCutReader } from "./_stored_cut.ts";
 
 /** Options of {@linkcode CatchUpFeed}. */
 export interface CatchUpFeedOptions {
@@ -84,9 +83,6 @@ export interface CatchUpFeedOptions {
   behindQuietMs?: number;
 }
 
-/** How long after a failed read of the latest stored trades the next one goes, ms. */
-const STORED_RETRY_MS = 5000;
-
 /**
  * How long, ms at least (else 5 × settleMs), held trades of the live run
  * older than the history's last of another run hold the switch (a replaced
@@ -124,9 +120,7 @@ export class CatchUpFeed implements TradeFeed {
   readonly #live: TradeFeed;
   readonly #hold: number;
   readonly #since: bigint | undefined;
-  readonly #stored: LoadSnapshot | undefined;
-  /** A read of the latest stored trades under way. */
-  #reading = false;
+  readonly #stored: StoredCutReader | undefined;
   readonly #settleMs: number;
   /** How long, ms, held trades older than the history's last of another run hold a switch. */
   readonly #runSettleMs: number;
@@ -148,7 +142,7 @@ export class CatchUpFeed implements TradeFeed {
     this.#since = options.since === undefined
       ? undefined
       : BigInt(options.since.getTime()) * 1_000_000n;
-    this.#stored = options.stored;
+    this.#stored = options.stored && new StoredCutReader(options.stored);
     this.#settleMs = validMs("settleMs", options.settleMs ?? DEFAULT_SETTLE_MS);
     this.#runSettleMs = Math.max(RUN_SETTLE_MIN_MS, 5 * this.#settleMs);
     this.#behindQuietMs = validMs(
@@ -199,7 +193,10 @@ export class CatchUpFeed implements TradeFeed {
       start: performance.now(),
       limit: options.limit && options.limit > 0 ? options.limit : Infinity,
       stop,
-      stopHistory: () => history.abort(),
+      stopHistory: () => {
+        history.abort();
+        clearInterval(settle); // every stream live: nothing to settle
+      },
       historySignal: history.signal,
       delivered: 0,
       caughtUp: 0,
@@ -274,10 +271,18 @@ export class CatchUpFeed implements TradeFeed {
       stream.cut === undefined
     );
     if (unread.length > 0) {
-      if (!this.#reading) {
-        this.#reading = true;
-        this.#readStored(unread, run).finally(() => this.#reading = false);
-      }
+      this.#stored!.read(unread.map((stream) => stream.origin), {
+        signal: run.historySignal,
+        done: (cuts) => unread.forEach((stream, i) => stream.cut = cuts[i]),
+        failed: (message) =>
+          run.options.onEvent?.({
+            kind: "waiting",
+            exchange: "*",
+            symbol: "*",
+            stream: -1,
+            message,
+          }),
+      });
       return;
     }
     const floor = history.acknowledged ?? Infinity;
@@ -286,7 +291,7 @@ export class CatchUpFeed implements TradeFeed {
       if (cut != null && cut.streamSeq > floor) continue;
       const { seam } = stream;
       seam.historyComplete({
-        stored: cut ?? undefined,
+        stored: cut,
         // A replaced ring is attached well within it: a run still read
         // after it is the ring's own (its clock behind the history's run).
         runSettled: seam.waitsForRing && stream.olderSince !== undefined &&
@@ -296,29 +301,6 @@ export class CatchUpFeed implements TradeFeed {
         ? stream.olderSince ?? now
         : undefined;
     }
-  }
-
-  /**
-   * Reads the latest stored trade of `streams` into their `cut` (the next
-   * settle tick switches them); after a failure, waits before the next try.
-   */
-  async #readStored(streams: Stream[], run: Delivery): Promise<void> {
-    const origins = streams.map((stream) => stream.origin);
-    const signal = run.historySignal;
-    const cuts = await readStoredCuts(this.#stored!, origins, signal)
-      .catch((error: unknown) => {
-        run.options.onEvent?.({
-          kind: "waiting",
-          exchange: "*",
-          symbol: "*",
-          stream: -1,
-          message: `catch-up: the latest stored trades could not be read (${
-            error instanceof Error ? error.message : String(error)
-          }); the quiet streams switch at a try in ${STORED_RETRY_MS / 1000} s`,
-        });
-      });
-    if (cuts === undefined) return await delay(STORED_RETRY_MS, signal);
-    streams.forEach((stream, i) => stream.cut = cuts[i] ?? null);
   }
 
   /**
@@ -399,11 +381,15 @@ export class CatchUpFeed implements TradeFeed {
           },
           evicted: (epoch, count) =>
             run.options.onEvent?.(evictionReport(stream, { epoch, count })),
+          unsure: (epoch, count) =>
+            run.options.onEvent?.(
+              evictionReport(stream, { epoch, count, unsure: true }),
+            ),
           mayGoLive: () =>
             performance.now() - stream.behindAt >= this.#behindQuietMs,
           gap: (gap) =>
             run.lost(stream, { ...gap, ...stream.origin, stream: index }),
-          caughtUp: (replayed, lastSeq, epoch) => {
+          caughtUp: (replayed, lastSeq, epoch, lastEpoch) => {
             run.options.onCaughtUp?.({
               exchange: origin.exchange,
               symbol: origin.symbol,
@@ -411,6 +397,7 @@ export class CatchUpFeed implements TradeFeed {
               replayed,
               ms: performance.now() - run.start,
               lastSeq,
+              lastEpoch,
               epoch,
             });
             // Every stream live: the history is no longer read.

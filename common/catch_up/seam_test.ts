@@ -757,3 +757,86 @@ Deno.test("seam: more than 4 old runs kept before the switch: the oldest one's h
   assert.deepEqual(told, ["1: 1", "2: 1"]);
   assert.equal(seam.evicted, 2);
 });
+
+Deno.test("seam: a durable start delivers the kept runs' held trades JetStream never stored (past the latest stored trade of its run, later runs and runs the history skips whole), each followed by a producer restart; the older ones it cannot tell are counted and told", () => {
+  const run = (script: (seam: Seam) => void) => {
+    const told: string[] = [];
+    const seam = new Seam({
+      mayGoLive: () => true,
+      tick: (trade) => told.push(String(trade.seq)),
+      gap: (gap) => told.push(`gap ${gap.cause} ${gap.firstSeq}+${gap.count}`),
+      caughtUp: (_replayed, lastSeq, epoch) =>
+        told.push(`caught ${lastSeq} ${epoch}`),
+      unsure: (epoch, count) => told.push(`unsure ${epoch}: ${count}`),
+    }, 8);
+    script(seam);
+    return { told, unsure: seam.unsure };
+  };
+  const held = (seam: Seam, epoch: number, seqs: number[]) => {
+    seam.liveEpoch(epoch);
+    for (const seq of seqs) seam.liveTrade(message([seq]).select(0));
+  };
+  const twoRuns = (seam: Seam) => {
+    held(seam, 1, [4, 5, 6]); // serve killed: 5, 6 in its ring only
+    held(seam, 2, [1, 2]);
+  };
+  const restart = "gap producer restart null+null";
+  // The latest stored trade is run 1's 4: 5 and 6 were never stored.
+  assert.deepEqual(
+    run((seam) => {
+      twoRuns(seam);
+      seam.historyComplete({ stored: { epoch: 1, seq: 4 } });
+    }),
+    {
+      told: ["5", "6", restart, "caught null 2", "1", "2"],
+      unsure: 0,
+    },
+  );
+  // The ring lost run 1's 3 and 4, past the stored 2: an exact gap.
+  assert.deepEqual(
+    run((seam) => {
+      twoRuns(seam);
+      seam.historyComplete({ stored: { epoch: 1, seq: 2 } });
+    }).told,
+    [
+      "gap overwritten 3+1",
+      "4",
+      "5",
+      "6",
+      restart,
+      "caught null 2",
+      "1",
+      "2",
+    ],
+  );
+  // Nothing stored: every kept run goes out.
+  assert.deepEqual(
+    run((seam) => {
+      twoRuns(seam);
+      seam.historyComplete({ stored: null });
+    }).told,
+    ["4", "5", "6", restart, "caught null 2", "1", "2"],
+  );
+  // The latest stored trade is of the live run: run 1 cannot be told.
+  assert.deepEqual(
+    run((seam) => {
+      twoRuns(seam);
+      seam.historyComplete({ stored: { epoch: 2, seq: 1 } });
+    }),
+    { told: ["unsure 1: 3", "caught null 2", "2"], unsure: 3 },
+  );
+  // The history goes from run 1 to run 3: kept run 2, skipped, goes out.
+  assert.deepEqual(
+    run((seam) => {
+      held(seam, 1, [5]);
+      held(seam, 2, [1, 2]);
+      held(seam, 3, [1]);
+      seam.historyEpoch(1);
+      seam.history(message([4]).select(0));
+      seam.history(message([5]).select(0));
+      seam.historyEpoch(3);
+      seam.history(message([1]).select(0));
+    }).told,
+    ["4", "5", restart, "1", "2", restart, "1", "caught 1 3"],
+  );
+});

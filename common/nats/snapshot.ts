@@ -51,11 +51,34 @@ export interface LatestTradesOptions {
   prefix: string;
   /** Where a stored message that holds no valid trade records, or a missing stream, is reported. */
   log: Logger;
+  /**
+   * What the latest trades are read for: its errors name it and what to do
+   * without it.
+   *
+   * @default {"snapshot"}
+   */
+  purpose?: SnapshotPurpose;
 }
 
+/** What the latest stored trades are read for: `live --snapshot`, or the start of `live --catch-up durable`. */
+export type SnapshotPurpose = "snapshot" | "catch_up";
+
+/** What each {@linkcode SnapshotPurpose} is called in an error, and what to do without it. */
+const PURPOSES: Record<SnapshotPurpose, { what: string; instead: string }> = {
+  snapshot: {
+    what: "the snapshot (data_source.snapshot, --snapshot)",
+    instead: "run live without --snapshot",
+  },
+  catch_up: {
+    what:
+      "the latest stored trades (where --catch-up durable's earlier runs ended)",
+    instead: "catch up from a time instead (--catch-up SINCE)",
+  },
+};
+
 /** The start of every {@linkcode SnapshotError} message. */
-function cannot(stream: string): string {
-  return `Cannot read the snapshot (data_source.snapshot, --snapshot) from stream ${stream}`;
+function cannot(stream: string, purpose: SnapshotPurpose): string {
+  return `Cannot read ${PURPOSES[purpose].what} from stream ${stream}`;
 }
 
 /**
@@ -69,6 +92,7 @@ async function whyNoAnswer(
   jsm: JetStreamManager,
   stream: string,
   error: unknown,
+  purpose: SnapshotPurpose,
 ): Promise<SnapshotError | undefined> {
   const said = error instanceof Error ? error.message : String(error);
   let allowDirect: boolean | undefined;
@@ -83,9 +107,11 @@ async function whyNoAnswer(
     }
   }
   const hint = allowDirect === false
-    ? `stream ${stream} does not allow direct gets (allow_direct false; serve creates its stream with allow_direct true): \`nats stream edit ${stream} --allow-direct\`, or run live without --snapshot`
+    ? `stream ${stream} does not allow direct gets (allow_direct false; serve creates its stream with allow_direct true): \`nats stream edit ${stream} --allow-direct\`, or ${
+      PURPOSES[purpose].instead
+    }`
     : `check that the server is 2.11 or newer and that this user may publish to $JS.API.DIRECT.GET.${stream}`;
-  return new SnapshotError(`${cannot(stream)}: ${said}; ${hint}`, {
+  return new SnapshotError(`${cannot(stream, purpose)}: ${said}; ${hint}`, {
     cause: error,
   });
 }
@@ -101,10 +127,13 @@ async function directGets(
     found = await lastMessages(jsm, stream, options);
   } catch (error) {
     if (!(error instanceof TooManySubjectsError)) throw error;
+    const purpose = options.purpose ?? "snapshot";
     throw new SnapshotError(
       `${
-        cannot(stream)
-      }: ${error.message}: name the exchange (data_source.exchange) or the symbols (data_source.symbols, --symbols), or run live without --snapshot`,
+        cannot(stream, purpose)
+      }: ${error.message}: name the exchange (data_source.exchange) or the symbols (data_source.symbols, --symbols), or ${
+        PURPOSES[purpose].instead
+      }`,
       { cause: error },
     );
   }
@@ -151,7 +180,12 @@ export async function latestTrades(
     return await directGets(jsm, stream, options);
   } catch (error) {
     if (error instanceof SnapshotError) throw error;
-    const problem = await whyNoAnswer(jsm, stream, error);
+    const problem = await whyNoAnswer(
+      jsm,
+      stream,
+      error,
+      options.purpose ?? "snapshot",
+    );
     if (problem !== undefined) throw problem;
     options.log.warn(
       `snapshot: stream ${stream} (data_source.nats.stream_name) does not exist: no trade stored, no snapshot; check the name if serve publishes to NATS`,
@@ -172,6 +206,12 @@ export interface NatsSnapshotOptions {
   exchange: string | undefined;
   /** Where the connection and the snapshot log. */
   log: Logger;
+  /**
+   * What the latest trades are read for (named in its errors).
+   *
+   * @default {"snapshot"}
+   */
+  purpose?: SnapshotPurpose;
 }
 
 /**
@@ -199,6 +239,7 @@ export function natsSnapshot(options: NatsSnapshotOptions): LoadSnapshot {
         filters,
         prefix: options.subjectPrefix,
         log,
+        purpose: options.purpose,
       });
       if (signal === undefined) return await reading;
       reading.catch(() => {}); // what fails after the abort is not waited for

@@ -119,6 +119,8 @@ export interface CaughtUp {
   ms: number;
   /** The `seq` of the last trade delivered before the switch, or null when none was. */
   lastSeq: number | null;
+  /** The run epoch of that last trade (0: of no known run), null when none was; another than `epoch` when the switch crossed a producer restart. */
+  lastEpoch: number | null;
   /** The run epoch of the live trades. */
   epoch: number;
 }
