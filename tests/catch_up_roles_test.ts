@@ -417,3 +417,80 @@ gatedTest({
     assert.equal(exit.code, 0, text);
   },
 });
+
+gatedTest({
+  name:
+    "live --catch-up durable after a durable run acknowledged everything of a publisher gone quiet: nothing replayed, its ring's trades left out (the latest stored trade, read with its run epoch, past the consumer's ack floor), then live; the two runs together every trade once, in order",
+  permissions: PERMISSIONS,
+  reason: OWN_SERVER_REASON,
+  async fn() {
+    await using server = await startNatsServer();
+    await using config = await roleConfig({ nats: { url: server.url } });
+    const symbols = config.symbols.length;
+    const durable = ["--durable", "again", "--deliver", "all"];
+    await using serve = new RoleProcess("serve", config, [
+      "--nats",
+      "--rate",
+      "300",
+    ]);
+    await serve.waitFor(/publishing to stream/);
+    await delay(1500);
+    serve.kill("SIGSTOP"); // quiet: JetStream and its rings hold the same trades
+    const records = [0, 1].map((run) => join(config.dir, `run${run}.ndjson`));
+    try {
+      await delay(500);
+      // The first run, a NATS durable consumer, acknowledges everything
+      // stored. (A catch-up run would switch to its ring early, and a later
+      // durable run replay from that switch again: docs/nats.md.)
+      await using first = new RoleProcess("live", config, [
+        "--nats",
+        ...durable,
+        "--record",
+        records[0],
+      ], { write: [records[0]] });
+      await first.waitFor(/connected to/, 1, 30_000);
+      await delay(3000);
+      first.kill("SIGINT");
+      const firstExit = await first.finish(15_000);
+      assert.equal(firstExit.code, 0, output(firstExit));
+      // The second: nothing pending, nothing replayed; switched past the
+      // latest stored trade of each symbol, none of its ring's trades again.
+      const port = freePort();
+      await using second = new RoleProcess("live", config, [
+        "--catch-up",
+        "durable",
+        ...durable,
+        "--metrics-port",
+        String(port),
+        "--record",
+        records[1],
+      ], { write: [records[1]] });
+      await second.waitFor(
+        /caught up in [\d.]+ s, 0 trades replayed from JetStream \(none of it\)/,
+        symbols,
+        30_000,
+      );
+      assert.equal(check(await healthz(port), "caught_up")?.ok, true);
+      serve.kill("SIGCONT"); // new trades: from the ring alone
+      await delay(1000);
+      serve.kill("SIGINT");
+      const published = publishedTrades(output(await serve.finish(30_000)));
+      const secondExit = await finishAfterDrain(second, symbols);
+      const text = output(secondExit);
+      assert.doesNotMatch(text, /given up on|trades lost/, text);
+      const [one, two] = await Promise.all(records.map(recordedSeqs));
+      let total = 0;
+      for (const symbol of config.symbols) {
+        const both = [...one.get(symbol) ?? [], ...two.get(symbol) ?? []];
+        total += both.length;
+        const bad = both.findIndex((seq, i) => seq !== i + 1);
+        assert.equal(bad, -1, `${symbol}: ${both.slice(bad - 3, bad + 3)}`);
+        assert.ok((two.get(symbol) ?? []).length > 0, `${symbol}: none live`);
+      }
+      assert.equal(total, published, text);
+      assert.equal(secondExit.code, 0, text);
+    } finally {
+      serve.kill("SIGCONT");
+    }
+  },
+});
