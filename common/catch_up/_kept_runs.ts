@@ -58,15 +58,18 @@ export class KeptRuns {
 
   /**
    * Keeps `held`, run `epoch`'s held trades; returns the oldest kept run
-   * given up on when more than 4 are kept.
+   * given up on (its epoch, its held trades' count) when more than 4 are kept.
    */
-  keep(epoch: number, held: RecordQueue): TakenRun | undefined {
+  keep(
+    epoch: number,
+    held: RecordQueue,
+  ): { epoch: number; count: number } | undefined {
     this.#runs.delete(epoch);
     this.#runs.set(epoch, held);
     if (this.#runs.size <= MAX_KEPT_RUNS) return undefined;
     const [oldest, queue] = this.#runs.entries().next().value!;
     this.#runs.delete(oldest);
-    return { epoch: oldest, held: queue, after: null, unsure: true };
+    return { epoch: oldest, count: queue.size };
   }
 
   /** Takes run `epoch`'s held trades out, if kept. */

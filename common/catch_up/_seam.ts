@@ -222,8 +222,8 @@ export class Seam {
     } else if (this.#queue.size > 0) {
       const evicted = this.#left.keep(this.#liveEpoch, this.#queue);
       if (evicted !== undefined) {
-        this.#evicted += evicted.held.size;
-        this.#out.evicted?.(evicted.epoch, evicted.held.size);
+        this.#evicted += evicted.count;
+        this.#out.evicted?.(evicted.epoch, evicted.count);
       }
       this.#queue = new RecordQueue(this.#hold);
     }
