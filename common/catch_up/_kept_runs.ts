@@ -104,12 +104,10 @@ export class KeptRuns {
       this.#runs.delete(run);
       let after: number | null = null;
       if (since !== undefined) {
-        while (held.size > 0 && held.headTsRecv < since) held.shift();
+        held.shiftBefore(since);
       } else if (start != null && run === start.epoch) {
         unsure = false; // the later runs: never stored
-        while (held.size > 0 && ahead(held.headSeq, start.seq) <= 0) {
-          held.shift();
-        }
+        held.shiftThrough(start.seq);
         after = start.seq;
       }
       if (held.size > 0) taken.push({ epoch: run, held, after, unsure });

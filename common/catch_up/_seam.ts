@@ -367,13 +367,9 @@ export class Seam {
   #dropBeforeStart(stored: StoredCut | null | undefined): boolean {
     const queue = this.#queue;
     const since = this.#since;
-    if (since !== undefined) {
-      while (queue.size > 0 && queue.headTsRecv < since) queue.shift();
-    }
+    if (since !== undefined) queue.shiftBefore(since);
     if (stored != null && stored.epoch === this.#liveEpoch) {
-      while (queue.size > 0 && ahead(queue.headSeq, stored.seq) <= 0) {
-        queue.shift();
-      }
+      queue.shiftThrough(stored.seq);
       if (queue.size > 0) {
         this.#last = stored.seq;
         this.#gapTo(queue.headSeq);
@@ -392,12 +388,7 @@ export class Seam {
    */
   #afterUnknownRun(last: number): boolean {
     const queue = this.#queue;
-    const at = this.#lastTsRecv;
-    while (
-      queue.size > 0 &&
-      (queue.headTsRecv < at ||
-        (queue.headTsRecv === at && ahead(queue.headSeq, last) <= 0))
-    ) queue.shift();
+    queue.shiftThrough(last, this.#lastTsRecv);
     if (queue.size === 0) return false;
     if (ahead(queue.headSeq, last) !== 1) {
       this.#out.gap(RESTART);

@@ -32,6 +32,7 @@ import {
   type Stream,
 } from "./_stream.ts";
 import { StoredCutReader } from "./_stored_cut.ts";
+import { settle as settleTick } from "./_settle.ts";
 
 /** Options of {@linkcode CatchUpFeed}. */
 export interface CatchUpFeedOptions {
@@ -211,7 +212,14 @@ export class CatchUpFeed implements TradeFeed {
       },
     };
     const settle = setInterval(
-      () => this.#settle(run),
+      () =>
+        settleTick(run, {
+          streams: this.#streams,
+          history: this.#history,
+          stored: this.#stored,
+          settleMs: this.#settleMs,
+          runSettleMs: this.#runSettleMs,
+        }),
       Math.max(10, Math.min(250, this.#settleMs)),
     );
     const liveRun = this.#read(this.#live, symbols, run, live.signal);
@@ -236,70 +244,6 @@ export class CatchUpFeed implements TradeFeed {
     options.signal?.removeEventListener("abort", stop);
     for (const result of settled) {
       if (result.status === "rejected") throw result.reason;
-    }
-  }
-
-  /**
-   * Switches the streams still catching up whose history is known complete:
-   * the history has had nothing pending for `settleMs` and brought nothing
-   * of the stream for as long (see `Seam.historyComplete`).
-   */
-  #settle(run: Delivery): void {
-    const now = performance.now();
-    // When the history last brought a stream trades, as of this tick (no
-    // clock read per history trade).
-    for (const stream of this.#streams) {
-      if (stream.seam.replayed === stream.replayedSeen) continue;
-      stream.replayedSeen = stream.seam.replayed;
-      stream.historyAt = now;
-    }
-    const history = this.#history.status();
-    if (!(history.connected && history.idle)) {
-      run.historyIdleSince = undefined;
-      return;
-    }
-    run.historyIdleSince ??= now;
-    if (now - run.historyIdleSince < this.#settleMs) return;
-    const settled = this.#streams.filter((stream) =>
-      !stream.seam.live && now - stream.historyAt >= this.#settleMs
-    );
-    // A durable start: the streams the history brought nothing of switch
-    // past their latest stored trade, read once, when the consumer has
-    // acknowledged it (not yet: it may still be on its way in the history).
-    const unread = settled.filter((stream) =>
-      this.#stored !== undefined && stream.seam.replayed === 0 &&
-      stream.cut === undefined
-    );
-    if (unread.length > 0) {
-      this.#stored!.read(unread.map((stream) => stream.origin), {
-        signal: run.historySignal,
-        done: (cuts) => unread.forEach((stream, i) => stream.cut = cuts[i]),
-        failed: (message) =>
-          run.options.onEvent?.({
-            kind: "waiting",
-            exchange: "*",
-            symbol: "*",
-            stream: -1,
-            message,
-          }),
-      });
-      return;
-    }
-    const floor = history.acknowledged ?? Infinity;
-    for (const stream of settled) {
-      const cut = stream.seam.replayed === 0 ? stream.cut : null;
-      if (cut != null && cut.streamSeq > floor) continue;
-      const { seam } = stream;
-      seam.historyComplete({
-        stored: cut,
-        // A replaced ring is attached well within it: a run still read
-        // after it is the ring's own (its clock behind the history's run).
-        runSettled: seam.waitsForRing && stream.olderSince !== undefined &&
-          now - stream.olderSince >= this.#runSettleMs,
-      });
-      stream.olderSince = seam.waitsForRing
-        ? stream.olderSince ?? now
-        : undefined;
     }
   }
 
