@@ -249,7 +249,10 @@ export class Seam {
           this.#deliverKept(epoch, null);
         }
       } else if (ahead(seq, this.#last) <= 0) {
-        return; // delivered already (a redelivery)
+        // No known run: the history feed drops its redeliveries (by stream
+        // sequence), so a seq not past the last is a producer restart.
+        if (epoch !== NO_EPOCH) return; // delivered already (a redelivery)
+        this.#out.gap(RESTART);
       }
     }
     this.#out.tick(trade);

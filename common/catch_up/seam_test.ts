@@ -678,6 +678,39 @@ Deno.test("seam: history without Marketbus-Epoch known complete switches by ts_r
   assert.deepEqual(run([[9, 90n], [10, 100n]]), ["complete false"]);
 });
 
+Deno.test("seam: history without Marketbus-Epoch across a producer restart (seqs from 1 again) delivers the new run behind a producer restart, then switches to the ring with no duplicate", () => {
+  const told: string[] = [];
+  const seam = new Seam({
+    mayGoLive: () => true,
+    tick: (trade) => told.push(String(trade.seq)),
+    gap: (gap) => told.push(`gap ${gap.cause}`),
+    caughtUp: (replayed, lastSeq) => told.push(`caught ${replayed} ${lastSeq}`),
+  }, 16);
+  seam.liveEpoch(77);
+  seam.historyEpoch(0); // an old serve: no header
+  const at = (i: number) => BigInt(i * 10);
+  let i = 0;
+  for (let seq = 1; seq <= 5; seq++) {
+    seam.history(message([seq], at(++i)).select(0));
+  }
+  for (let seq = 1; seq <= 10; seq++) {
+    seam.history(message([seq], at(++i)).select(0));
+  }
+  // The ring (the second run, now with a header) from 8 on.
+  for (let seq = 8; seq <= 12; seq++) {
+    seam.liveTrade(message([seq], at(seq + 5)).select(0));
+  }
+  assert.equal(seam.historyComplete(), true);
+  assert.deepEqual(told, [
+    ..."12345".split(""),
+    "gap producer restart",
+    ..."1 2 3 4 5 6 7 8 9 10".split(" "),
+    "caught 15 10",
+    "11",
+    "12",
+  ]);
+});
+
 Deno.test("seam: a durable start known complete with nothing delivered leaves out the held trades at or before the latest stored one of their run; an exact gap when the ring lost the next ones", () => {
   const run = (held: number[], stored?: { epoch: number; seq: number }) => {
     const told: string[] = [];
