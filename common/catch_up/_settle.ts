@@ -50,10 +50,11 @@ export function settle(run: Delivery, context: SettleContext): void {
   // A durable start: the streams the history brought nothing of switch
   // past their latest stored trade, read once, when the consumer has
   // acknowledged it (not yet: it may still be on its way in the history).
-  const unread = settled.filter((stream) =>
+  // Only they wait for the read (pending or failing), not the others.
+  const isUnread = (stream: Stream) =>
     stored !== undefined && stream.seam.replayed === 0 &&
-    stream.cut === undefined
-  );
+    stream.cut === undefined;
+  const unread = settled.filter(isUnread);
   if (unread.length > 0) {
     stored!.read(unread.map((stream) => stream.origin), {
       signal: run.historySignal,
@@ -67,10 +68,10 @@ export function settle(run: Delivery, context: SettleContext): void {
           message,
         }),
     });
-    return;
   }
   const floor = history.acknowledged ?? Infinity;
   for (const stream of settled) {
+    if (isUnread(stream)) continue;
     const cut = stream.seam.replayed === 0 ? stream.cut : null;
     if (cut != null && cut.streamSeq > floor) continue;
     const { seam } = stream;

@@ -595,6 +595,43 @@ Deno.test("CatchUpFeed: a failed read of the latest stored trades is told once, 
   ]);
 });
 
+Deno.test("CatchUpFeed: a stored read that fails holds only the unread quiet streams: another stream, known complete in another run, switches behind a restart gap", async () => {
+  const live = new ScriptedFeed("live", ["B"]);
+  const history = new ScriptedFeed("history", ["A", "B"]);
+  const feed = new CatchUpFeed({
+    history,
+    live,
+    hold: 16,
+    settleMs: 20,
+    stored: () => Promise.reject(new Error("allow_direct is false")),
+  });
+  const got: string[] = [];
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], (trade, origin) => {
+    got.push(`${origin.symbol}:${trade.seq}`);
+  }, {
+    signal: stop.signal,
+    onGap: (gap) => got.push(`${gap.symbol} gap ${gap.cause}`),
+    onCaughtUp: (e) => got.push(`caught ${e.symbol}`),
+  });
+  history.send("B", 1, [1, 2, 3], 1_000n);
+  live.send("B", 2, [1, 2], 2_000n);
+  history.idle = live.idle = true;
+  const deadline = Date.now() + 3000;
+  while (!got.includes("caught B") && Date.now() < deadline) await delay(20);
+  stop.abort();
+  await done;
+  assert.deepEqual(got, [
+    "B:1",
+    "B:2",
+    "B:3",
+    "B gap producer restart",
+    "caught B",
+    "B:1",
+    "B:2",
+  ]);
+});
+
 /** A stored trade `seq` of `symbol`, run `epoch`, at stream sequence `streamSeq`, as a snapshot loader gives it. */
 function storedTrade(
   symbol: string,
