@@ -339,6 +339,9 @@ export class Seam {
       if (!this.#afterUnknownRun(last)) return false;
     } else if (last !== NONE) {
       if (this.#lastEpoch !== this.#liveEpoch) {
+        // Never a held trade received before the start (a stale ring).
+        if (this.#since !== undefined) this.#queue.shiftBefore(this.#since);
+        if (this.#queue.size === 0) return false;
         // Held trades older than the history's last: the live feed still
         // reads a run the history went past (a replaced ring), unless that
         // run was read long enough for a replaced ring to be attached (a

@@ -78,9 +78,11 @@ export function settle(run: Delivery, context: SettleContext): void {
     seam.historyComplete({
       stored: cut,
       // A replaced ring is attached well within it: a run still read
-      // after it is the ring's own (its clock behind the history's run).
+      // after it is the ring's own (its clock behind the history's run),
+      // unless its producer is gone (a stale ring: not a newer run).
       runSettled: seam.waitsForRing && stream.olderSince !== undefined &&
-        now - stream.olderSince >= context.runSettleMs,
+        now - stream.olderSince >= context.runSettleMs &&
+        !stream.producerGone,
     });
     stream.olderSince = seam.waitsForRing
       ? stream.olderSince ?? now

@@ -71,6 +71,8 @@ export interface Stream {
    * run (`Seam.waitsForRing`); undefined: it is not.
    */
   olderSince?: number;
+  /** Whether the live feed told its ring's producer dead or closed (since its last ring attached). */
+  producerGone?: boolean;
   /**
    * Its latest stored trade, read once for a durable start (null: none
    * stored; undefined: not read yet).

@@ -111,6 +111,11 @@ function validMs(name: string, ms: number): number {
   return ms;
 }
 
+/** Whether a live feed's event `kind` tells its ring's producer gone. */
+function gone(kind: string): boolean {
+  return kind === "dead" || kind === "closed";
+}
+
 /** Catch-up then live; see the module documentation. */
 export class CatchUpFeed implements TradeFeed {
   /** Short name (the `transport` label). */
@@ -274,7 +279,10 @@ export class CatchUpFeed implements TradeFeed {
           else stream.historyIndex = index;
         },
         onEpoch: isLive
-          ? (index, epoch) => streams[index].seam.liveEpoch(epoch)
+          ? (index, epoch) => {
+            streams[index].producerGone = false; // a ring attached
+            streams[index].seam.liveEpoch(epoch);
+          }
           : (index, epoch) => streams[index].seam.historyEpoch(epoch),
         onGap: (gap) => {
           const stream = streams[gap.stream];
@@ -299,6 +307,9 @@ export class CatchUpFeed implements TradeFeed {
           const covered = isLive && stream !== undefined &&
             !stream.seam.live && event.kind === "behind";
           if (covered) stream.behindAt = performance.now();
+          if (isLive && stream !== undefined && gone(event.kind)) {
+            stream.producerGone = true;
+          }
           if (!covered) emit({ ...event, stream: stream?.index ?? -1 });
         },
       },

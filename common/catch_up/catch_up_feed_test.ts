@@ -784,6 +784,50 @@ Deno.test("CatchUpFeed: a ring run whose trades are older than the history's las
   ]);
 });
 
+Deno.test("CatchUpFeed: a stale ring older than the history's run is never switched to as a newer run: not its trades received before SINCE, not a ring whose producer is dead; the history's later trades still come", async () => {
+  const run = async (ringAt: bigint, dead: boolean) => {
+    const live = new ScriptedFeed("live", ["A"]);
+    const history = new ScriptedFeed("history", ["A"]);
+    const feed = new CatchUpFeed({
+      history,
+      live,
+      hold: 16,
+      settleMs: 20,
+      since: new Date(1000),
+    });
+    const got: string[] = [];
+    const stop = new AbortController();
+    const done = feed.subscribeTrades([], (trade, origin) => {
+      got.push(`${origin.symbol}:${trade.seq}`);
+    }, {
+      signal: stop.signal,
+      onGap: (gap) => got.push(`${gap.symbol} gap ${gap.cause}`),
+      onCaughtUp: (e) => got.push(`caught ${e.symbol}`),
+    });
+    live.send("A", 1, [7, 8, 9], ringAt); // serve E1's ring, killed -9
+    if (dead) {
+      live.options.onEvent?.({
+        kind: "dead",
+        exchange: "x",
+        symbol: "A",
+        stream: 0,
+        message: "producer pid 1 died",
+      });
+    }
+    history.send("A", 2, [1, 2], 2_000_000_000n); // serve E2, --no-ipc
+    history.idle = live.idle = true;
+    await delay(1500); // past the run settle time (1 s here)
+    history.send("A", 2, [3], 3_000_000_000n);
+    await delay(100);
+    stop.abort();
+    await done;
+    assert.deepEqual(feed.caughtUp(), [false]);
+    assert.deepEqual(got, ["A:1", "A:2", "A:3"]);
+  };
+  await run(500_000_000n, false); // received before SINCE (1 s)
+  await run(1_500_000_000n, true); // after it, but its producer is dead
+});
+
 Deno.test("CatchUpFeed: a durable start delivers a killed run's ring trades past its latest stored one, then a restart gap; older kept runs it cannot tell are told in a 'lost' event", async () => {
   const attempt = async (stored: ReturnType<typeof storedTrade>) => {
     const live = new ScriptedFeed("live", ["A"]);
