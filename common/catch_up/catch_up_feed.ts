@@ -111,6 +111,19 @@ function validMs(name: string, ms: number): number {
   return ms;
 }
 
+/** The cause of held trades given up on before a switch. */
+const GIVEN_UP: LossCause = "given up";
+
+/**
+ * Counts `count` held trades of `stream` given up on in its losses (the
+ * summary's `lost`: the role exits 1); its report says why, not a gap.
+ */
+function giveUp(stream: Stream, count: number): void {
+  stream.lost += count;
+  stream.reportedLost += count;
+  stream.lostBy[GIVEN_UP] = (stream.lostBy[GIVEN_UP] ?? 0) + count;
+}
+
 /** Whether a live feed's event `kind` tells its ring's producer gone. */
 function gone(kind: string): boolean {
   return kind === "dead" || kind === "closed";
@@ -156,7 +169,11 @@ export class CatchUpFeed implements TradeFeed {
       options.behindQuietMs ?? DEFAULT_BEHIND_QUIET_MS,
     );
     this.lossCauses = [
-      ...new Set([...options.live.lossCauses, ...options.history.lossCauses]),
+      ...new Set([
+        ...options.live.lossCauses,
+        ...options.history.lossCauses,
+        GIVEN_UP,
+      ]),
     ];
   }
 
@@ -334,12 +351,16 @@ export class CatchUpFeed implements TradeFeed {
             run.onTick(trade, stream.origin, index);
             if (++run.delivered >= run.limit) run.stop();
           },
-          evicted: (epoch, count) =>
-            run.options.onEvent?.(evictionReport(stream, { epoch, count })),
-          unsure: (epoch, count) =>
+          evicted: (epoch, count) => {
+            giveUp(stream, count);
+            run.options.onEvent?.(evictionReport(stream, { epoch, count }));
+          },
+          unsure: (epoch, count) => {
+            giveUp(stream, count);
             run.options.onEvent?.(
               evictionReport(stream, { epoch, count, unsure: true }),
-            ),
+            );
+          },
           mayGoLive: () =>
             performance.now() - stream.behindAt >= this.#behindQuietMs,
           gap: (gap) =>

@@ -726,7 +726,7 @@ Deno.test("CatchUpFeed: a durable start reads the latest stored trades once per 
   assert.equal(reads, 1);
 });
 
-Deno.test("CatchUpFeed: the held trades of an old run given up on before the switch (a fifth producer restart) are counted and told in a 'lost' event", async () => {
+Deno.test("CatchUpFeed: the held trades of an old run given up on before the switch (a fifth producer restart) are counted in its lost (cause given up) and told in a 'lost' event", async () => {
   const live = new ScriptedFeed("live", ["A"]);
   const history = new ScriptedFeed("history", ["A"]);
   const feed = new CatchUpFeed({ history, live, hold: 16, settleMs: 60_000 });
@@ -739,6 +739,10 @@ Deno.test("CatchUpFeed: the held trades of an old run given up on before the swi
   for (let epoch = 1; epoch <= 6; epoch++) live.send("A", epoch, [5, 6]);
   stop.abort();
   await done;
+  // Counted in the stream's losses (the summary's lost: the role exits 1).
+  const [{ lost, lostBy }] = feed.stats();
+  assert.deepEqual({ lost, lostBy }, { lost: 2, lostBy: { "given up": 2 } });
+  assert.ok(feed.lossCauses.includes("given up"));
   assert.deepEqual(events, [
     "lost: x:A: 2 held live trades of run 1 given up on (more than 4 producer restarts while catching up): lost unless the history brings them",
   ]);
@@ -828,7 +832,7 @@ Deno.test("CatchUpFeed: a stale ring older than the history's run is never switc
   await run(1_500_000_000n, true); // after it, but its producer is dead
 });
 
-Deno.test("CatchUpFeed: a durable start delivers a killed run's ring trades past its latest stored one, then a restart gap; older kept runs it cannot tell are told in a 'lost' event", async () => {
+Deno.test("CatchUpFeed: a durable start delivers a killed run's ring trades past its latest stored one, then a restart gap; older kept runs it cannot tell are counted in its lost (cause given up) and told in a 'lost' event", async () => {
   const attempt = async (stored: ReturnType<typeof storedTrade>) => {
     const live = new ScriptedFeed("live", ["A"]);
     const history = new ScriptedFeed("history", ["A"]);
@@ -857,6 +861,8 @@ Deno.test("CatchUpFeed: a durable start delivers a killed run's ring trades past
     while (!feed.caughtUp()[0] && Date.now() < deadline) await delay(20);
     stop.abort();
     await done;
+    const [{ lost, lostBy }] = feed.stats();
+    got.push(`lost ${lost} ${JSON.stringify(lostBy)}`);
     return got;
   };
   assert.deepEqual(await attempt(storedTrade("A", 4, 1, 3)), [
@@ -866,10 +872,12 @@ Deno.test("CatchUpFeed: a durable start delivers a killed run's ring trades past
     "caught A null",
     "A:1",
     "A:2",
+    "lost 0 {}",
   ]);
   assert.deepEqual(await attempt(storedTrade("A", 1, 2, 4)), [
     "lost: x:A: 3 held live trades of run 1 given up on (a durable start: JetStream stored trades of that run, acknowledged in an earlier run, and cannot tell which of these it did not; use a time start, --catch-up SINCE, to get them): lost if JetStream never stored them",
     "caught A null",
     "A:2",
+    'lost 3 {"given up":3}',
   ]);
 });
