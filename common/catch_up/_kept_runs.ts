@@ -8,13 +8,16 @@
  */
 
 import type { RecordQueue } from "./_record_queue.ts";
+import { NO_EPOCH } from "../wire/run_epoch.ts";
 
-/** The latest trade JetStream stores of a stream: its run epoch and `seq`. */
+/** The latest trade JetStream stores of a stream: its run epoch, `seq` and `ts_recv`. */
 export interface StoredCut {
-  /** Its run epoch. */
+  /** Its run epoch (`NO_EPOCH`: stored without `Marketbus-Epoch`, cut by `tsRecv`). */
   epoch: number;
   /** Its `seq`. */
   seq: number;
+  /** Its `ts_recv`, ns. */
+  tsRecv: bigint;
 }
 
 /** Old runs whose held trades are kept at most (the oldest go first). */
@@ -105,6 +108,8 @@ export class KeptRuns {
       let after: number | null = null;
       if (since !== undefined) {
         held.shiftBefore(since);
+      } else if (start?.epoch === NO_EPOCH) {
+        held.shiftThrough(start.seq, start.tsRecv); // no known run: by time
       } else if (start != null && run === start.epoch) {
         unsure = false; // the later runs: never stored
         held.shiftThrough(start.seq);

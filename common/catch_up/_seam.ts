@@ -374,7 +374,10 @@ export class Seam {
     const queue = this.#queue;
     const since = this.#since;
     if (since !== undefined) queue.shiftBefore(since);
-    if (stored != null && stored.epoch === this.#liveEpoch) {
+    if (stored?.epoch === NO_EPOCH) {
+      // Stored with no known run (an old serve): `ts_recv` is the only cut.
+      queue.shiftThrough(stored.seq, stored.tsRecv);
+    } else if (stored != null && stored.epoch === this.#liveEpoch) {
       queue.shiftThrough(stored.seq);
       if (queue.size > 0) {
         this.#last = stored.seq;

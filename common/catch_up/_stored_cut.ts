@@ -43,6 +43,7 @@ export async function readStoredCuts(
     return {
       epoch: found.epoch,
       seq: words.getUint32(RecordOffset.Seq, true),
+      tsRecv: words.getBigInt64(RecordOffset.TsRecv, true),
       streamSeq: found.streamSeq,
     };
   });

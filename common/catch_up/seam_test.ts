@@ -12,7 +12,12 @@ import { encodeMessage } from "../wire/codec.ts";
 import { Side } from "../wire/trade.ts";
 import { TradeView } from "../wire/trade_view.ts";
 import type { TradeGap } from "../transport/feed.ts";
-import { Seam, type SeamGap, type SeamOutput } from "./_seam.ts";
+import {
+  Seam,
+  type SeamGap,
+  type SeamOutput,
+  type StoredCut,
+} from "./_seam.ts";
 import { RecordQueue } from "./_record_queue.ts";
 
 /** A message of `seqs`, received at `tsRecv`. */
@@ -712,7 +717,7 @@ Deno.test("seam: history without Marketbus-Epoch across a producer restart (seqs
 });
 
 Deno.test("seam: a durable start known complete with nothing delivered leaves out the held trades at or before the latest stored one of their run; an exact gap when the ring lost the next ones", () => {
-  const run = (held: number[], stored?: { epoch: number; seq: number }) => {
+  const run = (held: number[], stored?: StoredCut) => {
     const told: string[] = [];
     const seam = new Seam({
       mayGoLive: () => true,
@@ -725,23 +730,40 @@ Deno.test("seam: a durable start known complete with nothing delivered leaves ou
     seam.historyComplete({ stored });
     return told;
   };
-  assert.deepEqual(run([1, 2, 3, 4], { epoch: 5, seq: 2 }), [
+  assert.deepEqual(run([1, 2, 3, 4], { epoch: 5, seq: 2, tsRecv: 0n }), [
     "caught null",
     "3",
     "4",
   ]);
-  assert.deepEqual(run([5, 6], { epoch: 5, seq: 2 }), [
+  assert.deepEqual(run([5, 6], { epoch: 5, seq: 2, tsRecv: 0n }), [
     "gap 3+2",
     "caught null",
     "5",
     "6",
   ]);
-  assert.deepEqual(run([1, 2], { epoch: 4, seq: 9 }), [
+  assert.deepEqual(run([1, 2], { epoch: 4, seq: 9, tsRecv: 0n }), [
     "caught null",
     "1",
     "2",
   ]);
-  assert.deepEqual(run([1, 2], { epoch: 5, seq: 2 }), ["caught null"]);
+  assert.deepEqual(run([1, 2], { epoch: 5, seq: 2, tsRecv: 0n }), [
+    "caught null",
+  ]);
+  // Stored with no Marketbus-Epoch (an old serve): cut by its ts_recv, the
+  // held trades received before it (or with it, at or before its seq) go.
+  const at = 1_764_000_000_000_100_000n; // the held trades' ts_recv
+  assert.deepEqual(run([1, 2], { epoch: 0, seq: 2, tsRecv: at }), [
+    "caught null",
+  ]);
+  assert.deepEqual(run([1, 2, 3], { epoch: 0, seq: 2, tsRecv: at }), [
+    "caught null",
+    "3",
+  ]);
+  assert.deepEqual(run([1, 2], { epoch: 0, seq: 9, tsRecv: at - 1n }), [
+    "caught null",
+    "1",
+    "2",
+  ]);
 });
 
 Deno.test("seam: a time start known complete with no history trade delivers the kept runs' held trades from since on, each followed by a producer restart, then switches", () => {
@@ -818,18 +840,18 @@ Deno.test("seam: a durable start delivers the kept runs' held trades JetStream n
   assert.deepEqual(
     run((seam) => {
       twoRuns(seam);
-      seam.historyComplete({ stored: { epoch: 1, seq: 4 } });
+      seam.historyComplete({ stored: { epoch: 1, seq: 4, tsRecv: 0n } });
     }),
     {
       told: ["5", "6", restart, "caught null 2", "1", "2"],
       unsure: 0,
     },
   );
-  // The ring lost run 1's 3 and 4, past the stored 2: an exact gap.
+  // The ring no longer holds run 1's 3, past the stored 2: an exact gap (3+1).
   assert.deepEqual(
     run((seam) => {
       twoRuns(seam);
-      seam.historyComplete({ stored: { epoch: 1, seq: 2 } });
+      seam.historyComplete({ stored: { epoch: 1, seq: 2, tsRecv: 0n } });
     }).told,
     [
       "gap overwritten 3+1",
@@ -850,11 +872,28 @@ Deno.test("seam: a durable start delivers the kept runs' held trades JetStream n
     }).told,
     ["4", "5", "6", restart, "caught null 2", "1", "2"],
   );
+  // Stored with no Marketbus-Epoch (an old serve): every run cut by its
+  // ts_recv (the held trades' is `at`): all left out, or all delivered.
+  const at = 1_764_000_000_000_100_000n;
+  assert.deepEqual(
+    run((seam) => {
+      twoRuns(seam);
+      seam.historyComplete({ stored: { epoch: 0, seq: 9, tsRecv: at + 1n } });
+    }),
+    { told: ["caught null 2"], unsure: 0 },
+  );
+  assert.deepEqual(
+    run((seam) => {
+      twoRuns(seam);
+      seam.historyComplete({ stored: { epoch: 0, seq: 9, tsRecv: at - 1n } });
+    }).told,
+    ["4", "5", "6", restart, "caught null 2", "1", "2"],
+  );
   // The latest stored trade is of the live run: run 1 cannot be told.
   assert.deepEqual(
     run((seam) => {
       twoRuns(seam);
-      seam.historyComplete({ stored: { epoch: 2, seq: 1 } });
+      seam.historyComplete({ stored: { epoch: 2, seq: 1, tsRecv: 0n } });
     }),
     { told: ["unsure 1: 3", "caught null 2", "2"], unsure: 3 },
   );
