@@ -176,7 +176,7 @@ export class Seam {
     return this.#queue.size;
   }
 
-  /** Live trades dropped from the held ones because they were too many (the history delivers them, or the switch counts them in a gap). */
+  /** Live trades dropped from the held ones because they were too many (the history delivers them, or the switch counts them in a gap); 0 after the switch. */
   get droppedHeld(): number {
     return this.#queue.dropped;
   }
@@ -480,6 +480,7 @@ export class Seam {
       lastSeq === null ? null : this.#lastEpoch,
     );
     this.#queue.drain((trade) => this.#deliverLive(trade));
+    this.#queue = new RecordQueue(1); // its buffer released: never used again
   }
 
   /** Delivers a live trade past the last delivered one (the only duplicate check). */

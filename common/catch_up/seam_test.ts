@@ -388,6 +388,25 @@ Deno.test("seam: history of another run does not switch; the live run's does", (
   assert.deepEqual(seqs, [1, 2, 3, -1, 1, 2, 3, 4, 5]);
 });
 
+Deno.test("seam: the switch releases the held trades' queue (its buffer, up to hold × 48 B, is not kept for the life of the stream)", () => {
+  const told: string[] = [];
+  const seam = new Seam({
+    mayGoLive: () => true,
+    tick: (trade) => told.push(String(trade.seq)),
+    gap: () => {},
+    caughtUp: () => told.push("caught"),
+  }, 8);
+  seam.liveEpoch(5);
+  for (let seq = 1; seq <= 10; seq++) {
+    seam.liveTrade(message([seq]).select(0));
+  }
+  assert.equal(seam.droppedHeld, 2); // a full queue of 8
+  assert.equal(seam.historyComplete(), true);
+  seam.liveTrade(message([11]).select(0));
+  assert.deepEqual(told, ["caught", ..."3 4 5 6 7 8 9 10 11".split(" ")]);
+  assert.equal(seam.droppedHeld, 0, "a new, empty queue");
+});
+
 Deno.test("RecordQueue: keeps the newest when full, in order across the wrap", () => {
   const queue = new RecordQueue(4);
   const view = message([1, 2, 3, 4, 5, 6]);
