@@ -42,17 +42,18 @@ import type { TradeGap } from "../transport/feed.ts";
 import { NO_EPOCH } from "../wire/run_epoch.ts";
 import { RecordQueue } from "./_record_queue.ts";
 import { ahead, KeptRuns, type StoredCut } from "./_kept_runs.ts";
+import type {
+  HistoryCompleteOptions,
+  SeamGap,
+  SeamOptions,
+  SeamOutput,
+} from "./_seam_output.ts";
 
 export type { StoredCut };
+export type { HistoryCompleteOptions, SeamGap, SeamOptions, SeamOutput };
 
 /** No epoch known yet, or no trade delivered yet. */
 const NONE = -1;
-
-/** A gap the seam finds itself (its stream's fields are the feed's to add). */
-export type SeamGap = Pick<
-  TradeGap,
-  "cause" | "firstSeq" | "lastSeq" | "count"
->;
 
 /** A new run: how many of the old one's trades are missing is unknown. */
 const RESTART: SeamGap = {
@@ -61,74 +62,6 @@ const RESTART: SeamGap = {
   lastSeq: null,
   count: null,
 };
-
-/** Options of {@linkcode Seam}. */
-export interface SeamOptions {
-  /**
-   * The history's start, `ts_recv` ns: a stream switched with no history
-   * trade delivered leaves out the held trades received before it.
-   *
-   * @default {undefined} (a durable consumer's start: every held trade)
-   */
-  since?: bigint;
-}
-
-/** Options of {@linkcode Seam.historyComplete}. */
-export interface HistoryCompleteOptions {
-  /**
-   * A durable start: the stream's latest stored trade (acknowledged in an
-   * earlier run once the consumer's ack floor passed it); null: none
-   * stored (every held trade, of any run, was never stored).
-   *
-   * @default {undefined} (not read: the kept runs' held trades cannot be told)
-   */
-  stored?: StoredCut | null;
-  /**
-   * The live feed has read its run for long enough that a replaced ring
-   * would have been attached: held trades older (`ts_recv`) than the
-   * history's last trade of another run no longer hold the switch (a clock
-   * stepped back between the runs), which then goes on as for a newer run.
-   *
-   * @default {false}
-   */
-  runSettled?: boolean;
-}
-
-/** What a seam delivers to, and tells about the switch. */
-export interface SeamOutput {
-  /** Delivers one trade of the stream. */
-  tick(trade: TradeView): void;
-  /** Tells trades missing just before the next trade `tick` gets. */
-  gap(gap: SeamGap): void;
-  /**
-   * Whether the live feed may be switched to now: not while its reader is
-   * far behind its writer (lapped after the switch, it would lose trades
-   * the history still had).
-   */
-  mayGoLive(): boolean;
-  /**
-   * Tells the switch to the live run `epoch`: `replayed` history trades
-   * came before it, `lastSeq` the last (or null), of run `lastEpoch`.
-   */
-  caughtUp(
-    replayed: number,
-    lastSeq: number | null,
-    epoch: number,
-    lastEpoch: number | null,
-  ): void;
-  /**
-   * Tells the `count` held trades of the oldest kept run, `epoch`, given up
-   * on (more than 4 old runs before the switch): lost unless the history
-   * brings them.
-   */
-  evicted?(epoch: number, count: number): void;
-  /**
-   * Tells the `count` held trades of the kept old run `epoch` given up on at
-   * a durable start: the run had trades stored and acknowledged in an
-   * earlier run, and no stored trade tells which of these were not.
-   */
-  unsure?(epoch: number, count: number): void;
-}
 
 /** One stream's seam; see the module documentation. */
 export class Seam {
