@@ -20,8 +20,10 @@
  * history delivered nothing (a quiet symbol), a `producer restart` gap of
  * unknown count when the history ended in another run, and an exact gap
  * when the history, in the same run, stopped short of the held trades.
- * A history going from one run to another tells a `producer restart` gap
- * before the new run's first trade, as a ring reader does; before it, the
+ * A history going from one run to another (with no `Marketbus-Epoch`: a
+ * `seq` not past the last delivered one, redeliveries being dropped by the
+ * history feed) tells a `producer restart` gap before the new run's first
+ * trade, as a ring reader does; before it, the
  * trades of the old run the live feed held before it went on to the new
  * run (a producer killed: its ring's last trades JetStream never stored)
  * are delivered past the history's last one of that run. A kept run the

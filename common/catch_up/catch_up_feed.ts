@@ -44,6 +44,7 @@ export interface CatchUpFeedOptions {
    * Live trades held per stream while its history is replayed (a power of
    * two; 48 bytes each, per run: up to 4 old runs are kept too); beyond it
    * the oldest held go, and the history must reach further before the switch.
+   * Released at the stream's switch.
    *
    * @default {262144}
    */
