@@ -8,6 +8,7 @@
 
 import { type Config, ConfigError } from "../common/config/mod.ts";
 import {
+  ExchangeStreamsFeed,
   NatsAuthError,
   natsPermissionError,
   natsSnapshot,
@@ -99,6 +100,7 @@ function createFeed(config: Config, log: Logger): TradeFeed {
   const load = natsSnapshot({
     connection: nats.connection,
     streamName: nats.streamName,
+    streamPerExchange: nats.streamPerExchange,
     subjectPrefix: nats.subjectPrefix,
     exchange: source.type === "nats" ? nats.consumer.exchange : source.exchange,
     log,
@@ -110,13 +112,16 @@ function createFeed(config: Config, log: Logger): TradeFeed {
 function transportFeed(config: Config, log: Logger): TradeFeed {
   const source = config.dataSource;
   if (source.type === "nats") {
-    return new NatsFeed({
+    const options = {
       connection: source.nats.connection,
       consumer: source.nats.consumer,
       streamName: source.nats.streamName,
       subjectPrefix: source.nats.subjectPrefix,
       log,
-    });
+    };
+    return source.nats.streamPerExchange
+      ? new ExchangeStreamsFeed(options)
+      : new NatsFeed(options);
   }
   return new RingFeed({
     exchange: source.exchange,

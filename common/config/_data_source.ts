@@ -13,7 +13,11 @@
  * @module
  */
 
-import { checkPrefix, normalizeExchange } from "../wire/subjects.ts";
+import {
+  checkPrefix,
+  exchangeStreamName,
+  normalizeExchange,
+} from "../wire/subjects.ts";
 import { readConnection } from "./_connection.ts";
 import { readConsumer } from "./_consumer.ts";
 import { DEFAULT_EXCHANGE, DEFAULT_SYMBOLS } from "./_defaults.ts";
@@ -22,6 +26,7 @@ import type { Section } from "./_reader.ts";
 import { checkRingNames } from "./_ring_names.ts";
 import {
   boundedDuration,
+  checkExchangeStream,
   checkJetStreamName,
   COUNT,
   readShmPathPrefix,
@@ -176,6 +181,15 @@ export function readDataSource(
     symbols,
   });
   const { durableName, ...policy } = readConsumer(consumerSection, warnings);
+  const streamPerExchange = natsSection.boolean("stream_per_exchange", false);
+  if (streamPerExchange && selection.exchange !== EVERY_EXCHANGE) {
+    const exchange = selection.exchange;
+    checkExchangeStream(natsSection, exchangeStreamName(streamName, exchange));
+    if (durableName !== undefined) {
+      const durable = exchangeStreamName(durableName, exchange);
+      checkExchangeStream(natsSection, durable, "consumer.durable_name");
+    }
+  }
   natsSection.done();
   section.done();
   if (snapshot && type === "ipc" && !connectionSection.has("servers")) {
@@ -213,6 +227,12 @@ export function readDataSource(
     maxTrades,
     snapshot,
     ipc,
-    nats: { connection, consumer, streamName, subjectPrefix },
+    nats: {
+      connection,
+      consumer,
+      streamName,
+      streamPerExchange,
+      subjectPrefix,
+    },
   };
 }

@@ -10,12 +10,13 @@
 
 import { parseByteSize } from "./byte_size.ts";
 import { formatDuration } from "./duration.ts";
-import { checkPrefix } from "../wire/subjects.ts";
+import { checkPrefix, exchangeStreamName } from "../wire/subjects.ts";
 import { readConnection } from "./_connection.ts";
 import { DEFAULT_MAX_BYTES_PER_SUBJECT } from "./_defaults.ts";
 import type { Section } from "./_reader.ts";
 import {
   boundedDuration,
+  checkExchangeStream,
   checkJetStreamName,
   readShmPathPrefix,
 } from "./_values.ts";
@@ -66,14 +67,31 @@ function readPerSubjectBudget(
     : undefined;
 }
 
+/**
+ * `stream_name`, or with `stream_per_exchange = true` the publisher's
+ * exchange's stream `{stream_name}_{EXCHANGE}`, checked as a whole.
+ */
+function readStreamName(
+  section: Section,
+  publisher: DataManagerConfig,
+): { streamName: string; streamExchange: string | undefined } {
+  const base = section.string("stream_name", "MARKET_DATA", {
+    check: checkJetStreamName,
+  });
+  if (!section.boolean("stream_per_exchange", false)) {
+    return { streamName: base, streamExchange: undefined };
+  }
+  const streamName = exchangeStreamName(base, publisher.exchange);
+  checkExchangeStream(section, streamName);
+  return { streamName, streamExchange: publisher.exchange.toLowerCase() };
+}
+
 function readJetStream(
   section: Section,
   publisher: DataManagerConfig,
   enabled: boolean,
 ): JetStreamConfig {
-  const streamName = section.string("stream_name", "MARKET_DATA", {
-    check: checkJetStreamName,
-  });
+  const { streamName, streamExchange } = readStreamName(section, publisher);
   const subjectPrefix = section.string("subject_prefix", "market", {
     check: checkPrefix,
   });
@@ -122,6 +140,7 @@ function readJetStream(
   section.done();
   return {
     streamName,
+    streamExchange,
     subjectPrefix,
     retention,
     storage,

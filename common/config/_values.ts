@@ -112,6 +112,24 @@ export function checkJetStreamName(name: string): string {
   return name;
 }
 
+/**
+ * Reports at `stream_per_exchange` a per-exchange name (`{stream_name}_{EXCHANGE}`)
+ * that is not a valid JetStream name (see {@linkcode JETSTREAM_NAME}).
+ */
+export function checkExchangeStream(
+  section: Section,
+  name: string,
+  from = "stream_name",
+): void {
+  if (JETSTREAM_NAME.test(name)) return;
+  section.problem(
+    "stream_per_exchange",
+    `the per-exchange name ${
+      JSON.stringify(name)
+    } ({${from}}_{EXCHANGE}) is not a valid JetStream name: expected 1 to 255 characters without ".", "*", ">", "/", "\\", whitespace or control characters (change ${from} or the exchange)`,
+  );
+}
+
 function checkShmPrefix(prefix: string): string {
   if (!/^\/[A-Za-z0-9._-]{0,200}$/.test(prefix)) {
     throw new RangeError(
