@@ -120,6 +120,38 @@ function readIpcSource(section: Section): IpcSourceConfig {
   };
 }
 
+/** `[data_source.nats]`'s `stream_name` and `subject_prefix`. */
+function readNatsNames(
+  section: Section,
+): { streamName: string; subjectPrefix: string } {
+  const streamName = section.string("stream_name", "MARKET_DATA", {
+    check: checkJetStreamName,
+  });
+  const subjectPrefix = section.string("subject_prefix", "market", {
+    check: checkPrefix,
+  });
+  return { streamName, subjectPrefix };
+}
+
+/**
+ * `stream_per_exchange`; with one exchange, checks its stream and durable
+ * names `{name}_{EXCHANGE}` (every exchange: the streams found are valid).
+ */
+function readStreamPerExchange(
+  section: Section,
+  names: { exchange: string; streamName: string; durableName?: string },
+): boolean {
+  const on = section.boolean("stream_per_exchange", false);
+  const { exchange, streamName, durableName } = names;
+  if (!on || exchange === EVERY_EXCHANGE) return on;
+  checkExchangeStream(section, exchangeStreamName(streamName, exchange));
+  if (durableName !== undefined) {
+    const durable = exchangeStreamName(durableName, exchange);
+    checkExchangeStream(section, durable, "consumer.durable_name");
+  }
+  return on;
+}
+
 /** The consumer's exchange (`"*"` = every one) and symbols, by the one rule. */
 function readConsumerSelection(
   source: Section,
@@ -163,12 +195,7 @@ export function readDataSource(
   const ipcSection = section.section("ipc");
   const ipc = readIpcSource(ipcSection);
   const natsSection = section.section("nats");
-  const streamName = natsSection.string("stream_name", "MARKET_DATA", {
-    check: checkJetStreamName,
-  });
-  const subjectPrefix = natsSection.string("subject_prefix", "market", {
-    check: checkPrefix,
-  });
+  const names = readNatsNames(natsSection);
   const connectionSection = natsSection.section("connection");
   const connection = readConnection(
     connectionSection,
@@ -181,15 +208,11 @@ export function readDataSource(
     symbols,
   });
   const { durableName, ...policy } = readConsumer(consumerSection, warnings);
-  const streamPerExchange = natsSection.boolean("stream_per_exchange", false);
-  if (streamPerExchange && selection.exchange !== EVERY_EXCHANGE) {
-    const exchange = selection.exchange;
-    checkExchangeStream(natsSection, exchangeStreamName(streamName, exchange));
-    if (durableName !== undefined) {
-      const durable = exchangeStreamName(durableName, exchange);
-      checkExchangeStream(natsSection, durable, "consumer.durable_name");
-    }
-  }
+  const streamPerExchange = readStreamPerExchange(natsSection, {
+    exchange: selection.exchange,
+    streamName: names.streamName,
+    durableName,
+  });
   natsSection.done();
   section.done();
   if (snapshot && type === "ipc" && !connectionSection.has("servers")) {
@@ -227,12 +250,6 @@ export function readDataSource(
     maxTrades,
     snapshot,
     ipc,
-    nats: {
-      connection,
-      consumer,
-      streamName,
-      streamPerExchange,
-      subjectPrefix,
-    },
+    nats: { connection, consumer, ...names, streamPerExchange },
   };
 }
