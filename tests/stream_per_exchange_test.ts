@@ -262,6 +262,31 @@ gatedTest({
 
 gatedTest({
   name:
+    "stream_per_exchange: live over every exchange waiting for a first stream stops at the first SIGINT, exit 0",
+  permissions: PERMISSIONS,
+  async fn() {
+    await using server = await startNatsServer();
+    await using config = await roleConfig({
+      symbols: [SYMBOL],
+      nats: { url: server.url, streamPerExchange: true },
+    });
+    await using live = new RoleProcess("live", config, [
+      "--nats",
+      "--exchange",
+      "*",
+      "--durable",
+      "waiting",
+    ]);
+    await live.waitFor(/no stream \S+ yet \(stream_per_exchange\)/);
+    const sent = live.kill("SIGINT");
+    const exit = await live.finish();
+    assertCleanExit(exit, "live waiting for a stream");
+    assert.ok(performance.now() - sent < 5000, output(exit));
+  },
+});
+
+gatedTest({
+  name:
     "stream_per_exchange: an exchange whose {stream}_{EXCHANGE} is no JetStream name is refused in one line (exit 2)",
   permissions: PERMISSIONS,
   async fn() {

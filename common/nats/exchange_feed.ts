@@ -141,12 +141,16 @@ export class ExchangeStreamsFeed implements TradeFeed {
       throw error;
     });
     if (nc === undefined) return;
+    // A stop ends a listing in flight at once, as it does the wait.
+    const close = () => void nc.close();
+    signal.addEventListener("abort", close, { once: true });
     try {
       const jsm = await jetstreamManager(nc, { checkAPI: false });
       const base = { base: streamName, prefix: subjectPrefix };
       let first = true;
       while (!signal.aborted) {
         const known = new Set(this.#parts.map((part) => part.stream));
+        // A failed look (a reconnect under way) is retried at the next poll.
         const found = await listExchangeStreams(jsm, base).catch(() => []);
         for (const each of found) {
           if (!known.has(each.stream)) start(each, !first);
@@ -161,6 +165,7 @@ export class ExchangeStreamsFeed implements TradeFeed {
         await delay(EXCHANGE_STREAMS_POLL_MS, signal);
       }
     } finally {
+      signal.removeEventListener("abort", close);
       await nc.close();
     }
   }
