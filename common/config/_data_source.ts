@@ -135,15 +135,31 @@ function readNatsNames(
 
 /**
  * `stream_per_exchange`; with one exchange, checks its stream and durable
- * names `{name}_{EXCHANGE}` (every exchange: the streams found are valid).
+ * names `{name}_{EXCHANGE}` (every exchange: the streams found are valid, and
+ * a start sequence, which each stream numbers on its own, is refused).
  */
 function readStreamPerExchange(
   section: Section,
-  names: { exchange: string; streamName: string; durableName?: string },
+  names: {
+    exchange: string;
+    streamName: string;
+    durableName?: string;
+    consumer: Section;
+    deliver: string;
+  },
 ): boolean {
   const on = section.boolean("stream_per_exchange", false);
   const { exchange, streamName, durableName } = names;
-  if (!on || exchange === EVERY_EXCHANGE) return on;
+  if (on && exchange === EVERY_EXCHANGE) {
+    if (names.deliver === "by_start_sequence") {
+      names.consumer.problem(
+        "start_sequence",
+        `cannot start every exchange's stream (stream_per_exchange = true, exchange "*"): each stream numbers its own messages; expected deliver = "by_start_time", or one exchange`,
+      );
+    }
+    return on;
+  }
+  if (!on) return on;
   checkExchangeStream(section, exchangeStreamName(streamName, exchange));
   if (durableName !== undefined) {
     const durable = exchangeStreamName(durableName, exchange);
@@ -212,6 +228,8 @@ export function readDataSource(
     exchange: selection.exchange,
     streamName: names.streamName,
     durableName,
+    consumer: consumerSection,
+    deliver: policy.deliver,
   });
   natsSection.done();
   section.done();

@@ -37,3 +37,15 @@ Deno.test("stream_per_exchange: a per-exchange name that is no JetStream name is
     /^data_source\.nats\.stream_per_exchange in .*: the per-exchange name "MARKET_DATA_AUD\/X"/,
   );
 });
+
+Deno.test("stream_per_exchange: a start sequence over every exchange is one problem naming the key", () => {
+  const text =
+    `[data_source]\ntype = "nats"\nexchange = "*"\n[data_source.nats]\nstream_per_exchange = true\n[data_source.nats.consumer]\ndeliver = "by_start_sequence"\nstart_sequence = 42\n`;
+  assert.match(
+    problemOf(text),
+    /^data_source\.nats\.consumer\.start_sequence in .*: cannot start every exchange's stream \(stream_per_exchange = true, exchange "\*"\)/,
+  );
+  // One exchange, one stream: its sequence is meant.
+  const one = load(text.replace('exchange = "*"', 'exchange = "audx"'));
+  assert.equal(one.dataSource.nats.consumer.startSequence, 42);
+});
