@@ -10,106 +10,27 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { gatedTest, harnessPermissions } from "./_permissions.ts";
+import { gatedTest } from "./_permissions.ts";
 import {
   assertCleanExit,
   output,
-  publishedTrades,
-  ROLE_PERMISSIONS,
-  type RoleConfig,
   roleConfig,
-  type RoleExit,
   RoleProcess,
   summaryOf,
 } from "./_ipc_roles.ts";
 import { PROJECT_ROOT, startNatsServer } from "./nats_server.ts";
 import { natsSnapshot } from "../common/nats/snapshot.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
-
-const PERMISSIONS: Deno.PermissionDescriptor[] = [
-  ...ROLE_PERMISSIONS,
-  ...harnessPermissions(),
-];
-const SYMBOL = "AUDA";
-const EXCHANGES = ["audx", "audy"] as const;
-
-/** Runs a role to its end; it must exit by itself with status 0. */
-async function run(
-  role: "serve" | "live",
-  config: RoleConfig,
-  args: string[],
-): Promise<RoleExit> {
-  await using process = new RoleProcess(role, config, args);
-  const exit = await process.finish();
-  assertCleanExit(exit, `${role} ${args.join(" ")}`);
-  return exit;
-}
-
-/** Both exchanges publish `counts` trades of AUDA at the same time. */
-async function publish(
-  config: RoleConfig,
-  counts: Record<string, number>,
-): Promise<void> {
-  const exits = await Promise.all(
-    EXCHANGES.map((exchange) =>
-      run("serve", config, [
-        "--nats",
-        "--no-ipc",
-        "--exchange",
-        exchange,
-        "--symbols",
-        SYMBOL,
-        "--max-trades",
-        String(counts[exchange]),
-        "--rate",
-        "2000",
-      ])
-    ),
-  );
-  EXCHANGES.forEach((exchange, i) =>
-    assert.equal(publishedTrades(exits[i].stdout), counts[exchange])
-  );
-}
-
-/** A file name under data/ (the only place the live task may write). */
-async function dataFile(name: string): Promise<string> {
-  await Deno.mkdir(join(PROJECT_ROOT, "data"), { recursive: true });
-  return `data/stream_per_exchange_test_${crypto.randomUUID()}_${name}`;
-}
-
-/** Runs live over both exchanges with `args`; returns the seqs it recorded per exchange. */
-async function liveSeqs(
-  config: RoleConfig,
-  args: string[],
-): Promise<{ seqs: Record<string, number[]>; exit: RoleExit }> {
-  const recording = await dataFile("trades.ndjson");
-  try {
-    const exit = await run("live", config, [
-      "--nats",
-      "--exchange",
-      "*",
-      "--symbols",
-      SYMBOL,
-      "--summary-json",
-      "--record",
-      recording,
-      ...args,
-    ]);
-    const text = await Deno.readTextFile(join(PROJECT_ROOT, recording));
-    const seqs: Record<string, number[]> = { audx: [], audy: [] };
-    for (const line of text.split("\n").filter((l) => l !== "")) {
-      const { exchange, seq } = JSON.parse(line);
-      seqs[exchange].push(seq);
-    }
-    return { seqs, exit };
-  } finally {
-    await Deno.remove(join(PROJECT_ROOT, recording)).catch(() => {});
-  }
-}
-
-function range(from: number, to: number): number[] {
-  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
-}
+import {
+  dataFile,
+  EXCHANGES,
+  liveSeqs,
+  PERMISSIONS,
+  publish,
+  range,
+  readSeqs,
+  SYMBOL,
+} from "./_stream_per_exchange.ts";
 
 gatedTest({
   name:
@@ -246,12 +167,7 @@ gatedTest({
       await publish(config, { audx: 300, audy: 200 });
       const exit = await live.finish();
       assertCleanExit(exit, "live started first");
-      const seqs: Record<string, number[]> = { audx: [], audy: [] };
-      const text = await Deno.readTextFile(join(PROJECT_ROOT, recording));
-      for (const line of text.split("\n").filter((l) => l !== "")) {
-        const { exchange, seq } = JSON.parse(line);
-        seqs[exchange].push(seq);
-      }
+      const seqs = await readSeqs(recording);
       assert.deepEqual(seqs.audx, range(1, 300), output(exit));
       assert.deepEqual(seqs.audy, range(1, 200));
     } finally {

@@ -81,6 +81,9 @@ export class Part {
       stop.abort();
       throw error;
     });
+    // Handled at once: a failure while parts are still being started is
+    // awaited later (`subscribeTrades`), never an unhandled rejection.
+    this.done.catch(() => {});
   }
 }
 

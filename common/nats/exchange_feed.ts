@@ -8,7 +8,8 @@
  * @module
  */
 
-import { jetstreamManager } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConsumerConfig } from "../config/mod.ts";
 import type { Labels, MetricFamily } from "../metrics/exposition.ts";
 import { delay } from "../runtime/delay.ts";
 import type { Logger } from "../runtime/log.ts";
@@ -21,7 +22,8 @@ import type {
   TradeFeed,
 } from "../transport/feed.ts";
 import { exchangeStreamName } from "../wire/subjects.ts";
-import { connectNats } from "./connection.ts";
+import { connectNats, natsPermissionError } from "./connection.ts";
+import { partConsumers } from "./_exchange_start.ts";
 import {
   type ExchangeStream,
   exchangeStream,
@@ -111,12 +113,15 @@ export class ExchangeStreamsFeed implements TradeFeed {
       onTick(trade, origin, stream);
       if (limit > 0 && ++delivered >= limit) stop.abort();
     };
-    const start = (found: ExchangeStream, late: boolean) =>
-      this.#start(found, { symbols, onTick: counted, options, stop, late });
+    const start = (found: ExchangeStream, consumer: NatsConsumerConfig) =>
+      this.#start(found, { symbols, onTick: counted, options, stop, consumer });
     try {
-      const { exchange } = this.#options.consumer;
-      if (exchange !== undefined) {
-        start(exchangeStream(this.#options.streamName, exchange), false);
+      const { consumer } = this.#options;
+      if (consumer.exchange !== undefined) {
+        start(
+          exchangeStream(this.#options.streamName, consumer.exchange),
+          consumer,
+        );
       } else await this.#follow(start, stop.signal);
       await Promise.all(this.#parts.map((part) => part.done));
     } finally {
@@ -128,10 +133,10 @@ export class ExchangeStreamsFeed implements TradeFeed {
 
   /** Starts a part for each exchange stream on the server, now and every poll until stopped. */
   async #follow(
-    start: (found: ExchangeStream, late: boolean) => void,
+    start: (found: ExchangeStream, consumer: NatsConsumerConfig) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    const { connection, streamName, subjectPrefix } = this.#options;
+    const { connection, streamName } = this.#options;
     const nc = await connectNats(connection, {
       log: this.#log,
       role: "consumer",
@@ -146,21 +151,29 @@ export class ExchangeStreamsFeed implements TradeFeed {
     signal.addEventListener("abort", close, { once: true });
     try {
       const jsm = await jetstreamManager(nc, { checkAPI: false });
-      const base = { base: streamName, prefix: subjectPrefix };
       let first = true;
       while (!signal.aborted) {
-        const known = new Set(this.#parts.map((part) => part.stream));
-        // A failed look (a reconnect under way) is retried at the next poll.
-        const found = await listExchangeStreams(jsm, base).catch(() => []);
-        for (const each of found) {
-          if (!known.has(each.stream)) start(each, !first);
-        }
-        if (found.length === 0 && first) {
+        // A failed look (a reconnect under way) is retried at the next poll;
+        // a refused one (a permission) fails the feed.
+        const started = await this.#startNew(jsm, { start, late: !first })
+          .catch((error) => {
+            const refused = natsPermissionError(error);
+            if (refused !== undefined) throw refused;
+            if (!signal.aborted) {
+              this.#log.warn(
+                `looking for streams ${streamName}_{EXCHANGE} failed (${
+                  error instanceof Error ? error.message : String(error)
+                }): again in ${EXCHANGE_STREAMS_POLL_MS} ms`,
+              );
+            }
+            return undefined;
+          });
+        if (started === 0 && first) {
           this.#log.info(
             `no stream ${streamName}_{EXCHANGE} yet (stream_per_exchange): waiting for one`,
           );
         }
-        first = false;
+        if (started !== undefined) first = false;
         // A part that fails aborts `signal`: the wait ends at once.
         await delay(EXCHANGE_STREAMS_POLL_MS, signal);
       }
@@ -168,6 +181,32 @@ export class ExchangeStreamsFeed implements TradeFeed {
       signal.removeEventListener("abort", close);
       await nc.close();
     }
+  }
+
+  /**
+   * Starts a part for each exchange stream on the server without one, each
+   * from its start (see `_exchange_start.ts`); how many streams there are.
+   */
+  async #startNew(
+    jsm: JetStreamManager,
+    how: {
+      start: (found: ExchangeStream, consumer: NatsConsumerConfig) => void;
+      late: boolean;
+    },
+  ): Promise<number> {
+    const { streamName, subjectPrefix, consumer } = this.#options;
+    const found = await listExchangeStreams(jsm, {
+      base: streamName,
+      prefix: subjectPrefix,
+    });
+    const known = new Set(this.#parts.map((part) => part.stream));
+    const fresh = found.filter((each) => !known.has(each.stream));
+    const consumers = await partConsumers(jsm, fresh, {
+      consumer,
+      late: how.late,
+    });
+    fresh.forEach((each, i) => how.start(each, consumers[i]));
+    return found.length;
   }
 
   /** A part reading `found`'s stream, its indexes mapped to merged ones. */
@@ -178,10 +217,10 @@ export class ExchangeStreamsFeed implements TradeFeed {
       onTick: OnTick;
       options: SubscribeOptions;
       stop: AbortController;
-      late: boolean;
+      consumer: NatsConsumerConfig;
     },
   ): void {
-    const { consumer } = this.#options;
+    const { consumer } = run;
     const feed = new NatsFeed({
       ...this.#options,
       streamName: found.stream,
@@ -191,10 +230,6 @@ export class ExchangeStreamsFeed implements TradeFeed {
         durableName: consumer.durableName === undefined
           ? undefined
           : exchangeStreamName(consumer.durableName, found.exchange),
-        // A stream created after the start holds only what came after it.
-        deliver: run.late && consumer.deliver !== "by_start_time"
-          ? "all"
-          : consumer.deliver,
       },
     });
     const part = new Part(found.stream, feed);
