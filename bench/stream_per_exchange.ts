@@ -7,14 +7,18 @@
  * whose leaders are spread over the 3 nodes (moved with
  * `$JS.API.STREAM.LEADER.STEPDOWN` and a preferred node when two share one).
  *
- *   deno run --allow-read --allow-write --allow-run --allow-env --allow-net=127.0.0.1,localhost bench/stream_per_exchange.ts [--rounds 5] [--trades 100000]
+ *   deno run --allow-read --allow-write --allow-run --allow-env --allow-net=127.0.0.1,localhost bench/stream_per_exchange.ts [--rounds 5] [--trades 1000000]
  *
- * Publisher `k` lists node `k` first. Rounds interleave the two modes (the
- * order alternates), each on fresh streams of one cluster, deleted after;
- * a round counts from the first send until the last ack of every
- * publisher. Prints every round with where the leaders sat (stream info
- * `cluster.leader`: where the cluster placed them, and after the moves),
- * then the medians and their ratio.
+ * Publisher `k` is given node `k`'s URL only, so it connects there (nats.js
+ * shuffles a list of several unless `noRandomize`; a list of one leaves no
+ * choice). One warm-up round of each mode is run first and not counted.
+ * Rounds interleave the two modes (the order alternates), each on fresh
+ * streams of one cluster, deleted after; a round counts from the first send
+ * until the last ack of every publisher. Prints every round with where the
+ * leaders sat (stream info `cluster.leader`: where the cluster placed them,
+ * after the moves, and again after the round); a per-exchange round whose
+ * leaders were not on 3 different nodes before and after is reported as not
+ * spread and left out of the medians. Then the medians and their ratio.
  *
  * @module
  */
@@ -107,7 +111,7 @@ async function openPublishers(
         exchange,
         config: {
           ...base,
-          servers: [...cluster.urls.slice(k), ...cluster.urls.slice(0, k)],
+          servers: [cluster.urls[k]], // node k, whatever the shuffle
           jetstream: {
             ...base.jetstream,
             streamName: mode === "one stream"
@@ -159,11 +163,28 @@ async function drive(publisher: NatsPublisher, trades: number): Promise<void> {
   }
 }
 
+/** A round's total trades/s over the 3 publishers, and where the leaders sat. */
+interface RoundResult {
+  rate: number;
+  seconds: number;
+  /** Where the cluster placed the leaders (per exchange mode). */
+  placed: number[];
+  /** The leaders when the round started, after the moves. */
+  leaders: number[];
+  /** The leaders when the round ended. */
+  after: number[];
+}
+
+/** Whether `leaders` are 3 different nodes. */
+function spread(leaders: readonly number[]): boolean {
+  return new Set(leaders).size === EXCHANGES.length;
+}
+
 /** One round of `mode`: total trades/s over the 3 publishers, and where the leaders sat. */
 async function round(
   cluster: NatsCluster,
   options: { mode: Mode; round: number; trades: number },
-): Promise<{ rate: number; placed: number[]; leaders: number[] }> {
+): Promise<RoundResult> {
   const { mode, trades } = options;
   const publishers = await openPublishers(cluster, mode, options.round);
   const nc = await connectClient({ servers: cluster.urls });
@@ -188,7 +209,13 @@ async function round(
         throw new Error(`round lost trades: ${JSON.stringify(stats)}`);
       }
     }
-    return { rate: (trades * EXCHANGES.length) / seconds, placed, leaders };
+    const jsm = await jetstreamManager(nc);
+    const after: number[] = [];
+    for (const stream of streams) {
+      after.push(await leaderOf(jsm, cluster, stream));
+    }
+    const rate = (trades * EXCHANGES.length) / seconds;
+    return { rate, seconds, placed, leaders, after };
   } finally {
     await Promise.all(publishers.map((p) => p.close()));
     const jsm = await jetstreamManager(nc);
@@ -197,12 +224,32 @@ async function round(
   }
 }
 
-if (import.meta.main) {
+/** The line of a round. */
+function describe(label: string, mode: Mode, got: RoundResult): string {
+  const moved = got.after.join(",") === got.leaders.join(",")
+    ? ""
+    : `, then ${got.after.join(", ")} at the end`;
+  const placed = got.placed.length > 0
+    ? `; placed on ${got.placed.join(", ")}`
+    : "";
+  const unspread = mode === "stream per exchange" &&
+      !(spread(got.leaders) && spread(got.after))
+    ? " NOT SPREAD (a step-down failed or an election moved one): not counted"
+    : "";
+  return `  ${label} ${mode}: ${formatRate(got.rate)} in ${
+    got.seconds.toFixed(2)
+  } s (leader${got.leaders.length > 1 ? "s" : ""} on node ${
+    got.leaders.join(", ")
+  }${moved}${placed})${unspread}`;
+}
+
+/** Reads `--rounds` and `--trades`; exits 2 on a bad value. */
+function readArgs(): { rounds: number; trades: number } {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
       rounds: { type: "string", default: "5" },
-      trades: { type: "string", default: "100000" },
+      trades: { type: "string", default: "1000000" },
     },
   });
   const rounds = Number(values.rounds);
@@ -213,8 +260,13 @@ if (import.meta.main) {
       Deno.exit(2);
     }
   }
+  return { rounds, trades };
+}
+
+if (import.meta.main) {
+  const { rounds, trades } = readArgs();
   console.log(
-    `publish throughput, 3-node cluster, R3 file streams, ${EXCHANGES.length} exchanges x ${SYMBOLS.length} symbols, ${trades} trades per exchange per round, batch_max_trades 64; ${navigator.hardwareConcurrency} CPUs shared by the 3 nodes and the publishers`,
+    `publish throughput, 3-node cluster, R3 file streams, ${EXCHANGES.length} exchanges x ${SYMBOLS.length} symbols, ${trades} trades per exchange per round, batch_max_trades 64, publisher k connected to node k only; ${navigator.hardwareConcurrency} CPUs shared by the 3 nodes and the publishers (one Deno thread)`,
   );
   await using cluster = await startNatsCluster();
   const rates: Record<Mode, number[]> = {
@@ -222,25 +274,36 @@ if (import.meta.main) {
     "stream per exchange": [],
   };
   let index = 0;
+  let unspread = 0;
+  for (const mode of ["one stream", "stream per exchange"] as const) {
+    const got = await round(cluster, { mode, round: index++, trades });
+    console.log(describe("warm-up (not counted)", mode, got));
+  }
   for (let r = 0; r < rounds; r++) {
     const order: Mode[] = r % 2 === 0
       ? ["one stream", "stream per exchange"]
       : ["stream per exchange", "one stream"];
     for (const mode of order) {
       const got = await round(cluster, { mode, round: index++, trades });
-      rates[mode].push(got.rate);
-      console.log(
-        `  round ${r + 1} ${mode}: ${formatRate(got.rate)} (leader${
-          got.leaders.length > 1 ? "s" : ""
-        } on node ${got.leaders.join(", ")}${
-          got.placed.length > 0 ? `; placed on ${got.placed.join(", ")}` : ""
-        })`,
-      );
+      console.log(describe(`round ${r + 1}`, mode, got));
+      if (
+        mode === "stream per exchange" &&
+        !(spread(got.leaders) && spread(got.after))
+      ) {
+        unspread++;
+      } else rates[mode].push(got.rate);
     }
   }
   const one = median(rates["one stream"]);
   const per = median(rates["stream per exchange"]);
-  console.log(`median one stream:          ${formatRate(one)}`);
-  console.log(`median stream per exchange: ${formatRate(per)}`);
+  const count = (mode: Mode) => `${rates[mode].length} rounds`;
+  console.log(
+    `median one stream:          ${formatRate(one)} (${count("one stream")})`,
+  );
+  console.log(
+    `median stream per exchange: ${formatRate(per)} (${
+      count("stream per exchange")
+    } spread, ${unspread} not spread left out)`,
+  );
   console.log(`ratio per exchange / one:   ${(per / one).toFixed(2)}`);
 }
