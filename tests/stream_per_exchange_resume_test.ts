@@ -121,7 +121,7 @@ gatedTest({
 
 gatedTest({
   name:
-    "stream_per_exchange: live over every exchange as a user who may not list streams exits 1 naming $JS.API.STREAM.LIST, without a stack trace",
+    "stream_per_exchange: live over every exchange as a user who may not list streams exits 1 naming $JS.API.STREAM.NAMES, without a stack trace",
   permissions: PERMISSIONS,
   async fn() {
     await using server = await startNatsServer({
@@ -130,7 +130,7 @@ gatedTest({
           users: [{
             user: "tc",
             password: "tc-pass-5a1c",
-            permissions: { publish: { deny: ["$JS.API.STREAM.LIST"] } },
+            permissions: { publish: { deny: ["$JS.API.STREAM.NAMES"] } },
           }],
         },
       },
@@ -157,7 +157,7 @@ gatedTest({
     assert.equal(exit.code, 1, text);
     assert.match(
       exit.stderr,
-      /NATS refused publish to "\$JS\.API\.STREAM\.LIST": the user lacks that permission/,
+      /NATS refused publish to "\$JS\.API\.STREAM\.NAMES": the user lacks that permission/,
     );
     assert.doesNotMatch(text, /^\s+at /m);
   },
@@ -190,5 +190,51 @@ gatedTest({
       /data_source\.nats\.consumer\.start_sequence.*: cannot start every exchange's stream/,
     );
     assert.doesNotMatch(text, /^\s+at /m);
+  },
+});
+
+gatedTest({
+  name:
+    "stream_per_exchange: a stream {stream}_{EXCHANGE} whose subjects are not exactly its exchange's is logged once as not read; the others are read",
+  permissions: PERMISSIONS,
+  async fn() {
+    await using server = await startNatsServer();
+    await using config = await roleConfig({
+      symbols: [SYMBOL],
+      nats: { url: server.url, streamPerExchange: true },
+    });
+    const { stream, subjectPrefix } = config.nats!;
+    await publish(config, { audx: 4 });
+    const nc = await connect({ servers: server.url, noAsyncTraces: true });
+    try {
+      await (await jetstreamManager(nc)).streams.add({
+        name: `${stream}_AUDY`,
+        subjects: [`${subjectPrefix}.audy.>`, "elsewhere.>"],
+      });
+    } finally {
+      await nc.close();
+    }
+    const recording = await dataFile("edited.ndjson");
+    try {
+      await using live = new RoleProcess(
+        "live",
+        config,
+        liveArgs(recording, ["--deliver", "all"]),
+      );
+      await live.waitFor(
+        new RegExp(
+          `stream ${stream}_AUDY is not read \\(stream_per_exchange\\): its subjects \\["${subjectPrefix}\\.audy\\.>","elsewhere\\.>"\\]`,
+        ),
+      );
+      // Two more looks (every 2 s): no second line.
+      await new Promise((resolve) => setTimeout(resolve, 4500));
+      live.kill("SIGINT");
+      const exit = await live.finish(20_000);
+      assert.equal(exit.code, 0, output(exit));
+      assert.equal(output(exit).match(/AUDY is not read/g)?.length, 1);
+      assert.deepEqual((await readSeqs(recording)).audx, range(1, 4));
+    } finally {
+      await Deno.remove(join(PROJECT_ROOT, recording)).catch(() => {});
+    }
   },
 });

@@ -27,7 +27,7 @@ import { partConsumers } from "./_exchange_start.ts";
 import {
   type ExchangeStream,
   exchangeStream,
-  listExchangeStreams,
+  ExchangeStreamFinder,
 } from "./_exchange_streams.ts";
 import { NatsFeed, type NatsFeedOptions } from "./feed.ts";
 import { NATS_FEED_LOSS_CAUSES, natsFeedFamilies } from "./feed_metrics.ts";
@@ -151,11 +151,20 @@ export class ExchangeStreamsFeed implements TradeFeed {
     signal.addEventListener("abort", close, { once: true });
     try {
       const jsm = await jetstreamManager(nc, { checkAPI: false });
+      const finder = new ExchangeStreamFinder(jsm, {
+        base: streamName,
+        prefix: this.#options.subjectPrefix,
+        log: this.#log,
+      });
       let first = true;
       while (!signal.aborted) {
         // A failed look (a reconnect under way) is retried at the next poll;
         // a refused one (a permission) fails the feed.
-        const started = await this.#startNew(jsm, { start, late: !first })
+        const started = await this.#startNew(jsm, {
+          finder,
+          start,
+          late: !first,
+        })
           .catch((error) => {
             const refused = natsPermissionError(error);
             if (refused !== undefined) throw refused;
@@ -190,19 +199,16 @@ export class ExchangeStreamsFeed implements TradeFeed {
   async #startNew(
     jsm: JetStreamManager,
     how: {
+      finder: ExchangeStreamFinder;
       start: (found: ExchangeStream, consumer: NatsConsumerConfig) => void;
       late: boolean;
     },
   ): Promise<number> {
-    const { streamName, subjectPrefix, consumer } = this.#options;
-    const found = await listExchangeStreams(jsm, {
-      base: streamName,
-      prefix: subjectPrefix,
-    });
+    const found = await how.finder.look();
     const known = new Set(this.#parts.map((part) => part.stream));
     const fresh = found.filter((each) => !known.has(each.stream));
     const consumers = await partConsumers(jsm, fresh, {
-      consumer,
+      consumer: this.#options.consumer,
       late: how.late,
     });
     fresh.forEach((each, i) => how.start(each, consumers[i]));

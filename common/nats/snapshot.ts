@@ -25,7 +25,7 @@ import type {
   SnapshotTrade,
 } from "../transport/snapshot_feed.ts";
 import { connectNats } from "./connection.ts";
-import { exchangeStream, listExchangeStreams } from "./_exchange_streams.ts";
+import { exchangeStream, ExchangeStreamFinder } from "./_exchange_streams.ts";
 import {
   directGetStatus,
   lastMessages,
@@ -222,7 +222,7 @@ async function latestPerExchange(
 ): Promise<SnapshotTrade[]> {
   const base = { base: options.streamName, prefix: options.subjectPrefix };
   const streams = options.exchange === undefined
-    ? await listExchangeStreams(jsm, base)
+    ? await new ExchangeStreamFinder(jsm, { ...base, log: options.log }).look()
     : [exchangeStream(options.streamName, options.exchange)];
   const trades: SnapshotTrade[] = [];
   for (const { exchange, stream } of streams) {
