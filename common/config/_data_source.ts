@@ -13,11 +13,7 @@
  * @module
  */
 
-import {
-  checkPrefix,
-  exchangeStreamName,
-  normalizeExchange,
-} from "../wire/subjects.ts";
+import { checkPrefix, normalizeExchange } from "../wire/subjects.ts";
 import { readConnection } from "./_connection.ts";
 import { readConsumer } from "./_consumer.ts";
 import { DEFAULT_EXCHANGE, DEFAULT_SYMBOLS } from "./_defaults.ts";
@@ -26,9 +22,9 @@ import type { Section } from "./_reader.ts";
 import { checkRingNames } from "./_ring_names.ts";
 import {
   boundedDuration,
-  checkExchangeStream,
   checkJetStreamName,
   COUNT,
+  exchangeStreamOf,
   readShmPathPrefix,
   readSymbols,
 } from "./_values.ts";
@@ -160,10 +156,12 @@ function readStreamPerExchange(
     return on;
   }
   if (!on) return on;
-  checkExchangeStream(section, exchangeStreamName(streamName, exchange));
+  exchangeStreamOf(section, streamName, { exchange });
   if (durableName !== undefined) {
-    const durable = exchangeStreamName(durableName, exchange);
-    checkExchangeStream(section, durable, "consumer.durable_name");
+    exchangeStreamOf(section, durableName, {
+      exchange,
+      from: "consumer.durable_name",
+    });
   }
   return on;
 }

@@ -10,14 +10,14 @@
 
 import { parseByteSize } from "./byte_size.ts";
 import { formatDuration } from "./duration.ts";
-import { checkPrefix, exchangeStreamName } from "../wire/subjects.ts";
+import { checkPrefix, normalizeExchange } from "../wire/subjects.ts";
 import { readConnection } from "./_connection.ts";
 import { DEFAULT_MAX_BYTES_PER_SUBJECT } from "./_defaults.ts";
 import type { Section } from "./_reader.ts";
 import {
   boundedDuration,
-  checkExchangeStream,
   checkJetStreamName,
+  exchangeStreamOf,
   readShmPathPrefix,
 } from "./_values.ts";
 import { maxMsgsPerSubjectFor } from "./stream_limits.ts";
@@ -81,9 +81,9 @@ function readStreamName(
   if (!section.boolean("stream_per_exchange", false)) {
     return { streamName: base, streamExchange: undefined };
   }
-  const streamName = exchangeStreamName(base, publisher.exchange);
-  checkExchangeStream(section, streamName);
-  return { streamName, streamExchange: publisher.exchange.toLowerCase() };
+  const { exchange } = publisher;
+  const streamName = exchangeStreamOf(section, base, { exchange });
+  return { streamName, streamExchange: normalizeExchange(exchange) };
 }
 
 function readJetStream(

@@ -29,7 +29,7 @@ import {
   exchangeStream,
   ExchangeStreamFinder,
 } from "./_exchange_streams.ts";
-import { NatsFeed, type NatsFeedOptions } from "./feed.ts";
+import { checkFeedOptions, NatsFeed, type NatsFeedOptions } from "./feed.ts";
 import { NATS_FEED_LOSS_CAUSES, natsFeedFamilies } from "./feed_metrics.ts";
 import { mergedReadings, Part } from "./_exchange_part.ts";
 
@@ -55,13 +55,14 @@ export class ExchangeStreamsFeed implements TradeFeed {
   #log: Logger;
   #parts: Part[] = [];
   #indexes: { part: Part; local: number }[] = [];
+  #subscribed = false;
 
   /**
    * Checks the options like {@linkcode NatsFeed}; nothing is opened until
    * {@linkcode subscribeTrades}.
    */
   constructor(options: NatsFeedOptions) {
-    new NatsFeed(options); // the same checks
+    checkFeedOptions(options);
     this.#options = options;
     this.#log = options.log ?? SILENT;
   }
@@ -96,13 +97,22 @@ export class ExchangeStreamsFeed implements TradeFeed {
   /**
    * Like {@linkcode NatsFeed.subscribeTrades}, one consumer per exchange
    * stream, until the signal aborts, a part fails (the others are stopped
-   * and the error is thrown) or `limit` trades went through in all.
+   * and the error is thrown) or `limit` trades went through in all. Once per
+   * feed.
    */
   async subscribeTrades(
     symbols: readonly string[],
     onTick: OnTick,
     options: SubscribeOptions = {},
   ): Promise<void> {
+    // Its parts and indexes are this subscription's: a second one would
+    // take the streams already found as read.
+    if (this.#subscribed) {
+      throw new Error(
+        "ExchangeStreamsFeed.subscribeTrades was called twice: one subscription per feed; create another feed",
+      );
+    }
+    this.#subscribed = true;
     const stop = new AbortController();
     const onAbort = () => stop.abort();
     options.signal?.addEventListener("abort", onAbort, { once: true });

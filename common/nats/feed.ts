@@ -72,6 +72,39 @@ const SILENT: Logger = {
 };
 
 /**
+ * Checks `options` as {@linkcode NatsFeed} does.
+ *
+ * @throws {RangeError} when the prefix or exchange is not a valid subject
+ * token, or the start time or sequence its deliver policy needs is missing.
+ */
+export function checkFeedOptions(options: NatsFeedOptions): void {
+  const { consumer } = options;
+  checkPrefix(options.subjectPrefix);
+  if (consumer.exchange !== undefined) normalizeExchange(consumer.exchange);
+  const { startTime, startSequence } = consumer;
+  if (
+    consumer.deliver === "by_start_time" &&
+    !(startTime instanceof Date && !Number.isNaN(startTime.getTime()))
+  ) {
+    throw new RangeError(
+      `Invalid start time ${
+        String(startTime)
+      }: deliver "by_start_time" needs a valid Date`,
+    );
+  }
+  if (
+    consumer.deliver === "by_start_sequence" &&
+    !(Number.isSafeInteger(startSequence) && startSequence! >= 1)
+  ) {
+    throw new RangeError(
+      `Invalid start sequence ${
+        String(startSequence)
+      }: deliver "by_start_sequence" needs an integer >= 1`,
+    );
+  }
+}
+
+/**
  * Reads trades from a JetStream stream. Each subscription opens its own
  * connection ({@linkcode connectNats}: waits for a server, reconnects
  * forever) and closes it when it ends.
@@ -101,30 +134,7 @@ export class NatsFeed implements TradeFeed {
    * token, or the start time or sequence its deliver policy needs is missing.
    */
   constructor(options: NatsFeedOptions) {
-    const { consumer } = options;
-    checkPrefix(options.subjectPrefix);
-    if (consumer.exchange !== undefined) normalizeExchange(consumer.exchange);
-    const { startTime, startSequence } = consumer;
-    if (
-      consumer.deliver === "by_start_time" &&
-      !(startTime instanceof Date && !Number.isNaN(startTime.getTime()))
-    ) {
-      throw new RangeError(
-        `Invalid start time ${
-          String(startTime)
-        }: deliver "by_start_time" needs a valid Date`,
-      );
-    }
-    if (
-      consumer.deliver === "by_start_sequence" &&
-      !(Number.isSafeInteger(startSequence) && startSequence! >= 1)
-    ) {
-      throw new RangeError(
-        `Invalid start sequence ${
-          String(startSequence)
-        }: deliver "by_start_sequence" needs an integer >= 1`,
-      );
-    }
+    checkFeedOptions(options);
     this.#options = options;
     this.#log = options.log ?? SILENT;
   }
