@@ -1,13 +1,15 @@
-// `stream_per_exchange = true` with a durable over every exchange, across
-// restarts, against a real nats-server: where each per-exchange durable
-// starts is decided per durable (a stream new to a durable that has run
-// before is read from its start), a durable made that way restarts, no trade
-// is lost or read twice; a user who may not list streams is told so (exit 1).
+// `stream_per_exchange = true` over every exchange, against a real
+// nats-server: where each per-exchange durable starts is decided per durable
+// (a stream new to a durable that has run before is read from its start), a
+// durable made that way restarts, no trade is lost or read twice across
+// restarts; a user who may not list streams is told so (exit 1); a start
+// sequence is refused (exit 2); an edited stream is logged as not read; one
+// part failing stops live (exit 1).
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { gatedTest } from "./_permissions.ts";
 import { output, roleConfig, RoleProcess } from "./_ipc_roles.ts";
 import { PROJECT_ROOT, startNatsServer } from "./nats_server.ts";
@@ -236,5 +238,49 @@ gatedTest({
     } finally {
       await Deno.remove(join(PROJECT_ROOT, recording)).catch(() => {});
     }
+  },
+});
+
+gatedTest({
+  name:
+    "stream_per_exchange: one exchange stream's consumer failing (a durable at odds) stops the others; live exits 1 in one line",
+  permissions: PERMISSIONS,
+  async fn() {
+    await using server = await startNatsServer();
+    await using config = await roleConfig({
+      symbols: [SYMBOL],
+      nats: { url: server.url, streamPerExchange: true },
+    });
+    const { stream } = config.nats!;
+    await publish(config, { audx: 3, audy: 3 });
+    const nc = await connect({ servers: server.url, noAsyncTraces: true });
+    try {
+      await (await jetstreamManager(nc)).consumers.add(`${stream}_AUDY`, {
+        durable_name: "pf_AUDY",
+        ack_policy: AckPolicy.Explicit,
+      });
+    } finally {
+      await nc.close();
+    }
+    await using live = new RoleProcess("live", config, [
+      "--nats",
+      "--exchange",
+      "*",
+      "--symbols",
+      SYMBOL,
+      "--durable",
+      "pf",
+    ]);
+    const exit = await live.finish(20_000);
+    const text = output(exit);
+    assert.ok(!exit.timedOut, `live still ran:\n${text}`);
+    assert.equal(exit.code, 1, text);
+    assert.match(
+      exit.stderr,
+      new RegExp(
+        `Durable consumer "pf_AUDY" on stream "${stream}_AUDY" exists with ack_policy "explicit", configured "all"`,
+      ),
+    );
+    assert.doesNotMatch(text, /^\s+at /m);
   },
 });
