@@ -83,12 +83,16 @@ export async function readSeqs(
   return seqs;
 }
 
-/** The live arguments reading every exchange into `recording`. */
-export function liveArgs(recording: string, args: string[]): string[] {
+/** The live arguments reading `exchange` (default every one) into `recording`. */
+export function liveArgs(
+  recording: string,
+  args: string[],
+  exchange = "*",
+): string[] {
   return [
     "--nats",
     "--exchange",
-    "*",
+    exchange,
     "--symbols",
     SYMBOL,
     "--summary-json",
@@ -98,14 +102,15 @@ export function liveArgs(recording: string, args: string[]): string[] {
   ];
 }
 
-/** Runs live over both exchanges with `args`; returns the seqs it recorded per exchange. */
+/** Runs live over `exchange` (default both) with `args`; returns the seqs it recorded per exchange. */
 export async function liveSeqs(
   config: RoleConfig,
   args: string[],
+  exchange = "*",
 ): Promise<{ seqs: Record<string, number[]>; exit: RoleExit }> {
   const recording = await dataFile("trades.ndjson");
   try {
-    const exit = await run("live", config, liveArgs(recording, args));
+    const exit = await run("live", config, liveArgs(recording, args, exchange));
     return { seqs: await readSeqs(recording), exit };
   } finally {
     await Deno.remove(join(PROJECT_ROOT, recording)).catch(() => {});

@@ -24,16 +24,17 @@ import {
   SYMBOL,
 } from "./_stream_per_exchange.ts";
 
-/** Waits until the durables `{durable}_AUDX` and `{durable}_AUDY` exist. */
+/** Waits until the durables `{durable}_{EXCHANGE}` of `exchanges` exist. */
 async function durablesExist(
   url: string,
   stream: string,
   durable: string,
+  exchanges = ["AUDX", "AUDY"],
 ): Promise<void> {
   const nc = await connect({ servers: url, noAsyncTraces: true });
   try {
     const jsm = await jetstreamManager(nc);
-    for (const exchange of ["AUDX", "AUDY"]) {
+    for (const exchange of exchanges) {
       const deadline = Date.now() + 20_000;
       for (;;) {
         const info = await jsm.consumers
@@ -88,6 +89,92 @@ gatedTest({
     const third = await liveSeqs(config, [...durable, "--max-trades", "12"]);
     assert.deepEqual(third.seqs.audx, range(1, 5), output(third.exit));
     assert.deepEqual(third.seqs.audy, range(1, 7));
+  },
+});
+
+gatedTest({
+  name:
+    "stream_per_exchange: a durable (deliver new) the rule made at all on every exchange resumes on one exchange (--exchange audx), not refused",
+  permissions: PERMISSIONS,
+  async fn() {
+    await using server = await startNatsServer();
+    await using config = await roleConfig({
+      symbols: [SYMBOL],
+      nats: { url: server.url, streamPerExchange: true },
+    });
+    const durable = ["--durable", "rs", "--deliver", "new"];
+    const recording = await dataFile("narrowed.ndjson");
+    try {
+      // Started before any stream: rs_AUDX is created at `all`.
+      await using live = new RoleProcess(
+        "live",
+        config,
+        liveArgs(recording, [...durable, "--max-trades", "10"]),
+      );
+      await live.waitFor(/no stream \S+ yet \(stream_per_exchange\)/);
+      await publish(config, { audx: 10 });
+      const exit = await live.finish(30_000);
+      assert.equal(exit.code, 0, output(exit));
+    } finally {
+      await Deno.remove(join(PROJECT_ROOT, recording)).catch(() => {});
+    }
+    await publish(config, { audx: 5 });
+    const narrowed = await liveSeqs(
+      config,
+      [...durable, "--max-trades", "5"],
+      "audx",
+    );
+    assert.deepEqual(narrowed.seqs.audx, range(1, 5), output(narrowed.exit));
+  },
+});
+
+gatedTest({
+  name:
+    "stream_per_exchange: a stream that existed when the durable set started but has no durable of it is read from the set's start (by_start_time, WARN), and that durable resumes",
+  permissions: PERMISSIONS,
+  async fn() {
+    await using server = await startNatsServer();
+    await using config = await roleConfig({
+      symbols: [SYMBOL],
+      nats: { url: server.url, streamPerExchange: true },
+    });
+    const { stream } = config.nats!;
+    const durable = ["--durable", "rb", "--deliver", "new"];
+    // Before the set starts: audy's stream holds 10 trades.
+    await publish(config, { audy: 10, audx: 1 });
+    // The set starts on audx only (rb_AUDX created at `new`).
+    const recording = await dataFile("one.ndjson");
+    try {
+      await using live = new RoleProcess(
+        "live",
+        config,
+        liveArgs(recording, [...durable, "--max-trades", "2"], "audx"),
+      );
+      await durablesExist(server.url, stream, "rb", ["AUDX"]);
+      await publish(config, { audx: 2 });
+      const exit = await live.finish(30_000);
+      assert.equal(exit.code, 0, output(exit));
+    } finally {
+      await Deno.remove(join(PROJECT_ROOT, recording)).catch(() => {});
+    }
+    await publish(config, { audx: 3, audy: 4 });
+    // Every exchange: audy's 4 trades after the set's start, not its 10
+    // before (deliver all would give 14).
+    const wide = await liveSeqs(config, [...durable, "--max-trades", "7"]);
+    const text = output(wide.exit);
+    assert.deepEqual(wide.seqs.audx, range(1, 3), text);
+    assert.deepEqual(wide.seqs.audy, range(1, 4), text);
+    assert.match(
+      text,
+      new RegExp(
+        `durable "rb_AUDY" is created at deliver by_start_time \\S+ \\(when "rb_AUDX" was created\\) \\(stream_per_exchange\\): stream ${stream}_AUDY existed then`,
+      ),
+    );
+    // rb_AUDY, at by_start_time while new is configured, resumes.
+    await publish(config, { audy: 2 });
+    const again = await liveSeqs(config, [...durable, "--max-trades", "2"]);
+    assert.deepEqual(again.seqs.audy, range(1, 2), output(again.exit));
+    assert.deepEqual(again.seqs.audx, []);
   },
 });
 

@@ -22,6 +22,8 @@ export interface ExchangeStream {
   exchange: string;
   /** Its stream, `{stream}_{EXCHANGE}`. */
   stream: string;
+  /** When the stream was created (server time, ISO); unknown for a configured exchange. */
+  created?: string;
 }
 
 /** The stream of `exchange` under base name `stream`. */
@@ -96,8 +98,11 @@ export class ExchangeStreamFinder {
     }
     for (const name of names) {
       let subjects: string[] | undefined;
+      let created: string;
       try {
-        subjects = (await this.#jsm.streams.info(name)).config.subjects;
+        const info = await this.#jsm.streams.info(name);
+        subjects = info.config.subjects;
+        created = info.created;
       } catch (error) {
         // Deleted since it was named: looked for again next time.
         if (isApiError(error, JetStreamApiCodes.StreamNotFound)) continue;
@@ -106,7 +111,7 @@ export class ExchangeStreamFinder {
       this.#seen.add(name);
       const exchange = exchangeOf(name, subjects, this.#options);
       if (exchange !== undefined) {
-        this.#found.push({ exchange, stream: name });
+        this.#found.push({ exchange, stream: name, created });
         continue;
       }
       this.#log.warn(

@@ -220,6 +220,7 @@ export class ExchangeStreamsFeed implements TradeFeed {
     const consumers = await partConsumers(jsm, fresh, {
       consumer: this.#options.consumer,
       late: how.late,
+      log: this.#log,
     });
     fresh.forEach((each, i) => how.start(each, consumers[i]));
     return found.length;
@@ -240,6 +241,7 @@ export class ExchangeStreamsFeed implements TradeFeed {
     const feed = new NatsFeed({
       ...this.#options,
       streamName: found.stream,
+      resumeRuleStart: true,
       consumer: {
         ...consumer,
         exchange: found.exchange,

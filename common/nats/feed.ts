@@ -62,6 +62,15 @@ export interface NatsFeedOptions {
   subjectPrefix: string;
   /** Where the connection logs its state changes (default: nowhere). */
   log?: Logger;
+  /**
+   * The durable is one exchange stream's (`stream_per_exchange`): an existing
+   * one at `all` or `by_start_time` while `new`, `last` or `last_per_subject`
+   * is configured was started there by the per-exchange rule and is
+   * resumed, not refused.
+   *
+   * @default false
+   */
+  resumeRuleStart?: boolean;
 }
 
 const SILENT: Logger = {
@@ -333,6 +342,7 @@ export class NatsFeed implements TradeFeed {
       prefix: this.#options.subjectPrefix,
       consumer,
       filters,
+      resumeRuleStart: this.#options.resumeRuleStart,
       signal,
       describe,
       log: this.#log,
