@@ -84,6 +84,10 @@ gatedTest({
     const second = await liveSeqs(config, [...durable, "--max-trades", "80"]);
     assert.deepEqual(second.seqs.audx, range(1, 30), output(second.exit));
     assert.deepEqual(second.seqs.audy, range(1, 50));
+    assert.match(
+      output(second.exit),
+      /durable "rs_AUDY" is created at deliver all \(stream_per_exchange\): stream \S+_AUDY was created after this durable set started, \S+ \(when "rs_AUDX" was created\), so it appeared while live was down; if "rs_AUDY" was removed instead, the trades it acknowledged are delivered again/,
+    );
     // 3. Both resume where they acknowledged: nothing twice.
     await publish(config, { audx: 5, audy: 7 });
     const third = await liveSeqs(config, [...durable, "--max-trades", "12"]);
