@@ -14,6 +14,7 @@ import {
 } from "../common/config/mod.ts";
 import { CatchUpFeed } from "../common/catch_up/mod.ts";
 import {
+  ExchangeStreamsFeed,
   NatsAuthError,
   natsPermissionError,
   natsSnapshot,
@@ -111,6 +112,7 @@ function createFeed(
   const load = natsSnapshot({
     connection: nats.connection,
     streamName: nats.streamName,
+    streamPerExchange: nats.streamPerExchange,
     subjectPrefix: nats.subjectPrefix,
     exchange: source.type === "nats" ? nats.consumer.exchange : source.exchange,
     log,
@@ -159,6 +161,7 @@ function createCatchUpFeed(source: DataSourceConfig, log: Logger): CatchUpFeed {
       ? natsSnapshot({
         connection: source.nats.connection,
         streamName: source.nats.streamName,
+        streamPerExchange: source.nats.streamPerExchange,
         subjectPrefix: source.nats.subjectPrefix,
         exchange: source.exchange,
         log,
@@ -170,16 +173,21 @@ function createCatchUpFeed(source: DataSourceConfig, log: Logger): CatchUpFeed {
   });
 }
 
-function createNatsFeed(source: DataSourceConfig, log: Logger): NatsFeed {
-  return new NatsFeed({
+/** The NATS feed of `source`: one stream, or (`stream_per_exchange`) one per exchange. */
+function createNatsFeed(source: DataSourceConfig, log: Logger): TradeFeed {
+  const options = {
     connection: source.nats.connection,
     consumer: source.nats.consumer,
     streamName: source.nats.streamName,
     subjectPrefix: source.nats.subjectPrefix,
     log,
-  });
+  };
+  return source.nats.streamPerExchange
+    ? new ExchangeStreamsFeed(options)
+    : new NatsFeed(options);
 }
 
+/** The ring feed of `source`. */
 function createRingFeed(source: DataSourceConfig): RingFeed {
   return new RingFeed({
     exchange: source.exchange,

@@ -25,6 +25,7 @@ import type {
   SnapshotTrade,
 } from "../transport/snapshot_feed.ts";
 import { connectNats } from "./connection.ts";
+import { exchangeStream, ExchangeStreamFinder } from "./_exchange_streams.ts";
 import {
   directGetStatus,
   lastMessages,
@@ -204,6 +205,8 @@ export interface NatsSnapshotOptions {
   subjectPrefix: string;
   /** The exchange read; undefined: every exchange. */
   exchange: string | undefined;
+  /** Read the per-exchange streams `{streamName}_{EXCHANGE}` (`stream_per_exchange`). */
+  streamPerExchange?: boolean;
   /** Where the connection and the snapshot log. */
   log: Logger;
   /**
@@ -235,12 +238,14 @@ export function natsSnapshot(options: NatsSnapshotOptions): LoadSnapshot {
     });
     try {
       const jsm = await jetstreamManager(nc, { checkAPI: false });
-      const reading = latestTrades(jsm, options.streamName, {
-        filters,
-        prefix: options.subjectPrefix,
-        log,
-        purpose: options.purpose,
-      });
+      const reading = options.streamPerExchange
+        ? latestPerExchange(jsm, symbols, options)
+        : latestTrades(jsm, options.streamName, {
+          filters,
+          prefix: options.subjectPrefix,
+          log,
+          purpose: options.purpose,
+        });
       if (signal === undefined) return await reading;
       reading.catch(() => {}); // what fails after the abort is not waited for
       const ended = await Promise.race([reading, whenAborted(signal)]);
@@ -249,4 +254,31 @@ export function natsSnapshot(options: NatsSnapshotOptions): LoadSnapshot {
       await nc.close();
     }
   };
+}
+
+/** {@linkcode latestTrades} of each exchange stream read (`stream_per_exchange`), in exchange order. */
+async function latestPerExchange(
+  jsm: JetStreamManager,
+  symbols: readonly string[],
+  options: NatsSnapshotOptions,
+): Promise<SnapshotTrade[]> {
+  const base = { base: options.streamName, prefix: options.subjectPrefix };
+  const streams = options.exchange === undefined
+    ? await new ExchangeStreamFinder(jsm, { ...base, log: options.log }).look()
+    : [exchangeStream(options.streamName, options.exchange)];
+  const trades: SnapshotTrade[] = [];
+  for (const { exchange, stream } of streams) {
+    trades.push(
+      ...await latestTrades(jsm, stream, {
+        filters: tradeFilters(symbols, {
+          exchange,
+          prefix: options.subjectPrefix,
+        }),
+        prefix: options.subjectPrefix,
+        log: options.log,
+        purpose: options.purpose,
+      }),
+    );
+  }
+  return trades;
 }
