@@ -61,18 +61,18 @@ export class KeptRuns {
 
   /**
    * Keeps `held`, run `epoch`'s held trades; returns the oldest kept run
-   * given up on (its epoch, its held trades' count) when more than 4 are kept.
+   * dropped (its epoch, its held trades) when more than 4 are kept.
    */
   keep(
     epoch: number,
     held: RecordQueue,
-  ): { epoch: number; count: number } | undefined {
+  ): { epoch: number; held: RecordQueue } | undefined {
     this.#runs.delete(epoch);
     this.#runs.set(epoch, held);
     if (this.#runs.size <= MAX_KEPT_RUNS) return undefined;
     const [oldest, queue] = this.#runs.entries().next().value!;
     this.#runs.delete(oldest);
-    return { epoch: oldest, count: queue.size };
+    return { epoch: oldest, held: queue };
   }
 
   /** Takes run `epoch`'s held trades out, if kept. */

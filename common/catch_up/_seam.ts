@@ -21,8 +21,9 @@
  * unknown count when the history ended in another run, and an exact gap
  * when the history, in the same run, stopped short of the held trades.
  * A history going from one run to another (with no `Marketbus-Epoch`: a
- * `seq` not past the last delivered one, redeliveries being dropped by the
- * history feed) tells a `producer restart` gap before the new run's first
+ * `seq` not past the last delivered one; no redelivery comes: a durable
+ * consumer drops them by stream sequence, a time start's ordered consumer is
+ * recreated past its last delivered message) tells a `producer restart` gap before the new run's first
  * trade, as a ring reader does; before it, the
  * trades of the old run the live feed held before it went on to the new
  * run (a producer killed: its ring's last trades JetStream never stored)
@@ -85,6 +86,8 @@ export class Seam {
 
   readonly #since: bigint | undefined;
   #evicted = 0;
+  /** The `seq` range of each kept run dropped (more than 4), by epoch: given up on unless the history brings it. */
+  readonly #dropped = new Map<number, { first: number; last: number }>();
   #unsure = 0;
   #waitsForRing = false;
 
@@ -155,10 +158,11 @@ export class Seam {
     if (this.#live) {
       this.#last = NONE;
     } else if (this.#queue.size > 0) {
-      const evicted = this.#left.keep(this.#liveEpoch, this.#queue);
-      if (evicted !== undefined) {
-        this.#evicted += evicted.count;
-        this.#out.evicted?.(evicted.epoch, evicted.count);
+      const dropped = this.#left.keep(this.#liveEpoch, this.#queue);
+      if (dropped !== undefined && dropped.held.size > 0) {
+        const first = dropped.held.headSeq; // held trades are contiguous
+        const last = (first + dropped.held.size - 1) >>> 0;
+        this.#dropped.set(dropped.epoch, { first, last });
       }
       this.#queue = new RecordQueue(this.#hold);
     }
@@ -184,8 +188,9 @@ export class Seam {
           this.#deliverKept(epoch, null);
         }
       } else if (ahead(seq, this.#last) <= 0) {
-        // No known run: the history feed drops its redeliveries (by stream
-        // sequence), so a seq not past the last is a producer restart.
+        // No known run: the history feed brings no redelivery (a durable
+        // one drops them by stream sequence; an ordered one is recreated
+        // past its last delivered message), so this is a producer restart.
         if (epoch !== NO_EPOCH) return; // delivered already (a redelivery)
         this.#out.gap(RESTART);
       }
@@ -347,6 +352,7 @@ export class Seam {
    * lost some), then a `producer restart` gap.
    */
   #leaveRun(): void {
+    this.#giveUpDropped(this.#lastEpoch, this.#last);
     const held = this.#left.take(this.#lastEpoch);
     if (held !== undefined && held.size > 0) {
       this.#gapTo(held.headSeq);
@@ -382,6 +388,24 @@ export class Seam {
     this.#last = NONE;
   }
 
+  /**
+   * Counts and tells (`SeamOutput.evicted`) the `seq`s of the dropped kept
+   * run `epoch`, if any, the history did not bring: past `through`, its
+   * last trade of that run (null: none, all of them).
+   */
+  #giveUpDropped(epoch: number, through: number | null): void {
+    const run = this.#dropped.get(epoch);
+    if (run === undefined) return;
+    this.#dropped.delete(epoch);
+    const count = ahead(run.last, run.first) + 1;
+    const lost = through === null
+      ? count
+      : Math.min(count, Math.max(0, ahead(run.last, through)));
+    if (lost === 0) return;
+    this.#evicted += lost;
+    this.#out.evicted?.(epoch, lost);
+  }
+
   /** Tells an exact gap from past the last delivered trade to just before `seq`, if any. */
   #gapTo(seq: number): void {
     const last = this.#last;
@@ -406,6 +430,7 @@ export class Seam {
 
   /** Tells the switch (`lastSeq` delivered last), then delivers the held trades not delivered yet. */
   #switch(lastSeq: number | null): void {
+    for (const epoch of this.#dropped.keys()) this.#giveUpDropped(epoch, null);
     this.#live = true;
     this.#left.clear();
     this.#out.caughtUp(

@@ -70,9 +70,10 @@ export interface SeamOutput {
     lastEpoch: number | null,
   ): void;
   /**
-   * Tells the `count` held trades of the oldest kept run, `epoch`, given up
-   * on (more than 4 old runs before the switch): lost unless the history
-   * brings them.
+   * Tells the `count` held trades of a kept run, `epoch`, given up on: it
+   * was dropped (more than 4 old runs before the switch) and the history
+   * did not bring them (told when the history leaves that run, or at the
+   * switch).
    */
   evicted?(epoch: number, count: number): void;
   /**

@@ -115,7 +115,7 @@ export function evictionReport(
   const { exchange, symbol } = stream.origin;
   const why = run.unsure
     ? "a durable start: JetStream stored trades of that run, acknowledged in an earlier run, and cannot tell which of these it did not; use a time start, --catch-up SINCE, to get them): lost if JetStream never stored them"
-    : "more than 4 producer restarts while catching up): lost unless the history brings them";
+    : "more than 4 producer restarts while catching up, and the history did not bring them): lost";
   return {
     kind: "lost",
     exchange,

@@ -865,21 +865,42 @@ Deno.test("seam: a time start known complete with no history trade delivers the 
   ]);
 });
 
-Deno.test("seam: more than 4 old runs kept before the switch: the oldest one's held trades are counted (evicted) and told", () => {
-  const told: string[] = [];
-  const seam = new Seam({
-    mayGoLive: () => true,
-    tick: () => {},
-    gap: () => {},
-    caughtUp: () => {},
-    evicted: (epoch, count) => told.push(`${epoch}: ${count}`),
-  }, 8);
-  for (let epoch = 1; epoch <= 7; epoch++) {
-    seam.liveEpoch(epoch);
-    seam.liveTrade(message([5]).select(0));
-  }
-  assert.deepEqual(told, ["1: 1", "2: 1"]);
-  assert.equal(seam.evicted, 2);
+Deno.test("seam: more than 4 old runs kept before the switch: the oldest one's held trades the history does not bring are counted (evicted) and told, when the history leaves that run or at the switch", () => {
+  const run = (history: [number, number[]][]) => {
+    const told: string[] = [];
+    const seam = new Seam({
+      mayGoLive: () => true,
+      tick: (trade) => told.push(String(trade.seq)),
+      gap: () => {},
+      caughtUp: () => told.push("caught"),
+      evicted: (epoch, count) => told.push(`evicted ${epoch}: ${count}`),
+    }, 16);
+    for (let epoch = 1; epoch <= 6; epoch++) {
+      seam.liveEpoch(epoch);
+      seam.liveTrade(message([1, 2]).select(0));
+      seam.liveTrade(message([1, 2]).select(1));
+    }
+    for (const [epoch, seqs] of history) {
+      seam.historyEpoch(epoch);
+      for (const seq of seqs) seam.history(message([seq]).select(0));
+    }
+    seam.liveTrade(message([3]).select(0));
+    return { told: told.filter((t) => !/^\d$/.test(t)), evicted: seam.evicted };
+  };
+  const all: [number, number[]][] = [1, 2, 3, 4, 5, 6].map((e) => [e, [1, 2]]);
+  assert.deepEqual(run(all), { told: ["caught"], evicted: 0 });
+  assert.deepEqual(run([[1, [1]], ...all.slice(1)]), {
+    told: ["evicted 1: 1", "caught"],
+    evicted: 1,
+  });
+  assert.deepEqual(run([[1, [2]], ...all.slice(1)]), {
+    told: ["caught"],
+    evicted: 0,
+  });
+  assert.deepEqual(run(all.slice(1)), {
+    told: ["evicted 1: 2", "caught"],
+    evicted: 2,
+  });
 });
 
 Deno.test("seam: a durable start delivers the kept runs' held trades JetStream never stored (past the latest stored trade of its run, later runs and runs the history skips whole), each followed by a producer restart; the older ones it cannot tell are counted and told", () => {
