@@ -66,6 +66,11 @@ const RESTART: SeamGap = {
   count: null,
 };
 
+/** Whether `seq` is in `range` (u32, wrapping). */
+function inRange(seq: number, range: { first: number; last: number }): boolean {
+  return ahead(seq, range.first) >= 0 && ahead(range.last, seq) >= 0;
+}
+
 /** One stream's seam; see the module documentation. */
 export class Seam {
   #queue: RecordQueue;
@@ -90,6 +95,13 @@ export class Seam {
   readonly #dropped = new Map<number, { first: number; last: number }>();
   #unsure = 0;
   #waitsForRing = false;
+  /**
+   * The `seq` ranges the history skipped in its run (a forward jump no
+   * history gap told; at most 64, the newest): a trade of that run filling
+   * one later was stored after later ones (a publish retried), not a repeat.
+   */
+  #holes: { first: number; last: number }[] = [];
+  #gapTold = false;
 
   /** A seam delivering to `out`, holding up to `hold` live trades (a power of two). */
   constructor(out: SeamOutput, hold: number, options: SeamOptions = {}) {
@@ -181,20 +193,31 @@ export class Seam {
       this.#deliverKept(epoch); // runs the history starts past
     }
     if (this.#last !== NONE) {
+      const step = ahead(seq, this.#last);
       if (this.#lastEpoch !== this.#historyEpoch) {
+        this.#holes = [];
         this.#leaveRun(); // the history went on to another run
         // The kept runs it skipped (before that run) were never stored.
         if (this.#left.has(epoch) || epoch === this.#liveEpoch) {
           this.#deliverKept(epoch, null);
         }
-      } else if (ahead(seq, this.#last) <= 0) {
+      } else if (step <= 0) {
         // No known run: the history feed brings no redelivery (a durable
         // one drops them by stream sequence; an ordered one is recreated
         // past its last delivered message), so this is a producer restart.
-        if (epoch !== NO_EPOCH) return; // delivered already (a redelivery)
+        if (epoch !== NO_EPOCH) {
+          // A trade the history skipped, stored late: lost (out of order);
+          // else stored twice (delivered already).
+          if (this.#holes.some((h) => inRange(seq, h))) this.#out.late?.(seq);
+          return;
+        }
         this.#out.gap(RESTART);
+      } else if (step > 1 && epoch !== NO_EPOCH && !this.#gapTold) {
+        this.#holes.push({ first: (this.#last + 1) >>> 0, last: seq - 1 });
+        if (this.#holes.length > 64) this.#holes.shift();
       }
     }
+    this.#gapTold = false;
     this.#out.tick(trade);
     this.#last = seq;
     this.#lastEpoch = this.#historyEpoch;
@@ -245,7 +268,9 @@ export class Seam {
 
   /** A gap of the history: passed on before the switch (trades lost for good), ignored after. */
   historyGap(gap: TradeGap, forward: (gap: TradeGap) => void): void {
-    if (!this.#live) forward(gap);
+    if (this.#live) return;
+    this.#gapTold = true; // its trades are counted: not a hole
+    forward(gap);
   }
 
   /**

@@ -77,6 +77,13 @@ export interface SeamOutput {
    */
   evicted?(epoch: number, count: number): void;
   /**
+   * Tells a history trade, `seq`, given up on: of the history's current run,
+   * in a range the history skipped (no gap told), stored after later ones
+   * (a publish retried after a later message of its symbol went through):
+   * delivering it would break the order.
+   */
+  late?(seq: number): void;
+  /**
    * Tells the `count` held trades of the kept old run `epoch` given up on at
    * a durable start: the run had trades stored and acknowledged in an
    * earlier run, and no stored trade tells which of these were not.

@@ -78,6 +78,8 @@ export interface Stream {
    * stored; undefined: not read yet).
    */
   cut?: StoredTrade | null;
+  /** History trades stored late given up on since their last report (`Seam`'s `late`). */
+  late?: number;
   /** Its index in the history (-1: not announced there). */
   historyIndex: number;
   /** Its index in the live feed (-1: not announced there). */
@@ -123,5 +125,21 @@ export function evictionReport(
     stream: stream.index,
     message:
       `${exchange}:${symbol}: ${run.count} held live trades of run ${run.epoch} given up on (${why}`,
+  };
+}
+
+/**
+ * A "lost" event: `count` history trades of `stream` given up on, stored
+ * after later ones of their run (`SeamOutput.late`).
+ */
+export function lateReport(stream: Stream, count: number): FeedEvent {
+  const { exchange, symbol } = stream.origin;
+  return {
+    kind: "lost",
+    exchange,
+    symbol,
+    stream: stream.index,
+    message:
+      `${exchange}:${symbol}: ${count} history trades given up on (JetStream stored them after later trades of their run: a publish retried after a later one of the symbol went through; delivering them would break the order): lost`,
   };
 }

@@ -28,6 +28,7 @@ import { Seam } from "./_seam.ts";
 import {
   type Delivery,
   evictionReport,
+  lateReport,
   lossReport,
   type Stream,
 } from "./_stream.ts";
@@ -355,6 +356,15 @@ export class CatchUpFeed implements TradeFeed {
           evicted: (epoch, count) => {
             giveUp(stream, count);
             run.options.onEvent?.(evictionReport(stream, { epoch, count }));
+          },
+          late: () => {
+            giveUp(stream, 1);
+            // One report for the trades of one message (delivered at once).
+            if ((stream.late = (stream.late ?? 0) + 1) > 1) return;
+            queueMicrotask(() => {
+              run.options.onEvent?.(lateReport(stream, stream.late!));
+              stream.late = 0;
+            });
           },
           unsure: (epoch, count) => {
             giveUp(stream, count);

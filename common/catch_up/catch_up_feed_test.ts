@@ -788,6 +788,31 @@ Deno.test("CatchUpFeed: the held trades of an old run dropped before the switch 
   });
 });
 
+Deno.test("CatchUpFeed: history trades stored after later ones of their run (a publish retried) are counted in its lost (cause given up) and told in one 'lost' event per message, not delivered out of order", async () => {
+  const live = new ScriptedFeed("live", ["A"]);
+  const history = new ScriptedFeed("history", ["A"]);
+  const feed = new CatchUpFeed({ history, live, hold: 16, settleMs: 60_000 });
+  const got: number[] = [];
+  const events: string[] = [];
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], (trade) => got.push(trade.seq), {
+    signal: stop.signal,
+    onEvent: (e) => events.push(`${e.kind}: ${e.message}`),
+  });
+  history.send("A", 9, [1, 2]);
+  history.send("A", 9, [5]);
+  history.send("A", 9, [3, 4]); // the retry, stored after 5
+  await delay(10);
+  stop.abort();
+  await done;
+  assert.deepEqual(got, [1, 2, 5]);
+  const [{ lost, lostBy }] = feed.stats();
+  assert.deepEqual({ lost, lostBy }, { lost: 2, lostBy: { "given up": 2 } });
+  assert.deepEqual(events, [
+    "lost: x:A: 2 history trades given up on (JetStream stored them after later trades of their run: a publish retried after a later one of the symbol went through; delivering them would break the order): lost",
+  ]);
+});
+
 Deno.test("CatchUpFeed: a ring run whose trades are older than the history's last of another run (a clock stepped back, JetStream without the ring's run) switches behind a restart gap once a replaced ring would have been attached, not never", async () => {
   const live = new ScriptedFeed("live", ["A"]);
   const history = new ScriptedFeed("history", ["A"]);

@@ -110,6 +110,8 @@ function simulate(
       told.push({ kind: "caught", lastSeq, epoch }),
     evicted: (_epoch, count) => givenUp += count,
     unsure: (_epoch, count) => givenUp += count,
+    // JetStream stores each run in order here: no trade is ever late.
+    late: (seq) => assert.fail(`late ${seq} (seed ${seed})`),
   };
   const seam = new Seam(out, hold);
   const forward = (gap: TradeGap) => told.push({ kind: "gap", gap });
@@ -1001,4 +1003,51 @@ Deno.test("seam: a durable start delivers the kept runs' held trades JetStream n
     }).told,
     ["4", "5", restart, "1", "2", restart, "1", "caught 1 3"],
   );
+});
+
+Deno.test("seam: a history trade of its run filling a range the history skipped (stored after later ones: a publish retried) is told late, not dropped silently; a repeat and a range a history gap told are not", () => {
+  const told: string[] = [];
+  const seam = new Seam({
+    mayGoLive: () => true,
+    tick: (trade) => told.push(String(trade.seq)),
+    gap: (gap) => told.push(`gap ${gap.firstSeq}+${gap.count}`),
+    caughtUp: () => told.push("caught"),
+    late: (seq) => told.push(`late ${seq}`),
+  }, 8);
+  const history = (seqs: number[]) => {
+    const view = message(seqs);
+    for (let i = 0; i < seqs.length; i++) seam.history(view.select(i));
+  };
+  const gap: TradeGap = {
+    exchange: "x",
+    symbol: "A",
+    stream: 0,
+    cause: "stream limit or deleted",
+    firstSeq: 7,
+    lastSeq: 8,
+    count: 2,
+  };
+  seam.historyEpoch(7);
+  history([1, 2]);
+  history([5, 6]); // 3 and 4 not stored yet
+  history([3, 4]); // the retry, stored late
+  history([6]); // stored twice
+  seam.historyGap(gap, (g) => told.push(`gap ${g.firstSeq}+${g.count}`));
+  history([9]);
+  history([8]); // counted in the gap already
+  assert.deepEqual(told, [
+    "1",
+    "2",
+    "5",
+    "6",
+    "late 3",
+    "late 4",
+    "gap 7+2",
+    "9",
+  ]);
+  // Another run: the old run's holes (3, 4) are forgotten: 4 is a repeat.
+  seam.historyEpoch(8);
+  history([1, 2, 3, 4]);
+  history([4]);
+  assert.deepEqual(told.slice(8), ["gap null+null", "1", "2", "3", "4"]);
 });
