@@ -182,6 +182,11 @@ export {
   type StrategyRunnerOptions,
 } from "./trading_core/mod.ts";
 // Gaps: trades missing from a stream, delivered in order with its trades.
-export type { GapCause, OnGap, TradeGap } from "./trading_core/mod.ts";
+export type {
+  CaughtUp,
+  GapCause,
+  OnGap,
+  TradeGap,
+} from "./trading_core/mod.ts";
 // The logger a strategy's context holds.
 export type { LogFields, Logger } from "./common/runtime/mod.ts";

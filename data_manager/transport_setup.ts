@@ -18,9 +18,10 @@ import { requireNetPermission } from "../common/nats/connection.ts";
 import { RingPublisher } from "../common/ipc/ring_publisher.ts";
 import { NatsPublisher } from "../common/nats/publisher.ts";
 import type { TradePublisher } from "../common/transport/publisher.ts";
+import { newRunEpoch } from "../common/wire/run_epoch.ts";
 
 /** The rings, one per symbol, saying which (and which stale ones they replaced). */
-function openIpc(config: Config, log: Logger): RingPublisher {
+function openIpc(config: Config, log: Logger, epoch: number): RingPublisher {
   const { dataManager, transport: { ipc: settings } } = config;
   const ipc = RingPublisher.open(dataManager.symbols, {
     exchange: dataManager.exchange,
@@ -31,10 +32,19 @@ function openIpc(config: Config, log: Logger): RingPublisher {
     backlog: settings.backlog,
     waitForReaders: settings.waitForReaders,
     log,
+    epoch,
   });
   for (const { name, reason } of ipc.replaced) {
     log.warn(`replaced stale ring ${name}: ${reason}`);
   }
+  ipc.epochs.forEach((other, i) => {
+    if (other === epoch) return;
+    log.warn(
+      `ring ${
+        ipc.segments[i]
+      } has epoch ${other}, not the run's ${epoch}: the stale ring it replaced had the run's (a 1 in 2^32 chance); a catch-up consumer of it stays on NATS`,
+    );
+  });
   log.info(
     `IPC rings ${ipc.segments.join(", ")} (${
       formatCount(settings.capacity)
@@ -61,7 +71,8 @@ export function pacingTransports(
 }
 
 /**
- * Opens the enabled transports (the ring first), or returns the exit status
+ * Opens the enabled transports (the ring first), all of one run epoch (a
+ * random one, logged), or returns the exit status
  * after saying why it could not: 2 with none enabled, 1 for a ring in use,
  * no libc, a failed OS call or unreadable NATS creds or TLS files.
  */
@@ -77,15 +88,19 @@ export async function openTransports(
     return 2;
   }
   const opened: TradePublisher[] = [];
+  // One epoch for the run, on its rings and its NATS messages alike.
+  const epoch = newRunEpoch();
+  log.info(`run epoch ${epoch}`);
   try {
     // Before any ring exists: a denied host would fail only once connecting.
     if (transport.nats.enabled) requireNetPermission(transport.nats.servers);
-    if (transport.ipc.enabled) opened.push(openIpc(config, log));
+    if (transport.ipc.enabled) opened.push(openIpc(config, log, epoch));
     if (transport.nats.enabled) {
       const nats = await NatsPublisher.open(dataManager.symbols, {
         exchange: dataManager.exchange,
         config: transport.nats,
         log,
+        epoch,
       });
       log.info(
         `NATS ${

@@ -51,7 +51,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["common/trade_file"],
   ["common/transport"],
   ["common/ipc", "common/nats"],
-  ["common/registry"],
+  ["common/registry", "common/catch_up"],
   ["common/role"],
   ["data_manager", "trading_core", "ringstat", "symbolstat"],
   ["mod.ts"],
@@ -61,6 +61,7 @@ const LAYERS: readonly (readonly string[])[] = [
 const BARRED: readonly (readonly [string, string])[] = [
   ["common/role", "common/ipc"],
   ["common/role", "common/nats"],
+  ["common/role", "common/catch_up"],
 ];
 /** The role folders (and ringstat, the tool beside them): only their own files import them (and the root mod.ts, the library surface). */
 const ROLES = ["data_manager", "trading_core", "ringstat", "symbolstat"];

@@ -763,8 +763,9 @@ ownServerTransportTest(
       ),
       lines.join("\n"),
     );
-    // 66 bytes of headers at most: 9 trades, where the payload alone would take 10
-    assert.equal(stats.tradesPerMessage, 9);
+    // 95 bytes of headers at most (66 of Nats-Msg-Id, 29 of Marketbus-Epoch):
+    // 8 trades, where the payload alone would take 10
+    assert.equal(stats.tradesPerMessage, 8);
     assert.ok(
       lines.some((l) => /max_payload is 512 bytes/.test(l)),
       lines.join("\n"),

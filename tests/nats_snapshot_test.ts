@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
+import { headers } from "@nats-io/nats-core";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { parseConfig } from "../common/config/mod.ts";
 import {
@@ -15,6 +16,7 @@ import {
   SnapshotError,
 } from "../common/nats/snapshot.ts";
 import { encodeMessage } from "../common/wire/codec.ts";
+import { RUN_EPOCH_HEADER } from "../common/wire/run_epoch.ts";
 import { tradeFilters, tradeSubject } from "../common/wire/subjects.ts";
 import type { TradeRecord } from "../common/wire/trade.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
@@ -66,7 +68,7 @@ async function withStream(
 
 natsTest({
   name:
-    "latestTrades: the last record of each subject's last message (a batch of 64 and single ones), for named symbols and a wildcard; a subject with no message, or whose last one holds no valid records (warned), is left out",
+    "latestTrades: the last record of each subject's last message (a batch of 64 and single ones) and its run epoch (0 without the header), for named symbols and a wildcard; a subject with no message, or whose last one holds no valid records (warned), is left out",
   async fn(_t, url) {
     await withStream(url, async (jsm, { stream, prefix }, js) => {
       await jsm.streams.add({
@@ -78,7 +80,12 @@ natsTest({
         tradeSubject(exchange, symbol, { prefix });
       await js.publish(subject("BTCUSDT"), encodeMessage(trades(1, 64)));
       await js.publish(subject("BTCUSDT"), encodeMessage(trades(65, 64)));
-      await js.publish(subject("ETHUSDT"), encodeMessage(trades(1, 1)));
+      // A run epoch (Marketbus-Epoch) the snapshot keeps; the others have none: 0.
+      const epoch = headers();
+      epoch.set(RUN_EPOCH_HEADER, "4000000000");
+      await js.publish(subject("ETHUSDT"), encodeMessage(trades(1, 1)), {
+        headers: epoch,
+      });
       await js.publish(
         subject("BTCUSDT", "kraken"),
         encodeMessage(trades(7, 2)),
@@ -97,14 +104,14 @@ natsTest({
       });
       const view = new TradeView();
       const seen = (list: typeof named) =>
-        list.map(({ origin, record, where }) => {
+        list.map(({ origin, record, where, epoch }) => {
           assert.equal(record.byteLength, 48);
           view.wrap(record);
-          return `${origin.exchange}/${origin.symbol} ${view.seq} ${view.tradeId} ${where}`;
+          return `${origin.exchange}/${origin.symbol} ${view.seq} ${view.tradeId} ${where} epoch ${epoch}`;
         }).sort();
       assert.deepEqual(seen(named), [
-        `binance/BTCUSDT 128 1128 stream ${stream} sequence 2`,
-        `binance/ETHUSDT 1 1001 stream ${stream} sequence 3`,
+        `binance/BTCUSDT 128 1128 stream ${stream} sequence 2 epoch 0`,
+        `binance/ETHUSDT 1 1001 stream ${stream} sequence 3 epoch 4000000000`,
       ]);
       const every = await latestTrades(jsm, stream, {
         filters: tradeFilters([], { prefix }),
@@ -112,9 +119,9 @@ natsTest({
         log,
       });
       assert.deepEqual(seen(every), [
-        `binance/BTCUSDT 128 1128 stream ${stream} sequence 2`,
-        `binance/ETHUSDT 1 1001 stream ${stream} sequence 3`,
-        `kraken/BTCUSDT 8 1008 stream ${stream} sequence 4`,
+        `binance/BTCUSDT 128 1128 stream ${stream} sequence 2 epoch 0`,
+        `binance/ETHUSDT 1 1001 stream ${stream} sequence 3 epoch 4000000000`,
+        `kraken/BTCUSDT 8 1008 stream ${stream} sequence 4 epoch 0`,
       ]);
       const invalid =
         `warn: SOLUSDT: snapshot: its last stored message (stream ${stream} sequence 7) does not hold valid trade records (Invalid trade message: 47 bytes received, expected a positive multiple of 48); no snapshot for it`;
@@ -156,6 +163,24 @@ natsTest({
             ),
           );
           assert.doesNotMatch(error.message, /\n/);
+          return true;
+        },
+      );
+      // Read for --catch-up durable: named so, with that flag's way out.
+      await assert.rejects(
+        latestTrades(jsm, stream, {
+          filters,
+          prefix,
+          log,
+          purpose: "catch_up",
+        }),
+        (error: Error) => {
+          assert.match(
+            error.message,
+            new RegExp(
+              `^Cannot read the latest stored trades \\(where --catch-up durable's earlier runs ended\\) from stream ${stream}: .*\`nats stream edit ${stream} --allow-direct\`, or catch up from a time instead \\(--catch-up SINCE\\)$`,
+            ),
+          );
           return true;
         },
       );

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
+import { headers } from "@nats-io/nats-core";
 import {
   encodeMessage,
   natsMessageId,
@@ -65,17 +66,22 @@ for (const storage of ["file", "memory"] as Storage[]) {
         const subject = tradeSubject(origin.exchange, origin.symbol, {
           prefix,
         });
-        // The worst case the estimate assumes: a 20-digit trade id, a 10-digit seq.
+        // The worst case the estimate assumes: a 20-digit trade id, a
+        // 10-digit seq, a 10-digit run epoch.
+        const epoch = headers();
+        epoch.set("Marketbus-Epoch", "4294967295");
         const firstSeq = 2 ** 32 - 1;
         const maxId = 18446744073709551615n;
         await js.publish(subject, encodeMessage([trade(maxId)]), {
           msgID: natsMessageId(origin, maxId, { firstSeq }),
+          headers: epoch,
         });
         let info = await jsm.streams.info(stream);
         assert.equal(info.state.bytes, size, "stored bytes of one message");
         for (let id = 1n; id <= 25n; id++) {
           await js.publish(subject, encodeMessage([trade(maxId - id)]), {
             msgID: natsMessageId(origin, maxId - id, { firstSeq }),
+            headers: epoch,
           });
         }
         info = await jsm.streams.info(stream);

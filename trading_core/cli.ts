@@ -36,6 +36,9 @@ export const LIVE_USAGE = roleUsage({
                        exchange (NATS only)                and data_source.nats.consumer.exchange
   --max-trades N       exit after N trades                 data_source.max_trades
                        (0 = run until stopped)
+  --catch-up SINCE     replay NATS from SINCE (15m, an     data_source.catch_up
+                       RFC 3339 time, or durable), then
+                       switch each symbol to its ring
   --ipc                read the shared-memory ring         data_source.type
   --wait STRATEGY      spin | backoff | yield              data_source.ipc.wait
   --delivery POLICY    lossy | tethered: the producer      data_source.ipc.delivery
@@ -104,6 +107,7 @@ const LIVE_FLAGS: Record<string, RoleFlag> = {
     type: "string",
     sets: { key: "data_source.max_trades", convert: toNumber },
   },
+  "catch-up": { type: "string", sets: { key: "data_source.catch_up" } },
   ipc: {
     type: "boolean",
     sets: { key: "data_source.type", convert: () => "ipc" },

@@ -55,6 +55,21 @@ Deno.test("live: --durable, --nats-url imply NATS; deliver/replay/start-time", (
   assert.equal(nats.consumer.replay, "original");
 });
 
+Deno.test("live: --catch-up sets data_source.catch_up, with --durable too; a bad one names the flag", () => {
+  assert.deepEqual(configFrom(["--catch-up", "90s"]).dataSource.catchUp, {
+    kind: "ago",
+    ms: 90_000,
+  });
+  const durable = configFrom(["--catch-up", "durable", "--durable", "me"]);
+  assert.deepEqual(durable.dataSource.catchUp, { kind: "durable" });
+  assert.equal(durable.dataSource.nats.consumer.durableName, "me");
+  assert.throws(
+    () => configFrom(["--catch-up", "later"]),
+    /data_source\.catch_up \(from --catch-up\): invalid start "later"/,
+  );
+  assert.throws(() => parseLiveArgs(["--catch-up"]), TypeError);
+});
+
 Deno.test("live: bad flag values name the flag", () => {
   assert.throws(
     () =>

@@ -6,8 +6,15 @@
  * @module
  */
 
-import { type Config, ConfigError } from "../common/config/mod.ts";
 import {
+  type Config,
+  ConfigError,
+  type DataSourceConfig,
+  type NatsConsumerConfig,
+} from "../common/config/mod.ts";
+import { CatchUpFeed } from "../common/catch_up/mod.ts";
+import {
+  ExchangeStreamsFeed,
   NatsAuthError,
   natsPermissionError,
   natsSnapshot,
@@ -89,37 +96,101 @@ function selection(config: Config): Selection {
 }
 
 /**
- * The feed the config names, NATS or the rings, behind a
+ * The feed the config names, NATS, the rings, or (catch-up) both, behind a
  * {@linkcode SnapshotFeed} when `data_source.snapshot` asks for one (read
- * from NATS JetStream for either transport).
+ * from NATS JetStream for either transport; a preview over a catch-up), and
+ * with a catch-up, whether each stream caught up.
  */
-function createFeed(config: Config, log: Logger): TradeFeed {
+function createFeed(
+  config: Config,
+  log: Logger,
+): Pick<LiveState, "feed" | "catchUp"> {
   const feed = transportFeed(config, log);
+  // The catch-up's switches, read through a snapshot wrapped around it.
+  const catchUp = feed instanceof CatchUpFeed ? feed : undefined;
   const source = config.dataSource;
-  if (!source.snapshot) return feed;
+  if (!source.snapshot) return { feed, catchUp };
   const { nats } = source;
   const load = natsSnapshot({
     connection: nats.connection,
     streamName: nats.streamName,
+    streamPerExchange: nats.streamPerExchange,
     subjectPrefix: nats.subjectPrefix,
     exchange: source.type === "nats" ? nats.consumer.exchange : source.exchange,
     log,
   });
-  return new SnapshotFeed(feed, { load, log });
+  // A catch-up replays the snapshot's trade in its place: a preview.
+  const preview = catchUp !== undefined;
+  return {
+    feed: new SnapshotFeed(feed, { load, log, preview }),
+    catchUp,
+  };
 }
 
 /** The feed of the configured transport. */
 function transportFeed(config: Config, log: Logger): TradeFeed {
   const source = config.dataSource;
-  if (source.type === "nats") {
-    return new NatsFeed({
-      connection: source.nats.connection,
-      consumer: source.nats.consumer,
-      streamName: source.nats.streamName,
-      subjectPrefix: source.nats.subjectPrefix,
-      log,
-    });
-  }
+  if (source.catchUp !== undefined) return createCatchUpFeed(source, log);
+  if (source.type === "nats") return createNatsFeed(source, log);
+  return createRingFeed(source);
+}
+
+/** The history from `source.catchUp` through NATS, then the rings from their oldest trade. */
+function createCatchUpFeed(source: DataSourceConfig, log: Logger): CatchUpFeed {
+  const start = source.catchUp!;
+  const since = start.kind === "durable"
+    ? undefined
+    : start.kind === "time"
+    ? start.at
+    : new Date(Date.now() - start.ms);
+  const consumer: NatsConsumerConfig = start.kind === "durable"
+    ? source.nats.consumer
+    : {
+      ...source.nats.consumer,
+      exchange: source.exchange,
+      symbols: source.symbols,
+      durableName: undefined,
+      deliver: "by_start_time",
+      startTime: since,
+      replay: "instant",
+    };
+  const nats = { ...source.nats, consumer };
+  return new CatchUpFeed({
+    hold: source.catchUpHold,
+    since,
+    // Durable: what earlier runs acknowledged ends at the latest stored trade.
+    stored: start.kind === "durable"
+      ? natsSnapshot({
+        connection: source.nats.connection,
+        streamName: source.nats.streamName,
+        streamPerExchange: source.nats.streamPerExchange,
+        subjectPrefix: source.nats.subjectPrefix,
+        exchange: source.exchange,
+        log,
+        purpose: "catch_up",
+      })
+      : undefined,
+    history: createNatsFeed({ ...source, nats }, log),
+    live: createRingFeed({ ...source, ipc: { ...source.ipc, from: "oldest" } }),
+  });
+}
+
+/** The NATS feed of `source`: one stream, or (`stream_per_exchange`) one per exchange. */
+function createNatsFeed(source: DataSourceConfig, log: Logger): TradeFeed {
+  const options = {
+    connection: source.nats.connection,
+    consumer: source.nats.consumer,
+    streamName: source.nats.streamName,
+    subjectPrefix: source.nats.subjectPrefix,
+    log,
+  };
+  return source.nats.streamPerExchange
+    ? new ExchangeStreamsFeed(options)
+    : new NatsFeed(options);
+}
+
+/** The ring feed of `source`. */
+function createRingFeed(source: DataSourceConfig): RingFeed {
   return new RingFeed({
     exchange: source.exchange,
     shmPathPrefix: source.ipc.shmPathPrefix,
@@ -176,9 +247,9 @@ async function openLive(
   });
   if (typeof outputs === "number") return outputs;
   const { processing, recorder } = outputs;
-  const feed = createFeed(config, log);
+  const { feed, catchUp } = createFeed(config, log);
   const stats = new TradeStats();
-  const state: LiveState = { feed, stats, processing };
+  const state: LiveState = { feed, stats, processing, catchUp };
   const registry = LiveRegistry.for(config, log);
   const { metrics } = config.tradingCore;
   const previous: number[] = [];
@@ -265,7 +336,9 @@ async function consume(
     log.warn(
       `strategy ${config.tradingCore.strategy}: onStart had not finished when stopping`,
     );
+    return; // stopping: nothing is subscribed
   }
+  if (signal.aborted) return;
   const onGap = (gap: TradeGap) => {
     stats.gap(gap);
     recorder?.gap(gap);
@@ -299,6 +372,20 @@ async function consume(
       onStream: (origin) => {
         stats.add(origin);
         processing?.addStream(origin);
+      },
+      onCaughtUp: (event) => {
+        processing?.caughtUp(event);
+        log.info(
+          `${event.symbol}: caught up in ${
+            (event.ms / 1000).toFixed(1)
+          } s, ${event.replayed} trades replayed from JetStream (${
+            event.lastSeq === null
+              ? "none of it"
+              : event.lastEpoch === event.epoch
+              ? `the last seq ${event.lastSeq}`
+              : `the last seq ${event.lastSeq} of run epoch ${event.lastEpoch}`
+          }); reading the ring from here, run epoch ${event.epoch}`,
+        );
       },
       onEvent: (event) => {
         if (

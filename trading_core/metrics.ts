@@ -11,6 +11,7 @@ import { TRADE_RECORD_SIZE } from "../common/wire/trade.ts";
 import type { FlowWatch } from "../common/runtime/flow_watch.ts";
 import {
   counter,
+  gauge,
   type HealthReport,
   type Labels,
   latencyFamily,
@@ -31,6 +32,18 @@ export interface LiveState {
   stats: TradeStats;
   /** Bars and strategy, when used. */
   processing: TradeProcessing | undefined;
+  /** With `--catch-up`: the catch-up feed's progress. */
+  catchUp?: CatchUpProgress;
+}
+
+/** Where a catch-up stands (a `CatchUpFeed`). */
+export interface CatchUpProgress {
+  /** Whether each stream (by index) reached live. */
+  caughtUp(): boolean[];
+  /** Whether the history still has trades to replay (or cannot tell: not connected). */
+  replaying(): boolean;
+  /** Whether each stream (by index), not live yet, holds live trades it has not delivered. */
+  holding(): boolean[];
 }
 
 /** Gap causes with a sample on every stream even before their first gap, besides the feed's causes of loss. */
@@ -128,6 +141,7 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
     endToEndFamily(state, labels),
     ...feed.metrics(stats.streams.map(labels)),
   ];
+  if (state.catchUp) families.push(caughtUpFamily(state, labels));
   if (state.processing) families.push(...processingFamilies(state));
   return families;
 }
@@ -170,6 +184,25 @@ function gapsFamily(
         value: seen[cause] ?? 0,
       }));
     }),
+  );
+}
+
+/** `marketbus_caught_up`: 1 once a catch-up stream reads live, 0 while it replays its history. */
+function caughtUpFamily(
+  state: LiveState,
+  labels: (stream: { exchange: string; symbol: string }) => Labels,
+): MetricFamily {
+  const live = state.catchUp!.caughtUp();
+  return gauge(
+    {
+      name: "marketbus_caught_up",
+      help:
+        "1 once the stream switched from its JetStream history to the ring (--catch-up), 0 while catching up.",
+    },
+    state.stats.streams.map((stream, index) => ({
+      labels: labels(stream),
+      value: live[index] ? 1 : 0,
+    })),
   );
 }
 
@@ -229,6 +262,7 @@ export function liveHealth(
   const flowing = since !== undefined && since < options.staleAfterMs;
   const checks = [
     { name: state.feed.name, ok: status.connected, detail: status.detail },
+    ...catchUpCheck(state),
     {
       name: "data",
       ok: flowing || status.idle,
@@ -242,4 +276,37 @@ export function liveHealth(
     },
   ];
   return { ok: checks.every((check) => check.ok), checks };
+}
+
+/**
+ * With `--catch-up`, a readiness check: it fails (503) while a stream still
+ * replays history the history has, or, not live yet, holds live trades it
+ * has not delivered (the settle delay, a reader reported behind, a replaced
+ * ring not attached, the latest stored trades not read yet), naming them;
+ * it passes once every stream is live or waits for its first live trade
+ * with the history replayed (it then switches at that trade).
+ */
+function catchUpCheck(
+  state: LiveState,
+): { name: string; ok: boolean; detail: string }[] {
+  if (state.catchUp === undefined) return [];
+  const live = state.catchUp.caughtUp();
+  const holding = state.catchUp.holding();
+  const symbols = (which: (index: number) => boolean) =>
+    state.stats.streams.filter((_, index) => which(index))
+      .map((stream) => stream.symbol).join(", ");
+  const behind = symbols((index) => !live[index]);
+  const held = symbols((index) => !live[index] && holding[index]);
+  const replaying = behind !== "" && state.catchUp.replaying();
+  return [{
+    name: "caught_up",
+    ok: !replaying && held === "",
+    detail: behind === ""
+      ? "caught up: every stream reads the ring"
+      : replaying
+      ? `catching up: ${behind}`
+      : held !== ""
+      ? `history replayed, live trades held, not switched yet (the settle delay, a reader behind, a replaced ring, the latest stored trades): ${held}`
+      : `history replayed, switching at the first live trade: ${behind}`,
+  }];
 }

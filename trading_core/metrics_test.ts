@@ -19,7 +19,8 @@ import {
   RING_FEED_LOSS_CAUSES,
   ringFeedFamilies,
 } from "../common/ipc/feed_metrics.ts";
-import { liveFamilies } from "./metrics.ts";
+import { liveFamilies, liveHealth } from "./metrics.ts";
+import { FlowWatch } from "../common/runtime/flow_watch.ts";
 import type { TradeProcessing } from "./processing.ts";
 import { TradeStats } from "./trade_stats.ts";
 
@@ -212,3 +213,67 @@ ffiTest(
     );
   },
 );
+
+Deno.test("--catch-up: marketbus_caught_up per stream, and /healthz fails its caught_up check while a stream replays history or, not live, holds live trades; not while it only waits for its first live trade", () => {
+  const stats = new TradeStats();
+  stats.add(AUDX);
+  stats.add(AUDY);
+  const live = [true, false];
+  let replaying = true;
+  const holding = [false, false];
+  const state = {
+    feed: source([row(AUDX, {}), row(AUDY, {})]),
+    stats,
+    processing: undefined,
+    catchUp: {
+      caughtUp: () => live,
+      replaying: () => replaying,
+      holding: () => holding,
+    },
+  };
+  assert.deepEqual(values(liveFamilies(state), "marketbus_caught_up"), [
+    ["audx", "AUDA", 1],
+    ["audy", "AUDA", 0],
+  ]);
+  const flow = new FlowWatch(() => 0, { sampleMs: 0 });
+  const before = liveHealth(state, { flow, staleAfterMs: 1000 });
+  assert.equal(before.ok, false);
+  assert.deepEqual(before.checks.find((c) => c.name === "caught_up"), {
+    name: "caught_up",
+    ok: false,
+    detail: "catching up: AUDA",
+  });
+  // A quiet symbol, or a stopped publisher: nothing left to replay.
+  replaying = false;
+  const quiet = liveHealth(state, { flow, staleAfterMs: 1000 });
+  assert.deepEqual(quiet.checks.find((c) => c.name === "caught_up"), {
+    name: "caught_up",
+    ok: true,
+    detail: "history replayed, switching at the first live trade: AUDA",
+  });
+  // Live trades held, not switched (e.g. a clock stepped back): it fails.
+  holding[1] = true;
+  const stuck = liveHealth(state, { flow, staleAfterMs: 1000 });
+  assert.deepEqual(stuck.checks.find((c) => c.name === "caught_up"), {
+    name: "caught_up",
+    ok: false,
+    detail:
+      "history replayed, live trades held, not switched yet (the settle delay, a reader behind, a replaced ring, the latest stored trades): AUDA",
+  });
+  replaying = true;
+  live[1] = true;
+  const after = liveHealth(state, { flow, staleAfterMs: 1000 });
+  assert.equal(after.checks.find((c) => c.name === "caught_up")?.ok, true);
+  // Without --catch-up: neither the gauge nor the check.
+  const plain = { ...state, catchUp: undefined };
+  assert.equal(
+    liveFamilies(plain).some((f) => f.name === "marketbus_caught_up"),
+    false,
+  );
+  assert.equal(
+    liveHealth(plain, { flow, staleAfterMs: 1000 }).checks.some((c) =>
+      c.name === "caught_up"
+    ),
+    false,
+  );
+});

@@ -43,4 +43,9 @@ export {
   type StrategyRunnerOptions,
 } from "./strategy.ts";
 // Gaps: trades missing from a stream, delivered in order with its trades.
-export type { GapCause, OnGap, TradeGap } from "../common/transport/feed.ts";
+export type {
+  CaughtUp,
+  GapCause,
+  OnGap,
+  TradeGap,
+} from "../common/transport/feed.ts";

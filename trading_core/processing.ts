@@ -18,7 +18,7 @@ import { whenAborted } from "../common/runtime/delay.ts";
 import type { Logger } from "../common/runtime/log.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";
 import { TradeFlags } from "../common/wire/trade.ts";
-import type { TradeGap } from "../common/transport/feed.ts";
+import type { CaughtUp, TradeGap } from "../common/transport/feed.ts";
 import type { Bar } from "./bar.ts";
 import { BarWriter } from "./bar_writer.ts";
 import type { OutputFileOptions } from "./_line_file.ts";
@@ -223,6 +223,11 @@ export class TradeProcessing {
   gap(stream: number, gap: TradeGap): void {
     this.bars.gap(stream);
     this.#runner?.gap(gap);
+  }
+
+  /** A stream reached live (`--catch-up`): the strategy's `onCaughtUp` gets it. */
+  caughtUp(event: CaughtUp): void {
+    this.#runner?.caughtUp(event);
   }
 
   /** Starts building bars of an (exchange, symbol) stream; returns its index (the next one, for a new stream). */

@@ -20,13 +20,21 @@
  */
 
 import { resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import type { TradeOrigin } from "../common/wire/codec.ts";
 import type { Logger } from "../common/runtime/log.ts";
 import type { Trade } from "../common/wire/trade.ts";
-import type { TradeGap } from "../common/transport/feed.ts";
+import type { CaughtUp, TradeGap } from "../common/transport/feed.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";
 import type { Bar } from "./bar.ts";
+import {
+  errorText,
+  importError,
+  quote,
+  StrategyLoadError,
+} from "./_strategy_load_error.ts";
+
+export { StrategyLoadError };
 
 /** What a strategy is told about the run; the same object for every call. */
 export interface StrategyContext {
@@ -68,21 +76,13 @@ export interface Strategy {
    * that trade (those bars, and the one open now, have `complete: false`).
    */
   onGap?(gap: TradeGap, context: StrategyContext): void;
+  /**
+   * With `--catch-up`: called once per (exchange, symbol) when it reached
+   * live, in order: after its last replayed trade, before its first live one.
+   */
+  onCaughtUp?(event: CaughtUp, context: StrategyContext): void;
   /** Called once after the last trade, also after a failure. */
   onStop?(context: StrategyContext): void | Promise<void>;
-}
-
-/** A strategy module could not be read, compiled or did not export a strategy. */
-export class StrategyLoadError extends Error {
-  /** The strategy path as given. */
-  readonly path: string;
-
-  /** An error about the strategy at `path`. */
-  constructor(path: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "StrategyLoadError";
-    this.path = path;
-  }
 }
 
 /** Options of {@linkcode loadStrategy}. */
@@ -98,10 +98,6 @@ export interface LoadStrategyOptions {
 const EXPECTED =
   "expected `export default { onTrade, onBar }`, `export const strategy = { onTrade, onBar }`, " +
   "or a default or `createStrategy` export that is a function or class returning one";
-
-const READ_HINT = "deno task live may read only config/ and strategies/";
-const RUN_HINT =
-  "run trading_core/main.ts with --allow-read=config,strategies,";
 
 /**
  * Imports the strategy module at `path` (relative to the working directory)
@@ -137,7 +133,7 @@ export async function loadStrategy(
   try {
     module = await import(url);
   } catch (error) {
-    throw importError(path, file, url, error);
+    throw importError(path, error, { file, url });
   }
   const [name, exported] = "default" in module
     ? ["default export", module.default]
@@ -157,10 +153,6 @@ export async function loadStrategy(
     ? await construct(path, name, exported as () => unknown)
     : exported;
   return checkStrategy(path, name, strategy);
-}
-
-function quote(path: string): string {
-  return JSON.stringify(path);
 }
 
 function describe(value: unknown): string {
@@ -193,15 +185,21 @@ const HOOKS = {
   onTrade: "onTrade(trade, context)",
   onBar: "onBar(bar, context)",
   onGap: "onGap(gap, context)",
+  onCaughtUp: "onCaughtUp(event, context)",
   onStart: "onStart(context)",
   onStop: "onStop(context)",
 } as const;
 
 /** The hooks a strategy may leave out. */
-const OPTIONAL: ReadonlySet<string> = new Set(["onGap", "onStart", "onStop"]);
+const OPTIONAL: ReadonlySet<string> = new Set([
+  "onGap",
+  "onCaughtUp",
+  "onStart",
+  "onStop",
+]);
 
 /** The hooks called from the read loop, whose errors go to {@linkcode StrategyRunnerOptions.onError}. */
-type ReadLoopHook = "onTrade" | "onBar" | "onGap";
+type ReadLoopHook = "onTrade" | "onBar" | "onGap" | "onCaughtUp";
 
 function checkStrategy(path: string, name: string, value: unknown): Strategy {
   const what = `Strategy ${quote(path)}: ${name}`;
@@ -228,88 +226,16 @@ function checkStrategy(path: string, name: string, value: unknown): Strategy {
   return value as Strategy;
 }
 
-// deno-lint-ignore no-control-regex
-const ANSI = /\x1b\[[0-9;]*m/g;
-
-function errorText(error: unknown): string {
-  const text = error instanceof Error
-    ? `${error.name}: ${error.message}`
-    : String(error);
-  return text.replace(ANSI, "");
-}
-
-/**
- * Deno 2.9 reports a dynamic import it may not read, a missing module and a
- * syntax error all as a TypeError (code ERR_MODULE_NOT_FOUND); the message
- * tells them apart.
- */
-function importError(
-  path: string,
-  file: string,
-  url: string,
-  error: unknown,
-): StrategyLoadError {
-  const message = error instanceof Error ? error.message.replace(ANSI, "") : "";
-  const denied = /^Requires read access to "([^"]+)"/.exec(message);
-  if (denied) {
-    const blocked = denied[1];
-    return new StrategyLoadError(
-      path,
-      blocked === file
-        ? `Cannot read strategy ${quote(path)}: ${READ_HINT}; ` +
-          `put the strategy under strategies/, or ${RUN_HINT}${path}`
-        : `Cannot read ${quote(blocked)}, imported by strategy ${
-          quote(path)
-        }: ${READ_HINT} and the modules it loaded itself; ` +
-          `import project modules with \`import type\` only and keep helpers under strategies/, ` +
-          `or ${RUN_HINT}${blocked}`,
-      { cause: error },
-    );
-  }
-  if (message.startsWith(`Module not found "${url}"`)) {
-    return new StrategyLoadError(
-      path,
-      `Strategy file not found: ${quote(path)} (looked for ${file})`,
-      { cause: error },
-    );
-  }
-  const compile = message.startsWith("Module not found") ||
-    message.startsWith("SyntaxError");
-  return new StrategyLoadError(
-    path,
-    compile
-      ? `Strategy ${quote(path)} does not compile${compileWhere(message)}: ${
-        message.split("\n")[0].trim()
-      }`
-      : `Strategy ${quote(path)} threw while loading: ${errorText(error)}`,
-    { cause: error },
-  );
-}
-
-/**
- * Where a compile error is, from the `    at file:///…:L:C` line Deno ends
- * its message with: ` at /abs/file.ts:L:C`, or "" when there is none. The
- * error stays one line; the code frame Deno draws is left out.
- */
-function compileWhere(message: string): string {
-  const at = /^\s+at (file:\/\/\S+?):(\d+):(\d+)\s*$/m.exec(message);
-  if (!at) return "";
-  let file = at[1];
-  try {
-    file = fileURLToPath(file);
-  } catch {
-    // not a file URL after all: quote it as it came
-  }
-  return ` at ${file}:${at[2]}:${at[3]}`;
-}
-
 /** Options of {@linkcode StrategyRunner}. */
 export interface StrategyRunnerOptions {
   /**
    * Called once when `onTrade`, `onBar` or `onGap` throws (or a promise it
    * returned rejects); the runner ignores every later trade, bar and gap.
    */
-  onError?: (error: unknown, hook: "onTrade" | "onBar" | "onGap") => void;
+  onError?: (
+    error: unknown,
+    hook: "onTrade" | "onBar" | "onGap" | "onCaughtUp",
+  ) => void;
 }
 
 /**
@@ -438,6 +364,20 @@ export class StrategyRunner {
       this.#check(onGap.call(this.#strategy, gap, this.#context), "onGap");
     } catch (error) {
       this.#fail(error, "onGap");
+    }
+  }
+
+  /** Calls `onCaughtUp`, if the strategy has one, when a stream reached live. */
+  caughtUp(event: CaughtUp): void {
+    const hook = this.#strategy.onCaughtUp;
+    if (this.#failed || hook === undefined) return;
+    try {
+      this.#check(
+        hook.call(this.#strategy, event, this.#context),
+        "onCaughtUp",
+      );
+    } catch (error) {
+      this.#fail(error, "onCaughtUp");
     }
   }
 

@@ -537,3 +537,38 @@ Deno.test("StrategyRunner start and stop reject with what onStart and onStop thr
   await assert.rejects(runner.stop(), new Error("flush failed"));
   await runner.stop();
 });
+
+Deno.test("StrategyRunner: onCaughtUp is optional, called with the event; a throw is reported like onGap's", () => {
+  const { log } = captureLog();
+  const event = {
+    exchange: "binance",
+    symbol: "BTCUSDT",
+    stream: 0,
+    replayed: 12,
+    ms: 34,
+    lastSeq: 12,
+    lastEpoch: 7,
+    epoch: 7,
+  };
+  new StrategyRunner({ onTrade() {}, onBar() {} }, context(log)).caughtUp(
+    event,
+  );
+  const seen: unknown[] = [];
+  const reported: string[] = [];
+  const runner = new StrategyRunner(
+    {
+      onTrade() {},
+      onBar() {},
+      onCaughtUp(e) {
+        seen.push(e);
+        throw new Error("no");
+      },
+    },
+    context(log),
+    { onError: (_error, hook) => reported.push(hook) },
+  );
+  runner.caughtUp(event);
+  runner.caughtUp(event); // failed: not called again
+  assert.deepEqual(seen, [event]);
+  assert.deepEqual(reported, ["onCaughtUp"]);
+});

@@ -121,12 +121,18 @@ export class TradeStats {
    * trade that follows it, and counts it by cause. When it names its last
    * missing seq, the jump to past it is one discontinuity, counted here: the
    * trade after it continues from `gap.lastSeq` (a seq jump the gap does not
-   * explain still counts there). A gap of unknown seqs (a reconnect, a
-   * producer restart) leaves the seq checks as they are.
+   * explain still counts there). A `producer restart` gap starts a new
+   * sequence (the new run numbers from its own start, wherever a feed tells
+   * it: the catch-up's seam has no `restarted` event); another gap of unknown
+   * seqs (a reconnect) leaves the seq checks as they are.
    */
   gap(gap: TradeGap): void {
     const figures = this.#figures[gap.stream];
     figures.gapsBy[gap.cause] = (figures.gapsBy[gap.cause] ?? 0) + 1;
+    if (gap.cause === "producer restart") {
+      figures.lastSeq = undefined;
+      return;
+    }
     const lastSeq = gap.lastSeq;
     if (lastSeq === null) return;
     const last = figures.lastSeq;

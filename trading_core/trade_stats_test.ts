@@ -158,6 +158,21 @@ ffiTest(
   },
 );
 
+ffiTest(
+  "a producer restart gap alone (the catch-up's seam, no restarted event) starts a new sequence: no break at the new run's first seq, lower or higher",
+  () => {
+    const stats = new TradeStats(binance("BTCUSDT"));
+    recordSeqs(stats, 0, [4, 5]);
+    stats.gap(gap("producer restart", null, null));
+    recordSeqs(stats, 0, [1, 2]);
+    stats.gap(gap("producer restart", null, null));
+    recordSeqs(stats, 0, [90, 91]);
+    const figures = stats.figures(0);
+    assert.deepEqual([figures.gaps, figures.skipped], [0, 0]);
+    assert.deepEqual(figures.gapsBy, { "producer restart": 2 });
+  },
+);
+
 ffiTest("a step back or a repeat is a gap that skips nothing", () => {
   const stats = new TradeStats(binance("BTCUSDT"));
   recordSeqs(stats, 0, [10, 11, 7, 7, 8]);

@@ -273,3 +273,91 @@ Deno.test("type: only the file selects; NATS_URL and consumer flags do not", () 
   ];
   assert.equal(load(undefined, { overrides }).dataSource.type, "ipc");
 });
+
+// ---------------------------------------------------------------------------
+// catch_up: the history's start, and the rings it switches to
+
+Deno.test("catch_up: a duration, an RFC 3339 time (string or TOML) or durable", () => {
+  const source = (value: string) =>
+    load(`[data_source]\ncatch_up = ${value}\n`).dataSource;
+  assert.deepEqual(source(`"15m"`).catchUp, { kind: "ago", ms: 900_000 });
+  assert.deepEqual(source(`"2026-11-26T09:30:00Z"`).catchUp, {
+    kind: "time",
+    at: new Date("2026-11-26T09:30:00Z"),
+  });
+  assert.deepEqual(source(`2026-11-26T09:30:00+01:00`).catchUp, {
+    kind: "time",
+    at: new Date("2026-11-26T08:30:00Z"),
+  });
+  assert.equal(load(`[data_source]\n`).dataSource.catchUp, undefined);
+  assert.deepEqual(
+    load(
+      `[data_source]\ncatch_up = "durable"\n${CONSUMER}durable_name = "me"\n`,
+    ).dataSource.catchUp,
+    { kind: "durable" },
+  );
+});
+
+Deno.test("catch_up_hold: a power of two from 1 to 2^24, unset by default; anything else is one line", () => {
+  assert.equal(load(`[data_source]\n`).dataSource.catchUpHold, undefined);
+  assert.equal(
+    load(`[data_source]\ncatch_up_hold = 1024\n`).dataSource.catchUpHold,
+    1024,
+  );
+  assert.match(
+    problemOf(`[data_source]\ncatch_up_hold = 1000\n`),
+    /data_source\.catch_up_hold.*invalid value 1000: expected a power of two, e.g\. 262144/,
+  );
+  assert.match(
+    problemOf(`[data_source]\ncatch_up_hold = 33554432\n`),
+    /data_source\.catch_up_hold/,
+  );
+});
+
+Deno.test("catch_up: a time start with a durable name warns that the name is not used", () => {
+  const { warnings, dataSource } = load(
+    `[data_source]\ncatch_up = "1m"\n${CONSUMER}durable_name = "me"\n`,
+  );
+  assert.deepEqual(dataSource.catchUp, { kind: "ago", ms: 60_000 });
+  assert.equal(warnings.length, 1);
+  assert.match(
+    warnings[0],
+    /^data_source\.nats\.consumer\.durable_name "me" is not used by data_source\.catch_up: .*give "durable"/,
+  );
+  assert.deepEqual(
+    load(
+      `[data_source]\ncatch_up = "durable"\n${CONSUMER}durable_name = "me"\n`,
+    ).warnings,
+    [],
+  );
+});
+
+Deno.test("catch_up: a bad start, durable without a durable name, every exchange: one line each", () => {
+  assert.match(
+    problemOf(`[data_source]\ncatch_up = "soon"\n`),
+    /data_source\.catch_up .*invalid start "soon": expected a duration before now .*, an RFC 3339 time .*, or "durable"/,
+  );
+  assert.match(
+    problemOf(`[data_source]\ncatch_up = "0s"\n`),
+    /invalid start "0s"/,
+  );
+  assert.match(
+    problemOf(`[data_source]\ncatch_up = "durable"\n`),
+    /"durable" needs a durable consumer: give data_source\.nats\.consumer\.durable_name \(--durable NAME\)/,
+  );
+  // The rings are read whatever type says: one exchange, some symbols.
+  assert.match(
+    problemOf(
+      `[data_source]\ntype = "nats"\ncatch_up = "1m"\nexchange = "*"\n`,
+    ),
+    /data_source\.exchange.*expected one exchange/,
+  );
+});
+
+Deno.test("catch_up with type nats (--durable implies it) still names the rings' exchange and symbols", () => {
+  const config = load(
+    `[data_source]\ntype = "nats"\ncatch_up = "durable"\nsymbols = ["auda"]\n${CONSUMER}durable_name = "me"\n`,
+  );
+  assert.deepEqual(config.dataSource.symbols, ["AUDA"]);
+  assert.equal(config.dataSource.exchange, "binance");
+});

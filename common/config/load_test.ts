@@ -120,6 +120,7 @@ const DEFAULT_CONFIG: Config = {
       connectTimeoutMs: 5000,
       jetstream: {
         streamName: "MARKET_DATA",
+        streamExchange: undefined,
         subjectPrefix: "market",
         retention: "limits",
         storage: "file",
@@ -183,6 +184,7 @@ const DEFAULT_CONFIG: Config = {
         ackWaitMs: 30_000,
       },
       streamName: "MARKET_DATA",
+      streamPerExchange: false,
       subjectPrefix: "market",
     },
   },
@@ -857,6 +859,7 @@ const LEVELS: [string, string, string, string[]][] = [
   ]],
   ["transport.nats.jetstream", "max_ages", "max_age", [
     "stream_name",
+    "stream_per_exchange",
     "subject_prefix",
     "retention",
     "storage",
@@ -881,6 +884,8 @@ const LEVELS: [string, string, string, string[]][] = [
     "exchange",
     "symbols",
     "max_trades",
+    "catch_up",
+    "catch_up_hold",
     "snapshot",
     "ipc",
     "nats",
@@ -897,6 +902,7 @@ const LEVELS: [string, string, string, string[]][] = [
   ]],
   ["data_source.nats", "conection", "connection", [
     "stream_name",
+    "stream_per_exchange",
     "subject_prefix",
     "connection",
     "consumer",
@@ -1443,6 +1449,7 @@ duplicate_window = "5m"
 `).transport.nats.jetstream,
     {
       streamName: "TRADES-1",
+      streamExchange: undefined,
       subjectPrefix: "prod.market",
       retention: "interest",
       storage: "memory",
@@ -1561,38 +1568,38 @@ Deno.test("jetstream: replicas out of 1..5", () => {
 });
 
 // The stored size of one single-trade message, by hand (file store):
-// 22 + subject + 4 + header + payload 48 + 8, header = 27 + msg-id length,
+// 22 + subject + 4 + header + payload 48 + 8, header = 27 + msg-id length + 29 (the run epoch),
 // msg id = "{exchange}:{SYMBOL}:18446744073709551615:1:4294967295", longest symbol.
 
 Deno.test("jetstream: max_bytes_per_subject maps onto max_msgs_per_subject (defaults)", () => {
   // subject "market.binance.BTCUSDT.trades" = 29 bytes
-  // id "binance:BTCUSDT:18446744073709551615:1:4294967295" = 49 bytes → header 76
-  // 22 + 29 + 4 + 76 + 48 + 8 = 187; 64 MiB = 67108864; 67108864 / 187 = 358870.93
+  // id "binance:BTCUSDT:18446744073709551615:1:4294967295" = 49 bytes → header 76 + 29
+  // 22 + 29 + 4 + 105 + 48 + 8 = 216; 64 MiB = 67108864; 67108864 / 216 = 310689.19
   const js = load(`
 [transport.nats.jetstream]
 max_bytes_per_subject = "64MiB"
 `).transport.nats.jetstream;
   assert.equal(js.maxBytesPerSubject, 67_108_864);
-  assert.equal(js.maxMsgsPerSubject, 358_870);
+  assert.equal(js.maxMsgsPerSubject, 310_689);
 });
 
 Deno.test("jetstream: max_bytes_per_subject is sized by the longest symbol", () => {
   // subject "market.binance.1000SHIBUSDT.trades" = 34 bytes
   // id "binance:1000SHIBUSDT:18446744073709551615:1:4294967295" = 54 bytes → header 81
-  // 22 + 34 + 4 + 81 + 48 + 8 = 197; 67108864 / 197 = 340654.13
+  // 22 + 34 + 4 + 81 + 29 + 48 + 8 = 226; 67108864 / 226 = 296941.87
   const js = load(`
 [data_manager]
 symbols = ["BTCUSDT", "1000shibusdt", "ETHUSDT"]
 [transport.nats.jetstream]
 max_bytes_per_subject = "64MiB"
 `).transport.nats.jetstream;
-  assert.equal(js.maxMsgsPerSubject, 340_654);
+  assert.equal(js.maxMsgsPerSubject, 296_941);
 });
 
 Deno.test("jetstream: max_bytes_per_subject uses the exchange and the prefix", () => {
   // subject "prod.market.coinbase.BTCUSDT.trades" = 35 bytes
   // id "coinbase:BTCUSDT:18446744073709551615:1:4294967295" = 50 bytes → header 77
-  // 22 + 35 + 4 + 77 + 48 + 8 = 194; 1000000 / 194 = 5154.63
+  // 22 + 35 + 4 + 77 + 29 + 48 + 8 = 223; 1000000 / 223 = 4484.30
   const js = load(`
 [data_manager]
 exchange = "CoinBase"
@@ -1602,22 +1609,22 @@ subject_prefix = "prod.market"
 max_bytes_per_subject = "1MB"
 `).transport.nats.jetstream;
   assert.equal(js.maxBytesPerSubject, 1_000_000);
-  assert.equal(js.maxMsgsPerSubject, 5_154);
+  assert.equal(js.maxMsgsPerSubject, 4_484);
 });
 
 Deno.test("jetstream: max_bytes_per_subject with memory storage", () => {
-  // memory store: subject 29 + header 76 + payload 48 + 16 = 169
-  // 67108864 / 169 = 397093.87
+  // memory store: subject 29 + header 76 + 29 + payload 48 + 16 = 198
+  // 67108864 / 198 = 338933.66
   const js = load(`
 [transport.nats.jetstream]
 storage = "memory"
 max_bytes_per_subject = 67108864
 `).transport.nats.jetstream;
-  assert.equal(js.maxMsgsPerSubject, 397_093);
+  assert.equal(js.maxMsgsPerSubject, 338_933);
 });
 
 Deno.test("jetstream: a per-subject budget below one message keeps one", () => {
-  for (const budget of [0, 1, 186]) {
+  for (const budget of [0, 1, 215]) {
     assert.equal(
       load(`[transport.nats.jetstream]\nmax_bytes_per_subject = ${budget}\n`)
         .transport.nats.jetstream.maxMsgsPerSubject,
@@ -1625,7 +1632,7 @@ Deno.test("jetstream: a per-subject budget below one message keeps one", () => {
     );
   }
   assert.equal(
-    load(`[transport.nats.jetstream]\nmax_bytes_per_subject = 374\n`)
+    load(`[transport.nats.jetstream]\nmax_bytes_per_subject = 432\n`)
       .transport.nats.jetstream.maxMsgsPerSubject,
     2,
   );

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { DEFAULT_MAX_BYTES_PER_SUBJECT } from "./mod.ts";
 import { IN_FILE, load, problemOf } from "../../tests/_config.ts";
 
-/** max_msgs_per_subject for 100 MB with the default subjects (187 bytes a message, file storage). */
-const DEFAULT_BUDGET_MSGS = 534_759; // floor(100_000_000 / 187)
+/** max_msgs_per_subject for 100 MB with the default subjects (216 bytes a message, file storage). */
+const DEFAULT_BUDGET_MSGS = 462_962; // floor(100_000_000 / 216)
 
 const SERVERS = `[transport.nats]\nservers = ["nats://h:4222"]\n`;
 
@@ -84,7 +84,7 @@ Deno.test("publisher: the default budget follows storage and symbols like an exp
   const js = load(
     `${SERVERS}[transport.nats.jetstream]\nstorage = "memory"\n`,
   ).transport.nats.jetstream;
-  assert.equal(js.maxMsgsPerSubject, 591_715); // floor(100_000_000 / 169)
+  assert.equal(js.maxMsgsPerSubject, 505_050); // floor(100_000_000 / 198)
 });
 
 Deno.test("publisher: without NATS publishing no per-subject limit is set", () => {
@@ -99,7 +99,7 @@ Deno.test("publisher: an explicit per-subject key wins over the default budget",
     [`max_msgs_per_subject = 1000`, undefined, 1000],
     [`max_msgs_per_subject = -1`, undefined, -1],
     [`max_bytes_per_subject = -1`, undefined, -1],
-    [`max_bytes_per_subject = "1MB"`, 1_000_000, 5347],
+    [`max_bytes_per_subject = "1MB"`, 1_000_000, 4629],
   ];
   for (const [line, bytes, msgs] of cases) {
     const js = load(`${SERVERS}[transport.nats.jetstream]\n${line}\n`)

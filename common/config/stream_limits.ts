@@ -7,6 +7,7 @@
  */
 
 import { longestNatsMessageId } from "../wire/message_id.ts";
+import { MAX_EPOCH_LINE } from "../wire/run_epoch.ts";
 import { tradeSubject } from "../wire/subjects.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import type { Storage } from "./types.ts";
@@ -51,7 +52,8 @@ export interface SubjectShape {
 
 /**
  * The stored size of the largest single-trade message the publisher sends
- * for these subjects (longest symbol, a 20-digit trade id, a 10-digit seq).
+ * for these subjects (longest symbol, a 20-digit trade id, a 10-digit seq,
+ * a 10-digit run epoch).
  */
 export function singleTradeMessageSize(shape: SubjectShape): number {
   const symbol = shape.symbols.reduce(
@@ -64,7 +66,7 @@ export function singleTradeMessageSize(shape: SubjectShape): number {
     subject: tradeSubject(shape.exchange, symbol, {
       prefix: shape.subjectPrefix,
     }),
-    headerBytes: msgIdHeaderBytes(id),
+    headerBytes: msgIdHeaderBytes(id) + MAX_EPOCH_LINE,
     payloadBytes: TRADE_RECORD_SIZE,
   }, { storage: shape.storage });
 }

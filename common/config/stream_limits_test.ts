@@ -94,12 +94,12 @@ Deno.test("singleTradeMessageSize: the default subjects, file and memory", () =>
   // (id "binance:BTCUSDT:18446744073709551615:1:4294967295")
   assert.equal(
     singleTradeMessageSize(DEFAULT_SHAPE),
-    22 + 29 + 4 + 76 + 48 + 8,
+    22 + 29 + 4 + 76 + 29 + 48 + 8,
   );
-  assert.equal(singleTradeMessageSize(DEFAULT_SHAPE), 187);
+  assert.equal(singleTradeMessageSize(DEFAULT_SHAPE), 216);
   assert.equal(
     singleTradeMessageSize({ ...DEFAULT_SHAPE, storage: "memory" }),
-    29 + 76 + 48 + 16,
+    29 + 76 + 29 + 48 + 16,
   );
 });
 
@@ -110,7 +110,7 @@ Deno.test("singleTradeMessageSize: the longest symbol sizes it", () => {
       ...DEFAULT_SHAPE,
       symbols: ["BTCUSDT", "1000SHIBUSDT", "ETHUSDT"],
     }),
-    22 + 34 + 4 + 81 + 48 + 8,
+    22 + 34 + 4 + 81 + 29 + 48 + 8,
   );
 });
 
@@ -118,23 +118,23 @@ Deno.test("singleTradeMessageSize: with no symbols, a one-letter symbol", () => 
   // "market.binance.X.trades" 23, id "binance:X:18446744073709551615:1:4294967295" 43 → 70
   assert.equal(
     singleTradeMessageSize({ ...DEFAULT_SHAPE, symbols: [] }),
-    22 + 23 + 4 + 70 + 48 + 8,
+    22 + 23 + 4 + 70 + 29 + 48 + 8,
   );
 });
 
 Deno.test("maxMsgsPerSubjectFor: the budget divided by one message, rounded down", () => {
-  assert.equal(maxMsgsPerSubjectFor(64 * 2 ** 20, DEFAULT_SHAPE), 358_870);
-  assert.equal(maxMsgsPerSubjectFor(187 * 1000, DEFAULT_SHAPE), 1000);
-  assert.equal(maxMsgsPerSubjectFor(187 * 1000 - 1, DEFAULT_SHAPE), 999);
+  assert.equal(maxMsgsPerSubjectFor(64 * 2 ** 20, DEFAULT_SHAPE), 310_689);
+  assert.equal(maxMsgsPerSubjectFor(216 * 1000, DEFAULT_SHAPE), 1000);
+  assert.equal(maxMsgsPerSubjectFor(216 * 1000 - 1, DEFAULT_SHAPE), 999);
   assert.equal(
     maxMsgsPerSubjectFor(64 * 2 ** 20, { ...DEFAULT_SHAPE, storage: "memory" }),
-    397_093,
+    338_933,
   );
 });
 
 Deno.test("maxMsgsPerSubjectFor is at least 1", () => {
-  for (const budget of [0, 1, 186, 187]) {
+  for (const budget of [0, 1, 215, 216]) {
     assert.equal(maxMsgsPerSubjectFor(budget, DEFAULT_SHAPE), 1);
   }
-  assert.equal(maxMsgsPerSubjectFor(374, DEFAULT_SHAPE), 2);
+  assert.equal(maxMsgsPerSubjectFor(432, DEFAULT_SHAPE), 2);
 });

@@ -90,8 +90,10 @@ export interface NatsConnectionConfig {
 
 /** The JetStream stream data_manager publishes into. */
 export interface JetStreamConfig {
-  /** Stream name. */
+  /** Stream name: `stream_name`, or `{stream_name}_{EXCHANGE}` with `stream_per_exchange`. */
   streamName: string;
+  /** The one exchange the stream captures (`stream_per_exchange`), lower case; undefined: every exchange (`{prefix}.>`). */
+  streamExchange: string | undefined;
   /** First token(s) of every subject. */
   subjectPrefix: string;
   /** Retention policy. */
@@ -288,6 +290,16 @@ export interface IpcSourceConfig {
   publisherUid?: number;
 }
 
+/**
+ * Where a catch-up-then-live consumer's history starts
+ * (`data_source.catch_up`): `ago` ms before it starts, at a time, or at its
+ * durable consumer's acknowledged position.
+ */
+export type CatchUpStart =
+  | { kind: "ago"; ms: number }
+  | { kind: "time"; at: Date }
+  | { kind: "durable" };
+
 /** trading_core's sources. */
 export interface DataSourceConfig {
   /** Which transport to read (`type`, or implied by the file's tables). */
@@ -305,6 +317,16 @@ export interface DataSourceConfig {
   /** Trades to read before exiting; 0 = run until stopped. */
   maxTrades: number;
   /**
+   * Catch up, then live: replay JetStream from here, then switch each
+   * symbol to its ring (whatever `type` says); undefined = no catch-up.
+   */
+  catchUp?: CatchUpStart;
+  /**
+   * Live trades held per symbol while it catches up (a power of two);
+   * undefined = the catch-up feed's default (262,144).
+   */
+  catchUpHold?: number;
+  /**
    * Deliver each stream's latest stored trade first, marked as a snapshot
    * (read from NATS JetStream, also for the ring: it needs
    * `nats.connection.servers` then).
@@ -320,6 +342,8 @@ export interface DataSourceConfig {
     consumer: NatsConsumerConfig;
     /** The stream to read (must match the publisher's `stream_name`). */
     streamName: string;
+    /** Read the streams `{streamName}_{EXCHANGE}`, one per exchange (must match the publisher's `stream_per_exchange`). */
+    streamPerExchange: boolean;
     /** First token(s) of the subjects (must match the publisher's `subject_prefix`). */
     subjectPrefix: string;
   };

@@ -13,25 +13,26 @@ import type { RingSearch } from "./_ring_search.ts";
 import type { Channel } from "./_ring_feed_channel.ts";
 import type {
   FeedEvent,
+  OnEpoch,
   OnGap,
   OnTick,
   SkipTrade,
   SubscribeOptions,
-  TradePlace,
 } from "../transport/feed.ts";
-
-/** Where every ring trade is read: not from JetStream. */
-const RING_PLACE: TradePlace = Object.freeze({ streamSeq: 0 });
+import { NO_EPOCH } from "../wire/run_epoch.ts";
 
 /** Where `channel`'s trades of `run` go (made once per channel and run). */
 export function ringBatch(channel: Channel, run: Run): DeliverTo {
-  return run.batches[channel.index] ??= {
+  const batch = run.batches[channel.index] ??= {
     onTick: run.onTick,
     skip: run.skip,
     origin: channel.origin,
     stream: channel.index,
-    place: RING_PLACE,
+    place: { streamSeq: 0, epoch: NO_EPOCH }, // not from JetStream
   };
+  // The epoch of the ring it reads now (a replaced ring has another).
+  batch.place.epoch = channel.epoch ?? NO_EPOCH;
+  return batch;
 }
 
 /** One subscription's loop and what its abort handler and clean-up need. */
@@ -46,6 +47,7 @@ export interface Run {
   readonly emit: (event: FeedEvent) => void;
   readonly onGap: OnGap | undefined;
   readonly onStream: SubscribeOptions["onStream"];
+  readonly onEpoch: OnEpoch | undefined;
   readonly skip: SkipTrade | undefined;
   /** What each channel's batches are handed to `deliverTrades` with, by stream index. */
   readonly batches: DeliverTo[];

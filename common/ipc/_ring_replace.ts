@@ -31,6 +31,7 @@ import {
   unmapSegment,
 } from "./segment.ts";
 import { segmentPath } from "../wire/mod.ts";
+import { checkRunEpoch, newRunEpoch } from "../wire/run_epoch.ts";
 
 /** What the writer found under its name when it started. */
 export interface ReplacedSegment {
@@ -54,14 +55,24 @@ const HALF_CREATED = "left half-created by a producer that died while starting";
 
 /**
  * Creates segment `name` of `size` bytes, retiring a stale one found under
- * the name first.
+ * the name first. Its epoch is `options.epoch` (a run's, see `RingWriter`),
+ * or a random one, and never the replaced segment's: a wanted epoch equal
+ * to it (a chance of 2^-32) is replaced by a random one.
  *
  * @throws {RingInUseError} when a live producer is publishing into it.
  * @throws {RingOwnerError} when another user owns the name (it cannot be replaced).
  * @throws {OsError} (EEXIST) when the name is not a regular file (a directory, a symbolic link).
  * @throws {RingSpaceError} when /dev/shm has no room for it.
+ * @throws {RangeError} for an epoch that is not one.
  */
-export function createReplacing(name: string, size: number): FreshSegment {
+export function createReplacing(
+  name: string,
+  size: number,
+  options: { epoch?: number } = {},
+): FreshSegment {
+  const wanted = options.epoch === undefined
+    ? undefined
+    : checkRunEpoch(options.epoch, "ring epoch");
   let replaced: (ReplacedSegment & { epoch: number }) | undefined;
   let segment: Segment;
   try {
@@ -71,18 +82,15 @@ export function createReplacing(name: string, size: number): FreshSegment {
     replaced = retire(name);
     segment = createSegment(name, size);
   }
-  const epoch = newEpoch(replaced?.epoch ?? 0);
+  // A re-created segment never keeps the epoch of the one it replaced.
+  const epoch = wanted !== undefined && wanted !== replaced?.epoch
+    ? wanted
+    : newRunEpoch(replaced?.epoch);
   return {
     segment,
     epoch,
     replaced: replaced && { pid: replaced.pid, reason: replaced.reason },
   };
-}
-
-function newEpoch(not: number): number {
-  const word = new Uint32Array(1);
-  do crypto.getRandomValues(word); while (word[0] === 0 || word[0] === not);
-  return word[0];
 }
 
 /**

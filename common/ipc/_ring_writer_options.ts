@@ -27,10 +27,14 @@ export interface RingWriterOptions {
   maxTetherTimeoutMs?: number;
   /** Called once per tethered reader evicted (to log it). */
   onEvict?: (info: ReaderEvictionInfo) => void;
+  /** The run's epoch (1 to 2^32 - 1; default random); one replacing a segment of that epoch gets a random one: see {@linkcode RingWriter.epoch}. */
+  epoch?: number;
 }
 
 /** Options of the writer once defaults are applied. */
-export type ResolvedOptions = Required<Omit<RingWriterOptions, "onEvict">>;
+export type ResolvedOptions = Required<
+  Omit<RingWriterOptions, "onEvict" | "epoch">
+>;
 
 /**
  * Applies the defaults and checks every option.

@@ -46,7 +46,6 @@ import {
 import { RING_FEED_LOSS_CAUSES, ringFeedFamilies } from "./feed_metrics.ts";
 import type { Labels, MetricFamily } from "../metrics/exposition.ts";
 import type {
-  FeedEvent,
   FeedStatus,
   LossCause,
   OnTick,
@@ -207,6 +206,7 @@ export class RingFeed implements TradeFeed {
       emit,
       onGap: options.onGap,
       onStream: options.onStream,
+      onEpoch: options.onEpoch,
       skip: options.skip,
       batches: [],
       readers: [],
@@ -219,7 +219,7 @@ export class RingFeed implements TradeFeed {
     signal?.addEventListener("abort", interrupt, { once: true });
     try {
       for (const channel of channels) {
-        this.#attach(channel, this.#options.from, emit);
+        this.#attach(channel, this.#options.from, run);
       }
       run.readers = active(channels);
       await this.#follow(run);
@@ -253,9 +253,9 @@ export class RingFeed implements TradeFeed {
       this.#channels.push(channel); // run.channels: the loop reads it next
       run.onStream?.(channel.origin, channel.index);
       try {
-        this.#attach(channel, atFrom ? this.#options.from : "first", run.emit);
+        this.#attach(channel, atFrom ? this.#options.from : "first", run);
       } catch { // not a ring (yet): reported once and waited past
-        this.#attach(channel, "first", run.emit);
+        this.#attach(channel, "first", run);
       }
     }
     run.readers = active(this.#channels);
@@ -299,7 +299,7 @@ export class RingFeed implements TradeFeed {
       if (now >= nextCheck) {
         const beatMs = monotonicMs();
         for (const channel of channels) {
-          this.#check(channel, { now, beatMs }, emit);
+          this.#check(channel, { now, beatMs }, run);
         }
         readers = run.readers = active(channels);
         nextCheck = now + CHECK_EVERY_MS;
@@ -308,7 +308,7 @@ export class RingFeed implements TradeFeed {
         nextSearch = now + ATTACH_RETRY_MS;
         for (const channel of search.due(now)) {
           if (channel.reader === undefined) {
-            this.#attach(channel, "first", emit);
+            this.#attach(channel, "first", run);
           }
         }
         readers = run.readers = active(channels);
@@ -399,8 +399,9 @@ export class RingFeed implements TradeFeed {
   #attach(
     channel: Channel,
     from: ReaderStart,
-    emit: (event: FeedEvent) => void,
+    run: Pick<Run, "emit" | "onEpoch">,
   ): boolean {
+    const emit = run.emit;
     const { reader, miss, refused } = probeRing(channel.name, {
       epoch: channel.epoch,
       from,
@@ -433,6 +434,7 @@ export class RingFeed implements TradeFeed {
         }) at position ${reader.startPosition}`,
     ));
     reportUnregistered(channel, reader, emit);
+    run.onEpoch?.(channel.index, reader.epoch);
     return true;
   }
 
@@ -444,8 +446,9 @@ export class RingFeed implements TradeFeed {
   #check(
     channel: Channel,
     { now, beatMs }: { now: number; beatMs: number },
-    emit: (event: FeedEvent) => void,
+    run: Pick<Run, "emit" | "onEpoch">,
   ): void {
+    const emit = run.emit;
     const reader = channel.reader;
     if (reader === undefined) return; // the search looks for it
     try {
@@ -462,23 +465,23 @@ export class RingFeed implements TradeFeed {
     const status = reader.producerStatus(now, this.#options.staleAfterMs);
     const previous = channel.state;
     if (status === previous) {
-      if (status === "closed" || status === "dead") this.#leave(channel, emit);
+      if (status === "closed" || status === "dead") this.#leave(channel, run);
       return;
     }
     channel.state = status;
     const event = statusEvent(channel, reader, status, previous, now);
     if (event !== undefined) emit(event);
-    if (status === "dead" || status === "closed") this.#leave(channel, emit);
+    if (status === "dead" || status === "closed") this.#leave(channel, run);
   }
 
   /** Once a closed or dead ring is drained, lets it go and looks for its successor. */
-  #leave(channel: Channel, emit: (event: FeedEvent) => void): void {
+  #leave(channel: Channel, run: Pick<Run, "emit" | "onEpoch">): void {
     if (channel.reader?.hasData()) return; // drain first
     // The producer will not finish a slot it left unreadable: skip it now.
     if (channel.reader?.skipUnreadable(performance.now(), 0)) return;
     const state = channel.state;
     detach(channel);
     channel.state = state;
-    this.#attach(channel, "first", emit);
+    this.#attach(channel, "first", run);
   }
 }

@@ -56,6 +56,8 @@ export interface RingPublisherOptions {
   waitForReaders?: number;
   /** Where evictions and the wait for readers are logged (default a `data_manager` logger). */
   log?: Logger;
+  /** The run's epoch, given to every ring (default: a random one per ring; see `RingWriterOptions.epoch`). */
+  epoch?: number;
 }
 
 /** How long close() waits for a held ring's backlog when the role stops on a signal, ms. */
@@ -138,6 +140,7 @@ export class RingPublisher implements TradePublisher {
               heartbeatIntervalMs: options.heartbeatIntervalMs,
               backlog: options.backlog,
               maxTetherTimeoutMs: options.maxTetherTimeoutMs,
+              epoch: options.epoch,
               onEvict: (info) => log.warn(evictionText(symbol, info)),
             },
           ),
@@ -163,7 +166,7 @@ export class RingPublisher implements TradePublisher {
     return this.#writers.map((writer) => writer.name);
   }
 
-  /** Each ring's epoch, in symbol order. */
+  /** Each ring's epoch, in the order of {@linkcode segments}. */
   get epochs(): number[] {
     return this.#writers.map((writer) => writer.epoch);
   }

@@ -189,3 +189,30 @@ ringTest({
     }
   },
 });
+
+ringTest({
+  name:
+    "replace: a run's epoch is the new segment's, unless the replaced one had it (then another)",
+  fn() {
+    const dead = { version: 7, pid: NO_SUCH_PID, state: RingState.Open };
+    for (const [wanted, same] of [[0x5eed, false], [0x1e90c, true]] as const) {
+      const name = `${PREFIX}${++segments}`;
+      craft(name, dead); // its epoch is 0x1e90c
+      try {
+        const fresh = createReplacing(name, segmentSize(64), {
+          epoch: wanted,
+        });
+        if (same) assert.notEqual(fresh.epoch, 0x1e90c);
+        else assert.equal(fresh.epoch, wanted);
+        assert.notEqual(fresh.epoch, 0);
+        unmapSegment(fresh.segment);
+      } finally {
+        unlinkSegment(name);
+      }
+    }
+    assert.throws(
+      () => createReplacing(`${PREFIX}${++segments}`, 4096, { epoch: 0 }),
+      /Invalid ring epoch 0: expected an integer from 1 to 4294967295/,
+    );
+  },
+});

@@ -165,11 +165,12 @@ export class RingWriter {
    * @throws {RingOwnerError} when another user owns the name (it cannot be replaced).
    * @throws {OsError} (EEXIST) when the name is not a regular file (a directory, a symbolic link).
    * @throws {RingSpaceError} when /dev/shm has no room for it.
-   * @throws {RangeError} for a bad capacity, heartbeat interval, start position, backlog or tether timeout.
+   * @throws {RangeError} for a bad capacity, heartbeat interval, start position, backlog, tether timeout or epoch.
    */
   static create(name: string, options: RingWriterOptions = {}): RingWriter {
     const resolved = resolveOptions(options);
-    const fresh = createReplacing(name, segmentSize(resolved.capacity));
+    const size = segmentSize(resolved.capacity);
+    const fresh = createReplacing(name, size, { epoch: options.epoch });
     return new RingWriter(
       fresh.segment,
       fresh.epoch,

@@ -13,6 +13,7 @@
 import { JetStreamError, type JetStreamManager } from "@nats-io/jetstream";
 import { lastRecord, RecordOffset, type TradeOrigin } from "../wire/codec.ts";
 import { parseTradeSubject } from "../wire/subjects.ts";
+import { headersEpoch } from "./_message_epoch.ts";
 
 /** The most subjects one direct get answers (the server's limit; more: status 413 "too many results"). */
 export const MAX_DIRECT_SUBJECTS = 1024;
@@ -68,6 +69,8 @@ export interface LastMessage {
   data: Uint8Array;
   /** Its stream sequence. */
   streamSeq: number;
+  /** The run epoch of its `Marketbus-Epoch` header, or `NO_EPOCH` (see `common/wire/run_epoch.ts`). */
+  epoch: number;
 }
 
 /** Options of {@linkcode lastMessages}. */
@@ -155,7 +158,12 @@ async function directGet(
     } catch {
       continue; // not a trade subject: no stream of ours
     }
-    found.push({ origin, data: message.data, streamSeq: message.seq });
+    found.push({
+      origin,
+      data: message.data,
+      streamSeq: message.seq,
+      epoch: headersEpoch(message.header),
+    });
   }
   return found;
 }

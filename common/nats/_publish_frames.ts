@@ -1,6 +1,7 @@
 /**
  * {@linkcode NatsPublisher}'s `HPUB` commands, written as bytes: each
- * message's command line, `Nats-Msg-Id` header block and payload go into
+ * message's command line, header block (`Nats-Msg-Id`, then the run's
+ * `Marketbus-Epoch`, written once as bytes) and payload go into
  * one reused buffer, handed to the connection once per turn of the event
  * loop, instead of `nc.publish` encoding two strings, checking the subject
  * and queueing four buffers per message. The subject and the reply prefix
@@ -19,6 +20,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { NatsConnectionImpl } from "@nats-io/nats-core/internal";
 import { DenoTransport } from "./_deno_transport.ts";
 import { yieldToEventLoop } from "../runtime/delay.ts";
+import { NO_EPOCH, RUN_EPOCH_HEADER } from "../wire/run_epoch.ts";
 
 const encoder = new TextEncoder();
 const HPUB = encoder.encode("HPUB ");
@@ -38,9 +40,18 @@ const INITIAL_BYTES = 64 * 1024;
  */
 const MAX_BYTES = 4 * 1024 * 1024;
 
-/** Bytes of the header block `NATS/1.0\r\nNats-Msg-Id: {id}\r\n\r\n` of an id of `idLength` bytes. */
-export function headerLength(idLength: number): number {
-  return HEADER_START.length + idLength + 4;
+/** The header line `Marketbus-Epoch: {epoch}\r\n` as bytes; empty for {@linkcode NO_EPOCH}. */
+export function epochLine(epoch: number): Uint8Array {
+  if (epoch === NO_EPOCH) return new Uint8Array(0);
+  return encoder.encode(`${RUN_EPOCH_HEADER}: ${epoch}\r\n`);
+}
+
+/**
+ * Bytes of the header block `NATS/1.0\r\nNats-Msg-Id: {id}\r\n{epoch line}\r\n`
+ * of an id of `idLength` bytes and an epoch line of `epochBytes`.
+ */
+export function headerLength(idLength: number, epochBytes = 0): number {
+  return HEADER_START.length + idLength + epochBytes + 4;
 }
 
 /**
@@ -91,11 +102,22 @@ function put(into: Uint8Array, at: number, bytes: Uint8Array): number {
 
 /** The `HPUB` commands of one connection; see the module documentation. */
 export class FrameWriter {
+  #epochLine: Uint8Array;
   #buffer = new Uint8Array(INITIAL_BYTES);
   #at = 0;
   #nc: NatsConnectionImpl | undefined;
   #scheduled = false;
   #flushTask = () => this.flush();
+
+  /** Writes messages of the run `epoch` (default {@linkcode NO_EPOCH}: no epoch header). */
+  constructor(epoch: number = NO_EPOCH) {
+    this.#epochLine = epochLine(epoch);
+  }
+
+  /** Bytes of the header block of a message whose id has `idLength` bytes. */
+  headerLength(idLength: number): number {
+    return headerLength(idLength, this.#epochLine.length);
+  }
 
   /** Hands the commands to `nc` (a nats.js connection) from now on. */
   use(nc: NatsConnection): void {
@@ -104,7 +126,7 @@ export class FrameWriter {
 
   /**
    * Writes `HPUB {subject} {reply}{attempt} …` with the header block of the
-   * id (the first `idLength` bytes of `id`) and `payload`; handed over at the
+   * id (the first `idLength` bytes of `id`) and the epoch, and `payload`; handed over at the
    * end of this turn of the event loop (before, when it outgrew the buffer).
    * (Positional arguments: it runs for every message.)
    */
@@ -116,7 +138,8 @@ export class FrameWriter {
     idLength: number,
     payload: Uint8Array,
   ): void {
-    const headers = headerLength(idLength);
+    const epoch = this.#epochLine;
+    const headers = headerLength(idLength, epoch.length);
     const total = headers + payload.length;
     const need = subject.length + reply.length + LINE_EXTRA + total + 2;
     if (this.#at + need > this.#buffer.length) this.#grow(need);
@@ -137,6 +160,7 @@ export class FrameWriter {
     at += idLength;
     b[at++] = CR;
     b[at++] = LF;
+    at = put(b, at, epoch);
     b[at++] = CR;
     b[at++] = LF;
     b.set(payload, at);

@@ -71,6 +71,31 @@ Deno.test("FrameWriter: one HPUB per message as nats.js writes it, handed over o
   assert.equal(decoder.decode(sent[0]), expected);
 });
 
+Deno.test("FrameWriter: a run epoch is a header line after the id, as nats.js writes it", async () => {
+  const sent: Uint8Array[] = [];
+  const writer = new FrameWriter(4294967295);
+  writer.use(collecting(sent));
+  const id = encoder.encode("binance:BTCUSDT:42:1:7");
+  writer.hpub(
+    encoder.encode("m.btc"),
+    encoder.encode("_INBOX.x."),
+    5,
+    id,
+    id.length,
+    new Uint8Array([9]),
+  );
+  await Promise.resolve();
+  const block = headers();
+  block.set("Nats-Msg-Id", "binance:BTCUSDT:42:1:7");
+  block.set("Marketbus-Epoch", "4294967295");
+  const hdr = block.toString();
+  assert.equal(writer.headerLength(id.length), encoder.encode(hdr).length);
+  assert.equal(
+    decoder.decode(sent[0]),
+    `HPUB m.btc _INBOX.x.5 ${hdr.length} ${hdr.length + 1}\r\n${hdr}\x09\r\n`,
+  );
+});
+
 Deno.test("FrameWriter: a message bigger than the buffer goes out whole", async () => {
   const sent: Uint8Array[] = [];
   const writer = new FrameWriter();
@@ -121,7 +146,10 @@ Deno.test("setMessage: the id bytes are natsMessageId's, for every trade id up t
   }
   assert.equal(
     headerBytes(lane.origin, 64),
-    headerLength("binance:BTCUSDT:18446744073709551615:64:4294967295".length),
+    headerLength(
+      "binance:BTCUSDT:18446744073709551615:64:4294967295".length,
+      "Marketbus-Epoch: 4294967295\r\n".length,
+    ),
   );
 });
 

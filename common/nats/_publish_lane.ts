@@ -208,12 +208,20 @@ export function takeTrades(
   lane.queued -= count;
 }
 
+/** The trades `lanes` sent and have no ack for yet. */
+export function unackedTrades(lanes: readonly Lane[]): number {
+  let unacked = 0;
+  for (const lane of lanes) {
+    for (const slot of lane.unacked) unacked += slot.count - slot.offset;
+  }
+  return unacked;
+}
+
 /** Empties every lane's queue; returns the trades the lanes held, queued or sent and not acknowledged. */
 export function giveUpAll(lanes: readonly Lane[], spare: Chunk[]): number {
-  let held = 0;
+  let held = unackedTrades(lanes);
   for (const lane of lanes) {
     held += lane.queued;
-    for (const slot of lane.unacked) held += slot.count - slot.offset;
     takeTrades(lane, lane.queued, spare);
   }
   return held;

@@ -11,6 +11,7 @@ import { longestNatsMessageId } from "../wire/message_id.ts";
 import { RecordOffset, type TradeOrigin } from "../wire/mod.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import { headerLength, writeDigits } from "./_publish_frames.ts";
+import { MAX_EPOCH_LINE } from "../wire/run_epoch.ts";
 import type { Slot } from "./_publish_lane.ts";
 
 /** Trade ids below 2^53 are written as numbers; larger ones through BigInt. */
@@ -19,10 +20,10 @@ const SAFE_HIGH_WORD = 2 ** 21;
 const ID_TAIL_BYTES = 20 + 1 + 10 + 1 + 10;
 const COLON = 0x3a;
 
-/** Bytes of the header block of a message of `origin` at most (the longest `Nats-Msg-Id`). */
+/** Bytes of the header block of a message of `origin` at most (the longest `Nats-Msg-Id` and epoch). */
 export function headerBytes(origin: TradeOrigin, batchMax: number): number {
   const id = longestNatsMessageId(origin, { count: batchMax });
-  return headerLength(new TextEncoder().encode(id).length);
+  return headerLength(new TextEncoder().encode(id).length, MAX_EPOCH_LINE);
 }
 
 /** The slot's current `Nats-Msg-Id`, as a string. */

@@ -22,7 +22,7 @@ import {
   type ScannedAck,
   storedTrades,
 } from "./_publish_acks.ts";
-import { FrameWriter, headerLength } from "./_publish_frames.ts";
+import { FrameWriter } from "./_publish_frames.ts";
 import type { PublisherConnection } from "./_publish_connection.ts";
 import {
   type Chunk,
@@ -59,6 +59,8 @@ export interface PublishWindowOptions {
   schedulePump: () => void;
   /** Called after a slot was released (its message acknowledged or rejected). */
   released: () => void;
+  /** The run epoch of every message's `Marketbus-Epoch` header (default: none). */
+  epoch?: number;
 }
 
 /** The messages in flight or waiting to be published again; see the module documentation. */
@@ -70,7 +72,7 @@ export class PublishWindow {
   readonly #replyPrefix: string;
   readonly #replyBytes: Uint8Array;
   /** Writes the HPUB frames; {@linkcode FrameWriter.flush} sends what it holds now. */
-  readonly frames: FrameWriter = new FrameWriter();
+  readonly frames: FrameWriter;
   readonly #ack: ScannedAck = { seq: 0, duplicate: false };
   /** performance.now() read once per turn of the event loop: see {@linkcode PublishWindow.now}. */
   #clock = 0;
@@ -116,6 +118,7 @@ export class PublishWindow {
     this.#cap = options.batchMax;
     this.#sizes = options.sizes;
     this.#released = options.released;
+    this.frames = new FrameWriter(options.epoch);
     this.#warnings = new RateLimitedLog((m) => log.warn(m), WARN_EVERY_MS);
     this.#rejections = new Rejections(log);
     this.#retries = new Retries(lanes, {
@@ -242,11 +245,8 @@ export class PublishWindow {
       this.#retries.later(slot, "the connection is closed");
       return;
     }
-    const maxPayload = nc.info?.max_payload;
-    if (
-      maxPayload !== undefined &&
-      headerLength(slot.idLength) + slot.payload.length > maxPayload
-    ) {
+    const size = this.frames.headerLength(slot.idLength) + slot.payload.length;
+    if (size > (nc.info?.max_payload ?? Infinity)) {
       // the words nats.js's own check used
       this.#shrink(slot, "'payload' max_payload size exceeded");
       return;

@@ -22,6 +22,8 @@ export class ConsumerStatus {
   lag = 0;
   /** Messages delivered but not acknowledged yet, from the consumer's info. */
   ackPending = 0;
+  /** The stream sequence through which the consumer has every message acknowledged (its info's ack floor; 0: none read yet). */
+  ackFloor = 0;
   /** The consumer's name on the server. */
   consumerName = "";
   /** A durable consumer's start (e.g. `all`), to create it again; undefined: ordered. */
@@ -89,6 +91,7 @@ export class ConsumerStatus {
       (info) => {
         this.lag = info.num_pending;
         this.ackPending = info.num_ack_pending;
+        this.ackFloor = info.ack_floor.stream_seq;
       },
       () => {}, // the next poll tries again; the watchers report problems
     ).finally(() => {

@@ -20,6 +20,7 @@ import { TradeView } from "../wire/trade_view.ts";
 import { streamEvent } from "../transport/feed_events.ts";
 import type {
   FeedEvent,
+  OnEpoch,
   OnGap,
   OnStream,
   OnTick,
@@ -27,6 +28,7 @@ import type {
   TradePlace,
 } from "../transport/feed.ts";
 import { type DeliverTo, deliverTrades } from "../transport/deliver.ts";
+import { NO_EPOCH } from "../wire/run_epoch.ts";
 import {
   addLoss,
   isNewStream,
@@ -40,6 +42,7 @@ import { ackReply, readAckReply } from "./_ack_reply.ts";
 import {
   type Channel,
   newChannel,
+  noteEpoch,
   type Route,
   streamKey,
 } from "./_subscription_channel.ts";
@@ -68,6 +71,7 @@ export class Subscription {
   #view = new TradeView();
   #onStream: OnStream;
   #onGap: OnGap | undefined;
+  #onEpoch: OnEpoch | undefined;
   /** What {@linkcode deliverTrades} is handed, reused for every message. */
   readonly #batch: DeliverTo & { place: Required<TradePlace> };
   #emit: (event: FeedEvent) => void;
@@ -98,6 +102,8 @@ export class Subscription {
       onStream: OnStream;
       /** Told about each loss, in order (see `SubscribeOptions.onGap`). */
       onGap?: OnGap;
+      /** Told each stream's run epoch when it changes (read only when given). */
+      onEpoch?: OnEpoch;
       /** Trades not to deliver (see `SubscribeOptions.skip`). */
       skip?: SkipTrade;
       prefix: string;
@@ -111,12 +117,13 @@ export class Subscription {
     this.status = new ConsumerStatus(options);
     this.#onStream = options.onStream;
     this.#onGap = options.onGap;
+    this.#onEpoch = options.onEpoch;
     this.#batch = {
       onTick,
       skip: options.skip,
       origin: { exchange: "", symbol: "" },
       stream: 0,
-      place: { streamSeq: 0, generation: 0 },
+      place: { streamSeq: 0, epoch: NO_EPOCH, generation: 0 },
     };
     this.#stream = options.stream;
     this.#prefix = options.prefix;
@@ -300,6 +307,10 @@ export class Subscription {
       return;
     }
     const channel = route.channel ?? this.#open(route);
+    // Read only for those who use it: a scan of the header block.
+    const epoch = this.#onEpoch === undefined && this.#batch.skip === undefined
+      ? NO_EPOCH
+      : noteEpoch(channel, message, this.#onEpoch);
     const firstSeq = view.seq;
     const lost = this.loss.trades(
       route.key,
@@ -312,6 +323,7 @@ export class Subscription {
     batch.origin = origin;
     batch.stream = channel.index;
     batch.place.streamSeq = streamSeq;
+    batch.place.epoch = epoch;
     const skipped = deliverTrades(view, count, batch);
     channel.skipped += skipped;
     channel.received += count - skipped;

@@ -1,12 +1,15 @@
 /**
- * A subscription's streams (channels) and the routes of its subjects to
- * them.
+ * A subscription's streams (channels): their counters and the run epoch of
+ * their last message, and the routes of its subjects to them.
  *
  * @module
  */
 
+import type { JsMsg } from "@nats-io/jetstream";
 import type { TradeOrigin } from "../wire/codec.ts";
+import type { OnEpoch } from "../transport/feed.ts";
 import type { LossCounts } from "./_feed_loss.ts";
+import { messageEpoch } from "./_message_epoch.ts";
 
 /** One subscribed (or met) (exchange, symbol) stream's counters. */
 export interface Channel extends LossCounts {
@@ -22,6 +25,8 @@ export interface Channel extends LossCounts {
   skipped: number;
   /** Records that failed validation. */
   invalid: number;
+  /** The run epoch of its last message (-1: none yet), when epochs are read (`onEpoch` or `skip` given). */
+  epoch: number;
 }
 
 /** A channel's counters, all zero. */
@@ -37,6 +42,7 @@ export function newChannel(
     received: 0,
     skipped: 0,
     invalid: 0,
+    epoch: -1,
     lost: 0,
     unreported: 0,
     reportedAt: -Infinity,
@@ -61,4 +67,18 @@ export interface Route {
 /** The key of an (exchange, symbol) stream in a map: looked up once per subject (and per invalid message), never per trade. */
 export function streamKey(exchange: string, symbol: string): string {
   return `${exchange}.${symbol}`;
+}
+
+/** The run epoch of `message` (of `channel`), told to `onEpoch` when it differs from the last one's. */
+export function noteEpoch(
+  channel: Channel,
+  message: JsMsg,
+  onEpoch?: OnEpoch,
+): number {
+  const epoch = messageEpoch(message);
+  if (epoch !== channel.epoch) {
+    channel.epoch = epoch;
+    onEpoch?.(channel.index, epoch);
+  }
+  return epoch;
 }

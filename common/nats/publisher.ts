@@ -57,8 +57,10 @@ import {
   oldestLane,
   RECORD_WORDS,
   takeTrades,
+  unackedTrades,
 } from "./_publish_lane.ts";
 import { headerBytes } from "./_publish_message.ts";
+import { checkRunEpoch, newRunEpoch } from "../wire/run_epoch.ts";
 import { checkPublishSettings, MessageSizes } from "./_publish_limits.ts";
 import { LossReports, type NatsLoss, publishLosses } from "./_publish_loss.ts";
 import { type NatsPublisherStats, publisherSummary } from "./_publish_stats.ts";
@@ -83,12 +85,19 @@ export interface NatsPublisherOptions {
   config: NatsTransportConfig;
   /** Where connection, stream and publishing events are logged. */
   log: Logger;
+  /**
+   * The run's epoch, carried by every message in a `Marketbus-Epoch` header
+   * (default: a random one; see `common/wire/run_epoch.ts`).
+   */
+  epoch?: number;
 }
 
 /** Publishes trades into a JetStream stream; see the module documentation. */
 export class NatsPublisher implements TradePublisher {
   /** Transport name. */
   readonly name = "nats";
+  /** The run epoch every message carries (`Marketbus-Epoch`). */
+  readonly epoch: number;
   #config: NatsTransportConfig;
   #log: Logger;
   #lanes: Lane[];
@@ -132,6 +141,9 @@ export class NatsPublisher implements TradePublisher {
     this.#config = config;
     this.#log = log;
     checkPublishSettings(publish);
+    this.epoch = options.epoch === undefined
+      ? newRunEpoch()
+      : checkRunEpoch(options.epoch, "run epoch");
     const batchMax = publish.batchMaxTrades;
     this.#maxInFlight = publish.maxInFlight;
     this.#queueMax = publish.queueMaxTrades;
@@ -170,6 +182,7 @@ export class NatsPublisher implements TradePublisher {
       sizes,
       schedulePump: () => this.#schedulePump(),
       released: this.#released,
+      epoch: this.epoch,
     });
     this.#reports = new LossReports(log, { stream, queueMax: this.#queueMax });
     this.#tick = setInterval(() => this.#onTick(), TICK_MS);
@@ -390,10 +403,7 @@ export class NatsPublisher implements TradePublisher {
       ]);
       clearTimeout(timer);
     }
-    let unflushed = this.#queued;
-    for (const lane of this.#lanes) {
-      for (const slot of lane.unacked) unflushed += slot.count - slot.offset;
-    }
+    const unflushed = this.#queued + unackedTrades(this.#lanes);
     this.#unflushed = unflushed;
     this.#reports.closing(unflushed, {
       queued: this.#queued,

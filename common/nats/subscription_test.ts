@@ -238,9 +238,9 @@ Deno.test("Subscription: a skip rule sees each message's stream sequence, and a 
   assert.equal(subscription.reading({ created: "t1", lastSeq: 1 }), true);
   subscription.receive(message(1, "BTCUSDT", 1, 1));
   assert.deepEqual(places, [
-    { streamSeq: 1, generation: 0 },
-    { streamSeq: 1, generation: 0 },
-    { streamSeq: 1, generation: 1 },
+    { streamSeq: 1, epoch: 0, generation: 0 },
+    { streamSeq: 1, epoch: 0, generation: 0 },
+    { streamSeq: 1, epoch: 0, generation: 1 },
   ]);
   assert.deepEqual(seen, ["BTCUSDT 2"]);
   assert.equal(subscription.channels[0].skipped, 2);

@@ -9,6 +9,7 @@
 import { RecordOffset } from "../wire/record.ts";
 import { TRADE_RECORD_SIZE, TradeFlags } from "../wire/trade.ts";
 import type { TradeView } from "../wire/trade_view.ts";
+import { NO_EPOCH } from "../wire/run_epoch.ts";
 import type { TradePlace } from "./feed.ts";
 
 /**
@@ -27,6 +28,8 @@ export interface Cut {
   tsRecv: bigint;
   /** The JetStream stream sequence of the message it was read from. */
   streamSeq: number;
+  /** That message's run epoch; 0: none (an older publisher), the ring is told by time. */
+  epoch: number;
   /** Trades skipped so far. */
   skipped: number;
   /** Of those, the ones already logged. */
@@ -60,10 +63,13 @@ export function markSnapshot(record: Uint8Array): Uint8Array {
  *   read from): exactly the messages at or before the snapshot's, whatever
  *   serve run wrote them; nothing after it, and nothing of a stream created
  *   again since the subscription started (a later `place.generation`).
- * - Read from the ring: a trade at or before the snapshot's seq (modulo
- *   2^32) received (ts_recv) no later, in the same serve run as far as time
- *   tells (a new run numbers from 1 again, but later). The run epoch will
- *   make it exact: `return place.epoch === cut.epoch && atOrBefore(...)`.
+ * - Read from the ring, the snapshot's message carrying a run epoch: a
+ *   trade of a ring of that epoch (the same serve run) at or before the
+ *   snapshot's seq (modulo 2^32); none of another run's ring.
+ * - Read from the ring, the snapshot's message without one (an older
+ *   publisher): a trade at or before the snapshot's seq received (ts_recv)
+ *   no later, in the same serve run as far as time tells (a new run numbers
+ *   from 1 again, but later).
  */
 export function covers(
   cut: Cut,
@@ -72,6 +78,9 @@ export function covers(
 ): boolean {
   if (place.streamSeq > 0) {
     return !place.generation && place.streamSeq <= cut.streamSeq;
+  }
+  if (cut.epoch !== NO_EPOCH) {
+    return place.epoch === cut.epoch && atOrBefore(trade.seq, cut.seq);
   }
   return atOrBefore(trade.seq, cut.seq) && trade.tsRecv <= cut.tsRecv;
 }
@@ -82,20 +91,29 @@ function atOrBefore(seq: number, than: number): boolean {
 }
 
 /**
- * Whether no later trade read at `place` can be covered by `cut`: JetStream
- * delivers in stream order, and a new stream (a later generation) holds
- * nothing the snapshot stands for.
+ * Whether no later trade read at `place` can be covered by `cut`, once one
+ * read there was not: JetStream delivers in stream order and a new stream
+ * (a later generation) holds nothing the snapshot stands for; a ring of the
+ * snapshot's epoch delivers in seq order (and a ring replaced later never
+ * has it).
  */
 export function passed(cut: Cut, place: TradePlace): boolean {
-  return place.streamSeq > cut.streamSeq || Boolean(place.generation);
+  if (place.streamSeq > 0) {
+    return place.streamSeq > cut.streamSeq || Boolean(place.generation);
+  }
+  return cut.epoch !== NO_EPOCH && place.epoch === cut.epoch;
 }
 
-/** `cut` as the view `trade` of its snapshot record gives it. */
-export function cutOf(trade: TradeView, streamSeq: number): Cut {
+/** `cut` as the view `trade` of its snapshot record, read from the message at `stored`, gives it. */
+export function cutOf(
+  trade: TradeView,
+  stored: { streamSeq: number; epoch: number },
+): Cut {
   return {
     seq: trade.seq,
     tsRecv: trade.tsRecv,
-    streamSeq,
+    streamSeq: stored.streamSeq,
+    epoch: stored.epoch,
     skipped: 0,
     logged: 0,
     jetstream: false,

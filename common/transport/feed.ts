@@ -81,6 +81,19 @@ export interface SubscribeOptions {
    */
   onGap?: OnGap;
   /**
+   * Told the run epoch of a stream's next trades whenever it changes, just
+   * before the first of them: a ring's header epoch when it is attached, a
+   * NATS message's `Marketbus-Epoch` header (0 when it has none). Trades of
+   * one epoch number their `seq` alike on both transports.
+   */
+  onEpoch?: OnEpoch;
+  /**
+   * Told, in order with its trades, when a stream reached live: a feed that
+   * replays history first (the catch-up feed) calls it between the last
+   * replayed trade and the first live one. Other feeds never call it.
+   */
+  onCaughtUp?: OnCaughtUp;
+  /**
    * Trades to skip rather than deliver (`live --snapshot`: those its
    * snapshot stands for): a skipped trade does not reach `onTick`, counts in
    * {@linkcode StreamStats.skipped}, not in `received`, and not toward
@@ -89,10 +102,42 @@ export interface SubscribeOptions {
   skip?: SkipTrade;
 }
 
+/** Receives a stream's run epoch (see {@linkcode SubscribeOptions.onEpoch}). */
+export type OnEpoch = (stream: number, epoch: number) => void;
+
+/** A stream that reached live after replaying its history. */
+export interface CaughtUp {
+  /** The stream's exchange. */
+  exchange: string;
+  /** The stream's symbol. */
+  symbol: string;
+  /** The stream index. */
+  stream: number;
+  /** Trades delivered from the history before reaching live. */
+  replayed: number;
+  /** Time from the subscription's start to reaching live, ms. */
+  ms: number;
+  /** The `seq` of the last trade delivered before the switch, or null when none was. */
+  lastSeq: number | null;
+  /** The run epoch of that last trade (0: of no known run), null when none was; another than `epoch` when the switch crossed a producer restart. */
+  lastEpoch: number | null;
+  /** The run epoch of the live trades. */
+  epoch: number;
+}
+
+/** Receives each {@linkcode CaughtUp}, in order with the trades of its stream. */
+export type OnCaughtUp = (event: CaughtUp) => void;
+
 /** Where a trade was read, beside its own fields: what a {@linkcode SkipTrade} rule may use. */
 export interface TradePlace {
   /** The JetStream stream sequence of the message that holds it; 0 when it was not read from JetStream (the ring). */
   streamSeq: number;
+  /**
+   * The run epoch of the ring or the message that holds it (see
+   * {@linkcode SubscribeOptions.onEpoch}); 0 for a message without the
+   * `Marketbus-Epoch` header, or when the feed was given no `skip`.
+   */
+  epoch: number;
   /**
    * How many times the JetStream stream was found deleted and created again
    * since the subscription started: stream sequences of two generations
@@ -152,14 +197,16 @@ export type OnGap = (gap: TradeGap) => void;
 /**
  * Why trades were lost: overwritten in the ring before they were read (by a
  * lossy reader, or by a tethered one while the producer had evicted it), a ring
- * slot that could not be read consistently within a bound, or trades a NATS
- * stream discarded (limits) or that were deleted before delivery.
+ * slot that could not be read consistently within a bound, trades a NATS
+ * stream discarded (limits) or that were deleted before delivery, or held ring
+ * trades a catch-up gave up on before its switch (logged with the reason).
  */
 export type LossCause =
   | "overwritten"
   | "evicted"
   | "corrupt slot"
-  | "stream limit or deleted";
+  | "stream limit or deleted"
+  | "given up";
 
 /** Counters of one (exchange, symbol) stream of a subscription. */
 export interface StreamStats {
@@ -200,6 +247,11 @@ export interface FeedStatus {
    * nothing, an empty NATS backlog. Data not flowing is then not a problem.
    */
   idle: boolean;
+  /**
+   * The stream sequence through which the source has acknowledged every
+   * message (a JetStream consumer's ack floor, polled); absent: not tracked.
+   */
+  acknowledged?: number;
   /** One line saying what the state is, e.g. `"BTCUSDT waiting"`. */
   detail: string;
 }

@@ -15,9 +15,12 @@ export type {
   TradePublisher,
 } from "./publisher.ts";
 export type {
+  CaughtUp,
   FeedEvent,
   FeedStatus,
   LossCause,
+  OnCaughtUp,
+  OnEpoch,
   OnStream,
   OnTick,
   SkipTrade,

@@ -21,13 +21,23 @@
  *
  * - on NATS, exactly the messages at or before the snapshot's JetStream
  *   stream sequence, whatever serve run wrote them, and none after it;
- * - on the ring, each trade at or before the snapshot's seq (modulo 2^32)
- *   and received (ts_recv) no later, checked for every trade of the
- *   subscription. The limit until the run epoch replaces time: a trade of an
- *   older run than the snapshot's with a later seq (a ring left by a dead
- *   serve while JetStream holds a newer run) is delivered after the snapshot
+ * - on the ring, each trade of a ring of the snapshot's run epoch (the
+ *   stored message's `Marketbus-Epoch`) at or before its seq (modulo 2^32),
+ *   and no trade of another run's ring (a ring left by a dead serve, or of
+ *   a newer run) however their seqs and times compare;
+ * - on the ring, for a stored message without an epoch (an older
+ *   publisher), each trade at or before the snapshot's seq and received
+ *   (ts_recv) no later, checked for every trade of the subscription: a trade
+ *   of an older run with a later seq is then delivered after the snapshot
  *   though older, and one of a newer run received earlier (the clock stepped
  *   back between runs) with a seq at or before it is skipped.
+ *
+ * **A preview** (`preview`, `live --snapshot --catch-up`): the wrapped feed
+ * replays the history from a start before the snapshot, in order, the
+ * snapshot's own trade in its place. The snapshot then comes first, marked
+ * as it always is, as a preview of the latest value, and nothing is
+ * skipped: the wrapped feed delivers every trade, the snapshot's trade
+ * again, unmarked, where it belongs.
  *
  * @module
  */
@@ -61,6 +71,8 @@ export interface SnapshotTrade {
   record: Uint8Array;
   /** The JetStream stream sequence of the message it is the last record of. */
   streamSeq: number;
+  /** That message's run epoch (`Marketbus-Epoch`); 0 when it has none (an older publisher). */
+  epoch: number;
   /** Where it was found, for the log line (e.g. `"stream MARKETBUS sequence 57"`). */
   where: string;
 }
@@ -80,6 +92,13 @@ export interface SnapshotFeedOptions {
   load: LoadSnapshot;
   /** Where the snapshot of each stream, a stream without one and the trades skipped are told. */
   log: Logger;
+  /**
+   * Deliver the snapshot as a preview and skip nothing: the wrapped feed
+   * replays history that holds the snapshot's trade (the catch-up feed).
+   *
+   * @default {false}
+   */
+  preview?: boolean;
 }
 
 /** `exchange/symbol`. */
@@ -98,12 +117,14 @@ export class SnapshotFeed implements TradeFeed {
   #feed: TradeFeed;
   #load: LoadSnapshot;
   #log: Logger;
+  #preview: boolean;
 
   /** Wraps `feed`; nothing is read until {@linkcode subscribeTrades}. */
   constructor(feed: TradeFeed, options: SnapshotFeedOptions) {
     this.#feed = feed;
     this.#load = options.load;
     this.#log = options.log;
+    this.#preview = options.preview ?? false;
   }
 
   /** The wrapped feed's name. */
@@ -134,7 +155,7 @@ export class SnapshotFeed implements TradeFeed {
   /**
    * Loads the snapshot, then subscribes the wrapped feed: each stream's
    * snapshot goes to `onTick` just after the stream is announced, the
-   * wrapped feed's trades it covers are skipped.
+   * wrapped feed's trades it covers are skipped (none for a preview).
    *
    * @throws what the loader or the wrapped feed throws.
    */
@@ -158,24 +179,8 @@ export class SnapshotFeed implements TradeFeed {
     const cuts: (Cut | undefined)[] = [];
     const origins: TradeOrigin[] = [];
     const view = new TradeView();
-    // `next`: the seq delivered after the skipped ones, or undefined at the end.
-    const tell = (stream: number, next: number | undefined) => {
-      const cut = cuts[stream]!;
-      const more = cut.skipped - cut.logged;
-      if (more === 0) return;
-      cut.logged = cut.skipped;
-      log.info(
-        `${origins[stream].symbol}: snapshot: skipped ${more}${
-          more === cut.skipped ? "" : " more"
-        } trade(s) it stands for (at or before its ${
-          cut.jetstream ? `stream sequence ${cut.streamSeq}, ` : ""
-        }seq ${cut.seq}; the start position delivered them), ${
-          next === undefined
-            ? "and none after them yet"
-            : `continuing at seq ${next}`
-        }`,
-      );
-    };
+    const tell = (stream: number, next: number | undefined) =>
+      tellSkipped(log, origins[stream].symbol, cuts[stream]!, next);
     const skip: SkipTrade = (trade, stream, place) => {
       if (options.skip?.(trade, stream, place)) return true;
       const cut = cuts[stream];
@@ -189,10 +194,11 @@ export class SnapshotFeed implements TradeFeed {
       if (passed(cut, place)) cuts[stream] = undefined;
       return false;
     };
+    const preview = this.#preview;
     try {
       await this.#feed.subscribeTrades(symbols, onTick, {
         ...options,
-        skip,
+        skip: preview ? options.skip : skip,
         onStream: (origin, index) => {
           options.onStream?.(origin, index);
           origins[index] = origin;
@@ -205,9 +211,13 @@ export class SnapshotFeed implements TradeFeed {
           }
           pending.delete(keyOf(origin));
           view.wrap(markSnapshot(found.record));
-          cuts[index] = cutOf(view, found.streamSeq);
+          if (!preview) cuts[index] = cutOf(view, found);
           log.info(
-            `${origin.symbol}: snapshot: latest stored trade seq ${view.seq} (${found.where}) delivered first`,
+            `${origin.symbol}: snapshot: latest stored trade seq ${view.seq} (${found.where}) delivered first${
+              preview
+                ? ", a preview: the catch-up delivers it again in its place"
+                : ""
+            }`,
           );
           onTick(view, origin, index);
         },
@@ -218,4 +228,30 @@ export class SnapshotFeed implements TradeFeed {
       });
     }
   }
+}
+
+/**
+ * Logs the trades `cut` skipped since it last logged (none: nothing);
+ * `next` is the seq delivered after them, or undefined at the end.
+ */
+function tellSkipped(
+  log: Logger,
+  symbol: string,
+  cut: Cut,
+  next: number | undefined,
+): void {
+  const more = cut.skipped - cut.logged;
+  if (more === 0) return;
+  cut.logged = cut.skipped;
+  log.info(
+    `${symbol}: snapshot: skipped ${more}${
+      more === cut.skipped ? "" : " more"
+    } trade(s) it stands for (at or before its ${
+      cut.jetstream ? `stream sequence ${cut.streamSeq}, ` : ""
+    }seq ${cut.seq}; the start position delivered them), ${
+      next === undefined
+        ? "and none after them yet"
+        : `continuing at seq ${next}`
+    }`,
+  );
 }

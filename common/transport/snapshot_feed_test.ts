@@ -36,12 +36,14 @@ const SOL: TradeOrigin = { exchange: "binance", symbol: "SOLUSDT" };
 
 /**
  * One step of a {@linkcode FakeFeed}: announce a stream, or deliver a trade
- * of one (read from JetStream at `streamSeq`, or from the ring: absent).
+ * of one (read from JetStream at `streamSeq`, or from the ring: absent), of
+ * run `epoch` (absent: 0, none).
  */
 type Step = { announce: TradeOrigin } | {
   stream: number;
   record: Uint8Array;
   streamSeq?: number;
+  epoch?: number;
 };
 
 /** Announces and delivers what it is told, in order, then ends; skips and counts as a feed does. */
@@ -92,7 +94,10 @@ class FakeFeed implements TradeFeed {
       view.wrap(step.record);
       const row = this.#rows[step.stream];
       if (
-        options.skip?.(view, step.stream, { streamSeq: step.streamSeq ?? 0 })
+        options.skip?.(view, step.stream, {
+          streamSeq: step.streamSeq ?? 0,
+          epoch: step.epoch ?? 0,
+        })
       ) {
         row.skipped!++;
         continue;
@@ -141,12 +146,13 @@ function stored(
   origin: TradeOrigin,
   seq: number,
   tsRecv: bigint,
-  options: { flags?: number; streamSeq?: number } = {},
+  options: { flags?: number; streamSeq?: number; epoch?: number } = {},
 ): SnapshotTrade {
   return {
     origin,
     record: record(seq, tsRecv, options.flags),
     streamSeq: options.streamSeq ?? 1,
+    epoch: options.epoch ?? 0,
     where: `at ${seq}`,
   };
 }
@@ -244,7 +250,7 @@ Deno.test("SnapshotFeed on JetStream: with two serve runs stored, exactly the me
   assert.equal(stats[0].received, 1);
 });
 
-Deno.test("SnapshotFeed on the ring: a trade still covered after one that was not is skipped too (no duplicate); an older run's later seqs are the documented limit until the run epoch", async () => {
+Deno.test("SnapshotFeed on the ring, a snapshot without a run epoch (an older publisher): a trade still covered after one that was not is skipped too (no duplicate); an older run's later seqs are the documented limit of time", async () => {
   const { got, lines, stats } = await run(twoRuns(false), [
     stored(BTC, 3, T0 + 13n, { streamSeq: 9 }),
   ]);
@@ -305,17 +311,17 @@ Deno.test("SnapshotFeed: a stream a wildcard subscription meets gets its snapsho
 Deno.test("covers: on JetStream by stream sequence only; on the ring at or before the snapshot's seq modulo 2^32, received no later", () => {
   const view = new TradeView();
   view.wrap(record(TWO_32 - 1, T0));
-  const cut = cutOf(view, 50);
-  const ring = { streamSeq: 0 };
+  const cut = cutOf(view, { streamSeq: 50, epoch: 0 });
+  const ring = { streamSeq: 0, epoch: 0 };
   assert.equal(covers(cut, { seq: TWO_32 - 1, tsRecv: T0 }, ring), true);
   assert.equal(covers(cut, { seq: TWO_32 - 2, tsRecv: T0 - 1n }, ring), true);
   assert.equal(covers(cut, { seq: 0, tsRecv: T0 }, ring), false); // wrapped: after
   assert.equal(covers(cut, { seq: 5, tsRecv: T0 }, ring), false);
   assert.equal(covers(cut, { seq: TWO_32 - 2, tsRecv: T0 + 1n }, ring), false);
   const later = { seq: 5, tsRecv: T0 + 9n };
-  assert.equal(covers(cut, later, { streamSeq: 50 }), true);
+  assert.equal(covers(cut, later, { streamSeq: 50, epoch: 0 }), true);
   assert.equal(
-    covers(cut, { seq: TWO_32 - 1, tsRecv: T0 }, { streamSeq: 51 }),
+    covers(cut, { seq: TWO_32 - 1, tsRecv: T0 }, { streamSeq: 51, epoch: 0 }),
     false,
   );
 });
@@ -357,14 +363,140 @@ Deno.test("SnapshotFeed: a loader failure is thrown, unless the subscription was
   });
 });
 
+/**
+ * Two serve runs on the ring: A (epoch 0xA, seq 1-6) left by a dead serve,
+ * then B (epoch 0xB, seq 1-4) after it, its clock stepped back below A's.
+ */
+function twoRingRuns(): Step[] {
+  return [
+    { announce: BTC },
+    ...[1, 2, 3, 4, 5, 6].map((seq) => ({
+      stream: 0,
+      record: record(seq, T0 + 10n + BigInt(seq)),
+      epoch: 0xA,
+    })),
+    ...[1, 2, 3, 4].map((seq) => ({
+      stream: 0,
+      record: record(seq, T0 + BigInt(seq)),
+      epoch: 0xB,
+    })),
+  ];
+}
+
+Deno.test("SnapshotFeed on the ring with the run epoch: two runs, the snapshot of the first (A#3): exactly A#1-3 skipped; the second run, received earlier (a clock stepped back), delivered whole", async () => {
+  const { got, stats } = await run(twoRingRuns(), [
+    stored(BTC, 3, T0 + 13n, { epoch: 0xA }),
+  ]);
+  // The ts_recv rule skipped B#1-3 too (seq at or before 3, received before A#3).
+  assert.deepEqual(short(got), [
+    "stream BTCUSDT",
+    "3s",
+    "4",
+    "5",
+    "6",
+    "1",
+    "2",
+    "3",
+    "4",
+  ]);
+  assert.equal(stats[0].skipped, 3);
+  assert.equal(stats[0].received, 7);
+});
+
+Deno.test("SnapshotFeed on the ring with the run epoch: two runs, the snapshot of the second (B#2): exactly B#1-2 skipped, however A's seqs and times compare", async () => {
+  const { got, stats } = await run(twoRingRuns(), [
+    stored(BTC, 2, T0 + 2n, { epoch: 0xB }),
+  ]);
+  // The ts_recv rule delivered A#1-6 (received after B#2), and skipped B#1-2.
+  assert.deepEqual(short(got), [
+    "stream BTCUSDT",
+    "2s",
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
+    "6",
+    "3",
+    "4",
+  ]);
+  assert.equal(stats[0].skipped, 2);
+});
+
+Deno.test("covers with a run epoch: on the ring, the snapshot's epoch at or before its seq whatever ts_recv says; another epoch never; JetStream still by stream sequence", () => {
+  const view = new TradeView();
+  view.wrap(record(100, T0));
+  const cut = cutOf(view, { streamSeq: 50, epoch: 7 });
+  const same = { streamSeq: 0, epoch: 7 };
+  const other = { streamSeq: 0, epoch: 8 };
+  assert.equal(covers(cut, { seq: 100, tsRecv: T0 + 5n }, same), true);
+  assert.equal(covers(cut, { seq: 99, tsRecv: T0 - 5n }, same), true);
+  assert.equal(covers(cut, { seq: 101, tsRecv: T0 - 5n }, same), false);
+  assert.equal(covers(cut, { seq: 1, tsRecv: T0 - 5n }, other), false);
+  assert.equal(covers(cut, { seq: 100, tsRecv: T0 }, other), false);
+  assert.equal(
+    covers(cut, { seq: 1, tsRecv: T0 }, { streamSeq: 50, epoch: 8 }),
+    true,
+  );
+  assert.equal(passed(cut, same), true);
+  assert.equal(passed(cut, other), false);
+});
+
+Deno.test("SnapshotFeed as a preview (over a catch-up): the snapshot first, marked; then every trade from the start in order, the snapshot's own trade again unmarked in its place; nothing skipped, the skip rule not applied", async () => {
+  const { log, lines } = captureLog();
+  const inner = new FakeFeed([
+    { announce: BTC },
+    ...[1, 2, 3, 4, 5].map((seq) => ({
+      stream: 0,
+      record: record(seq, T0 + BigInt(seq)),
+      epoch: 7,
+    })),
+  ]);
+  let skipGiven = false;
+  const feed = new SnapshotFeed({
+    name: inner.name,
+    lossCauses: inner.lossCauses,
+    stats: () => inner.stats(),
+    status: () => inner.status(),
+    metrics: () => inner.metrics(),
+    subscribeTrades(symbols, onTick, options) {
+      skipGiven = options?.skip !== undefined;
+      return inner.subscribeTrades(symbols, onTick, options);
+    },
+  }, {
+    load: () => Promise.resolve([stored(BTC, 3, T0 + 3n, { epoch: 7 })]),
+    log,
+    preview: true,
+  });
+  const got: string[] = [];
+  await feed.subscribeTrades([], (trade) => {
+    got.push(
+      `${trade.seq}${(trade.flags & TradeFlags.Snapshot) !== 0 ? "s" : ""}`,
+    );
+  });
+  assert.equal(skipGiven, false);
+  assert.deepEqual(got, ["3s", "1", "2", "3", "4", "5"]);
+  assert.equal(feed.stats()[0].skipped, 0);
+  assert.equal(feed.stats()[0].received, 5);
+  assert.deepEqual(lines, [
+    "info: BTCUSDT: snapshot: latest stored trade seq 3 (at 3) delivered first, a preview: the catch-up delivers it again in its place",
+  ]);
+});
+
 Deno.test("covers: on JetStream nothing of a stream created again since the subscription started (a later generation), and the cut is passed", () => {
   const view = new TradeView();
   view.wrap(record(7, T0));
-  const cut = cutOf(view, 9);
+  const cut = cutOf(view, { streamSeq: 9, epoch: 0 });
   const old = { seq: 3, tsRecv: T0 };
-  assert.equal(covers(cut, old, { streamSeq: 3 }), true);
-  assert.equal(covers(cut, old, { streamSeq: 3, generation: 0 }), true);
-  assert.equal(covers(cut, old, { streamSeq: 3, generation: 1 }), false);
-  assert.equal(passed(cut, { streamSeq: 3 }), false);
-  assert.equal(passed(cut, { streamSeq: 3, generation: 1 }), true);
+  assert.equal(covers(cut, old, { streamSeq: 3, epoch: 0 }), true);
+  assert.equal(
+    covers(cut, old, { streamSeq: 3, epoch: 0, generation: 0 }),
+    true,
+  );
+  assert.equal(
+    covers(cut, old, { streamSeq: 3, epoch: 0, generation: 1 }),
+    false,
+  );
+  assert.equal(passed(cut, { streamSeq: 3, epoch: 0 }), false);
+  assert.equal(passed(cut, { streamSeq: 3, epoch: 0, generation: 1 }), true);
 });

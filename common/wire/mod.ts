@@ -51,10 +51,12 @@ export {
 // NATS subjects: `{prefix}.{exchange}.{SYMBOL}.trades` and their filters.
 export {
   DEFAULT_SUBJECT_PREFIX,
+  exchangeStreamName,
   normalizeExchange,
   normalizeSymbol,
   parseTradeSubject,
   streamSubjects,
+  type StreamSubjectsOptions,
   type SubjectOptions,
   tradeFilter,
   type TradeFilterOptions,
@@ -63,6 +65,13 @@ export {
 } from "./subjects.ts";
 // The NATS message id that lets JetStream drop a resent message.
 export { natsMessageId } from "./message_id.ts";
+// A serve run's epoch: in its rings' header and its NATS messages' header.
+export {
+  MAX_EPOCH_LINE,
+  newRunEpoch,
+  NO_EPOCH,
+  RUN_EPOCH_HEADER,
+} from "./run_epoch.ts";
 // For the transports and sources that write records in place and name
 // rings (not in the root mod.ts).
 export { RecordOffset } from "./record.ts";

@@ -1,0 +1,13 @@
+/**
+ * Catch-up then live: a feed that replays a stream's history from JetStream
+ * and switches it to the ring with no gap and no duplicate, telling when
+ * each stream caught up (docs/nats.md, "Catch-up then live").
+ *
+ * @module
+ */
+
+export {
+  CatchUpFeed,
+  type CatchUpFeedOptions,
+  DEFAULT_HOLD,
+} from "./catch_up_feed.ts";
