@@ -138,17 +138,45 @@ export class PublisherConnection {
     }
   }
 
-  /** Stops connecting and ensuring; drains the connection (closes it when disconnected) and waits until it is closed. */
-  async close(): Promise<void> {
+  /**
+   * The publisher's lease ended: closes the connection at once, its unsent
+   * frames dropped rather than written (frames the OS or the network hold
+   * already still arrive: docs/nats.md), and connects again in the
+   * background; the publisher sends nothing until its lease holds again.
+   */
+  cut(): void {
+    const nc = this.#nc;
+    if (
+      nc === undefined || nc.isClosed() || this.#failure !== undefined ||
+      this.#abort.signal.aborted
+    ) {
+      return;
+    }
+    this.#nc = undefined;
+    this.#connected = false;
+    this.#ensured = false;
+    this.#hooks.onDisconnect();
+    this.#log.warn(
+      `${LABEL}: registry lease ended: connection closed, its unsent messages dropped; connecting again`,
+    );
+    nc.close().catch(() => {});
+    this.#connecting = this.#connecting.then(() => this.#connect());
+  }
+
+  /**
+   * Stops connecting and ensuring; drains the connection (closes it when
+   * disconnected, or with `drain: false`: fenced, nothing more may go out)
+   * and waits until it is closed.
+   */
+  async close(options: { drain?: boolean } = {}): Promise<void> {
     clearTimeout(this.#ensureRetry);
     this.#abort.abort(new Error("NATS transport closed"));
     const nc = this.#nc;
     if (nc !== undefined) {
       // after a failure the connection is closing already
       if (this.#failure === undefined && !nc.isClosed()) {
-        await (this.#connected ? nc.drain() : nc.close()).catch(() =>
-          nc.close()
-        );
+        const drain = this.#connected && options.drain !== false;
+        await (drain ? nc.drain() : nc.close()).catch(() => nc.close());
       }
       await nc.closed();
     }

@@ -9,15 +9,11 @@
  *   symbol's queued trades go out at once, so a lone trade travels alone;
  *   trades that queue up while the window is full go out together, up to
  *   `batchMaxTrades` per message.
- * - Every message carries a `Nats-Msg-Id` built from its first trade (trade
- *   id and per-symbol seq) and count, so a retried message is stored once,
- *   and distinct trades sharing a trade id are not. A duplicate ack on a
- *   message's first attempt means an earlier run stored the same data: not
- *   stored twice, counted apart and warned about. Failed publishes (no ack in
- *   time, no responders, disconnect) are retried with backoff, per symbol in
- *   order: a symbol sends nothing new while one of its messages waits for a
- *   retry. Rejected ones (a permanent JetStream error) are counted and logged,
- *   each distinct reason rate-limited on its own.
+ * - Every message carries a `Nats-Msg-Id` (its first trade's id and seq, its
+ *   count): a retry is stored once. A duplicate ack on a first attempt (an
+ *   earlier run stored it) is counted apart and warned about. Failed
+ *   publishes are retried with backoff, per symbol in order; rejected ones
+ *   (a permanent JetStream error) are counted and logged, rate-limited.
  * - Messages never exceed the server's `max_payload` nor the stream's
  *   `max_msg_size` (headers included): the trades per message are capped
  *   once per connection, when the stream is ensured. A message refused for
@@ -29,8 +25,8 @@
  * - While NATS is unreachable the queue fills; beyond `queueMaxTrades` the
  *   oldest trades are dropped and counted.
  *
- * Acks are read from one inbox subscription (`{inbox}.{attempt id}`) rather
- * than one request per message: that avoids a timer and a promise per publish.
+ * Acks come to one inbox subscription (`{inbox}.{attempt id}`), not one
+ * request per message: no timer and no promise per publish.
  *
  * @module
  */
@@ -128,6 +124,7 @@ export class NatsPublisher implements TradePublisher {
   #droppedClosed = 0;
   /** Publishes only while it holds (see {@linkcode guard}). */
   #lease: (() => boolean) | undefined;
+  #cut = false; // the connection was cut as the lease ended
   /** Trades given up on once fenced (another serve took over); -1 until then. */
   #fenced = -1;
   readonly #reports: LossReports;
@@ -382,9 +379,9 @@ export class NatsPublisher implements TradePublisher {
 
   async #close(): Promise<void> {
     this.#resolveRoom();
-    if (this.#fenced >= 0) { // nothing more goes out
+    if (this.#fenced >= 0) { // nothing more goes out: not drained
       clearInterval(this.#tick);
-      await this.#link.close();
+      await this.#link.close({ drain: false });
       return;
     }
     // Suspended by the lease at shutdown (the registry unconfirmed for a
@@ -490,10 +487,14 @@ export class NatsPublisher implements TradePublisher {
     const now = performance.now();
     this.#window.timeOut(now);
     if (this.#window.waiting > 0 || this.#queued > 0) this.#schedulePump();
+    const suspended = this.#lease?.() === false;
+    // Its lease ended: what the connection still holds must not go out.
+    if (suspended && !this.#cut) this.#link.cut();
+    this.#cut = suspended;
     this.#reports.tick(now, {
       dropped: this.#dropped,
       alreadyStored: this.#window.alreadyStored,
-      suspended: this.#lease?.() === false,
+      suspended,
     });
   }
 }
