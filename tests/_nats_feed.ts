@@ -10,7 +10,8 @@
 
 import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
-import type { NatsConnection } from "@nats-io/nats-core";
+import { headers, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
+import { RUN_EPOCH_HEADER } from "../common/wire/run_epoch.ts";
 import {
   jetstream,
   type JetStreamClient,
@@ -145,15 +146,23 @@ export class Publisher {
   async publish(
     symbol: string,
     count: number,
-    options: { exchange?: string } = {},
+    options: { exchange?: string; epoch?: number } = {},
   ): Promise<Published> {
     const exchange = options.exchange ?? "binance";
     const bytes = encodeMessage(this.records(exchange, symbol, count));
     const subject = tradeSubject(exchange, symbol, { prefix: this.#prefix });
     const msgID = `${subject}#${this.published.length}`;
+    let epoch: MsgHdrs | undefined;
+    if (options.epoch !== undefined) {
+      epoch = headers();
+      epoch.set(RUN_EPOCH_HEADER, String(options.epoch));
+    }
     for (let attempt = 1;; attempt++) {
       try {
-        const ack = await this.#js.publish(subject, bytes, { msgID });
+        const ack = await this.#js.publish(subject, bytes, {
+          msgID,
+          headers: epoch,
+        });
         const message = { exchange, symbol, bytes, streamSeq: ack.seq };
         this.published.push(message);
         return message;
