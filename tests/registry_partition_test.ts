@@ -81,6 +81,8 @@ natsTest({
     link.thaw();
     const fenced = await owner.finish();
     assert.equal(fenced.code, 1, output(fenced));
+    // Its lease ended while frozen: what the client still held was dropped.
+    assert.match(fenced.stderr, /registry lease ended: connection closed/);
     await new Promise((resolve) => setTimeout(resolve, 500));
     standby.kill("SIGINT");
     assertCleanExit(await standby.finish(), "standby");

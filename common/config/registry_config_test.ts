@@ -75,3 +75,10 @@ Deno.test("registry: --standby needs the registry, and with the synthetic source
   });
   assert.equal(fixed.registry.standby, true);
 });
+
+Deno.test("registry: a catch-up with every symbol is refused (it switches to listed rings), naming symbols", () => {
+  assert.match(
+    problemOf('[data_source]\nsymbols = ["*"]\ncatch_up = "15m"\n'),
+    /^data_source\.symbols .*cannot catch up every symbol \("\*"\): the rings it switches to are listed; expected a list of symbols/,
+  );
+});
