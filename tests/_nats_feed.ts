@@ -10,8 +10,7 @@
 
 import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
-import { headers, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
-import { RUN_EPOCH_HEADER } from "../common/wire/run_epoch.ts";
+import type { NatsConnection } from "@nats-io/nats-core";
 import {
   jetstream,
   type JetStreamClient,
@@ -146,23 +145,15 @@ export class Publisher {
   async publish(
     symbol: string,
     count: number,
-    options: { exchange?: string; epoch?: number } = {},
+    options: { exchange?: string } = {},
   ): Promise<Published> {
     const exchange = options.exchange ?? "binance";
     const bytes = encodeMessage(this.records(exchange, symbol, count));
     const subject = tradeSubject(exchange, symbol, { prefix: this.#prefix });
     const msgID = `${subject}#${this.published.length}`;
-    let epoch: MsgHdrs | undefined;
-    if (options.epoch !== undefined) {
-      epoch = headers();
-      epoch.set(RUN_EPOCH_HEADER, String(options.epoch));
-    }
     for (let attempt = 1;; attempt++) {
       try {
-        const ack = await this.#js.publish(subject, bytes, {
-          msgID,
-          headers: epoch,
-        });
+        const ack = await this.#js.publish(subject, bytes, { msgID });
         const message = { exchange, symbol, bytes, streamSeq: ack.seq };
         this.published.push(message);
         return message;

@@ -1,12 +1,13 @@
 // The symbol registry against a partitioned owner, with real processes
 // (issue 17, D2 of the registry review): the owner's NATS path (registry and
 // stream alike) goes through a TCP forwarder that freezes both directions
-// without resetting anything. The standby takes the symbol over; thawed, the
-// owner's frames held on the way land in the stream after the standby's
-// (stored: no header can refuse them) and the owner fences and exits 1. A
-// `live --nats` consumer reading the whole stream then delivers each trade id
-// once, never going backwards: the old run's late messages are fenced by
-// their run epoch, counted and told.
+// without resetting anything. The standby takes the symbol over; the owner's
+// lease ends while frozen, so it closes its connection, and once thawed it
+// fences and exits 1 while the standby goes on. What this does NOT close: the
+// owner's frames already in the OS socket buffer or the forwarder land in the
+// stream after the standby's (duplicate ids, going backwards; no consumer
+// fence drops them yet, docs/nats.md "The takeover window is OPEN"). The test
+// measures and prints them instead of asserting there are none.
 
 import assert from "node:assert/strict";
 import { harnessPermissions, natsTest } from "./_permissions.ts";
@@ -42,7 +43,7 @@ function disorder(ids: readonly number[]): { twice: number; back: number } {
 
 natsTest({
   name:
-    "registry partition: an owner whose NATS path freezes (no reset) is taken over; thawed, its held frames are stored after the standby's, and live --nats delivers each trade id once, in order, the old run's late messages fenced and told",
+    "registry partition: an owner whose NATS path freezes (no reset) is taken over: it closes its connection at its lease end and exits 1 fenced, the standby goes on and no trade id is missing from the stream; the duplicates its held frames still store (ids backwards) are measured and printed",
   permissions: PERMISSIONS,
   loopbackOnly: true,
   fn: async () => {
@@ -83,37 +84,29 @@ natsTest({
     assert.equal(fenced.code, 1, output(fenced));
     // Its lease ended while frozen: what the client still held was dropped.
     assert.match(fenced.stderr, /registry lease ended: connection closed/);
+    assert.match(fenced.stderr, /was taken over by host \S+ pid \d+/);
+    assert.doesNotMatch(output(fenced), /\n\s+at /, "no stack trace");
     await new Promise((resolve) => setTimeout(resolve, 500));
     standby.kill("SIGINT");
     assertCleanExit(await standby.finish(), "standby");
 
-    const stored = (await storedTrades(config)).get("BTCUSDT") ?? [];
-    const inStream = disorder(stored.map((t) => t.id));
-    // The scenario: the owner's held frames were stored after the standby's.
-    assert.ok(inStream.back > 0, `nothing stored late: ${output(fenced)}`);
-    const unique = new Set(stored.map((t) => t.id)).size;
-    const record = `${config.dir}/delivered.ndjson`;
-    await using live = new RoleProcess("live", config, [
-      "--nats",
-      "--deliver",
-      "all",
-      "--max-trades",
-      String(unique),
-      "--record",
-      record,
-    ], { write: [record] });
-    const read = await live.finish();
-    assert.equal(read.code, 0, output(read));
-    const ids = (await Deno.readTextFile(record)).trim().split("\n")
-      .map((line) => JSON.parse(line))
-      .filter((row) => row.type === undefined)
-      .map((row) => Number(row.tradeId));
-    assert.equal(ids.length, unique, output(read));
-    assert.deepEqual(disorder(ids), { twice: 0, back: 0 });
-    assert.match(
-      read.stderr,
-      /BTCUSDT: message \d+ dropped \(\d+ trades\): of run epoch \d+, after messages of run epoch \d+/,
-      output(read),
+    // The standby's trades complete: every id from the first stored to the
+    // last, none missing (its buffer covered the takeover).
+    const ids = ((await storedTrades(config)).get("BTCUSDT") ?? [])
+      .map((t) => t.id);
+    const unique = [...new Set(ids)].sort((a, b) => a - b);
+    assert.ok(unique.length > 2000, `too few trades stored: ${unique.length}`);
+    const first = unique[0];
+    const last = unique[unique.length - 1];
+    assert.equal(
+      unique.length,
+      last - first + 1,
+      `ids missing between ${first} and ${last}`,
+    );
+    // The window still open (docs/nats.md): measured, not asserted away.
+    const { twice, back } = disorder(ids);
+    console.log(
+      `partition: ${ids.length} trades stored, ${unique.length} distinct ids; ${twice} duplicates, ids backwards ${back} times (the open takeover window)`,
     );
   },
 });

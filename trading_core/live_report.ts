@@ -54,8 +54,6 @@ export interface LiveSummary {
   received: number;
   /** Trades not delivered because the snapshot stands for them (`--snapshot`); received + skipped + lost = published. */
   skipped: number;
-  /** Trades dropped as a superseded run's late messages (`StreamStats.fenced`: duplicates or older than trades delivered, not lost); absent: none. */
-  fenced?: number;
   /** Trades published but never delivered. */
   lost: number;
   /** {@linkcode LiveSummary.lost} by cause; causes with no loss are absent. */
@@ -108,14 +106,12 @@ export function summarize(
   });
   // Over every row the exchange reports, including one for messages that
   // named no known stream.
-  const sum = (key: "lost" | "invalid" | "skipped" | "fenced") =>
+  const sum = (key: "lost" | "invalid" | "skipped") =>
     rows.reduce((total, row) => total + (row[key] ?? 0), 0);
-  const fenced = sum("fenced");
   return {
     transport: feed.name,
     received: stats.received,
     skipped: sum("skipped"),
-    ...(fenced > 0 ? { fenced } : {}),
     lost: sum("lost"),
     lostBy: lostByCause(rows),
     invalid: sum("invalid"),
@@ -177,8 +173,6 @@ export function reportSummary(
           formatCount(summary.skipped)
         } (the snapshot stands for them)`
         : ""
-    }${
-      summary.fenced ? `, fenced ${formatCount(summary.fenced)} (late)` : ""
     }, lost ${
       formatCount(summary.lost)
     }, invalid ${summary.invalid}, gaps ${summary.gaps}${

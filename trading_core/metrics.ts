@@ -97,11 +97,6 @@ export function liveFamilies(state: LiveState): MetricFamily[] {
         "Trades not delivered because the snapshot stands for them (--snapshot): received + skipped + lost = published.",
     }, byStream((index) => rows[index]?.skipped ?? 0)),
     counter({
-      name: "marketbus_trades_fenced_total",
-      help:
-        "Trades dropped as a superseded run's late messages (a publisher taken over or restarted): duplicates or older than trades delivered, not lost.",
-    }, byStream((index) => rows[index]?.fenced ?? 0)),
-    counter({
       name: "marketbus_received_bytes_total",
       help: "Trade record bytes delivered to trading_core (48 per trade).",
     }, [{

@@ -37,12 +37,10 @@ import {
   STREAM_LOSS,
   type StreamMark,
 } from "./_feed_loss.ts";
-import { messageEpoch } from "./_message_epoch.ts";
 import { ALL, ConsumerStatus } from "./_status_watch.ts";
 import { ackReply, readAckReply } from "./_ack_reply.ts";
 import {
   type Channel,
-  FENCED,
   newChannel,
   noteEpoch,
   type Route,
@@ -309,11 +307,10 @@ export class Subscription {
       return;
     }
     const channel = route.channel ?? this.#open(route);
-    const epoch = noteEpoch(channel, message, this.#onEpoch);
-    if (epoch === FENCED) {
-      this.#fenced(channel, message, count);
-      return;
-    }
+    // Read only for those who use it: a scan of the header block.
+    const epoch = this.#onEpoch === undefined && this.#batch.skip === undefined
+      ? NO_EPOCH
+      : noteEpoch(channel, message, this.#onEpoch);
     const firstSeq = view.seq;
     const lost = this.loss.trades(
       route.key,
@@ -458,21 +455,6 @@ export class Subscription {
       channel,
       "invalid",
       `message ${message.seq} on ${message.subject} skipped and terminated (${message.data.byteLength} bytes): ${problem}; further invalid ${kind}s are only counted`,
-    ));
-  }
-
-  /** Drops a message of a superseded run epoch (see `noteEpoch`): counted, told once per epoch. */
-  #fenced(channel: Channel, message: JsMsg, count: number): void {
-    channel.fenced += count;
-    if (this.#acks) this.#queueAck(message);
-    const stale = messageEpoch(message);
-    const key = `${channel.index}:${stale}`;
-    if (this.#reported.has(key)) return;
-    this.#reported.add(key);
-    this.#emit(streamEvent(
-      channel,
-      "fenced",
-      `message ${message.seq} dropped (${count} trades): of run epoch ${stale}, after messages of run epoch ${channel.epoch} (a publisher taken over or restarted: its late messages are duplicates or older than trades delivered); further ones of run ${stale} are only counted (fenced)`,
     ));
   }
 

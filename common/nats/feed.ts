@@ -177,7 +177,6 @@ export class NatsFeed implements TradeFeed {
       symbol: channel.symbol,
       received: channel.received,
       skipped: channel.skipped,
-      ...(channel.fenced > 0 ? { fenced: channel.fenced } : {}),
       lost: channel.lost,
       lostBy: channel.lost > 0 ? { [STREAM_LOSS]: channel.lost } : {},
       invalid: channel.invalid,

@@ -49,8 +49,7 @@ export interface FeedEvent {
     | "behind"
     | "invalid"
     | "refused"
-    | "evicted"
-    | "fenced";
+    | "evicted";
   /** The exchange concerned, or `"*"` for an event about the whole subscription. */
   exchange: string;
   /** The symbol concerned, or `"*"` for an event about the whole subscription. */
@@ -225,13 +224,6 @@ export interface StreamStats {
   skipped?: number;
   /** Trades published but never delivered (overwritten, or lost on the way). */
   lost: number;
-  /**
-   * Trades dropped, not delivered: their message was of a run superseded on
-   * this stream (a publisher taken over or restarted, whose late messages
-   * came after the new run's); absent: none. Not lost: duplicates, or older
-   * than trades delivered (NATS feeds only).
-   */
-  fenced?: number;
   /** {@linkcode StreamStats.lost} by cause, summing to it (causes with no loss may be absent). */
   lostBy: Partial<Record<LossCause, number>>;
   /** Records that failed validation and were skipped. */
