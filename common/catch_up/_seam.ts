@@ -77,8 +77,8 @@ const MAX_LEFT_RUNS = 4;
 
 /** What a seam delivers to, and tells about the switch. */
 export interface SeamOutput {
-  /** Delivers one trade of the stream. */
-  tick(trade: TradeView): void;
+  /** Delivers one trade of the stream, of run `epoch`. */
+  tick(trade: TradeView, epoch: number): void;
   /** Tells trades missing just before the next trade `tick` gets. */
   gap(gap: SeamGap): void;
   /**
@@ -205,7 +205,7 @@ export class Seam {
         return; // delivered already (a redelivery)
       }
     }
-    this.#out.tick(trade);
+    this.#out.tick(trade, this.#historyEpoch);
     this.#last = seq;
     this.#lastEpoch = this.#historyEpoch;
     this.#lastTsRecv = trade.tsRecv;
@@ -219,7 +219,7 @@ export class Seam {
    */
   liveTrade(trade: TradeView): void {
     if (this.#live) {
-      this.#deliverLive(trade);
+      this.#deliverLive(trade, this.#liveEpoch);
       return;
     }
     this.#queue.push(trade);
@@ -355,11 +355,12 @@ export class Seam {
    * lost some), then a `producer restart` gap.
    */
   #leaveRun(): void {
-    const held = this.#left.get(this.#lastEpoch);
+    const run = this.#lastEpoch;
+    const held = this.#left.get(run);
     if (held !== undefined && held.size > 0) {
-      this.#left.delete(this.#lastEpoch);
+      this.#left.delete(run);
       this.#gapTo(held.headSeq);
-      held.drain((trade) => this.#deliverLive(trade));
+      held.drain((trade) => this.#deliverLive(trade, run));
     }
     this.#out.gap(RESTART);
   }
@@ -381,7 +382,7 @@ export class Seam {
       while (held.size > 0 && held.headTsRecv < since) held.shift();
       if (held.size === 0) continue;
       this.#last = NONE;
-      held.drain((trade) => this.#deliverLive(trade));
+      held.drain((trade) => this.#deliverLive(trade, run));
       this.#out.gap(RESTART);
     }
     this.#last = NONE;
@@ -414,14 +415,14 @@ export class Seam {
     this.#live = true;
     this.#left.clear();
     this.#out.caughtUp(this.#replayed, lastSeq, this.#liveEpoch);
-    this.#queue.drain((trade) => this.#deliverLive(trade));
+    this.#queue.drain((trade) => this.#deliverLive(trade, this.#liveEpoch));
   }
 
-  /** Delivers a live trade past the last delivered one (the only duplicate check). */
-  #deliverLive(trade: TradeView): void {
+  /** Delivers a live trade of run `epoch` past the last delivered one (the only duplicate check). */
+  #deliverLive(trade: TradeView, epoch: number): void {
     const seq = trade.seq;
     if (this.#last !== NONE && ahead(seq, this.#last) <= 0) return;
     this.#last = seq;
-    this.#out.tick(trade);
+    this.#out.tick(trade, epoch);
   }
 }

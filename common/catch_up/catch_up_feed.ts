@@ -383,11 +383,11 @@ export class CatchUpFeed implements TradeFeed {
       origin: { exchange: origin.exchange, symbol: origin.symbol },
       seam: new Seam(
         {
-          tick: (trade) => {
+          tick: (trade, epoch) => {
             // At the limit nothing more goes out (the held trades included).
             if (run.delivered >= run.limit) return;
             stream.received++;
-            run.onTick(trade, stream.origin, index);
+            run.onTick(trade, stream.origin, index, epoch);
             if (++run.delivered >= run.limit) run.stop();
           },
           evicted: (epoch, count) =>
