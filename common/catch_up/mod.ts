@@ -11,3 +11,18 @@ export {
   type CatchUpFeedOptions,
   DEFAULT_HOLD,
 } from "./catch_up_feed.ts";
+export {
+  DurableInUseError,
+  durablePath,
+  DurablePosition,
+  DurablePositionError,
+  MAX_DURABLE_STREAMS,
+  type Position,
+  removeDurable,
+} from "./durable_position.ts";
+export {
+  DURABLE_MARGIN_MS,
+  DurableRecorder,
+  type DurableStart,
+  durableStart,
+} from "./durable_start.ts";
