@@ -12,7 +12,14 @@ import {
   type DataSourceConfig,
   type NatsConsumerConfig,
 } from "../common/config/mod.ts";
-import { CatchUpFeed } from "../common/catch_up/mod.ts";
+import {
+  CatchUpFeed,
+  DurableInUseError,
+  DurablePositionError,
+  DurableRecorder,
+  type DurableStart,
+} from "../common/catch_up/mod.ts";
+import { openRingDurable, type RingDurable } from "./_ring_durable.ts";
 import {
   NatsAuthError,
   natsPermissionError,
@@ -66,6 +73,8 @@ const EXPECTED: readonly ErrorLine[] = [
     NatsAuthError,
     ConfigError,
     SnapshotError,
+    DurableInUseError,
+    DurablePositionError,
   ]),
 ];
 
@@ -101,8 +110,9 @@ function selection(config: Config): Selection {
 function createFeed(
   config: Config,
   log: Logger,
+  durable: RingDurable | undefined,
 ): Pick<LiveState, "feed" | "catchUp"> {
-  const feed = transportFeed(config, log);
+  const feed = transportFeed(config, log, durable);
   // The catch-up's switches, read through a snapshot wrapped around it.
   const catchUp = feed instanceof CatchUpFeed ? feed : undefined;
   const source = config.dataSource;
@@ -123,23 +133,56 @@ function createFeed(
   };
 }
 
-/** The feed of the configured transport. */
-function transportFeed(config: Config, log: Logger): TradeFeed {
+/** The feed of the configured transport (a ring durable: a catch-up from its position). */
+function transportFeed(
+  config: Config,
+  log: Logger,
+  durable: RingDurable | undefined,
+): TradeFeed {
   const source = config.dataSource;
+  if (durable !== undefined) return createCatchUpFeed(source, log, durable);
   if (source.catchUp !== undefined) return createCatchUpFeed(source, log);
   if (source.type === "nats") return createNatsFeed(source, log);
   return createRingFeed(source);
 }
 
-/** The history from `source.catchUp` through NATS, then the rings from their oldest trade. */
-function createCatchUpFeed(source: DataSourceConfig, log: Logger): CatchUpFeed {
+/**
+ * Where a catch-up's history starts: by time through an ordered consumer
+ * (`historyStart`), or with neither, at the NATS durable consumer's point.
+ */
+type HistoryStart = Partial<DurableStart>;
+
+/** Where `source.catchUp` starts. */
+function catchUpStart(source: DataSourceConfig, log: Logger): HistoryStart {
   const start = source.catchUp!;
-  const since = start.kind === "durable"
-    ? undefined
-    : start.kind === "time"
-    ? start.at
-    : new Date(Date.now() - start.ms);
-  const consumer: NatsConsumerConfig = start.kind === "durable"
+  if (start.kind !== "durable") {
+    const since = start.kind === "time"
+      ? start.at
+      : new Date(Date.now() - start.ms);
+    return { historyStart: since, since };
+  }
+  // What earlier runs acknowledged ends at the latest stored trade.
+  const stored = natsSnapshot({
+    connection: source.nats.connection,
+    streamName: source.nats.streamName,
+    subjectPrefix: source.nats.subjectPrefix,
+    exchange: source.exchange,
+    log,
+  });
+  return { stored };
+}
+
+/**
+ * The history from `source.catchUp` (or a ring durable's position) through
+ * NATS, then the rings from their oldest trade.
+ */
+function createCatchUpFeed(
+  source: DataSourceConfig,
+  log: Logger,
+  durable?: RingDurable,
+): CatchUpFeed {
+  const start = durable?.start ?? catchUpStart(source, log);
+  const consumer: NatsConsumerConfig = start.historyStart === undefined
     ? source.nats.consumer
     : {
       ...source.nats.consumer,
@@ -147,24 +190,18 @@ function createCatchUpFeed(source: DataSourceConfig, log: Logger): CatchUpFeed {
       symbols: source.symbols,
       durableName: undefined,
       deliver: "by_start_time",
-      startTime: since,
+      startTime: start.historyStart,
       replay: "instant",
     };
-  const nats = { ...source.nats, consumer };
+  const history = createNatsFeed(
+    { ...source, nats: { ...source.nats, consumer } },
+    log,
+  );
   return new CatchUpFeed({
     hold: source.catchUpHold,
-    since,
-    // Durable: what earlier runs acknowledged ends at the latest stored trade.
-    stored: start.kind === "durable"
-      ? natsSnapshot({
-        connection: source.nats.connection,
-        streamName: source.nats.streamName,
-        subjectPrefix: source.nats.subjectPrefix,
-        exchange: source.exchange,
-        log,
-      })
-      : undefined,
-    history: createNatsFeed({ ...source, nats }, log),
+    since: start.since,
+    stored: start.stored,
+    history: start.history?.(history) ?? history,
     live: createRingFeed({ ...source, ipc: { ...source.ipc, from: "oldest" } }),
   });
 }
@@ -220,14 +257,20 @@ async function openLive(
 ): Promise<RoleWork | number> {
   const { log } = context;
   const read = selection(config);
+  const durable = openDurable(config, log);
+  if (typeof durable === "number") return durable;
   const outputs = await openOutputs(config, context, {
     selection: read,
     record: options.record,
     recordFormat: options.recordFormat,
   });
-  if (typeof outputs === "number") return outputs;
+  if (typeof outputs === "number") {
+    durable?.store.close();
+    return outputs;
+  }
   const { processing, recorder } = outputs;
-  const { feed, catchUp } = createFeed(config, log);
+  const { feed, catchUp } = createFeed(config, log, durable);
+  const positions = durable && new DurableRecorder(durable.store);
   const stats = new TradeStats();
   const state: LiveState = { feed, stats, processing, catchUp };
   const { metrics } = config.tradingCore;
@@ -244,10 +287,21 @@ async function openLive(
     progress: (seconds) =>
       progressLines(stats, feed.stats(), previous, seconds),
     run: (signal) =>
-      consume(config, state, { signal, recorder, log, symbols: read.symbols }),
+      consume(config, state, {
+        signal,
+        recorder,
+        log,
+        symbols: read.symbols,
+        positions,
+      }),
     expected: EXPECTED,
-    close: () =>
-      closeOutputs(outputs, { log, barsOut: config.tradingCore.barsOut }),
+    close: () => {
+      durable?.store.close();
+      return closeOutputs(outputs, {
+        log,
+        barsOut: config.tradingCore.barsOut,
+      });
+    },
     report({ startedAt }) {
       const summary = summarize(feed, stats, performance.now() - startedAt);
       const json = options.summaryJson;
@@ -256,8 +310,30 @@ async function openLive(
     async release() {
       await processing?.stop();
       recorder?.close();
+      durable?.store.close();
     },
   };
+}
+
+/**
+ * Opens the ring durable the config names, if any; an expected error
+ * (another process runs it, its file is not one) is logged as one line and
+ * gives exit status 1.
+ */
+function openDurable(
+  config: Config,
+  log: Logger,
+): RingDurable | undefined | number {
+  try {
+    return openRingDurable(config.dataSource, log);
+  } catch (error) {
+    const line = EXPECTED.map((known) => known(error)).find((line) =>
+      line !== undefined
+    );
+    if (line === undefined) throw error;
+    log.error(line);
+    return 1;
+  }
 }
 
 /**
@@ -274,10 +350,12 @@ async function consume(
     recorder: TradeRecorder | undefined;
     log: Logger;
     symbols: readonly string[];
+    /** A ring durable's: each trade is recorded once handled. */
+    positions?: DurableRecorder;
   },
 ): Promise<void> {
   const { feed, stats, processing } = state;
-  const { signal, recorder, log, symbols } = options;
+  const { signal, recorder, log, symbols, positions } = options;
   // A strategy whose onStart never settles must not hold a SIGINT up.
   const pending = () => feed.stats().map((stream) => stream.lag);
   if (await processing?.start({ signal, pending }) === false) {
@@ -294,7 +372,7 @@ async function consume(
   };
   await feed.subscribeTrades(
     symbols,
-    (trade, origin, stream) => {
+    (trade, origin, stream, epoch) => {
       // A snapshot stands for a trade stored before the subscription: the
       // strategy sees it, the counts, the recording and the bars do not.
       if ((trade.flags & TradeFlags.Snapshot) !== 0) {
@@ -310,6 +388,8 @@ async function consume(
       stats.record(trade, stream);
       recorder?.record(trade, origin);
       processing?.trade(trade, origin, stream);
+      // Delivered: the strategy, the bars and the recording handled it.
+      positions?.record(trade, origin, stream, epoch);
     },
     {
       signal,

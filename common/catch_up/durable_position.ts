@@ -242,8 +242,13 @@ export class DurablePosition {
     };
   }
 
-  /** Stores the position of the stream in `slot`: the other copy, then the flip. */
+  /**
+   * Stores the position of the stream in `slot`: the other copy, then the flip.
+   *
+   * @throws {TypeError} once closed (the file is no longer mapped).
+   */
   store(slot: number, epoch: number, seq: number, tsRecv: bigint): void {
+    if (this.#closed) throw new TypeError(`Durable ${this.name} is closed`);
     const at = HEADER_BYTES + slot * ENTRY_BYTES;
     const valid = (at + E_VALID) / 4;
     const next = this.#words[valid] ^ 1;

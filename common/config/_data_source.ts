@@ -16,7 +16,13 @@
 import { checkPrefix, normalizeExchange } from "../wire/subjects.ts";
 import { readConnection } from "./_connection.ts";
 import { readConsumer } from "./_consumer.ts";
-import { checkCatchUp, readCatchUp, readCatchUpHold } from "./_catch_up.ts";
+import {
+  checkCatchUp,
+  checkRingDurable,
+  readCatchUp,
+  readCatchUpHold,
+} from "./_catch_up.ts";
+import { checkDurableName } from "../wire/ring_names.ts";
 import { DEFAULT_EXCHANGE, DEFAULT_SYMBOLS } from "./_defaults.ts";
 import { mostSpecific } from "./_most_specific.ts";
 import type { Section } from "./_reader.ts";
@@ -103,6 +109,9 @@ function readIpcSource(section: Section): IpcSourceConfig {
   const publisherUid = section.has("publisher_uid")
     ? section.integer("publisher_uid", 0, { min: 0, max: 4_294_967_294 })
     : undefined;
+  const durable = section.optionalString("durable", {
+    check: checkDurableName,
+  });
   section.done();
   return {
     shmPathPrefix,
@@ -113,6 +122,7 @@ function readIpcSource(section: Section): IpcSourceConfig {
     delivery,
     tetherTimeoutMs,
     ...(publisherUid === undefined ? {} : { publisherUid }),
+    ...(durable === undefined ? {} : { durable }),
   };
 }
 
@@ -182,6 +192,7 @@ export function readDataSource(
   natsSection.done();
   section.done();
   checkCatchUp(section, catchUp, { durableName, warnings });
+  checkRingDurable(ipcSection, { type, catchUp, durable: ipc.durable });
   if (snapshot && type === "ipc" && !connectionSection.has("servers")) {
     section.problem("snapshot", SNAPSHOT_WITHOUT_NATS);
   }

@@ -1,0 +1,178 @@
+// A ring consumer that survives its own restart, with real processes:
+// `serve --nats` publishes to the rings and JetStream; `live --ring-durable`
+// runs a strategy that writes each trade it is handed to a file at once
+// (what it delivered survives a kill -9), is killed with SIGKILL at 10
+// random moments under load and restarted each time. Once serve stops and
+// the last live drained the rings, the union of what every run delivered
+// must be, per symbol, every seq from the first delivered to the last
+// published, in order. A duplicate is possible only for the trade being
+// handled at the kill (after the strategy, before its position is stored:
+// nanoseconds): it is counted and allowed once per kill.
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { delay } from "../common/runtime/delay.ts";
+import {
+  gatedTest,
+  harnessPermissions,
+  OWN_SERVER_REASON,
+} from "./_permissions.ts";
+import {
+  finishAfterDrain,
+  output,
+  publishedTrades,
+  ROLE_PERMISSIONS,
+  roleConfig,
+  RoleProcess,
+} from "./_ipc_roles.ts";
+import { startNatsServer } from "./nats_server.ts";
+import { removeDurable } from "../common/catch_up/mod.ts";
+
+/** Spawning the roles (deno) and nats-server, temp files, ring and durable clean-up, loopback NATS. */
+const PERMISSIONS: Deno.PermissionDescriptor[] = [
+  ...ROLE_PERMISSIONS,
+  ...harnessPermissions(),
+];
+
+/** Kills and restarts. */
+const KILLS = 10;
+/** serve's rate, trades/s over all symbols. */
+const RATE = 20_000;
+
+/** A strategy writing `symbol seq` per trade to `path`, one write each (nothing buffered). */
+function strategySource(path: string): string {
+  return `const file = Deno.openSync(${
+    JSON.stringify(path)
+  }, { write: true, append: true, create: true });
+const encoder = new TextEncoder();
+export default {
+  onTrade(trade) {
+    file.writeSync(encoder.encode(trade.symbol + " " + trade.seq + "\\n"));
+  },
+  onBar() {},
+};
+`;
+}
+
+/** The seqs per symbol in `path`, in file order. */
+async function deliveredSeqs(path: string): Promise<Map<string, number[]>> {
+  const seqs = new Map<string, number[]>();
+  for (const line of (await Deno.readTextFile(path)).split("\n")) {
+    if (line === "") continue;
+    const [symbol, seq] = line.split(" ");
+    const list = seqs.get(symbol) ?? [];
+    list.push(Number(seq));
+    seqs.set(symbol, list);
+  }
+  return seqs;
+}
+
+/**
+ * `seqs` checked to be contiguous from its first: returns the repeats of
+ * the seq just before (a restart's duplicate), failing on anything else.
+ */
+function contiguous(symbol: string, seqs: number[], log: string): number {
+  let repeats = 0;
+  for (let i = 1; i < seqs.length; i++) {
+    if (seqs[i] === seqs[i - 1]) {
+      repeats++;
+      continue;
+    }
+    assert.equal(
+      seqs[i],
+      seqs[i - 1] + 1,
+      `${symbol}: seq ${seqs[i]} after ${seqs[i - 1]} at ${i} (…${
+        seqs.slice(Math.max(0, i - 4), i + 4)
+      }); the runs' logs:\n${log}`,
+    );
+  }
+  return repeats;
+}
+
+gatedTest({
+  name:
+    `live --ring-durable: killed with SIGKILL at ${KILLS} random moments under load and restarted, the union of what it delivered is the published stream, in order, with at most one duplicate per kill`,
+  permissions: PERMISSIONS,
+  reason: OWN_SERVER_REASON,
+  fn: async () => {
+    await using server = await startNatsServer();
+    await using config = await roleConfig({
+      nats: { url: server.url },
+      capacity: 8192, // small: a restart must catch up through JetStream
+    });
+    const name = `test-${crypto.randomUUID().slice(0, 8)}`;
+    const delivered = join(config.dir, "delivered.txt");
+    const strategy = join(config.dir, "durable_strategy.ts");
+    await Deno.writeTextFile(strategy, strategySource(delivered));
+    const args = ["--ring-durable", name, "--strategy", strategy];
+    const logs: string[] = [];
+    try {
+      await using serve = new RoleProcess("serve", config, [
+        "--nats",
+        "--rate",
+        String(RATE),
+      ]);
+      await serve.waitFor(/publishing to stream/);
+      for (let kill = 0; kill < KILLS; kill++) {
+        const live = new RoleProcess("live", config, args, {
+          write: [delivered],
+        });
+        // Killed while catching up or after, at a random moment.
+        await live.waitFor(/durable .*: (no position|JetStream history)/);
+        await delay(200 + Math.random() * 4000);
+        live.kill("SIGKILL");
+        const exit = await live.finish();
+        assert.equal(exit.signal, "SIGKILL", output(exit));
+        logs.push(`--- run ${kill + 1} (killed)\n${output(exit)}`);
+      }
+      // The last run: it catches up, then drains the rings serve closes.
+      await using last = new RoleProcess("live", config, args, {
+        write: [delivered],
+      });
+      await last.waitFor(/caught up in/, config.symbols.length, 60_000);
+      serve.kill("SIGINT");
+      const served = await serve.finish(30_000);
+      const published = publishedTrades(output(served));
+      const exit = await finishAfterDrain(last, config.symbols.length);
+      logs.push(`--- last run\n${output(exit)}`);
+      const log = logs.join("\n");
+      assert.equal(exit.code, 0, log);
+      const seqs = await deliveredSeqs(delivered);
+      let repeats = 0;
+      let total = 0;
+      let skippedAtStart = 0;
+      for (const symbol of config.symbols) {
+        const list = seqs.get(symbol) ?? [];
+        assert.ok(list.length > 0, `${symbol}: nothing delivered:\n${log}`);
+        repeats += contiguous(symbol, list, log);
+        total += list.at(-1)!; // the last published seq of the symbol
+        skippedAtStart += list[0] - 1; // before the first run started
+      }
+      // Every published trade from each symbol's first delivered one on.
+      assert.equal(total, published, log);
+      assert.ok(
+        repeats <= KILLS,
+        `${repeats} duplicates for ${KILLS} kills:\n${log}`,
+      );
+      // The restarts caught up through JetStream: the ring alone (8192
+      // slots, under 2 s) no longer held what they had missed.
+      const replayed = [
+        ...log.matchAll(/caught up in .*?, ([\d,]+) trades replayed/g),
+      ]
+        .map((found) => Number(found[1].replaceAll(",", "")));
+      assert.ok(
+        replayed.some((count) => count > 0),
+        `no restart replayed JetStream history:\n${log}`,
+      );
+      console.log(
+        `${published} published, ${
+          published - skippedAtStart
+        } delivered across ${KILLS} kills, ${repeats} duplicates; replayed from JetStream at the switches: ${
+          replayed.join(" ")
+        }`,
+      );
+    } finally {
+      removeDurable(name);
+    }
+  },
+});

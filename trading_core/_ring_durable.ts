@@ -1,0 +1,61 @@
+/**
+ * `live --ring-durable NAME`: opens the durable's position file, says
+ * where each symbol resumes, and gives the catch-up start from it (see
+ * common/catch_up/durable_start.ts and docs/ipc_ring.md, "A ring consumer
+ * that survives its restart").
+ *
+ * @module
+ */
+
+import type { DataSourceConfig } from "../common/config/mod.ts";
+import {
+  DurablePosition,
+  type DurableStart,
+  durableStart,
+} from "../common/catch_up/mod.ts";
+import type { Logger } from "../common/runtime/log.ts";
+
+/** An open ring durable: its file, and where its catch-up starts. */
+export interface RingDurable {
+  /** Its position file, taken by this process until closed. */
+  store: DurablePosition;
+  /** Where its catch-up starts. */
+  start: DurableStart;
+}
+
+/**
+ * Opens the ring durable `source.ipc.durable` names (undefined: none) and
+ * logs where each symbol resumes.
+ *
+ * @throws {DurableInUseError} when another live process runs it.
+ * @throws {DurablePositionError} when its file is not one.
+ * @throws {RingOwnerError} when another user owns its file.
+ */
+export function openRingDurable(
+  source: DataSourceConfig,
+  log: Logger,
+): RingDurable | undefined {
+  const name = source.ipc.durable;
+  if (name === undefined) return undefined;
+  const store = DurablePosition.open(name);
+  const { exchange, symbols } = source;
+  const start = durableStart(store, { exchange, symbols });
+  if (start.since !== undefined) {
+    log.info(
+      `durable ${name}: no position stored, reading from now (${start.since.toISOString()})`,
+    );
+    return { store, start };
+  }
+  for (const symbol of symbols) {
+    const position = store.get(exchange, symbol);
+    log.info(
+      position === undefined
+        ? `durable ${name}: ${symbol}: no position stored, from the history's start`
+        : `durable ${name}: ${symbol}: resuming after seq ${position.seq} of run ${position.epoch}`,
+    );
+  }
+  log.info(
+    `durable ${name}: JetStream history from ${start.historyStart.toISOString()}, then the rings`,
+  );
+  return { store, start };
+}
