@@ -22,6 +22,7 @@ import {
   output,
   publishedTrades,
   ROLE_PERMISSIONS,
+  type RoleConfig,
   roleConfig,
   RoleProcess,
 } from "./_ipc_roles.ts";
@@ -89,6 +90,22 @@ function contiguous(symbol: string, seqs: number[], log: string): number {
   return repeats;
 }
 
+/** A second `live` of the same durable is refused, naming the running one: one line, exit 1. */
+async function refusedWhileRunning(
+  config: RoleConfig,
+  args: string[],
+  owner: number,
+): Promise<void> {
+  await using second = new RoleProcess("live", config, args);
+  const exit = await second.finish();
+  assert.equal(exit.code, 1, output(exit));
+  assert.match(
+    output(exit),
+    new RegExp(`ERROR trading_core: Durable \\S+ is in use by pid ${owner} `),
+  );
+  assert.doesNotMatch(output(exit), /\n\s+at /); // no stack trace
+}
+
 gatedTest({
   name:
     `live --ring-durable: killed with SIGKILL at ${KILLS} random moments under load and restarted, the union of what it delivered is the published stream, in order, with at most one duplicate per kill`,
@@ -119,6 +136,7 @@ gatedTest({
         });
         // Killed while catching up or after, at a random moment.
         await live.waitFor(/durable .*: (no position|JetStream history)/);
+        if (kill === 0) await refusedWhileRunning(config, args, live.pid);
         await delay(200 + Math.random() * 4000);
         live.kill("SIGKILL");
         const exit = await live.finish();
