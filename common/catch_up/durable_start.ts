@@ -42,9 +42,12 @@ export interface DurableStart {
   history(feed: TradeFeed): TradeFeed;
 }
 
+/** What a start reads of a durable's file. */
+export type PositionSource = Pick<DurablePosition, "name" | "get">;
+
 /** The stored positions of the streams `exchange` × `symbols` (absent: none stored). */
 function positionsOf(
-  store: DurablePosition,
+  store: PositionSource,
   exchange: string,
   symbols: readonly string[],
 ): Map<string, Position> {
@@ -70,7 +73,7 @@ function recordOf(position: Position): Uint8Array {
  * `options.now` (ms since the epoch; default: now).
  */
 export function durableStart(
-  store: DurablePosition,
+  store: PositionSource,
   origin: { exchange: string; symbols: readonly string[] },
   options: { now?: number } = {},
 ): DurableStart {

@@ -25,4 +25,5 @@ export {
   DurableRecorder,
   type DurableStart,
   durableStart,
+  type PositionSource,
 } from "./durable_start.ts";
