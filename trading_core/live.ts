@@ -350,7 +350,7 @@ async function consume(
     recorder: TradeRecorder | undefined;
     log: Logger;
     symbols: readonly string[];
-    /** A ring durable's: each trade is recorded once handled. */
+    /** A ring durable's: each trade is recorded once the strategy, the bars and the recording handled it. */
     positions?: DurableRecorder;
   },
 ): Promise<void> {
@@ -388,8 +388,7 @@ async function consume(
       stats.record(trade, stream);
       recorder?.record(trade, origin);
       processing?.trade(trade, origin, stream);
-      // Delivered: the strategy, the bars and the recording handled it.
-      positions?.record(trade, origin, stream, epoch);
+      positions?.record(trade, origin, stream, epoch); // handled: delivered
     },
     {
       signal,
