@@ -194,3 +194,68 @@ gatedTest({
     }
   },
 });
+
+gatedTest({
+  name:
+    "live --ring-durable: killed with SIGKILL and its /dev/shm file removed (a reboot), the restart resumes from the NATS mirror at-least-once: no gap, the repeats bounded by the mirror's 1 s interval",
+  permissions: PERMISSIONS,
+  reason: OWN_SERVER_REASON,
+  fn: async () => {
+    await using server = await startNatsServer();
+    await using config = await roleConfig({
+      nats: { url: server.url },
+      capacity: 8192,
+    });
+    const name = `test-${crypto.randomUUID().slice(0, 8)}`;
+    const delivered = join(config.dir, "delivered.txt");
+    const strategy = join(config.dir, "durable_strategy.ts");
+    await Deno.writeTextFile(strategy, strategySource(delivered));
+    const args = ["--ring-durable", name, "--strategy", strategy];
+    try {
+      await using serve = new RoleProcess("serve", config, [
+        "--nats",
+        "--rate",
+        String(RATE),
+      ]);
+      await serve.waitFor(/publishing to stream/);
+      const first = new RoleProcess("live", config, args, {
+        write: [delivered],
+      });
+      await first.waitFor(/caught up in/, config.symbols.length);
+      await delay(2500); // the mirror written since
+      first.kill("SIGKILL");
+      const killed = await first.finish();
+      removeDurable(name);
+      const before = await deliveredSeqs(delivered);
+      await Deno.writeTextFile(delivered, "");
+      await using second = new RoleProcess("live", config, args, {
+        write: [delivered],
+      });
+      await second.waitFor(/resuming from the NATS mirror/);
+      await second.waitFor(/caught up in/, config.symbols.length, 60_000);
+      serve.kill("SIGINT");
+      const published = publishedTrades(output(await serve.finish(30_000)));
+      const exit = await finishAfterDrain(second, config.symbols.length);
+      const log = `${output(killed)}\n--- restart\n${output(exit)}`;
+      assert.equal(exit.code, 0, log);
+      const after = await deliveredSeqs(delivered);
+      let repeats = 0;
+      let total = 0;
+      for (const symbol of config.symbols) {
+        const was = before.get(symbol) ?? [];
+        const now = after.get(symbol) ?? [];
+        contiguous(symbol, was, log);
+        contiguous(symbol, now, log);
+        // No gap: the restart starts at or before the next one.
+        assert.ok(now[0] <= was.at(-1)! + 1, `${symbol}: ${now[0]}:\n${log}`);
+        repeats += was.at(-1)! - now[0] + 1;
+        total += now.at(-1)!;
+      }
+      assert.equal(total, published, log);
+      assert.ok(repeats < RATE, `${repeats} repeats:\n${log}`);
+      console.log(`${repeats} trades delivered again after losing /dev/shm`);
+    } finally {
+      removeDurable(name);
+    }
+  },
+});

@@ -9,6 +9,7 @@
 
 import type { DataSourceConfig } from "../common/config/mod.ts";
 import {
+  DurableMirror,
   DurablePosition,
   type DurableStart,
   durableStart,
@@ -21,30 +22,45 @@ export interface RingDurable {
   store: DurablePosition;
   /** Where its catch-up starts. */
   start: DurableStart;
+  /** Its positions' NATS mirror (undefined: NATS did not answer at start). */
+  mirror: DurableMirror | undefined;
 }
 
 /**
- * Opens the ring durable `source.ipc.durable` names (undefined: none) and
- * logs where each symbol resumes.
+ * Opens the ring durable `source.ipc.durable` names (undefined: none), takes
+ * the newer positions of its NATS mirror, and logs where each symbol
+ * resumes.
  *
  * @throws {DurableInUseError} when another live process runs it.
  * @throws {DurablePositionError} when its file is not one.
  * @throws {RingOwnerError} when another user owns its file.
  */
-export function openRingDurable(
+export async function openRingDurable(
   source: DataSourceConfig,
   log: Logger,
-): RingDurable | undefined {
+): Promise<RingDurable | undefined> {
   const name = source.ipc.durable;
   if (name === undefined) return undefined;
   const store = DurablePosition.open(name);
+  let mirror: DurableMirror | undefined;
+  try {
+    mirror = await DurableMirror.open(store, {
+      connection: source.nats.connection,
+      streamName: source.nats.streamName,
+      subjectPrefix: source.nats.subjectPrefix,
+      log,
+    });
+  } catch (error) {
+    store.close();
+    throw error;
+  }
   const { exchange, symbols } = source;
   const start = durableStart(store, { exchange, symbols });
   if (start.since !== undefined) {
     log.info(
       `durable ${name}: no position stored, reading from now (${start.since.toISOString()})`,
     );
-    return { store, start };
+    return { store, start, mirror };
   }
   for (const symbol of symbols) {
     const position = store.get(exchange, symbol);
@@ -57,5 +73,11 @@ export function openRingDurable(
   log.info(
     `durable ${name}: JetStream history from ${start.historyStart.toISOString()}, then the rings`,
   );
-  return { store, start };
+  return { store, start, mirror };
+}
+
+/** Writes the mirror a last time, then gives the position file up. */
+export async function closeRingDurable(durable: RingDurable): Promise<void> {
+  await durable.mirror?.close();
+  durable.store.close();
 }

@@ -19,7 +19,11 @@ import {
   DurableRecorder,
   type DurableStart,
 } from "../common/catch_up/mod.ts";
-import { openRingDurable, type RingDurable } from "./_ring_durable.ts";
+import {
+  closeRingDurable,
+  openRingDurable,
+  type RingDurable,
+} from "./_ring_durable.ts";
 import {
   NatsAuthError,
   natsPermissionError,
@@ -257,7 +261,7 @@ async function openLive(
 ): Promise<RoleWork | number> {
   const { log } = context;
   const read = selection(config);
-  const durable = openDurable(config, log);
+  const durable = await openDurable(config, log);
   if (typeof durable === "number") return durable;
   const outputs = await openOutputs(config, context, {
     selection: read,
@@ -265,7 +269,7 @@ async function openLive(
     recordFormat: options.recordFormat,
   });
   if (typeof outputs === "number") {
-    durable?.store.close();
+    if (durable) await closeRingDurable(durable);
     return outputs;
   }
   const { processing, recorder } = outputs;
@@ -295,12 +299,9 @@ async function openLive(
         positions,
       }),
     expected: EXPECTED,
-    close: () => {
-      durable?.store.close();
-      return closeOutputs(outputs, {
-        log,
-        barsOut: config.tradingCore.barsOut,
-      });
+    close: async () => {
+      if (durable) await closeRingDurable(durable);
+      await closeOutputs(outputs, { log, barsOut: config.tradingCore.barsOut });
     },
     report({ startedAt }) {
       const summary = summarize(feed, stats, performance.now() - startedAt);
@@ -310,7 +311,7 @@ async function openLive(
     async release() {
       await processing?.stop();
       recorder?.close();
-      durable?.store.close();
+      if (durable) await closeRingDurable(durable);
     },
   };
 }
@@ -320,12 +321,12 @@ async function openLive(
  * (another process runs it, its file is not one) is logged as one line and
  * gives exit status 1.
  */
-function openDurable(
+async function openDurable(
   config: Config,
   log: Logger,
-): RingDurable | undefined | number {
+): Promise<RingDurable | undefined | number> {
   try {
-    return openRingDurable(config.dataSource, log);
+    return await openRingDurable(config.dataSource, log);
   } catch (error) {
     const line = EXPECTED.map((known) => known(error)).find((line) =>
       line !== undefined

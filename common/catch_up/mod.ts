@@ -27,3 +27,8 @@ export {
   durableStart,
   type PositionSource,
 } from "./durable_start.ts";
+export {
+  DurableMirror,
+  type DurableMirrorOptions,
+  takeNewer,
+} from "./durable_mirror.ts";
