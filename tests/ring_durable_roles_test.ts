@@ -18,6 +18,7 @@ import {
   OWN_SERVER_REASON,
 } from "./_permissions.ts";
 import {
+  DRAIN_MS,
   finishAfterDrain,
   output,
   publishedTrades,
@@ -235,9 +236,15 @@ gatedTest({
       await second.waitFor(/caught up in/, config.symbols.length, 60_000);
       serve.kill("SIGINT");
       const published = publishedTrades(output(await serve.finish(30_000)));
-      const exit = await finishAfterDrain(second, config.symbols.length);
+      await second.waitFor(/producer closed/, config.symbols.length);
+      await delay(DRAIN_MS);
+      const stopping = second.kill("SIGINT");
+      const exit = await second.finish();
       const log = `${output(killed)}\n--- restart\n${output(exit)}`;
       assert.equal(exit.code, 0, log);
+      // The first SIGINT stops it within a bound: the mirror's last write
+      // takes at most 2 s.
+      assert.ok(exit.exitedAt - stopping < 5000, log);
       const after = await deliveredSeqs(delivered);
       let repeats = 0;
       let total = 0;
