@@ -1,11 +1,23 @@
 /**
  * The history of a ring durable's restart: a JetStream replay from a time
  * just before the earliest stored position, each stream's trades up to its
- * position left out (delivered before the restart). A trade of the
- * position's run is left out when its `seq` is at or before the position's;
- * a trade of another run when it was received at or before it (a run that
- * ended before). The first trade past the position ends the filtering of
- * its stream.
+ * position left out (delivered before the restart), and what the history
+ * no longer holds past it told. The first trade past the position ends the
+ * filtering of its stream:
+ *
+ * - of the position's run, `seq` at or before the position's is left out;
+ *   the first past it follows with no gap when it is the next `seq`, else
+ *   behind an exact `stream limit or deleted` gap (JetStream discarded
+ *   them by its limits while the consumer was down);
+ * - of another run once the position's run was seen (JetStream keeps the
+ *   order it stored them in): a later run, delivered whole behind a
+ *   `producer restart` gap (the position's run's tail is not in the
+ *   history), whatever its clock says;
+ * - of another run before the position's run was seen: a run before it
+ *   (left out) when received at or before the position, else a later run
+ *   (the position's run purged or never stored past it): a restart gap.
+ *   Only here do clocks compare (a later run whose clock is behind the
+ *   position's, with the position's run purged, is taken for an older one).
  *
  * @module
  */
@@ -19,15 +31,55 @@ import type {
   StreamStats,
   SubscribeOptions,
   TradeFeed,
+  TradeGap,
 } from "../transport/feed.ts";
+import type { TradeView } from "../wire/trade_view.ts";
+import { NO_EPOCH } from "../wire/run_epoch.ts";
 import type { Position } from "./durable_position.ts";
+
+/** A gap the filter tells before a trade (its stream's fields added). */
+type FilterGap = Pick<TradeGap, "cause" | "firstSeq" | "lastSeq" | "count">;
+
+/** A later run: how many of the position's run are missing is unknown. */
+const RESTART: FilterGap = {
+  cause: "producer restart",
+  firstSeq: null,
+  lastSeq: null,
+  count: null,
+};
+
+/**
+ * Where history `trade`, of run `run`, stands against `position` (`seen`:
+ * the history brought the position's run already): null when it was
+ * delivered before the restart, else the gap before it (undefined: none).
+ * See the module documentation.
+ */
+function passed(
+  position: Position,
+  run: number,
+  seen: boolean,
+  trade: TradeView,
+): FilterGap | null | undefined {
+  if (run === position.epoch) {
+    const ahead = (trade.seq - position.seq) | 0;
+    if (ahead <= 0) return null;
+    if (ahead === 1) return undefined;
+    const first = (position.seq + 1) >>> 0;
+    return {
+      cause: "stream limit or deleted",
+      firstSeq: first,
+      lastSeq: (trade.seq - 1) >>> 0,
+      count: ahead - 1,
+    };
+  }
+  if (!seen && trade.tsRecv <= position.tsRecv) return null; // an older run
+  return RESTART;
+}
 
 /** A history feed leaving out what a durable delivered before its restart. */
 export class PositionFilter implements TradeFeed {
   readonly #feed: TradeFeed;
   readonly #position: (origin: TradeOrigin) => Position | undefined;
-  /** History trades left out, delivered before the restart. */
-  skipped = 0;
 
   /** Filters `feed` by the position `position` gives of each stream (none: nothing left out). */
   constructor(
@@ -56,19 +108,21 @@ export class PositionFilter implements TradeFeed {
   ): Promise<void> {
     const positions: (Position | undefined)[] = [];
     const epochs: number[] = [];
+    /** Whether the history brought a trade of the position's run. */
+    const seen: boolean[] = [];
     return this.#feed.subscribeTrades(
       symbols,
       (trade, origin, stream, epoch) => {
         const position = positions[stream];
         if (position !== undefined) {
-          const before = epochs[stream] === position.epoch
-            ? ((trade.seq - position.seq) | 0) <= 0
-            : trade.tsRecv <= position.tsRecv;
-          if (before) {
-            this.skipped++;
-            return;
-          }
+          const run = epochs[stream] ?? NO_EPOCH;
+          if (run === position.epoch) seen[stream] = true;
+          const gap = passed(position, run, seen[stream] === true, trade);
+          if (gap === null) return; // delivered before the restart
           positions[stream] = undefined; // past it: nothing more to leave out
+          if (gap !== undefined) {
+            options.onGap?.({ ...gap, ...origin, stream });
+          }
         }
         onTick(trade, origin, stream, epoch);
       },

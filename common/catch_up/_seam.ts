@@ -304,7 +304,8 @@ export class Seam {
   /**
    * Drops the held trades before the history's start: received before
    * `since`, or at or before `stored` in its run (then an exact gap when
-   * the ring no longer holds the trades just past it). Returns whether
+   * the ring no longer holds the trades just past it; a `producer restart`
+   * gap when the ring reads another run). Returns whether
    * none is left.
    */
   #dropBeforeStart(stored: StoredCut | undefined): boolean {
@@ -322,6 +323,8 @@ export class Seam {
         this.#gapTo(queue.headSeq);
         this.#last = NONE;
       }
+    } else if (stored !== undefined && queue.size > 0) {
+      this.#out.gap(RESTART); // the ring reads a later run: the stored one's tail is unknown
     }
     return queue.size === 0 && (since !== undefined || stored !== undefined);
   }

@@ -177,6 +177,64 @@ Deno.test("durable start, a stream the history brings nothing past its position:
     },
   );
   assert.deepEqual(lapped, ["gap overwritten 2", "caught up", "9:8", "9:9"]);
+  const restarted = await restart(
+    { epoch: 9, seq: 5, tsRecv: 1000n },
+    async (h, l) => {
+      l.send(10, [1, 2]); // serve restarted: run 9's tail is unknown
+      h.idle = true;
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    },
+  );
+  assert.deepEqual(restarted, [
+    "gap producer restart null",
+    "caught up",
+    "10:1",
+    "10:2",
+  ]);
+});
+
+Deno.test("durable start, the history purged past the position (JetStream limits while down): an exact gap in its run, a restart gap before another run", async () => {
+  const same = await restart({ epoch: 9, seq: 5, tsRecv: 1000n }, (h, l) => {
+    l.send(9, [22, 23]);
+    h.send(9, [20, 21], 2000n); // 6..19 discarded by the stream's limits
+  });
+  assert.deepEqual(same, [
+    "gap stream limit or deleted 14",
+    "9:20",
+    "9:21",
+    "caught up",
+    "9:22",
+    "9:23",
+  ]);
+  const other = await restart({ epoch: 9, seq: 5, tsRecv: 1000n }, (h, l) => {
+    l.send(10, [3, 4]);
+    h.send(10, [1, 2, 3], 2000n); // run 9 purged whole
+  });
+  assert.deepEqual(other, [
+    "gap producer restart null",
+    "10:1",
+    "10:2",
+    "caught up", // the ring holds 3 on
+    "10:3",
+    "10:4",
+  ]);
+});
+
+Deno.test("durable start, nothing of the position's run past it, then a later run whose clock is behind the position: a restart gap, the later run whole", async () => {
+  const got = await restart({ epoch: 9, seq: 5, tsRecv: 1000n }, (h, l) => {
+    l.send(10, [4, 5]);
+    h.send(9, [5], 1000n);
+    h.send(10, [1, 2, 3], 900n); // an NTP step back: still a later run
+  });
+  assert.deepEqual(got, [
+    "gap producer restart null",
+    "10:1",
+    "10:2",
+    "10:3",
+    "caught up",
+    "10:4",
+    "10:5",
+  ]);
 });
 
 Deno.test("durable recorder: stores each delivered trade's epoch, seq and ts_recv in its stream's slot; a trade of no known run is not stored", () => {
