@@ -4,8 +4,10 @@
  * on subject `{prefix}_durable.{NAME}`, written every second while the
  * positions move and once more at exit. A host that lost /dev/shm (a
  * reboot) restarts from it at-least-once: the trades delivered since its
- * last write come again. At start each stream takes the newer of the two
- * positions (the later `ts_recv`; the /dev/shm one on a tie). See
+ * last write come again. At start the mirror gives only the positions of
+ * the streams /dev/shm lacks (the mirror is a copy of the file: no clock
+ * compares). The subject holds NAME alone: two hosts sharing NATS need
+ * distinct names. See
  * docs/ipc_ring.md, "A ring consumer that survives its restart".
  *
  * @module
@@ -21,7 +23,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { NatsConnectionConfig } from "../config/mod.ts";
 import type { Logger } from "../runtime/log.ts";
 import { connectNats } from "../nats/connection.ts";
-import type { DurablePosition, Position } from "./durable_position.ts";
+import type { DurablePosition } from "./durable_position.ts";
 
 /** Options of {@linkcode DurableMirror.open}. */
 export interface DurableMirrorOptions {
@@ -48,14 +50,21 @@ export interface DurableMirrorOptions {
   openTimeoutMs?: number;
 }
 
-/** How long the last write at exit may take, ms. */
+/** How long the last write at exit may take, ms (a write in flight included). */
 const CLOSE_TIMEOUT_MS = 2000;
+
+/**
+ * How long a periodic write may take, ms: short, so that one lost in a
+ * NATS blip neither holds the next ones long nor takes more than half of
+ * close()'s 2 s.
+ */
+const WRITE_TIMEOUT_MS = 1000;
 
 /** Positions by `exchange:symbol`, as the mirror's JSON holds them. */
 type Mirrored = Record<string, [epoch: number, seq: number, tsRecv: string]>;
 
-/** The positions of `store`, by `exchange:symbol`. */
-function positionsOf(store: DurablePosition): Mirrored {
+/** The positions of `store`, by `exchange:symbol`, as the mirror holds them. */
+function mirroredOf(store: DurablePosition): Mirrored {
   const out: Mirrored = {};
   for (const key of store.keys()) {
     const [exchange, symbol] = key.split(":");
@@ -67,10 +76,10 @@ function positionsOf(store: DurablePosition): Mirrored {
 }
 
 /**
- * Stores into `store` each mirrored position newer than its own (a later
- * `ts_recv`, or none there); returns the keys taken from the mirror.
+ * Stores into `store` each mirrored position of a stream it has none of;
+ * returns the keys taken from the mirror.
  */
-export function takeNewer(
+export function takeMissing(
   store: DurablePosition,
   mirrored: Mirrored,
 ): string[] {
@@ -78,19 +87,14 @@ export function takeNewer(
   for (const [key, value] of Object.entries(mirrored)) {
     const [exchange, symbol] = key.split(":");
     if (!Array.isArray(value) || symbol === undefined) continue;
-    const position: Position = {
-      epoch: Number(value[0]) >>> 0,
-      seq: Number(value[1]) >>> 0,
-      tsRecv: BigInt(value[2]),
-    };
-    const own = store.get(exchange, symbol);
-    if (position.epoch === 0) continue;
-    if (own !== undefined && own.tsRecv >= position.tsRecv) continue;
+    if (store.get(exchange, symbol) !== undefined) continue;
+    const epoch = Number(value[0]) >>> 0;
+    if (epoch === 0) continue;
     store.store(
       store.slot(exchange, symbol),
-      position.epoch,
-      position.seq,
-      position.tsRecv,
+      epoch,
+      Number(value[1]) >>> 0,
+      BigInt(value[2]),
     );
     taken.push(key);
   }
@@ -107,7 +111,8 @@ export class DurableMirror {
   #written = "";
   #failing = false;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #writing: Promise<void> = Promise.resolve();
+  /** The write in flight, if any (at most one). */
+  #writing: Promise<void> | undefined;
 
   private constructor(
     store: DurablePosition,
@@ -122,8 +127,8 @@ export class DurableMirror {
   }
 
   /**
-   * Connects, creates the mirror's stream when missing, takes the newer
-   * mirrored positions into `store`, and starts writing. Undefined when NATS
+   * Connects, creates the mirror's stream when missing, takes the mirrored
+   * positions of the streams `store` lacks, and starts writing. Undefined when NATS
    * did not answer within `openTimeoutMs` or refused (a warning says why).
    */
   static async open(
@@ -146,7 +151,7 @@ export class DurableMirror {
       const last = await jsm.streams.getMessage(stream, {
         last_by_subj: subject,
       });
-      const taken = last === null ? [] : takeNewer(
+      const taken = last === null ? [] : takeMissing(
         store,
         last.json<{
           positions: Mirrored;
@@ -156,7 +161,7 @@ export class DurableMirror {
         log.warn(
           `durable ${store.name}: ${
             taken.join(", ")
-          }: resuming from the NATS mirror (${stream}), newer than /dev/shm's: the trades delivered after its last write come again`,
+          }: resuming from the NATS mirror (${stream}), not in /dev/shm: the trades delivered after its last write come again`,
         );
       }
     } catch (error) {
@@ -176,45 +181,74 @@ export class DurableMirror {
     return mirror;
   }
 
-  /** Writes the positions when they moved since the last write (one write at a time). */
-  #write(timeoutMs = 5000): Promise<void> {
-    const positions = positionsOf(this.#store);
+  /**
+   * Writes the positions when they moved since the last write, within
+   * `timeoutMs`; while a write is in flight, the tick is skipped (the next
+   * one writes the latest positions).
+   */
+  #write(timeoutMs = WRITE_TIMEOUT_MS): Promise<void> {
+    if (this.#writing !== undefined) return this.#writing;
+    const positions = mirroredOf(this.#store);
     const body = JSON.stringify({ positions });
-    if (body === this.#written) return this.#writing;
-    this.#writing = this.#writing.then(async () => {
-      try {
-        await this.#js.publish(
-          this.#subject,
-          JSON.stringify({ positions, pid: Deno.pid, at: new Date() }),
-          { timeout: timeoutMs },
-        );
-        this.#written = body;
-        if (this.#failing) {
-          this.#log.info(
-            `durable ${this.#store.name}: NATS mirror written again`,
-          );
-        }
-        this.#failing = false;
-      } catch (error) {
-        if (!this.#failing) {
-          this.#log.warn(
-            `durable ${this.#store.name}: the NATS mirror could not be written (${
-              error instanceof Error ? error.message : String(error)
-            }); retrying every interval`,
-          );
-        }
-        this.#failing = true;
-      }
-    });
+    if (body === this.#written) return Promise.resolve();
+    this.#writing = this.#publish(body, positions, timeoutMs).finally(() =>
+      this.#writing = undefined
+    );
     return this.#writing;
   }
 
-  /** Writes the positions a last time (within 2 s) and closes the connection. */
+  /** Publishes `positions` (`body` once written), logging a failure once until it succeeds. */
+  async #publish(
+    body: string,
+    positions: Mirrored,
+    timeoutMs: number,
+  ): Promise<void> {
+    try {
+      await this.#js.publish(
+        this.#subject,
+        JSON.stringify({ positions, pid: Deno.pid, at: new Date() }),
+        { timeout: timeoutMs },
+      );
+      this.#written = body;
+      if (this.#failing) {
+        this.#log.info(
+          `durable ${this.#store.name}: NATS mirror written again`,
+        );
+      }
+      this.#failing = false;
+    } catch (error) {
+      if (!this.#failing) {
+        this.#log.warn(
+          `durable ${this.#store.name}: the NATS mirror could not be written (${
+            error instanceof Error ? error.message : String(error)
+          }); retrying every interval`,
+        );
+      }
+      this.#failing = true;
+    }
+  }
+
+  /**
+   * Writes the positions a last time and closes the connection, within 2 s
+   * in all (a write in flight included: past it the last positions stay in
+   * /dev/shm only).
+   */
   async close(): Promise<void> {
     if (this.#timer === undefined) return;
     clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.#write(CLOSE_TIMEOUT_MS);
+    const deadline = performance.now() + CLOSE_TIMEOUT_MS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<void>((resolve) =>
+      timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)
+    );
+    const last = (async () => {
+      await this.#writing;
+      const left = deadline - performance.now();
+      if (left > 0) await this.#write(left);
+    })();
+    await Promise.race([last, expired]);
+    clearTimeout(timer);
     await this.#nc.close().catch(() => {});
   }
 }

@@ -1,13 +1,17 @@
 // The ring durable's NATS mirror, against a real nats-server: the positions
 // written at close are read back by a durable whose /dev/shm file is gone
-// (a reboot), each stream taking the newer of the two; an unreachable
-// server leaves the run unmirrored with a warning, within the timeout.
+// (a reboot), only for the streams /dev/shm lacks; an unreachable server
+// leaves the run unmirrored with a warning, within the timeout; a NATS
+// restart after the open timeout does not end the mirror; with NATS down,
+// close() ends within its 2 s.
 
 import assert from "node:assert/strict";
 import { parseConfig } from "../config/mod.ts";
 import { captureLog } from "../../tests/_capture_log.ts";
 import { natsTest } from "../../tests/_permissions.ts";
 import { freePort } from "../../tests/_metrics_scrape.ts";
+import { startNatsServer } from "../../tests/nats_server.ts";
+import { delay } from "../runtime/delay.ts";
 import { DurableMirror, DurablePosition, removeDurable } from "./mod.ts";
 
 /** The `[data_source.nats.connection]` of a server at `url`. */
@@ -29,7 +33,7 @@ function names() {
 
 natsTest({
   name:
-    "durable mirror: positions written at close are taken by a durable that lost its /dev/shm file; a newer /dev/shm position is kept",
+    "durable mirror: positions written at close are taken by a durable that lost its /dev/shm file; a /dev/shm position is kept, even one older by ts_recv",
   permissions: [{ name: "ffi" }],
   fn: async (_t, url) => {
     const { name, streamName, subjectPrefix } = names();
@@ -51,7 +55,8 @@ natsTest({
       first.close();
       removeDurable(name); // a reboot
       const second = DurablePosition.open(name);
-      second.store(second.slot("binance", "ETHUSDT"), 9, 3, 6_000n); // newer
+      // Another run whose clock is behind: /dev/shm's still wins.
+      second.store(second.slot("binance", "ETHUSDT"), 9, 3, 3_000n);
       const again = await DurableMirror.open(second, options);
       assert.ok(again);
       assert.deepEqual(second.get("binance", "BTCUSDT"), {
@@ -62,7 +67,7 @@ natsTest({
       assert.deepEqual(second.get("binance", "ETHUSDT"), {
         epoch: 9,
         seq: 3,
-        tsRecv: 6_000n,
+        tsRecv: 3_000n,
       });
       assert.ok(
         lines.some((line) =>
@@ -107,6 +112,91 @@ natsTest({
         ),
         lines.join("\n"),
       );
+    } finally {
+      store.close();
+      removeDurable(name);
+    }
+  },
+});
+
+natsTest({
+  name:
+    "durable mirror: a NATS restart after the open timeout does not end it: the positions are written again",
+  permissions: [{ name: "ffi" }, { name: "run" }, { name: "write" }],
+  fn: async () => {
+    await using server = await startNatsServer();
+    const { name, streamName, subjectPrefix } = names();
+    const { log, lines } = captureLog();
+    const options = {
+      connection: connectionTo(server.url),
+      streamName,
+      subjectPrefix,
+      log,
+      intervalMs: 50,
+      openTimeoutMs: 300,
+    };
+    const store = DurablePosition.open(name);
+    try {
+      const mirror = await DurableMirror.open(store, options);
+      assert.ok(mirror, lines.join("\n"));
+      store.store(store.slot("binance", "BTCUSDT"), 7, 1, 1n);
+      await delay(600); // past the open timeout
+      await server.restart();
+      store.store(store.slot("binance", "BTCUSDT"), 7, 2, 2n);
+      // Reconnected (every 500 ms) within the wait: the close's write goes.
+      const deadline = Date.now() + 10_000;
+      while (!server.running && Date.now() < deadline) await delay(50);
+      await delay(2000);
+      store.store(store.slot("binance", "BTCUSDT"), 7, 3, 3n);
+      await mirror.close();
+      assert.ok(
+        !lines.some((line) => line.includes("aborted")),
+        lines.join("\n"),
+      );
+      store.close();
+      removeDurable(name); // a reboot
+      const again = DurablePosition.open(name);
+      const reader = await DurableMirror.open(again, options);
+      await reader?.close();
+      assert.deepEqual(again.get("binance", "BTCUSDT"), {
+        epoch: 7,
+        seq: 3,
+        tsRecv: 3n,
+      }, lines.join("\n"));
+      again.close();
+    } finally {
+      removeDurable(name);
+    }
+  },
+});
+
+natsTest({
+  name:
+    "durable mirror: with NATS down, one write in flight at most, and close() ends within its 2 s",
+  permissions: [{ name: "ffi" }, { name: "run" }, { name: "write" }],
+  fn: async () => {
+    await using server = await startNatsServer();
+    const { name, streamName, subjectPrefix } = names();
+    const { log, lines } = captureLog();
+    const store = DurablePosition.open(name);
+    try {
+      const mirror = await DurableMirror.open(store, {
+        connection: connectionTo(server.url),
+        streamName,
+        subjectPrefix,
+        log,
+        intervalMs: 20,
+      });
+      assert.ok(mirror, lines.join("\n"));
+      await server.halt();
+      for (let seq = 1; seq <= 100; seq++) {
+        store.store(store.slot("binance", "BTCUSDT"), 7, seq, BigInt(seq));
+        await delay(30); // a new position every tick, for 3 s
+      }
+      const started = performance.now();
+      await mirror.close();
+      const took = performance.now() - started;
+      assert.ok(took < 3000, `close() took ${took.toFixed(0)} ms`);
     } finally {
       store.close();
       removeDurable(name);

@@ -46,7 +46,7 @@ export interface DurableStart {
 export type PositionSource = Pick<DurablePosition, "name" | "get">;
 
 /** The stored positions of the streams `exchange` × `symbols` (absent: none stored). */
-function positionsOf(
+function storedPositions(
   store: PositionSource,
   exchange: string,
   symbols: readonly string[],
@@ -79,7 +79,7 @@ export function durableStart(
 ): DurableStart {
   const now = options.now ?? Date.now();
   const { exchange, symbols } = origin;
-  const positions = positionsOf(store, exchange, symbols);
+  const positions = storedPositions(store, exchange, symbols);
   if (positions.size === 0) {
     const since = new Date(now);
     return {

@@ -30,5 +30,5 @@ export {
 export {
   DurableMirror,
   type DurableMirrorOptions,
-  takeNewer,
+  takeMissing,
 } from "./durable_mirror.ts";
