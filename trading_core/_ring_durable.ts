@@ -27,7 +27,7 @@ export interface RingDurable {
 }
 
 /**
- * Opens the ring durable `source.ipc.durable` names (undefined: none), takes
+ * Opens the ring durable `source.ipc.durableName` names (undefined: none), takes
  * the newer positions of its NATS mirror, and logs where each symbol
  * resumes.
  *
@@ -39,7 +39,7 @@ export async function openRingDurable(
   source: DataSourceConfig,
   log: Logger,
 ): Promise<RingDurable | undefined> {
-  const name = source.ipc.durable;
+  const name = source.ipc.durableName;
   if (name === undefined) return undefined;
   const store = DurablePosition.open(name);
   let mirror: DurableMirror | undefined;

@@ -46,7 +46,7 @@ export const LIVE_USAGE = roleUsage({
                        hold the ring, e.g. 5s
   --from POSITION      newest | oldest: where to start     data_source.ipc.from
                        on a ring that is already running
-  --ring-durable NAME  a ring consumer that survives its   data_source.ipc.durable
+  --ring-durable NAME  a ring consumer that survives its   data_source.ipc.durable_name
                        restart: its last delivered trade
                        per symbol is kept in /dev/shm; a
                        restart catches up from it through
@@ -125,7 +125,7 @@ const LIVE_FLAGS: Record<string, RoleFlag> = {
   "ring-durable": {
     type: "string",
     sets: [
-      { key: "data_source.ipc.durable" },
+      { key: "data_source.ipc.durable_name" },
       { key: "data_source.type", convert: () => "ipc" },
     ],
   },

@@ -109,7 +109,7 @@ function readIpcSource(section: Section): IpcSourceConfig {
   const publisherUid = section.has("publisher_uid")
     ? section.integer("publisher_uid", 0, { min: 0, max: 4_294_967_294 })
     : undefined;
-  const durable = section.optionalString("durable", {
+  const durable = section.optionalString("durable_name", {
     check: checkDurableName,
   });
   section.done();
@@ -122,7 +122,7 @@ function readIpcSource(section: Section): IpcSourceConfig {
     delivery,
     tetherTimeoutMs,
     ...(publisherUid === undefined ? {} : { publisherUid }),
-    ...(durable === undefined ? {} : { durable }),
+    ...(durable === undefined ? {} : { durableName: durable }),
   };
 }
 
@@ -192,7 +192,7 @@ export function readDataSource(
   natsSection.done();
   section.done();
   checkCatchUp(section, catchUp, { durableName, warnings });
-  checkRingDurable(ipcSection, { type, catchUp, durable: ipc.durable });
+  checkRingDurable(ipcSection, { type, catchUp, durable: ipc.durableName });
   if (snapshot && type === "ipc" && !connectionSection.has("servers")) {
     section.problem("snapshot", SNAPSHOT_WITHOUT_NATS);
   }

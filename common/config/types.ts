@@ -291,7 +291,7 @@ export interface IpcSourceConfig {
    * position is kept in /dev/shm/marketbus-durable.NAME and a restart
    * catches up from it through JetStream; undefined = none.
    */
-  durable?: string;
+  durableName?: string;
 }
 
 /**

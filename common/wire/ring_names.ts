@@ -53,7 +53,7 @@ export function segmentPath(name: string): string {
   return `/dev/shm${name}`;
 }
 
-/** A ring durable consumer's name (`data_source.ipc.durable`): 1 to 64 letters, digits, `_` or `-`. */
+/** A ring durable consumer's name (`data_source.ipc.durable_name`): 1 to 64 letters, digits, `_` or `-`. */
 export const DURABLE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
