@@ -39,6 +39,7 @@ import type { Logger } from "../common/runtime/log.ts";
 import {
   type ErrorLine,
   errorLine,
+  expectedLine,
   type RoleContext,
   type RoleWork,
   runRoleWork,
@@ -261,6 +262,11 @@ async function openLive(
 ): Promise<RoleWork | number> {
   const { log } = context;
   const read = selection(config);
+  const unsafe = durableOutputs(config, options);
+  if (unsafe !== undefined) {
+    log.error(unsafe);
+    return 2;
+  }
   const durable = await openDurable(config, log);
   if (typeof durable === "number") return durable;
   const outputs = await openOutputs(config, context, {
@@ -317,6 +323,31 @@ async function openLive(
 }
 
 /**
+ * Why a ring durable cannot run with the configured outputs, if so: the
+ * recording (`--record`) and the bars (`--bars-out`) buffer up to 1 s, and
+ * a kill -9 would lose what its stored position already passed.
+ */
+function durableOutputs(
+  config: Config,
+  options: LiveOptions,
+): string | undefined {
+  const name = config.dataSource.ipc.durableName;
+  if (name === undefined) return undefined;
+  const outputs = [
+    options.record === undefined ? [] : ["--record"],
+    config.tradingCore.barsOut === undefined
+      ? []
+      : ["--bars-out (trading_core.bars_out)"],
+  ].flat();
+  if (outputs.length === 0) return undefined;
+  return `${
+    outputs.join(" and ")
+  } cannot be used with --ring-durable ${name} (data_source.ipc.durable_name): the recording and the bars are flushed up to 1 s late, and a kill would lose what the stored position already passed; leave ${
+    outputs.length > 1 ? "them" : "it"
+  } out, or read without a ring durable`;
+}
+
+/**
  * Opens the ring durable the config names, if any; an expected error
  * (another process runs it, its file is not one) is logged as one line and
  * gives exit status 1.
@@ -328,9 +359,7 @@ async function openDurable(
   try {
     return await openRingDurable(config.dataSource, log);
   } catch (error) {
-    const line = EXPECTED.map((known) => known(error)).find((line) =>
-      line !== undefined
-    );
+    const line = expectedLine(EXPECTED, error);
     if (line === undefined) throw error;
     log.error(line);
     return 1;
