@@ -57,7 +57,7 @@ export class DurablePositionError extends Error {
     super(
       `Durable position file ${
         durablePath(name)
-      } is not usable: ${problem}; remove it to start the durable ${name} afresh (its position is lost)`,
+      } is not usable: ${problem}; remove it: the durable ${name} then resumes from its NATS mirror when it has its position, else from now (docs/ipc_ring.md, "Resetting a ring durable")`,
     );
     this.name = "DurablePositionError";
   }
@@ -73,7 +73,7 @@ export class DurableInUseError extends Error {
     super(
       `Durable ${name} is in use by pid ${pid} (${
         durablePath(name)
-      }): stop that process first, or give another --ring-durable name`,
+      }): stop that process first, or give another --ring-durable name (if pid ${pid} is not a live of this durable, its owner died and the pid was reused: remove the file, the durable then resumes from its NATS mirror)`,
     );
     this.name = "DurableInUseError";
     this.pid = pid;

@@ -114,7 +114,7 @@ ringTest({
           error.message,
           `Durable ${name} is in use by pid 1 (${
             durablePath(name)
-          }): stop that process first, or give another --ring-durable name`,
+          }): stop that process first, or give another --ring-durable name (if pid 1 is not a live of this durable, its owner died and the pid was reused: remove the file, the durable then resumes from its NATS mirror)`,
         );
         return true;
       });
