@@ -40,6 +40,12 @@ const PERMISSIONS: Deno.PermissionDescriptor[] = [
 const KILLS = 10;
 /** serve's rate, trades/s over all symbols. */
 const RATE = 20_000;
+/** Ring slots per symbol: lapped in about 1.2 s at {@linkcode RATE}. */
+const CAPACITY = 8192;
+/** How long every third restart waits (the ring laps meanwhile), ms. */
+const HELD_MS = 3000;
+/** Restarts held past the ring's span (runs 4, 7 and 10), each switch of theirs over JetStream. */
+const HELD_RESTARTS = 3;
 
 /** A strategy writing `symbol seq` per trade to `path`, one write each (nothing buffered). */
 function strategySource(path: string): string {
@@ -107,6 +113,25 @@ async function refusedWhileRunning(
   assert.doesNotMatch(output(exit), /\n\s+at /); // no stack trace
 }
 
+/** `--record` with a ring durable is refused: one line, exit 2 (its buffer would be lost by a kill). */
+async function refusedWithRecording(
+  config: RoleConfig,
+  args: string[],
+): Promise<void> {
+  const record = join(config.dir, "refused.ndjson");
+  await using live = new RoleProcess("live", config, [
+    ...args,
+    "--record",
+    record,
+  ], { write: [record] });
+  const exit = await live.finish();
+  assert.equal(exit.code, 2, output(exit));
+  assert.match(
+    output(exit),
+    /ERROR trading_core: --record cannot be used with --ring-durable \S+ \(data_source\.ipc\.durable_name\): the recording and the bars are flushed up to 1 s late/,
+  );
+}
+
 gatedTest({
   name:
     `live --ring-durable: killed with SIGKILL at ${KILLS} random moments under load and restarted, the union of what it delivered is the published stream, in order, with at most one duplicate per kill`,
@@ -116,7 +141,7 @@ gatedTest({
     await using server = await startNatsServer();
     await using config = await roleConfig({
       nats: { url: server.url },
-      capacity: 8192, // small: a restart must catch up through JetStream
+      capacity: CAPACITY, // small: a restart must catch up through JetStream
     });
     const name = `test-${crypto.randomUUID().slice(0, 8)}`;
     const delivered = join(config.dir, "delivered.txt");
@@ -124,6 +149,8 @@ gatedTest({
     await Deno.writeTextFile(strategy, strategySource(delivered));
     const args = ["--ring-durable", name, "--strategy", strategy];
     const logs: string[] = [];
+    /** The held restarts' logs. */
+    const heldLogs: string[] = [];
     try {
       await using serve = new RoleProcess("serve", config, [
         "--nats",
@@ -137,12 +164,25 @@ gatedTest({
         });
         // Killed while catching up or after, at a random moment.
         await live.waitFor(/durable .*: (no position|JetStream history)/);
-        if (kill === 0) await refusedWhileRunning(config, args, live.pid);
+        if (kill === 0) {
+          await refusedWhileRunning(config, args, live.pid);
+          await refusedWithRecording(config, args);
+        }
+        // A held restart (runs 4, 7, 10) is killed only once it switched:
+        // its switches count below.
+        const held = kill % 3 === 0 && kill > 0;
+        if (held) {
+          await live.waitFor(/caught up in/, config.symbols.length, 60_000);
+        }
         await delay(200 + Math.random() * 4000);
         live.kill("SIGKILL");
         const exit = await live.finish();
         assert.equal(exit.signal, "SIGKILL", output(exit));
         logs.push(`--- run ${kill + 1} (killed)\n${output(exit)}`);
+        if (held) heldLogs.push(output(exit));
+        // Every third restart waits past the ring's span (8192 slots per
+        // symbol, about 1.2 s): it must catch up through JetStream.
+        if (kill % 3 === 2) await delay(HELD_MS);
       }
       // The last run: it catches up, then drains the rings serve closes.
       await using last = new RoleProcess("live", config, args, {
@@ -173,16 +213,23 @@ gatedTest({
         repeats <= KILLS,
         `${repeats} duplicates for ${KILLS} kills:\n${log}`,
       );
-      // The restarts caught up through JetStream: the ring alone (8192
-      // slots, under 2 s) no longer held what they had missed.
-      const replayed = [
-        ...log.matchAll(/caught up in .*?, ([\d,]+) trades replayed/g),
-      ]
-        .map((found) => Number(found[1].replaceAll(",", "")));
-      assert.ok(
-        replayed.some((count) => count > 0),
-        `no restart replayed JetStream history:\n${log}`,
-      );
+      // Each held restart caught up through JetStream, every symbol: the
+      // ring alone (8192 slots, about 1.2 s) no longer held what it missed.
+      const replayedIn = (text: string) =>
+        [...text.matchAll(/caught up in .*?, ([\d,]+) trades replayed/g)]
+          .map((found) => Number(found[1].replaceAll(",", "")));
+      assert.equal(heldLogs.length, HELD_RESTARTS);
+      for (const text of heldLogs) {
+        const counts = replayedIn(text);
+        assert.equal(counts.length, config.symbols.length, text);
+        assert.ok(
+          counts.every((count) => count > CAPACITY),
+          `a held restart replayed ${
+            counts.join(", ")
+          }, expected more than the ring holds (${CAPACITY}) per symbol:\n${text}`,
+        );
+      }
+      const replayed = replayedIn(log);
       console.log(
         `${published} published, ${
           published - skippedAtStart
