@@ -28,7 +28,7 @@ export interface RingDurable {
 
 /**
  * Opens the ring durable `source.ipc.durableName` names (undefined: none), takes
- * the newer positions of its NATS mirror, and logs where each symbol
+ * from its NATS mirror the positions its file lacks, and logs where each symbol
  * resumes.
  *
  * @throws {DurableInUseError} when another live process runs it.
