@@ -65,6 +65,8 @@ const NOT_RUN: Record<string, string> = {
   bench: "benchmarks: minutes of load on a shared machine",
   "bench:peers":
     "benchmarks against Go's nats bench: minutes of load, may go install natscli",
+  "bench:streams":
+    "a benchmark on a 3-node cluster: minutes of load on a shared machine",
   compile: "downloads Deno's denort runtime and writes dist/",
   "nats:install":
     "installs nats-server with go install (deno task test runs it)",

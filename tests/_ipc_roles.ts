@@ -192,6 +192,8 @@ export interface RoleNatsOptions {
    * here are left out of `[data_source]`, as a user would write them once.
    */
   consumer?: Record<string, TomlValue>;
+  /** `stream_per_exchange = true` in both roles' tables (default: not set). */
+  streamPerExchange?: boolean;
 }
 
 /** NATS names of a {@linkcode RoleConfig} made with {@linkcode RoleConfigOptions.nats}. */
@@ -269,7 +271,11 @@ enabled = false # servers alone would turn it on; serve --nats does
 [transport.nats.jetstream]
 stream_name = ${JSON.stringify(names.stream)}
 subject_prefix = ${JSON.stringify(names.subjectPrefix)}
-${publish}${auth}`;
+${perExchange(options)}${publish}${auth}`;
+}
+
+function perExchange(options: RoleNatsOptions): string {
+  return options.streamPerExchange ? "stream_per_exchange = true\n" : "";
 }
 
 /** The consumer's `[data_source.nats…]` tables. */
@@ -285,7 +291,7 @@ token = ${JSON.stringify(options.token)}
 [data_source.nats]
 stream_name = ${JSON.stringify(names.stream)}
 subject_prefix = ${JSON.stringify(names.subjectPrefix)}
-
+${perExchange(options)}
 [data_source.nats.connection]
 servers = [${JSON.stringify(names.url)}]
 ${auth}${consumer}`;

@@ -9,141 +9,18 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { delay } from "../common/runtime/delay.ts";
-import {
-  gatedTest,
-  harnessPermissions,
-  OWN_SERVER_REASON,
-  PROMCHECK_PERMISSIONS,
-} from "./_permissions.ts";
-import {
-  check,
-  freePort,
-  healthz,
-  scrape,
-  value,
-  waitUntil,
-} from "./_metrics_scrape.ts";
+import { gatedTest, OWN_SERVER_REASON } from "./_permissions.ts";
+import { check, freePort, healthz, waitUntil } from "./_metrics_scrape.ts";
 import {
   finishAfterDrain,
   output,
   publishedTrades,
-  ROLE_PERMISSIONS,
   roleConfig,
   RoleProcess,
 } from "./_ipc_roles.ts";
+import { catchUpRun, PERMISSIONS, recordedSeqs } from "./_catch_up_run.ts";
 import { startNatsServer } from "./nats_server.ts";
 import { ringSnapshots } from "../common/ipc/ring_status.ts";
-
-/** Spawning the roles (deno) and nats-server, temp files, ring clean-up, loopback NATS. */
-const PERMISSIONS: Deno.PermissionDescriptor[] = [
-  ...ROLE_PERMISSIONS,
-  ...harnessPermissions(),
-  ...PROMCHECK_PERMISSIONS,
-];
-
-/** The seqs per symbol of an NDJSON recording, in file order; gap lines fail. */
-async function recordedSeqs(path: string): Promise<Map<string, number[]>> {
-  const seqs = new Map<string, number[]>();
-  const text = await Deno.readTextFile(path);
-  for (const line of text.split("\n")) {
-    if (line === "") continue;
-    const row = JSON.parse(line);
-    assert.equal(row.type, undefined, `a gap was recorded: ${line}`);
-    const list = seqs.get(row.symbol) ?? [];
-    list.push(row.seq);
-    seqs.set(row.symbol, list);
-  }
-  return seqs;
-}
-
-/** One run: serve at `rate`, live --catch-up started `lateMs` later (`since`: its flags). */
-async function catchUpRun(
-  rate: number,
-  lateMs: number,
-  since: string[] = ["--catch-up", "1m"],
-): Promise<void> {
-  await using server = await startNatsServer();
-  await using config = await roleConfig({
-    nats: { url: server.url },
-    capacity: 4096, // small: the history must reach past what it no longer holds
-  });
-  const record = join(config.dir, "caught.ndjson");
-  const port = freePort();
-  await using serve = new RoleProcess("serve", config, [
-    "--nats",
-    "--rate",
-    String(rate),
-  ]);
-  await serve.waitFor(/publishing to stream/);
-  await delay(lateMs);
-  await using live = new RoleProcess("live", config, [
-    ...since,
-    "--summary-json",
-    "--metrics-port",
-    String(port),
-    "--record",
-    record,
-  ], { write: [record] });
-  const symbols = config.symbols.length;
-  await live.waitFor(/caught up in/, symbols, 60_000);
-  // Caught up: /healthz passes its catch-up check, the gauge is 1 per symbol.
-  const health = await healthz(port);
-  assert.deepEqual(check(health, "caught_up"), {
-    name: "caught_up",
-    ok: true,
-    detail: "caught up: every stream reads the ring",
-  });
-  const metrics = await scrape(port);
-  for (const symbol of config.symbols) {
-    const labels = { transport: "catch_up", exchange: "binance", symbol };
-    assert.equal(value(metrics, "marketbus_caught_up", labels), 1);
-  }
-  // From here on the ring alone can deliver what is published.
-  await server.halt(0);
-  await delay(500 + Math.random() * 1000);
-  serve.kill("SIGINT");
-  const served = await serve.finish(30_000);
-  const published = publishedTrades(output(served));
-  const exit = await finishAfterDrain(live, symbols);
-  const seqs = await recordedSeqs(record);
-  const what = `${since.join(" ")}, rate ${rate}, ${lateMs} ms late`;
-  let total = 0;
-  for (const symbol of config.symbols) {
-    const list = seqs.get(symbol) ?? [];
-    total += list.length;
-    const bad = list.findIndex((seq, i) => seq !== i + 1);
-    assert.equal(
-      bad,
-      -1,
-      `${what}: ${symbol} seq ${list[bad]} at ${bad} (…${
-        list.slice(Math.max(0, bad - 3), bad + 3)
-      }); live:\n${output(exit)}`,
-    );
-  }
-  assert.equal(total, published, `${what}: live:\n${output(exit)}`);
-  const caught = [...output(exit).matchAll(/(\w+): caught up in/g)]
-    .map((found) => found[1]).sort();
-  assert.deepEqual(caught, [...config.symbols].sort());
-  if (since.includes("--snapshot")) {
-    // A preview per symbol first; the recording above holds every seq from 1
-    // (the snapshot's among them, in its place, once) and nothing was skipped.
-    const previews = [
-      ...output(exit).matchAll(
-        /(\w+): snapshot: latest stored trade seq (\d+) .*delivered first, a preview/g,
-      ),
-    ];
-    assert.deepEqual(
-      previews.map((found) => found[1]).sort(),
-      [...config.symbols].sort(),
-      `${what}: live:\n${output(exit)}`,
-    );
-    for (const [, symbol, seq] of previews) {
-      assert.ok(Number(seq) >= 1 && Number(seq) <= seqs.get(symbol)!.length);
-    }
-    assert.doesNotMatch(output(exit), /snapshot: skipped/);
-  }
-  assert.equal(exit.code, 0, `${what}: live exited ${exit.code}`);
-}
 
 gatedTest({
   name:
@@ -164,14 +41,16 @@ gatedTest({
   permissions: PERMISSIONS,
   reason: OWN_SERVER_REASON,
   async fn() {
-    await catchUpRun(15_000, 2000, [
-      "--catch-up",
-      "durable",
-      "--durable",
-      "catchup",
-      "--deliver",
-      "all",
-    ]);
+    await catchUpRun(15_000, 2000, {
+      since: [
+        "--catch-up",
+        "durable",
+        "--durable",
+        "catchup",
+        "--deliver",
+        "all",
+      ],
+    });
   },
 });
 
@@ -181,7 +60,9 @@ gatedTest({
   permissions: PERMISSIONS,
   reason: OWN_SERVER_REASON,
   async fn() {
-    await catchUpRun(15_000, 2000, ["--catch-up", "1m", "--snapshot"]);
+    await catchUpRun(15_000, 2000, {
+      since: ["--catch-up", "1m", "--snapshot"],
+    });
   },
 });
 
@@ -415,5 +296,82 @@ gatedTest({
       );
     }
     assert.equal(exit.code, 0, text);
+  },
+});
+
+gatedTest({
+  name:
+    "live --catch-up durable after a durable run acknowledged everything of a publisher gone quiet: nothing replayed, its ring's trades left out (the latest stored trade, read with its run epoch, past the consumer's ack floor), then live; the two runs together every trade once, in order",
+  permissions: PERMISSIONS,
+  reason: OWN_SERVER_REASON,
+  async fn() {
+    await using server = await startNatsServer();
+    await using config = await roleConfig({ nats: { url: server.url } });
+    const symbols = config.symbols.length;
+    const durable = ["--durable", "again", "--deliver", "all"];
+    await using serve = new RoleProcess("serve", config, [
+      "--nats",
+      "--rate",
+      "300",
+    ]);
+    await serve.waitFor(/publishing to stream/);
+    await delay(1500);
+    serve.kill("SIGSTOP"); // quiet: JetStream and its rings hold the same trades
+    const records = [0, 1].map((run) => join(config.dir, `run${run}.ndjson`));
+    try {
+      await delay(500);
+      // The first run, a NATS durable consumer, acknowledges everything
+      // stored. (A catch-up run would switch to its ring early, and a later
+      // durable run replay from that switch again: docs/nats.md.)
+      await using first = new RoleProcess("live", config, [
+        "--nats",
+        ...durable,
+        "--record",
+        records[0],
+      ], { write: [records[0]] });
+      await first.waitFor(/connected to/, 1, 30_000);
+      await delay(3000);
+      first.kill("SIGINT");
+      const firstExit = await first.finish(15_000);
+      assert.equal(firstExit.code, 0, output(firstExit));
+      // The second: nothing pending, nothing replayed; switched past the
+      // latest stored trade of each symbol, none of its ring's trades again.
+      const port = freePort();
+      await using second = new RoleProcess("live", config, [
+        "--catch-up",
+        "durable",
+        ...durable,
+        "--metrics-port",
+        String(port),
+        "--record",
+        records[1],
+      ], { write: [records[1]] });
+      await second.waitFor(
+        /caught up in [\d.]+ s, 0 trades replayed from JetStream \(none of it\)/,
+        symbols,
+        30_000,
+      );
+      assert.equal(check(await healthz(port), "caught_up")?.ok, true);
+      serve.kill("SIGCONT"); // new trades: from the ring alone
+      await delay(1000);
+      serve.kill("SIGINT");
+      const published = publishedTrades(output(await serve.finish(30_000)));
+      const secondExit = await finishAfterDrain(second, symbols);
+      const text = output(secondExit);
+      assert.doesNotMatch(text, /given up on|trades lost/, text);
+      const [one, two] = await Promise.all(records.map(recordedSeqs));
+      let total = 0;
+      for (const symbol of config.symbols) {
+        const both = [...one.get(symbol) ?? [], ...two.get(symbol) ?? []];
+        total += both.length;
+        const bad = both.findIndex((seq, i) => seq !== i + 1);
+        assert.equal(bad, -1, `${symbol}: ${both.slice(bad - 3, bad + 3)}`);
+        assert.ok((two.get(symbol) ?? []).length > 0, `${symbol}: none live`);
+      }
+      assert.equal(total, published, text);
+      assert.equal(secondExit.code, 0, text);
+    } finally {
+      serve.kill("SIGCONT");
+    }
   },
 });

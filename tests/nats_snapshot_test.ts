@@ -166,6 +166,24 @@ natsTest({
           return true;
         },
       );
+      // Read for --catch-up durable: named so, with that flag's way out.
+      await assert.rejects(
+        latestTrades(jsm, stream, {
+          filters,
+          prefix,
+          log,
+          purpose: "catch_up",
+        }),
+        (error: Error) => {
+          assert.match(
+            error.message,
+            new RegExp(
+              `^Cannot read the latest stored trades \\(where --catch-up durable's earlier runs ended\\) from stream ${stream}: .*\`nats stream edit ${stream} --allow-direct\`, or catch up from a time instead \\(--catch-up SINCE\\)$`,
+            ),
+          );
+          return true;
+        },
+      );
     });
   },
 });

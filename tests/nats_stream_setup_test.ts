@@ -22,6 +22,7 @@ function streamConfig(
   return {
     ...parseConfig(undefined).transport.nats.jetstream,
     streamName: STREAM,
+    streamExchange: undefined,
     subjectPrefix: "setup.market",
     ...overrides,
   };

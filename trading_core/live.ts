@@ -25,6 +25,7 @@ import {
   type RingDurable,
 } from "./_ring_durable.ts";
 import {
+  ExchangeStreamsFeed,
   NatsAuthError,
   natsPermissionError,
   natsSnapshot,
@@ -45,6 +46,7 @@ import {
   runRoleWork,
 } from "../common/role/mod.ts";
 import type {
+  CaughtUp,
   FeedEvent,
   TradeFeed,
   TradeGap,
@@ -126,6 +128,7 @@ function createFeed(
   const load = natsSnapshot({
     connection: nats.connection,
     streamName: nats.streamName,
+    streamPerExchange: nats.streamPerExchange,
     subjectPrefix: nats.subjectPrefix,
     exchange: source.type === "nats" ? nats.consumer.exchange : source.exchange,
     log,
@@ -170,9 +173,11 @@ function catchUpStart(source: DataSourceConfig, log: Logger): HistoryStart {
   const stored = natsSnapshot({
     connection: source.nats.connection,
     streamName: source.nats.streamName,
+    streamPerExchange: source.nats.streamPerExchange,
     subjectPrefix: source.nats.subjectPrefix,
     exchange: source.exchange,
     log,
+    purpose: "catch_up",
   });
   return { stored };
 }
@@ -211,16 +216,21 @@ function createCatchUpFeed(
   });
 }
 
-function createNatsFeed(source: DataSourceConfig, log: Logger): NatsFeed {
-  return new NatsFeed({
+/** The NATS feed of `source`: one stream, or (`stream_per_exchange`) one per exchange. */
+function createNatsFeed(source: DataSourceConfig, log: Logger): TradeFeed {
+  const options = {
     connection: source.nats.connection,
     consumer: source.nats.consumer,
     streamName: source.nats.streamName,
     subjectPrefix: source.nats.subjectPrefix,
     log,
-  });
+  };
+  return source.nats.streamPerExchange
+    ? new ExchangeStreamsFeed(options)
+    : new NatsFeed(options);
 }
 
+/** The ring feed of `source`. */
 function createRingFeed(source: DataSourceConfig): RingFeed {
   return new RingFeed({
     exchange: source.exchange,
@@ -366,6 +376,18 @@ async function openDurable(
   }
 }
 
+/** The log line of a stream's switch from the history to the ring. */
+function caughtUpLine(event: CaughtUp): string {
+  const last = event.lastSeq === null
+    ? "none of it"
+    : event.lastEpoch === event.epoch
+    ? `the last seq ${event.lastSeq}`
+    : `the last seq ${event.lastSeq} of run epoch ${event.lastEpoch}`;
+  return `${event.symbol}: caught up in ${
+    (event.ms / 1000).toFixed(1)
+  } s, ${event.replayed} trades replayed from JetStream (${last}); reading the ring from here, run epoch ${event.epoch}`;
+}
+
 /**
  * Starts the strategy, then reads the feed into the stats and the outputs
  * until `signal` aborts. Gaps take the trades' path, in order: those the
@@ -432,15 +454,7 @@ async function consume(
       },
       onCaughtUp: (event) => {
         processing?.caughtUp(event);
-        log.info(
-          `${event.symbol}: caught up in ${
-            (event.ms / 1000).toFixed(1)
-          } s, ${event.replayed} trades replayed from JetStream (${
-            event.lastSeq === null
-              ? "none of it"
-              : `the last seq ${event.lastSeq}`
-          }); reading the ring from here, run epoch ${event.epoch}`,
-        );
+        log.info(caughtUpLine(event));
       },
       onEvent: (event) => {
         if (

@@ -42,6 +42,8 @@ export interface CatchUpProgress {
   caughtUp(): boolean[];
   /** Whether the history still has trades to replay (or cannot tell: not connected). */
   replaying(): boolean;
+  /** Whether each stream (by index), not live yet, holds live trades it has not delivered. */
+  holding(): boolean[];
 }
 
 /** Gap causes with a sample on every stream even before their first gap, besides the feed's causes of loss. */
@@ -278,25 +280,33 @@ export function liveHealth(
 
 /**
  * With `--catch-up`, a readiness check: it fails (503) while a stream still
- * replays history the history has, naming them; once the history has
- * nothing pending, the streams not live yet only wait for the ring (a
- * live trade, the settle delay, a reader reported behind) and it passes.
+ * replays history the history has, or, not live yet, holds live trades it
+ * has not delivered (the settle delay, a reader reported behind, a replaced
+ * ring not attached, the latest stored trades not read yet), naming them;
+ * it passes once every stream is live or waits for its first live trade
+ * with the history replayed (it then switches at that trade).
  */
 function catchUpCheck(
   state: LiveState,
 ): { name: string; ok: boolean; detail: string }[] {
   if (state.catchUp === undefined) return [];
   const live = state.catchUp.caughtUp();
-  const behind = state.stats.streams.filter((_, index) => !live[index])
-    .map((stream) => stream.symbol).join(", ");
+  const holding = state.catchUp.holding();
+  const symbols = (which: (index: number) => boolean) =>
+    state.stats.streams.filter((_, index) => which(index))
+      .map((stream) => stream.symbol).join(", ");
+  const behind = symbols((index) => !live[index]);
+  const held = symbols((index) => !live[index] && holding[index]);
   const replaying = behind !== "" && state.catchUp.replaying();
   return [{
     name: "caught_up",
-    ok: !replaying,
+    ok: !replaying && held === "",
     detail: behind === ""
       ? "caught up: every stream reads the ring"
       : replaying
       ? `catching up: ${behind}`
-      : `history replayed, switching once the ring serves (a live trade, the settle delay, a reader behind): ${behind}`,
+      : held !== ""
+      ? `history replayed, live trades held, not switched yet (the settle delay, a reader behind, a replaced ring, the latest stored trades): ${held}`
+      : `history replayed, switching at the first live trade: ${behind}`,
   }];
 }

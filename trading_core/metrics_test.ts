@@ -214,17 +214,22 @@ ffiTest(
   },
 );
 
-Deno.test("--catch-up: marketbus_caught_up per stream, and /healthz fails its caught_up check while a stream replays history, not once the history has nothing pending", () => {
+Deno.test("--catch-up: marketbus_caught_up per stream, and /healthz fails its caught_up check while a stream replays history or, not live, holds live trades; not while it only waits for its first live trade", () => {
   const stats = new TradeStats();
   stats.add(AUDX);
   stats.add(AUDY);
   const live = [true, false];
   let replaying = true;
+  const holding = [false, false];
   const state = {
     feed: source([row(AUDX, {}), row(AUDY, {})]),
     stats,
     processing: undefined,
-    catchUp: { caughtUp: () => live, replaying: () => replaying },
+    catchUp: {
+      caughtUp: () => live,
+      replaying: () => replaying,
+      holding: () => holding,
+    },
   };
   assert.deepEqual(values(liveFamilies(state), "marketbus_caught_up"), [
     ["audx", "AUDA", 1],
@@ -244,8 +249,16 @@ Deno.test("--catch-up: marketbus_caught_up per stream, and /healthz fails its ca
   assert.deepEqual(quiet.checks.find((c) => c.name === "caught_up"), {
     name: "caught_up",
     ok: true,
+    detail: "history replayed, switching at the first live trade: AUDA",
+  });
+  // Live trades held, not switched (e.g. a clock stepped back): it fails.
+  holding[1] = true;
+  const stuck = liveHealth(state, { flow, staleAfterMs: 1000 });
+  assert.deepEqual(stuck.checks.find((c) => c.name === "caught_up"), {
+    name: "caught_up",
+    ok: false,
     detail:
-      "history replayed, switching once the ring serves (a live trade, the settle delay, a reader behind): AUDA",
+      "history replayed, live trades held, not switched yet (the settle delay, a reader behind, a replaced ring, the latest stored trades): AUDA",
   });
   replaying = true;
   live[1] = true;

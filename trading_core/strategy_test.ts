@@ -547,6 +547,7 @@ Deno.test("StrategyRunner: onCaughtUp is optional, called with the event; a thro
     replayed: 12,
     ms: 34,
     lastSeq: 12,
+    lastEpoch: 7,
     epoch: 7,
   };
   new StrategyRunner({ onTrade() {}, onBar() {} }, context(log)).caughtUp(

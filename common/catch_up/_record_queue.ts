@@ -90,6 +90,27 @@ export class RecordQueue {
     this.#count--;
   }
 
+  /** Drops the oldest records received before `since` (`ts_recv` ns). */
+  shiftBefore(since: bigint): void {
+    while (this.#count > 0 && this.headTsRecv < since) this.shift();
+  }
+
+  /**
+   * Drops the oldest records at or before `seq` (u32, wrapping); with `at`,
+   * those received before `at` (`ts_recv` ns) too, and at `at` only when at
+   * or before `seq` (a cut by time where `seq`s of other runs may repeat).
+   */
+  shiftThrough(seq: number, at?: bigint): void {
+    while (this.#count > 0) {
+      const through = ((this.headSeq - seq) | 0) <= 0;
+      const ts = at === undefined ? undefined : this.headTsRecv;
+      if (ts === undefined ? !through : ts > at! || (ts === at && !through)) {
+        return;
+      }
+      this.shift();
+    }
+  }
+
   /** Empties the queue. */
   clear(): void {
     this.#head = 0;

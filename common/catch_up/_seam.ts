@@ -20,13 +20,22 @@
  * history delivered nothing (a quiet symbol), a `producer restart` gap of
  * unknown count when the history ended in another run, and an exact gap
  * when the history, in the same run, stopped short of the held trades.
- * A history going from one run to another tells a `producer restart` gap
- * before the new run's first trade, as a ring reader does; before it, the
+ * A history going from one run to another (with no `Marketbus-Epoch`: a
+ * `seq` not past the last delivered one; no redelivery comes: a durable
+ * consumer drops them by stream sequence, a time start's ordered consumer is
+ * recreated past its last delivered message) tells a `producer restart` gap before the new run's first
+ * trade, as a ring reader does; before it, the
  * trades of the old run the live feed held before it went on to the new
  * run (a producer killed: its ring's last trades JetStream never stored)
- * are delivered past the history's last one of that run. With a time
- * start, a kept run the history never enters (its first trade of a later
- * run, or none) goes out first, from the start on, then a restart gap.
+ * are delivered past the history's last one of that run. A kept run the
+ * history skips (it goes from an earlier run to a later one) was never
+ * stored: it goes out whole (a time start: from the start on), then a
+ * restart gap. A kept run before the history's first one goes out with a
+ * time start; a durable start cannot tell which of its trades earlier runs
+ * acknowledged, so they are counted and told (`SeamOutput.unsure`). At a
+ * durable start with nothing delivered, the latest stored trade cuts: the
+ * kept runs before its run are so told, its run goes out past it, later
+ * runs whole.
  *
  * @module
  */
@@ -35,15 +44,19 @@ import type { TradeView } from "../wire/trade_view.ts";
 import type { TradeGap } from "../transport/feed.ts";
 import { NO_EPOCH } from "../wire/run_epoch.ts";
 import { RecordQueue } from "./_record_queue.ts";
+import { ahead, KeptRuns, type StoredCut } from "./_kept_runs.ts";
+import type {
+  HistoryCompleteOptions,
+  SeamGap,
+  SeamOptions,
+  SeamOutput,
+} from "./_seam_output.ts";
+
+export type { StoredCut };
+export type { HistoryCompleteOptions, SeamGap, SeamOptions, SeamOutput };
 
 /** No epoch known yet, or no trade delivered yet. */
 const NONE = -1;
-
-/** A gap the seam finds itself (its stream's fields are the feed's to add). */
-export type SeamGap = Pick<
-  TradeGap,
-  "cause" | "firstSeq" | "lastSeq" | "count"
->;
 
 /** A new run: how many of the old one's trades are missing is unknown. */
 const RESTART: SeamGap = {
@@ -53,53 +66,9 @@ const RESTART: SeamGap = {
   count: null,
 };
 
-/** Options of {@linkcode Seam}. */
-export interface SeamOptions {
-  /**
-   * The history's start, `ts_recv` ns: a stream switched with no history
-   * trade delivered leaves out the held trades received before it.
-   *
-   * @default {undefined} (a durable consumer's start: every held trade)
-   */
-  since?: bigint;
-}
-
-/** The latest trade JetStream stores of a stream: its run epoch and `seq`. */
-export interface StoredCut {
-  /** Its run epoch. */
-  epoch: number;
-  /** Its `seq`. */
-  seq: number;
-}
-
-/** Old runs whose held trades are kept at most (the oldest go first). */
-const MAX_LEFT_RUNS = 4;
-
-/** What a seam delivers to, and tells about the switch. */
-export interface SeamOutput {
-  /** Delivers one trade of the stream, of run `epoch`. */
-  tick(trade: TradeView, epoch: number): void;
-  /** Tells trades missing just before the next trade `tick` gets. */
-  gap(gap: SeamGap): void;
-  /**
-   * Whether the live feed may be switched to now: not while its reader is
-   * far behind its writer (lapped after the switch, it would lose trades
-   * the history still had).
-   */
-  mayGoLive(): boolean;
-  /** Tells the switch: `replayed` history trades came before it, `lastSeq` the last (or null). */
-  caughtUp(replayed: number, lastSeq: number | null, epoch: number): void;
-  /**
-   * Tells the `count` held trades of the oldest kept run, `epoch`, given up
-   * on (more than 4 old runs before the switch): lost unless the history
-   * brings them.
-   */
-  evicted?(epoch: number, count: number): void;
-}
-
-/** `a - b` for u32 sequence numbers (wrapping), as a signed 32-bit difference. */
-function ahead(a: number, b: number): number {
-  return (a - b) | 0;
+/** Whether `seq` is in `range` (u32, wrapping). */
+function inRange(seq: number, range: { first: number; last: number }): boolean {
+  return ahead(seq, range.first) >= 0 && ahead(range.last, seq) >= 0;
 }
 
 /** One stream's seam; see the module documentation. */
@@ -107,7 +76,7 @@ export class Seam {
   #queue: RecordQueue;
   readonly #hold: number;
   /** Held trades of runs the live feed went past before the switch, by epoch. */
-  readonly #left = new Map<number, RecordQueue>();
+  readonly #left = new KeptRuns();
   readonly #out: SeamOutput;
   #live = false;
   #replayed = 0;
@@ -122,6 +91,17 @@ export class Seam {
 
   readonly #since: bigint | undefined;
   #evicted = 0;
+  /** The `seq` range of each kept run dropped (more than 4), by epoch: given up on unless the history brings it. */
+  readonly #dropped = new Map<number, { first: number; last: number }>();
+  #unsure = 0;
+  #waitsForRing = false;
+  /**
+   * The `seq` ranges the history skipped in its run (a forward jump no
+   * history gap told; at most 64, the newest): a trade of that run filling
+   * one later was stored after later ones (a publish retried), not a repeat.
+   */
+  #holes: { first: number; last: number }[] = [];
+  #gapTold = false;
 
   /** A seam delivering to `out`, holding up to `hold` live trades (a power of two). */
   constructor(out: SeamOutput, hold: number, options: SeamOptions = {}) {
@@ -146,7 +126,7 @@ export class Seam {
     return this.#queue.size;
   }
 
-  /** Live trades dropped from the held ones because they were too many (the history delivers them, or the switch counts them in a gap). */
+  /** Live trades dropped from the held ones because they were too many (the history delivers them, or the switch counts them in a gap); 0 after the switch. */
   get droppedHeld(): number {
     return this.#queue.dropped;
   }
@@ -154,6 +134,21 @@ export class Seam {
   /** Held trades of old runs given up on: more than 4 kept before the switch. */
   get evicted(): number {
     return this.#evicted;
+  }
+
+  /** Held trades of kept old runs given up on at a durable start (see `SeamOutput.unsure`). */
+  get unsure(): number {
+    return this.#unsure;
+  }
+
+  /**
+   * Whether the last {@linkcode historyComplete} did not switch because the
+   * held trades of the live run are older (`ts_recv`) than the history's
+   * last of another run: a replaced ring not attached yet, or a clock
+   * stepped back (see {@linkcode HistoryCompleteOptions.runSettled}).
+   */
+  get waitsForRing(): boolean {
+    return this.#waitsForRing;
   }
 
   /** The history's next trades are of run `epoch`. */
@@ -171,16 +166,15 @@ export class Seam {
    */
   liveEpoch(epoch: number): void {
     if (epoch === this.#liveEpoch) return;
+    this.#waitsForRing = false;
     if (this.#live) {
       this.#last = NONE;
     } else if (this.#queue.size > 0) {
-      this.#left.delete(this.#liveEpoch);
-      this.#left.set(this.#liveEpoch, this.#queue);
-      if (this.#left.size > MAX_LEFT_RUNS) {
-        const [epoch, held] = this.#left.entries().next().value!;
-        this.#left.delete(epoch);
-        this.#evicted += held.size;
-        this.#out.evicted?.(epoch, held.size);
+      const dropped = this.#left.keep(this.#liveEpoch, this.#queue);
+      if (dropped !== undefined && dropped.held.size > 0) {
+        const first = dropped.held.headSeq; // held trades are contiguous
+        const last = (first + dropped.held.size - 1) >>> 0;
+        this.#dropped.set(dropped.epoch, { first, last });
       }
       this.#queue = new RecordQueue(this.#hold);
     }
@@ -199,12 +193,31 @@ export class Seam {
       this.#deliverKept(epoch); // runs the history starts past
     }
     if (this.#last !== NONE) {
+      const step = ahead(seq, this.#last);
       if (this.#lastEpoch !== this.#historyEpoch) {
+        this.#holes = [];
         this.#leaveRun(); // the history went on to another run
-      } else if (ahead(seq, this.#last) <= 0) {
-        return; // delivered already (a redelivery)
+        // The kept runs it skipped (before that run) were never stored.
+        if (this.#left.has(epoch) || epoch === this.#liveEpoch) {
+          this.#deliverKept(epoch, null);
+        }
+      } else if (step <= 0) {
+        // No known run: the history feed brings no redelivery (a durable
+        // one drops them by stream sequence; an ordered one is recreated
+        // past its last delivered message), so this is a producer restart.
+        if (epoch !== NO_EPOCH) {
+          // A trade the history skipped, stored late: lost (out of order);
+          // else stored twice (delivered already).
+          if (this.#holes.some((h) => inRange(seq, h))) this.#out.late?.(seq);
+          return;
+        }
+        this.#out.gap(RESTART);
+      } else if (step > 1 && epoch !== NO_EPOCH && !this.#gapTold) {
+        this.#holes.push({ first: (this.#last + 1) >>> 0, last: seq - 1 });
+        if (this.#holes.length > 64) this.#holes.shift();
       }
     }
+    this.#gapTold = false;
     this.#out.tick(trade, this.#historyEpoch);
     this.#last = seq;
     this.#lastEpoch = this.#historyEpoch;
@@ -255,7 +268,9 @@ export class Seam {
 
   /** A gap of the history: passed on before the switch (trades lost for good), ignored after. */
   historyGap(gap: TradeGap, forward: (gap: TradeGap) => void): void {
-    if (!this.#live) forward(gap);
+    if (this.#live) return;
+    this.#gapTold = true; // its trades are counted: not a hole
+    forward(gap);
   }
 
   /**
@@ -263,12 +278,15 @@ export class Seam {
    * oldest held live trade, if any (see the module documentation), unless
    * the live feed reads another run whose oldest held trade is older than
    * the history's last (a replaced ring not attached yet: the only place
-   * where times compare). With nothing delivered, the held trades received
-   * before `SeamOptions.since`, or at or before `stored` (a durable start:
+   * where times compare), for as long as `options.runSettled` is not set.
+   * With nothing delivered, the held trades received before
+   * `SeamOptions.since`, or at or before `options.stored` (a durable start:
    * the stream's latest stored trade, acknowledged in an earlier run) are
    * left out. Returns whether it switched.
    */
-  historyComplete(stored?: StoredCut): boolean {
+  historyComplete(options: HistoryCompleteOptions = {}): boolean {
+    const { stored, runSettled = false } = options;
+    this.#waitsForRing = false;
     if (this.#live || !this.#out.mayGoLive()) return false;
     const last = this.#last;
     if (last === NONE && this.#liveEpoch !== NONE) {
@@ -276,7 +294,7 @@ export class Seam {
       // what a durable consumer acknowledged in earlier runs) are not asked
       // for; none left, live goes on from the next trade.
       if (this.#dropBeforeStart(stored)) {
-        this.#deliverKept(NONE);
+        this.#deliverKept(NONE, stored);
         this.#switch(null);
         return true;
       }
@@ -286,16 +304,26 @@ export class Seam {
       if (!this.#afterUnknownRun(last)) return false;
     } else if (last !== NONE) {
       if (this.#lastEpoch !== this.#liveEpoch) {
+        // Never a held trade received before the start (a stale ring).
+        if (this.#since !== undefined) this.#queue.shiftBefore(this.#since);
+        if (this.#queue.size === 0) return false;
         // Held trades older than the history's last: the live feed still
-        // reads a run the history went past (a replaced ring).
-        if (this.#queue.headTsRecv < this.#lastTsRecv) return false;
+        // reads a run the history went past (a replaced ring), unless that
+        // run was read long enough for a replaced ring to be attached (a
+        // clock stepped back: a newer run whose trades JetStream lacks).
+        if (this.#queue.headTsRecv < this.#lastTsRecv && !runSettled) {
+          this.#waitsForRing = true;
+          return false;
+        }
         this.#leaveRun();
-        this.#deliverKept(NONE); // the live run numbers from its own start
+        // The live run numbers from its own start; the kept runs left, the
+        // history never entered: never stored.
+        this.#deliverKept(NONE, null);
       } else {
         this.#gapTo(this.#queue.headSeq);
       }
     } else {
-      this.#deliverKept(NONE);
+      this.#deliverKept(NONE, stored);
     }
     this.#switch(last === NONE ? null : last);
     return true;
@@ -304,27 +332,23 @@ export class Seam {
   /**
    * Drops the held trades before the history's start: received before
    * `since`, or at or before `stored` in its run (then an exact gap when
-   * the ring no longer holds the trades just past it; a `producer restart`
-   * gap when the ring reads another run). Returns whether
+   * the ring no longer holds the trades just past it). Returns whether
    * none is left.
    */
-  #dropBeforeStart(stored: StoredCut | undefined): boolean {
+  #dropBeforeStart(stored: StoredCut | null | undefined): boolean {
     const queue = this.#queue;
     const since = this.#since;
-    if (since !== undefined) {
-      while (queue.size > 0 && queue.headTsRecv < since) queue.shift();
-    }
-    if (stored !== undefined && stored.epoch === this.#liveEpoch) {
-      while (queue.size > 0 && ahead(queue.headSeq, stored.seq) <= 0) {
-        queue.shift();
-      }
+    if (since !== undefined) queue.shiftBefore(since);
+    if (stored?.epoch === NO_EPOCH) {
+      // Stored with no known run (an old serve): `ts_recv` is the only cut.
+      queue.shiftThrough(stored.seq, stored.tsRecv);
+    } else if (stored != null && stored.epoch === this.#liveEpoch) {
+      queue.shiftThrough(stored.seq);
       if (queue.size > 0) {
         this.#last = stored.seq;
         this.#gapTo(queue.headSeq);
         this.#last = NONE;
       }
-    } else if (stored !== undefined && queue.size > 0) {
-      this.#out.gap(RESTART); // the ring reads a later run: the stored one's tail is unknown
     }
     return queue.size === 0 && (since !== undefined || stored !== undefined);
   }
@@ -338,12 +362,7 @@ export class Seam {
    */
   #afterUnknownRun(last: number): boolean {
     const queue = this.#queue;
-    const at = this.#lastTsRecv;
-    while (
-      queue.size > 0 &&
-      (queue.headTsRecv < at ||
-        (queue.headTsRecv === at && ahead(queue.headSeq, last) <= 0))
-    ) queue.shift();
+    queue.shiftThrough(last, this.#lastTsRecv);
     if (queue.size === 0) return false;
     if (ahead(queue.headSeq, last) !== 1) {
       this.#out.gap(RESTART);
@@ -359,9 +378,9 @@ export class Seam {
    */
   #leaveRun(): void {
     const run = this.#lastEpoch;
-    const held = this.#left.get(run);
+    this.#giveUpDropped(run, this.#last);
+    const held = this.#left.take(run);
     if (held !== undefined && held.size > 0) {
-      this.#left.delete(run);
       this.#gapTo(held.headSeq);
       held.drain((trade) => this.#deliverLive(trade, run));
     }
@@ -369,26 +388,48 @@ export class Seam {
   }
 
   /**
-   * A time start: delivers the held trades of the kept runs before run
-   * `epoch` (all of them when it is not kept), oldest run first: the history
-   * never brings them. Each from `since` on, followed by a `producer
-   * restart` gap; no trade is delivered last after it. (A durable start
-   * cannot tell a kept run's acknowledged trades: left as before.)
+   * Delivers the held trades of the kept runs before run `epoch` the
+   * history never brings (`KeptRuns.takeBefore`, by the start: `since` or
+   * the durable `start`), each run followed by a `producer restart` gap;
+   * those a durable start cannot tell are counted and told
+   * (`SeamOutput.unsure`). No trade is delivered last after it.
    */
-  #deliverKept(epoch: number): void {
-    const since = this.#since;
-    this.#last = NONE;
-    if (since === undefined) return; // a durable start: they may be acknowledged
-    for (const [run, held] of this.#left) {
-      if (run === epoch) break;
-      this.#left.delete(run);
-      while (held.size > 0 && held.headTsRecv < since) held.shift();
-      if (held.size === 0) continue;
-      this.#last = NONE;
+  #deliverKept(epoch: number, start?: StoredCut | null): void {
+    const taken = this.#left.takeBefore(epoch, {
+      since: this.#since,
+      start,
+      liveEpoch: this.#liveEpoch,
+    });
+    for (const { epoch: run, held, after, unsure } of taken) {
+      if (unsure) {
+        this.#unsure += held.size;
+        this.#out.unsure?.(run, held.size);
+        continue;
+      }
+      this.#last = after ?? NONE;
+      if (after !== null) this.#gapTo(held.headSeq);
       held.drain((trade) => this.#deliverLive(trade, run));
       this.#out.gap(RESTART);
     }
     this.#last = NONE;
+  }
+
+  /**
+   * Counts and tells (`SeamOutput.evicted`) the `seq`s of the dropped kept
+   * run `epoch`, if any, the history did not bring: past `through`, its
+   * last trade of that run (null: none, all of them).
+   */
+  #giveUpDropped(epoch: number, through: number | null): void {
+    const run = this.#dropped.get(epoch);
+    if (run === undefined) return;
+    this.#dropped.delete(epoch);
+    const count = ahead(run.last, run.first) + 1;
+    const lost = through === null
+      ? count
+      : Math.min(count, Math.max(0, ahead(run.last, through)));
+    if (lost === 0) return;
+    this.#evicted += lost;
+    this.#out.evicted?.(epoch, lost);
   }
 
   /** Tells an exact gap from past the last delivered trade to just before `seq`, if any. */
@@ -415,10 +456,17 @@ export class Seam {
 
   /** Tells the switch (`lastSeq` delivered last), then delivers the held trades not delivered yet. */
   #switch(lastSeq: number | null): void {
+    for (const epoch of this.#dropped.keys()) this.#giveUpDropped(epoch, null);
     this.#live = true;
     this.#left.clear();
-    this.#out.caughtUp(this.#replayed, lastSeq, this.#liveEpoch);
+    this.#out.caughtUp(
+      this.#replayed,
+      lastSeq,
+      this.#liveEpoch,
+      lastSeq === null ? null : this.#lastEpoch,
+    );
     this.#queue.drain((trade) => this.#deliverLive(trade, this.#liveEpoch));
+    this.#queue = new RecordQueue(1); // its buffer released: never used again
   }
 
   /** Delivers a live trade of run `epoch` past the last delivered one (the only duplicate check). */

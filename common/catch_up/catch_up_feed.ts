@@ -24,10 +24,16 @@ import type {
   TradeGap,
 } from "../transport/feed.ts";
 import type { LoadSnapshot } from "../transport/snapshot_feed.ts";
-import { delay } from "../runtime/delay.ts";
 import { Seam } from "./_seam.ts";
-import { evictionReport, lossReport, type Stream } from "./_stream.ts";
-import { readStoredCuts } from "./_stored_cut.ts";
+import {
+  type Delivery,
+  evictionReport,
+  lateReport,
+  lossReport,
+  type Stream,
+} from "./_stream.ts";
+import { StoredCutReader } from "./_stored_cut.ts";
+import { settle as settleTick } from "./_settle.ts";
 
 /** Options of {@linkcode CatchUpFeed}. */
 export interface CatchUpFeedOptions {
@@ -39,6 +45,7 @@ export interface CatchUpFeedOptions {
    * Live trades held per stream while its history is replayed (a power of
    * two; 48 bytes each, per run: up to 4 old runs are kept too); beyond it
    * the oldest held go, and the history must reach further before the switch.
+   * Released at the stream's switch.
    *
    * @default {262144}
    */
@@ -79,27 +86,13 @@ export interface CatchUpFeedOptions {
   behindQuietMs?: number;
 }
 
-/** What one subscription delivers to, shared by its streams. */
-interface Delivery {
-  readonly onTick: OnTick;
-  readonly options: SubscribeOptions;
-  readonly start: number;
-  readonly limit: number;
-  readonly stop: () => void;
-  /** Ends the history subscription alone. */
-  readonly stopHistory: () => void;
-  /** Aborted when the history subscription ends. */
-  readonly historySignal: AbortSignal;
-  delivered: number;
-  caughtUp: number;
-  /** Counts a gap of `stream` (its index is set) and passes it on. */
-  readonly lost: (stream: Stream, gap: TradeGap) => void;
-  /** Since when the history has had nothing pending (undefined: it has). */
-  historyIdleSince?: number;
-}
-
-/** How long after a failed read of the latest stored trades the next one goes, ms. */
-const STORED_RETRY_MS = 5000;
+/**
+ * How long, ms at least (else 5 × settleMs), held trades of the live run
+ * older than the history's last of another run hold the switch (a replaced
+ * ring not attached yet); then the run is taken as the ring's own, newer
+ * (a clock stepped back between the runs).
+ */
+const RUN_SETTLE_MIN_MS = 1000;
 
 /** Default of {@linkcode CatchUpFeedOptions.hold}. */
 export const DEFAULT_HOLD = 262_144;
@@ -120,6 +113,24 @@ function validMs(name: string, ms: number): number {
   return ms;
 }
 
+/** The cause of held trades given up on before a switch. */
+const GIVEN_UP: LossCause = "given up";
+
+/**
+ * Counts `count` held trades of `stream` given up on in its losses (the
+ * summary's `lost`: the role exits 1); its report says why, not a gap.
+ */
+function giveUp(stream: Stream, count: number): void {
+  stream.lost += count;
+  stream.reportedLost += count;
+  stream.lostBy[GIVEN_UP] = (stream.lostBy[GIVEN_UP] ?? 0) + count;
+}
+
+/** Whether a live feed's event `kind` tells its ring's producer gone. */
+function gone(kind: string): boolean {
+  return kind === "dead" || kind === "closed";
+}
+
 /** Catch-up then live; see the module documentation. */
 export class CatchUpFeed implements TradeFeed {
   /** Short name (the `transport` label). */
@@ -130,10 +141,10 @@ export class CatchUpFeed implements TradeFeed {
   readonly #live: TradeFeed;
   readonly #hold: number;
   readonly #since: bigint | undefined;
-  readonly #stored: LoadSnapshot | undefined;
-  /** A read of the latest stored trades under way. */
-  #reading = false;
+  readonly #stored: StoredCutReader | undefined;
   readonly #settleMs: number;
+  /** How long, ms, held trades older than the history's last of another run hold a switch. */
+  readonly #runSettleMs: number;
   readonly #behindQuietMs: number;
   #streams: Stream[] = [];
   #byKey = new Map<string, Stream>();
@@ -152,14 +163,19 @@ export class CatchUpFeed implements TradeFeed {
     this.#since = options.since === undefined
       ? undefined
       : BigInt(options.since.getTime()) * 1_000_000n;
-    this.#stored = options.stored;
+    this.#stored = options.stored && new StoredCutReader(options.stored);
     this.#settleMs = validMs("settleMs", options.settleMs ?? DEFAULT_SETTLE_MS);
+    this.#runSettleMs = Math.max(RUN_SETTLE_MIN_MS, 5 * this.#settleMs);
     this.#behindQuietMs = validMs(
       "behindQuietMs",
       options.behindQuietMs ?? DEFAULT_BEHIND_QUIET_MS,
     );
     this.lossCauses = [
-      ...new Set([...options.live.lossCauses, ...options.history.lossCauses]),
+      ...new Set([
+        ...options.live.lossCauses,
+        ...options.history.lossCauses,
+        GIVEN_UP,
+      ]),
     ];
   }
 
@@ -202,7 +218,10 @@ export class CatchUpFeed implements TradeFeed {
       start: performance.now(),
       limit: options.limit && options.limit > 0 ? options.limit : Infinity,
       stop,
-      stopHistory: () => history.abort(),
+      stopHistory: () => {
+        history.abort();
+        clearInterval(settle); // every stream live: nothing to settle
+      },
       historySignal: history.signal,
       delivered: 0,
       caughtUp: 0,
@@ -217,7 +236,14 @@ export class CatchUpFeed implements TradeFeed {
       },
     };
     const settle = setInterval(
-      () => this.#settle(run),
+      () =>
+        settleTick(run, {
+          streams: this.#streams,
+          history: this.#history,
+          stored: this.#stored,
+          settleMs: this.#settleMs,
+          runSettleMs: this.#runSettleMs,
+        }),
       Math.max(10, Math.min(250, this.#settleMs)),
     );
     const liveRun = this.#read(this.#live, symbols, run, live.signal);
@@ -243,75 +269,6 @@ export class CatchUpFeed implements TradeFeed {
     for (const result of settled) {
       if (result.status === "rejected") throw result.reason;
     }
-  }
-
-  /**
-   * Switches the streams still catching up whose history is known complete:
-   * the history has had nothing pending for `settleMs` and brought nothing
-   * of the stream for as long (see `Seam.historyComplete`).
-   */
-  #settle(run: Delivery): void {
-    const now = performance.now();
-    // When the history last brought a stream trades, as of this tick (no
-    // clock read per history trade).
-    for (const stream of this.#streams) {
-      if (stream.seam.replayed === stream.replayedSeen) continue;
-      stream.replayedSeen = stream.seam.replayed;
-      stream.historyAt = now;
-    }
-    const history = this.#history.status();
-    if (!(history.connected && history.idle)) {
-      run.historyIdleSince = undefined;
-      return;
-    }
-    run.historyIdleSince ??= now;
-    if (now - run.historyIdleSince < this.#settleMs) return;
-    const settled = this.#streams.filter((stream) =>
-      !stream.seam.live && now - stream.historyAt >= this.#settleMs
-    );
-    // A durable start: the streams the history brought nothing of switch
-    // past their latest stored trade, read once, when the consumer has
-    // acknowledged it (not yet: it may still be on its way in the history).
-    const unread = settled.filter((stream) =>
-      this.#stored !== undefined && stream.seam.replayed === 0 &&
-      stream.cut === undefined
-    );
-    if (unread.length > 0) {
-      if (!this.#reading) {
-        this.#reading = true;
-        this.#readStored(unread, run).finally(() => this.#reading = false);
-      }
-      return;
-    }
-    const floor = history.acknowledged ?? Infinity;
-    for (const stream of settled) {
-      const cut = stream.seam.replayed === 0 ? stream.cut : null;
-      if (cut != null && cut.streamSeq > floor) continue;
-      stream.seam.historyComplete(cut ?? undefined);
-    }
-  }
-
-  /**
-   * Reads the latest stored trade of `streams` into their `cut` (the next
-   * settle tick switches them); after a failure, waits before the next try.
-   */
-  async #readStored(streams: Stream[], run: Delivery): Promise<void> {
-    const origins = streams.map((stream) => stream.origin);
-    const signal = run.historySignal;
-    const cuts = await readStoredCuts(this.#stored!, origins, signal)
-      .catch((error: unknown) => {
-        run.options.onEvent?.({
-          kind: "waiting",
-          exchange: "*",
-          symbol: "*",
-          stream: -1,
-          message: `catch-up: the latest stored trades could not be read (${
-            error instanceof Error ? error.message : String(error)
-          }); the quiet streams switch at a try in ${STORED_RETRY_MS / 1000} s`,
-        });
-      });
-    if (cuts === undefined) return await delay(STORED_RETRY_MS, signal);
-    streams.forEach((stream, i) => stream.cut = cuts[i] ?? null);
   }
 
   /**
@@ -341,7 +298,10 @@ export class CatchUpFeed implements TradeFeed {
           else stream.historyIndex = index;
         },
         onEpoch: isLive
-          ? (index, epoch) => streams[index].seam.liveEpoch(epoch)
+          ? (index, epoch) => {
+            streams[index].producerGone = false; // a ring attached
+            streams[index].seam.liveEpoch(epoch);
+          }
           : (index, epoch) => streams[index].seam.historyEpoch(epoch),
         onGap: (gap) => {
           const stream = streams[gap.stream];
@@ -366,6 +326,9 @@ export class CatchUpFeed implements TradeFeed {
           const covered = isLive && stream !== undefined &&
             !stream.seam.live && event.kind === "behind";
           if (covered) stream.behindAt = performance.now();
+          if (isLive && stream !== undefined && gone(event.kind)) {
+            stream.producerGone = true;
+          }
           if (!covered) emit({ ...event, stream: stream?.index ?? -1 });
         },
       },
@@ -390,13 +353,30 @@ export class CatchUpFeed implements TradeFeed {
             run.onTick(trade, stream.origin, index, epoch);
             if (++run.delivered >= run.limit) run.stop();
           },
-          evicted: (epoch, count) =>
-            run.options.onEvent?.(evictionReport(stream, { epoch, count })),
+          evicted: (epoch, count) => {
+            giveUp(stream, count);
+            run.options.onEvent?.(evictionReport(stream, { epoch, count }));
+          },
+          late: () => {
+            giveUp(stream, 1);
+            // One report for the trades of one message (delivered at once).
+            if ((stream.late = (stream.late ?? 0) + 1) > 1) return;
+            queueMicrotask(() => {
+              run.options.onEvent?.(lateReport(stream, stream.late!));
+              stream.late = 0;
+            });
+          },
+          unsure: (epoch, count) => {
+            giveUp(stream, count);
+            run.options.onEvent?.(
+              evictionReport(stream, { epoch, count, unsure: true }),
+            );
+          },
           mayGoLive: () =>
             performance.now() - stream.behindAt >= this.#behindQuietMs,
           gap: (gap) =>
             run.lost(stream, { ...gap, ...stream.origin, stream: index }),
-          caughtUp: (replayed, lastSeq, epoch) => {
+          caughtUp: (replayed, lastSeq, epoch, lastEpoch) => {
             run.options.onCaughtUp?.({
               exchange: origin.exchange,
               symbol: origin.symbol,
@@ -404,6 +384,7 @@ export class CatchUpFeed implements TradeFeed {
               replayed,
               ms: performance.now() - run.start,
               lastSeq,
+              lastEpoch,
               epoch,
             });
             // Every stream live: the history is no longer read.
@@ -432,6 +413,11 @@ export class CatchUpFeed implements TradeFeed {
   /** Whether each stream (by index) reached live. */
   caughtUp(): boolean[] {
     return this.#streams.map((stream) => stream.seam.live);
+  }
+
+  /** Whether each stream (by index), not live yet, holds live trades it has not delivered. */
+  holding(): boolean[] {
+    return this.#streams.map(({ seam }) => !seam.live && seam.held > 0);
   }
 
   /** Whether the history still has trades to replay (or cannot tell: not connected). */

@@ -49,8 +49,13 @@ class ScriptedFeed implements TradeFeed {
       })
     );
   }
-  /** Delivers trades `seqs` of `symbol`, epoch `epoch` told first. */
-  send(symbol: string, epoch: number, seqs: number[]): void {
+  /** Delivers trades `seqs` of `symbol`, epoch `epoch` told first, received at `tsRecv`. */
+  send(
+    symbol: string,
+    epoch: number,
+    seqs: number[],
+    tsRecv = 1_764_000_000_000_000_000n,
+  ): void {
     const index = this.order.indexOf(symbol);
     this.options.onEpoch?.(index, epoch);
     const view = new TradeView();
@@ -59,7 +64,7 @@ class ScriptedFeed implements TradeFeed {
       flags: 0,
       seq,
       tsEvent: 1_764_000_000_000_000_000n,
-      tsRecv: 1_764_000_000_000_000_000n,
+      tsRecv,
       priceFixed: 1_000_000_000n,
       size: 1,
       tradeId: BigInt(seq),
@@ -71,7 +76,10 @@ class ScriptedFeed implements TradeFeed {
   stats() {
     return [];
   }
+  /** How many times {@linkcode status} was called. */
+  polled = 0;
   status() {
+    this.polled++;
     return {
       connected: true,
       idle: this.idle,
@@ -518,7 +526,6 @@ Deno.test("CatchUpFeed: a durable start known complete with nothing replayed rea
   assert.deepEqual(got, [
     "caught A null 9",
     "A:42",
-    "B gap producer restart", // run 8's tail past 70 is unknown
     "caught B null 9",
     "B:1",
     "B:2",
@@ -553,7 +560,7 @@ Deno.test("CatchUpFeed: a stream the history still brings trades of does not swi
   assert.deepEqual(got.slice(50), ["gap 51+449", "caught", "500"]);
 });
 
-Deno.test("CatchUpFeed: a failed read of the latest stored trades is told once and tried again 5 s later; the quiet stream then switches", async () => {
+Deno.test("CatchUpFeed: a failed read of the latest stored trades is told once, however often it fails alike, and tried again 5 s later; the quiet stream then switches", async () => {
   const live = new ScriptedFeed("live", ["A"]);
   const history = new ScriptedFeed("history", ["A"]);
   let reads = 0;
@@ -564,7 +571,7 @@ Deno.test("CatchUpFeed: a failed read of the latest stored trades is told once a
     settleMs: 20,
     stored: () => {
       reads++;
-      return reads === 1
+      return reads <= 2
         ? Promise.reject(new Error("no responders"))
         : Promise.resolve([]);
     },
@@ -577,14 +584,51 @@ Deno.test("CatchUpFeed: a failed read of the latest stored trades is told once a
   });
   live.send("A", 9, [1]);
   history.idle = live.idle = true;
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 25_000;
   while (!feed.caughtUp()[0] && Date.now() < deadline) await delay(50);
   stop.abort();
   await done;
   assert.deepEqual(feed.caughtUp(), [true]);
-  assert.equal(reads, 2);
+  assert.equal(reads, 3);
   assert.deepEqual(events, [
-    "waiting: catch-up: the latest stored trades could not be read (no responders); the quiet streams switch at a try in 5 s",
+    "waiting: catch-up: the latest stored trades could not be read (no responders); the quiet streams holding ring trades wait (not caught up) and try again every 5 s",
+  ]);
+});
+
+Deno.test("CatchUpFeed: a stored read that fails holds only the unread quiet streams: another stream, known complete in another run, switches behind a restart gap", async () => {
+  const live = new ScriptedFeed("live", ["B"]);
+  const history = new ScriptedFeed("history", ["A", "B"]);
+  const feed = new CatchUpFeed({
+    history,
+    live,
+    hold: 16,
+    settleMs: 20,
+    stored: () => Promise.reject(new Error("allow_direct is false")),
+  });
+  const got: string[] = [];
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], (trade, origin) => {
+    got.push(`${origin.symbol}:${trade.seq}`);
+  }, {
+    signal: stop.signal,
+    onGap: (gap) => got.push(`${gap.symbol} gap ${gap.cause}`),
+    onCaughtUp: (e) => got.push(`caught ${e.symbol}`),
+  });
+  history.send("B", 1, [1, 2, 3], 1_000n);
+  live.send("B", 2, [1, 2], 2_000n);
+  history.idle = live.idle = true;
+  const deadline = Date.now() + 3000;
+  while (!got.includes("caught B") && Date.now() < deadline) await delay(20);
+  stop.abort();
+  await done;
+  assert.deepEqual(got, [
+    "B:1",
+    "B:2",
+    "B:3",
+    "B gap producer restart",
+    "caught B",
+    "B:1",
+    "B:2",
   ]);
 });
 
@@ -682,20 +726,223 @@ Deno.test("CatchUpFeed: a durable start reads the latest stored trades once per 
   assert.equal(reads, 1);
 });
 
-Deno.test("CatchUpFeed: the held trades of an old run given up on before the switch (a fifth producer restart) are counted and told in a 'lost' event", async () => {
+Deno.test("CatchUpFeed: the held trades of an old run dropped before the switch (a fifth producer restart) are counted in its lost (cause given up) and told in a 'lost' event only for the seqs the history does not bring", async () => {
+  // hold 16; the ring reader sees A [1, 2] in runs 1..6 (run 1 dropped),
+  // the history brings `history` (seqs by run), then the ring A [3] of run 6.
+  const run = async (history: Map<number, number[]>) => {
+    const live = new ScriptedFeed("live", ["A"]);
+    const hist = new ScriptedFeed("history", ["A"]);
+    const feed = new CatchUpFeed({
+      history: hist,
+      live,
+      hold: 16,
+      settleMs: 60_000,
+    });
+    const events: string[] = [];
+    let received = 0;
+    const stop = new AbortController();
+    const done = feed.subscribeTrades([], () => received++, {
+      signal: stop.signal,
+      onEvent: (e) => events.push(`${e.kind}: ${e.message}`),
+    });
+    for (let epoch = 1; epoch <= 6; epoch++) live.send("A", epoch, [1, 2]);
+    for (const [epoch, seqs] of history) hist.send("A", epoch, seqs);
+    live.send("A", 6, [3]);
+    stop.abort();
+    await done;
+    const [{ lost, lostBy }] = feed.stats();
+    return { lost, lostBy, events, received, caught: feed.caughtUp()[0] };
+  };
+  const all = new Map([1, 2, 3, 4, 5, 6].map((e) => [e, [1, 2]]));
+  // The history brings them all: nothing lost (received 13 = published 13).
+  assert.deepEqual(await run(all), {
+    lost: 0,
+    lostBy: {},
+    events: [],
+    received: 13,
+    caught: true,
+  });
+  // The history lacks run 1's seq 2: only it is given up on, counted (the
+  // summary's lost: the role exits 1) and told.
+  const why =
+    "(more than 4 producer restarts while catching up, and the history did not bring them): lost";
+  const lacks = new Map(all).set(1, [1]);
+  const one = await run(lacks);
+  assert.deepEqual(one, {
+    lost: 1,
+    lostBy: { "given up": 1 },
+    events: [`lost: x:A: 1 held live trades of run 1 given up on ${why}`],
+    received: 12,
+    caught: true,
+  });
+  // The history never has run 1: both its held trades, at the switch.
+  const none = new Map(all);
+  none.delete(1);
+  const two = await run(none);
+  assert.deepEqual(two, {
+    lost: 2,
+    lostBy: { "given up": 2 },
+    events: [`lost: x:A: 2 held live trades of run 1 given up on ${why}`],
+    received: 11,
+    caught: true,
+  });
+});
+
+Deno.test("CatchUpFeed: history trades stored after later ones of their run (a publish retried) are counted in its lost (cause given up) and told in one 'lost' event per message, not delivered out of order", async () => {
   const live = new ScriptedFeed("live", ["A"]);
   const history = new ScriptedFeed("history", ["A"]);
   const feed = new CatchUpFeed({ history, live, hold: 16, settleMs: 60_000 });
+  const got: number[] = [];
   const events: string[] = [];
   const stop = new AbortController();
-  const done = feed.subscribeTrades([], () => {}, {
+  const done = feed.subscribeTrades([], (trade) => got.push(trade.seq), {
     signal: stop.signal,
     onEvent: (e) => events.push(`${e.kind}: ${e.message}`),
   });
-  for (let epoch = 1; epoch <= 6; epoch++) live.send("A", epoch, [5, 6]);
+  history.send("A", 9, [1, 2]);
+  history.send("A", 9, [5]);
+  history.send("A", 9, [3, 4]); // the retry, stored after 5
+  await delay(10);
   stop.abort();
   await done;
+  assert.deepEqual(got, [1, 2, 5]);
+  const [{ lost, lostBy }] = feed.stats();
+  assert.deepEqual({ lost, lostBy }, { lost: 2, lostBy: { "given up": 2 } });
   assert.deepEqual(events, [
-    "lost: x:A: 2 held live trades of run 1 given up on (more than 4 producer restarts while catching up): lost unless the history brings them",
+    "lost: x:A: 2 history trades given up on (JetStream stored them after later trades of their run: a publish retried after a later one of the symbol went through; delivering them would break the order): lost",
+  ]);
+});
+
+Deno.test("CatchUpFeed: a ring run whose trades are older than the history's last of another run (a clock stepped back, JetStream without the ring's run) switches behind a restart gap once a replaced ring would have been attached, not never", async () => {
+  const live = new ScriptedFeed("live", ["A"]);
+  const history = new ScriptedFeed("history", ["A"]);
+  const feed = new CatchUpFeed({ history, live, hold: 16, settleMs: 20 });
+  const got: string[] = [];
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], (trade, origin) => {
+    got.push(`${origin.symbol}:${trade.seq}`);
+  }, {
+    signal: stop.signal,
+    onGap: (gap) => got.push(`${gap.symbol} gap ${gap.cause}`),
+    onCaughtUp: (e) =>
+      got.push(`caught ${e.symbol} ${e.lastSeq} of ${e.lastEpoch}, ${e.epoch}`),
+  });
+  history.send("A", 1, [10], 2_000n);
+  live.send("A", 2, [1, 2], 1_000n); // run 2, its clock behind run 1's
+  history.idle = live.idle = true;
+  const started = Date.now();
+  await delay(500);
+  assert.deepEqual(feed.caughtUp(), [false], "held, not yet taken as newer");
+  const deadline = Date.now() + 10_000;
+  while (!feed.caughtUp()[0] && Date.now() < deadline) await delay(20);
+  assert.ok(Date.now() - started >= 1000, "waits a replaced ring's attach");
+  live.send("A", 2, [3], 3_000n);
+  // Every stream live: the settle ticks stop (no status polled).
+  const polled = history.polled;
+  await delay(200);
+  assert.equal(history.polled, polled);
+  stop.abort();
+  await done;
+  assert.deepEqual(got, [
+    "A:10",
+    "A gap producer restart",
+    "caught A 10 of 1, 2",
+    "A:1",
+    "A:2",
+    "A:3",
+  ]);
+});
+
+Deno.test("CatchUpFeed: a stale ring older than the history's run is never switched to as a newer run: not its trades received before SINCE, not a ring whose producer is dead; the history's later trades still come", async () => {
+  const run = async (ringAt: bigint, dead: boolean) => {
+    const live = new ScriptedFeed("live", ["A"]);
+    const history = new ScriptedFeed("history", ["A"]);
+    const feed = new CatchUpFeed({
+      history,
+      live,
+      hold: 16,
+      settleMs: 20,
+      since: new Date(1000),
+    });
+    const got: string[] = [];
+    const stop = new AbortController();
+    const done = feed.subscribeTrades([], (trade, origin) => {
+      got.push(`${origin.symbol}:${trade.seq}`);
+    }, {
+      signal: stop.signal,
+      onGap: (gap) => got.push(`${gap.symbol} gap ${gap.cause}`),
+      onCaughtUp: (e) => got.push(`caught ${e.symbol}`),
+    });
+    live.send("A", 1, [7, 8, 9], ringAt); // serve E1's ring, killed -9
+    if (dead) {
+      live.options.onEvent?.({
+        kind: "dead",
+        exchange: "x",
+        symbol: "A",
+        stream: 0,
+        message: "producer pid 1 died",
+      });
+    }
+    history.send("A", 2, [1, 2], 2_000_000_000n); // serve E2, --no-ipc
+    history.idle = live.idle = true;
+    await delay(1500); // past the run settle time (1 s here)
+    history.send("A", 2, [3], 3_000_000_000n);
+    await delay(100);
+    stop.abort();
+    await done;
+    assert.deepEqual(feed.caughtUp(), [false]);
+    assert.deepEqual(got, ["A:1", "A:2", "A:3"]);
+  };
+  await run(500_000_000n, false); // received before SINCE (1 s)
+  await run(1_500_000_000n, true); // after it, but its producer is dead
+});
+
+Deno.test("CatchUpFeed: a durable start delivers a killed run's ring trades past its latest stored one, then a restart gap; older kept runs it cannot tell are counted in its lost (cause given up) and told in a 'lost' event", async () => {
+  const attempt = async (stored: ReturnType<typeof storedTrade>) => {
+    const live = new ScriptedFeed("live", ["A"]);
+    const history = new ScriptedFeed("history", ["A"]);
+    history.acknowledged = 10;
+    const feed = new CatchUpFeed({
+      history,
+      live,
+      hold: 16,
+      settleMs: 20,
+      stored: () => Promise.resolve([stored]),
+    });
+    const got: string[] = [];
+    const stop = new AbortController();
+    const done = feed.subscribeTrades([], (trade, origin) => {
+      got.push(`${origin.symbol}:${trade.seq}`);
+    }, {
+      signal: stop.signal,
+      onGap: (gap) => got.push(`${gap.symbol} gap ${gap.cause}`),
+      onCaughtUp: (e) => got.push(`caught ${e.symbol} ${e.lastSeq}`),
+      onEvent: (e) => got.push(`${e.kind}: ${e.message}`),
+    });
+    live.send("A", 1, [4, 5, 6]); // serve killed -9: 5, 6 never stored
+    live.send("A", 2, [1, 2]);
+    history.idle = live.idle = true;
+    const deadline = Date.now() + 5000;
+    while (!feed.caughtUp()[0] && Date.now() < deadline) await delay(20);
+    stop.abort();
+    await done;
+    const [{ lost, lostBy }] = feed.stats();
+    got.push(`lost ${lost} ${JSON.stringify(lostBy)}`);
+    return got;
+  };
+  assert.deepEqual(await attempt(storedTrade("A", 4, 1, 3)), [
+    "A:5",
+    "A:6",
+    "A gap producer restart",
+    "caught A null",
+    "A:1",
+    "A:2",
+    "lost 0 {}",
+  ]);
+  assert.deepEqual(await attempt(storedTrade("A", 1, 2, 4)), [
+    "lost: x:A: 3 held live trades of run 1 given up on (a durable start: JetStream stored trades of that run, acknowledged in an earlier run, and cannot tell which of these it did not; use a time start, --catch-up SINCE, to get them): lost if JetStream never stored them",
+    "caught A null",
+    "A:2",
+    'lost 3 {"given up":3}',
   ]);
 });

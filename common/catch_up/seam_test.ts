@@ -12,7 +12,12 @@ import { encodeMessage } from "../wire/codec.ts";
 import { Side } from "../wire/trade.ts";
 import { TradeView } from "../wire/trade_view.ts";
 import type { TradeGap } from "../transport/feed.ts";
-import { Seam, type SeamGap, type SeamOutput } from "./_seam.ts";
+import {
+  Seam,
+  type SeamGap,
+  type SeamOutput,
+  type StoredCut,
+} from "./_seam.ts";
 import { RecordQueue } from "./_record_queue.ts";
 
 /** A message of `seqs`, received at `tsRecv`. */
@@ -70,8 +75,19 @@ type Told =
  */
 function simulate(
   seed: number,
-): { told: Told[]; published: Published[]; early: Set<number> } {
+): {
+  told: Told[];
+  published: Published[];
+  early: Set<number>;
+  durableFrom?: number;
+  givenUp: number;
+} {
   const rand = random(seed);
+  // Half the runs a durable start: the stored trades before `historyFrom`
+  // were acknowledged in an earlier run (a separate draw: the rest as is).
+  const draw = random(seed ^ 0x5bd1e995);
+  const durable = draw() + draw() + draw() < 1.5; // mixed: nearby seeds differ
+  let givenUp = 0;
   const hold = 2 ** Math.floor(1 + rand() * 8);
   const ringSize = 16 + Math.floor(rand() * 200);
   const total = 1500 + Math.floor(rand() * 1000);
@@ -82,6 +98,7 @@ function simulate(
   let behind = false;
   const out: SeamOutput = {
     mayGoLive: () => !behind,
+    // Each trade's ts_recv is its index in published: its run is known.
     // Each trade's ts_recv is its index in published: its run is known,
     // and the epoch the seam tells with it must be that run's.
     tick: (trade, toldEpoch) => {
@@ -92,6 +109,10 @@ function simulate(
     gap: (gap) => told.push({ kind: "gap", gap }),
     caughtUp: (_replayed, lastSeq, epoch) =>
       told.push({ kind: "caught", lastSeq, epoch }),
+    evicted: (_epoch, count) => givenUp += count,
+    unsure: (_epoch, count) => givenUp += count,
+    // JetStream stores each run in order here: no trade is ever late.
+    late: (seq) => assert.fail(`late ${seq} (seed ${seed})`),
   };
   const seam = new Seam(out, hold);
   const forward = (gap: TradeGap) => told.push({ kind: "gap", gap });
@@ -105,6 +126,13 @@ function simulate(
   };
   newRun();
   const historyFrom = Math.floor(rand() * 60);
+  if (durable) {
+    // The earlier run of the durable consumer acknowledged these (stored).
+    for (let i = 0; i < historyFrom; i++) {
+      published.push({ epoch: liveEpoch, seq: nextSeq, stored: true });
+      nextSeq = (nextSeq + 1) >>> 0;
+    }
+  }
   let historyAt = historyFrom; // index in published
   let historyEpoch = -1;
   let liveAt = runStart; // index in published
@@ -117,7 +145,20 @@ function simulate(
   const early = new Set<number>();
   const complete = () => {
     const from = told.length;
-    if (!seam.historyComplete()) return;
+    // A durable start reads the latest stored trade (all before
+    // historyFrom: the history, complete, delivered nothing) once.
+    let stored: StoredCut | null | undefined;
+    if (durable && seam.replayed === 0) {
+      const last = published.findLastIndex((t, i) =>
+        i < historyFrom && t.stored
+      );
+      stored = last < 0 ? null : {
+        epoch: published[last].epoch,
+        seq: published[last].seq,
+        tsRecv: BigInt(last),
+      };
+    }
+    if (!seam.historyComplete({ stored })) return;
     for (let i = from; i < told.length; i++) early.add(i);
   };
   while (steps++ < 100_000) {
@@ -138,7 +179,11 @@ function simulate(
       if (rand() < 0.5) {
         const lost = Math.floor(rand() * 5);
         for (
-          let i = Math.max(runStart, published.length - lost);
+          let i = Math.max(
+            runStart,
+            published.length - lost,
+            durable ? historyFrom : 0, // acknowledged: stored
+          );
           i < published.length;
           i++
         ) {
@@ -210,17 +255,24 @@ function simulate(
       break;
     }
   }
-  return { told, published, early };
+  return {
+    told,
+    published,
+    early,
+    durableFrom: durable ? historyFrom : undefined,
+    givenUp,
+  };
 }
 
 /**
  * Checks what a run told: in order per run with every missing trade in an
  * exact gap or behind a producer restart; before the switch only restart
  * gaps, and none hiding a trade JetStream stored; every trade published
- * after the first delivered one delivered or so covered; one switch.
+ * after the first delivered one delivered or so covered; one switch; at a
+ * durable start, no trade acknowledged before it delivered again.
  */
 function check(seed: number): void {
-  const { told, published, early } = simulate(seed);
+  const { told, published, early, durableFrom } = simulate(seed);
   const what = `seed ${seed}`;
   const at = new Map(published.map((t, i) => [`${t.epoch}:${t.seq}`, i]));
   const delivered = new Set<string>();
@@ -280,6 +332,12 @@ function check(seed: number): void {
     }
     const key = `${item.epoch}:${item.seq}`;
     assert.ok(!delivered.has(key), `${what}: ${key} twice`);
+    // A durable start: a stored trade before its start was acknowledged.
+    const i = at.get(key)!;
+    assert.ok(
+      durableFrom === undefined || i >= durableFrom || !published[i].stored,
+      `${what}: ${key} (#${i}), acknowledged, delivered again`,
+    );
     delivered.add(key);
     const newRun = epoch !== -1 && item.epoch !== epoch;
     assert.ok(
@@ -348,7 +406,7 @@ function check(seed: number): void {
   }
 }
 
-Deno.test("seam: 500 random runs (restarts, killed runs, seqs wrapping past 2^32, quiet spells, a reader reported behind) deliver every trade once in order per run, or in a gap that says so, and catch up once", () => {
+Deno.test("seam: 500 random runs (restarts, killed runs, seqs wrapping past 2^32, quiet spells, a reader reported behind, durable starts cut at the latest stored trade) deliver every trade once in order per run, or in a gap that says so, and catch up once", () => {
   for (let seed = 1; seed <= 500; seed++) check(seed);
 });
 
@@ -381,6 +439,25 @@ Deno.test("seam: history of another run does not switch; the live run's does", (
   seam.liveTrade(message([4]).select(0)); // delivered already
   seam.liveTrade(message([5]).select(0));
   assert.deepEqual(seqs, [1, 2, 3, -1, 1, 2, 3, 4, 5]);
+});
+
+Deno.test("seam: the switch releases the held trades' queue (its buffer, up to hold × 48 B, is not kept for the life of the stream)", () => {
+  const told: string[] = [];
+  const seam = new Seam({
+    mayGoLive: () => true,
+    tick: (trade) => told.push(String(trade.seq)),
+    gap: () => {},
+    caughtUp: () => told.push("caught"),
+  }, 8);
+  seam.liveEpoch(5);
+  for (let seq = 1; seq <= 10; seq++) {
+    seam.liveTrade(message([seq]).select(0));
+  }
+  assert.equal(seam.droppedHeld, 2); // a full queue of 8
+  assert.equal(seam.historyComplete(), true);
+  seam.liveTrade(message([11]).select(0));
+  assert.deepEqual(told, ["caught", ..."3 4 5 6 7 8 9 10 11".split(" ")]);
+  assert.equal(seam.droppedHeld, 0, "a new, empty queue");
 });
 
 Deno.test("RecordQueue: keeps the newest when full, in order across the wrap", () => {
@@ -479,8 +556,23 @@ Deno.test("seam: a history known complete switches at the oldest held trade: no 
     send(seam, "history", [10], 100n);
     send(seam, "live", [90], 50n);
     assert.equal(seam.historyComplete(), false);
+    assert.equal(seam.waitsForRing, true);
   });
   assert.deepEqual(older, { told: ["10"], switched: false });
+  // Still that run once a replaced ring would have been attached: the
+  // ring's own, newer run (a clock stepped back), behind a restart gap.
+  assert.deepEqual(
+    run((seam) => {
+      seam.liveEpoch(4);
+      seam.historyEpoch(5);
+      send(seam, "history", [10], 100n);
+      send(seam, "live", [90], 50n);
+      assert.equal(seam.historyComplete(), false);
+      assert.equal(seam.historyComplete({ runSettled: true }), true);
+      assert.equal(seam.waitsForRing, false);
+    }).told,
+    ["10", "gap producer restart null+null", "caught 10 4", "90"],
+  );
 });
 
 Deno.test("seam: a live epoch change after the switch delivers the new run from its start; before it (a time start), the old run's held trades the history never enters go first, then a producer restart", () => {
@@ -663,8 +755,41 @@ Deno.test("seam: history without Marketbus-Epoch known complete switches by ts_r
   assert.deepEqual(run([[9, 90n], [10, 100n]]), ["complete false"]);
 });
 
+Deno.test("seam: history without Marketbus-Epoch across a producer restart (seqs from 1 again) delivers the new run behind a producer restart, then switches to the ring with no duplicate", () => {
+  const told: string[] = [];
+  const seam = new Seam({
+    mayGoLive: () => true,
+    tick: (trade) => told.push(String(trade.seq)),
+    gap: (gap) => told.push(`gap ${gap.cause}`),
+    caughtUp: (replayed, lastSeq) => told.push(`caught ${replayed} ${lastSeq}`),
+  }, 16);
+  seam.liveEpoch(77);
+  seam.historyEpoch(0); // an old serve: no header
+  const at = (i: number) => BigInt(i * 10);
+  let i = 0;
+  for (let seq = 1; seq <= 5; seq++) {
+    seam.history(message([seq], at(++i)).select(0));
+  }
+  for (let seq = 1; seq <= 10; seq++) {
+    seam.history(message([seq], at(++i)).select(0));
+  }
+  // The ring (the second run, now with a header) from 8 on.
+  for (let seq = 8; seq <= 12; seq++) {
+    seam.liveTrade(message([seq], at(seq + 5)).select(0));
+  }
+  assert.equal(seam.historyComplete(), true);
+  assert.deepEqual(told, [
+    ..."12345".split(""),
+    "gap producer restart",
+    ..."1 2 3 4 5 6 7 8 9 10".split(" "),
+    "caught 15 10",
+    "11",
+    "12",
+  ]);
+});
+
 Deno.test("seam: a durable start known complete with nothing delivered leaves out the held trades at or before the latest stored one of their run; an exact gap when the ring lost the next ones", () => {
-  const run = (held: number[], stored?: { epoch: number; seq: number }) => {
+  const run = (held: number[], stored?: StoredCut) => {
     const told: string[] = [];
     const seam = new Seam({
       mayGoLive: () => true,
@@ -674,28 +799,43 @@ Deno.test("seam: a durable start known complete with nothing delivered leaves ou
     }, 16);
     seam.liveEpoch(5);
     for (const seq of held) seam.liveTrade(message([seq]).select(0));
-    seam.historyComplete(stored);
+    seam.historyComplete({ stored });
     return told;
   };
-  assert.deepEqual(run([1, 2, 3, 4], { epoch: 5, seq: 2 }), [
+  assert.deepEqual(run([1, 2, 3, 4], { epoch: 5, seq: 2, tsRecv: 0n }), [
     "caught null",
     "3",
     "4",
   ]);
-  assert.deepEqual(run([5, 6], { epoch: 5, seq: 2 }), [
+  assert.deepEqual(run([5, 6], { epoch: 5, seq: 2, tsRecv: 0n }), [
     "gap 3+2",
     "caught null",
     "5",
     "6",
   ]);
-  // Another run than the stored one's: its tail past it is unknown.
-  assert.deepEqual(run([1, 2], { epoch: 4, seq: 9 }), [
-    "gap null+null",
+  assert.deepEqual(run([1, 2], { epoch: 4, seq: 9, tsRecv: 0n }), [
     "caught null",
     "1",
     "2",
   ]);
-  assert.deepEqual(run([1, 2], { epoch: 5, seq: 2 }), ["caught null"]);
+  assert.deepEqual(run([1, 2], { epoch: 5, seq: 2, tsRecv: 0n }), [
+    "caught null",
+  ]);
+  // Stored with no Marketbus-Epoch (an old serve): cut by its ts_recv, the
+  // held trades received before it (or with it, at or before its seq) go.
+  const at = 1_764_000_000_000_100_000n; // the held trades' ts_recv
+  assert.deepEqual(run([1, 2], { epoch: 0, seq: 2, tsRecv: at }), [
+    "caught null",
+  ]);
+  assert.deepEqual(run([1, 2, 3], { epoch: 0, seq: 2, tsRecv: at }), [
+    "caught null",
+    "3",
+  ]);
+  assert.deepEqual(run([1, 2], { epoch: 0, seq: 9, tsRecv: at - 1n }), [
+    "caught null",
+    "1",
+    "2",
+  ]);
 });
 
 Deno.test("seam: a time start known complete with no history trade delivers the kept runs' held trades from since on, each followed by a producer restart, then switches", () => {
@@ -728,19 +868,187 @@ Deno.test("seam: a time start known complete with no history trade delivers the 
   ]);
 });
 
-Deno.test("seam: more than 4 old runs kept before the switch: the oldest one's held trades are counted (evicted) and told", () => {
+Deno.test("seam: more than 4 old runs kept before the switch: the oldest one's held trades the history does not bring are counted (evicted) and told, when the history leaves that run or at the switch", () => {
+  const run = (history: [number, number[]][]) => {
+    const told: string[] = [];
+    const seam = new Seam({
+      mayGoLive: () => true,
+      tick: (trade) => told.push(String(trade.seq)),
+      gap: () => {},
+      caughtUp: () => told.push("caught"),
+      evicted: (epoch, count) => told.push(`evicted ${epoch}: ${count}`),
+    }, 16);
+    for (let epoch = 1; epoch <= 6; epoch++) {
+      seam.liveEpoch(epoch);
+      seam.liveTrade(message([1, 2]).select(0));
+      seam.liveTrade(message([1, 2]).select(1));
+    }
+    for (const [epoch, seqs] of history) {
+      seam.historyEpoch(epoch);
+      for (const seq of seqs) seam.history(message([seq]).select(0));
+    }
+    seam.liveTrade(message([3]).select(0));
+    return { told: told.filter((t) => !/^\d$/.test(t)), evicted: seam.evicted };
+  };
+  const all: [number, number[]][] = [1, 2, 3, 4, 5, 6].map((e) => [e, [1, 2]]);
+  assert.deepEqual(run(all), { told: ["caught"], evicted: 0 });
+  assert.deepEqual(run([[1, [1]], ...all.slice(1)]), {
+    told: ["evicted 1: 1", "caught"],
+    evicted: 1,
+  });
+  assert.deepEqual(run([[1, [2]], ...all.slice(1)]), {
+    told: ["caught"],
+    evicted: 0,
+  });
+  assert.deepEqual(run(all.slice(1)), {
+    told: ["evicted 1: 2", "caught"],
+    evicted: 2,
+  });
+});
+
+Deno.test("seam: a durable start delivers the kept runs' held trades JetStream never stored (past the latest stored trade of its run, later runs and runs the history skips whole), each followed by a producer restart; the older ones it cannot tell are counted and told", () => {
+  const run = (script: (seam: Seam) => void) => {
+    const told: string[] = [];
+    const seam = new Seam({
+      mayGoLive: () => true,
+      tick: (trade) => told.push(String(trade.seq)),
+      gap: (gap) => told.push(`gap ${gap.cause} ${gap.firstSeq}+${gap.count}`),
+      caughtUp: (_replayed, lastSeq, epoch) =>
+        told.push(`caught ${lastSeq} ${epoch}`),
+      unsure: (epoch, count) => told.push(`unsure ${epoch}: ${count}`),
+    }, 8);
+    script(seam);
+    return { told, unsure: seam.unsure };
+  };
+  const held = (seam: Seam, epoch: number, seqs: number[]) => {
+    seam.liveEpoch(epoch);
+    for (const seq of seqs) seam.liveTrade(message([seq]).select(0));
+  };
+  const twoRuns = (seam: Seam) => {
+    held(seam, 1, [4, 5, 6]); // serve killed: 5, 6 in its ring only
+    held(seam, 2, [1, 2]);
+  };
+  const restart = "gap producer restart null+null";
+  // The latest stored trade is run 1's 4: 5 and 6 were never stored.
+  assert.deepEqual(
+    run((seam) => {
+      twoRuns(seam);
+      seam.historyComplete({ stored: { epoch: 1, seq: 4, tsRecv: 0n } });
+    }),
+    {
+      told: ["5", "6", restart, "caught null 2", "1", "2"],
+      unsure: 0,
+    },
+  );
+  // The ring no longer holds run 1's 3, past the stored 2: an exact gap (3+1).
+  assert.deepEqual(
+    run((seam) => {
+      twoRuns(seam);
+      seam.historyComplete({ stored: { epoch: 1, seq: 2, tsRecv: 0n } });
+    }).told,
+    [
+      "gap overwritten 3+1",
+      "4",
+      "5",
+      "6",
+      restart,
+      "caught null 2",
+      "1",
+      "2",
+    ],
+  );
+  // Nothing stored: every kept run goes out.
+  assert.deepEqual(
+    run((seam) => {
+      twoRuns(seam);
+      seam.historyComplete({ stored: null });
+    }).told,
+    ["4", "5", "6", restart, "caught null 2", "1", "2"],
+  );
+  // Stored with no Marketbus-Epoch (an old serve): every run cut by its
+  // ts_recv (the held trades' is `at`): all left out, or all delivered.
+  const at = 1_764_000_000_000_100_000n;
+  assert.deepEqual(
+    run((seam) => {
+      twoRuns(seam);
+      seam.historyComplete({ stored: { epoch: 0, seq: 9, tsRecv: at + 1n } });
+    }),
+    { told: ["caught null 2"], unsure: 0 },
+  );
+  assert.deepEqual(
+    run((seam) => {
+      twoRuns(seam);
+      seam.historyComplete({ stored: { epoch: 0, seq: 9, tsRecv: at - 1n } });
+    }).told,
+    ["4", "5", "6", restart, "caught null 2", "1", "2"],
+  );
+  // The latest stored trade is of the live run: run 1 cannot be told.
+  assert.deepEqual(
+    run((seam) => {
+      twoRuns(seam);
+      seam.historyComplete({ stored: { epoch: 2, seq: 1, tsRecv: 0n } });
+    }),
+    { told: ["unsure 1: 3", "caught null 2", "2"], unsure: 3 },
+  );
+  // The history goes from run 1 to run 3: kept run 2, skipped, goes out.
+  assert.deepEqual(
+    run((seam) => {
+      held(seam, 1, [5]);
+      held(seam, 2, [1, 2]);
+      held(seam, 3, [1]);
+      seam.historyEpoch(1);
+      seam.history(message([4]).select(0));
+      seam.history(message([5]).select(0));
+      seam.historyEpoch(3);
+      seam.history(message([1]).select(0));
+    }).told,
+    ["4", "5", restart, "1", "2", restart, "1", "caught 1 3"],
+  );
+});
+
+Deno.test("seam: a history trade of its run filling a range the history skipped (stored after later ones: a publish retried) is told late, not dropped silently; a repeat and a range a history gap told are not", () => {
   const told: string[] = [];
   const seam = new Seam({
     mayGoLive: () => true,
-    tick: () => {},
-    gap: () => {},
-    caughtUp: () => {},
-    evicted: (epoch, count) => told.push(`${epoch}: ${count}`),
+    tick: (trade) => told.push(String(trade.seq)),
+    gap: (gap) => told.push(`gap ${gap.firstSeq}+${gap.count}`),
+    caughtUp: () => told.push("caught"),
+    late: (seq) => told.push(`late ${seq}`),
   }, 8);
-  for (let epoch = 1; epoch <= 7; epoch++) {
-    seam.liveEpoch(epoch);
-    seam.liveTrade(message([5]).select(0));
-  }
-  assert.deepEqual(told, ["1: 1", "2: 1"]);
-  assert.equal(seam.evicted, 2);
+  const history = (seqs: number[]) => {
+    const view = message(seqs);
+    for (let i = 0; i < seqs.length; i++) seam.history(view.select(i));
+  };
+  const gap: TradeGap = {
+    exchange: "x",
+    symbol: "A",
+    stream: 0,
+    cause: "stream limit or deleted",
+    firstSeq: 7,
+    lastSeq: 8,
+    count: 2,
+  };
+  seam.historyEpoch(7);
+  history([1, 2]);
+  history([5, 6]); // 3 and 4 not stored yet
+  history([3, 4]); // the retry, stored late
+  history([6]); // stored twice
+  seam.historyGap(gap, (g) => told.push(`gap ${g.firstSeq}+${g.count}`));
+  history([9]);
+  history([8]); // counted in the gap already
+  assert.deepEqual(told, [
+    "1",
+    "2",
+    "5",
+    "6",
+    "late 3",
+    "late 4",
+    "gap 7+2",
+    "9",
+  ]);
+  // Another run: the old run's holes (3, 4) are forgotten: 4 is a repeat.
+  seam.historyEpoch(8);
+  history([1, 2, 3, 4]);
+  history([4]);
+  assert.deepEqual(told.slice(8), ["gap null+null", "1", "2", "3", "4"]);
 });

@@ -31,6 +31,7 @@ import {
   boundedDuration,
   checkJetStreamName,
   COUNT,
+  exchangeStreamOf,
   readShmPathPrefix,
   readSymbols,
 } from "./_values.ts";
@@ -126,6 +127,56 @@ function readIpcSource(section: Section): IpcSourceConfig {
   };
 }
 
+/** `[data_source.nats]`'s `stream_name` and `subject_prefix`. */
+function readNatsNames(
+  section: Section,
+): { streamName: string; subjectPrefix: string } {
+  const streamName = section.string("stream_name", "MARKET_DATA", {
+    check: checkJetStreamName,
+  });
+  const subjectPrefix = section.string("subject_prefix", "market", {
+    check: checkPrefix,
+  });
+  return { streamName, subjectPrefix };
+}
+
+/**
+ * `stream_per_exchange`; with one exchange, checks its stream and durable
+ * names `{name}_{EXCHANGE}` (every exchange: the streams found are valid, and
+ * a start sequence, which each stream numbers on its own, is refused).
+ */
+function readStreamPerExchange(
+  section: Section,
+  names: {
+    exchange: string;
+    streamName: string;
+    durableName?: string;
+    consumer: Section;
+    deliver: string;
+  },
+): boolean {
+  const on = section.boolean("stream_per_exchange", false);
+  const { exchange, streamName, durableName } = names;
+  if (on && exchange === EVERY_EXCHANGE) {
+    if (names.deliver === "by_start_sequence") {
+      names.consumer.problem(
+        "start_sequence",
+        `cannot start every exchange's stream (stream_per_exchange = true, exchange "*"): each stream numbers its own messages; expected deliver = "by_start_time", or one exchange`,
+      );
+    }
+    return on;
+  }
+  if (!on) return on;
+  exchangeStreamOf(section, streamName, { exchange });
+  if (durableName !== undefined) {
+    exchangeStreamOf(section, durableName, {
+      exchange,
+      from: "consumer.durable_name",
+    });
+  }
+  return on;
+}
+
 /** The consumer's exchange (`"*"` = every one) and symbols, by the one rule. */
 function readConsumerSelection(
   source: Section,
@@ -154,6 +205,32 @@ function readConsumerSelection(
   return { exchange, symbols };
 }
 
+/** Checks what the rings read (type "ipc" or a catch-up): one exchange, symbols, valid ring names. */
+function checkRings(
+  section: Section,
+  ipc: { ipc: Section; prefix: string },
+  read: { exchange: string; symbols: string[] },
+): void {
+  const { exchange, symbols } = read;
+  if (exchange === EVERY_EXCHANGE) {
+    section.invalid("exchange", RING_PER_EXCHANGE);
+  }
+  if (symbols.length === 0) {
+    section.problem(
+      "symbols",
+      "expected at least one symbol: a ring is per symbol",
+    );
+  }
+  if (exchange !== EVERY_EXCHANGE) {
+    checkRingNames(section, {
+      ...ipc,
+      exchange,
+      symbols,
+      without: 'read NATS (--nats or data_source.type = "nats")',
+    });
+  }
+}
+
 /** Reads `[data_source]`; legacy keys add to `warnings`. */
 export function readDataSource(
   section: Section,
@@ -171,12 +248,7 @@ export function readDataSource(
   const ipcSection = section.section("ipc");
   const ipc = readIpcSource(ipcSection);
   const natsSection = section.section("nats");
-  const streamName = natsSection.string("stream_name", "MARKET_DATA", {
-    check: checkJetStreamName,
-  });
-  const subjectPrefix = natsSection.string("subject_prefix", "market", {
-    check: checkPrefix,
-  });
+  const names = readNatsNames(natsSection);
   const connectionSection = natsSection.section("connection");
   const connection = readConnection(
     connectionSection,
@@ -189,6 +261,13 @@ export function readDataSource(
     symbols,
   });
   const { durableName, ...policy } = readConsumer(consumerSection, warnings);
+  const streamPerExchange = readStreamPerExchange(natsSection, {
+    exchange: selection.exchange,
+    streamName: names.streamName,
+    durableName,
+    consumer: consumerSection,
+    deliver: policy.deliver,
+  });
   natsSection.done();
   section.done();
   checkCatchUp(section, catchUp, { durableName, warnings });
@@ -198,22 +277,10 @@ export function readDataSource(
   }
   // A catch-up switches to the rings: it reads them as type "ipc" does.
   const rings = type === "ipc" || catchUp !== undefined;
-  if (rings && exchange === EVERY_EXCHANGE) {
-    section.invalid("exchange", RING_PER_EXCHANGE);
-  }
-  if (rings && symbols.length === 0) {
-    section.problem(
-      "symbols",
-      "expected at least one symbol: a ring is per symbol",
-    );
-  }
-  if (rings && exchange !== EVERY_EXCHANGE) {
-    checkRingNames(section, {
-      ipc: ipcSection,
-      prefix: ipc.shmPathPrefix,
+  if (rings) {
+    checkRings(section, { ipc: ipcSection, prefix: ipc.shmPathPrefix }, {
       exchange,
       symbols,
-      without: 'read NATS (--nats or data_source.type = "nats")',
     });
   }
   const consumer = {
@@ -232,6 +299,6 @@ export function readDataSource(
     ...(catchUpHold === undefined ? {} : { catchUpHold }),
     snapshot,
     ipc,
-    nats: { connection, consumer, streamName, subjectPrefix },
+    nats: { connection, consumer, ...names, streamPerExchange },
   };
 }

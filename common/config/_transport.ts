@@ -10,13 +10,14 @@
 
 import { parseByteSize } from "./byte_size.ts";
 import { formatDuration } from "./duration.ts";
-import { checkPrefix } from "../wire/subjects.ts";
+import { checkPrefix, normalizeExchange } from "../wire/subjects.ts";
 import { readConnection } from "./_connection.ts";
 import { DEFAULT_MAX_BYTES_PER_SUBJECT } from "./_defaults.ts";
 import type { Section } from "./_reader.ts";
 import {
   boundedDuration,
   checkJetStreamName,
+  exchangeStreamOf,
   readShmPathPrefix,
 } from "./_values.ts";
 import { maxMsgsPerSubjectFor } from "./stream_limits.ts";
@@ -66,14 +67,31 @@ function readPerSubjectBudget(
     : undefined;
 }
 
+/**
+ * `stream_name`, or with `stream_per_exchange = true` the publisher's
+ * exchange's stream `{stream_name}_{EXCHANGE}`, checked as a whole.
+ */
+function readStreamName(
+  section: Section,
+  publisher: DataManagerConfig,
+): { streamName: string; streamExchange: string | undefined } {
+  const base = section.string("stream_name", "MARKET_DATA", {
+    check: checkJetStreamName,
+  });
+  if (!section.boolean("stream_per_exchange", false)) {
+    return { streamName: base, streamExchange: undefined };
+  }
+  const { exchange } = publisher;
+  const streamName = exchangeStreamOf(section, base, { exchange });
+  return { streamName, streamExchange: normalizeExchange(exchange) };
+}
+
 function readJetStream(
   section: Section,
   publisher: DataManagerConfig,
   enabled: boolean,
 ): JetStreamConfig {
-  const streamName = section.string("stream_name", "MARKET_DATA", {
-    check: checkJetStreamName,
-  });
+  const { streamName, streamExchange } = readStreamName(section, publisher);
   const subjectPrefix = section.string("subject_prefix", "market", {
     check: checkPrefix,
   });
@@ -122,6 +140,7 @@ function readJetStream(
   section.done();
   return {
     streamName,
+    streamExchange,
     subjectPrefix,
     retention,
     storage,

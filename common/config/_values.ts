@@ -13,6 +13,7 @@ import type { Section } from "./_reader.ts";
 import { quoteValue } from "./quote.ts";
 import { checkSymbolList } from "./symbols.ts";
 import type { MetricsConfig } from "./types.ts";
+import { exchangeStreamName } from "../wire/subjects.ts";
 
 /** The range of counts and ids: 0 up to the largest exact integer. */
 export const COUNT = { min: 0, max: Number.MAX_SAFE_INTEGER };
@@ -109,6 +110,28 @@ export function checkJetStreamName(name: string): string {
       }: expected 1 to 255 characters without ".", "*", ">", "/", "\\", whitespace or control characters`,
     );
   }
+  return name;
+}
+
+/**
+ * The per-exchange name `{base}_{EXCHANGE}` of `exchange`, reported at
+ * `stream_per_exchange` when it is not a valid JetStream name (see
+ * {@linkcode JETSTREAM_NAME}); `from` names the key `base` comes from.
+ */
+export function exchangeStreamOf(
+  section: Section,
+  base: string,
+  options: { exchange: string; from?: string },
+): string {
+  const { from = "stream_name" } = options;
+  const name = exchangeStreamName(base, options.exchange);
+  if (JETSTREAM_NAME.test(name)) return name;
+  section.problem(
+    "stream_per_exchange",
+    `the per-exchange name ${
+      JSON.stringify(name)
+    } ({${from}}_{EXCHANGE}) is not a valid JetStream name: expected 1 to 255 characters without ".", "*", ">", "/", "\\", whitespace or control characters (change ${from} or the exchange)`,
+  );
   return name;
 }
 

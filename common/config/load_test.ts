@@ -120,6 +120,7 @@ const DEFAULT_CONFIG: Config = {
       connectTimeoutMs: 5000,
       jetstream: {
         streamName: "MARKET_DATA",
+        streamExchange: undefined,
         subjectPrefix: "market",
         retention: "limits",
         storage: "file",
@@ -182,6 +183,7 @@ const DEFAULT_CONFIG: Config = {
         ackWaitMs: 30_000,
       },
       streamName: "MARKET_DATA",
+      streamPerExchange: false,
       subjectPrefix: "market",
     },
   },
@@ -845,6 +847,7 @@ const LEVELS: [string, string, string, string[]][] = [
   ]],
   ["transport.nats.jetstream", "max_ages", "max_age", [
     "stream_name",
+    "stream_per_exchange",
     "subject_prefix",
     "retention",
     "storage",
@@ -888,6 +891,7 @@ const LEVELS: [string, string, string, string[]][] = [
   ]],
   ["data_source.nats", "conection", "connection", [
     "stream_name",
+    "stream_per_exchange",
     "subject_prefix",
     "connection",
     "consumer",
@@ -1434,6 +1438,7 @@ duplicate_window = "5m"
 `).transport.nats.jetstream,
     {
       streamName: "TRADES-1",
+      streamExchange: undefined,
       subjectPrefix: "prod.market",
       retention: "interest",
       storage: "memory",

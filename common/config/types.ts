@@ -90,8 +90,10 @@ export interface NatsConnectionConfig {
 
 /** The JetStream stream data_manager publishes into. */
 export interface JetStreamConfig {
-  /** Stream name. */
+  /** Stream name: `stream_name`, or `{stream_name}_{EXCHANGE}` with `stream_per_exchange`. */
   streamName: string;
+  /** The one exchange the stream captures (`stream_per_exchange`), lower case; undefined: every exchange (`{prefix}.>`). */
+  streamExchange: string | undefined;
   /** First token(s) of every subject. */
   subjectPrefix: string;
   /** Retention policy. */
@@ -344,6 +346,8 @@ export interface DataSourceConfig {
     consumer: NatsConsumerConfig;
     /** The stream to read (must match the publisher's `stream_name`). */
     streamName: string;
+    /** Read the streams `{streamName}_{EXCHANGE}`, one per exchange (must match the publisher's `stream_per_exchange`). */
+    streamPerExchange: boolean;
     /** First token(s) of the subjects (must match the publisher's `subject_prefix`). */
     subjectPrefix: string;
   };

@@ -59,6 +59,8 @@ export interface ConsumerRun {
   consumer: NatsConsumerConfig;
   /** The subject filters. */
   filters: string[];
+  /** An existing durable started by the per-exchange rule is resumed (`ruleResumed`). */
+  resumeRuleStart?: boolean;
   /** Ends the subscription. */
   signal: AbortSignal | undefined;
   /** How the consumer reads (stream, start, replay, filter), for the attach event. */

@@ -60,6 +60,43 @@ export interface ConsumerTarget {
   consumer: NatsConsumerConfig;
   /** The subject filters. */
   filters: string[];
+  /**
+   * A per-exchange durable (`stream_per_exchange`): an existing one started
+   * by the per-exchange rule is resumed (see {@linkcode ruleResumed}).
+   *
+   * @default false
+   */
+  resumeRuleStart?: boolean;
+}
+
+/** The configured starts the per-exchange rule may replace. */
+export const RULE_REPLACED: ReadonlySet<string> = new Set([
+  "new",
+  "last",
+  "last_per_subject",
+]);
+
+/**
+ * `consumer` with the start of `existing` when the per-exchange rule
+ * (`_exchange_start.ts`) set it: `all` or `by_start_time` while `new`,
+ * `last` or `last_per_subject` is configured; undefined otherwise.
+ */
+export function ruleResumed(
+  existing: ConsumerConfig,
+  consumer: NatsConsumerConfig,
+): NatsConsumerConfig | undefined {
+  if (!RULE_REPLACED.has(consumer.deliver)) return undefined;
+  const { deliver_policy: policy, opt_start_time: time } = existing;
+  if (policy === "all") {
+    return { ...consumer, deliver: "all", startSequence: undefined };
+  }
+  if (policy !== "by_start_time" || time === undefined) return undefined;
+  return {
+    ...consumer,
+    deliver: "by_start_time",
+    startTime: new Date(Date.parse(time)),
+    startSequence: undefined,
+  };
 }
 
 /** Whether `error` is JetStream's API error `code`. */
@@ -86,7 +123,7 @@ export async function reconcileDurable(
   target: ConsumerTarget,
 ): Promise<{ info: ConsumerInfo; change: string }> {
   const { consumer, stream: streamName, filters } = target;
-  const wanted = durableConfig(name, consumer, filters);
+  let wanted = durableConfig(name, consumer, filters);
   let info: ConsumerInfo;
   try {
     info = await jsm.consumers.info(streamName, name);
@@ -97,6 +134,10 @@ export async function reconcileDurable(
       change: "created",
     };
   }
+  const resumed = target.resumeRuleStart
+    ? ruleResumed(info.config, consumer)
+    : undefined;
+  if (resumed !== undefined) wanted = durableConfig(name, resumed, filters);
   const conflicts = fixedDifferences(info.config, wanted);
   if (conflicts.length > 0) {
     throw new ConsumerConflictError(streamName, name, {

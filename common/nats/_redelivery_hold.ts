@@ -28,7 +28,7 @@ export interface HeldMessage {
 /** The messages of a pass held until the awaited redeliveries are in. */
 export class RedeliveryHold {
   /** How long, from the start of the pass, the hold may wait, ms. */
-  readonly maxWaitMs: number;
+  readonly #maxWaitMs: number;
   readonly #floor: number;
   readonly #last: number;
   #awaited: number;
@@ -47,7 +47,7 @@ export class RedeliveryHold {
     this.#awaited = count;
     this.#floor = options.floor;
     this.#last = options.last;
-    this.maxWaitMs = options.maxWaitMs;
+    this.#maxWaitMs = options.maxWaitMs;
   }
 
   /** Calls `onTimeout` once `maxWaitMs` have passed, unless stopped before. */
@@ -55,7 +55,7 @@ export class RedeliveryHold {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       onTimeout();
-    }, this.maxWaitMs);
+    }, this.#maxWaitMs);
   }
 
   /** Stops the timer {@linkcode RedeliveryHold.start} started. */

@@ -69,7 +69,6 @@ export class Subscription {
   #byStream = new Map<string, Channel>();
   #routes = new Map<string, Route>();
   #view = new TradeView();
-  #onTick: OnTick;
   #onStream: OnStream;
   #onGap: OnGap | undefined;
   #onEpoch: OnEpoch | undefined;
@@ -116,7 +115,6 @@ export class Subscription {
     },
   ) {
     this.status = new ConsumerStatus(options);
-    this.#onTick = onTick;
     this.#onStream = options.onStream;
     this.#onGap = options.onGap;
     this.#onEpoch = options.onEpoch;

@@ -62,6 +62,15 @@ export interface NatsFeedOptions {
   subjectPrefix: string;
   /** Where the connection logs its state changes (default: nowhere). */
   log?: Logger;
+  /**
+   * The durable is one exchange stream's (`stream_per_exchange`): an existing
+   * one at `all` or `by_start_time` while `new`, `last` or `last_per_subject`
+   * is configured was started there by the per-exchange rule and is
+   * resumed, not refused.
+   *
+   * @default false
+   */
+  resumeRuleStart?: boolean;
 }
 
 const SILENT: Logger = {
@@ -70,6 +79,39 @@ const SILENT: Logger = {
   warn() {},
   error() {},
 };
+
+/**
+ * Checks `options` as {@linkcode NatsFeed} does.
+ *
+ * @throws {RangeError} when the prefix or exchange is not a valid subject
+ * token, or the start time or sequence its deliver policy needs is missing.
+ */
+export function checkFeedOptions(options: NatsFeedOptions): void {
+  const { consumer } = options;
+  checkPrefix(options.subjectPrefix);
+  if (consumer.exchange !== undefined) normalizeExchange(consumer.exchange);
+  const { startTime, startSequence } = consumer;
+  if (
+    consumer.deliver === "by_start_time" &&
+    !(startTime instanceof Date && !Number.isNaN(startTime.getTime()))
+  ) {
+    throw new RangeError(
+      `Invalid start time ${
+        String(startTime)
+      }: deliver "by_start_time" needs a valid Date`,
+    );
+  }
+  if (
+    consumer.deliver === "by_start_sequence" &&
+    !(Number.isSafeInteger(startSequence) && startSequence! >= 1)
+  ) {
+    throw new RangeError(
+      `Invalid start sequence ${
+        String(startSequence)
+      }: deliver "by_start_sequence" needs an integer >= 1`,
+    );
+  }
+}
 
 /**
  * Reads trades from a JetStream stream. Each subscription opens its own
@@ -101,30 +143,7 @@ export class NatsFeed implements TradeFeed {
    * token, or the start time or sequence its deliver policy needs is missing.
    */
   constructor(options: NatsFeedOptions) {
-    const { consumer } = options;
-    checkPrefix(options.subjectPrefix);
-    if (consumer.exchange !== undefined) normalizeExchange(consumer.exchange);
-    const { startTime, startSequence } = consumer;
-    if (
-      consumer.deliver === "by_start_time" &&
-      !(startTime instanceof Date && !Number.isNaN(startTime.getTime()))
-    ) {
-      throw new RangeError(
-        `Invalid start time ${
-          String(startTime)
-        }: deliver "by_start_time" needs a valid Date`,
-      );
-    }
-    if (
-      consumer.deliver === "by_start_sequence" &&
-      !(Number.isSafeInteger(startSequence) && startSequence! >= 1)
-    ) {
-      throw new RangeError(
-        `Invalid start sequence ${
-          String(startSequence)
-        }: deliver "by_start_sequence" needs an integer >= 1`,
-      );
-    }
+    checkFeedOptions(options);
     this.#options = options;
     this.#log = options.log ?? SILENT;
   }
@@ -325,6 +344,7 @@ export class NatsFeed implements TradeFeed {
       prefix: this.#options.subjectPrefix,
       consumer,
       filters,
+      resumeRuleStart: this.#options.resumeRuleStart,
       signal,
       describe,
       log: this.#log,

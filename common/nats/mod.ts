@@ -39,6 +39,11 @@ export {
   type NatsFeedOptions,
   POSITIONS_KEY,
 } from "./feed.ts";
+// `stream_per_exchange`: one consumer per exchange stream, merged.
+export {
+  EXCHANGE_STREAMS_POLL_MS,
+  ExchangeStreamsFeed,
+} from "./exchange_feed.ts";
 // `live --snapshot`: each stream's latest stored trade, by direct get.
 export {
   latestTrades,

@@ -25,6 +25,7 @@ import type {
   SnapshotTrade,
 } from "../transport/snapshot_feed.ts";
 import { connectNats } from "./connection.ts";
+import { exchangeStream, ExchangeStreamFinder } from "./_exchange_streams.ts";
 import {
   directGetStatus,
   lastMessages,
@@ -51,11 +52,34 @@ export interface LatestTradesOptions {
   prefix: string;
   /** Where a stored message that holds no valid trade records, or a missing stream, is reported. */
   log: Logger;
+  /**
+   * What the latest trades are read for: its errors name it and what to do
+   * without it.
+   *
+   * @default {"snapshot"}
+   */
+  purpose?: SnapshotPurpose;
 }
 
+/** What the latest stored trades are read for: `live --snapshot`, or the start of `live --catch-up durable`. */
+export type SnapshotPurpose = "snapshot" | "catch_up";
+
+/** What each {@linkcode SnapshotPurpose} is called in an error, and what to do without it. */
+const PURPOSES: Record<SnapshotPurpose, { what: string; instead: string }> = {
+  snapshot: {
+    what: "the snapshot (data_source.snapshot, --snapshot)",
+    instead: "run live without --snapshot",
+  },
+  catch_up: {
+    what:
+      "the latest stored trades (where --catch-up durable's earlier runs ended)",
+    instead: "catch up from a time instead (--catch-up SINCE)",
+  },
+};
+
 /** The start of every {@linkcode SnapshotError} message. */
-function cannot(stream: string): string {
-  return `Cannot read the snapshot (data_source.snapshot, --snapshot) from stream ${stream}`;
+function cannot(stream: string, purpose: SnapshotPurpose): string {
+  return `Cannot read ${PURPOSES[purpose].what} from stream ${stream}`;
 }
 
 /**
@@ -69,6 +93,7 @@ async function whyNoAnswer(
   jsm: JetStreamManager,
   stream: string,
   error: unknown,
+  purpose: SnapshotPurpose,
 ): Promise<SnapshotError | undefined> {
   const said = error instanceof Error ? error.message : String(error);
   let allowDirect: boolean | undefined;
@@ -83,9 +108,11 @@ async function whyNoAnswer(
     }
   }
   const hint = allowDirect === false
-    ? `stream ${stream} does not allow direct gets (allow_direct false; serve creates its stream with allow_direct true): \`nats stream edit ${stream} --allow-direct\`, or run live without --snapshot`
+    ? `stream ${stream} does not allow direct gets (allow_direct false; serve creates its stream with allow_direct true): \`nats stream edit ${stream} --allow-direct\`, or ${
+      PURPOSES[purpose].instead
+    }`
     : `check that the server is 2.11 or newer and that this user may publish to $JS.API.DIRECT.GET.${stream}`;
-  return new SnapshotError(`${cannot(stream)}: ${said}; ${hint}`, {
+  return new SnapshotError(`${cannot(stream, purpose)}: ${said}; ${hint}`, {
     cause: error,
   });
 }
@@ -101,10 +128,13 @@ async function directGets(
     found = await lastMessages(jsm, stream, options);
   } catch (error) {
     if (!(error instanceof TooManySubjectsError)) throw error;
+    const purpose = options.purpose ?? "snapshot";
     throw new SnapshotError(
       `${
-        cannot(stream)
-      }: ${error.message}: name the exchange (data_source.exchange) or the symbols (data_source.symbols, --symbols), or run live without --snapshot`,
+        cannot(stream, purpose)
+      }: ${error.message}: name the exchange (data_source.exchange) or the symbols (data_source.symbols, --symbols), or ${
+        PURPOSES[purpose].instead
+      }`,
       { cause: error },
     );
   }
@@ -151,7 +181,12 @@ export async function latestTrades(
     return await directGets(jsm, stream, options);
   } catch (error) {
     if (error instanceof SnapshotError) throw error;
-    const problem = await whyNoAnswer(jsm, stream, error);
+    const problem = await whyNoAnswer(
+      jsm,
+      stream,
+      error,
+      options.purpose ?? "snapshot",
+    );
     if (problem !== undefined) throw problem;
     options.log.warn(
       `snapshot: stream ${stream} (data_source.nats.stream_name) does not exist: no trade stored, no snapshot; check the name if serve publishes to NATS`,
@@ -170,8 +205,16 @@ export interface NatsSnapshotOptions {
   subjectPrefix: string;
   /** The exchange read; undefined: every exchange. */
   exchange: string | undefined;
+  /** Read the per-exchange streams `{streamName}_{EXCHANGE}` (`stream_per_exchange`). */
+  streamPerExchange?: boolean;
   /** Where the connection and the snapshot log. */
   log: Logger;
+  /**
+   * What the latest trades are read for (named in its errors).
+   *
+   * @default {"snapshot"}
+   */
+  purpose?: SnapshotPurpose;
 }
 
 /**
@@ -195,11 +238,14 @@ export function natsSnapshot(options: NatsSnapshotOptions): LoadSnapshot {
     });
     try {
       const jsm = await jetstreamManager(nc, { checkAPI: false });
-      const reading = latestTrades(jsm, options.streamName, {
-        filters,
-        prefix: options.subjectPrefix,
-        log,
-      });
+      const reading = options.streamPerExchange
+        ? latestPerExchange(jsm, symbols, options)
+        : latestTrades(jsm, options.streamName, {
+          filters,
+          prefix: options.subjectPrefix,
+          log,
+          purpose: options.purpose,
+        });
       if (signal === undefined) return await reading;
       reading.catch(() => {}); // what fails after the abort is not waited for
       const ended = await Promise.race([reading, whenAborted(signal)]);
@@ -208,4 +254,31 @@ export function natsSnapshot(options: NatsSnapshotOptions): LoadSnapshot {
       await nc.close();
     }
   };
+}
+
+/** {@linkcode latestTrades} of each exchange stream read (`stream_per_exchange`), in exchange order. */
+async function latestPerExchange(
+  jsm: JetStreamManager,
+  symbols: readonly string[],
+  options: NatsSnapshotOptions,
+): Promise<SnapshotTrade[]> {
+  const base = { base: options.streamName, prefix: options.subjectPrefix };
+  const streams = options.exchange === undefined
+    ? await new ExchangeStreamFinder(jsm, { ...base, log: options.log }).look()
+    : [exchangeStream(options.streamName, options.exchange)];
+  const trades: SnapshotTrade[] = [];
+  for (const { exchange, stream } of streams) {
+    trades.push(
+      ...await latestTrades(jsm, stream, {
+        filters: tradeFilters(symbols, {
+          exchange,
+          prefix: options.subjectPrefix,
+        }),
+        prefix: options.subjectPrefix,
+        log: options.log,
+        purpose: options.purpose,
+      }),
+    );
+  }
+  return trades;
 }

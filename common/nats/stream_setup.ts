@@ -128,7 +128,10 @@ function limit(value: number): number {
 function managedConfig(config: JetStreamConfig): ManagedConfig {
   return {
     name: config.streamName,
-    subjects: streamSubjects({ prefix: config.subjectPrefix }),
+    subjects: streamSubjects({
+      prefix: config.subjectPrefix,
+      exchange: config.streamExchange,
+    }),
     retention: config.retention,
     storage: config.storage,
     max_age: nanos(config.maxAgeMs),
@@ -224,7 +227,8 @@ export async function streamMaxMsgSize(
 }
 
 /**
- * Creates the stream of `config` if it is missing (subjects `{prefix}.>`,
+ * Creates the stream of `config` if it is missing (subjects `{prefix}.>`, or
+ * `{prefix}.{exchange}.>` for the stream of one exchange,
  * discard old, direct get allowed); if it exists with other settings,
  * updates them and logs each change (old → new).
  *

@@ -121,6 +121,8 @@ export interface CaughtUp {
   ms: number;
   /** The `seq` of the last trade delivered before the switch, or null when none was. */
   lastSeq: number | null;
+  /** The run epoch of that last trade (0: of no known run), null when none was; another than `epoch` when the switch crossed a producer restart. */
+  lastEpoch: number | null;
   /** The run epoch of the live trades. */
   epoch: number;
 }
@@ -197,14 +199,16 @@ export type OnGap = (gap: TradeGap) => void;
 /**
  * Why trades were lost: overwritten in the ring before they were read (by a
  * lossy reader, or by a tethered one while the producer had evicted it), a ring
- * slot that could not be read consistently within a bound, or trades a NATS
- * stream discarded (limits) or that were deleted before delivery.
+ * slot that could not be read consistently within a bound, trades a NATS
+ * stream discarded (limits) or that were deleted before delivery, or held ring
+ * trades a catch-up gave up on before its switch (logged with the reason).
  */
 export type LossCause =
   | "overwritten"
   | "evicted"
   | "corrupt slot"
-  | "stream limit or deleted";
+  | "stream limit or deleted"
+  | "given up";
 
 /** Counters of one (exchange, symbol) stream of a subscription. */
 export interface StreamStats {

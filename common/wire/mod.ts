@@ -51,10 +51,12 @@ export {
 // NATS subjects: `{prefix}.{exchange}.{SYMBOL}.trades` and their filters.
 export {
   DEFAULT_SUBJECT_PREFIX,
+  exchangeStreamName,
   normalizeExchange,
   normalizeSymbol,
   parseTradeSubject,
   streamSubjects,
+  type StreamSubjectsOptions,
   type SubjectOptions,
   tradeFilter,
   type TradeFilterOptions,

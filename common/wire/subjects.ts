@@ -196,7 +196,29 @@ export function tradeFilters(
   ];
 }
 
-/** The subjects a stream must capture for a prefix: `{prefix}.>`. */
-export function streamSubjects(options: SubjectOptions = {}): string[] {
-  return [`${checkPrefix(options.prefix ?? DEFAULT_SUBJECT_PREFIX)}.>`];
+/** Options of {@linkcode streamSubjects}. */
+export interface StreamSubjectsOptions extends SubjectOptions {
+  /** The one exchange the stream captures (`stream_per_exchange`); absent: every exchange. */
+  exchange?: string;
+}
+
+/**
+ * The subjects a stream must capture: `{prefix}.>`, or `{prefix}.{exchange}.>`
+ * for the stream of one exchange.
+ */
+export function streamSubjects(options: StreamSubjectsOptions = {}): string[] {
+  const prefix = checkPrefix(options.prefix ?? DEFAULT_SUBJECT_PREFIX);
+  return options.exchange === undefined
+    ? [`${prefix}.>`]
+    : [`${prefix}.${normalizeExchange(options.exchange)}.>`];
+}
+
+/**
+ * The stream of one exchange (`stream_per_exchange`): `{stream}_{EXCHANGE}`,
+ * the exchange upper-cased (`MARKET_DATA_BINANCE`). Also names a durable
+ * consumer's per-exchange part (`{durable}_{EXCHANGE}`). The caller checks
+ * the result is a valid JetStream name.
+ */
+export function exchangeStreamName(stream: string, exchange: string): string {
+  return `${stream}_${normalizeExchange(exchange).toUpperCase()}`;
 }
