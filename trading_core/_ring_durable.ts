@@ -47,7 +47,6 @@ export async function openRingDurable(
     mirror = await DurableMirror.open(store, {
       connection: source.nats.connection,
       streamName: source.nats.streamName,
-      subjectPrefix: source.nats.subjectPrefix,
       log,
     });
   } catch (error) {

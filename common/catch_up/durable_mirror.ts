@@ -1,13 +1,15 @@
 /**
- * A ring durable's positions mirrored to NATS: stream `{stream}_DURABLE`
- * (`max_msgs_per_subject` 1, created when missing), one message per durable
- * on subject `{prefix}_durable.{NAME}`, written every second while the
+ * A ring durable's positions mirrored to NATS: stream
+ * `MARKETBUS_RING_DURABLE` (`max_msgs_per_subject` 1, created when missing;
+ * its own, so no trade stream or subject can collide with it), one message
+ * per durable on subject `marketbus_ring_durable.{STREAM}.{NAME}` (STREAM
+ * the trade stream's name), written every second while the
  * positions move and once more at exit. A host that lost /dev/shm (a
  * reboot) restarts from it at-least-once: the trades delivered since its
  * last write come again. At start the mirror gives only the positions of
  * the streams /dev/shm lacks (the mirror is a copy of the file: no clock
- * compares). The subject holds NAME alone: two hosts sharing NATS need
- * distinct names. See
+ * compares). The subject holds the trade stream and NAME: two hosts sharing
+ * NATS and a trade stream need distinct names. See
  * docs/ipc_ring.md, "A ring consumer that survives its restart".
  *
  * @module
@@ -29,10 +31,8 @@ import type { DurablePosition } from "./durable_position.ts";
 export interface DurableMirrorOptions {
   /** How to reach the servers. */
   connection: NatsConnectionConfig;
-  /** The trade stream's name: the mirror's is `{streamName}_DURABLE`. */
+  /** The trade stream's name: the mirror's subject is `marketbus_ring_durable.{streamName}.{NAME}`. */
   streamName: string;
-  /** The trade subjects' prefix: the mirror's subject is `{subjectPrefix}_durable.{NAME}`. */
-  subjectPrefix: string;
   /** Where the connection and the mirror log. */
   log: Logger;
   /**
@@ -49,6 +49,15 @@ export interface DurableMirrorOptions {
    */
   openTimeoutMs?: number;
 }
+
+/** The mirror's stream, shared by every ring durable (created when missing). */
+export const DURABLE_MIRROR_STREAM = "MARKETBUS_RING_DURABLE";
+
+/** The mirror stream's subjects: `marketbus_ring_durable.{STREAM}.{NAME}`. */
+export const DURABLE_MIRROR_SUBJECTS = "marketbus_ring_durable.>";
+
+/** A durable's position message is at most this large (1024 streams' positions fit), bytes. */
+const MAX_MIRROR_MESSAGE_BYTES = 1 << 20;
 
 /** How long the last write at exit may take, ms (a write in flight included). */
 const CLOSE_TIMEOUT_MS = 2000;
@@ -136,8 +145,9 @@ export class DurableMirror {
     options: DurableMirrorOptions,
   ): Promise<DurableMirror | undefined> {
     const { log } = options;
-    const stream = `${options.streamName}_DURABLE`;
-    const subject = `${options.subjectPrefix}_durable.${store.name}`;
+    const stream = DURABLE_MIRROR_STREAM;
+    const subject =
+      `marketbus_ring_durable.${options.streamName}.${store.name}`;
     const signal = AbortSignal.timeout(options.openTimeoutMs ?? 10_000);
     let nc: NatsConnection | undefined;
     try {
@@ -147,7 +157,7 @@ export class DurableMirror {
         signal,
       });
       const jsm = await jetstreamManager(nc, { checkAPI: false });
-      await ensureMirrorStream(jsm, stream, options.subjectPrefix);
+      await ensureMirrorStream(jsm);
       const last = await jsm.streams.getMessage(stream, {
         last_by_subj: subject,
       });
@@ -253,21 +263,23 @@ export class DurableMirror {
   }
 }
 
-/** Creates the mirror's stream (file storage, one message per subject) unless it exists. */
-async function ensureMirrorStream(
-  jsm: JetStreamManager,
-  stream: string,
-  prefix: string,
-): Promise<void> {
+/**
+ * Creates the mirror's stream unless it exists: file storage, one message
+ * per subject (a durable's latest positions), no age limit (a position is
+ * state, not history), messages up to 1 MiB, one replica (an operator wants
+ * R3 on a cluster: create it first, docs/ipc_ring.md).
+ */
+async function ensureMirrorStream(jsm: JetStreamManager): Promise<void> {
   try {
-    await jsm.streams.info(stream);
+    await jsm.streams.info(DURABLE_MIRROR_STREAM);
     return;
   } catch {
     // missing: created below
   }
   await jsm.streams.add({
-    name: stream,
-    subjects: [`${prefix}_durable.*`],
+    name: DURABLE_MIRROR_STREAM,
+    subjects: [DURABLE_MIRROR_SUBJECTS],
     max_msgs_per_subject: 1,
+    max_msg_size: MAX_MIRROR_MESSAGE_BYTES,
   });
 }

@@ -12,7 +12,14 @@ import { natsTest } from "../../tests/_permissions.ts";
 import { freePort } from "../../tests/_metrics_scrape.ts";
 import { startNatsServer } from "../../tests/nats_server.ts";
 import { delay } from "../runtime/delay.ts";
-import { DurableMirror, DurablePosition, removeDurable } from "./mod.ts";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connectNats } from "../nats/connection.ts";
+import {
+  DURABLE_MIRROR_STREAM,
+  DurableMirror,
+  DurablePosition,
+  removeDurable,
+} from "./mod.ts";
 
 /** The `[data_source.nats.connection]` of a server at `url`. */
 function connectionTo(url: string) {
@@ -27,21 +34,28 @@ function names() {
   return {
     name: `test-${run}`,
     streamName: `MBT_${run.toUpperCase()}`,
-    subjectPrefix: `mbt${run}`,
+    subjectPrefix: `mbt${run}`, // a trade stream per exchange: `${streamName}_DURABLE`
   };
 }
 
 natsTest({
   name:
-    "durable mirror: positions written at close are taken by a durable that lost its /dev/shm file; a /dev/shm position is kept, even one older by ts_recv",
+    "durable mirror: positions written at close are taken by a durable that lost its /dev/shm file; a /dev/shm position is kept, even one older by ts_recv; a trade stream of an exchange named 'durable' neither hides nor gets them",
   permissions: [{ name: "ffi" }],
   fn: async (_t, url) => {
     const { name, streamName, subjectPrefix } = names();
     const { log, lines } = captureLog();
+    // stream_per_exchange's stream and subjects for the exchange "durable".
+    const nc = await connectNats(connectionTo(url), { log });
+    const jsm = await jetstreamManager(nc);
+    const exchangeStream = `${streamName}_DURABLE`;
+    await jsm.streams.add({
+      name: exchangeStream,
+      subjects: [`${subjectPrefix}_durable.>`],
+    });
     const options = {
       connection: connectionTo(url),
       streamName,
-      subjectPrefix,
       log,
       intervalMs: 50,
     };
@@ -79,7 +93,15 @@ natsTest({
       );
       await again.close();
       second.close();
+      const info = await jsm.streams.info(exchangeStream);
+      assert.equal(info.state.messages, 0);
+      const mirrorStream = await jsm.streams.info(DURABLE_MIRROR_STREAM);
+      assert.deepEqual(mirrorStream.config.subjects, [
+        "marketbus_ring_durable.>",
+      ]);
+      assert.equal(mirrorStream.config.max_msgs_per_subject, 1);
     } finally {
+      await nc.close();
       removeDurable(name);
     }
   },
@@ -90,7 +112,7 @@ natsTest({
     "durable mirror: no server answering within the timeout leaves the run unmirrored, with one warning",
   permissions: [{ name: "ffi" }],
   fn: async () => {
-    const { name, streamName, subjectPrefix } = names();
+    const { name, streamName } = names();
     const { log, lines } = captureLog();
     const store = DurablePosition.open(name);
     try {
@@ -98,7 +120,6 @@ natsTest({
       const mirror = await DurableMirror.open(store, {
         connection: connectionTo(`nats://127.0.0.1:${freePort()}`),
         streamName,
-        subjectPrefix,
         log,
         openTimeoutMs: 300,
       });
@@ -107,7 +128,7 @@ natsTest({
       assert.ok(
         lines.some((line) =>
           line.includes(
-            `durable ${name}: the NATS mirror ${streamName}_DURABLE could not be read`,
+            `durable ${name}: the NATS mirror ${DURABLE_MIRROR_STREAM} could not be read`,
           )
         ),
         lines.join("\n"),
@@ -125,12 +146,11 @@ natsTest({
   permissions: [{ name: "ffi" }, { name: "run" }, { name: "write" }],
   fn: async () => {
     await using server = await startNatsServer();
-    const { name, streamName, subjectPrefix } = names();
+    const { name, streamName } = names();
     const { log, lines } = captureLog();
     const options = {
       connection: connectionTo(server.url),
       streamName,
-      subjectPrefix,
       log,
       intervalMs: 50,
       openTimeoutMs: 300,
@@ -176,14 +196,13 @@ natsTest({
   permissions: [{ name: "ffi" }, { name: "run" }, { name: "write" }],
   fn: async () => {
     await using server = await startNatsServer();
-    const { name, streamName, subjectPrefix } = names();
+    const { name, streamName } = names();
     const { log, lines } = captureLog();
     const store = DurablePosition.open(name);
     try {
       const mirror = await DurableMirror.open(store, {
         connection: connectionTo(server.url),
         streamName,
-        subjectPrefix,
         log,
         intervalMs: 20,
       });

@@ -28,6 +28,8 @@ export {
   type PositionSource,
 } from "./durable_start.ts";
 export {
+  DURABLE_MIRROR_STREAM,
+  DURABLE_MIRROR_SUBJECTS,
   DurableMirror,
   type DurableMirrorOptions,
   takeMissing,
