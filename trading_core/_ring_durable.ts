@@ -22,7 +22,7 @@ export interface RingDurable {
   store: DurablePosition;
   /** Where its catch-up starts. */
   start: DurableStart;
-  /** Its positions' NATS mirror (undefined: NATS did not answer at start). */
+  /** Its positions' NATS mirror (undefined: NATS did not answer at start, with positions in /dev/shm). */
   mirror: DurableMirror | undefined;
 }
 
@@ -32,6 +32,8 @@ export interface RingDurable {
  * resumes.
  *
  * @throws {DurableInUseError} when another live process runs it.
+ * @throws {DurableMirrorUnreadableError} when its file holds no position and
+ * its mirror could not be read (its position is unknown).
  * @throws {DurablePositionError} when its file is not one.
  * @throws {RingOwnerError} when another user owns its file.
  */

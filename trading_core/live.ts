@@ -15,6 +15,7 @@ import {
 import {
   CatchUpFeed,
   DurableInUseError,
+  DurableMirrorUnreadableError,
   DurablePositionError,
   DurableRecorder,
   type DurableStart,
@@ -82,6 +83,7 @@ const EXPECTED: readonly ErrorLine[] = [
     SnapshotError,
     DurableInUseError,
     DurablePositionError,
+    DurableMirrorUnreadableError,
   ]),
 ];
 

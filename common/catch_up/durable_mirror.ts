@@ -17,6 +17,8 @@
 
 import {
   jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
   jetstreamManager,
@@ -43,11 +45,27 @@ export interface DurableMirrorOptions {
   intervalMs?: number;
   /**
    * How long connecting and reading may take at start, ms; past it the run
-   * goes on unmirrored (a warning says so).
+   * goes on unmirrored (a warning says so), or, when /dev/shm holds no
+   * position, is refused ({@linkcode DurableMirrorUnreadableError}).
    *
    * @default {10000}
    */
   openTimeoutMs?: number;
+}
+
+/**
+ * The durable's /dev/shm file holds no position and its NATS mirror could
+ * not be read: where it resumes is unknown (starting from now could skip
+ * what was not delivered before a reboot).
+ */
+export class DurableMirrorUnreadableError extends Error {
+  /** Creates the error for durable `name` whose mirror read failed with `cause`. */
+  constructor(name: string, streamName: string, cause: string) {
+    super(
+      `Durable ${name} has no position in /dev/shm and its NATS mirror ${DURABLE_MIRROR_STREAM} (subject marketbus_ring_durable.${streamName}.${name}) could not be read (${cause}): where it resumes is unknown; start it again once NATS answers, or reset it to read from now (docs/ipc_ring.md, "Resetting a ring durable")`,
+    );
+    this.name = "DurableMirrorUnreadableError";
+  }
 }
 
 /** The mirror's stream, shared by every ring durable (created when missing). */
@@ -139,6 +157,9 @@ export class DurableMirror {
    * Connects, creates the mirror's stream when missing, takes the mirrored
    * positions of the streams `store` lacks, and starts writing. Undefined when NATS
    * did not answer within `openTimeoutMs` or refused (a warning says why).
+   *
+   * @throws {DurableMirrorUnreadableError} when so and `store` holds no
+   * position (a first run is one whose mirror answered with nothing).
    */
   static async open(
     store: DurablePosition,
@@ -148,7 +169,9 @@ export class DurableMirror {
     const stream = DURABLE_MIRROR_STREAM;
     const subject =
       `marketbus_ring_durable.${options.streamName}.${store.name}`;
-    const signal = AbortSignal.timeout(options.openTimeoutMs ?? 10_000);
+    const timeoutMs = options.openTimeoutMs ?? 10_000;
+    const signal = AbortSignal.timeout(timeoutMs);
+    const deadline = performance.now() + timeoutMs;
     let nc: NatsConnection | undefined;
     try {
       nc = await connectNats(options.connection, {
@@ -156,7 +179,12 @@ export class DurableMirror {
         role: "durable mirror",
         signal,
       });
-      const jsm = await jetstreamManager(nc, { checkAPI: false });
+      // Each request within what is left of the open timeout (not 5 s each).
+      const left = Math.max(1, Math.round(deadline - performance.now()));
+      const jsm = await jetstreamManager(nc, {
+        checkAPI: false,
+        timeout: left,
+      });
       await ensureMirrorStream(jsm);
       const last = await jsm.streams.getMessage(stream, {
         last_by_subj: subject,
@@ -176,10 +204,16 @@ export class DurableMirror {
       }
     } catch (error) {
       await nc?.close().catch(() => {});
+      const cause = error instanceof Error ? error.message : String(error);
+      if (store.keys().length === 0) {
+        throw new DurableMirrorUnreadableError(
+          store.name,
+          options.streamName,
+          cause,
+        );
+      }
       log.warn(
-        `durable ${store.name}: the NATS mirror ${stream} could not be read (${
-          error instanceof Error ? error.message : String(error)
-        }): positions are kept in /dev/shm only this run`,
+        `durable ${store.name}: the NATS mirror ${stream} could not be read (${cause}): positions are kept in /dev/shm only this run`,
       );
       return undefined;
     }
@@ -273,8 +307,12 @@ async function ensureMirrorStream(jsm: JetStreamManager): Promise<void> {
   try {
     await jsm.streams.info(DURABLE_MIRROR_STREAM);
     return;
-  } catch {
-    // missing: created below
+  } catch (error) {
+    // Only a missing stream is created; any other error (offline, no
+    // quorum, a timeout) is the mirror being unreadable.
+    const missing = error instanceof JetStreamApiError &&
+      error.code === JetStreamApiCodes.StreamNotFound;
+    if (!missing) throw error;
   }
   await jsm.streams.add({
     name: DURABLE_MIRROR_STREAM,

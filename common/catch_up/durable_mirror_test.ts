@@ -1,7 +1,8 @@
 // The ring durable's NATS mirror, against a real nats-server: the positions
 // written at close are read back by a durable whose /dev/shm file is gone
 // (a reboot), only for the streams /dev/shm lacks; an unreachable server
-// leaves the run unmirrored with a warning, within the timeout; a NATS
+// leaves the run unmirrored with a warning, within the timeout, or refuses
+// it when /dev/shm holds no position (its position is unknown); a NATS
 // restart after the open timeout does not end the mirror; with NATS down,
 // close() ends within its 2 s.
 
@@ -17,6 +18,7 @@ import { connectNats } from "../nats/connection.ts";
 import {
   DURABLE_MIRROR_STREAM,
   DurableMirror,
+  DurableMirrorUnreadableError,
   DurablePosition,
   removeDurable,
 } from "./mod.ts";
@@ -109,22 +111,34 @@ natsTest({
 
 natsTest({
   name:
-    "durable mirror: no server answering within the timeout leaves the run unmirrored, with one warning",
+    "durable mirror: no server answering within the timeout leaves a run with a /dev/shm position unmirrored, with one warning; with none (a reboot), the start is refused: its position is unknown",
   permissions: [{ name: "ffi" }],
   fn: async () => {
     const { name, streamName } = names();
     const { log, lines } = captureLog();
+    const options = {
+      connection: connectionTo(`nats://127.0.0.1:${freePort()}`),
+      streamName,
+      log,
+      openTimeoutMs: 300,
+    };
     const store = DurablePosition.open(name);
     try {
       const started = performance.now();
-      const mirror = await DurableMirror.open(store, {
-        connection: connectionTo(`nats://127.0.0.1:${freePort()}`),
-        streamName,
-        log,
-        openTimeoutMs: 300,
-      });
-      assert.equal(mirror, undefined);
+      await assert.rejects(
+        DurableMirror.open(store, options),
+        (error: Error) =>
+          error instanceof DurableMirrorUnreadableError &&
+          error.message.startsWith(
+            `Durable ${name} has no position in /dev/shm and its NATS mirror ${DURABLE_MIRROR_STREAM} (subject marketbus_ring_durable.${streamName}.${name}) could not be read (`,
+          ) && error.message.includes("start it again once NATS answers") &&
+          !error.message.includes("\n"),
+      );
       assert.ok(performance.now() - started < 5000);
+      assert.equal(lines.length, 0, lines.join("\n"));
+      store.store(store.slot("binance", "BTCUSDT"), 7, 1, 1n);
+      const mirror = await DurableMirror.open(store, options);
+      assert.equal(mirror, undefined);
       assert.ok(
         lines.some((line) =>
           line.includes(

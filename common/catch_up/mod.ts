@@ -32,5 +32,6 @@ export {
   DURABLE_MIRROR_SUBJECTS,
   DurableMirror,
   type DurableMirrorOptions,
+  DurableMirrorUnreadableError,
   takeMissing,
 } from "./durable_mirror.ts";
