@@ -28,6 +28,7 @@ import {
   RoleProcess,
 } from "./_ipc_roles.ts";
 import { startNatsServer } from "./nats_server.ts";
+import { freePort } from "./_metrics_scrape.ts";
 import { removeDurable } from "../common/catch_up/mod.ts";
 
 /** Spawning the roles (deno) and nats-server, temp files, ring and durable clean-up, loopback NATS. */
@@ -308,6 +309,50 @@ gatedTest({
       assert.equal(total, published, log);
       assert.ok(repeats < RATE, `${repeats} repeats:\n${log}`);
       console.log(`${repeats} trades delivered again after losing /dev/shm`);
+    } finally {
+      removeDurable(name);
+    }
+  },
+});
+
+gatedTest({
+  name:
+    "live --ring-durable: with no /dev/shm position (a reboot) and NATS not answering, the start is refused (its position is unknown): one line, exit 1, not 'from now'; --bars-out is refused: one line, exit 2",
+  permissions: PERMISSIONS,
+  reason: OWN_SERVER_REASON,
+  fn: async () => {
+    await using config = await roleConfig({
+      nats: { url: `nats://127.0.0.1:${freePort()}` }, // nobody answers
+    });
+    const name = `test-${crypto.randomUUID().slice(0, 8)}`;
+    try {
+      const bars = join(config.dir, "bars.ndjson");
+      await using barsOut = new RoleProcess("live", config, [
+        "--ring-durable",
+        name,
+        "--bars-out",
+        bars,
+      ], { write: [bars] });
+      const refused = await barsOut.finish();
+      assert.equal(refused.code, 2, output(refused));
+      assert.match(
+        output(refused),
+        /ERROR trading_core: --bars-out \(trading_core\.bars_out\) cannot be used with --ring-durable \S+ \(data_source\.ipc\.durable_name\)/,
+      );
+      removeDurable(name); // a reboot
+      await using live = new RoleProcess("live", config, [
+        "--ring-durable",
+        name,
+      ]);
+      const exit = await live.finish();
+      assert.equal(exit.code, 1, output(exit));
+      assert.match(
+        output(exit),
+        new RegExp(
+          `ERROR trading_core: Durable ${name} has no position in /dev/shm and its NATS mirror MARKETBUS_RING_DURABLE \\(subject marketbus_ring_durable\\.\\S+\\.${name}\\) could not be read \\(.*\\): where it resumes is unknown; start it again once NATS answers, or reset it`,
+        ),
+      );
+      assert.doesNotMatch(output(exit), /reading from now|\n\s+at /);
     } finally {
       removeDurable(name);
     }
