@@ -206,7 +206,7 @@ natsTest({
 
 natsTest({
   name:
-    "durable mirror: with NATS down, one write in flight at most, and close() ends within its 2 s",
+    "durable mirror: with NATS down and the positions moving every tick, close() ends within its 2 s",
   permissions: [{ name: "ffi" }, { name: "run" }, { name: "write" }],
   fn: async () => {
     await using server = await startNatsServer();
@@ -231,6 +231,54 @@ natsTest({
       const took = performance.now() - started;
       assert.ok(took < 3000, `close() took ${took.toFixed(0)} ms`);
     } finally {
+      store.close();
+      removeDurable(name);
+    }
+  },
+});
+
+natsTest({
+  name:
+    "durable mirror: one write in flight at most: with JetStream not answering (1 s per write) and the positions moving every 20 ms tick, about one write per second goes out, not one per tick",
+  permissions: [{ name: "ffi" }, { name: "run" }, { name: "write" }],
+  fn: async () => {
+    await using server = await startNatsServer();
+    const { name, streamName } = names();
+    const { log, lines } = captureLog();
+    const nc = await connectNats(connectionTo(server.url), { log });
+    const store = DurablePosition.open(name);
+    let mirror: DurableMirror | undefined;
+    try {
+      mirror = await DurableMirror.open(store, {
+        connection: connectionTo(server.url),
+        streamName,
+        log,
+        intervalMs: 20,
+      });
+      assert.ok(mirror, lines.join("\n"));
+      // The stream gone and a subscriber that never replies: each write
+      // waits its whole 1 s timeout.
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.delete(DURABLE_MIRROR_STREAM);
+      let writes = 0;
+      nc.subscribe(`marketbus_ring_durable.${streamName}.${name}`, {
+        callback: () => {
+          writes++;
+        },
+      });
+      await nc.flush();
+      for (let seq = 1; seq <= 50; seq++) {
+        store.store(store.slot("binance", "BTCUSDT"), 7, seq, BigInt(seq));
+        await delay(30); // a new position every tick, for 1.5 s
+      }
+      await nc.flush();
+      // One write per second at most (2 in 1.5 s, plus one on the edge);
+      // without the guard, one per tick: about 75.
+      assert.ok(writes <= 3, `${writes} writes went out in 1.5 s`);
+      assert.ok(writes >= 1, "no write went out");
+    } finally {
+      await mirror?.close(); // before the file is unmapped
+      await nc.close();
       store.close();
       removeDurable(name);
     }
