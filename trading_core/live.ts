@@ -213,6 +213,7 @@ function createCatchUpFeed(
     hold: source.catchUpHold,
     since: start.since,
     stored: start.stored,
+    continuing: start.continuing,
     history: start.history?.(history) ?? history,
     live: createRingFeed({ ...source, ipc: { ...source.ipc, from: "oldest" } }),
   });

@@ -90,6 +90,9 @@ export class Seam {
   #lastTsRecv = 0n;
 
   readonly #since: bigint | undefined;
+  readonly #continuing: boolean;
+  /** The run an earlier process delivered last (`continuing`), until the first delivery. */
+  #continueFrom = NONE;
   #evicted = 0;
   /** The `seq` range of each kept run dropped (more than 4), by epoch: given up on unless the history brings it. */
   readonly #dropped = new Map<number, { first: number; last: number }>();
@@ -107,6 +110,7 @@ export class Seam {
   constructor(out: SeamOutput, hold: number, options: SeamOptions = {}) {
     this.#out = out;
     this.#since = options.since;
+    this.#continuing = options.continuing ?? false;
     this.#hold = hold;
     this.#queue = new RecordQueue(hold);
   }
@@ -289,6 +293,10 @@ export class Seam {
     this.#waitsForRing = false;
     if (this.#live || !this.#out.mayGoLive()) return false;
     const last = this.#last;
+    if (
+      last === NONE && this.#continuing && stored != null &&
+      stored.epoch !== NO_EPOCH
+    ) this.#continueFrom = stored.epoch;
     if (last === NONE && this.#liveEpoch !== NONE) {
       // Nothing delivered: the held trades before the start (a time, or
       // what a durable consumer acknowledged in earlier runs) are not asked
@@ -473,6 +481,10 @@ export class Seam {
   #deliverLive(trade: TradeView, epoch: number): void {
     const seq = trade.seq;
     if (this.#last !== NONE && ahead(seq, this.#last) <= 0) return;
+    if (this.#continueFrom !== NONE && this.#continueFrom !== epoch) {
+      this.#out.gap(RESTART); // another run than the one delivered last
+    }
+    this.#continueFrom = NONE;
     this.#last = seq;
     this.#out.tick(trade, epoch);
   }

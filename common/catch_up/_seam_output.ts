@@ -24,6 +24,14 @@ export interface SeamOptions {
    * @default {undefined} (a durable consumer's start: every held trade)
    */
   since?: bigint;
+  /**
+   * The stored cut is the last trade an earlier process delivered (a ring
+   * durable): a first trade of another run is told a `producer restart` gap
+   * before it, as a run change mid-stream.
+   *
+   * @default {false}
+   */
+  continuing?: boolean;
 }
 
 /** Options of `Seam.historyComplete`. */

@@ -38,6 +38,8 @@ export interface DurableStart {
   since?: Date;
   /** Each stream's position, for the seam's cut (a stream the history brings nothing of). */
   stored: LoadSnapshot;
+  /** Its positions are the last trades an earlier run delivered: true once one is stored (a first trade of another run is a restart gap). */
+  continuing: boolean;
   /** Wraps the history feed to leave out each stream's trades up to its position. */
   history(feed: TradeFeed): TradeFeed;
 }
@@ -85,6 +87,7 @@ export function durableStart(
     return {
       historyStart: since,
       since,
+      continuing: false,
       stored: () => Promise.resolve([]),
       history: (feed) => feed,
     };
@@ -104,6 +107,7 @@ export function durableStart(
   }));
   return {
     historyStart: new Date(Math.max(0, at)),
+    continuing: true,
     stored: () => Promise.resolve(stored),
     history: (feed) =>
       new PositionFilter(
