@@ -56,7 +56,9 @@ export async function openRingDurable(
     throw error;
   }
   const { exchange, symbols } = source;
-  const start = durableStart(store, { exchange, symbols });
+  const start = durableStart(store, { exchange, symbols }, {
+    warn: (message) => log.warn(`durable ${name}: ${message}`),
+  });
   if (start.since !== undefined) {
     log.info(
       `durable ${name}: no position stored, reading from now (${start.since.toISOString()})`,

@@ -17,7 +17,12 @@
  *   (left out) when received at or before the position, else a later run
  *   (the position's run purged or never stored past it): a restart gap.
  *   Only here do clocks compare (a later run whose clock is behind the
- *   position's, with the position's run purged, is taken for an older one).
+ *   position's, with the position's run purged, is taken for an older one):
+ *   the trades so left out are counted, and when the first trade past the
+ *   position comes with the position's run still unseen (so they may have
+ *   been of a later run), they are given up on (a `given up` gap, counted
+ *   lost, and a warning says why) before its restart gap. Once the
+ *   position's run shows up, they were of an earlier run: not counted.
  *
  * @module
  */
@@ -80,14 +85,20 @@ function passed(
 export class PositionFilter implements TradeFeed {
   readonly #feed: TradeFeed;
   readonly #position: (origin: TradeOrigin) => Position | undefined;
+  readonly #warn: (message: string) => void;
 
-  /** Filters `feed` by the position `position` gives of each stream (none: nothing left out). */
+  /**
+   * Filters `feed` by the position `position` gives of each stream (none:
+   * nothing left out); `options.warn` tells the trades given up on.
+   */
   constructor(
     feed: TradeFeed,
     position: (origin: TradeOrigin) => Position | undefined,
+    options: { warn?: (message: string) => void } = {},
   ) {
     this.#feed = feed;
     this.#position = position;
+    this.#warn = options.warn ?? (() => {});
   }
 
   /** The filtered feed's name. */
@@ -110,6 +121,8 @@ export class PositionFilter implements TradeFeed {
     const epochs: number[] = [];
     /** Whether the history brought a trade of the position's run. */
     const seen: boolean[] = [];
+    /** Trades of other runs left out by `ts_recv` while that run was unseen. */
+    const byClock: number[] = [];
     return this.#feed.subscribeTrades(
       symbols,
       (trade, origin, stream, epoch) => {
@@ -118,8 +131,28 @@ export class PositionFilter implements TradeFeed {
           const run = epochs[stream] ?? NO_EPOCH;
           if (run === position.epoch) seen[stream] = true;
           const gap = passed(position, run, seen[stream] === true, trade);
-          if (gap === null) return; // delivered before the restart
+          if (gap === null) {
+            // Delivered before the restart; by its clock only: counted.
+            if (run !== position.epoch && !seen[stream]) {
+              byClock[stream] = (byClock[stream] ?? 0) + 1;
+            }
+            return;
+          }
           positions[stream] = undefined; // past it: nothing more to leave out
+          const unsure = seen[stream] ? 0 : byClock[stream] ?? 0;
+          if (unsure > 0) {
+            this.#warn(
+              `${origin.exchange}:${origin.symbol}: ${unsure} history trades of another run than the durable's position (run ${position.epoch}, absent from the history: purged?) were left out as received at or before it, but a later run whose clock is behind cannot be told apart: given up on (lost if they were of a later run)`,
+            );
+            options.onGap?.({
+              cause: "given up",
+              firstSeq: null,
+              lastSeq: null,
+              count: unsure,
+              ...origin,
+              stream,
+            });
+          }
           if (gap !== undefined) {
             options.onGap?.({ ...gap, ...origin, stream });
           }

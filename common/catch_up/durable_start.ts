@@ -72,12 +72,13 @@ function recordOf(position: Position): Uint8Array {
 
 /**
  * Where durable `store` starts reading `symbols` of `exchange`, at
- * `options.now` (ms since the epoch; default: now).
+ * `options.now` (ms since the epoch; default: now); `options.warn` tells
+ * the history trades its filter gives up on.
  */
 export function durableStart(
   store: PositionSource,
   origin: { exchange: string; symbols: readonly string[] },
-  options: { now?: number } = {},
+  options: { now?: number; warn?: (message: string) => void } = {},
 ): DurableStart {
   const now = options.now ?? Date.now();
   const { exchange, symbols } = origin;
@@ -116,6 +117,7 @@ export function durableStart(
           stream.exchange === exchange
             ? positions.get(stream.symbol)
             : undefined,
+        { warn: options.warn },
       ),
   };
 }
