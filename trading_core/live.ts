@@ -443,7 +443,11 @@ async function consume(
       stats.record(trade, stream);
       recorder?.record(trade, origin);
       processing?.trade(trade, origin, stream);
-      positions?.record(trade, origin, stream, epoch); // handled: delivered
+      // Handled: delivered (not once the strategy failed: a restart with
+      // it fixed gets the trades from the failing one on).
+      if (processing?.failed !== true) {
+        positions?.record(trade, origin, stream, epoch);
+      }
     },
     {
       signal,
