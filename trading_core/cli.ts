@@ -48,6 +48,11 @@ export const LIVE_USAGE = roleUsage({
                        hold the ring, e.g. 5s
   --from POSITION      newest | oldest: where to start     data_source.ipc.from
                        on a ring that is already running
+  --ring-durable NAME  a ring consumer that survives its   data_source.ipc.durable_name
+                       restart: its last delivered trade
+                       per symbol is kept in /dev/shm; a
+                       restart catches up from it through
+                       NATS JetStream, then reads the ring
   --nats               read NATS JetStream instead         data_source.type
 ${natsUrlHelp(NATS)}
   --durable NAME       durable consumer (implies --nats)   data_source.nats.consumer.durable_name
@@ -119,6 +124,13 @@ const LIVE_FLAGS: Record<string, RoleFlag> = {
     sets: { key: "data_source.ipc.tether_timeout" },
   },
   from: { type: "string", sets: { key: "data_source.ipc.from" } },
+  "ring-durable": {
+    type: "string",
+    sets: [
+      { key: "data_source.ipc.durable_name" },
+      { key: "data_source.type", convert: () => "ipc" },
+    ],
+  },
   nats: { type: "boolean", sets: USE_NATS },
   "nats-url": natsUrlFlag(NATS, USE_NATS),
   durable: {
@@ -164,7 +176,8 @@ const LIVE_FLAGS: Record<string, RoleFlag> = {
  * Parses `live` flags.
  *
  * @throws {TypeError} for an unknown flag, a flag missing its value, or
- * conflicting flags (`--ipc` with `--nats`, `--nats-url` or `--durable`;
+ * conflicting flags (`--ipc` or `--ring-durable` with `--nats`, `--nats-url`
+ * or `--durable`;
  * `--overwrite` with `--append`),
  * an empty `--record`, or a `--record-format` other than ndjson or csv, or
  * without `--record`.

@@ -435,3 +435,37 @@ Deno.test("live: --snapshot on the ring with no NATS server configured is one pr
     /^ConfigError: Invalid value "yes" at data_source.snapshot in tc.toml: expected/,
   );
 });
+
+Deno.test("live: --ring-durable sets data_source.ipc.durable_name and reads the rings; a bad name, NATS or a catch-up is one line naming the flag", () => {
+  const durable = configFrom(["--ring-durable", "desk-1"]).dataSource;
+  assert.equal(durable.ipc.durableName, "desk-1");
+  assert.equal(durable.type, "ipc");
+  assert.equal(configFrom([]).dataSource.ipc.durableName, undefined);
+  assert.throws(
+    () => configFrom(["--ring-durable", "desk.1"]),
+    (error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(
+        error.message,
+        /^Invalid value "desk\.1" at data_source\.ipc\.durable_name \(from --ring-durable\): expected 1 to 64 letters, digits, "_" or "-"$/,
+      );
+      return true;
+    },
+  );
+  assert.throws(
+    () => configFrom(["--ring-durable", "d", "--catch-up", "1m"]),
+    /data_source\.ipc\.durable_name.*a ring durable resumes from its own position: leave data_source\.catch_up \(--catch-up\) out/,
+  );
+  assert.throws(
+    () => configFrom(["--ring-durable", "d", "--nats"]),
+    TypeError, // two flags setting data_source.type
+  );
+  assert.throws(
+    () =>
+      configFrom(
+        [],
+        `[data_source]\ntype = "nats"\n[data_source.ipc]\ndurable_name = "d"\n`,
+      ),
+    /data_source\.ipc\.durable_name.*a ring durable reads the rings: expected data_source\.type = "ipc"/,
+  );
+});

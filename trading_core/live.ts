@@ -12,7 +12,19 @@ import {
   type DataSourceConfig,
   type NatsConsumerConfig,
 } from "../common/config/mod.ts";
-import { CatchUpFeed } from "../common/catch_up/mod.ts";
+import {
+  CatchUpFeed,
+  DurableInUseError,
+  DurableMirrorUnreadableError,
+  DurablePositionError,
+  DurableRecorder,
+  type DurableStart,
+} from "../common/catch_up/mod.ts";
+import {
+  closeRingDurable,
+  openRingDurable,
+  type RingDurable,
+} from "./_ring_durable.ts";
 import {
   ExchangeStreamsFeed,
   NatsAuthError,
@@ -26,15 +38,16 @@ import {
   RingFormatError,
 } from "../common/ipc/mod.ts";
 import type { Logger } from "../common/runtime/log.ts";
-import type { Labels } from "../common/metrics/mod.ts";
 import {
   type ErrorLine,
   errorLine,
+  expectedLine,
   type RoleContext,
   type RoleWork,
   runRoleWork,
 } from "../common/role/mod.ts";
 import type {
+  CaughtUp,
   FeedEvent,
   TradeFeed,
   TradeGap,
@@ -69,6 +82,9 @@ const EXPECTED: readonly ErrorLine[] = [
     NatsAuthError,
     ConfigError,
     SnapshotError,
+    DurableInUseError,
+    DurablePositionError,
+    DurableMirrorUnreadableError,
   ]),
 ];
 
@@ -104,8 +120,9 @@ function selection(config: Config): Selection {
 function createFeed(
   config: Config,
   log: Logger,
+  durable: RingDurable | undefined,
 ): Pick<LiveState, "feed" | "catchUp"> {
-  const feed = transportFeed(config, log);
+  const feed = transportFeed(config, log, durable);
   // The catch-up's switches, read through a snapshot wrapped around it.
   const catchUp = feed instanceof CatchUpFeed ? feed : undefined;
   const source = config.dataSource;
@@ -127,23 +144,58 @@ function createFeed(
   };
 }
 
-/** The feed of the configured transport. */
-function transportFeed(config: Config, log: Logger): TradeFeed {
+/** The feed of the configured transport (a ring durable: a catch-up from its position). */
+function transportFeed(
+  config: Config,
+  log: Logger,
+  durable: RingDurable | undefined,
+): TradeFeed {
   const source = config.dataSource;
+  if (durable !== undefined) return createCatchUpFeed(source, log, durable);
   if (source.catchUp !== undefined) return createCatchUpFeed(source, log);
   if (source.type === "nats") return createNatsFeed(source, log);
   return createRingFeed(source);
 }
 
-/** The history from `source.catchUp` through NATS, then the rings from their oldest trade. */
-function createCatchUpFeed(source: DataSourceConfig, log: Logger): CatchUpFeed {
+/**
+ * Where a catch-up's history starts: by time through an ordered consumer
+ * (`historyStart`), or with neither, at the NATS durable consumer's point.
+ */
+type HistoryStart = Partial<DurableStart>;
+
+/** Where `source.catchUp` starts. */
+function catchUpStart(source: DataSourceConfig, log: Logger): HistoryStart {
   const start = source.catchUp!;
-  const since = start.kind === "durable"
-    ? undefined
-    : start.kind === "time"
-    ? start.at
-    : new Date(Date.now() - start.ms);
-  const consumer: NatsConsumerConfig = start.kind === "durable"
+  if (start.kind !== "durable") {
+    const since = start.kind === "time"
+      ? start.at
+      : new Date(Date.now() - start.ms);
+    return { historyStart: since, since };
+  }
+  // What earlier runs acknowledged ends at the latest stored trade.
+  const stored = natsSnapshot({
+    connection: source.nats.connection,
+    streamName: source.nats.streamName,
+    streamPerExchange: source.nats.streamPerExchange,
+    subjectPrefix: source.nats.subjectPrefix,
+    exchange: source.exchange,
+    log,
+    purpose: "catch_up",
+  });
+  return { stored };
+}
+
+/**
+ * The history from `source.catchUp` (or a ring durable's position) through
+ * NATS, then the rings from their oldest trade.
+ */
+function createCatchUpFeed(
+  source: DataSourceConfig,
+  log: Logger,
+  durable?: RingDurable,
+): CatchUpFeed {
+  const start = durable?.start ?? catchUpStart(source, log);
+  const consumer: NatsConsumerConfig = start.historyStart === undefined
     ? source.nats.consumer
     : {
       ...source.nats.consumer,
@@ -151,26 +203,19 @@ function createCatchUpFeed(source: DataSourceConfig, log: Logger): CatchUpFeed {
       symbols: source.symbols,
       durableName: undefined,
       deliver: "by_start_time",
-      startTime: since,
+      startTime: start.historyStart,
       replay: "instant",
     };
-  const nats = { ...source.nats, consumer };
+  const history = createNatsFeed(
+    { ...source, nats: { ...source.nats, consumer } },
+    log,
+  );
   return new CatchUpFeed({
     hold: source.catchUpHold,
-    since,
-    // Durable: what earlier runs acknowledged ends at the latest stored trade.
-    stored: start.kind === "durable"
-      ? natsSnapshot({
-        connection: source.nats.connection,
-        streamName: source.nats.streamName,
-        streamPerExchange: source.nats.streamPerExchange,
-        subjectPrefix: source.nats.subjectPrefix,
-        exchange: source.exchange,
-        log,
-        purpose: "catch_up",
-      })
-      : undefined,
-    history: createNatsFeed({ ...source, nats }, log),
+    since: start.since,
+    stored: start.stored,
+    continuing: start.continuing,
+    history: start.history?.(history) ?? history,
     live: createRingFeed({ ...source, ipc: { ...source.ipc, from: "oldest" } }),
   });
 }
@@ -204,15 +249,6 @@ function createRingFeed(source: DataSourceConfig): RingFeed {
   });
 }
 
-/** The labels of each stream's samples, as liveFamilies gives them. */
-function streamLabels(feed: TradeFeed, stats: TradeStats): Labels[] {
-  return stats.streams.map((stream) => ({
-    transport: feed.name,
-    exchange: stream.exchange,
-    symbol: stream.symbol,
-  }));
-}
-
 /** A feed event as a log line: warnings but for the routine ones. */
 function logEvent(log: Logger, event: FeedEvent): void {
   const quiet = event.kind === "attached" || event.kind === "waiting" ||
@@ -240,14 +276,25 @@ async function openLive(
 ): Promise<RoleWork | number> {
   const { log } = context;
   const read = selection(config);
+  const unsafe = durableOutputs(config, options);
+  if (unsafe !== undefined) {
+    log.error(unsafe);
+    return 2;
+  }
+  const durable = await openDurable(config, log);
+  if (typeof durable === "number") return durable;
   const outputs = await openOutputs(config, context, {
     selection: read,
     record: options.record,
     recordFormat: options.recordFormat,
   });
-  if (typeof outputs === "number") return outputs;
+  if (typeof outputs === "number") {
+    if (durable) await closeRingDurable(durable);
+    return outputs;
+  }
   const { processing, recorder } = outputs;
-  const { feed, catchUp } = createFeed(config, log);
+  const { feed, catchUp } = createFeed(config, log, durable);
+  const positions = durable && new DurableRecorder(durable.store);
   const stats = new TradeStats();
   const state: LiveState = { feed, stats, processing, catchUp };
   const registry = LiveRegistry.for(config, log);
@@ -259,8 +306,7 @@ async function openLive(
       section: "trading_core.metrics",
       collect: () => [
         ...liveFamilies(state),
-        ...registry?.families(stats.streams, streamLabels(feed, stats)) ??
-          [],
+        ...registry?.families(stats.streams, feed.name) ?? [],
       ],
       flowing: () => stats.received,
       health: (flow) => {
@@ -273,30 +319,21 @@ async function openLive(
     },
     progress: (seconds) =>
       progressLines(stats, feed.stats(), previous, seconds),
-    async run(signal) {
-      // The registry is read while consuming, and no longer.
-      const consumed = new AbortController();
-      const watching = registry?.run(
-        AbortSignal.any([signal, consumed.signal]),
-        (symbols, first) => {
-          if (feed instanceof RingFeed) feed.addSymbols(symbols, first);
-        },
-      );
-      try {
-        await consume(config, state, {
+    run(signal) {
+      const consuming = () =>
+        consume(config, state, {
           signal,
           recorder,
           log,
           symbols: read.symbols,
+          positions,
         });
-      } finally {
-        consumed.abort();
-        await watching;
-      }
+      return registry?.during(signal, feed, consuming) ?? consuming();
     },
     expected: EXPECTED,
     async close() {
       await registry?.close();
+      if (durable) await closeRingDurable(durable);
       await closeOutputs(outputs, { log, barsOut: config.tradingCore.barsOut });
     },
     report({ startedAt }) {
@@ -308,8 +345,65 @@ async function openLive(
       await processing?.stop();
       recorder?.close();
       await registry?.close();
+      if (durable) await closeRingDurable(durable);
     },
   };
+}
+
+/**
+ * Why a ring durable cannot run with the configured outputs, if so: the
+ * recording (`--record`) and the bars (`--bars-out`) buffer up to 1 s, and
+ * a kill -9 would lose what its stored position already passed.
+ */
+function durableOutputs(
+  config: Config,
+  options: LiveOptions,
+): string | undefined {
+  const name = config.dataSource.ipc.durableName;
+  if (name === undefined) return undefined;
+  const outputs = [
+    options.record === undefined ? [] : ["--record"],
+    config.tradingCore.barsOut === undefined
+      ? []
+      : ["--bars-out (trading_core.bars_out)"],
+  ].flat();
+  if (outputs.length === 0) return undefined;
+  return `${
+    outputs.join(" and ")
+  } cannot be used with --ring-durable ${name} (data_source.ipc.durable_name): the recording and the bars are flushed up to 1 s late, and a kill would lose what the stored position already passed; leave ${
+    outputs.length > 1 ? "them" : "it"
+  } out, or read without a ring durable`;
+}
+
+/**
+ * Opens the ring durable the config names, if any; an expected error
+ * (another process runs it, its file is not one) is logged as one line and
+ * gives exit status 1.
+ */
+async function openDurable(
+  config: Config,
+  log: Logger,
+): Promise<RingDurable | undefined | number> {
+  try {
+    return await openRingDurable(config.dataSource, log);
+  } catch (error) {
+    const line = expectedLine(EXPECTED, error);
+    if (line === undefined) throw error;
+    log.error(line);
+    return 1;
+  }
+}
+
+/** The log line of a stream's switch from the history to the ring. */
+function caughtUpLine(event: CaughtUp): string {
+  const last = event.lastSeq === null
+    ? "none of it"
+    : event.lastEpoch === event.epoch
+    ? `the last seq ${event.lastSeq}`
+    : `the last seq ${event.lastSeq} of run epoch ${event.lastEpoch}`;
+  return `${event.symbol}: caught up in ${
+    (event.ms / 1000).toFixed(1)
+  } s, ${event.replayed} trades replayed from JetStream (${last}); reading the ring from here, run epoch ${event.epoch}`;
 }
 
 /**
@@ -326,10 +420,12 @@ async function consume(
     recorder: TradeRecorder | undefined;
     log: Logger;
     symbols: readonly string[];
+    /** A ring durable's: each trade is recorded once the strategy, the bars and the recording handled it. */
+    positions?: DurableRecorder;
   },
 ): Promise<void> {
   const { feed, stats, processing } = state;
-  const { signal, recorder, log, symbols } = options;
+  const { signal, recorder, log, symbols, positions } = options;
   // A strategy whose onStart never settles must not hold a SIGINT up.
   const pending = () => feed.stats().map((stream) => stream.lag);
   if (await processing?.start({ signal, pending }) === false) {
@@ -346,7 +442,7 @@ async function consume(
   };
   await feed.subscribeTrades(
     symbols,
-    (trade, origin, stream) => {
+    (trade, origin, stream, epoch) => {
       // A snapshot stands for a trade stored before the subscription: the
       // strategy sees it, the counts, the recording and the bars do not.
       if ((trade.flags & TradeFlags.Snapshot) !== 0) {
@@ -362,6 +458,11 @@ async function consume(
       stats.record(trade, stream);
       recorder?.record(trade, origin);
       processing?.trade(trade, origin, stream);
+      // Handled: delivered (not once the strategy failed: a restart with
+      // it fixed gets the trades from the failing one on).
+      if (processing?.failed !== true) {
+        positions?.record(trade, origin, stream, epoch);
+      }
     },
     {
       signal,
@@ -375,17 +476,7 @@ async function consume(
       },
       onCaughtUp: (event) => {
         processing?.caughtUp(event);
-        log.info(
-          `${event.symbol}: caught up in ${
-            (event.ms / 1000).toFixed(1)
-          } s, ${event.replayed} trades replayed from JetStream (${
-            event.lastSeq === null
-              ? "none of it"
-              : event.lastEpoch === event.epoch
-              ? `the last seq ${event.lastSeq}`
-              : `the last seq ${event.lastSeq} of run epoch ${event.lastEpoch}`
-          }); reading the ring from here, run epoch ${event.epoch}`,
-        );
+        log.info(caughtUpLine(event));
       },
       onEvent: (event) => {
         if (

@@ -245,6 +245,11 @@ export class TradeProcessing {
     return this.#writer?.lines;
   }
 
+  /** Whether a strategy hook threw (the trades since are not handled: a ring durable stops storing its positions). */
+  get failed(): boolean {
+    return (this.#runner?.errors ?? 0) > 0;
+  }
+
   /** Trades, bars and gaps handed to the strategy, and its errors. */
   get strategyCalls(): {
     trades: number;

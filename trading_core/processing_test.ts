@@ -166,7 +166,9 @@ test("a strategy that throws is reported once, with its file and hook", async ()
     const { processing, errors } = await withStrategy(path);
     await processing.start();
     const view = trades([[100, 10], [200, 11]]);
+    assert.equal(processing.failed, false);
     processing.trade(view.select(0), ORIGIN, 0);
+    assert.equal(processing.failed, true); // a ring durable stops storing
     processing.trade(view.select(1), ORIGIN, 0);
     await processing.stop();
     assert.equal(errors.length, 1);

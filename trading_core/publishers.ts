@@ -15,7 +15,6 @@ import {
   gauge,
   type HealthCheck,
   type HealthReport,
-  type Labels,
   type MetricFamily,
 } from "../common/metrics/mod.ts";
 import {
@@ -28,6 +27,8 @@ import {
 } from "../common/registry/mod.ts";
 import { segmentName } from "../common/wire/ring_names.ts";
 import type { Logger } from "../common/runtime/log.ts";
+import type { TradeFeed } from "../common/transport/feed.ts";
+import { RingFeed } from "../common/ipc/ring_feed.ts";
 
 /** A stream's place: its exchange and symbol. */
 interface StreamPlace {
@@ -170,13 +171,13 @@ export class LiveRegistry {
   }
 
   /**
-   * `marketbus_publisher_alive`: per stream (`labels[i]` of `streams[i]`), 1
-   * while its publisher is alive (or being taken over by a standby, or not
-   * registered), 0 once it is dead with no standby.
+   * `marketbus_publisher_alive`: per stream of `transport` (labelled as
+   * liveFamilies labels it), 1 while its publisher is alive (or being taken
+   * over by a standby, or not registered), 0 once it is dead with no standby.
    */
   families(
     streams: readonly StreamPlace[],
-    labels: readonly Labels[],
+    transport: string,
   ): MetricFamily[] {
     const now = performance.now();
     return [gauge(
@@ -185,14 +186,43 @@ export class LiveRegistry {
         help:
           "1 while the stream's publisher is alive in the symbol registry (or a standby takes over, or it is not registered), 0 when dead with no standby.",
       },
-      streams.map((stream, i) => ({
-        labels: labels[i],
+      streams.map((stream) => ({
+        labels: {
+          transport,
+          exchange: stream.exchange,
+          symbol: stream.symbol,
+        },
         value:
           this.#watch?.check(stream.exchange, stream.symbol, now).ok === false
             ? 0
             : 1,
       })),
     )];
+  }
+
+  /**
+   * Runs `work` (the consumption) with the registry read meanwhile
+   * ({@linkcode LiveRegistry.run}) and no longer; a ring `feed` follows the
+   * symbols discovered (`--symbols '*'`).
+   */
+  async during(
+    signal: AbortSignal,
+    feed: TradeFeed,
+    work: () => Promise<void>,
+  ): Promise<void> {
+    const consumed = new AbortController();
+    const watching = this.run(
+      AbortSignal.any([signal, consumed.signal]),
+      (symbols, first) => {
+        if (feed instanceof RingFeed) feed.addSymbols(symbols, first);
+      },
+    );
+    try {
+      await work();
+    } finally {
+      consumed.abort();
+      await watching;
+    }
   }
 
   /** Closes the registry's connection. */

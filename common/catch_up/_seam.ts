@@ -90,6 +90,9 @@ export class Seam {
   #lastTsRecv = 0n;
 
   readonly #since: bigint | undefined;
+  readonly #continuing: boolean;
+  /** The run an earlier process delivered last (`continuing`), until the first delivery. */
+  #continueFrom = NONE;
   #evicted = 0;
   /** The `seq` range of each kept run dropped (more than 4), by epoch: given up on unless the history brings it. */
   readonly #dropped = new Map<number, { first: number; last: number }>();
@@ -107,6 +110,7 @@ export class Seam {
   constructor(out: SeamOutput, hold: number, options: SeamOptions = {}) {
     this.#out = out;
     this.#since = options.since;
+    this.#continuing = options.continuing ?? false;
     this.#hold = hold;
     this.#queue = new RecordQueue(hold);
   }
@@ -218,7 +222,7 @@ export class Seam {
       }
     }
     this.#gapTold = false;
-    this.#out.tick(trade);
+    this.#out.tick(trade, this.#historyEpoch);
     this.#last = seq;
     this.#lastEpoch = this.#historyEpoch;
     this.#lastTsRecv = trade.tsRecv;
@@ -232,7 +236,7 @@ export class Seam {
    */
   liveTrade(trade: TradeView): void {
     if (this.#live) {
-      this.#deliverLive(trade);
+      this.#deliverLive(trade, this.#liveEpoch);
       return;
     }
     this.#queue.push(trade);
@@ -289,6 +293,10 @@ export class Seam {
     this.#waitsForRing = false;
     if (this.#live || !this.#out.mayGoLive()) return false;
     const last = this.#last;
+    if (
+      last === NONE && this.#continuing && stored != null &&
+      stored.epoch !== NO_EPOCH
+    ) this.#continueFrom = stored.epoch;
     if (last === NONE && this.#liveEpoch !== NONE) {
       // Nothing delivered: the held trades before the start (a time, or
       // what a durable consumer acknowledged in earlier runs) are not asked
@@ -377,11 +385,12 @@ export class Seam {
    * lost some), then a `producer restart` gap.
    */
   #leaveRun(): void {
-    this.#giveUpDropped(this.#lastEpoch, this.#last);
-    const held = this.#left.take(this.#lastEpoch);
+    const run = this.#lastEpoch;
+    this.#giveUpDropped(run, this.#last);
+    const held = this.#left.take(run);
     if (held !== undefined && held.size > 0) {
       this.#gapTo(held.headSeq);
-      held.drain((trade) => this.#deliverLive(trade));
+      held.drain((trade) => this.#deliverLive(trade, run));
     }
     this.#out.gap(RESTART);
   }
@@ -407,7 +416,7 @@ export class Seam {
       }
       this.#last = after ?? NONE;
       if (after !== null) this.#gapTo(held.headSeq);
-      held.drain((trade) => this.#deliverLive(trade));
+      held.drain((trade) => this.#deliverLive(trade, run));
       this.#out.gap(RESTART);
     }
     this.#last = NONE;
@@ -464,15 +473,19 @@ export class Seam {
       this.#liveEpoch,
       lastSeq === null ? null : this.#lastEpoch,
     );
-    this.#queue.drain((trade) => this.#deliverLive(trade));
+    this.#queue.drain((trade) => this.#deliverLive(trade, this.#liveEpoch));
     this.#queue = new RecordQueue(1); // its buffer released: never used again
   }
 
-  /** Delivers a live trade past the last delivered one (the only duplicate check). */
-  #deliverLive(trade: TradeView): void {
+  /** Delivers a live trade of run `epoch` past the last delivered one (the only duplicate check). */
+  #deliverLive(trade: TradeView, epoch: number): void {
     const seq = trade.seq;
     if (this.#last !== NONE && ahead(seq, this.#last) <= 0) return;
+    if (this.#continueFrom !== NONE && this.#continueFrom !== epoch) {
+      this.#out.gap(RESTART); // another run than the one delivered last
+    }
+    this.#continueFrom = NONE;
     this.#last = seq;
-    this.#out.tick(trade);
+    this.#out.tick(trade, epoch);
   }
 }

@@ -24,6 +24,14 @@ export interface SeamOptions {
    * @default {undefined} (a durable consumer's start: every held trade)
    */
   since?: bigint;
+  /**
+   * The stored cut is the last trade an earlier process delivered (a ring
+   * durable): a first trade of another run is told a `producer restart` gap
+   * before it, as a run change mid-stream.
+   *
+   * @default {false}
+   */
+  continuing?: boolean;
 }
 
 /** Options of `Seam.historyComplete`. */
@@ -49,8 +57,8 @@ export interface HistoryCompleteOptions {
 
 /** What a seam delivers to, and tells about the switch. */
 export interface SeamOutput {
-  /** Delivers one trade of the stream. */
-  tick(trade: TradeView): void;
+  /** Delivers one trade of the stream, of run `epoch`. */
+  tick(trade: TradeView, epoch: number): void;
   /** Tells trades missing just before the next trade `tick` gets. */
   gap(gap: SeamGap): void;
   /**

@@ -68,6 +68,13 @@ export interface CatchUpFeedOptions {
    */
   stored?: LoadSnapshot;
   /**
+   * `stored` holds the last trades an earlier process delivered (a ring
+   * durable): a stream's first trade of another run is a `producer restart` gap.
+   *
+   * @default {false}
+   */
+  continuing?: boolean;
+  /**
    * How long, ms, the history must have had nothing pending, and brought
    * nothing of a stream, before that stream is switched at its oldest held
    * live trade (a quiet symbol, a history of another run; see `_seam.ts`).
@@ -142,6 +149,7 @@ export class CatchUpFeed implements TradeFeed {
   readonly #hold: number;
   readonly #since: bigint | undefined;
   readonly #stored: StoredCutReader | undefined;
+  readonly #continuing: boolean;
   readonly #settleMs: number;
   /** How long, ms, held trades older than the history's last of another run hold a switch. */
   readonly #runSettleMs: number;
@@ -164,6 +172,7 @@ export class CatchUpFeed implements TradeFeed {
       ? undefined
       : BigInt(options.since.getTime()) * 1_000_000n;
     this.#stored = options.stored && new StoredCutReader(options.stored);
+    this.#continuing = options.continuing ?? false;
     this.#settleMs = validMs("settleMs", options.settleMs ?? DEFAULT_SETTLE_MS);
     this.#runSettleMs = Math.max(RUN_SETTLE_MIN_MS, 5 * this.#settleMs);
     this.#behindQuietMs = validMs(
@@ -346,11 +355,11 @@ export class CatchUpFeed implements TradeFeed {
       origin: { exchange: origin.exchange, symbol: origin.symbol },
       seam: new Seam(
         {
-          tick: (trade) => {
+          tick: (trade, epoch) => {
             // At the limit nothing more goes out (the held trades included).
             if (run.delivered >= run.limit) return;
             stream.received++;
-            run.onTick(trade, stream.origin, index);
+            run.onTick(trade, stream.origin, index, epoch);
             if (++run.delivered >= run.limit) run.stop();
           },
           evicted: (epoch, count) => {
@@ -392,7 +401,7 @@ export class CatchUpFeed implements TradeFeed {
           },
         },
         this.#hold,
-        { since: this.#since },
+        { since: this.#since, continuing: this.#continuing },
       ),
       received: 0,
       lost: 0,

@@ -11,3 +11,27 @@ export {
   type CatchUpFeedOptions,
   DEFAULT_HOLD,
 } from "./catch_up_feed.ts";
+export {
+  DurableInUseError,
+  durablePath,
+  DurablePosition,
+  DurablePositionError,
+  MAX_DURABLE_STREAMS,
+  type Position,
+  removeDurable,
+} from "./durable_position.ts";
+export {
+  DURABLE_MARGIN_MS,
+  DurableRecorder,
+  type DurableStart,
+  durableStart,
+  type PositionSource,
+} from "./durable_start.ts";
+export {
+  DURABLE_MIRROR_STREAM,
+  DURABLE_MIRROR_SUBJECTS,
+  DurableMirror,
+  type DurableMirrorOptions,
+  DurableMirrorUnreadableError,
+  takeMissing,
+} from "./durable_mirror.ts";

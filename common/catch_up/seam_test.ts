@@ -99,12 +99,13 @@ function simulate(
   const out: SeamOutput = {
     mayGoLive: () => !behind,
     // Each trade's ts_recv is its index in published: its run is known.
-    tick: (trade) =>
-      told.push({
-        kind: "trade",
-        epoch: published[Number(trade.tsRecv)].epoch,
-        seq: trade.seq,
-      }),
+    // Each trade's ts_recv is its index in published: its run is known,
+    // and the epoch the seam tells with it must be that run's.
+    tick: (trade, toldEpoch) => {
+      const epoch = published[Number(trade.tsRecv)].epoch;
+      assert.equal(toldEpoch, epoch, `seed ${seed}: seq ${trade.seq}'s epoch`);
+      told.push({ kind: "trade", epoch, seq: trade.seq });
+    },
     gap: (gap) => told.push({ kind: "gap", gap }),
     caughtUp: (_replayed, lastSeq, epoch) =>
       told.push({ kind: "caught", lastSeq, epoch }),

@@ -83,3 +83,30 @@ export function checkCatchUp(
     );
   }
 }
+
+/**
+ * The problem of a ring durable (`data_source.ipc.durable_name`), if any: it
+ * reads the rings (type "ipc") and resumes from its own position, not a
+ * `catch_up` start.
+ */
+export function checkRingDurable(
+  ipc: Section,
+  options: {
+    type: "ipc" | "nats";
+    catchUp: CatchUpStart | undefined;
+    durable: string | undefined;
+  },
+): void {
+  if (options.durable === undefined) return;
+  if (options.type !== "ipc") {
+    ipc.problem(
+      "durable_name",
+      `a ring durable reads the rings: expected data_source.type = "ipc" (--ipc), not "${options.type}" (a NATS durable is data_source.nats.consumer.durable_name, --durable NAME)`,
+    );
+  } else if (options.catchUp !== undefined) {
+    ipc.problem(
+      "durable_name",
+      `a ring durable resumes from its own position: leave data_source.catch_up (--catch-up) out`,
+    );
+  }
+}

@@ -16,7 +16,13 @@
 import { checkPrefix, normalizeExchange } from "../wire/subjects.ts";
 import { readConnection } from "./_connection.ts";
 import { readConsumer } from "./_consumer.ts";
-import { checkCatchUp, readCatchUp, readCatchUpHold } from "./_catch_up.ts";
+import {
+  checkCatchUp,
+  checkRingDurable,
+  readCatchUp,
+  readCatchUpHold,
+} from "./_catch_up.ts";
+import { checkDurableName } from "../wire/ring_names.ts";
 import { DEFAULT_EXCHANGE, DEFAULT_SYMBOLS } from "./_defaults.ts";
 import { mostSpecific } from "./_most_specific.ts";
 import type { Section } from "./_reader.ts";
@@ -45,6 +51,9 @@ const EVERY_SYMBOL = "*";
 
 const CATCH_UP_EVERY =
   'cannot catch up every symbol ("*"): the rings it switches to are listed; expected a list of symbols';
+
+const RING_DURABLE_EVERY =
+  'a ring durable (data_source.ipc.durable_name, --ring-durable) cannot follow every symbol ("*"): its positions and its catch-up are per listed ring; expected a list of symbols';
 
 const RING_PER_EXCHANGE =
   `expected one exchange, since the ring (data_source.type = "ipc") is per exchange; for every exchange read NATS (--nats or data_source.type = "nats")`;
@@ -123,6 +132,9 @@ function readIpcSource(section: Section): IpcSourceConfig {
   const publisherUid = section.has("publisher_uid")
     ? section.integer("publisher_uid", 0, { min: 0, max: 4_294_967_294 })
     : undefined;
+  const durable = section.optionalString("durable_name", {
+    check: checkDurableName,
+  });
   section.done();
   return {
     shmPathPrefix,
@@ -133,6 +145,7 @@ function readIpcSource(section: Section): IpcSourceConfig {
     delivery,
     tetherTimeoutMs,
     ...(publisherUid === undefined ? {} : { publisherUid }),
+    ...(durable === undefined ? {} : { durableName: durable }),
   };
 }
 
@@ -281,6 +294,7 @@ export function readDataSource(
   natsSection.done();
   section.done();
   checkCatchUp(section, catchUp, { durableName, warnings });
+  checkRingDurable(ipcSection, { type, catchUp, durable: ipc.durableName });
   if (snapshot && type === "ipc" && !connectionSection.has("servers")) {
     section.problem("snapshot", SNAPSHOT_WITHOUT_NATS);
   }
@@ -288,6 +302,8 @@ export function readDataSource(
   const rings = type === "ipc" || catchUp !== undefined;
   if (catchUp !== undefined && every) {
     section.problem("symbols", CATCH_UP_EVERY);
+  } else if (ipc.durableName !== undefined && every) {
+    section.problem("symbols", RING_DURABLE_EVERY);
   } else if (rings && !every) {
     checkRings(section, { ipc: ipcSection, prefix: ipc.shmPathPrefix }, {
       exchange,

@@ -899,6 +899,7 @@ const LEVELS: [string, string, string, string[]][] = [
     "delivery",
     "tether_timeout",
     "publisher_uid",
+    "durable_name",
   ]],
   ["data_source.nats", "conection", "connection", [
     "stream_name",

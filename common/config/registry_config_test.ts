@@ -82,3 +82,12 @@ Deno.test("registry: a catch-up with every symbol is refused (it switches to lis
     /^data_source\.symbols .*cannot catch up every symbol \("\*"\): the rings it switches to are listed; expected a list of symbols/,
   );
 });
+
+Deno.test("registry: a ring durable with every symbol is refused (its positions are per listed ring), naming symbols", () => {
+  assert.match(
+    problemOf(
+      '[data_source]\nsymbols = ["*"]\n[data_source.ipc]\ndurable_name = "desk1"\n',
+    ),
+    /^data_source\.symbols .*a ring durable \(data_source\.ipc\.durable_name, --ring-durable\) cannot follow every symbol \("\*"\)/,
+  );
+});

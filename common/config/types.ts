@@ -288,6 +288,12 @@ export interface IpcSourceConfig {
   tetherTimeoutMs: number;
   /** The uid that must own the rings; undefined = the consumer's own. */
   publisherUid?: number;
+  /**
+   * A ring durable consumer's name (`durable`, `--ring-durable NAME`): its
+   * position is kept in /dev/shm/marketbus-durable.NAME and a restart
+   * catches up from it through JetStream; undefined = none.
+   */
+  durableName?: string;
 }
 
 /**

@@ -372,9 +372,11 @@ export async function connectNats(
   let attempts = 0;
   let connected = false;
   // Called before every dial: the only hook that can stop nats.js from
-  // retrying a first connection forever.
+  // retrying a first connection forever. Once connected, the signal no
+  // longer counts (a connection's owner closes it): an open timeout must
+  // not end its reconnects later.
   connectionOptions.reconnectToServer = () => {
-    signal?.throwIfAborted();
+    if (!connected) signal?.throwIfAborted();
     if (!connected && ++attempts === 2) {
       log.warn(
         `${label}: not connected yet to ${

@@ -12,6 +12,7 @@ export {
   type ErrorClass,
   type ErrorLine,
   errorLine,
+  expectedLine,
   type RoleContext,
   type RoleMetrics,
   type RoleRunnerOptions,

@@ -212,8 +212,8 @@ export async function runRoleWork(
   return status;
 }
 
-/** The line of the first of `expected` that knows `error`. */
-function expectedLine(
+/** The line of the first of `expected` that knows `error` (undefined: none). */
+export function expectedLine(
   expected: readonly ErrorLine[],
   error: unknown,
 ): string | undefined {

@@ -18,12 +18,14 @@ import type { TradeView } from "../wire/trade_view.ts";
  * Receives each trade. `trade` is a reused view, valid only during the call:
  * read its fields or `trade.toTrade(origin)` to keep a copy. `origin` is the
  * trade's (exchange, symbol) and `stream` its stream index, announced first
- * through {@linkcode SubscribeOptions.onStream}.
+ * through {@linkcode SubscribeOptions.onStream}; `epoch` its run epoch when
+ * the feed tells it per trade (the catch-up feed; the others leave it out).
  */
 export type OnTick = (
   trade: TradeView,
   origin: TradeOrigin,
   stream: number,
+  epoch?: number,
 ) => void;
 
 /**

@@ -78,6 +78,9 @@ export { RecordOffset } from "./record.ts";
 export { setEpochNanos, setU64 } from "./epoch_nanos.ts";
 export { checkCount, WordViewCache } from "./words.ts";
 export {
+  checkDurableName,
+  DURABLE_NAME,
+  durableShmName,
   joinSegmentName,
   segmentName,
   segmentPath,

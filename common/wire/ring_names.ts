@@ -52,3 +52,25 @@ export function joinSegmentName(
 export function segmentPath(name: string): string {
   return `/dev/shm${name}`;
 }
+
+/** A ring durable consumer's name (`data_source.ipc.durable_name`): 1 to 64 letters, digits, `_` or `-`. */
+export const DURABLE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Returns `name` if it is a ring durable's name.
+ *
+ * @throws {RangeError} otherwise.
+ */
+export function checkDurableName(name: string): string {
+  if (typeof name === "string" && DURABLE_NAME.test(name)) return name;
+  throw new RangeError(
+    `Invalid durable name ${
+      JSON.stringify(name)
+    }: expected 1 to 64 letters, digits, "_" or "-"`,
+  );
+}
+
+/** The shm name of ring durable `name`'s position file: `/marketbus-durable.{name}` (not a ring: no `_` after `marketbus`). */
+export function durableShmName(name: string): string {
+  return `/marketbus-durable.${name}`;
+}
