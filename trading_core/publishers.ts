@@ -77,7 +77,7 @@ export class LiveRegistry {
    * (its exchange and prefix, on this host) of live publishers: those alive
    * at the start together (`first`), then each new one.
    */
-  async run(
+  async #run(
     signal: AbortSignal,
     onSymbols: (symbols: string[], first: boolean) => void,
   ): Promise<void> {
@@ -202,7 +202,7 @@ export class LiveRegistry {
 
   /**
    * Runs `work` (the consumption) with the registry read meanwhile
-   * ({@linkcode LiveRegistry.run}) and no longer; a ring `feed` follows the
+   * (`#run`) and no longer; a ring `feed` follows the
    * symbols discovered (`--symbols '*'`).
    */
   async during(
@@ -211,7 +211,7 @@ export class LiveRegistry {
     work: () => Promise<void>,
   ): Promise<void> {
     const consumed = new AbortController();
-    const watching = this.run(
+    const watching = this.#run(
       AbortSignal.any([signal, consumed.signal]),
       (symbols, first) => {
         if (feed instanceof RingFeed) feed.addSymbols(symbols, first);
