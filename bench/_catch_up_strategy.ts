@@ -1,16 +1,23 @@
 /**
  * bench/catch_up.ts's strategy (`--latency`): samples the one-way latency
- * (ts_recv to onTrade) of every 16th trade, split at each symbol's
- * `onCaughtUp`, and logs both medians and 99th percentiles when it stops.
+ * (ts_recv to onTrade) of every 16th trade in three parts per symbol:
+ * before its `onCaughtUp` (the history), the first second after it (the
+ * held live trades delivered at the switch, which carry the time they were
+ * held) and from then on (the ring), and logs each part's median and 99th
+ * percentile when it stops.
  *
  * @module
  */
 
 import type { CaughtUp, Strategy, Trade } from "../mod.ts";
 
+/** How long after a symbol's switch its samples count as the held trades. */
+const HELD_MS = 1000;
+
 const before: number[] = [];
+const held: number[] = [];
 const after: number[] = [];
-const live = new Set<string>();
+const caughtAt = new Map<string, number>();
 let seen = 0;
 
 function percentile(values: number[], p: number): string {
@@ -22,23 +29,31 @@ function percentile(values: number[], p: number): string {
     : `${(ns / 1e3).toFixed(1)}µs`;
 }
 
+function part(name: string, values: number[]): string {
+  return `${name} p50 ${percentile(values, 0.5)} p99 ${
+    percentile(values, 0.99)
+  } (${values.length})`;
+}
+
 /** The sampling strategy; see the module documentation. */
 const strategy: Strategy = {
   onTrade(trade: Trade) {
     if ((++seen & 15) !== 0) return;
-    const now = (performance.timeOrigin + performance.now()) * 1e6;
-    const latency = now - Number(trade.tsRecv);
-    (live.has(trade.symbol) ? after : before).push(latency);
+    const nowMs = performance.timeOrigin + performance.now();
+    const latency = nowMs * 1e6 - Number(trade.tsRecv);
+    const switched = caughtAt.get(trade.symbol);
+    if (switched === undefined) before.push(latency);
+    else (nowMs - switched < HELD_MS ? held : after).push(latency);
   },
   onBar() {},
   onCaughtUp(event: CaughtUp) {
-    live.add(event.symbol);
+    caughtAt.set(event.symbol, performance.timeOrigin + performance.now());
   },
   onStop(context) {
     context.log.info(
-      `latency before the switch p50 ${percentile(before, 0.5)} p99 ${
-        percentile(before, 0.99)
-      }; after p50 ${percentile(after, 0.5)} p99 ${percentile(after, 0.99)}`,
+      `latency before the switch: ${part("history", before)}; ${
+        part("first second after it", held)
+      }; ${part("after", after)}`,
     );
   },
 };

@@ -168,7 +168,7 @@ try {
       exact ? "every trade once, in order" : "NOT EXACT"
     }`,
   );
-  const split = log.match(/latency before the switch .*/);
+  const split = log.match(/latency before the switch.*/);
   if (split) console.log(`  ${split[0]} (every 16th trade, --latency)`);
 } finally {
   await Deno.remove(dir, { recursive: true });
