@@ -387,7 +387,7 @@ export interface RoleProcessOptions {
  * directory added to the task's own, and write access to `options.write`.
  */
 export function roleArgs(
-  role: Role | "rings",
+  role: Role | "rings" | "symbols",
   config: RoleConfig,
   options: RoleProcessOptions = {},
 ): string[] {

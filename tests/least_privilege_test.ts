@@ -1,5 +1,5 @@
 /**
- * Least privilege: `serve`, `live` and `demo` run with exactly the permission
+ * Least privilege: `serve`, `live`, `demo` and `symbols` run with exactly the permission
  * flags of their tasks in deno.json (parsed here, so a widened task breaks
  * these tests), and whatever lies outside them is denied quickly and clearly:
  * reading an unrelated file, opening an unrelated host, writing outside
@@ -24,7 +24,7 @@ import { shmModes } from "./_ring_helpers.ts";
 import { PROJECT_ROOT, startNatsServer } from "./nats_server.ts";
 
 /** The tasks that run project code with `deno run`. */
-type RunTask = "serve" | "live" | "demo";
+type RunTask = "serve" | "live" | "demo" | "symbols";
 
 /** The permission flags each task grants, in order: review any change here. */
 const SERVE_FLAGS = [
@@ -46,6 +46,12 @@ const TASK_FLAGS: Record<RunTask, string[]> = {
   serve: SERVE_FLAGS,
   live: LIVE_FLAGS,
   demo: ["--allow-run=deno"],
+  // Read-only registry listing: its config, the NATS variables, loopback NATS.
+  symbols: [
+    "--allow-read=config",
+    "--allow-env=NATS_URL,NATS_TOKEN,NATS_USER,NATS_PASSWORD,NATS_CREDS",
+    "--allow-net=127.0.0.1,localhost",
+  ],
 };
 /** `deno task compile`: per binary, its script and the flags baked in (live's, minus strategies/). */
 const BINARY_FLAGS: Record<string, { script: string; flags: string[] }> = {
@@ -149,8 +155,8 @@ function runTask(
   return runWith(flags, script, args, PROJECT_ROOT, env);
 }
 
-Deno.test("least privilege: serve, live and demo grant exactly the reviewed permissions, scoped except --allow-ffi", () => {
-  for (const task of ["serve", "live", "demo"] as const) {
+Deno.test("least privilege: serve, live, demo and symbols grant exactly the reviewed permissions, scoped except --allow-ffi", () => {
+  for (const task of ["serve", "live", "demo", "symbols"] as const) {
     const { flags } = taskCommand(task);
     assert.deepEqual(flags, TASK_FLAGS[task], `task ${task}`);
     if (task !== "demo") {
@@ -176,6 +182,10 @@ Deno.test("least privilege: serve, live and demo grant exactly the reviewed perm
     "config/development.toml",
   ]);
   assert.deepEqual(taskCommand("demo").args, []);
+  assert.deepEqual(taskCommand("symbols").args, [
+    "--config",
+    "config/development.toml",
+  ]);
 });
 
 Deno.test("least privilege: deno task compile bakes in the serve and live permissions (trading_core without strategies/)", () => {

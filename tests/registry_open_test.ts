@@ -27,20 +27,8 @@ ttl = "30s"
 
 /** The registry entries of `config`'s prefix as `symbol status pid`, from `deno task symbols --json`. */
 async function listed(config: RoleConfig): Promise<string[]> {
-  const read = roleArgs("serve", config).find((a) =>
-    a.startsWith("--allow-read=")
-  )!;
   const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      read.replace(",data", ""),
-      "--allow-env=NATS_URL,NATS_TOKEN,NATS_USER,NATS_PASSWORD,NATS_CREDS",
-      "--allow-net=127.0.0.1,localhost",
-      "symbolstat/main.ts",
-      "--config",
-      config.path,
-      "--json",
-    ],
+    args: [...roleArgs("symbols", config), "--json"],
     cwd: PROJECT_ROOT,
     env: { NO_COLOR: "1" },
   }).output();

@@ -65,19 +65,9 @@ natsTest({
     );
     assert.doesNotMatch(output(refused), /\n\s+at /, "no stack trace");
 
-    const args = roleArgs("serve", config); // the config's read access
-    const read = args.find((a) => a.startsWith("--allow-read="))!;
+    // `deno task symbols`'s own permissions (plus reading the config).
     const listed = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        read.replace(",data", ""),
-        "--allow-env=NATS_URL,NATS_TOKEN,NATS_USER,NATS_PASSWORD,NATS_CREDS",
-        "--allow-net=127.0.0.1,localhost",
-        "symbolstat/main.ts",
-        "--config",
-        config.path,
-        "--json",
-      ],
+      args: [...roleArgs("symbols", config), "--json"],
       cwd: PROJECT_ROOT,
       env: { NO_COLOR: "1" },
     }).output();
