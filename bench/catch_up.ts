@@ -143,11 +143,17 @@ try {
   const replayed = caught.reduce((sum, found) => sum + Number(found[3]), 0);
   const seconds = Math.max(...caught.map((found) => Number(found[2])));
   const published = served.match(/stopped after [\d.]+s: ([\d,]+) trades/);
+  // Per symbol, not in aggregate: live counts any seq other than the last + 1
+  // as a break, so no break and received == lastSeq mean seq 1..lastSeq each
+  // once, in order; the sum of those equal to what serve published means no
+  // symbol lost its tail.
   const streams = Object.values(summary.exchanges.binance ?? {});
   const exact = streams.length === SYMBOLS.length &&
     streams.every((s) =>
       s.gaps === 0 && s.lost === 0 && s.received === s.lastSeq
-    );
+    ) &&
+    streams.reduce((sum, s) => sum + s.received, 0) ===
+      Number(published?.[1].replaceAll(",", ""));
   console.log(
     `serve --nats ${formatRate(rate)}, live --catch-up 1m ${lateS} s late:`,
   );
@@ -165,7 +171,7 @@ try {
     `  published ${
       published?.[1] ?? "?"
     }, received ${summary.received}, lost ${summary.lost}, seq breaks ${summary.gaps}: ${
-      exact ? "every trade once, in order" : "NOT EXACT"
+      exact ? "every trade once, in order, per symbol" : "NOT EXACT"
     }`,
   );
   const split = log.match(/latency before the switch.*/);
