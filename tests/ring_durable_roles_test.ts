@@ -7,7 +7,8 @@
 // must be, per symbol, every seq from the first delivered to the last
 // published, in order. A duplicate is possible only for the trade being
 // handled at the kill (after the strategy, before its position is stored:
-// nanoseconds): it is counted and allowed once per kill.
+// nanoseconds), and it must come marked TradeFlags.Redelivered: no
+// unmarked repeat, at most one per kill.
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -30,6 +31,7 @@ import {
 import { startNatsServer } from "./nats_server.ts";
 import { freePort } from "./_metrics_scrape.ts";
 import { removeDurable } from "../common/catch_up/mod.ts";
+import { TradeFlags } from "../common/wire/trade.ts";
 
 /** Spawning the roles (deno) and nats-server, temp files, ring and durable clean-up, loopback NATS. */
 const PERMISSIONS: Deno.PermissionDescriptor[] = [
@@ -48,7 +50,7 @@ const HELD_MS = 3000;
 /** Restarts held past the ring's span (runs 4, 7 and 10), each switch of theirs over JetStream. */
 const HELD_RESTARTS = 3;
 
-/** A strategy writing `symbol seq` per trade to `path`, one write each (nothing buffered). */
+/** A strategy writing `symbol seq flags` per trade to `path`, one write each (nothing buffered). */
 function strategySource(path: string): string {
   return `const file = Deno.openSync(${
     JSON.stringify(path)
@@ -56,34 +58,61 @@ function strategySource(path: string): string {
 const encoder = new TextEncoder();
 export default {
   onTrade(trade) {
-    file.writeSync(encoder.encode(trade.symbol + " " + trade.seq + "\\n"));
+    file.writeSync(
+      encoder.encode(trade.symbol + " " + trade.seq + " " + trade.flags + "\\n"),
+    );
   },
   onBar() {},
 };
 `;
 }
 
-/** The seqs per symbol in `path`, in file order. */
-async function deliveredSeqs(path: string): Promise<Map<string, number[]>> {
-  const seqs = new Map<string, number[]>();
+/** A delivered trade: its seq and flags. */
+interface Delivered {
+  seq: number;
+  flags: number;
+}
+
+/** The trades per symbol in `path`, in file order. */
+async function deliveredSeqs(
+  path: string,
+): Promise<Map<string, Delivered[]>> {
+  const seqs = new Map<string, Delivered[]>();
   for (const line of (await Deno.readTextFile(path)).split("\n")) {
     if (line === "") continue;
-    const [symbol, seq] = line.split(" ");
+    const [symbol, seq, flags] = line.split(" ");
     const list = seqs.get(symbol) ?? [];
-    list.push(Number(seq));
+    list.push({ seq: Number(seq), flags: Number(flags) });
     seqs.set(symbol, list);
   }
   return seqs;
 }
 
 /**
- * `seqs` checked to be contiguous from its first: returns the repeats of
- * the seq just before (a restart's duplicate), failing on anything else.
+ * `trades` checked to be contiguous from its first: returns the repeats of
+ * the seq just before (a restart's duplicate, which must be marked
+ * `TradeFlags.Redelivered`) and the marked trades, failing on anything else.
  */
-function contiguous(symbol: string, seqs: number[], log: string): number {
+function contiguous(
+  symbol: string,
+  trades: Delivered[],
+  log: string,
+): { repeats: number; marked: number } {
+  const seqs = trades.map((trade) => trade.seq);
+  const marked =
+    trades.filter((trade) => (trade.flags & TradeFlags.Redelivered) !== 0)
+      .length;
   let repeats = 0;
   for (let i = 1; i < seqs.length; i++) {
     if (seqs[i] === seqs[i - 1]) {
+      assert.ok(
+        (trades[i].flags & TradeFlags.Redelivered) !== 0,
+        `${symbol}: seq ${
+          seqs[i]
+        } delivered again at ${i} without TradeFlags.Redelivered (flags ${
+          trades[i].flags
+        }); the runs' logs:\n${log}`,
+      );
       repeats++;
       continue;
     }
@@ -95,7 +124,7 @@ function contiguous(symbol: string, seqs: number[], log: string): number {
       }); the runs' logs:\n${log}`,
     );
   }
-  return repeats;
+  return { repeats, marked };
 }
 
 /** A second `live` of the same durable is refused, naming the running one: one line, exit 1. */
@@ -135,7 +164,7 @@ async function refusedWithRecording(
 
 gatedTest({
   name:
-    `live --ring-durable: killed with SIGKILL at ${KILLS} random moments under load and restarted, the union of what it delivered is the published stream, in order, with at most one duplicate per kill`,
+    `live --ring-durable: killed with SIGKILL at ${KILLS} random moments under load and restarted, the union of what it delivered is the published stream, in order, with at most one duplicate per kill, each marked TradeFlags.Redelivered`,
   permissions: PERMISSIONS,
   reason: OWN_SERVER_REASON,
   fn: async () => {
@@ -199,20 +228,23 @@ gatedTest({
       assert.equal(exit.code, 0, log);
       const seqs = await deliveredSeqs(delivered);
       let repeats = 0;
+      let marked = 0;
       let total = 0;
       let skippedAtStart = 0;
       for (const symbol of config.symbols) {
         const list = seqs.get(symbol) ?? [];
         assert.ok(list.length > 0, `${symbol}: nothing delivered:\n${log}`);
-        repeats += contiguous(symbol, list, log);
-        total += list.at(-1)!; // the last published seq of the symbol
-        skippedAtStart += list[0] - 1; // before the first run started
+        const found = contiguous(symbol, list, log);
+        repeats += found.repeats;
+        marked += found.marked;
+        total += list.at(-1)!.seq; // the last published seq of the symbol
+        skippedAtStart += list[0].seq - 1; // before the first run started
       }
       // Every published trade from each symbol's first delivered one on.
       assert.equal(total, published, log);
       assert.ok(
-        repeats <= KILLS,
-        `${repeats} duplicates for ${KILLS} kills:\n${log}`,
+        repeats <= KILLS && marked <= KILLS,
+        `${repeats} duplicates, ${marked} trades marked redelivered for ${KILLS} kills:\n${log}`,
       );
       // Each held restart caught up through JetStream, every symbol: the
       // ring alone (8192 slots, about 1.2 s) no longer held what it missed.
@@ -234,7 +266,7 @@ gatedTest({
       console.log(
         `${published} published, ${
           published - skippedAtStart
-        } delivered across ${KILLS} kills, ${repeats} duplicates; replayed from JetStream at the switches: ${
+        } delivered across ${KILLS} kills, ${repeats} duplicates (each marked redelivered; ${marked} marked); replayed from JetStream at the switches: ${
           replayed.join(" ")
         }`,
       );
@@ -297,10 +329,10 @@ gatedTest({
       let repeats = 0;
       let total = 0;
       for (const symbol of config.symbols) {
-        const was = before.get(symbol) ?? [];
-        const now = after.get(symbol) ?? [];
-        contiguous(symbol, was, log);
-        contiguous(symbol, now, log);
+        const was = (before.get(symbol) ?? []).map((trade) => trade.seq);
+        const now = (after.get(symbol) ?? []).map((trade) => trade.seq);
+        contiguous(symbol, before.get(symbol) ?? [], log);
+        contiguous(symbol, after.get(symbol) ?? [], log);
         // No gap: the restart starts at or before the next one.
         assert.ok(now[0] <= was.at(-1)! + 1, `${symbol}: ${now[0]}:\n${log}`);
         repeats += was.at(-1)! - now[0] + 1;

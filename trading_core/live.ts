@@ -442,13 +442,17 @@ async function consume(
   };
   await feed.subscribeTrades(
     symbols,
-    (trade, origin, stream, epoch) => {
+    (received, origin, stream, epoch) => {
       // A snapshot stands for a trade stored before the subscription: the
       // strategy sees it, the counts, the recording and the bars do not.
-      if ((trade.flags & TradeFlags.Snapshot) !== 0) {
-        processing?.snapshot(trade, origin);
+      if ((received.flags & TradeFlags.Snapshot) !== 0) {
+        processing?.snapshot(received, origin);
         return;
       }
+      // In hand before the strategy; marked if a crash may have delivered it.
+      const trade = positions && processing?.failed !== true
+        ? positions.hand(received, origin, stream, epoch)
+        : received;
       if ((trade.flags & GAP_FLAGS) !== 0) {
         const { lastSeq } = stats.figures(stream);
         for (const gap of flaggedGaps(trade, { origin, stream, lastSeq })) {

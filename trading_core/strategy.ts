@@ -66,6 +66,8 @@ export interface Strategy {
    * Called for every trade, in order per (exchange, symbol). With
    * `--snapshot`, a stream's first one may be the latest trade stored before
    * the run, `TradeFlags.Snapshot` set in its `flags` (no bar counts it).
+   * With `--ring-durable`, after a kill: `TradeFlags.Redelivered` marks the
+   * one trade it may have been given before the crash.
    */
   onTrade(trade: Trade, context: StrategyContext): void;
   /** Called for every closed bar, in order per (exchange, symbol) and interval. */

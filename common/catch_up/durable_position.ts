@@ -6,7 +6,10 @@
  * the process: the page is the kernel's. Each stream's entry has two copies
  * and a word naming the valid one, flipped by one 32-bit store after the
  * other copy is written: a process killed mid-store leaves the previous
- * position, never a torn one. The file names its owner's pid: a second
+ * position, never a torn one. Before a trade is handed to the strategy its
+ * (epoch, seq) is stored as the entry's "in hand" ({@linkcode DurablePosition.hand}):
+ * a restart that finds it past the position knows the trades up to it may
+ * have been delivered before the crash. The file names its owner's pid: a second
  * process of the same name is refused while the owner lives. Layout and
  * timeline: docs/ipc_ring.md, "A ring consumer that survives its restart".
  *
@@ -36,17 +39,19 @@ export interface Position {
 
 /** `"MBDU"`, and the layout version. */
 const MAGIC = 0x5544424d;
-const VERSION = 1;
+const VERSION = 2;
 /** Streams a file holds at most. */
 export const MAX_DURABLE_STREAMS = 1024;
 /** Header words (u32): magic, version, owner pid, streams used, capacity. */
 const HEADER_BYTES = 64;
 const H_MAGIC = 0, H_VERSION = 1, H_OWNER = 2, H_USED = 3, H_CAPACITY = 4;
-/** One entry: key (length byte + up to 63 UTF-8 bytes), valid copy word, two copies. */
+/** One entry: key (length byte + up to 63 UTF-8 bytes), valid copy word, two copies, the trade in hand. */
 const ENTRY_BYTES = 128;
 const KEY_BYTES = 64;
 /** Byte offsets in an entry: the valid copy's index, then copy 0 and copy 1 (u32 epoch, u32 seq, i64 ts_recv). */
 const E_VALID = 64, E_COPY = 72, COPY_BYTES = 16;
+/** Byte offset in an entry of the trade in hand: u32 epoch, u32 seq (epoch 0: none). */
+const E_HAND = 104;
 /** The file's size. */
 const FILE_BYTES = HEADER_BYTES + MAX_DURABLE_STREAMS * ENTRY_BYTES;
 
@@ -240,6 +245,34 @@ export class DurablePosition {
       seq: this.#words[copy / 4 + 1],
       tsRecv: this.#times[copy / 8 + 1],
     };
+  }
+
+  /**
+   * The trade in hand of stream `exchange:symbol` (its epoch and seq; `tsRecv`
+   * 0n), or undefined when none was stored: past the position, the strategy
+   * may have been given the trades up to it before a crash.
+   */
+  inHand(exchange: string, symbol: string): Position | undefined {
+    const slot = this.#byKey.get(`${exchange}:${symbol}`);
+    if (slot === undefined) return undefined;
+    const word = (HEADER_BYTES + slot * ENTRY_BYTES + E_HAND) / 4;
+    const epoch = this.#words[word];
+    if (epoch === 0) return undefined;
+    return { epoch, seq: this.#words[word + 1], tsRecv: 0n };
+  }
+
+  /**
+   * Stores the trade in hand of the stream in `slot` (before the strategy
+   * gets it): its seq, then its epoch (a kill between them leaves the older
+   * epoch with the newer seq: a trade not handed yet).
+   *
+   * @throws {TypeError} once closed (the file is no longer mapped).
+   */
+  hand(slot: number, epoch: number, seq: number): void {
+    if (this.#closed) throw new TypeError(`Durable ${this.name} is closed`);
+    const word = (HEADER_BYTES + slot * ENTRY_BYTES + E_HAND) / 4;
+    this.#words[word + 1] = seq;
+    Atomics.store(this.#words, word, epoch);
   }
 
   /**

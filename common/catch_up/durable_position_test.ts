@@ -47,7 +47,8 @@ function poke(name: string, index: number, value: number): void {
 }
 
 ringTest({
-  name: "durable position: stored per stream, read back by the next owner",
+  name:
+    "durable position: stored per stream, with the trade in hand, read back by the next owner",
   fn: () =>
     withName((name) => {
       const first = DurablePosition.open(name);
@@ -60,6 +61,8 @@ ringTest({
         first.store(btc, 7, seq, BigInt(seq) * 1000n);
       }
       first.store(eth, 0xffffffff, 4_000_000_000, -1n);
+      assert.equal(first.inHand("binance", "BTCUSDT"), undefined);
+      first.hand(btc, 7, 1001); // killed before its position was stored
       first.close();
       const next = DurablePosition.open(name);
       try {
@@ -74,6 +77,12 @@ ringTest({
           seq: 4_000_000_000,
           tsRecv: -1n,
         });
+        assert.deepEqual(next.inHand("binance", "BTCUSDT"), {
+          epoch: 7,
+          seq: 1001,
+          tsRecv: 0n,
+        });
+        assert.equal(next.inHand("binance", "ETHUSDT"), undefined);
       } finally {
         next.close();
       }
@@ -133,6 +142,14 @@ ringTest({
       assert.throws(
         () => DurablePosition.open(name),
         new DurablePositionError(name, "4096 bytes, expected 131136"),
+      );
+    });
+    await withName((name) => {
+      DurablePosition.open(name).close();
+      poke(name, 1, 1); // layout 1: no trade in hand
+      assert.throws(
+        () => DurablePosition.open(name),
+        new DurablePositionError(name, "layout version 1, expected 2"),
       );
     });
     await withName((name) => {

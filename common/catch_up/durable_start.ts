@@ -14,7 +14,8 @@
 
 import type { TradeOrigin } from "../wire/codec.ts";
 import { RecordOffset } from "../wire/record.ts";
-import type { TradeView } from "../wire/trade_view.ts";
+import { TradeView } from "../wire/trade_view.ts";
+import { TRADE_RECORD_SIZE, TradeFlags } from "../wire/trade.ts";
 import type { TradeFeed } from "../transport/feed.ts";
 import type {
   LoadSnapshot,
@@ -122,15 +123,81 @@ export function durableStart(
   };
 }
 
-/** Records each delivered trade's position in a durable's file. */
+/** Where a restarted durable's redelivery ends: the trade in hand at its crash. */
+interface Redelivery {
+  epoch: number;
+  seq: number;
+}
+
+/**
+ * Records, per stream, the trade in hand before the strategy gets it and
+ * the delivered position after, in a durable's file; marks
+ * {@linkcode TradeFlags.Redelivered} the trades a crash may have delivered
+ * already (those past the stored position up to the stored trade in hand).
+ */
 export class DurableRecorder {
   readonly #store: DurablePosition;
   /** Each stream's slot in the file, by stream index. */
   readonly #slots: number[] = [];
+  /** Each stream's redelivery left to mark, by stream index (undefined: none). */
+  readonly #redelivery: (Redelivery | undefined)[] = [];
+  readonly #copy = new Uint8Array(TRADE_RECORD_SIZE);
+  readonly #marked = new TradeView();
 
   /** Records into `store`. */
   constructor(store: DurablePosition) {
     this.#store = store;
+  }
+
+  /** The slot of `stream`, reading its redelivery at the first call. */
+  #slot(origin: TradeOrigin, stream: number): number {
+    const known = this.#slots[stream];
+    if (known !== undefined) return known;
+    const { exchange, symbol } = origin;
+    const hand = this.#store.inHand(exchange, symbol);
+    const done = this.#store.get(exchange, symbol);
+    if (
+      hand !== undefined &&
+      (done === undefined || hand.epoch !== done.epoch || hand.seq !== done.seq)
+    ) {
+      this.#redelivery[stream] = { epoch: hand.epoch, seq: hand.seq };
+    }
+    return this.#slots[stream] = this.#store.slot(exchange, symbol);
+  }
+
+  /**
+   * Stores `trade`, of stream `stream` (`origin`) and run `epoch`, as in
+   * hand: call it just before the strategy gets it. Returns the trade to
+   * deliver: `trade`, or a copy marked {@linkcode TradeFlags.Redelivered}
+   * when a crash may have delivered it already (valid until the next call).
+   * A trade of no known run (epoch 0 or undefined) is neither stored nor
+   * marked.
+   */
+  hand(
+    trade: TradeView,
+    origin: TradeOrigin,
+    stream: number,
+    epoch: number | undefined,
+  ): TradeView {
+    if (!epoch) return trade;
+    const slot = this.#slot(origin, stream);
+    this.#store.hand(slot, epoch, trade.seq);
+    const redelivery = this.#redelivery[stream];
+    if (redelivery === undefined) return trade;
+    if (
+      epoch !== redelivery.epoch || ((redelivery.seq - trade.seq) | 0) < 0
+    ) {
+      this.#redelivery[stream] = undefined; // past the trade in hand
+      return trade;
+    }
+    trade.copyRecord(this.#copy, 0);
+    const flags = RecordOffset.Flags;
+    const marked = (this.#copy[flags] | this.#copy[flags + 1] << 8) |
+      TradeFlags.Redelivered;
+    this.#copy[flags] = marked & 0xff;
+    this.#copy[flags + 1] = marked >>> 8;
+    this.#marked.wrap(this.#copy);
+    return this.#marked;
   }
 
   /**
@@ -145,8 +212,11 @@ export class DurableRecorder {
     epoch: number | undefined,
   ): void {
     if (!epoch) return;
-    const slot = this.#slots[stream] ??
-      (this.#slots[stream] = this.#store.slot(origin.exchange, origin.symbol));
-    this.#store.store(slot, epoch, trade.seq, trade.tsRecv);
+    this.#store.store(
+      this.#slot(origin, stream),
+      epoch,
+      trade.seq,
+      trade.tsRecv,
+    );
   }
 }

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { encodeMessage } from "../wire/codec.ts";
-import { Side } from "../wire/trade.ts";
+import { Side, TradeFlags } from "../wire/trade.ts";
 import { TradeView } from "../wire/trade_view.ts";
 import type { OnTick, SubscribeOptions, TradeFeed } from "../transport/feed.ts";
 import { CatchUpFeed } from "./catch_up_feed.ts";
@@ -276,6 +276,8 @@ Deno.test("durable recorder: stores each delivered trade's epoch, seq and ts_rec
     },
     store: (slot: number, epoch: number, seq: number, tsRecv: bigint) =>
       stored.push(`${slot} ${epoch} ${seq} ${tsRecv}`),
+    get: () => undefined,
+    inHand: () => undefined,
   } as unknown as DurablePosition;
   const recorder = new DurableRecorder(store);
   const view = new TradeView();
@@ -294,4 +296,71 @@ Deno.test("durable recorder: stores each delivered trade's epoch, seq and ts_rec
   recorder.record(view.select(1), origin, 0, 9);
   recorder.record(view.select(1), origin, 0, undefined);
   assert.deepEqual(stored, ["slot x:A", "3 9 1 77", "3 9 2 77"]);
+});
+
+/** What a restarted recorder delivers of run 9's `seqs` with `done` stored and `hand` in hand: `seq` or `seq R` (redelivered), and the in-hand stores. */
+function handed(
+  done: Position | undefined,
+  hand: Position | undefined,
+  seqs: number[],
+  epoch = 9,
+): { delivered: string[]; stores: string[] } {
+  const stores: string[] = [];
+  const store = {
+    slot: () => 0,
+    get: () => done,
+    inHand: () => hand,
+    hand: (_slot: number, epoch: number, seq: number) =>
+      stores.push(`${epoch}:${seq}`),
+    store: () => {},
+  } as unknown as DurablePosition;
+  const recorder = new DurableRecorder(store);
+  const view = new TradeView();
+  view.wrap(encodeMessage(seqs.map((seq) => ({
+    side: Side.Buy,
+    flags: TradeFlags.Synthetic,
+    seq,
+    tsEvent: 1n,
+    tsRecv: 77n,
+    priceFixed: 1n,
+    size: 1,
+    tradeId: BigInt(seq),
+  }))));
+  const origin = { exchange: "x", symbol: "A" };
+  const delivered = seqs.map((_, i) => {
+    const trade = recorder.hand(view.select(i), origin, 0, epoch);
+    assert.equal(trade.seq, seqs[i]);
+    assert.equal(trade.tradeId, BigInt(seqs[i]));
+    assert.ok((trade.flags & TradeFlags.Synthetic) !== 0); // the rest kept
+    recorder.record(trade, origin, 0, epoch);
+    return `${trade.seq}${
+      (trade.flags & TradeFlags.Redelivered) !== 0 ? " R" : ""
+    }`;
+  });
+  return { delivered, stores };
+}
+
+Deno.test("durable recorder: a trade in hand past the stored position (a crash between the strategy and the store) makes the trades up to it redelivered, marked TradeFlags.Redelivered; in hand = position: none marked", () => {
+  const at = (epoch: number, seq: number) => ({ epoch, seq, tsRecv: 0n });
+  // Killed with seq 7 in hand, 5 stored: 6 and 7 may have been delivered.
+  assert.deepEqual(handed(at(9, 5), at(9, 7), [6, 7, 8, 9]), {
+    delivered: ["6 R", "7 R", "8", "9"],
+    stores: ["9:6", "9:7", "9:8", "9:9"],
+  });
+  // A clean stop (or a kill outside the window): nothing marked.
+  assert.deepEqual(handed(at(9, 5), at(9, 5), [6, 7]).delivered, ["6", "7"]);
+  // Nothing in hand stored (an older run's file, a position from the mirror).
+  assert.deepEqual(handed(at(9, 5), undefined, [6, 7]).delivered, ["6", "7"]);
+  // In hand the first trade of a new run, the position of the previous one.
+  assert.deepEqual(handed(at(8, 40), at(9, 1), [1, 2]).delivered, ["1 R", "2"]);
+  // The history no longer holds the trade in hand: nothing marked past it.
+  assert.deepEqual(handed(at(9, 5), at(9, 7), [10, 11]).delivered, [
+    "10",
+    "11",
+  ]);
+  // Another run than the trade in hand's: nothing marked.
+  assert.deepEqual(handed(at(9, 5), at(9, 7), [1, 2], 10).delivered, [
+    "1",
+    "2",
+  ]);
 });

@@ -43,6 +43,14 @@ export const TradeFlags = {
    * leave it out.
    */
   Snapshot: 1 << 4,
+  /**
+   * Set by the consumer, never by a publisher: may have been delivered
+   * before a crash (`live --ring-durable` restarted after a kill: the trade
+   * it had handed to the strategy, or was handing, when killed, before its
+   * position was stored). A trade delivered twice always carries it the
+   * second time.
+   */
+  Redelivered: 1 << 5,
 } as const;
 
 /** The fields stored in one 48-byte record. */
