@@ -9,7 +9,10 @@ import {
   BAR_INTERVAL_EXAMPLES,
   parseBarInterval,
 } from "../common/config/bar_interval.ts";
+import type { BarClock } from "../common/config/mod.ts";
 import type { Bar } from "./bar.ts";
+
+export type { BarClock };
 
 /** Options of `BarBuilder` (bars.ts). */
 export interface BarBuilderOptions {
@@ -37,6 +40,15 @@ export interface BarBuilderOptions {
    */
   maxEmptyBars?: number;
   /**
+   * What closes bars besides a later trade of their stream: `"wall"`, the
+   * stream's trade clock (its latest trade time plus the wall time since)
+   * through `BarBuilder.advance`; `"trade"`, nothing (no wall clock: the
+   * bars depend on the trades alone, as a backtest needs).
+   *
+   * @default {"wall"}
+   */
+  clock?: BarClock;
+  /**
    * A monotonic clock in ms; only differences are used (set it in tests).
    *
    * @default {performance.now}
@@ -58,6 +70,8 @@ export interface CheckedBarOptions {
   closeDelayMs: number;
   /** See {@linkcode BarBuilderOptions.maxEmptyBars}. */
   maxEmptyBars: number;
+  /** See {@linkcode BarBuilderOptions.clock}. */
+  clock: BarClock;
   /** See {@linkcode BarBuilderOptions.now}. */
   now: () => number;
 }
@@ -68,7 +82,7 @@ export interface CheckedBarOptions {
  * @throws {TypeError} for a missing `onBar` or `now`, no intervals, or a
  * non-string `exchange`.
  * @throws {RangeError} for a bad or repeated interval, or a bad
- * `closeDelayMs` or `maxEmptyBars`.
+ * `closeDelayMs`, `maxEmptyBars` or `clock`.
  */
 export function checkBarOptions(options: BarBuilderOptions): CheckedBarOptions {
   const {
@@ -77,6 +91,7 @@ export function checkBarOptions(options: BarBuilderOptions): CheckedBarOptions {
     onBar,
     closeDelayMs = 250,
     maxEmptyBars = 10_000,
+    clock = "wall",
     now = performance.now.bind(performance),
   } = options;
   if (exchange !== undefined && typeof exchange !== "string") {
@@ -115,6 +130,11 @@ export function checkBarOptions(options: BarBuilderOptions): CheckedBarOptions {
       `Invalid maxEmptyBars ${maxEmptyBars}: expected an integer >= 0`,
     );
   }
+  if (clock !== "wall" && clock !== "trade") {
+    throw new RangeError(
+      `Invalid clock ${JSON.stringify(clock)}: expected "wall" or "trade"`,
+    );
+  }
   return {
     exchange,
     intervals: [...intervals],
@@ -122,6 +142,7 @@ export function checkBarOptions(options: BarBuilderOptions): CheckedBarOptions {
     onBar,
     closeDelayMs,
     maxEmptyBars,
+    clock,
     now,
   };
 }

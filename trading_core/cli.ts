@@ -73,6 +73,9 @@ ${LOG_FLAGS_HELP}
   --strategy FILE      run the strategy FILE exports        trading_core.strategy
                        (onTrade/onBar; see strategies/README.md)
   --bars A,B           bar intervals, e.g. 1s,1m           trading_core.bars.intervals
+  --bar-clock CLOCK    wall | trade: bars also close on    trading_core.bars.clock
+                       each stream's trade clock (wall) or
+                       only on its later trades (trade)
   --bars-out FILE      write closed bars as NDJSON         trading_core.bars_out
   --summary-json       print one JSON summary line on exit
   --record FILE        write every trade received to FILE, which
@@ -154,6 +157,7 @@ const LIVE_FLAGS: Record<string, RoleFlag> = {
     type: "string",
     sets: { key: "trading_core.bars.intervals", convert: splitList },
   },
+  "bar-clock": { type: "string", sets: { key: "trading_core.bars.clock" } },
   "bars-out": { type: "string", sets: { key: "trading_core.bars_out" } },
   overwrite: {
     type: "boolean",

@@ -250,6 +250,25 @@ Deno.test("live: --overwrite, --append and --on-write-error set trading_core's f
   assert.deepEqual(parseLiveArgs(["--append"]).switches, {});
 });
 
+Deno.test("live: --bar-clock sets trading_core.bars.clock (default wall); a bad one names the flag", () => {
+  assert.equal(configFrom([]).tradingCore.bars.clock, "wall");
+  assert.equal(
+    configFrom(["--bar-clock", "trade"]).tradingCore.bars.clock,
+    "trade",
+  );
+  assert.equal(
+    configFrom(
+      ["--bar-clock", "wall"],
+      `[trading_core.bars]\nclock = "trade"\n`,
+    ).tradingCore.bars.clock,
+    "wall",
+  );
+  assert.throws(
+    () => configFrom(["--bar-clock", "exchange"]),
+    /Invalid value "exchange" at trading_core\.bars\.clock \(from --bar-clock\): expected one of "wall", "trade"/,
+  );
+});
+
 Deno.test(`live: --exchange '*' with --nats reads every exchange`, () => {
   for (
     const [args, text] of [

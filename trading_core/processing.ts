@@ -163,6 +163,7 @@ export class TradeProcessing {
     const bars = new BarBuilder([], {
       intervals: config.bars.intervals,
       closeDelayMs: config.bars.closeDelayMs,
+      clock: config.bars.clock,
       onBar,
     });
     return new TradeProcessing(bars, writer, runner, onFailure);

@@ -26,7 +26,7 @@ function config(overrides: Partial<TradingCoreConfig>): TradingCoreConfig {
     barsOut: undefined,
     onExistingFile: "refuse",
     onWriteError: "stop",
-    bars: { intervals: ["1s"], closeDelayMs: 250 },
+    bars: { intervals: ["1s"], closeDelayMs: 250, clock: "wall" },
     metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
     ...overrides,
   };

@@ -41,8 +41,9 @@ function readBars(section: Section): BarsConfig {
     min: 0,
     max: 60_000,
   });
+  const clock = section.choice("clock", "wall", ["wall", "trade"]);
   section.done();
-  return { intervals, closeDelayMs };
+  return { intervals, closeDelayMs, clock };
 }
 
 /** Reads `[trading_core]`. */

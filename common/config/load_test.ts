@@ -193,7 +193,7 @@ const DEFAULT_CONFIG: Config = {
     barsOut: undefined,
     onExistingFile: "refuse",
     onWriteError: "stop",
-    bars: { intervals: ["1s", "1m"], closeDelayMs: 250 },
+    bars: { intervals: ["1s", "1m"], closeDelayMs: 250, clock: "wall" },
     metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
   },
   registry: {
@@ -814,6 +814,7 @@ const LEVELS: [string, string, string, string[]][] = [
   ["trading_core.bars", "intervall", "intervals", [
     "intervals",
     "close_delay",
+    "clock",
   ]],
   ["data_manager.binance", "endpiont", "endpoint", [
     "endpoint",
@@ -2657,6 +2658,7 @@ on_write_error = "continue"
 [trading_core.bars]
 intervals = ["100ms", "5m"]
 close_delay = "1s"
+clock = "trade"
 [trading_core.metrics]
 port = 9465
 [log]
@@ -2672,7 +2674,7 @@ format = "json"
     barsOut: "data/bars.ndjson",
     onExistingFile: "append",
     onWriteError: "continue",
-    bars: { intervals: ["100ms", "5m"], closeDelayMs: 1000 },
+    bars: { intervals: ["100ms", "5m"], closeDelayMs: 1000, clock: "trade" },
     metrics: { port: 9465, host: "127.0.0.1", staleAfterMs: 10_000 },
   });
   assert.equal(config.log.format, "json");
@@ -2691,6 +2693,10 @@ format = "json"
   assertIncludes(
     problemOf(`[trading_core.bars]\nintervals = []\n`),
     "expected at least one interval",
+  );
+  assertIncludes(
+    problemOf(`[trading_core.bars]\nclock = "exchange"\n`),
+    `trading_core.bars.clock ${IN_FILE}: expected one of "wall", "trade"`,
   );
   assertIncludes(
     problemOf(`[trading_core]\nbars_out = ""\n`),

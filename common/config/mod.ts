@@ -28,6 +28,7 @@ export {
 export { hideUrlCredentials } from "./_connection.ts";
 // The validated configuration: the whole and each section.
 export {
+  type BarClock,
   type BarsConfig,
   type BinanceConfig,
   type CatchUpStart,

@@ -226,7 +226,12 @@ export interface BarsConfig {
   intervals: string[];
   /** How long past its end (on the trade clock) an open bar waits for stragglers before it closes, ms. */
   closeDelayMs: number;
+  /** What closes a bar besides a later trade of its stream (`clock`, `--bar-clock`): the wall-driven trade clock, or nothing. */
+  clock: BarClock;
 }
+
+/** `"wall"`: a stream's bars also close on its trade clock (latest trade time + wall time since); `"trade"`: only a later trade of the stream closes them. */
+export type BarClock = "wall" | "trade";
 
 /** The Binance live trade feed. */
 export interface BinanceConfig {
