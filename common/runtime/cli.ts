@@ -254,6 +254,8 @@ export interface RoleFlag {
   type: "string" | "boolean";
   /** The config key(s) it sets; without it, the value lands in {@linkcode RoleArgs.switches}. */
   sets?: FlagMapping | FlagMapping[];
+  /** A string flag without `sets` that may be given more than once (`--data A --data B`): its switch is the list of values. */
+  multiple?: boolean;
 }
 
 /** What a role's command line asks for. */
@@ -262,8 +264,8 @@ export interface RoleArgs {
   configPath: string | undefined;
   /** Config values the flags set. */
   overrides: ConfigOverride[];
-  /** The given flags that set no config key, by name: `{ "summary-json": true }`. */
-  switches: Record<string, string | boolean>;
+  /** The given flags that set no config key, by name: `{ "summary-json": true }`; a {@linkcode RoleFlag.multiple} flag's is a list. */
+  switches: Record<string, string | boolean | string[]>;
   /** Print the resolved config and exit. */
   printConfig: boolean;
   /** Print usage and exit. */
@@ -306,12 +308,13 @@ function rejectDashValues(
  */
 function rejectRepeats(
   tokens: readonly { kind: string; name?: string; value?: string }[],
+  multiple: ReadonlySet<string>,
 ): void {
   const first = new Map<string, string>();
   for (const token of tokens) {
     if (token.kind !== "option" || token.value === undefined) continue;
     const name = token.name!; // every option token has one
-    if (name === "config") continue;
+    if (name === "config" || multiple.has(name)) continue;
     const earlier = first.get(name);
     if (earlier === undefined) first.set(name, token.value);
     else if (earlier !== token.value) {
@@ -361,7 +364,7 @@ export function parseRoleArgs(
 ): RoleArgs {
   const options: Record<
     string,
-    { type: "string" | "boolean"; short?: string }
+    { type: "string" | "boolean"; short?: string; multiple?: boolean }
   > = {
     config: { type: "string" },
     "print-config": { type: "boolean" },
@@ -369,8 +372,10 @@ export function parseRoleArgs(
   };
   const all = { ...flags, ...SHARED_FLAGS };
   const mappings: Record<string, FlagMapping | FlagMapping[]> = {};
-  for (const [flag, { type, sets }] of Object.entries(all)) {
-    options[flag] = { type };
+  const multiple = new Set<string>();
+  for (const [flag, { type, sets, multiple: many }] of Object.entries(all)) {
+    options[flag] = many ? { type, multiple: true } : { type };
+    if (many) multiple.add(flag);
     if (sets !== undefined) mappings[flag] = sets;
   }
   rejectDashValues(args, options);
@@ -381,13 +386,19 @@ export function parseRoleArgs(
     options,
     tokens: true,
   });
-  rejectRepeats(tokens);
-  const overrides = flagOverrides(values, mappings);
+  rejectRepeats(tokens, multiple);
+  // Only single flags set config keys (a multiple one is a switch).
+  const overrides = flagOverrides(
+    values as Record<string, string | boolean | undefined>,
+    mappings,
+  );
   rejectConflicts(overrides);
-  const switches: Record<string, string | boolean> = {};
+  const switches: Record<string, string | boolean | string[]> = {};
   for (const [flag, { sets }] of Object.entries(all)) {
     const value = values[flag];
-    if (sets === undefined && value !== undefined) switches[flag] = value;
+    if (sets === undefined && value !== undefined) {
+      switches[flag] = value as string | boolean | string[];
+    }
   }
   return {
     configPath: values.config as string | undefined,

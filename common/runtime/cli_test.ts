@@ -184,6 +184,18 @@ Deno.test("parseRoleArgs: a flag given twice with different values is refused, b
   );
 });
 
+Deno.test("parseRoleArgs: a multiple flag may be repeated; its switch lists the values in order", () => {
+  const flags = { ...FLAGS, data: { type: "string", multiple: true } } as const;
+  assert.deepEqual(
+    parseRoleArgs(["--data", "a", "--data=b", "--data", "a"], flags).switches,
+    { data: ["a", "b", "a"] },
+  );
+  assert.deepEqual(parseRoleArgs([], flags).switches, {});
+  assert.throws(() => parseRoleArgs(["--data"], flags), {
+    name: "TypeError",
+  });
+});
+
 Deno.test("runRole: start gets the config and the parsed command line", async () => {
   let seen: [Config, RoleArgs] | undefined;
   const status = await runRole(["--summary-json", "--progress", "0"], {
