@@ -37,3 +37,12 @@ export {
   formatNdjsonGap,
   formatNdjsonTrade,
 } from "./trade_file.ts";
+// Merging: many trade files into one stream in time order, as a backtest reads them.
+export {
+  DEFAULT_MERGE_BATCH_SIZE,
+  type MergedBatch,
+  type MergedGap,
+  type MergeTradeFilesOptions,
+  TRADE_FILE_EXTENSIONS,
+  TradeFileMerger,
+} from "./merge.ts";

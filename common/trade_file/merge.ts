@@ -1,0 +1,257 @@
+/**
+ * A k-way merge of trade files into one stream ordered by time across files,
+ * symbols and exchanges, in bounded memory: what a backtest reads.
+ *
+ * Each file is read by its own reader ({@linkcode readRowBatches}, so every
+ * format and row check of the readers applies: the project's NDJSON, Binance
+ * trades CSV, gzipped or not), one decoded chunk ahead at most; a binary heap
+ * over the files' current trades picks the next. The order is (ts_event,
+ * then ts_recv, then the file's position in the expanded list); within one
+ * file rows keep their file order, so seq — written in order by a recording
+ * — never reorders them.
+ *
+ * A file that goes back in time is still merged by its current trade (a
+ * trade earlier than one already delivered comes out as soon as its file
+ * reaches it): the merged stream is then not sorted, and
+ * {@linkcode MergeTradeFilesOptions.onOutOfOrder} is told once per file, at
+ * its first such line.
+ *
+ * ```ts ignore
+ * const merger = await TradeFileMerger.open(["data/2024-01"], { symbols: ["BTCUSDT"] });
+ * try {
+ *   for await (const batch of merger) {
+ *     // batch.records: count × 48-byte records; batch.streams[i]: merger.streams index
+ *   }
+ * } finally {
+ *   await merger.close();
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import type { TradeOrigin } from "../wire/codec.ts";
+import { BatchBuilder, type MergedBatch, StreamIndex } from "./_merge_batch.ts";
+import { MergeCursor } from "./_merge_cursor.ts";
+import { MinHeap } from "./_merge_heap.ts";
+import { describe } from "./_row.ts";
+import type { OnBadRow } from "./trade_file.ts";
+import { expandTradeFiles } from "./_merge_files.ts";
+
+export { TRADE_FILE_EXTENSIONS } from "./_merge_files.ts";
+export type { MergedBatch, MergedGap } from "./_merge_batch.ts";
+
+/** Options of {@linkcode TradeFileMerger.open}. */
+export interface MergeTradeFilesOptions {
+  /** First ts_event kept, ns since the epoch (inclusive); absent: from the start. */
+  from?: bigint;
+  /** ts_event where the range ends, ns since the epoch (exclusive); absent: to the end. */
+  to?: bigint;
+  /** Symbols kept, upper case; absent or empty: all. */
+  symbols?: readonly string[];
+  /** Exchanges kept, lower case; absent or empty: all. */
+  exchanges?: readonly string[];
+  /** `"stop"` throws a {@linkcode TradeFileRowError} at the first bad row, `"skip"` counts it and goes on. @default "stop" */
+  onError?: OnBadRow;
+  /** Told each bad row (file, 1-based line, reason) before it is skipped or stops the merge. */
+  onBadRow?: (path: string, line: number, reason: string) => void;
+  /** Told once per file, at the first trade whose ts_event is below the file's previous trade's. */
+  onOutOfOrder?: (path: string, line: number) => void;
+  /** Records per yielded batch at most. @default 4096 */
+  batchSize?: number;
+  /** Told after each batch the bytes read so far (compressed, if so) of the total, for an ETA. */
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
+/** The default of {@linkcode MergeTradeFilesOptions.batchSize}. */
+export const DEFAULT_MERGE_BATCH_SIZE = 4096;
+
+/** The merge order: a before b. */
+function before(a: MergeCursor, b: MergeCursor): boolean {
+  const x = a.head!;
+  const y = b.head!;
+  if (x.tsEvent !== y.tsEvent) return x.tsEvent < y.tsEvent;
+  if (x.tsRecv !== y.tsRecv) return x.tsRecv < y.tsRecv;
+  return a.index < b.index;
+}
+
+/** A set of `values`, undefined when absent or empty (all kept). */
+function setOf(values: readonly string[] | undefined): Set<string> | undefined {
+  return values === undefined || values.length === 0
+    ? undefined
+    : new Set(values);
+}
+
+/** Checks the options, with one-line TypeError/RangeError messages. */
+function checkOptions(options: MergeTradeFilesOptions): void {
+  const { from, to, onError = "stop", batchSize } = options;
+  for (const [name, value] of [["from", from], ["to", to]] as const) {
+    if (value !== undefined && typeof value !== "bigint") {
+      throw new TypeError(
+        `Invalid ${name} ${
+          describe(value)
+        }: expected ns since the epoch as a bigint`,
+      );
+    }
+  }
+  if (from !== undefined && to !== undefined && to <= from) {
+    throw new RangeError(
+      `Invalid range from ${from} to ${to}: expected to after from`,
+    );
+  }
+  if (onError !== "stop" && onError !== "skip") {
+    throw new TypeError(
+      `Invalid onError ${describe(onError)}: expected "skip" or "stop"`,
+    );
+  }
+  if (
+    batchSize !== undefined &&
+    (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1 << 20)
+  ) {
+    throw new RangeError(
+      `Invalid batchSize ${
+        describe(batchSize)
+      }: expected an integer from 1 to 1048576`,
+    );
+  }
+}
+
+/**
+ * Merges trade files into batches of wire records ordered by (ts_event,
+ * ts_recv, file order), reading each file as a stream (see the module doc).
+ * Iterate it once; {@linkcode close} it when done (also after an error).
+ */
+export class TradeFileMerger implements AsyncIterable<MergedBatch> {
+  /** The (exchange, symbol) of each stream index, in order of first appearance in the merged stream. */
+  readonly streams: readonly TradeOrigin[];
+  /** The files merged, directories expanded, in merge order. */
+  readonly files: readonly string[];
+  /** Their total size in bytes (compressed, if so). */
+  readonly totalBytes: number;
+  readonly #streamIndex = new StreamIndex();
+  readonly #cursors: MergeCursor[];
+  readonly #options: MergeTradeFilesOptions;
+  #iterated = false;
+
+  private constructor(
+    files: string[],
+    totalBytes: number,
+    cursors: MergeCursor[],
+    options: MergeTradeFilesOptions,
+  ) {
+    this.streams = this.#streamIndex.origins;
+    this.files = files;
+    this.totalBytes = totalBytes;
+    this.#cursors = cursors;
+    this.#options = options;
+  }
+
+  /**
+   * Opens `paths` (files, and directories expanded to their trade files in
+   * name order) and reads each up to its first trade.
+   *
+   * @throws {TradeFileReadError} naming a file that cannot be opened or read,
+   * or a directory holding no trade file.
+   * @throws {TradeFileRowError} at a bad row before a file's first trade under `onError: "stop"`.
+   * @throws {TypeError} or {@linkcode RangeError} for bad options or no path.
+   */
+  static async open(
+    paths: readonly string[],
+    options: MergeTradeFilesOptions = {},
+  ): Promise<TradeFileMerger> {
+    checkOptions(options);
+    if (paths.length === 0) {
+      throw new TypeError(
+        "Invalid paths []: expected at least one trade file or directory",
+      );
+    }
+    const { files, totalBytes } = await expandTradeFiles(paths);
+    const { onBadRow, onOutOfOrder } = options;
+    const filter = {
+      from: options.from,
+      to: options.to,
+      symbols: setOf(options.symbols),
+      exchanges: setOf(options.exchanges),
+    };
+    const cursors = files.map((path, index) =>
+      new MergeCursor(path, index, {
+        ...filter,
+        read: {
+          onError: options.onError ?? "stop",
+          onBadRow: onBadRow &&
+            ((line, reason) => onBadRow(path, line, reason)),
+          // A corrupt gzip fails where it is met: a merge reads each file once.
+          verifyGzip: false,
+        },
+        onOutOfOrder: onOutOfOrder && ((line) => onOutOfOrder(path, line)),
+      })
+    );
+    try {
+      for (const cursor of cursors) await cursor.fill();
+    } catch (error) {
+      await Promise.all(cursors.map((cursor) => cursor.close()));
+      throw error;
+    }
+    return new TradeFileMerger(files, totalBytes, cursors, options);
+  }
+
+  /** The bytes read so far of all files. */
+  #bytesRead(): number {
+    let bytes = 0;
+    for (const cursor of this.#cursors) bytes += cursor.bytesRead;
+    return bytes;
+  }
+
+  /**
+   * The merged stream, batch by batch (each valid until the next is asked for).
+   *
+   * @throws {TradeFileRowError} at a bad row under `onError: "stop"`, after
+   * the batch of what was merged before it.
+   * @throws {TradeFileReadError} when a file cannot be read further, likewise.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<
+    MergedBatch,
+    void,
+    undefined
+  > {
+    if (this.#iterated) {
+      throw new TypeError(
+        "Invalid use of TradeFileMerger: it can be iterated only once",
+      );
+    }
+    this.#iterated = true;
+    const { batchSize = DEFAULT_MERGE_BATCH_SIZE, onProgress } = this.#options;
+    const out = new BatchBuilder(batchSize, this.#streamIndex);
+    const take = (): MergedBatch => {
+      onProgress?.(this.#bytesRead(), this.totalBytes);
+      return out.take();
+    };
+    const heap = new MinHeap<MergeCursor>(before);
+    for (const cursor of this.#cursors) {
+      if (cursor.head !== undefined) heap.push(cursor);
+      else out.addGaps(cursor.takeGaps()); // a file of gap lines only
+    }
+    while (heap.size > 0) {
+      const cursor = heap.top!;
+      if (cursor.gaps.length > 0) out.addGaps(cursor.takeGaps());
+      out.add(cursor.head!);
+      try {
+        if (!cursor.step()) await cursor.fill();
+      } catch (error) {
+        if (!out.empty) yield take();
+        throw error;
+      }
+      if (cursor.head === undefined) {
+        out.addGaps(cursor.takeGaps()); // after the file's last trade
+        heap.pop();
+      } else heap.topChanged();
+      if (out.full) yield take();
+    }
+    if (!out.empty) yield take();
+  }
+
+  /** Stops reading every file and closes them. */
+  async close(): Promise<void> {
+    await Promise.all(this.#cursors.map((cursor) => cursor.close()));
+  }
+}
