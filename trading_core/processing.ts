@@ -95,6 +95,8 @@ export interface TradeProcessingOptions {
   onStrategyError: (message: string) => void;
   /** How the bar file reports a failed write and an append; `onExisting` defaults to the config's `on_existing_file`. */
   barsFile?: OutputFileOptions;
+  /** Called with each closed bar, after the bar file and the strategy (e.g. the backtest's candles). */
+  onBar?: (bar: Bar) => void;
 }
 
 /** Bars, the bar file and the strategy of one `live` run. */
@@ -158,6 +160,7 @@ export class TradeProcessing {
     const onBar = (bar: Bar) => {
       writer?.write(bar);
       runner?.bar(bar);
+      options.onBar?.(bar);
     };
     // Its streams come with addStream, as the subscription announces them.
     const bars = new BarBuilder([], {

@@ -1,0 +1,29 @@
+/**
+ * The backtest entrypoint: `deno task backtest`.
+ *
+ * @module
+ */
+
+import { runRole } from "../../common/runtime/cli.ts";
+import { BACKTEST_USAGE, backtestArgs, parseBacktestArgs } from "./cli.ts";
+import { renderReport } from "./_report_seam.ts";
+import { backtest } from "./run.ts";
+
+/** Runs `backtest` with the given arguments and returns the exit status. */
+export function main(args: string[]): Promise<number> {
+  return runRole(args, {
+    role: "backtest",
+    usage: BACKTEST_USAGE,
+    parse: parseBacktestArgs,
+    start: (config, parsed) => {
+      const options = backtestArgs(parsed.switches);
+      return backtest(config, options, {
+        renderReport,
+        progress: !options.quiet && Deno.stderr.isTerminal() &&
+          config.log.format === "text",
+      });
+    },
+  });
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,373 @@
+/**
+ * The backtest run: the recordings merged in trade-time order
+ * (`TradeFileMerger`), fed batch by batch to the same `TradeProcessing` as
+ * `live` (bars on the `"trade"` clock, the strategy, its paper broker), the
+ * equity sampled per sample interval, and the results written:
+ * `summary.json`, `fills.ndjson` (as fills happen) and `report.html`.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { Config } from "../../common/config/mod.ts";
+import { parseBarInterval } from "../../common/config/bar_interval.ts";
+import { createLogger, type Logger } from "../../common/runtime/log.ts";
+import { formatRate } from "../../common/runtime/format.ts";
+import { shutdownSignal } from "../../common/runtime/shutdown.ts";
+import {
+  type MergedGap,
+  TradeFileMerger,
+  TradeFileReadError,
+  TradeFileRowError,
+} from "../../common/trade_file/mod.ts";
+import type { GapCause } from "../../common/transport/feed.ts";
+import { TradeView } from "../../common/wire/trade_view.ts";
+import { formatFillLine } from "../broker/mod.ts";
+import { flaggedGaps, GAP_FLAGS, TradeProcessing } from "../processing.ts";
+import { StrategyLoadError } from "../strategy.ts";
+import type { BacktestArgs } from "./cli.ts";
+import { CandleKeeper } from "./_candles.ts";
+import { EquityCurve } from "./_equity.ts";
+import { openFillsFile } from "./_fills_file.ts";
+import { startProgressLine, stderrStatus } from "./_progress.ts";
+import { EquitySampler } from "./_sampler.ts";
+import { buildSummary } from "./_summary.ts";
+import { Thinned } from "./_thinned.ts";
+import type { BacktestResult, ReportFill } from "./result.ts";
+
+/** Exit status of a run stopped by SIGINT/SIGTERM (its results are partial). */
+export const INTERRUPTED = 130;
+/** Most fills the report draws (thinned evenly past it; the summary and fills.ndjson have all). */
+export const MAX_REPORT_FILLS = 10_000;
+/** Bad rows logged one by one under `--on-bad-row skip`; the rest are only counted. */
+const BAD_ROWS_LOGGED = 10;
+
+/** Options of {@linkcode backtest}. */
+export interface BacktestOptions {
+  /** Stops the run when aborted (in addition to SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** The report page of a result (pure, deterministic). */
+  renderReport: (result: BacktestResult) => string;
+  /** Show the progress line on stderr (`--quiet` and a stderr that is not a terminal: no). */
+  progress?: boolean;
+}
+
+/**
+ * Runs the backtest `args` asks for with `config`'s `[trading_core]` (bars,
+ * broker) and returns the exit status: 0; 1 for bad data, a strategy that
+ * throws, or a file that cannot be written (one line each); 2 for a
+ * strategy that cannot be loaded; {@linkcode INTERRUPTED} after a signal.
+ * Unless the inputs or the outputs cannot be opened, the three files are
+ * written, for what was processed until then.
+ */
+export async function backtest(
+  config: Config,
+  args: BacktestArgs,
+  options: BacktestOptions,
+): Promise<number> {
+  const status = options.progress ? stderrStatus() : undefined;
+  const log = createLogger("backtest", { ...config.log, status });
+  const bars = { ...config.tradingCore.bars, clock: "trade" as const };
+  const everyMs = Math.min(...bars.intervals.map(parseBarInterval));
+  const sampleInterval = bars.intervals.find((interval) =>
+    parseBarInterval(interval) === everyMs
+  )!;
+  let badRows = 0;
+  let merger: TradeFileMerger;
+  let bytesRead = 0;
+  try {
+    merger = await TradeFileMerger.open(args.data, {
+      from: args.from,
+      to: args.to,
+      symbols: args.symbols,
+      exchanges: args.exchange === undefined ? undefined : [args.exchange],
+      onError: args.onBadRow,
+      onBadRow: (path, line, reason) => {
+        if (args.onBadRow === "stop") return; // the error says it
+        if (++badRows <= BAD_ROWS_LOGGED) {
+          log.warn(`skipped the bad row at ${path}:${line}: ${reason}`);
+        }
+      },
+      onProgress: (read) => bytesRead = read,
+    });
+  } catch (error) {
+    return fail(log, error, [TradeFileReadError, TradeFileRowError]);
+  }
+  const fills = await openFillsFile(join(args.out, "fills.ndjson"))
+    .catch((error) => error as Error);
+  if (fills instanceof Error) {
+    await merger.close();
+    log.error(fills.message);
+    return 1;
+  }
+  let failure: string | undefined;
+  const candles = new CandleKeeper(bars.intervals);
+  const reportFills = new Thinned<ReportFill>(MAX_REPORT_FILLS);
+  let processing: TradeProcessing;
+  try {
+    processing = (await TradeProcessing.open(
+      {
+        ...config.tradingCore,
+        strategy: args.strategy,
+        barsOut: undefined,
+        bars,
+      },
+      {
+        exchange: args.exchange ?? "*",
+        symbols: args.symbols,
+        strategyLog: createLogger("strategy", { ...config.log, status }),
+        onStrategyError: (message) => failure ??= oneLine(message),
+        onFill: (fill) => {
+          fills.writeLine(formatFillLine(fill));
+          const { orderId, exchange, symbol, side, quantity, price, fee } =
+            fill;
+          reportFills.push({
+            orderId,
+            exchange,
+            symbol,
+            side,
+            quantity,
+            price,
+            fee,
+            time: fill.time,
+          });
+        },
+        onBar: (bar) => candles.bar(bar),
+      },
+    ))!; // a strategy is given: never undefined
+  } catch (error) {
+    await merger.close();
+    fills.close();
+    if (error instanceof StrategyLoadError) {
+      log.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  const broker = processing.broker!;
+  const curve = new EquityCurve(broker.startingBalance);
+  const sampler = new EquitySampler(curve, broker, everyMs);
+  const shutdown = shutdownSignal({
+    signal: options.signal,
+    onSignal: (signal) => log.info(`${signal}: stopping`),
+  });
+  const feed = new Feed(merger, processing, sampler);
+  const startedAt = performance.now();
+  const progress = status && startProgressLine(status, () => ({
+    bytesRead,
+    totalBytes: merger.totalBytes,
+    trades: feed.trades,
+    seconds: (performance.now() - startedAt) / 1000,
+  }));
+  try {
+    if (await processing.start({ signal: shutdown.signal })) {
+      await feed.run(shutdown.signal, () => failure !== undefined);
+    }
+  } catch (error) {
+    if (
+      !(error instanceof TradeFileRowError ||
+        error instanceof TradeFileReadError)
+    ) {
+      progress?.stop();
+      shutdown.dispose();
+      throw error;
+    }
+    failure ??= error.message;
+  } finally {
+    progress?.stop();
+    await merger.close();
+    await processing.stop();
+  }
+  sampler.finish();
+  const seconds = (performance.now() - startedAt) / 1000;
+  const summary = buildSummary({
+    streams: merger.streams,
+    trades: feed.counts,
+    gaps: feed.gapCounts,
+    from: feed.from,
+    to: feed.to,
+    badRows,
+    broker,
+    sampleInterval,
+    equity: curve.figures(),
+  });
+  fills.close();
+  const result: BacktestResult = {
+    summary,
+    candles: candles.series(),
+    fills: [...reportFills.items],
+    equity: curve.points(),
+  };
+  try {
+    await Deno.writeTextFile(
+      join(args.out, "summary.json"),
+      JSON.stringify(summary, null, 2) + "\n",
+    );
+    await Deno.writeTextFile(
+      join(args.out, "report.html"),
+      options.renderReport(result),
+    );
+  } catch (error) {
+    failure ??= `cannot write the results to ${args.out}: ${messageOf(error)}`;
+  } finally {
+    shutdown.dispose();
+  }
+  if (badRows > BAD_ROWS_LOGGED) {
+    log.warn(
+      `skipped ${badRows} bad rows in all (the first ${BAD_ROWS_LOGGED} are above)`,
+    );
+  }
+  const interrupted = shutdown.signal.aborted;
+  if (failure !== undefined) log.error(failure);
+  const partial = failure !== undefined || interrupted
+    ? " (partial: stopped early)"
+    : "";
+  log.info(
+    `${summary.trades} trades in ${seconds.toFixed(1)} s (${
+      formatRate(summary.trades / Math.max(seconds, 1e-9))
+    }), P&L ${summary.pnl.toFixed(2)} (realized ${
+      summary.realizedPnl.toFixed(2)
+    }, unrealized ${
+      summary.unrealizedPnl.toFixed(2)
+    }), ${summary.fills} fills; results in ${args.out}/ (summary.json, fills.ndjson, report.html)${partial}`,
+  );
+  return failure !== undefined ? 1 : interrupted ? INTERRUPTED : 0;
+}
+
+/**
+ * The merged batches into the processing, in order: per record, the gap
+ * lines before it, the gaps its flags announce, then the trade (the equity
+ * sampled first). Counts trades and gaps per stream.
+ */
+class Feed {
+  readonly #merger: TradeFileMerger;
+  readonly #processing: TradeProcessing;
+  readonly #sampler: EquitySampler;
+  readonly #view = new TradeView();
+  /** Trades per stream index. */
+  readonly counts: number[] = [];
+  /** Gaps per stream index. */
+  readonly gapCounts: number[] = [];
+  /** Each stream's last seq (undefined: unknown), for the gaps a trade's flags announce. */
+  readonly #lastSeq: (number | undefined)[] = [];
+  /** Trades processed. */
+  trades = 0;
+  /** Trade time of the first trade, ms. */
+  from: number | null = null;
+  /** Latest trade time, ms. */
+  to: number | null = null;
+
+  constructor(
+    merger: TradeFileMerger,
+    processing: TradeProcessing,
+    sampler: EquitySampler,
+  ) {
+    this.#merger = merger;
+    this.#processing = processing;
+    this.#sampler = sampler;
+  }
+
+  /** Reads every batch until the end, `signal` aborts or `failed()` says so. */
+  async run(signal: AbortSignal, failed: () => boolean): Promise<void> {
+    const streams = this.#merger.streams;
+    const processing = this.#processing;
+    const sampler = this.#sampler;
+    const view = this.#view;
+    const counts = this.counts;
+    const lastSeq = this.#lastSeq;
+    for await (const batch of this.#merger) {
+      const count = batch.streams.length;
+      if (count > 0) view.wrap(batch.records);
+      const gaps = batch.gaps;
+      let g = 0;
+      for (let i = 0; i < count; i++) {
+        while (g < gaps.length && gaps[g].before === i) this.#gap(gaps[g++]);
+        const stream = batch.streams[i];
+        if (stream >= counts.length) this.#addStreams();
+        const trade = view.select(i);
+        const ms = trade.tsEventMs;
+        sampler.before(ms);
+        const origin = streams[stream];
+        if ((trade.flags & GAP_FLAGS) !== 0) {
+          const at = { origin, stream, lastSeq: lastSeq[stream] };
+          for (const gap of flaggedGaps(trade, at)) {
+            this.#deliver(gap.stream, gap);
+          }
+        }
+        lastSeq[stream] = trade.seq;
+        counts[stream]++;
+        this.from ??= ms;
+        if (this.to === null || ms > this.to) this.to = ms;
+        processing.trade(trade, origin, stream);
+        if (failed()) {
+          this.trades += i + 1;
+          return;
+        }
+      }
+      while (g < gaps.length) this.#gap(gaps[g++]);
+      this.trades += count;
+      if (signal.aborted || failed()) return;
+    }
+  }
+
+  /** Tells the processing of the streams the merger met since the last call, in index order. */
+  #addStreams(): void {
+    const streams = this.#merger.streams;
+    for (let s = this.counts.length; s < streams.length; s++) {
+      const index = this.#processing.addStream(streams[s]);
+      if (index !== s) {
+        throw new Error(`stream ${s} became bar stream ${index}: out of step`);
+      }
+      this.counts.push(0);
+      this.gapCounts.push(0);
+      this.#lastSeq.push(undefined);
+    }
+  }
+
+  #gap(merged: MergedGap): void {
+    if (merged.stream >= this.counts.length) this.#addStreams();
+    const { gap, stream } = merged;
+    this.#deliver(stream, {
+      ...gap,
+      stream,
+      cause: gap.cause as GapCause, // kept as recorded
+    });
+  }
+
+  #deliver(stream: number, gap: Parameters<TradeProcessing["gap"]>[1]): void {
+    this.gapCounts[stream]++;
+    // As TradeStats.gap: a restart starts a new sequence, a known last
+    // missing seq is where the next trade continues from.
+    if (gap.cause === "producer restart") this.#lastSeq[stream] = undefined;
+    else if (gap.lastSeq !== null) this.#lastSeq[stream] = gap.lastSeq;
+    this.#processing.gap(stream, gap);
+  }
+}
+
+/** Logs the one line of an expected error and returns 1; rethrows any other. */
+function fail(
+  log: Logger,
+  error: unknown,
+  expected: readonly (abstract new (...args: never[]) => Error)[],
+): number {
+  if (
+    !expected.some((type) => error instanceof type) &&
+    !(error instanceof TypeError || error instanceof RangeError)
+  ) throw error;
+  log.error((error as Error).message);
+  return 1;
+}
+
+/**
+ * A strategy failure (`strategy FILE failed in HOOK: <stack>`) as one line:
+ * the message, and where the strategy threw (its first stack frame).
+ */
+export function oneLine(message: string): string {
+  const lines = message.split("\n");
+  const frame = lines.find((line) => /^\s+at /.test(line))?.trim();
+  return frame === undefined ? lines[0] : `${lines[0]} (${frame})`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
