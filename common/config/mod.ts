@@ -30,6 +30,7 @@ export { hideUrlCredentials } from "./_connection.ts";
 export {
   type BarsConfig,
   type BinanceConfig,
+  type BrokerConfig,
   type CatchUpStart,
   type Config,
   type DataManagerConfig,
