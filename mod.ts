@@ -22,8 +22,11 @@
  *   {@linkcode formatBarLine} for one `--bars-out` line, and the
  *   {@linkcode Strategy} interface with {@linkcode StrategyContext} (its
  *   {@linkcode Logger}), {@linkcode loadStrategy} and
- *   {@linkcode StrategyRunner}, and the {@linkcode TradeGap} (with its
- *   {@linkcode GapCause}) that `onGap` receives.
+ *   {@linkcode StrategyRunner}, the {@linkcode PaperBroker} a strategy
+ *   trades with ({@linkcode Broker}: orders, {@linkcode Fill}s,
+ *   {@linkcode Position}s; {@linkcode formatFillLine} for one fill line),
+ *   and the {@linkcode TradeGap} (with its {@linkcode GapCause}) that
+ *   `onGap` receives.
  *
  * ```ts
  * import { decodeTrades, encodeMessage, parsePrice, Side } from "./mod.ts";
@@ -128,6 +131,7 @@ export {
 export {
   type BarsConfig,
   type BinanceConfig,
+  type BrokerConfig,
   type Config,
   type DataManagerConfig,
   type DataSourceConfig,
@@ -180,6 +184,20 @@ export {
   StrategyLoadError,
   StrategyRunner,
   type StrategyRunnerOptions,
+} from "./trading_core/mod.ts";
+// The paper broker a strategy trades with (`context.broker`), and its fills.
+export {
+  type Broker,
+  type Fill,
+  FILL_LINE_FIELDS,
+  formatFillLine,
+  type OpenOrder,
+  type OrderRequest,
+  type OrderSide,
+  type OrderType,
+  PaperBroker,
+  type PaperBrokerOptions,
+  type Position,
 } from "./trading_core/mod.ts";
 // Gaps: trades missing from a stream, delivered in order with its trades.
 export type {

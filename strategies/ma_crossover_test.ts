@@ -5,6 +5,7 @@ import {
   encodeMessage,
   loadStrategy,
   type Logger,
+  PaperBroker,
   Side,
   type StrategyContext,
   StrategyRunner,
@@ -37,6 +38,7 @@ function context(lines: string[], intervals = ["1s"]): StrategyContext {
     symbols: ["BTCUSDT", "ETHUSDT"],
     intervals,
     log,
+    broker: new PaperBroker(),
   };
 }
 

@@ -5,8 +5,9 @@
  * bars from trades, {@linkcode formatBarLine} (one `--bars-out` NDJSON
  * line), the {@linkcode Strategy} interface with its
  * {@linkcode StrategyContext}, {@linkcode loadStrategy} and
- * {@linkcode StrategyRunner}, and the {@linkcode TradeGap} its `onGap`
- * receives.
+ * {@linkcode StrategyRunner}, the {@linkcode PaperBroker} a strategy trades
+ * with (`context.broker`) and {@linkcode formatFillLine}, and the
+ * {@linkcode TradeGap} its `onGap` receives.
  *
  * ```ts
  * import type { Bar, Strategy } from "./mod.ts";
@@ -42,6 +43,20 @@ export {
   StrategyRunner,
   type StrategyRunnerOptions,
 } from "./strategy.ts";
+// The paper broker: orders, fills, positions and P&L in trade time.
+export {
+  type Broker,
+  type Fill,
+  FILL_LINE_FIELDS,
+  formatFillLine,
+  type OpenOrder,
+  type OrderRequest,
+  type OrderSide,
+  type OrderType,
+  PaperBroker,
+  type PaperBrokerOptions,
+  type Position,
+} from "./broker/mod.ts";
 // Gaps: trades missing from a stream, delivered in order with its trades.
 export type {
   CaughtUp,

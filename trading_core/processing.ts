@@ -1,9 +1,11 @@
 /**
  * What trading_core does with each trade beyond counting it: builds bars,
- * writes closed bars to `--bars-out`, and runs the `--strategy`, keeping
- * trades, gaps and bars in order per (exchange, symbol) stream (a trade that
- * closes a bar reaches the strategy after that bar; a gap reaches it before
- * the bars the next trade closes, which it marks incomplete).
+ * writes closed bars to `--bars-out`, and runs the `--strategy` with its
+ * paper broker, keeping trades, fills, gaps and bars in order per
+ * (exchange, symbol) stream (a trade first fills the orders it reaches,
+ * then closes the bars it ends, then reaches the strategy's `onTrade`; a
+ * gap reaches it before the bars the next trade closes, which it marks
+ * incomplete).
  *
  * Bars are built only when something uses them: a strategy or a bar file.
  * {@linkcode flaggedGaps} turns the flags of a trade (a feed reconnect, a gap
@@ -23,6 +25,7 @@ import type { Bar } from "./bar.ts";
 import { BarWriter } from "./bar_writer.ts";
 import type { OutputFileOptions } from "./_line_file.ts";
 import { BarBuilder, type BarCounts } from "./bars.ts";
+import { type Fill, PaperBroker } from "./broker/mod.ts";
 import { loadStrategy, StrategyRunner } from "./strategy.ts";
 
 /** How often open bars are checked against the trade clock, ms. */
@@ -97,12 +100,16 @@ export interface TradeProcessingOptions {
   barsFile?: OutputFileOptions;
   /** Called with each closed bar, after the bar file and the strategy (e.g. the backtest's candles). */
   onBar?: (bar: Bar) => void;
+  /** Called with each fill of the strategy's orders, after its `onFill` (e.g. to write `--fills-out`). */
+  onFill?: (fill: Fill) => void;
 }
 
-/** Bars, the bar file and the strategy of one `live` run. */
+/** Bars, the bar file, the strategy and its paper broker of one `live` run. */
 export class TradeProcessing {
   /** The bar builder. */
   readonly bars: BarBuilder;
+  /** The paper broker of the strategy (`[trading_core.broker]`); undefined without a strategy. */
+  readonly broker: PaperBroker | undefined;
   #writer: BarWriter | undefined;
   #runner: StrategyRunner | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -110,11 +117,13 @@ export class TradeProcessing {
 
   private constructor(
     bars: BarBuilder,
+    broker: PaperBroker | undefined,
     writer: BarWriter | undefined,
     runner: StrategyRunner | undefined,
     onFailure: (hook: string, error: unknown) => void,
   ) {
     this.bars = bars;
+    this.broker = broker;
     this.#writer = writer;
     this.#runner = runner;
     this.#onFailure = onFailure;
@@ -145,13 +154,22 @@ export class TradeProcessing {
       });
     const onFailure = (hook: string, error: unknown) =>
       options.onStrategyError(strategyFailure(config.strategy!, hook, error));
-    const runner = strategy === undefined ? undefined : new StrategyRunner(
-      strategy,
+    const { onFill } = options;
+    const broker = strategy === undefined ? undefined : new PaperBroker({
+      ...config.broker,
+      onFill: (fill) => {
+        runner?.fill(fill);
+        onFill?.(fill);
+      },
+    });
+    const runner = broker && new StrategyRunner(
+      strategy!,
       {
         exchange: options.exchange,
         symbols: options.symbols,
         intervals: config.bars.intervals,
         log: options.strategyLog,
+        broker,
       },
       {
         onError: (error, hook) => onFailure(hook, error),
@@ -169,7 +187,7 @@ export class TradeProcessing {
       clock: config.bars.clock,
       onBar,
     });
-    return new TradeProcessing(bars, writer, runner, onFailure);
+    return new TradeProcessing(bars, broker, writer, runner, onFailure);
   }
 
   /**
@@ -203,8 +221,13 @@ export class TradeProcessing {
     return started;
   }
 
-  /** One delivered trade of stream index `stream`: bars first (closing the ones it ends), then the strategy. */
+  /**
+   * One delivered trade of stream index `stream`: the broker first (filling
+   * the orders placed before it that it reaches: `onFill`), then bars
+   * (closing the ones it ends: `onBar`), then the strategy's `onTrade`.
+   */
   trade(trade: TradeView, origin: TradeOrigin, stream: number): void {
+    this.broker?.trade(trade, origin, stream);
     this.bars.add(trade, stream);
     this.#runner?.trade(trade, origin);
   }
@@ -254,11 +277,12 @@ export class TradeProcessing {
     return (this.#runner?.errors ?? 0) > 0;
   }
 
-  /** Trades, bars and gaps handed to the strategy, and its errors. */
+  /** Trades, bars, gaps and fills handed to the strategy, and its errors. */
   get strategyCalls(): {
     trades: number;
     bars: number;
     gaps: number;
+    fills: number;
     errors: number;
   } {
     const runner = this.#runner;
@@ -266,6 +290,7 @@ export class TradeProcessing {
       trades: runner?.trades ?? 0,
       bars: runner?.bars ?? 0,
       gaps: runner?.gaps ?? 0,
+      fills: runner?.fills ?? 0,
       errors: runner?.errors ?? 0,
     };
   }

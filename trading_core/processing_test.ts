@@ -24,9 +24,17 @@ function config(overrides: Partial<TradingCoreConfig>): TradingCoreConfig {
   return {
     strategy: undefined,
     barsOut: undefined,
+    fillsOut: undefined,
     onExistingFile: "refuse",
     onWriteError: "stop",
     bars: { intervals: ["1s"], closeDelayMs: 250, clock: "wall" },
+    broker: {
+      startingBalance: 1000,
+      feeBps: 10,
+      makerFeeBps: 0,
+      slippageBps: 0,
+      latencyMs: 0,
+    },
     metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
     ...overrides,
   };
@@ -128,6 +136,7 @@ export default {
       trades: 3,
       bars: 2,
       gaps: 0,
+      fills: 0,
       errors: 0,
     });
     const lines = (await Deno.readTextFile(barsOut)).trim().split("\n");
@@ -149,6 +158,122 @@ export default {
     );
   } finally {
     delete (globalThis as Record<string, unknown>).__events;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("the broker sees a trade first: an order fills against the next trade, onFill before that trade's bars and onTrade", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const events: string[] = [];
+    (globalThis as Record<string, unknown>).__events = events;
+    const path = await strategyModule(
+      dir,
+      `const events = globalThis.__events;
+export default {
+  onStart(context) { events.push(\`start \${context.broker.balance}\`); },
+  onTrade(t, context) {
+    const p = context.broker.position(t.exchange, t.symbol);
+    events.push(\`trade \${t.price} position \${p.quantity}\`);
+    if (t.price === 10) {
+      events.push("id " + context.broker.submit({ exchange: t.exchange, symbol: t.symbol, side: "buy", quantity: 2 }));
+    }
+  },
+  onBar: (b) => events.push(\`bar \${b.close}\`),
+  onFill: (f, context) => events.push(\`fill \${f.orderId} \${f.quantity}@\${f.price} fee \${f.fee.toFixed(4)} balance \${context.broker.balance.toFixed(4)}\`),
+};`,
+    );
+    const fills: string[] = [];
+    const processing = await TradeProcessing.open(
+      config({ strategy: path }),
+      {
+        exchange: "binance",
+        symbols: ["BTCUSDT"],
+        strategyLog: SILENT,
+        onStrategyError: (message) => assert.fail(message),
+        onFill: (fill) => fills.push(`${fill.orderId} ${fill.quantity}`),
+      },
+    );
+    assert.ok(processing?.broker);
+    assert.equal(processing.addStream(ORIGIN), 0);
+    await processing.start();
+    // Each trade is 0.5 units: the order of 2 fills over four trades.
+    const view = trades([[100, 10], [1_200, 11], [1_300, 12], [1_400, 13], [
+      2_500,
+      14,
+    ]]);
+    for (let i = 0; i < view.count; i++) {
+      processing.trade(view.select(i), ORIGIN, 0);
+    }
+    await processing.stop();
+    assert.deepEqual(events, [
+      "start 1000",
+      "trade 10 position 0",
+      "id 1",
+      "fill 1 0.5@11 fee 0.0055 balance 994.4945",
+      "bar 10",
+      "trade 11 position 0.5",
+      "fill 1 0.5@12 fee 0.0060 balance 988.4885",
+      "trade 12 position 1",
+      "fill 1 0.5@13 fee 0.0065 balance 981.9820",
+      "trade 13 position 1.5",
+      "fill 1 0.5@14 fee 0.0070 balance 974.9750",
+      "bar 13",
+      "trade 14 position 2",
+    ]);
+    assert.deepEqual(fills, ["1 0.5", "1 0.5", "1 0.5", "1 0.5"]);
+    assert.equal(processing.strategyCalls.fills, 4);
+    assert.equal(processing.broker.position("binance", "BTCUSDT").quantity, 2);
+  } finally {
+    delete (globalThis as Record<string, unknown>).__events;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("a bad order is a strategy bug: reported with the hook that placed it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = await strategyModule(
+      dir,
+      `export default {
+  onTrade(t, context) {
+    context.broker.submit({ exchange: t.exchange, symbol: t.symbol, side: "buy", quantity: -1 });
+  },
+  onBar() {},
+};`,
+    );
+    const { processing, errors } = await withStrategy(path);
+    await processing.start();
+    processing.trade(trades([[100, 10]]).select(0), ORIGIN, 0);
+    await processing.stop();
+    assert.equal(errors.length, 1);
+    assert.ok(
+      errors[0].startsWith(
+        `strategy ${path} failed in onTrade: RangeError: Invalid order quantity -1: expected a positive number`,
+      ),
+      errors[0],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("without a strategy there is no broker", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const processing = await TradeProcessing.open(
+      config({ barsOut: join(dir, "bars.ndjson") }),
+      {
+        exchange: "binance",
+        symbols: ["BTCUSDT"],
+        strategyLog: SILENT,
+        onStrategyError: (message) => assert.fail(message),
+      },
+    );
+    assert.ok(processing);
+    assert.equal(processing.broker, undefined);
+    await processing.stop();
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -333,6 +458,7 @@ export default {
       trades: 4,
       bars: 4,
       gaps: 1,
+      fills: 0,
       errors: 0,
     });
     const lines = (await Deno.readTextFile(barsOut)).trim().split("\n");
@@ -373,6 +499,7 @@ test("a strategy whose onGap throws is reported once with the hook; it is not ca
       trades: 0,
       bars: 0,
       gaps: 1,
+      fills: 0,
       errors: 1,
     });
   } finally {

@@ -27,6 +27,7 @@ import type { Trade } from "../common/wire/trade.ts";
 import type { CaughtUp, TradeGap } from "../common/transport/feed.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";
 import type { Bar } from "./bar.ts";
+import type { Broker, Fill } from "./broker/mod.ts";
 import {
   errorText,
   importError,
@@ -50,6 +51,13 @@ export interface StrategyContext {
   readonly intervals: readonly string[];
   /** Logger of the strategy (component `strategy`). */
   readonly log: Logger;
+  /**
+   * The paper broker: `submit` orders, `cancel` them, read `position`,
+   * `openOrders`, `balance` and `equity`. Orders fill against the trades
+   * that follow, in trade time; `onFill` reports each fill. The same
+   * broker model runs in `live` and in a backtest.
+   */
+  readonly broker: Broker;
 }
 
 /**
@@ -83,6 +91,12 @@ export interface Strategy {
    * live, in order: after its last replayed trade, before its first live one.
    */
   onCaughtUp?(event: CaughtUp, context: StrategyContext): void;
+  /**
+   * Called for each fill of an order the strategy submitted, in order: a
+   * trade fills orders before its bars and its `onTrade` (the broker sees
+   * each trade first), so the position `onTrade` reads includes them.
+   */
+  onFill?(fill: Fill, context: StrategyContext): void;
   /** Called once after the last trade, also after a failure. */
   onStop?(context: StrategyContext): void | Promise<void>;
 }
@@ -188,6 +202,7 @@ const HOOKS = {
   onBar: "onBar(bar, context)",
   onGap: "onGap(gap, context)",
   onCaughtUp: "onCaughtUp(event, context)",
+  onFill: "onFill(fill, context)",
   onStart: "onStart(context)",
   onStop: "onStop(context)",
 } as const;
@@ -196,12 +211,13 @@ const HOOKS = {
 const OPTIONAL: ReadonlySet<string> = new Set([
   "onGap",
   "onCaughtUp",
+  "onFill",
   "onStart",
   "onStop",
 ]);
 
 /** The hooks called from the read loop, whose errors go to {@linkcode StrategyRunnerOptions.onError}. */
-type ReadLoopHook = "onTrade" | "onBar" | "onGap" | "onCaughtUp";
+type ReadLoopHook = "onTrade" | "onBar" | "onGap" | "onCaughtUp" | "onFill";
 
 function checkStrategy(path: string, name: string, value: unknown): Strategy {
   const what = `Strategy ${quote(path)}: ${name}`;
@@ -231,18 +247,19 @@ function checkStrategy(path: string, name: string, value: unknown): Strategy {
 /** Options of {@linkcode StrategyRunner}. */
 export interface StrategyRunnerOptions {
   /**
-   * Called once when `onTrade`, `onBar` or `onGap` throws (or a promise it
-   * returned rejects); the runner ignores every later trade, bar and gap.
+   * Called once when `onTrade`, `onBar`, `onGap`, `onCaughtUp` or `onFill`
+   * throws (or a promise it returned rejects); the runner ignores every
+   * later trade, bar, gap and fill.
    */
   onError?: (
     error: unknown,
-    hook: "onTrade" | "onBar" | "onGap" | "onCaughtUp",
+    hook: "onTrade" | "onBar" | "onGap" | "onCaughtUp" | "onFill",
   ) => void;
 }
 
 /**
- * Drives one strategy: `start()`, then `trade()`/`bar()`/`gap()` from the
- * read loop, then `stop()`. A throw from `onTrade`/`onBar`/`onGap` is a
+ * Drives one strategy: `start()`, then `trade()`/`bar()`/`gap()`/`fill()`
+ * from the read loop, then `stop()`. A throw from a read-loop hook is a
  * strategy bug, never skipped silently: the runner counts it, reports it to
  * `onError` and stops calling the strategy.
  *
@@ -250,6 +267,7 @@ export interface StrategyRunnerOptions {
  * ```ts
  * import {
  *   type Logger,
+ *   PaperBroker,
  *   type Strategy,
  *   StrategyRunner,
  *   TradeView,
@@ -265,9 +283,10 @@ export interface StrategyRunnerOptions {
  *   onTrade: (trade) => log.info(`${trade.symbol} ${trade.price}`),
  *   onBar() {},
  * };
+ * const broker = new PaperBroker({ onFill: (fill) => runner.fill(fill) });
  * const runner = new StrategyRunner(
  *   strategy,
- *   { exchange: "binance", symbols: ["BTCUSDT"], intervals: ["1s"], log },
+ *   { exchange: "binance", symbols: ["BTCUSDT"], intervals: ["1s"], log, broker },
  *   { onError: (error, hook) => log.error(`${hook} failed: ${error}`) },
  * );
  *
@@ -277,7 +296,9 @@ export interface StrategyRunnerOptions {
  *   for (const message of messages) {
  *     const count = view.wrap(message);
  *     for (let i = 0; i < count; i++) {
- *       runner.trade(view.select(i), { exchange: "binance", symbol: "BTCUSDT" });
+ *       const origin = { exchange: "binance", symbol: "BTCUSDT" };
+ *       broker.trade(view.select(i), origin, 0); // fills first
+ *       runner.trade(view, origin);
  *     }
  *   }
  *   await runner.stop();
@@ -294,6 +315,7 @@ export class StrategyRunner {
   #trades = 0;
   #bars = 0;
   #gaps = 0;
+  #fills = 0;
   #errors = 0;
 
   /** A runner of `strategy` that passes `context` to every hook. */
@@ -320,6 +342,11 @@ export class StrategyRunner {
   /** Gaps handed to `onGap` (none when the strategy has no `onGap`). */
   get gaps(): number {
     return this.#gaps;
+  }
+
+  /** Fills handed to `onFill` (none when the strategy has no `onFill`). */
+  get fills(): number {
+    return this.#fills;
   }
 
   /** Errors thrown by the strategy's hooks (after the first, the runner stops calling it). */
@@ -380,6 +407,18 @@ export class StrategyRunner {
       );
     } catch (error) {
       this.#fail(error, "onCaughtUp");
+    }
+  }
+
+  /** Calls `onFill`, if the strategy has one, with a fill of its order. */
+  fill(fill: Fill): void {
+    const onFill = this.#strategy.onFill;
+    if (this.#failed || onFill === undefined) return;
+    this.#fills++;
+    try {
+      this.#check(onFill.call(this.#strategy, fill, this.#context), "onFill");
+    } catch (error) {
+      this.#fail(error, "onFill");
     }
   }
 

@@ -8,6 +8,7 @@ import { Side, type Trade } from "../common/wire/trade.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
 import { TEMP_FILE_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
 import type { Bar } from "./bar.ts";
+import { type Fill, PaperBroker } from "./broker/mod.ts";
 import {
   loadStrategy,
   type Strategy,
@@ -97,6 +98,7 @@ test.tempFiles("loadStrategy rejects modules that export no valid strategy", asy
     "bad_stop.ts":
       `export default { onTrade() {}, onBar() {}, onStop: "later" };`,
     "bad_gap.ts": `export default { onTrade() {}, onBar() {}, onGap: 7 };`,
+    "bad_fill.ts": `export default { onTrade() {}, onBar() {}, onFill: true };`,
     "null_factory.ts": "export function createStrategy() { return null; }",
     "throwing_factory.ts":
       `export default function () { throw new RangeError("no symbols"); }`,
@@ -135,6 +137,10 @@ test.tempFiles("loadStrategy rejects modules that export no valid strategy", asy
       [
         "bad_gap.ts",
         'Strategy "bad_gap.ts": default export has onGap = a number: expected a method onGap(gap, context)',
+      ],
+      [
+        "bad_fill.ts",
+        'Strategy "bad_fill.ts": default export has onFill = a boolean: expected a method onFill(fill, context)',
       ],
       [
         "null_factory.ts",
@@ -283,6 +289,7 @@ function context(log: Logger): StrategyContext {
     symbols: ["BTCUSDT", "ETHUSDT"],
     intervals: ["1s"],
     log,
+    broker: new PaperBroker(),
   };
 }
 
@@ -571,4 +578,50 @@ Deno.test("StrategyRunner: onCaughtUp is optional, called with the event; a thro
   runner.caughtUp(event); // failed: not called again
   assert.deepEqual(seen, [event]);
   assert.deepEqual(reported, ["onCaughtUp"]);
+});
+
+Deno.test("StrategyRunner: onFill is optional, called with the fill and the context; a throw is reported like onGap's", () => {
+  const { log } = captureLog();
+  const fill: Fill = {
+    orderId: "1",
+    exchange: "binance",
+    symbol: "BTCUSDT",
+    side: "buy",
+    quantity: 1,
+    price: 100,
+    fee: 0.1,
+    liquidity: "taker",
+    time: 1_704_067_200_000,
+    tsEvent: 1_704_067_200_000_000_000n,
+    tradeId: 1n,
+    position: 1,
+    realizedPnl: -0.1,
+  };
+  const without = new StrategyRunner(
+    { onTrade() {}, onBar() {} },
+    context(log),
+  );
+  without.fill(fill);
+  assert.equal(without.fills, 0);
+  const seen: unknown[] = [];
+  const reported: string[] = [];
+  const ctx = context(log);
+  const runner = new StrategyRunner(
+    {
+      onTrade() {},
+      onBar() {},
+      onFill(f, c) {
+        seen.push(f, c.broker === ctx.broker);
+        throw new Error("no");
+      },
+    },
+    ctx,
+    { onError: (_error, hook) => reported.push(hook) },
+  );
+  runner.fill(fill);
+  runner.fill(fill); // failed: not called again
+  assert.deepEqual(seen, [fill, true]);
+  assert.deepEqual(reported, ["onFill"]);
+  assert.equal(runner.fills, 1);
+  assert.equal(runner.errors, 1);
 });

@@ -191,9 +191,17 @@ const DEFAULT_CONFIG: Config = {
   tradingCore: {
     strategy: undefined,
     barsOut: undefined,
+    fillsOut: undefined,
     onExistingFile: "refuse",
     onWriteError: "stop",
     bars: { intervals: ["1s", "1m"], closeDelayMs: 250, clock: "wall" },
+    broker: {
+      startingBalance: 100_000,
+      feeBps: 10,
+      makerFeeBps: 10,
+      slippageBps: 0,
+      latencyMs: 0,
+    },
     metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
   },
   registry: {
@@ -806,10 +814,19 @@ const LEVELS: [string, string, string, string[]][] = [
   ["trading_core", "strategi", "strategy", [
     "strategy",
     "bars_out",
+    "fills_out",
     "on_existing_file",
     "on_write_error",
     "bars",
+    "broker",
     "metrics",
+  ]],
+  ["trading_core.broker", "fee_bp", "fee_bps", [
+    "starting_balance",
+    "fee_bps",
+    "maker_fee_bps",
+    "slippage_bps",
+    "latency",
   ]],
   ["trading_core.bars", "intervall", "intervals", [
     "intervals",
@@ -2655,10 +2672,17 @@ strategy = "strategies/ma_crossover.ts"
 bars_out = "data/bars.ndjson"
 on_existing_file = "append"
 on_write_error = "continue"
+fills_out = "data/fills.ndjson"
 [trading_core.bars]
 intervals = ["100ms", "5m"]
 close_delay = "1s"
 clock = "trade"
+[trading_core.broker]
+starting_balance = 2500.5
+fee_bps = 7.5
+maker_fee_bps = 0
+slippage_bps = 2
+latency = "50ms"
 [trading_core.metrics]
 port = 9465
 [log]
@@ -2672,9 +2696,17 @@ format = "json"
   assert.deepEqual(config.tradingCore, {
     strategy: "strategies/ma_crossover.ts",
     barsOut: "data/bars.ndjson",
+    fillsOut: "data/fills.ndjson",
     onExistingFile: "append",
     onWriteError: "continue",
     bars: { intervals: ["100ms", "5m"], closeDelayMs: 1000, clock: "trade" },
+    broker: {
+      startingBalance: 2500.5,
+      feeBps: 7.5,
+      makerFeeBps: 0,
+      slippageBps: 2,
+      latencyMs: 50,
+    },
     metrics: { port: 9465, host: "127.0.0.1", staleAfterMs: 10_000 },
   });
   assert.equal(config.log.format, "json");
@@ -2689,6 +2721,22 @@ format = "json"
   assertIncludes(
     problemOf(`[trading_core.bars]\nintervals = ["60s", "1m"]\n`),
     `interval "1m" is listed twice (as 60000 ms)`,
+  );
+  assert.equal(
+    problemOf(`[trading_core.broker]\nfee_bps = -1\n`),
+    `Invalid value -1 at trading_core.broker.fee_bps ${IN_FILE}: expected a number from 0 to 1000`,
+  );
+  assert.equal(
+    problemOf(`[trading_core.broker]\nslippage_bps = "2"\n`),
+    `Invalid value "2" at trading_core.broker.slippage_bps ${IN_FILE}: expected a number from 0 to 1000`,
+  );
+  assert.equal(
+    problemOf(`[trading_core.broker]\nstarting_balance = -5\n`),
+    `Invalid value -5 at trading_core.broker.starting_balance ${IN_FILE}: expected a number from 0 to 1000000000000000`,
+  );
+  assertIncludes(
+    problemOf(`[trading_core.broker]\nlatency = "2h"\n`),
+    `trading_core.broker.latency ${IN_FILE}: invalid duration "2h": expected a duration from 0`,
   );
   assertIncludes(
     problemOf(`[trading_core.bars]\nintervals = []\n`),

@@ -31,6 +31,7 @@ export {
   type BarClock,
   type BarsConfig,
   type BinanceConfig,
+  type BrokerConfig,
   type CatchUpStart,
   type Config,
   type DataManagerConfig,

@@ -210,12 +210,16 @@ export interface TradingCoreConfig {
   strategy: string | undefined;
   /** NDJSON file for closed bars (`--bars-out`), or undefined. */
   barsOut: string | undefined;
+  /** NDJSON file for the paper broker's fills (`--fills-out`), or undefined. */
+  fillsOut: string | undefined;
   /** What `--record` and `bars_out` do with a file that exists and is not empty (`--overwrite`, `--append`). */
   onExistingFile: OnExistingFile;
   /** What a failed write to the `--record` or `bars_out` file does to the consumer (`--on-write-error`). */
   onWriteError: OnWriteError;
   /** Bars (`[trading_core.bars]`). */
   bars: BarsConfig;
+  /** The paper broker a strategy trades with (`[trading_core.broker]`). */
+  broker: BrokerConfig;
   /** The `/metrics` and `/healthz` endpoint (`[trading_core.metrics]`). */
   metrics: MetricsConfig;
 }
@@ -232,6 +236,20 @@ export interface BarsConfig {
 
 /** `"wall"`: a stream's bars also close on its trade clock (latest trade time + wall time since); `"trade"`: only a later trade of the stream closes them. */
 export type BarClock = "wall" | "trade";
+
+/** The paper broker's fill model (`[trading_core.broker]`). */
+export interface BrokerConfig {
+  /** Cash at the start, quote currency (`--balance`). */
+  startingBalance: number;
+  /** Taker fee of market orders, basis points of the notional (`--fee-bps`). */
+  feeBps: number;
+  /** Maker fee of limit orders, basis points (`--maker-fee-bps`). */
+  makerFeeBps: number;
+  /** How far a market order's price is moved against it, basis points (`--slippage-bps`). */
+  slippageBps: number;
+  /** Trade time from an order's submission until it can fill, ms (`--fill-latency`). */
+  latencyMs: number;
+}
 
 /** The Binance live trade feed. */
 export interface BinanceConfig {
