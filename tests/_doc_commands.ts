@@ -57,6 +57,7 @@ const BOUNDED_FORM: Record<string, string> = {
   demo: "--help",
   rings: "--once",
   symbols: "--print-config",
+  backtest: "--print-config",
 };
 
 /** Tasks that cannot run here in a bounded way, and why. */

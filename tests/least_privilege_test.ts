@@ -1,5 +1,5 @@
 /**
- * Least privilege: `serve`, `live`, `demo` and `symbols` run with exactly the permission
+ * Least privilege: `serve`, `live`, `demo`, `symbols` and `backtest` run with exactly the permission
  * flags of their tasks in deno.json (parsed here, so a widened task breaks
  * these tests), and whatever lies outside them is denied quickly and clearly:
  * reading an unrelated file, opening an unrelated host, writing outside
@@ -24,7 +24,7 @@ import { shmModes } from "./_ring_helpers.ts";
 import { PROJECT_ROOT, startNatsServer } from "./nats_server.ts";
 
 /** The tasks that run project code with `deno run`. */
-type RunTask = "serve" | "live" | "demo" | "symbols";
+type RunTask = "serve" | "live" | "demo" | "symbols" | "backtest";
 
 /** The permission flags each task grants, in order: review any change here. */
 const SERVE_FLAGS = [
@@ -52,6 +52,8 @@ const TASK_FLAGS: Record<RunTask, string[]> = {
     "--allow-env=NATS_URL,NATS_TOKEN,NATS_USER,NATS_PASSWORD,NATS_CREDS",
     "--allow-net=127.0.0.1,localhost",
   ],
+  // Files only: recordings, the strategy and the config in; results under data/ out.
+  backtest: ["--allow-read=config,strategies,data", "--allow-write=data"],
 };
 /** `deno task compile`: per binary, its script and the flags baked in (live's, minus strategies/). */
 const BINARY_FLAGS: Record<string, { script: string; flags: string[] }> = {
@@ -155,11 +157,13 @@ function runTask(
   return runWith(flags, script, args, PROJECT_ROOT, env);
 }
 
-Deno.test("least privilege: serve, live, demo and symbols grant exactly the reviewed permissions, scoped except --allow-ffi", () => {
-  for (const task of ["serve", "live", "demo", "symbols"] as const) {
+Deno.test("least privilege: serve, live, demo, symbols and backtest grant exactly the reviewed permissions, scoped except --allow-ffi", () => {
+  for (
+    const task of ["serve", "live", "demo", "symbols", "backtest"] as const
+  ) {
     const { flags } = taskCommand(task);
     assert.deepEqual(flags, TASK_FLAGS[task], `task ${task}`);
-    if (task !== "demo") {
+    if (task !== "demo" && task !== "backtest") {
       // Exactly the variables the config loader reads, no more.
       assert.deepEqual(
         flags.filter((flag) => flag.startsWith("--allow-env")),
@@ -182,6 +186,7 @@ Deno.test("least privilege: serve, live, demo and symbols grant exactly the revi
     "config/development.toml",
   ]);
   assert.deepEqual(taskCommand("demo").args, []);
+  assert.deepEqual(taskCommand("backtest").args, []);
   assert.deepEqual(taskCommand("symbols").args, [
     "--config",
     "config/development.toml",
@@ -292,6 +297,19 @@ function denials(files: { strategy: string; record: string }): Denial[] {
       ),
     },
     {
+      what: "backtest reads a recording outside data/",
+      task: "backtest",
+      args: [
+        "--strategy",
+        "strategies/ma_crossover.ts",
+        "--data",
+        "/etc/hostname",
+      ],
+      code: 1,
+      stderr:
+        /Cannot read trade file "\/etc\/hostname": Requires read access to "\/etc\/hostname"/,
+    },
+    {
       what: "live connects to a NATS server outside --allow-net",
       task: "live",
       args: [...dev, "--nats-url", UNRELATED_NATS],
@@ -314,7 +332,7 @@ function denials(files: { strategy: string; record: string }): Denial[] {
 
 gatedTest({
   name:
-    "least privilege: with their tasks' flags, serve and live are denied unrelated files, hosts and writes, fast and saying which flag is missing",
+    "least privilege: with their tasks' flags, serve, live and backtest are denied unrelated files, hosts and writes, fast and saying which flag is missing",
   permissions: ROLE_PERMISSIONS,
   async fn(t) {
     await using files = await outsideFiles();

@@ -37,7 +37,7 @@ const PURE: Record<string, readonly string[]> = {
     "withoutOptional drops usage brackets and lists their flags",
   ],
   "least_privilege_test.ts": [
-    "least privilege: serve, live, demo and symbols grant exactly the reviewed permissions, scoped except --allow-ffi",
+    "least privilege: serve, live, demo, symbols and backtest grant exactly the reviewed permissions, scoped except --allow-ffi",
     "least privilege: deno task compile bakes in the serve and live permissions (trading_core without strategies/)",
   ],
   "nats_feed_test.ts": [

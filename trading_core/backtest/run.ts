@@ -11,8 +11,10 @@
 import { join } from "node:path";
 import type { Config } from "../../common/config/mod.ts";
 import { parseBarInterval } from "../../common/config/bar_interval.ts";
+import type { BarsConfig } from "../../common/config/mod.ts";
 import { createLogger, type Logger } from "../../common/runtime/log.ts";
-import { formatRate } from "../../common/runtime/format.ts";
+import { formatCount, formatRate } from "../../common/runtime/format.ts";
+import type { StatusLine } from "../../common/runtime/status_line.ts";
 import { shutdownSignal } from "../../common/runtime/shutdown.ts";
 import {
   type MergedGap,
@@ -28,12 +30,12 @@ import { StrategyLoadError } from "../strategy.ts";
 import type { BacktestArgs } from "./cli.ts";
 import { CandleKeeper } from "./_candles.ts";
 import { EquityCurve } from "./_equity.ts";
-import { openFillsFile } from "./_fills_file.ts";
+import { type FillsFile, openFillsFile } from "./_fills_file.ts";
 import { startProgressLine, stderrStatus } from "./_progress.ts";
 import { EquitySampler } from "./_sampler.ts";
 import { buildSummary } from "./_summary.ts";
 import { Thinned } from "./_thinned.ts";
-import type { BacktestResult, ReportFill } from "./result.ts";
+import type { BacktestResult, BacktestSummary, ReportFill } from "./result.ts";
 
 /** Exit status of a run stopped by SIGINT/SIGTERM (its results are partial). */
 export const INTERRUPTED = 130;
@@ -52,6 +54,20 @@ export interface BacktestOptions {
   progress?: boolean;
 }
 
+/** What a run collects besides the processing's own state. */
+interface Collected {
+  /** The first failure, as one line: it makes the exit status 1. */
+  failure: string | undefined;
+  /** Bad rows skipped. */
+  badRows: number;
+  /** Input bytes read so far. */
+  bytesRead: number;
+  /** The report's candles. */
+  candles: CandleKeeper;
+  /** The report's fills. */
+  fills: Thinned<ReportFill>;
+}
+
 /**
  * Runs the backtest `args` asks for with `config`'s `[trading_core]` (bars,
  * broker) and returns the exit status: 0; 1 for bad data, a strategy that
@@ -68,31 +84,15 @@ export async function backtest(
   const status = options.progress ? stderrStatus() : undefined;
   const log = createLogger("backtest", { ...config.log, status });
   const bars = { ...config.tradingCore.bars, clock: "trade" as const };
-  const everyMs = Math.min(...bars.intervals.map(parseBarInterval));
-  const sampleInterval = bars.intervals.find((interval) =>
-    parseBarInterval(interval) === everyMs
-  )!;
-  let badRows = 0;
-  let merger: TradeFileMerger;
-  let bytesRead = 0;
-  try {
-    merger = await TradeFileMerger.open(args.data, {
-      from: args.from,
-      to: args.to,
-      symbols: args.symbols,
-      exchanges: args.exchange === undefined ? undefined : [args.exchange],
-      onError: args.onBadRow,
-      onBadRow: (path, line, reason) => {
-        if (args.onBadRow === "stop") return; // the error says it
-        if (++badRows <= BAD_ROWS_LOGGED) {
-          log.warn(`skipped the bad row at ${path}:${line}: ${reason}`);
-        }
-      },
-      onProgress: (read) => bytesRead = read,
-    });
-  } catch (error) {
-    return fail(log, error, [TradeFileReadError, TradeFileRowError]);
-  }
+  const collected: Collected = {
+    failure: undefined,
+    badRows: 0,
+    bytesRead: 0,
+    candles: new CandleKeeper(bars.intervals),
+    fills: new Thinned(MAX_REPORT_FILLS),
+  };
+  const merger = await openMerger(args, log, collected);
+  if (typeof merger === "number") return merger;
   const fills = await openFillsFile(join(args.out, "fills.ndjson"))
     .catch((error) => error as Error);
   if (fills instanceof Error) {
@@ -100,102 +100,205 @@ export async function backtest(
     log.error(fills.message);
     return 1;
   }
-  let failure: string | undefined;
-  const candles = new CandleKeeper(bars.intervals);
-  const reportFills = new Thinned<ReportFill>(MAX_REPORT_FILLS);
-  let processing: TradeProcessing;
-  try {
-    processing = (await TradeProcessing.open(
-      {
-        ...config.tradingCore,
-        strategy: args.strategy,
-        barsOut: undefined,
-        bars,
-      },
-      {
-        exchange: args.exchange ?? "*",
-        symbols: args.symbols,
-        strategyLog: createLogger("strategy", { ...config.log, status }),
-        onStrategyError: (message) => failure ??= oneLine(message),
-        onFill: (fill) => {
-          fills.writeLine(formatFillLine(fill));
-          const { orderId, exchange, symbol, side, quantity, price, fee } =
-            fill;
-          reportFills.push({
-            orderId,
-            exchange,
-            symbol,
-            side,
-            quantity,
-            price,
-            fee,
-            time: fill.time,
-          });
-        },
-        onBar: (bar) => candles.bar(bar),
-      },
-    ))!; // a strategy is given: never undefined
-  } catch (error) {
+  const processing = await openProcessing(config, args, {
+    bars,
+    status,
+    collected,
+    fills,
+  }).catch(async (error) => {
     await merger.close();
     fills.close();
-    if (error instanceof StrategyLoadError) {
-      log.error(error.message);
-      return 2;
-    }
-    throw error;
-  }
-  const broker = processing.broker!;
-  const curve = new EquityCurve(broker.startingBalance);
-  const sampler = new EquitySampler(curve, broker, everyMs);
+    if (!(error instanceof StrategyLoadError)) throw error;
+    log.error(error.message);
+    return 2;
+  });
+  if (typeof processing === "number") return processing;
   const shutdown = shutdownSignal({
     signal: options.signal,
     onSignal: (signal) => log.info(`${signal}: stopping`),
   });
+  try {
+    const run = { merger, processing, collected, status, bars };
+    const end = await feedAll(run, shutdown.signal);
+    fills.close();
+    const stopped = shutdown.signal.aborted;
+    await writeResults(run, { ...end, args, options, log, stopped });
+  } finally {
+    shutdown.dispose();
+  }
+  return collected.failure !== undefined
+    ? 1
+    : shutdown.signal.aborted
+    ? INTERRUPTED
+    : 0;
+}
+
+/** The merger of `args.data`, or exit status 1 after one line. */
+async function openMerger(
+  args: BacktestArgs,
+  log: Logger,
+  collected: Collected,
+): Promise<TradeFileMerger | number> {
+  try {
+    return await TradeFileMerger.open(args.data, {
+      from: args.from,
+      to: args.to,
+      symbols: args.symbols,
+      exchanges: args.exchange === undefined ? undefined : [args.exchange],
+      onError: args.onBadRow,
+      onBadRow: (path, line, reason) => {
+        if (args.onBadRow === "stop") return; // the error says it
+        if (++collected.badRows <= BAD_ROWS_LOGGED) {
+          log.warn(`skipped the bad row at ${path}:${line}: ${reason}`);
+        }
+      },
+      onProgress: (read) => collected.bytesRead = read,
+    });
+  } catch (error) {
+    if (
+      !(error instanceof TradeFileReadError ||
+        error instanceof TradeFileRowError || error instanceof TypeError ||
+        error instanceof RangeError)
+    ) throw error;
+    log.error(error.message);
+    return 1;
+  }
+}
+
+/**
+ * The processing `live` uses, with the strategy, on the trade clock; fills
+ * go to `fills.ndjson` and the report, bars of the coarsest interval to the
+ * candles.
+ *
+ * @throws {StrategyLoadError} when the strategy cannot be loaded.
+ */
+async function openProcessing(
+  config: Config,
+  args: BacktestArgs,
+  deps: {
+    bars: BarsConfig;
+    status: StatusLine | undefined;
+    collected: Collected;
+    fills: FillsFile;
+  },
+): Promise<TradeProcessing> {
+  const { collected, fills, status } = deps;
+  const processing = await TradeProcessing.open(
+    {
+      ...config.tradingCore,
+      strategy: args.strategy,
+      barsOut: undefined,
+      fillsOut: undefined,
+      bars: deps.bars,
+    },
+    {
+      exchange: args.exchange ?? "*",
+      symbols: args.symbols,
+      strategyLog: createLogger("strategy", { ...config.log, status }),
+      onStrategyError: (message) => collected.failure ??= oneLine(message),
+      onFill: (fill) => {
+        fills.writeLine(formatFillLine(fill));
+        const { orderId, exchange, symbol, side, quantity, price, fee } = fill;
+        collected.fills.push({
+          orderId,
+          exchange,
+          symbol,
+          side,
+          quantity,
+          price,
+          fee,
+          time: fill.time,
+        });
+      },
+      onBar: (bar) => collected.candles.bar(bar),
+    },
+  );
+  return processing!; // a strategy is given: never undefined
+}
+
+/** An open run. */
+interface Run {
+  merger: TradeFileMerger;
+  processing: TradeProcessing;
+  collected: Collected;
+  status: StatusLine | undefined;
+  bars: BarsConfig;
+}
+
+/**
+ * Starts the strategy and feeds it every merged trade until the end, a
+ * signal or a failure, with the progress line; stops the strategy. Returns
+ * what the results need of the run.
+ */
+async function feedAll(
+  run: Run,
+  signal: AbortSignal,
+): Promise<{ feed: Feed; curve: EquityCurve; seconds: number }> {
+  const { merger, processing, collected, status } = run;
+  const broker = processing.broker!;
+  const curve = new EquityCurve(broker.startingBalance);
+  const everyMs = Math.min(...run.bars.intervals.map(parseBarInterval));
+  const sampler = new EquitySampler(curve, broker, everyMs);
   const feed = new Feed(merger, processing, sampler);
   const startedAt = performance.now();
   const progress = status && startProgressLine(status, () => ({
-    bytesRead,
+    bytesRead: collected.bytesRead,
     totalBytes: merger.totalBytes,
     trades: feed.trades,
     seconds: (performance.now() - startedAt) / 1000,
   }));
   try {
-    if (await processing.start({ signal: shutdown.signal })) {
-      await feed.run(shutdown.signal, () => failure !== undefined);
+    if (await processing.start({ signal })) {
+      await feed.run(signal, () => collected.failure !== undefined);
     }
   } catch (error) {
     if (
       !(error instanceof TradeFileRowError ||
         error instanceof TradeFileReadError)
-    ) {
-      progress?.stop();
-      shutdown.dispose();
-      throw error;
-    }
-    failure ??= error.message;
+    ) throw error;
+    collected.failure ??= error.message;
   } finally {
     progress?.stop();
     await merger.close();
     await processing.stop();
   }
   sampler.finish();
-  const seconds = (performance.now() - startedAt) / 1000;
+  return { feed, curve, seconds: (performance.now() - startedAt) / 1000 };
+}
+
+/** Writes summary.json and report.html, then logs the final line (and the failure first). */
+async function writeResults(
+  run: Run,
+  end: {
+    feed: Feed;
+    curve: EquityCurve;
+    seconds: number;
+    args: BacktestArgs;
+    options: BacktestOptions;
+    log: Logger;
+    /** A signal stopped the run. */
+    stopped: boolean;
+  },
+): Promise<void> {
+  const { feed, curve, seconds, args, log } = end;
+  const { collected } = run;
+  const intervals = run.bars.intervals;
+  const everyMs = Math.min(...intervals.map(parseBarInterval));
   const summary = buildSummary({
-    streams: merger.streams,
+    streams: run.merger.streams,
     trades: feed.counts,
     gaps: feed.gapCounts,
     from: feed.from,
     to: feed.to,
-    badRows,
-    broker,
-    sampleInterval,
+    badRows: collected.badRows,
+    broker: run.processing.broker!,
+    sampleInterval: intervals.find((i) => parseBarInterval(i) === everyMs)!,
     equity: curve.figures(),
   });
-  fills.close();
   const result: BacktestResult = {
     summary,
-    candles: candles.series(),
-    fills: [...reportFills.items],
+    candles: collected.candles.series(),
+    fills: [...collected.fills.items],
     equity: curve.points(),
   };
   try {
@@ -205,33 +308,39 @@ export async function backtest(
     );
     await Deno.writeTextFile(
       join(args.out, "report.html"),
-      options.renderReport(result),
+      end.options.renderReport(result),
     );
   } catch (error) {
-    failure ??= `cannot write the results to ${args.out}: ${messageOf(error)}`;
-  } finally {
-    shutdown.dispose();
+    collected.failure ??= `Cannot write the results to ${args.out}: ${
+      error instanceof Error ? error.message : error
+    }`;
   }
-  if (badRows > BAD_ROWS_LOGGED) {
+  if (collected.badRows > BAD_ROWS_LOGGED) {
     log.warn(
-      `skipped ${badRows} bad rows in all (the first ${BAD_ROWS_LOGGED} are above)`,
+      `skipped ${collected.badRows} bad rows in all (the first ${BAD_ROWS_LOGGED} are above)`,
     );
   }
-  const interrupted = shutdown.signal.aborted;
-  if (failure !== undefined) log.error(failure);
-  const partial = failure !== undefined || interrupted
-    ? " (partial: stopped early)"
-    : "";
+  const partial = collected.failure !== undefined || end.stopped;
+  if (collected.failure !== undefined) log.error(collected.failure);
   log.info(
-    `${summary.trades} trades in ${seconds.toFixed(1)} s (${
-      formatRate(summary.trades / Math.max(seconds, 1e-9))
-    }), P&L ${summary.pnl.toFixed(2)} (realized ${
-      summary.realizedPnl.toFixed(2)
-    }, unrealized ${
-      summary.unrealizedPnl.toFixed(2)
-    }), ${summary.fills} fills; results in ${args.out}/ (summary.json, fills.ndjson, report.html)${partial}`,
+    finalLine(summary, seconds, args.out) +
+      (partial ? " (stopped early: partial results)" : ""),
   );
-  return failure !== undefined ? 1 : interrupted ? INTERRUPTED : 0;
+}
+
+/** The last line: trades, their rate, P&L, fills, where the files are. */
+export function finalLine(
+  summary: BacktestSummary,
+  seconds: number,
+  out: string,
+): string {
+  return `${formatCount(summary.trades)} trades in ${seconds.toFixed(1)} s (${
+    formatRate(summary.trades / Math.max(seconds, 1e-9))
+  }), P&L ${summary.pnl.toFixed(2)} (realized ${
+    summary.realizedPnl.toFixed(2)
+  }, unrealized ${
+    summary.unrealizedPnl.toFixed(2)
+  }), ${summary.fills} fills; results in ${out}/ (summary.json, fills.ndjson, report.html)`;
 }
 
 /**
@@ -344,20 +453,6 @@ class Feed {
   }
 }
 
-/** Logs the one line of an expected error and returns 1; rethrows any other. */
-function fail(
-  log: Logger,
-  error: unknown,
-  expected: readonly (abstract new (...args: never[]) => Error)[],
-): number {
-  if (
-    !expected.some((type) => error instanceof type) &&
-    !(error instanceof TypeError || error instanceof RangeError)
-  ) throw error;
-  log.error((error as Error).message);
-  return 1;
-}
-
 /**
  * A strategy failure (`strategy FILE failed in HOOK: <stack>`) as one line:
  * the message, and where the strategy threw (its first stack frame).
@@ -366,8 +461,4 @@ export function oneLine(message: string): string {
   const lines = message.split("\n");
   const frame = lines.find((line) => /^\s+at /.test(line))?.trim();
   return frame === undefined ? lines[0] : `${lines[0]} (${frame})`;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,0 +1,209 @@
+/**
+ * `deno task backtest` end to end: the task's own command (its permission
+ * flags as deno.json has them) run in a temp dir holding data/ and
+ * strategies/, over a small three-symbol recording.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import denoJson from "../deno.json" with { type: "json" };
+import type { BacktestSummary } from "../trading_core/backtest/result.ts";
+import { flipStrategy, START_NS, writeRecording } from "./_backtest_data.ts";
+import { testNeeding } from "./_permissions.ts";
+import { PROJECT_ROOT } from "./nats_server.ts";
+
+const test = testNeeding([
+  { name: "run" },
+  { name: "read" },
+  { name: "write" },
+]);
+
+const FILES = ["summary.json", "fills.ndjson", "report.html"];
+
+/** The task's `deno run` flags and script (made absolute). */
+function taskCommand(): { flags: string[]; script: string } {
+  const tokens = denoJson.tasks.backtest.command.split(/\s+/);
+  const script = tokens.findIndex((t, i) => i > 1 && !t.startsWith("-"));
+  return {
+    flags: tokens.slice(2, script),
+    script: join(PROJECT_ROOT, tokens[script]),
+  };
+}
+
+/** A temp dir with data/rec/<symbol>.ndjson and strategies/{flip,throws}.ts. */
+async function workspace(): Promise<AsyncDisposable & { dir: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "marketbus_backtest_" });
+  await Deno.mkdir(join(dir, "data", "rec"), { recursive: true });
+  await Deno.mkdir(join(dir, "strategies"));
+  await writeRecording(join(dir, "data", "rec"));
+  await Deno.writeTextFile(join(dir, "strategies", "flip.ts"), flipStrategy());
+  await Deno.writeTextFile(
+    join(dir, "strategies", "throws.ts"),
+    flipStrategy({ throwAt: 7 }),
+  );
+  return {
+    dir,
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the task's command in `cwd` with `args`. */
+async function backtest(cwd: string, args: string[]): Promise<Run> {
+  const { flags, script } = taskCommand();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", ...flags, script, ...args],
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
+}
+
+const DATA = ["--data", "data/rec", "--bars", "1s,5s"];
+const RUN = ["--strategy", "strategies/flip.ts", ...DATA];
+
+async function summaryOf(dir: string): Promise<BacktestSummary> {
+  return JSON.parse(await Deno.readTextFile(join(dir, "summary.json")));
+}
+
+test("backtest: deno task backtest over a 3-symbol recording writes summary.json, fills.ndjson and report.html; the last line says where", async () => {
+  await using ws = await workspace();
+  const run = await backtest(ws.dir, RUN);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.equal(run.stderr, "");
+  const out = join(ws.dir, "data", "backtest", "flip");
+  const summary = await summaryOf(out);
+  assert.equal(summary.trades, 1800);
+  assert.deepEqual(summary.symbols.map((s) => [s.symbol, s.trades]), [
+    ["BTCUSDT", 600],
+    ["ETHUSDT", 600],
+    ["SOLUSDT", 600],
+  ]);
+  const start = Number(START_NS / 1_000_000n);
+  assert.ok(summary.from! >= start && summary.from! < start + 1000);
+  assert.ok(summary.to! < start + 120_000 && summary.to! > start + 119_000);
+  assert.ok(summary.fills > 0 && summary.orders > 0, JSON.stringify(summary));
+  const fills = (await Deno.readTextFile(join(out, "fills.ndjson")))
+    .trimEnd().split("\n").map((line) => JSON.parse(line));
+  assert.equal(fills.length, summary.fills);
+  const fees = fills.reduce((sum, fill) => sum + fill.fee, 0);
+  assert.ok(Math.abs(fees - summary.fees) < 1e-6);
+  assert.ok(
+    Math.abs(summary.pnl - (summary.endingEquity - summary.startingBalance)) <
+      1e-9,
+  );
+  assert.ok(summary.exposure > 0 && summary.exposure <= 1);
+  assert.equal(summary.sampleInterval, "1s");
+  assert.match(
+    await Deno.readTextFile(join(out, "report.html")),
+    /^<!doctype html>/i,
+  );
+  assert.match(
+    run.stdout,
+    /INFO {2}backtest: 1,800 trades in [\d.]+ s \([^)]+\), P&L -?[\d.]+ \(realized -?[\d.]+, unrealized -?[\d.]+\), \d+ fills; results in data\/backtest\/flip\/ \(summary\.json, fills\.ndjson, report\.html\)\n$/,
+  );
+});
+
+test("backtest: the same input and strategy give byte-identical summary.json, fills.ndjson and report.html", async () => {
+  await using ws = await workspace();
+  for (const out of ["data/one", "data/two"]) {
+    const run = await backtest(ws.dir, [...RUN, "--out", out]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+  }
+  for (const file of FILES) {
+    const one = await Deno.readFile(join(ws.dir, "data/one", file));
+    const two = await Deno.readFile(join(ws.dir, "data/two", file));
+    assert.ok(one.length > 0, file);
+    assert.deepEqual(two, one, `${file} differs between two runs`);
+  }
+});
+
+test("backtest: --from/--to and --symbols keep only that range and those symbols", async () => {
+  await using ws = await workspace();
+  const run = await backtest(ws.dir, [
+    ...RUN,
+    "--symbols",
+    "ETHUSDT,SOLUSDT",
+    "--from",
+    "2024-01-01T00:00:30Z",
+    "--to",
+    "2024-01-01T00:01:00Z",
+    "--out",
+    "data/range",
+  ]);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const summary = await summaryOf(join(ws.dir, "data/range"));
+  const from = Number(START_NS / 1_000_000n) + 30_000;
+  const expected: Record<string, number> = {};
+  for (const symbol of ["ETHUSDT", "SOLUSDT"]) {
+    const text = await Deno.readTextFile(
+      join(ws.dir, "data/rec", `${symbol}.ndjson`),
+    );
+    expected[symbol] = text.trimEnd().split("\n").filter((line) => {
+      const ms = Number(BigInt(JSON.parse(line).tsEvent) / 1_000_000n);
+      return ms >= from && ms < from + 30_000;
+    }).length;
+  }
+  assert.deepEqual(
+    summary.symbols.map((s) => [s.symbol, s.trades]),
+    Object.entries(expected),
+  );
+  assert.ok(summary.from! >= from && summary.to! < from + 30_000);
+});
+
+test("backtest: a strategy that throws ends the run with one error line naming it and the hook, exit 1, partial results written", async () => {
+  await using ws = await workspace();
+  const run = await backtest(ws.dir, [
+    "--strategy",
+    "strategies/throws.ts",
+    ...DATA,
+  ]);
+  assert.equal(run.code, 1, run.stdout + run.stderr);
+  const errors = run.stderr.trimEnd().split("\n");
+  assert.equal(errors.length, 1, run.stderr);
+  assert.match(
+    errors[0],
+    /ERROR backtest: strategy strategies\/throws\.ts failed in onBar: Error: boom at bar 7 \(at .*throws\.ts:\d+:\d+\)\)$/,
+  );
+  assert.match(run.stdout, /\(stopped early: partial results\)\n$/);
+  const summary = await summaryOf(join(ws.dir, "data/backtest/throws"));
+  assert.ok(summary.trades > 0 && summary.trades < 1800, `${summary.trades}`);
+});
+
+test("backtest: usage errors exit 2 and a missing recording exits 1, each in one line without a stack trace", async () => {
+  await using ws = await workspace();
+  const cases: [string[], number, RegExp][] = [
+    [["--data", "data/rec"], 2, /^backtest: --strategy FILE is required/],
+    [[...RUN, "--from", "noon"], 2, /^backtest: Invalid --from "noon"/],
+    [
+      [...RUN, "--data", "data/missing.ndjson"],
+      1,
+      /ERROR backtest: Cannot read trade file "data\/missing\.ndjson"/,
+    ],
+    [
+      ["--strategy", "strategies/none.ts", ...DATA],
+      2,
+      /ERROR backtest: Strategy file not found: "strategies\/none\.ts"/,
+    ],
+  ];
+  for (const [args, code, stderr] of cases) {
+    const run = await backtest(ws.dir, args);
+    assert.equal(run.code, code, args.join(" ") + "\n" + run.stderr);
+    assert.equal(run.stderr.trimEnd().split("\n").length, 1, run.stderr);
+    assert.match(run.stderr, stderr);
+    assert.doesNotMatch(run.stderr + run.stdout, /^\s+at /m);
+  }
+});
