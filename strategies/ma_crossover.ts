@@ -1,21 +1,25 @@
 /**
  * A worked example strategy: a simple-moving-average crossover on the bar
- * closes of one interval, trading on paper.
+ * closes of one interval, trading on the paper broker (`context.broker`).
  *
  * Per (exchange, symbol) (the same symbol on two exchanges is two books),
  * when the fast average of the last `fast` closes crosses above
- * the slow average of the last `slow` closes, it buys enough to be long
- * `quantity`; when it crosses below, it sells enough to be short `quantity`
- * (long/short, always in the market after the first crossover). A cross
+ * the slow average of the last `slow` closes, it places a market order
+ * to be long `quantity`; when it crosses below, one to be short `quantity`
+ * (long/short, always in the market after the first crossover). The order
+ * size counts the position and what open orders will still add. A cross
  * counts when the previous bar's fast average was at or below (above) the
  * slow one and this bar's is strictly above (below); no order is placed
  * before both averages have a previous value. Empty bars count with their
- * close, which is the previous close. Orders fill at the bar's close, less
- * `feePerUnit` per unit traded (taken from realized P&L); unrealized P&L is
- * marked at the last trade price (the last close before the first trade).
- * `onGap` counts the gaps of each (exchange, symbol) (trades missing, e.g.
- * a reader the ring lapped): its summary at exit names them, since the
- * averages then ran over bars with `complete: false`.
+ * close, which is the previous close.
+ *
+ * It keeps no accounting of its own: the broker fills the orders against
+ * the trades that follow (fees, slippage and latency as configured in
+ * `[trading_core.broker]`), `onFill` logs each fill, and the summary at
+ * exit reads each position from the broker. `onGap` counts the gaps of each
+ * (exchange, symbol) (trades missing, e.g. a reader the ring lapped): its
+ * summary names them, since the averages then ran over bars with
+ * `complete: false`. The same code runs in `live` and in a backtest.
  *
  * Run it with `deno task live --strategy strategies/ma_crossover.ts`. It
  * imports project modules with `import type` only: a strategy may read only
@@ -24,13 +28,7 @@
  * @module
  */
 
-import type {
-  Bar,
-  Strategy,
-  StrategyContext,
-  Trade,
-  TradeGap,
-} from "../mod.ts";
+import type { Bar, Fill, Strategy, StrategyContext, TradeGap } from "../mod.ts";
 
 /** Options of {@linkcode createMaCrossover}. */
 export interface MaCrossoverOptions {
@@ -42,55 +40,9 @@ export interface MaCrossoverOptions {
   slow?: number;
   /** Size of the long or short position taken (default 1). */
   quantity?: number;
-  /** Fee per unit traded, in quote currency (default 0). */
-  feePerUnit?: number;
 }
 
-/** One paper order, filled in full at the bar's close. */
-export interface PaperOrder {
-  /** Exchange, lower case. */
-  exchange: string;
-  /** Symbol, upper case. */
-  symbol: string;
-  /** Direction. */
-  side: "BUY" | "SELL";
-  /** Units traded, positive. */
-  quantity: number;
-  /** Fill price: the bar's close. */
-  price: number;
-  /** End of the bar that triggered the order, ms since the Unix epoch. */
-  time: number;
-  /** Fee paid. */
-  fee: number;
-  /** Position after the fill (negative when short). */
-  position: number;
-  /** Realized P&L of the (exchange, symbol) after the fill, net of fees. */
-  realizedPnl: number;
-}
-
-/** The paper position of one (exchange, symbol). */
-export interface PaperPosition {
-  /** Exchange, lower case. */
-  exchange: string;
-  /** Symbol, upper case. */
-  symbol: string;
-  /** Units held, negative when short. */
-  position: number;
-  /** Average entry price of the position (0 when flat). */
-  averagePrice: number;
-  /** Realized P&L, net of fees. */
-  realizedPnl: number;
-  /** P&L of the open position at `markPrice`. */
-  unrealizedPnl: number;
-  /** Last trade price, or the last close before the first trade. */
-  markPrice: number;
-  /** Fees paid. */
-  fees: number;
-  /** Orders placed. */
-  orders: number;
-}
-
-/** The state of one (exchange, symbol). */
+/** The averages of one (exchange, symbol). */
 interface Book {
   exchange: string;
   symbol: string;
@@ -100,14 +52,6 @@ interface Book {
   count: number;
   /** fast − slow average of the previous bar; NaN before both exist. */
   previousSpread: number;
-  position: number;
-  averagePrice: number;
-  realizedPnl: number;
-  fees: number;
-  markPrice: number;
-  /** Whether a trade has set `markPrice` (bars then no longer do). */
-  marked: boolean;
-  orders: number;
   /** Gaps delivered (trades missing). */
   gaps: number;
 }
@@ -128,18 +72,15 @@ function signed(value: number, digits?: number): string {
     : `+${text}`;
 }
 
-/** Simple-moving-average crossover on paper; see the module documentation. */
+/** Simple-moving-average crossover on the paper broker; see the module documentation. */
 export class MaCrossover implements Strategy {
-  /** Every paper order, oldest first. */
-  readonly orders: PaperOrder[] = [];
   #interval: string;
   #fast: number;
   #slow: number;
   #quantity: number;
-  #feePerUnit: number;
   /** Books by exchange, then symbol. */
   #books = new Map<string, Map<string, Book>>();
-  /** Books in order of their first trade, bar or gap. */
+  /** Books in order of their first bar or gap. */
   #order: Book[] = [];
 
   /**
@@ -149,13 +90,7 @@ export class MaCrossover implements Strategy {
    * @throws {TypeError} when `interval` is not a non-empty string.
    */
   constructor(options: MaCrossoverOptions = {}) {
-    const {
-      interval = "1s",
-      fast = 5,
-      slow = 20,
-      quantity = 1,
-      feePerUnit = 0,
-    } = options;
+    const { interval = "1s", fast = 5, slow = 20, quantity = 1 } = options;
     if (typeof interval !== "string" || interval === "") {
       throw new TypeError(
         `Invalid interval ${
@@ -175,16 +110,10 @@ export class MaCrossover implements Strategy {
         `Invalid quantity ${quantity}: expected a positive number`,
       );
     }
-    if (!(Number.isFinite(feePerUnit) && feePerUnit >= 0)) {
-      throw new RangeError(
-        `Invalid feePerUnit ${feePerUnit}: expected a number >= 0`,
-      );
-    }
     this.#interval = interval;
     this.#fast = fast;
     this.#slow = slow;
     this.#quantity = quantity;
-    this.#feePerUnit = feePerUnit;
   }
 
   /**
@@ -209,22 +138,17 @@ export class MaCrossover implements Strategy {
       ? "every symbol"
       : context.symbols.join(", ");
     context.log.info(
-      `ma_crossover on ${exchange} ${symbols}: SMA ${this.#fast}/${this.#slow} of ${this.#interval} closes, quantity ${this.#quantity}, fee ${this.#feePerUnit}/unit (paper)`,
+      `ma_crossover on ${exchange} ${symbols}: SMA ${this.#fast}/${this.#slow} of ${this.#interval} closes, quantity ${this.#quantity}, market orders on the paper broker (balance ${context.broker.balance})`,
     );
   }
 
-  /** Marks the (exchange, symbol)'s position at the trade price. */
-  onTrade(trade: Trade): void {
-    const book = this.#book(trade.exchange, trade.symbol);
-    book.markPrice = trade.price;
-    book.marked = true;
-  }
+  /** Nothing to do per trade: the broker marks positions itself. */
+  onTrade(): void {}
 
-  /** Updates the averages and trades a crossover at the bar's close. */
+  /** Updates the averages and orders on a crossover. */
   onBar(bar: Bar, context: StrategyContext): void {
     if (bar.interval !== this.#interval) return;
     const book = this.#book(bar.exchange, bar.symbol);
-    if (!book.marked) book.markPrice = bar.close;
     const slow = this.#slow;
     book.closes[book.count % slow] = bar.close;
     book.count++;
@@ -234,10 +158,21 @@ export class MaCrossover implements Strategy {
     const previous = book.previousSpread;
     book.previousSpread = spread;
     if (previous <= 0 && spread > 0) {
-      this.#fill(book, bar, this.#quantity - book.position, context);
+      this.#target(book, this.#quantity, "cross up", context);
     } else if (previous >= 0 && spread < 0) {
-      this.#fill(book, bar, -this.#quantity - book.position, context);
+      this.#target(book, -this.#quantity, "cross down", context);
     }
+  }
+
+  /** Logs a fill of one of its orders. */
+  onFill(fill: Fill, context: StrategyContext): void {
+    context.log.info(
+      `paper ${fill.side.toUpperCase()} ${fill.quantity} ${fill.exchange} ${fill.symbol} @ ${fill.price} (${fill.tag}; order ${fill.orderId}, fee ${
+        fill.fee.toFixed(2)
+      }, position ${signed(fill.position)}, realized P&L ${
+        signed(fill.realizedPnl, 2)
+      })`,
+    );
   }
 
   /** Counts a gap of the (exchange, symbol): its bars around it are incomplete. */
@@ -245,39 +180,25 @@ export class MaCrossover implements Strategy {
     this.#book(gap.exchange, gap.symbol).gaps++;
   }
 
-  /** Logs one summary line per (exchange, symbol), naming its gaps if any. */
+  /** Logs one summary line per (exchange, symbol), from the broker, naming its gaps if any. */
   onStop(context: StrategyContext): void {
-    const positions = this.positions();
-    if (positions.length === 0) {
-      context.log.info(`ma_crossover: no trades or bars received`);
+    if (this.#order.length === 0) {
+      context.log.info(`ma_crossover: no bars received`);
     }
-    for (const [i, p] of positions.entries()) {
-      const gaps = this.#order[i].gaps;
+    for (const book of this.#order) {
+      const p = context.broker.position(book.exchange, book.symbol);
       context.log.info(
         `ma_crossover ${p.exchange} ${p.symbol}: position ${
-          signed(p.position)
+          signed(p.quantity)
         } @ ${p.averagePrice}, realized P&L ${
           signed(p.realizedPnl, 2)
-        }, unrealized ${signed(p.unrealizedPnl, 2)} at ${p.markPrice}, fees ${
+        }, unrealized ${signed(p.unrealizedPnl, 2)} at ${p.lastPrice}, fees ${
           p.fees.toFixed(2)
-        }, orders ${p.orders}${gaps > 0 ? `, gaps ${gaps}` : ""}`,
+        }, orders ${p.orders}, fills ${p.fills}${
+          book.gaps > 0 ? `, gaps ${book.gaps}` : ""
+        }`,
       );
     }
-  }
-
-  /** The paper position of every (exchange, symbol) seen, in order of its first trade, bar or gap. */
-  positions(): PaperPosition[] {
-    return this.#order.map((book) => ({
-      exchange: book.exchange,
-      symbol: book.symbol,
-      position: book.position,
-      averagePrice: book.averagePrice,
-      realizedPnl: book.realizedPnl,
-      unrealizedPnl: this.#unrealized(book),
-      markPrice: book.markPrice,
-      fees: book.fees,
-      orders: book.orders,
-    }));
   }
 
   #book(exchange: string, symbol: string): Book {
@@ -291,13 +212,6 @@ export class MaCrossover implements Strategy {
         closes: new Float64Array(this.#slow),
         count: 0,
         previousSpread: NaN,
-        position: 0,
-        averagePrice: 0,
-        realizedPnl: 0,
-        fees: 0,
-        markPrice: 0,
-        marked: false,
-        orders: 0,
         gaps: 0,
       };
       books.set(symbol, book);
@@ -316,51 +230,29 @@ export class MaCrossover implements Strategy {
     return sum / length;
   }
 
-  #unrealized(book: Book): number {
-    return book.position === 0
-      ? 0
-      : (book.markPrice - book.averagePrice) * book.position;
-  }
-
-  /** Trades `delta` units (signed) at the bar's close. */
-  #fill(book: Book, bar: Bar, delta: number, context: StrategyContext): void {
-    if (delta === 0) return;
-    const price = bar.close;
-    const old = book.position;
-    const size = Math.abs(delta);
-    if (old === 0 || Math.sign(old) === Math.sign(delta)) {
-      book.averagePrice = (book.averagePrice * Math.abs(old) + price * size) /
-        (Math.abs(old) + size);
-    } else {
-      const closed = Math.min(size, Math.abs(old));
-      book.realizedPnl += (price - book.averagePrice) * closed * Math.sign(old);
-      if (size > Math.abs(old)) book.averagePrice = price;
-      else if (size === Math.abs(old)) book.averagePrice = 0;
+  /** Orders what takes the (exchange, symbol) to `target` units, counting its open orders. */
+  #target(
+    book: Book,
+    target: number,
+    tag: string,
+    context: StrategyContext,
+  ): void {
+    const { broker } = context;
+    const { exchange, symbol } = book;
+    let exposure = broker.position(exchange, symbol).quantity;
+    for (const order of broker.openOrders(exchange, symbol)) {
+      const left = order.quantity - order.filled;
+      exposure += order.side === "buy" ? left : -left;
     }
-    const fee = size * this.#feePerUnit;
-    book.position = old + delta;
-    book.realizedPnl -= fee;
-    book.fees += fee;
-    book.orders++;
-    const side = delta > 0 ? "BUY" : "SELL";
-    this.orders.push({
-      exchange: bar.exchange,
-      symbol: bar.symbol,
-      side,
-      quantity: size,
-      price,
-      time: bar.end,
-      fee,
-      position: book.position,
-      realizedPnl: book.realizedPnl,
+    const delta = target - exposure;
+    if (delta === 0) return;
+    broker.submit({
+      exchange,
+      symbol,
+      side: delta > 0 ? "buy" : "sell",
+      quantity: Math.abs(delta),
+      tag,
     });
-    context.log.info(
-      `paper ${side} ${size} ${bar.exchange} ${bar.symbol} @ ${price} (position ${
-        signed(book.position)
-      }, realized P&L ${signed(book.realizedPnl, 2)}, unrealized ${
-        signed(this.#unrealized(book), 2)
-      })`,
-    );
   }
 }
 

@@ -13,7 +13,7 @@ import type { PaperBroker } from "../trading_core/broker/mod.ts";
 /** 2024-01-01T00:00:00Z, ms. */
 export const T0 = 1_704_067_200_000;
 
-/** One trade: ms after {@linkcode T0}, price, size; stream 0 (binance BTCUSDT) unless `symbol` says. */
+/** One trade: ms after {@linkcode T0}, price, size, of binance BTCUSDT unless `exchange` or `symbol` says. */
 export interface TestTrade {
   /** Ms after T0. */
   ms: number;
@@ -21,18 +21,24 @@ export interface TestTrade {
   price: number;
   /** Size. @default {1} */
   size?: number;
-  /** Symbol on binance. @default {"BTCUSDT"} */
+  /** Symbol. @default {"BTCUSDT"} */
   symbol?: string;
+  /** Exchange. @default {"binance"} */
+  exchange?: string;
 }
 
-/** The symbols tests trade, each its stream index. */
-const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
+/** Stream indexes per broker, by "exchange symbol" in order of first trade. */
+const STREAMS = new WeakMap<PaperBroker, Map<string, number>>();
 
-/** Feeds `trades` to `broker` in order; stream index = the symbol's place in BTCUSDT, ETHUSDT, SOLUSDT. */
+/** Feeds `trades` to `broker` in order; each (exchange, symbol) gets the next stream index at its first trade. */
 export function feed(broker: PaperBroker, trades: readonly TestTrade[]): void {
   const view = new TradeView();
   let id = 0;
-  for (const { ms, price, size = 1, symbol = "BTCUSDT" } of trades) {
+  let streams = STREAMS.get(broker);
+  if (streams === undefined) STREAMS.set(broker, streams = new Map());
+  for (const trade of trades) {
+    const { ms, price, size = 1 } = trade;
+    const { symbol = "BTCUSDT", exchange = "binance" } = trade;
     id++;
     view.wrap(encodeMessage([{
       side: Side.Buy,
@@ -44,10 +50,9 @@ export function feed(broker: PaperBroker, trades: readonly TestTrade[]): void {
       size,
       tradeId: BigInt(1000 + id),
     }]));
-    broker.trade(
-      view,
-      { exchange: "binance", symbol },
-      SYMBOLS.indexOf(symbol),
-    );
+    const name = `${exchange} ${symbol}`;
+    let stream = streams.get(name);
+    if (stream === undefined) streams.set(name, stream = streams.size);
+    broker.trade(view, { exchange, symbol }, stream);
   }
 }

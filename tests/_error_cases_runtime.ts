@@ -10,6 +10,7 @@
 
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { zipSync } from "fflate";
 import { FakeBinance } from "./_fake_binance.ts";
 import {
   busyPort,
@@ -45,6 +46,27 @@ export const REPLAY_CASES: ErrorPath[] = [
     args: replay((config) => file(config, "BTCUSDT-trades-2024-01-01.csv", "")),
     code: 1,
     error: /replay: .*BTCUSDT-trades-2024-01-01\.csv.*no trade rows/,
+  },
+  {
+    what: "replay zip truncated",
+    role: "serve",
+    args: replay(async (config) => {
+      const csv = await Deno.readFile(
+        new URL(
+          "./fixtures/replay/BTCUSDT-trades-2024-01-01.csv",
+          import.meta.url,
+        ),
+      );
+      const zip = zipSync({ "BTCUSDT-trades-2024-01-01.csv": csv });
+      return file(
+        config,
+        "BTCUSDT-trades-2024-01-01.zip",
+        zip.subarray(0, zip.length - 30),
+      );
+    }),
+    code: 1,
+    error:
+      /replay: Cannot read trade file .*BTCUSDT-trades-2024-01-01\.zip.*: not a zip archive, or a truncated one/,
   },
   {
     what: "replay file of blank lines only",

@@ -2,11 +2,13 @@
 // task's permissions (issue 13, items 2 and 10): a corrupt gzip fails in one
 // line before any ring exists, a FIFO is read once (no seek), and a FIFO
 // that never delivers does not keep serve from stopping on the first SIGINT
-// or SIGTERM, leaving no ring behind.
+// or SIGTERM, leaving no ring behind. Binance's .zip files (issue 18) replay
+// directly, and a corrupt one fails in one line.
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { delay } from "../common/runtime/delay.ts";
+import { zipSync } from "fflate";
 import { gzipBytes, seededRandom } from "./_fuzz.ts";
 import { gatedTest } from "./_permissions.ts";
 import {
@@ -89,6 +91,43 @@ gatedTest({
       assert.doesNotMatch(text, /publishing|IPC rings/, "started publishing");
       assert.deepEqual(config.existing(), []);
     }
+  },
+});
+
+gatedTest({
+  name:
+    "replay of a Binance .zip: every row of its CSV is published, streamed without a temp file; a corrupt one fails in one line before any ring",
+  permissions: ROLE_PERMISSIONS,
+  async fn() {
+    await using config = await roleConfig({ symbols: ["BTCUSDT"] });
+    const file = join(config.dir, "BTCUSDT-trades-2024-01-01.zip");
+    const zip = zipSync({
+      "BTCUSDT-trades-2024-01-01.csv": new TextEncoder().encode(csv(20_000)),
+    });
+    await Deno.writeFile(file, zip);
+    {
+      await using serve = serveReplay(config, file, ["--speed", "0"]);
+      const exit = await serve.finish();
+      const text = output(exit);
+      assert.equal(exit.code, 0, text);
+      assert.equal(publishedTrades(text), 20_000, text);
+    }
+    // Mid-file damage to the deflate data: one line naming the file.
+    const random = seededRandom(3);
+    const middle = zip.length >> 1;
+    for (let k = 0; k < 10; k++) zip[middle + random.int(2000)] ^= 0xff;
+    await Deno.writeFile(file, zip);
+    await using serve = serveReplay(config, file, ["--speed", "0"]);
+    const exit = await serve.finish();
+    const text = output(exit);
+    assert.equal(exit.code, 1, text);
+    assertOneLineError(
+      text,
+      /replay: Cannot read trade file ".*\.zip" after line \d+: a corrupt zip archive/,
+    );
+    // Verified before anything is published, as a gzip is.
+    assert.doesNotMatch(text, /publishing|IPC rings/, "started publishing");
+    assert.deepEqual(config.existing(), []);
   },
 });
 

@@ -158,7 +158,7 @@ async function refusedWithRecording(
   assert.equal(exit.code, 2, output(exit));
   assert.match(
     output(exit),
-    /ERROR trading_core: --record cannot be used with --ring-durable \S+ \(data_source\.ipc\.durable_name\): the recording and the bars are flushed up to 1 s late/,
+    /ERROR trading_core: --record cannot be used with --ring-durable \S+ \(data_source\.ipc\.durable_name\): the recording, the bars and the fills are flushed up to 1 s late/,
   );
 }
 

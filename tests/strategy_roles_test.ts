@@ -1,7 +1,7 @@
-// `live --strategy` and `--bars-out` as a real process behind a real `serve`
-// on the shared-memory ring, with the live task's own permissions (it may
-// read config/ and strategies/, and write data/): the example strategy's
-// paper trades and the closed bars of a fixture, a strategy that throws
+// `live --strategy`, `--bars-out` and `--fills-out` as a real process behind
+// a real `serve` on the shared-memory ring, with the live task's own
+// permissions (it may read config/ and strategies/, and write data/): the
+// example strategy's paper fills and the closed bars of a fixture, a strategy that throws
 // (exit 1) and one that cannot be loaded (exit 2).
 
 import assert from "node:assert/strict";
@@ -53,7 +53,7 @@ function strategyLines(text: string): string[] {
 
 gatedTest({
   name:
-    "live --strategy strategies/ma_crossover.ts --bars 1s --bars-out: the fixture's trades replayed through serve give exactly the expected paper trades and the fixture's 29 closed bars",
+    "live --strategy strategies/ma_crossover.ts --bars 1s --bars-out --fills-out: the fixture's trades replayed through serve give exactly the expected paper fills (logged, in the fills file, in the exit summary) and the fixture's 29 closed bars",
   permissions: ROLE_PERMISSIONS,
   async fn() {
     await using config = await roleConfig({ symbols: ["BTCUSDT"] });
@@ -70,6 +70,7 @@ gatedTest({
     // The live task may write only under data/.
     await Deno.mkdir(join(PROJECT_ROOT, "data"), { recursive: true });
     const barsOut = `data/strategy_roles_test_${crypto.randomUUID()}.ndjson`;
+    const fillsOut = `data/strategy_roles_fills_${crypto.randomUUID()}.ndjson`;
     try {
       await using live = new RoleProcess("live", config, [
         "--strategy",
@@ -78,6 +79,10 @@ gatedTest({
         "1s",
         "--bars-out",
         barsOut,
+        "--fills-out",
+        fillsOut,
+        "--fee-bps",
+        "0",
         "--max-trades",
         String(rows.length),
         "--log-format",
@@ -99,12 +104,40 @@ gatedTest({
       assert.equal(publishedTrades(served.stdout), rows.length);
       const exit = await live.finish();
       assertCleanExit(exit, "live");
+      // Bars close on the next trade (replayed at full speed), after the
+      // broker saw it: the buy at the cross up fills over the two trades
+      // after the one that closed the bar (0.5 each); the sell at the cross
+      // down is placed at the last trade and stays open.
       assert.deepEqual(strategyLines(output(exit)), [
-        "info: ma_crossover on binance BTCUSDT: SMA 5/20 of 1s closes, quantity 1, fee 0/unit (paper)",
-        "info: paper BUY 1 binance BTCUSDT @ 110 (position +1, realized P&L +0.00, unrealized +0.00)",
-        "info: paper SELL 2 binance BTCUSDT @ 90 (position -1, realized P&L -20.00, unrealized +0.00)",
-        "info: ma_crossover binance BTCUSDT: position -1 @ 90, realized P&L -20.00, unrealized +0.50 at 89.5, fees 0.00, orders 2",
+        "info: ma_crossover on binance BTCUSDT: SMA 5/20 of 1s closes, quantity 1, market orders on the paper broker (balance 100000)",
+        "info: paper BUY 0.5 binance BTCUSDT @ 110 (cross up; order 1, fee 0.00, position +0.5, realized P&L +0.00)",
+        "info: paper BUY 0.5 binance BTCUSDT @ 110 (cross up; order 1, fee 0.00, position +1, realized P&L +0.00)",
+        "info: ma_crossover binance BTCUSDT: position +1 @ 110, realized P&L +0.00, unrealized -20.50 at 89.5, fees 0.00, orders 2, fills 2",
       ]);
+      assert.match(exit.stdout, new RegExp(`"wrote 2 fills to ${fillsOut}"`));
+      assert.match(
+        exit.stdout,
+        /"paper broker: 2 orders, 2 fills, fees 0\.00, P&L -20\.50 \(realized \+0\.00, unrealized -20\.50\), equity 99979\.50 from 100000\.00"/,
+      );
+      const fills = (await Deno.readTextFile(join(PROJECT_ROOT, fillsOut)))
+        .trim().split("\n").map((line) => JSON.parse(line));
+      const fill = (tradeId: number, position: number) => ({
+        orderId: "1",
+        exchange: "binance",
+        symbol: "BTCUSDT",
+        side: "buy",
+        quantity: 0.5,
+        price: 110,
+        fee: 0,
+        liquidity: "taker",
+        time: T0_MS + (tradeId - 1) * 1000 + 500,
+        tsEvent: String(BigInt(T0_MS + (tradeId - 1) * 1000 + 500) * NS_PER_MS),
+        tradeId: String(tradeId),
+        position,
+        realizedPnl: 0,
+        tag: "cross up",
+      });
+      assert.deepEqual(fills, [fill(23, 0.5), fill(24, 1)]);
       assert.match(exit.stdout, new RegExp(`"wrote 29 bars to ${barsOut}"`));
       const written: Bar[] =
         (await Deno.readTextFile(join(PROJECT_ROOT, barsOut)))
@@ -122,6 +155,7 @@ gatedTest({
       );
     } finally {
       await Deno.remove(join(PROJECT_ROOT, barsOut)).catch(() => {});
+      await Deno.remove(join(PROJECT_ROOT, fillsOut)).catch(() => {});
     }
   },
 });

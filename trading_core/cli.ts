@@ -17,6 +17,7 @@ import {
   splitList,
   toNumber,
 } from "../common/runtime/cli.ts";
+import { BROKER_FLAGS, BROKER_FLAGS_HELP } from "./broker_flags.ts";
 
 /** The table of trading_core's NATS connection. */
 const NATS = "data_source.nats.connection";
@@ -77,19 +78,23 @@ ${LOG_FLAGS_HELP}
                        each stream's trade clock (wall) or
                        only on its later trades (trade)
   --bars-out FILE      write closed bars as NDJSON         trading_core.bars_out
+  --fills-out FILE     write the strategy's paper fills    trading_core.fills_out
+                       as NDJSON
+${BROKER_FLAGS_HELP}
   --summary-json       print one JSON summary line on exit
   --record FILE        write every trade received to FILE, which
                        serve --source replay reads back (needs
                        --allow-write=FILE)
   --record-format FMT  ndjson (default, lossless) | csv (Binance
                        trades layout: one symbol; no seq, ts_recv, flags)
-  --overwrite          replace an existing --record or     trading_core.on_existing_file
-                       --bars-out file (default: refuse, exit 2)
-  --append             add to an existing --record or      trading_core.on_existing_file
-                       --bars-out file of the same format
+  --overwrite          replace an existing --record,       trading_core.on_existing_file
+                       --bars-out or --fills-out file
+                       (default: refuse, exit 2)
+  --append             add to an existing --record,        trading_core.on_existing_file
+                       --bars-out or --fills-out file of the same format
                        (needs --allow-read=FILE too)
   --on-write-error W   stop | continue: when writing       trading_core.on_write_error
-                       --record or --bars-out fails (a full
+                       --record, --bars-out or --fills-out fails (a full
                        disk), stop consuming or go on without
                        the file; either way exit 1`,
 });
@@ -159,6 +164,8 @@ const LIVE_FLAGS: Record<string, RoleFlag> = {
   },
   "bar-clock": { type: "string", sets: { key: "trading_core.bars.clock" } },
   "bars-out": { type: "string", sets: { key: "trading_core.bars_out" } },
+  "fills-out": { type: "string", sets: { key: "trading_core.fills_out" } },
+  ...BROKER_FLAGS,
   overwrite: {
     type: "boolean",
     sets: { key: EXISTING_FILE, convert: () => "overwrite" },

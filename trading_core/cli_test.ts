@@ -219,6 +219,65 @@ Deno.test("live: --record and --record-format are switches, checked", () => {
   assert.throws(() => parseLiveArgs(["--record"]), TypeError);
 });
 
+Deno.test("live: the paper broker's flags set trading_core.broker; --fills-out sets trading_core.fills_out and needs a strategy", () => {
+  const defaults = configFrom([]).tradingCore;
+  assert.deepEqual(defaults.broker, {
+    startingBalance: 100_000,
+    feeBps: 10,
+    makerFeeBps: 10,
+    slippageBps: 0,
+    latencyMs: 0,
+  });
+  assert.equal(defaults.fillsOut, undefined);
+  const config = configFrom([
+    "--strategy",
+    "s.ts",
+    "--fills-out",
+    "data/fills.ndjson",
+    "--balance",
+    "5000",
+    "--fee-bps",
+    "7.5",
+    "--maker-fee-bps",
+    "0",
+    "--slippage-bps",
+    "1",
+    "--fill-latency",
+    "250ms",
+  ]).tradingCore;
+  assert.equal(config.fillsOut, "data/fills.ndjson");
+  assert.deepEqual(config.broker, {
+    startingBalance: 5000,
+    feeBps: 7.5,
+    makerFeeBps: 0,
+    slippageBps: 1,
+    latencyMs: 250,
+  });
+  const problem = (args: string[]) => {
+    try {
+      configFrom(args);
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      return error.problems[0];
+    }
+    assert.fail(`${args.join(" ")} was accepted`);
+  };
+  assert.equal(
+    problem(["--fee-bps", "ten"]),
+    `Invalid value "ten" at trading_core.broker.fee_bps (from --fee-bps): expected a number from 0 to 1000`,
+  );
+  assert.equal(
+    problem(["--fill-latency", "soon"]),
+    `Invalid duration "soon" at trading_core.broker.latency (from --fill-latency): expected e.g. "500ms", "30s", "1h", "2h30m"`,
+  );
+  assert.equal(
+    problem(["--fills-out", "f.ndjson"]),
+    `trading_core.fills_out (from --fills-out): fills come from a strategy's orders: set trading_core.strategy (--strategy) too, or leave fills_out out`,
+  );
+  assert.match(LIVE_USAGE, /--fills-out FILE/);
+  assert.match(LIVE_USAGE, /--fill-latency D/);
+});
+
 Deno.test("live: --overwrite, --append and --on-write-error set trading_core's file keys; --overwrite with --append conflicts", () => {
   const defaults = configFrom([]).tradingCore;
   assert.equal(defaults.onExistingFile, "refuse");

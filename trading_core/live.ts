@@ -57,9 +57,19 @@ import { SnapshotFeed } from "../common/transport/snapshot_feed.ts";
 import { TradeFlags } from "../common/wire/trade.ts";
 import type { RecordFormat, TradeRecorder } from "./recorder.ts";
 import { ConsumerConflictError, NatsFeed } from "../common/nats/feed.ts";
-import { closeOutputs, openOutputs, type Selection } from "./live_outputs.ts";
+import {
+  closeOutputs,
+  durableOutputs,
+  openOutputs,
+  type Selection,
+} from "./live_outputs.ts";
 import { liveFamilies, liveHealth, type LiveState } from "./metrics.ts";
-import { progressLines, reportSummary, summarize } from "./live_report.ts";
+import {
+  type LiveSummary,
+  progressLines,
+  reportSummary,
+  summarize,
+} from "./live_report.ts";
 import { TradeStats } from "./trade_stats.ts";
 import { flaggedGaps, GAP_FLAGS } from "./processing.ts";
 import { LiveRegistry } from "./publishers.ts";
@@ -334,10 +344,10 @@ async function openLive(
     async close() {
       await registry?.close();
       if (durable) await closeRingDurable(durable);
-      await closeOutputs(outputs, { log, barsOut: config.tradingCore.barsOut });
+      await closeOutputs(outputs, { log, paths: config.tradingCore });
     },
     report({ startedAt }) {
-      const summary = summarize(feed, stats, performance.now() - startedAt);
+      const summary = finalSummary(state, performance.now() - startedAt);
       const json = options.summaryJson;
       if (reportSummary(summary, log, { json })) context.setFailed();
     },
@@ -350,29 +360,10 @@ async function openLive(
   };
 }
 
-/**
- * Why a ring durable cannot run with the configured outputs, if so: the
- * recording (`--record`) and the bars (`--bars-out`) buffer up to 1 s, and
- * a kill -9 would lose what its stored position already passed.
- */
-function durableOutputs(
-  config: Config,
-  options: LiveOptions,
-): string | undefined {
-  const name = config.dataSource.ipc.durableName;
-  if (name === undefined) return undefined;
-  const outputs = [
-    options.record === undefined ? [] : ["--record"],
-    config.tradingCore.barsOut === undefined
-      ? []
-      : ["--bars-out (trading_core.bars_out)"],
-  ].flat();
-  if (outputs.length === 0) return undefined;
-  return `${
-    outputs.join(" and ")
-  } cannot be used with --ring-durable ${name} (data_source.ipc.durable_name): the recording and the bars are flushed up to 1 s late, and a kill would lose what the stored position already passed; leave ${
-    outputs.length > 1 ? "them" : "it"
-  } out, or read without a ring durable`;
+/** The exit summary of a run of `elapsedMs`, with the strategy's paper broker. */
+function finalSummary(state: LiveState, elapsedMs: number): LiveSummary {
+  const { feed, stats, processing } = state;
+  return summarize(feed, stats, elapsedMs, { broker: processing?.broker });
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Config } from "../common/config/mod.ts";
+import type { Config, TradingCoreConfig } from "../common/config/mod.ts";
 import { formatCount } from "../common/runtime/format.ts";
 import { createLogger, type Logger } from "../common/runtime/log.ts";
 import type { RoleContext } from "../common/role/mod.ts";
@@ -73,6 +73,9 @@ export async function openOutputs(
       } bars to ${tradingCore.barsOut}`,
     );
   }
+  if (tradingCore.fillsOut !== undefined) {
+    context.log.info(`writing paper fills to ${tradingCore.fillsOut}`);
+  }
   if (options.record === undefined) return { processing, recorder: undefined };
   try {
     const recorder = await TradeRecorder.open(options.record, {
@@ -97,7 +100,7 @@ export async function openOutputs(
 }
 
 /**
- * --record and --bars-out: an existing file, and a failed write (a full
+ * --record, --bars-out and --fills-out: an existing file, and a failed write (a full
  * disk), as trading_core.on_existing_file and on_write_error say.
  */
 function outputFiles(config: Config, context: RoleContext): OutputFileOptions {
@@ -137,6 +140,7 @@ async function openProcessing(
       // A strategy bug stops the consumer.
       onStrategyError: (message) => context.fail(message),
       barsFile: options.files,
+      fillsFile: options.files,
     });
   } catch (error) {
     if (error instanceof StrategyLoadError) {
@@ -151,14 +155,43 @@ async function openProcessing(
   }
 }
 
+/**
+ * Why a ring durable cannot run with the configured outputs, if so: the
+ * recording (`--record`), the bars (`--bars-out`) and the fills
+ * (`--fills-out`) buffer up to 1 s, and
+ * a kill -9 would lose what its stored position already passed.
+ */
+export function durableOutputs(
+  config: Config,
+  options: { record?: string },
+): string | undefined {
+  const name = config.dataSource.ipc.durableName;
+  if (name === undefined) return undefined;
+  const outputs = [
+    options.record === undefined ? [] : ["--record"],
+    config.tradingCore.barsOut === undefined
+      ? []
+      : ["--bars-out (trading_core.bars_out)"],
+    config.tradingCore.fillsOut === undefined
+      ? []
+      : ["--fills-out (trading_core.fills_out)"],
+  ].flat();
+  if (outputs.length === 0) return undefined;
+  return `${
+    outputs.join(" and ")
+  } cannot be used with --ring-durable ${name} (data_source.ipc.durable_name): the recording, the bars and the fills are flushed up to 1 s late, and a kill would lose what the stored position already passed; leave ${
+    outputs.length > 1 ? "them" : "it"
+  } out, or read without a ring durable`;
+}
+
 /** Stops bars and the strategy and closes the recording, saying what each wrote. */
 export async function closeOutputs(
   outputs: LiveOutputs,
   options: {
     /** Where to say it. */
     log: Logger;
-    /** The bars file, for the message. */
-    barsOut: string | undefined;
+    /** The bar and fill files, for the messages. */
+    paths: Pick<TradingCoreConfig, "barsOut" | "fillsOut">;
   },
 ): Promise<void> {
   const { processing, recorder } = outputs;
@@ -166,7 +199,16 @@ export async function closeOutputs(
   await processing?.stop();
   if (processing?.barsWritten !== undefined) {
     log.info(
-      `wrote ${formatCount(processing.barsWritten)} bars to ${options.barsOut}`,
+      `wrote ${
+        formatCount(processing.barsWritten)
+      } bars to ${options.paths.barsOut}`,
+    );
+  }
+  if (processing?.fillsWritten !== undefined) {
+    log.info(
+      `wrote ${
+        formatCount(processing.fillsWritten)
+      } fills to ${options.paths.fillsOut}`,
     );
   }
   if (!recorder) return;

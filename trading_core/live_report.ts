@@ -21,6 +21,7 @@ import type {
   TradeFeed,
 } from "../common/transport/feed.ts";
 import type { TradeStats } from "./trade_stats.ts";
+import type { PaperBroker, Position } from "./broker/mod.ts";
 
 /** One (exchange, symbol) stream's figures in the {@linkcode LiveSummary}. */
 export interface StreamSummary {
@@ -44,6 +45,28 @@ export interface StreamSummary {
   lastPrice: number | null;
   /** Producer restarts seen. */
   restarts: number;
+}
+
+/** What the strategy's paper broker did, in the {@linkcode LiveSummary}. */
+export interface BrokerSummary {
+  /** Orders submitted. */
+  orders: number;
+  /** Fills. */
+  fills: number;
+  /** Fees paid. */
+  fees: number;
+  /** Cash at the start. */
+  startingBalance: number;
+  /** Cash at the end. */
+  balance: number;
+  /** Cash plus positions marked at their last price. */
+  equity: number;
+  /** Realized P&L, net of fees. */
+  realizedPnl: number;
+  /** Unrealized P&L of the positions left open. */
+  unrealizedPnl: number;
+  /** Per (exchange, symbol) traded or ordered, in order of its first trade or order. */
+  symbols: Position[];
 }
 
 /** The final summary (`--summary-json` prints it as one line). */
@@ -77,13 +100,19 @@ export interface LiveSummary {
   exchanges: Record<string, Record<string, StreamSummary>>;
   /** One-way latency from ts_recv to delivery, ns. */
   latencyNs: LatencySummary;
+  /** The paper broker's orders, fills and P&L; absent without a strategy. */
+  broker?: BrokerSummary;
 }
 
-/** The summary of a run of `elapsedMs` that read `feed` into `stats`. */
+/** The summary of a run of `elapsedMs` that read `feed` into `stats`, with `options.broker`'s figures. */
 export function summarize(
   feed: TradeFeed,
   stats: TradeStats,
   elapsedMs: number,
+  options: {
+    /** The strategy's paper broker. */
+    broker?: PaperBroker;
+  } = {},
 ): LiveSummary {
   // By stream index, then maybe the "*" row of messages of no known stream.
   const rows = feed.stats();
@@ -124,7 +153,52 @@ export function summarize(
       : 0,
     exchanges,
     latencyNs: stats.latency(),
+    ...options.broker && { broker: brokerSummary(options.broker) },
   };
+}
+
+/** The figures of `broker`. */
+export function brokerSummary(broker: PaperBroker): BrokerSummary {
+  return {
+    orders: broker.orders,
+    fills: broker.fills,
+    fees: broker.fees,
+    startingBalance: broker.startingBalance,
+    balance: broker.balance,
+    equity: broker.equity,
+    realizedPnl: broker.realizedPnl,
+    unrealizedPnl: broker.unrealizedPnl,
+    symbols: broker.positions(),
+  };
+}
+
+/** `+1.50`, `-2.00`: money with its sign. */
+function money(value: number): string {
+  const text = value.toFixed(2);
+  return text.startsWith("-") ? text : `+${text}`;
+}
+
+/** The broker's lines of the exit summary: the totals, then one per (exchange, symbol). */
+export function brokerLines(broker: BrokerSummary): string[] {
+  const pnl = broker.realizedPnl + broker.unrealizedPnl;
+  return [
+    `paper broker: ${formatCount(broker.orders)} orders, ${
+      formatCount(broker.fills)
+    } fills, fees ${broker.fees.toFixed(2)}, P&L ${money(pnl)} (realized ${
+      money(broker.realizedPnl)
+    }, unrealized ${money(broker.unrealizedPnl)}), equity ${
+      broker.equity.toFixed(2)
+    } from ${broker.startingBalance.toFixed(2)}`,
+    ...broker.symbols.map((p) =>
+      `paper ${p.exchange} ${p.symbol}: ${formatCount(p.orders)} orders, ${
+        formatCount(p.fills)
+      } fills, position ${p.quantity} @ ${p.averagePrice}, fees ${
+        p.fees.toFixed(2)
+      }, realized ${money(p.realizedPnl)}, unrealized ${
+        money(p.unrealizedPnl)
+      } at ${p.lastPrice}`
+    ),
+  ];
 }
 
 /** Loss by cause, summed over `rows`. */
@@ -191,6 +265,9 @@ export function reportSummary(
       elapsedMs: summary.elapsedMs,
     },
   );
+  if (summary.broker !== undefined) {
+    for (const line of brokerLines(summary.broker)) log.info(line);
+  }
   if (options.json) console.log(JSON.stringify(summary));
   if (summary.lost === 0 && summary.invalid === 0) return false;
   const parts = [];

@@ -9,6 +9,8 @@ import type {
   TradeFeed,
 } from "../common/transport/feed.ts";
 import { captureLog } from "../tests/_capture_log.ts";
+import { feed as feedTrades } from "../tests/_broker_trades.ts";
+import { PaperBroker } from "./broker/mod.ts";
 import { reportSummary, summarize } from "./live_report.ts";
 import { TradeStats } from "./trade_stats.ts";
 
@@ -73,6 +75,39 @@ Deno.test("summarize and reportSummary: gaps by cause per stream and in total, s
     lines[1],
     "error: incomplete: 7 trades lost (7 overwritten); exit status 1",
   );
+});
+
+Deno.test("summarize and reportSummary: the paper broker's orders, fills, fees and P&L, in total and per symbol", () => {
+  const broker = new PaperBroker({ startingBalance: 1000, feeBps: 10 });
+  feedTrades(broker, [{ ms: 0, price: 100 }]);
+  broker.submit({ ...BTC, side: "buy", quantity: 2 });
+  broker.submit({ ...ETH, side: "sell", quantity: 1 });
+  feedTrades(broker, [
+    { ms: 1, price: 100, size: 5 },
+    {
+      ms: 2,
+      price: 10,
+      symbol: "ETHUSDT",
+    },
+    { ms: 3, price: 9, symbol: "ETHUSDT" },
+    { ms: 4, price: 105 },
+  ]);
+  const stats = new TradeStats([BTC]);
+  const summary = summarize(feed([row(BTC, 0)]), stats, 500, { broker });
+  assert.equal(summary.broker?.orders, 2);
+  assert.equal(summary.broker?.fills, 2);
+  assert.deepEqual(
+    summary.broker?.symbols.map((p) => [p.symbol, p.quantity]),
+    [["BTCUSDT", 2], ["ETHUSDT", -1]],
+  );
+  const { log, lines } = captureLog();
+  assert.equal(reportSummary(summary, log), false);
+  assert.deepEqual(lines.slice(1), [
+    "info: paper broker: 2 orders, 2 fills, fees 0.21, P&L +10.79 (realized -0.21, unrealized +11.00), equity 1010.79 from 1000.00",
+    "info: paper binance BTCUSDT: 1 orders, 1 fills, position 2 @ 100, fees 0.20, realized -0.20, unrealized +10.00 at 105",
+    "info: paper binance ETHUSDT: 1 orders, 1 fills, position -1 @ 10, fees 0.01, realized -0.01, unrealized +1.00 at 9",
+  ]);
+  assert.equal(summarize(feed([row(BTC, 0)]), stats, 500).broker, undefined);
 });
 
 Deno.test("reportSummary: no gap events, no mention of them", () => {

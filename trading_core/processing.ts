@@ -23,6 +23,7 @@ import { TradeFlags } from "../common/wire/trade.ts";
 import type { CaughtUp, TradeGap } from "../common/transport/feed.ts";
 import type { Bar } from "./bar.ts";
 import { BarWriter } from "./bar_writer.ts";
+import { FillWriter } from "./fill_writer.ts";
 import type { OutputFileOptions } from "./_line_file.ts";
 import { BarBuilder, type BarCounts } from "./bars.ts";
 import { type Fill, PaperBroker } from "./broker/mod.ts";
@@ -100,7 +101,9 @@ export interface TradeProcessingOptions {
   barsFile?: OutputFileOptions;
   /** Called with each closed bar, after the bar file and the strategy (e.g. the backtest's candles). */
   onBar?: (bar: Bar) => void;
-  /** Called with each fill of the strategy's orders, after its `onFill` (e.g. to write `--fills-out`). */
+  /** How the fill file (`--fills-out`) reports a failed write and an append; `onExisting` defaults to the config's `on_existing_file`. */
+  fillsFile?: OutputFileOptions;
+  /** Called with each fill of the strategy's orders, after its `onFill` and the fill file. */
   onFill?: (fill: Fill) => void;
 }
 
@@ -111,6 +114,7 @@ export class TradeProcessing {
   /** The paper broker of the strategy (`[trading_core.broker]`); undefined without a strategy. */
   readonly broker: PaperBroker | undefined;
   #writer: BarWriter | undefined;
+  #fills: FillWriter | undefined;
   #runner: StrategyRunner | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #onFailure: (hook: string, error: unknown) => void;
@@ -118,23 +122,25 @@ export class TradeProcessing {
   private constructor(
     bars: BarBuilder,
     broker: PaperBroker | undefined,
-    writer: BarWriter | undefined,
+    writers: { bars?: BarWriter; fills?: FillWriter },
     runner: StrategyRunner | undefined,
     onFailure: (hook: string, error: unknown) => void,
   ) {
     this.bars = bars;
     this.broker = broker;
-    this.#writer = writer;
+    this.#writer = writers.bars;
+    this.#fills = writers.fills;
     this.#runner = runner;
     this.#onFailure = onFailure;
   }
 
   /**
-   * Loads the strategy and opens the bar file that `config` names; undefined
-   * when it names neither (no bars are built then).
+   * Loads the strategy and opens the bar and fill files that `config`
+   * names; undefined when it names neither a strategy nor a bar file (no
+   * bars are built then).
    *
    * @throws {StrategyLoadError} when the strategy cannot be loaded.
-   * @throws {RecordFileError} when the bar file cannot be opened.
+   * @throws {RecordFileError} when the bar or fill file cannot be opened.
    */
   static async open(
     config: TradingCoreConfig,
@@ -152,6 +158,7 @@ export class TradeProcessing {
         onExisting: config.onExistingFile,
         ...options.barsFile,
       });
+    const fills = await openFills(config, options.fillsFile, writer);
     const onFailure = (hook: string, error: unknown) =>
       options.onStrategyError(strategyFailure(config.strategy!, hook, error));
     const { onFill } = options;
@@ -159,6 +166,7 @@ export class TradeProcessing {
       ...config.broker,
       onFill: (fill) => {
         runner?.fill(fill);
+        fills?.write(fill);
         onFill?.(fill);
       },
     });
@@ -187,7 +195,13 @@ export class TradeProcessing {
       clock: config.bars.clock,
       onBar,
     });
-    return new TradeProcessing(bars, broker, writer, runner, onFailure);
+    return new TradeProcessing(
+      bars,
+      broker,
+      { bars: writer, fills },
+      runner,
+      onFailure,
+    );
   }
 
   /**
@@ -272,6 +286,11 @@ export class TradeProcessing {
     return this.#writer?.lines;
   }
 
+  /** Fills written to `--fills-out`, or undefined without one. */
+  get fillsWritten(): number | undefined {
+    return this.#fills?.lines;
+  }
+
   /** Whether a strategy hook threw (the trades since are not handled: a ring durable stops storing its positions). */
   get failed(): boolean {
     return (this.#runner?.errors ?? 0) > 0;
@@ -315,7 +334,26 @@ export class TradeProcessing {
       this.#onFailure("onStop", error);
     } finally {
       this.#writer?.close();
+      this.#fills?.close();
     }
+  }
+}
+
+/** Opens the `--fills-out` file, if any; closes `bars` when it cannot. */
+async function openFills(
+  config: TradingCoreConfig,
+  options: OutputFileOptions | undefined,
+  bars: BarWriter | undefined,
+): Promise<FillWriter | undefined> {
+  if (config.fillsOut === undefined) return undefined;
+  try {
+    return await FillWriter.open(config.fillsOut, {
+      onExisting: config.onExistingFile,
+      ...options,
+    });
+  } catch (error) {
+    bars?.close();
+    throw error;
   }
 }
 

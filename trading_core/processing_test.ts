@@ -7,6 +7,7 @@ import { Side, TradeFlags } from "../common/wire/trade.ts";
 import type { TradeGap } from "../common/transport/feed.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
 import { TEMP_FILE_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
+import { type Fill, formatFillLine } from "./broker/mod.ts";
 import { flaggedGaps, GAP_FLAGS, TradeProcessing } from "./processing.ts";
 
 /** A test that writes strategy modules and bar files: skipped, saying why, without those permissions. */
@@ -226,6 +227,55 @@ export default {
     assert.equal(processing.broker.position("binance", "BTCUSDT").quantity, 2);
   } finally {
     delete (globalThis as Record<string, unknown>).__events;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("--fills-out: each fill of the strategy's orders is one formatFillLine line, in order", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = await strategyModule(
+      dir,
+      `export default {
+  onTrade(t, context) {
+    if (t.price === 10) context.broker.submit({ exchange: t.exchange, symbol: t.symbol, side: "sell", quantity: 0.75, tag: "t" });
+  },
+  onBar() {},
+};`,
+    );
+    const fillsOut = join(dir, "fills.ndjson");
+    const seen: Fill[] = [];
+    const processing = await TradeProcessing.open(
+      config({ strategy: path, fillsOut }),
+      {
+        exchange: "binance",
+        symbols: ["BTCUSDT"],
+        strategyLog: SILENT,
+        onStrategyError: (message) => assert.fail(message),
+        onFill: (fill) => seen.push(fill),
+      },
+    );
+    assert.ok(processing);
+    processing.addStream(ORIGIN);
+    await processing.start();
+    const view = trades([[100, 10], [200, 11], [300, 12]]);
+    for (let i = 0; i < view.count; i++) {
+      processing.trade(view.select(i), ORIGIN, 0);
+    }
+    assert.equal(processing.fillsWritten, 2);
+    await processing.stop();
+    const text = await Deno.readTextFile(fillsOut);
+    assert.equal(
+      text,
+      seen.map((fill) => formatFillLine(fill) + "\n").join(""),
+    );
+    assert.deepEqual(
+      text.trim().split("\n").map((line) => JSON.parse(line)).map((
+        f,
+      ) => [f.orderId, f.quantity, f.price, f.position, f.tag]),
+      [["1", 0.5, 11, -0.5, "t"], ["1", 0.25, 12, -0.75, "t"]],
+    );
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

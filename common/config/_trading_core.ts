@@ -104,6 +104,12 @@ export function readTradingCore(section: Section): TradingCoreConfig {
   ]);
   const bars = readBars(section.section("bars"));
   const broker = readBroker(section.section("broker"));
+  if (fillsOut !== undefined && strategy === undefined) {
+    section.problem(
+      "fills_out",
+      "fills come from a strategy's orders: set trading_core.strategy (--strategy) too, or leave fills_out out",
+    );
+  }
   const metrics = readMetrics(section.section("metrics"));
   section.done();
   return {

@@ -1,10 +1,19 @@
 /**
- * Opening a trade file as decoded text, plain or gzipped, with every failure
- * to open or read it (missing, a directory, a corrupt or truncated gzip
- * stream) as one {@linkcode TradeFileReadError} naming the file.
+ * Opening a trade file as decoded text, plain, gzipped or the one file of a
+ * zip archive (_zip.ts), with every failure to open or read it (missing, a
+ * directory, a corrupt or truncated gzip stream or zip archive) as one
+ * {@linkcode TradeFileReadError} naming the file.
  *
  * @module
  */
+
+import {
+  hasZipMagic,
+  readZipEntry,
+  unzipEntry,
+  type ZipEntry,
+  ZipProblem,
+} from "./_zip.ts";
 
 /** A trade file that cannot be opened or read to its end. */
 export class TradeFileReadError extends Error {
@@ -88,6 +97,8 @@ async function peekedBytes(
 
 /** The decoded text of a file, chunk by chunk. */
 export interface TextChunks {
+  /** The name of the file inside the zip archive read, if it is one (a Binance CSV's symbol may be in it). */
+  readonly entry: string | undefined;
   /**
    * The next chunk, or undefined at the end of the file.
    *
@@ -100,10 +111,12 @@ export interface TextChunks {
 }
 
 /**
- * Opens `path` as text (gunzipped when it is gzipped).
+ * Opens `path` as text (gunzipped when it is gzipped; the file inside, when
+ * it is a zip archive: a `.zip` name or the "PK" magic bytes).
  *
- * @throws {TradeFileReadError} when it cannot be opened, is a directory, or
- * its first bytes cannot be read.
+ * @throws {TradeFileReadError} when it cannot be opened, is a directory, its
+ * first bytes cannot be read, or it is a zip archive that cannot be read
+ * (not a regular file, truncated, zip64, or not one plain or deflated file).
  */
 export async function openTextFile(
   path: string,
@@ -116,13 +129,16 @@ export async function openTextFile(
     throw new TradeFileReadError(path, reasonOf(error), { cause: error });
   }
   let reader: ReadableStreamDefaultReader<string>;
+  let entry: ZipEntry | undefined;
   try {
-    if ((await file.stat()).isDirectory) {
-      throw new Deno.errors.IsADirectory();
-    }
+    const info = await file.stat();
+    if (info.isDirectory) throw new Deno.errors.IsADirectory();
     const peeked = await peekedBytes(file);
     const gzip = options.gzip ??
       (path.endsWith(".gz") || hasGzipMagic(peeked.head));
+    if (!gzip && (path.endsWith(".zip") || hasZipMagic(peeked.head))) {
+      entry = await zipEntryOf(path, info);
+    }
     let bytes = peeked.bytes;
     const onBytesRead = options.onBytesRead;
     if (onBytesRead) {
@@ -137,7 +153,8 @@ export async function openTextFile(
         }),
       );
     }
-    if (gzip) {
+    if (entry !== undefined) bytes = bytes.pipeThrough(unzipEntry(entry));
+    else if (gzip) {
       bytes = bytes.pipeThrough(
         new DecompressionStream("gzip") as TransformStream<
           Uint8Array,
@@ -147,10 +164,15 @@ export async function openTextFile(
     }
     reader = bytes.pipeThrough(new TextDecoderStream()).getReader();
   } catch (error) {
-    file.close();
+    try {
+      file.close();
+    } catch {
+      // already closed by its stream reaching its end (an empty zip)
+    }
     throw new TradeFileReadError(path, reasonOf(error), { cause: error });
   }
   return {
+    entry: entry?.name,
     async read(line) {
       try {
         const result = await reader.read();
@@ -167,10 +189,34 @@ export async function openTextFile(
 }
 
 /**
- * Decompresses a gzipped regular file to its end without keeping the text,
- * so that a corrupt or truncated stream (the checksum and length are only at
- * the end) is found before any of its rows is used. A plain file, or one that
- * is not a regular file (a FIFO can be read only once), is not read.
+ * The one file entry of zip archive `path`, from its central directory (a
+ * second handle: the first streams from the start).
+ *
+ * @throws {ZipProblem} or a Deno error when it cannot be read as one.
+ */
+async function zipEntryOf(
+  path: string,
+  info: Deno.FileInfo,
+): Promise<ZipEntry> {
+  if (!info.isFile) {
+    throw new ZipProblem(
+      "a zip archive is read from its central directory at its end: expected a regular file, not a pipe or device",
+    );
+  }
+  const file = await Deno.open(path);
+  try {
+    return await readZipEntry(file, info.size);
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Decompresses a gzipped regular file, or the file of a zip archive, to its
+ * end without keeping the text, so that a corrupt or truncated stream (the
+ * checksum and length are only at the end) is found before any of its rows
+ * is used. A plain file, or one that is not a regular file (a FIFO can be
+ * read only once), is not read.
  *
  * @throws {TradeFileReadError} naming the file and the lines decompressed
  * before the failure, when it cannot be opened or decompressed to its end.
@@ -180,10 +226,11 @@ export async function verifyGzip(
   options: Pick<OpenTextFileOptions, "gzip"> = {},
 ): Promise<void> {
   let file: Deno.FsFile;
+  let info: Deno.FileInfo;
   try {
     // Not even opened otherwise: opening and closing a FIFO's read end
     // would discard what its writer has sent.
-    const info = await Deno.stat(path);
+    info = await Deno.stat(path);
     if (info.isDirectory) throw new Deno.errors.IsADirectory();
     if (!info.isFile) return;
     file = await Deno.open(path);
@@ -193,15 +240,19 @@ export async function verifyGzip(
   let lines = 0;
   try {
     const { head, bytes } = await peekedBytes(file);
-    if (!(options.gzip ?? (path.endsWith(".gz") || hasGzipMagic(head)))) {
+    const gzip = options.gzip ?? (path.endsWith(".gz") || hasGzipMagic(head));
+    const zip = !gzip && (path.endsWith(".zip") || hasZipMagic(head));
+    if (!gzip && !zip) {
       await bytes.cancel();
       return;
     }
     const text = bytes.pipeThrough(
-      new DecompressionStream("gzip") as TransformStream<
-        Uint8Array,
-        Uint8Array
-      >,
+      zip
+        ? unzipEntry(await zipEntryOf(path, info))
+        : new DecompressionStream("gzip") as TransformStream<
+          Uint8Array,
+          Uint8Array
+        >,
     );
     for await (const chunk of text) {
       for (

@@ -1,6 +1,7 @@
 /**
  * Streaming reader of recorded trade files: Binance's public `trades` CSV
- * files and the project's own NDJSON export, plain or gzipped. Memory stays
+ * files and the project's own NDJSON export, plain, gzipped, or the one file
+ * of a `.zip` archive as Binance publishes them (_zip.ts). Memory stays
  * constant however large the file: it is read in chunks, never whole. The
  * line formatters of both formats are here too, for what records them.
  *
@@ -24,8 +25,8 @@
  * `quote_qty` must equal price × qty (within 2·10^-8 plus 10^-10 of it)
  * unless a header names that column otherwise (`base_qty`), so a flipped
  * digit in price or qty is a bad row. The symbol is the `symbol` option, else the file
- * name's prefix (`BTCUSDT-trades-2024-01-01.csv`, `.csv.gz`, or monthly
- * `BTCUSDT-trades-2024-01.csv`). Rows get seq 0, flags 0 and
+ * name's prefix (`BTCUSDT-trades-2024-01-01.csv`, `.csv.gz`, `.zip`, or
+ * monthly `BTCUSDT-trades-2024-01.csv`), else that of the file inside a zip. Rows get seq 0, flags 0 and
  * `tsRecv` = `tsEvent`. {@linkcode formatCsvTrade} writes one row (under
  * {@linkcode CSV_HEADER}; an empty `is_buyer_maker` for an unknown side,
  * which reads back as {@linkcode Side.Unknown}).
@@ -169,7 +170,7 @@ export class TradeFileRowError extends Error {
 export const MAX_LINE_LENGTH = 65536;
 
 const BINANCE_FILE =
-  /^([A-Za-z0-9]+)-trades-\d{4}-\d{2}(?:-\d{2})?\.csv(?:\.gz)?$/;
+  /^([A-Za-z0-9]+)-trades-\d{4}-\d{2}(?:-\d{2})?\.(?:csv(?:\.gz)?|zip)$/;
 
 /** Returns the symbol of a Binance trades file name, or undefined. */
 export function symbolFromFileName(path: string): string | undefined {
@@ -231,7 +232,10 @@ function checkedSymbol(
     );
   }
   const named = options.symbol ?? symbolFromFileName(path);
-  if (format === "binance-csv" && (named === undefined || named === "")) {
+  if (
+    format === "binance-csv" && (named === undefined || named === "") &&
+    !path.endsWith(".zip") // the name of the file inside may tell it
+  ) {
     throw new TypeError(
       `Invalid trade file ${
         describe(path)
@@ -419,7 +423,11 @@ async function* rowBatches(
     gzip: options.gzip,
     onBytesRead: options.onBytesRead,
   });
-  const parser = new RowParser(path, named, options);
+  const parser = new RowParser(
+    path,
+    named ?? symbolFromFileName(chunks.entry ?? ""),
+    options,
+  );
   let carry = "";
   let discarding = false; // inside an over-long line
   try {

@@ -15,6 +15,7 @@ import {
   type RoleFlag,
   splitList,
 } from "../../common/runtime/cli.ts";
+import { BROKER_FLAGS, BROKER_FLAGS_HELP } from "../broker_flags.ts";
 
 /** Usage text of `deno task backtest`. */
 export const BACKTEST_USAGE =
@@ -38,6 +39,7 @@ Flags (those with a config key override it):
   --out DIR            where the results go (default:
                        data/backtest/<strategy file name without extension>)
   --bars A,B           bar intervals, e.g. 1s,1m           trading_core.bars.intervals
+${BROKER_FLAGS_HELP}
   --on-bad-row R       stop (default) | skip: a bad row in a recording
                        stops the run (exit 1), or is skipped and counted
   --quiet              no progress line on the terminal
@@ -61,6 +63,7 @@ const BACKTEST_FLAGS: Record<string, RoleFlag> = {
     type: "string",
     sets: { key: "trading_core.bars.intervals", convert: splitList },
   },
+  ...BROKER_FLAGS,
   "on-bad-row": { type: "string" },
   quiet: { type: "boolean" },
 };

@@ -66,13 +66,42 @@ Deno.test("backtest: --from/--to take an RFC 3339 time with a zone (to the ns) o
   assert.equal(args("--from", "2024-01-01T01:00:00+01:00").from, day);
 });
 
-Deno.test("backtest: --bars sets trading_core.bars.intervals", () => {
-  const parsed = parseBacktestArgs([...BASE, "--bars", "1s,5m"]);
+Deno.test("backtest: --bars and the broker flags (shared with live) set their trading_core keys", () => {
+  const parsed = parseBacktestArgs([
+    ...BASE,
+    "--bars",
+    "1s,5m",
+    "--balance",
+    "5000",
+    "--fee-bps",
+    "7.5",
+    "--maker-fee-bps",
+    "1",
+    "--slippage-bps",
+    "2",
+    "--fill-latency",
+    "50ms",
+  ]);
   const config = parseConfig(undefined, {
     overrides: parsed.overrides,
     env: {},
   });
   assert.deepEqual(config.tradingCore.bars.intervals, ["1s", "5m"]);
+  assert.deepEqual(config.tradingCore.broker, {
+    startingBalance: 5000,
+    feeBps: 7.5,
+    makerFeeBps: 1,
+    slippageBps: 2,
+    latencyMs: 50,
+  });
+  assert.throws(
+    () =>
+      parseConfig(undefined, {
+        overrides: parseBacktestArgs([...BASE, "--fee-bps=-1"]).overrides,
+        env: {},
+      }),
+    /trading_core\.broker\.fee_bps \(from --fee-bps\)/,
+  );
 });
 
 Deno.test("backtest: bad command lines are one line each, naming the flag and the value", () => {
@@ -124,6 +153,9 @@ Deno.test("backtest: --help needs no other flag; the usage lists every flag", ()
       "--on-bad-row",
       "--quiet",
       "--config",
+      "--balance",
+      "--fee-bps",
+      "--fill-latency",
     ]
   ) assert.ok(BACKTEST_USAGE.includes(flag), flag);
 });

@@ -24,13 +24,12 @@ import {
 } from "../../common/trade_file/mod.ts";
 import type { GapCause } from "../../common/transport/feed.ts";
 import { TradeView } from "../../common/wire/trade_view.ts";
-import { formatFillLine } from "../broker/mod.ts";
+import { RecordFileError } from "../recorder.ts";
 import { flaggedGaps, GAP_FLAGS, TradeProcessing } from "../processing.ts";
 import { StrategyLoadError } from "../strategy.ts";
 import type { BacktestArgs } from "./cli.ts";
 import { CandleKeeper } from "./_candles.ts";
 import { EquityCurve } from "./_equity.ts";
-import { type FillsFile, openFillsFile } from "./_fills_file.ts";
 import { startProgressLine, stderrStatus } from "./_progress.ts";
 import { EquitySampler } from "./_sampler.ts";
 import { buildSummary } from "./_summary.ts";
@@ -93,24 +92,27 @@ export async function backtest(
   };
   const merger = await openMerger(args, log, collected);
   if (typeof merger === "number") return merger;
-  const fills = await openFillsFile(join(args.out, "fills.ndjson"))
-    .catch((error) => error as Error);
-  if (fills instanceof Error) {
+  const made = await makeDirectory(args.out);
+  if (made !== undefined) {
     await merger.close();
-    log.error(fills.message);
+    log.error(made);
     return 1;
   }
   const processing = await openProcessing(config, args, {
     bars,
     status,
     collected,
-    fills,
   }).catch(async (error) => {
     await merger.close();
-    fills.close();
-    if (!(error instanceof StrategyLoadError)) throw error;
-    log.error(error.message);
-    return 2;
+    if (error instanceof StrategyLoadError) {
+      log.error(error.message);
+      return 2;
+    }
+    if (error instanceof RecordFileError) {
+      log.error(error.message);
+      return 1;
+    }
+    throw error;
   });
   if (typeof processing === "number") return processing;
   const shutdown = shutdownSignal({
@@ -120,7 +122,6 @@ export async function backtest(
   try {
     const run = { merger, processing, collected, status, bars };
     const end = await feedAll(run, shutdown.signal);
-    fills.close();
     const stopped = shutdown.signal.aborted;
     await writeResults(run, { ...end, args, options, log, stopped });
   } finally {
@@ -179,16 +180,15 @@ async function openProcessing(
     bars: BarsConfig;
     status: StatusLine | undefined;
     collected: Collected;
-    fills: FillsFile;
   },
 ): Promise<TradeProcessing> {
-  const { collected, fills, status } = deps;
+  const { collected, status } = deps;
   const processing = await TradeProcessing.open(
     {
       ...config.tradingCore,
       strategy: args.strategy,
       barsOut: undefined,
-      fillsOut: undefined,
+      fillsOut: join(args.out, "fills.ndjson"),
       bars: deps.bars,
     },
     {
@@ -196,8 +196,12 @@ async function openProcessing(
       symbols: args.symbols,
       strategyLog: createLogger("strategy", { ...config.log, status }),
       onStrategyError: (message) => collected.failure ??= oneLine(message),
+      // Replaced: a run's results are its own.
+      fillsFile: {
+        onExisting: "overwrite",
+        onError: (error) => collected.failure ??= error.message,
+      },
       onFill: (fill) => {
-        fills.writeLine(formatFillLine(fill));
         const { orderId, exchange, symbol, side, quantity, price, fee } = fill;
         collected.fills.push({
           orderId,
@@ -450,6 +454,22 @@ class Feed {
     if (gap.cause === "producer restart") this.#lastSeq[stream] = undefined;
     else if (gap.lastSeq !== null) this.#lastSeq[stream] = gap.lastSeq;
     this.#processing.gap(stream, gap);
+  }
+}
+
+/** Makes `dir` (and its parents); the one-line reason it cannot, or undefined. */
+async function makeDirectory(dir: string): Promise<string | undefined> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    return undefined;
+  } catch (error) {
+    return `Cannot write the results to ${dir}: ${
+      error instanceof Deno.errors.NotCapable
+        ? `run with --allow-write=${dir} (deno task backtest writes only under data/)`
+        : error instanceof Error
+        ? error.message
+        : error
+    }`;
   }
 }
 
