@@ -46,6 +46,7 @@ export async function writeRecording(
   } = options;
   const next = random(seed);
   const paths: string[] = [];
+  await Deno.mkdir(dir, { recursive: true });
   for (const [s, symbol] of symbols.entries()) {
     let cents = 10_000 * (s + 1);
     const lines: string[] = [];
@@ -77,9 +78,12 @@ export async function writeRecording(
 /**
  * A strategy that, on each 5s bar, buys 1 unit of its symbol when the close
  * rose and sells down to short 1 when it fell (market orders), and logs
- * nothing; `throwAt` makes `onBar` throw at that bar count.
+ * nothing; `throwAt` makes `onBar` throw at that bar count, `busyMs` makes
+ * `onTrade` spin that long (a slow strategy, to stop a run midway).
  */
-export function flipStrategy(options: { throwAt?: number } = {}): string {
+export function flipStrategy(
+  options: { throwAt?: number; busyMs?: number } = {},
+): string {
   return `let bars = 0;
 const last = new Map();
 export default {
@@ -106,7 +110,10 @@ export default {
       quantity: Math.abs(quantity),
     });
   },
-  onTrade() {},
+  onTrade() {
+    const until = performance.now() + ${options.busyMs ?? 0};
+    while (performance.now() < until) { /* busy */ }
+  },
 };
 `;
 }

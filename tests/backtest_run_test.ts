@@ -8,7 +8,7 @@ import { join } from "node:path";
 import denoJson from "../deno.json" with { type: "json" };
 import type { BacktestSummary } from "../trading_core/backtest/result.ts";
 import { flipStrategy, START_NS, writeRecording } from "./_backtest_data.ts";
-import { testNeeding } from "./_permissions.ts";
+import { gatedTest, testNeeding } from "./_permissions.ts";
 import { PROJECT_ROOT } from "./nats_server.ts";
 
 const test = testNeeding([
@@ -39,6 +39,10 @@ async function workspace(): Promise<AsyncDisposable & { dir: string }> {
   await Deno.writeTextFile(
     join(dir, "strategies", "throws.ts"),
     flipStrategy({ throwAt: 7 }),
+  );
+  await Deno.writeTextFile(
+    join(dir, "strategies", "slow.ts"),
+    flipStrategy({ busyMs: 0.2 }),
   );
   return {
     dir,
@@ -206,4 +210,92 @@ test("backtest: usage errors exit 2 and a missing recording exits 1, each in one
     assert.match(run.stderr, stderr);
     assert.doesNotMatch(run.stderr + run.stdout, /^\s+at /m);
   }
+});
+
+test("backtest: the first SIGINT stops a run midway within a bound, writes the partial results and exits 130", async () => {
+  await using ws = await workspace();
+  await writeRecording(join(ws.dir, "data", "big"), { trades: 4000 });
+  const { flags, script } = taskCommand();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      ...flags,
+      script,
+      "--strategy",
+      "strategies/slow.ts",
+      "--data",
+      "data/big",
+    ],
+    cwd: ws.dir,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = child.output();
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const signalled = performance.now();
+  child.kill("SIGINT");
+  const out = await output;
+  const ms = performance.now() - signalled;
+  const stdout = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 130, stdout + new TextDecoder().decode(out.stderr));
+  assert.ok(ms < 10_000, `stopped ${ms.toFixed(0)} ms after the signal`);
+  assert.match(stdout, /SIGINT: stopping/);
+  assert.match(stdout, /\(stopped early: partial results\)\n$/);
+  const summary = await summaryOf(join(ws.dir, "data/backtest/slow"));
+  assert.ok(
+    summary.trades > 0 && summary.trades < 12_000,
+    `${summary.trades} trades`,
+  );
+});
+
+/** Whether `script` (util-linux) is there to give a run a terminal. */
+const HAS_SCRIPT = (() => {
+  try {
+    return Deno.statSync("/usr/bin/script").isFile;
+  } catch {
+    return false;
+  }
+})();
+
+gatedTest({
+  name:
+    "backtest: on a terminal, a progress line with the share read and an ETA is redrawn on stderr; --quiet has none",
+  permissions: [{ name: "run" }, { name: "read" }, { name: "write" }],
+  ignore: !HAS_SCRIPT,
+  async fn() {
+    await using ws = await workspace();
+    await writeRecording(join(ws.dir, "data", "big"), { trades: 2000 });
+    const { flags, script } = taskCommand();
+    const command = (quiet: string[]) =>
+      [
+        Deno.execPath(),
+        "run",
+        "--no-prompt",
+        ...flags,
+        script,
+        "--strategy",
+        "strategies/slow.ts",
+        "--data",
+        "data/big",
+        ...quiet,
+      ].join(" ");
+    for (const quiet of [[], ["--quiet"]]) {
+      const out = await new Deno.Command("/usr/bin/script", {
+        args: ["-qec", command(quiet), "/dev/null"],
+        cwd: ws.dir,
+        env: { NO_COLOR: "1" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      assert.equal(out.code, 0, text);
+      const progress = /\d+\.\d% of [\d.]+ [KM]iB, [\d,]+ trades \([^)]+\)/;
+      if (quiet.length === 0) assert.match(text, progress);
+      else assert.doesNotMatch(text, progress);
+    }
+  },
 });

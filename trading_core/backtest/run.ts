@@ -40,6 +40,8 @@ import type { BacktestResult, BacktestSummary, ReportFill } from "./result.ts";
 export const INTERRUPTED = 130;
 /** Most fills the report draws (thinned evenly past it; the summary and fills.ndjson have all). */
 export const MAX_REPORT_FILLS = 10_000;
+/** Longest time the feed runs without letting timers and signals in, ms. */
+const YIELD_EVERY_MS = 50;
 /** Bad rows logged one by one under `--on-bad-row skip`; the rest are only counted. */
 const BAD_ROWS_LOGGED = 10;
 
@@ -388,6 +390,7 @@ class Feed {
     const view = this.#view;
     const counts = this.counts;
     const lastSeq = this.#lastSeq;
+    let yieldAt = performance.now() + YIELD_EVERY_MS;
     for await (const batch of this.#merger) {
       const count = batch.streams.length;
       if (count > 0) view.wrap(batch.records);
@@ -419,6 +422,13 @@ class Feed {
       }
       while (g < gaps.length) this.#gap(gaps[g++]);
       this.trades += count;
+      // Reads the page cache serves settle as microtasks: without a turn of
+      // the event loop now and then, neither a signal nor the progress
+      // timer would run until the end.
+      if (performance.now() >= yieldAt) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        yieldAt = performance.now() + YIELD_EVERY_MS;
+      }
       if (signal.aborted || failed()) return;
     }
   }
