@@ -22,7 +22,7 @@ export const BACKTEST_USAGE =
   `Usage: deno task backtest --strategy FILE --data FILE|DIR [--data …] [flags]
 
 Runs a strategy over recorded trades (the project's NDJSON, Binance trades CSV,
-gzip), merged in trade-time order across files, symbols and exchanges, through
+gzip, .zip), merged in trade-time order across files, symbols and exchanges, through
 the same processing as live (bars close on trade time only), with the paper
 broker; writes summary.json, fills.ndjson and report.html.
 
@@ -42,7 +42,8 @@ Flags (those with a config key override it):
 ${BROKER_FLAGS_HELP}
   --on-bad-row R       stop (default) | skip: a bad row in a recording
                        stops the run (exit 1), or is skipped and counted
-  --quiet              no progress line on the terminal
+  --quiet              no progress line on the terminal (nor with
+                       --progress 0)
   --config FILE        TOML config, for [trading_core.bars] and
                        [trading_core.broker] (default: config/marketbus.toml
                        if present, else the built-in defaults)
@@ -94,11 +95,13 @@ export interface BacktestArgs {
  * Parses `backtest` flags.
  *
  * @throws {TypeError} for an unknown flag, a missing `--strategy` or
- * `--data`, or a bad value (one line naming the flag and the value).
+ * `--data` (but with `--help` or `--print-config`), or a bad value (one
+ * line naming the flag and the value).
  */
 export function parseBacktestArgs(args: string[]): RoleArgs {
   const parsed = parseRoleArgs(args, BACKTEST_FLAGS);
-  if (!parsed.help) backtestArgs(parsed.switches);
+  // --help and --print-config run nothing: --strategy and --data may be left out.
+  if (!parsed.help && !parsed.printConfig) backtestArgs(parsed.switches);
   return parsed;
 }
 

@@ -138,8 +138,9 @@ Deno.test("backtest: bad command lines are one line each, naming the flag and th
   }
 });
 
-Deno.test("backtest: --help needs no other flag; the usage lists every flag", () => {
+Deno.test("backtest: --help and --print-config need no other flag; the usage lists every flag", () => {
   assert.equal(parseBacktestArgs(["--help"]).help, true);
+  assert.equal(parseBacktestArgs(["--print-config"]).printConfig, true);
   for (
     const flag of [
       "--strategy",

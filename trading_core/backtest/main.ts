@@ -19,8 +19,9 @@ export function main(args: string[]): Promise<number> {
       const options = backtestArgs(parsed.switches);
       return backtest(config, options, {
         renderReport,
+        // --progress 0 turns it off too; its redraw interval is fixed.
         progress: !options.quiet && Deno.stderr.isTerminal() &&
-          config.log.format === "text",
+          config.log.format === "text" && config.log.progressIntervalMs > 0,
       });
     },
   });

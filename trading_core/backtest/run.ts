@@ -155,6 +155,10 @@ async function openMerger(
           log.warn(`skipped the bad row at ${path}:${line}: ${reason}`);
         }
       },
+      onOutOfOrder: (path, line) =>
+        log.warn(
+          `${path}:${line}: trade time goes back in this file; it is merged at its current trade, so the merged stream is not sorted there`,
+        ),
       onProgress: (read) => collected.bytesRead = read,
     });
   } catch (error) {
