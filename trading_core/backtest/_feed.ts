@@ -1,0 +1,137 @@
+/**
+ * The feed of a backtest: the merged batches into the processing, in order
+ * (per record the gap lines before it, the gaps its flags announce, then the
+ * trade, the equity sampled first), counting trades and gaps per stream.
+ *
+ * @module
+ */
+
+import type { GapCause } from "../../common/transport/feed.ts";
+import type {
+  MergedGap,
+  TradeFileMerger,
+} from "../../common/trade_file/mod.ts";
+import { TradeView } from "../../common/wire/trade_view.ts";
+import { flaggedGaps, GAP_FLAGS, type TradeProcessing } from "../processing.ts";
+import type { EquitySampler } from "./_sampler.ts";
+
+/** Longest time the feed runs without letting timers and signals in, ms. */
+const YIELD_EVERY_MS = 50;
+/**
+ * The merged batches into the processing, in order: per record, the gap
+ * lines before it, the gaps its flags announce, then the trade (the equity
+ * sampled first). Counts trades and gaps per stream.
+ */
+export class Feed {
+  readonly #merger: TradeFileMerger;
+  readonly #processing: TradeProcessing;
+  readonly #sampler: EquitySampler;
+  readonly #view = new TradeView();
+  /** Trades per stream index. */
+  readonly counts: number[] = [];
+  /** Gaps per stream index. */
+  readonly gapCounts: number[] = [];
+  /** Each stream's last seq (undefined: unknown), for the gaps a trade's flags announce. */
+  readonly #lastSeq: (number | undefined)[] = [];
+  /** Trades processed. */
+  trades = 0;
+  /** Trade time of the first trade, ms. */
+  from: number | null = null;
+  /** Latest trade time, ms. */
+  to: number | null = null;
+
+  /** A feed of `merger`'s batches into `processing`, sampling equity with `sampler`. */
+  constructor(
+    merger: TradeFileMerger,
+    processing: TradeProcessing,
+    sampler: EquitySampler,
+  ) {
+    this.#merger = merger;
+    this.#processing = processing;
+    this.#sampler = sampler;
+  }
+
+  /** Reads every batch until the end, `signal` aborts or `failed()` says so. */
+  async run(signal: AbortSignal, failed: () => boolean): Promise<void> {
+    const streams = this.#merger.streams;
+    const processing = this.#processing;
+    const sampler = this.#sampler;
+    const view = this.#view;
+    const counts = this.counts;
+    const lastSeq = this.#lastSeq;
+    let yieldAt = performance.now() + YIELD_EVERY_MS;
+    for await (const batch of this.#merger) {
+      const count = batch.streams.length;
+      if (count > 0) view.wrap(batch.records);
+      const gaps = batch.gaps;
+      let g = 0;
+      for (let i = 0; i < count; i++) {
+        while (g < gaps.length && gaps[g].before === i) this.#gap(gaps[g++]);
+        const stream = batch.streams[i];
+        if (stream >= counts.length) this.#addStreams();
+        const trade = view.select(i);
+        const ms = trade.tsEventMs;
+        sampler.before(ms);
+        const origin = streams[stream];
+        if ((trade.flags & GAP_FLAGS) !== 0) {
+          const at = { origin, stream, lastSeq: lastSeq[stream] };
+          for (const gap of flaggedGaps(trade, at)) {
+            this.#deliver(gap.stream, gap);
+          }
+        }
+        lastSeq[stream] = trade.seq;
+        counts[stream]++;
+        this.from ??= ms;
+        if (this.to === null || ms > this.to) this.to = ms;
+        processing.trade(trade, origin, stream);
+        if (failed()) {
+          this.trades += i + 1;
+          return;
+        }
+      }
+      while (g < gaps.length) this.#gap(gaps[g++]);
+      this.trades += count;
+      // Reads the page cache serves settle as microtasks: without a turn of
+      // the event loop now and then, neither a signal nor the progress
+      // timer would run until the end.
+      if (performance.now() >= yieldAt) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        yieldAt = performance.now() + YIELD_EVERY_MS;
+      }
+      if (signal.aborted || failed()) return;
+    }
+  }
+
+  /** Tells the processing of the streams the merger met since the last call, in index order. */
+  #addStreams(): void {
+    const streams = this.#merger.streams;
+    for (let s = this.counts.length; s < streams.length; s++) {
+      const index = this.#processing.addStream(streams[s]);
+      if (index !== s) {
+        throw new Error(`stream ${s} became bar stream ${index}: out of step`);
+      }
+      this.counts.push(0);
+      this.gapCounts.push(0);
+      this.#lastSeq.push(undefined);
+    }
+  }
+
+  #gap(merged: MergedGap): void {
+    if (merged.stream >= this.counts.length) this.#addStreams();
+    const { gap, stream } = merged;
+    this.#deliver(stream, {
+      ...gap,
+      stream,
+      cause: gap.cause as GapCause, // kept as recorded
+    });
+  }
+
+  #deliver(stream: number, gap: Parameters<TradeProcessing["gap"]>[1]): void {
+    this.gapCounts[stream]++;
+    // As TradeStats.gap: a restart starts a new sequence, a known last
+    // missing seq is where the next trade continues from.
+    if (gap.cause === "producer restart") this.#lastSeq[stream] = undefined;
+    else if (gap.lastSeq !== null) this.#lastSeq[stream] = gap.lastSeq;
+    this.#processing.gap(stream, gap);
+  }
+}
