@@ -83,10 +83,6 @@ Deno.test("an order placed before its stream's first trade fills from that trade
   }]);
   assert.deepEqual(fills.map((f) => f.price), [102]);
 });
-  zero.paper.submit({ ...BTC, side: "buy", quantity: 1 });
-  feed(zero.paper, [{ ms: 0, price: 100, size: 0 }, { ms: 5, price: 101 }]);
-  assert.deepEqual(zero.fills.map((f) => f.price), [101]);
-});
 
 Deno.test("an order placed from onFill counts its latency from the trade that filled", () => {
   const times: number[] = [];
