@@ -235,11 +235,12 @@ function processingFamilies(state: LiveState): MetricFamily[] {
     ),
     counter({
       name: "marketbus_strategy_calls_total",
-      help: "Trades, bars and gaps handed to the strategy.",
+      help: "Trades, bars, gaps and paper fills handed to the strategy.",
     }, [
       { labels: { hook: "onTrade" }, value: calls.trades },
       { labels: { hook: "onBar" }, value: calls.bars },
       { labels: { hook: "onGap" }, value: calls.gaps },
+      { labels: { hook: "onFill" }, value: calls.fills },
     ]),
     counter({
       name: "marketbus_strategy_errors_total",

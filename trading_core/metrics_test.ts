@@ -102,7 +102,7 @@ ffiTest(
     });
     const processing = {
       counts: () => [counts(AUDX, 2), counts(AUDY, 1)],
-      strategyCalls: { trades: 0, bars: 0, gaps: 0, errors: 0 },
+      strategyCalls: { trades: 0, bars: 0, gaps: 0, fills: 0, errors: 0 },
     } as unknown as TradeProcessing;
     const families = liveFamilies({
       feed: source([
@@ -179,7 +179,7 @@ ffiTest(
     gap("producer restart", null);
     const processing = {
       counts: () => [],
-      strategyCalls: { trades: 2, bars: 0, gaps: 4, errors: 0 },
+      strategyCalls: { trades: 2, bars: 0, gaps: 4, fills: 0, errors: 0 },
     } as unknown as TradeProcessing;
     const families = liveFamilies({ feed: source([]), stats, processing });
     const family = families.find((f) => f.name === "marketbus_gaps_total");
@@ -209,7 +209,7 @@ ffiTest(
     assert.deepEqual(
       families.find((f) => f.name === "marketbus_strategy_calls_total")
         ?.samples.map((s) => [s.labels?.hook, "value" in s ? s.value : -1]),
-      [["onTrade", 2], ["onBar", 0], ["onGap", 4]],
+      [["onTrade", 2], ["onBar", 0], ["onGap", 4], ["onFill", 0]],
     );
   },
 );

@@ -162,7 +162,8 @@ export class TradeProcessing {
     const onFailure = (hook: string, error: unknown) =>
       options.onStrategyError(strategyFailure(config.strategy!, hook, error));
     const { onFill } = options;
-    const broker = strategy === undefined ? undefined : new PaperBroker({
+    // A fill goes to the strategy's onFill, then the fill file, then the caller.
+    const broker = strategy && new PaperBroker({
       ...config.broker,
       onFill: (fill) => {
         runner?.fill(fill);
@@ -170,8 +171,8 @@ export class TradeProcessing {
         onFill?.(fill);
       },
     });
-    const runner = broker && new StrategyRunner(
-      strategy!,
+    const runner = strategy && broker && new StrategyRunner(
+      strategy,
       {
         exchange: options.exchange,
         symbols: options.symbols,

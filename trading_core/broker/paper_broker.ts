@@ -85,8 +85,9 @@ export interface PaperBrokerOptions {
   latencyMs?: number;
   /**
    * Called with each fill, in order, from {@linkcode PaperBroker.trade}
-   * once the trade's fills are booked. It should not throw (a throw leaves
-   * the trade's later fills unreported).
+   * once the trade's fills are booked and it is its stream's last trade (an
+   * order placed from here counts its latency from it). It should not throw
+   * (a throw leaves the trade's later fills unreported).
    */
   onFill?: (fill: Fill) => void;
 }
@@ -187,9 +188,14 @@ export class PaperBroker implements Broker {
   trade(view: TradeView, origin: TradeOrigin, stream: number): void {
     const book = this.#byStream[stream] ?? this.#attach(origin, stream);
     const time = view.tsEventMs;
-    if (book.open.length !== 0) this.#match(book, view, time);
+    const fills = book.open.length === 0
+      ? undefined
+      : this.#match(book, view, time);
     book.lastTime = time;
     book.lastPrice = view.price;
+    // Once the trade is the stream's last: an order onFill places counts from it.
+    if (fills === undefined || this.#onFill === undefined) return;
+    for (const fill of fills) this.#onFill(fill);
   }
 
   /** {@inheritDoc Broker.submit} */
@@ -309,16 +315,21 @@ export class PaperBroker implements Broker {
     return book;
   }
 
-  /** Fills the due orders of `book` that the selected trade reaches, oldest first, up to its size. */
-  #match(book: Book, view: TradeView, time: number): void {
+  /**
+   * Fills the due orders of `book` that the selected trade reaches, oldest
+   * first, up to its size; returns the fills, undefined for none.
+   */
+  #match(book: Book, view: TradeView, time: number): Fill[] | undefined {
     const price = view.price;
     let size = view.size;
     let fills: Fill[] | undefined;
     const { open } = book;
+    if (Number.isNaN(book.lastTime)) {
+      // Placed before the stream's first trade: their latency runs from it.
+      for (const order of open) order.due = time + this.#latencyMs;
+    }
     for (let i = 0; i < open.length && size > 0;) {
       const order = open[i];
-      // Placed before the stream's first trade: its latency runs from this one.
-      if (Number.isNaN(order.due)) order.due = time + this.#latencyMs;
       if (time < order.due || !reaches(order, price)) {
         i++;
         continue;
@@ -334,8 +345,7 @@ export class PaperBroker implements Broker {
       }
       (fills ??= []).push(this.#fill(book, order, units, view, time));
     }
-    if (fills === undefined || this.#onFill === undefined) return;
-    for (const fill of fills) this.#onFill(fill);
+    return fills;
   }
 
   /** Books `units` of `order` against the selected trade; returns the fill. */

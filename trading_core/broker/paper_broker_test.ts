@@ -84,6 +84,28 @@ Deno.test("an order placed before its stream's first trade fills from that trade
   assert.deepEqual(fills.map((f) => f.price), [102]);
 });
 
+Deno.test("an order placed from onFill counts its latency from the trade that filled", () => {
+  const times: number[] = [];
+  const paper: PaperBroker = new PaperBroker({
+    feeBps: 0,
+    latencyMs: 10,
+    onFill: (fill) => {
+      times.push(fill.time - T0);
+      if (fill.orderId === "1") {
+        paper.submit({ ...BTC, side: "sell", quantity: 1 });
+        assert.equal(paper.openOrders()[0].fillableFrom, fill.time + 10);
+      }
+    },
+  });
+  feed(paper, [{ ms: 0, price: 100 }]);
+  paper.submit({ ...BTC, side: "buy", quantity: 1 });
+  feed(paper, [{ ms: 5, price: 100 }, { ms: 10, price: 100 }, {
+    ms: 19,
+    price: 100,
+  }, { ms: 20, price: 100 }]);
+  assert.deepEqual(times, [10, 20]);
+});
+
 Deno.test("a trade of another stream never fills an order", () => {
   const { paper, fills } = broker();
   feed(paper, [{ ms: 0, price: 100 }, { ms: 0, price: 10, symbol: "ETHUSDT" }]);

@@ -1,0 +1,69 @@
+/**
+ * Cost of {@linkcode PaperBroker.trade} per trade: 3 streams, trades 1 ms
+ * apart. "idle" has no open order (the hot path: every trade of a backtest
+ * whose strategy is flat); "resting limit" keeps one limit order per stream
+ * that no trade reaches (each trade checks it). One iteration is
+ * {@linkcode TRADES} trades: divide the time by it for ns/trade.
+ * `deno bench trading_core/broker/broker_bench.ts`.
+ *
+ * @module
+ */
+
+import { encodeMessage } from "../../common/wire/codec.ts";
+import { Side, type TradeRecord } from "../../common/wire/trade.ts";
+import { TradeView } from "../../common/wire/trade_view.ts";
+import { PaperBroker } from "./mod.ts";
+
+/** Trades per iteration. */
+const TRADES = 100_000;
+const T0_NS = 1_764_000_000_000_000_000n;
+const records: TradeRecord[] = Array.from({ length: TRADES }, (_, i) => ({
+  side: i % 3 === 0 ? Side.Buy : Side.Sell,
+  flags: 0,
+  seq: i,
+  tsEvent: T0_NS + BigInt(i) * 1_000_000n,
+  tsRecv: T0_NS,
+  priceFixed: 67_123_450_000_000n + BigInt(i % 17) * 10_000_000n,
+  size: 0.001 * ((i % 5) + 1),
+  tradeId: BigInt(i),
+}));
+const view = new TradeView();
+view.wrap(encodeMessage(records));
+const ORIGINS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"].map((symbol) => ({
+  exchange: "binance",
+  symbol,
+}));
+
+function run(broker: PaperBroker): void {
+  for (let i = 0; i < TRADES; i++) {
+    const stream = i % 3;
+    broker.trade(view.select(i), ORIGINS[stream], stream);
+  }
+}
+
+const idle = new PaperBroker();
+Deno.bench("PaperBroker.trade, no open order (per 100k trades)", () => {
+  run(idle);
+});
+
+const resting = new PaperBroker();
+for (const { exchange, symbol } of ORIGINS) {
+  resting.submit({
+    exchange,
+    symbol,
+    side: "buy",
+    quantity: 1,
+    type: "limit",
+    price: 1,
+  });
+}
+Deno.bench(
+  "PaperBroker.trade, one resting limit per stream (per 100k trades)",
+  () => {
+    run(resting);
+  },
+);
+
+Deno.bench("TradeView.select alone (the loop's floor, per 100k trades)", () => {
+  for (let i = 0; i < TRADES; i++) view.select(i);
+});
