@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import denoJson from "../deno.json" with { type: "json" };
 import type { BacktestSummary } from "../trading_core/backtest/result.ts";
+import { formatNdjsonGap } from "../common/trade_file/mod.ts";
 import { flipStrategy, START_NS, writeRecording } from "./_backtest_data.ts";
 import { gatedTest, testNeeding } from "./_permissions.ts";
 import { PROJECT_ROOT } from "./nats_server.ts";
@@ -185,6 +186,47 @@ test("backtest: a strategy that throws ends the run with one error line naming i
   assert.match(run.stdout, /\(stopped early: partial results\)\n$/);
   const summary = await summaryOf(join(ws.dir, "data/backtest/throws"));
   assert.ok(summary.trades > 0 && summary.trades < 1800, `${summary.trades}`);
+});
+
+test("backtest: a recording's gap line is delivered and counted; a bad row stops the run naming file:line, or with --on-bad-row skip is counted", async () => {
+  await using ws = await workspace();
+  const path = join(ws.dir, "data/rec/ETHUSDT.ndjson");
+  const lines = (await Deno.readTextFile(path)).trimEnd().split("\n");
+  lines.splice(
+    100,
+    0,
+    formatNdjsonGap({
+      exchange: "binance",
+      symbol: "ETHUSDT",
+      cause: "overwritten",
+      firstSeq: 101,
+      lastSeq: 105,
+      count: 5,
+    }),
+  );
+  lines.splice(300, 0, "{not json");
+  await Deno.writeTextFile(path, lines.join("\n") + "\n");
+  const stop = await backtest(ws.dir, [...RUN, "--out", "data/stop"]);
+  assert.equal(stop.code, 1, stop.stdout + stop.stderr);
+  assert.match(stop.stderr, /ERROR backtest: .*data\/rec\/ETHUSDT\.ndjson:301/);
+  assert.equal(stop.stderr.trimEnd().split("\n").length, 1, stop.stderr);
+  const skip = await backtest(ws.dir, [
+    ...RUN,
+    "--out",
+    "data/skip",
+    "--on-bad-row",
+    "skip",
+  ]);
+  assert.equal(skip.code, 0, skip.stdout + skip.stderr);
+  assert.match(
+    skip.stderr,
+    /WARN {2}backtest: skipped the bad row at .*ETHUSDT\.ndjson:301/,
+  );
+  const summary = await summaryOf(join(ws.dir, "data/skip"));
+  assert.equal(summary.badRows, 1);
+  assert.equal(summary.gaps, 1);
+  assert.equal(summary.trades, 1800);
+  assert.deepEqual(summary.symbols.map((s) => s.gaps), [0, 1, 0]);
 });
 
 test("backtest: usage errors exit 2 and a missing recording exits 1, each in one line without a stack trace", async () => {
