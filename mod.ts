@@ -171,6 +171,7 @@ export {
   type Bar,
   BarBuilder,
   type BarBuilderOptions,
+  type BarClock,
   type BarCounts,
   type BarIntervalStats,
   formatBarLine,

@@ -1,7 +1,8 @@
 /**
  * OHLCV bars per (exchange, symbol) stream at fixed intervals, built from
- * trade time (`ts_event`), closed on time even when no trade comes. The
- * root mod.ts shows {@linkcode BarBuilder} at work.
+ * trade time (`ts_event`), closed on time even when no trade comes (the
+ * `"wall"` clock) or only by the stream's next trade (the `"trade"` clock).
+ * The root mod.ts shows {@linkcode BarBuilder} at work.
  *
  * @module
  */
@@ -10,9 +11,13 @@ import type { TradeOrigin } from "../common/wire/codec.ts";
 import { Side } from "../common/wire/trade.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";
 import type { Bar } from "./bar.ts";
-import { type BarBuilderOptions, checkBarOptions } from "./_bar_options.ts";
+import {
+  type BarBuilderOptions,
+  type BarClock,
+  checkBarOptions,
+} from "./_bar_options.ts";
 
-export type { BarBuilderOptions };
+export type { BarBuilderOptions, BarClock };
 
 /** Totals of one interval over all streams, from {@linkcode BarBuilder.stats}. */
 export interface BarIntervalStats {

@@ -28,6 +28,7 @@ export type { Bar } from "./bar.ts";
 export {
   BarBuilder,
   type BarBuilderOptions,
+  type BarClock,
   type BarCounts,
   type BarIntervalStats,
 } from "./bars.ts";
