@@ -44,11 +44,14 @@ export const TIME_UNIT_NAMES: Record<TimeUnit, string> = {
   ns: "nanoseconds",
 };
 /** 10^0 … 10^22, the powers of ten a double holds exactly. */
-const EXACT_POWERS_OF_TEN = Array.from({ length: 23 }, (_, i) => 10 ** i);
+export const EXACT_POWERS_OF_TEN = Array.from(
+  { length: 23 },
+  (_, i) => 10 ** i,
+);
 /** quote_qty may differ from price × qty by this much (8-decimal rounding)… */
-const QUOTE_ABSOLUTE_TOLERANCE = 2e-8;
+export const QUOTE_ABSOLUTE_TOLERANCE = 2e-8;
 /** …plus this fraction of it (binary floating point). */
-const QUOTE_RELATIVE_TOLERANCE = 1e-10;
+export const QUOTE_RELATIVE_TOLERANCE = 1e-10;
 
 /** Whether digits `text` start with a needless 0 ("07", "042.5"; not "0" or "0.5"). */
 function leadingZero(text: string): boolean {
@@ -185,10 +188,34 @@ export class CsvParser {
     return true;
   }
 
-  /** The unit of the file's times, once a row has shown it. */
   /** The time unit the file's times turned out to be in, once known. */
   get unit(): TimeUnit | undefined {
     return this.#unit;
+  }
+
+  /** ns per unit of the file's times, once known (else 0). */
+  get nsPerUnit(): number {
+    return Number(this.#scale);
+  }
+
+  /** Fields per row the header set (0 without a header: 6 or 7). */
+  get fields(): number {
+    return this.#fields;
+  }
+
+  /** Whether the 4th column is quote_qty, checked against price × qty. */
+  get checksQuote(): boolean {
+    return this.#quote;
+  }
+
+  /** The exchange of the rows. */
+  get exchange(): string {
+    return this.#exchange;
+  }
+
+  /** The symbol of the rows. */
+  get symbol(): string {
+    return this.#symbol;
   }
 
   /** Parses row `text` (line `line` of the file) into a trade row, or throws saying why not. */

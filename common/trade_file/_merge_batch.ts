@@ -5,9 +5,11 @@
  * @module
  */
 
-import { encodeTrade, type TradeOrigin } from "../wire/codec.ts";
+import type { TradeOrigin } from "../wire/codec.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
-import type { GapRow, RecordedGap, ReplayRow } from "./_row.ts";
+import type { MergeCursor } from "./_merge_cursor.ts";
+import { RECORD_WORDS } from "./_record_block.ts";
+import type { GapRow, RecordedGap } from "./_row.ts";
 
 /** A gap line of a recording, in merged order: delivered before record `before` of its batch. */
 export interface MergedGap {
@@ -57,17 +59,16 @@ export class BatchBuilder {
   count = 0;
   readonly #size: number;
   readonly #buffer: Uint8Array;
+  readonly #words: Uint32Array;
   readonly #streams: Uint32Array;
   readonly #index: StreamIndex;
   #gaps: MergedGap[] = [];
-  /** The last row added and its stream: most rows are of the same stream as their file's previous. */
-  #lastRow: ReplayRow | undefined;
-  #lastStream = 0;
 
   /** A batch of at most `size` records, streams indexed by `index`. */
   constructor(size: number, index: StreamIndex) {
     this.#size = size;
     this.#buffer = new Uint8Array(size * TRADE_RECORD_SIZE);
+    this.#words = new Uint32Array(this.#buffer.buffer);
     this.#streams = new Uint32Array(size);
     this.#index = index;
   }
@@ -82,20 +83,29 @@ export class BatchBuilder {
     return this.count === 0 && this.#gaps.length === 0;
   }
 
-  /** Adds trade `row` as the next record. */
-  add(row: ReplayRow): void {
+  /**
+   * Adds the head record of `cursor` as the next record, after the gap lines
+   * before it, and moves the cursor past it.
+   */
+  add(cursor: MergeCursor): void {
+    const block = cursor.block;
+    const next = block.next;
+    if (block.gapNext < block.gaps.length) this.addGaps(block.takeGaps(next));
     const count = this.count;
-    encodeTrade(row, this.#buffer, { offset: count * TRADE_RECORD_SIZE });
-    const last = this.#lastRow;
-    if (
-      last === undefined || last.symbol !== row.symbol ||
-      last.exchange !== row.exchange
-    ) {
-      this.#lastStream = this.#index.of(row.exchange, row.symbol);
-      this.#lastRow = row;
+    const words = this.#words;
+    const from = block.words;
+    const w = count * RECORD_WORDS;
+    const f = next * RECORD_WORDS;
+    for (let i = 0; i < RECORD_WORDS; i++) words[w + i] = from[f + i];
+    const local = block.streams[next];
+    let stream = cursor.merged[local];
+    if (stream < 0) {
+      const { exchange, symbol } = cursor.origins[local];
+      stream = cursor.merged[local] = this.#index.of(exchange, symbol);
     }
-    this.#streams[count] = this.#lastStream;
+    this.#streams[count] = stream;
     this.count = count + 1;
+    block.next = next + 1;
   }
 
   /** Adds gap lines `rows`, placed before the next record. */

@@ -177,11 +177,17 @@ export class RowParser {
 
   /**
    * Counts line `text` (without its `\n`) and adds its row to `rows`, unless
-   * blank, a header, bad, or a gap line not asked for.
+   * blank, a header, bad (longer than {@linkcode MAX_LINE_LENGTH} too), or a
+   * gap line not asked for.
    */
   handle(text: string, rows: TradeFileRow[]): void {
     const line = ++this.line;
     if (text.endsWith("\r")) text = text.slice(0, -1);
+    if (text.length > MAX_LINE_LENGTH) {
+      // Read whole when it ended in the chunk that took it past the limit.
+      this.bad(line, `line longer than ${MAX_LINE_LENGTH} characters`);
+      return;
+    }
     if (text.trim() === "") return;
     if (this.#parse === undefined) {
       this.#choose(text, line);
@@ -198,6 +204,17 @@ export class RowParser {
     const problem = this.#problem(row);
     if (problem !== undefined) this.bad(line, problem);
     else if (row.type === undefined || this.#gaps) rows.push(row);
+  }
+
+  /** The format chosen at the first non-blank line (undefined before it). */
+  get format(): TradeFileFormat | undefined {
+    if (this.#parse === undefined) return undefined;
+    return this.#csv === undefined ? "ndjson" : "binance-csv";
+  }
+
+  /** The CSV parser, once the file turned out to be a CSV. */
+  get csv(): CsvParser | undefined {
+    return this.#csv;
   }
 
   /** Reports bad row `line`; under "stop", sets {@linkcode stop}. */

@@ -95,8 +95,8 @@ async function peekedBytes(
   return { head, bytes };
 }
 
-/** The decoded text of a file, chunk by chunk. */
-export interface TextChunks {
+/** The content of a file chunk by chunk: decoded text, or bytes. */
+export interface FileChunks<T extends string | Uint8Array> {
   /** The name of the file inside the zip archive read, if it is one (a Binance CSV's symbol may be in it). */
   readonly entry: string | undefined;
   /**
@@ -105,7 +105,7 @@ export interface TextChunks {
    * @throws {TradeFileReadError} naming `line`, the last line read (if
    * given), when the file cannot be read or decompressed further.
    */
-  read(line?: number): Promise<string | undefined>;
+  read(line?: number): Promise<T | undefined>;
   /** Stops reading and closes the file. */
   cancel(): Promise<void>;
 }
@@ -118,17 +118,43 @@ export interface TextChunks {
  * first bytes cannot be read, or it is a zip archive that cannot be read
  * (not a regular file, truncated, zip64, or not one plain or deflated file).
  */
-export async function openTextFile(
+export function openTextFile(
   path: string,
   options: OpenTextFileOptions = {},
-): Promise<TextChunks> {
+): Promise<FileChunks<string>> {
+  return openChunks(
+    path,
+    options,
+    (bytes) => bytes.pipeThrough(new TextDecoderStream()),
+  );
+}
+
+/**
+ * Opens `path` as {@linkcode openTextFile} does, for its decompressed bytes
+ * (UTF-8, a byte order mark left in).
+ *
+ * @throws {TradeFileReadError} as {@linkcode openTextFile} says.
+ */
+export function openByteFile(
+  path: string,
+  options: OpenTextFileOptions = {},
+): Promise<FileChunks<Uint8Array>> {
+  return openChunks(path, options, (bytes) => bytes);
+}
+
+/** Opens `path`, its decompressed bytes made chunks of `T` by `decode`. */
+async function openChunks<T extends string | Uint8Array>(
+  path: string,
+  options: OpenTextFileOptions,
+  decode: (bytes: ReadableStream<Uint8Array>) => ReadableStream<T>,
+): Promise<FileChunks<T>> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path);
   } catch (error) {
     throw new TradeFileReadError(path, reasonOf(error), { cause: error });
   }
-  let reader: ReadableStreamDefaultReader<string>;
+  let reader: ReadableStreamDefaultReader<T>;
   let entry: ZipEntry | undefined;
   try {
     const info = await file.stat();
@@ -162,7 +188,7 @@ export async function openTextFile(
         >,
       );
     }
-    reader = bytes.pipeThrough(new TextDecoderStream()).getReader();
+    reader = decode(bytes).getReader();
   } catch (error) {
     try {
       file.close();

@@ -33,6 +33,7 @@
 import type { TradeOrigin } from "../wire/codec.ts";
 import { BatchBuilder, type MergedBatch, StreamIndex } from "./_merge_batch.ts";
 import { MergeCursor } from "./_merge_cursor.ts";
+import { RECORD_WORDS } from "./_record_block.ts";
 import { MinHeap } from "./_merge_heap.ts";
 import { describe } from "./_row.ts";
 import type { OnBadRow } from "./trade_file.ts";
@@ -66,12 +67,17 @@ export interface MergeTradeFilesOptions {
 /** The default of {@linkcode MergeTradeFilesOptions.batchSize}. */
 export const DEFAULT_MERGE_BATCH_SIZE = 4096;
 
-/** The merge order: a before b. */
+/** The merge order of the cursors' heads: a before b (ts_event, ts_recv, file order). */
 function before(a: MergeCursor, b: MergeCursor): boolean {
-  const x = a.head!;
-  const y = b.head!;
-  if (x.tsEvent !== y.tsEvent) return x.tsEvent < y.tsEvent;
-  if (x.tsRecv !== y.tsRecv) return x.tsRecv < y.tsRecv;
+  const x = a.block.words;
+  const y = b.block.words;
+  const i = a.block.next * RECORD_WORDS;
+  const j = b.block.next * RECORD_WORDS;
+  // u32 halves, high first: ts_event at words 3, 2; ts_recv at 5, 4.
+  for (let k = 3; k <= 5; k += 2) {
+    if (x[i + k] !== y[j + k]) return x[i + k] < y[j + k];
+    if (x[i + k - 1] !== y[j + k - 1]) return x[i + k - 1] < y[j + k - 1];
+  }
   return a.index < b.index;
 }
 
@@ -176,13 +182,8 @@ export class TradeFileMerger implements AsyncIterable<MergedBatch> {
     const cursors = files.map((path, index) =>
       new MergeCursor(path, index, {
         ...filter,
-        read: {
-          onError: options.onError ?? "stop",
-          onBadRow: onBadRow &&
-            ((line, reason) => onBadRow(path, line, reason)),
-          // A corrupt gzip fails where it is met: a merge reads each file once.
-          verifyGzip: false,
-        },
+        onError: options.onError ?? "stop",
+        onBadRow: onBadRow && ((line, reason) => onBadRow(path, line, reason)),
         onOutOfOrder: onOutOfOrder && ((line) => onOutOfOrder(path, line)),
       })
     );
@@ -228,23 +229,24 @@ export class TradeFileMerger implements AsyncIterable<MergedBatch> {
     };
     const heap = new MinHeap<MergeCursor>(before);
     for (const cursor of this.#cursors) {
-      if (cursor.head !== undefined) heap.push(cursor);
-      else out.addGaps(cursor.takeGaps()); // a file of gap lines only
+      if (cursor.ready) heap.push(cursor);
+      else out.addGaps(cursor.block.takeGaps()); // a file of gap lines only
     }
     while (heap.size > 0) {
       const cursor = heap.top!;
-      if (cursor.gaps.length > 0) out.addGaps(cursor.takeGaps());
-      out.add(cursor.head!);
-      try {
-        if (!cursor.step()) await cursor.fill();
-      } catch (error) {
-        if (!out.empty) yield take();
-        throw error;
+      out.add(cursor);
+      if (!cursor.ready) {
+        try {
+          await cursor.fill();
+        } catch (error) {
+          if (!out.empty) yield take();
+          throw error;
+        }
       }
-      if (cursor.head === undefined) {
-        out.addGaps(cursor.takeGaps()); // after the file's last trade
+      if (!cursor.ready) {
+        out.addGaps(cursor.block.takeGaps()); // after the file's last trade
         heap.pop();
-      } else heap.topChanged();
+      } else if (heap.size > 1) heap.topChanged();
       if (out.full) yield take();
     }
     if (!out.empty) yield take();
