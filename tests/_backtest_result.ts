@@ -28,7 +28,7 @@ export interface MakeResultOptions {
 }
 
 /** First candle: 2026-01-05 00:00 UTC. */
-export const START_MS = Date.UTC(2026, 0, 5);
+const START_MS = Date.UTC(2026, 0, 5);
 
 const MINUTE = 60_000;
 

@@ -62,14 +62,26 @@ export function browserSkipReason(): string | undefined {
   return undefined;
 }
 
+/** Options of {@linkcode browserTest}. */
+export interface BrowserTestOptions {
+  /**
+   * Permissions the test needs besides {@linkcode BROWSER_PERMISSIONS}
+   * (e.g. to start the roles it opens a page of); without them it is skipped.
+   * @default {[]}
+   */
+  permissions?: readonly Deno.PermissionDescriptor[];
+}
+
 /** Registers a test that needs a real browser: skipped, with the reason in its name, when {@linkcode browserSkipReason} gives one. */
 export function browserTest(
   name: string,
   fn: (t: Deno.TestContext) => void | Promise<void>,
+  options: BrowserTestOptions = {},
 ): void {
   const reason = browserSkipReason();
+  const permissions = [...BROWSER_PERMISSIONS, ...options.permissions ?? []];
   if (reason === undefined) {
-    gatedTest({ name, permissions: BROWSER_PERMISSIONS, fn });
+    gatedTest({ name, permissions, fn });
   } else {
     Deno.test({ name: `${name} [skipped: ${reason}]`, ignore: true, fn() {} });
   }
