@@ -284,6 +284,45 @@ export class Page {
     }
   }
 
+  /**
+   * For each element matching `selector` (a canvas, or holding one): how
+   * many pixels of the canvas are painted (not transparent) and how many are
+   * near each of `colours` (`#rrggbb`, within 24 per channel, opaque), read
+   * back with `getImageData`. Proves a chart drew, and what.
+   */
+  canvasColours(
+    selector: string,
+    colours: Record<string, string>,
+  ): Promise<CanvasColours[]> {
+    const wanted = Object.entries(colours).map(([name, hex]) => [
+      name,
+      [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)),
+    ]);
+    return this.evaluate(`(() => {
+      const wanted = ${JSON.stringify(wanted)};
+      return [...document.querySelectorAll(${
+      JSON.stringify(selector)
+    })].map((el) => {
+        const canvas = el instanceof HTMLCanvasElement ? el : el.querySelector("canvas");
+        const result = { id: el.id || Object.values(el.dataset).join(","), painted: 0, near: {} };
+        for (const [name] of wanted) result.near[name] = 0;
+        if (!canvas) return result;
+        const d = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        for (let i = 0; i < d.length; i += 4) {
+          if (d[i + 3] === 0) continue;
+          result.painted++;
+          if (d[i + 3] < 200) continue;
+          for (const [name, [r, g, b]] of wanted) {
+            if (Math.abs(d[i] - r) < 24 && Math.abs(d[i + 1] - g) < 24 && Math.abs(d[i + 2] - b) < 24) {
+              result.near[name]++;
+            }
+          }
+        }
+        return result;
+      });
+    })()`);
+  }
+
   /** Saves a PNG of the whole page (beyond the viewport) at `path`. */
   async screenshot(path: string): Promise<void> {
     const { data } = await this.#send("Page.captureScreenshot", {
@@ -298,6 +337,16 @@ export class Page {
   #send(method: string, params: Params = {}): Promise<Params> {
     return this.#cdp.send(method, params, this.#session);
   }
+}
+
+/** What {@linkcode Page.canvasColours} found on one element's canvas. */
+export interface CanvasColours {
+  /** The element's id, else its data attribute values joined by commas. */
+  id: string;
+  /** Pixels not fully transparent. */
+  painted: number;
+  /** Opaque pixels near each asked colour, by its name. */
+  near: Record<string, number>;
 }
 
 /** Options of {@linkcode Browser.launch}. */

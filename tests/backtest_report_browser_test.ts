@@ -15,40 +15,14 @@ import { Browser, browserTest, type Page } from "./_browser.ts";
 const HOSTILE_SYMBOL = "</script><img src=x onerror=alert(1)>";
 const HOSTILE_EXCHANGE = "<b>x</b>";
 
-/** Per chart container: how many pixels of its canvas are near each colour. */
-const COUNT_COLOURS = `(() => {
-  const near = (d, i, [r, g, b]) =>
-    d[i + 3] > 200 && Math.abs(d[i] - r) < 24 && Math.abs(d[i + 1] - g) < 24 &&
-    Math.abs(d[i + 2] - b) < 24;
-  const colours = {
-    up: [0x26, 0xa6, 0x9a], down: [0xef, 0x53, 0x50], buy: [0x15, 0x65, 0xc0],
-    sell: [0xff, 0x6f, 0x00], drawdown: [0xc6, 0x28, 0x28],
-  };
-  return [...document.querySelectorAll(".chart")].map((chart) => {
-    const canvas = chart.querySelector("canvas");
-    if (!canvas) return { id: chart.id || chart.dataset.candles, painted: 0 };
-    const d = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-    const counts = { id: chart.id || chart.dataset.candles, painted: 0 };
-    for (const name of Object.keys(colours)) counts[name] = 0;
-    for (let i = 0; i < d.length; i += 4) {
-      if (d[i + 3] > 0) counts.painted++;
-      for (const [name, rgb] of Object.entries(colours)) {
-        if (near(d, i, rgb)) counts[name]++;
-      }
-    }
-    return counts;
-  });
-})()`;
-
-interface ChartPixels {
-  id: string;
-  painted: number;
-  up: number;
-  down: number;
-  buy: number;
-  sell: number;
-  drawdown: number;
-}
+/** The colours the report draws with (trading_core/charts/_plugins.js, _report_page.js). */
+const COLOURS = {
+  up: "#26a69a",
+  down: "#ef5350",
+  buy: "#1565c0",
+  sell: "#ff6f00",
+  drawdown: "#c62828",
+};
 
 async function openReport(page: Page, dir: string, html: string) {
   const path = join(dir, "report.html");
@@ -75,29 +49,21 @@ browserTest(
     });
     await using browser = await Browser.launch();
     const page = await browser.newPage();
-    const charts = await openReport(page, dir, renderReport(result));
     // 4 candle charts, equity, drawdown
-    assert.equal(charts, "6");
+    assert.equal(await openReport(page, dir, renderReport(result)), "6");
 
-    const pixels = await page.waitFor<ChartPixels[]>(
-      `(${COUNT_COLOURS}).every((c) => c.painted > 0) && (${COUNT_COLOURS})`,
-    );
-    const byId = new Map(pixels.map((c) => [c.id, c]));
-    for (const i of ["0", "1", "2", "3"]) {
-      const chart = byId.get(i)!;
-      assert.ok(
-        chart.up > 200 && chart.down > 200,
-        `candles drawn: ${JSON.stringify(chart)}`,
-      );
-      assert.ok(
-        chart.buy > 20 && chart.sell > 20,
-        `fills marked: ${JSON.stringify(chart)}`,
-      );
+    const charts = await page.canvasColours(".chart", COLOURS);
+    const byId = new Map(charts.map((c) => [c.id, c]));
+    for (const id of ["0", "1", "2", "3"]) {
+      const { near } = byId.get(id)!;
+      const seen = JSON.stringify(byId.get(id));
+      assert.ok(near.up > 200 && near.down > 200, `candles drawn: ${seen}`);
+      assert.ok(near.buy > 20 && near.sell > 20, `fills marked: ${seen}`);
     }
-    assert.ok(byId.get("equity-chart")!.buy > 200, JSON.stringify(pixels));
+    assert.ok(byId.get("equity-chart")!.near.buy > 200, JSON.stringify(charts));
     assert.ok(
-      byId.get("drawdown-chart")!.drawdown > 200,
-      JSON.stringify(pixels),
+      byId.get("drawdown-chart")!.near.drawdown > 200,
+      JSON.stringify(charts),
     );
 
     const rows = await page.evaluate<Record<string, string>>(
