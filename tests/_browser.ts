@@ -14,6 +14,14 @@
  */
 
 import { join } from "node:path";
+import {
+  Connection,
+  type Listener,
+  type Params,
+  TIMEOUT_MS,
+  within,
+  withTimeout,
+} from "./_cdp.ts";
 import { gatedTest, missingPermissions } from "./_permissions.ts";
 
 /** Names looked up on `PATH`, in order, when `CHROMIUM_BIN` is not set. */
@@ -28,9 +36,6 @@ export const BROWSER_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
   { name: "env", variable: "PATH" },
   { name: "net", host: "127.0.0.1" },
 ];
-
-/** How long the browser may take to start, a page to load, a command to answer, ms. */
-const TIMEOUT_MS = 30_000;
 
 /** The browser to launch: `CHROMIUM_BIN`, else the first of {@linkcode BROWSER_NAMES} on `PATH`; `undefined` when none. */
 export function findBrowser(): string | undefined {
@@ -84,90 +89,6 @@ export function browserTest(
     gatedTest({ name, permissions, fn });
   } else {
     Deno.test({ name: `${name} [skipped: ${reason}]`, ignore: true, fn() {} });
-  }
-}
-
-type Params = Record<string, unknown>;
-type Listener = (params: Params, sessionId: string | undefined) => void;
-
-/** A CDP connection: numbered commands answered by id, events to listeners. */
-class Connection {
-  #socket: WebSocket;
-  #next = 1;
-  #pending = new Map<
-    number,
-    { resolve: (v: Params) => void; reject: (e: Error) => void }
-  >();
-  #listeners = new Map<string, Set<Listener>>();
-  #closed: Error | undefined;
-
-  private constructor(socket: WebSocket) {
-    this.#socket = socket;
-    socket.onmessage = (event) => this.#receive(String(event.data));
-    socket.onclose = () => this.#fail(new Error("DevTools connection closed"));
-  }
-
-  static open(url: string): Promise<Connection> {
-    const socket = new WebSocket(url);
-    return new Promise((resolve, reject) => {
-      socket.onopen = () => resolve(new Connection(socket));
-      socket.onerror = () =>
-        reject(new Error(`Cannot connect to DevTools at ${url}`));
-    });
-  }
-
-  send(method: string, params: Params = {}, sessionId?: string) {
-    if (this.#closed) return Promise.reject(this.#closed);
-    const id = this.#next++;
-    const { promise, resolve, reject } = Promise.withResolvers<Params>();
-    const timer = setTimeout(
-      () => reject(new Error(`${method}: no answer in ${TIMEOUT_MS} ms`)),
-      TIMEOUT_MS,
-    );
-    this.#pending.set(id, {
-      resolve: (v) => (clearTimeout(timer), resolve(v)),
-      reject: (e) => (clearTimeout(timer), reject(e)),
-    });
-    this.#socket.send(JSON.stringify({ id, method, params, sessionId }));
-    return promise;
-  }
-
-  on(method: string, listener: Listener): () => void {
-    const set = this.#listeners.get(method) ?? new Set();
-    this.#listeners.set(method, set.add(listener));
-    return () => set.delete(listener);
-  }
-
-  /** Closes the socket and waits (up to 5 s) until it is closed. */
-  async close(): Promise<void> {
-    this.#fail(new Error("DevTools connection closed"));
-    if (this.#socket.readyState === WebSocket.CLOSED) return;
-    const closed = new Promise<void>((resolve) => {
-      this.#socket.addEventListener("close", () => resolve());
-    });
-    this.#socket.close();
-    await within(closed, 5_000);
-  }
-
-  #receive(text: string): void {
-    const message = JSON.parse(text);
-    if (typeof message.id === "number") {
-      const waiter = this.#pending.get(message.id);
-      this.#pending.delete(message.id);
-      if (message.error) {
-        waiter?.reject(new Error(`CDP: ${JSON.stringify(message.error)}`));
-      } else waiter?.resolve(message.result ?? {});
-      return;
-    }
-    for (const listener of this.#listeners.get(message.method) ?? []) {
-      listener(message.params ?? {}, message.sessionId);
-    }
-  }
-
-  #fail(error: Error): void {
-    this.#closed ??= error;
-    for (const waiter of this.#pending.values()) waiter.reject(error);
-    this.#pending.clear();
   }
 }
 
@@ -521,32 +442,4 @@ function exceptionText(p: Params): string {
   const details = p.exceptionDetails as Params | undefined;
   const exception = details?.exception as Params | undefined;
   return String(exception?.description ?? details?.text ?? "unknown");
-}
-
-/** `true` if `promise` settles within `ms`, `false` otherwise (the timer is always cleared). */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((r) =>
-    timer = setTimeout(() => r(false), ms)
-  );
-  try {
-    return await Promise.race([promise.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`no ${what} within ${TIMEOUT_MS} ms`)),
-      TIMEOUT_MS,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
