@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import denoJson from "../../deno.json" with { type: "json" };
+import {
+  CHART_LIBRARY,
+  CHART_SCRIPTS,
+  CHART_STYLES,
+  chartAsset,
+  cspHash,
+  inlineScript,
+  inlineStyle,
+} from "./mod.ts";
+
+Deno.test("charts: the library is the version deno.json pins, taken from the module graph", () => {
+  assert.equal(
+    denoJson.imports[CHART_LIBRARY.name],
+    `npm:${CHART_LIBRARY.name}@${CHART_LIBRARY.version}`,
+  );
+  const uplot = chartAsset("uPlot.iife.min.js");
+  assert.ok(uplot, "uPlot's script is an asset");
+  assert.match(uplot.text, new RegExp(`\\(v${CHART_LIBRARY.version}\\)`));
+  assert.match(uplot.text, /var uPlot=/);
+  assert.match(chartAsset("uPlot.min.css")?.text ?? "", /\.uplot/);
+  assert.match(
+    chartAsset("marketbus_charts.js")?.text ?? "",
+    /globalThis\.marketbusCharts = /,
+  );
+  assert.equal(chartAsset("nope.js"), undefined);
+});
+
+Deno.test("charts: every asset can be inlined and names no network address to load", () => {
+  for (const asset of CHART_SCRIPTS) {
+    assert.match(asset.contentType, /^text\/javascript/);
+    assert.ok(inlineScript(asset.text).startsWith("<script>"), asset.name);
+    assert.doesNotMatch(asset.text, /\bimport\s*\(|importScripts|fetch\(/);
+  }
+  for (const asset of CHART_STYLES) {
+    assert.match(asset.contentType, /^text\/css/);
+    assert.ok(inlineStyle(asset.text).startsWith("<style>"), asset.name);
+    assert.doesNotMatch(asset.text, /url\(|@import/);
+  }
+});
+
+Deno.test("charts: cspHash is the base64 SHA-256 of the exact text", () => {
+  assert.equal(
+    cspHash(""),
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
+  );
+  assert.notEqual(cspHash("a"), cspHash("a "));
+});
+
+Deno.test("charts: text that would end the element early is refused", () => {
+  assert.throws(() => inlineScript('x = "</SCRIPT>"'), RangeError);
+  assert.throws(() => inlineScript("<!-- x"), RangeError);
+  assert.throws(() => inlineStyle("a{}</style><script>"), RangeError);
+  assert.equal(inlineScript("a < b"), "<script>a < b</script>");
+});
