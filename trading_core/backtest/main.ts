@@ -6,7 +6,7 @@
 
 import { runRole } from "../../common/runtime/cli.ts";
 import { BACKTEST_USAGE, backtestArgs, parseBacktestArgs } from "./cli.ts";
-import { renderReport } from "./_report_seam.ts";
+import { renderReport } from "./report_html.ts";
 import { backtest } from "./run.ts";
 
 /** Runs `backtest` with the given arguments and returns the exit status. */
