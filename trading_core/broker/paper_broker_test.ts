@@ -3,6 +3,7 @@ import { formatFillLine } from "./fill_line.ts";
 import { type Fill, PaperBroker, type PaperBrokerOptions } from "./mod.ts";
 import { feed, T0 } from "../../tests/_broker_trades.ts";
 import { TradeFlags } from "../../common/wire/trade.ts";
+import golden from "./testdata/golden_fills.json" with { type: "json" };
 
 const BTC = { exchange: "binance", symbol: "BTCUSDT" } as const;
 const ETH = { exchange: "binance", symbol: "ETHUSDT" } as const;
@@ -341,39 +342,46 @@ Deno.test("balance and equity: equity − starting balance = realized + unrealiz
   );
 });
 
-Deno.test("the same trades and orders give the same fills, byte for byte", () => {
-  const run = () => {
-    const { paper, fills } = broker({
-      feeBps: 7.5,
-      slippageBps: 1.3,
-      latencyMs: 2,
-    });
-    for (let i = 0; i < 200; i++) {
-      if (i % 7 === 0) {
-        paper.submit({
-          ...BTC,
-          side: i % 2 === 0 ? "buy" : "sell",
-          quantity: 0.37,
-        });
-      }
-      if (i % 11 === 0) {
-        paper.submit({
-          ...BTC,
-          side: "buy",
-          quantity: 0.2,
-          type: "limit",
-          price: 100 + (i % 5) / 10,
-        });
-      }
-      feed(paper, [{ ms: i, price: 100 + ((i * 37) % 13) / 10, size: 0.25 }]);
+/** A fixed run of trades and orders (market and limit, slippage, latency, partial fills); its fill lines, equity and balance. */
+function goldenRun(): string[] {
+  const { paper, fills } = broker({
+    feeBps: 7.5,
+    makerFeeBps: 2,
+    slippageBps: 1.3,
+    latencyMs: 2,
+  });
+  for (let i = 0; i < 200; i++) {
+    if (i % 7 === 0) {
+      paper.submit({
+        ...BTC,
+        side: i % 2 === 0 ? "buy" : "sell",
+        quantity: 0.37,
+      });
     }
-    return [...fills.map(formatFillLine), paper.equity, paper.balance].join(
-      "\n",
-    );
-  };
-  const first = run();
-  assert.ok(first.split("\n").length > 50);
-  assert.equal(run(), first);
+    if (i % 11 === 0) {
+      paper.submit({
+        ...BTC,
+        side: i % 22 === 0 ? "buy" : "sell",
+        quantity: 0.2,
+        type: "limit",
+        price: 100 + (i % 5) / 10,
+      });
+    }
+    feed(paper, [{ ms: i, price: 100 + ((i * 37) % 13) / 10, size: 0.25 }]);
+  }
+  return [
+    ...fills.map(formatFillLine),
+    `equity ${paper.equity}`,
+    `balance ${paper.balance}`,
+  ];
+}
+
+Deno.test("determinism: a fixed run gives the committed fills, byte for byte (testdata/golden_fills.json)", () => {
+  // To update after a deliberate change of the fill model: print
+  // JSON.stringify(goldenRun(), null, 2) into the file and review the diff.
+  const lines = goldenRun();
+  assert.ok(lines.length > 50);
+  assert.deepEqual(lines, golden);
 });
 
 Deno.test("a position never traded is flat", () => {
