@@ -21,8 +21,8 @@
  *   {@linkcode PaperBrokerOptions.slippageBps} (a buy pays more, a sell
  *   gets less), taker fee {@linkcode PaperBrokerOptions.feeBps}.
  * - A limit buy fills when a trade prints at or below its price, a limit
- *   sell at or above it. If the first due trade that reaches it already
- *   does (the order crossed the market when placed), it is a taker: it
+ *   sell at or above it. If the first due trade it meets reaches it (the
+ *   order crossed the market when placed), it is a taker: it
  *   fills at the trade price with slippage, never worse than its limit,
  *   taker fee. Once it has rested (a due trade did not reach it, or it
  *   filled in part) it fills at its limit price (never better: a resting
@@ -101,10 +101,11 @@ export interface PaperBrokerOptions {
    */
   latencyMs?: number;
   /**
-   * Called with each fill, in order, from {@linkcode PaperBroker.trade}
-   * once the trade's fills are booked and it is its stream's last trade (an
-   * order placed from here counts its latency from it). It should not throw
-   * (a throw leaves the trade's later fills unreported).
+   * Called with each fill, in order, from {@linkcode PaperBroker.trade} as
+   * soon as it is booked (the broker's state is as of that fill; the trade
+   * is already its stream's last, so an order placed from here counts its
+   * latency from it and fills from the next trade on). It should not throw
+   * (a throw leaves the trade's later fills unmade).
    */
   onFill?: (fill: Fill) => void;
 }
