@@ -52,7 +52,7 @@
 
 import type { TradeOrigin } from "../../common/wire/codec.ts";
 import type { TradeView } from "../../common/wire/trade_view.ts";
-import { BROKER_LIMITS } from "../../common/config/mod.ts";
+import { BROKER_LIMITS } from "../../common/config/broker_limits.ts";
 import { TradeFlags } from "../../common/wire/trade.ts";
 import { Book, CRUMB, isCrumb } from "./_book.ts";
 import { checkOrder, type Order } from "./_order.ts";
