@@ -2,10 +2,12 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import {
   type Bar,
+  type Broker,
   encodeMessage,
   type Fill,
   loadStrategy,
   type Logger,
+  type OrderRequest,
   PaperBroker,
   type PaperBrokerOptions,
   Side,
@@ -400,4 +402,27 @@ test("the default ma_crossover runs under StrategyRunner on fixture bars and tra
     "info: paper SELL 0.5 binance BTCUSDT @ 89.5 (cross down; order 2, fee 0.04, position +0.5, realized P&L -10.40)",
     "info: ma_crossover binance BTCUSDT: position +0.5 @ 110, realized P&L -10.40, unrealized -10.25 at 89.5, fees 0.15, orders 2, fills 3",
   ]);
+});
+
+Deno.test("ma_crossover never orders dust: a float leftover of its target counts as on target", () => {
+  const orders: OrderRequest[] = [];
+  let held = 0;
+  const broker = {
+    position: () => ({ quantity: held }),
+    openOrders: () => [],
+    submit: (order: OrderRequest) => String(orders.push(order)),
+    balance: 100_000,
+  } as unknown as Broker;
+  const ctx = { ...context([]), broker };
+  const strategy = createMaCrossover({ fast: 1, slow: 2 });
+  [100, 100, 101].forEach((close, i) =>
+    strategy.onBar(bar("BTCUSDT", i, close), ctx)
+  );
+  assert.deepEqual(orders.map((o) => [o.side, o.quantity]), [["buy", 1]]);
+  held = 0.7 + 0.2 + 0.1 - 1e-16; // filled in parts: 0.9999999999999999
+  // A flat bar (spread 0), then a rise: a second "cross up", already on target.
+  [101, 102].forEach((close, i) =>
+    strategy.onBar(bar("BTCUSDT", 3 + i, close), ctx)
+  );
+  assert.equal(orders.length, 1);
 });

@@ -15,7 +15,7 @@ export const T0 = 1_704_067_200_000;
 
 /** One trade: ms after {@linkcode T0}, price, size, of binance BTCUSDT unless `exchange` or `symbol` says. */
 export interface TestTrade {
-  /** Ms after T0. */
+  /** Ms after T0 (a fraction: down to the ns). */
   ms: number;
   /** Price (up to 9 decimals). */
   price: number;
@@ -25,6 +25,8 @@ export interface TestTrade {
   symbol?: string;
   /** Exchange. @default {"binance"} */
   exchange?: string;
+  /** TradeFlags bits. @default {0} */
+  flags?: number;
 }
 
 /** Stream indexes per broker, by "exchange symbol" in order of first trade. */
@@ -38,14 +40,15 @@ export function feed(broker: PaperBroker, trades: readonly TestTrade[]): void {
   if (streams === undefined) STREAMS.set(broker, streams = new Map());
   for (const trade of trades) {
     const { ms, price, size = 1 } = trade;
-    const { symbol = "BTCUSDT", exchange = "binance" } = trade;
+    const { symbol = "BTCUSDT", exchange = "binance", flags = 0 } = trade;
+    const ns = BigInt(T0) * 1_000_000n + BigInt(Math.round(ms * 1e6));
     id++;
     view.wrap(encodeMessage([{
       side: Side.Buy,
-      flags: 0,
+      flags,
       seq: id,
-      tsEvent: BigInt(T0 + ms) * 1_000_000n,
-      tsRecv: BigInt(T0 + ms) * 1_000_000n,
+      tsEvent: ns,
+      tsRecv: ns,
       priceFixed: BigInt(Math.round(price * 1e9)),
       size,
       tradeId: BigInt(1000 + id),

@@ -117,7 +117,7 @@ gatedTest({
       assert.match(exit.stdout, new RegExp(`"wrote 2 fills to ${fillsOut}"`));
       assert.match(
         exit.stdout,
-        /"paper broker: 2 orders, 2 fills, fees 0\.00, P&L -20\.50 \(realized \+0\.00, unrealized -20\.50\), equity 99979\.50 from 100000\.00"/,
+        /"paper broker: 2 orders, 2 fills, 1 order left open, fees 0\.00, P&L -20\.50 \(realized \+0\.00, unrealized -20\.50\), equity 99979\.50 from 100000\.00"/,
       );
       const fills = (await Deno.readTextFile(join(PROJECT_ROOT, fillsOut)))
         .trim().split("\n").map((line) => JSON.parse(line));

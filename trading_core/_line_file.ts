@@ -329,3 +329,36 @@ export abstract class LineWriter implements Disposable {
     this.close();
   }
 }
+
+/**
+ * A {@linkcode LineWriter} of one kind of record, one NDJSON line each
+ * (`--bars-out`, `--fills-out`): the subclass opens its file (its flag and
+ * first-line check) and names the formatter.
+ */
+export abstract class NdjsonWriter<T> extends LineWriter {
+  readonly #file: LineFile;
+  readonly #format: (record: T) => string;
+
+  /** A writer of `file` that writes a record as the line `format` makes. */
+  protected constructor(file: LineFile, format: (record: T) => string) {
+    super(file);
+    this.#file = file;
+    this.#format = format;
+  }
+
+  /** Records not in the file because a write failed (see {@linkcode error}). */
+  get dropped(): number {
+    return this.#file.dropped;
+  }
+
+  /**
+   * Appends `record` as one line. Never awaits; writes synchronously once
+   * the buffer holds a chunk. After a failed write it only counts the
+   * record in {@linkcode dropped}.
+   *
+   * @throws {Error} when called after {@linkcode close}.
+   */
+  write(record: T): void {
+    this.#file.writeLine(this.#format(record));
+  }
+}

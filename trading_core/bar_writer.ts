@@ -30,9 +30,9 @@
 import type { Bar } from "./bar.ts";
 import {
   LineFile,
-  LineWriter,
   type LineWriterOptions,
   ndjsonWithFields,
+  NdjsonWriter,
   RecordFileError,
   RecordFileExistsError,
 } from "./_line_file.ts";
@@ -82,14 +82,7 @@ export function formatBarLine(bar: Bar): string {
  * buffered, synchronous chunked writes (see {@linkcode LineFile} for why),
  * flushed at least every `flushIntervalMs`.
  */
-export class BarWriter extends LineWriter {
-  readonly #file: LineFile;
-
-  private constructor(file: LineFile) {
-    super(file);
-    this.#file = file;
-  }
-
+export class BarWriter extends NdjsonWriter<Bar> {
   /**
    * Creates `path` for the bars, or takes the existing file as
    * {@linkcode BarWriterOptions.onExisting} says (a file appended to must
@@ -105,28 +98,11 @@ export class BarWriter extends LineWriter {
     path: string,
     options: BarWriterOptions = {},
   ): Promise<BarWriter> {
-    return new BarWriter(
-      await LineFile.open(path, {
-        ...options,
-        flag: "--bars-out",
-        checkFirstLine: NOT_A_BAR,
-      }),
-    );
-  }
-
-  /** Bars closed but not in the file because a write failed (see {@linkcode error}). */
-  get dropped(): number {
-    return this.#file.dropped;
-  }
-
-  /**
-   * Appends `bar` as one line. Never awaits; writes synchronously once the
-   * buffer holds a chunk. After a failed write it only counts the bar in
-   * {@linkcode dropped}.
-   *
-   * @throws {Error} when called after {@linkcode close}.
-   */
-  write(bar: Bar): void {
-    this.#file.writeLine(formatBarLine(bar));
+    const file = await LineFile.open(path, {
+      ...options,
+      flag: "--bars-out",
+      checkFirstLine: NOT_A_BAR,
+    });
+    return new BarWriter(file, formatBarLine);
   }
 }

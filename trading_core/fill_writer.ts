@@ -9,9 +9,9 @@
 import { type Fill, FILL_LINE_FIELDS, formatFillLine } from "./broker/mod.ts";
 import {
   LineFile,
-  LineWriter,
   type LineWriterOptions,
   ndjsonWithFields,
+  NdjsonWriter,
 } from "./_line_file.ts";
 
 /** What the first line of a fill file appended to must be. */
@@ -25,14 +25,7 @@ export type FillWriterOptions = LineWriterOptions;
  * buffered, synchronous chunked writes (see {@linkcode LineFile} for why),
  * flushed at least every `flushIntervalMs`.
  */
-export class FillWriter extends LineWriter {
-  readonly #file: LineFile;
-
-  private constructor(file: LineFile) {
-    super(file);
-    this.#file = file;
-  }
-
+export class FillWriter extends NdjsonWriter<Fill> {
   /**
    * Creates `path` for the fills, or takes the existing file as
    * {@linkcode FillWriterOptions.onExisting} says (a file appended to must
@@ -46,27 +39,11 @@ export class FillWriter extends LineWriter {
     path: string,
     options: FillWriterOptions = {},
   ): Promise<FillWriter> {
-    return new FillWriter(
-      await LineFile.open(path, {
-        ...options,
-        flag: "--fills-out",
-        checkFirstLine: NOT_A_FILL,
-      }),
-    );
-  }
-
-  /** Fills not in the file because a write failed. */
-  get dropped(): number {
-    return this.#file.dropped;
-  }
-
-  /**
-   * Appends `fill` as one line; never awaits. After a failed write it only
-   * counts the fill in {@linkcode dropped}.
-   *
-   * @throws {Error} when called after {@linkcode close}.
-   */
-  write(fill: Fill): void {
-    this.#file.writeLine(formatFillLine(fill));
+    const file = await LineFile.open(path, {
+      ...options,
+      flag: "--fills-out",
+      checkFirstLine: NOT_A_FILL,
+    });
+    return new FillWriter(file, formatFillLine);
   }
 }

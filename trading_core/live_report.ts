@@ -65,8 +65,10 @@ export interface BrokerSummary {
   realizedPnl: number;
   /** Unrealized P&L of the positions left open. */
   unrealizedPnl: number;
-  /** Per (exchange, symbol) traded or ordered, in order of its first trade or order. */
-  symbols: Position[];
+  /** Orders still open at the end (never filled in full: e.g. a symbol that never traded, or the strategy failed). */
+  openOrders: number;
+  /** Per (exchange, symbol) traded or ordered, in order of its first trade or order, with its orders still open. */
+  symbols: (Position & { openOrders: number })[];
 }
 
 /** The final summary (`--summary-json` prints it as one line). */
@@ -168,8 +170,27 @@ export function brokerSummary(broker: PaperBroker): BrokerSummary {
     equity: broker.equity,
     realizedPnl: broker.realizedPnl,
     unrealizedPnl: broker.unrealizedPnl,
-    symbols: broker.positions(),
+    openOrders: broker.openOrders().length,
+    symbols: broker.positions().map((position) => ({
+      ...position,
+      openOrders: broker.openOrders(position.exchange, position.symbol).length,
+    })),
   };
+}
+
+/** `1 order`, `2 orders`: a count and its noun, singular for one. */
+function counted(count: number, noun: string): string {
+  return `${formatCount(count)} ${count === 1 ? noun : `${noun}s`}`;
+}
+
+/** A quantity or price without float noise: 12 significant digits, trailing zeros trimmed. */
+function amount(value: number): string {
+  return String(Number(value.toPrecision(12)));
+}
+
+/** `, 1 order left open` or nothing. */
+function leftOpen(count: number): string {
+  return count === 0 ? "" : `, ${counted(count, "order")} left open`;
 }
 
 /** `+1.50`, `-2.00`: money with its sign. */
@@ -182,21 +203,23 @@ function money(value: number): string {
 export function brokerLines(broker: BrokerSummary): string[] {
   const pnl = broker.realizedPnl + broker.unrealizedPnl;
   return [
-    `paper broker: ${formatCount(broker.orders)} orders, ${
-      formatCount(broker.fills)
-    } fills, fees ${broker.fees.toFixed(2)}, P&L ${money(pnl)} (realized ${
-      money(broker.realizedPnl)
-    }, unrealized ${money(broker.unrealizedPnl)}), equity ${
-      broker.equity.toFixed(2)
-    } from ${broker.startingBalance.toFixed(2)}`,
+    `paper broker: ${counted(broker.orders, "order")}, ${
+      counted(broker.fills, "fill")
+    }${leftOpen(broker.openOrders)}, fees ${broker.fees.toFixed(2)}, P&L ${
+      money(pnl)
+    } (realized ${money(broker.realizedPnl)}, unrealized ${
+      money(broker.unrealizedPnl)
+    }), equity ${broker.equity.toFixed(2)} from ${
+      broker.startingBalance.toFixed(2)
+    }`,
     ...broker.symbols.map((p) =>
-      `paper ${p.exchange} ${p.symbol}: ${formatCount(p.orders)} orders, ${
-        formatCount(p.fills)
-      } fills, position ${p.quantity} @ ${p.averagePrice}, fees ${
-        p.fees.toFixed(2)
-      }, realized ${money(p.realizedPnl)}, unrealized ${
-        money(p.unrealizedPnl)
-      } at ${p.lastPrice}`
+      `paper ${p.exchange} ${p.symbol}: ${counted(p.orders, "order")}, ${
+        counted(p.fills, "fill")
+      }${leftOpen(p.openOrders)}, position ${amount(p.quantity)} @ ${
+        amount(p.averagePrice)
+      }, fees ${p.fees.toFixed(2)}, realized ${
+        money(p.realizedPnl)
+      }, unrealized ${money(p.unrealizedPnl)} at ${amount(p.lastPrice)}`
     ),
   ];
 }

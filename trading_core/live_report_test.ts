@@ -104,10 +104,42 @@ Deno.test("summarize and reportSummary: the paper broker's orders, fills, fees a
   assert.equal(reportSummary(summary, log), false);
   assert.deepEqual(lines.slice(1), [
     "info: paper broker: 2 orders, 2 fills, fees 0.21, P&L +10.79 (realized -0.21, unrealized +11.00), equity 1010.79 from 1000.00",
-    "info: paper binance BTCUSDT: 1 orders, 1 fills, position 2 @ 100, fees 0.20, realized -0.20, unrealized +10.00 at 105",
-    "info: paper binance ETHUSDT: 1 orders, 1 fills, position -1 @ 10, fees 0.01, realized -0.01, unrealized +1.00 at 9",
+    "info: paper binance BTCUSDT: 1 order, 1 fill, position 2 @ 100, fees 0.20, realized -0.20, unrealized +10.00 at 105",
+    "info: paper binance ETHUSDT: 1 order, 1 fill, position -1 @ 10, fees 0.01, realized -0.01, unrealized +1.00 at 9",
   ]);
   assert.equal(summarize(feed([row(BTC, 0)]), stats, 500).broker, undefined);
+});
+
+Deno.test("reportSummary: orders left open are counted, per symbol too (one for a symbol that never traded); quantities without float noise", () => {
+  const broker = new PaperBroker({ startingBalance: 1000, feeBps: 0 });
+  feedTrades(broker, [{ ms: 0, price: 100 / 3 }]);
+  broker.submit({ ...BTC, side: "buy", quantity: 0.1 });
+  broker.submit({ ...BTC, side: "buy", quantity: 0.2 });
+  broker.submit({
+    exchange: "binance",
+    symbol: "BTCUSD",
+    side: "buy",
+    quantity: 1,
+  });
+  feedTrades(broker, [{ ms: 1, price: 100 / 3, size: 1 }]);
+  const summary = summarize(feed([row(BTC, 0)]), new TradeStats([BTC]), 500, {
+    broker,
+  });
+  assert.equal(summary.broker?.openOrders, 1);
+  const { log, lines } = captureLog();
+  reportSummary(summary, log);
+  assert.match(
+    lines[1],
+    /^info: paper broker: 3 orders, 2 fills, 1 order left open, /,
+  );
+  assert.match(
+    lines[2],
+    /^info: paper binance BTCUSDT: 2 orders, 2 fills, position 0\.3 @ 33\.333333333,/,
+  );
+  assert.match(
+    lines[3],
+    /^info: paper binance BTCUSD: 1 order, 0 fills, 1 order left open, position 0 @ 0,/,
+  );
 });
 
 Deno.test("reportSummary: no gap events, no mention of them", () => {

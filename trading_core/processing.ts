@@ -162,6 +162,8 @@ export class TradeProcessing {
     const onFailure = (hook: string, error: unknown) =>
       options.onStrategyError(strategyFailure(config.strategy!, hook, error));
     const { onFill } = options;
+    // Set below, before the first fill can come (fills come with trades).
+    let runner: StrategyRunner | undefined = undefined;
     // A fill goes to the strategy's onFill, then the fill file, then the caller.
     const broker = strategy && new PaperBroker({
       ...config.broker,
@@ -171,7 +173,7 @@ export class TradeProcessing {
         onFill?.(fill);
       },
     });
-    const runner = strategy && broker && new StrategyRunner(
+    runner = strategy && broker && new StrategyRunner(
       strategy,
       {
         exchange: options.exchange,
@@ -240,9 +242,11 @@ export class TradeProcessing {
    * One delivered trade of stream index `stream`: the broker first (filling
    * the orders placed before it that it reaches: `onFill`), then bars
    * (closing the ones it ends: `onBar`), then the strategy's `onTrade`.
+   * Once the strategy has failed the broker fills nothing more: its orders
+   * stay open (counted in the exit summary).
    */
   trade(trade: TradeView, origin: TradeOrigin, stream: number): void {
-    this.broker?.trade(trade, origin, stream);
+    if (!this.failed) this.broker?.trade(trade, origin, stream);
     this.bars.add(trade, stream);
     this.#runner?.trade(trade, origin);
   }

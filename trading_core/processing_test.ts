@@ -357,6 +357,32 @@ test("a strategy that throws is reported once, with its file and hook", async ()
   }
 });
 
+test("after the strategy failed, the broker fills nothing more: its orders stay open, counted", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = await strategyModule(
+      dir,
+      `export default {
+  onTrade(trade, context) {
+    context.broker.submit({ exchange: "binance", symbol: "BTCUSDT", side: "buy", quantity: 0.1 });
+    throw new Error("boom");
+  },
+  onBar() {},
+};`,
+    );
+    const { processing } = await withStrategy(path);
+    await processing.start();
+    const view = trades([[100, 10], [200, 11], [300, 12]]);
+    for (let i = 0; i < 3; i++) processing.trade(view.select(i), ORIGIN, 0);
+    await processing.stop();
+    assert.equal(processing.failed, true);
+    assert.equal(processing.broker?.fills, 0);
+    assert.equal(processing.broker?.openOrders().length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 test("a strategy whose onStart or onStop throws is reported with the hook", async () => {
   const dir = await Deno.makeTempDir();
   try {

@@ -27,7 +27,7 @@ import type { Trade } from "../common/wire/trade.ts";
 import type { CaughtUp, TradeGap } from "../common/transport/feed.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";
 import type { Bar } from "./bar.ts";
-import type { Broker, Fill } from "./broker/mod.ts";
+import { type Broker, brokerFacade, type Fill } from "./broker/mod.ts";
 import {
   errorText,
   importError,
@@ -318,14 +318,17 @@ export class StrategyRunner {
   #fills = 0;
   #errors = 0;
 
-  /** A runner of `strategy` that passes `context` to every hook. */
+  /**
+   * A runner of `strategy` that passes `context` to every hook, its broker
+   * behind a {@linkcode brokerFacade} (only the `Broker` methods).
+   */
   constructor(
     strategy: Strategy,
     context: StrategyContext,
     options: StrategyRunnerOptions = {},
   ) {
     this.#strategy = strategy;
-    this.#context = context;
+    this.#context = { ...context, broker: brokerFacade(context.broker) };
     this.#onError = options.onError;
   }
 

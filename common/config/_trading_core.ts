@@ -10,9 +10,7 @@ import { parseBarInterval } from "./bar_interval.ts";
 import type { Section } from "./_reader.ts";
 import { boundedDuration, nonEmptyPath, readMetrics } from "./_values.ts";
 import type { BarsConfig, BrokerConfig, TradingCoreConfig } from "./types.ts";
-
-/** The highest fee or slippage, basis points (10 %). */
-const MAX_BPS = 1000;
+import { BROKER_LIMITS } from "./broker_limits.ts";
 
 function readBars(section: Section): BarsConfig {
   const intervals = section.stringList("intervals", ["1s", "1m"], {
@@ -65,23 +63,29 @@ function boundedNumber(
   }, expected) ?? fallback;
 }
 
-/** Reads `[trading_core.broker]`. */
+/** Reads `[trading_core.broker]`, with the ranges of {@linkcode BROKER_LIMITS}. */
 function readBroker(section: Section): BrokerConfig {
-  const startingBalance = boundedNumber(section, "starting_balance", {
-    fallback: 100_000,
-    min: 0,
-    max: 1e15,
-  });
-  const bps = (key: string, fallback: number) =>
-    boundedNumber(section, key, { fallback, min: 0, max: MAX_BPS });
-  const feeBps = bps("fee_bps", 10);
-  const makerFeeBps = bps("maker_fee_bps", 10);
-  const slippageBps = bps("slippage_bps", 0);
-  const latencyMs = boundedDuration(section, "latency", {
-    fallback: 0,
-    min: 0,
-    max: 3_600_000,
-  });
+  const startingBalance = boundedNumber(
+    section,
+    "starting_balance",
+    BROKER_LIMITS.startingBalance,
+  );
+  const feeBps = boundedNumber(section, "fee_bps", BROKER_LIMITS.feeBps);
+  const makerFeeBps = boundedNumber(
+    section,
+    "maker_fee_bps",
+    BROKER_LIMITS.makerFeeBps,
+  );
+  const slippageBps = boundedNumber(
+    section,
+    "slippage_bps",
+    BROKER_LIMITS.slippageBps,
+  );
+  const latencyMs = boundedDuration(
+    section,
+    "latency",
+    BROKER_LIMITS.latencyMs,
+  );
   section.done();
   return { startingBalance, feeBps, makerFeeBps, slippageBps, latencyMs };
 }

@@ -67,6 +67,8 @@ export {
   type TradingCoreConfig,
   type WaitStrategy,
 } from "./types.ts";
+// Defaults and ranges of `[trading_core.broker]`, shared with PaperBroker.
+export { BROKER_LIMITS, type BrokerLimit } from "./broker_limits.ts";
 // Units in config values and flags: durations, byte sizes, bar intervals.
 export { formatDuration, parseDuration } from "./duration.ts";
 export { parseByteSize } from "./byte_size.ts";

@@ -134,6 +134,18 @@ export class TradeView {
     return high * 4294 + Math.floor(rest / 1e6);
   }
 
+  /**
+   * Exchange time of the selected record in ms since the epoch with its
+   * sub-ms part as a fraction (to about 0.25 µs for current times), without
+   * a bigint; a whole-ms time is exactly {@linkcode tsEventMs}.
+   */
+  get tsEventMsFractional(): number {
+    const at = this.#at + RecordOffset.TsEvent;
+    const high = this.#view.getUint32(at + 4, true);
+    const rest = high * 967_296 + this.#view.getUint32(at, true);
+    return high * 4294 + rest / 1e6;
+  }
+
   /** Receive time of the selected record, ns since the epoch. */
   get tsRecv(): bigint {
     return this.#view.getBigInt64(this.#at + RecordOffset.TsRecv, true);

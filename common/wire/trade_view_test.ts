@@ -210,3 +210,35 @@ Deno.test("TradeView: tsEventMs is floor(tsEvent / 1e6) exactly, without bigint"
     assert.equal(view.tsEventMs, Number(tsEvent / 1_000_000n), `${tsEvent}`);
   });
 });
+
+Deno.test("TradeView: tsEventMsFractional keeps the sub-ms part, and is tsEventMs for a whole ms", () => {
+  const view = new TradeView();
+  for (
+    const tsEvent of [
+      1_704_067_200_010_000_000n,
+      1_704_067_200_010_500_000n,
+      1_704_067_200_010_000_250n,
+      0n,
+    ]
+  ) {
+    view.wrap(encodeMessage([{
+      side: Side.Buy,
+      flags: 0,
+      seq: 1,
+      tsEvent,
+      tsRecv: tsEvent,
+      priceFixed: 1n,
+      size: 1,
+      tradeId: 1n,
+    }]));
+    const expected = Number(tsEvent / 1_000_000n) +
+      Number(tsEvent % 1_000_000n) / 1e6;
+    assert.ok(
+      Math.abs(view.tsEventMsFractional - expected) < 3e-4,
+      `${tsEvent}`,
+    );
+    if (tsEvent % 1_000_000n === 0n) {
+      assert.equal(view.tsEventMsFractional, view.tsEventMs);
+    }
+  }
+});

@@ -13,7 +13,32 @@ import type { Position } from "./types.ts";
  * Relative size under which a remainder counts as zero: float sums of
  * partial fills (0.1 + 0.2) leave crumbs that must not stay open.
  */
-const CRUMB = 1e-9;
+export const CRUMB = 1e-9;
+
+/**
+ * Relative size (of the order that fills) under which a position counts as
+ * flat: float error of summed fills, far below any real remainder.
+ */
+const POSITION_CRUMB = 1e-12;
+
+/**
+ * A forward step of a stream's trade clock larger than this (ms) is taken
+ * only when the stream's next trade is that far ahead too: one trade with a
+ * wildly wrong timestamp does not move the clock.
+ */
+export const CLOCK_JUMP_MS = 60_000;
+
+/** A fill to book: units (negative: sold), price, fee, and the size of its order (the scale of a float crumb). */
+export interface BookedFill {
+  /** Units, negative when sold. */
+  size: number;
+  /** Fill price. */
+  price: number;
+  /** Fee paid. */
+  fee: number;
+  /** Units of the order it fills: a position left under a crumb of it is flat. */
+  orderQuantity: number;
+}
 
 /** The state of one (exchange, symbol). */
 export class Book {
@@ -23,8 +48,15 @@ export class Book {
   readonly symbol: string;
   /** Open orders, oldest first. */
   readonly open: Order[] = [];
-  /** Trade time (ms) of its last trade, NaN before the first. */
-  lastTime = NaN;
+  /**
+   * The stream's trade clock, ms (fractional: ns precision to about
+   * 0.25 µs), NaN before its first trade: the latest trade time seen, never
+   * going back on a late trade, moved by a step over
+   * {@linkcode CLOCK_JUMP_MS} only when the next trade confirms it.
+   */
+  clock = NaN;
+  /** Time of the previous trade when it was a jump over CLOCK_JUMP_MS not yet confirmed, else NaN. */
+  #ahead = NaN;
   /** Price of its last trade, 0 before the first. */
   lastPrice = 0;
   /** Units held, negative when short. */
@@ -48,8 +80,27 @@ export class Book {
     this.symbol = symbol;
   }
 
-  /** Books a fill of `size` units (negative: sold) at `price` with `fee`. */
-  apply(size: number, price: number, fee: number): void {
+  /** Moves the clock to a trade at `time` (ms) as {@linkcode clock} says. */
+  tick(time: number): void {
+    const clock = this.clock;
+    if (
+      Number.isNaN(clock) || (time > clock && time - clock <= CLOCK_JUMP_MS)
+    ) {
+      this.clock = time;
+      this.#ahead = NaN;
+    } else if (time <= clock) {
+      this.#ahead = NaN; // a late trade: the clock stays; any jump is unconfirmed
+    } else if (Number.isNaN(this.#ahead)) {
+      this.#ahead = time; // far ahead: wait for the next trade
+    } else {
+      this.clock = Math.min(time, this.#ahead); // confirmed by two trades
+      this.#ahead = NaN;
+    }
+  }
+
+  /** Books `fill`. */
+  apply(fill: BookedFill): void {
+    const { size, price, fee } = fill;
     const old = this.quantity;
     const units = Math.abs(size);
     if (old === 0 || Math.sign(old) === Math.sign(size)) {
@@ -61,7 +112,7 @@ export class Book {
       if (units > Math.abs(old)) this.averagePrice = price;
     }
     let next = old + size;
-    if (Math.abs(next) <= CRUMB * Math.max(Math.abs(old), units)) next = 0;
+    if (Math.abs(next) <= POSITION_CRUMB * fill.orderQuantity) next = 0;
     if (next === 0) this.averagePrice = 0;
     this.quantity = next;
     this.realizedPnl -= fee;

@@ -22,8 +22,16 @@ export interface Order {
   remaining: number;
   /** Limit price, NaN for a market order. */
   price: number;
-  /** Trade time (ms) from which it can fill; NaN until its stream's first trade. */
+  /** Trade time (ms, fractional) from which it can fill; NaN until its stream's first trade. */
   due: number;
+  /** Number of the broker's trade during which it was placed (that trade never fills it). */
+  since: number;
+  /**
+   * Whether it has rested on the book: a due trade did not reach it, or it
+   * filled in part. Until then a limit order that a trade reaches is a
+   * taker (it crossed the market); afterwards a maker at its limit.
+   */
+  rested: boolean;
   /** Its tag. */
   tag: string | undefined;
 }
@@ -130,6 +138,8 @@ export function checkOrder(request: OrderRequest, id: string): Order {
     remaining: quantity,
     price: type === "limit" ? positive("price", price) : NaN,
     due: NaN,
+    since: 0,
+    rested: false,
     tag,
   };
 }

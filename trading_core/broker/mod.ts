@@ -17,4 +17,5 @@ export type {
   Position,
 } from "./types.ts";
 export { PaperBroker, type PaperBrokerOptions } from "./paper_broker.ts";
+export { brokerFacade } from "./facade.ts";
 export { FILL_LINE_FIELDS, formatFillLine } from "./fill_line.ts";

@@ -5,22 +5,37 @@
  * `live` (paper trading) and in a backtest, so both fill alike.
  *
  * Fill model, per (exchange, symbol):
- * - An order becomes fillable at the trade time of its stream's last trade
- *   when it was submitted (an order placed before the stream's first trade:
- *   that first trade's) plus {@linkcode PaperBrokerOptions.latencyMs}, and
- *   fills against the next trades of its stream whose `ts_event` (in whole
- *   ms) is at least that. A trade never fills an order placed while it was
- *   being handled (its bars and `onTrade` come after the broker saw it).
+ * - Each stream has a trade clock (ms, to the ns): the latest `ts_event`
+ *   seen, never going back on a late trade; a step forward of more than
+ *   60 s (`CLOCK_JUMP_MS`) is taken only when the stream's next trade is
+ *   that far ahead too, so one trade with a wildly wrong timestamp moves
+ *   nothing (it is priced as a trade at the clock's time). A trade flagged
+ *   `Redelivered` or `Snapshot` is ignored.
+ * - An order becomes fillable at its stream's clock when it was submitted
+ *   (an order placed before the stream's first trade: that trade's) plus
+ *   {@linkcode PaperBrokerOptions.latencyMs}, and fills against the next
+ *   trades of its stream while the clock is at least that. A trade never
+ *   fills an order placed while it was being handled (from `onFill`, its
+ *   bars or `onTrade`).
  * - A market order fills at the trade price moved against it by
  *   {@linkcode PaperBrokerOptions.slippageBps} (a buy pays more, a sell
  *   gets less), taker fee {@linkcode PaperBrokerOptions.feeBps}.
  * - A limit buy fills when a trade prints at or below its price, a limit
- *   sell at or above it, always at the limit price (never better: it is a
- *   resting order the trade reached), maker fee
+ *   sell at or above it. If the first due trade it meets reaches it (the
+ *   order crossed the market when placed), it is a taker: it
+ *   fills at the trade price with slippage, never worse than its limit,
+ *   taker fee. Once it has rested (a due trade did not reach it, or it
+ *   filled in part) it fills at its limit price (never better: a resting
+ *   order the trade reached), maker fee
  *   {@linkcode PaperBrokerOptions.makerFeeBps}.
  * - A trade fills at most its own size, shared among the due orders oldest
  *   first: what is left waits for the next trades (one {@linkcode Fill}
- *   per trade).
+ *   per order and trade). Quantities are floats compared with a tolerance
+ *   (`CRUMB`, 1e-9) relative to the order or the trade: an order
+ *   whose remainder would be under a crumb of it fills in full, and a
+ *   trade's leftover under a crumb of its size fills nothing (no dust).
+ * - Each fill is booked, then reported to `onFill`, one at a time: it sees
+ *   the broker as of that fill.
  * - Fees are in basis points of the notional (units × fill price).
  *   Positions keep an average entry price; reducing or flipping one
  *   realizes (fill price − average) × units closed. Unrealized P&L is
@@ -37,7 +52,9 @@
 
 import type { TradeOrigin } from "../../common/wire/codec.ts";
 import type { TradeView } from "../../common/wire/trade_view.ts";
-import { Book, isCrumb } from "./_book.ts";
+import { BROKER_LIMITS } from "../../common/config/broker_limits.ts";
+import { TradeFlags } from "../../common/wire/trade.ts";
+import { Book, CRUMB, isCrumb } from "./_book.ts";
 import { checkOrder, type Order } from "./_order.ts";
 import type {
   Broker,
@@ -84,10 +101,11 @@ export interface PaperBrokerOptions {
    */
   latencyMs?: number;
   /**
-   * Called with each fill, in order, from {@linkcode PaperBroker.trade}
-   * once the trade's fills are booked and it is its stream's last trade (an
-   * order placed from here counts its latency from it). It should not throw
-   * (a throw leaves the trade's later fills unreported).
+   * Called with each fill, in order, from {@linkcode PaperBroker.trade} as
+   * soon as it is booked (the broker's state is as of that fill; the trade
+   * is already its stream's last, so an order placed from here counts its
+   * latency from it and fills from the next trade on). It should not throw
+   * (a throw leaves the trade's later fills unmade).
    */
   onFill?: (fill: Fill) => void;
 }
@@ -95,12 +113,16 @@ export interface PaperBrokerOptions {
 /** Basis points per unit. */
 const BPS = 10_000;
 
-function checkOption(
-  name: string,
-  value: number,
-  min: number,
-  max: number,
+/** Trades the broker never fills against: repeats of a delivered trade and snapshots of stored ones. */
+const NOT_FILLING = TradeFlags.Redelivered | TradeFlags.Snapshot;
+
+/** `name` of `options`, or its default; a RangeError when outside {@linkcode BROKER_LIMITS}. */
+function setting(
+  options: PaperBrokerOptions,
+  name: keyof typeof BROKER_LIMITS,
 ): number {
+  const { fallback, min, max } = BROKER_LIMITS[name];
+  const value = options[name] ?? fallback;
   if (!(typeof value === "number" && value >= min && value <= max)) {
     throw new RangeError(
       `Invalid broker ${name} ${value}: expected a number from ${min} to ${max}`,
@@ -147,55 +169,45 @@ export class PaperBroker implements Broker {
   #orders = 0;
   #fills = 0;
   #fees = 0;
+  /** Trades handled (flagged ones aside): the number of the current one. */
+  #trades = 0;
 
   /**
    * A broker with `options`.
    *
-   * @throws {RangeError} for an option out of range: a starting balance
-   * that is not a finite number, a fee or slippage outside 0..1000 bps, a
-   * latency outside 0..86 400 000 ms.
+   * @throws {RangeError} for an option outside its range of
+   * {@linkcode BROKER_LIMITS} (the one `[trading_core.broker]` checks).
    */
   constructor(options: PaperBrokerOptions = {}) {
-    const balance = options.startingBalance ?? 100_000;
-    this.startingBalance = checkOption(
-      "startingBalance",
-      balance,
-      -Number.MAX_VALUE,
-      Number.MAX_VALUE,
-    );
-    this.#balance = balance;
-    this.#takerRate = checkOption("feeBps", options.feeBps ?? 10, 0, 1000) /
-      BPS;
-    this.#makerRate =
-      checkOption("makerFeeBps", options.makerFeeBps ?? 10, 0, 1000) / BPS;
-    this.#slippage =
-      checkOption("slippageBps", options.slippageBps ?? 0, 0, 1000) / BPS;
-    this.#latencyMs = checkOption(
-      "latencyMs",
-      options.latencyMs ?? 0,
-      0,
-      86_400_000,
-    );
+    this.startingBalance = setting(options, "startingBalance");
+    this.#balance = this.startingBalance;
+    this.#takerRate = setting(options, "feeBps") / BPS;
+    this.#makerRate = setting(options, "makerFeeBps") / BPS;
+    this.#slippage = setting(options, "slippageBps") / BPS;
+    this.#latencyMs = setting(options, "latencyMs");
     this.#onFill = options.onFill;
   }
 
   /**
-   * One trade of stream index `stream` (of `origin`), in order: fills the
-   * orders of its stream that are due and that it reaches, then takes its
-   * time and price as the stream's last. Costs a few ns for a stream with
-   * no open order.
+   * One trade of stream index `stream` (of `origin`), in order: moves its
+   * stream's clock and last price, then fills the orders of its stream that
+   * are due and that it reaches, reporting each fill as it is booked. A
+   * trade flagged `Redelivered` or `Snapshot` changes nothing. Costs a few
+   * ns for a stream with no open order.
    */
   trade(view: TradeView, origin: TradeOrigin, stream: number): void {
     const book = this.#byStream[stream] ?? this.#attach(origin, stream);
-    const time = view.tsEventMs;
-    const fills = book.open.length === 0
-      ? undefined
-      : this.#match(book, view, time);
-    book.lastTime = time;
+    if ((view.flags & NOT_FILLING) !== 0) return;
+    this.#trades++;
+    const first = Number.isNaN(book.clock);
+    book.tick(view.tsEventMsFractional);
     book.lastPrice = view.price;
-    // Once the trade is the stream's last: an order onFill places counts from it.
-    if (fills === undefined || this.#onFill === undefined) return;
-    for (const fill of fills) this.#onFill(fill);
+    if (book.open.length === 0) return;
+    if (first) {
+      // Placed before the stream's first trade: their latency runs from it.
+      for (const order of book.open) order.due = book.clock + this.#latencyMs;
+    }
+    if (this.#fillable(book, view.price)) this.#match(book, view);
   }
 
   /** {@inheritDoc Broker.submit} */
@@ -204,7 +216,8 @@ export class PaperBroker implements Broker {
     const checked = checkOrder(order, id);
     this.#nextId++;
     const book = this.#book(order.exchange, order.symbol);
-    checked.due = book.lastTime + this.#latencyMs; // NaN before its first trade
+    checked.due = book.clock + this.#latencyMs; // NaN before its first trade
+    checked.since = this.#trades;
     book.open.push(checked);
     book.orders++;
     this.#orders++;
@@ -316,55 +329,82 @@ export class PaperBroker implements Broker {
   }
 
   /**
-   * Fills the due orders of `book` that the selected trade reaches, oldest
-   * first, up to its size; returns the fills, undefined for none.
+   * Whether some open order of `book` is due and reached by `price`; marks
+   * the due ones it does not reach as rested. Allocates nothing.
    */
-  #match(book: Book, view: TradeView, time: number): Fill[] | undefined {
-    const price = view.price;
-    let size = view.size;
-    let fills: Fill[] | undefined;
-    const { open } = book;
-    if (Number.isNaN(book.lastTime)) {
-      // Placed before the stream's first trade: their latency runs from it.
-      for (const order of open) order.due = time + this.#latencyMs;
+  #fillable(book: Book, price: number): boolean {
+    let some = false;
+    for (const order of book.open) {
+      if (!this.#due(book, order)) continue;
+      if (reaches(order, price)) some = true;
+      else order.rested = true;
     }
-    for (let i = 0; i < open.length && size > 0;) {
-      const order = open[i];
-      if (time < order.due || !reaches(order, price)) {
-        i++;
-        continue;
-      }
-      const units = Math.min(order.remaining, size);
-      size -= units;
-      order.remaining -= units;
-      if (isCrumb(order.remaining, order.quantity)) {
-        open.splice(i, 1);
-        this.#open.delete(order.id);
-      } else {
-        i++;
-      }
-      (fills ??= []).push(this.#fill(book, order, units, view, time));
-    }
-    return fills;
+    return some;
   }
 
-  /** Books `units` of `order` against the selected trade; returns the fill. */
-  #fill(
-    book: Book,
-    order: Order,
-    units: number,
-    view: TradeView,
-    time: number,
-  ): Fill {
+  /** Whether `order` may fill against the trade being handled. */
+  #due(book: Book, order: Order): boolean {
+    return order.since !== this.#trades && book.clock >= order.due;
+  }
+
+  /**
+   * Fills the due orders of `book` that the selected trade reaches, oldest
+   * first, up to its size, booking and reporting one fill at a time (so
+   * `onFill` sees the state as of its fill; an order it places or cancels
+   * is handled from the next trade on, a cancelled one is skipped).
+   */
+  #match(book: Book, view: TradeView): void {
+    const price = view.price;
+    let size = view.size;
+    const dust = CRUMB * size;
+    for (const order of book.open.slice()) {
+      if (size <= dust) break;
+      if (!this.#open.has(order.id) || !this.#due(book, order)) continue;
+      if (!reaches(order, price)) {
+        order.rested = true;
+        continue;
+      }
+      let units = Math.min(order.remaining, size);
+      if (isCrumb(order.remaining - units, order.quantity)) {
+        units = order.remaining;
+      }
+      size -= units;
+      order.remaining -= units;
+      if (order.remaining === 0) {
+        book.open.splice(book.open.indexOf(order), 1);
+        this.#open.delete(order.id);
+      }
+      const fill = this.#fill(book, order, units, view);
+      order.rested = true;
+      this.#onFill?.(fill);
+    }
+  }
+
+  /**
+   * Books `units` of `order` against the selected trade; returns the fill.
+   * A market order, and a limit order that has not rested (it crossed the
+   * market), take the trade price moved against them by the slippage (a
+   * limit order no worse than its limit), with the taker fee; a limit order
+   * that rested fills at its limit with the maker fee.
+   */
+  #fill(book: Book, order: Order, units: number, view: TradeView): Fill {
     const buy = order.side === "buy";
-    const maker = order.type === "limit";
-    const price = maker
+    const maker = order.type === "limit" && order.rested;
+    let price = maker
       ? order.price
       : view.price * (buy ? 1 + this.#slippage : 1 - this.#slippage);
+    if (!maker && order.type === "limit") {
+      price = buy ? Math.min(price, order.price) : Math.max(price, order.price);
+    }
     const notional = units * price;
     const fee = notional * (maker ? this.#makerRate : this.#takerRate);
     this.#balance += buy ? -notional - fee : notional - fee;
-    book.apply(buy ? units : -units, price, fee);
+    book.apply({
+      size: buy ? units : -units,
+      price,
+      fee,
+      orderQuantity: order.quantity,
+    });
     this.#fills++;
     this.#fees += fee;
     const fill: Fill = {
@@ -376,7 +416,7 @@ export class PaperBroker implements Broker {
       price,
       fee,
       liquidity: maker ? "maker" : "taker",
-      time,
+      time: view.tsEventMs,
       tsEvent: view.tsEvent,
       tradeId: view.tradeId,
       position: book.quantity,

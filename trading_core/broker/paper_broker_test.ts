@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { formatFillLine } from "./fill_line.ts";
 import { type Fill, PaperBroker, type PaperBrokerOptions } from "./mod.ts";
 import { feed, T0 } from "../../tests/_broker_trades.ts";
+import { TradeFlags } from "../../common/wire/trade.ts";
+import golden from "./testdata/golden_fills.json" with { type: "json" };
 
 const BTC = { exchange: "binance", symbol: "BTCUSDT" } as const;
 const ETH = { exchange: "binance", symbol: "ETHUSDT" } as const;
@@ -340,39 +342,46 @@ Deno.test("balance and equity: equity − starting balance = realized + unrealiz
   );
 });
 
-Deno.test("the same trades and orders give the same fills, byte for byte", () => {
-  const run = () => {
-    const { paper, fills } = broker({
-      feeBps: 7.5,
-      slippageBps: 1.3,
-      latencyMs: 2,
-    });
-    for (let i = 0; i < 200; i++) {
-      if (i % 7 === 0) {
-        paper.submit({
-          ...BTC,
-          side: i % 2 === 0 ? "buy" : "sell",
-          quantity: 0.37,
-        });
-      }
-      if (i % 11 === 0) {
-        paper.submit({
-          ...BTC,
-          side: "buy",
-          quantity: 0.2,
-          type: "limit",
-          price: 100 + (i % 5) / 10,
-        });
-      }
-      feed(paper, [{ ms: i, price: 100 + ((i * 37) % 13) / 10, size: 0.25 }]);
+/** A fixed run of trades and orders (market and limit, slippage, latency, partial fills); its fill lines, equity and balance. */
+function goldenRun(): string[] {
+  const { paper, fills } = broker({
+    feeBps: 7.5,
+    makerFeeBps: 2,
+    slippageBps: 1.3,
+    latencyMs: 2,
+  });
+  for (let i = 0; i < 200; i++) {
+    if (i % 7 === 0) {
+      paper.submit({
+        ...BTC,
+        side: i % 2 === 0 ? "buy" : "sell",
+        quantity: 0.37,
+      });
     }
-    return [...fills.map(formatFillLine), paper.equity, paper.balance].join(
-      "\n",
-    );
-  };
-  const first = run();
-  assert.ok(first.split("\n").length > 50);
-  assert.equal(run(), first);
+    if (i % 11 === 0) {
+      paper.submit({
+        ...BTC,
+        side: i % 22 === 0 ? "buy" : "sell",
+        quantity: 0.2,
+        type: "limit",
+        price: 100 + (i % 5) / 10,
+      });
+    }
+    feed(paper, [{ ms: i, price: 100 + ((i * 37) % 13) / 10, size: 0.25 }]);
+  }
+  return [
+    ...fills.map(formatFillLine),
+    `equity ${paper.equity}`,
+    `balance ${paper.balance}`,
+  ];
+}
+
+Deno.test("determinism: a fixed run gives the committed fills, byte for byte (testdata/golden_fills.json)", () => {
+  // To update after a deliberate change of the fill model: print
+  // JSON.stringify(goldenRun(), null, 2) into the file and review the diff.
+  const lines = goldenRun();
+  assert.ok(lines.length > 50);
+  assert.deepEqual(lines, golden);
 });
 
 Deno.test("a position never traded is flat", () => {
@@ -459,7 +468,168 @@ Deno.test("options out of range throw a RangeError naming the option", () => {
     () => new PaperBroker({ startingBalance: Infinity }),
     /startingBalance Infinity/,
   );
+  // The same ranges as [trading_core.broker] (BROKER_LIMITS).
+  assert.throws(
+    () => new PaperBroker({ startingBalance: -1 }),
+    /startingBalance -1: expected a number from 0 to 1000000000000000/,
+  );
+  assert.throws(
+    () => new PaperBroker({ latencyMs: 86_400_000 }),
+    /latencyMs 86400000: expected a number from 0 to 3600000/,
+  );
   const defaults = new PaperBroker();
   assert.equal(defaults.startingBalance, 100_000);
   assert.equal(defaults.balance, 100_000);
+});
+
+Deno.test("a limit order through the market fills at the trade price (no worse than its limit) as a taker; one that rested fills at its limit as a maker", () => {
+  const { paper, fills } = broker({ feeBps: 10, makerFeeBps: 2 });
+  feed(paper, [{ ms: 0, price: 100 }]);
+  paper.submit({ ...BTC, side: "buy", quantity: 1, type: "limit", price: 200 });
+  paper.submit({ ...BTC, side: "sell", quantity: 1, type: "limit", price: 50 });
+  feed(paper, [{ ms: 1, price: 100, size: 5 }]);
+  assert.deepEqual(fills.map((f) => [f.orderId, f.price, f.liquidity]), [
+    ["1", 100, "taker"],
+    ["2", 100, "taker"],
+  ]);
+  close(fills[0].fee, 100 * 1e-3, "taker fee");
+  close(paper.equity, 100_000 - 2 * 100 * 1e-3, "equity: only the fees lost");
+  // With slippage, a marketable limit pays at most its limit.
+  const slipped = broker({ slippageBps: 100 });
+  feed(slipped.paper, [{ ms: 0, price: 100 }]);
+  slipped.paper.submit({
+    ...BTC,
+    side: "buy",
+    quantity: 1,
+    type: "limit",
+    price: 100.5,
+  });
+  feed(slipped.paper, [{ ms: 1, price: 100 }]);
+  assert.deepEqual(slipped.fills.map((f) => [f.price, f.liquidity]), [
+    [100.5, "taker"],
+  ]);
+  // A partly filled marketable limit rests: the rest is a maker at its limit.
+  const partial = broker();
+  feed(partial.paper, [{ ms: 0, price: 100 }]);
+  partial.paper.submit({
+    ...BTC,
+    side: "buy",
+    quantity: 2,
+    type: "limit",
+    price: 101,
+  });
+  feed(partial.paper, [{ ms: 1, price: 100 }, { ms: 2, price: 99 }]);
+  assert.deepEqual(partial.fills.map((f) => [f.price, f.liquidity]), [
+    [100, "taker"],
+    [101, "maker"],
+  ]);
+});
+
+Deno.test("no dust: a trade's float leftover fills nothing, an order closes when what is left is a crumb of it", () => {
+  const { paper, fills } = broker();
+  feed(paper, [{ ms: 0, price: 100 }]);
+  paper.submit({ ...BTC, side: "buy", quantity: 0.7 });
+  paper.submit({ ...BTC, side: "buy", quantity: 0.2 });
+  paper.submit({ ...BTC, side: "buy", quantity: 5 });
+  feed(paper, [{ ms: 1, price: 100, size: 0.9 }]);
+  assert.deepEqual(fills.map((f) => f.orderId), ["1", "2"]);
+  assert.equal(paper.fills, 2);
+  assert.equal(paper.openOrders()[0].filled, 0);
+  // An order whose remainder would be a crumb of it takes it all.
+  const crumb = broker();
+  feed(crumb.paper, [{ ms: 0, price: 100 }]);
+  crumb.paper.submit({ ...BTC, side: "buy", quantity: 1 });
+  feed(crumb.paper, [
+    { ms: 1, price: 100, size: 0.7 },
+    { ms: 2, price: 100, size: 0.2 },
+    { ms: 3, price: 100, size: 0.1 },
+  ]);
+  assert.equal(crumb.fills.length, 3);
+  assert.deepEqual(crumb.paper.openOrders(), []);
+  close(crumb.paper.position("binance", "BTCUSDT").quantity, 1, "position");
+});
+
+Deno.test("a position is snapped to flat only under a crumb of the closing order, not of a large position", () => {
+  const { paper } = broker();
+  feed(paper, [{ ms: 0, price: 1 }]);
+  paper.submit({ ...BTC, side: "buy", quantity: 1e10 });
+  feed(paper, [{ ms: 1, price: 1, size: 1e10 }]);
+  paper.submit({ ...BTC, side: "sell", quantity: 1e10 - 5 });
+  feed(paper, [{ ms: 2, price: 1, size: 1e10 }]);
+  assert.equal(paper.position("binance", "BTCUSDT").quantity, 5);
+});
+
+Deno.test("one trade with a wildly wrong timestamp does not move the stream's clock; a late trade does not move it back", () => {
+  const { paper, fills } = broker({ latencyMs: 50 });
+  feed(paper, [{ ms: 0, price: 100 }, { ms: 86_400_000, price: 100 }]);
+  paper.submit({ ...BTC, side: "buy", quantity: 1 });
+  assert.equal(paper.openOrders()[0].fillableFrom, T0 + 50);
+  feed(paper, [{ ms: 10, price: 100 }, { ms: 60, price: 100 }]);
+  assert.deepEqual(fills.map((f) => f.time - T0), [60]);
+  // A late trade: the order's activation counts from the stream's latest time.
+  const late = broker({ latencyMs: 100 });
+  feed(late.paper, [{ ms: 1000, price: 100 }, { ms: 0, price: 100 }]);
+  late.paper.submit({ ...BTC, side: "buy", quantity: 1 });
+  assert.equal(late.paper.openOrders()[0].fillableFrom, T0 + 1100);
+  feed(late.paper, [{ ms: 1001, price: 100 }, { ms: 1100, price: 100 }]);
+  assert.deepEqual(late.fills.map((f) => f.time - T0), [1100]);
+  // A real jump, confirmed by the next trade, moves the clock.
+  const jump = broker({ latencyMs: 10 });
+  feed(jump.paper, [
+    { ms: 0, price: 100 },
+    { ms: 3_600_000, price: 100 },
+    { ms: 3_600_001, price: 100 },
+  ]);
+  jump.paper.submit({ ...BTC, side: "buy", quantity: 1 });
+  assert.equal(jump.paper.openOrders()[0].fillableFrom, T0 + 3_600_010);
+});
+
+Deno.test("latency is counted to the ns, not in whole ms", () => {
+  const { paper, fills } = broker({ latencyMs: 0.5 });
+  feed(paper, [{ ms: 0, price: 100 }]);
+  paper.submit({ ...BTC, side: "buy", quantity: 1 });
+  feed(paper, [{ ms: 0.499, price: 101 }]);
+  assert.equal(fills.length, 0);
+  feed(paper, [{ ms: 0.8, price: 102 }]);
+  assert.deepEqual(fills.map((f) => f.price), [102]);
+  const ms = broker({ latencyMs: 1 });
+  feed(ms.paper, [{ ms: 0.999, price: 100 }]);
+  ms.paper.submit({ ...BTC, side: "buy", quantity: 1 });
+  feed(ms.paper, [{ ms: 1.001, price: 101 }]);
+  assert.equal(ms.fills.length, 0);
+});
+
+Deno.test("onFill sees the broker as of its fill; a cancel from it stops a later fill of the same trade", () => {
+  const seen: [string, number, boolean][] = [];
+  const paper: PaperBroker = new PaperBroker({
+    feeBps: 0,
+    onFill: (fill) => {
+      const held = paper.position("binance", "BTCUSDT").quantity;
+      seen.push([
+        fill.orderId,
+        held,
+        fill.orderId === "1" && paper.cancel("2"),
+      ]);
+    },
+  });
+  feed(paper, [{ ms: 0, price: 100 }]);
+  paper.submit({ ...BTC, side: "buy", quantity: 1 });
+  paper.submit({ ...BTC, side: "buy", quantity: 1 });
+  feed(paper, [{ ms: 1, price: 100, size: 5 }]);
+  assert.deepEqual(seen, [["1", 1, true]]);
+  assert.equal(paper.fills, 1);
+});
+
+Deno.test("a trade flagged Redelivered or Snapshot fills nothing and moves no clock", () => {
+  const { paper, fills } = broker();
+  feed(paper, [{ ms: 0, price: 100 }]);
+  paper.submit({ ...BTC, side: "buy", quantity: 1 });
+  feed(paper, [
+    { ms: 1, price: 90, flags: TradeFlags.Redelivered },
+    { ms: 2, price: 80, flags: TradeFlags.Snapshot },
+  ]);
+  assert.equal(fills.length, 0);
+  assert.equal(paper.position("binance", "BTCUSDT").lastPrice, 100);
+  feed(paper, [{ ms: 3, price: 101 }]);
+  assert.deepEqual(fills.map((f) => f.price), [101]);
 });

@@ -26,7 +26,9 @@ export interface OrderRequest {
   quantity: number;
   /**
    * Market (fills against the next trades, slippage and the taker fee) or
-   * limit (fills at `price` when a trade prints at or through it, maker fee).
+   * limit (fills when a trade prints at or through `price`: at the trade
+   * price as a taker if it crossed the market when placed, else at `price`
+   * with the maker fee).
    *
    * @default {"market"}
    */
@@ -53,7 +55,7 @@ export interface Fill {
   price: number;
   /** Fee paid, quote currency. */
   fee: number;
-  /** `"taker"` for a market order, `"maker"` for a limit order. */
+  /** `"taker"` for a market order and a limit order that crossed the market, `"maker"` for a limit order that rested. */
   liquidity: "taker" | "maker";
   /** Trade time of the trade filled against, ms since the Unix epoch. */
   time: number;
@@ -123,8 +125,8 @@ export interface OpenOrder {
 export interface Broker {
   /**
    * Places an order; returns its id (`"1"`, `"2"`, … in submission order).
-   * It can fill from the next trade of its (exchange, symbol) whose trade
-   * time is at least the latency past that stream's last trade.
+   * It can fill from the next trade of its (exchange, symbol) once that
+   * stream's trade clock is the latency past what it was at submission.
    *
    * @throws {TypeError} for a malformed order (a strategy bug).
    * @throws {RangeError} for a quantity or price that is not positive.
