@@ -473,7 +473,7 @@ Deno.test("BarBuilder: the same symbol on two exchanges is two streams with bars
   );
 });
 
-Deno.test("BarBuilder: each stream has its own trade clock: an exchange a day behind (a replay) neither closes the other's bars nor has its trades made late", () => {
+Deno.test("BarBuilder: each exchange has its own trade clock: an exchange a day behind (a replay) neither closes the other's bars nor has its trades made late", () => {
   const { builder, bars, clock } = setup([], {
     exchange: undefined,
     maxEmptyBars: 5,
@@ -502,32 +502,6 @@ Deno.test("BarBuilder: each stream has its own trade clock: an exchange a day be
   assert.deepEqual(
     bars.slice(2).map((bar) => [bar.exchange, bar.start - T0, bar.trades]),
     [["audx", DAY + 1000, 0], ["audy", 1000, 2]],
-  );
-});
-
-Deno.test("BarBuilder: a trade with a wildly wrong timestamp closes only its own stream's bars, not those of the exchange's other symbols", () => {
-  const { builder, bars, clock } = setup(["A", "B"], { maxEmptyBars: 5 });
-  builder.addTrade(0, T0 + 100, 10, 1, Side.Buy);
-  builder.addTrade(1, T0 + 100, 20, 1, Side.Buy);
-  const YEAR = 365 * 86_400_000;
-  builder.addTrade(0, T0 + YEAR, 11, 1, Side.Buy); // a bad clock upstream
-  assert.deepEqual(bars.map((bar) => [bar.symbol, bar.start - T0]), [
-    ["A", 0],
-  ]);
-  clock.wall = 500; // B's clock T0 + 600: its bar [0, 1s) stays open
-  builder.advance();
-  assert.deepEqual(bars.map((bar) => bar.symbol), ["A"], "B is untouched");
-  builder.addTrade(1, T0 + 700, 21, 1, Side.Buy);
-  assert.deepEqual(
-    builder.counts().map((row) => [row.symbol, row.late, row.skippedEmpty]),
-    [["A", 0, YEAR / 1000 - 1], ["B", 0, 0]],
-    "B's next trade is on time, not late",
-  );
-  clock.wall = 1150; // B's clock T0 + 1250: [0, 1s) closes, with both trades
-  builder.advance();
-  assert.deepEqual(
-    bars.slice(1).map((bar) => [bar.symbol, bar.start - T0, bar.trades]),
-    [["B", 0, 2]],
   );
 });
 
