@@ -26,6 +26,7 @@ import { BarWriter } from "./bar_writer.ts";
 import { FillWriter } from "./fill_writer.ts";
 import type { OutputFileOptions } from "./_line_file.ts";
 import { BarBuilder, type BarCounts } from "./bars.ts";
+import { TradeClock } from "./_trade_clock.ts";
 import { type Fill, PaperBroker } from "./broker/mod.ts";
 import { loadStrategy, StrategyRunner } from "./strategy.ts";
 
@@ -105,6 +106,16 @@ export interface TradeProcessingOptions {
   fillsFile?: OutputFileOptions;
   /** Called with each fill of the strategy's orders, after its `onFill` and the fill file. */
   onFill?: (fill: Fill) => void;
+  /** Called with each accepted (not outlier) trade's time, ms, before the trade is handled (the backtest's equity sampler). */
+  beforeTrade?: (tsEventMs: number) => void;
+  /** Where a stream's first clock outlier is reported (a warning, once per stream). */
+  log?: Logger;
+}
+
+/** {@linkcode BarCounts} with the stream's clock outliers (the same in each interval's row of a stream). */
+export interface StreamCounts extends BarCounts {
+  /** Trades of the stream kept out of bars and broker as clock outliers (`max_clock_jump`). */
+  outliers: number;
 }
 
 /** Bars, the bar file, the strategy and its paper broker of one `live` run. */
@@ -118,6 +129,9 @@ export class TradeProcessing {
   #runner: StrategyRunner | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #onFailure: (hook: string, error: unknown) => void;
+  readonly #clock: TradeClock;
+  readonly #log: Logger | undefined;
+  readonly #beforeTrade: ((tsEventMs: number) => void) | undefined;
 
   private constructor(
     bars: BarBuilder,
@@ -125,7 +139,15 @@ export class TradeProcessing {
     writers: { bars?: BarWriter; fills?: FillWriter },
     runner: StrategyRunner | undefined,
     onFailure: (hook: string, error: unknown) => void,
+    clock: {
+      maxJumpMs: number;
+      log: Logger | undefined;
+      beforeTrade: ((tsEventMs: number) => void) | undefined;
+    },
   ) {
+    this.#clock = new TradeClock(clock.maxJumpMs);
+    this.#log = clock.log;
+    this.#beforeTrade = clock.beforeTrade;
     this.bars = bars;
     this.broker = broker;
     this.#writer = writers.bars;
@@ -202,6 +224,11 @@ export class TradeProcessing {
       { bars: writer, fills },
       runner,
       onFailure,
+      {
+        maxJumpMs: config.bars.maxClockJumpMs,
+        log: options.log,
+        beforeTrade: options.beforeTrade,
+      },
     );
   }
 
@@ -240,11 +267,34 @@ export class TradeProcessing {
    * One delivered trade of stream index `stream`: the broker first (filling
    * the orders placed before it that it reaches: `onFill`), then bars
    * (closing the ones it ends: `onBar`), then the strategy's `onTrade`.
+   * Returns false for a clock outlier (its `ts_event` more than
+   * `max_clock_jump` ahead of the stream's latest accepted trade, not
+   * confirmed by the stream's next trade): it is counted, reported once per
+   * stream, kept out of the broker and the bars, and still reaches
+   * `onTrade`.
    */
-  trade(trade: TradeView, origin: TradeOrigin, stream: number): void {
+  trade(trade: TradeView, origin: TradeOrigin, stream: number): boolean {
+    const ms = trade.tsEventMs;
+    const clock = this.#clock;
+    if (!clock.accept(stream, ms)) {
+      if (clock.outliers(stream) === 1) {
+        this.#log?.warn(
+          `clock outlier kept out of bars and broker: a trade of ${origin.exchange} ${origin.symbol} at ${
+            isoTime(ms)
+          } is more than trading_core.bars.max_clock_jump ahead of the stream's clock ${
+            isoTime(clock.clock(stream))
+          } (reported once per stream; counted as outliers)`,
+          { exchange: origin.exchange, symbol: origin.symbol, seq: trade.seq },
+        );
+      }
+      this.#runner?.trade(trade, origin);
+      return false;
+    }
+    this.#beforeTrade?.(ms);
     this.broker?.trade(trade, origin, stream);
     this.bars.add(trade, stream);
     this.#runner?.trade(trade, origin);
+    return true;
   }
 
   /**
@@ -277,9 +327,20 @@ export class TradeProcessing {
     return this.bars.addSymbol(stream.symbol, stream.exchange);
   }
 
-  /** Bars closed, late trades and skipped empty bars per stream and interval. */
-  counts(): BarCounts[] {
-    return this.bars.counts();
+  /** Bars closed, late trades and skipped empty bars per stream and interval, with each stream's clock outliers. */
+  counts(): StreamCounts[] {
+    const clock = this.#clock;
+    const streams = this.bars.streams.length;
+    const intervals = streams === 0 ? 0 : this.bars.counts().length / streams;
+    return this.bars.counts().map((row, at) => ({
+      ...row,
+      outliers: clock.outliers(Math.floor(at / intervals)),
+    }));
+  }
+
+  /** Clock outliers of stream index `stream` so far. */
+  outliers(stream: number): number {
+    return this.#clock.outliers(stream);
   }
 
   /** Bars written to `--bars-out`, or undefined without one. */
@@ -378,6 +439,11 @@ async function settledBefore(
     work.then(() => true),
     whenAborted(signal).then(() => false),
   ]);
+}
+
+/** `ms` as an RFC 3339 time, or the number when out of Date's range. */
+function isoTime(ms: number): string {
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms);
 }
 
 /** `strategy FILE failed in HOOK: <stack>`. */

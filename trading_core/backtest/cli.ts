@@ -39,6 +39,9 @@ Flags (those with a config key override it):
   --out DIR            where the results go (default:
                        data/backtest/<strategy file name without extension>)
   --bars A,B           bar intervals, e.g. 1s,1m           trading_core.bars.intervals
+  --max-clock-jump D   a trade further ahead of its        trading_core.bars.max_clock_jump
+                       symbol's clock (default 1h) is an
+                       outlier unless the next confirms it
 ${BROKER_FLAGS_HELP}
   --on-bad-row R       stop (default) | skip: a bad row in a recording
                        stops the run (exit 1), or is skipped and counted
@@ -63,6 +66,10 @@ const BACKTEST_FLAGS: Record<string, RoleFlag> = {
   bars: {
     type: "string",
     sets: { key: "trading_core.bars.intervals", convert: splitList },
+  },
+  "max-clock-jump": {
+    type: "string",
+    sets: { key: "trading_core.bars.max_clock_jump" },
   },
   ...BROKER_FLAGS,
   "on-bad-row": { type: "string" },

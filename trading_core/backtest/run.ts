@@ -62,6 +62,8 @@ interface Collected {
   candles: CandleKeeper;
   /** The report's fills. */
   fills: Thinned<ReportFill>;
+  /** Samples equity before each accepted trade, once the broker exists. */
+  sampler?: EquitySampler;
 }
 
 /**
@@ -216,6 +218,8 @@ async function openProcessing(
         });
       },
       onBar: (bar) => collected.candles.bar(bar),
+      beforeTrade: (ms) => collected.sampler!.before(ms),
+      log: createLogger("trading_core", { ...config.log, status }),
     },
   );
   return processing!; // a strategy is given: never undefined
@@ -244,7 +248,8 @@ async function feedAll(
   const curve = new EquityCurve(broker.startingBalance);
   const everyMs = Math.min(...run.bars.intervals.map(parseBarInterval));
   const sampler = new EquitySampler(curve, broker, everyMs);
-  const feed = new Feed(merger, processing, sampler);
+  collected.sampler = sampler;
+  const feed = new Feed(merger, processing);
   const startedAt = performance.now();
   const progress = status && startProgressLine(status, () => ({
     bytesRead: collected.bytesRead,
@@ -293,6 +298,7 @@ async function writeResults(
     streams: run.merger.streams,
     trades: feed.counts,
     gaps: feed.gapCounts,
+    outliers: feed.counts.map((_, stream) => run.processing.outliers(stream)),
     from: feed.from,
     to: feed.to,
     badRows: collected.badRows,
