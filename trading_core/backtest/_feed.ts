@@ -14,8 +14,10 @@ import type {
 import { TradeView } from "../../common/wire/trade_view.ts";
 import { flaggedGaps, GAP_FLAGS, type TradeProcessing } from "../processing.ts";
 
-/** Longest time the feed runs without letting timers and signals in, ms. */
+/** Longest time the feed runs without letting timers and signals in, ms (plus one trade's handling). */
 const YIELD_EVERY_MS = 50;
+/** Trades between two looks at the clock (a look costs ~50 ns). */
+const CHECK_EVERY = 64;
 /**
  * The merged batches into the processing, in order: per record, the gap
  * lines before it, the gaps its flags announce, then the trade. Counts
@@ -80,16 +82,24 @@ export class Feed {
           this.trades += i + 1;
           return;
         }
+        // Reads the page cache serves settle as microtasks, and a slow
+        // strategy may take long over one batch: without a turn of the
+        // event loop every YIELD_EVERY_MS, within a batch too, neither a
+        // signal nor the progress timer would run. The batch stays valid
+        // until the next one is asked for.
+        if ((i & (CHECK_EVERY - 1)) === CHECK_EVERY - 1 || i === count - 1) {
+          if (performance.now() >= yieldAt) {
+            await new Promise((resolve) => setTimeout(resolve, 0));
+            yieldAt = performance.now() + YIELD_EVERY_MS;
+            if (signal.aborted) {
+              this.trades += i + 1;
+              return;
+            }
+          }
+        }
       }
       while (g < gaps.length) this.#gap(gaps[g++]);
       this.trades += count;
-      // Reads the page cache serves settle as microtasks: without a turn of
-      // the event loop now and then, neither a signal nor the progress
-      // timer would run until the end.
-      if (performance.now() >= yieldAt) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        yieldAt = performance.now() + YIELD_EVERY_MS;
-      }
       if (signal.aborted || failed()) return;
     }
   }
