@@ -289,6 +289,26 @@ test("backtest: usage errors exit 2 and a missing recording exits 1, each in one
       2,
       /ERROR backtest: Strategy file not found: "strategies\/none\.ts"/,
     ],
+    [
+      [...RUN, "--data", "data/rec/BTCUSDT.ndjson"],
+      2,
+      /ERROR backtest: --data names data\/rec\/BTCUSDT\.ndjson twice \(also as data\/rec\/BTCUSDT\.ndjson\): .*give each recording once/,
+    ],
+    [
+      [...RUN, "--out", "data/rec/out"],
+      2,
+      /ERROR backtest: --out data\/rec\/out is inside --data data\/rec: /,
+    ],
+    [
+      [...RUN, "--symbols", "BTCUSD"],
+      2,
+      /ERROR backtest: no trade matched --data data\/rec --symbols BTCUSD: check the symbols/,
+    ],
+    [
+      [...RUN, "--from", "2025-01-01"],
+      2,
+      /ERROR backtest: no trade matched --data data\/rec --from 2025-01-01T00:00:00\.000Z: /,
+    ],
   ];
   for (const [args, code, stderr] of cases) {
     const run = await backtest(ws.dir, args);
