@@ -185,7 +185,7 @@ async function openAndRun(
     throw error;
   });
   if (typeof processing === "number") return processing;
-  const run = { merger, processing, collected, status, bars };
+  const run = { merger, processing, collected, bars };
   const end = await feedAll(run, { signal, clock: deps.clock });
   deps.progress?.stop();
   const stopped = signal.aborted;
@@ -322,7 +322,6 @@ interface Run {
   merger: TradeFileMerger;
   processing: TradeProcessing;
   collected: Collected;
-  status: StatusLine | undefined;
   bars: BarsConfig;
 }
 
@@ -339,7 +338,7 @@ async function feedAll(
   },
 ): Promise<{ feed: Feed; curve: EquityCurve; seconds: number }> {
   const { signal, clock } = options;
-  const { merger, processing, collected, status } = run;
+  const { merger, processing, collected } = run;
   const broker = processing.broker!;
   const curve = new EquityCurve(broker.startingBalance);
   const everyMs = sampleEveryMs(run.bars);
