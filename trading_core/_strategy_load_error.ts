@@ -21,7 +21,8 @@ export class StrategyLoadError extends Error {
   }
 }
 
-const READ_HINT = "deno task live and deno task backtest read strategies only under strategies/";
+const READ_HINT =
+  "deno task live and deno task backtest read strategies only under strategies/";
 const RUN_HINT =
   "run trading_core/main.ts (live) or trading_core/backtest/main.ts (backtest) with --allow-read=config,strategies,";
 

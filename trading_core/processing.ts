@@ -88,6 +88,21 @@ export function flaggedGaps(
   return gaps;
 }
 
+/**
+ * A stream's last seq once `gap` is delivered, when it was `last`: none
+ * after a `producer restart` (the next trade starts a new sequence), the
+ * gap's last missing seq when it names one (the next trade continues from
+ * it), else `last` (a reconnect: unknown). `live`'s stats and the backtest
+ * feed both keep it so, for {@linkcode flaggedGaps}.
+ */
+export function seqAfterGap(
+  gap: TradeGap,
+  last: number | undefined,
+): number | undefined {
+  if (gap.cause === "producer restart") return undefined;
+  return gap.lastSeq ?? last;
+}
+
 /** Options of {@linkcode TradeProcessing.open}. */
 export interface TradeProcessingOptions {
   /** Exchange read, or `"*"` for every exchange (the strategy's context; bars name each trade's own). */

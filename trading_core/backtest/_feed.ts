@@ -12,7 +12,12 @@ import type {
   TradeFileMerger,
 } from "../../common/trade_file/mod.ts";
 import { TradeView } from "../../common/wire/trade_view.ts";
-import { flaggedGaps, GAP_FLAGS, type TradeProcessing } from "../processing.ts";
+import {
+  flaggedGaps,
+  GAP_FLAGS,
+  seqAfterGap,
+  type TradeProcessing,
+} from "../processing.ts";
 
 /** Longest time the feed runs without letting timers and signals in, ms (plus one trade's handling). */
 const YIELD_EVERY_MS = 50;
@@ -130,10 +135,7 @@ export class Feed {
 
   #deliver(stream: number, gap: Parameters<TradeProcessing["gap"]>[1]): void {
     this.gapCounts[stream]++;
-    // As TradeStats.gap: a restart starts a new sequence, a known last
-    // missing seq is where the next trade continues from.
-    if (gap.cause === "producer restart") this.#lastSeq[stream] = undefined;
-    else if (gap.lastSeq !== null) this.#lastSeq[stream] = gap.lastSeq;
+    this.#lastSeq[stream] = seqAfterGap(gap, this.#lastSeq[stream]);
     this.#processing.gap(stream, gap);
   }
 }
