@@ -147,6 +147,7 @@ export class TradeProcessing {
   readonly #clock: TradeClock;
   readonly #log: Logger | undefined;
   readonly #beforeTrade: ((tsEventMs: number) => void) | undefined;
+  readonly #wallClock: boolean;
 
   private constructor(
     bars: BarBuilder,
@@ -158,11 +159,14 @@ export class TradeProcessing {
       maxJumpMs: number;
       log: Logger | undefined;
       beforeTrade: ((tsEventMs: number) => void) | undefined;
+      /** The "wall" bar clock: a timer closes bars on time. */
+      wall: boolean;
     },
   ) {
     this.#clock = new TradeClock(clock.maxJumpMs);
     this.#log = clock.log;
     this.#beforeTrade = clock.beforeTrade;
+    this.#wallClock = clock.wall;
     this.bars = bars;
     this.broker = broker;
     this.#writer = writers.bars;
@@ -243,6 +247,7 @@ export class TradeProcessing {
         maxJumpMs: config.bars.maxClockJumpMs,
         log: options.log,
         beforeTrade: options.beforeTrade,
+        wall: config.bars.clock === "wall",
       },
     );
   }
@@ -271,6 +276,9 @@ export class TradeProcessing {
       this.#onFailure("onStart", error);
     }
     const { pending } = options;
+    // The trade clock closes nothing on time: no timer (nothing in a
+    // backtest runs on wall time).
+    if (!this.#wallClock) return started;
     this.#timer = setInterval(() => {
       const lags = pending?.();
       this.bars.advance(lags && ((stream) => lags[stream] > 0));
