@@ -699,3 +699,25 @@ Deno.test("BarBuilder: advance leaves a held stream's open bar to trade time, so
   assert.equal(a[0].trades, 1);
   assert.equal(a[0].complete, false, "the bar the gap spans");
 });
+
+Deno.test("BarBuilder: a quiet symbol's bars close on the exchange's trade clock, which the busy symbols move (a replay at speed 10); now() is read per 10 ms of the exchange's trade time, not per symbol", () => {
+  const { builder, bars, clock } = setup(["A", "B"]);
+  builder.addTrade(1, T0, 20, 1, Side.Buy); // B trades once
+  // A trades every 100 ms of trade time, 10 ms of wall time apart.
+  for (let i = 1; i <= 20; i++) {
+    clock.wall = i * 10;
+    builder.addTrade(0, T0 + i * 100, 10, 1, Side.Buy);
+    builder.advance();
+  }
+  // Trade time T0 + 2000 - 250 ms close_delay: B's bars [0, 1s) closed.
+  assert.deepEqual(
+    bars.filter((bar) => bar.symbol === "B").map((bar) => bar.start - T0),
+    [0],
+  );
+  // 100 symbols trading 1 ms apart over 100 ms: ~10 reads, not 100.
+  const many = setup(Array.from({ length: 100 }, (_, i) => `S${i}`));
+  for (let i = 0; i < 100; i++) {
+    many.builder.addTrade(i, T0 + i, 10, 1, Side.Buy);
+  }
+  assert.ok(many.clock.reads <= 11, `${many.clock.reads} now() reads`);
+});
