@@ -353,9 +353,10 @@ export class TradeProcessing {
   /** Bars closed, late trades and skipped empty bars per stream and interval, with each stream's clock outliers. */
   counts(): StreamCounts[] {
     const clock = this.#clock;
+    const rows = this.bars.counts();
     const streams = this.bars.streams.length;
-    const intervals = streams === 0 ? 0 : this.bars.counts().length / streams;
-    return this.bars.counts().map((row, at) => ({
+    const intervals = streams === 0 ? 0 : rows.length / streams;
+    return rows.map((row, at) => ({
       ...row,
       outliers: clock.outliers(Math.floor(at / intervals)),
     }));
