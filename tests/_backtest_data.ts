@@ -117,3 +117,46 @@ export default {
 };
 `;
 }
+
+/**
+ * On each 1s bar, flips its symbol to long or short 1 unit, or with
+ * `byEquity` `floor(equity / 100) / 100` units (the equity marks the other
+ * symbols at their last price, so the size depends on the order of trades
+ * across symbols); every 7th bar of a symbol it leaves a limit buy at half
+ * the close that never fills. `onStop` logs the open orders (symbol@price,
+ * sorted) and the equity as one line (`at stop: …`).
+ */
+export function flipEveryBar(options: { byEquity?: boolean } = {}): string {
+  return `const bars = new Map();
+const last = new Map();
+export default {
+  onBar(bar, context) {
+    if (bar.interval !== "1s") return;
+    const { broker } = context;
+    const key = bar.exchange + " " + bar.symbol;
+    bars.set(key, (bars.get(key) ?? 0) + 1);
+    const previous = last.get(key);
+    last.set(key, bar.close);
+    if (bars.get(key) % 7 === 0) {
+      broker.submit({ exchange: bar.exchange, symbol: bar.symbol, side: "buy",
+        quantity: 1, type: "limit", price: Math.round(bar.close * 50) / 100 });
+    }
+    if (previous === undefined || bar.close === previous) return;
+    const size = ${
+    options.byEquity ? "Math.floor(broker.equity / 100) / 100" : "1"
+  };
+    const target = bar.close > previous ? size : -size;
+    const quantity = target - broker.position(bar.exchange, bar.symbol).quantity;
+    if (Math.abs(quantity) < 1e-9) return;
+    broker.submit({ exchange: bar.exchange, symbol: bar.symbol,
+      side: quantity > 0 ? "buy" : "sell", quantity: Math.abs(quantity) });
+  },
+  onTrade() {},
+  onStop(context) {
+    const { broker } = context;
+    const open = broker.openOrders().map((o) => o.symbol + "@" + o.price).sort().join(",");
+    context.log.info("at stop: open orders " + open + "; equity " + broker.equity.toFixed(4));
+  },
+};
+`;
+}

@@ -1,125 +1,268 @@
 /**
- * Parity: one recording run (a) through `deno task backtest` and (b)
- * replayed by `serve --source replay --speed 0` into a tethered
- * `live --strategy --bar-clock trade` gives the same orders and fills.
+ * Parity, and the merge order end to end.
+ *
+ * 1. One 2-symbol recording run (a) through the backtest and (b) published by
+ *    `serve --nats --no-ipc --source replay --speed 0` into
+ *    `live --nats --strategy --bar-clock trade` gives the same complete
+ *    fills.ndjson (in a canonical order: live's order across symbols is the
+ *    transport's), the same orders, equity, and open orders at stop.
+ * 2. A strategy sized by the broker's equity (so the order across symbols
+ *    matters) gives byte-identical fills over the two files merged and over
+ *    one file presorted in the merge order, and other fills over the same
+ *    trades unmerged: the comparison can fail.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import denoJson from "../deno.json" with { type: "json" };
 import {
   assertCleanExit,
   publishedTrades,
   ROLE_PERMISSIONS,
   roleConfig,
   RoleProcess,
+  summaryOf,
 } from "./_ipc_roles.ts";
-import { writeRecording } from "./_backtest_data.ts";
-import { gatedTest } from "./_permissions.ts";
-import { PROJECT_ROOT } from "./nats_server.ts";
+import { flipEveryBar, writeRecording } from "./_backtest_data.ts";
+import { gatedTest, harnessPermissions } from "./_permissions.ts";
+import { PROJECT_ROOT, startNatsServer } from "./nats_server.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT"];
 const TRADES = 1500; // per symbol
 
-/** The fills of an NDJSON fill file, per symbol, without the order ids (submission order across symbols is the transport's in live). */
-async function fillsBySymbol(
-  path: string,
-): Promise<Record<string, unknown[]>> {
-  const text = await Deno.readTextFile(path);
-  const bySymbol: Record<string, unknown[]> = {};
-  for (const line of text.trimEnd().split("\n")) {
-    const { orderId: _, ...fill } = JSON.parse(line);
-    (bySymbol[fill.symbol] ??= []).push(fill);
+/** The merge order's key of an NDJSON row of file `file`: ts_event, ts_recv, file, seq. */
+function mergeKey(line: string, file: number): bigint[] {
+  const row = JSON.parse(line);
+  return [
+    BigInt(row.tsEvent),
+    BigInt(row.tsRecv),
+    BigInt(file),
+    BigInt(row.seq),
+  ];
+}
+
+function compareKeys(a: bigint[], b: bigint[]): number {
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
   }
-  return bySymbol;
+  return 0;
+}
+
+/**
+ * A fill file in a canonical order that does not depend on how trades of
+ * different symbols interleave within the same moment: sorted by trade time,
+ * exchange and symbol (a symbol's fills keep their order), order ids renamed
+ * in order of first appearance. Every other field is kept as written.
+ */
+function canonicalFills(text: string): string[] {
+  const fills = text.trimEnd().split("\n").map((line) => JSON.parse(line));
+  fills.sort((a, b) =>
+    BigInt(a.tsEvent) < BigInt(b.tsEvent)
+      ? -1
+      : BigInt(a.tsEvent) > BigInt(b.tsEvent)
+      ? 1
+      : a.exchange < b.exchange
+      ? -1
+      : a.exchange > b.exchange
+      ? 1
+      : a.symbol < b.symbol
+      ? -1
+      : a.symbol > b.symbol
+      ? 1
+      : 0
+  );
+  const ids = new Map<string, string>();
+  return fills.map((fill) => {
+    if (!ids.has(fill.orderId)) ids.set(fill.orderId, String(ids.size + 1));
+    return JSON.stringify({ ...fill, orderId: ids.get(fill.orderId) });
+  });
+}
+
+/** Runs the backtest (its own entrypoint, reading the temp dir) and returns its output. */
+async function backtest(args: string[]): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-read",
+      "--allow-write",
+      join(PROJECT_ROOT, "trading_core/backtest/main.ts"),
+      "--bars",
+      "1s",
+      ...args,
+    ],
+    cwd: PROJECT_ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) +
+    new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, text);
+  return text;
+}
+
+/** Writes the recording; returns its files' texts and its rows sorted in the merge order. */
+async function recording(dir: string): Promise<
+  { texts: string[]; merged: string[]; rows: number }
+> {
+  const files = await writeRecording(join(dir, "rec"), {
+    symbols: SYMBOLS,
+    trades: TRADES,
+    seconds: 300,
+    seed: 11,
+  });
+  const texts = await Promise.all(files.map((f) => Deno.readTextFile(f)));
+  const rows = texts.flatMap((text, file) =>
+    text.trimEnd().split("\n").map((line) => ({
+      line,
+      key: mergeKey(line, file),
+    }))
+  );
+  const merged = rows.toSorted((a, b) => compareKeys(a.key, b.key))
+    .map((row) => row.line);
+  return { texts, merged, rows: rows.length };
+}
+
+/** The open orders and the equity of a strategy's `at stop:` line. */
+function atStop(text: string): { open: string; equity: number } {
+  const line = /at stop: open orders (\S*); equity (\S+)/.exec(text);
+  assert.ok(line, text);
+  return { open: line[1], equity: Number(line[2]) };
 }
 
 gatedTest({
   name:
-    "parity: strategies/ma_crossover.ts over one 2-symbol recording gives the same fills in deno task backtest and in a tethered live --bar-clock trade fed by serve --source replay --speed 0",
-  permissions: ROLE_PERMISSIONS,
+    "parity: one 2-symbol recording gives the same complete fills (canonical order), orders, equity and open orders at stop in the backtest and in live --nats --bar-clock trade fed by serve --source replay --speed 0",
+  permissions: [...ROLE_PERMISSIONS, ...harnessPermissions()],
   async fn() {
+    await using server = await startNatsServer();
     await using config = await roleConfig({
       symbols: SYMBOLS,
-      ipcSource: { delivery: "tethered" },
+      nats: {
+        url: server.url,
+        publish: { batch_max_trades: 1, max_in_flight: 1 },
+      },
     });
-    // The backtest task reads and writes only under data/.
-    const dir = `data/parity_test_${crypto.randomUUID()}`;
-    await Deno.mkdir(join(PROJECT_ROOT, dir), { recursive: true });
+    const dir = config.dir;
+    const strategy = join(dir, "flip.ts");
+    await Deno.writeTextFile(strategy, flipEveryBar());
+    const { merged, rows } = await recording(dir);
+    const replay = join(dir, "replay.ndjson");
+    await Deno.writeTextFile(replay, merged.join("\n") + "\n");
+    await using serve = new RoleProcess("serve", config, [
+      "--nats",
+      "--no-ipc",
+      "--source",
+      "replay",
+      "--file",
+      replay,
+      "--speed",
+      "0",
+    ]);
+    const served = await serve.finish();
+    assertCleanExit(served, "serve");
+    assert.equal(publishedTrades(served.stdout), rows);
+    // live may write only under data/.
+    const liveFills = join(
+      PROJECT_ROOT,
+      `data/parity_test_${crypto.randomUUID()}.ndjson`,
+    );
     try {
-      const files = await writeRecording(join(PROJECT_ROOT, dir, "rec"), {
-        symbols: SYMBOLS,
-        trades: TRADES,
-        seconds: 300,
-        seed: 11,
-      });
-      // (b) serve replays one file: the two symbols' recordings as one, in time order.
-      const rows = (await Promise.all(files.map((f) => Deno.readTextFile(f))))
-        .flatMap((text) => text.trimEnd().split("\n"))
-        .sort((a, b) => {
-          const x = BigInt(JSON.parse(a).tsEvent);
-          const y = BigInt(JSON.parse(b).tsEvent);
-          return x < y ? -1 : x > y ? 1 : 0;
-        });
-      const replay = join(config.dir, "replay.ndjson");
-      await Deno.writeTextFile(replay, rows.join("\n") + "\n");
-      const liveFills = `${dir}/live_fills.ndjson`;
       await using live = new RoleProcess("live", config, [
+        "--nats",
+        "--deliver",
+        "all",
         "--strategy",
-        "strategies/ma_crossover.ts",
+        strategy,
         "--bars",
         "1s",
         "--bar-clock",
         "trade",
         "--fills-out",
         liveFills,
+        "--summary-json",
         "--max-trades",
-        String(rows.length),
+        String(rows),
       ]);
-      await live.waitFor(/waiting for ring/);
-      await using serve = new RoleProcess("serve", config, [
-        "--source",
-        "replay",
-        "--file",
-        replay,
-        "--speed",
-        "0",
+      const lived = await live.finish();
+      assertCleanExit(lived, "live");
+      const text = await backtest([
+        "--config",
+        config.path,
+        "--strategy",
+        strategy,
+        "--data",
+        join(dir, "rec"),
+        "--out",
+        join(dir, "out"),
       ]);
-      const served = await serve.finish();
-      assertCleanExit(served, "serve");
-      assert.equal(publishedTrades(served.stdout), rows.length);
-      assertCleanExit(await live.finish(), "live");
-      // (a) the backtest, with the task's own permissions.
-      const tokens = denoJson.tasks.backtest.command.split(/\s+/);
-      const backtest = await new Deno.Command(Deno.execPath(), {
-        args: [
-          ...tokens.slice(1),
-          "--strategy",
-          "strategies/ma_crossover.ts",
-          "--data",
-          `${dir}/rec`,
-          "--bars",
-          "1s",
-          "--out",
-          `${dir}/out`,
-        ],
-        cwd: PROJECT_ROOT,
-        env: { NO_COLOR: "1" },
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(backtest.stdout) +
-        new TextDecoder().decode(backtest.stderr);
-      assert.equal(backtest.code, 0, text);
-      const expected = await fillsBySymbol(join(PROJECT_ROOT, liveFills));
-      const got = await fillsBySymbol(
-        join(PROJECT_ROOT, dir, "out/fills.ndjson"),
+      const fills = await Deno.readTextFile(join(dir, "out/fills.ndjson"));
+      assert.ok(fills.split("\n").length > 100, "fills");
+      for (const symbol of SYMBOLS) {
+        assert.ok(fills.includes(`"symbol":"${symbol}"`), `${symbol} traded`);
+      }
+      assert.deepEqual(
+        canonicalFills(await Deno.readTextFile(liveFills)),
+        canonicalFills(fills),
+        "fills.ndjson",
       );
-      assert.deepEqual(Object.keys(got).sort(), SYMBOLS, "both symbols traded");
-      assert.ok(got.BTCUSDT.length > 10, `${got.BTCUSDT.length} fills`);
-      assert.deepEqual(got, expected);
+      const summary = JSON.parse(
+        await Deno.readTextFile(join(dir, "out/summary.json")),
+      );
+      const broker = summaryOf(lived).broker!;
+      assert.equal(broker.orders, summary.orders);
+      assert.equal(broker.fills, summary.fills);
+      assert.ok(Math.abs(broker.equity - summary.endingEquity) < 1e-6);
+      const stop = atStop(text);
+      assert.match(stop.open, /BTCUSDT@.*ETHUSDT@/, "limit orders left open");
+      const liveStop = atStop(lived.stdout + lived.stderr);
+      assert.equal(liveStop.open, stop.open, "open orders at stop");
+      assert.ok(Math.abs(liveStop.equity - stop.equity) < 1e-3);
     } finally {
-      await Deno.remove(join(PROJECT_ROOT, dir), { recursive: true });
+      await Deno.remove(liveFills).catch(() => {});
+    }
+  },
+});
+
+gatedTest({
+  name:
+    "merge order end to end: a strategy sized by the broker's equity gives byte-identical fills over two files merged and one file presorted in the merge order, and other fills over the same trades unmerged",
+  permissions: [{ name: "run" }, { name: "read" }, { name: "write" }],
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "marketbus_merge_" });
+    try {
+      const strategy = join(dir, "equity.ts");
+      await Deno.writeTextFile(strategy, flipEveryBar({ byEquity: true }));
+      const { texts, merged } = await recording(dir);
+      await Deno.writeTextFile(
+        join(dir, "presorted.ndjson"),
+        merged.join("\n") + "\n",
+      );
+      // The merge disabled: BTCUSDT's trades, then ETHUSDT's, in one file.
+      await Deno.writeTextFile(join(dir, "unmerged.ndjson"), texts.join(""));
+      const fills: Record<string, string> = {};
+      for (const data of ["rec", "presorted.ndjson", "unmerged.ndjson"]) {
+        await backtest([
+          "--strategy",
+          strategy,
+          "--data",
+          join(dir, data),
+          "--out",
+          join(dir, `out_${data}`),
+        ]);
+        fills[data] = await Deno.readTextFile(
+          join(dir, `out_${data}`, "fills.ndjson"),
+        );
+      }
+      assert.ok(fills.rec.split("\n").length > 100, "fills");
+      assert.equal(fills["presorted.ndjson"], fills.rec);
+      assert.notDeepEqual(
+        canonicalFills(fills["unmerged.ndjson"]),
+        canonicalFills(fills.rec),
+        "the unmerged order gives other fills",
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });

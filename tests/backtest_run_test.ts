@@ -169,6 +169,51 @@ test("backtest: --from/--to and --symbols keep only that range and those symbols
   assert.ok(summary.from! >= from && summary.to! < from + 30_000);
 });
 
+test("backtest: a clock outlier (an ETHUSDT trade stamped 2099) changes no fill, no bar, neither `to` nor the equity figures; it is counted per symbol and logged once", async () => {
+  await using ws = await workspace();
+  const base = await backtest(ws.dir, [...RUN, "--out", "data/base"]);
+  assert.equal(base.code, 0, base.stdout + base.stderr);
+  const eth = join(ws.dir, "data/rec/ETHUSDT.ndjson");
+  const lines = (await Deno.readTextFile(eth)).trimEnd().split("\n");
+  const last = JSON.parse(lines.at(-1)!);
+  const ns = BigInt(Date.UTC(2099, 0, 1)) * 1_000_000n;
+  lines.push(JSON.stringify({
+    ...last,
+    seq: last.seq + 1,
+    tsEvent: String(ns),
+    tsRecv: String(ns + 1_000_000n),
+    price: "1",
+    tradeId: String(BigInt(last.tradeId) + 1n),
+  }));
+  await Deno.writeTextFile(eth, lines.join("\n") + "\n");
+  const run = await backtest(ws.dir, [...RUN, "--out", "data/outlier"]);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(
+    run.stderr,
+    /WARN {2}trading_core: clock outlier kept out of bars and broker: a trade of binance ETHUSDT at 2099-01-01T00:00:00\.000Z/,
+  );
+  const before = await summaryOf(join(ws.dir, "data/base"));
+  const after = await summaryOf(join(ws.dir, "data/outlier"));
+  assert.equal(after.outliers, 1);
+  assert.deepEqual(after.symbols.map((s) => [s.symbol, s.outliers]), [
+    ["BTCUSDT", 0],
+    ["ETHUSDT", 1],
+    ["SOLUSDT", 0],
+  ]);
+  assert.equal(after.trades, before.trades + 1, "counted as processed");
+  const { trades: _t, outliers: _o, symbols: _s, ...restAfter } = after;
+  const { trades: _t2, outliers: _o2, symbols: _s2, ...restBefore } = before;
+  assert.deepEqual(
+    restAfter,
+    restBefore,
+    "to, P&L, sharpe, exposure unchanged",
+  );
+  assert.deepEqual(
+    await Deno.readFile(join(ws.dir, "data/outlier/fills.ndjson")),
+    await Deno.readFile(join(ws.dir, "data/base/fills.ndjson")),
+  );
+});
+
 test("backtest: a strategy that throws ends the run with one error line naming it and the hook, exit 1, partial results written", async () => {
   await using ws = await workspace();
   const run = await backtest(ws.dir, [
@@ -244,6 +289,26 @@ test("backtest: usage errors exit 2 and a missing recording exits 1, each in one
       2,
       /ERROR backtest: Strategy file not found: "strategies\/none\.ts"/,
     ],
+    [
+      [...RUN, "--data", "data/rec/BTCUSDT.ndjson"],
+      2,
+      /ERROR backtest: --data names data\/rec\/BTCUSDT\.ndjson twice \(also as data\/rec\/BTCUSDT\.ndjson\): .*give each recording once/,
+    ],
+    [
+      [...RUN, "--out", "data/rec/out"],
+      2,
+      /ERROR backtest: --out data\/rec\/out is inside --data data\/rec: /,
+    ],
+    [
+      [...RUN, "--symbols", "BTCUSD"],
+      2,
+      /ERROR backtest: no trade matched --data data\/rec --symbols BTCUSD: check the symbols/,
+    ],
+    [
+      [...RUN, "--from", "2025-01-01"],
+      2,
+      /ERROR backtest: no trade matched --data data\/rec --from 2025-01-01T00:00:00\.000Z: /,
+    ],
   ];
   for (const [args, code, stderr] of cases) {
     const run = await backtest(ws.dir, args);
@@ -254,9 +319,13 @@ test("backtest: usage errors exit 2 and a missing recording exits 1, each in one
   }
 });
 
-test("backtest: the first SIGINT stops a run midway within a bound, writes the partial results and exits 130", async () => {
+test("backtest: the first SIGINT stops a run midway within a bound whatever the strategy costs (20 ms per trade: a batch would take 80 s), writes the partial results and exits 130", async () => {
   await using ws = await workspace();
   await writeRecording(join(ws.dir, "data", "big"), { trades: 4000 });
+  await Deno.writeTextFile(
+    join(ws.dir, "strategies", "heavy.ts"),
+    flipStrategy({ busyMs: 20 }),
+  );
   const { flags, script } = taskCommand();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -265,7 +334,7 @@ test("backtest: the first SIGINT stops a run midway within a bound, writes the p
       ...flags,
       script,
       "--strategy",
-      "strategies/slow.ts",
+      "strategies/heavy.ts",
       "--data",
       "data/big",
     ],
@@ -286,9 +355,9 @@ test("backtest: the first SIGINT stops a run midway within a bound, writes the p
   assert.ok(ms < 10_000, `stopped ${ms.toFixed(0)} ms after the signal`);
   assert.match(stdout, /SIGINT: stopping/);
   assert.match(stdout, /\(stopped early: partial results\)\n$/);
-  const summary = await summaryOf(join(ws.dir, "data/backtest/slow"));
+  const summary = await summaryOf(join(ws.dir, "data/backtest/heavy"));
   assert.ok(
-    summary.trades > 0 && summary.trades < 12_000,
+    summary.trades > 0 && summary.trades < 1_000,
     `${summary.trades} trades`,
   );
 });

@@ -53,7 +53,12 @@ const TASK_FLAGS: Record<RunTask, string[]> = {
     "--allow-net=127.0.0.1,localhost",
   ],
   // Files only: recordings, the strategy and the config in; results under data/ out.
-  backtest: ["--allow-read=config,strategies,data", "--allow-write=data"],
+  // --no-prompt: on a terminal, a path outside these is one line, not Deno's prompt.
+  backtest: [
+    "--no-prompt",
+    "--allow-read=config,strategies,data",
+    "--allow-write=data",
+  ],
 };
 /** `deno task compile`: per binary, its script and the flags baked in (live's, minus strategies/). */
 const BINARY_FLAGS: Record<string, { script: string; flags: string[] }> = {
@@ -293,7 +298,7 @@ function denials(files: { strategy: string; record: string }): Denial[] {
       stderr: new RegExp(
         `Cannot read strategy "${
           escape(files.strategy)
-        }": deno task live may read only config/ and strategies/`,
+        }": deno task live and deno task backtest read strategies only under strategies/`,
       ),
     },
     {
@@ -307,7 +312,7 @@ function denials(files: { strategy: string; record: string }): Denial[] {
       ],
       code: 1,
       stderr:
-        /Cannot read trade file "\/etc\/hostname": Requires read access to "\/etc\/hostname"/,
+        /Cannot read trade file "\/etc\/hostname": deno task backtest reads recordings only under data\/; put it there, or run trading_core\/backtest\/main.ts with --allow-read=config,strategies,data,\/etc\/hostname/,
     },
     {
       what: "live connects to a NATS server outside --allow-net",

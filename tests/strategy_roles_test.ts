@@ -217,7 +217,7 @@ gatedTest({
       const cases = [
         [
           outside,
-          `Cannot read strategy "${outside}": deno task live may read only config/ and strategies/; put the strategy under strategies/, or run trading_core/main.ts with --allow-read=config,strategies,${outside}`,
+          `Cannot read strategy "${outside}": deno task live and deno task backtest read strategies only under strategies/; put the strategy under strategies/, or run trading_core/main.ts (live) or trading_core/backtest/main.ts (backtest) with --allow-read=config,strategies,${outside}`,
         ],
         [
           "strategies/no_such_strategy.ts",

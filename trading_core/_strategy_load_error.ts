@@ -21,9 +21,10 @@ export class StrategyLoadError extends Error {
   }
 }
 
-const READ_HINT = "deno task live may read only config/ and strategies/";
+const READ_HINT =
+  "deno task live and deno task backtest read strategies only under strategies/";
 const RUN_HINT =
-  "run trading_core/main.ts with --allow-read=config,strategies,";
+  "run trading_core/main.ts (live) or trading_core/backtest/main.ts (backtest) with --allow-read=config,strategies,";
 
 /** `path` quoted for a message. */
 export function quote(path: string): string {

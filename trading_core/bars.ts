@@ -68,9 +68,9 @@ const INCOMPLETE = 13;
 const PENDING = 14;
 const STRIDE = 15;
 
-// The fields of one stream's trade clock in #clocks: the latest trade
+// The fields of one exchange's trade clock in #clocks: the latest trade
 // time, and the trade time and wall time of the last anchor (-Infinity before
-// the stream's first trade). Unused with the "trade" clock.
+// the exchange's first trade).
 const MAX_TS = 0;
 const ANCHOR_TS = 1;
 const ANCHOR_WALL = 2;
@@ -93,10 +93,13 @@ const ANCHOR_STEP_MS = 10;
  * - A trade at or past the open bar's end closes it (and emits the empty
  *   bars in between) before it is added. With the `"wall"` clock (the
  *   default), {@linkcode advance} also closes bars whose end is
- *   `closeDelayMs` behind their stream's trade clock, so bars close on time
- *   when no trade comes; with the `"trade"` clock it closes nothing, and the
- *   bars depend on the trades alone (a backtest). Every bar is emitted through `onBar` before the call
- *   that closed it returns, in start order per stream and interval.
+ *   `closeDelayMs` behind their exchange's trade clock, so bars close on
+ *   time when no trade comes; with the `"trade"` clock it closes nothing,
+ *   and the bars depend on each stream's own trades alone (a backtest, and
+ *   live `--bar-clock trade`: the order of trades across symbols, which a
+ *   live feed does not fix, then changes no bar). Every bar is emitted
+ *   through `onBar` before the call that closed it returns, in start order
+ *   per stream and interval.
  * - A trade older than the open bar's start belongs to a bar already closed:
  *   it is counted as late and changes no bar.
  * - When one step would emit more than `maxEmptyBars` empty bars for a
@@ -107,15 +110,19 @@ const ANCHOR_STEP_MS = 10;
  *   stream's next trade and the bar holding that trade `complete: false`.
  * - At shutdown the open bars are not emitted: they are partial.
  *
- * The trade clock of a stream (with the `"wall"` clock) estimates its current
- * trade time as its latest trade time plus the time `now()` says has passed
- * since; it re-reads `now()` when that trade time has moved 10 ms, so when
- * trades stop the estimate can lag by up to that. It suits live feeds and
- * replays at any speed. Each (exchange, symbol) stream has its own: two
+ * The trade clock of an exchange (the `"wall"` clock only) estimates its current trade time as the
+ * latest trade time seen (over the exchange's streams) plus the time `now()`
+ * says has passed since; it re-reads `now()` when that trade time has moved
+ * 10 ms, so when trades stop the estimate can lag by up to that. It suits
+ * live feeds and replays at any speed. Each exchange has its own, since two
  * exchanges' times need not agree (one may be replayed from last year's file
- * while the other is live), and one trade with a wildly wrong timestamp
- * closes only its own stream's bars. Trade time must be non-negative (as the
- * wire format holds it).
+ * while the other is live): one never closes the other's bars. One clock per
+ * exchange costs one `now()` per 10 ms of trade time whatever the number of
+ * symbols, and a quiet symbol's bars close on time when the busy ones move
+ * the clock (a replay at speed N). A trade with a wildly wrong timestamp
+ * would move it for every symbol: the caller keeps such outliers out (see
+ * `TradeProcessing`, `trading_core.bars.max_clock_jump`). Trade time must be
+ * non-negative (as the wire format holds it).
  *
  * `add` allocates nothing except the bars it emits. An exception thrown by
  * `onBar` propagates out of `add` or `advance`; the bar counts as emitted,
@@ -132,10 +139,14 @@ export class BarBuilder {
   /** The "trade" clock: no wall clock, advance() closes nothing. */
   readonly #tradeClock: boolean;
   readonly #streams: TradeOrigin[] = [];
-  /** Per exchange: its streams' indexes by symbol. */
-  readonly #index = new Map<string, Map<string, number>>();
+  /** Per exchange: its clock's index and its streams' indexes by symbol. */
+  readonly #index = new Map<
+    string,
+    { clock: number; symbols: Map<string, number> }
+  >();
   #slots = new Float64Array(0);
-  /** Per stream: its trade clock (CLOCK_STRIDE fields). */
+  /** The clock index of each stream (its exchange's). */
+  #clockOf = new Int32Array(0);
   #clocks = new Float64Array(0);
 
   /**
@@ -194,8 +205,8 @@ export class BarBuilder {
         }: expected a string (here or in the exchange option)`,
       );
     }
-    let symbols = this.#index.get(exchange);
-    const known = symbols?.get(symbol);
+    let entry = this.#index.get(exchange);
+    const known = entry?.symbols.get(symbol);
     if (known !== undefined) return known;
     const index = this.#streams.length;
     const size = (index + 1) * this.#intervalMs.length * STRIDE;
@@ -206,21 +217,33 @@ export class BarBuilder {
         slots[at + START] = NaN;
       }
       this.#slots = slots;
-      const clocks = new Float64Array(
-        (slots.length / (this.#intervalMs.length * STRIDE)) * CLOCK_STRIDE,
+      const clockOf = new Int32Array(
+        slots.length / (this.#intervalMs.length * STRIDE),
       );
-      clocks.set(this.#clocks);
-      // No trade yet: -Infinity.
-      clocks.fill(-Infinity, this.#clocks.length);
-      this.#clocks = clocks;
+      clockOf.set(this.#clockOf);
+      this.#clockOf = clockOf;
     }
-    if (symbols === undefined) {
-      symbols = new Map();
-      this.#index.set(exchange, symbols);
+    if (entry === undefined) {
+      entry = { clock: this.#index.size, symbols: new Map() };
+      this.#index.set(exchange, entry);
+      this.#addClock();
     }
-    symbols.set(symbol, index);
+    entry.symbols.set(symbol, index);
+    this.#clockOf[index] = entry.clock;
     this.#streams.push({ exchange, symbol });
     return index;
+  }
+
+  /** Makes room for the clock of one more exchange, before its first trade. */
+  #addClock(): void {
+    const at = (this.#index.size - 1) * CLOCK_STRIDE;
+    if (at + CLOCK_STRIDE > this.#clocks.length) {
+      const clocks = new Float64Array(2 * (at + CLOCK_STRIDE));
+      clocks.set(this.#clocks);
+      this.#clocks = clocks;
+    }
+    this.#clocks[at + MAX_TS] = -Infinity;
+    this.#clocks[at + ANCHOR_TS] = -Infinity;
   }
 
   /**
@@ -279,7 +302,7 @@ export class BarBuilder {
   ): void {
     this.#checkStream(stream);
     const clocks = this.#clocks;
-    const c = stream * CLOCK_STRIDE;
+    const c = this.#clockOf[stream] * CLOCK_STRIDE;
     if (!this.#tradeClock && tsEventMs > clocks[c + MAX_TS]) {
       clocks[c + MAX_TS] = tsEventMs;
       if (tsEventMs >= clocks[c + ANCHOR_TS] + ANCHOR_STEP_MS) {
@@ -330,33 +353,40 @@ export class BarBuilder {
 
   /**
    * With the `"wall"` clock, closes every open bar whose end is at least
-   * `closeDelayMs` behind its stream's trade clock, with the empty bars of
-   * the whole intervals since (never one ending past the clock); with the
-   * `"trade"` clock, does nothing. Does nothing for a stream before its
+   * `closeDelayMs` behind its exchange's trade clock, with the empty bars of the whole intervals since
+   * (never one ending past the clock). Does nothing for a stream before its
    * first trade, nor for one `held` says is held (its feed has trades not
    * yet delivered: they, or a gap found on reading them, belong to the open
    * bar, which then closes on trade time). Meant for a timer (e.g. every
-   * 100 ms); cheap to call often.
+   * 100 ms); cheap to call often. With the `"trade"` clock, does nothing.
    */
   advance(held?: (stream: number) => boolean): void {
     if (this.#tradeClock) return;
+    // Per exchange: bars ending at or before its limit close (NaN: no trade).
+    const limits = new Float64Array(this.#index.size).fill(NaN);
     let now: number | undefined;
-    const intervals = this.#intervalMs.length;
-    // Streams onBar adds meanwhile have had no trade: nothing to close.
-    for (let stream = 0; stream < this.#streams.length; stream++) {
-      const c = stream * CLOCK_STRIDE;
-      const maxTs = this.#clocks[c + MAX_TS];
-      if (maxTs === -Infinity || held?.(stream)) continue;
+    const clocks = this.#clocks;
+    for (let e = 0; e < limits.length; e++) {
+      const c = e * CLOCK_STRIDE;
+      const maxTs = clocks[c + MAX_TS];
+      if (maxTs === -Infinity) continue;
       now ??= this.#now();
-      // Bars ending at or before `limit` close.
-      const limit = Math.max(
+      const clock = Math.max(
         maxTs,
-        this.#clocks[c + ANCHOR_TS] + (now - this.#clocks[c + ANCHOR_WALL]),
-      ) - this.#closeDelayMs;
+        clocks[c + ANCHOR_TS] + (now - clocks[c + ANCHOR_WALL]),
+      );
+      limits[e] = clock - this.#closeDelayMs;
+    }
+    const intervals = this.#intervalMs.length;
+    for (let stream = 0; stream < this.#streams.length; stream++) {
+      // undefined for an exchange onBar added meanwhile: its turn comes next time.
+      if (held?.(stream)) continue;
+      const limit = limits[this.#clockOf[stream]];
       for (let k = 0; k < intervals; k++) {
         const ms = this.#intervalMs[k];
-        // The open bar becomes `next`.
+        // Bars ending at or before `limit` close: the open bar becomes `next`.
         const next = Math.floor(limit / ms) * ms;
+        // False for NaN: no bars before the stream's first trade.
         if (this.#slots[(stream * intervals + k) * STRIDE + START] < next) {
           this.#roll(stream, k, next);
         }

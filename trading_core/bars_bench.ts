@@ -1,7 +1,9 @@
 /**
  * Cost of {@linkcode BarBuilder.add} per trade: 2 intervals (1s, 1m), 3
  * symbols, trades 1 ms apart (each one moves the trade clock, the worst case
- * for it), so a 1s bar closes every ~333 trades per symbol. One iteration is
+ * for it), so a 1s bar closes every ~333 trades per symbol; the same with 100
+ * symbols (the wall clock is read per 10 ms of the exchange's trade time, not
+ * per symbol), and with the `"trade"` clock. One iteration is
  * {@linkcode TRADES} trades: divide the time by it for ns/trade.
  * `deno bench trading_core/bars_bench.ts`.
  *
@@ -45,6 +47,24 @@ Deno.bench(`BarBuilder.add: ${TRADES} trades, 3 symbols, 1s + 1m`, (b) => {
   for (let i = 0; i < TRADES; i++) bars.add(view.select(i), i % 3);
   b.end();
 });
+
+const SYMBOLS_100 = Array.from({ length: 100 }, (_, i) => `S${i}USDT`);
+for (const clock of ["wall", "trade"] as const) {
+  Deno.bench(
+    `BarBuilder.add: ${TRADES} trades, 100 symbols, 1s + 1m, clock ${clock}`,
+    (b) => {
+      const bars = new BarBuilder(SYMBOLS_100, {
+        exchange: "binance",
+        intervals: ["1s", "1m"],
+        clock,
+        onBar,
+      });
+      b.start();
+      for (let i = 0; i < TRADES; i++) bars.add(view.select(i), i % 100);
+      b.end();
+    },
+  );
+}
 
 Deno.bench(`baseline: select + read the 4 fields of ${TRADES} trades`, (b) => {
   b.start();

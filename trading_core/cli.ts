@@ -77,6 +77,9 @@ ${LOG_FLAGS_HELP}
   --bar-clock CLOCK    wall | trade: bars also close on    trading_core.bars.clock
                        each stream's trade clock (wall) or
                        only on its later trades (trade)
+  --max-clock-jump D   a trade further ahead of its        trading_core.bars.max_clock_jump
+                       symbol's clock (default 1h) is an
+                       outlier unless the next confirms it
   --bars-out FILE      write closed bars as NDJSON         trading_core.bars_out
   --fills-out FILE     write the strategy's paper fills    trading_core.fills_out
                        as NDJSON
@@ -163,6 +166,10 @@ const LIVE_FLAGS: Record<string, RoleFlag> = {
     sets: { key: "trading_core.bars.intervals", convert: splitList },
   },
   "bar-clock": { type: "string", sets: { key: "trading_core.bars.clock" } },
+  "max-clock-jump": {
+    type: "string",
+    sets: { key: "trading_core.bars.max_clock_jump" },
+  },
   "bars-out": { type: "string", sets: { key: "trading_core.bars_out" } },
   "fills-out": { type: "string", sets: { key: "trading_core.fills_out" } },
   ...BROKER_FLAGS,

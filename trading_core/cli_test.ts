@@ -328,6 +328,21 @@ Deno.test("live: --bar-clock sets trading_core.bars.clock (default wall); a bad 
   );
 });
 
+Deno.test("live: --max-clock-jump sets trading_core.bars.max_clock_jump (default 1h, at least 1s); a bad one names the flag", () => {
+  assert.equal(configFrom([]).tradingCore.bars.maxClockJumpMs, 3_600_000);
+  assert.equal(
+    configFrom(["--max-clock-jump", "5m"]).tradingCore.bars.maxClockJumpMs,
+    300_000,
+  );
+  for (const bad of ["soon", "10ms"]) {
+    assert.throws(
+      () => configFrom(["--max-clock-jump", bad]),
+      /trading_core\.bars\.max_clock_jump \(from --max-clock-jump\)/,
+      bad,
+    );
+  }
+});
+
 Deno.test(`live: --exchange '*' with --nats reads every exchange`, () => {
   for (
     const [args, text] of [

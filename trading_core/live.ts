@@ -363,7 +363,10 @@ async function openLive(
 /** The exit summary of a run of `elapsedMs`, with the strategy's paper broker. */
 function finalSummary(state: LiveState, elapsedMs: number): LiveSummary {
   const { feed, stats, processing } = state;
-  return summarize(feed, stats, elapsedMs, { broker: processing?.broker });
+  return summarize(feed, stats, elapsedMs, {
+    broker: processing?.broker,
+    outliers: processing && ((stream) => processing.outliers(stream)),
+  });
 }
 
 /**

@@ -141,6 +141,7 @@ async function openProcessing(
       onStrategyError: (message) => context.fail(message),
       barsFile: options.files,
       fillsFile: options.files,
+      log: context.log,
     });
   } catch (error) {
     if (error instanceof StrategyLoadError) {

@@ -21,6 +21,7 @@ import type {
   TradeFeed,
 } from "../common/transport/feed.ts";
 import type { TradeStats } from "./trade_stats.ts";
+import type { TradeOrigin } from "../common/wire/codec.ts";
 import type { PaperBroker, Position } from "./broker/mod.ts";
 
 /** One (exchange, symbol) stream's figures in the {@linkcode LiveSummary}. */
@@ -104,6 +105,8 @@ export interface LiveSummary {
   latencyNs: LatencySummary;
   /** The paper broker's orders, fills and P&L; absent without a strategy. */
   broker?: BrokerSummary;
+  /** Clock outliers (`trading_core.bars.max_clock_jump`) per exchange, then symbol, those with any; absent when no bars are built. */
+  outliers?: Record<string, Record<string, number>>;
 }
 
 /** The summary of a run of `elapsedMs` that read `feed` into `stats`, with `options.broker`'s figures. */
@@ -114,6 +117,8 @@ export function summarize(
   options: {
     /** The strategy's paper broker. */
     broker?: PaperBroker;
+    /** Clock outliers per stream index; absent when no bars are built. */
+    outliers?: (stream: number) => number;
   } = {},
 ): LiveSummary {
   // By stream index, then maybe the "*" row of messages of no known stream.
@@ -156,7 +161,23 @@ export function summarize(
     exchanges,
     latencyNs: stats.latency(),
     ...options.broker && { broker: brokerSummary(options.broker) },
+    ...options.outliers && {
+      outliers: outliersOf(stats.streams, options.outliers),
+    },
   };
+}
+
+/** The streams with clock outliers, per exchange, then symbol. */
+function outliersOf(
+  streams: readonly TradeOrigin[],
+  count: (stream: number) => number,
+): Record<string, Record<string, number>> {
+  const outliers: Record<string, Record<string, number>> = {};
+  streams.forEach(({ exchange, symbol }, index) => {
+    const n = count(index);
+    if (n > 0) (outliers[exchange] ??= {})[symbol] = n;
+  });
+  return outliers;
 }
 
 /** The figures of `broker`. */
@@ -290,6 +311,13 @@ export function reportSummary(
   );
   if (summary.broker !== undefined) {
     for (const line of brokerLines(summary.broker)) log.info(line);
+  }
+  for (const [exchange, symbols] of Object.entries(summary.outliers ?? {})) {
+    for (const [symbol, count] of Object.entries(symbols)) {
+      log.warn(
+        `${exchange} ${symbol}: ${count} clock outliers kept out of bars and broker (more than trading_core.bars.max_clock_jump ahead of the symbol's clock)`,
+      );
+    }
   }
   if (options.json) console.log(JSON.stringify(summary));
   if (summary.lost === 0 && summary.invalid === 0) return false;

@@ -142,6 +142,20 @@ Deno.test("reportSummary: orders left open are counted, per symbol too (one for 
   );
 });
 
+Deno.test("summarize and reportSummary: clock outliers per stream, those with any, one warning each; absent when no bars are built", () => {
+  const stats = new TradeStats([BTC, ETH]);
+  const summary = summarize(feed([row(BTC, 0), row(ETH, 0)]), stats, 500, {
+    outliers: (stream) => stream === 1 ? 2 : 0,
+  });
+  assert.deepEqual(summary.outliers, { binance: { ETHUSDT: 2 } });
+  const { log, lines } = captureLog();
+  reportSummary(summary, log);
+  assert.deepEqual(lines.filter((line) => line.includes("outliers")), [
+    "warn: binance ETHUSDT: 2 clock outliers kept out of bars and broker (more than trading_core.bars.max_clock_jump ahead of the symbol's clock)",
+  ]);
+  assert.equal(summarize(feed([row(BTC, 0)]), stats, 500).outliers, undefined);
+});
+
 Deno.test("reportSummary: no gap events, no mention of them", () => {
   const stats = new TradeStats([BTC]);
   const summary = summarize(feed([row(BTC, 0)]), stats, 500);

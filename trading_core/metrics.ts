@@ -233,6 +233,20 @@ function processingFamilies(state: LiveState): MetricFamily[] {
       },
       counts.map((row) => ({ labels: labels(row), value: row.skippedEmpty })),
     ),
+    counter(
+      {
+        name: "marketbus_clock_outliers_total",
+        help:
+          "Trades more than trading_core.bars.max_clock_jump ahead of their stream's clock, unconfirmed: kept out of bars and broker.",
+      },
+      // One row per stream: each interval's row carries the same figure.
+      counts.filter((row) => row.interval === counts[0].interval).map((
+        row,
+      ) => ({
+        labels: { exchange: row.exchange, symbol: row.symbol },
+        value: row.outliers ?? 0,
+      })),
+    ),
     counter({
       name: "marketbus_strategy_calls_total",
       help: "Trades, bars, gaps and paper fills handed to the strategy.",

@@ -26,6 +26,7 @@ import { BarWriter } from "./bar_writer.ts";
 import { FillWriter } from "./fill_writer.ts";
 import type { OutputFileOptions } from "./_line_file.ts";
 import { BarBuilder, type BarCounts } from "./bars.ts";
+import { TradeClock } from "./_trade_clock.ts";
 import { type Fill, PaperBroker } from "./broker/mod.ts";
 import { loadStrategy, StrategyRunner } from "./strategy.ts";
 
@@ -87,6 +88,21 @@ export function flaggedGaps(
   return gaps;
 }
 
+/**
+ * A stream's last seq once `gap` is delivered, when it was `last`: none
+ * after a `producer restart` (the next trade starts a new sequence), the
+ * gap's last missing seq when it names one (the next trade continues from
+ * it), else `last` (a reconnect: unknown). `live`'s stats and the backtest
+ * feed both keep it so, for {@linkcode flaggedGaps}.
+ */
+export function seqAfterGap(
+  gap: TradeGap,
+  last: number | undefined,
+): number | undefined {
+  if (gap.cause === "producer restart") return undefined;
+  return gap.lastSeq ?? last;
+}
+
 /** Options of {@linkcode TradeProcessing.open}. */
 export interface TradeProcessingOptions {
   /** Exchange read, or `"*"` for every exchange (the strategy's context; bars name each trade's own). */
@@ -105,6 +121,16 @@ export interface TradeProcessingOptions {
   fillsFile?: OutputFileOptions;
   /** Called with each fill of the strategy's orders, after its `onFill` and the fill file. */
   onFill?: (fill: Fill) => void;
+  /** Called with each accepted (not outlier) trade's time, ms, before the trade is handled (the backtest's equity sampler). */
+  beforeTrade?: (tsEventMs: number) => void;
+  /** Where a stream's first clock outlier is reported (a warning, once per stream). */
+  log?: Logger;
+}
+
+/** {@linkcode BarCounts} with the stream's clock outliers (the same in each interval's row of a stream). */
+export interface StreamCounts extends BarCounts {
+  /** Trades of the stream kept out of bars and broker as clock outliers (`max_clock_jump`). */
+  outliers: number;
 }
 
 /** Bars, the bar file, the strategy and its paper broker of one `live` run. */
@@ -118,6 +144,10 @@ export class TradeProcessing {
   #runner: StrategyRunner | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #onFailure: (hook: string, error: unknown) => void;
+  readonly #clock: TradeClock;
+  readonly #log: Logger | undefined;
+  readonly #beforeTrade: ((tsEventMs: number) => void) | undefined;
+  readonly #wallClock: boolean;
 
   private constructor(
     bars: BarBuilder,
@@ -125,7 +155,18 @@ export class TradeProcessing {
     writers: { bars?: BarWriter; fills?: FillWriter },
     runner: StrategyRunner | undefined,
     onFailure: (hook: string, error: unknown) => void,
+    clock: {
+      maxJumpMs: number;
+      log: Logger | undefined;
+      beforeTrade: ((tsEventMs: number) => void) | undefined;
+      /** The "wall" bar clock: a timer closes bars on time. */
+      wall: boolean;
+    },
   ) {
+    this.#clock = new TradeClock(clock.maxJumpMs);
+    this.#log = clock.log;
+    this.#beforeTrade = clock.beforeTrade;
+    this.#wallClock = clock.wall;
     this.bars = bars;
     this.broker = broker;
     this.#writer = writers.bars;
@@ -204,6 +245,12 @@ export class TradeProcessing {
       { bars: writer, fills },
       runner,
       onFailure,
+      {
+        maxJumpMs: config.bars.maxClockJumpMs,
+        log: options.log,
+        beforeTrade: options.beforeTrade,
+        wall: config.bars.clock === "wall",
+      },
     );
   }
 
@@ -231,6 +278,9 @@ export class TradeProcessing {
       this.#onFailure("onStart", error);
     }
     const { pending } = options;
+    // The trade clock closes nothing on time: no timer (nothing in a
+    // backtest runs on wall time).
+    if (!this.#wallClock) return started;
     this.#timer = setInterval(() => {
       const lags = pending?.();
       this.bars.advance(lags && ((stream) => lags[stream] > 0));
@@ -242,13 +292,35 @@ export class TradeProcessing {
    * One delivered trade of stream index `stream`: the broker first (filling
    * the orders placed before it that it reaches: `onFill`), then bars
    * (closing the ones it ends: `onBar`), then the strategy's `onTrade`.
-   * Once the strategy has failed the broker fills nothing more: its orders
-   * stay open (counted in the exit summary).
+   * Returns false for a clock outlier (its `ts_event` more than
+   * `max_clock_jump` ahead of the stream's latest accepted trade, not
+   * confirmed by the stream's next trade): it is counted, reported once per
+   * stream, kept out of the broker and the bars, and still reaches
+   * `onTrade`. Once the strategy has failed the broker fills nothing more:
+   * its orders stay open (counted in the exit summary).
    */
-  trade(trade: TradeView, origin: TradeOrigin, stream: number): void {
+  trade(trade: TradeView, origin: TradeOrigin, stream: number): boolean {
+    const ms = trade.tsEventMs;
+    const clock = this.#clock;
+    if (!clock.accept(stream, ms)) {
+      if (clock.outliers(stream) === 1) {
+        this.#log?.warn(
+          `clock outlier kept out of bars and broker: a trade of ${origin.exchange} ${origin.symbol} at ${
+            isoTime(ms)
+          } is more than trading_core.bars.max_clock_jump ahead of the stream's clock ${
+            isoTime(clock.clock(stream))
+          } (reported once per stream; counted as outliers)`,
+          { exchange: origin.exchange, symbol: origin.symbol, seq: trade.seq },
+        );
+      }
+      this.#runner?.trade(trade, origin);
+      return false;
+    }
+    this.#beforeTrade?.(ms);
     if (!this.failed) this.broker?.trade(trade, origin, stream);
     this.bars.add(trade, stream);
     this.#runner?.trade(trade, origin);
+    return true;
   }
 
   /**
@@ -281,9 +353,21 @@ export class TradeProcessing {
     return this.bars.addSymbol(stream.symbol, stream.exchange);
   }
 
-  /** Bars closed, late trades and skipped empty bars per stream and interval. */
-  counts(): BarCounts[] {
-    return this.bars.counts();
+  /** Bars closed, late trades and skipped empty bars per stream and interval, with each stream's clock outliers. */
+  counts(): StreamCounts[] {
+    const clock = this.#clock;
+    const rows = this.bars.counts();
+    const streams = this.bars.streams.length;
+    const intervals = streams === 0 ? 0 : rows.length / streams;
+    return rows.map((row, at) => ({
+      ...row,
+      outliers: clock.outliers(Math.floor(at / intervals)),
+    }));
+  }
+
+  /** Clock outliers of stream index `stream` so far. */
+  outliers(stream: number): number {
+    return this.#clock.outliers(stream);
   }
 
   /** Bars written to `--bars-out`, or undefined without one. */
@@ -382,6 +466,11 @@ async function settledBefore(
     work.then(() => true),
     whenAborted(signal).then(() => false),
   ]);
+}
+
+/** `ms` as an RFC 3339 time, or the number when out of Date's range. */
+function isoTime(ms: number): string {
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms);
 }
 
 /** `strategy FILE failed in HOOK: <stack>`. */

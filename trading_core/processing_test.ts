@@ -28,7 +28,12 @@ function config(overrides: Partial<TradingCoreConfig>): TradingCoreConfig {
     fillsOut: undefined,
     onExistingFile: "refuse",
     onWriteError: "stop",
-    bars: { intervals: ["1s"], closeDelayMs: 250, clock: "wall" },
+    bars: {
+      intervals: ["1s"],
+      closeDelayMs: 250,
+      clock: "wall",
+      maxClockJumpMs: 3_600_000,
+    },
     broker: {
       startingBalance: 1000,
       feeBps: 10,
@@ -698,6 +703,92 @@ export default {
     const lines = (await Deno.readTextFile(barsOut)).trim().split("\n");
     assert.equal(lines.length, 1);
     assert.equal(JSON.parse(lines[0]).trades, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("a clock outlier (a trade in 2099) changes no bar and no fill, still reaches onTrade, is counted and logged once; a jump the next trade confirms is accepted", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const seen: number[] = [];
+    (globalThis as Record<string, unknown>).__seen = seen;
+    const path = await strategyModule(
+      dir,
+      `export default { onTrade: (t) => globalThis.__seen.push(t.price), onBar: () => {} };`,
+    );
+    const bars: string[] = [];
+    const warnings: string[] = [];
+    const processing = await TradeProcessing.open(
+      config({
+        strategy: path,
+        bars: {
+          intervals: ["1s"],
+          closeDelayMs: 250,
+          clock: "trade",
+          maxClockJumpMs: 3_600_000,
+        },
+      }),
+      {
+        exchange: "binance",
+        symbols: ["BTCUSDT"],
+        strategyLog: SILENT,
+        onStrategyError: (message) => assert.fail(message),
+        onBar: (bar) => bars.push(`${bar.start - T0} ${bar.close}`),
+        log: { ...SILENT, warn: (message) => warnings.push(message) },
+      },
+    );
+    assert.ok(processing);
+    assert.equal(processing.addStream(ORIGIN), 0);
+    const Y2099 = Date.UTC(2099, 0, 1) - T0;
+    const HOUR = 3_600_000;
+    const view = trades([
+      [100, 10],
+      [Y2099, 99], // outlier
+      [1_100, 11],
+      [Y2099 + 5, 98], // outlier again: the one before was not confirmed
+      [2_100, 12],
+      [3 * HOUR, 20], // a real jump: an outlier until...
+      [3 * HOUR + 1_000, 21], // ...the next trade confirms it
+      [3 * HOUR + 2_000, 22],
+    ]);
+    const accepted: boolean[] = [];
+    for (let i = 0; i < view.count; i++) {
+      accepted.push(processing.trade(view.select(i), ORIGIN, 0));
+    }
+    await processing.stop();
+    assert.deepEqual(accepted, [
+      true,
+      false,
+      true,
+      false,
+      true,
+      false,
+      true,
+      true,
+    ]);
+    assert.deepEqual(
+      seen,
+      [10, 99, 11, 98, 12, 20, 21, 22],
+      "onTrade gets all",
+    );
+    // Bars as if the 2099 trades never came; the 3 h jump skips the empty bars.
+    assert.deepEqual(bars, [
+      "0 10",
+      "1000 11",
+      "2000 12",
+      `${3 * HOUR + 1000} 21`,
+    ]);
+    assert.equal(processing.outliers(0), 3);
+    assert.deepEqual(
+      processing.counts().map((row) => [row.symbol, row.outliers, row.late]),
+      [["BTCUSDT", 3, 0]],
+    );
+    assert.equal(warnings.length, 1, "logged once per stream");
+    assert.match(
+      warnings[0],
+      /binance BTCUSDT at 2099-01-01T00:00:00\.000Z .* clock 2024-01-01T00:00:00\.100Z/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -231,8 +231,8 @@ test.tempFilesAndDeno("loadStrategy explains read permissions the process lacks"
     assert.deepEqual(await loadWithPermissions(dir, allow, "./outside.ts"), {
       code: 2,
       stdout:
-        'Cannot read strategy "./outside.ts": deno task live may read only config/ and strategies/; ' +
-        "put the strategy under strategies/, or run trading_core/main.ts with --allow-read=config,strategies,./outside.ts\n",
+        'Cannot read strategy "./outside.ts": deno task live and deno task backtest read strategies only under strategies/; ' +
+        "put the strategy under strategies/, or run trading_core/main.ts (live) or trading_core/backtest/main.ts (backtest) with --allow-read=config,strategies,./outside.ts\n",
     });
     assert.deepEqual(
       await loadWithPermissions(dir, allow, "strategies/uses_helper.ts"),
@@ -242,9 +242,9 @@ test.tempFilesAndDeno("loadStrategy explains read permissions the process lacks"
           `Cannot read "${
             join(dir, "helper.ts")
           }", imported by strategy "strategies/uses_helper.ts": ` +
-          "deno task live may read only config/ and strategies/ and the modules it loaded itself; " +
+          "deno task live and deno task backtest read strategies only under strategies/ and the modules it loaded itself; " +
           "import project modules with `import type` only and keep helpers under strategies/, " +
-          `or run trading_core/main.ts with --allow-read=config,strategies,${
+          `or run trading_core/main.ts (live) or trading_core/backtest/main.ts (backtest) with --allow-read=config,strategies,${
             join(dir, "helper.ts")
           }\n`,
       },

@@ -16,6 +16,7 @@ import {
 } from "../common/metrics/latency_histogram.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";
 import type { GapCause, TradeGap } from "../common/transport/feed.ts";
+import { seqAfterGap } from "./processing.ts";
 
 /** One stream's figures. */
 export interface StreamFigures {
@@ -129,17 +130,15 @@ export class TradeStats {
   gap(gap: TradeGap): void {
     const figures = this.#figures[gap.stream];
     figures.gapsBy[gap.cause] = (figures.gapsBy[gap.cause] ?? 0) + 1;
-    if (gap.cause === "producer restart") {
-      figures.lastSeq = undefined;
-      return;
-    }
-    const lastSeq = gap.lastSeq;
-    if (lastSeq === null) return;
     const last = figures.lastSeq;
-    if (last !== undefined && lastSeq !== last) {
-      countBreak(figures, last, (lastSeq + 1) % TWO_32);
+    const next = seqAfterGap(gap, last);
+    if (
+      gap.cause !== "producer restart" && last !== undefined &&
+      next !== undefined && next !== last
+    ) {
+      countBreak(figures, last, (next + 1) % TWO_32);
     }
-    figures.lastSeq = lastSeq;
+    figures.lastSeq = next;
   }
 
   /** Forgets a stream's last seq: the next trade starts a new sequence (producer restart). */

@@ -43,8 +43,12 @@ function readBars(section: Section): BarsConfig {
     max: 60_000,
   });
   const clock = section.choice("clock", "wall", ["wall", "trade"]);
+  const maxClockJumpMs = boundedDuration(section, "max_clock_jump", {
+    fallback: 3_600_000,
+    min: 1_000,
+  });
   section.done();
-  return { intervals, closeDelayMs, clock };
+  return { intervals, closeDelayMs, clock, maxClockJumpMs };
 }
 
 /** A TOML number from `min` to `max`; `fallback` when absent or out of range (a problem quoting it). */

@@ -194,7 +194,12 @@ const DEFAULT_CONFIG: Config = {
     fillsOut: undefined,
     onExistingFile: "refuse",
     onWriteError: "stop",
-    bars: { intervals: ["1s", "1m"], closeDelayMs: 250, clock: "wall" },
+    bars: {
+      intervals: ["1s", "1m"],
+      closeDelayMs: 250,
+      clock: "wall",
+      maxClockJumpMs: 3_600_000,
+    },
     broker: {
       startingBalance: 100_000,
       feeBps: 10,
@@ -831,6 +836,7 @@ const LEVELS: [string, string, string, string[]][] = [
   ["trading_core.bars", "intervall", "intervals", [
     "intervals",
     "close_delay",
+    "max_clock_jump",
     "clock",
   ]],
   ["data_manager.binance", "endpiont", "endpoint", [
@@ -2677,6 +2683,7 @@ fills_out = "data/fills.ndjson"
 intervals = ["100ms", "5m"]
 close_delay = "1s"
 clock = "trade"
+max_clock_jump = "10m"
 [trading_core.broker]
 starting_balance = 2500.5
 fee_bps = 7.5
@@ -2699,7 +2706,12 @@ format = "json"
     fillsOut: "data/fills.ndjson",
     onExistingFile: "append",
     onWriteError: "continue",
-    bars: { intervals: ["100ms", "5m"], closeDelayMs: 1000, clock: "trade" },
+    bars: {
+      intervals: ["100ms", "5m"],
+      closeDelayMs: 1000,
+      clock: "trade",
+      maxClockJumpMs: 600_000,
+    },
     broker: {
       startingBalance: 2500.5,
       feeBps: 7.5,

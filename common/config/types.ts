@@ -232,6 +232,8 @@ export interface BarsConfig {
   closeDelayMs: number;
   /** What closes a bar besides a later trade of its stream (`clock`, `--bar-clock`): the wall-driven trade clock, or nothing. */
   clock: BarClock;
+  /** How far past its stream's clock a trade may jump before it is an outlier unless the next trade confirms it (`max_clock_jump`, `--max-clock-jump`), ms. */
+  maxClockJumpMs: number;
 }
 
 /** `"wall"`: a stream's bars also close on its trade clock (latest trade time + wall time since); `"trade"`: only a later trade of the stream closes them. */

@@ -1,7 +1,7 @@
 /**
  * The feed of a backtest: the merged batches into the processing, in order
  * (per record the gap lines before it, the gaps its flags announce, then the
- * trade, the equity sampled first), counting trades and gaps per stream.
+ * trade), counting trades and gaps per stream.
  *
  * @module
  */
@@ -12,20 +12,25 @@ import type {
   TradeFileMerger,
 } from "../../common/trade_file/mod.ts";
 import { TradeView } from "../../common/wire/trade_view.ts";
-import { flaggedGaps, GAP_FLAGS, type TradeProcessing } from "../processing.ts";
-import type { EquitySampler } from "./_sampler.ts";
+import {
+  flaggedGaps,
+  GAP_FLAGS,
+  seqAfterGap,
+  type TradeProcessing,
+} from "../processing.ts";
 
-/** Longest time the feed runs without letting timers and signals in, ms. */
+/** Longest time the feed runs without letting timers and signals in, ms (plus one trade's handling). */
 const YIELD_EVERY_MS = 50;
+/** Trades between two looks at the clock (a look costs ~50 ns). */
+const CHECK_EVERY = 64;
 /**
  * The merged batches into the processing, in order: per record, the gap
- * lines before it, the gaps its flags announce, then the trade (the equity
- * sampled first). Counts trades and gaps per stream.
+ * lines before it, the gaps its flags announce, then the trade. Counts
+ * trades and gaps per stream; `from` and `to` leave clock outliers out.
  */
 export class Feed {
   readonly #merger: TradeFileMerger;
   readonly #processing: TradeProcessing;
-  readonly #sampler: EquitySampler;
   readonly #view = new TradeView();
   /** Trades per stream index. */
   readonly counts: number[] = [];
@@ -37,25 +42,19 @@ export class Feed {
   trades = 0;
   /** Trade time of the first trade, ms. */
   from: number | null = null;
-  /** Latest trade time, ms. */
+  /** Latest trade time (clock outliers left out), ms. */
   to: number | null = null;
 
-  /** A feed of `merger`'s batches into `processing`, sampling equity with `sampler`. */
-  constructor(
-    merger: TradeFileMerger,
-    processing: TradeProcessing,
-    sampler: EquitySampler,
-  ) {
+  /** A feed of `merger`'s batches into `processing`. */
+  constructor(merger: TradeFileMerger, processing: TradeProcessing) {
     this.#merger = merger;
     this.#processing = processing;
-    this.#sampler = sampler;
   }
 
   /** Reads every batch until the end, `signal` aborts or `failed()` says so. */
   async run(signal: AbortSignal, failed: () => boolean): Promise<void> {
     const streams = this.#merger.streams;
     const processing = this.#processing;
-    const sampler = this.#sampler;
     const view = this.#view;
     const counts = this.counts;
     const lastSeq = this.#lastSeq;
@@ -70,8 +69,6 @@ export class Feed {
         const stream = batch.streams[i];
         if (stream >= counts.length) this.#addStreams();
         const trade = view.select(i);
-        const ms = trade.tsEventMs;
-        sampler.before(ms);
         const origin = streams[stream];
         if ((trade.flags & GAP_FLAGS) !== 0) {
           const at = { origin, stream, lastSeq: lastSeq[stream] };
@@ -81,23 +78,33 @@ export class Feed {
         }
         lastSeq[stream] = trade.seq;
         counts[stream]++;
-        this.from ??= ms;
-        if (this.to === null || ms > this.to) this.to = ms;
-        processing.trade(trade, origin, stream);
+        if (processing.trade(trade, origin, stream)) {
+          const ms = trade.tsEventMs;
+          this.from ??= ms;
+          if (this.to === null || ms > this.to) this.to = ms;
+        }
         if (failed()) {
           this.trades += i + 1;
           return;
         }
+        // Reads the page cache serves settle as microtasks, and a slow
+        // strategy may take long over one batch: without a turn of the
+        // event loop every YIELD_EVERY_MS, within a batch too, neither a
+        // signal nor the progress timer would run. The batch stays valid
+        // until the next one is asked for.
+        if ((i & (CHECK_EVERY - 1)) === CHECK_EVERY - 1 || i === count - 1) {
+          if (performance.now() >= yieldAt) {
+            await new Promise((resolve) => setTimeout(resolve, 0));
+            yieldAt = performance.now() + YIELD_EVERY_MS;
+            if (signal.aborted) {
+              this.trades += i + 1;
+              return;
+            }
+          }
+        }
       }
       while (g < gaps.length) this.#gap(gaps[g++]);
       this.trades += count;
-      // Reads the page cache serves settle as microtasks: without a turn of
-      // the event loop now and then, neither a signal nor the progress
-      // timer would run until the end.
-      if (performance.now() >= yieldAt) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        yieldAt = performance.now() + YIELD_EVERY_MS;
-      }
       if (signal.aborted || failed()) return;
     }
   }
@@ -128,10 +135,7 @@ export class Feed {
 
   #deliver(stream: number, gap: Parameters<TradeProcessing["gap"]>[1]): void {
     this.gapCounts[stream]++;
-    // As TradeStats.gap: a restart starts a new sequence, a known last
-    // missing seq is where the next trade continues from.
-    if (gap.cause === "producer restart") this.#lastSeq[stream] = undefined;
-    else if (gap.lastSeq !== null) this.#lastSeq[stream] = gap.lastSeq;
+    this.#lastSeq[stream] = seqAfterGap(gap, this.#lastSeq[stream]);
     this.#processing.gap(stream, gap);
   }
 }

@@ -19,6 +19,8 @@ export interface SummaryInput {
   trades: ArrayLike<number>;
   /** Gaps delivered per stream index. */
   gaps: ArrayLike<number>;
+  /** Clock outliers per stream index. */
+  outliers: ArrayLike<number>;
   /** Trade time of the first and the last trade processed, ms; null when none was. */
   from: number | null;
   /** See `from`. */
@@ -56,6 +58,7 @@ export function buildSummary(input: SummaryInput): BacktestSummary {
       symbolRow(exchange, symbol, {
         trades: input.trades[stream] ?? 0,
         gaps: input.gaps[stream] ?? 0,
+        outliers: input.outliers[stream] ?? 0,
         book: books.get(`${exchange}\n${symbol}`),
       }),
     );
@@ -65,17 +68,23 @@ export function buildSummary(input: SummaryInput): BacktestSummary {
     if (!rows.has(key)) {
       rows.set(
         key,
-        symbolRow(book.exchange, book.symbol, { trades: 0, gaps: 0, book }),
+        symbolRow(book.exchange, book.symbol, {
+          trades: 0,
+          gaps: 0,
+          outliers: 0,
+          book,
+        }),
       );
     }
   }
   const symbols = [...rows.values()].sort((a, b) =>
     compare(a.exchange, b.exchange) || compare(a.symbol, b.symbol)
   );
-  let trades = 0, gaps = 0;
+  let trades = 0, gaps = 0, outliers = 0;
   for (const row of symbols) {
     trades += row.trades;
     gaps += row.gaps;
+    outliers += row.outliers;
   }
   return {
     version: 1,
@@ -83,6 +92,7 @@ export function buildSummary(input: SummaryInput): BacktestSummary {
     to: input.to,
     trades,
     gaps,
+    outliers,
     badRows: input.badRows,
     orders: broker.orders,
     fills: broker.fills,
@@ -105,7 +115,12 @@ export function buildSummary(input: SummaryInput): BacktestSummary {
 function symbolRow(
   exchange: string,
   symbol: string,
-  counts: { trades: number; gaps: number; book: Position | undefined },
+  counts: {
+    trades: number;
+    gaps: number;
+    outliers: number;
+    book: Position | undefined;
+  },
 ): SymbolSummary {
   const { book } = counts;
   return {
@@ -113,6 +128,7 @@ function symbolRow(
     symbol,
     trades: counts.trades,
     gaps: counts.gaps,
+    outliers: counts.outliers,
     orders: book?.orders ?? 0,
     fills: book?.fills ?? 0,
     volume: book?.volume ?? 0,

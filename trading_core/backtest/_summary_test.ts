@@ -32,6 +32,7 @@ Deno.test("buildSummary: totals from the streams and the broker, pnl = equity - 
     ],
     trades: [10, 20, 5],
     gaps: [1, 0, 0],
+    outliers: [0, 2, 0],
     from: 1000,
     to: 9000,
     badRows: 2,
@@ -69,6 +70,7 @@ Deno.test("buildSummary: totals from the streams and the broker, pnl = equity - 
   });
   assert.equal(summary.trades, 35);
   assert.equal(summary.gaps, 1);
+  assert.equal(summary.outliers, 2);
   assert.equal(summary.pnl, 12.5);
   assert.equal(summary.endingEquity, 1012.5);
   assert.deepEqual(
@@ -85,6 +87,7 @@ Deno.test("buildSummary: totals from the streams and the broker, pnl = equity - 
     symbol: "BTCUSDT",
     trades: 20,
     gaps: 0,
+    outliers: 2,
     orders: 2,
     fills: 3,
     volume: 3,

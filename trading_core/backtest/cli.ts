@@ -39,6 +39,9 @@ Flags (those with a config key override it):
   --out DIR            where the results go (default:
                        data/backtest/<strategy file name without extension>)
   --bars A,B           bar intervals, e.g. 1s,1m           trading_core.bars.intervals
+  --max-clock-jump D   a trade further ahead of its        trading_core.bars.max_clock_jump
+                       symbol's clock (default 1h) is an
+                       outlier unless the next confirms it
 ${BROKER_FLAGS_HELP}
   --on-bad-row R       stop (default) | skip: a bad row in a recording
                        stops the run (exit 1), or is skipped and counted
@@ -63,6 +66,10 @@ const BACKTEST_FLAGS: Record<string, RoleFlag> = {
   bars: {
     type: "string",
     sets: { key: "trading_core.bars.intervals", convert: splitList },
+  },
+  "max-clock-jump": {
+    type: "string",
+    sets: { key: "trading_core.bars.max_clock_jump" },
   },
   ...BROKER_FLAGS,
   "on-bad-row": { type: "string" },
@@ -100,6 +107,12 @@ export interface BacktestArgs {
  */
 export function parseBacktestArgs(args: string[]): RoleArgs {
   const parsed = parseRoleArgs(args, BACKTEST_FLAGS);
+  // Always the trade clock: set here so that --print-config shows it.
+  parsed.overrides.push({
+    key: "trading_core.bars.clock",
+    value: "trade",
+    origin: "backtest (always the trade clock)",
+  });
   // --help and --print-config run nothing: --strategy and --data may be left out.
   if (!parsed.help && !parsed.printConfig) backtestArgs(parsed.switches);
   return parsed;
@@ -125,10 +138,10 @@ export function backtestArgs(
   }
   const from = switches.from === undefined
     ? undefined
-    : parseTime("--from", switches.from as string, false);
+    : parseTime("--from", switches.from as string);
   const to = switches.to === undefined
     ? undefined
-    : parseTime("--to", switches.to as string, true);
+    : parseTime("--to", switches.to as string, { endOfDay: true });
   if (from !== undefined && to !== undefined && to <= from) {
     throw new TypeError(
       `--to ${switches.to} is not after --from ${switches.from}: expected a later end`,
@@ -184,38 +197,52 @@ function symbolsOf(text: string | undefined): string[] {
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TIME =
-  /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/;
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+
+/** ms of a UTC date and time of day, NaN unless every field is in range (no Feb 30, no 24:00, no leap second). */
+function utcMs(fields: number[]): number {
+  const [year, month, day, hour = 0, minute = 0, second = 0] = fields;
+  if (hour > 23 || minute > 59 || second > 59) return NaN;
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  date.setUTCFullYear(year); // years 0-99 are not 1900-1999
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 &&
+      date.getUTCDate() === day
+    ? date.getTime()
+    : NaN;
+}
 
 /**
  * A `--from`/`--to` value as ns since the epoch: an RFC 3339 time with a
- * zone (fractions to the ns), or a UTC date: its start, or with `endOfDay`
- * the next day's start (a `--to` date keeps that whole day).
+ * zone (fractions to the ns), or a UTC date: its start, or with
+ * `options.endOfDay` the next day's start (a `--to` date keeps that whole
+ * day). Every field must be in range, and the time not before 1970.
+ *
+ * @throws {TypeError} naming `flag` and `text` otherwise.
  */
-export function parseTime(
+function parseTime(
   flag: string,
   text: string,
-  endOfDay: boolean,
+  options: { endOfDay?: boolean } = {},
 ): bigint {
   const expected =
-    `expected an RFC 3339 time with a zone (2024-01-02T09:30:00Z) or a UTC date (2024-01-02)`;
+    `expected an RFC 3339 time with a zone (2024-01-02T09:30:00Z) or a UTC date (2024-01-02), from 1970 on`;
   const date = DATE.exec(text);
+  const time = date ? null : TIME.exec(text);
+  let ms = NaN;
+  let fraction = 0n;
   if (date) {
-    const ms = Date.UTC(+date[1], +date[2] - 1, +date[3]);
-    const back = new Date(ms).toISOString().slice(0, 10);
-    if (back !== text) {
-      throw new TypeError(
-        `Invalid ${flag} ${JSON.stringify(text)}: ${expected}`,
-      );
-    }
-    return BigInt(ms + (endOfDay ? 86_400_000 : 0)) * 1_000_000n;
+    ms = utcMs(date.slice(1, 4).map(Number)) +
+      (options.endOfDay ? 86_400_000 : 0);
+  } else if (time) {
+    const offset = time[9] === undefined ? 0 : (time[9] === "-" ? -1 : 1) *
+      (+time[10] > 23 || +time[11] > 59
+        ? NaN
+        : (+time[10] * 60 + +time[11]) * 60_000);
+    ms = utcMs(time.slice(1, 7).map(Number)) - offset;
+    fraction = BigInt((time[7] ?? "").padEnd(9, "0"));
   }
-  const time = TIME.exec(text);
-  const ms = time
-    ? Date.parse(`${time[1].replace(/[t ]/, "T")}${time[3]}`)
-    : NaN;
-  if (!time || Number.isNaN(ms) || ms < 0) {
+  if (!(ms >= 0)) {
     throw new TypeError(`Invalid ${flag} ${JSON.stringify(text)}: ${expected}`);
   }
-  const fraction = BigInt((time[2] ?? "").padEnd(9, "0"));
   return BigInt(ms) * 1_000_000n + fraction;
 }

@@ -114,6 +114,23 @@ Deno.test("backtest: bad command lines are one line each, naming the flag and th
     ],
     [[...BASE, "--from", "2024-02-30"], /^Invalid --from "2024-02-30"/],
     [
+      [...BASE, "--from", "2024-02-30T00:00:00Z"],
+      /^Invalid --from "2024-02-30T00:00:00Z"/,
+    ],
+    [
+      [...BASE, "--to", "2024-01-01T24:00:00Z"],
+      /^Invalid --to "2024-01-01T24:00:00Z"/,
+    ],
+    [
+      [...BASE, "--to", "2024-01-01T10:00:00+24:00"],
+      /^Invalid --to "2024-01-01T10:00:00\+24:00"/,
+    ],
+    [[...BASE, "--from", "1969-12-31"], /^Invalid --from "1969-12-31"/],
+    [
+      [...BASE, "--from", "1970-01-01T00:30:00+01:00"],
+      /^Invalid --from "1970-01-01T00:30:00\+01:00": .*from 1970 on/,
+    ],
+    [
       [...BASE, "--to", "2024-01-02T10:00:00"],
       /^Invalid --to "2024-01-02T10:00:00": expected an RFC 3339 time with a zone/,
     ],
@@ -141,6 +158,20 @@ Deno.test("backtest: bad command lines are one line each, naming the flag and th
 Deno.test("backtest: --help and --print-config need no other flag; the usage lists every flag", () => {
   assert.equal(parseBacktestArgs(["--help"]).help, true);
   assert.equal(parseBacktestArgs(["--print-config"]).printConfig, true);
+  const config = parseConfig(undefined, {
+    overrides: parseBacktestArgs(["--print-config", "--bars", "5s"]).overrides,
+    env: {},
+  });
+  assert.equal(config.tradingCore.bars.clock, "trade", "what the run uses");
+  assert.throws(
+    () =>
+      parseConfig(undefined, {
+        overrides:
+          parseBacktestArgs([...BASE, "--max-clock-jump", "soon"]).overrides,
+        env: {},
+      }),
+    /trading_core\.bars\.max_clock_jump \(from --max-clock-jump\)/,
+  );
   for (
     const flag of [
       "--strategy",
@@ -151,6 +182,7 @@ Deno.test("backtest: --help and --print-config need no other flag; the usage lis
       "--exchange",
       "--out",
       "--bars",
+      "--max-clock-jump",
       "--on-bad-row",
       "--quiet",
       "--config",

@@ -13,6 +13,7 @@ function summary(over: Partial<BacktestSummary> = {}): BacktestSummary {
     to: null,
     trades: 0,
     gaps: 0,
+    outliers: 0,
     badRows: 0,
     orders: 0,
     fills: 0,
@@ -47,6 +48,7 @@ function smallResult(symbol = "BTCUSDT", exchange = "binance"): BacktestResult {
   const figures = {
     trades: 4,
     gaps: 0,
+    outliers: 0,
     orders: 2,
     fills: 2,
     volume: 2,

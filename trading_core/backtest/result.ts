@@ -18,6 +18,8 @@ export interface SymbolSummary {
   trades: number;
   /** Gaps of this stream delivered (trades missing from the recording). */
   gaps: number;
+  /** Trades of this stream (counted in `trades`) kept out of bars, broker, equity samples and `from`/`to` as clock outliers (`max_clock_jump`). */
+  outliers: number;
   /** Orders the strategy placed. */
   orders: number;
   /** Fills (a partly filled order counts once per fill). */
@@ -40,14 +42,16 @@ export interface SymbolSummary {
 export interface BacktestSummary {
   /** Layout version of this document. */
   version: 1;
-  /** Trade time of the first and the last trade processed (ms), null when none was. */
+  /** Trade time of the first trade processed (ms), null when none was. */
   from: number | null;
-  /** Trade time of the last trade processed (ms), null when none was. */
+  /** Trade time of the latest trade processed (ms; clock outliers left out), null when none was. */
   to: number | null;
   /** Trades processed (after `--from`/`--to` and the symbol filter). */
   trades: number;
   /** Gaps delivered (gap lines of the recordings). */
   gaps: number;
+  /** Clock outliers, over all symbols (see {@linkcode SymbolSummary.outliers}). */
+  outliers: number;
   /** Bad rows skipped, per file, when asked to skip them. */
   badRows: number;
   /** Orders placed. */

@@ -29,14 +29,22 @@ import { EquityCurve } from "./_equity.ts";
 import { startProgressLine, stderrStatus } from "./_progress.ts";
 import { EquitySampler } from "./_sampler.ts";
 import { Feed } from "./_feed.ts";
+import {
+  describeFilters,
+  givenTwice,
+  makeDirectory,
+  outInsideData,
+} from "./_paths.ts";
 import { buildSummary } from "./_summary.ts";
 import { Thinned } from "./_thinned.ts";
 import type { BacktestResult, BacktestSummary, ReportFill } from "./result.ts";
 
 /** Exit status of a run stopped by SIGINT/SIGTERM (its results are partial). */
-export const INTERRUPTED = 130;
-/** Most fills the report draws (thinned evenly past it; the summary and fills.ndjson have all). */
-export const MAX_REPORT_FILLS = 10_000;
+const INTERRUPTED = 130;
+/** Most fills the report draws per (exchange, symbol) (thinned evenly past it; the summary and fills.ndjson have all). */
+const MAX_REPORT_FILLS = 10_000;
+/** Most fills the report draws in all (symbols past it are thinned further). */
+const MAX_REPORT_FILLS_TOTAL = 50_000;
 /** Bad rows logged one by one under `--on-bad-row skip`; the rest are only counted. */
 const BAD_ROWS_LOGGED = 10;
 
@@ -60,8 +68,10 @@ interface Collected {
   bytesRead: number;
   /** The report's candles. */
   candles: CandleKeeper;
-  /** The report's fills. */
-  fills: Thinned<ReportFill>;
+  /** The report's fills, per "exchange\nsymbol". */
+  fills: Map<string, Thinned<ReportFill>>;
+  /** Samples equity before each accepted trade, once the broker exists. */
+  sampler?: EquitySampler;
 }
 
 /**
@@ -80,15 +90,78 @@ export async function backtest(
   const status = options.progress ? stderrStatus() : undefined;
   const log = createLogger("backtest", { ...config.log, status });
   const bars = { ...config.tradingCore.bars, clock: "trade" as const };
+  const inData = outInsideData(args);
+  if (inData !== undefined) {
+    log.error(inData);
+    return 2;
+  }
   const collected: Collected = {
     failure: undefined,
     badRows: 0,
     bytesRead: 0,
     candles: new CandleKeeper(bars.intervals),
-    fills: new Thinned(MAX_REPORT_FILLS),
+    fills: new Map(),
   };
+  // Before the first read: opening reads up to each file's first kept
+  // trade (all of it, under --from or --symbols), and a signal meanwhile
+  // must stop the run as any other.
+  const shutdown = shutdownSignal({
+    signal: options.signal,
+    onSignal: (signal) => log.info(`${signal}: stopping`),
+  });
+  const clock = { startedAt: performance.now(), totalBytes: 0, trades: 0 };
+  const progress = status && startProgressLine(status, () => ({
+    bytesRead: collected.bytesRead,
+    totalBytes: clock.totalBytes,
+    trades: clock.trades,
+    seconds: (performance.now() - clock.startedAt) / 1000,
+  }));
+  try {
+    return await openAndRun(config, args, {
+      log,
+      bars,
+      status,
+      collected,
+      clock,
+      signal: shutdown.signal,
+      renderReport: options.renderReport,
+      progress,
+    });
+  } finally {
+    progress?.stop();
+    shutdown.dispose();
+  }
+}
+
+/** What {@linkcode openAndRun} needs besides the config and the flags. */
+interface RunDeps {
+  log: Logger;
+  bars: BarsConfig;
+  status: StatusLine | undefined;
+  collected: Collected;
+  /** When the run started, and what the progress line reads. */
+  clock: { startedAt: number; totalBytes: number; trades: number };
+  signal: AbortSignal;
+  renderReport: (result: BacktestResult) => string;
+  progress: { stop(): void } | undefined;
+}
+
+/** Opens the inputs and outputs, runs, writes the results; the exit status. */
+async function openAndRun(
+  config: Config,
+  args: BacktestArgs,
+  deps: RunDeps,
+): Promise<number> {
+  const { log, bars, status, collected, signal } = deps;
   const merger = await openMerger(args, log, collected);
   if (typeof merger === "number") return merger;
+  deps.clock.totalBytes = merger.totalBytes;
+  const twice = await givenTwice(merger.files);
+  if (twice !== undefined) {
+    await merger.close();
+    log.error(twice);
+    return 2;
+  }
   const made = await makeDirectory(args.out);
   if (made !== undefined) {
     await merger.close();
@@ -112,23 +185,26 @@ export async function backtest(
     throw error;
   });
   if (typeof processing === "number") return processing;
-  const shutdown = shutdownSignal({
-    signal: options.signal,
-    onSignal: (signal) => log.info(`${signal}: stopping`),
-  });
-  try {
-    const run = { merger, processing, collected, status, bars };
-    const end = await feedAll(run, shutdown.signal);
-    const stopped = shutdown.signal.aborted;
-    await writeResults(run, { ...end, args, options, log, stopped });
-  } finally {
-    shutdown.dispose();
+  const run = { merger, processing, collected, bars };
+  const end = await feedAll(run, { signal, clock: deps.clock });
+  deps.progress?.stop();
+  const stopped = signal.aborted;
+  if (end.feed.trades === 0 && !stopped && collected.failure === undefined) {
+    log.error(
+      `no trade matched ${
+        describeFilters(args)
+      }: check the symbols, the exchange and the range against the recordings`,
+    );
+    return 2;
   }
-  return collected.failure !== undefined
-    ? 1
-    : shutdown.signal.aborted
-    ? INTERRUPTED
-    : 0;
+  await writeResults(run, {
+    ...end,
+    args,
+    renderReport: deps.renderReport,
+    log,
+    stopped,
+  });
+  return collected.failure !== undefined ? 1 : stopped ? INTERRUPTED : 0;
 }
 
 /** The merger of `args.data`, or exit status 1 after one line. */
@@ -162,9 +238,21 @@ async function openMerger(
         error instanceof TradeFileRowError || error instanceof TypeError ||
         error instanceof RangeError)
     ) throw error;
-    log.error(error.message);
+    log.error(
+      error instanceof TradeFileReadError && isDenied(error)
+        ? `Cannot read trade file ${
+          JSON.stringify(error.path)
+        }: deno task backtest reads recordings only under data/; put it there, or run trading_core/backtest/main.ts with --allow-read=config,strategies,data,${error.path}`
+        : error.message,
+    );
     return 1;
   }
+}
+
+/** Whether reading failed for want of --allow-read. */
+function isDenied(error: Error): boolean {
+  return error.cause instanceof Deno.errors.NotCapable ||
+    /Requires read access/.test(error.message);
 }
 
 /**
@@ -204,7 +292,13 @@ async function openProcessing(
       },
       onFill: (fill) => {
         const { orderId, exchange, symbol, side, quantity, price, fee } = fill;
-        collected.fills.push({
+        const key = `${exchange}\n${symbol}`;
+        let fills = collected.fills.get(key);
+        if (fills === undefined) {
+          fills = new Thinned(MAX_REPORT_FILLS);
+          collected.fills.set(key, fills);
+        }
+        fills.push({
           orderId,
           exchange,
           symbol,
@@ -216,6 +310,8 @@ async function openProcessing(
         });
       },
       onBar: (bar) => collected.candles.bar(bar),
+      beforeTrade: (ms) => collected.sampler!.before(ms),
+      log: createLogger("trading_core", { ...config.log, status }),
     },
   );
   return processing!; // a strategy is given: never undefined
@@ -226,7 +322,6 @@ interface Run {
   merger: TradeFileMerger;
   processing: TradeProcessing;
   collected: Collected;
-  status: StatusLine | undefined;
   bars: BarsConfig;
 }
 
@@ -237,23 +332,22 @@ interface Run {
  */
 async function feedAll(
   run: Run,
-  signal: AbortSignal,
+  options: {
+    signal: AbortSignal;
+    clock: { startedAt: number; trades: number };
+  },
 ): Promise<{ feed: Feed; curve: EquityCurve; seconds: number }> {
-  const { merger, processing, collected, status } = run;
+  const { signal, clock } = options;
+  const { merger, processing, collected } = run;
   const broker = processing.broker!;
   const curve = new EquityCurve(broker.startingBalance);
-  const everyMs = Math.min(...run.bars.intervals.map(parseBarInterval));
+  const everyMs = sampleEveryMs(run.bars);
   const sampler = new EquitySampler(curve, broker, everyMs);
-  const feed = new Feed(merger, processing, sampler);
-  const startedAt = performance.now();
-  const progress = status && startProgressLine(status, () => ({
-    bytesRead: collected.bytesRead,
-    totalBytes: merger.totalBytes,
-    trades: feed.trades,
-    seconds: (performance.now() - startedAt) / 1000,
-  }));
+  collected.sampler = sampler;
+  const feed = new Feed(merger, processing);
+  const progress = setInterval(() => clock.trades = feed.trades, 100);
   try {
-    if (await processing.start({ signal })) {
+    if (!signal.aborted && await processing.start({ signal })) {
       await feed.run(signal, () => collected.failure !== undefined);
     }
   } catch (error) {
@@ -263,12 +357,13 @@ async function feedAll(
     ) throw error;
     collected.failure ??= error.message;
   } finally {
-    progress?.stop();
+    clearInterval(progress);
     await merger.close();
     await processing.stop();
   }
   sampler.finish();
-  return { feed, curve, seconds: (performance.now() - startedAt) / 1000 };
+  const seconds = (performance.now() - clock.startedAt) / 1000;
+  return { feed, curve, seconds };
 }
 
 /** Writes summary.json and report.html, then logs the final line (and the failure first). */
@@ -279,7 +374,7 @@ async function writeResults(
     curve: EquityCurve;
     seconds: number;
     args: BacktestArgs;
-    options: BacktestOptions;
+    renderReport: (result: BacktestResult) => string;
     log: Logger;
     /** A signal stopped the run. */
     stopped: boolean;
@@ -288,11 +383,12 @@ async function writeResults(
   const { feed, curve, seconds, args, log } = end;
   const { collected } = run;
   const intervals = run.bars.intervals;
-  const everyMs = Math.min(...intervals.map(parseBarInterval));
+  const everyMs = sampleEveryMs(run.bars);
   const summary = buildSummary({
     streams: run.merger.streams,
     trades: feed.counts,
     gaps: feed.gapCounts,
+    outliers: feed.counts.map((_, stream) => run.processing.outliers(stream)),
     from: feed.from,
     to: feed.to,
     badRows: collected.badRows,
@@ -303,7 +399,7 @@ async function writeResults(
   const result: BacktestResult = {
     summary,
     candles: collected.candles.series(),
-    fills: [...collected.fills.items],
+    fills: reportFills(collected.fills),
     equity: curve.points(),
   };
   try {
@@ -313,7 +409,7 @@ async function writeResults(
     );
     await Deno.writeTextFile(
       join(args.out, "report.html"),
-      end.options.renderReport(result),
+      end.renderReport(result),
     );
   } catch (error) {
     collected.failure ??= `Cannot write the results to ${args.out}: ${
@@ -328,17 +424,36 @@ async function writeResults(
   const partial = collected.failure !== undefined || end.stopped;
   if (collected.failure !== undefined) log.error(collected.failure);
   log.info(
-    finalLine(summary, seconds, args.out) +
+    finalLine(summary, { seconds, out: args.out }) +
       (partial ? " (stopped early: partial results)" : ""),
   );
 }
 
+/** The sample interval of the equity curve: the smallest bar interval, ms. */
+function sampleEveryMs(bars: BarsConfig): number {
+  return Math.min(...bars.intervals.map(parseBarInterval));
+}
+
+/**
+ * The report's fills: each symbol's thinned list (symbols in key order),
+ * thinned again over all when they pass {@linkcode MAX_REPORT_FILLS_TOTAL},
+ * in trade time order.
+ */
+function reportFills(lists: Map<string, Thinned<ReportFill>>): ReportFill[] {
+  const all = [...lists.keys()].sort().flatMap((key) => lists.get(key)!.items);
+  all.sort((a, b) => a.time - b.time); // stable: a symbol's fills keep their order
+  if (all.length <= MAX_REPORT_FILLS_TOTAL) return all;
+  const capped = new Thinned<ReportFill>(MAX_REPORT_FILLS_TOTAL);
+  for (const fill of all) capped.push(fill);
+  return [...capped.items];
+}
+
 /** The last line: trades, their rate, P&L, fills, where the files are. */
-export function finalLine(
+function finalLine(
   summary: BacktestSummary,
-  seconds: number,
-  out: string,
+  where: { seconds: number; out: string },
 ): string {
+  const { seconds, out } = where;
   return `${formatCount(summary.trades)} trades in ${seconds.toFixed(1)} s (${
     formatRate(summary.trades / Math.max(seconds, 1e-9))
   }), P&L ${summary.pnl.toFixed(2)} (realized ${
@@ -348,27 +463,11 @@ export function finalLine(
   }), ${summary.fills} fills; results in ${out}/ (summary.json, fills.ndjson, report.html)`;
 }
 
-/** Makes `dir` (and its parents); the one-line reason it cannot, or undefined. */
-async function makeDirectory(dir: string): Promise<string | undefined> {
-  try {
-    await Deno.mkdir(dir, { recursive: true });
-    return undefined;
-  } catch (error) {
-    return `Cannot write the results to ${dir}: ${
-      error instanceof Deno.errors.NotCapable
-        ? `run with --allow-write=${dir} (deno task backtest writes only under data/)`
-        : error instanceof Error
-        ? error.message
-        : error
-    }`;
-  }
-}
-
 /**
  * A strategy failure (`strategy FILE failed in HOOK: <stack>`) as one line:
  * the message, and where the strategy threw (its first stack frame).
  */
-export function oneLine(message: string): string {
+function oneLine(message: string): string {
   const lines = message.split("\n");
   const frame = lines.find((line) => /^\s+at /.test(line))?.trim();
   return frame === undefined ? lines[0] : `${lines[0]} (${frame})`;

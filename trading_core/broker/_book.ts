@@ -21,13 +21,6 @@ export const CRUMB = 1e-9;
  */
 const POSITION_CRUMB = 1e-12;
 
-/**
- * A forward step of a stream's trade clock larger than this (ms) is taken
- * only when the stream's next trade is that far ahead too: one trade with a
- * wildly wrong timestamp does not move the clock.
- */
-export const CLOCK_JUMP_MS = 60_000;
-
 /** A fill to book: units (negative: sold), price, fee, and the size of its order (the scale of a float crumb). */
 export interface BookedFill {
   /** Units, negative when sold. */
@@ -51,12 +44,11 @@ export class Book {
   /**
    * The stream's trade clock, ms (fractional: ns precision to about
    * 0.25 µs), NaN before its first trade: the latest trade time seen, never
-   * going back on a late trade, moved by a step over
-   * {@linkcode CLOCK_JUMP_MS} only when the next trade confirms it.
+   * going back on a late trade. It trusts the times it is given: in `live`
+   * and a backtest, TradeProcessing keeps clock outliers (a trade far ahead
+   * of its stream, `trading_core.bars.max_clock_jump`) from the broker.
    */
   clock = NaN;
-  /** Time of the previous trade when it was a jump over CLOCK_JUMP_MS not yet confirmed, else NaN. */
-  #ahead = NaN;
   /** Price of its last trade, 0 before the first. */
   lastPrice = 0;
   /** Units held, negative when short. */
@@ -80,22 +72,9 @@ export class Book {
     this.symbol = symbol;
   }
 
-  /** Moves the clock to a trade at `time` (ms) as {@linkcode clock} says. */
+  /** Moves the clock to a trade at `time` (ms): the latest time seen. */
   tick(time: number): void {
-    const clock = this.clock;
-    if (
-      Number.isNaN(clock) || (time > clock && time - clock <= CLOCK_JUMP_MS)
-    ) {
-      this.clock = time;
-      this.#ahead = NaN;
-    } else if (time <= clock) {
-      this.#ahead = NaN; // a late trade: the clock stays; any jump is unconfirmed
-    } else if (Number.isNaN(this.#ahead)) {
-      this.#ahead = time; // far ahead: wait for the next trade
-    } else {
-      this.clock = Math.min(time, this.#ahead); // confirmed by two trades
-      this.#ahead = NaN;
-    }
+    if (!(time <= this.clock)) this.clock = time;
   }
 
   /** Books `fill`. */

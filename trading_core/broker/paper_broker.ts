@@ -6,11 +6,10 @@
  *
  * Fill model, per (exchange, symbol):
  * - Each stream has a trade clock (ms, to the ns): the latest `ts_event`
- *   seen, never going back on a late trade; a step forward of more than
- *   60 s (`CLOCK_JUMP_MS`) is taken only when the stream's next trade is
- *   that far ahead too, so one trade with a wildly wrong timestamp moves
- *   nothing (it is priced as a trade at the clock's time). A trade flagged
- *   `Redelivered` or `Snapshot` is ignored.
+ *   seen, never going back on a late trade. A trade flagged `Redelivered`
+ *   or `Snapshot` is ignored. It trusts the times it is given: in `live`
+ *   and a backtest, `TradeProcessing` keeps clock outliers (a trade more
+ *   than `trading_core.bars.max_clock_jump` ahead of its stream) from it.
  * - An order becomes fillable at its stream's clock when it was submitted
  *   (an order placed before the stream's first trade: that trade's) plus
  *   {@linkcode PaperBrokerOptions.latencyMs}, and fills against the next
