@@ -2,13 +2,19 @@
  * A k-way merge of trade files into one stream ordered by time across files,
  * symbols and exchanges, in bounded memory: what a backtest reads.
  *
- * Each file is read by its own reader ({@linkcode readRowBatches}, so every
- * format and row check of the readers applies: the project's NDJSON, Binance
- * trades CSV, gzipped or not), one decoded chunk ahead at most; a binary heap
- * over the files' current trades picks the next. The order is (ts_event,
- * then ts_recv, then the file's position in the expanded list); within one
- * file rows keep their file order, so seq — written in order by a recording
- * — never reorders them.
+ * Each file is read by its own cursor (_merge_cursor.ts) a chunk at a time:
+ * every format the readers take (the project's NDJSON, Binance trades CSV,
+ * gzip, a Binance .zip), each line made a 48-byte record straight from its
+ * bytes when it has the plain form (_fast_row.ts), else by the readers' own
+ * line parser, with the same checks and errors; a binary heap over the
+ * files' current records picks the next. The files are parsed in worker
+ * threads by default (see {@linkcode MergeTradeFilesOptions.workers}), a few
+ * blocks of records ahead per file; in this thread, a chunk ahead. The order
+ * is (ts_event, then ts_recv, then the file's position in the expanded
+ * list); within one file rows keep their file order, so seq — written in
+ * order by a recording — never reorders them. A gzip's checksum or a zip's
+ * CRC-32 is checked at its end: a corrupt file fails the merge there, after
+ * its rows before.
  *
  * A file that goes back in time is still merged by its current trade (a
  * trade earlier than one already delivered comes out as soon as its file
@@ -64,10 +70,10 @@ export interface MergeTradeFilesOptions {
   /**
    * Worker threads that parse the files while this one merges (each file in
    * one of them); 0 parses them in this thread. The merged stream is the
-   * same. A worker loads its module from the source tree, so it needs read
-   * access there. @default one less than the cores
-   * (`navigator.hardwareConcurrency`), at most one per file; 0 without read
-   * access to common/trade_file/
+   * same. A worker loads its modules from the source tree, so it needs read
+   * access to common/. @default one less than the cores
+   * (`navigator.hardwareConcurrency`), at most one per file, for two files
+   * or more; 0 for one file, or without read access to common/
    */
   workers?: number;
   /** Told after each batch the bytes read so far (compressed, if so) of the total, for an ETA. */
@@ -92,13 +98,16 @@ function before(a: MergeSource, b: MergeSource): boolean {
 }
 
 /**
- * Workers by default: one less than the cores, when this process may load
- * the worker's module (it needs read access to the source, which a task
- * granting only its data does not give: then 0).
+ * Workers by default for `files` files: one less than the cores, for two
+ * files or more, when this process may load the worker's module (it needs
+ * read access to the source, common/, which a task granting only its data
+ * does not give: then 0). One file is parsed here: measured with one NDJSON
+ * recording, a worker only moved the parsing (the merge's cost) and added
+ * the hand-over (docs/benchmarks.md).
  */
-function defaultWorkers(): number {
+function defaultWorkers(files: number): number {
   const cores = navigator.hardwareConcurrency ?? 1;
-  if (cores < 2 || !MergeWorkers.permitted()) return 0;
+  if (files < 2 || cores < 2 || !MergeWorkers.permitted()) return 0;
   return cores - 1;
 }
 
@@ -208,7 +217,7 @@ export class TradeFileMerger implements AsyncIterable<MergedBatch> {
     const { onBadRow, onOutOfOrder } = options;
     const count = Math.min(
       files.length,
-      options.workers ?? defaultWorkers(),
+      options.workers ?? defaultWorkers(files.length),
     );
     const workers = count > 0 ? new MergeWorkers(count) : undefined;
     const cursors = files.map((path, index) => {
@@ -270,24 +279,29 @@ export class TradeFileMerger implements AsyncIterable<MergedBatch> {
       if (cursor.ready) heap.push(cursor);
       else out.addGaps(cursor.block.takeGaps()); // a file of gap lines only
     }
-    while (heap.size > 0) {
-      const cursor = heap.top!;
-      out.add(cursor);
-      if (!cursor.ready) {
-        try {
-          await cursor.fill();
-        } catch (error) {
-          if (!out.empty) yield take();
-          throw error;
+    try {
+      while (heap.size > 0) {
+        const cursor = heap.top!;
+        out.add(cursor);
+        if (!cursor.ready) {
+          try {
+            await cursor.fill();
+          } catch (error) {
+            if (!out.empty) yield take();
+            throw error;
+          }
         }
+        if (!cursor.ready) {
+          out.addGaps(cursor.block.takeGaps()); // after the file's last trade
+          heap.pop();
+        } else if (heap.size > 1) heap.topChanged();
+        if (out.full) yield take();
       }
-      if (!cursor.ready) {
-        out.addGaps(cursor.block.takeGaps()); // after the file's last trade
-        heap.pop();
-      } else if (heap.size > 1) heap.topChanged();
-      if (out.full) yield take();
+      if (!out.empty) yield take();
+    } finally {
+      // At the end, an error or a consumer's break: files and workers go.
+      await this.close();
     }
-    if (!out.empty) yield take();
   }
 
   /** Stops reading every file and closes them (and stops the workers). */

@@ -475,3 +475,26 @@ test("TradeFileMerger reads ahead a bounded amount per file: 40 files of 20,000 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+test("TradeFileMerger closes its files and workers when the consumer stops early (the test's sanitizers see no leak)", async () => {
+  const lines: Trade[] = [];
+  for (let i = 0; i < 20_000; i++) lines.push(trade("AAA", i, i));
+  const dir = await tempDir({
+    "a.ndjson": ndjson(lines),
+    "b.ndjson": ndjson(lines.map((t) => ({ ...t, symbol: "BBB" }))),
+  });
+  try {
+    for (const workers of [0, 1]) {
+      const merger = await TradeFileMerger.open([dir], {
+        workers,
+        batchSize: 100,
+      });
+      for await (const batch of merger) {
+        assert.equal(batch.streams.length, 100);
+        break;
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
