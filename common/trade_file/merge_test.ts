@@ -363,13 +363,17 @@ test("TradeFileMerger names a missing file, a directory without trade files, and
       `${dir}/trades.csv`,
       "1,2,3,6,1704067200000,True\n",
     );
-    await assert.rejects(
-      () => TradeFileMerger.open([dir]),
-      (error) =>
-        error instanceof TradeFileReadError &&
-        error.message.includes("trades.csv") &&
-        error.message.includes("symbol is unknown"),
-    );
+    // Found by the file's parser, in this thread or in a worker: the same error.
+    for (const workers of [0, 1]) {
+      await assert.rejects(
+        () => TradeFileMerger.open([dir], { workers }),
+        (error) =>
+          error instanceof TradeFileReadError &&
+          error.path === `${dir}/trades.csv` &&
+          error.message ===
+            `Cannot read trade file "${dir}/trades.csv": line 1 is a Binance CSV row, and its symbol is unknown: expected a symbol option or a name like "BTCUSDT-trades-2024-01-01.csv"`,
+      );
+    }
     await assert.rejects(() => TradeFileMerger.open([]), TypeError);
   } finally {
     await Deno.remove(dir, { recursive: true });
