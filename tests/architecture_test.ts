@@ -314,11 +314,11 @@ test("architecture: product folders hold no test-only or unused files", async ()
   );
 });
 
-/** Files run or loaded by path rather than imported: main.ts, mod.ts, strategies. */
+/** Files run or loaded by path rather than imported: main.ts, mod.ts, strategies, a Worker's module (`_x_worker.ts`, loaded by URL). */
 function isEntryPoint(path: string): boolean {
   const name = posix.basename(path);
   return name === "main.ts" || name === "mod.ts" ||
-    isUnder(path, ["strategies"]);
+    name.endsWith("_worker.ts") || isUnder(path, ["strategies"]);
 }
 
 test("architecture: the parser finds every import form and measures functions", () => {

@@ -28,39 +28,42 @@ function digitAt(bytes: Uint8Array, i: number): number {
 }
 
 /**
- * Sets {@linkcode U64} to decimal digits `bytes[start, end)` (1 to 20, leading
- * zeros allowed unless `strict`, which allows only "0" itself); false when
- * they are not that or near 2^64.
+ * Reads the decimal digits from `at` (before `end`) into {@linkcode U64} in
+ * one pass and returns the index after them; -1 when there is none, more
+ * than 20, a needless leading zero (under `strict`, which allows "0" alone)
+ * or a value near 2^64.
  */
-export function digits64(
+export function scanU64(
   bytes: Uint8Array,
-  start: number,
+  at: number,
   end: number,
   strict: boolean,
-): boolean {
-  const length = end - start;
-  if (length < 1 || length > 20) return false;
-  if (strict && length > 1 && bytes[start] === 48) return false;
-  const split = length > 15 ? end - 9 : end;
+): number {
+  const exactEnd = Math.min(end, at + 15);
+  let i = at;
   let high = 0;
-  for (let i = start; i < split; i++) {
-    const digit = digitAt(bytes, i);
-    if (digit < 0) return false;
+  for (; i < exactEnd; i++) {
+    const digit = bytes[i] - 48;
+    if (digit < 0 || digit > 9) break;
     high = high * 10 + digit;
   }
-  if (split === end) { // below 10^15: exact as a double
-    const hi = Math.floor(high / TWO_32);
-    U64.hi = hi;
-    U64.lo = high - hi * TWO_32;
-    return true;
+  if (i === at || (strict && i - at > 1 && bytes[at] === 48)) return -1;
+  if (i === exactEnd) { // 15 digits so far: up to 5 more
+    let low = 0;
+    let scale = 1;
+    for (; i < end; i++) {
+      const digit = bytes[i] - 48;
+      if (digit < 0 || digit > 9) break;
+      if (scale === 100_000) return -1;
+      low = low * 10 + digit;
+      scale *= 10;
+    }
+    if (scale > 1) return setProduct(high, scale, low, U64_FAST_MAX) ? i : -1;
   }
-  let low = 0;
-  for (let i = split; i < end; i++) {
-    const digit = digitAt(bytes, i);
-    if (digit < 0) return false;
-    low = low * 10 + digit;
-  }
-  return setProduct(high, 1_000_000_000, low, U64_FAST_MAX);
+  const hi = Math.floor(high / TWO_32); // below 10^15: exact
+  U64.hi = hi;
+  U64.lo = high - hi * TWO_32;
+  return i;
 }
 
 /**
@@ -84,25 +87,27 @@ function setProduct(
 }
 
 /**
- * Sets {@linkcode U64} to a CSV time (digits without a leading zero, not 0)
- * times `nsPerUnit`; false when the text is not that or the product is near
- * or above 2^63.
+ * Reads a CSV time from `at` (digits without a leading zero, not 0, at most
+ * 15) times `nsPerUnit` into {@linkcode U64} and returns the index after its
+ * digits; -1 when the text is not that or the product is near or above 2^63.
  */
-export function time64(
+export function scanTime(
   bytes: Uint8Array,
-  start: number,
+  at: number,
   end: number,
   nsPerUnit: number,
-): boolean {
-  const length = end - start;
-  if (length < 1 || length > 15 || bytes[start] === 48) return false;
+): number {
+  if (bytes[at] === 48) return -1;
+  const limit = Math.min(end, at + 16);
+  let i = at;
   let time = 0;
-  for (let i = start; i < end; i++) {
-    const digit = digitAt(bytes, i);
-    if (digit < 0) return false;
+  for (; i < limit; i++) {
+    const digit = bytes[i] - 48;
+    if (digit < 0 || digit > 9) break;
     time = time * 10 + digit;
   }
-  return setProduct(time, nsPerUnit, 0, I64_FAST_MAX);
+  if (i === at || i - at > 15) return -1;
+  return setProduct(time, nsPerUnit, 0, I64_FAST_MAX) ? i : -1;
 }
 
 /**

@@ -13,12 +13,12 @@ import type { CsvParser } from "./_csv.ts";
 import { QUOTE_ABSOLUTE_TOLERANCE, QUOTE_RELATIVE_TOLERANCE } from "./_csv.ts";
 import {
   decimal,
-  digits64,
   plainStringEnd,
   priceFixed,
+  scanTime,
+  scanU64,
   smallInteger,
   startsWith,
-  time64,
   U64,
 } from "./_fast_fields.ts";
 import { RECORD_WORDS, type RecordBlock } from "./_record_block.ts";
@@ -128,14 +128,14 @@ export function fastNdjson(
   const words = block.words;
   const w = block.count * RECORD_WORDS;
   at = stop + TS_EVENT.length;
-  stop = digitsEnd(bytes, at, end);
-  if (!digits64(bytes, at, stop, false) || U64.hi > MAX_I64_HIGH) return -1;
+  stop = scanU64(bytes, at, end, false);
+  if (stop < 0 || U64.hi > MAX_I64_HIGH) return -1;
   words[w + 2] = U64.lo;
   words[w + 3] = U64.hi;
   if (!startsWith(bytes, stop, end, TS_RECV)) return -1;
   at = stop + TS_RECV.length;
-  stop = digitsEnd(bytes, at, end);
-  if (!digits64(bytes, at, stop, false) || U64.hi > MAX_I64_HIGH) return -1;
+  stop = scanU64(bytes, at, end, false);
+  if (stop < 0 || U64.hi > MAX_I64_HIGH) return -1;
   words[w + 4] = U64.lo;
   words[w + 5] = U64.hi;
   if (!startsWith(bytes, stop, end, PRICE)) return -1;
@@ -158,11 +158,11 @@ export function fastNdjson(
   const flags = smallInteger(bytes, at, stop, 0xffff);
   if (flags < 0 || !startsWith(bytes, stop, end, TRADE_ID)) return -1;
   at = stop + TRADE_ID.length;
-  stop = digitsEnd(bytes, at, end);
+  stop = scanU64(bytes, at, end, false);
   // The line ends with the id's closing quote and the object's brace.
   if (
-    stop + 2 > end || bytes[stop] !== 0x22 || bytes[stop + 1] !== 0x7d ||
-    !digits64(bytes, at, stop, false)
+    stop < 0 || stop + 2 > end || bytes[stop] !== 0x22 ||
+    bytes[stop + 1] !== 0x7d
   ) return -1;
   const newline = newlineAt(bytes, stop + 2, limit);
   if (newline < 0) return -1;
@@ -234,8 +234,8 @@ export function fastCsv(
   block.room();
   const words = block.words;
   const w = block.count * RECORD_WORDS;
-  let stop = fieldEnd(bytes, start, end);
-  if (bytes[stop] !== 0x2c || !digits64(bytes, start, stop, true)) return -1;
+  let stop = scanU64(bytes, start, end, true);
+  if (stop < 0 || bytes[stop] !== 0x2c) return -1;
   words[w + 10] = U64.lo;
   words[w + 11] = U64.hi;
   let at = stop + 1;
@@ -260,8 +260,8 @@ export function fastCsv(
     ) return -1;
   }
   at = stop + 1;
-  stop = fieldEnd(bytes, at, end);
-  if (bytes[stop] !== 0x2c || !time64(bytes, at, stop, nsPerUnit)) return -1;
+  stop = scanTime(bytes, at, end, nsPerUnit);
+  if (stop < 0 || bytes[stop] !== 0x2c) return -1;
   words[w + 2] = words[w + 4] = U64.lo;
   words[w + 3] = words[w + 5] = U64.hi;
   at = stop + 1;

@@ -7,8 +7,7 @@
 
 import type { TradeOrigin } from "../wire/codec.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
-import type { MergeCursor } from "./_merge_cursor.ts";
-import { RECORD_WORDS } from "./_record_block.ts";
+import { type MergeSource, RECORD_WORDS } from "./_record_block.ts";
 import type { GapRow, RecordedGap } from "./_row.ts";
 
 /** A gap line of a recording, in merged order: delivered before record `before` of its batch. */
@@ -87,7 +86,7 @@ export class BatchBuilder {
    * Adds the head record of `cursor` as the next record, after the gap lines
    * before it, and moves the cursor past it.
    */
-  add(cursor: MergeCursor): void {
+  add(cursor: MergeSource): void {
     const block = cursor.block;
     const next = block.next;
     if (block.gapNext < block.gaps.length) this.addGaps(block.takeGaps(next));

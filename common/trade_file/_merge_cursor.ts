@@ -104,43 +104,33 @@ export class MergeCursor implements StreamLookup {
   }
 
   /**
-   * Reads chunks until a record is ready, or the file ended (gaps after its
-   * last trade may remain in the block).
+   * Reads chunks until `minimum` records are ready (at least one), or the
+   * file ended (gaps after its last trade may remain in the block), or a bad
+   * row stopped it.
    *
    * @throws {TradeFileRowError} at a bad row under `onError: "stop"`, once
    * the records before it are consumed.
    * @throws {TradeFileReadError} when the file cannot be opened or read further.
    */
-  async fill(): Promise<void> {
+  async fill(minimum = 1): Promise<void> {
     const block = this.block;
     block.reset();
-    while (!this.ended && block.count === 0) {
+    while (!this.ended && block.count < minimum) {
       const parser = this.#parser ?? await this.#open();
-      if (parser.stop !== undefined) throw parser.stop;
+      if (parser.stop !== undefined) break;
       const chunks = this.#chunks!;
       let chunk = await (this.#pending ?? chunks.read(parser.line));
       this.#pending = undefined;
-      if (chunk !== undefined) {
-        // The next chunk is read while this one is parsed (a failure is
-        // met when it is awaited; "after line N" then names a line a chunk
-        // before the failure at most).
-        const pending = chunks.read(parser.line);
-        pending.catch(() => {});
-        this.#pending = pending;
-      }
       if (chunk === undefined) {
-        this.ended = true;
-        if (this.#carry !== undefined && !this.#discarding) {
-          this.#line(this.#carry, 0, this.#carry.length);
-        }
-        this.#carry = undefined;
-        // Gap lines after the file's last trade go with it, in or out of the range.
-        if (!this.#inRange) {
-          block.gaps = block.gaps.filter((g) => g.at < block.count);
-        }
-        if (parser.stop !== undefined && block.count === 0) throw parser.stop;
-        return;
+        this.#end();
+        break;
       }
+      // The next chunk is read while this one is parsed (a failure is met
+      // when it is awaited; "after line N" then names a line a chunk before
+      // the failure at most).
+      const pending = chunks.read(parser.line);
+      pending.catch(() => {});
+      this.#pending = pending;
       if (this.#first) {
         this.#first = false;
         // A byte order mark, as TextDecoderStream drops it.
@@ -149,7 +139,22 @@ export class MergeCursor implements StreamLookup {
         }
       }
       this.#lines(chunk);
-      if (parser.stop !== undefined && block.count === 0) throw parser.stop;
+    }
+    const stop = this.#parser?.stop;
+    if (stop !== undefined && block.count === 0) throw stop;
+  }
+
+  /** At the end of the file: its last line, and what becomes of the gaps after its last trade. */
+  #end(): void {
+    this.ended = true;
+    if (this.#carry !== undefined && !this.#discarding) {
+      this.#line(this.#carry, 0, this.#carry.length);
+    }
+    this.#carry = undefined;
+    // Gap lines after the file's last trade go with it, in or out of the range.
+    if (!this.#inRange) {
+      const block = this.block;
+      block.gaps = block.gaps.filter((gap) => gap.at < block.count);
     }
   }
 

@@ -8,6 +8,7 @@
 
 import { encodeTrade } from "../wire/codec.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
+import type { TradeOrigin } from "../wire/codec.ts";
 import type { GapRow, ReplayRow } from "./_row.ts";
 
 /** u32 words per record. */
@@ -65,6 +66,51 @@ export class RecordBlock {
     this.count++;
   }
 
+  /**
+   * Hands over the records and all gap lines (for another thread: their
+   * buffers are transferred) and starts the block afresh.
+   */
+  detach(): {
+    bytes: Uint8Array;
+    streams: Int32Array;
+    count: number;
+    gaps: { at: number; row: GapRow }[];
+  } {
+    const { bytes, streams, count } = this;
+    const gaps = this.gaps.slice(this.gapNext);
+    const capacity = streams.length;
+    this.bytes = new Uint8Array(capacity * TRADE_RECORD_SIZE);
+    this.words = new Uint32Array(this.bytes.buffer);
+    this.floats = new Float64Array(this.bytes.buffer);
+    this.streams = new Int32Array(capacity);
+    this.count = this.next = this.gapNext = 0;
+    this.gaps = [];
+    return { bytes, streams, count, gaps };
+  }
+
+  /** Takes records handed over by {@linkcode detach} after those not consumed yet (the block must be reset), and their gap lines. */
+  adopt(
+    bytes: Uint8Array,
+    streams: Int32Array,
+    count: number,
+    gaps: { at: number; row: GapRow }[],
+  ): void {
+    this.bytes = bytes;
+    this.words = new Uint32Array(
+      bytes.buffer,
+      bytes.byteOffset,
+      bytes.byteLength / 4,
+    );
+    this.floats = new Float64Array(
+      bytes.buffer,
+      bytes.byteOffset,
+      bytes.byteLength / 8,
+    );
+    this.streams = streams;
+    this.count = count;
+    this.gaps.push(...gaps);
+  }
+
   /** Empties the block once consumed, keeping the gaps not delivered (those after the last record). */
   reset(): void {
     this.count = 0;
@@ -86,4 +132,26 @@ export class RecordBlock {
     ) rows.push(gaps[this.gapNext++].row);
     return rows;
   }
+}
+
+/** What the merge reads of one file, parsed in this thread or in a worker. */
+export interface MergeSource {
+  /** Position of the file in the merge's list: the tie-break after ts_recv. */
+  readonly index: number;
+  /** The file. */
+  readonly path: string;
+  /** Its records read ahead; `block.next` is its head. */
+  readonly block: RecordBlock;
+  /** The (exchange, symbol) of each of the file's stream indexes. */
+  readonly origins: TradeOrigin[];
+  /** Per stream of the file, its index in the merge (-1: not given yet). */
+  readonly merged: number[];
+  /** Bytes of the file read so far (compressed, if it is). */
+  readonly bytesRead: number;
+  /** Whether a record is ready at `block.next`. */
+  readonly ready: boolean;
+  /** Reads until a record is ready or the file ended (see MergeCursor.fill). */
+  fill(): Promise<void>;
+  /** Stops reading the file. */
+  close(): Promise<void>;
 }

@@ -2,13 +2,19 @@
  * A k-way merge of trade files into one stream ordered by time across files,
  * symbols and exchanges, in bounded memory: what a backtest reads.
  *
- * Each file is read by its own reader ({@linkcode readRowBatches}, so every
- * format and row check of the readers applies: the project's NDJSON, Binance
- * trades CSV, gzipped or not), one decoded chunk ahead at most; a binary heap
- * over the files' current trades picks the next. The order is (ts_event,
- * then ts_recv, then the file's position in the expanded list); within one
- * file rows keep their file order, so seq — written in order by a recording
- * — never reorders them.
+ * Each file is read by its own cursor (_merge_cursor.ts) a chunk at a time:
+ * every format the readers take (the project's NDJSON, Binance trades CSV,
+ * gzip, a Binance .zip), each line made a 48-byte record straight from its
+ * bytes when it has the plain form (_fast_row.ts), else by the readers' own
+ * line parser, with the same checks and errors; a binary heap over the
+ * files' current records picks the next. The files are parsed in worker
+ * threads by default (see {@linkcode MergeTradeFilesOptions.workers}), a few
+ * blocks of records ahead per file; in this thread, a chunk ahead. The order
+ * is (ts_event, then ts_recv, then the file's position in the expanded
+ * list); within one file rows keep their file order, so seq — written in
+ * order by a recording — never reorders them. A gzip's checksum or a zip's
+ * CRC-32 is checked at its end: a corrupt file fails the merge there, after
+ * its rows before.
  *
  * A file that goes back in time is still merged by its current trade (a
  * trade earlier than one already delivered comes out as soon as its file
@@ -32,8 +38,9 @@
 
 import type { TradeOrigin } from "../wire/codec.ts";
 import { BatchBuilder, type MergedBatch, StreamIndex } from "./_merge_batch.ts";
-import { MergeCursor } from "./_merge_cursor.ts";
-import { RECORD_WORDS } from "./_record_block.ts";
+import { type CursorOptions, MergeCursor } from "./_merge_cursor.ts";
+import { type MergeSource, RECORD_WORDS } from "./_record_block.ts";
+import { MergeWorkers } from "./_merge_remote.ts";
 import { MinHeap } from "./_merge_heap.ts";
 import { describe } from "./_row.ts";
 import type { OnBadRow } from "./trade_file.ts";
@@ -60,6 +67,15 @@ export interface MergeTradeFilesOptions {
   onOutOfOrder?: (path: string, line: number) => void;
   /** Records per yielded batch at most. @default 4096 */
   batchSize?: number;
+  /**
+   * Worker threads that parse the files while this one merges (each file in
+   * one of them); 0 parses them in this thread. The merged stream is the
+   * same. A worker loads its modules from the source tree, so it needs read
+   * access to common/. @default one less than the cores
+   * (`navigator.hardwareConcurrency`), at most one per file, for two files
+   * or more; 0 for one file, or without read access to common/
+   */
+  workers?: number;
   /** Told after each batch the bytes read so far (compressed, if so) of the total, for an ETA. */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
 }
@@ -68,7 +84,7 @@ export interface MergeTradeFilesOptions {
 export const DEFAULT_MERGE_BATCH_SIZE = 4096;
 
 /** The merge order of the cursors' heads: a before b (ts_event, ts_recv, file order). */
-function before(a: MergeCursor, b: MergeCursor): boolean {
+function before(a: MergeSource, b: MergeSource): boolean {
   const x = a.block.words;
   const y = b.block.words;
   const i = a.block.next * RECORD_WORDS;
@@ -79,6 +95,20 @@ function before(a: MergeCursor, b: MergeCursor): boolean {
     if (x[i + k - 1] !== y[j + k - 1]) return x[i + k - 1] < y[j + k - 1];
   }
   return a.index < b.index;
+}
+
+/**
+ * Workers by default for `files` files: one less than the cores, for two
+ * files or more, when this process may load the worker's module (it needs
+ * read access to the source, common/, which a task granting only its data
+ * does not give: then 0). One file is parsed here: measured with one NDJSON
+ * recording, a worker only moved the parsing (the merge's cost) and added
+ * the hand-over (docs/benchmarks.md).
+ */
+function defaultWorkers(files: number): number {
+  const cores = navigator.hardwareConcurrency ?? 1;
+  if (files < 2 || cores < 2 || !MergeWorkers.permitted()) return 0;
+  return cores - 1;
 }
 
 /** A set of `values`, undefined when absent or empty (all kept). */
@@ -120,6 +150,15 @@ function checkOptions(options: MergeTradeFilesOptions): void {
       }: expected an integer from 1 to 1048576`,
     );
   }
+  const { workers } = options;
+  if (
+    workers !== undefined &&
+    (!Number.isInteger(workers) || workers < 0 || workers > 64)
+  ) {
+    throw new RangeError(
+      `Invalid workers ${describe(workers)}: expected an integer from 0 to 64`,
+    );
+  }
 }
 
 /**
@@ -135,20 +174,22 @@ export class TradeFileMerger implements AsyncIterable<MergedBatch> {
   /** Their total size in bytes (compressed, if so). */
   readonly totalBytes: number;
   readonly #streamIndex = new StreamIndex();
-  readonly #cursors: MergeCursor[];
+  readonly #cursors: MergeSource[];
+  readonly #workers: MergeWorkers | undefined;
   readonly #options: MergeTradeFilesOptions;
   #iterated = false;
 
   private constructor(
-    files: string[],
-    totalBytes: number,
-    cursors: MergeCursor[],
+    files: { files: string[]; totalBytes: number },
+    cursors: MergeSource[],
+    workers: MergeWorkers | undefined,
     options: MergeTradeFilesOptions,
   ) {
     this.streams = this.#streamIndex.origins;
-    this.files = files;
-    this.totalBytes = totalBytes;
+    this.files = files.files;
+    this.totalBytes = files.totalBytes;
     this.#cursors = cursors;
+    this.#workers = workers;
     this.#options = options;
   }
 
@@ -171,29 +212,35 @@ export class TradeFileMerger implements AsyncIterable<MergedBatch> {
         "Invalid paths []: expected at least one trade file or directory",
       );
     }
-    const { files, totalBytes } = await expandTradeFiles(paths);
+    const expanded = await expandTradeFiles(paths);
+    const { files } = expanded;
     const { onBadRow, onOutOfOrder } = options;
-    const filter = {
-      from: options.from,
-      to: options.to,
-      symbols: setOf(options.symbols),
-      exchanges: setOf(options.exchanges),
-    };
-    const cursors = files.map((path, index) =>
-      new MergeCursor(path, index, {
-        ...filter,
+    const count = Math.min(
+      files.length,
+      options.workers ?? defaultWorkers(files.length),
+    );
+    const workers = count > 0 ? new MergeWorkers(count) : undefined;
+    const cursors = files.map((path, index) => {
+      const cursorOptions: CursorOptions = {
+        from: options.from,
+        to: options.to,
+        symbols: setOf(options.symbols),
+        exchanges: setOf(options.exchanges),
         onError: options.onError ?? "stop",
         onBadRow: onBadRow && ((line, reason) => onBadRow(path, line, reason)),
         onOutOfOrder: onOutOfOrder && ((line) => onOutOfOrder(path, line)),
-      })
-    );
+      };
+      return workers?.open(path, index, cursorOptions) ??
+        new MergeCursor(path, index, cursorOptions);
+    });
+    const merger = new TradeFileMerger(expanded, cursors, workers, options);
     try {
       for (const cursor of cursors) await cursor.fill();
     } catch (error) {
-      await Promise.all(cursors.map((cursor) => cursor.close()));
+      await merger.close();
       throw error;
     }
-    return new TradeFileMerger(files, totalBytes, cursors, options);
+    return merger;
   }
 
   /** The bytes read so far of all files. */
@@ -227,33 +274,39 @@ export class TradeFileMerger implements AsyncIterable<MergedBatch> {
       onProgress?.(this.#bytesRead(), this.totalBytes);
       return out.take();
     };
-    const heap = new MinHeap<MergeCursor>(before);
+    const heap = new MinHeap<MergeSource>(before);
     for (const cursor of this.#cursors) {
       if (cursor.ready) heap.push(cursor);
       else out.addGaps(cursor.block.takeGaps()); // a file of gap lines only
     }
-    while (heap.size > 0) {
-      const cursor = heap.top!;
-      out.add(cursor);
-      if (!cursor.ready) {
-        try {
-          await cursor.fill();
-        } catch (error) {
-          if (!out.empty) yield take();
-          throw error;
+    try {
+      while (heap.size > 0) {
+        const cursor = heap.top!;
+        out.add(cursor);
+        if (!cursor.ready) {
+          try {
+            await cursor.fill();
+          } catch (error) {
+            if (!out.empty) yield take();
+            throw error;
+          }
         }
+        if (!cursor.ready) {
+          out.addGaps(cursor.block.takeGaps()); // after the file's last trade
+          heap.pop();
+        } else if (heap.size > 1) heap.topChanged();
+        if (out.full) yield take();
       }
-      if (!cursor.ready) {
-        out.addGaps(cursor.block.takeGaps()); // after the file's last trade
-        heap.pop();
-      } else if (heap.size > 1) heap.topChanged();
-      if (out.full) yield take();
+      if (!out.empty) yield take();
+    } finally {
+      // At the end, an error or a consumer's break: files and workers go.
+      await this.close();
     }
-    if (!out.empty) yield take();
   }
 
-  /** Stops reading every file and closes them. */
+  /** Stops reading every file and closes them (and stops the workers). */
   async close(): Promise<void> {
     await Promise.all(this.#cursors.map((cursor) => cursor.close()));
+    this.#workers?.terminate();
   }
 }

@@ -60,11 +60,12 @@ async function reference(path: string): Promise<Outcome> {
   return { records, bad };
 }
 
-/** The merger's outcome over `path` alone. */
-async function merged(path: string): Promise<Outcome> {
+/** The merger's outcome over `path` alone, parsed by `workers` workers (0: in this thread). */
+async function merged(path: string, workers: number): Promise<Outcome> {
   const records: string[] = [];
   const bad: string[] = [];
   const merger = await TradeFileMerger.open([path], {
+    workers,
     onError: "skip",
     onBadRow: (_, line, reason) => bad.push(`${line}: ${reason}`),
   });
@@ -194,7 +195,9 @@ async function agree(
 ): Promise<number> {
   await Deno.writeFile(path, bytes);
   const expected = await reference(path);
-  const actual = await merged(path);
+  const actual = await merged(path, 0);
+  // In a worker: the same (the records and bad rows cross threads whole).
+  assert.deepEqual(await merged(path, 1), actual, log.join("; "));
   // The reference tells the i64 overflows after its batch's other bad rows.
   const byLine = (a: string, b: string) => parseInt(a) - parseInt(b);
   assert.deepEqual(

@@ -157,11 +157,13 @@ test("TradeFileMerger merges by ts_event, then ts_recv, then file order; a file 
       short(await merge(files.toReversed())).slice(4, 7),
       ["CCC@7#1", "BBB@7#3", "AAA@7#3"],
     );
-    // Small batches give the same stream.
-    assert.deepEqual(
-      short(await merge(files, { batchSize: 2 })),
-      short(await merge(files)),
-    );
+    // Small batches, and parsing in this thread or in workers, give the same stream.
+    for (const workers of [0, 1, 2]) {
+      assert.deepEqual(
+        short(await merge(files, { batchSize: 2, workers })),
+        short(await merge(files)),
+      );
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -361,13 +363,17 @@ test("TradeFileMerger names a missing file, a directory without trade files, and
       `${dir}/trades.csv`,
       "1,2,3,6,1704067200000,True\n",
     );
-    await assert.rejects(
-      () => TradeFileMerger.open([dir]),
-      (error) =>
-        error instanceof TradeFileReadError &&
-        error.message.includes("trades.csv") &&
-        error.message.includes("symbol is unknown"),
-    );
+    // Found by the file's parser, in this thread or in a worker: the same error.
+    for (const workers of [0, 1]) {
+      await assert.rejects(
+        () => TradeFileMerger.open([dir], { workers }),
+        (error) =>
+          error instanceof TradeFileReadError &&
+          error.path === `${dir}/trades.csv` &&
+          error.message ===
+            `Cannot read trade file "${dir}/trades.csv": line 1 is a Binance CSV row, and its symbol is unknown: expected a symbol option or a name like "BTCUSDT-trades-2024-01-01.csv"`,
+      );
+    }
     await assert.rejects(() => TradeFileMerger.open([]), TypeError);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -405,7 +411,7 @@ test("TradeFileMerger merges a file going back in time by its current row, and t
   }
 });
 
-test("TradeFileMerger reads ahead a bounded amount per file: 40 files of 20,000 rows each read at most a chunk ahead", async () => {
+test("TradeFileMerger reads ahead a bounded amount per file: 40 files of 20,000 rows each read two chunks ahead at most in this thread, three blocks of records in a worker", async () => {
   const FILES = 40;
   const ROWS = 20_000;
   const dir = await Deno.makeTempDir({ prefix: "marketbus_merge_" });
@@ -420,45 +426,78 @@ test("TradeFileMerger reads ahead a bounded amount per file: 40 files of 20,000 
         lines.join("\n") + "\n",
       );
     }
-    let read = 0;
-    const merger = await TradeFileMerger.open([dir], {
-      batchSize: 1000,
-      onProgress: (bytes) => read = bytes,
-    });
-    let records = 0;
-    let maxAhead = 0;
-    let last = -1n;
-    try {
-      for await (const batch of merger) {
-        const view = new DataView(
-          batch.records.buffer,
-          batch.records.byteOffset,
-        );
-        for (let i = 0; i < batch.streams.length; i++) {
-          const ts = view.getBigInt64(
-            i * TRADE_RECORD_SIZE + RecordOffset.TsEvent,
-            true,
+    for (const workers of [0, 2]) {
+      let read = 0;
+      const merger = await TradeFileMerger.open([dir], {
+        batchSize: 1000,
+        workers,
+        onProgress: (bytes) => read = bytes,
+      });
+      let records = 0;
+      let maxAhead = 0;
+      let last = -1n;
+      try {
+        for await (const batch of merger) {
+          const view = new DataView(
+            batch.records.buffer,
+            batch.records.byteOffset,
           );
-          assert.ok(ts > last);
-          last = ts;
+          for (let i = 0; i < batch.streams.length; i++) {
+            const ts = view.getBigInt64(
+              i * TRADE_RECORD_SIZE + RecordOffset.TsEvent,
+              true,
+            );
+            assert.ok(ts > last);
+            last = ts;
+          }
+          records += batch.streams.length;
+          // Interleaved evenly, each file has given records/FILES rows: what
+          // was read beyond that is the read-ahead.
+          const consumed = (records / (FILES * ROWS)) * merger.totalBytes;
+          maxAhead = Math.max(maxAhead, read - consumed);
         }
-        records += batch.streams.length;
-        // Interleaved evenly, each file has given records/FILES rows: what
-        // was read beyond that is the read-ahead.
-        const consumed = (records / (FILES * ROWS)) * merger.totalBytes;
-        maxAhead = Math.max(maxAhead, read - consumed);
+      } finally {
+        await merger.close();
       }
-    } finally {
-      await merger.close();
+      assert.equal(records, FILES * ROWS);
+      assert.equal(read, merger.totalBytes);
+      // Each file is several MB; at most the chunk parsed and the one read
+      // meanwhile are ahead in this thread; a worker holds up to three blocks
+      // of REMOTE_BLOCK_RECORDS records per file (one taken, two asked for).
+      const fileBytes = merger.totalBytes / FILES;
+      assert.ok(fileBytes > 3_000_000);
+      const rowBytes = fileBytes / ROWS;
+      const bound = workers === 0
+        ? 256 * 1024
+        : 3 * 4096 * rowBytes + 256 * 1024;
+      assert.ok(
+        maxAhead < FILES * bound && maxAhead < merger.totalBytes / 4,
+        `workers ${workers}: read ahead ${maxAhead} bytes of ${merger.totalBytes}`,
+      );
     }
-    assert.equal(records, FILES * ROWS);
-    assert.equal(read, merger.totalBytes);
-    // Each file is several MB; at most ~a read chunk of each is ahead.
-    assert.ok(merger.totalBytes / FILES > 3_000_000);
-    assert.ok(
-      maxAhead < FILES * 256 * 1024,
-      `read ahead ${maxAhead} bytes of ${merger.totalBytes}`,
-    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("TradeFileMerger closes its files and workers when the consumer stops early (the test's sanitizers see no leak)", async () => {
+  const lines: Trade[] = [];
+  for (let i = 0; i < 20_000; i++) lines.push(trade("AAA", i, i));
+  const dir = await tempDir({
+    "a.ndjson": ndjson(lines),
+    "b.ndjson": ndjson(lines.map((t) => ({ ...t, symbol: "BBB" }))),
+  });
+  try {
+    for (const workers of [0, 1]) {
+      const merger = await TradeFileMerger.open([dir], {
+        workers,
+        batchSize: 100,
+      });
+      for await (const batch of merger) {
+        assert.equal(batch.streams.length, 100);
+        break;
+      }
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

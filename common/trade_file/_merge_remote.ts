@@ -1,0 +1,165 @@
+/**
+ * A parallel merge's files: each parsed in a worker (_merge_worker.ts) whose
+ * blocks of records are transferred here as the merge consumes them, two
+ * blocks ahead at most per file, so that parsing runs on another core.
+ *
+ * @module
+ */
+
+import type { TradeOrigin } from "../wire/codec.ts";
+import type { CursorOptions } from "./_merge_cursor.ts";
+import {
+  deserializeError,
+  type FromWorker,
+  type ToWorker,
+} from "./_merge_protocol.ts";
+import { type MergeSource, RecordBlock } from "./_record_block.ts";
+
+/** Blocks requested ahead per file. */
+const AHEAD = 2;
+
+type BlockMessage =
+  | Extract<FromWorker, { type: "block" }>
+  | Extract<FromWorker, { type: "error" }>;
+
+/** One file parsed in a worker, as the merge reads it. */
+class RemoteCursor implements MergeSource {
+  readonly index: number;
+  readonly path: string;
+  readonly block: RecordBlock = new RecordBlock(1);
+  readonly origins: TradeOrigin[] = [];
+  readonly merged: number[] = [];
+  bytesRead = 0;
+  readonly #id: number;
+  readonly #worker: Worker;
+  readonly #options: CursorOptions;
+  readonly #inbox: BlockMessage[] = [];
+  #waiting: ((message: BlockMessage) => void) | undefined;
+  #ended = false;
+
+  constructor(
+    worker: Worker,
+    id: number,
+    path: string,
+    index: number,
+    options: CursorOptions,
+  ) {
+    this.#worker = worker;
+    this.#id = id;
+    this.path = path;
+    this.index = index;
+    this.#options = options;
+    const { onBadRow: _, onOutOfOrder: __, ...remote } = options;
+    this.#post({ type: "open", id, path, index, options: remote });
+    for (let i = 0; i < AHEAD; i++) this.#post({ type: "more", id });
+  }
+
+  get ready(): boolean {
+    return this.block.next < this.block.count;
+  }
+
+  /** Takes a message of the worker about this file. */
+  deliver(message: FromWorker): void {
+    if (message.type === "bad") {
+      this.#options.onBadRow?.(message.line, message.reason);
+    } else if (message.type === "out of order") {
+      this.#options.onOutOfOrder?.(message.line);
+    } else if (message.type === "block" || message.type === "error") {
+      const waiting = this.#waiting;
+      this.#waiting = undefined;
+      if (waiting !== undefined) waiting(message);
+      else this.#inbox.push(message);
+    }
+  }
+
+  async fill(): Promise<void> {
+    const block = this.block;
+    block.reset();
+    while (!this.#ended) {
+      const message = this.#inbox.shift() ??
+        await new Promise<BlockMessage>((resolve) => this.#waiting = resolve);
+      if (message.type === "error") {
+        this.#ended = true;
+        throw deserializeError(message.error);
+      }
+      this.bytesRead = message.bytesRead;
+      for (const origin of message.origins) {
+        this.origins.push(origin);
+        this.merged.push(-1);
+      }
+      block.adopt(message.bytes, message.streams, message.count, message.gaps);
+      if (message.final) {
+        this.#ended = true;
+        return;
+      }
+      this.#post({ type: "more", id: this.#id });
+      if (message.count > 0) return;
+    }
+  }
+
+  close(): Promise<void> {
+    if (!this.#ended) {
+      this.#ended = true;
+      this.#post({ type: "close", id: this.#id });
+    }
+    return Promise.resolve();
+  }
+
+  /** Fails a fill waiting or to come with `error` (the worker died). */
+  fail(error: Error): void {
+    this.deliver({
+      type: "error",
+      id: this.#id,
+      error: { kind: "other", name: error.name, message: error.message },
+    });
+  }
+
+  #post(message: ToWorker): void {
+    this.#worker.postMessage(message);
+  }
+}
+
+/** The module a worker runs. */
+const WORKER_MODULE = new URL("./_merge_worker.ts", import.meta.url);
+
+/** The workers of a parallel merge and the files they parse. */
+export class MergeWorkers {
+  /** Whether this process may start one: read access to the module's folder (it and its imports are read). */
+  static permitted(): boolean {
+    if (WORKER_MODULE.protocol !== "file:") return true;
+    const folder = new URL("../", WORKER_MODULE);
+    return Deno.permissions.querySync({ name: "read", path: folder })
+      .state === "granted";
+  }
+
+  readonly #workers: Worker[] = [];
+  readonly #cursors = new Map<number, RemoteCursor>();
+
+  /** Starts `count` workers. */
+  constructor(count: number) {
+    for (let i = 0; i < count; i++) {
+      const worker = new Worker(WORKER_MODULE, { type: "module" });
+      worker.onmessage = (event: MessageEvent<FromWorker>) =>
+        this.#cursors.get(event.data.id)?.deliver(event.data);
+      worker.onerror = (event) => {
+        event.preventDefault();
+        const error = new Error(`merge worker failed: ${event.message}`);
+        for (const cursor of this.#cursors.values()) cursor.fail(error);
+      };
+      this.#workers.push(worker);
+    }
+  }
+
+  /** File `path`, number `index` of the merge, parsed by one of the workers. */
+  open(path: string, index: number, options: CursorOptions): MergeSource {
+    const worker = this.#workers[index % this.#workers.length];
+    const cursor = new RemoteCursor(worker, index, path, index, options);
+    this.#cursors.set(index, cursor);
+    return cursor;
+  }
+
+  /** Stops the workers (their files are closed with them). */
+  terminate(): void {
+    for (const worker of this.#workers) worker.terminate();
+  }
+}
