@@ -52,11 +52,11 @@ const TASK_FLAGS: Record<RunTask, string[]> = {
     "--allow-env=NATS_URL,NATS_TOKEN,NATS_USER,NATS_PASSWORD,NATS_CREDS",
     "--allow-net=127.0.0.1,localhost",
   ],
-  // Files only: recordings, the strategy and the config in; results under data/ out.
+  // Files only: recordings, the strategy and the config in (and common/, the source the merge workers load); results under data/ out.
   // --no-prompt: on a terminal, a path outside these is one line, not Deno's prompt.
   backtest: [
     "--no-prompt",
-    "--allow-read=config,strategies,data",
+    "--allow-read=config,strategies,data,common",
     "--allow-write=data",
   ],
 };
@@ -312,7 +312,7 @@ function denials(files: { strategy: string; record: string }): Denial[] {
       ],
       code: 1,
       stderr:
-        /Cannot read trade file "\/etc\/hostname": deno task backtest reads recordings only under data\/; put it there, or run trading_core\/backtest\/main.ts with --allow-read=config,strategies,data,\/etc\/hostname/,
+        /Cannot read trade file "\/etc\/hostname": deno task backtest reads recordings only under data\/; put it there, or run trading_core\/backtest\/main.ts with --allow-read=config,strategies,data,common,\/etc\/hostname/,
     },
     {
       what: "live connects to a NATS server outside --allow-net",

@@ -242,7 +242,7 @@ async function openMerger(
       error instanceof TradeFileReadError && isDenied(error)
         ? `Cannot read trade file ${
           JSON.stringify(error.path)
-        }: deno task backtest reads recordings only under data/; put it there, or run trading_core/backtest/main.ts with --allow-read=config,strategies,data,${error.path}`
+        }: deno task backtest reads recordings only under data/; put it there, or run trading_core/backtest/main.ts with --allow-read=config,strategies,data,common,${error.path}`
         : error.message,
     );
     return 1;
