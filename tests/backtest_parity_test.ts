@@ -162,7 +162,8 @@ gatedTest({
     const served = await serve.finish();
     assertCleanExit(served, "serve");
     assert.equal(publishedTrades(served.stdout), rows);
-    // live may write only under data/.
+    // live may write only under data/ (not in git: a clean clone has none).
+    await Deno.mkdir(join(PROJECT_ROOT, "data"), { recursive: true });
     const liveFills = join(
       PROJECT_ROOT,
       `data/parity_test_${crypto.randomUUID()}.ndjson`,
