@@ -2,8 +2,9 @@
  * Parity, and the merge order end to end.
  *
  * 1. One 2-symbol recording run (a) through the backtest and (b) published by
- *    `serve --nats --no-ipc --source replay --speed 0` into
- *    `live --nats --strategy --bar-clock trade` gives the same complete
+ *    `serve --source replay --speed 0` into a tethered
+ *    `live --strategy --bar-clock trade` on the ring, or over NATS
+ *    (`serve --nats --no-ipc`, `live --nats`), gives the same complete
  *    fills.ndjson (in a canonical order: live's order across symbols is the
  *    transport's), the same orders, equity, and open orders at stop.
  * 2. A strategy sized by the broker's equity (so the order across symbols
@@ -130,99 +131,141 @@ function atStop(text: string): { open: string; equity: number } {
   return { open: line[1], equity: Number(line[2]) };
 }
 
-gatedTest({
-  name:
-    "parity: one 2-symbol recording gives the same complete fills (canonical order), orders, equity and open orders at stop in the backtest and in live --nats --bar-clock trade fed by serve --source replay --speed 0",
-  permissions: [...ROLE_PERMISSIONS, ...harnessPermissions()],
-  async fn() {
-    await using server = await startNatsServer();
-    await using config = await roleConfig({
-      symbols: SYMBOLS,
+/** How the recording reaches live in {@linkcode parity}. */
+type Transport = "ring" | "nats";
+
+/**
+ * Runs one 2-symbol recording (a) through the backtest and (b) from
+ * `serve --source replay --speed 0` into `live --strategy --bar-clock
+ * trade` over `transport` (the ring with a tethered reader: no trade lost;
+ * or NATS from the stream's start), and compares their fills, orders,
+ * equity and open orders at stop.
+ */
+async function parity(transport: Transport): Promise<void> {
+  await using server = transport === "nats"
+    ? await startNatsServer()
+    : undefined;
+  await using config = await roleConfig({
+    symbols: SYMBOLS,
+    ...(server === undefined ? {} : {
       nats: {
         url: server.url,
         publish: { batch_max_trades: 1, max_in_flight: 1 },
       },
-    });
-    const dir = config.dir;
-    const strategy = join(dir, "flip.ts");
-    await Deno.writeTextFile(strategy, flipEveryBar());
-    const { merged, rows } = await recording(dir);
-    const replay = join(dir, "replay.ndjson");
-    await Deno.writeTextFile(replay, merged.join("\n") + "\n");
-    await using serve = new RoleProcess("serve", config, [
-      "--nats",
-      "--no-ipc",
-      "--source",
-      "replay",
-      "--file",
-      replay,
-      "--speed",
-      "0",
-    ]);
-    const served = await serve.finish();
-    assertCleanExit(served, "serve");
-    assert.equal(publishedTrades(served.stdout), rows);
-    // live may write only under data/ (not in git: a clean clone has none).
-    await Deno.mkdir(join(PROJECT_ROOT, "data"), { recursive: true });
-    const liveFills = join(
-      PROJECT_ROOT,
-      `data/parity_test_${crypto.randomUUID()}.ndjson`,
-    );
-    try {
+    }),
+  });
+  const dir = config.dir;
+  const strategy = join(dir, "flip.ts");
+  await Deno.writeTextFile(strategy, flipEveryBar());
+  const { merged, rows } = await recording(dir);
+  const replay = join(dir, "replay.ndjson");
+  await Deno.writeTextFile(replay, merged.join("\n") + "\n");
+  // live may write only under data/ (not in git: a clean clone has none).
+  await Deno.mkdir(join(PROJECT_ROOT, "data"), { recursive: true });
+  const liveFills = join(
+    PROJECT_ROOT,
+    `data/parity_test_${crypto.randomUUID()}.ndjson`,
+  );
+  const liveArgs = [
+    "--strategy",
+    strategy,
+    "--bars",
+    "1s",
+    "--bar-clock",
+    "trade",
+    "--fills-out",
+    liveFills,
+    "--summary-json",
+    "--max-trades",
+    String(rows),
+  ];
+  const serveArgs = ["--source", "replay", "--file", replay, "--speed", "0"];
+  try {
+    let lived;
+    if (transport === "nats") {
+      await using serve = new RoleProcess("serve", config, [
+        "--nats",
+        "--no-ipc",
+        ...serveArgs,
+      ]);
+      const served = await serve.finish();
+      assertCleanExit(served, "serve");
+      assert.equal(publishedTrades(served.stdout), rows);
       await using live = new RoleProcess("live", config, [
         "--nats",
         "--deliver",
         "all",
-        "--strategy",
-        strategy,
-        "--bars",
-        "1s",
-        "--bar-clock",
-        "trade",
-        "--fills-out",
-        liveFills,
-        "--summary-json",
-        "--max-trades",
-        String(rows),
+        ...liveArgs,
       ]);
-      const lived = await live.finish();
-      assertCleanExit(lived, "live");
-      const text = await backtest([
-        "--config",
-        config.path,
-        "--strategy",
-        strategy,
-        "--data",
-        join(dir, "rec"),
-        "--out",
-        join(dir, "out"),
+      lived = await live.finish();
+    } else {
+      // Tethered: the replay waits for live, which loses nothing.
+      await using live = new RoleProcess("live", config, [
+        "--delivery",
+        "tethered",
+        ...liveArgs,
       ]);
-      const fills = await Deno.readTextFile(join(dir, "out/fills.ndjson"));
-      assert.ok(fills.split("\n").length > 100, "fills");
-      for (const symbol of SYMBOLS) {
-        assert.ok(fills.includes(`"symbol":"${symbol}"`), `${symbol} traded`);
-      }
-      assert.deepEqual(
-        canonicalFills(await Deno.readTextFile(liveFills)),
-        canonicalFills(fills),
-        "fills.ndjson",
-      );
-      const summary = JSON.parse(
-        await Deno.readTextFile(join(dir, "out/summary.json")),
-      );
-      const broker = summaryOf(lived).broker!;
-      assert.equal(broker.orders, summary.orders);
-      assert.equal(broker.fills, summary.fills);
-      assert.ok(Math.abs(broker.equity - summary.endingEquity) < 1e-6);
-      const stop = atStop(text);
-      assert.match(stop.open, /BTCUSDT@.*ETHUSDT@/, "limit orders left open");
-      const liveStop = atStop(lived.stdout + lived.stderr);
-      assert.equal(liveStop.open, stop.open, "open orders at stop");
-      assert.ok(Math.abs(liveStop.equity - stop.equity) < 1e-3);
-    } finally {
-      await Deno.remove(liveFills).catch(() => {});
+      await live.waitFor(/waiting for ring/);
+      await using serve = new RoleProcess("serve", config, [
+        ...serveArgs,
+        "--wait-readers",
+        "1",
+      ]);
+      const served = await serve.finish();
+      assertCleanExit(served, "serve");
+      assert.equal(publishedTrades(served.stdout), rows);
+      lived = await live.finish();
     }
-  },
+    assertCleanExit(lived, "live");
+    const text = await backtest([
+      "--config",
+      config.path,
+      "--strategy",
+      strategy,
+      "--data",
+      join(dir, "rec"),
+      "--out",
+      join(dir, "out"),
+    ]);
+    const fills = await Deno.readTextFile(join(dir, "out/fills.ndjson"));
+    assert.ok(fills.split("\n").length > 100, "fills");
+    for (const symbol of SYMBOLS) {
+      assert.ok(fills.includes(`"symbol":"${symbol}"`), `${symbol} traded`);
+    }
+    assert.deepEqual(
+      canonicalFills(await Deno.readTextFile(liveFills)),
+      canonicalFills(fills),
+      "fills.ndjson",
+    );
+    const summary = JSON.parse(
+      await Deno.readTextFile(join(dir, "out/summary.json")),
+    );
+    const broker = summaryOf(lived).broker!;
+    assert.equal(broker.orders, summary.orders);
+    assert.equal(broker.fills, summary.fills);
+    assert.ok(Math.abs(broker.equity - summary.endingEquity) < 1e-6);
+    const stop = atStop(text);
+    assert.match(stop.open, /BTCUSDT@.*ETHUSDT@/, "limit orders left open");
+    const liveStop = atStop(lived.stdout + lived.stderr);
+    assert.equal(liveStop.open, stop.open, "open orders at stop");
+    assert.ok(Math.abs(liveStop.equity - stop.equity) < 1e-3);
+  } finally {
+    await Deno.remove(liveFills).catch(() => {});
+  }
+}
+
+gatedTest({
+  name:
+    "parity: one 2-symbol recording gives the same complete fills (canonical order), orders, equity and open orders at stop in the backtest and in a tethered live --bar-clock trade on the ring fed by serve --source replay --speed 0",
+  permissions: [...ROLE_PERMISSIONS, ...harnessPermissions()],
+  fn: () => parity("ring"),
+});
+
+gatedTest({
+  name:
+    "parity: one 2-symbol recording gives the same complete fills (canonical order), orders, equity and open orders at stop in the backtest and in live --nats --bar-clock trade fed by serve --source replay --speed 0",
+  permissions: [...ROLE_PERMISSIONS, ...harnessPermissions()],
+  fn: () => parity("nats"),
 });
 
 gatedTest({
