@@ -410,3 +410,34 @@ gatedTest({
     }
   },
 });
+
+test("backtest: the example strategy strategies/ma_crossover.ts runs unchanged (as live runs it), places orders on the paper broker and fills them", async () => {
+  // The task reads recordings under data/ and strategies under strategies/:
+  // run it from the project, over a recording under data/ (not in git).
+  const dir = `data/backtest_test_${crypto.randomUUID()}`;
+  await writeRecording(join(PROJECT_ROOT, dir, "rec"), {
+    trades: 3000,
+    seconds: 600,
+  });
+  try {
+    const run = await backtest(PROJECT_ROOT, [
+      "--strategy",
+      "strategies/ma_crossover.ts",
+      "--data",
+      `${dir}/rec`,
+      "--out",
+      `${dir}/out`,
+      "--quiet",
+    ]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const summary = await summaryOf(join(PROJECT_ROOT, dir, "out"));
+    assert.equal(summary.trades, 9000);
+    assert.ok(summary.orders > 0 && summary.fills > 0, JSON.stringify(summary));
+    assert.equal(summary.symbols.length, 3);
+    for (const symbol of summary.symbols) {
+      assert.ok(symbol.fills > 0, `${symbol.symbol} traded`);
+    }
+  } finally {
+    await Deno.remove(join(PROJECT_ROOT, dir), { recursive: true });
+  }
+});
