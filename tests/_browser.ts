@@ -157,6 +157,11 @@ export class Page {
     });
   }
 
+  /** Makes the page's locale `locale` (`navigator.language`, `Intl` defaults), as a viewer's settings would. */
+  async setLocale(locale: string): Promise<void> {
+    await this.#send("Emulation.setLocaleOverride", { locale });
+  }
+
   /** Navigates to `url` and waits for its load event. */
   async goto(url: string): Promise<void> {
     const { promise, resolve } = Promise.withResolvers<void>();

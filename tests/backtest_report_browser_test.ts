@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { renderReport } from "../trading_core/backtest/report_html.ts";
 import { makeBacktestResult } from "./_backtest_result.ts";
 import { Browser, browserTest, type Page } from "./_browser.ts";
+import { assertCandleChart } from "./_chart_probe.ts";
 
 const HOSTILE_SYMBOL = "</script><img src=x onerror=alert(1)>";
 const HOSTILE_EXCHANGE = "<b>x</b>";
@@ -59,6 +60,17 @@ browserTest(
       const seen = JSON.stringify(byId.get(id));
       assert.ok(near.up > 200 && near.down > 200, `candles drawn: ${seen}`);
       assert.ok(near.buy > 20 && near.sell > 20, `fills marked: ${seen}`);
+    }
+    // Where they drew: candles and fills at their positions on the scales.
+    for (const id of ["0", "1", "2"]) {
+      await assertCandleChart(
+        page,
+        `marketbusReport.plot(document.querySelector('[data-candles="${id}"]'))`,
+        `((d) => d.fills.time.map((time, i) =>
+          ({ time, price: d.fills.price[i], side: d.fills.side[i] })))(
+          JSON.parse(document.getElementById("report-data").textContent)
+            .candles[${id}])`,
+      );
     }
     assert.ok(byId.get("equity-chart")!.near.buy > 200, JSON.stringify(charts));
     assert.ok(

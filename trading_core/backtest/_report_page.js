@@ -26,7 +26,7 @@
         width: widthOf(element),
         height: 340,
         tzDate: marketbusCharts.utcDate,
-        scales: { x: { time: true } },
+        scales: marketbusCharts.candleScales({ markers }),
         axes: [marketbusCharts.timeAxis(), marketbusCharts.valueAxis()],
         series: [{}, ...marketbusCharts.candleSeries()],
         plugins: [marketbusCharts.candlestickPlugin({ markers })],
@@ -44,7 +44,7 @@
         tzDate: marketbusCharts.utcDate,
         scales: { x: { time: true } },
         axes: [marketbusCharts.timeAxis(), marketbusCharts.valueAxis()],
-        series: [{}, { label, width: 2, ...style }],
+        series: [{}, marketbusCharts.lineSeries(label, style)],
       },
       [data.equity.time, values],
       element,
@@ -79,4 +79,9 @@
     }
   });
   document.documentElement.dataset.charts = String(plots.length);
+  // For tests (tests/backtest_report_browser_test.ts): the uPlot of each chart
+  // container, to check where it drew against its scales.
+  globalThis.marketbusReport = Object.freeze({
+    plot: (element) => plots.find(([e]) => e === element)?.[1],
+  });
 })();
