@@ -105,6 +105,13 @@ async function checkReport(dir: string, browser: Browser, page: Page) {
       maximumFractionDigits: 2,
     }),
   );
+  // The per-symbol table scrolls in its own box: the page is no wider than the 1280 px window.
+  assert.deepEqual(
+    await page.evaluate(
+      `[document.documentElement.scrollWidth <= innerWidth, innerWidth]`,
+    ),
+    [true, 1280],
+  );
   const symbolRows = await page.evaluate<string[][]>(
     `[...document.querySelectorAll("#symbol-table tbody tr")]
     .map((tr) => [...tr.cells].map((c) => c.textContent))`,

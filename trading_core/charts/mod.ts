@@ -23,12 +23,22 @@
  */
 
 import { createHash } from "node:crypto";
-import uplotScript from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
+import uplotLicense from "uplot/LICENSE" with { type: "text" };
+import uplotMinified from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
 import uplotStyle from "uplot/dist/uPlot.min.css" with { type: "text" };
 import pluginScript from "./_plugins.js" with { type: "text" };
 
 /** The charting library and its version: the same as deno.json's `uplot` import. */
 export const CHART_LIBRARY = { name: "uplot", version: "1.6.32" } as const;
+
+/**
+ * uPlot's code with its MIT licence notice first (the licence asks for the
+ * notice in every copy; the minified file carries only a URL): inlined into
+ * each report and served to the console with it.
+ */
+const uplotScript = `/*! uPlot ${CHART_LIBRARY.version}, ${
+  uplotLicense.trim().replaceAll("*/", "* /")
+} */\n${uplotMinified}`;
 
 /** One file a chart page loads. */
 export interface ChartAsset {

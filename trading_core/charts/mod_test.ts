@@ -54,3 +54,10 @@ Deno.test("charts: text that would end the element early is refused", () => {
   assert.throws(() => inlineStyle("a{}</style><script>"), RangeError);
   assert.equal(inlineScript("a < b"), "<script>a < b</script>");
 });
+
+Deno.test("chart assets: uPlot carries its MIT licence notice, inlined or served", () => {
+  const uplot = chartAsset("uPlot.iife.min.js")!.text;
+  assert.match(uplot, /^\/\*! uPlot 1\.6\.32, The MIT License/);
+  assert.match(uplot, /Copyright \(c\) \d{4} Leon Sorokin/);
+  assert.match(uplot, /Permission is hereby granted/);
+});
