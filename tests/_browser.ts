@@ -67,7 +67,11 @@ export function browserSkipReason(): string | undefined {
   return undefined;
 }
 
-/** Registers a test that needs a real browser: skipped, with the reason in its name, when {@linkcode browserSkipReason} gives one. */
+/**
+ * Registers a test that needs a real browser: skipped, with the reason in its
+ * name, when {@linkcode browserSkipReason} gives one; failing instead when
+ * the reason is a missing browser and {@linkcode browserRequired}.
+ */
 export function browserTest(
   name: string,
   fn: (t: Deno.TestContext) => void | Promise<void>,
@@ -75,9 +79,21 @@ export function browserTest(
   const reason = browserSkipReason();
   if (reason === undefined) {
     gatedTest({ name, permissions: BROWSER_PERMISSIONS, fn });
+  } else if (browserRequired() && !reason.startsWith("needs ")) {
+    // CI (.ci/run) sets it: no browser there is a failure, not a skip.
+    Deno.test(name, () => {
+      throw new Error(`MARKETBUS_REQUIRE_BROWSER=1 but ${reason}`);
+    });
   } else {
     Deno.test({ name: `${name} [skipped: ${reason}]`, ignore: true, fn() {} });
   }
+}
+
+/** `true` when `MARKETBUS_REQUIRE_BROWSER=1` (readable without a prompt): a missing browser fails the browser tests. */
+export function browserRequired(): boolean {
+  const variable = "MARKETBUS_REQUIRE_BROWSER";
+  const { state } = Deno.permissions.querySync({ name: "env", variable });
+  return state === "granted" && Deno.env.get(variable) === "1";
 }
 
 /** One tab of a {@linkcode Browser}. */
