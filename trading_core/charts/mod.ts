@@ -48,21 +48,21 @@ export interface ChartAsset {
   readonly contentType: string;
   /** Its text. */
   readonly text: string;
+  /** SHA-256 of its UTF-8 text, hex: an `ETag` for a server, so a browser never keeps an old copy after an upgrade. */
+  readonly sha256: string;
 }
+
+const JAVASCRIPT = "text/javascript; charset=utf-8";
 
 /** The scripts, in load order: uPlot (global `uPlot`), then the plugins (global `marketbusCharts`). */
 export const CHART_SCRIPTS: readonly ChartAsset[] = Object.freeze([
-  script("uPlot.iife.min.js", uplotScript),
-  script("marketbus_charts.js", pluginScript),
+  asset("uPlot.iife.min.js", JAVASCRIPT, uplotScript),
+  asset("marketbus_charts.js", JAVASCRIPT, pluginScript),
 ]);
 
 /** The stylesheets: uPlot's (legend, cursor, axes layout). */
 export const CHART_STYLES: readonly ChartAsset[] = Object.freeze([
-  Object.freeze({
-    name: "uPlot.min.css",
-    contentType: "text/css; charset=utf-8",
-    text: uplotStyle,
-  }),
+  asset("uPlot.min.css", "text/css; charset=utf-8", uplotStyle),
 ]);
 
 /** The asset called `name` (of {@linkcode CHART_SCRIPTS} and {@linkcode CHART_STYLES}), or `undefined`. */
@@ -119,10 +119,7 @@ function assertInlineSafe(text: string, tag: string): void {
   }
 }
 
-function script(name: string, text: string): ChartAsset {
-  return Object.freeze({
-    name,
-    contentType: "text/javascript; charset=utf-8",
-    text,
-  });
+function asset(name: string, contentType: string, text: string): ChartAsset {
+  const sha256 = createHash("sha256").update(text, "utf8").digest("hex");
+  return Object.freeze({ name, contentType, text, sha256 });
 }
