@@ -2,8 +2,11 @@
 # Makes sure a Chromium is there for the real-browser tests (tests/_browser.ts):
 # installs Debian's `chromium` package with apt-get when none is found and this
 # runs as root (or sudo works without a password). Never fails the test run:
-# when it cannot install, it says why and exits 0, and the browser tests are
-# skipped with that reason.
+# when it cannot install, it prints one "chromium: NOT INSTALLED" line saying
+# why and exits 0, and the browser tests are skipped with that reason (unless
+# MARKETBUS_REQUIRE_BROWSER=1, as in .ci/run, makes them fail instead).
+# It is not a dependency of `deno task test`: .ci/run runs it, and a developer
+# runs `deno task chromium:install` once (about 300 MB of packages).
 #
 #   CHROMIUM_BIN  a browser to use instead (checked, nothing installed)
 #
@@ -30,7 +33,7 @@ for name in "${names[@]}"; do
 done
 
 skip() {
-  echo "chromium: not installed ($1); the real-browser tests will be skipped." >&2
+  echo "chromium: NOT INSTALLED ($1): the real-browser tests will be SKIPPED (or fail under MARKETBUS_REQUIRE_BROWSER=1)." >&2
   echo "chromium: install Debian's package (apt-get install chromium) or set CHROMIUM_BIN=/path/to/chrome." >&2
   exit 0
 }
@@ -47,12 +50,18 @@ fi
 
 echo "chromium: installing Debian's chromium with apt-get"
 export DEBIAN_FRONTEND=noninteractive
-# The package lists may be missing or stale on a fresh machine: update once if
-# the first attempt fails.
-if ! "${as_root[@]}" apt-get install -y --no-install-recommends chromium; then
-  "${as_root[@]}" apt-get update ||
-    skip "apt-get update failed (no network to the package mirror?)"
-  "${as_root[@]}" apt-get install -y --no-install-recommends chromium ||
+# Another apt or dpkg (unattended-upgrades, a parallel job) may hold the lock:
+# wait for it, up to 5 minutes, instead of failing at once.
+apt=("${as_root[@]}" apt-get -o DPkg::Lock::Timeout=300 -q)
+# A fresh image has no package lists: update first; otherwise only when the
+# install fails (stale lists).
+if ! compgen -G "/var/lib/apt/lists/*Packages*" >/dev/null; then
+  "${apt[@]}" update || skip "apt-get update failed (no network to the package mirror, or the lock held over 5 minutes)"
+fi
+if ! "${apt[@]}" install -y --no-install-recommends chromium 2>/dev/null; then
+  echo "chromium: install failed with the current package lists; updating them and retrying"
+  "${apt[@]}" update || skip "apt-get update failed (no network to the package mirror, or the lock held over 5 minutes)"
+  "${apt[@]}" install -y --no-install-recommends chromium ||
     skip "apt-get install chromium failed"
 fi
 

@@ -67,29 +67,33 @@ export function browserSkipReason(): string | undefined {
   return undefined;
 }
 
-/** Options of {@linkcode browserTest}. */
-export interface BrowserTestOptions {
-  /**
-   * Permissions the test needs besides {@linkcode BROWSER_PERMISSIONS}
-   * (e.g. to start the roles it opens a page of); without them it is skipped.
-   * @default {[]}
-   */
-  permissions?: readonly Deno.PermissionDescriptor[];
-}
-
-/** Registers a test that needs a real browser: skipped, with the reason in its name, when {@linkcode browserSkipReason} gives one. */
+/**
+ * Registers a test that needs a real browser: skipped, with the reason in its
+ * name, when {@linkcode browserSkipReason} gives one; failing instead when
+ * the reason is a missing browser and {@linkcode browserRequired}.
+ */
 export function browserTest(
   name: string,
   fn: (t: Deno.TestContext) => void | Promise<void>,
-  options: BrowserTestOptions = {},
 ): void {
   const reason = browserSkipReason();
-  const permissions = [...BROWSER_PERMISSIONS, ...options.permissions ?? []];
   if (reason === undefined) {
-    gatedTest({ name, permissions, fn });
+    gatedTest({ name, permissions: BROWSER_PERMISSIONS, fn });
+  } else if (browserRequired() && !reason.startsWith("needs ")) {
+    // CI (.ci/run) sets it: no browser there is a failure, not a skip.
+    Deno.test(name, () => {
+      throw new Error(`MARKETBUS_REQUIRE_BROWSER=1 but ${reason}`);
+    });
   } else {
     Deno.test({ name: `${name} [skipped: ${reason}]`, ignore: true, fn() {} });
   }
+}
+
+/** `true` when `MARKETBUS_REQUIRE_BROWSER=1` (readable without a prompt): a missing browser fails the browser tests. */
+export function browserRequired(): boolean {
+  const variable = "MARKETBUS_REQUIRE_BROWSER";
+  const { state } = Deno.permissions.querySync({ name: "env", variable });
+  return state === "granted" && Deno.env.get(variable) === "1";
 }
 
 /** One tab of a {@linkcode Browser}. */
@@ -155,6 +159,11 @@ export class Page {
       deviceScaleFactor: 1,
       mobile: false,
     });
+  }
+
+  /** Makes the page's locale `locale` (`navigator.language`, `Intl` defaults), as a viewer's settings would. */
+  async setLocale(locale: string): Promise<void> {
+    await this.#send("Emulation.setLocaleOverride", { locale });
   }
 
   /** Navigates to `url` and waits for its load event. */
@@ -270,82 +279,120 @@ export interface CanvasColours {
   near: Record<string, number>;
 }
 
-/** Options of {@linkcode Browser.launch}. */
-export interface LaunchOptions {
-  /** Viewport width of new pages, px. @default {1280} */
-  width?: number;
-  /** Viewport height of new pages, px. @default {900} */
-  height?: number;
+/** Viewport of new pages, px: wide enough for the report's widest table to need its own scroll box. */
+const VIEWPORT: [number, number] = [1280, 900];
+
+/**
+ * Runs the browser (`$0 "$@"`) in its own process group under a watchdog
+ * reading stdin: when stdin ends, because {@linkcode Browser.close} closed it
+ * or because this Deno process died in any way (SIGINT, SIGTERM, SIGKILL,
+ * `Deno.exit`), it kills the whole group (the browser and its zygotes,
+ * renderers, GPU and crashpad helpers) and removes the profile. A signal to
+ * the watchdog alone does the same.
+ */
+const WATCHDOG = `setsid "$0" "$@" </dev/null &
+c=$!
+cleanup() {
+  kill -9 -"$c" 2>/dev/null || kill -9 "$c" 2>/dev/null
+  wait "$c" 2>/dev/null
+  rm -rf "$MARKETBUS_CHROMIUM_PROFILE"
 }
+trap 'cleanup; exit 1' INT TERM HUP
+cat >/dev/null
+cleanup`;
 
 /** A headless Chromium with its own temporary profile; `await using` stops it. */
 export class Browser implements AsyncDisposable {
   #child: Deno.ChildProcess;
+  #stdin: WritableStreamDefaultWriter<Uint8Array>;
   #cdp: Connection;
   #profile: string;
   #stderr: string[];
   #drained: Promise<void>;
-  #size: [number, number];
 
   private constructor(
     child: Deno.ChildProcess,
+    stdin: WritableStreamDefaultWriter<Uint8Array>,
     cdp: Connection,
     profile: string,
     stderr: { lines: string[]; drained: Promise<void> },
-    size: [number, number],
   ) {
     this.#child = child;
+    this.#stdin = stdin;
     this.#cdp = cdp;
     this.#profile = profile;
     this.#stderr = stderr.lines;
     this.#drained = stderr.drained;
-    this.#size = size;
   }
 
-  /** Starts the browser of {@linkcode findBrowser} and connects to it. */
-  static async launch(options: LaunchOptions = {}): Promise<Browser> {
+  /**
+   * Starts the browser of {@linkcode findBrowser} under a watchdog (nothing
+   * outlives this process) and connects to it; every wait is bounded by
+   * {@linkcode TIMEOUT_MS}.
+   */
+  static async launch(): Promise<Browser> {
     const bin = findBrowser();
     if (bin === undefined) throw new Error(browserSkipReason());
-    const size: [number, number] = [
-      options.width ?? 1280,
-      options.height ?? 900,
-    ];
-    const profile = await Deno.makeTempDir({ prefix: "marketbus-chromium-" });
-    const args = [
-      "--headless=new",
-      "--remote-debugging-port=0",
-      "--remote-debugging-address=127.0.0.1",
-      `--user-data-dir=${profile}`,
-      "--no-first-run",
-      "--no-default-browser-check",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-extensions",
-      "--disable-gpu",
-      "--mute-audio",
-      "--hide-scrollbars",
-      `--window-size=${size[0]},${size[1]}`,
-      // Chromium refuses to start as root with its sandbox on.
-      ...(isRoot(profile) ? ["--no-sandbox"] : []),
-      "about:blank",
-    ];
-    const child = new Deno.Command(bin, {
-      args,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    let profile: string | undefined;
+    let child: Deno.ChildProcess | undefined;
+    let stdin: WritableStreamDefaultWriter<Uint8Array> | undefined;
+    let stderr: { url: Promise<string>; drained: Promise<void> } | undefined;
     const lines: string[] = [];
-    const stderr = readStderr(child, lines);
     try {
+      if (!(await Deno.stat(bin)).isFile) {
+        throw new Error(`${bin} is not a file`);
+      }
+      profile = await Deno.makeTempDir({ prefix: "marketbus-chromium-" });
+      const args = [
+        "--headless=new",
+        "--remote-debugging-port=0",
+        "--remote-debugging-address=127.0.0.1",
+        `--user-data-dir=${profile}`,
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        "--disable-gpu",
+        "--disable-crash-reporter",
+        "--disable-breakpad",
+        "--mute-audio",
+        "--hide-scrollbars",
+        `--window-size=${VIEWPORT[0]},${VIEWPORT[1]}`,
+        // Chromium refuses to start as root with its sandbox on.
+        ...(isRoot(profile) ? ["--no-sandbox"] : []),
+        "about:blank",
+      ];
+      child = new Deno.Command("sh", {
+        args: ["-c", WATCHDOG, bin, ...args],
+        // Nothing written outside the profile (crashpad's settings, caches).
+        env: {
+          MARKETBUS_CHROMIUM_PROFILE: profile,
+          HOME: profile,
+          XDG_CONFIG_HOME: profile,
+          XDG_CACHE_HOME: profile,
+        },
+        stdin: "piped",
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      stdin = child.stdin.getWriter();
+      stderr = readStderr(child, lines);
       const url = await withTimeout(stderr.url, "the DevTools URL on stderr");
-      const cdp = await Connection.open(url);
-      return new Browser(child, cdp, profile, { lines, ...stderr }, size);
+      const cdp = await withTimeout(
+        Connection.open(url),
+        "DevTools connection",
+      );
+      return new Browser(child, stdin, cdp, profile, { lines, ...stderr });
     } catch (error) {
-      await stop(child, 0);
-      await stderr.drained;
-      await Deno.remove(profile, { recursive: true }).catch(() => {});
+      if (child !== undefined) {
+        await stopWatchdog(child, stdin);
+        await stderr?.drained;
+      }
+      if (profile !== undefined) {
+        await Deno.remove(profile, { recursive: true }).catch(() => {});
+      }
       throw new Error(
         `${bin} did not start: ${(error as Error).message}\n${
           lines.slice(-20).join("\n")
@@ -369,15 +416,15 @@ export class Browser implements AsyncDisposable {
       flatten: true,
     });
     const page = new Page(this.#cdp, String(sessionId));
-    await page.init(...this.#size);
+    await page.init(...VIEWPORT);
     return page;
   }
 
-  /** Closes the browser (asks it, then kills it after 5 s) and removes its profile. */
+  /** Closes the browser (asks it for up to 5 s, then its watchdog kills it) and removes its profile. */
   async close(): Promise<void> {
-    await within(this.#cdp.send("Browser.close").catch(() => {}), 5_000);
+    await within(this.#cdp.send("Browser.close"), 5_000);
     await this.#cdp.close();
-    await stop(this.#child, 5_000);
+    await stopWatchdog(this.#child, this.#stdin);
     await this.#drained;
     await Deno.remove(this.#profile, { recursive: true }).catch(() => {});
   }
@@ -418,9 +465,16 @@ function readStderr(
   return { url, drained };
 }
 
-/** Waits up to `graceMs` for `child` to exit, then kills it (SIGKILL) and waits. */
-async function stop(child: Deno.ChildProcess, graceMs: number): Promise<void> {
-  if (!await within(child.status, graceMs)) {
+/**
+ * Ends the watchdog's stdin (it then kills the browser's process group and
+ * removes the profile) and waits up to 5 s for it, then kills it.
+ */
+async function stopWatchdog(
+  child: Deno.ChildProcess,
+  stdin: WritableStreamDefaultWriter<Uint8Array> | undefined,
+): Promise<void> {
+  await (stdin ?? child.stdin).close().catch(() => {});
+  if (!await within(child.status, 5_000)) {
     try {
       child.kill("SIGKILL");
     } catch {

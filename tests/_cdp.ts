@@ -102,32 +102,26 @@ export class Connection {
   }
 }
 
-/** `true` if `promise` settles within `ms`, `false` otherwise (the timer is always cleared). */
-export async function within(
+/** `true` if `promise` settles (resolves or rejects) within `ms`, `false` otherwise. */
+export function within(
   promise: Promise<unknown>,
   ms: number,
 ): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((r) =>
-    timer = setTimeout(() => r(false), ms)
-  );
-  try {
-    return await Promise.race([promise.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const settled = promise.then(() => true, () => true);
+  return withTimeout(settled, "settling", ms).catch(() => false);
 }
 
-/** `promise`, or a rejection naming `what` after {@linkcode TIMEOUT_MS}. */
+/** `promise`, or a rejection naming `what` after `ms` (the timer is always cleared). */
 export async function withTimeout<T>(
   promise: Promise<T>,
   what: string,
+  ms: number = TIMEOUT_MS,
 ): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new Error(`no ${what} within ${TIMEOUT_MS} ms`)),
-      TIMEOUT_MS,
+      () => reject(new Error(`no ${what} within ${ms} ms`)),
+      ms,
     );
   });
   try {

@@ -13,6 +13,7 @@ import {
   chartAsset,
 } from "../trading_core/charts/mod.ts";
 import { Browser, browserTest } from "./_browser.ts";
+import { assertCandleChart, CHART_COLOURS } from "./_chart_probe.ts";
 
 const POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; base-uri 'none'; form-action 'none'";
@@ -27,16 +28,19 @@ const PAGE_SCRIPT = `"use strict";
     xs.push(t0 + i * 60); o.push(p); c.push(n);
     h.push(Math.max(p, n) + 1); l.push(Math.min(p, n) - 1); p = n;
   }
+  // A buy at its candle's close, a sell above its candle's high (slippage):
+  // the y scale must still show it.
   const markers = [
     { time: xs[20], price: c[20], side: "buy" },
-    { time: xs[80], price: c[80], side: "sell" },
+    { time: xs[80], price: h[80] + 2, side: "sell" },
   ];
-  new uPlot({
+  globalThis.testChart = { markers, plot: new uPlot({
     width: 800, height: 300, tzDate: marketbusCharts.utcDate,
+    scales: marketbusCharts.candleScales({ markers: () => markers }),
     axes: [marketbusCharts.timeAxis(), marketbusCharts.valueAxis()],
     series: [{}, ...marketbusCharts.candleSeries()],
     plugins: [marketbusCharts.candlestickPlugin({ markers: () => markers })],
-  }, [xs, o, h, l, c], document.getElementById("chart"));
+  }, [xs, o, h, l, c], document.getElementById("chart")) };
   document.documentElement.dataset.charts = "1";
 }
 `;
@@ -87,17 +91,30 @@ browserTest(
     );
     await using browser = await Browser.launch();
     const page = await browser.newPage();
+    // A viewer in Germany: the chart's numbers stay en-US like the tables.
+    await page.setLocale("de-DE");
     await page.goto(`http://127.0.0.1:${server.addr.port}/`);
     await page.waitFor("document.documentElement.dataset.charts", 10_000);
-    const [chart] = await page.canvasColours("#chart", {
-      up: "#26a69a",
-      down: "#ef5350",
-      buy: "#1565c0",
-      sell: "#ff6f00",
-    });
+    const [chart] = await page.canvasColours("#chart", CHART_COLOURS);
     const colours = chart.near;
     assert.ok(colours.up > 100 && colours.down > 100, JSON.stringify(colours));
     assert.ok(colours.buy > 20 && colours.sell > 20, JSON.stringify(colours));
+    // Where it drew: candles and both markers at their scale positions.
+    const checked = await assertCandleChart(
+      page,
+      "testChart.plot",
+      "testChart.markers",
+      20,
+    );
+    assert.equal(checked.markers, 2);
+    assert.deepEqual(
+      await page.evaluate(`[
+        (1234.5).toLocaleString(),
+        testChart.plot.axes[1].values(testChart.plot, [100100.5, NaN]),
+        testChart.plot.series[4].value(testChart.plot, 100100.5),
+      ]`),
+      ["1.234,5", ["100,100.5", "—"], "100,100.5"],
+    );
     // uPlot's stylesheet applied: it centres the legend.
     assert.equal(
       await page.evaluate(

@@ -65,6 +65,3 @@ export type {
   OnGap,
   TradeGap,
 } from "../common/transport/feed.ts";
-// Backtest: the self-contained HTML report of a run's result.
-export { renderReport } from "./backtest/report_html.ts";
-export type { BacktestResult } from "./backtest/result.ts";

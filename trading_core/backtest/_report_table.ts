@@ -20,8 +20,9 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
 }
 
-/** An integer count with thousands separators: `1,234,567`. */
+/** An integer count with thousands separators: `1,234,567`, `—` when not finite. */
 export function formatCount(value: number): string {
+  if (!Number.isFinite(value)) return "—";
   return Math.round(value).toLocaleString("en-US");
 }
 
@@ -35,8 +36,9 @@ export function formatAmount(value: number, digits = 2): string {
   return text === "-0" || /^-0\.0*$/.test(text) ? text.slice(1) : text;
 }
 
-/** A fraction as a percentage with 2 decimals: `0.0512` → `5.12 %`. */
-export function formatPercent(value: number): string {
+/** A fraction as a percentage with 2 decimals: `0.0512` → `5.12 %`, `—` when not finite. */
+function formatPercent(value: number): string {
+  if (!Number.isFinite(value)) return "—";
   return `${formatAmount(value * 100)} %`;
 }
 
@@ -47,7 +49,7 @@ export function formatTime(ms: number | null): string {
 }
 
 /** The run's figures, one row each: `[label, formatted value]`. */
-export function summaryRows(s: BacktestSummary): [string, string][] {
+function summaryRows(s: BacktestSummary): [string, string][] {
   return [
     ["From", formatTime(s.from)],
     ["To", formatTime(s.to)],

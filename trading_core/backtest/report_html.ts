@@ -32,6 +32,14 @@ import {
 } from "./_report_table.ts";
 import type { BacktestResult, CandleSeries, ReportFill } from "./result.ts";
 
+/**
+ * Candle charts drawn at most: for this many (exchange, symbol) series, the
+ * most traded first (then in the result's order); the others are named in a
+ * note and stay complete in the per-symbol table. Keeps the page's size and
+ * the browser's work bounded when a run covers hundreds of symbols.
+ */
+export const MAX_CHARTS = 50;
+
 const STYLE = [...CHART_STYLES.map((a) => a.text), reportStyle].join("\n");
 const SCRIPTS = [...CHART_SCRIPTS.map((a) => a.text), pageScript];
 const CONTENT_SECURITY_POLICY = [
@@ -137,11 +145,13 @@ function pricesSection(result: BacktestResult): string {
       formatCount(result.summary.fills)
     } fills.`
     : "";
+  const charted = chartedSeries(result);
+  const left = result.candles.length - charted.length;
   const parts = [
     head,
     `<p class="legend-note">Candles in UTC; fills at their price: <span class="buy">▲ buy</span>, <span class="sell">▼ sell</span>.${shown}</p>`,
   ];
-  result.candles.forEach((series, i) => {
+  charted.forEach((series, i) => {
     const count = fills.get(seriesKey(series))?.length ?? 0;
     parts.push(
       `<h3>${escapeHtml(`${series.exchange} ${series.symbol}`)} · ${
@@ -152,7 +162,30 @@ function pricesSection(result: BacktestResult): string {
         : `<div class="chart" data-candles="${i}"></div>`,
     );
   });
+  if (left > 0) {
+    parts.push(
+      `<p class="empty" id="charts-left-out">${
+        formatCount(left)
+      } more series not charted: the report draws at most ${MAX_CHARTS}, the most traded first; every symbol is in the per-symbol table.</p>`,
+    );
+  }
   return parts.join("\n");
+}
+
+/** The candle series to draw: at most {@linkcode MAX_CHARTS}, the most traded first. */
+function chartedSeries(result: BacktestResult): CandleSeries[] {
+  const trades = new Map(
+    result.summary.symbols.map((s) => [seriesKey(s), s.trades]),
+  );
+  const count = (s: CandleSeries) => {
+    const n = trades.get(seriesKey(s)) ?? 0;
+    return Number.isFinite(n) ? n : 0;
+  };
+  return result.candles
+    .map((series, i) => ({ series, i }))
+    .sort((a, b) => count(b.series) - count(a.series) || a.i - b.i)
+    .slice(0, MAX_CHARTS)
+    .map(({ series }) => series);
 }
 
 function seriesKey(s: { exchange: string; symbol: string }): string {
@@ -174,7 +207,7 @@ function fillsBySeries(result: BacktestResult): Map<string, ReportFill[]> {
 function reportData(result: BacktestResult) {
   const fills = fillsBySeries(result);
   return {
-    candles: result.candles.map((series: CandleSeries) => {
+    candles: chartedSeries(result).map((series: CandleSeries) => {
       const marks = fills.get(seriesKey(series)) ?? [];
       const c = series.candles;
       return {

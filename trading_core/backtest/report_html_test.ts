@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { cspHash } from "../charts/mod.ts";
-import { renderReport, scriptJson } from "./report_html.ts";
+import { MAX_CHARTS, renderReport, scriptJson } from "./report_html.ts";
 import { formatAmount, formatCount, formatTime } from "./_report_table.ts";
 import type { BacktestResult, BacktestSummary } from "./result.ts";
 
@@ -238,3 +238,61 @@ Deno.test("report: numbers and times are formatted the same anywhere", () => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
+
+Deno.test("report: at most MAX_CHARTS candle charts, the most traded first, the rest named; the table stays complete", () => {
+  const base = smallResult();
+  const n = MAX_CHARTS + 30;
+  const names = Array.from({ length: n }, (_, i) => `S${i}USDT`);
+  const candles = Array.from({ length: 500 }, (_, i) => ({
+    time: Date.UTC(2026, 0, 5) + i * 60_000,
+    open: 100,
+    high: 102,
+    low: 99,
+    close: 101,
+    volume: 1,
+  }));
+  const result: BacktestResult = {
+    ...base,
+    summary: summary({
+      trades: n,
+      symbols: names.map((symbol, i) => ({
+        ...base.summary.symbols[0],
+        symbol,
+        trades: i, // the last ones are the most traded
+      })),
+    }),
+    candles: names.map((symbol) => ({
+      exchange: "binance",
+      symbol,
+      interval: "1m",
+      candles,
+    })),
+    fills: [],
+  };
+  const html = renderReport(result);
+  const charts = [...html.matchAll(/data-candles="(\d+)"/g)];
+  assert.equal(charts.length, MAX_CHARTS);
+  const titles = [...html.matchAll(/<h3>binance (S\d+USDT)/g)].map((m) => m[1]);
+  assert.deepEqual(titles, names.slice().reverse().slice(0, MAX_CHARTS));
+  assert.match(html, /30 more series not charted: the report draws at most 50/);
+  const rows = html.split("\n").filter((l) =>
+    l.startsWith('<tr><th scope="row">binance</th>')
+  );
+  assert.equal(rows.length, n);
+  // bounded: 50 charts of 500 candles, well under what 80 would take
+  assert.ok(html.length < 2_000_000, `${html.length} bytes`);
+});
+
+Deno.test("report: NaN and Infinity figures print as —, never NaN", () => {
+  assert.equal(formatCount(NaN), "—");
+  assert.equal(formatCount(Infinity), "—");
+  const html = renderReport({
+    ...smallResult(),
+    summary: summary({
+      trades: NaN,
+      exposure: NaN,
+      maxDrawdownRatio: -Infinity,
+    }),
+  });
+  assert.doesNotMatch(html.split("<script")[0], /NaN|Infinity/);
+});

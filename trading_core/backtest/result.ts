@@ -110,7 +110,7 @@ export interface CandleSeries {
   symbol: string;
   /** The interval of the candles (the coarsest configured, or the report's). */
   interval: string;
-  /** Candles, oldest first (capped: the report keeps at most `MAX_CANDLES`). */
+  /** Candles, oldest first (the backtest run bounds how many it keeps; the report draws them all). */
   candles: Candle[];
 }
 

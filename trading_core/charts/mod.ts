@@ -23,12 +23,22 @@
  */
 
 import { createHash } from "node:crypto";
-import uplotScript from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
+import uplotLicense from "uplot/LICENSE" with { type: "text" };
+import uplotMinified from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
 import uplotStyle from "uplot/dist/uPlot.min.css" with { type: "text" };
 import pluginScript from "./_plugins.js" with { type: "text" };
 
 /** The charting library and its version: the same as deno.json's `uplot` import. */
 export const CHART_LIBRARY = { name: "uplot", version: "1.6.32" } as const;
+
+/**
+ * uPlot's code with its MIT licence notice first (the licence asks for the
+ * notice in every copy; the minified file carries only a URL): inlined into
+ * each report and served to the console with it.
+ */
+const uplotScript = `/*! uPlot ${CHART_LIBRARY.version}, ${
+  uplotLicense.trim().replaceAll("*/", "* /")
+} */\n${uplotMinified}`;
 
 /** One file a chart page loads. */
 export interface ChartAsset {
@@ -38,21 +48,21 @@ export interface ChartAsset {
   readonly contentType: string;
   /** Its text. */
   readonly text: string;
+  /** SHA-256 of its UTF-8 text, hex: an `ETag` for a server, so a browser never keeps an old copy after an upgrade. */
+  readonly sha256: string;
 }
+
+const JAVASCRIPT = "text/javascript; charset=utf-8";
 
 /** The scripts, in load order: uPlot (global `uPlot`), then the plugins (global `marketbusCharts`). */
 export const CHART_SCRIPTS: readonly ChartAsset[] = Object.freeze([
-  script("uPlot.iife.min.js", uplotScript),
-  script("marketbus_charts.js", pluginScript),
+  asset("uPlot.iife.min.js", JAVASCRIPT, uplotScript),
+  asset("marketbus_charts.js", JAVASCRIPT, pluginScript),
 ]);
 
 /** The stylesheets: uPlot's (legend, cursor, axes layout). */
 export const CHART_STYLES: readonly ChartAsset[] = Object.freeze([
-  Object.freeze({
-    name: "uPlot.min.css",
-    contentType: "text/css; charset=utf-8",
-    text: uplotStyle,
-  }),
+  asset("uPlot.min.css", "text/css; charset=utf-8", uplotStyle),
 ]);
 
 /** The asset called `name` (of {@linkcode CHART_SCRIPTS} and {@linkcode CHART_STYLES}), or `undefined`. */
@@ -109,10 +119,7 @@ function assertInlineSafe(text: string, tag: string): void {
   }
 }
 
-function script(name: string, text: string): ChartAsset {
-  return Object.freeze({
-    name,
-    contentType: "text/javascript; charset=utf-8",
-    text,
-  });
+function asset(name: string, contentType: string, text: string): ChartAsset {
+  const sha256 = createHash("sha256").update(text, "utf8").digest("hex");
+  return Object.freeze({ name, contentType, text, sha256 });
 }

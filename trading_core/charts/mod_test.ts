@@ -54,3 +54,22 @@ Deno.test("charts: text that would end the element early is refused", () => {
   assert.throws(() => inlineStyle("a{}</style><script>"), RangeError);
   assert.equal(inlineScript("a < b"), "<script>a < b</script>");
 });
+
+Deno.test("chart assets: uPlot carries its MIT licence notice, inlined or served", () => {
+  const uplot = chartAsset("uPlot.iife.min.js")!.text;
+  assert.match(uplot, /^\/\*! uPlot 1\.6\.32, The MIT License/);
+  assert.match(uplot, /Copyright \(c\) \d{4} Leon Sorokin/);
+  assert.match(uplot, /Permission is hereby granted/);
+});
+
+Deno.test("chart assets: each carries the SHA-256 of its text, for an ETag", async () => {
+  for (const a of [...CHART_SCRIPTS, ...CHART_STYLES]) {
+    const digest = await crypto.subtle.digest(
+      "SHA-256",
+      new TextEncoder().encode(a.text),
+    );
+    const hex = [...new Uint8Array(digest)]
+      .map((b) => b.toString(16).padStart(2, "0")).join("");
+    assert.equal(a.sha256, hex, a.name);
+  }
+});
