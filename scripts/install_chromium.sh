@@ -4,9 +4,9 @@
 # runs as root (or sudo works without a password). Never fails the test run:
 # when it cannot install, it prints one "chromium: NOT INSTALLED" line saying
 # why and exits 0, and the browser tests are skipped with that reason (unless
-# MARKETBUS_REQUIRE_BROWSER=1, as in .ci/run, makes them fail instead).
-# It is not a dependency of `deno task test`: .ci/run runs it, and a developer
-# runs `deno task chromium:install` once (about 300 MB of packages).
+# MARKETBUS_REQUIRE_BROWSER=1 makes them fail instead: for a machine that must
+# run them). `deno task test` runs it first (a no-op once a browser is found),
+# as the test setup installs nats-server; it pulls about 300 MB of packages.
 #
 #   CHROMIUM_BIN  a browser to use instead (checked, nothing installed)
 #

@@ -74,7 +74,7 @@ const NOT_RUN: Record<string, string> = {
     "installs nats-server with go install (deno task test runs it)",
   "promcheck:install": "builds tools/promcheck (deno task test runs it)",
   "chromium:install":
-    "installs Debian's chromium with apt-get (.ci/run runs it)",
+    "installs Debian's chromium with apt-get (deno task test and .ci/run run it)",
 };
 
 /** Scripts a doc may show with `deno run`, and what to append to bound them. */
