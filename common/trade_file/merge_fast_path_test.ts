@@ -151,8 +151,8 @@ function ndjsonLines(count: number): string[] {
   return lines;
 }
 
-/** CSV lines: a header, then rows with edge values. */
-function csvLines(count: number, header: boolean): string[] {
+/** CSV lines: a header, then rows with edge values; times in ms, or µs if `us`. */
+function csvLines(count: number, header: boolean, us = false): string[] {
   const random = seededRandom(8);
   const lines = header
     ? ["id,price,qty,quote_qty,time,is_buyer_maker,is_best_match"]
@@ -176,6 +176,8 @@ function csvLines(count: number, header: boolean): string[] {
       : String(3355546431 + i);
     const time = i % 23 === 0
       ? random.pick(["1704067200000000", "9223372036854", "1"])
+      : us
+      ? String(1735689600000000 + 997 * i)
       : String(1704067200000 + i);
     const maker = random.pick(["True", "False", "true", "false", ""]);
     lines.push(
@@ -213,6 +215,11 @@ for (
   const [format, name, lines] of [
     ["NDJSON", "capture.ndjson", ndjsonLines(400)],
     ["CSV", "BTCUSDT-trades-2024-01-01.csv", csvLines(400, true)],
+    [
+      "CSV with µs times",
+      "ETHUSDT-trades-2025-01-01.csv",
+      csvLines(400, true, true),
+    ],
     [
       "CSV without a header",
       "BTCUSDT-trades-2024-01-02.csv",
