@@ -301,9 +301,8 @@ export class MergeCursor implements StreamLookup {
     return start;
   }
 
-  /** Handles line `bytes[start, end)` (without its `\n`) with the line parser. */
+  /** Handles line `bytes[start, end)` (without its `\n`; the parser drops one `\r`) with the line parser. */
   #line(bytes: Uint8Array, start: number, end: number): void {
-    if (end > start && bytes[end - 1] === 13) end--;
     const parser = this.#parser!;
     const block = this.block;
     const text = this.#decoder.decode(bytes.subarray(start, end));
