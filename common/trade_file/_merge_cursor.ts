@@ -20,6 +20,7 @@ import {
   symbolFromFileName,
 } from "./_row_parser.ts";
 import { type FileChunks, openByteFile } from "./_text_file.ts";
+import type { CheckedRow } from "./_plausibility.ts";
 
 const MAX_I64 = (1n << 63n) - 1n;
 const TWO_32 = 4294967296n;
@@ -38,6 +39,8 @@ export interface CursorOptions {
   exchanges?: ReadonlySet<string>;
   /** `"stop"` or `"skip"` at a bad row. */
   onError: OnBadRow;
+  /** Flag implausible rows as bad, as `serve --source replay` does (see _plausibility.ts). */
+  plausibility: boolean;
   /** Told each bad row. */
   onBadRow?: (line: number, reason: string) => void;
   /** Told once, at the first trade whose ts_event is below the previous one's of the file. */
@@ -194,7 +197,7 @@ export class MergeCursor implements StreamLookup {
 
   /** Opens the file and makes its line parser. */
   async #open(): Promise<RowParser> {
-    const { onError, onBadRow } = this.#options;
+    const { onError, onBadRow, plausibility } = this.#options;
     const named = checkedSymbol(this.path, { onError });
     const chunks = await openByteFile(this.path, {
       onBytesRead: (bytes) => this.bytesRead = bytes,
@@ -203,7 +206,7 @@ export class MergeCursor implements StreamLookup {
     return this.#parser = new RowParser(
       this.path,
       named ?? symbolFromFileName(chunks.entry ?? ""),
-      { onError, onBadRow, gaps: true },
+      { onError, onBadRow, plausibility, gaps: true },
     );
   }
 
@@ -289,7 +292,12 @@ export class MergeCursor implements StreamLookup {
         newline = fastCsv(bytes, start, limit, block, csv, this.#csvStream);
       }
       if (newline >= 0 && newline - start <= MAX_LINE_LENGTH) {
-        this.#keep(++parser.line);
+        const line = ++parser.line;
+        const problem = parser.checksTrades
+          ? parser.problem(this.#checked(line))
+          : undefined;
+        if (problem === undefined) this.#keep(line);
+        else parser.bad(line, problem);
         start = newline + 1;
         continue;
       }
@@ -325,6 +333,24 @@ export class MergeCursor implements StreamLookup {
       block.write(row, stream);
       this.#keep(row.line);
     }
+  }
+
+  /** The fields of the record just written (of line `line`) that the line parser's checks read. */
+  #checked(line: number): CheckedRow {
+    const block = this.block;
+    const w = block.count * RECORD_WORDS;
+    const words = block.words;
+    const { exchange, symbol } = this.origins[block.streams[block.count]];
+    const u64 = (at: number) =>
+      (BigInt(words[w + at + 1]) << 32n) | BigInt(words[w + at]);
+    return {
+      exchange,
+      symbol,
+      line,
+      tsEvent: u64(2),
+      priceFixed: u64(6),
+      tradeId: u64(10),
+    };
   }
 
   /** Keeps the record just written (of line `line`) if the filters do; tells a step back in time. */

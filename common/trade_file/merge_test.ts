@@ -380,7 +380,7 @@ test("TradeFileMerger names a missing file, a directory without trade files, and
   }
 });
 
-test("TradeFileMerger merges a file going back in time by its current row, and tells it once per file with the line", async () => {
+test("TradeFileMerger without plausibility merges a file going back in time by its current row, and tells it once per file with the line", async () => {
   const dir = await tempDir({
     "a.ndjson": ndjson([
       trade("AAA", 5, 1),
@@ -394,6 +394,7 @@ test("TradeFileMerger merges a file going back in time by its current row, and t
     const files = [`${dir}/a.ndjson`, `${dir}/b.ndjson`];
     const told: string[] = [];
     const out = await merge(files, {
+      plausibility: false, // with it, a step back in time is a bad row
       onOutOfOrder: (path, line) =>
         told.push(`${path.slice(dir.length + 1)}:${line}`),
     });
