@@ -122,16 +122,16 @@ export class MergeCursor implements StreamLookup {
       const parser = this.#parser ?? await this.#open();
       if (parser.stop !== undefined) break;
       const chunks = this.#chunks!;
-      let chunk = await (this.#pending ?? chunks.read(parser.line));
+      const reached = () => parser.line;
+      let chunk = await (this.#pending ?? chunks.read(reached));
       this.#pending = undefined;
       if (chunk === undefined) {
         this.#end();
         break;
       }
       // The next chunk is read while this one is parsed (a failure is met
-      // when it is awaited; "after line N" then names a line a chunk before
-      // the failure at most).
-      const pending = chunks.read(parser.line);
+      // when it is awaited; "after line N" names the last line parsed then).
+      const pending = chunks.read(reached);
       pending.catch(() => {});
       this.#pending = pending;
       if (this.#first) {
