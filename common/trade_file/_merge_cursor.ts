@@ -91,6 +91,7 @@ export class MergeCursor implements StreamLookup {
   #previousLow = 0;
   #toldOutOfOrder = false;
   #inRange = true;
+  #pastTo = false;
 
   /** A cursor over file `path`, number `index` of the merge; nothing is read before {@linkcode fill}. */
   constructor(path: string, index: number, options: CursorOptions) {
@@ -142,6 +143,13 @@ export class MergeCursor implements StreamLookup {
         }
       }
       this.#lines(chunk);
+      if (this.#pastTo) {
+        // Sorted and past `to`: nothing after can be kept.
+        this.#carry = undefined;
+        this.#end();
+        this.#pending = undefined;
+        await chunks.cancel();
+      }
     }
     const stop = this.#parser?.stop;
     if (stop !== undefined && block.count === 0) throw stop;
@@ -279,7 +287,7 @@ export class MergeCursor implements StreamLookup {
     const parser = this.#parser!;
     const block = this.block;
     const limit = bytes.length;
-    while (start < limit && parser.stop === undefined) {
+    while (start < limit && parser.stop === undefined && !this.#pastTo) {
       const format = parser.format;
       let newline = -1;
       if (format === "ndjson") {
@@ -387,6 +395,13 @@ export class MergeCursor implements StreamLookup {
         gaps.pop();
       }
       this.#inRange = false;
+      // A CSV (one symbol) checked for plausibility is sorted: a row before
+      // the previous kept one is a bad row. Any other file is read whole.
+      if (
+        to !== undefined && this.#options.plausibility &&
+        this.#parser!.format === "binance-csv" &&
+        (high > to[0] || (high === to[0] && low >= to[1]))
+      ) this.#pastTo = true;
       return;
     }
     this.#inRange = true;

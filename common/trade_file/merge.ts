@@ -56,7 +56,13 @@ export type { MergedBatch, MergedGap } from "./_merge_batch.ts";
 export interface MergeTradeFilesOptions {
   /** First ts_event kept, ns since the epoch (inclusive); absent: from the start. */
   from?: bigint;
-  /** ts_event where the range ends, ns since the epoch (exclusive); absent: to the end. */
+  /**
+   * ts_event where the range ends, ns since the epoch (exclusive); absent:
+   * to the end. A Binance CSV read with {@linkcode plausibility} is sorted
+   * (a trade before the previous is a bad row), so it is read only up to its
+   * first trade at or after `to` (bad rows after it are not seen); any other
+   * file (an NDJSON recording mixes symbols) is read whole.
+   */
   to?: bigint;
   /** Symbols kept, upper case; absent or empty: all. */
   symbols?: readonly string[];
