@@ -289,8 +289,12 @@ export function unzipEntry(
   let produced = 0;
   let crc = -1;
   let ended = false;
+  let other: string | undefined; // a local header's name not the directory's
   const unzip = new Unzip((file) => {
-    if (file.name !== entry.name) return; // a directory entry: no data
+    if (file.name !== entry.name) { // a directory entry (no data), or not it
+      if (!file.name.endsWith("/")) other ??= file.name;
+      return;
+    }
     file.ondata = (error, data, final) => {
       if (error) {
         failure ??= error;
@@ -331,6 +335,13 @@ export function unzipEntry(
     flush() {
       push(new Uint8Array(0), true);
       const name = JSON.stringify(entry.name);
+      if (!ended && other !== undefined) {
+        throw new ZipProblem(
+          `a corrupt zip archive: a local header names ${
+            JSON.stringify(other)
+          }, its central directory ${name}`,
+        );
+      }
       if (!ended) {
         throw new ZipProblem(
           `a truncated or corrupt zip archive: the data of ${name} ends early`,

@@ -163,6 +163,12 @@ test("a truncated, encrypted, multi-file or bzip2 zip, or a zip64 size without i
       patched((zip, at) => zip.fill(0xff, at + 20, at + 28)),
     );
     await assertReadError(path, /in a zip64 extra field, and it has none/);
+    // The local header names another file than the central directory.
+    await Deno.writeFile(path, patched((zip) => zip[30] = 0x58)); // "XTCUSDT…"
+    await assertReadError(
+      path,
+      /a local header names "XTCUSDT-trades-2024-01-01.csv", its central directory "BTCUSDT/,
+    );
     // Corrupt deflate data: the first data byte (a block type of 3).
     await Deno.writeFile(
       path,
