@@ -48,13 +48,9 @@ function trade(
 }
 
 /** One merged record, as tests compare them. */
-interface Out {
-  symbol: string;
-  exchange: string;
-  ms: number;
-  recv: number;
-  seq: number;
-}
+type Out =
+  & Record<"symbol" | "exchange", string>
+  & Record<"ms" | "recv" | "seq", number>;
 
 /** Writes `files` (name → text) into a new temp dir and returns its path. */
 async function tempDir(files: Record<string, string>): Promise<string> {
@@ -81,11 +77,8 @@ async function merge(
   const out: (Out | string)[] = [];
   try {
     for await (const batch of merger) {
-      const view = new DataView(
-        batch.records.buffer,
-        batch.records.byteOffset,
-        batch.records.byteLength,
-      );
+      const { buffer, byteOffset } = batch.records;
+      const view = new DataView(buffer, byteOffset);
       const count = batch.records.byteLength / TRADE_RECORD_SIZE;
       assert.equal(batch.streams.length, count);
       let g = 0;
