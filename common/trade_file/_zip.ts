@@ -273,6 +273,29 @@ function corrupt(entry: ZipEntry, error: unknown): ZipProblem {
   );
 }
 
+/** What is wrong at the end of `entry`'s data (the running CRC-32's complement `crc`), or undefined. */
+function endProblem(
+  entry: ZipEntry,
+  end: { ended: boolean; other?: string; produced: number; crc: number },
+): string | undefined {
+  const name = JSON.stringify(entry.name);
+  if (!end.ended && end.other !== undefined) {
+    return `a corrupt zip archive: a local header names ${
+      JSON.stringify(end.other)
+    }, its central directory ${name}`;
+  }
+  if (!end.ended) {
+    return `a truncated or corrupt zip archive: the data of ${name} ends early`;
+  }
+  if (end.produced !== entry.size) {
+    return `a corrupt zip archive: ${name} decompressed to ${end.produced} bytes, its directory says ${entry.size}`;
+  }
+  if (((end.crc ^ -1) >>> 0) !== entry.crc) {
+    return `a corrupt zip archive: the CRC-32 of ${name} does not match its directory's`;
+  }
+  return undefined;
+}
+
 /**
  * The decompressed bytes of `entry` out of the zip archive's bytes, read
  * from its start: a stream transform.
@@ -334,31 +357,8 @@ export function unzipEntry(
     transform: (chunk) => push(chunk, false),
     flush() {
       push(new Uint8Array(0), true);
-      const name = JSON.stringify(entry.name);
-      if (!ended && other !== undefined) {
-        throw new ZipProblem(
-          `a corrupt zip archive: a local header names ${
-            JSON.stringify(other)
-          }, its central directory ${name}`,
-        );
-      }
-      if (!ended) {
-        throw new ZipProblem(
-          `a truncated or corrupt zip archive: the data of ${name} ends early`,
-        );
-      }
-      if (produced !== entry.size) {
-        throw new ZipProblem(
-          `a corrupt zip archive: ${name} decompressed to ${produced} bytes, its directory says ${entry.size}`,
-        );
-      }
-      if (((crc ^ -1) >>> 0) !== entry.crc) {
-        throw new ZipProblem(
-          `a corrupt zip archive: the CRC-32 of ${
-            JSON.stringify(entry.name)
-          } does not match its directory's`,
-        );
-      }
+      const problem = endProblem(entry, { ended, other, produced, crc });
+      if (problem !== undefined) throw new ZipProblem(problem);
     },
   });
 }
