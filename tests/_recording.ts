@@ -1,9 +1,10 @@
 /**
  * A generated multi-symbol trade recording, deterministic for a seed: the
  * input of the merge and backtest benchmarks. Three symbols (BTCUSDT,
- * ETHUSDT, SOLUSDT) trade interleaved in time with random-walk prices of 2
- * decimals, as one NDJSON recording (what `live --record` writes) or as one
- * Binance `trades` CSV per symbol (what Binance publishes).
+ * ETHUSDT, SOLUSDT) trade interleaved in time with random-walk prices in
+ * cents, as one NDJSON recording (what `live --record` writes) or as one
+ * Binance `trades` CSV per symbol (what Binance publishes: prices with 8
+ * decimals, times in ms, or in µs as since 2025).
  *
  * @module
  */
@@ -25,12 +26,14 @@ export interface RecordingOptions {
   format: "ndjson" | "csv";
   /** Seed of the generator. @default 1 */
   seed?: number;
+  /** Unit of a CSV's times: Binance's ms (before 2025) or µs (since). @default "ms" */
+  csvTime?: "ms" | "us";
 }
 
 /** The start of the recording: 2024-01-01T00:00:00Z, ms. */
 const START_MS = 1_704_067_200_000;
 
-/** `cents` as a price string with 8 decimals, as Binance writes it. */
+/** `cents` as a price string with 2 decimals (a CSV's gets 6 zeros more: Binance writes 8). */
 function priceText(cents: number): string {
   return `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, "0")}`;
 }
@@ -94,10 +97,12 @@ export async function writeRecording(
     const maker = (r & 0x8000_0000) !== 0;
     const price = priceText(s.cents);
     if (format === "csv") {
-      const ms = START_MS + Math.floor(us / 1000);
+      const time = options.csvTime === "us"
+        ? START_MS * 1000 + us
+        : START_MS + Math.floor(us / 1000);
       const quote = (s.cents * Number(qty) / 100).toFixed(8);
       parts[(r >>> 10) % 3].push(
-        `${s.id},${price},${qty},${quote},${ms},${
+        `${s.id},${price}000000,${qty},${quote},${time},${
           maker ? "True" : "False"
         },True`,
       );

@@ -113,10 +113,18 @@ function plainInteger(text: string, name: string): bigint {
   return value;
 }
 
+/** The words of a CSV boolean (the merge's fast path reads the same). */
+export const BOOL_WORDS: ReadonlyMap<string, boolean> = new Map([
+  ["True", true],
+  ["true", true],
+  ["False", false],
+  ["false", false],
+]);
+
 /** `True`/`true` or `False`/`false`, else a bad row. */
 function bool(text: string, name: string): boolean {
-  if (text === "True" || text === "true") return true;
-  if (text === "False" || text === "false") return false;
+  const value = BOOL_WORDS.get(text);
+  if (value !== undefined) return value;
   throw new BadRow(
     `invalid ${name} ${describe(text)}: expected True or False${
       name === "is_buyer_maker" ? " (or empty: side unknown)" : ""

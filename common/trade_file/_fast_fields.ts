@@ -20,6 +20,8 @@ const TWO_32 = 4294967296;
 const U64_FAST_MAX = 18446744073709000000;
 /** Above this an i64 product is left to the string parser (near 2^63). */
 const I64_FAST_MAX = 9223372036854000000;
+/** 2^53: integers below it are exact doubles. */
+const EXACT_MAX = 9007199254740992;
 
 /** The digit at `bytes[i]`, or -1. */
 function digitAt(bytes: Uint8Array, i: number): number {
@@ -87,9 +89,10 @@ function setProduct(
 }
 
 /**
- * Reads a CSV time from `at` (digits without a leading zero, not 0, at most
- * 15) times `nsPerUnit` into {@linkcode U64} and returns the index after its
- * digits; -1 when the text is not that or the product is near or above 2^63.
+ * Reads a CSV time from `at` (digits without a leading zero, not 0, s, ms,
+ * µs or ns: up to 19 digits) times `nsPerUnit` into {@linkcode U64} and
+ * returns the index after its digits; -1 when the text is not that or the
+ * product is near or above 2^63.
  */
 export function scanTime(
   bytes: Uint8Array,
@@ -98,16 +101,12 @@ export function scanTime(
   nsPerUnit: number,
 ): number {
   if (bytes[at] === 48) return -1;
-  const limit = Math.min(end, at + 16);
-  let i = at;
-  let time = 0;
-  for (; i < limit; i++) {
-    const digit = bytes[i] - 48;
-    if (digit < 0 || digit > 9) break;
-    time = time * 10 + digit;
-  }
-  if (i === at || i - at > 15) return -1;
-  return setProduct(time, nsPerUnit, 0, I64_FAST_MAX) ? i : -1;
+  const stop = scanU64(bytes, at, end, true);
+  if (stop < 0) return -1;
+  const time = U64.hi * TWO_32 + U64.lo; // exact below 2^53
+  if (nsPerUnit === 1) return time <= I64_FAST_MAX ? stop : -1;
+  if (time >= EXACT_MAX) return -1; // times a unit above 1 ns: beyond 2^63
+  return setProduct(time, nsPerUnit, 0, I64_FAST_MAX) ? stop : -1;
 }
 
 /**

@@ -10,7 +10,11 @@
  */
 
 import type { CsvParser } from "./_csv.ts";
-import { QUOTE_ABSOLUTE_TOLERANCE, QUOTE_RELATIVE_TOLERANCE } from "./_csv.ts";
+import {
+  BOOL_WORDS,
+  QUOTE_ABSOLUTE_TOLERANCE,
+  QUOTE_RELATIVE_TOLERANCE,
+} from "./_csv.ts";
 import {
   decimal,
   plainStringEnd,
@@ -21,6 +25,7 @@ import {
   startsWith,
   U64,
 } from "./_fast_fields.ts";
+import { formatNdjsonTrade, SIDE_NAMES } from "./_ndjson.ts";
 import { RECORD_WORDS, type RecordBlock } from "./_record_block.ts";
 import { Side, WIRE_VERSION } from "../wire/trade.ts";
 
@@ -28,16 +33,53 @@ const TWO_32 = 4294967296;
 const MAX_I64_HIGH = 0x7fffffff;
 const MAX_U32 = 0xffffffff;
 const encode = (text: string) => new TextEncoder().encode(text);
-const EXCHANGE = encode('{"exchange":"');
-const SYMBOL = encode('","symbol":"');
-const SEQ = encode('","seq":');
-const TS_EVENT = encode(',"tsEvent":"');
-const TS_RECV = encode('","tsRecv":"');
-const PRICE = encode('","price":"');
-const SIZE = encode('","size":"');
-const SIDE = encode('","side":"');
-const FLAGS = encode('","flags":');
-const TRADE_ID = encode(',"tradeId":"');
+
+/**
+ * The bytes before each value of a trade line as formatNdjsonTrade writes
+ * it (`{"exchange":"`, `","symbol":"`, …), by key: derived from the
+ * formatter's output for a sample, so the fast path follows its key order
+ * and quoting (a line of another form goes to the line parser).
+ */
+function keyLiterals(): Map<string, Uint8Array> {
+  const sample = formatNdjsonTrade({
+    exchange: "X",
+    symbol: "Y",
+    seq: 1,
+    tsEvent: 2n,
+    tsRecv: 3n,
+    priceFixed: 4_000_000_000n,
+    price: 4,
+    size: 5,
+    side: Side.Buy,
+    flags: 6,
+    tradeId: 7n,
+  });
+  const literals = new Map<string, Uint8Array>();
+  let text = "";
+  let quoted = false;
+  for (const [key, value] of Object.entries(JSON.parse(sample))) {
+    const literal = (text === "" ? "{" : quoted ? '",' : ",") +
+      JSON.stringify(key) + ":" + (typeof value === "string" ? '"' : "");
+    quoted = typeof value === "string";
+    literals.set(key, encode(literal));
+    text += literal + String(value);
+  }
+  if (text + (quoted ? '"}' : "}") !== sample) {
+    throw new Error(`fast path: unexpected trade line form ${sample}`);
+  }
+  return literals;
+}
+const KEYS = keyLiterals();
+const EXCHANGE = KEYS.get("exchange")!;
+const SYMBOL = KEYS.get("symbol")!;
+const SEQ = KEYS.get("seq")!;
+const TS_EVENT = KEYS.get("tsEvent")!;
+const TS_RECV = KEYS.get("tsRecv")!;
+const PRICE = KEYS.get("price")!;
+const SIZE = KEYS.get("size")!;
+const SIDE = KEYS.get("side")!;
+const FLAGS = KEYS.get("flags")!;
+const TRADE_ID = KEYS.get("tradeId")!;
 
 /** Resolves a line's (exchange, symbol) bytes to the file's stream index. */
 export interface StreamLookup {
@@ -64,24 +106,19 @@ function setPrice(words: Uint32Array, w: number, fixed: number): void {
   words[w + 7] = hi;
 }
 
+/** The NDJSON side names' bytes, by side value. */
+const SIDE_BYTES = SIDE_NAMES.map(encode);
+
 /** Parses the side word `bytes[start, end)` of an NDJSON trade: 0, 1, 2, or -1. */
 function sideOf(bytes: Uint8Array, start: number, end: number): number {
-  const length = end - start;
-  const first = bytes[start];
-  if (
-    length === 3 && first === 0x62 && bytes[start + 1] === 0x75 &&
-    bytes[start + 2] === 0x79
-  ) return Side.Buy; // buy
-  if (
-    length === 4 && first === 0x73 && bytes[start + 1] === 0x65 &&
-    bytes[start + 2] === 0x6c && bytes[start + 3] === 0x6c
-  ) return Side.Sell; // sell
-  if (
-    length === 7 && first === 0x75 && startsWith(bytes, start, end, UNKNOWN)
-  ) return Side.Unknown;
+  for (let side = 0; side < SIDE_BYTES.length; side++) {
+    const name = SIDE_BYTES[side];
+    if (name.length === end - start && startsWith(bytes, start, end, name)) {
+      return side;
+    }
+  }
   return -1;
 }
-const UNKNOWN = encode("unknown");
 
 /**
  * The index of the `\n` ending the line at `end`, `end + 1` (after a `\r`),
@@ -196,20 +233,19 @@ function fieldEnd(bytes: Uint8Array, at: number, end: number): number {
   return at;
 }
 
-/** 1 for True/true, 0 for False/false, -1 otherwise. */
+/** The CSV boolean words' bytes and values. */
+const BOOLS = [...BOOL_WORDS].map(([word, value]) => ({
+  bytes: encode(word),
+  value: value ? 1 : 0,
+}));
+
+/** 1 for a true word of {@linkcode BOOL_WORDS}, 0 for a false one, -1 otherwise. */
 function bool(bytes: Uint8Array, start: number, end: number): number {
-  const length = end - start;
-  const first = bytes[start];
-  if (
-    length === 4 && (first === 0x54 || first === 0x74) &&
-    bytes[start + 1] === 0x72 && bytes[start + 2] === 0x75 &&
-    bytes[start + 3] === 0x65
-  ) return 1;
-  if (
-    length === 5 && (first === 0x46 || first === 0x66) &&
-    bytes[start + 1] === 0x61 && bytes[start + 2] === 0x6c &&
-    bytes[start + 3] === 0x73 && bytes[start + 4] === 0x65
-  ) return 0;
+  for (const { bytes: word, value } of BOOLS) {
+    if (word.length === end - start && startsWith(bytes, start, end, word)) {
+      return value;
+    }
+  }
   return -1;
 }
 

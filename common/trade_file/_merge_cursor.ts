@@ -20,6 +20,7 @@ import {
   symbolFromFileName,
 } from "./_row_parser.ts";
 import { type FileChunks, openByteFile } from "./_text_file.ts";
+import type { CheckedRow } from "./_plausibility.ts";
 
 const MAX_I64 = (1n << 63n) - 1n;
 const TWO_32 = 4294967296n;
@@ -38,6 +39,8 @@ export interface CursorOptions {
   exchanges?: ReadonlySet<string>;
   /** `"stop"` or `"skip"` at a bad row. */
   onError: OnBadRow;
+  /** Flag implausible rows as bad, as `serve --source replay` does (see _plausibility.ts). */
+  plausibility: boolean;
   /** Told each bad row. */
   onBadRow?: (line: number, reason: string) => void;
   /** Told once, at the first trade whose ts_event is below the previous one's of the file. */
@@ -88,6 +91,7 @@ export class MergeCursor implements StreamLookup {
   #previousLow = 0;
   #toldOutOfOrder = false;
   #inRange = true;
+  #pastTo = false;
 
   /** A cursor over file `path`, number `index` of the merge; nothing is read before {@linkcode fill}. */
   constructor(path: string, index: number, options: CursorOptions) {
@@ -119,16 +123,16 @@ export class MergeCursor implements StreamLookup {
       const parser = this.#parser ?? await this.#open();
       if (parser.stop !== undefined) break;
       const chunks = this.#chunks!;
-      let chunk = await (this.#pending ?? chunks.read(parser.line));
+      const reached = () => parser.line;
+      let chunk = await (this.#pending ?? chunks.read(reached));
       this.#pending = undefined;
       if (chunk === undefined) {
         this.#end();
         break;
       }
       // The next chunk is read while this one is parsed (a failure is met
-      // when it is awaited; "after line N" then names a line a chunk before
-      // the failure at most).
-      const pending = chunks.read(parser.line);
+      // when it is awaited; "after line N" names the last line parsed then).
+      const pending = chunks.read(reached);
       pending.catch(() => {});
       this.#pending = pending;
       if (this.#first) {
@@ -139,6 +143,13 @@ export class MergeCursor implements StreamLookup {
         }
       }
       this.#lines(chunk);
+      if (this.#pastTo) {
+        // Sorted and past `to`: nothing after can be kept.
+        this.#carry = undefined;
+        this.#end();
+        this.#pending = undefined;
+        await chunks.cancel();
+      }
     }
     const stop = this.#parser?.stop;
     if (stop !== undefined && block.count === 0) throw stop;
@@ -194,7 +205,7 @@ export class MergeCursor implements StreamLookup {
 
   /** Opens the file and makes its line parser. */
   async #open(): Promise<RowParser> {
-    const { onError, onBadRow } = this.#options;
+    const { onError, onBadRow, plausibility } = this.#options;
     const named = checkedSymbol(this.path, { onError });
     const chunks = await openByteFile(this.path, {
       onBytesRead: (bytes) => this.bytesRead = bytes,
@@ -203,7 +214,7 @@ export class MergeCursor implements StreamLookup {
     return this.#parser = new RowParser(
       this.path,
       named ?? symbolFromFileName(chunks.entry ?? ""),
-      { onError, onBadRow, gaps: true },
+      { onError, onBadRow, plausibility, gaps: true },
     );
   }
 
@@ -276,7 +287,7 @@ export class MergeCursor implements StreamLookup {
     const parser = this.#parser!;
     const block = this.block;
     const limit = bytes.length;
-    while (start < limit && parser.stop === undefined) {
+    while (start < limit && parser.stop === undefined && !this.#pastTo) {
       const format = parser.format;
       let newline = -1;
       if (format === "ndjson") {
@@ -289,7 +300,12 @@ export class MergeCursor implements StreamLookup {
         newline = fastCsv(bytes, start, limit, block, csv, this.#csvStream);
       }
       if (newline >= 0 && newline - start <= MAX_LINE_LENGTH) {
-        this.#keep(++parser.line);
+        const line = ++parser.line;
+        const problem = parser.checksTrades
+          ? parser.problem(this.#checked(line))
+          : undefined;
+        if (problem === undefined) this.#keep(line);
+        else parser.bad(line, problem);
         start = newline + 1;
         continue;
       }
@@ -301,9 +317,8 @@ export class MergeCursor implements StreamLookup {
     return start;
   }
 
-  /** Handles line `bytes[start, end)` (without its `\n`) with the line parser. */
+  /** Handles line `bytes[start, end)` (without its `\n`; the parser drops one `\r`) with the line parser. */
   #line(bytes: Uint8Array, start: number, end: number): void {
-    if (end > start && bytes[end - 1] === 13) end--;
     const parser = this.#parser!;
     const block = this.block;
     const text = this.#decoder.decode(bytes.subarray(start, end));
@@ -326,6 +341,24 @@ export class MergeCursor implements StreamLookup {
       block.write(row, stream);
       this.#keep(row.line);
     }
+  }
+
+  /** The fields of the record just written (of line `line`) that the line parser's checks read. */
+  #checked(line: number): CheckedRow {
+    const block = this.block;
+    const w = block.count * RECORD_WORDS;
+    const words = block.words;
+    const { exchange, symbol } = this.origins[block.streams[block.count]];
+    const u64 = (at: number) =>
+      (BigInt(words[w + at + 1]) << 32n) | BigInt(words[w + at]);
+    return {
+      exchange,
+      symbol,
+      line,
+      tsEvent: u64(2),
+      priceFixed: u64(6),
+      tradeId: u64(10),
+    };
   }
 
   /** Keeps the record just written (of line `line`) if the filters do; tells a step back in time. */
@@ -362,6 +395,13 @@ export class MergeCursor implements StreamLookup {
         gaps.pop();
       }
       this.#inRange = false;
+      // A CSV (one symbol) checked for plausibility is sorted: a row before
+      // the previous kept one is a bad row. Any other file is read whole.
+      if (
+        to !== undefined && this.#options.plausibility &&
+        this.#parser!.format === "binance-csv" &&
+        (high > to[0] || (high === to[0] && low >= to[1]))
+      ) this.#pastTo = true;
       return;
     }
     this.#inRange = true;

@@ -36,7 +36,13 @@ export type ToWorker =
 export type SerializedError =
   | { kind: "row"; path: string; line: number; reason: string }
   | { kind: "read"; path: string; line: number | undefined; message: string }
-  | { kind: "other"; name: string; message: string; stack?: string };
+  | {
+    kind: "other";
+    /** TypeError and RangeError (bad options, exit 2) cross as themselves; others as Error. */
+    name: string;
+    message: string;
+    stack?: string;
+  };
 
 /** From a worker. */
 export type FromWorker =
@@ -83,6 +89,8 @@ export function deserializeError(error: SerializedError): Error {
     read.message = error.message;
     return read;
   }
+  if (error.name === "TypeError") return new TypeError(error.message);
+  if (error.name === "RangeError") return new RangeError(error.message);
   const other = new Error(error.message);
   other.name = error.name;
   if (error.stack !== undefined) other.stack = error.stack;

@@ -14,13 +14,13 @@ import {
   type ToWorker,
 } from "./_merge_protocol.ts";
 import { type MergeSource, RecordBlock } from "./_record_block.ts";
+import { TradeFileReadError } from "./_text_file.ts";
 
 /** Blocks requested ahead per file. */
 const AHEAD = 2;
 
-type BlockMessage =
-  | Extract<FromWorker, { type: "block" }>
-  | Extract<FromWorker, { type: "error" }>;
+/** A message about a file, taken in the order the worker sent it. */
+type FileMessage = Exclude<FromWorker, { type: "closed" }>;
 
 /** One file parsed in a worker, as the merge reads it. */
 class RemoteCursor implements MergeSource {
@@ -33,8 +33,8 @@ class RemoteCursor implements MergeSource {
   readonly #id: number;
   readonly #worker: Worker;
   readonly #options: CursorOptions;
-  readonly #inbox: BlockMessage[] = [];
-  #waiting: ((message: BlockMessage) => void) | undefined;
+  readonly #inbox: FileMessage[] = [];
+  #waiting: ((message: FileMessage) => void) | undefined;
   #ended = false;
 
   constructor(
@@ -58,18 +58,17 @@ class RemoteCursor implements MergeSource {
     return this.block.next < this.block.count;
   }
 
-  /** Takes a message of the worker about this file. */
+  /**
+   * Takes a message of the worker about this file. Bad rows and a step back
+   * in time are told when {@linkcode fill} reaches them, before the block
+   * after them: in merge order, as in this thread, whatever the timing.
+   */
   deliver(message: FromWorker): void {
-    if (message.type === "bad") {
-      this.#options.onBadRow?.(message.line, message.reason);
-    } else if (message.type === "out of order") {
-      this.#options.onOutOfOrder?.(message.line);
-    } else if (message.type === "block" || message.type === "error") {
-      const waiting = this.#waiting;
-      this.#waiting = undefined;
-      if (waiting !== undefined) waiting(message);
-      else this.#inbox.push(message);
-    }
+    if (message.type === "closed") return;
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    if (waiting !== undefined) waiting(message);
+    else this.#inbox.push(message);
   }
 
   async fill(): Promise<void> {
@@ -77,7 +76,15 @@ class RemoteCursor implements MergeSource {
     block.reset();
     while (!this.#ended) {
       const message = this.#inbox.shift() ??
-        await new Promise<BlockMessage>((resolve) => this.#waiting = resolve);
+        await new Promise<FileMessage>((resolve) => this.#waiting = resolve);
+      if (message.type === "bad") {
+        this.#options.onBadRow?.(message.line, message.reason);
+        continue;
+      }
+      if (message.type === "out of order") {
+        this.#options.onOutOfOrder?.(message.line);
+        continue;
+      }
       if (message.type === "error") {
         this.#ended = true;
         throw deserializeError(message.error);
@@ -105,12 +112,21 @@ class RemoteCursor implements MergeSource {
     return Promise.resolve();
   }
 
-  /** Fails a fill waiting or to come with `error` (the worker died). */
-  fail(error: Error): void {
+  /** Fails a fill waiting or to come: the worker parsing this file died saying `reason`. */
+  fail(reason: string): void {
+    const error = new TradeFileReadError(
+      this.path,
+      `the merge worker parsing it failed: ${reason}`,
+    );
     this.deliver({
       type: "error",
       id: this.#id,
-      error: { kind: "other", name: error.name, message: error.message },
+      error: {
+        kind: "read",
+        path: this.path,
+        line: undefined,
+        message: error.message,
+      },
     });
   }
 
@@ -143,8 +159,10 @@ export class MergeWorkers {
         this.#cursors.get(event.data.id)?.deliver(event.data);
       worker.onerror = (event) => {
         event.preventDefault();
-        const error = new Error(`merge worker failed: ${event.message}`);
-        for (const cursor of this.#cursors.values()) cursor.fail(error);
+        // The files it held (see open) fail, each a TradeFileReadError.
+        for (const [index, cursor] of this.#cursors) {
+          if (index % count === i) cursor.fail(event.message);
+        }
       };
       this.#workers.push(worker);
     }

@@ -12,7 +12,7 @@ import { REPLAY_FORMATS, type ReplayFormat } from "../config/types.ts";
 import { CsvParser, TIME_UNIT_NAMES, type TimeUnit } from "./_csv.ts";
 import { parseNdjson } from "./_ndjson.ts";
 import { BadRow, describe, type TradeFileRow } from "./_row.ts";
-import { PlausibilityCheck } from "./_plausibility.ts";
+import { type CheckedRow, PlausibilityCheck } from "./_plausibility.ts";
 import { TradeFileReadError } from "./_text_file.ts";
 
 /** Formats `readTradeFile` understands. */
@@ -201,7 +201,7 @@ export class RowParser {
       this.bad(line, error.reason);
       return;
     }
-    const problem = this.#problem(row);
+    const problem = this.problem(row);
     if (problem !== undefined) this.bad(line, problem);
     else if (row.type === undefined || this.#gaps) rows.push(row);
   }
@@ -252,8 +252,18 @@ export class RowParser {
     this.#parse = csv.parse.bind(csv);
   }
 
-  /** Why a parsed row is not to be used, or undefined. */
-  #problem(row: TradeFileRow): string | undefined {
+  /** Whether {@linkcode problem} can reject a trade (plausibility, or an exchange to match): else a caller may skip it. */
+  get checksTrades(): boolean {
+    return this.#plausibility !== undefined ||
+      (this.#csv === undefined && this.#expectedExchange !== undefined);
+  }
+
+  /**
+   * Why a parsed row is not to be used, or undefined: the checks after the
+   * grammar, on a row of this parser or a record the merge's fast path read
+   * (a trade: its fields as {@linkcode CheckedRow}).
+   */
+  problem(row: TradeFileRow | CheckedRow): string | undefined {
     const csv = this.#csv;
     const expectedExchange = this.#expectedExchange;
     if (csv === undefined && expectedExchange !== undefined) {
@@ -263,8 +273,8 @@ export class RowParser {
         }`;
       }
     }
-    if (row.type === "gap") return undefined;
-    const problem = this.#plausibility?.check(row);
+    if ("type" in row && row.type === "gap") return undefined;
+    const problem = this.#plausibility?.check(row as CheckedRow);
     if (problem === undefined || csv?.unit === undefined) return problem;
     return problem.startsWith("implausible time")
       ? `${problem} (this file's times are in ${TIME_UNIT_NAMES[csv.unit]})`

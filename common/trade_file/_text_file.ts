@@ -103,9 +103,11 @@ export interface FileChunks<T extends string | Uint8Array> {
    * The next chunk, or undefined at the end of the file.
    *
    * @throws {TradeFileReadError} naming `line`, the last line read (if
-   * given), when the file cannot be read or decompressed further.
+   * given; a function is asked at the failure, so that a read started
+   * ahead names the line reached then), when the file cannot be read or
+   * decompressed further.
    */
-  read(line?: number): Promise<T | undefined>;
+  read(line?: number | (() => number)): Promise<T | undefined>;
   /** Stops reading and closes the file. */
   cancel(): Promise<void>;
 }
@@ -206,7 +208,7 @@ async function openChunks<T extends string | Uint8Array>(
       } catch (error) {
         throw new TradeFileReadError(path, reasonOf(error), {
           cause: error,
-          line,
+          line: typeof line === "function" ? line() : line,
         });
       }
     },

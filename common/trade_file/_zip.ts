@@ -2,8 +2,8 @@
  * Reading the one trade file of a `.zip` archive as a stream, as Binance
  * publishes its daily and monthly trade files (`BTCUSDT-trades-2024-01-01.zip`
  * holding `BTCUSDT-trades-2024-01-01.csv`): the central directory at the end
- * is checked first (one entry, stored or deflated, not encrypted, not zip64),
- * then the archive is read from its start through fflate's streaming
+ * is checked first (one entry, stored or deflated, not encrypted; zip64, as
+ * a monthly file over 4 GiB is, read from its zip64 records), then the archive is read from its start through fflate's streaming
  * {@linkcode Unzip}, no temp file and no whole entry in memory.
  *
  * @module
@@ -33,6 +33,10 @@ export class ZipProblem extends Error {
 const EOCD_SIGNATURE = 0x06054b50;
 const EOCD_SIZE = 22;
 const ZIP64_LOCATOR_SIGNATURE = 0x07064b50;
+const ZIP64_LOCATOR_SIZE = 20;
+const ZIP64_END_SIGNATURE = 0x06064b50;
+const ZIP64_END_SIZE = 56;
+const ZIP64_EXTRA_ID = 0x0001;
 const ENTRY_SIGNATURE = 0x02014b50;
 const ENTRY_SIZE = 46;
 const MAX_COMMENT = 0xffff;
@@ -78,7 +82,7 @@ function findEnd(tail: Uint8Array, view: DataView): number {
  * directory; directory entries are ignored.
  *
  * @throws {ZipProblem} when it is not a zip or is truncated (no end record,
- * or a directory beyond it), uses zip64, holds no file or more than one, or
+ * or a directory beyond it), holds no file or more than one, or
  * its file is encrypted or compressed otherwise than stored or deflated.
  */
 export async function readZipEntry(
@@ -94,19 +98,16 @@ export async function readZipEntry(
       "not a zip archive, or a truncated one: no end of central directory record",
     );
   }
-  const entries = view.getUint16(end + 10, true);
-  const directorySize = view.getUint32(end + 12, true);
-  const directoryOffset = view.getUint32(end + 16, true);
-  if (
-    entries === 0xffff || directorySize === ZIP64 ||
-    directoryOffset === ZIP64 ||
-    (end >= 20 && view.getUint32(end - 20, true) === ZIP64_LOCATOR_SIGNATURE)
-  ) {
-    throw new ZipProblem(
-      "a zip64 archive (over 4 GiB or 65,535 entries) is not supported: unzip it, and pass its file",
-    );
-  }
   const endOffset = size - tailLength + end;
+  const locator = end - ZIP64_LOCATOR_SIZE;
+  const { entries, directorySize, directoryOffset } =
+    locator >= 0 && view.getUint32(locator, true) === ZIP64_LOCATOR_SIGNATURE
+      ? await zip64End(file, u64(view, locator + 8), endOffset)
+      : {
+        entries: view.getUint16(end + 10, true),
+        directorySize: view.getUint32(end + 12, true),
+        directoryOffset: view.getUint32(end + 16, true),
+      };
   if (directoryOffset + directorySize > endOffset) {
     throw new ZipProblem(
       "a truncated zip archive: its central directory lies beyond the end of the file",
@@ -114,6 +115,64 @@ export async function readZipEntry(
   }
   const directory = await readAt(file, directoryOffset, directorySize);
   return onlyFile(directory, entries);
+}
+
+/** The u64 at `at` of `view`, a number (a zip's sizes and offsets stay below 2^53). */
+function u64(view: DataView, at: number): number {
+  const value = view.getBigUint64(at, true);
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new ZipProblem(
+      `a corrupt zip archive: a zip64 size or offset of ${value} bytes`,
+    );
+  }
+  return Number(value);
+}
+
+/** The directory's place and entries from the zip64 end record at `offset` (before `endOffset`). */
+async function zip64End(
+  file: Deno.FsFile,
+  offset: number,
+  endOffset: number,
+): Promise<
+  { entries: number; directorySize: number; directoryOffset: number }
+> {
+  const record = offset + ZIP64_END_SIZE <= endOffset
+    ? await readAt(file, offset, ZIP64_END_SIZE)
+    : new Uint8Array(0);
+  const view = new DataView(record.buffer, record.byteOffset, record.length);
+  if (
+    record.length < ZIP64_END_SIZE ||
+    view.getUint32(0, true) !== ZIP64_END_SIGNATURE
+  ) {
+    throw new ZipProblem(
+      "a corrupt zip64 archive: no zip64 end of central directory record where its locator says",
+    );
+  }
+  return {
+    entries: u64(view, 32),
+    directorySize: u64(view, 40),
+    directoryOffset: u64(view, 48),
+  };
+}
+
+/**
+ * The uncompressed size of a central directory entry whose 32-bit size is
+ * 0xFFFFFFFF, from its zip64 extra field `extra` (the first of its values).
+ */
+function zip64Size(extra: Uint8Array, name: string): number {
+  const view = new DataView(extra.buffer, extra.byteOffset, extra.length);
+  for (let at = 0; at + 4 <= extra.length;) {
+    const length = view.getUint16(at + 2, true);
+    if (view.getUint16(at, true) === ZIP64_EXTRA_ID && length >= 8) {
+      return u64(view, at + 4);
+    }
+    at += 4 + length;
+  }
+  throw new ZipProblem(
+    `a corrupt zip archive: entry ${
+      JSON.stringify(name)
+    } says its size is in a zip64 extra field, and it has none`,
+  );
 }
 
 /** The one file entry of central directory `bytes` holding `entries` entries. */
@@ -137,19 +196,14 @@ function onlyFile(bytes: Uint8Array, entries: number): ZipEntry {
     const name = decoder.decode(
       bytes.subarray(at + ENTRY_SIZE, at + ENTRY_SIZE + nameLength),
     );
-    const compressed = view.getUint32(at + 20, true);
-    const size = view.getUint32(at + 24, true);
+    const extraStart = at + ENTRY_SIZE + nameLength;
+    const extra = bytes.subarray(
+      extraStart,
+      extraStart + view.getUint16(at + 30, true),
+    );
+    const size32 = view.getUint32(at + 24, true);
+    const size = size32 === ZIP64 ? zip64Size(extra, name) : size32;
     const crc = view.getUint32(at + 16, true);
-    if (
-      compressed === ZIP64 || size === ZIP64 ||
-      view.getUint32(at + 42, true) === ZIP64
-    ) {
-      throw new ZipProblem(
-        `entry ${
-          JSON.stringify(name)
-        } is a zip64 entry (over 4 GiB), which is not supported: unzip it, and pass its file`,
-      );
-    }
     if (!name.endsWith("/")) {
       files.push({
         name,
@@ -219,6 +273,29 @@ function corrupt(entry: ZipEntry, error: unknown): ZipProblem {
   );
 }
 
+/** What is wrong at the end of `entry`'s data (the running CRC-32's complement `crc`), or undefined. */
+function endProblem(
+  entry: ZipEntry,
+  end: { ended: boolean; other?: string; produced: number; crc: number },
+): string | undefined {
+  const name = JSON.stringify(entry.name);
+  if (!end.ended && end.other !== undefined) {
+    return `a corrupt zip archive: a local header names ${
+      JSON.stringify(end.other)
+    }, its central directory ${name}`;
+  }
+  if (!end.ended) {
+    return `a truncated or corrupt zip archive: the data of ${name} ends early`;
+  }
+  if (end.produced !== entry.size) {
+    return `a corrupt zip archive: ${name} decompressed to ${end.produced} bytes, its directory says ${entry.size}`;
+  }
+  if (((end.crc ^ -1) >>> 0) !== entry.crc) {
+    return `a corrupt zip archive: the CRC-32 of ${name} does not match its directory's`;
+  }
+  return undefined;
+}
+
 /**
  * The decompressed bytes of `entry` out of the zip archive's bytes, read
  * from its start: a stream transform.
@@ -235,14 +312,26 @@ export function unzipEntry(
   let produced = 0;
   let crc = -1;
   let ended = false;
+  let other: string | undefined; // a local header's name not the directory's
   const unzip = new Unzip((file) => {
-    if (file.name !== entry.name) return; // a directory entry: no data
+    if (file.name !== entry.name) { // a directory entry (no data), or not it
+      if (!file.name.endsWith("/")) other ??= file.name;
+      return;
+    }
     file.ondata = (error, data, final) => {
       if (error) {
         failure ??= error;
         return;
       }
       produced += data.length;
+      if (produced > entry.size) { // stop a bomb at once, not at its end
+        failure ??= new ZipProblem(
+          `a corrupt zip archive: ${
+            JSON.stringify(entry.name)
+          } decompresses to more than the ${entry.size} bytes its directory says`,
+        );
+        return;
+      }
       if (data.length > 0) {
         crc = updateCrc(crc, data);
         controller.enqueue(data);
@@ -258,6 +347,7 @@ export function unzipEntry(
     } catch (error) {
       failure ??= error;
     }
+    if (failure instanceof ZipProblem) throw failure;
     if (failure !== undefined) throw corrupt(entry, failure);
   };
   return new TransformStream({
@@ -267,24 +357,8 @@ export function unzipEntry(
     transform: (chunk) => push(chunk, false),
     flush() {
       push(new Uint8Array(0), true);
-      const name = JSON.stringify(entry.name);
-      if (!ended) {
-        throw new ZipProblem(
-          `a truncated or corrupt zip archive: the data of ${name} ends early`,
-        );
-      }
-      if (produced !== entry.size) {
-        throw new ZipProblem(
-          `a corrupt zip archive: ${name} decompressed to ${produced} bytes, its directory says ${entry.size}`,
-        );
-      }
-      if (((crc ^ -1) >>> 0) !== entry.crc) {
-        throw new ZipProblem(
-          `a corrupt zip archive: the CRC-32 of ${
-            JSON.stringify(entry.name)
-          } does not match its directory's`,
-        );
-      }
+      const problem = endProblem(entry, { ended, other, produced, crc });
+      if (problem !== undefined) throw new ZipProblem(problem);
     },
   });
 }

@@ -16,7 +16,10 @@
  * CRC-32 is checked at its end: a corrupt file fails the merge there, after
  * its rows before.
  *
- * A file that goes back in time is still merged by its current trade (a
+ * Rows are checked for plausibility by default, as `serve --source replay`
+ * reads them ({@linkcode MergeTradeFilesOptions.plausibility}): a trade
+ * before its symbol's previous one is then a bad row. Without that check, a
+ * file that goes back in time is still merged by its current trade (a
  * trade earlier than one already delivered comes out as soon as its file
  * reaches it): the merged stream is then not sorted, and
  * {@linkcode MergeTradeFilesOptions.onOutOfOrder} is told once per file, at
@@ -53,7 +56,13 @@ export type { MergedBatch, MergedGap } from "./_merge_batch.ts";
 export interface MergeTradeFilesOptions {
   /** First ts_event kept, ns since the epoch (inclusive); absent: from the start. */
   from?: bigint;
-  /** ts_event where the range ends, ns since the epoch (exclusive); absent: to the end. */
+  /**
+   * ts_event where the range ends, ns since the epoch (exclusive); absent:
+   * to the end. A Binance CSV read with {@linkcode plausibility} is sorted
+   * (a trade before the previous is a bad row), so it is read only up to its
+   * first trade at or after `to` (bad rows after it are not seen); any other
+   * file (an NDJSON recording mixes symbols) is read whole.
+   */
   to?: bigint;
   /** Symbols kept, upper case; absent or empty: all. */
   symbols?: readonly string[];
@@ -61,6 +70,15 @@ export interface MergeTradeFilesOptions {
   exchanges?: readonly string[];
   /** `"stop"` throws a {@linkcode TradeFileRowError} at the first bad row, `"skip"` counts it and goes on. @default "stop" */
   onError?: OnBadRow;
+  /**
+   * Flag implausible rows as bad rows (see _plausibility.ts: a time before
+   * 2000 or a day ahead, before the symbol's previous row, a trade id not
+   * above it, a price more than ×1.5 away from it), and take a CSV's time
+   * unit from its first plausible time: exactly as `serve --source replay`
+   * reads a file, so that a backtest keeps the rows replay keeps.
+   * @default true
+   */
+  plausibility?: boolean;
   /** Told each bad row (file, 1-based line, reason) before it is skipped or stops the merge. */
   onBadRow?: (path: string, line: number, reason: string) => void;
   /** Told once per file, at the first trade whose ts_event is below the file's previous trade's. */
@@ -150,7 +168,12 @@ function checkOptions(options: MergeTradeFilesOptions): void {
       }: expected an integer from 1 to 1048576`,
     );
   }
-  const { workers } = options;
+  const { workers, plausibility } = options;
+  if (plausibility !== undefined && typeof plausibility !== "boolean") {
+    throw new TypeError(
+      `Invalid plausibility ${describe(plausibility)}: expected a boolean`,
+    );
+  }
   if (
     workers !== undefined &&
     (!Number.isInteger(workers) || workers < 0 || workers > 64)
@@ -227,6 +250,7 @@ export class TradeFileMerger implements AsyncIterable<MergedBatch> {
         symbols: setOf(options.symbols),
         exchanges: setOf(options.exchanges),
         onError: options.onError ?? "stop",
+        plausibility: options.plausibility ?? true,
         onBadRow: onBadRow && ((line, reason) => onBadRow(path, line, reason)),
         onOutOfOrder: onOutOfOrder && ((line) => onOutOfOrder(path, line)),
       };

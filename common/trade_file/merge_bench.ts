@@ -1,7 +1,8 @@
 /**
  * Merge rate of trade files, the read path of a backtest: a seeded
  * 1,000,000-trade, 3-symbol recording (tests/_recording.ts) as 3 Binance
- * CSVs and as one NDJSON file, written to a temporary directory, merged
+ * CSVs with ms times, as 3 with µs times (Binance's since 2025) and as one
+ * NDJSON file, written to a temporary directory, merged
  * whole per iteration by {@linkcode TradeFileMerger}, parsed in this thread
  * or in a worker. Rows per second = 1,000,000 / the time per iteration.
  * `deno bench --allow-read --allow-write common/trade_file/merge_bench.ts`
@@ -24,8 +25,14 @@ let written: Promise<void> | undefined;
 function writeFiles(): Promise<void> {
   written ??= (async () => {
     await Deno.mkdir(`${dir}/csv`);
+    await Deno.mkdir(`${dir}/csv_us`);
     await Deno.mkdir(`${dir}/ndjson`);
     await writeRecording(`${dir}/csv`, { trades: TRADES, format: "csv" });
+    await writeRecording(`${dir}/csv_us`, {
+      trades: TRADES,
+      format: "csv",
+      csvTime: "us",
+    });
     await writeRecording(`${dir}/ndjson`, { trades: TRADES, format: "ndjson" });
   })();
   return written;
@@ -54,6 +61,16 @@ for (const workers of [0, 1]) {
     n: 5,
     warmup: 1,
     fn: async () => await mergeAll(`${dir}/csv`, workers),
+  });
+  Deno.bench({
+    name:
+      `merge 3 Binance CSVs with µs times, 1,000,000 trades, parsed ${where}`,
+    group: "3 CSVs, µs",
+    baseline: workers === 0,
+    ignore: !canWrite,
+    n: 5,
+    warmup: 1,
+    fn: async () => await mergeAll(`${dir}/csv_us`, workers),
   });
   Deno.bench({
     name: `merge one NDJSON recording, 1,000,000 trades, parsed ${where}`,

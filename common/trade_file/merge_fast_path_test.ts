@@ -66,6 +66,7 @@ async function merged(path: string, workers: number): Promise<Outcome> {
   const bad: string[] = [];
   const merger = await TradeFileMerger.open([path], {
     workers,
+    plausibility: false, // as the reference reads (merge_parity_test.ts checks it on)
     onError: "skip",
     onBadRow: (_, line, reason) => bad.push(`${line}: ${reason}`),
   });
@@ -92,6 +93,9 @@ async function merged(path: string, workers: number): Promise<Outcome> {
   }
   return { records, bad };
 }
+
+/** Line endings the fast path must treat as the line parser does (a second `\r` is a bad row). */
+const ENDINGS = ["\r", "\r\r", " ", "\t", "\r \r"];
 
 /** NDJSON lines: the canonical form with edge values, gap lines, and valid lines in other forms. */
 function ndjsonLines(count: number): string[] {
@@ -134,10 +138,12 @@ function ndjsonLines(count: number): string[] {
       i % 13 === 0 ? random.pick(ts) : t
     }","price":"${i % 5 === 0 ? random.pick(prices) : "42283.58"}","size":"${
       i % 7 === 0 ? random.pick(sizes) : "0.0012"
-    }","side":"${random.pick(["buy", "sell", "unknown"])}","flags":${
-      random.pick([0, 1, 65535])
-    },"tradeId":"${i % 11 === 0 ? random.pick(ts) : 3355546431 + i}"}`;
-    lines.push(line);
+    }","side":"${
+      random.pick(["buy", "sell", "unknown", "Buy", "SELL"])
+    }","flags":${random.pick([0, 1, 65535])},"tradeId":"${
+      i % 11 === 0 ? random.pick(ts) : 3355546431 + i
+    }"}`;
+    lines.push(line + (i % 29 === 0 ? random.pick(ENDINGS) : ""));
     if (i % 50 === 0) {
       lines.push(
         `{"type":"gap","exchange":"binance","symbol":"BTCUSDT","cause":"overwritten","firstSeq":${i},"lastSeq":${
@@ -151,8 +157,8 @@ function ndjsonLines(count: number): string[] {
   return lines;
 }
 
-/** CSV lines: a header, then rows with edge values. */
-function csvLines(count: number, header: boolean): string[] {
+/** CSV lines: a header, then rows with edge values; times in ms, or µs if `us`. */
+function csvLines(count: number, header: boolean, us = false): string[] {
   const random = seededRandom(8);
   const lines = header
     ? ["id,price,qty,quote_qty,time,is_buyer_maker,is_best_match"]
@@ -176,12 +182,14 @@ function csvLines(count: number, header: boolean): string[] {
       : String(3355546431 + i);
     const time = i % 23 === 0
       ? random.pick(["1704067200000000", "9223372036854", "1"])
+      : us
+      ? String(1735689600000000 + 997 * i)
       : String(1704067200000 + i);
-    const maker = random.pick(["True", "False", "true", "false", ""]);
+    const maker = random.pick(["True", "False", "true", "false", "", "TRUE"]);
     lines.push(
       `${id},${price},${qty},${quote},${time},${maker}${
         random.chance(0.9) ? ",True" : ""
-      }`,
+      }${i % 29 === 0 ? random.pick(ENDINGS) : ""}`,
     );
   }
   return lines;
@@ -214,6 +222,11 @@ for (
     ["NDJSON", "capture.ndjson", ndjsonLines(400)],
     ["CSV", "BTCUSDT-trades-2024-01-01.csv", csvLines(400, true)],
     [
+      "CSV with µs times",
+      "ETHUSDT-trades-2025-01-01.csv",
+      csvLines(400, true, true),
+    ],
+    [
       "CSV without a header",
       "BTCUSDT-trades-2024-01-02.csv",
       csvLines(400, false),
@@ -226,7 +239,7 @@ for (
       const path = `${dir}/${name}`;
       const text = new TextEncoder().encode(lines.join("\n") + "\n");
       const crlf = new TextEncoder().encode(lines.join("\r\n"));
-      assert.ok(await agree(path, text, ["intact"]) > 300);
+      assert.ok(await agree(path, text, ["intact"]) > 200);
       await agree(path, crlf, ["CRLF, no final newline"]);
       for (let seed = 1; seed <= 150; seed++) {
         const log = [`seed ${seed}`];
@@ -251,7 +264,7 @@ test("merge fast path: lines across read chunks and over-long lines read as the 
     const text = new TextEncoder().encode(base.join("\n") + "\n");
     assert.ok(text.length > 600_000);
     const path = `${dir}/big.ndjson`;
-    assert.ok(await agree(path, text, ["intact"]) > 2900);
+    assert.ok(await agree(path, text, ["intact"]) > 1500);
     for (let seed = 1; seed <= 10; seed++) {
       const log = [`seed ${seed}`];
       await agree(

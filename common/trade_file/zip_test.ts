@@ -1,6 +1,6 @@
 // Zip archives as Binance publishes them (one CSV inside): read as a stream
 // by every reader, the symbol from the zip's name or its entry's; a
-// truncated, zip64, encrypted, multi-file or otherwise compressed archive
+// truncated, encrypted, multi-file or otherwise compressed archive
 // is one TradeFileReadError naming the file. The archives are written here
 // with fflate's zipSync, then patched where a case needs it.
 
@@ -130,7 +130,7 @@ test("a zip of many rows streams in chunks, and the merger reads it in a directo
   });
 });
 
-test("a truncated, zip64, encrypted, multi-file or bzip2 zip is one TradeFileReadError naming the file", async () => {
+test("a truncated, encrypted, multi-file or bzip2 zip, or a zip64 size without its field, is one TradeFileReadError naming the file", async () => {
   const csv = await Deno.readFile(CSV_FIXTURE);
   const good = zipSync({ "BTCUSDT-trades-2024-01-01.csv": csv });
   await inTempDir(async (dir) => {
@@ -156,12 +156,19 @@ test("a truncated, zip64, encrypted, multi-file or bzip2 zip is one TradeFileRea
       path,
       /compressed with method 12, which is not supported/,
     );
-    // zip64: sizes 0xFFFFFFFF point to the zip64 extra field.
+    // zip64: sizes 0xFFFFFFFF point to a zip64 extra field, here missing
+    // (zip64_test.ts reads a whole zip64 archive).
     await Deno.writeFile(
       path,
       patched((zip, at) => zip.fill(0xff, at + 20, at + 28)),
     );
-    await assertReadError(path, /zip64 entry .* not supported/);
+    await assertReadError(path, /in a zip64 extra field, and it has none/);
+    // The local header names another file than the central directory.
+    await Deno.writeFile(path, patched((zip) => zip[30] = 0x58)); // "XTCUSDT…"
+    await assertReadError(
+      path,
+      /a local header names "XTCUSDT-trades-2024-01-01.csv", its central directory "BTCUSDT/,
+    );
     // Corrupt deflate data: the first data byte (a block type of 3).
     await Deno.writeFile(
       path,
