@@ -169,30 +169,39 @@ test("backtest: --from/--to and --symbols keep only that range and those symbols
   assert.ok(summary.from! >= from && summary.to! < from + 30_000);
 });
 
-test("backtest: a clock outlier (an ETHUSDT trade stamped 2099) changes no fill, no bar, neither `to` nor the equity figures; it is counted per symbol and logged once", async () => {
-  await using ws = await workspace();
-  const base = await backtest(ws.dir, [...RUN, "--out", "data/base"]);
-  assert.equal(base.code, 0, base.stdout + base.stderr);
-  const eth = join(ws.dir, "data/rec/ETHUSDT.ndjson");
+/** Appends one ETHUSDT trade at `ns` (the last trade's price and the next ids) to the workspace's recording. */
+async function appendEthTrade(dir: string, ns: bigint): Promise<number> {
+  const eth = join(dir, "data/rec/ETHUSDT.ndjson");
   const lines = (await Deno.readTextFile(eth)).trimEnd().split("\n");
   const last = JSON.parse(lines.at(-1)!);
-  const ns = BigInt(Date.UTC(2099, 0, 1)) * 1_000_000n;
   lines.push(JSON.stringify({
     ...last,
     seq: last.seq + 1,
     tsEvent: String(ns),
     tsRecv: String(ns + 1_000_000n),
-    price: "1",
     tradeId: String(BigInt(last.tradeId) + 1n),
   }));
   await Deno.writeTextFile(eth, lines.join("\n") + "\n");
+  return lines.length;
+}
+
+test("backtest: a clock outlier (an ETHUSDT trade 3 h ahead of its stream: plausible as a row, past max_clock_jump) changes no fill, no bar, neither `to` nor the equity figures; it is counted per symbol and logged once", async () => {
+  await using ws = await workspace();
+  const base = await backtest(ws.dir, [...RUN, "--out", "data/base"]);
+  assert.equal(base.code, 0, base.stdout + base.stderr);
+  const before = await summaryOf(join(ws.dir, "data/base"));
+  const ms = before.to! + 3 * 3_600_000;
+  await appendEthTrade(ws.dir, BigInt(ms) * 1_000_000n);
   const run = await backtest(ws.dir, [...RUN, "--out", "data/outlier"]);
   assert.equal(run.code, 0, run.stdout + run.stderr);
   assert.match(
     run.stderr,
-    /WARN {2}trading_core: clock outlier kept out of bars and broker: a trade of binance ETHUSDT at 2099-01-01T00:00:00\.000Z/,
+    new RegExp(
+      `WARN {2}trading_core: clock outlier kept out of bars and broker: a trade of binance ETHUSDT at ${
+        new Date(ms).toISOString().replaceAll(".", "\\.")
+      }`,
+    ),
   );
-  const before = await summaryOf(join(ws.dir, "data/base"));
   const after = await summaryOf(join(ws.dir, "data/outlier"));
   assert.equal(after.outliers, 1);
   assert.deepEqual(after.symbols.map((s) => [s.symbol, s.outliers]), [
@@ -210,6 +219,37 @@ test("backtest: a clock outlier (an ETHUSDT trade stamped 2099) changes no fill,
   );
   assert.deepEqual(
     await Deno.readFile(join(ws.dir, "data/outlier/fills.ndjson")),
+    await Deno.readFile(join(ws.dir, "data/base/fills.ndjson")),
+  );
+});
+
+test("backtest: a trade stamped 2099 is an implausible row, as serve --source replay reads it: it stops the run naming file:line, or is skipped and counted with --on-bad-row skip", async () => {
+  await using ws = await workspace();
+  const base = await backtest(ws.dir, [...RUN, "--out", "data/base"]);
+  assert.equal(base.code, 0, base.stdout + base.stderr);
+  const line = await appendEthTrade(
+    ws.dir,
+    BigInt(Date.UTC(2099, 0, 1)) * 1_000_000n,
+  );
+  const stopped = await backtest(ws.dir, [...RUN, "--out", "data/stop"]);
+  assert.equal(stopped.code, 1, stopped.stdout + stopped.stderr);
+  assert.match(
+    stopped.stderr,
+    new RegExp(`ERROR backtest: .*ETHUSDT\\.ndjson:${line}: `),
+  );
+  const skipped = await backtest(ws.dir, [
+    ...RUN,
+    "--out",
+    "data/skip",
+    "--on-bad-row",
+    "skip",
+  ]);
+  assert.equal(skipped.code, 0, skipped.stdout + skipped.stderr);
+  const summary = await summaryOf(join(ws.dir, "data/skip"));
+  assert.equal(summary.badRows, 1);
+  assert.equal(summary.outliers, 0);
+  assert.deepEqual(
+    await Deno.readFile(join(ws.dir, "data/skip/fills.ndjson")),
     await Deno.readFile(join(ws.dir, "data/base/fills.ndjson")),
   );
 });
