@@ -28,6 +28,10 @@ export const BROKER_FLAGS: Readonly<Record<string, RoleFlag>> = {
     sets: { key: `${BROKER}.slippage_bps`, convert: toNumber },
   },
   "fill-latency": { type: "string", sets: { key: `${BROKER}.latency` } },
+  "max-open-orders": {
+    type: "string",
+    sets: { key: `${BROKER}.max_open_orders`, convert: toNumber },
+  },
 };
 
 /** Usage lines of {@linkcode BROKER_FLAGS}, in the layout of `roleUsage`. */
@@ -40,4 +44,6 @@ export const BROKER_FLAGS_HELP =
   --slippage-bps N     market fills moved N bps against    trading_core.broker.slippage_bps
                        the order from the trade price
   --fill-latency D     trade time before an order can      trading_core.broker.latency
-                       fill, e.g. 50ms (default 0)`;
+                       fill, e.g. 50ms (default 0)
+  --max-open-orders N  open orders at most; a submit past  trading_core.broker.max_open_orders
+                       it is a strategy error (default 10000)`;

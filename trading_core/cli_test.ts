@@ -227,6 +227,7 @@ Deno.test("live: the paper broker's flags set trading_core.broker; --fills-out s
     makerFeeBps: 10,
     slippageBps: 0,
     latencyMs: 0,
+    maxOpenOrders: 10_000,
   });
   assert.equal(defaults.fillsOut, undefined);
   const config = configFrom([
@@ -244,6 +245,8 @@ Deno.test("live: the paper broker's flags set trading_core.broker; --fills-out s
     "1",
     "--fill-latency",
     "250ms",
+    "--max-open-orders",
+    "500",
   ]).tradingCore;
   assert.equal(config.fillsOut, "data/fills.ndjson");
   assert.deepEqual(config.broker, {
@@ -252,6 +255,7 @@ Deno.test("live: the paper broker's flags set trading_core.broker; --fills-out s
     makerFeeBps: 0,
     slippageBps: 1,
     latencyMs: 250,
+    maxOpenOrders: 500,
   });
   const problem = (args: string[]) => {
     try {
@@ -275,7 +279,12 @@ Deno.test("live: the paper broker's flags set trading_core.broker; --fills-out s
     `trading_core.fills_out (from --fills-out): fills come from a strategy's orders: set trading_core.strategy (--strategy) too, or leave fills_out out`,
   );
   assert.match(LIVE_USAGE, /--fills-out FILE/);
+  assert.equal(
+    problem(["--max-open-orders", "0"]),
+    `Invalid value 0 at trading_core.broker.max_open_orders (from --max-open-orders): expected a number from 1 to 10000000`,
+  );
   assert.match(LIVE_USAGE, /--fill-latency D/);
+  assert.match(LIVE_USAGE, /--max-open-orders N/);
 });
 
 Deno.test("live: --overwrite, --append and --on-write-error set trading_core's file keys; --overwrite with --append conflicts", () => {

@@ -40,6 +40,7 @@ function config(overrides: Partial<TradingCoreConfig>): TradingCoreConfig {
       makerFeeBps: 0,
       slippageBps: 0,
       latencyMs: 0,
+      maxOpenOrders: 10_000,
     },
     metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
     ...overrides,

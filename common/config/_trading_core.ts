@@ -90,8 +90,20 @@ function readBroker(section: Section): BrokerConfig {
     "latency",
     BROKER_LIMITS.latencyMs,
   );
+  const maxOpenOrders = boundedNumber(
+    section,
+    "max_open_orders",
+    BROKER_LIMITS.maxOpenOrders,
+  );
   section.done();
-  return { startingBalance, feeBps, makerFeeBps, slippageBps, latencyMs };
+  return {
+    startingBalance,
+    feeBps,
+    makerFeeBps,
+    slippageBps,
+    latencyMs,
+    maxOpenOrders,
+  };
 }
 
 /** Reads `[trading_core]`. */

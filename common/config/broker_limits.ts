@@ -19,7 +19,7 @@ export interface BrokerLimit {
 /**
  * Defaults and ranges of the broker settings, by {@linkcode BrokerConfig}
  * field: balance 0..1e15 (quote currency), fees and slippage 0..1000 bps
- * (10 %), latency 0..1 h (ms).
+ * (10 %), latency 0..1 h (ms), open orders 1..1e7.
  */
 export const BROKER_LIMITS = {
   startingBalance: { fallback: 100_000, min: 0, max: 1e15 },
@@ -27,4 +27,5 @@ export const BROKER_LIMITS = {
   makerFeeBps: { fallback: 10, min: 0, max: 1000 },
   slippageBps: { fallback: 0, min: 0, max: 1000 },
   latencyMs: { fallback: 0, min: 0, max: 3_600_000 },
+  maxOpenOrders: { fallback: 10_000, min: 1, max: 10_000_000 },
 } as const satisfies Record<string, BrokerLimit>;

@@ -206,6 +206,7 @@ const DEFAULT_CONFIG: Config = {
       makerFeeBps: 10,
       slippageBps: 0,
       latencyMs: 0,
+      maxOpenOrders: 10_000,
     },
     metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
   },
@@ -831,6 +832,7 @@ const LEVELS: [string, string, string, string[]][] = [
     "fee_bps",
     "maker_fee_bps",
     "slippage_bps",
+    "max_open_orders",
     "latency",
   ]],
   ["trading_core.bars", "intervall", "intervals", [
@@ -2690,6 +2692,7 @@ fee_bps = 7.5
 maker_fee_bps = 0
 slippage_bps = 2
 latency = "50ms"
+max_open_orders = 250
 [trading_core.metrics]
 port = 9465
 [log]
@@ -2718,6 +2721,7 @@ format = "json"
       makerFeeBps: 0,
       slippageBps: 2,
       latencyMs: 50,
+      maxOpenOrders: 250,
     },
     metrics: { port: 9465, host: "127.0.0.1", staleAfterMs: 10_000 },
   });

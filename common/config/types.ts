@@ -251,6 +251,8 @@ export interface BrokerConfig {
   slippageBps: number;
   /** Trade time from an order's submission until it can fill, ms (`--fill-latency`). */
   latencyMs: number;
+  /** Open orders at most; a submit past it is a strategy error (`--max-open-orders`). */
+  maxOpenOrders: number;
 }
 
 /** The Binance live trade feed. */

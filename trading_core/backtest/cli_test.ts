@@ -93,6 +93,7 @@ Deno.test("backtest: --bars and the broker flags (shared with live) set their tr
     makerFeeBps: 1,
     slippageBps: 2,
     latencyMs: 50,
+    maxOpenOrders: 10_000,
   });
   assert.throws(
     () =>

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Order } from "./_order.ts";
+import { RestingOrders } from "./_resting.ts";
 import type { Position } from "./types.ts";
 
 /**
@@ -39,8 +39,8 @@ export class Book {
   readonly exchange: string;
   /** Symbol, upper case. */
   readonly symbol: string;
-  /** Open orders, oldest first. */
-  readonly open: Order[] = [];
+  /** Open orders. */
+  readonly resting: RestingOrders = new RestingOrders();
   /**
    * The stream's trade clock, ms (fractional: ns precision to about
    * 0.25 µs), NaN before its first trade: the latest trade time seen, never

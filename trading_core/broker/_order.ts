@@ -12,6 +12,8 @@ import type { OrderRequest, OrderSide, OrderType } from "./types.ts";
 export interface Order {
   /** Its id. */
   id: string;
+  /** Its id as a number: submission order, the tie-break among equal prices. */
+  seq: number;
   /** Buy or sell. */
   side: OrderSide;
   /** Market or limit. */
@@ -27,11 +29,16 @@ export interface Order {
   /** Number of the broker's trade during which it was placed (that trade never fills it). */
   since: number;
   /**
-   * Whether it has rested on the book: a due trade did not reach it, or it
-   * filled in part. Until then a limit order that a trade reaches is a
-   * taker (it crossed the market); afterwards a maker at its limit.
+   * Number of the broker's trade at which it became due (NaN until then):
+   * a limit order filled by that trade, before any fill, is a taker (it
+   * crossed the market); on later trades it has rested (a maker at its
+   * limit).
    */
+  dueTrade: number;
+  /** Whether it filled in part. */
   rested: boolean;
+  /** Whether it is filled in full or cancelled (left for the book to drop). */
+  done: boolean;
   /** Its tag. */
   tag: string | undefined;
 }
@@ -132,6 +139,7 @@ export function checkOrder(request: OrderRequest, id: string): Order {
   }
   return {
     id,
+    seq: Number(id),
     side,
     type,
     quantity,
@@ -139,7 +147,9 @@ export function checkOrder(request: OrderRequest, id: string): Order {
     price: type === "limit" ? positive("price", price) : NaN,
     due: NaN,
     since: 0,
+    dueTrade: NaN,
     rested: false,
+    done: false,
     tag,
   };
 }

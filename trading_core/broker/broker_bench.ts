@@ -2,7 +2,9 @@
  * Cost of {@linkcode PaperBroker.trade} per trade: 3 streams, trades 1 ms
  * apart. "idle" has no open order (the hot path: every trade of a backtest
  * whose strategy is flat); "resting limit" keeps one limit order per stream
- * that no trade reaches (each trade checks it). One iteration is
+ * that no trade reaches; "10k resting" holds 10,000 limit orders (the
+ * default `max_open_orders`) on one stream, buys below and sells above
+ * every trade (a trade should look only at the best of each). One iteration is
  * {@linkcode TRADES} trades: divide the time by it for ns/trade.
  * `deno bench trading_core/broker/broker_bench.ts`.
  *
@@ -61,6 +63,25 @@ Deno.bench(
   "PaperBroker.trade, one resting limit per stream (per 100k trades)",
   () => {
     run(resting);
+  },
+);
+
+const crowded = new PaperBroker();
+for (let i = 0; i < 10_000; i++) {
+  const buy = i % 2 === 0;
+  crowded.submit({
+    exchange: "binance",
+    symbol: "BTCUSDT",
+    side: buy ? "buy" : "sell",
+    quantity: 1,
+    type: "limit",
+    price: buy ? 1 + i : 1e9 + i,
+  });
+}
+Deno.bench(
+  "PaperBroker.trade, 10k resting limits on one stream (per 100k trades)",
+  () => {
+    run(crowded);
   },
 );
 

@@ -20,16 +20,19 @@
  *   {@linkcode PaperBrokerOptions.slippageBps} (a buy pays more, a sell
  *   gets less), taker fee {@linkcode PaperBrokerOptions.feeBps}.
  * - A limit buy fills when a trade prints at or below its price, a limit
- *   sell at or above it. If the first due trade it meets reaches it (the
+ *   sell at or above it. If the first due trade it meets fills it (the
  *   order crossed the market when placed), it is a taker: it
  *   fills at the trade price with slippage, never worse than its limit,
- *   taker fee. Once it has rested (a due trade did not reach it, or it
- *   filled in part) it fills at its limit price (never better: a resting
- *   order the trade reached), maker fee
- *   {@linkcode PaperBrokerOptions.makerFeeBps}.
- * - A trade fills at most its own size, shared among the due orders oldest
- *   first: what is left waits for the next trades (one {@linkcode Fill}
- *   per order and trade). Quantities are floats compared with a tolerance
+ *   taker fee. Once it has rested (a due trade went by, or it filled in
+ *   part) it fills at its limit price (never better: a resting order the
+ *   trade reached), maker fee {@linkcode PaperBrokerOptions.makerFeeBps}.
+ * - A trade fills at most its own size, shared among the due orders it
+ *   reaches in price-time priority: next is always the oldest of the oldest
+ *   market order, the highest buy limit it reaches and the lowest sell
+ *   limit it reaches (oldest first within a price). What is left waits for
+ *   the next trades (one {@linkcode Fill} per order and trade). A trade
+ *   costs O(fills + log n) of the stream's n open orders, and
+ *   {@linkcode PaperBrokerOptions.maxOpenOrders} bounds n. Quantities are floats compared with a tolerance
  *   (`CRUMB`, 1e-9) relative to the order or the trade: an order
  *   whose remainder would be under a crumb of it fills in full, and a
  *   trade's leftover under a crumb of its size fills nothing (no dust).
@@ -100,6 +103,13 @@ export interface PaperBrokerOptions {
    */
   latencyMs?: number;
   /**
+   * Open orders at most: a submit past it throws a RangeError (a strategy
+   * bug; `trading_core.broker.max_open_orders`).
+   *
+   * @default {10000}
+   */
+  maxOpenOrders?: number;
+  /**
    * Called with each fill, in order, from {@linkcode PaperBroker.trade} as
    * soon as it is booked (the broker's state is as of that fill; the trade
    * is already its stream's last, so an order placed from here counts its
@@ -155,6 +165,7 @@ export class PaperBroker implements Broker {
   readonly #makerRate: number;
   readonly #slippage: number;
   readonly #latencyMs: number;
+  readonly #maxOpenOrders: number;
   readonly #onFill: ((fill: Fill) => void) | undefined;
   #balance: number;
   /** Books in order of their first trade or order. */
@@ -184,6 +195,7 @@ export class PaperBroker implements Broker {
     this.#makerRate = setting(options, "makerFeeBps") / BPS;
     this.#slippage = setting(options, "slippageBps") / BPS;
     this.#latencyMs = setting(options, "latencyMs");
+    this.#maxOpenOrders = setting(options, "maxOpenOrders");
     this.#onFill = options.onFill;
   }
 
@@ -201,23 +213,33 @@ export class PaperBroker implements Broker {
     const first = Number.isNaN(book.clock);
     book.tick(view.tsEventMsFractional);
     book.lastPrice = view.price;
-    if (book.open.length === 0) return;
+    const resting = book.resting;
+    if (resting.size === 0) return;
     if (first) {
       // Placed before the stream's first trade: their latency runs from it.
-      for (const order of book.open) order.due = book.clock + this.#latencyMs;
+      const due = book.clock + this.#latencyMs;
+      resting.forEachPending((order) => order.due = due);
     }
-    if (this.#fillable(book, view.price)) this.#match(book, view);
+    resting.release(book.clock, this.#trades);
+    this.#match(book, view);
   }
 
   /** {@inheritDoc Broker.submit} */
   submit(order: OrderRequest): string {
+    if (this.#open.size >= this.#maxOpenOrders) {
+      throw new RangeError(
+        `Too many open orders: ${this.#open.size} are open, the limit ` +
+          `trading_core.broker.max_open_orders (--max-open-orders) is ` +
+          `${this.#maxOpenOrders}; cancel some before submitting more, or raise it`,
+      );
+    }
     const id = String(this.#nextId);
     const checked = checkOrder(order, id);
     this.#nextId++;
     const book = this.#book(order.exchange, order.symbol);
     checked.due = book.clock + this.#latencyMs; // NaN before its first trade
     checked.since = this.#trades;
-    book.open.push(checked);
+    book.resting.add(checked);
     book.orders++;
     this.#orders++;
     this.#open.set(id, { order: checked, book });
@@ -229,8 +251,7 @@ export class PaperBroker implements Broker {
     const entry = this.#open.get(orderId);
     if (entry === undefined) return false;
     this.#open.delete(orderId);
-    const { open } = entry.book;
-    open.splice(open.indexOf(entry.order), 1);
+    entry.book.resting.finish(entry.order);
     return true;
   }
 
@@ -328,41 +349,19 @@ export class PaperBroker implements Broker {
   }
 
   /**
-   * Whether some open order of `book` is due and reached by `price`; marks
-   * the due ones it does not reach as rested. Allocates nothing.
-   */
-  #fillable(book: Book, price: number): boolean {
-    let some = false;
-    for (const order of book.open) {
-      if (!this.#due(book, order)) continue;
-      if (reaches(order, price)) some = true;
-      else order.rested = true;
-    }
-    return some;
-  }
-
-  /** Whether `order` may fill against the trade being handled. */
-  #due(book: Book, order: Order): boolean {
-    return order.since !== this.#trades && book.clock >= order.due;
-  }
-
-  /**
-   * Fills the due orders of `book` that the selected trade reaches, oldest
-   * first, up to its size, booking and reporting one fill at a time (so
-   * `onFill` sees the state as of its fill; an order it places or cancels
-   * is handled from the next trade on, a cancelled one is skipped).
+   * Fills the due orders of `book` that the selected trade reaches, in the
+   * order `RestingOrders.next` gives, up to its size, booking and
+   * reporting one fill at a time (so `onFill` sees the state as of its
+   * fill; an order it places is handled from the next trade on, one it
+   * cancels is skipped).
    */
   #match(book: Book, view: TradeView): void {
     const price = view.price;
     let size = view.size;
     const dust = CRUMB * size;
-    for (const order of book.open.slice()) {
-      if (size <= dust) break;
-      if (!this.#open.has(order.id) || !this.#due(book, order)) continue;
-      if (!reaches(order, price)) {
-        order.rested = true;
-        continue;
-      }
+    while (size > dust) {
+      const order = book.resting.next(price);
+      if (order === undefined) break;
       let units = Math.min(order.remaining, size);
       if (isCrumb(order.remaining - units, order.quantity)) {
         units = order.remaining;
@@ -370,7 +369,7 @@ export class PaperBroker implements Broker {
       size -= units;
       order.remaining -= units;
       if (order.remaining === 0) {
-        book.open.splice(book.open.indexOf(order), 1);
+        book.resting.finish(order);
         this.#open.delete(order.id);
       }
       const fill = this.#fill(book, order, units, view);
@@ -384,11 +383,13 @@ export class PaperBroker implements Broker {
    * A market order, and a limit order that has not rested (it crossed the
    * market), take the trade price moved against them by the slippage (a
    * limit order no worse than its limit), with the taker fee; a limit order
-   * that rested fills at its limit with the maker fee.
+   * that rested (filled in part, or due before this trade) fills at its
+   * limit with the maker fee.
    */
   #fill(book: Book, order: Order, units: number, view: TradeView): Fill {
     const buy = order.side === "buy";
-    const maker = order.type === "limit" && order.rested;
+    const maker = order.type === "limit" &&
+      (order.rested || order.dueTrade !== this.#trades);
     let price = maker
       ? order.price
       : view.price * (buy ? 1 + this.#slippage : 1 - this.#slippage);
@@ -424,10 +425,4 @@ export class PaperBroker implements Broker {
     if (order.tag !== undefined) fill.tag = order.tag;
     return fill;
   }
-}
-
-/** Whether a trade at `price` reaches `order`: always for a market order, at or through the limit for a limit one. */
-function reaches(order: Order, price: number): boolean {
-  if (order.type === "market") return true;
-  return order.side === "buy" ? price <= order.price : price >= order.price;
 }
