@@ -24,3 +24,25 @@ Deno.test("TradeClock: the first trade is accepted; a jump past maxJumpMs is an 
   assert.equal(clock.outliers(99), 0);
   assert.throws(() => new TradeClock(0), RangeError);
 });
+
+Deno.test("TradeClock: a stream's first trade is judged against its exchange's clock; the next trade confirms a real jump", () => {
+  const clock = new TradeClock(HOUR);
+  const t = 1_700_000_000_000;
+  assert.equal(clock.accept(0, t, "x"), true, "the exchange's first trade");
+  assert.equal(
+    clock.accept(1, t + 3 * HOUR, "x"),
+    false,
+    "first trade 3 h ahead",
+  );
+  assert.equal(clock.reference(1), t, "judged against the exchange's clock");
+  assert.equal(clock.clock(1), -Infinity, "the stream has no clock yet");
+  assert.equal(clock.accept(1, t + 5, "x"), true, "its next, plausible, trade");
+  assert.equal(clock.clock(1), t + 5);
+  assert.equal(clock.outliers(1), 1);
+  // A real jump: the stream's next trade confirms it.
+  assert.equal(clock.accept(2, t + 3 * HOUR, "x"), false);
+  assert.equal(clock.accept(2, t + 3 * HOUR + 9, "x"), true, "confirmed");
+  // Another exchange has its own clock; no exchange named: accepted.
+  assert.equal(clock.accept(3, t + 50 * HOUR, "y"), true);
+  assert.equal(clock.accept(4, t + 90 * HOUR), true);
+});

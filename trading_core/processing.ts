@@ -302,13 +302,16 @@ export class TradeProcessing {
   trade(trade: TradeView, origin: TradeOrigin, stream: number): boolean {
     const ms = trade.tsEventMs;
     const clock = this.#clock;
-    if (!clock.accept(stream, ms)) {
+    if (!clock.accept(stream, ms, origin.exchange)) {
       if (clock.outliers(stream) === 1) {
+        const whose = clock.clock(stream) === -Infinity
+          ? `its exchange's clock (the stream's first trade)`
+          : `the stream's clock`;
         this.#log?.warn(
           `clock outlier kept out of bars and broker: a trade of ${origin.exchange} ${origin.symbol} at ${
             isoTime(ms)
-          } is more than trading_core.bars.max_clock_jump ahead of the stream's clock ${
-            isoTime(clock.clock(stream))
+          } is more than trading_core.bars.max_clock_jump ahead of ${whose} ${
+            isoTime(clock.reference(stream))
           } (reported once per stream; counted as outliers)`,
           { exchange: origin.exchange, symbol: origin.symbol, seq: trade.seq },
         );

@@ -794,3 +794,55 @@ test("a clock outlier (a trade in 2099) changes no bar and no fill, still reache
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+test("a stream's first trade 3 h ahead of its exchange's clock is an outlier, logged against that clock; its bars start from its next trade", async () => {
+  const dir = await Deno.makeTempDir();
+  const bars: string[] = [];
+  const warnings: string[] = [];
+  const processing = await TradeProcessing.open(
+    config({
+      barsOut: `${dir}/bars.ndjson`,
+      bars: {
+        intervals: ["1s"],
+        closeDelayMs: 250,
+        clock: "trade",
+        maxClockJumpMs: 3_600_000,
+      },
+    }),
+    {
+      exchange: "binance",
+      symbols: ["BTCUSDT", "ETHUSDT"],
+      strategyLog: SILENT,
+      onStrategyError: (message) => assert.fail(message),
+      onBar: (bar) => bars.push(`${bar.symbol} ${bar.start - T0} ${bar.close}`),
+      log: { ...SILENT, warn: (message) => warnings.push(message) },
+    },
+  );
+  assert.ok(processing);
+  const eth = { exchange: "binance", symbol: "ETHUSDT" };
+  assert.equal(processing.addStream(ORIGIN), 0);
+  assert.equal(processing.addStream(eth), 1);
+  const HOUR = 3_600_000;
+  const btc = trades([[100, 10], [1_100, 11], [2_100, 12]]);
+  const ethView = trades([[3 * HOUR, 99], [200, 20], [1_200, 21]]);
+  const accepted = [
+    processing.trade(btc.select(0), ORIGIN, 0),
+    processing.trade(ethView.select(0), eth, 1),
+    processing.trade(ethView.select(1), eth, 1),
+    processing.trade(btc.select(1), ORIGIN, 0),
+    processing.trade(ethView.select(2), eth, 1),
+    processing.trade(btc.select(2), ORIGIN, 0),
+  ];
+  await processing.stop();
+  await Deno.remove(dir, { recursive: true });
+  assert.deepEqual(accepted, [true, false, true, true, true, true]);
+  assert.deepEqual(bars.filter((bar) => bar.startsWith("ETHUSDT")), [
+    "ETHUSDT 0 20",
+  ]);
+  assert.equal(processing.outliers(1), 1);
+  assert.equal(warnings.length, 1);
+  assert.match(
+    warnings[0],
+    /ETHUSDT at 2024-01-01T03:00:00\.000Z .* its exchange's clock \(the stream's first trade\) 2024-01-01T00:00:00\.100Z/,
+  );
+});
