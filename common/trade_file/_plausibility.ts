@@ -13,10 +13,14 @@
  *   1/{@linkcode PRICE_FACTOR} of, the last accepted row's.
  *
  * A flagged row is not accepted, so one corrupt row does not poison the next.
- * When {@linkcode REANCHOR_AFTER} rows in a row are flagged for their price
- * only and agree with each other (the market jumped, not one row), the last
- * of them becomes the reference. Time and trade ids never re-anchor: real
- * files never go back.
+ * When {@linkcode REANCHOR_AFTER} rows in a row are flagged for the same one
+ * reason, their price only or their time only, and agree with each other
+ * (times not going back, ids increasing, prices within the factor), the
+ * last of them becomes the reference: for a price, the market jumped; for a
+ * time, the accepted row was the one wrong (a trade stamped hours ahead,
+ * still less than a day in the future), and the file goes on without it
+ * after {@linkcode REANCHOR_AFTER} flagged rows instead of to its end.
+ * Trade ids never re-anchor.
  *
  * @module
  */
@@ -67,6 +71,8 @@ interface SymbolState {
   /** The last flagged row, and how many flagged rows in a row agree up to it. */
   suspect: Reference | undefined;
   streak: number;
+  /** Why the suspects were flagged: their price only, their time only, or else. */
+  kind: Kind;
 }
 
 /** An ISO time for a message, or the raw ns when it is out of Date's range. */
@@ -91,16 +97,33 @@ export function timeRangeProblem(
   return undefined;
 }
 
+/** What a flagged row is flagged for: only these two may re-anchor. */
+type Kind = "price" | "time" | "other";
+
+/** Why `row`'s time is before `previous`'s, or undefined. */
+function timeProblem(
+  row: CheckedRow,
+  previous: Reference,
+): string | undefined {
+  if (row.tsEvent >= previous.tsEvent) return undefined;
+  return `out of time order: ${isoTime(row.tsEvent)} is before ${
+    isoTime(previous.tsEvent)
+  } of line ${previous.line}, the last accepted row of ${row.symbol}`;
+}
+
 /** Why `row`'s time or trade id does not follow `previous`, or undefined. */
 function orderProblem(
   row: CheckedRow,
   previous: Reference,
 ): string | undefined {
-  if (row.tsEvent < previous.tsEvent) {
-    return `out of time order: ${isoTime(row.tsEvent)} is before ${
-      isoTime(previous.tsEvent)
-    } of line ${previous.line}`;
-  }
+  return timeProblem(row, previous) ?? idProblem(row, previous);
+}
+
+/** Why `row`'s trade id does not follow `previous`'s, or undefined. */
+function idProblem(
+  row: CheckedRow,
+  previous: Reference,
+): string | undefined {
   if (row.tradeId === 0n) return undefined;
   if (row.tradeId <= previous.tradeId) {
     return `trade id ${row.tradeId} is not above ${previous.tradeId} of line ${previous.line} (a repeated or reordered row)`;
@@ -168,16 +191,19 @@ export class PlausibilityCheck {
           accepted: reference(row),
           suspect: undefined,
           streak: 0,
+          kind: "other",
         };
         this.#states.set(key, this.#last);
         return undefined;
       }
       this.#last = state;
     }
-    const order = orderProblem(row, state.accepted);
-    const problem = order ?? priceProblem(row, state.accepted);
+    const accepted = state.accepted;
+    const time = timeProblem(row, accepted);
+    const id = idProblem(row, accepted);
+    const price = priceProblem(row, accepted);
+    const problem = time ?? id ?? price;
     if (problem === undefined) {
-      const accepted = state.accepted;
       accepted.line = row.line;
       accepted.tsEvent = row.tsEvent;
       accepted.priceFixed = row.priceFixed;
@@ -186,14 +212,23 @@ export class PlausibilityCheck {
       state.streak = 0;
       return undefined;
     }
-    // Only a price jump can be the market's: rows in order whose prices
-    // agree with each other re-anchor; time and ids never go back.
-    const agrees = order === undefined && state.suspect !== undefined &&
+    // A price jump can be the market's, a time ahead the accepted row's
+    // fault: flagged rows of one such kind that agree with each other
+    // re-anchor; trade ids never do.
+    const kind: Kind =
+      id !== undefined || (time !== undefined && price !== undefined)
+        ? "other"
+        : time !== undefined
+        ? "time"
+        : "price";
+    const agrees = kind !== "other" && kind === state.kind &&
+      state.suspect !== undefined &&
       orderProblem(row, state.suspect) === undefined &&
       priceProblem(row, state.suspect) === undefined;
     state.streak = agrees ? state.streak + 1 : 1;
     state.suspect = reference(row);
-    if (state.streak >= REANCHOR_AFTER) {
+    state.kind = kind;
+    if (kind !== "other" && state.streak >= REANCHOR_AFTER) {
       state.accepted = state.suspect;
       state.suspect = undefined;
       state.streak = 0;

@@ -14,10 +14,11 @@ import {
   type ReadTradeFileOptions,
   type ReplayRow,
   type TimeUnit,
+  TradeFileMerger,
   TradeFileReadError,
   TradeFileRowError,
 } from "./mod.ts";
-import { PlausibilityCheck } from "./_plausibility.ts";
+import { PlausibilityCheck, REANCHOR_AFTER } from "./_plausibility.ts";
 
 const test = testNeeding(TEMP_FILE_PERMISSIONS);
 const HEADER = "id,price,qty,quote_qty,time,is_buyer_maker,is_best_match";
@@ -212,7 +213,34 @@ test("plausibility: with on_error stop, the first implausible row stops before i
   assert.match(error.message, /:2: out of time order/);
 });
 
-Deno.test("plausibility: a market that jumps re-anchors after 3 agreeing rows; times and ids never do", () => {
+test("plausibility: one trade 3 h ahead mid-file costs REANCHOR_AFTER rows under skip, not the rest of the file; under stop the message names the row it contradicts", async () => {
+  const t0 = 1704067200000;
+  const lines = Array.from({ length: 20 }, (_, i) =>
+    row(
+      100 + i,
+      "42066.5",
+      "1",
+      String(t0 + i * 1000 + (i === 9 ? 3 * 3_600_000 : 0)),
+    ));
+  const { rows, bad } = await readText(lines.join("\n"));
+  assert.equal(REANCHOR_AFTER, 3);
+  assert.deepEqual(bad.map(([line]) => line), [11, 12, 13]);
+  assert.equal(
+    rows.length,
+    20 - REANCHOR_AFTER,
+    "the 3 h row is kept: TradeProcessing's clock rule judges it",
+  );
+  assert.match(bad[2][1], /agree with each other/);
+  const stopped = await readText(lines.join("\n"), { onError: "stop" });
+  assert.ok(stopped.error instanceof TradeFileRowError);
+  assert.equal(stopped.error.line, 11);
+  assert.match(
+    stopped.error.message,
+    /:11: out of time order: 2024-01-01T00:00:10\.000Z is before 2024-01-01T03:00:09\.000Z of line 10, the last accepted row of BTCUSDT/,
+  );
+});
+
+Deno.test("plausibility: a market that jumps re-anchors after 3 agreeing rows, so do times after a row ahead; ids never do", () => {
   const check = new PlausibilityCheck(Date.parse("2024-06-01"));
   const at = (line: number, price: bigint, id: number, ms = line) =>
     check.check({
@@ -228,11 +256,22 @@ Deno.test("plausibility: a market that jumps re-anchors after 3 agreeing rows; t
   assert.match(at(3, 301n, 3)!, /implausible price/);
   assert.match(at(4, 302n, 4)!, /agree with each other/);
   assert.equal(at(5, 303n, 5), undefined);
-  // Going back in time never re-anchors, however many rows agree.
-  for (let line = 6; line < 12; line++) {
-    assert.match(at(line, 303n, line, 0)!, /out of time order/);
+  // Rows back in time that agree with each other (the accepted row was
+  // ahead) re-anchor after 3 too.
+  assert.match(at(6, 303n, 6, 0)!, /out of time order/);
+  assert.match(at(7, 303n, 7, 0)!, /out of time order/);
+  assert.match(at(8, 303n, 8, 1)!, /out of time order.*agree with each other/);
+  assert.equal(at(9, 303n, 9, 2), undefined);
+  // Repeated ids never re-anchor, however many rows agree.
+  for (let line = 10; line < 16; line++) {
+    assert.match(at(line, 303n, 9, 3)!, /trade id 9 is not above 9/);
   }
-  assert.equal(at(12, 303n, 12), undefined);
+  assert.equal(at(16, 303n, 16, 3), undefined);
+  // Rows back in time that disagree with each other (ids going back) do not.
+  assert.match(at(17, 303n, 30, 0)!, /out of time order/);
+  assert.match(at(18, 303n, 29, 0)!, /out of time order/);
+  assert.match(at(19, 303n, 28, 0)!, /out of time order/);
+  assert.equal(at(20, 303n, 20, 4), undefined);
   // Symbols (and exchanges) are separate.
   assert.equal(
     check.check({
@@ -306,5 +345,49 @@ test("corrupt gzip: 20,000 rows with 10 bytes flipped mid-file yield no row at a
     );
     assert.ok(error.line! > 1000, `line ${error.line}`);
     assert.ok(!error.message.includes("\n"));
+  }
+});
+
+test("plausibility in the merger: a 3 h-ahead trade mid-file costs REANCHOR_AFTER bad rows under skip, the first row ahead too", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const t0 = 1704067200000;
+    const file = async (name: string, ahead: number) => {
+      const lines = Array.from({ length: 20 }, (_, i) =>
+        row(
+          100 + i,
+          "42066.5",
+          "1",
+          String(t0 + i * 1000 + (i === ahead ? 3 * 3_600_000 : 0)),
+        ));
+      await Deno.writeTextFile(`${dir}/${name}`, lines.join("\n") + "\n");
+      return `${dir}/${name}`;
+    };
+    for (const ahead of [9, 0]) {
+      const path = await file(
+        `BTCUSDT-trades-2024-01-0${1 + ahead % 2}.csv`,
+        ahead,
+      );
+      const bad: number[] = [];
+      const merger = await TradeFileMerger.open([path], {
+        onError: "skip",
+        onBadRow: (_path, line) => bad.push(line),
+      });
+      let count = 0;
+      try {
+        for await (const batch of merger) count += batch.streams.length;
+      } finally {
+        await merger.close();
+      }
+      assert.deepEqual(
+        bad,
+        [ahead + 2, ahead + 3, ahead + 4],
+        `row ${ahead + 1} ahead`,
+      );
+      assert.equal(count, 20 - REANCHOR_AFTER);
+      await Deno.remove(path);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

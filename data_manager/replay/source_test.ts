@@ -552,7 +552,7 @@ tempFileTest(
     assert.deepEqual(lines.map((line) => line.replace(file, "F")), [
       "warn: replay: F line 2: implausible time 2286-11-20T17:46:40.000Z: more than a day in the future",
       'warn: replay: F line 3: exchange "kraken" is not the configured "binance"',
-      "warn: replay: F line 4: out of time order: 2023-12-31T23:58:20.000Z is before 2024-01-01T00:00:00.000Z of line 1",
+      "warn: replay: F line 4: out of time order: 2023-12-31T23:58:20.000Z is before 2024-01-01T00:00:00.000Z of line 1, the last accepted row of BTCUSDT",
     ]);
     assert.match(replay.summary(), /2 published, 3 bad/);
   },
