@@ -223,6 +223,42 @@ test("backtest: a clock outlier (an ETHUSDT trade 3 h ahead of its stream: plaus
   );
 });
 
+test("backtest: an ETHUSDT first row 3 h ahead costs 3 bad rows under --on-bad-row skip (then the file re-anchors) and is a clock outlier against the exchange's clock: `to` unchanged", async () => {
+  await using ws = await workspace();
+  const base = await backtest(ws.dir, [...RUN, "--out", "data/base"]);
+  assert.equal(base.code, 0, base.stdout + base.stderr);
+  const before = await summaryOf(join(ws.dir, "data/base"));
+  const eth = join(ws.dir, "data/rec/ETHUSDT.ndjson");
+  const lines = (await Deno.readTextFile(eth)).trimEnd().split("\n");
+  const first = JSON.parse(lines[0]);
+  const ns = BigInt(before.to! + 3 * 3_600_000) * 1_000_000n;
+  lines.unshift(JSON.stringify({
+    ...first,
+    tsEvent: String(ns),
+    tsRecv: String(ns + 1_000_000n),
+    tradeId: String(BigInt(first.tradeId) - 1n),
+  }));
+  await Deno.writeTextFile(eth, lines.join("\n") + "\n");
+  const run = await backtest(ws.dir, [
+    ...RUN,
+    "--out",
+    "data/first",
+    "--on-bad-row",
+    "skip",
+  ]);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const after = await summaryOf(join(ws.dir, "data/first"));
+  assert.equal(after.badRows, 3, "rows 2-4 of ETHUSDT, then it re-anchors");
+  assert.deepEqual(after.symbols.map((s) => [s.symbol, s.outliers]), [
+    ["BTCUSDT", 0],
+    ["ETHUSDT", 1],
+    ["SOLUSDT", 0],
+  ]);
+  assert.equal(after.to, before.to);
+  assert.equal(after.from, before.from);
+  assert.match(run.stderr, /its exchange's clock \(the stream's first trade\)/);
+});
+
 test("backtest: a trade stamped 2099 is an implausible row, as serve --source replay reads it: it stops the run naming file:line, or is skipped and counted with --on-bad-row skip", async () => {
   await using ws = await workspace();
   const base = await backtest(ws.dir, [...RUN, "--out", "data/base"]);
@@ -271,6 +307,31 @@ test("backtest: a strategy that throws ends the run with one error line naming i
   assert.match(run.stdout, /\(stopped early: partial results\)\n$/);
   const summary = await summaryOf(join(ws.dir, "data/backtest/throws"));
   assert.ok(summary.trades > 0 && summary.trades < 1800, `${summary.trades}`);
+});
+
+test("backtest: a submit past --max-open-orders is a strategy error: one line quoting the cap and its key, exit 1", async () => {
+  await using ws = await workspace();
+  await Deno.writeTextFile(
+    join(ws.dir, "strategies", "hoard.ts"),
+    `export default { onTrade(trade, context) {
+  context.broker.submit({ exchange: trade.exchange, symbol: trade.symbol, side: "buy", quantity: 1, type: "limit", price: 1 });
+}, onBar() {} };
+`,
+  );
+  const run = await backtest(ws.dir, [
+    "--strategy",
+    "strategies/hoard.ts",
+    "--max-open-orders",
+    "5",
+    ...DATA,
+  ]);
+  assert.equal(run.code, 1, run.stdout + run.stderr);
+  const errors = run.stderr.trimEnd().split("\n");
+  assert.equal(errors.length, 1, run.stderr);
+  assert.match(
+    errors[0],
+    /ERROR backtest: strategy strategies\/hoard\.ts failed in onTrade: RangeError: Too many open orders: 5 are open, the limit trading_core\.broker\.max_open_orders \(--max-open-orders\) is 5/,
+  );
 });
 
 test("backtest: a recording's gap line is delivered and counted; a bad row stops the run naming file:line, or with --on-bad-row skip is counted", async () => {
