@@ -131,6 +131,7 @@ export function makeBacktestResult(
       gaps: 0,
       outliers: 0,
       badRows: 0,
+      duplicates: 0,
       orders: fills.length,
       fills: fills.length,
       fees: feeTotal,

@@ -56,6 +56,7 @@ function summaryRows(s: BacktestSummary): [string, string][] {
     ["Trades processed", formatCount(s.trades)],
     ["Gaps", formatCount(s.gaps)],
     ["Bad rows skipped", formatCount(s.badRows)],
+    ["Duplicates left out", formatCount(s.duplicates)],
     ["Orders", formatCount(s.orders)],
     ["Fills", formatCount(s.fills)],
     ["Fees", formatAmount(s.fees)],

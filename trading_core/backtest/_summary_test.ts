@@ -36,6 +36,7 @@ Deno.test("buildSummary: totals from the streams and the broker, pnl = equity - 
     from: 1000,
     to: 9000,
     badRows: 2,
+    duplicates: 3,
     broker: {
       startingBalance: 1000,
       equity: 1012.5,

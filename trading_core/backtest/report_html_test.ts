@@ -15,6 +15,7 @@ function summary(over: Partial<BacktestSummary> = {}): BacktestSummary {
     gaps: 0,
     outliers: 0,
     badRows: 0,
+    duplicates: 0,
     orders: 0,
     fills: 0,
     fees: 0,

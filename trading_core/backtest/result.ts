@@ -54,6 +54,8 @@ export interface BacktestSummary {
   outliers: number;
   /** Bad rows skipped, per file, when asked to skip them. */
   badRows: number;
+  /** Trades left out as duplicates: the same trade (time, trade id) of the same (exchange, symbol) read from a second file (a recording and its gzip, a copy, overlapping files). */
+  duplicates: number;
   /** Orders placed. */
   orders: number;
   /** Fills. */

@@ -1,0 +1,34 @@
+/**
+ * The one-line messages of a backtest run: its last line, and a strategy
+ * failure made one line.
+ *
+ * @module
+ */
+
+import { formatCount, formatRate } from "../../common/runtime/format.ts";
+import type { BacktestSummary } from "./result.ts";
+
+/** The last line: trades, their rate, P&L, fills, where the files are. */
+export function finalLine(
+  summary: BacktestSummary,
+  where: { seconds: number; out: string },
+): string {
+  const { seconds, out } = where;
+  return `${formatCount(summary.trades)} trades in ${seconds.toFixed(1)} s (${
+    formatRate(summary.trades / Math.max(seconds, 1e-9))
+  }), P&L ${summary.pnl.toFixed(2)} (realized ${
+    summary.realizedPnl.toFixed(2)
+  }, unrealized ${
+    summary.unrealizedPnl.toFixed(2)
+  }), ${summary.fills} fills; results in ${out}/ (summary.json, fills.ndjson, report.html)`;
+}
+
+/**
+ * A strategy failure (`strategy FILE failed in HOOK: <stack>`) as one line:
+ * the message, and where the strategy threw (its first stack frame).
+ */
+export function oneLine(message: string): string {
+  const lines = message.split("\n");
+  const frame = lines.find((line) => /^\s+at /.test(line))?.trim();
+  return frame === undefined ? lines[0] : `${lines[0]} (${frame})`;
+}
