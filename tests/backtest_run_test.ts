@@ -61,7 +61,7 @@ test("backtest: deno task backtest over a 3-symbol recording writes summary.json
   );
   assert.match(
     run.stdout,
-    /INFO {2}backtest: 1,800 trades in [\d.]+ s \([^)]+\), P&L -?[\d.]+ \(realized -?[\d.]+, unrealized -?[\d.]+\), \d+ fills; results in data\/backtest\/flip\/ \(summary\.json, fills\.ndjson, report\.html\)\n$/,
+    /INFO {2}backtest: 1,800 trades in [\d.]+ s \([^)]+\), P&L -?[\d.]+ \(realized -?[\d.]+, unrealized -?[\d.]+\), [\d,]+ fills; results in data\/backtest\/flip\/ \(summary\.json, fills\.ndjson, report\.html\)\n$/,
   );
 });
 

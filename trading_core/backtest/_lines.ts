@@ -5,7 +5,11 @@
  * @module
  */
 
-import { formatCount, formatRate } from "../../common/runtime/format.ts";
+import {
+  formatCount,
+  formatRate,
+  plural,
+} from "../../common/runtime/format.ts";
 import type { BacktestSummary } from "./result.ts";
 
 /** The last line: trades, their rate, P&L, fills, where the files are. */
@@ -14,13 +18,17 @@ export function finalLine(
   where: { seconds: number; out: string },
 ): string {
   const { seconds, out } = where;
-  return `${formatCount(summary.trades)} trades in ${seconds.toFixed(1)} s (${
+  return `${formatCount(summary.trades)} ${
+    plural(summary.trades, "trade")
+  } in ${seconds.toFixed(1)} s (${
     formatRate(summary.trades / Math.max(seconds, 1e-9))
   }), P&L ${summary.pnl.toFixed(2)} (realized ${
     summary.realizedPnl.toFixed(2)
-  }, unrealized ${
-    summary.unrealizedPnl.toFixed(2)
-  }), ${summary.fills} fills; results in ${out}/ (summary.json, fills.ndjson, report.html)`;
+  }, unrealized ${summary.unrealizedPnl.toFixed(2)}), ${
+    formatCount(summary.fills)
+  } ${
+    plural(summary.fills, "fill")
+  }; results in ${out}/ (summary.json, fills.ndjson, report.html)`;
 }
 
 /**
