@@ -23,7 +23,9 @@
  * trade earlier than one already delivered comes out as soon as its file
  * reaches it): the merged stream is then not sorted, and
  * {@linkcode MergeTradeFilesOptions.onOutOfOrder} is told once per file, at
- * its first such line.
+ * its first such line. The check is per (exchange, symbol): a recording of
+ * several symbols has them interleaved in arrival order (a few ms back
+ * across symbols), and is merged as written there.
  *
  * ```ts ignore
  * const merger = await TradeFileMerger.open(["data/2024-01"], { symbols: ["BTCUSDT"] });
@@ -81,7 +83,7 @@ export interface MergeTradeFilesOptions {
   plausibility?: boolean;
   /** Told each bad row (file, 1-based line, reason) before it is skipped or stops the merge. */
   onBadRow?: (path: string, line: number, reason: string) => void;
-  /** Told once per file, at the first trade whose ts_event is below the file's previous trade's. */
+  /** Told once per file, at the first trade whose ts_event is below the previous trade's of its (exchange, symbol) in that file (symbols of a recording interleave in arrival order: not told). */
   onOutOfOrder?: (path: string, line: number) => void;
   /**
    * Told once per pair of files at the first trade of `path` left out as a
