@@ -142,6 +142,8 @@ export function makeBacktestResult(
       unrealizedPnl: 0,
       maxDrawdown: worst,
       maxDrawdownRatio: worst / 100_000,
+      minEquity: 100_000 - worst,
+      equityBelowZeroAt: null,
       sharpe: trades === 0 ? null : 0.0421,
       sampleInterval: "1m",
       exposure: 0.5,

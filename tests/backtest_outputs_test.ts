@@ -89,3 +89,43 @@ test("backtest: a refused run (no trade matched) leaves the previous run's three
   for await (const entry of Deno.readDir(out)) left.push(entry.name);
   assert.deepEqual(left.sort(), [...FILES].sort());
 });
+
+test("backtest: equity going below zero is warned once and recorded in summary.json (minEquity, equityBelowZeroAt)", async () => {
+  await using ws = await workspace();
+  // 20,000 BTCUSDT at ~100 bought on a 1,000 balance at a 10 % fee (it
+  // fills over the trades that follow, each a few units): fees alone sink it.
+  await Deno.writeTextFile(
+    join(ws.dir, "strategies/big.ts"),
+    `let done = false;
+export default {
+  onBar() {},
+  onTrade(trade, context) {
+    if (done) return;
+    done = true;
+    context.broker.submit({ exchange: trade.exchange, symbol: trade.symbol, side: "buy", quantity: 20000 });
+  },
+};
+`,
+  );
+  const run = await backtest(ws.dir, [
+    "--strategy",
+    "strategies/big.ts",
+    "--data",
+    "data/rec",
+    "--symbols",
+    "BTCUSDT",
+    "--fee-bps",
+    "1000",
+    "--balance",
+    "1000",
+  ]);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const warnings = (run.stdout + run.stderr).split("\n").filter((l) =>
+    /equity went below zero/.test(l)
+  );
+  assert.equal(warnings.length, 1, run.stdout + run.stderr);
+  const summary = await summaryOf(join(ws.dir, "data/backtest/big"));
+  assert.ok(summary.minEquity < 0, JSON.stringify(summary));
+  assert.equal(typeof summary.equityBelowZeroAt, "number");
+  assert.ok(summary.maxDrawdownRatio > 1);
+});

@@ -1,6 +1,6 @@
 /**
- * The one-line messages of a backtest run: its last line, and a strategy
- * failure made one line.
+ * The one-line messages of a backtest run: its last line, the warning of
+ * equity below zero, and a strategy failure made one line.
  *
  * @module
  */
@@ -29,6 +29,15 @@ export function finalLine(
   } ${
     plural(summary.fills, "fill")
   }; results in ${out}/ (summary.json, fills.ndjson, report.html)`;
+}
+
+/** The warning of a run whose equity went below zero, or undefined when it never did. */
+export function belowZeroLine(summary: BacktestSummary): string | undefined {
+  const at = summary.equityBelowZeroAt;
+  if (at === null) return undefined;
+  return `equity went below zero at ${new Date(at).toISOString()} (lowest ${
+    summary.minEquity.toFixed(2)
+  }): the paper broker has no buying-power check, so the strategy traded on credit from there; maxDrawdownRatio is then above 1`;
 }
 
 /**

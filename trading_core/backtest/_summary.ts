@@ -107,6 +107,8 @@ export function buildSummary(input: SummaryInput): BacktestSummary {
     unrealizedPnl: broker.unrealizedPnl,
     maxDrawdown: equity.maxDrawdown,
     maxDrawdownRatio: equity.maxDrawdownRatio,
+    minEquity: equity.minEquity,
+    equityBelowZeroAt: equity.equityBelowZeroAt,
     sharpe: equity.sharpe,
     sampleInterval: input.sampleInterval,
     exposure: equity.exposure,

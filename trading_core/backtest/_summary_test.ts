@@ -67,6 +67,8 @@ Deno.test("buildSummary: totals from the streams and the broker, pnl = equity - 
       sharpe: 0.25,
       exposure: 0.5,
       maxGrossExposure: 30,
+      minEquity: 997,
+      equityBelowZeroAt: null,
     },
   });
   assert.equal(summary.trades, 35);

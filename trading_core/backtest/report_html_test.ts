@@ -26,6 +26,8 @@ function summary(over: Partial<BacktestSummary> = {}): BacktestSummary {
     unrealizedPnl: 0,
     maxDrawdown: 0,
     maxDrawdownRatio: 0,
+    minEquity: 10_000,
+    equityBelowZeroAt: null,
     sharpe: null,
     sampleInterval: "1m",
     exposure: 0,

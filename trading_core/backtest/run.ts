@@ -31,7 +31,7 @@ import { EquityCurve } from "./_equity.ts";
 import { startProgressLine, stderrStatus } from "./_progress.ts";
 import { EquitySampler } from "./_sampler.ts";
 import { Feed } from "./_feed.ts";
-import { finalLine, oneLine } from "./_lines.ts";
+import { belowZeroLine, finalLine, oneLine } from "./_lines.ts";
 import {
   describeFilters,
   givenTwice,
@@ -470,6 +470,8 @@ async function writeResults(
       `skipped ${collected.badRows} bad rows in all (the first ${BAD_ROWS_LOGGED} are above)`,
     );
   }
+  const belowZero = belowZeroLine(summary);
+  if (belowZero !== undefined) log.warn(belowZero);
   const partial = collected.failure !== undefined || end.stopped;
   if (collected.failure !== undefined) log.error(collected.failure);
   log.info(
