@@ -67,11 +67,12 @@ class DuplicateCheck {
   count = 0;
   readonly #onDuplicate: ((path: string, first: string) => void) | undefined;
   readonly #told = new Set<string>();
-  /** Per merged stream: ts_event and ts_recv words of its latest time, and the [trade id words, file index, path] there. */
-  readonly #latest: {
-    time: number[];
-    trades: { low: number; high: number; file: number; path: string }[];
-  }[] = [];
+  /** Each file's path by its index in the merge. */
+  readonly #paths: string[] = [];
+  /** Per merged stream: the ts_event and ts_recv words of its latest time. */
+  readonly #times: number[][] = [];
+  /** Per merged stream: [trade id low, high, file index] of each trade at that time (flat, no allocation per trade). */
+  readonly #trades: number[][] = [];
 
   /** Tells `onDuplicate` once per pair of files. */
   constructor(onDuplicate?: (path: string, first: string) => void) {
@@ -85,34 +86,35 @@ class DuplicateCheck {
     stream: number,
     source: MergeSource,
   ): boolean {
-    const latest = this.#latest[stream] ??= {
-      time: [-1, -1, -1, -1],
-      trades: [],
-    };
-    const time = latest.time;
+    let time = this.#times[stream];
+    let trades = this.#trades[stream];
+    if (time === undefined) {
+      time = this.#times[stream] = [-1, -1, -1, -1];
+      trades = this.#trades[stream] = [];
+    }
     const low = words[at + 10];
     const high = words[at + 11];
-    let same = true;
-    for (let k = 0; k < 4; k++) {
-      if (time[k] !== words[at + 2 + k]) same = false;
-    }
-    if (!same) {
+    const file = source.index;
+    if (
+      time[0] !== words[at + 2] || time[1] !== words[at + 3] ||
+      time[2] !== words[at + 4] || time[3] !== words[at + 5]
+    ) {
       for (let k = 0; k < 4; k++) time[k] = words[at + 2 + k];
-      latest.trades.length = 0;
+      trades.length = 0;
     } else {
-      for (const trade of latest.trades) {
+      for (let i = 0; i < trades.length; i += 3) {
         if (
-          trade.file !== source.index && trade.low === low &&
-          trade.high === high
+          trades[i + 2] !== file && trades[i] === low && trades[i + 1] === high
         ) {
-          this.#tell(source.path, trade.path);
+          this.#tell(source.path, this.#paths[trades[i + 2]]);
           this.count++;
           return true;
         }
       }
     }
-    if (latest.trades.length < SAME_TIME_KEPT) {
-      latest.trades.push({ low, high, file: source.index, path: source.path });
+    if (trades.length < 3 * SAME_TIME_KEPT) {
+      trades.push(low, high, file);
+      this.#paths[file] ??= source.path;
     }
     return false;
   }
