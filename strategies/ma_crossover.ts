@@ -15,7 +15,7 @@
  *
  * It keeps no accounting of its own: the broker fills the orders against
  * the trades that follow (fees, slippage and latency as configured in
- * `[trading_core.broker]`), `onFill` logs each fill, and the summary at
+ * `[trading_core.broker]`), `onFill` logs each fill (debug level), and the summary at
  * exit reads each position from the broker. `onGap` counts the gaps of each
  * (exchange, symbol) (trades missing, e.g. a reader the ring lapped): its
  * summary names them, since the averages then ran over bars with
@@ -62,6 +62,11 @@ function checkCount(name: string, value: number): void {
       `Invalid ${name} ${value}: expected a positive whole number of bars`,
     );
   }
+}
+
+/** `value` to 12 significant digits: `0.006199999999999928` → `0.0062`. */
+function rounded(value: number): number {
+  return Number(value.toPrecision(12));
 }
 
 /** `+1.50`, `-2`; a flat position prints as `0`, zero P&L as `+0.00`. */
@@ -164,12 +169,18 @@ export class MaCrossover implements Strategy {
     }
   }
 
-  /** Logs a fill of one of its orders. */
+  /**
+   * Logs a fill of one of its orders at debug level (a backtest makes
+   * thousands; the summary at stop counts them per symbol), quantities
+   * rounded to 12 significant digits (no float dust from partial fills).
+   */
   onFill(fill: Fill, context: StrategyContext): void {
-    context.log.info(
-      `paper ${fill.side.toUpperCase()} ${fill.quantity} ${fill.exchange} ${fill.symbol} @ ${fill.price} (${fill.tag}; order ${fill.orderId}, fee ${
+    context.log.debug(
+      `paper ${fill.side.toUpperCase()} ${
+        rounded(fill.quantity)
+      } ${fill.exchange} ${fill.symbol} @ ${fill.price} (${fill.tag}; order ${fill.orderId}, fee ${
         fill.fee.toFixed(2)
-      }, position ${signed(fill.position)}, realized P&L ${
+      }, position ${signed(rounded(fill.position))}, realized P&L ${
         signed(fill.realizedPnl, 2)
       })`,
     );
@@ -189,7 +200,7 @@ export class MaCrossover implements Strategy {
       const p = context.broker.position(book.exchange, book.symbol);
       context.log.info(
         `ma_crossover ${p.exchange} ${p.symbol}: position ${
-          signed(p.quantity)
+          signed(rounded(p.quantity))
         } @ ${p.averagePrice}, realized P&L ${
           signed(p.realizedPnl, 2)
         }, unrealized ${signed(p.unrealizedPnl, 2)} at ${p.lastPrice}, fees ${

@@ -163,9 +163,9 @@ Deno.test("ma_crossover orders on each crossover; the broker fills it at the nex
   );
   assert.deepEqual(h.lines, [
     "info: ma_crossover on binance BTCUSDT, ETHUSDT: SMA 2/4 of 1s closes, quantity 1, market orders on the paper broker (balance 100000)",
-    "info: paper BUY 1 binance BTCUSDT @ 14 (cross up; order 1, fee 0.00, position +1, realized P&L +0.00)",
-    "info: paper SELL 2 binance BTCUSDT @ 8 (cross down; order 2, fee 0.00, position -1, realized P&L -6.00)",
-    "info: paper BUY 2 binance BTCUSDT @ 12.5 (cross up; order 3, fee 0.00, position +1, realized P&L -10.50)",
+    "debug: paper BUY 1 binance BTCUSDT @ 14 (cross up; order 1, fee 0.00, position +1, realized P&L +0.00)",
+    "debug: paper SELL 2 binance BTCUSDT @ 8 (cross down; order 2, fee 0.00, position -1, realized P&L -6.00)",
+    "debug: paper BUY 2 binance BTCUSDT @ 12.5 (cross up; order 3, fee 0.00, position +1, realized P&L -10.50)",
     "info: ma_crossover binance BTCUSDT: position +1 @ 12.5, realized P&L -10.50, unrealized +0.00 at 12.5, fees 0.00, orders 3, fills 3",
   ]);
 });
@@ -199,7 +199,7 @@ Deno.test("ma_crossover keeps symbols apart and ignores other intervals; fees ar
   ]);
   assert.equal(
     h.lines[0],
-    "info: paper BUY 0.5 binance BTCUSDT @ 14 (cross up; order 1, fee 0.01, position +0.5, realized P&L -0.01)",
+    "debug: paper BUY 0.5 binance BTCUSDT @ 14 (cross up; order 1, fee 0.01, position +0.5, realized P&L -0.01)",
   );
 });
 
@@ -397,9 +397,9 @@ test("the default ma_crossover runs under StrategyRunner on fixture bars and tra
   // trades, and the sell of 2 gets only the last trade's 0.5.
   assert.deepEqual(lines, [
     "info: ma_crossover on binance BTCUSDT, ETHUSDT: SMA 5/20 of 1s closes, quantity 1, market orders on the paper broker (balance 100000)",
-    "info: paper BUY 0.5 binance BTCUSDT @ 110 (cross up; order 1, fee 0.06, position +0.5, realized P&L -0.06)",
-    "info: paper BUY 0.5 binance BTCUSDT @ 110 (cross up; order 1, fee 0.06, position +1, realized P&L -0.11)",
-    "info: paper SELL 0.5 binance BTCUSDT @ 89.5 (cross down; order 2, fee 0.04, position +0.5, realized P&L -10.40)",
+    "debug: paper BUY 0.5 binance BTCUSDT @ 110 (cross up; order 1, fee 0.06, position +0.5, realized P&L -0.06)",
+    "debug: paper BUY 0.5 binance BTCUSDT @ 110 (cross up; order 1, fee 0.06, position +1, realized P&L -0.11)",
+    "debug: paper SELL 0.5 binance BTCUSDT @ 89.5 (cross down; order 2, fee 0.04, position +0.5, realized P&L -10.40)",
     "info: ma_crossover binance BTCUSDT: position +0.5 @ 110, realized P&L -10.40, unrealized -10.25 at 89.5, fees 0.15, orders 2, fills 3",
   ]);
 });
@@ -425,4 +425,28 @@ Deno.test("ma_crossover never orders dust: a float leftover of its target counts
     strategy.onBar(bar("BTCUSDT", 3 + i, close), ctx)
   );
   assert.equal(orders.length, 1);
+});
+
+Deno.test("ma_crossover logs a fill at debug level, its quantity and position without float dust", () => {
+  const lines: string[] = [];
+  const strategy = createMaCrossover({ fast: 1, slow: 2 });
+  strategy.onFill!({
+    orderId: "1",
+    exchange: "binance",
+    symbol: "BTCUSDT",
+    side: "buy",
+    quantity: 0.19236999999999999,
+    price: 100,
+    fee: 0,
+    liquidity: "taker",
+    time: 0,
+    tsEvent: 0n,
+    tradeId: 1n,
+    position: 0.006199999999999928,
+    realizedPnl: 0,
+    tag: "cross up",
+  }, context(lines));
+  assert.deepEqual(lines, [
+    "debug: paper BUY 0.19237 binance BTCUSDT @ 100 (cross up; order 1, fee 0.00, position +0.0062, realized P&L +0.00)",
+  ]);
 });

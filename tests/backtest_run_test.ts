@@ -5,10 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import denoJson from "../deno.json" with { type: "json" };
-import type { BacktestSummary } from "../trading_core/backtest/result.ts";
 import { formatNdjsonGap } from "../common/trade_file/mod.ts";
 import { flipStrategy, START_NS, writeRecording } from "./_backtest_data.ts";
+import {
+  backtest,
+  summaryOf,
+  taskCommand,
+  workspace,
+} from "./_backtest_run.ts";
 import { gatedTest, testNeeding } from "./_permissions.ts";
 import { PROJECT_ROOT } from "./nats_server.ts";
 
@@ -20,69 +24,8 @@ const test = testNeeding([
 
 const FILES = ["summary.json", "fills.ndjson", "report.html"];
 
-/** The task's `deno run` flags and script (made absolute). */
-function taskCommand(): { flags: string[]; script: string } {
-  const tokens = denoJson.tasks.backtest.command.split(/\s+/);
-  const script = tokens.findIndex((t, i) => i > 1 && !t.startsWith("-"));
-  return {
-    flags: tokens.slice(2, script),
-    script: join(PROJECT_ROOT, tokens[script]),
-  };
-}
-
-/** A temp dir with data/rec/<symbol>.ndjson and strategies/{flip,throws}.ts. */
-async function workspace(): Promise<AsyncDisposable & { dir: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "marketbus_backtest_" });
-  await Deno.mkdir(join(dir, "data", "rec"), { recursive: true });
-  await Deno.mkdir(join(dir, "strategies"));
-  await writeRecording(join(dir, "data", "rec"));
-  await Deno.writeTextFile(join(dir, "strategies", "flip.ts"), flipStrategy());
-  await Deno.writeTextFile(
-    join(dir, "strategies", "throws.ts"),
-    flipStrategy({ throwAt: 7 }),
-  );
-  await Deno.writeTextFile(
-    join(dir, "strategies", "slow.ts"),
-    flipStrategy({ busyMs: 0.2 }),
-  );
-  return {
-    dir,
-    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
-  };
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the task's command in `cwd` with `args`. */
-async function backtest(cwd: string, args: string[]): Promise<Run> {
-  const { flags, script } = taskCommand();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", ...flags, script, ...args],
-    cwd,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: decoder.decode(out.stdout),
-    stderr: decoder.decode(out.stderr),
-  };
-}
-
 const DATA = ["--data", "data/rec", "--bars", "1s,5s"];
 const RUN = ["--strategy", "strategies/flip.ts", ...DATA];
-
-async function summaryOf(dir: string): Promise<BacktestSummary> {
-  return JSON.parse(await Deno.readTextFile(join(dir, "summary.json")));
-}
 
 test("backtest: deno task backtest over a 3-symbol recording writes summary.json, fills.ndjson and report.html; the last line says where", async () => {
   await using ws = await workspace();
@@ -118,7 +61,7 @@ test("backtest: deno task backtest over a 3-symbol recording writes summary.json
   );
   assert.match(
     run.stdout,
-    /INFO {2}backtest: 1,800 trades in [\d.]+ s \([^)]+\), P&L -?[\d.]+ \(realized -?[\d.]+, unrealized -?[\d.]+\), \d+ fills; results in data\/backtest\/flip\/ \(summary\.json, fills\.ndjson, report\.html\)\n$/,
+    /INFO {2}backtest: 1,800 trades in [\d.]+ s \([^)]+\), P&L -?[\d.]+ \(realized -?[\d.]+, unrealized -?[\d.]+\), [\d,]+ fills; results in data\/backtest\/flip\/ \(summary\.json, fills\.ndjson, report\.html\)\n$/,
   );
 });
 

@@ -87,6 +87,8 @@ gatedTest({
         String(rows.length),
         "--log-format",
         "json",
+        "--log-level", // the strategy logs each fill at debug
+        "debug",
       ]);
       await live.waitFor(/waiting for ring/);
       await using serve = new RoleProcess("serve", config, [
@@ -110,8 +112,8 @@ gatedTest({
       // down is placed at the last trade and stays open.
       assert.deepEqual(strategyLines(output(exit)), [
         "info: ma_crossover on binance BTCUSDT: SMA 5/20 of 1s closes, quantity 1, market orders on the paper broker (balance 100000)",
-        "info: paper BUY 0.5 binance BTCUSDT @ 110 (cross up; order 1, fee 0.00, position +0.5, realized P&L +0.00)",
-        "info: paper BUY 0.5 binance BTCUSDT @ 110 (cross up; order 1, fee 0.00, position +1, realized P&L +0.00)",
+        "debug: paper BUY 0.5 binance BTCUSDT @ 110 (cross up; order 1, fee 0.00, position +0.5, realized P&L +0.00)",
+        "debug: paper BUY 0.5 binance BTCUSDT @ 110 (cross up; order 1, fee 0.00, position +1, realized P&L +0.00)",
         "info: ma_crossover binance BTCUSDT: position +1 @ 110, realized P&L +0.00, unrealized -20.50 at 89.5, fees 0.00, orders 2, fills 2",
       ]);
       assert.match(exit.stdout, new RegExp(`"wrote 2 fills to ${fillsOut}"`));

@@ -13,6 +13,11 @@ export function formatCount(value: number): string {
   return COUNT.format(value);
 }
 
+/** `noun` for a count of `value`: as is for 1, else with an `s` (`"1 symbol"`, `"2 symbols"`). */
+export function plural(value: number, noun: string): string {
+  return value === 1 ? noun : `${noun}s`;
+}
+
 /** Events per second: `"12.3k/s"`, `"4.56M/s"`. */
 export function formatRate(perSecond: number): string {
   // Thresholds sit where rounding would print "1000.0k".

@@ -87,8 +87,8 @@ export class MergeCursor implements StreamLookup {
   #carry: Uint8Array | undefined;
   #discarding = false;
   #first = true;
-  #previousHigh = -1;
-  #previousLow = 0;
+  /** Per stream of the file, the high and low words of its previous ts_event (the check is per (exchange, symbol): a recording of several symbols interleaves them in arrival order). */
+  readonly #previous: number[] = [];
   #toldOutOfOrder = false;
   #inRange = true;
   #pastTo = false;
@@ -369,16 +369,18 @@ export class MergeCursor implements StreamLookup {
     const high = words[w + 3];
     const low = words[w + 2];
     if (!this.#toldOutOfOrder) {
-      const previousHigh = this.#previousHigh;
+      const at = 2 * block.streams[block.count];
+      const previous = this.#previous;
+      const previousHigh = previous[at] ?? -1;
       if (
         high < previousHigh ||
-        (high === previousHigh && low < this.#previousLow)
+        (high === previousHigh && low < previous[at + 1])
       ) {
         this.#toldOutOfOrder = true;
         this.#options.onOutOfOrder?.(line);
       } else {
-        this.#previousHigh = high;
-        this.#previousLow = low;
+        previous[at] = high;
+        previous[at + 1] = low;
       }
     }
     if (!this.#kept[block.streams[block.count]]) return;

@@ -23,7 +23,9 @@
  * trade earlier than one already delivered comes out as soon as its file
  * reaches it): the merged stream is then not sorted, and
  * {@linkcode MergeTradeFilesOptions.onOutOfOrder} is told once per file, at
- * its first such line.
+ * its first such line. The check is per (exchange, symbol): a recording of
+ * several symbols has them interleaved in arrival order (a few ms back
+ * across symbols), and is merged as written there.
  *
  * ```ts ignore
  * const merger = await TradeFileMerger.open(["data/2024-01"], { symbols: ["BTCUSDT"] });
@@ -81,8 +83,19 @@ export interface MergeTradeFilesOptions {
   plausibility?: boolean;
   /** Told each bad row (file, 1-based line, reason) before it is skipped or stops the merge. */
   onBadRow?: (path: string, line: number, reason: string) => void;
-  /** Told once per file, at the first trade whose ts_event is below the file's previous trade's. */
+  /** Told once per file, at the first trade whose ts_event is below the previous trade's of its (exchange, symbol) in that file (symbols of a recording interleave in arrival order: not told). */
   onOutOfOrder?: (path: string, line: number) => void;
+  /**
+   * Told once per pair of files at the first trade of `path` left out as a
+   * duplicate of `first`'s: a trade of the same (exchange, symbol) at the
+   * same ts_event and ts_recv with the same trade id (0: unknown, then not
+   * compared) as one from another file just before it in merge order (the
+   * same trades under two names: a recording and its gzip, a copy, files
+   * that overlap). Duplicates are left out and counted in
+   * {@linkcode TradeFileMerger.duplicates}; rows repeated within one file
+   * are kept.
+   */
+  onDuplicate?: (path: string, first: string) => void;
   /** Records per yielded batch at most. @default 4096 */
   batchSize?: number;
   /**
@@ -200,6 +213,7 @@ export class TradeFileMerger implements AsyncIterable<MergedBatch> {
   readonly #cursors: MergeSource[];
   readonly #workers: MergeWorkers | undefined;
   readonly #options: MergeTradeFilesOptions;
+  #out: BatchBuilder | undefined;
   #iterated = false;
 
   private constructor(
@@ -267,6 +281,11 @@ export class TradeFileMerger implements AsyncIterable<MergedBatch> {
     return merger;
   }
 
+  /** Trades left out so far as duplicates of another file's (see {@linkcode MergeTradeFilesOptions.onDuplicate}). */
+  get duplicates(): number {
+    return this.#out?.duplicates ?? 0;
+  }
+
   /** The bytes read so far of all files. */
   #bytesRead(): number {
     let bytes = 0;
@@ -292,8 +311,13 @@ export class TradeFileMerger implements AsyncIterable<MergedBatch> {
       );
     }
     this.#iterated = true;
-    const { batchSize = DEFAULT_MERGE_BATCH_SIZE, onProgress } = this.#options;
-    const out = new BatchBuilder(batchSize, this.#streamIndex);
+    const { batchSize = DEFAULT_MERGE_BATCH_SIZE, onProgress, onDuplicate } =
+      this.#options;
+    const out = this.#out = new BatchBuilder(
+      batchSize,
+      this.#streamIndex,
+      onDuplicate,
+    );
     const take = (): MergedBatch => {
       onProgress?.(this.#bytesRead(), this.totalBytes);
       return out.take();

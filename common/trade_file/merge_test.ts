@@ -377,7 +377,8 @@ test("TradeFileMerger without plausibility merges a file going back in time by i
   const dir = await tempDir({
     "a.ndjson": ndjson([
       trade("AAA", 5, 1),
-      trade("AAA", 2, 2), // back in time: line 2
+      trade("CCC", 4, 9), // another symbol earlier: not told
+      trade("AAA", 2, 2), // back in time: line 3
       trade("AAA", 1, 3), // again: not told twice
       trade("AAA", 8, 4),
     ]),
@@ -394,12 +395,13 @@ test("TradeFileMerger without plausibility merges a file going back in time by i
     assert.deepEqual(short(out), [
       "BBB@3#1",
       "AAA@5#1",
+      "CCC@4#9",
       "AAA@2#2",
       "AAA@1#3",
       "BBB@6#2",
       "AAA@8#4",
     ]);
-    assert.deepEqual(told, ["a.ndjson:2"]);
+    assert.deepEqual(told, ["a.ndjson:3"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

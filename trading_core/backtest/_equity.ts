@@ -36,6 +36,10 @@ export interface EquityFigures {
   exposure: number;
   /** Largest gross position value at a sample. */
   maxGrossExposure: number;
+  /** Lowest equity at a sample (the starting balance without samples). */
+  minEquity: number;
+  /** End of the first sampled interval whose equity was below zero, ms; null when it never was. */
+  equityBelowZeroAt: number | null;
 }
 
 /**
@@ -55,6 +59,8 @@ export class EquityCurve {
   #maxGross = 0;
   #maxDrawdown = 0;
   #maxDrawdownRatio = 0;
+  #minEquity: number;
+  #belowZeroAt: number | null = null;
   // Welford: count, mean and sum of squared deviations of the returns.
   #n = 0;
   #mean = 0;
@@ -71,6 +77,7 @@ export class EquityCurve {
   ) {
     this.#previous = startingBalance;
     this.#peak = startingBalance;
+    this.#minEquity = startingBalance;
     this.#points = new Thinned(options.maxPoints ?? MAX_EQUITY_POINTS);
   }
 
@@ -88,6 +95,8 @@ export class EquityCurve {
     // The repeats: returns of 0.
     if (repeat > 1 && equity > 0) this.#addZeros(repeat - 1);
     this.#previous = equity;
+    if (equity < this.#minEquity) this.#minEquity = equity;
+    if (equity < 0 && this.#belowZeroAt === null) this.#belowZeroAt = time;
     if (equity > this.#peak) this.#peak = equity;
     const drawdown = this.#peak - equity;
     if (drawdown > this.#maxDrawdown) {
@@ -131,6 +140,8 @@ export class EquityCurve {
       sharpe: this.#n >= 2 && std > 0 ? this.#mean / std : null,
       exposure: this.#samples > 0 ? this.#open / this.#samples : 0,
       maxGrossExposure: this.#maxGross,
+      minEquity: this.#minEquity,
+      equityBelowZeroAt: this.#belowZeroAt,
     };
   }
 

@@ -73,6 +73,8 @@ Deno.test("EquityCurve: Sharpe is null with fewer than 2 returns or none varying
     sharpe: null,
     exposure: 0,
     maxGrossExposure: 0,
+    minEquity: 100,
+    equityBelowZeroAt: null,
   });
   const one = new EquityCurve(100);
   one.sample({ time: 1, equity: 101, gross: 0 });
@@ -122,4 +124,15 @@ Deno.test("EquitySampler: a sample at each interval end a trade passes, repeated
   source.equity = 103;
   sampler.finish(); // [4000, 5000)
   assert.deepEqual(samples, [[1000, 101, 1], [2000, 102, 3], [5000, 103, 1]]);
+});
+
+Deno.test("EquityCurve: the lowest equity, and when it first went below zero", () => {
+  const curve = new EquityCurve(100);
+  for (const [time, equity] of [[1, 50], [2, -5], [3, -20], [4, 10]]) {
+    curve.sample({ time, equity, gross: 0 });
+  }
+  const figures = curve.figures();
+  assert.equal(figures.minEquity, -20);
+  assert.equal(figures.equityBelowZeroAt, 2);
+  assert.ok(figures.maxDrawdownRatio > 1); // 120 from a peak of 100
 });

@@ -56,6 +56,7 @@ function summaryRows(s: BacktestSummary): [string, string][] {
     ["Trades processed", formatCount(s.trades)],
     ["Gaps", formatCount(s.gaps)],
     ["Bad rows skipped", formatCount(s.badRows)],
+    ["Duplicates left out", formatCount(s.duplicates)],
     ["Orders", formatCount(s.orders)],
     ["Fills", formatCount(s.fills)],
     ["Fees", formatAmount(s.fees)],
@@ -66,6 +67,13 @@ function summaryRows(s: BacktestSummary): [string, string][] {
     ["Unrealized P&L", formatAmount(s.unrealizedPnl)],
     ["Max drawdown", formatAmount(s.maxDrawdown)],
     ["Max drawdown (of peak)", formatPercent(s.maxDrawdownRatio)],
+    ["Lowest equity", formatAmount(s.minEquity)],
+    [
+      "Equity below zero",
+      s.equityBelowZeroAt === null
+        ? "never"
+        : `from ${formatTime(s.equityBelowZeroAt)}`,
+    ],
     ["Sharpe (per bar)", s.sharpe === null ? "—" : formatAmount(s.sharpe, 3)],
     ["Sampled on", s.sampleInterval],
     ["Exposure (bars with a position)", formatPercent(s.exposure)],

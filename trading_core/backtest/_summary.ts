@@ -27,6 +27,8 @@ export interface SummaryInput {
   to: number | null;
   /** Bad rows skipped. */
   badRows: number;
+  /** Trades left out as duplicates of another file's. */
+  duplicates: number;
   /** The broker's figures. */
   broker: {
     startingBalance: number;
@@ -94,6 +96,7 @@ export function buildSummary(input: SummaryInput): BacktestSummary {
     gaps,
     outliers,
     badRows: input.badRows,
+    duplicates: input.duplicates,
     orders: broker.orders,
     fills: broker.fills,
     fees: broker.fees,
@@ -104,6 +107,8 @@ export function buildSummary(input: SummaryInput): BacktestSummary {
     unrealizedPnl: broker.unrealizedPnl,
     maxDrawdown: equity.maxDrawdown,
     maxDrawdownRatio: equity.maxDrawdownRatio,
+    minEquity: equity.minEquity,
+    equityBelowZeroAt: equity.equityBelowZeroAt,
     sharpe: equity.sharpe,
     sampleInterval: input.sampleInterval,
     exposure: equity.exposure,

@@ -36,6 +36,7 @@ Deno.test("buildSummary: totals from the streams and the broker, pnl = equity - 
     from: 1000,
     to: 9000,
     badRows: 2,
+    duplicates: 3,
     broker: {
       startingBalance: 1000,
       equity: 1012.5,
@@ -66,6 +67,8 @@ Deno.test("buildSummary: totals from the streams and the broker, pnl = equity - 
       sharpe: 0.25,
       exposure: 0.5,
       maxGrossExposure: 30,
+      minEquity: 997,
+      equityBelowZeroAt: null,
     },
   });
   assert.equal(summary.trades, 35);

@@ -21,6 +21,7 @@ import {
   inlineScript,
   inlineStyle,
 } from "../charts/mod.ts";
+import { plural } from "../../common/runtime/format.ts";
 import pageScript from "./_report_page.js" with { type: "text" };
 import reportStyle from "./_report_style.css" with { type: "text" };
 import {
@@ -113,10 +114,15 @@ function intro(result: BacktestResult): string {
   }
   const orders = s.orders === 0
     ? "The strategy placed no orders."
-    : `${formatCount(s.orders)} orders, ${formatCount(s.fills)} fills.`;
-  return `<p class="meta">${formatCount(s.trades)} trades of ${
-    formatCount(s.symbols.length)
-  } symbols. ${escapeHtml(orders)}</p>`;
+    : `${formatCount(s.orders)} ${plural(s.orders, "order")}, ${
+      formatCount(s.fills)
+    } ${plural(s.fills, "fill")}.`;
+  const symbols = s.symbols.length;
+  return `<p class="meta">${formatCount(s.trades)} ${
+    plural(s.trades, "trade")
+  } of ${formatCount(symbols)} ${plural(symbols, "symbol")}. ${
+    escapeHtml(orders)
+  }</p>`;
 }
 
 function equitySection(result: BacktestResult): string {
@@ -141,9 +147,9 @@ function pricesSection(result: BacktestResult): string {
   }
   const fills = fillsBySeries(result);
   const shown = result.fills.length < result.summary.fills
-    ? ` The chart shows the first ${formatCount(result.fills.length)} of ${
+    ? ` The charts show ${formatCount(result.fills.length)} of ${
       formatCount(result.summary.fills)
-    } fills.`
+    } ${plural(result.summary.fills, "fill")}, sampled evenly over the run.`
     : "";
   const charted = chartedSeries(result);
   const left = result.candles.length - charted.length;
@@ -156,12 +162,22 @@ function pricesSection(result: BacktestResult): string {
     parts.push(
       `<h3>${escapeHtml(`${series.exchange} ${series.symbol}`)} · ${
         escapeHtml(series.interval)
-      } candles · ${formatCount(count)} fills</h3>`,
+      } candles · ${formatCount(count)} ${plural(count, "fill")}</h3>`,
       series.candles.length === 0
         ? '<p class="empty">No candles.</p>'
         : `<div class="chart" data-candles="${i}"></div>`,
     );
   });
+  const none = noCandle(result);
+  if (none.length > 0) {
+    parts.push(
+      `<p class="empty" id="no-candles">No finished ${
+        escapeHtml(result.candles[0].interval)
+      } candle (a run shorter than one bar, or no trade after the first): ${
+        escapeHtml(none.join(", "))
+      }.</p>`,
+    );
+  }
   if (left > 0) {
     parts.push(
       `<p class="empty" id="charts-left-out">${
@@ -170,6 +186,18 @@ function pricesSection(result: BacktestResult): string {
     );
   }
   return parts.join("\n");
+}
+
+/** The symbols of the summary ("exchange SYMBOL") with no finished candle, in the summary's order. */
+function noCandle(result: BacktestResult): string[] {
+  const drawn = new Set(
+    result.candles.filter((series) => series.candles.length > 0).map(
+      seriesKey,
+    ),
+  );
+  return result.summary.symbols.filter((s) => !drawn.has(seriesKey(s))).map(
+    (s) => `${s.exchange} ${s.symbol}`,
+  );
 }
 
 /** The candle series to draw: at most {@linkcode MAX_CHARTS}, the most traded first. */

@@ -15,6 +15,7 @@ function summary(over: Partial<BacktestSummary> = {}): BacktestSummary {
     gaps: 0,
     outliers: 0,
     badRows: 0,
+    duplicates: 0,
     orders: 0,
     fills: 0,
     fees: 0,
@@ -25,6 +26,8 @@ function summary(over: Partial<BacktestSummary> = {}): BacktestSummary {
     unrealizedPnl: 0,
     maxDrawdown: 0,
     maxDrawdownRatio: 0,
+    minEquity: 10_000,
+    equityBelowZeroAt: null,
     sharpe: null,
     sampleInterval: "1m",
     exposure: 0,
@@ -295,4 +298,26 @@ Deno.test("report: NaN and Infinity figures print as —, never NaN", () => {
     }),
   });
   assert.doesNotMatch(html.split("<script")[0], /NaN|Infinity/);
+});
+
+Deno.test("report: one symbol is singular, thinned fills are said to be sampled evenly, symbols without a candle are named", () => {
+  const one = smallResult();
+  one.summary = { ...one.summary, symbols: one.summary.symbols.slice(0, 1) };
+  one.candles = one.candles.slice(0, 1);
+  assert.match(renderReport(one), /8 trades of 1 symbol\. 2 orders, 2 fills\./);
+  const thinned = smallResult();
+  thinned.summary = { ...thinned.summary, fills: 1_000 };
+  const html = renderReport(thinned);
+  assert.match(
+    html,
+    /The charts show 2 of 1,000 fills, sampled evenly over the run\./,
+  );
+  assert.doesNotMatch(html, /shows the first/);
+  assert.doesNotMatch(html, /id="no-candles"/);
+  const short = smallResult();
+  short.candles = short.candles.slice(0, 1); // ETHUSDT: no finished bar
+  assert.match(
+    renderReport(short),
+    /<p class="empty" id="no-candles">No finished 1m candle [^<]*: binance ETHUSDT\.<\/p>/,
+  );
 });

@@ -54,6 +54,8 @@ export interface BacktestSummary {
   outliers: number;
   /** Bad rows skipped, per file, when asked to skip them. */
   badRows: number;
+  /** Trades left out as duplicates: the same trade (time, trade id) of the same (exchange, symbol) read from a second file (a recording and its gzip, a copy, overlapping files). */
+  duplicates: number;
   /** Orders placed. */
   orders: number;
   /** Fills. */
@@ -72,8 +74,12 @@ export interface BacktestSummary {
   unrealizedPnl: number;
   /** Largest fall of equity from a previous peak, as a positive amount. */
   maxDrawdown: number;
-  /** The same as a fraction of that peak (0.05 = 5 %). */
+  /** The same as a fraction of that peak (0.05 = 5 %); above 1 once equity went below zero (see `equityBelowZeroAt`). */
   maxDrawdownRatio: number;
+  /** Lowest sampled equity (the starting balance when none was sampled). */
+  minEquity: number;
+  /** End of the first sampled interval whose equity was below zero (ms): the paper broker has no buying-power check, so the strategy kept trading on credit; null when it never was. */
+  equityBelowZeroAt: number | null;
   /** Mean over standard deviation of per-bar equity returns (not annualized), null when undefined. */
   sharpe: number | null;
   /** The interval whose bars the returns, exposure and equity curve are sampled on. */

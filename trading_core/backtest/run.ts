@@ -3,7 +3,10 @@
  * (`TradeFileMerger`), fed batch by batch to the same `TradeProcessing` as
  * `live` (bars on the `"trade"` clock, the strategy, its paper broker), the
  * equity sampled per sample interval, and the results written:
- * `summary.json`, `fills.ndjson` (as fills happen) and `report.html`.
+ * `summary.json`, `fills.ndjson` (as fills happen) and `report.html`, into
+ * a staging directory inside `--out` ({@linkcode STAGING}) and renamed into
+ * place at the end: a run refused or killed leaves the previous run's three
+ * files as they were.
  *
  * @module
  */
@@ -12,7 +15,6 @@ import { join } from "node:path";
 import type { BarsConfig, Config } from "../../common/config/mod.ts";
 import { parseBarInterval } from "../../common/config/bar_interval.ts";
 import { createLogger, type Logger } from "../../common/runtime/log.ts";
-import { formatCount, formatRate } from "../../common/runtime/format.ts";
 import type { StatusLine } from "../../common/runtime/status_line.ts";
 import { shutdownSignal } from "../../common/runtime/shutdown.ts";
 import {
@@ -29,6 +31,7 @@ import { EquityCurve } from "./_equity.ts";
 import { startProgressLine, stderrStatus } from "./_progress.ts";
 import { EquitySampler } from "./_sampler.ts";
 import { Feed } from "./_feed.ts";
+import { belowZeroLine, finalLine, oneLine } from "./_lines.ts";
 import {
   describeFilters,
   givenTwice,
@@ -37,7 +40,7 @@ import {
 } from "./_paths.ts";
 import { buildSummary } from "./_summary.ts";
 import { Thinned } from "./_thinned.ts";
-import type { BacktestResult, BacktestSummary, ReportFill } from "./result.ts";
+import type { BacktestResult, ReportFill } from "./result.ts";
 
 /** Exit status of a run stopped by SIGINT/SIGTERM (its results are partial). */
 const INTERRUPTED = 130;
@@ -45,6 +48,10 @@ const INTERRUPTED = 130;
 const MAX_REPORT_FILLS = 10_000;
 /** Most fills the report draws in all (symbols past it are thinned further). */
 const MAX_REPORT_FILLS_TOTAL = 50_000;
+/** The directory inside `--out` the results are written to before they are renamed into place. */
+const STAGING = ".partial";
+/** The three result files. */
+const RESULT_FILES = ["summary.json", "fills.ndjson", "report.html"];
 /** Bad rows logged one by one under `--on-bad-row skip`; the rest are only counted. */
 const BAD_ROWS_LOGGED = 10;
 
@@ -152,7 +159,7 @@ async function openAndRun(
   args: BacktestArgs,
   deps: RunDeps,
 ): Promise<number> {
-  const { log, bars, status, collected, signal } = deps;
+  const { log, collected } = deps;
   const merger = await openMerger(args, log, collected);
   if (typeof merger === "number") return merger;
   deps.clock.totalBytes = merger.totalBytes;
@@ -168,10 +175,35 @@ async function openAndRun(
     log.error(made);
     return 1;
   }
+  // A killed run's staging dir goes; this run's goes at the end, whatever
+  // the end (renamed into place, its files are no longer in it).
+  const staging = join(args.out, STAGING);
+  await Deno.remove(staging, { recursive: true }).catch(() => {});
+  const madeStaging = await makeDirectory(staging);
+  if (madeStaging !== undefined) {
+    await merger.close();
+    log.error(madeStaging);
+    return 1;
+  }
+  try {
+    return await runStaged(config, args, { ...deps, merger, staging });
+  } finally {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Runs with the results written into `staging`, renamed into `args.out` at the end; the exit status. */
+async function runStaged(
+  config: Config,
+  args: BacktestArgs,
+  deps: RunDeps & { merger: TradeFileMerger; staging: string },
+): Promise<number> {
+  const { log, bars, status, collected, signal, merger, staging } = deps;
   const processing = await openProcessing(config, args, {
     bars,
     status,
     collected,
+    staging,
   }).catch(async (error) => {
     await merger.close();
     if (error instanceof StrategyLoadError) {
@@ -203,6 +235,7 @@ async function openAndRun(
     renderReport: deps.renderReport,
     log,
     stopped,
+    staging,
   });
   return collected.failure !== undefined ? 1 : stopped ? INTERRUPTED : 0;
 }
@@ -229,6 +262,10 @@ async function openMerger(
       onOutOfOrder: (path, line) =>
         log.warn(
           `${path}:${line}: trade time goes back in this file; it is merged at its current trade, so the merged stream is not sorted there`,
+        ),
+      onDuplicate: (path, first) =>
+        log.warn(
+          `${path}: trades also read from ${first} (the same trades under two names?); each is processed once, the repeats counted as duplicates`,
         ),
       onProgress: (read) => collected.bytesRead = read,
     });
@@ -269,6 +306,8 @@ async function openProcessing(
     bars: BarsConfig;
     status: StatusLine | undefined;
     collected: Collected;
+    /** Where fills.ndjson is written. */
+    staging: string;
   },
 ): Promise<TradeProcessing> {
   const { collected, status } = deps;
@@ -277,7 +316,7 @@ async function openProcessing(
       ...config.tradingCore,
       strategy: args.strategy,
       barsOut: undefined,
-      fillsOut: join(args.out, "fills.ndjson"),
+      fillsOut: join(deps.staging, "fills.ndjson"),
       bars: deps.bars,
     },
     {
@@ -366,7 +405,11 @@ async function feedAll(
   return { feed, curve, seconds };
 }
 
-/** Writes summary.json and report.html, then logs the final line (and the failure first). */
+/**
+ * Writes summary.json and report.html beside fills.ndjson in the staging
+ * dir, renames the three into `--out`, then logs the final line (and the
+ * failure first).
+ */
 async function writeResults(
   run: Run,
   end: {
@@ -378,6 +421,8 @@ async function writeResults(
     log: Logger;
     /** A signal stopped the run. */
     stopped: boolean;
+    /** Where the results are written before they are renamed into place. */
+    staging: string;
   },
 ): Promise<void> {
   const { feed, curve, seconds, args, log } = end;
@@ -392,6 +437,7 @@ async function writeResults(
     from: feed.from,
     to: feed.to,
     badRows: collected.badRows,
+    duplicates: run.merger.duplicates,
     broker: run.processing.broker!,
     sampleInterval: intervals.find((i) => parseBarInterval(i) === everyMs)!,
     equity: curve.figures(),
@@ -404,13 +450,16 @@ async function writeResults(
   };
   try {
     await Deno.writeTextFile(
-      join(args.out, "summary.json"),
+      join(end.staging, "summary.json"),
       JSON.stringify(summary, null, 2) + "\n",
     );
     await Deno.writeTextFile(
-      join(args.out, "report.html"),
+      join(end.staging, "report.html"),
       end.renderReport(result),
     );
+    for (const file of RESULT_FILES) {
+      await Deno.rename(join(end.staging, file), join(args.out, file));
+    }
   } catch (error) {
     collected.failure ??= `Cannot write the results to ${args.out}: ${
       error instanceof Error ? error.message : error
@@ -421,6 +470,8 @@ async function writeResults(
       `skipped ${collected.badRows} bad rows in all (the first ${BAD_ROWS_LOGGED} are above)`,
     );
   }
+  const belowZero = belowZeroLine(summary);
+  if (belowZero !== undefined) log.warn(belowZero);
   const partial = collected.failure !== undefined || end.stopped;
   if (collected.failure !== undefined) log.error(collected.failure);
   log.info(
@@ -446,29 +497,4 @@ function reportFills(lists: Map<string, Thinned<ReportFill>>): ReportFill[] {
   const capped = new Thinned<ReportFill>(MAX_REPORT_FILLS_TOTAL);
   for (const fill of all) capped.push(fill);
   return [...capped.items];
-}
-
-/** The last line: trades, their rate, P&L, fills, where the files are. */
-function finalLine(
-  summary: BacktestSummary,
-  where: { seconds: number; out: string },
-): string {
-  const { seconds, out } = where;
-  return `${formatCount(summary.trades)} trades in ${seconds.toFixed(1)} s (${
-    formatRate(summary.trades / Math.max(seconds, 1e-9))
-  }), P&L ${summary.pnl.toFixed(2)} (realized ${
-    summary.realizedPnl.toFixed(2)
-  }, unrealized ${
-    summary.unrealizedPnl.toFixed(2)
-  }), ${summary.fills} fills; results in ${out}/ (summary.json, fills.ndjson, report.html)`;
-}
-
-/**
- * A strategy failure (`strategy FILE failed in HOOK: <stack>`) as one line:
- * the message, and where the strategy threw (its first stack frame).
- */
-function oneLine(message: string): string {
-  const lines = message.split("\n");
-  const frame = lines.find((line) => /^\s+at /.test(line))?.trim();
-  return frame === undefined ? lines[0] : `${lines[0]} (${frame})`;
 }
