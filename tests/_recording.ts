@@ -89,7 +89,10 @@ export async function writeRecording(
     const r = next();
     us += r & 1023; // ~0.5 ms apart on average
     const s = symbols[(r >>> 10) % 3];
-    if (((r >>> 12) & 3) === 0) s.cents += ((r >>> 14) & 7) - 3 || 1;
+    // A step of ±1..4 cents on a quarter of the trades, as often up as
+    // down (a drift would leave a trend strategy nothing to do).
+    const step = (r >>> 14) & 7;
+    if (((r >>> 12) & 3) === 0) s.cents += step < 4 ? step - 4 : step - 3;
     if (s.cents < 100) s.cents = 100;
     s.seq++;
     s.id++;

@@ -161,19 +161,44 @@ export class MergeWorkers {
         event.preventDefault();
         // The files it held (see open) fail, each a TradeFileReadError.
         for (const [index, cursor] of this.#cursors) {
-          if (index % count === i) cursor.fail(event.message);
+          if (this.#slot(index) === i) cursor.fail(event.message);
         }
       };
       this.#workers.push(worker);
     }
   }
 
-  /** File `path`, number `index` of the merge, parsed by one of the workers. */
-  open(path: string, index: number, options: CursorOptions): MergeSource {
-    const worker = this.#workers[index % this.#workers.length];
-    const cursor = new RemoteCursor(worker, index, path, index, options);
+  /**
+   * File `path`, number `index` of the merge, parsed by one of the workers;
+   * undefined when it is this thread's to parse. The files are dealt out
+   * in turn to the workers and this thread, which takes one share: it is
+   * idle two thirds of the time otherwise (with one worker for 3 files,
+   * the worker's parsing is the merge's pace; measured in
+   * docs/benchmarks.md).
+   */
+  open(
+    path: string,
+    index: number,
+    options: CursorOptions,
+  ): MergeSource | undefined {
+    const slot = this.#slot(index);
+    if (slot < 0) return undefined;
+    const cursor = new RemoteCursor(
+      this.#workers[slot],
+      index,
+      path,
+      index,
+      options,
+    );
     this.#cursors.set(index, cursor);
     return cursor;
+  }
+
+  /** The worker that parses file `index`, or -1 for this thread. */
+  #slot(index: number): number {
+    const count = this.#workers.length;
+    const slot = index % (count + 1);
+    return slot === count ? -1 : slot;
   }
 
   /** Stops the workers (their files are closed with them). */

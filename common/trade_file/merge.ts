@@ -99,8 +99,9 @@ export interface MergeTradeFilesOptions {
   /** Records per yielded batch at most. @default 4096 */
   batchSize?: number;
   /**
-   * Worker threads that parse the files while this one merges (each file in
-   * one of them); 0 parses them in this thread. The merged stream is the
+   * Worker threads that parse the files while this one merges (the files
+   * dealt out in turn to the workers and this thread, which takes one
+   * share); 0 parses them in this thread. The merged stream is the
    * same. A worker loads its modules from the source tree, so it needs read
    * access to common/. @default one less than the cores
    * (`navigator.hardwareConcurrency`), at most one per file, for two files
