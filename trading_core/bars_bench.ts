@@ -10,27 +10,13 @@
  * @module
  */
 
-import { encodeMessage } from "../common/wire/codec.ts";
-import { Side, type TradeRecord } from "../common/wire/trade.ts";
-import { TradeView } from "../common/wire/trade_view.ts";
+import { benchTrades } from "../tests/_bench_trades.ts";
 import type { Bar } from "./bar.ts";
 import { BarBuilder } from "./bars.ts";
 
 /** Trades per iteration. */
 const TRADES = 100_000;
-const T0_NS = 1_764_000_000_000_000_000n;
-const records: TradeRecord[] = Array.from({ length: TRADES }, (_, i) => ({
-  side: i % 3 === 0 ? Side.Buy : Side.Sell,
-  flags: 0,
-  seq: i,
-  tsEvent: T0_NS + BigInt(i) * 1_000_123n,
-  tsRecv: T0_NS,
-  priceFixed: 67_123_450_000_000n + BigInt(i % 17) * 10_000_000n,
-  size: 0.001 * ((i % 5) + 1),
-  tradeId: BigInt(i),
-}));
-const view = new TradeView();
-view.wrap(encodeMessage(records));
+const view = benchTrades(TRADES, { stepNs: 1_000_123n });
 let sink = 0;
 const onBar = (bar: Bar) => {
   sink += bar.trades;
