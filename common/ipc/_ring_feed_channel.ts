@@ -131,6 +131,7 @@ export function channelStats(channel: Channel): StreamStats {
     },
     invalid: channel.invalid,
     lag: channel.reader?.lag() ?? 0,
+    capacity: channel.reader?.capacity,
     restarts: channel.restarts,
     evictions: channel.evictions,
     state: channel.state,

@@ -1,6 +1,6 @@
 /**
  * The ring feed's own metric families (how far each reader is behind its
- * ring, how often a producer evicted its tethered reader) and its causes of
+ * ring, how big that ring is, how often a producer evicted its tethered reader) and its causes of
  * loss, which it reports through `TradeFeed.metrics` and
  * `TradeFeed.lossCauses`.
  *
@@ -19,9 +19,10 @@ export const RING_FEED_LOSS_CAUSES: readonly LossCause[] = [
 ];
 
 /**
- * `marketbus_ring_lag_trades` and `marketbus_ring_evictions_total`: the lag
- * and evictions of row `index` of `rows`, labelled `streams[index]`, for
- * each stream.
+ * `marketbus_ring_lag_trades`, `marketbus_ring_capacity_trades` and
+ * `marketbus_ring_evictions_total`: the lag, ring size and evictions of row
+ * `index` of `rows`, labelled `streams[index]`, for each stream (the
+ * capacity only for streams whose ring is attached).
  */
 export function ringFeedFamilies(
   rows: readonly StreamStats[],
@@ -38,6 +39,17 @@ export function ringFeedFamilies(
         labels,
         value: rows[index]?.lag ?? 0,
       })),
+    ),
+    gauge(
+      {
+        name: "marketbus_ring_capacity_trades",
+        help:
+          "Slots of the ring read (its producer's transport.ipc.capacity): a reader this many trades behind loses trades.",
+      },
+      streams.flatMap((labels, index) => {
+        const capacity = rows[index]?.capacity;
+        return capacity === undefined ? [] : [{ labels, value: capacity }];
+      }),
     ),
     counter(
       {

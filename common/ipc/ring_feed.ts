@@ -147,7 +147,7 @@ export class RingFeed implements TradeFeed {
     return this.#channels.map(channelStats);
   }
 
-  /** `marketbus_ring_lag_trades` and `marketbus_ring_evictions_total` of each stream, labelled `streams[index]`. */
+  /** `marketbus_ring_lag_trades`, `marketbus_ring_capacity_trades` and `marketbus_ring_evictions_total` of each stream, labelled `streams[index]`. */
   metrics(streams: readonly Labels[]): MetricFamily[] {
     return ringFeedFamilies(this.stats(), streams);
   }

@@ -232,6 +232,8 @@ export interface StreamStats {
   invalid: number;
   /** Trades published but not yet read. */
   lag: number;
+  /** Slots of the ring being read (ring feeds only; absent while no ring is attached). */
+  capacity?: number;
   /** Producer restarts seen. */
   restarts: number;
   /** Times a producer evicted this stream's tethered ring reader (ring feeds only). */
