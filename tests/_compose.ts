@@ -7,8 +7,10 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { parse } from "yaml";
+import { type Config, parseConfig } from "../common/config/mod.ts";
 import { PROJECT_ROOT } from "./nats_server.ts";
 
 /** A healthcheck of compose.yaml. */
@@ -225,4 +227,73 @@ export function listenPort(address: NatsConfValue | undefined): number {
     );
   }
   return Number(match[1]);
+}
+
+/** Is `service` a NATS server (the `nats:` image)? */
+export function isNats(service: ComposeService): boolean {
+  return service.image.startsWith("nats:");
+}
+
+/** Is `service` a marketbus role (the `denoland/deno:` image)? */
+export function isRole(service: ComposeService): boolean {
+  return service.image.startsWith("denoland/deno:");
+}
+
+/** `deno run FLAGS role/main.ts --config FILE`, taken apart. */
+export interface RoleCommand {
+  /** `data_manager` or `trading_core`. */
+  role: string;
+  /** The permission and lock flags. */
+  flags: string[];
+  /** The config file, relative to the working directory. */
+  configFile: string;
+}
+
+/** A role service's command and the config it loads. */
+export type RoleService = RoleCommand & {
+  /** The config, parsed as the role would (no environment). */
+  config: Config;
+};
+
+/** The command of a role service, taken apart; fails when it is not `deno run … role/main.ts --config FILE`. */
+export function roleCommand(service: ComposeService): RoleCommand {
+  const [deno, run, ...args] = service.command;
+  assert.deepEqual([deno, run], ["deno", "run"]);
+  const script = args.findIndex((arg) => !arg.startsWith("-"));
+  const match = /^(data_manager|trading_core)\/main\.ts$/.exec(args[script]);
+  assert.ok(match, `expected a role's main.ts in ${service.command}`);
+  const [flag, configFile, ...rest] = args.slice(script + 1);
+  assert.deepEqual([flag, rest], ["--config", []]);
+  return { role: match[1], flags: args.slice(0, script), configFile };
+}
+
+/** The command of a role service and its config, read through `read`. */
+export function roleService(
+  service: ComposeService,
+  read: ProjectReader,
+): RoleService {
+  const command = roleCommand(service);
+  const file = projectPath(
+    service,
+    join(service.working_dir ?? "", command.configFile),
+  );
+  return { ...command, config: parseConfig(read(file), { file, env: {} }) };
+}
+
+/** The metrics port a role service listens on (its config's `metrics.port`). */
+export function roleMetricsPort(
+  service: ComposeService,
+  read: ProjectReader,
+): number {
+  const { role, config } = roleService(service, read);
+  return role === "data_manager"
+    ? config.dataManager.metrics.port
+    : config.tradingCore.metrics.port;
+}
+
+/** The container port of a `127.0.0.1:host:container` mapping; fails for any other form (a port on every interface). */
+export function containerPort(mapping: string): number {
+  const match = /^127\.0\.0\.1:(\d+):(\d+)$/.exec(mapping);
+  assert.ok(match, `expected "127.0.0.1:HOST:CONTAINER", got "${mapping}"`);
+  return Number(match[2]);
 }

@@ -5,10 +5,12 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type Config, parseConfig } from "../common/config/mod.ts";
 import {
   type ComposeFile,
   type ComposeService,
+  containerPort,
+  isNats,
+  isRole,
   listenPort,
   namedVolumeAt,
   type NatsConf,
@@ -17,7 +19,14 @@ import {
   projectPath,
   type ProjectReader,
   readProjectFile,
+  type RoleService,
+  roleService,
 } from "./_compose.ts";
+import {
+  MONITORING_CHECKS,
+  MONITORING_MUTATIONS,
+  MONITORING_PROFILES,
+} from "./_compose_monitoring.ts";
 import { COMPOSE_PERMISSIONS, testNeeding } from "./_permissions.ts";
 import { PROJECT_ROOT } from "./nats_server.ts";
 
@@ -34,6 +43,7 @@ const PROFILES: Record<string, string[]> = {
   "nats-3": ["cluster"],
   "data_manager-cluster": ["cluster"],
   "trading_core-cluster": ["cluster"],
+  ...MONITORING_PROFILES,
 };
 
 /** Everything the checks look at, read through one reader (mutated in tests). */
@@ -66,49 +76,9 @@ class Project {
   }
 
   /** The config a role service loads, and its parsed command. */
-  role(service: ComposeService): RoleCommand & { config: Config } {
-    const command = roleCommand(service);
-    const file = projectPath(
-      service,
-      join(service.working_dir ?? "", command.configFile),
-    );
-    return {
-      ...command,
-      config: parseConfig(this.read(file), { file, env: {} }),
-    };
+  role(service: ComposeService): RoleService {
+    return roleService(service, this.read);
   }
-}
-
-function isNats(service: ComposeService): boolean {
-  return service.image.startsWith("nats:");
-}
-
-/** `deno run FLAGS role/main.ts --config FILE`, taken apart. */
-interface RoleCommand {
-  /** `data_manager` or `trading_core`. */
-  role: string;
-  /** The permission and lock flags. */
-  flags: string[];
-  /** The config file, relative to the working directory. */
-  configFile: string;
-}
-
-function roleCommand(service: ComposeService): RoleCommand {
-  const [deno, run, ...args] = service.command;
-  assert.deepEqual([deno, run], ["deno", "run"]);
-  const script = args.findIndex((arg) => !arg.startsWith("-"));
-  const match = /^(data_manager|trading_core)\/main\.ts$/.exec(args[script]);
-  assert.ok(match, `expected a role's main.ts in ${service.command}`);
-  const [flag, configFile, ...rest] = args.slice(script + 1);
-  assert.deepEqual([flag, rest], ["--config", []]);
-  return { role: match[1], flags: args.slice(0, script), configFile };
-}
-
-/** The container port of a `127.0.0.1:host:container` mapping. */
-function containerPort(mapping: string): number {
-  const match = /^127\.0\.0\.1:(\d+):(\d+)$/.exec(mapping);
-  assert.ok(match, `expected "127.0.0.1:HOST:CONTAINER", got "${mapping}"`);
-  return Number(match[2]);
 }
 
 /** The port of the `http://127.0.0.1:PORT/healthz` URL a healthcheck probes. */
@@ -142,7 +112,11 @@ function checkImages(project: Project): void {
   )?.[1];
   const deno = /^DENO_VERSION=([\d.]+)$/m.exec(project.read(".ci/run"))?.[1];
   assert.ok(nats && deno, "pinned nats-server and Deno versions not found");
-  for (const [name, service] of project.services) {
+  for (
+    const [name, service] of project.services.filter(([, s]) =>
+      isNats(s) || isRole(s)
+    )
+  ) {
     assert.equal(
       service.image,
       isNats(service) ? `nats:${nats}-alpine` : `denoland/deno:debian-${deno}`,
@@ -198,7 +172,7 @@ function checkCluster(
 
 function checkRoles(project: Project): void {
   for (
-    const [name, service] of project.services.filter(([, s]) => !isNats(s))
+    const [name, service] of project.services.filter(([, s]) => isRole(s))
   ) {
     const { role, flags, configFile, config } = project.role(service);
     assert.equal(name.split("-")[0], role, `${name} runs ${role}`);
@@ -304,6 +278,7 @@ const CHECKS = {
   "publisher and consumer agree on the stream": checkPublisherMatchesConsumer,
   "host ports unique, named volumes declared": checkHostPortsAndVolumes,
   "cluster config differs only in servers and replicas": checkConfigTwins,
+  ...MONITORING_CHECKS,
 };
 
 function checkAll(read: ProjectReader): void {
@@ -383,6 +358,7 @@ const MUTATIONS: { file: string; from: string; to: string; error: RegExp }[] = [
     to: "denoland/deno:debian-2.9.5",
     error: /2\.9\.6/,
   },
+  ...MONITORING_MUTATIONS,
 ];
 
 for (const { file, from, to, error } of MUTATIONS) {
