@@ -23,7 +23,7 @@ export const DASHBOARD_FILE = "config/grafana/dashboards/marketbus.json";
 /** The binaries of Debian's `prometheus` package. */
 export type PrometheusTool = "promtool" | "prometheus";
 
-/** Finding and running promtool or prometheus, their temp files, and parsing YAML (the yaml package reads LOG_TOKENS). */
+/** Finding and running promtool or prometheus, their temp files, and parsing YAML (the yaml package reads LOG_TOKENS and LOG_STREAM). */
 export const TOOL_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
   { name: "run" },
   { name: "read" },
@@ -32,6 +32,7 @@ export const TOOL_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
   { name: "env", variable: "PROMTOOL_BIN" },
   { name: "env", variable: "PROMETHEUS_BIN" },
   { name: "env", variable: "LOG_TOKENS" },
+  { name: "env", variable: "LOG_STREAM" },
 ];
 
 /** `PROMTOOL_BIN` / `PROMETHEUS_BIN`, else `tool` on `PATH`; `undefined` when none. */

@@ -25,12 +25,13 @@ export const SYMBOLS = ["BTCUSDT", "ETHUSDT"];
 /** The ring pipeline's `transport.ipc.capacity` (not the default, so the gauge is seen to follow it). */
 export const RING_CAPACITY = 4096;
 
-/** Spawning the roles and nats-server, their temp files, their endpoints on loopback; yaml reads LOG_TOKENS. */
+/** Spawning the roles and nats-server, their temp files, their endpoints on loopback; the yaml package reads LOG_TOKENS and LOG_STREAM. */
 export const MONITORING_ROLE_PERMISSIONS: Deno.PermissionDescriptor[] = [
   ...ROLE_PERMISSIONS,
   ...harnessPermissions(),
   { name: "net", host: "127.0.0.1" },
   { name: "env", variable: "LOG_TOKENS" },
+  { name: "env", variable: "LOG_STREAM" },
 ];
 
 /** The metric names (sample names: `_bucket`, `_sum`, `_count` apart) the roles export. */

@@ -62,10 +62,11 @@ export const SHM_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
   { name: "ffi" },
 ];
 
-/** Reading compose.yaml and the files it mounts: the yaml package reads `LOG_TOKENS` while parsing. */
+/** Reading compose.yaml and the files it mounts: the yaml package reads `LOG_TOKENS` and `LOG_STREAM` while parsing. */
 export const COMPOSE_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
   { name: "read" },
   { name: "env", variable: "LOG_TOKENS" },
+  { name: "env", variable: "LOG_STREAM" },
 ];
 
 /**

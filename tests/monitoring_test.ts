@@ -33,7 +33,7 @@ import {
 import { type RoleNames, startRoles } from "./_monitoring_roles.ts";
 import { COMPOSE_PERMISSIONS, testNeeding } from "./_permissions.ts";
 
-/** Reading the committed files (the yaml package reads LOG_TOKENS). */
+/** Reading the committed files (COMPOSE_PERMISSIONS: read, and the variables the yaml package reads). */
 const test = testNeeding(COMPOSE_PERMISSIONS);
 const pure = testNeeding([]);
 
