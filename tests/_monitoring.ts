@@ -35,20 +35,23 @@ export const TOOL_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
   { name: "env", variable: "LOG_STREAM" },
 ];
 
-/** `PROMTOOL_BIN` / `PROMETHEUS_BIN`, else `tool` on `PATH`; `undefined` when none. */
+/** Is `path` an executable file? */
+function executable(path: string): boolean {
+  try {
+    const info = Deno.statSync(path);
+    return info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+/** `PROMTOOL_BIN` / `PROMETHEUS_BIN` when executable, else `tool` on `PATH`; `undefined` when none. */
 export function findTool(tool: PrometheusTool): string | undefined {
   const explicit = Deno.env.get(`${tool.toUpperCase()}_BIN`);
-  if (explicit) return explicit;
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    const path = join(dir || ".", tool);
-    try {
-      const info = Deno.statSync(path);
-      if (info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0) return path;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
+  if (explicit) return executable(explicit) ? explicit : undefined;
+  return (Deno.env.get("PATH") ?? "").split(":")
+    .map((dir) => join(dir || ".", tool))
+    .find(executable);
 }
 
 /** Why scripts/install_prometheus.sh last said it could not install (its one line), if it did. */
@@ -72,6 +75,9 @@ export function toolSkipReason(
   if (missing.length > 0) return `needs ${missing.join(", ")}`;
   const absent = tools.filter((tool) => findTool(tool) === undefined);
   if (absent.length === 0) return undefined;
+  const variable = `${absent[0].toUpperCase()}_BIN`;
+  const explicit = Deno.env.get(variable);
+  if (explicit) return `${variable}=${explicit} is not an executable file`;
   const why = installFailure();
   return `no ${absent.join(" or ")}: ${
     why === undefined
