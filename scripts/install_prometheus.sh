@@ -40,16 +40,19 @@ apt_root
 # ask /usr/sbin/policy-rc.d; 101 = not allowed), and put back whatever
 # policy-rc.d was there, on every exit.
 policy=/usr/sbin/policy-rc.d
-saved=
-if [[ -e "$policy" ]]; then
-  saved=$policy.marketbus-saved
-  "${as_root[@]}" mv "$policy" "$saved"
-fi
+saved=$policy.marketbus-saved
+moved=0
+wrote=0
 restore_policy() {
-  "${as_root[@]}" rm -f "$policy"
-  if [[ -n "$saved" ]]; then "${as_root[@]}" mv "$saved" "$policy"; fi
+  if ((wrote)); then "${as_root[@]}" rm -f "$policy"; fi
+  if ((moved)); then "${as_root[@]}" mv "$saved" "$policy"; fi
 }
 trap restore_policy EXIT
+if [[ -e "$policy" ]]; then
+  "${as_root[@]}" mv "$policy" "$saved" || apt_skip "cannot move $policy aside to deny service starts"
+  moved=1
+fi
+wrote=1
 printf '#!/bin/sh\n# scripts/install_prometheus.sh: no service starts while it installs\nexit 101\n' |
   "${as_root[@]}" tee "$policy" >/dev/null
 "${as_root[@]}" chmod 755 "$policy"

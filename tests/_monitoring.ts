@@ -86,18 +86,26 @@ export function toolSkipReason(
   }; or set PROMTOOL_BIN and PROMETHEUS_BIN`;
 }
 
+/** What a {@linkcode toolTest} runs, and needs besides. */
+export interface ToolTestOptions {
+  /** The binaries it runs. */
+  tools: readonly PrometheusTool[];
+  /**
+   * Permissions it needs besides {@linkcode TOOL_PERMISSIONS}.
+   * @default {[]}
+   */
+  permissions?: readonly Deno.PermissionDescriptor[];
+}
+
 /**
- * Registers a test that runs `tools` (and needs `permissions` besides):
- * skipped, with the reason in its name, when {@linkcode toolSkipReason}
- * gives one.
+ * Registers a test that runs `options.tools` (and needs
+ * `options.permissions` besides): skipped, with the reason in its name, when
+ * {@linkcode toolSkipReason} gives one.
  */
 export function toolTest(
   name: string,
-  options: {
-    tools: readonly PrometheusTool[];
-    permissions?: readonly Deno.PermissionDescriptor[];
-  },
   fn: (t: Deno.TestContext) => void | Promise<void>,
+  options: ToolTestOptions,
 ): void {
   const permissions = [...TOOL_PERMISSIONS, ...options.permissions ?? []];
   const reason = toolSkipReason(options.tools, permissions);

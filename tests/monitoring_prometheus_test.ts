@@ -67,7 +67,6 @@ function instantiate(expr: string): string {
 
 toolTest(
   "a real Prometheus on the committed config and rules (scaled to 1 s) over serve --nats and live --nats: their series, the recording rules, data in every panel compose fills, no alert while healthy; live SIGSTOPped → MarketbusTargetDown and MarketbusStaleData fire; SIGCONT → scraped again",
-  { tools: ["prometheus"], permissions: MONITORING_ROLE_PERMISSIONS },
   async () => {
     const committed = parse(readProject(`${PROMETHEUS_DIR}/prometheus.yml`));
     const factor = INTERVAL_MS / durationMs(committed.global.scrape_interval);
@@ -206,4 +205,5 @@ toolTest(
     live.kill("SIGINT");
     await Promise.all([serve.finish(10_000), live.finish(10_000)]);
   },
+  { tools: ["prometheus"], permissions: MONITORING_ROLE_PERMISSIONS },
 );

@@ -61,7 +61,6 @@ function scrapeIntervalMs(): number {
 
 toolTest(
   "promtool check config: config/prometheus/prometheus.yml and its rules",
-  { tools: ["promtool"] },
   async () => {
     const { code, output } = await runTool("promtool", [
       "check",
@@ -71,11 +70,11 @@ toolTest(
     assert.equal(code, 0, output);
     assert.match(output, /SUCCESS: 2 rule files found/);
   },
+  { tools: ["promtool"] },
 );
 
 toolTest(
   "promtool check rules: every rule file",
-  { tools: ["promtool"] },
   async () => {
     const files = [...ruleFiles().keys()];
     const { code, output } = await runTool("promtool", [
@@ -86,11 +85,11 @@ toolTest(
     assert.equal(code, 0, output);
     assert.equal(output.match(/SUCCESS/g)?.length, files.length, output);
   },
+  { tools: ["promtool"] },
 );
 
 toolTest(
   "promtool test rules: each alert fires, each near miss stays quiet, the recording rules' values",
-  { tools: ["promtool"] },
   async () => {
     const { code, output } = await runTool("promtool", [
       "test",
@@ -100,6 +99,7 @@ toolTest(
     assert.equal(code, 0, output);
     assert.equal(output.match(/SUCCESS/g)?.length, TEST_FILES.length, output);
   },
+  { tools: ["promtool"] },
 );
 
 /** A promtool test group (the keys used). */
@@ -258,7 +258,6 @@ function mutated(mutation: Mutation): string {
 
 toolTest(
   "promtool tests catch broken alerts: each never firing (the test where it fires fails), each looser (its near miss fails)",
-  { tools: ["promtool"] },
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "marketbus_rules_" });
     try {
@@ -310,6 +309,7 @@ toolTest(
       await Deno.remove(dir, { recursive: true });
     }
   },
+  { tools: ["promtool"] },
 );
 
 // --------------------------------------------------------- windows, names
