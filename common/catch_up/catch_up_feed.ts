@@ -156,6 +156,7 @@ export class CatchUpFeed implements TradeFeed {
   readonly #behindQuietMs: number;
   #streams: Stream[] = [];
   #byKey = new Map<string, Stream>();
+  #historyDone = false; // every stream live: the history's connection closed
 
   /**
    * Composes `options.history` and `options.live`; nothing is read until
@@ -228,6 +229,7 @@ export class CatchUpFeed implements TradeFeed {
       limit: options.limit && options.limit > 0 ? options.limit : Infinity,
       stop,
       stopHistory: () => {
+        this.#historyDone = true;
         history.abort();
         clearInterval(settle); // every stream live: nothing to settle
       },
@@ -484,11 +486,15 @@ export class CatchUpFeed implements TradeFeed {
     };
   }
 
-  /** Both feeds' own metric families, the live one's first. */
+  /**
+   * Both feeds' own metric families, the live one's first; once every stream
+   * is live, the live one's only (the history's connection is closed on
+   * purpose: its `marketbus_nats_connected 0` would say it was lost).
+   */
   metrics(streams: readonly Labels[]): MetricFamily[] {
-    return [
-      ...this.#live.metrics(streams),
-      ...this.#history.metrics(streams),
-    ];
+    const live = this.#live.metrics(streams);
+    return this.#historyDone
+      ? live
+      : [...live, ...this.#history.metrics(streams)];
   }
 }

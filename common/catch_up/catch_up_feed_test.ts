@@ -17,6 +17,7 @@ import type {
 import { SnapshotFeed } from "../transport/snapshot_feed.ts";
 import { captureLog } from "../../tests/_capture_log.ts";
 import { delay } from "../runtime/delay.ts";
+import { gauge } from "../metrics/registry.ts";
 import { CatchUpFeed } from "./catch_up_feed.ts";
 
 /** A feed whose subscription the test drives; it ends when its signal aborts. */
@@ -88,7 +89,7 @@ class ScriptedFeed implements TradeFeed {
     };
   }
   metrics() {
-    return [];
+    return [gauge({ name: `${this.name}_family`, help: this.name }, 1)];
   }
 }
 
@@ -158,6 +159,26 @@ Deno.test("CatchUpFeed: history, then the held live trades, per stream in order;
     ["B", 1, 3],
   ]);
   assert.deepEqual(stats[1].lostBy, { overwritten: 3 });
+});
+
+Deno.test("CatchUpFeed: the history's metric families (its NATS connection, its consumer) are exported while it is read, not once every stream is live and its connection closed", async () => {
+  const live = new ScriptedFeed("live", ["A", "B"]);
+  const history = new ScriptedFeed("history", ["A", "B"]);
+  const feed = new CatchUpFeed({ history, live, hold: 16, behindQuietMs: 0 });
+  const names = () => feed.metrics([]).map((family) => family.name);
+  assert.deepEqual(names(), ["live_family", "history_family"], "before");
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], () => {}, { signal: stop.signal });
+  live.send("A", 9, [2]);
+  history.send("A", 9, [1, 2]);
+  assert.deepEqual(names(), ["live_family", "history_family"], "A switched");
+  live.send("B", 9, [2]);
+  history.send("B", 9, [1, 2]);
+  assert.equal(history.ended, true);
+  assert.deepEqual(names(), ["live_family"], "every stream live");
+  stop.abort();
+  await done;
+  assert.deepEqual(names(), ["live_family"], "after the subscription");
 });
 
 Deno.test("--snapshot with --catch-up: each stream's snapshot first, marked, before its history; then the history in order with the snapshot's trade again, unmarked, in its place, the switch and live; nothing skipped", async () => {
