@@ -1,14 +1,14 @@
 /**
- * compose.yaml and the NATS server config files its services mount, read for
- * the tests: the parsed services, where a container path lives in the
- * project, and a reader of the nats-server config syntax the shipped files
- * use.
+ * compose.yaml and the files its services mount, read for the tests: project
+ * files by path or by a `dir/*.ext` glob, the parsed services, where a
+ * container path lives in the project, and a reader of the nats-server config
+ * syntax the shipped files use.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { parse } from "yaml";
 import { type Config, parseConfig } from "../common/config/mod.ts";
 import { PROJECT_ROOT } from "./nats_server.ts";
@@ -78,6 +78,17 @@ export type ProjectReader = (path: string) => string;
 /** Reads project files from disk. */
 export function readProjectFile(path: string): string {
   return Deno.readTextFileSync(join(PROJECT_ROOT, path));
+}
+
+/** The project files a `dir/*.ext` glob matches (the only form used), sorted. */
+export function globFiles(pattern: string): string[] {
+  const dir = dirname(pattern);
+  const match = /^\*(\.\w+)$/.exec(basename(pattern));
+  assert.ok(match, `expected DIR/*.EXT, got ${pattern}`);
+  const names = [...Deno.readDirSync(join(PROJECT_ROOT, dir))]
+    .filter((entry) => entry.isFile && entry.name.endsWith(match[1]))
+    .map((entry) => join(dir, entry.name));
+  return names.sort();
 }
 
 /** Parses compose.yaml text, resolving YAML merge keys (`<<: *anchor`) as Compose does. */

@@ -10,12 +10,13 @@
  */
 
 import assert from "node:assert/strict";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { parse } from "yaml";
 import {
   type ComposeFile,
   type ComposeService,
   containerPort,
+  globFiles,
   isRole,
   projectPath,
   type ProjectReader,
@@ -93,17 +94,6 @@ export function prometheusConfigPath(project: ComposeProject): string {
 /** The Prometheus config the `prometheus` service runs, parsed. */
 export function prometheusConfig(project: ComposeProject): PrometheusConfig {
   return parse(project.read(prometheusConfigPath(project)));
-}
-
-/** The project files a `dir/*.ext` glob matches (the only form used), sorted. */
-export function globFiles(pattern: string): string[] {
-  const dir = dirname(pattern);
-  const match = /^\*(\.\w+)$/.exec(basename(pattern));
-  assert.ok(match, `expected DIR/*.EXT, got ${pattern}`);
-  const names = [...Deno.readDirSync(join(PROJECT_ROOT, dir))]
-    .filter((entry) => entry.isFile && entry.name.endsWith(match[1]))
-    .map((entry) => join(dir, entry.name));
-  return names.sort();
 }
 
 function checkImages(project: ComposeProject): void {

@@ -1,29 +1,37 @@
 /**
- * Real `serve` and `live` processes for the monitoring tests, and the metric
- * names their /metrics carry: the NATS pipeline as compose runs it (`serve
- * --nats --no-ipc`, `live --nats`), and the ring (`serve --nats` with its
- * rings, `live` on the ring, `live --catch-up`), on a nats-server of their
- * own, so the names the rules and dashboard use are checked against what
- * the roles export rather than a hand-made list.
+ * Real `serve` and `live` processes for the monitoring tests, on a
+ * nats-server of their own: the NATS pipeline as compose runs it (`serve
+ * --nats --no-ipc`, `live --nats`), the ring pipeline (`serve --nats` with
+ * its rings, `live` on the ring, `live --catch-up`), and a `live --nats`
+ * whose server is not there (it never connects). Each has a metrics port
+ * and the `pipeline` and `service` labels a scrape config gives it; their
+ * `/metrics` is read with the real Prometheus parser (`_metrics_scrape.ts`).
  *
  * @module
  */
 
 import { delay } from "../common/runtime/delay.ts";
-import { gatedTest, harnessPermissions } from "./_permissions.ts";
+import { harnessPermissions } from "./_permissions.ts";
 import {
   ROLE_PERMISSIONS,
   type RoleConfig,
   roleConfig,
   RoleProcess,
 } from "./_ipc_roles.ts";
-import { freePort, waitUntil } from "./_metrics_scrape.ts";
-import { startNatsServer } from "./nats_server.ts";
+import { freePort, scrape, waitUntil } from "./_metrics_scrape.ts";
+import type { ParsedExposition } from "./promcheck.ts";
+import { type NatsServer, startNatsServer } from "./nats_server.ts";
 
 /** The symbols both pipelines carry. */
 export const SYMBOLS = ["BTCUSDT", "ETHUSDT"];
-/** The ring pipeline's `transport.ipc.capacity` (not the default, so the gauge is seen to follow it). */
-export const RING_CAPACITY = 4096;
+/**
+ * The ring pipeline's `transport.ipc.capacity`: not the default, so the
+ * capacity gauge is seen to follow it, and small, so a stopped reader is half
+ * a ring behind within seconds.
+ */
+export const RING_CAPACITY = 1024;
+/** Synthetic trades a second of each `serve`. */
+const RATE = "200";
 
 /** Spawning the roles and nats-server, their temp files, their endpoints on loopback; the yaml package reads LOG_TOKENS and LOG_STREAM. */
 export const MONITORING_ROLE_PERMISSIONS: Deno.PermissionDescriptor[] = [
@@ -32,135 +40,169 @@ export const MONITORING_ROLE_PERMISSIONS: Deno.PermissionDescriptor[] = [
   { name: "net", host: "127.0.0.1" },
   { name: "env", variable: "LOG_TOKENS" },
   { name: "env", variable: "LOG_STREAM" },
+  { name: "env", variable: "PROMCHECK_BIN" },
 ];
 
-/** The metric names (sample names: `_bucket`, `_sum`, `_count` apart) the roles export. */
-export interface RoleNames {
-  /** Every role of both pipelines. */
-  all: ReadonlySet<string>;
-  /** The NATS pipeline as compose runs it. */
-  compose: ReadonlySet<string>;
-  /** `marketbus_ring_capacity_trades` of the ring `live`, per symbol. */
-  ringCapacities: number[];
+/** The roles, by what they are. */
+export type RoleName =
+  | "serveNats"
+  | "liveNats"
+  | "serveRing"
+  | "liveRing"
+  | "liveCatchUp"
+  | "liveUnreachable";
+
+/** A running role, its metrics port and the labels a scrape config gives it. */
+export interface MonitoredRole {
+  /** The process. */
+  readonly process: RoleProcess;
+  /** Its `--metrics-port`. */
+  readonly port: number;
+  /** `compose` (the NATS pipeline), `ring`, or `unreachable`. */
+  readonly pipeline: string;
+  /** `data_manager` or `trading_core` (`trading_core_catch_up` for `live --catch-up`). */
+  readonly service: string;
 }
 
-/** The sample names of an exposition text. */
-export function sampleNames(text: string): Set<string> {
-  return new Set(
-    text.split("\n")
-      .filter((line) => line !== "" && !line.startsWith("#"))
-      .map((line) => line.split(/[{ ]/)[0]),
-  );
+/** The families each role is scraped for until it has them all (ready). */
+const READY_FAMILIES: Record<RoleName, string[]> = {
+  serveNats: [
+    "marketbus_trades_sent_total",
+    "marketbus_nats_publish_ack_latency_seconds",
+  ],
+  liveNats: [
+    "marketbus_end_to_end_latency_seconds",
+    "marketbus_nats_consumer_pending_messages",
+  ],
+  serveRing: ["marketbus_ring_readers", "marketbus_ring_reader_lag_ratio"],
+  liveRing: ["marketbus_ring_capacity_trades"],
+  liveCatchUp: ["marketbus_caught_up"],
+  liveUnreachable: ["marketbus_nats_connected"],
+};
+
+/** Is every stream of `exposition` caught up (`marketbus_caught_up` 1)? */
+export function caughtUp(exposition: ParsedExposition): boolean {
+  const streams = exposition.families.marketbus_caught_up?.metrics ?? [];
+  return streams.length === SYMBOLS.length &&
+    streams.every((stream) => stream.value === 1);
 }
 
-/** `/metrics` on `port` once it has a sample of every one of `names`. */
-async function metricsWith(port: number, names: string[]): Promise<string> {
-  return await waitUntil(`${names} on :${port}/metrics`, async () => {
-    const response = await fetch(`http://127.0.0.1:${port}/metrics`);
-    const text = await response.text();
-    const have = sampleNames(text);
-    return names.every((name) => have.has(name)) ? text : undefined;
-  }, { timeoutMs: 60_000 });
-}
+/** Both pipelines and the unreachable `live`; disposing stops them all and removes their files. */
+export class MonitoredPipelines implements AsyncDisposable {
+  /** The roles, by name. */
+  readonly roles: Readonly<Record<RoleName, MonitoredRole>>;
+  #server: NatsServer;
+  #configs: RoleConfig[];
 
-/** A role started with `--metrics-port` on a free port. */
-function role(
-  which: "serve" | "live",
-  config: RoleConfig,
-  args: string[],
-): { process: RoleProcess; port: number } {
-  const port = freePort();
-  const process = new RoleProcess(which, config, [
-    ...args,
-    "--metrics-port",
-    String(port),
-  ]);
-  return { process, port };
-}
+  private constructor(
+    server: NatsServer,
+    configs: RoleConfig[],
+    roles: Record<RoleName, MonitoredRole>,
+  ) {
+    this.#server = server;
+    this.#configs = configs;
+    this.roles = roles;
+  }
 
-/** The values of `name` in an exposition text, in order. */
-function values(text: string, name: string): number[] {
-  return text.split("\n")
-    .filter((line) =>
-      line.startsWith(`${name}{`) || line.startsWith(`${name} `)
-    )
-    .map((line) => Number(line.split(" ").at(-1)));
-}
-
-/**
- * Registers a test that starts both pipelines, waits until each role
- * exports the families it is there for, and hands `check` their names.
- */
-export function startRoles(
-  name: string,
-  check: (roles: RoleNames) => void | Promise<void>,
-): void {
-  gatedTest({
-    name,
-    permissions: MONITORING_ROLE_PERMISSIONS,
-    async fn() {
-      await using server = await startNatsServer();
-      const nats = { url: server.url };
-      await using composeConfig = await roleConfig({ symbols: SYMBOLS, nats });
-      await using ringConfig = await roleConfig({
+  /** Starts nats-server and the roles (not waiting for them: see {@linkcode ready}). */
+  static async start(): Promise<MonitoredPipelines> {
+    const server = await startNatsServer();
+    const nats = { url: server.url };
+    const configs = await Promise.all([
+      roleConfig({ symbols: SYMBOLS, nats }),
+      roleConfig({ symbols: SYMBOLS, capacity: RING_CAPACITY, nats }),
+      // Nothing listens on this port: that live never connects.
+      roleConfig({
         symbols: SYMBOLS,
-        capacity: RING_CAPACITY,
-        nats,
-      });
-      const rate = ["--rate", "200"];
-      const roles = {
-        serveNats: role("serve", composeConfig, [
-          "--nats",
-          "--no-ipc",
-          ...rate,
-        ]),
-        liveNats: role("live", composeConfig, ["--nats"]),
-        serveRing: role("serve", ringConfig, ["--nats", ...rate]),
-        liveRing: role("live", ringConfig, []),
-        liveCatchUp: role("live", ringConfig, ["--catch-up", "1m"]),
-      };
-      try {
-        const [serveNats, liveNats, serveRing, liveRing, liveCatchUp] =
-          await Promise.all([
-            metricsWith(roles.serveNats.port, [
-              "marketbus_trades_sent_total",
-              "marketbus_nats_publish_ack_latency_seconds_bucket",
-            ]),
-            metricsWith(roles.liveNats.port, [
-              "marketbus_end_to_end_latency_seconds_bucket",
-              "marketbus_nats_consumer_pending_messages",
-            ]),
-            metricsWith(roles.serveRing.port, [
-              "marketbus_ring_readers",
-              "marketbus_ring_reader_lag_ratio",
-            ]),
-            metricsWith(roles.liveRing.port, [
-              "marketbus_ring_capacity_trades",
-            ]),
-            metricsWith(roles.liveCatchUp.port, ["marketbus_caught_up"]),
-          ]);
-        const compose = new Set([
-          ...sampleNames(serveNats),
-          ...sampleNames(liveNats),
-        ]);
-        const all = new Set([
-          ...compose,
-          ...sampleNames(serveRing),
-          ...sampleNames(liveRing),
-          ...sampleNames(liveCatchUp),
-        ]);
-        await check({
-          all,
-          compose,
-          ringCapacities: values(liveRing, "marketbus_ring_capacity_trades"),
-        });
-      } finally {
-        for (const { process } of Object.values(roles)) process.kill("SIGINT");
-        await delay(0);
-        for (const { process } of Object.values(roles)) {
-          await process.finish(10_000);
-        }
-      }
-    },
-  });
+        nats: { url: `nats://127.0.0.1:${freePort()}` },
+      }),
+    ]);
+    const [compose, ring, nowhere] = configs;
+    const role = (
+      which: "serve" | "live",
+      config: RoleConfig,
+      labels: { pipeline: string; service: string },
+      args: string[],
+    ): MonitoredRole => {
+      const port = freePort();
+      const process = new RoleProcess(which, config, [
+        ...args,
+        "--metrics-port",
+        String(port),
+      ]);
+      return { process, port, ...labels };
+    };
+    const rate = ["--rate", RATE];
+    const composeDm = { pipeline: "compose", service: "data_manager" };
+    const composeTc = { pipeline: "compose", service: "trading_core" };
+    const ringDm = { pipeline: "ring", service: "data_manager" };
+    const ringTc = { pipeline: "ring", service: "trading_core" };
+    const catchUp = { pipeline: "ring", service: "trading_core_catch_up" };
+    const none = { pipeline: "unreachable", service: "trading_core" };
+    return new MonitoredPipelines(server, configs, {
+      serveNats: role("serve", compose, composeDm, [
+        "--nats",
+        "--no-ipc",
+        ...rate,
+      ]),
+      liveNats: role("live", compose, composeTc, ["--nats"]),
+      serveRing: role("serve", ring, ringDm, ["--nats", ...rate]),
+      liveRing: role("live", ring, ringTc, []),
+      liveCatchUp: role("live", ring, catchUp, ["--catch-up", "1m"]),
+      liveUnreachable: role("live", nowhere, none, ["--nats"]),
+    });
+  }
+
+  /** `/metrics` of role `name`, parsed. */
+  scrape(name: RoleName): Promise<ParsedExposition> {
+    return scrape(this.roles[name].port);
+  }
+
+  /**
+   * `/metrics` of role `name` once `until` holds for it (polled every
+   * 200 ms: each scrape runs the parser), within 60 s.
+   */
+  async scrapeUntil(
+    name: RoleName,
+    what: string,
+    until: (exposition: ParsedExposition) => boolean,
+  ): Promise<ParsedExposition> {
+    return await waitUntil(`${name}: ${what}`, async () => {
+      const exposition = await this.scrape(name);
+      if (until(exposition)) return exposition;
+      await delay(200);
+      return undefined;
+    }, { timeoutMs: 60_000 });
+  }
+
+  /** Each role's `/metrics` once it has the families it is there for. */
+  async ready(): Promise<Record<RoleName, ParsedExposition>> {
+    const names = Object.keys(READY_FAMILIES) as RoleName[];
+    const expositions = await Promise.all(names.map((name) =>
+      this.scrapeUntil(
+        name,
+        `${READY_FAMILIES[name]}`,
+        (exposition) =>
+          READY_FAMILIES[name].every((family) =>
+            (exposition.families[family]?.metrics.length ?? 0) > 0
+          ),
+      )
+    ));
+    return Object.fromEntries(
+      names.map((name, i) => [name, expositions[i]]),
+    ) as Record<RoleName, ParsedExposition>;
+  }
+
+  /** Stops every role (SIGINT; SIGCONT first, in case one is stopped), then nats-server, and removes the configs. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    const all = Object.values(this.roles);
+    try {
+      for (const { process } of all) process.kill("SIGCONT");
+      for (const { process } of all) process.kill("SIGINT");
+      await Promise.all(all.map(({ process }) => process.finish(10_000)));
+    } finally {
+      for (const config of this.#configs) await config[Symbol.asyncDispose]();
+      await this.#server[Symbol.asyncDispose]();
+    }
+  }
 }

@@ -1,25 +1,16 @@
 /**
  * A real Prometheus (Debian's `/usr/bin/prometheus`, or `PROMETHEUS_BIN`) for
  * tests: started on a free loopback port with a temp config and storage,
- * queried through its HTTP API, stopped and removed on dispose. Beside it,
- * the committed rules made fast for a test: every range window and `for:`
- * scaled by the same factor, derived from the files rather than written
- * twice.
+ * queried through its HTTP API, stopped and removed on dispose.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { stringify } from "yaml";
-import {
-  durationMs,
-  findTool,
-  formatDuration,
-  type RuleFile,
-  ruleFiles,
-  scaleWindows,
-} from "./_monitoring.ts";
+import { findTool } from "./_prometheus_tools.ts";
+import type { RuleFile } from "./_prometheus_rules.ts";
 import { freePort, waitUntil } from "./_metrics_scrape.ts";
 
 /** A series of a query's answer. */
@@ -36,23 +27,6 @@ export interface ApiAlert {
   labels: Record<string, string>;
   /** `pending` or `firing`. */
   state: string;
-}
-
-/** The committed rule files with every range window and `for:` multiplied by `factor`, by file name. */
-export function scaledRuleFiles(factor: number): Map<string, RuleFile> {
-  const scaled = new Map<string, RuleFile>();
-  for (const [path, file] of ruleFiles()) {
-    for (const group of file.groups) {
-      for (const rule of group.rules) {
-        rule.expr = scaleWindows(rule.expr, factor);
-        if (rule.for !== undefined) {
-          rule.for = formatDuration(durationMs(rule.for) * factor);
-        }
-      }
-    }
-    scaled.set(basename(path), file);
-  }
-  return scaled;
 }
 
 /** A running Prometheus; disposing stops it and removes its directory. */

@@ -9,28 +9,27 @@
 
 import assert from "node:assert/strict";
 import { parse } from "yaml";
+import { readProjectFile } from "./_compose.ts";
 import {
-  DASHBOARD_FILE,
   dashboardPanels,
-  durationMs,
-  PROMETHEUS_DIR,
-  readProject,
-  toolTest,
-} from "./_monitoring.ts";
+  emptyUnderCompose,
+  readDashboard,
+  runnable,
+} from "./_grafana_dashboard.ts";
 import { MONITORING_ROLE_PERMISSIONS, SYMBOLS } from "./_monitoring_roles.ts";
 import {
-  type ApiAlert,
-  PrometheusServer,
+  PROMETHEUS_DIR,
   scaledRuleFiles,
-} from "./_prometheus_server.ts";
+  scrapeIntervalMs,
+} from "./_prometheus_rules.ts";
+import { type ApiAlert, PrometheusServer } from "./_prometheus_server.ts";
+import { toolTest } from "./_prometheus_tools.ts";
 import { roleConfig, RoleProcess } from "./_ipc_roles.ts";
 import { freePort, waitUntil } from "./_metrics_scrape.ts";
 import { startNatsServer } from "./nats_server.ts";
 
 /** The test's scrape and evaluation interval, ms. */
 const INTERVAL_MS = 1000;
-/** What a panel the NATS-only compose pipeline leaves empty says. */
-const EMPTY_UNDER_COMPOSE = /empty under compose/;
 
 /**
  * The committed prometheus.yml with the test's intervals, and the job of
@@ -38,7 +37,7 @@ const EMPTY_UNDER_COMPOSE = /empty under compose/;
  * 127.0.0.1; the cluster's DNS job and Prometheus's own are left out.
  */
 function testConfig(ports: Record<string, number>): Record<string, unknown> {
-  const config = parse(readProject(`${PROMETHEUS_DIR}/prometheus.yml`));
+  const config = parse(readProjectFile(`${PROMETHEUS_DIR}/prometheus.yml`));
   const interval = `${INTERVAL_MS / 1000}s`;
   config.global = {
     scrape_interval: interval,
@@ -57,19 +56,10 @@ function testConfig(ports: Record<string, number>): Record<string, unknown> {
   return config;
 }
 
-/** A dashboard expression made runnable: every value of its variables. */
-function instantiate(expr: string): string {
-  return expr
-    .replaceAll("$__rate_interval", `${(4 * INTERVAL_MS) / 1000}s`)
-    .replaceAll("$pipeline", ".*")
-    .replaceAll("$symbol", ".*");
-}
-
 toolTest(
   "a real Prometheus on the committed config and rules (scaled to 1 s) over serve --nats and live --nats: their series, the recording rules, data in every panel compose fills, no alert while healthy; live SIGSTOPped → MarketbusTargetDown and MarketbusStaleData fire; SIGCONT → scraped again",
   async () => {
-    const committed = parse(readProject(`${PROMETHEUS_DIR}/prometheus.yml`));
-    const factor = INTERVAL_MS / durationMs(committed.global.scrape_interval);
+    const factor = INTERVAL_MS / scrapeIntervalMs();
     await using server = await startNatsServer();
     await using config = await roleConfig({
       symbols: SYMBOLS,
@@ -127,13 +117,11 @@ toolTest(
 
     // Every panel compose fills has data.
     const empty: string[] = [];
-    const panels = dashboardPanels(JSON.parse(readProject(DASHBOARD_FILE)));
+    const panels = dashboardPanels(readDashboard());
     for (const panel of panels) {
-      if (EMPTY_UNDER_COMPOSE.test(`${panel.row} ${panel.description}`)) {
-        continue;
-      }
+      if (emptyUnderCompose(panel)) continue;
       for (const expr of panel.exprs) {
-        const result = await prometheus.query(instantiate(expr));
+        const result = await prometheus.query(runnable(expr, INTERVAL_MS));
         if (result.length === 0) empty.push(`"${panel.title}": ${expr}`);
       }
     }

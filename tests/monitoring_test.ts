@@ -12,26 +12,40 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
+import { readProjectFile } from "./_compose.ts";
+import {
+  dashboardPanels,
+  emptyUnderCompose,
+  readDashboard,
+  templateExprs,
+} from "./_grafana_dashboard.ts";
+import {
+  caughtUp,
+  MonitoredPipelines,
+  MONITORING_ROLE_PERMISSIONS,
+  RING_CAPACITY,
+  type RoleName,
+} from "./_monitoring_roles.ts";
+import { valuesBy } from "./_metrics_scrape.ts";
+import { COMPOSE_PERMISSIONS, gatedTest, testNeeding } from "./_permissions.ts";
 import {
   allRules,
-  DASHBOARD_FILE,
-  dashboardPanels,
-  durationMs,
   PROMETHEUS_DIR,
-  promqlNames,
-  rangeWindows,
-  readProject,
   recordingRules,
-  resolvedNames,
   type Rule,
   ruleFiles,
-  runTool,
+  scrapeIntervalMs,
+} from "./_prometheus_rules.ts";
+import { runTool, toolTest } from "./_prometheus_tools.ts";
+import {
+  durationMs,
+  PROMETHEUS_OWN,
+  promqlNames,
+  rangeWindows,
+  resolvedNames,
   scaleWindows,
-  templateExprs,
-  toolTest,
-} from "./_monitoring.ts";
-import { type RoleNames, startRoles } from "./_monitoring_roles.ts";
-import { COMPOSE_PERMISSIONS, testNeeding } from "./_permissions.ts";
+} from "./_promql.ts";
+import type { ParsedExposition } from "./promcheck.ts";
 
 /** Reading the committed files (COMPOSE_PERMISSIONS: read, and the variables the yaml package reads). */
 const test = testNeeding(COMPOSE_PERMISSIONS);
@@ -43,19 +57,6 @@ const TEST_FILES = [
   ALERT_TESTS,
   `${PROMETHEUS_DIR}/tests/marketbus_recording_test.yml`,
 ];
-/** Prometheus's own series the rules and dashboard may use. */
-const PROMETHEUS_OWN = new Set(["up", "ALERTS"]);
-/** What a panel the NATS-only compose pipeline leaves empty says (its description or its row's title). */
-const EMPTY_UNDER_COMPOSE = /empty under compose/;
-
-function dashboard() {
-  return JSON.parse(readProject(DASHBOARD_FILE));
-}
-
-function scrapeIntervalMs(): number {
-  const config = parse(readProject(`${PROMETHEUS_DIR}/prometheus.yml`));
-  return durationMs(config.global.scrape_interval);
-}
 
 // ------------------------------------------------------------------ promtool
 
@@ -114,7 +115,7 @@ interface TestGroup {
 }
 
 test("every alert has a promtool test where it fires and a near miss (its own group, on every metric the alert reads, evaluated past its for:) where it does not", () => {
-  const groups: TestGroup[] = parse(readProject(ALERT_TESTS)).tests;
+  const groups: TestGroup[] = parse(readProjectFile(ALERT_TESTS)).tests;
   const alerts = allRules(ruleFiles()).filter((rule) => rule.alert);
   assert.ok(alerts.length >= 8, "the alerts the issue names, and more");
   for (const alert of alerts) {
@@ -233,7 +234,7 @@ const MUTATIONS: Mutation[] = [
 
 /** The alert rules with `mutation` applied, as YAML. */
 function mutated(mutation: Mutation): string {
-  const file = parse(readProject(ALERTS_FILE));
+  const file = parse(readProjectFile(ALERTS_FILE));
   const rule: Rule | undefined = file.groups
     .flatMap((g: { rules: Rule[] }) => g.rules)
     .find((r: Rule) => r.alert === mutation.alert);
@@ -259,7 +260,7 @@ toolTest(
       await Deno.mkdir(join(dir, "rules"));
       await Deno.mkdir(join(dir, "tests"));
       const tests = join(dir, "tests", "marketbus_alerts_test.yml");
-      const all = parse(readProject(ALERT_TESTS));
+      const all = parse(readProjectFile(ALERT_TESTS));
       const alerts = allRules(ruleFiles()).filter((r) => r.alert);
       const never: Mutation[] = alerts.map((rule) => ({
         alert: rule.alert!,
@@ -313,7 +314,7 @@ test("every range window of the rules and the dashboard is at least 4 scrape int
   const minimum = 4 * scrapeIntervalMs();
   const exprs = [
     ...allRules(ruleFiles()).map((rule) => rule.expr),
-    ...dashboardPanels(dashboard()).flatMap((panel) => panel.exprs),
+    ...dashboardPanels(readDashboard()).flatMap((panel) => panel.exprs),
   ];
   const short = exprs.flatMap((expr) =>
     rangeWindows(expr)
@@ -361,6 +362,21 @@ function unknownNames(
   );
 }
 
+/** The sample names of a parsed exposition (a histogram's `_bucket`, `_sum` and `_count`). */
+function sampleNames(exposition: ParsedExposition): string[] {
+  return Object.entries(exposition.families).flatMap(([name, family]) =>
+    family.type === "HISTOGRAM"
+      ? [`${name}_bucket`, `${name}_sum`, `${name}_count`]
+      : [name]
+  );
+}
+
+/** The metric names the roles export: every role's, and the NATS pipeline's (as compose runs it). */
+interface RoleNames {
+  all: ReadonlySet<string>;
+  compose: ReadonlySet<string>;
+}
+
 /** The checks of the dashboard and rules against what the roles export. */
 function checkNames(roles: RoleNames): void {
   const rules = allRules(ruleFiles());
@@ -372,7 +388,7 @@ function checkNames(roles: RoleNames): void {
       problems.push(`rule ${rule.alert ?? rule.record}: ${unknown}`);
     }
   }
-  const board = dashboard();
+  const board = readDashboard();
   for (const expr of templateExprs(board)) {
     const unknown = unknownNames(expr, recorded, roles.all);
     if (unknown.length) problems.push(`template ${expr}: ${unknown}`);
@@ -387,8 +403,7 @@ function checkNames(roles: RoleNames): void {
     const notInCompose = names.some((n) =>
       !roles.compose.has(n) && !PROMETHEUS_OWN.has(n)
     );
-    const says = EMPTY_UNDER_COMPOSE.test(`${panel.row} ${panel.description}`);
-    if (notInCompose !== says) {
+    if (notInCompose !== emptyUnderCompose(panel)) {
       problems.push(
         `panel "${panel.title}" (row "${panel.row}"): ${
           notInCompose
@@ -401,10 +416,47 @@ function checkNames(roles: RoleNames): void {
   assert.deepEqual(problems, [], "names not exported by serve or live");
 }
 
-startRoles(
-  "the rules' and the dashboard's metric names are those real serve and live processes (NATS as in compose, ring, catch-up) export; panels the NATS pipeline leaves empty say so; marketbus_ring_capacity_trades is the ring's capacity",
-  (roles) => {
-    checkNames(roles);
-    assert.deepEqual(roles.ringCapacities, [4096, 4096]);
+gatedTest({
+  name:
+    "the rules' and the dashboard's metric names are those real serve and live processes (NATS as in compose, ring, catch-up) export; panels the NATS pipeline leaves empty say so; marketbus_ring_capacity_trades is the ring's capacity; live --catch-up drops its history's marketbus_nats_connected once caught up, a live --nats that never connects reports 0",
+  permissions: MONITORING_ROLE_PERMISSIONS,
+  async fn() {
+    await using pipelines = await MonitoredPipelines.start();
+    const ready = await pipelines.ready();
+    const names = (roles: RoleName[]) =>
+      new Set(roles.flatMap((role) => sampleNames(ready[role])));
+    checkNames({
+      all: names(Object.keys(ready) as RoleName[]),
+      compose: names(["serveNats", "liveNats"]),
+    });
+    assert.deepEqual(
+      Object.values(
+        valuesBy(ready.liveRing, "marketbus_ring_capacity_trades", "symbol"),
+      ),
+      [RING_CAPACITY, RING_CAPACITY],
+    );
+    // Before its streams switch, the catch-up reads the history over NATS.
+    const caught = await pipelines.scrapeUntil(
+      "liveCatchUp",
+      "every stream caught up",
+      caughtUp,
+    );
+    assert.equal(
+      caught.families.marketbus_nats_connected,
+      undefined,
+      "the history's connection, closed on purpose once every stream is live, is not reported as lost",
+    );
+    assert.equal(
+      caught.families.marketbus_nats_consumer_pending_messages,
+      undefined,
+    );
+    const unreachable = await pipelines.scrape("liveUnreachable");
+    assert.deepEqual(
+      unreachable.families.marketbus_nats_connected?.metrics.map((m) =>
+        m.value
+      ),
+      [0],
+      "a live that never connected reports 0 (MarketbusNatsDisconnected)",
+    );
   },
-);
+});
