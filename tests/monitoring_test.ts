@@ -13,7 +13,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { readProjectFile } from "./_compose.ts";
+import { dashboardProblems } from "./_dashboard_checks.ts";
 import {
+  DASHBOARD_FILE,
   dashboardPanels,
   emptyUnderCompose,
   readDashboard,
@@ -323,6 +325,65 @@ test("every range window of the rules and the dashboard is at least 4 scrape int
   );
   assert.deepEqual(short, [], `windows under ${minimum} ms`);
   assert.ok(exprs.every((expr) => !expr.includes("$__interval")));
+});
+
+/** A change to the dashboard JSON (every occurrence), and what the checks must then say. */
+const DASHBOARD_MUTATIONS: { from: string; to: string; error: RegExp }[] = [
+  {
+    from:
+      "sum by (le) (pipeline_transport_le:marketbus_end_to_end_latency_seconds_bucket",
+    to:
+      "sum by (pipeline) (pipeline_transport_le:marketbus_end_to_end_latency_seconds_bucket",
+    error: /latency heatmap.*not summed by \(le\)/,
+  },
+  {
+    from: '"format": "heatmap"',
+    to: '"format": "time_series"',
+    error: /heatmap.*format is not "heatmap"/,
+  },
+  { from: '"calculate": false', to: '"calculate": true', error: /calculate/ },
+  {
+    from: '"unit": "s"',
+    to: '"unit": "ns"',
+    error: /y axis in ns, the buckets in s/,
+  },
+  {
+    from: '"unit": "s"',
+    to: '"unit": "ns"',
+    error: /p99.*shown in ns, computes s/,
+  },
+  {
+    from: '"unit": "percentunit"',
+    to: '"unit": "short"',
+    error: /Ring lag \/ capacity.*computes percentunit/,
+  },
+  {
+    from: '"unit": "bytes"',
+    to: '"unit": "decbytes"',
+    error: /computes bytes/,
+  },
+  { from: '"unit": "ops"', to: '"unit": "short"', error: /computes ops/ },
+  {
+    from: '"value": "percentunit"',
+    to: '"value": "short"',
+    error: /stall.*computes percentunit/,
+  },
+];
+
+test("the dashboard's heatmaps draw Prometheus's buckets (format heatmap, summed by le, not recalculated, the y axis in the histogram's unit); every query is shown in the unit its metric's name says", () => {
+  const recorded = recordingRules(allRules(ruleFiles()));
+  const check = (text?: string) =>
+    dashboardProblems(dashboardPanels(readDashboard(text)), recorded);
+  assert.deepEqual(check(), []);
+  const committed = readProjectFile(DASHBOARD_FILE);
+  for (const { from, to, error } of DASHBOARD_MUTATIONS) {
+    assert.ok(committed.includes(from), `${from} in ${DASHBOARD_FILE}`);
+    const problems = check(committed.replaceAll(from, to));
+    assert.ok(
+      problems.some((problem) => error.test(problem)),
+      `${from} → ${to}: expected ${error}, got ${problems.join("; ")}`,
+    );
+  }
 });
 
 pure(
