@@ -231,6 +231,31 @@ const MUTATIONS: Mutation[] = [
     ],
     fails: "near miss",
   },
+  // Another pipeline's streams of the same symbol do not count.
+  {
+    alert: "MarketbusStaleData",
+    expr: [
+      "unless on (pipeline, exchange, symbol)",
+      "unless on (exchange, symbol)",
+    ],
+    fails: "fires",
+  },
+  {
+    alert: "MarketbusStaleData",
+    expr: [
+      "and on (pipeline, exchange, symbol)",
+      "and on (exchange, symbol)",
+    ],
+    fails: "near miss",
+  },
+  {
+    alert: "MarketbusCatchUpStuck",
+    expr: [
+      "and on (pipeline, exchange, symbol)",
+      "and on (exchange, symbol)",
+    ],
+    fails: "near miss",
+  },
   { alert: "MarketbusTargetDown", for: "20s", fails: "near miss" },
 ];
 
