@@ -32,16 +32,22 @@ apt_found() {
   exit 0
 }
 
-# apt_root: sets as_root (empty as root, else sudo -n), or skips saying why.
-apt_root() {
-  command -v apt-get >/dev/null 2>&1 || apt_skip "no apt-get: not a Debian-like system"
+# apt_try_root: sets as_root (empty as root, else sudo -n) and succeeds, or
+# fails when neither is available.
+apt_try_root() {
   if [[ "$(id -u)" == 0 ]]; then
     as_root=()
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     as_root=(sudo -n)
   else
-    apt_skip "installing needs root, and sudo is missing or asks for a password"
+    return 1
   fi
+}
+
+# apt_root: sets as_root (empty as root, else sudo -n), or skips saying why.
+apt_root() {
+  command -v apt-get >/dev/null 2>&1 || apt_skip "no apt-get: not a Debian-like system"
+  apt_try_root || apt_skip "installing needs root, and sudo is missing or asks for a password"
 }
 
 # apt_install PACKAGE: apt-get install -y --no-install-recommends PACKAGE as
