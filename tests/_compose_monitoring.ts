@@ -248,6 +248,15 @@ function checkGrafana(project: ComposeProject): void {
     "grafana's timeInterval is prometheus.yml's scrape_interval",
   );
   const grafana = service(project, "grafana");
+  assert.ok(
+    service(project, "prometheus").healthcheck,
+    "prometheus: a healthcheck",
+  );
+  assert.equal(
+    grafana.depends_on?.prometheus?.condition,
+    "service_healthy",
+    "grafana starts once prometheus is healthy",
+  );
   const home = grafana.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH;
   const uids = new Set(
     JSON.stringify(JSON.parse(project.read(projectPath(grafana, home!))))
@@ -279,7 +288,7 @@ export const MONITORING_CHECKS: Record<
     checkMounts,
   "monitoring: Prometheus scrapes exactly the roles' services on their metrics ports":
     checkScrapeTargets,
-  "monitoring: Grafana's datasource is the Prometheus service, at its scrape interval, the dashboard's uid; anonymous read-only":
+  "monitoring: Grafana's datasource is the Prometheus service, at its scrape interval, the dashboard's uid; anonymous read-only; started once Prometheus is healthy":
     checkGrafana,
 };
 
@@ -319,6 +328,12 @@ export const MONITORING_MUTATIONS: {
     from: "./config/prometheus:/etc/prometheus:ro",
     to: "./config/prometheus:/etc/prometheus",
     error: /read-only/,
+  },
+  {
+    file: "compose.yaml",
+    from: "condition: service_healthy # ready",
+    to: "condition: service_started # ready",
+    error: /once prometheus is healthy/,
   },
   {
     file: "compose.yaml",

@@ -336,6 +336,46 @@ toolTest(
   { tools: ["promtool"] },
 );
 
+/** The alerts of the rule groups the docs suggest (```yaml blocks with `groups:`), by doc. */
+function suggestedAlerts(): { doc: string; alert: string; expr: string }[] {
+  return ["docs/observability.md", "docs/operations.md"].flatMap((doc) =>
+    [...readProjectFile(doc).matchAll(/```yaml\n([\s\S]*?)```/g)]
+      .map((block) => parse(block[1]))
+      .filter((yaml) => Array.isArray(yaml?.groups))
+      .flatMap((yaml: { groups: { rules: Rule[] }[] }) =>
+        yaml.groups.flatMap((group) => group.rules)
+      )
+      .flatMap((rule) =>
+        rule.alert ? [{ doc, alert: rule.alert, expr: rule.expr }] : []
+      )
+  );
+}
+
+test("the alerts the docs suggest besides the shipped ones repeat none of them (by name, or by a metric a shipped alert reads), nor each other", () => {
+  const shipped = allRules(ruleFiles()).filter((rule) => rule.alert);
+  const names = new Set(shipped.map((rule) => rule.alert));
+  const read = new Set(shipped.flatMap((rule) => promqlNames(rule.expr)));
+  const suggested = suggestedAlerts();
+  assert.ok(suggested.length >= 5, "the docs' suggested alerts found");
+  const repeats = suggested.flatMap(({ doc, alert, expr }) => {
+    const same = promqlNames(expr).filter((name) => read.has(name));
+    return names.has(alert) || same.length > 0
+      ? [`${doc}: ${alert} (${same.join(", ") || "its name"})`]
+      : [];
+  });
+  assert.deepEqual(
+    repeats,
+    [],
+    "suggested alerts that page again for a shipped one",
+  );
+  const all = suggested.map(({ alert }) => alert);
+  assert.deepEqual(
+    all.filter((a, i) => all.indexOf(a) !== i),
+    [],
+    "suggested twice",
+  );
+});
+
 // --------------------------------------------------------- windows, names
 
 test("every range window of the rules and the dashboard is at least 4 scrape intervals, or Grafana's $__rate_interval", () => {
