@@ -1,42 +1,24 @@
 /**
  * What trading_core does with the trades (`[trading_core]`): the strategy,
  * the bar intervals and output, what it does with existing or failing output
- * files, and its metrics endpoint.
+ * files, its metrics endpoint and its web console.
  *
  * @module
  */
 
-import { parseBarInterval } from "./bar_interval.ts";
 import type { Section } from "./_reader.ts";
-import { boundedDuration, nonEmptyPath, readMetrics } from "./_values.ts";
+import {
+  boundedDuration,
+  nonEmptyPath,
+  readIntervals,
+  readMetrics,
+} from "./_values.ts";
+import { readConsole } from "./_console.ts";
 import type { BarsConfig, BrokerConfig, TradingCoreConfig } from "./types.ts";
 import { BROKER_LIMITS } from "./broker_limits.ts";
 
 function readBars(section: Section): BarsConfig {
-  const intervals = section.stringList("intervals", ["1s", "1m"], {
-    check: (text) => {
-      parseBarInterval(text);
-      return text;
-    },
-    what: "interval",
-  });
-  const seen = new Set<number>();
-  for (const interval of intervals) {
-    const ms = parseBarInterval(interval);
-    if (seen.has(ms)) {
-      section.problem(
-        "intervals",
-        `interval "${interval}" is listed twice (as ${ms} ms)`,
-      );
-    }
-    seen.add(ms);
-  }
-  if (intervals.length === 0) {
-    section.problem(
-      "intervals",
-      'expected at least one interval, e.g. ["1s", "1m"]',
-    );
-  }
+  const intervals = readIntervals(section, "intervals", ["1s", "1m"]);
   const closeDelayMs = boundedDuration(section, "close_delay", {
     fallback: 250,
     min: 0,
@@ -131,6 +113,7 @@ export function readTradingCore(section: Section): TradingCoreConfig {
     );
   }
   const metrics = readMetrics(section.section("metrics"));
+  const liveConsole = readConsole(section.section("console"));
   section.done();
   return {
     strategy,
@@ -141,5 +124,6 @@ export function readTradingCore(section: Section): TradingCoreConfig {
     bars,
     broker,
     metrics,
+    console: liveConsole,
   };
 }

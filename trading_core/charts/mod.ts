@@ -56,13 +56,13 @@ const JAVASCRIPT = "text/javascript; charset=utf-8";
 
 /** The scripts, in load order: uPlot (global `uPlot`), then the plugins (global `marketbusCharts`). */
 export const CHART_SCRIPTS: readonly ChartAsset[] = Object.freeze([
-  asset("uPlot.iife.min.js", JAVASCRIPT, uplotScript),
-  asset("marketbus_charts.js", JAVASCRIPT, pluginScript),
+  textAsset("uPlot.iife.min.js", JAVASCRIPT, uplotScript),
+  textAsset("marketbus_charts.js", JAVASCRIPT, pluginScript),
 ]);
 
 /** The stylesheets: uPlot's (legend, cursor, axes layout). */
 export const CHART_STYLES: readonly ChartAsset[] = Object.freeze([
-  asset("uPlot.min.css", "text/css; charset=utf-8", uplotStyle),
+  textAsset("uPlot.min.css", "text/css; charset=utf-8", uplotStyle),
 ]);
 
 /** The asset called `name` (of {@linkcode CHART_SCRIPTS} and {@linkcode CHART_STYLES}), or `undefined`. */
@@ -119,7 +119,12 @@ function assertInlineSafe(text: string, tag: string): void {
   }
 }
 
-function asset(name: string, contentType: string, text: string): ChartAsset {
+/** A {@linkcode ChartAsset} of `text` (its SHA-256 computed): for a page's own files served beside the chart assets. */
+export function textAsset(
+  name: string,
+  contentType: string,
+  text: string,
+): ChartAsset {
   const sha256 = createHash("sha256").update(text, "utf8").digest("hex");
   return Object.freeze({ name, contentType, text, sha256 });
 }
