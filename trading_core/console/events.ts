@@ -73,6 +73,8 @@ export class ConsoleEvents {
   readonly #meta: EventsMeta;
   /** Per "stream:k" watched: what the last tick's chart parts ended at. */
   #sent = new Map<string, Sent>();
+  /** Per "stream:k" watched: the open bar last sent, as JSON. */
+  #opens = new Map<string, string>();
   #transport = "null";
   #ticks = 0;
   #refreshed = false;
@@ -98,7 +100,7 @@ export class ConsoleEvents {
       updates_per_second: this.#meta.updatesPerSecond,
       bars: this.#meta.bars,
     };
-    const chart = this.#chart(watch, true);
+    const chart = this.#chart(watch, true)!;
     if (watch.stream >= 0) this.#startFrom(watch.stream, watch.request.k);
     watch.full = false;
     return event(
@@ -196,10 +198,16 @@ export class ConsoleEvents {
       });
     }
     this.#sent = next;
+    for (const key of this.#opens.keys()) {
+      if (!next.has(key)) this.#opens.delete(key);
+    }
   }
 
-  /** The chart part of `watch`: whole, or what is new since the last tick. */
-  #chart(watch: ChartWatch, full: boolean): string {
+  /**
+   * The chart part of `watch`: whole, or what is new since the last tick
+   * (undefined: nothing, the open bar as it was).
+   */
+  #chart(watch: ChartWatch, full: boolean): string | undefined {
     const { candles, tape, table } = this.#sources;
     const { k } = watch.request;
     const interval = candles.intervals[k];
@@ -219,16 +227,25 @@ export class ConsoleEvents {
           : "this live has not met this stream (yet)",
       });
     }
-    const from = full ? undefined : this.#sent.get(`${stream}:${k}`);
+    const key = `${stream}:${k}`;
+    const from = full ? undefined : this.#sent.get(key);
     const name = table.stream(stream)!;
+    const bars = candles.since(stream, k, from?.closed ?? 0);
+    const open = candles.open(stream, k);
+    const trades = tape.since(stream, from?.tapeId ?? 0);
+    const openJson = JSON.stringify(open);
+    const unchanged = from !== undefined && bars.length === 0 &&
+      trades.length === 0 && this.#opens.get(key) === openJson;
+    this.#opens.set(key, openJson);
+    if (unchanged) return undefined;
     return JSON.stringify({
       exchange: name.exchange,
       symbol: name.symbol,
       interval,
       full: from === undefined,
-      bars: candles.since(stream, k, from?.closed ?? 0),
-      open: candles.open(stream, k),
-      tape: tape.since(stream, from?.tapeId ?? 0),
+      bars,
+      open,
+      tape: trades,
       note: null,
     });
   }

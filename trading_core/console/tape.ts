@@ -24,8 +24,10 @@ const STRIDE = 6;
 /** One stream's ring of entries. */
 interface StreamTape {
   entries: Float64Array;
-  /** Entries recorded since the stream was last watched: the last one's ID. */
+  /** The last entry's ID. */
   last: number;
+  /** The last ID before the stream was last watched: the tape holds those after it. */
+  from: number;
 }
 
 /** The tapes of the watched streams, by stream index. */
@@ -58,6 +60,7 @@ export class TradeTape {
       this.#tapes[stream] = {
         entries: new Float64Array(TAPE_SIZE * STRIDE),
         last,
+        from: last,
       };
     }
   }
@@ -67,10 +70,8 @@ export class TradeTape {
     if (!(this.#watchers[stream] > 0)) return;
     if (--this.#watchers[stream] === 0) {
       // The IDs go on from where they were if it is watched again.
-      const tape = this.#tapes[stream];
-      if (tape) {
-        this.#tapes[stream] = { entries: new Float64Array(0), last: tape.last };
-      }
+      const last = this.#tapes[stream]?.last ?? 0;
+      this.#tapes[stream] = { entries: new Float64Array(0), last, from: last };
     }
   }
 
@@ -111,7 +112,7 @@ export class TradeTape {
   since(stream: number, after: number): number[][] {
     const tape = this.#tapes[stream];
     if (tape === undefined || !this.watched(stream)) return [];
-    const first = Math.max(after + 1, tape.last - TAPE_SIZE + 1, 1);
+    const first = Math.max(after + 1, tape.last - TAPE_SIZE + 1, tape.from + 1);
     const out: number[][] = [];
     for (let id = first; id <= tape.last; id++) {
       const at = (id % TAPE_SIZE) * STRIDE;
