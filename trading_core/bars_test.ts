@@ -738,7 +738,11 @@ Deno.test("openBar: the open bar as it stands, the one the next close emits; und
   assert.equal(open.interval, "1s");
   assert.equal(builder.openBar(0, 1)!.interval, "1m");
   builder.addTrade(0, T0 + 1_000, 11, 1, Side.Buy);
-  assert.deepEqual(bars[0], open, "the bar it closed is the one openBar showed");
+  assert.deepEqual(
+    bars[0],
+    open,
+    "the bar it closed is the one openBar showed",
+  );
   assert.equal(builder.openBar(0, 0)!.start, T0 + 1_000);
   assert.equal(builder.openBar(1, 0), undefined);
   for (const [stream, k] of [[2, 0], [0, 2], [-1, 0], [0, 0.5]]) {
