@@ -12,6 +12,7 @@ import type { CandleStore } from "./candles.ts";
 import type { ConsoleTable, TableTick } from "./table.ts";
 import type { TradeTape } from "./tape.ts";
 import type { TransportWatch } from "./transport.ts";
+import { type ChartPart, type ConsoleMeta, SCHEMA_VERSION } from "./schema.ts";
 
 /** What a client asked to chart (`/events?exchange=E&symbol=S&interval=I`). */
 export interface ChartRequest {
@@ -94,9 +95,9 @@ export class ConsoleEvents {
     if (options.fresh || !this.#refreshed) this.#refresh(performance.now());
     const { candles } = this.#sources;
     this.#resolve(watch);
-    const meta = {
-      version: 1,
-      intervals: candles.intervals,
+    const meta: ConsoleMeta = {
+      version: SCHEMA_VERSION,
+      intervals: [...candles.intervals],
       updates_per_second: this.#meta.updatesPerSecond,
       bars: this.#meta.bars,
     };
@@ -214,7 +215,7 @@ export class ConsoleEvents {
     const stream = watch.stream;
     if (stream < 0) {
       const { exchange, symbol } = watch.request;
-      return JSON.stringify({
+      const waiting: ChartPart = {
         exchange: exchange ?? null,
         symbol: symbol ?? null,
         interval,
@@ -225,7 +226,8 @@ export class ConsoleEvents {
         note: exchange === undefined
           ? "no stream yet: waiting for the first one"
           : "this live has not met this stream (yet)",
-      });
+      };
+      return JSON.stringify(waiting);
     }
     const key = `${stream}:${k}`;
     const from = full ? undefined : this.#sent.get(key);
@@ -238,7 +240,7 @@ export class ConsoleEvents {
       trades.length === 0 && this.#opens.get(key) === openJson;
     this.#opens.set(key, openJson);
     if (unchanged) return undefined;
-    return JSON.stringify({
+    const part: ChartPart = {
       exchange: name.exchange,
       symbol: name.symbol,
       interval,
@@ -247,7 +249,8 @@ export class ConsoleEvents {
       open,
       tape: trades,
       note: null,
-    });
+    };
+    return JSON.stringify(part);
   }
 }
 

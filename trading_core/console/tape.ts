@@ -7,6 +7,7 @@
  */
 
 import type { TradeView } from "../../common/wire/trade_view.ts";
+import type { TapeEntry } from "./schema.ts";
 
 /** Trades kept per watched stream. */
 export const TAPE_SIZE = 50;
@@ -109,14 +110,14 @@ export class TradeTape {
    * {@linkcode TAPE_SIZE}, oldest first) as `[id, seq, tsEventMs, price,
    * size, side]` arrays; side 1 buy, 2 sell, 0 unknown.
    */
-  since(stream: number, after: number): number[][] {
+  since(stream: number, after: number): TapeEntry[] {
     const tape = this.#tapes[stream];
     if (tape === undefined || !this.watched(stream)) return [];
     const first = Math.max(after + 1, tape.last - TAPE_SIZE + 1, tape.from + 1);
-    const out: number[][] = [];
+    const out: TapeEntry[] = [];
     for (let id = first; id <= tape.last; id++) {
       const at = (id % TAPE_SIZE) * STRIDE;
-      out.push(Array.from(tape.entries.subarray(at, at + STRIDE)));
+      out.push(Array.from(tape.entries.subarray(at, at + STRIDE)) as TapeEntry);
     }
     return out;
   }
