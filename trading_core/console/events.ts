@@ -12,6 +12,7 @@ import type { CandleStore } from "./candles.ts";
 import type { ConsoleTable, TableTick } from "./table.ts";
 import type { TradeTape } from "./tape.ts";
 import type { TransportWatch } from "./transport.ts";
+import { type ChartPart, type ConsoleMeta, SCHEMA_VERSION } from "./schema.ts";
 
 /** What a client asked to chart (`/events?exchange=E&symbol=S&interval=I`). */
 export interface ChartRequest {
@@ -73,6 +74,8 @@ export class ConsoleEvents {
   readonly #meta: EventsMeta;
   /** Per "stream:k" watched: what the last tick's chart parts ended at. */
   #sent = new Map<string, Sent>();
+  /** Per "stream:k" watched: the open bar last sent, as JSON. */
+  #opens = new Map<string, string>();
   #transport = "null";
   #ticks = 0;
   #refreshed = false;
@@ -92,13 +95,13 @@ export class ConsoleEvents {
     if (options.fresh || !this.#refreshed) this.#refresh(performance.now());
     const { candles } = this.#sources;
     this.#resolve(watch);
-    const meta = {
-      version: 1,
-      intervals: candles.intervals,
+    const meta: ConsoleMeta = {
+      version: SCHEMA_VERSION,
+      intervals: [...candles.intervals],
       updates_per_second: this.#meta.updatesPerSecond,
       bars: this.#meta.bars,
     };
-    const chart = this.#chart(watch, true);
+    const chart = this.#chart(watch, true)!;
     if (watch.stream >= 0) this.#startFrom(watch.stream, watch.request.k);
     watch.full = false;
     return event(
@@ -196,17 +199,23 @@ export class ConsoleEvents {
       });
     }
     this.#sent = next;
+    for (const key of this.#opens.keys()) {
+      if (!next.has(key)) this.#opens.delete(key);
+    }
   }
 
-  /** The chart part of `watch`: whole, or what is new since the last tick. */
-  #chart(watch: ChartWatch, full: boolean): string {
+  /**
+   * The chart part of `watch`: whole, or what is new since the last tick
+   * (undefined: nothing, the open bar as it was).
+   */
+  #chart(watch: ChartWatch, full: boolean): string | undefined {
     const { candles, tape, table } = this.#sources;
     const { k } = watch.request;
     const interval = candles.intervals[k];
     const stream = watch.stream;
     if (stream < 0) {
       const { exchange, symbol } = watch.request;
-      return JSON.stringify({
+      const waiting: ChartPart = {
         exchange: exchange ?? null,
         symbol: symbol ?? null,
         interval,
@@ -217,20 +226,31 @@ export class ConsoleEvents {
         note: exchange === undefined
           ? "no stream yet: waiting for the first one"
           : "this live has not met this stream (yet)",
-      });
+      };
+      return JSON.stringify(waiting);
     }
-    const from = full ? undefined : this.#sent.get(`${stream}:${k}`);
+    const key = `${stream}:${k}`;
+    const from = full ? undefined : this.#sent.get(key);
     const name = table.stream(stream)!;
-    return JSON.stringify({
+    const bars = candles.since(stream, k, from?.closed ?? 0);
+    const open = candles.open(stream, k);
+    const trades = tape.since(stream, from?.tapeId ?? 0);
+    const openJson = JSON.stringify(open);
+    const unchanged = from !== undefined && bars.length === 0 &&
+      trades.length === 0 && this.#opens.get(key) === openJson;
+    this.#opens.set(key, openJson);
+    if (unchanged) return undefined;
+    const part: ChartPart = {
       exchange: name.exchange,
       symbol: name.symbol,
       interval,
       full: from === undefined,
-      bars: candles.since(stream, k, from?.closed ?? 0),
-      open: candles.open(stream, k),
-      tape: tape.since(stream, from?.tapeId ?? 0),
+      bars,
+      open,
+      tape: trades,
       note: null,
-    });
+    };
+    return JSON.stringify(part);
   }
 }
 

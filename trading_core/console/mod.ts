@@ -24,6 +24,18 @@ export {
   serveConsole,
   type ServeConsoleOptions,
 } from "./server.ts";
+// The JSON of the events, as types (docs/console.md says it in prose).
+export {
+  type ChartPart,
+  type ConsoleMeta,
+  SCHEMA_VERSION,
+  type SnapshotEvent,
+  type StreamName,
+  type StreamRow,
+  type TablePart,
+  type TapeEntry,
+  type UpdateEvent,
+} from "./schema.ts";
 // The events and their sources: the table, candles, tape, transport view.
 export {
   type ChartRequest,

@@ -137,6 +137,8 @@ export class ConsoleTable {
       totals.gaps += stats.figures(i).gaps;
       if (rate !== null) totals.rate = (totals.rate ?? 0) + rate;
     }
+    // Summed rates carry float noise: to 0.1 like each one.
+    if (totals.rate !== null) totals.rate = Math.round(totals.rate * 10) / 10;
     const totalsJson = JSON.stringify(totals);
     const totalsChanged = totalsJson !== this.#totals;
     this.#totals = totalsJson;

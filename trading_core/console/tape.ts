@@ -7,6 +7,7 @@
  */
 
 import type { TradeView } from "../../common/wire/trade_view.ts";
+import type { TapeEntry } from "./schema.ts";
 
 /** Trades kept per watched stream. */
 export const TAPE_SIZE = 50;
@@ -24,8 +25,10 @@ const STRIDE = 6;
 /** One stream's ring of entries. */
 interface StreamTape {
   entries: Float64Array;
-  /** Entries recorded since the stream was last watched: the last one's ID. */
+  /** The last entry's ID. */
   last: number;
+  /** The last ID before the stream was last watched: the tape holds those after it. */
+  from: number;
 }
 
 /** The tapes of the watched streams, by stream index. */
@@ -58,6 +61,7 @@ export class TradeTape {
       this.#tapes[stream] = {
         entries: new Float64Array(TAPE_SIZE * STRIDE),
         last,
+        from: last,
       };
     }
   }
@@ -67,10 +71,8 @@ export class TradeTape {
     if (!(this.#watchers[stream] > 0)) return;
     if (--this.#watchers[stream] === 0) {
       // The IDs go on from where they were if it is watched again.
-      const tape = this.#tapes[stream];
-      if (tape) {
-        this.#tapes[stream] = { entries: new Float64Array(0), last: tape.last };
-      }
+      const last = this.#tapes[stream]?.last ?? 0;
+      this.#tapes[stream] = { entries: new Float64Array(0), last, from: last };
     }
   }
 
@@ -108,14 +110,14 @@ export class TradeTape {
    * {@linkcode TAPE_SIZE}, oldest first) as `[id, seq, tsEventMs, price,
    * size, side]` arrays; side 1 buy, 2 sell, 0 unknown.
    */
-  since(stream: number, after: number): number[][] {
+  since(stream: number, after: number): TapeEntry[] {
     const tape = this.#tapes[stream];
     if (tape === undefined || !this.watched(stream)) return [];
-    const first = Math.max(after + 1, tape.last - TAPE_SIZE + 1, 1);
-    const out: number[][] = [];
+    const first = Math.max(after + 1, tape.last - TAPE_SIZE + 1, tape.from + 1);
+    const out: TapeEntry[] = [];
     for (let id = first; id <= tape.last; id++) {
       const at = (id % TAPE_SIZE) * STRIDE;
-      out.push(Array.from(tape.entries.subarray(at, at + STRIDE)));
+      out.push(Array.from(tape.entries.subarray(at, at + STRIDE)) as TapeEntry);
     }
     return out;
   }
