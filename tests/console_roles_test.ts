@@ -6,11 +6,12 @@
 // transport view lists this live's ring readers, the chart gets bars and the
 // tape trades; a browser going away logs nothing; a stalled client (a socket
 // that never reads) neither slows the read loop nor holds a SIGINT up; a port
-// in use and a host not permitted are one line and exit 1.
+// in use and a host not permitted are one line and exit 1. Over NATS, the
+// transport view is the consumer's backlog.
 
 import assert from "node:assert/strict";
 import { delay } from "../common/runtime/delay.ts";
-import { gatedTest } from "./_permissions.ts";
+import { gatedTest, natsTest } from "./_permissions.ts";
 import {
   output,
   ROLE_PERMISSIONS,
@@ -308,5 +309,58 @@ gatedTest({
       ),
     );
     assert.doesNotMatch(output(refused), / {4}at /);
+  },
+});
+
+natsTest({
+  name:
+    "live --nats --console-port: the transport view shows the NATS consumer connected, its backlog down to 0 once every trade is read; every row's state is the consumer's",
+  permissions: PERMISSIONS,
+  loopbackOnly: true,
+  async fn(_t, url) {
+    await using config = await roleConfig({ nats: { url } });
+    const total = 60_000;
+    await using serve = new RoleProcess("serve", config, [
+      "--nats",
+      "--no-ipc",
+      "--rate",
+      "0",
+      "--max-trades",
+      String(total),
+    ]);
+    const served = await serve.finish();
+    assert.equal(served.code, 0, output(served));
+    const { live, url: consoleUrl } = await liveWithConsole(config, [
+      "--nats",
+      "--deliver",
+      "all",
+    ]);
+    await using _live = live;
+    await using sse = await SseReader.open(`${consoleUrl}events`);
+    const snapshot: SnapshotEvent = JSON.parse(
+      (await sse.nextOf("snapshot")).data,
+    );
+    assert.equal(snapshot.meta.bars, "console");
+    let trades = 0;
+    let nats = snapshot.transport?.nats;
+    const states = new Set<string>();
+    const drained = () =>
+      nats?.connected === true && nats.pending === 0 && nats.ack_pending === 0;
+    while (trades < total || !drained()) {
+      const update: UpdateEvent = JSON.parse(
+        (await sse.nextOf("update", 20_000)).data,
+      );
+      if (update.table?.totals) trades = update.table.totals.trades;
+      for (const row of update.table?.rows ?? []) states.add(row[9]);
+      if (update.transport) {
+        assert.equal(update.transport.rings, null, "NATS only: no rings");
+        nats = update.transport.nats ?? undefined;
+      }
+    }
+    assert.equal(trades, total);
+    assert.deepEqual([...states], ["connected"]);
+    live.kill("SIGINT");
+    const exit = await live.finish();
+    assert.equal(exit.code, 0, output(exit));
   },
 });
