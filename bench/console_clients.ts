@@ -21,6 +21,7 @@
 
 import { parseArgs } from "node:util";
 import { delay } from "../common/runtime/delay.ts";
+import { fetchSamples, number } from "../tests/_prom_text.ts";
 import {
   CLOCK_TICKS,
   cpuTicks,
@@ -59,18 +60,13 @@ interface Scrape {
 
 /** Scrapes live's `/metrics`: received trades and latency buckets, summed over streams. */
 async function scrape(port: number): Promise<Scrape> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   let received = 0;
   const buckets = new Map<number, number>();
-  for (const line of text.split("\n")) {
-    const found = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!found) continue;
-    const [, name, labels = "", value] = found;
-    if (name === "marketbus_trades_received_total") received += Number(value);
+  for (const { name, labels, value } of await fetchSamples(port)) {
+    if (name === "marketbus_trades_received_total") received += value;
     if (name === "marketbus_end_to_end_latency_seconds_bucket") {
-      const le = /le="([^"]+)"/.exec(labels)![1];
-      const bound = le === "+Inf" ? Infinity : Number(le);
-      buckets.set(bound, (buckets.get(bound) ?? 0) + Number(value));
+      const bound = number(labels.le);
+      buckets.set(bound, (buckets.get(bound) ?? 0) + value);
     }
   }
   return { received, buckets };

@@ -21,8 +21,8 @@ import {
   type RoleConfigOptions,
   RoleProcess,
 } from "./_ipc_roles.ts";
-import { freePort, scrape } from "./_metrics_scrape.ts";
-import type { ParsedExposition } from "./promcheck.ts";
+import { freePort } from "./_metrics_scrape.ts";
+import { fetchSamples, type Sample } from "./_prom_text.ts";
 
 /** live's line saying where the console listens (the contract's pattern). */
 export const CONSOLE_LINE = /console on (http:\/\/[^ ]+\/)/;
@@ -50,7 +50,6 @@ export type RowField = typeof ROW_FIELDS[number];
 export const CONSOLE_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [
   ...ROLE_PERMISSIONS,
   { name: "net", host: "127.0.0.1" },
-  { name: "env", variable: "PROMCHECK_BIN" },
 ];
 
 /** A cell as the page shows it: its text and its raw `data-value`. */
@@ -269,24 +268,25 @@ export function streamKey(exchange: string, symbol: string): string {
 }
 
 /** Sums `name`'s samples per (exchange, symbol) (over transports). */
-function perStream(exposition: ParsedExposition, name: string) {
+function perStream(samples: Sample[], name: string): Map<string, number> {
   const sums = new Map<string, number>();
-  for (const metric of exposition.families[name]?.metrics ?? []) {
-    const { exchange, symbol } = metric.labels;
+  for (const { name: metric, labels, value } of samples) {
+    if (metric !== name) continue;
+    const { exchange, symbol } = labels;
     if (exchange === "*" || symbol === "*") continue;
     const key = streamKey(exchange, symbol);
-    sums.set(key, (sums.get(key) ?? 0) + (metric.value ?? NaN));
+    sums.set(key, (sums.get(key) ?? 0) + value);
   }
   return sums;
 }
 
-/** `/metrics` of live on `port`, parsed by the real Prometheus parser, as {@linkcode StreamCounters}. */
+/** `/metrics` of live on `port` as {@linkcode StreamCounters}. */
 export async function streamCounters(port: number): Promise<StreamCounters> {
-  const exposition = await scrape(port);
+  const samples = await fetchSamples(port);
   return {
-    trades: perStream(exposition, "marketbus_trades_received_total"),
-    lost: perStream(exposition, "marketbus_trades_lost_total"),
-    gaps: perStream(exposition, "marketbus_sequence_gaps_total"),
+    trades: perStream(samples, "marketbus_trades_received_total"),
+    lost: perStream(samples, "marketbus_trades_lost_total"),
+    gaps: perStream(samples, "marketbus_sequence_gaps_total"),
   };
 }
 

@@ -87,6 +87,7 @@ async function checkConsole(roles: ConsoleRoles, options: CaseOptions) {
       assert.equal(row.cells.exchange?.text, "binance");
     }
     await waitForCandles(page, 1);
+    await checkLayout(page);
     if (options.screenshot) await readmeScreenshot(page, options.screenshot);
     await checkFigures(page, roles, options);
     await checkTransport(await readConsole(page), options, symbols.length);
@@ -109,6 +110,30 @@ async function checkConsole(roles: ConsoleRoles, options: CaseOptions) {
     assert.ok(exit.exitedAt - at < 10_000);
     assert.doesNotMatch(roles.live.output, /^\s+at /m, "a stack trace");
   });
+}
+
+/**
+ * Nothing is cut off at 1400×900: the page is no wider than the window, the
+ * chart's canvas stays in its box (not under the tape), each tape line fits.
+ */
+async function checkLayout(page: Page): Promise<void> {
+  await page.waitFor(`document.querySelectorAll("#tape li").length > 0`);
+  const layout = await page.evaluate<Record<string, unknown>>(`(() => {
+    const box = (el) => el.getBoundingClientRect();
+    const chart = document.getElementById("chart");
+    const canvas = chart.querySelector("canvas");
+    return {
+      pageWider: document.documentElement.scrollWidth - innerWidth,
+      canvasOut: Math.round(box(canvas).right - box(chart.parentElement).right),
+      tapeCut: [...document.querySelectorAll("#tape li")]
+        .filter((li) => li.scrollWidth > li.clientWidth).map((li) => li.textContent),
+    };
+  })()`);
+  assert.ok(
+    (layout.pageWider as number) <= 0 && (layout.canvasOut as number) <= 1 &&
+      (layout.tapeCut as string[]).length === 0,
+    `cut off: ${JSON.stringify(layout)}`,
+  );
 }
 
 /**
