@@ -8,8 +8,8 @@
  * byte (a stalled browser tab). Prints `ready` once every reading client
  * has its first event (stalled ones: once connected and the request is
  * sent), then, when stdin closes, one JSON line: events and bytes read per
- * client, and for stalled clients whether live had dropped them (EOF
- * after what the socket held).
+ * client, and for stalled clients whether live had ended their stream
+ * (docs/console.md: past 1 MiB unsent; after what the socket held).
  *
  *   deno run --allow-net=127.0.0.1 bench/_sse_clients.ts --url http://127.0.0.1:PORT/ --clients 20 [--charts binance/BTCUSDT,…] [--stall]
  *
@@ -67,18 +67,26 @@ async function stalled(url: string): Promise<Deno.TcpConn> {
   return conn;
 }
 
-/** After the run: reads what the stalled socket holds; `true` when live had closed it (EOF within 2 s). */
-async function wasDropped(conn: Deno.TcpConn): Promise<boolean> {
+/**
+ * After the run: reads what the stalled socket holds, for up to 2 s; `true`
+ * when live had ended its stream (the chunked body's last chunk, or EOF).
+ */
+async function wasEnded(conn: Deno.TcpConn): Promise<boolean> {
   const buffer = new Uint8Array(1 << 16);
   const deadline = Date.now() + 2000;
+  let tail = "";
   try {
     while (Date.now() < deadline) {
       const timer = new Promise<"slow">((resolve) =>
         setTimeout(() => resolve("slow"), Math.max(1, deadline - Date.now()))
       );
       const n = await Promise.race([conn.read(buffer), timer]);
-      if (n === "slow") return false;
       if (n === null) return true;
+      if (n === "slow") break;
+      tail = (tail + new TextDecoder().decode(buffer.subarray(0, n))).slice(
+        -16,
+      );
+      if (tail.endsWith("\r\n0\r\n\r\n")) return true;
     }
     return false;
   } catch {
@@ -114,8 +122,8 @@ if (import.meta.main) {
     );
     console.log("ready");
     await stdinClosed;
-    const dropped = await Promise.all(conns.map(wasDropped));
-    console.log(JSON.stringify({ stalled: count, dropped }));
+    const ended = await Promise.all(conns.map(wasEnded));
+    console.log(JSON.stringify({ stalled: count, ended }));
   } else {
     const stop = new AbortController();
     let waiting = count;
