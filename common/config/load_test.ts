@@ -208,13 +208,13 @@ const DEFAULT_CONFIG: Config = {
       latencyMs: 0,
       maxOpenOrders: 10_000,
     },
-    metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
     console: {
       port: undefined,
       host: "127.0.0.1",
       updatesPerSecond: 4,
       intervals: ["1s", "1m"],
     },
+    metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
   },
   registry: {
     bucket: "marketbus_symbols",
@@ -831,8 +831,8 @@ const LEVELS: [string, string, string, string[]][] = [
     "on_write_error",
     "bars",
     "broker",
-    "metrics",
     "console",
+    "metrics",
   ]],
   ["trading_core.console", "updates_per_sec", "updates_per_second", [
     "port",
@@ -2741,13 +2741,13 @@ format = "json"
       latencyMs: 50,
       maxOpenOrders: 250,
     },
-    metrics: { port: 9465, host: "127.0.0.1", staleAfterMs: 10_000 },
     console: {
       port: 8090,
       host: "::1",
       updatesPerSecond: 10,
       intervals: ["5s", "15m"],
     },
+    metrics: { port: 9465, host: "127.0.0.1", staleAfterMs: 10_000 },
   });
   assert.equal(config.log.format, "json");
   assert.equal(
