@@ -2751,16 +2751,16 @@ format = "json"
   });
   assert.equal(config.log.format, "json");
   assert.equal(
+    problemOf(`[trading_core.metrics]\nport = 65536\n`),
+    `Invalid value 65536 at trading_core.metrics.port ${IN_FILE}: expected an integer from 0 to 65535`,
+  );
+  assert.equal(
     problemOf(`[trading_core.console]\nupdates_per_second = 40\n`),
     `Invalid value 40 at trading_core.console.updates_per_second ${IN_FILE}: expected an integer from 1 to 20`,
   );
   assert.equal(
     problemOf(`[trading_core.console]\nport = -1\n`),
     `Invalid value -1 at trading_core.console.port ${IN_FILE}: expected an integer from 0 to 65535`,
-  );
-  assert.equal(
-    problemOf(`[trading_core.metrics]\nport = 65536\n`),
-    `Invalid value 65536 at trading_core.metrics.port ${IN_FILE}: expected an integer from 0 to 65535`,
   );
   assert.equal(
     problemOf(`[trading_core.bars]\nintervals = ["1s", "7s"]\n`),
