@@ -18,7 +18,7 @@ import type { BarsConfig, BrokerConfig, TradingCoreConfig } from "./types.ts";
 import { BROKER_LIMITS } from "./broker_limits.ts";
 
 function readBars(section: Section): BarsConfig {
-  const intervals = readIntervals(section, "intervals", ["1s", "1m"]);
+  const intervals = readIntervals(section, "intervals");
   const closeDelayMs = boundedDuration(section, "close_delay", {
     fallback: 250,
     min: 0,
