@@ -186,6 +186,46 @@ gatedTest({
   },
 });
 
+gatedTest({
+  name:
+    'live --console-port with a strategy: the chart shows live\'s own bars at trading_core.bars.intervals (meta.bars "live")',
+  permissions: PERMISSIONS,
+  async fn() {
+    await using config = await roleConfig();
+    const { live, url } = await liveWithConsole(config, [
+      "--strategy",
+      "strategies/ma_crossover.ts",
+      "--bars",
+      "1s,5s",
+    ]);
+    await using _live = live;
+    await using serve = new RoleProcess("serve", config, ["--rate", "3000"]);
+    await using sse = await SseReader.open(
+      `${url}events?exchange=binance&symbol=ETHUSDT&interval=1s`,
+    );
+    const snapshot: SnapshotEvent = JSON.parse(
+      (await sse.nextOf("snapshot")).data,
+    );
+    assert.deepEqual(snapshot.meta.intervals, ["1s", "5s"]);
+    assert.equal(snapshot.meta.bars, "live");
+    const refused = await fetch(`${url}events?interval=1m`);
+    assert.equal(refused.status, 400, "1m is not one of live's intervals");
+    await refused.body?.cancel();
+    let bars = 0;
+    while (bars === 0) {
+      const update: UpdateEvent = JSON.parse(
+        (await sse.nextOf("update", 15_000)).data,
+      );
+      if (update.chart) {
+        assert.equal(update.chart.symbol, "ETHUSDT");
+        bars += update.chart.bars.length;
+      }
+    }
+    serve.kill("SIGINT");
+    await serve.finish();
+  },
+});
+
 /** A connection that asks for /events and never reads: a stalled browser. */
 async function stalledClient(url: string): Promise<Deno.TcpConn> {
   const { hostname, port } = new URL(url);

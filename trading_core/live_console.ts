@@ -14,6 +14,7 @@
 import type { Config } from "../common/config/mod.ts";
 import type { Logger } from "../common/runtime/log.ts";
 import { urlHost } from "../common/runtime/http_listen.ts";
+import { RateLimitedLog } from "../common/runtime/rate_limited_log.ts";
 import type { TradeGap } from "../common/transport/feed.ts";
 import type { TradeOrigin } from "../common/wire/codec.ts";
 import type { TradeView } from "../common/wire/trade_view.ts";
@@ -21,6 +22,12 @@ import type { Bar } from "./bar.ts";
 import { HttpListenError, LiveConsole } from "./console/mod.ts";
 import type { LiveState } from "./metrics.ts";
 import { TradeProcessing } from "./processing.ts";
+
+/** What an error of the console's events says, with its stack (a bug to report). */
+function consoleError(error: unknown): string {
+  const text = error instanceof Error ? error.stack ?? error.message : error;
+  return `console: building the events failed, its pages reconnect; live goes on: ${text}`;
+}
 
 /** The console of one `live` run. */
 export class ConsoleRun {
@@ -97,6 +104,8 @@ export class ConsoleRun {
       });
     }
     const builder = (this.#own ?? state.processing)!.bars;
+    // A console bug must not stop live: said, at most once a minute.
+    const errors = new RateLimitedLog(log.error, 60_000);
     const rings = dataSource.type === "ipc" || state.catchUp !== undefined;
     try {
       const { hostname, port } = this.#console.listen(tradingCore.console, {
@@ -109,6 +118,7 @@ export class ConsoleRun {
           publisherUid: dataSource.ipc.publisherUid,
           nats: dataSource.type === "nats" || state.catchUp !== undefined,
         },
+        onError: (error) => errors.log("console", consoleError(error)),
       });
       log.info(`console on http://${urlHost(hostname)}:${port}/`);
     } catch (error) {

@@ -43,13 +43,13 @@ function config(overrides: Partial<TradingCoreConfig>): TradingCoreConfig {
       latencyMs: 0,
       maxOpenOrders: 10_000,
     },
-    metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
     console: {
       port: undefined,
       host: "127.0.0.1",
       updatesPerSecond: 4,
       intervals: ["1s", "1m"],
     },
+    metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
     ...overrides,
   };
 }

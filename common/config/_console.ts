@@ -24,7 +24,7 @@ export function readConsole(section: Section): ConsoleConfig {
     CONSOLE_UPDATES_PER_SECOND,
     { min: 1, max: 20 },
   );
-  const intervals = readIntervals(section, "intervals", ["1s", "1m"]);
+  const intervals = readIntervals(section, "intervals");
   section.done();
   return { port, host, updatesPerSecond, intervals };
 }

@@ -18,7 +18,7 @@ import type { BarsConfig, BrokerConfig, TradingCoreConfig } from "./types.ts";
 import { BROKER_LIMITS } from "./broker_limits.ts";
 
 function readBars(section: Section): BarsConfig {
-  const intervals = readIntervals(section, "intervals", ["1s", "1m"]);
+  const intervals = readIntervals(section, "intervals");
   const closeDelayMs = boundedDuration(section, "close_delay", {
     fallback: 250,
     min: 0,
@@ -112,8 +112,8 @@ export function readTradingCore(section: Section): TradingCoreConfig {
       "fills come from a strategy's orders: set trading_core.strategy (--strategy) too, or leave fills_out out",
     );
   }
-  const metrics = readMetrics(section.section("metrics"));
   const liveConsole = readConsole(section.section("console"));
+  const metrics = readMetrics(section.section("metrics"));
   section.done();
   return {
     strategy,
@@ -123,7 +123,7 @@ export function readTradingCore(section: Section): TradingCoreConfig {
     onWriteError,
     bars,
     broker,
-    metrics,
     console: liveConsole,
+    metrics,
   };
 }

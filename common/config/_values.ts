@@ -204,16 +204,12 @@ export function readMetrics(section: Section): MetricsConfig {
 }
 
 /**
- * A list of bar intervals (e.g. `["1s", "1m"]`): at least one, each valid
- * and listed once (by length: "60s" and "1m" are the same); `fallback` when
- * absent.
+ * A list of bar intervals (e.g. `["1s", "1m"]`) at `key`: at least one, each
+ * valid and listed once (by length: "60s" and "1m" are the same).
+ * `["1s", "1m"]` when absent.
  */
-export function readIntervals(
-  section: Section,
-  key: string,
-  fallback: readonly string[],
-): string[] {
-  const intervals = section.stringList(key, fallback, {
+export function readIntervals(section: Section, key: string): string[] {
+  const intervals = section.stringList(key, ["1s", "1m"], {
     check: (text) => {
       parseBarInterval(text);
       return text;

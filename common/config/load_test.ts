@@ -208,13 +208,13 @@ const DEFAULT_CONFIG: Config = {
       latencyMs: 0,
       maxOpenOrders: 10_000,
     },
-    metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
     console: {
       port: undefined,
       host: "127.0.0.1",
       updatesPerSecond: 4,
       intervals: ["1s", "1m"],
     },
+    metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
   },
   registry: {
     bucket: "marketbus_symbols",
@@ -831,8 +831,8 @@ const LEVELS: [string, string, string, string[]][] = [
     "on_write_error",
     "bars",
     "broker",
-    "metrics",
     "console",
+    "metrics",
   ]],
   ["trading_core.console", "updates_per_sec", "updates_per_second", [
     "port",
@@ -2741,15 +2741,19 @@ format = "json"
       latencyMs: 50,
       maxOpenOrders: 250,
     },
-    metrics: { port: 9465, host: "127.0.0.1", staleAfterMs: 10_000 },
     console: {
       port: 8090,
       host: "::1",
       updatesPerSecond: 10,
       intervals: ["5s", "15m"],
     },
+    metrics: { port: 9465, host: "127.0.0.1", staleAfterMs: 10_000 },
   });
   assert.equal(config.log.format, "json");
+  assert.equal(
+    problemOf(`[trading_core.metrics]\nport = 65536\n`),
+    `Invalid value 65536 at trading_core.metrics.port ${IN_FILE}: expected an integer from 0 to 65535`,
+  );
   assert.equal(
     problemOf(`[trading_core.console]\nupdates_per_second = 40\n`),
     `Invalid value 40 at trading_core.console.updates_per_second ${IN_FILE}: expected an integer from 1 to 20`,
@@ -2757,10 +2761,6 @@ format = "json"
   assert.equal(
     problemOf(`[trading_core.console]\nport = -1\n`),
     `Invalid value -1 at trading_core.console.port ${IN_FILE}: expected an integer from 0 to 65535`,
-  );
-  assert.equal(
-    problemOf(`[trading_core.metrics]\nport = 65536\n`),
-    `Invalid value 65536 at trading_core.metrics.port ${IN_FILE}: expected an integer from 0 to 65535`,
   );
   assert.equal(
     problemOf(`[trading_core.bars]\nintervals = ["1s", "7s"]\n`),

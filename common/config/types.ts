@@ -220,10 +220,10 @@ export interface TradingCoreConfig {
   bars: BarsConfig;
   /** The paper broker a strategy trades with (`[trading_core.broker]`). */
   broker: BrokerConfig;
-  /** The `/metrics` and `/healthz` endpoint (`[trading_core.metrics]`). */
-  metrics: MetricsConfig;
   /** The live web console (`[trading_core.console]`). */
   console: ConsoleConfig;
+  /** The `/metrics` and `/healthz` endpoint (`[trading_core.metrics]`). */
+  metrics: MetricsConfig;
 }
 
 /** trading_core's live web console (`[trading_core.console]`, `--console-port`). */

@@ -26,22 +26,27 @@ import pageStyle from "./page/console.css" with { type: "text" };
 const JAVASCRIPT = "text/javascript; charset=utf-8";
 
 /** The page itself, `/`. */
-export const PAGE: ChartAsset = textAsset(
-  "index.html",
-  "text/html; charset=utf-8",
-  pageHtml,
-);
+export const PAGE: ChartAsset = textAsset("index.html", {
+  contentType: "text/html; charset=utf-8",
+  text: pageHtml,
+});
 
 /** Every file under `/assets/`, by name. */
 export const ASSETS: ReadonlyMap<string, ChartAsset> = new Map(
   [
     ...CHART_STYLES,
     ...CHART_SCRIPTS,
-    textAsset("console.js", JAVASCRIPT, pageScript),
-    textAsset("table.js", JAVASCRIPT, tableScript),
-    textAsset("chart.js", JAVASCRIPT, chartScript),
-    textAsset("transport.js", JAVASCRIPT, transportScript),
-    textAsset("format.js", JAVASCRIPT, formatScript),
-    textAsset("console.css", "text/css; charset=utf-8", pageStyle),
+    textAsset("console.js", { contentType: JAVASCRIPT, text: pageScript }),
+    textAsset("table.js", { contentType: JAVASCRIPT, text: tableScript }),
+    textAsset("chart.js", { contentType: JAVASCRIPT, text: chartScript }),
+    textAsset("transport.js", {
+      contentType: JAVASCRIPT,
+      text: transportScript,
+    }),
+    textAsset("format.js", { contentType: JAVASCRIPT, text: formatScript }),
+    textAsset("console.css", {
+      contentType: "text/css; charset=utf-8",
+      text: pageStyle,
+    }),
   ].map((a) => [a.name, a]),
 );

@@ -31,6 +31,11 @@ export interface BroadcasterOptions {
   heartbeatMs?: number;
   /** Monotonic clock, ms. @default {performance.now} */
   now?: () => number;
+  /**
+   * Told of an error building the events (a bug): the clients' streams are
+   * ended (their browsers reconnect), `live` goes on. @default {nothing}
+   */
+  onError?: (error: unknown) => void;
 }
 
 /** One connected client. */
@@ -59,6 +64,7 @@ export class Broadcaster {
       maxUnsentBytes: MAX_UNSENT_BYTES,
       heartbeatMs: HEARTBEAT_MS,
       now: () => performance.now(),
+      onError: () => {},
       ...options,
     };
   }
@@ -86,7 +92,14 @@ export class Broadcaster {
         const watch: ChartWatch = { request, stream: -1, full: true };
         client = { watch, controller };
         const fresh = this.#timer === undefined;
-        const snapshot = this.#events.snapshot(watch, { fresh });
+        let snapshot: string;
+        try {
+          snapshot = this.#events.snapshot(watch, { fresh });
+        } catch (error) {
+          this.#events.release(watch);
+          this.#options.onError(error);
+          return controller.close();
+        }
         controller.enqueue(encoder.encode(`retry: ${RETRY_MS}\n${snapshot}`));
         this.#clients.add(client);
         this.#start();
@@ -127,6 +140,16 @@ export class Broadcaster {
     });
   }
 
+  /** A timer's tick: an error building the events ends every stream (the browsers reconnect) and is reported. */
+  #safeTick(): void {
+    try {
+      this.tick();
+    } catch (error) {
+      for (const client of [...this.#clients]) this.#end(client);
+      this.#options.onError(error);
+    }
+  }
+
   /** Queues `bytes` for `client`, or drops it when that would pass its bound. */
   #send(client: Client, bytes: Uint8Array): void {
     const room = client.controller.desiredSize ?? 0;
@@ -165,7 +188,7 @@ export class Broadcaster {
     if (this.#timer !== undefined || this.#closed) return;
     this.#lastHeartbeat = this.#options.now();
     this.#timer = setInterval(
-      () => this.tick(),
+      () => this.#safeTick(),
       1000 / this.#options.updatesPerSecond,
     );
   }

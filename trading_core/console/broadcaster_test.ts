@@ -154,3 +154,33 @@ ffiTest(
     }
   },
 );
+
+ffiTest(
+  "Broadcaster: an error building the events (a bug) ends the streams and is reported; nothing is thrown at live",
+  async () => {
+    const { events } = consoleEvents();
+    const errors: unknown[] = [];
+    const broadcaster = new Broadcaster(events, {
+      updatesPerSecond: 20,
+      onError: (error) => errors.push(error),
+    });
+    try {
+      const reader = broadcaster.connect({ k: 0 }).getReader();
+      await queued(reader, 1);
+      events.tick = () => {
+        throw new Error("a bug");
+      };
+      assert.equal((await reader.read()).done, true, "its stream ended");
+      assert.equal(broadcaster.clients, 0);
+      assert.equal((errors[0] as Error).message, "a bug");
+      events.snapshot = () => {
+        throw new Error("another");
+      };
+      const late = broadcaster.connect({ k: 0 }).getReader();
+      assert.equal((await late.read()).done, true);
+      assert.equal((errors[1] as Error).message, "another");
+    } finally {
+      broadcaster.close();
+    }
+  },
+);

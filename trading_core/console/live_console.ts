@@ -44,6 +44,8 @@ export interface ConsoleSources {
   builder: Pick<BarBuilder, "openBar" | "streams">;
   /** What the transport view shows. */
   transport: Omit<TransportWatchOptions, "budgetMs">;
+  /** Told of an error building the events (a bug in the console: its pages reconnect, `live` goes on). */
+  onError: (error: unknown) => void;
 }
 
 /** The live console of one `live` run. */
@@ -98,6 +100,7 @@ export class LiveConsole {
     );
     const broadcaster = new Broadcaster(events, {
       updatesPerSecond: config.updatesPerSecond,
+      onError: sources.onError,
     });
     this.#server = serveConsole(broadcaster, {
       port: config.port ?? 0,

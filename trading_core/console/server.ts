@@ -78,7 +78,8 @@ export function serveConsole(
   options: ServeConsoleOptions,
 ): ConsoleServer {
   const server = listenHttp(
-    (request) => respond(request, broadcaster, options.intervals),
+    (request) =>
+      respond(request, { broadcaster, intervals: options.intervals }),
     {
       port: options.port,
       hostname: options.hostname,
@@ -97,12 +98,17 @@ export function serveConsole(
   };
 }
 
-/** The response to `request`. */
+/** The response to `request`, from the console `served`: its broadcaster and intervals. */
 export function respond(
   request: Request,
-  broadcaster: Broadcaster,
-  intervals: readonly string[],
+  served: {
+    /** Where an `/events` client connects. */
+    broadcaster: Broadcaster;
+    /** The intervals charted, in order. */
+    intervals: readonly string[];
+  },
 ): Response {
+  const { broadcaster, intervals } = served;
   const { method } = request;
   if (method !== "GET" && method !== "HEAD") {
     return text(405, `Method ${method} not allowed: expected GET or HEAD\n`, {

@@ -23,11 +23,10 @@ function setup() {
   const { events } = consoleEvents();
   const broadcaster = new Broadcaster(events, { updatesPerSecond: 4 });
   const get = (path: string, init: RequestInit = {}) =>
-    respond(
-      new Request(`http://127.0.0.1${path}`, init),
+    respond(new Request(`http://127.0.0.1${path}`, init), {
       broadcaster,
-      INTERVALS,
-    );
+      intervals: INTERVALS,
+    });
   return { broadcaster, get };
 }
 

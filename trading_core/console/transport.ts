@@ -20,7 +20,7 @@ import type { TradeFeed } from "../../common/transport/feed.ts";
 import { segmentName } from "../../common/wire/ring_names.ts";
 
 /** How long one refresh may spend reading ring registries, ms (at least one ring is read). */
-export const RING_BUDGET_MS = 2;
+export const RING_BUDGET_MS = 4;
 
 /** One registered reader of a ring, as the events carry it. */
 export interface ReaderRow {
