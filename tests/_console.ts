@@ -3,9 +3,9 @@
  * feeding a real `live --console-port 0 --metrics-port N` (on the ring, or
  * over NATS with a real nats-server), the console's URL parsed from live's
  * `console on http://…/` line, and readers of the page's DOM as the
- * contract names it (`table#streams`, `#totals`, `#chart`, `#tape`,
- * `#transport`), for tests/console_browser_test.ts, the README screenshot
- * and bench/console_clients.ts.
+ * contract names it (`table#streams`, `#totals`, `#chart`, `#tape`), for
+ * tests/console_browser_test.ts, tests/console_hostile_browser_test.ts and
+ * the README screenshot.
  *
  * @module
  */
@@ -84,10 +84,6 @@ export interface ConsoleView {
   chartBars: number;
   /** `#tape li`: their `data-seq` and text, newest first. */
   tape: { seq: string | null; text: string }[];
-  /** `#transport [data-reader]` texts (ring readers). */
-  readers: string[];
-  /** `#transport` text. */
-  transport: string;
 }
 
 /** Reads a {@linkcode ConsoleView} from the page. */
@@ -103,7 +99,6 @@ export function readConsole(page: Page): Promise<ConsoleView> {
     const totals = Object.fromEntries([...document.querySelectorAll("#totals [data-field]")]
       .map((el) => [el.dataset.field, cell(el)]));
     const chart = document.getElementById("chart");
-    const transport = document.getElementById("transport");
     return {
       state: document.body.dataset.state,
       rows,
@@ -112,8 +107,6 @@ export function readConsole(page: Page): Promise<ConsoleView> {
       chartBars: Number(chart?.dataset.bars ?? NaN),
       tape: [...document.querySelectorAll("#tape li")]
         .map((li) => ({ seq: li.getAttribute("data-seq"), text: li.textContent })),
-      readers: [...(transport?.querySelectorAll("[data-reader]") ?? [])].map((el) => el.textContent),
-      transport: transport?.textContent ?? "",
     };
   })()`);
 }

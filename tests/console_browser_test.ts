@@ -24,7 +24,6 @@ import {
   assertScreenshot,
   CONSOLE_PERMISSIONS,
   type ConsoleRoles,
-  type ConsoleView,
   cspViolations,
   figure,
   keepOnFailure,
@@ -90,7 +89,7 @@ async function checkConsole(roles: ConsoleRoles, options: CaseOptions) {
     await checkLayout(page);
     if (options.screenshot) await readmeScreenshot(page, options.screenshot);
     await checkFigures(page, roles, options);
-    await checkTransport(await readConsole(page), options, symbols.length);
+    await checkTransport(page, options, symbols);
     await checkInterval(page);
     await checkSelect(page, "ETHUSDT");
     await checkSort(page, "last", Number);
@@ -222,21 +221,42 @@ async function checkStill(page: Page, roles: ConsoleRoles): Promise<void> {
   }
 }
 
-/** `#transport`: a reader per ring, or the NATS consumer's backlog. */
-function checkTransport(
-  view: ConsoleView,
+/**
+ * `#transport`: on the ring, this live's reader of every ring with a lag in
+ * trades; on NATS, the consumer connected with its backlog in messages.
+ */
+async function checkTransport(
+  page: Page,
   options: CaseOptions,
-  streams: number,
-): void {
+  symbols: readonly string[],
+): Promise<void> {
+  const seen = await page.evaluate<{
+    readers: { ring: string | null; lag: string | null }[];
+    nats: Record<string, string | null>;
+    text: string;
+  }>(`(() => {
+    const t = document.getElementById("transport");
+    return {
+      readers: [...t.querySelectorAll("[data-reader]")].map((r) => ({
+        ring: r.getAttribute("data-ring"),
+        lag: r.querySelector('[data-field="lag"]')?.getAttribute("data-value") ?? null,
+      })),
+      nats: Object.fromEntries([...t.querySelectorAll('[data-consumer="nats"] [data-field]')]
+        .map((el) => [el.getAttribute("data-field"), el.getAttribute("data-value")])),
+      text: t.textContent,
+    };
+  })()`);
+  const text = JSON.stringify(seen);
   if (options.transport === "ring") {
-    assert.ok(
-      view.readers.length >= streams,
-      `ring readers in #transport: ${
-        JSON.stringify(view.readers)
-      } (${view.transport})`,
-    );
+    for (const symbol of symbols) {
+      const reader = seen.readers.find((r) => r.ring?.includes(symbol));
+      assert.ok(reader, `no reader of the ${symbol} ring: ${text}`);
+      assert.ok(Number(reader.lag) >= 0 && reader.lag !== "", text);
+    }
   } else {
-    assert.match(view.transport, /pending/i);
+    assert.equal(seen.nats.connected, "true", text);
+    assert.ok(Number(seen.nats.pending) >= 0 && seen.nats.pending !== "", text);
+    assert.ok(seen.nats.ack_pending !== null, text);
   }
 }
 
