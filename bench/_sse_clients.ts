@@ -24,35 +24,33 @@ interface Reading {
   bytes: number;
 }
 
-/** Reads `/events` like an EventSource, counting events; resolves `first` at the first one. */
+/**
+ * Reads `/events` like an EventSource into `result` (events and bytes so
+ * far), calling `first` at the first event; runs until live ends the stream
+ * or the process exits.
+ */
 async function reader(
   url: URL,
-  stop: AbortSignal,
+  result: Reading,
   first: () => void,
-): Promise<Reading> {
-  const result = { events: 0, bytes: 0 };
-  const response = await fetch(url, { signal: stop });
+): Promise<void> {
+  const response = await fetch(url);
   if (!response.ok || !response.body) {
     throw new Error(`GET /events: ${response.status}`);
   }
   const decoder = new TextDecoder();
   let pending = "";
-  try {
-    for await (const chunk of response.body) {
-      result.bytes += chunk.byteLength;
-      pending += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = pending.indexOf("\n\n")) >= 0) {
-        if (/^event:|\ndata:|^data:/m.test(pending.slice(0, end))) {
-          if (result.events++ === 0) first();
-        }
-        pending = pending.slice(end + 2);
+  for await (const chunk of response.body) {
+    result.bytes += chunk.byteLength;
+    pending += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = pending.indexOf("\n\n")) >= 0) {
+      if (/^event:|\ndata:|^data:/m.test(pending.slice(0, end))) {
+        if (result.events++ === 0) first();
       }
+      pending = pending.slice(end + 2);
     }
-  } catch (error) {
-    if (!stop.aborted) throw error;
   }
-  return result;
 }
 
 /** A client that sends the request and never reads; returns its connection. */
@@ -125,7 +123,6 @@ if (import.meta.main) {
     const ended = await Promise.all(conns.map(wasEnded));
     console.log(JSON.stringify({ stalled: count, ended }));
   } else {
-    const stop = new AbortController();
     let waiting = count;
     const { promise: allFirst, resolve } = Promise.withResolvers<void>();
     const charts = values.charts.split(",").filter((c) => c !== "");
@@ -137,19 +134,23 @@ if (import.meta.main) {
       url.searchParams.set("symbol", symbol);
       return url;
     };
-    const readings = Array.from(
+    const results: Reading[] = Array.from(
       { length: count },
-      (_, i) => reader(urlOf(i), stop.signal, () => --waiting || resolve()),
+      () => ({ events: 0, bytes: 0 }),
+    );
+    // A reader that fails (live refused or ended a stream) fails the run.
+    const readings = results.map((result, i) =>
+      reader(urlOf(i), result, () => --waiting || resolve())
     );
     await Promise.race([allFirst, Promise.all(readings)]);
     console.log("ready");
-    await stdinClosed;
-    stop.abort();
-    const results = await Promise.all(readings);
+    await Promise.race([stdinClosed, Promise.all(readings)]);
     console.log(JSON.stringify({
       clients: count,
       events: results.map((r) => r.events),
       bytes: results.map((r) => r.bytes),
     }));
+    // Aborting a fetch mid-body did not always end its read here: just go.
+    Deno.exit(0);
   }
 }

@@ -141,12 +141,17 @@ async function startClients(
   return { child, rest };
 }
 
-/** Closes the clients' stdin: they report and exit; returns their report line. */
+/** Closes the clients' stdin: they report and exit (killed after 10 s); returns their report line. */
 async function stopClients(clients: Clients | undefined): Promise<string> {
   if (clients === undefined) return "";
   await clients.child.stdin.close();
-  const [text] = await Promise.all([clients.rest, clients.child.status]);
-  return text.trim();
+  const timer = setTimeout(() => clients.child.kill("SIGKILL"), 10_000);
+  const [text, status] = await Promise.all([
+    clients.rest,
+    clients.child.status,
+  ]);
+  clearTimeout(timer);
+  return status.success ? text.trim() : `clients exited ${status.code}`;
 }
 
 /** One window of `variant` on the running live. */
