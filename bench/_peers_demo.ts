@@ -19,7 +19,13 @@
 
 import { delay } from "../common/runtime/delay.ts";
 import { formatRate } from "../common/runtime/format.ts";
-import { lastJson, type RoleProcess, startRole } from "./_process.ts";
+import {
+  CLOCK_TICKS,
+  cpuTicks,
+  lastJson,
+  type RoleProcess,
+  startRole,
+} from "./_process.ts";
 import { formatNs, interleave, roundsAndLoad, track } from "./_peers_shared.ts";
 import type { PeerRow, PeersRun } from "./peers.ts";
 
@@ -27,8 +33,6 @@ import type { PeerRow, PeersRun } from "./peers.ts";
 const RATE = 5_000;
 /** CPU is measured from this long after serve started (live has warmed up). */
 const WARM_UP_MS = 1_000;
-/** Kernel clock ticks per second of /proc/PID/stat (USER_HZ, 100 on Linux). */
-const CLOCK_TICKS = 100;
 /** The demo's config, whose ring prefix the run replaces. */
 const DEMO_CONFIG = decodeURIComponent(
   new URL("../config/development.toml", import.meta.url).pathname,
@@ -43,25 +47,6 @@ interface DemoRound {
   lost: number;
   /** Trades serve published. */
   trades: number;
-}
-
-/**
- * utime + stime of process `pid`, in clock ticks (every thread). Deno needs
- * `--allow-all` to read /proc/PID itself, so `cat` reads it.
- */
-function cpuTicks(pid: number): number {
-  const output = new Deno.Command("cat", {
-    args: [`/proc/${pid}/stat`],
-    stdout: "piped",
-    stderr: "piped",
-  }).outputSync();
-  const stat = new TextDecoder().decode(output.stdout);
-  if (!output.success || !stat.includes(")")) {
-    throw new Error(`cannot read /proc/${pid}/stat: exit ${output.code}`);
-  }
-  // After "(comm)": state is field 3, utime 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]);
 }
 
 /** The demo's config with shm_path_prefix set to `prefix`, written to a new temp dir; returns its path. */

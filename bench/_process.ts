@@ -15,6 +15,28 @@ const PERMISSIONS = [
   "--allow-net=127.0.0.1,localhost",
 ];
 
+/** Kernel clock ticks per second of /proc/PID/stat (USER_HZ, 100 on Linux). */
+export const CLOCK_TICKS = 100;
+
+/**
+ * utime + stime of process `pid`, in clock ticks (every thread). Deno needs
+ * `--allow-all` to read /proc/PID itself, so `cat` reads it.
+ */
+export function cpuTicks(pid: number): number {
+  const output = new Deno.Command("cat", {
+    args: [`/proc/${pid}/stat`],
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  const stat = new TextDecoder().decode(output.stdout);
+  if (!output.success || !stat.includes(")")) {
+    throw new Error(`cannot read /proc/${pid}/stat: exit ${output.code}`);
+  }
+  // After "(comm)": state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 /** Median of `values` (mean of the middle two for an even count). */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -42,6 +64,8 @@ export interface RoleProcess {
   until(text: string): Promise<void>;
   /** Everything written to stdout, once it closed. */
   done: Promise<string>;
+  /** Everything written to stdout so far. */
+  seen(): string;
 }
 
 /**
@@ -86,6 +110,7 @@ export function startRole(
   return {
     child,
     done,
+    seen: () => seen,
     until(text: string): Promise<void> {
       if (seen.includes(text)) return Promise.resolve();
       return new Promise((resolve, reject) =>

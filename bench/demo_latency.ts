@@ -18,7 +18,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { median, spread } from "./_process.ts";
+import { CLOCK_TICKS, cpuTicks, median, spread } from "./_process.ts";
 
 const HERE = new URL("..", import.meta.url).pathname;
 /** The permissions the role tasks grant, plus reading the temp config. */
@@ -29,8 +29,6 @@ const PERMISSIONS = [
   "--allow-ffi",
   "--allow-net=127.0.0.1,localhost",
 ];
-/** Clock ticks per second of /proc/PID/stat (USER_HZ, 100 on Linux). */
-const TICKS_PER_SECOND = 100;
 /** Time for both roles to settle before CPU is counted, ms. */
 const WARM_UP_MS = 1000;
 
@@ -87,15 +85,9 @@ function spawn(root: string, main: string, args: string[]) {
   return { child, done, until };
 }
 
-/** utime + stime of `pid`, seconds (through `cat`: Deno 2.9.6 reads /proc only with -A). */
-async function cpuSeconds(pid: number): Promise<number> {
-  const { stdout } = await new Deno.Command("cat", {
-    args: [`/proc/${pid}/stat`],
-  }).output();
-  const stat = new TextDecoder().decode(stdout);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // Fields 14 and 15 of stat(5); the slice starts at field 3.
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+/** utime + stime of `pid`, seconds. */
+function cpuSeconds(pid: number): number {
+  return cpuTicks(pid) / CLOCK_TICKS;
 }
 
 async function round(
@@ -120,12 +112,12 @@ async function round(
   ]);
   try {
     await new Promise((resolve) => setTimeout(resolve, WARM_UP_MS));
-    const live0 = await cpuSeconds(live.child.pid);
-    const serve0 = await cpuSeconds(serve.child.pid);
+    const live0 = cpuSeconds(live.child.pid);
+    const serve0 = cpuSeconds(serve.child.pid);
     const t0 = performance.now();
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-    const live1 = await cpuSeconds(live.child.pid);
-    const serve1 = await cpuSeconds(serve.child.pid);
+    const live1 = cpuSeconds(live.child.pid);
+    const serve1 = cpuSeconds(serve.child.pid);
     const elapsed = (performance.now() - t0) / 1000;
     serve.child.kill("SIGINT");
     await serve.child.status;

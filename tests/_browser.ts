@@ -75,10 +75,15 @@ export function browserSkipReason(): string | undefined {
 export function browserTest(
   name: string,
   fn: (t: Deno.TestContext) => void | Promise<void>,
+  options: BrowserTestOptions = {},
 ): void {
-  const reason = browserSkipReason();
+  const permissions = [...BROWSER_PERMISSIONS, ...options.permissions ?? []];
+  const missing = missingPermissions(permissions);
+  const reason = missing.length > 0
+    ? `needs ${missing.join(", ")}`
+    : browserSkipReason();
   if (reason === undefined) {
-    gatedTest({ name, permissions: BROWSER_PERMISSIONS, fn });
+    gatedTest({ name, permissions, fn });
   } else if (browserRequired() && !reason.startsWith("needs ")) {
     // CI (.ci/run) sets it: no browser there is a failure, not a skip.
     Deno.test(name, () => {
@@ -87,6 +92,16 @@ export function browserTest(
   } else {
     Deno.test({ name: `${name} [skipped: ${reason}]`, ignore: true, fn() {} });
   }
+}
+
+/** Options of {@linkcode browserTest}. */
+export interface BrowserTestOptions {
+  /**
+   * What the test needs besides the browser (spawning the roles, a
+   * nats-server); without them it is skipped, saying which.
+   * @default {[]}
+   */
+  permissions?: readonly Deno.PermissionDescriptor[];
 }
 
 /** `true` when `MARKETBUS_REQUIRE_BROWSER=1` (readable without a prompt): a missing browser fails the browser tests. */
@@ -164,6 +179,43 @@ export class Page {
   /** Makes the page's locale `locale` (`navigator.language`, `Intl` defaults), as a viewer's settings would. */
   async setLocale(locale: string): Promise<void> {
     await this.#send("Emulation.setLocaleOverride", { locale });
+  }
+
+  /**
+   * Runs `source` in every document this page opens from now on, before the
+   * document's own scripts (DevTools injects it: the page's CSP does not
+   * apply), e.g. to install probes.
+   */
+  async addInitScript(source: string): Promise<void> {
+    await this.#send("Page.addScriptToEvaluateOnNewDocument", { source });
+  }
+
+  /**
+   * Clicks the middle of the first element matching `selector` with the
+   * mouse, as a user would (whatever covers that point gets the click);
+   * throws when nothing matches or it has no size.
+   */
+  async click(selector: string): Promise<void> {
+    const point = await this.evaluate<[number, number] | null>(`(() => {
+      const el = document.querySelector(${JSON.stringify(selector)});
+      if (!el) return null;
+      el.scrollIntoView({ block: "center", inline: "center" });
+      const r = el.getBoundingClientRect();
+      return r.width > 0 && r.height > 0 ? [r.x + r.width / 2, r.y + r.height / 2] : null;
+    })()`);
+    if (point === null) {
+      throw new Error(`click: no visible element matches ${selector}`);
+    }
+    const [x, y] = point;
+    for (const type of ["mousePressed", "mouseReleased"]) {
+      await this.#send("Input.dispatchMouseEvent", {
+        type,
+        x,
+        y,
+        button: "left",
+        clickCount: 1,
+      });
+    }
   }
 
   /** Navigates to `url` and waits for its load event. */
@@ -406,8 +458,8 @@ export class Browser implements AsyncDisposable {
     return this.#stderr.slice(-40).join("\n");
   }
 
-  /** Opens a new tab (about:blank), reporting errors and dialogs from the start. */
-  async newPage(): Promise<Page> {
+  /** Opens a new tab (about:blank), reporting errors and dialogs from the start; `viewport` is `[width, height]` in CSS px (default 1280×900). */
+  async newPage(viewport: [number, number] = VIEWPORT): Promise<Page> {
     const { targetId } = await this.#cdp.send("Target.createTarget", {
       url: "about:blank",
     });
@@ -416,7 +468,7 @@ export class Browser implements AsyncDisposable {
       flatten: true,
     });
     const page = new Page(this.#cdp, String(sessionId));
-    await page.init(...VIEWPORT);
+    await page.init(...viewport);
     return page;
   }
 

@@ -77,6 +77,8 @@ const NOT_RUN: Record<string, string> = {
     "installs Debian's chromium with apt-get (deno task test and .ci/run run it)",
   "prometheus:install":
     "installs Debian's prometheus with apt-get (deno task test and .ci/run run it)",
+  "console:screenshot":
+    "a minute of serve, live and Chromium, and it rewrites docs/console.png (the browser test runs the same code)",
 };
 
 /** Scripts a doc may show with `deno run`, and what to append to bound them. */

@@ -1,42 +1,24 @@
 /**
  * What trading_core does with the trades (`[trading_core]`): the strategy,
  * the bar intervals and output, what it does with existing or failing output
- * files, and its metrics endpoint.
+ * files, its metrics endpoint and its web console.
  *
  * @module
  */
 
-import { parseBarInterval } from "./bar_interval.ts";
 import type { Section } from "./_reader.ts";
-import { boundedDuration, nonEmptyPath, readMetrics } from "./_values.ts";
+import {
+  boundedDuration,
+  nonEmptyPath,
+  readIntervals,
+  readMetrics,
+} from "./_values.ts";
+import { readConsole } from "./_console.ts";
 import type { BarsConfig, BrokerConfig, TradingCoreConfig } from "./types.ts";
 import { BROKER_LIMITS } from "./broker_limits.ts";
 
 function readBars(section: Section): BarsConfig {
-  const intervals = section.stringList("intervals", ["1s", "1m"], {
-    check: (text) => {
-      parseBarInterval(text);
-      return text;
-    },
-    what: "interval",
-  });
-  const seen = new Set<number>();
-  for (const interval of intervals) {
-    const ms = parseBarInterval(interval);
-    if (seen.has(ms)) {
-      section.problem(
-        "intervals",
-        `interval "${interval}" is listed twice (as ${ms} ms)`,
-      );
-    }
-    seen.add(ms);
-  }
-  if (intervals.length === 0) {
-    section.problem(
-      "intervals",
-      'expected at least one interval, e.g. ["1s", "1m"]',
-    );
-  }
+  const intervals = readIntervals(section, "intervals");
   const closeDelayMs = boundedDuration(section, "close_delay", {
     fallback: 250,
     min: 0,
@@ -130,6 +112,7 @@ export function readTradingCore(section: Section): TradingCoreConfig {
       "fills come from a strategy's orders: set trading_core.strategy (--strategy) too, or leave fills_out out",
     );
   }
+  const liveConsole = readConsole(section.section("console"));
   const metrics = readMetrics(section.section("metrics"));
   section.done();
   return {
@@ -140,6 +123,7 @@ export function readTradingCore(section: Section): TradingCoreConfig {
     onWriteError,
     bars,
     broker,
+    console: liveConsole,
     metrics,
   };
 }

@@ -34,6 +34,7 @@ export {
   type BrokerConfig,
   type CatchUpStart,
   type Config,
+  type ConsoleConfig,
   type DataManagerConfig,
   type DataSourceConfig,
   type DataSourceKind,
