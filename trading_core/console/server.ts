@@ -77,9 +77,12 @@ export function serveConsole(
   broadcaster: Broadcaster,
   options: ServeConsoleOptions,
 ): ConsoleServer {
+  const served: Parameters<typeof respond>[1] = {
+    broadcaster,
+    intervals: options.intervals,
+  };
   const server = listenHttp(
-    (request) =>
-      respond(request, { broadcaster, intervals: options.intervals }),
+    (request) => respond(request, served),
     {
       port: options.port,
       hostname: options.hostname,
@@ -88,6 +91,7 @@ export function serveConsole(
       hostSetting: "trading_core.console.host",
     },
   );
+  served.hosts = allowedHosts(options.hostname, server.addr.port); // before any request: nothing awaited since listening
   return {
     port: server.addr.port,
     hostname: server.addr.hostname,
@@ -106,10 +110,14 @@ export function respond(
     broadcaster: Broadcaster;
     /** The intervals charted, in order. */
     intervals: readonly string[];
+    /** The `Host` values answered (see {@linkcode allowedHosts}); any when absent. */
+    hosts?: ReadonlySet<string>;
   },
 ): Response {
   const { broadcaster, intervals } = served;
   const { method } = request;
+  const refused = refusedOrigin(request, served.hosts);
+  if (refused) return refused;
   if (method !== "GET" && method !== "HEAD") {
     return text(405, `Method ${method} not allowed: expected GET or HEAD\n`, {
       allow: "GET, HEAD",
@@ -136,6 +144,53 @@ export function respond(
     });
   }
   return text(404, "Not found: the console is at /, its events at /events\n");
+}
+
+/**
+ * The `Host` values a console bound to `hostname`:`port` answers, against
+ * DNS rebinding (a page of another site that resolves its name to
+ * 127.0.0.1 would otherwise be same-origin with the console): on loopback,
+ * `127.0.0.1:P`, `localhost:P`, `[::1]:P` and the configured host; bound
+ * to a wildcard (`0.0.0.0`, `::`), `undefined` (any host: the names it is
+ * reached by are unknown).
+ */
+export function allowedHosts(
+  hostname: string,
+  port: number,
+): ReadonlySet<string> | undefined {
+  if (hostname === "0.0.0.0" || hostname === "::") return undefined;
+  const named = hostname.includes(":") ? `[${hostname}]` : hostname;
+  return new Set(
+    ["127.0.0.1", "localhost", "[::1]", named.toLowerCase()].map((h) =>
+      `${h}:${port}`
+    ),
+  );
+}
+
+/** A 421 for a `Host` not in `hosts`, a 403 for a cross-site `/events`; `undefined` when the request may go on. */
+function refusedOrigin(
+  request: Request,
+  hosts: ReadonlySet<string> | undefined,
+): Response | undefined {
+  const url = new URL(request.url);
+  if (hosts) {
+    const host = (request.headers.get("host") ?? url.host).toLowerCase();
+    if (!hosts.has(host) || !hosts.has(url.host.toLowerCase())) {
+      return text(
+        421,
+        `Misdirected request: host ${
+          JSON.stringify(host.slice(0, 64))
+        } is not this console's (expected one of ${[...hosts].join(", ")})\n`,
+      );
+    }
+  }
+  if (
+    url.pathname === "/events" &&
+    request.headers.get("sec-fetch-site") === "cross-site"
+  ) {
+    return text(403, "Forbidden: /events is not served to other sites\n");
+  }
+  return undefined;
 }
 
 /**

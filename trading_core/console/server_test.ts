@@ -10,6 +10,7 @@ import { consoleEvents } from "../../tests/_console_trades.ts";
 import { CHART_SCRIPTS, CHART_STYLES } from "../charts/mod.ts";
 import { Broadcaster } from "./broadcaster.ts";
 import {
+  allowedHosts,
   chartRequest,
   CONTENT_SECURITY_POLICY,
   HttpListenError,
@@ -74,6 +75,57 @@ Deno.test("chartRequest: exchange and symbol together or neither, a configured i
     assert.match(why as string, expected, query);
     assert.ok(!(why as string).includes("\n"), "one line");
   }
+});
+
+Deno.test("console server: a Host that is not this console's is a 421 (DNS rebinding), a cross-site /events a 403, before any client is made", async () => {
+  const broadcaster = {} as Broadcaster; // never reached: refused first
+  const hosts = allowedHosts("127.0.0.1", 8090)!;
+  assert.deepEqual([...hosts], [
+    "127.0.0.1:8090",
+    "localhost:8090",
+    "[::1]:8090",
+  ]);
+  assert.equal(allowedHosts("0.0.0.0", 8090), undefined);
+  assert.ok(allowedHosts("::1", 1)!.has("[::1]:1"));
+  const get = (url: string, headers: Record<string, string> = {}) =>
+    respond(new Request(url, { headers }), {
+      broadcaster,
+      intervals: INTERVALS,
+      hosts,
+    });
+  for (
+    const [url, host] of [
+      ["http://127.0.0.1:8090/events", "attacker.example:8090"],
+      ["http://127.0.0.1:8090/", "attacker.example"],
+      ["http://evil.example/events", "127.0.0.1:8090"],
+      ["http://127.0.0.1:8091/events", "127.0.0.1:8091"],
+    ]
+  ) {
+    const refused = get(url, { host });
+    assert.equal(refused.status, 421, `${url} Host ${host}`);
+    const body = await refused.text();
+    assert.match(
+      body,
+      /^Misdirected request: host "[^"]+" is not this console's/,
+    );
+    assert.equal(body.split("\n").length, 2, "one line");
+    assertSecure(refused, "421");
+  }
+  const crossSite = get("http://localhost:8090/events", {
+    host: "localhost:8090",
+    "sec-fetch-site": "cross-site",
+  });
+  assert.equal(crossSite.status, 403);
+  assert.equal(
+    await crossSite.text(),
+    "Forbidden: /events is not served to other sites\n",
+  );
+  const page = get("http://localhost:8090/", {
+    host: "localhost:8090",
+    "sec-fetch-site": "cross-site",
+  });
+  assert.equal(page.status, 200, "the page itself may be linked to");
+  await page.body?.cancel();
 });
 
 ffiTest(
