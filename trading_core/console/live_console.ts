@@ -100,6 +100,7 @@ export class LiveConsole {
     );
     const broadcaster = new Broadcaster(events, {
       updatesPerSecond: config.updatesPerSecond,
+      maxClients: config.maxClients,
       onError: sources.onError,
     });
     this.#server = serveConsole(broadcaster, {

@@ -37,6 +37,9 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 /** How long {@linkcode ConsoleServer.close} waits for the connections to finish, ms. */
 export const CLOSE_WAIT_MS = 500;
 
+/** The `Retry-After` of a 503 when the console has all the clients it takes, s. */
+export const RETRY_AFTER_S = 5;
+
 /** Longest exchange or symbol a query may name, in characters. */
 const MAX_NAME = 128;
 
@@ -133,6 +136,13 @@ export function respond(
   if (url.pathname === "/events") {
     const chart = chartRequest(url.searchParams, intervals);
     if (typeof chart === "string") return text(400, `${chart}\n`);
+    if (!head && broadcaster.full) {
+      return text(
+        503,
+        `Too many console pages open (trading_core.console.max_clients): try again later\n`,
+        { "retry-after": String(RETRY_AFTER_S) },
+      );
+    }
     const body = head ? null : broadcaster.connect(chart);
     return new Response(body, {
       headers: {

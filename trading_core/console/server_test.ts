@@ -9,6 +9,7 @@ import { ffiTest } from "../../tests/_permissions.ts";
 import { consoleEvents } from "../../tests/_console_trades.ts";
 import { CHART_SCRIPTS, CHART_STYLES } from "../charts/mod.ts";
 import { Broadcaster } from "./broadcaster.ts";
+import { delay } from "../../common/runtime/delay.ts";
 import {
   allowedHosts,
   chartRequest,
@@ -288,5 +289,47 @@ ffiTest(
     await server.close();
     assert.ok(performance.now() - started < 400, "not held by the open stream");
     for (;;) if ((await reader.read()).done) break;
+  },
+);
+
+ffiTest(
+  "console server: past max_clients open pages, /events is a 503 with Retry-After and one line; a page that leaves makes room",
+  async () => {
+    const { events } = consoleEvents();
+    const broadcaster = new Broadcaster(events, {
+      updatesPerSecond: 4,
+      maxClients: 3,
+    });
+    const server = serveConsole(broadcaster, {
+      port: 0,
+      hostname: "127.0.0.1",
+      intervals: INTERVALS,
+    });
+    const url = `http://127.0.0.1:${server.port}/events`;
+    const open: ReadableStreamDefaultReader<Uint8Array>[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const response = await fetch(url);
+        assert.equal(response.status, 200, `client ${i + 1}`);
+        open.push(response.body!.getReader());
+        await open[i].read();
+      }
+      const refused = await fetch(url);
+      assert.equal(refused.status, 503, "client N+1");
+      assert.equal(refused.headers.get("retry-after"), "5");
+      assert.equal(
+        await refused.text(),
+        "Too many console pages open (trading_core.console.max_clients): try again later\n",
+      );
+      assert.equal(broadcaster.clients, 3);
+      await open.shift()!.cancel();
+      for (let i = 0; i < 50 && broadcaster.clients > 2; i++) await delay(10);
+      const again = await fetch(url);
+      assert.equal(again.status, 200, "room again");
+      open.push(again.body!.getReader());
+    } finally {
+      for (const reader of open) await reader.cancel();
+      await server.close();
+    }
   },
 );
