@@ -22,6 +22,8 @@ export interface ChartRequest {
   symbol?: string;
   /** The interval's index among the charted ones. */
   k: number;
+  /** Why the chart is not quite what was asked (an interval not charted), shown with the first chart. */
+  note?: string;
 }
 
 /** A client's chart, as the events follow it. */
@@ -122,10 +124,11 @@ export class ConsoleEvents {
       bars: this.#meta.bars,
     };
     const chartKey = `${watch.stream}:${watch.request.k}`;
-    let chart = watch.stream < 0 ? undefined : this.#wholeCharts.get(chartKey);
+    const shared = watch.stream >= 0 && watch.request.note === undefined;
+    let chart = shared ? this.#wholeCharts.get(chartKey) : undefined;
     if (chart === undefined) {
       chart = this.#chart(watch, true)!;
-      if (watch.stream >= 0) this.#wholeCharts.set(chartKey, chart);
+      if (shared) this.#wholeCharts.set(chartKey, chart);
     }
     if (watch.stream >= 0) this.#startFrom(watch.stream, watch.request.k);
     watch.full = false;
@@ -252,9 +255,12 @@ export class ConsoleEvents {
         bars: [],
         open: null,
         tape: [],
-        note: exchange === undefined
-          ? "no stream yet: waiting for the first one"
-          : "this live has not met this stream (yet)",
+        note: [
+          watch.request.note,
+          exchange === undefined
+            ? "no stream yet: waiting for the first one"
+            : "this live has not met this stream (yet)",
+        ].filter((n) => n).join("; "),
       };
       return JSON.stringify(waiting);
     }
@@ -277,7 +283,7 @@ export class ConsoleEvents {
       bars,
       open,
       tape: trades,
-      note: null,
+      note: (full && watch.request.note) || null,
     };
     return JSON.stringify(part);
   }

@@ -107,6 +107,8 @@ export class LiveConsole {
       port: config.port ?? 0,
       hostname: config.host,
       intervals: this.candles.intervals,
+      known: (exchange, symbol) =>
+        this.candles.find(exchange, symbol) !== undefined,
     });
     return { hostname: this.#server.hostname, port: this.#server.port };
   }
