@@ -21,6 +21,7 @@ import {
 } from "./_ipc_roles.ts";
 import { freePort, waitUntil } from "./_metrics_scrape.ts";
 import { type SseEvent, SseReader } from "./_sse.ts";
+import { ringSnapshot } from "../common/ipc/ring_status.ts";
 import type {
   SnapshotEvent,
   StreamRow,
@@ -407,5 +408,74 @@ natsTest({
     live.kill("SIGINT");
     const exit = await live.finish();
     assert.equal(exit.code, 0, output(exit));
+  },
+});
+
+gatedTest({
+  name:
+    "live --console-port: a SIGSTOPped second reader's lag in the transport view is ringSnapshot's (within a second of trades); a loss forced on live gives its chart a bar with complete 0",
+  permissions: PERMISSIONS,
+  async fn() {
+    const rate = 3000;
+    await using config = await roleConfig({ capacity: 1024 });
+    const perSymbol = rate / config.symbols.length;
+    await using serve = new RoleProcess("serve", config, [
+      "--rate",
+      String(rate),
+    ]);
+    const { live, url } = await liveWithConsole(config);
+    await using _live = live;
+    await using other = new RoleProcess("live", config, []);
+    await live.waitFor(/attached to/, config.symbols.length);
+    await other.waitFor(/attached to/, config.symbols.length);
+    await using sse = await SseReader.open(`${url}events?interval=1s`);
+    await sse.nextOf("snapshot");
+    other.kill("SIGSTOP");
+    try {
+      await delay(2_500);
+      // The next transport part: the stopped reader's lag, against the ring's own.
+      let checked = 0;
+      while (checked === 0) {
+        const update: UpdateEvent = JSON.parse(
+          (await sse.nextOf("update", 15_000)).data,
+        );
+        for (const ring of update.transport?.rings ?? []) {
+          const shown = ring.readers.find((r) => r.pid === other.pid);
+          assert.ok(shown, `${ring.name}: the second reader is listed`);
+          const snapshot = ringSnapshot(ring.name);
+          assert.equal(snapshot.kind, "ring");
+          const actual = snapshot.kind === "ring"
+            ? snapshot.readers.find((r) => r.pid === other.pid)!.lag
+            : NaN;
+          assert.ok(shown.lag > perSymbol, `${ring.name}: lag ${shown.lag}`);
+          assert.ok(
+            Math.abs(actual - shown.lag) <= 2 * perSymbol,
+            `${ring.name}: view ${shown.lag}, ringSnapshot ${actual}`,
+          );
+          checked++;
+        }
+      }
+      assert.equal(checked, config.symbols.length);
+    } finally {
+      other.kill("SIGCONT");
+    }
+    // A loss: live stopped past its 1024-slot ring.
+    live.kill("SIGSTOP");
+    await delay(1_500);
+    live.kill("SIGCONT");
+    let lost = 0;
+    let incomplete = 0;
+    await waitUntil("a bar with complete 0 after the loss", async () => {
+      const update: UpdateEvent = JSON.parse(
+        (await sse.nextOf("update", 15_000)).data,
+      );
+      if (update.table?.totals) lost = update.table.totals.lost;
+      for (const bar of update.chart?.bars ?? []) {
+        if (bar[7] === 0) incomplete++;
+      }
+      return lost > 0 && incomplete > 0 ? true : undefined;
+    });
+    serve.kill("SIGINT");
+    await serve.finish();
   },
 });
