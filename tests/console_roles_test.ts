@@ -22,6 +22,8 @@ import {
 import { freePort, waitUntil } from "./_metrics_scrape.ts";
 import { type SseEvent, SseReader } from "./_sse.ts";
 import { ringSnapshot } from "../common/ipc/ring_status.ts";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import type {
   SnapshotEvent,
   StreamRow,
@@ -477,5 +479,83 @@ gatedTest({
     });
     serve.kill("SIGINT");
     await serve.finish();
+  },
+});
+
+natsTest({
+  name:
+    "live --nats --console-port: a backlog built while live is SIGSTOPped shows as pending > 0 in the transport view, between JetStream's consumer info before and after",
+  permissions: PERMISSIONS,
+  loopbackOnly: true,
+  async fn(_t, natsUrl) {
+    // One trade a message: a backlog of many messages, that takes live a while.
+    await using config = await roleConfig({
+      nats: { url: natsUrl, publish: { batch_max_trades: 1 } },
+    });
+    const { live, url } = await liveWithConsole(config, [
+      "--nats",
+      "--deliver",
+      "all",
+    ]);
+    await using _live = live;
+    await using sse = await SseReader.open(`${url}events`);
+    await sse.nextOf("snapshot");
+    const nc = await connect({ servers: natsUrl, noAsyncTraces: true });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const pending = async () => {
+        const consumers = await jsm.consumers.list(config.nats!.stream).next();
+        assert.equal(consumers.length, 1, "live's one consumer");
+        return consumers[0].num_pending;
+      };
+      const publish = async (trades: number) => {
+        await using serve = new RoleProcess("serve", config, [
+          "--nats",
+          "--no-ipc",
+          "--rate",
+          "0",
+          "--max-trades",
+          String(trades),
+        ]);
+        assert.equal((await serve.finish()).code, 0);
+      };
+      await publish(1000); // live's consumer exists once the stream does
+      for (let trades = 0; trades < 1000;) {
+        const update: UpdateEvent = JSON.parse(
+          (await sse.nextOf("update", 20_000)).data,
+        );
+        trades = update.table?.totals?.trades ?? trades;
+      }
+      live.kill("SIGSTOP");
+      let before: number;
+      try {
+        await publish(100_000);
+        before = await pending(); // nothing read yet: the most there will be
+      } finally {
+        live.kill("SIGCONT");
+      }
+      assert.ok(before > 0, `a backlog: ${before}`);
+      let shown = 0;
+      while (shown === 0) {
+        const update: UpdateEvent = JSON.parse(
+          (await sse.nextOf("update", 20_000)).data,
+        );
+        const nats = update.transport?.nats;
+        if (nats) shown = nats.pending;
+        if (nats && nats.pending === 0 && update.table?.totals?.trades) {
+          assert.fail(`backlog never shown (JetStream said ${before})`);
+        }
+      }
+      const after = await pending();
+      console.log(
+        `NATS pending: JetStream ${before}, view ${shown}, then ${after}`,
+      );
+      assert.ok(
+        after <= shown && shown <= before,
+        `JetStream ${before} ≥ view ${shown} ≥ JetStream after ${after}`,
+      );
+    } finally {
+      await nc.close();
+    }
   },
 });
