@@ -37,6 +37,9 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 /** How long {@linkcode ConsoleServer.close} waits for the connections to finish, ms. */
 export const CLOSE_WAIT_MS = 500;
 
+/** The `Retry-After` of a 503 when the console has all the clients it takes, s. */
+export const RETRY_AFTER_S = 5;
+
 /** Longest exchange or symbol a query may name, in characters. */
 const MAX_NAME = 128;
 
@@ -52,6 +55,8 @@ export interface ServeConsoleOptions {
   hostname: string;
   /** The intervals charted, in order (`?interval=` names one). */
   intervals: readonly string[];
+  /** Whether live has met this stream (its names are then accepted whatever their length). @default {none} */
+  known?: (exchange: string, symbol: string) => boolean;
 }
 
 /** A running console server. */
@@ -80,6 +85,7 @@ export function serveConsole(
   const served: Parameters<typeof respond>[1] = {
     broadcaster,
     intervals: options.intervals,
+    known: options.known,
   };
   const server = listenHttp(
     (request) => respond(request, served),
@@ -110,6 +116,8 @@ export function respond(
     broadcaster: Broadcaster;
     /** The intervals charted, in order. */
     intervals: readonly string[];
+    /** Whether live has met a stream (see {@linkcode chartRequest}). */
+    known?: (exchange: string, symbol: string) => boolean;
     /** The `Host` values answered (see {@linkcode allowedHosts}); any when absent. */
     hosts?: ReadonlySet<string>;
   },
@@ -131,8 +139,17 @@ export function respond(
     if (found) return file(found, request, { noStore: false });
   }
   if (url.pathname === "/events") {
-    const chart = chartRequest(url.searchParams, intervals);
+    const chart = chartRequest(url.searchParams, intervals, {
+      known: served.known,
+    });
     if (typeof chart === "string") return text(400, `${chart}\n`);
+    if (!head && broadcaster.full) {
+      return text(
+        503,
+        `Too many console pages open (trading_core.console.max_clients): try again later\n`,
+        { "retry-after": String(RETRY_AFTER_S) },
+      );
+    }
     const body = head ? null : broadcaster.connect(chart);
     return new Response(body, {
       headers: {
@@ -195,12 +212,19 @@ function refusedOrigin(
 
 /**
  * The chart `/events` asks for, or why the query is refused: `exchange`
- * and `symbol` together (1 to 128 characters, no control characters) or
- * neither, `interval` one of `intervals`, nothing else.
+ * and `symbol` together (1 to 128 characters, no control characters,
+ * unless `options.known` says live has met them: a stream the table lists
+ * is always accepted) or neither, `interval` any (one not among
+ * `intervals` gives the first, with a `note` saying so: a page bookmarked
+ * before live restarted with other intervals still opens), nothing else.
  */
 export function chartRequest(
   query: URLSearchParams,
   intervals: readonly string[],
+  options: {
+    /** Whether live has met the stream `exchange`/`symbol`. @default {none} */
+    known?: (exchange: string, symbol: string) => boolean;
+  } = {},
 ): ChartRequest | string {
   for (const key of new Set(query.keys())) {
     if (!["exchange", "symbol", "interval"].includes(key)) {
@@ -217,8 +241,10 @@ export function chartRequest(
   if ((exchange === undefined) !== (symbol === undefined)) {
     return "Invalid query: give exchange and symbol together, or neither (the first stream)";
   }
+  const met = exchange !== undefined && symbol !== undefined &&
+    options.known?.(exchange, symbol) === true;
   for (const [key, value] of [["exchange", exchange], ["symbol", symbol]]) {
-    if (value === undefined) continue;
+    if (value === undefined || met) continue;
     if (
       value.length === 0 || value.length > MAX_NAME || CONTROL.test(value)
     ) {
@@ -230,9 +256,12 @@ export function chartRequest(
   const interval = query.get("interval") ?? intervals[0];
   const k = intervals.indexOf(interval);
   if (k < 0) {
-    return `Invalid interval ${
+    const note = `Interval ${
       JSON.stringify(interval.slice(0, 32))
-    }: expected one of ${intervals.join(", ")}`;
+    } is not charted by this live (${intervals.join(", ")}): showing ${
+      intervals[0]
+    }`;
+    return { exchange, symbol, k: 0, note };
   }
   return { exchange, symbol, k };
 }

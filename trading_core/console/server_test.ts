@@ -9,6 +9,7 @@ import { ffiTest } from "../../tests/_permissions.ts";
 import { consoleEvents } from "../../tests/_console_trades.ts";
 import { CHART_SCRIPTS, CHART_STYLES } from "../charts/mod.ts";
 import { Broadcaster } from "./broadcaster.ts";
+import { delay } from "../../common/runtime/delay.ts";
 import {
   allowedHosts,
   chartRequest,
@@ -62,7 +63,6 @@ Deno.test("chartRequest: exchange and symbol together or neither, a configured i
   );
   const refused: [string, RegExp][] = [
     ["symbol=BTCUSDT", /exchange and symbol together/],
-    ["interval=7m", /^Invalid interval "7m": expected one of 1s, 1m$/],
     ["callback=x", /^Invalid query parameter "callback"/],
     ["interval=1s&interval=1m", /interval is given more than once/],
     ["exchange=&symbol=A", /^Invalid exchange "": expected 1 to 128/],
@@ -75,6 +75,26 @@ Deno.test("chartRequest: exchange and symbol together or neither, a configured i
     assert.match(why as string, expected, query);
     assert.ok(!(why as string).includes("\n"), "one line");
   }
+  assert.deepEqual(
+    chartRequest(new URLSearchParams("interval=5m"), INTERVALS),
+    {
+      exchange: undefined,
+      symbol: undefined,
+      k: 0,
+      note: 'Interval "5m" is not charted by this live (1s, 1m): showing 1s',
+    },
+    "a bookmark from a live with other intervals still opens, saying why",
+  );
+  const long = "x".repeat(200);
+  const longQuery = new URLSearchParams({ exchange: long, symbol: "A" });
+  assert.equal(typeof chartRequest(longQuery, INTERVALS), "string");
+  assert.deepEqual(
+    chartRequest(longQuery, INTERVALS, {
+      known: (e, s) => e === long && s === "A",
+    }),
+    { exchange: long, symbol: "A", k: 0 },
+    "a name the table lists is accepted whatever its length",
+  );
 });
 
 Deno.test("console server: a Host that is not this console's is a 421 (DNS rebinding), a cross-site /events a 403, before any client is made", async () => {
@@ -230,7 +250,7 @@ ffiTest(
         assertSecure(missing, path);
         await missing.body?.cancel();
       }
-      const bad = get("/events?interval=<script>");
+      const bad = get("/events?interval=<script>&x=1");
       assert.equal(bad.status, 400);
       assert.equal(
         bad.headers.get("content-type"),
@@ -238,7 +258,7 @@ ffiTest(
       );
       assert.equal(
         await bad.text(),
-        'Invalid interval "<script>": expected one of 1s, 1m\n',
+        'Invalid query parameter "x": expected exchange, symbol and interval\n',
       );
       assert.equal(broadcaster.clients, 0);
     } finally {
@@ -288,5 +308,47 @@ ffiTest(
     await server.close();
     assert.ok(performance.now() - started < 400, "not held by the open stream");
     for (;;) if ((await reader.read()).done) break;
+  },
+);
+
+ffiTest(
+  "console server: past max_clients open pages, /events is a 503 with Retry-After and one line; a page that leaves makes room",
+  async () => {
+    const { events } = consoleEvents();
+    const broadcaster = new Broadcaster(events, {
+      updatesPerSecond: 4,
+      maxClients: 3,
+    });
+    const server = serveConsole(broadcaster, {
+      port: 0,
+      hostname: "127.0.0.1",
+      intervals: INTERVALS,
+    });
+    const url = `http://127.0.0.1:${server.port}/events`;
+    const open: ReadableStreamDefaultReader<Uint8Array>[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const response = await fetch(url);
+        assert.equal(response.status, 200, `client ${i + 1}`);
+        open.push(response.body!.getReader());
+        await open[i].read();
+      }
+      const refused = await fetch(url);
+      assert.equal(refused.status, 503, "client N+1");
+      assert.equal(refused.headers.get("retry-after"), "5");
+      assert.equal(
+        await refused.text(),
+        "Too many console pages open (trading_core.console.max_clients): try again later\n",
+      );
+      assert.equal(broadcaster.clients, 3);
+      await open.shift()!.cancel();
+      for (let i = 0; i < 50 && broadcaster.clients > 2; i++) await delay(10);
+      const again = await fetch(url);
+      assert.equal(again.status, 200, "room again");
+      open.push(again.body!.getReader());
+    } finally {
+      for (const reader of open) await reader.cancel();
+      await server.close();
+    }
   },
 );
