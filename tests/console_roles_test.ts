@@ -21,6 +21,9 @@ import {
 } from "./_ipc_roles.ts";
 import { freePort, waitUntil } from "./_metrics_scrape.ts";
 import { type SseEvent, SseReader } from "./_sse.ts";
+import { ringSnapshot } from "../common/ipc/ring_status.ts";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import type {
   SnapshotEvent,
   StreamRow,
@@ -208,9 +211,14 @@ gatedTest({
     );
     assert.deepEqual(snapshot.meta.intervals, ["1s", "5s"]);
     assert.equal(snapshot.meta.bars, "live");
-    const refused = await fetch(`${url}events?interval=1m`);
-    assert.equal(refused.status, 400, "1m is not one of live's intervals");
-    await refused.body?.cancel();
+    {
+      await using other = await SseReader.open(`${url}events?interval=1m`);
+      const fallback: SnapshotEvent = JSON.parse(
+        (await other.nextOf("snapshot")).data,
+      );
+      assert.equal(fallback.chart.interval, "1s", "1m is not one of live's");
+      assert.match(fallback.chart.note ?? "", /"1m" is not charted/);
+    }
     let bars = 0;
     while (bars === 0) {
       const update: UpdateEvent = JSON.parse(
@@ -402,5 +410,152 @@ natsTest({
     live.kill("SIGINT");
     const exit = await live.finish();
     assert.equal(exit.code, 0, output(exit));
+  },
+});
+
+gatedTest({
+  name:
+    "live --console-port: a SIGSTOPped second reader's lag in the transport view is ringSnapshot's (within a second of trades); a loss forced on live gives its chart a bar with complete 0",
+  permissions: PERMISSIONS,
+  async fn() {
+    const rate = 3000;
+    await using config = await roleConfig({ capacity: 1024 });
+    const perSymbol = rate / config.symbols.length;
+    await using serve = new RoleProcess("serve", config, [
+      "--rate",
+      String(rate),
+    ]);
+    const { live, url } = await liveWithConsole(config);
+    await using _live = live;
+    await using other = new RoleProcess("live", config, []);
+    await live.waitFor(/attached to/, config.symbols.length);
+    await other.waitFor(/attached to/, config.symbols.length);
+    await using sse = await SseReader.open(`${url}events?interval=1s`);
+    await sse.nextOf("snapshot");
+    other.kill("SIGSTOP");
+    try {
+      await delay(2_500);
+      // The next transport part: the stopped reader's lag, against the ring's own.
+      let checked = 0;
+      while (checked === 0) {
+        const update: UpdateEvent = JSON.parse(
+          (await sse.nextOf("update", 15_000)).data,
+        );
+        for (const ring of update.transport?.rings ?? []) {
+          const shown = ring.readers.find((r) => r.pid === other.pid);
+          assert.ok(shown, `${ring.name}: the second reader is listed`);
+          const snapshot = ringSnapshot(ring.name);
+          assert.equal(snapshot.kind, "ring");
+          const actual = snapshot.kind === "ring"
+            ? snapshot.readers.find((r) => r.pid === other.pid)!.lag
+            : NaN;
+          assert.ok(shown.lag > perSymbol, `${ring.name}: lag ${shown.lag}`);
+          assert.ok(
+            Math.abs(actual - shown.lag) <= 2 * perSymbol,
+            `${ring.name}: view ${shown.lag}, ringSnapshot ${actual}`,
+          );
+          checked++;
+        }
+      }
+      assert.equal(checked, config.symbols.length);
+    } finally {
+      other.kill("SIGCONT");
+    }
+    // A loss: live stopped past its 1024-slot ring.
+    live.kill("SIGSTOP");
+    await delay(1_500);
+    live.kill("SIGCONT");
+    let lost = 0;
+    let incomplete = 0;
+    await waitUntil("a bar with complete 0 after the loss", async () => {
+      const update: UpdateEvent = JSON.parse(
+        (await sse.nextOf("update", 15_000)).data,
+      );
+      if (update.table?.totals) lost = update.table.totals.lost;
+      for (const bar of update.chart?.bars ?? []) {
+        if (bar[7] === 0) incomplete++;
+      }
+      return lost > 0 && incomplete > 0 ? true : undefined;
+    });
+    serve.kill("SIGINT");
+    await serve.finish();
+  },
+});
+
+natsTest({
+  name:
+    "live --nats --console-port: a backlog built while live is SIGSTOPped shows as pending > 0 in the transport view, between JetStream's consumer info before and after",
+  permissions: PERMISSIONS,
+  loopbackOnly: true,
+  async fn(_t, natsUrl) {
+    // One trade a message: a backlog of many messages, that takes live a while.
+    await using config = await roleConfig({
+      nats: { url: natsUrl, publish: { batch_max_trades: 1 } },
+    });
+    const { live, url } = await liveWithConsole(config, [
+      "--nats",
+      "--deliver",
+      "all",
+    ]);
+    await using _live = live;
+    await using sse = await SseReader.open(`${url}events`);
+    await sse.nextOf("snapshot");
+    const nc = await connect({ servers: natsUrl, noAsyncTraces: true });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const pending = async () => {
+        const consumers = await jsm.consumers.list(config.nats!.stream).next();
+        assert.equal(consumers.length, 1, "live's one consumer");
+        return consumers[0].num_pending;
+      };
+      const publish = async (trades: number) => {
+        await using serve = new RoleProcess("serve", config, [
+          "--nats",
+          "--no-ipc",
+          "--rate",
+          "0",
+          "--max-trades",
+          String(trades),
+        ]);
+        assert.equal((await serve.finish()).code, 0);
+      };
+      await publish(1000); // live's consumer exists once the stream does
+      for (let trades = 0; trades < 1000;) {
+        const update: UpdateEvent = JSON.parse(
+          (await sse.nextOf("update", 20_000)).data,
+        );
+        trades = update.table?.totals?.trades ?? trades;
+      }
+      live.kill("SIGSTOP");
+      let before: number;
+      try {
+        await publish(100_000);
+        before = await pending(); // nothing read yet: the most there will be
+      } finally {
+        live.kill("SIGCONT");
+      }
+      assert.ok(before > 0, `a backlog: ${before}`);
+      let shown = 0;
+      while (shown === 0) {
+        const update: UpdateEvent = JSON.parse(
+          (await sse.nextOf("update", 20_000)).data,
+        );
+        const nats = update.transport?.nats;
+        if (nats) shown = nats.pending;
+        if (nats && nats.pending === 0 && update.table?.totals?.trades) {
+          assert.fail(`backlog never shown (JetStream said ${before})`);
+        }
+      }
+      const after = await pending();
+      console.log(
+        `NATS pending: JetStream ${before}, view ${shown}, then ${after}`,
+      );
+      assert.ok(
+        after <= shown && shown <= before,
+        `JetStream ${before} ≥ view ${shown} ≥ JetStream after ${after}`,
+      );
+    } finally {
+      await nc.close();
+    }
   },
 });

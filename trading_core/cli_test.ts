@@ -359,6 +359,7 @@ Deno.test("live: --console-port sets trading_core.console.port (default off; 0 =
     host: "127.0.0.1",
     updatesPerSecond: 4,
     intervals: ["1s", "1m"],
+    maxClients: 32,
   });
   assert.equal(configFrom(["--console-port", "0"]).tradingCore.console.port, 0);
   const file = configFrom(
@@ -370,6 +371,7 @@ Deno.test("live: --console-port sets trading_core.console.port (default off; 0 =
     host: "0.0.0.0",
     updatesPerSecond: 20,
     intervals: ["5s"],
+    maxClients: 32,
   });
   assert.match(LIVE_USAGE, /--console-port PORT .*trading_core\.console\.port/);
   assert.throws(
@@ -407,8 +409,12 @@ Deno.test("live: --console-port sets trading_core.console.port (default off; 0 =
       /^trading_core\.console\.intervals in tc\.toml: interval "1m" is listed twice/,
     ],
     [
+      "max_clients = 1001",
+      /^Invalid value 1001 at trading_core\.console\.max_clients in tc\.toml: expected an integer from 1 to 1000$/,
+    ],
+    [
       "colour = 1",
-      /^trading_core\.console\.colour in tc\.toml: unknown key; valid keys here: port, host, updates_per_second, intervals$/,
+      /^trading_core\.console\.colour in tc\.toml: unknown key; valid keys here: port, host, updates_per_second, intervals, max_clients$/,
     ],
   ];
   for (const [line, expected] of bad) {

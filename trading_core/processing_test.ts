@@ -48,6 +48,7 @@ function config(overrides: Partial<TradingCoreConfig>): TradingCoreConfig {
       host: "127.0.0.1",
       updatesPerSecond: 4,
       intervals: ["1s", "1m"],
+      maxClients: 32,
     },
     metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
     ...overrides,

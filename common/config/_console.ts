@@ -13,6 +13,9 @@ import type { ConsoleConfig } from "./types.ts";
 /** The console's default updates per second. */
 export const CONSOLE_UPDATES_PER_SECOND = 4;
 
+/** The console's default pages open at once at most. */
+export const CONSOLE_MAX_CLIENTS = 32;
+
 /** Reads `[trading_core.console]`. */
 export function readConsole(section: Section): ConsoleConfig {
   const port = section.has("port")
@@ -25,6 +28,10 @@ export function readConsole(section: Section): ConsoleConfig {
     { min: 1, max: 20 },
   );
   const intervals = readIntervals(section, "intervals");
+  const maxClients = section.integer("max_clients", CONSOLE_MAX_CLIENTS, {
+    min: 1,
+    max: 1000,
+  });
   section.done();
-  return { port, host, updatesPerSecond, intervals };
+  return { port, host, updatesPerSecond, intervals, maxClients };
 }

@@ -213,6 +213,7 @@ const DEFAULT_CONFIG: Config = {
       host: "127.0.0.1",
       updatesPerSecond: 4,
       intervals: ["1s", "1m"],
+      maxClients: 32,
     },
     metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
   },
@@ -839,6 +840,7 @@ const LEVELS: [string, string, string, string[]][] = [
     "host",
     "updates_per_second",
     "intervals",
+    "max_clients",
   ]],
   ["trading_core.broker", "fee_bp", "fee_bps", [
     "starting_balance",
@@ -2713,6 +2715,7 @@ port = 8090
 host = "::1"
 updates_per_second = 10
 intervals = ["5s", "15m"]
+max_clients = 3
 [log]
 format = "json"
 `);
@@ -2746,6 +2749,7 @@ format = "json"
       host: "::1",
       updatesPerSecond: 10,
       intervals: ["5s", "15m"],
+      maxClients: 3,
     },
     metrics: { port: 9465, host: "127.0.0.1", staleAfterMs: 10_000 },
   });
@@ -2757,6 +2761,10 @@ format = "json"
   assert.equal(
     problemOf(`[trading_core.console]\nupdates_per_second = 40\n`),
     `Invalid value 40 at trading_core.console.updates_per_second ${IN_FILE}: expected an integer from 1 to 20`,
+  );
+  assert.equal(
+    problemOf(`[trading_core.console]\nmax_clients = 0\n`),
+    `Invalid value 0 at trading_core.console.max_clients ${IN_FILE}: expected an integer from 1 to 1000`,
   );
   assert.equal(
     problemOf(`[trading_core.console]\nport = -1\n`),

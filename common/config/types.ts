@@ -236,6 +236,8 @@ export interface ConsoleConfig {
   updatesPerSecond: number;
   /** Bar intervals the console builds and charts when `live` builds no bars (no strategy, no `bars_out`); default `["1s", "1m"]`. */
   intervals: string[];
+  /** Pages (`/events` connections) open at once at most, 1 to 1000 (default 32); past it a 503 with `Retry-After`. */
+  maxClients: number;
 }
 
 /** How trading_core builds bars. */

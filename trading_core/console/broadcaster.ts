@@ -12,8 +12,15 @@
 
 import type { ChartRequest, ChartWatch, ConsoleEvents } from "./events.ts";
 
-/** A client's unsent bytes at most, by default: past them it is dropped. */
-export const MAX_UNSENT_BYTES = 1 << 20;
+/**
+ * A client's unsent bytes at most, by default: past them it is dropped
+ * (256 KiB: a few seconds of a busy table; the kernel's socket buffer
+ * holds more on top).
+ */
+export const MAX_UNSENT_BYTES = 256 << 10;
+
+/** Clients connected at once at most, by default (`trading_core.console.max_clients`). */
+export const MAX_CLIENTS = 32;
 
 /** How often a comment line goes to every client, ms. */
 export const HEARTBEAT_MS = 15_000;
@@ -27,6 +34,8 @@ export interface BroadcasterOptions {
   updatesPerSecond: number;
   /** A client's unsent bytes at most. @default {MAX_UNSENT_BYTES} */
   maxUnsentBytes?: number;
+  /** Clients connected at once at most: {@linkcode Broadcaster.full} past it. @default {MAX_CLIENTS} */
+  maxClients?: number;
   /** Time between comment lines, ms. @default {HEARTBEAT_MS} */
   heartbeatMs?: number;
   /** Monotonic clock, ms. @default {performance.now} */
@@ -62,6 +71,7 @@ export class Broadcaster {
     this.#events = events;
     this.#options = {
       maxUnsentBytes: MAX_UNSENT_BYTES,
+      maxClients: MAX_CLIENTS,
       heartbeatMs: HEARTBEAT_MS,
       now: () => performance.now(),
       onError: () => {},
@@ -72,6 +82,11 @@ export class Broadcaster {
   /** Clients connected now. */
   get clients(): number {
     return this.#clients.size;
+  }
+
+  /** Whether {@linkcode connect} must be refused: `maxClients` are connected. */
+  get full(): boolean {
+    return this.#clients.size >= this.#options.maxClients;
   }
 
   /** Clients dropped so far for not reading. */
@@ -94,7 +109,10 @@ export class Broadcaster {
         const fresh = this.#timer === undefined;
         let snapshot: string;
         try {
-          snapshot = this.#events.snapshot(watch, { fresh });
+          snapshot = this.#events.snapshot(watch, {
+            fresh,
+            nowMs: this.#options.now(),
+          });
         } catch (error) {
           this.#events.release(watch);
           this.#options.onError(error);

@@ -22,6 +22,8 @@ export interface ChartRequest {
   symbol?: string;
   /** The interval's index among the charted ones. */
   k: number;
+  /** Why the chart is not quite what was asked (an interval not charted), shown with the first chart. */
+  note?: string;
 }
 
 /** A client's chart, as the events follow it. */
@@ -79,6 +81,12 @@ export class ConsoleEvents {
   #transport = "null";
   #ticks = 0;
   #refreshed = false;
+  /** When the table was last refreshed (the clock of `snapshot`'s callers), ms. */
+  #refreshedAt = -Infinity;
+  /** The snapshot's table text as of the last refresh (built once, for every client connecting before the next). */
+  #tableText: string | undefined;
+  /** Whole chart parts built since the last refresh, per "stream:k". */
+  #wholeCharts = new Map<string, string>();
 
   /** Events of `sources`. */
   constructor(sources: EventSources, meta: EventsMeta) {
@@ -88,11 +96,25 @@ export class ConsoleEvents {
 
   /**
    * A client's first event, `snapshot`: everything as of the last tick, or
-   * read now when `options.fresh` (no tick ran lately: no other client) or
-   * there was none; its chart whole.
+   * read now when `options.fresh` (no tick ran lately: no other client) and
+   * the last read is more than a tick old, or there was none; its chart
+   * whole. The table's text and each whole chart are built once per tick
+   * and shared by every client connecting within it (a storm of
+   * connections costs one table, not one per connection).
    */
-  snapshot(watch: ChartWatch, options: { fresh?: boolean } = {}): string {
-    if (options.fresh || !this.#refreshed) this.#refresh(performance.now());
+  snapshot(
+    watch: ChartWatch,
+    options: {
+      /** No tick runs (no other client). */
+      fresh?: boolean;
+      /** The clock of {@linkcode tick}, ms. @default {performance.now()} */
+      nowMs?: number;
+    } = {},
+  ): string {
+    const nowMs = options.nowMs ?? performance.now();
+    const stale =
+      nowMs - this.#refreshedAt >= 1000 / this.#meta.updatesPerSecond;
+    if ((options.fresh && stale) || !this.#refreshed) this.#refresh(nowMs);
     const { candles } = this.#sources;
     this.#resolve(watch);
     const meta: ConsoleMeta = {
@@ -101,14 +123,21 @@ export class ConsoleEvents {
       updates_per_second: this.#meta.updatesPerSecond,
       bars: this.#meta.bars,
     };
-    const chart = this.#chart(watch, true)!;
+    const chartKey = `${watch.stream}:${watch.request.k}`;
+    const shared = watch.stream >= 0 && watch.request.note === undefined;
+    let chart = shared ? this.#wholeCharts.get(chartKey) : undefined;
+    if (chart === undefined) {
+      chart = this.#chart(watch, true)!;
+      if (shared) this.#wholeCharts.set(chartKey, chart);
+    }
     if (watch.stream >= 0) this.#startFrom(watch.stream, watch.request.k);
     watch.full = false;
+    this.#tableText ??= tableJson(this.#sources.table.snapshot());
     return event(
       "snapshot",
-      `{"meta":${JSON.stringify(meta)},"table":${
-        tableJson(this.#sources.table.snapshot())
-      },"chart":${chart},"transport":${this.#transport}}`,
+      `{"meta":${
+        JSON.stringify(meta)
+      },"table":${this.#tableText},"chart":${chart},"transport":${this.#transport}}`,
     );
   }
 
@@ -153,6 +182,9 @@ export class ConsoleEvents {
   /** Refreshes the table, and the transport view about once a second. */
   #refresh(nowMs: number): { table: TableTick; transportChanged: boolean } {
     this.#refreshed = true;
+    this.#refreshedAt = nowMs;
+    this.#tableText = undefined;
+    this.#wholeCharts.clear();
     const table = this.#sources.table.refresh(nowMs);
     let transportChanged = false;
     if (this.#ticks++ % transportEvery(this.#meta.updatesPerSecond) === 0) {
@@ -223,9 +255,12 @@ export class ConsoleEvents {
         bars: [],
         open: null,
         tape: [],
-        note: exchange === undefined
-          ? "no stream yet: waiting for the first one"
-          : "this live has not met this stream (yet)",
+        note: [
+          watch.request.note,
+          exchange === undefined
+            ? "no stream yet: waiting for the first one"
+            : "this live has not met this stream (yet)",
+        ].filter((n) => n).join("; "),
       };
       return JSON.stringify(waiting);
     }
@@ -248,7 +283,7 @@ export class ConsoleEvents {
       bars,
       open,
       tape: trades,
-      note: null,
+      note: (full && watch.request.note) || null,
     };
     return JSON.stringify(part);
   }

@@ -157,3 +157,37 @@ ffiTest(
     assert.equal(update.chart.full, true);
   },
 );
+
+ffiTest(
+  "ConsoleEvents: snapshots within one tick share the table's text and the whole chart (a storm of connections builds them once); a tick later they are built anew",
+  () => {
+    const { events, trade } = setup();
+    trade(0, 1_000, 100);
+    const stringify = JSON.stringify;
+    let wholeCharts = 0;
+    JSON.stringify = ((value: unknown, ...rest: []) => {
+      if ((value as { full?: boolean } | null)?.full === true) wholeCharts++;
+      return stringify(value, ...rest);
+    }) as typeof JSON.stringify;
+    try {
+      const first = events.snapshot(watch({ k: 0 }), { fresh: true, nowMs: 0 });
+      for (let i = 1; i < 10; i++) {
+        const again = events.snapshot(watch({ k: 0 }), {
+          fresh: true,
+          nowMs: i,
+        });
+        assert.equal(again, first, "the same text");
+      }
+      assert.equal(wholeCharts, 1, "one whole chart for 10 snapshots");
+      trade(0, 1_100, 102);
+      const later = events.snapshot(watch({ k: 0 }), {
+        fresh: true,
+        nowMs: 1_000,
+      });
+      assert.equal(wholeCharts, 2, "more than a tick later: read again");
+      assert.equal(data(later, "snapshot").table.totals.trades, 2);
+    } finally {
+      JSON.stringify = stringify;
+    }
+  },
+);

@@ -100,12 +100,15 @@ export class LiveConsole {
     );
     const broadcaster = new Broadcaster(events, {
       updatesPerSecond: config.updatesPerSecond,
+      maxClients: config.maxClients,
       onError: sources.onError,
     });
     this.#server = serveConsole(broadcaster, {
       port: config.port ?? 0,
       hostname: config.host,
       intervals: this.candles.intervals,
+      known: (exchange, symbol) =>
+        this.candles.find(exchange, symbol) !== undefined,
     });
     return { hostname: this.#server.hostname, port: this.#server.port };
   }

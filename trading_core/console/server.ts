@@ -37,6 +37,9 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 /** How long {@linkcode ConsoleServer.close} waits for the connections to finish, ms. */
 export const CLOSE_WAIT_MS = 500;
 
+/** The `Retry-After` of a 503 when the console has all the clients it takes, s. */
+export const RETRY_AFTER_S = 5;
+
 /** Longest exchange or symbol a query may name, in characters. */
 const MAX_NAME = 128;
 
@@ -52,6 +55,8 @@ export interface ServeConsoleOptions {
   hostname: string;
   /** The intervals charted, in order (`?interval=` names one). */
   intervals: readonly string[];
+  /** Whether live has met this stream (its names are then accepted whatever their length). @default {none} */
+  known?: (exchange: string, symbol: string) => boolean;
 }
 
 /** A running console server. */
@@ -77,9 +82,13 @@ export function serveConsole(
   broadcaster: Broadcaster,
   options: ServeConsoleOptions,
 ): ConsoleServer {
+  const served: Parameters<typeof respond>[1] = {
+    broadcaster,
+    intervals: options.intervals,
+    known: options.known,
+  };
   const server = listenHttp(
-    (request) =>
-      respond(request, { broadcaster, intervals: options.intervals }),
+    (request) => respond(request, served),
     {
       port: options.port,
       hostname: options.hostname,
@@ -88,6 +97,7 @@ export function serveConsole(
       hostSetting: "trading_core.console.host",
     },
   );
+  served.hosts = allowedHosts(options.hostname, server.addr.port); // before any request: nothing awaited since listening
   return {
     port: server.addr.port,
     hostname: server.addr.hostname,
@@ -106,10 +116,16 @@ export function respond(
     broadcaster: Broadcaster;
     /** The intervals charted, in order. */
     intervals: readonly string[];
+    /** Whether live has met a stream (see {@linkcode chartRequest}). */
+    known?: (exchange: string, symbol: string) => boolean;
+    /** The `Host` values answered (see {@linkcode allowedHosts}); any when absent. */
+    hosts?: ReadonlySet<string>;
   },
 ): Response {
   const { broadcaster, intervals } = served;
   const { method } = request;
+  const refused = refusedOrigin(request, served.hosts);
+  if (refused) return refused;
   if (method !== "GET" && method !== "HEAD") {
     return text(405, `Method ${method} not allowed: expected GET or HEAD\n`, {
       allow: "GET, HEAD",
@@ -123,8 +139,17 @@ export function respond(
     if (found) return file(found, request, { noStore: false });
   }
   if (url.pathname === "/events") {
-    const chart = chartRequest(url.searchParams, intervals);
+    const chart = chartRequest(url.searchParams, intervals, {
+      known: served.known,
+    });
     if (typeof chart === "string") return text(400, `${chart}\n`);
+    if (!head && broadcaster.full) {
+      return text(
+        503,
+        `Too many console pages open (trading_core.console.max_clients): try again later\n`,
+        { "retry-after": String(RETRY_AFTER_S) },
+      );
+    }
     const body = head ? null : broadcaster.connect(chart);
     return new Response(body, {
       headers: {
@@ -139,13 +164,67 @@ export function respond(
 }
 
 /**
+ * The `Host` values a console bound to `hostname`:`port` answers, against
+ * DNS rebinding (a page of another site that resolves its name to
+ * 127.0.0.1 would otherwise be same-origin with the console): on loopback,
+ * `127.0.0.1:P`, `localhost:P`, `[::1]:P` and the configured host; bound
+ * to a wildcard (`0.0.0.0`, `::`), `undefined` (any host: the names it is
+ * reached by are unknown).
+ */
+export function allowedHosts(
+  hostname: string,
+  port: number,
+): ReadonlySet<string> | undefined {
+  if (hostname === "0.0.0.0" || hostname === "::") return undefined;
+  const named = hostname.includes(":") ? `[${hostname}]` : hostname;
+  return new Set(
+    ["127.0.0.1", "localhost", "[::1]", named.toLowerCase()].map((h) =>
+      `${h}:${port}`
+    ),
+  );
+}
+
+/** A 421 for a `Host` not in `hosts`, a 403 for a cross-site `/events`; `undefined` when the request may go on. */
+function refusedOrigin(
+  request: Request,
+  hosts: ReadonlySet<string> | undefined,
+): Response | undefined {
+  const url = new URL(request.url);
+  if (hosts) {
+    const host = (request.headers.get("host") ?? url.host).toLowerCase();
+    if (!hosts.has(host) || !hosts.has(url.host.toLowerCase())) {
+      return text(
+        421,
+        `Misdirected request: host ${
+          JSON.stringify(host.slice(0, 64))
+        } is not this console's (expected one of ${[...hosts].join(", ")})\n`,
+      );
+    }
+  }
+  if (
+    url.pathname === "/events" &&
+    request.headers.get("sec-fetch-site") === "cross-site"
+  ) {
+    return text(403, "Forbidden: /events is not served to other sites\n");
+  }
+  return undefined;
+}
+
+/**
  * The chart `/events` asks for, or why the query is refused: `exchange`
- * and `symbol` together (1 to 128 characters, no control characters) or
- * neither, `interval` one of `intervals`, nothing else.
+ * and `symbol` together (1 to 128 characters, no control characters,
+ * unless `options.known` says live has met them: a stream the table lists
+ * is always accepted) or neither, `interval` any (one not among
+ * `intervals` gives the first, with a `note` saying so: a page bookmarked
+ * before live restarted with other intervals still opens), nothing else.
  */
 export function chartRequest(
   query: URLSearchParams,
   intervals: readonly string[],
+  options: {
+    /** Whether live has met the stream `exchange`/`symbol`. @default {none} */
+    known?: (exchange: string, symbol: string) => boolean;
+  } = {},
 ): ChartRequest | string {
   for (const key of new Set(query.keys())) {
     if (!["exchange", "symbol", "interval"].includes(key)) {
@@ -162,8 +241,10 @@ export function chartRequest(
   if ((exchange === undefined) !== (symbol === undefined)) {
     return "Invalid query: give exchange and symbol together, or neither (the first stream)";
   }
+  const met = exchange !== undefined && symbol !== undefined &&
+    options.known?.(exchange, symbol) === true;
   for (const [key, value] of [["exchange", exchange], ["symbol", symbol]]) {
-    if (value === undefined) continue;
+    if (value === undefined || met) continue;
     if (
       value.length === 0 || value.length > MAX_NAME || CONTROL.test(value)
     ) {
@@ -175,9 +256,12 @@ export function chartRequest(
   const interval = query.get("interval") ?? intervals[0];
   const k = intervals.indexOf(interval);
   if (k < 0) {
-    return `Invalid interval ${
+    const note = `Interval ${
       JSON.stringify(interval.slice(0, 32))
-    }: expected one of ${intervals.join(", ")}`;
+    } is not charted by this live (${intervals.join(", ")}): showing ${
+      intervals[0]
+    }`;
+    return { exchange, symbol, k: 0, note };
   }
   return { exchange, symbol, k };
 }

@@ -9,7 +9,9 @@ import { ffiTest } from "../../tests/_permissions.ts";
 import { consoleEvents } from "../../tests/_console_trades.ts";
 import { CHART_SCRIPTS, CHART_STYLES } from "../charts/mod.ts";
 import { Broadcaster } from "./broadcaster.ts";
+import { delay } from "../../common/runtime/delay.ts";
 import {
+  allowedHosts,
   chartRequest,
   CONTENT_SECURITY_POLICY,
   HttpListenError,
@@ -61,7 +63,6 @@ Deno.test("chartRequest: exchange and symbol together or neither, a configured i
   );
   const refused: [string, RegExp][] = [
     ["symbol=BTCUSDT", /exchange and symbol together/],
-    ["interval=7m", /^Invalid interval "7m": expected one of 1s, 1m$/],
     ["callback=x", /^Invalid query parameter "callback"/],
     ["interval=1s&interval=1m", /interval is given more than once/],
     ["exchange=&symbol=A", /^Invalid exchange "": expected 1 to 128/],
@@ -74,6 +75,77 @@ Deno.test("chartRequest: exchange and symbol together or neither, a configured i
     assert.match(why as string, expected, query);
     assert.ok(!(why as string).includes("\n"), "one line");
   }
+  assert.deepEqual(
+    chartRequest(new URLSearchParams("interval=5m"), INTERVALS),
+    {
+      exchange: undefined,
+      symbol: undefined,
+      k: 0,
+      note: 'Interval "5m" is not charted by this live (1s, 1m): showing 1s',
+    },
+    "a bookmark from a live with other intervals still opens, saying why",
+  );
+  const long = "x".repeat(200);
+  const longQuery = new URLSearchParams({ exchange: long, symbol: "A" });
+  assert.equal(typeof chartRequest(longQuery, INTERVALS), "string");
+  assert.deepEqual(
+    chartRequest(longQuery, INTERVALS, {
+      known: (e, s) => e === long && s === "A",
+    }),
+    { exchange: long, symbol: "A", k: 0 },
+    "a name the table lists is accepted whatever its length",
+  );
+});
+
+Deno.test("console server: a Host that is not this console's is a 421 (DNS rebinding), a cross-site /events a 403, before any client is made", async () => {
+  const broadcaster = {} as Broadcaster; // never reached: refused first
+  const hosts = allowedHosts("127.0.0.1", 8090)!;
+  assert.deepEqual([...hosts], [
+    "127.0.0.1:8090",
+    "localhost:8090",
+    "[::1]:8090",
+  ]);
+  assert.equal(allowedHosts("0.0.0.0", 8090), undefined);
+  assert.ok(allowedHosts("::1", 1)!.has("[::1]:1"));
+  const get = (url: string, headers: Record<string, string> = {}) =>
+    respond(new Request(url, { headers }), {
+      broadcaster,
+      intervals: INTERVALS,
+      hosts,
+    });
+  for (
+    const [url, host] of [
+      ["http://127.0.0.1:8090/events", "attacker.example:8090"],
+      ["http://127.0.0.1:8090/", "attacker.example"],
+      ["http://evil.example/events", "127.0.0.1:8090"],
+      ["http://127.0.0.1:8091/events", "127.0.0.1:8091"],
+    ]
+  ) {
+    const refused = get(url, { host });
+    assert.equal(refused.status, 421, `${url} Host ${host}`);
+    const body = await refused.text();
+    assert.match(
+      body,
+      /^Misdirected request: host "[^"]+" is not this console's/,
+    );
+    assert.equal(body.split("\n").length, 2, "one line");
+    assertSecure(refused, "421");
+  }
+  const crossSite = get("http://localhost:8090/events", {
+    host: "localhost:8090",
+    "sec-fetch-site": "cross-site",
+  });
+  assert.equal(crossSite.status, 403);
+  assert.equal(
+    await crossSite.text(),
+    "Forbidden: /events is not served to other sites\n",
+  );
+  const page = get("http://localhost:8090/", {
+    host: "localhost:8090",
+    "sec-fetch-site": "cross-site",
+  });
+  assert.equal(page.status, 200, "the page itself may be linked to");
+  await page.body?.cancel();
 });
 
 ffiTest(
@@ -178,7 +250,7 @@ ffiTest(
         assertSecure(missing, path);
         await missing.body?.cancel();
       }
-      const bad = get("/events?interval=<script>");
+      const bad = get("/events?interval=<script>&x=1");
       assert.equal(bad.status, 400);
       assert.equal(
         bad.headers.get("content-type"),
@@ -186,7 +258,7 @@ ffiTest(
       );
       assert.equal(
         await bad.text(),
-        'Invalid interval "<script>": expected one of 1s, 1m\n',
+        'Invalid query parameter "x": expected exchange, symbol and interval\n',
       );
       assert.equal(broadcaster.clients, 0);
     } finally {
@@ -236,5 +308,47 @@ ffiTest(
     await server.close();
     assert.ok(performance.now() - started < 400, "not held by the open stream");
     for (;;) if ((await reader.read()).done) break;
+  },
+);
+
+ffiTest(
+  "console server: past max_clients open pages, /events is a 503 with Retry-After and one line; a page that leaves makes room",
+  async () => {
+    const { events } = consoleEvents();
+    const broadcaster = new Broadcaster(events, {
+      updatesPerSecond: 4,
+      maxClients: 3,
+    });
+    const server = serveConsole(broadcaster, {
+      port: 0,
+      hostname: "127.0.0.1",
+      intervals: INTERVALS,
+    });
+    const url = `http://127.0.0.1:${server.port}/events`;
+    const open: ReadableStreamDefaultReader<Uint8Array>[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const response = await fetch(url);
+        assert.equal(response.status, 200, `client ${i + 1}`);
+        open.push(response.body!.getReader());
+        await open[i].read();
+      }
+      const refused = await fetch(url);
+      assert.equal(refused.status, 503, "client N+1");
+      assert.equal(refused.headers.get("retry-after"), "5");
+      assert.equal(
+        await refused.text(),
+        "Too many console pages open (trading_core.console.max_clients): try again later\n",
+      );
+      assert.equal(broadcaster.clients, 3);
+      await open.shift()!.cancel();
+      for (let i = 0; i < 50 && broadcaster.clients > 2; i++) await delay(10);
+      const again = await fetch(url);
+      assert.equal(again.status, 200, "room again");
+      open.push(again.body!.getReader());
+    } finally {
+      for (const reader of open) await reader.cancel();
+      await server.close();
+    }
   },
 );

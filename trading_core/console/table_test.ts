@@ -122,3 +122,32 @@ ffiTest(
     assert.equal(JSON.parse(table.snapshot().streams).length, 2);
   },
 );
+
+ffiTest(
+  "ConsoleTable: p50 and p99 are the stats histogram's own percentiles (the figures /metrics exports), not any other",
+  () => {
+    const { stats, feed } = liveCounters([BTC]);
+    const now = Date.now();
+    // Latencies spread from 1 to 200 ms: p50, p90 and p99 all differ.
+    for (let i = 1; i <= 200; i++) {
+      stats.record(tradeView(i, { tsMs: now - i }), 0);
+    }
+    const table = new ConsoleTable({ feed, stats });
+    const [row] = JSON.parse(table.refresh(1_000).rows);
+    const field = (name: typeof ROW_FIELDS[number]) =>
+      row[1 + ROW_FIELDS.indexOf(name)];
+    const latency = stats.figures(0).latency;
+    assert.equal(field("p50"), Math.round(latency.percentile(50)));
+    assert.equal(field("p99"), Math.round(latency.percentile(99)));
+    assert.notEqual(
+      Math.round(latency.percentile(99)),
+      Math.round(latency.percentile(90)),
+      "the data tells p99 from p90",
+    );
+    assert.notEqual(
+      Math.round(latency.percentile(50)),
+      Math.round(latency.percentile(60)),
+      "the data tells p50 from p60",
+    );
+  },
+);

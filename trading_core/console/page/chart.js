@@ -45,6 +45,8 @@ export class CandleChart {
   #bars = [];
   #plot = null;
   #tapeLast = 0;
+  /** Why the chart is not what the page asked for (a refused selection), shown until the next choice; "" none. */
+  notice = "";
 
   constructor(elements) {
     this.#elements = elements;
@@ -100,10 +102,13 @@ export class CandleChart {
     const { chart, note: noteElement } = this.#elements;
     const bars = this.#bars;
     chart.setAttribute("data-bars", String(bars.length));
-    const text = note ??
-      (bars.length === 0
-        ? "No trade of this stream yet: its first trade opens its first bar."
-        : "");
+    const text = [
+      this.notice,
+      note ??
+        (bars.length === 0
+          ? "No trade of this stream yet: its first trade opens its first bar."
+          : ""),
+    ].filter((t) => t).join(" ");
     noteElement.textContent = text;
     noteElement.hidden = text === "";
     if (bars.length === 0) return;

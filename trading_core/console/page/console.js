@@ -17,6 +17,9 @@ let selected = null;
 let interval = null;
 let source = null;
 
+/** How long the page waits before opening /events again after a refusal other than a 400, ms. */
+const RETRY_LATER_MS = 5000;
+
 const setState = (state, text) => {
   document.body.setAttribute("data-state", state);
   $("connection").textContent = text;
@@ -70,7 +73,11 @@ const applyChart = (part) => {
 
 const onSnapshot = (data) => {
   const { intervals } = data.meta;
-  if (!intervals.includes(interval)) interval = intervals[0];
+  if (interval !== null && !intervals.includes(interval)) {
+    interval = intervals[0]; // the server said why in the chart's note
+    history.replaceState(null, "", `#${query()}`);
+  }
+  interval ??= intervals[0];
   fillIntervals($("interval"), intervals, interval);
   $("bars-source").textContent = data.meta.bars === "live"
     ? "bars: live's own"
@@ -100,14 +107,49 @@ const connect = () => {
     if (es === source) onUpdate(JSON.parse(e.data));
   });
   es.addEventListener("error", () => {
-    // EventSource reconnects by itself, after the server's retry: delay.
-    if (es === source) setState("disconnected", "disconnected: reconnecting…");
+    if (es !== source) return;
+    setState("disconnected", "disconnected: reconnecting…");
+    // EventSource reconnects by itself after the server's retry: delay, but
+    // gives up (CLOSED) on a response that is not a stream: a 400 for a
+    // selection this live refuses, a 503 when it has all the pages it takes.
+    if (es.readyState === EventSource.CLOSED) recover(es.url);
   });
+};
+
+/**
+ * After a refused /events: a 400 (a hash this live does not take) drops the
+ * selection from the hash and says why; anything else retries later as is.
+ */
+const recover = async (url) => {
+  let status = 0;
+  let why = "";
+  try {
+    const head = await fetch(url, { method: "HEAD" });
+    status = head.status;
+    if (status === 400) why = (await (await fetch(url)).text()).trim();
+  } catch {
+    status = 0; // live is gone: retry later
+  }
+  if (status === 400 && query() !== "") {
+    const asked = query();
+    selected = null;
+    interval = null;
+    history.replaceState(null, "", location.pathname + location.search);
+    chart.reset();
+    chart.notice = `The selection "${asked}" was refused (${why}): ` +
+      "showing the first stream.";
+    connect();
+  } else {
+    setTimeout(() => {
+      if (source?.readyState === EventSource.CLOSED) connect();
+    }, RETRY_LATER_MS);
+  }
 };
 
 /** Charts `next` ({exchange, symbol}, or null) at the interval chosen: a new event stream. */
 const select = (next) => {
   selected = next;
+  chart.notice = "";
   history.replaceState(null, "", `#${query()}`);
   chart.reset();
   table.select(selected);
