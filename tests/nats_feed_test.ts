@@ -80,6 +80,8 @@ natsExchangeTest(
       assert.equal(stats[i].received, tradesIn(mine));
       assert.equal(stats[i].invalid, 0);
       assert.equal(stats[i].state, "stopped");
+      // The lag is the consumer's, not the stream's: said on every row.
+      assert.equal(stats[i].lagOf, "consumer reader");
     }
     assert.equal(reader.saw("attached").length, 1);
     assert.match(
@@ -287,6 +289,12 @@ natsExchangeTest(
     await reader.done;
     assertRecords(reader.delivered, sent);
     assert.match(reader.saw("attached")[0].message, /^ordered consumer/);
+    assert.ok(
+      reader.feed.stats().every((row) =>
+        row.lagOf === `ordered consumer on ${STREAM}`
+      ),
+      JSON.stringify(reader.feed.stats()),
+    );
     const consumers = await publisher.jsm.consumers.list(STREAM).next();
     assert.ok(consumers.every((c) => c.config.durable_name === undefined));
   },

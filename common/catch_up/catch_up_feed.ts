@@ -455,6 +455,7 @@ export class CatchUpFeed implements TradeFeed {
         invalid: (live[stream.liveIndex]?.invalid ?? 0) +
           (history[stream.historyIndex]?.invalid ?? 0),
         lag: now?.lag ?? 0,
+        ...now?.lagOf !== undefined && { lagOf: now.lagOf },
         restarts: live[stream.liveIndex]?.restarts ?? 0,
         state: stream.seam.live
           ? now?.state ?? "live"

@@ -11,6 +11,7 @@ import { TradeView } from "../wire/trade_view.ts";
 import type {
   FeedEvent,
   OnTick,
+  StreamStats,
   SubscribeOptions,
   TradeFeed,
 } from "../transport/feed.ts";
@@ -73,8 +74,10 @@ class ScriptedFeed implements TradeFeed {
       this.onTick(view.select(i), { exchange: "x", symbol }, index);
     }
   }
+  /** What {@linkcode stats} returns. */
+  rows: StreamStats[] = [];
   stats() {
-    return [];
+    return this.rows;
   }
   /** How many times {@linkcode status} was called. */
   polled = 0;
@@ -223,6 +226,39 @@ Deno.test("--snapshot with --catch-up: each stream's snapshot first, marked, bef
     ["A", 5],
     ["B", 3],
   ]);
+});
+
+Deno.test("CatchUpFeed: a stream's lag is its history consumer's (lagOf said) until its switch, then its ring reader's own", async () => {
+  const live = new ScriptedFeed("live", ["A"]);
+  const history = new ScriptedFeed("history", ["A"]);
+  const row = (lag: number, lagOf?: string): StreamStats => ({
+    exchange: "x",
+    symbol: "A",
+    received: 0,
+    lost: 0,
+    lostBy: {},
+    invalid: 0,
+    lag,
+    ...lagOf !== undefined && { lagOf },
+    restarts: 0,
+    state: "alive",
+  });
+  history.rows = [row(70, "ordered consumer on S")];
+  live.rows = [row(3)];
+  const feed = new CatchUpFeed({ history, live, hold: 16, behindQuietMs: 0 });
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], () => {}, { signal: stop.signal });
+  live.send("A", 9, [2]);
+  assert.deepEqual(
+    feed.stats().map((s) => [s.lag, s.lagOf]),
+    [[70, "ordered consumer on S"]],
+  );
+  history.send("A", 9, [1]); // the switch
+  assert.deepEqual(feed.caughtUp(), [true]);
+  assert.deepEqual(feed.stats().map((s) => [s.lag, s.lagOf]), [[3, undefined]]);
+  assert.equal("lagOf" in feed.stats()[0], false);
+  stop.abort();
+  await done;
 });
 
 Deno.test("CatchUpFeed: a stream whose ring reader was reported behind switches only behindQuietMs after the report", async () => {

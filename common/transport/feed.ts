@@ -230,8 +230,15 @@ export interface StreamStats {
   lostBy: Partial<Record<LossCause, number>>;
   /** Records that failed validation and were skipped. */
   invalid: number;
-  /** Trades published but not yet read. */
+  /** Trades published but not yet read (with {@linkcode StreamStats.lagOf}: its consumer's messages). */
   lag: number;
+  /**
+   * Whose `lag` it is when it is not this stream's own: the consumer's that
+   * reads it, the same figure on each row it reads (NATS: `consumer NAME`,
+   * `ordered consumer on STREAM`; pending messages, not trades). Absent: the
+   * stream's own reader (a ring), in trades.
+   */
+  lagOf?: string;
   /** Producer restarts seen. */
   restarts: number;
   /** Times a producer evicted this stream's tethered ring reader (ring feeds only). */
