@@ -1,7 +1,8 @@
 /**
  * Progress output of both roles: on a terminal, a status block redrawn in
  * place (rate, totals, lag, latency); otherwise, or with JSON logs, plain
- * log lines every progress interval.
+ * log lines every progress interval. Lines to keep (losses, gaps) are log
+ * lines on both.
  *
  * @module
  */
@@ -19,6 +20,14 @@ export interface ProgressLine {
   text: string;
   /** The same figures for `--log-format json`. */
   fields?: LogFields;
+  /**
+   * A line to keep, not redraw (a loss, a gap): logged as a warning on both
+   * paths; on a terminal printed above the status block, which the next
+   * redraw does not erase.
+   *
+   * @default {false}
+   */
+  keep?: boolean;
 }
 
 /** A role's logger, and the status block when stdout is a terminal. */
@@ -66,7 +75,8 @@ export interface ProgressReport {
 
 /**
  * Calls `lines(seconds since the last call)` periodically and shows the
- * result: in the status block, or as info log lines.
+ * result: in the status block, or as info log lines; the lines to keep
+ * ({@linkcode ProgressLine.keep}) as warnings either way.
  */
 export function startProgress(
   lines: (seconds: number) => ProgressLine[],
@@ -79,11 +89,13 @@ export function startProgress(
     const now = performance.now();
     const report = lines((now - last) / 1000);
     last = now;
-    if (status) {
-      status.show(report.map((line) => line.text));
-    } else {
-      for (const line of report) log.info(line.text, line.fields);
+    const block: string[] = [];
+    for (const line of report) {
+      if (line.keep) log.warn(line.text, line.fields);
+      else if (status) block.push(line.text);
+      else log.info(line.text, line.fields);
     }
+    status?.show(block);
   }, status ? Math.min(intervalMs, TERMINAL_REFRESH_MS) : intervalMs);
   return {
     stop() {
