@@ -11,6 +11,10 @@ import type { Section } from "./_reader.ts";
 import { boundedDuration, nonEmptyPath, readMetrics } from "./_values.ts";
 import type { BarsConfig, BrokerConfig, TradingCoreConfig } from "./types.ts";
 import { BROKER_LIMITS } from "./broker_limits.ts";
+import { DEFAULT_PROGRESS_SUMMARY_ABOVE } from "./_defaults.ts";
+
+/** The range of `trading_core.progress_summary_above`: 0 = always the summary. */
+const PROGRESS_SUMMARY_ABOVE = { min: 0, max: 1_000_000 };
 
 function readBars(section: Section): BarsConfig {
   const intervals = section.stringList("intervals", ["1s", "1m"], {
@@ -131,6 +135,11 @@ export function readTradingCore(section: Section): TradingCoreConfig {
     );
   }
   const metrics = readMetrics(section.section("metrics"));
+  const progressSummaryAbove = section.integer(
+    "progress_summary_above",
+    DEFAULT_PROGRESS_SUMMARY_ABOVE,
+    PROGRESS_SUMMARY_ABOVE,
+  );
   section.done();
   return {
     strategy,
@@ -141,5 +150,6 @@ export function readTradingCore(section: Section): TradingCoreConfig {
     bars,
     broker,
     metrics,
+    progressSummaryAbove,
   };
 }

@@ -222,6 +222,13 @@ export interface TradingCoreConfig {
   broker: BrokerConfig;
   /** The `/metrics` and `/healthz` endpoint (`[trading_core.metrics]`). */
   metrics: MetricsConfig;
+  /**
+   * Above this many (exchange, symbol) streams, `live`'s progress is one
+   * summary line plus a line per stream with losses or gaps
+   * (`progress_summary_above`, `--progress-summary-above`); at or below it, a
+   * line per stream.
+   */
+  progressSummaryAbove: number;
 }
 
 /** How trading_core builds bars. */
