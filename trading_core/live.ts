@@ -64,12 +64,8 @@ import {
   type Selection,
 } from "./live_outputs.ts";
 import { liveFamilies, liveHealth, type LiveState } from "./metrics.ts";
-import {
-  type LiveSummary,
-  progressLines,
-  reportSummary,
-  summarize,
-} from "./live_report.ts";
+import { type LiveSummary, reportSummary, summarize } from "./live_report.ts";
+import { LiveProgress } from "./live_progress.ts";
 import { TradeStats } from "./trade_stats.ts";
 import { flaggedGaps, GAP_FLAGS } from "./processing.ts";
 import { LiveRegistry } from "./publishers.ts";
@@ -309,7 +305,7 @@ async function openLive(
   const state: LiveState = { feed, stats, processing, catchUp };
   const registry = LiveRegistry.for(config, log);
   const { metrics } = config.tradingCore;
-  const previous: number[] = [];
+  const progress = liveProgress(config, state);
   return {
     metrics: {
       config: metrics,
@@ -327,8 +323,7 @@ async function openLive(
         return registry ? registry.health(report, stats.streams) : report;
       },
     },
-    progress: (seconds) =>
-      progressLines(stats, feed.stats(), previous, seconds),
+    progress: (seconds) => progress.lines(feed.stats(), seconds),
     run(signal) {
       const consuming = () =>
         consume(config, state, {
@@ -358,6 +353,15 @@ async function openLive(
       if (durable) await closeRingDurable(durable);
     },
   };
+}
+
+/** The progress lines of `state`: the summary form above `trading_core.progress_summary_above` streams. */
+function liveProgress(config: Config, state: LiveState): LiveProgress {
+  const { catchUp } = state;
+  return new LiveProgress(state.stats, {
+    summaryAbove: config.tradingCore.progressSummaryAbove,
+    caughtUp: catchUp && (() => catchUp.caughtUp()),
+  });
 }
 
 /** The exit summary of a run of `elapsedMs`, with the strategy's paper broker. */
