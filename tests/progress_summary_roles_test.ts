@@ -245,7 +245,9 @@ function scriptMissing(): string | undefined {
   try {
     Deno.statSync(SCRIPT);
     return undefined;
-  } catch {
+  } catch (error) {
+    // Without --allow-read the permission gate says what is missing.
+    if (!(error instanceof Deno.errors.NotFound)) return undefined;
     return `${SCRIPT} (util-linux) is not installed: no pseudo-terminal to run live in`;
   }
 }
