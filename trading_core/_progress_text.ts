@@ -22,13 +22,20 @@ export const SUMMARY_WIDTH = 160;
 const MIN_NAME = 8;
 
 /**
- * The worst lag of one kind: a stream's own reader (a ring: trades, with
- * its exchange and symbol) or a consumer's (NATS: pending messages, with
- * the consumer).
+ * The worst lag of one kind: a stream's own reader's (a ring: trades, with
+ * its exchange and symbol unless no stream lags) or a consumer's (NATS:
+ * pending messages, with the consumer).
  */
-export type WorstLag =
-  & { lag: number }
-  & ({ exchange: string; symbol: string } | { consumer: string });
+export interface WorstLag {
+  /** Trades (a stream's own) or messages (a consumer's) not read yet. */
+  lag: number;
+  /** The lagging stream's exchange, with its symbol. */
+  exchange?: string;
+  /** The lagging stream's symbol. */
+  symbol?: string;
+  /** The consumer whose pending messages `lag` counts. */
+  consumer?: string;
+}
 
 /** A stream that lost trades or gapped since the last line. */
 export interface StreamTrouble {
@@ -101,7 +108,11 @@ export function summaryLine(
   const slowest = s.slowest && streamName(s.slowest, options.exchanges);
   const lags = s.lag.map((lag) => ({
     lag,
-    name: "consumer" in lag ? lag.consumer : streamName(lag, options.exchanges),
+    name: lag.consumer ??
+      (lag.symbol === undefined ? "" : streamName(
+        { exchange: lag.exchange ?? "", symbol: lag.symbol },
+        options.exchanges,
+      )),
   }));
   const text = (limit: number) =>
     [
@@ -117,10 +128,10 @@ export function summaryLine(
           cut(slowest, limit)
         }`,
       ...lags.map(({ lag, name }) =>
-        "consumer" in lag
+        lag.consumer !== undefined
           ? `lag ${formatCount(lag.lag)} msgs on ${cut(name, limit)}`
-          : lag.lag === 0
-          ? "lag 0"
+          : name === ""
+          ? `lag ${formatCount(lag.lag)}`
           : `lag ${formatCount(lag.lag)} on ${cut(name, limit)}`
       ),
       ...s.caughtUp === undefined

@@ -191,8 +191,9 @@ export class LiveProgress {
 
 /**
  * The worst lag of each kind among the first `count` rows: a ring stream's
- * own reader lag (trades), naming the stream; a consumer's pending messages
- * (the same on every row it reads), naming the consumer.
+ * own reader lag (trades), naming the stream (none when it is 0); a
+ * consumer's pending messages (the same on every row it reads), naming the
+ * consumer.
  */
 export function worstLag(
   counters: readonly StreamStats[],
@@ -211,5 +212,7 @@ export function worstLag(
       consumer = { lag: row.lag, consumer: row.lagOf };
     }
   }
+  // No stream lags: none to name.
+  if (own?.lag === 0) own = { lag: 0 };
   return [own, consumer].filter((lag) => lag !== undefined);
 }

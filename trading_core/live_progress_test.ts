@@ -118,7 +118,7 @@ ffiTest(
         gaps: 0,
         gapsInterval: 0,
         slowest: undefined,
-        lag: [{ lag: 0, exchange: "binance", symbol: "S0" }],
+        lag: [{ lag: 0 }], // no stream lags: none named
       },
     );
   },
