@@ -82,10 +82,10 @@ function streamName(origin: TradeOrigin, exchanges: number): string {
   return exchanges > 1 ? `${origin.exchange} ${origin.symbol}` : origin.symbol;
 }
 
-/** `12 (+3)`: a total and what the interval added, when it added any. */
+/** `12 +3`: a total and what the interval added, when it added any. */
 function withInterval(total: number, interval: number): string {
   return interval > 0
-    ? `${formatCount(total)} (+${formatCount(interval)})`
+    ? `${formatCount(total)} +${formatCount(interval)}`
     : formatCount(total);
 }
 
@@ -95,8 +95,9 @@ function cut(name: string, length: number): string {
 }
 
 /**
- * The summary as one line of at most {@linkcode SUMMARY_WIDTH} characters
- * (longer names are cut), with its figures as fields. `exchanges` is how
+ * The summary as one line of about {@linkcode SUMMARY_WIDTH} characters at
+ * most (longer names are cut, down to {@linkcode MIN_NAME}), with its
+ * figures as fields. `exchanges` is how
  * many exchanges the streams are on: with one, streams go by symbol alone.
  */
 export function summaryLine(
@@ -117,36 +118,30 @@ export function summaryLine(
   const text = (limit: number) =>
     [
       `${formatCount(s.active)}/${formatCount(s.streams)} streams`,
-      `trades ${formatCount(s.received)} at ${formatRate(rate)} (avg ${
-        formatRate(s.averageRate)
-      })`,
+      `trades ${withInterval(s.received, s.receivedInterval)} at ${
+        formatRate(rate)
+      }, avg ${formatRate(s.averageRate)}`,
       `lost ${withInterval(s.lost, s.lostInterval)}`,
       `gaps ${withInterval(s.gaps, s.gapsInterval)}`,
       slowest === null
         ? "slowest -"
-        : `slowest p99 ${formatNanos(s.slowest!.p99Ns)} on ${
-          cut(slowest, limit)
-        }`,
+        : `slowest ${cut(slowest, limit)} p99 ${formatNanos(s.slowest!.p99Ns)}`,
       ...lags.map(({ lag, name }) =>
         lag.consumer !== undefined
-          ? `lag ${formatCount(lag.lag)} msgs on ${cut(name, limit)}`
+          ? `lag ${cut(name, limit)} ${formatCount(lag.lag)} msgs`
           : name === ""
           ? `lag ${formatCount(lag.lag)}`
-          : `lag ${formatCount(lag.lag)} on ${cut(name, limit)}`
+          : `lag ${cut(name, limit)} ${formatCount(lag.lag)}`
       ),
       ...s.caughtUp === undefined
         ? []
         : [`${formatCount(s.caughtUp)} caught up`],
     ].join(" | ");
-  let line = text(Infinity);
-  if (line.length > SUMMARY_WIDTH) {
-    // Cut the names (the only long parts) just enough, evenly.
-    const names = [slowest ?? "", ...lags.map(({ name }) => name)];
-    const longest = Math.max(...names.map((name) => name.length));
-    const over = line.length - SUMMARY_WIDTH;
-    const count = Math.max(1, names.filter((name) => name.length > 0).length);
-    line = text(Math.max(MIN_NAME, longest - Math.ceil(over / count)));
-  }
+  // Cut the names (the only long parts) just enough.
+  const names = [slowest ?? "", ...lags.map(({ name }) => name)];
+  let limit = Math.max(...names.map((name) => name.length));
+  let line = text(limit);
+  while (line.length > SUMMARY_WIDTH && limit > MIN_NAME) line = text(--limit);
   return { text: line, fields: summaryFields(s, rate) };
 }
 
