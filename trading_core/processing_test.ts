@@ -43,6 +43,7 @@ function config(overrides: Partial<TradingCoreConfig>): TradingCoreConfig {
       maxOpenOrders: 10_000,
     },
     metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
+    progressSummaryAbove: 8,
     ...overrides,
   };
 }
