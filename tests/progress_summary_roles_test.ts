@@ -6,7 +6,8 @@
 // one for the rest, each loss told once (their counts add up to the exit
 // summary), off a terminal and on one (under script(1): the summary is
 // redrawn in place, the warnings stay above it); through NATS the lag is
-// the consumer's, never a stream's.
+// the consumer's, never a stream's; with --catch-up it counts the streams
+// caught up.
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -382,5 +383,46 @@ natsTest({
         [[`consumer ${durable}`, undefined]],
       );
     }
+  },
+});
+
+natsTest({
+  name:
+    "live --catch-up with its streams above --progress-summary-above 0: the summary counts the streams caught up",
+  permissions: ROLE_PERMISSIONS,
+  loopbackOnly: true,
+  async fn(_t, url) {
+    await using config = await roleConfig({ nats: { url } });
+    await using _stream = {
+      async [Symbol.asyncDispose]() {
+        await withJsm(url, (jsm) => jsm.streams.delete(config.nats!.stream))
+          .catch(() => {}); // never created, or the server went with the test
+      },
+    };
+    await using serve = new RoleProcess("serve", config, [
+      "--nats",
+      "--rate",
+      "300",
+    ]);
+    await serve.waitFor(/publishing to stream/);
+    await using live = new RoleProcess("live", config, [
+      "--catch-up",
+      "1m",
+      "--progress",
+      "200ms",
+      "--progress-summary-above",
+      "0",
+      "--log-format",
+      "json",
+    ]);
+    await live.waitFor(/caught up in/, 3);
+    await live.waitFor(/"msg":"3\/3 streams [^"]*\| 3 caught up"/);
+    serve.kill("SIGINT");
+    assertCleanExit(await serve.finish(), "serve");
+    const exit = await finishAfterDrain(live, 3);
+    assertCleanExit(exit, "live --catch-up");
+    const lines = summaries(exit.stdout);
+    assert.ok(lines.every((line) => typeof line.caughtUp === "number"));
+    assert.equal(lines.at(-1)!.caughtUp, 3, output(exit));
   },
 });
