@@ -195,7 +195,7 @@ export class LiveProgress {
  * consumer's pending messages (the same on every row it reads), naming the
  * consumer.
  */
-export function worstLag(
+function worstLag(
   counters: readonly StreamStats[],
   count: number,
   stats: Pick<TradeStats, "streams">,
