@@ -40,6 +40,8 @@ const BAD_VALUES: Record<Role, [string, string][]> = {
     ["--max-trades", "-1"],
     ["--metrics-port", "abc"],
     ["--metrics-port", "70000"],
+    ["--console-port", "web"],
+    ["--console-port", "65536"],
     ["--progress", "1x"],
     ["--wait", "hover"],
     ["--from", "middle"],

@@ -1,7 +1,7 @@
 /**
  * Error paths at run time (tests/error_paths_test.ts): replay files that are
  * missing, empty, corrupt, of the wrong format or symbols; a busy or
- * forbidden metrics endpoint; unreachable and forbidden NATS servers and
+ * forbidden metrics endpoint, a busy console port; unreachable and forbidden NATS servers and
  * Binance endpoints; garbage feed frames; bad strategies and outputs of
  * `live`.
  *
@@ -14,6 +14,7 @@ import { zipSync } from "fflate";
 import { FakeBinance } from "./_fake_binance.ts";
 import {
   busyPort,
+  busyPortFor,
   CLOSED_NATS,
   CSV_ROW,
   type ErrorPath,
@@ -455,6 +456,14 @@ export const LIVE_CASES: ErrorPath[] = [
     code: 1,
     error:
       /Cannot serve metrics on 127\.0\.0\.1:\d+: address already in use; pick another --metrics-port \(trading_core\.metrics\.port\)/,
+  },
+  {
+    what: "console port busy",
+    role: "live",
+    args: () => busyPortFor("--console-port"),
+    code: 1,
+    error:
+      /Cannot serve the console on 127\.0\.0\.1:\d+: address already in use; pick another --console-port \(trading_core\.console\.port\)/,
   },
   {
     what: "NATS server outside --allow-net",

@@ -127,9 +127,14 @@ export function strategy(
 
 /** A listener on a free loopback port, so the role's metrics endpoint finds it busy. */
 export function busyPort(): Setup {
+  return busyPortFor("--metrics-port");
+}
+
+/** `flag` set to a loopback port something else listens on (closed by `dispose`). */
+export function busyPortFor(flag: string): Setup {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   return {
-    args: ["--metrics-port", String(listener.addr.port)],
+    args: [flag, String(listener.addr.port)],
     dispose: () => listener.close(),
   };
 }

@@ -442,17 +442,24 @@ export class BarBuilder {
     while (this.#slots[at + START] < next) this.#close(stream, k);
   }
 
-  /** Emits the open bar and opens the next one, empty at the last close. */
-  #close(stream: number, k: number): void {
+  /** The open bar of stream index `stream` in interval index `k` as it stands (what the live console draws last); undefined before the stream's first trade or out of range. */
+  openBar(stream: number, k: number): Bar | undefined {
+    const known = (stream >>> 0) === stream && (k >>> 0) === k &&
+      stream < this.#streams.length && k < this.#intervalMs.length;
+    const start = known ? this.#slots[this.#at(stream, k) + START] : NaN;
+    return start === start ? this.#bar(stream, k) : undefined;
+  }
+
+  /** The open bar of `stream` in interval `k`, as a {@linkcode Bar}. */
+  #bar(stream: number, k: number): Bar {
     const slots = this.#slots;
     const at = this.#at(stream, k);
     const { exchange, symbol } = this.#streams[stream];
     const intervalMs = this.#intervalMs[k];
     const start = slots[at + START];
-    const close = slots[at + CLOSE];
     const volume = slots[at + VOLUME];
     const notional = slots[at + NOTIONAL];
-    const bar: Bar = {
+    return {
       exchange,
       symbol,
       interval: this.#intervals[k],
@@ -462,7 +469,7 @@ export class BarBuilder {
       open: slots[at + OPEN],
       high: slots[at + HIGH],
       low: slots[at + LOW],
-      close,
+      close: slots[at + CLOSE],
       volume,
       buyVolume: slots[at + BUY],
       sellVolume: slots[at + SELL],
@@ -471,6 +478,14 @@ export class BarBuilder {
       trades: slots[at + TRADES],
       complete: slots[at + INCOMPLETE] === 0,
     };
+  }
+
+  /** Emits the open bar and opens the next one, empty at the last close. */
+  #close(stream: number, k: number): void {
+    const slots = this.#slots;
+    const at = this.#at(stream, k);
+    const bar = this.#bar(stream, k);
+    const { start, close, intervalMs } = bar;
     slots[at + START] = start + intervalMs;
     slots[at + OPEN] = close;
     slots[at + HIGH] = close;

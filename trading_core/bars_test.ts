@@ -721,3 +721,31 @@ Deno.test("BarBuilder: a quiet symbol's bars close on the exchange's trade clock
   }
   assert.ok(many.clock.reads <= 11, `${many.clock.reads} now() reads`);
 });
+
+Deno.test("openBar: the open bar as it stands, the one the next close emits; undefined before a trade or out of range", () => {
+  const { builder, bars } = setup(["BTCUSDT", "ETHUSDT"], {
+    intervals: ["1s", "1m"],
+  });
+  assert.equal(builder.openBar(0, 0), undefined, "no trade yet");
+  builder.addTrade(0, T0 + 100, 10, 2, Side.Buy);
+  builder.addTrade(0, T0 + 900, 12, 1, Side.Sell);
+  const open = builder.openBar(0, 0)!;
+  assert.deepEqual(
+    [open.start, open.open, open.high, open.low, open.close, open.volume],
+    [T0, 10, 12, 10, 12, 3],
+  );
+  assert.equal(open.trades, 2);
+  assert.equal(open.interval, "1s");
+  assert.equal(builder.openBar(0, 1)!.interval, "1m");
+  builder.addTrade(0, T0 + 1_000, 11, 1, Side.Buy);
+  assert.deepEqual(
+    bars[0],
+    open,
+    "the bar it closed is the one openBar showed",
+  );
+  assert.equal(builder.openBar(0, 0)!.start, T0 + 1_000);
+  assert.equal(builder.openBar(1, 0), undefined);
+  for (const [stream, k] of [[2, 0], [0, 2], [-1, 0], [0, 0.5]]) {
+    assert.equal(builder.openBar(stream, k), undefined, `${stream}, ${k}`);
+  }
+});

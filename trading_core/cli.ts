@@ -70,6 +70,9 @@ ${natsUrlHelp(NATS)}
                        data_source.nats.connection.servers
                        must be set)
 ${metricsPortHelp("trading_core")}
+  --console-port PORT  serve the live web console (0 = a    trading_core.console.port
+                       free port; host: trading_core.console.host,
+                       127.0.0.1: this machine only)
 ${LOG_FLAGS_HELP}
   --progress-summary-above N
                        more streams than N: one progress   trading_core.progress_summary_above
@@ -164,6 +167,10 @@ const LIVE_FLAGS: Record<string, RoleFlag> = {
     sets: { key: "data_source.snapshot", convert: () => true },
   },
   "metrics-port": metricsPortFlag("trading_core"),
+  "console-port": {
+    type: "string",
+    sets: { key: "trading_core.console.port", convert: toNumber },
+  },
   strategy: { type: "string", sets: { key: "trading_core.strategy" } },
   bars: {
     type: "string",

@@ -375,6 +375,77 @@ Deno.test("live: --max-clock-jump sets trading_core.bars.max_clock_jump (default
   }
 });
 
+Deno.test("live: --console-port sets trading_core.console.port (default off; 0 = a free port); the console's keys are checked, one line naming the key", () => {
+  const off = configFrom([]).tradingCore.console;
+  assert.deepEqual(off, {
+    port: undefined,
+    host: "127.0.0.1",
+    updatesPerSecond: 4,
+    intervals: ["1s", "1m"],
+  });
+  assert.equal(configFrom(["--console-port", "0"]).tradingCore.console.port, 0);
+  const file = configFrom(
+    ["--console-port", "8090"],
+    `[trading_core.console]\nport = 1\nhost = "0.0.0.0"\nupdates_per_second = 20\nintervals = ["5s"]\n`,
+  ).tradingCore.console;
+  assert.deepEqual(file, {
+    port: 8090,
+    host: "0.0.0.0",
+    updatesPerSecond: 20,
+    intervals: ["5s"],
+  });
+  assert.match(LIVE_USAGE, /--console-port PORT .*trading_core\.console\.port/);
+  assert.throws(
+    () => configFrom(["--console-port", "70000"]),
+    /trading_core\.console\.port \(from --console-port\): expected an integer from 0 to 65535/,
+  );
+  assert.throws(() => configFrom(["--console-port", "web"]), /--console-port/);
+  const bad: [string, RegExp][] = [
+    [
+      "updates_per_second = 0",
+      /^Invalid value \d+ at trading_core\.console\.updates_per_second in tc\.toml: expected an integer from 1 to 20$/,
+    ],
+    [
+      "updates_per_second = 21",
+      /^Invalid value \d+ at trading_core\.console\.updates_per_second in tc\.toml: expected an integer from 1 to 20$/,
+    ],
+    [
+      'host = ""',
+      /at trading_core\.console\.host in tc\.toml: expected a host name or address/,
+    ],
+    [
+      'host = "a b"',
+      /at trading_core\.console\.host in tc\.toml: expected a host name or address/,
+    ],
+    [
+      'intervals = ["7x"]',
+      /^Invalid interval "7x" at trading_core\.console\.intervals\[0\] in tc\.toml/,
+    ],
+    [
+      "intervals = []",
+      /^trading_core\.console\.intervals in tc\.toml: expected at least one interval/,
+    ],
+    [
+      'intervals = ["60s", "1m"]',
+      /^trading_core\.console\.intervals in tc\.toml: interval "1m" is listed twice/,
+    ],
+    [
+      "colour = 1",
+      /^trading_core\.console\.colour in tc\.toml: unknown key; valid keys here: port, host, updates_per_second, intervals$/,
+    ],
+  ];
+  for (const [line, expected] of bad) {
+    assert.throws(
+      () => configFrom([], `[trading_core.console]\n${line}\n`),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError, line);
+        assert.match(error.message, expected, line);
+        return true;
+      },
+    );
+  }
+});
+
 Deno.test(`live: --exchange '*' with --nats reads every exchange`, () => {
   for (
     const [args, text] of [

@@ -6,19 +6,12 @@
  * @module
  */
 
+import { type Config, ConfigError } from "../common/config/mod.ts";
 import {
-  type Config,
-  ConfigError,
-  type DataSourceConfig,
-  type NatsConsumerConfig,
-} from "../common/config/mod.ts";
-import {
-  CatchUpFeed,
   DurableInUseError,
   DurableMirrorUnreadableError,
   DurablePositionError,
   DurableRecorder,
-  type DurableStart,
 } from "../common/catch_up/mod.ts";
 import {
   closeRingDurable,
@@ -26,10 +19,8 @@ import {
   type RingDurable,
 } from "./_ring_durable.ts";
 import {
-  ExchangeStreamsFeed,
   NatsAuthError,
   natsPermissionError,
-  natsSnapshot,
   SnapshotError,
 } from "../common/nats/mod.ts";
 import {
@@ -49,17 +40,15 @@ import {
 import type {
   CaughtUp,
   FeedEvent,
-  TradeFeed,
   TradeGap,
 } from "../common/transport/feed.ts";
-import { RingFeed } from "../common/ipc/ring_feed.ts";
-import { SnapshotFeed } from "../common/transport/snapshot_feed.ts";
 import { TradeFlags } from "../common/wire/trade.ts";
 import type { RecordFormat, TradeRecorder } from "./recorder.ts";
-import { ConsumerConflictError, NatsFeed } from "../common/nats/feed.ts";
+import { ConsumerConflictError } from "../common/nats/feed.ts";
 import {
   closeOutputs,
   durableOutputs,
+  type LiveOutputs,
   openOutputs,
   type Selection,
 } from "./live_outputs.ts";
@@ -69,6 +58,8 @@ import { LiveProgress } from "./live_progress.ts";
 import { TradeStats } from "./trade_stats.ts";
 import { flaggedGaps, GAP_FLAGS } from "./processing.ts";
 import { LiveRegistry } from "./publishers.ts";
+import { createFeed } from "./live_feed.ts";
+import { ConsoleRun } from "./live_console.ts";
 
 const ROLE = "trading_core";
 
@@ -117,144 +108,6 @@ function selection(config: Config): Selection {
   return { exchange, symbols };
 }
 
-/**
- * The feed the config names, NATS, the rings, or (catch-up) both, behind a
- * {@linkcode SnapshotFeed} when `data_source.snapshot` asks for one (read
- * from NATS JetStream for either transport; a preview over a catch-up), and
- * with a catch-up, whether each stream caught up.
- */
-function createFeed(
-  config: Config,
-  log: Logger,
-  durable: RingDurable | undefined,
-): Pick<LiveState, "feed" | "catchUp"> {
-  const feed = transportFeed(config, log, durable);
-  // The catch-up's switches, read through a snapshot wrapped around it.
-  const catchUp = feed instanceof CatchUpFeed ? feed : undefined;
-  const source = config.dataSource;
-  if (!source.snapshot) return { feed, catchUp };
-  const { nats } = source;
-  const load = natsSnapshot({
-    connection: nats.connection,
-    streamName: nats.streamName,
-    streamPerExchange: nats.streamPerExchange,
-    subjectPrefix: nats.subjectPrefix,
-    exchange: source.type === "nats" ? nats.consumer.exchange : source.exchange,
-    log,
-  });
-  // A catch-up replays the snapshot's trade in its place: a preview.
-  const preview = catchUp !== undefined;
-  return {
-    feed: new SnapshotFeed(feed, { load, log, preview }),
-    catchUp,
-  };
-}
-
-/** The feed of the configured transport (a ring durable: a catch-up from its position). */
-function transportFeed(
-  config: Config,
-  log: Logger,
-  durable: RingDurable | undefined,
-): TradeFeed {
-  const source = config.dataSource;
-  if (durable !== undefined) return createCatchUpFeed(source, log, durable);
-  if (source.catchUp !== undefined) return createCatchUpFeed(source, log);
-  if (source.type === "nats") return createNatsFeed(source, log);
-  return createRingFeed(source);
-}
-
-/**
- * Where a catch-up's history starts: by time through an ordered consumer
- * (`historyStart`), or with neither, at the NATS durable consumer's point.
- */
-type HistoryStart = Partial<DurableStart>;
-
-/** Where `source.catchUp` starts. */
-function catchUpStart(source: DataSourceConfig, log: Logger): HistoryStart {
-  const start = source.catchUp!;
-  if (start.kind !== "durable") {
-    const since = start.kind === "time"
-      ? start.at
-      : new Date(Date.now() - start.ms);
-    return { historyStart: since, since };
-  }
-  // What earlier runs acknowledged ends at the latest stored trade.
-  const stored = natsSnapshot({
-    connection: source.nats.connection,
-    streamName: source.nats.streamName,
-    streamPerExchange: source.nats.streamPerExchange,
-    subjectPrefix: source.nats.subjectPrefix,
-    exchange: source.exchange,
-    log,
-    purpose: "catch_up",
-  });
-  return { stored };
-}
-
-/**
- * The history from `source.catchUp` (or a ring durable's position) through
- * NATS, then the rings from their oldest trade.
- */
-function createCatchUpFeed(
-  source: DataSourceConfig,
-  log: Logger,
-  durable?: RingDurable,
-): CatchUpFeed {
-  const start = durable?.start ?? catchUpStart(source, log);
-  const consumer: NatsConsumerConfig = start.historyStart === undefined
-    ? source.nats.consumer
-    : {
-      ...source.nats.consumer,
-      exchange: source.exchange,
-      symbols: source.symbols,
-      durableName: undefined,
-      deliver: "by_start_time",
-      startTime: start.historyStart,
-      replay: "instant",
-    };
-  const history = createNatsFeed(
-    { ...source, nats: { ...source.nats, consumer } },
-    log,
-  );
-  return new CatchUpFeed({
-    hold: source.catchUpHold,
-    since: start.since,
-    stored: start.stored,
-    continuing: start.continuing,
-    history: start.history?.(history) ?? history,
-    live: createRingFeed({ ...source, ipc: { ...source.ipc, from: "oldest" } }),
-  });
-}
-
-/** The NATS feed of `source`: one stream, or (`stream_per_exchange`) one per exchange. */
-function createNatsFeed(source: DataSourceConfig, log: Logger): TradeFeed {
-  const options = {
-    connection: source.nats.connection,
-    consumer: source.nats.consumer,
-    streamName: source.nats.streamName,
-    subjectPrefix: source.nats.subjectPrefix,
-    log,
-  };
-  return source.nats.streamPerExchange
-    ? new ExchangeStreamsFeed(options)
-    : new NatsFeed(options);
-}
-
-/** The ring feed of `source`. */
-function createRingFeed(source: DataSourceConfig): RingFeed {
-  return new RingFeed({
-    exchange: source.exchange,
-    shmPathPrefix: source.ipc.shmPathPrefix,
-    wait: source.ipc.wait,
-    from: source.ipc.from,
-    spinMs: source.ipc.spinMs,
-    staleAfterMs: source.ipc.staleAfterMs,
-    delivery: source.ipc.delivery,
-    tetherTimeoutMs: source.ipc.tetherTimeoutMs,
-    publisherUid: source.ipc.publisherUid,
-  });
-}
-
 /** A feed event as a log line: warnings but for the routine ones. */
 function logEvent(log: Logger, event: FeedEvent): void {
   const quiet = event.kind === "attached" || event.kind === "waiting" ||
@@ -274,12 +127,27 @@ export function live(
   });
 }
 
-/** Opens the outputs and the feed; the work reads the feed into them. */
-async function openLive(
+/** The parts of a run opened first, in order. */
+interface LiveParts {
+  /** What the config says to read. */
+  read: Selection;
+  /** The ring durable, if any. */
+  durable: RingDurable | undefined;
+  /** The web console (`--console-port`), not listening yet. */
+  view: ConsoleRun | undefined;
+  /** Bars, the strategy and the recording. */
+  outputs: LiveOutputs;
+}
+
+/**
+ * Opens the ring durable and the outputs, with the console's bars hook, or
+ * returns the exit status after saying why it could not.
+ */
+async function openParts(
   config: Config,
   options: LiveOptions,
   context: RoleContext,
-): Promise<RoleWork | number> {
+): Promise<LiveParts | number> {
   const { log } = context;
   const read = selection(config);
   const unsafe = durableOutputs(config, options);
@@ -289,21 +157,44 @@ async function openLive(
   }
   const durable = await openDurable(config, log);
   if (typeof durable === "number") return durable;
+  const view = ConsoleRun.for(config);
   const outputs = await openOutputs(config, context, {
     selection: read,
     record: options.record,
     recordFormat: options.recordFormat,
+    onBar: view?.onBar,
   });
   if (typeof outputs === "number") {
     if (durable) await closeRingDurable(durable);
     return outputs;
   }
+  return { read, durable, view, outputs };
+}
+
+/** Opens the outputs and the feed; the work reads the feed into them. */
+async function openLive(
+  config: Config,
+  options: LiveOptions,
+  context: RoleContext,
+): Promise<RoleWork | number> {
+  const { log } = context;
+  const parts = await openParts(config, options, context);
+  if (typeof parts === "number") return parts;
+  const { read, durable, view, outputs } = parts;
   const { processing, recorder } = outputs;
   const { feed, catchUp } = createFeed(config, log, durable);
   const positions = durable && new DurableRecorder(durable.store);
   const stats = new TradeStats();
   const state: LiveState = { feed, stats, processing, catchUp };
   const registry = LiveRegistry.for(config, log);
+  const release = async () => {
+    await view?.close();
+    await processing?.stop();
+    recorder?.close();
+    await registry?.close();
+    if (durable) await closeRingDurable(durable);
+  };
+  if (view && !await view.listen(state, log)) return release().then(() => 1);
   const { metrics } = config.tradingCore;
   const progress = liveProgress(config, state);
   return {
@@ -332,11 +223,13 @@ async function openLive(
           log,
           symbols: read.symbols,
           positions,
+          view,
         });
       return registry?.during(signal, feed, consuming) ?? consuming();
     },
     expected: EXPECTED,
     async close() {
+      await view?.close();
       await registry?.close();
       if (durable) await closeRingDurable(durable);
       await closeOutputs(outputs, { log, paths: config.tradingCore });
@@ -346,12 +239,7 @@ async function openLive(
       const json = options.summaryJson;
       if (reportSummary(summary, log, { json })) context.setFailed();
     },
-    async release() {
-      await processing?.stop();
-      recorder?.close();
-      await registry?.close();
-      if (durable) await closeRingDurable(durable);
-    },
+    release,
   };
 }
 
@@ -404,6 +292,22 @@ function caughtUpLine(event: CaughtUp): string {
   } s, ${event.replayed} trades replayed from JetStream (${last}); reading the ring from here, run epoch ${event.epoch}`;
 }
 
+/** Options of {@linkcode consume}. */
+interface ConsumeOptions {
+  /** Stops consuming when aborted. */
+  signal: AbortSignal;
+  /** The `--record` file. */
+  recorder: TradeRecorder | undefined;
+  /** The role's logger. */
+  log: Logger;
+  /** The symbols subscribed. */
+  symbols: readonly string[];
+  /** A ring durable's: each trade is recorded once the strategy, the bars and the recording handled it. */
+  positions?: DurableRecorder;
+  /** The web console: each stream, trade and gap reaches it too. */
+  view?: ConsoleRun;
+}
+
 /**
  * Starts the strategy, then reads the feed into the stats and the outputs
  * until `signal` aborts. Gaps take the trades' path, in order: those the
@@ -413,17 +317,10 @@ function caughtUpLine(event: CaughtUp): string {
 async function consume(
   config: Config,
   state: LiveState,
-  options: {
-    signal: AbortSignal;
-    recorder: TradeRecorder | undefined;
-    log: Logger;
-    symbols: readonly string[];
-    /** A ring durable's: each trade is recorded once the strategy, the bars and the recording handled it. */
-    positions?: DurableRecorder;
-  },
+  options: ConsumeOptions,
 ): Promise<void> {
   const { feed, stats, processing } = state;
-  const { signal, recorder, log, symbols, positions } = options;
+  const { signal, recorder, log, symbols, positions, view } = options;
   // A strategy whose onStart never settles must not hold a SIGINT up.
   const pending = () => feed.stats().map((stream) => stream.lag);
   if (await processing?.start({ signal, pending }) === false) {
@@ -436,6 +333,7 @@ async function consume(
   const onGap = (gap: TradeGap) => {
     stats.gap(gap);
     recorder?.gap(gap);
+    view?.gap(gap);
     processing?.gap(gap.stream, gap);
   };
   await feed.subscribeTrades(
@@ -460,6 +358,7 @@ async function consume(
       stats.record(trade, stream);
       recorder?.record(trade, origin);
       processing?.trade(trade, origin, stream);
+      view?.trade(trade, origin, stream);
       // Handled: delivered (not once the strategy failed: a restart with
       // it fixed gets the trades from the failing one on).
       if (processing?.failed !== true) {
@@ -474,6 +373,7 @@ async function consume(
       // subscription meets, each before its first trade.
       onStream: (origin) => {
         stats.add(origin);
+        view?.addStream(origin);
         processing?.addStream(origin);
       },
       onCaughtUp: (event) => {

@@ -19,6 +19,7 @@ import {
 } from "./recorder.ts";
 import { TradeProcessing } from "./processing.ts";
 import { StrategyLoadError } from "./strategy.ts";
+import type { Bar } from "./bar.ts";
 
 /** The exchange (undefined: every one) and the symbols (none: every one) read. */
 export interface Selection {
@@ -44,6 +45,8 @@ export interface OpenOutputsOptions {
   record?: string;
   /** Format of the recording. */
   recordFormat?: RecordFormat;
+  /** Called with each closed bar of the bars `live` builds (the web console's candles). */
+  onBar?: (bar: Bar) => void;
 }
 
 /**
@@ -60,6 +63,7 @@ export async function openOutputs(
   const processing = await openProcessing(config, context, {
     selection: options.selection,
     files,
+    onBar: options.onBar,
   });
   if (typeof processing === "number") return processing;
   const { tradingCore } = config;
@@ -126,7 +130,11 @@ function outputFiles(config: Config, context: RoleContext): OutputFileOptions {
 async function openProcessing(
   config: Config,
   context: RoleContext,
-  options: { selection: Selection; files: OutputFileOptions },
+  options: {
+    selection: Selection;
+    files: OutputFileOptions;
+    onBar?: (bar: Bar) => void;
+  },
 ): Promise<TradeProcessing | undefined | number> {
   const { exchange, symbols } = options.selection;
   try {
@@ -141,6 +149,7 @@ async function openProcessing(
       onStrategyError: (message) => context.fail(message),
       barsFile: options.files,
       fillsFile: options.files,
+      onBar: options.onBar,
       log: context.log,
     });
   } catch (error) {

@@ -125,6 +125,8 @@ export interface TradeProcessingOptions {
   beforeTrade?: (tsEventMs: number) => void;
   /** Where a stream's first clock outlier is reported (a warning, once per stream). */
   log?: Logger;
+  /** Build bars even with neither a strategy nor a bar file (the live console's own, for `onBar`). */
+  buildBars?: boolean;
 }
 
 /** {@linkcode BarCounts} with the stream's clock outliers (the same in each interval's row of a stream). */
@@ -178,7 +180,7 @@ export class TradeProcessing {
   /**
    * Loads the strategy and opens the bar and fill files that `config`
    * names; undefined when it names neither a strategy nor a bar file (no
-   * bars are built then).
+   * bars are built then) unless `options.buildBars`.
    *
    * @throws {StrategyLoadError} when the strategy cannot be loaded.
    * @throws {RecordFileError} when the bar or fill file cannot be opened.
@@ -187,9 +189,8 @@ export class TradeProcessing {
     config: TradingCoreConfig,
     options: TradeProcessingOptions,
   ): Promise<TradeProcessing | undefined> {
-    if (config.strategy === undefined && config.barsOut === undefined) {
-      return undefined;
-    }
+    const used = config.strategy !== undefined || config.barsOut !== undefined;
+    if (!used && options.buildBars !== true) return undefined;
     const strategy = config.strategy === undefined
       ? undefined
       : await loadStrategy(config.strategy);

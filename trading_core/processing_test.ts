@@ -8,6 +8,7 @@ import type { TradeGap } from "../common/transport/feed.ts";
 import { TradeView } from "../common/wire/trade_view.ts";
 import { TEMP_FILE_PERMISSIONS, testNeeding } from "../tests/_permissions.ts";
 import { type Fill, formatFillLine } from "./broker/mod.ts";
+import type { Bar } from "./bar.ts";
 import { flaggedGaps, GAP_FLAGS, TradeProcessing } from "./processing.ts";
 
 /** A test that writes strategy modules and bar files: skipped, saying why, without those permissions. */
@@ -41,6 +42,12 @@ function config(overrides: Partial<TradingCoreConfig>): TradingCoreConfig {
       slippageBps: 0,
       latencyMs: 0,
       maxOpenOrders: 10_000,
+    },
+    console: {
+      port: undefined,
+      host: "127.0.0.1",
+      updatesPerSecond: 4,
+      intervals: ["1s", "1m"],
     },
     metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
     progressSummaryAbove: 8,
@@ -94,6 +101,27 @@ Deno.test("without a strategy or a bar file, nothing is processed", async () => 
     onStrategyError: () => assert.fail("no strategy"),
   });
   assert.equal(processing, undefined);
+});
+
+Deno.test("buildBars (the live console's own bars): bars with neither a strategy nor a bar file, to onBar only", async () => {
+  const bars: Bar[] = [];
+  const processing = await TradeProcessing.open(config({}), {
+    exchange: "*",
+    symbols: [],
+    strategyLog: SILENT,
+    onStrategyError: () => assert.fail("no strategy"),
+    buildBars: true,
+    onBar: (bar) => bars.push(bar),
+  });
+  assert.ok(processing);
+  assert.equal(processing.broker, undefined);
+  assert.equal(processing.barsWritten, undefined, "no bar file");
+  processing.addStream(ORIGIN);
+  const view = trades([[0, 100], [1_500, 101]]);
+  for (let i = 0; i < 2; i++) processing.trade(view.select(i), ORIGIN, 0);
+  assert.deepEqual(bars.map((bar) => [bar.start - T0, bar.close]), [[0, 100]]);
+  assert.equal(processing.strategyCalls.bars, 0);
+  await processing.stop();
 });
 
 test("the strategy gets a closed bar before the trade that closed it, and the bar file gets the bar", async () => {

@@ -1,14 +1,19 @@
 /**
  * What trading_core does with the trades (`[trading_core]`): the strategy,
  * the bar intervals and output, what it does with existing or failing output
- * files, and its metrics endpoint.
+ * files, its metrics endpoint and its web console.
  *
  * @module
  */
 
-import { parseBarInterval } from "./bar_interval.ts";
 import type { Section } from "./_reader.ts";
-import { boundedDuration, nonEmptyPath, readMetrics } from "./_values.ts";
+import {
+  boundedDuration,
+  nonEmptyPath,
+  readIntervals,
+  readMetrics,
+} from "./_values.ts";
+import { readConsole } from "./_console.ts";
 import type { BarsConfig, BrokerConfig, TradingCoreConfig } from "./types.ts";
 import { BROKER_LIMITS } from "./broker_limits.ts";
 import { DEFAULT_PROGRESS_SUMMARY_ABOVE } from "./_defaults.ts";
@@ -17,30 +22,7 @@ import { DEFAULT_PROGRESS_SUMMARY_ABOVE } from "./_defaults.ts";
 const PROGRESS_SUMMARY_ABOVE = { min: 0, max: 1_000_000 };
 
 function readBars(section: Section): BarsConfig {
-  const intervals = section.stringList("intervals", ["1s", "1m"], {
-    check: (text) => {
-      parseBarInterval(text);
-      return text;
-    },
-    what: "interval",
-  });
-  const seen = new Set<number>();
-  for (const interval of intervals) {
-    const ms = parseBarInterval(interval);
-    if (seen.has(ms)) {
-      section.problem(
-        "intervals",
-        `interval "${interval}" is listed twice (as ${ms} ms)`,
-      );
-    }
-    seen.add(ms);
-  }
-  if (intervals.length === 0) {
-    section.problem(
-      "intervals",
-      'expected at least one interval, e.g. ["1s", "1m"]',
-    );
-  }
+  const intervals = readIntervals(section, "intervals");
   const closeDelayMs = boundedDuration(section, "close_delay", {
     fallback: 250,
     min: 0,
@@ -134,6 +116,7 @@ export function readTradingCore(section: Section): TradingCoreConfig {
       "fills come from a strategy's orders: set trading_core.strategy (--strategy) too, or leave fills_out out",
     );
   }
+  const liveConsole = readConsole(section.section("console"));
   const metrics = readMetrics(section.section("metrics"));
   const progressSummaryAbove = section.integer(
     "progress_summary_above",
@@ -149,6 +132,7 @@ export function readTradingCore(section: Section): TradingCoreConfig {
     onWriteError,
     bars,
     broker,
+    console: liveConsole,
     metrics,
     progressSummaryAbove,
   };

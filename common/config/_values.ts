@@ -1,13 +1,14 @@
 /**
  * Value readers several sections share: bounded durations, non-negative
- * numbers, symbol lists, file paths, JetStream names, shared-memory prefixes
- * and each role's `[metrics]` table.
+ * numbers, symbol lists, file paths, JetStream names, shared-memory prefixes,
+ * each role's `[metrics]` table, HTTP hosts and bar interval lists.
  *
  * @module
  */
 
 import { TomlDate } from "smol-toml";
 import { formatDuration } from "./duration.ts";
+import { parseBarInterval } from "./bar_interval.ts";
 import { DEFAULT_SHM_PATH_PREFIX } from "./_defaults.ts";
 import type { Section } from "./_reader.ts";
 import { quoteValue } from "./quote.ts";
@@ -176,10 +177,9 @@ export function nonEmptyPath(path: string): string {
   return path;
 }
 
-/** Reads a role's `[*.metrics]` table: the `/metrics` and `/healthz` endpoint. */
-export function readMetrics(section: Section): MetricsConfig {
-  const port = section.integer("port", 0, { min: 0, max: 65535 });
-  const host = section.string("host", "127.0.0.1", {
+/** The `host` an HTTP endpoint listens on: a host name or address, default `127.0.0.1`. */
+export function readHost(section: Section): string {
+  return section.string("host", "127.0.0.1", {
     check: (host) => {
       if (host.trim() === "" || /[\s/]/.test(host)) {
         throw new RangeError(
@@ -189,10 +189,46 @@ export function readMetrics(section: Section): MetricsConfig {
       return host;
     },
   });
+}
+
+/** Reads a role's `[*.metrics]` table: the `/metrics` and `/healthz` endpoint. */
+export function readMetrics(section: Section): MetricsConfig {
+  const port = section.integer("port", 0, { min: 0, max: 65535 });
+  const host = readHost(section);
   const staleAfterMs = boundedDuration(section, "stale_after", {
     fallback: 10_000,
     min: 100,
   });
   section.done();
   return { port, host, staleAfterMs };
+}
+
+/**
+ * A list of bar intervals (e.g. `["1s", "1m"]`) at `key`: at least one, each
+ * valid and listed once (by length: "60s" and "1m" are the same).
+ * `["1s", "1m"]` when absent.
+ */
+export function readIntervals(section: Section, key: string): string[] {
+  const intervals = section.stringList(key, ["1s", "1m"], {
+    check: (text) => {
+      parseBarInterval(text);
+      return text;
+    },
+    what: "interval",
+  });
+  const seen = new Set<number>();
+  for (const interval of intervals) {
+    const ms = parseBarInterval(interval);
+    if (seen.has(ms)) {
+      section.problem(
+        key,
+        `interval "${interval}" is listed twice (as ${ms} ms)`,
+      );
+    }
+    seen.add(ms);
+  }
+  if (intervals.length === 0) {
+    section.problem(key, 'expected at least one interval, e.g. ["1s", "1m"]');
+  }
+  return intervals;
 }

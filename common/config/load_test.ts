@@ -208,6 +208,12 @@ const DEFAULT_CONFIG: Config = {
       latencyMs: 0,
       maxOpenOrders: 10_000,
     },
+    console: {
+      port: undefined,
+      host: "127.0.0.1",
+      updatesPerSecond: 4,
+      intervals: ["1s", "1m"],
+    },
     metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
     progressSummaryAbove: 8,
   },
@@ -826,8 +832,15 @@ const LEVELS: [string, string, string, string[]][] = [
     "on_write_error",
     "bars",
     "broker",
+    "console",
     "metrics",
     "progress_summary_above",
+  ]],
+  ["trading_core.console", "updates_per_sec", "updates_per_second", [
+    "port",
+    "host",
+    "updates_per_second",
+    "intervals",
   ]],
   ["trading_core.broker", "fee_bp", "fee_bps", [
     "starting_balance",
@@ -2698,6 +2711,11 @@ latency = "50ms"
 max_open_orders = 250
 [trading_core.metrics]
 port = 9465
+[trading_core.console]
+port = 8090
+host = "::1"
+updates_per_second = 10
+intervals = ["5s", "15m"]
 [log]
 format = "json"
 `);
@@ -2726,6 +2744,12 @@ format = "json"
       latencyMs: 50,
       maxOpenOrders: 250,
     },
+    console: {
+      port: 8090,
+      host: "::1",
+      updatesPerSecond: 10,
+      intervals: ["5s", "15m"],
+    },
     metrics: { port: 9465, host: "127.0.0.1", staleAfterMs: 10_000 },
     progressSummaryAbove: 20,
   });
@@ -2741,6 +2765,14 @@ format = "json"
   assert.equal(
     problemOf(`[trading_core.metrics]\nport = 65536\n`),
     `Invalid value 65536 at trading_core.metrics.port ${IN_FILE}: expected an integer from 0 to 65535`,
+  );
+  assert.equal(
+    problemOf(`[trading_core.console]\nupdates_per_second = 40\n`),
+    `Invalid value 40 at trading_core.console.updates_per_second ${IN_FILE}: expected an integer from 1 to 20`,
+  );
+  assert.equal(
+    problemOf(`[trading_core.console]\nport = -1\n`),
+    `Invalid value -1 at trading_core.console.port ${IN_FILE}: expected an integer from 0 to 65535`,
   );
   assert.equal(
     problemOf(`[trading_core.bars]\nintervals = ["1s", "7s"]\n`),

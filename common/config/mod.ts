@@ -35,6 +35,7 @@ export {
   type BrokerConfig,
   type CatchUpStart,
   type Config,
+  type ConsoleConfig,
   type DataManagerConfig,
   type DataSourceConfig,
   type DataSourceKind,

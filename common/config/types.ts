@@ -220,6 +220,8 @@ export interface TradingCoreConfig {
   bars: BarsConfig;
   /** The paper broker a strategy trades with (`[trading_core.broker]`). */
   broker: BrokerConfig;
+  /** The live web console (`[trading_core.console]`). */
+  console: ConsoleConfig;
   /** The `/metrics` and `/healthz` endpoint (`[trading_core.metrics]`). */
   metrics: MetricsConfig;
   /**
@@ -229,6 +231,18 @@ export interface TradingCoreConfig {
    * line per stream.
    */
   progressSummaryAbove: number;
+}
+
+/** trading_core's live web console (`[trading_core.console]`, `--console-port`). */
+export interface ConsoleConfig {
+  /** TCP port; 0 picks a free one; undefined (the default) = no console. */
+  port: number | undefined;
+  /** Address to listen on (default `127.0.0.1`: this machine only). */
+  host: string;
+  /** Server-Sent Events pushed per second at most, 1 to 20 (default 4). */
+  updatesPerSecond: number;
+  /** Bar intervals the console builds and charts when `live` builds no bars (no strategy, no `bars_out`); default `["1s", "1m"]`. */
+  intervals: string[];
 }
 
 /** How trading_core builds bars. */

@@ -8,6 +8,7 @@
 import type { MetricsConfig } from "../config/mod.ts";
 import { FlowWatch } from "../runtime/flow_watch.ts";
 import type { Logger } from "../runtime/log.ts";
+import { urlHost } from "../runtime/http_listen.ts";
 import type { MetricFamily } from "./exposition.ts";
 import { buildInfo, gauge, MetricsRegistry } from "./registry.ts";
 import {
@@ -73,9 +74,7 @@ export function startMetricsEndpoint(
     flow.close();
     throw error;
   }
-  const host = server.hostname.includes(":")
-    ? `[${server.hostname}]`
-    : server.hostname;
+  const host = urlHost(server.hostname);
   options.log.info(
     `metrics on http://${host}:${server.port}/metrics, health on /healthz`,
   );

@@ -9,6 +9,7 @@
 
 import { EXPOSITION_CONTENT_TYPE } from "./exposition.ts";
 import type { MetricsRegistry } from "./registry.ts";
+import { HttpListenError, listenHttp } from "../runtime/http_listen.ts";
 
 /** One named health check. */
 export interface HealthCheck {
@@ -57,7 +58,7 @@ export interface MetricsServer extends AsyncDisposable {
 }
 
 /** The metrics endpoint could not listen on the asked address. */
-export class MetricsServerError extends Error {
+export class MetricsServerError extends HttpListenError {
   /** Creates the error; `cause` is the underlying `Deno.serve` error. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -84,18 +85,18 @@ export function serveMetrics(
   const health = options.health ?? (() => HEALTHY);
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
-    server = Deno.serve({
+    server = listenHttp((request) => respond(request, registry, health), {
       port: options.port,
       hostname,
       signal: options.signal,
-      onListen: (addr) => options.onListen?.(addr), // also silences "Listening on"
-    }, (request) => respond(request, registry, health));
+      onListen: options.onListen,
+      what: "metrics",
+      setting: options.setting ?? "--metrics-port",
+      hostSetting: "the metrics host",
+    });
   } catch (error) {
-    throw bindError(
-      error,
-      `${hostname}:${options.port}`,
-      options.setting ?? "--metrics-port",
-    );
+    if (!(error instanceof HttpListenError)) throw error;
+    throw new MetricsServerError(error.message, { cause: error.cause });
   }
   return {
     port: server.addr.port,
@@ -109,36 +110,6 @@ export function serveMetrics(
       return this.close();
     },
   };
-}
-
-function bindError(
-  error: unknown,
-  address: string,
-  setting: string,
-): unknown {
-  const cause = { cause: error };
-  if (error instanceof Deno.errors.AddrInUse) {
-    return new MetricsServerError(
-      `Cannot serve metrics on ${address}: address already in use; pick another ${setting}`,
-      cause,
-    );
-  }
-  if (
-    error instanceof Deno.errors.NotCapable ||
-    error instanceof Deno.errors.PermissionDenied
-  ) {
-    return new MetricsServerError(
-      `Cannot serve metrics on ${address}: needs --allow-net=${address}`,
-      cause,
-    );
-  }
-  if (error instanceof Error) {
-    return new MetricsServerError(
-      `Cannot serve metrics on ${address}: ${error.message}; check the metrics host and port`,
-      cause,
-    );
-  }
-  return error;
 }
 
 function respond(

@@ -38,6 +38,13 @@ export {
   startProgress,
 } from "./progress.ts";
 export { FlowWatch } from "./flow_watch.ts";
+// Listening for HTTP: one line for an address that cannot be bound.
+export {
+  HttpListenError,
+  listenHttp,
+  type ListenHttpOptions,
+  urlHost,
+} from "./http_listen.ts";
 export {
   type Shutdown,
   type ShutdownOptions,

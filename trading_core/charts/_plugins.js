@@ -25,9 +25,10 @@
   };
 
   /**
-   * uPlot axis options for a time x axis in UTC, 24-hour: `HH:MM` ticks,
-   * with the date (`MM-DD`) on the first tick and at each midnight; only
-   * dates when the view spans more than two days.
+   * uPlot axis options for a time x axis in UTC, 24-hour: `HH:MM` ticks
+   * (`HH:MM:SS` when the view spans 15 minutes or less: second bars), with
+   * the date (`MM-DD`) on the first tick and at each midnight; only dates
+   * when the view spans more than two days.
    */
   const timeAxis = () => {
     return {
@@ -41,8 +42,12 @@
             ? `${d.getUTCFullYear()}-${day}`
             : day;
           if (span > 2 * 86400) return date;
-          const time = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
-          const midnight = d.getUTCHours() === 0 && d.getUTCMinutes() === 0;
+          const minutes = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+          const time = span > 900
+            ? minutes
+            : `${minutes}:${pad(d.getUTCSeconds())}`;
+          const midnight = d.getUTCHours() === 0 && d.getUTCMinutes() === 0 &&
+            (span > 900 || d.getUTCSeconds() === 0);
           return i === 0 || midnight ? `${time}\n${date}` : time;
         });
       },

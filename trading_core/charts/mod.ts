@@ -56,13 +56,22 @@ const JAVASCRIPT = "text/javascript; charset=utf-8";
 
 /** The scripts, in load order: uPlot (global `uPlot`), then the plugins (global `marketbusCharts`). */
 export const CHART_SCRIPTS: readonly ChartAsset[] = Object.freeze([
-  asset("uPlot.iife.min.js", JAVASCRIPT, uplotScript),
-  asset("marketbus_charts.js", JAVASCRIPT, pluginScript),
+  textAsset("uPlot.iife.min.js", {
+    contentType: JAVASCRIPT,
+    text: uplotScript,
+  }),
+  textAsset("marketbus_charts.js", {
+    contentType: JAVASCRIPT,
+    text: pluginScript,
+  }),
 ]);
 
 /** The stylesheets: uPlot's (legend, cursor, axes layout). */
 export const CHART_STYLES: readonly ChartAsset[] = Object.freeze([
-  asset("uPlot.min.css", "text/css; charset=utf-8", uplotStyle),
+  textAsset("uPlot.min.css", {
+    contentType: "text/css; charset=utf-8",
+    text: uplotStyle,
+  }),
 ]);
 
 /** The asset called `name` (of {@linkcode CHART_SCRIPTS} and {@linkcode CHART_STYLES}), or `undefined`. */
@@ -119,7 +128,17 @@ function assertInlineSafe(text: string, tag: string): void {
   }
 }
 
-function asset(name: string, contentType: string, text: string): ChartAsset {
+/** A {@linkcode ChartAsset} of `file.text` (its SHA-256 computed): for a page's own files served beside the chart assets. */
+export function textAsset(
+  name: string,
+  file: {
+    /** Its Content-Type. */
+    contentType: string;
+    /** Its text. */
+    text: string;
+  },
+): ChartAsset {
+  const { contentType, text } = file;
   const sha256 = createHash("sha256").update(text, "utf8").digest("hex");
   return Object.freeze({ name, contentType, text, sha256 });
 }

@@ -18,6 +18,7 @@ interface Charts {
     y: { range: (u: unknown) => [number, number] };
   };
   valueAxis(): { values: (u: unknown, splits: number[]) => string[] };
+  timeAxis(): { values: (u: unknown, splits: number[]) => string[] };
   formatNumber(v: unknown): string;
 }
 
@@ -187,4 +188,19 @@ Deno.test("numbers: en-US whatever the locale, — for NaN and Infinity", () => 
     "—",
   ]);
   assert.equal(charts.formatNumber(null), "—");
+});
+
+Deno.test("timeAxis: HH:MM ticks, with seconds when the view spans 15 minutes or less (second bars), the date first and at midnight", () => {
+  const { timeAxis } = loadCharts();
+  const axis = timeAxis();
+  const view = (min: number, max: number) => ({ scales: { x: { min, max } } });
+  const t0 = Date.UTC(2026, 0, 2, 23, 59, 30) / 1000;
+  assert.deepEqual(
+    axis.values(view(t0, t0 + 120), [t0, t0 + 30, t0 + 60]),
+    ["23:59:30\n01-02", "00:00:00\n01-03", "00:00:30"],
+  );
+  assert.deepEqual(
+    axis.values(view(t0, t0 + 3600), [t0 + 30, t0 + 630]),
+    ["00:00\n01-03", "00:10"],
+  );
 });
