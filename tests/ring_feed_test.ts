@@ -509,3 +509,52 @@ ffiTest(
     assert.deepEqual([stats.received, stats.lost], [41, 0]);
   },
 );
+
+ffiTest(
+  "a busy pass over many full rings lets timers run between rings, and an abort stops it there (not after the whole pass)",
+  async () => {
+    using shm = shmScope();
+    const RINGS = 40;
+    const SLOTS = 256;
+    const symbols = Array.from({ length: RINGS }, (_, i) => `B${i}USDT`);
+    const writers = symbols.map((symbol) =>
+      RingWriter.create(shm.ring(symbol), { capacity: SLOTS })
+    );
+    const feed = new RingFeed({
+      exchange: "binance",
+      shmPathPrefix: shm.prefix,
+      from: "oldest",
+    });
+    const controller = new AbortController();
+    let delivered = 0;
+    let timerAt: number | undefined;
+    try {
+      for (const writer of writers) publish(writer, 1, SLOTS);
+      await feed.subscribeTrades(
+        symbols,
+        () => {
+          // A slow strategy: a ring's batch of 256 trades takes ~5 ms, a
+          // pass over the 40 rings ~0.2 s.
+          if (delivered++ === 0) {
+            setTimeout(() => {
+              timerAt = delivered;
+              controller.abort();
+            }, 0);
+          }
+          const until = performance.now() + 0.02;
+          while (performance.now() < until) { /* busy */ }
+        },
+        { signal: controller.signal },
+      );
+    } finally {
+      for (const writer of writers) writer.close();
+    }
+    // The timer ran within the first rings of the pass, not after all 40.
+    assert.ok(
+      timerAt !== undefined && timerAt < 4 * SLOTS,
+      `timer at ${timerAt}`,
+    );
+    // Aborted: no ring read after the one in hand.
+    assert.ok(delivered <= timerAt + SLOTS, `${delivered} after ${timerAt}`);
+  },
+);
