@@ -30,6 +30,12 @@ export interface ProgressLine {
   keep?: boolean;
 }
 
+/** What a progress report is made for. */
+export interface ProgressContext {
+  /** The terminal's width when the lines are drawn in a status block; undefined when they are logged. */
+  width?: number;
+}
+
 /** A role's logger, and the status block when stdout is a terminal. */
 export interface RoleOutput {
   /** The role's logger (keeps the status block below its lines). */
@@ -74,12 +80,13 @@ export interface ProgressReport {
 }
 
 /**
- * Calls `lines(seconds since the last call)` periodically and shows the
- * result: in the status block, or as info log lines; the lines to keep
- * ({@linkcode ProgressLine.keep}) as warnings either way.
+ * Calls `lines(seconds since the last call, context)` periodically and shows
+ * the result: in the status block (`context.width` its width), or as info log
+ * lines; the lines to keep ({@linkcode ProgressLine.keep}) as warnings
+ * either way.
  */
 export function startProgress(
-  lines: (seconds: number) => ProgressLine[],
+  lines: (seconds: number, context: ProgressContext) => ProgressLine[],
   options: ProgressOptions,
 ): ProgressReport {
   const { intervalMs, log, status } = options;
@@ -87,7 +94,7 @@ export function startProgress(
   let last = performance.now();
   const timer = setInterval(() => {
     const now = performance.now();
-    const report = lines((now - last) / 1000);
+    const report = lines((now - last) / 1000, { width: status?.width });
     last = now;
     const block: string[] = [];
     for (const line of report) {

@@ -160,3 +160,30 @@ Deno.test("off a terminal, a line to keep is a warning with its fields; the othe
   assert.equal(kept.msg, "X lost 3");
   assert.equal(kept.lost, 3);
 });
+
+Deno.test("the lines are made for the terminal's width on a terminal, for no width off one", async () => {
+  const widths: (number | undefined)[] = [];
+  const record = (_seconds: number, context: { width?: number }) => {
+    widths.push(context.width);
+    return [{ text: "x" }];
+  };
+  let columns = 80;
+  const status = new StatusLine({
+    writer: { write: () => {} },
+    columns: () => columns,
+  });
+  const log = createLogger("trading_core", { out: () => {} });
+  const onTerminal = startProgress(record, { intervalMs: 10, log, status });
+  await until(() => widths.length >= 1, "a redraw", { timeoutMs: LIVENESS_MS });
+  columns = 132; // resized
+  await until(() => widths.at(-1) === 132, "the new width", {
+    timeoutMs: LIVENESS_MS,
+  });
+  onTerminal.stop();
+  assert.equal(widths[0], 80);
+  widths.length = 0;
+  const logged = startProgress(record, { intervalMs: 10, log });
+  await until(() => widths.length >= 1, "a line", { timeoutMs: LIVENESS_MS });
+  logged.stop();
+  assert.equal(widths[0], undefined);
+});
