@@ -80,8 +80,13 @@ natsExchangeTest(
       assert.equal(stats[i].received, tradesIn(mine));
       assert.equal(stats[i].invalid, 0);
       assert.equal(stats[i].state, "stopped");
-      // The lag is the consumer's, not the stream's: said on every row.
-      assert.equal(stats[i].lagOf, "consumer reader");
+      // The lag is the consumer's, not the stream's: said on every row
+      // (stopped now: not current).
+      assert.deepEqual(stats[i].lagOf, {
+        durable: "reader",
+        stream: STREAM,
+        current: false,
+      });
     }
     assert.equal(reader.saw("attached").length, 1);
     assert.match(
@@ -291,7 +296,7 @@ natsExchangeTest(
     assert.match(reader.saw("attached")[0].message, /^ordered consumer/);
     assert.ok(
       reader.feed.stats().every((row) =>
-        row.lagOf === `ordered consumer on ${STREAM}`
+        row.lagOf?.durable === undefined && row.lagOf?.stream === STREAM
       ),
       JSON.stringify(reader.feed.stats()),
     );

@@ -54,9 +54,9 @@ function streamLines(text: string): Record<string, unknown>[] {
   );
 }
 
-/** A summary line's text: streams, trades and rates, loss, gaps, slowest, lag. */
+/** A summary line's text: streams (and those not live), loss, gaps, lag, slowest, trades and rates. */
 const SUMMARY_TEXT =
-  /^\d+\/12 streams \| trades [\d,]+( \+[\d,]+)? at \S+, avg \S+ \| lost 0 \| gaps 0 \| slowest (-|P\d+USDT p99 \S+) \| lag (P\d+USDT )?[\d,]+$/;
+  /^\d+\/12 streams( \(\d+ (waiting|closed)\))? \| lost 0 \| gaps 0 \| lag (binance P\d+USDT )?[\d,]+ trades \| slowest (-|binance P\d+USDT p99 \S+) \| trades [\d,]+( \+[\d,]+)? at \S+, avg \S+$/;
 
 gatedTest({
   name:
@@ -81,7 +81,7 @@ gatedTest({
     await summary.waitFor(/"msg":"9 more streams wait for their ring since/);
     await using serve = new RoleProcess("serve", config, ["--rate", "1200"]);
     // Two summaries with trades in them, and each stream's line with trades.
-    await summary.waitFor(/"msg":"12\/12 streams \| trades [1-9]/, 2);
+    await summary.waitFor(/"msg":"12\/12 streams [^"]*\| trades [1-9]/, 2);
     await perStream.waitFor(/"msg":"binance P11USDT [1-9]/, 2);
     serve.kill("SIGINT");
     assertCleanExit(await serve.finish(), "serve");
@@ -286,8 +286,9 @@ gatedTest({
       "--max-trades",
       "120000", // the stalls, and ~2 s more
     ];
-    const command = [Deno.execPath(), ...roleArgs("live", config), ...take]
-      .map(shellQuote).join(" ");
+    const command = "stty cols 80 rows 50; " +
+      [Deno.execPath(), ...roleArgs("live", config), ...take]
+        .map(shellQuote).join(" ");
     const tty = await new Deno.Command(SCRIPT, {
       args: ["-qec", command, "/dev/null"],
       cwd: PROJECT_ROOT,
@@ -304,20 +305,29 @@ gatedTest({
     const quoted = JSON.stringify(text);
     assert.equal(tty.code, 1, `lost trades: exit 1 expected:\n${quoted}`);
     assert.match(text, /stalls done/, quoted);
-    // The block, drawn: streams, trades, the losses.
-    assert.match(
-      text,
-      /\d+\/24 streams \| trades [\d,]+ (\+[\d,]+ )?at /,
+    // The block, drawn for the 80 columns (over two or three lines): streams
+    // and the losses, lag and slowest, never wider.
+    // Split at line ends and at the block's erase and cursor-up sequences.
+    const block = text.split(new RegExp(String.raw`\r?\n|\r|\x1b\[2K|\x1b\[1A`))
+      .filter((part) => /^(\d+\/24 streams|lag |slowest |trades )/.test(part));
+    assert.ok(block.length > 0, quoted);
+    assert.ok(block.every((part) => part.length <= 80), quoted);
+    assert.ok(
+      block.some((part) =>
+        /^\d+\/24 streams \| lost [1-9][\d,]* \+[1-9]/.test(part)
+      ),
       quoted,
     );
-    assert.match(text, /\| lost [1-9][\d,]* \+[1-9]/, quoted);
+    for (const field of [/(^|\| )lag [^|]* trades/, /(^|\| )slowest /]) {
+      assert.ok(block.some((part) => field.test(part)), quoted);
+    }
     // Never logged as a line on a terminal.
     assert.doesNotMatch(text, /INFO {2}trading_core: \d+\/24 streams/, quoted);
     // Each lapped stream's warning, logged (it scrolls up, the block stays
     // below): up to 10 with a line for the rest.
     assert.match(
       text,
-      /WARN {2}trading_core: binance P\d+USDT: \+[\d,]+ lost, \+\d+ gaps? in the last [\d.]+s \([\d,]+ lost, \d+ gaps? in all\) \[alive\]\r?\n/,
+      /WARN {2}trading_core: binance P\d+USDT: \+[\d,]+ lost, \+\d+ gaps? in the last [\d.]+s \([\d,]+ lost \([\d,]+ overwritten\), \d+ gaps? in all\) \[alive\]\r?\n/,
       quoted,
     );
     assert.match(
@@ -365,7 +375,7 @@ natsTest({
       "--rate",
       "2000",
     ]);
-    await live.waitFor(/"msg":"10\/10 streams \| trades [1-9]/, 2);
+    await live.waitFor(/"msg":"10\/10 streams [^"]*\| trades [1-9]/, 2);
     serve.kill("SIGINT");
     assertCleanExit(await serve.finish(), "serve");
     live.kill("SIGINT");
@@ -373,19 +383,23 @@ natsTest({
     assertCleanExit(exit, "live --nats");
     const lines = summaries(exit.stdout);
     assert.ok(lines.length >= 2, output(exit));
+    assert.ok(lines.some((line) => typeof line.consumerPending === "number"));
     assert.deepEqual(streamLines(exit.stdout), []);
     for (const line of lines) {
       assert.match(
         String(line.msg),
-        new RegExp(`\\| lag consumer ${durable} [\\d,]+ msgs$`),
+        new RegExp(`\\| lag consumer ${durable} ([\\d,]+|\\?) msgs \\|`),
       );
-      assert.doesNotMatch(String(line.msg), /lag P/);
+      assert.doesNotMatch(String(line.msg), /lag [^|]*P\d/);
       assert.deepEqual(
-        (line.lag as { consumer?: string; symbol?: string }[]).map((lag) => [
-          lag.consumer,
-          lag.symbol,
-        ]),
-        [[`consumer ${durable}`, undefined]],
+        [line.lagTrades, line.lagStream, line.consumer, line.consumerKind],
+        [null, null, durable, "durable"],
+      );
+      // Not known (?, null) only while the consumer is not connected.
+      assert.equal(
+        line.consumerPending === null,
+        /streams \(10 (waiting|connecting)/.test(String(line.msg)),
+        String(line.msg),
       );
     }
   },
@@ -421,7 +435,7 @@ natsTest({
       "json",
     ]);
     await live.waitFor(/caught up in/, 3);
-    await live.waitFor(/"msg":"3\/3 streams [^"]*\| 3 caught up"/);
+    await live.waitFor(/"msg":"3\/3 streams \(3 caught up\) \|/);
     serve.kill("SIGINT");
     assertCleanExit(await serve.finish(), "serve");
     const exit = await finishAfterDrain(live, 3);

@@ -6,6 +6,7 @@
  */
 
 import {
+  ellipsize,
   formatCount,
   formatNanos,
   formatRate,
@@ -14,27 +15,32 @@ import {
 import type { ProgressLine } from "../common/runtime/progress.ts";
 import type { StreamStats } from "../common/transport/feed.ts";
 import type { TradeOrigin } from "../common/wire/codec.ts";
+import { byCause } from "./live_report.ts";
 import type { TradeStats } from "./trade_stats.ts";
 
-/** The longest summary line wanted: long names are cut to keep it there. */
+/** The longest summary line logged (off a terminal; on one, the terminal's width). */
 export const SUMMARY_WIDTH = 160;
-/** A name is never cut shorter than this (with its "…"). */
-const MIN_NAME = 8;
+/** Names are cut to this many characters when the line is still too long without the trades. */
+const NAME_CUT = 24;
+/** On a terminal too narrow for one line, the summary takes this many at most. */
+const MAX_BLOCK_LINES = 3;
 
-/**
- * The worst lag of one kind: a stream's own reader's (a ring: trades, with
- * its exchange and symbol unless no stream lags) or a consumer's (NATS:
- * pending messages, with the consumer).
- */
-export interface WorstLag {
-  /** Trades (a stream's own) or messages (a consumer's) not read yet. */
-  lag: number;
-  /** The lagging stream's exchange, with its symbol. */
-  exchange?: string;
-  /** The lagging stream's symbol. */
-  symbol?: string;
-  /** The consumer whose pending messages `lag` counts. */
-  consumer?: string;
+/** The ring stream whose own reader is furthest behind. */
+export interface StreamLag {
+  /** Its lag, trades. */
+  trades: number;
+  /** The stream; undefined when no stream lags. */
+  origin?: TradeOrigin;
+}
+
+/** The NATS consumer furthest behind. */
+export interface ConsumerLagFigure {
+  /** Its pending messages; null when not known (it is not connected). */
+  pending: number | null;
+  /** The durable consumer's name; undefined for an ordered one. */
+  durable?: string;
+  /** The JetStream stream it reads. */
+  stream: string;
 }
 
 /** A stream that lost trades or gapped since the last line. */
@@ -53,6 +59,8 @@ export interface ProgressSummary {
   streams: number;
   /** Streams that received a trade over the interval. */
   active: number;
+  /** Streams not live, by state (`stalled`, `dead`, `waiting`, `reconnecting`, …); none when every one is. */
+  notLive: Record<string, number>;
   /** Trades received in all. */
   received: number;
   /** Trades received over the interval. */
@@ -69,17 +77,22 @@ export interface ProgressSummary {
   gaps: number;
   /** Gaps over the interval. */
   gapsInterval: number;
-  /** The stream with the highest p99 latency over the interval; null when no trade was sampled. */
+  /**
+   * The stream with the highest p99 latency over the interval (with a
+   * catch-up, among the streams caught up); null when no trade was sampled.
+   */
   slowest: (TradeOrigin & { p99Ns: number }) | null;
-  /** The worst lag of each kind there is. */
-  lag: WorstLag[];
+  /** The ring stream furthest behind; undefined when no stream is read from a ring. */
+  streamLag?: StreamLag;
+  /** The NATS consumer furthest behind; undefined when there is none. */
+  consumerLag?: ConsumerLagFigure;
   /** With a catch-up: the streams that reached live. */
   caughtUp?: number;
 }
 
-/** `ETHUSDT`, or `binance ETHUSDT` when the streams are on several exchanges. */
-function streamName(origin: TradeOrigin, exchanges: number): string {
-  return exchanges > 1 ? `${origin.exchange} ${origin.symbol}` : origin.symbol;
+/** `binance ETHUSDT`: a stream's name on every line. */
+export function streamName(origin: TradeOrigin): string {
+  return `${origin.exchange} ${origin.symbol}`;
 }
 
 /** `12 +3`: a total and what the interval added, when it added any. */
@@ -89,70 +102,138 @@ function withInterval(total: number, interval: number): string {
     : formatCount(total);
 }
 
-/** `name`, cut to `length` characters with "…" when longer. */
-function cut(name: string, length: number): string {
-  return name.length <= length ? name : `${name.slice(0, length - 1)}…`;
+/** `298/300 streams (52 caught up, 2 stalled)`. */
+function streamsText(s: ProgressSummary): string {
+  const states = Object.entries(s.notLive)
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+    .map(([state, count]) => `${formatCount(count)} ${state}`);
+  if (s.caughtUp !== undefined) {
+    states.unshift(`${formatCount(s.caughtUp)} caught up`);
+  }
+  const counts = `${formatCount(s.active)}/${formatCount(s.streams)} streams`;
+  return states.length === 0 ? counts : `${counts} (${states.join(", ")})`;
 }
+
+/** `lag binance S1 16 trades, consumer rvp 1,200 msgs` (`?` when not known). */
+function lagText(s: ProgressSummary, cut: (name: string) => string): string {
+  const parts: string[] = [];
+  const own = s.streamLag;
+  if (own !== undefined) {
+    const name = own.origin && cut(streamName(own.origin));
+    parts.push(`${name ? `${name} ` : ""}${formatCount(own.trades)} trades`);
+  }
+  const consumer = s.consumerLag;
+  if (consumer !== undefined) {
+    const who = consumer.durable === undefined
+      ? `ordered consumer on ${consumer.stream}`
+      : `consumer ${consumer.durable}`;
+    const pending = consumer.pending === null
+      ? "?"
+      : formatCount(consumer.pending);
+    parts.push(`${cut(who)} ${pending} msgs`);
+  }
+  return parts.length === 0 ? "lag -" : `lag ${parts.join(", ")}`;
+}
+
+/** How much of the trades field to say: all, without `avg`, without `+N` either, none. */
+type TradesDetail = 0 | 1 | 2 | 3;
+
+/** `trades 12,345 +678 at 339/s, avg 300/s`, shorter by `detail`. */
+function tradesText(s: ProgressSummary, detail: TradesDetail): string[] {
+  if (detail === 3) return [];
+  const rate = s.seconds > 0 ? s.receivedInterval / s.seconds : 0;
+  const total = detail === 2
+    ? formatCount(s.received)
+    : withInterval(s.received, s.receivedInterval);
+  const avg = detail === 0 ? `, avg ${formatRate(s.averageRate)}` : "";
+  return [`trades ${total} at ${formatRate(rate)}${avg}`];
+}
+
+/** The summary's fields as text, in order of importance. */
+function summaryParts(
+  s: ProgressSummary,
+  detail: TradesDetail,
+  nameLimit: number,
+): string[] {
+  const cut = (name: string) => ellipsize(name, nameLimit);
+  return [
+    streamsText(s),
+    `lost ${withInterval(s.lost, s.lostInterval)}`,
+    `gaps ${withInterval(s.gaps, s.gapsInterval)}`,
+    lagText(s, cut),
+    s.slowest === null
+      ? "slowest -"
+      : `slowest ${cut(streamName(s.slowest))} p99 ${
+        formatNanos(s.slowest.p99Ns)
+      }`,
+    ...tradesText(s, detail),
+  ];
+}
+
+/** `parts` joined with " | " into lines of `width` characters at most (a part longer than that cut). */
+function pack(parts: readonly string[], width: number): string[] {
+  const lines: string[] = [];
+  for (const part of parts) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + 3 + part.length <= width) {
+      lines[lines.length - 1] = `${last} | ${part}`;
+    } else lines.push(ellipsize(part, width));
+  }
+  return lines;
+}
+
+/** The shorter forms tried in turn until one fits: less of the trades, then names cut. */
+const FORMS: readonly [TradesDetail, number][] = [
+  [0, Infinity],
+  [1, Infinity],
+  [2, Infinity],
+  [2, NAME_CUT],
+  [3, NAME_CUT],
+];
 
 /**
- * The summary as one line of about {@linkcode SUMMARY_WIDTH} characters at
- * most (longer names are cut, down to {@linkcode MIN_NAME}), with its
- * figures as fields. `exchanges` is how
- * many exchanges the streams are on: with one, streams go by symbol alone.
+ * The summary: the streams and their states, losses, gaps, lag and the
+ * slowest stream first, then the trades and rates. Logged (no
+ * `options.width`), one line of {@linkcode SUMMARY_WIDTH} characters at
+ * most: to fit, the average rate goes first, then the interval's `+N`,
+ * then long names are cut, then the trades go, and at last the end is cut
+ * ("…"). On a terminal `options.width` wide, one line if it fits, else its
+ * fields over up to {@linkcode MAX_BLOCK_LINES} lines, shortened the same
+ * way until they fit. The fields (on the first line) keep everything.
  */
-export function summaryLine(
+export function summaryLines(
   summary: ProgressSummary,
-  options: { exchanges: number },
-): ProgressLine {
-  const s = summary;
-  const rate = s.seconds > 0 ? s.receivedInterval / s.seconds : 0;
-  const slowest = s.slowest && streamName(s.slowest, options.exchanges);
-  const lags = s.lag.map((lag) => ({
-    lag,
-    name: lag.consumer ??
-      (lag.symbol === undefined ? "" : streamName(
-        { exchange: lag.exchange ?? "", symbol: lag.symbol },
-        options.exchanges,
-      )),
-  }));
-  const text = (limit: number) =>
-    [
-      `${formatCount(s.active)}/${formatCount(s.streams)} streams`,
-      `trades ${withInterval(s.received, s.receivedInterval)} at ${
-        formatRate(rate)
-      }, avg ${formatRate(s.averageRate)}`,
-      `lost ${withInterval(s.lost, s.lostInterval)}`,
-      `gaps ${withInterval(s.gaps, s.gapsInterval)}`,
-      slowest === null
-        ? "slowest -"
-        : `slowest ${cut(slowest, limit)} p99 ${formatNanos(s.slowest!.p99Ns)}`,
-      ...lags.map(({ lag, name }) =>
-        lag.consumer !== undefined
-          ? `lag ${cut(name, limit)} ${formatCount(lag.lag)} msgs`
-          : name === ""
-          ? `lag ${formatCount(lag.lag)}`
-          : `lag ${cut(name, limit)} ${formatCount(lag.lag)}`
-      ),
-      ...s.caughtUp === undefined
-        ? []
-        : [`${formatCount(s.caughtUp)} caught up`],
-    ].join(" | ");
-  // Cut the names (the only long parts) just enough.
-  const names = [slowest ?? "", ...lags.map(({ name }) => name)];
-  let limit = Math.max(...names.map((name) => name.length));
-  let line = text(limit);
-  while (line.length > SUMMARY_WIDTH && limit > MIN_NAME) line = text(--limit);
-  return { text: line, fields: summaryFields(s, rate) };
+  options: { width?: number } = {},
+): ProgressLine[] {
+  const fields = summaryFields(summary);
+  const width = options.width ?? SUMMARY_WIDTH;
+  const most = options.width === undefined ? 1 : MAX_BLOCK_LINES;
+  let lines: string[] = [];
+  for (const [detail, names] of FORMS) {
+    lines = pack(summaryParts(summary, detail, names), width);
+    const line = lines.join(" | ");
+    if (line.length <= width) lines = [line];
+    if (lines.length <= most) break;
+  }
+  if (lines.length > most) {
+    lines = most === 1
+      ? [ellipsize(lines.join(" | "), width)]
+      : lines.slice(0, most);
+  }
+  return lines.map((text, i) => i === 0 ? { text, fields } : { text });
 }
 
-/** The summary's JSON fields. */
-function summaryFields(s: ProgressSummary, rate: number) {
+/** The summary's JSON fields: flat, each always there (null: none, or not known). */
+function summaryFields(s: ProgressSummary) {
+  const own = s.streamLag;
+  const consumer = s.consumerLag;
   return {
     streams: s.streams,
     activeStreams: s.active,
+    notLive: s.notLive,
     received: s.received,
     receivedInterval: s.receivedInterval,
-    rate: Math.round(rate),
+    rate: Math.round(s.seconds > 0 ? s.receivedInterval / s.seconds : 0),
     averageRate: Math.round(s.averageRate),
     lost: s.lost,
     lostInterval: s.lostInterval,
@@ -163,7 +244,18 @@ function summaryFields(s: ProgressSummary, rate: number) {
       symbol: s.slowest.symbol,
       latencyP99Ns: s.slowest.p99Ns,
     },
-    lag: s.lag,
+    lagTrades: own?.trades ?? null,
+    lagStream: own?.origin
+      ? { exchange: own.origin.exchange, symbol: own.origin.symbol }
+      : null,
+    consumerPending: consumer?.pending ?? null,
+    consumer: consumer?.durable ?? null,
+    consumerKind: consumer === undefined
+      ? null
+      : consumer.durable === undefined
+      ? "ordered"
+      : "durable",
+    consumerStream: consumer?.stream ?? null,
     ...s.caughtUp !== undefined && { caughtUp: s.caughtUp },
   };
 }
@@ -177,12 +269,12 @@ function changes(lost: number, gaps: number): string {
 }
 
 /**
- * A line to keep for each of `troubles`, the most trades lost and gaps
- * first (then by stream index), at most `maxListed`, and one more line for
- * the rest.
+ * A line to keep for each of `troubles` (left as given), the most trades
+ * lost and gaps first (then by stream index), at most `maxListed`, and one
+ * more line for the rest.
  */
 export function attentionLines(
-  troubles: StreamTrouble[],
+  troubles: readonly StreamTrouble[],
   context: {
     stats: TradeStats;
     counters: readonly StreamStats[];
@@ -192,32 +284,39 @@ export function attentionLines(
 ): ProgressLine[] {
   const { stats, counters, maxListed } = context;
   const over = `in the last ${context.seconds.toFixed(1)}s`;
-  troubles.sort((a, b) =>
+  const sorted = [...troubles].sort((a, b) =>
     b.lost + b.gaps - (a.lost + a.gaps) || a.stream - b.stream
   );
-  const lines: ProgressLine[] = troubles.slice(0, maxListed).map((t) => {
-    const { exchange, symbol } = stats.streams[t.stream];
+  const lines: ProgressLine[] = sorted.slice(0, maxListed).map((t) => {
+    const origin = stats.streams[t.stream];
     const row = counters[t.stream];
     const lost = row?.lost ?? 0;
+    const lostBy = row?.lostBy ?? {};
+    const causes = lost > 0 && byCause(lostBy) !== ""
+      ? ` (${byCause(lostBy)})`
+      : "";
     const gaps = stats.figures(t.stream).gaps;
     const state = row?.state ?? "waiting";
     return {
-      text: `${exchange} ${symbol}: ${changes(t.lost, t.gaps)} ${over} (${
+      text: `${streamName(origin)}: ${changes(t.lost, t.gaps)} ${over} (${
         formatCount(lost)
-      } lost, ${formatCount(gaps)} ${plural(gaps, "gap")} in all) [${state}]`,
+      } lost${causes}, ${formatCount(gaps)} ${
+        plural(gaps, "gap")
+      } in all) [${state}]`,
       fields: {
-        exchange,
-        symbol,
+        exchange: origin.exchange,
+        symbol: origin.symbol,
         lostInterval: t.lost,
         gapsInterval: t.gaps,
         lost,
+        lostBy,
         gaps,
         state,
       },
       keep: true,
     };
   });
-  const rest = troubles.slice(maxListed);
+  const rest = sorted.slice(maxListed);
   if (rest.length > 0) {
     const lost = rest.reduce((sum, t) => sum + t.lost, 0);
     const gaps = rest.reduce((sum, t) => sum + t.gaps, 0);

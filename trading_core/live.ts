@@ -203,7 +203,7 @@ async function openLive(
         return registry ? registry.health(report, stats.streams) : report;
       },
     },
-    progress: (seconds) => reporting.lines(seconds),
+    progress: (seconds, context) => reporting.lines(seconds, context),
     run(signal) {
       const consuming = () =>
         consume(config, state, {

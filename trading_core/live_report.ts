@@ -296,9 +296,10 @@ function lostByCause(
   return total;
 }
 
-/** "3 overwritten, 2 corrupt slot", or "" with none. */
+/** "3 overwritten, 2 corrupt slot" (causes with none left out), or "" with none. */
 export function byCause(counts: Partial<Record<string, number>>): string {
   return Object.entries(counts)
+    .filter(([, count]) => (count ?? 0) > 0)
     .map(([cause, count]) => `${formatCount(count ?? 0)} ${cause}`)
     .join(", ");
 }

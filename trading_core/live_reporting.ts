@@ -10,7 +10,10 @@
 
 import type { Config } from "../common/config/mod.ts";
 import type { Logger } from "../common/runtime/log.ts";
-import type { ProgressLine } from "../common/runtime/progress.ts";
+import type {
+  ProgressContext,
+  ProgressLine,
+} from "../common/runtime/progress.ts";
 import type { CaughtUp, FeedEvent } from "../common/transport/feed.ts";
 import { AT_ONCE, EventDigest } from "./_event_digest.ts";
 import { LiveProgress } from "./live_progress.ts";
@@ -58,11 +61,15 @@ export class LiveReporting {
     });
   }
 
-  /** The progress lines for the `seconds` since the last call, after the lines the digest folded meanwhile. */
-  lines(seconds: number): ProgressLine[] {
+  /**
+   * The progress lines for the `seconds` since the last call (for a
+   * terminal of `context.width`, if any), after the lines the digest folded
+   * meanwhile.
+   */
+  lines(seconds: number, context: ProgressContext = {}): ProgressLine[] {
     const counters = this.#state.feed.stats();
     this.#digest.flush(counters);
-    return this.#progress.lines(counters, seconds);
+    return this.#progress.lines(counters, seconds, context);
   }
 
   /** Logs what the digest folded since the last progress line (at exit, before the summary). */

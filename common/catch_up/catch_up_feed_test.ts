@@ -9,6 +9,7 @@ import { encodeMessage } from "../wire/codec.ts";
 import { Side, TradeFlags } from "../wire/trade.ts";
 import { TradeView } from "../wire/trade_view.ts";
 import type {
+  ConsumerLag,
   FeedEvent,
   OnTick,
   StreamStats,
@@ -231,7 +232,7 @@ Deno.test("--snapshot with --catch-up: each stream's snapshot first, marked, bef
 Deno.test("CatchUpFeed: a stream's lag is its history consumer's (lagOf said) until its switch, then its ring reader's own", async () => {
   const live = new ScriptedFeed("live", ["A"]);
   const history = new ScriptedFeed("history", ["A"]);
-  const row = (lag: number, lagOf?: string): StreamStats => ({
+  const row = (lag: number, lagOf?: ConsumerLag): StreamStats => ({
     exchange: "x",
     symbol: "A",
     received: 0,
@@ -243,7 +244,8 @@ Deno.test("CatchUpFeed: a stream's lag is its history consumer's (lagOf said) un
     restarts: 0,
     state: "alive",
   });
-  history.rows = [row(70, "ordered consumer on S")];
+  const ordered = { stream: "S", current: true };
+  history.rows = [row(70, ordered)];
   live.rows = [row(3)];
   const feed = new CatchUpFeed({ history, live, hold: 16, behindQuietMs: 0 });
   const stop = new AbortController();
@@ -251,7 +253,7 @@ Deno.test("CatchUpFeed: a stream's lag is its history consumer's (lagOf said) un
   live.send("A", 9, [2]);
   assert.deepEqual(
     feed.stats().map((s) => [s.lag, s.lagOf]),
-    [[70, "ordered consumer on S"]],
+    [[70, ordered]],
   );
   history.send("A", 9, [1]); // the switch
   assert.deepEqual(feed.caughtUp(), [true]);

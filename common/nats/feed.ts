@@ -163,7 +163,7 @@ export class NatsFeed implements TradeFeed {
    * order of arrival, then, if any, a `"*"` row counting invalid messages of
    * no such stream. `lag` is the consumer's pending message count (messages,
    * not trades, over all streams: the same figure on every row, `lagOf`
-   * naming the consumer), refreshed
+   * naming the consumer and saying whether it is current), refreshed
    * every second; `lost` counts the trades the stream no longer held when
    * the consumer got there (cause `"stream limit or deleted"`, see
    * `_feed_loss.ts`); `restarts` stays 0 (the summary counts gaps by seq).
@@ -172,10 +172,12 @@ export class NatsFeed implements TradeFeed {
     const subscription = this.#subscription;
     if (subscription === undefined) return [];
     const { channels, unroutable, status } = subscription;
-    const { durableName } = this.#options.consumer;
-    const lagOf = durableName === undefined
-      ? `ordered consumer on ${this.#options.streamName}`
-      : `consumer ${durableName}`;
+    const lagOf = {
+      ...this.#options.consumer.durableName !== undefined &&
+        { durable: this.#options.consumer.durableName },
+      stream: this.#options.streamName,
+      current: status.state === "connected",
+    };
     const rows = unroutable.invalid > 0 ? [...channels, unroutable] : channels;
     return rows.map((channel) => ({
       exchange: channel.exchange,

@@ -210,6 +210,16 @@ export type LossCause =
   | "stream limit or deleted"
   | "given up";
 
+/** The consumer a {@linkcode StreamStats.lag} belongs to (NATS). */
+export interface ConsumerLag {
+  /** The durable consumer's name; undefined for an ordered consumer. */
+  durable?: string;
+  /** The JetStream stream it reads. */
+  stream: string;
+  /** Whether the figure is current: false while the consumer is not connected (the last one polled). */
+  current: boolean;
+}
+
 /** Counters of one (exchange, symbol) stream of a subscription. */
 export interface StreamStats {
   /** The exchange, or `"*"` on a row counting what named no known stream. */
@@ -234,11 +244,10 @@ export interface StreamStats {
   lag: number;
   /**
    * Whose `lag` it is when it is not this stream's own: the consumer's that
-   * reads it, the same figure on each row it reads (NATS: `consumer NAME`,
-   * `ordered consumer on STREAM`; pending messages, not trades). Absent: the
-   * stream's own reader (a ring), in trades.
+   * reads it, the same figure on each row it reads (NATS: pending messages,
+   * not trades). Absent: the stream's own reader (a ring), in trades.
    */
-  lagOf?: string;
+  lagOf?: ConsumerLag;
   /** Producer restarts seen. */
   restarts: number;
   /** Times a producer evicted this stream's tethered ring reader (ring feeds only). */
