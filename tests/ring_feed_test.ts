@@ -324,7 +324,7 @@ ffiTest(
       await until(() => refused().length > 0, "the foreign segment reported");
       assert.match(
         refused()[0].message,
-        /^ETHUSDT: ignoring \/.*ETHUSDT: Ring .* is not usable: magic 0xdeadbeef.*not a marketbus ring; still waiting for a valid producer/,
+        /^binance ETHUSDT: ignoring \/.*ETHUSDT: Ring .* is not usable: magic 0xdeadbeef.*not a marketbus ring; still waiting for a valid producer/,
       );
       // Still running, still reading the other ring; the foreign segment,
       // rewritten, is not reported again.
@@ -380,7 +380,7 @@ for (const kind of NOT_SEGMENTS) {
         assert.match(
           refused()[0].message,
           new RegExp(
-            `^ETHUSDT: ignoring /.*ETHUSDT: Ring .* is not usable: /dev/shm/.*ETHUSDT is a ${kind}, expected a regular file \\(a ring segment\\); still waiting for a valid producer`,
+            `^binance ETHUSDT: ignoring /.*ETHUSDT: Ring .* is not usable: /dev/shm/.*ETHUSDT is a ${kind}, expected a regular file \\(a ring segment\\); still waiting for a valid producer`,
           ),
         );
         publish(btc, 1, 3);
@@ -503,7 +503,7 @@ ffiTest(
     assert.equal(behind.length, 1, JSON.stringify(events));
     assert.equal(
       behind[0].message,
-      "BTCUSDT: consumer is 40 trades (63% of the ring) behind the producer: trades are lost once it falls a whole ring behind (a slow strategy or recorder?)",
+      "binance BTCUSDT: consumer is 40 trades (63% of the ring) behind the producer: trades are lost once it falls a whole ring behind (a slow strategy or recorder?)",
     );
     const [stats] = feed.stats();
     assert.deepEqual([stats.received, stats.lost], [41, 0]);

@@ -16,6 +16,7 @@
 import { formatCount, plural } from "../common/runtime/format.ts";
 import type { LogFields, Logger } from "../common/runtime/log.ts";
 import type { LossCause, StreamStats } from "../common/transport/feed.ts";
+import { streamName } from "../common/transport/mod.ts";
 import { byCause } from "./live_report.ts";
 
 /** Lines of one kind logged at once per progress interval, above the threshold. */
@@ -122,7 +123,7 @@ export class EventDigest {
     if (!fold.streams.has(note.stream)) {
       fold.streams.add(note.stream);
       if (fold.names.length < NAMED) {
-        fold.names.push(`${note.exchange} ${note.symbol}`);
+        fold.names.push(streamName(note));
       }
     }
   }

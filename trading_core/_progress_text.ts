@@ -14,6 +14,7 @@ import {
 } from "../common/runtime/format.ts";
 import type { ProgressLine } from "../common/runtime/progress.ts";
 import type { StreamStats } from "../common/transport/feed.ts";
+import { streamName } from "../common/transport/mod.ts";
 import type { TradeOrigin } from "../common/wire/codec.ts";
 import { byCause } from "./live_report.ts";
 import type { TradeStats } from "./trade_stats.ts";
@@ -88,11 +89,6 @@ export interface ProgressSummary {
   consumerLag?: ConsumerLagFigure;
   /** With a catch-up: the streams that reached live. */
   caughtUp?: number;
-}
-
-/** `binance ETHUSDT`: a stream's name on every line. */
-export function streamName(origin: TradeOrigin): string {
-  return `${origin.exchange} ${origin.symbol}`;
 }
 
 /** `12 +3`: a total and what the interval added, when it added any. */

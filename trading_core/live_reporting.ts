@@ -15,6 +15,7 @@ import type {
   ProgressLine,
 } from "../common/runtime/progress.ts";
 import type { CaughtUp, FeedEvent } from "../common/transport/feed.ts";
+import { streamName } from "../common/transport/mod.ts";
 import { AT_ONCE, EventDigest } from "./_event_digest.ts";
 import { LiveProgress } from "./live_progress.ts";
 import type { LiveState } from "./metrics.ts";
@@ -117,7 +118,7 @@ function caughtUpLine(event: CaughtUp): string {
     : event.lastEpoch === event.epoch
     ? `the last seq ${event.lastSeq}`
     : `the last seq ${event.lastSeq} of run epoch ${event.lastEpoch}`;
-  return `${event.symbol}: caught up in ${
+  return `${streamName(event)}: caught up in ${
     (event.ms / 1000).toFixed(1)
   } s, ${event.replayed} trades replayed from JetStream (${last}); reading the ring from here, run epoch ${event.epoch}`;
 }

@@ -14,6 +14,7 @@ import type {
   SubscribeOptions,
   TradeGap,
 } from "../transport/feed.ts";
+import { streamName } from "../transport/feed_events.ts";
 import type { Seam } from "./_seam.ts";
 import type { StoredTrade } from "./_stored_cut.ts";
 
@@ -100,8 +101,9 @@ export function lossReport(stream: Stream): FeedEvent | undefined {
     exchange,
     symbol,
     stream: stream.index,
-    message:
-      `${exchange}:${symbol}: ${lost} trades lost (${stream.lost} in total since the catch-up started)`,
+    message: `${
+      streamName(stream.origin)
+    }: ${lost} trades lost (${stream.lost} in total since the catch-up started)`,
   };
 }
 
@@ -123,8 +125,9 @@ export function evictionReport(
     exchange,
     symbol,
     stream: stream.index,
-    message:
-      `${exchange}:${symbol}: ${run.count} held live trades of run ${run.epoch} given up on (${why}`,
+    message: `${
+      streamName(stream.origin)
+    }: ${run.count} held live trades of run ${run.epoch} given up on (${why}`,
   };
 }
 
@@ -139,7 +142,8 @@ export function lateReport(stream: Stream, count: number): FeedEvent {
     exchange,
     symbol,
     stream: stream.index,
-    message:
-      `${exchange}:${symbol}: ${count} history trades given up on (JetStream stored them after later trades of their run: a publish retried after a later one of the symbol went through; delivering them would break the order): lost`,
+    message: `${
+      streamName(stream.origin)
+    }: ${count} history trades given up on (JetStream stored them after later trades of their run: a publish retried after a later one of the symbol went through; delivering them would break the order): lost`,
   };
 }

@@ -438,7 +438,7 @@ Deno.test("CatchUpFeed: the ring's loss reports say what the stream lost after i
   stop.abort();
   await done;
   assert.deepEqual(events, [
-    "x:A: 4 trades lost (4 in total since the catch-up started)",
+    "x A: 4 trades lost (4 in total since the catch-up started)",
   ]);
   assert.deepEqual(feed.stats().map((s) => s.lost), [4]);
 });
@@ -488,7 +488,7 @@ Deno.test("CatchUpFeed: the history's loss reports too: told once, by the stream
   stop.abort();
   await done;
   assert.deepEqual(events, [
-    "x:A: 5 trades lost (5 in total since the catch-up started)",
+    "x A: 5 trades lost (5 in total since the catch-up started)",
   ]);
   assert.deepEqual(feed.stats().map((s) => s.lost), [5]);
 });
@@ -809,7 +809,7 @@ Deno.test("CatchUpFeed: the held trades of an old run dropped before the switch 
   assert.deepEqual(one, {
     lost: 1,
     lostBy: { "given up": 1 },
-    events: [`lost: x:A: 1 held live trades of run 1 given up on ${why}`],
+    events: [`lost: x A: 1 held live trades of run 1 given up on ${why}`],
     received: 12,
     caught: true,
   });
@@ -820,7 +820,7 @@ Deno.test("CatchUpFeed: the held trades of an old run dropped before the switch 
   assert.deepEqual(two, {
     lost: 2,
     lostBy: { "given up": 2 },
-    events: [`lost: x:A: 2 held live trades of run 1 given up on ${why}`],
+    events: [`lost: x A: 2 held live trades of run 1 given up on ${why}`],
     received: 11,
     caught: true,
   });
@@ -847,7 +847,7 @@ Deno.test("CatchUpFeed: history trades stored after later ones of their run (a p
   const [{ lost, lostBy }] = feed.stats();
   assert.deepEqual({ lost, lostBy }, { lost: 2, lostBy: { "given up": 2 } });
   assert.deepEqual(events, [
-    "lost: x:A: 2 history trades given up on (JetStream stored them after later trades of their run: a publish retried after a later one of the symbol went through; delivering them would break the order): lost",
+    "lost: x A: 2 history trades given up on (JetStream stored them after later trades of their run: a publish retried after a later one of the symbol went through; delivering them would break the order): lost",
   ]);
 });
 
@@ -978,7 +978,7 @@ Deno.test("CatchUpFeed: a durable start delivers a killed run's ring trades past
     "lost 0 {}",
   ]);
   assert.deepEqual(await attempt(storedTrade("A", 1, 2, 4)), [
-    "lost: x:A: 3 held live trades of run 1 given up on (a durable start: JetStream stored trades of that run, acknowledged in an earlier run, and cannot tell which of these it did not; use a time start, --catch-up SINCE, to get them): lost if JetStream never stored them",
+    "lost: x A: 3 held live trades of run 1 given up on (a durable start: JetStream stored trades of that run, acknowledged in an earlier run, and cannot tell which of these it did not; use a time start, --catch-up SINCE, to get them): lost if JetStream never stored them",
     "caught A null",
     "A:2",
     'lost 3 {"given up":3}',

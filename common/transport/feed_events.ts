@@ -16,7 +16,14 @@ export interface EventSubject {
   readonly symbol: string;
 }
 
-/** An event about `channel`'s stream, its message prefixed with the symbol. */
+/** A stream as every log line names it: `binance BTCUSDT`. */
+export function streamName(
+  origin: { readonly exchange: string; readonly symbol: string },
+): string {
+  return `${origin.exchange} ${origin.symbol}`;
+}
+
+/** An event about `channel`'s stream, its message prefixed with its {@linkcode streamName}. */
 export function streamEvent(
   channel: EventSubject,
   kind: FeedEvent["kind"],
@@ -27,6 +34,6 @@ export function streamEvent(
     exchange: channel.exchange,
     symbol: channel.symbol,
     stream: channel.index,
-    message: `${channel.symbol}: ${message}`,
+    message: `${streamName(channel)}: ${message}`,
   };
 }
