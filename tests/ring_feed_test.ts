@@ -220,6 +220,9 @@ ffiTest(
       assert.deepEqual(seqs, [...range(1, 10), ...range(resumed, 266)]);
       const lapped = sub.events.find((e) => e.kind === "lost")!;
       assert.match(lapped.message, new RegExp(`${stats.lost} lost in total`));
+      // The count it tells, by cause, as the digest sums it.
+      const told = /overwrote (\d+) trades/.exec(lapped.message)!;
+      assert.deepEqual(lapped.lostBy, { overwritten: Number(told[1]) });
     } finally {
       await sub.stop();
       writer.close();

@@ -5,17 +5,17 @@
  * `trading_core.progress_summary_above` streams, per kind, the first
  * {@linkcode AT_ONCE} of a progress interval are logged at once and the rest
  * are counted and told as one line per kind at the next progress line: how
- * many streams, the first names, the first one's message, and for losses the
- * trades those streams lost over the interval, by cause (from the feed's
- * counters: every loss is still counted and its cause logged). At or below
- * the threshold every line is logged at once.
+ * many streams, the first names, the first one's message, and for losses
+ * the trades the folded lines told lost, by cause (every loss is still
+ * counted and its cause logged). At or below the threshold every line is
+ * logged at once.
  *
  * @module
  */
 
 import { formatCount, plural } from "../common/runtime/format.ts";
 import type { LogFields, Logger } from "../common/runtime/log.ts";
-import type { LossCause, StreamStats } from "../common/transport/feed.ts";
+import type { LossCause } from "../common/transport/feed.ts";
 import { streamName } from "../common/transport/mod.ts";
 import { byCause } from "./live_report.ts";
 
@@ -38,6 +38,8 @@ export interface StreamNote {
   stream: number;
   /** The line. */
   message: string;
+  /** With `lost`: the trades the line tells lost, by cause (absent: it does not say). */
+  lostBy?: Partial<Record<LossCause, number>>;
 }
 
 /** How a folded kind reads: `297 more streams lost trades …`. */
@@ -64,10 +66,14 @@ interface Fold {
   count: number;
   /** The streams they were about, by index. */
   streams: Set<number>;
-  /** The first {@linkcode NAMED} streams, as `exchange symbol`. */
+  /** The first {@linkcode NAMED} streams, by name. */
   names: string[];
   /** The first folded line. */
   first: string;
+  /** The trades the folded lines told lost, by cause. */
+  lostBy: Partial<Record<LossCause, number>>;
+  /** Folded lines that told no count. */
+  uncounted: number;
 }
 
 /** Options of {@linkcode EventDigest}. */
@@ -90,8 +96,6 @@ export class EventDigest {
   /** Per kind: lines logged at once this interval. */
   #told = new Map<string, number>();
   #folds = new Map<string, Fold>();
-  /** Per stream: its losses by cause at the last flush. */
-  #lostBy: Partial<Record<LossCause, number>>[] = [];
 
   /** A digest logging to `log`. */
   constructor(log: Logger, options: EventDigestOptions) {
@@ -116,60 +120,37 @@ export class EventDigest {
         streams: new Set(),
         names: [],
         first: note.message,
+        lostBy: {},
+        uncounted: 0,
       };
       this.#folds.set(note.kind, fold);
     }
     fold.count++;
     if (!fold.streams.has(note.stream)) {
       fold.streams.add(note.stream);
-      if (fold.names.length < NAMED) {
-        fold.names.push(streamName(note));
-      }
+      if (fold.names.length < NAMED) fold.names.push(streamName(note));
+    }
+    if (note.lostBy === undefined) fold.uncounted++;
+    for (const [cause, count] of Object.entries(note.lostBy ?? {})) {
+      const key = cause as LossCause;
+      fold.lostBy[key] = (fold.lostBy[key] ?? 0) + (count ?? 0);
     }
   }
 
-  /**
-   * Logs one line per kind folded since the last call and starts a new
-   * interval; `counters` (the feed's stats, by stream index) give the
-   * losses of the streams folded as `lost`.
-   */
-  flush(counters: readonly StreamStats[]): void {
+  /** Logs one line per kind folded since the last call and starts a new interval. */
+  flush(): void {
     for (const [kind, fold] of this.#folds) {
-      const lost = kind === "lost" ? this.#lostOver(fold, counters) : undefined;
+      const lost = kind === "lost" ? total(fold.lostBy) : undefined;
       this.#write(fold.level, foldedLine(kind, fold, lost), {
         digest: kind,
         moreStreams: fold.streams.size,
         lines: fold.count,
         named: fold.names,
-        ...lost && { lostTrades: lost.lost, lostBy: lost.lostBy },
+        ...lost !== undefined && { lostTrades: lost, lostBy: fold.lostBy },
       });
     }
     this.#folds.clear();
     this.#told.clear();
-    for (let index = 0; index < counters.length; index++) {
-      this.#lostBy[index] = { ...counters[index].lostBy };
-    }
-  }
-
-  /** The trades `fold`'s streams lost since the last flush, by cause. */
-  #lostOver(
-    fold: Fold,
-    counters: readonly StreamStats[],
-  ): { lost: number; lostBy: Partial<Record<LossCause, number>> } {
-    const lostBy: Partial<Record<LossCause, number>> = {};
-    let lost = 0;
-    for (const stream of fold.streams) {
-      const now = counters[stream]?.lostBy ?? {};
-      const before = this.#lostBy[stream] ?? {};
-      for (const [cause, count] of Object.entries(now)) {
-        const key = cause as LossCause;
-        const more = (count ?? 0) - (before[key] ?? 0);
-        if (more <= 0) continue;
-        lostBy[key] = (lostBy[key] ?? 0) + more;
-        lost += more;
-      }
-    }
-    return { lost, lostBy };
   }
 
   #write(level: "warn" | "info", message: string, fields?: LogFields): void {
@@ -178,27 +159,39 @@ export class EventDigest {
   }
 }
 
-/** `297 more streams lost trades since the last progress line: 229,025 trades (229,025 overwritten); A, B, C, …; the first: …`. */
+/** The trades of `lostBy`, every cause. */
+function total(lostBy: Partial<Record<LossCause, number>>): number {
+  let sum = 0;
+  for (const count of Object.values(lostBy)) sum += count ?? 0;
+  return sum;
+}
+
+/**
+ * `297 more streams lost trades since the last progress line: 229,025
+ * trades (229,025 overwritten); A, B, C, …; the first: …` (`lost`: the
+ * trades told lost, with losses).
+ */
 function foldedLine(
   kind: string,
   fold: Fold,
-  lost:
-    | { lost: number; lostBy: Partial<Record<LossCause, number>> }
-    | undefined,
+  lost: number | undefined,
 ): string {
   const count = fold.streams.size;
-  const reports = fold.count > count
-    ? ` (${formatCount(fold.count)} lines)`
-    : "";
+  const lines = fold.count > count ? ` (${formatCount(fold.count)} lines)` : "";
   const more = count > fold.names.length ? ", …" : "";
-  const trades = lost === undefined
-    ? ""
-    : `${formatCount(lost.lost)} trades (${
-      byCause(lost.lostBy) || "none counted yet"
-    }); `;
+  const uncounted = fold.uncounted > 0
+    ? ` and ${formatCount(fold.uncounted)} ${
+      plural(fold.uncounted, "line")
+    } without a count`
+    : "";
+  const trades = lost !== undefined
+    ? `${formatCount(lost)} trades${
+      lost > 0 ? ` (${byCause(fold.lostBy)})` : ""
+    }${uncounted}; `
+    : "";
   return `${formatCount(count)} more ${plural(count, "stream")} ${
     WHAT[kind] ?? kind
-  } since the last progress line${reports}: ${trades}${
+  } since the last progress line${lines}: ${trades}${
     fold.names.join(", ")
   }${more}; the first: ${fold.first}`;
 }

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import type { LogFields, Logger } from "../common/runtime/log.ts";
-import type { StreamStats } from "../common/transport/feed.ts";
 import { AT_ONCE, EventDigest, type StreamNote } from "./_event_digest.ts";
 
 /** A logger keeping `level: message` lines and their fields. */
@@ -36,27 +35,12 @@ function note(kind: string, stream: number, level: "warn" | "info" = "warn") {
   } satisfies StreamNote;
 }
 
-/** Feed counters of `count` streams, each having lost `lost(i)` trades overwritten. */
-function counters(count: number, lost: (i: number) => number): StreamStats[] {
-  return Array.from({ length: count }, (_, i) => ({
-    exchange: "binance",
-    symbol: `S${i}`,
-    received: 0,
-    lost: lost(i),
-    lostBy: lost(i) > 0 ? { overwritten: lost(i) } : {},
-    invalid: 0,
-    lag: 0,
-    restarts: 0,
-    state: "alive",
-  }));
-}
-
 Deno.test("EventDigest, inactive (at or below the threshold): every line at once, its level kept", () => {
   const { log, lines } = keeping();
   const digest = new EventDigest(log, { active: () => false });
   for (let i = 0; i < 10; i++) digest.tell(note("lost", i));
   digest.tell(note("attached", 0, "info"));
-  digest.flush(counters(10, () => 5));
+  digest.flush();
   assert.equal(lines.length, 11);
   assert.equal(lines[9], "warn: binance S9: lost happened");
   assert.equal(lines[10], "info: binance S0: attached happened");
@@ -73,7 +57,7 @@ Deno.test("EventDigest, active: the first AT_ONCE of each kind at once, the rest
     "warn: binance S1: dead happened",
     "warn: binance S2: dead happened",
   ]);
-  digest.flush(counters(300, () => 0));
+  digest.flush();
   assert.deepEqual(lines.slice(2 * AT_ONCE), [
     "warn: 297 more streams saw their producer die since the last progress line: binance S3, binance S4, binance S5, …; the first: binance S3: dead happened",
     "info: 297 more streams attached since the last progress line: binance S3, binance S4, binance S5, …; the first: binance S3: attached happened",
@@ -87,7 +71,7 @@ Deno.test("EventDigest, active: the first AT_ONCE of each kind at once, the rest
   // A new interval: at once again.
   digest.tell(note("dead", 7));
   assert.equal(lines.at(-1), "warn: binance S7: dead happened");
-  digest.flush(counters(300, () => 0));
+  digest.flush();
   assert.equal(
     lines.at(-1),
     "warn: binance S7: dead happened",
@@ -95,20 +79,25 @@ Deno.test("EventDigest, active: the first AT_ONCE of each kind at once, the rest
   );
 });
 
-Deno.test("EventDigest: a folded loss line carries the trades its streams lost since the last flush, by cause, and how many lines it stands for", () => {
+Deno.test("EventDigest: a folded loss line carries the trades its lines told lost, by cause, how many lines it stands for, and those without a count", () => {
   const { log, lines, fields } = keeping();
   let active = true;
   const digest = new EventDigest(log, { active: () => active });
-  digest.flush(counters(6, () => 10)); // 10 each lost before this interval
-  for (let i = 0; i < 6; i++) digest.tell(note("lost", i));
-  digest.tell(note("lost", 5)); // twice for S5
-  const now = counters(6, (i) => 10 + 100 * i);
-  now[4].lostBy = { overwritten: 350, "corrupt slot": 60 };
-  digest.flush(now);
-  // S3, S4, S5 folded: 300 + 400 + 500 more, 340 + 60 of S4's by cause.
+  const lost = (stream: number, lostBy?: Record<string, number>) => ({
+    ...note("lost", stream),
+    ...lostBy && { lostBy },
+  });
+  for (let i = 0; i < 3; i++) digest.tell(lost(i, { overwritten: 1000 }));
+  digest.tell(lost(3, { overwritten: 300 }));
+  digest.tell(lost(4, { overwritten: 340, "corrupt slot": 60 }));
+  digest.tell(lost(5, { overwritten: 200 }));
+  digest.tell(lost(5, { overwritten: 300 })); // twice for S5
+  digest.tell(lost(6)); // a line that gives no count
+  digest.flush();
+  // S0-S2 at once; S3-S6 folded: 300 + 400 + 500 told lost.
   assert.equal(
     lines.at(-1),
-    "warn: 3 more streams lost trades since the last progress line (4 lines): 1,200 trades (1,140 overwritten, 60 corrupt slot); binance S3, binance S4, binance S5; the first: binance S3: lost happened",
+    "warn: 4 more streams lost trades since the last progress line (5 lines): 1,200 trades (1,140 overwritten, 60 corrupt slot) and 1 line without a count; binance S3, binance S4, binance S5, …; the first: binance S3: lost happened",
   );
   assert.deepEqual(
     [fields.at(-1)!.lostTrades, fields.at(-1)!.lostBy],

@@ -68,14 +68,13 @@ export class LiveReporting {
    * meanwhile.
    */
   lines(seconds: number, context: ProgressContext = {}): ProgressLine[] {
-    const counters = this.#state.feed.stats();
-    this.#digest.flush(counters);
-    return this.#progress.lines(counters, seconds, context);
+    this.#digest.flush();
+    return this.#progress.lines(this.#state.feed.stats(), seconds, context);
   }
 
   /** Logs what the digest folded since the last progress line (at exit, before the summary). */
   flush(): void {
-    this.#digest.flush(this.#state.feed.stats());
+    this.#digest.flush();
   }
 
   /** Streams listed per kind in the exit summary's paper lines: all, or with many streams {@linkcode AT_ONCE}. */

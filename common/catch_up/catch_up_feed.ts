@@ -131,6 +131,8 @@ function giveUp(stream: Stream, count: number): void {
   stream.lost += count;
   stream.reportedLost += count;
   stream.lostBy[GIVEN_UP] = (stream.lostBy[GIVEN_UP] ?? 0) + count;
+  stream.reportedLostBy[GIVEN_UP] = (stream.reportedLostBy[GIVEN_UP] ?? 0) +
+    count;
 }
 
 /** Whether a live feed's event `kind` tells its ring's producer gone. */
@@ -407,6 +409,7 @@ export class CatchUpFeed implements TradeFeed {
       lost: 0,
       lostBy: {},
       reportedLost: 0,
+      reportedLostBy: {},
       historyAt: -Infinity,
       replayedSeen: 0,
       behindAt: -Infinity,

@@ -394,15 +394,19 @@ Deno.test("CatchUpFeed: a stream the history has nothing of switches once the hi
   ]);
 });
 
-Deno.test("CatchUpFeed: the ring's loss reports say what the stream lost after its switch, by its own counters", async () => {
+Deno.test("CatchUpFeed: the ring's loss reports say what the stream lost after its switch, by its own counters (and by cause)", async () => {
   const live = new ScriptedFeed("live", ["A"]);
   const history = new ScriptedFeed("history", ["A"]);
   const feed = new CatchUpFeed({ history, live, hold: 16 });
   const events: string[] = [];
+  const counted: FeedEvent["lostBy"][] = [];
   const stop = new AbortController();
   const done = feed.subscribeTrades([], () => {}, {
     signal: stop.signal,
-    onEvent: (e) => events.push(e.message),
+    onEvent: (e) => {
+      events.push(e.message);
+      counted.push(e.lostBy);
+    },
   });
   const lost = (message: string) =>
     live.options.onEvent?.({
@@ -440,6 +444,7 @@ Deno.test("CatchUpFeed: the ring's loss reports say what the stream lost after i
   assert.deepEqual(events, [
     "x A: 4 trades lost (4 in total since the catch-up started)",
   ]);
+  assert.deepEqual(counted, [{ overwritten: 4 }]);
   assert.deepEqual(feed.stats().map((s) => s.lost), [4]);
 });
 

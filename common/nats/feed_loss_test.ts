@@ -160,6 +160,7 @@ Deno.test("losses are warned at once, then at most once per stream per interval,
   };
   const first = addLoss(channel, 1234, { streamSeq: 77, now: 1000 });
   assert.equal(first?.kind, "lost");
+  assert.deepEqual(first?.lostBy, { "stream limit or deleted": 1234 });
   assert.equal(first?.stream, 2);
   assert.equal(
     first?.message,

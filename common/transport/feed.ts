@@ -60,6 +60,11 @@ export interface FeedEvent {
   stream: number;
   /** A one-line description. */
   message: string;
+  /**
+   * With `"lost"`: the trades this event tells lost (not told before), by
+   * cause; absent when it cannot say (a loss of the whole consumer).
+   */
+  lostBy?: Partial<Record<LossCause, number>>;
 }
 
 /** Options of {@linkcode TradeFeed.subscribeTrades}. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { FeedEvent } from "./feed.ts";
+import type { FeedEvent, LossCause } from "./feed.ts";
 
 /** What an event is about: one stream, or (index -1) no one stream. */
 export interface EventSubject {
@@ -28,6 +28,10 @@ export function streamEvent(
   channel: EventSubject,
   kind: FeedEvent["kind"],
   message: string,
+  options: {
+    /** The trades a `"lost"` event tells lost, by cause ({@linkcode FeedEvent.lostBy}). */
+    lostBy?: Partial<Record<LossCause, number>>;
+  } = {},
 ): FeedEvent {
   return {
     kind,
@@ -35,5 +39,6 @@ export function streamEvent(
     symbol: channel.symbol,
     stream: channel.index,
     message: `${streamName(channel)}: ${message}`,
+    ...options.lostBy && { lostBy: options.lostBy },
   };
 }
