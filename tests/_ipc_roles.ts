@@ -16,7 +16,7 @@ import { NATS_ENV_VARIABLES } from "../common/config/mod.ts";
 import { LIBC_PATHS } from "../common/os/mod.ts";
 import { PROJECT_ROOT } from "./nats_server.ts";
 import { SHM_PERMISSIONS } from "./_permissions.ts";
-import { LIVENESS_MS } from "./_until.ts";
+import { LIVENESS_MS, until } from "./_until.ts";
 import type {
   LiveSummary,
   StreamSummary,
@@ -661,15 +661,55 @@ export class RoleProcess implements AsyncDisposable {
 export const DRAIN_MS = 500;
 
 /**
+ * How many streams `output` told something of: its lines matching `line`,
+ * and with many streams (live's digest, trading_core/_event_digest.ts) the
+ * N of each `N more streams FOLDED since the last progress line` line.
+ */
+export function streamsTelling(
+  output: string,
+  line: RegExp,
+  folded: string,
+): number {
+  const digest = new RegExp(
+    `(\\d[\\d,]*) more streams? ${folded} since the last progress line`,
+  );
+  let count = 0;
+  for (const text of output.split("\n")) {
+    const more = digest.exec(text);
+    if (more) count += parseCount(more[1]);
+    else if (line.test(text)) count++;
+  }
+  return count;
+}
+
+/** Waits until `role` told `count` streams something (see {@linkcode streamsTelling}). */
+export function waitForStreams(
+  role: RoleProcess,
+  count: number,
+  told: { line: RegExp; folded: string },
+): Promise<void> {
+  return until(
+    () => streamsTelling(role.output, told.line, told.folded) >= count,
+    `${count} streams: ${told.line} (${role.role} pid ${role.pid}):\n${
+      role.output.slice(-4000)
+    }`,
+    { timeoutMs: LIVENESS_MS, pollMs: 20 },
+  );
+}
+
+/**
  * Stops a `live` that runs until stopped once it has drained the ring its
- * producer closed: waits for "producer closed" (`closed` times), then
- * {@linkcode DRAIN_MS}, then SIGINT; its exit.
+ * producer closed: waits for "producer closed" (`closed` streams, folded or
+ * not), then {@linkcode DRAIN_MS}, then SIGINT; its exit.
  */
 export async function finishAfterDrain(
   live: RoleProcess,
   closed = 1,
 ): Promise<RoleExit> {
-  await live.waitFor(/producer closed/, closed);
+  await waitForStreams(live, closed, {
+    line: /producer closed/,
+    folded: "saw their producer close",
+  });
   await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
   live.kill("SIGINT");
   return await live.finish();

@@ -121,7 +121,7 @@ function assertLossWarnings(
 ): void {
   for (const symbol of SYMBOLS) {
     const lines = text.split("\n").filter((line) =>
-      line.includes(`WARN  trading_core: ${symbol}: `) &&
+      line.includes(`WARN  trading_core: binance ${symbol}: `) &&
       line.includes("trades lost")
     );
     const count = lost.get(symbol) ?? 0;

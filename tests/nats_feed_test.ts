@@ -80,6 +80,13 @@ natsExchangeTest(
       assert.equal(stats[i].received, tradesIn(mine));
       assert.equal(stats[i].invalid, 0);
       assert.equal(stats[i].state, "stopped");
+      // The lag is the consumer's, not the stream's: said on every row
+      // (stopped now: not current).
+      assert.deepEqual(stats[i].lagOf, {
+        durable: "reader",
+        stream: STREAM,
+        current: false,
+      });
     }
     assert.equal(reader.saw("attached").length, 1);
     assert.match(
@@ -287,6 +294,12 @@ natsExchangeTest(
     await reader.done;
     assertRecords(reader.delivered, sent);
     assert.match(reader.saw("attached")[0].message, /^ordered consumer/);
+    assert.ok(
+      reader.feed.stats().every((row) =>
+        row.lagOf?.durable === undefined && row.lagOf?.stream === STREAM
+      ),
+      JSON.stringify(reader.feed.stats()),
+    );
     const consumers = await publisher.jsm.consumers.list(STREAM).next();
     assert.ok(consumers.every((c) => c.config.durable_name === undefined));
   },

@@ -124,7 +124,7 @@ natsTest({
         `kraken/BTCUSDT 8 1008 stream ${stream} sequence 4 epoch 0`,
       ]);
       const invalid =
-        `warn: SOLUSDT: snapshot: its last stored message (stream ${stream} sequence 7) does not hold valid trade records (Invalid trade message: 47 bytes received, expected a positive multiple of 48); no snapshot for it`;
+        `warn: binance SOLUSDT: snapshot: its last stored message (stream ${stream} sequence 7) does not hold valid trade records (Invalid trade message: 47 bytes received, expected a positive multiple of 48); no snapshot for it`;
       assert.deepEqual(lines, [invalid, invalid]);
     });
   },

@@ -231,7 +231,7 @@ ffiTest(
       const event = sub.events.find((e) => e.kind === "evicted")!;
       assert.match(
         event.message,
-        /^BTCUSDT: evicted by the producer after holding it for its tether timeout \(1\.5 s asked, at most the producer.s max_tether_timeout\), 12,345 trades behind; re-tethering 258 trades further on/,
+        /^binance BTCUSDT: evicted by the producer after holding it for its tether timeout \(1\.5 s asked, at most the producer.s max_tether_timeout\), 12,345 trades behind; re-tethering 258 trades further on/,
       );
       assert.deepEqual(sub.gaps, [{
         exchange: "binance",

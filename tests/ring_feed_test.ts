@@ -220,6 +220,9 @@ ffiTest(
       assert.deepEqual(seqs, [...range(1, 10), ...range(resumed, 266)]);
       const lapped = sub.events.find((e) => e.kind === "lost")!;
       assert.match(lapped.message, new RegExp(`${stats.lost} lost in total`));
+      // The count it tells, by cause, as the digest sums it.
+      const told = /overwrote (\d+) trades/.exec(lapped.message)!;
+      assert.deepEqual(lapped.lostBy, { overwritten: Number(told[1]) });
     } finally {
       await sub.stop();
       writer.close();
@@ -324,7 +327,7 @@ ffiTest(
       await until(() => refused().length > 0, "the foreign segment reported");
       assert.match(
         refused()[0].message,
-        /^ETHUSDT: ignoring \/.*ETHUSDT: Ring .* is not usable: magic 0xdeadbeef.*not a marketbus ring; still waiting for a valid producer/,
+        /^binance ETHUSDT: ignoring \/.*ETHUSDT: Ring .* is not usable: magic 0xdeadbeef.*not a marketbus ring; still waiting for a valid producer/,
       );
       // Still running, still reading the other ring; the foreign segment,
       // rewritten, is not reported again.
@@ -380,7 +383,7 @@ for (const kind of NOT_SEGMENTS) {
         assert.match(
           refused()[0].message,
           new RegExp(
-            `^ETHUSDT: ignoring /.*ETHUSDT: Ring .* is not usable: /dev/shm/.*ETHUSDT is a ${kind}, expected a regular file \\(a ring segment\\); still waiting for a valid producer`,
+            `^binance ETHUSDT: ignoring /.*ETHUSDT: Ring .* is not usable: /dev/shm/.*ETHUSDT is a ${kind}, expected a regular file \\(a ring segment\\); still waiting for a valid producer`,
           ),
         );
         publish(btc, 1, 3);
@@ -503,9 +506,58 @@ ffiTest(
     assert.equal(behind.length, 1, JSON.stringify(events));
     assert.equal(
       behind[0].message,
-      "BTCUSDT: consumer is 40 trades (63% of the ring) behind the producer: trades are lost once it falls a whole ring behind (a slow strategy or recorder?)",
+      "binance BTCUSDT: consumer is 40 trades (63% of the ring) behind the producer: trades are lost once it falls a whole ring behind (a slow strategy or recorder?)",
     );
     const [stats] = feed.stats();
     assert.deepEqual([stats.received, stats.lost], [41, 0]);
+  },
+);
+
+ffiTest(
+  "a busy pass over many full rings lets timers run between rings, and an abort stops it there (not after the whole pass)",
+  async () => {
+    using shm = shmScope();
+    const RINGS = 40;
+    const SLOTS = 256;
+    const symbols = Array.from({ length: RINGS }, (_, i) => `B${i}USDT`);
+    const writers = symbols.map((symbol) =>
+      RingWriter.create(shm.ring(symbol), { capacity: SLOTS })
+    );
+    const feed = new RingFeed({
+      exchange: "binance",
+      shmPathPrefix: shm.prefix,
+      from: "oldest",
+    });
+    const controller = new AbortController();
+    let delivered = 0;
+    let timerAt: number | undefined;
+    try {
+      for (const writer of writers) publish(writer, 1, SLOTS);
+      await feed.subscribeTrades(
+        symbols,
+        () => {
+          // A slow strategy: a ring's batch of 256 trades takes ~5 ms, a
+          // pass over the 40 rings ~0.2 s.
+          if (delivered++ === 0) {
+            setTimeout(() => {
+              timerAt = delivered;
+              controller.abort();
+            }, 0);
+          }
+          const until = performance.now() + 0.02;
+          while (performance.now() < until) { /* busy */ }
+        },
+        { signal: controller.signal },
+      );
+    } finally {
+      for (const writer of writers) writer.close();
+    }
+    // The timer ran within the first rings of the pass, not after all 40.
+    assert.ok(
+      timerAt !== undefined && timerAt < 4 * SLOTS,
+      `timer at ${timerAt}`,
+    );
+    // Aborted: no ring read after the one in hand.
+    assert.ok(delivered <= timerAt + SLOTS, `${delivered} after ${timerAt}`);
   },
 );

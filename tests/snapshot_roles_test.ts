@@ -235,14 +235,14 @@ natsTest({
 
     const lines = snapshotLines(exit);
     assert.deepEqual(
-      lines.filter((line) => line.startsWith(`${QUIET}:`)),
-      [`${QUIET}: snapshot: no trade stored yet on binance; live trades only`],
+      lines.filter((line) => line.startsWith(`binance ${QUIET}:`)),
+      [`binance ${QUIET}: snapshot: no trade stored yet; live trades only`],
       output(exit),
     );
     for (const [symbol, last] of stored) {
       assert.ok(
         lines.includes(
-          `${symbol}: snapshot: skipped ${last.count} trade(s) it stands for (at or before its stream sequence ${last.streamSeq}, seq ${last.seq}; the start position delivered them), continuing at seq 1`,
+          `binance ${symbol}: snapshot: skipped ${last.count} trade(s) it stands for (at or before its stream sequence ${last.streamSeq}, seq ${last.seq}; the start position delivered them), continuing at seq 1`,
         ),
         `${symbol}: ${lines.join("\n")}`,
       );
@@ -326,7 +326,7 @@ natsTest({
       // The ring held every trade from seq 1: exactly those up to the snapshot were skipped.
       assert.ok(
         lines.includes(
-          `${symbol}: snapshot: skipped ${snapshot.seq} trade(s) it stands for (at or before its seq ${snapshot.seq}; the start position delivered them), continuing at seq ${
+          `binance ${symbol}: snapshot: skipped ${snapshot.seq} trade(s) it stands for (at or before its seq ${snapshot.seq}; the start position delivered them), continuing at seq ${
             snapshot.seq + 1
           }`,
         ),
@@ -392,9 +392,11 @@ natsTest({
       // of JetStream): not claimed; the count must match what was logged.
       const counted = summary.exchanges.binance[symbol].skipped;
       assert.deepEqual(
-        lines.filter((line) => line.startsWith(`${symbol}: snapshot: skipped`)),
+        lines.filter((line) =>
+          line.startsWith(`binance ${symbol}: snapshot: skipped`)
+        ),
         counted === 0 ? [] : [
-          `${symbol}: snapshot: skipped 1 trade(s) it stands for (at or before its seq ${snapshot.seq}; the start position delivered them), continuing at seq ${
+          `binance ${symbol}: snapshot: skipped 1 trade(s) it stands for (at or before its seq ${snapshot.seq}; the start position delivered them), continuing at seq ${
             snapshot.seq + 1
           }`,
         ],

@@ -15,6 +15,7 @@ import {
   durableStart,
 } from "../common/catch_up/mod.ts";
 import type { Logger } from "../common/runtime/log.ts";
+import { streamName } from "../common/transport/mod.ts";
 
 /** An open ring durable: its file, and where its catch-up starts. */
 export interface RingDurable {
@@ -69,8 +70,12 @@ export async function openRingDurable(
     const position = store.get(exchange, symbol);
     log.info(
       position === undefined
-        ? `durable ${name}: ${symbol}: no position stored, from the history's start`
-        : `durable ${name}: ${symbol}: resuming after seq ${position.seq} of run ${position.epoch}`,
+        ? `durable ${name}: ${
+          streamName({ exchange, symbol })
+        }: no position stored, from the history's start`
+        : `durable ${name}: ${
+          streamName({ exchange, symbol })
+        }: resuming after seq ${position.seq} of run ${position.epoch}`,
     );
   }
   log.info(

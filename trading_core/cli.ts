@@ -74,6 +74,10 @@ ${metricsPortHelp("trading_core")}
                        free port; host: trading_core.console.host,
                        127.0.0.1: this machine only)
 ${LOG_FLAGS_HELP}
+  --progress-summary-above N
+                       more streams than N: one progress   trading_core.progress_summary_above
+                       summary line, plus a line per stream
+                       with losses or gaps (0 = always)
   --strategy FILE      run the strategy FILE exports        trading_core.strategy
                        (onTrade/onBar; see strategies/README.md)
   --bars A,B           bar intervals, e.g. 1s,1m           trading_core.bars.intervals
@@ -191,6 +195,10 @@ const LIVE_FLAGS: Record<string, RoleFlag> = {
   "on-write-error": {
     type: "string",
     sets: { key: "trading_core.on_write_error" },
+  },
+  "progress-summary-above": {
+    type: "string",
+    sets: { key: "trading_core.progress_summary_above", convert: toNumber },
   },
   "summary-json": { type: "boolean" },
   record: { type: "string" },

@@ -135,6 +135,29 @@ Deno.test("live: --wait, --from, --max-trades and --progress override the file",
   assert.equal(config.log.progressIntervalMs, 250);
 });
 
+Deno.test("live: --progress-summary-above overrides the file; a bad value names the flag and the value; --help lists it", () => {
+  const file = `[trading_core]\nprogress_summary_above = 3\n`;
+  assert.equal(configFrom([], file).tradingCore.progressSummaryAbove, 3);
+  assert.equal(configFrom([]).tradingCore.progressSummaryAbove, 8);
+  assert.equal(
+    configFrom(["--progress-summary-above", "0"], file).tradingCore
+      .progressSummaryAbove,
+    0,
+  );
+  for (const value of ["many", "-1", "2.5"]) {
+    assert.throws(() => configFrom([`--progress-summary-above=${value}`]), {
+      message: `Invalid value ${
+        value === "many" ? '"many"' : value
+      } at trading_core.progress_summary_above (from --progress-summary-above): expected an integer from 0 to 1000000`,
+    });
+  }
+  assert.throws(() => parseLiveArgs(["--progress-summary-above"]), TypeError);
+  assert.match(
+    LIVE_USAGE,
+    /--progress-summary-above N\n.* trading_core\.progress_summary_above\n/,
+  );
+});
+
 Deno.test("live: --delivery and --tether-timeout override the file", () => {
   const text = `[data_source.ipc]\ndelivery = "lossy"\ntether_timeout = "2s"\n`;
   assert.equal(configFrom([], text).dataSource.ipc.delivery, "lossy");

@@ -37,11 +37,7 @@ import {
   type RoleWork,
   runRoleWork,
 } from "../common/role/mod.ts";
-import type {
-  CaughtUp,
-  FeedEvent,
-  TradeGap,
-} from "../common/transport/feed.ts";
+import type { TradeGap } from "../common/transport/feed.ts";
 import { TradeFlags } from "../common/wire/trade.ts";
 import type { RecordFormat, TradeRecorder } from "./recorder.ts";
 import { ConsumerConflictError } from "../common/nats/feed.ts";
@@ -53,12 +49,8 @@ import {
   type Selection,
 } from "./live_outputs.ts";
 import { liveFamilies, liveHealth, type LiveState } from "./metrics.ts";
-import {
-  type LiveSummary,
-  progressLines,
-  reportSummary,
-  summarize,
-} from "./live_report.ts";
+import { type LiveSummary, reportSummary, summarize } from "./live_report.ts";
+import { LiveReporting } from "./live_reporting.ts";
 import { TradeStats } from "./trade_stats.ts";
 import { flaggedGaps, GAP_FLAGS } from "./processing.ts";
 import { LiveRegistry } from "./publishers.ts";
@@ -110,13 +102,6 @@ function selection(config: Config): Selection {
     ? source.nats.consumer
     : source;
   return { exchange, symbols };
-}
-
-/** A feed event as a log line: warnings but for the routine ones. */
-function logEvent(log: Logger, event: FeedEvent): void {
-  const quiet = event.kind === "attached" || event.kind === "waiting" ||
-    event.kind === "recovered" || event.kind === "restarted";
-  (quiet ? log.info : log.warn)(event.message);
 }
 
 /** Runs the consumer with a validated config; returns the exit status. */
@@ -200,7 +185,7 @@ async function openLive(
   };
   if (view && !await view.listen(state, log)) return release().then(() => 1);
   const { metrics } = config.tradingCore;
-  const previous: number[] = [];
+  const reporting = new LiveReporting(config, { state, log });
   return {
     metrics: {
       config: metrics,
@@ -218,8 +203,7 @@ async function openLive(
         return registry ? registry.health(report, stats.streams) : report;
       },
     },
-    progress: (seconds) =>
-      progressLines(stats, feed.stats(), previous, seconds),
+    progress: (seconds, context) => reporting.lines(seconds, context),
     run(signal) {
       const consuming = () =>
         consume(config, state, {
@@ -229,6 +213,7 @@ async function openLive(
           symbols: read.symbols,
           positions,
           view,
+          reporting,
         });
       return registry?.during(signal, feed, consuming) ?? consuming();
     },
@@ -240,9 +225,11 @@ async function openLive(
       await closeOutputs(outputs, { log, paths: config.tradingCore });
     },
     report({ startedAt }) {
+      reporting.flush();
       const summary = finalSummary(state, performance.now() - startedAt);
       const json = options.summaryJson;
-      if (reportSummary(summary, log, { json })) context.setFailed();
+      const listed = reporting.listed();
+      if (reportSummary(summary, log, { json, listed })) context.setFailed();
     },
     release,
   };
@@ -276,18 +263,6 @@ async function openDurable(
   }
 }
 
-/** The log line of a stream's switch from the history to the ring. */
-function caughtUpLine(event: CaughtUp): string {
-  const last = event.lastSeq === null
-    ? "none of it"
-    : event.lastEpoch === event.epoch
-    ? `the last seq ${event.lastSeq}`
-    : `the last seq ${event.lastSeq} of run epoch ${event.lastEpoch}`;
-  return `${event.symbol}: caught up in ${
-    (event.ms / 1000).toFixed(1)
-  } s, ${event.replayed} trades replayed from JetStream (${last}); reading the ring from here, run epoch ${event.epoch}`;
-}
-
 /** Options of {@linkcode consume}. */
 interface ConsumeOptions {
   /** Stops consuming when aborted. */
@@ -302,6 +277,8 @@ interface ConsumeOptions {
   positions?: DurableRecorder;
   /** The web console: each stream, trade and gap reaches it too. */
   view?: ConsoleRun;
+  /** Per-stream lines (feed events, caught up), folded with many streams. */
+  reporting: LiveReporting;
 }
 
 /**
@@ -316,7 +293,8 @@ async function consume(
   options: ConsumeOptions,
 ): Promise<void> {
   const { feed, stats, processing } = state;
-  const { signal, recorder, log, symbols, positions, view } = options;
+  const { signal, recorder, log, symbols, positions, view, reporting } =
+    options;
   // A strategy whose onStart never settles must not hold a SIGINT up.
   const pending = () => feed.stats().map((stream) => stream.lag);
   if (await processing?.start({ signal, pending }) === false) {
@@ -374,14 +352,14 @@ async function consume(
       },
       onCaughtUp: (event) => {
         processing?.caughtUp(event);
-        log.info(caughtUpLine(event));
+        reporting.caughtUp(event);
       },
       onEvent: (event) => {
         if (
           event.stream >= 0 && event.stream < stats.streams.length &&
           (event.kind === "attached" || event.kind === "restarted")
         ) stats.restart(event.stream);
-        logEvent(log, event);
+        reporting.event(event);
       },
     },
   );

@@ -220,9 +220,25 @@ function money(value: number): string {
   return text.startsWith("-") ? text : `+${text}`;
 }
 
-/** The broker's lines of the exit summary: the totals, then one per (exchange, symbol). */
-export function brokerLines(broker: BrokerSummary): string[] {
+/**
+ * The broker's lines of the exit summary: the totals, then one per
+ * (exchange, symbol); with `options.listed`, only the first that many with
+ * orders, and one line for the rest (their totals, the first names).
+ */
+export function brokerLines(
+  broker: BrokerSummary,
+  options: {
+    /** Streams listed at most (the rest folded). @default {Infinity} */
+    listed?: number;
+  } = {},
+): string[] {
   const pnl = broker.realizedPnl + broker.unrealizedPnl;
+  const listed = options.listed ?? Infinity;
+  const all = broker.symbols;
+  const shown = listed >= all.length
+    ? all
+    : all.filter((p) => p.orders > 0).slice(0, listed);
+  const rest = all.filter((p) => !shown.includes(p));
   return [
     `paper broker: ${counted(broker.orders, "order")}, ${
       counted(broker.fills, "fill")
@@ -233,7 +249,7 @@ export function brokerLines(broker: BrokerSummary): string[] {
     }), equity ${broker.equity.toFixed(2)} from ${
       broker.startingBalance.toFixed(2)
     }`,
-    ...broker.symbols.map((p) =>
+    ...shown.map((p) =>
       `paper ${p.exchange} ${p.symbol}: ${counted(p.orders, "order")}, ${
         counted(p.fills, "fill")
       }${leftOpen(p.openOrders)}, position ${amount(p.quantity)} @ ${
@@ -242,7 +258,27 @@ export function brokerLines(broker: BrokerSummary): string[] {
         money(p.realizedPnl)
       }, unrealized ${money(p.unrealizedPnl)} at ${amount(p.lastPrice)}`
     ),
+    ...rest.length === 0 ? [] : [restLine(rest)],
   ];
+}
+
+/** `paper: 297 more streams (A, B, C, …): 4 orders, …; 290 of them with no orders`. */
+function restLine(rest: BrokerSummary["symbols"]): string {
+  const sum = (pick: (p: BrokerSummary["symbols"][number]) => number) =>
+    rest.reduce((total, p) => total + pick(p), 0);
+  const names = rest.slice(0, 3).map((p) => `${p.exchange} ${p.symbol}`);
+  const idle = rest.filter((p) => p.orders === 0).length;
+  return `paper: ${formatCount(rest.length)} more ${
+    rest.length === 1 ? "stream" : "streams"
+  } (${names.join(", ")}${rest.length > 3 ? ", …" : ""}): ${
+    counted(sum((p) => p.orders), "order")
+  }, ${counted(sum((p) => p.fills), "fill")}${
+    leftOpen(sum((p) => p.openOrders))
+  }, fees ${sum((p) => p.fees).toFixed(2)}, realized ${
+    money(sum((p) => p.realizedPnl))
+  }, unrealized ${money(sum((p) => p.unrealizedPnl))}; ${
+    formatCount(idle)
+  } of them with no orders`;
 }
 
 /** Loss by cause, summed over `rows`. */
@@ -260,9 +296,10 @@ function lostByCause(
   return total;
 }
 
-/** "3 overwritten, 2 corrupt slot", or "" with none. */
-function byCause(counts: Partial<Record<string, number>>): string {
+/** "3 overwritten, 2 corrupt slot" (causes with none left out), or "" with none. */
+export function byCause(counts: Partial<Record<string, number>>): string {
   return Object.entries(counts)
+    .filter(([, count]) => (count ?? 0) > 0)
     .map(([cause, count]) => `${formatCount(count ?? 0)} ${cause}`)
     .join(", ");
 }
@@ -278,6 +315,8 @@ export function reportSummary(
   options: {
     /** Print the summary as one JSON line on stdout. @default {false} */
     json?: boolean;
+    /** Paper lines of streams listed at most (see {@linkcode brokerLines}). @default {Infinity} */
+    listed?: number;
   } = {},
 ): boolean {
   const { latencyNs: latency } = summary;
@@ -310,7 +349,8 @@ export function reportSummary(
     },
   );
   if (summary.broker !== undefined) {
-    for (const line of brokerLines(summary.broker)) log.info(line);
+    const listed = options.listed;
+    for (const line of brokerLines(summary.broker, { listed })) log.info(line);
   }
   for (const [exchange, symbols] of Object.entries(summary.outliers ?? {})) {
     for (const [symbol, count] of Object.entries(symbols)) {

@@ -11,7 +11,7 @@ import type {
 import { captureLog } from "../tests/_capture_log.ts";
 import { feed as feedTrades } from "../tests/_broker_trades.ts";
 import { PaperBroker } from "./broker/mod.ts";
-import { reportSummary, summarize } from "./live_report.ts";
+import { brokerLines, reportSummary, summarize } from "./live_report.ts";
 import { TradeStats } from "./trade_stats.ts";
 
 const BTC = { exchange: "binance", symbol: "BTCUSDT" };
@@ -181,4 +181,43 @@ Deno.test("summarize and reportSummary: trades the snapshot stands for are count
     lines[0],
     /: received 0, skipped 9 \(the snapshot stands for them\), lost 0, /,
   );
+});
+
+Deno.test("brokerLines with listed: the first streams with orders, then one line for the rest (their totals, the first names, how many had no orders)", () => {
+  const position = (symbol: string, orders: number) => ({
+    exchange: "binance",
+    symbol,
+    quantity: orders,
+    averagePrice: 10,
+    realizedPnl: -0.5 * orders,
+    unrealizedPnl: orders,
+    fees: 0.5 * orders,
+    lastPrice: 11,
+    orders,
+    fills: orders,
+    volume: orders,
+    openOrders: 0,
+  });
+  const symbols = Array.from(
+    { length: 300 },
+    (_, i) => position(`S${i}`, i % 100 === 7 ? 2 : 0),
+  );
+  const broker = {
+    orders: 6,
+    fills: 6,
+    fees: 3,
+    startingBalance: 1000,
+    balance: 997,
+    equity: 1003,
+    realizedPnl: -3,
+    unrealizedPnl: 6,
+    openOrders: 0,
+    symbols,
+  };
+  assert.equal(brokerLines(broker).length, 301, "all, unless listed");
+  assert.deepEqual(brokerLines(broker, { listed: 2 }).slice(1), [
+    "paper binance S7: 2 orders, 2 fills, position 2 @ 10, fees 1.00, realized -1.00, unrealized +2.00 at 11",
+    "paper binance S107: 2 orders, 2 fills, position 2 @ 10, fees 1.00, realized -1.00, unrealized +2.00 at 11",
+    "paper: 298 more streams (binance S0, binance S1, binance S2, …): 2 orders, 2 fills, fees 1.00, realized -1.00, unrealized +2.00; 297 of them with no orders",
+  ]);
 });

@@ -51,6 +51,7 @@ function config(overrides: Partial<TradingCoreConfig>): TradingCoreConfig {
       maxClients: 32,
     },
     metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
+    progressSummaryAbove: 8,
     ...overrides,
   };
 }

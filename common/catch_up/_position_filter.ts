@@ -40,6 +40,7 @@ import type {
 } from "../transport/feed.ts";
 import type { TradeView } from "../wire/trade_view.ts";
 import { NO_EPOCH } from "../wire/run_epoch.ts";
+import { streamName } from "../transport/feed_events.ts";
 import type { Position } from "./durable_position.ts";
 
 /** A gap the filter tells before a trade (its stream's fields added). */
@@ -142,7 +143,9 @@ export class PositionFilter implements TradeFeed {
           const unsure = seen[stream] ? 0 : byClock[stream] ?? 0;
           if (unsure > 0) {
             this.#warn(
-              `${origin.exchange}:${origin.symbol}: ${unsure} history trades of another run than the durable's position (run ${position.epoch}, absent from the history: purged?) were left out as received at or before it, but a later run whose clock is behind cannot be told apart: given up on (lost if they were of a later run)`,
+              `${
+                streamName(origin)
+              }: ${unsure} history trades of another run than the durable's position (run ${position.epoch}, absent from the history: purged?) were left out as received at or before it, but a later run whose clock is behind cannot be told apart: given up on (lost if they were of a later run)`,
             );
             options.onGap?.({
               cause: "given up",

@@ -14,6 +14,7 @@ import type {
   SubscribeOptions,
   TradeGap,
 } from "../transport/feed.ts";
+import { streamName } from "../transport/feed_events.ts";
 import type { Seam } from "./_seam.ts";
 import type { StoredTrade } from "./_stored_cut.ts";
 
@@ -59,6 +60,8 @@ export interface Stream {
   lostBy: Partial<Record<LossCause, number>>;
   /** `lost` as last reported in a "lost" event. */
   reportedLost: number;
+  /** `lostBy` as last reported in a "lost" event. */
+  reportedLostBy: Partial<Record<LossCause, number>>;
   /** When the history was last seen to have brought a trade of it (performance.now(), at a settle tick). */
   historyAt: number;
   /** `seam.replayed` at the last settle tick. */
@@ -94,14 +97,23 @@ export function lossReport(stream: Stream): FeedEvent | undefined {
   const lost = stream.lost - stream.reportedLost;
   if (lost <= 0) return undefined;
   stream.reportedLost = stream.lost;
+  const lostBy: Partial<Record<LossCause, number>> = {};
+  for (const [cause, count] of Object.entries(stream.lostBy)) {
+    const key = cause as LossCause;
+    const more = (count ?? 0) - (stream.reportedLostBy[key] ?? 0);
+    if (more > 0) lostBy[key] = more;
+  }
+  stream.reportedLostBy = { ...stream.lostBy };
   const { exchange, symbol } = stream.origin;
   return {
     kind: "lost",
     exchange,
     symbol,
     stream: stream.index,
-    message:
-      `${exchange}:${symbol}: ${lost} trades lost (${stream.lost} in total since the catch-up started)`,
+    message: `${
+      streamName(stream.origin)
+    }: ${lost} trades lost (${stream.lost} in total since the catch-up started)`,
+    lostBy,
   };
 }
 
@@ -123,8 +135,10 @@ export function evictionReport(
     exchange,
     symbol,
     stream: stream.index,
-    message:
-      `${exchange}:${symbol}: ${run.count} held live trades of run ${run.epoch} given up on (${why}`,
+    message: `${
+      streamName(stream.origin)
+    }: ${run.count} held live trades of run ${run.epoch} given up on (${why}`,
+    lostBy: { "given up": run.count },
   };
 }
 
@@ -139,7 +153,9 @@ export function lateReport(stream: Stream, count: number): FeedEvent {
     exchange,
     symbol,
     stream: stream.index,
-    message:
-      `${exchange}:${symbol}: ${count} history trades given up on (JetStream stored them after later trades of their run: a publish retried after a later one of the symbol went through; delivering them would break the order): lost`,
+    message: `${
+      streamName(stream.origin)
+    }: ${count} history trades given up on (JetStream stored them after later trades of their run: a publish retried after a later one of the symbol went through; delivering them would break the order): lost`,
+    lostBy: { "given up": count },
   };
 }

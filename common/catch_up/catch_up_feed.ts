@@ -131,6 +131,8 @@ function giveUp(stream: Stream, count: number): void {
   stream.lost += count;
   stream.reportedLost += count;
   stream.lostBy[GIVEN_UP] = (stream.lostBy[GIVEN_UP] ?? 0) + count;
+  stream.reportedLostBy[GIVEN_UP] = (stream.reportedLostBy[GIVEN_UP] ?? 0) +
+    count;
 }
 
 /** Whether a live feed's event `kind` tells its ring's producer gone. */
@@ -409,6 +411,7 @@ export class CatchUpFeed implements TradeFeed {
       lost: 0,
       lostBy: {},
       reportedLost: 0,
+      reportedLostBy: {},
       historyAt: -Infinity,
       replayedSeen: 0,
       behindAt: -Infinity,
@@ -457,6 +460,7 @@ export class CatchUpFeed implements TradeFeed {
         invalid: (live[stream.liveIndex]?.invalid ?? 0) +
           (history[stream.historyIndex]?.invalid ?? 0),
         lag: now?.lag ?? 0,
+        ...now?.lagOf !== undefined && { lagOf: now.lagOf },
         restarts: live[stream.liveIndex]?.restarts ?? 0,
         state: stream.seam.live
           ? now?.state ?? "live"

@@ -9,8 +9,10 @@ import { encodeMessage } from "../wire/codec.ts";
 import { Side, TradeFlags } from "../wire/trade.ts";
 import { TradeView } from "../wire/trade_view.ts";
 import type {
+  ConsumerLag,
   FeedEvent,
   OnTick,
+  StreamStats,
   SubscribeOptions,
   TradeFeed,
 } from "../transport/feed.ts";
@@ -74,8 +76,10 @@ class ScriptedFeed implements TradeFeed {
       this.onTick(view.select(i), { exchange: "x", symbol }, index);
     }
   }
+  /** What {@linkcode stats} returns. */
+  rows: StreamStats[] = [];
   stats() {
-    return [];
+    return this.rows;
   }
   /** How many times {@linkcode status} was called. */
   polled = 0;
@@ -246,6 +250,40 @@ Deno.test("--snapshot with --catch-up: each stream's snapshot first, marked, bef
   ]);
 });
 
+Deno.test("CatchUpFeed: a stream's lag is its history consumer's (lagOf said) until its switch, then its ring reader's own", async () => {
+  const live = new ScriptedFeed("live", ["A"]);
+  const history = new ScriptedFeed("history", ["A"]);
+  const row = (lag: number, lagOf?: ConsumerLag): StreamStats => ({
+    exchange: "x",
+    symbol: "A",
+    received: 0,
+    lost: 0,
+    lostBy: {},
+    invalid: 0,
+    lag,
+    ...lagOf !== undefined && { lagOf },
+    restarts: 0,
+    state: "alive",
+  });
+  const ordered = { stream: "S", current: true };
+  history.rows = [row(70, ordered)];
+  live.rows = [row(3)];
+  const feed = new CatchUpFeed({ history, live, hold: 16, behindQuietMs: 0 });
+  const stop = new AbortController();
+  const done = feed.subscribeTrades([], () => {}, { signal: stop.signal });
+  live.send("A", 9, [2]);
+  assert.deepEqual(
+    feed.stats().map((s) => [s.lag, s.lagOf]),
+    [[70, ordered]],
+  );
+  history.send("A", 9, [1]); // the switch
+  assert.deepEqual(feed.caughtUp(), [true]);
+  assert.deepEqual(feed.stats().map((s) => [s.lag, s.lagOf]), [[3, undefined]]);
+  assert.equal("lagOf" in feed.stats()[0], false);
+  stop.abort();
+  await done;
+});
+
 Deno.test("CatchUpFeed: a stream whose ring reader was reported behind switches only behindQuietMs after the report", async () => {
   const live = new ScriptedFeed("live", ["A"]);
   const history = new ScriptedFeed("history", ["A"]);
@@ -377,15 +415,19 @@ Deno.test("CatchUpFeed: a stream the history has nothing of switches once the hi
   ]);
 });
 
-Deno.test("CatchUpFeed: the ring's loss reports say what the stream lost after its switch, by its own counters", async () => {
+Deno.test("CatchUpFeed: the ring's loss reports say what the stream lost after its switch, by its own counters (and by cause)", async () => {
   const live = new ScriptedFeed("live", ["A"]);
   const history = new ScriptedFeed("history", ["A"]);
   const feed = new CatchUpFeed({ history, live, hold: 16 });
   const events: string[] = [];
+  const counted: FeedEvent["lostBy"][] = [];
   const stop = new AbortController();
   const done = feed.subscribeTrades([], () => {}, {
     signal: stop.signal,
-    onEvent: (e) => events.push(e.message),
+    onEvent: (e) => {
+      events.push(e.message);
+      counted.push(e.lostBy);
+    },
   });
   const lost = (message: string) =>
     live.options.onEvent?.({
@@ -421,8 +463,9 @@ Deno.test("CatchUpFeed: the ring's loss reports say what the stream lost after i
   stop.abort();
   await done;
   assert.deepEqual(events, [
-    "x:A: 4 trades lost (4 in total since the catch-up started)",
+    "x A: 4 trades lost (4 in total since the catch-up started)",
   ]);
+  assert.deepEqual(counted, [{ overwritten: 4 }]);
   assert.deepEqual(feed.stats().map((s) => s.lost), [4]);
 });
 
@@ -471,7 +514,7 @@ Deno.test("CatchUpFeed: the history's loss reports too: told once, by the stream
   stop.abort();
   await done;
   assert.deepEqual(events, [
-    "x:A: 5 trades lost (5 in total since the catch-up started)",
+    "x A: 5 trades lost (5 in total since the catch-up started)",
   ]);
   assert.deepEqual(feed.stats().map((s) => s.lost), [5]);
 });
@@ -792,7 +835,7 @@ Deno.test("CatchUpFeed: the held trades of an old run dropped before the switch 
   assert.deepEqual(one, {
     lost: 1,
     lostBy: { "given up": 1 },
-    events: [`lost: x:A: 1 held live trades of run 1 given up on ${why}`],
+    events: [`lost: x A: 1 held live trades of run 1 given up on ${why}`],
     received: 12,
     caught: true,
   });
@@ -803,7 +846,7 @@ Deno.test("CatchUpFeed: the held trades of an old run dropped before the switch 
   assert.deepEqual(two, {
     lost: 2,
     lostBy: { "given up": 2 },
-    events: [`lost: x:A: 2 held live trades of run 1 given up on ${why}`],
+    events: [`lost: x A: 2 held live trades of run 1 given up on ${why}`],
     received: 11,
     caught: true,
   });
@@ -830,7 +873,7 @@ Deno.test("CatchUpFeed: history trades stored after later ones of their run (a p
   const [{ lost, lostBy }] = feed.stats();
   assert.deepEqual({ lost, lostBy }, { lost: 2, lostBy: { "given up": 2 } });
   assert.deepEqual(events, [
-    "lost: x:A: 2 history trades given up on (JetStream stored them after later trades of their run: a publish retried after a later one of the symbol went through; delivering them would break the order): lost",
+    "lost: x A: 2 history trades given up on (JetStream stored them after later trades of their run: a publish retried after a later one of the symbol went through; delivering them would break the order): lost",
   ]);
 });
 
@@ -961,7 +1004,7 @@ Deno.test("CatchUpFeed: a durable start delivers a killed run's ring trades past
     "lost 0 {}",
   ]);
   assert.deepEqual(await attempt(storedTrade("A", 1, 2, 4)), [
-    "lost: x:A: 3 held live trades of run 1 given up on (a durable start: JetStream stored trades of that run, acknowledged in an earlier run, and cannot tell which of these it did not; use a time start, --catch-up SINCE, to get them): lost if JetStream never stored them",
+    "lost: x A: 3 held live trades of run 1 given up on (a durable start: JetStream stored trades of that run, acknowledged in an earlier run, and cannot tell which of these it did not; use a time start, --catch-up SINCE, to get them): lost if JetStream never stored them",
     "caught A null",
     "A:2",
     'lost 3 {"given up":3}',

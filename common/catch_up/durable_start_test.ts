@@ -248,7 +248,7 @@ Deno.test("durable start, the position's run absent from the history and a later
   });
   assert.match(
     got[0],
-    /^warn x:A: 2 history trades of another run than the durable's position \(run 9, absent from the history: purged\?\) were left out as received at or before it, but a later run whose clock is behind cannot be told apart: given up on/,
+    /^warn x A: 2 history trades of another run than the durable's position \(run 9, absent from the history: purged\?\) were left out as received at or before it, but a later run whose clock is behind cannot be told apart: given up on/,
   );
   assert.deepEqual(got.slice(1), [
     "gap given up 2",

@@ -17,3 +17,8 @@ export const DEFAULT_SHM_PATH_PREFIX = "/marketbus_";
  * `max_bytes_per_subject` nor `max_msgs_per_subject` (the design's 100 MB).
  */
 export const DEFAULT_MAX_BYTES_PER_SUBJECT = 100_000_000;
+/**
+ * Streams above which `live`'s progress is one summary line
+ * (`trading_core.progress_summary_above`).
+ */
+export const DEFAULT_PROGRESS_SUMMARY_ABOVE = 8;

@@ -16,6 +16,10 @@ import {
 import { readConsole } from "./_console.ts";
 import type { BarsConfig, BrokerConfig, TradingCoreConfig } from "./types.ts";
 import { BROKER_LIMITS } from "./broker_limits.ts";
+import { DEFAULT_PROGRESS_SUMMARY_ABOVE } from "./_defaults.ts";
+
+/** The range of `trading_core.progress_summary_above`: 0 = always the summary. */
+const PROGRESS_SUMMARY_ABOVE = { min: 0, max: 1_000_000 };
 
 function readBars(section: Section): BarsConfig {
   const intervals = readIntervals(section, "intervals");
@@ -114,6 +118,11 @@ export function readTradingCore(section: Section): TradingCoreConfig {
   }
   const liveConsole = readConsole(section.section("console"));
   const metrics = readMetrics(section.section("metrics"));
+  const progressSummaryAbove = section.integer(
+    "progress_summary_above",
+    DEFAULT_PROGRESS_SUMMARY_ABOVE,
+    PROGRESS_SUMMARY_ABOVE,
+  );
   section.done();
   return {
     strategy,
@@ -125,5 +134,6 @@ export function readTradingCore(section: Section): TradingCoreConfig {
     broker,
     console: liveConsole,
     metrics,
+    progressSummaryAbove,
   };
 }

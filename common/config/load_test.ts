@@ -216,6 +216,7 @@ const DEFAULT_CONFIG: Config = {
       maxClients: 32,
     },
     metrics: { port: 0, host: "127.0.0.1", staleAfterMs: 10_000 },
+    progressSummaryAbove: 8,
   },
   registry: {
     bucket: "marketbus_symbols",
@@ -834,6 +835,7 @@ const LEVELS: [string, string, string, string[]][] = [
     "broker",
     "console",
     "metrics",
+    "progress_summary_above",
   ]],
   ["trading_core.console", "updates_per_sec", "updates_per_second", [
     "port",
@@ -2696,6 +2698,7 @@ bars_out = "data/bars.ndjson"
 on_existing_file = "append"
 on_write_error = "continue"
 fills_out = "data/fills.ndjson"
+progress_summary_above = 20
 [trading_core.bars]
 intervals = ["100ms", "5m"]
 close_delay = "1s"
@@ -2752,8 +2755,17 @@ format = "json"
       maxClients: 3,
     },
     metrics: { port: 9465, host: "127.0.0.1", staleAfterMs: 10_000 },
+    progressSummaryAbove: 20,
   });
   assert.equal(config.log.format, "json");
+  assert.equal(
+    problemOf(`[trading_core]\nprogress_summary_above = -1\n`),
+    `Invalid value -1 at trading_core.progress_summary_above ${IN_FILE}: expected an integer from 0 to 1000000`,
+  );
+  assert.equal(
+    problemOf(`[trading_core]\nprogress_summary_above = "8"\n`),
+    `Invalid value "8" at trading_core.progress_summary_above ${IN_FILE}: expected an integer from 0 to 1000000`,
+  );
   assert.equal(
     problemOf(`[trading_core.metrics]\nport = 65536\n`),
     `Invalid value 65536 at trading_core.metrics.port ${IN_FILE}: expected an integer from 0 to 65535`,

@@ -224,6 +224,13 @@ export interface TradingCoreConfig {
   console: ConsoleConfig;
   /** The `/metrics` and `/healthz` endpoint (`[trading_core.metrics]`). */
   metrics: MetricsConfig;
+  /**
+   * Above this many (exchange, symbol) streams, `live`'s progress is one
+   * summary line plus a line per stream with losses or gaps
+   * (`progress_summary_above`, `--progress-summary-above`); at or below it, a
+   * line per stream.
+   */
+  progressSummaryAbove: number;
 }
 
 /** trading_core's live web console (`[trading_core.console]`, `--console-port`). */

@@ -14,7 +14,7 @@ import { EvictionCause, REGISTRY_SLOTS } from "./layout.ts";
 import { STALE_AFTER_MS } from "./_registry.ts";
 import { streamEvent } from "../transport/feed_events.ts";
 import { formatCount } from "../runtime/format.ts";
-import type { FeedEvent } from "../transport/feed.ts";
+import type { FeedEvent, LossCause } from "../transport/feed.ts";
 
 /** Loss events per symbol at most this often, ms. */
 const LOST_REPORT_MS = 1000;
@@ -58,7 +58,14 @@ export function reportLosses(
   if (
     losses.length > 0 && now - channel.reportedLostAt >= LOST_REPORT_MS
   ) {
-    emit(streamEvent(channel, "lost", losses.join("; ")));
+    const lostBy: Partial<Record<LossCause, number>> = {};
+    const told = (cause: LossCause, count: number) => {
+      if (count > 0) lostBy[cause] = count;
+    };
+    told("overwritten", overwritten - channel.reportedLost);
+    told("evicted", evicted - channel.reportedEvicted);
+    told("corrupt slot", corrupt - channel.reportedCorrupt);
+    emit(streamEvent(channel, "lost", losses.join("; "), { lostBy }));
     channel.reportedLost = overwritten;
     channel.reportedEvicted = evicted;
     channel.reportedCorrupt = corrupt;

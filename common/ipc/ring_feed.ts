@@ -16,7 +16,7 @@ import { registering } from "./_reader_registration.ts";
 import { monotonicMs } from "./_registry.ts";
 import { RingTruncatedError } from "./errors.ts";
 import { RingWaiter, type WaitStrategy } from "./wait_strategy.ts";
-import { yieldToEventLoop } from "../runtime/delay.ts";
+import { LoopPace } from "./_loop_pace.ts";
 import { SegmentWatch } from "./segment_watch.ts";
 import { TRADE_RECORD_SIZE } from "../wire/trade.ts";
 import { TradeView } from "../wire/trade_view.ts";
@@ -103,8 +103,6 @@ const BATCH = 256;
 const CHECK_EVERY_MS = 100;
 /** How often the search for missing rings runs, ms (each name is looked at when due, see _ring_search.ts). */
 const ATTACH_RETRY_MS = 5;
-/** A busy consumer lets the event loop run at least this often, ms. */
-const YIELD_EVERY_MS = 2;
 /** How often an idle consumer looks for a closed, drained ring to hand over, ms. */
 const CLOSED_CHECK_MS = 1;
 
@@ -265,7 +263,9 @@ export class RingFeed implements TradeFeed {
    * The subscription's loop: reads every attached ring in turn and delivers
    * what it got, checks the producers and looks for missing rings when due,
    * and waits when no ring has data, until the signal aborts or the limit
-   * is reached. Keeps `run.readers` current.
+   * is reached. Keeps `run.readers` current. A busy loop lets the event loop
+   * run between rings when due (`_loop_pace.ts`), and stops there when
+   * aborted: a pass over hundreds of lapped rings takes seconds.
    */
   async #follow(run: Run): Promise<void> {
     const { channels, waiter, search, limit, signal, emit } = run;
@@ -275,7 +275,7 @@ export class RingFeed implements TradeFeed {
     let delivered = 0;
     let nextCheck = performance.now() + CHECK_EVERY_MS;
     let nextSearch = 0;
-    let lastYield = performance.now();
+    const pace = new LoopPace();
     let nextClosedCheck = 0;
     while (!signal?.aborted && delivered < limit) {
       let got = 0;
@@ -294,6 +294,10 @@ export class RingFeed implements TradeFeed {
         got += count;
         delivered += this.#deliver(channel, buffer, count, view, run);
         if (delivered >= limit) break;
+        // Between rings: a pass over hundreds of lapped ones takes seconds.
+        const turn = pace.due(performance.now());
+        if (turn) await turn;
+        if (signal?.aborted) break;
       }
       const now = performance.now();
       if (now >= nextCheck) {
@@ -315,10 +319,8 @@ export class RingFeed implements TradeFeed {
       }
       if (got > 0) {
         waiter.busy();
-        if (now - lastYield >= YIELD_EVERY_MS) {
-          lastYield = now;
-          await yieldToEventLoop();
-        }
+        const turn = pace.due(now);
+        if (turn) await turn;
       } else if (readers.length === 0) {
         await search.idle(now, { retryMs: ATTACH_RETRY_MS, signal });
         nextSearch = 0;
@@ -336,7 +338,7 @@ export class RingFeed implements TradeFeed {
         const sleeping = waiter.idle(readers);
         if (sleeping) {
           await sleeping;
-          lastYield = performance.now();
+          pace.ran(performance.now());
         }
       }
     }

@@ -57,6 +57,25 @@ export interface LatencySummary {
   negative: number;
 }
 
+/**
+ * A histogram's counts at one moment, for
+ * {@linkcode LatencyHistogram.intervalPercentile}: a fresh one
+ * ({@linkcode latencyMark}) stands for the start, before any sample.
+ */
+export interface LatencyMark {
+  /** Samples per bucket at the mark. */
+  readonly counts: Float64Array;
+  /** Samples at the mark. */
+  count: number;
+  /** The histogram's resets at the mark. */
+  resets: number;
+}
+
+/** A {@linkcode LatencyMark} of an empty histogram: the first interval measured from it is every sample so far. */
+export function latencyMark(): LatencyMark {
+  return { counts: new Float64Array(BUCKETS), count: 0, resets: 0 };
+}
+
 /** Records latencies (ns) and reports percentiles. */
 export class LatencyHistogram {
   #counts = new Float64Array(BUCKETS);
@@ -64,6 +83,7 @@ export class LatencyHistogram {
   #sum = 0;
   #max = 0;
   #negative = 0;
+  #resets = 0;
 
   /** Records one latency in ns; negative values count as 0 and in `negative`. */
   record(nanos: number): void {
@@ -132,6 +152,45 @@ export class LatencyHistogram {
     return this.#max;
   }
 
+  /**
+   * The latency at percentile `p` (0..100) of the samples recorded since
+   * `mark`, ns, within ~3 % (0 when none), then moves `mark` here: each call
+   * measures the interval since the previous one. One pass over the buckets
+   * up to the largest sample's, nothing allocated, nothing added to
+   * {@linkcode LatencyHistogram.record}. A mark from before a
+   * {@linkcode LatencyHistogram.reset} starts over from the reset.
+   *
+   * @throws {RangeError} when `p` is outside 0..100.
+   */
+  intervalPercentile(mark: LatencyMark, p: number): number {
+    if (!(p >= 0 && p <= 100)) {
+      throw new RangeError(`Invalid percentile ${p}: expected 0 to 100`);
+    }
+    const counts = this.#counts;
+    const marked = mark.counts;
+    if (mark.resets !== this.#resets) { // reset since the mark
+      marked.fill(0);
+      mark.count = 0;
+      mark.resets = this.#resets;
+    }
+    const samples = this.#count - mark.count;
+    mark.count = this.#count;
+    if (samples === 0) return 0;
+    // Counted from the top: the sample of rank `rank` from the bottom.
+    const fromTop = samples - Math.max(1, Math.ceil((p / 100) * samples)) + 1;
+    let seen = 0;
+    let found = -1;
+    for (let bucket = bucketOf(this.#max); bucket >= 0; bucket--) {
+      const now = counts[bucket];
+      const added = now - marked[bucket];
+      if (added === 0) continue;
+      marked[bucket] = now;
+      seen += added;
+      if (found < 0 && seen >= fromTop) found = bucket;
+    }
+    return Math.min(valueOf(found), this.#max);
+  }
+
   /** Adds every sample of `other`. */
   merge(other: LatencyHistogram): void {
     for (let bucket = 0; bucket < BUCKETS; bucket++) {
@@ -146,6 +205,7 @@ export class LatencyHistogram {
   /** Forgets every sample. */
   reset(): void {
     this.#counts.fill(0);
+    this.#resets++;
     this.#count = 0;
     this.#sum = 0;
     this.#max = 0;

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { assertThrowsWith } from "../../tests/_assert_throws.ts";
-import { LatencyHistogram } from "./latency_histogram.ts";
+import { LatencyHistogram, latencyMark } from "./latency_histogram.ts";
 
 /** The log-linear buckets are 1/32 of a power of two wide: within 3.2 % of exact. */
 const TOLERANCE = 0.032;
@@ -169,6 +169,64 @@ Deno.test("sum adds the samples, negative ones as 0; merge and reset keep it rig
   histogram.reset();
   assert.equal(histogram.sum, 0);
   assert.equal(new LatencyHistogram().sum, 0);
+});
+
+Deno.test("intervalPercentile measures only the samples since the mark, within 3.2% of the exact ones", () => {
+  const next = random(19);
+  // A slow start (~100 ms), then a fast interval (~1-50 µs): since the
+  // start, p99 is the slow start's; over the interval, the fast samples'.
+  const slow = Array.from({ length: 5_000 }, () => 1e8 + next() * 1e8);
+  const fast = Array.from(
+    { length: 20_000 },
+    () => Math.floor(1_000 + next() ** 3 * 49_000),
+  );
+  const histogram = histogramOf(slow);
+  const marks = PERCENTILES.map(() => latencyMark());
+  for (const [i, p] of PERCENTILES.entries()) {
+    assert.equal(
+      histogram.intervalPercentile(marks[i], p),
+      histogram.percentile(p),
+      `p${p}: a fresh mark measures from the start`,
+    );
+  }
+  for (const sample of fast) histogram.record(sample);
+  const sorted = [...fast].sort((a, b) => a - b);
+  for (const [i, p] of PERCENTILES.entries()) {
+    const exact = exactPercentile(sorted, p);
+    const interval = histogram.intervalPercentile(marks[i], p);
+    assert.ok(
+      Math.abs(interval - exact) <= exact * TOLERANCE,
+      `p${p}: ${interval} vs exact ${exact}`,
+    );
+  }
+  assert.ok(histogram.percentile(99) >= 1e8, "since the start: the slow ones");
+  assert.equal(
+    histogram.intervalPercentile(marks[0], 99),
+    0,
+    "no sample since",
+  );
+  histogram.record(7);
+  assert.equal(histogram.intervalPercentile(marks[0], 50), 7, "the next one");
+  assert.equal(marks[0].count, histogram.count);
+});
+
+Deno.test("intervalPercentile after a reset measures from the reset; bad percentiles are refused", () => {
+  const histogram = histogramOf([5_000, 6_000, 7_000]);
+  const mark = latencyMark();
+  histogram.intervalPercentile(mark, 50);
+  histogram.reset();
+  for (const sample of [40, 40, 40, 40, 10]) histogram.record(sample); // more than before
+  assert.equal(histogram.intervalPercentile(mark, 0), 10);
+  histogram.record(41);
+  assert.equal(histogram.intervalPercentile(mark, 99), 41);
+  for (const p of [-1, 101, Number.NaN]) {
+    assertThrowsWith(
+      () => histogram.intervalPercentile(mark, p),
+      RangeError,
+      `Invalid percentile ${p}`,
+      "expected 0 to 100",
+    );
+  }
 });
 
 Deno.test("countAtOrBelow is exact below 64 ns", () => {

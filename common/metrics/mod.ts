@@ -31,7 +31,12 @@ export {
   MetricsRegistry,
 } from "./registry.ts";
 // Latency recorded on the hot path, summarized for summaries and histograms.
-export { LatencyHistogram, type LatencySummary } from "./latency_histogram.ts";
+export {
+  LatencyHistogram,
+  type LatencyMark,
+  latencyMark,
+  type LatencySummary,
+} from "./latency_histogram.ts";
 // The `/metrics` and `/healthz` endpoint, and what every role serves on it.
 export {
   type HealthCheck,

@@ -364,6 +364,7 @@ export function addLoss(
     } trades lost before stream sequence ${options.streamSeq}: the stream no longer held them when this consumer got there (stream limits or deleted); further losses of ${channel.symbol} are reported at most every ${
       LOSS_REPORT_MS / 1000
     } s`,
+    { lostBy: { [STREAM_LOSS]: trades } },
   );
 }
 
@@ -387,5 +388,6 @@ export function pendingLossEvent(
     `${formatCount(trades)} more trades lost (stream limits or deleted), ${
       formatCount(channel.lost)
     } in total`,
+    { lostBy: { [STREAM_LOSS]: trades } },
   );
 }

@@ -162,7 +162,8 @@ export class NatsFeed implements TradeFeed {
    * read), then every other stream a wildcard subscription delivered, in
    * order of arrival, then, if any, a `"*"` row counting invalid messages of
    * no such stream. `lag` is the consumer's pending message count (messages,
-   * not trades, over all streams: the same figure on every row), refreshed
+   * not trades, over all streams: the same figure on every row, `lagOf`
+   * naming the consumer and saying whether it is current), refreshed
    * every second; `lost` counts the trades the stream no longer held when
    * the consumer got there (cause `"stream limit or deleted"`, see
    * `_feed_loss.ts`); `restarts` stays 0 (the summary counts gaps by seq).
@@ -171,6 +172,12 @@ export class NatsFeed implements TradeFeed {
     const subscription = this.#subscription;
     if (subscription === undefined) return [];
     const { channels, unroutable, status } = subscription;
+    const lagOf = {
+      ...this.#options.consumer.durableName !== undefined &&
+        { durable: this.#options.consumer.durableName },
+      stream: this.#options.streamName,
+      current: status.state === "connected",
+    };
     const rows = unroutable.invalid > 0 ? [...channels, unroutable] : channels;
     return rows.map((channel) => ({
       exchange: channel.exchange,
@@ -181,6 +188,7 @@ export class NatsFeed implements TradeFeed {
       lostBy: channel.lost > 0 ? { [STREAM_LOSS]: channel.lost } : {},
       invalid: channel.invalid,
       lag: status.lag,
+      lagOf,
       restarts: 0,
       state: status.state,
     }));

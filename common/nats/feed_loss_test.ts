@@ -160,10 +160,11 @@ Deno.test("losses are warned at once, then at most once per stream per interval,
   };
   const first = addLoss(channel, 1234, { streamSeq: 77, now: 1000 });
   assert.equal(first?.kind, "lost");
+  assert.deepEqual(first?.lostBy, { "stream limit or deleted": 1234 });
   assert.equal(first?.stream, 2);
   assert.equal(
     first?.message,
-    `SOLUSDT: 1,234 trades lost before stream sequence 77: the stream no longer held them when this consumer got there (stream limits or deleted); further losses of SOLUSDT are reported at most every ${
+    `binance SOLUSDT: 1,234 trades lost before stream sequence 77: the stream no longer held them when this consumer got there (stream limits or deleted); further losses of SOLUSDT are reported at most every ${
       LOSS_REPORT_MS / 1000
     } s`,
   );
@@ -172,7 +173,7 @@ Deno.test("losses are warned at once, then at most once per stream per interval,
   assert.equal(pendingLossEvent(channel, 1000 + LOSS_REPORT_MS - 1), undefined);
   assert.equal(
     pendingLossEvent(channel, 1000 + LOSS_REPORT_MS)?.message,
-    "SOLUSDT: 11 more trades lost (stream limits or deleted), 1,245 in total",
+    "binance SOLUSDT: 11 more trades lost (stream limits or deleted), 1,245 in total",
   );
   assert.equal(pendingLossEvent(channel, 1e9), undefined, "nothing new");
   // After a quiet interval, at once.

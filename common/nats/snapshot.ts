@@ -24,6 +24,7 @@ import type {
   LoadSnapshot,
   SnapshotTrade,
 } from "../transport/snapshot_feed.ts";
+import { streamName } from "../transport/feed_events.ts";
 import { connectNats } from "./connection.ts";
 import { exchangeStream, ExchangeStreamFinder } from "./_exchange_streams.ts";
 import {
@@ -145,7 +146,9 @@ async function directGets(
       record = lastRecord(data);
     } catch (error) {
       options.log.warn(
-        `${origin.symbol}: snapshot: its last stored message (stream ${stream} sequence ${streamSeq}) does not hold valid trade records (${
+        `${
+          streamName(origin)
+        }: snapshot: its last stored message (stream ${stream} sequence ${streamSeq}) does not hold valid trade records (${
           (error as Error).message
         }); no snapshot for it`,
       );

@@ -32,6 +32,7 @@ import {
 } from "../metrics/mod.ts";
 import type { Logger } from "../runtime/log.ts";
 import {
+  type ProgressContext,
   type ProgressLine,
   type RoleOutput,
   roleOutput,
@@ -90,8 +91,8 @@ export interface RunEnd {
 export interface RoleWork {
   /** Its `/metrics` and `/healthz`. */
   metrics: RoleMetrics;
-  /** The progress lines, told the seconds since the last ones. */
-  progress(seconds: number): ProgressLine[];
+  /** The progress lines, told the seconds since the last ones and what they are for (a terminal's width). */
+  progress(seconds: number, context: ProgressContext): ProgressLine[];
   /**
    * The role's work: runs until done, or until `signal` aborts (a shutdown
    * signal, or {@linkcode RoleContext.fail}).
@@ -184,7 +185,7 @@ export async function runRoleWork(
     startedAt,
     signalled: shutdown.signal.aborted,
   });
-  const progress = startProgress((seconds) => work.progress(seconds), {
+  const progress = startProgress((s, context) => work.progress(s, context), {
     intervalMs: options.log.progressIntervalMs,
     log,
     status: output.status,

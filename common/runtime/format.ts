@@ -26,6 +26,13 @@ export function formatRate(perSecond: number): string {
   return `${perSecond.toFixed(0)}/s`;
 }
 
+/** `text` cut to `width` characters, its last one "…" when it was longer. */
+export function ellipsize(text: string, width: number): string {
+  return text.length <= width
+    ? text
+    : `${text.slice(0, Math.max(0, width - 1))}…`;
+}
+
 /** Bytes: `"512 B"`, `"1.5 KiB"`, `"3.2 MiB"`, `"1.1 GiB"`. */
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;

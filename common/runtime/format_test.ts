@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import {
+  ellipsize,
   formatBytes,
   formatCount,
   formatNanos,
@@ -77,4 +78,10 @@ Deno.test("plainDecimal writes numbers without exponents, and they parse back", 
     assert.equal(plainDecimal(value), text);
     assert.equal(Number(plainDecimal(value)), value);
   }
+});
+
+Deno.test("ellipsize: as is up to the width, else cut with its last character an ellipsis", () => {
+  assert.equal(ellipsize("0123456789", 10), "0123456789");
+  assert.equal(ellipsize("0123456789abcdef", 10), "012345678…");
+  assert.equal(ellipsize("abc", 1), "…");
 });

@@ -22,6 +22,7 @@ export { RateLimitedLog } from "./rate_limited_log.ts";
 export { StatusLine } from "./status_line.ts";
 // Number formatting for progress lines and summaries.
 export {
+  ellipsize,
   formatBytes,
   formatCount,
   formatNanos,
@@ -30,6 +31,7 @@ export {
 } from "./format.ts";
 // A role's output: progress lines, the recent trade rate, shutdown signals.
 export {
+  type ProgressContext,
   type ProgressLine,
   type ProgressOptions,
   type ProgressReport,

@@ -1,7 +1,8 @@
 /**
  * Progress output of both roles: on a terminal, a status block redrawn in
  * place (rate, totals, lag, latency); otherwise, or with JSON logs, plain
- * log lines every progress interval.
+ * log lines every progress interval. Lines to keep (losses, gaps) are log
+ * lines on both.
  *
  * @module
  */
@@ -19,6 +20,20 @@ export interface ProgressLine {
   text: string;
   /** The same figures for `--log-format json`. */
   fields?: LogFields;
+  /**
+   * A line to keep, not redraw (a loss, a gap): logged as a warning on both
+   * paths; on a terminal printed above the status block, which the next
+   * redraw does not erase.
+   *
+   * @default {false}
+   */
+  keep?: boolean;
+}
+
+/** What a progress report is made for. */
+export interface ProgressContext {
+  /** The terminal's width when the lines are drawn in a status block; undefined when they are logged. */
+  width?: number;
 }
 
 /** A role's logger, and the status block when stdout is a terminal. */
@@ -65,11 +80,13 @@ export interface ProgressReport {
 }
 
 /**
- * Calls `lines(seconds since the last call)` periodically and shows the
- * result: in the status block, or as info log lines.
+ * Calls `lines(seconds since the last call, context)` periodically and shows
+ * the result: in the status block (`context.width` its width), or as info log
+ * lines; the lines to keep ({@linkcode ProgressLine.keep}) as warnings
+ * either way.
  */
 export function startProgress(
-  lines: (seconds: number) => ProgressLine[],
+  lines: (seconds: number, context: ProgressContext) => ProgressLine[],
   options: ProgressOptions,
 ): ProgressReport {
   const { intervalMs, log, status } = options;
@@ -77,13 +94,15 @@ export function startProgress(
   let last = performance.now();
   const timer = setInterval(() => {
     const now = performance.now();
-    const report = lines((now - last) / 1000);
+    const report = lines((now - last) / 1000, { width: status?.width });
     last = now;
-    if (status) {
-      status.show(report.map((line) => line.text));
-    } else {
-      for (const line of report) log.info(line.text, line.fields);
+    const block: string[] = [];
+    for (const line of report) {
+      if (line.keep) log.warn(line.text, line.fields);
+      else if (status) block.push(line.text);
+      else log.info(line.text, line.fields);
     }
+    status?.show(block);
   }, status ? Math.min(intervalMs, TERMINAL_REFRESH_MS) : intervalMs);
   return {
     stop() {

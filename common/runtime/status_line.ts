@@ -5,6 +5,8 @@
  * @module
  */
 
+import { ellipsize } from "./format.ts";
+
 const encoder = new TextEncoder();
 /** Erase the whole line, cursor to its start. */
 const ERASE_LINE = "\x1b[2K\r";
@@ -45,12 +47,15 @@ export class StatusLine {
     this.#columns = options.columns ?? terminalColumns;
   }
 
+  /** The terminal's width now, in columns. */
+  get width(): number {
+    return this.#columns();
+  }
+
   /** Replaces the block with `lines` (each cut to the terminal width). */
   show(lines: readonly string[]): void {
     const width = this.#columns();
-    const next = lines.map((line) =>
-      line.length > width ? `${line.slice(0, Math.max(0, width - 1))}…` : line
-    );
+    const next = lines.map((line) => ellipsize(line, width));
     this.#writer.write(this.#erase() + next.join("\n"));
     this.#lines = next;
   }

@@ -60,6 +60,11 @@ export interface FeedEvent {
   stream: number;
   /** A one-line description. */
   message: string;
+  /**
+   * With `"lost"`: the trades this event tells lost (not told before), by
+   * cause; absent when it cannot say (a loss of the whole consumer).
+   */
+  lostBy?: Partial<Record<LossCause, number>>;
 }
 
 /** Options of {@linkcode TradeFeed.subscribeTrades}. */
@@ -210,6 +215,16 @@ export type LossCause =
   | "stream limit or deleted"
   | "given up";
 
+/** The consumer a {@linkcode StreamStats.lag} belongs to (NATS). */
+export interface ConsumerLag {
+  /** The durable consumer's name; undefined for an ordered consumer. */
+  durable?: string;
+  /** The JetStream stream it reads. */
+  stream: string;
+  /** Whether the figure is current: false while the consumer is not connected (the last one polled). */
+  current: boolean;
+}
+
 /** Counters of one (exchange, symbol) stream of a subscription. */
 export interface StreamStats {
   /** The exchange, or `"*"` on a row counting what named no known stream. */
@@ -230,10 +245,16 @@ export interface StreamStats {
   lostBy: Partial<Record<LossCause, number>>;
   /** Records that failed validation and were skipped. */
   invalid: number;
-  /** Trades published but not yet read. */
+  /** Trades published but not yet read (with {@linkcode StreamStats.lagOf}: its consumer's messages). */
   lag: number;
   /** Slots of the ring being read (ring feeds only; absent while no ring is attached). */
   capacity?: number;
+  /**
+   * Whose `lag` it is when it is not this stream's own: the consumer's that
+   * reads it, the same figure on each row it reads (NATS: pending messages,
+   * not trades). Absent: the stream's own reader (a ring), in trades.
+   */
+  lagOf?: ConsumerLag;
   /** Producer restarts seen. */
   restarts: number;
   /** Times a producer evicted this stream's tethered ring reader (ring feeds only). */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { FeedEvent } from "./feed.ts";
+import type { FeedEvent, LossCause } from "./feed.ts";
 
 /** What an event is about: one stream, or (index -1) no one stream. */
 export interface EventSubject {
@@ -16,17 +16,29 @@ export interface EventSubject {
   readonly symbol: string;
 }
 
-/** An event about `channel`'s stream, its message prefixed with the symbol. */
+/** A stream as every log line names it: `binance BTCUSDT`. */
+export function streamName(
+  origin: { readonly exchange: string; readonly symbol: string },
+): string {
+  return `${origin.exchange} ${origin.symbol}`;
+}
+
+/** An event about `channel`'s stream, its message prefixed with its {@linkcode streamName}. */
 export function streamEvent(
   channel: EventSubject,
   kind: FeedEvent["kind"],
   message: string,
+  options: {
+    /** The trades a `"lost"` event tells lost, by cause ({@linkcode FeedEvent.lostBy}). */
+    lostBy?: Partial<Record<LossCause, number>>;
+  } = {},
 ): FeedEvent {
   return {
     kind,
     exchange: channel.exchange,
     symbol: channel.symbol,
     stream: channel.index,
-    message: `${channel.symbol}: ${message}`,
+    message: `${streamName(channel)}: ${message}`,
+    ...options.lostBy && { lostBy: options.lostBy },
   };
 }

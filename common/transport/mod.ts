@@ -29,7 +29,7 @@ export type {
   TradeFeed,
   TradePlace,
 } from "./feed.ts";
-export { type EventSubject, streamEvent } from "./feed_events.ts";
+export { type EventSubject, streamEvent, streamName } from "./feed_events.ts";
 export {
   type LoadSnapshot,
   SnapshotFeed,

@@ -45,6 +45,7 @@
 import type { Logger } from "../runtime/log.ts";
 import type { TradeOrigin } from "../wire/record.ts";
 import { TradeView } from "../wire/trade_view.ts";
+import { streamName } from "./feed_events.ts";
 import {
   covers,
   type Cut,
@@ -180,7 +181,7 @@ export class SnapshotFeed implements TradeFeed {
     const origins: TradeOrigin[] = [];
     const view = new TradeView();
     const tell = (stream: number, next: number | undefined) =>
-      tellSkipped(log, origins[stream].symbol, cuts[stream]!, next);
+      tellSkipped(log, streamName(origins[stream]), cuts[stream]!, next);
     const skip: SkipTrade = (trade, stream, place) => {
       if (options.skip?.(trade, stream, place)) return true;
       const cut = cuts[stream];
@@ -205,7 +206,9 @@ export class SnapshotFeed implements TradeFeed {
           const found = pending.get(keyOf(origin));
           if (found === undefined) {
             log.info(
-              `${origin.symbol}: snapshot: no trade stored yet on ${origin.exchange}; live trades only`,
+              `${
+                streamName(origin)
+              }: snapshot: no trade stored yet; live trades only`,
             );
             return;
           }
@@ -213,7 +216,9 @@ export class SnapshotFeed implements TradeFeed {
           view.wrap(markSnapshot(found.record));
           if (!preview) cuts[index] = cutOf(view, found);
           log.info(
-            `${origin.symbol}: snapshot: latest stored trade seq ${view.seq} (${found.where}) delivered first${
+            `${
+              streamName(origin)
+            }: snapshot: latest stored trade seq ${view.seq} (${found.where}) delivered first${
               preview
                 ? ", a preview: the catch-up delivers it again in its place"
                 : ""
@@ -236,7 +241,7 @@ export class SnapshotFeed implements TradeFeed {
  */
 function tellSkipped(
   log: Logger,
-  symbol: string,
+  stream: string,
   cut: Cut,
   next: number | undefined,
 ): void {
@@ -244,7 +249,7 @@ function tellSkipped(
   if (more === 0) return;
   cut.logged = cut.skipped;
   log.info(
-    `${symbol}: snapshot: skipped ${more}${
+    `${stream}: snapshot: skipped ${more}${
       more === cut.skipped ? "" : " more"
     } trade(s) it stands for (at or before its ${
       cut.jetstream ? `stream sequence ${cut.streamSeq}, ` : ""

@@ -195,8 +195,8 @@ Deno.test("SnapshotFeed: each named stream's snapshot comes right after its anno
     { symbol: "ETHUSDT", stream: 1, seq: 9, snapshot: false, flags: 0 },
   ]);
   assert.deepEqual(lines, [
-    "info: BTCUSDT: snapshot: latest stored trade seq 10 (at 10) delivered first",
-    "info: ETHUSDT: snapshot: no trade stored yet on binance; live trades only",
+    "info: binance BTCUSDT: snapshot: latest stored trade seq 10 (at 10) delivered first",
+    "info: binance ETHUSDT: snapshot: no trade stored yet; live trades only",
   ]);
 });
 
@@ -214,7 +214,7 @@ Deno.test("SnapshotFeed: the start position's trades at or before the snapshot i
   );
   assert.deepEqual(short(got), ["stream BTCUSDT", "3s", "4"]);
   assert.deepEqual(lines.slice(1), [
-    "info: BTCUSDT: snapshot: skipped 3 trade(s) it stands for (at or before its seq 3; the start position delivered them), continuing at seq 4",
+    "info: binance BTCUSDT: snapshot: skipped 3 trade(s) it stands for (at or before its seq 3; the start position delivered them), continuing at seq 4",
   ]);
   assert.equal(stats[0].received, 1);
   assert.equal(stats[0].skipped, 3);
@@ -244,7 +244,7 @@ Deno.test("SnapshotFeed on JetStream: with two serve runs stored, exactly the me
   ]);
   assert.deepEqual(short(got), ["stream BTCUSDT", "3s", "4"]);
   assert.deepEqual(lines.slice(1), [
-    "info: BTCUSDT: snapshot: skipped 9 trade(s) it stands for (at or before its stream sequence 9, seq 3; the start position delivered them), continuing at seq 4",
+    "info: binance BTCUSDT: snapshot: skipped 9 trade(s) it stands for (at or before its stream sequence 9, seq 3; the start position delivered them), continuing at seq 4",
   ]);
   assert.equal(stats[0].skipped, 9);
   assert.equal(stats[0].received, 1);
@@ -258,8 +258,8 @@ Deno.test("SnapshotFeed on the ring, a snapshot without a run epoch (an older pu
   assert.deepEqual(short(got), ["stream BTCUSDT", "3s", "4", "5", "6", "4"]);
   assert.equal(stats[0].skipped, 6);
   assert.deepEqual(lines.slice(1).map((line) => line.replace(/ \(.*\)/, "")), [
-    "info: BTCUSDT: snapshot: skipped 3 trade(s) it stands for, continuing at seq 4",
-    "info: BTCUSDT: snapshot: skipped 3 more trade(s) it stands for, continuing at seq 4",
+    "info: binance BTCUSDT: snapshot: skipped 3 trade(s) it stands for, continuing at seq 4",
+    "info: binance BTCUSDT: snapshot: skipped 3 more trade(s) it stands for, continuing at seq 4",
   ]);
 });
 
@@ -304,7 +304,7 @@ Deno.test("SnapshotFeed: a stream a wildcard subscription meets gets its snapsho
   );
   assert.equal(
     lines.at(-1),
-    "info: ETHUSDT: snapshot: skipped 1 trade(s) it stands for (at or before its seq 7; the start position delivered them), and none after them yet",
+    "info: binance ETHUSDT: snapshot: skipped 1 trade(s) it stands for (at or before its seq 7; the start position delivered them), and none after them yet",
   );
 });
 
@@ -479,7 +479,7 @@ Deno.test("SnapshotFeed as a preview (over a catch-up): the snapshot first, mark
   assert.equal(feed.stats()[0].skipped, 0);
   assert.equal(feed.stats()[0].received, 5);
   assert.deepEqual(lines, [
-    "info: BTCUSDT: snapshot: latest stored trade seq 3 (at 3) delivered first, a preview: the catch-up delivers it again in its place",
+    "info: binance BTCUSDT: snapshot: latest stored trade seq 3 (at 3) delivered first, a preview: the catch-up delivers it again in its place",
   ]);
 });
 
