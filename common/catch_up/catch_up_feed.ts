@@ -130,9 +130,9 @@ const GIVEN_UP: LossCause = "given up";
 function giveUp(stream: Stream, count: number): void {
   stream.lost += count;
   stream.reportedLost += count;
-  stream.lostBy[GIVEN_UP] = (stream.lostBy[GIVEN_UP] ?? 0) + count;
-  stream.reportedLostBy[GIVEN_UP] = (stream.reportedLostBy[GIVEN_UP] ?? 0) +
-    count;
+  for (const by of [stream.lostBy, stream.reportedLostBy]) {
+    by[GIVEN_UP] = (by[GIVEN_UP] ?? 0) + count;
+  }
 }
 
 /** Whether a live feed's event `kind` tells its ring's producer gone. */
@@ -490,11 +490,7 @@ export class CatchUpFeed implements TradeFeed {
     };
   }
 
-  /**
-   * Both feeds' own metric families, the live one's first; once every stream
-   * is live, the live one's only (the history's connection is closed on
-   * purpose: its `marketbus_nats_connected 0` would say it was lost).
-   */
+  /** Both feeds' metric families, the live one's first; once all are live, its only (the history's connection closed on purpose would read as lost). */
   metrics(streams: readonly Labels[]): MetricFamily[] {
     const live = this.#live.metrics(streams);
     return this.#historyDone
