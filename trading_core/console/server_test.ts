@@ -352,3 +352,26 @@ ffiTest(
     }
   },
 );
+
+Deno.test("console server: an error in the handler (a bug) is a 500 with its message on one line, no stack trace", async () => {
+  const broadcaster = {
+    full: false,
+    connect() {
+      throw new Error("events broke\n    at somewhere (x.ts:1:1)");
+    },
+    close() {},
+  } as unknown as Broadcaster;
+  const server = serveConsole(broadcaster, {
+    port: 0,
+    hostname: "127.0.0.1",
+    intervals: INTERVALS,
+  });
+  try {
+    const response = await fetch(`http://127.0.0.1:${server.port}/events`);
+    assert.equal(response.status, 500);
+    assert.equal(await response.text(), "events broke\n");
+    assertSecure(response, "500");
+  } finally {
+    await server.close();
+  }
+});
