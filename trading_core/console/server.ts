@@ -49,7 +49,7 @@ const MAX_NAME = 128;
 
 /** A control character: never in an exchange or symbol name. */
 // deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x1f\x7f]/;
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 
 /** Options of {@linkcode serveConsole}. */
 export interface ServeConsoleOptions {

@@ -67,6 +67,8 @@ Deno.test("chartRequest: exchange and symbol together or neither, a configured i
     ["interval=1s&interval=1m", /interval is given more than once/],
     ["exchange=&symbol=A", /^Invalid exchange "": expected 1 to 128/],
     ["exchange=a%0Ab&symbol=A", /no control characters/],
+    ["exchange=%C2%85&symbol=x", /no control characters/], // U+0085 NEL, a C1 control
+    ["exchange=a&symbol=%C2%9F", /no control characters/],
     [`exchange=${"x".repeat(129)}&symbol=A`, /expected 1 to 128 characters/],
   ];
   for (const [query, expected] of refused) {
