@@ -89,10 +89,17 @@ export class LiveConsole {
     this.candles.builder = sources.builder;
     const { stats } = sources;
     const table = new ConsoleTable(sources);
+    const { catchUp } = sources;
     const transport = new TransportWatch(
       sources.feed,
       () => stats.streams,
-      sources.transport,
+      {
+        ...sources.transport,
+        historyDone: () => {
+          const done = catchUp?.caughtUp() ?? [];
+          return done.length > 0 && done.every((d) => d);
+        },
+      },
     );
     const events = new ConsoleEvents(
       { table, candles: this.candles, tape: this.tape, transport },
