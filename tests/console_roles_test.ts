@@ -164,6 +164,10 @@ gatedTest({
     assert.deepEqual([...names.values()].sort(), [...config.symbols].sort());
     const shown = tradesBySymbol(names, rows);
     const metrics = await receivedBySymbol(metricsPort);
+    const exposition =
+      await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(exposition, /^marketbus_console_clients 1$/m, "this page");
+    assert.match(exposition, /^marketbus_console_clients_dropped_total 0$/m);
     assert.deepEqual(
       shown,
       metrics,

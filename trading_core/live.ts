@@ -208,6 +208,7 @@ async function openLive(
       collect: () => [
         ...liveFamilies(state),
         ...registry?.families(stats.streams, feed.name) ?? [],
+        ...view?.families() ?? [],
       ],
       flowing: () => stats.received,
       health: (flow) => {

@@ -12,6 +12,7 @@
  */
 
 import type { Config } from "../common/config/mod.ts";
+import type { MetricFamily } from "../common/metrics/mod.ts";
 import type { Logger } from "../common/runtime/log.ts";
 import { urlHost } from "../common/runtime/http_listen.ts";
 import { RateLimitedLog } from "../common/runtime/rate_limited_log.ts";
@@ -160,6 +161,11 @@ export class ConsoleRun {
     const pending = () => state.feed.stats().map((stream) => stream.lag);
     await this.#own?.start({ pending });
     return true;
+  }
+
+  /** The console's metric families (pages connected, pages dropped); none before it listens. */
+  families(): MetricFamily[] {
+    return this.#console.families();
   }
 
   /** Ends every event stream, stops serving and stops the console's own bars. */
