@@ -1,12 +1,11 @@
 // The console's HTTP side: the page, its assets (the same uPlot and plugin
 // files the backtest report inlines) and /events, GET and HEAD only, the
 // security headers on every response, the query of /events checked (hostile
-// names refused or carried as data), a port in use as one line. TradeStats
-// (behind the events) reads the wall clock through libc, hence ffiTest.
+// names refused or carried as data), a port in use as one line. Stub events
+// (no FFI): these run under a plain --allow-net.
 
 import assert from "node:assert/strict";
-import { ffiTest } from "../../tests/_permissions.ts";
-import { consoleEvents } from "../../tests/_console_trades.ts";
+import { stubEvents } from "../../tests/_console_stub.ts";
 import { CHART_SCRIPTS, CHART_STYLES } from "../charts/mod.ts";
 import { Broadcaster } from "./broadcaster.ts";
 import { delay } from "../../common/runtime/delay.ts";
@@ -22,7 +21,7 @@ import {
 const INTERVALS = ["1s", "1m"];
 
 function setup() {
-  const { events } = consoleEvents();
+  const { events } = stubEvents();
   const broadcaster = new Broadcaster(events, { updatesPerSecond: 4 });
   const get = (path: string, init: RequestInit = {}) =>
     respond(new Request(`http://127.0.0.1${path}`, init), {
@@ -150,7 +149,7 @@ Deno.test("console server: a Host that is not this console's is a 421 (DNS rebin
   await page.body?.cancel();
 });
 
-ffiTest(
+Deno.test(
   "console server: the page, its assets with ETags, /events as SSE; every response carries the security headers",
   async () => {
     const { broadcaster, get } = setup();
@@ -226,7 +225,7 @@ ffiTest(
   },
 );
 
-ffiTest(
+Deno.test(
   "console server: HEAD is answered without a body or a client; other methods 405; unknown paths 404; bad queries 400",
   async () => {
     const { broadcaster, get } = setup();
@@ -269,7 +268,7 @@ ffiTest(
   },
 );
 
-ffiTest(
+Deno.test(
   "console server: a port in use is one HttpListenError line naming the address and the flag",
   () => {
     const { broadcaster } = setup();
@@ -294,7 +293,7 @@ ffiTest(
   },
 );
 
-ffiTest(
+Deno.test(
   "console server: listening, close() ends an open event stream and returns at once",
   async () => {
     const { broadcaster } = setup();
@@ -313,10 +312,10 @@ ffiTest(
   },
 );
 
-ffiTest(
+Deno.test(
   "console server: past max_clients open pages, /events is a 503 with Retry-After and one line; a page that leaves makes room",
   async () => {
-    const { events } = consoleEvents();
+    const { events } = stubEvents();
     const broadcaster = new Broadcaster(events, {
       updatesPerSecond: 4,
       maxClients: 3,
