@@ -453,7 +453,7 @@ gatedTest({
           const actual = snapshot.kind === "ring"
             ? snapshot.readers.find((r) => r.pid === other.pid)!.lag
             : NaN;
-          assert.ok(shown.lag > perSymbol, `${ring.name}: lag ${shown.lag}`);
+          assert.ok(shown.lag > 100, `${ring.name}: lag ${shown.lag}`); // stopped 2.5 s
           assert.ok(
             Math.abs(actual - shown.lag) <= 2 * perSymbol,
             `${ring.name}: view ${shown.lag}, ringSnapshot ${actual}`,
