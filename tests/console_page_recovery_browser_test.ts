@@ -66,3 +66,57 @@ browserTest(
     }
   },
 );
+
+browserTest(
+  "console page at 1400×900: the streams table fits its box with 10 streams (no column cut), a 200-character name is cut with an ellipsis and whole in its title",
+  async () => {
+    const long = "X".repeat(200);
+    const streams = [
+      ...Array.from({ length: 10 }, (_, i) => ({
+        exchange: "binance",
+        symbol: `SYM${i}USDT`,
+      })),
+      { exchange: long, symbol: "LONGUSDT" },
+    ];
+    const { events, trade } = consoleEvents(streams);
+    for (let i = 0; i < streams.length; i++) {
+      for (let t = 0; t < 50; t++) trade(i, Date.now() - 5 - t, 60_000.12345);
+    }
+    const broadcaster = new Broadcaster(events, { updatesPerSecond: 4 });
+    const server = serveConsole(broadcaster, {
+      port: 0,
+      hostname: "127.0.0.1",
+      intervals: ["1s", "1m"],
+    });
+    try {
+      await using browser = await Browser.launch();
+      const page = await browser.newPage();
+      await page.init(1400, 900);
+      await page.goto(`http://127.0.0.1:${server.port}/`);
+      await page.waitFor(
+        `document.querySelectorAll("#streams tbody tr").length === ${streams.length}`,
+        10_000,
+      );
+      const [scroll, client] = await page.evaluate<[number, number]>(
+        `(() => { const w = document.querySelector(".table-wrap");
+          return [w.scrollWidth, w.clientWidth]; })()`,
+      );
+      const widths = await page.evaluate<string>(
+        `[...document.querySelectorAll("#streams thead th")].map((th) => th.textContent + ":" + Math.round(th.getBoundingClientRect().width)).join(" ")`,
+      );
+      assert.ok(
+        scroll <= client,
+        `table ${scroll} px in a ${client} px box: ${widths}`,
+      );
+      const cell = await page.evaluate<[number, string]>(
+        `(() => { const td = document.querySelector('tr[data-symbol="LONGUSDT"] td[data-field="exchange"]');
+          return [td.getBoundingClientRect().width, td.getAttribute("title")]; })()`,
+      );
+      assert.ok(cell[0] < 200, `the long name's cell is ${cell[0]} px wide`);
+      assert.equal(cell[1], long);
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await server.close();
+    }
+  },
+);

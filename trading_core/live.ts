@@ -193,6 +193,7 @@ async function openLive(
       collect: () => [
         ...liveFamilies(state),
         ...registry?.families(stats.streams, feed.name) ?? [],
+        ...view?.families() ?? [],
       ],
       flowing: () => stats.received,
       health: (flow) => {

@@ -12,6 +12,7 @@
  */
 
 import type { Config } from "../common/config/mod.ts";
+import type { MetricFamily } from "../common/metrics/mod.ts";
 import type { Logger } from "../common/runtime/log.ts";
 import { urlHost } from "../common/runtime/http_listen.ts";
 import { RateLimitedLog } from "../common/runtime/rate_limited_log.ts";
@@ -24,6 +25,34 @@ import type { LiveState } from "./metrics.ts";
 import { TradeProcessing } from "./processing.ts";
 
 /** What an error of the console's events says, with its stack (a bug to report). */
+/**
+ * What live logs once the console listens on `hostname`:`port`: the URL to
+ * open (a wildcard address as its loopback, which a browser can open), and
+ * a warning when the page is reachable beyond this machine (it has no
+ * authentication).
+ */
+export function consoleLines(
+  hostname: string,
+  port: number,
+): { info: string; warn?: string } {
+  const wildcard = hostname === "0.0.0.0" || hostname === "::";
+  const shown = hostname === "0.0.0.0"
+    ? "127.0.0.1"
+    : hostname === "::"
+    ? "::1"
+    : hostname;
+  const info = `console on http://${urlHost(shown)}:${port}/`;
+  const loopback = hostname === "localhost" || hostname === "::1" ||
+    /^127\./.test(hostname);
+  if (loopback) return { info };
+  const where = wildcard ? "every interface" : hostname;
+  return {
+    info,
+    warn:
+      `The console has no authentication and is reachable from other machines on ${where} (port ${port}, trading_core.console.host = "${hostname}"); prefer 127.0.0.1 and an SSH tunnel`,
+  };
+}
+
 function consoleError(error: unknown): string {
   const text = error instanceof Error ? error.stack ?? error.message : error;
   return `console: building the events failed, its pages reconnect; live goes on: ${text}`;
@@ -120,7 +149,9 @@ export class ConsoleRun {
         },
         onError: (error) => errors.log("console", consoleError(error)),
       });
-      log.info(`console on http://${urlHost(hostname)}:${port}/`);
+      const lines = consoleLines(hostname, port);
+      log.info(lines.info);
+      if (lines.warn) log.warn(lines.warn);
     } catch (error) {
       if (!(error instanceof HttpListenError)) throw error;
       log.error(error.message);
@@ -130,6 +161,11 @@ export class ConsoleRun {
     const pending = () => state.feed.stats().map((stream) => stream.lag);
     await this.#own?.start({ pending });
     return true;
+  }
+
+  /** The console's metric families (pages connected, pages dropped); none before it listens. */
+  families(): MetricFamily[] {
+    return this.#console.families();
   }
 
   /** Ends every event stream, stops serving and stops the console's own bars. */

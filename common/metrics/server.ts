@@ -9,7 +9,13 @@
 
 import { EXPOSITION_CONTENT_TYPE } from "./exposition.ts";
 import type { MetricsRegistry } from "./registry.ts";
-import { HttpListenError, listenHttp } from "../runtime/http_listen.ts";
+import {
+  attempt,
+  HttpListenError,
+  listenHttp,
+  methodNotAllowed,
+  textResponse,
+} from "../runtime/http_listen.ts";
 
 /** One named health check. */
 export interface HealthCheck {
@@ -117,15 +123,8 @@ function respond(
   registry: MetricsRegistry,
   health: () => HealthReport,
 ): Response {
-  if (request.method !== "GET" && request.method !== "HEAD") {
-    return text(
-      405,
-      `Method ${request.method} not allowed: expected GET or HEAD\n`,
-      {
-        allow: "GET, HEAD",
-      },
-    );
-  }
+  const refused = methodNotAllowed(request);
+  if (refused) return refused;
   switch (new URL(request.url).pathname) {
     case "/metrics":
       return attempt(() =>
@@ -148,23 +147,9 @@ function respond(
   }
 }
 
-/** The response of `build`, or a 500 with the error's message when it throws. */
-function attempt(build: () => Response): Response {
-  try {
-    return build();
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return text(500, `${message}\n`);
-  }
-}
-
 function text(
   status: number,
   body: string,
-  headers: Record<string, string> = {},
 ): Response {
-  return new Response(body, {
-    status,
-    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
-  });
+  return textResponse(status, body);
 }

@@ -52,6 +52,8 @@ export function listenHttp(
       port,
       hostname,
       signal: options.signal,
+      // A handler that throws (a bug) answers one line, no stack trace printed.
+      onError: (error) => errorResponse(error),
       onListen: (addr) => options.onListen?.(addr), // also silences "Listening on"
     }, handler);
   } catch (error) {
@@ -96,4 +98,63 @@ function listenError(
 /** `hostname` as a URL's host part: an IPv6 address in brackets. */
 export function urlHost(hostname: string): string {
   return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
+/** A plain-text response: `body` (one line, ending in a newline) with `status` and `headers` added. */
+export function textResponse(
+  status: number,
+  body: string,
+  options: {
+    /** Extra headers. @default {{}} */
+    headers?: Record<string, string>;
+  } = {},
+): Response {
+  return new Response(body, {
+    status,
+    headers: {
+      "content-type": "text/plain; charset=utf-8",
+      ...options.headers,
+    },
+  });
+}
+
+/** A 405 for any method but GET and HEAD (with `headers` added), `undefined` for those. */
+export function methodNotAllowed(
+  request: Request,
+  options: {
+    /** Extra headers. @default {{}} */
+    headers?: Record<string, string>;
+  } = {},
+): Response | undefined {
+  const { method } = request;
+  if (method === "GET" || method === "HEAD") return undefined;
+  return textResponse(
+    405,
+    `Method ${method} not allowed: expected GET or HEAD\n`,
+    { headers: { ...options.headers, allow: "GET, HEAD" } },
+  );
+}
+
+/** The response of `build`, or a 500 with the error's message on one line when it throws. */
+export function attempt(
+  build: () => Response,
+  options: {
+    /** Headers of the 500. @default {{}} */
+    headers?: Record<string, string>;
+  } = {},
+): Response {
+  try {
+    return build();
+  } catch (error) {
+    return errorResponse(error, options.headers);
+  }
+}
+
+/** A 500 saying `error`'s message on one line. */
+function errorResponse(
+  error: unknown,
+  headers: Record<string, string> = {},
+): Response {
+  const message = error instanceof Error ? error.message : String(error);
+  return textResponse(500, `${message.split("\n")[0]}\n`, { headers });
 }

@@ -9,6 +9,8 @@
   const DOWN = "#ef5350";
   const BUY = "#1565c0";
   const SELL = "#ff6f00";
+  /** A candle built across lost trades: grey and hollow. */
+  const INCOMPLETE = "#9e9e9e";
   /** Numbers in `en-US` whatever the viewer's locale, like the report's tables. */
   const NUMBER = new Intl.NumberFormat("en-US", { maximumFractionDigits: 8 });
   const finite = (v) => typeof v === "number" && Number.isFinite(v);
@@ -144,7 +146,7 @@
     return [0, xs.length - 1];
   };
 
-  const drawCandles = (u) => {
+  const drawCandles = (u, incomplete) => {
     const [xs, opens, highs, lows, closes] = u.data;
     const [first, last] = visibleRange(u);
     if (!(last >= first)) return;
@@ -161,7 +163,8 @@
       const bottom = u.valToPos(lows[i], "y", true);
       const open = u.valToPos(opens[i], "y", true);
       const close = u.valToPos(closes[i], "y", true);
-      ctx.fillStyle = closes[i] >= opens[i] ? UP : DOWN;
+      const hollow = incomplete(i);
+      ctx.fillStyle = hollow ? INCOMPLETE : closes[i] >= opens[i] ? UP : DOWN;
       ctx.fillRect(
         Math.round(x - wick / 2),
         Math.round(top),
@@ -170,12 +173,17 @@
       );
       // A flat candle (open = close) is still a visible bar, 2 wicks high.
       const height = Math.max(2 * wick, Math.round(Math.abs(close - open)));
-      ctx.fillRect(
+      const box = [
         Math.round(x - body / 2),
         Math.round((open + close) / 2 - height / 2),
         Math.round(body),
         height,
-      );
+      ];
+      if (hollow) {
+        ctx.strokeStyle = INCOMPLETE;
+        ctx.lineWidth = wick;
+        ctx.strokeRect(...box);
+      } else ctx.fillRect(...box);
     }
   };
 
@@ -210,9 +218,12 @@
    * A uPlot plugin drawing the candles of {@link candleSeries} and, on top,
    * fill markers: `markers` is an array of `{ time (s), price, side }` or a
    * function returning one (read at every redraw, for live updates).
+   * `incomplete(i)`, when given, says which candles (by data index) were
+   * built across lost trades: those are drawn grey and hollow.
    */
   const candlestickPlugin = (options = {}) => {
     const markers = options.markers ?? [];
+    const incomplete = options.incomplete ?? (() => false);
     return {
       hooks: {
         draw: [(u) => {
@@ -221,7 +232,7 @@
           u.ctx.beginPath();
           u.ctx.rect(left, top, width, height);
           u.ctx.clip();
-          drawCandles(u);
+          drawCandles(u, incomplete);
           drawMarkers(u, typeof markers === "function" ? markers() : markers);
           u.ctx.restore();
         }],
@@ -230,7 +241,13 @@
   };
 
   globalThis.marketbusCharts = Object.freeze({
-    COLOURS: Object.freeze({ up: UP, down: DOWN, buy: BUY, sell: SELL }),
+    COLOURS: Object.freeze({
+      up: UP,
+      down: DOWN,
+      buy: BUY,
+      sell: SELL,
+      incomplete: INCOMPLETE,
+    }),
     candleScales,
     candleSeries,
     candlestickPlugin,

@@ -9,8 +9,16 @@ import assert from "node:assert/strict";
 import pluginScript from "./_plugins.js" with { type: "text" };
 
 interface Charts {
-  COLOURS: { up: string; down: string; buy: string; sell: string };
-  candlestickPlugin(o: { markers: unknown }): {
+  COLOURS: {
+    up: string;
+    down: string;
+    buy: string;
+    sell: string;
+    incomplete: string;
+  };
+  candlestickPlugin(
+    o: { markers: unknown; incomplete?: (i: number) => boolean },
+  ): {
     hooks: { draw: ((u: unknown) => void)[] };
   };
   candleScales(o: { markers: unknown }): {
@@ -33,6 +41,7 @@ function loadCharts(): Charts {
 
 interface Rect {
   colour: string;
+  hollow?: boolean;
   x: number;
   y: number;
   w: number;
@@ -72,6 +81,9 @@ function fakePlot(data: (number | null)[][]) {
     },
     fillRect(x: number, y: number, w: number, h: number) {
       rects.push({ colour: ctx.fillStyle, x, y, w, h });
+    },
+    strokeRect(x: number, y: number, w: number, h: number) {
+      rects.push({ colour: ctx.strokeStyle, x, y, w, h, hollow: true });
     },
   };
   const u = {
@@ -203,4 +215,22 @@ Deno.test("timeAxis: HH:MM ticks, with seconds when the view spans 15 minutes or
     axis.values(view(t0, t0 + 3600), [t0 + 30, t0 + 630]),
     ["00:00\n01-03", "00:10"],
   );
+});
+
+Deno.test("candles: one built across lost trades (incomplete) is grey and hollow, the others as usual", () => {
+  const charts = loadCharts();
+  const data = [[1, 2], [40, 40], [70, 70], [30, 30], [60, 60]];
+  const { u, rects } = fakePlot(data);
+  charts.candlestickPlugin({ markers: [], incomplete: (i) => i === 1 })
+    .hooks.draw[0](u);
+  assert.equal(rects.length, 4, JSON.stringify(rects));
+  const [goodWick, goodBody, lostWick, lostBody] = rects;
+  const { up, incomplete } = charts.COLOURS;
+  assert.equal(goodWick.colour, up);
+  assert.equal(goodBody.colour, up);
+  assert.equal(goodBody.hollow, undefined, "a complete candle is filled");
+  assert.equal(lostWick.colour, incomplete);
+  assert.equal(lostBody.colour, incomplete);
+  assert.equal(lostBody.hollow, true, "an incomplete candle is hollow");
+  assert.deepEqual([lostBody.y, lostBody.y + lostBody.h], [yPx(60), yPx(40)]);
 });

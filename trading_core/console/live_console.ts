@@ -16,6 +16,7 @@ import type { Bar } from "../bar.ts";
 import type { BarBuilder } from "../bars.ts";
 import type { CatchUpProgress } from "../metrics.ts";
 import type { TradeStats } from "../trade_stats.ts";
+import { counter, gauge, type MetricFamily } from "../../common/metrics/mod.ts";
 import { Broadcaster } from "./broadcaster.ts";
 import { CandleStore } from "./candles.ts";
 import { ConsoleEvents } from "./events.ts";
@@ -56,6 +57,7 @@ export class LiveConsole {
   readonly tape: TradeTape = new TradeTape();
   readonly #bars: "live" | "console";
   #server: ConsoleServer | undefined;
+  #broadcaster: Broadcaster | undefined;
 
   /** A console charting `options.intervals`; it listens with {@linkcode listen}. */
   constructor(options: LiveConsoleOptions) {
@@ -89,10 +91,17 @@ export class LiveConsole {
     this.candles.builder = sources.builder;
     const { stats } = sources;
     const table = new ConsoleTable(sources);
+    const { catchUp } = sources;
     const transport = new TransportWatch(
       sources.feed,
       () => stats.streams,
-      sources.transport,
+      {
+        ...sources.transport,
+        historyDone: () => {
+          const done = catchUp?.caughtUp() ?? [];
+          return done.length > 0 && done.every((d) => d);
+        },
+      },
     );
     const events = new ConsoleEvents(
       { table, candles: this.candles, tape: this.tape, transport },
@@ -103,6 +112,7 @@ export class LiveConsole {
       maxClients: config.maxClients,
       onError: sources.onError,
     });
+    this.#broadcaster = broadcaster;
     this.#server = serveConsole(broadcaster, {
       port: config.port ?? 0,
       hostname: config.host,
@@ -111,6 +121,27 @@ export class LiveConsole {
         this.candles.find(exchange, symbol) !== undefined,
     });
     return { hostname: this.#server.hostname, port: this.#server.port };
+  }
+
+  /**
+   * The console's metric families once it listens (none before):
+   * `marketbus_console_clients` (pages connected now) and
+   * `marketbus_console_clients_dropped_total` (pages ended for not reading).
+   */
+  families(): MetricFamily[] {
+    const broadcaster = this.#broadcaster;
+    if (broadcaster === undefined) return [];
+    return [
+      gauge({
+        name: "marketbus_console_clients",
+        help: "Console pages (/events streams) connected now.",
+      }, broadcaster.clients),
+      counter({
+        name: "marketbus_console_clients_dropped_total",
+        help:
+          "Console pages whose stream was ended for not reading (unsent bytes past the bound).",
+      }, broadcaster.dropped),
+    ];
   }
 
   /** Ends every event stream and stops serving (bounded: see `ConsoleServer.close`). */

@@ -10,8 +10,12 @@
  */
 
 import {
+  attempt,
   HttpListenError,
   listenHttp,
+  methodNotAllowed,
+  textResponse,
+  urlHost,
 } from "../../common/runtime/http_listen.ts";
 import { delay } from "../../common/runtime/delay.ts";
 import { ASSETS, PAGE } from "./assets.ts";
@@ -45,7 +49,7 @@ const MAX_NAME = 128;
 
 /** A control character: never in an exchange or symbol name. */
 // deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x1f\x7f]/;
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 
 /** Options of {@linkcode serveConsole}. */
 export interface ServeConsoleOptions {
@@ -88,7 +92,8 @@ export function serveConsole(
     known: options.known,
   };
   const server = listenHttp(
-    (request) => respond(request, served),
+    (request) =>
+      attempt(() => respond(request, served), { headers: PLAIN_HEADERS }),
     {
       port: options.port,
       hostname: options.hostname,
@@ -124,13 +129,9 @@ export function respond(
 ): Response {
   const { broadcaster, intervals } = served;
   const { method } = request;
-  const refused = refusedOrigin(request, served.hosts);
+  const refused = refusedOrigin(request, served.hosts) ??
+    methodNotAllowed(request, { headers: PLAIN_HEADERS });
   if (refused) return refused;
-  if (method !== "GET" && method !== "HEAD") {
-    return text(405, `Method ${method} not allowed: expected GET or HEAD\n`, {
-      allow: "GET, HEAD",
-    });
-  }
   const url = new URL(request.url);
   const head = method === "HEAD";
   if (url.pathname === "/") return file(PAGE, request, { noStore: true });
@@ -176,7 +177,7 @@ export function allowedHosts(
   port: number,
 ): ReadonlySet<string> | undefined {
   if (hostname === "0.0.0.0" || hostname === "::") return undefined;
-  const named = hostname.includes(":") ? `[${hostname}]` : hostname;
+  const named = urlHost(hostname);
   return new Set(
     ["127.0.0.1", "localhost", "[::1]", named.toLowerCase()].map((h) =>
       `${h}:${port}`
@@ -286,18 +287,18 @@ function file(
   return new Response(body, { headers });
 }
 
+/** The headers of a plain-text answer: the security ones, never cached. */
+const PLAIN_HEADERS: Readonly<Record<string, string>> = {
+  ...SECURITY_HEADERS,
+  "cache-control": "no-store",
+};
+
 function text(
   status: number,
   body: string,
   headers: Record<string, string> = {},
 ): Response {
-  return new Response(body, {
-    status,
-    headers: {
-      ...SECURITY_HEADERS,
-      "content-type": "text/plain; charset=utf-8",
-      "cache-control": "no-store",
-      ...headers,
-    },
+  return textResponse(status, body, {
+    headers: { ...PLAIN_HEADERS, ...headers },
   });
 }

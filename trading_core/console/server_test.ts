@@ -1,12 +1,11 @@
 // The console's HTTP side: the page, its assets (the same uPlot and plugin
 // files the backtest report inlines) and /events, GET and HEAD only, the
 // security headers on every response, the query of /events checked (hostile
-// names refused or carried as data), a port in use as one line. TradeStats
-// (behind the events) reads the wall clock through libc, hence ffiTest.
+// names refused or carried as data), a port in use as one line. Stub events
+// (no FFI): these run under a plain --allow-net.
 
 import assert from "node:assert/strict";
-import { ffiTest } from "../../tests/_permissions.ts";
-import { consoleEvents } from "../../tests/_console_trades.ts";
+import { stubEvents } from "../../tests/_console_stub.ts";
 import { CHART_SCRIPTS, CHART_STYLES } from "../charts/mod.ts";
 import { Broadcaster } from "./broadcaster.ts";
 import { delay } from "../../common/runtime/delay.ts";
@@ -22,7 +21,7 @@ import {
 const INTERVALS = ["1s", "1m"];
 
 function setup() {
-  const { events } = consoleEvents();
+  const { events } = stubEvents();
   const broadcaster = new Broadcaster(events, { updatesPerSecond: 4 });
   const get = (path: string, init: RequestInit = {}) =>
     respond(new Request(`http://127.0.0.1${path}`, init), {
@@ -67,6 +66,8 @@ Deno.test("chartRequest: exchange and symbol together or neither, a configured i
     ["interval=1s&interval=1m", /interval is given more than once/],
     ["exchange=&symbol=A", /^Invalid exchange "": expected 1 to 128/],
     ["exchange=a%0Ab&symbol=A", /no control characters/],
+    ["exchange=%C2%85&symbol=x", /no control characters/], // U+0085 NEL, a C1 control
+    ["exchange=a&symbol=%C2%9F", /no control characters/],
     [`exchange=${"x".repeat(129)}&symbol=A`, /expected 1 to 128 characters/],
   ];
   for (const [query, expected] of refused) {
@@ -148,7 +149,7 @@ Deno.test("console server: a Host that is not this console's is a 421 (DNS rebin
   await page.body?.cancel();
 });
 
-ffiTest(
+Deno.test(
   "console server: the page, its assets with ETags, /events as SSE; every response carries the security headers",
   async () => {
     const { broadcaster, get } = setup();
@@ -224,7 +225,7 @@ ffiTest(
   },
 );
 
-ffiTest(
+Deno.test(
   "console server: HEAD is answered without a body or a client; other methods 405; unknown paths 404; bad queries 400",
   async () => {
     const { broadcaster, get } = setup();
@@ -267,7 +268,7 @@ ffiTest(
   },
 );
 
-ffiTest(
+Deno.test(
   "console server: a port in use is one HttpListenError line naming the address and the flag",
   () => {
     const { broadcaster } = setup();
@@ -292,7 +293,7 @@ ffiTest(
   },
 );
 
-ffiTest(
+Deno.test(
   "console server: listening, close() ends an open event stream and returns at once",
   async () => {
     const { broadcaster } = setup();
@@ -311,10 +312,10 @@ ffiTest(
   },
 );
 
-ffiTest(
+Deno.test(
   "console server: past max_clients open pages, /events is a 503 with Retry-After and one line; a page that leaves makes room",
   async () => {
-    const { events } = consoleEvents();
+    const { events } = stubEvents();
     const broadcaster = new Broadcaster(events, {
       updatesPerSecond: 4,
       maxClients: 3,
@@ -352,3 +353,26 @@ ffiTest(
     }
   },
 );
+
+Deno.test("console server: an error in the handler (a bug) is a 500 with its message on one line, no stack trace", async () => {
+  const broadcaster = {
+    full: false,
+    connect() {
+      throw new Error("events broke\n    at somewhere (x.ts:1:1)");
+    },
+    close() {},
+  } as unknown as Broadcaster;
+  const server = serveConsole(broadcaster, {
+    port: 0,
+    hostname: "127.0.0.1",
+    intervals: INTERVALS,
+  });
+  try {
+    const response = await fetch(`http://127.0.0.1:${server.port}/events`);
+    assert.equal(response.status, 500);
+    assert.equal(await response.text(), "events broke\n");
+    assertSecure(response, "500");
+  } finally {
+    await server.close();
+  }
+});

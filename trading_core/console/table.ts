@@ -176,7 +176,13 @@ export class ConsoleTable {
       }
     }
     if (keep > 0) samples.splice(0, keep);
-    const base = samples[0];
+    let base: Sample | undefined = samples[0];
+    // Older than two windows: ticks stopped (no page open) in between, and
+    // a rate over the idle time would be wrong: start over from now.
+    if (base !== undefined && nowMs - base.atMs > 2 * RATE_WINDOW_MS) {
+      samples.length = 0;
+      base = undefined;
+    }
     samples.push(now);
     return base;
   }

@@ -96,6 +96,22 @@ ffiTest(
 );
 
 ffiTest(
+  "ConsoleTable: after ticks stopped (no page open) the rate starts over instead of averaging over the idle time",
+  () => {
+    const { stats, feed } = liveCounters([BTC]);
+    const table = new ConsoleTable({ feed, stats });
+    const rate = (atMs: number) => JSON.parse(table.refresh(atMs).rows)[0]?.[2];
+    table.refresh(0);
+    for (let seq = 1; seq <= 3000; seq++) stats.record(tradeView(seq), 0);
+    assert.equal(rate(1_000), 3000);
+    // No tick for 5 s (nobody watched), no trade either: not 3000 / 6 s.
+    const idle = rate(6_000);
+    assert.ok(idle === null || idle === 0, `rate after idle: ${idle}`);
+    assert.equal(rate(7_000), 0, "a second later: measured from the restart");
+  },
+);
+
+ffiTest(
   "ConsoleTable: caught_up follows the catch-up per stream; the snapshot is every row as of the last tick",
   () => {
     const { stats, feed } = liveCounters([BTC, ETH]);

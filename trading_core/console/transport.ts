@@ -70,6 +70,11 @@ export interface NatsRow {
   ack_pending: number;
   /** Whether the connection is up. */
   connected: boolean;
+  /**
+   * Whether this consumer only read history (`--catch-up`) and every stream
+   * has caught up: it is closed on purpose, its figures are stale.
+   */
+  history_done: boolean;
 }
 
 /** The transport view, as the events carry it. */
@@ -96,6 +101,8 @@ export interface TransportWatchOptions {
   nats: boolean;
   /** How long a refresh may spend on ring registries, ms. @default {RING_BUDGET_MS} */
   budgetMs?: number;
+  /** Whether a catch-up (history over NATS) is over for every stream. @default {never} */
+  historyDone?: () => boolean;
 }
 
 /** Reads the transport view of `feed`, a few rings per refresh. */
@@ -128,7 +135,9 @@ export class TransportWatch {
       rings: shmPathPrefix === undefined
         ? null
         : this.#readRings(shmPathPrefix),
-      nats: this.#options.nats ? natsRow(this.#feed) : null,
+      nats: this.#options.nats
+        ? natsRow(this.#feed, this.#options.historyDone?.() === true)
+        : null,
     };
   }
 
@@ -202,7 +211,7 @@ function ringRow(
 }
 
 /** The NATS consumer's backlog and connection, from the feed's own metric families. */
-function natsRow(feed: TradeFeed): NatsRow {
+function natsRow(feed: TradeFeed, historyDone: boolean): NatsRow {
   const families = feed.metrics([]);
   return {
     pending: scalar(families, "marketbus_nats_consumer_pending_messages"),
@@ -211,6 +220,7 @@ function natsRow(feed: TradeFeed): NatsRow {
       "marketbus_nats_consumer_ack_pending_messages",
     ),
     connected: scalar(families, "marketbus_nats_connected") === 1,
+    history_done: historyDone,
   };
 }
 

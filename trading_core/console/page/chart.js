@@ -127,7 +127,12 @@ export class CandleChart {
         scales: marketbusCharts.candleScales(),
         axes: [marketbusCharts.timeAxis(), marketbusCharts.valueAxis()],
         series: [{}, ...marketbusCharts.candleSeries()],
-        plugins: [marketbusCharts.candlestickPlugin()],
+        plugins: [
+          marketbusCharts.candlestickPlugin({
+            // Built across lost trades (complete 0): grey and hollow.
+            incomplete: (i) => this.#bars[i]?.[7] === 0,
+          }),
+        ],
       },
       data,
       chart,

@@ -17,13 +17,17 @@ export const PRICE = new Intl.NumberFormat("en-US", {
   maximumFractionDigits: 8,
 });
 
-/** Nanoseconds as ns, µs, ms or s, 3 significant figures. */
+/**
+ * Nanoseconds as ns, µs, ms or s, exactly as live's log lines write them
+ * (common/runtime/format.ts; page_format_test.ts checks they agree).
+ */
 export const formatNanos = (ns) => {
   if (!finite(ns)) return "—";
-  if (ns < 1e3) return `${Math.round(ns)} ns`;
-  if (ns < 1e6) return `${(ns / 1e3).toPrecision(3)} µs`;
-  if (ns < 1e9) return `${(ns / 1e6).toPrecision(3)} ms`;
-  return `${(ns / 1e9).toPrecision(3)} s`;
+  // Thresholds sit where rounding would print "1000ns" or "1000.0µs".
+  if (ns < 999.5) return `${Math.round(ns)}ns`;
+  if (ns < 999_950) return `${(ns / 1e3).toFixed(1)}µs`;
+  if (ns < 999_995_000) return `${(ns / 1e6).toFixed(2)}ms`;
+  return `${(ns / 1e9).toFixed(2)}s`;
 };
 
 /** How a table field's raw value reads ("" or null: unknown, "—"). */

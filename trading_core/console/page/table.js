@@ -62,6 +62,9 @@ const newRow = (index, exchange, symbol) => {
   const entry = { exchange, symbol, tr, cells, values: {} };
   setCell(entry, "exchange", exchange);
   setCell(entry, "symbol", symbol);
+  // A long name is cut with an ellipsis (console.css): whole on hover.
+  cells.exchange.setAttribute("title", exchange);
+  cells.symbol.setAttribute("title", symbol);
   return entry;
 };
 

@@ -16,6 +16,16 @@ const natsView = (nats) => {
   const dl = document.createElement("dl");
   dl.className = "nats";
   dl.setAttribute("data-consumer", "nats");
+  if (nats.history_done) {
+    // A catch-up's consumer, closed on purpose once every stream caught up:
+    // its last figures are stale, and not an outage.
+    dl.append(cell("dt", "history"));
+    const dd = cell("dd", "done (consumer closed)");
+    dd.setAttribute("data-field", "history");
+    dd.setAttribute("data-value", "done");
+    dl.append(dd);
+    return dl;
+  }
   for (
     const [label, field, text] of [
       ["connected", "connected", nats.connected ? "yes" : "no"],
