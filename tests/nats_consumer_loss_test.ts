@@ -126,7 +126,7 @@ natsExchangeTest(
       );
       assert.match(
         reader.saw("lost")[0].message,
-        /^\w+: \d+ trades lost before stream sequence \d+: the stream no longer held them/,
+        /^\w+ \w+: \d+ trades lost before stream sequence \d+: the stream no longer held them/,
       );
     }
   },

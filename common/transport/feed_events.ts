@@ -16,11 +16,12 @@ export interface EventSubject {
   readonly symbol: string;
 }
 
-/** A stream as every log line names it: `binance BTCUSDT`. */
+/** A stream as every log line names it: `binance BTCUSDT` (`*` for no one stream). */
 export function streamName(
   origin: { readonly exchange: string; readonly symbol: string },
 ): string {
-  return `${origin.exchange} ${origin.symbol}`;
+  const { exchange, symbol } = origin;
+  return exchange === "*" && symbol === "*" ? "*" : `${exchange} ${symbol}`;
 }
 
 /** An event about `channel`'s stream, its message prefixed with its {@linkcode streamName}. */
