@@ -239,7 +239,9 @@ for (const [profile, size] of [["", 1], ["cluster", 3]] as const) {
         try {
           // no_advertise: clients learn no other addresses than their config's
           assert.equal(nc.info?.connect_urls, undefined);
-          const jsm = await jetstreamManager(nc);
+          // A cluster just formed may take its first R3 stream past the 5 s
+          // default API timeout while its routes settle (seen in CI under load).
+          const jsm = await jetstreamManager(nc, { timeout: 30_000 });
           const { log } = captureLog();
           assert.equal(await ensureStream(jsm, jetstream, { log }), "created");
           const info = await jsm.streams.info(jetstream.streamName);
